@@ -1,0 +1,13 @@
+// Runs the benchmarks of the modules named on the command line (all when none is):
+//   swift run -c release kandinsky-benchmarks [core] [calibration] [models] [data]
+let groups: [(name: String, run: () throws -> Void)] = [
+    ("core", runCoreBenchmarks),
+    ("calibration", runCalibrationBenchmarks),
+    ("models", runModelBenchmarks),
+    ("data", runDataBenchmarks),
+]
+let requested = Set(CommandLine.arguments.dropFirst())
+for group in groups where requested.isEmpty || requested.contains(group.name) {
+    print("== \(group.name) ==")
+    try group.run()
+}

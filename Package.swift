@@ -1,0 +1,121 @@
+// swift-tools-version: 6.0
+//
+// Kandinsky: conformal calibration of image-segmentation models on the CPU.
+//
+// Compile-time flags:
+// - `KANDINSKY_INTERNAL_CHECKS`: enables expensive invariant checks (curves never decrease,
+//   shapes agree after every operation). Enable with `swift build -Xswiftc -DKANDINSKY_INTERNAL_CHECKS`.
+// Environment variables read by this manifest:
+// - `KANDINSKY_DOCS=1`: adds the swift-docc-plugin so `swift package generate-documentation` works.
+
+import Foundation
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+var dependencies: [Package.Dependency] = [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+]
+if ProcessInfo.processInfo.environment["KANDINSKY_DOCS"] == "1" {
+    dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"))
+}
+
+let package = Package(
+    name: "Kandinsky",
+    platforms: [.macOS(.v14)],
+    products: [
+        // MARK: - Public products
+        .library(name: "KandinskyCore", targets: ["KandinskyCore"]),
+        .library(name: "KandinskyData", targets: ["KandinskyData"]),
+        .library(name: "KandinskyModels", targets: ["KandinskyModels"]),
+        .library(name: "KandinskyCalibration", targets: ["KandinskyCalibration"]),
+        .executable(name: "kandinsky", targets: ["kandinsky"]),
+    ],
+    dependencies: dependencies,
+    targets: [
+        // MARK: - Public modules
+        .target(
+            name: "KandinskyCore",
+            dependencies: ["CBLAS"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "KandinskyData",
+            dependencies: ["KandinskyCore", "CPNG", "CTurboJPEG"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "KandinskyModels",
+            dependencies: ["KandinskyCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "KandinskyCalibration",
+            dependencies: ["KandinskyCore"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "kandinsky",
+            dependencies: [
+                "KandinskyCore", "KandinskyData", "KandinskyModels", "KandinskyCalibration",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - System libraries (implementation details, not products)
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .systemLibrary(
+            name: "CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
+        .systemLibrary(
+            name: "CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]
+        ),
+
+        // MARK: - Benchmarks (run with `swift run -c release kandinsky-benchmarks`)
+        .executableTarget(
+            name: "kandinsky-benchmarks",
+            dependencies: ["KandinskyCore", "KandinskyData", "KandinskyModels", "KandinskyCalibration"],
+            path: "Benchmarks/KandinskyBenchmarks",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Tests
+        .testTarget(
+            name: "KandinskyCoreTests",
+            dependencies: ["KandinskyCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KandinskyDataTests",
+            dependencies: ["KandinskyData"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KandinskyModelsTests",
+            dependencies: ["KandinskyModels"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KandinskyCalibrationTests",
+            dependencies: ["KandinskyCalibration"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KandinskyCLITests",
+            dependencies: ["kandinsky", "KandinskyCore"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

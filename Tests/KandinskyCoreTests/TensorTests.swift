@@ -1,0 +1,112 @@
+import Testing
+@testable import KandinskyCore
+
+@Suite struct TensorTests {
+    @Test func reshapeKeepsRowMajorOrder() {
+        let t = Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        let r = t.reshaped(to: [3, -1])
+        #expect(r.shape == [3, 2])
+        #expect(r[2, 1] == 6)
+        #expect(t[1, 0] == 4)
+    }
+
+    @Test func copyOnWriteLeavesTheOriginalAlone() {
+        let a = Tensor(shape: [2], scalars: [1, 2])
+        var b = a
+        b[0] = 10
+        #expect(a[0] == 1)
+        #expect(b[0] == 10)
+    }
+
+    @Test func permuteMatchesHandTransposition() {
+        // a[i, j, k] = 100 i + 10 j + k for shape [2, 3, 2]
+        let values: [Float] = (0..<12).map { (n: Int) -> Float in
+            let i = n / 6, j = (n / 2) % 3, k = n % 2
+            return Float(100 * i + 10 * j + k)
+        }
+        let a = Tensor(shape: [2, 3, 2], scalars: values)
+        let p = a.permuted([2, 0, 1])
+        #expect(p.shape == [2, 2, 3])
+        for i in 0..<2 { for j in 0..<3 { for k in 0..<2 {
+            #expect(p[k, i, j] == Float(100 * i + 10 * j + k))
+        } } }
+        #expect(a.permuted([2, 0, 1]).permuted([1, 2, 0]) == a)
+    }
+
+    @Test func slicingAndConcatenation() {
+        let a = Tensor(shape: [3, 2], scalars: [1, 2, 3, 4, 5, 6])
+        #expect(a[leading: 1].scalars == [3, 4])
+        #expect(a[leading: 1..<3].scalars == [3, 4, 5, 6])
+        let b = Tensor(shape: [3, 1], scalars: [7, 8, 9])
+        let c = Tensor.concatenate([a, b], alongAxis: 1)
+        #expect(c.shape == [3, 3])
+        #expect(c.scalars == [1, 2, 7, 3, 4, 8, 5, 6, 9])
+        let d = Tensor.concatenate([a, a], alongAxis: 0)
+        #expect(d.shape == [6, 2])
+        #expect(d[leading: 4].scalars == [3, 4])
+    }
+
+    @Test func elementwiseMath() {
+        let a = Tensor(shape: [4], scalars: [-100, -1, 0, 2])
+        #expect((a + 1).scalars == [-99, 0, 1, 3])
+        #expect((a * a).scalars == [10000, 1, 0, 4])
+        #expect(a.clamped(to: -1...1).scalars == [-1, -1, 0, 1])
+        let s = a.sigmoid()
+        #expect(s[0] >= 0 && s[0] < 1e-30)
+        #expect(abs(s[1] - 0.26894142) < 1e-7)
+        #expect(s[2] == 0.5)
+        #expect(abs(Tensor(shape: [1], scalars: [1]).exp()[0] - 2.7182817) < 1e-6)
+        #expect(Tensor(shape: [1], scalars: [0]).log()[0] == -.infinity)
+        #expect(a.greater(than: 0).scalars == [false, false, false, true])
+        #expect(a.greater(than: -50).trueCount == 3)
+    }
+
+    @Test func reductionsAlongAxes() {
+        let a = Tensor(shape: [2, 3], scalars: [1, 5, 3, 4, 2, 6])
+        #expect(a.sum(alongAxis: 0).scalars == [5, 7, 9])
+        #expect(a.sum(alongAxis: 1).scalars == [9, 12])
+        #expect(a.mean(alongAxis: 1, keepingDimension: true).shape == [2, 1])
+        #expect(a.mean(alongAxis: 1).scalars == [3, 4])
+        #expect(a.max(alongAxis: 1).scalars == [5, 6])
+        #expect(a.argmax(alongAxis: 1).scalars == [1, 2])
+        #expect(a.argmax(alongAxis: 0).scalars == [1, 0, 1])
+        #expect(a.sum() == 21)
+        let n = Tensor(shape: [2, 3], scalars: [1, .nan, 3, .nan, .nan, 6])
+        let m = n.nanMean(alongAxis: 0)
+        #expect(m[0] == 1 && m[1].isNaN && m[2] == 4.5)
+    }
+
+    @Test func matmulWithTransposes() {
+        let a = Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        let b = Tensor(shape: [3, 2], scalars: [7, 8, 9, 10, 11, 12])
+        // [[1·7+2·9+3·11, 1·8+2·10+3·12], [4·7+5·9+6·11, 4·8+5·10+6·12]]
+        #expect(a.matmul(b).scalars == [58, 64, 139, 154])
+        #expect(b.matmul(a, transposeSelf: true, transposeOther: true).scalars == [58, 139, 64, 154])
+        #expect(a.matmul(a, transposeOther: true).scalars == [14, 32, 32, 77])
+    }
+
+    @Test func seededGeneratorIsDeterministic() {
+        var g1 = SeededGenerator(seed: 42), g2 = SeededGenerator(seed: 42), g3 = SeededGenerator(seed: 43)
+        let a = (0..<5).map { _ in g1.next() }
+        #expect(a == (0..<5).map { _ in g2.next() })
+        #expect(a != (0..<5).map { _ in g3.next() })
+        var g = SeededGenerator(seed: 1)
+        let u = Tensor.uniform([1000], in: 2...3, using: &g)
+        #expect(u.scalars.allSatisfy { $0 >= 2 && $0 <= 3 })
+        #expect(abs(u.mean() - 2.5) < 0.05)
+    }
+
+    @Test func halfPrecisionRoundTrip() {
+        let a = Tensor(shape: [3], scalars: [0.1, 1, 65504])
+        let h: HalfTensor = a.converted()
+        #expect(h.converted(to: Float.self).scalars == [Float(Float16(0.1)), 1, 65504])
+    }
+
+    @Test func parallelForCoversEveryIndexOnce() {
+        let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: 1000)
+        counts.initialize(repeating: 0)
+        defer { counts.deallocate() }
+        parallelFor(0..<1000, chunkCount: 7) { range in for i in range { counts[i] += 1 } }
+        #expect(counts.allSatisfy { $0 == 1 })
+    }
+}
