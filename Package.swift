@@ -17,6 +17,7 @@ let swiftSettings: [SwiftSetting] = [
 
 var dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
 ]
 if ProcessInfo.processInfo.environment["KANDINSKY_DOCS"] == "1" {
     dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"))
@@ -31,6 +32,7 @@ let package = Package(
         .library(name: "KandinskyData", targets: ["KandinskyData"]),
         .library(name: "KandinskyModels", targets: ["KandinskyModels"]),
         .library(name: "KandinskyCalibration", targets: ["KandinskyCalibration"]),
+        .library(name: "KandinskyExperiments", targets: ["KandinskyExperiments"]),
         .executable(name: "kandinsky", targets: ["kandinsky"]),
     ],
     dependencies: dependencies,
@@ -56,10 +58,19 @@ let package = Package(
             dependencies: ["KandinskyCore"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "KandinskyExperiments",
+            dependencies: [
+                "KandinskyCore", "KandinskyData", "KandinskyModels", "KandinskyCalibration",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.copy("configs")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "kandinsky",
             dependencies: [
-                "KandinskyCore", "KandinskyData", "KandinskyModels", "KandinskyCalibration",
+                "KandinskyCore", "KandinskyData", "KandinskyModels", "KandinskyCalibration", "KandinskyExperiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -110,6 +121,11 @@ let package = Package(
         .testTarget(
             name: "KandinskyCalibrationTests",
             dependencies: ["KandinskyCalibration"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KandinskyExperimentsTests",
+            dependencies: ["KandinskyExperiments"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

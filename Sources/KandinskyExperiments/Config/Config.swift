@@ -1,0 +1,143 @@
+import Foundation
+
+/// A composed, interpolated configuration with typed access by dotted key path.
+///
+/// Reading a key whose value is `???` throws ``ConfigError`` naming the key; so does reading a
+/// value of the wrong type.
+public struct Config: Sendable, Equatable {
+    /// The whole tree.
+    public var root: ConfigNode
+
+    public init(root: ConfigNode) {
+        self.root = root
+    }
+
+    /// The node at a dotted key path, if present (nil for an absent key).
+    public func node(_ key: String) -> ConfigNode? {
+        root.node(at: key.split(separator: ".").map(String.init)[...])
+    }
+
+    private func present(_ key: String) throws(ConfigError) -> ConfigNode {
+        guard let node = node(key) else {
+            throw .unknownKey(key, suggestion: ConfigComposer.closest(to: key, among: root.allKeyPaths))
+        }
+        if node.isMissingMarker { throw .missingValue(key) }
+        return node
+    }
+
+    /// Whether the key is absent or null.
+    public func isNull(_ key: String) -> Bool {
+        switch node(key) {
+        case nil, .null?: true
+        default: false
+        }
+    }
+
+    /// A string value (any scalar's text).
+    public func string(_ key: String) throws(ConfigError) -> String {
+        try scalarText(key, expected: "a string")
+    }
+
+    private func scalarText(_ key: String, expected: String) throws(ConfigError) -> String {
+        switch try present(key) {
+        case .scalar(let text, _): return text
+        case let other: throw .wrongType(key, expected: expected, found: other.yaml())
+        }
+    }
+
+    /// A string value, or nil when the key is absent or null.
+    public func optionalString(_ key: String) throws(ConfigError) -> String? {
+        isNull(key) ? nil : try string(key)
+    }
+
+    /// An integer value (a quoted number such as `"1000"` is accepted).
+    public func int(_ key: String) throws(ConfigError) -> Int {
+        let text = try scalarText(key, expected: "an integer")
+        guard let value = Int(text) else { throw .wrongType(key, expected: "an integer", found: text) }
+        return value
+    }
+
+    /// An integer value, or nil when the key is absent or null.
+    public func optionalInt(_ key: String) throws(ConfigError) -> Int? {
+        isNull(key) ? nil : try int(key)
+    }
+
+    /// A floating-point value (YAML spellings such as `1e-4` and `5e-1` included).
+    public func double(_ key: String) throws(ConfigError) -> Double {
+        let text = try scalarText(key, expected: "a number")
+        guard let value = Double(text) else { throw .wrongType(key, expected: "a number", found: text) }
+        return value
+    }
+
+    /// A boolean (`true`/`false`, any capitalisation).
+    public func bool(_ key: String) throws(ConfigError) -> Bool {
+        let text = try scalarText(key, expected: "true or false")
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw .wrongType(key, expected: "true or false", found: text)
+        }
+    }
+
+    /// A list of numbers.
+    public func doubles(_ key: String) throws(ConfigError) -> [Double] {
+        guard case .list(let items) = try present(key) else {
+            throw .wrongType(key, expected: "a list of numbers", found: node(key)?.yaml() ?? "")
+        }
+        var values: [Double] = []
+        for item in items {
+            guard case .scalar(let text, _) = item, let value = Double(text) else {
+                throw .wrongType(key, expected: "a list of numbers", found: ConfigNode.list(items).yaml())
+            }
+            values.append(value)
+        }
+        return values
+    }
+
+    /// A list of integers.
+    public func ints(_ key: String) throws(ConfigError) -> [Int] {
+        let values = try doubles(key)
+        guard values.allSatisfy({ $0 == $0.rounded() }) else {
+            throw .wrongType(key, expected: "a list of integers", found: values.description)
+        }
+        return values.map { Int($0) }
+    }
+
+    /// A list of lists of numbers (e.g. bounds).
+    public func doubleMatrix(_ key: String) throws(ConfigError) -> [[Double]] {
+        guard case .list(let rows) = try present(key) else {
+            throw .wrongType(key, expected: "a list of lists of numbers", found: node(key)?.yaml() ?? "")
+        }
+        var matrix: [[Double]] = []
+        for (index, _) in rows.enumerated() {
+            matrix.append(try doubles("\(key).\(index)"))
+        }
+        return matrix
+    }
+
+    /// Throws for the first `???` value left anywhere in the tree.
+    public func requireComplete() throws(ConfigError) {
+        func walk(_ node: ConfigNode, _ path: [String]) throws(ConfigError) {
+            switch node {
+            case .map(let entries): for (key, value) in entries { try walk(value, path + [key]) }
+            case .list(let items): for (index, item) in items.enumerated() { try walk(item, path + ["\(index)"]) }
+            default: if node.isMissingMarker { throw .missingValue(path.joined(separator: ".")) }
+            }
+        }
+        try walk(root, [])
+    }
+
+    /// The configuration as YAML, as saved with every run.
+    public var yaml: String { root.yaml() }
+}
+
+extension ConfigNode {
+    /// Lists are indexed by number in key paths (`bounds.0`).
+    func child(_ key: String) -> ConfigNode? {
+        switch self {
+        case .map: return self[key]
+        case .list(let items): return Int(key).flatMap { items.indices.contains($0) ? items[$0] : nil }
+        default: return nil
+        }
+    }
+}

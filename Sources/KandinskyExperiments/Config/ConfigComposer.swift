@@ -1,0 +1,209 @@
+import Foundation
+import Yams
+
+/// Composes a configuration the way Hydra does for the original project, from a directory of
+/// YAML files laid out as `configs/<primary>.yaml` and `configs/<group>/<option>.yaml`.
+///
+/// Composition:
+/// 1. The primary file's `defaults:` list names config groups and their options in order
+///    (`- data: synthetic`, `- experiment: null`, `- _self_`); `- optional g: o` is skipped
+///    when the file is missing.
+/// 2. Command-line group choices (`data=coco`, `experiment=NAME`) replace the defaults. An
+///    experiment file may itself say `- override /data: coco`; command-line choices win.
+/// 3. Files are merged in list order: a group file lands under its group's key (`model.…`),
+///    or at the root when it starts with `# @package _global_` (experiments do). A group file
+///    may have its own defaults (`model/segmentation.yaml` pulls `scheduler: cosine` into
+///    `model.scheduler`).
+/// 4. Dotted overrides (`data.batch_size=8`) replace existing keys; `+key=value` adds one. An
+///    unknown key is an error that suggests the closest known key.
+/// 5. Interpolations resolve last: `${a.b}` (the node at that absolute key path),
+///    `${oc.env:VAR}` and `${oc.env:VAR,default}`. A value `???` is required: reading it, or
+///    ``Config/requireComplete()``, throws.
+public struct ConfigComposer: Sendable {
+    /// The directory holding the primary files and group folders.
+    public let directory: URL
+
+    /// A composer over a user's config directory.
+    public init(directory: URL) {
+        self.directory = directory
+    }
+
+    /// The composer over the configs that ship inside Kandinsky.
+    public static var builtIn: ConfigComposer {
+        ConfigComposer(directory: Bundle.module.url(forResource: "configs", withExtension: nil)!)
+    }
+
+    /// Composes `<primary>.yaml` with command-line arguments of the form `key=value`.
+    public func compose(primary: String, overrides arguments: [String],
+                        environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> Config {
+        let groups = groupNames()
+        var choiceOverrides: [(group: String, option: String?)] = []
+        var valueOverrides: [(path: [String], value: ConfigNode, adding: Bool, text: String)] = []
+        for argument in arguments {
+            guard let equals = argument.firstIndex(of: "="), equals != argument.startIndex else {
+                throw .badOverride(argument)
+            }
+            var key = String(argument[..<equals])
+            let valueText = String(argument[argument.index(after: equals)...])
+            let adding = key.hasPrefix("+")
+            if adding { key.removeFirst() }
+            if groups.contains(key) {
+                choiceOverrides.append((key, valueText == "null" ? nil : valueText))
+            } else {
+                let value = try ConfigNode.parse(yaml: valueText.isEmpty ? "''" : valueText, file: "command line (\(argument))")
+                valueOverrides.append((key.split(separator: ".").map(String.init), value, adding, argument))
+            }
+        }
+
+        let (primaryContent, primaryDefaults, _) = try load(relativePath: "\(primary).yaml")
+        var entries = try parseDefaults(primaryDefaults, file: "\(primary).yaml")
+        func choose(_ group: String, _ option: String?) {
+            if let index = entries.firstIndex(where: { $0.group == group }) {
+                entries[index].option = option
+            } else {
+                entries.append(DefaultsEntry(group: group, option: option, optional: false))
+            }
+        }
+        for (group, option) in choiceOverrides { choose(group, option) }
+        // An experiment may override other groups' choices; the command line still wins.
+        if let experiment = entries.first(where: { $0.group == "experiment" })?.option {
+            let (_, experimentDefaults, _) = try load(relativePath: "experiment/\(Self.stripYAML(experiment)).yaml")
+            for entry in try parseDefaults(experimentDefaults, file: "experiment/\(experiment).yaml") where entry.group != nil {
+                let group = entry.group!.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+                if !choiceOverrides.contains(where: { $0.group == group }) { choose(group, entry.option) }
+            }
+        }
+
+        var root = ConfigNode.map([])
+        for entry in entries {
+            guard let group = entry.group else {
+                root = root.merged(with: primaryContent)
+                continue
+            }
+            guard let option = entry.option else { continue }
+            root = try merge(group: group, option: option, optional: entry.optional, into: root)
+        }
+        if !entries.contains(where: { $0.group == nil }) { root = root.merged(with: primaryContent) }
+
+        for override in valueOverrides {
+            if override.path.first == "" || override.path.contains("") { throw .badOverride(override.text) }
+            guard root.set(override.value, at: override.path[...], create: override.adding) else {
+                let key = override.path.joined(separator: ".")
+                throw .unknownKey(key, suggestion: Self.closest(to: key, among: root.allKeyPaths))
+            }
+        }
+        let resolved = try Interpolation(root: root, environment: environment).resolve()
+        return Config(root: resolved)
+    }
+
+    // MARK: Files
+
+    struct DefaultsEntry {
+        var group: String?  // nil for _self_
+        var option: String?
+        var optional: Bool
+    }
+
+    func groupNames() -> Set<String> {
+        let contents = (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: [.isDirectoryKey])) ?? []
+        return Set(contents.filter { (try? $0.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true }.map(\.lastPathComponent))
+    }
+
+    /// Loads a file: its content without `defaults`, the defaults list, and whether it is global.
+    func load(relativePath: String) throws(ConfigError) -> (ConfigNode, ConfigNode?, Bool) {
+        let url = directory.appendingPathComponent(relativePath)
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            let parts = relativePath.split(separator: "/")
+            throw .missingFile(group: parts.dropLast().joined(separator: "/"), option: String(parts.last ?? "").replacingOccurrences(of: ".yaml", with: ""),
+                               searched: url.path)
+        }
+        let isGlobal = text.split(separator: "\n", omittingEmptySubsequences: true).first?.contains("@package _global_") == true
+        var node = try ConfigNode.parse(yaml: text, file: url.path)
+        var defaults: ConfigNode?
+        if case .map(var entries) = node, let index = entries.firstIndex(where: { $0.key == "defaults" }) {
+            defaults = entries[index].value
+            entries.remove(at: index)
+            node = .map(entries)
+        }
+        return (node, defaults, isGlobal)
+    }
+
+    func parseDefaults(_ node: ConfigNode?, file: String) throws(ConfigError) -> [DefaultsEntry] {
+        guard let node else { return [] }
+        guard case .list(let items) = node else { throw .malformedFile(file, "'defaults' must be a list") }
+        var entries: [DefaultsEntry] = []
+        for item in items {
+            switch item {
+            case .scalar("_self_", _):
+                entries.append(DefaultsEntry(group: nil, option: nil, optional: false))
+            case .map(let pairs) where pairs.count == 1:
+                var key = pairs[0].key
+                var optional = false
+                if key.hasPrefix("optional ") { optional = true; key.removeFirst("optional ".count) }
+                if key.hasPrefix("override ") { key.removeFirst("override ".count) }
+                let option: String? = switch pairs[0].value {
+                case .scalar(let text, _): Self.stripYAML(text)
+                default: nil
+                }
+                entries.append(DefaultsEntry(group: key, option: option, optional: optional))
+            default:
+                throw .malformedFile(file, "cannot read defaults entry \(item.yaml())")
+            }
+        }
+        return entries
+    }
+
+    func merge(group: String, option: String, optional: Bool, into root: ConfigNode) throws(ConfigError) -> ConfigNode {
+        let relativePath = "\(group)/\(Self.stripYAML(option)).yaml"
+        if optional, !FileManager.default.fileExists(atPath: directory.appendingPathComponent(relativePath).path) { return root }
+        let (content, defaults, isGlobal) = try load(relativePath: relativePath)
+        let packagePath = isGlobal ? [] : group.split(separator: "/").map(String.init)
+        var root = root
+        let nested = try parseDefaults(defaults, file: relativePath)
+        var selfMerged = false
+        for entry in nested {
+            if let subgroup = entry.group, subgroup.hasPrefix("/") {
+                continue  // `override /group: option` was applied when the choices were made
+            } else if let subgroup = entry.group, let suboption = entry.option {
+                root = try merge(group: "\(group)/\(subgroup)", option: suboption, optional: entry.optional, into: root)
+            } else if entry.group == nil {
+                root = Self.merge(content, into: root, at: packagePath)
+                selfMerged = true
+            }
+        }
+        if !selfMerged { root = Self.merge(content, into: root, at: packagePath) }
+        return root
+    }
+
+    static func merge(_ content: ConfigNode, into root: ConfigNode, at path: [String]) -> ConfigNode {
+        guard !path.isEmpty else { return root.merged(with: content) }
+        var root = root
+        let existing = root.node(at: path[...]) ?? .map([])
+        _ = root.set(existing.merged(with: content), at: path[...], create: true)
+        return root
+    }
+
+    static func stripYAML(_ option: String) -> String {
+        option.hasSuffix(".yaml") ? String(option.dropLast(5)) : option
+    }
+
+    /// The known key closest to `key` by edit distance, if reasonably close.
+    static func closest(to key: String, among candidates: [String]) -> String? {
+        let scored = candidates.map { ($0, editDistance(key, $0)) }.min { $0.1 < $1.1 }
+        guard let (best, distance) = scored, distance <= max(3, key.count / 3) else { return nil }
+        return best
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var current = [i] + [Int](repeating: 0, count: b.count)
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return a.isEmpty ? b.count : previous[b.count]
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+/// Resolves `${…}` interpolations in a composed configuration tree.
+///
+/// `${a.b}` alone as a value is replaced by the node at `a.b` (so lists and numbers keep their
+/// type); inside a longer string it is replaced by the scalar's text. `${oc.env:VAR}` reads an
+/// environment variable and `${oc.env:VAR,default}` falls back to `default`.
+struct Interpolation {
+    let root: ConfigNode
+    let environment: [String: String]
+
+    func resolve() throws(ConfigError) -> ConfigNode {
+        try resolve(root, path: [], depth: 0)
+    }
+
+    private func resolve(_ node: ConfigNode, path: [String], depth: Int) throws(ConfigError) -> ConfigNode {
+        guard depth < 32 else {
+            throw ConfigError("interpolation cycle at '\(path.joined(separator: "."))'")
+        }
+        switch node {
+        case .map(let entries):
+            var resolved: [(key: String, value: ConfigNode)] = []
+            for (key, value) in entries {
+                resolved.append((key, try resolve(value, path: path + [key], depth: depth)))
+            }
+            return .map(resolved)
+        case .list(let items):
+            var resolved: [ConfigNode] = []
+            for (index, item) in items.enumerated() {
+                resolved.append(try resolve(item, path: path + ["\(index)"], depth: depth))
+            }
+            return .list(resolved)
+        case .scalar(let text, let quoted) where text.contains("${"):
+            return try interpolate(text, quoted: quoted, key: path.joined(separator: "."), depth: depth)
+        default:
+            return node
+        }
+    }
+
+    private func interpolate(_ text: String, quoted: Bool, key: String, depth: Int) throws(ConfigError) -> ConfigNode {
+        var output = ""
+        var rest = Substring(text)
+        var pieces = 0
+        var single: ConfigNode?
+        while let start = rest.range(of: "${") {
+            output += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                throw ConfigError("'\(key)' has an unterminated interpolation in '\(text)'")
+            }
+            let expression = String(rest[start.upperBound..<end])
+            let value = try evaluate(expression, key: key, depth: depth)
+            single = value
+            pieces += 1
+            switch value {
+            case .scalar(let s, _): output += s
+            case .null: output += "null"
+            default: output += value.yaml()
+            }
+            rest = rest[rest.index(after: end)...]
+        }
+        output += rest
+        if pieces == 1, let single, text.hasPrefix("${"), text.hasSuffix("}") {
+            return single
+        }
+        return .scalar(output, quoted: true)
+    }
+
+    private func evaluate(_ expression: String, key: String, depth: Int) throws(ConfigError) -> ConfigNode {
+        if expression.hasPrefix("oc.env:") {
+            let arguments = expression.dropFirst("oc.env:".count).split(separator: ",", maxSplits: 1)
+            let variable = arguments.first.map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
+            if let value = environment[variable] { return .scalar(value, quoted: true) }
+            if arguments.count == 2 {
+                let fallback = arguments[1].trimmingCharacters(in: .whitespaces)
+                return fallback == "null" ? .null : .scalar(fallback.trimmingCharacters(in: CharacterSet(charactersIn: "'\"")), quoted: true)
+            }
+            throw .unsetEnvironment(variable, key: key)
+        }
+        let path = expression.split(separator: ".").map(String.init)
+        guard let target = root.node(at: path[...]) else { throw .badInterpolation(expression, key: key) }
+        if target.isMissingMarker { throw .missingValue(expression) }
+        return try resolve(target, path: path, depth: depth + 1)
+    }
+}

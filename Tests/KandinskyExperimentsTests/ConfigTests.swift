@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+@testable import KandinskyExperiments
+
+/// Writes a throwaway config directory so each test controls every file it composes.
+private func makeConfigDirectory(_ files: [String: String]) throws -> URL {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-config-\(UUID().uuidString)")
+    for (path, text) in files {
+        let url = root.appendingPathComponent(path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+    return root
+}
+
+private let miniature: [String: String] = [
+    "train.yaml": """
+    # @package _global_
+    defaults:
+      - _self_
+      - data: small
+      - model: net
+      - experiment: null
+    task_name: "train"
+    ckpt_path: null
+    required_thing: ???
+    """,
+    "data/small.yaml": """
+    root: ${oc.env:TEST_DATA_ROOT}
+    split: "1000"
+    batch_size: 32
+    dims: [320, 240]
+    """,
+    "data/big.yaml": """
+    root: /big
+    batch_size: 64
+    dims: [640, 480]
+    """,
+    "model/net.yaml": """
+    defaults:
+      - _self_
+      - scheduler: cosine
+    lr: 1e-4
+    channels: 8
+    """,
+    "model/scheduler/cosine.yaml": "T_0: 15\n",
+    "experiment/bigger.yaml": """
+    # @package _global_
+    defaults:
+      - override /data: big.yaml
+    model:
+      channels: 128
+    summary: "${data.root}/runs/${model.channels}"
+    copy_of_dims: ${data.dims}
+    """,
+]
+
+@Suite struct ConfigTests {
+    let environment = ["TEST_DATA_ROOT": "/data/coco"]
+
+    @Test func composesDefaultsGroupsAndNestedGroups() throws {
+        let composer = ConfigComposer(directory: try makeConfigDirectory(miniature))
+        let config = try composer.compose(primary: "train", overrides: [], environment: environment)
+        #expect(try config.string("task_name") == "train")
+        #expect(try config.string("data.root") == "/data/coco")
+        #expect(try config.string("data.split") == "1000")
+        #expect(try config.int("data.batch_size") == 32)
+        #expect(try config.ints("data.dims") == [320, 240])
+        #expect(try config.double("model.lr") == 1e-4)
+        #expect(try config.int("model.scheduler.T_0") == 15)
+        #expect(config.isNull("ckpt_path"))
+    }
+
+    @Test func experimentOverridesGroupsAndValuesAndInterpolates() throws {
+        let composer = ConfigComposer(directory: try makeConfigDirectory(miniature))
+        let config = try composer.compose(primary: "train", overrides: ["experiment=bigger"], environment: environment)
+        #expect(try config.int("data.batch_size") == 64)
+        #expect(try config.int("model.channels") == 128)
+        #expect(try config.int("model.scheduler.T_0") == 15)
+        #expect(try config.string("summary") == "/big/runs/128")
+        #expect(try config.ints("copy_of_dims") == [640, 480])
+    }
+
+    @Test func commandLineWinsOverExperimentAndDefaults() throws {
+        let composer = ConfigComposer(directory: try makeConfigDirectory(miniature))
+        let config = try composer.compose(primary: "train",
+                                          overrides: ["experiment=bigger", "data=small", "data.batch_size=8", "model.scheduler.T_0=3", "+extra.key=hello"],
+                                          environment: environment)
+        #expect(try config.int("data.batch_size") == 8)
+        #expect(try config.string("data.root") == "/data/coco")
+        #expect(try config.int("model.scheduler.T_0") == 3)
+        #expect(try config.string("extra.key") == "hello")
+        #expect(try config.string("summary") == "/data/coco/runs/128")
+    }
+
+    @Test func unknownKeySuggestsTheClosest() throws {
+        let composer = ConfigComposer(directory: try makeConfigDirectory(miniature))
+        #expect(throws: ConfigError.unknownKey("data.batch_sise", suggestion: "data.batch_size")) {
+            try composer.compose(primary: "train", overrides: ["data.batch_sise=8"], environment: environment)
+        }
+    }
+
+    @Test func unsetEnvironmentVariableIsOneClearError() throws {
+        let composer = ConfigComposer(directory: try makeConfigDirectory(miniature))
+        let error = #expect(throws: ConfigError.self) {
+            try composer.compose(primary: "train", overrides: [], environment: [:])
+        }
+        #expect(error?.description == "environment variable TEST_DATA_ROOT is not set (needed by 'data.root')")
+    }
+
+    @Test func requiredValueMustBeSet() throws {
+        let composer = ConfigComposer(directory: try makeConfigDirectory(miniature))
+        let config = try composer.compose(primary: "train", overrides: [], environment: environment)
+        #expect(throws: ConfigError.missingValue("required_thing")) { try config.requireComplete() }
+        #expect(throws: ConfigError.missingValue("required_thing")) { try config.string("required_thing") }
+        let complete = try composer.compose(primary: "train", overrides: ["required_thing=yes"], environment: environment)
+        try complete.requireComplete()
+        #expect(try complete.bool("required_thing"))
+    }
+
+    @Test func missingGroupOptionAndMalformedOverride() throws {
+        let composer = ConfigComposer(directory: try makeConfigDirectory(miniature))
+        let missing = #expect(throws: ConfigError.self) {
+            try composer.compose(primary: "train", overrides: ["experiment=nope"], environment: environment)
+        }
+        #expect(missing?.description.hasPrefix("no config 'nope' in group 'experiment'") == true)
+        #expect(throws: ConfigError.badOverride("batch_size")) {
+            try composer.compose(primary: "train", overrides: ["batch_size"], environment: environment)
+        }
+        #expect(throws: ConfigError.wrongType("data.dims", expected: "an integer", found: "[320, 240]")) {
+            let config = try composer.compose(primary: "train", overrides: [], environment: environment)
+            _ = try config.int("data.dims")
+        }
+    }
+
+    @Test func savedYAMLComposesBackToTheSameTree() throws {
+        let composer = ConfigComposer(directory: try makeConfigDirectory(miniature))
+        let config = try composer.compose(primary: "train", overrides: ["experiment=bigger"], environment: environment)
+        let reparsed = try ConfigNode.parse(yaml: config.yaml, file: "saved")
+        #expect(reparsed == config.root)
+    }
+
+    @Test(arguments: ["train", "calibrate", "eval"])
+    func builtInExperimentsAllCompose(primary: String) throws {
+        let composer = ConfigComposer.builtIn
+        let directory = composer.directory.appendingPathComponent("experiment")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            .filter { $0.hasPrefix(primary == "train" ? "train_" : primary == "calibrate" ? "cal_" : "eval_") }
+        #expect(names.count == 2 * (primary == "train" ? 1 : 4))
+        let env = ["DATA_TRAINVAL_ROOT": "/tv", "DATA_TEST_ROOT": "/test"]
+        for name in names {
+            let config = try composer.compose(primary: primary,
+                                              overrides: ["experiment=\(name.replacingOccurrences(of: ".yaml", with: ""))", "ckpt_path=x"],
+                                              environment: env)
+            try config.requireComplete()
+            #expect(try config.ints("data.dims").count == 2)
+            #expect(try config.double("model.optimizer.lr") == 1e-4)
+            #expect(try config.double("model.loss.k_frac") == 0.5)
+            #expect(try config.int("model.scheduler.T_0") == 15)
+            if primary == "calibrate" {
+                let method = try config.string("calibration.method")
+                #expect(name.hasSuffix("_\(method).yaml"))
+                #expect(try config.doubleMatrix("calibration.bounds") == [[-20, 20], [-20, 20], [0, 150], [0, 150], [0, 300]])
+                #expect(try config.ints("calibration.curve_points") == [60, 70, 80, 90])
+                #expect(try config.int("calibration.class_idx") == 1)
+            }
+        }
+    }
+}
