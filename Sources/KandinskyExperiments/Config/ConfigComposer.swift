@@ -92,6 +92,8 @@ public struct ConfigComposer: Sendable {
                 throw .unknownKey(key, suggestion: Self.closest(to: key, among: root.allKeyPaths))
             }
         }
+        let experimentName = entries.first(where: { $0.group == "experiment" })?.option
+        _ = root.set(experimentName.map { .scalar(Self.stripYAML($0), quoted: true) } ?? .null, at: ["experiment_name"], create: true)
         let resolved = try Interpolation(root: root, environment: environment).resolve()
         return Config(root: resolved)
     }

@@ -1,0 +1,58 @@
+import Foundation
+import KandinskyCore
+
+/// The folder a command writes into, laid out as the original's logs:
+/// `<log_dir>/<task>/runs/<experiment>/<timestamp>/` (training) or
+/// `<log_dir>/<task>/runs/<experiment>/` (calibration and evaluation).
+public struct RunDirectory: Sendable {
+    /// The folder.
+    public let url: URL
+
+    /// Creates (if needed) the run folder and saves the resolved configuration in it.
+    ///
+    /// - Throws: ``ExperimentError`` when the folder cannot be created or written.
+    public init(config: Config, task: String, timestamped: Bool, date: Date = Date()) throws {
+        let logDirectory = URL(fileURLWithPath: try config.string("paths.log_dir"))
+        let experiment = config.isNull("experiment_name") ? "default" : try config.string("experiment_name")
+        var url = logDirectory.appendingPathComponent(task).appendingPathComponent("runs").appendingPathComponent(experiment)
+        if timestamped { url = url.appendingPathComponent(Self.timestamp(date)) }
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            throw ExperimentError("cannot create the log folder \(url.path): \(Self.reason(error))")
+        }
+        self.url = url
+        try write(Data(config.yaml.utf8), to: "config.yaml")
+    }
+
+    /// A file in the run folder.
+    public func file(_ name: String) -> URL { url.appendingPathComponent(name) }
+
+    /// Writes a file in the run folder atomically.
+    public func write(_ data: Data, to name: String) throws {
+        do {
+            try AtomicFile.write(data, to: file(name))
+        } catch {
+            throw ExperimentError("cannot write \(file(name).path): \(error.problem)")
+        }
+    }
+
+    /// `2026-11-26_14-03-59`, as the original's Hydra run folders.
+    static func timestamp(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone.current
+        formatter.dateFormat = "yyyy-MM-dd_HH-mm-ss"
+        return formatter.string(from: date)
+    }
+
+    static func reason(_ error: any Error) -> String {
+        (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
+    }
+}
+
+/// A failed experiment step, described in one line for the command line.
+public struct ExperimentError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

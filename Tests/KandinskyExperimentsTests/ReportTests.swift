@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+@testable import KandinskyExperiments
+
+@Suite struct ReportTests {
+    /// A study where Kandinsky wins at 10 and 20 images and pixelwise at 1000.
+    static func study(pixelAtLargest: Double) -> StudySummary {
+        func cell(_ s: String, _ n: Int, _ ce: [Double]) -> StudySummary.Cell {
+            .init(strategy: s, calibrationImages: n, meanPixelCE: ce, marginalCE: ce, seconds: ce.map { _ in 1 })
+        }
+        return StudySummary(dataset: "synthetic", seed: 0, imageSize: [96, 128], testImages: 200, coverageBins: 20, cells: [
+            cell("pixel", 10, [0.30, 0.32]), cell("image", 10, [0.20, 0.22]), cell("kmeans", 10, [0.10, 0.12]), cell("gen-ann", 10, [0.15, 0.17]),
+            cell("pixel", 20, [0.20]), cell("image", 20, [0.19]), cell("kmeans", 20, [0.18]), cell("gen-ann", 20, [0.08]),
+            cell("pixel", 1000, [pixelAtLargest]), cell("image", 1000, [0.18]), cell("kmeans", 1000, [0.05]), cell("gen-ann", 1000, [0.06]),
+        ])
+    }
+
+    @Test func cellStatistics() {
+        let cell = StudySummary.Cell(strategy: "pixel", calibrationImages: 10, meanPixelCE: [1, 2, 3, 4], marginalCE: [], seconds: [])
+        #expect(cell.meanCE == 2.5)
+        // sample standard deviation of 1, 2, 3, 4 = sqrt(5/3)
+        #expect(abs(cell.spreadCE - (5.0 / 3).squareRoot()) < 1e-12)
+    }
+
+    @Test func verdictFollowsTheNumbers() {
+        let holds = Self.study(pixelAtLargest: 0.01).verdict
+        #expect(holds.smallSizes == [10])
+        #expect(holds.kandinskyWins == [10, 20])
+        #expect(holds.pixelwiseBestAtLargest)
+        #expect(holds.holds)
+        #expect(holds.bestBySize.map(\.strategy) == ["kmeans", "gen-ann", "pixel"])
+
+        let fails = Self.study(pixelAtLargest: 0.09).verdict
+        #expect(!fails.pixelwiseBestAtLargest)
+        #expect(!fails.holds)
+        #expect(fails.sentences.last == "Verdict: the paper's claim does not fully hold on this data.")
+        #expect(fails.sentences.contains { $0.contains("kmeans has the lowest mean coverage error (0.0500), not pixelwise") })
+    }
+
+    @Test func tableMarksTheBestAndShowsSpread() {
+        let table = ReportWriter.markdownTable(Self.study(pixelAtLargest: 0.01))
+        let lines = table.split(separator: "\n")
+        #expect(lines[0] == "| strategy | 10 | 20 | 1000 |")
+        #expect(lines[2] == "| pixel | 0.3100 ± 0.0141 | 0.2000 | **0.0100** |")
+        #expect(lines[4] == "| kmeans | **0.1100 ± 0.0141** | 0.1800 | 0.0500 |")
+    }
+
+    @Test func writesSelfContainedReport() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-report-\(UUID().uuidString)")
+        let summary = Self.study(pixelAtLargest: 0.01)
+        let chart = ReportWriter.coverageErrorChart(summary)
+        try ReportWriter(directory: directory).write(summary: summary, figures: [ReportFigure(section: "CE", title: "CE against size", content: .svg(chart.svg))], title: "Study")
+        let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("<svg"))
+        #expect(html.contains("Verdict: the paper&#39;s claim holds") || html.contains("Verdict: the paper's claim holds on this data."))
+        let decoded = try JSONDecoder().decode(StudySummary.self, from: Data(contentsOf: directory.appendingPathComponent("summary.json")))
+        #expect(decoded == summary)
+        let markdown = try String(contentsOf: directory.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(markdown.contains("![CE against size](figure-0.svg)"))
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("figure-0.svg").path))
+    }
+
+    @Test func chartTicksAreRound() {
+        let unit = LineChart.ticks(from: 0, to: 1)
+        #expect(unit.count == 6)
+        #expect(zip(unit, [0, 0.2, 0.4, 0.6, 0.8, 1]).allSatisfy { abs($0 - $1) < 1e-12 })
+        #expect(LineChart.ticks(from: 3, to: 48) == [10, 20, 30, 40])
+        #expect(LineChart.label(0.25) == "0.25")
+        #expect(LineChart.label(20) == "20")
+    }
+}
