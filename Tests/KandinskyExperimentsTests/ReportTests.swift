@@ -69,3 +69,21 @@ import Testing
         #expect(LineChart.label(20) == "20")
     }
 }
+
+@Suite struct MetricsLogTests {
+    @Test func csvHasTheGapAndRoundTrips() throws {
+        let log = MetricsLog(classNames: ["person"], epochs: [
+            .init(epoch: 1, trainLoss: 0.5, validationLoss: 0.75, validationDice: [0.25], learningRate: 1e-4, seconds: 3.5),
+            .init(epoch: 2, trainLoss: 0.25, validationLoss: 0.5, validationDice: [.nan], learningRate: 5e-5, seconds: 3),
+        ])
+        let lines = log.csv.split(separator: "\n")
+        #expect(lines[0] == "epoch,train_loss,val_loss,generalization_gap,val_dice_person,lr,seconds")
+        #expect(lines[1] == "1,0.5,0.75,0.25,0.25,0.0001,3.50")
+        #expect(lines[2] == "2,0.25,0.5,0.25,nan,5e-05,3.00")
+        let back = try MetricsLog(csv: log.csv)
+        #expect(back.classNames == ["person"])
+        #expect(back.epochs.count == 2)
+        #expect(back.epochs[0] == log.epochs[0])
+        #expect(back.epochs[1].validationDice[0].isNaN)
+    }
+}
