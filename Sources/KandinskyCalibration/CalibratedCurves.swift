@@ -1,0 +1,114 @@
+import KandinskyCore
+
+/// How a confidence level is turned into a point of a non-conformity curve.
+public enum ThresholdIndexing: String, Sendable, CaseIterable, Codable {
+    /// The curve at level ℓ, linearly interpolated between its points: with g = ℓ·(Q − 1),
+    /// j = ⌊g⌋, the value is curve[j] + (g − j)·(curve[j + 1] − curve[j]). The default.
+    case interpolated
+    /// The original notebook's rule: curve index ⌊ℓ·Q⌋ clamped to Q − 1 for prediction sets (and
+    /// the evaluation's own index rules, see ``CoverageEvaluation``). Kept for comparisons with
+    /// published figures; it is slightly conservative because it rounds the index up.
+    case reference
+}
+
+/// Calibrated non-conformity curves and what produced them: the content of a calibrated-model
+/// file.
+///
+/// `curves` is [Q, C, H, W] Float32 row-major; the curve of class c at pixel (h, w) has the
+/// value `curves[k, c, h, w]` at level k/(Q − 1), never decreasing in k, NaN where no score was
+/// available.
+public struct CalibratedCurves: Sendable {
+    /// [Q, C, H, W] curves.
+    public var curves: Tensor
+    /// The method name (``NonconformityGrouping/name``).
+    public var method: String
+    /// The strategy's parameters as JSON.
+    public var parameters: String
+    /// The number of calibration images N.
+    public var calibrationImageCount: Int
+    /// How the calibration scores were computed.
+    public var precision: ScorePrecision
+    /// The groups used (pixelwise classes have no labels).
+    public var groups: PixelGroups
+    /// Per class: the number of pooled scores of each group, nil for pixelwise classes.
+    public var groupSampleCounts: [[Int]?]
+
+    /// Curves and their provenance.
+    ///
+    /// - Precondition: `curves` is rank 4 with Q ≥ 2, and the groups cover its C classes.
+    public init(curves: Tensor, method: String, parameters: String = "{}", calibrationImageCount: Int,
+                precision: ScorePrecision = .float, groups: PixelGroups? = nil, groupSampleCounts: [[Int]?]? = nil) {
+        precondition(curves.rank == 4 && curves.shape[0] >= 2, "curves must be [Q, C, H, W] with Q ≥ 2, got \(curves.shape)")
+        let classCount = curves.shape[1]
+        self.curves = curves
+        self.method = method
+        self.parameters = parameters
+        self.calibrationImageCount = calibrationImageCount
+        self.precision = precision
+        self.groups = groups ?? .pixelwise(classCount: classCount)
+        self.groupSampleCounts = groupSampleCounts ?? Array(repeating: nil, count: classCount)
+        precondition(self.groups.labels.count == classCount, "groups for \(self.groups.labels.count) classes, curves for \(classCount)")
+    }
+
+    /// Q, the number of curve points.
+    public var levelCount: Int { curves.shape[0] }
+    /// C, the number of classes.
+    public var classCount: Int { curves.shape[1] }
+    /// H.
+    public var height: Int { curves.shape[2] }
+    /// W.
+    public var width: Int { curves.shape[3] }
+    /// The curve levels k/(Q − 1).
+    public var levels: [Double] { Quantiles.equallySpacedLevels(count: levelCount) }
+
+    /// The threshold at every (c, h, w) for level `level`: [C, H, W].
+    ///
+    /// `interpolated`: with g = level·(Q − 1), j = ⌊g⌋, t = g − j, curve[j] + t·(curve[j+1] − curve[j])
+    /// (exactly curve[j] when t = 0). `reference`: curve[min(⌊level·Q⌋, Q − 1)].
+    ///
+    /// - Precondition: `level` is in [0, 1].
+    /// - Complexity: O(C·H·W).
+    public func threshold(atLevel level: Double, indexing: ThresholdIndexing = .interpolated) -> Tensor {
+        precondition(level >= 0 && level <= 1, "level \(level) is outside [0, 1]")
+        let (lower, upper, t) = indexing == .interpolated
+            ? Self.interpolationIndices(level: level, levelCount: levelCount)
+            : (Self.referenceIndex(level: level, levelCount: levelCount), Self.referenceIndex(level: level, levelCount: levelCount), 0)
+        return threshold(lower: lower, upper: upper, weight: t)
+    }
+
+    /// The curve value at a fractional index between points `lower` and `upper`: [C, H, W].
+    func threshold(lower: Int, upper: Int, weight t: Double) -> Tensor {
+        let plane = classCount * height * width
+        return Tensor(shape: [classCount, height, width]) { out in
+            curves.withUnsafeBufferPointer { curve in
+                let a = curve.baseAddress! + lower * plane, b = curve.baseAddress! + upper * plane
+                if t == 0 || lower == upper {
+                    out.baseAddress!.update(from: a, count: plane)
+                } else {
+                    let weight = Float(t)
+                    for i in 0..<plane { out[i] = a[i] + weight * (b[i] - a[i]) }
+                }
+            }
+        }
+    }
+
+    /// The neighbouring curve points and weight of level ℓ: g = ℓ·(Q − 1), (⌊g⌋, ⌊g⌋ + 1, g − ⌊g⌋).
+    static func interpolationIndices(level: Double, levelCount q: Int) -> (Int, Int, Double) {
+        let g = level * Double(q - 1)
+        let lower = min(Int(g.rounded(.down)), q - 1)
+        return (lower, min(lower + 1, q - 1), g - Double(lower))
+    }
+
+    /// The original notebook's index for level ℓ: ⌊ℓ·Q⌋ clamped to Q − 1.
+    static func referenceIndex(level: Double, levelCount q: Int) -> Int {
+        min(Int((level * Double(q)).rounded(.down)), q - 1)
+    }
+
+    /// Checks that these curves fit probabilities of shape [N, C, H, W].
+    public func checkCompatible(withProbabilitiesShape shape: [Int], curvesSource: String = "curves") throws(CalibrationError) {
+        guard shape.count == 4, Array(shape[1...]) == Array(curves.shape[1...]) else {
+            throw .invalidCurves(source: curvesSource, field: "nc_curves",
+                                 problem: "curves of shape \(curves.shape) (classes, height, width \(Array(curves.shape[1...]))) do not match probabilities of shape \(shape)")
+        }
+    }
+}

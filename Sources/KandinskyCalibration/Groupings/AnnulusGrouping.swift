@@ -1,0 +1,143 @@
+import Foundation
+import KandinskyCore
+
+/// Kandinsky grouping by concentric annuli found by differential evolution (`gen-ann`).
+///
+/// The pixels of class `classIndex` are split into a disc, two rings and the outside around a
+/// centre near the image centre (see ``AnnulusGeometry``); θ = (cx, cy, r1, r2, r3) minimises
+/// the within-group spread of the curve features (see ``AnnulusObjective``): the values of the
+/// pixelwise curves at `curvePoints`. Other classes keep their pixelwise curves.
+///
+/// Search: ``DifferentialEvolution`` rand/1/bin with the given population, F, CR, tolerance and
+/// generation limit, initial population uniform in `bounds`; every individual has its radii
+/// sorted ascending and then every coordinate clamped to its bounds. With n feature pixels
+/// above `searchSampleSize`, the search evaluates an unbiased estimate of J on a fixed random
+/// subset of that many pixels (O(M²) instead of O(n²) per evaluation); the final population is
+/// then evaluated exactly and its exactly best member is returned, so the stored θ and J are
+/// exact. With `searchSampleSize` ≥ n (or nil) every evaluation is exact.
+///
+/// Pixels whose pixelwise curve is NaN are left out of J but still belong to their annulus (they
+/// add no scores to its pool).
+///
+/// A fixed `theta` skips the search.
+public struct AnnulusGrouping: NonconformityGrouping {
+    /// The parameters recorded in the calibrated-model file.
+    public struct Parameters: Codable, Sendable, Equatable {
+        public var classIndex: Int
+        public var curvePoints: [Int]
+        /// Bounds of (cx, cy, r1, r2, r3), each [low, high].
+        public var bounds: [[Double]]
+        public var populationSize: Int
+        public var differentialWeight: Double
+        public var crossoverProbability: Double
+        public var maxGenerations: Int
+        public var tolerance: Double
+        public var seed: UInt64
+        /// Pixels in the search's subsampled objective; nil for exact evaluations throughout.
+        public var searchSampleSize: Int?
+        /// A θ to use instead of searching.
+        public var theta: [Double]?
+    }
+
+    public var parameters: Parameters
+
+    /// The default bounds: centre within 20 pixels of the image centre, r1 and r2 up to 150,
+    /// r3 up to 300 pixels (beyond the half-diagonal of common image sizes).
+    public static let defaultBounds: [[Double]] = [[-20, 20], [-20, 20], [0, 150], [0, 150], [0, 300]]
+
+    /// The strategy with the Kandinsky defaults.
+    public init(classIndex: Int = 1, curvePoints: [Int] = [60, 70, 80, 90], bounds: [[Double]] = AnnulusGrouping.defaultBounds,
+                populationSize: Int = 10, differentialWeight: Double = 0.8, crossoverProbability: Double = 0.7,
+                maxGenerations: Int = 1000, tolerance: Double = 0.5, seed: UInt64 = 0,
+                searchSampleSize: Int? = 4096, theta: [Double]? = nil) {
+        parameters = Parameters(classIndex: classIndex, curvePoints: curvePoints, bounds: bounds,
+                                populationSize: populationSize, differentialWeight: differentialWeight,
+                                crossoverProbability: crossoverProbability, maxGenerations: maxGenerations,
+                                tolerance: tolerance, seed: seed, searchSampleSize: searchSampleSize, theta: theta)
+    }
+
+    /// `gen-ann`.
+    public var name: String { "gen-ann" }
+
+    /// Sorts the radii ascending, then clamps each coordinate to its bounds.
+    public static func repair(_ theta: [Double], bounds: [[Double]]) -> [Double] {
+        var repaired = theta
+        let radii = theta[2...4].sorted()
+        repaired.replaceSubrange(2...4, with: radii)
+        for j in repaired.indices { repaired[j] = min(max(repaired[j], bounds[j][0]), bounds[j][1]) }
+        return repaired
+    }
+
+    /// The objective of class `classIndex` for these scores.
+    public func objective(for input: GroupingInput) throws(CalibrationError) -> AnnulusObjective {
+        let p = parameters
+        try InputValidation.checkClassIndex(p.classIndex, classCount: input.scores.classCount, source: "gen-ann")
+        try CurveFeatures.check(points: p.curvePoints, levelCount: input.levels.count)
+        let features = CurveFeatures(input: input, classIndex: p.classIndex, points: p.curvePoints)
+        return AnnulusObjective(features: features.values, pixels: features.pixels,
+                                height: input.scores.height, width: input.scores.width)
+    }
+
+    /// Searches θ (or takes the fixed one) and groups class `classIndex` into its annuli.
+    /// Findings: `theta` (JSON array), `objective` (exact J), `generations`, `converged`.
+    public func groups(for input: GroupingInput) throws(CalibrationError) -> PixelGroups {
+        let p = parameters
+        guard p.bounds.count == 5, p.bounds.allSatisfy({ $0.count == 2 && $0[0] <= $0[1] }) else {
+            throw .invalidParameter("bounds", problem: "expected 5 [low, high] pairs for cx, cy, r1, r2, r3, found \(p.bounds)")
+        }
+        guard p.populationSize >= 4, p.maxGenerations >= 0 else {
+            throw .invalidParameter("population", problem: "differential evolution needs a population of at least 4 and a non-negative generation limit, found \(p.populationSize) and \(p.maxGenerations)")
+        }
+        let objective = try objective(for: input)
+        var theta: [Double], value: Double
+        var findings: [String: String] = [:]
+        if let fixed = p.theta {
+            guard fixed.count == 5 else { throw .invalidParameter("theta", problem: "expected 5 values (cx, cy, r1, r2, r3), found \(fixed)") }
+            theta = fixed
+            value = objective.value(theta: fixed)
+        } else {
+            (theta, value, findings) = search(objective)
+        }
+        findings["theta"] = "[" + theta.map { "\($0)" }.joined(separator: ", ") + "]"
+        findings["objective"] = "\(value)"
+        var labels: [ShapedArray<Int32>?] = Array(repeating: nil, count: input.scores.classCount)
+        var counts = Array(repeating: 0, count: input.scores.classCount)
+        labels[p.classIndex] = AnnulusGeometry.labels(height: input.scores.height, width: input.scores.width, theta: theta)
+        counts[p.classIndex] = AnnulusGeometry.groupCount
+        return PixelGroups(labels: labels, groupCounts: counts, findings: findings)
+    }
+
+    /// The differential-evolution search, then the exact pick from the final population.
+    func search(_ exact: AnnulusObjective) -> (theta: [Double], value: Double, findings: [String: String]) {
+        let p = parameters
+        var generator = SeededGenerator(seed: p.seed)
+        let sampleSize = p.searchSampleSize ?? Int.max
+        let surrogate = exact.subsampled(count: sampleSize, using: &generator)
+        let isExact = surrogate.pixelCount == exact.pixelCount
+        let evolution = DifferentialEvolution(populationSize: p.populationSize, differentialWeight: p.differentialWeight,
+                                              crossoverProbability: p.crossoverProbability,
+                                              maxGenerations: p.maxGenerations, tolerance: p.tolerance)
+        let progress = ProgressReporter(title: "annulus search", total: p.maxGenerations)
+        let bounds = p.bounds
+        let result = evolution.minimize(
+            bounds: bounds.map { $0[0]...$0[1] },
+            repair: { Self.repair($0, bounds: bounds) },
+            evaluate: { surrogate.values(thetas: $0) },
+            progress: { generation in
+                let message = String(format: "generation %d best J %.4g spread %.3g", generation.index, generation.bestValue, generation.spread)
+                if generation.index == 0 { progress.update(message: message) } else { progress.advance(message: message) }
+            },
+            using: &generator)
+        progress.finish(message: String(format: "%d generations, best J %.6g%@", result.generations, result.bestValue,
+                                        result.converged ? "" : " (generation limit reached)"))
+        var theta = result.best, value = result.bestValue
+        if !isExact {
+            // The surrogate ranks candidates; the stored answer must be exactly evaluated.
+            let exactValues = result.population.map { exact.value(theta: $0) }
+            let best = exactValues.indices.min { exactValues[$0] < exactValues[$1] }!
+            theta = result.population[best]
+            value = exactValues[best]
+        }
+        return (theta, value, ["generations": "\(result.generations)", "converged": "\(result.converged)"])
+    }
+}

@@ -1,0 +1,25 @@
+import KandinskyCore
+
+/// Per class, all pixels share one curve: the quantiles of the class's scores pooled over all
+/// images and all pixels. The least noisy strategy, and the one that ignores how the model's
+/// miscalibration varies across the image.
+public struct ImagewiseGrouping: NonconformityGrouping {
+    /// No parameters.
+    public struct Parameters: Codable, Sendable, Equatable {}
+
+    public init() {}
+
+    /// `image`.
+    public var name: String { "image" }
+    public var parameters: Parameters { Parameters() }
+
+    /// One group (id 0) per class.
+    ///
+    /// - Complexity: O(C·H·W).
+    public func groups(for input: GroupingInput) throws(CalibrationError) -> PixelGroups {
+        let scores = input.scores
+        let single = ShapedArray<Int32>(shape: [scores.height, scores.width], repeating: 0)
+        return PixelGroups(labels: Array(repeating: single, count: scores.classCount),
+                           groupCounts: Array(repeating: 1, count: scores.classCount))
+    }
+}

@@ -1,0 +1,168 @@
+import KandinskyCore
+
+/// The non-conformity scores of a calibration set, stored compactly per class and pixel.
+///
+/// For probabilities P and targets T, both [N, C, H, W] row-major, the score of image n, class c
+/// and pixel p = h·W + w exists iff T[n, c, h, w] = 1 and is s = 1 − P[n, c, h, w] (see
+/// ``ScorePrecision``). Scores are kept in a compressed-row layout: the scores of row
+/// r = c·H·W + p are `values[offsets[r] ..< offsets[r + 1]]`, ordered by image, as Float16.
+/// Storage is therefore 2 bytes per existing score plus one offset per (class, pixel); missing
+/// scores take no space.
+///
+/// Pixelwise quantiles read one row; pooled quantiles gather the rows of a group.
+public struct ScoreStore: Sendable {
+    /// N, the number of calibration images.
+    public let imageCount: Int
+    /// C, the number of classes.
+    public let classCount: Int
+    /// H, the image height in pixels.
+    public let height: Int
+    /// W, the image width in pixels.
+    public let width: Int
+    /// How the scores were computed.
+    public let precision: ScorePrecision
+    /// C·H·W + 1 row offsets into ``values``.
+    let offsets: ShapedArray<Int>
+    /// The scores, row after row.
+    let values: HalfTensor
+
+    /// H·W.
+    public var pixelCount: Int { height * width }
+
+    /// The total number of stored scores (target pixels over all images and classes).
+    public var scoreCount: Int { values.count }
+
+    /// The bytes held by the score values (2 per score), excluding the per-pixel offsets.
+    public var scoreBytes: Int { values.count * MemoryLayout<Float16>.stride }
+
+    /// The number of scores of class `c` (its target pixels over all images).
+    public func scoreCount(ofClass c: Int) -> Int {
+        precondition(c >= 0 && c < classCount, "class \(c) is out of range for \(classCount) classes")
+        return offsets.withUnsafeBufferPointer { $0[(c + 1) * pixelCount] - $0[c * pixelCount] }
+    }
+
+    /// The number of scores at one pixel of one class (the images having the class there).
+    public func scoreCount(ofClass c: Int, pixel p: Int) -> Int {
+        offsets.withUnsafeBufferPointer { $0[c * pixelCount + p + 1] - $0[c * pixelCount + p] }
+    }
+
+    /// The scores of class `c` at pixel `p` = h·W + w, widened to Float32, in image order.
+    public func scores(ofClass c: Int, pixel p: Int) -> [Float] {
+        precondition(c >= 0 && c < classCount && p >= 0 && p < pixelCount,
+                     "class \(c), pixel \(p) out of range for \(classCount) classes and \(pixelCount) pixels")
+        let row = c * pixelCount + p
+        return offsets.withUnsafeBufferPointer { o in
+            values.withUnsafeBufferPointer { v in v[o[row]..<o[row + 1]].map(Float.init) }
+        }
+    }
+
+    /// Computes the scores of probabilities `probabilities` and targets `targets`, both
+    /// [N, C, H, W], checking the inputs.
+    ///
+    /// - Parameters:
+    ///   - probabilities: P in [0, 1], Float32 or Float16.
+    ///   - targets: T, 0 or 1.
+    ///   - precision: how s = 1 − p is computed.
+    ///   - probabilitiesSource, targetsSource: names used in error messages (file paths).
+    /// - Throws: ``CalibrationError`` when the shapes differ or are not rank 4, N or H·W is 0, a
+    ///   probability is NaN or outside [0, 1], or a target is not 0 or 1.
+    /// - Complexity: two passes over T and one over P, split across cores.
+    public init<P: QuantileScalar>(probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+                                   precision: ScorePrecision = .float,
+                                   probabilitiesSource: String = "probabilities",
+                                   targetsSource: String = "targets") throws(CalibrationError) {
+        try InputValidation.checkShapes(probabilities: probabilities.shape, targets: targets.shape,
+                                        probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+        let shape = probabilities.shape
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let rows = c * h * w
+        let rowStride = rows  // elements between consecutive images
+        // Pass 1: scores per row, and the first target that is not 0/1.
+        var counts = [Int](repeating: 0, count: rows + 1)
+        let badTarget = targets.withUnsafeBufferPointer { t in
+            counts.withUnsafeMutableBufferPointer { counts in
+                let tb = UncheckedPointer(t.baseAddress!), cb = UncheckedPointer(counts.baseAddress!)
+                return InputValidation.firstFailure(in: 0..<rows) { range in
+                    var bad: Int?
+                    for image in 0..<n {
+                        let row = tb.pointer + image * rowStride
+                        for r in range {
+                            let value = row[r]
+                            if value > 1 {
+                                let index = image * rowStride + r
+                                bad = bad.map { min($0, index) } ?? index
+                            }
+                            cb.pointer[r] += Int(value & 1)
+                        }
+                    }
+                    return bad
+                }
+            }
+        }
+        if let bad = badTarget {
+            throw .invalidTarget(source: targetsSource, value: Double(targets.withUnsafeBufferPointer { $0[bad] }),
+                                 at: InputValidation.multiIndex(bad, shape: shape))
+        }
+        // Exclusive prefix sum: counts becomes the offsets.
+        var running = 0
+        for r in 0..<rows {
+            let count = counts[r]
+            counts[r] = running
+            running += count
+        }
+        counts[rows] = running
+        let offsets = ShapedArray<Int>(shape: [rows + 1], scalars: counts)
+        // Pass 2: check every probability and write the scores in image order.
+        var badProbability: Int?
+        let values = HalfTensor(shape: [running]) { out in
+            let ob = UncheckedPointer(out.baseAddress ?? UnsafeMutablePointer<Float16>.allocate(capacity: 0))
+            badProbability = probabilities.withUnsafeBufferPointer { p in
+                targets.withUnsafeBufferPointer { t in
+                    offsets.withUnsafeBufferPointer { o in
+                        let pb = UncheckedPointer(UnsafeMutablePointer(mutating: p.baseAddress!))
+                        let tb = UncheckedPointer(t.baseAddress!), offs = UncheckedPointer(o.baseAddress!)
+                        return InputValidation.firstFailure(in: 0..<rows) { range in
+                            var cursor = Array(UnsafeBufferPointer(start: offs.pointer + range.lowerBound, count: range.count))
+                            var bad: Int?
+                            for image in 0..<n {
+                                let base = image * rowStride
+                                for r in range {
+                                    let probability = Float(pb.pointer[base + r])
+                                    if !(probability >= 0 && probability <= 1) {
+                                        bad = bad.map { min($0, base + r) } ?? (base + r)
+                                        continue
+                                    }
+                                    if tb.pointer[base + r] == 1 {
+                                        ob.pointer[cursor[r - range.lowerBound]] = precision.halfScore(probability: probability)
+                                        cursor[r - range.lowerBound] += 1
+                                    }
+                                }
+                            }
+                            return bad
+                        }
+                    }
+                }
+            }
+            if badProbability != nil { out.initialize(repeating: 0) }
+        }
+        if let bad = badProbability {
+            throw .invalidProbability(source: probabilitiesSource,
+                                      value: Float(probabilities.withUnsafeBufferPointer { $0[bad] }),
+                                      at: InputValidation.multiIndex(bad, shape: shape))
+        }
+        self.imageCount = n
+        self.classCount = c
+        self.height = h
+        self.width = w
+        self.precision = precision
+        self.offsets = offsets
+        self.values = values
+    }
+}
+
+/// A raw pointer that worker threads may share because each writes a disjoint part.
+struct UncheckedPointer<Pointee>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Pointee>
+    init(_ pointer: UnsafeMutablePointer<Pointee>) { self.pointer = pointer }
+    init(_ pointer: UnsafePointer<Pointee>) { self.pointer = UnsafeMutablePointer(mutating: pointer) }
+}

@@ -1,0 +1,137 @@
+import KandinskyCore
+
+/// k-means clustering (squared Euclidean distance) with k-means++ seeding, Lloyd iterations
+/// and several restarts.
+///
+/// Each restart seeds with k-means++ (first centre uniform, each next centre drawn with
+/// probability proportional to the squared distance to the nearest chosen centre) and then
+/// alternates assignment (nearest centre, ties to the lower index) and update (centre = mean of
+/// its points; an empty cluster keeps its centre) until no assignment changes or
+/// `maxIterations` is reached. The restart with the lowest inertia (sum of squared distances to
+/// the assigned centres) wins, the earlier one on ties. Clusters are then renumbered by the
+/// ascending sum of their centre's coordinates, so labels do not depend on seeding order.
+///
+/// - Complexity: O(restarts · iterations · n · k · d); restarts run in parallel.
+public struct KMeans: Sendable {
+    /// k.
+    public var clusterCount: Int
+    /// Independent seedings; the best is kept.
+    public var restarts: Int
+    /// The most Lloyd iterations per restart.
+    public var maxIterations: Int
+
+    /// - Precondition: k ≥ 1, restarts ≥ 1, maxIterations ≥ 1.
+    public init(clusterCount: Int, restarts: Int = 10, maxIterations: Int = 300) {
+        precondition(clusterCount >= 1 && restarts >= 1 && maxIterations >= 1,
+                     "k-means needs k ≥ 1, restarts ≥ 1 and maxIterations ≥ 1, got \(clusterCount), \(restarts), \(maxIterations)")
+        self.clusterCount = clusterCount
+        self.restarts = restarts
+        self.maxIterations = maxIterations
+    }
+
+    /// A clustering.
+    public struct Result: Sendable, Equatable {
+        /// The cluster of each point, in 0..<k.
+        public var labels: [Int32]
+        /// k centres of d coordinates.
+        public var centroids: [[Double]]
+        /// Σ over points of the squared distance to their centre.
+        public var inertia: Double
+    }
+
+    /// Clusters the rows of `points` ([n, d], no NaN).
+    ///
+    /// - Precondition: n ≥ 1.
+    public func fit(_ points: Tensor, using generator: inout some RandomNumberGenerator) -> Result {
+        precondition(points.rank == 2 && points.shape[0] >= 1, "points must be [n, d] with n ≥ 1, got \(points.shape)")
+        let seeds = (0..<restarts).map { _ in generator.next() }
+        var results = [Result?](repeating: nil, count: restarts)
+        results.withUnsafeMutableBufferPointer { out in
+            let o = UncheckedPointer(out.baseAddress!)
+            parallelFor(0..<restarts, chunkCount: restarts) { range in
+                for r in range {
+                    var restartGenerator = SeededGenerator(seed: seeds[r])
+                    o.pointer[r] = run(points, using: &restartGenerator)
+                }
+            }
+        }
+        var best = results[0]!
+        for result in results.dropFirst() where result!.inertia < best.inertia { best = result! }
+        return Self.renumbered(best)
+    }
+
+    private func run(_ points: Tensor, using generator: inout SeededGenerator) -> Result {
+        let n = points.shape[0], d = points.shape[1], k = clusterCount
+        return points.withUnsafeBufferPointer { x in
+            var centres = [Double](repeating: 0, count: k * d)
+            // k-means++ seeding.
+            var nearest = [Double](repeating: .infinity, count: n)
+            var chosen = Int.random(in: 0..<n, using: &generator)
+            for j in 0..<k {
+                if j > 0 {
+                    let total = nearest.reduce(0, +)
+                    if total > 0 {
+                        var target = generator.nextUnitDouble() * total
+                        chosen = n - 1
+                        for i in 0..<n {
+                            target -= nearest[i]
+                            if target < 0 && nearest[i] > 0 { chosen = i; break }
+                        }
+                    } else {
+                        chosen = Int.random(in: 0..<n, using: &generator)
+                    }
+                }
+                for t in 0..<d { centres[j * d + t] = Double(x[chosen * d + t]) }
+                for i in 0..<n {
+                    var distance = 0.0
+                    for t in 0..<d {
+                        let delta = Double(x[i * d + t]) - centres[j * d + t]
+                        distance += delta * delta
+                    }
+                    nearest[i] = min(nearest[i], distance)
+                }
+            }
+            // Lloyd iterations.
+            var labels = [Int32](repeating: -1, count: n)
+            var inertia = 0.0
+            for _ in 0..<maxIterations {
+                var changed = false
+                inertia = 0
+                var sums = [Double](repeating: 0, count: k * d)
+                var counts = [Int](repeating: 0, count: k)
+                for i in 0..<n {
+                    var bestCluster = 0, bestDistance = Double.infinity
+                    for j in 0..<k {
+                        var distance = 0.0
+                        for t in 0..<d {
+                            let delta = Double(x[i * d + t]) - centres[j * d + t]
+                            distance += delta * delta
+                        }
+                        if distance < bestDistance { bestDistance = distance; bestCluster = j }
+                    }
+                    if labels[i] != Int32(bestCluster) { labels[i] = Int32(bestCluster); changed = true }
+                    inertia += bestDistance
+                    counts[bestCluster] += 1
+                    for t in 0..<d { sums[bestCluster * d + t] += Double(x[i * d + t]) }
+                }
+                if !changed { break }
+                for j in 0..<k where counts[j] > 0 {
+                    for t in 0..<d { centres[j * d + t] = sums[j * d + t] / Double(counts[j]) }
+                }
+            }
+            return Result(labels: labels, centroids: (0..<k).map { Array(centres[($0 * d)..<($0 * d + d)]) }, inertia: inertia)
+        }
+    }
+
+    /// Renumbers clusters by ascending coordinate sum of their centres.
+    static func renumbered(_ result: Result) -> Result {
+        let order = result.centroids.indices.sorted {
+            let a = result.centroids[$0].reduce(0, +), b = result.centroids[$1].reduce(0, +)
+            return a != b ? a < b : $0 < $1
+        }
+        var newLabel = [Int32](repeating: 0, count: order.count)
+        for (position, old) in order.enumerated() { newLabel[old] = Int32(position) }
+        return Result(labels: result.labels.map { newLabel[Int($0)] }, centroids: order.map { result.centroids[$0] },
+                      inertia: result.inertia)
+    }
+}
