@@ -1,0 +1,67 @@
+import Foundation
+import KandinskyCore
+import KandinskyModels
+
+/// A network's probabilities on a dataset split, with the split's targets: what calibration and
+/// evaluation consume.
+///
+/// Probabilities are kept as Float16 ([N, C, H, W], 2 bytes per value), which the calibration
+/// module reads directly; targets as bytes.
+public struct NetworkOutputs: Sendable {
+    /// Sigmoid probabilities [N, C, H, W].
+    public var probabilities: HalfTensor
+    /// Targets [N, C, H, W] in {0, 1}.
+    public var targets: ShapedArray<UInt8>
+
+    public init(probabilities: HalfTensor, targets: ShapedArray<UInt8>) {
+        precondition(probabilities.shape == targets.shape,
+                     "probabilities \(probabilities.shape) and targets \(targets.shape) differ in shape")
+        self.probabilities = probabilities
+        self.targets = targets
+    }
+
+    /// Runs `model` over `dataset` in batches, with progress.
+    public init(model: inout UNet, dataset: any LabeledImageSet, batchSize: Int, title: String,
+                progressStyle: ProgressReporter.Style = .automatic) throws {
+        let batches = dataset.batches(batchSize: batchSize, epoch: 0, seed: 0, augmented: false)
+        let progress = ProgressReporter(title: title, total: dataset.count, style: progressStyle)
+        var probabilityParts: [HalfTensor] = []
+        var targetParts: [ShapedArray<UInt8>] = []
+        for index in 0..<batches.count {
+            let batch = try batches.load(index)
+            let probabilities: Tensor
+            do { probabilities = try model.probabilities(batch.images, batchSize: batchSize) } catch {
+                throw ExperimentError(error.description)
+            }
+            probabilityParts.append(probabilities.converted(to: Float16.self))
+            targetParts.append(batch.targets.map { $0 > 0.5 ? 1 : 0 })
+            progress.advance(by: batch.images.shape[0])
+        }
+        progress.finish()
+        guard !probabilityParts.isEmpty else { throw ExperimentError("\(title): the dataset has no images") }
+        self.init(probabilities: HalfTensor.concatenate(probabilityParts, alongAxis: 0),
+                  targets: ShapedArray<UInt8>.concatenate(targetParts, alongAxis: 0))
+    }
+
+    /// The number of images.
+    public var count: Int { probabilities.shape[0] }
+
+    /// The images at `indices`, in that order.
+    public func subset(_ indices: [Int]) -> NetworkOutputs {
+        NetworkOutputs(probabilities: HalfTensor.concatenate(indices.map { probabilities[leading: $0..<($0 + 1)] }, alongAxis: 0),
+                       targets: ShapedArray<UInt8>.concatenate(indices.map { targets[leading: $0..<($0 + 1)] }, alongAxis: 0))
+    }
+}
+
+/// A seeded random choice of `count` distinct indices of `0..<total`, ascending (Fisher–Yates
+/// on the first `count` positions).
+public func seededSubset(count: Int, of total: Int, seed: UInt64) -> [Int] {
+    precondition(count >= 0 && count <= total, "cannot choose \(count) of \(total)")
+    var generator = SeededGenerator(seed: seed)
+    var indices = Array(0..<total)
+    for i in 0..<count {
+        let j = i + Int(generator.next(upperBound: UInt64(total - i)))
+        indices.swapAt(i, j)
+    }
+    return indices.prefix(count).sorted()
+}

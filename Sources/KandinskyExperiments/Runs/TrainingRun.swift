@@ -1,0 +1,183 @@
+import Foundation
+import KandinskyCore
+import KandinskyModels
+
+/// `kandinsky train`: trains the UNet of `model.net` on the training split, validates every
+/// `trainer.check_val_every_n_epoch` epochs, and writes into
+/// `logs/train/runs/<experiment>/<timestamp>/`:
+/// - `config.yaml`, the fully resolved configuration;
+/// - `metrics.csv` (see ``MetricsLog``) and `val_loss.svg`, `val_dice.svg`;
+/// - `checkpoints/epoch_NNNN.safetensors` every `trainer.checkpoint_every_n_epochs` epochs and
+///   `checkpoints/last.safetensors` after every epoch: weights under their PyTorch names,
+///   Adam's moments, the epoch, the learning rate and the configuration (metadata `config`).
+///
+/// `ckpt_path=…` resumes: the weights, optimizer, epoch and schedule continue exactly (with
+/// dropout 0, a resumed run gives the same weights as an uninterrupted one). Ctrl-C finishes the
+/// current batch, writes `checkpoints/interrupted.safetensors` (epochs finished so far; the
+/// partial epoch is redone on resume) and returns. Every file is written atomically.
+public struct TrainingRun {
+    public let config: Config
+    public let data: DataSplits
+
+    /// Reads the settings; throws ``ConfigError`` or ``ExperimentError`` for bad values.
+    public init(config: Config, data: DataSplits) {
+        self.config = config
+        self.data = data
+    }
+
+    /// The outcome of a run.
+    public struct Result: Sendable {
+        /// The run folder.
+        public var directory: URL
+        /// The last checkpoint written.
+        public var lastCheckpoint: URL
+        /// All epochs' metrics, including those of a resumed run's earlier epochs.
+        public var metrics: MetricsLog
+        /// Whether the run stopped early because of Ctrl-C.
+        public var interrupted: Bool
+    }
+
+    /// Trains; `progressStyle` chooses how progress is shown.
+    public func run(progressStyle: ProgressReporter.Style = .automatic) throws -> Result {
+        let seed = UInt64(try config.int("seed"))
+        let maxEpochs = try config.int("trainer.max_epochs")
+        let validateEvery = max(1, try config.int("trainer.check_val_every_n_epoch"))
+        let checkpointEvery = max(1, try config.int("trainer.checkpoint_every_n_epochs"))
+        let batchSize = try config.int("data.batch_size")
+        let architecture = try ModelSettings(config: config).architecture
+
+        var trainer: Trainer
+        var metrics = MetricsLog(classNames: data.classNames.dropFirst().map { $0 })
+        if let resume = try config.optionalString("ckpt_path") {
+            let url = URL(fileURLWithPath: resume)
+            let file: SafetensorsFile
+            do { file = try SafetensorsFile.read(contentsOf: url) } catch {
+                throw ExperimentError("cannot resume from \(resume): \(error)")
+            }
+            do {
+                trainer = try Trainer(checkpoint: file, path: resume, loss: try ModelSettings(config: config).loss,
+                                      firstCycleLength: try config.int("model.scheduler.T_0"),
+                                      cycleGrowth: try config.int("model.scheduler.T_mult"))
+            } catch {
+                throw ExperimentError(error.description)
+            }
+            guard trainer.model.architecture == architecture else {
+                throw ExperimentError("\(resume) holds a \(trainer.model.architecture), but the configuration asks for a \(architecture)")
+            }
+            if let text = file.metadata["metrics_csv"], let previous = try? MetricsLog(csv: text) { metrics = previous }
+        } else {
+            var generator = SeededGenerator(seed: seed)
+            let model = UNet(architecture, using: &generator)
+            trainer = Trainer(model: model, weightDecay: Float(try config.double("model.optimizer.weight_decay")),
+                              loss: try ModelSettings(config: config).loss,
+                              schedule: CosineAnnealingWarmRestarts(baseLearningRate: try config.double("model.optimizer.lr"),
+                                                                    firstCycleLength: try config.int("model.scheduler.T_0"),
+                                                                    cycleGrowth: try config.int("model.scheduler.T_mult"),
+                                                                    minimumLearningRate: try config.double("model.scheduler.eta_min")))
+        }
+
+        let directory = try RunDirectory(config: config, task: "train", timestamped: true)
+        var lastCheckpoint = directory.file("checkpoints/last.safetensors")
+        let trainSet = data.train
+        let validationSet = data.validation
+        var interrupted = false
+
+        func saveCheckpoint(named name: String) throws -> URL {
+            var file = trainer.checkpoint()
+            file.metadata["config"] = config.yaml
+            file.metadata["metrics_csv"] = metrics.csv
+            file.metadata["kandinsky.kind"] = "training-checkpoint"
+            let url = directory.file("checkpoints/\(name)")
+            do { try file.write(to: url) } catch {
+                throw ExperimentError("cannot write checkpoint \(url.path): \(error.problem)")
+            }
+            return url
+        }
+
+        while trainer.epoch < maxEpochs {
+            let epoch = trainer.epoch + 1
+            let started = Date()
+            let learningRate = Double(trainer.optimizer.learningRate)
+            let batches = trainSet.batches(batchSize: batchSize, epoch: epoch, seed: seed, augmented: true)
+            let progress = ProgressReporter(title: "epoch \(epoch)/\(maxEpochs)", total: batches.count, style: progressStyle)
+            var lossSum = 0.0
+            var seen = 0
+            for batchIndex in 0..<batches.count {
+                let batch = try batches.load(batchIndex)
+                let loss: Float
+                do { loss = try trainer.trainStep(images: batch.images, targets: batch.targets) } catch {
+                    throw ExperimentError(error.description)
+                }
+                lossSum += Double(loss) * Double(batch.images.shape[0])
+                seen += batch.images.shape[0]
+                progress.advance(message: String(format: "loss %.4f", lossSum / Double(max(seen, 1))))
+                if Interruption.isRequested { interrupted = true; break }
+            }
+            if interrupted {
+                progress.finish(message: "interrupted")
+                lastCheckpoint = try saveCheckpoint(named: "interrupted.safetensors")
+                break
+            }
+            trainer.finishEpoch()
+            var validationLoss = Double.nan
+            var dice = [Double](repeating: .nan, count: data.classNames.count)
+            if epoch % validateEvery == 0 || epoch == maxEpochs {
+                (validationLoss, dice) = try Self.validate(&trainer, on: validationSet, batchSize: batchSize)
+            }
+            let trainLoss = lossSum / Double(max(seen, 1))
+            progress.finish(message: String(format: "loss %.4f  val loss %.4f  val dice %@", trainLoss, validationLoss,
+                                            dice.dropFirst().map { String(format: "%.3f", $0) }.joined(separator: " ")))
+            metrics.epochs.append(.init(epoch: epoch, trainLoss: trainLoss, validationLoss: validationLoss,
+                                        validationDice: Array(dice.dropFirst()), learningRate: learningRate,
+                                        seconds: Date().timeIntervalSince(started)))
+            try directory.write(Data(metrics.csv.utf8), to: "metrics.csv")
+            try directory.write(Data(metrics.lossChart.svg.utf8), to: "val_loss.svg")
+            try directory.write(Data(metrics.diceChart.svg.utf8), to: "val_dice.svg")
+            if epoch % checkpointEvery == 0 || epoch == maxEpochs {
+                _ = try saveCheckpoint(named: String(format: "epoch_%04d.safetensors", epoch))
+            }
+            lastCheckpoint = try saveCheckpoint(named: "last.safetensors")
+        }
+        return Result(directory: directory.url, lastCheckpoint: lastCheckpoint, metrics: metrics, interrupted: interrupted)
+    }
+
+    /// Mean loss (weighted by batch size) and NaN-mean class-wise Dice over a dataset.
+    static func validate(_ trainer: inout Trainer, on dataset: LabeledImageSet, batchSize: Int) throws -> (Double, [Double]) {
+        let batches = dataset.batches(batchSize: batchSize, epoch: 0, seed: 0, augmented: false)
+        var lossSum = 0.0, count = 0
+        var diceSums = [Double](repeating: 0, count: dataset.classNames.count)
+        var diceCounts = [Int](repeating: 0, count: dataset.classNames.count)
+        for index in 0..<batches.count {
+            let batch = try batches.load(index)
+            let n = batch.images.shape[0]
+            let (loss, dice): (Float, Tensor)
+            do { (loss, dice) = try trainer.evaluationStep(images: batch.images, targets: batch.targets) } catch {
+                throw ExperimentError(error.description)
+            }
+            lossSum += Double(loss) * Double(n)
+            count += n
+            for c in 0..<dice.count where !dice[c].isNaN {
+                diceSums[c] += Double(dice[c]) * Double(n)
+                diceCounts[c] += n
+            }
+        }
+        return (count == 0 ? .nan : lossSum / Double(count),
+                zip(diceSums, diceCounts).map { $1 == 0 ? .nan : $0 / Double($1) })
+    }
+}
+
+/// The network and loss settings of a configuration (`model.net`, `model.loss`).
+public struct ModelSettings: Sendable {
+    public var architecture: UNet.Architecture
+    public var loss: TopKBinaryCrossEntropy
+
+    public init(config: Config) throws {
+        architecture = UNet.Architecture(inputChannels: try config.int("model.net.in_channels"),
+                                         outputChannels: try config.int("model.net.out_channels"),
+                                         channels: try config.int("model.net.channels"),
+                                         depth: try config.int("model.net.depth"),
+                                         dropout: Float(try config.double("model.net.dropout")))
+        let weights = config.isNull("model.loss.class_weights") ? nil : try config.doubles("model.loss.class_weights").map(Float.init)
+        loss = TopKBinaryCrossEntropy(keptFraction: try config.double("model.loss.k_frac"), classWeights: weights)
+    }
+}
