@@ -1,3 +1,5 @@
+import KandinskyCore
+
 /// Bad calibration input: data whose shape, values or contents cannot be calibrated or
 /// evaluated. Each case names the input (a file path when the data came from one, otherwise
 /// the argument's name), the field that is wrong and what was expected.
@@ -14,6 +16,7 @@ public struct CalibrationError: Error, Sendable, Equatable, CustomStringConverti
         case classWithoutTargets
         case invalidCurves
         case invalidParameter
+        case unreadableFile
     }
 
     /// The kind of problem.
@@ -73,6 +76,11 @@ public struct CalibrationError: Error, Sendable, Equatable, CustomStringConverti
     /// A calibrated-curves file or value that is malformed or does not fit the data.
     public static func invalidCurves(source: String, field: String, problem: String) -> CalibrationError {
         CalibrationError(.invalidCurves, source: source, field: field, problem: problem)
+    }
+
+    /// A file that could not be read or written.
+    public static func file(_ error: FileFormatError) -> CalibrationError {
+        CalibrationError(.unreadableFile, source: error.file, field: error.field, problem: error.problem)
     }
 
     /// A strategy or evaluation parameter that cannot be used.

@@ -74,7 +74,7 @@ public struct Calibrator<Grouping: NonconformityGrouping>: Sendable {
                 }
             }
         }
-        let parameters = Self.json(grouping.parameters)
+        let parameters = CalibratedCurves.jsonString(grouping.parameters)
         return CalibratedCurves(curves: curves, method: grouping.name, parameters: parameters,
                                 calibrationImageCount: scores.imageCount, precision: scores.precision,
                                 groups: groups, groupSampleCounts: sampleCounts)
@@ -84,12 +84,5 @@ public struct Calibrator<Grouping: NonconformityGrouping>: Sendable {
     public func calibrate<P: QuantileScalar>(probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
                                              precision: ScorePrecision = .float) throws(CalibrationError) -> CalibratedCurves {
         try calibrate(ScoreStore(probabilities: probabilities, targets: targets, precision: precision))
-    }
-
-    static func json(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        guard let data = try? encoder.encode(value) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -1,0 +1,140 @@
+import Foundation
+import KandinskyCore
+
+/// The calibrated-model file: safetensors with
+/// - `nc_curves` F32 [Q, C, H, W], the curves;
+/// - `kandinsky_mask` I32 [H, W], the group ids of the first grouped class (its index in the
+///   `mask_class` metadata), present when a strategy grouped pixels;
+/// - `group_labels` I32 [C, H, W], the group ids of every class, −1 for pixelwise classes, present
+///   when a strategy grouped pixels;
+/// and metadata `format_version`, `method`, `parameters` (JSON), `curve_levels` (JSON array),
+/// `calibration_images`, `precision`, `group_counts` (JSON array per class),
+/// `group_sample_counts` (JSON: per class an array of pooled score counts per group, or null),
+/// plus the strategy's findings (`theta` and `objective` for `gen-ann`). A model's weights may
+/// share the file; other tensors are ignored when reading.
+extension CalibratedCurves {
+    /// The version written to `format_version`.
+    public static let formatVersion = "1"
+
+    static let standardMetadataKeys: Set<String> = [
+        "format_version", "method", "parameters", "curve_levels", "calibration_images", "precision",
+        "group_counts", "group_sample_counts", "mask_class",
+    ]
+
+    /// The curves as safetensors tensors and metadata.
+    public var safetensors: SafetensorsFile {
+        var file = SafetensorsFile()
+        file["nc_curves"] = .float32(curves)
+        if let maskClass = groups.labels.firstIndex(where: { $0 != nil }) {
+            file["kandinsky_mask"] = .int32(groups.labels[maskClass]!)
+            let all = ShapedArray<Int32>(shape: [classCount, height, width]) { out in
+                for c in 0..<classCount {
+                    let plane = height * width
+                    if let labels = groups.labels[c] {
+                        labels.withUnsafeBufferPointer { l in (out.baseAddress! + c * plane).update(from: l.baseAddress!, count: plane) }
+                    } else {
+                        (out.baseAddress! + c * plane).update(repeating: -1, count: plane)
+                    }
+                }
+            }
+            file["group_labels"] = .int32(all)
+            file.metadata["mask_class"] = "\(maskClass)"
+        }
+        for (key, value) in groups.findings { file.metadata[key] = value }
+        file.metadata["format_version"] = Self.formatVersion
+        file.metadata["method"] = method
+        file.metadata["parameters"] = parameters
+        file.metadata["curve_levels"] = Self.jsonString(levels)
+        file.metadata["calibration_images"] = "\(calibrationImageCount)"
+        file.metadata["precision"] = precision.rawValue
+        file.metadata["group_counts"] = Self.jsonString(groups.groupCounts)
+        file.metadata["group_sample_counts"] = Self.jsonString(groupSampleCounts)
+        return file
+    }
+
+    /// Curves from a calibrated-model file's contents.
+    ///
+    /// Only `nc_curves` is required (F32, F16 or F64, rank 4, Q ≥ 2), so curves made by other
+    /// tools can be used; missing metadata takes neutral defaults (method `unknown`, precision
+    /// `float`, pixelwise groups).
+    ///
+    /// - Throws: ``CalibrationError/Kind/invalidCurves`` naming `source` and the bad field.
+    public init(safetensors file: SafetensorsFile, source: String) throws(CalibrationError) {
+        guard let stored = file["nc_curves"] else {
+            throw .invalidCurves(source: source, field: "nc_curves", problem: "the file has no nc_curves tensor (tensors: \(file.tensors.map(\.name)))")
+        }
+        let curves: Tensor
+        switch stored {
+        case .float32(let a): curves = a
+        case .float16, .float64: curves = stored.toTensor()
+        default:
+            throw .invalidCurves(source: source, field: "nc_curves", problem: "expected F32 curves, found \(stored.elementType.rawValue)")
+        }
+        guard curves.rank == 4, curves.shape[0] >= 2, curves.shape[1...].allSatisfy({ $0 > 0 }) else {
+            throw .invalidCurves(source: source, field: "nc_curves", problem: "expected [Q, C, H, W] with Q ≥ 2, found \(curves.shape)")
+        }
+        let (classCount, height, width) = (curves.shape[1], curves.shape[2], curves.shape[3])
+        var groups = PixelGroups.pixelwise(classCount: classCount)
+        if let labelsArray = file["group_labels"] {
+            guard case .int32(let labels) = labelsArray, labels.shape == [classCount, height, width] else {
+                throw .invalidCurves(source: source, field: "group_labels",
+                                     problem: "expected I32 [\(classCount), \(height), \(width)], found \(labelsArray.elementType.rawValue) \(labelsArray.shape)")
+            }
+            var maps: [ShapedArray<Int32>?] = []
+            var counts: [Int] = []
+            for c in 0..<classCount {
+                let plane = labels[leading: c]
+                let maximum = plane.withUnsafeBufferPointer { $0.max() ?? -1 }
+                let minimum = plane.withUnsafeBufferPointer { $0.min() ?? -1 }
+                if maximum < 0 {
+                    maps.append(nil); counts.append(0)
+                } else {
+                    guard minimum >= 0 else {
+                        throw .invalidCurves(source: source, field: "group_labels", problem: "class \(c) mixes group ids and −1")
+                    }
+                    maps.append(plane); counts.append(Int(maximum) + 1)
+                }
+            }
+            if let stored = file.metadata["group_counts"].flatMap({ Self.decode([Int].self, $0) }), stored.count == classCount,
+               zip(stored, counts).allSatisfy({ $0 >= $1 && ($1 > 0) == ($0 > 0) }) {
+                counts = stored
+            }
+            groups = PixelGroups(labels: maps, groupCounts: counts)
+        }
+        for (key, value) in file.metadata where !Self.standardMetadataKeys.contains(key) { groups.findings[key] = value }
+        var precision = ScorePrecision.float
+        if let name = file.metadata["precision"] {
+            guard let parsed = ScorePrecision(rawValue: name) else {
+                throw .invalidCurves(source: source, field: "precision", problem: "expected float or half-probabilities, found \(name)")
+            }
+            precision = parsed
+        }
+        let sampleCounts = file.metadata["group_sample_counts"].flatMap { Self.decode([[Int]?].self, $0) }
+        self.init(curves: curves, method: file.metadata["method"] ?? "unknown", parameters: file.metadata["parameters"] ?? "{}",
+                  calibrationImageCount: file.metadata["calibration_images"].flatMap { Int($0) } ?? 0,
+                  precision: precision, groups: groups,
+                  groupSampleCounts: sampleCounts?.count == classCount ? sampleCounts : nil)
+    }
+
+    /// Writes the calibrated-model file atomically.
+    public func write(to url: URL) throws(CalibrationError) {
+        do { try safetensors.write(to: url) } catch { throw .file(error) }
+    }
+
+    /// Reads a calibrated-model file.
+    public static func read(contentsOf url: URL) throws(CalibrationError) -> CalibratedCurves {
+        let file: SafetensorsFile
+        do { file = try SafetensorsFile.read(contentsOf: url) } catch { throw .file(error) }
+        return try CalibratedCurves(safetensors: file, source: url.path)
+    }
+
+    static func jsonString(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ json: String) -> T? {
+        try? JSONDecoder().decode(type, from: Data(json.utf8))
+    }
+}

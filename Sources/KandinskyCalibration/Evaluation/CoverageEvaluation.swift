@@ -1,0 +1,200 @@
+import KandinskyCore
+import Synchronization
+
+/// Coverage of calibrated curves on a test set, per pixel and pooled, at K nominal
+/// confidences.
+///
+/// For bin i = 0 … K − 1 the nominal confidence is γ_i = (i + 0.5)/K. For the evaluated class c,
+/// a target pixel (T[n, c, h, w] = 1) with score s = 1 − P[n, c, h, w] is covered at bin i when
+/// s ≤ threshold_i(h, w), where
+/// - `interpolated` (default): threshold_i is the curve at level γ_i (see
+///   ``CalibratedCurves/threshold(atLevel:indexing:)``), for the pixelwise and the marginal
+///   coverage alike;
+/// - `reference` (the original notebook): threshold_i is curve index ⌊(i + 1)·Q/K⌋ − 1 for the
+///   pixelwise coverage and ⌊(i + 0.5)·Q/K⌋ − 1 for the marginal coverage (indices below 0 are
+///   clamped to 0), both compared with γ_i.
+///
+/// Pixelwise coverage_i(h, w) = (covered target pixels at (h, w) over the images) / (target
+/// pixels at (h, w)); marginal coverage_i pools all images and pixels. The calibration error is
+/// CE = (1/K) Σ_i |coverage_i − γ_i|; a pixel without targets has CE NaN. A NaN threshold (no
+/// calibration data at that pixel) covers nothing.
+public struct CoverageEvaluation: Sendable {
+    /// K, the number of confidence bins.
+    public var binCount: Int
+    /// How confidences are read off the curves.
+    public var indexing: ThresholdIndexing
+    /// How test scores are computed.
+    public var precision: ScorePrecision
+    /// The class evaluated.
+    public var classIndex: Int
+
+    /// - Precondition: K ≥ 1.
+    public init(binCount: Int = 20, indexing: ThresholdIndexing = .interpolated, precision: ScorePrecision = .float,
+                classIndex: Int = 1) {
+        precondition(binCount >= 1, "at least one bin is needed, got \(binCount)")
+        self.binCount = binCount
+        self.indexing = indexing
+        self.precision = precision
+        self.classIndex = classIndex
+    }
+
+    /// The nominal confidences γ_i = (i + 0.5)/K.
+    public var confidences: [Double] { (0..<binCount).map { (Double($0) + 0.5) / Double(binCount) } }
+
+    /// Coverage results.
+    public struct Result: Sendable {
+        /// γ_i, [K].
+        public var confidences: [Double]
+        /// Marginal coverage at each γ_i, [K].
+        public var marginalCoverages: [Double]
+        /// CE of the marginal coverage.
+        public var marginalCalibrationError: Double
+        /// CE of each pixel, [H, W], NaN where the test set has no target.
+        public var pixelwiseCalibrationError: Tensor
+        /// The mean of the non-NaN pixelwise CE values.
+        public var meanPixelwiseCalibrationError: Double
+        /// The number of target pixels of the class in the test set.
+        public var targetCount: Int
+    }
+
+    /// Evaluates `curves` on probabilities and targets [N, C, H, W].
+    ///
+    /// - Throws: ``CalibrationError`` for mismatched shapes, a class index out of range, N = 0,
+    ///   invalid probabilities or targets, or a class without any target pixel.
+    /// - Complexity: O(N·H·W·K) for the class, split across cores.
+    public func evaluate<P: QuantileScalar>(_ curves: CalibratedCurves, probabilities: ShapedArray<P>,
+                                            targets: ShapedArray<UInt8>,
+                                            probabilitiesSource: String = "probabilities", targetsSource: String = "targets",
+                                            curvesSource: String = "curves") throws(CalibrationError) -> Result {
+        try InputValidation.checkShapes(probabilities: probabilities.shape, targets: targets.shape,
+                                        probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+        try curves.checkCompatible(withProbabilitiesShape: probabilities.shape, curvesSource: curvesSource)
+        try InputValidation.checkClassIndex(classIndex, classCount: curves.classCount)
+        try TestSet.validate(probabilities: probabilities, targets: targets,
+                             probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+        let (n, classCount, pixels, k) = (probabilities.shape[0], curves.classCount, curves.height * curves.width, binCount)
+        let c = classIndex
+        let gammas = confidences
+        let pixelThresholds = thresholds(curves, pixelwise: true)
+        let marginalThresholds = indexing == .interpolated ? pixelThresholds : thresholds(curves, pixelwise: false)
+        let separateMarginal = indexing != .interpolated
+        let pixelCounts = ScratchBuffer<Int32>(count: pixels * k)
+        let targetCounts = ScratchBuffer<Int32>(count: pixels)
+        let marginal = Mutex([Int](repeating: 0, count: k))
+        let precision = self.precision
+        probabilities.withUnsafeBufferPointer { p in
+            targets.withUnsafeBufferPointer { t in
+                let pb = UncheckedPointer(p.baseAddress!), tb = UncheckedPointer(t.baseAddress!)
+                let pt = UncheckedPointer(pixelThresholds), mt = UncheckedPointer(marginalThresholds)
+                let cb = pixelCounts.shared, tc = targetCounts.shared
+                        parallelFor(0..<pixels, chunkCount: 4 * availableCoreCount) { range in
+                            var local = [Int](repeating: 0, count: k)
+                            for image in 0..<n {
+                                let base = (image * classCount + c) * pixels
+                                for q in range where tb.pointer[base + q] == 1 {
+                                    let s = precision.testScore(probability: Float(pb.pointer[base + q]))
+                                    tc.pointer[q] += 1
+                                    let thresholds = pt.pointer + q * k, counts = cb.pointer + q * k
+                                    for i in 0..<k where s <= thresholds[i] { counts[i] += 1 }
+                                    if separateMarginal {
+                                        let marginalAt = mt.pointer + q * k
+                                        for i in 0..<k where s <= marginalAt[i] { local[i] += 1 }
+                                    }
+                                }
+                            }
+                            if !separateMarginal {
+                                for q in range { for i in 0..<k { local[i] += Int(cb.pointer[q * k + i]) } }
+                            }
+                            marginal.withLock { total in for i in 0..<k { total[i] += local[i] } }
+                        }
+            }
+        }
+        let marginalCounts = marginal.withLock { $0 }
+        pixelThresholds.deallocate()
+        if separateMarginal { marginalThresholds.deallocate() }
+        let targetTotal = (0..<pixels).reduce(0) { $0 + Int(targetCounts[$1]) }
+        guard targetTotal > 0 else { throw .classWithoutTargets(source: targetsSource, classIndex: c) }
+        let marginalCoverages = marginalCounts.map { Double($0) / Double(targetTotal) }
+        var ceSum = 0.0, ceCount = 0
+        let pixelCE = Tensor(shape: [curves.height, curves.width]) { out in
+            for q in 0..<pixels {
+                guard targetCounts[q] > 0 else { out[q] = .nan; continue }
+                var error = 0.0
+                for i in 0..<k { error += abs(Double(pixelCounts[q * k + i]) / Double(targetCounts[q]) - gammas[i]) }
+                out[q] = Float(error / Double(k))
+                ceSum += error / Double(k)
+                ceCount += 1
+            }
+        }
+        return Result(confidences: gammas, marginalCoverages: marginalCoverages,
+                      marginalCalibrationError: Self.calibrationError(coverages: marginalCoverages, confidences: gammas),
+                      pixelwiseCalibrationError: pixelCE, meanPixelwiseCalibrationError: ceSum / Double(ceCount),
+                      targetCount: targetTotal)
+    }
+
+    /// (1/K) Σ_i |coverage_i − γ_i|.
+    public static func calibrationError(coverages: [Double], confidences: [Double]) -> Double {
+        precondition(coverages.count == confidences.count, "\(coverages.count) coverages for \(confidences.count) confidences")
+        return zip(coverages, confidences).reduce(0) { $0 + abs($1.0 - $1.1) } / Double(coverages.count)
+    }
+
+    /// The curve index of bin i under `reference` indexing: ⌊(i + 1)·Q/K⌋ − 1 (pixelwise) or
+    /// ⌊(i + 0.5)·Q/K⌋ − 1 (marginal), at least 0.
+    public static func referenceIndex(bin i: Int, binCount k: Int, levelCount q: Int, pixelwise: Bool) -> Int {
+        let index = pixelwise ? ((i + 1) * q) / k - 1 : ((2 * i + 1) * q) / (2 * k) - 1
+        return min(max(index, 0), q - 1)
+    }
+
+    /// Thresholds of the class at each pixel and bin, pixel-major [H·W, K]; the caller frees them.
+    func thresholds(_ curves: CalibratedCurves, pixelwise: Bool) -> UnsafeMutablePointer<Float> {
+        let (q, classCount, pixels, k) = (curves.levelCount, curves.classCount, curves.height * curves.width, binCount)
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: pixels * k)
+        let gammas = confidences
+        curves.curves.withUnsafeBufferPointer { curve in
+            for i in 0..<k {
+                let (lower, upper, t): (Int, Int, Double)
+                if indexing == .interpolated {
+                    (lower, upper, t) = CalibratedCurves.interpolationIndices(level: gammas[i], levelCount: q)
+                } else {
+                    let index = Self.referenceIndex(bin: i, binCount: k, levelCount: q, pixelwise: pixelwise)
+                    (lower, upper, t) = (index, index, 0)
+                }
+                let a = curve.baseAddress! + (lower * classCount + classIndex) * pixels
+                let b = curve.baseAddress! + (upper * classCount + classIndex) * pixels
+                let weight = Float(t)
+                for p in 0..<pixels {
+                    out[p * k + i] = t == 0 ? a[p] : a[p] + weight * (b[p] - a[p])
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// Checks of test-set values shared by the evaluations.
+enum TestSet {
+    /// Every probability in [0, 1] (not NaN) and every target 0 or 1.
+    static func validate<P: QuantileScalar>(probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+                                            probabilitiesSource: String, targetsSource: String) throws(CalibrationError) {
+        let shape = probabilities.shape
+        let badProbability = probabilities.withUnsafeBufferPointer { p in
+            let pb = UncheckedPointer(p.baseAddress!)
+            return InputValidation.firstFailure(in: 0..<p.count) { range in
+                for i in range {
+                    let v = Float(pb.pointer[i])
+                    if !(v >= 0 && v <= 1) { return i }
+                }
+                return nil
+            }
+        }
+        if let bad = badProbability {
+            throw .invalidProbability(source: probabilitiesSource, value: Float(probabilities.withUnsafeBufferPointer { $0[bad] }),
+                                      at: InputValidation.multiIndex(bad, shape: shape))
+        }
+        let badTarget = targets.withUnsafeBufferPointer { t in t.firstIndex { $0 > 1 } }
+        if let bad = badTarget {
+            throw .invalidTarget(source: targetsSource, value: Double(targets.withUnsafeBufferPointer { $0[bad] }),
+                                 at: InputValidation.multiIndex(bad, shape: shape))
+        }
+    }
+}

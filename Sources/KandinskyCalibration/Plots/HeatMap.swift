@@ -1,0 +1,67 @@
+import Foundation
+import KandinskyCore
+
+/// A colour-mapped image of an [H, W] map, with a colour bar, as PNG.
+///
+/// Values are mapped linearly from `range` onto viridis (dark violet at the low end, yellow at
+/// the high end) and clamped outside it; the range is fixed rather than fitted to the data so
+/// maps of different models compare at a glance. NaN pixels are grey. The image is scaled by an
+/// integer factor so small maps stay visible, and a vertical colour bar (low at the bottom)
+/// sits to the right; the range is recorded in the PNG's `tEXt` chunks (`range-low`,
+/// `range-high`, `title`).
+public struct HeatMap: Sendable {
+    /// The values mapped to the two ends of the colour scale.
+    public var range: ClosedRange<Float>
+    /// A title stored in the PNG.
+    public var title: String
+
+    public init(range: ClosedRange<Float>, title: String) {
+        self.range = range
+        self.title = title
+    }
+
+    /// The viridis colour at t ∈ [0, 1], interpolated between nine evenly spaced anchor
+    /// colours of the matplotlib map.
+    public static func viridis(_ t: Float) -> (UInt8, UInt8, UInt8) {
+        let anchors: [(Float, Float, Float)] = [
+            (68, 1, 84), (71, 45, 123), (59, 82, 139), (44, 114, 142), (33, 144, 140),
+            (39, 173, 129), (93, 200, 99), (170, 220, 50), (253, 231, 37),
+        ]
+        let x = min(max(t, 0), 1) * Float(anchors.count - 1)
+        let i = min(Int(x), anchors.count - 2)
+        let f = x - Float(i)
+        let a = anchors[i], b = anchors[i + 1]
+        func mix(_ u: Float, _ v: Float) -> UInt8 { UInt8((u + (v - u) * f).rounded()) }
+        return (mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+    }
+
+    /// The PNG of `values` ([H, W]).
+    public func png(_ values: Tensor) -> Data {
+        precondition(values.rank == 2, "a heat map needs an [H, W] map, got \(values.shape)")
+        let (h, w) = (values.shape[0], values.shape[1])
+        let scale = max(1, 256 / max(h, w))
+        let gap = 4 * scale, barWidth = max(8, 12 * scale / 2)
+        let imageWidth = w * scale, imageHeight = h * scale
+        let totalWidth = imageWidth + gap + barWidth
+        var rgb = [UInt8](repeating: 255, count: totalWidth * imageHeight * 3)
+        let span = range.upperBound - range.lowerBound
+        values.withUnsafeBufferPointer { v in
+            for row in 0..<imageHeight {
+                for col in 0..<imageWidth {
+                    let value = v[(row / scale) * w + col / scale]
+                    let colour = value.isNaN ? (128, 128, 128) : Self.viridis(span > 0 ? (value - range.lowerBound) / span : 0)
+                    let o = (row * totalWidth + col) * 3
+                    rgb[o] = colour.0; rgb[o + 1] = colour.1; rgb[o + 2] = colour.2
+                }
+                let t = imageHeight > 1 ? Float(imageHeight - 1 - row) / Float(imageHeight - 1) : 0
+                let colour = Self.viridis(t)
+                for col in (imageWidth + gap)..<totalWidth {
+                    let o = (row * totalWidth + col) * 3
+                    rgb[o] = colour.0; rgb[o + 1] = colour.1; rgb[o + 2] = colour.2
+                }
+            }
+        }
+        return PNGEncoder.encode(rgb: rgb, width: totalWidth, height: imageHeight,
+                                 text: ["title": title, "range-low": "\(range.lowerBound)", "range-high": "\(range.upperBound)"])
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import KandinskyCalibration
+import KandinskyCore
+
+extension ScorePrecision: ExpressibleByArgument {}
+extension ThresholdIndexing: ExpressibleByArgument {}
+
+/// Loading and checking the `.npy` inputs shared by the calibration commands.
+enum CalibrationInputs {
+    static func probabilities(_ path: String) throws -> ProbabilityArray {
+        try InputValidation.probabilities(from: NumpyFile.read(contentsOf: URL(fileURLWithPath: path)), source: path)
+    }
+
+    static func targets(_ path: String) throws -> ShapedArray<UInt8> {
+        try InputValidation.targets(from: NumpyFile.read(contentsOf: URL(fileURLWithPath: path)), source: path)
+    }
+
+    static func curves(_ path: String) throws -> CalibratedCurves {
+        try CalibratedCurves.read(contentsOf: URL(fileURLWithPath: path))
+    }
+
+    /// Integers separated by commas: "60,70,80,90".
+    static func integers(_ text: String, option: String) throws -> [Int] {
+        let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let values = parts.compactMap { Int($0) }
+        guard !parts.isEmpty, values.count == parts.count else {
+            throw ValidationError("\(option): expected comma-separated integers such as 60,70,80,90, found '\(text)'")
+        }
+        return values
+    }
+
+    /// Numbers separated by commas.
+    static func numbers(_ text: String, option: String) throws -> [Double] {
+        let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let values = parts.compactMap { Double($0) }
+        guard !parts.isEmpty, values.count == parts.count else {
+            throw ValidationError("\(option): expected comma-separated numbers, found '\(text)'")
+        }
+        return values
+    }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import KandinskyCalibration
+import KandinskyCore
+
+/// `kandinsky predict-sets`: conformal prediction sets from probabilities and calibrated curves.
+struct PredictSetsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict-sets",
+        abstract: "Write prediction sets (uint8 [N, C, H, W], 1 = class in the set) at confidence 1 − alpha.")
+
+    @Option(help: "Probabilities [N, C, H, W] (.npy, F32 or F16).") var probs: String
+    @Option(help: "Calibrated-model file (.safetensors).") var curves: String
+    @Option(help: "Miscoverage alpha in (0, 1); the sets target coverage 1 − alpha.") var alpha: Double
+    @Option(help: "Output .npy file.") var out: String
+    @Option(help: "Curve indexing: interpolated or reference.") var indexing: ThresholdIndexing = .interpolated
+    @Option(help: "Score precision (default: the one the curves were calibrated with).") var precision: ScorePrecision?
+
+    func validate() throws {
+        guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha: expected a number in (0, 1), found \(alpha)") }
+    }
+
+    func run() throws {
+        let calibrated = try CalibrationInputs.curves(curves)
+        let sets: ShapedArray<UInt8>
+        switch try CalibrationInputs.probabilities(probs) {
+        case .float32(let p):
+            sets = try calibrated.predictionSets(probabilities: p, alpha: alpha, indexing: indexing, precision: precision,
+                                                 probabilitiesSource: probs, curvesSource: curves)
+        case .float16(let p):
+            sets = try calibrated.predictionSets(probabilities: p, alpha: alpha, indexing: indexing, precision: precision,
+                                                 probabilitiesSource: probs, curvesSource: curves)
+        }
+        try NumpyFile.write(.uint8(sets), to: URL(fileURLWithPath: out))
+        let included = sets.withUnsafeBufferPointer { $0.reduce(0) { $0 + Int($1) } }
+        print("\(out): prediction sets \(sets.shape) at confidence \(1 - alpha), mean set size \(String(format: "%.4f", Double(included) / Double(sets.count / sets.shape[1])))")
+    }
+}
