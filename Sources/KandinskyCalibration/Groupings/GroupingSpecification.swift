@@ -1,0 +1,68 @@
+/// A built-in grouping strategy chosen at run time (by a command-line option or a configuration
+/// file), with every parameter any of them takes.
+///
+/// This is the one place where a method name becomes a strategy; the calibrator itself is
+/// generic and never asks which strategy it runs. Parameters a method does not use are ignored.
+public struct GroupingSpecification: Sendable, Equatable {
+    /// The built-in methods, by the names the original project and the command line use.
+    public enum Method: String, Sendable, CaseIterable, Codable {
+        case pixel
+        case image
+        case kmeans
+        case genAnn = "gen-ann"
+    }
+
+    public var method: Method
+    /// The class grouped by `kmeans` and `gen-ann` (1, the foreground, by default).
+    public var classIndex = 1
+    /// Curve indices used as pixel features by `kmeans` and `gen-ann`.
+    public var curvePoints = [60, 70, 80, 90]
+    /// k of `kmeans`.
+    public var clusterCount = 4
+    /// Seeded restarts of `kmeans`.
+    public var restarts = 10
+    /// Bounds of (cx, cy, r1, r2, r3) for `gen-ann`.
+    public var bounds = AnnulusGrouping.defaultBounds
+    /// Differential-evolution population, F, CR, generation limit and fitness-spread tolerance.
+    public var populationSize = 10
+    public var differentialWeight = 0.8
+    public var crossoverProbability = 0.7
+    public var maxGenerations = 1000
+    public var tolerance = 0.5
+    /// Pixels of the subsampled objective used while searching (nil: exact evaluations).
+    public var searchSampleSize: Int? = 4096
+    /// Seed of k-means++ and differential evolution.
+    public var seed: UInt64 = 0
+
+    public init(method: Method) {
+        self.method = method
+    }
+
+    /// The strategy.
+    public func makeGrouping() -> any NonconformityGrouping {
+        switch method {
+        case .pixel:
+            PixelwiseGrouping()
+        case .image:
+            ImagewiseGrouping()
+        case .kmeans:
+            KMeansGrouping(classIndex: classIndex, clusterCount: clusterCount, curvePoints: curvePoints,
+                           restarts: restarts, seed: seed)
+        case .genAnn:
+            AnnulusGrouping(classIndex: classIndex, curvePoints: curvePoints, bounds: bounds,
+                            populationSize: populationSize, differentialWeight: differentialWeight,
+                            crossoverProbability: crossoverProbability, maxGenerations: maxGenerations,
+                            tolerance: tolerance, seed: seed, searchSampleSize: searchSampleSize)
+        }
+    }
+}
+
+extension NonconformityGrouping {
+    /// Calibrates `scores` with this strategy and Q = `levelCount` curve points.
+    ///
+    /// Called on an `any NonconformityGrouping` (a strategy chosen at run time), this opens the
+    /// existential so the generic ``Calibrator`` runs specialised for the concrete strategy.
+    public func calibrate(_ scores: ScoreStore, levelCount: Int = 100) throws(CalibrationError) -> CalibratedCurves {
+        try Calibrator(grouping: self, levelCount: levelCount).calibrate(scores)
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import KandinskyCalibration
+import KandinskyCore
+import KandinskyModels
+
+/// `kandinsky pipeline`: the whole study of the paper on one dataset.
+///
+/// 1. Data: the synthetic dataset is generated when absent (COCO-format data is read as is).
+/// 2. Training (``TrainingRun``), unless `ckpt_path` names a checkpoint to reuse.
+/// 3. The network's probabilities on the whole calibration split and on the test split.
+/// 4. For every calibration-set size in `pipeline.calibration_sizes` (sizes beyond the split
+///    are skipped) and every seeded draw of that many calibration images
+///    (`pipeline.draws_at_small_sizes` draws up to `pipeline.small_size_limit` images, one above),
+///    every strategy of `pipeline.strategies` is calibrated and evaluated on the test split.
+/// 5. `report.html`, `report.md` and `summary.json` in `pipeline.output_dir`: the table of mean
+///    pixelwise coverage error by strategy × size, CE against size, the CE maps, coverage
+///    diagrams and Kandinsky masks at the smallest and largest size, example prediction sets,
+///    the training curves, the time of every stage, and whether the paper's claim holds here.
+public struct Pipeline {
+    public let config: Config
+    /// Produces the splits once the data exists (after step 1).
+    public let loadData: () throws -> DataSplits
+    /// Generates the dataset when it is missing; returns whether it did.
+    public let prepareData: () throws -> Bool
+
+    public init(config: Config, prepareData: @escaping () throws -> Bool, loadData: @escaping () throws -> DataSplits) {
+        self.config = config
+        self.prepareData = prepareData
+        self.loadData = loadData
+    }
+
+    /// The pipeline's own settings.
+    struct Settings {
+        var outputDirectory: URL
+        var strategies: [GroupingSpecification.Method]
+        var sizes: [Int]
+        var smallDraws: Int
+        var smallLimit: Int
+        var alpha: Double
+        var exampleImages: Int
+
+        init(config: Config) throws {
+            outputDirectory = URL(fileURLWithPath: try config.string("pipeline.output_dir"))
+            guard case .list(let items)? = config.node("pipeline.strategies") else {
+                throw ConfigError.wrongType("pipeline.strategies", expected: "a list of methods", found: config.node("pipeline.strategies")?.yaml() ?? "")
+            }
+            strategies = try items.map { item in
+                guard case .scalar(let name, _) = item, let method = GroupingSpecification.Method(rawValue: name) else {
+                    throw ConfigError.wrongType("pipeline.strategies", expected: "methods among pixel, image, kmeans, gen-ann", found: item.yaml())
+                }
+                return method
+            }
+            sizes = try config.ints("pipeline.calibration_sizes").sorted()
+            smallDraws = max(1, try config.int("pipeline.draws_at_small_sizes"))
+            smallLimit = try config.int("pipeline.small_size_limit")
+            alpha = try config.double("pipeline.alpha")
+            exampleImages = try config.int("pipeline.example_images")
+            guard alpha > 0, alpha < 1 else { throw ConfigError.wrongType("pipeline.alpha", expected: "a number in (0, 1)", found: "\(alpha)") }
+            guard sizes.allSatisfy({ $0 >= 1 }), !sizes.isEmpty else {
+                throw ConfigError.wrongType("pipeline.calibration_sizes", expected: "positive integers", found: "\(sizes)")
+            }
+        }
+    }
+
+    /// Runs the study and returns the folder holding the report.
+    @discardableResult
+    public func run(progressStyle: ProgressReporter.Style = .automatic, log: (String) -> Void = { print($0) }) throws -> URL {
+        let settings = try Settings(config: config)
+        var clock = StageClock()
+        let seed = UInt64(try config.int("seed"))
+
+        if try clock.time("generate data", prepareData) { log("Generated the synthetic dataset under \(try config.string("data.root"))") }
+        let data = try loadData()
+        log("Data: \(data.train.count) train, \(data.validation.count) val, \(data.calibration.count) calibration, \(data.test.count) test images")
+
+        var checkpoint: String
+        var training: [StudySummary.Epoch] = []
+        if let reused = try config.optionalString("ckpt_path") {
+            checkpoint = reused
+            log("Reusing checkpoint \(reused)")
+        } else {
+            let result = try clock.time("train") { try TrainingRun(config: config, data: data).run(progressStyle: progressStyle) }
+            if result.interrupted { throw ExperimentError("training was interrupted; the last checkpoint is \(result.lastCheckpoint.path)") }
+            checkpoint = result.lastCheckpoint.path
+            training = result.metrics.epochs
+            log("Trained: \(checkpoint)")
+        }
+
+        var model = try CalibrationRun.loadModel(checkpoint, expected: try ModelSettings(config: config).architecture)
+        let batchSize = try config.int("data.batch_size")
+        let calibrationOutputs = try clock.time("infer calibration split") {
+            try NetworkOutputs(model: &model, dataset: data.calibration, batchSize: batchSize, title: "calibration images", progressStyle: progressStyle)
+        }
+        let testOutputs = try clock.time("infer test split") {
+            try NetworkOutputs(model: &model, dataset: data.test, batchSize: batchSize, title: "test images", progressStyle: progressStyle)
+        }
+
+        let baseCalibration = try CalibrationSettings(config: config)
+        let evaluationSettings = try EvaluationSettings(config: config)
+        let sizes = settings.sizes.filter { $0 <= calibrationOutputs.count }
+        guard !sizes.isEmpty else {
+            throw ExperimentError("the calibration split has \(calibrationOutputs.count) images, fewer than every size in pipeline.calibration_sizes")
+        }
+        try FileManager.default.createDirectory(at: settings.outputDirectory, withIntermediateDirectories: true)
+        let figures = FigureCollector(directory: settings.outputDirectory)
+
+        var cells: [StudySummary.Cell] = []
+        let runs = sizes.reduce(0) { $0 + (($1 <= settings.smallLimit) ? settings.smallDraws : 1) } * settings.strategies.count
+        let progress = ProgressReporter(title: "calibrate + evaluate", total: runs, style: progressStyle)
+        let coverage = CoverageEvaluation(binCount: evaluationSettings.bins, indexing: evaluationSettings.indexing,
+                                          precision: evaluationSettings.precision, classIndex: evaluationSettings.classIndex)
+        for strategy in settings.strategies {
+            var specification = baseCalibration
+            specification.grouping.method = strategy
+            for size in sizes {
+                let draws = size <= settings.smallLimit ? settings.smallDraws : 1
+                var cell = StudySummary.Cell(strategy: strategy.rawValue, calibrationImages: size, meanPixelCE: [], marginalCE: [], seconds: [])
+                for draw in 0..<draws {
+                    let indices = seededSubset(count: size, of: calibrationOutputs.count,
+                                               seed: SeededGenerator.stream(size * 1000 + draw, of: seed).next())
+                    let started = Date()
+                    let curves = try CalibrationRun.calibrate(calibrationOutputs.subset(indices), settings: specification)
+                    let seconds = Date().timeIntervalSince(started)
+                    let result: CoverageEvaluation.Result
+                    do { result = try coverage.evaluate(curves, probabilities: testOutputs.probabilities, targets: testOutputs.targets) } catch {
+                        throw ExperimentError(error.description)
+                    }
+                    clock.add("calibrate \(strategy.rawValue)", seconds)
+                    clock.add("evaluate", Date().timeIntervalSince(started) - seconds)
+                    cell.meanPixelCE.append(result.meanPixelwiseCalibrationError)
+                    cell.marginalCE.append(result.marginalCalibrationError)
+                    cell.seconds.append(seconds)
+                    if draw == 0 && (size == sizes.first || size == sizes.last) {
+                        try figures.add(curves: curves, result: result, size: size, testOutputs: testOutputs,
+                                        alpha: settings.alpha, exampleImages: settings.exampleImages,
+                                        classIndex: evaluationSettings.classIndex)
+                    }
+                    progress.advance(message: String(format: "%@ n=%d draw %d: CE %.4f", strategy.rawValue, size, draw + 1, result.meanPixelwiseCalibrationError))
+                }
+                cells.append(cell)
+            }
+        }
+        progress.finish()
+
+        var summary = StudySummary(dataset: try config.string("data.name"), seed: seed,
+                                   imageSize: Array(testOutputs.probabilities.shape[2...]), testImages: testOutputs.count,
+                                   coverageBins: evaluationSettings.bins, cells: cells, training: training)
+        if !training.isEmpty {
+            let log = MetricsLog(classNames: data.classNames.dropFirst().map { $0 }, epochs: training)
+            figures.figures.append(ReportFigure(section: "Training", title: "Loss", content: .svg(log.lossChart.svg)))
+            figures.figures.append(ReportFigure(section: "Training", title: "Validation Dice", content: .svg(log.diceChart.svg)))
+        }
+        figures.figures.insert(ReportFigure(section: "Coverage error against calibration-set size", title: "Mean pixelwise CE (error bars: spread over draws)",
+                                            content: .svg(ReportWriter.coverageErrorChart(summary).svg)), at: 0)
+        summary.stageSeconds = clock.seconds
+        summary.stageOrder = clock.order
+        try ReportWriter(directory: settings.outputDirectory).write(summary: summary, figures: figures.figures,
+                                                                     title: "Kandinsky calibration study (\(summary.dataset))")
+        log(ReportWriter.markdownTable(summary))
+        for sentence in summary.verdict.sentences { log(sentence) }
+        log("Report: \(settings.outputDirectory.appendingPathComponent("report.html").path)")
+        return settings.outputDirectory
+    }
+}
+
+/// Wall-clock seconds per named stage, in the order stages first ran.
+struct StageClock {
+    private(set) var seconds: [String: Double] = [:]
+    private(set) var order: [String] = []
+
+    mutating func add(_ stage: String, _ elapsed: Double) {
+        if seconds[stage] == nil { order.append(stage) }
+        seconds[stage, default: 0] += elapsed
+    }
+
+    mutating func time<T>(_ stage: String, _ body: () throws -> T) rethrows -> T {
+        let started = Date()
+        defer { add(stage, Date().timeIntervalSince(started)) }
+        return try body()
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import KandinskyCalibration
+import KandinskyCore
+import KandinskyModels
+
+/// `kandinsky calibrate`: runs a trained network on the calibration split (a seeded subset of
+/// `data.cal_trim` images), builds the curves with the configured grouping and writes into
+/// `logs/calibrate/runs/<experiment>/`:
+/// - `cmodel.safetensors`: the network's weights (PyTorch names, architecture metadata) plus the
+///   calibrated-model tensors and metadata of ``CalibratedCurves`` (`nc_curves` [Q, C, H, W],
+///   `kandinsky_mask` [H, W] when pixels are grouped), and `source_checkpoint`,
+///   `source_checkpoint_sha256` and the resolved `config`;
+/// - `kandinsky_mask.png` (grouped strategies) and `curves.svg` (the curves of a few pixels).
+public struct CalibrationRun {
+    public let config: Config
+    public let data: DataSplits
+
+    public init(config: Config, data: DataSplits) {
+        self.config = config
+        self.data = data
+    }
+
+    /// The outcome of a run.
+    public struct Result: Sendable {
+        public var directory: URL
+        public var calibratedModel: URL
+        public var curves: CalibratedCurves
+    }
+
+    public func run(progressStyle: ProgressReporter.Style = .automatic) throws -> Result {
+        try config.requireComplete()
+        let checkpointPath = try config.string("ckpt_path")
+        var model = try Self.loadModel(checkpointPath, expected: try ModelSettings(config: config).architecture)
+        let settings = try CalibrationSettings(config: config)
+        let calibrationSet = data.calibration
+        let trim = try config.optionalInt("data.cal_trim") ?? calibrationSet.count
+        guard trim >= 1 else { throw ExperimentError("data.cal_trim must be at least 1, found \(trim)") }
+        let indices = seededSubset(count: min(trim, calibrationSet.count), of: calibrationSet.count, seed: UInt64(try config.int("seed")))
+        let outputs = try NetworkOutputs(model: &model, dataset: calibrationSet.subset(indices),
+                                         batchSize: try config.int("data.batch_size"),
+                                         title: "calibration images", progressStyle: progressStyle)
+        let curves = try Self.calibrate(outputs, settings: settings)
+
+        let directory = try RunDirectory(config: config, task: "calibrate", timestamped: false)
+        var file = curves.safetensors
+        let weights = model.safetensorsFile()
+        file.tensors = weights.tensors + file.tensors
+        file.metadata.merge(weights.metadata) { calibration, _ in calibration }
+        file.metadata["source_checkpoint"] = checkpointPath
+        file.metadata["source_checkpoint_sha256"] = try SHA256.hexDigest(ofFile: URL(fileURLWithPath: checkpointPath))
+        file.metadata["config"] = config.yaml
+        file.metadata["kandinsky.kind"] = "calibrated-model"
+        let output = directory.file("cmodel.safetensors")
+        do { try file.write(to: output) } catch { throw ExperimentError("cannot write \(output.path): \(error.problem)") }
+        if let mask = curves.groups.labels.compactMap({ $0 }).first {
+            try directory.write(Self.maskPNG(mask), to: "kandinsky_mask.png")
+        }
+        try directory.write(Data(Self.curveChart(curves, classIndex: settings.grouping.classIndex).svg.utf8), to: "curves.svg")
+        return Result(directory: directory.url, calibratedModel: output, curves: curves)
+    }
+
+    /// Calibrates network outputs with the configured strategy.
+    static func calibrate(_ outputs: NetworkOutputs, settings: CalibrationSettings) throws -> CalibratedCurves {
+        do {
+            let scores = try ScoreStore(probabilities: outputs.probabilities, targets: outputs.targets, precision: settings.precision)
+            return try settings.grouping.makeGrouping().calibrate(scores, levelCount: settings.curveCount)
+        } catch {
+            throw ExperimentError(error.description)
+        }
+    }
+
+    /// The network stored in a checkpoint or calibrated model, checked against the configured
+    /// architecture.
+    static func loadModel(_ path: String, expected: UNet.Architecture) throws -> UNet {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ExperimentError("checkpoint \(path) does not exist")
+        }
+        let model: UNet
+        do { model = try UNet(contentsOf: URL(fileURLWithPath: path), architecture: expected) } catch {
+            throw ExperimentError(error.description)
+        }
+        guard model.architecture == expected else {
+            throw ExperimentError("\(path) holds a \(model.architecture), but the configuration asks for a \(expected) (set model.net.* to match)")
+        }
+        return model
+    }
+
+    /// The group map as a colour-mapped PNG (one colour per group id).
+    static func maskPNG(_ labels: ShapedArray<Int32>) -> Data {
+        let groups = labels.withUnsafeBufferPointer { Int($0.max() ?? 0) }
+        return HeatMap(range: 0...Float(max(groups, 1)), title: "Kandinsky groups").png(labels.map { Float($0) })
+    }
+
+    /// The curves of the centre pixel, a corner pixel and (for grouped classes) each group.
+    static func curveChart(_ curves: CalibratedCurves, classIndex c: Int) -> LineChart {
+        let levels = curves.levels
+        var pixels: [(String, Int, Int)] = [("centre", curves.height / 2, curves.width / 2), ("corner", 0, 0)]
+        if c < curves.groups.labels.count, let labels = curves.groups.labels[c] {
+            let count = curves.groups.groupCounts[c]
+            labels.withUnsafeBufferPointer { l in
+                for group in 0..<count {
+                    if let p = l.firstIndex(of: Int32(group)) { pixels.append(("group \(group)", p / curves.width, p % curves.width)) }
+                }
+            }
+        }
+        return LineChart(title: "Non-conformity curves (class \(c))", xLabel: "level", yLabel: "score threshold",
+                         series: pixels.map { name, h, w in
+                             .init(name: name, points: levels.indices.map { k in (levels[k], Double(curves.curves[k, c, h, w])) })
+                         })
+    }
+}

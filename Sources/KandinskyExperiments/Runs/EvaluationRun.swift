@@ -1,0 +1,160 @@
+import Foundation
+import KandinskyCalibration
+import KandinskyCore
+import KandinskyModels
+
+/// `kandinsky eval`: runs a checkpoint on the test split and writes into
+/// `logs/eval/runs/<experiment>/`:
+/// - always (the uncalibrated diagnostics): `pixelwise_ece.npy` and `.png` (binned ECE of the
+///   probabilities at each pixel), `structure_frequency.npy` and `.png`, and
+///   `reliability_pooled.svg`, `reliability_pixel.svg`;
+/// - when the checkpoint holds `nc_curves`: `coverage.svg` (marginal coverage against
+///   confidence), `pixel_coverage.svg` (at `evaluation.reliability_pixel`), `pixelwise_ce.npy`
+///   and `.png`, `coverages.npy`;
+/// - `summary.json` with the mean ECE and, with curves, the mean pixelwise and marginal CE.
+public struct EvaluationRun {
+    public let config: Config
+    public let data: DataSplits
+
+    public init(config: Config, data: DataSplits) {
+        self.config = config
+        self.data = data
+    }
+
+    /// The numbers written to `summary.json`.
+    public struct Summary: Codable, Sendable, Equatable {
+        public var testImages: Int
+        public var meanPixelwiseECE: Double
+        public var method: String?
+        public var meanPixelwiseCE: Double?
+        public var marginalCE: Double?
+        public var marginalCoverages: [Double]?
+    }
+
+    public func run(progressStyle: ProgressReporter.Style = .automatic) throws -> (directory: URL, summary: Summary) {
+        try config.requireComplete()
+        let checkpointPath = try config.string("ckpt_path")
+        var model = try CalibrationRun.loadModel(checkpointPath, expected: try ModelSettings(config: config).architecture)
+        let curves = try Self.curves(in: checkpointPath)
+        let outputs = try NetworkOutputs(model: &model, dataset: data.test, batchSize: try config.int("data.batch_size"),
+                                         title: "test images", progressStyle: progressStyle)
+        let settings = try EvaluationSettings(config: config)
+        let directory = try RunDirectory(config: config, task: "eval", timestamped: false)
+        let summary = try Self.evaluate(outputs, curves: curves, settings: settings, into: directory)
+        return (directory.url, summary)
+    }
+
+    /// The curves of a calibrated model, or nil for a plain checkpoint.
+    static func curves(in path: String) throws -> CalibratedCurves? {
+        let file: SafetensorsFile
+        do { file = try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw ExperimentError(error.description)
+        }
+        guard file["nc_curves"] != nil else { return nil }
+        do { return try CalibratedCurves(safetensors: file, source: path) } catch { throw ExperimentError(error.description) }
+    }
+
+    /// Writes every diagnostic of `outputs` (and of `curves`, when given) into `directory`.
+    static func evaluate(_ outputs: NetworkOutputs, curves: CalibratedCurves?, settings: EvaluationSettings,
+                         into directory: RunDirectory) throws -> Summary {
+        let (h, w) = (outputs.probabilities.shape[2], outputs.probabilities.shape[3])
+        let pixel = settings.reliabilityPixel ?? (h / 2, w / 2)
+        let uncalibrated: ProbabilityCalibration.Result
+        do {
+            uncalibrated = try ProbabilityCalibration(binCount: settings.eceBins, classIndex: settings.classIndex)
+                .evaluate(probabilities: outputs.probabilities, targets: outputs.targets, pixel: pixel)
+        } catch { throw ExperimentError(error.description) }
+        try directory.writeArray(.float32(uncalibrated.pixelwiseECE), to: "pixelwise_ece.npy")
+        try directory.write(HeatMap(range: 0...0.5, title: "pixelwise ECE").png(uncalibrated.pixelwiseECE), to: "pixelwise_ece.png")
+        try directory.writeArray(.float32(uncalibrated.structureFrequency), to: "structure_frequency.npy")
+        try directory.write(HeatMap(range: 0...1, title: "structure frequency").png(uncalibrated.structureFrequency), to: "structure_frequency.png")
+        try directory.write(Data(SVGPlots.reliabilityDiagram(uncalibrated.pooled, title: "Reliability, all pixels").utf8), to: "reliability_pooled.svg")
+        if let atPixel = uncalibrated.atPixel {
+            try directory.write(Data(SVGPlots.reliabilityDiagram(atPixel, title: "Reliability at pixel (\(pixel.h), \(pixel.w))").utf8), to: "reliability_pixel.svg")
+        }
+        var summary = Summary(testImages: outputs.count, meanPixelwiseECE: uncalibrated.meanPixelwiseECE)
+        if let curves {
+            let evaluation = CoverageEvaluation(binCount: settings.bins, indexing: settings.indexing,
+                                                precision: settings.precision, classIndex: settings.classIndex)
+            let result: CoverageEvaluation.Result
+            do { result = try evaluation.evaluate(curves, probabilities: outputs.probabilities, targets: outputs.targets) } catch {
+                throw ExperimentError(error.description)
+            }
+            try directory.writeArray(.float32(result.pixelwiseCalibrationError), to: "pixelwise_ce.npy")
+            try directory.write(HeatMap(range: 0...0.25, title: "pixelwise coverage error").png(result.pixelwiseCalibrationError), to: "pixelwise_ce.png")
+            try directory.writeArray(.float64(ShapedArray(shape: [result.marginalCoverages.count], scalars: result.marginalCoverages)), to: "coverages.npy")
+            try directory.write(Data(SVGPlots.coverageDiagram(coverages: result.marginalCoverages, title: "Coverage, all pixels (\(curves.method))").utf8), to: "coverage.svg")
+            let pixelCoverages = pixelCoverage(curves, outputs: outputs, settings: settings, pixel: pixel)
+            try directory.write(Data(SVGPlots.coverageDiagram(coverages: pixelCoverages, title: "Coverage at pixel (\(pixel.h), \(pixel.w))").utf8), to: "pixel_coverage.svg")
+            summary.method = curves.method
+            summary.meanPixelwiseCE = result.meanPixelwiseCalibrationError
+            summary.marginalCE = result.marginalCalibrationError
+            summary.marginalCoverages = result.marginalCoverages
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        try directory.write(try encoder.encode(summary), to: "summary.json")
+        return summary
+    }
+
+    /// Coverage at one pixel over the test images, at each confidence γ_i (interpolated curve
+    /// thresholds), NaN where the pixel never has the class.
+    static func pixelCoverage(_ curves: CalibratedCurves, outputs: NetworkOutputs, settings: EvaluationSettings,
+                              pixel: (h: Int, w: Int)) -> [Double] {
+        let confidences = (0..<settings.bins).map { (Double($0) + 0.5) / Double(settings.bins) }
+        let c = settings.classIndex
+        return confidences.map { gamma in
+            let threshold = curves.threshold(atLevel: gamma)[c, pixel.h, pixel.w]
+            var covered = 0, total = 0
+            for n in 0..<outputs.count where outputs.targets[n, c, pixel.h, pixel.w] == 1 {
+                total += 1
+                let score = settings.precision.testScore(probability: Float(outputs.probabilities[n, c, pixel.h, pixel.w]))
+                if score <= threshold { covered += 1 }
+            }
+            return total == 0 ? .nan : Double(covered) / Double(total)
+        }
+    }
+}
+
+/// The `evaluation:` section of a configuration.
+public struct EvaluationSettings: Sendable {
+    public var classIndex: Int
+    public var bins: Int
+    public var indexing: ThresholdIndexing
+    public var precision: ScorePrecision
+    public var eceBins: Int
+    public var reliabilityPixel: (h: Int, w: Int)?
+
+    public init(config: Config) throws {
+        classIndex = try config.int("evaluation.class_idx")
+        bins = try config.int("evaluation.bins")
+        let indexingName = try config.string("evaluation.indexing")
+        guard let indexing = ThresholdIndexing(rawValue: indexingName) else {
+            throw ConfigError.wrongType("evaluation.indexing", expected: "interpolated or reference", found: indexingName)
+        }
+        self.indexing = indexing
+        let precisionName = try config.string("evaluation.precision")
+        guard let precision = ScorePrecision(rawValue: precisionName) else {
+            throw ConfigError.wrongType("evaluation.precision", expected: "float or half-probabilities", found: precisionName)
+        }
+        self.precision = precision
+        eceBins = try config.int("evaluation.ece_bins")
+        if config.isNull("evaluation.reliability_pixel") {
+            reliabilityPixel = nil
+        } else {
+            let p = try config.ints("evaluation.reliability_pixel")
+            guard p.count == 2 else { throw ConfigError.wrongType("evaluation.reliability_pixel", expected: "[row, column]", found: "\(p)") }
+            reliabilityPixel = (p[0], p[1])
+        }
+    }
+}
+
+extension RunDirectory {
+    /// Writes an array as `.npy` in the run folder.
+    func writeArray(_ array: AnyShapedArray, to name: String) throws {
+        do { try NumpyFile.write(array, to: file(name)) } catch {
+            throw ExperimentError("cannot write \(file(name).path): \(error.problem)")
+        }
+    }
+}
