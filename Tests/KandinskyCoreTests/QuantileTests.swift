@@ -28,7 +28,7 @@ struct QuantileCase: Decodable, Sendable, CustomTestStringConvertible {
     func input<Scalar: BitwiseCopyable>(_: Scalar.Type) -> ShapedArray<Scalar> {
         let raw = bytes(hex: data_hex)
         return ShapedArray(shape: shape) { buffer in
-            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(start: raw, count: raw.count))
+            raw.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: $0) }
         }
     }
 }
@@ -79,5 +79,64 @@ struct QuantileCase: Decodable, Sendable, CustomTestStringConvertible {
         #expect(q.shape == [5, 1])
         // q = 0.9 → position 2.7, weight 0.7 ≥ 0.5, so numpy evaluates 8 − (8 − 4)·(1 − 0.7).
         #expect(q.scalars == [1, 2, 3, Float(8.0 - 4.0 * (1 - (3 * 0.9 - 2))), 8])
+    }
+
+    @Test func halfWideningIsExactForEveryBitPattern() {
+        for bits in UInt16.min...UInt16.max {
+            let half = Float16(bitPattern: bits)
+            let widened = Float16.widenedUnlessNaN(half)
+            if half.isNaN {
+                #expect(widened == nil, "\(bits)")
+            } else if widened?.bitPattern != Float(half).bitPattern {
+                Issue.record("bit pattern \(bits): \(String(describing: widened)) != \(Float(half))")
+            }
+        }
+    }
+
+    /// Selection places every requested rank where a full sort would, on data with many ties,
+    /// sorted and reversed runs, for dense and sparse rank sets.
+    @Test func multiSelectPlacesRequestedRanksLikeASort() {
+        var generator = SeededGenerator(seed: 7)
+        for trial in 0..<200 {
+            let m = Int.random(in: 1...3000, using: &generator)
+            let distinct = [2, 10, 1000][trial % 3]
+            var values = (0..<m).map { _ in Float(Int.random(in: 0..<distinct, using: &generator)) }
+            if trial % 5 == 1 { values.sort() }
+            if trial % 5 == 2 { values.sort(by: >) }
+            let rankCount = Int.random(in: 1...min(m, 200), using: &generator)
+            let ranks = Array(Set((0..<rankCount).map { _ in Int.random(in: 0..<m, using: &generator) })).sorted()
+            let reference = values.sorted()
+            let workspace = Quantiles.Workspace()
+            workspace.reserveKeys(m)
+            values.withUnsafeMutableBufferPointer { buffer in
+                ranks.withUnsafeBufferPointer { ranks in
+                    Quantiles.multiSelect(buffer.baseAddress!, 0, m, ranks[...], depthBudget: 40, workspace: workspace)
+                }
+            }
+            let wrong = ranks.filter { values[$0] != reference[$0] }
+            #expect(wrong.isEmpty, "trial \(trial): m \(m), ranks misplaced: \(wrong.prefix(5))")
+            #expect(values.sorted() == reference, "trial \(trial) lost or duplicated values")
+        }
+    }
+
+    @Test func sortFallsBackWhenTheDepthBudgetRunsOut() {
+        var generator = SeededGenerator(seed: 8)
+        var values = (0..<500).map { _ in Float(generator.nextUnitFloat()) }
+        let reference = values.sorted()
+        values.withUnsafeMutableBufferPointer { Quantiles.sort($0.baseAddress!, 0, $0.count, depthBudget: 1) }
+        #expect(values == reference)
+    }
+
+    @Test func radixSortOrdersSignedValuesAndInfinities() {
+        var generator = SeededGenerator(seed: 9)
+        var values: [Float] = [.infinity, -.infinity, 0, -0.0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .greatestFiniteMagnitude]
+        values += (0..<400).map { _ in Float(generator.nextNormal() * 1000) }
+        values += (0..<100).map { _ in Float(Float16(generator.nextNormal())) }
+        let reference = values.sorted()
+        let workspace = Quantiles.Workspace()
+        workspace.reserveKeys(values.count)
+        values.withUnsafeMutableBufferPointer { Quantiles.radixSort($0.baseAddress!, count: $0.count, workspace: workspace) }
+        #expect(values == reference)
+        #expect(values.first == -.infinity && values.last == .infinity)
     }
 }
