@@ -110,6 +110,7 @@ let package = Package(
         .testTarget(
             name: "KandinskyCalibrationTests",
             dependencies: ["KandinskyCalibration"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
