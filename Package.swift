@@ -121,6 +121,7 @@ let package = Package(
         .testTarget(
             name: "KandinskyCalibrationTests",
             dependencies: ["KandinskyCalibration"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+import KandinskyCore
+@testable import KandinskyCalibration
+
+@Suite struct CalibratedFileTests {
+    func temporaryFile(_ name: String) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-calibration-\(UUID().uuidString)").appendingPathComponent(name)
+    }
+
+    @Test func roundTripsCurvesGroupsAndMetadata() throws {
+        var generator = SeededGenerator(seed: 9)
+        let data = SyntheticData.make(images: 10, height: 6, width: 7, using: &generator)
+        let curves = try Calibrator(grouping: AnnulusGrouping(curvePoints: [10, 12, 15, 18], theta: [0, 0, 1, 2, 3]), levelCount: 20)
+            .calibrate(probabilities: data.probabilities, targets: data.targets, precision: .halfProbabilities)
+        let file = curves.safetensors
+        #expect(file["nc_curves"]?.shape == [20, 2, 6, 7])
+        #expect(file["nc_curves"]?.elementType == .float32)
+        #expect(file["kandinsky_mask"]?.shape == [6, 7] && file["kandinsky_mask"]?.elementType == .int32)
+        #expect(file.metadata["format_version"] == "1")
+        #expect(file.metadata["method"] == "gen-ann")
+        #expect(file.metadata["calibration_images"] == "10")
+        #expect(file.metadata["precision"] == "half-probabilities")
+        #expect(file.metadata["theta"] == "[0.0, 0.0, 1.0, 2.0, 3.0]")
+        #expect(file.metadata["objective"] != nil)
+        #expect(file.metadata["mask_class"] == "1")
+        #expect(file.metadata["group_counts"] == "[0,4]")
+        let parameters = try #require(file.metadata["parameters"])
+        #expect(parameters.contains("\"classIndex\":1") && parameters.contains("\"populationSize\":10"))
+        let levels = try JSONDecoder().decode([Double].self, from: Data(file.metadata["curve_levels"]!.utf8))
+        #expect(levels.count == 20 && levels[19] == 1 && levels[1] == 1.0 / 19)
+        let counts = try JSONDecoder().decode([[Int]?].self, from: Data(file.metadata["group_sample_counts"]!.utf8))
+        #expect(counts[0] == nil && counts[1]?.count == 4)
+
+        let url = temporaryFile("cmodel.safetensors")
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
+        try curves.write(to: url)
+        let read = try CalibratedCurves.read(contentsOf: url)
+        #expect(read.curves.withUnsafeBytes { Array($0) } == curves.curves.withUnsafeBytes { Array($0) })
+        #expect(read.groups == curves.groups)
+        #expect(read.method == "gen-ann" && read.precision == .halfProbabilities && read.calibrationImageCount == 10)
+        #expect(read.groupSampleCounts == curves.groupSampleCounts)
+        #expect(read.parameters == curves.parameters)
+    }
+
+    @Test func readsCurvesWrittenByOtherTools() throws {
+        let file = SafetensorsFile(tensors: [("nc_curves", .float16(HalfTensor(shape: [3, 1, 1, 2], scalars: [0, 0.25, 0.5, 0.5, 1, 1]))),
+                                             ("weights", .float32(Tensor(shape: [2], repeating: 1)))])
+        let curves = try CalibratedCurves(safetensors: file, source: "other.safetensors")
+        #expect(curves.curves.scalars == [0, 0.25, 0.5, 0.5, 1, 1])
+        #expect(curves.method == "unknown" && curves.groups == .pixelwise(classCount: 1))
+    }
+
+    @Test func malformedCurvesFilesAreNamed() {
+        expectCalibrationError(.invalidCurves, mentioning: "bad.safetensors", "nc_curves", "no nc_curves") {
+            try CalibratedCurves(safetensors: SafetensorsFile(), source: "bad.safetensors")
+        }
+        expectCalibrationError(.invalidCurves, mentioning: "[Q, C, H, W]", "[3, 4]") {
+            try CalibratedCurves(safetensors: SafetensorsFile(tensors: [("nc_curves", .float32(Tensor(shape: [3, 4], repeating: 0)))]), source: "x")
+        }
+        expectCalibrationError(.invalidCurves, mentioning: "I32") {
+            try CalibratedCurves(safetensors: SafetensorsFile(tensors: [("nc_curves", .int32(ShapedArray(shape: [2, 1, 1, 1], repeating: 0)))]), source: "x")
+        }
+        expectCalibrationError(.unreadableFile, mentioning: "missing.safetensors") {
+            try CalibratedCurves.read(contentsOf: URL(fileURLWithPath: "missing.safetensors"))
+        }
+    }
+}
+
+@Suite struct PlotTests {
+    @Test func checksumsMatchPublishedValues() {
+        // The CRC of the IEND chunk type is the constant at the end of every PNG; Adler-32 of
+        // "Wikipedia" is the worked example of the algorithm's description.
+        #expect(PNGEncoder.crc32(Array("IEND".utf8)) == 0xAE42_6082)
+        #expect(PNGEncoder.adler32(Array("Wikipedia".utf8)) == 0x11E6_0398)
+    }
+
+    @Test func storedZlibBlocksHoldTheBytes() {
+        let bytes = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 * 31) }
+        let stream = [UInt8](PNGEncoder.zlibStored(bytes))
+        #expect((UInt16(stream[0]) << 8 | UInt16(stream[1])) % 31 == 0, "zlib header check bits")
+        // Two stored blocks: 65535 bytes, then the final 4465.
+        var offset = 2, recovered: [UInt8] = []
+        var finals: [UInt8] = []
+        while offset < stream.count - 4 {
+            finals.append(stream[offset])
+            let length = Int(stream[offset + 1]) | Int(stream[offset + 2]) << 8
+            let complement = Int(stream[offset + 3]) | Int(stream[offset + 4]) << 8
+            #expect(length ^ complement == 0xFFFF)
+            recovered += stream[(offset + 5)..<(offset + 5 + length)]
+            offset += 5 + length
+        }
+        #expect(finals == [0, 1])
+        #expect(recovered == bytes)
+    }
+
+    @Test func heatMapIsAValidRGBImageWithAColourBar() throws {
+        let values = Tensor(shape: [2, 3], scalars: [0, 0.25, 0.5, .nan, 1, -1])
+        let png = [UInt8](HeatMap(range: 0...0.5, title: "CE").png(values))
+        #expect(Array(png[0..<8]) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        #expect(String(decoding: png[12..<16], as: UTF8.self) == "IHDR")
+        let width = Int(png[16]) << 24 | Int(png[17]) << 16 | Int(png[18]) << 8 | Int(png[19])
+        let height = Int(png[20]) << 24 | Int(png[21]) << 16 | Int(png[22]) << 8 | Int(png[23])
+        // Scaled ×85 to reach 256 pixels on the long side, plus the gap and the bar.
+        #expect(height == 2 * 85 && width > 3 * 85)
+        #expect(png[24] == 8 && png[25] == 2)
+        #expect(PNGEncoder.crc32(png[12..<29]) == UInt32(png[29]) << 24 | UInt32(png[30]) << 16 | UInt32(png[31]) << 8 | UInt32(png[32]))
+        #expect(String(decoding: png.suffix(8).prefix(4), as: UTF8.self) == "IEND")
+        #expect(HeatMap.viridis(0) == (68, 1, 84) && HeatMap.viridis(1) == (253, 231, 37))
+        #expect(HeatMap.viridis(0.5) == (33, 144, 140))
+    }
+
+    @Test func coverageDiagramDrawsOneStepPerBinAndTheError() {
+        let svg = SVGPlots.coverageDiagram(coverages: [0.1, 0.4, 0.6, 0.9])
+        #expect(svg.hasPrefix("<?xml") && svg.contains("</svg>"))
+        // CE = mean(|0.1 − 0.125|, |0.4 − 0.375|, |0.6 − 0.625|, |0.9 − 0.875|) = 0.025.
+        #expect(svg.contains("CE₄ = 0.0250"))
+        #expect(svg.components(separatedBy: " H").count - 1 == 4)
+        #expect(SVGPlots.subscriptDigits(20) == "₂₀")
+    }
+
+    @Test func reliabilityDiagramDrawsNonEmptyBins() {
+        let reliability = ProbabilityCalibration.Reliability(counts: [0, 2, 1], predictionSums: [0, 0.8, 0.9], targetSums: [0, 1, 1])
+        let svg = SVGPlots.reliabilityDiagram(reliability)
+        #expect(svg.components(separatedBy: "<circle").count - 1 == 2)
+        // ECE = (|1 − 0.8| + |1 − 0.9|)/3 = 0.1.
+        #expect(svg.contains("ECE = 0.1000"))
+    }
+}

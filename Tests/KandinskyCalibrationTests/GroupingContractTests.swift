@@ -1,0 +1,150 @@
+import Testing
+import KandinskyCore
+@testable import KandinskyCalibration
+
+/// An example strategy written only against the public protocol: the top and bottom halves of
+/// the image are two groups for every class.
+struct HalvesGrouping: NonconformityGrouping {
+    struct Parameters: Codable, Sendable { var split = "rows" }
+    var name: String { "halves" }
+    var parameters: Parameters { Parameters() }
+    func groups(for input: GroupingInput) throws(CalibrationError) -> PixelGroups {
+        let (h, w) = (input.scores.height, input.scores.width)
+        let map = ShapedArray<Int32>(shape: [h, w]) { out in
+            for p in 0..<(h * w) { out[p] = p / w < h / 2 ? 0 : 1 }
+        }
+        return PixelGroups(labels: Array(repeating: map, count: input.scores.classCount),
+                           groupCounts: Array(repeating: 2, count: input.scores.classCount))
+    }
+}
+
+/// Builds the calibrator for a strategy chosen at run time (as the command line does).
+func calibrate(_ grouping: any NonconformityGrouping, _ scores: ScoreStore, levelCount: Int = 100) throws -> CalibratedCurves {
+    func open<G: NonconformityGrouping>(_ g: G) throws -> CalibratedCurves {
+        try Calibrator(grouping: g, levelCount: levelCount).calibrate(scores)
+    }
+    return try open(grouping)
+}
+
+enum Strategy: String, CaseIterable, CustomTestStringConvertible {
+    case pixel, image, kmeans, annulus, halves
+    var testDescription: String { rawValue }
+
+    func make(seed: UInt64 = 0) -> any NonconformityGrouping {
+        switch self {
+        case .pixel: PixelwiseGrouping()
+        case .image: ImagewiseGrouping()
+        case .kmeans: KMeansGrouping(restarts: 3, seed: seed)
+        case .annulus: AnnulusGrouping(bounds: [[-2, 2], [-2, 2], [0, 6], [0, 6], [0, 10]], maxGenerations: 30, seed: seed,
+                                       searchSampleSize: 40)
+        case .halves: HalvesGrouping()
+        }
+    }
+}
+
+/// The contract every `NonconformityGrouping` must satisfy, run against each built-in strategy
+/// and the example strategy above.
+@Suite struct GroupingContractTests {
+    static func scores(seed: UInt64, images: Int = 30) throws -> ScoreStore {
+        var generator = SeededGenerator(seed: seed)
+        var data = SyntheticData.make(images: images, height: 8, width: 10, using: &generator)
+        // Class 1 never occurs in the top-left pixel: pixelwise curves are NaN there.
+        data.targets.withUnsafeMutableBufferPointer { t in
+            for n in 0..<images { t[(n * 2 + 1) * 80] = 0; t[(n * 2) * 80] = 1 }
+        }
+        return try ScoreStore(probabilities: data.probabilities, targets: data.targets)
+    }
+
+    @Test(arguments: Strategy.allCases)
+    func curvesHaveTheRightShapeAndNeverDecrease(strategy: Strategy) throws {
+        let curves = try calibrate(strategy.make(), Self.scores(seed: 1), levelCount: 100)
+        #expect(curves.curves.shape == [100, 2, 8, 10])
+        #expect(curves.method == strategy.make().name)
+        let plane = 2 * 8 * 10
+        curves.curves.withUnsafeBufferPointer { c in
+            for i in 0..<plane {
+                for k in 1..<100 where !c[i].isNaN {
+                    #expect(c[k * plane + i] >= c[(k - 1) * plane + i], "curve \(i) decreases at \(k)")
+                }
+                // A curve is NaN at every level or at none.
+                #expect((0..<100).allSatisfy { c[$0 * plane + i].isNaN } || (0..<100).allSatisfy { !c[$0 * plane + i].isNaN })
+            }
+        }
+        #expect(curves.groupSampleCounts.count == 2)
+        for (c, labels) in curves.groups.labels.enumerated() {
+            if let labels {
+                #expect(labels.shape == [8, 10])
+                let counts = try #require(curves.groupSampleCounts[c])
+                #expect(counts.count == curves.groups.groupCounts[c])
+                #expect(counts.reduce(0, +) == (try Self.scores(seed: 1)).scoreCount(ofClass: c))
+            }
+        }
+    }
+
+    @Test(arguments: Strategy.allCases)
+    func pixelsWithoutScoresDoNotBreakTheCurvesOfOthers(strategy: Strategy) throws {
+        let scores = try Self.scores(seed: 2)
+        let curves = try calibrate(strategy.make(), scores)
+        #expect(scores.scoreCount(ofClass: 1, pixel: 0) == 0)
+        for pixel in 0..<80 {
+            let value = curves.curves[99, 1, pixel / 10, pixel % 10]
+            if let labels = curves.groups.labels[1] {
+                // A grouped pixel's curve is NaN exactly when its group pooled no score.
+                let group = Int(labels.scalars[pixel])
+                #expect(value.isNaN == (curves.groupSampleCounts[1]![group] == 0), "pixel \(pixel)")
+            } else {
+                #expect(value.isNaN == (scores.scoreCount(ofClass: 1, pixel: pixel) == 0), "pixel \(pixel)")
+            }
+        }
+        #expect(curves.curves.scalars.allSatisfy { $0.isNaN || ($0 >= 0 && $0 <= 1) })
+        #expect((1..<80).contains { !curves.curves[99, 1, $0 / 10, $0 % 10].isNaN })
+    }
+
+    @Test(arguments: Strategy.allCases)
+    func sameSeedSameBytes(strategy: Strategy) throws {
+        let a = try calibrate(strategy.make(seed: 5), Self.scores(seed: 3))
+        let b = try calibrate(strategy.make(seed: 5), Self.scores(seed: 3))
+        #expect(a.curves.withUnsafeBytes { Array($0) } == b.curves.withUnsafeBytes { Array($0) })
+        #expect(a.groups == b.groups)
+    }
+
+    /// Marginal coverage of the prediction sets on exchangeable test data, pooled over seeds.
+    ///
+    /// Tolerance, the sum of three terms:
+    /// - finite sample: the linearly interpolated quantile at level 1 − α of m exchangeable
+    ///   scores covers a new one with probability ≈ 1 − α − (1 − 2α)/(m + 1). Pixelwise pools
+    ///   here hold m ≥ about 20 scores (150 images × the rarest pixel's rate), so 0.8/21 ≈ 0.04;
+    ///   pooled groups hold thousands, so 0.005;
+    /// - selection: kmeans and gen-ann choose their groups from the same calibration scores
+    ///   (pixels whose curves came out low are grouped together), which biases coverage down by
+    ///   an amount that vanishes as N grows; we allow 0.01 for them;
+    /// - sampling: three binomial standard errors of the pooled test coverage,
+    ///   3·√(α(1 − α)/T) for T test target pixels (T ≈ 19 000, so ≈ 0.0065).
+        @Test(arguments: Strategy.allCases)
+    func coverageOnExchangeableDataReachesTheNominalLevel(strategy: Strategy) throws {
+        let alpha = 0.1
+        var covered = 0, total = 0
+        for seed in 0..<8 as Range<UInt64> {
+            var generator = SeededGenerator(seed: 100 + seed)
+            let calibration = SyntheticData.make(images: 150, height: 8, width: 10, using: &generator)
+            let test = SyntheticData.make(images: 30, height: 8, width: 10, using: &generator)
+            let scores = try ScoreStore(probabilities: calibration.probabilities, targets: calibration.targets)
+            let curves = try calibrate(strategy.make(seed: seed), scores)
+            let sets = try curves.predictionSets(probabilities: test.probabilities, alpha: alpha)
+            sets.withUnsafeBufferPointer { s in
+                test.targets.withUnsafeBufferPointer { t in
+                    for i in 0..<t.count where t[i] == 1 {
+                        total += 1
+                        covered += Int(s[i])
+                    }
+                }
+            }
+        }
+        let coverage = Double(covered) / Double(total)
+        let finiteSample = strategy == .pixel ? 0.04 : 0.005
+        let selection = strategy == .kmeans || strategy == .annulus ? 0.01 : 0
+        let sampling = 3 * (alpha * (1 - alpha) / Double(total)).squareRoot()
+        #expect(coverage >= 1 - alpha - finiteSample - selection - sampling, "coverage \(coverage) over \(total) target pixels")
+        #expect(coverage <= 1, "coverage \(coverage)")
+    }
+}
