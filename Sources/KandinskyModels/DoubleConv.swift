@@ -28,23 +28,23 @@ public struct DoubleConv: Layer {
 
     public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
         var x = firstConvolution.forward(input, training: training)
-        x = firstNorm.forward(x, training: training)
-        x = firstReLU.forward(x, training: training)
-        x = firstDropout.forward(x, training: training)
+        x = ModelProfiler.measure(.normalisation) { firstNorm.forward(x, training: training) }
+        x = ModelProfiler.measure(.elementwise) {
+            firstDropout.forward(firstReLU.forward(x, training: training), training: training)
+        }
         x = secondConvolution.forward(x, training: training)
-        x = secondNorm.forward(x, training: training)
-        x = secondReLU.forward(x, training: training)
-        return secondDropout.forward(x, training: training)
+        x = ModelProfiler.measure(.normalisation) { secondNorm.forward(x, training: training) }
+        return ModelProfiler.measure(.elementwise) {
+            secondDropout.forward(secondReLU.forward(x, training: training), training: training)
+        }
     }
 
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
-        var g = secondDropout.backward(outputGradient)
-        g = secondReLU.backward(g)
-        g = secondNorm.backward(g)
+        var g = ModelProfiler.measure(.elementwise) { secondReLU.backward(secondDropout.backward(outputGradient)) }
+        g = ModelProfiler.measure(.normalisation) { secondNorm.backward(g) }
         g = secondConvolution.backward(g)
-        g = firstDropout.backward(g)
-        g = firstReLU.backward(g)
-        g = firstNorm.backward(g)
+        g = ModelProfiler.measure(.elementwise) { firstReLU.backward(firstDropout.backward(g)) }
+        g = ModelProfiler.measure(.normalisation) { firstNorm.backward(g) }
         return firstConvolution.backward(g)
     }
 

@@ -126,16 +126,18 @@ public struct UNet: Layer {
         for level in 0..<architecture.depth {
             x = downBlocks[level].forward(x, training: training)
             skips[level] = x
-            x = pools[level].forward(x, training: training)
+            x = ModelProfiler.measure(.elementwise) { pools[level].forward(x, training: training) }
         }
         x = bottleneck.forward(x, training: training)
         for step in 0..<architecture.depth {
             let level = architecture.depth - 1 - step
-            let upsampled = upsamplers[step].forward(x, training: training)
-            x = .empty
             var joined = Tensor.empty
             swap(&joined, &concatenations[step])
-            concatenateChannels(upsampled, skips[level], into: &joined)
+            ModelProfiler.measure(.elementwise) {
+                let upsampled = upsamplers[step].forward(x, training: training)
+                x = .empty
+                concatenateChannels(upsampled, skips[level], into: &joined)
+            }
             concatenations[step] = joined
             if !training { skips[level] = .empty }
             x = upBlocks[step].forward(joined, training: training)
@@ -160,21 +162,25 @@ public struct UNet: Layer {
             var upsampled = Tensor.empty, skip = Tensor.empty
             swap(&upsampled, &upsampledGradient)
             swap(&skip, &skipGradients[level])
-            splitChannels(g, at: upsampledChannels, into: &upsampled, &skip)
+            ModelProfiler.measure(.elementwise) {
+                splitChannels(g, at: upsampledChannels, into: &upsampled, &skip)
+                g = upsamplers[step].backward(upsampled)
+            }
             skipGradients[level] = skip
-            g = upsamplers[step].backward(upsampled)
             upsampledGradient = upsampled
         }
         g = bottleneck.backward(g)
         for level in (0..<architecture.depth).reversed() {
-            g = pools[level].backward(g)
             var sum = Tensor.empty
             swap(&sum, &sumGradient)
-            sum.prepareBuffer(shape: g.shape)
-            g.withUnsafeBufferPointer { a in
-                skipGradients[level].withUnsafeBufferPointer { b in
-                    sum.withUnsafeMutableBufferPointer { s in
-                        for i in 0..<s.count { s[i] = a[i] + b[i] }
+            ModelProfiler.measure(.elementwise) {
+                g = pools[level].backward(g)
+                sum.prepareBuffer(shape: g.shape)
+                g.withUnsafeBufferPointer { a in
+                    skipGradients[level].withUnsafeBufferPointer { b in
+                        sum.withUnsafeMutableBufferPointer { s in
+                            for i in 0..<s.count { s[i] = a[i] + b[i] }
+                        }
                     }
                 }
             }

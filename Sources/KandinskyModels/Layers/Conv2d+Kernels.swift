@@ -30,12 +30,14 @@ func convolveTile(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, w: UnsafePo
         source = x + first
         sourceStride = pixels
     } else {
-        unrollPatches(g, x: x, first: first, count: count, columns: columns)
+        ModelProfiler.measure(.im2col) { unrollPatches(g, x: x, first: first, count: count, columns: columns) }
         source = UnsafePointer(columns)
         sourceStride = count
     }
-    gemm(transposeA: .none, transposeB: .none, m: g.outputChannels, n: count, k: g.patchSize,
-         a: w, lda: g.patchSize, b: source, ldb: sourceStride, beta: 1, c: y + first, ldc: pixels)
+    ModelProfiler.measure(.convolutionGEMM) {
+        gemm(transposeA: .none, transposeB: .none, m: g.outputChannels, n: count, k: g.patchSize,
+             a: w, lda: g.patchSize, b: source, ldb: sourceStride, beta: 1, c: y + first, ldc: pixels)
+    }
 }
 
 /// Accumulates ∂W and ∂b and writes ∂x for one image.
@@ -51,10 +53,12 @@ func backpropagateImage(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, w: Un
         db[o] += sum
     }
     if pointwise {
-        gemm(transposeA: .none, transposeB: .transposed, m: g.outputChannels, n: g.patchSize, k: pixels,
-             a: dy, lda: pixels, b: x, ldb: pixels, beta: 1, c: dw, ldc: g.patchSize)
-        gemm(transposeA: .transposed, transposeB: .none, m: g.inputChannels, n: pixels, k: g.outputChannels,
-             a: w, lda: g.patchSize, b: dy, ldb: pixels, beta: 0, c: dx, ldc: pixels)
+        ModelProfiler.measure(.convolutionGEMM) {
+            gemm(transposeA: .none, transposeB: .transposed, m: g.outputChannels, n: g.patchSize, k: pixels,
+                 a: dy, lda: pixels, b: x, ldb: pixels, beta: 1, c: dw, ldc: g.patchSize)
+            gemm(transposeA: .transposed, transposeB: .none, m: g.inputChannels, n: pixels, k: g.outputChannels,
+                 a: w, lda: g.patchSize, b: dy, ldb: pixels, beta: 0, c: dx, ldc: pixels)
+        }
         return
     }
     dx.initialize(repeating: 0, count: g.inputImageSize)
@@ -62,12 +66,14 @@ func backpropagateImage(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, w: Un
     var first = 0
     while first < pixels {
         let count = min(tile, pixels - first)
-        unrollPatches(g, x: x, first: first, count: count, columns: columns)
-        gemm(transposeA: .none, transposeB: .transposed, m: g.outputChannels, n: g.patchSize, k: count,
-             a: dy + first, lda: pixels, b: columns, ldb: count, beta: 1, c: dw, ldc: g.patchSize)
-        gemm(transposeA: .transposed, transposeB: .none, m: g.patchSize, n: count, k: g.outputChannels,
-             a: w, lda: g.patchSize, b: dy + first, ldb: pixels, beta: 0, c: columns, ldc: count)
-        foldPatches(g, columns: columns, first: first, count: count, dx: dx)
+        ModelProfiler.measure(.im2col) { unrollPatches(g, x: x, first: first, count: count, columns: columns) }
+        ModelProfiler.measure(.convolutionGEMM) {
+            gemm(transposeA: .none, transposeB: .transposed, m: g.outputChannels, n: g.patchSize, k: count,
+                 a: dy + first, lda: pixels, b: columns, ldb: count, beta: 1, c: dw, ldc: g.patchSize)
+            gemm(transposeA: .transposed, transposeB: .none, m: g.patchSize, n: count, k: g.outputChannels,
+                 a: w, lda: g.patchSize, b: dy + first, ldb: pixels, beta: 0, c: columns, ldc: count)
+        }
+        ModelProfiler.measure(.im2col) { foldPatches(g, columns: columns, first: first, count: count, dx: dx) }
         first += count
     }
 }

@@ -62,6 +62,14 @@ public struct Conv2d: Layer {
     }
 
     public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
+        ModelProfiler.measure(.convolution) { convolve(input, training: training) }
+    }
+
+    public mutating func backward(_ outputGradient: Tensor) -> Tensor {
+        ModelProfiler.measure(.convolution) { backpropagate(outputGradient) }
+    }
+
+    private mutating func convolve(_ input: Tensor, training: Bool) -> Tensor {
         let g = geometry(input)
         let threads = availableCoreCount
         let tile = g.tileSize
@@ -101,7 +109,7 @@ public struct Conv2d: Layer {
         return result
     }
 
-    public mutating func backward(_ outputGradient: Tensor) -> Tensor {
+    private mutating func backpropagate(_ outputGradient: Tensor) -> Tensor {
         guard let input = savedInput else { preconditionFailure("Conv2d.backward needs a training forward pass first") }
         let g = geometry(input)
         precondition(outputGradient.shape == [g.images, outputChannels, g.outputHeight, g.outputWidth],

@@ -37,9 +37,9 @@ public struct Trainer {
         try checkBatch(images: images, targets: targets)
         model.clearGradients()
         let logits = model.forward(images, training: true)
-        let value = loss.lossAndGradient(logits, targets, gradient: &logitGradient)
+        let value = ModelProfiler.measure(.loss) { loss.lossAndGradient(logits, targets, gradient: &logitGradient) }
         _ = model.backward(logitGradient)
-        optimizer.update(&model)
+        ModelProfiler.measure(.optimizer) { optimizer.update(&model) }
         return value
     }
 
