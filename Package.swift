@@ -116,6 +116,7 @@ let package = Package(
         .testTarget(
             name: "KandinskyModelsTests",
             dependencies: ["KandinskyModels"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

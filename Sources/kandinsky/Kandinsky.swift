@@ -7,6 +7,14 @@ struct Kandinsky: ParsableCommand {
         commandName: "kandinsky",
         abstract: "Train, calibrate and evaluate image-segmentation models with Kandinsky conformal prediction.",
         version: KandinskyVersion.string,
-        subcommands: [InfoCommand.self, CalibrateScoresCommand.self, EvaluateScoresCommand.self, PredictSetsCommand.self]
+        groupedSubcommands: [
+            CommandGroup(name: "Experiments (configured like the original: experiment=NAME key=value …)", subcommands: [
+                PipelineCommand.self, TrainCommand.self, CalibrateCommand.self, EvalCommand.self,
+            ]),
+            CommandGroup(name: "Calibration from .npy files", subcommands: [
+                CalibrateScoresCommand.self, EvaluateScoresCommand.self, PredictSetsCommand.self, InferCommand.self,
+            ]),
+            CommandGroup(name: "Files", subcommands: [InfoCommand.self]),
+        ]
     )
 }

@@ -1,0 +1,55 @@
+import KandinskyCore
+
+/// The UNet's convolution block, FastMRI's `ConvBlock`: (3 × 3 convolution → InstanceNorm2d →
+/// ReLU → Dropout2d) twice. [N, Cin, H, W] → [N, Cout, H, W].
+///
+/// Parameter names follow PyTorch's `nn.Sequential` numbering of those eight modules: the
+/// convolutions are `layers.0` and `layers.4`.
+///
+/// - Complexity: 2·N·H·W·9·Cout·(Cin + Cout) flops forward.
+public struct DoubleConv: Layer {
+    public var firstConvolution: Conv2d
+    public var secondConvolution: Conv2d
+    private var firstNorm = InstanceNorm2d(), secondNorm = InstanceNorm2d()
+    private var firstReLU = ReLU(), secondReLU = ReLU()
+    private var firstDropout: Dropout2d, secondDropout: Dropout2d
+
+    /// A block with PyTorch's default initialisation drawn from `generator`, which also seeds the
+    /// two dropout layers.
+    public init(inputChannels: Int, outputChannels: Int, dropout: Float, scratch: ConvolutionScratch,
+                using generator: inout some RandomNumberGenerator) {
+        firstConvolution = Conv2d(inputChannels: inputChannels, outputChannels: outputChannels,
+                                  kernelSize: 3, padding: 1, scratch: scratch, using: &generator)
+        secondConvolution = Conv2d(inputChannels: outputChannels, outputChannels: outputChannels,
+                                   kernelSize: 3, padding: 1, scratch: scratch, using: &generator)
+        firstDropout = Dropout2d(probability: dropout, seed: generator.next())
+        secondDropout = Dropout2d(probability: dropout, seed: generator.next())
+    }
+
+    public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
+        var x = firstConvolution.forward(input, training: training)
+        x = ModelProfiler.measure(.normalisation) { firstNorm.forward(x, training: training) }
+        x = ModelProfiler.measure(.elementwise) {
+            firstDropout.forward(firstReLU.forward(x, training: training), training: training)
+        }
+        x = secondConvolution.forward(x, training: training)
+        x = ModelProfiler.measure(.normalisation) { secondNorm.forward(x, training: training) }
+        return ModelProfiler.measure(.elementwise) {
+            secondDropout.forward(secondReLU.forward(x, training: training), training: training)
+        }
+    }
+
+    public mutating func backward(_ outputGradient: Tensor) -> Tensor {
+        var g = ModelProfiler.measure(.elementwise) { secondReLU.backward(secondDropout.backward(outputGradient)) }
+        g = ModelProfiler.measure(.normalisation) { secondNorm.backward(g) }
+        g = secondConvolution.backward(g)
+        g = ModelProfiler.measure(.elementwise) { firstReLU.backward(firstDropout.backward(g)) }
+        g = ModelProfiler.measure(.normalisation) { firstNorm.backward(g) }
+        return firstConvolution.backward(g)
+    }
+
+    public mutating func visitParameters(_ body: (String, inout Parameter) throws -> Void) rethrows {
+        try firstConvolution.visitParameters { name, parameter in try body("layers.0." + name, &parameter) }
+        try secondConvolution.visitParameters { name, parameter in try body("layers.4." + name, &parameter) }
+    }
+}

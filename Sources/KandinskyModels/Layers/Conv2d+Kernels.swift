@@ -1,0 +1,156 @@
+import KandinskyCore
+
+/// The sizes of one convolution call, and the pixel tiling used to bound im2col memory.
+struct ConvolutionGeometry {
+    let images, inputChannels, outputChannels, height, width, kernel, padding: Int
+
+    var outputHeight: Int { height + 2 * padding - kernel + 1 }
+    var outputWidth: Int { width + 2 * padding - kernel + 1 }
+    var outputPixels: Int { outputHeight * outputWidth }
+    var patchSize: Int { inputChannels * kernel * kernel }
+    var inputImageSize: Int { inputChannels * height * width }
+    var outputImageSize: Int { outputChannels * outputPixels }
+
+    /// Pixels per tile: about 256 Ki floats of columns (1 MiB, within a core's L2 cache on most
+    /// machines), but never fewer than 128 so the GEMMs keep a useful width.
+    var tileSize: Int { min(outputPixels, max(128, (1 << 18) / patchSize)) }
+    var tileCount: Int { (outputPixels + tileSize - 1) / tileSize }
+}
+
+/// y[:, first ..< first + count] = b + W · columns(x) for one image.
+func convolveTile(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                  b: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+                  first: Int, count: Int, pointwise: Bool, columns: UnsafeMutablePointer<Float>) {
+    let pixels = g.outputPixels
+    for o in 0..<g.outputChannels {
+        (y + o * pixels + first).initialize(repeating: b[o], count: count)
+    }
+    let source: UnsafePointer<Float>, sourceStride: Int
+    if pointwise {
+        source = x + first
+        sourceStride = pixels
+    } else {
+        ModelProfiler.measure(.im2col) { unrollPatches(g, x: x, first: first, count: count, columns: columns) }
+        source = UnsafePointer(columns)
+        sourceStride = count
+    }
+    ModelProfiler.measure(.convolutionGEMM) {
+        gemm(transposeA: .none, transposeB: .none, m: g.outputChannels, n: count, k: g.patchSize,
+             a: w, lda: g.patchSize, b: source, ldb: sourceStride, beta: 1, c: y + first, ldc: pixels)
+    }
+}
+
+/// Accumulates ∂W and ∂b and writes ∂x for one image.
+func backpropagateImage(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                        dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
+                        pointwise: Bool, columns: UnsafeMutablePointer<Float>) {
+    let pixels = g.outputPixels
+    for o in 0..<g.outputChannels {
+        var sum: Float = 0
+        let row = dy + o * pixels
+        for p in 0..<pixels { sum += row[p] }
+        db[o] += sum
+    }
+    if pointwise {
+        ModelProfiler.measure(.convolutionGEMM) {
+            gemm(transposeA: .none, transposeB: .transposed, m: g.outputChannels, n: g.patchSize, k: pixels,
+                 a: dy, lda: pixels, b: x, ldb: pixels, beta: 1, c: dw, ldc: g.patchSize)
+            gemm(transposeA: .transposed, transposeB: .none, m: g.inputChannels, n: pixels, k: g.outputChannels,
+                 a: w, lda: g.patchSize, b: dy, ldb: pixels, beta: 0, c: dx, ldc: pixels)
+        }
+        return
+    }
+    dx.initialize(repeating: 0, count: g.inputImageSize)
+    let tile = g.tileSize
+    var first = 0
+    while first < pixels {
+        let count = min(tile, pixels - first)
+        ModelProfiler.measure(.im2col) { unrollPatches(g, x: x, first: first, count: count, columns: columns) }
+        ModelProfiler.measure(.convolutionGEMM) {
+            gemm(transposeA: .none, transposeB: .transposed, m: g.outputChannels, n: g.patchSize, k: count,
+                 a: dy + first, lda: pixels, b: columns, ldb: count, beta: 1, c: dw, ldc: g.patchSize)
+            gemm(transposeA: .transposed, transposeB: .none, m: g.patchSize, n: count, k: g.outputChannels,
+                 a: w, lda: g.patchSize, b: dy + first, ldb: pixels, beta: 0, c: columns, ldc: count)
+        }
+        ModelProfiler.measure(.im2col) { foldPatches(g, columns: columns, first: first, count: count, dx: dx) }
+        first += count
+    }
+}
+
+/// The output pixels `first ..< first + count` split into runs along output rows:
+/// calls `body(outputRow, firstColumn, columnCount, offsetInTile)`.
+@inline(__always)
+private func forEachRowRun(_ g: ConvolutionGeometry, first: Int, count: Int,
+                           _ body: (Int, Int, Int, Int) -> Void) {
+    let width = g.outputWidth
+    var p = first
+    let end = first + count
+    while p < end {
+        let row = p / width, column = p % width
+        let run = min(width - column, end - p)
+        body(row, column, run, p - first)
+        p += run
+    }
+}
+
+/// im2col for a tile: columns[(c·k + u)·k + v, t] = x[c, i + u − p, j + v − p] (0 outside) for
+/// the tile's pixels t ↔ (i, j).
+func unrollPatches(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, first: Int, count: Int,
+                   columns: UnsafeMutablePointer<Float>) {
+    let k = g.kernel, h = g.height, w = g.width, pad = g.padding
+    for c in 0..<g.inputChannels {
+        let plane = x + c * h * w
+        for u in 0..<k {
+            for v in 0..<k {
+                let destination = columns + ((c * k + u) * k + v) * count
+                forEachRowRun(g, first: first, count: count) { row, column, run, offset in
+                    let out = destination + offset
+                    let sourceRow = row + u - pad
+                    guard sourceRow >= 0 && sourceRow < h else {
+                        out.initialize(repeating: 0, count: run)
+                        return
+                    }
+                    // Output columns j whose source column j + v − pad lies inside [0, w).
+                    let shift = v - pad
+                    let validStart = min(max(column, -shift), column + run)
+                    let validEnd = max(min(column + run, w - shift), validStart)
+                    if validStart > column { out.initialize(repeating: 0, count: validStart - column) }
+                    if validEnd > validStart {
+                        (out + (validStart - column)).update(from: plane + sourceRow * w + validStart + shift,
+                                                             count: validEnd - validStart)
+                    }
+                    if column + run > validEnd {
+                        (out + (validEnd - column)).initialize(repeating: 0, count: column + run - validEnd)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// col2im for a tile, the adjoint of ``unrollPatches``: adds each column entry into the input
+/// pixel it was read from.
+func foldPatches(_ g: ConvolutionGeometry, columns: UnsafePointer<Float>, first: Int, count: Int,
+                 dx: UnsafeMutablePointer<Float>) {
+    let k = g.kernel, h = g.height, w = g.width, pad = g.padding
+    for c in 0..<g.inputChannels {
+        let plane = dx + c * h * w
+        for u in 0..<k {
+            for v in 0..<k {
+                let source = columns + ((c * k + u) * k + v) * count
+                forEachRowRun(g, first: first, count: count) { row, column, run, offset in
+                    let sourceRow = row + u - pad
+                    guard sourceRow >= 0 && sourceRow < h else { return }
+                    let shift = v - pad
+                    let validStart = min(max(column, -shift), column + run)
+                    let validEnd = max(min(column + run, w - shift), validStart)
+                    guard validEnd > validStart else { return }
+                    let into = plane + sourceRow * w + validStart + shift
+                    let from = source + offset + (validStart - column)
+                    for i in 0..<(validEnd - validStart) { into[i] += from[i] }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import KandinskyCore
+
+/// Per-thread scratch memory for ``Conv2d``: a column (im2col) tile and a weight-gradient
+/// partial sum for each worker thread.
+///
+/// The layers of one network share one scratch object, so its memory is that of the largest
+/// layer rather than the sum over layers. Sharing is why this is a class; a network must not be
+/// run from two threads at once while its copies share a scratch object.
+public final class ConvolutionScratch: @unchecked Sendable {
+    private var columns: [UnsafeMutableBufferPointer<Float>]
+    private var partials: [UnsafeMutableBufferPointer<Float>]
+
+    /// An empty scratch area; it grows on first use.
+    public init() {
+        columns = []
+        partials = []
+    }
+
+    deinit {
+        for buffer in columns + partials { buffer.deallocate() }
+    }
+
+    /// Makes sure `threads` column buffers of `columnCount` floats and partial buffers of
+    /// `partialCount` floats exist. Called before a parallel section, never inside one.
+    func reserve(threads: Int, columnCount: Int, partialCount: Int) {
+        Self.reserve(&columns, threads: threads, count: columnCount)
+        Self.reserve(&partials, threads: threads, count: partialCount)
+    }
+
+    func columns(thread: Int) -> UnsafeMutablePointer<Float> { columns[thread].baseAddress! }
+    func partial(thread: Int) -> UnsafeMutablePointer<Float> { partials[thread].baseAddress! }
+
+    private static func reserve(_ buffers: inout [UnsafeMutableBufferPointer<Float>], threads: Int, count: Int) {
+        while buffers.count < threads {
+            buffers.append(.allocate(capacity: max(count, 1)))
+        }
+        for t in 0..<threads where buffers[t].count < count {
+            buffers[t].deallocate()
+            buffers[t] = .allocate(capacity: count)
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import KandinskyCore
+
+/// Instance normalisation without affine parameters or running statistics, as PyTorch's
+/// `nn.InstanceNorm2d(C)` by default: each [H, W] plane of each image is normalised on its own,
+/// `y = (x − μ) / √(σ² + ε)` with μ the plane's mean and σ² its biased variance (divided by H·W).
+///
+/// Backward: `∂x = (∂y − mean(∂y) − y · mean(∂y · y)) / √(σ² + ε)` per plane.
+///
+/// - Complexity: O(N·C·H·W), planes spread over the cores.
+public struct InstanceNorm2d: Layer {
+    /// ε, 1e-5 as in PyTorch.
+    public let epsilon: Float
+    private var output = Tensor.empty
+    private var inputGradient = Tensor.empty
+    private var inverseDeviations: [Float] = []
+
+    public init(epsilon: Float = 1e-5) {
+        self.epsilon = epsilon
+    }
+
+    public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
+        let (n, c, h, w) = imageDimensions(input, "InstanceNorm2d")
+        let planes = n * c, size = h * w
+        var result = Tensor.empty
+        swap(&result, &output)
+        result.prepareBuffer(shape: input.shape)
+        if inverseDeviations.count != planes { inverseDeviations = Array(repeating: 0, count: planes) }
+        let epsilon = Double(self.epsilon)
+        input.withUnsafeBufferPointer { x in
+            result.withUnsafeMutableBufferPointer { y in
+                inverseDeviations.withUnsafeMutableBufferPointer { inverse in
+                    parallelFor(0..<planes) { range in
+                        for plane in range {
+                            let source = x.baseAddress! + plane * size, destination = y.baseAddress! + plane * size
+                            var sum: Double = 0
+                            for i in 0..<size { sum += Double(source[i]) }
+                            let mean = sum / Double(size)
+                            var squares: Double = 0
+                            for i in 0..<size {
+                                let d = Double(source[i]) - mean
+                                squares += d * d
+                            }
+                            let scale = 1 / (squares / Double(size) + epsilon).squareRoot()
+                            inverse[plane] = Float(scale)
+                            let m = Float(mean), s = Float(scale)
+                            for i in 0..<size { destination[i] = (source[i] - m) * s }
+                        }
+                    }
+                }
+            }
+        }
+        output = result
+        return result
+    }
+
+    public mutating func backward(_ outputGradient: Tensor) -> Tensor {
+        precondition(outputGradient.shape == output.shape,
+                     "InstanceNorm2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)")
+        let (n, c, h, w) = imageDimensions(output, "InstanceNorm2d")
+        let planes = n * c, size = h * w
+        var result = Tensor.empty
+        swap(&result, &inputGradient)
+        result.prepareBuffer(shape: output.shape)
+        let output = self.output
+        output.withUnsafeBufferPointer { y in
+            outputGradient.withUnsafeBufferPointer { dy in
+                result.withUnsafeMutableBufferPointer { dx in
+                    inverseDeviations.withUnsafeBufferPointer { inverse in
+                        parallelFor(0..<planes) { range in
+                            for plane in range {
+                                let offset = plane * size
+                                var sum: Double = 0, dot: Double = 0
+                                for i in offset..<(offset + size) {
+                                    sum += Double(dy[i])
+                                    dot += Double(dy[i]) * Double(y[i])
+                                }
+                                let meanGradient = Float(sum / Double(size)), meanDot = Float(dot / Double(size))
+                                let s = inverse[plane]
+                                for i in offset..<(offset + size) {
+                                    dx[i] = (dy[i] - meanGradient - y[i] * meanDot) * s
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        inputGradient = result
+        return result
+    }
+}

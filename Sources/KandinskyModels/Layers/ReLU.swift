@@ -1,0 +1,42 @@
+import KandinskyCore
+
+/// The rectifier `y = max(x, 0)`; backward passes the gradient where `y > 0`.
+///
+/// - Complexity: O(count).
+public struct ReLU: Layer {
+    private var output = Tensor.empty
+    private var inputGradient = Tensor.empty
+
+    public init() {}
+
+    public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
+        var result = Tensor.empty
+        swap(&result, &output)
+        result.prepareBuffer(shape: input.shape)
+        input.withUnsafeBufferPointer { x in
+            result.withUnsafeMutableBufferPointer { y in
+                for i in 0..<x.count { y[i] = max(x[i], 0) }
+            }
+        }
+        output = result
+        return result
+    }
+
+    public mutating func backward(_ outputGradient: Tensor) -> Tensor {
+        precondition(outputGradient.shape == output.shape,
+                     "ReLU.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)")
+        var result = Tensor.empty
+        swap(&result, &inputGradient)
+        result.prepareBuffer(shape: output.shape)
+        let output = self.output
+        output.withUnsafeBufferPointer { y in
+            outputGradient.withUnsafeBufferPointer { dy in
+                result.withUnsafeMutableBufferPointer { dx in
+                    for i in 0..<y.count { dx[i] = y[i] > 0 ? dy[i] : 0 }
+                }
+            }
+        }
+        inputGradient = result
+        return result
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import KandinskyExperiments
+
+/// The options shared by the configuration-driven commands: `key=value` overrides and a config
+/// directory.
+struct ExperimentOptions: ParsableArguments {
+    @Option(help: "A directory of configs laid out like the built-in ones (train.yaml, data/, model/, experiment/, …); the built-in configs by default.")
+    var configDir: String?
+
+    @Argument(help: ArgumentHelp("Configuration overrides: experiment=NAME, group=option (data=coco), dotted keys (data.batch_size=8), +new.key=value.",
+                                 valueName: "key=value"))
+    var overrides: [String] = []
+
+    func compose(_ primary: String) throws -> Config {
+        let composer = configDir.map { ConfigComposer(directory: URL(fileURLWithPath: $0)) } ?? .builtIn
+        return try composer.compose(primary: primary, overrides: overrides)
+    }
+}
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the segmentation network (configs/train.yaml).",
+        discussion: "Writes logs/train/runs/<experiment>/<timestamp>/ with config.yaml, metrics.csv, loss and Dice curves and checkpoints. ckpt_path=… resumes; Ctrl-C finishes the batch and writes a checkpoint.")
+
+    @OptionGroup var options: ExperimentOptions
+
+    func run() throws {
+        let config = try options.compose("train")
+        Interruption.install()
+        let result = try TrainingRun(config: config, data: try ExperimentData.splits(config: config)).run()
+        print("\(result.interrupted ? "Interrupted" : "Finished"): \(result.metrics.epochs.count) epochs; last checkpoint \(result.lastCheckpoint.path)")
+        if result.interrupted { throw ExitCode(130) }
+    }
+}
+
+struct CalibrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate",
+        abstract: "Calibrate a trained network on the calibration split (configs/calibrate.yaml).",
+        discussion: "Writes logs/calibrate/runs/<experiment>/cmodel.safetensors: the weights, nc_curves [Q, C, H, W], the grouping mask and metadata.")
+
+    @OptionGroup var options: ExperimentOptions
+
+    func run() throws {
+        let config = try options.compose("calibrate")
+        let result = try CalibrationRun(config: config, data: try ExperimentData.splits(config: config)).run()
+        print("Calibrated (\(result.curves.method), \(result.curves.calibrationImageCount) images): \(result.calibratedModel.path)")
+    }
+}
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a checkpoint or calibrated model on the test split (configs/eval.yaml).",
+        discussion: "Writes logs/eval/runs/<experiment>/: the pixelwise ECE map, structure frequency and reliability diagrams; with nc_curves also coverage diagrams, the pixelwise CE map and summary.json.")
+
+    @OptionGroup var options: ExperimentOptions
+
+    func run() throws {
+        let config = try options.compose("eval")
+        let (directory, summary) = try EvaluationRun(config: config, data: try ExperimentData.splits(config: config)).run()
+        var line = String(format: "Evaluated %d test images: mean pixelwise ECE %.4f", summary.testImages, summary.meanPixelwiseECE)
+        if let ce = summary.meanPixelwiseCE, let marginal = summary.marginalCE {
+            line += String(format: "; mean pixelwise CE %.4f, marginal CE %.4f", ce, marginal)
+        }
+        print(line + "; results in \(directory.path)")
+    }
+}
+
+struct PipelineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "Run the whole study: data, training, calibration with every strategy at several sizes, evaluation and a report (configs/pipeline.yaml).",
+        discussion: "With no arguments it uses the built-in synthetic dataset (generated under data/synthetic when absent) and writes logs/pipeline/report.html, report.md and summary.json. data=coco runs the same study on COCO-format data (DATA_TRAINVAL_ROOT, DATA_TEST_ROOT).")
+
+    @OptionGroup var options: ExperimentOptions
+
+    func run() throws {
+        let config = try options.compose("pipeline")
+        Interruption.install()
+        try Pipeline(config: config,
+                     prepareData: { try ExperimentData.prepare(config: config) },
+                     loadData: { try ExperimentData.splits(config: config) }).run()
+    }
+}

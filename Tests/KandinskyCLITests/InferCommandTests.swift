@@ -1,0 +1,73 @@
+import Foundation
+import KandinskyCore
+import KandinskyModels
+import Testing
+@testable import kandinsky
+
+@Suite struct InferCommandTests {
+    /// A fresh directory for one test's files.
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-infer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static func setUp(metadata: Bool) throws -> (directory: URL, model: UNet, images: Tensor) {
+        let directory = try temporaryDirectory()
+        var generator = SeededGenerator(seed: 7)
+        var model = UNet(inputChannels: 3, outputChannels: 2, channels: 4, depth: 2, using: &generator)
+        var file = model.safetensorsFile()
+        if !metadata { file.metadata = [:] }
+        try file.write(to: directory.appendingPathComponent("model.safetensors"))
+        let images = Tensor.uniform([5, 3, 8, 12], using: &generator)
+        try NumpyFile.write(.float32(images), to: directory.appendingPathComponent("images.npy"))
+        return (directory, model, images)
+    }
+
+    @Test func writesTheSigmoidProbabilitiesOfTheModel() throws {
+        var (directory, model, images) = try Self.setUp(metadata: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let command = try InferCommand.parse(["--model", directory.appendingPathComponent("model.safetensors").path,
+                                              "--input", directory.appendingPathComponent("images.npy").path,
+                                              "--output", directory.appendingPathComponent("probs.npy").path,
+                                              "--batch", "2"])
+        try command.run()
+        let written = try NumpyFile.read(contentsOf: directory.appendingPathComponent("probs.npy"))
+        #expect(written.elementType == .float32)
+        #expect(written.toTensor() == model.forward(images, training: false).sigmoid())
+    }
+
+    @Test func takesTheArchitectureFromFlagsForAFileWithoutMetadata() throws {
+        var (directory, model, images) = try Self.setUp(metadata: false)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let arguments = ["--model", directory.appendingPathComponent("model.safetensors").path,
+                         "--input", directory.appendingPathComponent("images.npy").path,
+                         "--output", directory.appendingPathComponent("probs.npy").path]
+        let bare = try InferCommand.parse(arguments)
+        #expect(throws: (any Error).self) { try bare.run() }
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("probs.npy").path))
+        let command = try InferCommand.parse(arguments + ["--in-channels", "3", "--out-channels", "2", "--channels", "4", "--depth", "2"])
+        try command.run()
+        let written = try NumpyFile.read(contentsOf: directory.appendingPathComponent("probs.npy")).toTensor()
+        #expect(written == model.forward(images, training: false).sigmoid())
+        #expect(throws: (any Error).self) { try InferCommand.parse(arguments + ["--depth", "2"]) }
+    }
+
+    @Test func rejectsImagesTheNetworkCannotTake() throws {
+        let (directory, _, _) = try Self.setUp(metadata: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let odd = directory.appendingPathComponent("odd.npy"), bright = directory.appendingPathComponent("bright.npy")
+        try NumpyFile.write(.float32(Tensor(shape: [1, 3, 6, 8], repeating: 0.5)), to: odd)
+        try NumpyFile.write(.float32(Tensor(shape: [1, 3, 8, 8], repeating: 255)), to: bright)
+        for (input, message) in [(odd, "divisible by 2^depth = 4"), (bright, "expected values in [0, 1]")] {
+            let command = try InferCommand.parse(["--model", directory.appendingPathComponent("model.safetensors").path,
+                                                  "--input", input.path, "--output", directory.appendingPathComponent("p.npy").path])
+            do {
+                try command.run()
+                Issue.record("\(input.lastPathComponent) was accepted")
+            } catch {
+                #expect(String(describing: error).contains(message), "\(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import KandinskyCore
+import Testing
+@testable import KandinskyModels
+
+@Suite struct LayerTests {
+    // MARK: Hand-derived values
+
+    @Test func convolutionWithAOnesKernelSumsNeighbourhoods() {
+        var generator = SeededGenerator(seed: 3)
+        var conv = Conv2d(inputChannels: 1, outputChannels: 1, kernelSize: 3, padding: 1, using: &generator)
+        conv.weight.value = Tensor(shape: [1, 1, 3, 3], repeating: 1)
+        conv.bias.value = Tensor(shape: [1], scalars: [0.5])
+        let x = Tensor(shape: [1, 1, 3, 3], scalars: [1, 2, 3, 4, 5, 6, 7, 8, 9])
+        let y = conv.forward(x, training: false)
+        // Each output is 0.5 plus the sum of the (zero-padded) 3 × 3 neighbourhood.
+        #expect(y.scalars == [12.5, 21.5, 16.5, 27.5, 45.5, 33.5, 24.5, 39.5, 28.5])
+    }
+
+    @Test func convolutionIsCrossCorrelationOverChannels() {
+        var generator = SeededGenerator(seed: 3)
+        var conv = Conv2d(inputChannels: 2, outputChannels: 1, kernelSize: 2, padding: 0, using: &generator)
+        // w[0, 0] picks the top-left pixel, w[0, 1] the bottom-right one of the second channel.
+        conv.weight.value = Tensor(shape: [1, 2, 2, 2], scalars: [1, 0, 0, 0, 0, 0, 0, 10])
+        conv.bias.value = Tensor(shape: [1], scalars: [0])
+        let x = Tensor(shape: [1, 2, 2, 3], scalars: [1, 2, 3, 4, 5, 6, 10, 20, 30, 40, 50, 60])
+        let y = conv.forward(x, training: false)
+        #expect(y.shape == [1, 1, 1, 2])
+        #expect(y.scalars == [1 + 500, 2 + 600])
+    }
+
+    @Test func instanceNormUsesTheBiasedVariance() {
+        var norm = InstanceNorm2d()
+        let x = Tensor(shape: [1, 2, 1, 4], scalars: [1, 2, 3, 4, 10, 10, 10, 10])
+        let y = norm.forward(x, training: false)
+        let s = 1 / (1.25 + 1e-5 as Double).squareRoot()  // mean 2.5, biased variance 1.25
+        expectClose(Tensor(shape: [4], scalars: Array(y.scalars[0..<4])),
+                    Tensor(shape: [4], scalars: [-1.5, -0.5, 0.5, 1.5].map { Float($0 * s) }), relativeTolerance: 1e-6)
+        #expect(y.scalars[4..<8].allSatisfy { $0 == 0 })  // a constant plane normalises to 0
+    }
+
+    @Test func maxPoolTakesWindowMaximaAndRoutesTiesToTheFirst() {
+        var pool = MaxPool2d()
+        let x = Tensor(shape: [1, 1, 2, 4], scalars: [1, 5, 7, 7, 3, 2, 7, 0])
+        let y = pool.forward(x, training: true)
+        #expect(y.scalars == [5, 7])
+        let dx = pool.backward(Tensor(shape: [1, 1, 1, 2], scalars: [1, 2]))
+        #expect(dx.scalars == [0, 1, 2, 0, 0, 0, 0, 0])
+    }
+
+    @Test func bilinearUpsamplingMatchesAlignCornersFalse() {
+        var upsample = BilinearUpsample2d()
+        let y = upsample.forward(Tensor(shape: [1, 1, 2, 2], scalars: [1, 2, 3, 4]), training: false)
+        // Along an axis [a, b] becomes [a, ¾a + ¼b, ¼a + ¾b, b]; the 2-D result is separable.
+        let expected: [Float] = [1, 1.25, 1.75, 2,
+                                 1.5, 1.75, 2.25, 2.5,
+                                 2.5, 2.75, 3.25, 3.5,
+                                 3, 3.25, 3.75, 4]
+        #expect(y.shape == [1, 1, 4, 4])
+        expectClose(y, Tensor(shape: [1, 1, 4, 4], scalars: expected), relativeTolerance: 1e-7)
+    }
+
+    @Test func dropoutZeroesOrScalesWholeChannelsOnlyInTraining() {
+        var dropout = Dropout2d(probability: 0.5, seed: 9)
+        let x = Tensor(shape: [4, 8, 3, 3], repeating: 1)
+        #expect(dropout.forward(x, training: false) == x)
+        let y = dropout.forward(x, training: true)
+        var dropped = 0
+        for plane in 0..<32 {
+            let values = Set(y.scalars[(plane * 9)..<((plane + 1) * 9)])
+            #expect(values == [0] || values == [2])
+            if values == [0] { dropped += 1 }
+        }
+        #expect(dropped > 4 && dropped < 28)  // p = 0.5 over 32 planes; the seed fixes the count
+        var again = Dropout2d(probability: 0.5, seed: 9)
+        #expect(again.forward(x, training: true) == y)
+    }
+
+    @Test func concatenationAndSplitAreInverse() {
+        let a = Tensor(shape: [2, 1, 1, 2], scalars: [1, 2, 3, 4])
+        let b = Tensor(shape: [2, 2, 1, 2], scalars: [5, 6, 7, 8, 9, 10, 11, 12])
+        var joined = Tensor(shape: [0], repeating: 0)
+        concatenateChannels(a, b, into: &joined)
+        #expect(joined.shape == [2, 3, 1, 2])
+        #expect(joined.scalars == [1, 2, 5, 6, 7, 8, 3, 4, 9, 10, 11, 12])
+        var first = Tensor(shape: [0], repeating: 0), second = first
+        splitChannels(joined, at: 1, into: &first, &second)
+        #expect(first == a)
+        #expect(second == b)
+    }
+
+    // MARK: Finite-difference gradient checks
+
+    @Test(arguments: [(3, 1), (1, 0), (3, 0), (5, 2)])
+    func convolutionGradients(kernel: Int, padding: Int) {
+        var generator = SeededGenerator(seed: UInt64(kernel * 10 + padding))
+        let conv = Conv2d(inputChannels: 3, outputChannels: 4, kernelSize: kernel, padding: padding, using: &generator)
+        checkGradients(conv, input: .normal([2, 3, 7, 6], using: &generator))
+    }
+
+    @Test func convolutionGradientsAcrossTilesAndThreads() {
+        // 130 × 80 pixels with 8 input channels span several column tiles; 3 images split over threads.
+        var generator = SeededGenerator(seed: 5)
+        let conv = Conv2d(inputChannels: 8, outputChannels: 3, kernelSize: 3, padding: 1, using: &generator)
+        checkGradients(conv, input: .normal([3, 8, 130, 80], using: &generator), samples: 12)
+    }
+
+    @Test func instanceNormGradients() {
+        var generator = SeededGenerator(seed: 6)
+        checkGradients(InstanceNorm2d(), input: .normal([2, 3, 5, 4], mean: 1, standardDeviation: 2, using: &generator))
+    }
+
+    @Test func reluGradients() {
+        var generator = SeededGenerator(seed: 7)
+        // Values at least 0.1 from the kink, so ±ε never crosses it.
+        let x = Tensor.normal([2, 2, 4, 4], using: &generator).map { $0 >= 0 ? $0 + 0.1 : $0 - 0.1 }
+        checkGradients(ReLU(), input: x)
+    }
+
+    @Test func dropoutGradients() {
+        var generator = SeededGenerator(seed: 8)
+        checkGradients(Dropout2d(probability: 0.3, seed: 4), input: .normal([3, 4, 3, 3], using: &generator))
+    }
+
+    @Test func maxPoolGradients() {
+        var generator = SeededGenerator(seed: 9)
+        // Distinct values 0.05 apart, so ±ε never changes a window's winner.
+        var values = (0..<(2 * 2 * 6 * 8)).map { Float($0) * 0.05 }
+        values.shuffle(using: &generator)
+        checkGradients(MaxPool2d(), input: Tensor(shape: [2, 2, 6, 8], scalars: values))
+    }
+
+    @Test func upsampleGradients() {
+        var generator = SeededGenerator(seed: 10)
+        checkGradients(BilinearUpsample2d(), input: .normal([2, 3, 3, 5], using: &generator))
+    }
+
+    @Test func doubleConvGradients() {
+        var generator = SeededGenerator(seed: 11)
+        let block = DoubleConv(inputChannels: 2, outputChannels: 3, dropout: 0.2, scratch: ConvolutionScratch(), using: &generator)
+        checkGradients(block, input: .normal([2, 2, 6, 6], using: &generator), epsilon: 1e-3, tolerance: 3e-2, samples: 12)
+    }
+}
