@@ -100,6 +100,7 @@ let package = Package(
         .testTarget(
             name: "KandinskyDataTests",
             dependencies: ["KandinskyData"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
