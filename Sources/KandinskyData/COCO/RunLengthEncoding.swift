@@ -157,11 +157,17 @@ public struct RunLengthEncoding: Sendable, Equatable {
     /// - Complexity: O(H · W) at most, O(number of covered pixels + runs) in practice.
     public func paint(into mask: UnsafeMutableBufferPointer<UInt8>) {
         precondition(mask.count == height * width, "a \(height)×\(width) RLE cannot paint a buffer of \(mask.count) pixels")
+        forEachCoveredPixel { mask[$0] = 1 }
+    }
+
+    /// Calls `body` with the row-major index `y · W + x` of every covered pixel, column by column.
+    /// - Complexity: O(covered pixels + runs).
+    func forEachCoveredPixel(_ body: (Int) -> Void) {
         var position = 0
         for (index, count) in counts.enumerated() {
             if index % 2 == 1 {
                 for p in position..<(position + count) {
-                    mask[(p % height) * width + p / height] = 1
+                    body((p % height) * width + p / height)
                 }
             }
             position += count
