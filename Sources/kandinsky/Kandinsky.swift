@@ -7,6 +7,6 @@ struct Kandinsky: ParsableCommand {
         commandName: "kandinsky",
         abstract: "Train, calibrate and evaluate image-segmentation models with Kandinsky conformal prediction.",
         version: KandinskyVersion.string,
-        subcommands: [InfoCommand.self, SynthCommand.self, SplitCommand.self]
+        subcommands: [InfoCommand.self, SynthCommand.self, SplitCommand.self, DumpDatasetCommand.self, CheckDataCommand.self]
     )
 }

@@ -12,6 +12,26 @@ public struct SegmentationBatch: Sendable {
     public var imageIDs: [Int]
 
     public var count: Int { indices.count }
+
+    /// Stacks samples of size `dims` with `channels` target channels; `indices` are their dataset indices.
+    public init(stacking samples: [SegmentationSample], indices: [Int], dims: ResizeAndPad, channels: Int) {
+        precondition(samples.count == indices.count, "\(samples.count) samples but \(indices.count) indices")
+        let n = samples.count, imageSize = 3 * dims.width * dims.height, targetSize = channels * dims.width * dims.height
+        self.images = Tensor(shape: [n, 3, dims.height, dims.width]) { out in
+            for (i, sample) in samples.enumerated() {
+                precondition(sample.image.count == imageSize && sample.target.count == targetSize,
+                             "sample \(i) is \(sample.image.shape) / \(sample.target.shape), expected [3, \(dims.height), \(dims.width)] / [\(channels), \(dims.height), \(dims.width)]")
+                _ = sample.image.withUnsafeBufferPointer { UnsafeMutableBufferPointer(rebasing: out[(i * imageSize)..<((i + 1) * imageSize)]).initialize(fromContentsOf: $0) }
+            }
+        }
+        self.targets = ShapedArray<UInt8>(shape: [n, channels, dims.height, dims.width]) { out in
+            for (i, sample) in samples.enumerated() {
+                _ = sample.target.withUnsafeBufferPointer { UnsafeMutableBufferPointer(rebasing: out[(i * targetSize)..<((i + 1) * targetSize)]).initialize(fromContentsOf: $0) }
+            }
+        }
+        self.indices = indices
+        self.imageIDs = samples.map(\.imageID)
+    }
 }
 
 /// Iterates over a dataset in batches, one epoch at a time.
@@ -133,23 +153,7 @@ public final class BatchLoader<Dataset: SegmentationDataset>: @unchecked Sendabl
                 lock.unlock()
             }
         }
-        return .success(Self.collate(samples, indices: indices, dims: dataset.dims, channels: dataset.channelCount))
-    }
-
-    /// Stacks samples into a batch.
-    static func collate(_ samples: [SegmentationSample], indices: [Int], dims: ResizeAndPad, channels: Int) -> SegmentationBatch {
-        let n = samples.count, imageSize = 3 * dims.width * dims.height, targetSize = channels * dims.width * dims.height
-        let images = Tensor(shape: [n, 3, dims.height, dims.width]) { out in
-            for (i, sample) in samples.enumerated() {
-                _ = sample.image.withUnsafeBufferPointer { UnsafeMutableBufferPointer(rebasing: out[(i * imageSize)..<((i + 1) * imageSize)]).initialize(fromContentsOf: $0) }
-            }
-        }
-        let targets = ShapedArray<UInt8>(shape: [n, channels, dims.height, dims.width]) { out in
-            for (i, sample) in samples.enumerated() {
-                _ = sample.target.withUnsafeBufferPointer { UnsafeMutableBufferPointer(rebasing: out[(i * targetSize)..<((i + 1) * targetSize)]).initialize(fromContentsOf: $0) }
-            }
-        }
-        return SegmentationBatch(images: images, targets: targets, indices: indices, imageIDs: samples.map(\.imageID))
+        return .success(SegmentationBatch(stacking: samples, indices: indices, dims: dataset.dims, channels: dataset.channelCount))
     }
 }
 
