@@ -111,6 +111,7 @@ let package = Package(
         .testTarget(
             name: "KandinskyDataTests",
             dependencies: ["KandinskyData"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

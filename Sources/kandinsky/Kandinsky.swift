@@ -14,6 +14,9 @@ struct Kandinsky: ParsableCommand {
             CommandGroup(name: "Calibration from .npy files", subcommands: [
                 CalibrateScoresCommand.self, EvaluateScoresCommand.self, PredictSetsCommand.self, InferCommand.self,
             ]),
+            CommandGroup(name: "Data", subcommands: [
+                SynthCommand.self, SplitCommand.self, DumpDatasetCommand.self, CheckDataCommand.self,
+            ]),
             CommandGroup(name: "Files", subcommands: [InfoCommand.self]),
         ]
     )

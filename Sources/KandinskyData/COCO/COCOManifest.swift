@@ -1,0 +1,166 @@
+import Foundation
+
+/// A COCO-format manifest (`labels.json`): images, instance annotations and categories.
+///
+/// Fields Kandinsky does not use are kept (see ``JSONValue``), so that a manifest read and
+/// written again (for example by ``COCOManifest/split(trainCount:validationCount:using:)``)
+/// loses nothing.
+public struct COCOManifest: Codable, Sendable, Equatable {
+    /// One image: its file under `ROOT/data/` and its size in pixels.
+    public struct Image: Codable, Sendable, Equatable {
+        public var id: Int
+        public var fileName: String
+        public var width: Int
+        public var height: Int
+        /// Other fields (`license`, `coco_url`, …), kept as read.
+        public var extra: [String: JSONValue]
+
+        public init(id: Int, fileName: String, width: Int, height: Int, extra: [String: JSONValue] = [:]) {
+            self.id = id
+            self.fileName = fileName
+            self.width = width
+            self.height = height
+            self.extra = extra
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: AnyCodingKey.self)
+            id = try container.decode(Int.self, forKey: AnyCodingKey("id"))
+            fileName = try container.decode(String.self, forKey: AnyCodingKey("file_name"))
+            width = try container.decode(Int.self, forKey: AnyCodingKey("width"))
+            height = try container.decode(Int.self, forKey: AnyCodingKey("height"))
+            extra = try container.extraFields(excluding: ["id", "file_name", "width", "height"])
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: AnyCodingKey.self)
+            try container.encode(id, forKey: AnyCodingKey("id"))
+            try container.encode(fileName, forKey: AnyCodingKey("file_name"))
+            try container.encode(width, forKey: AnyCodingKey("width"))
+            try container.encode(height, forKey: AnyCodingKey("height"))
+            try container.encodeExtraFields(extra)
+        }
+    }
+
+    /// One instance: which image, which category, and its outline or mask.
+    public struct Annotation: Codable, Sendable, Equatable {
+        public var id: Int
+        public var imageID: Int
+        public var categoryID: Int
+        public var segmentation: Segmentation
+        /// 1 for a crowd region (then usually given as RLE), else 0.
+        public var isCrowd: Int
+        public var area: Double?
+        /// `[x, y, width, height]`.
+        public var bbox: [Double]?
+
+        public init(id: Int, imageID: Int, categoryID: Int, segmentation: Segmentation, isCrowd: Int = 0, area: Double? = nil, bbox: [Double]? = nil) {
+            self.id = id
+            self.imageID = imageID
+            self.categoryID = categoryID
+            self.segmentation = segmentation
+            self.isCrowd = isCrowd
+            self.area = area
+            self.bbox = bbox
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, segmentation, area, bbox
+            case imageID = "image_id"
+            case categoryID = "category_id"
+            case isCrowd = "iscrowd"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try container.decode(Int.self, forKey: .id)
+            imageID = try container.decode(Int.self, forKey: .imageID)
+            categoryID = try container.decode(Int.self, forKey: .categoryID)
+            segmentation = try container.decode(Segmentation.self, forKey: .segmentation)
+            isCrowd = try container.decodeIfPresent(Int.self, forKey: .isCrowd) ?? 0
+            area = try container.decodeIfPresent(Double.self, forKey: .area)
+            bbox = try container.decodeIfPresent([Double].self, forKey: .bbox)
+        }
+    }
+
+    /// An annotation's shape: polygons in pixel coordinates (`[x0, y0, x1, y1, …]`, several for
+    /// an instance in parts), or a run-length-encoded mask in either of COCO's two forms.
+    public enum Segmentation: Codable, Sendable, Equatable {
+        case polygons([[Double]])
+        case rle(RunLengthEncoding.Stored)
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let polygons = try? container.decode([[Double]].self) {
+                self = .polygons(polygons)
+            } else {
+                self = .rle(try container.decode(RunLengthEncoding.Stored.self))
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .polygons(let polygons): try container.encode(polygons)
+            case .rle(let rle): try container.encode(rle)
+            }
+        }
+    }
+
+    /// A category (`person`, …).
+    public struct Category: Codable, Sendable, Equatable {
+        public var id: Int
+        public var name: String
+        /// Other fields (`supercategory`, `keypoints`, …), kept as read.
+        public var extra: [String: JSONValue]
+
+        public init(id: Int, name: String, extra: [String: JSONValue] = [:]) {
+            self.id = id
+            self.name = name
+            self.extra = extra
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: AnyCodingKey.self)
+            id = try container.decode(Int.self, forKey: AnyCodingKey("id"))
+            name = try container.decode(String.self, forKey: AnyCodingKey("name"))
+            extra = try container.extraFields(excluding: ["id", "name"])
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: AnyCodingKey.self)
+            try container.encode(id, forKey: AnyCodingKey("id"))
+            try container.encode(name, forKey: AnyCodingKey("name"))
+            try container.encodeExtraFields(extra)
+        }
+    }
+
+    public var images: [Image]
+    public var annotations: [Annotation]
+    public var categories: [Category]
+    /// Other top-level fields (`info`, `licenses`, …), kept as read.
+    public var extra: [String: JSONValue]
+
+    public init(images: [Image], annotations: [Annotation], categories: [Category], extra: [String: JSONValue] = [:]) {
+        self.images = images
+        self.annotations = annotations
+        self.categories = categories
+        self.extra = extra
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyCodingKey.self)
+        images = try container.decode([Image].self, forKey: AnyCodingKey("images"))
+        annotations = try container.decodeIfPresent([Annotation].self, forKey: AnyCodingKey("annotations")) ?? []
+        categories = try container.decode([Category].self, forKey: AnyCodingKey("categories"))
+        extra = try container.extraFields(excluding: ["images", "annotations", "categories"])
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: AnyCodingKey.self)
+        try container.encodeExtraFields(extra)
+        try container.encode(images, forKey: AnyCodingKey("images"))
+        try container.encode(annotations, forKey: AnyCodingKey("annotations"))
+        try container.encode(categories, forKey: AnyCodingKey("categories"))
+    }
+}

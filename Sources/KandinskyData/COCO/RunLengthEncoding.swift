@@ -1,0 +1,183 @@
+/// A binary mask of `height × width` pixels as COCO's run-length encoding: the pixels are read
+/// column by column (Fortran order, as pycocotools stores masks) and `counts` holds the lengths
+/// of alternating runs of 0s and 1s, starting with 0s (so `counts[0]` may be 0).
+public struct RunLengthEncoding: Sendable, Equatable {
+    public let height: Int
+    public let width: Int
+    /// Run lengths; they sum to `height · width`.
+    public let counts: [Int]
+
+    /// An RLE as stored in a manifest: `{"size": [h, w], "counts": [...]}` (uncompressed, as
+    /// for crowd regions) or `{"size": [h, w], "counts": "..."}` (pycocotools' compressed string).
+    public struct Stored: Codable, Sendable, Equatable {
+        public enum Counts: Codable, Sendable, Equatable {
+            case uncompressed([Int])
+            case compressed(String)
+
+            public init(from decoder: any Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                if let string = try? container.decode(String.self) {
+                    self = .compressed(string)
+                } else {
+                    self = .uncompressed(try container.decode([Int].self))
+                }
+            }
+
+            public func encode(to encoder: any Encoder) throws {
+                var container = encoder.singleValueContainer()
+                switch self {
+                case .uncompressed(let counts): try container.encode(counts)
+                case .compressed(let string): try container.encode(string)
+                }
+            }
+        }
+
+        /// `[height, width]`.
+        public var size: [Int]
+        public var counts: Counts
+
+        public init(size: [Int], counts: Counts) {
+            self.size = size
+            self.counts = counts
+        }
+    }
+
+    /// Problems with an RLE, reported by the manifest with the file and JSON path.
+    public enum Problem: Error, Sendable, Equatable {
+        case badSize([Int])
+        case negativeCount(index: Int)
+        case badCharacter(offset: Int)
+        case unterminated
+        case countsSum(Int, expected: Int)
+    }
+
+    /// Wraps run lengths, checking that they are non-negative and sum to `height · width`.
+    public init(height: Int, width: Int, counts: [Int]) throws(Problem) {
+        guard height >= 0, width >= 0 else { throw .badSize([height, width]) }
+        var sum = 0
+        for (index, count) in counts.enumerated() {
+            guard count >= 0 else { throw .negativeCount(index: index) }
+            sum += count
+        }
+        guard sum == height * width else { throw .countsSum(sum, expected: height * width) }
+        self.height = height
+        self.width = width
+        self.counts = counts
+    }
+
+    /// Reads a stored RLE in either form.
+    public init(_ stored: Stored) throws(Problem) {
+        guard stored.size.count == 2, stored.size[0] >= 0, stored.size[1] >= 0 else { throw .badSize(stored.size) }
+        switch stored.counts {
+        case .uncompressed(let counts):
+            try self.init(height: stored.size[0], width: stored.size[1], counts: counts)
+        case .compressed(let string):
+            try self.init(height: stored.size[0], width: stored.size[1], counts: Self.decodeCounts(string))
+        }
+    }
+
+    /// Encodes a row-major `[H, W]` mask (non-zero = inside).
+    /// - Complexity: O(H · W).
+    public init(mask: [UInt8], height: Int, width: Int) {
+        precondition(mask.count == height * width, "a \(height)×\(width) mask needs \(height * width) values, got \(mask.count)")
+        var counts: [Int] = []
+        var current: UInt8 = 0
+        var run = 0
+        for x in 0..<width {
+            for y in 0..<height {
+                let value: UInt8 = mask[y * width + x] != 0 ? 1 : 0
+                if value != current {
+                    counts.append(run)
+                    current = value
+                    run = 0
+                }
+                run += 1
+            }
+        }
+        counts.append(run)
+        self.height = height
+        self.width = width
+        self.counts = counts
+    }
+
+    /// The stored compressed form, as pycocotools' `mask.encode` writes it.
+    public var stored: Stored {
+        Stored(size: [height, width], counts: .compressed(compressedCounts))
+    }
+
+    /// pycocotools' compressed counts string: each count, from the fourth on minus the count two
+    /// places before it, is written as a little-endian sequence of 5-bit groups in characters
+    /// `48 + group` (+32 when more groups follow); the last group's bit 4 is the sign.
+    public var compressedCounts: String {
+        var characters: [UInt8] = []
+        characters.reserveCapacity(counts.count * 2)
+        for index in counts.indices {
+            var value = counts[index]
+            if index > 2 { value -= counts[index - 2] }
+            var more = true
+            while more {
+                var group = UInt8(truncatingIfNeeded: value & 0x1F)
+                value >>= 5
+                more = (group & 0x10) != 0 ? value != -1 : value != 0
+                if more { group |= 0x20 }
+                characters.append(group + 48)
+            }
+        }
+        return String(decoding: characters, as: UTF8.self)
+    }
+
+    /// Inverts ``compressedCounts``.
+    static func decodeCounts(_ string: String) throws(Problem) -> [Int] {
+        var counts: [Int] = []
+        var value = 0
+        var shift = 0
+        var pending = false
+        for (offset, character) in string.utf8.enumerated() {
+            guard (48...111).contains(character) else { throw .badCharacter(offset: offset) }
+            let group = Int(character - 48)
+            guard shift < 60 else { throw .badCharacter(offset: offset) }
+            value |= (group & 0x1F) << shift
+            shift += 5
+            pending = true
+            if group & 0x20 == 0 {
+                if group & 0x10 != 0 { value |= -1 << shift }
+                if counts.count > 2 { value += counts[counts.count - 2] }
+                counts.append(value)
+                value = 0
+                shift = 0
+                pending = false
+            }
+        }
+        guard !pending else { throw .unterminated }
+        return counts
+    }
+
+    /// Sets to 1 every pixel of the row-major `[H, W]` buffer `mask` that this RLE covers
+    /// (union with what is already there).
+    /// - Complexity: O(H · W) at most, O(number of covered pixels + runs) in practice.
+    public func paint(into mask: UnsafeMutableBufferPointer<UInt8>) {
+        precondition(mask.count == height * width, "a \(height)×\(width) RLE cannot paint a buffer of \(mask.count) pixels")
+        forEachCoveredPixel { mask[$0] = 1 }
+    }
+
+    /// Calls `body` with the row-major index `y · W + x` of every covered pixel, column by column.
+    /// - Complexity: O(covered pixels + runs).
+    func forEachCoveredPixel(_ body: (Int) -> Void) {
+        var position = 0
+        for (index, count) in counts.enumerated() {
+            if index % 2 == 1 {
+                for p in position..<(position + count) {
+                    body((p % height) * width + p / height)
+                }
+            }
+            position += count
+        }
+    }
+
+    /// The row-major `[H, W]` mask, 0 or 1.
+    public func decoded() -> [UInt8] {
+        var mask = [UInt8](repeating: 0, count: height * width)
+        mask.withUnsafeMutableBufferPointer { paint(into: $0) }
+        return mask
+    }
+}

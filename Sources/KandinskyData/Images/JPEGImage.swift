@@ -1,0 +1,109 @@
+import CTurboJPEG
+import Foundation
+import KandinskyCore
+
+/// JPEG reading and writing through libjpeg-turbo's TurboJPEG API.
+///
+/// Reading matches Pillow's `Image.open(f).convert("RGB")` (same codec, accurate integer IDCT and
+/// fancy upsampling, so samples agree to within 1/255 across libjpeg-turbo versions): YCbCr is
+/// converted to RGB, greyscale is replicated, and CMYK/YCCK is read as Adobe-inverted CMYK and
+/// converted as Pillow converts CMYK to RGB: `R = (255 − K) − round(C · (255 − K) / 255)` with
+/// `C = 255 − stored` (likewise G, B). EXIF orientation is ignored, as Pillow's `open` does.
+public enum JPEGImage {
+    /// Decodes JPEG bytes; `file` names them in errors. A truncated or corrupt stream (including
+    /// one that libjpeg only warns about, which Pillow refuses as truncated) is an error.
+    /// - Complexity: O(H · W).
+    public static func decode(_ data: Data, file: String) throws(DataError) -> RGBImage {
+        guard let handle = tjInitDecompress() else {
+            throw DataError(.undecodableImage, file: file, problem: "cannot create a JPEG decoder")
+        }
+        defer { tjDestroy(handle) }
+        let failure = { (what: String) in
+            DataError(.undecodableImage, file: file, problem: "corrupt or truncated JPEG (\(what): \(String(cString: tjGetErrorStr2(handle))))")
+        }
+        return try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Result<RGBImage, DataError> in
+            Result { () throws(DataError) -> RGBImage in try decode(bytes, handle: handle, failure: failure) }
+        }.get()
+    }
+
+    private static func decode(_ bytes: UnsafeRawBufferPointer, handle: tjhandle, failure: (String) -> DataError) throws(DataError) -> RGBImage {
+        let source = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colourSpace: Int32 = 0
+        guard tjDecompressHeader3(handle, source, UInt(bytes.count), &width, &height, &subsampling, &colourSpace) == 0 else {
+            throw failure("header")
+        }
+        let w = Int(width), h = Int(height), count = w * h
+        let flags = TJFLAG_ACCURATEDCT | TJFLAG_STOPONWARNING
+        switch colourSpace {
+        case Int32(TJCS_GRAY.rawValue):
+            var grey = [UInt8](repeating: 0, count: count)
+            let status = grey.withUnsafeMutableBufferPointer {
+                tjDecompress2(handle, source, UInt(bytes.count), $0.baseAddress, width, 0, height, Int32(TJPF_GRAY.rawValue), flags)
+            }
+            guard status == 0 else { throw failure("data") }
+            var rgb = [UInt8](repeating: 0, count: 3 * count)
+            for i in 0..<count {
+                rgb[3 * i] = grey[i]; rgb[3 * i + 1] = grey[i]; rgb[3 * i + 2] = grey[i]
+            }
+            return RGBImage(width: w, height: h, pixels: rgb)
+        case Int32(TJCS_CMYK.rawValue), Int32(TJCS_YCCK.rawValue):
+            var cmyk = [UInt8](repeating: 0, count: 4 * count)
+            let status = cmyk.withUnsafeMutableBufferPointer {
+                tjDecompress2(handle, source, UInt(bytes.count), $0.baseAddress, width, 0, height, Int32(TJPF_CMYK.rawValue), flags)
+            }
+            guard status == 0 else { throw failure("data") }
+            var rgb = [UInt8](repeating: 0, count: 3 * count)
+            for i in 0..<count {
+                // Stored inverted (Adobe), so stored K is 255 − K, i.e. already "255 − K".
+                let inverseBlack = Int(cmyk[4 * i + 3])
+                for channel in 0..<3 {
+                    let ink = 255 - Int(cmyk[4 * i + channel])
+                    rgb[3 * i + channel] = UInt8(clamping: inverseBlack - divideBy255Rounded(ink * inverseBlack))
+                }
+            }
+            return RGBImage(width: w, height: h, pixels: rgb)
+        default:
+            var rgb = [UInt8](repeating: 0, count: 3 * count)
+            let status = rgb.withUnsafeMutableBufferPointer {
+                tjDecompress2(handle, source, UInt(bytes.count), $0.baseAddress, width, 0, height, Int32(TJPF_RGB.rawValue), flags)
+            }
+            guard status == 0 else { throw failure("data") }
+            return RGBImage(width: w, height: h, pixels: rgb)
+        }
+    }
+
+    /// Encodes 8-bit RGB samples (`[H, W, 3]`, row-major) as a baseline JPEG with 4:2:0 chroma
+    /// subsampling at `quality` (1–100). Deterministic: the same pixels give the same bytes.
+    /// - Complexity: O(H · W).
+    public static func encode(rgb8 pixels: [UInt8], width: Int, height: Int, quality: Int = 90) -> Data {
+        precondition(pixels.count == width * height * 3, "\(width)×\(height) RGB image needs \(width * height * 3) bytes, got \(pixels.count)")
+        precondition((1...100).contains(quality), "JPEG quality must be in 1...100, got \(quality)")
+        guard let handle = tjInitCompress() else { preconditionFailure("cannot create a JPEG encoder") }
+        defer { tjDestroy(handle) }
+        var output: UnsafeMutablePointer<UInt8>?
+        var size: UInt = 0
+        let status = pixels.withUnsafeBufferPointer {
+            tjCompress2(handle, $0.baseAddress, Int32(width), 0, Int32(height), Int32(TJPF_RGB.rawValue), &output, &size,
+                        Int32(TJSAMP_420.rawValue), Int32(quality), TJFLAG_ACCURATEDCT)
+        }
+        precondition(status == 0 && output != nil, "libjpeg-turbo could not encode a \(width)×\(height) JPEG: \(String(cString: tjGetErrorStr2(handle)))")
+        defer { tjFree(output) }
+        return Data(bytes: output!, count: Int(size))
+    }
+
+    /// Writes an image as a JPEG file, atomically.
+    public static func write(_ image: RGBImage, quality: Int = 90, to url: URL) throws(DataError) {
+        do {
+            try AtomicFile.write(encode(rgb8: image.pixels, width: image.width, height: image.height, quality: quality), to: url)
+        } catch {
+            throw DataError(.missingFile, file: url.path, problem: error.problem)
+        }
+    }
+}
+
+/// `round(x / 255)` for 0 ≤ x ≤ 255², in the integer form Pillow uses (`((x + 128) >> 8 + x + 128) >> 8`).
+@inline(__always)
+func divideBy255Rounded(_ x: Int) -> Int {
+    let t = x + 128
+    return ((t >> 8) + t) >> 8
+}

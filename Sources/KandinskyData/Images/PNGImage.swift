@@ -1,0 +1,108 @@
+import CPNG
+import Foundation
+import KandinskyCore
+
+/// PNG reading and writing through libpng.
+///
+/// Reading matches Pillow's `Image.open(f).convert("RGB")`: greyscale is replicated into the three
+/// channels (1, 2 and 4-bit grey scaled to 8 bits as Pillow does: ×255, ×85, ×17), palettes are
+/// looked up, alpha and `tRNS` transparency are dropped without compositing, gamma chunks are
+/// ignored. 16-bit samples keep their high byte, which is what Pillow does for 16-bit RGB(A) and
+/// grey+alpha; for 16-bit greyscale Pillow instead clips the value at 255, a deliberate difference.
+public enum PNGImage {
+    /// Decodes PNG bytes; `file` names them in errors.
+    /// - Complexity: O(H · W).
+    public static func decode(_ data: Data, file: String) throws(DataError) -> RGBImage {
+        var source = kandinsky_png_source()
+        var pixels: UnsafeMutablePointer<UInt8>?
+        var width: UInt32 = 0, height: UInt32 = 0, channels: UInt32 = 0
+        let status = data.withUnsafeBytes { bytes in
+            source.bytes = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            source.size = bytes.count
+            source.offset = 0
+            return kandinsky_png_decode(&source, &pixels, &width, &height, &channels)
+        }
+        guard status == 0, let pixels else {
+            let message = withUnsafeBytes(of: source.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            throw DataError(.undecodableImage, file: file, problem: "corrupt or truncated PNG (\(message))")
+        }
+        defer { free(pixels) }
+        let count = Int(width) * Int(height)
+        let c = Int(channels)
+        let rgb = [UInt8](unsafeUninitializedCapacity: count * 3) { out, initialized in
+            if c >= 3 {
+                for i in 0..<count {
+                    out[3 * i] = pixels[c * i]
+                    out[3 * i + 1] = pixels[c * i + 1]
+                    out[3 * i + 2] = pixels[c * i + 2]
+                }
+            } else {
+                for i in 0..<count {
+                    let grey = pixels[c * i]
+                    out[3 * i] = grey
+                    out[3 * i + 1] = grey
+                    out[3 * i + 2] = grey
+                }
+            }
+            initialized = count * 3
+        }
+        return RGBImage(width: Int(width), height: Int(height), pixels: rgb)
+    }
+
+    /// Encodes 8-bit RGB samples (`[H, W, 3]`, row-major) as a PNG.
+    /// - Complexity: O(H · W).
+    public static func encode(rgb8 pixels: [UInt8], width: Int, height: Int) -> Data {
+        precondition(pixels.count == width * height * 3, "\(width)×\(height) RGB image needs \(width * height * 3) bytes, got \(pixels.count)")
+        return encode(pixels, width: width, height: height, format: UInt32(PNG_FORMAT_RGB))
+    }
+
+    /// Encodes 8-bit greyscale samples (`[H, W]`, row-major) as a PNG.
+    /// - Complexity: O(H · W).
+    public static func encode(grey8 pixels: [UInt8], width: Int, height: Int) -> Data {
+        precondition(pixels.count == width * height, "\(width)×\(height) greyscale image needs \(width * height) bytes, got \(pixels.count)")
+        return encode(pixels, width: width, height: height, format: UInt32(PNG_FORMAT_GRAY))
+    }
+
+    /// Writes 8-bit RGB samples (`[H, W, 3]`, row-major) to a PNG file, atomically.
+    public static func write(rgb8 pixels: [UInt8], width: Int, height: Int, to url: URL) throws(DataError) {
+        try write(encode(rgb8: pixels, width: width, height: height), to: url)
+    }
+
+    /// Writes 8-bit greyscale samples (`[H, W]`, row-major) to a PNG file, atomically.
+    public static func write(grey8 pixels: [UInt8], width: Int, height: Int, to url: URL) throws(DataError) {
+        try write(encode(grey8: pixels, width: width, height: height), to: url)
+    }
+
+    /// Writes an image to a PNG file, atomically.
+    public static func write(_ image: RGBImage, to url: URL) throws(DataError) {
+        try write(rgb8: image.pixels, width: image.width, height: image.height, to: url)
+    }
+
+    private static func write(_ data: Data, to url: URL) throws(DataError) {
+        do {
+            try AtomicFile.write(data, to: url)
+        } catch {
+            throw DataError(.missingFile, file: url.path, problem: error.problem)
+        }
+    }
+
+    private static func encode(_ pixels: [UInt8], width: Int, height: Int, format: UInt32) -> Data {
+        precondition(width > 0 && height > 0, "PNG size must be positive, got \(width)×\(height)")
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        image.width = UInt32(width)
+        image.height = UInt32(height)
+        image.format = format
+        let stride = Int32(width * (format == UInt32(PNG_FORMAT_RGB) ? 3 : 1))
+        var size = 0
+        let sized = pixels.withUnsafeBytes { png_image_write_to_memory(&image, nil, &size, 0, $0.baseAddress, stride, nil) }
+        precondition(sized != 0, "libpng could not size a \(width)×\(height) PNG")
+        var data = Data(count: size)
+        let written = data.withUnsafeMutableBytes { out in
+            pixels.withUnsafeBytes { png_image_write_to_memory(&image, out.baseAddress, &size, 0, $0.baseAddress, stride, nil) }
+        }
+        precondition(written != 0, "libpng could not encode a \(width)×\(height) PNG")
+        png_image_free(&image)
+        return data.prefix(size)
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+
+/// Access to the committed parity fixtures (see scripts/fixtures/make_data_fixtures.py).
+enum Fixtures {
+    static let directory = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+
+    static func url(_ relativePath: String) -> URL {
+        directory.appendingPathComponent(relativePath)
+    }
+
+    static func json<T: Decodable>(_ name: String, as type: T.Type) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(contentsOf: url(name)))
+    }
+
+    /// Unpacks `numpy.packbits` output (most significant bit first) into `count` 0/1 bytes.
+    static func unpackBits(_ packed: Data, count: Int) -> [UInt8] {
+        (0..<count).map { i in (packed[packed.startIndex + i / 8] >> (7 - UInt8(i % 8))) & 1 }
+    }
+}
+
+/// Expects two byte buffers to agree within `tolerance` per sample, reporting the first difference.
+func expectBytes(_ actual: [UInt8], _ expected: [UInt8], tolerance: Int = 0, _ what: String,
+                 sourceLocation: SourceLocation = #_sourceLocation) {
+    guard actual.count == expected.count else {
+        Issue.record("\(what): \(actual.count) samples, expected \(expected.count)", sourceLocation: sourceLocation)
+        return
+    }
+    var worst = 0, worstIndex = -1
+    for i in actual.indices {
+        let d = abs(Int(actual[i]) - Int(expected[i]))
+        if d > worst { worst = d; worstIndex = i }
+    }
+    #expect(worst <= tolerance, "\(what): sample \(worstIndex) differs by \(worst) (tolerance \(tolerance))", sourceLocation: sourceLocation)
+}
+
+/// A fresh empty temporary directory, removed by the caller.
+func temporaryDirectory() -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-data-tests-\(UUID().uuidString)")
+    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
