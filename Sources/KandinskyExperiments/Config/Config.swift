@@ -94,6 +94,21 @@ public struct Config: Sendable, Equatable {
         return values
     }
 
+    /// A list of strings (each scalar's text).
+    public func strings(_ key: String) throws(ConfigError) -> [String] {
+        guard case .list(let items) = try present(key) else {
+            throw .wrongType(key, expected: "a list of strings", found: node(key)?.yaml() ?? "")
+        }
+        var values: [String] = []
+        for item in items {
+            guard case .scalar(let text, _) = item else {
+                throw .wrongType(key, expected: "a list of strings", found: ConfigNode.list(items).yaml())
+            }
+            values.append(text)
+        }
+        return values
+    }
+
     /// A list of integers.
     public func ints(_ key: String) throws(ConfigError) -> [Int] {
         let values = try doubles(key)

@@ -1,6 +1,7 @@
 import Foundation
 import KandinskyCalibration
 import KandinskyCore
+import KandinskyData
 
 /// Collects the report's per-calibration figures, writing PNGs into the report folder.
 final class FigureCollector {
@@ -82,6 +83,6 @@ final class FigureCollector {
                 }
             }
         }
-        return PNGImage.encode(rgb: rgb, width: width, height: height)
+        return PNGImage.encode(rgb8: rgb, width: width, height: height)
     }
 }

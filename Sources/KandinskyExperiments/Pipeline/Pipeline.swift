@@ -116,14 +116,14 @@ public struct Pipeline {
                 let draws = size <= settings.smallLimit ? settings.smallDraws : 1
                 var cell = StudySummary.Cell(strategy: strategy.rawValue, calibrationImages: size, meanPixelCE: [], marginalCE: [], seconds: [])
                 for draw in 0..<draws {
-                    let indices = seededSubset(count: size, of: calibrationOutputs.count,
-                                               seed: SeededGenerator.stream(size * 1000 + draw, of: seed).next())
+                    var drawGenerator = SeededGenerator.stream(size * 1000 + draw, of: seed)
+                    let indices = seededSubset(count: size, of: calibrationOutputs.count, seed: drawGenerator.next())
                     let started = Date()
                     let curves = try CalibrationRun.calibrate(calibrationOutputs.subset(indices), settings: specification)
                     let seconds = Date().timeIntervalSince(started)
                     let result: CoverageEvaluation.Result
                     do { result = try coverage.evaluate(curves, probabilities: testOutputs.probabilities, targets: testOutputs.targets) } catch {
-                        throw ExperimentError(error.description)
+                        throw ExperimentError("\(error)")
                     }
                     clock.add("calibrate \(strategy.rawValue)", seconds)
                     clock.add("evaluate", Date().timeIntervalSince(started) - seconds)

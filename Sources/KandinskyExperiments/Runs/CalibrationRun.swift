@@ -35,8 +35,8 @@ public struct CalibrationRun {
         let calibrationSet = data.calibration
         let trim = try config.optionalInt("data.cal_trim") ?? calibrationSet.count
         guard trim >= 1 else { throw ExperimentError("data.cal_trim must be at least 1, found \(trim)") }
-        let indices = seededSubset(count: min(trim, calibrationSet.count), of: calibrationSet.count, seed: UInt64(try config.int("seed")))
-        let outputs = try NetworkOutputs(model: &model, dataset: calibrationSet.subset(indices),
+        var generator = SeededGenerator(seed: UInt64(try config.int("seed")))
+        let outputs = try NetworkOutputs(model: &model, dataset: calibrationSet.randomSubset(count: min(trim, calibrationSet.count), using: &generator),
                                          batchSize: try config.int("data.batch_size"),
                                          title: "calibration images", progressStyle: progressStyle)
         let curves = try Self.calibrate(outputs, settings: settings)

@@ -1,5 +1,6 @@
 import Foundation
 import KandinskyCore
+import KandinskyData
 import KandinskyModels
 
 /// A network's probabilities on a dataset split, with the split's targets: what calibration and
@@ -21,21 +22,20 @@ public struct NetworkOutputs: Sendable {
     }
 
     /// Runs `model` over `dataset` in batches, with progress.
-    public init(model: inout UNet, dataset: any LabeledImageSet, batchSize: Int, title: String,
+    public init(model: inout UNet, dataset: COCODataset, batchSize: Int, title: String,
                 progressStyle: ProgressReporter.Style = .automatic) throws {
-        let batches = dataset.batches(batchSize: batchSize, epoch: 0, seed: 0, augmented: false)
+        var batches = BatchLoader(dataset: dataset, batchSize: batchSize, shuffle: false).epoch(0)
         let progress = ProgressReporter(title: title, total: dataset.count, style: progressStyle)
         var probabilityParts: [HalfTensor] = []
         var targetParts: [ShapedArray<UInt8>] = []
-        for index in 0..<batches.count {
-            let batch = try batches.load(index)
+        while let batch = try TrainingRun.next(&batches) {
             let probabilities: Tensor
             do { probabilities = try model.probabilities(batch.images, batchSize: batchSize) } catch {
                 throw ExperimentError(error.description)
             }
             probabilityParts.append(probabilities.converted(to: Float16.self))
-            targetParts.append(batch.targets.map { $0 > 0.5 ? 1 : 0 })
-            progress.advance(by: batch.images.shape[0])
+            targetParts.append(batch.targets)
+            progress.advance(by: batch.count)
         }
         progress.finish()
         guard !probabilityParts.isEmpty else { throw ExperimentError("\(title): the dataset has no images") }

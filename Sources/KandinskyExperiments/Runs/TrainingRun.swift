@@ -1,5 +1,6 @@
 import Foundation
 import KandinskyCore
+import KandinskyData
 import KandinskyModels
 
 /// `kandinsky train`: trains the UNet of `model.net` on the training split, validates every
@@ -54,10 +55,10 @@ public struct TrainingRun {
             do { file = try SafetensorsFile.read(contentsOf: url) } catch {
                 throw ExperimentError("cannot resume from \(resume): \(error)")
             }
+            let loss = try ModelSettings(config: config).loss
+            let firstCycle = try config.int("model.scheduler.T_0"), growth = try config.int("model.scheduler.T_mult")
             do {
-                trainer = try Trainer(checkpoint: file, path: resume, loss: try ModelSettings(config: config).loss,
-                                      firstCycleLength: try config.int("model.scheduler.T_0"),
-                                      cycleGrowth: try config.int("model.scheduler.T_mult"))
+                trainer = try Trainer(checkpoint: file, path: resume, loss: loss, firstCycleLength: firstCycle, cycleGrowth: growth)
             } catch {
                 throw ExperimentError(error.description)
             }
@@ -78,8 +79,9 @@ public struct TrainingRun {
 
         let directory = try RunDirectory(config: config, task: "train", timestamped: true)
         var lastCheckpoint = directory.file("checkpoints/last.safetensors")
-        let trainSet = data.train
-        let validationSet = data.validation
+        let trainLoader = BatchLoader(dataset: data.train, batchSize: batchSize, shuffle: true, seed: seed,
+                                      augmentation: data.augmentation)
+        let validationLoader = BatchLoader(dataset: data.validation, batchSize: batchSize, shuffle: false)
         var interrupted = false
 
         func saveCheckpoint(named name: String) throws -> URL {
@@ -98,18 +100,17 @@ public struct TrainingRun {
             let epoch = trainer.epoch + 1
             let started = Date()
             let learningRate = Double(trainer.optimizer.learningRate)
-            let batches = trainSet.batches(batchSize: batchSize, epoch: epoch, seed: seed, augmented: true)
-            let progress = ProgressReporter(title: "epoch \(epoch)/\(maxEpochs)", total: batches.count, style: progressStyle)
+            var batches = trainLoader.epoch(epoch)
+            let progress = ProgressReporter(title: "epoch \(epoch)/\(maxEpochs)", total: trainLoader.batchesPerEpoch, style: progressStyle)
             var lossSum = 0.0
             var seen = 0
-            for batchIndex in 0..<batches.count {
-                let batch = try batches.load(batchIndex)
+            while let batch = try Self.next(&batches) {
                 let loss: Float
-                do { loss = try trainer.trainStep(images: batch.images, targets: batch.targets) } catch {
+                do { loss = try trainer.trainStep(images: batch.images, targets: batch.targets.map { Float($0) }) } catch {
                     throw ExperimentError(error.description)
                 }
-                lossSum += Double(loss) * Double(batch.images.shape[0])
-                seen += batch.images.shape[0]
+                lossSum += Double(loss) * Double(batch.count)
+                seen += batch.count
                 progress.advance(message: String(format: "loss %.4f", lossSum / Double(max(seen, 1))))
                 if Interruption.isRequested { interrupted = true; break }
             }
@@ -122,7 +123,7 @@ public struct TrainingRun {
             var validationLoss = Double.nan
             var dice = [Double](repeating: .nan, count: data.classNames.count)
             if epoch % validateEvery == 0 || epoch == maxEpochs {
-                (validationLoss, dice) = try Self.validate(&trainer, on: validationSet, batchSize: batchSize)
+                (validationLoss, dice) = try Self.validate(&trainer, on: validationLoader, classCount: data.classNames.count)
             }
             let trainLoss = lossSum / Double(max(seen, 1))
             progress.finish(message: String(format: "loss %.4f  val loss %.4f  val dice %@", trainLoss, validationLoss,
@@ -142,27 +143,30 @@ public struct TrainingRun {
     }
 
     /// Mean loss (weighted by batch size) and NaN-mean class-wise Dice over a dataset.
-    static func validate(_ trainer: inout Trainer, on dataset: LabeledImageSet, batchSize: Int) throws -> (Double, [Double]) {
-        let batches = dataset.batches(batchSize: batchSize, epoch: 0, seed: 0, augmented: false)
+    static func validate(_ trainer: inout Trainer, on loader: BatchLoader<COCODataset>, classCount: Int) throws -> (Double, [Double]) {
+        var batches = loader.epoch(0)
         var lossSum = 0.0, count = 0
-        var diceSums = [Double](repeating: 0, count: dataset.classNames.count)
-        var diceCounts = [Int](repeating: 0, count: dataset.classNames.count)
-        for index in 0..<batches.count {
-            let batch = try batches.load(index)
-            let n = batch.images.shape[0]
+        var diceSums = [Double](repeating: 0, count: classCount)
+        var diceCounts = [Int](repeating: 0, count: classCount)
+        while let batch = try next(&batches) {
             let (loss, dice): (Float, Tensor)
-            do { (loss, dice) = try trainer.evaluationStep(images: batch.images, targets: batch.targets) } catch {
+            do { (loss, dice) = try trainer.evaluationStep(images: batch.images, targets: batch.targets.map { Float($0) }) } catch {
                 throw ExperimentError(error.description)
             }
-            lossSum += Double(loss) * Double(n)
-            count += n
-            for c in 0..<dice.count where !dice[c].isNaN {
-                diceSums[c] += Double(dice[c]) * Double(n)
-                diceCounts[c] += n
+            lossSum += Double(loss) * Double(batch.count)
+            count += batch.count
+            for c in 0..<min(dice.count, classCount) where !dice[c].isNaN {
+                diceSums[c] += Double(dice[c]) * Double(batch.count)
+                diceCounts[c] += batch.count
             }
         }
         return (count == 0 ? .nan : lossSum / Double(count),
                 zip(diceSums, diceCounts).map { $1 == 0 ? .nan : $0 / Double($1) })
+    }
+
+    /// The next batch of an epoch, with data errors as one-line experiment errors.
+    static func next(_ batches: inout BatchLoader<COCODataset>.Epoch) throws -> SegmentationBatch? {
+        do { return try batches.next() } catch { throw ExperimentError(error.description) }
     }
 }
 

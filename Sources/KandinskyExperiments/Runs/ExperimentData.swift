@@ -1,0 +1,94 @@
+import Foundation
+import KandinskyCore
+import KandinskyData
+
+/// The dataset splits an experiment uses, read from the `data:` section of a configuration:
+/// `trainval_root/splits/t<trainval_split>/labels_{train,val,cal}.json` and
+/// `test_root/labels.json`, images under each root's `data/`, resized and padded to `dims`.
+public struct DataSplits: Sendable {
+    public var train: COCODataset
+    public var validation: COCODataset
+    public var calibration: COCODataset
+    public var test: COCODataset
+    /// The training augmentation (`data.augmentations`), nil when none is configured.
+    public var augmentation: Augmentation?
+
+    /// Class names, background first.
+    public var classNames: [String] { ["background"] + train.categories.map(\.name) }
+}
+
+/// Reading (and for the synthetic dataset, generating) the data of a configuration.
+public enum ExperimentData {
+    /// The splits of `config`.
+    ///
+    /// - Throws: ``ExperimentError`` naming the missing folder or file, or the data error.
+    public static func splits(config: Config) throws -> DataSplits {
+        let trainvalRoot = URL(fileURLWithPath: try config.string("data.trainval_root"))
+        let testRoot = URL(fileURLWithPath: try config.string("data.test_root"))
+        let split = try config.string("data.trainval_split")
+        let dims = try config.ints("data.dims")
+        guard dims.count == 2, dims.allSatisfy({ $0 > 0 }) else {
+            throw ConfigError.wrongType("data.dims", expected: "[width, height]", found: "\(dims)")
+        }
+        let categories = try config.strings("data.categories")
+        let selection = CategorySelection.names(categories)
+        let resize = ResizeAndPad(width: dims[0], height: dims[1])
+        for (root, key) in [(trainvalRoot, "data.trainval_root"), (testRoot, "data.test_root")] where !FileManager.default.fileExists(atPath: root.path) {
+            throw ExperimentError("\(key) points at \(root.path), which does not exist" + (config.node("data.generator") != nil ? " (run `kandinsky synth` or `kandinsky pipeline` to generate it)" : ""))
+        }
+        let splitDirectory = trainvalRoot.appendingPathComponent("splits/t\(split)")
+        func dataset(_ root: URL, _ manifest: URL) throws -> COCODataset {
+            guard FileManager.default.fileExists(atPath: manifest.path) else {
+                throw ExperimentError("\(manifest.path) does not exist" + (manifest.path.contains("/splits/") ? " (make the split with `kandinsky split --root \(root.path) --train \(split) …`)" : ""))
+            }
+            do { return try COCODataset(root: root, manifest: manifest, categories: selection, dims: resize) } catch {
+                throw ExperimentError(error.description)
+            }
+        }
+        return DataSplits(train: try dataset(trainvalRoot, splitDirectory.appendingPathComponent("labels_train.json")),
+                          validation: try dataset(trainvalRoot, splitDirectory.appendingPathComponent("labels_val.json")),
+                          calibration: try dataset(trainvalRoot, splitDirectory.appendingPathComponent("labels_cal.json")),
+                          test: try dataset(testRoot, testRoot.appendingPathComponent("labels.json")),
+                          augmentation: try augmentation(config: config))
+    }
+
+    /// `data.augmentations`: a horizontal flip and a random affine transform.
+    static func augmentation(config: Config) throws -> Augmentation? {
+        guard !config.isNull("data.augmentations") else { return nil }
+        let flip = config.isNull("data.augmentations.horizontal_flip") ? 0 : try config.double("data.augmentations.horizontal_flip.p")
+        if config.isNull("data.augmentations.affine") {
+            return Augmentation(flipProbability: flip, maxRotationDegrees: 0, maxTranslation: 0, scaleRange: 1...1)
+        }
+        let translate = try config.doubles("data.augmentations.affine.translate")
+        let scale = try config.doubles("data.augmentations.affine.scale")
+        guard translate.count == 2, translate[0] == translate[1] else {
+            throw ConfigError.wrongType("data.augmentations.affine.translate", expected: "[fraction, fraction] (the same for x and y)", found: "\(translate)")
+        }
+        guard scale.count == 2, scale[0] <= scale[1] else {
+            throw ConfigError.wrongType("data.augmentations.affine.scale", expected: "[low, high]", found: "\(scale)")
+        }
+        return Augmentation(flipProbability: flip, maxRotationDegrees: try config.double("data.augmentations.affine.degrees"),
+                            maxTranslation: translate[0], scaleRange: scale[0]...scale[1])
+    }
+
+    /// Generates the synthetic dataset of `data.generator` under `data.root` when its test
+    /// manifest is missing; does nothing for other data. Returns whether it generated.
+    public static func prepare(config: Config, progressStyle: ProgressReporter.Style = .automatic) throws -> Bool {
+        guard config.node("data.generator") != nil else { return false }
+        let root = URL(fileURLWithPath: try config.string("data.root"))
+        guard !FileManager.default.fileExists(atPath: SyntheticDataset.labelsURL(root: root, part: "test").path) else { return false }
+        let generator = SyntheticDataset(trainCount: try config.int("data.generator.train"),
+                                         validationCount: try config.int("data.generator.val"),
+                                         calibrationCount: try config.int("data.generator.cal"),
+                                         testCount: try config.int("data.generator.test"),
+                                         seed: UInt64(try config.int("data.generator.seed")))
+        guard "\(generator.trainCount)" == (try config.string("data.trainval_split")) else {
+            throw ExperimentError("data.trainval_split (\(try config.string("data.trainval_split"))) must equal data.generator.train (\(generator.trainCount)) for the synthetic dataset")
+        }
+        let total = generator.trainCount + generator.validationCount + generator.calibrationCount + generator.testCount
+        let progress = ProgressReporter(title: "synthetic dataset", total: total, style: progressStyle)
+        do { try generator.write(to: root, progress: progress) } catch { throw ExperimentError(error.description) }
+        progress.finish()
+        return true
+    }
+}
