@@ -85,3 +85,18 @@ struct PipelineCommand: ParsableCommand {
                      loadData: { try ExperimentData.splits(config: config) }).run()
     }
 }
+
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Prediction sets for one image from a calibrated model (configs/predict.yaml).",
+        discussion: "Example: kandinsky predict ckpt_path=cmodel.safetensors image=photo.jpg alpha=0.1 [manifest=labels.json]. Writes the set mask, an overlay and a panel as PNG, and the sets as .npy, into logs/predict/.")
+
+    @OptionGroup var options: ExperimentOptions
+
+    func run() throws {
+        let result = try PredictionRun(config: try options.compose("predict")).run()
+        print(String(format: "The prediction set holds the class at %.1f%% of the pixels; wrote ", 100 * result.setFraction)
+              + result.files.map(\.path).joined(separator: ", "))
+    }
+}

@@ -9,7 +9,7 @@ struct Kandinsky: ParsableCommand {
         version: KandinskyVersion.string,
         groupedSubcommands: [
             CommandGroup(name: "Experiments (configured like the original: experiment=NAME key=value …)", subcommands: [
-                PipelineCommand.self, TrainCommand.self, CalibrateCommand.self, EvalCommand.self,
+                PipelineCommand.self, TrainCommand.self, CalibrateCommand.self, EvalCommand.self, PredictCommand.self,
             ]),
             CommandGroup(name: "Calibration from .npy files", subcommands: [
                 CalibrateScoresCommand.self, EvaluateScoresCommand.self, PredictSetsCommand.self, InferCommand.self,

@@ -81,6 +81,8 @@ public enum ExperimentData {
                                          validationCount: try config.int("data.generator.val"),
                                          calibrationCount: try config.int("data.generator.cal"),
                                          testCount: try config.int("data.generator.test"),
+                                         width: try config.int("data.generator.width"),
+                                         height: try config.int("data.generator.height"),
                                          seed: UInt64(try config.int("data.generator.seed")))
         guard "\(generator.trainCount)" == (try config.string("data.trainval_split")) else {
             throw ExperimentError("data.trainval_split (\(try config.string("data.trainval_split"))) must equal data.generator.train (\(generator.trainCount)) for the synthetic dataset")

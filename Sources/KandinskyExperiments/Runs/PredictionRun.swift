@@ -1,0 +1,107 @@
+import Foundation
+import KandinskyCalibration
+import KandinskyCore
+import KandinskyData
+import KandinskyModels
+
+/// `kandinsky predict`: the prediction sets of one image, as the original's conformal-inference
+/// notebook showed them. Writes into `output_dir`:
+/// - `<image>_set.png`: white where class `class_idx` is in the pixel's prediction set at
+///   confidence 1 − α;
+/// - `<image>_overlay.png`: the resized image with the set tinted;
+/// - `<image>_panel.png`: image, set and (when `manifest` holds the image) the ground truth side
+///   by side;
+/// - `<image>_sets.npy`: the sets of every class, uint8 [C, H, W].
+public struct PredictionRun {
+    public let config: Config
+
+    public init(config: Config) {
+        self.config = config
+    }
+
+    /// The files written and the fraction of pixels whose set holds the class.
+    public struct Result: Sendable {
+        public var files: [URL]
+        public var setFraction: Double
+    }
+
+    public func run() throws -> Result {
+        try config.requireComplete()
+        let modelPath = try config.string("ckpt_path"), imagePath = try config.string("image")
+        let alpha = try config.double("alpha")
+        guard alpha > 0, alpha < 1 else { throw ConfigError.wrongType("alpha", expected: "a number in (0, 1)", found: "\(alpha)") }
+        let classIndex = try config.int("class_idx")
+        let indexingName = try config.string("indexing")
+        guard let indexing = ThresholdIndexing(rawValue: indexingName) else {
+            throw ConfigError.wrongType("indexing", expected: "interpolated or reference", found: indexingName)
+        }
+        guard let curves = try EvaluationRun.curves(in: modelPath) else {
+            throw ExperimentError("\(modelPath) has no nc_curves: calibrate it first with `kandinsky calibrate`")
+        }
+        var model: UNet
+        do { model = try UNet(contentsOf: URL(fileURLWithPath: modelPath)) } catch { throw ExperimentError(error.description) }
+        guard classIndex >= 0, classIndex < curves.classCount else {
+            throw ExperimentError("class_idx \(classIndex) is out of range for a model with \(curves.classCount) classes")
+        }
+        let resize = ResizeAndPad(width: curves.width, height: curves.height)
+        let picture: RGBImage
+        do { picture = try RGBImage(contentsOf: URL(fileURLWithPath: imagePath)) } catch { throw ExperimentError(error.description) }
+        let image = resize.image(picture)
+        let probabilities: Tensor
+        do { probabilities = try model.probabilities(image.reshaped(to: [1] + image.shape)) } catch {
+            throw ExperimentError(error.description)
+        }
+        let sets: ShapedArray<UInt8>
+        do { sets = try curves.predictionSets(probabilities: probabilities, alpha: alpha, indexing: indexing) } catch {
+            throw ExperimentError(error.description)
+        }
+        let (h, w) = (curves.height, curves.width)
+        let classSet = sets[leading: 0][leading: classIndex]
+
+        let directory = URL(fileURLWithPath: try config.string("output_dir"))
+        let stem = URL(fileURLWithPath: imagePath).deletingPathExtension().lastPathComponent
+        var files: [URL] = []
+        func write(_ data: Data, _ suffix: String) throws {
+            let url = directory.appendingPathComponent("\(stem)_\(suffix)")
+            do { try AtomicFile.write(data, to: url) } catch { throw ExperimentError("cannot write \(url.path): \(error.problem)") }
+            files.append(url)
+        }
+        let setImage = RGBImage(width: w, height: h, pixels: classSet.scalars.flatMap { $0 == 1 ? [255, 255, 255] : [0, 0, 0] as [UInt8] })
+        try write(PNGImage.encode(rgb8: setImage.pixels, width: w, height: h), "set.png")
+        let overlay = Overlay.blend(image: image, target: ShapedArray<UInt8>(shape: [2, h, w], scalars: classSet.scalars.map { 1 - $0 } + classSet.scalars))
+        try write(PNGImage.encode(rgb8: overlay.pixels, width: w, height: h), "overlay.png")
+        var tiles = [overlay, setImage]
+        if let manifestPath = try config.optionalString("manifest") {
+            tiles.append(try Self.groundTruth(manifestPath: manifestPath, imagePath: imagePath, categories: try config.strings("data.categories"),
+                                              resize: resize, image: image, classIndex: classIndex))
+        }
+        let panel = Overlay.contactSheet(tiles, columns: tiles.count)
+        try write(PNGImage.encode(rgb8: panel.pixels, width: panel.width, height: panel.height), "panel.png")
+        let npy = directory.appendingPathComponent("\(stem)_sets.npy")
+        do { try NumpyFile.write(.uint8(sets[leading: 0]), to: npy) } catch { throw ExperimentError("cannot write \(npy.path): \(error.problem)") }
+        files.append(npy)
+        let fraction = Double(classSet.scalars.reduce(0) { $0 + Int($1) }) / Double(h * w)
+        return Result(files: files, setFraction: fraction)
+    }
+
+    /// The ground truth of the image named like `imagePath` in a COCO manifest, blended over it.
+    static func groundTruth(manifestPath: String, imagePath: String, categories: [String], resize: ResizeAndPad,
+                            image: Tensor, classIndex: Int) throws -> RGBImage {
+        do {
+            let manifest = try COCOManifest.read(contentsOf: URL(fileURLWithPath: manifestPath))
+            let name = URL(fileURLWithPath: imagePath).lastPathComponent
+            guard let entry = manifest.images.first(where: { URL(fileURLWithPath: $0.fileName).lastPathComponent == name }) else {
+                throw ExperimentError("\(manifestPath): no image named \(name)")
+            }
+            let chosen = try manifest.categories(.names(categories), file: manifestPath)
+            let target = try COCOManifest.target(height: entry.height, width: entry.width,
+                                                 annotations: manifest.annotationsByImage()[entry.id] ?? [],
+                                                 categories: chosen, file: manifestPath)
+            return Overlay.blend(image: image, target: resize.target(target))
+        } catch let error as ExperimentError {
+            throw error
+        } catch {
+            throw ExperimentError("\(error)")
+        }
+    }
+}
