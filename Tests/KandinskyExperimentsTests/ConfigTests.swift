@@ -167,3 +167,31 @@ private let miniature: [String: String] = [
         }
     }
 }
+
+@Suite struct BuiltInConfigTests {
+    @Test func pipelineValuesOverrideTheGroupDefaults() throws {
+        let config = try ConfigComposer.builtIn.compose(primary: "pipeline", overrides: [], environment: [:])
+        #expect(try config.int("model.net.channels") == 16)
+        #expect(try config.int("trainer.max_epochs") == 12)
+        #expect(try config.string("calibration.method") == "pixel")
+        #expect(try config.int("evaluation.bins") == 20)
+        #expect(try config.ints("pipeline.calibration_sizes") == [10, 20, 50, 100, 200, 500, 1000])
+        #expect(try config.string("data.trainval_root") == "./data/synthetic/trainval")
+        #expect(config.isNull("experiment_name"))
+        let coco = try ConfigComposer.builtIn.compose(primary: "pipeline", overrides: ["data=coco"],
+                                                      environment: ["DATA_TRAINVAL_ROOT": "/coco/trainval", "DATA_TEST_ROOT": "/coco/test"])
+        #expect(try coco.string("data.trainval_root") == "/coco/trainval")
+        #expect(try coco.ints("data.dims") == [320, 240])
+    }
+
+    @Test func predictNeedsACheckpointAndAnImage() throws {
+        let config = try ConfigComposer.builtIn.compose(primary: "predict", overrides: ["ckpt_path=m.safetensors"], environment: [:])
+        #expect(throws: ConfigError.missingValue("image")) { try config.requireComplete() }
+        #expect(try config.double("alpha") == 0.1)
+    }
+
+    @Test func experimentNameNamesTheRunFolder() throws {
+        let config = try ConfigComposer.builtIn.compose(primary: "train", overrides: ["experiment=train_synthetic-person_t300"], environment: [:])
+        #expect(try config.string("experiment_name") == "train_synthetic-person_t300")
+    }
+}

@@ -70,20 +70,36 @@ public struct CalibrationRun {
     }
 
     /// The network stored in a checkpoint or calibrated model, checked against the configured
-    /// architecture.
-    static func loadModel(_ path: String, expected: UNet.Architecture) throws -> UNet {
+    /// architecture (nil: the architecture recorded in the file).
+    static func loadModel(_ path: String, expected: UNet.Architecture?) throws -> UNet {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ExperimentError("checkpoint \(path) does not exist")
         }
-        let model: UNet
-        do { model = try UNet(contentsOf: URL(fileURLWithPath: path), architecture: expected) } catch {
-            throw ExperimentError(error.description)
-        }
-        guard model.architecture == expected else {
-            throw ExperimentError("\(path) holds a \(model.architecture), but the configuration asks for a \(expected) (set model.net.* to match)")
+        var file: SafetensorsFile
+        do { file = try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: path)) } catch { throw ExperimentError(error.description) }
+        // A calibrated model carries its curves beside the weights.
+        file.tensors.removeAll { calibrationTensorNames.contains($0.name) }
+        var model: UNet
+        do {
+            guard let architecture = try UNet.Architecture(metadata: file.metadata, file: path) ?? expected else {
+                throw ExperimentError("\(path) records no architecture; give model.net.* in the configuration")
+            }
+            if let expected, architecture != expected {
+                throw ExperimentError("\(path) holds a \(architecture), but the configuration asks for a \(expected) (set model.net.* to match)")
+            }
+            var generator = SeededGenerator(seed: 0)
+            model = UNet(architecture, using: &generator)
+            try model.load(file, path: path)
+        } catch let error as ExperimentError {
+            throw error
+        } catch {
+            throw ExperimentError("\(error)")
         }
         return model
     }
+
+    /// The tensors of ``CalibratedCurves/safetensors`` that are not network weights.
+    static let calibrationTensorNames: Set<String> = ["nc_curves", "kandinsky_mask", "group_labels"]
 
     /// The group map as a colour-mapped PNG (one colour per group id).
     static func maskPNG(_ labels: ShapedArray<Int32>) -> Data {

@@ -38,8 +38,7 @@ public struct PredictionRun {
         guard let curves = try EvaluationRun.curves(in: modelPath) else {
             throw ExperimentError("\(modelPath) has no nc_curves: calibrate it first with `kandinsky calibrate`")
         }
-        var model: UNet
-        do { model = try UNet(contentsOf: URL(fileURLWithPath: modelPath)) } catch { throw ExperimentError(error.description) }
+        var model = try CalibrationRun.loadModel(modelPath, expected: nil)
         guard classIndex >= 0, classIndex < curves.classCount else {
             throw ExperimentError("class_idx \(classIndex) is out of range for a model with \(curves.classCount) classes")
         }

@@ -1,0 +1,193 @@
+import Foundation
+import KandinskyCalibration
+import KandinskyCore
+import Testing
+@testable import KandinskyExperiments
+
+/// A tiny synthetic study: 8 train, 4 val, 12 calibration and 4 test frames of about 40 × 30
+/// pixels, resized to 32 × 32, and a UNet with 4 channels and depth 2, so runs take seconds in
+/// a debug build.
+struct TinyStudy {
+    let root: URL
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-runs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    }
+
+    var overrides: [String] {
+        ["paths.root_dir=\(root.path)", "data.generator.train=8", "data.trainval_split=8", "data.generator.val=4",
+         "data.generator.cal=12", "data.generator.test=4", "data.generator.width=40", "data.generator.height=30",
+         "data.dims=[32,32]", "data.batch_size=4", "model.net.channels=4", "model.net.depth=2", "trainer.max_epochs=2"]
+    }
+
+    /// The composed configuration; `predict` has no model or trainer section to override.
+    func config(_ primary: String, _ extra: [String] = []) throws -> Config {
+        let base = primary == "predict" ? overrides.filter { !$0.hasPrefix("model.") && !$0.hasPrefix("trainer.") } : overrides
+        return try ConfigComposer.builtIn.compose(primary: primary, overrides: base + extra, environment: [:])
+    }
+
+    /// Generates the data (once) and returns the splits.
+    func data() throws -> DataSplits {
+        let config = try config("train")
+        _ = try ExperimentData.prepare(config: config, progressStyle: .silent)
+        return try ExperimentData.splits(config: config)
+    }
+
+    /// Trains with `extra` overrides and returns the run.
+    func train(_ extra: [String] = []) throws -> TrainingRun.Result {
+        try TrainingRun(config: try config("train", extra), data: try data()).run(progressStyle: .silent)
+    }
+}
+
+private func weights(_ url: URL) throws -> [String: [Float]] {
+    let file = try SafetensorsFile.read(contentsOf: url)
+    var result: [String: [Float]] = [:]
+    for (name, array) in file.tensors where !name.hasPrefix("optimizer.") {
+        result[name] = array.toTensor().scalars
+    }
+    return result
+}
+
+@Suite(.serialized) struct RunTests {
+    @Test func trainingWritesMetricsCurvesAndCheckpoints() throws {
+        let study = try TinyStudy()
+        let result = try study.train()
+        #expect(!result.interrupted)
+        #expect(result.metrics.epochs.map(\.epoch) == [1, 2])
+        let csv = try String(contentsOf: result.directory.appendingPathComponent("metrics.csv"), encoding: .utf8)
+        #expect(csv.split(separator: "\n").count == 3)
+        #expect(csv.hasPrefix("epoch,train_loss,val_loss,generalization_gap,val_dice_person,lr,seconds\n"))
+        for name in ["config.yaml", "val_loss.svg", "val_dice.svg", "checkpoints/epoch_0001.safetensors", "checkpoints/epoch_0002.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: result.directory.appendingPathComponent(name).path), "\(name)")
+        }
+        let file = try SafetensorsFile.read(contentsOf: result.lastCheckpoint)
+        #expect(file.metadata["trainer.epoch"] == "2")
+        #expect(file["down_sample_layers.0.layers.0.weight"]?.shape == [4, 3, 3, 3])
+        #expect(file["conv2.2.bias"]?.shape == [2])
+        // The saved configuration composes back to the one the run used.
+        let saved = try String(contentsOf: result.directory.appendingPathComponent("config.yaml"), encoding: .utf8)
+        #expect(saved == (try study.config("train")).yaml)
+    }
+
+    @Test func resumingGivesTheSameWeightsAsAnUninterruptedRun() throws {
+        let study = try TinyStudy()
+        let straight = try study.train()
+        let first = try study.train(["trainer.max_epochs=1"])
+        let resumed = try study.train(["ckpt_path=\(first.lastCheckpoint.path)"])
+        #expect(resumed.metrics.epochs.map(\.epoch) == [1, 2])
+        let a = try weights(straight.lastCheckpoint), b = try weights(resumed.lastCheckpoint)
+        #expect(a.keys.sorted() == b.keys.sorted())
+        #expect(a == b)
+        // A different seed trains a different network.
+        let other = try study.train(["seed=7"])
+        #expect(try weights(other.lastCheckpoint) != a)
+    }
+
+    @Test func interruptionWritesACheckpointAndStops() throws {
+        let study = try TinyStudy()
+        Interruption.request()
+        defer { Interruption.reset() }
+        let result = try study.train()
+        #expect(result.interrupted)
+        #expect(result.lastCheckpoint.lastPathComponent == "interrupted.safetensors")
+        #expect(try SafetensorsFile.read(contentsOf: result.lastCheckpoint).metadata["trainer.epoch"] == "0")
+    }
+
+    @Test func calibrateEvaluateAndPredict() throws {
+        let study = try TinyStudy()
+        let trained = try study.train()
+        let checkpoint = trained.lastCheckpoint.path
+        let calibration = try CalibrationRun(config: try study.config("calibrate", ["ckpt_path=\(checkpoint)", "calibration.method=kmeans", "data.cal_trim=10"]),
+                                             data: try study.data()).run(progressStyle: .silent)
+        let file = try SafetensorsFile.read(contentsOf: calibration.calibratedModel)
+        #expect(file["nc_curves"]?.shape == [100, 2, 32, 32])
+        #expect(file["kandinsky_mask"]?.shape == [32, 32])
+        #expect(file["down_sample_layers.0.layers.0.weight"] != nil)
+        #expect(file.metadata["method"] == "kmeans")
+        #expect(file.metadata["calibration_images"] == "10")
+        #expect(file.metadata["source_checkpoint_sha256"] == SHA256.hexDigest(try Data(contentsOf: trained.lastCheckpoint)))
+        #expect(FileManager.default.fileExists(atPath: calibration.directory.appendingPathComponent("kandinsky_mask.png").path))
+
+        let evaluation = try EvaluationRun(config: try study.config("eval", ["ckpt_path=\(calibration.calibratedModel.path)"]), data: try study.data())
+            .run(progressStyle: .silent)
+        #expect(evaluation.summary.method == "kmeans")
+        #expect(evaluation.summary.testImages == 4)
+        #expect(evaluation.summary.meanPixelwiseCE.map { $0 >= 0 && $0 <= 1 } == true)
+        let ce = try NumpyFile.read(contentsOf: evaluation.directory.appendingPathComponent("pixelwise_ce.npy"))
+        #expect(ce.shape == [32, 32])
+        #expect(try NumpyFile.read(contentsOf: evaluation.directory.appendingPathComponent("coverages.npy")).shape == [20])
+        for name in ["pixelwise_ece.png", "structure_frequency.npy", "coverage.svg", "pixel_coverage.svg", "reliability_pooled.svg", "summary.json"] {
+            #expect(FileManager.default.fileExists(atPath: evaluation.directory.appendingPathComponent(name).path), "\(name)")
+        }
+
+        // A plain checkpoint gets only the uncalibrated diagnostics.
+        let plain = try EvaluationRun(config: try study.config("eval", ["ckpt_path=\(checkpoint)", "paths.log_dir=\(study.root.path)/plain"]), data: try study.data())
+            .run(progressStyle: .silent)
+        #expect(plain.summary.meanPixelwiseCE == nil)
+        #expect(!FileManager.default.fileExists(atPath: plain.directory.appendingPathComponent("pixelwise_ce.npy").path))
+
+        let testImage = study.root.appendingPathComponent("data/synthetic/test/data/000001.jpg")
+        let image = FileManager.default.fileExists(atPath: testImage.path) ? testImage : study.root.appendingPathComponent("data/synthetic/test/data/000001.png")
+        let prediction = try PredictionRun(config: try study.config("predict", ["ckpt_path=\(calibration.calibratedModel.path)", "image=\(image.path)",
+                                                                                  "manifest=\(study.root.path)/data/synthetic/test/labels.json"])).run()
+        #expect(prediction.files.map(\.lastPathComponent) == ["000001_set.png", "000001_overlay.png", "000001_panel.png", "000001_sets.npy"])
+        #expect(try NumpyFile.read(contentsOf: prediction.files[3]).shape == [2, 32, 32])
+        #expect(prediction.setFraction >= 0 && prediction.setFraction <= 1)
+    }
+
+    @Test func badCheckpointsAreClearErrors() throws {
+        let study = try TinyStudy()
+        let data = try study.data()
+        let missing = #expect(throws: ExperimentError.self) {
+            try CalibrationRun(config: try study.config("calibrate", ["ckpt_path=/nonexistent/model.safetensors"]), data: data).run(progressStyle: .silent)
+        }
+        #expect(missing?.description == "checkpoint /nonexistent/model.safetensors does not exist")
+        let trained = try study.train(["trainer.max_epochs=1"])
+        let mismatch = #expect(throws: ExperimentError.self) {
+            try CalibrationRun(config: try study.config("calibrate", ["ckpt_path=\(trained.lastCheckpoint.path)", "model.net.channels=8"]), data: data)
+                .run(progressStyle: .silent)
+        }
+        #expect(mismatch?.description.contains("channels") == true)
+        let noCurves = #expect(throws: ExperimentError.self) {
+            try PredictionRun(config: try study.config("predict", ["ckpt_path=\(trained.lastCheckpoint.path)", "image=x.jpg"])).run()
+        }
+        #expect(noCurves?.description.hasSuffix("has no nc_curves: calibrate it first with `kandinsky calibrate`") == true)
+        let required = #expect(throws: ConfigError.self) {
+            try CalibrationRun(config: try study.config("calibrate"), data: data).run(progressStyle: .silent)
+        }
+        #expect(required == .missingValue("ckpt_path"))
+    }
+
+    @Test func missingDataIsAClearError() throws {
+        let study = try TinyStudy()
+        let error = #expect(throws: ExperimentError.self) { try ExperimentData.splits(config: try study.config("train")) }
+        #expect(error?.description.contains("does not exist (run `kandinsky synth` or `kandinsky pipeline` to generate it)") == true)
+    }
+
+    @Test func pipelineWritesTheReport() throws {
+        let study = try TinyStudy()
+        let config = try study.config("pipeline", ["trainer.max_epochs=1", "pipeline.calibration_sizes=[4,12,50]", "pipeline.draws_at_small_sizes=2",
+                                                   "pipeline.small_size_limit=4", "calibration.max_generations=5", "pipeline.example_images=2"])
+        var lines: [String] = []
+        let directory = try Pipeline(config: config, prepareData: { try ExperimentData.prepare(config: config, progressStyle: .silent) },
+                                     loadData: { try ExperimentData.splits(config: config) })
+            .run(progressStyle: .silent, log: { lines.append($0) })
+        let summary = try JSONDecoder().decode(StudySummary.self, from: Data(contentsOf: directory.appendingPathComponent("summary.json")))
+        #expect(summary.strategies == ["pixel", "image", "kmeans", "gen-ann"])
+        // 50 exceeds the 12 calibration images and is skipped.
+        #expect(summary.calibrationSizes == [4, 12])
+        #expect(summary.cell("kmeans", 4)?.meanPixelCE.count == 2)
+        #expect(summary.cell("kmeans", 12)?.meanPixelCE.count == 1)
+        #expect(summary.cells.allSatisfy { $0.meanPixelCE.allSatisfy { $0 >= 0 && $0 <= 1 } })
+        #expect(summary.training.count == 1)
+        #expect(summary.stageOrder.first == "generate data")
+        let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("data:image/png;base64,"))
+        #expect(html.contains("Verdict:"))
+        #expect(lines.last?.hasPrefix("Report: ") == true)
+        for name in ["ce_map_gen-ann-n4.png", "mask_kmeans-n12.png", "sets_pixel-n12.png", "report.md"] {
+            #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path), "\(name)")
+        }
+    }
+}
