@@ -75,19 +75,25 @@ public enum Quantiles {
             return
         }
         // The order statistics the levels need, ascending and without repeats.
-        workspace.ranks.removeAll(keepingCapacity: true)
+        workspace.reserve(keys: m, ranks: 2 * levels.count)
+        let ranks = workspace.ranks
+        var rankCount = 0
         for q in levels {
             let (previous, next, _) = interpolationIndices(level: q, count: m)
-            if workspace.ranks.last != previous { workspace.ranks.append(previous) }
-            if workspace.ranks.last != next { workspace.ranks.append(next) }
+            if rankCount == 0 || ranks[rankCount - 1] != previous {
+                ranks[rankCount] = previous
+                rankCount += 1
+            }
+            if ranks[rankCount - 1] != next {
+                ranks[rankCount] = next
+                rankCount += 1
+            }
         }
         let base = values.baseAddress!
-        workspace.reserveKeys(m)
         // Twice the depth of a balanced recursion before falling back to a guaranteed O(m log m) sort.
         let depthBudget = 2 * (Int.bitWidth - m.leadingZeroBitCount)
-        workspace.ranks.withUnsafeBufferPointer { ranks in
-            multiSelect(base, 0, m, ranks[...], depthBudget: depthBudget, workspace: workspace)
-        }
+        multiSelect(base, 0, m, UnsafeBufferPointer(start: ranks, count: rankCount)[...],
+                    depthBudget: depthBudget, workspace: workspace)
         for (k, q) in levels.enumerated() {
             let (previous, next, t) = interpolationIndices(level: q, count: m)
             let a = base[previous], b = base[next]
@@ -107,11 +113,13 @@ public enum Quantiles {
         return (previous, previous + 1, virtual - Double(previous))
     }
 
-    /// Scratch memory for one thread's quantile computations, reused across slices.
+    /// Scratch memory for one thread's quantile computations, reused across slices (plain
+    /// buffers, so the hot loops pay no exclusivity checks).
     final class Workspace {
-        /// The order statistics the levels need.
-        var ranks: [Int] = []
-        /// Radix-sort keys, `keyCapacity` of them.
+        /// Room for the order statistics the levels need.
+        private(set) var ranks = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        private var rankCapacity = 1
+        /// Room for radix-sort keys.
         private(set) var keys = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
         private var keyCapacity = 1
         /// Four 256-bucket histograms, one per key byte.
@@ -119,14 +127,22 @@ public enum Quantiles {
 
         init() {}
 
-        func reserveKeys(_ count: Int) {
-            guard count > keyCapacity else { return }
-            keys.deallocate()
-            keyCapacity = count
-            keys = UnsafeMutablePointer<UInt32>.allocate(capacity: count)
+        /// Makes room for at least `keyCount` keys and `rankCount` ranks.
+        func reserve(keys keyCount: Int, ranks rankCount: Int) {
+            if keyCount > keyCapacity {
+                keys.deallocate()
+                keyCapacity = keyCount
+                keys = UnsafeMutablePointer<UInt32>.allocate(capacity: keyCount)
+            }
+            if rankCount > rankCapacity {
+                ranks.deallocate()
+                rankCapacity = rankCount
+                ranks = UnsafeMutablePointer<Int>.allocate(capacity: rankCount)
+            }
         }
 
         deinit {
+            ranks.deallocate()
             keys.deallocate()
             histograms.deallocate()
         }

@@ -107,7 +107,7 @@ struct QuantileCase: Decodable, Sendable, CustomTestStringConvertible {
             let ranks = Array(Set((0..<rankCount).map { _ in Int.random(in: 0..<m, using: &generator) })).sorted()
             let reference = values.sorted()
             let workspace = Quantiles.Workspace()
-            workspace.reserveKeys(m)
+            workspace.reserve(keys: m, ranks: 0)
             values.withUnsafeMutableBufferPointer { buffer in
                 ranks.withUnsafeBufferPointer { ranks in
                     Quantiles.multiSelect(buffer.baseAddress!, 0, m, ranks[...], depthBudget: 40, workspace: workspace)
@@ -134,7 +134,7 @@ struct QuantileCase: Decodable, Sendable, CustomTestStringConvertible {
         values += (0..<100).map { _ in Float(Float16(generator.nextNormal())) }
         let reference = values.sorted()
         let workspace = Quantiles.Workspace()
-        workspace.reserveKeys(values.count)
+        workspace.reserve(keys: values.count, ranks: 0)
         values.withUnsafeMutableBufferPointer { Quantiles.radixSort($0.baseAddress!, count: $0.count, workspace: workspace) }
         #expect(values == reference)
         #expect(values.first == -.infinity && values.last == .infinity)

@@ -110,3 +110,44 @@ import Testing
         #expect(counts.allSatisfy { $0 == 1 })
     }
 }
+
+@Suite struct PermuteTests {
+    /// The reference: result[j] = source[Σ index_k · stride_{perm[k]}], element by element.
+    func expectPermutationMatchesIndexFormula<Scalar: BitwiseCopyable & Equatable>(
+        _ array: ShapedArray<Scalar>, _ permutation: [Int], sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let result = array.permuted(permutation)
+        let strides = array.strides
+        let source = array.scalars
+        var mismatches = 0
+        let values = result.scalars
+        for j in 0..<result.count {
+            var remainder = j, offset = 0
+            for axis in (0..<result.rank).reversed() {
+                offset += (remainder % result.shape[axis]) * strides[permutation[axis]]
+                remainder /= result.shape[axis]
+            }
+            if values[j] != source[offset] { mismatches += 1 }
+        }
+        #expect(result.shape == permutation.map { array.shape[$0] }, sourceLocation: sourceLocation)
+        #expect(mismatches == 0, "permutation \(permutation) of \(array.shape)", sourceLocation: sourceLocation)
+    }
+
+    @Test func tiledTransposesOfOddSizes() {
+        let a = Tensor(shape: [37, 70], scalars: (0..<(37 * 70)).map { Float($0) })
+        expectPermutationMatchesIndexFormula(a, [1, 0])
+        #expect(a.transposed[69, 36] == a[36, 69])
+        let batched = ShapedArray<UInt8>(shape: [3, 33, 65], scalars: (0..<(3 * 33 * 65)).map { UInt8(truncatingIfNeeded: $0 * 7) })
+        expectPermutationMatchesIndexFormula(batched, [0, 2, 1])
+    }
+
+    @Test func mergedAxesAndEveryElementSize() {
+        let count = 2 * 3 * 4 * 5
+        expectPermutationMatchesIndexFormula(ShapedArray<Float16>(shape: [2, 3, 4, 5], scalars: (0..<count).map { Float16($0) }), [0, 2, 3, 1])
+        expectPermutationMatchesIndexFormula(ShapedArray<Double>(shape: [2, 3, 4, 5], scalars: (0..<count).map { Double($0) }), [3, 1, 0, 2])
+        expectPermutationMatchesIndexFormula(ShapedArray<Bool>(shape: [2, 3, 4, 5], scalars: (0..<count).map { $0 % 3 == 0 }), [1, 2, 0, 3])
+        expectPermutationMatchesIndexFormula(ShapedArray<Int32>(shape: [2, 1, 4, 5], scalars: (0..<40).map { Int32($0) }), [1, 3, 0, 2])
+        expectPermutationMatchesIndexFormula(ShapedArray<Int64>(shape: [1, 6, 1], scalars: (0..<6).map { Int64($0) }), [2, 1, 0])
+        #expect(Tensor(shape: [0, 3], scalars: []).permuted([1, 0]).shape == [3, 0])
+    }
+}
