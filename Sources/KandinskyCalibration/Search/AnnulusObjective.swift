@@ -205,33 +205,50 @@ enum PairDistanceSum {
         return total
     }
 
-    /// The four-feature case, eight partners per step.
+    /// The four-feature case.
     @inline(__always)
     static func rowSum4(_ f: UnsafeMutablePointer<Float>, stride: Int, row u: Int, end: Int) -> Double {
+        rowSum4(f, stride: stride, a0: f[u], a1: f[stride + u], a2: f[2 * stride + u], a3: f[3 * stride + u], from: u + 1, end: end)
+    }
+
+    /// Σ_{v ∈ from..<end} ‖(a0, a1, a2, a3) − f_v‖, sixteen partners per step in two
+    /// independent accumulators (the square roots dominate, and two chains keep them busy).
+    @inline(__always)
+    static func rowSum4(_ f: UnsafeMutablePointer<Float>, stride: Int, a0 x0: Float, a1 x1: Float, a2 x2: Float, a3 x3: Float,
+                        from start: Int, end: Int) -> Double {
         let p0 = f, p1 = f + stride, p2 = f + 2 * stride, p3 = f + 3 * stride
-        let a0 = SIMD8<Float>(repeating: p0[u]), a1 = SIMD8<Float>(repeating: p1[u])
-        let a2 = SIMD8<Float>(repeating: p2[u]), a3 = SIMD8<Float>(repeating: p3[u])
+        let a0 = SIMD8<Float>(repeating: x0), a1 = SIMD8<Float>(repeating: x1)
+        let a2 = SIMD8<Float>(repeating: x2), a3 = SIMD8<Float>(repeating: x3)
         var total = 0.0
-        var accumulator = SIMD8<Float>()
-        var v = u + 1
+        var first = SIMD8<Float>(), second = SIMD8<Float>()
+        var v = start
         var steps = 0
-        while v + 8 <= end {
+        @inline(__always) func distances(_ v: Int) -> SIMD8<Float> {
             let d0 = UnsafeRawPointer(p0 + v).loadUnaligned(as: SIMD8<Float>.self) - a0
             let d1 = UnsafeRawPointer(p1 + v).loadUnaligned(as: SIMD8<Float>.self) - a1
             let d2 = UnsafeRawPointer(p2 + v).loadUnaligned(as: SIMD8<Float>.self) - a2
             let d3 = UnsafeRawPointer(p3 + v).loadUnaligned(as: SIMD8<Float>.self) - a3
-            accumulator += (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3).squareRoot()
-            v += 8
+            return (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3).squareRoot()
+        }
+        while v + 16 <= end {
+            first += distances(v)
+            second += distances(v + 8)
+            v += 16
             steps += 1
-            if steps == 256 {
-                total += Double(accumulator.sum())
-                accumulator = SIMD8()
+            if steps == 128 {
+                total += Double(first.sum()) + Double(second.sum())
+                first = SIMD8()
+                second = SIMD8()
                 steps = 0
             }
         }
-        total += Double(accumulator.sum())
+        if v + 8 <= end {
+            first += distances(v)
+            v += 8
+        }
+        total += Double(first.sum()) + Double(second.sum())
         while v < end {
-            let d0 = p0[v] - p0[u], d1 = p1[v] - p1[u], d2 = p2[v] - p2[u], d3 = p3[v] - p3[u]
+            let d0 = p0[v] - x0, d1 = p1[v] - x1, d2 = p2[v] - x2, d3 = p3[v] - x3
             total += Double((d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3).squareRoot())
             v += 1
         }
