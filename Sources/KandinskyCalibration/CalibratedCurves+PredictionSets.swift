@@ -21,6 +21,22 @@ extension CalibratedCurves {
                                                   precision: ScorePrecision? = nil,
                                                   probabilitiesSource: String = "probabilities",
                                                   curvesSource: String = "curves") throws(CalibrationError) -> ShapedArray<UInt8> {
+        try Specialized.dispatch(probabilities,
+            float: { (p: Tensor) throws(CalibrationError) -> ShapedArray<UInt8> in
+                try specializedPredictionSets(probabilities: p, alpha: alpha, indexing: indexing, precision: precision,
+                                              probabilitiesSource: probabilitiesSource, curvesSource: curvesSource)
+            },
+            half: { (p: HalfTensor) throws(CalibrationError) -> ShapedArray<UInt8> in
+                try specializedPredictionSets(probabilities: p, alpha: alpha, indexing: indexing, precision: precision,
+                                              probabilitiesSource: probabilitiesSource, curvesSource: curvesSource)
+            })
+    }
+
+    func specializedPredictionSets<P: QuantileScalar>(probabilities: ShapedArray<P>, alpha: Double,
+                                                  indexing: ThresholdIndexing = .interpolated,
+                                                  precision: ScorePrecision? = nil,
+                                                  probabilitiesSource: String = "probabilities",
+                                                  curvesSource: String = "curves") throws(CalibrationError) -> ShapedArray<UInt8> {
         precondition(alpha > 0 && alpha < 1, "alpha \(alpha) is outside (0, 1)")
         try checkCompatible(withProbabilitiesShape: probabilities.shape, curvesSource: curvesSource)
         guard probabilities.shape[0] > 0 else { throw .emptyInput(source: probabilitiesSource, shape: probabilities.shape) }

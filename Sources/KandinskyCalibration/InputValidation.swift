@@ -113,3 +113,20 @@ public enum ProbabilityArray: Sendable {
         }
     }
 }
+
+/// Runs generic hot loops of this module on a concrete element type.
+///
+/// Generic code called from another module runs unspecialised (every element conversion goes
+/// through a witness table), which is many times slower. Public generic entry points therefore
+/// pass their array through here: Float32 and Float16 arrays reach `body` with their concrete
+/// type, so the module's own generic loops are compiled for them; any other scalar type is
+/// converted to Float32 first.
+enum Specialized {
+    static func dispatch<P: QuantileScalar, R, E: Error>(_ array: ShapedArray<P>,
+                                                          float: (Tensor) throws(E) -> R,
+                                                          half: (HalfTensor) throws(E) -> R) throws(E) -> R {
+        if P.self == Float.self { return try float(unsafeBitCast(array, to: Tensor.self)) }
+        if P.self == Float16.self { return try half(unsafeBitCast(array, to: HalfTensor.self)) }
+        return try float(array.map { Float($0) })
+    }
+}

@@ -9,32 +9,24 @@ extension ScoreStore {
     public func pixelwiseCurves(ofClass c: Int, levels: [Double]) -> Tensor {
         precondition(c >= 0 && c < classCount, "class \(c) is out of range for \(classCount) classes")
         let pixels = pixelCount
-        let levelCount = levels.count
         let precision = self.precision
-        return Tensor(shape: [levelCount, height, width]) { output in
+        let imageCount = self.imageCount
+        return Tensor(shape: [levels.count, height, width]) { output in
             let out = UncheckedPointer(output.baseAddress!)
             offsets.withUnsafeBufferPointer { o in
                 values.withUnsafeBufferPointer { v in
                     let offs = UncheckedPointer(o.baseAddress! + c * pixels)
                     let vals = UncheckedPointer(v.baseAddress ?? UnsafePointer(bitPattern: 2)!)
                     parallelFor(0..<pixels, chunkCount: 4 * availableCoreCount) { range in
-                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: imageCount)
-                        defer { scratch.deallocate() }
+                        // Interpolation indices depend only on the number of scores.
+                        var tables = [LinearQuantile.Table?](repeating: nil, count: imageCount + 1)
                         for p in range {
                             let start = offs.pointer[p], count = offs.pointer[p + 1] - start
-                            for i in 0..<count { scratch[i] = Float(vals.pointer[start + i]) }
-                            let buffer = UnsafeMutableBufferPointer(start: scratch, count: count)
-                            switch precision {
-                            case .float:
-                                Quantiles.compute(ofNonNaN: buffer, levels: levels, precision: Float.self,
-                                                  into: out.pointer + p, outputStride: pixels)
-                            case .halfProbabilities:
-                                Quantiles.compute(ofNonNaN: buffer, levels: levels, precision: Float16.self,
-                                                  into: out.pointer + p, outputStride: pixels)
-                            }
+                            if tables[count] == nil { tables[count] = LinearQuantile.Table(levels: levels, count: count) }
+                            tables[count]!.evaluate(sorted: vals.pointer + start, precision: precision,
+                                                    into: out.pointer + p, outputStride: pixels)
                         }
                     }
-                    _ = levelCount
                 }
             }
         }
@@ -82,8 +74,7 @@ extension ScoreStore {
             }
         }
         let precision = self.precision
-        let levelCount = levels.count
-        let curves = Tensor(shape: [levelCount, groupCount]) { output in
+        let curves = Tensor(shape: [levels.count, groupCount]) { output in
             let out = UncheckedPointer(output.baseAddress!)
             offsets.withUnsafeBufferPointer { o in
                 values.withUnsafeBufferPointer { v in
@@ -102,28 +93,24 @@ extension ScoreStore {
                                 histogram.quantiles(levels: levels, precision: precision,
                                                     into: out.pointer + g, outputStride: groupCount)
                             } else {
-                                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(m, 1))
+                                let scratch = UnsafeMutablePointer<UInt16>.allocate(capacity: max(m, 1))
                                 defer { scratch.deallocate() }
                                 var filled = 0
                                 for p in members {
                                     for i in offs.pointer[p]..<offs.pointer[p + 1] {
-                                        scratch[filled] = Float(vals.pointer[i])
+                                        scratch[filled] = vals.pointer[i].bitPattern
                                         filled += 1
                                     }
                                 }
-                                let buffer = UnsafeMutableBufferPointer(start: scratch, count: m)
-                                switch precision {
-                                case .float:
-                                    Quantiles.compute(ofNonNaN: buffer, levels: levels, precision: Float.self,
-                                                      into: out.pointer + g, outputStride: groupCount)
-                                case .halfProbabilities:
-                                    Quantiles.compute(ofNonNaN: buffer, levels: levels, precision: Float16.self,
-                                                      into: out.pointer + g, outputStride: groupCount)
+                                var buffer = UnsafeMutableBufferPointer(start: scratch, count: m)
+                                buffer.sort()
+                                UnsafeMutableRawPointer(scratch).withMemoryRebound(to: Float16.self, capacity: max(m, 1)) { sorted in
+                                    LinearQuantile.Table(levels: levels, count: m)
+                                        .evaluate(sorted: sorted, precision: precision, into: out.pointer + g, outputStride: groupCount)
                                 }
                             }
                         }
                     }
-                    _ = levelCount
                 }
             }
         }
@@ -191,6 +178,39 @@ enum LinearQuantile {
 
     /// a + (b − a)·t for t < 0.5, b − (b − a)·(1 − t) otherwise, with b − a rounded to the data's
     /// precision first, as numpy evaluates it.
+    /// The interpolation indices and weights of Q levels for one count of values.
+    struct Table {
+        var lower: [Int32]
+        var upper: [Int32]
+        var weight: [Double]
+        let levelCount: Int
+        let isEmpty: Bool
+
+        init(levels: [Double], count m: Int) {
+            lower = []; upper = []; weight = []
+            levelCount = levels.count
+            isEmpty = m == 0
+            guard m > 0 else { return }
+            for q in levels {
+                let (a, b, t) = LinearQuantile.indices(level: q, count: m)
+                lower.append(Int32(a)); upper.append(Int32(b)); weight.append(t)
+            }
+        }
+
+        /// The quantiles of m ascending values (NaN when m = 0).
+        func evaluate(sorted values: UnsafePointer<Float16>, precision: ScorePrecision,
+                      into output: UnsafeMutablePointer<Float>, outputStride: Int) {
+            if isEmpty {
+                for k in 0..<levelCount { output[k * outputStride] = .nan }
+                return
+            }
+            for k in lower.indices {
+                output[k * outputStride] = LinearQuantile.interpolate(Float(values[Int(lower[k])]), Float(values[Int(upper[k])]),
+                                                                      weight[k], precision: precision)
+            }
+        }
+    }
+
     static func interpolate(_ a: Float, _ b: Float, _ t: Double, precision: ScorePrecision) -> Float {
         let difference: Double = switch precision {
         case .float: Double(b - a)

@@ -5,7 +5,8 @@ import KandinskyCore
 /// For probabilities P and targets T, both [N, C, H, W] row-major, the score of image n, class c
 /// and pixel p = h·W + w exists iff T[n, c, h, w] = 1 and is s = 1 − P[n, c, h, w] (see
 /// ``ScorePrecision``). Scores are kept in a compressed-row layout: the scores of row
-/// r = c·H·W + p are `values[offsets[r] ..< offsets[r + 1]]`, ordered by image, as Float16.
+/// r = c·H·W + p are `values[offsets[r] ..< offsets[r + 1]]`, as Float16 sorted ascending (which
+/// image a score came from is not kept: no quantile needs it).
 /// Storage is therefore 2 bytes per existing score plus one offset per (class, pixel); missing
 /// scores take no space.
 ///
@@ -46,7 +47,7 @@ public struct ScoreStore: Sendable {
         offsets.withUnsafeBufferPointer { $0[c * pixelCount + p + 1] - $0[c * pixelCount + p] }
     }
 
-    /// The scores of class `c` at pixel `p` = h·W + w, widened to Float32, in image order.
+    /// The scores of class `c` at pixel `p` = h·W + w, widened to Float32, ascending.
     public func scores(ofClass c: Int, pixel p: Int) -> [Float] {
         precondition(c >= 0 && c < classCount && p >= 0 && p < pixelCount,
                      "class \(c), pixel \(p) out of range for \(classCount) classes and \(pixelCount) pixels")
@@ -66,11 +67,26 @@ public struct ScoreStore: Sendable {
     ///   - probabilitiesSource, targetsSource: names used in error messages (file paths).
     /// - Throws: ``CalibrationError`` when the shapes differ or are not rank 4, N or H·W is 0, a
     ///   probability is NaN or outside [0, 1], or a target is not 0 or 1.
-    /// - Complexity: two passes over T and one over P, split across cores.
+    /// - Complexity: two passes over T and one over P, and a sort of each pixel's scores, split
+    ///   across cores.
     public init<P: QuantileScalar>(probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
                                    precision: ScorePrecision = .float,
                                    probabilitiesSource: String = "probabilities",
                                    targetsSource: String = "targets") throws(CalibrationError) {
+        self = try Specialized.dispatch(probabilities,
+            float: { (p: Tensor) throws(CalibrationError) -> ScoreStore in
+                try ScoreStore(validating: p, targets: targets, precision: precision,
+                               probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+            },
+            half: { (p: HalfTensor) throws(CalibrationError) -> ScoreStore in
+                try ScoreStore(validating: p, targets: targets, precision: precision,
+                               probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+            })
+    }
+
+    private init<P: QuantileScalar>(validating probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+                                    precision: ScorePrecision, probabilitiesSource: String,
+                                    targetsSource: String) throws(CalibrationError) {
         try InputValidation.checkShapes(probabilities: probabilities.shape, targets: targets.shape,
                                         probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
         let shape = probabilities.shape
@@ -143,7 +159,25 @@ public struct ScoreStore: Sendable {
                     }
                 }
             }
-            if badProbability != nil { out.initialize(repeating: 0) }
+            if badProbability != nil {
+                out.initialize(repeating: 0)
+                return
+            }
+            // Each row sorted ascending, so pixelwise quantiles are lookups. Scores are
+            // non-negative, and non-negative Float16 values order as their bit patterns.
+            offsets.withUnsafeBufferPointer { o in
+                let offs = UncheckedPointer(o.baseAddress!)
+                parallelFor(0..<rows, chunkCount: 4 * availableCoreCount) { range in
+                    for r in range {
+                        let start = offs.pointer[r], count = offs.pointer[r + 1] - start
+                        guard count > 1 else { continue }
+                        UnsafeMutableRawPointer(ob.pointer + start).withMemoryRebound(to: UInt16.self, capacity: count) { bits in
+                            var row = UnsafeMutableBufferPointer(start: bits, count: count)
+                            row.sort()
+                        }
+                    }
+                }
+            }
         }
         if let bad = badProbability {
             throw .invalidProbability(source: probabilitiesSource,

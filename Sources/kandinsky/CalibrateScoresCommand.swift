@@ -29,7 +29,7 @@ struct CalibrateScoresCommand: ParsableCommand {
     @Option(help: "Differential-evolution population size (gen-ann).") var population = 10
     @Option(help: "Differential-evolution generation limit (gen-ann).") var maxGenerations = 1000
     @Option(help: "Stop when the population's objective spread falls below this (gen-ann).") var tolerance = 0.5
-    @Option(help: "Bounds of cx, cy, r1, r2, r3 as ten comma-separated numbers (gen-ann).")
+    @Option(help: "Bounds of cx, cy, r1, r2, r3 as ten comma-separated numbers (gen-ann); write --bounds=-20,20,... when the first is negative.")
     var bounds = "-20,20,-20,20,0,150,0,150,0,300"
     @Option(help: "Pixels in the subsampled objective used while searching, 0 for exact evaluations (gen-ann).")
     var searchSampleSize = 4096

@@ -63,6 +63,27 @@ import KandinskyCore
         #expect(serial / Double(h * w) > 0.7 && serial / Double(h * w) < 0.85)
     }
 
+    @Test func incrementalUpdatesAgreeWithFullEvaluations() {
+        var generator = SeededGenerator(seed: 14)
+        let (h, w) = (24, 30)
+        let pixels = (0..<(h * w)).filter { $0 % 7 != 3 }
+        let features = Tensor.uniform([pixels.count, 4], using: &generator)
+        let objective = AnnulusObjective(features: features, pixels: pixels, height: h, width: w)
+        let evaluator = AnnulusObjective.Incremental(objective, theta: [0, 0, 4, 8, 12])
+        #expect(abs(evaluator.value - objective.value(theta: [0, 0, 4, 8, 12])) <= 1e-9 * evaluator.value)
+        var theta = [0.0, 0, 4, 8, 12]
+        for step in 0..<12 {
+            // Small moves (incremental path) and, every fourth step, a large one (full path).
+            let jump = step % 4 == 3 ? 6.0 : 0.7
+            theta = AnnulusGrouping.repair(theta.map { $0 + jump * (generator.nextUnitDouble() - 0.5) },
+                                           bounds: [[-5, 5], [-5, 5], [0, 20], [0, 20], [0, 30]])
+            let (value, sums) = evaluator.evaluate(theta)
+            let expected = objective.value(theta: theta)
+            #expect(abs(value - expected) <= 1e-6 * expected, "step \(step): \(value) vs \(expected)")
+            if step % 2 == 0 { evaluator.rebase(to: theta, value: value, sums: sums) }
+        }
+    }
+
     @Test func subsampledObjectiveIsScaledToTheFullOne() {
         var generator = SeededGenerator(seed: 3)
         let (h, w) = (30, 30)

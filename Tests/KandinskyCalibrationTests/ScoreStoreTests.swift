@@ -3,7 +3,7 @@ import KandinskyCore
 @testable import KandinskyCalibration
 
 @Suite struct ScoreStoreTests {
-    @Test func storesOneHalfPerTargetPixelInImageOrder() throws {
+    @Test func storesOneHalfPerTargetPixelSortedAscending() throws {
         // N = 3, C = 1, H = 1, W = 2: pixel 0 is a target in images 0 and 2, pixel 1 in image 1.
         let p = Tensor(shape: [3, 1, 1, 2], scalars: [0.75, 0.5, 0.25, 0.125, 0.5, 0.0])
         let t = ShapedArray<UInt8>(shape: [3, 1, 1, 2], scalars: [1, 0, 0, 1, 1, 0])
@@ -31,7 +31,7 @@ import KandinskyCore
     @Test func acceptsFloat16Probabilities() throws {
         let p = HalfTensor(shape: [2, 1, 1, 1], scalars: [0.25, 0.5])
         let t = ShapedArray<UInt8>(shape: [2, 1, 1, 1], scalars: [1, 1])
-        #expect(try ScoreStore(probabilities: p, targets: t).scores(ofClass: 0, pixel: 0) == [0.75, 0.5])
+        #expect(try ScoreStore(probabilities: p, targets: t).scores(ofClass: 0, pixel: 0) == [0.5, 0.75])
     }
 
     @Test func rejectsMismatchedShapes() {

@@ -66,6 +66,21 @@ public struct CoverageEvaluation: Sendable {
                                             targets: ShapedArray<UInt8>,
                                             probabilitiesSource: String = "probabilities", targetsSource: String = "targets",
                                             curvesSource: String = "curves") throws(CalibrationError) -> Result {
+        try Specialized.dispatch(probabilities,
+            float: { (p: Tensor) throws(CalibrationError) -> Result in
+                try specializedEvaluate(curves, probabilities: p, targets: targets, probabilitiesSource: probabilitiesSource,
+                                        targetsSource: targetsSource, curvesSource: curvesSource)
+            },
+            half: { (p: HalfTensor) throws(CalibrationError) -> Result in
+                try specializedEvaluate(curves, probabilities: p, targets: targets, probabilitiesSource: probabilitiesSource,
+                                        targetsSource: targetsSource, curvesSource: curvesSource)
+            })
+    }
+
+    func specializedEvaluate<P: QuantileScalar>(_ curves: CalibratedCurves, probabilities: ShapedArray<P>,
+                                            targets: ShapedArray<UInt8>,
+                                            probabilitiesSource: String = "probabilities", targetsSource: String = "targets",
+                                            curvesSource: String = "curves") throws(CalibrationError) -> Result {
         try InputValidation.checkShapes(probabilities: probabilities.shape, targets: targets.shape,
                                         probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
         try curves.checkCompatible(withProbabilitiesShape: probabilities.shape, curvesSource: curvesSource)

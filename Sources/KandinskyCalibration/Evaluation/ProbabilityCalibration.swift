@@ -70,6 +70,21 @@ public struct ProbabilityCalibration: Sendable {
                                             pixel: (h: Int, w: Int)? = nil,
                                             probabilitiesSource: String = "probabilities",
                                             targetsSource: String = "targets") throws(CalibrationError) -> Result {
+        try Specialized.dispatch(probabilities,
+            float: { (p: Tensor) throws(CalibrationError) -> Result in
+                try specializedEvaluate(probabilities: p, targets: targets, pixel: pixel,
+                                        probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+            },
+            half: { (p: HalfTensor) throws(CalibrationError) -> Result in
+                try specializedEvaluate(probabilities: p, targets: targets, pixel: pixel,
+                                        probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+            })
+    }
+
+    func specializedEvaluate<P: QuantileScalar>(probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+                                            pixel: (h: Int, w: Int)? = nil,
+                                            probabilitiesSource: String = "probabilities",
+                                            targetsSource: String = "targets") throws(CalibrationError) -> Result {
         try InputValidation.checkShapes(probabilities: probabilities.shape, targets: targets.shape,
                                         probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
         let shape = probabilities.shape

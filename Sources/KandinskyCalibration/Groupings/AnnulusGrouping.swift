@@ -11,10 +11,14 @@ import KandinskyCore
 /// Search: ``DifferentialEvolution`` rand/1/bin with the given population, F, CR, tolerance and
 /// generation limit, initial population uniform in `bounds`; every individual has its radii
 /// sorted ascending and then every coordinate clamped to its bounds. With n feature pixels
-/// above `searchSampleSize`, the search evaluates an unbiased estimate of J on a fixed random
-/// subset of that many pixels (O(M²) instead of O(n²) per evaluation); the final population is
-/// then evaluated exactly and its exactly best member is returned, so the stored θ and J are
-/// exact. With `searchSampleSize` ≥ n (or nil) every evaluation is exact.
+/// above `searchSampleSize`, the search first evaluates an unbiased estimate of J on a fixed
+/// random subset of that many pixels (O(M²) instead of O(n²) per evaluation) until the
+/// estimates meet the stopping rule; it then continues from that population on the exact J,
+/// evaluated incrementally from the best partition so far (only pixels that change annulus
+/// cost anything), until the exact values meet the stopping rule, within the same total
+/// generation limit, and finally refines the best θ by an exact compass search (each
+/// coordinate ± a step from 2 down to 0.25 pixels, keeping only improvements). The stored θ is
+/// the best exactly evaluated one and J is recomputed from scratch. With `searchSampleSize` ≥ n (or nil) every evaluation is exact.
 ///
 /// Pixels whose pixelwise curve is NaN are left out of J but still belong to their annulus (they
 /// add no scores to its pool).
@@ -107,37 +111,89 @@ public struct AnnulusGrouping: NonconformityGrouping {
         return PixelGroups(labels: labels, groupCounts: counts, findings: findings)
     }
 
-    /// The differential-evolution search, then the exact pick from the final population.
+    /// The differential-evolution search: on the subsampled objective first (when it is one),
+    /// then continued on the exact objective from the final population until the exact values
+    /// meet the same stopping rule, within the same total generation limit.
     func search(_ exact: AnnulusObjective) -> (theta: [Double], value: Double, findings: [String: String]) {
         let p = parameters
         var generator = SeededGenerator(seed: p.seed)
-        let sampleSize = p.searchSampleSize ?? Int.max
-        let surrogate = exact.subsampled(count: sampleSize, using: &generator)
+        let surrogate = exact.subsampled(count: p.searchSampleSize ?? Int.max, using: &generator)
         let isExact = surrogate.pixelCount == exact.pixelCount
-        let evolution = DifferentialEvolution(populationSize: p.populationSize, differentialWeight: p.differentialWeight,
-                                              crossoverProbability: p.crossoverProbability,
-                                              maxGenerations: p.maxGenerations, tolerance: p.tolerance)
-        let progress = ProgressReporter(title: "annulus search", total: p.maxGenerations)
         let bounds = p.bounds
-        let result = evolution.minimize(
-            bounds: bounds.map { $0[0]...$0[1] },
-            repair: { Self.repair($0, bounds: bounds) },
-            evaluate: { surrogate.values(thetas: $0) },
-            progress: { generation in
-                let message = String(format: "generation %d best J %.4g spread %.3g", generation.index, generation.bestValue, generation.spread)
-                if generation.index == 0 { progress.update(message: message) } else { progress.advance(message: message) }
-            },
-            using: &generator)
-        progress.finish(message: String(format: "%d generations, best J %.6g%@", result.generations, result.bestValue,
-                                        result.converged ? "" : " (generation limit reached)"))
-        var theta = result.best, value = result.bestValue
-        if !isExact {
-            // The surrogate ranks candidates; the stored answer must be exactly evaluated.
-            let exactValues = result.population.map { exact.value(theta: $0) }
-            let best = exactValues.indices.min { exactValues[$0] < exactValues[$1] }!
-            theta = result.population[best]
-            value = exactValues[best]
+        let box = bounds.map { $0[0]...$0[1] }
+        let repair = { (theta: [Double]) in Self.repair(theta, bounds: bounds) }
+        func evolution(maxGenerations: Int) -> DifferentialEvolution {
+            DifferentialEvolution(populationSize: p.populationSize, differentialWeight: p.differentialWeight,
+                                  crossoverProbability: p.crossoverProbability, maxGenerations: maxGenerations, tolerance: p.tolerance)
         }
-        return (theta, value, ["generations": "\(result.generations)", "converged": "\(result.converged)"])
+        func reporter(_ title: String, total: Int) -> (ProgressReporter, (DifferentialEvolution.Generation) -> Void) {
+            let progress = ProgressReporter(title: title, total: total)
+            return (progress, { generation in
+                let message = String(format: "generation %d best J %.6g spread %.3g", generation.index, generation.bestValue, generation.spread)
+                if generation.index == 0 { progress.update(message: message) } else { progress.advance(message: message) }
+            })
+        }
+        func finish(_ progress: ProgressReporter, _ result: DifferentialEvolution.Result) {
+            progress.finish(message: String(format: "%d generations, best J %.6g%@", result.generations, result.bestValue,
+                                            result.converged ? "" : " (generation limit reached)"))
+        }
+
+        let (firstProgress, firstReport) = reporter(isExact ? "annulus search" : "annulus search (sampled)", total: p.maxGenerations)
+        let first = evolution(maxGenerations: p.maxGenerations).minimize(
+            bounds: box, repair: repair,
+            evaluate: { isExact ? $0.map { surrogate.value(theta: $0) } : surrogate.values(thetas: $0) },
+            progress: firstReport, using: &generator)
+        finish(firstProgress, first)
+        guard !isExact else {
+            return (first.best, first.bestValue, ["generations": "\(first.generations)", "converged": "\(first.converged)"])
+        }
+        // Exact continuation: candidates now sit close together, so exact values are cheap
+        // updates of the best partition so far.
+        let remaining = max(p.maxGenerations - first.generations, 0)
+        let evaluator = AnnulusObjective.Incremental(exact, theta: first.best)
+        let (secondProgress, secondReport) = reporter("annulus search (exact)", total: remaining)
+        let second = evolution(maxGenerations: remaining).minimize(
+            bounds: box, initialPopulation: first.population, repair: repair,
+            evaluate: { batch in
+                batch.map { theta in
+                    let (value, sums) = evaluator.evaluate(theta)
+                    if value < evaluator.value { evaluator.rebase(to: theta, value: value, sums: sums) }
+                    return value
+                }
+            },
+            progress: secondReport, using: &generator)
+        finish(secondProgress, second)
+        // The evaluator's reference is the best exactly evaluated θ so far. A compass search
+        // around it (each coordinate ± a step, halving the step down to a quarter pixel) removes
+        // what is left of the sampled objective's bias near the optimum; it only accepts exact
+        // improvements.
+        var best = evaluator.theta, bestValue = evaluator.value
+        var step = 2.0, evaluations = 0
+        while step >= 0.25 && evaluations < 400 {
+            var improved = false
+            for j in 0..<5 {
+                for direction in [1.0, -1.0] {
+                    var candidate = best
+                    candidate[j] += direction * step
+                    candidate = Self.repair(candidate, bounds: bounds)
+                    guard candidate != best else { continue }
+                    let (value, sums) = evaluator.evaluate(candidate)
+                    evaluations += 1
+                    if value < bestValue {
+                        best = candidate
+                        bestValue = value
+                        evaluator.rebase(to: candidate, value: value, sums: sums)
+                        improved = true
+                    }
+                }
+            }
+            if !improved { step /= 2 }
+        }
+        // Recomputed from scratch, so no rounding of the incremental updates is stored.
+        let value = exact.value(theta: best)
+        return (best, value, ["generations": "\(first.generations + second.generations)",
+                              "sampled_generations": "\(first.generations)",
+                              "refinement_evaluations": "\(evaluations)",
+                              "converged": "\(second.converged)"])
     }
 }

@@ -6,8 +6,9 @@ import KandinskyCore
 /// Each restart seeds with k-means++ (first centre uniform, each next centre drawn with
 /// probability proportional to the squared distance to the nearest chosen centre) and then
 /// alternates assignment (nearest centre, ties to the lower index) and update (centre = mean of
-/// its points; an empty cluster keeps its centre) until no assignment changes or
-/// `maxIterations` is reached. The restart with the lowest inertia (sum of squared distances to
+/// its points; an empty cluster keeps its centre) until no assignment changes, the centres move
+/// by less than `tolerance` (Σ_j ‖Δc_j‖² ≤ tolerance × the mean per-coordinate variance of the
+/// points, scikit-learn's rule), or `maxIterations` is reached. The restart with the lowest inertia (sum of squared distances to
 /// the assigned centres) wins, the earlier one on ties. Clusters are then renumbered by the
 /// ascending sum of their centre's coordinates, so labels do not depend on seeding order.
 ///
@@ -19,14 +20,17 @@ public struct KMeans: Sendable {
     public var restarts: Int
     /// The most Lloyd iterations per restart.
     public var maxIterations: Int
+    /// Relative centre movement below which the iterations stop.
+    public var tolerance: Double
 
     /// - Precondition: k ≥ 1, restarts ≥ 1, maxIterations ≥ 1.
-    public init(clusterCount: Int, restarts: Int = 10, maxIterations: Int = 300) {
+    public init(clusterCount: Int, restarts: Int = 10, maxIterations: Int = 300, tolerance: Double = 1e-4) {
         precondition(clusterCount >= 1 && restarts >= 1 && maxIterations >= 1,
                      "k-means needs k ≥ 1, restarts ≥ 1 and maxIterations ≥ 1, got \(clusterCount), \(restarts), \(maxIterations)")
         self.clusterCount = clusterCount
         self.restarts = restarts
         self.maxIterations = maxIterations
+        self.tolerance = tolerance
     }
 
     /// A clustering.
@@ -91,33 +95,56 @@ public struct KMeans: Sendable {
                     nearest[i] = min(nearest[i], distance)
                 }
             }
-            // Lloyd iterations.
+            // scikit-learn's stopping threshold: tolerance × mean per-coordinate variance.
+            var variance = 0.0
+            for t in 0..<d {
+                var sum = 0.0, squares = 0.0
+                for i in 0..<n { let v = Double(x[i * d + t]); sum += v; squares += v * v }
+                variance += max(squares / Double(n) - (sum / Double(n)) * (sum / Double(n)), 0)
+            }
+            let threshold = tolerance * variance / Double(d)
+            // Lloyd iterations, over raw buffers: this loop is the whole cost.
             var labels = [Int32](repeating: -1, count: n)
             var inertia = 0.0
+            let sums = UnsafeMutablePointer<Double>.allocate(capacity: k * d)
+            let counts = UnsafeMutablePointer<Int>.allocate(capacity: k)
+            defer { sums.deallocate(); counts.deallocate() }
+            var settled = false  // centres stopped moving: one last assignment, then stop
             for _ in 0..<maxIterations {
                 var changed = false
                 inertia = 0
-                var sums = [Double](repeating: 0, count: k * d)
-                var counts = [Int](repeating: 0, count: k)
-                for i in 0..<n {
-                    var bestCluster = 0, bestDistance = Double.infinity
-                    for j in 0..<k {
-                        var distance = 0.0
-                        for t in 0..<d {
-                            let delta = Double(x[i * d + t]) - centres[j * d + t]
-                            distance += delta * delta
+                sums.initialize(repeating: 0, count: k * d)
+                counts.initialize(repeating: 0, count: k)
+                centres.withUnsafeBufferPointer { centre in
+                    labels.withUnsafeMutableBufferPointer { label in
+                        for i in 0..<n {
+                            let point = x.baseAddress! + i * d
+                            var bestCluster = 0, bestDistance = Double.infinity
+                            for j in 0..<k {
+                                var distance = 0.0
+                                for t in 0..<d {
+                                    let delta = Double(point[t]) - centre[j * d + t]
+                                    distance += delta * delta
+                                }
+                                if distance < bestDistance { bestDistance = distance; bestCluster = j }
+                            }
+                            if label[i] != Int32(bestCluster) { label[i] = Int32(bestCluster); changed = true }
+                            inertia += bestDistance
+                            counts[bestCluster] += 1
+                            for t in 0..<d { sums[bestCluster * d + t] += Double(point[t]) }
                         }
-                        if distance < bestDistance { bestDistance = distance; bestCluster = j }
                     }
-                    if labels[i] != Int32(bestCluster) { labels[i] = Int32(bestCluster); changed = true }
-                    inertia += bestDistance
-                    counts[bestCluster] += 1
-                    for t in 0..<d { sums[bestCluster * d + t] += Double(x[i * d + t]) }
                 }
-                if !changed { break }
+                if !changed || settled { break }
+                var shift = 0.0
                 for j in 0..<k where counts[j] > 0 {
-                    for t in 0..<d { centres[j * d + t] = sums[j * d + t] / Double(counts[j]) }
+                    for t in 0..<d {
+                        let updated = sums[j * d + t] / Double(counts[j])
+                        shift += (updated - centres[j * d + t]) * (updated - centres[j * d + t])
+                        centres[j * d + t] = updated
+                    }
                 }
+                if shift <= threshold { settled = true }
             }
             return Result(labels: labels, centroids: (0..<k).map { Array(centres[($0 * d)..<($0 * d + d)]) }, inertia: inertia)
         }

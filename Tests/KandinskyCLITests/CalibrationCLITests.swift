@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+import KandinskyCore
+
+/// Round trips and error messages of `calibrate-scores`, `evaluate-scores` and `predict-sets`.
+@Suite struct CalibrationCLITests {
+    /// A scratch directory with deterministic probabilities [N, 2, H, W] and targets: class 1
+    /// is likelier near the centre; class 0 is its complement.
+    struct Workspace {
+        let directory: URL
+        let shape: [Int]
+
+        init(images n: Int = 24, height h: Int = 6, width w: Int = 8, seed: UInt64 = 1) throws {
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-calibration-cli-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            shape = [n, 2, h, w]
+            var generator = SeededGenerator(seed: seed)
+            var p = [Float](repeating: 0, count: n * 2 * h * w)
+            var t = [UInt8](repeating: 0, count: n * 2 * h * w)
+            for image in 0..<n {
+                for pixel in 0..<(h * w) {
+                    let dy = Double(pixel / w) - Double(h - 1) / 2, dx = Double(pixel % w) - Double(w - 1) / 2
+                    let base = 1.5 - (dx * dx + dy * dy) / 6
+                    let predicted = Float(1 / (1 + exp(-(base + generator.nextNormal()))))
+                    let positive: UInt8 = generator.nextUnitFloat() < predicted ? 1 : 0
+                    p[(image * 2 + 1) * h * w + pixel] = predicted
+                    p[(image * 2) * h * w + pixel] = 1 - predicted
+                    t[(image * 2 + 1) * h * w + pixel] = positive
+                    t[(image * 2) * h * w + pixel] = 1 - positive
+                }
+            }
+            try NumpyFile.write(.float32(Tensor(shape: shape, scalars: p)), to: url("probs.npy"))
+            try NumpyFile.write(.uint8(ShapedArray(shape: shape, scalars: t)), to: url("targets.npy"))
+            try NumpyFile.write(.float16(HalfTensor(shape: shape, scalars: p.map { Float16($0) })), to: url("probs16.npy"))
+            try NumpyFile.write(.bool(ShapedArray(shape: shape, scalars: t.map { $0 == 1 })), to: url("targets_bool.npy"))
+        }
+
+        func url(_ name: String) -> URL { directory.appendingPathComponent(name) }
+        func path(_ name: String) -> String { url(name).path }
+        func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: path(name)) }
+        func remove() { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    @Test func calibrateEvaluateAndPredictRoundTrip() throws {
+        let work = try Workspace()
+        defer { work.remove() }
+        let calibrate = try runKandinsky(["calibrate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
+                                          "--method", "kmeans", "--clusters", "3", "--curve-count", "50",
+                                          "--curve-points", "30,35,40,45", "--out", work.path("cmodel.safetensors")])
+        #expect(calibrate.status == 0, "\(calibrate.stderr)")
+        #expect(calibrate.stdout.contains("method kmeans"))
+        let file = try SafetensorsFile.read(contentsOf: work.url("cmodel.safetensors"))
+        #expect(file["nc_curves"]?.shape == [50, 2, 6, 8])
+        #expect(file["kandinsky_mask"]?.shape == [6, 8])
+        #expect(file.metadata["method"] == "kmeans")
+        #expect(file.metadata["calibration_images"] == "24")
+        #expect(file.metadata["parameters"]?.contains("\"clusterCount\":3") == true)
+
+        let evaluate = try runKandinsky(["evaluate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
+                                         "--curves", work.path("cmodel.safetensors"), "--out", work.path("eval"), "--bins", "10"])
+        #expect(evaluate.status == 0, "\(evaluate.stderr)")
+        for name in ["pixelwise_ce.npy", "coverages.npy", "pixelwise_ece.npy", "structure_frequency.npy", "summary.json",
+                     "reliability.json", "coverage.svg", "reliability.svg", "reliability_pixel.svg", "pixelwise_ce.png",
+                     "pixelwise_ece.png", "structure_frequency.png"] {
+            #expect(work.exists("eval/\(name)"), "missing \(name)")
+        }
+        #expect(try NumpyFile.read(contentsOf: work.url("eval/coverages.npy")).shape == [10])
+        #expect(try NumpyFile.read(contentsOf: work.url("eval/pixelwise_ce.npy")).shape == [6, 8])
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: work.url("eval/summary.json"))) as? [String: Any]
+        let marginal = try #require(summary?["marginal_ce"] as? Double)
+        // In-sample evaluation of pooled curves: close to nominal.
+        #expect(marginal >= 0 && marginal < 0.1)
+        #expect(summary?["mean_pixelwise_ce"] is Double && summary?["mean_pixelwise_ece"] is Double)
+        #expect(try String(contentsOf: work.url("eval/coverage.svg"), encoding: .utf8).contains("CE₁₀ = "))
+
+        var sizes: [Int] = []
+        for alpha in ["0.5", "0.1"] {
+            let predict = try runKandinsky(["predict-sets", "--probs", work.path("probs16.npy"), "--curves", work.path("cmodel.safetensors"),
+                                            "--alpha", alpha, "--out", work.path("sets\(alpha).npy")])
+            #expect(predict.status == 0, "\(predict.stderr)")
+            guard case .uint8(let sets) = try NumpyFile.read(contentsOf: work.url("sets\(alpha).npy")) else {
+                Issue.record("sets are not uint8")
+                return
+            }
+            #expect(sets.shape == work.shape)
+            #expect(sets.scalars.allSatisfy { $0 <= 1 })
+            sizes.append(sets.scalars.reduce(0) { $0 + Int($1) })
+        }
+        #expect(sizes[1] > sizes[0], "sets at 90 % confidence are larger than at 50 %: \(sizes)")
+    }
+
+    @Test func annulusSearchFromHalfProbabilitiesAndBooleanTargets() throws {
+        let work = try Workspace(seed: 2)
+        defer { work.remove() }
+        let run = try runKandinsky(["calibrate-scores", "--probs", work.path("probs16.npy"), "--targets", work.path("targets_bool.npy"),
+                                    "--method", "gen-ann", "--bounds=-1,1,-1,1,0,4,0,4,0,6", "--max-generations", "20",
+                                    "--seed", "3", "--precision", "half-probabilities", "--out", work.path("ann.safetensors")])
+        #expect(run.status == 0, "\(run.stderr)")
+        let file = try SafetensorsFile.read(contentsOf: work.url("ann.safetensors"))
+        #expect(file.metadata["method"] == "gen-ann")
+        #expect(file.metadata["precision"] == "half-probabilities")
+        #expect(file.metadata["theta"]?.hasPrefix("[") == true && file.metadata["objective"] != nil)
+        #expect(file["group_labels"]?.shape == [2, 6, 8])
+    }
+
+    /// Runs a command that must fail with one error line mentioning `mentions` and write nothing.
+    func expectFailure(_ arguments: [String], mentioning mentions: [String], output: String, in work: Workspace,
+                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let run = try runKandinsky(arguments)
+        #expect(run.status != 0, sourceLocation: sourceLocation)
+        let lines = run.stderr.split(separator: "\n").filter { !$0.isEmpty && !$0.hasPrefix("Usage") && !$0.hasPrefix("  See") }
+        #expect(lines.count == 1, "\(run.stderr)", sourceLocation: sourceLocation)
+        for text in mentions { #expect(run.stderr.contains(text), "\(run.stderr) should mention \(text)", sourceLocation: sourceLocation) }
+        #expect(!work.exists(output), "\(output) was written", sourceLocation: sourceLocation)
+    }
+
+    @Test func badInputsGiveOneClearLine() throws {
+        let work = try Workspace(images: 4, height: 3, width: 4)
+        defer { work.remove() }
+        func calibrate(_ probs: String, _ targets: String, _ extra: [String] = []) -> [String] {
+            ["calibrate-scores", "--probs", work.path(probs), "--targets", work.path(targets), "--method", "pixel",
+             "--out", work.path("out.safetensors")] + extra
+        }
+        try NumpyFile.write(.float32(Tensor(shape: [4, 2, 3, 5], repeating: 0.5)), to: work.url("wide.npy"))
+        try expectFailure(calibrate("wide.npy", "targets.npy"), mentioning: ["targets.npy", "[4, 2, 3, 4]", "[4, 2, 3, 5]"],
+                          output: "out.safetensors", in: work)
+        var outside = [Float](repeating: 0.5, count: 96)
+        outside[50] = 1.25
+        try NumpyFile.write(.float32(Tensor(shape: [4, 2, 3, 4], scalars: outside)), to: work.url("outside.npy"))
+        try expectFailure(calibrate("outside.npy", "targets.npy"), mentioning: ["outside.npy", "1.25", "[2, 0, 0, 2]"],
+                          output: "out.safetensors", in: work)
+        try NumpyFile.write(.float32(Tensor(shape: [4, 2, 3, 4], repeating: .nan)), to: work.url("nan.npy"))
+        try expectFailure(calibrate("nan.npy", "targets.npy"), mentioning: ["nan.npy", "nan"], output: "out.safetensors", in: work)
+        try NumpyFile.write(.int64(ShapedArray(shape: [4, 2, 3, 4], repeating: 3)), to: work.url("threes.npy"))
+        try expectFailure(calibrate("probs.npy", "threes.npy"), mentioning: ["threes.npy", "0 or 1", "3"], output: "out.safetensors", in: work)
+        try expectFailure(calibrate("probs.npy", "targets.npy", ["--method", "kmeans", "--class-index", "5"]),
+                          mentioning: ["class index 5", "2 classes"], output: "out.safetensors", in: work)
+        try NumpyFile.write(.float32(Tensor(shape: [0, 2, 3, 4], repeating: 0)), to: work.url("empty.npy"))
+        try NumpyFile.write(.uint8(ShapedArray(shape: [0, 2, 3, 4], repeating: 0)), to: work.url("empty_targets.npy"))
+        try expectFailure(calibrate("empty.npy", "empty_targets.npy"), mentioning: ["empty.npy", "at least one image"],
+                          output: "out.safetensors", in: work)
+        var onlyBackground = [UInt8](repeating: 0, count: 96)
+        for n in 0..<4 { for p in 0..<12 { onlyBackground[n * 24 + p] = 1 } }
+        try NumpyFile.write(.uint8(ShapedArray(shape: [4, 2, 3, 4], scalars: onlyBackground)), to: work.url("background.npy"))
+        try expectFailure(calibrate("probs.npy", "background.npy"), mentioning: ["class 1", "no target pixels"],
+                          output: "out.safetensors", in: work)
+
+        // A curves file of another image size.
+        let other = try Workspace(images: 4, height: 5, width: 4)
+        defer { other.remove() }
+        let made = try runKandinsky(["calibrate-scores", "--probs", other.path("probs.npy"), "--targets", other.path("targets.npy"),
+                                     "--method", "image", "--out", work.path("other.safetensors")])
+        #expect(made.status == 0, "\(made.stderr)")
+        try expectFailure(["predict-sets", "--probs", work.path("probs.npy"), "--curves", work.path("other.safetensors"),
+                           "--alpha", "0.1", "--out", work.path("sets.npy")],
+                          mentioning: ["other.safetensors", "nc_curves", "[4, 2, 3, 4]"], output: "sets.npy", in: work)
+        try expectFailure(["evaluate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
+                           "--curves", work.path("other.safetensors"), "--out", work.path("eval")],
+                          mentioning: ["other.safetensors", "do not match"], output: "eval", in: work)
+        try expectFailure(["predict-sets", "--probs", work.path("probs.npy"), "--curves", work.path("other.safetensors"),
+                           "--alpha", "1.5", "--out", work.path("sets.npy")],
+                          mentioning: ["--alpha", "(0, 1)"], output: "sets.npy", in: work)
+    }
+}
