@@ -98,10 +98,17 @@ import Testing
     }
 
     @Test func convolutionGradientsAcrossTilesAndThreads() {
-        // 130 × 80 pixels with 8 input channels span several column tiles; 3 images split over threads.
+        // A 1000-float budget holds 13 pixels of 8·9 patch rows: 30 × 20 pixels span 47 tiles,
+        // the last one partial, and tiles cut through rows; 3 images split over the threads.
         var generator = SeededGenerator(seed: 5)
-        let conv = Conv2d(inputChannels: 8, outputChannels: 3, kernelSize: 3, padding: 1, using: &generator)
-        checkGradients(conv, input: .normal([3, 8, 130, 80], using: &generator), samples: 12)
+        let scratch = ConvolutionScratch(columnBudget: 1000)
+        let conv = Conv2d(inputChannels: 8, outputChannels: 3, kernelSize: 3, padding: 1, scratch: scratch, using: &generator)
+        checkGradients(conv, input: .normal([3, 8, 30, 20], using: &generator), samples: 12)
+        var untiled = conv
+        untiled.scratch = ConvolutionScratch()
+        let x = Tensor.normal([1, 8, 30, 20], using: &generator)
+        var tiled = conv
+        expectClose(tiled.forward(x, training: false), untiled.forward(x, training: false), relativeTolerance: 1e-6)
     }
 
     @Test func instanceNormGradients() {

@@ -3,6 +3,8 @@ import KandinskyCore
 /// The sizes of one convolution call, and the pixel tiling used to bound im2col memory.
 struct ConvolutionGeometry {
     let images, inputChannels, outputChannels, height, width, kernel, padding: Int
+    /// Floats of column memory a tile may use (see ``ConvolutionScratch/columnBudget``).
+    let columnBudget: Int
 
     var outputHeight: Int { height + 2 * padding - kernel + 1 }
     var outputWidth: Int { width + 2 * padding - kernel + 1 }
@@ -11,9 +13,8 @@ struct ConvolutionGeometry {
     var inputImageSize: Int { inputChannels * height * width }
     var outputImageSize: Int { outputChannels * outputPixels }
 
-    /// Pixels per tile: about 256 Ki floats of columns (1 MiB, within a core's L2 cache on most
-    /// machines), but never fewer than 128 so the GEMMs keep a useful width.
-    var tileSize: Int { min(outputPixels, max(128, (1 << 18) / patchSize)) }
+    /// Pixels per tile: as many as the column budget holds.
+    var tileSize: Int { min(outputPixels, max(1, columnBudget / patchSize)) }
     var tileCount: Int { (outputPixels + tileSize - 1) / tileSize }
 }
 

@@ -9,7 +9,7 @@ import KandinskyCore
 /// Implementation: the output is computed in tiles of pixels; each tile's receptive fields are
 /// unrolled into a [Cin·k·k, tile] column matrix (im2col) that is multiplied by the weight matrix
 /// [Cout, Cin·k·k] with one GEMM (1 × 1 kernels multiply the input directly). Tiles bound the
-/// column memory to about 1 MiB per thread whatever the image size. Work is spread over the cores
+/// column memory per thread to the scratch's ``ConvolutionScratch/columnBudget``. Work is spread over the cores
 /// with one OpenBLAS thread each; a backward pass over fewer images than cores instead runs
 /// serially with all OpenBLAS threads.
 ///
@@ -55,7 +55,8 @@ public struct Conv2d: Layer {
         let (n, c, h, w) = imageDimensions(input, "Conv2d")
         precondition(c == inputChannels, "Conv2d expects \(inputChannels) input channels, got shape \(input.shape)")
         let g = ConvolutionGeometry(images: n, inputChannels: c, outputChannels: outputChannels,
-                                    height: h, width: w, kernel: kernelSize, padding: padding)
+                                    height: h, width: w, kernel: kernelSize, padding: padding,
+                                    columnBudget: scratch.columnBudget)
         precondition(g.outputHeight > 0 && g.outputWidth > 0,
                      "Conv2d with kernel \(kernelSize) and padding \(padding) cannot take input of shape \(input.shape)")
         return g

@@ -10,8 +10,17 @@ public final class ConvolutionScratch: @unchecked Sendable {
     private var columns: [UnsafeMutableBufferPointer<Float>]
     private var partials: [UnsafeMutableBufferPointer<Float>]
 
+    /// The most floats of im2col columns one thread uses at once: a convolution processes
+    /// ⌊columnBudget / (Cin·k²)⌋ pixels per GEMM.
+    public let columnBudget: Int
+
     /// An empty scratch area; it grows on first use.
-    public init() {
+    ///
+    /// The default budget, 2 Mi floats (8 MiB per thread), keeps the GEMM panels wide: OpenBLAS
+    /// repacks the weight matrix on every call, so narrow tiles pay that cost often.
+    public init(columnBudget: Int = 1 << 21) {
+        precondition(columnBudget > 0, "the column budget must be positive, got \(columnBudget)")
+        self.columnBudget = columnBudget
         columns = []
         partials = []
     }
