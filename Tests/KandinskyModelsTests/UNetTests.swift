@@ -74,7 +74,8 @@ import Testing
         var model = UNet(inputChannels: 3, outputChannels: 2, channels: 4, depth: 2, using: &generator)
         let images = Tensor.uniform([5, 3, 8, 8], using: &generator)
         let whole = try model.probabilities(images, batchSize: 8)
-        #expect(try model.probabilities(images, batchSize: 2) == whole)
+        // Other batch sizes tile the convolutions differently: equal up to rounding.
+        expectClose(try model.probabilities(images, batchSize: 2), whole, relativeTolerance: 1e-6)
         expectClose(whole, model.forward(images, training: false).sigmoid(), relativeTolerance: 1e-7)
     }
 

@@ -16,8 +16,12 @@ extension ConvolutionGeometry {
     var paddedPlane: Int { (height + 2) * paddedWidth }
     /// One padded image, with two zero floats after it that junk columns of the last row may read.
     var paddedImageSize: Int { inputChannels * paddedPlane + 2 }
-    /// Output rows per band: as many as fit the column budget.
-    var rowsPerBand: Int { min(height, max(1, columnBudget / (outputChannels * paddedWidth))) }
+    /// Output rows per band: as many as fit the column budget, evened out over the threads.
+    var rowsPerBand: Int {
+        let tallest = min(height, max(1, columnBudget / (outputChannels * paddedWidth)))
+        let bands = balancedCount((height + tallest - 1) / tallest, limit: height)
+        return (height + bands - 1) / bands
+    }
     var bandCount: Int { (height + rowsPerBand - 1) / rowsPerBand }
 }
 

@@ -74,7 +74,7 @@ public struct Conv2d: Layer {
         precondition(c == inputChannels, "Conv2d expects \(inputChannels) input channels, got shape \(input.shape)")
         let g = ConvolutionGeometry(images: n, inputChannels: c, outputChannels: outputChannels,
                                     height: h, width: w, kernel: kernelSize, padding: padding,
-                                    columnBudget: scratch.columnBudget)
+                                    columnBudget: scratch.columnBudget, threads: availableCoreCount)
         precondition(g.outputHeight > 0 && g.outputWidth > 0,
                      "Conv2d with kernel \(kernelSize) and padding \(padding) cannot take input of shape \(input.shape)")
         return g
