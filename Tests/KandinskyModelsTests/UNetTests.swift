@@ -79,6 +79,19 @@ import Testing
         expectClose(whole, model.forward(images, training: false).sigmoid(), relativeTolerance: 1e-7)
     }
 
+    @Test func loadsAPyTorchFileGivenItsArchitecture() throws {
+        let url = try fixtureURL("unet_c4_weights.safetensors")
+        do {
+            _ = try UNet(contentsOf: url)
+            Issue.record("a file without metadata loaded without an architecture")
+        } catch {
+            #expect(error.description.contains("records no architecture"))
+        }
+        var model = try UNet(contentsOf: url, architecture: .init(inputChannels: 3, outputChannels: 2, channels: 4, depth: 4))
+        let expected = try tensor(readFixture("unet_c4_weights.safetensors"), "conv2.2.bias")
+        #expect(model.stateDict().first { $0.name == "conv2.2.bias" }?.value == expected)
+    }
+
     // MARK: PyTorch parity (fixtures from scripts/fixtures/make_unet_fixtures.py)
 
     @Test func matchesPyTorchForwardLossGradientsAndAdamStep() throws {
