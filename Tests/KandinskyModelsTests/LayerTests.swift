@@ -108,6 +108,8 @@ import Testing
         var columns = shifted, windows = shifted
         columns.strategy = .columns
         let x = Tensor.normal([2, 32, 8, 9], using: &generator)
+        // Inference pads into shared scratch, training into the layer's own buffer.
+        expectClose(windows.forward(x, training: false), columns.forward(x, training: false), relativeTolerance: 1e-5)
         expectClose(windows.forward(x, training: true), columns.forward(x, training: true), relativeTolerance: 1e-5)
         let r = Tensor.normal([2, 5, 8, 9], using: &generator)
         expectClose(windows.backward(r), columns.backward(r), relativeTolerance: 1e-5)

@@ -39,9 +39,10 @@ func padImage(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, padded: UnsafeM
 /// taps[u·3 + v, o, c] = w[o, c, u, v].
 func rearrangeTaps(_ g: ConvolutionGeometry, w: UnsafePointer<Float>, taps: UnsafeMutablePointer<Float>) {
     let cin = g.inputChannels, cout = g.outputChannels
-    for o in 0..<cout {
-        for c in 0..<cin {
-            for tap in 0..<9 { taps[(tap * cout + o) * cin + c] = w[(o * cin + c) * 9 + tap] }
+    for tap in 0..<9 {
+        for o in 0..<cout {
+            let row = taps + (tap * cout + o) * cin, source = w + o * cin * 9 + tap
+            for c in 0..<cin { row[c] = source[c * 9] }
         }
     }
 }

@@ -185,59 +185,69 @@ public struct Conv2d: Layer {
 
     private mutating func convolveShifted(_ input: Tensor, training: Bool) -> Tensor {
         let g = geometry(input)
-        let threads = availableCoreCount
-        let rowsPerBand = g.rowsPerBand, bands = g.bandCount
-        scratch.reserve(threads: threads, columnCount: outputChannels * rowsPerBand * g.paddedWidth, partialCount: 0)
+        scratch.reserve(threads: availableCoreCount, columnCount: outputChannels * g.rowsPerBand * g.paddedWidth, partialCount: 0)
         var result = Tensor.empty
         swap(&result, &output)
         result.prepareBuffer(shape: [g.images, outputChannels, g.height, g.width])
-        padded.prepareBuffer(shape: [g.images, g.paddedImageSize])
         taps.prepareBuffer(shape: [9, outputChannels, inputChannels])
-        let weight = self.weight.value, bias = self.bias.value, scratch = self.scratch
+        let weight = self.weight.value
         weight.withUnsafeBufferPointer { w in
             taps.withUnsafeMutableBufferPointer { t in rearrangeTaps(g, w: w.baseAddress!, taps: t.baseAddress!) }
         }
+        // Training keeps the padded copy for the backward pass; inference pads into shared scratch.
+        if training {
+            var copy = Tensor.empty
+            swap(&copy, &padded)
+            copy.prepareBuffer(shape: [g.images, g.paddedImageSize])
+            copy.withUnsafeMutableBufferPointer { p in
+                convolveShifted(input, padded: p.baseAddress!, into: &result, geometry: g)
+            }
+            padded = copy
+        } else {
+            padded = .empty
+            convolveShifted(input, padded: scratch.shared(count: g.images * g.paddedImageSize), into: &result, geometry: g)
+        }
+        savedInput = training ? input : nil
+        output = result
+        return result
+    }
+
+    /// Pads `input` into `padded` and runs the bands of every image over the cores.
+    private func convolveShifted(_ input: Tensor, padded: UnsafeMutablePointer<Float>, into result: inout Tensor,
+                                 geometry g: ConvolutionGeometry) {
+        let threads = availableCoreCount
+        let rowsPerBand = g.rowsPerBand, bands = g.bandCount
+        let scratch = self.scratch
         ModelProfiler.measure(.im2col) {
             input.withUnsafeBufferPointer { x in
-                padded.withUnsafeMutableBufferPointer { p in
-                    parallelFor(0..<g.images) { range in
-                        for image in range {
-                            padImage(g, x: x.baseAddress! + image * g.inputImageSize,
-                                     padded: p.baseAddress! + image * g.paddedImageSize)
-                        }
+                parallelFor(0..<g.images) { range in
+                    for image in range {
+                        padImage(g, x: x.baseAddress! + image * g.inputImageSize, padded: padded + image * g.paddedImageSize)
                     }
                 }
             }
         }
-        let paddedImages = self.padded, tapMatrix = self.taps
         result.withUnsafeMutableBufferPointer { y in
-            paddedImages.withUnsafeBufferPointer { p in
-                tapMatrix.withUnsafeBufferPointer { t in
-                    bias.withUnsafeBufferPointer { b in
-                        let items = g.images * bands
-                        let workers = min(threads, items)
-                        setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
-                        parallelFor(0..<workers, chunkCount: workers) { range in
-                            for thread in range {
-                                for item in stride(from: thread, to: items, by: workers) {
-                                    let image = item / bands, firstRow = (item % bands) * rowsPerBand
-                                    convolveBand(g, padded: p.baseAddress! + image * g.paddedImageSize,
-                                                 taps: t.baseAddress!, b: b.baseAddress!,
-                                                 y: y.baseAddress! + image * g.outputImageSize,
-                                                 firstRow: firstRow, rows: min(rowsPerBand, g.height - firstRow),
-                                                 band: scratch.columns(thread: thread))
-                                }
+            taps.withUnsafeBufferPointer { t in
+                bias.value.withUnsafeBufferPointer { b in
+                    let items = g.images * bands
+                    let workers = min(threads, items)
+                    setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
+                    parallelFor(0..<workers, chunkCount: workers) { range in
+                        for thread in range {
+                            for item in stride(from: thread, to: items, by: workers) {
+                                let image = item / bands, firstRow = (item % bands) * rowsPerBand
+                                convolveBand(g, padded: padded + image * g.paddedImageSize,
+                                             taps: t.baseAddress!, b: b.baseAddress!,
+                                             y: y.baseAddress! + image * g.outputImageSize,
+                                             firstRow: firstRow, rows: min(rowsPerBand, g.height - firstRow),
+                                             band: scratch.columns(thread: thread))
                             }
                         }
                     }
                 }
             }
         }
-        savedInput = training ? input : nil
-        // Inference keeps no padded copy: it is only needed again by a backward pass.
-        if !training { self.padded = .empty }
-        output = result
-        return result
     }
 
     private mutating func backpropagateShifted(_ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry) -> Tensor {

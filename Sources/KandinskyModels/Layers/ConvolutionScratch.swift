@@ -9,6 +9,7 @@ import KandinskyCore
 public final class ConvolutionScratch: @unchecked Sendable {
     private var columns: [UnsafeMutableBufferPointer<Float>]
     private var partials: [UnsafeMutableBufferPointer<Float>]
+    private var sharedBuffer: [UnsafeMutableBufferPointer<Float>] = []
 
     /// The most floats of im2col columns one thread uses at once: a convolution processes
     /// ⌊columnBudget / (Cin·k²)⌋ pixels per GEMM.
@@ -26,7 +27,7 @@ public final class ConvolutionScratch: @unchecked Sendable {
     }
 
     deinit {
-        for buffer in columns + partials { buffer.deallocate() }
+        for buffer in columns + partials + sharedBuffer { buffer.deallocate() }
     }
 
     /// Makes sure `threads` column buffers of `columnCount` floats and partial buffers of
@@ -34,6 +35,13 @@ public final class ConvolutionScratch: @unchecked Sendable {
     func reserve(threads: Int, columnCount: Int, partialCount: Int) {
         Self.reserve(&columns, threads: threads, count: columnCount)
         Self.reserve(&partials, threads: threads, count: partialCount)
+    }
+
+    /// A buffer of at least `count` floats shared by all threads and layers, for data that lives
+    /// only during one layer call (the padded input of an inference-mode convolution).
+    func shared(count: Int) -> UnsafeMutablePointer<Float> {
+        Self.reserve(&sharedBuffer, threads: 1, count: count)
+        return sharedBuffer[0].baseAddress!
     }
 
     func columns(thread: Int) -> UnsafeMutablePointer<Float> { columns[thread].baseAddress! }
