@@ -4,6 +4,12 @@ import KandinskyModels
 import Testing
 @testable import kandinsky
 
+/// max |a − b| over elements of equal-shaped tensors (infinity when the shapes differ).
+func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
+    guard a.shape == b.shape else { return .infinity }
+    return zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 0
+}
+
 @Suite struct InferCommandTests {
     /// A fresh directory for one test's files.
     static func temporaryDirectory() throws -> URL {
@@ -34,7 +40,8 @@ import Testing
         try command.run()
         let written = try NumpyFile.read(contentsOf: directory.appendingPathComponent("probs.npy"))
         #expect(written.elementType == .float32)
-        #expect(written.toTensor() == model.forward(images, training: false).sigmoid())
+        // Batches of 2 tile the convolutions differently from one batch of 5: equal up to rounding.
+        #expect(maxDifference(written.toTensor(), model.forward(images, training: false).sigmoid()) < 1e-6)
     }
 
     @Test func takesTheArchitectureFromFlagsForAFileWithoutMetadata() throws {
@@ -49,7 +56,7 @@ import Testing
         let command = try InferCommand.parse(arguments + ["--in-channels", "3", "--out-channels", "2", "--channels", "4", "--depth", "2"])
         try command.run()
         let written = try NumpyFile.read(contentsOf: directory.appendingPathComponent("probs.npy")).toTensor()
-        #expect(written == model.forward(images, training: false).sigmoid())
+        #expect(maxDifference(written, model.forward(images, training: false).sigmoid()) < 1e-6)
         #expect(throws: (any Error).self) { try InferCommand.parse(arguments + ["--depth", "2"]) }
     }
 

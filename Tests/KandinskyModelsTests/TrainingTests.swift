@@ -155,7 +155,10 @@ import Testing
         _ = try trainer.trainStep(images: images, targets: targets)
         trainer.finishEpoch()
         _ = try trainer.trainStep(images: images, targets: targets)
-        var resumed = try Trainer(checkpoint: trainer.checkpoint())
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-checkpoint-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try trainer.saveCheckpoint(to: url)
+        var resumed = try Trainer(contentsOf: url)
         #expect(resumed.epoch == 1)
         #expect(resumed.optimizer.stepCount == 2)
         #expect(resumed.optimizer.learningRate == trainer.optimizer.learningRate)

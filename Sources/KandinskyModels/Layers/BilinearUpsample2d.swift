@@ -19,19 +19,32 @@ public struct BilinearUpsample2d: Layer {
 
     public init() {}
 
-    /// The two source indices and the weight of the second, for each output index of an axis.
-    static func axisTaps(inputLength n: Int) -> [(first: Int, second: Int, weight: Float)] {
-        (0..<(2 * n)).map { o in
-            let source = max((Float(o) + 0.5) * 0.5 - 0.5, 0)
-            let first = Int(source)
-            return (first, min(first + 1, n - 1), source - Float(first))
+    /// The source rows and the weight of the second for output row o of an axis of length n
+    /// (the same rule applies to columns).
+    @inline(__always)
+    static func rowTaps(_ o: Int, inputLength n: Int) -> (first: Int, second: Int, weight: Float) {
+        // (o + ½)/2 − ½ is ¼ below or above an input index: o = 2i → i − ¼, o = 2i + 1 → i + ¼.
+        let i = o / 2
+        if o % 2 == 0 {
+            return i == 0 ? (0, 0, 0) : (i - 1, i, 0.75)
         }
+        return (i, min(i + 1, n - 1), 0.25)
+    }
+
+    /// out[0 ..< 2w] = the ×2 interpolation of row[0 ..< w] (¼–¾ weights, edges repeated).
+    @inline(__always)
+    static func widen(_ row: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, width w: Int) {
+        out[0] = row[0]
+        for j in 0..<(w - 1) {
+            out[2 * j + 1] = 0.75 * row[j] + 0.25 * row[j + 1]
+            out[2 * j + 2] = 0.25 * row[j] + 0.75 * row[j + 1]
+        }
+        out[2 * w - 1] = row[w - 1]
     }
 
     public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
         let (n, c, h, w) = imageDimensions(input, "BilinearUpsample2d")
         inputShape = input.shape
-        let rows = Self.axisTaps(inputLength: h), columns = Self.axisTaps(inputLength: w)
         let oh = 2 * h, ow = 2 * w
         var result = Tensor.empty
         swap(&result, &output)
@@ -39,19 +52,19 @@ public struct BilinearUpsample2d: Layer {
         input.withUnsafeBufferPointer { x in
             result.withUnsafeMutableBufferPointer { y in
                 parallelFor(0..<(n * c)) { range in
+                    // Rows are mixed vertically first, then widened: the filter is separable.
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: w) { buffer in
+                    let mixed = buffer.baseAddress!
                     for plane in range {
                         let source = x.baseAddress! + plane * h * w
                         let destination = y.baseAddress! + plane * oh * ow
                         for i in 0..<oh {
-                            let (r0, r1, ly) = rows[i]
+                            let (r0, r1, ly) = Self.rowTaps(i, inputLength: h)
                             let top = source + r0 * w, bottom = source + r1 * w
-                            let out = destination + i * ow
-                            for j in 0..<ow {
-                                let (c0, c1, lx) = columns[j]
-                                out[j] = (1 - ly) * ((1 - lx) * top[c0] + lx * top[c1])
-                                    + ly * ((1 - lx) * bottom[c0] + lx * bottom[c1])
-                            }
+                            for j in 0..<w { mixed[j] = (1 - ly) * top[j] + ly * bottom[j] }
+                            Self.widen(mixed, into: destination + i * ow, width: w)
                         }
+                    }
                     }
                 }
             }
@@ -64,7 +77,6 @@ public struct BilinearUpsample2d: Layer {
         precondition(outputGradient.shape == output.shape,
                      "BilinearUpsample2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)")
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
-        let rows = Self.axisTaps(inputLength: h), columns = Self.axisTaps(inputLength: w)
         let oh = 2 * h, ow = 2 * w
         var result = Tensor.empty
         swap(&result, &inputGradient)
@@ -72,23 +84,30 @@ public struct BilinearUpsample2d: Layer {
         outputGradient.withUnsafeBufferPointer { dy in
             result.withUnsafeMutableBufferPointer { dx in
                 parallelFor(0..<(n * c)) { range in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: w) { buffer in
+                    let narrowed = buffer.baseAddress!
                     for plane in range {
                         let destination = dx.baseAddress! + plane * h * w
                         destination.initialize(repeating: 0, count: h * w)
                         let source = dy.baseAddress! + plane * oh * ow
                         for i in 0..<oh {
-                            let (r0, r1, ly) = rows[i]
+                            // The adjoint of widen, then of the vertical mix.
+                            let g = source + i * ow
+                            for j in 0..<w { narrowed[j] = 0 }
+                            narrowed[0] += g[0]
+                            for j in 0..<(w - 1) {
+                                narrowed[j] += 0.75 * g[2 * j + 1] + 0.25 * g[2 * j + 2]
+                                narrowed[j + 1] += 0.25 * g[2 * j + 1] + 0.75 * g[2 * j + 2]
+                            }
+                            narrowed[w - 1] += g[2 * w - 1]
+                            let (r0, r1, ly) = Self.rowTaps(i, inputLength: h)
                             let top = destination + r0 * w, bottom = destination + r1 * w
-                            let gradientRow = source + i * ow
-                            for j in 0..<ow {
-                                let (c0, c1, lx) = columns[j]
-                                let g = gradientRow[j]
-                                top[c0] += (1 - ly) * (1 - lx) * g
-                                top[c1] += (1 - ly) * lx * g
-                                bottom[c0] += ly * (1 - lx) * g
-                                bottom[c1] += ly * lx * g
+                            for j in 0..<w {
+                                top[j] += (1 - ly) * narrowed[j]
+                                bottom[j] += ly * narrowed[j]
                             }
                         }
+                    }
                     }
                 }
             }

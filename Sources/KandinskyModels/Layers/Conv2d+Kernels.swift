@@ -3,6 +3,10 @@ import KandinskyCore
 /// The sizes of one convolution call, and the pixel tiling used to bound im2col memory.
 struct ConvolutionGeometry {
     let images, inputChannels, outputChannels, height, width, kernel, padding: Int
+    /// Floats of column memory a tile may use (see ``ConvolutionScratch/columnBudget``).
+    let columnBudget: Int
+    /// Worker threads the tiles are spread over.
+    let threads: Int
 
     var outputHeight: Int { height + 2 * padding - kernel + 1 }
     var outputWidth: Int { width + 2 * padding - kernel + 1 }
@@ -11,9 +15,20 @@ struct ConvolutionGeometry {
     var inputImageSize: Int { inputChannels * height * width }
     var outputImageSize: Int { outputChannels * outputPixels }
 
-    /// Pixels per tile: about 256 Ki floats of columns (1 MiB, within a core's L2 cache on most
-    /// machines), but never fewer than 128 so the GEMMs keep a useful width.
-    var tileSize: Int { min(outputPixels, max(128, (1 << 18) / patchSize)) }
+    /// Pixels per tile: as many as the column budget holds, then evened out so that the tiles of
+    /// a batch split equally over `threads` workers.
+    var tileSize: Int {
+        let widest = min(outputPixels, max(1, columnBudget / patchSize))
+        let tiles = balancedCount((outputPixels + widest - 1) / widest, limit: outputPixels)
+        return (outputPixels + tiles - 1) / tiles
+    }
+
+    /// `count` pieces per image, raised to a multiple of the thread count when the images alone
+    /// do not split evenly (a single image on two cores would otherwise leave one idle).
+    func balancedCount(_ count: Int, limit: Int) -> Int {
+        guard threads > 1, images % threads != 0 else { return count }
+        return min(limit, (count + threads - 1) / threads * threads)
+    }
     var tileCount: Int { (outputPixels + tileSize - 1) / tileSize }
 }
 

@@ -9,7 +9,7 @@ import KandinskyCore
 /// Implementation: the output is computed in tiles of pixels; each tile's receptive fields are
 /// unrolled into a [Cin·k·k, tile] column matrix (im2col) that is multiplied by the weight matrix
 /// [Cout, Cin·k·k] with one GEMM (1 × 1 kernels multiply the input directly). Tiles bound the
-/// column memory to about 1 MiB per thread whatever the image size. Work is spread over the cores
+/// column memory per thread to the scratch's ``ConvolutionScratch/columnBudget``. Work is spread over the cores
 /// with one OpenBLAS thread each; a backward pass over fewer images than cores instead runs
 /// serially with all OpenBLAS threads.
 ///
@@ -26,9 +26,25 @@ public struct Conv2d: Layer {
     /// Shared per-thread buffers (see ``ConvolutionScratch``).
     public var scratch: ConvolutionScratch
 
+    /// How the convolution is computed.
+    enum Strategy {
+        /// im2col tiles and one GEMM per tile: any kernel, best for few input channels.
+        case columns
+        /// Nine shifted-window GEMMs over a padded copy (3 × 3, padding 1; see
+        /// `Conv2d+ShiftedKernels.swift`): no im2col, best for many input channels.
+        case shiftedWindows
+    }
+
+    /// From this many input channels on, 3 × 3 convolutions with padding 1 use shifted windows:
+    /// their GEMMs then have k ≥ 32, where OpenBLAS runs near its peak.
+    static let shiftedWindowMinimumChannels = 32
+
+    var strategy: Strategy
     private var savedInput: Tensor?
     private var output = Tensor.empty
     private var inputGradient = Tensor.empty
+    private var padded = Tensor.empty
+    private var taps = Tensor.empty
 
     /// A convolution initialised as PyTorch initialises `nn.Conv2d`: weights and biases uniform
     /// in ±1/√(Cin·k²).
@@ -42,6 +58,8 @@ public struct Conv2d: Layer {
         self.kernelSize = kernelSize
         self.padding = padding
         self.scratch = scratch
+        strategy = kernelSize == 3 && padding == 1 && inputChannels >= Self.shiftedWindowMinimumChannels
+            ? .shiftedWindows : .columns
         let bound = 1 / Float(inputChannels * kernelSize * kernelSize).squareRoot()
         weight = Parameter(.uniform([outputChannels, inputChannels, kernelSize, kernelSize],
                                     in: -bound...bound, using: &generator))
@@ -55,7 +73,8 @@ public struct Conv2d: Layer {
         let (n, c, h, w) = imageDimensions(input, "Conv2d")
         precondition(c == inputChannels, "Conv2d expects \(inputChannels) input channels, got shape \(input.shape)")
         let g = ConvolutionGeometry(images: n, inputChannels: c, outputChannels: outputChannels,
-                                    height: h, width: w, kernel: kernelSize, padding: padding)
+                                    height: h, width: w, kernel: kernelSize, padding: padding,
+                                    columnBudget: scratch.columnBudget, threads: availableCoreCount)
         precondition(g.outputHeight > 0 && g.outputWidth > 0,
                      "Conv2d with kernel \(kernelSize) and padding \(padding) cannot take input of shape \(input.shape)")
         return g
@@ -70,6 +89,7 @@ public struct Conv2d: Layer {
     }
 
     private mutating func convolve(_ input: Tensor, training: Bool) -> Tensor {
+        if strategy == .shiftedWindows { return convolveShifted(input, training: training) }
         let g = geometry(input)
         let threads = availableCoreCount
         let tile = g.tileSize
@@ -114,6 +134,7 @@ public struct Conv2d: Layer {
         let g = geometry(input)
         precondition(outputGradient.shape == [g.images, outputChannels, g.outputHeight, g.outputWidth],
                      "Conv2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \([g.images, outputChannels, g.outputHeight, g.outputWidth])")
+        if strategy == .shiftedWindows { return backpropagateShifted(outputGradient, input: input, geometry: g) }
         let threads = availableCoreCount
         let workers = min(threads, g.images)
         let tile = g.tileSize
@@ -154,6 +175,127 @@ public struct Conv2d: Layer {
                     let partial = scratch.partial(thread: thread)
                     for i in 0..<weightCount { dw[i] += partial[i] }
                     for o in 0..<outputChannels { db[o] += partial[weightCount + o] }
+                }
+            }
+        }
+        savedInput = nil
+        inputGradient = result
+        return result
+    }
+
+    private mutating func convolveShifted(_ input: Tensor, training: Bool) -> Tensor {
+        let g = geometry(input)
+        scratch.reserve(threads: availableCoreCount, columnCount: outputChannels * g.rowsPerBand * g.paddedWidth, partialCount: 0)
+        var result = Tensor.empty
+        swap(&result, &output)
+        result.prepareBuffer(shape: [g.images, outputChannels, g.height, g.width])
+        taps.prepareBuffer(shape: [9, outputChannels, inputChannels])
+        let weight = self.weight.value
+        weight.withUnsafeBufferPointer { w in
+            taps.withUnsafeMutableBufferPointer { t in rearrangeTaps(g, w: w.baseAddress!, taps: t.baseAddress!) }
+        }
+        // Training keeps the padded copy for the backward pass; inference pads into shared scratch.
+        if training {
+            var copy = Tensor.empty
+            swap(&copy, &padded)
+            copy.prepareBuffer(shape: [g.images, g.paddedImageSize])
+            copy.withUnsafeMutableBufferPointer { p in
+                convolveShifted(input, padded: p.baseAddress!, into: &result, geometry: g)
+            }
+            padded = copy
+        } else {
+            padded = .empty
+            convolveShifted(input, padded: scratch.shared(count: g.images * g.paddedImageSize), into: &result, geometry: g)
+        }
+        savedInput = training ? input : nil
+        output = result
+        return result
+    }
+
+    /// Pads `input` into `padded` and runs the bands of every image over the cores.
+    private func convolveShifted(_ input: Tensor, padded: UnsafeMutablePointer<Float>, into result: inout Tensor,
+                                 geometry g: ConvolutionGeometry) {
+        let threads = availableCoreCount
+        let rowsPerBand = g.rowsPerBand, bands = g.bandCount
+        let scratch = self.scratch
+        ModelProfiler.measure(.im2col) {
+            input.withUnsafeBufferPointer { x in
+                parallelFor(0..<g.images) { range in
+                    for image in range {
+                        padImage(g, x: x.baseAddress! + image * g.inputImageSize, padded: padded + image * g.paddedImageSize)
+                    }
+                }
+            }
+        }
+        result.withUnsafeMutableBufferPointer { y in
+            taps.withUnsafeBufferPointer { t in
+                bias.value.withUnsafeBufferPointer { b in
+                    let items = g.images * bands
+                    let workers = min(threads, items)
+                    setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
+                    parallelFor(0..<workers, chunkCount: workers) { range in
+                        for thread in range {
+                            for item in stride(from: thread, to: items, by: workers) {
+                                let image = item / bands, firstRow = (item % bands) * rowsPerBand
+                                convolveBand(g, padded: padded + image * g.paddedImageSize,
+                                             taps: t.baseAddress!, b: b.baseAddress!,
+                                             y: y.baseAddress! + image * g.outputImageSize,
+                                             firstRow: firstRow, rows: min(rowsPerBand, g.height - firstRow),
+                                             band: scratch.columns(thread: thread))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private mutating func backpropagateShifted(_ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
+        let threads = availableCoreCount
+        let workers = min(threads, g.images)
+        let bandSize = outputChannels * g.rowsPerBand * g.paddedWidth
+        let tapCount = 9 * outputChannels * inputChannels
+        let partialCount = tapCount + outputChannels
+        scratch.reserve(threads: workers, columnCount: bandSize + g.paddedImageSize, partialCount: partialCount)
+        var result = Tensor.empty
+        swap(&result, &inputGradient)
+        result.prepareBuffer(shape: input.shape)
+        let scratch = self.scratch, paddedImages = self.padded, tapMatrix = self.taps
+        result.withUnsafeMutableBufferPointer { dx in
+            paddedImages.withUnsafeBufferPointer { p in
+                outputGradient.withUnsafeBufferPointer { dy in
+                    tapMatrix.withUnsafeBufferPointer { t in
+                        setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
+                        parallelFor(0..<workers, chunkCount: workers) { range in
+                            for thread in range {
+                                let partial = scratch.partial(thread: thread)
+                                partial.initialize(repeating: 0, count: partialCount)
+                                let band = scratch.columns(thread: thread)
+                                for image in stride(from: thread, to: g.images, by: workers) {
+                                    backpropagateImageShifted(g, padded: p.baseAddress! + image * g.paddedImageSize,
+                                                              taps: t.baseAddress!,
+                                                              dy: dy.baseAddress! + image * g.outputImageSize,
+                                                              dx: dx.baseAddress! + image * g.inputImageSize,
+                                                              dTaps: partial, db: partial + tapCount,
+                                                              band: band, paddedGradient: band + bandSize)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let (cin, cout) = (inputChannels, outputChannels)
+        weight.gradient.withUnsafeMutableBufferPointer { dw in
+            bias.gradient.withUnsafeMutableBufferPointer { db in
+                for thread in 0..<workers {
+                    let partial = scratch.partial(thread: thread)
+                    for o in 0..<cout {
+                        for c in 0..<cin {
+                            for tap in 0..<9 { dw[(o * cin + c) * 9 + tap] += partial[(tap * cout + o) * cin + c] }
+                        }
+                        db[o] += partial[tapCount + o]
+                    }
                 }
             }
         }

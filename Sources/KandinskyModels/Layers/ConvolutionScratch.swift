@@ -9,15 +9,25 @@ import KandinskyCore
 public final class ConvolutionScratch: @unchecked Sendable {
     private var columns: [UnsafeMutableBufferPointer<Float>]
     private var partials: [UnsafeMutableBufferPointer<Float>]
+    private var sharedBuffer: [UnsafeMutableBufferPointer<Float>] = []
+
+    /// The most floats of im2col columns one thread uses at once: a convolution processes
+    /// ⌊columnBudget / (Cin·k²)⌋ pixels per GEMM.
+    public let columnBudget: Int
 
     /// An empty scratch area; it grows on first use.
-    public init() {
+    ///
+    /// The default budget, 2 Mi floats (8 MiB per thread), keeps the GEMM panels wide: OpenBLAS
+    /// repacks the weight matrix on every call, so narrow tiles pay that cost often.
+    public init(columnBudget: Int = 1 << 21) {
+        precondition(columnBudget > 0, "the column budget must be positive, got \(columnBudget)")
+        self.columnBudget = columnBudget
         columns = []
         partials = []
     }
 
     deinit {
-        for buffer in columns + partials { buffer.deallocate() }
+        for buffer in columns + partials + sharedBuffer { buffer.deallocate() }
     }
 
     /// Makes sure `threads` column buffers of `columnCount` floats and partial buffers of
@@ -25,6 +35,13 @@ public final class ConvolutionScratch: @unchecked Sendable {
     func reserve(threads: Int, columnCount: Int, partialCount: Int) {
         Self.reserve(&columns, threads: threads, count: columnCount)
         Self.reserve(&partials, threads: threads, count: partialCount)
+    }
+
+    /// A buffer of at least `count` floats shared by all threads and layers, for data that lives
+    /// only during one layer call (the padded input of an inference-mode convolution).
+    func shared(count: Int) -> UnsafeMutablePointer<Float> {
+        Self.reserve(&sharedBuffer, threads: 1, count: count)
+        return sharedBuffer[0].baseAddress!
     }
 
     func columns(thread: Int) -> UnsafeMutablePointer<Float> { columns[thread].baseAddress! }

@@ -32,14 +32,8 @@ public struct InstanceNorm2d: Layer {
                     parallelFor(0..<planes) { range in
                         for plane in range {
                             let source = x.baseAddress! + plane * size, destination = y.baseAddress! + plane * size
-                            var sum: Double = 0
-                            for i in 0..<size { sum += Double(source[i]) }
-                            let mean = sum / Double(size)
-                            var squares: Double = 0
-                            for i in 0..<size {
-                                let d = Double(source[i]) - mean
-                                squares += d * d
-                            }
+                            let mean = PlaneReduction.sum(source, count: size) / Double(size)
+                            let squares = PlaneReduction.sumOfSquares(source, count: size, shift: Float(mean))
                             let scale = 1 / (squares / Double(size) + epsilon).squareRoot()
                             inverse[plane] = Float(scale)
                             let m = Float(mean), s = Float(scale)
@@ -69,11 +63,7 @@ public struct InstanceNorm2d: Layer {
                         parallelFor(0..<planes) { range in
                             for plane in range {
                                 let offset = plane * size
-                                var sum: Double = 0, dot: Double = 0
-                                for i in offset..<(offset + size) {
-                                    sum += Double(dy[i])
-                                    dot += Double(dy[i]) * Double(y[i])
-                                }
+                                let (sum, dot) = PlaneReduction.sumAndDot(dy.baseAddress! + offset, y.baseAddress! + offset, count: size)
                                 let meanGradient = Float(sum / Double(size)), meanDot = Float(dot / Double(size))
                                 let s = inverse[plane]
                                 for i in offset..<(offset + size) {

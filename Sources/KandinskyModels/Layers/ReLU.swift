@@ -2,7 +2,7 @@ import KandinskyCore
 
 /// The rectifier `y = max(x, 0)`; backward passes the gradient where `y > 0`.
 ///
-/// - Complexity: O(count).
+/// - Complexity: O(count), split over the cores.
 public struct ReLU: Layer {
     private var output = Tensor.empty
     private var inputGradient = Tensor.empty
@@ -15,7 +15,9 @@ public struct ReLU: Layer {
         result.prepareBuffer(shape: input.shape)
         input.withUnsafeBufferPointer { x in
             result.withUnsafeMutableBufferPointer { y in
-                for i in 0..<x.count { y[i] = max(x[i], 0) }
+                parallelFor(0..<x.count) { range in
+                    for i in range { y[i] = max(x[i], 0) }
+                }
             }
         }
         output = result
@@ -32,7 +34,9 @@ public struct ReLU: Layer {
         output.withUnsafeBufferPointer { y in
             outputGradient.withUnsafeBufferPointer { dy in
                 result.withUnsafeMutableBufferPointer { dx in
-                    for i in 0..<y.count { dx[i] = y[i] > 0 ? dy[i] : 0 }
+                    parallelFor(0..<y.count) { range in
+                        for i in range { dx[i] = y[i] > 0 ? dy[i] : 0 }
+                    }
                 }
             }
         }

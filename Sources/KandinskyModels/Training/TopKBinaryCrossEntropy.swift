@@ -23,6 +23,7 @@ public struct TopKBinaryCrossEntropy: Sendable {
 
     private var losses = Tensor.empty
     private var selection = Tensor.empty
+    private var planeSums: [Double] = []
 
     /// - Precondition: 0 < keptFraction ≤ 1; weights, when given, non-negative with a positive sum.
     public init(keptFraction: Double = 0.5, classWeights: [Float]? = nil) {
@@ -57,9 +58,9 @@ public struct TopKBinaryCrossEntropy: Sendable {
         let k = max(1, Int((keptFraction * Double(size)).rounded(.down)))
         losses.prepareBuffer(shape: logits.shape)
         selection.prepareBuffer(shape: logits.shape)
-        var planeSums = [Double](repeating: 0, count: n * c)
-        let weights = classWeights ?? Array(repeating: 1, count: c)
-        let weightSum = Double(weights.reduce(0, +))
+        if planeSums.count != n * c { planeSums = Array(repeating: 0, count: n * c) }
+        let weights = classWeights
+        let weightSum = weights.map { Double($0.reduce(0, +)) } ?? Double(c)
         logits.withUnsafeBufferPointer { x in
             targets.withUnsafeBufferPointer { t in
                 losses.withUnsafeMutableBufferPointer { l in
@@ -86,7 +87,7 @@ public struct TopKBinaryCrossEntropy: Sendable {
                                     sum += Double(ties) * Double(threshold)
                                     sums[plane] = sum
                                     guard let gradient else { continue }
-                                    let scale = weights[plane % c] / Float(weightSum * Double(n * k))
+                                    let scale = (weights?[plane % c] ?? 1) / Float(weightSum * Double(n * k))
                                     for i in offset..<(offset + size) {
                                         var kept = l[i] > threshold
                                         if !kept && l[i] == threshold && ties > 0 {
@@ -103,7 +104,7 @@ public struct TopKBinaryCrossEntropy: Sendable {
             }
         }
         var total: Double = 0
-        for plane in 0..<(n * c) { total += Double(weights[plane % c]) * planeSums[plane] }
+        for plane in 0..<(n * c) { total += Double(weights?[plane % c] ?? 1) * planeSums[plane] }
         return Float(total / (weightSum * Double(n * k)))
     }
 }

@@ -105,4 +105,17 @@ extension Trainer {
         epoch = Int(try number("trainer.epoch"))
         optimizer.learningRate = Float(schedule.learningRate(atEpoch: epoch))
     }
+
+    /// Writes ``checkpoint()`` to a safetensors file, atomically.
+    public mutating func saveCheckpoint(to url: URL) throws(ModelError) {
+        do { try checkpoint().write(to: url) } catch { throw ModelError(error.description) }
+    }
+
+    /// Resumes from a file written by ``saveCheckpoint(to:)``.
+    public init(contentsOf url: URL, loss: TopKBinaryCrossEntropy = TopKBinaryCrossEntropy(),
+                firstCycleLength: Int = 15, cycleGrowth: Int = 1) throws(ModelError) {
+        let file: SafetensorsFile
+        do { file = try SafetensorsFile.read(contentsOf: url) } catch { throw ModelError(error.description) }
+        try self.init(checkpoint: file, path: url.path, loss: loss, firstCycleLength: firstCycleLength, cycleGrowth: cycleGrowth)
+    }
 }
