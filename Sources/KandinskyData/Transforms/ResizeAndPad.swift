@@ -1,5 +1,8 @@
 import KandinskyCore
 
+/// `v / 255` for every byte value, so conversion is a table look-up.
+private let unitValues: [Float] = (0..<256).map { Float($0) / 255 }
+
 /// Fits an image into fixed `dims` (`width × height`, default 320 × 240) keeping its aspect
 /// ratio, then centres it with zero padding, as the original pipeline did.
 ///
@@ -69,13 +72,16 @@ public struct ResizeAndPad: Sendable, Equatable {
         let plane = width * height
         output.initialize(repeating: 0)
         resized.pixels.withUnsafeBufferPointer { pixels in
-            for y in 0..<place.height {
-                let source = y * place.width * 3
-                let target = (y + place.top) * width + place.left
-                for x in 0..<place.width {
-                    output[target + x] = Float(pixels[source + 3 * x]) / 255
-                    output[plane + target + x] = Float(pixels[source + 3 * x + 1]) / 255
-                    output[2 * plane + target + x] = Float(pixels[source + 3 * x + 2]) / 255
+            unitValues.withUnsafeBufferPointer { unit in
+                let output = output.baseAddress!
+                for y in 0..<place.height {
+                    let source = pixels.baseAddress! + y * place.width * 3
+                    let target = output + (y + place.top) * width + place.left
+                    for x in 0..<place.width {
+                        target[x] = unit[Int(source[3 * x])]
+                        target[plane + x] = unit[Int(source[3 * x + 1])]
+                        target[2 * plane + x] = unit[Int(source[3 * x + 2])]
+                    }
                 }
             }
         }
