@@ -17,13 +17,15 @@ public enum JPEGImage {
         guard let handle = decompressors.take() else {
             throw DataError(.undecodableImage, file: file, problem: "cannot create a JPEG decoder")
         }
-        defer { decompressors.give(handle) }
         let failure = { (what: String) in
             DataError(.undecodableImage, file: file, problem: "corrupt or truncated JPEG (\(what): \(String(cString: tjGetErrorStr2(handle))))")
         }
-        return try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Result<RGBImage, DataError> in
+        let result = data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Result<RGBImage, DataError> in
             Result { () throws(DataError) -> RGBImage in try decode(bytes, handle: handle, failure: failure) }
-        }.get()
+        }
+        // A handle that failed may be left mid-stream, so only clean ones are reused.
+        if case .success = result { decompressors.give(handle) } else { tjDestroy(handle) }
+        return try result.get()
     }
 
     private static func decode(_ bytes: UnsafeRawBufferPointer, handle: tjhandle, failure: (String) -> DataError) throws(DataError) -> RGBImage {
@@ -32,6 +34,7 @@ public enum JPEGImage {
         guard tjDecompressHeader3(handle, source, UInt(bytes.count), &width, &height, &subsampling, &colourSpace) == 0 else {
             throw failure("header")
         }
+        guard width > 0, height > 0 else { throw failure("header") }
         let w = Int(width), h = Int(height), count = w * h
         let flags = TJFLAG_ACCURATEDCT | TJFLAG_STOPONWARNING
         switch colourSpace {
