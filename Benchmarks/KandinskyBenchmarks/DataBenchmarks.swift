@@ -36,9 +36,8 @@ func runDataBenchmarks() throws {
     var checksum: Float = 0
     for _ in 0..<repeats {
         let start = DispatchTime.now().uptimeNanoseconds
-        var batch = Tensor(shape: [imageCount, 3, 240, 320], repeating: 0)
         let sampleSize = 3 * 240 * 320
-        batch.withUnsafeMutableBufferPointer { out in
+        let batch = Tensor(shape: [imageCount, 3, 240, 320]) { out in
             parallelFor(0..<imageCount, chunkCount: imageCount) { range in
                 for index in range {
                     let image = try! RGBImage(contentsOf: files[index])

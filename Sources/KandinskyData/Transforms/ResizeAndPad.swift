@@ -70,7 +70,16 @@ public struct ResizeAndPad: Sendable, Equatable {
         let place = placement(sourceWidth: image.width, sourceHeight: image.height)
         let resized = PillowBilinear.resize(image, width: place.width, height: place.height)
         let plane = width * height
-        output.initialize(repeating: 0)
+        // Zero only the padding: the rest is overwritten below.
+        for channel in 0..<3 {
+            let base = output.baseAddress! + channel * plane
+            base.initialize(repeating: 0, count: place.top * width)
+            for y in place.top..<(place.top + place.height) {
+                (base + y * width).initialize(repeating: 0, count: place.left)
+                (base + y * width + place.left + place.width).initialize(repeating: 0, count: width - place.left - place.width)
+            }
+            (base + (place.top + place.height) * width).initialize(repeating: 0, count: (height - place.top - place.height) * width)
+        }
         resized.pixels.withUnsafeBufferPointer { pixels in
             unitValues.withUnsafeBufferPointer { unit in
                 let output = output.baseAddress!
