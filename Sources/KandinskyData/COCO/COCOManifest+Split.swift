@@ -3,8 +3,11 @@ import KandinskyCore
 extension COCOManifest {
     /// A train / validation / calibration split of a manifest.
     public struct Split: Sendable {
+        /// The training images.
         public var train: COCOManifest
+        /// The validation images.
         public var validation: COCOManifest
+        /// Every other image.
         public var calibration: COCOManifest
     }
 

@@ -16,9 +16,13 @@ private let unitValues: [Float] = (0..<256).map { Float($0) / 255 }
 public struct ResizeAndPad: Sendable, Equatable {
     /// Where a resized image lands on the canvas.
     public struct Placement: Sendable, Equatable {
+        /// Resized width.
         public var width: Int
+        /// Resized height.
         public var height: Int
+        /// Columns of padding on the left.
         public var left: Int
+        /// Rows of padding on top.
         public var top: Int
 
         public init(width: Int, height: Int, left: Int, top: Int) {
