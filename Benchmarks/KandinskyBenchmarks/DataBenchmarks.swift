@@ -4,9 +4,10 @@ import KandinskyData
 
 /// Images per second to decode, resize-and-pad and batch 640 × 480 JPEGs into `[N, 3, 240, 320]`
 /// on all cores, against Pillow's decode + resize of the same files (scripts/bench/pillow_resize.py,
-/// run in the same process tree, single-threaded as a PyTorch data loader worker is).
+/// run in the same process tree, single-threaded as a PyTorch data loader worker is), alternating
+/// the two so that both see the same machine load.
 func runDataBenchmarks() throws {
-    let imageCount = 96, repeats = 5
+    let imageCount = 96, rounds = 9
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-data-benchmark-\(ProcessInfo.processInfo.processIdentifier)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
@@ -32,9 +33,11 @@ func runDataBenchmarks() throws {
     }
 
     let dims = ResizeAndPad(width: 320, height: 240)
-    var best = 0.0
-    var checksum: Float = 0
-    for _ in 0..<repeats {
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scripts/bench/pillow_resize.py")
+
+    /// One pass over all files on all cores, in images per second.
+    func kandinskyPass() -> (rate: Double, checksum: Float) {
         let start = DispatchTime.now().uptimeNanoseconds
         let sampleSize = 3 * 240 * 320
         let batch = Tensor(shape: [imageCount, 3, 240, 320]) { out in
@@ -46,24 +49,41 @@ func runDataBenchmarks() throws {
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        best = max(best, Double(imageCount) / seconds)
-        checksum += batch[imageCount - 1, 2, 120, 160]
+        return (Double(imageCount) / seconds, batch[imageCount - 1, 2, 120, 160])
     }
 
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("scripts/bench/pillow_resize.py")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", script.path, directory.path, "320", "240", String(repeats)]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    process.waitUntilExit()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    print(String(format: "decode + resize-and-pad + batch, %d JPEGs 640×480 → [N, 3, 240, 320] on %d cores: %.1f images/s (checksum %.3f)", imageCount, availableCoreCount, best, checksum))
-    if process.terminationStatus == 0, let pillow = Double(output) {
-        print(String(format: "Pillow decode + resize (1 process): %.1f images/s; ratio %.2f×", pillow, best / pillow))
+    /// One pass of the Pillow script (its own timing, without interpreter start-up), or nil.
+    func pillowPass() throws -> Double? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path, directory.path, "320", "240", "1"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = Pipe()
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return process.terminationStatus == 0 ? Double(String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) : nil
+    }
+
+    // Alternate the two so that both see the same machine load; report the median paired ratio.
+    var ours: [Double] = [], theirs: [Double] = [], ratios: [Double] = []
+    var checksum: Float = 0
+    for _ in 0..<rounds {
+        let pass = kandinskyPass()
+        ours.append(pass.rate)
+        checksum = pass.checksum
+        if let pillow = try pillowPass() {
+            theirs.append(pillow)
+            ratios.append(pass.rate / pillow)
+        }
+    }
+    func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+    print(String(format: "decode + resize-and-pad + batch, %d JPEGs 640×480 → [N, 3, 240, 320] on %d cores: median %.1f images/s (checksum %.3f)",
+                 imageCount, availableCoreCount, median(ours), checksum))
+    if ratios.isEmpty {
+        print("Pillow baseline unavailable (python3 with Pillow needed to run \(script.lastPathComponent))")
     } else {
-        print("Pillow baseline unavailable (python3 with Pillow needed): \(output)")
+        print(String(format: "Pillow decode + resize (1 process): median %.1f images/s; median paired ratio %.2f× over %d rounds", median(theirs), median(ratios), ratios.count))
     }
 }
