@@ -32,6 +32,20 @@ struct FastManifestReaderTests {
         #expect(tricky.extra["info"].flatMap { if case .object(let o) = $0 { o["description"] } else { nil } } == .string("café 😀 \"quoted\" \\ / \n"))
     }
 
+    @Test("the fast writer's output reads back to the same manifest through both readers")
+    func writing() throws {
+        let manifest = try COCOManifest.decode(Data(Self.tricky.utf8), file: "m.json")
+        var withNumbers = manifest
+        withNumbers.annotations[0].segmentation = .polygons([[0.1, 1e-7, 123456789012.5, -0.0, 3, 1e20]])
+        withNumbers.images[0].extra["weird"] = .string("tab\there \u{01} \"q\" back\\slash")
+        for value in [manifest, withNumbers] {
+            let data = value.encoded()
+            #expect(try COCOManifest.decodeWithJSONDecoder(data, file: "m.json") == value)
+            #expect(FastManifestReader.read(data) == value)
+            #expect(value.encoded() == data)
+        }
+    }
+
     @Test("malformed input is left to JSONDecoder, which reports it")
     func fallback() {
         for text in [#"{"images": [,]}"#, #"{"images": [{"id": 1.5, "file_name": "a", "width": 1, "height": 1}], "categories": []}"#,

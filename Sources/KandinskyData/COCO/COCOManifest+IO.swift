@@ -32,11 +32,10 @@ extension COCOManifest {
         }
     }
 
-    /// The manifest as JSON (keys sorted, so the same manifest always gives the same bytes).
+    /// The manifest as compact JSON with sorted keys, so the same manifest always gives the same
+    /// bytes (see ``FastManifestWriter``).
     public func encoded() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return try! encoder.encode(self)
+        Data(FastManifestWriter.encode(self))
     }
 
     /// Writes the manifest as JSON, atomically.
