@@ -18,19 +18,26 @@ struct DumpDatasetCommand: ParsableCommand {
     @Option(help: "Sample size WxH.") var dims = "320x240"
     @Option(help: "Categories by name or id, comma-separated.") var category = "person"
     @Option(help: "Only the first N images of the manifest.") var limit: Int?
+    @Option(help: "Use a seeded random subset of N images instead (the original's calTrim).") var calTrim: Int?
+    @Option(help: "Seed of the --cal-trim subset.") var seed: UInt64 = 0
     @Flag(help: "Leave out images that fail to load (and list them) instead of stopping.") var skipBadSamples = false
     @Option(help: "Output directory.") var out: String
 
     func validate() throws {
         guard parseDims(dims) != nil else { throw ValidationError("--dims must be WxH, got \"\(dims)\"") }
         if let limit, limit < 0 { throw ValidationError("--limit must be non-negative") }
+        if let calTrim, calTrim < 0 { throw ValidationError("--cal-trim must be non-negative") }
     }
 
     func run() throws {
         let size = parseDims(dims)!
         let rootURL = URL(fileURLWithPath: root)
-        let dataset = try COCODataset(root: rootURL, manifest: manifest.map { URL(fileURLWithPath: $0) },
+        var dataset = try COCODataset(root: rootURL, manifest: manifest.map { URL(fileURLWithPath: $0) },
                                       categories: CategorySelection(parsing: category), dims: ResizeAndPad(width: size.width, height: size.height))
+        if let calTrim {
+            var generator = SeededGenerator(seed: seed)
+            dataset = dataset.randomSubset(count: calTrim, using: &generator)
+        }
         let n = min(limit ?? dataset.count, dataset.count)
         let channels = dataset.channelCount, height = size.height, width = size.width
         let imageSize = 3 * height * width, targetSize = channels * height * width

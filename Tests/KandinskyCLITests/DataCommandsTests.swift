@@ -50,6 +50,12 @@ struct DataCommandsTests {
         #expect(targets.elementType == .uint8 && targets.shape == [2, 3, 48, 64])
         let ids = try JSONDecoder().decode([Int].self, from: Data(contentsOf: out.appendingPathComponent("ids.json")))
         #expect(ids.count == 2)
+
+        let trimmed = root.appendingPathComponent("trimmed")
+        let trim = try kandinsky(["dump-dataset", "--root", trainval.path, "--manifest", trainval.appendingPathComponent("splits/t3/labels_cal.json").path,
+                                  "--dims", "32x24", "--cal-trim", "3", "--seed", "1", "--out", trimmed.path])
+        #expect(trim.status == 0, "\(trim.error)")
+        #expect(try NumpyFile.read(contentsOf: trimmed.appendingPathComponent("targets.npy")).shape == [3, 2, 24, 32])
     }
 
     @Test("bad input ends with one error line naming the file and a non-zero status")
