@@ -39,9 +39,9 @@ struct CheckDataCommand: ParsableCommand {
         var sheetTiles: [RGBImage] = []
         var seenIDs: [String: Set<Int>] = [:]
         for (name, url) in manifests {
-            let dataset = try COCODataset(root: rootURL, manifest: url, categories: CategorySelection(parsing: category),
-                                          dims: ResizeAndPad(width: size.width, height: size.height))
             let manifest = try COCOManifest.read(contentsOf: url)
+            let dataset = try COCODataset(root: rootURL, manifest: manifest, manifestFile: url.path, categories: CategorySelection(parsing: category),
+                                          dims: ResizeAndPad(width: size.width, height: size.height))
             seenIDs[name] = Set(manifest.images.map(\.id))
             // Per image: class pixel counts at native resolution, or the error.
             var results = [Result<[Int], DataError>?](repeating: nil, count: dataset.count)

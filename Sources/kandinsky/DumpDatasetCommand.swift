@@ -18,51 +18,71 @@ struct DumpDatasetCommand: ParsableCommand {
     @Option(help: "Sample size WxH.") var dims = "320x240"
     @Option(help: "Categories by name or id, comma-separated.") var category = "person"
     @Option(help: "Only the first N images of the manifest.") var limit: Int?
+    @Option(help: "Use a seeded random subset of N images instead (the original's calTrim).") var calTrim: Int?
+    @Option(help: "Seed of the --cal-trim subset.") var seed: UInt64 = 0
     @Flag(help: "Leave out images that fail to load (and list them) instead of stopping.") var skipBadSamples = false
     @Option(help: "Output directory.") var out: String
 
     func validate() throws {
         guard parseDims(dims) != nil else { throw ValidationError("--dims must be WxH, got \"\(dims)\"") }
         if let limit, limit < 0 { throw ValidationError("--limit must be non-negative") }
+        if let calTrim, calTrim < 0 { throw ValidationError("--cal-trim must be non-negative") }
     }
 
     func run() throws {
         let size = parseDims(dims)!
         let rootURL = URL(fileURLWithPath: root)
-        let dataset = try COCODataset(root: rootURL, manifest: manifest.map { URL(fileURLWithPath: $0) },
+        var dataset = try COCODataset(root: rootURL, manifest: manifest.map { URL(fileURLWithPath: $0) },
                                       categories: CategorySelection(parsing: category), dims: ResizeAndPad(width: size.width, height: size.height))
+        if let calTrim {
+            var generator = SeededGenerator(seed: seed)
+            dataset = dataset.randomSubset(count: calTrim, using: &generator)
+        }
         let n = min(limit ?? dataset.count, dataset.count)
+        let channels = dataset.channelCount, height = size.height, width = size.width
+        let imageSize = 3 * height * width, targetSize = channels * height * width
+        // Samples are written straight into the output arrays, in parallel; failures leave holes
+        // that are closed up afterwards when skipping.
+        var images = Tensor(shape: [n, 3, height, width], repeating: 0)
+        var targets = ShapedArray<UInt8>(shape: [n, channels, height, width], repeating: 0)
+        var failures = [DataError?](repeating: nil, count: n)
+        var ids = [Int](repeating: 0, count: n)
         let progress = ProgressReporter(title: "dump-dataset", total: n)
-        var samples = [Result<SegmentationSample, DataError>?](repeating: nil, count: n)
-        samples.withUnsafeMutableBufferPointer { samples in
-            parallelFor(0..<n, chunkCount: min(n, 16 * availableCoreCount)) { range in
-                for index in range {
-                    samples[index] = Result { () throws(DataError) in try dataset.sample(index) }
-                    progress.advance()
+        images.withUnsafeMutableBufferPointer { images in
+            targets.withUnsafeMutableBufferPointer { targets in
+                failures.withUnsafeMutableBufferPointer { failures in
+                    ids.withUnsafeMutableBufferPointer { ids in
+                        parallelFor(0..<n, chunkCount: min(n, 16 * availableCoreCount)) { range in
+                            for index in range {
+                                do throws(DataError) {
+                                    let sample = try dataset.sample(index)
+                                    _ = sample.image.withUnsafeBufferPointer { UnsafeMutableBufferPointer(rebasing: images[(index * imageSize)..<((index + 1) * imageSize)]).update(fromContentsOf: $0) }
+                                    _ = sample.target.withUnsafeBufferPointer { UnsafeMutableBufferPointer(rebasing: targets[(index * targetSize)..<((index + 1) * targetSize)]).update(fromContentsOf: $0) }
+                                    ids[index] = sample.imageID
+                                } catch {
+                                    failures[index] = error
+                                }
+                                progress.advance()
+                            }
+                        }
+                    }
                 }
             }
         }
         progress.finish()
-        var kept: [SegmentationSample] = []
-        var keptIndices: [Int] = []
-        var skipped: [DataError] = []
-        for (index, result) in samples.enumerated() {
-            switch result! {
-            case .success(let sample):
-                kept.append(sample)
-                keptIndices.append(index)
-            case .failure(let error):
-                guard skipBadSamples else { throw error }
-                skipped.append(error)
-            }
+        let skipped = failures.compactMap { $0 }
+        if let first = skipped.first, !skipBadSamples { throw first }
+        if !skipped.isEmpty {
+            let kept = (0..<n).filter { failures[$0] == nil }
+            images = Tensor(shape: [kept.count, 3, height, width], scalars: kept.flatMap { images.scalars[($0 * imageSize)..<(($0 + 1) * imageSize)] })
+            targets = ShapedArray(shape: [kept.count, channels, height, width], scalars: kept.flatMap { targets.scalars[($0 * targetSize)..<(($0 + 1) * targetSize)] })
+            ids = kept.map { ids[$0] }
         }
-        let batch = SegmentationBatch(stacking: kept, indices: keptIndices, dims: dataset.dims, channels: dataset.channelCount)
         let outURL = URL(fileURLWithPath: out)
-        try NumpyFile.write(.float32(batch.images), to: outURL.appendingPathComponent("images.npy"))
-        try NumpyFile.write(.uint8(batch.targets), to: outURL.appendingPathComponent("targets.npy"))
-        let ids = try JSONEncoder().encode(kept.map(\.imageID))
-        try AtomicFile.write(ids, to: outURL.appendingPathComponent("ids.json"))
-        print("wrote \(kept.count) samples to \(outURL.path): images.npy \(batch.images.shape), targets.npy \(batch.targets.shape) (channels: background, \(dataset.categories.map(\.name).joined(separator: ", "))), ids.json")
+        try NumpyFile.write(.float32(images), to: outURL.appendingPathComponent("images.npy"))
+        try NumpyFile.write(.uint8(targets), to: outURL.appendingPathComponent("targets.npy"))
+        try AtomicFile.write(try JSONEncoder().encode(ids), to: outURL.appendingPathComponent("ids.json"))
+        print("wrote \(ids.count) samples to \(outURL.path): images.npy \(images.shape), targets.npy \(targets.shape) (channels: background, \(dataset.categories.map(\.name).joined(separator: ", "))), ids.json")
         if !skipped.isEmpty {
             print("skipped \(skipped.count) bad samples:")
             for error in skipped { print("  \(error)") }

@@ -57,6 +57,21 @@ struct ResizeTests {
         }
     }
 
+    @Test("padding is zero exactly outside the placement, for landscape and portrait images", arguments: [(8, 2), (2, 8), (5, 4), (7, 7)])
+    func paddingBands(size: (Int, Int)) {
+        let dims = ResizeAndPad(width: 6, height: 5)
+        let place = dims.placement(sourceWidth: size.0, sourceHeight: size.1)
+        let tensor = dims.image(RGBImage(width: size.0, height: size.1, pixels: [UInt8](repeating: 255, count: size.0 * size.1 * 3)))
+        for c in 0..<3 {
+            for y in 0..<5 {
+                for x in 0..<6 {
+                    let inside = (place.left..<(place.left + place.width)).contains(x) && (place.top..<(place.top + place.height)).contains(y)
+                    #expect(tensor[c, y, x] == (inside ? 1 : 0), "\(size) at \(c), \(y), \(x)")
+                }
+            }
+        }
+    }
+
     @Test("nearest-neighbour source rows use PyTorch's Float32 scale (500 → 240 differs from exact arithmetic)")
     func nearestIndices() {
         // Rows where ⌊dst · Float(500/240)⌋ (PyTorch) and ⌊dst · 500 / 240⌋ (exact) disagree.

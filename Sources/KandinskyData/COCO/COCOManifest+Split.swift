@@ -3,8 +3,11 @@ import KandinskyCore
 extension COCOManifest {
     /// A train / validation / calibration split of a manifest.
     public struct Split: Sendable {
+        /// The training images.
         public var train: COCOManifest
+        /// The validation images.
         public var validation: COCOManifest
+        /// Every other image.
         public var calibration: COCOManifest
     }
 
@@ -16,7 +19,7 @@ extension COCOManifest {
     /// - Complexity: O(images + annotations).
     public func split(trainCount: Int, validationCount: Int, using generator: inout some RandomNumberGenerator) throws(DataError) -> Split {
         guard trainCount >= 0, validationCount >= 0, trainCount + validationCount <= images.count else {
-            throw DataError(.invalidRequest, file: "", location: "images", problem: "cannot draw \(trainCount) train and \(validationCount) validation images from \(images.count)")
+            throw DataError(.invalidRequest, file: "manifest", location: "images", problem: "cannot draw \(trainCount) train and \(validationCount) validation images from \(images.count)")
         }
         let order = seededPermutation(count: images.count, using: &generator)
         var part = [Int](repeating: 2, count: images.count)

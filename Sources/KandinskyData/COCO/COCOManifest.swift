@@ -8,9 +8,13 @@ import Foundation
 public struct COCOManifest: Codable, Sendable, Equatable {
     /// One image: its file under `ROOT/data/` and its size in pixels.
     public struct Image: Codable, Sendable, Equatable {
+        /// The image id annotations refer to.
         public var id: Int
+        /// The file name under `ROOT/data/`.
         public var fileName: String
+        /// Width in pixels, as decoded.
         public var width: Int
+        /// Height in pixels, as decoded.
         public var height: Int
         /// Other fields (`license`, `coco_url`, …), kept as read.
         public var extra: [String: JSONValue]
@@ -44,12 +48,17 @@ public struct COCOManifest: Codable, Sendable, Equatable {
 
     /// One instance: which image, which category, and its outline or mask.
     public struct Annotation: Codable, Sendable, Equatable {
+        /// The annotation id.
         public var id: Int
+        /// The annotated image's id (`image_id`).
         public var imageID: Int
+        /// The category's id (`category_id`).
         public var categoryID: Int
+        /// The instance's shape.
         public var segmentation: Segmentation
         /// 1 for a crowd region (then usually given as RLE), else 0.
         public var isCrowd: Int
+        /// The area in pixels, as given (not used for masks).
         public var area: Double?
         /// `[x, y, width, height]`.
         public var bbox: [Double]?
@@ -109,7 +118,9 @@ public struct COCOManifest: Codable, Sendable, Equatable {
 
     /// A category (`person`, …).
     public struct Category: Codable, Sendable, Equatable {
+        /// The category id (`category_id` of annotations).
         public var id: Int
+        /// The category name, e.g. `person`.
         public var name: String
         /// Other fields (`supercategory`, `keypoints`, …), kept as read.
         public var extra: [String: JSONValue]
@@ -135,8 +146,11 @@ public struct COCOManifest: Codable, Sendable, Equatable {
         }
     }
 
+    /// The images, in file order.
     public var images: [Image]
+    /// The instance annotations, in file order.
     public var annotations: [Annotation]
+    /// The categories, in file order.
     public var categories: [Category]
     /// Other top-level fields (`info`, `licenses`, …), kept as read.
     public var extra: [String: JSONValue]

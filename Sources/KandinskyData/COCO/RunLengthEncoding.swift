@@ -2,7 +2,9 @@
 /// column by column (Fortran order, as pycocotools stores masks) and `counts` holds the lengths
 /// of alternating runs of 0s and 1s, starting with 0s (so `counts[0]` may be 0).
 public struct RunLengthEncoding: Sendable, Equatable {
+    /// Mask height `h`.
     public let height: Int
+    /// Mask width `w`.
     public let width: Int
     /// Run lengths; they sum to `height · width`.
     public let counts: [Int]
@@ -10,6 +12,7 @@ public struct RunLengthEncoding: Sendable, Equatable {
     /// An RLE as stored in a manifest: `{"size": [h, w], "counts": [...]}` (uncompressed, as
     /// for crowd regions) or `{"size": [h, w], "counts": "..."}` (pycocotools' compressed string).
     public struct Stored: Codable, Sendable, Equatable {
+        /// The counts as stored: a list of run lengths or pycocotools' compressed string.
         public enum Counts: Codable, Sendable, Equatable {
             case uncompressed([Int])
             case compressed(String)
@@ -34,6 +37,7 @@ public struct RunLengthEncoding: Sendable, Equatable {
 
         /// `[height, width]`.
         public var size: [Int]
+        /// The run lengths, in either form.
         public var counts: Counts
 
         public init(size: [Int], counts: Counts) {

@@ -14,16 +14,18 @@ public enum JPEGImage {
     /// one that libjpeg only warns about, which Pillow refuses as truncated) is an error.
     /// - Complexity: O(H · W).
     public static func decode(_ data: Data, file: String) throws(DataError) -> RGBImage {
-        guard let handle = tjInitDecompress() else {
+        guard let handle = decompressors.take() else {
             throw DataError(.undecodableImage, file: file, problem: "cannot create a JPEG decoder")
         }
-        defer { tjDestroy(handle) }
         let failure = { (what: String) in
             DataError(.undecodableImage, file: file, problem: "corrupt or truncated JPEG (\(what): \(String(cString: tjGetErrorStr2(handle))))")
         }
-        return try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Result<RGBImage, DataError> in
+        let result = data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Result<RGBImage, DataError> in
             Result { () throws(DataError) -> RGBImage in try decode(bytes, handle: handle, failure: failure) }
-        }.get()
+        }
+        // A handle that failed may be left mid-stream, so only clean ones are reused.
+        if case .success = result { decompressors.give(handle) } else { tjDestroy(handle) }
+        return try result.get()
     }
 
     private static func decode(_ bytes: UnsafeRawBufferPointer, handle: tjhandle, failure: (String) -> DataError) throws(DataError) -> RGBImage {
@@ -32,6 +34,7 @@ public enum JPEGImage {
         guard tjDecompressHeader3(handle, source, UInt(bytes.count), &width, &height, &subsampling, &colourSpace) == 0 else {
             throw failure("header")
         }
+        guard width > 0, height > 0 else { throw failure("header") }
         let w = Int(width), h = Int(height), count = w * h
         let flags = TJFLAG_ACCURATEDCT | TJFLAG_STOPONWARNING
         switch colourSpace {
@@ -63,9 +66,12 @@ public enum JPEGImage {
             }
             return RGBImage(width: w, height: h, pixels: rgb)
         default:
-            var rgb = [UInt8](repeating: 0, count: 3 * count)
-            let status = rgb.withUnsafeMutableBufferPointer {
-                tjDecompress2(handle, source, UInt(bytes.count), $0.baseAddress, width, 0, height, Int32(TJPF_RGB.rawValue), flags)
+            var status: Int32 = 0
+            let rgb = [UInt8](unsafeUninitializedCapacity: 3 * count) { buffer, initialized in
+                status = tjDecompress2(handle, source, UInt(bytes.count), buffer.baseAddress, width, 0, height, Int32(TJPF_RGB.rawValue), flags)
+                // On failure the buffer may be partly written; it is discarded, but must count as initialised.
+                if status != 0 { buffer.initialize(repeating: 0) }
+                initialized = 3 * count
             }
             guard status == 0 else { throw failure("data") }
             return RGBImage(width: w, height: h, pixels: rgb)
@@ -100,6 +106,28 @@ public enum JPEGImage {
         }
     }
 }
+
+/// Decompressor handles kept for reuse: creating one costs about as much as decoding a small
+/// image. A handle holds no state between images that affects the result.
+private final class HandlePool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var handles: [tjhandle] = []
+
+    func take() -> tjhandle? {
+        lock.lock()
+        let handle = handles.popLast()
+        lock.unlock()
+        return handle ?? tjInitDecompress()
+    }
+
+    func give(_ handle: tjhandle) {
+        lock.lock()
+        handles.append(handle)
+        lock.unlock()
+    }
+}
+
+private let decompressors = HandlePool()
 
 /// `round(x / 255)` for 0 ≤ x ≤ 255², in the integer form Pillow uses (`((x + 128) >> 8 + x + 128) >> 8`).
 @inline(__always)

@@ -4,13 +4,16 @@ import KandinskyCore
 
 /// A batch of samples: images `[N, 3, H, W]` and targets `[N, 1 + C, H, W]`, row-major.
 public struct SegmentationBatch: Sendable {
+    /// `[N, 3, H, W]` images in [0, 1].
     public var images: Tensor
+    /// `[N, 1 + C, H, W]` 0/1 targets, channel 0 background.
     public var targets: ShapedArray<UInt8>
     /// Dataset indices of the samples, in batch order.
     public var indices: [Int]
     /// Manifest image ids of the samples, in batch order.
     public var imageIDs: [Int]
 
+    /// `N`, the number of samples.
     public var count: Int { indices.count }
 
     /// Stacks samples of size `dims` with `channels` target channels; `indices` are their dataset indices.
@@ -45,11 +48,17 @@ public struct SegmentationBatch: Sendable {
 /// By default the first bad sample ends the epoch with its error; with `skipBadSamples` bad
 /// samples are left out (batches may then be smaller) and listed in ``skipped``.
 public final class BatchLoader<Dataset: SegmentationDataset>: @unchecked Sendable {
+    /// The dataset the batches come from.
     public let dataset: Dataset
+    /// Samples per batch (the last batch of an epoch may be smaller unless `dropLast`).
     public let batchSize: Int
+    /// Whether each epoch visits the samples in a seeded random order.
     public let shuffle: Bool
+    /// The seed of the shuffles and augmentations.
     public let seed: UInt64
+    /// Applied to every sample when set (training); `nil` for evaluation.
     public let augmentation: Augmentation?
+    /// Whether bad samples are skipped and reported instead of ending the epoch with an error.
     public let skipBadSamples: Bool
     /// Whether a last batch smaller than `batchSize` is dropped.
     public let dropLast: Bool

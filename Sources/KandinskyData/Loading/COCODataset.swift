@@ -13,6 +13,7 @@ public struct COCODataset: SegmentationDataset {
     public let images: [COCOManifest.Image]
     /// The chosen categories: target channel `1 + c` is `categories[c]`.
     public let categories: [COCOManifest.Category]
+    /// The fixed sample size and how images are fitted into it.
     public let dims: ResizeAndPad
     private let annotations: [Int: [COCOManifest.Annotation]]
 
@@ -42,7 +43,9 @@ public struct COCODataset: SegmentationDataset {
         annotations = other.annotations
     }
 
+    /// The number of images.
     public var count: Int { images.count }
+    /// Background plus the chosen categories.
     public var channelCount: Int { 1 + categories.count }
 
     /// The file of image `index`.
@@ -67,6 +70,8 @@ public struct COCODataset: SegmentationDataset {
         return try COCOManifest.target(height: entry.height, width: entry.width, annotations: annotations[entry.id] ?? [], categories: categories, file: manifestFile)
     }
 
+    /// Image `index` decoded, checked against the manifest, resized and padded, with its target
+    /// built from the manifest and resized by nearest neighbour (see ``ResizeAndPad``).
     public func sample(_ index: Int) throws(DataError) -> SegmentationSample {
         let image = try rawImage(index)
         let target = try rawTarget(index)

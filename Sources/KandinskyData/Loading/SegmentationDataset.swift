@@ -3,7 +3,9 @@ import KandinskyCore
 /// One sample as a model sees it: the image `[3, H, W]` in [0, 1] and the target `[1 + C, H, W]`
 /// (0/1, channel 0 background), both at the dataset's fixed size.
 public struct SegmentationSample: Sendable {
+    /// `[3, H, W]`, values in [0, 1].
     public var image: Tensor
+    /// `[1 + C, H, W]`, 0/1, channel 0 background.
     public var target: ShapedArray<UInt8>
     /// The manifest id of the image.
     public var imageID: Int

@@ -28,6 +28,7 @@ public struct SyntheticDataset: Sendable, Equatable {
     /// The frame area is `width · height` (default 160 × 120); each frame has one of the aspect
     /// ratios 4:3, 3:2, 16:9, 5:4, 1:1, 3:4 and 2:3 at about that area.
     public var width: Int
+    /// See `width`.
     public var height: Int
     /// The seed of everything random.
     public var seed: UInt64

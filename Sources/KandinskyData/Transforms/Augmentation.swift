@@ -13,12 +13,15 @@ import KandinskyCore
 public struct Augmentation: Sendable, Equatable {
     /// The random parameters of one application.
     public struct Parameters: Sendable, Equatable {
+        /// Whether to mirror left and right (before the affine map).
         public var flip: Bool
-        /// Rotation in radians (counter-clockwise on screen for positive values).
+        /// Rotation in radians (clockwise on screen, where y points down, for positive values).
         public var angle: Double
-        /// Translation in pixels.
+        /// Translation in pixels (x right, y down), integers as torchvision draws them.
         public var translationX: Double
+        /// See `translationX`.
         public var translationY: Double
+        /// Magnification (above 1 enlarges).
         public var scale: Double
 
         public init(flip: Bool = false, angle: Double = 0, translationX: Double = 0, translationY: Double = 0, scale: Double = 1) {
@@ -32,10 +35,13 @@ public struct Augmentation: Sendable, Equatable {
         var isIdentityAffine: Bool { angle == 0 && translationX == 0 && translationY == 0 && scale == 1 }
     }
 
+    /// Probability of a horizontal flip.
     public var flipProbability: Double
+    /// Largest rotation either way, in degrees.
     public var maxRotationDegrees: Double
     /// Largest translation as a fraction of each side.
     public var maxTranslation: Double
+    /// The range the scale is drawn from uniformly.
     public var scaleRange: ClosedRange<Double>
 
     /// The original's training augmentation (defaults as documented on the type).

@@ -1,5 +1,8 @@
 import KandinskyCore
 
+/// `v / 255` for every byte value, so conversion is a table look-up.
+private let unitValues: [Float] = (0..<256).map { Float($0) / 255 }
+
 /// Fits an image into fixed `dims` (`width × height`, default 320 × 240) keeping its aspect
 /// ratio, then centres it with zero padding, as the original pipeline did.
 ///
@@ -13,9 +16,13 @@ import KandinskyCore
 public struct ResizeAndPad: Sendable, Equatable {
     /// Where a resized image lands on the canvas.
     public struct Placement: Sendable, Equatable {
+        /// Resized width.
         public var width: Int
+        /// Resized height.
         public var height: Int
+        /// Columns of padding on the left.
         public var left: Int
+        /// Rows of padding on top.
         public var top: Int
 
         public init(width: Int, height: Int, left: Int, top: Int) {
@@ -67,15 +74,27 @@ public struct ResizeAndPad: Sendable, Equatable {
         let place = placement(sourceWidth: image.width, sourceHeight: image.height)
         let resized = PillowBilinear.resize(image, width: place.width, height: place.height)
         let plane = width * height
-        output.initialize(repeating: 0)
+        // Zero only the padding: the rest is overwritten below.
+        for channel in 0..<3 {
+            let base = output.baseAddress! + channel * plane
+            base.initialize(repeating: 0, count: place.top * width)
+            for y in place.top..<(place.top + place.height) {
+                (base + y * width).initialize(repeating: 0, count: place.left)
+                (base + y * width + place.left + place.width).initialize(repeating: 0, count: width - place.left - place.width)
+            }
+            (base + (place.top + place.height) * width).initialize(repeating: 0, count: (height - place.top - place.height) * width)
+        }
         resized.pixels.withUnsafeBufferPointer { pixels in
-            for y in 0..<place.height {
-                let source = y * place.width * 3
-                let target = (y + place.top) * width + place.left
-                for x in 0..<place.width {
-                    output[target + x] = Float(pixels[source + 3 * x]) / 255
-                    output[plane + target + x] = Float(pixels[source + 3 * x + 1]) / 255
-                    output[2 * plane + target + x] = Float(pixels[source + 3 * x + 2]) / 255
+            unitValues.withUnsafeBufferPointer { unit in
+                let output = output.baseAddress!
+                for y in 0..<place.height {
+                    let source = pixels.baseAddress! + y * place.width * 3
+                    let target = output + (y + place.top) * width + place.left
+                    for x in 0..<place.width {
+                        target[x] = unit[Int(source[3 * x])]
+                        target[plane + x] = unit[Int(source[3 * x + 1])]
+                        target[2 * plane + x] = unit[Int(source[3 * x + 2])]
+                    }
                 }
             }
         }

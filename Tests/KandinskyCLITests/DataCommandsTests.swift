@@ -1,0 +1,76 @@
+import Foundation
+import KandinskyCore
+import Testing
+
+/// Runs the built `kandinsky` tool, returning its exit status and output.
+private func kandinsky(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+    let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    let process = Process()
+    process.executableURL = products.appendingPathComponent("kandinsky")
+    process.arguments = arguments
+    let output = Pipe(), error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    try process.run()
+    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+    let errorData = error.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+}
+
+@Suite("Data commands: synth, split, check-data, dump-dataset")
+struct DataCommandsTests {
+    @Test("the synthetic dataset goes through split, check-data and dump-dataset")
+    func pipeline() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-cli-data-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let synth = try kandinsky(["synth", "--out", root.path, "--seed", "3", "--train", "4", "--val", "2", "--cal", "4", "--test", "2", "--size", "48x36"])
+        #expect(synth.status == 0, "\(synth.error)")
+        for path in ["trainval/labels.json", "trainval/splits/t4/labels_train.json", "trainval/splits/t4/labels_val.json", "trainval/splits/t4/labels_cal.json", "test/labels.json"] {
+            #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(path).path), "\(path)")
+        }
+
+        let trainval = root.appendingPathComponent("trainval")
+        let split = try kandinsky(["split", "--root", trainval.path, "--train", "3", "--val", "2", "--seed", "42"])
+        #expect(split.status == 0, "\(split.error)")
+        #expect(split.output.contains("train: 3 images") && split.output.contains("val: 2 images") && split.output.contains("cal: 5 images") && split.output.contains("no overlap"))
+
+        let check = try kandinsky(["check-data", "--root", trainval.path, "--split", "t3", "--dims", "64x48"])
+        #expect(check.status == 0, "\(check.error)")
+        #expect(check.output.contains("3/3 images decode") && check.output.contains("splits are disjoint"))
+        #expect(FileManager.default.fileExists(atPath: trainval.appendingPathComponent("splits/t3/check-data.png").path))
+
+        let out = root.appendingPathComponent("dump")
+        let dump = try kandinsky(["dump-dataset", "--root", trainval.path, "--manifest", trainval.appendingPathComponent("splits/t3/labels_val.json").path,
+                                  "--dims", "64x48", "--category", "person,clutter", "--out", out.path])
+        #expect(dump.status == 0, "\(dump.error)")
+        let images = try NumpyFile.read(contentsOf: out.appendingPathComponent("images.npy"))
+        let targets = try NumpyFile.read(contentsOf: out.appendingPathComponent("targets.npy"))
+        #expect(images.elementType == .float32 && images.shape == [2, 3, 48, 64])
+        #expect(targets.elementType == .uint8 && targets.shape == [2, 3, 48, 64])
+        let ids = try JSONDecoder().decode([Int].self, from: Data(contentsOf: out.appendingPathComponent("ids.json")))
+        #expect(ids.count == 2)
+
+        let trimmed = root.appendingPathComponent("trimmed")
+        let trim = try kandinsky(["dump-dataset", "--root", trainval.path, "--manifest", trainval.appendingPathComponent("splits/t3/labels_cal.json").path,
+                                  "--dims", "32x24", "--cal-trim", "3", "--seed", "1", "--out", trimmed.path])
+        #expect(trim.status == 0, "\(trim.error)")
+        #expect(try NumpyFile.read(contentsOf: trimmed.appendingPathComponent("targets.npy")).shape == [3, 2, 24, 32])
+    }
+
+    @Test("bad input ends with one error line naming the file and a non-zero status")
+    func badInput() throws {
+        let missing = try kandinsky(["split", "--root", "/nonexistent-kandinsky-root", "--train", "1", "--val", "1"])
+        #expect(missing.status != 0 && missing.error.contains("/nonexistent-kandinsky-root/labels.json"))
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-cli-bad-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try Data(#"{"images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}], "categories": [{"id": 1, "name": "person"}], "annotations": []}"#.utf8)
+            .write(to: root.appendingPathComponent("labels.json"))
+        let tooMany = try kandinsky(["split", "--root", root.path, "--train", "2", "--val", "0"])
+        #expect(tooMany.status != 0 && tooMany.error.contains("labels.json") && tooMany.error.contains("cannot draw 2 train"))
+        let undecodable = try kandinsky(["dump-dataset", "--root", root.path, "--out", root.appendingPathComponent("out").path])
+        #expect(undecodable.status != 0 && undecodable.error.contains("a.jpg"))
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("out/images.npy").path))
+    }
+}
