@@ -154,7 +154,7 @@ private let miniature: [String: String] = [
                                               environment: env)
             try config.requireComplete()
             #expect(try config.ints("data.dims").count == 2)
-            #expect(try config.double("model.optimizer.lr") == 1e-4)
+            #expect(try config.double("model.optimizer.lr") == (name.hasPrefix("train_synthetic") ? 1e-3 : 1e-4))
             #expect(try config.double("model.loss.k_frac") == 0.5)
             #expect(try config.int("model.scheduler.T_0") == 15)
             if primary == "calibrate" {
@@ -171,8 +171,9 @@ private let miniature: [String: String] = [
 @Suite struct BuiltInConfigTests {
     @Test func pipelineValuesOverrideTheGroupDefaults() throws {
         let config = try ConfigComposer.builtIn.compose(primary: "pipeline", overrides: [], environment: [:])
-        #expect(try config.int("model.net.channels") == 16)
-        #expect(try config.int("trainer.max_epochs") == 12)
+        #expect(try config.int("model.net.channels") == 8)
+        #expect(try config.double("model.optimizer.lr") == 1e-3)
+        #expect(try config.int("trainer.max_epochs") == 20)
         #expect(try config.string("calibration.method") == "pixel")
         #expect(try config.int("evaluation.bins") == 20)
         #expect(try config.ints("pipeline.calibration_sizes") == [10, 20, 50, 100, 200, 500, 1000])
