@@ -136,7 +136,8 @@ func runCalibrationBenchmarks() throws {
     for theta in thetas {
         let t = measure { objective.value(theta: theta) }
         if t.cpu > worst.cpu { worst = (t.seconds, t.cpu) }
-        print(String(format: "  J(%@) = %.6g in %.4f s", "\(theta)", t.result, t.seconds))
+        print(String(format: "  J(%@) = %.6g: wall %.3f s, cpu/%d %.3f s", "\(theta)", t.result, t.seconds,
+                     availableCoreCount, t.cpu / Double(availableCoreCount)))
     }
     report("one exact annulus objective (worst of 4 θ)", worst, target: 0.3, baseline: baseline)
     print(String(format: "  %d feature pixels; scratch %.1f MB by construction; resident +%.1f MB, peak +%.1f MB",
@@ -147,7 +148,7 @@ func runCalibrationBenchmarks() throws {
     let search = try measure(repeats: 1) { try calibrate(AnnulusGrouping(), scores) }
     report("gen-ann calibration, default settings", (search.seconds, search.cpu), target: 60, baseline: baseline)
     let findings = search.result.groups.findings
-    print("  θ = \(findings["theta"] ?? "?"), exact J = \(findings["objective"] ?? "?"), generations \(findings["generations"] ?? "?"), converged \(findings["converged"] ?? "?")")
+    print("  θ = \(findings["theta"] ?? "?"), exact J = \(findings["objective"] ?? "?"), generations \(findings["generations"] ?? "?") (sampled \(findings["sampled_generations"] ?? "?")), refinement evaluations \(findings["refinement_evaluations"] ?? "?"), converged \(findings["converged"] ?? "?")")
 
     // Our search (subsampled objective, exact pick) against a plain exact search with the same
     // settings, on a grid small enough for the plain search.

@@ -74,6 +74,16 @@ public struct Calibrator<Grouping: NonconformityGrouping>: Sendable {
                 }
             }
         }
+        #if KANDINSKY_INTERNAL_CHECKS
+        curves.withUnsafeBufferPointer { c in
+            let plane = classCount * pixels
+            for k in 1..<levelCount {
+                for i in 0..<plane where !c[i].isNaN {
+                    precondition(c[k * plane + i] >= c[(k - 1) * plane + i], "curve \(i) decreases at level index \(k)")
+                }
+            }
+        }
+        #endif
         let parameters = CalibratedCurves.jsonString(grouping.parameters)
         return CalibratedCurves(curves: curves, method: grouping.name, parameters: parameters,
                                 calibrationImageCount: scores.imageCount, precision: scores.precision,

@@ -120,18 +120,31 @@ public struct KMeans: Sendable {
                         for i in 0..<n {
                             let point = x.baseAddress! + i * d
                             var bestCluster = 0, bestDistance = Double.infinity
-                            for j in 0..<k {
-                                var distance = 0.0
-                                for t in 0..<d {
-                                    let delta = Double(point[t]) - centre[j * d + t]
-                                    distance += delta * delta
+                            if d == 4 {
+                                // The Kandinsky features: four curve values, unrolled.
+                                let q0 = Double(point[0]), q1 = Double(point[1]), q2 = Double(point[2]), q3 = Double(point[3])
+                                for j in 0..<k {
+                                    let c = centre.baseAddress! + j * 4
+                                    let e0 = q0 - c[0], e1 = q1 - c[1], e2 = q2 - c[2], e3 = q3 - c[3]
+                                    let distance = e0 * e0 + e1 * e1 + e2 * e2 + e3 * e3
+                                    if distance < bestDistance { bestDistance = distance; bestCluster = j }
                                 }
-                                if distance < bestDistance { bestDistance = distance; bestCluster = j }
+                                let sum = sums + bestCluster * 4
+                                sum[0] += q0; sum[1] += q1; sum[2] += q2; sum[3] += q3
+                            } else {
+                                for j in 0..<k {
+                                    var distance = 0.0
+                                    for t in 0..<d {
+                                        let delta = Double(point[t]) - centre[j * d + t]
+                                        distance += delta * delta
+                                    }
+                                    if distance < bestDistance { bestDistance = distance; bestCluster = j }
+                                }
+                                for t in 0..<d { sums[bestCluster * d + t] += Double(point[t]) }
                             }
                             if label[i] != Int32(bestCluster) { label[i] = Int32(bestCluster); changed = true }
                             inertia += bestDistance
                             counts[bestCluster] += 1
-                            for t in 0..<d { sums[bestCluster * d + t] += Double(point[t]) }
                         }
                     }
                 }
