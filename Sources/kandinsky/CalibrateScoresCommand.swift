@@ -14,13 +14,10 @@ struct CalibrateScoresCommand: ParsableCommand {
             similar curves), gen-ann (annuli found by differential evolution).
             """)
 
-    enum Method: String, ExpressibleByArgument, CaseIterable {
-        case pixel, image, kmeans, genAnn = "gen-ann"
-    }
-
     @Option(help: "Probabilities [N, C, H, W] (.npy, F32 or F16, in [0, 1]).") var probs: String
     @Option(help: "Targets [N, C, H, W] (.npy, 0/1 of any numeric type or bool).") var targets: String
-    @Option(help: "Grouping method: \(Method.allCases.map(\.rawValue).joined(separator: ", ")).") var method: Method
+    @Option(help: "Grouping method: \(GroupingSpecification.Method.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var method: GroupingSpecification.Method
     @Option(help: "Calibrated-model file to write (.safetensors).") var out: String
     @Option(help: "Class grouped by kmeans and gen-ann.") var classIndex = 1
     @Option(help: "Number of k-means clusters.") var clusters = 4
@@ -54,18 +51,18 @@ struct CalibrateScoresCommand: ParsableCommand {
 
     /// The strategy chosen on the command line.
     func grouping() throws -> any NonconformityGrouping {
-        let points = try CalibrationInputs.integers(curvePoints, option: "--curve-points")
-        switch method {
-        case .pixel: return PixelwiseGrouping()
-        case .image: return ImagewiseGrouping()
-        case .kmeans: return KMeansGrouping(classIndex: classIndex, clusterCount: clusters, curvePoints: points, seed: seed)
-        case .genAnn:
-            let b = try CalibrationInputs.numbers(bounds, option: "--bounds")
-            return AnnulusGrouping(classIndex: classIndex, curvePoints: points,
-                                   bounds: stride(from: 0, to: 10, by: 2).map { [b[$0], b[$0 + 1]] },
-                                   populationSize: population, maxGenerations: maxGenerations, tolerance: tolerance,
-                                   seed: seed, searchSampleSize: searchSampleSize == 0 ? nil : searchSampleSize)
-        }
+        var specification = GroupingSpecification(method: method)
+        specification.classIndex = classIndex
+        specification.clusterCount = clusters
+        specification.curvePoints = try CalibrationInputs.integers(curvePoints, option: "--curve-points")
+        let b = try CalibrationInputs.numbers(bounds, option: "--bounds")
+        specification.bounds = stride(from: 0, to: 10, by: 2).map { [b[$0], b[$0 + 1]] }
+        specification.populationSize = population
+        specification.maxGenerations = maxGenerations
+        specification.tolerance = tolerance
+        specification.seed = seed
+        specification.searchSampleSize = searchSampleSize == 0 ? nil : searchSampleSize
+        return specification.makeGrouping()
     }
 
     func run() throws {
@@ -82,7 +79,7 @@ struct CalibrateScoresCommand: ParsableCommand {
         if method == .kmeans || method == .genAnn {
             try InputValidation.checkClassIndex(classIndex, classCount: scores.classCount, source: "--class-index")
         }
-        let curves = try Self.calibrate(scores, with: grouping, levelCount: curveCount)
+        let curves = try grouping.calibrate(scores, levelCount: curveCount)
         try curves.write(to: URL(fileURLWithPath: out))
         var summary = "\(out): method \(curves.method), \(curves.levelCount) curve points, \(curves.classCount) classes, "
             + "\(curves.height)×\(curves.width) pixels, \(curves.calibrationImageCount) calibration images"
@@ -93,10 +90,5 @@ struct CalibrateScoresCommand: ParsableCommand {
             summary += "; theta \(theta), J \(objective)"
         }
         print(summary)
-    }
-
-    /// Opens the run-time strategy for the generic calibrator.
-    static func calibrate<G: NonconformityGrouping>(_ scores: ScoreStore, with grouping: G, levelCount: Int) throws -> CalibratedCurves {
-        try Calibrator(grouping: grouping, levelCount: levelCount).calibrate(scores)
     }
 }

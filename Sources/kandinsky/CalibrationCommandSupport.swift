@@ -5,6 +5,7 @@ import KandinskyCore
 
 extension ScorePrecision: ExpressibleByArgument {}
 extension ThresholdIndexing: ExpressibleByArgument {}
+extension GroupingSpecification.Method: ExpressibleByArgument {}
 
 /// Loading and checking the `.npy` inputs shared by the calibration commands.
 enum CalibrationInputs {
