@@ -60,6 +60,13 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("figure-0.svg").path))
     }
 
+    @Test func figuresOfASectionStayTogether() {
+        let figures = ["a", "b", "a", "c", "b"].enumerated().map { ReportFigure(section: $0.element, title: "\($0.offset)", content: .png("x.png")) }
+        let grouped = ReportWriter.groupedBySection(figures)
+        #expect(grouped.map(\.section) == ["a", "a", "b", "b", "c"])
+        #expect(grouped.map(\.title) == ["0", "2", "1", "4", "3"])
+    }
+
     @Test func chartTicksAreRound() {
         let unit = LineChart.ticks(from: 0, to: 1)
         #expect(unit.count == 6)

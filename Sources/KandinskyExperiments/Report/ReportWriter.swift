@@ -62,8 +62,16 @@ public struct ReportWriter {
                   logarithmicX: true)
     }
 
-    /// Writes the three files atomically.
+    /// Figures grouped by section, sections in order of first appearance, figures in their order.
+    static func groupedBySection(_ figures: [ReportFigure]) -> [ReportFigure] {
+        var sections: [String] = []
+        for figure in figures where !sections.contains(figure.section) { sections.append(figure.section) }
+        return sections.flatMap { section in figures.filter { $0.section == section } }
+    }
+
+    /// Writes the three files atomically; figures of the same section appear together.
     public func write(summary: StudySummary, figures: [ReportFigure], title: String) throws {
+        let figures = Self.groupedBySection(figures)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let json: Data
