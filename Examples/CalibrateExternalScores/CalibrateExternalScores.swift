@@ -46,19 +46,22 @@ struct CalibrateExternalScores: ParsableCommand {
     }
 
     func run() throws {
-        var probabilitiesURL = probabilities.map(URL.init(fileURLWithPath:))
-        var targetsURL = targets.map(URL.init(fileURLWithPath:))
+        let probabilitiesURL: URL, targetsURL: URL
         if let demo {
-            let directory = URL(fileURLWithPath: demo)
-            (probabilitiesURL, targetsURL) = try writeDemoPair(to: directory, images: demoImages, size: demoSize, seed: seed)
-            print("wrote a synthetic pair (\(demoImages) images of \(demoSize)×\(demoSize)) to \(directory.path)")
+            (probabilitiesURL, targetsURL) = try writeDemoPair(to: URL(fileURLWithPath: demo), images: demoImages, size: demoSize, seed: seed)
+            print("wrote a synthetic pair (\(demoImages) images of \(demoSize)×\(demoSize)) to \(demo)")
+        } else if let probabilities, let targets {
+            (probabilitiesURL, targetsURL) = (URL(fileURLWithPath: probabilities), URL(fileURLWithPath: targets))
+        } else {
+            throw ValidationError("give probs.npy and targets.npy, or --demo DIR")
         }
-        let p = try InputValidation.probabilities(from: NumpyFile.read(contentsOf: probabilitiesURL!), source: probabilitiesURL!.path)
-        let t = try InputValidation.targets(from: NumpyFile.read(contentsOf: targetsURL!), source: targetsURL!.path)
-        let outputDirectory = output.map(URL.init(fileURLWithPath:)) ?? probabilitiesURL!.deletingLastPathComponent()
+        let sources = (probabilitiesURL.path, targetsURL.path)
+        let p = try InputValidation.probabilities(from: NumpyFile.read(contentsOf: probabilitiesURL), source: sources.0)
+        let t = try InputValidation.targets(from: NumpyFile.read(contentsOf: targetsURL), source: sources.1)
+        let outputDirectory = output.map(URL.init(fileURLWithPath:)) ?? probabilitiesURL.deletingLastPathComponent()
         switch p {
-        case .float32(let p): try run(probabilities: p, targets: t, sources: (probabilitiesURL!.path, targetsURL!.path), output: outputDirectory)
-        case .float16(let p): try run(probabilities: p, targets: t, sources: (probabilitiesURL!.path, targetsURL!.path), output: outputDirectory)
+        case .float32(let p): try run(probabilities: p, targets: t, sources: sources, output: outputDirectory)
+        case .float16(let p): try run(probabilities: p, targets: t, sources: sources, output: outputDirectory)
         }
     }
 
@@ -83,7 +86,7 @@ struct CalibrateExternalScores: ParsableCommand {
         if !methods.contains(method) { methods.append(method) }
         let evaluation = CoverageEvaluation(binCount: 20, classIndex: 1)
         print("method    pixelwise-CE  marginal-CE  coverage@\(1 - alpha)")
-        var chosen: CalibratedCurves?
+        let setsURL = output.appendingPathComponent("sets.npy")
         for m in methods {
             var specification = GroupingSpecification(method: m)
             specification.seed = seed
@@ -94,12 +97,9 @@ struct CalibrateExternalScores: ParsableCommand {
             print(m.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
                   + String(format: "%12.4f  %11.4f  %11.4f", result.meanPixelwiseCalibrationError,
                            result.marginalCalibrationError, coverage))
-            if m == method { chosen = curves }
+            if m == method { try NumpyFile.write(.uint8(sets), to: setsURL) }
         }
-        let sets = try chosen!.predictionSets(probabilities: testProbabilities, alpha: alpha)
-        let setsURL = output.appendingPathComponent("sets.npy")
-        try NumpyFile.write(.uint8(sets), to: setsURL)
-        print("wrote \(setsURL.path): uint8 \(sets.shape), \(method.rawValue) sets at α = \(alpha)")
+        print("wrote \(setsURL.path): uint8 \(testProbabilities.shape), \(method.rawValue) sets at α = \(alpha)")
     }
 
     /// The fraction of target pixels of class `classIndex` whose prediction set holds the class.
