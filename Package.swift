@@ -164,7 +164,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ExamplesTests",
-            dependencies: ["CalibrateExternalScores", "CustomGrouping", "TrainCalibratePredict", "KandinskyCore", "KandinskyCalibration"],
+            dependencies: ["CalibrateExternalScores", "CustomGrouping", "TrainCalibratePredict", "kandinsky", "KandinskyCore", "KandinskyCalibration"],
             swiftSettings: swiftSettings
         ),
     ]
