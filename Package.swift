@@ -101,6 +101,32 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: - Examples (each runs with `swift run <Name>`; see Examples/<Name>/README.md)
+        .executableTarget(
+            name: "CalibrateExternalScores",
+            dependencies: ["KandinskyCore", "KandinskyCalibration", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/CalibrateExternalScores",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "CustomGrouping",
+            dependencies: ["KandinskyCore", "KandinskyCalibration", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/CustomGrouping",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "TrainCalibratePredict",
+            dependencies: [
+                "KandinskyCore", "KandinskyData", "KandinskyModels", "KandinskyCalibration",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/TrainCalibratePredict",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: - Tests
         .testTarget(
             name: "KandinskyCoreTests",
@@ -134,6 +160,11 @@ let package = Package(
         .testTarget(
             name: "KandinskyCLITests",
             dependencies: ["kandinsky", "KandinskyCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ExamplesTests",
+            dependencies: ["CalibrateExternalScores", "CustomGrouping", "TrainCalibratePredict", "kandinsky", "KandinskyCore", "KandinskyCalibration"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -15,6 +15,7 @@ let package = Package(
                 .product(name: "KandinskyCalibration", package: "Kandinsky"),
                 .product(name: "KandinskyModels", package: "Kandinsky"),
                 .product(name: "KandinskyData", package: "Kandinsky"),
+                .product(name: "KandinskyExperiments", package: "Kandinsky"),
             ]
         ),
     ]

@@ -27,6 +27,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Hashable {
         SeededGenerator(seed: seed ^ (UInt64(truncatingIfNeeded: index) &* 0xD1B5_4A32_D192_ED03))
     }
 
+    /// The next 64 random bits (xoshiro256**: `rotl(s₁·5, 7)·9`, then the state update).
     public mutating func next() -> UInt64 {
         let result = rotate(state.1 &* 5, 7) &* 9
         let t = state.1 << 17
@@ -41,10 +42,12 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Hashable {
 
     private func rotate(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
+    /// Generators are equal when their states are: they will produce the same sequence.
     public static func == (lhs: SeededGenerator, rhs: SeededGenerator) -> Bool {
         lhs.state == rhs.state
     }
 
+    /// Hashes the 256-bit state.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(state.0); hasher.combine(state.1); hasher.combine(state.2); hasher.combine(state.3)
     }

@@ -188,6 +188,7 @@ extension ShapedArray: Equatable where Scalar: Equatable {
 }
 
 extension ShapedArray: CustomStringConvertible {
+    /// The shape and the first eight elements, for debugging output.
     public var description: String {
         let preview = withUnsafeBufferPointer { $0.prefix(8).map { "\($0)" }.joined(separator: ", ") }
         return "ShapedArray<\(Scalar.self)>(shape: \(shape), [\(preview)\(count > 8 ? ", …" : "")])"

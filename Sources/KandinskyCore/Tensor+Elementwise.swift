@@ -30,24 +30,49 @@ extension Tensor {
         }
     }
 
+    /// Elementwise sum.
+    ///
+    /// - Precondition: equal shapes.
+    /// - Complexity: O(count).
     @inlinable public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipMap(rhs, +) }
+    /// Elementwise difference.
+    ///
+    /// - Precondition: equal shapes.
     @inlinable public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipMap(rhs, -) }
+    /// Elementwise (Hadamard) product, not a matrix product (see `matmul`).
+    ///
+    /// - Precondition: equal shapes.
     @inlinable public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipMap(rhs, *) }
+    /// Elementwise quotient (IEEE division: x/0 is ±inf or NaN).
+    ///
+    /// - Precondition: equal shapes.
     @inlinable public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zipMap(rhs, /) }
+    /// Adds a scalar to every element.
     @inlinable public static func + (lhs: Tensor, rhs: Float) -> Tensor { lhs.map { $0 + rhs } }
+    /// Subtracts a scalar from every element.
     @inlinable public static func - (lhs: Tensor, rhs: Float) -> Tensor { lhs.map { $0 - rhs } }
+    /// Multiplies every element by a scalar.
     @inlinable public static func * (lhs: Tensor, rhs: Float) -> Tensor { lhs.map { $0 * rhs } }
+    /// Divides every element by a scalar.
     @inlinable public static func / (lhs: Tensor, rhs: Float) -> Tensor { lhs.map { $0 / rhs } }
+    /// A scalar plus every element.
     @inlinable public static func + (lhs: Float, rhs: Tensor) -> Tensor { rhs.map { lhs + $0 } }
+    /// A scalar minus every element (for example `1 - p`, the non-conformity score of probabilities).
     @inlinable public static func - (lhs: Float, rhs: Tensor) -> Tensor { rhs.map { lhs - $0 } }
+    /// A scalar times every element.
     @inlinable public static func * (lhs: Float, rhs: Tensor) -> Tensor { rhs.map { lhs * $0 } }
+    /// Every element negated.
     @inlinable public static prefix func - (operand: Tensor) -> Tensor { operand.map { -$0 } }
+    /// Adds `rhs` elementwise in place, without allocating.
+    ///
+    /// - Precondition: equal shapes.
     @inlinable public static func += (lhs: inout Tensor, rhs: Tensor) {
         precondition(lhs.shape == rhs.shape, "shapes \(lhs.shape) and \(rhs.shape) differ")
         rhs.withUnsafeBufferPointer { b in
             lhs.withUnsafeMutableBufferPointer { a in for i in 0..<a.count { a[i] += b[i] } }
         }
     }
+    /// Multiplies every element by a scalar in place.
     @inlinable public static func *= (lhs: inout Tensor, rhs: Float) { lhs.mapInPlace { $0 * rhs } }
 
     /// eˣ element by element.

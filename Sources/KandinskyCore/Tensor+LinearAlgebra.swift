@@ -3,7 +3,9 @@ import CBLAS
 /// Whether a matrix operand of ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``
 /// is used as stored or transposed.
 public enum MatrixTranspose: Sendable {
+    /// The operand as stored (row-major).
     case none
+    /// The operand's transpose, without copying.
     case transposed
 
     var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }

@@ -33,6 +33,7 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What was expected, and what was found.
     public let problem: String
 
+    /// An error of `kind` in `file` at `location` (a JSON path or `image <id>`, empty for the whole file).
     public init(_ kind: Kind, file: String, location: String = "", problem: String) {
         self.kind = kind
         self.file = file

@@ -8,7 +8,9 @@ import KandinskyCore
 ///
 /// - Complexity: 2·N·H·W·9·Cout·(Cin + Cout) flops forward.
 public struct DoubleConv: Layer {
+    /// `layers.0`: 3 × 3 convolution Cin → Cout, padding 1.
     public var firstConvolution: Conv2d
+    /// `layers.4`: 3 × 3 convolution Cout → Cout, padding 1.
     public var secondConvolution: Conv2d
     private var firstNorm = InstanceNorm2d(), secondNorm = InstanceNorm2d()
     private var firstReLU = ReLU(), secondReLU = ReLU()
@@ -26,6 +28,7 @@ public struct DoubleConv: Layer {
         secondDropout = Dropout2d(probability: dropout, seed: generator.next())
     }
 
+    /// [N, Cin, H, W] → [N, Cout, H, W] through both halves; dropout only when `training`.
     public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
         var x = firstConvolution.forward(input, training: training)
         x = ModelProfiler.measure(.normalisation) { firstNorm.forward(x, training: training) }
@@ -39,6 +42,7 @@ public struct DoubleConv: Layer {
         }
     }
 
+    /// Backpropagates through the eight modules in reverse, accumulating both convolutions' gradients.
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
         var g = ModelProfiler.measure(.elementwise) { secondReLU.backward(secondDropout.backward(outputGradient)) }
         g = ModelProfiler.measure(.normalisation) { secondNorm.backward(g) }
@@ -48,6 +52,7 @@ public struct DoubleConv: Layer {
         return firstConvolution.backward(g)
     }
 
+    /// Visits `layers.0.weight`, `layers.0.bias`, `layers.4.weight` and `layers.4.bias`.
     public mutating func visitParameters(_ body: (String, inout Parameter) throws -> Void) rethrows {
         try firstConvolution.visitParameters { name, parameter in try body("layers.0." + name, &parameter) }
         try secondConvolution.visitParameters { name, parameter in try body("layers.4." + name, &parameter) }

@@ -8,6 +8,7 @@ import Synchronization
 /// sub-categories (``Category/convolutionGEMM`` and ``Category/im2col``) count seconds summed
 /// over worker threads, so their ratio splits ``Category/convolution``'s wall-clock time.
 public enum ModelProfiler {
+    /// Where time is counted.
     public enum Category: Int, CaseIterable, Sendable, CustomStringConvertible {
         /// Convolution layers, forward and backward (wall-clock).
         case convolution
@@ -24,6 +25,7 @@ public enum ModelProfiler {
         /// Adam updates (wall-clock).
         case optimizer
 
+        /// A short label for benchmark output.
         public var description: String {
             switch self {
             case .convolution: "convolution"

@@ -14,7 +14,7 @@ import KandinskyCore
 ///
 /// Input [N, inChannels, H, W] with H and W divisible by 2^depth; output logits
 /// [N, outChannels, H, W]. Probabilities are the independent sigmoid of each logit
-/// (``probabilities(_:)``).
+/// (``probabilities(_:batchSize:)``).
 ///
 /// Parameters are named exactly as PyTorch's `state_dict()` of that architecture names them, so
 /// weights move between the two through safetensors files (see `UNet+StateDict.swift`).
@@ -26,7 +26,9 @@ import KandinskyCore
 public struct UNet: Layer {
     /// The hyperparameters that fix the shapes of the parameters.
     public struct Architecture: Sendable, Equatable, CustomStringConvertible {
+        /// Channels of the input images (3 for RGB).
         public var inputChannels: Int
+        /// Channels of the output: one logit per class (background included).
         public var outputChannels: Int
         /// Channels of the first block; each level down doubles them.
         public var channels: Int
@@ -35,6 +37,7 @@ public struct UNet: Layer {
         /// Dropout2d probability after each ReLU (training only).
         public var dropout: Float
 
+        /// An architecture; ``UNet/init(_:using:)`` checks it.
         public init(inputChannels: Int, outputChannels: Int, channels: Int, depth: Int, dropout: Float = 0) {
             self.inputChannels = inputChannels
             self.outputChannels = outputChannels
@@ -43,11 +46,13 @@ public struct UNet: Layer {
             self.dropout = dropout
         }
 
+        /// `UNet(in …, out …, channels …, depth …, dropout …)`.
         public var description: String {
             "UNet(in \(inputChannels), out \(outputChannels), channels \(channels), depth \(depth), dropout \(dropout))"
         }
     }
 
+    /// The hyperparameters this network was built with.
     public let architecture: Architecture
     var downBlocks: [DoubleConv]
     var pools: [MaxPool2d]

@@ -1,12 +1,19 @@
 /// The element types Kandinsky reads and writes in `.npy` and safetensors files, named as
 /// safetensors names them.
 public enum ElementType: String, Sendable, CaseIterable, Codable {
+    /// 32-bit IEEE float (numpy `<f4`).
     case float32 = "F32"
+    /// 16-bit IEEE half (numpy `<f2`).
     case float16 = "F16"
+    /// 64-bit IEEE double (numpy `<f8`).
     case float64 = "F64"
+    /// Unsigned byte (numpy `|u1`).
     case uint8 = "U8"
+    /// Boolean, one byte each (numpy `|b1`).
     case bool = "BOOL"
+    /// 32-bit signed integer (numpy `<i4`).
     case int32 = "I32"
+    /// 64-bit signed integer (numpy `<i8`).
     case int64 = "I64"
 
     /// Bytes per element.
@@ -23,12 +30,19 @@ public enum ElementType: String, Sendable, CaseIterable, Codable {
 /// An array of any of the ``ElementType``s, as read from a file whose element type is known
 /// only at run time.
 public enum AnyShapedArray: Sendable {
+    /// F32 values.
     case float32(Tensor)
+    /// F16 values.
     case float16(HalfTensor)
+    /// F64 values.
     case float64(ShapedArray<Double>)
+    /// U8 values (targets, prediction sets).
     case uint8(ShapedArray<UInt8>)
+    /// BOOL values.
     case bool(ShapedArray<Bool>)
+    /// I32 values (group labels).
     case int32(ShapedArray<Int32>)
+    /// I64 values (PyTorch's default integer type).
     case int64(ShapedArray<Int64>)
 
     /// The element type.

@@ -8,6 +8,7 @@ public struct FileFormatError: Error, Sendable, CustomStringConvertible, Equatab
     /// What was expected, and what was found.
     public let problem: String
 
+    /// An error naming the file, the field (a JSON key, tensor name or header entry) and the problem.
     public init(file: String, field: String, problem: String) {
         self.file = file
         self.field = field

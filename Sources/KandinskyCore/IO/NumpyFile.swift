@@ -21,6 +21,7 @@ public enum NumpyFile {
         /// The byte offset at which the elements start.
         public var dataOffset: Int
 
+        /// Headers are equal when type, shape, version and data offset agree (the version tuple is not `Equatable` by itself).
         public static func == (lhs: Header, rhs: Header) -> Bool {
             lhs.elementType == rhs.elementType && lhs.shape == rhs.shape
                 && lhs.version == rhs.version && lhs.dataOffset == rhs.dataOffset

@@ -10,6 +10,7 @@ public struct SafetensorsFile: Sendable {
     /// The `__metadata__` string map.
     public var metadata: [String: String]
 
+    /// A file's contents: named tensors in order (names must be unique) and the `__metadata__` map.
     public init(tensors: [(name: String, array: AnyShapedArray)] = [], metadata: [String: String] = [:]) {
         self.tensors = tensors
         self.metadata = metadata

@@ -33,7 +33,7 @@ extension COCOManifest {
     }
 
     /// The manifest as compact JSON with sorted keys, so the same manifest always gives the same
-    /// bytes (see ``FastManifestWriter``).
+    /// bytes (see `FastManifestWriter`).
     public func encoded() -> Data {
         Data(FastManifestWriter.encode(self))
     }
@@ -99,7 +99,9 @@ extension COCOManifest {
 
 /// Categories to segment, by name (`person`) or by id.
 public enum CategorySelection: Sendable, Equatable {
+    /// Categories by their `name` in the manifest, in the given order.
     case names([String])
+    /// Categories by their `id` in the manifest, in the given order.
     case ids([Int])
 
     /// COCO's `person`, the original pipeline's only class.

@@ -19,6 +19,7 @@ public struct COCOManifest: Codable, Sendable, Equatable {
         /// Other fields (`license`, `coco_url`, …), kept as read.
         public var extra: [String: JSONValue]
 
+        /// An image entry; `extra` keeps fields Kandinsky does not interpret (`license`, `coco_url`, …).
         public init(id: Int, fileName: String, width: Int, height: Int, extra: [String: JSONValue] = [:]) {
             self.id = id
             self.fileName = fileName
@@ -27,6 +28,7 @@ public struct COCOManifest: Codable, Sendable, Equatable {
             self.extra = extra
         }
 
+        /// Decodes `id`, `file_name`, `width` and `height`, keeping every other field in `extra`.
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: AnyCodingKey.self)
             id = try container.decode(Int.self, forKey: AnyCodingKey("id"))
@@ -36,6 +38,7 @@ public struct COCOManifest: Codable, Sendable, Equatable {
             extra = try container.extraFields(excluding: ["id", "file_name", "width", "height"])
         }
 
+        /// Encodes the known fields and then `extra`, so a read-write round trip keeps the entry.
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: AnyCodingKey.self)
             try container.encode(id, forKey: AnyCodingKey("id"))
@@ -63,6 +66,7 @@ public struct COCOManifest: Codable, Sendable, Equatable {
         /// `[x, y, width, height]`.
         public var bbox: [Double]?
 
+        /// An annotation: `segmentation` as polygons or RLE, `isCrowd` 0 or 1, `bbox` as `[x, y, width, height]`.
         public init(id: Int, imageID: Int, categoryID: Int, segmentation: Segmentation, isCrowd: Int = 0, area: Double? = nil, bbox: [Double]? = nil) {
             self.id = id
             self.imageID = imageID
@@ -80,6 +84,7 @@ public struct COCOManifest: Codable, Sendable, Equatable {
             case isCrowd = "iscrowd"
         }
 
+        /// Decodes COCO's snake-case keys (`image_id`, `category_id`, `iscrowd`), keeping other fields in `extra`.
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             id = try container.decode(Int.self, forKey: .id)
@@ -95,9 +100,12 @@ public struct COCOManifest: Codable, Sendable, Equatable {
     /// An annotation's shape: polygons in pixel coordinates (`[x0, y0, x1, y1, …]`, several for
     /// an instance in parts), or a run-length-encoded mask in either of COCO's two forms.
     public enum Segmentation: Codable, Sendable, Equatable {
+        /// One or more polygons, each a flat `[x0, y0, x1, y1, …]` list in pixel coordinates.
         case polygons([[Double]])
+        /// A run-length-encoded mask (crowd regions, or compressed masks).
         case rle(RunLengthEncoding.Stored)
 
+        /// Decodes a JSON array as polygons and an object as RLE.
         public init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
             if let polygons = try? container.decode([[Double]].self) {
@@ -107,6 +115,7 @@ public struct COCOManifest: Codable, Sendable, Equatable {
             }
         }
 
+        /// Encodes polygons as an array of flat `[x0, y0, x1, y1, …]` lists and RLE as an object.
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.singleValueContainer()
             switch self {
@@ -125,12 +134,14 @@ public struct COCOManifest: Codable, Sendable, Equatable {
         /// Other fields (`supercategory`, `keypoints`, …), kept as read.
         public var extra: [String: JSONValue]
 
+        /// A category; `extra` keeps fields such as `supercategory`.
         public init(id: Int, name: String, extra: [String: JSONValue] = [:]) {
             self.id = id
             self.name = name
             self.extra = extra
         }
 
+        /// Decodes `id` and `name`, keeping every other field in `extra`.
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: AnyCodingKey.self)
             id = try container.decode(Int.self, forKey: AnyCodingKey("id"))
@@ -138,6 +149,7 @@ public struct COCOManifest: Codable, Sendable, Equatable {
             extra = try container.extraFields(excluding: ["id", "name"])
         }
 
+        /// Encodes `id`, `name` and `extra`.
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: AnyCodingKey.self)
             try container.encode(id, forKey: AnyCodingKey("id"))
@@ -155,6 +167,7 @@ public struct COCOManifest: Codable, Sendable, Equatable {
     /// Other top-level fields (`info`, `licenses`, …), kept as read.
     public var extra: [String: JSONValue]
 
+    /// A manifest from its parts; `extra` holds the other top-level fields (`info`, `licenses`, …).
     public init(images: [Image], annotations: [Annotation], categories: [Category], extra: [String: JSONValue] = [:]) {
         self.images = images
         self.annotations = annotations
@@ -162,6 +175,7 @@ public struct COCOManifest: Codable, Sendable, Equatable {
         self.extra = extra
     }
 
+    /// Decodes `images`, `annotations` and `categories`, keeping other top-level fields in `extra`.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
         images = try container.decode([Image].self, forKey: AnyCodingKey("images"))
@@ -170,6 +184,7 @@ public struct COCOManifest: Codable, Sendable, Equatable {
         extra = try container.extraFields(excluding: ["images", "annotations", "categories"])
     }
 
+    /// Encodes the manifest as COCO JSON, `extra` fields included.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: AnyCodingKey.self)
         try container.encodeExtraFields(extra)

@@ -1,14 +1,22 @@
 /// Any JSON value, kept so that fields Kandinsky does not interpret (`info`, `licenses`,
 /// `coco_url`, …) survive a read and write of a manifest unchanged.
 public enum JSONValue: Codable, Sendable, Equatable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A whole number that fits an `Int`.
     case integer(Int)
+    /// Any other number.
     case number(Double)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSONValue])
+    /// An object (key order is not kept).
     case object([String: JSONValue])
 
+    /// Decodes any JSON value; integers that fit an `Int` stay integers, other numbers become `number`.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
@@ -28,6 +36,7 @@ public enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 
+    /// Encodes the value as the same JSON.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {

@@ -14,9 +14,12 @@ public struct RunLengthEncoding: Sendable, Equatable {
     public struct Stored: Codable, Sendable, Equatable {
         /// The counts as stored: a list of run lengths or pycocotools' compressed string.
         public enum Counts: Codable, Sendable, Equatable {
+            /// A list of run lengths, as for crowd regions.
             case uncompressed([Int])
+            /// pycocotools' compressed string (LEB128-like, 6 bits per character, deltas from the run two back).
             case compressed(String)
 
+            /// Decodes a list of run lengths or a compressed string.
             public init(from decoder: any Decoder) throws {
                 let container = try decoder.singleValueContainer()
                 if let string = try? container.decode(String.self) {
@@ -26,6 +29,7 @@ public struct RunLengthEncoding: Sendable, Equatable {
                 }
             }
 
+            /// Encodes the counts in the form they were read in.
             public func encode(to encoder: any Encoder) throws {
                 var container = encoder.singleValueContainer()
                 switch self {
@@ -40,6 +44,7 @@ public struct RunLengthEncoding: Sendable, Equatable {
         /// The run lengths, in either form.
         public var counts: Counts
 
+        /// An RLE as stored: `size` is `[h, w]`.
         public init(size: [Int], counts: Counts) {
             self.size = size
             self.counts = counts
@@ -48,10 +53,15 @@ public struct RunLengthEncoding: Sendable, Equatable {
 
     /// Problems with an RLE, reported by the manifest with the file and JSON path.
     public enum Problem: Error, Sendable, Equatable {
+        /// `size` is not two non-negative integers `[h, w]`.
         case badSize([Int])
+        /// A run length is negative.
         case negativeCount(index: Int)
+        /// The compressed string has a character outside pycocotools' alphabet.
         case badCharacter(offset: Int)
+        /// The compressed string ends inside a number.
         case unterminated
+        /// The run lengths do not add up to `h · w`.
         case countsSum(Int, expected: Int)
     }
 

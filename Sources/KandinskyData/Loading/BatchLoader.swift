@@ -73,6 +73,11 @@ public final class BatchLoader<Dataset: SegmentationDataset>: @unchecked Sendabl
         return skippedErrors
     }
 
+    /// A loader of `batchSize` samples per batch, in a seeded shuffled order when `shuffle` (a
+    /// new order each epoch, from `seed` and the epoch number); the next batch is decoded while
+    /// the current one is used.
+    ///
+    /// - Precondition: `batchSize` > 0.
     public init(dataset: Dataset, batchSize: Int, shuffle: Bool = true, seed: UInt64 = 0, augmentation: Augmentation? = nil,
                 skipBadSamples: Bool = false, dropLast: Bool = false) {
         precondition(batchSize > 0, "batch size must be positive, got \(batchSize)")

@@ -2,7 +2,7 @@ import Foundation
 import KandinskyCore
 
 /// Kandinsky's built-in COCO-format dataset, so that the whole pipeline runs on a machine with
-/// no data and no network. It imitates COCO-person for this method (see ``SyntheticScene`` for
+/// no data and no network. It imitates COCO-person for this method (see `SyntheticScene` for
 /// what a frame holds): person silhouettes with a centre-biased spatial prior, frames of varied
 /// aspect ratio (so resize-and-pad leaves padding bands), cluttered backgrounds with distractors
 /// of a second category in similar colours, and annotations both as polygons and as compressed
@@ -15,7 +15,7 @@ import KandinskyCore
 /// DIR/test/data/<id>.jpg|png         DIR/test/labels.json
 /// ```
 /// The output is byte-identical for a seed: every frame is drawn from its own generator stream
-/// (``SeededGenerator/stream(_:of:)``), so frames can be rendered in parallel.
+/// (`SeededGenerator.stream(_:of:)`), so frames can be rendered in parallel.
 public struct SyntheticDataset: Sendable, Equatable {
     /// Training images (default 300: enough for a small network to learn, and to overfit).
     public var trainCount: Int

@@ -24,6 +24,7 @@ public struct Augmentation: Sendable, Equatable {
         /// Magnification (above 1 enlarges).
         public var scale: Double
 
+        /// Explicit parameters; the defaults are the identity (no flip, no rotation, no shift, scale 1).
         public init(flip: Bool = false, angle: Double = 0, translationX: Double = 0, translationY: Double = 0, scale: Double = 1) {
             self.flip = flip
             self.angle = angle

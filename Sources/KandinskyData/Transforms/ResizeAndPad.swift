@@ -25,6 +25,7 @@ public struct ResizeAndPad: Sendable, Equatable {
         /// Rows of padding on top.
         public var top: Int
 
+        /// A placement of a `width × height` image at column `left`, row `top` of the canvas.
         public init(width: Int, height: Int, left: Int, top: Int) {
             self.width = width
             self.height = height

@@ -8,6 +8,7 @@ public struct Config: Sendable, Equatable {
     /// The whole tree.
     public var root: ConfigNode
 
+    /// A configuration over an already composed tree (see ``ConfigComposer`` for composing one from files).
     public init(root: ConfigNode) {
         self.root = root
     }

@@ -5,11 +5,16 @@ import Yams
 /// Scalars keep their YAML spelling (`.scalar`) plus whether they were quoted, so `"1000"` stays
 /// a string while `1000` reads as a number; typed access happens in ``Config``.
 public enum ConfigNode: Sendable, Equatable {
+    /// `null`, `~` or an empty value.
     case null
+    /// A scalar as spelled in the file, and whether it was quoted.
     case scalar(String, quoted: Bool)
+    /// A sequence.
     case list([ConfigNode])
+    /// A mapping, in file order.
     case map([(key: String, value: ConfigNode)])
 
+    /// Structural equality; maps compare their entries in order, since key order is part of a YAML document.
     public static func == (lhs: ConfigNode, rhs: ConfigNode) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): true

@@ -17,12 +17,14 @@ import KandinskyModels
 ///    diagrams and Kandinsky masks at the smallest and largest size, example prediction sets,
 ///    the training curves, the time of every stage, and whether the paper's claim holds here.
 public struct Pipeline {
+    /// The composed `pipeline` configuration.
     public let config: Config
     /// Produces the splits once the data exists (after step 1).
     public let loadData: () throws -> DataSplits
     /// Generates the dataset when it is missing; returns whether it did.
     public let prepareData: () throws -> Bool
 
+    /// A study over `config`; the data closures let tests substitute small splits.
     public init(config: Config, prepareData: @escaping () throws -> Bool, loadData: @escaping () throws -> DataSplits) {
         self.config = config
         self.prepareData = prepareData

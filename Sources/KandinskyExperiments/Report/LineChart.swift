@@ -5,11 +5,14 @@ import Foundation
 public struct LineChart: Sendable {
     /// One line of the chart.
     public struct Series: Sendable {
+        /// The legend entry.
         public var name: String
+        /// The points, in drawing order.
         public var points: [(x: Double, y: Double)]
         /// Half-widths of vertical error bars, one per point (empty for none).
         public var errors: [Double]
 
+        /// A series; `errors` is empty or has one half-width per point.
         public init(name: String, points: [(x: Double, y: Double)], errors: [Double] = []) {
             self.name = name
             self.points = points
@@ -17,14 +20,22 @@ public struct LineChart: Sendable {
         }
     }
 
+    /// The heading drawn above the plot.
     public var title: String
+    /// The x-axis label.
     public var xLabel: String
+    /// The y-axis label.
     public var yLabel: String
+    /// The lines, each in its own colour.
     public var series: [Series]
+    /// Whether x is drawn on a log₁₀ scale (calibration-set sizes span 10 to 1000).
     public var logarithmicX = false
+    /// Width of the SVG in pixels.
     public var width = 560.0
+    /// Height of the SVG in pixels.
     public var height = 360.0
 
+    /// A chart of the default size.
     public init(title: String, xLabel: String, yLabel: String, series: [Series], logarithmicX: Bool = false) {
         self.title = title
         self.xLabel = xLabel

@@ -3,16 +3,22 @@ import KandinskyCore
 
 /// A figure of the report: an SVG drawn in memory or a PNG file in the report's folder.
 public struct ReportFigure: Sendable {
+    /// The figure's image.
     public enum Content: Sendable {
+        /// An SVG document, inlined into the HTML.
         case svg(String)
         /// A PNG file, by name relative to the report folder.
         case png(String)
     }
 
+    /// The report section the figure goes under.
     public var section: String
+    /// The caption.
     public var title: String
+    /// The image.
     public var content: Content
 
+    /// A figure in `section` with caption `title`.
     public init(section: String, title: String, content: Content) {
         self.section = section
         self.title = title
@@ -23,8 +29,10 @@ public struct ReportFigure: Sendable {
 /// Writes `report.html` (self-contained: SVG inline, PNGs as data URIs), `report.md` and
 /// `summary.json` from a ``StudySummary`` and its figures.
 public struct ReportWriter {
+    /// Where the report files are written.
     public let directory: URL
 
+    /// A writer into `directory`.
     public init(directory: URL) {
         self.directory = directory
     }

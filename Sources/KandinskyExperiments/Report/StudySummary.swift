@@ -6,7 +6,9 @@ import Foundation
 public struct StudySummary: Codable, Sendable, Equatable {
     /// The coverage errors of one strategy at one calibration-set size.
     public struct Cell: Codable, Sendable, Equatable {
+        /// The method name: `pixel`, `image`, `kmeans` or `gen-ann`.
         public var strategy: String
+        /// The calibration-set size.
         public var calibrationImages: Int
         /// Mean pixelwise coverage error over the test set (one value per seeded draw).
         public var meanPixelCE: [Double]
@@ -15,6 +17,7 @@ public struct StudySummary: Codable, Sendable, Equatable {
         /// Seconds spent calibrating (one value per draw).
         public var seconds: [Double]
 
+        /// A cell; the three arrays have one value per draw.
         public init(strategy: String, calibrationImages: Int, meanPixelCE: [Double], marginalCE: [Double], seconds: [Double]) {
             self.strategy = strategy
             self.calibrationImages = calibrationImages
@@ -41,13 +44,20 @@ public struct StudySummary: Codable, Sendable, Equatable {
 
     /// One epoch of training.
     public struct Epoch: Codable, Sendable, Equatable {
+        /// The epoch number, from 1.
         public var epoch: Int
+        /// The mean training loss over the epoch's batches.
         public var trainLoss: Double
+        /// The mean validation loss.
         public var validationLoss: Double
+        /// The validation Dice of each foreground class.
         public var validationDice: [Double]
+        /// The learning rate used during the epoch.
         public var learningRate: Double
+        /// Wall-clock seconds of the epoch.
         public var seconds: Double
 
+        /// An epoch's metrics.
         public init(epoch: Int, trainLoss: Double, validationLoss: Double, validationDice: [Double], learningRate: Double, seconds: Double) {
             self.epoch = epoch
             self.trainLoss = trainLoss
@@ -58,17 +68,26 @@ public struct StudySummary: Codable, Sendable, Equatable {
         }
     }
 
+    /// The dataset's name (`synthetic` or `coco`).
     public var dataset: String
+    /// The study's seed.
     public var seed: UInt64
+    /// The network's input size, [H, W].
     public var imageSize: [Int]
+    /// The number of test images.
     public var testImages: Int
+    /// K, the confidence bins of the coverage error.
     public var coverageBins: Int
+    /// One cell per (strategy, calibration-set size).
     public var cells: [Cell]
+    /// The training metrics per epoch.
     public var training: [Epoch]
     /// Seconds per stage, in the order the stages ran.
     public var stageSeconds: [String: Double]
+    /// The stages of `stageSeconds` in the order they ran.
     public var stageOrder: [String]
 
+    /// A summary; cells, epochs and timings are usually appended as the study runs.
     public init(dataset: String, seed: UInt64, imageSize: [Int], testImages: Int, coverageBins: Int,
                 cells: [Cell] = [], training: [Epoch] = [], stageSeconds: [String: Double] = [:], stageOrder: [String] = []) {
         self.dataset = dataset

@@ -7,14 +7,17 @@ import KandinskyModels
 /// `data.cal_trim` images), builds the curves with the configured grouping and writes into
 /// `logs/calibrate/runs/<experiment>/`:
 /// - `cmodel.safetensors`: the network's weights (PyTorch names, architecture metadata) plus the
-///   calibrated-model tensors and metadata of ``CalibratedCurves`` (`nc_curves` [Q, C, H, W],
+///   calibrated-model tensors and metadata of `CalibratedCurves` (`nc_curves` [Q, C, H, W],
 ///   `kandinsky_mask` [H, W] when pixels are grouped), and `source_checkpoint`,
 ///   `source_checkpoint_sha256` and the resolved `config`;
 /// - `kandinsky_mask.png` (grouped strategies) and `curves.svg` (the curves of a few pixels).
 public struct CalibrationRun {
+    /// The composed `calibrate` configuration.
     public let config: Config
+    /// The splits; only the calibration split is used.
     public let data: DataSplits
 
+    /// A run of `config` on `data`.
     public init(config: Config, data: DataSplits) {
         self.config = config
         self.data = data
@@ -22,11 +25,17 @@ public struct CalibrationRun {
 
     /// The outcome of a run.
     public struct Result: Sendable {
+        /// The run directory.
         public var directory: URL
+        /// The written `cmodel.safetensors`.
         public var calibratedModel: URL
+        /// The calibrated curves.
         public var curves: CalibratedCurves
     }
 
+    /// Loads `ckpt_path`, runs it on the calibration subset, calibrates and writes the files above.
+    ///
+    /// - Throws: ``ConfigError`` or ``ExperimentError`` naming the bad key, file or value.
     public func run(progressStyle: ProgressReporter.Style = .automatic) throws -> Result {
         try config.requireComplete()
         let checkpointPath = try config.string("ckpt_path")

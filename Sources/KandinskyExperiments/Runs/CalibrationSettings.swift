@@ -2,11 +2,16 @@ import KandinskyCalibration
 
 /// The `calibration:` section of a configuration.
 public struct CalibrationSettings: Sendable {
+    /// The strategy and its parameters (`calibration.method`, `class_idx`, `n_clusters`, …).
     public var grouping: GroupingSpecification
     /// Q, the number of curve points.
     public var curveCount: Int
+    /// How scores are computed (`calibration.precision`).
     public var precision: ScorePrecision
 
+    /// Reads the section.
+    ///
+    /// - Throws: ``ConfigError`` for a missing key, a wrong type or an unknown method.
     public init(config: Config) throws {
         let methodName = try config.string("calibration.method")
         guard let method = GroupingSpecification.Method(rawValue: methodName) else {

@@ -13,9 +13,12 @@ import KandinskyModels
 ///   and `.png`, `coverages.npy`;
 /// - `summary.json` with the mean ECE and, with curves, the mean pixelwise and marginal CE.
 public struct EvaluationRun {
+    /// The composed `eval` configuration.
     public let config: Config
+    /// The splits; only the test split is used.
     public let data: DataSplits
 
+    /// A run of `config` on `data`.
     public init(config: Config, data: DataSplits) {
         self.config = config
         self.data = data
@@ -23,14 +26,23 @@ public struct EvaluationRun {
 
     /// The numbers written to `summary.json`.
     public struct Summary: Codable, Sendable, Equatable {
+        /// The number of test images.
         public var testImages: Int
+        /// The mean over pixels of the binned ECE of the raw probabilities.
         public var meanPixelwiseECE: Double
+        /// The calibration method of the curves, nil for a checkpoint without curves.
         public var method: String?
+        /// The mean pixelwise coverage error, nil without curves.
         public var meanPixelwiseCE: Double?
+        /// The marginal coverage error, nil without curves.
         public var marginalCE: Double?
+        /// The marginal coverage at each bin's confidence, nil without curves.
         public var marginalCoverages: [Double]?
     }
 
+    /// Runs `ckpt_path` on the test split and writes the files above.
+    ///
+    /// - Throws: ``ConfigError`` or ``ExperimentError`` naming the bad key, file or value.
     public func run(progressStyle: ProgressReporter.Style = .automatic) throws -> (directory: URL, summary: Summary) {
         try config.requireComplete()
         let checkpointPath = try config.string("ckpt_path")
@@ -119,13 +131,22 @@ public struct EvaluationRun {
 
 /// The `evaluation:` section of a configuration.
 public struct EvaluationSettings: Sendable {
+    /// The class evaluated (`evaluation.class_idx`).
     public var classIndex: Int
+    /// K, the confidence bins of the coverage error (`evaluation.bins`).
     public var bins: Int
+    /// How confidences are read off the curves (`evaluation.indexing`).
     public var indexing: ThresholdIndexing
+    /// How test scores are computed (`evaluation.precision`).
     public var precision: ScorePrecision
+    /// Bins of the probability ECE (`evaluation.ece_bins`).
     public var eceBins: Int
+    /// The pixel of the pixelwise diagrams (`evaluation.reliability_pixel`); nil for the image centre.
     public var reliabilityPixel: (h: Int, w: Int)?
 
+    /// Reads the section.
+    ///
+    /// - Throws: ``ConfigError`` for a missing key or a wrong type.
     public init(config: Config) throws {
         classIndex = try config.int("evaluation.class_idx")
         bins = try config.int("evaluation.bins")

@@ -6,9 +6,13 @@ import KandinskyData
 /// `trainval_root/splits/t<trainval_split>/labels_{train,val,cal}.json` and
 /// `test_root/labels.json`, images under each root's `data/`, resized and padded to `dims`.
 public struct DataSplits: Sendable {
+    /// The training split (`labels_train.json`).
     public var train: COCODataset
+    /// The validation split (`labels_val.json`).
     public var validation: COCODataset
+    /// The calibration split (`labels_cal.json`).
     public var calibration: COCODataset
+    /// The test set (`test_root/labels.json`).
     public var test: COCODataset
     /// The training augmentation (`data.augmentations`), nil when none is configured.
     public var augmentation: Augmentation?

@@ -8,8 +8,10 @@ import Foundation
 public struct MetricsLog: Sendable, Equatable {
     /// The foreground classes (channel 0, the background, is not logged).
     public var classNames: [String]
+    /// One row per finished epoch.
     public var epochs: [StudySummary.Epoch]
 
+    /// A log for the foreground classes `classNames`.
     public init(classNames: [String], epochs: [StudySummary.Epoch] = []) {
         self.classNames = classNames
         self.epochs = epochs

@@ -14,6 +14,9 @@ public struct NetworkOutputs: Sendable {
     /// Targets [N, C, H, W] in {0, 1}.
     public var targets: ShapedArray<UInt8>
 
+    /// Outputs from arrays of the same shape [N, C, H, W].
+    ///
+    /// - Precondition: equal shapes.
     public init(probabilities: HalfTensor, targets: ShapedArray<UInt8>) {
         precondition(probabilities.shape == targets.shape,
                      "probabilities \(probabilities.shape) and targets \(targets.shape) differ in shape")

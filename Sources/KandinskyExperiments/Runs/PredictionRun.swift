@@ -13,18 +13,25 @@ import KandinskyModels
 ///   by side;
 /// - `<image>_sets.npy`: the sets of every class, uint8 [C, H, W].
 public struct PredictionRun {
+    /// The composed `predict` configuration (`ckpt_path`, `image`, `alpha`, `output_dir`, …).
     public let config: Config
 
+    /// A run of `config`.
     public init(config: Config) {
         self.config = config
     }
 
     /// The files written and the fraction of pixels whose set holds the class.
     public struct Result: Sendable {
+        /// Every file written.
         public var files: [URL]
+        /// The fraction of pixels whose prediction set holds class `class_idx`.
         public var setFraction: Double
     }
 
+    /// Loads the calibrated model and the image and writes the files above.
+    ///
+    /// - Throws: ``ConfigError`` or ``ExperimentError`` naming the bad key, file or value.
     public func run() throws -> Result {
         try config.requireComplete()
         let modelPath = try config.string("ckpt_path"), imagePath = try config.string("image")

@@ -53,6 +53,8 @@ public struct RunDirectory: Sendable {
 
 /// A failed experiment step, described in one line for the command line.
 public struct ExperimentError: Error, Sendable, CustomStringConvertible {
+    /// The message printed by the command line.
     public let description: String
+    /// An error with the one-line message `description`.
     public init(_ description: String) { self.description = description }
 }

@@ -17,7 +17,9 @@ import KandinskyModels
 /// current batch, writes `checkpoints/interrupted.safetensors` (epochs finished so far; the
 /// partial epoch is redone on resume) and returns. Every file is written atomically.
 public struct TrainingRun {
+    /// The composed `train` configuration.
     public let config: Config
+    /// The splits; the training and validation splits are used.
     public let data: DataSplits
 
     /// Reads the settings; throws ``ConfigError`` or ``ExperimentError`` for bad values.
@@ -172,9 +174,14 @@ public struct TrainingRun {
 
 /// The network and loss settings of a configuration (`model.net`, `model.loss`).
 public struct ModelSettings: Sendable {
+    /// The network's hyperparameters (`model.net`).
     public var architecture: UNet.Architecture
+    /// The top-k loss (`model.loss`).
     public var loss: TopKBinaryCrossEntropy
 
+    /// Reads the settings.
+    ///
+    /// - Throws: ``ConfigError`` for a missing key or a wrong type.
     public init(config: Config) throws {
         architecture = UNet.Architecture(inputChannels: try config.int("model.net.in_channels"),
                                          outputChannels: try config.int("model.net.out_channels"),

@@ -17,6 +17,7 @@ public struct BilinearUpsample2d: Layer {
     private var inputGradient = Tensor.empty
     private var inputShape: [Int] = []
 
+    /// The layer has no parameters.
     public init() {}
 
     /// The source rows and the weight of the second for output row o of an axis of length n
@@ -42,6 +43,7 @@ public struct BilinearUpsample2d: Layer {
         out[2 * w - 1] = row[w - 1]
     }
 
+    /// [N, C, H, W] → [N, C, 2H, 2W] (see the type's description for the weights).
     public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
         let (n, c, h, w) = imageDimensions(input, "BilinearUpsample2d")
         inputShape = input.shape
@@ -73,6 +75,7 @@ public struct BilinearUpsample2d: Layer {
         return result
     }
 
+    /// The adjoint of the upsampling: [N, C, 2H, 2W] → [N, C, H, W].
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
         precondition(outputGradient.shape == output.shape,
                      "BilinearUpsample2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)")

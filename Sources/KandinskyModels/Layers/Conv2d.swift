@@ -19,9 +19,13 @@ public struct Conv2d: Layer {
     public var weight: Parameter
     /// [Cout].
     public var bias: Parameter
+    /// Cin.
     public let inputChannels: Int
+    /// Cout.
     public let outputChannels: Int
+    /// k, the side of the square kernel.
     public let kernelSize: Int
+    /// p, the zero padding on every side.
     public let padding: Int
     /// Shared per-thread buffers (see ``ConvolutionScratch``).
     public var scratch: ConvolutionScratch
@@ -80,10 +84,12 @@ public struct Conv2d: Layer {
         return g
     }
 
+    /// [N, Cin, H, W] → [N, Cout, H + 2p − k + 1, W + 2p − k + 1]; keeps the input for `backward` when `training`.
     public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
         ModelProfiler.measure(.convolution) { convolve(input, training: training) }
     }
 
+    /// ∂loss/∂input [N, Cin, H, W]; adds ∂loss/∂weight and ∂loss/∂bias to the parameters' gradients.
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
         ModelProfiler.measure(.convolution) { backpropagate(outputGradient) }
     }
@@ -304,6 +310,7 @@ public struct Conv2d: Layer {
         return result
     }
 
+    /// Visits `weight` and `bias`.
     public mutating func visitParameters(_ body: (String, inout Parameter) throws -> Void) rethrows {
         try body("weight", &weight)
         try body("bias", &bias)

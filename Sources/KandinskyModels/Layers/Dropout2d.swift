@@ -24,6 +24,7 @@ public struct Dropout2d: Layer {
         generator = SeededGenerator(seed: seed)
     }
 
+    /// Zeroes whole planes with probability p and scales the rest by 1/(1 − p) when `training`; the identity otherwise.
     public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
         isIdentity = !training || probability == 0
         if isIdentity { return input }
@@ -39,6 +40,7 @@ public struct Dropout2d: Layer {
         return result
     }
 
+    /// Applies the same plane mask and scale to the gradient.
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
         if isIdentity { return outputGradient }
         let (_, _, h, w) = imageDimensions(outputGradient, "Dropout2d")

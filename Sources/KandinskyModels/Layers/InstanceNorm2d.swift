@@ -14,10 +14,12 @@ public struct InstanceNorm2d: Layer {
     private var inputGradient = Tensor.empty
     private var inverseDeviations: [Float] = []
 
+    /// A normalisation with `epsilon` added to the variance (PyTorch's default 1e-5).
     public init(epsilon: Float = 1e-5) {
         self.epsilon = epsilon
     }
 
+    /// Normalises each [H, W] plane to mean 0 and variance 1 (up to ε); same shape.
     public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
         let (n, c, h, w) = imageDimensions(input, "InstanceNorm2d")
         let planes = n * c, size = h * w
@@ -47,6 +49,7 @@ public struct InstanceNorm2d: Layer {
         return result
     }
 
+    /// The gradient per plane, as in the type's description.
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
         precondition(outputGradient.shape == output.shape,
                      "InstanceNorm2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)")

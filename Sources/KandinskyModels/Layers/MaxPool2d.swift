@@ -14,8 +14,10 @@ public struct MaxPool2d: Layer {
     private var winners: [UInt8] = []
     private var inputShape: [Int] = []
 
+    /// The layer has no parameters.
     public init() {}
 
+    /// [N, C, H, W] → [N, C, ⌊H/2⌋, ⌊W/2⌋], remembering each window's winner.
     public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
         let (n, c, h, w) = imageDimensions(input, "MaxPool2d")
         let oh = h / 2, ow = w / 2, planes = n * c
@@ -51,6 +53,7 @@ public struct MaxPool2d: Layer {
         return result
     }
 
+    /// Routes each output gradient to its window's winner; other inputs get 0.
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
         precondition(outputGradient.shape == output.shape,
                      "MaxPool2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)")

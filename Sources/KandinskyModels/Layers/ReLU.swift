@@ -7,8 +7,10 @@ public struct ReLU: Layer {
     private var output = Tensor.empty
     private var inputGradient = Tensor.empty
 
+    /// The layer has no parameters.
     public init() {}
 
+    /// max(x, 0) elementwise; same shape.
     public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
         var result = Tensor.empty
         swap(&result, &output)
@@ -24,6 +26,7 @@ public struct ReLU: Layer {
         return result
     }
 
+    /// The gradient where the output was positive, 0 elsewhere.
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
         precondition(outputGradient.shape == output.shape,
                      "ReLU.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)")

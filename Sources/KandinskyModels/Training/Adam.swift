@@ -11,14 +11,17 @@ import KandinskyCore
 ///     θ ← θ − (η / (1 − β1^t)) · m / (√v / √(1 − β2^t) + ε)
 ///
 /// The moments m and v are kept per parameter name, so they survive a save and restore
-/// (``state()`` and ``restore(_:)``) and training resumes exactly.
+/// (``state()`` and ``restore(_:path:)``) and training resumes exactly.
 ///
 /// - Complexity: O(number of parameters) per step.
 public struct Adam: Sendable {
     /// η, set by the schedule each epoch.
     public var learningRate: Float
+    /// β1, the decay of the first moment (0.9).
     public var beta1: Float
+    /// β2, the decay of the second moment (0.999).
     public var beta2: Float
+    /// ε, added to the denominator (1e-8).
     public var epsilon: Float
     /// λ, the L2 penalty's coefficient.
     public var weightDecay: Float
@@ -26,6 +29,7 @@ public struct Adam: Sendable {
     public private(set) var stepCount = 0
     private var moments: [String: (first: Tensor, second: Tensor)] = [:]
 
+    /// An optimiser with PyTorch's defaults; the moments start at zero and `stepCount` at 0.
     public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
         self.learningRate = learningRate
         self.beta1 = beta1

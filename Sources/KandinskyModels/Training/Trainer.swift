@@ -11,9 +11,13 @@ import KandinskyCore
 /// dropout the resumed run is bit-identical to an uninterrupted one; with dropout its channel
 /// masks come from fresh generators.
 public struct Trainer {
+    /// The network being trained.
     public var model: UNet
+    /// Adam with the run's weight decay; its learning rate follows `schedule`.
     public var optimizer: Adam
+    /// The top-k binary cross-entropy on the logits.
     public var loss: TopKBinaryCrossEntropy
+    /// The learning rate of each epoch.
     public var schedule: CosineAnnealingWarmRestarts
     /// Epochs finished so far; the current learning rate is `schedule.learningRate(atEpoch: epoch)`.
     public private(set) var epoch = 0

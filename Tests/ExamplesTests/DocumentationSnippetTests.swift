@@ -1,0 +1,72 @@
+import Foundation
+import KandinskyCalibration
+import KandinskyCore
+import Testing
+
+/// Runs the code of the "Getting started" article (KandinskyCalibration.docc) verbatim, on
+/// files written here, so the article cannot drift from the API.
+@Suite struct DocumentationSnippetTests {
+    @Test func gettingStartedRunsAndItsSetsCoverTheTargets() throws {
+        let directory = try temporaryDirectory("getting-started")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Two-class maps: the foreground probability of each pixel is a multiple of 1/64 (so
+        // scores are exact in Float16) and the target is foreground where it exceeds a per-image
+        // cut. The test files repeat the calibration files, which makes coverage checkable by hand.
+        func maps(images: Int) -> (Tensor, ShapedArray<UInt8>) {
+            var p = [Float](), t = [UInt8]()
+            for n in 0..<images {
+                let foreground = (0..<48).map { Float(($0 * 5 + n * 3) % 64) / 64 }
+                p += foreground.map { 1 - $0 } + foreground
+                let cut = Float(24 + (n % 4) * 4) / 64
+                let target = foreground.map { UInt8($0 > cut ? 1 : 0) }
+                t += target.map { 1 - $0 } + target
+            }
+            return (Tensor(shape: [images, 2, 6, 8], scalars: p), ShapedArray(shape: [images, 2, 6, 8], scalars: t))
+        }
+        let (calibrationP, calibrationT) = maps(images: 40), (testP, testT) = (calibrationP, calibrationT)
+        try NumpyFile.write(.float32(calibrationP), to: directory.appendingPathComponent("cal_probs.npy"))
+        try NumpyFile.write(.uint8(calibrationT), to: directory.appendingPathComponent("cal_targets.npy"))
+        try NumpyFile.write(.float32(testP), to: directory.appendingPathComponent("test_probs.npy"))
+        try NumpyFile.write(.uint8(testT), to: directory.appendingPathComponent("test_targets.npy"))
+        let previous = FileManager.default.currentDirectoryPath
+        #expect(FileManager.default.changeCurrentDirectoryPath(directory.path))
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
+
+        // --- the article's code, from `func load` to the evaluation ---
+        func load(_ name: String) throws -> AnyShapedArray { try NumpyFile.read(contentsOf: URL(fileURLWithPath: name)) }
+
+        let scores = try ScoreStore(probabilities: load("cal_probs.npy").toTensor(),
+                                    targets: InputValidation.targets(from: load("cal_targets.npy")))
+
+        let curves = try Calibrator(grouping: KMeansGrouping()).calibrate(scores)
+        try curves.write(to: URL(fileURLWithPath: "cmodel.safetensors"))
+
+        let testProbabilities = try load("test_probs.npy").toTensor()
+        let sets = try curves.predictionSets(probabilities: testProbabilities, alpha: 0.1)
+        try NumpyFile.write(.uint8(sets), to: URL(fileURLWithPath: "sets.npy"))
+
+        let result = try CoverageEvaluation(classIndex: 1).evaluate(
+            curves, probabilities: testProbabilities, targets: InputValidation.targets(from: load("test_targets.npy")))
+        // --- end of the article's code ---
+
+        #expect(curves.curves.shape == [100, 2, 6, 8])
+        #expect(curves.method == "kmeans")
+        let reread = try CalibratedCurves.read(contentsOf: directory.appendingPathComponent("cmodel.safetensors"))
+        #expect(reread.curves.scalars.elementsEqual(curves.curves.scalars) { $0 == $1 || ($0.isNaN && $1.isNaN) })
+        guard case .uint8(let written) = try NumpyFile.read(contentsOf: directory.appendingPathComponent("sets.npy")) else {
+            Issue.record("sets.npy is not uint8")
+            return
+        }
+        #expect(written == sets)
+        // On its own calibration scores, a group of m scores has at least ⌊0.9·(m − 1)⌋ + 1 of
+        // them at or below its linearly interpolated 0.9-quantile, so fewer than 0.1·m + 0.9
+        // are left out; over the G groups of class 1 holding M scores, coverage > 0.9 − 0.9·G/M.
+        let classOne = testT.scalars.indices.filter { $0 % 96 >= 48 && testT.scalars[$0] == 1 }
+        let covered = classOne.filter { sets.scalars[$0] == 1 }.count
+        let groups = Double(curves.groups.groupCounts[1]), m = Double(classOne.count)
+        #expect(groups >= 4)
+        #expect(Double(covered) / m > 0.9 - 0.9 * groups / m, "\(covered) of \(classOne.count)")
+        #expect(result.targetCount == classOne.count)
+        #expect(result.meanPixelwiseCalibrationError >= 0 && result.meanPixelwiseCalibrationError <= 1)
+    }
+}
