@@ -45,6 +45,7 @@ struct CalibrateCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.compose("calibrate")
+        try config.requireComplete()
         let result = try CalibrationRun(config: config, data: try ExperimentData.splits(config: config)).run()
         print("Calibrated (\(result.curves.method), \(result.curves.calibrationImageCount) images): \(result.calibratedModel.path)")
     }
@@ -60,6 +61,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.compose("eval")
+        try config.requireComplete()
         let (directory, summary) = try EvaluationRun(config: config, data: try ExperimentData.splits(config: config)).run()
         var line = String(format: "Evaluated %d test images: mean pixelwise ECE %.4f", summary.testImages, summary.meanPixelwiseECE)
         if let ce = summary.meanPixelwiseCE, let marginal = summary.marginalCE {

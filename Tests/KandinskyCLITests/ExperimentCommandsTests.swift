@@ -1,0 +1,65 @@
+import Foundation
+import KandinskyCore
+import Testing
+
+/// `kandinsky synth → train → calibrate → eval → predict` on a tiny dataset, through the tool.
+@Suite(.serialized) struct ExperimentCommandsTests {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-experiments-cli-\(UUID().uuidString)")
+
+    var overrides: [String] {
+        ["paths.root_dir=\(root.path)", "data.trainval_split=8", "data.dims=[32,32]", "data.batch_size=4",
+         "model.net.channels=4", "model.net.depth=2", "trainer.max_epochs=1"]
+    }
+
+    @Test func trainCalibrateEvaluatePredict() throws {
+        let synth = try runKandinsky(["synth", "--out", root.appendingPathComponent("data/synthetic").path,
+                                      "--train", "8", "--val", "4", "--cal", "12", "--test", "4", "--size", "40x30"])
+        #expect(synth.status == 0, "\(synth.stderr)")
+
+        let train = try runKandinsky(["train"] + overrides)
+        #expect(train.status == 0, "\(train.stderr)")
+        let trainLine = try #require(train.outputLines.last)
+        #expect(trainLine.hasPrefix("Finished: 1 epochs; last checkpoint "))
+        let checkpoint = String(trainLine.dropFirst("Finished: 1 epochs; last checkpoint ".count))
+        #expect(try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: checkpoint))["conv2.2.weight"]?.shape == [2, 2, 1, 1])
+
+        let calibrate = try runKandinsky(["calibrate", "ckpt_path=\(checkpoint)", "calibration.method=gen-ann", "calibration.max_generations=5"] + overrides)
+        #expect(calibrate.status == 0, "\(calibrate.stderr)")
+        let model = root.appendingPathComponent("logs/calibrate/runs/default/cmodel.safetensors")
+        #expect(calibrate.outputLines.last == "Calibrated (gen-ann, 12 images): \(model.path)")
+        let file = try SafetensorsFile.read(contentsOf: model)
+        #expect(file["nc_curves"]?.shape == [100, 2, 32, 32])
+        #expect(file.metadata["theta"] != nil && file.metadata["objective"] != nil)
+
+        let evaluate = try runKandinsky(["eval", "ckpt_path=\(model.path)"] + overrides)
+        #expect(evaluate.status == 0, "\(evaluate.stderr)")
+        #expect(evaluate.outputLines.last?.hasPrefix("Evaluated 4 test images: mean pixelwise ECE ") == true)
+        #expect(evaluate.outputLines.last?.contains("; mean pixelwise CE ") == true)
+        let ce = try NumpyFile.read(contentsOf: root.appendingPathComponent("logs/eval/runs/default/pixelwise_ce.npy"))
+        #expect(ce.shape == [32, 32])
+
+        let image = try #require(try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("data/synthetic/test/data").path).sorted().first)
+        let predict = try runKandinsky(["predict", "ckpt_path=\(model.path)", "image=\(root.path)/data/synthetic/test/data/\(image)",
+                                        "paths.root_dir=\(root.path)", "data.dims=[32,32]", "alpha=0.2"])
+        #expect(predict.status == 0, "\(predict.stderr)")
+        let stem = URL(fileURLWithPath: image).deletingPathExtension().lastPathComponent
+        let sets = try NumpyFile.read(contentsOf: root.appendingPathComponent("logs/predict/\(stem)_sets.npy"))
+        #expect(sets.shape == [2, 32, 32])
+        #expect(sets.elementType == .uint8)
+    }
+
+    @Test func configurationErrorsAreOneLine() throws {
+        let unknown = try runKandinsky(["train", "data.batch_sise=3"], in: FileManager.default.temporaryDirectory)
+        #expect(unknown.status != 0)
+        #expect(unknown.errorLines == ["Error: unknown config key 'data.batch_sise'; did you mean 'data.batch_size'? (prefix it with '+' to add a new key)"])
+        let required = try runKandinsky(["calibrate"], in: FileManager.default.temporaryDirectory)
+        #expect(required.status != 0)
+        #expect(required.errorLines == ["Error: missing required value for 'ckpt_path': set it on the command line, e.g. ckpt_path=..."])
+        let environment = try runKandinsky(["train", "data=coco"], in: FileManager.default.temporaryDirectory)
+        #expect(environment.errorLines.count == 1)
+        #expect(environment.errorLines.first?.contains("environment variable DATA_TRAINVAL_ROOT is not set") == true)
+        let missingData = try runKandinsky(["train", "paths.root_dir=\(root.path)/nowhere"])
+        #expect(missingData.status != 0)
+        #expect(missingData.errorLines.count == 1)
+    }
+}
