@@ -27,15 +27,23 @@ import KandinskyCore
 public struct AnnulusGrouping: NonconformityGrouping {
     /// The parameters recorded in the calibrated-model file.
     public struct Parameters: Codable, Sendable, Equatable {
+        /// The class whose pixels are grouped into annuli; other classes stay pixelwise.
         public var classIndex: Int
+        /// Indices of the pixelwise curve points used as each pixel's feature vector f.
         public var curvePoints: [Int]
         /// Bounds of (cx, cy, r1, r2, r3), each [low, high].
         public var bounds: [[Double]]
+        /// Individuals of the differential-evolution population.
         public var populationSize: Int
+        /// F, the weight of the difference vector in rand/1 mutation.
         public var differentialWeight: Double
+        /// CR, the probability that binomial crossover takes a mutant coordinate.
         public var crossoverProbability: Double
+        /// The generation limit.
         public var maxGenerations: Int
+        /// The search stops when the standard deviation of the population's fitness falls below this.
         public var tolerance: Double
+        /// Seed of the initial population, the donors and the crossover draws.
         public var seed: UInt64
         /// Pixels in the search's subsampled objective; nil for exact evaluations throughout.
         public var searchSampleSize: Int?
@@ -43,6 +51,7 @@ public struct AnnulusGrouping: NonconformityGrouping {
         public var theta: [Double]?
     }
 
+    /// The parameters of this strategy.
     public var parameters: Parameters
 
     /// The default bounds: centre within 20 pixels of the image centre, r1 and r2 up to 150,

@@ -12,6 +12,7 @@ public struct GroupingSpecification: Sendable, Equatable {
         case genAnn = "gen-ann"
     }
 
+    /// The strategy to build.
     public var method: Method
     /// The class grouped by `kmeans` and `gen-ann` (1, the foreground, by default).
     public var classIndex = 1
@@ -23,17 +24,22 @@ public struct GroupingSpecification: Sendable, Equatable {
     public var restarts = 10
     /// Bounds of (cx, cy, r1, r2, r3) for `gen-ann`.
     public var bounds = AnnulusGrouping.defaultBounds
-    /// Differential-evolution population, F, CR, generation limit and fitness-spread tolerance.
+    /// The differential-evolution population size of `gen-ann`.
     public var populationSize = 10
+    /// F of `gen-ann`'s rand/1 mutation.
     public var differentialWeight = 0.8
+    /// CR of `gen-ann`'s binomial crossover.
     public var crossoverProbability = 0.7
+    /// The generation limit of `gen-ann`.
     public var maxGenerations = 1000
+    /// `gen-ann` stops when the population's fitness spread falls below this.
     public var tolerance = 0.5
     /// Pixels of the subsampled objective used while searching (nil: exact evaluations).
     public var searchSampleSize: Int? = 4096
     /// Seed of k-means++ and differential evolution.
     public var seed: UInt64 = 0
 
+    /// A specification of `method` with the original project's defaults for every parameter.
     public init(method: Method) {
         self.method = method
     }

@@ -7,10 +7,12 @@ public struct ImagewiseGrouping: NonconformityGrouping {
     /// No parameters.
     public struct Parameters: Codable, Sendable, Equatable {}
 
+    /// The strategy (it has no parameters).
     public init() {}
 
     /// `image`.
     public var name: String { "image" }
+    /// No parameters.
     public var parameters: Parameters { Parameters() }
 
     /// One group (id 0) per class.

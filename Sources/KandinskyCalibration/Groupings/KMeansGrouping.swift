@@ -31,6 +31,7 @@ public struct KMeansGrouping: NonconformityGrouping {
         public var seed: UInt64
     }
 
+    /// The parameters of this strategy.
     public var parameters: Parameters
 
     /// The strategy with the Kandinsky defaults: class 1, k = 4, features at 60, 70, 80, 90.

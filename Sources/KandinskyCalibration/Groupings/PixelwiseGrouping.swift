@@ -5,10 +5,12 @@ public struct PixelwiseGrouping: NonconformityGrouping {
     /// No parameters.
     public struct Parameters: Codable, Sendable, Equatable {}
 
+    /// The strategy (it has no parameters).
     public init() {}
 
     /// `pixel`.
     public var name: String { "pixel" }
+    /// No parameters.
     public var parameters: Parameters { Parameters() }
 
     /// All classes pixelwise.

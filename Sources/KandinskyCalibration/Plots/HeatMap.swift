@@ -15,6 +15,7 @@ public struct HeatMap: Sendable {
     /// A title stored in the PNG.
     public var title: String
 
+    /// A heat map mapping `range` onto the colour scale, titled `title`.
     public init(range: ClosedRange<Float>, title: String) {
         self.range = range
         self.title = title

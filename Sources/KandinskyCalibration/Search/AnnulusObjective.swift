@@ -59,8 +59,9 @@ public enum AnnulusGeometry {
 /// - Complexity: O(n + Σ_g n_g²·m) time for n pixels with m features in groups of n_g pixels,
 ///   O(n·m) scratch.
 public struct AnnulusObjective: Sendable {
-    /// H and W of the image.
+    /// H of the image.
     public let height: Int
+    /// W of the image.
     public let width: Int
     /// The number of pixels with features.
     public var pixelCount: Int { pixels.count }

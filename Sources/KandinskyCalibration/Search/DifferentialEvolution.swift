@@ -54,8 +54,9 @@ public struct DifferentialEvolution: Sendable {
         public var best: [Double]
         /// Its value.
         public var bestValue: Double
-        /// The final population and its values.
+        /// The final population.
         public var population: [[Double]]
+        /// The objective of each member of the final population.
         public var values: [Double]
         /// The generations run.
         public var generations: Int
