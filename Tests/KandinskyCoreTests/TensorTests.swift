@@ -151,3 +151,25 @@ import Testing
         #expect(Tensor(shape: [0, 3], scalars: []).permuted([1, 0]).shape == [3, 0])
     }
 }
+
+@Suite struct SeededDrawTests {
+    @Test func permutationsArePermutationsAndReproducible() {
+        for seed in UInt64(0)..<20 {
+            var a = SeededGenerator(seed: seed), b = SeededGenerator(seed: seed)
+            let p = seededPermutation(count: 50, using: &a)
+            #expect(p.sorted() == Array(0..<50))
+            #expect(p == seededPermutation(count: 50, using: &b))
+        }
+        var g = SeededGenerator(seed: 1)
+        #expect(seededPermutation(count: 1, using: &g) == [0])
+        #expect(seededPermutation(count: 0, using: &g) == [])
+    }
+
+    @Test func uniformIndexCoversItsRangeEvenly() {
+        var g = SeededGenerator(seed: 3)
+        var counts = [Int](repeating: 0, count: 7)
+        for _ in 0..<70_000 { counts[uniformIndex(below: 7, using: &g)] += 1 }
+        // Each count is Binomial(70000, 1/7): mean 10000, sd ≈ 92.6; 6 sd is a safe band.
+        #expect(counts.allSatisfy { abs($0 - 10_000) < 556 })
+    }
+}

@@ -45,25 +45,3 @@ extension COCOManifest {
         COCOManifest(images: images.filter { ids.contains($0.id) }, annotations: annotations.filter { ids.contains($0.imageID) }, categories: categories, extra: extra)
     }
 }
-
-/// A uniformly random permutation of `0..<count` (Fisher–Yates), with its own bounded-integer
-/// draw so that the same seed gives the same permutation whatever the standard library does.
-func seededPermutation(count: Int, using generator: inout some RandomNumberGenerator) -> [Int] {
-    var order = Array(0..<count)
-    if count < 2 { return order }
-    for i in stride(from: count - 1, to: 0, by: -1) {
-        order.swapAt(i, uniformIndex(below: i + 1, using: &generator))
-    }
-    return order
-}
-
-/// A uniform integer in `0..<bound` by Lemire's multiply-and-reject method.
-func uniformIndex(below bound: Int, using generator: inout some RandomNumberGenerator) -> Int {
-    precondition(bound > 0, "bound must be positive, got \(bound)")
-    let b = UInt64(bound)
-    let threshold = (0 &- b) % b
-    while true {
-        let product = generator.next().multipliedFullWidth(by: b)
-        if product.low >= threshold { return Int(product.high) }
-    }
-}

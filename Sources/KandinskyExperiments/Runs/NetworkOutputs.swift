@@ -56,15 +56,10 @@ public struct NetworkOutputs: Sendable {
     }
 }
 
-/// A seeded random choice of `count` distinct indices of `0..<total`, ascending (Fisher–Yates
-/// on the first `count` positions).
+/// A seeded random choice of `count` distinct indices of `0..<total`, ascending: the first
+/// `count` entries of ``seededPermutation(count:using:)``.
 public func seededSubset(count: Int, of total: Int, seed: UInt64) -> [Int] {
     precondition(count >= 0 && count <= total, "cannot choose \(count) of \(total)")
     var generator = SeededGenerator(seed: seed)
-    var indices = Array(0..<total)
-    for i in 0..<count {
-        let j = i + Int(generator.next(upperBound: UInt64(total - i)))
-        indices.swapAt(i, j)
-    }
-    return indices.prefix(count).sorted()
+    return seededPermutation(count: total, using: &generator).prefix(count).sorted()
 }
