@@ -136,6 +136,21 @@ import Testing
         checkGradients(InstanceNorm2d(), input: .normal([2, 3, 5, 4], mean: 1, standardDeviation: 2, using: &generator))
     }
 
+    @Test func fusedNormAndReLUMatchTheSeparateLayers() {
+        var generator = SeededGenerator(seed: 9)
+        let x = Tensor.normal([2, 3, 7, 5], mean: 1, standardDeviation: 2, using: &generator)
+        let dr = Tensor.normal([2, 3, 7, 5], using: &generator)
+        var norm = InstanceNorm2d(), relu = ReLU(), fused = InstanceNormReLU()
+        let expected = relu.forward(norm.forward(x, training: true), training: true)
+        expectClose(fused.forward(x, training: true), expected, relativeTolerance: 1e-6, "forward")
+        expectClose(fused.backward(dr), norm.backward(relu.backward(dr)), relativeTolerance: 1e-5, floor: 1e-5, "backward")
+    }
+
+    @Test func fusedNormAndReLUGradients() {
+        var generator = SeededGenerator(seed: 10)
+        checkGradients(InstanceNormReLU(), input: .normal([2, 3, 5, 4], mean: 1, standardDeviation: 2, using: &generator))
+    }
+
     @Test func reluGradients() {
         var generator = SeededGenerator(seed: 7)
         // Values at least 0.1 from the kink, so ±ε never crosses it.
