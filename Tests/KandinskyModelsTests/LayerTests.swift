@@ -103,10 +103,13 @@ import Testing
         // width 9 + 2 for 5 output channels, so 8 rows span three bands, the last one partial.
         let shifted = Conv2d(inputChannels: 32, outputChannels: 5, kernelSize: 3, padding: 1,
                              scratch: ConvolutionScratch(columnBudget: 200), using: &generator)
-        #expect(shifted.strategy == .shiftedWindows)
+        #expect(shifted.strategy == .shiftedWindows && shifted.trainingStrategy == .shiftedWindows)
+        let narrow = Conv2d(inputChannels: 16, outputChannels: 5, kernelSize: 3, padding: 1, using: &generator)
+        #expect(narrow.strategy == .columns && narrow.trainingStrategy == .shiftedWindows)
         checkGradients(shifted, input: .normal([3, 32, 8, 9], using: &generator), samples: 12)
         var columns = shifted, windows = shifted
         columns.strategy = .columns
+        columns.trainingStrategy = .columns
         let x = Tensor.normal([2, 32, 8, 9], using: &generator)
         // Inference pads into shared scratch, training into the layer's own buffer.
         expectClose(windows.forward(x, training: false), columns.forward(x, training: false), relativeTolerance: 1e-5)
