@@ -128,6 +128,12 @@ let package = Package(
         ),
 
         // MARK: - Tests
+        // Running built executables from tests (the tool and the examples); not a product.
+        .target(
+            name: "KandinskyTestSupport",
+            path: "Tests/KandinskyTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "KandinskyCoreTests",
             dependencies: ["KandinskyCore"],
@@ -159,12 +165,13 @@ let package = Package(
         ),
         .testTarget(
             name: "KandinskyCLITests",
-            dependencies: ["kandinsky", "KandinskyCore"],
+            dependencies: ["kandinsky", "KandinskyCore", "KandinskyModels", "KandinskyTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ExamplesTests",
-            dependencies: ["CalibrateExternalScores", "CustomGrouping", "TrainCalibratePredict", "kandinsky", "KandinskyCore", "KandinskyCalibration"],
+            dependencies: ["CalibrateExternalScores", "CustomGrouping", "TrainCalibratePredict", "kandinsky", "KandinskyCore", "KandinskyCalibration",
+                           "KandinskyTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]
