@@ -63,7 +63,9 @@ public struct UNet: Layer {
 
     private var skips: [Tensor]
     private var concatenations: [Tensor]
+    private var upsampledGradient = Tensor.empty
     private var skipGradients: [Tensor]
+    private var sumGradient = Tensor.empty
 
     /// A network with PyTorch's default initialisation drawn from `generator`, which also seeds
     /// the dropout layers.
@@ -139,8 +141,9 @@ public struct UNet: Layer {
             var joined = Tensor.empty
             swap(&joined, &concatenations[step])
             ModelProfiler.measure(.elementwise) {
-                upsamplers[step].forward(x, concatenatedWith: skips[level], into: &joined)
+                let upsampled = upsamplers[step].forward(x, training: training)
                 x = .empty
+                concatenateChannels(upsampled, skips[level], into: &joined)
             }
             concatenations[step] = joined
             if !training { skips[level] = .empty }
@@ -162,18 +165,34 @@ public struct UNet: Layer {
         for step in (0..<architecture.depth).reversed() {
             let level = architecture.depth - 1 - step
             g = upBlocks[step].backward(g)
-            // The skip connection's channels of this gradient are read by the pooling's backward below.
-            skipGradients[level] = g
-            ModelProfiler.measure(.elementwise) { g = upsamplers[step].backward(leadingChannelsOf: g) }
+            let upsampledChannels = g.shape[1] - skips[level].shape[1]
+            var upsampled = Tensor.empty, skip = Tensor.empty
+            swap(&upsampled, &upsampledGradient)
+            swap(&skip, &skipGradients[level])
+            ModelProfiler.measure(.elementwise) {
+                splitChannels(g, at: upsampledChannels, into: &upsampled, &skip)
+                g = upsamplers[step].backward(upsampled)
+            }
+            skipGradients[level] = skip
+            upsampledGradient = upsampled
         }
         g = bottleneck.backward(g)
         for level in (0..<architecture.depth).reversed() {
-            let skipChannel = skipGradients[level].shape[1] - skips[level].shape[1]
+            var sum = Tensor.empty
+            swap(&sum, &sumGradient)
             ModelProfiler.measure(.elementwise) {
-                g = pools[level].backward(g, adding: skipGradients[level], fromChannel: skipChannel)
+                g = pools[level].backward(g)
+                sum.prepareBuffer(shape: g.shape)
+                g.withUnsafeBufferPointer { a in
+                    skipGradients[level].withUnsafeBufferPointer { b in
+                        sum.withUnsafeMutableBufferPointer { s in
+                            for i in 0..<s.count { s[i] = a[i] + b[i] }
+                        }
+                    }
+                }
             }
-            skipGradients[level] = .empty
-            g = downBlocks[level].backward(g)
+            g = downBlocks[level].backward(sum)
+            sumGradient = sum
             skips[level] = .empty
         }
         return g
