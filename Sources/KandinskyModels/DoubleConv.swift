@@ -12,8 +12,7 @@ public struct DoubleConv: Layer {
     public var firstConvolution: Conv2d
     /// `layers.4`: 3 × 3 convolution Cout → Cout, padding 1.
     public var secondConvolution: Conv2d
-    private var firstNorm = InstanceNorm2d(), secondNorm = InstanceNorm2d()
-    private var firstReLU = ReLU(), secondReLU = ReLU()
+    private var firstNorm = InstanceNormReLU(), secondNorm = InstanceNormReLU()
     private var firstDropout: Dropout2d, secondDropout: Dropout2d
 
     /// A block with PyTorch's default initialisation drawn from `generator`, which also seeds the
@@ -32,22 +31,18 @@ public struct DoubleConv: Layer {
     public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
         var x = firstConvolution.forward(input, training: training)
         x = ModelProfiler.measure(.normalisation) { firstNorm.forward(x, training: training) }
-        x = ModelProfiler.measure(.elementwise) {
-            firstDropout.forward(firstReLU.forward(x, training: training), training: training)
-        }
+        x = ModelProfiler.measure(.elementwise) { firstDropout.forward(x, training: training) }
         x = secondConvolution.forward(x, training: training)
         x = ModelProfiler.measure(.normalisation) { secondNorm.forward(x, training: training) }
-        return ModelProfiler.measure(.elementwise) {
-            secondDropout.forward(secondReLU.forward(x, training: training), training: training)
-        }
+        return ModelProfiler.measure(.elementwise) { secondDropout.forward(x, training: training) }
     }
 
     /// Backpropagates through the eight modules in reverse, accumulating both convolutions' gradients.
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
-        var g = ModelProfiler.measure(.elementwise) { secondReLU.backward(secondDropout.backward(outputGradient)) }
+        var g = ModelProfiler.measure(.elementwise) { secondDropout.backward(outputGradient) }
         g = ModelProfiler.measure(.normalisation) { secondNorm.backward(g) }
         g = secondConvolution.backward(g)
-        g = ModelProfiler.measure(.elementwise) { firstReLU.backward(firstDropout.backward(g)) }
+        g = ModelProfiler.measure(.elementwise) { firstDropout.backward(g) }
         g = ModelProfiler.measure(.normalisation) { firstNorm.backward(g) }
         return firstConvolution.backward(g)
     }

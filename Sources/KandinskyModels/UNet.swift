@@ -63,9 +63,7 @@ public struct UNet: Layer {
 
     private var skips: [Tensor]
     private var concatenations: [Tensor]
-    private var upsampledGradient = Tensor.empty
     private var skipGradients: [Tensor]
-    private var sumGradient = Tensor.empty
 
     /// A network with PyTorch's default initialisation drawn from `generator`, which also seeds
     /// the dropout layers.
@@ -141,9 +139,8 @@ public struct UNet: Layer {
             var joined = Tensor.empty
             swap(&joined, &concatenations[step])
             ModelProfiler.measure(.elementwise) {
-                let upsampled = upsamplers[step].forward(x, training: training)
+                upsamplers[step].forward(x, concatenatedWith: skips[level], into: &joined)
                 x = .empty
-                concatenateChannels(upsampled, skips[level], into: &joined)
             }
             concatenations[step] = joined
             if !training { skips[level] = .empty }
@@ -165,34 +162,18 @@ public struct UNet: Layer {
         for step in (0..<architecture.depth).reversed() {
             let level = architecture.depth - 1 - step
             g = upBlocks[step].backward(g)
-            let upsampledChannels = g.shape[1] - skips[level].shape[1]
-            var upsampled = Tensor.empty, skip = Tensor.empty
-            swap(&upsampled, &upsampledGradient)
-            swap(&skip, &skipGradients[level])
-            ModelProfiler.measure(.elementwise) {
-                splitChannels(g, at: upsampledChannels, into: &upsampled, &skip)
-                g = upsamplers[step].backward(upsampled)
-            }
-            skipGradients[level] = skip
-            upsampledGradient = upsampled
+            // The skip connection's channels of this gradient are read by the pooling's backward below.
+            skipGradients[level] = g
+            ModelProfiler.measure(.elementwise) { g = upsamplers[step].backward(leadingChannelsOf: g) }
         }
         g = bottleneck.backward(g)
         for level in (0..<architecture.depth).reversed() {
-            var sum = Tensor.empty
-            swap(&sum, &sumGradient)
+            let skipChannel = skipGradients[level].shape[1] - skips[level].shape[1]
             ModelProfiler.measure(.elementwise) {
-                g = pools[level].backward(g)
-                sum.prepareBuffer(shape: g.shape)
-                g.withUnsafeBufferPointer { a in
-                    skipGradients[level].withUnsafeBufferPointer { b in
-                        sum.withUnsafeMutableBufferPointer { s in
-                            for i in 0..<s.count { s[i] = a[i] + b[i] }
-                        }
-                    }
-                }
+                g = pools[level].backward(g, adding: skipGradients[level], fromChannel: skipChannel)
             }
-            g = downBlocks[level].backward(sum)
-            sumGradient = sum
+            skipGradients[level] = .empty
+            g = downBlocks[level].backward(g)
             skips[level] = .empty
         }
         return g

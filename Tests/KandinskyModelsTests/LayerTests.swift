@@ -103,10 +103,13 @@ import Testing
         // width 9 + 2 for 5 output channels, so 8 rows span three bands, the last one partial.
         let shifted = Conv2d(inputChannels: 32, outputChannels: 5, kernelSize: 3, padding: 1,
                              scratch: ConvolutionScratch(columnBudget: 200), using: &generator)
-        #expect(shifted.strategy == .shiftedWindows)
+        #expect(shifted.strategy == .shiftedWindows && shifted.trainingStrategy == .shiftedWindows)
+        let narrow = Conv2d(inputChannels: 16, outputChannels: 5, kernelSize: 3, padding: 1, using: &generator)
+        #expect(narrow.strategy == .columns && narrow.trainingStrategy == .shiftedWindows)
         checkGradients(shifted, input: .normal([3, 32, 8, 9], using: &generator), samples: 12)
         var columns = shifted, windows = shifted
         columns.strategy = .columns
+        columns.trainingStrategy = .columns
         let x = Tensor.normal([2, 32, 8, 9], using: &generator)
         // Inference pads into shared scratch, training into the layer's own buffer.
         expectClose(windows.forward(x, training: false), columns.forward(x, training: false), relativeTolerance: 1e-5)
@@ -134,6 +137,21 @@ import Testing
     @Test func instanceNormGradients() {
         var generator = SeededGenerator(seed: 6)
         checkGradients(InstanceNorm2d(), input: .normal([2, 3, 5, 4], mean: 1, standardDeviation: 2, using: &generator))
+    }
+
+    @Test func fusedNormAndReLUMatchTheSeparateLayers() {
+        var generator = SeededGenerator(seed: 9)
+        let x = Tensor.normal([2, 3, 7, 5], mean: 1, standardDeviation: 2, using: &generator)
+        let dr = Tensor.normal([2, 3, 7, 5], using: &generator)
+        var norm = InstanceNorm2d(), relu = ReLU(), fused = InstanceNormReLU()
+        let expected = relu.forward(norm.forward(x, training: true), training: true)
+        expectClose(fused.forward(x, training: true), expected, relativeTolerance: 1e-6, "forward")
+        expectClose(fused.backward(dr), norm.backward(relu.backward(dr)), relativeTolerance: 1e-5, floor: 1e-5, "backward")
+    }
+
+    @Test func fusedNormAndReLUGradients() {
+        var generator = SeededGenerator(seed: 10)
+        checkGradients(InstanceNormReLU(), input: .normal([2, 3, 5, 4], mean: 1, standardDeviation: 2, using: &generator))
     }
 
     @Test func reluGradients() {

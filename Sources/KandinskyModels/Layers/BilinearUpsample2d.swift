@@ -46,11 +46,41 @@ public struct BilinearUpsample2d: Layer {
     /// [N, C, H, W] → [N, C, 2H, 2W] (see the type's description for the weights).
     public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
         let (n, c, h, w) = imageDimensions(input, "BilinearUpsample2d")
-        inputShape = input.shape
-        let oh = 2 * h, ow = 2 * w
         var result = Tensor.empty
         swap(&result, &output)
-        result.prepareBuffer(shape: [n, c, oh, ow])
+        result.prepareBuffer(shape: [n, c, 2 * h, 2 * w])
+        upsample(input, into: &result)
+        output = result
+        return result
+    }
+
+    /// `torch.cat([upsample(input), skip], 1)` written straight into `joined`, without the
+    /// intermediate upsampled tensor. Backward: ``backward(leadingChannelsOf:)`` and the skip's
+    /// channels of the same gradient.
+    mutating func forward(_ input: Tensor, concatenatedWith skip: Tensor, into joined: inout Tensor) {
+        let (n, c, h, w) = imageDimensions(input, "BilinearUpsample2d")
+        let (ns, cs, hs, ws) = imageDimensions(skip, "BilinearUpsample2d")
+        precondition(ns == n && hs == 2 * h && ws == 2 * w,
+                     "cannot concatenate the upsampled \(input.shape) with a skip connection of shape \(skip.shape)")
+        joined.prepareBuffer(shape: [n, c + cs, hs, ws])
+        upsample(input, into: &joined)
+        let upsampledSize = c * hs * ws, skipSize = cs * hs * ws
+        skip.withUnsafeBufferPointer { z in
+            joined.withUnsafeMutableBufferPointer { y in
+                for image in 0..<n {
+                    (y.baseAddress! + image * (upsampledSize + skipSize) + upsampledSize)
+                        .update(from: z.baseAddress! + image * skipSize, count: skipSize)
+                }
+            }
+        }
+        output = .empty
+    }
+
+    /// Upsamples `input` into the leading channels of each image of `result`.
+    private mutating func upsample(_ input: Tensor, into result: inout Tensor) {
+        let (n, c, h, w) = imageDimensions(input, "BilinearUpsample2d")
+        inputShape = input.shape
+        let oh = 2 * h, ow = 2 * w, imageStride = result.shape[1] * oh * ow
         input.withUnsafeBufferPointer { x in
             result.withUnsafeMutableBufferPointer { y in
                 parallelFor(0..<(n * c)) { range in
@@ -59,7 +89,7 @@ public struct BilinearUpsample2d: Layer {
                     let mixed = buffer.baseAddress!
                     for plane in range {
                         let source = x.baseAddress! + plane * h * w
-                        let destination = y.baseAddress! + plane * oh * ow
+                        let destination = y.baseAddress! + (plane / c) * imageStride + (plane % c) * oh * ow
                         for i in 0..<oh {
                             let (r0, r1, ly) = Self.rowTaps(i, inputLength: h)
                             let top = source + r0 * w, bottom = source + r1 * w
@@ -71,16 +101,24 @@ public struct BilinearUpsample2d: Layer {
                 }
             }
         }
-        output = result
-        return result
     }
 
     /// The adjoint of the upsampling: [N, C, 2H, 2W] → [N, C, H, W].
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
         precondition(outputGradient.shape == output.shape,
                      "BilinearUpsample2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)")
+        return backward(leadingChannelsOf: outputGradient)
+    }
+
+    /// The backward pass of ``forward(_:concatenatedWith:into:)``: reads the gradient of the
+    /// upsampled channels from the leading channels of each image of `outputGradient`.
+    mutating func backward(leadingChannelsOf outputGradient: Tensor) -> Tensor {
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
         let oh = 2 * h, ow = 2 * w
+        let (gn, gc, gh, gw) = imageDimensions(outputGradient, "BilinearUpsample2d")
+        precondition(gn == n && gc >= c && gh == oh && gw == ow,
+                     "BilinearUpsample2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \([n, c, oh, ow])")
+        let imageStride = gc * oh * ow
         var result = Tensor.empty
         swap(&result, &inputGradient)
         result.prepareBuffer(shape: inputShape)
@@ -92,7 +130,7 @@ public struct BilinearUpsample2d: Layer {
                     for plane in range {
                         let destination = dx.baseAddress! + plane * h * w
                         destination.initialize(repeating: 0, count: h * w)
-                        let source = dy.baseAddress! + plane * oh * ow
+                        let source = dy.baseAddress! + (plane / c) * imageStride + (plane % c) * oh * ow
                         for i in 0..<oh {
                             // The adjoint of widen, then of the vertical mix.
                             let g = source + i * ow

@@ -62,10 +62,7 @@ func backpropagateImage(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, w: Un
                         pointwise: Bool, columns: UnsafeMutablePointer<Float>) {
     let pixels = g.outputPixels
     for o in 0..<g.outputChannels {
-        var sum: Float = 0
-        let row = dy + o * pixels
-        for p in 0..<pixels { sum += row[p] }
-        db[o] += sum
+        db[o] += Float(PlaneReduction.sum(dy + o * pixels, count: pixels))
     }
     if pointwise {
         ModelProfiler.measure(.convolutionGEMM) {

@@ -39,11 +39,17 @@ public struct Conv2d: Layer {
         case shiftedWindows
     }
 
-    /// From this many input channels on, 3 × 3 convolutions with padding 1 use shifted windows:
-    /// their GEMMs then have k ≥ 32, where OpenBLAS runs near its peak.
+    /// From this many input channels on, 3 × 3 convolutions with padding 1 use shifted windows
+    /// at inference: their GEMMs then have k ≥ 32, where OpenBLAS runs near its peak.
     static let shiftedWindowMinimumChannels = 32
+    /// The same threshold in training, lower because shifted windows also spare the backward
+    /// pass its col2im, which outweighs the less efficient k = 16 GEMMs.
+    static let shiftedWindowTrainingMinimumChannels = 16
 
+    /// The strategy of inference-mode forward passes.
     var strategy: Strategy
+    /// The strategy of training-mode forward passes and of backward passes.
+    var trainingStrategy: Strategy
     private var savedInput: Tensor?
     private var output = Tensor.empty
     private var inputGradient = Tensor.empty
@@ -62,7 +68,9 @@ public struct Conv2d: Layer {
         self.kernelSize = kernelSize
         self.padding = padding
         self.scratch = scratch
-        strategy = kernelSize == 3 && padding == 1 && inputChannels >= Self.shiftedWindowMinimumChannels
+        let shiftable = kernelSize == 3 && padding == 1
+        strategy = shiftable && inputChannels >= Self.shiftedWindowMinimumChannels ? .shiftedWindows : .columns
+        trainingStrategy = shiftable && inputChannels >= Self.shiftedWindowTrainingMinimumChannels
             ? .shiftedWindows : .columns
         let bound = 1 / Float(inputChannels * kernelSize * kernelSize).squareRoot()
         weight = Parameter(.uniform([outputChannels, inputChannels, kernelSize, kernelSize],
@@ -95,7 +103,7 @@ public struct Conv2d: Layer {
     }
 
     private mutating func convolve(_ input: Tensor, training: Bool) -> Tensor {
-        if strategy == .shiftedWindows { return convolveShifted(input, training: training) }
+        if (training ? trainingStrategy : strategy) == .shiftedWindows { return convolveShifted(input, training: training) }
         let g = geometry(input)
         let threads = availableCoreCount
         let tile = g.tileSize
@@ -140,7 +148,7 @@ public struct Conv2d: Layer {
         let g = geometry(input)
         precondition(outputGradient.shape == [g.images, outputChannels, g.outputHeight, g.outputWidth],
                      "Conv2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \([g.images, outputChannels, g.outputHeight, g.outputWidth])")
-        if strategy == .shiftedWindows { return backpropagateShifted(outputGradient, input: input, geometry: g) }
+        if trainingStrategy == .shiftedWindows { return backpropagateShifted(outputGradient, input: input, geometry: g) }
         let threads = availableCoreCount
         let workers = min(threads, g.images)
         let tile = g.tileSize

@@ -55,6 +55,18 @@ public struct MaxPool2d: Layer {
 
     /// Routes each output gradient to its window's winner; other inputs get 0.
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
+        backward(outputGradient, adding: nil)
+    }
+
+    /// ``backward(_:)`` plus channels `firstChannel ..< firstChannel + C` of `addend` ([N, ≥ C, H, W]),
+    /// in one pass: the UNet adds the skip connection's gradient to the pooled path's this way.
+    mutating func backward(_ outputGradient: Tensor, adding addend: Tensor?, fromChannel firstChannel: Int = 0) -> Tensor {
+        if let addend {
+            let (an, ac, ah, aw) = imageDimensions(addend, "MaxPool2d")
+            precondition(an == inputShape[0] && ac >= firstChannel + inputShape[1] && ah == inputShape[2] && aw == inputShape[3],
+                         "MaxPool2d.backward cannot add channels from \(firstChannel) of \(addend.shape) to a gradient of shape \(inputShape)")
+        }
+        let addendImageStride = (addend?.shape[1] ?? 0) * inputShape[2] * inputShape[3]
         precondition(outputGradient.shape == output.shape,
                      "MaxPool2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)")
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
@@ -68,12 +80,19 @@ public struct MaxPool2d: Layer {
                     parallelFor(0..<planes) { range in
                         for plane in range {
                             let destination = dx.baseAddress! + plane * h * w
-                            destination.initialize(repeating: 0, count: h * w)
                             let base = plane * oh * ow
+                            if let addend {
+                                addend.withUnsafeBufferPointer { a in
+                                    let source = a.baseAddress! + (plane / c) * addendImageStride + (firstChannel + plane % c) * h * w
+                                    destination.update(from: source, count: h * w)
+                                }
+                            } else {
+                                destination.update(repeating: 0, count: h * w)
+                            }
                             for i in 0..<oh {
                                 for j in 0..<ow {
                                     let index = Int(winner[base + i * ow + j])
-                                    destination[(2 * i + index / 2) * w + 2 * j + index % 2] = dy[base + i * ow + j]
+                                    destination[(2 * i + index / 2) * w + 2 * j + index % 2] += dy[base + i * ow + j]
                                 }
                             }
                         }
