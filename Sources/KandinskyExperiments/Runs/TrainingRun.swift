@@ -22,7 +22,7 @@ public struct TrainingRun {
     /// The splits; the training and validation splits are used.
     public let data: DataSplits
 
-    /// Reads the settings; throws ``ConfigError`` or ``ExperimentError`` for bad values.
+    /// A run of `config` on `data`; settings are read, and checked, when ``run(progressStyle:)`` starts.
     public init(config: Config, data: DataSplits) {
         self.config = config
         self.data = data
