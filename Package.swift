@@ -50,12 +50,12 @@ let package = Package(
         ),
         .target(
             name: "KandinskyModels",
-            dependencies: ["KandinskyCore"],
+            dependencies: ["KandinskyCore", "CKandinskyKernels"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "KandinskyCalibration",
-            dependencies: ["KandinskyCore"],
+            dependencies: ["KandinskyCore", "CKandinskyKernels"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -76,7 +76,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: - System libraries (implementation details, not products)
+        // MARK: - Implementation details (not products)
+        // C kernels with a baseline and an AVX2 + FMA variant chosen at run time (function
+        // target attributes, so no compiler flags).
+        .target(name: "CKandinskyKernels"),
+
+        // MARK: - System libraries
         .systemLibrary(
             name: "CBLAS",
             pkgConfig: "openblas",
@@ -154,7 +159,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KandinskyCalibrationTests",
-            dependencies: ["KandinskyCalibration"],
+            dependencies: ["KandinskyCalibration", "CKandinskyKernels"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
