@@ -8,21 +8,38 @@ public struct RunDirectory: Sendable {
     /// The folder.
     public let url: URL
 
-    /// Creates (if needed) the run folder and saves the resolved configuration in it.
+    /// Creates the run folder and saves the resolved configuration in it.
+    ///
+    /// A timestamped folder is always new: when another run already owns `<timestamp>` (two
+    /// runs started within the same second), this one takes `<timestamp>_1`, `_2`, … The folder
+    /// is claimed by an exclusive `mkdir`, so concurrent runs never share one. An untimestamped
+    /// folder is reused.
     ///
     /// - Throws: ``ExperimentError`` when the folder cannot be created or written.
     public init(config: Config, task: String, timestamped: Bool, date: Date = Date()) throws {
         let logDirectory = URL(fileURLWithPath: try config.string("paths.log_dir"))
         let experiment = config.isNull("experiment_name") ? "default" : try config.string("experiment_name")
-        var url = logDirectory.appendingPathComponent(task).appendingPathComponent("runs").appendingPathComponent(experiment)
-        if timestamped { url = url.appendingPathComponent(Self.timestamp(date)) }
+        let parent = logDirectory.appendingPathComponent(task).appendingPathComponent("runs").appendingPathComponent(experiment)
         do {
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
         } catch {
-            throw ExperimentError("cannot create the log folder \(url.path): \(Self.reason(error))")
+            throw ExperimentError("cannot create the log folder \(parent.path): \(Self.reason(error))")
         }
-        self.url = url
+        url = timestamped ? try Self.claimNewFolder(in: parent, named: Self.timestamp(date)) : parent
         try write(Data(config.yaml.utf8), to: "config.yaml")
+    }
+
+    /// Creates `parent/name`, or the first of `parent/name_1`, `parent/name_2`, … that does not
+    /// exist yet.
+    private static func claimNewFolder(in parent: URL, named name: String) throws -> URL {
+        for suffix in 0..<10_000 {
+            let candidate = parent.appendingPathComponent(suffix == 0 ? name : "\(name)_\(suffix)")
+            if mkdir(candidate.path, 0o777) == 0 { return candidate }
+            guard errno == EEXIST else {
+                throw ExperimentError("cannot create the log folder \(candidate.path): \(String(cString: strerror(errno)))")
+            }
+        }
+        throw ExperimentError("cannot create the log folder \(parent.appendingPathComponent(name).path): 10000 runs already use that second")
     }
 
     /// A file in the run folder.

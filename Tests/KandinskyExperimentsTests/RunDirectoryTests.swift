@@ -1,0 +1,49 @@
+import Foundation
+import KandinskyExperiments
+import Testing
+
+@Suite("Run folders")
+struct RunDirectoryTests {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-run-folders-\(UUID().uuidString)")
+
+    func config() throws -> Config {
+        try ConfigComposer.builtIn.compose(primary: "train", overrides: ["paths.root_dir=\(root.path)"], environment: [:])
+    }
+
+    /// Two runs started within the same second get folders of their own (they used to share
+    /// one, and the later run overwrote the earlier run's checkpoints).
+    @Test func runsStartedInTheSameSecondGetTheirOwnFolders() throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let date = Date(timeIntervalSince1970: 1_800_000_000)
+        let first = try RunDirectory(config: try config(), task: "train", timestamped: true, date: date)
+        let second = try RunDirectory(config: try config(), task: "train", timestamped: true, date: date)
+        let third = try RunDirectory(config: try config(), task: "train", timestamped: true, date: date)
+        #expect(first.url.deletingLastPathComponent() == second.url.deletingLastPathComponent())
+        #expect(first.url.deletingLastPathComponent().lastPathComponent == "default")
+        #expect(second.url.lastPathComponent == first.url.lastPathComponent + "_1")
+        #expect(third.url.lastPathComponent == first.url.lastPathComponent + "_2")
+        for run in [first, second, third] {
+            #expect(FileManager.default.fileExists(atPath: run.file("config.yaml").path))
+        }
+    }
+
+    /// Calibration and evaluation folders are not timestamped: a rerun writes into the same one.
+    @Test func untimestampedFoldersAreReused() throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let first = try RunDirectory(config: try config(), task: "calibrate", timestamped: false)
+        let second = try RunDirectory(config: try config(), task: "calibrate", timestamped: false)
+        #expect(first.url.path == second.url.path)
+        #expect(first.url.lastPathComponent == "default")
+    }
+
+    /// A file where the log folder should be gives one line naming the folder.
+    @Test func anUncreatableFolderIsOneClearError() throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try Data("not a folder".utf8).write(to: root.appendingPathComponent("logs"))
+        let error = #expect(throws: ExperimentError.self) {
+            try RunDirectory(config: try config(), task: "train", timestamped: true)
+        }
+        #expect(error?.description.hasPrefix("cannot create the log folder \(root.path)/logs/train/runs/default") == true)
+    }
+}
