@@ -1,5 +1,6 @@
 import Foundation
 import KandinskyCore
+import KandinskyTestSupport
 import Testing
 
 /// `kandinsky synth → train → calibrate → eval → predict` on a tiny dataset, through the tool.
@@ -61,5 +62,69 @@ import Testing
         let missingData = try runKandinsky(["train", "paths.root_dir=\(root.path)/nowhere"])
         #expect(missingData.status != 0)
         #expect(missingData.errorLines.count == 1)
+    }
+
+    /// Ctrl-C (SIGINT) lets the batch finish, writes `interrupted.safetensors` and exits with 130.
+    @Test func interruptingTrainingWritesACheckpointAndExits() throws {
+        try synthesize()
+        let training = try LaunchedProcess(kandinskyExecutable, ["train"] + longTraining)
+        try #require(training.wait(until: { checkpointFiles().contains { $0.lastPathComponent == "epoch_0001.safetensors" } }, timeout: 300))
+        training.send(SIGINT)
+        #expect(training.wait(until: { !training.isRunning }, timeout: 120), "training went on after SIGINT")
+        if training.isRunning { training.send(SIGKILL) }
+        let run = try training.wait()
+        #expect(run.status == 130, "\(run.stderr)")
+        #expect(run.stderr.contains("interrupt received; finishing the current batch"))
+        let line = try #require(run.outputLines.last)
+        #expect(line.hasPrefix("Interrupted: ") && line.hasSuffix("/checkpoints/interrupted.safetensors"))
+        let file = try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: String(line.split(separator: " ").last!)))
+        #expect(Int(file.metadata["trainer.epoch"] ?? "") ?? 0 >= 1)
+        #expect(file["conv2.2.weight"]?.shape == [2, 2, 1, 1])
+    }
+
+    /// Killing training outright (SIGKILL: no handler runs) at various moments after a checkpoint
+    /// leaves every checkpoint file complete, and training resumes from the last one.
+    @Test func killedTrainingLeavesLoadableCheckpointsAndResumes() throws {
+        try synthesize()
+        var resumeArguments: [String] = []
+        for delay: useconds_t in [0, 20_000, 70_000, 150_000] {
+            let before = Set(checkpointFiles())
+            func isNewLast(_ file: URL) -> Bool { !before.contains(file) && file.lastPathComponent == "last.safetensors" }
+            let training = try LaunchedProcess(kandinskyExecutable, ["train"] + longTraining + resumeArguments)
+            try #require(training.wait(until: { checkpointFiles().contains(where: isNewLast) }, timeout: 300))
+            usleep(delay)
+            training.send(SIGKILL)
+            _ = try training.wait()
+            for file in checkpointFiles() {
+                #expect(throws: Never.self, "\(file.path)") { _ = try SafetensorsFile.read(contentsOf: file) }
+            }
+            let last = try #require(checkpointFiles().first(where: isNewLast))
+            resumeArguments = ["ckpt_path=\(last.path)"]
+        }
+        let lastEpoch = try #require(Int(try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: String(resumeArguments[0].dropFirst("ckpt_path=".count))))
+            .metadata["trainer.epoch"] ?? ""))
+        let resumed = try runKandinsky(["train"] + overrides + resumeArguments + ["trainer.max_epochs=\(lastEpoch + 1)"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.outputLines.last?.hasPrefix("Finished: ") == true)
+    }
+
+    /// Overrides for a run that would go on far longer than the test lets it.
+    private var longTraining: [String] { overrides + ["trainer.max_epochs=100000"] }
+
+    private func synthesize() throws {
+        let synth = try runKandinsky(["synth", "--out", root.appendingPathComponent("data/synthetic").path,
+                                      "--train", "8", "--val", "4", "--cal", "12", "--test", "4", "--size", "40x30"])
+        try #require(synth.status == 0, "\(synth.stderr)")
+    }
+
+    /// Every visible file in the checkpoint folders of all training runs so far.
+    private func checkpointFiles() -> [URL] {
+        let runs = root.appendingPathComponent("logs/train/runs/default")
+        let folders = (try? FileManager.default.contentsOfDirectory(atPath: runs.path)) ?? []
+        return folders.flatMap { folder -> [URL] in
+            let checkpoints = runs.appendingPathComponent(folder).appendingPathComponent("checkpoints")
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []
+            return names.filter { !$0.hasPrefix(".") }.map { checkpoints.appendingPathComponent($0) }
+        }
     }
 }

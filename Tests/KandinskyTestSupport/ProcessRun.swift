@@ -24,30 +24,68 @@ public func builtExecutable(_ name: String) -> URL {
 }
 
 /// Runs `executable` with `arguments` (progress output off) in `directory` and waits for it.
-/// Output goes through temporary files, so a large output cannot fill a pipe and stall the run.
 public func runProcess(_ executable: URL, _ arguments: [String], in directory: URL? = nil) throws -> ProcessRun {
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-run-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: scratch) }
-    let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    if let directory { process.currentDirectoryURL = directory }
-    var environment = ProcessInfo.processInfo.environment
-    environment["KANDINSKY_PROGRESS"] = "off"
-    process.environment = environment
-    try process.run()
-    process.waitUntilExit()
-    try out.close()
-    try err.close()
-    return ProcessRun(status: process.terminationStatus,
-                      stdout: try String(contentsOf: outURL, encoding: .utf8),
-                      stderr: try String(contentsOf: errURL, encoding: .utf8))
+    try LaunchedProcess(executable, arguments, in: directory).wait()
+}
+
+/// A built executable started in the background (progress output off), for tests that signal
+/// it while it runs. Output goes through temporary files, so a large output cannot fill a pipe
+/// and stall the run.
+public final class LaunchedProcess {
+    private let process = Process()
+    private let scratch: URL
+    private let out: FileHandle, err: FileHandle
+
+    /// Starts `executable` with `arguments` in `directory`.
+    public init(_ executable: URL, _ arguments: [String], in directory: URL? = nil) throws {
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        for name in ["stdout", "stderr"] { _ = FileManager.default.createFile(atPath: scratch.appendingPathComponent(name).path, contents: nil) }
+        out = try FileHandle(forWritingTo: scratch.appendingPathComponent("stdout"))
+        err = try FileHandle(forWritingTo: scratch.appendingPathComponent("stderr"))
+        process.executableURL = executable
+        process.arguments = arguments
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        if let directory { process.currentDirectoryURL = directory }
+        var environment = ProcessInfo.processInfo.environment
+        environment["KANDINSKY_PROGRESS"] = "off"
+        process.environment = environment
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: scratch)
+    }
+
+    /// Whether the process has not ended yet.
+    public var isRunning: Bool { process.isRunning }
+
+    /// Sends `signal` (SIGINT, SIGKILL, …) to the process.
+    public func send(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Waits until `condition` holds (checked every 10 ms) or the process ends; whether it held.
+    public func wait(until condition: () -> Bool, timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            if !process.isRunning { return condition() }
+            usleep(10_000)
+        }
+        return false
+    }
+
+    /// Waits for the process to end; its status and output.
+    public func wait() throws -> ProcessRun {
+        process.waitUntilExit()
+        try out.close()
+        try err.close()
+        return ProcessRun(status: process.terminationStatus,
+                          stdout: try String(contentsOf: scratch.appendingPathComponent("stdout"), encoding: .utf8),
+                          stderr: try String(contentsOf: scratch.appendingPathComponent("stderr"), encoding: .utf8))
+    }
 }

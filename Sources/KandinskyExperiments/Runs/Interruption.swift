@@ -10,11 +10,20 @@ public enum Interruption {
     /// Whether an interrupt has been requested since ``install()``.
     public static var isRequested: Bool { requested.load(ordering: .relaxed) }
 
-    /// Installs the SIGINT and SIGTERM handlers.
+    /// Installs the SIGINT and SIGTERM handlers and unblocks both signals on the calling thread.
+    ///
+    /// A process inherits the signal mask of the thread that started it, and a parent that
+    /// launches it from a worker thread (a Dispatch queue, say) may have those signals blocked;
+    /// without the unblocking, such a run would never see its interrupt.
     public static func install() {
         requested.store(false, ordering: .relaxed)
         signal(SIGINT, handleSignal)
         signal(SIGTERM, handleSignal)
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
     }
 
     /// Raises the flag as a signal would (for tests and embedding applications).
