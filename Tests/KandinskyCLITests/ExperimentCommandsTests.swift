@@ -108,6 +108,28 @@ import Testing
         #expect(resumed.outputLines.last?.hasPrefix("Finished: ") == true)
     }
 
+    /// A damaged image in the calibration split stops `calibrate` with one line naming the file,
+    /// and no calibrated model is written.
+    @Test func aCorruptCalibrationImageIsOneClearError() throws {
+        try synthesize()
+        let train = try runKandinsky(["train"] + overrides)
+        try #require(train.status == 0, "\(train.stderr)")
+        let checkpoint = try #require(checkpointFiles().first { $0.lastPathComponent == "last.safetensors" })
+        let split = root.appendingPathComponent("data/synthetic/trainval/splits/t8/labels_cal.json")
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: split)) as? [String: Any])
+        let images = try #require(manifest["images"] as? [[String: Any]])
+        let name = try #require(images.last?["file_name"] as? String)
+        let image = root.appendingPathComponent("data/synthetic/trainval/data/\(name)")
+        let bytes = try Data(contentsOf: image)
+        try bytes.prefix(bytes.count / 3).write(to: image)
+
+        let calibrate = try runKandinsky(["calibrate", "ckpt_path=\(checkpoint.path)", "calibration.method=image"] + overrides)
+        #expect(calibrate.status != 0)
+        #expect(calibrate.errorLines.count == 1, "\(calibrate.stderr)")
+        #expect(calibrate.errorLines.first?.contains(image.lastPathComponent) == true, "\(calibrate.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("logs/calibrate/runs/default/cmodel.safetensors").path))
+    }
+
     /// Overrides for a run that would go on far longer than the test lets it.
     private var longTraining: [String] { overrides + ["trainer.max_epochs=100000"] }
 
