@@ -131,6 +131,35 @@ import KandinskyCore
         #expect(theta.hasPrefix("[") && objective > 0)
     }
 
+    @Test func sampledSearchKeepsTheBestOfItsRunsWithItsExactObjective() throws {
+        var generator = SeededGenerator(seed: 9)
+        let data = SyntheticData.make(images: 16, height: 14, width: 16, using: &generator)
+        let scores = try ScoreStore(probabilities: data.probabilities, targets: data.targets)
+        let grouping = AnnulusGrouping(bounds: [[-2, 2], [-2, 2], [0, 8], [0, 8], [0, 12]], maxGenerations: 40, seed: 4,
+                                       searchSampleSize: 60)
+        let objective = try grouping.objective(for: GroupingInput(scores: scores, levels: Quantiles.equallySpacedLevels(count: 100)))
+        let (theta, value, findings) = grouping.search(objective)
+        let runs = (0..<AnnulusGrouping.sampledSearchRuns).map { grouping.sampledSearch(objective, run: $0) }
+        let bestRun = runs.indices.min { runs[$0].value < runs[$1].value }!
+        #expect(Set(runs.map(\.theta)).count > 1, "the runs should not all end at the same θ")
+        #expect(theta == runs[bestRun].theta)
+        #expect(findings["search_run"] == "\(bestRun + 1)")
+        // The stored J is the full evaluation at θ; the runs report their incremental values.
+        #expect(value == objective.value(theta: theta))
+        #expect(abs(value - runs[bestRun].value) <= 1e-6 * value)
+        // The compass refinement stopped at its smallest step: no move of one coordinate by that
+        // step improves J.
+        #expect(try #require(Int(findings["refinement_evaluations"] ?? "")) < AnnulusGrouping.compassEvaluationLimit)
+        for j in 0..<5 {
+            for direction in [0x1p-10, -0x1p-10] {
+                var neighbour = theta
+                neighbour[j] += direction
+                neighbour = AnnulusGrouping.repair(neighbour, bounds: grouping.parameters.bounds)
+                #expect(objective.value(theta: neighbour) >= value * (1 - 1e-6), "θ[\(j)] \(direction)")
+            }
+        }
+    }
+
     @Test func fixedThetaSkipsTheSearchAndRecordsTheExactObjective() throws {
         var generator = SeededGenerator(seed: 6)
         let data = SyntheticData.make(images: 12, height: 8, width: 8, using: &generator)
