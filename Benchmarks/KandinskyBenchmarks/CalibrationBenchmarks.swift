@@ -1,3 +1,4 @@
+import CKandinskyKernels
 import Foundation
 import KandinskyCalibration
 import KandinskyCore
@@ -143,6 +144,21 @@ func runCalibrationBenchmarks() throws {
     print(String(format: "  %d feature pixels; scratch %.1f MB by construction; resident +%.1f MB, peak +%.1f MB",
                  objective.pixelCount, Double(objective.pixelCount * (4 * 4 + 1) + 5 * 8) / 1e6,
                  Double(residentBytes() - residentBefore) / 1e6, Double(peakResidentBytes() - peakBefore) / 1e6))
+
+    // The pair-distance kernel alone, one core, per variant: the exact objective's inner loop.
+    let kernelPoints = 16_384
+    var kernelGenerator = SeededGenerator(seed: 5)
+    let kernelFeatures = (0..<(4 * kernelPoints)).map { _ in kernelGenerator.nextUnitFloat() }
+    let variants = [("baseline", kandinsky_pair_distances_baseline)]
+        + (kandinsky_cpu_has_avx2_fma() != 0 ? [("AVX2 + FMA", kandinsky_pair_distances_avx2_fma)] : [])
+    for (name, variant) in variants {
+        let t = measure {
+            kernelFeatures.withUnsafeBufferPointer { kandinsky_pair_distances_within(variant, $0.baseAddress!, kernelPoints, kernelPoints, 4) }
+        }
+        let pairs = Double(kernelPoints) * Double(kernelPoints - 1) / 2
+        print(String(format: "  pair-distance kernel (%@), %d points, one core: cpu %.3f s, %.3f ns per pair (%.2f× baseline)",
+                     name, kernelPoints, t.cpu, t.cpu / pairs * 1e9, t.cpu / baseline))
+    }
 
     // The whole gen-ann calibration with default settings.
     let search = try measure(repeats: 1) { try calibrate(AnnulusGrouping(), scores) }
