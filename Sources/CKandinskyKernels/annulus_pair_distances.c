@@ -17,9 +17,11 @@ typedef double double4 __attribute__((ext_vector_type(4)));
 #define KERNEL_INLINE static inline __attribute__((always_inline))
 
 enum {
-    /// Columns held in registers while the rows stream past: two vectors, so each row's
-    /// broadcast coordinates serve sixteen pairs.
-    block_columns = 16,
+    /// The widest block of columns held in registers while the rows stream past: two vectors,
+    /// so each row's broadcast coordinates serve sixteen pairs. The baseline variant uses one
+    /// vector: its eight lanes take two SSE registers per coordinate, and two vectors of four
+    /// coordinates would fill all sixteen registers.
+    max_block_columns = 16,
     /// Distances a Float32 lane accumulates before it is added to Double.
     rows_per_flush = 256,
 };
@@ -44,7 +46,9 @@ KERNEL_INLINE double block_sum(const float *rows, ptrdiff_t row_stride, size_t r
         size_t end = row_count - begin < rows_per_flush ? row_count : begin + rows_per_flush;
         float8 sums[2] = {0, 0};
         for (size_t r = begin; r < end; ++r) {
-            float8 squared[2] = {0, 0};
+            // −0 + x is x for every x (+0 + −0 is +0), so the compiler folds the first
+            // addition away and starts with a plain square.
+            float8 squared[2] = {-0.0f, -0.0f};
             for (size_t t = 0; t < dimension; ++t) {
                 float8 x = rows[(ptrdiff_t)t * row_stride + (ptrdiff_t)r];
                 for (size_t v = 0; v < vectors; ++v) {
@@ -61,26 +65,19 @@ KERNEL_INLINE double block_sum(const float *rows, ptrdiff_t row_stride, size_t r
     return (total.x + total.y) + (total.z + total.w);
 }
 
-/// Σ over the rows of a block of `width` ≤ 16 columns, choosing one vector of columns when
-/// eight lanes suffice. `columns` must hold 16 readable columns.
-KERNEL_INLINE double block_sum_any_width(const float *rows, ptrdiff_t row_stride, size_t row_count,
-                                         const float *columns, ptrdiff_t column_stride, size_t width,
-                                         size_t dimension) {
-    return width > 8 ? block_sum(rows, row_stride, row_count, columns, column_stride, width, dimension, 2)
-                     : block_sum(rows, row_stride, row_count, columns, column_stride, width, dimension, 1);
-}
-
-/// Σ over the last `width` < 16 columns (starting at `first`), copied into a zero-padded block
-/// so that the vector loads stay inside the caller's buffer.
+/// Σ over the last `width` < 8 · `vectors` columns (starting at `first`), copied into a
+/// zero-padded block so that the vector loads stay inside the caller's buffer.
 KERNEL_INLINE double tail_block_sum(const float *rows, ptrdiff_t row_stride, size_t row_count,
                                     const float *columns, ptrdiff_t column_stride, size_t first, size_t width,
-                                    size_t dimension) {
-    float padded[dimension * block_columns];
+                                    size_t dimension, size_t vectors) {
+    float padded[dimension * max_block_columns];
     memset(padded, 0, sizeof padded);
     for (size_t t = 0; t < dimension; ++t) {
-        memcpy(padded + t * block_columns, columns + (ptrdiff_t)t * column_stride + (ptrdiff_t)first, width * sizeof(float));
+        memcpy(padded + t * max_block_columns, columns + (ptrdiff_t)t * column_stride + (ptrdiff_t)first, width * sizeof(float));
     }
-    return block_sum_any_width(rows, row_stride, row_count, padded, block_columns, width, dimension);
+    // One vector suffices when eight lanes hold the columns left.
+    return width > 8 ? block_sum(rows, row_stride, row_count, padded, max_block_columns, width, dimension, vectors)
+                     : block_sum(rows, row_stride, row_count, padded, max_block_columns, width, dimension, 1);
 }
 
 /// Σ_{begin ≤ i < j < end} ‖p_i − p_j‖₂, one pair at a time (the pairs inside one block).
@@ -88,7 +85,7 @@ KERNEL_INLINE double triangle_sum(const float *points, ptrdiff_t stride, size_t 
     double total = 0;
     for (size_t i = begin; i < end; ++i) {
         for (size_t j = i + 1; j < end; ++j) {
-            float squared = 0;
+            float squared = -0.0f;
             for (size_t t = 0; t < dimension; ++t) {
                 float delta = points[(ptrdiff_t)t * stride + (ptrdiff_t)j] - points[(ptrdiff_t)t * stride + (ptrdiff_t)i];
                 squared = delta * delta + squared;
@@ -99,25 +96,27 @@ KERNEL_INLINE double triangle_sum(const float *points, ptrdiff_t stride, size_t 
     return total;
 }
 
-/// Each block of 16 points against all points before it, plus the pairs inside the block.
-KERNEL_INLINE double within_sum(const float *points, ptrdiff_t stride, size_t count, size_t dimension) {
+/// Each block of 8 · `vectors` points against all points before it, plus the pairs inside the
+/// block.
+KERNEL_INLINE double within_sum(const float *points, ptrdiff_t stride, size_t count, size_t dimension, size_t vectors) {
+    const size_t block_columns = 8 * vectors;
     double total = 0;
     size_t full_end = count - count % block_columns;
     for (size_t begin = 0; begin < full_end; begin += block_columns) {
-        total += block_sum(points, stride, begin, points + begin, stride, block_columns, dimension, 2);
+        total += block_sum(points, stride, begin, points + begin, stride, block_columns, dimension, vectors);
         total += triangle_sum(points, stride, begin, begin + block_columns, dimension);
     }
     if (full_end < count) {
-        total += tail_block_sum(points, stride, full_end, points, stride, full_end, count - full_end, dimension);
+        total += tail_block_sum(points, stride, full_end, points, stride, full_end, count - full_end, dimension, vectors);
         total += triangle_sum(points, stride, full_end, count, dimension);
     }
     return total;
 }
 
-/// The larger set supplies the column blocks, so that each block's setup is shared by as many
-/// rows as the smaller set has.
+/// The larger set supplies the column blocks (8 · `vectors` points each), so that each block's
+/// setup is shared by as many rows as the smaller set has.
 KERNEL_INLINE double cross_sum(const float *a, ptrdiff_t a_stride, size_t a_count,
-                               const float *b, ptrdiff_t b_stride, size_t b_count, size_t dimension) {
+                               const float *b, ptrdiff_t b_stride, size_t b_count, size_t dimension, size_t vectors) {
     if (a_count > b_count) {
         const float *points = a;
         ptrdiff_t stride = a_stride;
@@ -125,13 +124,14 @@ KERNEL_INLINE double cross_sum(const float *a, ptrdiff_t a_stride, size_t a_coun
         a = b, a_stride = b_stride, a_count = b_count;
         b = points, b_stride = stride, b_count = count;
     }
+    const size_t block_columns = 8 * vectors;
     double total = 0;
     size_t full_end = b_count - b_count % block_columns;
     for (size_t begin = 0; begin < full_end; begin += block_columns) {
-        total += block_sum(a, a_stride, a_count, b + begin, b_stride, block_columns, dimension, 2);
+        total += block_sum(a, a_stride, a_count, b + begin, b_stride, block_columns, dimension, vectors);
     }
     if (full_end < b_count) {
-        total += tail_block_sum(a, a_stride, a_count, b, b_stride, full_end, b_count - full_end, dimension);
+        total += tail_block_sum(a, a_stride, a_count, b, b_stride, full_end, b_count - full_end, dimension, vectors);
     }
     return total;
 }
@@ -140,13 +140,13 @@ KERNEL_INLINE double cross_sum(const float *a, ptrdiff_t a_stride, size_t a_coun
 // column block lives in registers.
 
 static double baseline_within(const float *points, ptrdiff_t stride, size_t count, size_t dimension) {
-    return dimension == 4 ? within_sum(points, stride, count, 4) : within_sum(points, stride, count, dimension);
+    return dimension == 4 ? within_sum(points, stride, count, 4, 1) : within_sum(points, stride, count, dimension, 1);
 }
 
 static double baseline_cross(const float *a, ptrdiff_t a_stride, size_t a_count,
                              const float *b, ptrdiff_t b_stride, size_t b_count, size_t dimension) {
-    return dimension == 4 ? cross_sum(a, a_stride, a_count, b, b_stride, b_count, 4)
-                          : cross_sum(a, a_stride, a_count, b, b_stride, b_count, dimension);
+    return dimension == 4 ? cross_sum(a, a_stride, a_count, b, b_stride, b_count, 4, 1)
+                          : cross_sum(a, a_stride, a_count, b, b_stride, b_count, dimension, 1);
 }
 
 #if defined(__x86_64__) && defined(__clang__)
@@ -154,14 +154,14 @@ static double baseline_cross(const float *a, ptrdiff_t a_stride, size_t a_count,
 
 __attribute__((target("avx2,fma")))
 static double avx2_within(const float *points, ptrdiff_t stride, size_t count, size_t dimension) {
-    return dimension == 4 ? within_sum(points, stride, count, 4) : within_sum(points, stride, count, dimension);
+    return dimension == 4 ? within_sum(points, stride, count, 4, 2) : within_sum(points, stride, count, dimension, 2);
 }
 
 __attribute__((target("avx2,fma")))
 static double avx2_cross(const float *a, ptrdiff_t a_stride, size_t a_count,
                          const float *b, ptrdiff_t b_stride, size_t b_count, size_t dimension) {
-    return dimension == 4 ? cross_sum(a, a_stride, a_count, b, b_stride, b_count, 4)
-                          : cross_sum(a, a_stride, a_count, b, b_stride, b_count, dimension);
+    return dimension == 4 ? cross_sum(a, a_stride, a_count, b, b_stride, b_count, 4, 2)
+                          : cross_sum(a, a_stride, a_count, b, b_stride, b_count, dimension, 2);
 }
 #endif
 
