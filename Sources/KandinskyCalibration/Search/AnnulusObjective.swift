@@ -143,24 +143,7 @@ public struct AnnulusObjective: Sendable {
         precondition(theta.count == 5, "θ must be (cx, cy, r1, r2, r3), got \(theta)")
         let n = pixelCount, m = dimension
         guard n >= 2 else { return 0 }
-        // Counting sort of the pixels by group, copying their features group after group.
-        var groupOf = [UInt8](repeating: 0, count: n)
-        var starts = [Int](repeating: 0, count: AnnulusGeometry.groupCount + 1)
-        for i in 0..<n {
-            let (x, y) = AnnulusGeometry.coordinates(pixel: pixels[i], height: height, width: width)
-            let dx = x - theta[0], dy = y - theta[1]
-            let g = AnnulusGeometry.group(squaredDistance: dx * dx + dy * dy, theta: theta)
-            groupOf[i] = UInt8(g)
-            starts[g + 1] += 1
-        }
-        for g in 0..<AnnulusGeometry.groupCount { starts[g + 1] += starts[g] }
-        var sorted = [Float](repeating: 0, count: n * m)
-        var cursor = starts
-        for i in 0..<n {
-            let g = Int(groupOf[i])
-            for t in 0..<m { sorted[t * n + cursor[g]] = features[t * n + i] }
-            cursor[g] += 1
-        }
+        let (_, starts, sorted) = partition(theta: theta)
         var total = 0.0
         sorted.withUnsafeBufferPointer { buffer in
             for g in 0..<AnnulusGeometry.groupCount where starts[g + 1] - starts[g] >= 2 {
@@ -168,7 +151,7 @@ public struct AnnulusObjective: Sendable {
                                                 range: starts[g]..<starts[g + 1], parallel: parallel)
             }
         }
-        return 2 * total * scale / Double(height * width)
+        return normalised(total)
     }
 }
 
