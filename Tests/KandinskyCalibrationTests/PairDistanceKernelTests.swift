@@ -75,6 +75,11 @@ import Testing
         }
     }
 
+    @Test func theObjectiveRunsTheFastestVariantTheCPUExecutes() {
+        let expected = kandinsky_cpu_has_avx2_fma() != 0 ? kandinsky_pair_distances_avx2_fma : kandinsky_pair_distances_baseline
+        #expect(PairDistanceSum.variant == expected)
+    }
+
     @Test(arguments: variants)
     func twoPointsGiveTheirDistance(variant: kandinsky_pair_distances_variant) {
         // (0, 0, 0, 0) and (1, 2, 2, 4): distance 5, exact in Float32.
