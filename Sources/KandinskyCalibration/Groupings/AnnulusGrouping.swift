@@ -138,8 +138,10 @@ public struct AnnulusGrouping: NonconformityGrouping {
         // Drawn only to learn whether the search is sampled (run 0 draws it again from the same seed).
         let surrogate = exact.subsampled(count: parameters.searchSampleSize ?? Int.max, using: &generator)
         if surrogate.pixelCount == exact.pixelCount {
+            // One θ per core: J does not depend on how its sums are spread, and small groups
+            // would leave cores idle within one θ.
             let result = minimize("annulus search", maxGenerations: parameters.maxGenerations,
-                                  evaluate: { $0.map { exact.value(theta: $0) } }, using: &generator)
+                                  evaluate: { exact.values(thetas: $0) }, using: &generator)
             return (result.best, result.bestValue, ["generations": "\(result.generations)", "converged": "\(result.converged)"])
         }
         let runs = (0..<Self.sampledSearchRuns).map { sampledSearch(exact, run: $0) }
