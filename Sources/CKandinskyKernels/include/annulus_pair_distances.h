@@ -8,7 +8,8 @@
 ///
 /// Points are stored dimension-major: coordinate t of point i is `points[t * stride + i]`.
 /// Every distance is computed in Float32 (differences, squares and their sum, then a correctly
-/// rounded square root, eight lanes at a time); each lane accumulates at most 256 distances in
+/// rounded square root; eight lanes at a time, except the few pairs inside one block of 8 or 16
+/// points, which go one at a time into Double); each lane accumulates at most 256 distances in
 /// Float32 before the partial sums are added to Double, so the relative rounding of a sum stays
 /// within a few hundred Float32 unit roundoffs, however many pairs it has. The order of every
 /// addition depends only on the counts and the variant, so results are reproducible.
