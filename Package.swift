@@ -101,7 +101,7 @@ let package = Package(
         // MARK: - Benchmarks (run with `swift run -c release kandinsky-benchmarks`)
         .executableTarget(
             name: "kandinsky-benchmarks",
-            dependencies: ["KandinskyCore", "KandinskyData", "KandinskyModels", "KandinskyCalibration"],
+            dependencies: ["KandinskyCore", "KandinskyData", "KandinskyModels", "KandinskyCalibration", "CKandinskyKernels"],
             path: "Benchmarks/KandinskyBenchmarks",
             swiftSettings: swiftSettings
         ),

@@ -58,7 +58,8 @@ import KandinskyCore
         let theta = [0.0, 0, 30, 40, 50]  // one group of all 1600 pixels
         let serial = objective.value(theta: theta, parallel: false)
         let parallel = objective.value(theta: theta, parallel: true)
-        #expect(abs(serial - parallel) <= 1e-9 * serial)
+        // The same tiling and order of additions either way.
+        #expect(serial == parallel)
         // Mean distance between uniform points in [0, 1]⁴ is about 0.78; J ≈ n² · 0.78 / n.
         #expect(serial / Double(h * w) > 0.7 && serial / Double(h * w) < 0.85)
     }
@@ -128,6 +129,35 @@ import KandinskyCore
         let theta = try #require(curves.groups.findings["theta"])
         let objective = try #require(Double(curves.groups.findings["objective"] ?? ""))
         #expect(theta.hasPrefix("[") && objective > 0)
+    }
+
+    @Test func sampledSearchKeepsTheBestOfItsRunsWithItsExactObjective() throws {
+        var generator = SeededGenerator(seed: 9)
+        let data = SyntheticData.make(images: 16, height: 14, width: 16, using: &generator)
+        let scores = try ScoreStore(probabilities: data.probabilities, targets: data.targets)
+        let grouping = AnnulusGrouping(bounds: [[-2, 2], [-2, 2], [0, 8], [0, 8], [0, 12]], maxGenerations: 40, seed: 4,
+                                       searchSampleSize: 60)
+        let objective = try grouping.objective(for: GroupingInput(scores: scores, levels: Quantiles.equallySpacedLevels(count: 100)))
+        let (theta, value, findings) = grouping.search(objective)
+        let runs = (0..<AnnulusGrouping.sampledSearchRuns).map { grouping.sampledSearch(objective, run: $0) }
+        let bestRun = runs.indices.min { runs[$0].value < runs[$1].value }!
+        #expect(Set(runs.map(\.theta)).count > 1, "the runs should not all end at the same θ")
+        #expect(theta == runs[bestRun].theta)
+        #expect(findings["search_run"] == "\(bestRun + 1)")
+        // The stored J is the full evaluation at θ; the runs report their incremental values.
+        #expect(value == objective.value(theta: theta))
+        #expect(abs(value - runs[bestRun].value) <= 1e-6 * value)
+        // The compass refinement stopped at its smallest step: no move of one coordinate by that
+        // step improves J.
+        #expect(try #require(Int(findings["refinement_evaluations"] ?? "")) < AnnulusGrouping.compassEvaluationLimit)
+        for j in 0..<5 {
+            for direction in [0x1p-10, -0x1p-10] {
+                var neighbour = theta
+                neighbour[j] += direction
+                neighbour = AnnulusGrouping.repair(neighbour, bounds: grouping.parameters.bounds)
+                #expect(objective.value(theta: neighbour) >= value * (1 - 1e-6), "θ[\(j)] \(direction)")
+            }
+        }
     }
 
     @Test func fixedThetaSkipsTheSearchAndRecordsTheExactObjective() throws {

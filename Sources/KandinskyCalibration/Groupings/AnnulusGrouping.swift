@@ -11,14 +11,18 @@ import KandinskyCore
 /// Search: ``DifferentialEvolution`` rand/1/bin with the given population, F, CR, tolerance and
 /// generation limit, initial population uniform in `bounds`; every individual has its radii
 /// sorted ascending and then every coordinate clamped to its bounds. With n feature pixels
-/// above `searchSampleSize`, the search first evaluates an unbiased estimate of J on a fixed
-/// random subset of that many pixels (O(M²) instead of O(n²) per evaluation) until the
-/// estimates meet the stopping rule; it then continues from that population on the exact J,
-/// evaluated incrementally from the best partition so far (only pixels that change annulus
-/// cost anything), until the exact values meet the stopping rule, within the same total
-/// generation limit, and finally refines the best θ by an exact compass search (each
-/// coordinate ± a step from 2 down to 0.25 pixels, keeping only improvements). The stored θ is
-/// the best exactly evaluated one and J is recomputed from scratch. With `searchSampleSize` ≥ n (or nil) every evaluation is exact.
+/// above `searchSampleSize`, the search is a sampled one, run ``sampledSearchRuns`` times
+/// independently (each with its own draws and subsample); the run ending at the lowest exact J
+/// wins (the earliest on ties). One run first evaluates an estimate of J on a regular grid of
+/// about `searchSampleSize` pixels (O(M²) instead of O(n²) per evaluation) until the estimates
+/// meet the stopping rule; it then continues from that population on the exact J, evaluated
+/// incrementally from the best partition so far (only pixels that change annulus cost
+/// anything), until the exact values meet the stopping rule, within the same total generation
+/// limit, and finally refines the best θ by an exact compass search (each coordinate ± a step,
+/// the step halved from 2 pixels down to 2⁻¹⁰ whenever no move improves, at most
+/// ``compassEvaluationLimit`` evaluations). The stored θ is the best exactly evaluated one and J
+/// is recomputed from scratch. With `searchSampleSize` ≥ n (or nil) every evaluation is exact
+/// and there is one run.
 ///
 /// Pixels whose pixelwise curve is NaN are left out of J but still belong to their annulus (they
 /// add no scores to its pool).
@@ -120,71 +124,67 @@ public struct AnnulusGrouping: NonconformityGrouping {
         return PixelGroups(labels: labels, groupCounts: counts, findings: findings)
     }
 
-    /// The differential-evolution search: on the subsampled objective first (when it is one),
-    /// then continued on the exact objective from the final population until the exact values
-    /// meet the same stopping rule, within the same total generation limit.
-    func search(_ exact: AnnulusObjective) -> (theta: [Double], value: Double, findings: [String: String]) {
-        let p = parameters
-        var generator = SeededGenerator(seed: p.seed)
-        let surrogate = exact.subsampled(count: p.searchSampleSize ?? Int.max, using: &generator)
-        let isExact = surrogate.pixelCount == exact.pixelCount
-        let bounds = p.bounds
-        let box = bounds.map { $0[0]...$0[1] }
-        let repair = { (theta: [Double]) in Self.repair(theta, bounds: bounds) }
-        func evolution(maxGenerations: Int) -> DifferentialEvolution {
-            DifferentialEvolution(populationSize: p.populationSize, differentialWeight: p.differentialWeight,
-                                  crossoverProbability: p.crossoverProbability, maxGenerations: maxGenerations, tolerance: p.tolerance)
-        }
-        func reporter(_ title: String, total: Int) -> (ProgressReporter, (DifferentialEvolution.Generation) -> Void) {
-            let progress = ProgressReporter(title: title, total: total)
-            return (progress, { generation in
-                let message = String(format: "generation %d best J %.6g spread %.3g", generation.index, generation.bestValue, generation.spread)
-                if generation.index == 0 { progress.update(message: message) } else { progress.advance(message: message) }
-            })
-        }
-        func finish(_ progress: ProgressReporter, _ result: DifferentialEvolution.Result) {
-            progress.finish(message: String(format: "%d generations, best J %.6g%@", result.generations, result.bestValue,
-                                            result.converged ? "" : " (generation limit reached)"))
-        }
+    /// Independent sampled searches: the sampled objective's bias near the optimum differs with
+    /// the subsample, so several runs whose exact refinements compete end at a low exact J far
+    /// more reliably than one (each costs about a tenth of a plain exact search).
+    public static let sampledSearchRuns = 3
+    /// The most exact evaluations of one compass refinement.
+    public static let compassEvaluationLimit = 1000
 
-        let (firstProgress, firstReport) = reporter(isExact ? "annulus search" : "annulus search (sampled)", total: p.maxGenerations)
-        let first = evolution(maxGenerations: p.maxGenerations).minimize(
-            bounds: box, repair: repair,
-            evaluate: { isExact ? $0.map { surrogate.value(theta: $0) } : surrogate.values(thetas: $0) },
-            progress: firstReport, using: &generator)
-        finish(firstProgress, first)
-        guard !isExact else {
-            return (first.best, first.bestValue, ["generations": "\(first.generations)", "converged": "\(first.converged)"])
+    /// The differential-evolution search: one exact search, or the best of
+    /// ``sampledSearchRuns`` sampled ones (see the type's documentation).
+    func search(_ exact: AnnulusObjective) -> (theta: [Double], value: Double, findings: [String: String]) {
+        var generator = SeededGenerator(seed: parameters.seed)
+        // Drawn only to learn whether the search is sampled (run 0 draws it again from the same seed).
+        let surrogate = exact.subsampled(count: parameters.searchSampleSize ?? Int.max, using: &generator)
+        if surrogate.pixelCount == exact.pixelCount {
+            // One θ per core: J does not depend on how its sums are spread, and small groups
+            // would leave cores idle within one θ.
+            let result = minimize("annulus search", maxGenerations: parameters.maxGenerations,
+                                  evaluate: { exact.values(thetas: $0) }, using: &generator)
+            return (result.best, result.bestValue, ["generations": "\(result.generations)", "converged": "\(result.converged)"])
         }
+        let runs = (0..<Self.sampledSearchRuns).map { sampledSearch(exact, run: $0) }
+        let best = runs.min { $0.value < $1.value }!
+        // Recomputed from scratch, so no rounding of the incremental updates is stored.
+        return (best.theta, exact.value(theta: best.theta), best.findings)
+    }
+
+    /// Sampled run `run` (from 0): differential evolution on a subsampled objective, continued
+    /// on the exact J from its final population, then an exact compass refinement. Its draws,
+    /// subsample included, come from stream `run` of the seed (stream 0 is the seed itself).
+    func sampledSearch(_ exact: AnnulusObjective, run: Int) -> (theta: [Double], value: Double, findings: [String: String]) {
+        let p = parameters
+        var generator = SeededGenerator.stream(run, of: p.seed)
+        let surrogate = exact.subsampled(count: p.searchSampleSize ?? Int.max, using: &generator)
+        let label = "run \(run + 1) of \(Self.sampledSearchRuns)"
+        let first = minimize("annulus search (sampled, \(label))", maxGenerations: p.maxGenerations,
+                             evaluate: { surrogate.values(thetas: $0) }, using: &generator)
         // Exact continuation: candidates now sit close together, so exact values are cheap
         // updates of the best partition so far.
         let remaining = max(p.maxGenerations - first.generations, 0)
         let evaluator = AnnulusObjective.Incremental(exact, theta: first.best)
-        let (secondProgress, secondReport) = reporter("annulus search (exact)", total: remaining)
-        let second = evolution(maxGenerations: remaining).minimize(
-            bounds: box, initialPopulation: first.population, repair: repair,
-            evaluate: { batch in
-                batch.map { theta in
-                    let (value, sums) = evaluator.evaluate(theta)
-                    if value < evaluator.value { evaluator.rebase(to: theta, value: value, sums: sums) }
-                    return value
-                }
-            },
-            progress: secondReport, using: &generator)
-        finish(secondProgress, second)
+        let second = minimize("annulus search (exact, \(label))", maxGenerations: remaining, initialPopulation: first.population,
+                              evaluate: { batch in
+                                  batch.map { theta in
+                                      let (value, sums) = evaluator.evaluate(theta)
+                                      if value < evaluator.value { evaluator.rebase(to: theta, value: value, sums: sums) }
+                                      return value
+                                  }
+                              }, using: &generator)
         // The evaluator's reference is the best exactly evaluated θ so far. A compass search
-        // around it (each coordinate ± a step, halving the step down to a quarter pixel) removes
-        // what is left of the sampled objective's bias near the optimum; it only accepts exact
-        // improvements.
+        // around it removes what is left of the sampled objective's bias near the optimum; J is
+        // piecewise constant in θ (it changes only when a pixel crosses a circle), so the step
+        // goes down to a small fraction of a pixel before the search stops.
         var best = evaluator.theta, bestValue = evaluator.value
         var step = 2.0, evaluations = 0
-        while step >= 0.25 && evaluations < 400 {
+        while step >= 0x1p-10 && evaluations < Self.compassEvaluationLimit {
             var improved = false
             for j in 0..<5 {
                 for direction in [1.0, -1.0] {
                     var candidate = best
                     candidate[j] += direction * step
-                    candidate = Self.repair(candidate, bounds: bounds)
+                    candidate = Self.repair(candidate, bounds: p.bounds)
                     guard candidate != best else { continue }
                     let (value, sums) = evaluator.evaluate(candidate)
                     evaluations += 1
@@ -198,11 +198,31 @@ public struct AnnulusGrouping: NonconformityGrouping {
             }
             if !improved { step /= 2 }
         }
-        // Recomputed from scratch, so no rounding of the incremental updates is stored.
-        let value = exact.value(theta: best)
-        return (best, value, ["generations": "\(first.generations + second.generations)",
-                              "sampled_generations": "\(first.generations)",
-                              "refinement_evaluations": "\(evaluations)",
-                              "converged": "\(second.converged)"])
+        return (best, bestValue, ["generations": "\(first.generations + second.generations)",
+                                  "sampled_generations": "\(first.generations)",
+                                  "refinement_evaluations": "\(evaluations)",
+                                  "search_run": "\(run + 1)",
+                                  "converged": "\(second.converged)"])
+    }
+
+    /// Differential evolution with `maxGenerations`, reported as a progress bar titled `title`.
+    private func minimize(_ title: String, maxGenerations: Int, initialPopulation: [[Double]]? = nil,
+                          evaluate: ([[Double]]) -> [Double], using generator: inout SeededGenerator) -> DifferentialEvolution.Result {
+        let p = parameters
+        let progress = ProgressReporter(title: title, total: maxGenerations)
+        let result = DifferentialEvolution(populationSize: p.populationSize, differentialWeight: p.differentialWeight,
+                                           crossoverProbability: p.crossoverProbability, maxGenerations: maxGenerations,
+                                           tolerance: p.tolerance)
+            .minimize(bounds: p.bounds.map { $0[0]...$0[1] }, initialPopulation: initialPopulation,
+                      repair: { Self.repair($0, bounds: p.bounds) }, evaluate: evaluate,
+                      progress: { generation in
+                          let message = String(format: "generation %d best J %.6g spread %.3g", generation.index,
+                                               generation.bestValue, generation.spread)
+                          if generation.index == 0 { progress.update(message: message) } else { progress.advance(message: message) }
+                      },
+                      using: &generator)
+        progress.finish(message: String(format: "%d generations, best J %.6g%@", result.generations, result.bestValue,
+                                        result.converged ? "" : " (generation limit reached)"))
+        return result
     }
 }

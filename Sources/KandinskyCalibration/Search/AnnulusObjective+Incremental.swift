@@ -1,5 +1,4 @@
 import KandinskyCore
-import Synchronization
 
 extension AnnulusObjective {
     /// Exact J for θ near a reference θ, updating the reference's per-group pair sums with only
@@ -37,8 +36,8 @@ extension AnnulusObjective {
             return sorted.withUnsafeBufferPointer { buffer in
                 (0..<AnnulusGeometry.groupCount).map { g in
                     starts[g + 1] - starts[g] < 2 ? 0
-                        : PairDistanceSum.unorderedSum(buffer.baseAddress!, stride: n, dimension: objective.dimension,
-                                                       range: starts[g]..<starts[g + 1], parallel: true)
+                        : PairDistanceSum.within(buffer.baseAddress!, stride: n, dimension: objective.dimension,
+                                             range: starts[g]..<starts[g + 1], parallel: true)
                 }
             }
         }
@@ -65,16 +64,20 @@ extension AnnulusObjective {
                 for g in 0..<groups where !removed[g].isEmpty || !added[g].isEmpty {
                     let group = starts[g]..<starts[g + 1]
                     let r = objective.gather(removed[g]), a = objective.gather(added[g])
+                    let rCount = removed[g].count, aCount = added[g].count
                     var total = sums[g]
-                    total -= PairDistanceSum.crossSum(points: r, count: removed[g].count, dimension: m,
-                                                      against: base, stride: n, range: group)
-                    total += PairDistanceSum.crossSum(points: a, count: added[g].count, dimension: m,
-                                                      against: base, stride: n, range: group)
-                    total += PairDistanceSum.unorderedSum(gatheredPoints: r, count: removed[g].count, dimension: m)
-                    total += PairDistanceSum.unorderedSum(gatheredPoints: a, count: added[g].count, dimension: m)
-                    total -= r.withUnsafeBufferPointer { rb in
-                        PairDistanceSum.crossSum(points: a, count: added[g].count, dimension: m,
-                                                 against: rb.baseAddress!, stride: removed[g].count, range: 0..<removed[g].count)
+                    r.withUnsafeBufferPointer { rb in
+                        a.withUnsafeBufferPointer { ab in
+                            let r = rb.baseAddress!, a = ab.baseAddress!
+                            total -= PairDistanceSum.cross(r, stride: rCount, range: 0..<rCount, base, stride: n, range: group,
+                                                           dimension: m, parallel: true)
+                            total += PairDistanceSum.cross(a, stride: aCount, range: 0..<aCount, base, stride: n, range: group,
+                                                           dimension: m, parallel: true)
+                            total += PairDistanceSum.within(r, stride: rCount, dimension: m, range: 0..<rCount, parallel: true)
+                            total += PairDistanceSum.within(a, stride: aCount, dimension: m, range: 0..<aCount, parallel: true)
+                            total -= PairDistanceSum.cross(a, stride: aCount, range: 0..<aCount, r, stride: rCount, range: 0..<rCount,
+                                                           dimension: m, parallel: true)
+                        }
                     }
                     newSums[g] = max(total, 0)
                 }
@@ -128,55 +131,5 @@ extension AnnulusObjective {
     /// J from a sum over unordered pairs: both orders, scaled, over H·W.
     func normalised(_ unorderedSum: Double) -> Double {
         2 * unorderedSum * scale / Double(height * width)
-    }
-}
-
-extension PairDistanceSum {
-    /// Σ_{x ∈ points} Σ_{j ∈ range} ‖f_x − f_j‖ for points stored dimension-major with stride
-    /// `count`, against features stored dimension-major with stride `stride`.
-    static func crossSum(points: [Float], count: Int, dimension m: Int,
-                         against f: UnsafePointer<Float>, stride: Int, range: Range<Int>) -> Double {
-        guard count > 0, !range.isEmpty else { return 0 }
-        let base = UncheckedPointer(f)
-        return points.withUnsafeBufferPointer { pb in
-            let p = UncheckedPointer(pb.baseAddress!)
-            let total = Mutex(0.0)
-            parallelFor(0..<count, chunkCount: min(count, 4 * availableCoreCount)) { chunk in
-                var sum = 0.0
-                var point = [Float](repeating: 0, count: m)
-                for x in chunk {
-                    for t in 0..<m { point[t] = p.pointer[t * count + x] }
-                    sum += point.withUnsafeBufferPointer { rowSum(point: $0.baseAddress!, base.pointer, stride: stride, dimension: m,
-                                                                  range: range) }
-                }
-                total.withLock { $0 += sum }
-            }
-            return total.withLock { $0 }
-        }
-    }
-
-    /// Σ over unordered pairs of a small gathered set (dimension-major, stride `count`).
-    static func unorderedSum(gatheredPoints points: [Float], count: Int, dimension m: Int) -> Double {
-        guard count >= 2 else { return 0 }
-        return points.withUnsafeBufferPointer { unorderedSum($0.baseAddress!, stride: count, dimension: m, range: 0..<count, parallel: true) }
-    }
-
-    /// Σ_{j ∈ range} ‖point − f_j‖.
-    static func rowSum(point: UnsafePointer<Float>, _ f: UnsafeMutablePointer<Float>, stride: Int, dimension m: Int,
-                       range: Range<Int>) -> Double {
-        if m == 4 {
-            return rowSum4(f, stride: stride, a0: point[0], a1: point[1], a2: point[2], a3: point[3],
-                           from: range.lowerBound, end: range.upperBound)
-        }
-        var total = 0.0
-        for v in range {
-            var squared: Float = 0
-            for t in 0..<m {
-                let delta = f[t * stride + v] - point[t]
-                squared += delta * delta
-            }
-            total += Double(squared.squareRoot())
-        }
-        return total
     }
 }

@@ -1,5 +1,5 @@
+import CKandinskyKernels
 import KandinskyCore
-import Synchronization
 
 /// Concentric annuli over the image: the geometry of the `gen-ann` strategy.
 ///
@@ -49,8 +49,10 @@ public enum AnnulusGeometry {
 /// stays 1/(H·W) over all pixels.
 ///
 /// Evaluation is exact: pixels are sorted into their groups and every within-group pair is
-/// summed, with SIMD lanes over the partner pixel and partial sums flushed to Double every few
-/// hundred terms so rounding stays near Float32's unit roundoff relative to J.
+/// summed by the pair-distance kernels (AVX2 + FMA where the CPU has them): Float32 distances,
+/// partial sums flushed to Double every 256 terms per lane so rounding stays near Float32's
+/// unit roundoff relative to J. The sum's tiling and order depend only on the group sizes, so
+/// J is the same bit for bit on one core or several (see ``PairDistanceSum``).
 ///
 /// A subsampled objective (see ``subsampled(count:using:)``) keeps a regular grid of M pixels
 /// and scales its pair sum by n(n − 1)/(M(M − 1)), an estimate of J that costs (M/n)² of the
@@ -141,118 +143,77 @@ public struct AnnulusObjective: Sendable {
         precondition(theta.count == 5, "θ must be (cx, cy, r1, r2, r3), got \(theta)")
         let n = pixelCount, m = dimension
         guard n >= 2 else { return 0 }
-        // Counting sort of the pixels by group, copying their features group after group.
-        var groupOf = [UInt8](repeating: 0, count: n)
-        var starts = [Int](repeating: 0, count: AnnulusGeometry.groupCount + 1)
-        for i in 0..<n {
-            let (x, y) = AnnulusGeometry.coordinates(pixel: pixels[i], height: height, width: width)
-            let dx = x - theta[0], dy = y - theta[1]
-            let g = AnnulusGeometry.group(squaredDistance: dx * dx + dy * dy, theta: theta)
-            groupOf[i] = UInt8(g)
-            starts[g + 1] += 1
-        }
-        for g in 0..<AnnulusGeometry.groupCount { starts[g + 1] += starts[g] }
-        var sorted = [Float](repeating: 0, count: n * m)
-        var cursor = starts
-        for i in 0..<n {
-            let g = Int(groupOf[i])
-            for t in 0..<m { sorted[t * n + cursor[g]] = features[t * n + i] }
-            cursor[g] += 1
-        }
+        let (_, starts, sorted) = partition(theta: theta)
         var total = 0.0
         sorted.withUnsafeBufferPointer { buffer in
             for g in 0..<AnnulusGeometry.groupCount where starts[g + 1] - starts[g] >= 2 {
-                total += PairDistanceSum.unorderedSum(buffer.baseAddress!, stride: n, dimension: m,
-                                                      range: starts[g]..<starts[g + 1], parallel: parallel)
+                total += PairDistanceSum.within(buffer.baseAddress!, stride: n, dimension: m,
+                                                range: starts[g]..<starts[g + 1], parallel: parallel)
             }
         }
-        return 2 * total * scale / Double(height * width)
+        return normalised(total)
     }
 }
 
-/// Σ over unordered pairs u < v of ‖f_u − f_v‖₂ for feature vectors stored dimension-major.
+/// Sums of pair distances over feature vectors stored dimension-major (coordinate t of point i
+/// at `f[t · stride + i]`), computed by the C kernels of `annulus_pair_distances.h`.
+///
+/// A set of points is cut into tiles of ``defaultTileSize`` consecutive points and every pair of tiles
+/// is one task; the tasks' sums are added in task order. The tiling depends only on the counts,
+/// so a sum is the same bit for bit whether its tasks run on one core or several.
 enum PairDistanceSum {
-    static func unorderedSum(_ f: UnsafePointer<Float>, stride: Int, dimension m: Int,
-                             range: Range<Int>, parallel: Bool) -> Double {
-        let size = range.count
-        // Rows r and size − 1 − r together have size − 1 partners, so chunks are balanced.
-        let pairRows = (size + 1) / 2
-        let base = UncheckedPointer(f)
-        let body: @Sendable (Range<Int>) -> Double = { chunk in
-            var sum = 0.0
-            for r in chunk {
-                sum += rowSum(base.pointer, stride: stride, dimension: m, row: range.lowerBound + r, end: range.upperBound)
-                let mirror = size - 1 - r
-                if mirror != r {
-                    sum += rowSum(base.pointer, stride: stride, dimension: m, row: range.lowerBound + mirror, end: range.upperBound)
-                }
-            }
-            return sum
+    /// The kernel variant the running CPU executes.
+    static let variant = kandinsky_pair_distances_best_variant()
+    /// Points per tile: 2048 points of four Float32 features are 32 KB, so the rows of a task
+    /// stay in L1 while its columns stream past.
+    static let defaultTileSize = 2048
+
+    /// Σ_{u < v, both in range} ‖f_u − f_v‖₂: n(n − 1)/2 distances for n = range.count.
+    ///
+    /// - Complexity: O(n²·m) time, O((n / tileSize)²) scratch.
+    static func within(_ f: UnsafePointer<Float>, stride: Int, dimension m: Int, range: Range<Int>, parallel: Bool,
+                       tileSize: Int = defaultTileSize) -> Double {
+        let tiles = tiled(range, tileSize: tileSize)
+        let tasks = tiles.indices.flatMap { i in (i..<tiles.count).map { j in (i, j) } }
+        return sumInOrder(taskCount: tasks.count, parallel: parallel) { task in
+            let (rows, columns) = (tiles[tasks[task].0], tiles[tasks[task].1])
+            return rows == columns
+                ? kandinsky_pair_distances_within(variant, f + rows.lowerBound, stride, rows.count, m)
+                : kandinsky_pair_distances_cross(variant, f + rows.lowerBound, stride, rows.count,
+                                                 f + columns.lowerBound, stride, columns.count, m)
         }
-        guard parallel, size >= 512 else { return body(0..<pairRows) }
-        let total = Mutex(0.0)
-        parallelFor(0..<pairRows, chunkCount: 8 * availableCoreCount) { chunk in
-            let partial = body(chunk)
-            total.withLock { $0 += partial }
-        }
-        return total.withLock { $0 }
     }
 
-    /// Σ_{v = row+1}^{end−1} ‖f_row − f_v‖₂.
-    @inline(__always)
-    static func rowSum(_ f: UnsafeMutablePointer<Float>, stride: Int, dimension m: Int, row u: Int, end: Int) -> Double {
-        if m == 4 { return rowSum4(f, stride: stride, row: u, end: end) }
-        var total = 0.0
-        for v in (u + 1)..<end {
-            var squared: Float = 0
-            for t in 0..<m {
-                let delta = f[t * stride + v] - f[t * stride + u]
-                squared += delta * delta
-            }
-            total += Double(squared.squareRoot())
+    /// Σ_{u ∈ aRange} Σ_{v ∈ bRange} ‖a_u − b_v‖₂ for two sets with their own strides.
+    ///
+    /// - Complexity: O(|aRange|·|bRange|·m) time.
+    static func cross(_ a: UnsafePointer<Float>, stride aStride: Int, range aRange: Range<Int>,
+                      _ b: UnsafePointer<Float>, stride bStride: Int, range bRange: Range<Int>,
+                      dimension m: Int, parallel: Bool, tileSize: Int = defaultTileSize) -> Double {
+        let aTiles = tiled(aRange, tileSize: tileSize), bTiles = tiled(bRange, tileSize: tileSize)
+        return sumInOrder(taskCount: aTiles.count * bTiles.count, parallel: parallel) { task in
+            let (rows, columns) = (aTiles[task / bTiles.count], bTiles[task % bTiles.count])
+            return kandinsky_pair_distances_cross(variant, a + rows.lowerBound, aStride, rows.count,
+                                                  b + columns.lowerBound, bStride, columns.count, m)
         }
-        return total
     }
 
-    /// The four-feature case.
-    @inline(__always)
-    static func rowSum4(_ f: UnsafeMutablePointer<Float>, stride: Int, row u: Int, end: Int) -> Double {
-        rowSum4(f, stride: stride, a0: f[u], a1: f[stride + u], a2: f[2 * stride + u], a3: f[3 * stride + u], from: u + 1, end: end)
+    /// `range` cut into consecutive tiles of `tileSize` points (the last one shorter).
+    static func tiled(_ range: Range<Int>, tileSize: Int) -> [Range<Int>] {
+        Swift.stride(from: range.lowerBound, to: range.upperBound, by: tileSize).map { $0..<min($0 + tileSize, range.upperBound) }
     }
 
-    /// Σ_{v ∈ from..<end} ‖(a0, a1, a2, a3) − f_v‖, eight partners per step in one SIMD
-    /// accumulator flushed to Double every 2048 partners. (Measured: a second accumulator or
-    /// four-lane vectors make this loop several times slower.)
-    @inline(__always)
-    static func rowSum4(_ f: UnsafeMutablePointer<Float>, stride: Int, a0 x0: Float, a1 x1: Float, a2 x2: Float, a3 x3: Float,
-                        from start: Int, end: Int) -> Double {
-        let p0 = f, p1 = f + stride, p2 = f + 2 * stride, p3 = f + 3 * stride
-        let a0 = SIMD8<Float>(repeating: x0), a1 = SIMD8<Float>(repeating: x1)
-        let a2 = SIMD8<Float>(repeating: x2), a3 = SIMD8<Float>(repeating: x3)
-        var total = 0.0
-        var accumulator = SIMD8<Float>()
-        var v = start
-        var steps = 0
-        while v + 8 <= end {
-            let d0 = UnsafeRawPointer(p0 + v).loadUnaligned(as: SIMD8<Float>.self) - a0
-            let d1 = UnsafeRawPointer(p1 + v).loadUnaligned(as: SIMD8<Float>.self) - a1
-            let d2 = UnsafeRawPointer(p2 + v).loadUnaligned(as: SIMD8<Float>.self) - a2
-            let d3 = UnsafeRawPointer(p3 + v).loadUnaligned(as: SIMD8<Float>.self) - a3
-            accumulator += (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3).squareRoot()
-            v += 8
-            steps += 1
-            if steps == 256 {
-                total += Double(accumulator.sum())
-                accumulator = SIMD8()
-                steps = 0
+    /// Σ_task body(task), the tasks spread over the cores when `parallel` and the sum taken in
+    /// task order.
+    static func sumInOrder(taskCount: Int, parallel: Bool, _ body: (Int) -> Double) -> Double {
+        guard parallel, taskCount > 1 else { return (0..<taskCount).reduce(0) { $0 + body($1) } }
+        var partials = [Double](repeating: 0, count: taskCount)
+        partials.withUnsafeMutableBufferPointer { out in
+            let results = UncheckedPointer(out.baseAddress!)
+            parallelFor(0..<taskCount, chunkCount: taskCount) { tasks in
+                for task in tasks { results.pointer[task] = body(task) }
             }
         }
-        total += Double(accumulator.sum())
-        while v < end {
-            let d0 = p0[v] - x0, d1 = p1[v] - x1, d2 = p2[v] - x2, d3 = p3[v] - x3
-            total += Double((d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3).squareRoot())
-            v += 1
-        }
-        return total
+        return partials.reduce(0, +)
     }
 }
