@@ -7,8 +7,8 @@ import KandinskyCore
 // per row), read each kernel tap (u, v) from one contiguous window shifted by u·(W + 2) + v. So
 // the convolution is nine GEMMs [Cout, Cin] · [Cin, band] accumulated into the band, with the
 // taps' weights rearranged to [9, Cout, Cin]. The junk columns are dropped when the band is
-// copied out (forward) and set to zero in the output gradient (backward), where they would
-// otherwise leak into ∂W and ∂x. This moves 9× less memory than im2col and gives GEMMs with
+// copied out (forward) and set to zero in the output gradient (weight gradient), where they
+// would otherwise leak into ∂W. This moves 9× less memory than im2col and gives GEMMs with
 // k = Cin, efficient when Cin is large.
 
 extension ConvolutionGeometry {
@@ -72,17 +72,15 @@ func convolveBand(_ g: ConvolutionGeometry, padded: UnsafePointer<Float>, taps: 
     }
 }
 
-/// Accumulates ∂taps ([9, Cout, Cin]) and ∂b and writes ∂x for one image.
-func backpropagateImageShifted(_ g: ConvolutionGeometry, padded: UnsafePointer<Float>, taps: UnsafePointer<Float>,
-                               dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
-                               dTaps: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
-                               band: UnsafeMutablePointer<Float>, paddedGradient: UnsafeMutablePointer<Float>) {
+/// Accumulates ∂taps ([9, Cout, Cin]) and ∂b for one image: nine GEMMs ∂y_band · window(x)ᵀ.
+func accumulateTapGradientsShifted(_ g: ConvolutionGeometry, padded: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                   dTaps: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
+                                   band: UnsafeMutablePointer<Float>) {
     let h = g.height, w = g.width, wp = g.paddedWidth
     let cin = g.inputChannels, cout = g.outputChannels
     for o in 0..<cout {
         db[o] += Float(PlaneReduction.sum(dy + o * h * w, count: h * w))
     }
-    paddedGradient.initialize(repeating: 0, count: g.paddedImageSize)
     let rowsPerBand = g.rowsPerBand
     var firstRow = 0
     while firstRow < h {
@@ -99,21 +97,12 @@ func backpropagateImageShifted(_ g: ConvolutionGeometry, padded: UnsafePointer<F
         ModelProfiler.measure(.convolutionGEMM) {
             for u in 0..<3 {
                 for v in 0..<3 {
-                    let tap = u * 3 + v, shift = start + u * wp + v
                     gemm(transposeA: .none, transposeB: .transposed, m: cout, n: cin, k: count,
-                         a: band, lda: count, b: padded + shift, ldb: g.paddedPlane,
-                         beta: 1, c: dTaps + tap * cout * cin, ldc: cin)
-                    gemm(transposeA: .transposed, transposeB: .none, m: cin, n: count, k: cout,
-                         a: taps + tap * cout * cin, lda: cin, b: band, ldb: count,
-                         beta: 1, c: paddedGradient + shift, ldc: g.paddedPlane)
+                         a: band, lda: count, b: padded + start + u * wp + v, ldb: g.paddedPlane,
+                         beta: 1, c: dTaps + (u * 3 + v) * cout * cin, ldc: cin)
                 }
             }
         }
         firstRow += rows
-    }
-    for c in 0..<cin {
-        for i in 0..<h {
-            (dx + (c * h + i) * w).update(from: paddedGradient + c * g.paddedPlane + (i + 1) * wp + 1, count: w)
-        }
     }
 }

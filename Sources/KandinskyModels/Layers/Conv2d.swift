@@ -35,21 +35,23 @@ public struct Conv2d: Layer {
         /// im2col tiles and one GEMM per tile: any kernel, best for few input channels.
         case columns
         /// Nine shifted-window GEMMs over a padded copy (3 × 3, padding 1; see
-        /// `Conv2d+ShiftedKernels.swift`): no im2col, best for many input channels.
+        /// `Conv2d+ShiftedKernels.swift`): no im2col.
         case shiftedWindows
+        /// Winograd F(4 × 4, 3 × 3) (3 × 3, padding 1; see `Conv2d+Winograd.swift`): 4× fewer
+        /// multiplications, best for many channels. In training, the backward pass computes ∂x
+        /// through Winograd too and ∂W through shifted windows.
+        case winograd
     }
 
-    /// From this many input channels on, 3 × 3 convolutions with padding 1 use shifted windows
-    /// at inference: their GEMMs then have k ≥ 32, where OpenBLAS runs near its peak.
-    static let shiftedWindowMinimumChannels = 32
-    /// The same threshold in training, lower because shifted windows also spare the backward
-    /// pass its col2im, which outweighs the less efficient k = 16 GEMMs.
-    static let shiftedWindowTrainingMinimumChannels = 16
+    /// From this many input channels on, 3 × 3 convolutions with padding 1 use Winograd.
+    static let winogradMinimumChannels = 16
 
     /// The strategy of inference-mode forward passes.
     var strategy: Strategy
-    /// The strategy of training-mode forward passes and of backward passes.
+    /// The strategy of training-mode forward passes and of backward passes: `.columns` or `.winograd`.
     var trainingStrategy: Strategy
+    /// Whether the C kernels run their AVX2 + FMA variant (settable so tests cover both).
+    var usesAVX2Kernels = cpuHasAVX2AndFMA
     private var savedInput: Tensor?
     private var output = Tensor.empty
     private var inputGradient = Tensor.empty
@@ -68,10 +70,9 @@ public struct Conv2d: Layer {
         self.kernelSize = kernelSize
         self.padding = padding
         self.scratch = scratch
-        let shiftable = kernelSize == 3 && padding == 1
-        strategy = shiftable && inputChannels >= Self.shiftedWindowMinimumChannels ? .shiftedWindows : .columns
-        trainingStrategy = shiftable && inputChannels >= Self.shiftedWindowTrainingMinimumChannels
-            ? .shiftedWindows : .columns
+        let winograd = kernelSize == 3 && padding == 1 && inputChannels >= Self.winogradMinimumChannels
+        strategy = winograd ? .winograd : .columns
+        trainingStrategy = strategy
         let bound = 1 / Float(inputChannels * kernelSize * kernelSize).squareRoot()
         weight = Parameter(.uniform([outputChannels, inputChannels, kernelSize, kernelSize],
                                     in: -bound...bound, using: &generator))
@@ -103,7 +104,13 @@ public struct Conv2d: Layer {
     }
 
     private mutating func convolve(_ input: Tensor, training: Bool) -> Tensor {
-        if (training ? trainingStrategy : strategy) == .shiftedWindows { return convolveShifted(input, training: training) }
+        switch training ? trainingStrategy : strategy {
+        case .columns: break
+        case .shiftedWindows:
+            precondition(!training, "shifted windows serve inference only")
+            return convolveShifted(input)
+        case .winograd: return convolveWinograd(input, training: training)
+        }
         let g = geometry(input)
         let threads = availableCoreCount
         let tile = g.tileSize
@@ -148,7 +155,7 @@ public struct Conv2d: Layer {
         let g = geometry(input)
         precondition(outputGradient.shape == [g.images, outputChannels, g.outputHeight, g.outputWidth],
                      "Conv2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \([g.images, outputChannels, g.outputHeight, g.outputWidth])")
-        if trainingStrategy == .shiftedWindows { return backpropagateShifted(outputGradient, input: input, geometry: g) }
+        if trainingStrategy == .winograd { return backpropagateWinograd(outputGradient, input: input, geometry: g) }
         let threads = availableCoreCount
         let workers = min(threads, g.images)
         let tile = g.tileSize
@@ -197,50 +204,23 @@ public struct Conv2d: Layer {
         return result
     }
 
-    private mutating func convolveShifted(_ input: Tensor, training: Bool) -> Tensor {
+    /// Inference through shifted windows: pads into shared scratch, then runs the bands of every
+    /// image over the cores.
+    private mutating func convolveShifted(_ input: Tensor) -> Tensor {
         let g = geometry(input)
-        scratch.reserve(threads: availableCoreCount, columnCount: outputChannels * g.rowsPerBand * g.paddedWidth, partialCount: 0)
+        let threads = availableCoreCount
+        let rowsPerBand = g.rowsPerBand, bands = g.bandCount
+        scratch.reserve(threads: threads, columnCount: outputChannels * rowsPerBand * g.paddedWidth, partialCount: 0)
         var result = Tensor.empty
         swap(&result, &output)
         result.prepareBuffer(shape: [g.images, outputChannels, g.height, g.width])
         taps.prepareBuffer(shape: [9, outputChannels, inputChannels])
-        let weight = self.weight.value
-        weight.withUnsafeBufferPointer { w in
+        weight.value.withUnsafeBufferPointer { w in
             taps.withUnsafeMutableBufferPointer { t in rearrangeTaps(g, w: w.baseAddress!, taps: t.baseAddress!) }
         }
-        // Training keeps the padded copy for the backward pass; inference pads into shared scratch.
-        if training {
-            var copy = Tensor.empty
-            swap(&copy, &padded)
-            copy.prepareBuffer(shape: [g.images, g.paddedImageSize])
-            copy.withUnsafeMutableBufferPointer { p in
-                convolveShifted(input, padded: p.baseAddress!, into: &result, geometry: g)
-            }
-            padded = copy
-        } else {
-            padded = .empty
-            convolveShifted(input, padded: scratch.shared(count: g.images * g.paddedImageSize), into: &result, geometry: g)
-        }
-        savedInput = training ? input : nil
-        output = result
-        return result
-    }
-
-    /// Pads `input` into `padded` and runs the bands of every image over the cores.
-    private func convolveShifted(_ input: Tensor, padded: UnsafeMutablePointer<Float>, into result: inout Tensor,
-                                 geometry g: ConvolutionGeometry) {
-        let threads = availableCoreCount
-        let rowsPerBand = g.rowsPerBand, bands = g.bandCount
+        let padded = scratch.shared(count: g.images * g.paddedImageSize)
+        padBatch(input, into: padded, geometry: g)
         let scratch = self.scratch
-        ModelProfiler.measure(.im2col) {
-            input.withUnsafeBufferPointer { x in
-                parallelFor(0..<g.images) { range in
-                    for image in range {
-                        padImage(g, x: x.baseAddress! + image * g.inputImageSize, padded: padded + image * g.paddedImageSize)
-                    }
-                }
-            }
-        }
         result.withUnsafeMutableBufferPointer { y in
             taps.withUnsafeBufferPointer { t in
                 bias.value.withUnsafeBufferPointer { b in
@@ -262,38 +242,82 @@ public struct Conv2d: Layer {
                 }
             }
         }
+        savedInput = nil
+        output = result
+        return result
     }
 
-    private mutating func backpropagateShifted(_ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
+    /// Copies every image of `input` into its zero-padded form (``padImage(_:x:padded:)``).
+    private func padBatch(_ input: Tensor, into padded: UnsafeMutablePointer<Float>, geometry g: ConvolutionGeometry) {
+        ModelProfiler.measure(.im2col) {
+            input.withUnsafeBufferPointer { x in
+                parallelFor(0..<g.images) { range in
+                    for image in range {
+                        padImage(g, x: x.baseAddress! + image * g.inputImageSize, padded: padded + image * g.paddedImageSize)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forward through Winograd; in training also keeps a padded copy of the input, from which
+    /// the backward pass computes ∂W by shifted windows.
+    private mutating func convolveWinograd(_ input: Tensor, training: Bool) -> Tensor {
+        let g = geometry(input)
+        var result = Tensor.empty
+        swap(&result, &output)
+        result.prepareBuffer(shape: [g.images, outputChannels, g.height, g.width])
+        if training {
+            var copy = Tensor.empty
+            swap(&copy, &padded)
+            copy.prepareBuffer(shape: [g.images, g.paddedImageSize])
+            copy.withUnsafeMutableBufferPointer { p in padBatch(input, into: p.baseAddress!, geometry: g) }
+            padded = copy
+        } else {
+            padded = .empty
+        }
+        let transformed = scratch.shared(count: 36 * outputChannels * inputChannels)
+        let scratch = self.scratch, avx2 = usesAVX2Kernels
+        ModelProfiler.measure(.im2col) {
+            weight.value.withUnsafeBufferPointer { w in
+                transformWinogradWeights(w.baseAddress!, outputs: outputChannels, inputs: inputChannels,
+                                         flipTransposed: false, into: transformed, avx2: avx2)
+            }
+        }
+        result.withUnsafeMutableBufferPointer { y in
+            input.withUnsafeBufferPointer { x in
+                bias.value.withUnsafeBufferPointer { b in
+                    KandinskyModels.convolveWinograd(g, x: x.baseAddress!, transformedWeights: transformed,
+                                                     bias: b.baseAddress!, y: y.baseAddress!, scratch: scratch, avx2: avx2)
+                }
+            }
+        }
+        savedInput = training ? input : nil
+        output = result
+        return result
+    }
+
+    /// ∂W and ∂b by shifted-window GEMMs over the kept padded input, then
+    /// ∂x = ∂y ⋆ rot180(W)ᵀ, a 3 × 3 convolution with Cout inputs and Cin outputs, through Winograd.
+    private mutating func backpropagateWinograd(_ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
         let threads = availableCoreCount
         let workers = min(threads, g.images)
-        let bandSize = outputChannels * g.rowsPerBand * g.paddedWidth
         let tapCount = 9 * outputChannels * inputChannels
         let partialCount = tapCount + outputChannels
-        scratch.reserve(threads: workers, columnCount: bandSize + g.paddedImageSize, partialCount: partialCount)
-        var result = Tensor.empty
-        swap(&result, &inputGradient)
-        result.prepareBuffer(shape: input.shape)
-        let scratch = self.scratch, paddedImages = self.padded, tapMatrix = self.taps
-        result.withUnsafeMutableBufferPointer { dx in
-            paddedImages.withUnsafeBufferPointer { p in
-                outputGradient.withUnsafeBufferPointer { dy in
-                    tapMatrix.withUnsafeBufferPointer { t in
-                        setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
-                        parallelFor(0..<workers, chunkCount: workers) { range in
-                            for thread in range {
-                                let partial = scratch.partial(thread: thread)
-                                partial.initialize(repeating: 0, count: partialCount)
-                                let band = scratch.columns(thread: thread)
-                                for image in stride(from: thread, to: g.images, by: workers) {
-                                    backpropagateImageShifted(g, padded: p.baseAddress! + image * g.paddedImageSize,
-                                                              taps: t.baseAddress!,
-                                                              dy: dy.baseAddress! + image * g.outputImageSize,
-                                                              dx: dx.baseAddress! + image * g.inputImageSize,
-                                                              dTaps: partial, db: partial + tapCount,
-                                                              band: band, paddedGradient: band + bandSize)
-                                }
-                            }
+        scratch.reserve(threads: workers, columnCount: outputChannels * g.rowsPerBand * g.paddedWidth, partialCount: partialCount)
+        let scratch = self.scratch, paddedImages = self.padded
+        paddedImages.withUnsafeBufferPointer { p in
+            outputGradient.withUnsafeBufferPointer { dy in
+                setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
+                parallelFor(0..<workers, chunkCount: workers) { range in
+                    for thread in range {
+                        let partial = scratch.partial(thread: thread)
+                        partial.initialize(repeating: 0, count: partialCount)
+                        for image in stride(from: thread, to: g.images, by: workers) {
+                            accumulateTapGradientsShifted(g, padded: p.baseAddress! + image * g.paddedImageSize,
+                                                          dy: dy.baseAddress! + image * g.outputImageSize,
+                                                          dTaps: partial, db: partial + tapCount,
+                                                          band: scratch.columns(thread: thread))
                         }
                     }
                 }
@@ -311,6 +335,27 @@ public struct Conv2d: Layer {
                         db[o] += partial[tapCount + o]
                     }
                 }
+            }
+        }
+
+        var result = Tensor.empty
+        swap(&result, &inputGradient)
+        result.prepareBuffer(shape: input.shape)
+        let transposed = ConvolutionGeometry(images: g.images, inputChannels: cout, outputChannels: cin,
+                                             height: g.height, width: g.width, kernel: 3, padding: 1,
+                                             columnBudget: g.columnBudget, threads: g.threads)
+        let transformed = scratch.shared(count: 36 * cout * cin)
+        let avx2 = usesAVX2Kernels
+        ModelProfiler.measure(.im2col) {
+            weight.value.withUnsafeBufferPointer { w in
+                transformWinogradWeights(w.baseAddress!, outputs: cout, inputs: cin, flipTransposed: true,
+                                         into: transformed, avx2: avx2)
+            }
+        }
+        result.withUnsafeMutableBufferPointer { dx in
+            outputGradient.withUnsafeBufferPointer { dy in
+                KandinskyModels.convolveWinograd(transposed, x: dy.baseAddress!, transformedWeights: transformed,
+                                                 bias: nil, y: dx.baseAddress!, scratch: scratch, avx2: avx2)
             }
         }
         savedInput = nil

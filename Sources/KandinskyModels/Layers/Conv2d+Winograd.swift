@@ -1,0 +1,96 @@
+import CKandinskyKernels
+import KandinskyCore
+
+// 3 × 3 convolutions with padding 1 through Winograd F(4 × 4, 3 × 3) (see
+// `winograd_f4x3.h` in CKandinskyKernels for the transforms and layouts).
+//
+// The batch's tile rows are cut into blocks; each block's input tiles are transformed into
+// [36, Cin, T], multiplied point by point with the transformed weights [36, Cout, Cin] by 36
+// GEMMs into [36, Cout, T], and transformed back into the output. A GEMM then does 36 instead
+// of 144 multiply-adds per channel pair and 4 × 4 pixels, 4× fewer than im2col or shifted
+// windows, at the price of the transforms (O(Cin + Cout) per pixel) and of Float rounding a
+// few times that of the direct sum (the transforms multiply by up to 8 and 1/24).
+
+/// Whether the running CPU may use the AVX2 + FMA variants of the C kernels.
+let cpuHasAVX2AndFMA = kandinsky_cpu_has_avx2_fma() != 0
+
+extension ConvolutionGeometry {
+    var winogradTilesHigh: Int { (height + 3) / 4 }
+    var winogradTilesWide: Int { (width + 3) / 4 }
+    /// Tile rows of the whole batch, the unit that blocks are made of.
+    var winogradTileRows: Int { images * winogradTilesHigh }
+    /// Tile rows per block: as many as keep a block's transformed input and output within the
+    /// column budget, then evened out so that the blocks split equally over the threads.
+    var winogradTileRowsPerBlock: Int {
+        let rowFloats = 36 * (inputChannels + outputChannels) * winogradTilesWide
+        let tallest = min(winogradTileRows, max(1, columnBudget / rowFloats))
+        var blocks = (winogradTileRows + tallest - 1) / tallest
+        if threads > 1 { blocks = min(winogradTileRows, (blocks + threads - 1) / threads * threads) }
+        return (winogradTileRows + blocks - 1) / blocks
+    }
+    var winogradBlockCount: Int { (winogradTileRows + winogradTileRowsPerBlock - 1) / winogradTileRowsPerBlock }
+    /// Floats of one thread's block buffers: transformed input, transformed output, workspace.
+    var winogradBlockScratchCount: Int {
+        36 * (inputChannels + outputChannels) * winogradTileRowsPerBlock * winogradTilesWide
+            + kandinsky_winograd_f4x3_workspace_count(width)
+    }
+}
+
+/// Writes the Winograd-domain weights [36, Cout, Cin] of `w` [Cout, Cin, 3, 3] into `transformed`,
+/// or with `flipTransposed` those of the backward kernel, [36, Cin, Cout] from `w` rotated by 180°.
+///
+/// - Complexity: O(36·Cout·Cin), spread over the cores by output channel.
+func transformWinogradWeights(_ w: UnsafePointer<Float>, outputs: Int, inputs: Int, flipTransposed: Bool,
+                              into transformed: UnsafeMutablePointer<Float>, avx2: Bool) {
+    parallelFor(0..<outputs) { range in
+        kandinsky_winograd_f4x3_weight_transform(w, outputs, inputs, range.lowerBound, range.count,
+                                                 flipTransposed ? 1 : 0, transformed, avx2 ? 1 : 0)
+    }
+}
+
+/// y = bias + x ⋆ w for a batch x [N, Cin, H, W] → y [N, Cout, H, W], given the transformed
+/// weights [36, Cout, Cin] of ``transformWinogradWeights(_:outputs:inputs:flipTransposed:into:avx2:)``;
+/// a nil `bias` adds nothing.
+///
+/// Blocks are dealt to the workers round-robin, each GEMM runs on one OpenBLAS thread (all of
+/// them when there is a single block), and no block's result depends on another's, so the
+/// output is the same bytes for any thread timing.
+///
+/// - Complexity: 2·36·Cout·Cin·N·⌈H/4⌉·⌈W/4⌉ flops of GEMM, O((Cin + Cout)·N·H·W) of transforms.
+func convolveWinograd(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, transformedWeights: UnsafePointer<Float>,
+                      bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                      scratch: ConvolutionScratch, avx2: Bool) {
+    let threads = availableCoreCount
+    let blocks = g.winogradBlockCount, rowsPerBlock = g.winogradTileRowsPerBlock
+    let workers = min(threads, blocks)
+    scratch.reserve(threads: workers, columnCount: g.winogradBlockScratchCount, partialCount: 0)
+    setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
+    let cin = g.inputChannels, cout = g.outputChannels, variant: Int32 = avx2 ? 1 : 0
+    parallelFor(0..<workers, chunkCount: workers) { range in
+        for thread in range {
+            let buffer = scratch.columns(thread: thread)
+            for block in stride(from: thread, to: blocks, by: workers) {
+                let firstRow = block * rowsPerBlock, rows = min(rowsPerBlock, g.winogradTileRows - firstRow)
+                let tiles = rows * g.winogradTilesWide
+                let transformedInput = buffer, transformedOutput = buffer + 36 * cin * tiles
+                let workspace = transformedOutput + 36 * cout * tiles
+                ModelProfiler.measure(.im2col) {
+                    kandinsky_winograd_f4x3_input_transform(x, cin, g.height, g.width, firstRow, rows,
+                                                            transformedInput, workspace, variant)
+                }
+                ModelProfiler.measure(.convolutionGEMM) {
+                    for point in 0..<36 {
+                        gemm(transposeA: .none, transposeB: .none, m: cout, n: tiles, k: cin,
+                             a: transformedWeights + point * cout * cin, lda: cin,
+                             b: transformedInput + point * cin * tiles, ldb: tiles,
+                             c: transformedOutput + point * cout * tiles, ldc: tiles)
+                    }
+                }
+                ModelProfiler.measure(.im2col) {
+                    kandinsky_winograd_f4x3_output_transform(transformedOutput, bias, cout, g.height, g.width,
+                                                             firstRow, rows, y, workspace, variant)
+                }
+            }
+        }
+    }
+}
