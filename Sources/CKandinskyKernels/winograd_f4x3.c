@@ -134,8 +134,12 @@ KANDINSKY_INLINE void output_transform(const float *restrict transformed, const 
     }
 }
 
+// A run of up to this many kernels is transformed at once, with its taps gathered first so that
+// every arithmetic loop and every store runs over consecutive memory.
+#define WEIGHT_RUN 64
+
 KANDINSKY_INLINE void weight_transform(const float *restrict weight, long outputs, long inputs,
-                                       long first_output, long output_count, int flip_transpose,
+                                       long first_row, long row_count, int flip_transpose,
                                        float *restrict transformed) {
     static const float g_matrix[6][3] = {
         {1.0f / 4, 0, 0},
@@ -145,25 +149,36 @@ KANDINSKY_INLINE void weight_transform(const float *restrict weight, long output
         {1.0f / 24, -1.0f / 12, 1.0f / 6},
         {0, 0, 1},
     };
+    // Rows are output channels and runs input channels; flipped, the other way round.
+    const long run_length = flip_transpose ? outputs : inputs;
+    const long run_stride = flip_transpose ? inputs * 9 : 9, row_stride = flip_transpose ? 9 : inputs * 9;
     const long point_stride = outputs * inputs;
-    for (long o = first_output; o < first_output + output_count; ++o) {
-        for (long c = 0; c < inputs; ++c) {
-            const float *w = weight + (o * inputs + c) * 9;
-            float g[3][3];
-            for (int u = 0; u < 3; ++u) {
-                for (int v = 0; v < 3; ++v) g[u][v] = flip_transpose ? w[(2 - u) * 3 + (2 - v)] : w[u * 3 + v];
+    float taps[9][WEIGHT_RUN], left[6][3][WEIGHT_RUN];
+    for (long row = first_row; row < first_row + row_count; ++row) {
+        for (long start = 0; start < run_length; start += WEIGHT_RUN) {
+            const long count = run_length - start < WEIGHT_RUN ? run_length - start : WEIGHT_RUN;
+            const float *w = weight + row * row_stride + start * run_stride;
+            for (long tap = 0; tap < 9; ++tap) {
+                const long source = flip_transpose ? 8 - tap : tap;
+                for (long e = 0; e < count; ++e) taps[tap][e] = w[e * run_stride + source];
             }
-            float left[6][3];
+            // left = G g, then G g Gᵀ, each for the whole run.
             for (int k = 0; k < 6; ++k) {
                 for (int v = 0; v < 3; ++v) {
-                    left[k][v] = g_matrix[k][0] * g[0][v] + g_matrix[k][1] * g[1][v] + g_matrix[k][2] * g[2][v];
+                    for (long e = 0; e < count; ++e) {
+                        left[k][v][e] = g_matrix[k][0] * taps[v][e] + g_matrix[k][1] * taps[3 + v][e]
+                                      + g_matrix[k][2] * taps[6 + v][e];
+                    }
                 }
             }
-            float *out = transformed + (flip_transpose ? c * outputs + o : o * inputs + c);
+            float *out = transformed + row * run_length + start;
             for (int k = 0; k < 6; ++k) {
                 for (int l = 0; l < 6; ++l) {
-                    out[(6 * k + l) * point_stride] = left[k][0] * g_matrix[l][0] + left[k][1] * g_matrix[l][1]
-                                                    + left[k][2] * g_matrix[l][2];
+                    float *point = out + (6 * k + l) * point_stride;
+                    for (long e = 0; e < count; ++e) {
+                        point[e] = left[k][0][e] * g_matrix[l][0] + left[k][1][e] * g_matrix[l][1]
+                                 + left[k][2][e] * g_matrix[l][2];
+                    }
                 }
             }
         }
@@ -187,9 +202,9 @@ static void output_transform_baseline(const float *transformed, const float *bia
     output_transform(transformed, bias, channels, height, width, first_tile_row, tile_row_count, images, workspace);
 }
 
-static void weight_transform_baseline(const float *weight, long outputs, long inputs, long first_output,
-                                      long output_count, int flip_transpose, float *transformed) {
-    weight_transform(weight, outputs, inputs, first_output, output_count, flip_transpose, transformed);
+static void weight_transform_baseline(const float *weight, long outputs, long inputs, long first_row,
+                                      long row_count, int flip_transpose, float *transformed) {
+    weight_transform(weight, outputs, inputs, first_row, row_count, flip_transpose, transformed);
 }
 
 #if KANDINSKY_HAS_AVX2_VARIANT
@@ -205,9 +220,9 @@ KANDINSKY_AVX2 static void output_transform_avx2(const float *transformed, const
     output_transform(transformed, bias, channels, height, width, first_tile_row, tile_row_count, images, workspace);
 }
 
-KANDINSKY_AVX2 static void weight_transform_avx2(const float *weight, long outputs, long inputs, long first_output,
-                                                 long output_count, int flip_transpose, float *transformed) {
-    weight_transform(weight, outputs, inputs, first_output, output_count, flip_transpose, transformed);
+KANDINSKY_AVX2 static void weight_transform_avx2(const float *weight, long outputs, long inputs, long first_row,
+                                                 long row_count, int flip_transpose, float *transformed) {
+    weight_transform(weight, outputs, inputs, first_row, row_count, flip_transpose, transformed);
 }
 #endif
 
@@ -241,14 +256,14 @@ void kandinsky_winograd_f4x3_output_transform(const float *transformed, const fl
 }
 
 void kandinsky_winograd_f4x3_weight_transform(const float *weight, long outputs, long inputs,
-                                              long first_output, long output_count, int flip_transpose,
+                                              long first_row, long row_count, int flip_transpose,
                                               float *transformed, int use_avx2) {
 #if KANDINSKY_HAS_AVX2_VARIANT
     if (use_avx2) {
-        weight_transform_avx2(weight, outputs, inputs, first_output, output_count, flip_transpose, transformed);
+        weight_transform_avx2(weight, outputs, inputs, first_row, row_count, flip_transpose, transformed);
         return;
     }
 #endif
     (void)use_avx2;
-    weight_transform_baseline(weight, outputs, inputs, first_output, output_count, flip_transpose, transformed);
+    weight_transform_baseline(weight, outputs, inputs, first_row, row_count, flip_transpose, transformed);
 }

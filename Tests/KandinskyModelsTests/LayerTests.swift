@@ -97,19 +97,6 @@ import Testing
         checkGradients(conv, input: .normal([2, 3, 7, 6], using: &generator))
     }
 
-    @Test func shiftedWindowInferenceMatchesColumns() {
-        var generator = SeededGenerator(seed: 14)
-        // A 200-float budget makes bands of 3 rows of width 9 + 2 for 5 output channels, so 8
-        // rows span three bands, the last one partial.
-        var windows = Conv2d(inputChannels: 32, outputChannels: 5, kernelSize: 3, padding: 1,
-                             scratch: ConvolutionScratch(columnBudget: 200), using: &generator)
-        windows.strategy = .shiftedWindows
-        var columns = windows
-        columns.strategy = .columns
-        let x = Tensor.normal([2, 32, 8, 9], using: &generator)
-        expectClose(windows.forward(x, training: false), columns.forward(x, training: false), relativeTolerance: 1e-5)
-    }
-
     @Test func convolutionGradientsAcrossTilesAndThreads() {
         // A 1000-float budget holds 13 pixels of 8·9 patch rows: 30 × 20 pixels span 47 tiles,
         // the last one partial, and tiles cut through rows; 3 images split over the threads.

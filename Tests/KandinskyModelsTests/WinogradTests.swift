@@ -80,20 +80,20 @@ import Testing
     @Test(arguments: variants)
     func forwardAndBackwardMatchDoublePrecision(avx2: Bool) {
         var generator = SeededGenerator(seed: 31)
-        // 7 × 10 pixels leave partial tiles at the bottom and the right (2 × 3 tiles of 4 × 4).
-        // A 3600-float budget holds three tile rows of 36·(5 + 6)·3 floats, so the 10 tile rows
-        // of 5 images make blocks of 3, 3, 3 and 1 rows that cross from one image into the next,
-        // two per thread.
+        // 11 × 10 pixels leave partial tiles at the bottom and the right (3 × 3 tiles of 4 × 4).
+        // A 2400-float budget holds two tile rows of 36·(5 + 6)·3 floats, so the 15 tile rows of
+        // 5 images make blocks of 2 rows (the last of 1) that cross from one image into the
+        // next, four per thread.
         var conv = Conv2d(inputChannels: 5, outputChannels: 6, kernelSize: 3, padding: 1,
-                          scratch: ConvolutionScratch(columnBudget: 3600), using: &generator)
+                          scratch: ConvolutionScratch(columnBudget: 2400), using: &generator)
         conv.strategy = .winograd
         conv.trainingStrategy = .winograd
         conv.usesAVX2Kernels = avx2
-        let x = Tensor.normal([5, 5, 7, 10], using: &generator)
+        let x = Tensor.normal([5, 5, 11, 10], using: &generator)
         let expected = Self.referenceForward(x, conv.weight.value, conv.bias.value)
         Self.expectNear(conv.forward(x, training: false), expected, 1e-5, "inference forward")
         Self.expectNear(conv.forward(x, training: true), expected, 1e-5, "training forward")
-        let dy = Tensor.normal([5, 6, 7, 10], using: &generator)
+        let dy = Tensor.normal([5, 6, 11, 10], using: &generator)
         let (dx, dw, db) = Self.referenceBackward(x, conv.weight.value, dy)
         Self.expectNear(conv.backward(dy), dx, 1e-5, "∂x")
         Self.expectNear(conv.weight.gradient, dw, 1e-5, "∂w")
@@ -101,25 +101,41 @@ import Testing
     }
 
     @Test(arguments: variants)
-    func smallerThanATileAndManyChannels(avx2: Bool) {
+    func partialTilesWithManyChannels(avx2: Bool) {
         var generator = SeededGenerator(seed: 32)
-        // Images of 3 × 2 pixels fill less than one tile; 48 → 40 channels as a deep layer has.
+        // 9 × 8 pixels: the last tile row holds one image row; 48 → 40 channels as a deep layer has.
         var conv = Conv2d(inputChannels: 48, outputChannels: 40, kernelSize: 3, padding: 1, using: &generator)
         #expect(conv.strategy == .winograd && conv.trainingStrategy == .winograd)
         conv.usesAVX2Kernels = avx2
-        let x = Tensor.normal([2, 48, 3, 2], using: &generator)
+        let x = Tensor.normal([2, 48, 9, 8], using: &generator)
         Self.expectNear(conv.forward(x, training: true), Self.referenceForward(x, conv.weight.value, conv.bias.value),
                         1e-5, "forward")
-        let dy = Tensor.normal([2, 40, 3, 2], using: &generator)
-        let (dx, _, _) = Self.referenceBackward(x, conv.weight.value, dy)
+        let dy = Tensor.normal([2, 40, 9, 8], using: &generator)
+        let (dx, dw, _) = Self.referenceBackward(x, conv.weight.value, dy)
         Self.expectNear(conv.backward(dy), dx, 1e-5, "∂x")
+        Self.expectNear(conv.weight.gradient, dw, 1e-5, "∂w")
+    }
+
+    @Test func imagesSmallerThanEightPixelsFallBackToColumns() {
+        func pays(_ h: Int, _ w: Int) -> Bool {
+            ConvolutionGeometry(images: 1, inputChannels: 16, outputChannels: 16, height: h, width: w, kernel: 3,
+                                padding: 1, columnBudget: 1 << 21, threads: 2).winogradPays
+        }
+        #expect(pays(8, 8) && pays(9, 30))
+        #expect(!pays(7, 30) && !pays(30, 6))
+        // The fallback still convolves: 6 × 8 images through a Winograd-strategy layer.
+        var generator = SeededGenerator(seed: 36)
+        var conv = Conv2d(inputChannels: 16, outputChannels: 3, kernelSize: 3, padding: 1, using: &generator)
+        let x = Tensor.normal([1, 16, 6, 8], using: &generator)
+        Self.expectNear(conv.forward(x, training: false), Self.referenceForward(x, conv.weight.value, conv.bias.value),
+                        1e-5, "forward")
     }
 
     @Test func gradientsMatchFiniteDifferences() {
         var generator = SeededGenerator(seed: 33)
         var conv = Conv2d(inputChannels: 3, outputChannels: 4, kernelSize: 3, padding: 1, using: &generator)
         conv.trainingStrategy = .winograd
-        checkGradients(conv, input: .normal([2, 3, 9, 6], using: &generator))
+        checkGradients(conv, input: .normal([2, 3, 9, 10], using: &generator))
     }
 
     @Test func choosesWinogradFromSixteenInputChannels() {

@@ -38,15 +38,16 @@ void kandinsky_winograd_f4x3_output_transform(const float *transformed, const fl
                                               long first_tile_row, long tile_row_count,
                                               float *images, float *workspace, int use_avx2);
 
-/// transformed[ξ, o, c] = (G g Gᵀ)[ξ] with g = weight[o, c] (3 × 3) for o in
-/// first_output ..< first_output + output_count, from weights [outputs, inputs, 3, 3].
+/// transformed[ξ, o, c] = (G g Gᵀ)[ξ] with g = weight[o, c] (3 × 3), from weights
+/// [outputs, inputs, 3, 3], for the rows o in first_row ..< first_row + row_count.
 ///
 /// With `flip_transpose`, g is weight[o, c] rotated by 180° and the result is stored as
-/// transformed[ξ, c, o]: the kernel of the convolution that maps ∂output to ∂input.
+/// transformed[ξ, c, o], the kernel of the convolution that maps ∂output to ∂input; its rows
+/// are then the input channels c in first_row ..< first_row + row_count.
 ///
-/// - Complexity: O(output_count · inputs · 36).
+/// - Complexity: O(row_count · (inputs or outputs) · 36).
 void kandinsky_winograd_f4x3_weight_transform(const float *weight, long outputs, long inputs,
-                                              long first_output, long output_count, int flip_transpose,
+                                              long first_row, long row_count, int flip_transpose,
                                               float *transformed, int use_avx2);
 
 #endif

@@ -19,11 +19,17 @@ extension ConvolutionGeometry {
     var winogradTilesWide: Int { (width + 3) / 4 }
     /// Tile rows of the whole batch, the unit that blocks are made of.
     var winogradTileRows: Int { images * winogradTilesHigh }
-    /// Tile rows per block: as many as keep a block's transformed input and output within the
-    /// column budget, then evened out so that the blocks split equally over the threads.
+    /// Whether Winograd pays for this shape: from 8 × 8 pixels on. Smaller images waste much of
+    /// their 4 × 4 tiles on padding and give GEMMs too narrow to run well.
+    var winogradPays: Bool { kernel == 3 && padding == 1 && height >= 8 && width >= 8 }
+    /// Tile rows per block: enough for 64 tiles (narrower GEMMs run far below peak), more while
+    /// the block's transformed input and output fit in 64 Ki floats (about half a core's L2
+    /// cache, so the GEMMs read what the transform just wrote from cache), never more than the
+    /// column budget holds; then evened out so that the blocks split equally over the threads.
     var winogradTileRowsPerBlock: Int {
-        let rowFloats = 36 * (inputChannels + outputChannels) * winogradTilesWide
-        let tallest = min(winogradTileRows, max(1, columnBudget / rowFloats))
+        let tileFloats = 36 * (inputChannels + outputChannels)
+        let tiles = min(max(1, columnBudget / tileFloats), max(64, (1 << 16) / tileFloats))
+        let tallest = min(winogradTileRows, max(1, tiles / winogradTilesWide))
         var blocks = (winogradTileRows + tallest - 1) / tallest
         if threads > 1 { blocks = min(winogradTileRows, (blocks + threads - 1) / threads * threads) }
         return (winogradTileRows + blocks - 1) / blocks
@@ -39,10 +45,10 @@ extension ConvolutionGeometry {
 /// Writes the Winograd-domain weights [36, Cout, Cin] of `w` [Cout, Cin, 3, 3] into `transformed`,
 /// or with `flipTransposed` those of the backward kernel, [36, Cin, Cout] from `w` rotated by 180°.
 ///
-/// - Complexity: O(36·Cout·Cin), spread over the cores by output channel.
+/// - Complexity: O(36·Cout·Cin), spread over the cores by rows of the result.
 func transformWinogradWeights(_ w: UnsafePointer<Float>, outputs: Int, inputs: Int, flipTransposed: Bool,
                               into transformed: UnsafeMutablePointer<Float>, avx2: Bool) {
-    parallelFor(0..<outputs) { range in
+    parallelFor(0..<(flipTransposed ? inputs : outputs)) { range in
         kandinsky_winograd_f4x3_weight_transform(w, outputs, inputs, range.lowerBound, range.count,
                                                  flipTransposed ? 1 : 0, transformed, avx2 ? 1 : 0)
     }

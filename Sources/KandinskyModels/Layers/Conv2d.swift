@@ -9,11 +9,14 @@ import KandinskyCore
 /// Implementation: the output is computed in tiles of pixels; each tile's receptive fields are
 /// unrolled into a [Cin·k·k, tile] column matrix (im2col) that is multiplied by the weight matrix
 /// [Cout, Cin·k·k] with one GEMM (1 × 1 kernels multiply the input directly). Tiles bound the
-/// column memory per thread to the scratch's ``ConvolutionScratch/columnBudget``. Work is spread over the cores
-/// with one OpenBLAS thread each; a backward pass over fewer images than cores instead runs
-/// serially with all OpenBLAS threads.
+/// column memory per thread to the scratch's ``ConvolutionScratch/columnBudget``. 3 × 3 kernels
+/// with padding 1 and at least 16 input channels instead use Winograd F(4 × 4, 3 × 3) for the
+/// forward pass and ∂x, and shifted-window GEMMs for ∂W (see ``Strategy``). Work is spread over
+/// the cores with one OpenBLAS thread each; a backward pass over fewer images than cores instead
+/// runs serially with all OpenBLAS threads.
 ///
-/// - Complexity: 2·N·H·W·Cout·Cin·k² flops forward, twice that backward.
+/// - Complexity: 2·N·H·W·Cout·Cin·k² flops forward, twice that backward; Winograd does a
+///   quarter of the forward and ∂x multiplications, plus O((Cin + Cout)·N·H·W) for transforms.
 public struct Conv2d: Layer {
     /// [Cout, Cin, k, k].
     public var weight: Parameter
@@ -34,21 +37,20 @@ public struct Conv2d: Layer {
     enum Strategy {
         /// im2col tiles and one GEMM per tile: any kernel, best for few input channels.
         case columns
-        /// Nine shifted-window GEMMs over a padded copy (3 × 3, padding 1; see
-        /// `Conv2d+ShiftedKernels.swift`): no im2col.
-        case shiftedWindows
         /// Winograd F(4 × 4, 3 × 3) (3 × 3, padding 1; see `Conv2d+Winograd.swift`): 4× fewer
-        /// multiplications, best for many channels. In training, the backward pass computes ∂x
-        /// through Winograd too and ∂W through shifted windows.
+        /// multiplications, best for many channels. The backward pass computes ∂x through
+        /// Winograd too and ∂W by shifted-window GEMMs (`Conv2d+ShiftedKernels.swift`). Images
+        /// smaller than 8 × 8 fall back to columns.
         case winograd
     }
 
-    /// From this many input channels on, 3 × 3 convolutions with padding 1 use Winograd.
+    /// From this many input channels on, 3 × 3 convolutions with padding 1 use Winograd: with
+    /// fewer, the transforms cost more than the multiplications they save.
     static let winogradMinimumChannels = 16
 
     /// The strategy of inference-mode forward passes.
     var strategy: Strategy
-    /// The strategy of training-mode forward passes and of backward passes: `.columns` or `.winograd`.
+    /// The strategy of training-mode forward passes and of backward passes.
     var trainingStrategy: Strategy
     /// Whether the C kernels run their AVX2 + FMA variant (settable so tests cover both).
     var usesAVX2Kernels = cpuHasAVX2AndFMA
@@ -56,7 +58,6 @@ public struct Conv2d: Layer {
     private var output = Tensor.empty
     private var inputGradient = Tensor.empty
     private var padded = Tensor.empty
-    private var taps = Tensor.empty
 
     /// A convolution initialised as PyTorch initialises `nn.Conv2d`: weights and biases uniform
     /// in ±1/√(Cin·k²).
@@ -104,14 +105,10 @@ public struct Conv2d: Layer {
     }
 
     private mutating func convolve(_ input: Tensor, training: Bool) -> Tensor {
-        switch training ? trainingStrategy : strategy {
-        case .columns: break
-        case .shiftedWindows:
-            precondition(!training, "shifted windows serve inference only")
-            return convolveShifted(input)
-        case .winograd: return convolveWinograd(input, training: training)
-        }
         let g = geometry(input)
+        if (training ? trainingStrategy : strategy) == .winograd && g.winogradPays {
+            return convolveWinograd(input, training: training, geometry: g)
+        }
         let threads = availableCoreCount
         let tile = g.tileSize
         let tiles = g.tileCount
@@ -155,7 +152,9 @@ public struct Conv2d: Layer {
         let g = geometry(input)
         precondition(outputGradient.shape == [g.images, outputChannels, g.outputHeight, g.outputWidth],
                      "Conv2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \([g.images, outputChannels, g.outputHeight, g.outputWidth])")
-        if trainingStrategy == .winograd { return backpropagateWinograd(outputGradient, input: input, geometry: g) }
+        if trainingStrategy == .winograd && g.winogradPays {
+            return backpropagateWinograd(outputGradient, input: input, geometry: g)
+        }
         let threads = availableCoreCount
         let workers = min(threads, g.images)
         let tile = g.tileSize
@@ -204,49 +203,6 @@ public struct Conv2d: Layer {
         return result
     }
 
-    /// Inference through shifted windows: pads into shared scratch, then runs the bands of every
-    /// image over the cores.
-    private mutating func convolveShifted(_ input: Tensor) -> Tensor {
-        let g = geometry(input)
-        let threads = availableCoreCount
-        let rowsPerBand = g.rowsPerBand, bands = g.bandCount
-        scratch.reserve(threads: threads, columnCount: outputChannels * rowsPerBand * g.paddedWidth, partialCount: 0)
-        var result = Tensor.empty
-        swap(&result, &output)
-        result.prepareBuffer(shape: [g.images, outputChannels, g.height, g.width])
-        taps.prepareBuffer(shape: [9, outputChannels, inputChannels])
-        weight.value.withUnsafeBufferPointer { w in
-            taps.withUnsafeMutableBufferPointer { t in rearrangeTaps(g, w: w.baseAddress!, taps: t.baseAddress!) }
-        }
-        let padded = scratch.shared(count: g.images * g.paddedImageSize)
-        padBatch(input, into: padded, geometry: g)
-        let scratch = self.scratch
-        result.withUnsafeMutableBufferPointer { y in
-            taps.withUnsafeBufferPointer { t in
-                bias.value.withUnsafeBufferPointer { b in
-                    let items = g.images * bands
-                    let workers = min(threads, items)
-                    setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
-                    parallelFor(0..<workers, chunkCount: workers) { range in
-                        for thread in range {
-                            for item in stride(from: thread, to: items, by: workers) {
-                                let image = item / bands, firstRow = (item % bands) * rowsPerBand
-                                convolveBand(g, padded: padded + image * g.paddedImageSize,
-                                             taps: t.baseAddress!, b: b.baseAddress!,
-                                             y: y.baseAddress! + image * g.outputImageSize,
-                                             firstRow: firstRow, rows: min(rowsPerBand, g.height - firstRow),
-                                             band: scratch.columns(thread: thread))
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        savedInput = nil
-        output = result
-        return result
-    }
-
     /// Copies every image of `input` into its zero-padded form (``padImage(_:x:padded:)``).
     private func padBatch(_ input: Tensor, into padded: UnsafeMutablePointer<Float>, geometry g: ConvolutionGeometry) {
         ModelProfiler.measure(.im2col) {
@@ -262,8 +218,7 @@ public struct Conv2d: Layer {
 
     /// Forward through Winograd; in training also keeps a padded copy of the input, from which
     /// the backward pass computes ∂W by shifted windows.
-    private mutating func convolveWinograd(_ input: Tensor, training: Bool) -> Tensor {
-        let g = geometry(input)
+    private mutating func convolveWinograd(_ input: Tensor, training: Bool, geometry g: ConvolutionGeometry) -> Tensor {
         var result = Tensor.empty
         swap(&result, &output)
         result.prepareBuffer(shape: [g.images, outputChannels, g.height, g.width])
