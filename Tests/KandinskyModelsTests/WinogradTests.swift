@@ -66,6 +66,13 @@ import Testing
         return (dx, dw, db)
     }
 
+    /// Whether a convolution of `conv`'s channels takes the Winograd path for input of `shape`.
+    static func runsWinograd(_ conv: Conv2d, _ shape: [Int]) -> Bool {
+        ConvolutionGeometry(images: shape[0], inputChannels: conv.inputChannels, outputChannels: conv.outputChannels,
+                            height: shape[2], width: shape[3], kernel: 3, padding: 1,
+                            columnBudget: conv.scratch.columnBudget, threads: availableCoreCount).winogradPays
+    }
+
     /// max |actual − expected| ≤ tolerance · max |expected|.
     static func expectNear(_ actual: Tensor, _ expected: [Double], _ tolerance: Double, _ what: String,
                            sourceLocation: SourceLocation = #_sourceLocation) {
@@ -81,19 +88,20 @@ import Testing
     func forwardAndBackwardMatchDoublePrecision(avx2: Bool) {
         var generator = SeededGenerator(seed: 31)
         // 11 × 10 pixels leave partial tiles at the bottom and the right (3 × 3 tiles of 4 × 4).
-        // A 2400-float budget holds two tile rows of 36·(5 + 6)·3 floats, so the 15 tile rows of
-        // 5 images make blocks of 2 rows (the last of 1) that cross from one image into the
-        // next, four per thread.
+        // A 2400-float budget holds two tile rows of 36·(5 + 6)·3 floats, so the 24 tile rows of
+        // 8 images make 12 blocks of 2 rows that cross from one image into the next, six per
+        // thread.
         var conv = Conv2d(inputChannels: 5, outputChannels: 6, kernelSize: 3, padding: 1,
                           scratch: ConvolutionScratch(columnBudget: 2400), using: &generator)
+        #expect(Self.runsWinograd(conv, [8, 5, 11, 10]))
         conv.strategy = .winograd
         conv.trainingStrategy = .winograd
         conv.usesAVX2Kernels = avx2
-        let x = Tensor.normal([5, 5, 11, 10], using: &generator)
+        let x = Tensor.normal([8, 5, 11, 10], using: &generator)
         let expected = Self.referenceForward(x, conv.weight.value, conv.bias.value)
         Self.expectNear(conv.forward(x, training: false), expected, 1e-5, "inference forward")
         Self.expectNear(conv.forward(x, training: true), expected, 1e-5, "training forward")
-        let dy = Tensor.normal([5, 6, 11, 10], using: &generator)
+        let dy = Tensor.normal([8, 6, 11, 10], using: &generator)
         let (dx, dw, db) = Self.referenceBackward(x, conv.weight.value, dy)
         Self.expectNear(conv.backward(dy), dx, 1e-5, "∂x")
         Self.expectNear(conv.weight.gradient, dw, 1e-5, "∂w")
@@ -103,26 +111,30 @@ import Testing
     @Test(arguments: variants)
     func partialTilesWithManyChannels(avx2: Bool) {
         var generator = SeededGenerator(seed: 32)
-        // 9 × 8 pixels: the last tile row holds one image row; 48 → 40 channels as a deep layer has.
+        // 21 × 13 pixels: the last tile row and column hold one image row and column; 48 → 40
+        // channels as a deep layer has.
         var conv = Conv2d(inputChannels: 48, outputChannels: 40, kernelSize: 3, padding: 1, using: &generator)
         #expect(conv.strategy == .winograd && conv.trainingStrategy == .winograd)
+        #expect(Self.runsWinograd(conv, [3, 48, 21, 13]))
         conv.usesAVX2Kernels = avx2
-        let x = Tensor.normal([2, 48, 9, 8], using: &generator)
+        let x = Tensor.normal([3, 48, 21, 13], using: &generator)
         Self.expectNear(conv.forward(x, training: true), Self.referenceForward(x, conv.weight.value, conv.bias.value),
                         1e-5, "forward")
-        let dy = Tensor.normal([2, 40, 9, 8], using: &generator)
+        let dy = Tensor.normal([3, 40, 21, 13], using: &generator)
         let (dx, dw, _) = Self.referenceBackward(x, conv.weight.value, dy)
         Self.expectNear(conv.backward(dy), dx, 1e-5, "∂x")
         Self.expectNear(conv.weight.gradient, dw, 1e-5, "∂w")
     }
 
-    @Test func imagesSmallerThanEightPixelsFallBackToColumns() {
-        func pays(_ h: Int, _ w: Int) -> Bool {
-            ConvolutionGeometry(images: 1, inputChannels: 16, outputChannels: 16, height: h, width: w, kernel: 3,
+    @Test func smallImagesAndFewTilesFallBackToColumns() {
+        func pays(_ n: Int, _ h: Int, _ w: Int) -> Bool {
+            ConvolutionGeometry(images: n, inputChannels: 16, outputChannels: 16, height: h, width: w, kernel: 3,
                                 padding: 1, columnBudget: 1 << 21, threads: 2).winogradPays
         }
-        #expect(pays(8, 8) && pays(9, 30))
-        #expect(!pays(7, 30) && !pays(30, 6))
+        // 64 tiles: 16 images of 8 × 8 (2 × 2 tiles each), or one of 29 × 32 (8 × 8 tiles).
+        #expect(pays(16, 8, 8) && pays(1, 29, 32))
+        #expect(!pays(15, 8, 8) && !pays(1, 28, 32))
+        #expect(!pays(64, 7, 30) && !pays(64, 30, 6))
         // The fallback still convolves: 6 × 8 images through a Winograd-strategy layer.
         var generator = SeededGenerator(seed: 36)
         var conv = Conv2d(inputChannels: 16, outputChannels: 3, kernelSize: 3, padding: 1, using: &generator)
@@ -135,7 +147,8 @@ import Testing
         var generator = SeededGenerator(seed: 33)
         var conv = Conv2d(inputChannels: 3, outputChannels: 4, kernelSize: 3, padding: 1, using: &generator)
         conv.trainingStrategy = .winograd
-        checkGradients(conv, input: .normal([2, 3, 9, 10], using: &generator))
+        #expect(Self.runsWinograd(conv, [4, 3, 16, 16]))
+        checkGradients(conv, input: .normal([4, 3, 16, 16], using: &generator))
     }
 
     @Test func choosesWinogradFromSixteenInputChannels() {
@@ -152,8 +165,9 @@ import Testing
         var generator = SeededGenerator(seed: 35)
         let conv = Conv2d(inputChannels: 16, outputChannels: 16, kernelSize: 3, padding: 1,
                           scratch: ConvolutionScratch(columnBudget: 20_000), using: &generator)
-        let x = Tensor.normal([3, 16, 13, 11], using: &generator)
-        let dy = Tensor.normal([3, 16, 13, 11], using: &generator)
+        #expect(Self.runsWinograd(conv, [3, 16, 17, 23]))
+        let x = Tensor.normal([3, 16, 17, 23], using: &generator)
+        let dy = Tensor.normal([3, 16, 17, 23], using: &generator)
         var first = conv
         let y = first.forward(x, training: true), dx = first.backward(dy)
         for _ in 0..<3 {

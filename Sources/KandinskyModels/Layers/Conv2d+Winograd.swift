@@ -19,19 +19,27 @@ extension ConvolutionGeometry {
     var winogradTilesWide: Int { (width + 3) / 4 }
     /// Tile rows of the whole batch, the unit that blocks are made of.
     var winogradTileRows: Int { images * winogradTilesHigh }
-    /// Whether Winograd pays for this shape: from 8 × 8 pixels on. Smaller images waste much of
-    /// their 4 × 4 tiles on padding and give GEMMs too narrow to run well.
-    var winogradPays: Bool { kernel == 3 && padding == 1 && height >= 8 && width >= 8 }
-    /// Tile rows per block: enough for 64 tiles (narrower GEMMs run far below peak), more while
-    /// the block's transformed input and output fit in 64 Ki floats (about half a core's L2
-    /// cache, so the GEMMs read what the transform just wrote from cache), never more than the
-    /// column budget holds; then evened out so that the blocks split equally over the threads.
+    /// Whether Winograd pays for this shape: images of at least 8 × 8 pixels and 64 tiles in the
+    /// batch. Smaller images waste much of their 4 × 4 tiles on padding, and fewer tiles give
+    /// GEMMs too narrow to pay for transforming the weights.
+    var winogradPays: Bool {
+        kernel == 3 && padding == 1 && height >= 8 && width >= 8 && winogradTileRows * winogradTilesWide >= 64
+    }
+    /// Tile rows per block. A GEMM repacks its [Cout, Cin] weights for every block, which costs
+    /// about as much as multiplying them with 16 to 32 tiles, so blocks aim at 256 tiles (more
+    /// when 64 Ki floats, about half a core's L2 cache, hold their transformed input and
+    /// output), but no more than a thread's share of the batch while that is at least 64 tiles,
+    /// and never more than the column budget holds. Several blocks are evened out so that they
+    /// split equally over the threads; a single block runs its GEMMs on all threads.
     var winogradTileRowsPerBlock: Int {
         let tileFloats = 36 * (inputChannels + outputChannels)
-        let tiles = min(max(1, columnBudget / tileFloats), max(64, (1 << 16) / tileFloats))
+        var tiles = max(256, (1 << 16) / tileFloats)
+        let share = winogradTileRows * winogradTilesWide / threads
+        if share >= 64 { tiles = min(tiles, share) }
+        tiles = min(tiles, max(1, columnBudget / tileFloats))
         let tallest = min(winogradTileRows, max(1, tiles / winogradTilesWide))
         var blocks = (winogradTileRows + tallest - 1) / tallest
-        if threads > 1 { blocks = min(winogradTileRows, (blocks + threads - 1) / threads * threads) }
+        if threads > 1 && blocks > 1 { blocks = min(winogradTileRows, (blocks + threads - 1) / threads * threads) }
         return (winogradTileRows + blocks - 1) / blocks
     }
     var winogradBlockCount: Int { (winogradTileRows + winogradTileRowsPerBlock - 1) / winogradTileRowsPerBlock }
