@@ -57,8 +57,10 @@ extension ConvolutionGeometry {
 func transformWinogradWeights(_ w: UnsafePointer<Float>, outputs: Int, inputs: Int, flipTransposed: Bool,
                               into transformed: UnsafeMutablePointer<Float>, avx2: Bool) {
     parallelFor(0..<(flipTransposed ? inputs : outputs)) { range in
-        kandinsky_winograd_f4x3_weight_transform(w, outputs, inputs, range.lowerBound, range.count,
-                                                 flipTransposed ? 1 : 0, transformed, avx2 ? 1 : 0)
+        ModelProfiler.measure(.im2col) {
+            kandinsky_winograd_f4x3_weight_transform(w, outputs, inputs, range.lowerBound, range.count,
+                                                     flipTransposed ? 1 : 0, transformed, avx2 ? 1 : 0)
+        }
     }
 }
 

@@ -205,9 +205,9 @@ public struct Conv2d: Layer {
 
     /// Copies every image of `input` into its zero-padded form (``padImage(_:x:padded:)``).
     private func padBatch(_ input: Tensor, into padded: UnsafeMutablePointer<Float>, geometry g: ConvolutionGeometry) {
-        ModelProfiler.measure(.im2col) {
-            input.withUnsafeBufferPointer { x in
-                parallelFor(0..<g.images) { range in
+        input.withUnsafeBufferPointer { x in
+            parallelFor(0..<g.images) { range in
+                ModelProfiler.measure(.im2col) {
                     for image in range {
                         padImage(g, x: x.baseAddress! + image * g.inputImageSize, padded: padded + image * g.paddedImageSize)
                     }
@@ -233,11 +233,9 @@ public struct Conv2d: Layer {
         }
         let transformed = scratch.shared(count: 36 * outputChannels * inputChannels)
         let scratch = self.scratch, avx2 = usesAVX2Kernels
-        ModelProfiler.measure(.im2col) {
-            weight.value.withUnsafeBufferPointer { w in
-                transformWinogradWeights(w.baseAddress!, outputs: outputChannels, inputs: inputChannels,
-                                         flipTransposed: false, into: transformed, avx2: avx2)
-            }
+        weight.value.withUnsafeBufferPointer { w in
+            transformWinogradWeights(w.baseAddress!, outputs: outputChannels, inputs: inputChannels,
+                                     flipTransposed: false, into: transformed, avx2: avx2)
         }
         result.withUnsafeMutableBufferPointer { y in
             input.withUnsafeBufferPointer { x in
@@ -301,11 +299,9 @@ public struct Conv2d: Layer {
                                              columnBudget: g.columnBudget, threads: g.threads)
         let transformed = scratch.shared(count: 36 * cout * cin)
         let avx2 = usesAVX2Kernels
-        ModelProfiler.measure(.im2col) {
-            weight.value.withUnsafeBufferPointer { w in
-                transformWinogradWeights(w.baseAddress!, outputs: cout, inputs: cin, flipTransposed: true,
-                                         into: transformed, avx2: avx2)
-            }
+        weight.value.withUnsafeBufferPointer { w in
+            transformWinogradWeights(w.baseAddress!, outputs: cout, inputs: cin, flipTransposed: true,
+                                     into: transformed, avx2: avx2)
         }
         result.withUnsafeMutableBufferPointer { dx in
             outputGradient.withUnsafeBufferPointer { dy in
