@@ -68,9 +68,10 @@ func transformWinogradWeights(_ w: UnsafePointer<Float>, outputs: Int, inputs: I
 /// weights [36, Cout, Cin] of ``transformWinogradWeights(_:outputs:inputs:flipTransposed:into:avx2:)``;
 /// a nil `bias` adds nothing.
 ///
-/// Blocks are dealt to the workers round-robin, each GEMM runs on one OpenBLAS thread (all of
-/// them when there is a single block), and no block's result depends on another's, so the
-/// output is the same bytes for any thread timing.
+/// Blocks are dealt to the workers round-robin; a single block instead splits its 36 GEMMs over
+/// the workers. Every GEMM runs on one OpenBLAS thread: OpenBLAS's own threads would keep
+/// spinning for work after a call and take the cores from the next layer's workers. No block's
+/// result depends on another's, so the output is the same bytes for any thread timing.
 ///
 /// - Complexity: 2·36·Cout·Cin·N·⌈H/4⌉·⌈W/4⌉ flops of GEMM, O((Cin + Cout)·N·H·W) of transforms.
 func convolveWinograd(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, transformedWeights: UnsafePointer<Float>,
@@ -80,32 +81,52 @@ func convolveWinograd(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, transfo
     let blocks = g.winogradBlockCount, rowsPerBlock = g.winogradTileRowsPerBlock
     let workers = min(threads, blocks)
     scratch.reserve(threads: workers, columnCount: g.winogradBlockScratchCount, partialCount: 0)
-    setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
+    setLinearAlgebraThreadCount(1)
     let cin = g.inputChannels, cout = g.outputChannels, variant: Int32 = avx2 ? 1 : 0
+
+    /// The GEMMs of the points `points` of a block of `tiles` tiles.
+    func multiply(_ points: Range<Int>, tiles: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        ModelProfiler.measure(.convolutionGEMM) {
+            for point in points {
+                gemm(transposeA: .none, transposeB: .none, m: cout, n: tiles, k: cin,
+                     a: transformedWeights + point * cout * cin, lda: cin,
+                     b: input + point * cin * tiles, ldb: tiles,
+                     c: output + point * cout * tiles, ldc: tiles)
+            }
+        }
+    }
+    /// Transforms a block's input, multiplies it on all workers when `splitPoints`, on the
+    /// calling one otherwise, and transforms the result back into y.
+    func convolveBlock(_ block: Int, buffer: UnsafeMutablePointer<Float>, splitPoints: Bool) {
+        let firstRow = block * rowsPerBlock, rows = min(rowsPerBlock, g.winogradTileRows - firstRow)
+        let tiles = rows * g.winogradTilesWide
+        let transformedInput = buffer, transformedOutput = buffer + 36 * cin * tiles
+        let workspace = transformedOutput + 36 * cout * tiles
+        ModelProfiler.measure(.im2col) {
+            kandinsky_winograd_f4x3_input_transform(x, cin, g.height, g.width, firstRow, rows,
+                                                    transformedInput, workspace, variant)
+        }
+        if splitPoints {
+            parallelFor(0..<36, chunkCount: threads) { points in
+                multiply(points, tiles: tiles, input: transformedInput, output: transformedOutput)
+            }
+        } else {
+            multiply(0..<36, tiles: tiles, input: transformedInput, output: transformedOutput)
+        }
+        ModelProfiler.measure(.im2col) {
+            kandinsky_winograd_f4x3_output_transform(transformedOutput, bias, cout, g.height, g.width,
+                                                     firstRow, rows, y, workspace, variant)
+        }
+    }
+
+    if blocks == 1 {
+        convolveBlock(0, buffer: scratch.columns(thread: 0), splitPoints: true)
+        return
+    }
     parallelFor(0..<workers, chunkCount: workers) { range in
         for thread in range {
-            let buffer = scratch.columns(thread: thread)
             for block in stride(from: thread, to: blocks, by: workers) {
-                let firstRow = block * rowsPerBlock, rows = min(rowsPerBlock, g.winogradTileRows - firstRow)
-                let tiles = rows * g.winogradTilesWide
-                let transformedInput = buffer, transformedOutput = buffer + 36 * cin * tiles
-                let workspace = transformedOutput + 36 * cout * tiles
-                ModelProfiler.measure(.im2col) {
-                    kandinsky_winograd_f4x3_input_transform(x, cin, g.height, g.width, firstRow, rows,
-                                                            transformedInput, workspace, variant)
-                }
-                ModelProfiler.measure(.convolutionGEMM) {
-                    for point in 0..<36 {
-                        gemm(transposeA: .none, transposeB: .none, m: cout, n: tiles, k: cin,
-                             a: transformedWeights + point * cout * cin, lda: cin,
-                             b: transformedInput + point * cin * tiles, ldb: tiles,
-                             c: transformedOutput + point * cout * tiles, ldc: tiles)
-                    }
-                }
-                ModelProfiler.measure(.im2col) {
-                    kandinsky_winograd_f4x3_output_transform(transformedOutput, bias, cout, g.height, g.width,
-                                                             firstRow, rows, y, workspace, variant)
-                }
+                convolveBlock(block, buffer: scratch.columns(thread: thread), splitPoints: false)
             }
         }
     }
