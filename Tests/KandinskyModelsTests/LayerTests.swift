@@ -97,6 +97,29 @@ import Testing
         checkGradients(conv, input: .normal([2, 3, 7, 6], using: &generator))
     }
 
+    @Test func shiftedWindowConvolutionMatchesColumnsAndFiniteDifferences() {
+        var generator = SeededGenerator(seed: 14)
+        // 32 input channels select shifted windows; a 200-float budget makes bands of 3 rows of
+        // width 9 + 2 for 5 output channels, so 8 rows span three bands, the last one partial.
+        let shifted = Conv2d(inputChannels: 32, outputChannels: 5, kernelSize: 3, padding: 1,
+                             scratch: ConvolutionScratch(columnBudget: 200), using: &generator)
+        #expect(shifted.strategy == .shiftedWindows && shifted.trainingStrategy == .shiftedWindows)
+        let narrow = Conv2d(inputChannels: 16, outputChannels: 5, kernelSize: 3, padding: 1, using: &generator)
+        #expect(narrow.strategy == .columns && narrow.trainingStrategy == .shiftedWindows)
+        checkGradients(shifted, input: .normal([3, 32, 8, 9], using: &generator), samples: 12)
+        var columns = shifted, windows = shifted
+        columns.strategy = .columns
+        columns.trainingStrategy = .columns
+        let x = Tensor.normal([2, 32, 8, 9], using: &generator)
+        // Inference pads into shared scratch, training into the layer's own buffer.
+        expectClose(windows.forward(x, training: false), columns.forward(x, training: false), relativeTolerance: 1e-5)
+        expectClose(windows.forward(x, training: true), columns.forward(x, training: true), relativeTolerance: 1e-5)
+        let r = Tensor.normal([2, 5, 8, 9], using: &generator)
+        expectClose(windows.backward(r), columns.backward(r), relativeTolerance: 1e-5)
+        expectClose(windows.weight.gradient, columns.weight.gradient, relativeTolerance: 1e-5)
+        expectClose(windows.bias.gradient, columns.bias.gradient, relativeTolerance: 1e-5)
+    }
+
     @Test func convolutionGradientsAcrossTilesAndThreads() {
         // A 1000-float budget holds 13 pixels of 8·9 patch rows: 30 × 20 pixels span 47 tiles,
         // the last one partial, and tiles cut through rows; 3 images split over the threads.

@@ -87,21 +87,21 @@ import Testing
     @Test(arguments: variants)
     func forwardAndBackwardMatchDoublePrecision(avx2: Bool) {
         var generator = SeededGenerator(seed: 31)
-        // 11 × 10 pixels leave partial tiles at the bottom and the right (3 × 3 tiles of 4 × 4).
-        // A 2400-float budget holds two tile rows of 36·(5 + 6)·3 floats, so the 24 tile rows of
-        // 8 images make 12 blocks of 2 rows that cross from one image into the next, six per
-        // thread.
+        // 35 × 30 pixels leave partial tiles at the bottom and the right (9 × 8 tiles of 4 × 4).
+        // A 15 840-float budget holds 40 tiles of 36·(5 + 6) floats, five tile rows, so the 18
+        // tile rows of 2 images make blocks of 5, 5, 5 and 3 rows, the second one crossing from
+        // one image into the next, two per thread.
         var conv = Conv2d(inputChannels: 5, outputChannels: 6, kernelSize: 3, padding: 1,
-                          scratch: ConvolutionScratch(columnBudget: 2400), using: &generator)
-        #expect(Self.runsWinograd(conv, [8, 5, 11, 10]))
+                          scratch: ConvolutionScratch(columnBudget: 15_840), using: &generator)
+        #expect(Self.runsWinograd(conv, [2, 5, 35, 30]))
         conv.strategy = .winograd
         conv.trainingStrategy = .winograd
         conv.usesAVX2Kernels = avx2
-        let x = Tensor.normal([8, 5, 11, 10], using: &generator)
+        let x = Tensor.normal([2, 5, 35, 30], using: &generator)
         let expected = Self.referenceForward(x, conv.weight.value, conv.bias.value)
         Self.expectNear(conv.forward(x, training: false), expected, 1e-5, "inference forward")
         Self.expectNear(conv.forward(x, training: true), expected, 1e-5, "training forward")
-        let dy = Tensor.normal([8, 6, 11, 10], using: &generator)
+        let dy = Tensor.normal([2, 6, 35, 30], using: &generator)
         let (dx, dw, db) = Self.referenceBackward(x, conv.weight.value, dy)
         Self.expectNear(conv.backward(dy), dx, 1e-5, "∂x")
         Self.expectNear(conv.weight.gradient, dw, 1e-5, "∂w")
@@ -109,36 +109,36 @@ import Testing
     }
 
     @Test(arguments: variants)
-    func partialTilesWithManyChannels(avx2: Bool) {
+    func partialTilesAtTheBottomAndRight(avx2: Bool) {
         var generator = SeededGenerator(seed: 32)
-        // 21 × 13 pixels: the last tile row and column hold one image row and column; 48 → 40
-        // channels as a deep layer has.
-        var conv = Conv2d(inputChannels: 48, outputChannels: 40, kernelSize: 3, padding: 1, using: &generator)
-        #expect(conv.strategy == .winograd && conv.trainingStrategy == .winograd)
-        #expect(Self.runsWinograd(conv, [3, 48, 21, 13]))
+        // 33 × 29 pixels: the last tile row and column hold one image row and column.
+        var conv = Conv2d(inputChannels: 32, outputChannels: 24, kernelSize: 3, padding: 1, using: &generator)
+        conv.strategy = .winograd
+        conv.trainingStrategy = .winograd
+        #expect(Self.runsWinograd(conv, [1, 32, 33, 29]))
         conv.usesAVX2Kernels = avx2
-        let x = Tensor.normal([3, 48, 21, 13], using: &generator)
+        let x = Tensor.normal([1, 32, 33, 29], using: &generator)
         Self.expectNear(conv.forward(x, training: true), Self.referenceForward(x, conv.weight.value, conv.bias.value),
                         1e-5, "forward")
-        let dy = Tensor.normal([3, 40, 21, 13], using: &generator)
+        let dy = Tensor.normal([1, 24, 33, 29], using: &generator)
         let (dx, dw, _) = Self.referenceBackward(x, conv.weight.value, dy)
         Self.expectNear(conv.backward(dy), dx, 1e-5, "∂x")
         Self.expectNear(conv.weight.gradient, dw, 1e-5, "∂w")
     }
 
-    @Test func smallImagesAndFewTilesFallBackToColumns() {
+    @Test func imagesOfFewerThan64TilesFallBackToShiftedWindows() {
         func pays(_ n: Int, _ h: Int, _ w: Int) -> Bool {
             ConvolutionGeometry(images: n, inputChannels: 16, outputChannels: 16, height: h, width: w, kernel: 3,
                                 padding: 1, columnBudget: 1 << 21, threads: 2).winogradPays
         }
-        // 64 tiles: 16 images of 8 × 8 (2 × 2 tiles each), or one of 29 × 32 (8 × 8 tiles).
-        #expect(pays(16, 8, 8) && pays(1, 29, 32))
-        #expect(!pays(15, 8, 8) && !pays(1, 28, 32))
-        #expect(!pays(64, 7, 30) && !pays(64, 30, 6))
+        // 64 tiles per image: 29 × 32 pixels make 8 × 8 tiles, 28 × 32 only 7 × 8.
+        #expect(pays(1, 29, 32) && pays(4, 32, 29))
+        #expect(!pays(16, 28, 32) && !pays(64, 8, 8))
         // The fallback still convolves: 6 × 8 images through a Winograd-strategy layer.
         var generator = SeededGenerator(seed: 36)
-        var conv = Conv2d(inputChannels: 16, outputChannels: 3, kernelSize: 3, padding: 1, using: &generator)
-        let x = Tensor.normal([1, 16, 6, 8], using: &generator)
+        var conv = Conv2d(inputChannels: 128, outputChannels: 3, kernelSize: 3, padding: 1, using: &generator)
+        #expect(conv.strategy == .winograd)
+        let x = Tensor.normal([1, 128, 6, 8], using: &generator)
         Self.expectNear(conv.forward(x, training: false), Self.referenceForward(x, conv.weight.value, conv.bias.value),
                         1e-5, "forward")
     }
@@ -147,15 +147,15 @@ import Testing
         var generator = SeededGenerator(seed: 33)
         var conv = Conv2d(inputChannels: 3, outputChannels: 4, kernelSize: 3, padding: 1, using: &generator)
         conv.trainingStrategy = .winograd
-        #expect(Self.runsWinograd(conv, [4, 3, 16, 16]))
-        checkGradients(conv, input: .normal([4, 3, 16, 16], using: &generator))
+        #expect(Self.runsWinograd(conv, [1, 3, 32, 32]))
+        checkGradients(conv, input: .normal([1, 3, 32, 32], using: &generator))
     }
 
-    @Test func choosesWinogradFromSixteenInputChannels() {
+    @Test func choosesWinogradFrom128InputChannels() {
         var generator = SeededGenerator(seed: 34)
-        let narrow = Conv2d(inputChannels: 15, outputChannels: 8, kernelSize: 3, padding: 1, using: &generator)
-        #expect(narrow.strategy == .columns && narrow.trainingStrategy == .columns)
-        let wide = Conv2d(inputChannels: 16, outputChannels: 8, kernelSize: 3, padding: 1, using: &generator)
+        let narrow = Conv2d(inputChannels: 127, outputChannels: 8, kernelSize: 3, padding: 1, using: &generator)
+        #expect(narrow.strategy == .shiftedWindows && narrow.trainingStrategy == .shiftedWindows)
+        let wide = Conv2d(inputChannels: 128, outputChannels: 8, kernelSize: 3, padding: 1, using: &generator)
         #expect(wide.strategy == .winograd && wide.trainingStrategy == .winograd)
         let pointwise = Conv2d(inputChannels: 64, outputChannels: 8, kernelSize: 1, padding: 0, using: &generator)
         #expect(pointwise.strategy == .columns && pointwise.trainingStrategy == .columns)
@@ -163,11 +163,12 @@ import Testing
 
     @Test func repeatedRunsGiveTheSameBytes() {
         var generator = SeededGenerator(seed: 35)
-        let conv = Conv2d(inputChannels: 16, outputChannels: 16, kernelSize: 3, padding: 1,
+        var conv = Conv2d(inputChannels: 16, outputChannels: 16, kernelSize: 3, padding: 1,
                           scratch: ConvolutionScratch(columnBudget: 20_000), using: &generator)
-        #expect(Self.runsWinograd(conv, [3, 16, 17, 23]))
-        let x = Tensor.normal([3, 16, 17, 23], using: &generator)
-        let dy = Tensor.normal([3, 16, 17, 23], using: &generator)
+        conv.trainingStrategy = .winograd
+        #expect(Self.runsWinograd(conv, [2, 16, 33, 29]))
+        let x = Tensor.normal([2, 16, 33, 29], using: &generator)
+        let dy = Tensor.normal([2, 16, 33, 29], using: &generator)
         var first = conv
         let y = first.forward(x, training: true), dx = first.backward(dy)
         for _ in 0..<3 {

@@ -19,11 +19,12 @@ extension ConvolutionGeometry {
     var winogradTilesWide: Int { (width + 3) / 4 }
     /// Tile rows of the whole batch, the unit that blocks are made of.
     var winogradTileRows: Int { images * winogradTilesHigh }
-    /// Whether Winograd pays for this shape: images of at least 8 × 8 pixels and 64 tiles in the
-    /// batch. Smaller images waste much of their 4 × 4 tiles on padding, and fewer tiles give
-    /// GEMMs too narrow to pay for transforming the weights.
+    /// Whether Winograd pays for this shape: images of at least 64 tiles (about 32 × 32 pixels).
+    /// On smaller ones, measured against shifted windows in whole networks, transforming the
+    /// weights and moving the transformed tiles through memory cost more than the saved
+    /// multiplications, and partial tiles waste more of the arithmetic.
     var winogradPays: Bool {
-        kernel == 3 && padding == 1 && height >= 8 && width >= 8 && winogradTileRows * winogradTilesWide >= 64
+        kernel == 3 && padding == 1 && winogradTilesHigh * winogradTilesWide >= 64
     }
     /// Tile rows per block. A GEMM repacks its [Cout, Cin] weights for every block, which costs
     /// about as much as multiplying them with 16 to 32 tiles, so blocks aim at 256 tiles (more

@@ -10,10 +10,9 @@ import KandinskyCore
 /// unrolled into a [Cin·k·k, tile] column matrix (im2col) that is multiplied by the weight matrix
 /// [Cout, Cin·k·k] with one GEMM (1 × 1 kernels multiply the input directly). Tiles bound the
 /// column memory per thread to the scratch's ``ConvolutionScratch/columnBudget``. 3 × 3 kernels
-/// with padding 1 and at least 16 input channels instead use Winograd F(4 × 4, 3 × 3) for the
-/// forward pass and ∂x, and shifted-window GEMMs for ∂W (see ``Strategy``). Work is spread over
-/// the cores with one OpenBLAS thread each; a backward pass over fewer images than cores instead
-/// runs serially with all OpenBLAS threads.
+/// with padding 1 and more input channels use shifted windows or Winograd F(4 × 4, 3 × 3)
+/// instead (see ``Strategy``). Work is spread over the cores with one OpenBLAS thread each; a
+/// backward pass over fewer images than cores instead runs serially with all OpenBLAS threads.
 ///
 /// - Complexity: 2·N·H·W·Cout·Cin·k² flops forward, twice that backward; Winograd does a
 ///   quarter of the forward and ∂x multiplications, plus O((Cin + Cout)·N·H·W) for transforms.
@@ -37,16 +36,26 @@ public struct Conv2d: Layer {
     enum Strategy {
         /// im2col tiles and one GEMM per tile: any kernel, best for few input channels.
         case columns
+        /// Nine shifted-window GEMMs over a padded copy (3 × 3, padding 1; see
+        /// `Conv2d+ShiftedKernels.swift`): no im2col, best for many input channels.
+        case shiftedWindows
         /// Winograd F(4 × 4, 3 × 3) (3 × 3, padding 1; see `Conv2d+Winograd.swift`): 4× fewer
-        /// multiplications, best for many channels. The backward pass computes ∂x through
-        /// Winograd too and ∂W by shifted-window GEMMs (`Conv2d+ShiftedKernels.swift`). Images
-        /// smaller than 8 × 8 fall back to columns.
+        /// multiplications for the forward pass and ∂x, ∂W by shifted windows; best for many
+        /// channels on large images. Shapes where it does not pay (``ConvolutionGeometry/winogradPays``)
+        /// use shifted windows.
         case winograd
     }
 
+    /// From this many input channels on, 3 × 3 convolutions with padding 1 use shifted windows
+    /// at inference: their GEMMs then have k ≥ 32, where OpenBLAS runs near its peak.
+    static let shiftedWindowMinimumChannels = 32
+    /// The same threshold in training, lower because shifted windows also spare the backward
+    /// pass its col2im, which outweighs the less efficient k = 16 GEMMs.
+    static let shiftedWindowTrainingMinimumChannels = 16
     /// From this many input channels on, 3 × 3 convolutions with padding 1 use Winograd: with
-    /// fewer, the transforms cost more than the multiplications they save.
-    static let winogradMinimumChannels = 16
+    /// fewer, its transforms, which move (Cin + Cout)·36/16 floats per pixel through memory,
+    /// cost more than the multiplications they save.
+    static let winogradMinimumChannels = 128
 
     /// The strategy of inference-mode forward passes.
     var strategy: Strategy
@@ -58,6 +67,7 @@ public struct Conv2d: Layer {
     private var output = Tensor.empty
     private var inputGradient = Tensor.empty
     private var padded = Tensor.empty
+    private var taps = Tensor.empty
 
     /// A convolution initialised as PyTorch initialises `nn.Conv2d`: weights and biases uniform
     /// in ±1/√(Cin·k²).
@@ -71,9 +81,15 @@ public struct Conv2d: Layer {
         self.kernelSize = kernelSize
         self.padding = padding
         self.scratch = scratch
-        let winograd = kernelSize == 3 && padding == 1 && inputChannels >= Self.winogradMinimumChannels
-        strategy = winograd ? .winograd : .columns
-        trainingStrategy = strategy
+        let shiftable = kernelSize == 3 && padding == 1
+        if shiftable && inputChannels >= Self.winogradMinimumChannels {
+            strategy = .winograd
+            trainingStrategy = .winograd
+        } else {
+            strategy = shiftable && inputChannels >= Self.shiftedWindowMinimumChannels ? .shiftedWindows : .columns
+            trainingStrategy = shiftable && inputChannels >= Self.shiftedWindowTrainingMinimumChannels
+                ? .shiftedWindows : .columns
+        }
         let bound = 1 / Float(inputChannels * kernelSize * kernelSize).squareRoot()
         weight = Parameter(.uniform([outputChannels, inputChannels, kernelSize, kernelSize],
                                     in: -bound...bound, using: &generator))
@@ -104,10 +120,18 @@ public struct Conv2d: Layer {
         ModelProfiler.measure(.convolution) { backpropagate(outputGradient) }
     }
 
+    /// The strategy for input of geometry `g`: Winograd gives way to shifted windows where it does not pay.
+    private func strategy(training: Bool, _ g: ConvolutionGeometry) -> Strategy {
+        let chosen = training ? trainingStrategy : strategy
+        return chosen == .winograd && !g.winogradPays ? .shiftedWindows : chosen
+    }
+
     private mutating func convolve(_ input: Tensor, training: Bool) -> Tensor {
         let g = geometry(input)
-        if (training ? trainingStrategy : strategy) == .winograd && g.winogradPays {
-            return convolveWinograd(input, training: training, geometry: g)
+        switch strategy(training: training, g) {
+        case .columns: break
+        case .shiftedWindows: return convolveShifted(input, training: training, geometry: g)
+        case .winograd: return convolveWinograd(input, training: training, geometry: g)
         }
         let threads = availableCoreCount
         let tile = g.tileSize
@@ -152,8 +176,10 @@ public struct Conv2d: Layer {
         let g = geometry(input)
         precondition(outputGradient.shape == [g.images, outputChannels, g.outputHeight, g.outputWidth],
                      "Conv2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \([g.images, outputChannels, g.outputHeight, g.outputWidth])")
-        if trainingStrategy == .winograd && g.winogradPays {
-            return backpropagateWinograd(outputGradient, input: input, geometry: g)
+        switch strategy(training: true, g) {
+        case .columns: break
+        case .shiftedWindows: return backpropagateShifted(outputGradient, input: input, geometry: g)
+        case .winograd: return backpropagateWinograd(outputGradient, input: input, geometry: g)
         }
         let threads = availableCoreCount
         let workers = min(threads, g.images)
@@ -201,6 +227,127 @@ public struct Conv2d: Layer {
         savedInput = nil
         inputGradient = result
         return result
+    }
+
+    private mutating func convolveShifted(_ input: Tensor, training: Bool, geometry g: ConvolutionGeometry) -> Tensor {
+        scratch.reserve(threads: availableCoreCount, columnCount: outputChannels * g.rowsPerBand * g.paddedWidth, partialCount: 0)
+        var result = Tensor.empty
+        swap(&result, &output)
+        result.prepareBuffer(shape: [g.images, outputChannels, g.height, g.width])
+        taps.prepareBuffer(shape: [9, outputChannels, inputChannels])
+        let weight = self.weight.value
+        weight.withUnsafeBufferPointer { w in
+            taps.withUnsafeMutableBufferPointer { t in rearrangeTaps(g, w: w.baseAddress!, taps: t.baseAddress!) }
+        }
+        // Training keeps the padded copy for the backward pass; inference pads into shared scratch.
+        if training {
+            var copy = Tensor.empty
+            swap(&copy, &padded)
+            copy.prepareBuffer(shape: [g.images, g.paddedImageSize])
+            copy.withUnsafeMutableBufferPointer { p in
+                convolveShifted(input, padded: p.baseAddress!, into: &result, geometry: g)
+            }
+            padded = copy
+        } else {
+            padded = .empty
+            convolveShifted(input, padded: scratch.shared(count: g.images * g.paddedImageSize), into: &result, geometry: g)
+        }
+        savedInput = training ? input : nil
+        output = result
+        return result
+    }
+
+    /// Pads `input` into `padded` and runs the bands of every image over the cores.
+    private func convolveShifted(_ input: Tensor, padded: UnsafeMutablePointer<Float>, into result: inout Tensor,
+                                 geometry g: ConvolutionGeometry) {
+        let threads = availableCoreCount
+        let rowsPerBand = g.rowsPerBand, bands = g.bandCount
+        let scratch = self.scratch
+        padBatch(input, into: padded, geometry: g)
+        result.withUnsafeMutableBufferPointer { y in
+            taps.withUnsafeBufferPointer { t in
+                bias.value.withUnsafeBufferPointer { b in
+                    let items = g.images * bands
+                    let workers = min(threads, items)
+                    setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
+                    parallelFor(0..<workers, chunkCount: workers) { range in
+                        for thread in range {
+                            for item in stride(from: thread, to: items, by: workers) {
+                                let image = item / bands, firstRow = (item % bands) * rowsPerBand
+                                convolveBand(g, padded: padded + image * g.paddedImageSize,
+                                             taps: t.baseAddress!, b: b.baseAddress!,
+                                             y: y.baseAddress! + image * g.outputImageSize,
+                                             firstRow: firstRow, rows: min(rowsPerBand, g.height - firstRow),
+                                             band: scratch.columns(thread: thread))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private mutating func backpropagateShifted(_ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
+        var result = Tensor.empty
+        swap(&result, &inputGradient)
+        result.prepareBuffer(shape: input.shape)
+        result.withUnsafeMutableBufferPointer { dx in
+            accumulateShiftedGradients(outputGradient, geometry: g, inputGradient: dx.baseAddress!)
+        }
+        savedInput = nil
+        inputGradient = result
+        return result
+    }
+
+    /// Adds ∂W and ∂b to the parameters' gradients and, when `dx` is given, writes ∂x there,
+    /// all from the padded input kept by the training forward pass.
+    private mutating func accumulateShiftedGradients(_ outputGradient: Tensor, geometry g: ConvolutionGeometry,
+                                                     inputGradient dx: UnsafeMutablePointer<Float>?) {
+        let threads = availableCoreCount
+        let workers = min(threads, g.images)
+        let bandSize = outputChannels * g.rowsPerBand * g.paddedWidth
+        let tapCount = 9 * outputChannels * inputChannels
+        let partialCount = tapCount + outputChannels
+        scratch.reserve(threads: workers, columnCount: bandSize + (dx == nil ? 0 : g.paddedImageSize), partialCount: partialCount)
+        let scratch = self.scratch, paddedImages = self.padded, tapMatrix = self.taps
+        paddedImages.withUnsafeBufferPointer { p in
+            outputGradient.withUnsafeBufferPointer { dy in
+                tapMatrix.withUnsafeBufferPointer { t in
+                    setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
+                    parallelFor(0..<workers, chunkCount: workers) { range in
+                        for thread in range {
+                            let partial = scratch.partial(thread: thread)
+                            partial.initialize(repeating: 0, count: partialCount)
+                            let band = scratch.columns(thread: thread)
+                            for image in stride(from: thread, to: g.images, by: workers) {
+                                let inputGradient = dx.map {
+                                    ShiftedInputGradient(taps: t.baseAddress!, dx: $0 + image * g.inputImageSize,
+                                                         paddedGradient: band + bandSize)
+                                }
+                                backpropagateImageShifted(g, padded: p.baseAddress! + image * g.paddedImageSize,
+                                                          dy: dy.baseAddress! + image * g.outputImageSize,
+                                                          dTaps: partial, db: partial + tapCount,
+                                                          band: band, inputGradient: inputGradient)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let (cin, cout) = (inputChannels, outputChannels)
+        weight.gradient.withUnsafeMutableBufferPointer { dw in
+            bias.gradient.withUnsafeMutableBufferPointer { db in
+                for thread in 0..<workers {
+                    let partial = scratch.partial(thread: thread)
+                    for o in 0..<cout {
+                        for c in 0..<cin {
+                            for tap in 0..<9 { dw[(o * cin + c) * 9 + tap] += partial[(tap * cout + o) * cin + c] }
+                        }
+                        db[o] += partial[tapCount + o]
+                    }
+                }
+            }
+        }
     }
 
     /// Copies every image of `input` into its zero-padded form (``padImage(_:x:padded:)``).
@@ -253,44 +400,8 @@ public struct Conv2d: Layer {
     /// ∂W and ∂b by shifted-window GEMMs over the kept padded input, then
     /// ∂x = ∂y ⋆ rot180(W)ᵀ, a 3 × 3 convolution with Cout inputs and Cin outputs, through Winograd.
     private mutating func backpropagateWinograd(_ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
-        let threads = availableCoreCount
-        let workers = min(threads, g.images)
-        let tapCount = 9 * outputChannels * inputChannels
-        let partialCount = tapCount + outputChannels
-        scratch.reserve(threads: workers, columnCount: outputChannels * g.rowsPerBand * g.paddedWidth, partialCount: partialCount)
-        let scratch = self.scratch, paddedImages = self.padded
-        paddedImages.withUnsafeBufferPointer { p in
-            outputGradient.withUnsafeBufferPointer { dy in
-                setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
-                parallelFor(0..<workers, chunkCount: workers) { range in
-                    for thread in range {
-                        let partial = scratch.partial(thread: thread)
-                        partial.initialize(repeating: 0, count: partialCount)
-                        for image in stride(from: thread, to: g.images, by: workers) {
-                            accumulateTapGradientsShifted(g, padded: p.baseAddress! + image * g.paddedImageSize,
-                                                          dy: dy.baseAddress! + image * g.outputImageSize,
-                                                          dTaps: partial, db: partial + tapCount,
-                                                          band: scratch.columns(thread: thread))
-                        }
-                    }
-                }
-            }
-        }
+        accumulateShiftedGradients(outputGradient, geometry: g, inputGradient: nil)
         let (cin, cout) = (inputChannels, outputChannels)
-        weight.gradient.withUnsafeMutableBufferPointer { dw in
-            bias.gradient.withUnsafeMutableBufferPointer { db in
-                for thread in 0..<workers {
-                    let partial = scratch.partial(thread: thread)
-                    for o in 0..<cout {
-                        for c in 0..<cin {
-                            for tap in 0..<9 { dw[(o * cin + c) * 9 + tap] += partial[(tap * cout + o) * cin + c] }
-                        }
-                        db[o] += partial[tapCount + o]
-                    }
-                }
-            }
-        }
-
         var result = Tensor.empty
         swap(&result, &inputGradient)
         result.prepareBuffer(shape: input.shape)

@@ -39,7 +39,8 @@ public final class ConvolutionScratch: @unchecked Sendable {
     }
 
     /// A buffer of at least `count` floats shared by all threads and layers, for data that lives
-    /// only during one layer call (the Winograd-domain weights of a convolution).
+    /// only during one layer call (the padded input of an inference-mode convolution through
+    /// shifted windows, or the Winograd-domain weights).
     func shared(count: Int) -> UnsafeMutablePointer<Float> {
         Self.reserve(&sharedBuffer, threads: 1, count: count)
         return sharedBuffer[0].baseAddress!
