@@ -31,7 +31,7 @@ extension ConvolutionGeometry {
     /// when 64 Ki floats, about half a core's L2 cache, hold their transformed input and
     /// output), but no more than a thread's share of the batch while that is at least 64 tiles,
     /// and never more than the column budget holds. Several blocks are evened out so that they
-    /// split equally over the threads; a single block runs its GEMMs on all threads.
+    /// split equally over the threads; a single block splits its GEMMs over the threads.
     var winogradTileRowsPerBlock: Int {
         let tileFloats = 36 * (inputChannels + outputChannels)
         var tiles = max(256, (1 << 16) / tileFloats)
