@@ -46,12 +46,10 @@ public struct Conv2d: Layer {
         case winograd
     }
 
-    /// From this many input channels on, 3 × 3 convolutions with padding 1 use shifted windows
-    /// at inference: their GEMMs then have k ≥ 32, where OpenBLAS runs near its peak.
-    static let shiftedWindowMinimumChannels = 32
-    /// The same threshold in training, lower because shifted windows also spare the backward
-    /// pass its col2im, which outweighs the less efficient k = 16 GEMMs.
-    static let shiftedWindowTrainingMinimumChannels = 16
+    /// From this many input channels on, 3 × 3 convolutions with padding 1 use shifted windows:
+    /// their k = 16 GEMMs run below OpenBLAS's peak, but im2col's 9× copy costs more (measured
+    /// about 8 % on the forward pass of a UNet of 16 channels, more with col2im in training).
+    static let shiftedWindowMinimumChannels = 16
     /// From this many input channels on, 3 × 3 convolutions with padding 1 use Winograd. With
     /// fewer, its transforms, which move (Cin + Cout)·36/16 floats per pixel through memory,
     /// cost about what the saved multiplications do: UNets of 16 channels measured no faster
@@ -60,7 +58,8 @@ public struct Conv2d: Layer {
 
     /// The strategy of inference-mode forward passes.
     var strategy: Strategy
-    /// The strategy of training-mode forward passes and of backward passes.
+    /// The strategy of training-mode forward passes and of backward passes; the same as
+    /// ``strategy`` unless a test sets them apart.
     var trainingStrategy: Strategy
     /// Whether the C kernels run their AVX2 + FMA variant (settable so tests cover both).
     var usesAVX2Kernels = cpuHasAVX2AndFMA
@@ -82,15 +81,14 @@ public struct Conv2d: Layer {
         self.kernelSize = kernelSize
         self.padding = padding
         self.scratch = scratch
-        let shiftable = kernelSize == 3 && padding == 1
-        if shiftable && inputChannels >= Self.winogradMinimumChannels {
+        if kernelSize != 3 || padding != 1 {
+            strategy = .columns
+        } else if inputChannels >= Self.winogradMinimumChannels {
             strategy = .winograd
-            trainingStrategy = .winograd
         } else {
-            strategy = shiftable && inputChannels >= Self.shiftedWindowMinimumChannels ? .shiftedWindows : .columns
-            trainingStrategy = shiftable && inputChannels >= Self.shiftedWindowTrainingMinimumChannels
-                ? .shiftedWindows : .columns
+            strategy = inputChannels >= Self.shiftedWindowMinimumChannels ? .shiftedWindows : .columns
         }
+        trainingStrategy = strategy
         let bound = 1 / Float(inputChannels * kernelSize * kernelSize).squareRoot()
         weight = Parameter(.uniform([outputChannels, inputChannels, kernelSize, kernelSize],
                                     in: -bound...bound, using: &generator))
