@@ -153,7 +153,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KandinskyModelsTests",
-            dependencies: ["KandinskyModels"],
+            dependencies: ["KandinskyModels", "CKandinskyKernels"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

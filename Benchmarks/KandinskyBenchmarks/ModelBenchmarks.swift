@@ -116,7 +116,7 @@ private func profile(_ name: String, _ body: () -> Void) {
     let insideShare = min(1, threadTotal / Double(availableCoreCount) / max(convolution, 1e-12))
     let gemm = convolution * insideShare * t[.convolutionGEMM]! / threadTotal
     let im2col = convolution * insideShare * t[.im2col]! / threadTotal
-    var parts: [(String, Double)] = [("conv GEMMs", gemm), ("im2col/col2im", im2col), ("conv other", convolution - gemm - im2col),
+    var parts: [(String, Double)] = [("conv GEMMs", gemm), ("im2col/transforms", im2col), ("conv other", convolution - gemm - im2col),
                                      ("normalisation", t[.normalisation]!), ("elementwise", t[.elementwise]!)]
     if t[.loss]! > 0 { parts.append(("loss", t[.loss]!)) }
     if t[.optimizer]! > 0 { parts.append(("Adam", t[.optimizer]!)) }

@@ -14,7 +14,7 @@ public enum ModelProfiler {
         case convolution
         /// GEMMs inside convolutions (summed over threads).
         case convolutionGEMM
-        /// im2col and col2im inside convolutions (summed over threads).
+        /// im2col, col2im, padding and Winograd transforms inside convolutions (summed over threads).
         case im2col
         /// Instance normalisation (wall-clock).
         case normalisation
@@ -30,7 +30,7 @@ public enum ModelProfiler {
             switch self {
             case .convolution: "convolution"
             case .convolutionGEMM: "convolution GEMMs"
-            case .im2col: "im2col/col2im"
+            case .im2col: "im2col/transforms"
             case .normalisation: "normalisation"
             case .elementwise: "elementwise"
             case .loss: "loss"

@@ -104,8 +104,10 @@ import Testing
         let shifted = Conv2d(inputChannels: 32, outputChannels: 5, kernelSize: 3, padding: 1,
                              scratch: ConvolutionScratch(columnBudget: 200), using: &generator)
         #expect(shifted.strategy == .shiftedWindows && shifted.trainingStrategy == .shiftedWindows)
-        let narrow = Conv2d(inputChannels: 16, outputChannels: 5, kernelSize: 3, padding: 1, using: &generator)
-        #expect(narrow.strategy == .columns && narrow.trainingStrategy == .shiftedWindows)
+        let sixteen = Conv2d(inputChannels: 16, outputChannels: 5, kernelSize: 3, padding: 1, using: &generator)
+        #expect(sixteen.strategy == .shiftedWindows && sixteen.trainingStrategy == .shiftedWindows)
+        let narrow = Conv2d(inputChannels: 15, outputChannels: 5, kernelSize: 3, padding: 1, using: &generator)
+        #expect(narrow.strategy == .columns && narrow.trainingStrategy == .columns)
         checkGradients(shifted, input: .normal([3, 32, 8, 9], using: &generator), samples: 12)
         var columns = shifted, windows = shifted
         columns.strategy = .columns

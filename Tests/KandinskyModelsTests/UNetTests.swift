@@ -136,4 +136,29 @@ import Testing
             #expect(abs(schedule.learningRate(atEpoch: epoch) - expected[epoch]) <= 1e-12 * 0.01, "epoch \(epoch)")
         }
     }
+
+    @Test func matchesPyTorchThroughWinograd() throws {
+        // Every 3 × 3 convolution asks for Winograd; the full-resolution ones (32 × 48 pixels,
+        // 96 tiles) get it, forward and backward, the smaller ones fall back to shifted windows.
+        let step = try readFixture("unet_c4_step.safetensors")
+        var model = Self.fixtureModel()
+        try model.load(readFixture("unet_c4_weights.safetensors"), path: "unet_c4_weights.safetensors")
+        for index in model.downBlocks.indices {
+            model.downBlocks[index].firstConvolution.trainingStrategy = .winograd
+            model.downBlocks[index].secondConvolution.trainingStrategy = .winograd
+            model.upBlocks[index].firstConvolution.trainingStrategy = .winograd
+            model.upBlocks[index].secondConvolution.trainingStrategy = .winograd
+        }
+        let logits = model.forward(try tensor(step, "input"), training: true)
+        expectClose(logits, try tensor(step, "logits"), relativeTolerance: 1e-4, "logits")
+        var loss = TopKBinaryCrossEntropy(keptFraction: 0.5)
+        var gradient = Tensor(shape: [0], repeating: 0)
+        _ = loss.lossAndGradient(logits, try tensor(step, "targets"), gradient: &gradient)
+        _ = model.backward(gradient)
+        var gradients: [String: Tensor] = [:]
+        model.visitParameters { name, parameter in gradients[name] = parameter.gradient }
+        for name in ["down_sample_layers.0.layers.0.weight", "up_sample_layers.3.layers.0.weight", "conv.layers.0.weight"] {
+            expectClose(try #require(gradients[name]), try tensor(step, "grad." + name), relativeTolerance: 1e-3, "∂/∂\(name)")
+        }
+    }
 }

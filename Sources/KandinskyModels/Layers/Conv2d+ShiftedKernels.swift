@@ -72,17 +72,26 @@ func convolveBand(_ g: ConvolutionGeometry, padded: UnsafePointer<Float>, taps: 
     }
 }
 
-/// Accumulates ∂taps ([9, Cout, Cin]) and ∂b and writes ∂x for one image.
-func backpropagateImageShifted(_ g: ConvolutionGeometry, padded: UnsafePointer<Float>, taps: UnsafePointer<Float>,
-                               dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+/// The inputs and outputs of ∂x in ``backpropagateImageShifted(_:padded:dy:dTaps:db:band:inputGradient:)``.
+struct ShiftedInputGradient {
+    /// The forward weights as [9, Cout, Cin].
+    let taps: UnsafePointer<Float>
+    /// ∂x of the image, [Cin, H, W].
+    let dx: UnsafeMutablePointer<Float>
+    /// Scratch for ∂x in the padded layout, `paddedImageSize` floats.
+    let paddedGradient: UnsafeMutablePointer<Float>
+}
+
+/// Accumulates ∂taps ([9, Cout, Cin]) and ∂b for one image, and writes its ∂x when `inputGradient` is given.
+func backpropagateImageShifted(_ g: ConvolutionGeometry, padded: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                dTaps: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
-                               band: UnsafeMutablePointer<Float>, paddedGradient: UnsafeMutablePointer<Float>) {
+                               band: UnsafeMutablePointer<Float>, inputGradient: ShiftedInputGradient?) {
     let h = g.height, w = g.width, wp = g.paddedWidth
     let cin = g.inputChannels, cout = g.outputChannels
     for o in 0..<cout {
         db[o] += Float(PlaneReduction.sum(dy + o * h * w, count: h * w))
     }
-    paddedGradient.initialize(repeating: 0, count: g.paddedImageSize)
+    inputGradient?.paddedGradient.initialize(repeating: 0, count: g.paddedImageSize)
     let rowsPerBand = g.rowsPerBand
     var firstRow = 0
     while firstRow < h {
@@ -103,17 +112,21 @@ func backpropagateImageShifted(_ g: ConvolutionGeometry, padded: UnsafePointer<F
                     gemm(transposeA: .none, transposeB: .transposed, m: cout, n: cin, k: count,
                          a: band, lda: count, b: padded + shift, ldb: g.paddedPlane,
                          beta: 1, c: dTaps + tap * cout * cin, ldc: cin)
-                    gemm(transposeA: .transposed, transposeB: .none, m: cin, n: count, k: cout,
-                         a: taps + tap * cout * cin, lda: cin, b: band, ldb: count,
-                         beta: 1, c: paddedGradient + shift, ldc: g.paddedPlane)
+                    if let inputGradient {
+                        gemm(transposeA: .transposed, transposeB: .none, m: cin, n: count, k: cout,
+                             a: inputGradient.taps + tap * cout * cin, lda: cin, b: band, ldb: count,
+                             beta: 1, c: inputGradient.paddedGradient + shift, ldc: g.paddedPlane)
+                    }
                 }
             }
         }
         firstRow += rows
     }
+    guard let inputGradient else { return }
     for c in 0..<cin {
         for i in 0..<h {
-            (dx + (c * h + i) * w).update(from: paddedGradient + c * g.paddedPlane + (i + 1) * wp + 1, count: w)
+            (inputGradient.dx + (c * h + i) * w).update(
+                from: inputGradient.paddedGradient + c * g.paddedPlane + (i + 1) * wp + 1, count: w)
         }
     }
 }

@@ -9,11 +9,13 @@ import KandinskyCore
 /// Implementation: the output is computed in tiles of pixels; each tile's receptive fields are
 /// unrolled into a [Cin·k·k, tile] column matrix (im2col) that is multiplied by the weight matrix
 /// [Cout, Cin·k·k] with one GEMM (1 × 1 kernels multiply the input directly). Tiles bound the
-/// column memory per thread to the scratch's ``ConvolutionScratch/columnBudget``. Work is spread over the cores
-/// with one OpenBLAS thread each; a backward pass over fewer images than cores instead runs
-/// serially with all OpenBLAS threads.
+/// column memory per thread to the scratch's ``ConvolutionScratch/columnBudget``. 3 × 3 kernels
+/// with padding 1 and more input channels use shifted windows or Winograd F(4 × 4, 3 × 3)
+/// instead (see ``Strategy``). Work is spread over the cores with one OpenBLAS thread each; a
+/// backward pass over fewer images than cores instead runs serially with all OpenBLAS threads.
 ///
-/// - Complexity: 2·N·H·W·Cout·Cin·k² flops forward, twice that backward.
+/// - Complexity: 2·N·H·W·Cout·Cin·k² flops forward, twice that backward; Winograd does a
+///   quarter of the forward and ∂x multiplications, plus O((Cin + Cout)·N·H·W) for transforms.
 public struct Conv2d: Layer {
     /// [Cout, Cin, k, k].
     public var weight: Parameter
@@ -37,19 +39,30 @@ public struct Conv2d: Layer {
         /// Nine shifted-window GEMMs over a padded copy (3 × 3, padding 1; see
         /// `Conv2d+ShiftedKernels.swift`): no im2col, best for many input channels.
         case shiftedWindows
+        /// Winograd F(4 × 4, 3 × 3) (3 × 3, padding 1; see `Conv2d+Winograd.swift`): 4× fewer
+        /// multiplications for the forward pass and ∂x, ∂W by shifted windows; best for many
+        /// channels on large images. Shapes where it does not pay (``ConvolutionGeometry/winogradPays``)
+        /// use shifted windows.
+        case winograd
     }
 
-    /// From this many input channels on, 3 × 3 convolutions with padding 1 use shifted windows
-    /// at inference: their GEMMs then have k ≥ 32, where OpenBLAS runs near its peak.
-    static let shiftedWindowMinimumChannels = 32
-    /// The same threshold in training, lower because shifted windows also spare the backward
-    /// pass its col2im, which outweighs the less efficient k = 16 GEMMs.
-    static let shiftedWindowTrainingMinimumChannels = 16
+    /// From this many input channels on, 3 × 3 convolutions with padding 1 use shifted windows:
+    /// their k = 16 GEMMs run below OpenBLAS's peak, but im2col's 9× copy costs more (measured
+    /// about 8 % on the forward pass of a UNet of 16 channels, more with col2im in training).
+    static let shiftedWindowMinimumChannels = 16
+    /// From this many input channels on, 3 × 3 convolutions with padding 1 use Winograd. With
+    /// fewer, its transforms, which move (Cin + Cout)·36/16 floats per pixel through memory,
+    /// cost about what the saved multiplications do: UNets of 16 channels measured no faster
+    /// with Winograd from 16 or 64 input channels on than with shifted windows.
+    static let winogradMinimumChannels = 128
 
     /// The strategy of inference-mode forward passes.
     var strategy: Strategy
-    /// The strategy of training-mode forward passes and of backward passes.
+    /// The strategy of training-mode forward passes and of backward passes; the same as
+    /// ``strategy`` unless a test sets them apart.
     var trainingStrategy: Strategy
+    /// Whether the C kernels run their AVX2 + FMA variant (settable so tests cover both).
+    var usesAVX2Kernels = cpuHasAVX2AndFMA
     private var savedInput: Tensor?
     private var output = Tensor.empty
     private var inputGradient = Tensor.empty
@@ -68,10 +81,14 @@ public struct Conv2d: Layer {
         self.kernelSize = kernelSize
         self.padding = padding
         self.scratch = scratch
-        let shiftable = kernelSize == 3 && padding == 1
-        strategy = shiftable && inputChannels >= Self.shiftedWindowMinimumChannels ? .shiftedWindows : .columns
-        trainingStrategy = shiftable && inputChannels >= Self.shiftedWindowTrainingMinimumChannels
-            ? .shiftedWindows : .columns
+        if kernelSize != 3 || padding != 1 {
+            strategy = .columns
+        } else if inputChannels >= Self.winogradMinimumChannels {
+            strategy = .winograd
+        } else {
+            strategy = inputChannels >= Self.shiftedWindowMinimumChannels ? .shiftedWindows : .columns
+        }
+        trainingStrategy = strategy
         let bound = 1 / Float(inputChannels * kernelSize * kernelSize).squareRoot()
         weight = Parameter(.uniform([outputChannels, inputChannels, kernelSize, kernelSize],
                                     in: -bound...bound, using: &generator))
@@ -102,9 +119,19 @@ public struct Conv2d: Layer {
         ModelProfiler.measure(.convolution) { backpropagate(outputGradient) }
     }
 
+    /// The strategy for input of geometry `g`: Winograd gives way to shifted windows where it does not pay.
+    private func strategy(training: Bool, _ g: ConvolutionGeometry) -> Strategy {
+        let chosen = training ? trainingStrategy : strategy
+        return chosen == .winograd && !g.winogradPays ? .shiftedWindows : chosen
+    }
+
     private mutating func convolve(_ input: Tensor, training: Bool) -> Tensor {
-        if (training ? trainingStrategy : strategy) == .shiftedWindows { return convolveShifted(input, training: training) }
         let g = geometry(input)
+        switch strategy(training: training, g) {
+        case .columns: break
+        case .shiftedWindows: return convolveShifted(input, training: training, geometry: g)
+        case .winograd: return convolveWinograd(input, training: training, geometry: g)
+        }
         let threads = availableCoreCount
         let tile = g.tileSize
         let tiles = g.tileCount
@@ -148,7 +175,11 @@ public struct Conv2d: Layer {
         let g = geometry(input)
         precondition(outputGradient.shape == [g.images, outputChannels, g.outputHeight, g.outputWidth],
                      "Conv2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \([g.images, outputChannels, g.outputHeight, g.outputWidth])")
-        if trainingStrategy == .shiftedWindows { return backpropagateShifted(outputGradient, input: input, geometry: g) }
+        switch strategy(training: true, g) {
+        case .columns: break
+        case .shiftedWindows: return backpropagateShifted(outputGradient, input: input, geometry: g)
+        case .winograd: return backpropagateWinograd(outputGradient, input: input, geometry: g)
+        }
         let threads = availableCoreCount
         let workers = min(threads, g.images)
         let tile = g.tileSize
@@ -197,8 +228,7 @@ public struct Conv2d: Layer {
         return result
     }
 
-    private mutating func convolveShifted(_ input: Tensor, training: Bool) -> Tensor {
-        let g = geometry(input)
+    private mutating func convolveShifted(_ input: Tensor, training: Bool, geometry g: ConvolutionGeometry) -> Tensor {
         scratch.reserve(threads: availableCoreCount, columnCount: outputChannels * g.rowsPerBand * g.paddedWidth, partialCount: 0)
         var result = Tensor.empty
         swap(&result, &output)
@@ -232,15 +262,7 @@ public struct Conv2d: Layer {
         let threads = availableCoreCount
         let rowsPerBand = g.rowsPerBand, bands = g.bandCount
         let scratch = self.scratch
-        ModelProfiler.measure(.im2col) {
-            input.withUnsafeBufferPointer { x in
-                parallelFor(0..<g.images) { range in
-                    for image in range {
-                        padImage(g, x: x.baseAddress! + image * g.inputImageSize, padded: padded + image * g.paddedImageSize)
-                    }
-                }
-            }
-        }
+        padBatch(input, into: padded, geometry: g)
         result.withUnsafeMutableBufferPointer { y in
             taps.withUnsafeBufferPointer { t in
                 bias.value.withUnsafeBufferPointer { b in
@@ -265,34 +287,46 @@ public struct Conv2d: Layer {
     }
 
     private mutating func backpropagateShifted(_ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
+        var result = Tensor.empty
+        swap(&result, &inputGradient)
+        result.prepareBuffer(shape: input.shape)
+        result.withUnsafeMutableBufferPointer { dx in
+            accumulateShiftedGradients(outputGradient, geometry: g, inputGradient: dx.baseAddress!)
+        }
+        savedInput = nil
+        inputGradient = result
+        return result
+    }
+
+    /// Adds ∂W and ∂b to the parameters' gradients and, when `dx` is given, writes ∂x there,
+    /// all from the padded input kept by the training forward pass.
+    private mutating func accumulateShiftedGradients(_ outputGradient: Tensor, geometry g: ConvolutionGeometry,
+                                                     inputGradient dx: UnsafeMutablePointer<Float>?) {
         let threads = availableCoreCount
         let workers = min(threads, g.images)
         let bandSize = outputChannels * g.rowsPerBand * g.paddedWidth
         let tapCount = 9 * outputChannels * inputChannels
         let partialCount = tapCount + outputChannels
-        scratch.reserve(threads: workers, columnCount: bandSize + g.paddedImageSize, partialCount: partialCount)
-        var result = Tensor.empty
-        swap(&result, &inputGradient)
-        result.prepareBuffer(shape: input.shape)
+        scratch.reserve(threads: workers, columnCount: bandSize + (dx == nil ? 0 : g.paddedImageSize), partialCount: partialCount)
         let scratch = self.scratch, paddedImages = self.padded, tapMatrix = self.taps
-        result.withUnsafeMutableBufferPointer { dx in
-            paddedImages.withUnsafeBufferPointer { p in
-                outputGradient.withUnsafeBufferPointer { dy in
-                    tapMatrix.withUnsafeBufferPointer { t in
-                        setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
-                        parallelFor(0..<workers, chunkCount: workers) { range in
-                            for thread in range {
-                                let partial = scratch.partial(thread: thread)
-                                partial.initialize(repeating: 0, count: partialCount)
-                                let band = scratch.columns(thread: thread)
-                                for image in stride(from: thread, to: g.images, by: workers) {
-                                    backpropagateImageShifted(g, padded: p.baseAddress! + image * g.paddedImageSize,
-                                                              taps: t.baseAddress!,
-                                                              dy: dy.baseAddress! + image * g.outputImageSize,
-                                                              dx: dx.baseAddress! + image * g.inputImageSize,
-                                                              dTaps: partial, db: partial + tapCount,
-                                                              band: band, paddedGradient: band + bandSize)
+        paddedImages.withUnsafeBufferPointer { p in
+            outputGradient.withUnsafeBufferPointer { dy in
+                tapMatrix.withUnsafeBufferPointer { t in
+                    setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
+                    parallelFor(0..<workers, chunkCount: workers) { range in
+                        for thread in range {
+                            let partial = scratch.partial(thread: thread)
+                            partial.initialize(repeating: 0, count: partialCount)
+                            let band = scratch.columns(thread: thread)
+                            for image in stride(from: thread, to: g.images, by: workers) {
+                                let inputGradient = dx.map {
+                                    ShiftedInputGradient(taps: t.baseAddress!, dx: $0 + image * g.inputImageSize,
+                                                         paddedGradient: band + bandSize)
                                 }
+                                backpropagateImageShifted(g, padded: p.baseAddress! + image * g.paddedImageSize,
+                                                          dy: dy.baseAddress! + image * g.outputImageSize,
+                                                          dTaps: partial, db: partial + tapCount,
+                                                          band: band, inputGradient: inputGradient)
                             }
                         }
                     }
@@ -311,6 +345,78 @@ public struct Conv2d: Layer {
                         db[o] += partial[tapCount + o]
                     }
                 }
+            }
+        }
+    }
+
+    /// Copies every image of `input` into its zero-padded form (``padImage(_:x:padded:)``).
+    private func padBatch(_ input: Tensor, into padded: UnsafeMutablePointer<Float>, geometry g: ConvolutionGeometry) {
+        input.withUnsafeBufferPointer { x in
+            parallelFor(0..<g.images) { range in
+                ModelProfiler.measure(.im2col) {
+                    for image in range {
+                        padImage(g, x: x.baseAddress! + image * g.inputImageSize, padded: padded + image * g.paddedImageSize)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forward through Winograd; in training also keeps a padded copy of the input, from which
+    /// the backward pass computes ∂W by shifted windows.
+    private mutating func convolveWinograd(_ input: Tensor, training: Bool, geometry g: ConvolutionGeometry) -> Tensor {
+        var result = Tensor.empty
+        swap(&result, &output)
+        result.prepareBuffer(shape: [g.images, outputChannels, g.height, g.width])
+        if training {
+            var copy = Tensor.empty
+            swap(&copy, &padded)
+            copy.prepareBuffer(shape: [g.images, g.paddedImageSize])
+            copy.withUnsafeMutableBufferPointer { p in padBatch(input, into: p.baseAddress!, geometry: g) }
+            padded = copy
+        } else {
+            padded = .empty
+        }
+        let transformed = scratch.shared(count: 36 * outputChannels * inputChannels)
+        let scratch = self.scratch, avx2 = usesAVX2Kernels
+        weight.value.withUnsafeBufferPointer { w in
+            transformWinogradWeights(w.baseAddress!, outputs: outputChannels, inputs: inputChannels,
+                                     flipTransposed: false, into: transformed, avx2: avx2)
+        }
+        result.withUnsafeMutableBufferPointer { y in
+            input.withUnsafeBufferPointer { x in
+                bias.value.withUnsafeBufferPointer { b in
+                    KandinskyModels.convolveWinograd(g, x: x.baseAddress!, transformedWeights: transformed,
+                                                     bias: b.baseAddress!, y: y.baseAddress!, scratch: scratch, avx2: avx2)
+                }
+            }
+        }
+        savedInput = training ? input : nil
+        output = result
+        return result
+    }
+
+    /// ∂W and ∂b by shifted-window GEMMs over the kept padded input, then
+    /// ∂x = ∂y ⋆ rot180(W)ᵀ, a 3 × 3 convolution with Cout inputs and Cin outputs, through Winograd.
+    private mutating func backpropagateWinograd(_ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
+        accumulateShiftedGradients(outputGradient, geometry: g, inputGradient: nil)
+        let (cin, cout) = (inputChannels, outputChannels)
+        var result = Tensor.empty
+        swap(&result, &inputGradient)
+        result.prepareBuffer(shape: input.shape)
+        let transposed = ConvolutionGeometry(images: g.images, inputChannels: cout, outputChannels: cin,
+                                             height: g.height, width: g.width, kernel: 3, padding: 1,
+                                             columnBudget: g.columnBudget, threads: g.threads)
+        let transformed = scratch.shared(count: 36 * cout * cin)
+        let avx2 = usesAVX2Kernels
+        weight.value.withUnsafeBufferPointer { w in
+            transformWinogradWeights(w.baseAddress!, outputs: cout, inputs: cin, flipTransposed: true,
+                                     into: transformed, avx2: avx2)
+        }
+        result.withUnsafeMutableBufferPointer { dx in
+            outputGradient.withUnsafeBufferPointer { dy in
+                KandinskyModels.convolveWinograd(transposed, x: dy.baseAddress!, transformedWeights: transformed,
+                                                 bias: nil, y: dx.baseAddress!, scratch: scratch, avx2: avx2)
             }
         }
         savedInput = nil

@@ -1,7 +1,8 @@
 import KandinskyCore
 
-/// Per-thread scratch memory for ``Conv2d``: a column (im2col) tile and a weight-gradient
-/// partial sum for each worker thread.
+/// Scratch memory for ``Conv2d``: for each worker thread, a column buffer (an im2col tile, a
+/// Winograd block or a band of ∂y) and a weight-gradient partial sum; for all threads, one
+/// buffer for the Winograd-domain weights.
 ///
 /// The layers of one network share one scratch object, so its memory is that of the largest
 /// layer rather than the sum over layers. Sharing is why this is a class; a network must not be
@@ -38,7 +39,8 @@ public final class ConvolutionScratch: @unchecked Sendable {
     }
 
     /// A buffer of at least `count` floats shared by all threads and layers, for data that lives
-    /// only during one layer call (the padded input of an inference-mode convolution).
+    /// only during one layer call (the padded input of an inference-mode convolution through
+    /// shifted windows, or the Winograd-domain weights).
     func shared(count: Int) -> UnsafeMutablePointer<Float> {
         Self.reserve(&sharedBuffer, threads: 1, count: count)
         return sharedBuffer[0].baseAddress!
