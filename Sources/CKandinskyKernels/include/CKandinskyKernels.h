@@ -1,0 +1,9 @@
+#ifndef CKANDINSKY_KERNELS_H
+#define CKANDINSKY_KERNELS_H
+
+// The umbrella header of the module: a build notices a new kernel header through this file.
+#include "cpu_features.h"
+#include "annulus_pair_distances.h"
+#include "winograd_f4x3.h"
+
+#endif
