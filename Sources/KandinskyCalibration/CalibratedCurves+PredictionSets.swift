@@ -12,6 +12,8 @@ extension CalibratedCurves {
     ///   - alpha: the miscoverage α in (0, 1).
     ///   - indexing: how the level 1 − α is read off the curves.
     ///   - precision: how scores are computed; the curves' own precision by default.
+    ///   - probabilitiesSource: the name of the probabilities in error messages (a file path).
+    ///   - curvesSource: the name of the curves in error messages (a file path).
     /// - Throws: ``CalibrationError`` when the shape does not fit the curves or a probability is
     ///   NaN or outside [0, 1].
     /// - Precondition: 0 < α < 1.

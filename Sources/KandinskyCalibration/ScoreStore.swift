@@ -64,7 +64,8 @@ public struct ScoreStore: Sendable {
     ///   - probabilities: P in [0, 1], Float32 or Float16.
     ///   - targets: T, 0 or 1.
     ///   - precision: how s = 1 − p is computed.
-    ///   - probabilitiesSource, targetsSource: names used in error messages (file paths).
+    ///   - probabilitiesSource: the name of the probabilities in error messages (a file path).
+    ///   - targetsSource: the name of the targets in error messages (a file path).
     /// - Throws: ``CalibrationError`` when the shapes differ or are not rank 4, N or H·W is 0, a
     ///   probability is NaN or outside [0, 1], or a target is not 0 or 1.
     /// - Complexity: two passes over T and one over P, and a sort of each pixel's scores, split

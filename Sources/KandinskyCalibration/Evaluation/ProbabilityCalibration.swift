@@ -62,7 +62,12 @@ public struct ProbabilityCalibration: Sendable {
 
     /// Evaluates probabilities and targets [N, C, H, W].
     ///
-    /// - Parameter pixel: (h, w) whose own reliability data is wanted.
+    /// - Parameters:
+    ///   - probabilities: P [N, C, H, W] in [0, 1], Float32 or Float16.
+    ///   - targets: T [N, C, H, W], 0 or 1.
+    ///   - pixel: (h, w) whose own reliability data is wanted.
+    ///   - probabilitiesSource: the name of the probabilities in error messages (a file path).
+    ///   - targetsSource: the name of the targets in error messages (a file path).
     /// - Throws: ``CalibrationError`` for mismatched shapes, N = 0, a class index out of range,
     ///   invalid probabilities or targets.
     /// - Complexity: O(N·H·W) for the class, split across cores; O(H·W·B) scratch.

@@ -52,7 +52,7 @@ public enum AnnulusGeometry {
 /// summed by the pair-distance kernels (AVX2 + FMA where the CPU has them): Float32 distances,
 /// partial sums flushed to Double every 256 terms per lane so rounding stays near Float32's
 /// unit roundoff relative to J. The sum's tiling and order depend only on the group sizes, so
-/// J is the same bit for bit on one core or several (see ``PairDistanceSum``).
+/// J is the same bit for bit on one core or several (the sums are tiled by group size alone).
 ///
 /// A subsampled objective (see ``subsampled(count:using:)``) keeps a regular grid of M pixels
 /// and scales its pair sum by n(n − 1)/(M(M − 1)), an estimate of J that costs (M/n)² of the

@@ -73,6 +73,7 @@ public struct DifferentialEvolution: Sendable {
     ///   - repair: maps any vector to an admissible one (for example sorting and clamping).
     ///   - evaluate: the values of a batch of vectors, in order.
     ///   - progress: called after every generation.
+    ///   - generator: the source of every random draw (initial population, donors, crossover).
     public func minimize(bounds: [ClosedRange<Double>], initialPopulation: [[Double]]? = nil,
                          repair: ([Double]) -> [Double] = { $0 },
                          evaluate: ([[Double]]) -> [Double],

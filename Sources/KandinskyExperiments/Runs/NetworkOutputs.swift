@@ -57,7 +57,7 @@ public struct NetworkOutputs: Sendable {
 }
 
 /// A seeded random choice of `count` distinct indices of `0..<total`, ascending: the first
-/// `count` entries of ``seededPermutation(count:using:)``.
+/// `count` entries of KandinskyCore's `seededPermutation(count:using:)`.
 public func seededSubset(count: Int, of total: Int, seed: UInt64) -> [Int] {
     precondition(count >= 0 && count <= total, "cannot choose \(count) of \(total)")
     var generator = SeededGenerator(seed: seed)
