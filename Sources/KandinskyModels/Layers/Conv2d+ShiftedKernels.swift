@@ -4,13 +4,14 @@ import KandinskyCore
 // 3 × 3 convolutions with padding 1 and many input channels, without im2col.
 //
 // The input is copied once into a zero-padded [Cin, H + 2, W + 2] image. From that copy, the
-// forward pass is a direct convolution (`direct_conv3x3.h` in CKandinskyKernels) that keeps a
-// block of outputs in registers over all 9·Cin terms. The backward pass pads ∂y the same way:
-// in that layout, output pixels laid out with the padded row stride W + 2 read each kernel tap
-// (u, v) of the input from one contiguous window shifted by u·(W + 2) + v, and the two extra
-// columns per row of ∂y are its zero border, so ∂W is nine GEMMs [Cout, HW'] · [HW', Cin]
-// (HW' = H·(W + 2)) per image with k = HW' and no junk to clear. ∂x is the direct convolution
-// of the padded ∂y with the weights rotated by 180° and transposed.
+// forward pass is a ``PaddedConvolution``: for few channels a direct convolution
+// (`direct_conv3x3.h` in CKandinskyKernels) that keeps a block of outputs in registers over all
+// 9·Cin terms, for many channels nine GEMMs over shifted windows. In the padded layout, output
+// pixels laid out with the padded row stride W + 2 read each kernel tap (u, v) of the input
+// from one contiguous window shifted by u·(W + 2) + v. The backward pass pads ∂y the same way;
+// the two extra columns per row of ∂y are then its zero border, so ∂W is nine GEMMs
+// [Cout, HW'] · [HW', Cin] (HW' = H·(W + 2)) per image with no junk columns to clear, and ∂x
+// is the PaddedConvolution of the padded ∂y with the weights rotated by 180° and transposed.
 
 extension ConvolutionGeometry {
     var paddedWidth: Int { width + 2 }

@@ -36,9 +36,9 @@ public struct Conv2d: Layer {
     enum Strategy {
         /// im2col tiles and one GEMM per tile: any kernel, best for few input channels.
         case columns
-        /// A direct convolution over a padded copy forward and for ∂x, nine shifted-window GEMMs
-        /// for ∂W (3 × 3, padding 1; see `Conv2d+ShiftedKernels.swift`): no im2col, best for
-        /// 16 or more input channels.
+        /// Convolutions of a padded copy, direct for up to 128 × 128 channels and by nine
+        /// shifted-window GEMMs beyond, forward and for ∂x; ∂W by shifted-window GEMMs (3 × 3,
+        /// padding 1; see `Conv2d+ShiftedKernels.swift`): no im2col, best for 16 or more input channels.
         case shiftedWindows
         /// Winograd F(4 × 4, 3 × 3) (3 × 3, padding 1; see `Conv2d+Winograd.swift`): 4× fewer
         /// multiplications for the forward pass and ∂x, ∂W by shifted windows; best for many
