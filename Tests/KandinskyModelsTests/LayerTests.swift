@@ -122,6 +122,33 @@ import Testing
         expectClose(windows.bias.gradient, columns.bias.gradient, relativeTolerance: 1e-5)
     }
 
+    /// Shifted windows through the direct kernel (32 → 5 channels) and through GEMM bands
+    /// (160 → 104 channels, beyond the direct kernel's 128 × 128), in both compiled variants of
+    /// the kernel, against Double loops. The 3432-float budget makes forward bands of 3 rows of
+    /// 104 channels (width 9 + 2) and ∂x bands of 1 row of 160, so 8 rows span several bands.
+    @Test(arguments: WinogradTests.variants)
+    func shiftedWindowsMatchDoublePrecision(avx2: Bool) {
+        #expect(PaddedConvolution.runsDirect(inputs: 32, outputs: 5))
+        #expect(!PaddedConvolution.runsDirect(inputs: 160, outputs: 104))
+        var generator = SeededGenerator(seed: 15)
+        for (cin, cout) in [(32, 5), (160, 104)] {
+            var conv = Conv2d(inputChannels: cin, outputChannels: cout, kernelSize: 3, padding: 1,
+                              scratch: ConvolutionScratch(columnBudget: 3432), using: &generator)
+            // 8 × 9 pixels are too few tiles for Winograd, so 160 input channels also take shifted windows.
+            #expect(conv.trainingStrategy == .shiftedWindows || !WinogradTests.runsWinograd(conv, [3, cin, 8, 9]))
+            conv.usesAVX2Kernels = avx2
+            let x = Tensor.normal([3, cin, 8, 9], using: &generator)
+            let expected = WinogradTests.referenceForward(x, conv.weight.value, conv.bias.value)
+            WinogradTests.expectNear(conv.forward(x, training: false), expected, 1e-5, "\(cin) → \(cout) inference forward")
+            WinogradTests.expectNear(conv.forward(x, training: true), expected, 1e-5, "\(cin) → \(cout) training forward")
+            let dy = Tensor.normal([3, cout, 8, 9], using: &generator)
+            let (dx, dw, db) = WinogradTests.referenceBackward(x, conv.weight.value, dy)
+            WinogradTests.expectNear(conv.backward(dy), dx, 1e-5, "\(cin) → \(cout) ∂x")
+            WinogradTests.expectNear(conv.weight.gradient, dw, 1e-5, "\(cin) → \(cout) ∂w")
+            WinogradTests.expectNear(conv.bias.gradient, db, 1e-5, "\(cin) → \(cout) ∂b")
+        }
+    }
+
     @Test func convolutionGradientsAcrossTilesAndThreads() {
         // A 1000-float budget holds 13 pixels of 8·9 patch rows: 30 × 20 pixels span 47 tiles,
         // the last one partial, and tiles cut through rows; 3 images split over the threads.

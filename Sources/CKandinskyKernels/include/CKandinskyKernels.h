@@ -5,5 +5,6 @@
 #include "cpu_features.h"
 #include "annulus_pair_distances.h"
 #include "winograd_f4x3.h"
+#include "direct_conv3x3.h"
 
 #endif

@@ -1,22 +1,28 @@
+import CKandinskyKernels
 import KandinskyCore
 
 // 3 × 3 convolutions with padding 1 and many input channels, without im2col.
 //
-// The input is copied once into a zero-padded [Cin, H + 2, W + 2] image. In that layout, the
-// output pixels of a band of rows, laid out with the padded row stride W + 2 (two junk columns
-// per row), read each kernel tap (u, v) from one contiguous window shifted by u·(W + 2) + v. So
-// the convolution is nine GEMMs [Cout, Cin] · [Cin, band] accumulated into the band, with the
-// taps' weights rearranged to [9, Cout, Cin]. The junk columns are dropped when the band is
-// copied out (forward) and set to zero in the output gradient (backward), where they would
-// otherwise leak into ∂W and ∂x. This moves 9× less memory than im2col and gives GEMMs with
-// k = Cin, efficient when Cin is large.
+// The input is copied once into a zero-padded [Cin, H + 2, W + 2] image. From that copy, the
+// forward pass is a ``PaddedConvolution``: for few channels a direct convolution
+// (`direct_conv3x3.h` in CKandinskyKernels) that keeps a block of outputs in registers over all
+// 9·Cin terms, for many channels nine GEMMs over shifted windows. In the padded layout, output
+// pixels laid out with the padded row stride W + 2 read each kernel tap (u, v) of the input
+// from one contiguous window shifted by u·(W + 2) + v. The backward pass pads ∂y the same way;
+// the two extra columns per row of ∂y are then its zero border, so ∂W is nine GEMMs
+// [Cout, HW'] · [HW', Cin] (HW' = H·(W + 2)) per image with no junk columns to clear, and ∂x
+// is the PaddedConvolution of the padded ∂y with the weights rotated by 180° and transposed.
 
 extension ConvolutionGeometry {
     var paddedWidth: Int { width + 2 }
     var paddedPlane: Int { (height + 2) * paddedWidth }
-    /// One padded image, with two zero floats after it that junk columns of the last row may read.
+    /// One padded image, with two zero floats after it that the shifted windows of the last
+    /// row may read.
     var paddedImageSize: Int { inputChannels * paddedPlane + 2 }
-    /// Output rows per band: as many as fit the column budget, evened out over the threads.
+    /// One padded ∂y image, laid out as ``paddedImageSize`` with Cout channels.
+    var paddedOutputImageSize: Int { outputChannels * paddedPlane + 2 }
+    /// Output rows per band: as many as a band of Cout rows (``PaddedConvolution``'s GEMM
+    /// route) fits in the column budget, evened out over the threads.
     var rowsPerBand: Int {
         let tallest = min(height, max(1, columnBudget / (outputChannels * paddedWidth)))
         let bands = balancedCount((height + tallest - 1) / tallest, limit: height)
@@ -25,108 +31,124 @@ extension ConvolutionGeometry {
     var bandCount: Int { (height + rowsPerBand - 1) / rowsPerBand }
 }
 
-/// Copies one image [Cin, H, W] into its zero-padded form.
-func padImage(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, padded: UnsafeMutablePointer<Float>) {
+/// Copies one image [C, H, W] into its zero-padded form [C, H + 2, W + 2] (plus two zeros).
+func padImage(_ g: ConvolutionGeometry, channels: Int, x: UnsafePointer<Float>, padded: UnsafeMutablePointer<Float>) {
     let w = g.width, h = g.height, wp = g.paddedWidth
-    padded.initialize(repeating: 0, count: g.paddedImageSize)
-    for c in 0..<g.inputChannels {
+    padded.initialize(repeating: 0, count: channels * g.paddedPlane + 2)
+    for c in 0..<channels {
         for i in 0..<h {
             (padded + c * g.paddedPlane + (i + 1) * wp + 1).update(from: x + (c * h + i) * w, count: w)
         }
     }
 }
 
-/// taps[u·3 + v, o, c] = w[o, c, u, v].
-func rearrangeTaps(_ g: ConvolutionGeometry, w: UnsafePointer<Float>, taps: UnsafeMutablePointer<Float>) {
+/// taps[u·3 + v, o, c] = w[o, c, u, v], the forward kernel of ``PaddedConvolution``; with
+/// `flipTransposed`, taps[u·3 + v, c, o] = w[o, c, 2 − u, 2 − v], the kernel that maps the
+/// padded ∂y to ∂x.
+func rearrangeTaps(_ g: ConvolutionGeometry, w: UnsafePointer<Float>, flipTransposed: Bool,
+                   taps: UnsafeMutablePointer<Float>) {
     let cin = g.inputChannels, cout = g.outputChannels
     for tap in 0..<9 {
         for o in 0..<cout {
-            let row = taps + (tap * cout + o) * cin, source = w + o * cin * 9 + tap
-            for c in 0..<cin { row[c] = source[c * 9] }
-        }
-    }
-}
-
-/// Output rows `firstRow ..< firstRow + rows` of one image.
-func convolveBand(_ g: ConvolutionGeometry, padded: UnsafePointer<Float>, taps: UnsafePointer<Float>,
-                  b: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, firstRow: Int, rows: Int,
-                  band: UnsafeMutablePointer<Float>) {
-    let wp = g.paddedWidth, count = rows * wp, start = firstRow * wp
-    let cin = g.inputChannels, cout = g.outputChannels
-    for o in 0..<cout { (band + o * count).initialize(repeating: b[o], count: count) }
-    ModelProfiler.measure(.convolutionGEMM) {
-        for u in 0..<3 {
-            for v in 0..<3 {
-                gemm(transposeA: .none, transposeB: .none, m: cout, n: count, k: cin,
-                     a: taps + (u * 3 + v) * cout * cin, lda: cin,
-                     b: padded + start + u * wp + v, ldb: g.paddedPlane,
-                     beta: 1, c: band, ldc: count)
+            for c in 0..<cin {
+                let weight = w[(o * cin + c) * 9 + tap]
+                if flipTransposed { taps[((8 - tap) * cin + c) * cout + o] = weight } else { taps[(tap * cout + o) * cin + c] = weight }
             }
         }
     }
-    let h = g.height, w = g.width
-    for o in 0..<cout {
-        for r in 0..<rows {
-            (y + (o * h + firstRow + r) * w).update(from: band + o * count + r * wp, count: w)
+}
+
+/// One 3 × 3 convolution over rows of a padded image, either direct or by GEMMs; the forward
+/// pass and ∂x are both such convolutions, with their own channel counts and taps.
+struct PaddedConvolution {
+    /// Channels of the padded image read and of the rows written.
+    let inputs, outputs: Int
+    /// [9, outputs, inputs] (``rearrangeTaps(_:w:flipTransposed:taps:)``).
+    let taps: UnsafePointer<Float>
+    /// [outputs], or nil for no bias.
+    let bias: UnsafePointer<Float>?
+    let avx2: Bool
+
+    /// Whether the direct kernel runs: it keeps its outputs in registers, so it wins while a
+    /// 16-column block's inputs (3 rows × Cin × 18 floats) stay in L1 and C2 = Cin·Cout is small.
+    /// Beyond 128 × 128 channels, measured at 15 × 20 pixels, it reached about half of the
+    /// GFLOP/s of OpenBLAS, whose packed GEMMs then pay for their packing.
+    static func runsDirect(inputs: Int, outputs: Int) -> Bool { inputs * outputs <= 128 * 128 }
+    var isDirect: Bool { Self.runsDirect(inputs: inputs, outputs: outputs) }
+
+    /// Floats of band scratch ``convolve(_:padded:y:firstRow:rows:band:)`` needs for `rows` rows.
+    func bandSize(_ g: ConvolutionGeometry, rows: Int) -> Int { isDirect ? 0 : outputs * rows * g.paddedWidth }
+
+    /// Rows `firstRow ..< firstRow + rows` of y [outputs, H, W] from the padded image [inputs, H + 2, W + 2]:
+    /// y[o, i, j] = bias[o] + Σ_{u,v,c} taps[3u + v, o, c] · padded[c, i + u, j + v].
+    ///
+    /// The GEMM route computes a band of rows laid out with the padded row stride W + 2, in which
+    /// tap (u, v) reads one contiguous window shifted by u·(W + 2) + v: nine GEMMs
+    /// [outputs, inputs] · [inputs, band] with k = inputs, then drops the two junk columns per row.
+    func convolve(_ g: ConvolutionGeometry, padded: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+                  firstRow: Int, rows: Int, band: UnsafeMutablePointer<Float>) {
+        let wp = g.paddedWidth, h = g.height, w = g.width
+        if isDirect {
+            kandinsky_direct_conv3x3_rows(padded + firstRow * wp, inputs, wp, g.paddedPlane, taps, bias, outputs,
+                                          rows, w, y + firstRow * w, h * w, avx2 ? 1 : 0)
+            return
+        }
+        let count = rows * wp, start = firstRow * wp
+        for o in 0..<outputs { (band + o * count).initialize(repeating: bias?[o] ?? 0, count: count) }
+        for tap in 0..<9 {
+            gemm(transposeA: .none, transposeB: .none, m: outputs, n: count, k: inputs,
+                 a: taps + tap * outputs * inputs, lda: inputs,
+                 b: padded + start + (tap / 3) * wp + tap % 3, ldb: g.paddedPlane,
+                 beta: 1, c: band, ldc: count)
+        }
+        for o in 0..<outputs {
+            for r in 0..<rows {
+                (y + (o * h + firstRow + r) * w).update(from: band + o * count + r * wp, count: w)
+            }
         }
     }
 }
 
-/// The inputs and outputs of ∂x in ``backpropagateImageShifted(_:padded:dy:dTaps:db:band:inputGradient:)``.
+/// ∂x in ``backpropagateImageShifted(_:padded:dy:dTaps:db:paddedGradient:inputGradient:)``:
+/// the convolution of the padded ∂y with the weights rotated by 180° and transposed.
 struct ShiftedInputGradient {
-    /// The forward weights as [9, Cout, Cin].
-    let taps: UnsafePointer<Float>
+    /// Cout → Cin with taps [9, Cin, Cout] (``rearrangeTaps(_:w:flipTransposed:taps:)``), no bias.
+    let convolution: PaddedConvolution
     /// ∂x of the image, [Cin, H, W].
     let dx: UnsafeMutablePointer<Float>
-    /// Scratch for ∂x in the padded layout, `paddedImageSize` floats.
-    let paddedGradient: UnsafeMutablePointer<Float>
+    /// ``PaddedConvolution/bandSize(_:rows:)`` floats for ``rowsPerBand`` rows.
+    let band: UnsafeMutablePointer<Float>
+    /// Rows per GEMM band, bounded by the column budget.
+    let rowsPerBand: Int
 }
 
-/// Accumulates ∂taps ([9, Cout, Cin]) and ∂b for one image, and writes its ∂x when `inputGradient` is given.
+/// Accumulates ∂taps ([9, Cout, Cin]) and ∂b for one image, and writes its ∂x when
+/// `inputGradient` is given; `paddedGradient` is scratch of ``ConvolutionGeometry/paddedOutputImageSize`` floats.
 func backpropagateImageShifted(_ g: ConvolutionGeometry, padded: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                dTaps: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
-                               band: UnsafeMutablePointer<Float>, inputGradient: ShiftedInputGradient?) {
+                               paddedGradient: UnsafeMutablePointer<Float>, inputGradient: ShiftedInputGradient?) {
     let h = g.height, w = g.width, wp = g.paddedWidth
     let cin = g.inputChannels, cout = g.outputChannels
     for o in 0..<cout {
         db[o] += Float(PlaneReduction.sum(dy + o * h * w, count: h * w))
     }
-    inputGradient?.paddedGradient.initialize(repeating: 0, count: g.paddedImageSize)
-    let rowsPerBand = g.rowsPerBand
-    var firstRow = 0
-    while firstRow < h {
-        let rows = min(rowsPerBand, h - firstRow)
-        let count = rows * wp, start = firstRow * wp
-        for o in 0..<cout {
-            for r in 0..<rows {
-                let row = band + o * count + r * wp
-                row.update(from: dy + (o * h + firstRow + r) * w, count: w)
-                row[w] = 0
-                row[w + 1] = 0
-            }
+    ModelProfiler.measure(.im2col) { padImage(g, channels: cout, x: dy, padded: paddedGradient) }
+    ModelProfiler.measure(.convolutionGEMM) {
+        // Pixel p = i·wp + j of the window starting at (1, 1) is ∂y[i, j] for j < w and a zero
+        // of the border for the two columns j ≥ w.
+        let window = UnsafePointer(paddedGradient + wp + 1)
+        for tap in 0..<9 {
+            gemm(transposeA: .none, transposeB: .transposed, m: cout, n: cin, k: h * wp,
+                 a: window, lda: g.paddedPlane, b: padded + (tap / 3) * wp + tap % 3, ldb: g.paddedPlane,
+                 beta: 1, c: dTaps + tap * cout * cin, ldc: cin)
         }
-        ModelProfiler.measure(.convolutionGEMM) {
-            for u in 0..<3 {
-                for v in 0..<3 {
-                    let tap = u * 3 + v, shift = start + u * wp + v
-                    gemm(transposeA: .none, transposeB: .transposed, m: cout, n: cin, k: count,
-                         a: band, lda: count, b: padded + shift, ldb: g.paddedPlane,
-                         beta: 1, c: dTaps + tap * cout * cin, ldc: cin)
-                    if let inputGradient {
-                        gemm(transposeA: .transposed, transposeB: .none, m: cin, n: count, k: cout,
-                             a: inputGradient.taps + tap * cout * cin, lda: cin, b: band, ldb: count,
-                             beta: 1, c: inputGradient.paddedGradient + shift, ldc: g.paddedPlane)
-                    }
-                }
-            }
-        }
-        firstRow += rows
-    }
-    guard let inputGradient else { return }
-    for c in 0..<cin {
-        for i in 0..<h {
-            (inputGradient.dx + (c * h + i) * w).update(
-                from: inputGradient.paddedGradient + c * g.paddedPlane + (i + 1) * wp + 1, count: w)
+        guard let inputGradient else { return }
+        var firstRow = 0
+        while firstRow < h {
+            let rows = min(inputGradient.rowsPerBand, h - firstRow)
+            inputGradient.convolution.convolve(g, padded: paddedGradient, y: inputGradient.dx, firstRow: firstRow,
+                                               rows: rows, band: inputGradient.band)
+            firstRow += rows
         }
     }
 }

@@ -36,8 +36,9 @@ public struct Conv2d: Layer {
     enum Strategy {
         /// im2col tiles and one GEMM per tile: any kernel, best for few input channels.
         case columns
-        /// Nine shifted-window GEMMs over a padded copy (3 × 3, padding 1; see
-        /// `Conv2d+ShiftedKernels.swift`): no im2col, best for many input channels.
+        /// Convolutions of a padded copy, direct for up to 128 × 128 channels and by nine
+        /// shifted-window GEMMs beyond, forward and for ∂x; ∂W by shifted-window GEMMs (3 × 3,
+        /// padding 1; see `Conv2d+ShiftedKernels.swift`): no im2col, best for 16 or more input channels.
         case shiftedWindows
         /// Winograd F(4 × 4, 3 × 3) (3 × 3, padding 1; see `Conv2d+Winograd.swift`): 4× fewer
         /// multiplications for the forward pass and ∂x, ∂W by shifted windows; best for many
@@ -229,14 +230,13 @@ public struct Conv2d: Layer {
     }
 
     private mutating func convolveShifted(_ input: Tensor, training: Bool, geometry g: ConvolutionGeometry) -> Tensor {
-        scratch.reserve(threads: availableCoreCount, columnCount: outputChannels * g.rowsPerBand * g.paddedWidth, partialCount: 0)
         var result = Tensor.empty
         swap(&result, &output)
         result.prepareBuffer(shape: [g.images, outputChannels, g.height, g.width])
         taps.prepareBuffer(shape: [9, outputChannels, inputChannels])
         let weight = self.weight.value
         weight.withUnsafeBufferPointer { w in
-            taps.withUnsafeMutableBufferPointer { t in rearrangeTaps(g, w: w.baseAddress!, taps: t.baseAddress!) }
+            taps.withUnsafeMutableBufferPointer { t in rearrangeTaps(g, w: w.baseAddress!, flipTransposed: false, taps: t.baseAddress!) }
         }
         // Training keeps the padded copy for the backward pass; inference pads into shared scratch.
         if training {
@@ -261,11 +261,14 @@ public struct Conv2d: Layer {
                                  geometry g: ConvolutionGeometry) {
         let threads = availableCoreCount
         let rowsPerBand = g.rowsPerBand, bands = g.bandCount
-        let scratch = self.scratch
+        let avx2 = usesAVX2Kernels, scratch = self.scratch
         padBatch(input, into: padded, geometry: g)
         result.withUnsafeMutableBufferPointer { y in
             taps.withUnsafeBufferPointer { t in
                 bias.value.withUnsafeBufferPointer { b in
+                    let convolution = PaddedConvolution(inputs: inputChannels, outputs: outputChannels,
+                                                        taps: t.baseAddress!, bias: b.baseAddress!, avx2: avx2)
+                    scratch.reserve(threads: threads, columnCount: convolution.bandSize(g, rows: rowsPerBand), partialCount: 0)
                     let items = g.images * bands
                     let workers = min(threads, items)
                     setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
@@ -273,11 +276,12 @@ public struct Conv2d: Layer {
                         for thread in range {
                             for item in stride(from: thread, to: items, by: workers) {
                                 let image = item / bands, firstRow = (item % bands) * rowsPerBand
-                                convolveBand(g, padded: padded + image * g.paddedImageSize,
-                                             taps: t.baseAddress!, b: b.baseAddress!,
-                                             y: y.baseAddress! + image * g.outputImageSize,
-                                             firstRow: firstRow, rows: min(rowsPerBand, g.height - firstRow),
-                                             band: scratch.columns(thread: thread))
+                                ModelProfiler.measure(.convolutionGEMM) {
+                                    convolution.convolve(g, padded: padded + image * g.paddedImageSize,
+                                                         y: y.baseAddress! + image * g.outputImageSize, firstRow: firstRow,
+                                                         rows: min(rowsPerBand, g.height - firstRow),
+                                                         band: scratch.columns(thread: thread))
+                                }
                             }
                         }
                     }
@@ -304,30 +308,41 @@ public struct Conv2d: Layer {
                                                      inputGradient dx: UnsafeMutablePointer<Float>?) {
         let threads = availableCoreCount
         let workers = min(threads, g.images)
-        let bandSize = outputChannels * g.rowsPerBand * g.paddedWidth
         let tapCount = 9 * outputChannels * inputChannels
         let partialCount = tapCount + outputChannels
-        scratch.reserve(threads: workers, columnCount: bandSize + (dx == nil ? 0 : g.paddedImageSize), partialCount: partialCount)
-        let scratch = self.scratch, paddedImages = self.padded, tapMatrix = self.taps
+        // ∂x is a convolution Cout → Cin of the padded ∂y; its GEMM bands hold Cin rows.
+        let transposed = ConvolutionGeometry(images: g.images, inputChannels: outputChannels, outputChannels: inputChannels,
+                                             height: g.height, width: g.width, kernel: 3, padding: 1,
+                                             columnBudget: g.columnBudget, threads: g.threads)
+        let flippedTaps = scratch.shared(count: tapCount)
+        let inputConvolution = PaddedConvolution(inputs: outputChannels, outputs: inputChannels, taps: flippedTaps,
+                                                 bias: nil, avx2: usesAVX2Kernels)
+        let bandSize = dx == nil ? 0 : inputConvolution.bandSize(g, rows: transposed.rowsPerBand)
+        scratch.reserve(threads: workers, columnCount: g.paddedOutputImageSize + bandSize, partialCount: partialCount)
+        if dx != nil {
+            weight.value.withUnsafeBufferPointer { w in
+                rearrangeTaps(g, w: w.baseAddress!, flipTransposed: true, taps: flippedTaps)
+            }
+        }
+        let scratch = self.scratch, paddedImages = self.padded
         paddedImages.withUnsafeBufferPointer { p in
             outputGradient.withUnsafeBufferPointer { dy in
-                tapMatrix.withUnsafeBufferPointer { t in
-                    setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
-                    parallelFor(0..<workers, chunkCount: workers) { range in
-                        for thread in range {
-                            let partial = scratch.partial(thread: thread)
-                            partial.initialize(repeating: 0, count: partialCount)
-                            let band = scratch.columns(thread: thread)
-                            for image in stride(from: thread, to: g.images, by: workers) {
-                                let inputGradient = dx.map {
-                                    ShiftedInputGradient(taps: t.baseAddress!, dx: $0 + image * g.inputImageSize,
-                                                         paddedGradient: band + bandSize)
-                                }
-                                backpropagateImageShifted(g, padded: p.baseAddress! + image * g.paddedImageSize,
-                                                          dy: dy.baseAddress! + image * g.outputImageSize,
-                                                          dTaps: partial, db: partial + tapCount,
-                                                          band: band, inputGradient: inputGradient)
+                setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
+                parallelFor(0..<workers, chunkCount: workers) { range in
+                    for thread in range {
+                        let partial = scratch.partial(thread: thread)
+                        partial.initialize(repeating: 0, count: partialCount)
+                        for image in stride(from: thread, to: g.images, by: workers) {
+                            let inputGradient = dx.map {
+                                ShiftedInputGradient(convolution: inputConvolution, dx: $0 + image * g.inputImageSize,
+                                                     band: scratch.columns(thread: thread) + g.paddedOutputImageSize,
+                                                     rowsPerBand: transposed.rowsPerBand)
                             }
+                            backpropagateImageShifted(g, padded: p.baseAddress! + image * g.paddedImageSize,
+                                                      dy: dy.baseAddress! + image * g.outputImageSize,
+                                                      dTaps: partial, db: partial + tapCount,
+                                                      paddedGradient: scratch.columns(thread: thread),
+                                                      inputGradient: inputGradient)
                         }
                     }
                 }
@@ -349,13 +364,13 @@ public struct Conv2d: Layer {
         }
     }
 
-    /// Copies every image of `input` into its zero-padded form (``padImage(_:x:padded:)``).
+    /// Copies every image of `input` into its zero-padded form (``padImage(_:channels:x:padded:)``).
     private func padBatch(_ input: Tensor, into padded: UnsafeMutablePointer<Float>, geometry g: ConvolutionGeometry) {
         input.withUnsafeBufferPointer { x in
             parallelFor(0..<g.images) { range in
                 ModelProfiler.measure(.im2col) {
                     for image in range {
-                        padImage(g, x: x.baseAddress! + image * g.inputImageSize, padded: padded + image * g.paddedImageSize)
+                        padImage(g, channels: g.inputChannels, x: x.baseAddress! + image * g.inputImageSize, padded: padded + image * g.paddedImageSize)
                     }
                 }
             }

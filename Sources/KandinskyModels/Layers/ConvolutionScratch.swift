@@ -1,7 +1,8 @@
 import KandinskyCore
 
 /// Scratch memory for ``Conv2d``: for each worker thread, a column buffer (an im2col tile, a
-/// Winograd block or a band of ∂y) and a weight-gradient partial sum; for all threads, one
+/// Winograd block, a GEMM band of shifted windows or a padded ∂y) and a weight-gradient partial
+/// sum; for all threads, one
 /// buffer for the Winograd-domain weights.
 ///
 /// The layers of one network share one scratch object, so its memory is that of the largest

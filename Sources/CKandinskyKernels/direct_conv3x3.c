@@ -1,0 +1,146 @@
+#include "direct_conv3x3.h"
+
+// The body is an always-inline function instantiated twice, once per instruction set. It is
+// written with 8-wide vector extensions: the baseline build splits them into SSE2 halves, the
+// AVX2 build keeps them in ymm registers and contracts multiply-adds into FMA.
+
+#define KANDINSKY_INLINE static inline __attribute__((always_inline))
+
+typedef float vec8 __attribute__((vector_size(32)));
+// The same vector read from any float address.
+typedef float vec8_unaligned __attribute__((vector_size(32), aligned(4)));
+
+// Macros rather than functions: a function taking or returning a vector would change the ABI
+// between the two instruction sets.
+#define LOAD8(p) (*(const vec8_unaligned *)(p))
+#define STORE8(p, v) (*(vec8_unaligned *)(p) = (v))
+// A broadcast of a float variable; `(vec8){0} + s` would cost an addition, as 0 + s is not s for s = −0.
+#define SPLAT8(s) ((vec8){s, s, s, s, s, s, s, s})
+
+/// `block_outputs` output channels × `vectors` · 8 columns of one row, all in registers.
+KANDINSKY_INLINE void block(const float *restrict row, long inputs, long padded_width, long padded_plane,
+                            const float *restrict taps, const float *restrict bias, long outputs, long o,
+                            float *restrict y, long output_plane, const int block_outputs, const int vectors) {
+    vec8 acc[4][2];
+    for (int b = 0; b < block_outputs; b++) {
+        const float start = bias ? bias[o + b] : 0.0f;
+        for (int k = 0; k < vectors; k++) acc[b][k] = SPLAT8(start);
+    }
+    for (int tap = 0; tap < 9; tap++) {
+        const float *restrict x = row + (tap / 3) * padded_width + tap % 3;
+        const float *restrict w = taps + (tap * outputs + o) * inputs;
+        for (long c = 0; c < inputs; c++, x += padded_plane) {
+            vec8 in[2];
+            for (int k = 0; k < vectors; k++) in[k] = LOAD8(x + 8 * k);
+            for (int b = 0; b < block_outputs; b++) {
+                const float scalar = w[b * inputs + c];
+                const vec8 weight = SPLAT8(scalar);
+                for (int k = 0; k < vectors; k++) acc[b][k] += weight * in[k];
+            }
+        }
+    }
+    for (int b = 0; b < block_outputs; b++) {
+        for (int k = 0; k < vectors; k++) STORE8(y + b * output_plane + 8 * k, acc[b][k]);
+    }
+}
+
+/// One column of `block_outputs` channels, for widths that are not a multiple of 8.
+KANDINSKY_INLINE void column(const float *restrict row, long inputs, long padded_width, long padded_plane,
+                             const float *restrict taps, const float *restrict bias, long outputs, long o,
+                             float *restrict y, long output_plane, const int block_outputs) {
+    float acc[4];
+    for (int b = 0; b < block_outputs; b++) acc[b] = bias ? bias[o + b] : 0.0f;
+    for (int tap = 0; tap < 9; tap++) {
+        const float *restrict x = row + (tap / 3) * padded_width + tap % 3;
+        const float *restrict w = taps + (tap * outputs + o) * inputs;
+        for (long c = 0; c < inputs; c++) {
+            const float in = x[c * padded_plane];
+            for (int b = 0; b < block_outputs; b++) acc[b] += w[b * inputs + c] * in;
+        }
+    }
+    for (int b = 0; b < block_outputs; b++) y[b * output_plane] = acc[b];
+}
+
+/// Columns j ..< j + 8·vectors (or the single column j when `vectors` is 0) of one row, for all
+/// output channels: the block's inputs, 3 rows × Cin × (8·vectors + 2) floats, stay in L1 while
+/// the channel blocks reuse them.
+KANDINSKY_INLINE void columns(const float *restrict row, long inputs, long padded_width, long padded_plane,
+                              const float *restrict taps, const float *restrict bias, long outputs,
+                              float *restrict out, long output_plane, const int vectors) {
+    long o = 0;
+    for (; o + 4 <= outputs; o += 4) {
+        if (vectors) block(row, inputs, padded_width, padded_plane, taps, bias, outputs, o, out + o * output_plane,
+                           output_plane, 4, vectors);
+        else column(row, inputs, padded_width, padded_plane, taps, bias, outputs, o, out + o * output_plane,
+                    output_plane, 4);
+    }
+    for (; o < outputs; o++) {
+        if (vectors) block(row, inputs, padded_width, padded_plane, taps, bias, outputs, o, out + o * output_plane,
+                           output_plane, 1, vectors);
+        else column(row, inputs, padded_width, padded_plane, taps, bias, outputs, o, out + o * output_plane,
+                    output_plane, 1);
+    }
+}
+
+KANDINSKY_INLINE void direct_conv3x3_rows(const float *padded, long inputs, long padded_width, long padded_plane,
+                                          const float *taps, const float *bias, long outputs,
+                                          long rows, long width, float *y, long output_plane) {
+    for (long r = 0; r < rows; r++) {
+        const float *row = padded + r * padded_width;
+        float *out = y + r * width;
+        long j = 0;
+        for (; j + 16 <= width; j += 16) {
+            columns(row + j, inputs, padded_width, padded_plane, taps, bias, outputs, out + j, output_plane, 2);
+        }
+        for (; j + 8 <= width; j += 8) {
+            columns(row + j, inputs, padded_width, padded_plane, taps, bias, outputs, out + j, output_plane, 1);
+        }
+        // The last partial vector: the 8 columns ending at the row's end, recomputing a few
+        // (each column's sum is the same in every block, so they are rewritten unchanged).
+        if (j < width && width >= 8) {
+            columns(row + width - 8, inputs, padded_width, padded_plane, taps, bias, outputs, out + width - 8,
+                    output_plane, 1);
+            j = width;
+        }
+        for (; j < width; j++) {
+            columns(row + j, inputs, padded_width, padded_plane, taps, bias, outputs, out + j, output_plane, 0);
+        }
+    }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define KANDINSKY_AVX2 __attribute__((target("avx2,fma")))
+#define KANDINSKY_HAS_AVX2_VARIANT 1
+#else
+#define KANDINSKY_HAS_AVX2_VARIANT 0
+#endif
+
+static void direct_conv3x3_rows_baseline(const float *padded, long inputs, long padded_width, long padded_plane,
+                                         const float *taps, const float *bias, long outputs,
+                                         long rows, long width, float *y, long output_plane) {
+    direct_conv3x3_rows(padded, inputs, padded_width, padded_plane, taps, bias, outputs, rows, width, y, output_plane);
+}
+
+#if KANDINSKY_HAS_AVX2_VARIANT
+KANDINSKY_AVX2 static void direct_conv3x3_rows_avx2(const float *padded, long inputs, long padded_width,
+                                                    long padded_plane, const float *taps, const float *bias,
+                                                    long outputs, long rows, long width, float *y,
+                                                    long output_plane) {
+    direct_conv3x3_rows(padded, inputs, padded_width, padded_plane, taps, bias, outputs, rows, width, y, output_plane);
+}
+#endif
+
+void kandinsky_direct_conv3x3_rows(const float *padded, long inputs, long padded_width, long padded_plane,
+                                   const float *taps, const float *bias, long outputs,
+                                   long rows, long width, float *y, long output_plane, int use_avx2) {
+#if KANDINSKY_HAS_AVX2_VARIANT
+    if (use_avx2) {
+        direct_conv3x3_rows_avx2(padded, inputs, padded_width, padded_plane, taps, bias, outputs, rows, width, y,
+                                 output_plane);
+        return;
+    }
+#endif
+    (void)use_avx2;
+    direct_conv3x3_rows_baseline(padded, inputs, padded_width, padded_plane, taps, bias, outputs, rows, width, y,
+                                 output_plane);
+}

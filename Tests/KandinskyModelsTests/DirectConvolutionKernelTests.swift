@@ -1,0 +1,77 @@
+import CKandinskyKernels
+import KandinskyCore
+import Testing
+@testable import KandinskyModels
+
+/// The C direct 3 × 3 convolution over padded rows, in both compiled variants, against the sum
+/// of its definition evaluated in Double.
+@Suite struct DirectConvolutionKernelTests {
+    /// Runs the kernel on rows `firstRow ..< firstRow + rows` of a random padded image and
+    /// compares every written output with the Double sum; checks that nothing else is written.
+    func check(inputs: Int, outputs: Int, height: Int, width: Int, firstRow: Int, rows: Int, withBias: Bool,
+               avx2: Bool, seed: UInt64) {
+        var generator = SeededGenerator(seed: seed)
+        let wp = width + 2, plane = (height + 2) * wp
+        let padded = Tensor.normal([inputs * plane + 2], using: &generator).scalars
+        let taps = Tensor.normal([9 * outputs * inputs], using: &generator).scalars
+        let bias = Tensor.normal([outputs], using: &generator).scalars
+        let outputPlane = height * width
+        var y = [Float](repeating: .nan, count: outputs * outputPlane)
+        padded.withUnsafeBufferPointer { p in
+            taps.withUnsafeBufferPointer { t in
+                bias.withUnsafeBufferPointer { b in
+                    y.withUnsafeMutableBufferPointer { out in
+                        kandinsky_direct_conv3x3_rows(p.baseAddress! + firstRow * wp, inputs, wp, plane, t.baseAddress!,
+                                                      withBias ? b.baseAddress! : nil, outputs, rows, width,
+                                                      out.baseAddress! + firstRow * width, outputPlane, avx2 ? 1 : 0)
+                    }
+                }
+            }
+        }
+        var worst = 0.0, scale = 0.0, untouched = true
+        for o in 0..<outputs {
+            for i in 0..<height {
+                for j in 0..<width {
+                    let value = y[o * outputPlane + i * width + j]
+                    guard i >= firstRow && i < firstRow + rows else {
+                        untouched = untouched && value.isNaN
+                        continue
+                    }
+                    var sum = withBias ? Double(bias[o]) : 0
+                    for u in 0..<3 {
+                        for v in 0..<3 {
+                            for c in 0..<inputs {
+                                sum += Double(taps[((u * 3 + v) * outputs + o) * inputs + c])
+                                    * Double(padded[c * plane + (i + u) * wp + j + v])
+                            }
+                        }
+                    }
+                    worst = max(worst, abs(Double(value) - sum))
+                    scale = max(scale, abs(sum))
+                }
+            }
+        }
+        #expect(untouched, "rows outside the band were written")
+        #expect(scale > 0)
+        #expect(worst <= 1e-5 * scale, "max difference \(worst) exceeds 1e-5 × \(scale)")
+    }
+
+    // Width 45 = two 16-column blocks, one of 8 and a last partial vector of 5 columns; 6
+    // outputs = one block of 4 channels and two single ones; rows 2 ..< 6 of 7 with a bias.
+    @Test(arguments: WinogradTests.variants)
+    func blocksTailsAndBandOffsets(avx2: Bool) {
+        check(inputs: 5, outputs: 6, height: 7, width: 45, firstRow: 2, rows: 4, withBias: true, avx2: avx2, seed: 61)
+    }
+
+    // Width 5 is narrower than a vector, so every column runs one at a time; no bias (∂x).
+    @Test(arguments: WinogradTests.variants)
+    func narrowImagesWithoutBias(avx2: Bool) {
+        check(inputs: 3, outputs: 4, height: 4, width: 5, firstRow: 0, rows: 4, withBias: false, avx2: avx2, seed: 62)
+    }
+
+    // Channel counts of a UNet of 16 channels at a row width of 16 columns.
+    @Test(arguments: WinogradTests.variants)
+    func sixteenChannels(avx2: Bool) {
+        check(inputs: 16, outputs: 16, height: 3, width: 16, firstRow: 1, rows: 2, withBias: true, avx2: avx2, seed: 63)
+    }
+}
