@@ -10,8 +10,10 @@ import KandinskyCore
 /// unrolled into a [Cin·k·k, tile] column matrix (im2col) that is multiplied by the weight matrix
 /// [Cout, Cin·k·k] with one GEMM (1 × 1 kernels multiply the input directly). Tiles bound the
 /// column memory per thread to the scratch's ``ConvolutionScratch/columnBudget``. 3 × 3 kernels
-/// with padding 1 and more input channels use shifted windows or Winograd F(4 × 4, 3 × 3)
-/// instead (see ``Strategy``). Work is spread over the cores with one OpenBLAS thread each; a
+/// with padding 1 and 16 or more input channels use a padded copy of the input instead: a
+/// direct 3 × 3 kernel (AVX2 + FMA where the CPU has it) or shifted-window GEMMs, and Winograd
+/// F(4 × 4, 3 × 3) from 128 input channels on large images (the choice depends on the shape
+/// only). Work is spread over the cores with one OpenBLAS thread each; a
 /// backward pass over fewer images than cores instead runs serially with all OpenBLAS threads.
 ///
 /// - Complexity: 2·N·H·W·Cout·Cin·k² flops forward, twice that backward; Winograd does a
