@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cpu_features.h"
+#include "kernel_variants.h"
 
 // One implementation written with Clang vector extensions and inlined into two wrappers: the
 // baseline one compiles it for the target's default instruction set (two SSE registers per
@@ -149,15 +150,13 @@ static double baseline_cross(const float *a, ptrdiff_t a_stride, size_t a_count,
                           : cross_sum(a, a_stride, a_count, b, b_stride, b_count, dimension, 1);
 }
 
-#if defined(__x86_64__) && defined(__clang__)
-#define KANDINSKY_PAIR_DISTANCES_AVX2 1
-
-__attribute__((target("avx2,fma")))
+#if KANDINSKY_HAS_AVX2_VARIANT
+KANDINSKY_AVX2
 static double avx2_within(const float *points, ptrdiff_t stride, size_t count, size_t dimension) {
     return dimension == 4 ? within_sum(points, stride, count, 4, 2) : within_sum(points, stride, count, dimension, 2);
 }
 
-__attribute__((target("avx2,fma")))
+KANDINSKY_AVX2
 static double avx2_cross(const float *a, ptrdiff_t a_stride, size_t a_count,
                          const float *b, ptrdiff_t b_stride, size_t b_count, size_t dimension) {
     return dimension == 4 ? cross_sum(a, a_stride, a_count, b, b_stride, b_count, 4, 2)
@@ -171,7 +170,7 @@ kandinsky_pair_distances_variant kandinsky_pair_distances_best_variant(void) {
 
 double kandinsky_pair_distances_within(kandinsky_pair_distances_variant variant,
                                        const float *points, ptrdiff_t stride, size_t count, size_t dimension) {
-#ifdef KANDINSKY_PAIR_DISTANCES_AVX2
+#if KANDINSKY_HAS_AVX2_VARIANT
     if (variant == kandinsky_pair_distances_avx2_fma) return avx2_within(points, stride, count, dimension);
 #endif
     return baseline_within(points, stride, count, dimension);
@@ -180,7 +179,7 @@ double kandinsky_pair_distances_within(kandinsky_pair_distances_variant variant,
 double kandinsky_pair_distances_cross(kandinsky_pair_distances_variant variant,
                                       const float *a, ptrdiff_t a_stride, size_t a_count,
                                       const float *b, ptrdiff_t b_stride, size_t b_count, size_t dimension) {
-#ifdef KANDINSKY_PAIR_DISTANCES_AVX2
+#if KANDINSKY_HAS_AVX2_VARIANT
     if (variant == kandinsky_pair_distances_avx2_fma) return avx2_cross(a, a_stride, a_count, b, b_stride, b_count, dimension);
 #endif
     return baseline_cross(a, a_stride, a_count, b, b_stride, b_count, dimension);

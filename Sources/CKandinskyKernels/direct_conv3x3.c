@@ -1,4 +1,5 @@
 #include "direct_conv3x3.h"
+#include "kernel_variants.h"
 
 // The body is an always-inline function instantiated twice, once per instruction set. It is
 // written with 8-wide vector extensions: the baseline build splits them into SSE2 halves, the
@@ -108,12 +109,6 @@ KANDINSKY_INLINE void direct_conv3x3_rows(const float *padded, long inputs, long
     }
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define KANDINSKY_AVX2 __attribute__((target("avx2,fma")))
-#define KANDINSKY_HAS_AVX2_VARIANT 1
-#else
-#define KANDINSKY_HAS_AVX2_VARIANT 0
-#endif
 
 static void direct_conv3x3_rows_baseline(const float *padded, long inputs, long padded_width, long padded_plane,
                                          const float *taps, const float *bias, long outputs,

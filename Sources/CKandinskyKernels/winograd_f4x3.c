@@ -1,4 +1,5 @@
 #include "winograd_f4x3.h"
+#include "kernel_variants.h"
 
 #include <string.h>
 
@@ -185,12 +186,6 @@ KANDINSKY_INLINE void weight_transform(const float *restrict weight, long output
     }
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define KANDINSKY_AVX2 __attribute__((target("avx2,fma")))
-#define KANDINSKY_HAS_AVX2_VARIANT 1
-#else
-#define KANDINSKY_HAS_AVX2_VARIANT 0
-#endif
 
 static void input_transform_baseline(const float *images, long channels, long height, long width, long first_tile_row,
                                      long tile_row_count, float *transformed, float *workspace) {

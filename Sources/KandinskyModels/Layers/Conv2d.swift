@@ -183,8 +183,7 @@ public struct Conv2d: Layer {
         case .shiftedWindows: return backpropagateShifted(outputGradient, input: input, geometry: g)
         case .winograd: return backpropagateWinograd(outputGradient, input: input, geometry: g)
         }
-        let threads = availableCoreCount
-        let workers = min(threads, g.images)
+        let workers = min(availableCoreCount, g.images)
         let tile = g.tileSize
         let partialCount = outputChannels * patchSize + outputChannels
         scratch.reserve(threads: workers, columnCount: isPointwise ? 0 : g.patchSize * tile, partialCount: partialCount)
@@ -197,20 +196,13 @@ public struct Conv2d: Layer {
             input.withUnsafeBufferPointer { x in
                 outputGradient.withUnsafeBufferPointer { dy in
                     weightValue.withUnsafeBufferPointer { w in
-                        setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
-                        parallelFor(0..<workers, chunkCount: workers) { range in
-                            for thread in range {
-                                let partial = scratch.partial(thread: thread)
-                                partial.initialize(repeating: 0, count: partialCount)
-                                for image in stride(from: thread, to: g.images, by: workers) {
-                                    backpropagateImage(g, x: x.baseAddress! + image * g.inputImageSize,
-                                                       w: w.baseAddress!,
-                                                       dy: dy.baseAddress! + image * g.outputImageSize,
-                                                       dx: dx.baseAddress! + image * g.inputImageSize,
-                                                       dw: partial, db: partial + g.outputChannels * g.patchSize,
-                                                       pointwise: pointwise, columns: scratch.columns(thread: thread))
-                                }
-                            }
+                        forEachImage(images: g.images, workers: workers, partialCount: partialCount) { image, thread, partial in
+                            backpropagateImage(g, x: x.baseAddress! + image * g.inputImageSize,
+                                               w: w.baseAddress!,
+                                               dy: dy.baseAddress! + image * g.outputImageSize,
+                                               dx: dx.baseAddress! + image * g.inputImageSize,
+                                               dw: partial, db: partial + g.outputChannels * g.patchSize,
+                                               pointwise: pointwise, columns: scratch.columns(thread: thread))
                         }
                     }
                 }
@@ -308,8 +300,7 @@ public struct Conv2d: Layer {
     /// all from the padded input kept by the training forward pass.
     private mutating func accumulateShiftedGradients(_ outputGradient: Tensor, geometry g: ConvolutionGeometry,
                                                      inputGradient dx: UnsafeMutablePointer<Float>?) {
-        let threads = availableCoreCount
-        let workers = min(threads, g.images)
+        let workers = min(availableCoreCount, g.images)
         let tapCount = 9 * outputChannels * inputChannels
         let partialCount = tapCount + outputChannels
         // ∂x is a convolution Cout → Cin of the padded ∂y; its GEMM bands hold Cin rows.
@@ -329,24 +320,17 @@ public struct Conv2d: Layer {
         let scratch = self.scratch, paddedImages = self.padded
         paddedImages.withUnsafeBufferPointer { p in
             outputGradient.withUnsafeBufferPointer { dy in
-                setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
-                parallelFor(0..<workers, chunkCount: workers) { range in
-                    for thread in range {
-                        let partial = scratch.partial(thread: thread)
-                        partial.initialize(repeating: 0, count: partialCount)
-                        for image in stride(from: thread, to: g.images, by: workers) {
-                            let inputGradient = dx.map {
-                                ShiftedInputGradient(convolution: inputConvolution, dx: $0 + image * g.inputImageSize,
-                                                     band: scratch.columns(thread: thread) + g.paddedOutputImageSize,
-                                                     rowsPerBand: transposed.rowsPerBand)
-                            }
-                            backpropagateImageShifted(g, padded: p.baseAddress! + image * g.paddedImageSize,
-                                                      dy: dy.baseAddress! + image * g.outputImageSize,
-                                                      dTaps: partial, db: partial + tapCount,
-                                                      paddedGradient: scratch.columns(thread: thread),
-                                                      inputGradient: inputGradient)
-                        }
+                forEachImage(images: g.images, workers: workers, partialCount: partialCount) { image, thread, partial in
+                    let inputGradient = dx.map {
+                        ShiftedInputGradient(convolution: inputConvolution, dx: $0 + image * g.inputImageSize,
+                                             band: scratch.columns(thread: thread) + g.paddedOutputImageSize,
+                                             rowsPerBand: transposed.rowsPerBand)
                     }
+                    backpropagateImageShifted(g, padded: p.baseAddress! + image * g.paddedImageSize,
+                                              dy: dy.baseAddress! + image * g.outputImageSize,
+                                              dTaps: partial, db: partial + tapCount,
+                                              paddedGradient: scratch.columns(thread: thread),
+                                              inputGradient: inputGradient)
                 }
             }
         }
@@ -362,6 +346,24 @@ public struct Conv2d: Layer {
                         db[o] += partial[tapCount + o]
                     }
                 }
+            }
+        }
+    }
+
+    /// Runs `body(image, thread, partial)` for every image of a backward pass, the images striped
+    /// over `workers` threads (one OpenBLAS thread each; all of them when there is one worker).
+    /// Each thread first zeroes its `partialCount` floats of partial parameter gradients, which
+    /// the caller then adds up in thread order; the striping is fixed, so the sums do not depend
+    /// on timing.
+    private func forEachImage(images: Int, workers: Int, partialCount: Int,
+                              _ body: (_ image: Int, _ thread: Int, _ partial: UnsafeMutablePointer<Float>) -> Void) {
+        setLinearAlgebraThreadCount(workers > 1 ? 1 : availableCoreCount)
+        let scratch = self.scratch
+        parallelFor(0..<workers, chunkCount: workers) { range in
+            for thread in range {
+                let partial = scratch.partial(thread: thread)
+                partial.initialize(repeating: 0, count: partialCount)
+                for image in stride(from: thread, to: images, by: workers) { body(image, thread, partial) }
             }
         }
     }
