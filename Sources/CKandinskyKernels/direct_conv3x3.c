@@ -18,11 +18,13 @@ typedef float vec8_unaligned __attribute__((vector_size(32), aligned(4)));
 // A broadcast of a float variable; `(vec8){0} + s` would cost an addition, as 0 + s is not s for s = −0.
 #define SPLAT8(s) ((vec8){s, s, s, s, s, s, s, s})
 
-/// `block_outputs` output channels × `vectors` · 8 columns of one row, all in registers.
+/// `block_outputs` output channels × `vectors` · 8 columns of one row, all in registers (at
+/// most 12 accumulators, so that with the inputs and a broadcast weight they fit the 16 ymm
+/// registers).
 KANDINSKY_INLINE void block(const float *restrict row, long inputs, long padded_width, long padded_plane,
                             const float *restrict taps, const float *restrict bias, long outputs, long o,
                             float *restrict y, long output_plane, const int block_outputs, const int vectors) {
-    vec8 acc[4][2];
+    vec8 acc[12][2];
     for (int b = 0; b < block_outputs; b++) {
         const float start = bias ? bias[o + b] : 0.0f;
         for (int k = 0; k < vectors; k++) acc[b][k] = SPLAT8(start);
@@ -64,11 +66,19 @@ KANDINSKY_INLINE void column(const float *restrict row, long inputs, long padded
 
 /// Columns j ..< j + 8·vectors (or the single column j when `vectors` is 0) of one row, for all
 /// output channels: the block's inputs, 3 rows × Cin × (8·vectors + 2) floats, stay in L1 while
-/// the channel blocks reuse them.
+/// the channel blocks reuse them. The first `wide_blocks` blocks hold 12 / `vectors` channels
+/// (`wide_block_count`), then blocks of 4, then single channels.
 KANDINSKY_INLINE void columns(const float *restrict row, long inputs, long padded_width, long padded_plane,
                               const float *restrict taps, const float *restrict bias, long outputs,
-                              float *restrict out, long output_plane, const int vectors) {
+                              float *restrict out, long output_plane, const int vectors, long wide_blocks) {
     long o = 0;
+    if (vectors) {
+        const int wide = 12 / vectors;
+        for (; o < wide * wide_blocks; o += wide) {
+            block(row, inputs, padded_width, padded_plane, taps, bias, outputs, o, out + o * output_plane,
+                  output_plane, wide, vectors);
+        }
+    }
     for (; o + 4 <= outputs; o += 4) {
         if (vectors) block(row, inputs, padded_width, padded_plane, taps, bias, outputs, o, out + o * output_plane,
                            output_plane, 4, vectors);
@@ -83,28 +93,46 @@ KANDINSKY_INLINE void columns(const float *restrict row, long inputs, long padde
     }
 }
 
+/// How many blocks of `wide` channels (12 accumulators: 6 channels × 2 vectors or 12 × 1)
+/// precede the blocks of 4: the most that leave the fewest single channels. An FMA's result is
+/// ready about 4 cycles after it issues and two issue per cycle, so a block of 4 × 2 vectors
+/// barely keeps the FMA units busy and a single channel (2 sums) leaves them mostly idle; 12
+/// independent sums also hide the loads' delays.
+static long wide_block_count(long outputs, long wide) {
+    long best = 0, fewest_singles = 4;
+    for (long blocks = outputs / wide; blocks >= 0; blocks--) {
+        const long singles = (outputs - wide * blocks) % 4;
+        if (singles < fewest_singles) {
+            fewest_singles = singles;
+            best = blocks;
+        }
+    }
+    return best;
+}
+
 KANDINSKY_INLINE void direct_conv3x3_rows(const float *padded, long inputs, long padded_width, long padded_plane,
                                           const float *taps, const float *bias, long outputs,
                                           long rows, long width, float *y, long output_plane) {
+    const long wide_pairs = wide_block_count(outputs, 6), wide_singles = wide_block_count(outputs, 12);
     for (long r = 0; r < rows; r++) {
         const float *row = padded + r * padded_width;
         float *out = y + r * width;
         long j = 0;
         for (; j + 16 <= width; j += 16) {
-            columns(row + j, inputs, padded_width, padded_plane, taps, bias, outputs, out + j, output_plane, 2);
+            columns(row + j, inputs, padded_width, padded_plane, taps, bias, outputs, out + j, output_plane, 2, wide_pairs);
         }
         for (; j + 8 <= width; j += 8) {
-            columns(row + j, inputs, padded_width, padded_plane, taps, bias, outputs, out + j, output_plane, 1);
+            columns(row + j, inputs, padded_width, padded_plane, taps, bias, outputs, out + j, output_plane, 1, wide_singles);
         }
         // The last partial vector: the 8 columns ending at the row's end, recomputing a few
         // (each column's sum is the same in every block, so they are rewritten unchanged).
         if (j < width && width >= 8) {
             columns(row + width - 8, inputs, padded_width, padded_plane, taps, bias, outputs, out + width - 8,
-                    output_plane, 1);
+                    output_plane, 1, wide_singles);
             j = width;
         }
         for (; j < width; j++) {
-            columns(row + j, inputs, padded_width, padded_plane, taps, bias, outputs, out + j, output_plane, 0);
+            columns(row + j, inputs, padded_width, padded_plane, taps, bias, outputs, out + j, output_plane, 0, 0);
         }
     }
 }

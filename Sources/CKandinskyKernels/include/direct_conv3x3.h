@@ -18,10 +18,11 @@
 /// The same kernel computes ∂x of a 3 × 3 convolution with padding 1: a padded ∂y convolved with
 /// the weights rotated by 180° and with input and output channels swapped.
 ///
-/// Accumulators for 4 output channels × 16 columns stay in registers over all 9·inputs terms,
-/// so each output is written once. The sum runs in the same order (taps, then channels) in both
-/// variants; only FMA contraction may differ. `use_avx2` picks the AVX2 + FMA variant (only
-/// when `kandinsky_cpu_has_avx2_fma()` says it may run).
+/// Accumulators for up to 12 vectors (6 output channels × 16 columns, or 12 × 8 in 8-column
+/// blocks) stay in registers over all 9·inputs terms, so each output is written once. The sum
+/// runs in the same order (taps, then channels) in both variants; only FMA contraction may
+/// differ. `use_avx2` picks the AVX2 + FMA variant (only when `kandinsky_cpu_has_avx2_fma()`
+/// says it may run).
 ///
 /// - Complexity: 18 · outputs · inputs · rows · width flops.
 void kandinsky_direct_conv3x3_rows(const float *padded, long inputs, long padded_width, long padded_plane,
