@@ -122,6 +122,26 @@ import Testing
         expectClose(windows.bias.gradient, columns.bias.gradient, relativeTolerance: 1e-5)
     }
 
+    /// The padded copy the shifted-window paths read, written into memory full of NaN (as a
+    /// reused scratch buffer may hold anything): every float of the layout is set.
+    @Test func paddingWritesTheBorderAndTheImage() {
+        let (channels, h, w) = (2, 3, 4)
+        let g = ConvolutionGeometry(images: 1, inputChannels: channels, outputChannels: 1, height: h, width: w,
+                                    kernel: 3, padding: 1, columnBudget: 1 << 10, threads: 1)
+        let x = (0..<channels * h * w).map { Float($0 + 1) }
+        var padded = [Float](repeating: .nan, count: g.paddedImageSize)
+        x.withUnsafeBufferPointer { source in
+            padded.withUnsafeMutableBufferPointer { padImage(g, channels: channels, x: source.baseAddress!, padded: $0.baseAddress!) }
+        }
+        var expected = [Float](repeating: 0, count: channels * (h + 2) * (w + 2) + 2)
+        for c in 0..<channels {
+            for i in 0..<h {
+                for j in 0..<w { expected[(c * (h + 2) + i + 1) * (w + 2) + j + 1] = x[(c * h + i) * w + j] }
+            }
+        }
+        #expect(padded == expected)
+    }
+
     /// Shifted windows through the direct kernel (32 → 5 channels) and through GEMM bands
     /// (160 → 104 channels, beyond the direct kernel's 128 × 128), in both compiled variants of
     /// the kernel, against Double loops. The 3432-float budget makes forward bands of 3 rows of

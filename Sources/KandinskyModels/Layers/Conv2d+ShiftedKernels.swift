@@ -32,14 +32,22 @@ extension ConvolutionGeometry {
 }
 
 /// Copies one image [C, H, W] into its zero-padded form [C, H + 2, W + 2] (plus two zeros).
+/// Only the border is zeroed, so each float is written once.
 func padImage(_ g: ConvolutionGeometry, channels: Int, x: UnsafePointer<Float>, padded: UnsafeMutablePointer<Float>) {
     let w = g.width, h = g.height, wp = g.paddedWidth
-    padded.initialize(repeating: 0, count: channels * g.paddedPlane + 2)
     for c in 0..<channels {
-        for i in 0..<h {
-            (padded + c * g.paddedPlane + (i + 1) * wp + 1).update(from: x + (c * h + i) * w, count: w)
+        let plane = padded + c * g.paddedPlane
+        // The top row and the left border of the first row.
+        plane.update(repeating: 0, count: wp + 1)
+        for i in 1...h {
+            (plane + i * wp + 1).update(from: x + (c * h + i - 1) * w, count: w)
+            // The right border of row i and the left border of row i + 1.
+            (plane + i * wp + w + 1).update(repeating: 0, count: 2)
         }
+        // The rest of the bottom row.
+        (plane + (h + 1) * wp + 1).update(repeating: 0, count: wp - 1)
     }
+    (padded + channels * g.paddedPlane).update(repeating: 0, count: 2)
 }
 
 /// taps[u·3 + v, o, c] = w[o, c, u, v], the forward kernel of ``PaddedConvolution``; with
