@@ -39,12 +39,24 @@ public struct DoubleConv: Layer {
 
     /// Backpropagates through the eight modules in reverse, accumulating both convolutions' gradients.
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
+        let g = backpropagateToFirstConvolution(outputGradient)
+        return firstConvolution.backward(g)
+    }
+
+    /// Accumulates both convolutions' gradients as ``backward(_:)`` does, without computing
+    /// ∂loss/∂input: for a network's first block, whose input gradient nobody reads.
+    public mutating func accumulateParameterGradients(_ outputGradient: Tensor) {
+        let g = backpropagateToFirstConvolution(outputGradient)
+        firstConvolution.accumulateParameterGradients(g)
+    }
+
+    /// ∂loss/∂(first convolution's output), accumulating the second convolution's gradients.
+    private mutating func backpropagateToFirstConvolution(_ outputGradient: Tensor) -> Tensor {
         var g = ModelProfiler.measure(.elementwise) { secondDropout.backward(outputGradient) }
         g = ModelProfiler.measure(.normalisation) { secondNorm.backward(g) }
         g = secondConvolution.backward(g)
         g = ModelProfiler.measure(.elementwise) { firstDropout.backward(g) }
-        g = ModelProfiler.measure(.normalisation) { firstNorm.backward(g) }
-        return firstConvolution.backward(g)
+        return ModelProfiler.measure(.normalisation) { firstNorm.backward(g) }
     }
 
     /// Visits `layers.0.weight`, `layers.0.bias`, `layers.4.weight` and `layers.4.bias`.

@@ -155,6 +155,19 @@ public struct UNet: Layer {
     /// ∂loss/∂images given ∂loss/∂logits of the last training forward pass; accumulates every
     /// parameter's gradient.
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
+        let g = backpropagateToFirstBlock(outputGradient)
+        return downBlocks[0].backward(g)
+    }
+
+    /// Accumulates every parameter's gradient as ``backward(_:)`` does, without computing
+    /// ∂loss/∂images (the first convolution's input gradient, which training does not need).
+    public mutating func accumulateParameterGradients(_ outputGradient: Tensor) {
+        let g = backpropagateToFirstBlock(outputGradient)
+        downBlocks[0].accumulateParameterGradients(g)
+    }
+
+    /// ∂loss/∂(first block's output), accumulating the gradients of every later layer.
+    private mutating func backpropagateToFirstBlock(_ outputGradient: Tensor) -> Tensor {
         var g = outputGradient
         for index in head.indices.reversed() {
             g = head[index].backward(g)
@@ -173,8 +186,8 @@ public struct UNet: Layer {
                 g = pools[level].backward(g, adding: skipGradients[level], fromChannel: skipChannel)
             }
             skipGradients[level] = .empty
-            g = downBlocks[level].backward(g)
             skips[level] = .empty
+            if level > 0 { g = downBlocks[level].backward(g) }
         }
         return g
     }

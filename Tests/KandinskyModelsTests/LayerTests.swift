@@ -122,6 +122,26 @@ import Testing
         expectClose(windows.bias.gradient, columns.bias.gradient, relativeTolerance: 1e-5)
     }
 
+    /// ``Conv2d/accumulateParameterGradients(_:)`` adds the same ∂W and ∂b as ``Conv2d/backward(_:)``
+    /// through each strategy (1 × 1 kernels take the columns route's GEMM-only branch).
+    @Test(arguments: [(Conv2d.Strategy.columns, 3), (.columns, 1), (.shiftedWindows, 3), (.winograd, 3)])
+    func parameterGradientsWithoutTheInputGradient(strategy: Conv2d.Strategy, kernel: Int) {
+        var generator = SeededGenerator(seed: 15)
+        var full = Conv2d(inputChannels: 4, outputChannels: 6, kernelSize: kernel, padding: kernel / 2, using: &generator)
+        full.trainingStrategy = strategy
+        var partial = full
+        // 32 × 48 pixels are 96 Winograd tiles, enough for it to run.
+        let x = Tensor.normal([2, 4, 32, 48], using: &generator), dy = Tensor.normal([2, 6, 32, 48], using: &generator)
+        _ = full.forward(x, training: true)
+        _ = full.backward(dy)
+        _ = partial.forward(x, training: true)
+        partial.accumulateParameterGradients(dy)
+        #expect(partial.weight.gradient.scalars == full.weight.gradient.scalars)
+        #expect(partial.bias.gradient.scalars == full.bias.gradient.scalars)
+        #expect(partial.weight.gradient.scalars.contains { $0 != 0 })
+        if strategy == .winograd { #expect(WinogradTests.runsWinograd(full, x.shape)) }
+    }
+
     /// The padded copy the shifted-window paths read, written into memory full of NaN (as a
     /// reused scratch buffer may hold anything): every float of the layout is set.
     @Test func paddingWritesTheBorderAndTheImage() {

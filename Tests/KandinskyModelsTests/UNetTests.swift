@@ -92,6 +92,28 @@ import Testing
         #expect(model.stateDict().first { $0.name == "conv2.2.bias" }?.value == expected)
     }
 
+    @Test func parameterGradientsWithoutTheInputGradientAreTheSame() {
+        var generator = SeededGenerator(seed: 31)
+        var full = Self.fixtureModel()
+        var partial = full
+        let images = Tensor.uniform([2, 3, 32, 48], using: &generator)
+        let logitGradient = Tensor.normal([2, 2, 32, 48], using: &generator)
+        _ = full.forward(images, training: true)
+        let inputGradient = full.backward(logitGradient)
+        #expect(inputGradient.shape == images.shape)
+        _ = partial.forward(images, training: true)
+        partial.accumulateParameterGradients(logitGradient)
+        var expected: [String: Tensor] = [:]
+        full.visitParameters { name, parameter in expected[name] = parameter.gradient }
+        var compared = 0
+        partial.visitParameters { name, parameter in
+            #expect(parameter.gradient.scalars == expected[name]?.scalars, "\(name)")
+            #expect(parameter.gradient.scalars.contains { $0 != 0 }, "\(name)")
+            compared += 1
+        }
+        #expect(compared == expected.count)
+    }
+
     // MARK: PyTorch parity (fixtures from scripts/fixtures/make_unet_fixtures.py)
 
     @Test func matchesPyTorchForwardLossGradientsAndAdamStep() throws {

@@ -55,9 +55,9 @@ func convolveTile(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, w: UnsafePo
     }
 }
 
-/// Accumulates ∂W and ∂b and writes ∂x for one image.
+/// Accumulates ∂W and ∂b and, when `dx` is given, writes ∂x for one image.
 func backpropagateImage(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                        dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
                         dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
                         pointwise: Bool, columns: UnsafeMutablePointer<Float>) {
     let pixels = g.outputPixels
@@ -68,12 +68,13 @@ func backpropagateImage(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, w: Un
         ModelProfiler.measure(.convolutionGEMM) {
             gemm(transposeA: .none, transposeB: .transposed, m: g.outputChannels, n: g.patchSize, k: pixels,
                  a: dy, lda: pixels, b: x, ldb: pixels, beta: 1, c: dw, ldc: g.patchSize)
+            guard let dx else { return }
             gemm(transposeA: .transposed, transposeB: .none, m: g.inputChannels, n: pixels, k: g.outputChannels,
                  a: w, lda: g.patchSize, b: dy, ldb: pixels, beta: 0, c: dx, ldc: pixels)
         }
         return
     }
-    dx.initialize(repeating: 0, count: g.inputImageSize)
+    dx?.initialize(repeating: 0, count: g.inputImageSize)
     let tile = g.tileSize
     var first = 0
     while first < pixels {
@@ -82,10 +83,14 @@ func backpropagateImage(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, w: Un
         ModelProfiler.measure(.convolutionGEMM) {
             gemm(transposeA: .none, transposeB: .transposed, m: g.outputChannels, n: g.patchSize, k: count,
                  a: dy + first, lda: pixels, b: columns, ldb: count, beta: 1, c: dw, ldc: g.patchSize)
-            gemm(transposeA: .transposed, transposeB: .none, m: g.patchSize, n: count, k: g.outputChannels,
-                 a: w, lda: g.patchSize, b: dy + first, ldb: pixels, beta: 0, c: columns, ldc: count)
         }
-        ModelProfiler.measure(.im2col) { foldPatches(g, columns: columns, first: first, count: count, dx: dx) }
+        if let dx {
+            ModelProfiler.measure(.convolutionGEMM) {
+                gemm(transposeA: .transposed, transposeB: .none, m: g.patchSize, n: count, k: g.outputChannels,
+                     a: w, lda: g.patchSize, b: dy + first, ldb: pixels, beta: 0, c: columns, ldc: count)
+            }
+            ModelProfiler.measure(.im2col) { foldPatches(g, columns: columns, first: first, count: count, dx: dx) }
+        }
         first += count
     }
 }

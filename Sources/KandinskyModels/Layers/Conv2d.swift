@@ -119,7 +119,14 @@ public struct Conv2d: Layer {
 
     /// ∂loss/∂input [N, Cin, H, W]; adds ∂loss/∂weight and ∂loss/∂bias to the parameters' gradients.
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
-        ModelProfiler.measure(.convolution) { backpropagate(outputGradient) }
+        ModelProfiler.measure(.convolution) { backpropagate(outputGradient, needsInputGradient: true)! }
+    }
+
+    /// Adds ∂loss/∂weight and ∂loss/∂bias to the parameters' gradients, as ``backward(_:)``
+    /// does, without computing ∂loss/∂input: for a network's first layer, whose input gradient
+    /// nobody reads.
+    public mutating func accumulateParameterGradients(_ outputGradient: Tensor) {
+        ModelProfiler.measure(.convolution) { _ = backpropagate(outputGradient, needsInputGradient: false) }
     }
 
     /// The strategy for input of geometry `g`: Winograd gives way to shifted windows where it does not pay.
@@ -173,26 +180,28 @@ public struct Conv2d: Layer {
         return result
     }
 
-    private mutating func backpropagate(_ outputGradient: Tensor) -> Tensor {
+    /// ∂W and ∂b, and ∂x when `needsInputGradient` (nil otherwise).
+    private mutating func backpropagate(_ outputGradient: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard let input = savedInput else { preconditionFailure("Conv2d.backward needs a training forward pass first") }
         let g = geometry(input)
         precondition(outputGradient.shape == [g.images, outputChannels, g.outputHeight, g.outputWidth],
                      "Conv2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \([g.images, outputChannels, g.outputHeight, g.outputWidth])")
         switch strategy(training: true, g) {
         case .columns: break
-        case .shiftedWindows: return backpropagateShifted(outputGradient, input: input, geometry: g)
-        case .winograd: return backpropagateWinograd(outputGradient, input: input, geometry: g)
+        case .shiftedWindows:
+            return backpropagateShifted(outputGradient, input: input, geometry: g, needsInputGradient: needsInputGradient)
+        case .winograd:
+            return backpropagateWinograd(outputGradient, input: input, geometry: g, needsInputGradient: needsInputGradient)
         }
         let workers = min(availableCoreCount, g.images)
         let tile = g.tileSize
         let partialCount = outputChannels * patchSize + outputChannels
         scratch.reserve(threads: workers, columnCount: isPointwise ? 0 : g.patchSize * tile, partialCount: partialCount)
-        var result = Tensor.empty
-        swap(&result, &inputGradient)
-        result.prepareBuffer(shape: input.shape)
         let scratch = self.scratch, pointwise = isPointwise
         let weightValue = self.weight.value
-        result.withUnsafeMutableBufferPointer { dx in
+        var buffer = Tensor.empty
+        swap(&buffer, &inputGradient)
+        let result = withInputGradient(&buffer, shape: input.shape, needed: needsInputGradient) { dx in
             input.withUnsafeBufferPointer { x in
                 outputGradient.withUnsafeBufferPointer { dy in
                     weightValue.withUnsafeBufferPointer { w in
@@ -200,7 +209,7 @@ public struct Conv2d: Layer {
                             backpropagateImage(g, x: x.baseAddress! + image * g.inputImageSize,
                                                w: w.baseAddress!,
                                                dy: dy.baseAddress! + image * g.outputImageSize,
-                                               dx: dx.baseAddress! + image * g.inputImageSize,
+                                               dx: dx.map { $0 + image * g.inputImageSize },
                                                dw: partial, db: partial + g.outputChannels * g.patchSize,
                                                pointwise: pointwise, columns: scratch.columns(thread: thread))
                         }
@@ -208,6 +217,7 @@ public struct Conv2d: Layer {
                 }
             }
         }
+        inputGradient = buffer
         let weightCount = outputChannels * patchSize
         weight.gradient.withUnsafeMutableBufferPointer { dw in
             bias.gradient.withUnsafeMutableBufferPointer { db in
@@ -219,7 +229,6 @@ public struct Conv2d: Layer {
             }
         }
         savedInput = nil
-        inputGradient = result
         return result
     }
 
@@ -284,15 +293,15 @@ public struct Conv2d: Layer {
         }
     }
 
-    private mutating func backpropagateShifted(_ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
-        var result = Tensor.empty
-        swap(&result, &inputGradient)
-        result.prepareBuffer(shape: input.shape)
-        result.withUnsafeMutableBufferPointer { dx in
-            accumulateShiftedGradients(outputGradient, geometry: g, inputGradient: dx.baseAddress!)
+    private mutating func backpropagateShifted(_ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry,
+                                               needsInputGradient: Bool) -> Tensor? {
+        var buffer = Tensor.empty
+        swap(&buffer, &inputGradient)
+        let result = withInputGradient(&buffer, shape: input.shape, needed: needsInputGradient) { dx in
+            accumulateShiftedGradients(outputGradient, geometry: g, inputGradient: dx)
         }
+        inputGradient = buffer
         savedInput = nil
-        inputGradient = result
         return result
     }
 
@@ -415,10 +424,13 @@ public struct Conv2d: Layer {
         return result
     }
 
-    /// ∂W and ∂b by shifted-window GEMMs over the kept padded input, then
+    /// ∂W and ∂b by shifted-window GEMMs over the kept padded input, then, when needed,
     /// ∂x = ∂y ⋆ rot180(W)ᵀ, a 3 × 3 convolution with Cout inputs and Cin outputs, through Winograd.
-    private mutating func backpropagateWinograd(_ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry) -> Tensor {
+    private mutating func backpropagateWinograd(_ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry,
+                                                needsInputGradient: Bool) -> Tensor? {
         accumulateShiftedGradients(outputGradient, geometry: g, inputGradient: nil)
+        savedInput = nil
+        guard needsInputGradient else { return nil }
         let (cin, cout) = (inputChannels, outputChannels)
         var result = Tensor.empty
         swap(&result, &inputGradient)
@@ -438,7 +450,6 @@ public struct Conv2d: Layer {
                                                  bias: nil, y: dx.baseAddress!, scratch: scratch, avx2: avx2)
             }
         }
-        savedInput = nil
         inputGradient = result
         return result
     }
@@ -448,6 +459,19 @@ public struct Conv2d: Layer {
         try body("weight", &weight)
         try body("bias", &bias)
     }
+}
+
+/// Calls `body` with the storage of `buffer`, shaped `shape` (reusing its storage when it fits),
+/// and returns `buffer`; or calls `body` with nil and returns nil when the gradient is not `needed`.
+private func withInputGradient(_ buffer: inout Tensor, shape: [Int], needed: Bool,
+                               _ body: (UnsafeMutablePointer<Float>?) -> Void) -> Tensor? {
+    guard needed else {
+        body(nil)
+        return nil
+    }
+    buffer.prepareBuffer(shape: shape)
+    buffer.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+    return buffer
 }
 
 extension Tensor {

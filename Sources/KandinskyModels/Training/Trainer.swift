@@ -42,7 +42,7 @@ public struct Trainer {
         model.clearGradients()
         let logits = model.forward(images, training: true)
         let value = ModelProfiler.measure(.loss) { loss.lossAndGradient(logits, targets, gradient: &logitGradient) }
-        _ = model.backward(logitGradient)
+        model.accumulateParameterGradients(logitGradient)
         ModelProfiler.measure(.optimizer) { optimizer.update(&model) }
         return value
     }
