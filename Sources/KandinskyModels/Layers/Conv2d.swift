@@ -311,13 +311,15 @@ public struct Conv2d: Layer {
         let inputConvolution = PaddedConvolution(inputs: outputChannels, outputs: inputChannels, taps: flippedTaps,
                                                  bias: nil, avx2: usesAVX2Kernels)
         let bandSize = dx == nil ? 0 : inputConvolution.bandSize(g, rows: transposed.rowsPerBand)
-        scratch.reserve(threads: workers, columnCount: g.paddedOutputImageSize + bandSize, partialCount: partialCount)
+        // After the padded ∂y, one region serves ∂W's scratch and then ∂x's bands.
+        scratch.reserve(threads: workers, columnCount: g.paddedOutputImageSize + max(bandSize, g.weightGradientScratchSize),
+                        partialCount: partialCount)
         if dx != nil {
             weight.value.withUnsafeBufferPointer { w in
                 rearrangeTaps(g, w: w.baseAddress!, flipTransposed: true, taps: flippedTaps)
             }
         }
-        let scratch = self.scratch, paddedImages = self.padded
+        let scratch = self.scratch, paddedImages = self.padded, avx2 = usesAVX2Kernels
         paddedImages.withUnsafeBufferPointer { p in
             outputGradient.withUnsafeBufferPointer { dy in
                 forEachImage(images: g.images, workers: workers, partialCount: partialCount) { image, thread, partial in
@@ -330,7 +332,8 @@ public struct Conv2d: Layer {
                                               dy: dy.baseAddress! + image * g.outputImageSize,
                                               dTaps: partial, db: partial + tapCount,
                                               paddedGradient: scratch.columns(thread: thread),
-                                              inputGradient: inputGradient)
+                                              weightGradientScratch: scratch.columns(thread: thread) + g.paddedOutputImageSize,
+                                              avx2: avx2, inputGradient: inputGradient)
                 }
             }
         }
