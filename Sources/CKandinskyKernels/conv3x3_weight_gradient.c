@@ -39,21 +39,45 @@ long kandinsky_conv3x3_weight_gradient_scratch_size(long outputs, long inputs, l
     return padded_inputs * (chunk_pixels(outputs, inputs, pixels) + 2 * padded_width + 2) + LANES;
 }
 
+/// The transpose of the 8 × 8 block rows[c][k]: columns[k][c] = rows[c][k], by the usual
+/// three rounds of shuffles (pairs of floats, pairs of pairs, then 128-bit halves).
+#define TRANSPOSE8(rows, columns)                                                                            \
+    do {                                                                                                     \
+        vec8 t[8], h[8];                                                                                     \
+        for (int i = 0; i < 8; i += 2) {                                                                     \
+            t[i] = __builtin_shufflevector(rows[i], rows[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);                   \
+            t[i + 1] = __builtin_shufflevector(rows[i], rows[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);             \
+        }                                                                                                    \
+        for (int i = 0; i < 8; i += 4) {                                                                     \
+            for (int j = 0; j < 2; j++) {                                                                    \
+                h[i + 2 * j] = __builtin_shufflevector(t[i + j], t[i + j + 2], 0, 1, 8, 9, 4, 5, 12, 13);     \
+                h[i + 2 * j + 1] = __builtin_shufflevector(t[i + j], t[i + j + 2], 2, 3, 10, 11, 6, 7, 14, 15); \
+            }                                                                                                \
+        }                                                                                                    \
+        for (int k = 0; k < 4; k++) {                                                                        \
+            columns[k] = __builtin_shufflevector(h[k], h[k + 4], 0, 1, 2, 3, 8, 9, 10, 11);                  \
+            columns[k + 4] = __builtin_shufflevector(h[k], h[k + 4], 4, 5, 6, 7, 12, 13, 14, 15);            \
+        }                                                                                                    \
+    } while (0)
+
 /// transposed[b, r, k] = padded[(8b + k)·plane + first + r] for r < rows, zero for channels
-/// 8b + k ≥ inputs.
+/// 8b + k ≥ inputs: 8 × 8 blocks through registers, then the last rows % 8 one by one.
 KANDINSKY_INLINE void transpose_chunk(const float *restrict padded, long inputs, long plane, long first, long rows,
                                       float *restrict transposed) {
     const long blocks = (inputs + LANES - 1) / LANES;
     for (long b = 0; b < blocks; b++) {
         float *restrict slice = transposed + b * rows * LANES;
-        for (int k = 0; k < LANES; k++) {
-            const long c = b * LANES + k;
-            if (c < inputs) {
-                const float *restrict x = padded + c * plane + first;
-                for (long r = 0; r < rows; r++) slice[r * LANES + k] = x[r];
-            } else {
-                for (long r = 0; r < rows; r++) slice[r * LANES + k] = 0;
-            }
+        const float *restrict x = padded + b * LANES * plane + first;
+        const long lanes = inputs - b * LANES < LANES ? inputs - b * LANES : LANES;
+        long r = 0;
+        for (; r + 8 <= rows; r += 8) {
+            vec8 channels[8], pixels[8];
+            for (int k = 0; k < 8; k++) channels[k] = k < lanes ? LOAD8_UNALIGNED(x + k * plane + r) : (vec8){0};
+            TRANSPOSE8(channels, pixels);
+            for (int k = 0; k < 8; k++) *(vec8 *)(slice + (r + k) * LANES) = pixels[k];
+        }
+        for (; r < rows; r++) {
+            for (int k = 0; k < LANES; k++) slice[r * LANES + k] = k < lanes ? x[k * plane + r] : 0;
         }
     }
 }
