@@ -18,12 +18,14 @@ typedef float vec8_unaligned __attribute__((vector_size(32), aligned(4)));
 
 enum { LANES = 8 };
 
-/// Pixels per chunk: the chunk's transposed input and ∂y, (⌈inputs⌉₈ + outputs) floats per
-/// pixel, fill at most about half of a 512 KiB L2, so the output blocks that pass over a chunk
-/// find it there, and each block's working set (4 rows of ∂y and one 8-channel slice of the
-/// input, 48 bytes per pixel) stays in L1.
+/// Pixels per chunk: up to 2048, and fewer when the chunk's transposed input and ∂y,
+/// (⌈inputs⌉₈ + outputs) floats per pixel, would exceed 512 KiB, the L2 of a Zen 3 core, over
+/// which all blocks of output channels pass. Each block's working set (3 rows of ∂y and one
+/// 8-channel slice of the input, 44 bytes per pixel) streams through L1. Measured on the layers
+/// of a UNet of 16 channels, chunks of up to 2048 pixels ran up to 10 % faster than chunks of
+/// up to 512 (fewer rows transposed twice, fewer flushes of the accumulators).
 static long chunk_pixels(long outputs, long inputs, long pixels) {
-    const long budget = 64 * 1024, longest = 512;
+    const long budget = 128 * 1024, longest = 2048;
     const long padded_inputs = (inputs + LANES - 1) / LANES * LANES;
     long chunk = budget / (padded_inputs + outputs);
     if (chunk > longest) chunk = longest;

@@ -18,10 +18,10 @@
 ///
 /// The pixels are cut into chunks; each chunk of the input is transposed once into `scratch`
 /// as [⌈inputs / 8⌉, rows, 8] (rows = chunk + 2·padded_width + 2), which serves all nine taps,
-/// whose shifts are then whole rows. An outer-product block of 4 output channels × 8 input
-/// channels × the three taps v = 0, 1, 2 of one kernel row keeps 12 vector accumulators over a
-/// chunk: per pixel it broadcasts 4 values of ∂y and loads one new row of the transposed input
-/// (rows p + 1 and p + 2 of the previous pixel are p and p + 1 of this one) for 12 FMAs. Each
+/// whose shifts are then whole rows. An outer-product block of 3 output channels × 8 input
+/// channels × the three taps v = 0, 1, 2 of one kernel row keeps 9 vector accumulators over a
+/// chunk: per pixel it broadcasts 3 values of ∂y and loads one new row of the transposed input
+/// (rows p + 1 and p + 2 of the previous pixel are p and p + 1 of this one) for 9 FMAs. Each
 /// chunk's sums are added to `taps_gradient` in chunk order, the same order in both variants
 /// (only FMA contraction may differ) and for any thread count. `use_avx2` picks the AVX2 + FMA
 /// variant (only when `kandinsky_cpu_has_avx2_fma()` says it may run).

@@ -9,9 +9,11 @@ import KandinskyCore
 // 9·Cin terms, for many channels nine GEMMs over shifted windows. In the padded layout, output
 // pixels laid out with the padded row stride W + 2 read each kernel tap (u, v) of the input
 // from one contiguous window shifted by u·(W + 2) + v. The backward pass pads ∂y the same way;
-// the two extra columns per row of ∂y are then its zero border, so ∂W is nine GEMMs
-// [Cout, HW'] · [HW', Cin] (HW' = H·(W + 2)) per image with no junk columns to clear, and ∂x
-// is the PaddedConvolution of the padded ∂y with the weights rotated by 180° and transposed.
+// the two extra columns per row of ∂y are then its zero border, so ∂W per image is, for each
+// tap, a product [Cout, HW'] · [HW', Cin] (HW' = H·(W + 2)) with no junk columns to clear: for
+// few channels one direct kernel for all nine (`conv3x3_weight_gradient.h`), for many channels
+// nine GEMMs. ∂x is the PaddedConvolution of the padded ∂y with the weights rotated by 180° and
+// transposed.
 
 extension ConvolutionGeometry {
     var paddedWidth: Int { width + 2 }
@@ -34,7 +36,9 @@ extension ConvolutionGeometry {
     /// operands for each of the nine taps, which costs about as much as the multiplications when
     /// the channels are few, while the kernel transposes the input once for all taps. Measured
     /// single-threaded on the layers of a UNet of 16 channels (16 → 16 at 96 × 128 up to
-    /// 128 × 128 channels at 6 × 8 pixels), the kernel ran 1.0 to 2× as fast as the GEMMs.
+    /// 128 × 128 channels at 6 × 8 pixels), the kernel ran 1.05 to 2× as fast as the GEMMs
+    /// (the gain shrinking with more channels and fewer pixels); at 256 × 256 channels it reached
+    /// 0.8× of their speed, at 512 × 512 a third, its chunks then too short for L2.
     var computesWeightGradientDirectly: Bool { PaddedConvolution.runsDirect(inputs: inputChannels, outputs: outputChannels) }
     /// Floats of per-thread scratch of the direct ∂W kernel (its transposed input chunk), 0 for the GEMMs.
     var weightGradientScratchSize: Int {
