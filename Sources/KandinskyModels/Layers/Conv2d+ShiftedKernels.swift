@@ -36,7 +36,7 @@ extension ConvolutionGeometry {
     /// operands for each of the nine taps, which costs about as much as the multiplications when
     /// the channels are few, while the kernel transposes the input once for all taps. Measured
     /// single-threaded on the layers of a UNet of 16 channels (16 → 16 at 96 × 128 up to
-    /// 128 × 128 channels at 6 × 8 pixels), the kernel ran 1.05 to 2× as fast as the GEMMs
+    /// 128 × 128 channels at 6 × 8 pixels), the kernel ran 1.0 to 2.5× as fast as the GEMMs
     /// (the gain shrinking with more channels and fewer pixels); at 256 × 256 channels it reached
     /// 0.8× of their speed, at 512 × 512 a third, its chunks then too short for L2.
     var computesWeightGradientDirectly: Bool { PaddedConvolution.runsDirect(inputs: inputChannels, outputs: outputChannels) }

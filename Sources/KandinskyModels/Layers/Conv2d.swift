@@ -13,8 +13,9 @@ import KandinskyCore
 /// with padding 1 and 16 or more input channels use a padded copy of the input instead: direct
 /// 3 × 3 kernels (AVX2 + FMA where the CPU has it) for the convolutions and for ∂W up to
 /// 128 × 128 channels, shifted-window GEMMs beyond, and Winograd F(4 × 4, 3 × 3) for the
-/// convolutions from 128 input channels on large images (the choice depends on the shape only). Work is spread over the cores with one OpenBLAS thread each; a
-/// backward pass over fewer images than cores instead runs serially with all OpenBLAS threads.
+/// convolutions from 128 input channels on large images (the choice depends on the shape only).
+/// Work is spread over the cores with one OpenBLAS thread each; a backward pass over fewer
+/// images than cores instead runs serially with all OpenBLAS threads.
 ///
 /// - Complexity: 2·N·H·W·Cout·Cin·k² flops forward, twice that backward; Winograd does a
 ///   quarter of the forward and ∂x multiplications, plus O((Cin + Cout)·N·H·W) for transforms.
