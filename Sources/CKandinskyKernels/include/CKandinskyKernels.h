@@ -6,5 +6,6 @@
 #include "annulus_pair_distances.h"
 #include "winograd_f4x3.h"
 #include "direct_conv3x3.h"
+#include "conv3x3_weight_gradient.h"
 
 #endif

@@ -10,11 +10,12 @@ import KandinskyCore
 /// unrolled into a [Cin·k·k, tile] column matrix (im2col) that is multiplied by the weight matrix
 /// [Cout, Cin·k·k] with one GEMM (1 × 1 kernels multiply the input directly). Tiles bound the
 /// column memory per thread to the scratch's ``ConvolutionScratch/columnBudget``. 3 × 3 kernels
-/// with padding 1 and 16 or more input channels use a padded copy of the input instead: a
-/// direct 3 × 3 kernel (AVX2 + FMA where the CPU has it) or shifted-window GEMMs, and Winograd
-/// F(4 × 4, 3 × 3) from 128 input channels on large images (the choice depends on the shape
-/// only). Work is spread over the cores with one OpenBLAS thread each; a
-/// backward pass over fewer images than cores instead runs serially with all OpenBLAS threads.
+/// with padding 1 and 16 or more input channels use a padded copy of the input instead: direct
+/// 3 × 3 kernels (AVX2 + FMA where the CPU has it) for the convolutions and for ∂W up to
+/// 128 × 128 channels, shifted-window GEMMs beyond, and Winograd F(4 × 4, 3 × 3) for the
+/// convolutions from 128 input channels on large images (the choice depends on the shape only).
+/// Work is spread over the cores with one OpenBLAS thread each; a backward pass over fewer
+/// images than cores instead runs serially with all OpenBLAS threads.
 ///
 /// - Complexity: 2·N·H·W·Cout·Cin·k² flops forward, twice that backward; Winograd does a
 ///   quarter of the forward and ∂x multiplications, plus O((Cin + Cout)·N·H·W) for transforms.
@@ -39,8 +40,8 @@ public struct Conv2d: Layer {
         /// im2col tiles and one GEMM per tile: any kernel, best for few input channels.
         case columns
         /// Convolutions of a padded copy, direct for up to 128 × 128 channels and by nine
-        /// shifted-window GEMMs beyond, forward and for ∂x; ∂W by shifted-window GEMMs (3 × 3,
-        /// padding 1; see `Conv2d+ShiftedKernels.swift`): no im2col, best for 16 or more input channels.
+        /// shifted-window GEMMs beyond, forward, for ∂x and for ∂W (3 × 3, padding 1; see
+        /// `Conv2d+ShiftedKernels.swift`): no im2col, best for 16 or more input channels.
         case shiftedWindows
         /// Winograd F(4 × 4, 3 × 3) (3 × 3, padding 1; see `Conv2d+Winograd.swift`): 4× fewer
         /// multiplications for the forward pass and ∂x, ∂W by shifted windows; best for many
@@ -320,13 +321,15 @@ public struct Conv2d: Layer {
         let inputConvolution = PaddedConvolution(inputs: outputChannels, outputs: inputChannels, taps: flippedTaps,
                                                  bias: nil, avx2: usesAVX2Kernels)
         let bandSize = dx == nil ? 0 : inputConvolution.bandSize(g, rows: transposed.rowsPerBand)
-        scratch.reserve(threads: workers, columnCount: g.paddedOutputImageSize + bandSize, partialCount: partialCount)
+        // After the padded ∂y, one region serves ∂W's scratch and then ∂x's bands.
+        scratch.reserve(threads: workers, columnCount: g.paddedOutputImageSize + max(bandSize, g.weightGradientScratchSize),
+                        partialCount: partialCount)
         if dx != nil {
             weight.value.withUnsafeBufferPointer { w in
                 rearrangeTaps(g, w: w.baseAddress!, flipTransposed: true, taps: flippedTaps)
             }
         }
-        let scratch = self.scratch, paddedImages = self.padded
+        let scratch = self.scratch, paddedImages = self.padded, avx2 = usesAVX2Kernels
         paddedImages.withUnsafeBufferPointer { p in
             outputGradient.withUnsafeBufferPointer { dy in
                 forEachImage(images: g.images, workers: workers, partialCount: partialCount) { image, thread, partial in
@@ -339,7 +342,8 @@ public struct Conv2d: Layer {
                                               dy: dy.baseAddress! + image * g.outputImageSize,
                                               dTaps: partial, db: partial + tapCount,
                                               paddedGradient: scratch.columns(thread: thread),
-                                              inputGradient: inputGradient)
+                                              weightGradientScratch: scratch.columns(thread: thread) + g.paddedOutputImageSize,
+                                              avx2: avx2, inputGradient: inputGradient)
                 }
             }
         }
@@ -424,8 +428,9 @@ public struct Conv2d: Layer {
         return result
     }
 
-    /// ∂W and ∂b by shifted-window GEMMs over the kept padded input, then, when needed,
-    /// ∂x = ∂y ⋆ rot180(W)ᵀ, a 3 × 3 convolution with Cout inputs and Cin outputs, through Winograd.
+    /// ∂W and ∂b from the kept padded input (``accumulateShiftedGradients(_:geometry:inputGradient:)``),
+    /// then, when needed, ∂x = ∂y ⋆ rot180(W)ᵀ, a 3 × 3 convolution with Cout inputs and Cin
+    /// outputs, through Winograd.
     private mutating func backpropagateWinograd(_ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry,
                                                 needsInputGradient: Bool) -> Tensor? {
         accumulateShiftedGradients(outputGradient, geometry: g, inputGradient: nil)
