@@ -57,16 +57,14 @@ import Testing
     }
 
     // Width 45 = two 16-column blocks, one of 8 and a last partial vector of 5 columns; 6
-    // outputs = one block of 6 channels on 16 columns, one of 4 and two single channels on 8;
-    // rows 2 ..< 6 of 7 with a bias.
+    // outputs = one block of 4 channels and two single ones; rows 2 ..< 6 of 7 with a bias.
     @Test(arguments: WinogradTests.variants)
     func blocksTailsAndBandOffsets(avx2: Bool) {
         check(inputs: 5, outputs: 6, height: 7, width: 45, firstRow: 2, rows: 4, withBias: true, avx2: avx2, seed: 61)
     }
 
-    // 15 outputs: one block of 6 channels, two of 4 and one single channel on the 16-column
-    // blocks; one block of 12 and three single channels on the 8-column block and the last
-    // partial vector (width 45).
+    // 15 outputs: on the 8-column block and the last partial vector (width 45), one block of 12
+    // channels and three single ones; on the 16-column blocks, three blocks of 4 and three single ones.
     @Test(arguments: WinogradTests.variants)
     func wideChannelBlocks(avx2: Bool) {
         check(inputs: 7, outputs: 15, height: 5, width: 45, firstRow: 1, rows: 3, withBias: true, avx2: avx2, seed: 64)

@@ -18,7 +18,7 @@
 /// The same kernel computes ∂x of a 3 × 3 convolution with padding 1: a padded ∂y convolved with
 /// the weights rotated by 180° and with input and output channels swapped.
 ///
-/// Accumulators for up to 12 vectors (6 output channels × 16 columns, or 12 × 8 in 8-column
+/// Accumulators for 4 output channels × 16 columns (12 channels × 8 columns in 8-column
 /// blocks) stay in registers over all 9·inputs terms, so each output is written once. The sum
 /// runs in the same order (taps, then channels) in both variants; only FMA contraction may
 /// differ. `use_avx2` picks the AVX2 + FMA variant (only when `kandinsky_cpu_has_avx2_fma()`
