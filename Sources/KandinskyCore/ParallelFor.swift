@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// The number of cores Kandinsky spreads work over (the active processor count, at least 1).
 public var availableCoreCount: Int { max(ProcessInfo.processInfo.activeProcessorCount, 1) }
@@ -27,6 +28,33 @@ public func parallelFor(_ range: Range<Int>, chunkCount: Int? = nil, _ body: (Ra
             let start = range.lowerBound + chunk * size + min(chunk, extra)
             let end = start + size + (chunk < extra ? 1 : 0)
             box.value(start..<end)
+        }
+    }
+}
+
+/// Runs `body(index, worker)` for every index of `range` on up to `workers` threads (default:
+/// the number of cores) that claim the indices one at a time, in increasing order; returns when
+/// all are done. `worker` < `workers` names the calling thread's slot, for per-thread scratch.
+///
+/// Unlike ``parallelFor(_:chunkCount:_:)``'s fixed chunks, a thread that runs slower (another
+/// process sharing its core, a busier cache) does fewer items instead of holding up the others.
+/// Which thread runs an index varies from run to run, so use it where an item's result does not
+/// depend on the thread (disjoint outputs, scratch fully rewritten per item); sums across items
+/// need fixed chunks to stay deterministic.
+public func parallelForEach(_ range: Range<Int>, workers: Int? = nil, _ body: (_ index: Int, _ worker: Int) -> Void) {
+    let threads = min(workers ?? availableCoreCount, range.count)
+    if threads <= 1 {
+        for index in range { body(index, 0) }
+        return
+    }
+    let next = Atomic<Int>(range.lowerBound)
+    parallelFor(0..<threads, chunkCount: threads) { slots in
+        for worker in slots {
+            while true {
+                let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard index < range.upperBound else { break }
+                body(index, worker)
+            }
         }
     }
 }

@@ -109,6 +109,25 @@ import Testing
         parallelFor(0..<1000, chunkCount: 7) { range in for i in range { counts[i] += 1 } }
         #expect(counts.allSatisfy { $0 == 1 })
     }
+
+    @Test(arguments: [1, 2, 3])
+    func parallelForEachVisitsEveryIndexOnceFromValidWorkers(workers: Int) {
+        // Indices 5 ..< 1005; each records the worker slot that ran it.
+        let slots = UnsafeMutableBufferPointer<Int>.allocate(capacity: 1000)
+        let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: 1000)
+        counts.initialize(repeating: 0)
+        slots.initialize(repeating: -1)
+        defer { counts.deallocate(); slots.deallocate() }
+        parallelForEach(5..<1005, workers: workers) { index, worker in
+            counts[index - 5] += 1
+            slots[index - 5] = worker
+        }
+        #expect(counts.allSatisfy { $0 == 1 })
+        #expect(slots.allSatisfy { (0..<workers).contains($0) })
+        var ran = false
+        parallelForEach(3..<3) { _, _ in ran = true }
+        #expect(!ran)
+    }
 }
 
 @Suite struct PermuteTests {

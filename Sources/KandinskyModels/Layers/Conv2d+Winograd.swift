@@ -124,11 +124,7 @@ func convolveWinograd(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, transfo
         convolveBlock(0, buffer: scratch.columns(thread: 0), splitPoints: true)
         return
     }
-    parallelFor(0..<workers, chunkCount: workers) { range in
-        for thread in range {
-            for block in stride(from: thread, to: blocks, by: workers) {
-                convolveBlock(block, buffer: scratch.columns(thread: thread), splitPoints: false)
-            }
-        }
+    parallelForEach(0..<blocks, workers: workers) { block, thread in
+        convolveBlock(block, buffer: scratch.columns(thread: thread), splitPoints: false)
     }
 }

@@ -159,18 +159,14 @@ public struct Conv2d: Layer {
                         let items = g.images * tiles
                         let workers = min(threads, items)
                         if workers > 1 { setLinearAlgebraThreadCount(1) } else { setLinearAlgebraThreadCount(threads) }
-                        parallelFor(0..<workers, chunkCount: workers) { range in
-                            for thread in range {
-                                let columns = scratch.columns(thread: thread)
-                                for item in stride(from: thread, to: items, by: workers) {
-                                    let image = item / tiles, first = (item % tiles) * tile
-                                    let count = min(tile, g.outputPixels - first)
-                                    convolveTile(g, x: x.baseAddress! + image * g.inputImageSize,
-                                                 w: w.baseAddress!, b: b.baseAddress!,
-                                                 y: y.baseAddress! + image * g.outputImageSize,
-                                                 first: first, count: count, pointwise: pointwise, columns: columns)
-                                }
-                            }
+                        parallelForEach(0..<items, workers: workers) { item, thread in
+                            let image = item / tiles, first = (item % tiles) * tile
+                            let count = min(tile, g.outputPixels - first)
+                            convolveTile(g, x: x.baseAddress! + image * g.inputImageSize,
+                                         w: w.baseAddress!, b: b.baseAddress!,
+                                         y: y.baseAddress! + image * g.outputImageSize,
+                                         first: first, count: count, pointwise: pointwise,
+                                         columns: scratch.columns(thread: thread))
                         }
                     }
                 }
@@ -276,17 +272,13 @@ public struct Conv2d: Layer {
                     let items = g.images * bands
                     let workers = min(threads, items)
                     setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
-                    parallelFor(0..<workers, chunkCount: workers) { range in
-                        for thread in range {
-                            for item in stride(from: thread, to: items, by: workers) {
-                                let image = item / bands, firstRow = (item % bands) * rowsPerBand
-                                ModelProfiler.measure(.convolutionGEMM) {
-                                    convolution.convolve(g, padded: padded + image * g.paddedImageSize,
-                                                         y: y.baseAddress! + image * g.outputImageSize, firstRow: firstRow,
-                                                         rows: min(rowsPerBand, g.height - firstRow),
-                                                         band: scratch.columns(thread: thread))
-                                }
-                            }
+                    parallelForEach(0..<items, workers: workers) { item, thread in
+                        let image = item / bands, firstRow = (item % bands) * rowsPerBand
+                        ModelProfiler.measure(.convolutionGEMM) {
+                            convolution.convolve(g, padded: padded + image * g.paddedImageSize,
+                                                 y: y.baseAddress! + image * g.outputImageSize, firstRow: firstRow,
+                                                 rows: min(rowsPerBand, g.height - firstRow),
+                                                 band: scratch.columns(thread: thread))
                         }
                     }
                 }

@@ -11,7 +11,8 @@ import KandinskyCore
 /// The input is held only from a training forward pass to the following backward pass, so the
 /// buffer of the layer that produced it is unshared again by its next forward pass.
 ///
-/// - Complexity: three passes over N·C·H·W floats forward, three backward; planes spread over the cores.
+/// - Complexity: three passes over N·C·H·W floats forward, three backward; planes spread over the
+///   cores, each thread taking the next plane when it is done with one.
 struct InstanceNormReLU: Layer {
     let epsilon: Float
     private var savedInput: Tensor?
@@ -39,16 +40,14 @@ struct InstanceNormReLU: Layer {
             result.withUnsafeMutableBufferPointer { r in
                 means.withUnsafeMutableBufferPointer { meanOf in
                     inverseDeviations.withUnsafeMutableBufferPointer { inverse in
-                        parallelFor(0..<planes) { range in
-                            for plane in range {
-                                let source = x.baseAddress! + plane * size, destination = r.baseAddress! + plane * size
-                                let mean = PlaneReduction.sum(source, count: size) / Double(size)
-                                let squares = PlaneReduction.sumOfSquares(source, count: size, shift: Float(mean))
-                                let m = Float(mean), s = Float(1 / (squares / Double(size) + epsilon).squareRoot())
-                                meanOf[plane] = m
-                                inverse[plane] = s
-                                for i in 0..<size { destination[i] = max((source[i] - m) * s, 0) }
-                            }
+                        parallelForEach(0..<planes) { plane, _ in
+                            let source = x.baseAddress! + plane * size, destination = r.baseAddress! + plane * size
+                            let mean = PlaneReduction.sum(source, count: size) / Double(size)
+                            let squares = PlaneReduction.sumOfSquares(source, count: size, shift: Float(mean))
+                            let m = Float(mean), s = Float(1 / (squares / Double(size) + epsilon).squareRoot())
+                            meanOf[plane] = m
+                            inverse[plane] = s
+                            for i in 0..<size { destination[i] = max((source[i] - m) * s, 0) }
                         }
                     }
                 }
@@ -74,16 +73,14 @@ struct InstanceNormReLU: Layer {
                 result.withUnsafeMutableBufferPointer { dx in
                     means.withUnsafeBufferPointer { meanOf in
                         inverseDeviations.withUnsafeBufferPointer { inverse in
-                            parallelFor(0..<planes) { range in
-                                for plane in range {
-                                    let offset = plane * size
-                                    let source = x.baseAddress! + offset, gradient = dr.baseAddress! + offset
-                                    let m = meanOf[plane], s = inverse[plane]
-                                    let (sum, dot) = Self.maskedSums(source, gradient, mean: m, scale: s, count: size)
-                                    let meanGradient = Float(sum / Double(size)), meanDot = Float(dot / Double(size))
-                                    Self.normalisedGradient(source, gradient, into: dx.baseAddress! + offset, mean: m, scale: s,
-                                                            meanGradient: meanGradient, meanDot: meanDot, count: size)
-                                }
+                            parallelForEach(0..<planes) { plane, _ in
+                                let offset = plane * size
+                                let source = x.baseAddress! + offset, gradient = dr.baseAddress! + offset
+                                let m = meanOf[plane], s = inverse[plane]
+                                let (sum, dot) = Self.maskedSums(source, gradient, mean: m, scale: s, count: size)
+                                let meanGradient = Float(sum / Double(size)), meanDot = Float(dot / Double(size))
+                                Self.normalisedGradient(source, gradient, into: dx.baseAddress! + offset, mean: m, scale: s,
+                                                        meanGradient: meanGradient, meanDot: meanDot, count: size)
                             }
                         }
                     }
