@@ -4,10 +4,14 @@ import KandinskyModels
 
 // The `models` group: UNet forward and training-step times, peak memory, GFLOP/s and where the
 // time goes, against PyTorch measured in the same run when `python3 -c "import torch"` works
-// (scripts/bench/torch_unet.py; set KANDINSKY_SKIP_TORCH=1 to skip it).
+// (scripts/bench/torch_unet.py; set KANDINSKY_SKIP_TORCH=1 to skip it). Each Kandinsky run is
+// paired with a PyTorch run right after it, and the ratio reported is the median of the pairs'
+// ratios: the speed of a shared machine drifts by tens of percent within a minute, which
+// separate blocks of runs would attribute to one side.
 
 func runModelBenchmarks() throws {
     let repeats = Int(ProcessInfo.processInfo.environment["KANDINSKY_BENCH_REPEATS"] ?? "") ?? 5
+    let torch = ProcessInfo.processInfo.environment["KANDINSKY_SKIP_TORCH"] == "1" ? nil : PyTorchServer()
     var generator = SeededGenerator(seed: 2024)
 
     // UNet(in 3, out 2, channels 16, depth 4) on 8 × 3 × 96 × 128.
@@ -18,11 +22,15 @@ func runModelBenchmarks() throws {
 
     resetPeakMemory()
     var model = small
-    let forward = measure(repeats: repeats, "forward c16 8×3×96×128") { _ = model.forward(images, training: false) }
+    let forward = measure(repeats: repeats, "forward c16 8×3×96×128", pairedWith: torch, "forward_c16") {
+        _ = model.forward(images, training: false)
+    }
     let forwardPeak = peakMemoryMiB()
     var trainer = Trainer(model: small, weightDecay: 1e-4, schedule: CosineAnnealingWarmRestarts(baseLearningRate: 1e-3))
     resetPeakMemory()
-    let train = measure(repeats: repeats, "training step c16 8×3×96×128") { _ = try! trainer.trainStep(images: images, targets: targets) }
+    let train = measure(repeats: repeats, "training step c16 8×3×96×128", pairedWith: torch, "train_step_c16") {
+        _ = try! trainer.trainStep(images: images, targets: targets)
+    }
     let trainPeak = peakMemoryMiB()
 
     // UNet(channels 128) on 1 × 3 × 240 × 320.
@@ -30,14 +38,17 @@ func runModelBenchmarks() throws {
     let largeImages = Tensor.uniform([1, 3, 240, 320], using: &generator)
     let largeFLOP = convolutionFLOP(large.architecture, images: 1, height: 240, width: 320)
     resetPeakMemory()
-    let forwardLarge = measure(repeats: max(2, repeats / 2), "forward c128 1×3×240×320") { _ = large.forward(largeImages, training: false) }
+    let forwardLarge = measure(repeats: max(2, repeats / 2), "forward c128 1×3×240×320", pairedWith: torch, "forward_c128") {
+        _ = large.forward(largeImages, training: false)
+    }
     let largePeak = peakMemoryMiB()
 
     print("")
     print("case".padding(toLength: 32, withPad: " ", startingAt: 0) + "     median   GFLOP/s   peak RSS")
-    for (name, seconds, flop, peak) in [("forward c16 8×3×96×128", forward, smallFLOP, forwardPeak),
-                                        ("training step c16 8×3×96×128", train, 3 * smallFLOP, trainPeak),
-                                        ("forward c128 1×3×240×320", forwardLarge, largeFLOP, largePeak)] {
+    for (name, measurement, flop, peak) in [("forward c16 8×3×96×128", forward, smallFLOP, forwardPeak),
+                                            ("training step c16 8×3×96×128", train, 3 * smallFLOP, trainPeak),
+                                            ("forward c128 1×3×240×320", forwardLarge, largeFLOP, largePeak)] {
+        let seconds = measurement.ours
         print(name.padding(toLength: 32, withPad: " ", startingAt: 0)
               + String(format: " %8.1f ms %9.1f %6.0f MiB", seconds * 1e3, flop / seconds / 1e9, peak))
     }
@@ -49,17 +60,17 @@ func runModelBenchmarks() throws {
     profile("training step c16") { _ = try! trainer.trainStep(images: images, targets: targets) }
     profile("forward c128") { _ = large.forward(largeImages, training: false) }
 
-    if ProcessInfo.processInfo.environment["KANDINSKY_SKIP_TORCH"] == "1" { return }
-    guard let torch = pyTorchBaseline(repeats: repeats) else {
-        print("\nPyTorch baseline skipped (python3 with torch not available)")
+    guard let torch else {
+        print("\nPyTorch baseline skipped (KANDINSKY_SKIP_TORCH=1, or python3 with torch not available)")
         return
     }
-    print("\nPyTorch \(torch["torch"] ?? "?") in the same run, Kandinsky time / PyTorch time (target ≤ 0.8):")
-    for (name, ours, key) in [("forward c16", forward, "forward_c16"), ("training step c16", train, "train_step_c16"),
-                              ("forward c128", forwardLarge, "forward_c128")] {
-        guard let theirs = (torch[key] as? Double) else { continue }
+    print("\nPyTorch \(torch.version) in the same run, each Kandinsky run followed by a PyTorch run;")
+    print("ratio = median over the pairs of Kandinsky time / PyTorch time (target ≤ 0.8), range in brackets:")
+    for (name, measurement) in [("forward c16", forward), ("training step c16", train), ("forward c128", forwardLarge)] {
+        guard let theirs = measurement.theirs, let ratios = measurement.ratios else { continue }
         print("  " + name.padding(toLength: 20, withPad: " ", startingAt: 0)
-              + String(format: " Kandinsky %8.1f ms   PyTorch %8.1f ms   ratio %.2f", ours * 1e3, theirs * 1e3, ours / theirs))
+              + String(format: " Kandinsky %8.1f ms   PyTorch %8.1f ms   ratio %.2f (%.2f–%.2f)", measurement.ours * 1e3,
+                       theirs * 1e3, median(ratios), ratios.min()!, ratios.max()!))
     }
 }
 
@@ -86,19 +97,38 @@ private func convolutionFLOP(_ a: UNet.Architecture, images: Int, height: Int, w
     return total * Double(images)
 }
 
-/// The median of `repeats` timed runs after one warm-up run, printed as it goes.
-private func measure(repeats: Int, _ name: String, _ body: () -> Void) -> Double {
+/// Median seconds of Kandinsky's runs and, when paired, of PyTorch's and of the pairs' ratios.
+private struct Measurement {
+    var ours: Double
+    var theirs: Double?
+    var ratios: [Double]?
+}
+
+private func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+/// The median of `repeats` timed runs after one warm-up run, printed as it goes. With a PyTorch
+/// server, each run is followed by one of PyTorch's `pyTorchCase`, and every run of either side
+/// starts after a pause that lets the other side's worker threads stop spinning (OpenBLAS's
+/// spin for up to about 0.1 s after a call).
+private func measure(repeats: Int, _ name: String, pairedWith torch: PyTorchServer?, _ pyTorchCase: String,
+                     _ body: () -> Void) -> Measurement {
     body()
-    var times: [Double] = []
+    var times: [Double] = [], theirs: [Double] = []
     for _ in 0..<repeats {
+        if torch != nil { Thread.sleep(forTimeInterval: 0.25) }
         let start = DispatchTime.now().uptimeNanoseconds
         body()
         times.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        if let torch {
+            Thread.sleep(forTimeInterval: 0.25)
+            guard let seconds = torch.time(pyTorchCase) else { continue }
+            theirs.append(seconds)
+        }
     }
-    let median = times.sorted()[times.count / 2]
-    print(String(format: "%@: median %.1f ms over %d runs (min %.1f, max %.1f)", name, median * 1e3, repeats,
+    print(String(format: "%@: median %.1f ms over %d runs (min %.1f, max %.1f)", name, median(times) * 1e3, repeats,
                  times.min()! * 1e3, times.max()! * 1e3))
-    return median
+    guard theirs.count == times.count else { return Measurement(ours: median(times)) }
+    return Measurement(ours: median(times), theirs: median(theirs), ratios: zip(times, theirs).map { $0 / $1 })
 }
 
 /// One run with ``ModelProfiler`` on, printed as shares of the wall-clock time.
@@ -139,17 +169,55 @@ private func peakMemoryMiB() -> Double {
     return kibibytes / 1024
 }
 
-/// Runs scripts/bench/torch_unet.py and returns its JSON, or nil when PyTorch is unavailable.
-private func pyTorchBaseline(repeats: Int) -> [String: Any]? {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "scripts/bench/torch_unet.py", "--repeats", "\(repeats)"]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    do { try process.run() } catch { return nil }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { return nil }
-    return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+/// `python3 scripts/bench/torch_unet.py --serve`: PyTorch timing one run of a named case per
+/// request, so that its runs interleave with Kandinsky's.
+private final class PyTorchServer {
+    /// PyTorch's version, as the server reports it once its models are built and warmed up.
+    let version: String
+    private let process = Process()
+    private let requests = Pipe(), replies = Pipe()
+    private var pending = Data()
+
+    /// Starts the server, or returns nil when python3 or torch is unavailable.
+    init?() {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "scripts/bench/torch_unet.py", "--serve"]
+        process.standardInput = requests
+        process.standardOutput = replies
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        guard let line = Self.readLine(replies.fileHandleForReading, &pending),
+              let header = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+              let version = header["torch"] as? String else {
+            process.terminate()
+            return nil
+        }
+        self.version = version
+    }
+
+    deinit {
+        try? requests.fileHandleForWriting.write(contentsOf: Data("quit\n".utf8))
+        process.waitUntilExit()
+    }
+
+    /// Seconds of one run of `name` (`forward_c16`, `train_step_c16` or `forward_c128`), or nil if the server failed.
+    func time(_ name: String) -> Double? {
+        guard (try? requests.fileHandleForWriting.write(contentsOf: Data((name + "\n").utf8))) != nil,
+              let line = Self.readLine(replies.fileHandleForReading, &pending) else { return nil }
+        return Double(line)
+    }
+
+    /// The next line of `handle`, without its newline; bytes read past it stay in `pending`.
+    private static func readLine(_ handle: FileHandle, _ pending: inout Data) -> String? {
+        while true {
+            if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                return line
+            }
+            let chunk = handle.availableData
+            if chunk.isEmpty { return nil }
+            pending.append(chunk)
+        }
+    }
 }
