@@ -70,6 +70,13 @@ import Testing
         check(inputs: 7, outputs: 15, height: 5, width: 45, firstRow: 1, rows: 3, withBias: true, avx2: avx2, seed: 64)
     }
 
+    // 100 inputs put 12 output channels in a group (their taps fill 32 KiB): 30 outputs sweep
+    // the rows in groups of 12, 12 and 6; width 21 = one 16-column block and a partial vector.
+    @Test(arguments: WinogradTests.variants)
+    func outputChannelGroups(avx2: Bool) {
+        check(inputs: 100, outputs: 30, height: 3, width: 21, firstRow: 0, rows: 3, withBias: true, avx2: avx2, seed: 65)
+    }
+
     // Width 5 is narrower than a vector, so every column runs one at a time; no bias (∂x).
     @Test(arguments: WinogradTests.variants)
     func narrowImagesWithoutBias(avx2: Bool) {

@@ -19,9 +19,10 @@
 /// the weights rotated by 180° and with input and output channels swapped.
 ///
 /// Accumulators for 4 output channels × 16 columns (12 channels × 8 columns in 8-column
-/// blocks) stay in registers over all 9·inputs terms, so each output is written once. The sum
-/// runs in the same order (taps, then channels) in both variants; only FMA contraction may
-/// differ. `use_avx2` picks the AVX2 + FMA variant (only when `kandinsky_cpu_has_avx2_fma()`
+/// blocks) stay in registers over all 9·inputs terms, so each output is written once; the rows
+/// are swept once per group of output channels (those whose taps fit in 32 KiB, at least 12).
+/// The sum runs in the same order (taps, then channels) in both variants; only FMA contraction
+/// may differ. `use_avx2` picks the AVX2 + FMA variant (only when `kandinsky_cpu_has_avx2_fma()`
 /// says it may run).
 ///
 /// - Complexity: 18 · outputs · inputs · rows · width flops.
