@@ -4,10 +4,11 @@ import KandinskyModels
 
 // The `models` group: UNet forward and training-step times, peak memory, GFLOP/s and where the
 // time goes, against PyTorch measured in the same run when `python3 -c "import torch"` works
-// (scripts/bench/torch_unet.py; set KANDINSKY_SKIP_TORCH=1 to skip it). Each Kandinsky run is
-// paired with a PyTorch run right after it, and the ratio reported is the median of the pairs'
-// ratios: the speed of a shared machine drifts by tens of percent within a minute, which
-// separate blocks of runs would attribute to one side.
+// (scripts/bench/torch_unet.py; set KANDINSKY_SKIP_TORCH=1 to skip it). Blocks of Kandinsky
+// runs alternate with blocks of PyTorch runs, each block a warm-up run and then timed runs
+// back to back, and the ratio reported is the median over the rounds of the blocks' median
+// ratios: the speed of a shared machine drifts by tens of percent within a minute, which one
+// block per side would attribute to one of them.
 
 func runModelBenchmarks() throws {
     let repeats = Int(ProcessInfo.processInfo.environment["KANDINSKY_BENCH_REPEATS"] ?? "") ?? 5
@@ -38,7 +39,9 @@ func runModelBenchmarks() throws {
     let largeImages = Tensor.uniform([1, 3, 240, 320], using: &generator)
     let largeFLOP = convolutionFLOP(large.architecture, images: 1, height: 240, width: 320)
     resetPeakMemory()
-    let forwardLarge = measure(repeats: max(2, repeats / 2), "forward c128 1×3×240×320", pairedWith: torch, "forward_c128") {
+    // A run takes seconds (PyTorch's about twice ours): paired, three rounds of one timed run each.
+    let forwardLarge = measure(repeats: torch == nil ? max(2, repeats / 2) : 1, rounds: 3, "forward c128 1×3×240×320",
+                               pairedWith: torch, "forward_c128") {
         _ = large.forward(largeImages, training: false)
     }
     let largePeak = peakMemoryMiB()
@@ -64,8 +67,8 @@ func runModelBenchmarks() throws {
         print("\nPyTorch baseline skipped (KANDINSKY_SKIP_TORCH=1, or python3 with torch not available)")
         return
     }
-    print("\nPyTorch \(torch.version) in the same run, each Kandinsky run followed by a PyTorch run;")
-    print("ratio = median over the pairs of Kandinsky time / PyTorch time (target ≤ 0.8), range in brackets:")
+    print("\nPyTorch \(torch.version) in the same run, in blocks alternating with Kandinsky's; ratio = median over")
+    print("the rounds of Kandinsky's block median / PyTorch's block median (target ≤ 0.8), range in brackets:")
     for (name, measurement) in [("forward c16", forward), ("training step c16", train), ("forward c128", forwardLarge)] {
         guard let theirs = measurement.theirs, let ratios = measurement.ratios else { continue }
         print("  " + name.padding(toLength: 20, withPad: " ", startingAt: 0)
@@ -97,7 +100,7 @@ private func convolutionFLOP(_ a: UNet.Architecture, images: Int, height: Int, w
     return total * Double(images)
 }
 
-/// Median seconds of Kandinsky's runs and, when paired, of PyTorch's and of the pairs' ratios.
+/// Median seconds of Kandinsky's runs and, when paired, of PyTorch's blocks and of the rounds' ratios.
 private struct Measurement {
     var ours: Double
     var theirs: Double?
@@ -106,29 +109,30 @@ private struct Measurement {
 
 private func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
-/// The median of `repeats` timed runs after one warm-up run, printed as it goes. With a PyTorch
-/// server, each run is followed by one of PyTorch's `pyTorchCase`, and every run of either side
-/// starts after a pause that lets the other side's worker threads stop spinning (OpenBLAS's
-/// spin for up to about 0.1 s after a call).
-private func measure(repeats: Int, _ name: String, pairedWith torch: PyTorchServer?, _ pyTorchCase: String,
-                     _ body: () -> Void) -> Measurement {
-    body()
-    var times: [Double] = [], theirs: [Double] = []
-    for _ in 0..<repeats {
-        if torch != nil { Thread.sleep(forTimeInterval: 0.25) }
-        let start = DispatchTime.now().uptimeNanoseconds
+/// Kandinsky's median over `repeats` timed runs after one warm-up run, printed as it goes. With a
+/// PyTorch server the runs come in `rounds`, each a warm-up and a block of timed runs of
+/// Kandinsky followed by the same of PyTorch's `pyTorchCase`; a round's ratio is that of the
+/// two blocks' medians.
+private func measure(repeats: Int, rounds: Int = 5, _ name: String, pairedWith torch: PyTorchServer?,
+                     _ pyTorchCase: String, _ body: () -> Void) -> Measurement {
+    var times: [Double] = [], theirs: [Double] = [], ratios: [Double] = []
+    for _ in 0..<(torch == nil ? 1 : rounds) {
         body()
-        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
-        if let torch {
-            Thread.sleep(forTimeInterval: 0.25)
-            guard let seconds = torch.time(pyTorchCase) else { continue }
-            theirs.append(seconds)
+        var block: [Double] = []
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            block.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
         }
+        times += block
+        guard let torch, let seconds = torch.medianSeconds(pyTorchCase, runs: repeats) else { continue }
+        theirs.append(seconds)
+        ratios.append(median(block) / seconds)
     }
-    print(String(format: "%@: median %.1f ms over %d runs (min %.1f, max %.1f)", name, median(times) * 1e3, repeats,
+    print(String(format: "%@: median %.1f ms over %d runs (min %.1f, max %.1f)", name, median(times) * 1e3, times.count,
                  times.min()! * 1e3, times.max()! * 1e3))
-    guard theirs.count == times.count else { return Measurement(ours: median(times)) }
-    return Measurement(ours: median(times), theirs: median(theirs), ratios: zip(times, theirs).map { $0 / $1 })
+    guard torch != nil, ratios.count == rounds else { return Measurement(ours: median(times)) }
+    return Measurement(ours: median(times), theirs: median(theirs), ratios: ratios)
 }
 
 /// One run with ``ModelProfiler`` on, printed as shares of the wall-clock time.
@@ -169,8 +173,8 @@ private func peakMemoryMiB() -> Double {
     return kibibytes / 1024
 }
 
-/// `python3 scripts/bench/torch_unet.py --serve`: PyTorch timing one run of a named case per
-/// request, so that its runs interleave with Kandinsky's.
+/// `python3 scripts/bench/torch_unet.py --serve`: PyTorch timing a block of runs of a named
+/// case per request, so that its blocks alternate with Kandinsky's.
 private final class PyTorchServer {
     /// PyTorch's version, as the server reports it once its models are built and warmed up.
     let version: String
@@ -200,9 +204,10 @@ private final class PyTorchServer {
         process.waitUntilExit()
     }
 
-    /// Seconds of one run of `name` (`forward_c16`, `train_step_c16` or `forward_c128`), or nil if the server failed.
-    func time(_ name: String) -> Double? {
-        guard (try? requests.fileHandleForWriting.write(contentsOf: Data((name + "\n").utf8))) != nil,
+    /// The median seconds of `runs` runs of `name` (`forward_c16`, `train_step_c16` or
+    /// `forward_c128`) after one unmeasured run, or nil if the server failed.
+    func medianSeconds(_ name: String, runs: Int) -> Double? {
+        guard (try? requests.fileHandleForWriting.write(contentsOf: Data("\(name) \(runs)\n".utf8))) != nil,
               let line = Self.readLine(replies.fileHandleForReading, &pending) else { return nil }
         return Double(line)
     }

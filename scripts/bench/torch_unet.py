@@ -2,13 +2,13 @@
 
     pip install 'torch==2.13.0+cpu'
     python3 scripts/bench/torch_unet.py [--repeats 5]
-    python3 scripts/bench/torch_unet.py --serve   # as kandinsky-benchmarks runs it
+    python3 scripts/bench/torch_unet.py --serve   # as kandinsky-benchmarks runs it (see serve())
 
 Times the same UNet as Kandinsky (the reference model of scripts/fixtures/make_unet_fixtures.py)
 on the CPU with all cores: the forward pass and the full training step (forward, top-k loss,
 backward, Adam) of UNet(in 3, out 2, channels 16, depth 4) on 8 x 3 x 96 x 128, and the forward
 pass of channels 128 on 1 x 3 x 240 x 320. Prints one JSON object of median seconds, or, with
---serve, times single runs on request so that another program can pair them with its own.
+--serve, times blocks of runs on request so that another program can alternate them with its own.
 """
 import argparse
 import json
@@ -63,25 +63,24 @@ def make_cases():
 
 
 def serve(cases):
-    """Times one run of the case named on each line of stdin and prints its seconds on a line of
-    its own, until `quit` or the end of input: the caller alternates its own runs with these."""
+    """For each line `<case> <runs>` of stdin, runs the case once unmeasured and then `runs` times,
+    and prints the median seconds on a line of its own, until `quit` or the end of input: the
+    caller alternates such blocks with blocks of its own runs."""
     for fn in cases.values():
         fn()  # warm-up
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
     for line in sys.stdin:
-        name = line.strip()
-        if name == "quit":
+        request = line.split()
+        if not request or request[0] == "quit":
             break
-        start = time.perf_counter()
-        cases[name]()
-        print(time.perf_counter() - start, flush=True)
+        print(median_seconds(cases[request[0]], int(request[1])), flush=True)
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--serve", action="store_true",
-                        help="time one run per case name read from stdin (see serve())")
+                        help="time blocks of runs requested on stdin (see serve())")
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count())
     cases = make_cases()
