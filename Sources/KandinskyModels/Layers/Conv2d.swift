@@ -239,30 +239,24 @@ public struct Conv2d: Layer {
             taps.withUnsafeMutableBufferPointer { t in rearrangeTaps(g, w: w.baseAddress!, flipTransposed: false, taps: t.baseAddress!) }
         }
         // Training keeps the padded copy for the backward pass; inference pads into shared scratch.
+        keepPaddedInput(input, training: training, geometry: g)
         if training {
-            var copy = Tensor.empty
-            swap(&copy, &padded)
-            copy.prepareBuffer(shape: [g.images, g.paddedImageSize])
-            copy.withUnsafeMutableBufferPointer { p in
-                convolveShifted(input, padded: p.baseAddress!, into: &result, geometry: g)
-            }
-            padded = copy
+            padded.withUnsafeBufferPointer { p in convolvePadded(p.baseAddress!, into: &result, geometry: g) }
         } else {
-            padded = .empty
-            convolveShifted(input, padded: scratch.shared(count: g.images * g.paddedImageSize), into: &result, geometry: g)
+            let copy = scratch.shared(count: g.images * g.paddedImageSize)
+            padBatch(input, into: copy, geometry: g)
+            convolvePadded(copy, into: &result, geometry: g)
         }
         savedInput = training ? input : nil
         output = result
         return result
     }
 
-    /// Pads `input` into `padded` and runs the bands of every image over the cores.
-    private func convolveShifted(_ input: Tensor, padded: UnsafeMutablePointer<Float>, into result: inout Tensor,
-                                 geometry g: ConvolutionGeometry) {
+    /// Runs the bands of every image of the padded input over the cores.
+    private func convolvePadded(_ padded: UnsafePointer<Float>, into result: inout Tensor, geometry g: ConvolutionGeometry) {
         let threads = availableCoreCount
         let rowsPerBand = g.rowsPerBand, bands = g.bandCount
         let avx2 = usesAVX2Kernels, scratch = self.scratch
-        padBatch(input, into: padded, geometry: g)
         result.withUnsafeMutableBufferPointer { y in
             taps.withUnsafeBufferPointer { t in
                 bias.value.withUnsafeBufferPointer { b in
@@ -373,6 +367,21 @@ public struct Conv2d: Layer {
         }
     }
 
+    /// In training, pads `input` into the layer's own buffer, from which the backward pass
+    /// computes ∂W (``accumulateShiftedGradients(_:geometry:inputGradient:)``); otherwise
+    /// releases that buffer.
+    private mutating func keepPaddedInput(_ input: Tensor, training: Bool, geometry g: ConvolutionGeometry) {
+        guard training else {
+            padded = .empty
+            return
+        }
+        var copy = Tensor.empty
+        swap(&copy, &padded)
+        copy.prepareBuffer(shape: [g.images, g.paddedImageSize])
+        copy.withUnsafeMutableBufferPointer { p in padBatch(input, into: p.baseAddress!, geometry: g) }
+        padded = copy
+    }
+
     /// Copies every image of `input` into its zero-padded form (``padImage(_:channels:x:padded:)``).
     private func padBatch(_ input: Tensor, into padded: UnsafeMutablePointer<Float>, geometry g: ConvolutionGeometry) {
         input.withUnsafeBufferPointer { x in
@@ -392,15 +401,7 @@ public struct Conv2d: Layer {
         var result = Tensor.empty
         swap(&result, &output)
         result.prepareBuffer(shape: [g.images, outputChannels, g.height, g.width])
-        if training {
-            var copy = Tensor.empty
-            swap(&copy, &padded)
-            copy.prepareBuffer(shape: [g.images, g.paddedImageSize])
-            copy.withUnsafeMutableBufferPointer { p in padBatch(input, into: p.baseAddress!, geometry: g) }
-            padded = copy
-        } else {
-            padded = .empty
-        }
+        keepPaddedInput(input, training: training, geometry: g)
         let transformed = scratch.shared(count: 36 * outputChannels * inputChannels)
         let scratch = self.scratch, avx2 = usesAVX2Kernels
         weight.value.withUnsafeBufferPointer { w in

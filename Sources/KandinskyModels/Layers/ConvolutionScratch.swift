@@ -2,8 +2,7 @@ import KandinskyCore
 
 /// Scratch memory for ``Conv2d``: for each worker thread, a column buffer (an im2col tile, a
 /// Winograd block, a GEMM band of shifted windows or a padded ∂y) and a weight-gradient partial
-/// sum; for all threads, one
-/// buffer for the Winograd-domain weights.
+/// sum; for all threads, one buffer for data of a single layer call (``shared(count:)``).
 ///
 /// The layers of one network share one scratch object, so its memory is that of the largest
 /// layer rather than the sum over layers. Sharing is why this is a class; a network must not be
@@ -41,7 +40,7 @@ public final class ConvolutionScratch: @unchecked Sendable {
 
     /// A buffer of at least `count` floats shared by all threads and layers, for data that lives
     /// only during one layer call (the padded input of an inference-mode convolution through
-    /// shifted windows, or the Winograd-domain weights).
+    /// shifted windows, the Winograd-domain weights, or the rotated taps of ∂x).
     func shared(count: Int) -> UnsafeMutablePointer<Float> {
         Self.reserve(&sharedBuffer, threads: 1, count: count)
         return sharedBuffer[0].baseAddress!
