@@ -8,17 +8,19 @@ import KandinskyCore
 /// - `group_labels` I32 [C, H, W], the group ids of every class, −1 for pixelwise classes, present
 ///   when a strategy grouped pixels;
 /// and metadata `format_version`, `method`, `parameters` (JSON), `curve_levels` (JSON array),
-/// `calibration_images`, `precision`, `group_counts` (JSON array per class),
-/// `group_sample_counts` (JSON: per class an array of pooled score counts per group, or null),
+/// `calibration_images`, `precision`, `quantile` (the ``QuantileRule``: `conformal` or
+/// `linear`; files without it were written by the linear rule), `group_counts` (JSON array per
+/// class), `group_sample_counts` (JSON: per class an array of pooled score counts per group, or
+/// null), `group_image_counts` (JSON, the same layout: threshold-setting images per group),
 /// plus the strategy's findings (`theta` and `objective` for `gen-ann`). A model's weights may
 /// share the file; other tensors are ignored when reading.
 extension CalibratedCurves {
     /// The version written to `format_version`.
-    public static let formatVersion = "1"
+    public static let formatVersion = "2"
 
     static let standardMetadataKeys: Set<String> = [
         "format_version", "method", "parameters", "curve_levels", "calibration_images", "precision",
-        "group_counts", "group_sample_counts", "mask_class",
+        "group_counts", "group_sample_counts", "mask_class", "quantile", "group_image_counts",
     ]
 
     /// The curves as safetensors tensors and metadata.
@@ -49,6 +51,8 @@ extension CalibratedCurves {
         file.metadata["precision"] = precision.rawValue
         file.metadata["group_counts"] = Self.jsonString(groups.groupCounts)
         file.metadata["group_sample_counts"] = Self.jsonString(groupSampleCounts)
+        file.metadata["group_image_counts"] = Self.jsonString(groupImageCounts)
+        file.metadata["quantile"] = rule.rawValue
         return file
     }
 
@@ -109,11 +113,20 @@ extension CalibratedCurves {
             }
             precision = parsed
         }
+        var rule = QuantileRule.linear
+        if let name = file.metadata["quantile"] {
+            guard let parsed = QuantileRule(rawValue: name) else {
+                throw .invalidCurves(source: source, field: "quantile", problem: "expected conformal or linear, found \(name)")
+            }
+            rule = parsed
+        }
         let sampleCounts = file.metadata["group_sample_counts"].flatMap { Self.decode([[Int]?].self, $0) }
+        let imageCounts = file.metadata["group_image_counts"].flatMap { Self.decode([[Int]?].self, $0) }
         self.init(curves: curves, method: file.metadata["method"] ?? "unknown", parameters: file.metadata["parameters"] ?? "{}",
                   calibrationImageCount: file.metadata["calibration_images"].flatMap { Int($0) } ?? 0,
-                  precision: precision, groups: groups,
-                  groupSampleCounts: sampleCounts?.count == classCount ? sampleCounts : nil)
+                  precision: precision, rule: rule, groups: groups,
+                  groupSampleCounts: sampleCounts?.count == classCount ? sampleCounts : nil,
+                  groupImageCounts: imageCounts?.count == classCount ? imageCounts : nil)
     }
 
     /// Writes the calibrated-model file atomically.

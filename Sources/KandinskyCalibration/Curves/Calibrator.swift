@@ -86,7 +86,7 @@ public struct Calibrator<Grouping: NonconformityGrouping>: Sendable {
         #endif
         let parameters = CalibratedCurves.jsonString(grouping.parameters)
         return CalibratedCurves(curves: curves, method: grouping.name, parameters: parameters,
-                                calibrationImageCount: scores.imageCount, precision: scores.precision,
+                                calibrationImageCount: scores.imageCount, precision: scores.precision, rule: .linear,
                                 groups: groups, groupSampleCounts: sampleCounts)
     }
 

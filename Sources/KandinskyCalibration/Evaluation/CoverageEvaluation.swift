@@ -7,9 +7,10 @@ import Synchronization
 /// For bin i = 0 … K − 1 the nominal confidence is γ_i = (i + 0.5)/K. For the evaluated class c,
 /// a target pixel (T[n, c, h, w] = 1) with score s = 1 − P[n, c, h, w] is covered at bin i when
 /// s ≤ threshold_i(h, w), where
-/// - `interpolated` (default): threshold_i is the curve at level γ_i (see
-///   ``CalibratedCurves/threshold(atLevel:indexing:)``), for the pixelwise and the marginal
-///   coverage alike;
+/// - `at-or-above` (the default for conformal curves) and `interpolated` (the default for
+///   linear ones): threshold_i is the curve read at level γ_i as
+///   ``CalibratedCurves/threshold(atLevel:indexing:)`` reads it, for the pixelwise and the
+///   marginal coverage alike;
 /// - `reference` (the original notebook): threshold_i is curve index ⌊(i + 1)·Q/K⌋ − 1 for the
 ///   pixelwise coverage and ⌊(i + 0.5)·Q/K⌋ − 1 for the marginal coverage (indices below 0 are
 ///   clamped to 0), both compared with γ_i.
@@ -21,15 +22,16 @@ import Synchronization
 public struct CoverageEvaluation: Sendable {
     /// K, the number of confidence bins.
     public var binCount: Int
-    /// How confidences are read off the curves.
-    public var indexing: ThresholdIndexing
+    /// How confidences are read off the curves; nil for the curves' default
+    /// (``CalibratedCurves/defaultIndexing``).
+    public var indexing: ThresholdIndexing?
     /// How test scores are computed.
     public var precision: ScorePrecision
     /// The class evaluated.
     public var classIndex: Int
 
     /// - Precondition: K ≥ 1.
-    public init(binCount: Int = 20, indexing: ThresholdIndexing = .interpolated, precision: ScorePrecision = .float,
+    public init(binCount: Int = 20, indexing: ThresholdIndexing? = nil, precision: ScorePrecision = .float,
                 classIndex: Int = 1) {
         precondition(binCount >= 1, "at least one bin is needed, got \(binCount)")
         self.binCount = binCount
@@ -90,9 +92,10 @@ public struct CoverageEvaluation: Sendable {
         let (n, classCount, pixels, k) = (probabilities.shape[0], curves.classCount, curves.height * curves.width, binCount)
         let c = classIndex
         let gammas = confidences
-        let pixelThresholds = thresholds(curves, pixelwise: true)
-        let marginalThresholds = indexing == .interpolated ? pixelThresholds : thresholds(curves, pixelwise: false)
-        let separateMarginal = indexing != .interpolated
+        let indexing = self.indexing ?? curves.defaultIndexing
+        let pixelThresholds = thresholds(curves, pixelwise: true, indexing: indexing)
+        let separateMarginal = indexing == .reference
+        let marginalThresholds = separateMarginal ? thresholds(curves, pixelwise: false, indexing: indexing) : pixelThresholds
         let pixelCounts = ScratchBuffer<Int32>(count: pixels * k)
         let targetCounts = ScratchBuffer<Int32>(count: pixels)
         let marginal = Mutex([Int](repeating: 0, count: k))
@@ -161,24 +164,24 @@ public struct CoverageEvaluation: Sendable {
     }
 
     /// Thresholds of the class at each pixel and bin, pixel-major [H·W, K]; the caller frees them.
-    func thresholds(_ curves: CalibratedCurves, pixelwise: Bool) -> UnsafeMutablePointer<Float> {
+    func thresholds(_ curves: CalibratedCurves, pixelwise: Bool, indexing: ThresholdIndexing) -> UnsafeMutablePointer<Float> {
         let (q, classCount, pixels, k) = (curves.levelCount, curves.classCount, curves.height * curves.width, binCount)
         let out = UnsafeMutablePointer<Float>.allocate(capacity: pixels * k)
         let gammas = confidences
         curves.curves.withUnsafeBufferPointer { curve in
             for i in 0..<k {
                 let (lower, upper, t): (Int, Int, Double)
-                if indexing == .interpolated {
-                    (lower, upper, t) = CalibratedCurves.interpolationIndices(level: gammas[i], levelCount: q)
-                } else {
+                if indexing == .reference {
                     let index = Self.referenceIndex(bin: i, binCount: k, levelCount: q, pixelwise: pixelwise)
                     (lower, upper, t) = (index, index, 0)
+                } else {
+                    (lower, upper, t) = CalibratedCurves.curveIndices(level: gammas[i], levelCount: q, indexing: indexing)
                 }
                 let a = curve.baseAddress! + (lower * classCount + classIndex) * pixels
                 let b = curve.baseAddress! + (upper * classCount + classIndex) * pixels
                 let weight = Float(t)
                 for p in 0..<pixels {
-                    out[p * k + i] = t == 0 ? a[p] : a[p] + weight * (b[p] - a[p])
+                    out[p * k + i] = t == 0 ? a[p] : CalibratedCurves.interpolate(a[p], b[p], weight)
                 }
             }
         }

@@ -4,13 +4,20 @@ extension CalibratedCurves {
     /// Prediction sets at confidence 1 − α: [N, C, H, W] bytes, 1 where class c is in the set of
     /// pixel (h, w) of image n, i.e. where 1 − P[n, c, h, w] ≤ threshold(1 − α)[c, h, w].
     ///
-    /// The score 1 − p is computed as in ``ScorePrecision/testScore(probability:)``. A NaN
-    /// threshold (no calibration score for that pixel) never admits the class.
+    /// The score 1 − p is computed as in ``ScorePrecision/testScore(probability:)``. A +∞
+    /// threshold (conformal curves where the level cannot be reached) always admits the class;
+    /// a NaN threshold (linear curves without a calibration score there) never does.
+    ///
+    /// Guarantee (``QuantileRule/conformal`` curves, default indexing, calibration and test
+    /// images exchangeable): for every pool of the calibration (a pixel, a group), a test image
+    /// with targets of class c in the pool has in expectation at least 1 − α of those pixels'
+    /// sets containing c.
     ///
     /// - Parameters:
     ///   - probabilities: P [N, C, H, W] in [0, 1].
     ///   - alpha: the miscoverage α in (0, 1).
-    ///   - indexing: how the level 1 − α is read off the curves.
+    ///   - indexing: how the level 1 − α is read off the curves; nil for the curves' default
+    ///     (``CalibratedCurves/defaultIndexing``).
     ///   - precision: how scores are computed; the curves' own precision by default.
     ///   - probabilitiesSource: the name of the probabilities in error messages (a file path).
     ///   - curvesSource: the name of the curves in error messages (a file path).
@@ -19,7 +26,7 @@ extension CalibratedCurves {
     /// - Precondition: 0 < α < 1.
     /// - Complexity: O(N·C·H·W).
     public func predictionSets<P: QuantileScalar>(probabilities: ShapedArray<P>, alpha: Double,
-                                                  indexing: ThresholdIndexing = .interpolated,
+                                                  indexing: ThresholdIndexing? = nil,
                                                   precision: ScorePrecision? = nil,
                                                   probabilitiesSource: String = "probabilities",
                                                   curvesSource: String = "curves") throws(CalibrationError) -> ShapedArray<UInt8> {
@@ -35,7 +42,7 @@ extension CalibratedCurves {
     }
 
     func specializedPredictionSets<P: QuantileScalar>(probabilities: ShapedArray<P>, alpha: Double,
-                                                  indexing: ThresholdIndexing = .interpolated,
+                                                  indexing: ThresholdIndexing? = nil,
                                                   precision: ScorePrecision? = nil,
                                                   probabilitiesSource: String = "probabilities",
                                                   curvesSource: String = "curves") throws(CalibrationError) -> ShapedArray<UInt8> {
