@@ -91,9 +91,13 @@ private func report(_ name: String, _ timing: (seconds: Double, cpu: Double), ta
                  availableCoreCount, perCore, perCore / baseline, targetText))
 }
 
-/// Runs a calibration with a strategy chosen at run time.
-private func calibrate(_ grouping: any NonconformityGrouping, _ scores: ScoreStore) throws -> CalibratedCurves {
-    func open<G: NonconformityGrouping>(_ g: G) throws -> CalibratedCurves { try Calibrator(grouping: g).calibrate(scores) }
+/// Runs a calibration with a strategy chosen at run time (the original's Q = 100 for both
+/// rules, so that the rules are timed on the same work).
+private func calibrate(_ grouping: any NonconformityGrouping, _ scores: ScoreStore, rule: QuantileRule = .conformal,
+                       split: GroupSplit? = nil) throws -> CalibratedCurves {
+    func open<G: NonconformityGrouping>(_ g: G) throws -> CalibratedCurves {
+        try Calibrator(grouping: g, levelCount: 100, rule: rule, groupSplit: split).calibrate(scores)
+    }
     return try open(grouping)
 }
 
@@ -121,16 +125,25 @@ func runCalibrationBenchmarks() throws {
     print(String(format: "  storage: %d scores, %d bytes = %.2f bytes per score (+ %d bytes of offsets)", scores.scoreCount,
                  scores.scoreBytes, Double(scores.scoreBytes) / Double(scores.scoreCount), (2 * h * w + 1) * 8))
 
-    let pixel = try measure { try calibrate(PixelwiseGrouping(), scores) }
-    report("pixel curves [100, 2, 240, 320]", (pixel.seconds, pixel.cpu), target: 0.3, baseline: baseline)
-    let image = try measure { try calibrate(ImagewiseGrouping(), scores) }
-    report("image curves", (image.seconds, image.cpu), target: 0.2, baseline: baseline)
-    let kmeans = try measure { try calibrate(KMeansGrouping(), scores) }
-    report("kmeans (k = 4, 10 restarts) incl. pixel curves", (kmeans.seconds, kmeans.cpu), target: 0.5, baseline: baseline)
+    // Each strategy under both rules, alternately, on the same groups (all images choose them),
+    // so the ratio is the cost of the rule alone.
+    var kmeansCurves: CalibratedCurves?
+    for (name, grouping) in [("pixel curves [100, 2, 240, 320]", PixelwiseGrouping() as any NonconformityGrouping),
+                             ("image curves", ImagewiseGrouping()),
+                             ("kmeans (class 1, k = 4, 10 restarts)", KMeansGrouping(classes: [1]))] {
+        let linear = try measure { try calibrate(grouping, scores, rule: .linear, split: .allImages) }
+        let conformal = try measure { try calibrate(grouping, scores, rule: .conformal, split: .allImages) }
+        report("\(name), linear", (linear.seconds, linear.cpu), target: nil, baseline: baseline)
+        report("\(name), conformal", (conformal.seconds, conformal.cpu), target: nil, baseline: baseline)
+        print(String(format: "  conformal / linear: %.2f× cpu", conformal.cpu / linear.cpu))
+        kmeansCurves = conformal.result
+    }
+    let kmeansAll = try measure { try calibrate(KMeansGrouping(), scores) }
+    report("kmeans, every class, conformal with group split", (kmeansAll.seconds, kmeansAll.cpu), target: nil, baseline: baseline)
 
     // One exact annulus objective.
     let input = GroupingInput(scores: scores, levels: Quantiles.equallySpacedLevels(count: 100))
-    let objective = try AnnulusGrouping().objective(for: input)
+    let objective = try AnnulusGrouping().objective(for: input, classIndex: 1)
     let thetas: [[Double]] = [[0, 0, 40, 80, 160], [5, -5, 100, 120, 200], [0, 0, 150, 150, 300], [-10, 10, 20, 50, 90]]
     let residentBefore = residentBytes(), peakBefore = peakResidentBytes()
     var worst = (seconds: 0.0, cpu: 0.0)
@@ -161,7 +174,7 @@ func runCalibrationBenchmarks() throws {
     }
 
     // The whole gen-ann calibration with default settings.
-    let search = try measure(repeats: 1) { try calibrate(AnnulusGrouping(), scores) }
+    let search = try measure(repeats: 1) { try calibrate(AnnulusGrouping(classes: [1]), scores, split: .allImages) }
     report("gen-ann calibration, default settings", (search.seconds, search.cpu), target: 60, baseline: baseline)
     let findings = search.result.groups.findings
     print("  θ = \(findings["theta"] ?? "?"), exact J = \(findings["objective"] ?? "?"), best of \(AnnulusGrouping.sampledSearchRuns) runs: run \(findings["search_run"] ?? "?"), generations \(findings["generations"] ?? "?") (sampled \(findings["sampled_generations"] ?? "?")), refinement evaluations \(findings["refinement_evaluations"] ?? "?"), converged \(findings["converged"] ?? "?")")
@@ -177,10 +190,10 @@ func runCalibrationBenchmarks() throws {
     let seeds: Range<UInt64> = 0..<10
     for seed in seeds {
         let plain = try measure(repeats: 1) {
-            try calibrate(AnnulusGrouping(bounds: smallBounds, seed: seed, searchSampleSize: nil), smallScores)
+            try calibrate(AnnulusGrouping(classes: [1], bounds: smallBounds, seed: seed, searchSampleSize: nil), smallScores)
         }
         let ours = try measure(repeats: 1) {
-            try calibrate(AnnulusGrouping(bounds: smallBounds, seed: seed, searchSampleSize: 1024), smallScores)
+            try calibrate(AnnulusGrouping(classes: [1], bounds: smallBounds, seed: seed, searchSampleSize: 1024), smallScores)
         }
         let plainJ = Double(plain.result.groups.findings["objective"]!)!, oursJ = Double(ours.result.groups.findings["objective"]!)!
         if oursJ <= plainJ + 1e-9 { noWorse += 1 }
@@ -192,7 +205,7 @@ func runCalibrationBenchmarks() throws {
 
     // Evaluation of a [100, 2, 240, 320] test set.
     let (testP, testT) = syntheticSet(images: 100, height: h, width: w, seed: 99)
-    let curves = kmeans.result
+    let curves = kmeansCurves!
     let evaluation = try measure {
         let coverage = try CoverageEvaluation().evaluate(curves, probabilities: testP, targets: testT)
         let raw = try ProbabilityCalibration().evaluate(probabilities: testP, targets: testT, pixel: (120, 160))

@@ -11,7 +11,13 @@ struct CalibrateScoresCommand: ParsableCommand {
         discussion: """
             Scores are s = 1 − p at target pixels. The method decides which pixels share a curve: \
             pixel (each pixel alone), image (all pixels of a class), kmeans (clusters of pixels with \
-            similar curves), gen-ann (annuli found by differential evolution).
+            similar curves), gen-ann (annuli found by differential evolution). --quantile conformal \
+            (the default) gives every pool (a pixel, a group) a finite-sample guarantee per image: \
+            a test image with targets of a class in the pool has in expectation at least 1 − α \
+            of them in their sets; thresholds are +∞ (always in) where a pool has too few images \
+            to reach a level. kmeans and gen-ann choose their groups on part of the images \
+            (--group-split) so that the guarantee holds. --quantile linear --group-split none \
+            --classes 1 --precision half-probabilities reproduces the original implementation.
             """)
 
     @Option(help: "Probabilities [N, C, H, W] (.npy, F32 or F16, in [0, 1]).") var probs: String
@@ -19,10 +25,18 @@ struct CalibrateScoresCommand: ParsableCommand {
     @Option(help: "Grouping method: \(GroupingSpecification.Method.allCases.map(\.rawValue).joined(separator: ", ")).")
     var method: GroupingSpecification.Method
     @Option(help: "Calibrated-model file to write (.safetensors).") var out: String
-    @Option(help: "Class grouped by kmeans and gen-ann.") var classIndex = 1
+    @Option(help: "Threshold rule: conformal (finite-sample guarantee) or linear (the original's numpy quantiles).")
+    var quantile: QuantileRule = .conformal
+    @Option(help: "Classes grouped by kmeans and gen-ann, comma-separated (default: every class; 1 as the original).")
+    var classes: String?
+    @Option(help: "Images that choose kmeans/gen-ann groups: auto (0.5 under conformal, none under linear), none (all images, the paper's variant, not covered by the guarantee) or a fraction in (0, 1).")
+    var groupSplit = "auto"
+    @Option(help: "What a pixel or group that cannot reach a level takes under conformal: none (+∞, always in), group or image.")
+    var fallback: ThresholdFallback = .none
     @Option(help: "Number of k-means clusters.") var clusters = 4
     @Option(help: "Curve indices used as features by kmeans and gen-ann.") var curvePoints = "60,70,80,90"
-    @Option(help: "Number of curve points Q.") var curveCount = 100
+    @Option(help: "Number of curve points Q, 2 to \(Self.maximumCurveCount) (default: 101 under conformal, 100 under linear).")
+    var curveCount: Int?
     @Option(help: "Differential-evolution population size (gen-ann).") var population = 10
     @Option(help: "Differential-evolution generation limit (gen-ann).") var maxGenerations = 1000
     @Option(help: "Stop when the population's objective spread falls below this (gen-ann).") var tolerance = 0.5
@@ -33,26 +47,53 @@ struct CalibrateScoresCommand: ParsableCommand {
     @Option(help: "Seed of k-means++ and differential evolution.") var seed: UInt64 = 0
     @Option(help: "Score precision: float or half-probabilities.") var precision: ScorePrecision = .float
 
+    /// The most curve points: the curves take Q·C·H·W·4 bytes, and levels finer than 0.001
+    /// carry no information for any realistic calibration set.
+    static let maximumCurveCount = 1001
+
+    /// Q as given or the rule's default.
+    var levelCount: Int { curveCount ?? Calibrator<PixelwiseGrouping>.defaultLevelCount(for: quantile) }
+
     func validate() throws {
-        guard curveCount >= 2 else { throw ValidationError("--curve-count: expected at least 2 curve points, found \(curveCount)") }
+        guard levelCount >= 2 && levelCount <= Self.maximumCurveCount else {
+            throw ValidationError("--curve-count: expected 2 to \(Self.maximumCurveCount) curve points, found \(levelCount)")
+        }
+        _ = try split()
+        if let classes { _ = try CalibrationInputs.integers(classes, option: "--classes") }
         guard clusters >= 1 else { throw ValidationError("--clusters: expected at least 1 cluster, found \(clusters)") }
         guard population >= 4 else { throw ValidationError("--population: differential evolution needs at least 4 individuals, found \(population)") }
         guard maxGenerations >= 0 else { throw ValidationError("--max-generations: expected a non-negative number, found \(maxGenerations)") }
         guard searchSampleSize >= 0 else { throw ValidationError("--search-sample-size: expected 0 or a positive number, found \(searchSampleSize)") }
         let points = try CalibrationInputs.integers(curvePoints, option: "--curve-points")
-        guard points.allSatisfy({ $0 >= 0 && $0 < curveCount }) else {
-            throw ValidationError("--curve-points: expected indices in 0..<\(curveCount) (the --curve-count), found \(points)")
+        guard points.allSatisfy({ $0 >= 0 && $0 < levelCount }) else {
+            throw ValidationError("--curve-points: expected indices in 0..<\(levelCount) (the curve count), found \(points)")
         }
         let b = try CalibrationInputs.numbers(bounds, option: "--bounds")
-        guard b.count == 10, stride(from: 0, to: 10, by: 2).allSatisfy({ b[$0] <= b[$0 + 1] }) else {
-            throw ValidationError("--bounds: expected ten numbers low,high for cx, cy, r1, r2, r3 with low ≤ high, found '\(bounds)'")
+        guard b.count == 10 else {
+            throw ValidationError("--bounds: expected ten numbers low,high for cx, cy, r1, r2, r3, found \(b.count) in '\(bounds)'")
+        }
+        for (j, name) in ["cx", "cy", "r1", "r2", "r3"].enumerated() where !(b[2 * j] <= b[2 * j + 1]) {
+            throw ValidationError("--bounds: the \(name) pair \(b[2 * j]),\(b[2 * j + 1]) is reversed or NaN (expected low ≤ high)")
+        }
+    }
+
+    /// The group split chosen by --group-split.
+    func split() throws -> GroupSplit? {
+        switch groupSplit {
+        case "auto": return nil
+        case "none": return .allImages
+        default:
+            guard let fraction = Double(groupSplit), fraction > 0, fraction < 1 else {
+                throw ValidationError("--group-split: expected auto, none or a fraction in (0, 1), found '\(groupSplit)'")
+            }
+            return .fraction(fraction)
         }
     }
 
     /// The strategy chosen on the command line.
-    func grouping() throws -> any NonconformityGrouping {
+    func specification() throws -> GroupingSpecification {
         var specification = GroupingSpecification(method: method)
-        specification.classIndex = classIndex
+        specification.classes = try classes.map { try CalibrationInputs.integers($0, option: "--classes") }
         specification.clusterCount = clusters
         specification.curvePoints = try CalibrationInputs.integers(curvePoints, option: "--curve-points")
         let b = try CalibrationInputs.numbers(bounds, option: "--bounds")
@@ -62,11 +103,12 @@ struct CalibrateScoresCommand: ParsableCommand {
         specification.tolerance = tolerance
         specification.seed = seed
         specification.searchSampleSize = searchSampleSize == 0 ? nil : searchSampleSize
-        return specification.makeGrouping()
+        return specification
     }
 
     func run() throws {
-        let grouping = try grouping()
+        let specification = try specification()
+        let grouping = specification.makeGrouping()
         let probabilities = try CalibrationInputs.probabilities(probs)
         let targetMask = try CalibrationInputs.targets(targets)
         let scores: ScoreStore
@@ -77,14 +119,21 @@ struct CalibrateScoresCommand: ParsableCommand {
             scores = try ScoreStore(probabilities: p, targets: targetMask, precision: precision, probabilitiesSource: probs, targetsSource: targets)
         }
         if method == .kmeans || method == .genAnn {
-            try InputValidation.checkClassIndex(classIndex, classCount: scores.classCount, source: "--class-index")
+            _ = try InputValidation.groupedClasses(specification.classes, classCount: scores.classCount, source: "--classes")
         }
-        let curves = try grouping.calibrate(scores, levelCount: curveCount)
+        for c in 0..<scores.classCount where scores.scoreCount(ofClass: c) == 0 {
+            CalibrationInputs.warn("\(targets): class \(c) has no target pixel; its threshold is \(quantile == .conformal ? "+inf (always in the set)" : "NaN (never in the set)")")
+        }
+        let curves = try grouping.calibrate(scores, levelCount: levelCount, rule: quantile, groupSplit: try split(),
+                                            fallback: fallback, seed: seed)
         try curves.write(to: URL(fileURLWithPath: out))
-        var summary = "\(out): method \(curves.method), \(curves.levelCount) curve points, \(curves.classCount) classes, "
+        var summary = "\(out): method \(curves.method), rule \(curves.rule.rawValue), \(curves.levelCount) curve points, \(curves.classCount) classes, "
             + "\(curves.height)×\(curves.width) pixels, \(curves.calibrationImageCount) calibration images"
         for (c, counts) in curves.groupSampleCounts.enumerated() {
-            if let counts { summary += "; class \(c): \(counts.count) groups with \(counts) scores" }
+            if let counts {
+                summary += "; class \(c): \(counts.count) groups with \(counts) scores"
+                if let images = curves.groupImageCounts[c] { summary += " from \(images) images" }
+            }
         }
         if let theta = curves.groups.findings["theta"], let objective = curves.groups.findings["objective"] {
             summary += "; theta \(theta), J \(objective)"

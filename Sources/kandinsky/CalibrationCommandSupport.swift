@@ -6,6 +6,8 @@ import KandinskyCore
 extension ScorePrecision: ExpressibleByArgument {}
 extension ThresholdIndexing: ExpressibleByArgument {}
 extension GroupingSpecification.Method: ExpressibleByArgument {}
+extension QuantileRule: ExpressibleByArgument {}
+extension ThresholdFallback: ExpressibleByArgument {}
 
 /// Loading and checking the `.npy` inputs shared by the calibration commands.
 enum CalibrationInputs {
@@ -15,6 +17,11 @@ enum CalibrationInputs {
 
     static func targets(_ path: String) throws -> ShapedArray<UInt8> {
         try InputValidation.targets(from: NumpyFile.read(contentsOf: URL(fileURLWithPath: path)), source: path)
+    }
+
+    /// Prints one warning line on standard error.
+    static func warn(_ message: String) {
+        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
     }
 
     static func curves(_ path: String) throws -> CalibratedCurves {

@@ -1,12 +1,16 @@
 import KandinskyCore
 
 extension ScoreStore {
-    /// The pixelwise non-conformity curves of class `c`: [Q, H, W] Float32, where
-    /// curve[k, h, w] is the NaN-aware linear quantile (numpy's default) at `levels[k]` of the
-    /// scores of class c at (h, w), and NaN where the pixel has no score.
+    /// The pixelwise non-conformity curves of class `c` under `rule`: [Q, H, W] Float32, where
+    /// curve[k, h, w] is the threshold at `levels[k]` of the scores of class c at (h, w).
     ///
-    /// - Complexity: O(N · H · W · log Q), split across cores.
-    public func pixelwiseCurves(ofClass c: Int, levels: [Double]) -> Tensor {
+    /// - `conformal`: the score of rank ⌈(n + 1)ℓ⌉ among the pixel's n scores (see
+    ///   ``QuantileRule/conformal``), +∞ where that exceeds n (in particular where n = 0).
+    /// - `linear`: the NaN-aware linear quantile (numpy's default), NaN where the pixel has no
+    ///   score. These are also the descriptive curves strategies use as pixel features.
+    ///
+    /// - Complexity: O(N · H · W + H · W · Q), split across cores (rows are sorted already).
+    public func pixelwiseCurves(ofClass c: Int, levels: [Double], rule: QuantileRule = .linear) -> Tensor {
         precondition(c >= 0 && c < classCount, "class \(c) is out of range for \(classCount) classes")
         let pixels = pixelCount
         let precision = self.precision
@@ -18,13 +22,23 @@ extension ScoreStore {
                     let offs = UncheckedPointer(o.baseAddress! + c * pixels)
                     let vals = UncheckedPointer(v.baseAddress ?? UnsafePointer(bitPattern: 2)!)
                     parallelFor(0..<pixels, chunkCount: 4 * availableCoreCount) { range in
-                        // Interpolation indices depend only on the number of scores.
-                        var tables = [LinearQuantile.Table?](repeating: nil, count: imageCount + 1)
-                        for p in range {
-                            let start = offs.pointer[p], count = offs.pointer[p + 1] - start
-                            if tables[count] == nil { tables[count] = LinearQuantile.Table(levels: levels, count: count) }
-                            tables[count]!.evaluate(sorted: vals.pointer + start, precision: precision,
-                                                    into: out.pointer + p, outputStride: pixels)
+                        // Ranks and interpolation weights depend only on the number of scores.
+                        switch rule {
+                        case .conformal:
+                            var tables = [ConformalQuantile.RankTable?](repeating: nil, count: imageCount + 1)
+                            for p in range {
+                                let start = offs.pointer[p], count = offs.pointer[p + 1] - start
+                                if tables[count] == nil { tables[count] = ConformalQuantile.RankTable(levels: levels, count: count) }
+                                tables[count]!.evaluate(sorted: vals.pointer + start, into: out.pointer + p, outputStride: pixels)
+                            }
+                        case .linear:
+                            var tables = [LinearQuantile.Table?](repeating: nil, count: imageCount + 1)
+                            for p in range {
+                                let start = offs.pointer[p], count = offs.pointer[p + 1] - start
+                                if tables[count] == nil { tables[count] = LinearQuantile.Table(levels: levels, count: count) }
+                                tables[count]!.evaluate(sorted: vals.pointer + start, precision: precision,
+                                                        into: out.pointer + p, outputStride: pixels)
+                            }
                         }
                     }
                 }
@@ -32,21 +46,36 @@ extension ScoreStore {
         }
     }
 
-    /// The pooled curves of the groups of class `c`.
+    /// The pooled curves of the groups of one class: [Q, G] thresholds and, per group, its
+    /// number of scores and of images with at least one score.
+    public struct PooledCurves: Sendable {
+        /// [Q, G]: the threshold of group g at level k.
+        public var curves: Tensor
+        /// Per group, the number of pooled scores (target pixels over all images).
+        public var sampleCounts: [Int]
+        /// Per group, n_g: the images with at least one target pixel of the class in the group.
+        public var imageCounts: [Int]
+    }
+
+    /// The pooled curves of the groups of class `c` under `rule`.
     ///
     /// `labels` is [H, W] with values in 0..<`groupCount`; group g pools the scores of class c
-    /// of every image at every pixel labelled g. The result's `curves` is [Q, G]: the
-    /// NaN-aware linear quantiles of each pool at `levels` (NaN for a group without scores);
-    /// `sampleCounts[g]` is the size of pool g.
+    /// of every image at every pixel labelled g.
+    /// - `conformal`: the weighted rule of ``QuantileRule/conformal``, each score weighted by
+    ///   1/m, m the number of the group's target pixels in its image; +∞ where a group cannot
+    ///   reach a level.
+    /// - `linear`: the NaN-aware linear quantiles of each pool (NaN for a group without
+    ///   scores), as the original.
     ///
     /// Large pools are summarised by a histogram of their Float16 bit patterns (order
-    /// statistics are read off the cumulative counts, which is exact because every stored score
-    /// is a Float16 in [0, 1]); small pools are gathered and partially sorted.
+    /// statistics are read off the cumulative counts or weights, which is exact because every
+    /// stored score is a Float16 in [0, 1]); small pools are gathered and sorted.
     ///
     /// - Precondition: `labels` is [H, W] and every label is in 0..<groupCount.
-    /// - Complexity: O(N · H · W + G · 2¹⁵) time, O(largest small pool + 2¹⁵) scratch.
+    /// - Complexity: O(N · H · W + G · 2¹⁵ + G · Q · log 2¹⁵) time, O(N + largest small pool + 2¹⁵)
+    ///   scratch per worker.
     public func pooledCurves(ofClass c: Int, labels: ShapedArray<Int32>, groupCount: Int,
-                             levels: [Double]) -> (curves: Tensor, sampleCounts: [Int]) {
+                             levels: [Double], rule: QuantileRule) -> PooledCurves {
         precondition(c >= 0 && c < classCount, "class \(c) is out of range for \(classCount) classes")
         precondition(labels.shape == [height, width], "labels of shape \(labels.shape) do not match the image shape \([height, width])")
         precondition(groupCount >= 1, "at least one group is needed, got \(groupCount)")
@@ -74,39 +103,31 @@ extension ScoreStore {
             }
         }
         let precision = self.precision
+        let imageCount = self.imageCount
+        let imageCounts = ScratchBuffer<Int>(count: groupCount)
         let curves = Tensor(shape: [levels.count, groupCount]) { output in
             let out = UncheckedPointer(output.baseAddress!)
             offsets.withUnsafeBufferPointer { o in
                 values.withUnsafeBufferPointer { v in
-                    let offs = UncheckedPointer(o.baseAddress! + c * pixels)
-                    let vals = UncheckedPointer(v.baseAddress ?? UnsafePointer(bitPattern: 2)!)
-                    parallelFor(0..<groupCount) { groups in
-                        for g in groups {
-                            let members = memberPixels[groupStarts[g]..<groupStarts[g + 1]]
-                            let m = sampleCounts[g]
-                            if m >= PooledQuantiles.histogramThreshold {
-                                var histogram = PooledQuantiles.Histogram()
-                                for p in members {
-                                    histogram.add(UnsafeBufferPointer(start: vals.pointer + offs.pointer[p],
-                                                                      count: offs.pointer[p + 1] - offs.pointer[p]))
-                                }
-                                histogram.quantiles(levels: levels, precision: precision,
-                                                    into: out.pointer + g, outputStride: groupCount)
-                            } else {
-                                let scratch = UnsafeMutablePointer<UInt16>.allocate(capacity: max(m, 1))
-                                defer { scratch.deallocate() }
-                                var filled = 0
-                                for p in members {
-                                    for i in offs.pointer[p]..<offs.pointer[p + 1] {
-                                        scratch[filled] = vals.pointer[i].bitPattern
-                                        filled += 1
-                                    }
-                                }
-                                var buffer = UnsafeMutableBufferPointer(start: scratch, count: m)
-                                buffer.sort()
-                                UnsafeMutableRawPointer(scratch).withMemoryRebound(to: Float16.self, capacity: max(m, 1)) { sorted in
-                                    LinearQuantile.Table(levels: levels, count: m)
-                                        .evaluate(sorted: sorted, precision: precision, into: out.pointer + g, outputStride: groupCount)
+                    imageIndices.withUnsafeBufferPointer { ids in
+                        let offs = UncheckedPointer(o.baseAddress! + c * pixels)
+                        let vals = UncheckedPointer(v.baseAddress ?? UnsafePointer(bitPattern: 2)!)
+                        let imgs = UncheckedPointer(ids.baseAddress ?? UnsafePointer(bitPattern: 4)!)
+                        let imageCountsOut = imageCounts.shared
+                        parallelFor(0..<groupCount) { groups in
+                            var perImage = [Int32](repeating: 0, count: imageCount)
+                            for g in groups {
+                                let members = memberPixels[groupStarts[g]..<groupStarts[g + 1]]
+                                let pool = PooledScores(members: members, offsets: offs, values: vals, images: imgs,
+                                                        count: sampleCounts[g])
+                                switch rule {
+                                case .linear:
+                                    imageCountsOut.pointer[g] = pool.imageCount(scratch: &perImage)
+                                    pool.linearQuantiles(levels: levels, precision: precision,
+                                                         into: out.pointer + g, outputStride: groupCount)
+                                case .conformal:
+                                    imageCountsOut.pointer[g] = pool.conformalThresholds(levels: levels, scratch: &perImage,
+                                                                                         into: out.pointer + g, outputStride: groupCount)
                                 }
                             }
                         }
@@ -114,7 +135,126 @@ extension ScoreStore {
                 }
             }
         }
-        return (curves, sampleCounts)
+        return PooledCurves(curves: curves, sampleCounts: sampleCounts, imageCounts: (0..<groupCount).map { imageCounts[$0] })
+    }
+}
+
+/// The scores of one group of one class: the rows of its member pixels.
+struct PooledScores {
+    let members: ArraySlice<Int>
+    let offsets: UncheckedPointer<Int>
+    let values: UncheckedPointer<Float16>
+    let images: UncheckedPointer<UInt32>
+    /// The number of scores.
+    let count: Int
+
+    /// Calls `body` with each member row's range of score positions.
+    @inline(__always)
+    func forEachRow(_ body: (Range<Int>) -> Void) {
+        for p in members { body(offsets.pointer[p]..<offsets.pointer[p + 1]) }
+    }
+
+    /// Counts each image's scores into `perImage` (all zero on entry), returning the number of
+    /// images with at least one.
+    func countImages(into perImage: inout [Int32]) -> Int {
+        var images = 0
+        perImage.withUnsafeMutableBufferPointer { m in
+            forEachRow { row in
+                for i in row {
+                    let image = Int(self.images.pointer[i])
+                    if m[image] == 0 { images += 1 }
+                    m[image] += 1
+                }
+            }
+        }
+        return images
+    }
+
+    /// Zeroes the entries `countImages` set.
+    func clearImages(_ perImage: inout [Int32]) {
+        perImage.withUnsafeMutableBufferPointer { m in
+            forEachRow { row in for i in row { m[Int(self.images.pointer[i])] = 0 } }
+        }
+    }
+
+    /// The number of images with at least one score (`scratch` is all zero on entry and exit).
+    func imageCount(scratch: inout [Int32]) -> Int {
+        let images = countImages(into: &scratch)
+        clearImages(&scratch)
+        return images
+    }
+
+    /// numpy-linear quantiles of the pool at ascending `levels` (NaN for an empty pool).
+    func linearQuantiles(levels: [Double], precision: ScorePrecision, into output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        if count >= PooledQuantiles.histogramThreshold {
+            var histogram = PooledQuantiles.Histogram()
+            forEachRow { row in histogram.add(UnsafeBufferPointer(start: values.pointer + row.lowerBound, count: row.count)) }
+            histogram.quantiles(levels: levels, precision: precision, into: output, outputStride: outputStride)
+            return
+        }
+        let scratch = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))
+        defer { scratch.deallocate() }
+        var filled = 0
+        forEachRow { row in
+            for i in row {
+                scratch[filled] = values.pointer[i].bitPattern
+                filled += 1
+            }
+        }
+        var buffer = UnsafeMutableBufferPointer(start: scratch, count: count)
+        buffer.sort()
+        UnsafeMutableRawPointer(scratch).withMemoryRebound(to: Float16.self, capacity: max(count, 1)) { sorted in
+            LinearQuantile.Table(levels: levels, count: count)
+                .evaluate(sorted: sorted, precision: precision, into: output, outputStride: outputStride)
+        }
+    }
+
+    /// The conformal thresholds of the pool at `levels` (see ``ConformalQuantile``), returning
+    /// n, the number of images in the pool (`scratch` is all zero on entry and exit).
+    func conformalThresholds(levels: [Double], scratch perImage: inout [Int32],
+                             into output: UnsafeMutablePointer<Float>, outputStride: Int) -> Int {
+        let imageCount = countImages(into: &perImage)
+        var descending: [Float] = []
+        var weights: [Double] = []
+        perImage.withUnsafeBufferPointer { m in
+            if count >= PooledQuantiles.histogramThreshold {
+                // Weight per Float16 bit pattern, read from the top.
+                var binWeights = [Double](repeating: 0, count: PooledQuantiles.Histogram.binCount)
+                forEachRow { row in
+                    for i in row {
+                        binWeights[Int(values.pointer[i].bitPattern & 0x7FFF)] += 1 / Double(m[Int(images.pointer[i])])
+                    }
+                }
+                for bin in binWeights.indices.reversed() where binWeights[bin] > 0 {
+                    descending.append(Float(Float16(bitPattern: UInt16(bin))))
+                    weights.append(binWeights[bin])
+                }
+            } else {
+                // (bits << 32 | image) keys sort by score; equal scores are then merged.
+                var keys: [UInt64] = []
+                keys.reserveCapacity(count)
+                forEachRow { row in
+                    for i in row { keys.append(UInt64(values.pointer[i].bitPattern & 0x7FFF) << 32 | UInt64(images.pointer[i])) }
+                }
+                keys.sort(by: >)
+                var previous: UInt64 = .max
+                for key in keys {
+                    let bits = key >> 32
+                    let weight = 1 / Double(m[Int(UInt32(truncatingIfNeeded: key))])
+                    if bits == previous {
+                        weights[weights.count - 1] += weight
+                    } else {
+                        descending.append(Float(Float16(bitPattern: UInt16(bits))))
+                        weights.append(weight)
+                        previous = bits
+                    }
+                }
+            }
+        }
+        clearImages(&perImage)
+        ConformalQuantile.thresholds(descending: descending, weights: weights, imageCount: imageCount, levels: levels,
+                                     into: output, outputStride: outputStride)
+        return imageCount
     }
 }
 

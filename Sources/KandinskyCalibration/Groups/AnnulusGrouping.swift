@@ -3,10 +3,17 @@ import KandinskyCore
 
 /// Kandinsky grouping by concentric annuli found by differential evolution (`gen-ann`).
 ///
-/// The pixels of class `classIndex` are split into a disc, two rings and the outside around a
-/// centre near the image centre (see ``AnnulusGeometry``); θ = (cx, cy, r1, r2, r3) minimises
-/// the within-group spread of the curve features (see ``AnnulusObjective``): the values of the
-/// pixelwise curves at `curvePoints`. Other classes keep their pixelwise curves.
+/// The pixels of each class in `classes` (every class when nil) are split into a disc, two
+/// rings and the outside around a centre near the image centre (see ``AnnulusGeometry``);
+/// θ = (cx, cy, r1, r2, r3), searched per class with the same seed, minimises the within-group
+/// spread of the curve features (see ``AnnulusObjective``): the values of the descriptive
+/// (linear) pixelwise curves at `curvePoints`. Other classes keep their pixelwise curves; a
+/// class without any score is left pixelwise.
+///
+/// Guarantee: a searched θ depends on the scores, so the conformal guarantee of each annulus
+/// (see ``Calibrator``) holds when the calibrator's ``GroupSplit`` gives the search images
+/// other than the threshold-setting ones (the default under the conformal rule). A fixed
+/// `theta` does not look at the data, and then every image sets the thresholds.
 ///
 /// Search: ``DifferentialEvolution`` rand/1/bin with the given population, F, CR, tolerance and
 /// generation limit, initial population uniform in `bounds`; every individual has its radii
@@ -31,8 +38,8 @@ import KandinskyCore
 public struct AnnulusGrouping: NonconformityGrouping {
     /// The parameters recorded in the calibrated-model file.
     public struct Parameters: Codable, Sendable, Equatable {
-        /// The class whose pixels are grouped into annuli; other classes stay pixelwise.
-        public var classIndex: Int
+        /// The classes whose pixels are grouped into annuli (nil: every class); others stay pixelwise.
+        public var classes: [Int]?
         /// Indices of the pixelwise curve points used as each pixel's feature vector f.
         public var curvePoints: [Int]
         /// Bounds of (cx, cy, r1, r2, r3), each [low, high].
@@ -63,11 +70,11 @@ public struct AnnulusGrouping: NonconformityGrouping {
     public static let defaultBounds: [[Double]] = [[-20, 20], [-20, 20], [0, 150], [0, 150], [0, 300]]
 
     /// The strategy with the Kandinsky defaults.
-    public init(classIndex: Int = 1, curvePoints: [Int] = [60, 70, 80, 90], bounds: [[Double]] = AnnulusGrouping.defaultBounds,
+    public init(classes: [Int]? = nil, curvePoints: [Int] = [60, 70, 80, 90], bounds: [[Double]] = AnnulusGrouping.defaultBounds,
                 populationSize: Int = 10, differentialWeight: Double = 0.8, crossoverProbability: Double = 0.7,
                 maxGenerations: Int = 1000, tolerance: Double = 0.5, seed: UInt64 = 0,
                 searchSampleSize: Int? = 4096, theta: [Double]? = nil) {
-        parameters = Parameters(classIndex: classIndex, curvePoints: curvePoints, bounds: bounds,
+        parameters = Parameters(classes: classes, curvePoints: curvePoints, bounds: bounds,
                                 populationSize: populationSize, differentialWeight: differentialWeight,
                                 crossoverProbability: crossoverProbability, maxGenerations: maxGenerations,
                                 tolerance: tolerance, seed: seed, searchSampleSize: searchSampleSize, theta: theta)
@@ -75,6 +82,9 @@ public struct AnnulusGrouping: NonconformityGrouping {
 
     /// `gen-ann`.
     public var name: String { "gen-ann" }
+
+    /// True unless θ is fixed.
+    public var selectsGroupsFromScores: Bool { parameters.theta == nil }
 
     /// Sorts the radii ascending, then clamps each coordinate to its bounds.
     public static func repair(_ theta: [Double], bounds: [[Double]]) -> [Double] {
@@ -86,42 +96,53 @@ public struct AnnulusGrouping: NonconformityGrouping {
     }
 
     /// The objective of class `classIndex` for these scores.
-    public func objective(for input: GroupingInput) throws(CalibrationError) -> AnnulusObjective {
+    public func objective(for input: GroupingInput, classIndex: Int) throws(CalibrationError) -> AnnulusObjective {
         let p = parameters
-        try InputValidation.checkClassIndex(p.classIndex, classCount: input.scores.classCount, source: "gen-ann")
+        try InputValidation.checkClassIndex(classIndex, classCount: input.scores.classCount, source: "gen-ann")
         try CurveFeatures.check(points: p.curvePoints, levelCount: input.levels.count)
-        let features = CurveFeatures(input: input, classIndex: p.classIndex, points: p.curvePoints)
+        let features = CurveFeatures(input: input, classIndex: classIndex, points: p.curvePoints)
         return AnnulusObjective(features: features.values, pixels: features.pixels,
                                 height: input.scores.height, width: input.scores.width)
     }
 
-    /// Searches θ (or takes the fixed one) and groups class `classIndex` into its annuli.
-    /// Findings: `theta` (JSON array), `objective` (exact J), `generations`, `converged`.
+    /// Searches θ (or takes the fixed one) per grouped class and groups it into its annuli.
+    /// Findings: `theta` (JSON array), `objective` (exact J), `generations`, `converged`, …; when
+    /// several classes are grouped, each value is a JSON object keyed by class index.
     public func groups(for input: GroupingInput) throws(CalibrationError) -> PixelGroups {
         let p = parameters
-        guard p.bounds.count == 5, p.bounds.allSatisfy({ $0.count == 2 && $0[0] <= $0[1] }) else {
+        guard p.bounds.count == 5, p.bounds.allSatisfy({ $0.count == 2 }) else {
             throw .invalidParameter("bounds", problem: "expected 5 [low, high] pairs for cx, cy, r1, r2, r3, found \(p.bounds)")
+        }
+        for (j, name) in ["cx", "cy", "r1", "r2", "r3"].enumerated() where !(p.bounds[j][0] <= p.bounds[j][1]) {
+            throw .invalidParameter("bounds", problem: "the \(name) pair \(p.bounds[j]) is reversed or NaN (expected low ≤ high)")
         }
         guard p.populationSize >= 4, p.maxGenerations >= 0 else {
             throw .invalidParameter("population", problem: "differential evolution needs a population of at least 4 and a non-negative generation limit, found \(p.populationSize) and \(p.maxGenerations)")
         }
-        let objective = try objective(for: input)
-        var theta: [Double], value: Double
-        var findings: [String: String] = [:]
-        if let fixed = p.theta {
-            guard fixed.count == 5 else { throw .invalidParameter("theta", problem: "expected 5 values (cx, cy, r1, r2, r3), found \(fixed)") }
-            theta = fixed
-            value = objective.value(theta: fixed)
-        } else {
-            (theta, value, findings) = search(objective)
+        if let fixed = p.theta, fixed.count != 5 {
+            throw .invalidParameter("theta", problem: "expected 5 values (cx, cy, r1, r2, r3), found \(fixed)")
         }
-        findings["theta"] = "[" + theta.map { "\($0)" }.joined(separator: ", ") + "]"
-        findings["objective"] = "\(value)"
+        let classes = try InputValidation.groupedClasses(p.classes, classCount: input.scores.classCount, source: "gen-ann")
         var labels: [ShapedArray<Int32>?] = Array(repeating: nil, count: input.scores.classCount)
         var counts = Array(repeating: 0, count: input.scores.classCount)
-        labels[p.classIndex] = AnnulusGeometry.labels(height: input.scores.height, width: input.scores.width, theta: theta)
-        counts[p.classIndex] = AnnulusGeometry.groupCount
-        return PixelGroups(labels: labels, groupCounts: counts, findings: findings)
+        var findingsPerClass: [(Int, [String: String])] = []
+        for c in classes where p.theta != nil || input.scores.scoreCount(ofClass: c) > 0 {
+            let objective = try objective(for: input, classIndex: c)
+            var theta: [Double], value: Double
+            var findings: [String: String] = [:]
+            if let fixed = p.theta {
+                theta = fixed
+                value = objective.value(theta: fixed)
+            } else {
+                (theta, value, findings) = search(objective)
+            }
+            findings["theta"] = "[" + theta.map { "\($0)" }.joined(separator: ", ") + "]"
+            findings["objective"] = "\(value)"
+            findingsPerClass.append((c, findings))
+            labels[c] = AnnulusGeometry.labels(height: input.scores.height, width: input.scores.width, theta: theta)
+            counts[c] = AnnulusGeometry.groupCount
+        }
+        return PixelGroups(labels: labels, groupCounts: counts, findings: PixelGroups.combining(findingsPerClass))
     }
 
     /// Independent sampled searches: the sampled objective's bias near the optimum differs with

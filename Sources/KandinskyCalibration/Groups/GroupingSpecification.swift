@@ -14,8 +14,9 @@ public struct GroupingSpecification: Sendable, Equatable {
 
     /// The strategy to build.
     public var method: Method
-    /// The class grouped by `kmeans` and `gen-ann` (1, the foreground, by default).
-    public var classIndex = 1
+    /// The classes grouped by `kmeans` and `gen-ann`; nil for every class (the default). `[1]`
+    /// reproduces the original, which grouped the foreground only.
+    public var classes: [Int]? = nil
     /// Curve indices used as pixel features by `kmeans` and `gen-ann`.
     public var curvePoints = [60, 70, 80, 90]
     /// k of `kmeans`.
@@ -52,10 +53,10 @@ public struct GroupingSpecification: Sendable, Equatable {
         case .image:
             ImagewiseGrouping()
         case .kmeans:
-            KMeansGrouping(classIndex: classIndex, clusterCount: clusterCount, curvePoints: curvePoints,
+            KMeansGrouping(classes: classes, clusterCount: clusterCount, curvePoints: curvePoints,
                            restarts: restarts, seed: seed)
         case .genAnn:
-            AnnulusGrouping(classIndex: classIndex, curvePoints: curvePoints, bounds: bounds,
+            AnnulusGrouping(classes: classes, curvePoints: curvePoints, bounds: bounds,
                             populationSize: populationSize, differentialWeight: differentialWeight,
                             crossoverProbability: crossoverProbability, maxGenerations: maxGenerations,
                             tolerance: tolerance, seed: seed, searchSampleSize: searchSampleSize)
@@ -64,11 +65,15 @@ public struct GroupingSpecification: Sendable, Equatable {
 }
 
 extension NonconformityGrouping {
-    /// Calibrates `scores` with this strategy and Q = `levelCount` curve points.
+    /// Calibrates `scores` with this strategy; the parameters are those of
+    /// ``Calibrator/init(grouping:levelCount:rule:groupSplit:fallback:seed:)``.
     ///
     /// Called on an `any NonconformityGrouping` (a strategy chosen at run time), this opens the
     /// existential so the generic ``Calibrator`` runs specialised for the concrete strategy.
-    public func calibrate(_ scores: ScoreStore, levelCount: Int = 100) throws(CalibrationError) -> CalibratedCurves {
-        try Calibrator(grouping: self, levelCount: levelCount).calibrate(scores)
+    public func calibrate(_ scores: ScoreStore, levelCount: Int? = nil, rule: QuantileRule = .conformal,
+                          groupSplit: GroupSplit? = nil, fallback: ThresholdFallback = .none,
+                          seed: UInt64 = 0) throws(CalibrationError) -> CalibratedCurves {
+        try Calibrator(grouping: self, levelCount: levelCount, rule: rule, groupSplit: groupSplit, fallback: fallback,
+                       seed: seed).calibrate(scores)
     }
 }

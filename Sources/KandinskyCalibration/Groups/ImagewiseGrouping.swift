@@ -14,6 +14,8 @@ public struct ImagewiseGrouping: NonconformityGrouping {
     public var name: String { "image" }
     /// No parameters.
     public var parameters: Parameters { Parameters() }
+    /// False: the groups do not depend on the data.
+    public var selectsGroupsFromScores: Bool { false }
 
     /// One group (id 0) per class.
     ///

@@ -1,24 +1,30 @@
 import KandinskyCore
 
-/// Kandinsky grouping by k-means on curve features: the pixels of one class are clustered by
-/// the values of their pixelwise curves at a few levels, and each cluster shares one pooled
-/// curve. Other classes keep their pixelwise curves.
+/// Kandinsky grouping by k-means on curve features: the pixels of each grouped class are
+/// clustered by the values of their pixelwise curves at a few levels, and each cluster shares
+/// one pooled threshold. Classes not in `classes` keep their pixelwise curves.
 ///
 /// Features: f(h, w) = (curve[k₁, c, h, w], …, curve[kₘ, c, h, w]) for the level indices
 /// `curvePoints` (default 60, 70, 80, 90: the upper part of the curve that sets thresholds at
-/// usual confidences) of class `classIndex`. Clustering: ``KMeans`` with `clusterCount`
-/// clusters, seeded by `seed`; cluster ids 0..<k by ascending centre.
+/// usual confidences) of the descriptive (linear) pixelwise curves of class c on the images
+/// the calibrator gives the strategy. Clustering: ``KMeans`` with `clusterCount` clusters,
+/// seeded by `seed` (the same seed for every class); cluster ids 0..<k by ascending centre.
 ///
-/// Pixels whose pixelwise curve is NaN (the class never occurs there in the calibration set)
-/// have no features. They are not clustered: they form one extra group with id k, and since
-/// that group holds no scores its curve is NaN — exactly what the pixelwise method gives them,
-/// so the strategy never invents a curve for a location it has no evidence about. The extra
-/// group exists only when there are such pixels.
+/// Pixels without a score of the class in those images have no features. They are not
+/// clustered: they form one extra group with id k, whose threshold is set by whatever scores
+/// the threshold-setting images have there (+∞ under the conformal rule when they have none,
+/// NaN under the linear one), so the strategy never invents a threshold for a location it has
+/// no evidence about. The extra group exists only when there are such pixels. A class without
+/// any score is left pixelwise.
+///
+/// Guarantee: the groups depend on the scores, so the conformal guarantee of each group (see
+/// ``Calibrator``) holds when the calibrator's ``GroupSplit`` gives the strategy images other
+/// than the threshold-setting ones (the default under the conformal rule).
 public struct KMeansGrouping: NonconformityGrouping {
     /// The parameters recorded in the calibrated-model file.
     public struct Parameters: Codable, Sendable, Equatable {
-        /// The class whose pixels are clustered.
-        public var classIndex: Int
+        /// The classes whose pixels are clustered; nil for every class.
+        public var classes: [Int]?
         /// k.
         public var clusterCount: Int
         /// Curve level indices used as features.
@@ -34,42 +40,41 @@ public struct KMeansGrouping: NonconformityGrouping {
     /// The parameters of this strategy.
     public var parameters: Parameters
 
-    /// The strategy with the Kandinsky defaults: class 1, k = 4, features at 60, 70, 80, 90.
-    public init(classIndex: Int = 1, clusterCount: Int = 4, curvePoints: [Int] = [60, 70, 80, 90],
+    /// The strategy with the Kandinsky defaults: every class, k = 4, features at 60, 70, 80, 90.
+    public init(classes: [Int]? = nil, clusterCount: Int = 4, curvePoints: [Int] = [60, 70, 80, 90],
                 restarts: Int = 10, maxIterations: Int = 300, seed: UInt64 = 0) {
-        parameters = Parameters(classIndex: classIndex, clusterCount: clusterCount, curvePoints: curvePoints,
+        parameters = Parameters(classes: classes, clusterCount: clusterCount, curvePoints: curvePoints,
                                 restarts: restarts, maxIterations: maxIterations, seed: seed)
     }
 
     /// `kmeans`.
     public var name: String { "kmeans" }
 
-    /// Clusters class `classIndex`; all other classes pixelwise.
+    /// Clusters each class of `classes` (every class when nil); all other classes pixelwise.
     ///
-    /// - Throws: ``CalibrationError`` when the class index is out of range, a curve point is not a
-    ///   curve index, or k < 1.
-    /// - Complexity: the pixelwise curves of the class, plus ``KMeans``.
+    /// - Throws: ``CalibrationError`` when a class index is out of range or repeated, a curve
+    ///   point is not a curve index, or k < 1.
+    /// - Complexity: the pixelwise curves of each class, plus ``KMeans`` per class.
     public func groups(for input: GroupingInput) throws(CalibrationError) -> PixelGroups {
         let p = parameters
         let scores = input.scores
-        try InputValidation.checkClassIndex(p.classIndex, classCount: scores.classCount, source: "kmeans")
+        let classes = try InputValidation.groupedClasses(p.classes, classCount: scores.classCount, source: "kmeans")
         try CurveFeatures.check(points: p.curvePoints, levelCount: input.levels.count)
         guard p.clusterCount >= 1, p.restarts >= 1, p.maxIterations >= 1 else {
             throw .invalidParameter("clusters", problem: "k-means needs at least 1 cluster, restart and iteration, got \(p.clusterCount), \(p.restarts), \(p.maxIterations)")
         }
-        let features = CurveFeatures(input: input, classIndex: p.classIndex, points: p.curvePoints)
-        var generator = SeededGenerator(seed: p.seed)
-        var labels = [Int32](repeating: Int32(p.clusterCount), count: scores.pixelCount)
-        if features.count > 0 {
+        var perClass: [ShapedArray<Int32>?] = Array(repeating: nil, count: scores.classCount)
+        var counts = Array(repeating: 0, count: scores.classCount)
+        for c in classes where scores.scoreCount(ofClass: c) > 0 {
+            let features = CurveFeatures(input: input, classIndex: c, points: p.curvePoints)
+            var generator = SeededGenerator(seed: p.seed)
+            var labels = [Int32](repeating: Int32(p.clusterCount), count: scores.pixelCount)
             let clustering = KMeans(clusterCount: p.clusterCount, restarts: p.restarts, maxIterations: p.maxIterations)
                 .fit(features.values, using: &generator)
             for (i, pixel) in features.pixels.enumerated() { labels[pixel] = clustering.labels[i] }
+            perClass[c] = ShapedArray(shape: [scores.height, scores.width], scalars: labels)
+            counts[c] = p.clusterCount + (features.count < scores.pixelCount ? 1 : 0)
         }
-        let groupCount = p.clusterCount + (features.count < scores.pixelCount ? 1 : 0)
-        var perClass: [ShapedArray<Int32>?] = Array(repeating: nil, count: scores.classCount)
-        var counts = Array(repeating: 0, count: scores.classCount)
-        perClass[p.classIndex] = ShapedArray(shape: [scores.height, scores.width], scalars: labels)
-        counts[p.classIndex] = groupCount
         return PixelGroups(labels: perClass, groupCounts: counts)
     }
 }

@@ -19,9 +19,21 @@ public protocol NonconformityGrouping: Sendable {
     /// The parameters that determine the groups.
     var parameters: Parameters { get }
 
+    /// Whether ``groups(for:)`` looks at the scores (true for k-means and the annulus search,
+    /// false for the pixelwise and imagewise strategies). The calibrator gives such a strategy
+    /// only part of the images (``GroupSplit``), so that the thresholds set on the rest keep
+    /// their guarantee. True by default: a strategy that does not say otherwise is assumed to
+    /// depend on the data.
+    var selectsGroupsFromScores: Bool { get }
+
     /// The groups of every class, for the scores (and pixelwise curves) in `input`.
     ///
     /// - Throws: ``CalibrationError`` when the parameters do not fit the data (for example a
     ///   class index out of range).
     func groups(for input: GroupingInput) throws(CalibrationError) -> PixelGroups
+}
+
+extension NonconformityGrouping {
+    /// True: a strategy is assumed to choose its groups from the scores unless it says otherwise.
+    public var selectsGroupsFromScores: Bool { true }
 }

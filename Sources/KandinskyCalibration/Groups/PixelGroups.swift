@@ -37,6 +37,25 @@ public struct PixelGroups: Sendable, Equatable {
         self.findings = findings
     }
 
+    /// Findings of several classes as one dictionary: one class's findings as they are; for
+    /// several, each key maps to a JSON object from class index to that class's value (values
+    /// that are JSON stay JSON, others become JSON strings).
+    public static func combining(_ perClass: [(classIndex: Int, findings: [String: String])]) -> [String: String] {
+        guard perClass.count > 1 else { return perClass.first?.findings ?? [:] }
+        var combined: [String: String] = [:]
+        let keys = Set(perClass.flatMap { $0.findings.keys }).sorted()
+        for key in keys {
+            let entries = perClass.compactMap { entry -> String? in
+                guard let value = entry.findings[key] else { return nil }
+                let json = (try? JSONSerialization.jsonObject(with: Data(value.utf8), options: [.fragmentsAllowed])) != nil
+                    ? value : CalibratedCurves.jsonString(value)
+                return "\"\(entry.classIndex)\": \(json)"
+            }
+            combined[key] = "{" + entries.joined(separator: ", ") + "}"
+        }
+        return combined
+    }
+
     /// Every class pixelwise.
     public static func pixelwise(classCount: Int) -> PixelGroups {
         PixelGroups(labels: Array(repeating: nil, count: classCount), groupCounts: Array(repeating: 0, count: classCount))

@@ -12,6 +12,8 @@ public struct PixelwiseGrouping: NonconformityGrouping {
     public var name: String { "pixel" }
     /// No parameters.
     public var parameters: Parameters { Parameters() }
+    /// False: the groups do not depend on the data.
+    public var selectsGroupsFromScores: Bool { false }
 
     /// All classes pixelwise.
     ///

@@ -26,6 +26,17 @@ public enum InputValidation {
         }
     }
 
+    /// The classes a strategy groups: `classes` checked (each in 0..<classCount, none twice)
+    /// and sorted, or every class when nil.
+    public static func groupedClasses(_ classes: [Int]?, classCount: Int, source: String = "classes") throws(CalibrationError) -> [Int] {
+        guard let classes else { return Array(0..<classCount) }
+        for c in classes { try checkClassIndex(c, classCount: classCount, source: source) }
+        guard Set(classes).count == classes.count, !classes.isEmpty else {
+            throw .invalidParameter("classes", problem: "expected distinct class indices, at least one, found \(classes)")
+        }
+        return classes.sorted()
+    }
+
     /// Targets of any element type as 0/1 bytes.
     ///
     /// Accepts booleans and integer or floating-point arrays whose values are exactly 0 or 1.

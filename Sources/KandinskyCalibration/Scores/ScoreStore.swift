@@ -5,10 +5,12 @@ import KandinskyCore
 /// For probabilities P and targets T, both [N, C, H, W] row-major, the score of image n, class c
 /// and pixel p = h·W + w exists iff T[n, c, h, w] = 1 and is s = 1 − P[n, c, h, w] (see
 /// ``ScorePrecision``). Scores are kept in a compressed-row layout: the scores of row
-/// r = c·H·W + p are `values[offsets[r] ..< offsets[r + 1]]`, as Float16 sorted ascending (which
-/// image a score came from is not kept: no quantile needs it).
-/// Storage is therefore 2 bytes per existing score plus one offset per (class, pixel); missing
-/// scores take no space.
+/// r = c·H·W + p are `values[offsets[r] ..< offsets[r + 1]]`, as Float16 sorted ascending (ties
+/// by image), and `imageIndices` holds the image of each score at the same position: the
+/// conformal rule weighs a pooled score by 1/m, m the number of the pool's target pixels in
+/// the score's image, and a group split needs to know which image a score came from.
+/// Storage is therefore 6 bytes per existing score (2 for the value, 4 for the image) plus one
+/// offset per (class, pixel); missing scores take no space.
 ///
 /// Pixelwise quantiles read one row; pooled quantiles gather the rows of a group.
 public struct ScoreStore: Sendable {
@@ -26,6 +28,8 @@ public struct ScoreStore: Sendable {
     let offsets: ShapedArray<Int>
     /// The scores, row after row.
     let values: HalfTensor
+    /// The image of each score in ``values``.
+    let imageIndices: ShapedArray<UInt32>
 
     /// H·W.
     public var pixelCount: Int { height * width }
@@ -33,8 +37,9 @@ public struct ScoreStore: Sendable {
     /// The total number of stored scores (target pixels over all images and classes).
     public var scoreCount: Int { values.count }
 
-    /// The bytes held by the score values (2 per score), excluding the per-pixel offsets.
-    public var scoreBytes: Int { values.count * MemoryLayout<Float16>.stride }
+    /// The bytes held by the scores and their images (6 per score), excluding the per-pixel
+    /// offsets.
+    public var scoreBytes: Int { values.count * (MemoryLayout<Float16>.stride + MemoryLayout<UInt32>.stride) }
 
     /// The number of scores of class `c` (its target pixels over all images).
     public func scoreCount(ofClass c: Int) -> Int {
@@ -129,54 +134,48 @@ public struct ScoreStore: Sendable {
         }
         counts[rows] = running
         let offsets = ShapedArray<Int>(shape: [rows + 1], scalars: counts)
-        // Pass 2: check every probability and write the scores in image order.
+        // Pass 2: check every probability and write the scores and their images in image order.
         var badProbability: Int?
+        var images = ShapedArray<UInt32>(shape: [running], repeating: 0)
         let values = HalfTensor(shape: [running]) { out in
             let ob = UncheckedPointer(out.baseAddress ?? UnsafeMutablePointer<Float16>.allocate(capacity: 0))
-            badProbability = probabilities.withUnsafeBufferPointer { p in
-                targets.withUnsafeBufferPointer { t in
-                    offsets.withUnsafeBufferPointer { o in
-                        let pb = UncheckedPointer(UnsafeMutablePointer(mutating: p.baseAddress!))
-                        let tb = UncheckedPointer(t.baseAddress!), offs = UncheckedPointer(o.baseAddress!)
-                        return InputValidation.firstFailure(in: 0..<rows) { range in
-                            var cursor = Array(UnsafeBufferPointer(start: offs.pointer + range.lowerBound, count: range.count))
-                            var bad: Int?
-                            for image in 0..<n {
-                                let base = image * rowStride
-                                for r in range {
-                                    let probability = Float(pb.pointer[base + r])
-                                    if !(probability >= 0 && probability <= 1) {
-                                        bad = bad.map { min($0, base + r) } ?? (base + r)
-                                        continue
-                                    }
-                                    if tb.pointer[base + r] == 1 {
-                                        ob.pointer[cursor[r - range.lowerBound]] = precision.halfScore(probability: probability)
-                                        cursor[r - range.lowerBound] += 1
+            images.withUnsafeMutableBufferPointer { ids in
+                let ib = UncheckedPointer(ids.baseAddress ?? UnsafeMutablePointer(bitPattern: 4)!)
+                badProbability = probabilities.withUnsafeBufferPointer { p in
+                    targets.withUnsafeBufferPointer { t in
+                        offsets.withUnsafeBufferPointer { o in
+                            let pb = UncheckedPointer(UnsafeMutablePointer(mutating: p.baseAddress!))
+                            let tb = UncheckedPointer(t.baseAddress!), offs = UncheckedPointer(o.baseAddress!)
+                            return InputValidation.firstFailure(in: 0..<rows) { range in
+                                var cursor = Array(UnsafeBufferPointer(start: offs.pointer + range.lowerBound, count: range.count))
+                                var bad: Int?
+                                for image in 0..<n {
+                                    let base = image * rowStride
+                                    for r in range {
+                                        let probability = Float(pb.pointer[base + r])
+                                        if !(probability >= 0 && probability <= 1) {
+                                            bad = bad.map { min($0, base + r) } ?? (base + r)
+                                            continue
+                                        }
+                                        if tb.pointer[base + r] == 1 {
+                                            let slot = cursor[r - range.lowerBound]
+                                            ob.pointer[slot] = precision.halfScore(probability: probability)
+                                            ib.pointer[slot] = UInt32(image)
+                                            cursor[r - range.lowerBound] = slot + 1
+                                        }
                                     }
                                 }
+                                return bad
                             }
-                            return bad
                         }
                     }
                 }
-            }
-            if badProbability != nil {
-                out.initialize(repeating: 0)
-                return
-            }
-            // Each row sorted ascending, so pixelwise quantiles are lookups. Scores are
-            // non-negative, and non-negative Float16 values order as their bit patterns.
-            offsets.withUnsafeBufferPointer { o in
-                let offs = UncheckedPointer(o.baseAddress!)
-                parallelFor(0..<rows, chunkCount: 4 * availableCoreCount) { range in
-                    for r in range {
-                        let start = offs.pointer[r], count = offs.pointer[r + 1] - start
-                        guard count > 1 else { continue }
-                        UnsafeMutableRawPointer(ob.pointer + start).withMemoryRebound(to: UInt16.self, capacity: count) { bits in
-                            var row = UnsafeMutableBufferPointer(start: bits, count: count)
-                            row.sort()
-                        }
-                    }
+                if badProbability != nil {
+                    out.initialize(repeating: 0)
+                    return
+                }
+                offsets.withUnsafeBufferPointer { o in
+                    Self.sortRows(offsets: UncheckedPointer(o.baseAddress!), rowCount: rows, values: ob, images: ib)
                 }
             }
         }
@@ -192,6 +191,87 @@ public struct ScoreStore: Sendable {
         self.precision = precision
         self.offsets = offsets
         self.values = values
+        self.imageIndices = images
+    }
+
+    /// A store from its parts (rows already sorted).
+    private init(imageCount: Int, classCount: Int, height: Int, width: Int, precision: ScorePrecision,
+                 offsets: ShapedArray<Int>, values: HalfTensor, imageIndices: ShapedArray<UInt32>) {
+        self.imageCount = imageCount
+        self.classCount = classCount
+        self.height = height
+        self.width = width
+        self.precision = precision
+        self.offsets = offsets
+        self.values = values
+        self.imageIndices = imageIndices
+    }
+
+    /// Sorts every row ascending by score, ties by image, keeping each score with its image.
+    ///
+    /// Scores are non-negative, and non-negative Float16 values order as their bit patterns, so
+    /// a (bits << 32 | image) key orders a row exactly.
+    private static func sortRows(offsets: UncheckedPointer<Int>, rowCount rows: Int,
+                                 values: UncheckedPointer<Float16>, images: UncheckedPointer<UInt32>) {
+        parallelFor(0..<rows, chunkCount: 4 * availableCoreCount) { range in
+            var keys: [UInt64] = []
+            for r in range {
+                let start = offsets.pointer[r], count = offsets.pointer[r + 1] - start
+                guard count > 1 else { continue }
+                keys.removeAll(keepingCapacity: true)
+                for i in start..<(start + count) {
+                    keys.append(UInt64(values.pointer[i].bitPattern) << 32 | UInt64(images.pointer[i]))
+                }
+                keys.sort()
+                for (j, key) in keys.enumerated() {
+                    values.pointer[start + j] = Float16(bitPattern: UInt16(truncatingIfNeeded: key >> 32))
+                    images.pointer[start + j] = UInt32(truncatingIfNeeded: key)
+                }
+            }
+        }
+    }
+
+    /// The scores of the calibration images `selected` only, renumbered 0..<selected.count in
+    /// the order given (rows stay sorted: filtering keeps their order).
+    ///
+    /// - Precondition: the indices are distinct and in 0..<N.
+    /// - Complexity: O(number of scores + C·H·W).
+    public func images(_ selected: [Int]) -> ScoreStore {
+        var newIndex = [Int32](repeating: -1, count: imageCount)
+        for (j, i) in selected.enumerated() {
+            precondition(i >= 0 && i < imageCount && newIndex[i] < 0, "image \(i) is out of range or repeated")
+            newIndex[i] = Int32(j)
+        }
+        let rows = classCount * pixelCount
+        var newOffsets = [Int](repeating: 0, count: rows + 1)
+        imageIndices.withUnsafeBufferPointer { ids in
+            offsets.withUnsafeBufferPointer { o in
+                for r in 0..<rows {
+                    var kept = 0
+                    for i in o[r]..<o[r + 1] where newIndex[Int(ids[i])] >= 0 { kept += 1 }
+                    newOffsets[r + 1] = newOffsets[r] + kept
+                }
+            }
+        }
+        let total = newOffsets[rows]
+        var newImages = [UInt32](repeating: 0, count: total)
+        let newValues = HalfTensor(shape: [total]) { out in
+            values.withUnsafeBufferPointer { v in
+                imageIndices.withUnsafeBufferPointer { ids in
+                    var cursor = 0
+                    for i in 0..<v.count {
+                        let mapped = newIndex[Int(ids[i])]
+                        guard mapped >= 0 else { continue }
+                        out[cursor] = v[i]
+                        newImages[cursor] = UInt32(mapped)
+                        cursor += 1
+                    }
+                }
+            }
+        }
+        return ScoreStore(imageCount: selected.count, classCount: classCount, height: height, width: width,
+                          precision: precision, offsets: ShapedArray(shape: [rows + 1], scalars: newOffsets),
+                          values: newValues, imageIndices: ShapedArray(shape: [total], scalars: newImages))
     }
 }
 

@@ -64,7 +64,8 @@ public struct CalibrationRun {
         if let mask = curves.groups.labels.compactMap({ $0 }).first {
             try directory.write(Self.maskPNG(mask), to: "kandinsky_mask.png")
         }
-        try directory.write(Data(Self.curveChart(curves, classIndex: settings.grouping.classIndex).svg.utf8), to: "curves.svg")
+        let chartClass = min(try config.optionalInt("class_idx") ?? 1, curves.classCount - 1)
+        try directory.write(Data(Self.curveChart(curves, classIndex: max(chartClass, 0)).svg.utf8), to: "curves.svg")
         return Result(directory: directory.url, calibratedModel: output, curves: curves)
     }
 
@@ -72,7 +73,7 @@ public struct CalibrationRun {
     static func calibrate(_ outputs: NetworkOutputs, settings: CalibrationSettings) throws -> CalibratedCurves {
         do {
             let scores = try ScoreStore(probabilities: outputs.probabilities, targets: outputs.targets, precision: settings.precision)
-            return try settings.grouping.makeGrouping().calibrate(scores, levelCount: settings.curveCount)
+            return try settings.calibrate(scores)
         } catch {
             throw ExperimentError(error.description)
         }

@@ -2,12 +2,22 @@ import KandinskyCalibration
 
 /// The `calibration:` section of a configuration.
 public struct CalibrationSettings: Sendable {
-    /// The strategy and its parameters (`calibration.method`, `class_idx`, `n_clusters`, …).
+    /// The strategy and its parameters (`calibration.method`, `classes`, `n_clusters`, …).
     public var grouping: GroupingSpecification
-    /// Q, the number of curve points.
-    public var curveCount: Int
+    /// Q, the number of curve points (`calibration.curve_count`); nil for the rule's default
+    /// (101 for conformal, 100 for linear).
+    public var curveCount: Int?
     /// How scores are computed (`calibration.precision`).
     public var precision: ScorePrecision
+    /// How pooled scores become thresholds (`calibration.quantile`: conformal or linear).
+    public var rule: QuantileRule
+    /// Which images choose data-driven groups (`calibration.group_split`: `auto` for the rule's
+    /// default, `none` for all images, or a fraction in (0, 1)).
+    public var groupSplit: GroupSplit?
+    /// What a pool that cannot reach a level takes (`calibration.fallback`: none, group or image).
+    public var fallback: ThresholdFallback
+    /// The seed of the strategy's draws and of the group split (`calibration.seed`).
+    public var seed: UInt64
 
     /// Reads the section.
     ///
@@ -18,7 +28,7 @@ public struct CalibrationSettings: Sendable {
             throw ConfigError.wrongType("calibration.method", expected: GroupingSpecification.Method.allCases.map(\.rawValue).joined(separator: ", "), found: methodName)
         }
         var grouping = GroupingSpecification(method: method)
-        grouping.classIndex = try config.int("calibration.class_idx")
+        grouping.classes = config.isNull("calibration.classes") ? nil : try config.ints("calibration.classes")
         grouping.curvePoints = try config.ints("calibration.curve_points")
         grouping.clusterCount = try config.int("calibration.n_clusters")
         grouping.restarts = try config.int("calibration.kmeans_restarts")
@@ -33,11 +43,38 @@ public struct CalibrationSettings: Sendable {
             throw ConfigError.wrongType("calibration.bounds", expected: "five [low, high] pairs for cx, cy, r1, r2, r3", found: "\(grouping.bounds)")
         }
         self.grouping = grouping
-        curveCount = try config.int("calibration.curve_count")
+        seed = grouping.seed
+        curveCount = try config.optionalInt("calibration.curve_count")
         let precisionName = try config.string("calibration.precision")
         guard let precision = ScorePrecision(rawValue: precisionName) else {
             throw ConfigError.wrongType("calibration.precision", expected: ScorePrecision.allCases.map(\.rawValue).joined(separator: " or "), found: precisionName)
         }
         self.precision = precision
+        let ruleName = try config.optionalString("calibration.quantile") ?? QuantileRule.conformal.rawValue
+        guard let rule = QuantileRule(rawValue: ruleName) else {
+            throw ConfigError.wrongType("calibration.quantile", expected: "conformal or linear", found: ruleName)
+        }
+        self.rule = rule
+        let splitText = try config.optionalString("calibration.group_split") ?? "auto"
+        switch splitText {
+        case "auto": groupSplit = nil
+        case "none": groupSplit = .allImages
+        default:
+            guard let fraction = Double(splitText), fraction > 0, fraction < 1 else {
+                throw ConfigError.wrongType("calibration.group_split", expected: "auto, none or a fraction in (0, 1)", found: splitText)
+            }
+            groupSplit = .fraction(fraction)
+        }
+        let fallbackName = try config.optionalString("calibration.fallback") ?? ThresholdFallback.none.rawValue
+        guard let fallback = ThresholdFallback(rawValue: fallbackName) else {
+            throw ConfigError.wrongType("calibration.fallback", expected: "none, group or image", found: fallbackName)
+        }
+        self.fallback = fallback
+    }
+
+    /// Calibrates `scores` with these settings.
+    public func calibrate(_ scores: ScoreStore) throws(CalibrationError) -> CalibratedCurves {
+        try grouping.makeGrouping().calibrate(scores, levelCount: curveCount, rule: rule, groupSplit: groupSplit,
+                                              fallback: fallback, seed: seed)
     }
 }
