@@ -114,7 +114,7 @@ import KandinskyCore
                 p[(image * 2) * h * w + pixel] = 0.5
             }
         }
-        let grouping = AnnulusGrouping(bounds: [[-2, 2], [-2, 2], [0, 10], [0, 10], [0, 12]], maxGenerations: 200,
+        let grouping = AnnulusGrouping(classes: [1], bounds: [[-2, 2], [-2, 2], [0, 10], [0, 10], [0, 12]], maxGenerations: 200,
                                        tolerance: 1e-6, seed: 1, searchSampleSize: nil)
         let curves = try Calibrator(grouping: grouping, levelCount: 100)
             .calibrate(probabilities: Tensor(shape: [n, 2, h, w], scalars: p), targets: ShapedArray(shape: [n, 2, h, w], scalars: t))
@@ -137,7 +137,7 @@ import KandinskyCore
         let scores = try ScoreStore(probabilities: data.probabilities, targets: data.targets)
         let grouping = AnnulusGrouping(bounds: [[-2, 2], [-2, 2], [0, 8], [0, 8], [0, 12]], maxGenerations: 40, seed: 4,
                                        searchSampleSize: 60)
-        let objective = try grouping.objective(for: GroupingInput(scores: scores, levels: Quantiles.equallySpacedLevels(count: 100)))
+        let objective = try grouping.objective(for: GroupingInput(scores: scores, levels: Quantiles.equallySpacedLevels(count: 100)), classIndex: 1)
         let (theta, value, findings) = grouping.search(objective)
         let runs = (0..<AnnulusGrouping.sampledSearchRuns).map { grouping.sampledSearch(objective, run: $0) }
         let bestRun = runs.indices.min { runs[$0].value < runs[$1].value }!
@@ -164,7 +164,7 @@ import KandinskyCore
         var generator = SeededGenerator(seed: 6)
         let data = SyntheticData.make(images: 12, height: 8, width: 8, using: &generator)
         let theta = [0.5, -0.5, 1.5, 3.0, 4.5]
-        let grouping = AnnulusGrouping(theta: theta)
+        let grouping = AnnulusGrouping(classes: [1], theta: theta)
         let scores = try ScoreStore(probabilities: data.probabilities, targets: data.targets)
         let curves = try Calibrator(grouping: grouping).calibrate(scores)
         #expect(curves.groups.labels[1] == AnnulusGeometry.labels(height: 8, width: 8, theta: theta))

@@ -12,7 +12,7 @@ import KandinskyCore
 
     @Test(arguments: [ScorePrecision.float, .halfProbabilities])
     func pixelwiseCurvesMatchNumpy(precision: ScorePrecision) throws {
-        let curves = try Calibrator(grouping: PixelwiseGrouping(), levelCount: fixture.levels).calibrate(store(precision))
+        let curves = try Calibrator(grouping: PixelwiseGrouping(), levelCount: fixture.levels, rule: .linear).calibrate(store(precision))
         let expected = precision == .float ? fixture.pixelwise_float : fixture.pixelwise_half
         #expect(curves.curves.shape == expected.shape)
         expectClose(curves.curves.scalars, expected.doubles, tolerance: 1e-6, "pixelwise \(precision)")
@@ -22,7 +22,7 @@ import KandinskyCore
 
     @Test(arguments: [ScorePrecision.float, .halfProbabilities])
     func imagewiseCurvesPoolAllPixelsOfAClass(precision: ScorePrecision) throws {
-        let curves = try Calibrator(grouping: ImagewiseGrouping(), levelCount: fixture.levels).calibrate(store(precision))
+        let curves = try Calibrator(grouping: ImagewiseGrouping(), levelCount: fixture.levels, rule: .linear).calibrate(store(precision))
         let expected = precision == .float ? fixture.image_float : fixture.image_half
         let q = fixture.levels
         for c in 0..<2 {
@@ -43,10 +43,10 @@ import KandinskyCore
     @Test func pooledCurvesFollowTheLabelMap() throws {
         let scores = try store(.float)
         let labels = fixture.group_labels_class1.int32
-        let (curves, counts) = scores.pooledCurves(ofClass: 1, labels: labels, groupCount: 3,
-                                                   levels: Quantiles.equallySpacedLevels(count: fixture.levels))
-        #expect(counts == fixture.pooled_counts_class1)
-        expectClose(curves.scalars, fixture.pooled_float_class1.doubles, tolerance: 1e-6, "pooled")
+        let pooled = scores.pooledCurves(ofClass: 1, labels: labels, groupCount: 3,
+                                         levels: Quantiles.equallySpacedLevels(count: fixture.levels), rule: .linear)
+        #expect(pooled.sampleCounts == fixture.pooled_counts_class1)
+        expectClose(pooled.curves.scalars, fixture.pooled_float_class1.doubles, tolerance: 1e-6, "pooled")
     }
 
     @Test func largePoolsUseTheExactHistogramPath() throws {
@@ -56,23 +56,30 @@ import KandinskyCore
             for i in 0..<out.count { out[i] = Float(Double((i * 7919) % 10007) / 10007) }
         }
         let t = ShapedArray<UInt8>(shape: [400, 1, 10, 10], repeating: 1)
-        let curves = try Calibrator(grouping: ImagewiseGrouping(), levelCount: large.levels).calibrate(probabilities: p, targets: t)
+        let curves = try Calibrator(grouping: ImagewiseGrouping(), levelCount: large.levels, rule: .linear).calibrate(probabilities: p, targets: t)
         expectClose((0..<large.levels).map { curves.curves[$0, 0, 3, 7] }, large.quantiles.doubles, tolerance: 1e-6, "histogram")
         #expect(curves.groupSampleCounts == [[large.count]])
     }
 
-    @Test func aClassWithoutTargetsIsAnError() {
+    @Test(arguments: [Strategy.pixel, .image, .kmeans, .annulus])
+    func aClassWithoutTargetsIsAlwaysInTheSetUnderConformalAndNeverUnderLinear(strategy: Strategy) throws {
         let p = Tensor(shape: [2, 2, 1, 2], repeating: 0.5)
         let t = ShapedArray<UInt8>(shape: [2, 2, 1, 2], scalars: [1, 1, 0, 0, 1, 0, 0, 0])
-        expectCalibrationError(.classWithoutTargets, mentioning: "class 1") {
-            try Calibrator(grouping: PixelwiseGrouping()).calibrate(probabilities: p, targets: t)
+        let scores = try ScoreStore(probabilities: p, targets: t)
+        let conformal = try calibrate(strategy.make(), scores, levelCount: 5, rule: .conformal)
+        let linear = try calibrate(strategy.make(), scores, levelCount: 5, rule: .linear)
+        for k in 0..<5 {
+            for w in 0..<2 {
+                #expect(conformal.curves[k, 1, 0, w] == .infinity)
+                #expect(linear.curves[k, 1, 0, w].isNaN)
+            }
         }
     }
 
     @Test func thresholdsInterpolateBetweenCurvePoints() {
         // Q = 5 points 0, 0.1, 0.2, 0.4, 0.8 at levels 0, 0.25, 0.5, 0.75, 1.
         let curves = CalibratedCurves(curves: Tensor(shape: [5, 1, 1, 1], scalars: [0, 0.1, 0.2, 0.4, 0.8]),
-                                      method: "test", calibrationImageCount: 1)
+                                      method: "test", calibrationImageCount: 1, rule: .linear)
         // Level 0.9: g = 3.6 → 0.4 + 0.6·0.4 = 0.64.
         #expect(abs(curves.threshold(atLevel: 0.9)[0, 0, 0] - 0.64) < 1e-6)
         #expect(curves.threshold(atLevel: 0.5)[0, 0, 0] == 0.2)
@@ -81,5 +88,17 @@ import KandinskyCore
         #expect(curves.threshold(atLevel: 0.9, indexing: .reference)[0, 0, 0] == 0.8)
         #expect(curves.threshold(atLevel: 0.5, indexing: .reference)[0, 0, 0] == 0.2)
         #expect(curves.threshold(atLevel: 1, indexing: .reference)[0, 0, 0] == 0.8)
+        // At or above (the conformal default): ⌈0.9·4⌉ = 4 → 0.8; ⌈0.5·4⌉ = 2 → 0.2; 0.25 is
+        // stored, and a level one rounding error above it still reads it.
+        #expect(curves.threshold(atLevel: 0.9, indexing: .atOrAbove)[0, 0, 0] == 0.8)
+        #expect(curves.threshold(atLevel: 0.5, indexing: .atOrAbove)[0, 0, 0] == 0.2)
+        #expect(curves.threshold(atLevel: 0.25.nextUp, indexing: .atOrAbove)[0, 0, 0] == 0.1)
+        #expect(curves.threshold(atLevel: 0.26, indexing: .atOrAbove)[0, 0, 0] == 0.2)
+        // Interpolating towards +∞ gives +∞, and +∞ stays +∞ (never NaN).
+        let infinite = CalibratedCurves(curves: Tensor(shape: [3, 1, 1, 1], scalars: [0.5, .infinity, .infinity]),
+                                        method: "test", calibrationImageCount: 1)
+        #expect(infinite.threshold(atLevel: 0.25, indexing: .interpolated)[0, 0, 0] == .infinity)
+        #expect(infinite.threshold(atLevel: 0.75, indexing: .interpolated)[0, 0, 0] == .infinity)
+        #expect(infinite.defaultIndexing == .atOrAbove && curves.defaultIndexing == .interpolated)
     }
 }

@@ -11,13 +11,15 @@ import KandinskyCore
     @Test func roundTripsCurvesGroupsAndMetadata() throws {
         var generator = SeededGenerator(seed: 9)
         let data = SyntheticData.make(images: 10, height: 6, width: 7, using: &generator)
-        let curves = try Calibrator(grouping: AnnulusGrouping(curvePoints: [10, 12, 15, 18], theta: [0, 0, 1, 2, 3]), levelCount: 20)
+        let curves = try Calibrator(grouping: AnnulusGrouping(classes: [1], curvePoints: [10, 12, 15, 18], theta: [0, 0, 1, 2, 3]),
+                                    levelCount: 20, rule: .linear)
             .calibrate(probabilities: data.probabilities, targets: data.targets, precision: .halfProbabilities)
         let file = curves.safetensors
         #expect(file["nc_curves"]?.shape == [20, 2, 6, 7])
         #expect(file["nc_curves"]?.elementType == .float32)
         #expect(file["kandinsky_mask"]?.shape == [6, 7] && file["kandinsky_mask"]?.elementType == .int32)
-        #expect(file.metadata["format_version"] == "1")
+        #expect(file.metadata["format_version"] == "2")
+        #expect(file.metadata["quantile"] == "linear")
         #expect(file.metadata["method"] == "gen-ann")
         #expect(file.metadata["calibration_images"] == "10")
         #expect(file.metadata["precision"] == "half-probabilities")
@@ -26,7 +28,7 @@ import KandinskyCore
         #expect(file.metadata["mask_class"] == "1")
         #expect(file.metadata["group_counts"] == "[0,4]")
         let parameters = try #require(file.metadata["parameters"])
-        #expect(parameters.contains("\"classIndex\":1") && parameters.contains("\"populationSize\":10"))
+        #expect(parameters.contains("\"classes\":[1]") && parameters.contains("\"populationSize\":10"))
         let levels = try JSONDecoder().decode([Double].self, from: Data(file.metadata["curve_levels"]!.utf8))
         #expect(levels.count == 20 && levels[19] == 1 && levels[1] == 1.0 / 19)
         let counts = try JSONDecoder().decode([[Int]?].self, from: Data(file.metadata["group_sample_counts"]!.utf8))

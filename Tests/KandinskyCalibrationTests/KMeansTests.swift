@@ -59,7 +59,8 @@ import KandinskyCore
                 }
             }
         }
-        let curves = try Calibrator(grouping: KMeansGrouping(clusterCount: 2, curvePoints: [2, 7]), levelCount: 10)
+        let curves = try Calibrator(grouping: KMeansGrouping(classes: [1], clusterCount: 2, curvePoints: [2, 7]), levelCount: 10,
+                                    rule: .linear)
             .calibrate(probabilities: Tensor(shape: [n, 2, 2, 3], scalars: p), targets: ShapedArray(shape: [n, 2, 2, 3], scalars: t))
         let labels = try #require(curves.groups.labels[1])
         #expect(curves.groups.groupCounts[1] == 3)
@@ -76,7 +77,7 @@ import KandinskyCore
         let p = Tensor(shape: [2, 2, 1, 1], repeating: 0.5)
         let t = ShapedArray<UInt8>(shape: [2, 2, 1, 1], repeating: 1)
         expectCalibrationError(.classIndexOutOfRange, mentioning: "class index 2") {
-            try Calibrator(grouping: KMeansGrouping(classIndex: 2)).calibrate(probabilities: p, targets: t)
+            try Calibrator(grouping: KMeansGrouping(classes: [2])).calibrate(probabilities: p, targets: t)
         }
         expectCalibrationError(.invalidParameter, mentioning: "0..<100", "[60, 100]") {
             try Calibrator(grouping: KMeansGrouping(curvePoints: [60, 100])).calibrate(probabilities: p, targets: t)

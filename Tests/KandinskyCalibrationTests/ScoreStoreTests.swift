@@ -9,7 +9,7 @@ import KandinskyCore
         let t = ShapedArray<UInt8>(shape: [3, 1, 1, 2], scalars: [1, 0, 0, 1, 1, 0])
         let store = try ScoreStore(probabilities: p, targets: t)
         #expect(store.scoreCount == 3)
-        #expect(store.scoreBytes == 6)
+        #expect(store.scoreBytes == 18)
         #expect(store.scores(ofClass: 0, pixel: 0) == [0.25, 0.5])
         #expect(store.scores(ofClass: 0, pixel: 1) == [0.875])
         #expect(store.scoreCount(ofClass: 0) == 3)
