@@ -166,7 +166,8 @@ import KandinskyCore
         let theta = [0.5, -0.5, 1.5, 3.0, 4.5]
         let grouping = AnnulusGrouping(classes: [1], theta: theta)
         let scores = try ScoreStore(probabilities: data.probabilities, targets: data.targets)
-        let curves = try Calibrator(grouping: grouping).calibrate(scores)
+        let curves = try Calibrator(grouping: grouping, levelCount: 100).calibrate(scores)
+        #expect(!grouping.selectsGroupsFromScores && curves.groups.findings["group_split"] == nil)
         #expect(curves.groups.labels[1] == AnnulusGeometry.labels(height: 8, width: 8, theta: theta))
         let input = GroupingInput(scores: scores, levels: Quantiles.equallySpacedLevels(count: 100))
         let features = input.curveFeatures(ofClass: 1, atLevelIndices: [60, 70, 80, 90])

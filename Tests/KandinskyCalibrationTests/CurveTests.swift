@@ -66,9 +66,9 @@ import KandinskyCore
         let p = Tensor(shape: [2, 2, 1, 2], repeating: 0.5)
         let t = ShapedArray<UInt8>(shape: [2, 2, 1, 2], scalars: [1, 1, 0, 0, 1, 0, 0, 0])
         let scores = try ScoreStore(probabilities: p, targets: t)
-        let conformal = try calibrate(strategy.make(), scores, levelCount: 5, rule: .conformal)
-        let linear = try calibrate(strategy.make(), scores, levelCount: 5, rule: .linear)
-        for k in 0..<5 {
+        let conformal = try calibrate(strategy.make(), scores, levelCount: 100, rule: .conformal)
+        let linear = try calibrate(strategy.make(), scores, levelCount: 100, rule: .linear)
+        for k in [0, 50, 99] {
             for w in 0..<2 {
                 #expect(conformal.curves[k, 1, 0, w] == .infinity)
                 #expect(linear.curves[k, 1, 0, w].isNaN)

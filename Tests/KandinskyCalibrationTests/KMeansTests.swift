@@ -80,7 +80,7 @@ import KandinskyCore
             try Calibrator(grouping: KMeansGrouping(classes: [2])).calibrate(probabilities: p, targets: t)
         }
         expectCalibrationError(.invalidParameter, mentioning: "0..<100", "[60, 100]") {
-            try Calibrator(grouping: KMeansGrouping(curvePoints: [60, 100])).calibrate(probabilities: p, targets: t)
+            try Calibrator(grouping: KMeansGrouping(curvePoints: [60, 100]), levelCount: 100).calibrate(probabilities: p, targets: t)
         }
     }
 }
