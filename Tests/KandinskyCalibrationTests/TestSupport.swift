@@ -125,3 +125,46 @@ enum SyntheticData {
         return (Tensor(shape: [n, 2, h, w], scalars: p), ShapedArray(shape: [n, 2, h, w], scalars: t))
     }
 }
+
+/// Exchangeable images with spatial structure: each image holds one to three elliptical
+/// objects (class 1) of random size, from a few pixels across to a third of the image, placed
+/// with a bias towards the centre; class 0 is the rest. The model's probability of class 1 is
+/// an overconfident sigmoid of a logit that is high inside objects and falls off outside, plus
+/// a per-image offset (some images are harder) and per-pixel noise, so scores depend on where a
+/// pixel is, on its object's size and on the image. Every image is an independent draw, so
+/// calibration and test images drawn from one generator are exchangeable.
+enum ExchangeableScenes {
+    static func make(images n: Int, height h: Int, width w: Int,
+                     using generator: inout some RandomNumberGenerator) -> (probabilities: Tensor, targets: ShapedArray<UInt8>) {
+        var p = [Float](repeating: 0, count: n * 2 * h * w)
+        var t = [UInt8](repeating: 0, count: n * 2 * h * w)
+        let size = Double(min(h, w))
+        for image in 0..<n {
+            let objectCount = 1 + Int(generator.next() % 3)
+            let objects = (0..<objectCount).map { _ -> (x: Double, y: Double, a: Double, b: Double) in
+                let x = Double(w) / 2 + (generator.nextUnitDouble() - 0.5) * Double(w) * 0.6
+                let y = Double(h) / 2 + (generator.nextUnitDouble() - 0.5) * Double(h) * 0.6
+                let a = size * (0.05 + 0.28 * generator.nextUnitDouble())
+                return (x, y, a, a * (0.6 + 0.8 * generator.nextUnitDouble()))
+            }
+            let offset = 0.6 * generator.nextNormal()
+            for row in 0..<h {
+                for col in 0..<w {
+                    let distance = objects.map { o in
+                        let dx = (Double(col) + 0.5 - o.x) / o.a, dy = (Double(row) + 0.5 - o.y) / o.b
+                        return dx * dx + dy * dy
+                    }.min()!
+                    let inside = distance <= 1
+                    let logit = min(max(3 * (1 - distance), -4), 4) + offset + 0.8 * generator.nextNormal()
+                    let predicted = Float(1 / (1 + exp(-1.8 * logit)))
+                    let pixel = row * w + col
+                    p[(image * 2 + 1) * h * w + pixel] = predicted
+                    p[(image * 2) * h * w + pixel] = 1 - predicted
+                    t[(image * 2 + 1) * h * w + pixel] = inside ? 1 : 0
+                    t[(image * 2) * h * w + pixel] = inside ? 0 : 1
+                }
+            }
+        }
+        return (Tensor(shape: [n, 2, h, w], scalars: p), ShapedArray(shape: [n, 2, h, w], scalars: t))
+    }
+}
