@@ -329,7 +329,7 @@ public struct CoverageAudit: Sendable {
                    singletonShare: share(tally.singletons), fullShare: share(tally.full))
     }
 
-    /// Rows as a fixed-width table: class, group (`all` for a pixelwise class), α, calibration
+    /// Rows as a fixed-width table: class, group (`all` for a pixelwise class), its pixels, α, calibration
     /// images and scores (`-` when unknown), test images, target pixels, per-image coverage
     /// and interval, pooled coverage and interval, shortfall (`!`), always-in share, mean set
     /// size and the shares of empty, singleton and full sets.
@@ -338,11 +338,11 @@ public struct CoverageAudit: Sendable {
         func range(_ interval: ConfidenceInterval?) -> String {
             interval.map { "[\(number($0.lower)), \(number($0.upper))]" } ?? "-"
         }
-        let header = ["class", "group", "alpha", "cal img", "cal scores", "test img", "targets", "per-image", "95 % CI",
+        let header = ["class", "group", "pixels", "alpha", "cal img", "cal scores", "test img", "targets", "per-image", "95 % CI",
                       "pooled", "95 % CI", "short", "always in", "set size", "empty", "single", "full"]
         var lines = [header]
         for row in rows {
-            lines.append([String(row.classIndex), row.group.map(String.init) ?? "all", number(row.alpha, 3),
+            lines.append([String(row.classIndex), row.group.map(String.init) ?? "all", String(row.pixels), number(row.alpha, 3),
                           row.calibrationImages.map(String.init) ?? "-", row.calibrationScores.map(String.init) ?? "-",
                           String(row.testImages), String(row.targetPixels), number(row.perImageCoverage), range(row.perImageInterval),
                           number(row.pooledCoverage), range(row.pooledInterval), row.shortfall ? "!" : "",
