@@ -68,11 +68,11 @@ struct EvalCommand: ParsableCommand {
         if let ce = summary.meanPixelwiseCE, let marginal = summary.marginalCE {
             line += String(format: "; mean pixelwise CE %.4f, marginal CE %.4f", ce, marginal)
         }
-        print(line + "; results in \(directory.path)")
         if let audit = summary.audit {
             print("Audit (\(summary.rule ?? "unknown") curves):")
             print(CoverageAudit.table(audit))
         }
+        print(line + "; results in \(directory.path)")
     }
 }
 
