@@ -13,6 +13,14 @@ struct EvaluateScoresCommand: ParsableCommand {
             pixelwise_ece.npy [H, W], structure_frequency.npy [H, W], summary.json, reliability.json, \
             coverage.svg, reliability.svg, reliability_pixel.svg and PNG heat maps pixelwise_ce.png \
             (range 0–0.5), pixelwise_ece.png (range 0–0.5) and structure_frequency.png (range 0–1).
+
+            summary.json also holds the curves' quantile rule and the audit: for every class, \
+            every group of a grouped class (one row for all pixels of a pixelwise class) and \
+            every alpha of --alphas, the calibration images and scores, the test coverage per \
+            image (95 % t interval, Wilson when each image has one target pixel) and pooled \
+            over pixels (95 % Wilson interval), a shortfall flag, the share of always-in pixels \
+            and the set sizes (mean, empty, singleton, full). The audit reads the thresholds as \
+            predict-sets does by default (the curves' own indexing); it is also printed as a table.
             """)
 
     @Option(help: "Test probabilities [N, C, H, W] (.npy, F32 or F16).") var probs: String
@@ -21,9 +29,11 @@ struct EvaluateScoresCommand: ParsableCommand {
     @Option(help: "Output directory.") var out: String
     @Option(help: "Number of confidence bins K.") var bins = 20
     @Option(help: "Curve indexing: interpolated or reference.") var indexing: ThresholdIndexing = .interpolated
-    @Option(help: "Score precision (default: the one the curves were calibrated with).") var precision: ScorePrecision?
+    @Option(help: "Score precision, also of the ECE binning (half-probabilities bins Float16 predictions as the original did) (default: the one the curves were calibrated with).")
+    var precision: ScorePrecision?
     @Option(help: "Class evaluated.") var classIndex = 1
     @Option(help: "Pixel 'row,col' of the pixelwise reliability diagram (default: the image centre).") var pixel: String?
+    @Option(help: "Miscoverage levels alpha of the audit, comma-separated, each in (0, 1).") var alphas = "0.2,0.1,0.05"
 
     func validate() throws {
         guard bins >= 1 else { throw ValidationError("--bins: expected at least 1 bin, found \(bins)") }
@@ -31,6 +41,14 @@ struct EvaluateScoresCommand: ParsableCommand {
             let values = try CalibrationInputs.integers(pixel, option: "--pixel")
             guard values.count == 2 else { throw ValidationError("--pixel: expected 'row,col', found '\(pixel)'") }
         }
+        _ = try Self.alphaLevels(alphas)
+    }
+
+    /// The α levels of `--alphas`: numbers in (0, 1).
+    static func alphaLevels(_ text: String) throws -> [Double] {
+        let values = try CalibrationInputs.numbers(text, option: "--alphas")
+        guard let bad = values.first(where: { !($0 > 0 && $0 < 1) }) else { return values }
+        throw ValidationError("--alphas: every alpha must lie in (0, 1), found \(bad)")
     }
 
     func run() throws {
@@ -50,18 +68,24 @@ struct EvaluateScoresCommand: ParsableCommand {
         }
         let coverage = CoverageEvaluation(binCount: bins, indexing: indexing, precision: precision ?? calibrated.precision,
                                           classIndex: classIndex)
-        let raw = ProbabilityCalibration(classIndex: classIndex)
+        let raw = ProbabilityCalibration(classIndex: classIndex, precision: precision ?? calibrated.precision)
+        let audit = CoverageAudit(alphas: try Self.alphaLevels(alphas), precision: precision ?? calibrated.precision)
         let coverageResult: CoverageEvaluation.Result
         let rawResult: ProbabilityCalibration.Result
+        let auditResult: CoverageAudit.Result
         switch probabilities {
         case .float32(let p):
             coverageResult = try coverage.evaluate(calibrated, probabilities: p, targets: targetMask, probabilitiesSource: probs,
                                                    targetsSource: targets, curvesSource: curves)
             rawResult = try raw.evaluate(probabilities: p, targets: targetMask, pixel: chosenPixel, probabilitiesSource: probs, targetsSource: targets)
+            auditResult = try audit.evaluate(calibrated, probabilities: p, targets: targetMask, probabilitiesSource: probs,
+                                             targetsSource: targets, curvesSource: curves)
         case .float16(let p):
             coverageResult = try coverage.evaluate(calibrated, probabilities: p, targets: targetMask, probabilitiesSource: probs,
                                                    targetsSource: targets, curvesSource: curves)
             rawResult = try raw.evaluate(probabilities: p, targets: targetMask, pixel: chosenPixel, probabilitiesSource: probs, targetsSource: targets)
+            auditResult = try audit.evaluate(calibrated, probabilities: p, targets: targetMask, probabilitiesSource: probs,
+                                             targetsSource: targets, curvesSource: curves)
         }
         let directory = URL(fileURLWithPath: out)
         func file(_ name: String) -> URL { directory.appendingPathComponent(name) }
@@ -70,12 +94,13 @@ struct EvaluateScoresCommand: ParsableCommand {
         try NumpyFile.write(.float32(rawResult.pixelwiseECE), to: file("pixelwise_ece.npy"))
         try NumpyFile.write(.float32(rawResult.structureFrequency), to: file("structure_frequency.npy"))
         let summary = EvaluationSummary(
-            method: calibrated.method, classIndex: classIndex, bins: bins, indexing: indexing.rawValue,
+            method: calibrated.method, rule: calibrated.rule.rawValue, classIndex: classIndex, bins: bins, indexing: indexing.rawValue,
             testImages: shape[0], targetPixels: coverageResult.targetCount,
             meanPixelwiseCE: coverageResult.meanPixelwiseCalibrationError.finiteOrNil,
             marginalCE: coverageResult.marginalCalibrationError.finiteOrNil,
             meanPixelwiseECE: rawResult.meanPixelwiseECE.finiteOrNil,
-            confidences: coverageResult.confidences, coverages: coverageResult.marginalCoverages)
+            confidences: coverageResult.confidences, coverages: coverageResult.marginalCoverages,
+            alphas: auditResult.alphas, auditIndexing: auditResult.indexing.rawValue, audit: auditResult.rows.map(AuditRow.init))
         try AtomicFile.write(Self.json(summary), to: file("summary.json"))
         try AtomicFile.write(Self.json(ReliabilityData(pooled: .init(rawResult.pooled), pixel: [chosenPixel.h, chosenPixel.w],
                                                        atPixel: rawResult.atPixel.map(ReliabilityData.Bins.init))),
@@ -95,6 +120,8 @@ struct EvaluateScoresCommand: ParsableCommand {
         try AtomicFile.write(HeatMap(range: 0...1, title: "structure frequency").png(rawResult.structureFrequency), to: file("structure_frequency.png"))
         print(String(format: "%@: mean pixelwise CE %.5f, marginal CE %.5f, mean pixelwise ECE %.5f", out,
                      coverageResult.meanPixelwiseCalibrationError, coverageResult.marginalCalibrationError, rawResult.meanPixelwiseECE))
+        print("Audit (\(calibrated.rule.rawValue) curves, \(auditResult.indexing.rawValue) indexing, \(shape[0]) test images):")
+        print(auditResult.table)
     }
 
     static func json(_ value: some Encodable) throws -> Data {
@@ -107,6 +134,7 @@ struct EvaluateScoresCommand: ParsableCommand {
 /// `summary.json`. NaN values (nothing to average) are written as null.
 struct EvaluationSummary: Encodable {
     var method: String
+    var rule: String
     var classIndex: Int
     var bins: Int
     var indexing: String
@@ -117,11 +145,99 @@ struct EvaluationSummary: Encodable {
     var meanPixelwiseECE: Double?
     var confidences: [Double]
     var coverages: [Double]
+    var alphas: [Double]
+    var auditIndexing: String
+    var audit: [AuditRow]
 
     enum CodingKeys: String, CodingKey {
-        case method, bins, indexing, confidences, coverages
+        case method, rule, bins, indexing, confidences, coverages, alphas, audit
         case classIndex = "class_index", testImages = "test_images", targetPixels = "target_pixels"
         case meanPixelwiseCE = "mean_pixelwise_ce", marginalCE = "marginal_ce", meanPixelwiseECE = "mean_pixelwise_ece"
+        case auditIndexing = "audit_indexing"
+    }
+}
+
+/// One row of the audit in `summary.json` (``CoverageAudit/Row``), NaN as null and intervals as
+/// [lower, upper].
+struct AuditRow: Encodable {
+    var classIndex: Int
+    var group: Int?
+    var pixels: Int
+    var alpha: Double
+    var calibrationImages: Int?
+    var calibrationScores: Int?
+    var testImages: Int
+    var targetPixels: Int
+    var coveredPixels: Int
+    var perImageCoverage: Double?
+    var perImageInterval: [Double]?
+    var perImageIntervalMethod: String?
+    var pooledCoverage: Double?
+    var pooledInterval: [Double]?
+    var shortfall: Bool
+    var alwaysInShare: Double?
+    var meanSetSize: Double?
+    var emptyShare: Double?
+    var singletonShare: Double?
+    var fullShare: Double?
+
+    init(_ row: CoverageAudit.Row) {
+        classIndex = row.classIndex
+        group = row.group
+        pixels = row.pixels
+        alpha = row.alpha
+        calibrationImages = row.calibrationImages
+        calibrationScores = row.calibrationScores
+        testImages = row.testImages
+        targetPixels = row.targetPixels
+        coveredPixels = row.coveredPixels
+        perImageCoverage = row.perImageCoverage.finiteOrNil
+        perImageInterval = row.perImageInterval.map { [$0.lower, $0.upper] }
+        perImageIntervalMethod = row.perImageIntervalMethod?.rawValue
+        pooledCoverage = row.pooledCoverage.finiteOrNil
+        pooledInterval = row.pooledInterval.map { [$0.lower, $0.upper] }
+        shortfall = row.shortfall
+        alwaysInShare = row.alwaysInShare.finiteOrNil
+        meanSetSize = row.meanSetSize.finiteOrNil
+        emptyShare = row.emptyShare.finiteOrNil
+        singletonShare = row.singletonShare.finiteOrNil
+        fullShare = row.fullShare.finiteOrNil
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case group, pixels, alpha, shortfall
+        case classIndex = "class_index", calibrationImages = "calibration_images", calibrationScores = "calibration_scores"
+        case testImages = "test_images", targetPixels = "target_pixels", coveredPixels = "covered_pixels"
+        case perImageCoverage = "per_image_coverage", perImageInterval = "per_image_interval"
+        case perImageIntervalMethod = "per_image_interval_method"
+        case pooledCoverage = "pooled_coverage", pooledInterval = "pooled_interval"
+        case alwaysInShare = "always_in_share", meanSetSize = "mean_set_size", emptyShare = "empty_share"
+        case singletonShare = "singleton_share", fullShare = "full_share"
+    }
+
+    /// Every key, unknown values as null (synthesised encoding would leave them out).
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(classIndex, forKey: .classIndex)
+        try c.encode(group, forKey: .group)
+        try c.encode(pixels, forKey: .pixels)
+        try c.encode(alpha, forKey: .alpha)
+        try c.encode(calibrationImages, forKey: .calibrationImages)
+        try c.encode(calibrationScores, forKey: .calibrationScores)
+        try c.encode(testImages, forKey: .testImages)
+        try c.encode(targetPixels, forKey: .targetPixels)
+        try c.encode(coveredPixels, forKey: .coveredPixels)
+        try c.encode(perImageCoverage, forKey: .perImageCoverage)
+        try c.encode(perImageInterval, forKey: .perImageInterval)
+        try c.encode(perImageIntervalMethod, forKey: .perImageIntervalMethod)
+        try c.encode(pooledCoverage, forKey: .pooledCoverage)
+        try c.encode(pooledInterval, forKey: .pooledInterval)
+        try c.encode(shortfall, forKey: .shortfall)
+        try c.encode(alwaysInShare, forKey: .alwaysInShare)
+        try c.encode(meanSetSize, forKey: .meanSetSize)
+        try c.encode(emptyShare, forKey: .emptyShare)
+        try c.encode(singletonShare, forKey: .singletonShare)
+        try c.encode(fullShare, forKey: .fullShare)
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KandinskyCalibration
 import KandinskyExperiments
 
 /// The options shared by the configuration-driven commands: `key=value` overrides and a config
@@ -55,7 +56,7 @@ struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Evaluate a checkpoint or calibrated model on the test split (configs/eval.yaml).",
-        discussion: "Writes logs/eval/runs/<experiment>/: the pixelwise ECE map, structure frequency and reliability diagrams; with nc_curves also coverage diagrams, the pixelwise CE map and summary.json.")
+        discussion: "Writes logs/eval/runs/<experiment>/: the pixelwise ECE map, structure frequency and reliability diagrams; with nc_curves also coverage diagrams, the pixelwise CE map, and in summary.json the curves' quantile rule and the per-class, per-group audit at evaluation.alphas (coverage with 95 % intervals, set sizes, always-in pixels; also printed as a table). evaluation.precision also sets the ECE binning.")
 
     @OptionGroup var options: ExperimentOptions
 
@@ -66,6 +67,10 @@ struct EvalCommand: ParsableCommand {
         var line = String(format: "Evaluated %d test images: mean pixelwise ECE %.4f", summary.testImages, summary.meanPixelwiseECE)
         if let ce = summary.meanPixelwiseCE, let marginal = summary.marginalCE {
             line += String(format: "; mean pixelwise CE %.4f, marginal CE %.4f", ce, marginal)
+        }
+        if let audit = summary.audit {
+            print("Audit (\(summary.rule ?? "unknown") curves):")
+            print(CoverageAudit.table(audit))
         }
         print(line + "; results in \(directory.path)")
     }

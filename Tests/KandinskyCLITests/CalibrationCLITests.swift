@@ -72,6 +72,7 @@ import KandinskyCore
         #expect(marginal >= 0 && marginal < 0.1)
         #expect(summary?["mean_pixelwise_ce"] is Double && summary?["mean_pixelwise_ece"] is Double)
         #expect(try String(contentsOf: work.url("eval/coverage.svg"), encoding: .utf8).contains("CE₁₀ = "))
+        try expectAudit(summary, stdout: evaluate.stdout, alphas: [0.2, 0.1, 0.05], groupsOfClass1: 3, testImages: 24)
 
         var sizes: [Int] = []
         for alpha in ["0.5", "0.1"] {
@@ -101,6 +102,67 @@ import KandinskyCore
         #expect(file.metadata["precision"] == "half-probabilities")
         #expect(file.metadata["theta"]?.hasPrefix("[") == true && file.metadata["objective"] != nil)
         #expect(file["group_labels"]?.shape == [2, 6, 8])
+    }
+
+    /// The audit of `summary.json`: rows for every class, each (class, group) with one row per α,
+    /// class 1 with its groups, consistent numbers, and the table on stdout.
+    func expectAudit(_ summary: [String: Any]?, stdout: String, alphas: [Double], groupsOfClass1: Int, testImages: Int,
+                     sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let rule = try #require(summary?["rule"] as? String, sourceLocation: sourceLocation)
+        #expect(["conformal", "linear"].contains(rule), sourceLocation: sourceLocation)
+        #expect(summary?["alphas"] as? [Double] == alphas, sourceLocation: sourceLocation)
+        let rows = try #require(summary?["audit"] as? [[String: Any]], sourceLocation: sourceLocation)
+        let classes = Set(rows.compactMap { $0["class_index"] as? Int })
+        #expect(classes == [0, 1], "audit rows for every class", sourceLocation: sourceLocation)
+        for c in classes.sorted() {
+            let ofClass = rows.filter { $0["class_index"] as? Int == c }
+            let groups = ofClass.map { ($0["group"] as? Int) ?? -1 }
+            #expect(ofClass.count % alphas.count == 0 && !ofClass.isEmpty, sourceLocation: sourceLocation)
+            for start in stride(from: 0, to: ofClass.count, by: alphas.count) {
+                #expect(ofClass[start..<(start + alphas.count)].map { $0["alpha"] as? Double } == alphas, sourceLocation: sourceLocation)
+                #expect(Set(groups[start..<(start + alphas.count)]).count == 1, sourceLocation: sourceLocation)
+            }
+            if c == 1 { #expect(Set(groups) == Set(0..<groupsOfClass1), "\(groups)", sourceLocation: sourceLocation) }
+        }
+        for row in rows {
+            let images = try #require(row["test_images"] as? Int, sourceLocation: sourceLocation)
+            #expect(images >= 0 && images <= testImages, sourceLocation: sourceLocation)
+            #expect(row.keys.contains("calibration_images") && row.keys.contains("group"), sourceLocation: sourceLocation)
+            if let coverage = row["per_image_coverage"] as? Double, let interval = row["per_image_interval"] as? [Double] {
+                #expect(interval.count == 2 && interval[0] <= coverage && coverage <= interval[1], sourceLocation: sourceLocation)
+            }
+            if let size = row["mean_set_size"] as? Double { #expect(size >= 0 && size <= 2, sourceLocation: sourceLocation) }
+            let shares = ["empty_share", "singleton_share", "full_share"].compactMap { row[$0] as? Double }
+            #expect(shares.count == 3 && shares.allSatisfy { $0 >= 0 && $0 <= 1 }, sourceLocation: sourceLocation)
+            #expect(row["shortfall"] is Bool, sourceLocation: sourceLocation)
+        }
+        let tableLines = stdout.split(separator: "\n").filter { $0.hasPrefix("0 ") || $0.hasPrefix("1 ") }
+        #expect(tableLines.count == rows.count, "one printed line per audit row:\n\(stdout)", sourceLocation: sourceLocation)
+        #expect(stdout.contains("per-image") && stdout.contains("set size"), sourceLocation: sourceLocation)
+    }
+
+    @Test func evaluateScoresAuditsTheChosenAlphasAndRefusesBadOnes() throws {
+        let work = try Workspace(images: 10, height: 4, width: 5, seed: 4)
+        defer { work.remove() }
+        let calibrate = try runKandinsky(["calibrate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
+                                          "--method", "image", "--out", work.path("image.safetensors")])
+        #expect(calibrate.status == 0, "\(calibrate.stderr)")
+        let evaluate = try runKandinsky(["evaluate-scores", "--probs", work.path("probs16.npy"), "--targets", work.path("targets.npy"),
+                                         "--curves", work.path("image.safetensors"), "--out", work.path("eval"), "--alphas", "0.3, 0.01",
+                                         "--precision", "half-probabilities"])
+        #expect(evaluate.status == 0, "\(evaluate.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: work.url("eval/summary.json"))) as? [String: Any]
+        try expectAudit(summary, stdout: evaluate.stdout, alphas: [0.3, 0.01], groupsOfClass1: 1, testImages: 10)
+        // Imagewise curves: one group per class holding all 20 pixels, with its calibration counts.
+        let rows = try #require(summary?["audit"] as? [[String: Any]])
+        #expect(rows.count == 4)
+        #expect(rows.allSatisfy { $0["pixels"] as? Int == 20 && $0["group"] as? Int == 0 && $0["calibration_scores"] is Int })
+        // Half-probabilities binning keeps the extra bin of predictions of about 1.
+        let reliability = try JSONSerialization.jsonObject(with: Data(contentsOf: work.url("eval/reliability.json"))) as? [String: Any]
+        #expect(((reliability?["pooled"] as? [String: Any])?["counts"] as? [Int])?.count == 21)
+        try expectFailure(["evaluate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
+                           "--curves", work.path("image.safetensors"), "--out", work.path("bad"), "--alphas", "0.1,1.5"],
+                          mentioning: ["--alphas", "(0, 1)", "1.5"], output: "bad", in: work)
     }
 
     /// Runs a command that must fail with one error line mentioning `mentions` and write nothing.

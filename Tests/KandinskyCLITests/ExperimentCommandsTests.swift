@@ -36,6 +36,9 @@ import Testing
         #expect(evaluate.status == 0, "\(evaluate.stderr)")
         #expect(evaluate.outputLines.last?.hasPrefix("Evaluated 4 test images: mean pixelwise ECE ") == true)
         #expect(evaluate.outputLines.last?.contains("; mean pixelwise CE ") == true)
+        // The audit table comes first: a header and rows of both classes.
+        #expect(evaluate.outputLines.contains { $0.hasPrefix("class") && $0.contains("per-image") && $0.contains("set size") })
+        #expect(evaluate.outputLines.contains { $0.hasPrefix("0 ") } && evaluate.outputLines.contains { $0.hasPrefix("1 ") })
         let ce = try NumpyFile.read(contentsOf: root.appendingPathComponent("logs/eval/runs/default/pixelwise_ce.npy"))
         #expect(ce.shape == [32, 32])
 

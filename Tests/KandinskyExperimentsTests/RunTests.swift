@@ -125,6 +125,11 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
         #expect(evaluation.summary.method == "kmeans")
         #expect(evaluation.summary.testImages == 4)
         #expect(evaluation.summary.meanPixelwiseCE.map { $0 >= 0 && $0 <= 1 } == true)
+        // The audit covers every class, each (class, group) at the three default α.
+        let audit = try #require(evaluation.summary.audit)
+        #expect(Set(audit.map(\.classIndex)) == [0, 1])
+        #expect(evaluation.summary.alphas == [0.2, 0.1, 0.05] && evaluation.summary.rule != nil)
+        #expect(audit.count % 3 == 0 && audit.allSatisfy { $0.testImages <= 4 && $0.pixels > 0 })
         let ce = try NumpyFile.read(contentsOf: evaluation.directory.appendingPathComponent("pixelwise_ce.npy"))
         #expect(ce.shape == [32, 32])
         #expect(try NumpyFile.read(contentsOf: evaluation.directory.appendingPathComponent("coverages.npy")).shape == [20])

@@ -5,10 +5,22 @@ import Synchronization
 /// calibration error per pixel, reliability-diagram data, and how often the class occurs.
 ///
 /// Predictions p = P[n, c, h, w] above `minimumProbability` (0.02 by default, which keeps the
-/// overwhelming number of confident negatives from drowning the statistic) fall into B
-/// equal-width bins, bin b = min(⌊p·B⌋, B − 1). For a set of predictions,
-/// ECE = Σ_b (n_b / n) · |mean target_b − mean p_b| = (1/n) Σ_b |Σ targets_b − Σ p_b|; it is NaN
-/// when no prediction is counted.
+/// overwhelming number of confident negatives from drowning the statistic) fall into
+/// equal-width bins. For a set of predictions,
+/// ECE = Σ_b (n_b / n) · |mean target_b − mean p_b| = (1/n) Σ_b |Σ_{i ∈ b} (p_i − y_i)|; it is
+/// NaN when no prediction is counted. How p is binned depends on `precision`:
+/// - ``ScorePrecision/float`` (the default, exact): B bins, b = min(⌊p·B⌋, B − 1) in Float32,
+///   p > `minimumProbability` compared in Float32, residuals p − y exact.
+/// - ``ScorePrecision/halfProbabilities`` (the original implementation, whose predictions are
+///   a float16 array and whose binned ECE computes `((f + 0) / (1 / B)).astype(int)`, numpy
+///   float16 arithmetic throughout): with h = Float16(p) and w = Float16(1/B),
+///   b = ⌊Float16(h / w)⌋ (the quotient computed in Float32 and rounded once to Float16, which is
+///   what numpy's float16 division does), so predictions just below a bin edge can move up one
+///   bin, and B + 1 bins are kept: bin B holds the predictions whose rounded quotient reaches B
+///   (h ≥ 0.99951 for B = 20, in particular h = 1), where the Float32 rule clamps to B − 1. A
+///   prediction is counted when h > Float16(`minimumProbability`) (compared in Float16), and the
+///   ECE sums the residuals Float16(h − y) (rounded to Float16 as numpy's float16 subtraction
+///   does). The mean prediction of a bin is the mean of the h, its mean target the mean of y.
 public struct ProbabilityCalibration: Sendable {
     /// B, the number of equal-width probability bins.
     public var binCount: Int
@@ -16,33 +28,57 @@ public struct ProbabilityCalibration: Sendable {
     public var minimumProbability: Float
     /// The class evaluated.
     public var classIndex: Int
+    /// How predictions are binned: exactly in Float32 (`float`) or as the original did on
+    /// Float16 predictions (`half-probabilities`); see ``ProbabilityCalibration``.
+    public var precision: ScorePrecision
 
     /// - Precondition: B ≥ 1.
-    public init(binCount: Int = 20, minimumProbability: Float = 0.02, classIndex: Int = 1) {
+    public init(binCount: Int = 20, minimumProbability: Float = 0.02, classIndex: Int = 1,
+                precision: ScorePrecision = .float) {
         precondition(binCount >= 1, "at least one bin is needed, got \(binCount)")
         self.binCount = binCount
         self.minimumProbability = minimumProbability
         self.classIndex = classIndex
+        self.precision = precision
+    }
+
+    /// The number of bins kept: B in `float` precision, B + 1 in `half-probabilities`.
+    public var keptBinCount: Int { precision == .halfProbabilities ? binCount + 1 : binCount }
+
+    /// The bin of a prediction p under `half-probabilities` binning: ⌊Float16(h / w)⌋ with
+    /// h = Float16(p), w = Float16(1/B), at most B.
+    @inline(__always)
+    static func halfBin(_ h: Float16, width: Float16, binCount: Int) -> Int {
+        min(Int(Float16(Float(h) / Float(width))), binCount)
     }
 
     /// Reliability-diagram data of a set of predictions.
+    ///
+    /// Bin b covers [b/B, (b + 1)/B); there are B bins (``ProbabilityCalibration/keptBinCount``),
+    /// or B + 1 in `half-probabilities` precision, whose last bin holds predictions of about 1.
     public struct Reliability: Sendable, Equatable {
-        /// Predictions counted per bin, [B].
+        /// Predictions counted per bin, [B] or [B + 1].
         public var counts: [Int]
-        /// Mean prediction per bin (NaN for an empty bin), [B].
+        /// Mean prediction per bin (NaN for an empty bin).
         public var meanPredictions: [Double]
-        /// Fraction of positive targets per bin (NaN for an empty bin), [B].
+        /// Fraction of positive targets per bin (NaN for an empty bin).
         public var meanTargets: [Double]
-        /// The ECE of these bins.
+        /// The ECE of these bins, (1/n) Σ_b |Σ_{i ∈ b} (p_i − y_i)|.
         public var expectedCalibrationError: Double
+        /// B, the number of equal-width bins that tile [0, 1].
+        public var binCount: Int
 
-        init(counts: [Int], predictionSums: [Double], targetSums: [Double]) {
+        /// Bins from their sums; `residualSums` (Σ (p − y) per bin, as rounded by the binning)
+        /// default to predictionSums − targetSums.
+        init(counts: [Int], predictionSums: [Double], targetSums: [Double], residualSums: [Double]? = nil,
+             binCount: Int? = nil) {
             self.counts = counts
+            self.binCount = binCount ?? counts.count
             meanPredictions = zip(predictionSums, counts).map { $1 > 0 ? $0 / Double($1) : .nan }
             meanTargets = zip(targetSums, counts).map { $1 > 0 ? $0 / Double($1) : .nan }
             let total = counts.reduce(0, +)
-            expectedCalibrationError = total == 0 ? .nan
-                : zip(targetSums, predictionSums).reduce(0) { $0 + abs($1.0 - $1.1) } / Double(total)
+            let residuals = residualSums ?? zip(predictionSums, targetSums).map { $0 - $1 }
+            expectedCalibrationError = total == 0 ? .nan : residuals.reduce(0) { $0 + abs($1) } / Double(total)
         }
     }
 
@@ -99,37 +135,54 @@ public struct ProbabilityCalibration: Sendable {
         if let pixel, !(0..<shape[2]).contains(pixel.h) || !(0..<shape[3]).contains(pixel.w) {
             throw .invalidParameter("pixel", problem: "(\(pixel.h), \(pixel.w)) is outside the \(shape[2]) × \(shape[3]) image")
         }
-        let (n, classCount, pixels, bins) = (shape[0], shape[1], shape[2] * shape[3], binCount)
+        let (n, classCount, pixels, bins) = (shape[0], shape[1], shape[2] * shape[3], keptBinCount)
         let c = classIndex, minimum = minimumProbability
-        // Per pixel and bin: count, Σ p, Σ t.
+        let half = precision == .halfProbabilities
+        let halfMinimum = Float16(minimum), halfWidth = Float16(1 / Double(binCount)), equalBins = binCount
+        // Per pixel and bin: count, Σ p, Σ t and (half precision) Σ Float16(p − t).
         let counts = ScratchBuffer<Int32>(count: pixels * bins)
         let predictionSums = ScratchBuffer<Double>(count: pixels * bins)
         let targetSums = ScratchBuffer<Int32>(count: pixels * bins)
+        let residualSums = ScratchBuffer<Double>(count: half ? pixels * bins : 0)
         let present = ScratchBuffer<Int32>(count: pixels)
         probabilities.withUnsafeBufferPointer { p in
             targets.withUnsafeBufferPointer { t in
                 let pb = UncheckedPointer(p.baseAddress!), tb = UncheckedPointer(t.baseAddress!)
                 let cb = counts.shared, sb = predictionSums.shared, yb = targetSums.shared, fb = present.shared
+                let rb = residualSums.shared
                 parallelFor(0..<pixels, chunkCount: 4 * availableCoreCount) { range in
                     for image in 0..<n {
                         let base = (image * classCount + c) * pixels
                         for q in range {
-                            let probability = Float(pb.pointer[base + q])
                             let target = Int32(tb.pointer[base + q])
                             fb.pointer[q] += target
-                            guard probability > minimum else { continue }
-                            let bin = min(Int(probability * Float(bins)), bins - 1)
-                            cb.pointer[q * bins + bin] += 1
-                            sb.pointer[q * bins + bin] += Double(probability)
-                            yb.pointer[q * bins + bin] += target
+                            if half {
+                                let h = Float16(Float(pb.pointer[base + q]))
+                                guard h > halfMinimum else { continue }
+                                let i = q * bins + Self.halfBin(h, width: halfWidth, binCount: equalBins)
+                                cb.pointer[i] += 1
+                                sb.pointer[i] += Double(h)
+                                yb.pointer[i] += target
+                                rb.pointer[i] += Double(Float16(Float(h) - Float(target)))
+                            } else {
+                                let probability = Float(pb.pointer[base + q])
+                                guard probability > minimum else { continue }
+                                let i = q * bins + min(Int(probability * Float(bins)), bins - 1)
+                                cb.pointer[i] += 1
+                                sb.pointer[i] += Double(probability)
+                                yb.pointer[i] += target
+                            }
                         }
                     }
                 }
             }
         }
+        /// Σ (p − y) of bin i, as rounded by the binning.
+        func residual(_ i: Int) -> Double { half ? residualSums[i] : predictionSums[i] - Double(targetSums[i]) }
         var pooledCounts = [Int](repeating: 0, count: bins)
         var pooledPredictions = [Double](repeating: 0, count: bins)
         var pooledTargets = [Double](repeating: 0, count: bins)
+        var pooledResiduals = [Double](repeating: 0, count: bins)
         var eceSum = 0.0, eceCount = 0
         let ece = Tensor(shape: [shape[2], shape[3]]) { out in
             for q in 0..<pixels {
@@ -137,10 +190,11 @@ public struct ProbabilityCalibration: Sendable {
                 for b in 0..<bins {
                     let i = q * bins + b
                     total += Int(counts[i])
-                    gap += abs(Double(targetSums[i]) - predictionSums[i])
+                    gap += abs(residual(i))
                     pooledCounts[b] += Int(counts[i])
                     pooledPredictions[b] += predictionSums[i]
                     pooledTargets[b] += Double(targetSums[i])
+                    pooledResiduals[b] += residual(i)
                 }
                 if total == 0 {
                     out[q] = .nan
@@ -159,11 +213,13 @@ public struct ProbabilityCalibration: Sendable {
             let q = pixel.h * shape[3] + pixel.w
             let range = (q * bins)..<(q * bins + bins)
             atPixel = Reliability(counts: range.map { Int(counts[$0]) }, predictionSums: range.map { predictionSums[$0] },
-                                  targetSums: range.map { Double(targetSums[$0]) })
+                                  targetSums: range.map { Double(targetSums[$0]) }, residualSums: range.map(residual),
+                                  binCount: binCount)
         }
         return Result(pixelwiseECE: ece, meanPixelwiseECE: eceCount == 0 ? .nan : eceSum / Double(eceCount),
                       structureFrequency: frequency,
-                      pooled: Reliability(counts: pooledCounts, predictionSums: pooledPredictions, targetSums: pooledTargets),
+                      pooled: Reliability(counts: pooledCounts, predictionSums: pooledPredictions, targetSums: pooledTargets,
+                                          residualSums: half ? pooledResiduals : nil, binCount: binCount),
                       atPixel: atPixel)
     }
 }

@@ -29,11 +29,14 @@ public enum SVGPlots {
     /// A reliability diagram: for each non-empty bin [b/B, (b + 1)/B], a bar up to the observed
     /// frequency of the class, with the mean prediction marked, the diagonal, and "ECE = …".
     public static func reliabilityDiagram(_ reliability: ProbabilityCalibration.Reliability, title: String = "Reliability") -> String {
-        let bins = reliability.counts.count
+        let bins = Double(reliability.binCount)
         var frame = Frame(title: title, xLabel: "predicted probability", yLabel: "observed frequency")
-        for b in 0..<bins where reliability.counts[b] > 0 {
-            let (x0, y) = frame.point(Double(b) / Double(bins), reliability.meanTargets[b])
-            let (x1, y0) = frame.point(Double(b + 1) / Double(bins), 0)
+        for b in reliability.counts.indices where reliability.counts[b] > 0 {
+            // Bin b spans [b/B, (b + 1)/B); the extra bin B of half-probabilities binning
+            // (predictions of about 1) is drawn as a half-width bar at the right edge.
+            let left = min(Double(b) / bins, 1 - 0.5 / bins)
+            let (x0, y) = frame.point(left, reliability.meanTargets[b])
+            let (x1, y0) = frame.point(min(Double(b + 1) / bins, 1), 0)
             frame.body += "<rect x=\"\(f(x0))\" y=\"\(f(y))\" width=\"\(f(x1 - x0))\" height=\"\(f(y0 - y))\" fill=\"#1f77b4\" fill-opacity=\"0.7\" stroke=\"#174a7c\"/>\n"
             let (mx, my) = frame.point(reliability.meanPredictions[b], reliability.meanPredictions[b])
             frame.body += "<circle cx=\"\(f(mx))\" cy=\"\(f(my))\" r=\"3\" fill=\"#d62728\"/>\n"

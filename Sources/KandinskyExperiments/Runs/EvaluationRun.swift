@@ -11,7 +11,11 @@ import KandinskyModels
 /// - when the checkpoint holds `nc_curves`: `coverage.svg` (marginal coverage against
 ///   confidence), `pixel_coverage.svg` (at `evaluation.reliability_pixel`), `pixelwise_ce.npy`
 ///   and `.png`, `coverages.npy`;
-/// - `summary.json` with the mean ECE and, with curves, the mean pixelwise and marginal CE.
+/// - `summary.json` with the mean ECE and, with curves, the mean pixelwise and marginal CE, the
+///   curves' quantile rule and the ``CoverageAudit`` rows (every class, every group, every α of
+///   `evaluation.alphas`).
+///
+/// The ECE bins as `evaluation.precision` says (``ProbabilityCalibration/precision``).
 public struct EvaluationRun {
     /// The composed `eval` configuration.
     public let config: Config
@@ -38,6 +42,12 @@ public struct EvaluationRun {
         public var marginalCE: Double?
         /// The marginal coverage at each bin's confidence, nil without curves.
         public var marginalCoverages: [Double]?
+        /// The curves' quantile rule (``QuantileRule``), nil without curves.
+        public var rule: String?
+        /// The α levels of the audit, nil without curves.
+        public var alphas: [Double]?
+        /// The audit of the prediction sets (``CoverageAudit``), nil without curves.
+        public var audit: [CoverageAudit.Row]?
     }
 
     /// Runs `ckpt_path` on the test split and writes the files above.
@@ -73,7 +83,8 @@ public struct EvaluationRun {
         let pixel = settings.reliabilityPixel ?? (h / 2, w / 2)
         let uncalibrated: ProbabilityCalibration.Result
         do {
-            uncalibrated = try ProbabilityCalibration(binCount: settings.eceBins, classIndex: settings.classIndex)
+            uncalibrated = try ProbabilityCalibration(binCount: settings.eceBins, classIndex: settings.classIndex,
+                                                      precision: settings.precision)
                 .evaluate(probabilities: outputs.probabilities, targets: outputs.targets, pixel: pixel)
         } catch { throw ExperimentError(error.description) }
         try directory.writeArray(.float32(uncalibrated.pixelwiseECE), to: "pixelwise_ece.npy")
@@ -102,6 +113,14 @@ public struct EvaluationRun {
             summary.meanPixelwiseCE = result.meanPixelwiseCalibrationError
             summary.marginalCE = result.marginalCalibrationError
             summary.marginalCoverages = result.marginalCoverages
+            let audit: CoverageAudit.Result
+            do {
+                audit = try CoverageAudit(alphas: settings.alphas, precision: settings.precision)
+                    .evaluate(curves, probabilities: outputs.probabilities, targets: outputs.targets)
+            } catch { throw ExperimentError(error.description) }
+            summary.rule = curves.rule.rawValue
+            summary.alphas = audit.alphas
+            summary.audit = audit.rows
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -143,6 +162,8 @@ public struct EvaluationSettings: Sendable {
     public var eceBins: Int
     /// The pixel of the pixelwise diagrams (`evaluation.reliability_pixel`); nil for the image centre.
     public var reliabilityPixel: (h: Int, w: Int)?
+    /// The miscoverage levels α of the audit (`evaluation.alphas`), each in (0, 1).
+    public var alphas: [Double]
 
     /// Reads the section.
     ///
@@ -161,6 +182,10 @@ public struct EvaluationSettings: Sendable {
         }
         self.precision = precision
         eceBins = try config.int("evaluation.ece_bins")
+        alphas = try config.doubles("evaluation.alphas")
+        guard !alphas.isEmpty, alphas.allSatisfy({ $0 > 0 && $0 < 1 }) else {
+            throw ConfigError.wrongType("evaluation.alphas", expected: "a non-empty list of numbers in (0, 1)", found: "\(alphas)")
+        }
         if config.isNull("evaluation.reliability_pixel") {
             reliabilityPixel = nil
         } else {
