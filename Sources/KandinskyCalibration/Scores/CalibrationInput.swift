@@ -220,11 +220,17 @@ public struct CalibrationInput: Sendable {
             array.withUnsafeBufferPointer { input in
                 let base = UncheckedPointer(input.baseAddress!)
                 parallelFor(0..<(n * plane)) { range in
-                    for i in range {
-                        let (image, pixel) = i.quotientAndRemainder(dividingBy: plane)
-                        let q = convert(min(max(base.pointer[i], 0), 1))
-                        o.pointer[(2 * image + 1) * plane + pixel] = q
-                        o.pointer[2 * image * plane + pixel] = 1 - q
+                    // The chunk image by image: input offset i = image·plane + pixel.
+                    var start = range.lowerBound
+                    while start < range.upperBound {
+                        let image = start / plane, end = min(range.upperBound, (image + 1) * plane)
+                        let background = o.pointer + image * plane, foreground = o.pointer + (image + 1) * plane
+                        for i in start..<end {
+                            let q = convert(min(max(base.pointer[i], 0), 1))
+                            foreground[i] = q
+                            background[i] = 1 - q
+                        }
+                        start = end
                     }
                 }
             }
@@ -332,14 +338,16 @@ public struct CalibrationInput: Sendable {
         var result = ShapedArray<UInt8>(shape: [n, classCount, array.shape[1], array.shape[2]], repeating: 0)
         result.withUnsafeMutableBufferPointer { out in
             array.withUnsafeBufferPointer { input in
-                for i in 0..<input.count {
-                    let label = value(input[i])
-                    guard label >= 0 && label < Double(classCount) && label.rounded(.down) == label else {
-                        bad = i
-                        return
+                for image in 0..<n {
+                    let labels = image * plane, classes = image * classCount * plane
+                    for pixel in 0..<plane {
+                        let label = value(input[labels + pixel])
+                        guard label >= 0 && label < Double(classCount) && label.rounded(.down) == label else {
+                            bad = labels + pixel
+                            return
+                        }
+                        out[classes + Int(label) * plane + pixel] = 1
                     }
-                    let (image, pixel) = i.quotientAndRemainder(dividingBy: plane)
-                    out[(image * classCount + Int(label)) * plane + pixel] = 1
                 }
             }
         }
@@ -351,7 +359,8 @@ public struct CalibrationInput: Sendable {
     }
 }
 
-/// Probabilities [N, C, H, W] as read from a file: Float32 or Float16.
+/// Probabilities [N, C, H, W] in one of the two element types the calibration routines are
+/// compiled for: Float32 or Float16 (``CalibrationInput`` makes them from any input form).
 public enum ProbabilityArray: Sendable {
     case float32(Tensor)
     case float16(HalfTensor)
