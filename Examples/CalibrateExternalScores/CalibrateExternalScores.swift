@@ -11,10 +11,10 @@ struct CalibrateExternalScores: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Calibrate probs.npy [N, C, H, W] against targets.npy, evaluate, and write prediction sets.")
 
-    @Argument(help: "Probabilities [N, C, H, W] (float32, float16 or float64) saved by np.save.")
+    @Argument(help: "Probabilities [N, C, H, W], or one sigmoid output [N, 1, H, W] (float32, float16 or float64), saved by np.save.")
     var probabilities: String?
 
-    @Argument(help: "Targets [N, C, H, W] (0/1 as uint8, bool or any number type), same shape.")
+    @Argument(help: "Targets: one-hot [N, C, H, W] 0/1, a label map [N, H, W], or a 0/1 mask [N, 1, H, W] for one sigmoid output (uint8, bool or any number type).")
     var targets: String?
 
     @Option(help: "Write a seeded synthetic probs.npy/targets.npy pair into this directory first and use it.")
@@ -56,18 +56,20 @@ struct CalibrateExternalScores: ParsableCommand {
             throw ValidationError("give probs.npy and targets.npy, or --demo DIR")
         }
         let sources = (probabilitiesURL.path, targetsURL.path)
-        let p = try InputValidation.probabilities(from: NumpyFile.read(contentsOf: probabilitiesURL), source: sources.0)
-        let t = try InputValidation.targets(from: NumpyFile.read(contentsOf: targetsURL), source: sources.1)
+        // Any form a model gives: single-channel sigmoid outputs, label maps, Float64, …
+        let input = try CalibrationInput(probabilities: NumpyFile.read(contentsOf: probabilitiesURL),
+                                         targets: NumpyFile.read(contentsOf: targetsURL),
+                                         probabilitiesSource: sources.0, targetsSource: sources.1)
+        if let warning = input.clampingWarning { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+        let t = input.targets!  // given above
         let outputDirectory = output.map(URL.init(fileURLWithPath:)) ?? probabilitiesURL.deletingLastPathComponent()
-        switch p {
+        switch input.probabilities {
         case .float32(let p): try run(probabilities: p, targets: t, sources: sources, output: outputDirectory)
         case .float16(let p): try run(probabilities: p, targets: t, sources: sources, output: outputDirectory)
         }
     }
 
     func run<P: QuantileScalar>(probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>, sources: (String, String), output: URL) throws {
-        try InputValidation.checkShapes(probabilities: probabilities.shape, targets: targets.shape,
-                                        probabilitiesSource: sources.0, targetsSource: sources.1)
         let imageCount = probabilities.shape[0]
         guard imageCount >= 2 else { throw ValidationError("need at least 2 images to split, found \(imageCount)") }
 

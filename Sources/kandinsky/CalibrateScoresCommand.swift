@@ -20,8 +20,8 @@ struct CalibrateScoresCommand: ParsableCommand {
             --classes 1 --precision half-probabilities reproduces the original implementation.
             """)
 
-    @Option(help: "Probabilities [N, C, H, W] (.npy, F32 or F16, in [0, 1]).") var probs: String
-    @Option(help: "Targets [N, C, H, W] (.npy, 0/1 of any numeric type or bool).") var targets: String
+    @Option(help: "Probabilities [N, C, H, W], or one sigmoid output p [N, 1, H, W] read as classes 1 − p and p (.npy, F32, F16 or F64, in [0, 1]; up to 1e-5 outside is clamped with a warning).") var probs: String
+    @Option(help: "Targets: one-hot [N, C, H, W] 0/1, a label map [N, H, W] of classes 0..<C, or a 0/1 mask [N, 1, H, W] for single-channel probabilities (.npy, any numeric type or bool).") var targets: String
     @Option(help: "Grouping method: \(GroupingSpecification.Method.allCases.map(\.rawValue).joined(separator: ", ")).")
     var method: GroupingSpecification.Method
     @Option(help: "Calibrated-model file to write (.safetensors).") var out: String
@@ -109,8 +109,7 @@ struct CalibrateScoresCommand: ParsableCommand {
     func run() throws {
         let specification = try specification()
         let grouping = specification.makeGrouping()
-        let probabilities = try CalibrationInputs.probabilities(probs)
-        let targetMask = try CalibrationInputs.targets(targets)
+        let (probabilities, targetMask) = try CalibrationInputs.load(probabilities: probs, targets: targets)
         let scores: ScoreStore
         switch probabilities {
         case .float32(let p):

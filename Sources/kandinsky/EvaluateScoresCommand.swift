@@ -23,8 +23,8 @@ struct EvaluateScoresCommand: ParsableCommand {
             predict-sets does by default (the curves' own indexing); it is also printed as a table.
             """)
 
-    @Option(help: "Test probabilities [N, C, H, W] (.npy, F32 or F16).") var probs: String
-    @Option(help: "Test targets [N, C, H, W] (.npy, 0/1).") var targets: String
+    @Option(help: "Test probabilities [N, C, H, W] or [N, 1, H, W] (.npy, F32, F16 or F64), as for calibrate-scores.") var probs: String
+    @Option(help: "Test targets: one-hot [N, C, H, W], a label map [N, H, W] or a mask [N, 1, H, W], as for calibrate-scores.") var targets: String
     @Option(help: "Calibrated-model file (.safetensors).") var curves: String
     @Option(help: "Output directory.") var out: String
     @Option(help: "Number of confidence bins K.") var bins = 20
@@ -53,8 +53,7 @@ struct EvaluateScoresCommand: ParsableCommand {
 
     func run() throws {
         let calibrated = try CalibrationInputs.curves(curves)
-        let probabilities = try CalibrationInputs.probabilities(probs)
-        let targetMask = try CalibrationInputs.targets(targets)
+        let (probabilities, targetMask) = try CalibrationInputs.load(probabilities: probs, targets: targets)
         let shape = probabilities.shape
         try InputValidation.checkShapes(probabilities: shape, targets: targetMask.shape, probabilitiesSource: probs, targetsSource: targets)
         try calibrated.checkCompatible(withProbabilitiesShape: shape, curvesSource: curves)

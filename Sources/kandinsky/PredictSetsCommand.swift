@@ -7,9 +7,13 @@ import KandinskyCore
 struct PredictSetsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict-sets",
-        abstract: "Write prediction sets (uint8 [N, C, H, W], 1 = class in the set) at confidence 1 − alpha.")
+        abstract: "Write prediction sets (uint8 [N, C, H, W], 1 = class in the set) at confidence 1 − alpha.",
+        discussion: """
+            Single-channel probabilities [N, 1, H, W] (one sigmoid output p) are read as two classes, \
+            background 1 − p and foreground p, so their sets are [N, 2, H, W].
+            """)
 
-    @Option(help: "Probabilities [N, C, H, W] (.npy, F32 or F16).") var probs: String
+    @Option(help: "Probabilities [N, C, H, W] or [N, 1, H, W] (.npy, F32, F16 or F64), as for calibrate-scores.") var probs: String
     @Option(help: "Calibrated-model file (.safetensors).") var curves: String
     @Option(help: "Miscoverage alpha in (0, 1); the sets target coverage 1 − alpha.") var alpha: Double
     @Option(help: "Output .npy file.") var out: String

@@ -35,18 +35,19 @@ import Testing
         // --- the article's code, from `func load` to the evaluation ---
         func load(_ name: String) throws -> AnyShapedArray { try NumpyFile.read(contentsOf: URL(fileURLWithPath: name)) }
 
-        let scores = try ScoreStore(probabilities: load("cal_probs.npy").toTensor(),
-                                    targets: InputValidation.targets(from: load("cal_targets.npy")))
+        let calibration = try CalibrationInput(probabilities: load("cal_probs.npy"), targets: load("cal_targets.npy"))
+        let scores = try ScoreStore(probabilities: calibration.probabilities.float32, targets: calibration.targets!)
 
         let curves = try Calibrator(grouping: KMeansGrouping()).calibrate(scores)
         try curves.write(to: URL(fileURLWithPath: "cmodel.safetensors"))
 
-        let testProbabilities = try load("test_probs.npy").toTensor()
+        let testProbabilities = try CalibrationInput(probabilities: load("test_probs.npy")).probabilities.float32
         let sets = try curves.predictionSets(probabilities: testProbabilities, alpha: 0.1)
         try NumpyFile.write(.uint8(sets), to: URL(fileURLWithPath: "sets.npy"))
 
-        let result = try CoverageEvaluation(classIndex: 1).evaluate(
-            curves, probabilities: testProbabilities, targets: InputValidation.targets(from: load("test_targets.npy")))
+        let test = try CalibrationInput(probabilities: load("test_probs.npy"), targets: load("test_targets.npy"))
+        let result = try CoverageEvaluation(classIndex: 1).evaluate(curves, probabilities: test.probabilities.float32,
+                                                                    targets: test.targets!)
         // --- end of the article's code ---
 
         #expect(curves.curves.shape == [100, 2, 6, 8])

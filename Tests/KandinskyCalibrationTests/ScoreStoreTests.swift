@@ -63,21 +63,6 @@ import KandinskyCore
         expectCalibrationError(.invalidTarget, mentioning: "t.npy", "2", "[0, 0, 0, 1]") {
             try ScoreStore(probabilities: p, targets: ShapedArray<UInt8>(shape: [1, 1, 1, 3], scalars: [1, 2, 0]), targetsSource: "t.npy")
         }
-        expectCalibrationError(.invalidTarget, mentioning: "0.5") {
-            try InputValidation.targets(from: .float32(Tensor(shape: [3], scalars: [0, 0.5, 1])))
-        }
-        expectCalibrationError(.invalidTarget, mentioning: "-1") {
-            try InputValidation.targets(from: .int64(ShapedArray(shape: [2], scalars: [1, -1])))
-        }
-    }
-
-    @Test func convertsTargetsOfEveryElementType() throws {
-        #expect(try InputValidation.targets(from: .bool(ShapedArray(shape: [2], scalars: [true, false]))).scalars == [1, 0])
-        #expect(try InputValidation.targets(from: .int64(ShapedArray(shape: [2], scalars: [0, 1]))).scalars == [0, 1])
-        #expect(try InputValidation.targets(from: .float64(ShapedArray(shape: [2], scalars: [1.0, 0.0]))).scalars == [1, 0])
-        expectCalibrationError(.invalidProbability, mentioning: "U8") {
-            try InputValidation.probabilities(from: .uint8(ShapedArray(shape: [1], scalars: [1])))
-        }
     }
 
     @Test func rejectsEmptyInput() {

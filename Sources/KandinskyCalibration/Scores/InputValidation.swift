@@ -1,7 +1,8 @@
 import KandinskyCore
 import Synchronization
 
-/// Checks and conversions of calibration inputs read from files of any element type.
+/// Checks of calibration inputs shared by the routines that take them (the conversions of
+/// inputs read from files are ``CalibrationInput``).
 public enum InputValidation {
     /// Checks that probabilities and targets are both [N, C, H, W] with the same shape, N ≥ 1
     /// and H·W ≥ 1.
@@ -37,56 +38,6 @@ public enum InputValidation {
         return classes.sorted()
     }
 
-    /// Targets of any element type as 0/1 bytes.
-    ///
-    /// Accepts booleans and integer or floating-point arrays whose values are exactly 0 or 1.
-    /// - Throws: ``CalibrationError/Kind/invalidTarget`` naming the first other value.
-    public static func targets(from array: AnyShapedArray, source: String = "targets") throws(CalibrationError) -> ShapedArray<UInt8> {
-        func convert<S>(_ a: ShapedArray<S>, _ value: (S) -> Double) throws(CalibrationError) -> ShapedArray<UInt8> {
-            var bad: Int?
-            let result = ShapedArray<UInt8>(shape: a.shape) { out in
-                a.withUnsafeBufferPointer { input in
-                    for i in 0..<input.count {
-                        let v = value(input[i])
-                        if v == 1 { out[i] = 1 } else {
-                            out[i] = 0
-                            if v != 0 && bad == nil { bad = i }
-                        }
-                    }
-                }
-            }
-            if let bad {
-                throw .invalidTarget(source: source, value: a.withUnsafeBufferPointer { value($0[bad]) },
-                                     at: multiIndex(bad, shape: a.shape))
-            }
-            return result
-        }
-        switch array {
-        case .bool(let a): return a.map { $0 ? 1 : 0 }
-        case .uint8(let a): return try convert(a) { Double($0) }
-        case .int32(let a): return try convert(a) { Double($0) }
-        case .int64(let a): return try convert(a) { Double($0) }
-        case .float32(let a): return try convert(a) { Double($0) }
-        case .float16(let a): return try convert(a) { Double($0) }
-        case .float64(let a): return try convert(a) { $0 }
-        }
-    }
-
-    /// Probabilities of a floating-point array: Float32 and Float16 are kept as they are, Float64
-    /// is narrowed to Float32.
-    ///
-    /// - Throws: ``CalibrationError/Kind/invalidProbability`` for an integer or boolean array.
-    public static func probabilities(from array: AnyShapedArray, source: String = "probabilities") throws(CalibrationError) -> ProbabilityArray {
-        switch array {
-        case .float32(let a): return .float32(a)
-        case .float16(let a): return .float16(a)
-        case .float64(let a): return .float32(a.map { Float($0) })
-        default:
-            throw CalibrationError(.invalidProbability, source: source, field: "dtype",
-                                   problem: "expected floating-point probabilities (F32, F16 or F64), found \(array.elementType.rawValue)")
-        }
-    }
-
     /// The row-major multi-index of a flat offset.
     static func multiIndex(_ offset: Int, shape: [Int]) -> [Int] {
         var index = [Int](repeating: 0, count: shape.count)
@@ -108,20 +59,6 @@ public enum InputValidation {
             }
         }
         return first.withLock { $0 }
-    }
-}
-
-/// Probabilities [N, C, H, W] as read from a file: Float32 or Float16.
-public enum ProbabilityArray: Sendable {
-    case float32(Tensor)
-    case float16(HalfTensor)
-
-    /// The shape.
-    public var shape: [Int] {
-        switch self {
-        case .float32(let a): a.shape
-        case .float16(let a): a.shape
-        }
     }
 }
 
