@@ -32,6 +32,9 @@ struct CalibrateExternalScores: ParsableCommand {
     @Option(help: "Miscoverage α of the written prediction sets (confidence 1 − α).")
     var alpha = 0.1
 
+    @Option(help: "Threshold rule: conformal (a finite-sample guarantee per image) or linear (the original's quantiles).")
+    var quantile: QuantileRule = .conformal
+
     @Option(help: "Seed of the calibration/test split and of the grouping's own randomness.")
     var seed: UInt64 = 0
 
@@ -92,7 +95,7 @@ struct CalibrateExternalScores: ParsableCommand {
         for m in methods {
             var specification = GroupingSpecification(method: m)
             specification.seed = seed
-            let curves = try specification.makeGrouping().calibrate(scores)
+            let curves = try specification.makeGrouping().calibrate(scores, rule: quantile)
             let result = try evaluation.evaluate(curves, probabilities: testProbabilities, targets: testTargets)
             let sets = try curves.predictionSets(probabilities: testProbabilities, alpha: alpha)
             let coverage = Self.coverage(sets: sets, targets: testTargets, classIndex: 1)
@@ -124,6 +127,7 @@ struct CalibrateExternalScores: ParsableCommand {
 }
 
 extension GroupingSpecification.Method: ExpressibleByArgument {}
+extension QuantileRule: ExpressibleByArgument {}
 
 /// Writes a seeded pair of two-class maps (background, foreground) of `images` × `size` × `size`:
 /// the true foreground probability of each pixel is σ(u) with u ~ N(0, 2²), the target is drawn

@@ -33,6 +33,11 @@ struct BorderBandsGrouping: NonconformityGrouping {
     /// The method name written to the calibrated-model file.
     var name: String { "border-bands" }
 
+    /// False: the bands depend on the image size only, so every calibration image sets the
+    /// thresholds (a strategy that looked at the scores would leave this true, its default, and
+    /// get its groups from a separate part of the images).
+    var selectsGroupsFromScores: Bool { false }
+
     /// The same [H, W] band map for every class.
     ///
     /// - Complexity: O(H·W), independent of the number of images: the strategy never looks at

@@ -47,7 +47,7 @@ import Testing
     func curvesHaveTheRightShapeAndNeverDecrease(seed: UInt64) throws {
         let scores = try Self.scores(seed: seed)
         let curves = try BorderBandsGrouping(bandWidth: 1, bandCount: 4).calibrate(scores)
-        #expect(curves.curves.shape == [100, 2, 8, 10])
+        #expect(curves.curves.shape == [101, 2, 8, 10])
         let plane = 2 * 8 * 10
         curves.curves.withUnsafeBufferPointer { c in
             for i in 0..<plane {

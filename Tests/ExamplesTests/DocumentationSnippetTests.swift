@@ -50,7 +50,7 @@ import Testing
                                                                     targets: test.targets!)
         // --- end of the article's code ---
 
-        #expect(curves.curves.shape == [100, 2, 6, 8])
+        #expect(curves.curves.shape == [101, 2, 6, 8])
         #expect(curves.method == "kmeans")
         let reread = try CalibratedCurves.read(contentsOf: directory.appendingPathComponent("cmodel.safetensors"))
         #expect(reread.curves.scalars.elementsEqual(curves.curves.scalars) { $0 == $1 || ($0.isNaN && $1.isNaN) })

@@ -5,9 +5,11 @@ import Testing
 /// Runs every example executable with small sizes and checks what it prints and writes.
 @Suite struct ExampleRunTests {
     /// With every image identical, a pixel's calibration scores of its target class are all the
-    /// same score s, so its pixelwise curve is flat at s and the class is in the set exactly
-    /// where it is the target (s ≤ s); a class that is never the target has a NaN curve and is
-    /// never in the set. So the pixelwise sets equal the targets and cover every target pixel.
+    /// same score s, so its pixelwise curve is flat at s and the class is in the set where it is
+    /// the target (s ≤ s). A class that is never the target there has no score: under the
+    /// linear rule its curve is NaN and it is never in the set, so the sets equal the targets;
+    /// under the conformal rule its threshold is +∞ (no evidence either way) and it is always
+    /// in the set, so every set holds both classes. Both cover every target pixel.
     /// Probabilities are multiples of 1/64 so that 1 − p is exact both in the Float16 the
     /// calibration scores are stored in and in the Float32 of the test scores; otherwise a
     /// stored score rounded down would sit just below its own test score.
@@ -28,20 +30,23 @@ import Testing
                             to: directory.appendingPathComponent("probs.npy"))
         try NumpyFile.write(.uint8(target), to: directory.appendingPathComponent("targets.npy"))
 
-        let run = try runExample("CalibrateExternalScores", [
-            directory.appendingPathComponent("probs.npy").path, directory.appendingPathComponent("targets.npy").path,
-            "--method", "pixel", "--alpha", "0.2",
-        ])
-        #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.row("calibration images: 5, test images: 5") != nil, "\(run.stdout)")
-        #expect(number(run.row("pixel"), 3) == 1)
-        #expect(run.row("kmeans") == nil)
-        guard case .uint8(let sets) = try NumpyFile.read(contentsOf: directory.appendingPathComponent("sets.npy")) else {
-            Issue.record("sets.npy is not uint8")
-            return
+        for rule in ["linear", "conformal"] {
+            let run = try runExample("CalibrateExternalScores", [
+                directory.appendingPathComponent("probs.npy").path, directory.appendingPathComponent("targets.npy").path,
+                "--method", "pixel", "--alpha", "0.2", "--quantile", rule,
+            ])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.row("calibration images: 5, test images: 5") != nil, "\(run.stdout)")
+            #expect(number(run.row("pixel"), 3) == 1)
+            #expect(run.row("kmeans") == nil)
+            guard case .uint8(let sets) = try NumpyFile.read(contentsOf: directory.appendingPathComponent("sets.npy")) else {
+                Issue.record("sets.npy is not uint8")
+                return
+            }
+            #expect(sets.shape == [5, classes, height, width])
+            let expected = rule == "linear" ? Array(target.scalars[0..<(5 * classes * plane)]) : Array(repeating: 1, count: 5 * classes * plane)
+            #expect(sets.scalars == expected, "\(rule)")
         }
-        #expect(sets.shape == [5, classes, height, width])
-        #expect(sets.scalars == Array(target.scalars[0..<(5 * classes * plane)]))
     }
 
     @Test func calibrateExternalScoresRunsOnItsDemoPair() throws {
@@ -99,7 +104,7 @@ import Testing
         #expect(run.row("data: 16 train, 16 calibration, 8 test images of 32×24") != nil, "\(run.stdout)")
         let losses = run.lines.filter { $0.hasPrefix("epoch ") }.map { number($0.split(separator: " ").map(String.init), 3) }
         #expect(losses.count == 2 && losses.allSatisfy { $0 > 0 && $0.isFinite }, "\(run.stdout)")
-        #expect(run.row("calibrated: method kmeans, curves [100, 2, 24, 32]") != nil, "\(run.stdout)")
+        #expect(run.row("calibrated: method kmeans, curves [101, 2, 24, 32]") != nil, "\(run.stdout)")
         // Background and person are complementary, so every test pixel has exactly one target
         // label: 8 images × 24 × 32 pixels.
         let coverage = run.row("coverage at confidence 0.90:")

@@ -29,7 +29,7 @@ import Testing
         let model = root.appendingPathComponent("logs/calibrate/runs/default/cmodel.safetensors")
         #expect(calibrate.outputLines.last == "Calibrated (gen-ann, 12 images): \(model.path)")
         let file = try SafetensorsFile.read(contentsOf: model)
-        #expect(file["nc_curves"]?.shape == [100, 2, 32, 32])
+        #expect(file["nc_curves"]?.shape == [101, 2, 32, 32])
         #expect(file.metadata["theta"] != nil && file.metadata["objective"] != nil)
 
         let evaluate = try runKandinsky(["eval", "ckpt_path=\(model.path)"] + overrides)

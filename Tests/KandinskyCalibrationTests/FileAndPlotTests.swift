@@ -67,6 +67,71 @@ import KandinskyCore
             try CalibratedCurves.read(contentsOf: URL(fileURLWithPath: "missing.safetensors"))
         }
     }
+
+    /// A valid grouped conformal file (Q = 3, C = 2, 2 × 2 pixels, class 1 in two groups), then
+    /// one damage at a time; each must be refused naming the file and the field.
+    @Test func damagedCalibratedModelFilesAreRefused() throws {
+        let labels = ShapedArray<Int32>(shape: [2, 2], scalars: [0, 0, 1, 1])
+        let values: [Float] = [0.1, 0.1, 0.2, 0.2, 0.3, 0.3, 0.4, 0.4,
+                               0.2, 0.2, 0.3, 0.3, 0.5, 0.5, 0.6, 0.6,
+                               0.9, .infinity, 1, 1, .infinity, .infinity, 0.7, 0.7]
+        let good = CalibratedCurves(curves: Tensor(shape: [3, 2, 2, 2], scalars: values), method: "test", calibrationImageCount: 4,
+                                    rule: .conformal, groups: PixelGroups(labels: [nil, labels], groupCounts: [0, 2]),
+                                    groupSampleCounts: [nil, [5, 6]], groupImageCounts: [nil, [3, 4]])
+        let read = try CalibratedCurves(safetensors: good.safetensors, source: "good.safetensors")
+        #expect(read.rule == .conformal && read.groupImageCounts == [nil, [3, 4]] && read.calibrationImageCount == 4)
+
+        func refused(_ mentions: String..., sourceLocation: SourceLocation = #_sourceLocation,
+                     damage: (inout SafetensorsFile) -> Void) {
+            var file = good.safetensors
+            damage(&file)
+            expectCalibrationError(.invalidCurves, mentioningAll: ["bad.safetensors"] + mentions, sourceLocation: sourceLocation) {
+                try CalibratedCurves(safetensors: file, source: "bad.safetensors")
+            }
+        }
+        func curves(_ change: (inout [Float]) -> Void) -> (inout SafetensorsFile) -> Void {
+            { file in
+                var v = values
+                change(&v)
+                file["nc_curves"] = .float32(Tensor(shape: [3, 2, 2, 2], scalars: v))
+            }
+        }
+        refused("nc_curves", "NaN", "[1, 0, 0, 0]", damage: curves { $0[8] = .nan })
+        refused("nc_curves", "[0, 1]", "-0.5", damage: curves { $0[0] = -0.5 })
+        refused("nc_curves", "[0, 1]", "1.5", damage: curves { $0[8] = 1.5 })
+        refused("nc_curves", "decrease", damage: curves { $0[16] = 0.05 })
+        refused("nc_curves", "+inf", "linear", damage: { $0.metadata["quantile"] = "linear" })
+        refused("quantile", "conformal or linear", damage: { $0.metadata["quantile"] = "median" })
+        refused("curve_levels", "increase", damage: { $0.metadata["curve_levels"] = "[1, 0.5, 0]" })
+        refused("curve_levels", "3 levels", damage: { $0.metadata["curve_levels"] = "[0, 1]" })
+        refused("curve_levels", "1/2", damage: { $0.metadata["curve_levels"] = "[0, 0.25, 1]" })
+        refused("group_labels", "99", "0..<2", damage: { file in
+            file["group_labels"] = .int32(ShapedArray(shape: [2, 2, 2], scalars: [-1, -1, -1, -1, 0, 99, 1, 1]))
+        })
+        refused("group_labels", "mixes", damage: { file in
+            file["group_labels"] = .int32(ShapedArray(shape: [2, 2, 2], scalars: [-1, 0, -1, -1, 0, 0, 1, 1]))
+        })
+        refused("group_labels", "[2, 2, 2]", damage: { $0["group_labels"] = .int32(ShapedArray(shape: [2, 4], repeating: 0)) })
+        refused("group_counts", "2 group counts", damage: { $0.metadata["group_counts"] = "[2]" })
+        refused("group_labels", "pixelwise", damage: { $0.metadata["group_counts"] = "[3, 2]" })
+        refused("group_sample_counts", "class 1", damage: { $0.metadata["group_sample_counts"] = "[null, [5]]" })
+        refused("group_image_counts", "non-negative", damage: { $0.metadata["group_image_counts"] = "[null, [3, -4]]" })
+        refused("calibration_images", "non-negative integer", damage: { $0.metadata["calibration_images"] = "many" })
+        refused("kandinsky_mask", "[2, 2]", damage: { $0["kandinsky_mask"] = .int32(ShapedArray(shape: [3, 2], repeating: 0)) })
+
+        // Linear files may hold NaN for a whole curve (a pool without scores), not inside one.
+        var linear = values.map { $0 == .infinity ? 1 : $0 }
+        for k in 0..<3 { linear[k * 8 + 1] = .nan }
+        var file = good.safetensors
+        file.metadata["quantile"] = "linear"
+        file["nc_curves"] = .float32(Tensor(shape: [3, 2, 2, 2], scalars: linear))
+        #expect(try CalibratedCurves(safetensors: file, source: "linear.safetensors").rule == .linear)
+        linear[1] = 0.1
+        file["nc_curves"] = .float32(Tensor(shape: [3, 2, 2, 2], scalars: linear))
+        expectCalibrationError(.invalidCurves, mentioning: "nc_curves", "NaN") {
+            try CalibratedCurves(safetensors: file, source: "linear.safetensors")
+        }
+    }
 }
 
 @Suite struct PlotTests {

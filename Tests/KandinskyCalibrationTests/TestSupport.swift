@@ -82,6 +82,13 @@ func expectClose(_ actual: [Float], _ expected: [Double], tolerance: Double = 1e
 func expectCalibrationError<T>(_ kind: CalibrationError.Kind, mentioning mentions: String...,
                                sourceLocation: SourceLocation = #_sourceLocation,
                                _ body: () throws -> T) {
+    expectCalibrationError(kind, mentioningAll: mentions, sourceLocation: sourceLocation, body)
+}
+
+/// ``expectCalibrationError(_:mentioning:sourceLocation:_:)`` with the texts as an array.
+func expectCalibrationError<T>(_ kind: CalibrationError.Kind, mentioningAll mentions: [String],
+                               sourceLocation: SourceLocation = #_sourceLocation,
+                               _ body: () throws -> T) {
     do {
         _ = try body()
         Issue.record("expected a \(kind) error", sourceLocation: sourceLocation)

@@ -162,7 +162,8 @@ private let miniature: [String: String] = [
                 #expect(name.hasSuffix("_\(method).yaml"))
                 #expect(try config.doubleMatrix("calibration.bounds") == [[-20, 20], [-20, 20], [0, 150], [0, 150], [0, 300]])
                 #expect(try config.ints("calibration.curve_points") == [60, 70, 80, 90])
-                #expect(try config.int("calibration.class_idx") == 1)
+                #expect(config.isNull("calibration.classes"))
+                #expect(try config.string("calibration.quantile") == "conformal")
             }
         }
     }

@@ -112,7 +112,7 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
         let calibration = try CalibrationRun(config: try study.config("calibrate", ["ckpt_path=\(checkpoint)", "calibration.method=kmeans", "data.cal_trim=10"]),
                                              data: try study.data()).run(progressStyle: .silent)
         let file = try SafetensorsFile.read(contentsOf: calibration.calibratedModel)
-        #expect(file["nc_curves"]?.shape == [100, 2, 32, 32])
+        #expect(file["nc_curves"]?.shape == [101, 2, 32, 32])
         #expect(file["kandinsky_mask"]?.shape == [32, 32])
         #expect(file["down_sample_layers.0.layers.0.weight"] != nil)
         #expect(file.metadata["method"] == "kmeans")

@@ -99,8 +99,17 @@ extension CalibratedCurves {
                     maps.append(plane); counts.append(Int(maximum) + 1)
                 }
             }
-            if let stored = file.metadata["group_counts"].flatMap({ Self.decode([Int].self, $0) }), stored.count == classCount,
-               zip(stored, counts).allSatisfy({ $0 >= $1 && ($1 > 0) == ($0 > 0) }) {
+            if let text = file.metadata["group_counts"] {
+                guard let stored = Self.decode([Int].self, text), stored.count == classCount else {
+                    throw .invalidCurves(source: source, field: "group_counts",
+                                         problem: "expected a JSON array of \(classCount) group counts (one per class), found \(text.prefix(80))")
+                }
+                for c in 0..<classCount where stored[c] < counts[c] || (counts[c] > 0) != (stored[c] > 0) {
+                    throw .invalidCurves(source: source, field: "group_labels",
+                                         problem: counts[c] == 0
+                                            ? "class \(c) is pixelwise (labels −1) but group_counts gives it \(stored[c]) groups"
+                                            : "class \(c) has group label \(counts[c] - 1), outside 0..<\(stored[c]) (group_counts)")
+                }
                 counts = stored
             }
             groups = PixelGroups(labels: maps, groupCounts: counts)
@@ -120,13 +129,93 @@ extension CalibratedCurves {
             }
             rule = parsed
         }
-        let sampleCounts = file.metadata["group_sample_counts"].flatMap { Self.decode([[Int]?].self, $0) }
-        let imageCounts = file.metadata["group_image_counts"].flatMap { Self.decode([[Int]?].self, $0) }
+        let sampleCounts = try Self.perGroupCounts(file, key: "group_sample_counts", groups: groups, source: source)
+        let imageCounts = try Self.perGroupCounts(file, key: "group_image_counts", groups: groups, source: source)
+        var calibrationImages = 0
+        if let text = file.metadata["calibration_images"] {
+            guard let value = Int(text), value >= 0 else {
+                throw .invalidCurves(source: source, field: "calibration_images", problem: "expected a non-negative integer, found \(text.prefix(80))")
+            }
+            calibrationImages = value
+        }
+        if let mask = file["kandinsky_mask"], mask.shape != [height, width] {
+            throw .invalidCurves(source: source, field: "kandinsky_mask", problem: "expected [\(height), \(width)] (the curves' H, W), found \(mask.shape)")
+        }
+        try Self.checkLevels(file.metadata["curve_levels"], levelCount: curves.shape[0], source: source)
+        try Self.checkValues(curves, rule: rule, source: source)
         self.init(curves: curves, method: file.metadata["method"] ?? "unknown", parameters: file.metadata["parameters"] ?? "{}",
-                  calibrationImageCount: file.metadata["calibration_images"].flatMap { Int($0) } ?? 0,
-                  precision: precision, rule: rule, groups: groups,
-                  groupSampleCounts: sampleCounts?.count == classCount ? sampleCounts : nil,
-                  groupImageCounts: imageCounts?.count == classCount ? imageCounts : nil)
+                  calibrationImageCount: calibrationImages, precision: precision, rule: rule, groups: groups,
+                  groupSampleCounts: sampleCounts, groupImageCounts: imageCounts)
+    }
+
+    /// A per-class, per-group count array of the metadata (`group_sample_counts`,
+    /// `group_image_counts`): null or one array of G_c non-negative counts per class, null for
+    /// pixelwise classes; nil when the key is absent.
+    static func perGroupCounts(_ file: SafetensorsFile, key: String, groups: PixelGroups,
+                               source: String) throws(CalibrationError) -> [[Int]?]? {
+        guard let text = file.metadata[key], text != "null" else { return nil }
+        let expected = "a JSON array of \(groups.groupCounts.count) entries, per class null (pixelwise) or its \(groups.groupCounts) non-negative counts"
+        guard let counts = decode([[Int]?].self, text), counts.count == groups.groupCounts.count else {
+            throw .invalidCurves(source: source, field: key, problem: "expected \(expected), found \(text.prefix(80))")
+        }
+        for (c, entry) in counts.enumerated() {
+            let fits = entry.map { $0.count == groups.groupCounts[c] && $0.allSatisfy { $0 >= 0 } } ?? (groups.labels[c] == nil)
+            guard fits else {
+                throw .invalidCurves(source: source, field: key, problem: "class \(c): expected \(expected), found \(text.prefix(80))")
+            }
+        }
+        return counts
+    }
+
+    /// `curve_levels`, when present: Q values k/(Q − 1), ascending (the curves are read at
+    /// those levels, so a file that claims others is refused).
+    static func checkLevels(_ text: String?, levelCount q: Int, source: String) throws(CalibrationError) {
+        guard let text else { return }
+        guard let levels = decode([Double].self, text), levels.count == q else {
+            throw .invalidCurves(source: source, field: "curve_levels", problem: "expected a JSON array of \(q) levels (the curves' Q), found \(text.prefix(80))")
+        }
+        for k in 1..<q where !(levels[k] > levels[k - 1]) {
+            throw .invalidCurves(source: source, field: "curve_levels", problem: "levels must increase, found \(levels[k - 1]) then \(levels[k]) at index \(k)")
+        }
+        for k in 0..<q where abs(levels[k] - Double(k) / Double(q - 1)) > 1e-9 {
+            throw .invalidCurves(source: source, field: "curve_levels", problem: "expected level \(k) to be \(k)/\(q - 1), found \(levels[k])")
+        }
+    }
+
+    /// Curve values: finite ones in [0, 1] (scores 1 − p); +∞ only under the conformal rule; NaN
+    /// only under the linear rule and then at every level of a curve (a pool without scores);
+    /// never decreasing in the level.
+    ///
+    /// - Complexity: O(Q·C·H·W).
+    static func checkValues(_ curves: Tensor, rule: QuantileRule, source: String) throws(CalibrationError) {
+        let q = curves.shape[0], plane = curves.count / q
+        let shape = curves.shape
+        let problem: (Int, String)? = curves.withUnsafeBufferPointer { c in
+            for i in 0..<plane {
+                let allNaN = c[i].isNaN
+                for k in 0..<q {
+                    let value = c[k * plane + i], index = k * plane + i
+                    if value.isNaN {
+                        if rule == .conformal { return (index, "NaN is not a conformal threshold (a pool without scores has +inf)") }
+                        if !allNaN { return (index, "NaN inside a curve that has values at other levels") }
+                        continue
+                    }
+                    if allNaN { return (index, "a value inside a curve that is NaN at level 0") }
+                    if value == .infinity {
+                        if rule == .linear { return (index, "+inf is not a linear-rule value (quantile: linear)") }
+                    } else if !(value >= 0 && value <= 1) {
+                        return (index, "expected a score threshold in [0, 1], found \(value)")
+                    }
+                    if k > 0 && value < c[(k - 1) * plane + i] {
+                        return (index, "curves must not decrease in the level, found \(c[(k - 1) * plane + i]) then \(value)")
+                    }
+                }
+            }
+            return nil
+        }
+        if let (index, message) = problem {
+            throw .invalidCurves(source: source, field: "nc_curves", problem: "\(message) at index \(InputValidation.multiIndex(index, shape: shape))")
+        }
     }
 
     /// Writes the calibrated-model file atomically.
