@@ -89,7 +89,7 @@ import KandinskyCore
                 try CalibratedCurves(safetensors: file, source: "bad.safetensors")
             }
         }
-        func curves(_ change: (inout [Float]) -> Void) -> (inout SafetensorsFile) -> Void {
+        func curves(_ change: @escaping (inout [Float]) -> Void) -> (inout SafetensorsFile) -> Void {
             { file in
                 var v = values
                 change(&v)
