@@ -28,7 +28,8 @@ struct EvaluateScoresCommand: ParsableCommand {
     @Option(help: "Calibrated-model file (.safetensors).") var curves: String
     @Option(help: "Output directory.") var out: String
     @Option(help: "Number of confidence bins K.") var bins = 20
-    @Option(help: "Curve indexing: interpolated or reference.") var indexing: ThresholdIndexing = .interpolated
+    @Option(help: "Curve indexing: at-or-above, interpolated or reference (default: the curves' own, at-or-above for conformal curves, interpolated for linear ones).")
+    var indexing: ThresholdIndexing?
     @Option(help: "Score precision, also of the ECE binning (half-probabilities bins Float16 predictions as the original did) (default: the one the curves were calibrated with).")
     var precision: ScorePrecision?
     @Option(help: "Class evaluated.") var classIndex = 1
@@ -93,7 +94,7 @@ struct EvaluateScoresCommand: ParsableCommand {
         try NumpyFile.write(.float32(rawResult.pixelwiseECE), to: file("pixelwise_ece.npy"))
         try NumpyFile.write(.float32(rawResult.structureFrequency), to: file("structure_frequency.npy"))
         let summary = EvaluationSummary(
-            method: calibrated.method, rule: calibrated.rule.rawValue, classIndex: classIndex, bins: bins, indexing: indexing.rawValue,
+            method: calibrated.method, rule: calibrated.rule.rawValue, classIndex: classIndex, bins: bins, indexing: (indexing ?? calibrated.defaultIndexing).rawValue,
             testImages: shape[0], targetPixels: coverageResult.targetCount,
             meanPixelwiseCE: coverageResult.meanPixelwiseCalibrationError.finiteOrNil,
             marginalCE: coverageResult.marginalCalibrationError.finiteOrNil,

@@ -17,7 +17,8 @@ struct PredictSetsCommand: ParsableCommand {
     @Option(help: "Calibrated-model file (.safetensors).") var curves: String
     @Option(help: "Miscoverage alpha in (0, 1); the sets target coverage 1 − alpha.") var alpha: Double
     @Option(help: "Output .npy file.") var out: String
-    @Option(help: "Curve indexing: interpolated or reference.") var indexing: ThresholdIndexing = .interpolated
+    @Option(help: "Curve indexing: at-or-above, interpolated or reference (default: the curves' own, at-or-above for conformal curves, which keeps their guarantee at any alpha, interpolated for linear ones).")
+    var indexing: ThresholdIndexing?
     @Option(help: "Score precision (default: the one the curves were calibrated with).") var precision: ScorePrecision?
 
     func validate() throws {

@@ -147,6 +147,7 @@ public struct Pipeline {
         var summary = StudySummary(dataset: try config.string("data.name"), seed: seed,
                                    imageSize: Array(testOutputs.probabilities.shape[2...]), testImages: testOutputs.count,
                                    coverageBins: evaluationSettings.bins, cells: cells, training: training)
+        summary.thresholds = baseCalibration.description
         if !training.isEmpty {
             let log = MetricsLog(classNames: data.classNames.dropFirst().map { $0 }, epochs: training)
             figures.figures.append(ReportFigure(section: "Training", title: "Loss", content: .svg(log.lossChart.svg)))

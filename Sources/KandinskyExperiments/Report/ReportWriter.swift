@@ -101,7 +101,7 @@ public struct ReportWriter {
 
     func markdown(summary: StudySummary, figures: [ReportFigure], title: String) -> String {
         var text = "# \(title)\n\n"
-        text += "Dataset: \(summary.dataset), images \(summary.imageSize.map(String.init).joined(separator: " × ")), \(summary.testImages) test images, seed \(summary.seed), CE over \(summary.coverageBins) confidence bins.\n\n"
+        text += "Dataset: \(summary.dataset), images \(summary.imageSize.map(String.init).joined(separator: " × ")), \(summary.testImages) test images, seed \(summary.seed), CE over \(summary.coverageBins) confidence bins\(summary.thresholds.map { "; thresholds: \($0)" } ?? "").\n\n"
         text += "## Does the paper's claim hold here?\n\n" + summary.verdict.sentences.map { "- \($0)" }.joined(separator: "\n") + "\n\n"
         text += "## Mean pixelwise coverage error (lower is better; mean ± standard deviation over draws; best in bold)\n\n"
         text += Self.markdownTable(summary) + "\n\n"
@@ -127,7 +127,7 @@ public struct ReportWriter {
     func html(summary: StudySummary, figures: [ReportFigure], title: String) -> String {
         func escape(_ s: String) -> String { LineChart.escape(s) }
         var body = "<h1>\(escape(title))</h1>\n"
-        body += "<p>Dataset: \(escape(summary.dataset)), images \(summary.imageSize.map(String.init).joined(separator: " × ")), \(summary.testImages) test images, seed \(summary.seed), CE over \(summary.coverageBins) confidence bins.</p>\n"
+        body += "<p>Dataset: \(escape(summary.dataset)), images \(summary.imageSize.map(String.init).joined(separator: " × ")), \(summary.testImages) test images, seed \(summary.seed), CE over \(summary.coverageBins) confidence bins\(summary.thresholds.map { "; thresholds: \(escape($0))" } ?? "").</p>\n"
         body += "<h2>Does the paper's claim hold here?</h2>\n<ul>" + summary.verdict.sentences.map { "<li>\(escape($0))</li>" }.joined() + "</ul>\n"
         body += "<h2>Mean pixelwise coverage error</h2>\n<p>Lower is better; mean ± standard deviation over seeded draws of the calibration set; best per size in bold.</p>\n<table><tr><th>strategy</th>"
         let sizes = summary.calibrationSizes

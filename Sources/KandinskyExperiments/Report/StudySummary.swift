@@ -78,6 +78,10 @@ public struct StudySummary: Codable, Sendable, Equatable {
     public var testImages: Int
     /// K, the confidence bins of the coverage error.
     public var coverageBins: Int
+    /// How thresholds were set: the calibration's quantile rule and group split, as a phrase
+    /// (`conformal rule, groups from 50 % of the images`); nil in summaries written before the
+    /// rule was recorded.
+    public var thresholds: String?
     /// One cell per (strategy, calibration-set size).
     public var cells: [Cell]
     /// The training metrics per epoch.

@@ -72,6 +72,16 @@ public struct CalibrationSettings: Sendable {
         self.fallback = fallback
     }
 
+    /// The rule, split and fallback in words, for reports: `conformal rule, kmeans/gen-ann groups
+    /// from 50 % of the images, no fallback`.
+    public var description: String {
+        let split: String = switch groupSplit ?? .default(for: rule) {
+        case .allImages: "groups and thresholds from all images"
+        case .fraction(let f): String(format: "kmeans/gen-ann groups from %.0f %% of the images, thresholds from the rest", 100 * f)
+        }
+        return "\(rule.rawValue) rule, \(split), fallback \(fallback.rawValue)"
+    }
+
     /// Calibrates `scores` with these settings.
     public func calibrate(_ scores: ScoreStore) throws(CalibrationError) -> CalibratedCurves {
         try grouping.makeGrouping().calibrate(scores, levelCount: curveCount, rule: rule, groupSplit: groupSplit,

@@ -154,8 +154,9 @@ public struct EvaluationSettings: Sendable {
     public var classIndex: Int
     /// K, the confidence bins of the coverage error (`evaluation.bins`).
     public var bins: Int
-    /// How confidences are read off the curves (`evaluation.indexing`).
-    public var indexing: ThresholdIndexing
+    /// How confidences are read off the curves (`evaluation.indexing`); nil (`auto`) for the
+    /// curves' own.
+    public var indexing: ThresholdIndexing?
     /// How test scores are computed (`evaluation.precision`).
     public var precision: ScorePrecision
     /// Bins of the probability ECE (`evaluation.ece_bins`).
@@ -171,11 +172,7 @@ public struct EvaluationSettings: Sendable {
     public init(config: Config) throws {
         classIndex = try config.int("evaluation.class_idx")
         bins = try config.int("evaluation.bins")
-        let indexingName = try config.string("evaluation.indexing")
-        guard let indexing = ThresholdIndexing(rawValue: indexingName) else {
-            throw ConfigError.wrongType("evaluation.indexing", expected: "interpolated or reference", found: indexingName)
-        }
-        self.indexing = indexing
+        indexing = try ThresholdIndexing.configured(config, key: "evaluation.indexing")
         let precisionName = try config.string("evaluation.precision")
         guard let precision = ScorePrecision(rawValue: precisionName) else {
             throw ConfigError.wrongType("evaluation.precision", expected: "float or half-probabilities", found: precisionName)
@@ -202,5 +199,17 @@ extension RunDirectory {
         do { try NumpyFile.write(array, to: file(name)) } catch {
             throw ExperimentError("cannot write \(file(name).path): \(error.problem)")
         }
+    }
+}
+
+extension ThresholdIndexing {
+    /// The indexing named by `key`: nil for `auto` (or null), the curves' own.
+    static func configured(_ config: Config, key: String) throws -> ThresholdIndexing? {
+        let name = try config.optionalString(key) ?? "auto"
+        if name == "auto" { return nil }
+        guard let indexing = ThresholdIndexing(rawValue: name) else {
+            throw ConfigError.wrongType(key, expected: "auto, " + ThresholdIndexing.allCases.map(\.rawValue).joined(separator: ", "), found: name)
+        }
+        return indexing
     }
 }

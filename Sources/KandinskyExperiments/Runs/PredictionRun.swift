@@ -38,10 +38,7 @@ public struct PredictionRun {
         let alpha = try config.double("alpha")
         guard alpha > 0, alpha < 1 else { throw ConfigError.wrongType("alpha", expected: "a number in (0, 1)", found: "\(alpha)") }
         let classIndex = try config.int("class_idx")
-        let indexingName = try config.string("indexing")
-        guard let indexing = ThresholdIndexing(rawValue: indexingName) else {
-            throw ConfigError.wrongType("indexing", expected: "interpolated or reference", found: indexingName)
-        }
+        let indexing = try ThresholdIndexing.configured(config, key: "indexing")
         guard let curves = try EvaluationRun.curves(in: modelPath) else {
             throw ExperimentError("\(modelPath) has no nc_curves: calibrate it first with `kandinsky calibrate`")
         }
