@@ -33,6 +33,7 @@ let package = Package(
         .library(name: "KandinskyModels", targets: ["KandinskyModels"]),
         .library(name: "KandinskyCalibration", targets: ["KandinskyCalibration"]),
         .library(name: "KandinskyExperiments", targets: ["KandinskyExperiments"]),
+        .library(name: "KandinskyTesting", targets: ["KandinskyTesting"]),
         .executable(name: "kandinsky", targets: ["kandinsky"]),
     ],
     dependencies: dependencies,
@@ -65,6 +66,12 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             resources: [.copy("configs")],
+            swiftSettings: swiftSettings
+        ),
+        // Checks of groupings against the coverage guarantee, usable from any test framework.
+        .target(
+            name: "KandinskyTesting",
+            dependencies: ["KandinskyCore", "KandinskyCalibration"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -101,7 +108,7 @@ let package = Package(
         // MARK: - Benchmarks (run with `swift run -c release kandinsky-benchmarks`)
         .executableTarget(
             name: "kandinsky-benchmarks",
-            dependencies: ["KandinskyCore", "KandinskyData", "KandinskyModels", "KandinskyCalibration", "CKandinskyKernels"],
+            dependencies: ["KandinskyCore", "KandinskyData", "KandinskyModels", "KandinskyCalibration", "KandinskyTesting", "CKandinskyKernels"],
             path: "Benchmarks/KandinskyBenchmarks",
             swiftSettings: swiftSettings
         ),
@@ -159,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KandinskyCalibrationTests",
-            dependencies: ["KandinskyCalibration", "CKandinskyKernels"],
+            dependencies: ["KandinskyCalibration", "KandinskyTesting", "CKandinskyKernels"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import KandinskyCore
+@testable import KandinskyTesting
 @testable import KandinskyCalibration
 
 /// The conformal rule's guarantee, checked by simulation against its exact theory.
@@ -79,6 +80,28 @@ import KandinskyCore
         }
     }
 
+    /// The simulation's measurements on a hand-made case: 2 images, 2 classes, 1 × 3 pixels,
+    /// class 1 grouped as [0, 0, 1], class 0 pixelwise.
+    @Test func simulationMeasuresByHand() {
+        // Image 0: class 1 at pixels 0, 1, 2 (sets hold it at 0 and 2); class 0 nowhere.
+        // Image 1: class 1 at pixel 1 (not in its set), class 0 at pixels 0 and 2 (pixel 0 in).
+        let targets = ShapedArray<UInt8>(shape: [2, 2, 1, 3], scalars: [0, 0, 0, 1, 1, 1, 1, 0, 1, 0, 1, 0])
+        let sets = ShapedArray<UInt8>(shape: [2, 2, 1, 3], scalars: [1, 0, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0])
+        let groups = PixelGroups(labels: [nil, ShapedArray(shape: [1, 3], scalars: [0, 0, 1])], groupCounts: [0, 2])
+        let m = CoverageSimulation.measure(sets: sets, targets: targets, groups: groups)
+        // Per image (class 1): image 0 covers 2 of 3, image 1 covers 0 of 1 → (2/3 + 0)/2.
+        #expect(abs(m[0] - 1.0 / 3) < 1e-12)
+        // Pixel-mean (class 1): pixel 0: 1/1, pixel 1: 0/2, pixel 2: 1/1 → 2/3.
+        #expect(abs(m[1] - 2.0 / 3) < 1e-12)
+        // Pooled (class 1): 2 of 4.
+        #expect(m[2] == 0.5)
+        // Pools: image 0 class 1 group 0 (1 of 2), group 1 (1 of 1); image 1 class 1 group 0
+        // (0 of 1); image 1 class 0 pixel 0 (1 of 1), pixel 2 (0 of 1) → (0.5 + 1 + 0 + 1 + 0)/5.
+        #expect(abs(m[3] - 0.5) < 1e-12)
+        // Set sizes: 6 classes in sets over 6 pixels.
+        #expect(m[4] == 1)
+    }
+
     /// The quantity the rule guarantees, measured on spatially structured exchangeable images:
     /// for each draw (independent calibration and test sets) and each test image, the covered
     /// fraction of the image's target pixels of class c in each pool (a pixel, a group) that
@@ -92,63 +115,24 @@ import KandinskyCore
     /// can tell the rules apart.
     @Test(arguments: [Strategy.pixel, .image, .kmeans, .annulus, .halves])
     func perImagePoolCoverageReachesTheLevel(strategy: Strategy) throws {
-        let (h, w, testImages, draws, alphas) = (8, 10, 4, 200, [0.1, 0.05])
-        for n in [5, 10, 20] {
-            // [rule][α]: the draws' means.
-            var means = [[[Double]]](repeating: [[Double]](repeating: [], count: alphas.count), count: 2)
-            for draw in 0..<draws {
-                var generator = SeededGenerator(seed: UInt64(100_000 * n + draw))
-                let calibration = ExchangeableScenes.make(images: n, height: h, width: w, using: &generator)
-                let test = ExchangeableScenes.make(images: testImages, height: h, width: w, using: &generator)
-                let scores = try ScoreStore(probabilities: calibration.probabilities, targets: calibration.targets)
-                for (r, rule) in QuantileRule.allCases.enumerated() {
-                    let curves = try calibrate(strategy.make(seed: UInt64(draw)), scores, levelCount: 101, rule: rule)
-                    for (a, alpha) in alphas.enumerated() {
-                        let sets = try curves.predictionSets(probabilities: test.probabilities, alpha: alpha)
-                        means[r][a].append(Self.meanPoolCoverage(sets: sets, targets: test.targets, groups: curves.groups))
-                    }
-                }
+        let simulation = CoverageSimulation(scenes: ExchangeableScenes(height: 8, width: 10), calibrationSizes: [5, 10, 20],
+                                            alphas: [0.1, 0.05], draws: 200, testImages: 4, levelCount: 101, seed: 7)
+        func run(_ rule: QuantileRule) throws -> [CoverageSimulation.Cell] {
+            func open<G: NonconformityGrouping>(_ first: G) throws -> [CoverageSimulation.Cell] {
+                try simulation.run(rule: rule) { strategy.make(seed: $0) as! G }
             }
-            for (a, alpha) in alphas.enumerated() {
-                let (mean, se) = Self.meanAndStandardError(means[0][a])
-                #expect(mean >= 1 - alpha - 3 * se, "\(strategy) n \(n) α \(alpha): conformal \(mean) ± \(se)")
-                if strategy == .pixel {
-                    let (linearMean, linearSE) = Self.meanAndStandardError(means[1][a])
-                    #expect(linearMean < 1 - alpha - 3 * linearSE, "\(strategy) n \(n) α \(alpha): linear \(linearMean) ± \(linearSE)")
-                }
+            return try open(strategy.make())
+        }
+        for (conformal, linear) in zip(try run(.conformal), try run(.linear)) {
+            let label = "\(strategy) n \(conformal.calibrationImages) α \(conformal.alpha)"
+            let (mean, se) = (conformal.poolCoverage.mean, conformal.poolCoverage.standardError)
+            #expect(mean >= 1 - conformal.alpha - 3 * se, "\(label): conformal \(conformal.poolCoverage)")
+            #expect(se < 0.01, "\(label): the draws' spread leaves room for a real shortfall: \(conformal.poolCoverage)")
+            if strategy == .pixel {
+                #expect(linear.poolCoverage.mean < 1 - linear.alpha - 3 * linear.poolCoverage.standardError,
+                        "\(label): linear \(linear.poolCoverage)")
             }
         }
-    }
-
-    /// The mean over test images, classes and pools with targets of the covered fraction of
-    /// those targets; a pixelwise class's pools are its pixels.
-    static func meanPoolCoverage(sets: ShapedArray<UInt8>, targets: ShapedArray<UInt8>, groups: PixelGroups) -> Double {
-        let (n, classCount, h, w) = (targets.shape[0], targets.shape[1], targets.shape[2], targets.shape[3])
-        var sum = 0.0, count = 0
-        for image in 0..<n {
-            for c in 0..<classCount {
-                let poolCount = groups.labels[c] == nil ? h * w : groups.groupCounts[c]
-                var covered = [Int](repeating: 0, count: poolCount), total = [Int](repeating: 0, count: poolCount)
-                for pixel in 0..<(h * w) {
-                    let index = (image * classCount + c) * h * w + pixel
-                    guard targets.scalars[index] == 1 else { continue }
-                    let pool = groups.labels[c].map { Int($0.scalars[pixel]) } ?? pixel
-                    total[pool] += 1
-                    covered[pool] += Int(sets.scalars[index])
-                }
-                for pool in 0..<poolCount where total[pool] > 0 {
-                    sum += Double(covered[pool]) / Double(total[pool])
-                    count += 1
-                }
-            }
-        }
-        return sum / Double(count)
-    }
-
-    static func meanAndStandardError(_ values: [Double]) -> (Double, Double) {
-        let mean = values.reduce(0, +) / Double(values.count)
-        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
-        return (mean, (variance / Double(values.count)).squareRoot())
     }
 }
 
