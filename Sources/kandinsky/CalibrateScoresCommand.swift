@@ -138,5 +138,17 @@ struct CalibrateScoresCommand: ParsableCommand {
             summary += "; theta \(theta), J \(objective)"
         }
         print(summary)
+        if curves.rule == .conformal {
+            // How much of the image the guarantee costs: pixels whose class is always in the set.
+            let plane = curves.height * curves.width
+            let parts = [0.2, 0.1, 0.05].map { alpha in
+                let thresholds = curves.threshold(atLevel: 1 - alpha)
+                let perClass = (0..<curves.classCount).map { c in
+                    thresholds.withUnsafeBufferPointer { t in (0..<plane).reduce(0) { $0 + (t[c * plane + $1] == .infinity ? 1 : 0) } }
+                }
+                return "α = \(alpha): " + perClass.enumerated().map { "class \($0) \($1)" }.joined(separator: ", ")
+            }
+            print("always in the set (pixels of \(plane)): " + parts.joined(separator: "; "))
+        }
     }
 }

@@ -81,7 +81,10 @@ public struct GroupingInput: Sendable {
         self.cache = CurveCache(classCount: scores.classCount)
     }
 
-    /// The pixelwise curves of class `c`, [Q, H, W] (see ``ScoreStore/pixelwiseCurves(ofClass:levels:)``).
+    /// The descriptive pixelwise curves of class `c`, [Q, H, W]: the linear quantiles of the
+    /// scores the strategy is given, NaN where a pixel has none (see
+    /// ``ScoreStore/pixelwiseCurves(ofClass:levels:rule:)``). Features for choosing groups, not
+    /// thresholds: the calibrator sets thresholds with its own rule.
     public func pixelwiseCurves(ofClass c: Int) -> Tensor {
         cache.curves(ofClass: c) { scores.pixelwiseCurves(ofClass: c, levels: levels) }
     }

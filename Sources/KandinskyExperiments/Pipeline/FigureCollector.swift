@@ -25,9 +25,12 @@ final class FigureCollector {
         figures.append(ReportFigure(section: "Coverage diagrams",
                                     title: "\(curves.method), \(size) calibration images",
                                     content: .svg(SVGPlots.coverageDiagram(coverages: result.marginalCoverages, title: "\(curves.method), n = \(size)"))))
-        if let c = curves.groups.groupCounts.firstIndex(where: { $0 > 1 }), let mask = curves.groups.labels[c] {
+        // The evaluated class's groups when it is grouped, else the first grouped class's.
+        let grouped = classIndex < curves.classCount && curves.groups.groupCounts[classIndex] > 1
+            ? classIndex : curves.groups.groupCounts.firstIndex { $0 > 1 }
+        if let c = grouped, let mask = curves.groups.labels[c] {
             try writePNG(CalibrationRun.maskPNG(mask), "mask_\(tag).png")
-            var title = "\(curves.method), \(size) calibration images: \(curves.groups.groupCounts[c]) groups"
+            var title = "\(curves.method), \(size) calibration images: class \(c), \(curves.groups.groupCounts[c]) groups"
             if let theta = curves.groups.findings["theta"] { title += ", θ = \(theta)" }
             figures.append(ReportFigure(section: "Kandinsky masks", title: title, content: .png("mask_\(tag).png")))
         }
