@@ -216,13 +216,15 @@ struct PooledScores {
         let imageCount = countImages(into: &perImage)
         var descending: [Float] = []
         var weights: [Double] = []
-        perImage.withUnsafeBufferPointer { m in
+        // 1/m_i per image (0 for images without a score in the pool).
+        let imageWeights = perImage.map { $0 > 0 ? 1 / Double($0) : 0 }
+        imageWeights.withUnsafeBufferPointer { m in
             if count >= PooledQuantiles.histogramThreshold {
                 // Weight per Float16 bit pattern, read from the top.
                 var binWeights = [Double](repeating: 0, count: PooledQuantiles.Histogram.binCount)
-                forEachRow { row in
-                    for i in row {
-                        binWeights[Int(values.pointer[i].bitPattern & 0x7FFF)] += 1 / Double(m[Int(images.pointer[i])])
+                binWeights.withUnsafeMutableBufferPointer { bins in
+                    forEachRow { row in
+                        for i in row { bins[Int(values.pointer[i].bitPattern & 0x7FFF)] += m[Int(images.pointer[i])] }
                     }
                 }
                 for bin in binWeights.indices.reversed() where binWeights[bin] > 0 {
@@ -240,7 +242,7 @@ struct PooledScores {
                 var previous: UInt64 = .max
                 for key in keys {
                     let bits = key >> 32
-                    let weight = 1 / Double(m[Int(UInt32(truncatingIfNeeded: key))])
+                    let weight = m[Int(UInt32(truncatingIfNeeded: key))]
                     if bits == previous {
                         weights[weights.count - 1] += weight
                     } else {

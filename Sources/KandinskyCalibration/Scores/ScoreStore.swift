@@ -175,7 +175,7 @@ public struct ScoreStore: Sendable {
                     return
                 }
                 offsets.withUnsafeBufferPointer { o in
-                    Self.sortRows(offsets: UncheckedPointer(o.baseAddress!), rowCount: rows, values: ob, images: ib)
+                    Self.sortRows(offsets: UncheckedPointer(o.baseAddress!), rowCount: rows, longestRow: n, values: ob, images: ib)
                 }
             }
         }
@@ -211,21 +211,21 @@ public struct ScoreStore: Sendable {
     ///
     /// Scores are non-negative, and non-negative Float16 values order as their bit patterns, so
     /// a (bits << 32 | image) key orders a row exactly.
-    private static func sortRows(offsets: UncheckedPointer<Int>, rowCount rows: Int,
+    private static func sortRows(offsets: UncheckedPointer<Int>, rowCount rows: Int, longestRow: Int,
                                  values: UncheckedPointer<Float16>, images: UncheckedPointer<UInt32>) {
         parallelFor(0..<rows, chunkCount: 4 * availableCoreCount) { range in
-            var keys: [UInt64] = []
+            let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: max(longestRow, 1))
+            defer { keys.deallocate() }
             for r in range {
                 let start = offsets.pointer[r], count = offsets.pointer[r + 1] - start
                 guard count > 1 else { continue }
-                keys.removeAll(keepingCapacity: true)
-                for i in start..<(start + count) {
-                    keys.append(UInt64(values.pointer[i].bitPattern) << 32 | UInt64(images.pointer[i]))
-                }
-                keys.sort()
-                for (j, key) in keys.enumerated() {
-                    values.pointer[start + j] = Float16(bitPattern: UInt16(truncatingIfNeeded: key >> 32))
-                    images.pointer[start + j] = UInt32(truncatingIfNeeded: key)
+                let v = values.pointer + start, ids = images.pointer + start
+                for j in 0..<count { keys[j] = UInt64(v[j].bitPattern) << 32 | UInt64(ids[j]) }
+                var row = UnsafeMutableBufferPointer(start: keys, count: count)
+                row.sort()
+                for j in 0..<count {
+                    v[j] = Float16(bitPattern: UInt16(truncatingIfNeeded: keys[j] >> 32))
+                    ids[j] = UInt32(truncatingIfNeeded: keys[j])
                 }
             }
         }
