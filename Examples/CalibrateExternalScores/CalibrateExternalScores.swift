@@ -95,7 +95,7 @@ struct CalibrateExternalScores: ParsableCommand {
         for m in methods {
             var specification = GroupingSpecification(method: m)
             specification.seed = seed
-            let curves = try specification.makeGrouping().calibrate(scores, rule: quantile)
+            let curves = try specification.makeGrouping().calibrate(scores, rule: quantile, seed: seed)
             let result = try evaluation.evaluate(curves, probabilities: testProbabilities, targets: testTargets)
             let sets = try curves.predictionSets(probabilities: testProbabilities, alpha: alpha)
             let coverage = Self.coverage(sets: sets, targets: testTargets, classIndex: 1)

@@ -44,7 +44,7 @@ struct CalibrateScoresCommand: ParsableCommand {
     var bounds = "-20,20,-20,20,0,150,0,150,0,300"
     @Option(help: "Pixels in the subsampled objective used while searching, 0 for exact evaluations (gen-ann).")
     var searchSampleSize = 4096
-    @Option(help: "Seed of k-means++ and differential evolution.") var seed: UInt64 = 0
+    @Option(help: "Seed of k-means++, differential evolution and the group split.") var seed: UInt64 = 0
     @Option(help: "Score precision: float or half-probabilities.") var precision: ScorePrecision = .float
 
     /// The most curve points: the curves take Q·C·H·W·4 bytes, and levels finer than 0.001

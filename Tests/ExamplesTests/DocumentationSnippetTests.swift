@@ -59,14 +59,23 @@ import Testing
             return
         }
         #expect(written == sets)
-        // On its own calibration scores, a group of m scores has at least ⌊0.9·(m − 1)⌋ + 1 of
-        // them at or below its linearly interpolated 0.9-quantile, so fewer than 0.1·m + 0.9
-        // are left out; over the G groups of class 1 holding M scores, coverage > 0.9 − 0.9·G/M.
+        // The rule at ℓ = 0.9 (read exactly: Q = 101) holds on the threshold-setting images
+        // themselves: for each group g of class 1 with targets in n_g of them, the missed
+        // fractions of those images sum to at most (n_g + 1)·0.1 − 1.
+        let thresholdImages = Calibrator(grouping: KMeansGrouping()).splitImages(count: 40).thresholds
+        let labels = try #require(curves.groups.labels[1])
+        #expect(curves.groups.groupCounts[1] >= 4)
+        for g in 0..<curves.groups.groupCounts[1] {
+            var missedSum = 0.0, images = 0
+            for n in thresholdImages {
+                let targets = (0..<48).filter { labels.scalars[$0] == Int32(g) && testT.scalars[n * 96 + 48 + $0] == 1 }
+                guard !targets.isEmpty else { continue }
+                images += 1
+                missedSum += Double(targets.filter { sets.scalars[n * 96 + 48 + $0] == 0 }.count) / Double(targets.count)
+            }
+            #expect(missedSum <= Double(images + 1) * 0.1 - 1 + 1e-9 || images == 0, "group \(g): \(missedSum) over \(images) images")
+        }
         let classOne = testT.scalars.indices.filter { $0 % 96 >= 48 && testT.scalars[$0] == 1 }
-        let covered = classOne.filter { sets.scalars[$0] == 1 }.count
-        let groups = Double(curves.groups.groupCounts[1]), m = Double(classOne.count)
-        #expect(groups >= 4)
-        #expect(Double(covered) / m > 0.9 - 0.9 * groups / m, "\(covered) of \(classOne.count)")
         #expect(result.targetCount == classOne.count)
         #expect(result.meanPixelwiseCalibrationError >= 0 && result.meanPixelwiseCalibrationError <= 1)
     }

@@ -116,7 +116,7 @@ public struct Calibrator<Grouping: NonconformityGrouping>: Sendable {
     public func calibrate(_ scores: ScoreStore) throws(CalibrationError) -> CalibratedCurves {
         let levels = Quantiles.equallySpacedLevels(count: levelCount)
         let (groupImages, thresholdImages) = splitImages(count: scores.imageCount)
-        let isSplit = groupImages.count != scores.imageCount
+        let isSplit = groupImages != thresholdImages
         let groupScores = isSplit ? scores.images(groupImages) : scores
         let thresholdScores = isSplit ? scores.images(thresholdImages) : scores
         let input = GroupingInput(scores: groupScores, levels: levels)

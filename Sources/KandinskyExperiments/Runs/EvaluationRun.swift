@@ -12,10 +12,10 @@ import KandinskyModels
 ///   confidence), `pixel_coverage.svg` (at `evaluation.reliability_pixel`), `pixelwise_ce.npy`
 ///   and `.png`, `coverages.npy`;
 /// - `summary.json` with the mean ECE and, with curves, the mean pixelwise and marginal CE, the
-///   curves' quantile rule and the ``CoverageAudit`` rows (every class, every group, every α of
+///   curves' quantile rule and the ``KandinskyCalibration/CoverageAudit`` rows (every class, every group, every α of
 ///   `evaluation.alphas`).
 ///
-/// The ECE bins as `evaluation.precision` says (``ProbabilityCalibration/precision``).
+/// The ECE bins as `evaluation.precision` says (``KandinskyCalibration/ProbabilityCalibration/precision``).
 public struct EvaluationRun {
     /// The composed `eval` configuration.
     public let config: Config
@@ -42,11 +42,11 @@ public struct EvaluationRun {
         public var marginalCE: Double?
         /// The marginal coverage at each bin's confidence, nil without curves.
         public var marginalCoverages: [Double]?
-        /// The curves' quantile rule (``QuantileRule``), nil without curves.
+        /// The curves' quantile rule (``KandinskyCalibration/QuantileRule``), nil without curves.
         public var rule: String?
         /// The α levels of the audit, nil without curves.
         public var alphas: [Double]?
-        /// The audit of the prediction sets (``CoverageAudit``), nil without curves.
+        /// The audit of the prediction sets (``KandinskyCalibration/CoverageAudit``), nil without curves.
         public var audit: [CoverageAudit.Row]?
     }
 
