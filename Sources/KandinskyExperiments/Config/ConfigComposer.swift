@@ -19,18 +19,42 @@ import Yams
 /// 5. Interpolations resolve last: `${a.b}` (the node at that absolute key path),
 ///    `${oc.env:VAR}` and `${oc.env:VAR,default}`. A value `???` is required: reading it, or
 ///    ``Config/requireComplete()``, throws.
+/// 6. Every key of ``ConfigSchema`` present in the result is checked against its type and
+///    range, and the keys that must agree with each other are compared, so a bad value stops
+///    the command before any work starts or any file is written.
+///
+/// Each file and override is held to ``ConfigLimits`` (nesting depth, expanded size) before it
+/// is parsed. The composed ``Config`` remembers which file or override set each key, so errors
+/// can name it.
 public struct ConfigComposer: Sendable {
     /// The directory holding the primary files and group folders.
     public let directory: URL
+    /// Whether `directory` holds the configs that ship with Kandinsky (named as such in errors).
+    private let isBuiltIn: Bool
 
     /// A composer over a user's config directory.
     public init(directory: URL) {
+        self.init(directory: directory, isBuiltIn: false)
+    }
+
+    private init(directory: URL, isBuiltIn: Bool) {
         self.directory = directory
+        self.isBuiltIn = isBuiltIn
     }
 
     /// The composer over the configs that ship inside Kandinsky.
     public static var builtIn: ConfigComposer {
-        ConfigComposer(directory: Bundle.module.url(forResource: "configs", withExtension: nil)!)
+        ConfigComposer(directory: Bundle.module.url(forResource: "configs", withExtension: nil)!, isBuiltIn: true)
+    }
+
+    /// How errors name a file of the directory.
+    func sourceName(_ relativePath: String) -> String {
+        isBuiltIn ? "built-in config \(relativePath)" : directory.appendingPathComponent(relativePath).path
+    }
+
+    /// How errors name a command-line override.
+    static func sourceName(override text: String) -> String {
+        "override '\(ConfigLimits.abbreviated(text))'"
     }
 
     /// Composes `<primary>.yaml` with command-line arguments of the form `key=value`.
@@ -40,18 +64,18 @@ public struct ConfigComposer: Sendable {
         var choiceOverrides: [(group: String, option: String?)] = []
         var valueOverrides: [(path: [String], value: ConfigNode, adding: Bool, text: String)] = []
         for argument in arguments {
-            guard let equals = argument.firstIndex(of: "="), equals != argument.startIndex else {
-                throw .badOverride(argument)
-            }
+            guard let equals = argument.firstIndex(of: "=") else { throw .badOverride(argument) }
             var key = String(argument[..<equals])
             let valueText = String(argument[argument.index(after: equals)...])
             let adding = key.hasPrefix("+")
             if adding { key.removeFirst() }
+            let path = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard !path.contains("") else { throw .emptyOverrideKey(argument) }
             if groups.contains(key) {
                 choiceOverrides.append((key, valueText == "null" ? nil : valueText))
             } else {
-                let value = try ConfigNode.parse(yaml: valueText.isEmpty ? "''" : valueText, file: "command line (\(argument))")
-                valueOverrides.append((key.split(separator: ".").map(String.init), value, adding, argument))
+                let value = try ConfigNode.parse(yaml: valueText.isEmpty ? "''" : valueText, file: Self.sourceName(override: argument))
+                valueOverrides.append((path, value, adding, argument))
             }
         }
 
@@ -75,27 +99,35 @@ public struct ConfigComposer: Sendable {
         }
 
         var root = ConfigNode.map([])
+        var sources = ConfigSources()
         for entry in entries {
             guard let group = entry.group else {
                 root = root.merged(with: primaryContent)
+                sources.record(primaryContent, at: [], source: sourceName("\(primary).yaml"))
                 continue
             }
             guard let option = entry.option else { continue }
-            root = try merge(group: group, option: option, optional: entry.optional, into: root)
+            root = try merge(group: group, option: option, optional: entry.optional, into: root, sources: &sources)
         }
-        if !entries.contains(where: { $0.group == nil }) { root = root.merged(with: primaryContent) }
+        if !entries.contains(where: { $0.group == nil }) {
+            root = root.merged(with: primaryContent)
+            sources.record(primaryContent, at: [], source: sourceName("\(primary).yaml"))
+        }
 
         for override in valueOverrides {
-            if override.path.first == "" || override.path.contains("") { throw .badOverride(override.text) }
             guard root.set(override.value, at: override.path[...], create: override.adding) else {
                 let key = override.path.joined(separator: ".")
                 throw .unknownKey(key, suggestion: Self.closest(to: key, among: root.allKeyPaths))
             }
+            sources.record(override.value, at: override.path, source: Self.sourceName(override: override.text))
         }
         let experimentName = entries.first(where: { $0.group == "experiment" })?.option
         _ = root.set(experimentName.map { .scalar(Self.stripYAML($0), quoted: true) } ?? .null, at: ["experiment_name"], create: true)
-        let resolved = try Interpolation(root: root, environment: environment).resolve()
-        return Config(root: resolved)
+        sources.recordReferences(in: root)
+        var interpolation = Interpolation(root: root, environment: environment)
+        let config = Config(root: try interpolation.resolve(), sources: sources)
+        try ConfigSchema.validate(config)
+        return config
     }
 
     // MARK: Files
@@ -120,7 +152,7 @@ public struct ConfigComposer: Sendable {
                                searched: url.path)
         }
         let isGlobal = text.split(separator: "\n", omittingEmptySubsequences: true).first?.contains("@package _global_") == true
-        var node = try ConfigNode.parse(yaml: text, file: url.path)
+        var node = try ConfigNode.parse(yaml: text, file: sourceName(relativePath))
         var defaults: ConfigNode?
         if case .map(var entries) = node, let index = entries.firstIndex(where: { $0.key == "defaults" }) {
             defaults = entries[index].value
@@ -155,7 +187,7 @@ public struct ConfigComposer: Sendable {
         return entries
     }
 
-    func merge(group: String, option: String, optional: Bool, into root: ConfigNode) throws(ConfigError) -> ConfigNode {
+    func merge(group: String, option: String, optional: Bool, into root: ConfigNode, sources: inout ConfigSources) throws(ConfigError) -> ConfigNode {
         let relativePath = "\(group)/\(Self.stripYAML(option)).yaml"
         if optional, !FileManager.default.fileExists(atPath: directory.appendingPathComponent(relativePath).path) { return root }
         let (content, defaults, isGlobal) = try load(relativePath: relativePath)
@@ -167,13 +199,17 @@ public struct ConfigComposer: Sendable {
             if let subgroup = entry.group, subgroup.hasPrefix("/") {
                 continue  // `override /group: option` was applied when the choices were made
             } else if let subgroup = entry.group, let suboption = entry.option {
-                root = try merge(group: "\(group)/\(subgroup)", option: suboption, optional: entry.optional, into: root)
+                root = try merge(group: "\(group)/\(subgroup)", option: suboption, optional: entry.optional, into: root, sources: &sources)
             } else if entry.group == nil {
                 root = Self.merge(content, into: root, at: packagePath)
+                sources.record(content, at: packagePath, source: sourceName(relativePath))
                 selfMerged = true
             }
         }
-        if !selfMerged { root = Self.merge(content, into: root, at: packagePath) }
+        if !selfMerged {
+            root = Self.merge(content, into: root, at: packagePath)
+            sources.record(content, at: packagePath, source: sourceName(relativePath))
+        }
         return root
     }
 

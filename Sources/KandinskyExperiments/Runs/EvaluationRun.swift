@@ -45,12 +45,12 @@ public struct EvaluationRun {
     /// - Throws: ``ConfigError`` or ``ExperimentError`` naming the bad key, file or value.
     public func run(progressStyle: ProgressReporter.Style = .automatic) throws -> (directory: URL, summary: Summary) {
         try config.requireComplete()
-        let checkpointPath = try config.string("ckpt_path")
+        let checkpointPath = try config.requiredCheckpoint()
+        let settings = try EvaluationSettings(config: config)
         var model = try CalibrationRun.loadModel(checkpointPath, expected: try ModelSettings(config: config).architecture)
         let curves = try Self.curves(in: checkpointPath)
-        let outputs = try NetworkOutputs(model: &model, dataset: data.test, batchSize: try config.int("data.batch_size"),
+        let outputs = try NetworkOutputs(model: &model, dataset: data.test, batchSize: try config.value(\.data.batchSize),
                                          title: "test images", progressStyle: progressStyle)
-        let settings = try EvaluationSettings(config: config)
         let directory = try RunDirectory(config: config, task: "eval", timestamped: false)
         let summary = try Self.evaluate(outputs, curves: curves, settings: settings, into: directory)
         return (directory.url, summary)
@@ -144,30 +144,17 @@ public struct EvaluationSettings: Sendable {
     /// The pixel of the pixelwise diagrams (`evaluation.reliability_pixel`); nil for the image centre.
     public var reliabilityPixel: (h: Int, w: Int)?
 
-    /// Reads the section.
+    /// Reads the section, every value checked against ``ConfigSchema``.
     ///
-    /// - Throws: ``ConfigError`` for a missing key or a wrong type.
+    /// - Throws: ``ConfigError`` for a missing key, a wrong type or a value out of range.
     public init(config: Config) throws {
-        classIndex = try config.int("evaluation.class_idx")
-        bins = try config.int("evaluation.bins")
-        let indexingName = try config.string("evaluation.indexing")
-        guard let indexing = ThresholdIndexing(rawValue: indexingName) else {
-            throw ConfigError.wrongType("evaluation.indexing", expected: "interpolated or reference", found: indexingName)
-        }
-        self.indexing = indexing
-        let precisionName = try config.string("evaluation.precision")
-        guard let precision = ScorePrecision(rawValue: precisionName) else {
-            throw ConfigError.wrongType("evaluation.precision", expected: "float or half-probabilities", found: precisionName)
-        }
-        self.precision = precision
-        eceBins = try config.int("evaluation.ece_bins")
-        if config.isNull("evaluation.reliability_pixel") {
-            reliabilityPixel = nil
-        } else {
-            let p = try config.ints("evaluation.reliability_pixel")
-            guard p.count == 2 else { throw ConfigError.wrongType("evaluation.reliability_pixel", expected: "[row, column]", found: "\(p)") }
-            reliabilityPixel = (p[0], p[1])
-        }
+        try ConfigSchema.checkConditions(config)
+        classIndex = try config.value(\.evaluation.classIndex)
+        bins = try config.value(\.evaluation.bins)
+        indexing = try config.value(\.evaluation.indexing)
+        precision = try config.value(\.evaluation.precision)
+        eceBins = try config.value(\.evaluation.eceBins)
+        reliabilityPixel = try config.value(\.evaluation.reliabilityPixel).map { ($0[0], $0[1]) }
     }
 }
 
