@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KandinskyCore
 
 @main
@@ -17,7 +18,26 @@ struct Kandinsky: ParsableCommand {
             CommandGroup(name: "Data", subcommands: [
                 SynthCommand.self, SplitCommand.self, DumpDatasetCommand.self, CheckDataCommand.self,
             ]),
-            CommandGroup(name: "Files", subcommands: [InfoCommand.self]),
+            CommandGroup(name: "Files", subcommands: [InfoCommand.self, HelpConfigCommand.self]),
         ]
     )
+
+    /// Parses and runs a subcommand. Help and version requests and explicit exit codes behave as
+    /// swift-argument-parser's default `main`; every other error is one line on stderr:
+    /// `Error: …`, exit status 2 for a usage error (an unknown option, a missing argument, a
+    /// failed validation) and 1 for a failure of the command itself.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code.isSuccess || error is ExitCode { exit(withError: error) }
+            let message = message(for: error).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }.joined(separator: " ")
+            let line = message.hasPrefix("Error: ") ? message : "Error: " + message
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+            Foundation.exit(code == .validationFailure ? 2 : 1)
+        }
+    }
 }

@@ -166,7 +166,7 @@ package enum ConfigValueType: Sendable {
         }
     }
 
-    /// A value as shown in errors: its YAML, at most 40 characters.
+    /// A value as shown in errors: its YAML, at most 60 characters.
     static func value(_ node: ConfigNode) -> String {
         switch node {
         case .scalar(let text, _): ConfigLimits.abbreviated(text)

@@ -114,9 +114,9 @@ public enum ConfigLimits {
         return max(deepest, indents.count + lineIndicators + flow)
     }
 
-    /// At most the first 40 characters of a (possibly huge) override or value, for messages.
+    /// At most the first 60 characters of a (possibly huge) override or value, for messages.
     static func abbreviated(_ text: String) -> String {
-        text.count <= 40 ? text : String(text.prefix(40)) + "…"
+        text.count <= 60 ? text : String(text.prefix(60)) + "…"
     }
 }
 

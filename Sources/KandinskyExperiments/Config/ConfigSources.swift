@@ -31,27 +31,29 @@ package struct ConfigSources: Sendable, Equatable {
         }
     }
 
-    /// The file or override that set `key` (or the nearest enclosing key), following references.
+    /// The file or override that set `key` (or the nearest enclosing key), following references:
+    /// "built-in config calibrate.yaml, via '${bounds}' in built-in config calibration/default.yaml".
     package func source(of key: String) -> String? {
         var components = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        var hops = 0
-        var fallback: String?
-        while hops < 32 {
+        var via: String?  // the first reference followed, and where it was written
+        for _ in 0..<32 {
             var found: String?
             var followed = false
             for length in stride(from: components.count, through: 1, by: -1) {
                 let prefix = components[..<length].joined(separator: ".")
                 if let target = references[prefix] {
-                    fallback = fallback ?? origins[prefix]
+                    via = via ?? "'${\(target)}'" + (origins[prefix].map { " in \($0)" } ?? "")
                     components = target.split(separator: ".", omittingEmptySubsequences: false).map(String.init) + components[length...]
                     followed = true
                     break
                 }
                 if let origin = origins[prefix] { found = origin; break }
             }
-            if !followed { return found ?? fallback }
-            hops += 1
+            if !followed {
+                guard let found else { return nil }
+                return found + (via.map { ", via \($0)" } ?? "")
+            }
         }
-        return fallback
+        return nil
     }
 }

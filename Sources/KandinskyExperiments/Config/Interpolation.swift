@@ -14,6 +14,8 @@ struct Interpolation {
     let root: ConfigNode
     let environment: [String: String]
     private var budget = NodeBudget(source: "the interpolated configuration")
+    /// The references being resolved, innermost last, to name a cycle by its keys.
+    private var resolving: [String] = []
 
     init(root: ConfigNode, environment: [String: String]) {
         self.root = root
@@ -94,6 +96,12 @@ struct Interpolation {
         let path = expression.split(separator: ".").map(String.init)
         guard let target = root.node(at: path[...]) else { throw .badInterpolation(expression, key: key) }
         if target.isMissingMarker { throw .missingValue(expression) }
+        let dotted = path.joined(separator: ".")
+        if resolving.contains(where: { $0 == dotted || $0.hasPrefix(dotted + ".") }) || key == dotted || key.hasPrefix(dotted + ".") {
+            throw .badInterpolation(key: key, "refers to '\(expression)', which contains it: an interpolation cycle")
+        }
+        resolving.append(key)
+        defer { resolving.removeLast() }
         return try resolve(target, path: path, depth: depth + 1, level: level)
     }
 }
