@@ -106,6 +106,14 @@ public enum ConfigLimits {
             default:
                 break
             }
+            // A flow indicator ends a word: `[&a "x"]` has the anchor right after the bracket.
+            if flow > 0, [UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","), UInt8(ascii: "]"), UInt8(ascii: "}")].contains(byte) {
+                word = []
+                lastSignificant = byte
+                deepest = max(deepest, indents.count + lineIndicators + flow)
+                if deepest > limit { return deepest }
+                continue
+            }
             // An anchor or tag (`&a`, `!!str`) may stand between an indicator and a quoted scalar.
             if word.first != UInt8(ascii: "&") && word.first != UInt8(ascii: "!") { lastSignificant = byte }
             deepest = max(deepest, indents.count + lineIndicators + flow)

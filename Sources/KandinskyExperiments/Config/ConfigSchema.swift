@@ -253,7 +253,7 @@ extension ConfigSchema {
         ConfigCrossCheck(rule: "model.loss.class_weights has model.net.out_channels weights") { config throws(ConfigError) in
             guard let outputs = present(\.model.outputChannels, in: config), let weightsOrNull = present(\.model.classWeights, in: config),
                   let weights = weightsOrNull, weights.count != outputs else { return }
-            throw .inconsistent("model.loss.class_weights", value: ConfigLimits.abbreviated("\(weights)"), problem: "expected \(outputs) weights, one per output plane (model.net.out_channels)",
+            throw .inconsistent("model.loss.class_weights", value: ConfigLimits.abbreviated("[" + weights.map(ConfigValueType.format).joined(separator: ", ") + "]"), problem: "expected \(outputs) weights, one per output plane (model.net.out_channels)",
                                 source: config.sources.source(of: "model.loss.class_weights"))
         },
         ConfigCrossCheck(rule: "model.net.channels × 2^(model.net.depth − 1) ≤ \(maximumWidestLayer)") { config throws(ConfigError) in

@@ -31,7 +31,7 @@ struct Interpolation {
             throw .badInterpolation(key: path.joined(separator: "."), "is part of an interpolation cycle")
         }
         guard level <= ConfigLimits.maximumDepth else {
-            throw .tooDeep("the interpolated value of '\(path.joined(separator: "."))'")
+            throw .tooDeep("the interpolated value of '\(ConfigLimits.abbreviated(path.joined(separator: ".")))'")
         }
         try budget.spend()
         switch node {
