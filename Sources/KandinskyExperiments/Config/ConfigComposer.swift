@@ -139,8 +139,11 @@ public struct ConfigComposer: Sendable {
     }
 
     func groupNames() -> Set<String> {
-        let contents = (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: [.isDirectoryKey])) ?? []
-        return Set(contents.filter { (try? $0.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true }.map(\.lastPathComponent))
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return Set(names.filter { name in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path, isDirectory: &isDirectory) && isDirectory.boolValue
+        })
     }
 
     /// Loads a file: its content without `defaults`, the defaults list, and whether it is global.
@@ -225,23 +228,37 @@ public struct ConfigComposer: Sendable {
         option.hasSuffix(".yaml") ? String(option.dropLast(5)) : option
     }
 
-    /// The known key closest to `key` by edit distance, if reasonably close.
+    /// The known key closest to `key` by edit distance, if reasonably close (at most a third of
+    /// its length, and at least 3, edits away). Candidates whose length alone puts them farther
+    /// are skipped, which keeps the suggestion cheap for long or many keys.
     static func closest(to key: String, among candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, editDistance(key, $0)) }.min { $0.1 < $1.1 }
-        guard let (best, distance) = scored, distance <= max(3, key.count / 3) else { return nil }
-        return best
+        let limit = max(3, key.count / 3)
+        let target = Array(key.utf8)
+        var best: (key: String, distance: Int)?
+        for candidate in candidates where abs(candidate.utf8.count - target.count) <= min(limit, best?.distance ?? limit) {
+            let distance = editDistance(target, Array(candidate.utf8))
+            if distance <= limit, distance < best?.distance ?? .max { best = (candidate, distance) }
+        }
+        return best?.key
     }
 
     static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        editDistance(Array(a.utf8), Array(b.utf8))
+    }
+
+    /// Levenshtein distance over bytes. - Complexity: O(|a|·|b|) time, O(|b|) space.
+    static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        guard !a.isEmpty else { return b.count }
+        guard !b.isEmpty else { return a.count }
         var previous = Array(0...b.count)
-        for i in 1...max(a.count, 1) where !a.isEmpty {
-            var current = [i] + [Int](repeating: 0, count: b.count)
-            for j in 1...max(b.count, 1) where !b.isEmpty {
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
                 current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
             }
-            previous = current
+            swap(&previous, &current)
         }
-        return a.isEmpty ? b.count : previous[b.count]
+        return previous[b.count]
     }
 }
