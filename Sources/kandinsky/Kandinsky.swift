@@ -11,6 +11,7 @@ struct Kandinsky: ParsableCommand {
         groupedSubcommands: [
             CommandGroup(name: "Experiments (configured like the original: experiment=NAME key=value …)", subcommands: [
                 PipelineCommand.self, TrainCommand.self, CalibrateCommand.self, EvalCommand.self, PredictCommand.self,
+                HelpConfigCommand.self,
             ]),
             CommandGroup(name: "Calibration from .npy files", subcommands: [
                 CalibrateScoresCommand.self, EvaluateScoresCommand.self, PredictSetsCommand.self, InferCommand.self,
@@ -18,7 +19,7 @@ struct Kandinsky: ParsableCommand {
             CommandGroup(name: "Data", subcommands: [
                 SynthCommand.self, SplitCommand.self, DumpDatasetCommand.self, CheckDataCommand.self,
             ]),
-            CommandGroup(name: "Files", subcommands: [InfoCommand.self, HelpConfigCommand.self]),
+            CommandGroup(name: "Files", subcommands: [InfoCommand.self]),
         ]
     )
 
