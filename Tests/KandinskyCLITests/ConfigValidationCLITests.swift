@@ -25,7 +25,7 @@ import Testing
         (["train", "model.net.depth=40"], "Error: config key 'model.net.depth' is 40, expected an integer in 1...8 (from override 'model.net.depth=40')"),
         (["train", "data.dims=[100000,100000]"],
          "Error: config key 'data.dims' is [100000, 100000], expected a list of 2 integers in 1...8192 (from override 'data.dims=[100000,100000]')"),
-        (["train", "model.optimizer.lr=nan"], "Error: config key 'model.optimizer.lr' is nan, expected a finite number > 0 (from override 'model.optimizer.lr=nan')"),
+        (["train", "model.optimizer.lr=nan"], "Error: config key 'model.optimizer.lr' is nan, expected a number in (0, 1000] (from override 'model.optimizer.lr=nan')"),
         (["train", "data.augmentations.affine.scale=[0,0]"],
          "Error: config key 'data.augmentations.affine.scale' is [0, 0], expected a list of 2 numbers, each in (0, 10] (from override 'data.augmentations.affine.scale=[0,0]')"),
         (["pipeline", "model.scheduler.T_mult=-9223372036854775808"],

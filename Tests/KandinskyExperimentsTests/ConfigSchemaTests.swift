@@ -55,7 +55,8 @@ let badValues: [BadValue] = [
     BadValue("train", ["data.dims=[100000,100000]"], key: "data.dims", expected: "a list of 2 integers in 1...8192"),
     BadValue("train", ["data.dims=[8192,8192]"], key: "data.dims", expected: "at most 4194304 pixels"),
     BadValue("train", ["data.dims=[100,100]"], key: "data.dims", .inconsistent, expected: "sides divisible by 16"),
-    BadValue("train", ["model.optimizer.lr=nan"], key: "model.optimizer.lr", expected: "a finite number > 0"),
+    BadValue("train", ["model.optimizer.lr=nan"], key: "model.optimizer.lr", expected: "a number in (0, 1000]"),
+    BadValue("train", ["model.optimizer.lr=1e300"], key: "model.optimizer.lr", expected: "a number in (0, 1000]"),
     BadValue("train", ["data.num_workers=-1"], key: "data.num_workers", expected: "an integer in 0...64"),
     BadValue("train", ["data.augmentations.horizontal_flip.p=5"], key: "data.augmentations.horizontal_flip.p", expected: "a number in [0, 1]"),
     BadValue("calibrate", ["ckpt_path=x", "calibration.mutation_factor=5"], key: "calibration.mutation_factor", expected: "a number in [0, 2]"),
@@ -130,7 +131,7 @@ let badValues: [BadValue] = [
         }
         #expect(help.contains("data.batch_size: an integer in 1...1024\n"))
         #expect(help.contains("calibration.bounds: 5 [low, high] pairs (cx, cy, r1, r2, r3) with low ≤ high"))
-        #expect(help.contains("model.loss.class_weights: a list of 1 to 65 numbers, each finite ≥ 0, or null\n"))
+        #expect(help.contains("model.loss.class_weights: a list of 1 to 65 numbers, each in [0, 1000000], or null\n"))
         #expect(ConfigSchema.helpText(prefix: "model.net").split(separator: "\n").count == 10)
     }
 

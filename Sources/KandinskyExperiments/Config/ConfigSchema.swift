@@ -109,15 +109,15 @@ package struct ConfigSchema: Sendable {
             "Levels of the UNet; at most \(ConfigSchema.maximumDepth): each level doubles the widest layer, whose weights grow with its square, and halves the image, whose sides must be divisible by 2^depth.")
         package let dropout: ConfigKey<Double> = .number("model.net.dropout", .closedOpen(0, 1), "The dropout probability of every block.")
         package let keptFraction: ConfigKey<Double> = .number("model.loss.k_frac", .openClosed(0, 1), "The fraction of each plane's pixels, the hardest, that the top-k loss counts.")
-        package let classWeights: ConfigKey<[Double]?> = .optionalNumbers("model.loss.class_weights", count: 1...(ConfigSchema.maximumCategories + 1), each: .atLeast(0),
-            "One weight per output plane (model.net.out_channels of them), non-negative with a positive sum; null for equal weights.",
+        package let classWeights: ConfigKey<[Double]?> = .optionalNumbers("model.loss.class_weights", count: 1...(ConfigSchema.maximumCategories + 1), each: .closed(0, 1e6),
+            "One weight per output plane (model.net.out_channels of them), non-negative with a positive sum, at most 10⁶ (they are used as 32-bit floats, relative to each other); null for equal weights.",
             condition: { $0.reduce(0, +) > 0 ? nil : "non-negative weights with a positive sum" })
-        package let learningRate: ConfigKey<Double> = .number("model.optimizer.lr", .above(0), "Adam's learning rate, the schedule's η_0.")
-        package let weightDecay: ConfigKey<Double> = .number("model.optimizer.weight_decay", .atLeast(0), "Adam's L2 weight decay.")
+        package let learningRate: ConfigKey<Double> = .number("model.optimizer.lr", .openClosed(0, 1000), "Adam's learning rate, the schedule's η_0; at most 1000, far above any rate that trains, so it stays finite as a 32-bit float.")
+        package let weightDecay: ConfigKey<Double> = .number("model.optimizer.weight_decay", .closed(0, 1000), "Adam's L2 weight decay (a 32-bit float, hence the bound).")
         package let firstCycle: ConfigKey<Int> = .integer("model.scheduler.T_0", 1...ConfigSchema.maximumEpochs, "Epochs in the first cosine cycle.")
         package let cycleGrowth: ConfigKey<Int> = .integer("model.scheduler.T_mult", 1...1000,
             "The factor by which each cycle is longer than the previous one; at most 1000, which keeps cycle lengths far from overflowing.")
-        package let minimumLearningRate: ConfigKey<Double> = .number("model.scheduler.eta_min", .atLeast(0), "The rate each cycle approaches at its end.")
+        package let minimumLearningRate: ConfigKey<Double> = .number("model.scheduler.eta_min", .closed(0, 1000), "The rate each cycle approaches at its end; bounded as model.optimizer.lr.")
     }
 
     /// `trainer.*`.
