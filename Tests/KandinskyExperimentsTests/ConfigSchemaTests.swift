@@ -157,6 +157,13 @@ let badValues: [BadValue] = [
         #expect(error?.description == "config key 'data.batch_size' is 0, expected an integer in 1...1024 (from \(file.path))")
     }
 
+    /// `predict` reads the class count from the calibrated model, which may have more classes
+    /// than its data.categories say; the run checks class_idx against it before writing.
+    @Test func predictLeavesItsClassIndexToTheModel() throws {
+        let config = try ConfigComposer.builtIn.compose(primary: "predict", overrides: ["ckpt_path=x", "image=y", "class_idx=2"], environment: [:])
+        #expect(try config.value(\.classIndex) == 2)
+    }
+
     @Test func reversedBoundsNameThePair() throws {
         let error = #expect(throws: ConfigError.self) {
             try ConfigComposer.builtIn.compose(primary: "calibrate", overrides: ["ckpt_path=x", "bounds=[[-20,20],[-20,20],[0,150],[150,0],[0,300]]"], environment: [:])

@@ -32,7 +32,7 @@ package struct ConfigSchema: Sendable {
 
     package let seed: ConfigKey<UInt64> = .seed("seed", "Seeds weight initialisation, shuffling, augmentation and the calibration subset.")
     package let classIndex: ConfigKey<Int> = .integer("class_idx", 0...Int.max,
-        "The class whose prediction sets `predict` draws, and the default of calibration.class_idx and evaluation.class_idx; below 1 + the number of data.categories (0 is the background).")
+        "The class whose prediction sets `predict` draws (below the calibrated model's class count), and the default of calibration.class_idx and evaluation.class_idx (below 1 + the number of data.categories; 0 is the background).")
     package let checkpoint: ConfigKey<String?> = .optionalText("ckpt_path",
         "A checkpoint: resumed by train, reused by pipeline, required (???) by calibrate, eval and predict.")
     package let image: ConfigKey<String> = .text("image", "predict: the image (JPEG or PNG) to make prediction sets for.")
@@ -235,9 +235,12 @@ package struct ConfigCrossCheck: Sendable {
 extension ConfigSchema {
     /// The conditions between keys; each is skipped when one of its keys is absent or `???`.
     package static let crossChecks: [ConfigCrossCheck] = [
-        ConfigCrossCheck(rule: "class_idx, calibration.class_idx and evaluation.class_idx are below 1 + the number of data.categories") { config throws(ConfigError) in
+        // `predict` has no model section: its class_idx is checked against the calibrated model's
+        // classes once the file is read, before anything is written.
+        ConfigCrossCheck(rule: "calibration.class_idx, evaluation.class_idx and (with a model section) class_idx are below 1 + the number of data.categories") { config throws(ConfigError) in
             guard let categories = present(\.data.categories, in: config) else { return }
-            for key in [\ConfigSchema.classIndex, \.calibration.classIndex, \.evaluation.classIndex] {
+            let hasModel = config.node(shared.model.outputChannels.path) != nil
+            for key in hasModel ? [\ConfigSchema.classIndex, \.calibration.classIndex, \.evaluation.classIndex] : [\.calibration.classIndex, \.evaluation.classIndex] {
                 guard let index = present(key, in: config), index > categories.count else { continue }
                 let path = shared[keyPath: key].path
                 throw .inconsistent(path, value: "\(index)", problem: "expected a class index in 0...\(categories.count) (the background and the \(categories.count) data.categories \(categories))",
