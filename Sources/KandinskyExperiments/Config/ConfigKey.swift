@@ -1,5 +1,3 @@
-import Foundation
-
 /// A range of finite numbers, each end open or closed; an infinite end means unbounded there.
 /// NaN and infinities are never inside.
 package struct NumberRange: Sendable, Equatable, CustomStringConvertible {
@@ -25,10 +23,16 @@ package struct NumberRange: Sendable, Equatable, CustomStringConvertible {
         x.isFinite && (lowerIncluded ? x >= lower : x > lower) && (upperIncluded ? x <= upper : x < upper)
     }
 
+    /// "a number in (0, 1]", or "a finite number ≥ 0" without an upper end.
     package var description: String {
-        func number(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)" }
-        if upper == .infinity { return "a finite number \(lowerIncluded ? "≥" : ">") \(number(lower))" }
-        return "a number in \(lowerIncluded ? "[" : "(")\(number(lower)), \(number(upper))\(upperIncluded ? "]" : ")")"
+        upper == .infinity ? "a finite number " + bounds : "a number " + bounds
+    }
+
+    /// "in (0, 1]" or "≥ 0": the range without its noun.
+    var bounds: String {
+        let format = ConfigValueType.format
+        if upper == .infinity { return "\(lowerIncluded ? "≥" : ">") \(format(lower))" }
+        return "in \(lowerIncluded ? "[" : "(")\(format(lower)), \(format(upper))\(upperIncluded ? "]" : ")")"
     }
 }
 
@@ -60,10 +64,10 @@ package enum ConfigValueType: Sendable {
         case .number(let range): range.description
         case .choice(let words): "one of " + words.joined(separator: ", ")
         case .text: "text"
-        case .integers(let count, let each): "a list of \(Self.describe(count)) " + Self.describe(each, noun: "integers").replacingOccurrences(of: "an integer", with: "integers")
-        case .numbers(let count, let each): "a list of \(Self.describe(count)) numbers, each " + each.description.replacingOccurrences(of: "a number", with: "").replacingOccurrences(of: "a finite number", with: "finite").trimmingCharacters(in: .whitespaces)
+        case .integers(let count, let each): "a list of \(Self.describe(count)) " + Self.describe(each, noun: "integers")
+        case .numbers(let count, let each): "a list of \(Self.describe(count)) numbers, each " + (each.upper == .infinity ? "finite " : "") + each.bounds
         case .texts(let count, let choices): "a list of \(Self.describe(count)) " + (choices.map { "words among " + $0.joined(separator: ", ") } ?? "non-empty words")
-        case .intervals(let names, let each): "\(names.count) [low, high] pairs (\(names.joined(separator: ", "))) with low ≤ high, each end " + each.description.replacingOccurrences(of: "a number ", with: "")
+        case .intervals(let names, let each): "\(names.count) [low, high] pairs (\(names.joined(separator: ", "))) with low ≤ high, each end " + each.bounds
         case .section: "a section"
         }
     }
