@@ -198,6 +198,16 @@ let badValues: [BadValue] = [
         #expect(error?.description == "override '\(override)' has an empty key: expected key=value, e.g. data.batch_size=8")
     }
 
+    @Test func aFileThatIsNotUTF8SaysSo() throws {
+        let directory = try copyOfBuiltInConfigs()
+        try Data([0x62, 0x3A, 0x20, 0xFF, 0xFE, 0x0A]).write(to: directory.appendingPathComponent("trainer/default.yaml"))
+        let error = #expect(throws: ConfigError.self) {
+            try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
+        }
+        #expect(error?.code == .malformedFile)
+        #expect(error?.description == "\(directory.appendingPathComponent("trainer/default.yaml").path): not UTF-8 text")
+    }
+
     @Test func interpolationCyclesNameTheirKeys() throws {
         let error = #expect(throws: ConfigError.self) {
             try ConfigComposer.builtIn.compose(primary: "train", overrides: ["data.batch_size=${data}"], environment: [:])

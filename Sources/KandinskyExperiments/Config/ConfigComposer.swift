@@ -149,6 +149,9 @@ public struct ConfigComposer: Sendable {
     /// Loads a file: its content without `defaults`, the defaults list, and whether it is global.
     func load(relativePath: String) throws(ConfigError) -> (ConfigNode, ConfigNode?, Bool) {
         let url = directory.appendingPathComponent(relativePath)
+        if let data = FileManager.default.contents(atPath: url.path), String(data: data, encoding: .utf8) == nil {
+            throw .malformedFile(sourceName(relativePath), "not UTF-8 text")
+        }
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
             let parts = relativePath.split(separator: "/")
             throw .missingFile(group: parts.dropLast().joined(separator: "/"), option: String(parts.last ?? "").replacingOccurrences(of: ".yaml", with: ""),

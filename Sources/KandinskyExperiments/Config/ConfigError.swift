@@ -66,11 +66,11 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
     }
 
     static func missingFile(group: String, option: String, searched: String) -> ConfigError {
-        ConfigError("no config '\(option)' in group '\(group)' (looked for \(searched))", code: .missingFile)
+        ConfigError("no config '\(ConfigLimits.abbreviated(option))' in group '\(ConfigLimits.abbreviated(group))' (looked for \(ConfigLimits.abbreviated(searched, limit: 1000)))", code: .missingFile)
     }
 
     static func unknownKey(_ key: String, suggestion: String?) -> ConfigError {
-        ConfigError("unknown config key '\(key)'" + (suggestion.map { "; did you mean '\($0)'?" } ?? "")
+        ConfigError("unknown config key '\(ConfigLimits.abbreviated(key))'" + (suggestion.map { "; did you mean '\($0)'?" } ?? "")
             + " (prefix it with '+' to add a new key)", code: .unknownKey, key: key)
     }
 

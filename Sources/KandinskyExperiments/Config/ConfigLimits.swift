@@ -122,9 +122,9 @@ public enum ConfigLimits {
         return max(deepest, indents.count + lineIndicators + flow)
     }
 
-    /// At most the first 60 characters of a (possibly huge) override or value, for messages.
-    static func abbreviated(_ text: String) -> String {
-        text.count <= 60 ? text : String(text.prefix(60)) + "…"
+    /// At most the first `limit` characters of a (possibly huge) override or value, for messages.
+    static func abbreviated(_ text: String, limit: Int = 60) -> String {
+        text.count <= limit ? text : String(text.prefix(limit)) + "…"
     }
 }
 
