@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Reading a key whose value is `???` throws ``ConfigError`` naming the key; so does reading a
 /// value of the wrong type. The keys the tool reads are declared, with their types and ranges,
-/// in ``ConfigSchema``; the runs read them through ``value(_:)``, which checks them.
+/// in the package's configuration schema (`kandinsky help-config` prints it); the runs read them
+/// through it, so a value is checked wherever it is read.
 public struct Config: Sendable, Equatable {
     /// The whole tree.
     public var root: ConfigNode

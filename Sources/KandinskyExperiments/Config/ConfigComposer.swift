@@ -19,9 +19,9 @@ import Yams
 /// 5. Interpolations resolve last: `${a.b}` (the node at that absolute key path),
 ///    `${oc.env:VAR}` and `${oc.env:VAR,default}`. A value `???` is required: reading it, or
 ///    ``Config/requireComplete()``, throws.
-/// 6. Every key of ``ConfigSchema`` present in the result is checked against its type and
-///    range, and the keys that must agree with each other are compared, so a bad value stops
-///    the command before any work starts or any file is written.
+/// 6. Every key of the configuration schema (`kandinsky help-config`) present in the result is
+///    checked against its type and range, and the keys that must agree with each other are
+///    compared, so a bad value stops the command before any work starts or any file is written.
 ///
 /// Each file and override is held to ``ConfigLimits`` (nesting depth, expanded size) before it
 /// is parsed. The composed ``Config`` remembers which file or override set each key, so errors

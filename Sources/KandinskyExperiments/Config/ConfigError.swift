@@ -27,7 +27,7 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let badInterpolation = Code(.badInterpolation)
         /// A value of the wrong kind (a list where a number is expected, text that is not a number, …).
         public static let wrongType = Code(.wrongType)
-        /// A value of the right kind outside its allowed range (see ``ConfigSchema``).
+        /// A value of the right kind outside its allowed range (see the configuration schema (`kandinsky help-config`)).
         public static let outOfRange = Code(.outOfRange)
         /// Values of several keys that do not fit together (a class index beyond the categories, …).
         public static let inconsistent = Code(.inconsistent)

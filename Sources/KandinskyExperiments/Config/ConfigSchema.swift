@@ -32,15 +32,20 @@ package struct ConfigSchema: Sendable {
 
     package let seed: ConfigKey<UInt64> = .seed("seed", "Seeds weight initialisation, shuffling, augmentation and the calibration subset.")
     package let classIndex: ConfigKey<Int> = .integer("class_idx", 0...Int.max,
-        "The class whose prediction sets `predict` draws (below the calibrated model's class count), and the default of calibration.class_idx and evaluation.class_idx (below 1 + the number of data.categories; 0 is the background).")
+        "The class whose prediction sets `predict` draws (below the calibrated model's class count), and the "
+            + "default of calibration.class_idx and evaluation.class_idx (below 1 + the number of data.categories; "
+            + "0 is the background).")
     package let checkpoint: ConfigKey<String?> = .optionalText("ckpt_path",
         "A checkpoint: resumed by train, reused by pipeline, required (???) by calibrate, eval and predict.")
     package let image: ConfigKey<String> = .text("image", "predict: the image (JPEG or PNG) to make prediction sets for.")
-    package let alpha: ConfigKey<Double> = .number("alpha", .open(0, 1), "predict: the miscoverage; the sets cover the true class with probability 1 − alpha.")
+    package let alpha: ConfigKey<Double> = .number("alpha", .open(0, 1),
+            "predict: the miscoverage; the sets cover the true class with probability 1 − alpha.")
     package let indexing: ConfigKey<ThresholdIndexing> = .choice("indexing", "predict: how the level 1 − alpha is read off the curves.")
-    package let manifest: ConfigKey<String?> = .optionalText("manifest", "predict: a COCO manifest holding the image, to draw its ground truth beside the sets.")
+    package let manifest: ConfigKey<String?> = .optionalText("manifest",
+            "predict: a COCO manifest holding the image, to draw its ground truth beside the sets.")
     package let outputDirectory: ConfigKey<String> = .text("output_dir", "predict: the folder the sets and images are written to.")
-    package let experimentName: ConfigKey<String?> = .optionalText("experiment_name", "Set by the tool to the chosen experiment; names the run folder.")
+    package let experimentName: ConfigKey<String?> = .optionalText("experiment_name",
+            "Set by the tool to the chosen experiment; names the run folder.")
     package let paths = Paths()
     package let data = DataKeys()
     package let model = ModelKeys()
@@ -53,22 +58,28 @@ package struct ConfigSchema: Sendable {
     package struct Paths: Sendable {
         package let rootDirectory: ConfigKey<String> = .text("paths.root_dir", "The folder data_dir and log_dir are under by default.")
         package let dataDirectory: ConfigKey<String> = .text("paths.data_dir", "Where the synthetic dataset is generated.")
-        package let logDirectory: ConfigKey<String> = .text("paths.log_dir", "Where runs write their folders (train/, calibrate/, eval/, pipeline/, predict/).")
+        package let logDirectory: ConfigKey<String> = .text("paths.log_dir",
+            "Where runs write their folders (train/, calibrate/, eval/, pipeline/, predict/).")
     }
 
     /// `data.*`: the dataset and how its images are prepared.
     package struct DataKeys: Sendable {
         package let name: ConfigKey<String> = .text("data.name", "The dataset's name in the pipeline report.")
         package let root: ConfigKey<String> = .text("data.root", "The synthetic dataset's folder.")
-        package let trainvalRoot: ConfigKey<String> = .text("data.trainval_root", "The root holding data/ and splits/t<trainval_split>/labels_{train,val,cal}.json.")
+        package let trainvalRoot: ConfigKey<String> = .text("data.trainval_root",
+            "The root holding data/ and splits/t<trainval_split>/labels_{train,val,cal}.json.")
         package let testRoot: ConfigKey<String> = .text("data.test_root", "The root holding data/ and labels.json of the test set.")
         package let trainvalSplit: ConfigKey<String> = .text("data.trainval_split", "The split folder's suffix: splits/t<trainval_split>/.")
         package let categories: ConfigKey<[String]> = .texts("data.categories", count: 1...ConfigSchema.maximumCategories,
-            "COCO category names segmented, one class each after the background; at most \(ConfigSchema.maximumCategories) (a network's outputs are one plane per class).")
+            "COCO category names segmented, one class each after the background; at most "
+                + "\(ConfigSchema.maximumCategories) (a network's outputs are one plane per class).")
         package let batchSize: ConfigKey<Int> = .integer("data.batch_size", 1...ConfigSchema.maximumBatchSize,
-            "Images per training and inference batch; at most \(ConfigSchema.maximumBatchSize), since a batch's activations are held in memory at once.")
+            "Images per training and inference batch; at most \(ConfigSchema.maximumBatchSize), since a batch's "
+                + "activations are held in memory at once.")
         package let dims: ConfigKey<[Int]> = .integers("data.dims", count: 2...2, each: 1...ConfigSchema.maximumSide,
-            "[width, height] every image is resized and padded to; each side divisible by 2^model.net.depth, at most \(ConfigSchema.maximumSide) pixels a side and \(ConfigSchema.maximumPixels) pixels in all (2048 × 2048; the network's activations grow with the pixels).",
+            "[width, height] every image is resized and padded to; each side divisible by 2^model.net.depth, at "
+                + "most \(ConfigSchema.maximumSide) pixels a side and \(ConfigSchema.maximumPixels) pixels in all (2048 "
+                + "× 2048; the network's activations grow with the pixels).",
             condition: { $0[0] * $0[1] > ConfigSchema.maximumPixels ? "at most \(ConfigSchema.maximumPixels) pixels (width × height)" : nil })
         package let workers: ConfigKey<Int> = .integer("data.num_workers", 0...64,
             "Kept from the original's configs (PyTorch loader processes); Kandinsky decodes on its own threads and does not use it.")
@@ -79,16 +90,21 @@ package struct ConfigSchema: Sendable {
         package let generatorSeed: ConfigKey<UInt64> = .seed("data.generator.seed", "Seeds the synthetic dataset.")
         package let generatorTrain: ConfigKey<Int> = .integer("data.generator.train", 0...ConfigSchema.maximumGeneratedImages,
             "Synthetic training images (must equal data.trainval_split); at most \(ConfigSchema.maximumGeneratedImages) per split.")
-        package let generatorValidation: ConfigKey<Int> = .integer("data.generator.val", 0...ConfigSchema.maximumGeneratedImages, "Synthetic validation images.")
-        package let generatorCalibration: ConfigKey<Int> = .integer("data.generator.cal", 0...ConfigSchema.maximumGeneratedImages, "Synthetic calibration images.")
+        package let generatorValidation: ConfigKey<Int> = .integer("data.generator.val", 0...ConfigSchema.maximumGeneratedImages,
+            "Synthetic validation images.")
+        package let generatorCalibration: ConfigKey<Int> = .integer("data.generator.cal", 0...ConfigSchema.maximumGeneratedImages,
+            "Synthetic calibration images.")
         package let generatorTest: ConfigKey<Int> = .integer("data.generator.test", 0...ConfigSchema.maximumGeneratedImages, "Synthetic test images.")
-        package let generatorWidth: ConfigKey<Int> = .integer("data.generator.width", 16...4096, "The synthetic frames' width (frames vary in aspect ratio around it); 16 is the smallest the drawing supports.")
+        package let generatorWidth: ConfigKey<Int> = .integer("data.generator.width", 16...4096,
+            "The synthetic frames' width (frames vary in aspect ratio around it); 16 is the smallest the drawing supports.")
         package let generatorHeight: ConfigKey<Int> = .integer("data.generator.height", 16...4096, "The synthetic frames' height.")
         package let augmentations: ConfigKey<Bool> = .optionalSection("data.augmentations", "Training augmentation; null for none.")
         package let flip: ConfigKey<Bool> = .optionalSection("data.augmentations.horizontal_flip", "The horizontal flip; null for none.")
-        package let flipProbability: ConfigKey<Double> = .number("data.augmentations.horizontal_flip.p", .closed(0, 1), "The probability of a horizontal flip.")
+        package let flipProbability: ConfigKey<Double> = .number("data.augmentations.horizontal_flip.p", .closed(0, 1),
+            "The probability of a horizontal flip.")
         package let affine: ConfigKey<Bool> = .optionalSection("data.augmentations.affine", "The random affine map; null for none.")
-        package let degrees: ConfigKey<Double> = .number("data.augmentations.affine.degrees", .closed(0, 180), "The largest rotation either way, in degrees.")
+        package let degrees: ConfigKey<Double> = .number("data.augmentations.affine.degrees", .closed(0, 180),
+            "The largest rotation either way, in degrees.")
         package let translate: ConfigKey<[Double]> = .numbers("data.augmentations.affine.translate", count: 2...2, each: .closed(0, 1),
             "[x, y]: the largest shift as a fraction of each side; the same for both (torchvision's form).",
             condition: { $0[0] == $0[1] ? nil : "the same fraction for x and y" })
@@ -103,29 +119,41 @@ package struct ConfigSchema: Sendable {
         package let outputChannels: ConfigKey<Int> = .integer("model.net.out_channels", 2...(ConfigSchema.maximumCategories + 1),
             "Output planes, one per class: 1 + the number of data.categories.")
         package let channels: ConfigKey<Int> = .integer("model.net.channels", 2...ConfigSchema.maximumWidestLayer,
-            "Channels of the first block (doubled at every level down); even, since the head halves it, and channels × 2^(depth − 1) ≤ \(ConfigSchema.maximumWidestLayer).",
+            "Channels of the first block (doubled at every level down); even, since the head halves it, and "
+                + "channels × 2^(depth − 1) ≤ \(ConfigSchema.maximumWidestLayer).",
             condition: { $0 % 2 == 0 ? nil : "an even integer in 2...\(ConfigSchema.maximumWidestLayer)" })
         package let depth: ConfigKey<Int> = .integer("model.net.depth", 1...ConfigSchema.maximumDepth,
-            "Levels of the UNet; at most \(ConfigSchema.maximumDepth): each level doubles the widest layer, whose weights grow with its square, and halves the image, whose sides must be divisible by 2^depth.")
+            "Levels of the UNet; at most \(ConfigSchema.maximumDepth): each level doubles the widest layer, whose "
+                + "weights grow with its square, and halves the image, whose sides must be divisible by 2^depth.")
         package let dropout: ConfigKey<Double> = .number("model.net.dropout", .closedOpen(0, 1), "The dropout probability of every block.")
-        package let keptFraction: ConfigKey<Double> = .number("model.loss.k_frac", .openClosed(0, 1), "The fraction of each plane's pixels, the hardest, that the top-k loss counts.")
+        package let keptFraction: ConfigKey<Double> = .number("model.loss.k_frac", .openClosed(0, 1),
+            "The fraction of each plane's pixels, the hardest, that the top-k loss counts.")
         package let classWeights: ConfigKey<[Double]?> = .optionalNumbers("model.loss.class_weights", count: 1...(ConfigSchema.maximumCategories + 1), each: .closed(0, 1e6),
-            "One weight per output plane (model.net.out_channels of them), non-negative with a positive sum, at most 10⁶ (they are used as 32-bit floats, relative to each other); null for equal weights.",
+            "One weight per output plane (model.net.out_channels of them), non-negative with a positive sum, at "
+                + "most 10⁶ (they are used as 32-bit floats, relative to each other); null for equal weights.",
             condition: { $0.reduce(0, +) > 0 ? nil : "non-negative weights with a positive sum" })
-        package let learningRate: ConfigKey<Double> = .number("model.optimizer.lr", .openClosed(0, 1000), "Adam's learning rate, the schedule's η_0; at most 1000, far above any rate that trains, so it stays finite as a 32-bit float.")
-        package let weightDecay: ConfigKey<Double> = .number("model.optimizer.weight_decay", .closed(0, 1000), "Adam's L2 weight decay (a 32-bit float, hence the bound).")
+        package let learningRate: ConfigKey<Double> = .number("model.optimizer.lr", .openClosed(0, 1000),
+            "Adam's learning rate, the schedule's η_0; at most 1000, far above any rate that trains, so it stays "
+            + "finite as a 32-bit float.")
+        package let weightDecay: ConfigKey<Double> = .number("model.optimizer.weight_decay", .closed(0, 1000),
+            "Adam's L2 weight decay (a 32-bit float, hence the bound).")
         package let firstCycle: ConfigKey<Int> = .integer("model.scheduler.T_0", 1...ConfigSchema.maximumEpochs, "Epochs in the first cosine cycle.")
         package let cycleGrowth: ConfigKey<Int> = .integer("model.scheduler.T_mult", 1...1000,
             "The factor by which each cycle is longer than the previous one; at most 1000, which keeps cycle lengths far from overflowing.")
-        package let minimumLearningRate: ConfigKey<Double> = .number("model.scheduler.eta_min", .closed(0, 1000), "The rate each cycle approaches at its end; bounded as model.optimizer.lr.")
+        package let minimumLearningRate: ConfigKey<Double> = .number("model.scheduler.eta_min", .closed(0, 1000),
+            "The rate each cycle approaches at its end; bounded as model.optimizer.lr.")
     }
 
     /// `trainer.*`.
     package struct TrainerKeys: Sendable {
-        package let minEpochs: ConfigKey<Int> = .integer("trainer.min_epochs", 0...ConfigSchema.maximumEpochs, "Kept from the original's configs; Kandinsky trains max_epochs epochs.")
-        package let maxEpochs: ConfigKey<Int> = .integer("trainer.max_epochs", 1...ConfigSchema.maximumEpochs, "Epochs to train (a resumed run continues up to this count).")
-        package let validateEvery: ConfigKey<Int> = .integer("trainer.check_val_every_n_epoch", 1...ConfigSchema.maximumEpochs, "Validate every this many epochs (and after the last).")
-        package let checkpointEvery: ConfigKey<Int> = .integer("trainer.checkpoint_every_n_epochs", 1...ConfigSchema.maximumEpochs, "Write epoch_NNNN.safetensors every this many epochs (and after the last).")
+        package let minEpochs: ConfigKey<Int> = .integer("trainer.min_epochs", 0...ConfigSchema.maximumEpochs,
+            "Kept from the original's configs; Kandinsky trains max_epochs epochs.")
+        package let maxEpochs: ConfigKey<Int> = .integer("trainer.max_epochs", 1...ConfigSchema.maximumEpochs,
+            "Epochs to train (a resumed run continues up to this count).")
+        package let validateEvery: ConfigKey<Int> = .integer("trainer.check_val_every_n_epoch", 1...ConfigSchema.maximumEpochs,
+            "Validate every this many epochs (and after the last).")
+        package let checkpointEvery: ConfigKey<Int> = .integer("trainer.checkpoint_every_n_epochs", 1...ConfigSchema.maximumEpochs,
+            "Write epoch_NNNN.safetensors every this many epochs (and after the last).")
     }
 
     /// `calibration.*`: how scores are grouped into curves.
@@ -136,23 +164,29 @@ package struct ConfigSchema: Sendable {
         package let curvePoints: ConfigKey<[Int]> = .integers("calibration.curve_points", count: 1...100, each: 0...Int.max,
             "Curve indices used as pixel features by kmeans and gen-ann; each below curve_count.")
         package let curveCount: ConfigKey<Int> = .integer("calibration.curve_count", 2...ConfigSchema.maximumCurveCount,
-            "Q, the points of every curve; at least 2, at most \(ConfigSchema.maximumCurveCount): the curves hold Q × classes × pixels numbers (100 × 2 × 320 × 240 for the original's COCO setting).")
+            "Q, the points of every curve; at least 2, at most \(ConfigSchema.maximumCurveCount): the curves hold "
+                + "Q × classes × pixels numbers (100 × 2 × 320 × 240 for the original's COCO setting).")
         package let precision: ConfigKey<ScorePrecision> = .choice("calibration.precision", "How scores are computed from the probabilities.")
         package let clusters: ConfigKey<Int> = .integer("calibration.n_clusters", 1...256, "k of kmeans.")
         package let restarts: ConfigKey<Int> = .integer("calibration.kmeans_restarts", 1...1000, "Seeded restarts of kmeans.")
         package let bounds: ConfigKey<[[Double]]> = .intervals("calibration.bounds", names: ["cx", "cy", "r1", "r2", "r3"], each: .closed(-1e6, 1e6),
             "gen-ann's search bounds of the annuli's centre offset (cx, cy) and radii (r1, r2, r3), in pixels.")
-        package let populationSize: ConfigKey<Int> = .integer("calibration.pop_size", 4...1000, "gen-ann's differential-evolution population; rand/1 mutation needs 4.")
-        package let mutation: ConfigKey<Double> = .number("calibration.mutation_factor", .closed(0, 2), "F of gen-ann's rand/1 mutation; differential evolution is defined for F in [0, 2].")
-        package let crossover: ConfigKey<Double> = .number("calibration.crossover_factor", .closed(0, 1), "CR, the probability of gen-ann's binomial crossover.")
+        package let populationSize: ConfigKey<Int> = .integer("calibration.pop_size", 4...1000,
+            "gen-ann's differential-evolution population; rand/1 mutation needs 4.")
+        package let mutation: ConfigKey<Double> = .number("calibration.mutation_factor", .closed(0, 2),
+            "F of gen-ann's rand/1 mutation; differential evolution is defined for F in [0, 2].")
+        package let crossover: ConfigKey<Double> = .number("calibration.crossover_factor", .closed(0, 1),
+            "CR, the probability of gen-ann's binomial crossover.")
         package let maxGenerations: ConfigKey<Int> = .integer("calibration.max_generations", 0...100_000, "gen-ann's generation limit.")
-        package let tolerance: ConfigKey<Double> = .number("calibration.tol", .atLeast(0), "gen-ann stops when the population's fitness spread falls below this.")
+        package let tolerance: ConfigKey<Double> = .number("calibration.tol", .atLeast(0),
+            "gen-ann stops when the population's fitness spread falls below this.")
         package let seed: ConfigKey<UInt64> = .seed("calibration.seed", "Seeds k-means++ and differential evolution.")
     }
 
     /// `evaluation.*`.
     package struct EvaluationKeys: Sendable {
-        package let classIndex: ConfigKey<Int> = .integer("evaluation.class_idx", 0...Int.max, "The class evaluated; below 1 + the number of data.categories.")
+        package let classIndex: ConfigKey<Int> = .integer("evaluation.class_idx", 0...Int.max,
+            "The class evaluated; below 1 + the number of data.categories.")
         package let bins: ConfigKey<Int> = .integer("evaluation.bins", 1...ConfigSchema.maximumBins,
             "K, the confidence bins of the coverage error; at most \(ConfigSchema.maximumBins) (per-pixel counts are kept for every bin).")
         package let indexing: ConfigKey<ThresholdIndexing> = .choice("evaluation.indexing", "How confidences are read off the curves.")
@@ -165,13 +199,17 @@ package struct ConfigSchema: Sendable {
     /// `pipeline.*`.
     package struct PipelineKeys: Sendable {
         package let outputDirectory: ConfigKey<String> = .text("pipeline.output_dir", "Where report.html, report.md and summary.json are written.")
-        package let strategies: ConfigKey<[GroupingSpecification.Method]> = .choices("pipeline.strategies", count: 1...16, "The strategies calibrated and compared.")
+        package let strategies: ConfigKey<[GroupingSpecification.Method]> = .choices("pipeline.strategies", count: 1...16,
+            "The strategies calibrated and compared.")
         package let sizes: ConfigKey<[Int]> = .integers("pipeline.calibration_sizes", count: 1...100, each: 1...Int.max,
             "Calibration-set sizes studied (sizes beyond the calibration split are skipped).")
-        package let smallDraws: ConfigKey<Int> = .integer("pipeline.draws_at_small_sizes", 1...1000, "Seeded draws of the calibration set at sizes up to small_size_limit.")
-        package let smallLimit: ConfigKey<Int> = .integer("pipeline.small_size_limit", 0...Int.max, "Sizes up to this get draws_at_small_sizes draws; larger ones one.")
+        package let smallDraws: ConfigKey<Int> = .integer("pipeline.draws_at_small_sizes", 1...1000,
+            "Seeded draws of the calibration set at sizes up to small_size_limit.")
+        package let smallLimit: ConfigKey<Int> = .integer("pipeline.small_size_limit", 0...Int.max,
+            "Sizes up to this get draws_at_small_sizes draws; larger ones one.")
         package let alpha: ConfigKey<Double> = .number("pipeline.alpha", .open(0, 1), "The miscoverage of the report's example prediction sets.")
-        package let exampleImages: ConfigKey<Int> = .integer("pipeline.example_images", 0...100, "Test images shown with their prediction sets in the report.")
+        package let exampleImages: ConfigKey<Int> = .integer("pipeline.example_images", 0...100,
+            "Test images shown with their prediction sets in the report.")
     }
 
     // MARK: Limits

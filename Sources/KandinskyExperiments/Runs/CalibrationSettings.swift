@@ -9,7 +9,7 @@ public struct CalibrationSettings: Sendable {
     /// How scores are computed (`calibration.precision`).
     public var precision: ScorePrecision
 
-    /// Reads the section, every value checked against ``ConfigSchema``.
+    /// Reads the section, every value checked against the configuration schema (`kandinsky help-config`).
     ///
     /// - Throws: ``ConfigError`` for a missing key, a wrong type or a value out of range.
     public init(config: Config) throws {

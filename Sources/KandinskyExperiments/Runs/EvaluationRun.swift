@@ -144,7 +144,7 @@ public struct EvaluationSettings: Sendable {
     /// The pixel of the pixelwise diagrams (`evaluation.reliability_pixel`); nil for the image centre.
     public var reliabilityPixel: (h: Int, w: Int)?
 
-    /// Reads the section, every value checked against ``ConfigSchema``.
+    /// Reads the section, every value checked against the configuration schema (`kandinsky help-config`).
     ///
     /// - Throws: ``ConfigError`` for a missing key, a wrong type or a value out of range.
     public init(config: Config) throws {

@@ -175,8 +175,8 @@ public struct ModelSettings: Sendable {
     /// The top-k loss (`model.loss`).
     public var loss: TopKBinaryCrossEntropy
 
-    /// Reads the settings; every value is checked against ``ConfigSchema`` first, so the
-    /// network, loss and schedule are built only from values they accept.
+    /// Reads the settings; every value is checked against the configuration schema (`kandinsky
+    /// help-config`) first, so the network and loss are built only from values they accept.
     ///
     /// - Throws: ``ConfigError`` for a missing key, a wrong type or a value out of range.
     public init(config: Config) throws {
