@@ -303,6 +303,19 @@ let badValues: [BadValue] = [
         #expect(error?.description.hasPrefix("override '+bomb=[&a [1,1,1,1,1,1,1,1,1]") == true)
     }
 
+    /// Each line is 60 levels deep in the text, but each alias nests the previous line's list
+    /// 60 levels deeper: expanded, the last line is 600 levels deep.
+    @Test func aliasesThatNestDeeperThanTheTextAreRefused() throws {
+        var text = "l0: &l0 \(Self.nested(60))\n"
+        for line in 1..<10 {
+            text += "l\(line): &l\(line) " + String(repeating: "[", count: 60) + "*l\(line - 1)" + String(repeating: "]", count: 60) + "\n"
+        }
+        #expect(ConfigLimits.nestingDepth(of: text) <= ConfigLimits.maximumDepth)
+        let error = #expect(throws: ConfigError.self) { try ConfigNode.parse(yaml: text, file: "aliases.yaml") }
+        #expect(error?.code == .tooDeep)
+        #expect(error?.description == "aliases.yaml (with its aliases expanded) is nested more than 100 levels deep, the limit for configurations")
+    }
+
     @Test func aFewAliasesAreFine() throws {
         let node = try ConfigNode.parse(yaml: "a: &a [1, 2]\nb: *a\nc: [*a, *a]\n", file: "test")
         #expect(node["b"] == .list([.scalar("1", quoted: false), .scalar("2", quoted: false)]))

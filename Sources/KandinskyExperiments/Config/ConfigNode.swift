@@ -93,9 +93,11 @@ public enum ConfigNode: Sendable, Equatable {
 
     // MARK: YAML
 
-    /// Converts a parsed YAML node, expanding aliases, within `budget`.
-    init(yaml node: Node, budget: inout NodeBudget) throws(ConfigError) {
+    /// Converts a parsed YAML node, expanding aliases, within `budget`; `level` is the node's
+    /// nesting, which aliases of deep collections placed deep can push past what the text shows.
+    init(yaml node: Node, budget: inout NodeBudget, level: Int = 0) throws(ConfigError) {
         try budget.spend()
+        guard level <= ConfigLimits.maximumDepth else { throw .tooDeep(budget.source + " (with its aliases expanded)") }
         switch node {
         case .scalar(let scalar):
             let quoted = scalar.style == .singleQuoted || scalar.style == .doubleQuoted
@@ -106,13 +108,13 @@ public enum ConfigNode: Sendable, Equatable {
             }
         case .sequence(let sequence):
             var items: [ConfigNode] = []
-            for item in sequence { items.append(try ConfigNode(yaml: item, budget: &budget)) }
+            for item in sequence { items.append(try ConfigNode(yaml: item, budget: &budget, level: level + 1)) }
             self = .list(items)
         case .mapping(let mapping):
             var entries: [(key: String, value: ConfigNode)] = []
             for pair in mapping {
                 try budget.spend()
-                entries.append((key: pair.key.string ?? "\(pair.key)", value: try ConfigNode(yaml: pair.value, budget: &budget)))
+                entries.append((key: pair.key.string ?? "\(pair.key)", value: try ConfigNode(yaml: pair.value, budget: &budget, level: level + 1)))
             }
             self = .map(entries)
         }
