@@ -61,6 +61,11 @@ public struct Pipeline {
 
         if try clock.time("generate data", prepareData) { log("Generated the synthetic dataset under \(try config.value(\.data.root))") }
         let data = try loadData()
+        // Checked against the data before training writes anything.
+        let sizes = settings.sizes.filter { $0 <= data.calibration.count }
+        guard !sizes.isEmpty else {
+            throw ExperimentError("the calibration split has \(data.calibration.count) images, fewer than every size in pipeline.calibration_sizes \(settings.sizes)")
+        }
         log("Data: \(data.train.count) train, \(data.validation.count) val, \(data.calibration.count) calibration, \(data.test.count) test images")
 
         var checkpoint: String
@@ -87,10 +92,6 @@ public struct Pipeline {
 
         let baseCalibration = try CalibrationSettings(config: config)
         let evaluationSettings = try EvaluationSettings(config: config)
-        let sizes = settings.sizes.filter { $0 <= calibrationOutputs.count }
-        guard !sizes.isEmpty else {
-            throw ExperimentError("the calibration split has \(calibrationOutputs.count) images, fewer than every size in pipeline.calibration_sizes")
-        }
         try FileManager.default.createDirectory(at: settings.outputDirectory, withIntermediateDirectories: true)
         let figures = FigureCollector(directory: settings.outputDirectory)
 
