@@ -35,8 +35,9 @@ public enum ExperimentData {
         let augmentation = try augmentation(config: config)
         let selection = CategorySelection.names(categories)
         let resize = ResizeAndPad(width: dims[0], height: dims[1])
+        let generated = try config.value(\.data.generator)
         for (root, key) in [(trainvalRoot, "data.trainval_root"), (testRoot, "data.test_root")] where !FileManager.default.fileExists(atPath: root.path) {
-            throw ExperimentError("\(key) points at \(root.path), which does not exist" + (config.node("data.generator") != nil ? " (run `kandinsky synth` or `kandinsky pipeline` to generate it)" : ""))
+            throw ExperimentError("\(key) points at \(root.path), which does not exist" + (generated ? " (run `kandinsky synth` or `kandinsky pipeline` to generate it)" : ""))
         }
         let splitDirectory = trainvalRoot.appendingPathComponent("splits/t\(split)")
         func dataset(_ root: URL, _ manifest: URL) throws -> COCODataset {
