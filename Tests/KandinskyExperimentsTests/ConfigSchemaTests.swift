@@ -169,7 +169,7 @@ let badValues: [BadValue] = [
             try ConfigComposer.builtIn.compose(primary: "calibrate", overrides: ["ckpt_path=x", "bounds=[[-20,20],[-20,20],[0,150],[150,0],[0,300]]"], environment: [:])
         }
         #expect(error?.key == "calibration.bounds")
-        #expect(error?.description.contains("pair 3 (r2) is reversed: [150, 0]") == true)
+        #expect(error?.description.contains("; the r2 pair (number 4) is reversed: [150, 0] (from") == true)
         #expect(error?.description.hasSuffix("(from override 'bounds=[[-20,20],[-20,20],[0,150],[150,0],[0,300]]', via '${bounds}' in built-in config calibration/default.yaml)") == true)
         let short = #expect(throws: ConfigError.self) {
             try ConfigComposer.builtIn.compose(primary: "calibrate", overrides: ["ckpt_path=x", "calibration.bounds=[[-20,20],[-20,20],[0,150],[0,150]]"], environment: [:])

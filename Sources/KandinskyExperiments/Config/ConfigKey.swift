@@ -153,13 +153,13 @@ package enum ConfigValueType: Sendable {
             var pairs: [[Double]] = []
             for (index, item) in try items(names.count...names.count).enumerated() {
                 guard case .list(let ends) = item, ends.count == 2 else {
-                    throw .outOfRange(key, value: Self.value(node), expected: description + "; pair \(index) (\(names[index])) is \(item.summary)", source: source)
+                    throw .outOfRange(key, value: Self.value(node), expected: description + "; the \(names[index]) pair (number \(index + 1)) is \(item.summary)", source: source)
                 }
                 let low = try number(ends[0]), high = try number(ends[1])
                 guard each.contains(low), each.contains(high) else { throw outside() }
                 guard low <= high else {
                     throw .outOfRange(key, value: Self.value(node), expected: description
-                                      + "; pair \(index) (\(names[index])) is reversed: [\(Self.format(low)), \(Self.format(high))]", source: source)
+                                      + "; the \(names[index]) pair (number \(index + 1)) is reversed: [\(Self.format(low)), \(Self.format(high))]", source: source)
                 }
                 pairs.append([low, high])
             }
