@@ -198,6 +198,15 @@ let badValues: [BadValue] = [
         #expect(error?.description == "override '\(override)' has an empty key: expected key=value, e.g. data.batch_size=8")
     }
 
+    /// Found by the fuzz test: a multi-line string where a choice was expected.
+    @Test func aValueWithLineBreaksIsQuotedOnOneLine() throws {
+        let error = #expect(throws: ConfigError.self) {
+            try ConfigComposer.builtIn.compose(primary: "eval", overrides: ["ckpt_path=x", "evaluation.precision=\"flo\\nat\""], environment: [:])
+        }
+        #expect(error?.code == .outOfRange)
+        #expect(error?.description == "config key 'evaluation.precision' is flo\\nat, expected one of float, half-probabilities (from override 'evaluation.precision=\"flo\\nat\"')")
+    }
+
     @Test func aFileThatIsNotUTF8SaysSo() throws {
         let directory = try copyOfBuiltInConfigs()
         try Data([0x62, 0x3A, 0x20, 0xFF, 0xFE, 0x0A]).write(to: directory.appendingPathComponent("trainer/default.yaml"))

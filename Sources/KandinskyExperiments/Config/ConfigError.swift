@@ -50,10 +50,14 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
     /// The one-line explanation shown to the user.
     public let description: String
 
+    /// An error whose message is `description` with every line break shown as `\n`: values,
+    /// keys and file names quoted in it may hold line breaks, and the message is one line.
     init(_ description: String, code: Code = .other, key: String? = nil) {
         self.code = code
         self.key = key
-        self.description = description
+        self.description = description.contains(where: \.isNewline)
+            ? description.reduce(into: "") { text, character in text += character.isNewline ? "\\n" : String(character) }
+            : description
     }
 
     /// " (from <source>)", or nothing for an unknown source.
