@@ -35,7 +35,7 @@ import Testing
         "${data}", "${data.dims}", "${seed}", "${nope}", "${oc.env:HOME}", "${oc.env:KANDINSKY_UNSET_VARIABLE,7}", "[pixel,image]", "[nope]",
         "pixel", "gen-ann", "half-probabilities", "reference", "[[[[[[[[[[[[1]]]]]]]]]]]]", String(repeating: "[", count: 300),
         "[&a [1,1,1,1,1,1,1,1], &b [*a,*a,*a,*a,*a,*a,*a,*a], &c [*b,*b,*b,*b,*b,*b,*b,*b], &d [*c,*c,*c,*c,*c,*c,*c,*c], &e [*d,*d,*d,*d,*d,*d,*d,*d], &f [*e,*e,*e,*e,*e,*e,*e,*e]]",
-        "'unterminated", "a: b: c", "- x", "*undefined", "&x", "[1, *a]",
+        "'unterminated", "a: b: c", "- x", "*undefined", "&x", "[1, *a]", "\"two\\nlines\"", "|\n  block\n  text", "{\"a\\nb\": 1}",
     ]
 
     static let primaries = ["train", "calibrate", "eval", "predict", "pipeline"]
