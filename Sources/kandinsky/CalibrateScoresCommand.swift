@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KandinskyCalibration
 import KandinskyCore
+import KandinskyExperiments
 
 /// `kandinsky calibrate-scores`: non-conformity curves from probability maps and targets.
 struct CalibrateScoresCommand: ParsableCommand {
@@ -47,9 +48,8 @@ struct CalibrateScoresCommand: ParsableCommand {
     @Option(help: "Seed of k-means++, differential evolution and the group split.") var seed: UInt64 = 0
     @Option(help: "Score precision: float or half-probabilities.") var precision: ScorePrecision = .float
 
-    /// The most curve points: the curves take Q·C·H·W·4 bytes, and levels finer than 0.001
-    /// carry no information for any realistic calibration set.
-    static let maximumCurveCount = 1001
+    /// The most curve points, as for `calibration.curve_count`: the curves take Q·C·H·W·4 bytes.
+    static let maximumCurveCount = ConfigSchema.maximumCurveCount
 
     /// Q as given or the rule's default.
     var levelCount: Int { curveCount ?? Calibrator<PixelwiseGrouping>.defaultLevelCount(for: quantile) }

@@ -9,7 +9,7 @@ struct ExperimentOptions: ParsableArguments {
     @Option(help: "A directory of configs laid out like the built-in ones (train.yaml, data/, model/, experiment/, …); the built-in configs by default.")
     var configDir: String?
 
-    @Argument(help: ArgumentHelp("Configuration overrides: experiment=NAME, group=option (data=coco), dotted keys (data.batch_size=8), +new.key=value.",
+    @Argument(help: ArgumentHelp("Configuration overrides: experiment=NAME, group=option (data=coco), dotted keys (data.batch_size=8), +new.key=value; `kandinsky help-config` lists the keys and their ranges.",
                                  valueName: "key=value"))
     var overrides: [String] = []
 

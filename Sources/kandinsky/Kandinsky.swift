@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KandinskyCore
 
 @main
@@ -10,6 +11,7 @@ struct Kandinsky: ParsableCommand {
         groupedSubcommands: [
             CommandGroup(name: "Experiments (configured like the original: experiment=NAME key=value …)", subcommands: [
                 PipelineCommand.self, TrainCommand.self, CalibrateCommand.self, EvalCommand.self, PredictCommand.self,
+                HelpConfigCommand.self,
             ]),
             CommandGroup(name: "Calibration from .npy files", subcommands: [
                 CalibrateScoresCommand.self, EvaluateScoresCommand.self, PredictSetsCommand.self, InferCommand.self,
@@ -20,4 +22,23 @@ struct Kandinsky: ParsableCommand {
             CommandGroup(name: "Files", subcommands: [InfoCommand.self]),
         ]
     )
+
+    /// Parses and runs a subcommand. Help and version requests and explicit exit codes behave as
+    /// swift-argument-parser's default `main`; every other error is one line on stderr:
+    /// `Error: …`, exit status 2 for a usage error (an unknown option, a missing argument, a
+    /// failed validation) and 1 for a failure of the command itself.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code.isSuccess || error is ExitCode { exit(withError: error) }
+            let message = message(for: error).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }.joined(separator: " ")
+            let line = message.hasPrefix("Error: ") ? message : "Error: " + message
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+            Foundation.exit(code == .validationFailure ? 2 : 1)
+        }
+    }
 }

@@ -48,6 +48,21 @@ import Testing
     }
 }
 
+extension CommandLineReferenceTests {
+    /// The schema and limits in the article are the tool's own.
+    @Test func configurationSchemaIsDocumentedAsHelpConfigPrintsIt() throws {
+        let text = try String(contentsOf: Self.article, encoding: .utf8)
+        let marker = "The schema, as `kandinsky help-config` prints it:\n\n```\n"
+        let start = try #require(text.range(of: marker), "the article has no help-config section; run scripts/generate-cli-reference.sh")
+        let end = try #require(text[start.upperBound...].range(of: "\n```\n"))
+        let schema = try runExample("kandinsky", ["help-config"])
+        #expect(schema.status == 0)
+        #expect(String(text[start.upperBound..<end.lowerBound]) == schema.stdout.trimmingSuffix(),
+                "kandinsky help-config differs from the article; run scripts/generate-cli-reference.sh")
+        #expect(schema.stdout.contains("data.dims: a list of 2 integers in 1...8192\n"))
+    }
+}
+
 extension String {
     /// Without trailing newlines, which the help ends with and the article keeps or drops.
     func trimmingSuffix() -> String {

@@ -181,6 +181,17 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
         #expect(error?.description.contains("does not exist (run `kandinsky synth` or `kandinsky pipeline` to generate it)") == true)
     }
 
+    @Test func calibrationSizesBeyondTheSplitStopThePipelineBeforeTraining() throws {
+        let study = try TinyStudy()
+        let config = try study.config("pipeline", ["pipeline.calibration_sizes=[50,100]"])
+        let error = #expect(throws: ExperimentError.self) {
+            try Pipeline(config: config, prepareData: { try ExperimentData.prepare(config: config, progressStyle: .silent) },
+                         loadData: { try ExperimentData.splits(config: config) }).run(progressStyle: .silent, log: { _ in })
+        }
+        #expect(error?.description == "the calibration split has 12 images, fewer than every size in pipeline.calibration_sizes [50, 100]")
+        #expect(!FileManager.default.fileExists(atPath: study.root.appendingPathComponent("logs").path))
+    }
+
     @Test func pipelineWritesTheReport() throws {
         let study = try TinyStudy()
         let config = try study.config("pipeline", ["trainer.max_epochs=1", "pipeline.calibration_sizes=[4,12,50]", "pipeline.draws_at_small_sizes=2",

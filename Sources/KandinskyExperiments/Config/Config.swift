@@ -3,14 +3,23 @@ import Foundation
 /// A composed, interpolated configuration with typed access by dotted key path.
 ///
 /// Reading a key whose value is `???` throws ``ConfigError`` naming the key; so does reading a
-/// value of the wrong type.
+/// value of the wrong type. The keys the tool reads are declared, with their types and ranges,
+/// in the package's configuration schema (`kandinsky help-config` prints it); the runs read them
+/// through it, so a value is checked wherever it is read.
 public struct Config: Sendable, Equatable {
     /// The whole tree.
     public var root: ConfigNode
+    /// Which file or override set each key (empty for a tree built in code).
+    package var sources: ConfigSources
 
     /// A configuration over an already composed tree (see ``ConfigComposer`` for composing one from files).
     public init(root: ConfigNode) {
+        self.init(root: root, sources: ConfigSources())
+    }
+
+    package init(root: ConfigNode, sources: ConfigSources) {
         self.root = root
+        self.sources = sources
     }
 
     /// The node at a dotted key path, if present (nil for an absent key).
@@ -18,7 +27,7 @@ public struct Config: Sendable, Equatable {
         root.node(at: key.split(separator: ".").map(String.init)[...])
     }
 
-    private func present(_ key: String) throws(ConfigError) -> ConfigNode {
+    func present(_ key: String) throws(ConfigError) -> ConfigNode {
         guard let node = node(key) else {
             throw .unknownKey(key, suggestion: ConfigComposer.closest(to: key, among: root.allKeyPaths))
         }
@@ -42,7 +51,7 @@ public struct Config: Sendable, Equatable {
     private func scalarText(_ key: String, expected: String) throws(ConfigError) -> String {
         switch try present(key) {
         case .scalar(let text, _): return text
-        case let other: throw .wrongType(key, expected: expected, found: other.yaml())
+        case let other: throw .wrongType(key, expected: expected, found: other.summary, source: sources.source(of: key))
         }
     }
 
@@ -54,7 +63,7 @@ public struct Config: Sendable, Equatable {
     /// An integer value (a quoted number such as `"1000"` is accepted).
     public func int(_ key: String) throws(ConfigError) -> Int {
         let text = try scalarText(key, expected: "an integer")
-        guard let value = Int(text) else { throw .wrongType(key, expected: "an integer", found: text) }
+        guard let value = Int(text) else { throw .wrongType(key, expected: "an integer", found: "'\(ConfigLimits.abbreviated(text))'", source: sources.source(of: key)) }
         return value
     }
 
@@ -66,7 +75,7 @@ public struct Config: Sendable, Equatable {
     /// A floating-point value (YAML spellings such as `1e-4` and `5e-1` included).
     public func double(_ key: String) throws(ConfigError) -> Double {
         let text = try scalarText(key, expected: "a number")
-        guard let value = Double(text) else { throw .wrongType(key, expected: "a number", found: text) }
+        guard let value = Double(text) else { throw .wrongType(key, expected: "a number", found: "'\(ConfigLimits.abbreviated(text))'", source: sources.source(of: key)) }
         return value
     }
 
@@ -76,19 +85,19 @@ public struct Config: Sendable, Equatable {
         switch text.lowercased() {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
-        default: throw .wrongType(key, expected: "true or false", found: text)
+        default: throw .wrongType(key, expected: "true or false", found: "'\(ConfigLimits.abbreviated(text))'", source: sources.source(of: key))
         }
     }
 
     /// A list of numbers.
     public func doubles(_ key: String) throws(ConfigError) -> [Double] {
         guard case .list(let items) = try present(key) else {
-            throw .wrongType(key, expected: "a list of numbers", found: node(key)?.yaml() ?? "")
+            throw .wrongType(key, expected: "a list of numbers", found: node(key)?.summary ?? "nothing", source: sources.source(of: key))
         }
         var values: [Double] = []
         for item in items {
             guard case .scalar(let text, _) = item, let value = Double(text) else {
-                throw .wrongType(key, expected: "a list of numbers", found: ConfigNode.list(items).yaml())
+                throw .wrongType(key, expected: "a list of numbers", found: ConfigNode.list(items).summary, source: sources.source(of: key))
             }
             values.append(value)
         }
@@ -98,12 +107,12 @@ public struct Config: Sendable, Equatable {
     /// A list of strings (each scalar's text).
     public func strings(_ key: String) throws(ConfigError) -> [String] {
         guard case .list(let items) = try present(key) else {
-            throw .wrongType(key, expected: "a list of strings", found: node(key)?.yaml() ?? "")
+            throw .wrongType(key, expected: "a list of strings", found: node(key)?.summary ?? "nothing", source: sources.source(of: key))
         }
         var values: [String] = []
         for item in items {
             guard case .scalar(let text, _) = item else {
-                throw .wrongType(key, expected: "a list of strings", found: ConfigNode.list(items).yaml())
+                throw .wrongType(key, expected: "a list of strings", found: ConfigNode.list(items).summary, source: sources.source(of: key))
             }
             values.append(text)
         }
@@ -113,8 +122,8 @@ public struct Config: Sendable, Equatable {
     /// A list of integers.
     public func ints(_ key: String) throws(ConfigError) -> [Int] {
         let values = try doubles(key)
-        guard values.allSatisfy({ $0 == $0.rounded() }) else {
-            throw .wrongType(key, expected: "a list of integers", found: values.description)
+        guard values.allSatisfy({ $0 == $0.rounded() && abs($0) < 0x1p62 }) else {
+            throw .wrongType(key, expected: "a list of integers", found: ConfigLimits.abbreviated(values.description), source: sources.source(of: key))
         }
         return values.map { Int($0) }
     }
@@ -122,7 +131,7 @@ public struct Config: Sendable, Equatable {
     /// A list of lists of numbers (e.g. bounds).
     public func doubleMatrix(_ key: String) throws(ConfigError) -> [[Double]] {
         guard case .list(let rows) = try present(key) else {
-            throw .wrongType(key, expected: "a list of lists of numbers", found: node(key)?.yaml() ?? "")
+            throw .wrongType(key, expected: "a list of lists of numbers", found: node(key)?.summary ?? "nothing", source: sources.source(of: key))
         }
         var matrix: [[Double]] = []
         for (index, _) in rows.enumerated() {

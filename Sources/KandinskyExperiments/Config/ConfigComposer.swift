@@ -19,18 +19,42 @@ import Yams
 /// 5. Interpolations resolve last: `${a.b}` (the node at that absolute key path),
 ///    `${oc.env:VAR}` and `${oc.env:VAR,default}`. A value `???` is required: reading it, or
 ///    ``Config/requireComplete()``, throws.
+/// 6. Every key of the configuration schema (`kandinsky help-config`) present in the result is
+///    checked against its type and range, and the keys that must agree with each other are
+///    compared, so a bad value stops the command before any work starts or any file is written.
+///
+/// Each file and override is held to ``ConfigLimits`` (nesting depth, expanded size) before it
+/// is parsed. The composed ``Config`` remembers which file or override set each key, so errors
+/// can name it.
 public struct ConfigComposer: Sendable {
     /// The directory holding the primary files and group folders.
     public let directory: URL
+    /// Whether `directory` holds the configs that ship with Kandinsky (named as such in errors).
+    private let isBuiltIn: Bool
 
     /// A composer over a user's config directory.
     public init(directory: URL) {
+        self.init(directory: directory, isBuiltIn: false)
+    }
+
+    private init(directory: URL, isBuiltIn: Bool) {
         self.directory = directory
+        self.isBuiltIn = isBuiltIn
     }
 
     /// The composer over the configs that ship inside Kandinsky.
     public static var builtIn: ConfigComposer {
-        ConfigComposer(directory: Bundle.module.url(forResource: "configs", withExtension: nil)!)
+        ConfigComposer(directory: Bundle.module.url(forResource: "configs", withExtension: nil)!, isBuiltIn: true)
+    }
+
+    /// How errors name a file of the directory.
+    func sourceName(_ relativePath: String) -> String {
+        isBuiltIn ? "built-in config \(relativePath)" : directory.appendingPathComponent(relativePath).path
+    }
+
+    /// How errors name a command-line override.
+    static func sourceName(override text: String) -> String {
+        "override '\(ConfigLimits.abbreviated(text))'"
     }
 
     /// Composes `<primary>.yaml` with command-line arguments of the form `key=value`.
@@ -40,18 +64,18 @@ public struct ConfigComposer: Sendable {
         var choiceOverrides: [(group: String, option: String?)] = []
         var valueOverrides: [(path: [String], value: ConfigNode, adding: Bool, text: String)] = []
         for argument in arguments {
-            guard let equals = argument.firstIndex(of: "="), equals != argument.startIndex else {
-                throw .badOverride(argument)
-            }
+            guard let equals = argument.firstIndex(of: "=") else { throw .badOverride(argument) }
             var key = String(argument[..<equals])
             let valueText = String(argument[argument.index(after: equals)...])
             let adding = key.hasPrefix("+")
             if adding { key.removeFirst() }
+            let path = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard !path.contains("") else { throw .emptyOverrideKey(argument) }
             if groups.contains(key) {
                 choiceOverrides.append((key, valueText == "null" ? nil : valueText))
             } else {
-                let value = try ConfigNode.parse(yaml: valueText.isEmpty ? "''" : valueText, file: "command line (\(argument))")
-                valueOverrides.append((key.split(separator: ".").map(String.init), value, adding, argument))
+                let value = try ConfigNode.parse(yaml: valueText.isEmpty ? "''" : valueText, file: Self.sourceName(override: argument))
+                valueOverrides.append((path, value, adding, argument))
             }
         }
 
@@ -75,27 +99,35 @@ public struct ConfigComposer: Sendable {
         }
 
         var root = ConfigNode.map([])
+        var sources = ConfigSources()
         for entry in entries {
             guard let group = entry.group else {
                 root = root.merged(with: primaryContent)
+                sources.record(primaryContent, at: [], source: sourceName("\(primary).yaml"))
                 continue
             }
             guard let option = entry.option else { continue }
-            root = try merge(group: group, option: option, optional: entry.optional, into: root)
+            root = try merge(group: group, option: option, optional: entry.optional, into: root, sources: &sources)
         }
-        if !entries.contains(where: { $0.group == nil }) { root = root.merged(with: primaryContent) }
+        if !entries.contains(where: { $0.group == nil }) {
+            root = root.merged(with: primaryContent)
+            sources.record(primaryContent, at: [], source: sourceName("\(primary).yaml"))
+        }
 
         for override in valueOverrides {
-            if override.path.first == "" || override.path.contains("") { throw .badOverride(override.text) }
             guard root.set(override.value, at: override.path[...], create: override.adding) else {
                 let key = override.path.joined(separator: ".")
                 throw .unknownKey(key, suggestion: Self.closest(to: key, among: root.allKeyPaths))
             }
+            sources.record(override.value, at: override.path, source: Self.sourceName(override: override.text))
         }
         let experimentName = entries.first(where: { $0.group == "experiment" })?.option
         _ = root.set(experimentName.map { .scalar(Self.stripYAML($0), quoted: true) } ?? .null, at: ["experiment_name"], create: true)
-        let resolved = try Interpolation(root: root, environment: environment).resolve()
-        return Config(root: resolved)
+        sources.recordReferences(in: root)
+        var interpolation = Interpolation(root: root, environment: environment)
+        let config = Config(root: try interpolation.resolve(), sources: sources)
+        try ConfigSchema.validate(config)
+        return config
     }
 
     // MARK: Files
@@ -107,20 +139,26 @@ public struct ConfigComposer: Sendable {
     }
 
     func groupNames() -> Set<String> {
-        let contents = (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: [.isDirectoryKey])) ?? []
-        return Set(contents.filter { (try? $0.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true }.map(\.lastPathComponent))
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return Set(names.filter { name in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path, isDirectory: &isDirectory) && isDirectory.boolValue
+        })
     }
 
     /// Loads a file: its content without `defaults`, the defaults list, and whether it is global.
     func load(relativePath: String) throws(ConfigError) -> (ConfigNode, ConfigNode?, Bool) {
         let url = directory.appendingPathComponent(relativePath)
+        if let data = FileManager.default.contents(atPath: url.path), String(data: data, encoding: .utf8) == nil {
+            throw .malformedFile(sourceName(relativePath), "not UTF-8 text")
+        }
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
             let parts = relativePath.split(separator: "/")
             throw .missingFile(group: parts.dropLast().joined(separator: "/"), option: String(parts.last ?? "").replacingOccurrences(of: ".yaml", with: ""),
                                searched: url.path)
         }
         let isGlobal = text.split(separator: "\n", omittingEmptySubsequences: true).first?.contains("@package _global_") == true
-        var node = try ConfigNode.parse(yaml: text, file: url.path)
+        var node = try ConfigNode.parse(yaml: text, file: sourceName(relativePath))
         var defaults: ConfigNode?
         if case .map(var entries) = node, let index = entries.firstIndex(where: { $0.key == "defaults" }) {
             defaults = entries[index].value
@@ -155,7 +193,7 @@ public struct ConfigComposer: Sendable {
         return entries
     }
 
-    func merge(group: String, option: String, optional: Bool, into root: ConfigNode) throws(ConfigError) -> ConfigNode {
+    func merge(group: String, option: String, optional: Bool, into root: ConfigNode, sources: inout ConfigSources) throws(ConfigError) -> ConfigNode {
         let relativePath = "\(group)/\(Self.stripYAML(option)).yaml"
         if optional, !FileManager.default.fileExists(atPath: directory.appendingPathComponent(relativePath).path) { return root }
         let (content, defaults, isGlobal) = try load(relativePath: relativePath)
@@ -167,13 +205,17 @@ public struct ConfigComposer: Sendable {
             if let subgroup = entry.group, subgroup.hasPrefix("/") {
                 continue  // `override /group: option` was applied when the choices were made
             } else if let subgroup = entry.group, let suboption = entry.option {
-                root = try merge(group: "\(group)/\(subgroup)", option: suboption, optional: entry.optional, into: root)
+                root = try merge(group: "\(group)/\(subgroup)", option: suboption, optional: entry.optional, into: root, sources: &sources)
             } else if entry.group == nil {
                 root = Self.merge(content, into: root, at: packagePath)
+                sources.record(content, at: packagePath, source: sourceName(relativePath))
                 selfMerged = true
             }
         }
-        if !selfMerged { root = Self.merge(content, into: root, at: packagePath) }
+        if !selfMerged {
+            root = Self.merge(content, into: root, at: packagePath)
+            sources.record(content, at: packagePath, source: sourceName(relativePath))
+        }
         return root
     }
 
@@ -189,23 +231,37 @@ public struct ConfigComposer: Sendable {
         option.hasSuffix(".yaml") ? String(option.dropLast(5)) : option
     }
 
-    /// The known key closest to `key` by edit distance, if reasonably close.
+    /// The known key closest to `key` by edit distance, if reasonably close (at most a third of
+    /// its length, and at least 3, edits away). Candidates whose length alone puts them farther
+    /// are skipped, which keeps the suggestion cheap for long or many keys.
     static func closest(to key: String, among candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, editDistance(key, $0)) }.min { $0.1 < $1.1 }
-        guard let (best, distance) = scored, distance <= max(3, key.count / 3) else { return nil }
-        return best
+        let limit = max(3, key.count / 3)
+        let target = Array(key.utf8)
+        var best: (key: String, distance: Int)?
+        for candidate in candidates where abs(candidate.utf8.count - target.count) <= min(limit, best?.distance ?? limit) {
+            let distance = editDistance(target, Array(candidate.utf8))
+            if distance <= limit, distance < best?.distance ?? .max { best = (candidate, distance) }
+        }
+        return best?.key
     }
 
     static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        editDistance(Array(a.utf8), Array(b.utf8))
+    }
+
+    /// Levenshtein distance over bytes. - Complexity: O(|a|·|b|) time, O(|b|) space.
+    static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        guard !a.isEmpty else { return b.count }
+        guard !b.isEmpty else { return a.count }
         var previous = Array(0...b.count)
-        for i in 1...max(a.count, 1) where !a.isEmpty {
-            var current = [i] + [Int](repeating: 0, count: b.count)
-            for j in 1...max(b.count, 1) where !b.isEmpty {
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
                 current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
             }
-            previous = current
+            swap(&previous, &current)
         }
-        return a.isEmpty ? b.count : previous[b.count]
+        return previous[b.count]
     }
 }

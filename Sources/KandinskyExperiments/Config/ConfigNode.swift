@@ -93,8 +93,11 @@ public enum ConfigNode: Sendable, Equatable {
 
     // MARK: YAML
 
-    /// Converts a parsed YAML node.
-    init(yaml node: Node) {
+    /// Converts a parsed YAML node, expanding aliases, within `budget`; `level` is the node's
+    /// nesting, which aliases of deep collections placed deep can push past what the text shows.
+    init(yaml node: Node, budget: inout NodeBudget, level: Int = 0) throws(ConfigError) {
+        try budget.spend()
+        guard level <= ConfigLimits.maximumDepth else { throw .tooDeep(budget.source + " (with its aliases expanded)") }
         switch node {
         case .scalar(let scalar):
             let quoted = scalar.style == .singleQuoted || scalar.style == .doubleQuoted
@@ -104,19 +107,54 @@ public enum ConfigNode: Sendable, Equatable {
                 self = .scalar(scalar.string, quoted: quoted)
             }
         case .sequence(let sequence):
-            self = .list(sequence.map { ConfigNode(yaml: $0) })
+            var items: [ConfigNode] = []
+            for item in sequence { items.append(try ConfigNode(yaml: item, budget: &budget, level: level + 1)) }
+            self = .list(items)
         case .mapping(let mapping):
-            self = .map(mapping.map { (key: $0.key.string ?? "\($0.key)", value: ConfigNode(yaml: $0.value)) })
+            var entries: [(key: String, value: ConfigNode)] = []
+            for pair in mapping {
+                try budget.spend()
+                entries.append((key: pair.key.string ?? "\(pair.key)", value: try ConfigNode(yaml: pair.value, budget: &budget, level: level + 1)))
+            }
+            self = .map(entries)
         }
     }
 
     /// Parses YAML text; an empty document is an empty mapping.
+    ///
+    /// `file` names the document in errors (a file's path, or the override). Text nested deeper
+    /// than ``ConfigLimits/maximumDepth`` is refused before libyaml sees it (it would overflow the
+    /// stack); aliases are expanded into at most ``ConfigLimits/maximumNodeCount`` values (libyaml
+    /// shares them, so parsing is linear in the text; the copy into the tree is what is bounded).
     static func parse(yaml text: String, file: String) throws(ConfigError) -> ConfigNode {
+        let depth = ConfigLimits.nestingDepth(of: text)
+        guard depth <= ConfigLimits.maximumDepth else { throw .tooDeep(file) }
+        let node: Node?
         do {
-            guard let node = try Yams.compose(yaml: text) else { return .map([]) }
-            return ConfigNode(yaml: node)
+            node = try Yams.compose(yaml: text)
         } catch {
             throw ConfigError.malformedFile(file, "\(error)".split(separator: "\n").first.map(String.init) ?? "invalid YAML")
+        }
+        guard let node else { return .map([]) }
+        var budget = NodeBudget(source: file)
+        return try ConfigNode(yaml: node, budget: &budget)
+    }
+
+    /// A short description for messages: a scalar's text, a list's or mapping's outline ("a
+    /// section with keys a, b, c") instead of the whole subtree.
+    var summary: String {
+        switch self {
+        case .null: return "null"
+        case .scalar(let text, _): return "'\(ConfigLimits.abbreviated(text))'"
+        case .list(let items):
+            if items.allSatisfy({ if case .scalar = $0 { true } else if case .null = $0 { true } else { false } }) {
+                return ConfigLimits.abbreviated(yaml())
+            }
+            return "a list of \(items.count) items"
+        case .map(let entries):
+            if entries.isEmpty { return "an empty section" }
+            let names = entries.prefix(6).map(\.key).joined(separator: ", ")
+            return "a section with keys \(names)" + (entries.count > 6 ? ", …" : "")
         }
     }
 

@@ -42,25 +42,13 @@ public struct Pipeline {
         var exampleImages: Int
 
         init(config: Config) throws {
-            outputDirectory = URL(fileURLWithPath: try config.string("pipeline.output_dir"))
-            guard case .list(let items)? = config.node("pipeline.strategies") else {
-                throw ConfigError.wrongType("pipeline.strategies", expected: "a list of methods", found: config.node("pipeline.strategies")?.yaml() ?? "")
-            }
-            strategies = try items.map { item in
-                guard case .scalar(let name, _) = item, let method = GroupingSpecification.Method(rawValue: name) else {
-                    throw ConfigError.wrongType("pipeline.strategies", expected: "methods among pixel, image, kmeans, gen-ann", found: item.yaml())
-                }
-                return method
-            }
-            sizes = try config.ints("pipeline.calibration_sizes").sorted()
-            smallDraws = max(1, try config.int("pipeline.draws_at_small_sizes"))
-            smallLimit = try config.int("pipeline.small_size_limit")
-            alpha = try config.double("pipeline.alpha")
-            exampleImages = try config.int("pipeline.example_images")
-            guard alpha > 0, alpha < 1 else { throw ConfigError.wrongType("pipeline.alpha", expected: "a number in (0, 1)", found: "\(alpha)") }
-            guard sizes.allSatisfy({ $0 >= 1 }), !sizes.isEmpty else {
-                throw ConfigError.wrongType("pipeline.calibration_sizes", expected: "positive integers", found: "\(sizes)")
-            }
+            outputDirectory = URL(fileURLWithPath: try config.value(\.pipeline.outputDirectory))
+            strategies = try config.value(\.pipeline.strategies)
+            sizes = try config.value(\.pipeline.sizes).sorted()
+            smallDraws = try config.value(\.pipeline.smallDraws)
+            smallLimit = try config.value(\.pipeline.smallLimit)
+            alpha = try config.value(\.pipeline.alpha)
+            exampleImages = try config.value(\.pipeline.exampleImages)
         }
     }
 
@@ -69,15 +57,20 @@ public struct Pipeline {
     public func run(progressStyle: ProgressReporter.Style = .automatic, log: (String) -> Void = { print($0) }) throws -> URL {
         let settings = try Settings(config: config)
         var clock = StageClock()
-        let seed = UInt64(try config.int("seed"))
+        let seed = try config.value(\.seed)
 
-        if try clock.time("generate data", prepareData) { log("Generated the synthetic dataset under \(try config.string("data.root"))") }
+        if try clock.time("generate data", prepareData) { log("Generated the synthetic dataset under \(try config.value(\.data.root))") }
         let data = try loadData()
+        // Checked against the data before training writes anything.
+        let sizes = settings.sizes.filter { $0 <= data.calibration.count }
+        guard !sizes.isEmpty else {
+            throw ExperimentError("the calibration split has \(data.calibration.count) images, fewer than every size in pipeline.calibration_sizes \(settings.sizes)")
+        }
         log("Data: \(data.train.count) train, \(data.validation.count) val, \(data.calibration.count) calibration, \(data.test.count) test images")
 
         var checkpoint: String
         var training: [StudySummary.Epoch] = []
-        if let reused = try config.optionalString("ckpt_path") {
+        if let reused = try config.value(\.checkpoint) {
             checkpoint = reused
             log("Reusing checkpoint \(reused)")
         } else {
@@ -89,7 +82,7 @@ public struct Pipeline {
         }
 
         var model = try CalibrationRun.loadModel(checkpoint, expected: try ModelSettings(config: config).architecture)
-        let batchSize = try config.int("data.batch_size")
+        let batchSize = try config.value(\.data.batchSize)
         let calibrationOutputs = try clock.time("infer calibration split") {
             try NetworkOutputs(model: &model, dataset: data.calibration, batchSize: batchSize, title: "calibration images", progressStyle: progressStyle)
         }
@@ -99,10 +92,6 @@ public struct Pipeline {
 
         let baseCalibration = try CalibrationSettings(config: config)
         let evaluationSettings = try EvaluationSettings(config: config)
-        let sizes = settings.sizes.filter { $0 <= calibrationOutputs.count }
-        guard !sizes.isEmpty else {
-            throw ExperimentError("the calibration split has \(calibrationOutputs.count) images, fewer than every size in pipeline.calibration_sizes")
-        }
         try FileManager.default.createDirectory(at: settings.outputDirectory, withIntermediateDirectories: true)
         let figures = FigureCollector(directory: settings.outputDirectory)
 
@@ -144,7 +133,7 @@ public struct Pipeline {
         }
         progress.finish()
 
-        var summary = StudySummary(dataset: try config.string("data.name"), seed: seed,
+        var summary = StudySummary(dataset: try config.value(\.data.name), seed: seed,
                                    imageSize: Array(testOutputs.probabilities.shape[2...]), testImages: testOutputs.count,
                                    coverageBins: evaluationSettings.bins, cells: cells, training: training)
         summary.thresholds = baseCalibration.description

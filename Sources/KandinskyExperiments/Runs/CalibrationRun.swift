@@ -38,15 +38,15 @@ public struct CalibrationRun {
     /// - Throws: ``ConfigError`` or ``ExperimentError`` naming the bad key, file or value.
     public func run(progressStyle: ProgressReporter.Style = .automatic) throws -> Result {
         try config.requireComplete()
-        let checkpointPath = try config.string("ckpt_path")
+        let checkpointPath = try config.requiredCheckpoint()
         var model = try Self.loadModel(checkpointPath, expected: try ModelSettings(config: config).architecture)
         let settings = try CalibrationSettings(config: config)
         let calibrationSet = data.calibration
-        let trim = try config.optionalInt("data.cal_trim") ?? calibrationSet.count
-        guard trim >= 1 else { throw ExperimentError("data.cal_trim must be at least 1, found \(trim)") }
-        var generator = SeededGenerator(seed: UInt64(try config.int("seed")))
+        let trim = try config.value(\.data.calibrationTrim) ?? calibrationSet.count
+        guard trim >= 1 else { throw ExperimentError("the calibration split has no images") }
+        var generator = SeededGenerator(seed: try config.value(\.seed))
         let outputs = try NetworkOutputs(model: &model, dataset: calibrationSet.randomSubset(count: min(trim, calibrationSet.count), using: &generator),
-                                         batchSize: try config.int("data.batch_size"),
+                                         batchSize: try config.value(\.data.batchSize),
                                          title: "calibration images", progressStyle: progressStyle)
         let curves = try Self.calibrate(outputs, settings: settings)
 

@@ -55,12 +55,12 @@ public struct EvaluationRun {
     /// - Throws: ``ConfigError`` or ``ExperimentError`` naming the bad key, file or value.
     public func run(progressStyle: ProgressReporter.Style = .automatic) throws -> (directory: URL, summary: Summary) {
         try config.requireComplete()
-        let checkpointPath = try config.string("ckpt_path")
+        let checkpointPath = try config.requiredCheckpoint()
+        let settings = try EvaluationSettings(config: config)
         var model = try CalibrationRun.loadModel(checkpointPath, expected: try ModelSettings(config: config).architecture)
         let curves = try Self.curves(in: checkpointPath)
-        let outputs = try NetworkOutputs(model: &model, dataset: data.test, batchSize: try config.int("data.batch_size"),
+        let outputs = try NetworkOutputs(model: &model, dataset: data.test, batchSize: try config.value(\.data.batchSize),
                                          title: "test images", progressStyle: progressStyle)
-        let settings = try EvaluationSettings(config: config)
         let directory = try RunDirectory(config: config, task: "eval", timestamped: false)
         let summary = try Self.evaluate(outputs, curves: curves, settings: settings, into: directory)
         return (directory.url, summary)
@@ -166,30 +166,18 @@ public struct EvaluationSettings: Sendable {
     /// The miscoverage levels α of the audit (`evaluation.alphas`), each in (0, 1).
     public var alphas: [Double]
 
-    /// Reads the section.
+    /// Reads the section, every value checked against the configuration schema (`kandinsky help-config`).
     ///
-    /// - Throws: ``ConfigError`` for a missing key or a wrong type.
+    /// - Throws: ``ConfigError`` for a missing key, a wrong type or a value out of range.
     public init(config: Config) throws {
-        classIndex = try config.int("evaluation.class_idx")
-        bins = try config.int("evaluation.bins")
-        indexing = try ThresholdIndexing.configured(config, key: "evaluation.indexing")
-        let precisionName = try config.string("evaluation.precision")
-        guard let precision = ScorePrecision(rawValue: precisionName) else {
-            throw ConfigError.wrongType("evaluation.precision", expected: "float or half-probabilities", found: precisionName)
-        }
-        self.precision = precision
-        eceBins = try config.int("evaluation.ece_bins")
-        alphas = try config.doubles("evaluation.alphas")
-        guard !alphas.isEmpty, alphas.allSatisfy({ $0 > 0 && $0 < 1 }) else {
-            throw ConfigError.wrongType("evaluation.alphas", expected: "a non-empty list of numbers in (0, 1)", found: "\(alphas)")
-        }
-        if config.isNull("evaluation.reliability_pixel") {
-            reliabilityPixel = nil
-        } else {
-            let p = try config.ints("evaluation.reliability_pixel")
-            guard p.count == 2 else { throw ConfigError.wrongType("evaluation.reliability_pixel", expected: "[row, column]", found: "\(p)") }
-            reliabilityPixel = (p[0], p[1])
-        }
+        try ConfigSchema.checkConditions(config)
+        classIndex = try config.value(\.evaluation.classIndex)
+        bins = try config.value(\.evaluation.bins)
+        indexing = try config.value(\.evaluation.indexing).indexing
+        precision = try config.value(\.evaluation.precision)
+        eceBins = try config.value(\.evaluation.eceBins)
+        alphas = try config.value(\.evaluation.alphas)
+        reliabilityPixel = try config.value(\.evaluation.reliabilityPixel).map { ($0[0], $0[1]) }
     }
 }
 
@@ -199,17 +187,5 @@ extension RunDirectory {
         do { try NumpyFile.write(array, to: file(name)) } catch {
             throw ExperimentError("cannot write \(file(name).path): \(error.problem)")
         }
-    }
-}
-
-extension ThresholdIndexing {
-    /// The indexing named by `key`: nil for `auto` (or null), the curves' own.
-    static func configured(_ config: Config, key: String) throws -> ThresholdIndexing? {
-        let name = try config.optionalString(key) ?? "auto"
-        if name == "auto" { return nil }
-        guard let indexing = ThresholdIndexing(rawValue: name) else {
-            throw ConfigError.wrongType(key, expected: "auto, " + ThresholdIndexing.allCases.map(\.rawValue).joined(separator: ", "), found: name)
-        }
-        return indexing
     }
 }

@@ -27,18 +27,17 @@ public enum ExperimentData {
     ///
     /// - Throws: ``ExperimentError`` naming the missing folder or file, or the data error.
     public static func splits(config: Config) throws -> DataSplits {
-        let trainvalRoot = URL(fileURLWithPath: try config.string("data.trainval_root"))
-        let testRoot = URL(fileURLWithPath: try config.string("data.test_root"))
-        let split = try config.string("data.trainval_split")
-        let dims = try config.ints("data.dims")
-        guard dims.count == 2, dims.allSatisfy({ $0 > 0 }) else {
-            throw ConfigError.wrongType("data.dims", expected: "[width, height]", found: "\(dims)")
-        }
-        let categories = try config.strings("data.categories")
+        let trainvalRoot = URL(fileURLWithPath: try config.value(\.data.trainvalRoot))
+        let testRoot = URL(fileURLWithPath: try config.value(\.data.testRoot))
+        let split = try config.value(\.data.trainvalSplit)
+        let dims = try config.value(\.data.dims)
+        let categories = try config.value(\.data.categories)
+        let augmentation = try augmentation(config: config)
         let selection = CategorySelection.names(categories)
         let resize = ResizeAndPad(width: dims[0], height: dims[1])
+        let generated = try config.value(\.data.generator)
         for (root, key) in [(trainvalRoot, "data.trainval_root"), (testRoot, "data.test_root")] where !FileManager.default.fileExists(atPath: root.path) {
-            throw ExperimentError("\(key) points at \(root.path), which does not exist" + (config.node("data.generator") != nil ? " (run `kandinsky synth` or `kandinsky pipeline` to generate it)" : ""))
+            throw ExperimentError("\(key) points at \(root.path), which does not exist" + (generated ? " (run `kandinsky synth` or `kandinsky pipeline` to generate it)" : ""))
         }
         let splitDirectory = trainvalRoot.appendingPathComponent("splits/t\(split)")
         func dataset(_ root: URL, _ manifest: URL) throws -> COCODataset {
@@ -53,43 +52,38 @@ public enum ExperimentData {
                           validation: try dataset(trainvalRoot, splitDirectory.appendingPathComponent("labels_val.json")),
                           calibration: try dataset(trainvalRoot, splitDirectory.appendingPathComponent("labels_cal.json")),
                           test: try dataset(testRoot, testRoot.appendingPathComponent("labels.json")),
-                          augmentation: try augmentation(config: config))
+                          augmentation: augmentation)
     }
 
     /// `data.augmentations`: a horizontal flip and a random affine transform.
-    static func augmentation(config: Config) throws -> Augmentation? {
-        guard !config.isNull("data.augmentations") else { return nil }
-        let flip = config.isNull("data.augmentations.horizontal_flip") ? 0 : try config.double("data.augmentations.horizontal_flip.p")
-        if config.isNull("data.augmentations.affine") {
+    static func augmentation(config: Config) throws(ConfigError) -> Augmentation? {
+        guard try config.value(\.data.augmentations) else { return nil }
+        let flip = try config.value(\.data.flip) ? try config.value(\.data.flipProbability) : 0
+        guard try config.value(\.data.affine) else {
             return Augmentation(flipProbability: flip, maxRotationDegrees: 0, maxTranslation: 0, scaleRange: 1...1)
         }
-        let translate = try config.doubles("data.augmentations.affine.translate")
-        let scale = try config.doubles("data.augmentations.affine.scale")
-        guard translate.count == 2, translate[0] == translate[1] else {
-            throw ConfigError.wrongType("data.augmentations.affine.translate", expected: "[fraction, fraction] (the same for x and y)", found: "\(translate)")
-        }
-        guard scale.count == 2, scale[0] <= scale[1] else {
-            throw ConfigError.wrongType("data.augmentations.affine.scale", expected: "[low, high]", found: "\(scale)")
-        }
-        return Augmentation(flipProbability: flip, maxRotationDegrees: try config.double("data.augmentations.affine.degrees"),
+        let translate = try config.value(\.data.translate)
+        let scale = try config.value(\.data.scale)
+        return Augmentation(flipProbability: flip, maxRotationDegrees: try config.value(\.data.degrees),
                             maxTranslation: translate[0], scaleRange: scale[0]...scale[1])
     }
 
     /// Generates the synthetic dataset of `data.generator` under `data.root` when its test
     /// manifest is missing; does nothing for other data. Returns whether it generated.
     public static func prepare(config: Config, progressStyle: ProgressReporter.Style = .automatic) throws -> Bool {
-        guard config.node("data.generator") != nil else { return false }
-        let root = URL(fileURLWithPath: try config.string("data.root"))
+        guard try config.value(\.data.generator) else { return false }
+        let root = URL(fileURLWithPath: try config.value(\.data.root))
         guard !FileManager.default.fileExists(atPath: SyntheticDataset.labelsURL(root: root, part: "test").path) else { return false }
-        let generator = SyntheticDataset(trainCount: try config.int("data.generator.train"),
-                                         validationCount: try config.int("data.generator.val"),
-                                         calibrationCount: try config.int("data.generator.cal"),
-                                         testCount: try config.int("data.generator.test"),
-                                         width: try config.int("data.generator.width"),
-                                         height: try config.int("data.generator.height"),
-                                         seed: UInt64(try config.int("data.generator.seed")))
-        guard "\(generator.trainCount)" == (try config.string("data.trainval_split")) else {
-            throw ExperimentError("data.trainval_split (\(try config.string("data.trainval_split"))) must equal data.generator.train (\(generator.trainCount)) for the synthetic dataset")
+        let generator = SyntheticDataset(trainCount: try config.value(\.data.generatorTrain),
+                                         validationCount: try config.value(\.data.generatorValidation),
+                                         calibrationCount: try config.value(\.data.generatorCalibration),
+                                         testCount: try config.value(\.data.generatorTest),
+                                         width: try config.value(\.data.generatorWidth),
+                                         height: try config.value(\.data.generatorHeight),
+                                         seed: try config.value(\.data.generatorSeed))
+        let split = try config.value(\.data.trainvalSplit)
+        guard "\(generator.trainCount)" == split else {
+            throw ExperimentError("data.trainval_split (\(split)) must equal data.generator.train (\(generator.trainCount)) for the synthetic dataset")
         }
         let total = generator.trainCount + generator.validationCount + generator.calibrationCount + generator.testCount
         let progress = ProgressReporter(title: "synthetic dataset", total: total, style: progressStyle)

@@ -34,11 +34,13 @@ public struct PredictionRun {
     /// - Throws: ``ConfigError`` or ``ExperimentError`` naming the bad key, file or value.
     public func run() throws -> Result {
         try config.requireComplete()
-        let modelPath = try config.string("ckpt_path"), imagePath = try config.string("image")
-        let alpha = try config.double("alpha")
-        guard alpha > 0, alpha < 1 else { throw ConfigError.wrongType("alpha", expected: "a number in (0, 1)", found: "\(alpha)") }
-        let classIndex = try config.int("class_idx")
-        let indexing = try ThresholdIndexing.configured(config, key: "indexing")
+        let modelPath = try config.requiredCheckpoint(), imagePath = try config.value(\.image)
+        let alpha = try config.value(\.alpha)
+        let classIndex = try config.value(\.classIndex)
+        let indexing = try config.value(\.indexing).indexing
+        let outputDirectory = try config.value(\.outputDirectory)
+        let manifestPath = try config.value(\.manifest)
+        let categories = try config.value(\.data.categories)
         guard let curves = try EvaluationRun.curves(in: modelPath) else {
             throw ExperimentError("\(modelPath) has no nc_curves: calibrate it first with `kandinsky calibrate`")
         }
@@ -61,7 +63,7 @@ public struct PredictionRun {
         let (h, w) = (curves.height, curves.width)
         let classSet = sets[leading: 0][leading: classIndex]
 
-        let directory = URL(fileURLWithPath: try config.string("output_dir"))
+        let directory = URL(fileURLWithPath: outputDirectory)
         let stem = URL(fileURLWithPath: imagePath).deletingPathExtension().lastPathComponent
         var files: [URL] = []
         func write(_ data: Data, _ suffix: String) throws {
@@ -74,8 +76,8 @@ public struct PredictionRun {
         let overlay = Overlay.blend(image: image, target: ShapedArray<UInt8>(shape: [2, h, w], scalars: classSet.scalars.map { 1 - $0 } + classSet.scalars))
         try write(PNGImage.encode(rgb8: overlay.pixels, width: w, height: h), "overlay.png")
         var tiles = [overlay, setImage]
-        if let manifestPath = try config.optionalString("manifest") {
-            tiles.append(try Self.groundTruth(manifestPath: manifestPath, imagePath: imagePath, categories: try config.strings("data.categories"),
+        if let manifestPath {
+            tiles.append(try Self.groundTruth(manifestPath: manifestPath, imagePath: imagePath, categories: categories,
                                               resize: resize, image: image, classIndex: classIndex))
         }
         let panel = Overlay.contactSheet(tiles, columns: tiles.count)

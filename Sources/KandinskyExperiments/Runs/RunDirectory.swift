@@ -17,8 +17,8 @@ public struct RunDirectory: Sendable {
     ///
     /// - Throws: ``ExperimentError`` when the folder cannot be created or written.
     public init(config: Config, task: String, timestamped: Bool, date: Date = Date()) throws {
-        let logDirectory = URL(fileURLWithPath: try config.string("paths.log_dir"))
-        let experiment = config.isNull("experiment_name") ? "default" : try config.string("experiment_name")
+        let logDirectory = URL(fileURLWithPath: try config.value(\.paths.logDirectory))
+        let experiment = try config.value(\.experimentName) ?? "default"
         let parent = logDirectory.appendingPathComponent(task).appendingPathComponent("runs").appendingPathComponent(experiment)
         do {
             try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)

@@ -42,25 +42,26 @@ public struct TrainingRun {
 
     /// Trains; `progressStyle` chooses how progress is shown.
     public func run(progressStyle: ProgressReporter.Style = .automatic) throws -> Result {
-        let seed = UInt64(try config.int("seed"))
-        let maxEpochs = try config.int("trainer.max_epochs")
-        let validateEvery = max(1, try config.int("trainer.check_val_every_n_epoch"))
-        let checkpointEvery = max(1, try config.int("trainer.checkpoint_every_n_epochs"))
-        let batchSize = try config.int("data.batch_size")
-        let architecture = try ModelSettings(config: config).architecture
+        let seed = try config.value(\.seed)
+        let maxEpochs = try config.value(\.trainer.maxEpochs)
+        let validateEvery = try config.value(\.trainer.validateEvery)
+        let checkpointEvery = try config.value(\.trainer.checkpointEvery)
+        let batchSize = try config.value(\.data.batchSize)
+        let settings = try ModelSettings(config: config)
+        let optimizer = try OptimizerSettings(config: config)
+        let architecture = settings.architecture
 
         var trainer: Trainer
         var metrics = MetricsLog(classNames: data.classNames.dropFirst().map { $0 })
-        if let resume = try config.optionalString("ckpt_path") {
+        if let resume = try config.value(\.checkpoint) {
             let url = URL(fileURLWithPath: resume)
             let file: SafetensorsFile
             do { file = try SafetensorsFile.read(contentsOf: url) } catch {
                 throw ExperimentError("cannot resume from \(resume): \(error)")
             }
-            let loss = try ModelSettings(config: config).loss
-            let firstCycle = try config.int("model.scheduler.T_0"), growth = try config.int("model.scheduler.T_mult")
             do {
-                trainer = try Trainer(checkpoint: file, path: resume, loss: loss, firstCycleLength: firstCycle, cycleGrowth: growth)
+                trainer = try Trainer(checkpoint: file, path: resume, loss: settings.loss, firstCycleLength: optimizer.schedule.firstCycleLength,
+                                      cycleGrowth: optimizer.schedule.cycleGrowth)
             } catch {
                 throw ExperimentError(error.description)
             }
@@ -71,12 +72,7 @@ public struct TrainingRun {
         } else {
             var generator = SeededGenerator(seed: seed)
             let model = UNet(architecture, using: &generator)
-            trainer = Trainer(model: model, weightDecay: Float(try config.double("model.optimizer.weight_decay")),
-                              loss: try ModelSettings(config: config).loss,
-                              schedule: CosineAnnealingWarmRestarts(baseLearningRate: try config.double("model.optimizer.lr"),
-                                                                    firstCycleLength: try config.int("model.scheduler.T_0"),
-                                                                    cycleGrowth: try config.int("model.scheduler.T_mult"),
-                                                                    minimumLearningRate: try config.double("model.scheduler.eta_min")))
+            trainer = Trainer(model: model, weightDecay: optimizer.weightDecay, loss: settings.loss, schedule: optimizer.schedule)
         }
 
         let directory = try RunDirectory(config: config, task: "train", timestamped: true)
@@ -179,16 +175,35 @@ public struct ModelSettings: Sendable {
     /// The top-k loss (`model.loss`).
     public var loss: TopKBinaryCrossEntropy
 
-    /// Reads the settings.
+    /// Reads the settings; every value is checked against the configuration schema (`kandinsky
+    /// help-config`) first, so the network and loss are built only from values they accept.
     ///
-    /// - Throws: ``ConfigError`` for a missing key or a wrong type.
+    /// - Throws: ``ConfigError`` for a missing key, a wrong type or a value out of range.
     public init(config: Config) throws {
-        architecture = UNet.Architecture(inputChannels: try config.int("model.net.in_channels"),
-                                         outputChannels: try config.int("model.net.out_channels"),
-                                         channels: try config.int("model.net.channels"),
-                                         depth: try config.int("model.net.depth"),
-                                         dropout: Float(try config.double("model.net.dropout")))
-        let weights = config.isNull("model.loss.class_weights") ? nil : try config.doubles("model.loss.class_weights").map(Float.init)
-        loss = TopKBinaryCrossEntropy(keptFraction: try config.double("model.loss.k_frac"), classWeights: weights)
+        try ConfigSchema.checkConditions(config)
+        architecture = UNet.Architecture(inputChannels: try config.value(\.model.inputChannels),
+                                         outputChannels: try config.value(\.model.outputChannels),
+                                         channels: try config.value(\.model.channels),
+                                         depth: try config.value(\.model.depth),
+                                         dropout: Float(try config.value(\.model.dropout)))
+        loss = TopKBinaryCrossEntropy(keptFraction: try config.value(\.model.keptFraction),
+                                      classWeights: try config.value(\.model.classWeights).map { $0.map(Float.init) })
+    }
+}
+
+/// The optimizer and schedule settings of a configuration (`model.optimizer`, `model.scheduler`).
+struct OptimizerSettings: Sendable {
+    /// Adam's weight decay (`model.optimizer.weight_decay`).
+    var weightDecay: Float
+    /// The learning-rate schedule (`model.optimizer.lr`, `model.scheduler`).
+    var schedule: CosineAnnealingWarmRestarts
+
+    /// Reads the settings, checked against ``ConfigSchema``.
+    init(config: Config) throws(ConfigError) {
+        weightDecay = Float(try config.value(\.model.weightDecay))
+        schedule = CosineAnnealingWarmRestarts(baseLearningRate: try config.value(\.model.learningRate),
+                                               firstCycleLength: try config.value(\.model.firstCycle),
+                                               cycleGrowth: try config.value(\.model.cycleGrowth),
+                                               minimumLearningRate: try config.value(\.model.minimumLearningRate))
     }
 }
