@@ -77,9 +77,10 @@ enum Strategy: String, CaseIterable, CustomTestStringConvertible {
             case .halves: #expect(report.groupCounts == [2, 2])
             case .kmeans, .annulus: #expect(report.groupCounts.count == 2 && report.groupCounts.allSatisfy { $0 >= 1 })
             }
-            // Strategies that choose groups from the scores get half the images under `conformal`.
+            // Strategies that do not declare fixed groups (`halves` keeps the default) get half
+            // the images under `conformal`.
             let images = scores?.imageCount ?? 12
-            let split = rule == .conformal && (strategy == .kmeans || strategy == .annulus)
+            let split = rule == .conformal && ![Strategy.pixel, .image].contains(strategy)
             #expect(report.thresholdImages.count == (split ? images / 2 : images), "\(report)")
         }
     }
