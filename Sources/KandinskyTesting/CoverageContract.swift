@@ -30,7 +30,7 @@ public struct CoverageContractReport: Sendable, CustomStringConvertible {
         }
     }
 
-    /// The strategy's ``NonconformityGrouping/name``.
+    /// The strategy's `NonconformityGrouping.name`.
     public var grouping: String
     /// The rule the strategy was calibrated with.
     public var rule: QuantileRule

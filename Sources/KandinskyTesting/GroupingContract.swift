@@ -64,16 +64,16 @@ public struct GroupingContractReport: Sendable, CustomStringConvertible {
         }
     }
 
-    /// The strategy's ``NonconformityGrouping/name``.
+    /// The strategy's `NonconformityGrouping.name`.
     public var grouping: String
     /// The rule the curves were calibrated with.
     public var rule: QuantileRule
     /// The shape of the scores checked: N, C, H, W.
     public var imageCount: Int, classCount: Int, height: Int, width: Int
-    /// The strategy's ``NonconformityGrouping/selectsGroupsFromScores``.
+    /// The strategy's `NonconformityGrouping.selectsGroupsFromScores`.
     public var selectsGroupsFromScores: Bool
     /// The images that chose the groups and those that set the thresholds
-    /// (``Calibrator/splitImages(count:)``).
+    /// (`Calibrator.splitImages(count:)`).
     public var groupingImages: [Int], thresholdImages: [Int]
     /// The group count of each class as returned (0: pixelwise); empty when the output had the
     /// wrong number of classes.
@@ -100,7 +100,7 @@ public struct GroupingContractReport: Sendable, CustomStringConvertible {
 ///
 /// The checks, in order (a strategy whose output is malformed is not calibrated, since the
 /// calibrator would index out of range):
-/// 1. `groups(for:)` on the images ``Calibrator/splitImages(count:)`` gives it does not throw;
+/// 1. `groups(for:)` on the images `Calibrator.splitImages(count:)` gives it does not throw;
 /// 2. it returns a label map or nil and a group count for every one of the C classes;
 /// 3. each label map is [H, W]; a pixelwise class (nil) has 0 groups, a grouped class ≥ 1;
 /// 4. every label lies in 0..<G and every group id holds at least one pixel;
@@ -108,10 +108,10 @@ public struct GroupingContractReport: Sendable, CustomStringConvertible {
 ///    two calibrations give the same curve bytes: the strategy is deterministic for its
 ///    parameters (a seed among them is fixed by the caller);
 /// 6. the calibrated curves [Q, C, H, W] never decrease along Q (non-NaN entries) and, under
-///    ``QuantileRule/conformal``, hold no NaN (a pool without enough scores gets +∞);
+///    `QuantileRule.conformal`, hold no NaN (a pool without enough scores gets +∞);
 /// 7. the pools of each grouped class hold exactly the class's scores of the threshold-setting
 ///    images (their sample counts add up to them);
-/// 8. a strategy whose ``NonconformityGrouping/selectsGroupsFromScores`` is false returns the
+/// 8. a strategy whose `NonconformityGrouping.selectsGroupsFromScores` is false returns the
 ///    same groups for each half of the images as for all of them; otherwise the calibrator,
 ///    which does not split the images of such a strategy, would set thresholds on the images
 ///    that chose the groups and lose the guarantee.
@@ -120,12 +120,13 @@ public struct GroupingContractReport: Sendable, CustomStringConvertible {
 /// scores that both halves happen to share; the statistical contract
 /// (``checkCoverageContract(_:simulation:rule:z:maximumStandardError:)``) measures its effect.
 ///
-/// A strategy that builds its groups with ``PixelGroups/init(labels:groupCounts:findings:)``
+/// A strategy that builds its groups with `PixelGroups.init(labels:groupCounts:findings:)`
 /// traps inside its own `groups(for:)` on labels out of range (that initializer's
 /// precondition names the class); this check reports the malformed groups a strategy returns
-/// in any other way (for example by assigning ``PixelGroups/labels`` afterwards).
+/// in any other way (for example by assigning `PixelGroups.labels` afterwards).
 ///
 /// - Parameters:
+///   - grouping: the strategy, with any seed of its own fixed.
 ///   - scores: the calibration scores; nil for 12 images of ``ExchangeableScenes`` of 8 × 10
 ///     drawn with `seed`.
 ///   - rule: the threshold rule of the calibration checked.
