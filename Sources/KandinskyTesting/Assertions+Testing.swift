@@ -6,7 +6,9 @@ import KandinskyCalibration
 import Testing
 
 /// Records an issue at the caller's source location, with the report's text, unless `grouping`
-/// passes ``checkGroupingContract(_:scores:rule:levelCount:seed:)``.
+/// passes ``checkGroupingContract(_:scores:rule:levelCount:seed:)``; returns its report.
+///
+/// - Complexity: that of the check.
 @discardableResult
 public func expectGroupingContract<G: NonconformityGrouping>(_ grouping: G, scores: ScoreStore? = nil,
                                                              rule: QuantileRule = .conformal, levelCount: Int? = nil,
@@ -18,7 +20,10 @@ public func expectGroupingContract<G: NonconformityGrouping>(_ grouping: G, scor
 }
 
 /// Records an issue at the caller's source location, with the coverage table, unless the
-/// strategy passes ``checkCoverageContract(_:simulation:rule:z:maximumStandardError:)``.
+/// strategy passes ``checkCoverageContract(_:simulation:rule:z:maximumStandardError:)``;
+/// returns its report.
+///
+/// - Complexity: that of the check (the simulation's draws × sizes calibrations).
 @discardableResult
 public func expectCoverageContract<G: NonconformityGrouping>(_ grouping: G, simulation: CoverageSimulation = CoverageSimulation(),
                                                              rule: QuantileRule = .conformal, z: Double = 3,

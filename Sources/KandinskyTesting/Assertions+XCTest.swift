@@ -5,7 +5,9 @@ import KandinskyCalibration
 import XCTest
 
 /// Fails the current XCTest test at the caller's line, with the report's text, unless `grouping`
-/// passes ``checkGroupingContract(_:scores:rule:levelCount:seed:)``.
+/// passes ``checkGroupingContract(_:scores:rule:levelCount:seed:)``; returns its report.
+///
+/// - Complexity: that of the check.
 ///
 /// ```swift
 /// func testMyGroupingKeepsTheContract() {
@@ -23,7 +25,10 @@ public func assertGroupingContract<G: NonconformityGrouping>(_ grouping: G, scor
 }
 
 /// Fails the current XCTest test at the caller's line, with the coverage table, unless the
-/// strategy passes ``checkCoverageContract(_:simulation:rule:z:maximumStandardError:)``.
+/// strategy passes ``checkCoverageContract(_:simulation:rule:z:maximumStandardError:)``;
+/// returns its report.
+///
+/// - Complexity: that of the check (the simulation's draws × sizes calibrations).
 @discardableResult
 public func assertCoverageContract<G: NonconformityGrouping>(_ grouping: G, simulation: CoverageSimulation = CoverageSimulation(),
                                                              rule: QuantileRule = .conformal, z: Double = 3,
