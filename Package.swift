@@ -125,7 +125,7 @@ let package = Package(
             name: "CustomGrouping",
             dependencies: ["KandinskyCore", "KandinskyCalibration", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/CustomGrouping",
-            exclude: ["README.md"],
+            exclude: ["README.md", "Tests"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -178,6 +178,13 @@ let package = Package(
         .testTarget(
             name: "KandinskyCLITests",
             dependencies: ["kandinsky", "KandinskyCore", "KandinskyModels", "KandinskyTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        // The example's own XCTest suite, as a user would write it with KandinskyTesting.
+        .testTarget(
+            name: "CustomGroupingTests",
+            dependencies: ["CustomGrouping", "KandinskyCore", "KandinskyCalibration", "KandinskyTesting"],
+            path: "Examples/CustomGrouping/Tests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

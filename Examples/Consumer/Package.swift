@@ -18,5 +18,14 @@ let package = Package(
                 .product(name: "KandinskyExperiments", package: "Kandinsky"),
             ]
         ),
+        // A user's XCTest suite for a grouping of their own, through the KandinskyTesting product.
+        .testTarget(
+            name: "ConsumerTests",
+            dependencies: [
+                .product(name: "KandinskyCore", package: "Kandinsky"),
+                .product(name: "KandinskyCalibration", package: "Kandinsky"),
+                .product(name: "KandinskyTesting", package: "Kandinsky"),
+            ]
+        ),
     ]
 )

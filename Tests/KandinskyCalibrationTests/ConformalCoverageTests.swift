@@ -102,36 +102,36 @@ import KandinskyCore
         #expect(m[4] == 1)
     }
 
-    /// The quantity the rule guarantees, measured on spatially structured exchangeable images:
-    /// for each draw (independent calibration and test sets) and each test image, the covered
-    /// fraction of the image's target pixels of class c in each pool (a pixel, a group) that
-    /// has some; the mean over all (draw, image, class, pool) must reach 1 − α.
+    /// The statistical contract of `KandinskyTesting` for every built-in strategy: on
+    /// spatially structured exchangeable images, for each draw (independent calibration and
+    /// test sets) and each test image, the covered fraction of the image's target pixels of
+    /// class c in each pool (a pixel, a group) that has some; the mean over all (draw, image,
+    /// class, pool) must reach 1 − α.
     ///
-    /// Tolerance: the draws are independent, so their means are i.i.d. and the mean over D = 200
-    /// draws has standard error σ̂/√D, σ̂ the observed spread of the draws' means; the test
-    /// allows 3 of them (a shortfall must exceed about 0.01 to hide in it: σ̂ is below 0.05
-    /// here). Under `linear` the same measurement falls short of 1 − α by more than that for the
-    /// pixelwise strategy at every n (pixels without scores never cover), which shows the test
-    /// can tell the rules apart.
+    /// Tolerance (the checker's default, z = 3): the draws are independent, so their means are
+    /// i.i.d. and the mean over D = 200 draws has standard error σ̂/√D, σ̂ the observed spread of
+    /// the draws' means; the check allows 3 of them and fails a cell whose standard error
+    /// exceeds 0.01 (a shortfall must exceed about 0.01 to hide in the tolerance). Under
+    /// `linear` the same check fails for the pixelwise strategy at every (n, α) (pixels without
+    /// scores never cover), which shows it can tell the rules apart; that second run is made for
+    /// the pixelwise strategy only, to keep the suite's time down.
     @Test(arguments: [Strategy.pixel, .image, .kmeans, .annulus, .halves])
     func perImagePoolCoverageReachesTheLevel(strategy: Strategy) throws {
         let simulation = CoverageSimulation(scenes: ExchangeableScenes(height: 8, width: 10), calibrationSizes: [5, 10, 20],
                                             alphas: [0.1, 0.05], draws: 200, testImages: 4, levelCount: 101, seed: 7)
-        func run(_ rule: QuantileRule) throws -> [CoverageSimulation.Cell] {
-            func open<G: NonconformityGrouping>(_ first: G) throws -> [CoverageSimulation.Cell] {
-                try simulation.run(rule: rule) { strategy.make(seed: $0) as! G }
-            }
-            return try open(strategy.make())
+        func check<G: NonconformityGrouping>(_ first: G, _ rule: QuantileRule, expect: Bool) -> CoverageContractReport {
+            expect ? expectCoverageContract(simulation: simulation, rule: rule) { strategy.make(seed: $0) as! G }
+                : checkCoverageContract(simulation: simulation, rule: rule) { strategy.make(seed: $0) as! G }
         }
-        for (conformal, linear) in zip(try run(.conformal), try run(.linear)) {
-            let label = "\(strategy) n \(conformal.calibrationImages) α \(conformal.alpha)"
-            let (mean, se) = (conformal.poolCoverage.mean, conformal.poolCoverage.standardError)
-            #expect(mean >= 1 - conformal.alpha - 3 * se, "\(label): conformal \(conformal.poolCoverage)")
-            #expect(se < 0.01, "\(label): the draws' spread leaves room for a real shortfall: \(conformal.poolCoverage)")
-            if strategy == .pixel {
-                #expect(linear.poolCoverage.mean < 1 - linear.alpha - 3 * linear.poolCoverage.standardError,
-                        "\(label): linear \(linear.poolCoverage)")
+        let conformal = check(strategy.make(), .conformal, expect: true)
+        #expect(conformal.cells.map(\.calibrationImages) == [5, 5, 10, 10, 20, 20])
+        #expect(conformal.grouping == strategy.make().name)
+        if strategy == .pixel {
+            let linear = check(strategy.make(), .linear, expect: false)
+            let short = linear.failures.compactMap { failure -> Int? in
+                if case .undercovers(let n, _, _, _, _) = failure { n } else { nil }
             }
+            #expect(short == [5, 5, 10, 10, 20, 20], "\(linear)")
         }
     }
 }
