@@ -12,6 +12,13 @@ typedef struct {
     const unsigned char *bytes;
     size_t size;
     size_t offset;
+    /* Set by the caller: the most pixels (width * height) to decode, and the expected size when
+       known (0 for any). Checked against IHDR before anything of the image's size is allocated. */
+    unsigned long long max_pixels;
+    png_uint_32 expected_width, expected_height;
+    /* Set by the decoder: IHDR's size, and whether it was rejected by the checks above. */
+    png_uint_32 header_width, header_height;
+    int size_rejected;
     char message[256];
 } kandinsky_png_source;
 
@@ -36,7 +43,8 @@ static void kandinsky_png_on_warning(png_structp png, png_const_charp message) {
     (void)message;
 }
 
-/* Decodes a PNG held in memory to 8-bit samples with libpng's expansions: palette to RGB(A),
+/* Decodes a PNG held in memory (after checking IHDR's size against source->max_pixels and
+   source->expected_width/height) to 8-bit samples with libpng's expansions: palette to RGB(A),
    grey below 8 bits scaled to 8 bits, tRNS to alpha, 16-bit samples reduced to their high byte
    (what Pillow keeps for 16-bit RGB). No gamma or background processing. On success returns 0 and
    a malloc'd buffer of width * height * channels bytes (channels 1 to 4: G, GA, RGB, RGBA) that
@@ -67,6 +75,14 @@ static inline int kandinsky_png_decode(kandinsky_png_source *source, unsigned ch
     png_set_read_fn(png, source, kandinsky_png_read_bytes);
     png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
     png_read_info(png, info);
+    source->header_width = png_get_image_width(png, info);
+    source->header_height = png_get_image_height(png, info);
+    if ((source->expected_width != 0 && (source->header_width != source->expected_width ||
+                                          source->header_height != source->expected_height)) ||
+        (unsigned long long)source->header_width * source->header_height > source->max_pixels) {
+        source->size_rejected = 1;
+        png_error(png, "image size rejected");
+    }
     png_set_expand(png);
     png_set_strip_16(png);
     png_set_interlace_handling(png);

@@ -9,6 +9,10 @@ import Foundation
 struct FastManifestReader {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var position = 0
+    /// How many objects and arrays enclose the current position.
+    private var depth = 0
+    /// Deeper nesting is left to the slow path (which reports it) instead of risking the stack.
+    static let maximumDepth = COCOManifest.maximumJSONDepth
 
     private init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -161,7 +165,9 @@ struct FastManifestReader {
 
     /// Reads `{ "key": value, … }`, calling `member` with the reader positioned at each value.
     private mutating func object(_ member: (inout FastManifestReader, String) -> Bool) -> Bool {
-        guard consume(UInt8(ascii: "{")) else { return false }
+        guard depth < Self.maximumDepth, consume(UInt8(ascii: "{")) else { return false }
+        depth += 1
+        defer { depth -= 1 }
         if consume(UInt8(ascii: "}")) { return true }
         repeat {
             skipWhitespace()
@@ -172,7 +178,9 @@ struct FastManifestReader {
 
     /// Reads `[ element, … ]`.
     private mutating func array<T>(_ element: (inout FastManifestReader) -> T?) -> [T]? {
-        guard consume(UInt8(ascii: "[")) else { return nil }
+        guard depth < Self.maximumDepth, consume(UInt8(ascii: "[")) else { return nil }
+        depth += 1
+        defer { depth -= 1 }
         var result: [T] = []
         if consume(UInt8(ascii: "]")) { return result }
         repeat {

@@ -23,7 +23,8 @@ public struct DataSplits: Sendable {
 
 /// Reading (and for the synthetic dataset, generating) the data of a configuration.
 public enum ExperimentData {
-    /// The splits of `config`.
+    /// The splits of `config`. A manifest with annotations whose segmentation is empty (they are
+    /// skipped) gets one warning line on standard error.
     ///
     /// - Throws: ``ExperimentError`` naming the missing folder or file, or the data error.
     public static func splits(config: Config) throws -> DataSplits {
@@ -45,9 +46,12 @@ public enum ExperimentData {
             guard FileManager.default.fileExists(atPath: manifest.path) else {
                 throw ExperimentError("\(manifest.path) does not exist" + (manifest.path.contains("/splits/") ? " (make the split with `kandinsky split --root \(root.path) --train \(split) …`)" : ""))
             }
-            do { return try COCODataset(root: root, manifest: manifest, categories: selection, dims: resize) } catch {
+            let dataset: COCODataset
+            do { dataset = try COCODataset(root: root, manifest: manifest, categories: selection, dims: resize) } catch {
                 throw ExperimentError(error.description)
             }
+            if let warning = dataset.emptySegmentationWarning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
+            return dataset
         }
         return DataSplits(train: try dataset(trainvalRoot, splitDirectory.appendingPathComponent("labels_train.json")),
                           validation: try dataset(trainvalRoot, splitDirectory.appendingPathComponent("labels_val.json")),
