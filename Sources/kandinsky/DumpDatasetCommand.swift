@@ -34,6 +34,7 @@ struct DumpDatasetCommand: ParsableCommand {
         let rootURL = URL(fileURLWithPath: root)
         var dataset = try COCODataset(root: rootURL, manifest: manifest.map { URL(fileURLWithPath: $0) },
                                       categories: CategorySelection(parsing: category), dims: ResizeAndPad(width: size.width, height: size.height))
+        if let warning = dataset.emptySegmentationWarning { printWarning(warning) }
         if let calTrim {
             var generator = SeededGenerator(seed: seed)
             dataset = dataset.randomSubset(count: calTrim, using: &generator)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KandinskyCore
 
 @main
@@ -20,4 +21,9 @@ struct Kandinsky: ParsableCommand {
             CommandGroup(name: "Files", subcommands: [InfoCommand.self]),
         ]
     )
+}
+
+/// Prints one warning line on standard error (standard output stays the command's report).
+func printWarning(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
 }
