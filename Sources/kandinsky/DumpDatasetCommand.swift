@@ -80,9 +80,12 @@ struct DumpDatasetCommand: ParsableCommand {
             ids = kept.map { ids[$0] }
         }
         let outURL = URL(fileURLWithPath: out)
-        try NumpyFile.write(.float32(images), to: outURL.appendingPathComponent("images.npy"))
-        try NumpyFile.write(.uint8(targets), to: outURL.appendingPathComponent("targets.npy"))
-        try AtomicFile.write(try JSONEncoder().encode(ids), to: outURL.appendingPathComponent("ids.json"))
+        // All or nothing: the three files appear together, or (full disk, kill) none of them.
+        try AtomicDirectory.write(to: outURL) { staging in
+            try NumpyFile.write(.float32(images), to: staging.appendingPathComponent("images.npy"))
+            try NumpyFile.write(.uint8(targets), to: staging.appendingPathComponent("targets.npy"))
+            try AtomicFile.write(try JSONEncoder().encode(ids), to: staging.appendingPathComponent("ids.json"))
+        }
         print("wrote \(ids.count) samples to \(outURL.path): images.npy \(images.shape), targets.npy \(targets.shape) (channels: background, \(dataset.categories.map(\.name).joined(separator: ", "))), ids.json")
         if !skipped.isEmpty {
             print("skipped \(skipped.count) bad samples:")

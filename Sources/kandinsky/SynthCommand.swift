@@ -34,7 +34,8 @@ struct SynthCommand: ParsableCommand {
                                        width: dims.width, height: dims.height, seed: seed)
         let root = URL(fileURLWithPath: out)
         let progress = ProgressReporter(title: "synth", total: train + val + cal + test)
-        let manifests = try dataset.write(to: root, progress: progress)
+        // All or nothing: a full disk or a kill leaves no half-written dataset under `root`.
+        let manifests = try AtomicDirectory.write(to: root) { staging in try dataset.write(to: staging, progress: progress) }
         progress.finish()
         for (name, manifest) in [("trainval", manifests.trainval), ("test", manifests.test)] {
             let polygons = manifest.annotations.filter { if case .polygons = $0.segmentation { true } else { false } }.count

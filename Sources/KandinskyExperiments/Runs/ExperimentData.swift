@@ -97,7 +97,10 @@ public enum ExperimentData {
         }
         let total = generator.trainCount + generator.validationCount + generator.calibrationCount + generator.testCount
         let progress = ProgressReporter(title: "synthetic dataset", total: total, style: progressStyle)
-        do { try generator.write(to: root, progress: progress) } catch { throw ExperimentError(error.description) }
+        // All or nothing, so that a killed generation is redone rather than half used.
+        do { _ = try AtomicDirectory.write(to: root) { staging in try generator.write(to: staging, progress: progress) } } catch {
+            throw ExperimentError("\(error)")
+        }
         progress.finish()
         return true
     }
