@@ -10,7 +10,8 @@ import KandinskyModels
 ///   calibrated-model tensors and metadata of `CalibratedCurves` (`nc_curves` [Q, C, H, W],
 ///   `kandinsky_mask` [H, W] when pixels are grouped), and `source_checkpoint`,
 ///   `source_checkpoint_sha256` and the resolved `config`;
-/// - `kandinsky_mask.png` (grouped strategies) and `curves.svg` (the curves of a few pixels).
+/// - `kandinsky_mask.png` (grouped strategies) and `curves.svg` (the curves of a few pixels);
+/// - `COMPLETE`, written last (see ``RunDirectory``): a folder without it holds a killed or failed run.
 public struct CalibrationRun {
     /// The composed `calibrate` configuration.
     public let config: Config
@@ -65,6 +66,7 @@ public struct CalibrationRun {
             try directory.write(Self.maskPNG(mask), to: "kandinsky_mask.png")
         }
         try directory.write(Data(Self.curveChart(curves, classIndex: settings.grouping.classIndex).svg.utf8), to: "curves.svg")
+        try directory.markComplete()
         return Result(directory: directory.url, calibratedModel: output, curves: curves)
     }
 

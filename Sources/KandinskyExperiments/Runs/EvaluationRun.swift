@@ -11,7 +11,8 @@ import KandinskyModels
 /// - when the checkpoint holds `nc_curves`: `coverage.svg` (marginal coverage against
 ///   confidence), `pixel_coverage.svg` (at `evaluation.reliability_pixel`), `pixelwise_ce.npy`
 ///   and `.png`, `coverages.npy`;
-/// - `summary.json` with the mean ECE and, with curves, the mean pixelwise and marginal CE.
+/// - `summary.json` with the mean ECE and, with curves, the mean pixelwise and marginal CE;
+/// - `COMPLETE`, written last (see ``RunDirectory``).
 public struct EvaluationRun {
     /// The composed `eval` configuration.
     public let config: Config
@@ -53,6 +54,7 @@ public struct EvaluationRun {
         let settings = try EvaluationSettings(config: config)
         let directory = try RunDirectory(config: config, task: "eval", timestamped: false)
         let summary = try Self.evaluate(outputs, curves: curves, settings: settings, into: directory)
+        try directory.markComplete()
         return (directory.url, summary)
     }
 
