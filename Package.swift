@@ -133,9 +133,11 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        // Running built executables from tests (the tool and the examples); not a product.
+        // Running built executables from tests (the tool and the examples), and the seeded
+        // mutations and crash-attributing harness of fuzz tests; not a product.
         .target(
             name: "KandinskyTestSupport",
+            dependencies: ["KandinskyCore"],
             path: "Tests/KandinskyTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -166,6 +168,14 @@ let package = Package(
         .testTarget(
             name: "KandinskyExperimentsTests",
             dependencies: ["KandinskyExperiments"],
+            swiftSettings: swiftSettings
+        ),
+        // Seeded mutation tests of every file parser (KANDINSKY_FUZZ_ITERATIONS inputs each,
+        // 10,000 by default; scripts/fuzz-campaign.sh runs a long campaign of the same tests).
+        .testTarget(
+            name: "KandinskyFuzzTests",
+            dependencies: ["KandinskyCore", "KandinskyData", "KandinskyTestSupport"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -60,7 +60,6 @@ static inline int kandinsky_png_decode(kandinsky_png_source *source, unsigned ch
     }
     png_infop info = png_create_info_struct(png);
     unsigned char *volatile buffer = NULL;
-    png_bytep *volatile rows = NULL;
     if (info == NULL) {
         png_destroy_read_struct(&png, NULL, NULL);
         strcpy(source->message, "cannot create a libpng decoder");
@@ -68,7 +67,6 @@ static inline int kandinsky_png_decode(kandinsky_png_source *source, unsigned ch
     }
     if (setjmp(png_jmpbuf(png))) {
         free(buffer);
-        free(rows);
         png_destroy_read_struct(&png, &info, NULL);
         return -1;
     }
@@ -85,7 +83,7 @@ static inline int kandinsky_png_decode(kandinsky_png_source *source, unsigned ch
     }
     png_set_expand(png);
     png_set_strip_16(png);
-    png_set_interlace_handling(png);
+    int passes = png_set_interlace_handling(png);
     png_read_update_info(png, info);
     png_uint_32 w = png_get_image_width(png, info);
     png_uint_32 h = png_get_image_height(png, info);
@@ -95,16 +93,17 @@ static inline int kandinsky_png_decode(kandinsky_png_source *source, unsigned ch
         png_error(png, "unexpected row layout after expansion");
     }
     buffer = (unsigned char *)malloc(rowBytes * h + 1);
-    rows = (png_bytep *)malloc(sizeof(png_bytep) * h + 1);
-    if (buffer == NULL || rows == NULL) {
+    if (buffer == NULL) {
         png_error(png, "out of memory");
     }
-    for (png_uint_32 y = 0; y < h; y++) {
-        rows[y] = buffer + rowBytes * y;
+    /* Row by row (each interlace pass over all rows), so that no array of h row pointers is
+       needed: a 1-pixel-wide image of many rows costs only its pixels. */
+    for (int pass = 0; pass < passes; pass++) {
+        for (png_uint_32 y = 0; y < h; y++) {
+            png_read_row(png, buffer + rowBytes * y, NULL);
+        }
     }
-    png_read_image(png, rows);
     png_read_end(png, NULL);
-    free(rows);
     png_destroy_read_struct(&png, &info, NULL);
     *pixels = buffer;
     *width = w;

@@ -208,7 +208,7 @@ extension RunLengthEncoding.Problem {
         switch self {
         case .badSize, .sizeTooLarge: ".size"
         case .negativeCount(let index): ".counts[\(index)]"
-        case .countsSum(_, _, let index): ".counts[\(index)]"
+        case .countsSum(let sum, let expected, let index): (sum ?? .max) > expected ? ".counts[\(index)]" : ".counts"
         default: ".counts"
         }
     }

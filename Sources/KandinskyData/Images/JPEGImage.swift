@@ -72,9 +72,9 @@ public enum JPEGImage {
             var status: Int32 = 0
             let rgb = [UInt8](unsafeUninitializedCapacity: 3 * count) { buffer, initialized in
                 status = tjDecompress2(handle, source, UInt(bytes.count), buffer.baseAddress, width, 0, height, Int32(TJPF_RGB.rawValue), flags)
-                // On failure the buffer may be partly written; it is discarded, but must count as initialised.
-                if status != 0 { buffer.initialize(repeating: 0) }
-                initialized = 3 * count
+                // On failure the partly written buffer is dropped unread (bytes need no deinitialisation),
+                // so a corrupt stream whose header claims a large image never touches all of it.
+                initialized = status == 0 ? 3 * count : 0
             }
             guard status == 0 else { throw failure("data") }
             return RGBImage(width: w, height: h, pixels: rgb)
