@@ -51,6 +51,12 @@ public final class FuzzHarness: @unchecked Sendable {
         /// The campaign seed.
         public var seed: UInt64
 
+        /// `iterations` inputs of the campaign `seed`.
+        public init(iterations: Int, seed: UInt64) {
+            self.iterations = iterations
+            self.seed = seed
+        }
+
         /// Settings from the environment (see ``FuzzHarness``).
         public static var fromEnvironment: Settings {
             let environment = ProcessInfo.processInfo.environment
