@@ -149,7 +149,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KandinskyDataTests",
-            dependencies: ["KandinskyData"],
+            dependencies: ["KandinskyData", "KandinskyTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

@@ -225,7 +225,7 @@ private struct JSONParser {
             let value = try parseValue(depth: depth + 1)
             if keepsValues { members.append((key, value)) }
             skipWhitespace()
-            guard position < bytes.count else { throw error("unterminated object") }
+            guard position < bytes.count else { throw error("unterminated object: expected ',' or '}', found end of input") }
             if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
             guard bytes[position] == UInt8(ascii: "}") else { throw error("expected ',' or '}' in an object, found \(describeCurrent())") }
             position += 1
@@ -246,7 +246,7 @@ private struct JSONParser {
             let element = try parseValue(depth: depth + 1)
             if keepsValues { elements.append(element) }
             skipWhitespace()
-            guard position < bytes.count else { throw error("unterminated array") }
+            guard position < bytes.count else { throw error("unterminated array: expected ',' or ']', found end of input") }
             if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
             guard bytes[position] == UInt8(ascii: "]") else { throw error("expected ',' or ']' in an array, found \(describeCurrent())") }
             position += 1
