@@ -125,6 +125,19 @@ struct RobustnessTests {
         #expect(truncated?.location == "line 1, column 21" && truncated?.problem.contains("end of input") == true)
     }
 
+    @Test("valid JSON that is not a manifest names the place and the kinds expected and found")
+    func notAManifest() {
+        let fraction = readError("{\"images\": [{\"id\": 1, \"file_name\": \"a.jpg\",\n \"width\": 8.5, \"height\": 6}], \"categories\": []}")
+        #expect(fraction?.kind == .malformedJSON && fraction?.location == "line 2, column 11")
+        #expect(fraction?.problem == "unexpected value 8.5 (ids, sizes, counts and iscrowd must be integers that fit in 64 bits; other numbers must be finite)")
+        let string = readError(#"{"images": [{"id": 1, "file_name": "a.jpg", "width": "8", "height": 6}], "categories": []}"#)
+        #expect(string?.location == "images[0].width" && string?.problem == "expected an integer, found a string")
+        let polygon = readError(manifest(annotations: #"{"id": 5, "image_id": 1, "category_id": 1, "segmentation": [[1, 2, "x"]]}"#))
+        #expect(polygon?.location == "annotations[0].segmentation[0][2]" && polygon?.problem == "expected a number, found a string")
+        let array = readError("[]")
+        #expect(array?.location == "line 1, column 1" && array?.problem == "expected an object, found an array")
+    }
+
     @Test("NaN and Infinity, as Python's json.dump writes them, get a message of their own")
     func nonFiniteNumbers() {
         for word in ["NaN", "Infinity", "-Infinity"] {

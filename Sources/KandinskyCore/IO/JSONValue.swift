@@ -83,6 +83,17 @@ package enum JSONSyntax {
         var parser = JSONParser(bytes: bytes, maximumDepth: maximumDepth, keepsValues: false)
         _ = try parser.parseDocument()
     }
+
+    /// The 1-based line and column (in bytes) of byte `offset` of `bytes`; lines end at `\n`.
+    package static func lineAndColumn(of offset: Int, in bytes: UnsafeRawBufferPointer) -> (line: Int, column: Int) {
+        let end = min(max(offset, 0), bytes.count)
+        var line = 1, lineStart = 0
+        for index in 0..<end where bytes[index] == 0x0A {
+            line += 1
+            lineStart = index + 1
+        }
+        return (line, end - lineStart + 1)
+    }
 }
 
 /// Malformed JSON: what is wrong and at which byte.
@@ -98,13 +109,7 @@ package struct JSONSyntaxError: Error, Sendable, Equatable {
     /// The 1-based line and column (in bytes) of ``offset`` in `bytes`, the document it was found
     /// in; lines end at `\n`.
     package func lineAndColumn(in bytes: UnsafeRawBufferPointer) -> (line: Int, column: Int) {
-        let end = min(offset, bytes.count)
-        var line = 1, lineStart = 0
-        for index in 0..<end where bytes[index] == 0x0A {
-            line += 1
-            lineStart = index + 1
-        }
-        return (line, end - lineStart + 1)
+        JSONSyntax.lineAndColumn(of: offset, in: bytes)
     }
 }
 

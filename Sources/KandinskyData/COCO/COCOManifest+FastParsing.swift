@@ -11,6 +11,9 @@ struct FastManifestReader {
     private var position = 0
     /// How many objects and arrays enclose the current position.
     private var depth = 0
+    /// Where the last number or string began: when the reader gives up on a value that is valid
+    /// JSON (a fraction where an id belongs), this is the value it gave up on.
+    private var lastValueStart = 0
     /// Deeper nesting is left to the slow path (which reports it) instead of risking the stack.
     static let maximumDepth = COCOManifest.maximumJSONDepth
 
@@ -18,14 +21,26 @@ struct FastManifestReader {
         self.bytes = bytes
     }
 
-    /// The manifest in `data`, or nil when the fast path cannot read it.
-    static func read(_ data: Data) -> COCOManifest? {
+    /// The manifest in `data`, or the byte offset of the last number or string the fast path
+    /// read before it gave up (see ``lastValueStart``).
+    static func attempt(_ data: Data) -> Result<COCOManifest, GaveUp> {
         data.withUnsafeBytes { raw in
             var reader = FastManifestReader(raw.bindMemory(to: UInt8.self))
-            guard let manifest = reader.manifest() else { return nil }
+            guard let manifest = reader.manifest() else { return .failure(GaveUp(offset: reader.lastValueStart)) }
             reader.skipWhitespace()
-            return reader.position == reader.bytes.count ? manifest : nil
+            return reader.position == reader.bytes.count ? .success(manifest) : .failure(GaveUp(offset: reader.position))
         }
+    }
+
+    /// The manifest in `data`, or nil when the fast path cannot read it.
+    static func read(_ data: Data) -> COCOManifest? {
+        try? attempt(data).get()
+    }
+
+    /// Where the fast path gave up.
+    struct GaveUp: Error {
+        /// The byte offset of the value it could not use.
+        let offset: Int
     }
 
     // MARK: Manifest structure
@@ -199,6 +214,8 @@ struct FastManifestReader {
     }
 
     private mutating func string() -> String? {
+        skipWhitespace()
+        lastValueStart = position
         guard consume(UInt8(ascii: "\"")) else { return nil }
         let start = position
         var plain = true
@@ -274,6 +291,7 @@ struct FastManifestReader {
     private mutating func numberLiteral() -> (range: Range<Int>, isInteger: Bool)? {
         skipWhitespace()
         let start = position
+        lastValueStart = start
         var isInteger = true
         if position < bytes.count, bytes[position] == UInt8(ascii: "-") { position += 1 }
         let digitsStart = position

@@ -19,9 +19,27 @@ extension COCOManifest {
     /// is reported with its line and column and what was found there; JSON that is not a COCO
     /// manifest with the JSON path of the offending value.
     public static func decode(_ data: Data, file: String) throws(DataError) -> COCOManifest {
-        if let manifest = FastManifestReader.read(data) { return manifest }
+        let gaveUp: FastManifestReader.GaveUp
+        switch FastManifestReader.attempt(data) {
+        case .success(let manifest): return manifest
+        case .failure(let failure): gaveUp = failure
+        }
         try checkSyntax(data, file: file)
-        return try decodeWithJSONDecoder(data, file: file)
+        do {
+            return try decodeWithJSONDecoder(data, file: file)
+        } catch where error.location.isEmpty {
+            // Foundation names no path for a number that does not fit its field (`"width": 8.5`,
+            // `"id": 1e30`); the fast path stopped at that value, so name its line and column.
+            let (line, column, token) = data.withUnsafeBytes { bytes in
+                let (line, column) = JSONSyntax.lineAndColumn(of: gaveUp.offset, in: bytes)
+                let end = bytes[gaveUp.offset...].prefix(40).firstIndex { ",]}: \n\r\t".utf8.contains($0) } ?? min(bytes.count, gaveUp.offset + 40)
+                return (line, column, String(decoding: bytes[gaveUp.offset..<end], as: UTF8.self))
+            }
+            let problem = error.problem == "The given data was not valid JSON."
+                ? "unexpected value \(token) (ids, sizes, counts and iscrowd must be integers that fit in 64 bits; other numbers must be finite)"
+                : error.problem
+            throw DataError(error.kind, file: file, location: "line \(line), column \(column)", problem: problem)
+        }
     }
 
     /// The deepest nesting of arrays and objects a manifest may have: Foundation's `JSONDecoder`
@@ -250,11 +268,31 @@ extension DecodingError {
         return text
     }
 
+    /// `an integer`, `an object`, … for a Swift type decoded from JSON.
+    static func jsonKind(_ type: Any.Type) -> String {
+        switch "\(type)" {
+        case "Int": "an integer"
+        case "Double": "a number"
+        case "String": "a string"
+        case "Bool": "true or false"
+        case let name where name.hasPrefix("Dictionary") || name.hasPrefix("COCOManifest") || name.hasPrefix("Stored"): "an object"
+        case let name where name.hasPrefix("Array"): "an array"
+        case let name: name
+        }
+    }
+
+    /// `found a string` from Foundation's "Expected to decode Int but found a string instead."
+    static func foundKind(_ description: String) -> String {
+        guard let range = description.range(of: "but found ") else { return description }
+        let found = description[range.upperBound...].replacingOccurrences(of: " instead.", with: "")
+        return "found " + (found == "number" ? "a number" : found)
+    }
+
     var summary: String {
         switch self {
         case .keyNotFound(let key, _): "missing field \"\(key.stringValue)\""
-        case .typeMismatch(let type, let context): "expected \(type): \(context.debugDescription)"
-        case .valueNotFound(let type, _): "expected \(type), found null"
+        case .typeMismatch(let type, let context): "expected \(Self.jsonKind(type)), \(Self.foundKind(context.debugDescription))"
+        case .valueNotFound(let type, _): "expected \(Self.jsonKind(type)), found null"
         case .dataCorrupted(let context): context.underlyingError.map { "invalid JSON (\($0.localizedDescription))" } ?? context.debugDescription
         @unknown default: "not a COCO manifest"
         }
