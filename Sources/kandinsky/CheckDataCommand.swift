@@ -18,7 +18,7 @@ struct CheckDataCommand: ParsableCommand {
     @Option(help: "Images on the contact sheet.") var sheetCount = 16
 
     func validate() throws {
-        guard parseDims(dims) != nil else { throw ValidationError("--dims must be WxH, got \"\(dims)\"") }
+        guard parseDims(dims) != nil else { throw ValidationError("--dims must be \(dimsExpectation), got \"\(dims)\"") }
         guard sheetCount > 0 else { throw ValidationError("--sheet-count must be positive") }
     }
 

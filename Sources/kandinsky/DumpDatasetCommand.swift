@@ -24,7 +24,7 @@ struct DumpDatasetCommand: ParsableCommand {
     @Option(help: "Output directory.") var out: String
 
     func validate() throws {
-        guard parseDims(dims) != nil else { throw ValidationError("--dims must be WxH, got \"\(dims)\"") }
+        guard parseDims(dims) != nil else { throw ValidationError("--dims must be \(dimsExpectation), got \"\(dims)\"") }
         if let limit, limit < 0 { throw ValidationError("--limit must be non-negative") }
         if let calTrim, calTrim < 0 { throw ValidationError("--cal-trim must be non-negative") }
     }

@@ -74,4 +74,13 @@ struct DataRobustnessCLITests {
         #expect(run.errorLines.count == 1 && run.errorLines.first?.contains("labels.json: line 1, column ") == true)
         #expect(run.stderr.contains("NaN is not valid JSON; write it with allow_nan=False or replace it"))
     }
+
+    @Test("--dims beyond ImageLimits.maximumPixelCount is refused before anything is allocated")
+    func hugeDims() throws {
+        let dataset = try HostileRoot(annotations: "")
+        defer { dataset.remove() }
+        let run = try runKandinsky(["dump-dataset", "--root", dataset.root.path, "--dims", "100000x100000", "--out", dataset.root.appendingPathComponent("out").path])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains(#"--dims must be WxH of positive integers with at most 268435456 pixels, got "100000x100000""#))
+    }
 }
