@@ -14,7 +14,8 @@
 # Environment: CONFIGURATION=debug|release (default debug; the tests are built first with
 # `swift build --build-tests`, for release with -enable-testing), SCRATCH_PATH (the build
 # folder, default .build; another one keeps the campaign's binary apart from your own builds),
-# JOBS (parallel test processes, default 2), CRASH_DIR, LOG_DIR.
+# JOBS (parallel test processes, default 2), PARSERS (a subset, e.g. "npy png"; default all
+# five), CRASH_DIR, LOG_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +26,11 @@ jobs=${JOBS:-2}
 scratch=${SCRATCH_PATH:-.build}
 crash_dir=${CRASH_DIR:-$scratch/fuzz-crashes}
 log_dir=${LOG_DIR:-$scratch/fuzz-logs}
-parsers=(npy:numpy safetensors:safetensors coco:cocoManifest png:png jpeg:jpeg)
+all_parsers=(npy:numpy safetensors:safetensors coco:cocoManifest png:png jpeg:jpeg)
+parsers=()
+for entry in "${all_parsers[@]}"; do
+  [[ -z ${PARSERS:-} || " $PARSERS " == *" ${entry%%:*} "* ]] && parsers+=("$entry")
+done
 
 mkdir -p "$crash_dir" "$log_dir"
 crash_dir=$(cd "$crash_dir" && pwd)
@@ -79,6 +84,7 @@ awk -v elapsed="$elapsed" '
     n = split("npy safetensors coco png jpeg", names, " ")
     for (i = 1; i <= n; i++) {
       p = names[i]
+      if (!(p in order)) continue
       printf "%-12s %10d %10d %12d %6d\n", p, inputs[p], success[p], typed[p], crash[p]
       ti += inputs[p]; ts += success[p]; tt += typed[p]; tc += crash[p]
     }

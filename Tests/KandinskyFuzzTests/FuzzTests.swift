@@ -16,10 +16,10 @@ import Testing
 /// tests for a long campaign.
 @Suite("Fuzzing the file parsers")
 struct FuzzTests {
-    @Test(".npy files (NumpyFile)")
+    @Test(".npy files (NumpyFile), the header dictionary mutated as tokens and as bytes")
     func numpy() throws {
         try fuzzFile(parser: "npy", seeds: seedFiles(withExtension: "npy"), mutate: { bytes, _, generator in
-            mutateBytes(&bytes, using: &generator)
+            Bool.random(using: &generator) ? Self.mutateNumpyHeader(&bytes, using: &generator) : mutateBytes(&bytes, using: &generator)
         }) { url in
             do throws(FileFormatError) { _ = try NumpyFile.read(contentsOf: url); return .success } catch { return .typedError }
         }
@@ -115,6 +115,24 @@ struct FuzzTests {
         } catch {
             return .typedError
         }
+    }
+
+    /// Edits the header dictionary of a `.npy` file (`{'descr': '<f4', 'shape': (2, 3), …}`) with
+    /// the JSON token mutations (extreme shape numbers, deleted or swapped tokens) and writes its
+    /// new length, so that the edits reach the header parser instead of the length check.
+    static func mutateNumpyHeader(_ bytes: inout [UInt8], using generator: inout SeededGenerator) -> [String] {
+        guard bytes.count >= 10, (1...3).contains(bytes[6]) else { return mutateBytes(&bytes, using: &generator) }
+        let fieldSize = bytes[6] == 1 ? 2 : 4
+        let start = 8 + fieldSize
+        let length = (0..<fieldSize).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
+        guard start + length <= bytes.count else { return mutateBytes(&bytes, using: &generator) }
+        var header = String(decoding: bytes[start..<(start + length)], as: UTF8.self)
+        let names = mutateJSON(&header, using: &generator)
+        let newHeader = Array(header.utf8)
+        guard newHeader.count < (fieldSize == 2 ? 1 << 16 : 1 << 31) else { return names }
+        let lengthField = (0..<fieldSize).map { UInt8(truncatingIfNeeded: newHeader.count >> (8 * $0)) }
+        bytes = Array(bytes[0..<8]) + lengthField + newHeader + bytes[(start + length)...]
+        return ["header: " + names.joined(separator: ", ")]
     }
 
     // MARK: Seeds
