@@ -154,6 +154,15 @@ struct RobustnessTests {
         #expect(error?.kind == .malformedJSON && error?.problem.contains("nesting deeper than 512 levels") == true)
     }
 
+    @Test("kept numbers with a fraction keep it through a write and read (found by the fuzz suite)")
+    func keptNumbersKeepTheirKind() throws {
+        let text = #"{"images": [], "categories": [], "info": {"a": 300.0, "b": -0.0, "c": 1e20, "d": 2.5, "e": 7}}"#
+        let manifest = try COCOManifest.decode(Data(text.utf8), file: "m.json")
+        let written = String(decoding: manifest.encoded(), as: UTF8.self)
+        #expect(written.contains(#""a":300.0"#) && written.contains(#""b":-0.0"#) && written.contains(#""c":1e+20"#) && written.contains(#""e":7"#))
+        #expect(try COCOManifest.decode(manifest.encoded(), file: "again.json") == manifest)
+    }
+
     // MARK: Image headers
 
     /// A 5 × 3 JPEG whose frame header claims `width × height`.

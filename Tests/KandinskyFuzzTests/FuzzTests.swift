@@ -87,7 +87,7 @@ struct FuzzTests {
 
     /// Decodes, validates and builds the targets of a manifest (for images of at most 2¹⁶
     /// pixels, to keep the campaign fast; the size limits themselves are tested in
-    /// KandinskyDataTests).
+    /// KandinskyDataTests), then expects a write and read to give the same manifest.
     static func manifestOutcome(_ bytes: [UInt8]) -> FuzzOutcome {
         do throws(DataError) {
             let manifest = try COCOManifest.decode(Data(bytes), file: "fuzz.json")
@@ -97,6 +97,9 @@ struct FuzzTests {
                 _ = try COCOManifest.target(height: image.height, width: image.width, annotations: byImage[image.id] ?? [],
                                             categories: manifest.categories, file: "fuzz.json")
             }
+            // What was accepted is written back and read again unchanged.
+            let again = try COCOManifest.decode(manifest.encoded(), file: "fuzz-rewritten.json")
+            #expect(again == manifest, "a manifest accepted by the reader did not survive a write and read")
             return .success
         } catch {
             return .typedError
