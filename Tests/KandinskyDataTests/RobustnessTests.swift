@@ -163,6 +163,25 @@ struct RobustnessTests {
         #expect(try COCOManifest.decode(manifest.encoded(), file: "again.json") == manifest)
     }
 
+    @Test("19-digit integers in kept fields stay integers, read by the fast reader as by JSONDecoder (found by the fuzz campaign)")
+    func keptLongIntegers() throws {
+        let text = #"{"images": [], "categories": [], "info": {"max": 9223372036854775807, "min": -9223372036854775808, "beyond": 9223372036854775808}}"#
+        let manifest = try COCOManifest.decode(Data(text.utf8), file: "m.json")
+        #expect(manifest.extra["info"] == .object(["max": .integer(.max), "min": .integer(.min), "beyond": .number(9_223_372_036_854_775_808)]))
+        #expect(try COCOManifest.decode(manifest.encoded(), file: "again.json") == manifest)
+    }
+
+    @Test("numbers outside JSON's grammar are refused by the fast reader too, with their position")
+    func strictNumbers() {
+        // The value starts at column 42; "1." is wrong where a digit should follow the point.
+        for (literal, reason, column) in [("01", "number has a leading zero", 42), (".5", "expected a value, found '.'", 42),
+                                          ("1.", "invalid number: no digits after '.'", 44), ("+1", "expected a value, found '+'", 42)] {
+            let error = readError(#"{"images": [], "categories": [], "info": \#(literal)}"#)
+            #expect(error?.location == "line 1, column \(column)", "\(literal)")
+            #expect(error?.problem.hasPrefix("invalid JSON: \(reason)") == true, "\(literal): \(String(describing: error))")
+        }
+    }
+
     // MARK: Image headers
 
     /// A 5 × 3 JPEG whose frame header claims `width × height`.

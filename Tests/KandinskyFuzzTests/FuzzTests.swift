@@ -8,8 +8,8 @@ import Testing
 /// with the parser's typed error, never trap (a trap ends the test process; ``FuzzHarness``
 /// then prints the parser, seed and iteration of the input, and writes it out when
 /// `KANDINSKY_FUZZ_CRASH_DIR` is set). Every input that ever crashed is kept under
-/// `Fixtures/regressions/<parser>/` and replayed first; all of them are bad inputs, so each must
-/// be refused.
+/// `Fixtures/regressions/<parser>/` and replayed first: each must be refused, except the valid
+/// inputs named `valid-…`, which must be accepted.
 ///
 /// `KANDINSKY_FUZZ_ITERATIONS` (default 10,000) sets the inputs per parser and
 /// `KANDINSKY_FUZZ_SEED` (default 0) the campaign; `scripts/fuzz-campaign.sh` runs these same
@@ -194,7 +194,9 @@ struct FuzzTests {
         expectBothOutcomes(counts, harness)
     }
 
-    /// Replays `Fixtures/regressions/<parser>/*`: every one must be refused with a typed error.
+    /// Replays `Fixtures/regressions/<parser>/*`: each must be refused with a typed error, except
+    /// those named `valid-…`, valid inputs that once failed a check of the campaign, which must
+    /// be accepted (and pass the parser's own expectations again).
     func expectRegressionsRefused(parser: String, harness: FuzzHarness, _ outcome: ([UInt8], Int) -> FuzzOutcome,
                                   sourceLocation: SourceLocation = #_sourceLocation) {
         guard let directory = Bundle.module.url(forResource: "Fixtures/regressions/\(parser)", withExtension: nil),
@@ -202,7 +204,8 @@ struct FuzzTests {
         for name in names.sorted() {
             let bytes = Array(try! Data(contentsOf: directory.appendingPathComponent(name)))
             let result = harness.run(bytes, description: "\(parser) regression fixture \(name)", crashFileName: name) { outcome($0, 0) }
-            #expect(result == .typedError, "regression fixture \(parser)/\(name) was accepted", sourceLocation: sourceLocation)
+            let expected: FuzzOutcome = name.hasPrefix("valid-") ? .success : .typedError
+            #expect(result == expected, "regression fixture \(parser)/\(name): \(result.rawValue)", sourceLocation: sourceLocation)
         }
     }
 

@@ -345,6 +345,7 @@ private struct JSONParser {
         let integerDigits = digits(&self)
         guard integerDigits > 0 else { throw error("invalid number") }
         guard !(integerDigits > 1 && bytes[integerStart] == UInt8(ascii: "0")) else {
+            position = start
             throw error("number has a leading zero")
         }
         if position < bytes.count, bytes[position] == UInt8(ascii: ".") {

@@ -287,38 +287,56 @@ struct FastManifestReader {
         return value
     }
 
-    /// The extent of a JSON number at the current position, and whether it is an integer literal.
+    /// The extent of a JSON number at the current position, and whether it is an integer
+    /// literal: exactly RFC 8259's grammar, `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?`,
+    /// so that the fast path accepts no number the slow path refuses (`01`, `.5`, `1.`, `+1`).
     private mutating func numberLiteral() -> (range: Range<Int>, isInteger: Bool)? {
         skipWhitespace()
         let start = position
         lastValueStart = start
-        var isInteger = true
-        if position < bytes.count, bytes[position] == UInt8(ascii: "-") { position += 1 }
-        let digitsStart = position
-        while position < bytes.count {
-            switch bytes[position] {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): position += 1
-            case UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"), UInt8(ascii: "+"), UInt8(ascii: "-"):
-                isInteger = false
-                position += 1
-            default:
-                return position > digitsStart ? (start..<position, isInteger) : nil
+        func digits(_ reader: inout FastManifestReader) -> Int {
+            let first = reader.position
+            while reader.position < reader.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(reader.bytes[reader.position]) {
+                reader.position += 1
             }
+            return reader.position - first
         }
-        return position > digitsStart ? (start..<position, isInteger) : nil
+        if position < bytes.count, bytes[position] == UInt8(ascii: "-") { position += 1 }
+        let integerStart = position
+        let integerDigits = digits(&self)
+        guard integerDigits > 0, integerDigits == 1 || bytes[integerStart] != UInt8(ascii: "0") else { return nil }
+        var isInteger = true
+        if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
+            position += 1
+            guard digits(&self) > 0 else { return nil }
+            isInteger = false
+        }
+        if position < bytes.count, bytes[position] | 0x20 == UInt8(ascii: "e") {
+            position += 1
+            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") { position += 1 }
+            guard digits(&self) > 0 else { return nil }
+            isInteger = false
+        }
+        return (start..<position, isInteger)
     }
 
+    /// An integer literal that fits an `Int` (as `JSONDecoder` reads one), else nil.
     private mutating func integer() -> Int? {
-        guard let literal = numberLiteral(), literal.isInteger, literal.range.count <= 18 else { return nil }
+        guard let literal = numberLiteral(), literal.isInteger, literal.range.count <= 20 else { return nil }
         var value = 0
         var index = literal.range.lowerBound
         let negative = bytes[index] == UInt8(ascii: "-")
         if negative { index += 1 }
         while index < literal.range.upperBound {
-            value = value * 10 + Int(bytes[index] - UInt8(ascii: "0"))
+            // Accumulated with the literal's sign, so that Int.min fits too.
+            let digit = Int(bytes[index] - UInt8(ascii: "0"))
+            let (shifted, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (next, carry) = negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
+            guard !overflow, !carry else { return nil }
+            value = next
             index += 1
         }
-        return negative ? -value : value
+        return value
     }
 
     private mutating func double() -> Double? {
@@ -364,10 +382,12 @@ struct FastManifestReader {
         case UInt8(ascii: "n"):
             return null() ? .null : nil
         default:
+            // As `JSONValue` decodes: an integer when it fits an `Int`, else a Double.
             let start = position
             guard let literal = numberLiteral() else { return nil }
             position = start
-            if literal.isInteger, literal.range.count <= 18 { return integer().map { .integer($0) } }
+            if literal.isInteger, let integer = integer() { return .integer(integer) }
+            position = start
             return double().map { .number($0) }
         }
     }
