@@ -158,11 +158,18 @@ struct FuzzTests {
 
     // MARK: Helpers
 
-    /// Seed files of the fixtures with the given extension.
+    /// The parity fixtures of the other test targets, written by numpy, safetensors, Pillow and
+    /// libjpeg (one copy, read in place): `.npy` and safetensors files of KandinskyCoreTests,
+    /// PNG and JPEG images of KandinskyDataTests.
+    static let seedDirectories = ["KandinskyCoreTests/Fixtures/npy", "KandinskyCoreTests/Fixtures/safetensors", "KandinskyDataTests/Fixtures/images"]
+        .map { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent($0) }
+
+    /// The seed files with the given extension, in name order.
     func seedFiles(withExtension ext: String) -> [[UInt8]] {
-        let directory = Bundle.module.url(forResource: "Fixtures/seeds", withExtension: nil)!
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.filter { $0.hasSuffix("." + ext) }.sorted().map { Array(try! Data(contentsOf: directory.appendingPathComponent($0))) }
+        Self.seedDirectories.flatMap { directory in
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+            return names.filter { $0.hasSuffix("." + ext) }.sorted().map { Array(try! Data(contentsOf: directory.appendingPathComponent($0))) }
+        }
     }
 
     /// Runs a campaign whose parser reads a file: each input is written to one scratch file first.
