@@ -140,9 +140,11 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        // Running built executables from tests (the tool and the examples); not a product.
+        // Running built executables from tests (the tool and the examples), and the seeded
+        // mutations and crash-attributing harness of fuzz tests; not a product.
         .target(
             name: "KandinskyTestSupport",
+            dependencies: ["KandinskyCore"],
             path: "Tests/KandinskyTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -154,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KandinskyDataTests",
-            dependencies: ["KandinskyData"],
+            dependencies: ["KandinskyData", "KandinskyTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
@@ -173,6 +175,14 @@ let package = Package(
         .testTarget(
             name: "KandinskyExperimentsTests",
             dependencies: ["KandinskyExperiments"],
+            swiftSettings: swiftSettings
+        ),
+        // Seeded mutation tests of every file parser (KANDINSKY_FUZZ_ITERATIONS inputs each,
+        // 10,000 by default; scripts/fuzz-campaign.sh runs a long campaign of the same tests).
+        .testTarget(
+            name: "KandinskyFuzzTests",
+            dependencies: ["KandinskyCore", "KandinskyData", "KandinskyTestSupport"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -12,6 +12,13 @@ typedef struct {
     const unsigned char *bytes;
     size_t size;
     size_t offset;
+    /* Set by the caller: the most pixels (width * height) to decode, and the expected size when
+       known (0 for any). Checked against IHDR before anything of the image's size is allocated. */
+    unsigned long long max_pixels;
+    png_uint_32 expected_width, expected_height;
+    /* Set by the decoder: IHDR's size, and whether it was rejected by the checks above. */
+    png_uint_32 header_width, header_height;
+    int size_rejected;
     char message[256];
 } kandinsky_png_source;
 
@@ -36,7 +43,8 @@ static void kandinsky_png_on_warning(png_structp png, png_const_charp message) {
     (void)message;
 }
 
-/* Decodes a PNG held in memory to 8-bit samples with libpng's expansions: palette to RGB(A),
+/* Decodes a PNG held in memory (after checking IHDR's size against source->max_pixels and
+   source->expected_width/height) to 8-bit samples with libpng's expansions: palette to RGB(A),
    grey below 8 bits scaled to 8 bits, tRNS to alpha, 16-bit samples reduced to their high byte
    (what Pillow keeps for 16-bit RGB). No gamma or background processing. On success returns 0 and
    a malloc'd buffer of width * height * channels bytes (channels 1 to 4: G, GA, RGB, RGBA) that
@@ -52,7 +60,6 @@ static inline int kandinsky_png_decode(kandinsky_png_source *source, unsigned ch
     }
     png_infop info = png_create_info_struct(png);
     unsigned char *volatile buffer = NULL;
-    png_bytep *volatile rows = NULL;
     if (info == NULL) {
         png_destroy_read_struct(&png, NULL, NULL);
         strcpy(source->message, "cannot create a libpng decoder");
@@ -60,16 +67,23 @@ static inline int kandinsky_png_decode(kandinsky_png_source *source, unsigned ch
     }
     if (setjmp(png_jmpbuf(png))) {
         free(buffer);
-        free(rows);
         png_destroy_read_struct(&png, &info, NULL);
         return -1;
     }
     png_set_read_fn(png, source, kandinsky_png_read_bytes);
     png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
     png_read_info(png, info);
+    source->header_width = png_get_image_width(png, info);
+    source->header_height = png_get_image_height(png, info);
+    if ((source->expected_width != 0 && (source->header_width != source->expected_width ||
+                                          source->header_height != source->expected_height)) ||
+        (unsigned long long)source->header_width * source->header_height > source->max_pixels) {
+        source->size_rejected = 1;
+        png_error(png, "image size rejected");
+    }
     png_set_expand(png);
     png_set_strip_16(png);
-    png_set_interlace_handling(png);
+    int passes = png_set_interlace_handling(png);
     png_read_update_info(png, info);
     png_uint_32 w = png_get_image_width(png, info);
     png_uint_32 h = png_get_image_height(png, info);
@@ -79,16 +93,17 @@ static inline int kandinsky_png_decode(kandinsky_png_source *source, unsigned ch
         png_error(png, "unexpected row layout after expansion");
     }
     buffer = (unsigned char *)malloc(rowBytes * h + 1);
-    rows = (png_bytep *)malloc(sizeof(png_bytep) * h + 1);
-    if (buffer == NULL || rows == NULL) {
+    if (buffer == NULL) {
         png_error(png, "out of memory");
     }
-    for (png_uint_32 y = 0; y < h; y++) {
-        rows[y] = buffer + rowBytes * y;
+    /* Row by row (each interlace pass over all rows), so that no array of h row pointers is
+       needed: a 1-pixel-wide image of many rows costs only its pixels. */
+    for (int pass = 0; pass < passes; pass++) {
+        for (png_uint_32 y = 0; y < h; y++) {
+            png_read_row(png, buffer + rowBytes * y, NULL);
+        }
     }
-    png_read_image(png, rows);
     png_read_end(png, NULL);
-    free(rows);
     png_destroy_read_struct(&png, &info, NULL);
     *pixels = buffer;
     *width = w;

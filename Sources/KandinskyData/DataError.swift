@@ -20,6 +20,9 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
         case undecodableImage
         /// An image whose decoded size differs from the size the manifest gives.
         case imageSizeMismatch
+        /// A size beyond a documented limit (see ``ImageLimits``): an image, manifest entry, RLE or
+        /// polygon larger than Kandinsky allocates for.
+        case exceedsLimit
         /// A request that the data cannot satisfy (more images asked for than exist, …).
         case invalidRequest
     }

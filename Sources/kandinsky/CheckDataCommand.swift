@@ -18,7 +18,7 @@ struct CheckDataCommand: ParsableCommand {
     @Option(help: "Images on the contact sheet.") var sheetCount = 16
 
     func validate() throws {
-        guard parseDims(dims) != nil else { throw ValidationError("--dims must be WxH, got \"\(dims)\"") }
+        guard parseDims(dims) != nil else { throw ValidationError("--dims must be \(dimsExpectation), got \"\(dims)\"") }
         guard sheetCount > 0 else { throw ValidationError("--sheet-count must be positive") }
     }
 
@@ -36,6 +36,7 @@ struct CheckDataCommand: ParsableCommand {
             sheetDefault = rootURL.appendingPathComponent("check-data.png")
         }
         var failures: [DataError] = []
+        var imageCount = 0
         var sheetTiles: [RGBImage] = []
         var seenIDs: [String: Set<Int>] = [:]
         for (name, url) in manifests {
@@ -43,6 +44,8 @@ struct CheckDataCommand: ParsableCommand {
             let dataset = try COCODataset(root: rootURL, manifest: manifest, manifestFile: url.path, categories: CategorySelection(parsing: category),
                                           dims: ResizeAndPad(width: size.width, height: size.height))
             seenIDs[name] = Set(manifest.images.map(\.id))
+            imageCount += dataset.count
+            if let warning = dataset.emptySegmentationWarning { printWarning(warning) }
             // Per image: class pixel counts at native resolution, or the error.
             var results = [Result<[Int], DataError>?](repeating: nil, count: dataset.count)
             results.withUnsafeMutableBufferPointer { results in
@@ -72,7 +75,8 @@ struct CheckDataCommand: ParsableCommand {
             let names = ["background"] + dataset.categories.map(\.name)
             let shares = names.indices.map { String(format: "%@ %.2f%%", names[$0], pixels > 0 ? 100 * Double(totals[$0]) / Double(pixels) : 0) }
             let decoded = results.filter { if case .success = $0! { true } else { false } }.count
-            print("\(name): \(manifest.images.count) images, \(manifest.annotations.count) annotations; \(decoded)/\(dataset.count) images decode; pixel shares: \(shares.joined(separator: ", "))")
+            let empty = dataset.emptySegmentationAnnotationIDs.count
+            print("\(name): \(manifest.images.count) images, \(manifest.annotations.count) annotations (\(empty) with an empty segmentation, skipped); \(decoded)/\(dataset.count) images decode; pixel shares: \(shares.joined(separator: ", "))")
             for index in 0..<dataset.count where sheetTiles.count < sheetCount {
                 if case .success = results[index]!, let sample = try? dataset.sample(index) {
                     sheetTiles.append(Overlay.blend(image: sample.image, target: sample.target))
@@ -89,9 +93,11 @@ struct CheckDataCommand: ParsableCommand {
             try PNGImage.write(Overlay.contactSheet(sheetTiles, columns: 4), to: sheetURL)
             print("contact sheet: \(sheetURL.path) (\(sheetTiles.count) images with mask overlays)")
         }
-        if !failures.isEmpty {
+        if let first = failures.first {
             for error in failures.prefix(20) { print("  \(error)") }
-            throw ValidationError("\(failures.count) images failed to load")
+            // One line on stderr (exit status 1): the first failure, and how many there are.
+            throw DataError(first.kind, file: first.file, location: first.location,
+                            problem: "\(first.problem) (\(failures.count) of \(imageCount) images failed to load)")
         }
     }
 }

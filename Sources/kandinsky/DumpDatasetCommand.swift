@@ -24,7 +24,7 @@ struct DumpDatasetCommand: ParsableCommand {
     @Option(help: "Output directory.") var out: String
 
     func validate() throws {
-        guard parseDims(dims) != nil else { throw ValidationError("--dims must be WxH, got \"\(dims)\"") }
+        guard parseDims(dims) != nil else { throw ValidationError("--dims must be \(dimsExpectation), got \"\(dims)\"") }
         if let limit, limit < 0 { throw ValidationError("--limit must be non-negative") }
         if let calTrim, calTrim < 0 { throw ValidationError("--cal-trim must be non-negative") }
     }
@@ -34,6 +34,7 @@ struct DumpDatasetCommand: ParsableCommand {
         let rootURL = URL(fileURLWithPath: root)
         var dataset = try COCODataset(root: rootURL, manifest: manifest.map { URL(fileURLWithPath: $0) },
                                       categories: CategorySelection(parsing: category), dims: ResizeAndPad(width: size.width, height: size.height))
+        if let warning = dataset.emptySegmentationWarning { printWarning(warning) }
         if let calTrim {
             var generator = SeededGenerator(seed: seed)
             dataset = dataset.randomSubset(count: calTrim, using: &generator)
@@ -79,9 +80,12 @@ struct DumpDatasetCommand: ParsableCommand {
             ids = kept.map { ids[$0] }
         }
         let outURL = URL(fileURLWithPath: out)
-        try NumpyFile.write(.float32(images), to: outURL.appendingPathComponent("images.npy"))
-        try NumpyFile.write(.uint8(targets), to: outURL.appendingPathComponent("targets.npy"))
-        try AtomicFile.write(try JSONEncoder().encode(ids), to: outURL.appendingPathComponent("ids.json"))
+        // All or nothing: the three files appear together, or (full disk, kill) none of them.
+        try AtomicDirectory.write(to: outURL) { staging in
+            try NumpyFile.write(.float32(images), to: staging.appendingPathComponent("images.npy"))
+            try NumpyFile.write(.uint8(targets), to: staging.appendingPathComponent("targets.npy"))
+            try AtomicFile.write(try JSONEncoder().encode(ids), to: staging.appendingPathComponent("ids.json"))
+        }
         print("wrote \(ids.count) samples to \(outURL.path): images.npy \(images.shape), targets.npy \(targets.shape) (channels: background, \(dataset.categories.map(\.name).joined(separator: ", "))), ids.json")
         if !skipped.isEmpty {
             print("skipped \(skipped.count) bad samples:")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KandinskyCalibration
 import KandinskyCore
+import KandinskyExperiments
 
 /// `kandinsky evaluate-scores`: coverage and calibration maps of calibrated curves on a test set.
 struct EvaluateScoresCommand: ParsableCommand {
@@ -37,7 +38,11 @@ struct EvaluateScoresCommand: ParsableCommand {
     @Option(help: "Miscoverage levels alpha of the audit, comma-separated, each in (0, 1).") var alphas = "0.2,0.1,0.05"
 
     func validate() throws {
-        guard bins >= 1 else { throw ValidationError("--bins: expected at least 1 bin, found \(bins)") }
+        // Per-pixel counts are kept for every bin (bins × H × W), so the count is bounded as for
+        // evaluation.bins.
+        guard bins >= 1 && bins <= ConfigSchema.maximumBins else {
+            throw ValidationError("--bins: expected 1 to \(ConfigSchema.maximumBins) bins, found \(bins)")
+        }
         if let pixel {
             let values = try CalibrationInputs.integers(pixel, option: "--pixel")
             guard values.count == 2 else { throw ValidationError("--pixel: expected 'row,col', found '\(pixel)'") }
@@ -87,37 +92,40 @@ struct EvaluateScoresCommand: ParsableCommand {
             auditResult = try audit.evaluate(calibrated, probabilities: p, targets: targetMask, probabilitiesSource: probs,
                                              targetsSource: targets, curvesSource: curves)
         }
-        let directory = URL(fileURLWithPath: out)
-        func file(_ name: String) -> URL { directory.appendingPathComponent(name) }
-        try NumpyFile.write(.float32(coverageResult.pixelwiseCalibrationError), to: file("pixelwise_ce.npy"))
-        try NumpyFile.write(.float64(ShapedArray(shape: [bins], scalars: coverageResult.marginalCoverages)), to: file("coverages.npy"))
-        try NumpyFile.write(.float32(rawResult.pixelwiseECE), to: file("pixelwise_ece.npy"))
-        try NumpyFile.write(.float32(rawResult.structureFrequency), to: file("structure_frequency.npy"))
-        let summary = EvaluationSummary(
-            method: calibrated.method, rule: calibrated.rule.rawValue, classIndex: classIndex, bins: bins, indexing: (indexing ?? calibrated.defaultIndexing).rawValue,
-            testImages: shape[0], targetPixels: coverageResult.targetCount,
-            meanPixelwiseCE: coverageResult.meanPixelwiseCalibrationError.finiteOrNil,
-            marginalCE: coverageResult.marginalCalibrationError.finiteOrNil,
-            meanPixelwiseECE: rawResult.meanPixelwiseECE.finiteOrNil,
-            confidences: coverageResult.confidences, coverages: coverageResult.marginalCoverages,
-            alphas: auditResult.alphas, auditIndexing: auditResult.indexing.rawValue, audit: auditResult.rows.map(AuditRow.init))
-        try AtomicFile.write(Self.json(summary), to: file("summary.json"))
-        try AtomicFile.write(Self.json(ReliabilityData(pooled: .init(rawResult.pooled), pixel: [chosenPixel.h, chosenPixel.w],
-                                                       atPixel: rawResult.atPixel.map(ReliabilityData.Bins.init))),
-                             to: file("reliability.json"))
-        let k = String(bins)
-        try AtomicFile.write(Data(SVGPlots.coverageDiagram(coverages: coverageResult.marginalCoverages,
-                                                           title: "Marginal coverage, class \(classIndex) (\(calibrated.method), K = \(k))").utf8),
-                             to: file("coverage.svg"))
-        try AtomicFile.write(Data(SVGPlots.reliabilityDiagram(rawResult.pooled, title: "Reliability, class \(classIndex), all pixels").utf8),
-                             to: file("reliability.svg"))
-        if let atPixel = rawResult.atPixel {
-            try AtomicFile.write(Data(SVGPlots.reliabilityDiagram(atPixel, title: "Reliability at pixel (\(chosenPixel.h), \(chosenPixel.w))").utf8),
-                                 to: file("reliability_pixel.svg"))
+        // Every file of the folder appears together or none does (a full disk or a kill leaves
+        // the previous contents).
+        try AtomicDirectory.write(to: URL(fileURLWithPath: out)) { staging in
+            func file(_ name: String) -> URL { staging.appendingPathComponent(name) }
+            try NumpyFile.write(.float32(coverageResult.pixelwiseCalibrationError), to: file("pixelwise_ce.npy"))
+            try NumpyFile.write(.float64(ShapedArray(shape: [bins], scalars: coverageResult.marginalCoverages)), to: file("coverages.npy"))
+            try NumpyFile.write(.float32(rawResult.pixelwiseECE), to: file("pixelwise_ece.npy"))
+            try NumpyFile.write(.float32(rawResult.structureFrequency), to: file("structure_frequency.npy"))
+            let summary = EvaluationSummary(
+                method: calibrated.method, rule: calibrated.rule.rawValue, classIndex: classIndex, bins: bins, indexing: (indexing ?? calibrated.defaultIndexing).rawValue,
+                testImages: shape[0], targetPixels: coverageResult.targetCount,
+                meanPixelwiseCE: coverageResult.meanPixelwiseCalibrationError.finiteOrNil,
+                marginalCE: coverageResult.marginalCalibrationError.finiteOrNil,
+                meanPixelwiseECE: rawResult.meanPixelwiseECE.finiteOrNil,
+                confidences: coverageResult.confidences, coverages: coverageResult.marginalCoverages,
+                alphas: auditResult.alphas, auditIndexing: auditResult.indexing.rawValue, audit: auditResult.rows.map(AuditRow.init))
+            try AtomicFile.write(Self.json(summary), to: file("summary.json"))
+            try AtomicFile.write(Self.json(ReliabilityData(pooled: .init(rawResult.pooled), pixel: [chosenPixel.h, chosenPixel.w],
+                                                           atPixel: rawResult.atPixel.map(ReliabilityData.Bins.init))),
+                                 to: file("reliability.json"))
+            let k = String(bins)
+            try AtomicFile.write(Data(SVGPlots.coverageDiagram(coverages: coverageResult.marginalCoverages,
+                                                               title: "Marginal coverage, class \(classIndex) (\(calibrated.method), K = \(k))").utf8),
+                                 to: file("coverage.svg"))
+            try AtomicFile.write(Data(SVGPlots.reliabilityDiagram(rawResult.pooled, title: "Reliability, class \(classIndex), all pixels").utf8),
+                                 to: file("reliability.svg"))
+            if let atPixel = rawResult.atPixel {
+                try AtomicFile.write(Data(SVGPlots.reliabilityDiagram(atPixel, title: "Reliability at pixel (\(chosenPixel.h), \(chosenPixel.w))").utf8),
+                                     to: file("reliability_pixel.svg"))
+            }
+            try AtomicFile.write(HeatMap(range: 0...0.5, title: "pixelwise CE").png(coverageResult.pixelwiseCalibrationError), to: file("pixelwise_ce.png"))
+            try AtomicFile.write(HeatMap(range: 0...0.5, title: "pixelwise ECE").png(rawResult.pixelwiseECE), to: file("pixelwise_ece.png"))
+            try AtomicFile.write(HeatMap(range: 0...1, title: "structure frequency").png(rawResult.structureFrequency), to: file("structure_frequency.png"))
         }
-        try AtomicFile.write(HeatMap(range: 0...0.5, title: "pixelwise CE").png(coverageResult.pixelwiseCalibrationError), to: file("pixelwise_ce.png"))
-        try AtomicFile.write(HeatMap(range: 0...0.5, title: "pixelwise ECE").png(rawResult.pixelwiseECE), to: file("pixelwise_ece.png"))
-        try AtomicFile.write(HeatMap(range: 0...1, title: "structure frequency").png(rawResult.structureFrequency), to: file("structure_frequency.png"))
         print(String(format: "%@: mean pixelwise CE %.5f, marginal CE %.5f, mean pixelwise ECE %.5f", out,
                      coverageResult.meanPixelwiseCalibrationError, coverageResult.marginalCalibrationError, rawResult.meanPixelwiseECE))
         print("Audit (\(calibrated.rule.rawValue) curves, \(auditResult.indexing.rawValue) indexing, \(shape[0]) test images):")

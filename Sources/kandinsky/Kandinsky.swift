@@ -42,3 +42,8 @@ struct Kandinsky: ParsableCommand {
         }
     }
 }
+
+/// Prints one warning line on standard error (standard output stays the command's report).
+func printWarning(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}

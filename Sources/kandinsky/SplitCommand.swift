@@ -32,8 +32,11 @@ struct SplitCommand: ParsableCommand {
         }
         let directory = rootURL.appendingPathComponent("splits/t\(train)")
         let parts = [("train", split.train), ("val", split.validation), ("cal", split.calibration)]
-        for (name, part) in parts {
-            try part.write(to: directory.appendingPathComponent("labels_\(name).json"))
+        // All three or none: a full disk or a kill leaves no split with a missing part.
+        try AtomicDirectory.write(to: directory) { staging in
+            for (name, part) in parts {
+                try part.write(to: staging.appendingPathComponent("labels_\(name).json"))
+            }
         }
         let sets = parts.map { Set($0.1.images.map(\.id)) }
         let overlap = sets[0].intersection(sets[1]).count + sets[0].intersection(sets[2]).count + sets[1].intersection(sets[2]).count

@@ -24,7 +24,7 @@ struct SynthCommand: ParsableCommand {
     func validate() throws {
         guard [train, val, cal, test].allSatisfy({ $0 >= 0 }) else { throw ValidationError("image counts must be non-negative") }
         guard let dims = parseDims(size), dims.width >= 16, dims.height >= 16 else {
-            throw ValidationError("--size must be WxH with both at least 16, got \"\(size)\"")
+            throw ValidationError("--size must be \(dimsExpectation), both at least 16, got \"\(size)\"")
         }
     }
 
@@ -34,7 +34,8 @@ struct SynthCommand: ParsableCommand {
                                        width: dims.width, height: dims.height, seed: seed)
         let root = URL(fileURLWithPath: out)
         let progress = ProgressReporter(title: "synth", total: train + val + cal + test)
-        let manifests = try dataset.write(to: root, progress: progress)
+        // All or nothing: a full disk or a kill leaves no half-written dataset under `root`.
+        let manifests = try AtomicDirectory.write(to: root) { staging in try dataset.write(to: staging, progress: progress) }
         progress.finish()
         for (name, manifest) in [("trainval", manifests.trainval), ("test", manifests.test)] {
             let polygons = manifest.annotations.filter { if case .polygons = $0.segmentation { true } else { false } }.count
@@ -44,9 +45,14 @@ struct SynthCommand: ParsableCommand {
     }
 }
 
-/// Parses `WxH` (e.g. `320x240`).
+/// Parses `WxH` (e.g. `320x240`): two positive integers with at most
+/// `ImageLimits.maximumPixelCount` pixels (buffers of that size are allocated per image).
 func parseDims(_ text: String) -> (width: Int, height: Int)? {
     let parts = text.lowercased().split(separator: "x")
-    guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]), width > 0, height > 0 else { return nil }
+    guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]),
+          ImageLimits.checkedPixelCount(width: width, height: height) != nil else { return nil }
     return (width, height)
 }
+
+/// What ``parseDims(_:)`` accepts, for error messages.
+let dimsExpectation = "WxH of positive integers with at most \(ImageLimits.maximumPixelCount) pixels"

@@ -195,6 +195,14 @@ import KandinskyCore
         try expectFailure(calibrate("nan.npy", "targets.npy"), mentioning: ["nan.npy", "nan"], output: "out.safetensors", in: work)
         try NumpyFile.write(.int64(ShapedArray(shape: [4, 2, 3, 4], repeating: 3)), to: work.url("threes.npy"))
         try expectFailure(calibrate("probs.npy", "threes.npy"), mentioning: ["threes.npy", "0 or 1", "3"], output: "out.safetensors", in: work)
+        // Sizes from options are bounded before anything is allocated (curves Q × C × H × W, bins × H × W).
+        try expectFailure(calibrate("probs.npy", "targets.npy", ["--curve-count", "10000000"]), mentioning: ["--curve-count", "2 to 1000", "10000000"],
+                          output: "out.safetensors", in: work)
+        try expectFailure(["evaluate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
+                           "--curves", work.path("none.safetensors"), "--out", work.path("eval"), "--bins", "1000000000"],
+                          mentioning: ["--bins", "1 to 1000", "1000000000"], output: "eval", in: work)
+        try expectFailure(calibrate("probs.npy", "targets.npy", ["--group-split", "1.5"]), mentioning: ["--group-split", "1.5"],
+                          output: "out.safetensors", in: work)
         try expectFailure(calibrate("probs.npy", "targets.npy", ["--method", "kmeans", "--classes", "1,5"]),
                           mentioning: ["class index 5", "2 classes"], output: "out.safetensors", in: work)
         try NumpyFile.write(.float32(Tensor(shape: [0, 2, 3, 4], repeating: 0)), to: work.url("empty.npy"))

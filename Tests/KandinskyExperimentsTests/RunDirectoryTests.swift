@@ -36,6 +36,21 @@ struct RunDirectoryTests {
         #expect(first.url.lastPathComponent == "default")
     }
 
+    /// A folder is complete once marked; reopening it for a rerun removes the mark first, so a
+    /// rerun killed halfway is not taken for a finished one.
+    @Test func theCompletionMarkerIsWrittenLastAndRemovedOnReuse() throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let run = try RunDirectory(config: try config(), task: "calibrate", timestamped: false)
+        #expect(!RunDirectory.isComplete(run.url))
+        try run.markComplete(date: Date(timeIntervalSince1970: 0))
+        #expect(RunDirectory.isComplete(run.url))
+        #expect(try String(contentsOf: run.file("COMPLETE"), encoding: .utf8) == "1970-01-01T00:00:00Z\n")
+        let rerun = try RunDirectory(config: try config(), task: "calibrate", timestamped: false)
+        #expect(rerun.url.path == run.url.path)
+        #expect(!RunDirectory.isComplete(rerun.url))
+        #expect(FileManager.default.fileExists(atPath: rerun.file("config.yaml").path))
+    }
+
     /// A file where the log folder should be gives one line naming the folder.
     @Test func anUncreatableFolderIsOneClearError() throws {
         defer { try? FileManager.default.removeItem(at: root) }

@@ -62,6 +62,7 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
         let study = try TinyStudy()
         let result = try study.train()
         #expect(!result.interrupted)
+        #expect(RunDirectory.isComplete(result.directory))
         #expect(result.metrics.epochs.map(\.epoch) == [1, 2])
         let csv = try String(contentsOf: result.directory.appendingPathComponent("metrics.csv"), encoding: .utf8)
         #expect(csv.split(separator: "\n").count == 3)
@@ -101,6 +102,7 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
         defer { Interruption.reset() }
         let result = try study.train()
         #expect(result.interrupted)
+        #expect(!RunDirectory.isComplete(result.directory))
         #expect(result.lastCheckpoint.lastPathComponent == "interrupted.safetensors")
         #expect(try SafetensorsFile.read(contentsOf: result.lastCheckpoint).metadata["trainer.epoch"] == "0")
     }
@@ -119,6 +121,7 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
         #expect(file.metadata["calibration_images"] == "10")
         #expect(file.metadata["source_checkpoint_sha256"] == SHA256.hexDigest(try Data(contentsOf: trained.lastCheckpoint)))
         #expect(FileManager.default.fileExists(atPath: calibration.directory.appendingPathComponent("kandinsky_mask.png").path))
+        #expect(RunDirectory.isComplete(calibration.directory))
 
         let evaluation = try EvaluationRun(config: try study.config("eval", ["ckpt_path=\(calibration.calibratedModel.path)"]), data: try study.data())
             .run(progressStyle: .silent)

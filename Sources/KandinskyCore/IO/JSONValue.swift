@@ -41,14 +41,8 @@ enum JSONValue: Equatable {
     ///
     /// - Throws: a message naming the byte offset of the first problem.
     static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> JSONValue {
-        var parser = JSONParser(bytes: bytes)
-        parser.skipWhitespace()
-        let value = try parser.parseValue(depth: 0)
-        parser.skipWhitespace()
-        guard parser.position == bytes.count else {
-            throw parser.error("unexpected \(parser.describeCurrent()) after the JSON value")
-        }
-        return value
+        var parser = JSONParser(bytes: bytes, maximumDepth: JSONParser.safetensorsDepth, keepsValues: true)
+        return try parser.parseDocument()
     }
 
     /// Serialises a string as serde_json does: `"` `\` and control characters escaped
@@ -74,21 +68,96 @@ enum JSONValue: Equatable {
     }
 }
 
+/// Checking that bytes are one well-formed JSON value (RFC 8259), for readers whose fast path
+/// does not say where a document is broken.
+package enum JSONSyntax {
+    /// Checks that `bytes` hold exactly one JSON value (surrounding whitespace allowed), nested
+    /// at most `maximumDepth` deep (deeper is an error rather than a risk to the stack), without
+    /// building it: memory stays proportional to the longest string.
+    ///
+    /// - Throws: ``JSONSyntaxError`` with the byte offset of the first problem and what was found
+    ///   there. `NaN`, `Infinity` and `-Infinity` (which Python's `json.dump` writes by default)
+    ///   get a message of their own.
+    /// - Complexity: O(bytes).
+    package static func check(_ bytes: UnsafeRawBufferPointer, maximumDepth: Int) throws(JSONSyntaxError) {
+        var parser = JSONParser(bytes: bytes, maximumDepth: maximumDepth, keepsValues: false)
+        _ = try parser.parseDocument()
+    }
+
+    /// The 1-based line and column (in bytes) of byte `offset` of `bytes`; lines end at `\n`.
+    package static func lineAndColumn(of offset: Int, in bytes: UnsafeRawBufferPointer) -> (line: Int, column: Int) {
+        let end = min(max(offset, 0), bytes.count)
+        var line = 1, lineStart = 0
+        for index in 0..<end where bytes[index] == 0x0A {
+            line += 1
+            lineStart = index + 1
+        }
+        return (line, end - lineStart + 1)
+    }
+}
+
 /// Malformed JSON: what is wrong and at which byte.
-struct JSONSyntaxError: Error {
-    let message: String
+package struct JSONSyntaxError: Error, Sendable, Equatable {
+    /// What is wrong, and what was found (`expected ',' or ']', found 'x'`), without the position.
+    package let reason: String
+    /// The offset of the first byte that is wrong (the end of input for a truncated document).
+    package let offset: Int
+
+    /// `REASON at byte OFFSET`.
+    package var message: String { "\(reason) at byte \(offset)" }
+
+    /// The 1-based line and column (in bytes) of ``offset`` in `bytes`, the document it was found
+    /// in; lines end at `\n`.
+    package func lineAndColumn(in bytes: UnsafeRawBufferPointer) -> (line: Int, column: Int) {
+        JSONSyntax.lineAndColumn(of: offset, in: bytes)
+    }
 }
 
 private struct JSONParser {
     let bytes: UnsafeRawBufferPointer
     var position = 0
-    /// Deeper nesting than any safetensors header needs is rejected rather than risking the stack.
-    static let maximumDepth = 64
+    /// Deeper nesting is rejected rather than risking the stack.
+    let maximumDepth: Int
+    /// Whether arrays and objects collect their elements; a syntax check leaves them empty.
+    let keepsValues: Bool
+    /// Deeper nesting than any safetensors header needs.
+    static let safetensorsDepth = 64
 
-    init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    init(bytes: UnsafeRawBufferPointer, maximumDepth: Int, keepsValues: Bool) {
+        self.bytes = bytes
+        self.maximumDepth = maximumDepth
+        self.keepsValues = keepsValues
+    }
 
-    func error(_ message: String) -> JSONSyntaxError {
-        JSONSyntaxError(message: "\(message) at byte \(position)")
+    func error(_ reason: String) -> JSONSyntaxError {
+        JSONSyntaxError(reason: reason, offset: position)
+    }
+
+    /// One value spanning all of the bytes, surrounding whitespace allowed.
+    mutating func parseDocument() throws(JSONSyntaxError) -> JSONValue {
+        skipWhitespace()
+        let value = try parseValue(depth: 0)
+        skipWhitespace()
+        guard position == bytes.count else {
+            throw error("unexpected \(describeCurrent()) after the JSON value")
+        }
+        return value
+    }
+
+    /// Whether the bytes at the current position spell `word`.
+    func startsWith(_ word: String) -> Bool {
+        let utf8 = word.utf8
+        guard bytes.count - position >= utf8.count else { return false }
+        return utf8.enumerated().allSatisfy { bytes[position + $0.offset] == $0.element }
+    }
+
+    /// The error for the non-standard numbers Python writes (`NaN`, `Infinity`, `-Infinity`),
+    /// or nil when none is at the current position.
+    func nonStandardNumber() -> JSONSyntaxError? {
+        for word in ["NaN", "Infinity", "-Infinity"] where startsWith(word) {
+            return error("\(word) is not valid JSON; write it with allow_nan=False or replace it (e.g. with null)")
+        }
+        return nil
     }
 
     func describeCurrent() -> String {
@@ -109,7 +178,7 @@ private struct JSONParser {
     }
 
     mutating func parseValue(depth: Int) throws(JSONSyntaxError) -> JSONValue {
-        guard depth < Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth) levels") }
+        guard depth < maximumDepth else { throw error("nesting deeper than \(maximumDepth) levels") }
         guard position < bytes.count else { throw error("expected a value, found end of input") }
         switch bytes[position] {
         case UInt8(ascii: "{"): return try parseObject(depth: depth)
@@ -118,15 +187,19 @@ private struct JSONParser {
         case UInt8(ascii: "t"): try parseLiteral("true"); return .bool(true)
         case UInt8(ascii: "f"): try parseLiteral("false"); return .bool(false)
         case UInt8(ascii: "n"): try parseLiteral("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
-        default: throw error("expected a value, found \(describeCurrent())")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            if let nonStandard = nonStandardNumber() { throw nonStandard }
+            return try parseNumber()
+        default:
+            if let nonStandard = nonStandardNumber() { throw nonStandard }
+            throw error("expected a value, found \(describeCurrent())")
         }
     }
 
     mutating func parseLiteral(_ word: String) throws(JSONSyntaxError) {
         for byte in word.utf8 {
             guard position < bytes.count, bytes[position] == byte else {
-                throw error("invalid literal, expected '\(word)'")
+                throw error("invalid literal, expected '\(word)', found \(describeCurrent())")
             }
             position += 1
         }
@@ -147,7 +220,7 @@ private struct JSONParser {
             }
             let keyStart = position
             let key = try parseString()
-            if members.contains(where: { $0.key == key }) {
+            if keepsValues, members.contains(where: { $0.key == key }) {
                 position = keyStart
                 throw error("duplicate key \(JSONValue.quoted(key))")
             }
@@ -155,11 +228,12 @@ private struct JSONParser {
             try expect(UInt8(ascii: ":"))
             skipWhitespace()
             let value = try parseValue(depth: depth + 1)
-            members.append((key, value))
+            if keepsValues { members.append((key, value)) }
             skipWhitespace()
-            guard position < bytes.count else { throw error("unterminated object") }
+            guard position < bytes.count else { throw error("unterminated object: expected ',' or '}', found end of input") }
             if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            try expect(UInt8(ascii: "}"))
+            guard bytes[position] == UInt8(ascii: "}") else { throw error("expected ',' or '}' in an object, found \(describeCurrent())") }
+            position += 1
             return .object(members)
         }
     }
@@ -174,11 +248,13 @@ private struct JSONParser {
         }
         while true {
             skipWhitespace()
-            elements.append(try parseValue(depth: depth + 1))
+            let element = try parseValue(depth: depth + 1)
+            if keepsValues { elements.append(element) }
             skipWhitespace()
-            guard position < bytes.count else { throw error("unterminated array") }
+            guard position < bytes.count else { throw error("unterminated array: expected ',' or ']', found end of input") }
             if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            try expect(UInt8(ascii: "]"))
+            guard bytes[position] == UInt8(ascii: "]") else { throw error("expected ',' or ']' in an array, found \(describeCurrent())") }
+            position += 1
             return .array(elements)
         }
     }
@@ -269,6 +345,7 @@ private struct JSONParser {
         let integerDigits = digits(&self)
         guard integerDigits > 0 else { throw error("invalid number") }
         guard !(integerDigits > 1 && bytes[integerStart] == UInt8(ascii: "0")) else {
+            position = start
             throw error("number has a leading zero")
         }
         if position < bytes.count, bytes[position] == UInt8(ascii: ".") {

@@ -9,19 +9,38 @@ import Foundation
 struct FastManifestReader {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var position = 0
+    /// How many objects and arrays enclose the current position.
+    private var depth = 0
+    /// Where the last number or string began: when the reader gives up on a value that is valid
+    /// JSON (a fraction where an id belongs), this is the value it gave up on.
+    private var lastValueStart = 0
+    /// Deeper nesting is left to the slow path (which reports it) instead of risking the stack.
+    static let maximumDepth = COCOManifest.maximumJSONDepth
 
     private init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
     }
 
-    /// The manifest in `data`, or nil when the fast path cannot read it.
-    static func read(_ data: Data) -> COCOManifest? {
+    /// The manifest in `data`, or the byte offset of the last number or string the fast path
+    /// read before it gave up (see ``lastValueStart``).
+    static func attempt(_ data: Data) -> Result<COCOManifest, GaveUp> {
         data.withUnsafeBytes { raw in
             var reader = FastManifestReader(raw.bindMemory(to: UInt8.self))
-            guard let manifest = reader.manifest() else { return nil }
+            guard let manifest = reader.manifest() else { return .failure(GaveUp(offset: reader.lastValueStart)) }
             reader.skipWhitespace()
-            return reader.position == reader.bytes.count ? manifest : nil
+            return reader.position == reader.bytes.count ? .success(manifest) : .failure(GaveUp(offset: reader.position))
         }
+    }
+
+    /// The manifest in `data`, or nil when the fast path cannot read it.
+    static func read(_ data: Data) -> COCOManifest? {
+        try? attempt(data).get()
+    }
+
+    /// Where the fast path gave up.
+    struct GaveUp: Error {
+        /// The byte offset of the value it could not use.
+        let offset: Int
     }
 
     // MARK: Manifest structure
@@ -161,7 +180,9 @@ struct FastManifestReader {
 
     /// Reads `{ "key": value, … }`, calling `member` with the reader positioned at each value.
     private mutating func object(_ member: (inout FastManifestReader, String) -> Bool) -> Bool {
-        guard consume(UInt8(ascii: "{")) else { return false }
+        guard depth < Self.maximumDepth, consume(UInt8(ascii: "{")) else { return false }
+        depth += 1
+        defer { depth -= 1 }
         if consume(UInt8(ascii: "}")) { return true }
         repeat {
             skipWhitespace()
@@ -172,7 +193,9 @@ struct FastManifestReader {
 
     /// Reads `[ element, … ]`.
     private mutating func array<T>(_ element: (inout FastManifestReader) -> T?) -> [T]? {
-        guard consume(UInt8(ascii: "[")) else { return nil }
+        guard depth < Self.maximumDepth, consume(UInt8(ascii: "[")) else { return nil }
+        depth += 1
+        defer { depth -= 1 }
         var result: [T] = []
         if consume(UInt8(ascii: "]")) { return result }
         repeat {
@@ -191,6 +214,8 @@ struct FastManifestReader {
     }
 
     private mutating func string() -> String? {
+        skipWhitespace()
+        lastValueStart = position
         guard consume(UInt8(ascii: "\"")) else { return nil }
         let start = position
         var plain = true
@@ -262,37 +287,56 @@ struct FastManifestReader {
         return value
     }
 
-    /// The extent of a JSON number at the current position, and whether it is an integer literal.
+    /// The extent of a JSON number at the current position, and whether it is an integer
+    /// literal: exactly RFC 8259's grammar, `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?`,
+    /// so that the fast path accepts no number the slow path refuses (`01`, `.5`, `1.`, `+1`).
     private mutating func numberLiteral() -> (range: Range<Int>, isInteger: Bool)? {
         skipWhitespace()
         let start = position
-        var isInteger = true
-        if position < bytes.count, bytes[position] == UInt8(ascii: "-") { position += 1 }
-        let digitsStart = position
-        while position < bytes.count {
-            switch bytes[position] {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): position += 1
-            case UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"), UInt8(ascii: "+"), UInt8(ascii: "-"):
-                isInteger = false
-                position += 1
-            default:
-                return position > digitsStart ? (start..<position, isInteger) : nil
+        lastValueStart = start
+        func digits(_ reader: inout FastManifestReader) -> Int {
+            let first = reader.position
+            while reader.position < reader.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(reader.bytes[reader.position]) {
+                reader.position += 1
             }
+            return reader.position - first
         }
-        return position > digitsStart ? (start..<position, isInteger) : nil
+        if position < bytes.count, bytes[position] == UInt8(ascii: "-") { position += 1 }
+        let integerStart = position
+        let integerDigits = digits(&self)
+        guard integerDigits > 0, integerDigits == 1 || bytes[integerStart] != UInt8(ascii: "0") else { return nil }
+        var isInteger = true
+        if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
+            position += 1
+            guard digits(&self) > 0 else { return nil }
+            isInteger = false
+        }
+        if position < bytes.count, bytes[position] | 0x20 == UInt8(ascii: "e") {
+            position += 1
+            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") { position += 1 }
+            guard digits(&self) > 0 else { return nil }
+            isInteger = false
+        }
+        return (start..<position, isInteger)
     }
 
+    /// An integer literal that fits an `Int` (as `JSONDecoder` reads one), else nil.
     private mutating func integer() -> Int? {
-        guard let literal = numberLiteral(), literal.isInteger, literal.range.count <= 18 else { return nil }
+        guard let literal = numberLiteral(), literal.isInteger, literal.range.count <= 20 else { return nil }
         var value = 0
         var index = literal.range.lowerBound
         let negative = bytes[index] == UInt8(ascii: "-")
         if negative { index += 1 }
         while index < literal.range.upperBound {
-            value = value * 10 + Int(bytes[index] - UInt8(ascii: "0"))
+            // Accumulated with the literal's sign, so that Int.min fits too.
+            let digit = Int(bytes[index] - UInt8(ascii: "0"))
+            let (shifted, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (next, carry) = negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
+            guard !overflow, !carry else { return nil }
+            value = next
             index += 1
         }
-        return negative ? -value : value
+        return value
     }
 
     private mutating func double() -> Double? {
@@ -338,10 +382,12 @@ struct FastManifestReader {
         case UInt8(ascii: "n"):
             return null() ? .null : nil
         default:
+            // As `JSONValue` decodes: an integer when it fits an `Int`, else a Double.
             let start = position
             guard let literal = numberLiteral() else { return nil }
             position = start
-            if literal.isInteger, literal.range.count <= 18 { return integer().map { .integer($0) } }
+            if literal.isInteger, let integer = integer() { return .integer(integer) }
+            position = start
             return double().map { .number($0) }
         }
     }

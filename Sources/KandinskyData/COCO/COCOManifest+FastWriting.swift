@@ -79,7 +79,11 @@ struct FastManifestWriter {
         case .null: bytes.append(contentsOf: "null".utf8)
         case .bool(let flag): bytes.append(contentsOf: (flag ? "true" : "false").utf8)
         case .integer(let integer): write(integer)
-        case .number(let number): write(number)
+        case .number(let number):
+            // A kept field keeps its kind: `300.0` and `-0.0` stay numbers with a fraction (Python
+            // reads them back as floats), unlike the integral coordinates of the fields Kandinsky knows.
+            precondition(number.isFinite, "JSON has no representation for \(number)")
+            bytes.append(contentsOf: number.description.utf8)
         case .string(let string): write(string)
         case .array(let values): writeArray(values) { $0.write($1) }
         case .object(let members): writeObject(members.map { key, value in (key, { $0.write(value) }) })

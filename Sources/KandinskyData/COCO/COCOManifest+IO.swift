@@ -15,10 +15,50 @@ extension COCOManifest {
         return manifest
     }
 
-    /// Decodes manifest JSON without validating it; `file` names it in errors.
+    /// Decodes manifest JSON without validating it; `file` names it in errors. Malformed JSON
+    /// is reported with its line and column and what was found there; JSON that is not a COCO
+    /// manifest with the JSON path of the offending value.
     public static func decode(_ data: Data, file: String) throws(DataError) -> COCOManifest {
-        if let manifest = FastManifestReader.read(data) { return manifest }
-        return try decodeWithJSONDecoder(data, file: file)
+        let gaveUp: FastManifestReader.GaveUp
+        switch FastManifestReader.attempt(data) {
+        case .success(let manifest): return manifest
+        case .failure(let failure): gaveUp = failure
+        }
+        try checkSyntax(data, file: file)
+        do {
+            return try decodeWithJSONDecoder(data, file: file)
+        } catch where error.location.isEmpty {
+            // Foundation names no path for a number that does not fit its field (`"width": 8.5`,
+            // `"id": 1e30`); the fast path stopped at that value, so name its line and column.
+            let (line, column, token) = data.withUnsafeBytes { bytes in
+                let (line, column) = JSONSyntax.lineAndColumn(of: gaveUp.offset, in: bytes)
+                let end = bytes[gaveUp.offset...].prefix(40).firstIndex { ",]}: \n\r\t".utf8.contains($0) } ?? min(bytes.count, gaveUp.offset + 40)
+                return (line, column, String(decoding: bytes[gaveUp.offset..<end], as: UTF8.self))
+            }
+            let problem = error.problem == "The given data was not valid JSON."
+                ? "unexpected value \(token) (ids, sizes, counts and iscrowd must be integers that fit in 64 bits; other numbers must be finite)"
+                : error.problem
+            throw DataError(error.kind, file: file, location: "line \(line), column \(column)", problem: problem)
+        }
+    }
+
+    /// The deepest nesting of arrays and objects a manifest may have: Foundation's `JSONDecoder`
+    /// limit, far beyond COCO's 4 levels, and shallow enough for the recursive readers' stack.
+    static let maximumJSONDepth = 512
+
+    /// Throws a ``DataError`` naming the line, column and byte of the first syntax error in `data`.
+    static func checkSyntax(_ data: Data, file: String) throws(DataError) {
+        let result = data.withUnsafeBytes { bytes -> Result<Void, DataError> in
+            do throws(JSONSyntaxError) {
+                try JSONSyntax.check(bytes, maximumDepth: maximumJSONDepth)
+                return .success(())
+            } catch {
+                let (line, column) = error.lineAndColumn(in: bytes)
+                return .failure(DataError(.malformedJSON, file: file, location: "line \(line), column \(column)",
+                                          problem: "invalid JSON: \(error.reason) (byte \(error.offset))"))
+            }
+        }
+        try result.get()
     }
 
     /// Foundation's decoder: slower than ``FastManifestReader``, but it names the JSON path of any problem.
@@ -47,11 +87,16 @@ extension COCOManifest {
         }
     }
 
-    /// Checks what decoding cannot: image ids are unique and sizes positive; every annotation
-    /// names a listed image and category; polygons have at least 3 points (an even number of
-    /// finite coordinates); RLEs are well formed, sized like their image, and their counts sum
-    /// to height · width. Errors name `file` and the JSON path of the offending value.
-    /// - Complexity: O(images + annotations + RLE lengths).
+    /// Checks what decoding cannot: image ids are unique; image sizes are positive with at most
+    /// ``ImageLimits/maximumPixelCount`` pixels (so no mask or image buffer is ever sized by an
+    /// unchecked number); every annotation names a listed image and category; polygons have at
+    /// least 3 points (an even number of finite coordinates below 10⁹ in magnitude) and a boundary
+    /// of at most ``ImageLimits/maximumPolygonBoundarySteps``; RLEs are well formed, sized like
+    /// their image, and their counts are non-negative and sum to height · width. An empty
+    /// segmentation (`"segmentation": []`, which real COCO exports contain) is valid: it covers no
+    /// pixel, and ``emptySegmentationAnnotationIDs`` lists such annotations so that callers can
+    /// warn. Errors name `file`, the JSON path of the offending value and the annotation id.
+    /// - Complexity: O(images + annotations + polygon and RLE lengths).
     public func validate(file: String) throws(DataError) {
         var imageSizes: [Int: (height: Int, width: Int)] = [:]
         for (index, image) in images.enumerated() {
@@ -59,7 +104,11 @@ extension COCOManifest {
                 throw DataError(.malformedJSON, file: file, location: "images[\(index)].id", problem: "image id \(image.id) is listed twice")
             }
             guard image.width > 0, image.height > 0 else {
-                throw DataError(.malformedJSON, file: file, location: "images[\(index)]", problem: "expected a positive width and height, got \(image.width)×\(image.height)")
+                throw DataError(.malformedJSON, file: file, location: "images[\(index)]", problem: "image \(image.id): expected a positive width and height, got \(image.width)×\(image.height)")
+            }
+            guard ImageLimits.checkedPixelCount(width: image.width, height: image.height) != nil else {
+                throw DataError(.exceedsLimit, file: file, location: "images[\(index)]",
+                                problem: "image \(image.id): \(image.width)×\(image.height) is more than the \(ImageLimits.maximumPixelCount) pixels Kandinsky accepts (ImageLimits.maximumPixelCount)")
             }
             imageSizes[image.id] = (image.height, image.width)
         }
@@ -76,24 +125,35 @@ extension COCOManifest {
         }
     }
 
+    /// The ids of annotations whose segmentation is an empty polygon list, in manifest order.
+    /// They cover no pixel (pycocotools-based loaders skip them); commands say how many there are.
+    public var emptySegmentationAnnotationIDs: [Int] {
+        annotations.filter(\.hasEmptySegmentation).map(\.id)
+    }
+
     /// The categories chosen by `selection`, in the order given.
     public func categories(_ selection: CategorySelection, file: String) throws(DataError) -> [Category] {
         switch selection {
         case .names(let names):
             return try names.map { (name) throws(DataError) -> Category in
                 guard let category = categories.first(where: { $0.name == name }) else {
-                    throw DataError(.unknownCategory, file: file, location: "categories", problem: "no category named \"\(name)\" (the manifest has \(categories.map { "\"\($0.name)\"" }.joined(separator: ", ")))")
+                    throw DataError(.unknownCategory, file: file, location: "categories", problem: "no category named \"\(name)\" (\(availableCategories { "\"\($0.name)\"" }))")
                 }
                 return category
             }
         case .ids(let ids):
             return try ids.map { (id) throws(DataError) -> Category in
                 guard let category = categories.first(where: { $0.id == id }) else {
-                    throw DataError(.unknownCategory, file: file, location: "categories", problem: "no category with id \(id) (the manifest has \(categories.map { String($0.id) }.joined(separator: ", ")))")
+                    throw DataError(.unknownCategory, file: file, location: "categories", problem: "no category with id \(id) (\(availableCategories { String($0.id) }))")
                 }
                 return category
             }
         }
+    }
+
+    /// `the manifest has "a", "b"`, or `the manifest has no categories`.
+    private func availableCategories(_ describe: (Category) -> String) -> String {
+        categories.isEmpty ? "the manifest has no categories" : "the manifest has \(categories.map(describe).joined(separator: ", "))"
     }
 }
 
@@ -116,19 +176,27 @@ public enum CategorySelection: Sendable, Equatable {
 }
 
 extension COCOManifest.Annotation {
-    /// The annotation's shape as RLEs (one per polygon part), checked against the image size.
+    /// Whether the segmentation is an empty polygon list (`"segmentation": []`).
+    var hasEmptySegmentation: Bool {
+        if case .polygons(let polygons) = segmentation { polygons.isEmpty } else { false }
+    }
+
+    /// The annotation's shape as RLEs (one per polygon part; none for an empty segmentation),
+    /// checked against the image size (see ``COCOManifest/validate(file:)`` for the checks).
     func runLengthEncodings(height: Int, width: Int, file: String, path: String, validateOnly: Bool = false) throws(DataError) -> [RunLengthEncoding] {
         switch segmentation {
         case .polygons(let polygons):
-            guard !polygons.isEmpty else {
-                throw DataError(.degeneratePolygon, file: file, location: path, problem: "annotation \(id) has an empty polygon list, expected at least one polygon of 3 or more points")
-            }
             for (part, polygon) in polygons.enumerated() {
                 guard polygon.count >= 6, polygon.count % 2 == 0 else {
                     throw DataError(.degeneratePolygon, file: file, location: "\(path)[\(part)]", problem: "annotation \(id): a polygon needs at least 3 points as an even number of coordinates, got \(polygon.count) coordinates")
                 }
-                guard polygon.allSatisfy({ $0.isFinite && abs($0) < 1e9 }) else {
-                    throw DataError(.degeneratePolygon, file: file, location: "\(path)[\(part)]", problem: "annotation \(id): polygon coordinates must be finite numbers")
+                if let bad = polygon.firstIndex(where: { !($0.isFinite && abs($0) < 1e9) }) {
+                    throw DataError(.degeneratePolygon, file: file, location: "\(path)[\(part)][\(bad)]", problem: "annotation \(id): polygon coordinates must be finite numbers below 1e9 in magnitude, got \(polygon[bad])")
+                }
+                let steps = PolygonRasterizer.boundarySteps(polygon: polygon)
+                guard steps <= ImageLimits.maximumPolygonBoundarySteps else {
+                    throw DataError(.exceedsLimit, file: file, location: "\(path)[\(part)]",
+                                    problem: "annotation \(id): the polygon's boundary is \(steps / 5) pixels long, more than the \(ImageLimits.maximumPolygonBoundarySteps / 5) Kandinsky rasterises (ImageLimits.maximumPolygonBoundarySteps)")
                 }
             }
             if validateOnly { return [] }
@@ -138,7 +206,7 @@ extension COCOManifest.Annotation {
             do {
                 rle = try RunLengthEncoding(stored)
             } catch {
-                throw DataError(.invalidRLE, file: file, location: "\(path)\(error.pathSuffix)", problem: "annotation \(id): \(error.explanation)")
+                throw DataError(error.kind, file: file, location: "\(path)\(error.pathSuffix)", problem: "annotation \(id): \(error.explanation)")
             }
             guard rle.height == height, rle.width == width else {
                 throw DataError(.invalidRLE, file: file, location: "\(path).size", problem: "annotation \(id): RLE size [\(rle.height), \(rle.width)] differs from its image's [\(height), \(width)]")
@@ -149,18 +217,33 @@ extension COCOManifest.Annotation {
 }
 
 extension RunLengthEncoding.Problem {
+    var kind: DataError.Kind {
+        if case .sizeTooLarge = self { return .exceedsLimit }
+        return .invalidRLE
+    }
+
     var pathSuffix: String {
-        if case .badSize = self { return ".size" }
-        return ".counts"
+        switch self {
+        case .badSize, .sizeTooLarge: ".size"
+        case .negativeCount(let index): ".counts[\(index)]"
+        case .countsSum(let sum, let expected, let index): (sum ?? .max) > expected ? ".counts[\(index)]" : ".counts"
+        default: ".counts"
+        }
     }
 
     var explanation: String {
         switch self {
-        case .badSize(let size): "expected size [height, width] of two non-negative integers, got \(size)"
-        case .negativeCount(let index): "run length \(index) is negative"
+        case .badSize(let size): "expected size [height, width] of two positive integers, got \(size)"
+        case .sizeTooLarge(let size): "RLE size \(size) is more than the \(ImageLimits.maximumPixelCount) pixels Kandinsky accepts (ImageLimits.maximumPixelCount)"
+        case .negativeCount(let index): "run length \(index) is negative, expected counts ≥ 0"
         case .badCharacter(let offset): "compressed counts have an invalid character at offset \(offset) (expected characters '0' to 'o')"
+        case .countTooLarge(let offset): "compressed counts hold a number too large for a run length at offset \(offset)"
         case .unterminated: "compressed counts end in the middle of a number"
-        case .countsSum(let sum, let expected): "run lengths sum to \(sum), expected height · width = \(expected)"
+        case .countsSum(let sum?, let expected, let index) where sum > expected:
+            "run lengths up to run \(index) already sum to \(sum), more than height · width = \(expected)"
+        case .countsSum(nil, let expected, let index):
+            "run lengths up to run \(index) sum to more than any integer, expected a sum of height · width = \(expected)"
+        case .countsSum(let sum?, let expected, _): "run lengths sum to \(sum), expected height · width = \(expected)"
         }
     }
 }
@@ -185,11 +268,31 @@ extension DecodingError {
         return text
     }
 
+    /// `an integer`, `an object`, … for a Swift type decoded from JSON.
+    static func jsonKind(_ type: Any.Type) -> String {
+        switch "\(type)" {
+        case "Int": "an integer"
+        case "Double": "a number"
+        case "String": "a string"
+        case "Bool": "true or false"
+        case let name where name.hasPrefix("Dictionary") || name.hasPrefix("COCOManifest") || name.hasPrefix("Stored"): "an object"
+        case let name where name.hasPrefix("Array"): "an array"
+        case let name: name
+        }
+    }
+
+    /// `found a string` from Foundation's "Expected to decode Int but found a string instead."
+    static func foundKind(_ description: String) -> String {
+        guard let range = description.range(of: "but found ") else { return description }
+        let found = description[range.upperBound...].replacingOccurrences(of: " instead.", with: "")
+        return "found " + (found == "number" ? "a number" : found)
+    }
+
     var summary: String {
         switch self {
         case .keyNotFound(let key, _): "missing field \"\(key.stringValue)\""
-        case .typeMismatch(let type, let context): "expected \(type): \(context.debugDescription)"
-        case .valueNotFound(let type, _): "expected \(type), found null"
+        case .typeMismatch(let type, let context): "expected \(Self.jsonKind(type)), \(Self.foundKind(context.debugDescription))"
+        case .valueNotFound(let type, _): "expected \(Self.jsonKind(type)), found null"
         case .dataCorrupted(let context): context.underlyingError.map { "invalid JSON (\($0.localizedDescription))" } ?? context.debugDescription
         @unknown default: "not a COCO manifest"
         }

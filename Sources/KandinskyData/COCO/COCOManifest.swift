@@ -105,12 +105,14 @@ public struct COCOManifest: Codable, Sendable, Equatable {
         /// A run-length-encoded mask (crowd regions, or compressed masks).
         case rle(RunLengthEncoding.Stored)
 
-        /// Decodes a JSON array as polygons and an object as RLE.
+        /// Decodes a JSON array as polygons and an object as RLE; an array that is not polygons
+        /// reports the polygon error (naming the element), anything else the RLE error.
         public init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
-            if let polygons = try? container.decode([[Double]].self) {
-                self = .polygons(polygons)
-            } else {
+            do {
+                self = .polygons(try container.decode([[Double]].self))
+            } catch let polygonError {
+                guard (try? container.decode([JSONValue].self)) == nil else { throw polygonError }
                 self = .rle(try container.decode(RunLengthEncoding.Stored.self))
             }
         }

@@ -10,10 +10,31 @@
 /// self-intersecting polygon therefore follows the even-odd rule, and parts outside the image
 /// are clipped.
 enum PolygonRasterizer {
+    /// The number of steps of the fine-grid boundary walk of ``rle(polygon:height:width:)``
+    /// (the larger of |Δx| and |Δy| of each edge, plus one per edge), capped just above
+    /// ``ImageLimits/maximumPolygonBoundarySteps`` so that the sum cannot overflow. Coordinates
+    /// must be finite and below 10⁹ in magnitude.
+    static func boundarySteps(polygon: [Double]) -> Int {
+        let k = polygon.count / 2
+        guard k > 0 else { return 0 }
+        func fine(_ c: Double) -> Int { Int(scale * c + 0.5) }
+        var steps = 0
+        for j in 0..<k {
+            let next = (j + 1) % k
+            let dx = abs(fine(polygon[2 * next]) - fine(polygon[2 * j]))
+            let dy = abs(fine(polygon[2 * next + 1]) - fine(polygon[2 * j + 1]))
+            steps += max(dx, dy) + 1
+            if steps > ImageLimits.maximumPolygonBoundarySteps { return ImageLimits.maximumPolygonBoundarySteps + 1 }
+        }
+        return steps
+    }
+
+    /// Vertices are scaled by this factor and rounded before the boundary is walked.
+    static let scale = 5.0
+
     /// The RLE of one polygon `[x0, y0, x1, y1, …]` (at least 3 points) in an `height × width` image.
     /// - Complexity: O(perimeter · 5 + number of toggles · log).
     static func rle(polygon: [Double], height: Int, width: Int) -> RunLengthEncoding {
-        let scale = 5.0
         let k = polygon.count / 2
         precondition(k >= 3, "a polygon needs at least 3 points, got \(k)")
         var xs = [Int](repeating: 0, count: k + 1)

@@ -53,41 +53,61 @@ public struct RunLengthEncoding: Sendable, Equatable {
 
     /// Problems with an RLE, reported by the manifest with the file and JSON path.
     public enum Problem: Error, Sendable, Equatable {
-        /// `size` is not two non-negative integers `[h, w]`.
+        /// `size` is not two positive integers `[h, w]`.
         case badSize([Int])
+        /// `size` is two positive integers whose product exceeds ``ImageLimits/maximumPixelCount``.
+        case sizeTooLarge([Int])
         /// A run length is negative.
         case negativeCount(index: Int)
         /// The compressed string has a character outside pycocotools' alphabet.
         case badCharacter(offset: Int)
+        /// A number in the compressed string needs more than 60 bits, or undoing its delta overflows.
+        case countTooLarge(offset: Int)
         /// The compressed string ends inside a number.
         case unterminated
-        /// The run lengths do not add up to `h · w`.
-        case countsSum(Int, expected: Int)
+        /// The run lengths do not add up to `h · w`: their sum so far passed `h · w` at run
+        /// `index` (`sum` is nil when it would overflow an `Int`), or ended at `sum`.
+        case countsSum(Int?, expected: Int, index: Int)
     }
 
-    /// Wraps run lengths, checking that they are non-negative and sum to `height · width`.
+    /// Wraps run lengths, checking that `height` and `width` are positive with a product of at
+    /// most ``ImageLimits/maximumPixelCount`` (so that decoding never allocates a size read from
+    /// a file), and that the counts are non-negative and sum to exactly `height · width`. The
+    /// running sum is checked against `height · width` at every run, so it cannot overflow.
+    /// - Complexity: O(counts).
     public init(height: Int, width: Int, counts: [Int]) throws(Problem) {
-        guard height >= 0, width >= 0 else { throw .badSize([height, width]) }
+        let expected = try Self.pixelCount(height: height, width: width)
         var sum = 0
         for (index, count) in counts.enumerated() {
             guard count >= 0 else { throw .negativeCount(index: index) }
-            sum += count
+            let (next, overflow) = sum.addingReportingOverflow(count)
+            guard !overflow, next <= expected else { throw .countsSum(overflow ? nil : next, expected: expected, index: index) }
+            sum = next
         }
-        guard sum == height * width else { throw .countsSum(sum, expected: height * width) }
+        guard sum == expected else { throw .countsSum(sum, expected: expected, index: counts.count - 1) }
         self.height = height
         self.width = width
         self.counts = counts
     }
 
-    /// Reads a stored RLE in either form.
+    /// Reads a stored RLE in either form, with the checks of ``init(height:width:counts:)``.
     public init(_ stored: Stored) throws(Problem) {
-        guard stored.size.count == 2, stored.size[0] >= 0, stored.size[1] >= 0 else { throw .badSize(stored.size) }
+        guard stored.size.count == 2 else { throw .badSize(stored.size) }
+        let (height, width) = (stored.size[0], stored.size[1])
+        _ = try Self.pixelCount(height: height, width: width)
         switch stored.counts {
         case .uncompressed(let counts):
-            try self.init(height: stored.size[0], width: stored.size[1], counts: counts)
+            try self.init(height: height, width: width, counts: counts)
         case .compressed(let string):
-            try self.init(height: stored.size[0], width: stored.size[1], counts: Self.decodeCounts(string))
+            try self.init(height: height, width: width, counts: Self.decodeCounts(string))
         }
+    }
+
+    /// `height · width`, checked to be positive and at most ``ImageLimits/maximumPixelCount``.
+    private static func pixelCount(height: Int, width: Int) throws(Problem) -> Int {
+        guard height > 0, width > 0 else { throw .badSize([height, width]) }
+        guard let product = ImageLimits.checkedPixelCount(width: width, height: height) else { throw .sizeTooLarge([height, width]) }
+        return product
     }
 
     /// Encodes a row-major `[H, W]` mask (non-zero = inside).
@@ -140,7 +160,8 @@ public struct RunLengthEncoding: Sendable, Equatable {
         return String(decoding: characters, as: UTF8.self)
     }
 
-    /// Inverts ``compressedCounts``.
+    /// Inverts ``compressedCounts``. Numbers are limited to 60 bits and undoing a delta must not
+    /// overflow; the counts' sum is checked by the caller.
     static func decodeCounts(_ string: String) throws(Problem) -> [Int] {
         var counts: [Int] = []
         var value = 0
@@ -149,13 +170,17 @@ public struct RunLengthEncoding: Sendable, Equatable {
         for (offset, character) in string.utf8.enumerated() {
             guard (48...111).contains(character) else { throw .badCharacter(offset: offset) }
             let group = Int(character - 48)
-            guard shift < 60 else { throw .badCharacter(offset: offset) }
+            guard shift < 60 else { throw .countTooLarge(offset: offset) }
             value |= (group & 0x1F) << shift
             shift += 5
             pending = true
             if group & 0x20 == 0 {
                 if group & 0x10 != 0 { value |= -1 << shift }
-                if counts.count > 2 { value += counts[counts.count - 2] }
+                if counts.count > 2 {
+                    let (sum, overflow) = value.addingReportingOverflow(counts[counts.count - 2])
+                    guard !overflow else { throw .countTooLarge(offset: offset) }
+                    value = sum
+                }
                 counts.append(value)
                 value = 0
                 shift = 0

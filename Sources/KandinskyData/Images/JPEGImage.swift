@@ -11,9 +11,11 @@ import KandinskyCore
 /// `C = 255 − stored` (likewise G, B). EXIF orientation is ignored, as Pillow's `open` does.
 public enum JPEGImage {
     /// Decodes JPEG bytes; `file` names them in errors. A truncated or corrupt stream (including
-    /// one that libjpeg only warns about, which Pillow refuses as truncated) is an error.
+    /// one that libjpeg only warns about, which Pillow refuses as truncated) is an error. The frame
+    /// header's size (`tjDecompressHeader3`) is checked before any pixel buffer is allocated: it
+    /// must equal `expectedSize` when given and have at most ``ImageLimits/maximumPixelCount`` pixels.
     /// - Complexity: O(H · W).
-    public static func decode(_ data: Data, file: String) throws(DataError) -> RGBImage {
+    public static func decode(_ data: Data, file: String, expectedSize: ImageSize? = nil) throws(DataError) -> RGBImage {
         guard let handle = decompressors.take() else {
             throw DataError(.undecodableImage, file: file, problem: "cannot create a JPEG decoder")
         }
@@ -21,20 +23,21 @@ public enum JPEGImage {
             DataError(.undecodableImage, file: file, problem: "corrupt or truncated JPEG (\(what): \(String(cString: tjGetErrorStr2(handle))))")
         }
         let result = data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Result<RGBImage, DataError> in
-            Result { () throws(DataError) -> RGBImage in try decode(bytes, handle: handle, failure: failure) }
+            Result { () throws(DataError) -> RGBImage in try decode(bytes, handle: handle, expectedSize: expectedSize, file: file, failure: failure) }
         }
         // A handle that failed may be left mid-stream, so only clean ones are reused.
         if case .success = result { decompressors.give(handle) } else { tjDestroy(handle) }
         return try result.get()
     }
 
-    private static func decode(_ bytes: UnsafeRawBufferPointer, handle: tjhandle, failure: (String) -> DataError) throws(DataError) -> RGBImage {
+    private static func decode(_ bytes: UnsafeRawBufferPointer, handle: tjhandle, expectedSize: ImageSize?, file: String,
+                               failure: (String) -> DataError) throws(DataError) -> RGBImage {
         let source = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colourSpace: Int32 = 0
         guard tjDecompressHeader3(handle, source, UInt(bytes.count), &width, &height, &subsampling, &colourSpace) == 0 else {
             throw failure("header")
         }
-        guard width > 0, height > 0 else { throw failure("header") }
+        try ImageLimits.checkHeader(format: "JPEG", width: Int(width), height: Int(height), expected: expectedSize, file: file)
         let w = Int(width), h = Int(height), count = w * h
         let flags = TJFLAG_ACCURATEDCT | TJFLAG_STOPONWARNING
         switch colourSpace {
@@ -69,9 +72,9 @@ public enum JPEGImage {
             var status: Int32 = 0
             let rgb = [UInt8](unsafeUninitializedCapacity: 3 * count) { buffer, initialized in
                 status = tjDecompress2(handle, source, UInt(bytes.count), buffer.baseAddress, width, 0, height, Int32(TJPF_RGB.rawValue), flags)
-                // On failure the buffer may be partly written; it is discarded, but must count as initialised.
-                if status != 0 { buffer.initialize(repeating: 0) }
-                initialized = 3 * count
+                // On failure the partly written buffer is dropped unread (bytes need no deinitialisation),
+                // so a corrupt stream whose header claims a large image never touches all of it.
+                initialized = status == 0 ? 3 * count : 0
             }
             guard status == 0 else { throw failure("data") }
             return RGBImage(width: w, height: h, pixels: rgb)

@@ -10,10 +10,19 @@ import KandinskyCore
 /// ignored. 16-bit samples keep their high byte, which is what Pillow does for 16-bit RGB(A) and
 /// grey+alpha; for 16-bit greyscale Pillow instead clips the value at 255, a deliberate difference.
 public enum PNGImage {
-    /// Decodes PNG bytes; `file` names them in errors.
+    /// Decodes PNG bytes; `file` names them in errors. IHDR's size is checked before any pixel
+    /// buffer is allocated: it must equal `expectedSize` when given and have at most
+    /// ``ImageLimits/maximumPixelCount`` pixels.
     /// - Complexity: O(H · W).
-    public static func decode(_ data: Data, file: String) throws(DataError) -> RGBImage {
+    public static func decode(_ data: Data, file: String, expectedSize: ImageSize? = nil) throws(DataError) -> RGBImage {
         var source = kandinsky_png_source()
+        source.max_pixels = UInt64(ImageLimits.maximumPixelCount)
+        if let expectedSize {
+            // A size that does not fit IHDR's 31 bits can never match; ask for an impossible one.
+            source.expected_width = UInt32(clamping: max(expectedSize.width, 0))
+            source.expected_height = UInt32(clamping: max(expectedSize.height, 0))
+            if source.expected_width == 0 || source.expected_height == 0 { source.expected_width = .max; source.expected_height = .max }
+        }
         var pixels: UnsafeMutablePointer<UInt8>?
         var width: UInt32 = 0, height: UInt32 = 0, channels: UInt32 = 0
         let status = data.withUnsafeBytes { bytes in
@@ -21,6 +30,9 @@ public enum PNGImage {
             source.size = bytes.count
             source.offset = 0
             return kandinsky_png_decode(&source, &pixels, &width, &height, &channels)
+        }
+        if source.size_rejected != 0 {
+            try ImageLimits.checkHeader(format: "PNG", width: Int(source.header_width), height: Int(source.header_height), expected: expectedSize, file: file)
         }
         guard status == 0, let pixels else {
             let message = withUnsafeBytes(of: source.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }

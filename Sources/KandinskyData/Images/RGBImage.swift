@@ -22,23 +22,25 @@ public struct RGBImage: Sendable, Equatable {
 
     /// Decodes a PNG or JPEG file, told apart by its first bytes (not its extension), to the
     /// pixels Pillow's `Image.open(url).convert("RGB")` gives (see ``PNGImage`` and ``JPEGImage``
-    /// for the conversions).
-    public init(contentsOf url: URL) throws(DataError) {
+    /// for the conversions). The header's size is checked before decoding: it must equal
+    /// `expectedSize` when given and stay within ``ImageLimits/maximumPixelCount``.
+    public init(contentsOf url: URL, expectedSize: ImageSize? = nil) throws(DataError) {
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
             throw DataError(.missingFile, file: url.path, problem: "cannot read the image file (\(FileManager.default.fileExists(atPath: url.path) ? "unreadable" : "no such file"))")
         }
-        self = try RGBImage(decoding: data, file: url.path)
+        self = try RGBImage(decoding: data, file: url.path, expectedSize: expectedSize)
     }
 
-    /// Decodes PNG or JPEG bytes; `file` names them in errors.
-    public init(decoding data: Data, file: String) throws(DataError) {
+    /// Decodes PNG or JPEG bytes; `file` names them in errors. The header's size must equal
+    /// `expectedSize` when given and stay within ``ImageLimits/maximumPixelCount``.
+    public init(decoding data: Data, file: String, expectedSize: ImageSize? = nil) throws(DataError) {
         if data.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
-            self = try PNGImage.decode(data, file: file)
+            self = try PNGImage.decode(data, file: file, expectedSize: expectedSize)
         } else if data.starts(with: [0xFF, 0xD8]) {
-            self = try JPEGImage.decode(data, file: file)
+            self = try JPEGImage.decode(data, file: file, expectedSize: expectedSize)
         } else {
             throw DataError(.undecodableImage, file: file, problem: data.isEmpty ? "the file is empty, expected a PNG or JPEG image" : "not a PNG or JPEG image (unrecognised first bytes)")
         }

@@ -15,6 +15,9 @@ public struct COCODataset: SegmentationDataset {
     public let categories: [COCOManifest.Category]
     /// The fixed sample size and how images are fitted into it.
     public let dims: ResizeAndPad
+    /// The ids of the manifest's annotations with an empty segmentation (`"segmentation": []`),
+    /// which cover no pixel and are skipped (see ``emptySegmentationWarning``).
+    public let emptySegmentationAnnotationIDs: [Int]
     private let annotations: [Int: [COCOManifest.Annotation]]
 
     /// Reads `manifest` (default `root/labels.json`) and picks the categories.
@@ -31,7 +34,17 @@ public struct COCODataset: SegmentationDataset {
         self.images = manifest.images
         self.categories = try manifest.categories(selection, file: manifestFile)
         self.dims = dims
-        self.annotations = manifest.annotationsByImage()
+        self.emptySegmentationAnnotationIDs = manifest.emptySegmentationAnnotationIDs
+        self.annotations = manifest.annotationsByImage().mapValues { $0.filter { !$0.hasEmptySegmentation } }
+    }
+
+    /// One line for the command line when the manifest has annotations with an empty
+    /// segmentation, which are skipped: how many, and the first few ids. Nil when there are none.
+    public var emptySegmentationWarning: String? {
+        let ids = emptySegmentationAnnotationIDs
+        guard !ids.isEmpty else { return nil }
+        let shown = ids.prefix(5).map(String.init).joined(separator: ", ") + (ids.count > 5 ? ", …" : "")
+        return "warning: \(manifestFile): skipped \(ids.count) annotation\(ids.count == 1 ? "" : "s") with an empty segmentation (id\(ids.count == 1 ? "" : "s") \(shown))"
     }
 
     private init(copying other: COCODataset, images: [COCOManifest.Image]) {
@@ -40,6 +53,7 @@ public struct COCODataset: SegmentationDataset {
         self.images = images
         categories = other.categories
         dims = other.dims
+        emptySegmentationAnnotationIDs = other.emptySegmentationAnnotationIDs
         annotations = other.annotations
     }
 
@@ -53,15 +67,15 @@ public struct COCODataset: SegmentationDataset {
         root.appendingPathComponent("data").appendingPathComponent(images[index].fileName)
     }
 
-    /// Image `index` decoded at its own size, checked against the manifest.
+    /// Image `index` decoded at its own size; its header must give the manifest's size (checked
+    /// before decoding, so a header claiming a huge image allocates nothing).
     public func rawImage(_ index: Int) throws(DataError) -> RGBImage {
         let entry = images[index]
-        let image = try RGBImage(contentsOf: imageURL(index))
-        guard image.width == entry.width, image.height == entry.height else {
-            throw DataError(.imageSizeMismatch, file: imageURL(index).path, location: "image \(entry.id)",
-                            problem: "decoded size \(image.width)×\(image.height) differs from the manifest's \(entry.width)×\(entry.height) (\(manifestFile))")
+        do {
+            return try RGBImage(contentsOf: imageURL(index), expectedSize: ImageSize(width: entry.width, height: entry.height))
+        } catch where error.kind == .imageSizeMismatch {
+            throw DataError(.imageSizeMismatch, file: error.file, location: "image \(entry.id)", problem: "\(error.problem) as \(manifestFile) gives")
         }
-        return image
     }
 
     /// The target of image `index` at its own size, `[1 + C, h, w]`.

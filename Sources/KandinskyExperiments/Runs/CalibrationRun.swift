@@ -10,7 +10,8 @@ import KandinskyModels
 ///   calibrated-model tensors and metadata of `CalibratedCurves` (`nc_curves` [Q, C, H, W],
 ///   `kandinsky_mask` [H, W] when pixels are grouped), and `source_checkpoint`,
 ///   `source_checkpoint_sha256` and the resolved `config`;
-/// - `kandinsky_mask.png` (grouped strategies) and `curves.svg` (the curves of a few pixels).
+/// - `kandinsky_mask.png` (grouped strategies) and `curves.svg` (the curves of a few pixels);
+/// - `COMPLETE`, written last (see ``RunDirectory``): a folder without it holds a killed or failed run.
 public struct CalibrationRun {
     /// The composed `calibrate` configuration.
     public let config: Config
@@ -66,6 +67,7 @@ public struct CalibrationRun {
         }
         let chartClass = min(try config.optionalInt("class_idx") ?? 1, curves.classCount - 1)
         try directory.write(Data(Self.curveChart(curves, classIndex: max(chartClass, 0)).svg.utf8), to: "curves.svg")
+        try directory.markComplete()
         return Result(directory: directory.url, calibratedModel: output, curves: curves)
     }
 

@@ -16,6 +16,7 @@ import KandinskyModels
 ///   `evaluation.alphas`).
 ///
 /// The ECE bins as `evaluation.precision` says (``KandinskyCalibration/ProbabilityCalibration/precision``).
+/// - `COMPLETE`, written last (see ``RunDirectory``).
 public struct EvaluationRun {
     /// The composed `eval` configuration.
     public let config: Config
@@ -63,6 +64,7 @@ public struct EvaluationRun {
                                          title: "test images", progressStyle: progressStyle)
         let directory = try RunDirectory(config: config, task: "eval", timestamped: false)
         let summary = try Self.evaluate(outputs, curves: curves, settings: settings, into: directory)
+        try directory.markComplete()
         return (directory.url, summary)
     }
 

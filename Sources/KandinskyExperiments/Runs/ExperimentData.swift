@@ -23,7 +23,8 @@ public struct DataSplits: Sendable {
 
 /// Reading (and for the synthetic dataset, generating) the data of a configuration.
 public enum ExperimentData {
-    /// The splits of `config`.
+    /// The splits of `config`. A manifest with annotations whose segmentation is empty (they are
+    /// skipped) gets one warning line on standard error.
     ///
     /// - Throws: ``ExperimentError`` naming the missing folder or file, or the data error.
     public static func splits(config: Config) throws -> DataSplits {
@@ -44,9 +45,12 @@ public enum ExperimentData {
             guard FileManager.default.fileExists(atPath: manifest.path) else {
                 throw ExperimentError("\(manifest.path) does not exist" + (manifest.path.contains("/splits/") ? " (make the split with `kandinsky split --root \(root.path) --train \(split) …`)" : ""))
             }
-            do { return try COCODataset(root: root, manifest: manifest, categories: selection, dims: resize) } catch {
+            let dataset: COCODataset
+            do { dataset = try COCODataset(root: root, manifest: manifest, categories: selection, dims: resize) } catch {
                 throw ExperimentError(error.description)
             }
+            if let warning = dataset.emptySegmentationWarning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
+            return dataset
         }
         return DataSplits(train: try dataset(trainvalRoot, splitDirectory.appendingPathComponent("labels_train.json")),
                           validation: try dataset(trainvalRoot, splitDirectory.appendingPathComponent("labels_val.json")),
@@ -87,7 +91,10 @@ public enum ExperimentData {
         }
         let total = generator.trainCount + generator.validationCount + generator.calibrationCount + generator.testCount
         let progress = ProgressReporter(title: "synthetic dataset", total: total, style: progressStyle)
-        do { try generator.write(to: root, progress: progress) } catch { throw ExperimentError(error.description) }
+        // All or nothing, so that a killed generation is redone rather than half used.
+        do { _ = try AtomicDirectory.write(to: root) { staging in try generator.write(to: staging, progress: progress) } } catch {
+            throw ExperimentError("\(error)")
+        }
         progress.finish()
         return true
     }

@@ -12,6 +12,8 @@ import KandinskyModels
 /// - `<image>_panel.png`: image, set and (when `manifest` holds the image) the ground truth side
 ///   by side;
 /// - `<image>_sets.npy`: the sets of every class, uint8 [C, H, W].
+///
+/// The four appear together (see `AtomicDirectory`); other files in `output_dir` are left alone.
 public struct PredictionRun {
     /// The composed `predict` configuration (`ckpt_path`, `image`, `alpha`, `output_dir`, …).
     public let config: Config
@@ -65,26 +67,30 @@ public struct PredictionRun {
 
         let directory = URL(fileURLWithPath: outputDirectory)
         let stem = URL(fileURLWithPath: imagePath).deletingPathExtension().lastPathComponent
-        var files: [URL] = []
-        func write(_ data: Data, _ suffix: String) throws {
-            let url = directory.appendingPathComponent("\(stem)_\(suffix)")
-            do { try AtomicFile.write(data, to: url) } catch { throw ExperimentError("cannot write \(url.path): \(error.problem)") }
-            files.append(url)
+        let names = ["set.png", "overlay.png", "panel.png", "sets.npy"].map { "\(stem)_\($0)" }
+        // The four files appear together or not at all (a full disk or a kill leaves none).
+        try AtomicDirectory.write(to: directory) { staging in
+            func write(_ data: Data, _ name: String) throws {
+                let url = staging.appendingPathComponent(name)
+                do { try AtomicFile.write(data, to: url) } catch { throw ExperimentError("cannot write \(directory.appendingPathComponent(name).path): \(error.problem)") }
+            }
+            let setImage = RGBImage(width: w, height: h, pixels: classSet.scalars.flatMap { $0 == 1 ? [255, 255, 255] : [0, 0, 0] as [UInt8] })
+            try write(PNGImage.encode(rgb8: setImage.pixels, width: w, height: h), names[0])
+            let overlay = Overlay.blend(image: image, target: ShapedArray<UInt8>(shape: [2, h, w], scalars: classSet.scalars.map { 1 - $0 } + classSet.scalars))
+            try write(PNGImage.encode(rgb8: overlay.pixels, width: w, height: h), names[1])
+            var tiles = [overlay, setImage]
+            if let manifestPath {
+                tiles.append(try Self.groundTruth(manifestPath: manifestPath, imagePath: imagePath, categories: categories,
+                                                  resize: resize, image: image, classIndex: classIndex))
+            }
+            let panel = Overlay.contactSheet(tiles, columns: tiles.count)
+            try write(PNGImage.encode(rgb8: panel.pixels, width: panel.width, height: panel.height), names[2])
+            let npy = staging.appendingPathComponent(names[3])
+            do throws(FileFormatError) { try NumpyFile.write(.uint8(sets[leading: 0]), to: npy) } catch {
+                throw ExperimentError("cannot write \(directory.appendingPathComponent(names[3]).path): \(error.problem)")
+            }
         }
-        let setImage = RGBImage(width: w, height: h, pixels: classSet.scalars.flatMap { $0 == 1 ? [255, 255, 255] : [0, 0, 0] as [UInt8] })
-        try write(PNGImage.encode(rgb8: setImage.pixels, width: w, height: h), "set.png")
-        let overlay = Overlay.blend(image: image, target: ShapedArray<UInt8>(shape: [2, h, w], scalars: classSet.scalars.map { 1 - $0 } + classSet.scalars))
-        try write(PNGImage.encode(rgb8: overlay.pixels, width: w, height: h), "overlay.png")
-        var tiles = [overlay, setImage]
-        if let manifestPath {
-            tiles.append(try Self.groundTruth(manifestPath: manifestPath, imagePath: imagePath, categories: categories,
-                                              resize: resize, image: image, classIndex: classIndex))
-        }
-        let panel = Overlay.contactSheet(tiles, columns: tiles.count)
-        try write(PNGImage.encode(rgb8: panel.pixels, width: panel.width, height: panel.height), "panel.png")
-        let npy = directory.appendingPathComponent("\(stem)_sets.npy")
-        do { try NumpyFile.write(.uint8(sets[leading: 0]), to: npy) } catch { throw ExperimentError("cannot write \(npy.path): \(error.problem)") }
-        files.append(npy)
+        let files = names.map { directory.appendingPathComponent($0) }
         let fraction = Double(classSet.scalars.reduce(0) { $0 + Int($1) }) / Double(h * w)
         return Result(files: files, setFraction: fraction)
     }

@@ -4,6 +4,12 @@ import KandinskyCore
 /// The folder a command writes into, laid out as the original's logs:
 /// `<log_dir>/<task>/runs/<experiment>/<timestamp>/` (training) or
 /// `<log_dir>/<task>/runs/<experiment>/` (calibration and evaluation).
+///
+/// A run marks its folder complete by writing the file `COMPLETE` (``completionMarker``) after
+/// every other file, as its last step (``markComplete()``). A folder without it belongs to a run
+/// that is still going, failed, or was killed or interrupted: its files are each whole (they are
+/// written atomically) but not necessarily all there or all from the same run. Opening a reused
+/// folder removes its marker first, so a rerun killed halfway is not mistaken for a finished one.
 public struct RunDirectory: Sendable {
     /// The folder.
     public let url: URL
@@ -26,7 +32,25 @@ public struct RunDirectory: Sendable {
             throw ExperimentError("cannot create the log folder \(parent.path): \(Self.reason(error))")
         }
         url = timestamped ? try Self.claimNewFolder(in: parent, named: Self.timestamp(date)) : parent
+        let marker = url.appendingPathComponent(Self.completionMarker)
+        if unlink(marker.path) != 0, errno != ENOENT {
+            throw ExperimentError("cannot remove \(marker.path) before reusing the folder: \(String(cString: strerror(errno)))")
+        }
         try write(Data(config.yaml.utf8), to: "config.yaml")
+    }
+
+    /// The name of the file that marks a run folder complete: `COMPLETE`, holding the time the
+    /// run finished (ISO 8601).
+    public static let completionMarker = "COMPLETE"
+
+    /// Writes ``completionMarker``: call it once every other file of the run is written.
+    public func markComplete(date: Date = Date()) throws {
+        try write(Data((ISO8601DateFormatter().string(from: date) + "\n").utf8), to: Self.completionMarker)
+    }
+
+    /// Whether the run folder `url` is marked complete (see ``completionMarker``).
+    public static func isComplete(_ url: URL) -> Bool {
+        FileManager.default.fileExists(atPath: url.appendingPathComponent(completionMarker).path)
     }
 
     /// Creates `parent/name`, or the first of `parent/name_1`, `parent/name_2`, … that does not

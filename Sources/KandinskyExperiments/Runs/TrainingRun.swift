@@ -15,7 +15,9 @@ import KandinskyModels
 /// `ckpt_path=…` resumes: the weights, optimizer, epoch and schedule continue exactly (with
 /// dropout 0, a resumed run gives the same weights as an uninterrupted one). Ctrl-C finishes the
 /// current batch, writes `checkpoints/interrupted.safetensors` (epochs finished so far; the
-/// partial epoch is redone on resume) and returns. Every file is written atomically.
+/// partial epoch is redone on resume) and returns. Every file is written atomically, and the
+/// folder gets its `COMPLETE` marker (see ``RunDirectory``) last, only when every epoch is done:
+/// an interrupted or killed run has none.
 public struct TrainingRun {
     /// The composed `train` configuration.
     public let config: Config
@@ -137,6 +139,7 @@ public struct TrainingRun {
             }
             lastCheckpoint = try saveCheckpoint(named: "last.safetensors")
         }
+        if !interrupted { try directory.markComplete() }
         return Result(directory: directory.url, lastCheckpoint: lastCheckpoint, metrics: metrics, interrupted: interrupted)
     }
 

@@ -1,0 +1,233 @@
+import Foundation
+import KandinskyCore
+import KandinskyData
+import KandinskyTestSupport
+import Testing
+
+/// Seeded mutation tests of every file parser: each mutated input must be accepted or refused
+/// with the parser's typed error, never trap (a trap ends the test process; ``FuzzHarness``
+/// then prints the parser, seed and iteration of the input, and writes it out when
+/// `KANDINSKY_FUZZ_CRASH_DIR` is set). Every input that ever crashed is kept under
+/// `Fixtures/regressions/<parser>/` and replayed first: each must be refused, except the valid
+/// inputs named `valid-…`, which must be accepted.
+///
+/// `KANDINSKY_FUZZ_ITERATIONS` (default 10,000) sets the inputs per parser and
+/// `KANDINSKY_FUZZ_SEED` (default 0) the campaign; `scripts/fuzz-campaign.sh` runs these same
+/// tests for a long campaign.
+@Suite("Fuzzing the file parsers")
+struct FuzzTests {
+    @Test(".npy files (NumpyFile), the header dictionary mutated as tokens and as bytes")
+    func numpy() throws {
+        try fuzzFile(parser: "npy", seeds: seedFiles(withExtension: "npy"), mutate: { bytes, _, generator in
+            Bool.random(using: &generator) ? Self.mutateNumpyHeader(&bytes, using: &generator) : mutateBytes(&bytes, using: &generator)
+        }) { url in
+            do throws(FileFormatError) { _ = try NumpyFile.read(contentsOf: url); return .success } catch { return .typedError }
+        }
+    }
+
+    @Test("safetensors files (SafetensorsFile), the header JSON mutated as JSON and as bytes")
+    func safetensors() throws {
+        var seeds = seedFiles(withExtension: "safetensors")
+        var small = SafetensorsFile(tensors: [("a", .float32(ShapedArray(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6]))),
+                                              ("b", .uint8(ShapedArray(shape: [4], scalars: [0, 1, 2, 3])))],
+                                    metadata: ["format": "pt"])
+        let scratch = temporaryFile("seed.safetensors")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        try small.write(to: scratch)
+        seeds.append(Array(try Data(contentsOf: scratch)))
+        small.tensors.removeAll()
+        try small.write(to: scratch)
+        seeds.append(Array(try Data(contentsOf: scratch)))
+        try fuzzFile(parser: "safetensors", seeds: seeds, mutate: { bytes, _, generator in
+            guard Bool.random(using: &generator), bytes.count >= 8 else { return mutateBytes(&bytes, using: &generator) }
+            // Mutate the header as JSON and write its new length, so mutations reach the tensor table.
+            let length = Int(bytes[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+            guard length <= bytes.count - 8 else { return mutateBytes(&bytes, using: &generator) }
+            var header = String(decoding: bytes[8..<(8 + length)], as: UTF8.self)
+            let names = mutateJSON(&header, using: &generator)
+            let newHeader = Array(header.utf8)
+            var newLength = UInt64(newHeader.count).littleEndian
+            bytes = withUnsafeBytes(of: &newLength) { Array($0) } + newHeader + bytes[(8 + length)...]
+            return ["header JSON: " + names.joined(separator: ", ")]
+        }) { url in
+            do throws(FileFormatError) { _ = try SafetensorsFile.read(contentsOf: url); return .success } catch { return .typedError }
+        }
+    }
+
+    @Test("COCO manifests: polygons, uncompressed and compressed RLE, empty segmentations, kept fields")
+    func cocoManifest() {
+        let seeds = Self.manifestSeeds.map { Array($0.utf8) }
+        let harness = FuzzHarness(parser: "coco")
+        expectRegressionsRefused(parser: "coco", harness: harness) { bytes, _ in Self.manifestOutcome(bytes) }
+        let counts = harness.campaign(seeds: seeds, mutate: { bytes, _, generator in
+            if Int.random(in: 0..<4, using: &generator) == 0 { return mutateBytes(&bytes, using: &generator) }
+            var text = String(decoding: bytes, as: UTF8.self)
+            let names = mutateJSON(&text, using: &generator)
+            bytes = Array(text.utf8)
+            return names
+        }) { bytes, _ in Self.manifestOutcome(bytes) }
+        expectBothOutcomes(counts, harness)
+    }
+
+    @Test("PNG images (libpng), chunk fields edited with valid CRCs")
+    func png() throws {
+        try fuzzImages(parser: "png", seeds: seedFiles(withExtension: "png") + [Array(PNGImage.encode(rgb8: Self.pixels, width: 5, height: 3))]) { bytes, generator in
+            Bool.random(using: &generator) ? PNGChunks.mutate(&bytes, using: &generator) : mutateBytes(&bytes, using: &generator)
+        }
+    }
+
+    @Test("JPEG images (libjpeg-turbo), frame header fields edited")
+    func jpeg() throws {
+        try fuzzImages(parser: "jpeg", seeds: seedFiles(withExtension: "jpg") + [Array(JPEGImage.encode(rgb8: Self.pixels, width: 5, height: 3))]) { bytes, generator in
+            JPEGMarkers.mutate(&bytes, using: &generator)
+        }
+    }
+
+    // MARK: Parsers under test
+
+    /// Decodes, validates and builds the targets of a manifest (for images of at most 2¹⁶
+    /// pixels, to keep the campaign fast; the size limits themselves are tested in
+    /// KandinskyDataTests), then expects a write and read to give the same manifest.
+    static func manifestOutcome(_ bytes: [UInt8]) -> FuzzOutcome {
+        do throws(DataError) {
+            let manifest = try COCOManifest.decode(Data(bytes), file: "fuzz.json")
+            try manifest.validate(file: "fuzz.json")
+            let byImage = manifest.annotationsByImage()
+            for image in manifest.images where image.width * image.height <= 1 << 16 {
+                _ = try COCOManifest.target(height: image.height, width: image.width, annotations: byImage[image.id] ?? [],
+                                            categories: manifest.categories, file: "fuzz.json")
+            }
+            // What was accepted is written back and read again unchanged.
+            let again = try COCOManifest.decode(manifest.encoded(), file: "fuzz-rewritten.json")
+            #expect(again == manifest, "a manifest accepted by the reader did not survive a write and read")
+            return .success
+        } catch {
+            return .typedError
+        }
+    }
+
+    /// Decodes an image expecting its seed's size (as a manifest would), and, when the header
+    /// disagrees, again with no expectation (only the pixel limit), so that both paths are fuzzed.
+    static func imageOutcome(_ bytes: [UInt8], expected: ImageSize) -> FuzzOutcome {
+        let data = Data(bytes)
+        do throws(DataError) {
+            _ = try RGBImage(decoding: data, file: "fuzz", expectedSize: expected)
+            return .success
+        } catch where error.kind == .imageSizeMismatch {
+            do throws(DataError) { _ = try RGBImage(decoding: data, file: "fuzz"); return .typedError } catch { return .typedError }
+        } catch {
+            return .typedError
+        }
+    }
+
+    /// Edits the header dictionary of a `.npy` file (`{'descr': '<f4', 'shape': (2, 3), …}`) with
+    /// the JSON token mutations (extreme shape numbers, deleted or swapped tokens) and writes its
+    /// new length, so that the edits reach the header parser instead of the length check.
+    static func mutateNumpyHeader(_ bytes: inout [UInt8], using generator: inout SeededGenerator) -> [String] {
+        guard bytes.count >= 10, (1...3).contains(bytes[6]) else { return mutateBytes(&bytes, using: &generator) }
+        let fieldSize = bytes[6] == 1 ? 2 : 4
+        let start = 8 + fieldSize
+        let length = (0..<fieldSize).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
+        guard start + length <= bytes.count else { return mutateBytes(&bytes, using: &generator) }
+        var header = String(decoding: bytes[start..<(start + length)], as: UTF8.self)
+        let names = mutateJSON(&header, using: &generator)
+        let newHeader = Array(header.utf8)
+        guard newHeader.count < (fieldSize == 2 ? 1 << 16 : 1 << 31) else { return names }
+        let lengthField = (0..<fieldSize).map { UInt8(truncatingIfNeeded: newHeader.count >> (8 * $0)) }
+        bytes = Array(bytes[0..<8]) + lengthField + newHeader + bytes[(start + length)...]
+        return ["header: " + names.joined(separator: ", ")]
+    }
+
+    // MARK: Seeds
+
+    static let pixels: [UInt8] = (0..<(5 * 3 * 3)).map { UInt8(truncatingIfNeeded: $0 * 37) }
+
+    /// Small manifests covering every form the reader knows.
+    static let manifestSeeds: [String] = {
+        var mask = [UInt8](repeating: 0, count: 6 * 8)
+        for y in 1..<5 { for x in 2..<7 { mask[y * 8 + x] = 1 } }
+        let compressed = RunLengthEncoding(mask: mask, height: 6, width: 8).compressedCounts
+        let images = #"[{"id": 1, "file_name": "a.jpg", "width": 8, "height": 6, "license": 3}, {"id": 2, "file_name": "b.png", "width": 5, "height": 4}]"#
+        let categories = #"[{"id": 1, "name": "person", "supercategory": "person"}, {"id": 2, "name": "clutter"}]"#
+        return [
+            #"{"info": {"year": 2017, "notes": ["a", 1.5, null, true]}, "images": \#(images), "categories": \#(categories), "annotations": [{"id": 10, "image_id": 1, "category_id": 1, "segmentation": [[1, 1, 6.5, 1, 6.5, 4.25, 1, 4.25], [0, 0, 2, 0, 2, 2]], "area": 20.5, "bbox": [1, 1, 5.5, 3.25], "iscrowd": 0}, {"id": 11, "image_id": 2, "category_id": 2, "segmentation": [], "iscrowd": 0}]}"#,
+            #"{"images": \#(images), "categories": \#(categories), "annotations": [{"id": 20, "image_id": 1, "category_id": 1, "iscrowd": 1, "segmentation": {"size": [6, 8], "counts": [9, 4, 2, 4, 2, 4, 2, 4, 2, 4, 11]}}, {"id": 21, "image_id": 2, "category_id": 1, "iscrowd": 1, "segmentation": {"size": [4, 5], "counts": [20]}}]}"#,
+            #"{"images": \#(images), "categories": \#(categories), "annotations": [{"id": 30, "image_id": 1, "category_id": 1, "iscrowd": 0, "segmentation": {"size": [6, 8], "counts": "\#(compressed)"}}, {"id": 31, "image_id": 2, "category_id": 2, "segmentation": [[0, 0, 4, 0, 4, 3, 0, 3]]}]}"#,
+        ]
+    }()
+
+    // MARK: Helpers
+
+    /// The parity fixtures of the other test targets, written by numpy, safetensors, Pillow and
+    /// libjpeg (one copy, read in place): `.npy` and safetensors files of KandinskyCoreTests,
+    /// PNG and JPEG images of KandinskyDataTests.
+    static let seedDirectories = ["KandinskyCoreTests/Fixtures/npy", "KandinskyCoreTests/Fixtures/safetensors", "KandinskyDataTests/Fixtures/images"]
+        .map { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent($0) }
+
+    /// The seed files with the given extension, in name order.
+    func seedFiles(withExtension ext: String) -> [[UInt8]] {
+        Self.seedDirectories.flatMap { directory in
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+            return names.filter { $0.hasSuffix("." + ext) }.sorted().map { Array(try! Data(contentsOf: directory.appendingPathComponent($0))) }
+        }
+    }
+
+    /// Runs a campaign whose parser reads a file: each input is written to one scratch file first.
+    func fuzzFile(parser: String, seeds: [[UInt8]], mutate: (inout [UInt8], Int, inout SeededGenerator) -> [String],
+                  _ read: (URL) -> FuzzOutcome) throws {
+        let url = temporaryFile("\(parser).input")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let outcome = { (bytes: [UInt8], _: Int) -> FuzzOutcome in
+            try! Data(bytes).write(to: url)
+            return read(url)
+        }
+        let harness = FuzzHarness(parser: parser)
+        expectRegressionsRefused(parser: parser, harness: harness, outcome)
+        let counts = harness.campaign(seeds: seeds, mutate: mutate, outcome)
+        expectBothOutcomes(counts, harness)
+    }
+
+    /// Runs an image campaign: each input is decoded expecting its seed's size (see ``imageOutcome(_:expected:)``).
+    func fuzzImages(parser: String, seeds: [[UInt8]], mutate: (inout [UInt8], inout SeededGenerator) -> [String]) throws {
+        let sizes = try seeds.map { seed in
+            let image = try RGBImage(decoding: Data(seed), file: "seed")
+            return ImageSize(width: image.width, height: image.height)
+        }
+        let harness = FuzzHarness(parser: parser)
+        expectRegressionsRefused(parser: parser, harness: harness) { bytes, _ in Self.imageOutcome(bytes, expected: ImageSize(width: 170, height: 113)) }
+        let counts = harness.campaign(seeds: seeds, mutate: { bytes, _, generator in mutate(&bytes, &generator) }) { bytes, seedIndex in
+            Self.imageOutcome(bytes, expected: sizes[seedIndex])
+        }
+        expectBothOutcomes(counts, harness)
+    }
+
+    /// Replays `Fixtures/regressions/<parser>/*`: each must be refused with a typed error, except
+    /// those named `valid-…`, valid inputs that once failed a check of the campaign, which must
+    /// be accepted (and pass the parser's own expectations again).
+    func expectRegressionsRefused(parser: String, harness: FuzzHarness, _ outcome: ([UInt8], Int) -> FuzzOutcome,
+                                  sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let directory = Bundle.module.url(forResource: "Fixtures/regressions/\(parser)", withExtension: nil),
+              let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        for name in names.sorted() {
+            let bytes = Array(try! Data(contentsOf: directory.appendingPathComponent(name)))
+            let result = harness.run(bytes, description: "\(parser) regression fixture \(name)", crashFileName: name) { outcome($0, 0) }
+            let expected: FuzzOutcome = name.hasPrefix("valid-") ? .success : .typedError
+            #expect(result == expected, "regression fixture \(parser)/\(name): \(result.rawValue)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// A campaign whose inputs were all refused (or all accepted) tests nothing: its mutations
+    /// never reach past the first check (or never change anything).
+    func expectBothOutcomes(_ counts: FuzzCounts, _ harness: FuzzHarness, sourceLocation: SourceLocation = #_sourceLocation) {
+        let settings = FuzzHarness.Settings.fromEnvironment
+        print(harness.report(counts, settings: settings))
+        #expect(counts.total == settings.iterations, sourceLocation: sourceLocation)
+        if settings.iterations >= 1000 {
+            #expect(counts.success > 0 && counts.typedError > 0, "\(harness.report(counts, settings: settings))", sourceLocation: sourceLocation)
+        }
+    }
+
+    func temporaryFile(_ name: String) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-fuzz-\(UUID().uuidString)-\(name)")
+    }
+}
