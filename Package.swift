@@ -181,7 +181,7 @@ let package = Package(
         // 10,000 by default; scripts/fuzz-campaign.sh runs a long campaign of the same tests).
         .testTarget(
             name: "KandinskyFuzzTests",
-            dependencies: ["KandinskyCore", "KandinskyData", "KandinskyTestSupport"],
+            dependencies: ["KandinskyCore", "KandinskyData", "KandinskyCalibration", "KandinskyTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

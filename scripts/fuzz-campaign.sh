@@ -5,7 +5,7 @@
 #
 #   scripts/fuzz-campaign.sh [TOTAL_INPUTS] [INPUTS_PER_CHUNK]
 #
-# TOTAL_INPUTS (default 1,000,000) is split evenly over the five parsers; chunk k of a parser
+# TOTAL_INPUTS (default 1,000,000) is split evenly over the six parsers (npy, safetensors, cmodel, coco, png, jpeg); chunk k of a parser
 # runs with KANDINSKY_FUZZ_SEED=k (k ≥ 1; CI runs seed 0). A chunk whose process dies of a
 # signal counts one crash: the harness prints the parser, seed and iteration of the input, and
 # writes the input to $CRASH_DIR (default .build/fuzz-crashes) as <parser>-<seed>-<iteration>.bin;
@@ -15,7 +15,7 @@
 # `swift build --build-tests`, for release with -enable-testing), SCRATCH_PATH (the build
 # folder, default .build; another one keeps the campaign's binary apart from your own builds),
 # JOBS (parallel test processes, default 2), PARSERS (a subset, e.g. "npy png"; default all
-# five), CRASH_DIR, LOG_DIR.
+# six), CRASH_DIR, LOG_DIR.
 set -euo pipefail
 # The whole script is one function, read before it runs: editing the file during a long
 # campaign does not change the campaign.
@@ -29,7 +29,7 @@ main() {
   scratch=${SCRATCH_PATH:-.build}
   crash_dir=${CRASH_DIR:-$scratch/fuzz-crashes}
   log_dir=${LOG_DIR:-$scratch/fuzz-logs}
-  all_parsers=(npy:numpy safetensors:safetensors coco:cocoManifest png:png jpeg:jpeg)
+  all_parsers=(npy:numpy safetensors:safetensors cmodel:calibratedModel coco:cocoManifest png:png jpeg:jpeg)
   parsers=()
   for entry in "${all_parsers[@]}"; do
     [[ -z ${PARSERS:-} || " $PARSERS " == *" ${entry%%:*} "* ]] && parsers+=("$entry")

@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyCalibration
 import KandinskyCore
 import KandinskyData
 import KandinskyTestSupport
@@ -39,19 +40,51 @@ struct FuzzTests {
         try small.write(to: scratch)
         seeds.append(Array(try Data(contentsOf: scratch)))
         try fuzzFile(parser: "safetensors", seeds: seeds, mutate: { bytes, _, generator in
-            guard Bool.random(using: &generator), bytes.count >= 8 else { return mutateBytes(&bytes, using: &generator) }
-            // Mutate the header as JSON and write its new length, so mutations reach the tensor table.
-            let length = Int(bytes[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
-            guard length <= bytes.count - 8 else { return mutateBytes(&bytes, using: &generator) }
-            var header = String(decoding: bytes[8..<(8 + length)], as: UTF8.self)
-            let names = mutateJSON(&header, using: &generator)
-            let newHeader = Array(header.utf8)
-            var newLength = UInt64(newHeader.count).littleEndian
-            bytes = withUnsafeBytes(of: &newLength) { Array($0) } + newHeader + bytes[(8 + length)...]
-            return ["header JSON: " + names.joined(separator: ", ")]
+            Self.mutateSafetensors(&bytes, using: &generator)
         }) { url in
             do throws(FileFormatError) { _ = try SafetensorsFile.read(contentsOf: url); return .success } catch { return .typedError }
         }
+    }
+
+    @Test("calibrated-model files (CalibratedCurves): header JSON, metadata values and curve bytes mutated")
+    func calibratedModel() throws {
+        // A grouped conformal file with +∞ thresholds and a pixelwise linear one with NaN curves.
+        let labels = ShapedArray<Int32>(shape: [2, 3], scalars: [0, 0, 1, 1, 2, 2])
+        var values = [Float](repeating: 0, count: 4 * 2 * 6)
+        for k in 0..<4 { for i in 0..<12 { values[k * 12 + i] = k == 3 && i % 5 == 0 ? .infinity : Float(k) * 0.2 + Float(i) * 0.01 } }
+        let conformal = CalibratedCurves(curves: Tensor(shape: [4, 2, 2, 3], scalars: values), method: "kmeans", calibrationImageCount: 7,
+                                         rule: .conformal, groups: PixelGroups(labels: [nil, labels], groupCounts: [0, 3]),
+                                         groupSampleCounts: [nil, [4, 5, 6]], groupImageCounts: [nil, [3, 3, 2]])
+        var linearValues = values.map { $0 == .infinity ? 0.9 : $0 }
+        for k in 0..<4 { linearValues[k * 12 + 7] = .nan }
+        let linear = CalibratedCurves(curves: Tensor(shape: [4, 2, 2, 3], scalars: linearValues), method: "pixel",
+                                      calibrationImageCount: 7, rule: .linear)
+        let scratch = temporaryFile("seed-cmodel.safetensors")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        var seeds: [[UInt8]] = []
+        for curves in [conformal, linear] {
+            try curves.write(to: scratch)
+            seeds.append(Array(try Data(contentsOf: scratch)))
+        }
+        try fuzzFile(parser: "cmodel", seeds: seeds, mutate: { bytes, _, generator in
+            Self.mutateSafetensors(&bytes, using: &generator)
+        }) { url in
+            do throws(CalibrationError) { _ = try CalibratedCurves.read(contentsOf: url); return .success } catch { return .typedError }
+        }
+    }
+
+    /// Half the time bytes anywhere (header or tensor data); otherwise the header as JSON, its
+    /// new length written, so mutations reach the tensor table and the metadata values.
+    static func mutateSafetensors(_ bytes: inout [UInt8], using generator: inout SeededGenerator) -> [String] {
+        guard Bool.random(using: &generator), bytes.count >= 8 else { return mutateBytes(&bytes, using: &generator) }
+        let length = Int(bytes[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+        guard length <= bytes.count - 8 else { return mutateBytes(&bytes, using: &generator) }
+        var header = String(decoding: bytes[8..<(8 + length)], as: UTF8.self)
+        let names = mutateJSON(&header, using: &generator)
+        let newHeader = Array(header.utf8)
+        var newLength = UInt64(newHeader.count).littleEndian
+        bytes = withUnsafeBytes(of: &newLength) { Array($0) } + newHeader + bytes[(8 + length)...]
+        return ["header JSON: " + names.joined(separator: ", ")]
     }
 
     @Test("COCO manifests: polygons, uncompressed and compressed RLE, empty segmentations, kept fields")
