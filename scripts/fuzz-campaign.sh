@@ -84,7 +84,7 @@ main() {
     { inputs[$1] += $2; success[$1] += $3; typed[$1] += $4; crash[$1] += $5; order[$1] = 1 }
     END {
       printf "%-12s %10s %10s %12s %6s\n", "parser", "inputs", "success", "typed error", "crash"
-      n = split("npy safetensors coco png jpeg", names, " ")
+      n = split("npy safetensors cmodel coco png jpeg", names, " ")
       for (i = 1; i <= n; i++) {
         p = names[i]
         if (!(p in order)) continue
