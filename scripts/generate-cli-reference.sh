@@ -18,7 +18,8 @@ commands=$("$tool" --help | awk '/SUBCOMMANDS:$/ { inside = 1; next } inside && 
     echo "composed by \`\`ConfigComposer\`\`) and \`key=value\` overrides; the"
     echo "others take ordinary options. Errors are printed as one line naming the file, the field and"
     echo "what was expected, and the exit status is non-zero. Set \`KANDINSKY_PROGRESS=off\` to silence"
-    echo "progress bars."
+    echo "progress bars, and \`KANDINSKY_THREADS=n\` to cap the worker and OpenBLAS threads at n"
+    echo "(\`kandinsky info\` with no file prints them)."
     echo
     echo "This page is generated from the tool's own help by \`scripts/generate-cli-reference.sh\`."
     echo

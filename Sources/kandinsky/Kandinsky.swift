@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KandinskyCore
 
 @main
@@ -20,4 +21,14 @@ struct Kandinsky: ParsableCommand {
             CommandGroup(name: "Files", subcommands: [InfoCommand.self]),
         ]
     )
+
+    /// Refuses an invalid `KANDINSKY_THREADS` with one line on standard error and status 64
+    /// before any command runs (the library alone would ignore it with a warning).
+    static func main() {
+        if case .invalid(let value) = ThreadLimit.environmentReading {
+            FileHandle.standardError.write(Data("kandinsky: \(ThreadLimit.problem(with: value))\n".utf8))
+            Self.exit(withError: ExitCode(64))
+        }
+        Self.main(nil)
+    }
 }
