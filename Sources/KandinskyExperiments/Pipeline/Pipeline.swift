@@ -10,12 +10,18 @@ import KandinskyModels
 /// 3. The network's probabilities on the whole calibration split and on the test split.
 /// 4. For every calibration-set size in `pipeline.calibration_sizes` (sizes beyond the split
 ///    are skipped) and every seeded draw of that many calibration images
-///    (`pipeline.draws_at_small_sizes` draws up to `pipeline.small_size_limit` images, one above),
-///    every strategy of `pipeline.strategies` is calibrated and evaluated on the test split.
+///    (`pipeline.draws.small` draws up to `pipeline.draws.small_size_limit` images,
+///    `pipeline.draws.large` above), every strategy of `pipeline.strategies` is calibrated on
+///    the same images (the draw's seed, ``drawSeed(size:draw:seed:)``, depends on the size and
+///    the draw only, so the strategies' results are paired) and evaluated on the test split:
+///    coverage error, and the prediction sets' coverage, size and always-in share at every α of
+///    `pipeline.coverage_alphas` (``StudySummary/SetAudit``).
 /// 5. `report.html`, `report.md` and `summary.json` in `pipeline.output_dir`: the table of mean
-///    pixelwise coverage error by strategy × size, CE against size, the CE maps, coverage
-///    diagrams and Kandinsky masks at the smallest and largest size, example prediction sets,
-///    the training curves, the time of every stage, and whether the paper's claim holds here.
+///    pixelwise coverage error by strategy × size with bootstrap intervals over draws, the paired
+///    differences and their calls (``PairedComparison``), the prediction-set table, CE against
+///    size, the CE maps, coverage diagrams and Kandinsky masks at the smallest and largest size,
+///    example prediction sets, the training curves, the time of every stage, and the verdict on
+///    the paper's claim built from the calls (``StudySummary/Verdict``).
 public struct Pipeline {
     /// The composed `pipeline` configuration.
     public let config: Config
@@ -36,10 +42,31 @@ public struct Pipeline {
         var outputDirectory: URL
         var strategies: [GroupingSpecification.Method]
         var sizes: [Int]
+        /// Draws at sizes up to ``smallLimit`` (`pipeline.draws.small`).
         var smallDraws: Int
+        /// Draws at larger sizes (`pipeline.draws.large`).
+        var largeDraws: Int
+        /// The largest size that gets ``smallDraws`` (`pipeline.draws.small_size_limit`).
         var smallLimit: Int
         var alpha: Double
         var exampleImages: Int
+        /// The levels α of the prediction-set audit (`pipeline.coverage_alphas`).
+        var coverageAlphas: [Double]
+
+        /// The most draws at a size: draw seeds are `size · 1000 + draw` streams.
+        static let maximumDraws = 1000
+
+        /// The draws at a calibration-set size.
+        func draws(at size: Int) -> Int { size <= smallLimit ? smallDraws : largeDraws }
+
+        /// A whole number in `range` at `key`, or one error line naming the key, the value and the range.
+        static func count(_ config: Config, _ key: String, in range: ClosedRange<Int>) throws -> Int {
+            let value = try config.int(key)
+            guard range.contains(value) else {
+                throw ConfigError.wrongType(key, expected: "a whole number from \(range.lowerBound) to \(range.upperBound)", found: "\(value)")
+            }
+            return value
+        }
 
         init(config: Config) throws {
             outputDirectory = URL(fileURLWithPath: try config.string("pipeline.output_dir"))
@@ -53,15 +80,29 @@ public struct Pipeline {
                 return method
             }
             sizes = try config.ints("pipeline.calibration_sizes").sorted()
-            smallDraws = max(1, try config.int("pipeline.draws_at_small_sizes"))
-            smallLimit = try config.int("pipeline.small_size_limit")
+            smallDraws = try Self.count(config, "pipeline.draws.small", in: 1...Self.maximumDraws)
+            largeDraws = try Self.count(config, "pipeline.draws.large", in: 1...Self.maximumDraws)
+            smallLimit = try Self.count(config, "pipeline.draws.small_size_limit", in: 0...Int.max)
             alpha = try config.double("pipeline.alpha")
             exampleImages = try config.int("pipeline.example_images")
+            coverageAlphas = try config.doubles("pipeline.coverage_alphas")
+            guard !coverageAlphas.isEmpty, coverageAlphas.allSatisfy({ $0 > 0 && $0 < 1 }) else {
+                throw ConfigError.wrongType("pipeline.coverage_alphas", expected: "a non-empty list of numbers in (0, 1)", found: "\(coverageAlphas)")
+            }
             guard alpha > 0, alpha < 1 else { throw ConfigError.wrongType("pipeline.alpha", expected: "a number in (0, 1)", found: "\(alpha)") }
             guard sizes.allSatisfy({ $0 >= 1 }), !sizes.isEmpty else {
                 throw ConfigError.wrongType("pipeline.calibration_sizes", expected: "positive integers", found: "\(sizes)")
             }
         }
+    }
+
+    /// The seed of draw `draw` (from 0) of `size` calibration images in a study seeded `seed`:
+    /// the first output of `SeededGenerator.stream(size · 1000 + draw, of: seed)`. It does not
+    /// depend on the strategy, so every strategy is calibrated on the same images,
+    /// `seededSubset(count: size, of: calibrationImages, seed:)`.
+    package static func drawSeed(size: Int, draw: Int, seed: UInt64) -> UInt64 {
+        var generator = SeededGenerator.stream(size * 1000 + draw, of: seed)
+        return generator.next()
     }
 
     /// Runs the study and returns the folder holding the report.
@@ -107,19 +148,21 @@ public struct Pipeline {
         let figures = FigureCollector(directory: settings.outputDirectory)
 
         var cells: [StudySummary.Cell] = []
-        let runs = sizes.reduce(0) { $0 + (($1 <= settings.smallLimit) ? settings.smallDraws : 1) } * settings.strategies.count
+        let runs = sizes.reduce(0) { $0 + settings.draws(at: $1) } * settings.strategies.count
         let progress = ProgressReporter(title: "calibrate + evaluate", total: runs, style: progressStyle)
         let coverage = CoverageEvaluation(binCount: evaluationSettings.bins, indexing: evaluationSettings.indexing,
                                           precision: evaluationSettings.precision, classIndex: evaluationSettings.classIndex)
+        let audit = CoverageAudit(alphas: settings.coverageAlphas, indexing: evaluationSettings.indexing, precision: evaluationSettings.precision)
         for strategy in settings.strategies {
             var specification = baseCalibration
             specification.grouping.method = strategy
             for size in sizes {
-                let draws = size <= settings.smallLimit ? settings.smallDraws : 1
-                var cell = StudySummary.Cell(strategy: strategy.rawValue, calibrationImages: size, meanPixelCE: [], marginalCE: [], seconds: [])
+                let draws = settings.draws(at: size)
+                var cell = StudySummary.Cell(strategy: strategy.rawValue, calibrationImages: size, meanPixelCE: [], marginalCE: [], seconds: [],
+                                             drawSeeds: [], sets: settings.coverageAlphas.map { StudySummary.SetAudit(alpha: $0) })
                 for draw in 0..<draws {
-                    var drawGenerator = SeededGenerator.stream(size * 1000 + draw, of: seed)
-                    let indices = seededSubset(count: size, of: calibrationOutputs.count, seed: drawGenerator.next())
+                    let drawSeed = Self.drawSeed(size: size, draw: draw, seed: seed)
+                    let indices = seededSubset(count: size, of: calibrationOutputs.count, seed: drawSeed)
                     let started = Date()
                     let curves = try CalibrationRun.calibrate(calibrationOutputs.subset(indices), settings: specification)
                     let seconds = Date().timeIntervalSince(started)
@@ -127,11 +170,15 @@ public struct Pipeline {
                     do { result = try coverage.evaluate(curves, probabilities: testOutputs.probabilities, targets: testOutputs.targets) } catch {
                         throw ExperimentError("\(error)")
                     }
+                    let evaluated = Date()
+                    try Self.auditSets(curves, audit: audit, testOutputs: testOutputs, classIndex: evaluationSettings.classIndex, into: &cell)
                     clock.add("calibrate \(strategy.rawValue)", seconds)
-                    clock.add("evaluate", Date().timeIntervalSince(started) - seconds)
+                    clock.add("evaluate", evaluated.timeIntervalSince(started) - seconds)
+                    clock.add("audit prediction sets", Date().timeIntervalSince(evaluated))
                     cell.meanPixelCE.append(result.meanPixelwiseCalibrationError)
                     cell.marginalCE.append(result.marginalCalibrationError)
                     cell.seconds.append(seconds)
+                    cell.drawSeeds?.append(drawSeed)
                     if draw == 0 && (size == sizes.first || size == sizes.last) {
                         try figures.add(curves: curves, result: result, size: size, testOutputs: testOutputs,
                                         alpha: settings.alpha, exampleImages: settings.exampleImages,
@@ -163,6 +210,32 @@ public struct Pipeline {
         for sentence in summary.verdict.sentences { log(sentence) }
         log("Report: \(settings.outputDirectory.appendingPathComponent("report.html").path)")
         return settings.outputDirectory
+    }
+}
+
+extension Pipeline {
+    /// Appends one draw's prediction-set audit of `classIndex` to `cell` (see
+    /// ``StudySummary/SetAudit``): the curves' groups are set aside so the audit has one row per
+    /// class over all its pixels; the thresholds, which live per pixel, are unchanged.
+    static func auditSets(_ curves: CalibratedCurves, audit: CoverageAudit, testOutputs: NetworkOutputs, classIndex: Int,
+                          into cell: inout StudySummary.Cell) throws {
+        var whole = curves
+        whole.groups = PixelGroups(labels: Array(repeating: nil, count: curves.classCount),
+                                   groupCounts: Array(repeating: 0, count: curves.classCount))
+        whole.groupImageCounts = Array(repeating: nil, count: curves.classCount)
+        whole.groupSampleCounts = Array(repeating: nil, count: curves.classCount)
+        let result: CoverageAudit.Result
+        do { result = try audit.evaluate(whole, probabilities: testOutputs.probabilities, targets: testOutputs.targets) } catch {
+            throw ExperimentError("\(error)")
+        }
+        guard var sets = cell.sets else { return }
+        for index in sets.indices {
+            guard let row = result.rows.first(where: { $0.classIndex == classIndex && $0.alpha == sets[index].alpha }) else { continue }
+            sets[index].perImageCoverage.append(row.perImageCoverage)
+            sets[index].meanSetSize.append(row.meanSetSize)
+            sets[index].alwaysInShare.append(row.alwaysInShare)
+        }
+        cell.sets = sets
     }
 }
 
