@@ -11,12 +11,13 @@ import KandinskyCore
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Print the tensors of .npy and .safetensors files.",
+        abstract: "Print the tensors of .npy and .safetensors files, or the threads in use.",
         discussion: """
             For each file, prints one line per tensor: NAME DTYPE [d0, d1, ...]. A .npy file holds \
             one tensor, named after the file without its extension. Safetensors metadata follows \
             as "  metadata KEY = VALUE" lines. The format is chosen by the extension, or by the \
-            file's first bytes for other names.
+            file's first bytes for other names. With no file, prints the version and the threads \
+            Kandinsky works on (worker and OpenBLAS threads, capped by KANDINSKY_THREADS).
             """
     )
 
