@@ -102,7 +102,7 @@ import Testing
         #expect(verdict.outcome == .holds)
         #expect(verdict.sentences.last == "Verdict: the paper's claim holds on this data.")
         #expect(verdict.sentences[0] == "At 10 calibration images: kmeans beats pixel (−0.188 [−0.188, −0.188]); kmeans beats image (−0.062 [−0.062, −0.062]); gen-ann beats pixel (−0.250 [−0.250, −0.250]); gen-ann beats image (−0.125 [−0.125, −0.125]).")
-        #expect(verdict.sentences.contains { $0.hasPrefix("With the most calibration images (1000): pixel beats kmeans (kmeans − pixel = +0.125 [+0.125, +0.125])") })
+        #expect(verdict.sentences.contains { $0.hasPrefix("With the most calibration images whose draws differ (1000): pixel beats kmeans (kmeans − pixel = +0.125 [+0.125, +0.125])") })
     }
 
     @Test func clearLoss() {
@@ -132,6 +132,29 @@ import Testing
         #expect(verdict.outcome == .undecided)
         #expect(verdict.sentences.contains { $0.contains("kmeans ties with pixel (+0.000 [") })
         #expect(verdict.sentences.last?.hasPrefix("Verdict: this data does not settle the paper's claim") == true)
+    }
+
+    /// At a size equal to the whole calibration split every draw is the same calibration: no
+    /// interval, a tie, and the second half is judged at the next size down.
+    @Test func identicalDrawsGiveNoIntervalAndTheLargeSizeMovesDown() {
+        let repeated = PairedComparison(strategy: "kmeans", baseline: "pixel", calibrationImages: 1000,
+                                        a: [0.25, 0.25, 0.25], b: [0.5, 0.5, 0.5], seed: 0)
+        #expect(repeated.distinctDraws == 1)
+        #expect(repeated.lower == nil && repeated.call == .tie)
+        #expect(repeated.phrase == "kmeans ties with pixel (−0.250 (3 identical draws, no interval))")
+        var summary = Self.summary { size, strategy in
+            if size <= 20 { return Self.constant(["pixel": 0.25, "image": 0.125, "kmeans": 0.0625, "gen-ann": 0][strategy]!) }
+            return Self.constant(strategy == "pixel" ? 0 : 0.125)
+        }
+        for index in summary.cells.indices where summary.cells[index].calibrationImages == 1000 {
+            summary.cells[index].meanPixelCE = Self.constant(summary.cells[index].strategy == "pixel" ? 0.5 : 0.25)
+        }
+        let verdict = summary.verdict
+        #expect(verdict.largestSize == 50)
+        #expect(verdict.sizesWithoutInterval == [1000])
+        #expect(verdict.largeSizeOutcome == .holds)
+        #expect(verdict.outcome == .holds)
+        #expect(verdict.sentences.contains { $0.hasPrefix("With the most calibration images whose draws differ (50; at 1000 every draw is the same calibration, so no interval is possible): pixel beats kmeans") })
     }
 
     @Test func unpairedCellsAreNotCompared() {

@@ -11,7 +11,8 @@ import KandinskyModels
 /// 4. For every calibration-set size in `pipeline.calibration_sizes` (sizes beyond the split
 ///    are skipped) and every seeded draw of that many calibration images
 ///    (`pipeline.draws.small` draws up to `pipeline.draws.small_size_limit` images,
-///    `pipeline.draws.large` above), every strategy of `pipeline.strategies` is calibrated on
+///    `pipeline.draws.large` above; one at a size equal to the whole split, whose draws would
+///    all be the same calibration), every strategy of `pipeline.strategies` is calibrated on
 ///    the same images (the draw's seed, ``drawSeed(size:draw:seed:)``, depends on the size and
 ///    the draw only, so the strategies' results are paired) and evaluated on the test split:
 ///    coverage error, and the prediction sets' coverage, size and always-in share at every α of
@@ -148,7 +149,12 @@ public struct Pipeline {
         let figures = FigureCollector(directory: settings.outputDirectory)
 
         var cells: [StudySummary.Cell] = []
-        let runs = sizes.reduce(0) { $0 + settings.draws(at: $1) } * settings.strategies.count
+        // A draw of the whole split is the whole split: repeating it would repeat one calibration.
+        let drawCount = { (size: Int) in size == calibrationOutputs.count ? 1 : settings.draws(at: size) }
+        if let whole = sizes.last, whole == calibrationOutputs.count, settings.draws(at: whole) > 1 {
+            log("At \(whole) images every draw is the whole calibration split, the same calibration: it is calibrated once, and the report's calls there have no interval")
+        }
+        let runs = sizes.reduce(0) { $0 + drawCount($1) } * settings.strategies.count
         let progress = ProgressReporter(title: "calibrate + evaluate", total: runs, style: progressStyle)
         let coverage = CoverageEvaluation(binCount: evaluationSettings.bins, indexing: evaluationSettings.indexing,
                                           precision: evaluationSettings.precision, classIndex: evaluationSettings.classIndex)
@@ -157,7 +163,7 @@ public struct Pipeline {
             var specification = baseCalibration
             specification.grouping.method = strategy
             for size in sizes {
-                let draws = settings.draws(at: size)
+                let draws = drawCount(size)
                 var cell = StudySummary.Cell(strategy: strategy.rawValue, calibrationImages: size, meanPixelCE: [], marginalCE: [], seconds: [],
                                              drawSeeds: [], sets: settings.coverageAlphas.map { StudySummary.SetAudit(alpha: $0) })
                 for draw in 0..<draws {

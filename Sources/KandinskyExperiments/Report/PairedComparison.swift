@@ -13,8 +13,10 @@ import KandinskyCore
 /// ``SeededGenerator``; with the resample means sorted, m₍₁₎ ≤ … ≤ m₍B₎, the interval is
 /// [m₍₂₅₀₎, m₍₉₇₅₀₎], the ranks (B + 1)·0.025 and (B + 1)·0.975. It reflects the spread of the
 /// calibration draws only (the test set is the same for every draw), and with few draws (n ≈ 5)
-/// percentile intervals are known to be somewhat too narrow; a call is therefore only made from
-/// at least two draws.
+/// percentile intervals are known to be somewhat too narrow. A call is only made from at least
+/// two *distinct* draws, pairs (a_j, b_j) that differ: draws that all give the same two values
+/// are the same calibration repeated (a size equal to the whole calibration split), which says
+/// nothing about the noise, and get no interval.
 ///
 /// **The call** (``Call``): A beats B when the interval lies entirely below 0 (upper < 0),
 /// B beats A when it lies entirely above 0 (lower > 0), otherwise (0 inside or on the interval,
@@ -38,6 +40,8 @@ package struct PairedComparison: Sendable, Equatable, Codable {
     package var calibrationImages: Int
     /// n, the paired draws.
     package var draws: Int
+    /// The distinct pairs (a_j, b_j) among the draws; an interval needs at least two.
+    package var distinctDraws: Int
     /// d̄, the mean over draws of CE(A) − CE(B).
     package var meanDifference: Double
     /// The bootstrap interval's lower end, nil with fewer than two draws.
@@ -70,8 +74,9 @@ package struct PairedComparison: Sendable, Equatable, Codable {
         self.baseline = baseline
         self.calibrationImages = calibrationImages
         draws = differences.count
+        distinctDraws = Set(zip(a, b).map { [$0, $1] }).count
         meanDifference = differences.reduce(0, +) / Double(differences.count)
-        if differences.count >= 2 {
+        if distinctDraws >= 2 {
             let interval = Self.bootstrap(differences, seed: seed)
             lower = interval.lower
             upper = interval.upper
@@ -109,7 +114,10 @@ package struct PairedComparison: Sendable, Equatable, Codable {
     /// `+0.004 (1 draw)` without an interval.
     package var text: String {
         func signed(_ x: Double) -> String { (x >= 0 ? "+" : "−") + format3(abs(x)) }
-        guard let lower, let upper else { return "\(signed(meanDifference)) (\(draws) draw\(draws == 1 ? "" : "s"), no interval)" }
+        guard let lower, let upper else {
+            let what = draws == 1 ? "1 draw" : "\(draws) identical draws"
+            return "\(signed(meanDifference)) (\(what), no interval)"
+        }
         return "\(signed(meanDifference)) [\(signed(lower)), \(signed(upper))]"
     }
 

@@ -204,9 +204,10 @@ public struct StudySummary: Codable, Sendable, Equatable {
     ///   *fails* when every Kandinsky strategy run there is beaten by `pixel` or by `image`;
     ///   otherwise it is *undecided*. Over the small sizes: holds when it holds at every one,
     ///   fails when it fails at any, else undecided.
-    /// - **Many images** is the largest size. The second half holds when `pixel` beats `image`
-    ///   and beats every Kandinsky strategy; fails when any strategy beats `pixel`; else
-    ///   undecided.
+    /// - **Many images** is the largest size of the larger half at which `pixel` against `image`
+    ///   has an interval (at least two distinct draws; a size equal to the whole calibration split
+    ///   has one), or the largest size when none has. The second half holds when `pixel` beats `image` and
+    ///   beats every Kandinsky strategy; fails when any strategy beats `pixel`; else undecided.
     /// - The claim holds when both halves hold, fails when either fails, and is otherwise
     ///   undecided.
     public struct Verdict: Sendable {
@@ -227,8 +228,10 @@ public struct StudySummary: Codable, Sendable, Equatable {
         public let smallSizes: [Int]
         /// The outcome of the first half at each small size.
         public let smallSizeOutcomes: [(size: Int, outcome: Outcome)]
-        /// The largest size, nil without sizes.
+        /// The size the second half is judged at ("many images"), nil without sizes.
         public let largestSize: Int?
+        /// The sizes above ``largestSize``, skipped because their draws are all one calibration.
+        public let sizesWithoutInterval: [Int]
         /// The outcome of the second half at the largest size.
         public let largeSizeOutcome: Outcome
         /// The comparisons the verdict was built from.
@@ -269,7 +272,12 @@ public struct StudySummary: Codable, Sendable, Equatable {
             self.bestBySize = bestBySize
             self.comparisons = comparisons
             smallSizes = Array(sizes.prefix(sizes.count / 2))
-            largestSize = sizes.last
+            let largeSizes = sizes.dropFirst(sizes.count / 2)
+            let judged = largeSizes.last { size in
+                comparisons.contains { $0.strategy == "pixel" && $0.baseline == "image" && $0.calibrationImages == size && $0.lower != nil }
+            } ?? sizes.last
+            largestSize = judged
+            sizesWithoutInterval = judged.map { j in sizes.filter { $0 > j } } ?? []
             func call(_ a: String, _ b: String, _ size: Int) -> PairedComparison.Call? {
                 comparisons.first { $0.strategy == a && $0.baseline == b && $0.calibrationImages == size }?.call
             }
@@ -280,7 +288,7 @@ public struct StudySummary: Codable, Sendable, Equatable {
                 if !run.isEmpty && run.allSatisfy({ k in Self.baselines.contains { call(k, $0, size) == .loses } }) { return (size, .fails) }
                 return (size, .undecided)
             }
-            if let largest = sizes.last {
+            if let largest = judged {
                 let againstPixel = kandinsky.compactMap { call($0, "pixel", largest) }
                 let pixelImage = call("pixel", "image", largest)
                 if againstPixel.contains(.beats) || pixelImage == .loses {
@@ -330,7 +338,9 @@ public struct StudySummary: Codable, Sendable, Equatable {
                 case .fails: conclusion = "another strategy beats pixelwise calibration: the claim's second half does not hold here."
                 case .undecided: conclusion = "pixelwise calibration does not beat every other strategy beyond the noise (ties): the claim's second half is not settled here."
                 }
-                lines.append("With the most calibration images (\(largest)): \(calls.isEmpty ? "no paired comparison" : calls); \(conclusion)")
+                let skipped = sizesWithoutInterval.isEmpty ? ""
+                    : "; at \(sizesWithoutInterval.map(String.init).joined(separator: ", ")) every draw is the same calibration, so no interval is possible"
+                lines.append("With the most calibration images whose draws differ (\(largest)\(skipped)): \(calls.isEmpty ? "no paired comparison" : calls); \(conclusion)")
             }
             switch outcome {
             case .holds: lines.append("Verdict: the paper's claim holds on this data.")
