@@ -115,7 +115,7 @@ public struct ReportWriter {
 
     /// What the prediction-set table's numbers are.
     static func setsLegend(_ summary: StudySummary) -> String {
-        "Prediction sets of the evaluated class on the test set, thresholds as `predict-sets` reads them. Per-image coverage: the mean over test images with targets of the class of the covered fraction of their target pixels (what the conformal rule guarantees to be at least 1 − α), averaged over the draws, with its 95 % percentile bootstrap interval over the draws; \"short\" marks a cell whose interval lies entirely below 1 − α. Set size: mean number of classes in a pixel's set. Always in: share of the class's pixels whose threshold is +∞ (the class is in every set there). Computed with the groups set aside, so each number covers all pixels of the class."
+        "Prediction sets of the evaluated class on the test set, thresholds as `predict-sets` reads them. Per-image coverage: the mean over test images with targets of the class of the covered fraction of their target pixels (what the conformal rule guarantees to be at least 1 − α), averaged over the draws, with its 95 % percentile bootstrap interval over the draws; \"short\" (column \"below 1 − α\") marks a cell whose interval lies entirely below 1 − α (no flag without distinct draws). Set size: mean number of classes in a pixel's set. Always in: share of the class's pixels whose threshold is +∞ (the class is in every set there). Computed with the groups set aside, so each number covers all pixels of the class."
     }
 
     /// Per-image coverage, set size and always-in share per α × strategy × size.
@@ -130,6 +130,7 @@ public struct ReportWriter {
                     let coverage = audit.perImageCoverage.filter(\.isFinite)
                     var short = ""
                     if coverage.count > 1, PairedComparison.bootstrap(coverage, seed: seed).upper < 1 - alpha { short = "short" }
+                    if Set(coverage).count == 1 && coverage.count > 1 { short = "" }
                     let mean = { (values: [Double]) in values.isEmpty ? "–" : String(format: "%.2f", values.reduce(0, +) / Double(values.count)) }
                     let share = audit.alwaysInShare.isEmpty ? "–"
                         : String(format: "%.1f %%", 100 * audit.alwaysInShare.reduce(0, +) / Double(audit.alwaysInShare.count))
@@ -138,7 +139,7 @@ public struct ReportWriter {
                 }
             }
         }
-        return Table(header: ["α", "1 − α", "strategy", "size", "draws", "per-image coverage", "", "set size", "always in"], rows: rows)
+        return Table(header: ["α", "1 − α", "strategy", "size", "draws", "per-image coverage", "below 1 − α", "set size", "always in"], rows: rows)
     }
 
     /// The CE-against-size chart.

@@ -327,7 +327,7 @@ public struct StudySummary: Codable, Sendable, Equatable {
                     lines.append("With few calibration images (\(smallList)), at \(failed) every Kandinsky strategy is beaten by a baseline: the claim's first half does not hold here.")
                 case .undecided:
                     let open = outcomes.filter { $0.outcome != .holds }.map { String($0.size) }.joined(separator: ", ")
-                    lines.append("With few calibration images (\(smallList)), no Kandinsky strategy beats both baselines beyond the noise at \(open) (ties): the claim's first half is not settled here.")
+                    lines.append("With few calibration images (\(smallList)), at \(open) no Kandinsky strategy beats both baselines beyond the noise, nor is every one beaten by a baseline (calls above): the claim's first half is not settled here.")
                 }
             }
             if let largest = largestSize {
@@ -345,7 +345,7 @@ public struct StudySummary: Codable, Sendable, Equatable {
             switch outcome {
             case .holds: lines.append("Verdict: the paper's claim holds on this data.")
             case .fails: lines.append("Verdict: the paper's claim does not hold on this data.")
-            case .undecided: lines.append("Verdict: this data does not settle the paper's claim; the differences named as ties are within the 95 % intervals.")
+            case .undecided: lines.append("Verdict: this data does not settle the paper's claim: a call it needs is a tie, a difference within its 95 % interval.")
             }
             return lines
         }
