@@ -18,7 +18,9 @@ commands=$("$tool" --help | awk '/SUBCOMMANDS:$/ { inside = 1; next } inside && 
     echo "composed by \`\`ConfigComposer\`\`) and \`key=value\` overrides; the"
     echo "others take ordinary options. Errors are printed as one line on stderr naming the file, the"
     echo "field and what was expected: the exit status is 1 when a command fails and 2 for a usage error"
-    echo "(an unknown option, a missing argument). Set \`KANDINSKY_PROGRESS=off\` to silence progress bars."
+    echo "(an unknown option, a missing argument). Set \`KANDINSKY_PROGRESS=off\` to silence progress bars,"
+    echo "and \`KANDINSKY_THREADS=n\` to cap the worker and OpenBLAS threads at n (\`kandinsky info\` with no"
+    echo "file prints them)."
     echo
     echo "## Configuration values and limits"
     echo

@@ -2,14 +2,20 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// The number of cores Kandinsky spreads work over (the active processor count, at least 1).
-public var availableCoreCount: Int { max(ProcessInfo.processInfo.activeProcessorCount, 1) }
+/// The number of threads Kandinsky spreads work over: the active processor count (at least 1),
+/// capped by the `KANDINSKY_THREADS` environment variable when it is set to a whole number ≥ 1.
+///
+/// Read once per process. An invalid `KANDINSKY_THREADS` (0, negative, not a whole number) is
+/// ignored with one warning line on standard error; the `kandinsky` tool refuses it instead.
+public var availableCoreCount: Int { ThreadLimit.processWorkers }
 
 /// Runs `body` over `range` split into contiguous chunks, one or more per core, and returns when
 /// all chunks are done.
 ///
 /// Chunks are disjoint, so `body` may write to disjoint parts of shared buffers without locks.
-/// With one core, or a range of one element, `body` runs on the calling thread.
+/// The chunks' bounds depend only on `range` and `chunkCount`, never on the thread count: at
+/// most ``availableCoreCount`` threads run them at once, claiming chunks in increasing order, and
+/// with one worker (or one chunk) they all run on the calling thread in order.
 ///
 /// - Parameters:
 ///   - range: the indices to cover.
@@ -22,12 +28,28 @@ public func parallelFor(_ range: Range<Int>, chunkCount: Int? = nil, _ body: (Ra
         return
     }
     let size = range.count / chunks, extra = range.count % chunks
+    @Sendable func bounds(_ chunk: Int) -> Range<Int> {
+        let start = range.lowerBound + chunk * size + min(chunk, extra)
+        return start..<(start + size + (chunk < extra ? 1 : 0))
+    }
+    let threads = min(chunks, availableCoreCount)
+    if threads <= 1 {
+        for chunk in 0..<chunks { body(bounds(chunk)) }
+        return
+    }
     withoutActuallyEscaping(body) { body in
         let box = UncheckedSendable(body)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let start = range.lowerBound + chunk * size + min(chunk, extra)
-            let end = start + size + (chunk < extra ? 1 : 0)
-            box.value(start..<end)
+        if threads == chunks {
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in box.value(bounds(chunk)) }
+        } else {
+            let next = Atomic<Int>(0)
+            DispatchQueue.concurrentPerform(iterations: threads) { _ in
+                while true {
+                    let chunk = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard chunk < chunks else { break }
+                    box.value(bounds(chunk))
+                }
+            }
         }
     }
 }

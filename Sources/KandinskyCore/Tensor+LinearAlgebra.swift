@@ -26,14 +26,31 @@ public func gemm(transposeA: MatrixTranspose, transposeB: MatrixTranspose,
                  beta: Float = 0,
                  c: UnsafeMutablePointer<Float>, ldc: Int) {
     guard m > 0, n > 0 else { return }
+    _ = linearAlgebraThreadsCapped
     cblas_sgemm(CblasRowMajor, transposeA.cblas, transposeB.cblas,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
-/// Sets the number of threads OpenBLAS uses for subsequent calls.
+/// Sets the number of threads OpenBLAS uses for subsequent calls: min(max(`count`, 1),
+/// ``availableCoreCount``), so never more than `KANDINSKY_THREADS` allows.
 public func setLinearAlgebraThreadCount(_ count: Int) {
-    openblas_set_num_threads(Int32(count))
+    _ = linearAlgebraThreadsCapped
+    openblas_set_num_threads(Int32(min(max(count, 1), availableCoreCount)))
 }
+
+/// The number of threads OpenBLAS currently uses (after the `KANDINSKY_THREADS` cap).
+public var linearAlgebraThreadCount: Int {
+    _ = linearAlgebraThreadsCapped
+    return Int(openblas_get_num_threads())
+}
+
+/// Caps OpenBLAS at ``availableCoreCount`` threads once, before the first matrix product:
+/// OpenBLAS starts with one thread per processor (or `OPENBLAS_NUM_THREADS`) and knows nothing
+/// of `KANDINSKY_THREADS`. A value OpenBLAS was already told that is lower stays.
+private let linearAlgebraThreadsCapped: Void = {
+    let current = Int(openblas_get_num_threads())
+    if current > availableCoreCount || current < 1 { openblas_set_num_threads(Int32(availableCoreCount)) }
+}()
 
 extension Tensor {
     /// The matrix product `op(self) · op(other)` of two rank-2 tensors, where `op` transposes

@@ -5,22 +5,29 @@ import KandinskyCore
 /// `kandinsky info FILE...`: one line per tensor (`NAME DTYPE [d0, d1, …]`), then the safetensors
 /// metadata as `  metadata KEY = VALUE` lines. A file that cannot be read gives one line
 /// `kandinsky: FILE: FIELD: PROBLEM` on standard error; the other files are still described and
-/// the exit status is non-zero.
+/// the exit status is non-zero. With no file, `kandinsky info` describes the process instead: the
+/// version and the threads it works on (``availableCoreCount``, OpenBLAS's threads), which shows
+/// the effect of `KANDINSKY_THREADS`.
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Print the tensors of .npy and .safetensors files.",
+        abstract: "Print the tensors of .npy and .safetensors files, or the threads in use.",
         discussion: """
             For each file, prints one line per tensor: NAME DTYPE [d0, d1, ...]. A .npy file holds \
             one tensor, named after the file without its extension. Safetensors metadata follows \
             as "  metadata KEY = VALUE" lines. The format is chosen by the extension, or by the \
-            file's first bytes for other names.
+            file's first bytes for other names. With no file, prints the version and the threads \
+            Kandinsky works on (worker and OpenBLAS threads, capped by KANDINSKY_THREADS).
             """
     )
 
-    @Argument(help: "The .npy and .safetensors files to describe.") var files: [String]
+    @Argument(help: "The .npy and .safetensors files to describe.") var files: [String] = []
 
     func run() throws {
+        if files.isEmpty {
+            for line in Self.processLines() { print(line) }
+            return
+        }
         var failed = false
         for path in files {
             do throws(FileFormatError) {
@@ -31,6 +38,17 @@ struct InfoCommand: ParsableCommand {
             }
         }
         if failed { throw ExitCode.failure }
+    }
+
+    /// `version V`, `worker threads N` and `OpenBLAS threads N`, then the processor count and the
+    /// `KANDINSKY_THREADS` value they came from.
+    static func processLines() -> [String] {
+        let variable = ThreadLimit.environmentVariable
+        let value = ProcessInfo.processInfo.environment[variable].map { "\(variable)=\($0)" } ?? "\(variable) unset"
+        return ["version \(KandinskyVersion.string)",
+                "worker threads \(availableCoreCount)",
+                "OpenBLAS threads \(linearAlgebraThreadCount)",
+                "processors \(ProcessInfo.processInfo.activeProcessorCount) (\(value))"]
     }
 
     /// The lines describing one file.

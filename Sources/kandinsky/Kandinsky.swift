@@ -27,7 +27,14 @@ struct Kandinsky: ParsableCommand {
     /// swift-argument-parser's default `main`; every other error is one line on stderr:
     /// `Error: …`, exit status 2 for a usage error (an unknown option, a missing argument, a
     /// failed validation) and 1 for a failure of the command itself.
+    ///
+    /// An invalid `KANDINSKY_THREADS` is refused the same way (one line, exit 2) before any
+    /// command runs; the library alone would ignore it with a warning.
     static func main() {
+        if case .invalid(let value) = ThreadLimit.environmentReading {
+            FileHandle.standardError.write(Data("Error: \(ThreadLimit.problem(with: value))\n".utf8))
+            Foundation.exit(2)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -12,7 +12,8 @@ let kandinskyExecutable = builtExecutable("kandinsky")
 let coreFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("KandinskyCoreTests/Fixtures")
 
-/// Runs `kandinsky` with `arguments` (progress output off) in `directory` and waits for it.
-func runKandinsky(_ arguments: [String], in directory: URL? = nil) throws -> KandinskyRun {
-    try runProcess(kandinskyExecutable, arguments, in: directory)
+/// Runs `kandinsky` with `arguments` (progress output off) in `directory` and waits for it;
+/// `environment` adds variables to the test's own (nil values remove them).
+func runKandinsky(_ arguments: [String], in directory: URL? = nil, environment: [String: String?] = [:]) throws -> KandinskyRun {
+    try runProcess(kandinskyExecutable, arguments, in: directory, environment: environment)
 }

@@ -75,7 +75,8 @@ let badValues: [BadValue] = [
     BadValue("eval", ["ckpt_path=x", "evaluation.bins=1000000000"], key: "evaluation.bins", expected: "an integer in 1...1000"),
     BadValue("eval", ["ckpt_path=x", "evaluation.reliability_pixel=[96,0]"], key: "evaluation.reliability_pixel", .inconsistent, expected: "a row below 96"),
     BadValue("pipeline", ["pipeline.strategies=[pixel,nope]"], key: "pipeline.strategies", expected: "words among pixel, image, kmeans, gen-ann"),
-    BadValue("pipeline", ["pipeline.draws_at_small_sizes=0"], key: "pipeline.draws_at_small_sizes", expected: "an integer in 1...1000"),
+    BadValue("pipeline", ["pipeline.draws.small=0"], key: "pipeline.draws.small", expected: "an integer in 1...1000"),
+    BadValue("pipeline", ["pipeline.coverage_alphas=[0.1,1.5]"], key: "pipeline.coverage_alphas", expected: "(0, 1)"),
     BadValue("predict", ["ckpt_path=x", "image=y", "alpha=1"], key: "alpha", expected: "a number in (0, 1)"),
     BadValue("predict", ["ckpt_path=x", "image=y", "indexing=nearest"], key: "indexing", expected: "one of auto, at-or-above, interpolated, reference"),
     BadValue("train", ["data.batch_size=eight"], key: "data.batch_size", .wrongType, expected: "an integer in 1...1024, found 'eight'"),
@@ -131,7 +132,7 @@ let badValues: [BadValue] = [
             paths.formUnion(config.root.allKeyPaths)
         }
         let help = ConfigSchema.helpText()
-        #expect(ConfigSchema.keys.count == 84)
+        #expect(ConfigSchema.keys.count == 86)
         #expect(Set(ConfigSchema.keys.map(\.path)).count == ConfigSchema.keys.count)
         for key in ConfigSchema.keys {
             #expect(paths.contains(key.path), "\(key.path) is in no built-in configuration")

@@ -197,8 +197,9 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
 
     @Test func pipelineWritesTheReport() throws {
         let study = try TinyStudy()
-        let config = try study.config("pipeline", ["trainer.max_epochs=1", "pipeline.calibration_sizes=[4,12,50]", "pipeline.draws_at_small_sizes=2",
-                                                   "pipeline.small_size_limit=4", "calibration.max_generations=5", "pipeline.example_images=2"])
+        let config = try study.config("pipeline", ["trainer.max_epochs=1", "pipeline.calibration_sizes=[4,12,50]", "pipeline.draws.small=3",
+                                                   "pipeline.draws.large=2", "pipeline.draws.small_size_limit=4", "calibration.max_generations=5",
+                                                   "pipeline.example_images=2"])
         var lines: [String] = []
         let directory = try Pipeline(config: config, prepareData: { try ExperimentData.prepare(config: config, progressStyle: .silent) },
                                      loadData: { try ExperimentData.splits(config: config) })
@@ -207,17 +208,57 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
         #expect(summary.strategies == ["pixel", "image", "kmeans", "gen-ann"])
         // 50 exceeds the 12 calibration images and is skipped.
         #expect(summary.calibrationSizes == [4, 12])
-        #expect(summary.cell("kmeans", 4)?.meanPixelCE.count == 2)
+        #expect(summary.cell("kmeans", 4)?.meanPixelCE.count == 3)
+        // 12 is the whole calibration split: every draw would be the same, so there is one.
         #expect(summary.cell("kmeans", 12)?.meanPixelCE.count == 1)
+        #expect(lines.contains("At 12 images every draw is the whole calibration split, the same calibration: it is calibrated once, and the report's calls there have no interval"))
         #expect(summary.cells.allSatisfy { $0.meanPixelCE.allSatisfy { $0 >= 0 && $0 <= 1 } })
+        // Paired: every strategy at a size saw the same draws, and the draws differ.
+        for size in [4, 12] {
+            let seeds = summary.strategies.map { summary.cell($0, size)?.drawSeeds }
+            #expect(seeds.allSatisfy { $0 != nil && $0 == seeds[0] }, "\(size): \(seeds)")
+            #expect(Set(seeds[0] ?? []).count == (size == 4 ? 3 : 1))
+        }
+        #expect(summary.cell("pixel", 4)?.drawSeeds?.first == Pipeline.drawSeed(size: 4, draw: 0, seed: summary.seed))
+        // 2 sizes × (2 Kandinsky strategies × 2 baselines + pixel against image).
+        #expect(summary.comparisons.count == 10)
+        for cell in summary.cells {
+            #expect(cell.sets?.map(\.alpha) == [0.1, 0.05])
+            for audit in cell.sets ?? [] {
+                #expect(audit.perImageCoverage.count == cell.meanPixelCE.count)
+                #expect(audit.perImageCoverage.allSatisfy { $0 >= 0 && $0 <= 1 })
+                #expect(audit.meanSetSize.allSatisfy { $0 >= 0 && $0 <= 2 })
+                #expect(audit.alwaysInShare.allSatisfy { $0 >= 0 && $0 <= 1 })
+            }
+        }
         #expect(summary.training.count == 1)
         #expect(summary.stageOrder.first == "generate data")
         let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
         #expect(html.contains("data:image/png;base64,"))
         #expect(html.contains("Verdict:"))
+        #expect(html.contains("Paired differences and calls"))
+        #expect(html.contains("per-image coverage"))
         #expect(lines.last?.hasPrefix("Report: ") == true)
         for name in ["ce_map_gen-ann-n4.png", "mask_kmeans-n12.png", "sets_pixel-n12.png", "report.md"] {
             #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path), "\(name)")
         }
+    }
+
+    @Test func drawSettingsOutOfRangeAreOneLineNamingTheKey() throws {
+        let study = try TinyStudy()
+        // Refused when the configuration is composed, before any work (the schema's ranges).
+        for (override, message) in [
+            ("pipeline.draws.small=0", "config key 'pipeline.draws.small' is 0, expected an integer in 1...1000"),
+            ("pipeline.draws.large=1001", "config key 'pipeline.draws.large' is 1001, expected an integer in 1...1000"),
+            ("pipeline.draws.small_size_limit=-1", "config key 'pipeline.draws.small_size_limit' is -1, expected an integer ≥ 0"),
+            ("pipeline.coverage_alphas=[0.1,1.5]", "config key 'pipeline.coverage_alphas' is [0.1, 1.5], expected"),
+        ] {
+            let error = #expect(throws: ConfigError.self) { try study.config("pipeline", [override]) }
+            #expect(error?.description.hasPrefix(message) == true, "\(error?.description ?? "no error")")
+        }
+        let defaults = try Pipeline.Settings(config: try study.config("pipeline"))
+        #expect((defaults.smallDraws, defaults.largeDraws, defaults.smallLimit) == (20, 5, 200))
+        #expect(defaults.draws(at: 200) == 20)
+        #expect(defaults.draws(at: 201) == 5)
     }
 }

@@ -23,9 +23,11 @@ public func builtExecutable(_ name: String) -> URL {
     preconditionFailure("no \(name) executable near \(CommandLine.arguments[0]); build it with `swift build --build-tests`")
 }
 
-/// Runs `executable` with `arguments` (progress output off) in `directory` and waits for it.
-public func runProcess(_ executable: URL, _ arguments: [String], in directory: URL? = nil) throws -> ProcessRun {
-    try LaunchedProcess(executable, arguments, in: directory).wait()
+/// Runs `executable` with `arguments` (progress output off) in `directory` and waits for it;
+/// `environment` adds to (or, with nil values, removes from) the test's own environment.
+public func runProcess(_ executable: URL, _ arguments: [String], in directory: URL? = nil,
+                       environment: [String: String?] = [:]) throws -> ProcessRun {
+    try LaunchedProcess(executable, arguments, in: directory, environment: environment).wait()
 }
 
 /// A built executable started in the background (progress output off), for tests that signal
@@ -36,8 +38,9 @@ public final class LaunchedProcess {
     private let scratch: URL
     private let out: FileHandle, err: FileHandle
 
-    /// Starts `executable` with `arguments` in `directory`.
-    public init(_ executable: URL, _ arguments: [String], in directory: URL? = nil) throws {
+    /// Starts `executable` with `arguments` in `directory`; `environment` adds to (or, with nil
+    /// values, removes from) the test's own environment.
+    public init(_ executable: URL, _ arguments: [String], in directory: URL? = nil, environment extra: [String: String?] = [:]) throws {
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         for name in ["stdout", "stderr"] { _ = FileManager.default.createFile(atPath: scratch.appendingPathComponent(name).path, contents: nil) }
@@ -51,6 +54,7 @@ public final class LaunchedProcess {
         if let directory { process.currentDirectoryURL = directory }
         var environment = ProcessInfo.processInfo.environment
         environment["KANDINSKY_PROGRESS"] = "off"
+        for (name, value) in extra { environment[name] = value }
         process.environment = environment
         try process.run()
     }

@@ -218,10 +218,15 @@ package struct ConfigSchema: Sendable {
             "The strategies calibrated and compared.")
         package let sizes: ConfigKey<[Int]> = .integers("pipeline.calibration_sizes", count: 1...100, each: 1...Int.max,
             "Calibration-set sizes studied (sizes beyond the calibration split are skipped).")
-        package let smallDraws: ConfigKey<Int> = .integer("pipeline.draws_at_small_sizes", 1...1000,
-            "Seeded draws of the calibration set at sizes up to small_size_limit.")
-        package let smallLimit: ConfigKey<Int> = .integer("pipeline.small_size_limit", 0...Int.max,
-            "Sizes up to this get draws_at_small_sizes draws; larger ones one.")
+        package let smallDraws: ConfigKey<Int> = .integer("pipeline.draws.small", 1...ConfigSchema.maximumDraws,
+            "Seeded draws of the calibration set at sizes up to draws.small_size_limit, shared by every strategy "
+                + "(paired comparisons); at most \(ConfigSchema.maximumDraws): draw seeds are size · 1000 + draw streams.")
+        package let largeDraws: ConfigKey<Int> = .integer("pipeline.draws.large", 1...ConfigSchema.maximumDraws,
+            "Seeded draws at larger sizes (a size equal to the whole calibration split is calibrated once).")
+        package let smallLimit: ConfigKey<Int> = .integer("pipeline.draws.small_size_limit", 0...Int.max,
+            "Sizes up to this get draws.small draws; larger ones draws.large.")
+        package let coverageAlphas: ConfigKey<[Double]> = .numbers("pipeline.coverage_alphas", count: 1...20, each: .open(0, 1),
+            "The miscoverage levels α at which the report audits the prediction sets.")
         package let alpha: ConfigKey<Double> = .number("pipeline.alpha", .open(0, 1), "The miscoverage of the report's example prediction sets.")
         package let exampleImages: ConfigKey<Int> = .integer("pipeline.example_images", 0...100,
             "Test images shown with their prediction sets in the report.")
@@ -246,6 +251,8 @@ package struct ConfigSchema: Sendable {
     package static let maximumEpochs = 1_000_000
     /// Q, the points of a curve (the original uses 100).
     package static let maximumCurveCount = 1000
+    /// Draws of the calibration set at one size in the study.
+    package static let maximumDraws = 1000
     /// Bins of the coverage error and the ECE (the original uses 20).
     package static let maximumBins = 1000
     /// Images per split of the synthetic dataset.

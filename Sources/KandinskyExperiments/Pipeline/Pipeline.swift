@@ -10,12 +10,19 @@ import KandinskyModels
 /// 3. The network's probabilities on the whole calibration split and on the test split.
 /// 4. For every calibration-set size in `pipeline.calibration_sizes` (sizes beyond the split
 ///    are skipped) and every seeded draw of that many calibration images
-///    (`pipeline.draws_at_small_sizes` draws up to `pipeline.small_size_limit` images, one above),
-///    every strategy of `pipeline.strategies` is calibrated and evaluated on the test split.
+///    (`pipeline.draws.small` draws up to `pipeline.draws.small_size_limit` images,
+///    `pipeline.draws.large` above; one at a size equal to the whole split, whose draws would
+///    all be the same calibration), every strategy of `pipeline.strategies` is calibrated on
+///    the same images (the draw's seed, ``drawSeed(size:draw:seed:)``, depends on the size and
+///    the draw only, so the strategies' results are paired) and evaluated on the test split:
+///    coverage error, and the prediction sets' coverage, size and always-in share at every α of
+///    `pipeline.coverage_alphas` (``StudySummary/SetAudit``).
 /// 5. `report.html`, `report.md` and `summary.json` in `pipeline.output_dir`: the table of mean
-///    pixelwise coverage error by strategy × size, CE against size, the CE maps, coverage
-///    diagrams and Kandinsky masks at the smallest and largest size, example prediction sets,
-///    the training curves, the time of every stage, and whether the paper's claim holds here.
+///    pixelwise coverage error by strategy × size with bootstrap intervals over draws, the paired
+///    differences and their calls (``PairedComparison``), the prediction-set table, CE against
+///    size, the CE maps, coverage diagrams and Kandinsky masks at the smallest and largest size,
+///    example prediction sets, the training curves, the time of every stage, and the verdict on
+///    the paper's claim built from the calls (``StudySummary/Verdict``).
 public struct Pipeline {
     /// The composed `pipeline` configuration.
     public let config: Config
@@ -36,20 +43,41 @@ public struct Pipeline {
         var outputDirectory: URL
         var strategies: [GroupingSpecification.Method]
         var sizes: [Int]
+        /// Draws at sizes up to ``smallLimit`` (`pipeline.draws.small`).
         var smallDraws: Int
+        /// Draws at larger sizes (`pipeline.draws.large`).
+        var largeDraws: Int
+        /// The largest size that gets ``smallDraws`` (`pipeline.draws.small_size_limit`).
         var smallLimit: Int
         var alpha: Double
         var exampleImages: Int
+        /// The levels α of the prediction-set audit (`pipeline.coverage_alphas`).
+        var coverageAlphas: [Double]
+
+        /// The draws at a calibration-set size.
+        func draws(at size: Int) -> Int { size <= smallLimit ? smallDraws : largeDraws }
+
 
         init(config: Config) throws {
             outputDirectory = URL(fileURLWithPath: try config.value(\.pipeline.outputDirectory))
             strategies = try config.value(\.pipeline.strategies)
             sizes = try config.value(\.pipeline.sizes).sorted()
             smallDraws = try config.value(\.pipeline.smallDraws)
+            largeDraws = try config.value(\.pipeline.largeDraws)
             smallLimit = try config.value(\.pipeline.smallLimit)
             alpha = try config.value(\.pipeline.alpha)
             exampleImages = try config.value(\.pipeline.exampleImages)
+            coverageAlphas = try config.value(\.pipeline.coverageAlphas)
         }
+    }
+
+    /// The seed of draw `draw` (from 0) of `size` calibration images in a study seeded `seed`:
+    /// the first output of `SeededGenerator.stream(size · 1000 + draw, of: seed)`. It does not
+    /// depend on the strategy, so every strategy is calibrated on the same images,
+    /// `seededSubset(count: size, of: calibrationImages, seed:)`.
+    package static func drawSeed(size: Int, draw: Int, seed: UInt64) -> UInt64 {
+        var generator = SeededGenerator.stream(size * 1000 + draw, of: seed)
+        return generator.next()
     }
 
     /// Runs the study and returns the folder holding the report.
@@ -96,19 +124,26 @@ public struct Pipeline {
         let figures = FigureCollector(directory: settings.outputDirectory)
 
         var cells: [StudySummary.Cell] = []
-        let runs = sizes.reduce(0) { $0 + (($1 <= settings.smallLimit) ? settings.smallDraws : 1) } * settings.strategies.count
+        // A draw of the whole split is the whole split: repeating it would repeat one calibration.
+        let drawCount = { (size: Int) in size == calibrationOutputs.count ? 1 : settings.draws(at: size) }
+        if let whole = sizes.last, whole == calibrationOutputs.count, settings.draws(at: whole) > 1 {
+            log("At \(whole) images every draw is the whole calibration split, the same calibration: it is calibrated once, and the report's calls there have no interval")
+        }
+        let runs = sizes.reduce(0) { $0 + drawCount($1) } * settings.strategies.count
         let progress = ProgressReporter(title: "calibrate + evaluate", total: runs, style: progressStyle)
         let coverage = CoverageEvaluation(binCount: evaluationSettings.bins, indexing: evaluationSettings.indexing,
                                           precision: evaluationSettings.precision, classIndex: evaluationSettings.classIndex)
+        let audit = CoverageAudit(alphas: settings.coverageAlphas, indexing: evaluationSettings.indexing, precision: evaluationSettings.precision)
         for strategy in settings.strategies {
             var specification = baseCalibration
             specification.grouping.method = strategy
             for size in sizes {
-                let draws = size <= settings.smallLimit ? settings.smallDraws : 1
-                var cell = StudySummary.Cell(strategy: strategy.rawValue, calibrationImages: size, meanPixelCE: [], marginalCE: [], seconds: [])
+                let draws = drawCount(size)
+                var cell = StudySummary.Cell(strategy: strategy.rawValue, calibrationImages: size, meanPixelCE: [], marginalCE: [], seconds: [],
+                                             drawSeeds: [], sets: settings.coverageAlphas.map { StudySummary.SetAudit(alpha: $0) })
                 for draw in 0..<draws {
-                    var drawGenerator = SeededGenerator.stream(size * 1000 + draw, of: seed)
-                    let indices = seededSubset(count: size, of: calibrationOutputs.count, seed: drawGenerator.next())
+                    let drawSeed = Self.drawSeed(size: size, draw: draw, seed: seed)
+                    let indices = seededSubset(count: size, of: calibrationOutputs.count, seed: drawSeed)
                     let started = Date()
                     let curves = try CalibrationRun.calibrate(calibrationOutputs.subset(indices), settings: specification)
                     let seconds = Date().timeIntervalSince(started)
@@ -116,11 +151,15 @@ public struct Pipeline {
                     do { result = try coverage.evaluate(curves, probabilities: testOutputs.probabilities, targets: testOutputs.targets) } catch {
                         throw ExperimentError("\(error)")
                     }
+                    let evaluated = Date()
+                    try Self.auditSets(curves, audit: audit, testOutputs: testOutputs, classIndex: evaluationSettings.classIndex, into: &cell)
                     clock.add("calibrate \(strategy.rawValue)", seconds)
-                    clock.add("evaluate", Date().timeIntervalSince(started) - seconds)
+                    clock.add("evaluate", evaluated.timeIntervalSince(started) - seconds)
+                    clock.add("audit prediction sets", Date().timeIntervalSince(evaluated))
                     cell.meanPixelCE.append(result.meanPixelwiseCalibrationError)
                     cell.marginalCE.append(result.marginalCalibrationError)
                     cell.seconds.append(seconds)
+                    cell.drawSeeds?.append(drawSeed)
                     if draw == 0 && (size == sizes.first || size == sizes.last) {
                         try figures.add(curves: curves, result: result, size: size, testOutputs: testOutputs,
                                         alpha: settings.alpha, exampleImages: settings.exampleImages,
@@ -152,6 +191,32 @@ public struct Pipeline {
         for sentence in summary.verdict.sentences { log(sentence) }
         log("Report: \(settings.outputDirectory.appendingPathComponent("report.html").path)")
         return settings.outputDirectory
+    }
+}
+
+extension Pipeline {
+    /// Appends one draw's prediction-set audit of `classIndex` to `cell` (see
+    /// ``StudySummary/SetAudit``): the curves' groups are set aside so the audit has one row per
+    /// class over all its pixels; the thresholds, which live per pixel, are unchanged.
+    static func auditSets(_ curves: CalibratedCurves, audit: CoverageAudit, testOutputs: NetworkOutputs, classIndex: Int,
+                          into cell: inout StudySummary.Cell) throws {
+        var whole = curves
+        whole.groups = PixelGroups(labels: Array(repeating: nil, count: curves.classCount),
+                                   groupCounts: Array(repeating: 0, count: curves.classCount))
+        whole.groupImageCounts = Array(repeating: nil, count: curves.classCount)
+        whole.groupSampleCounts = Array(repeating: nil, count: curves.classCount)
+        let result: CoverageAudit.Result
+        do { result = try audit.evaluate(whole, probabilities: testOutputs.probabilities, targets: testOutputs.targets) } catch {
+            throw ExperimentError("\(error)")
+        }
+        guard var sets = cell.sets else { return }
+        for index in sets.indices {
+            guard let row = result.rows.first(where: { $0.classIndex == classIndex && $0.alpha == sets[index].alpha }) else { continue }
+            sets[index].perImageCoverage.append(row.perImageCoverage)
+            sets[index].meanSetSize.append(row.meanSetSize)
+            sets[index].alwaysInShare.append(row.alwaysInShare)
+        }
+        cell.sets = sets
     }
 }
 

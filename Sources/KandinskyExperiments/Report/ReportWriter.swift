@@ -37,24 +37,109 @@ public struct ReportWriter {
         self.directory = directory
     }
 
-    /// The table of mean pixelwise CE (± spread over draws) by strategy × calibration size, as
-    /// Markdown.
-    public static func markdownTable(_ summary: StudySummary) -> String {
-        let sizes = summary.calibrationSizes
-        var lines = ["| strategy | " + sizes.map { "\($0)" }.joined(separator: " | ") + " |",
-                     "| --- |" + String(repeating: " ---: |", count: sizes.count)]
-        for strategy in summary.strategies {
-            let cells = sizes.map { size -> String in
-                guard let cell = summary.cell(strategy, size) else { return "–" }
-                let best = summary.verdict.bestBySize.first { $0.size == size }?.strategy == strategy
-                let text = cell.meanPixelCE.count > 1
-                    ? String(format: "%.4f ± %.4f", cell.meanCE, cell.spreadCE)
-                    : String(format: "%.4f", cell.meanCE)
-                return best ? "**\(text)**" : text
-            }
-            lines.append("| \(strategy) | " + cells.joined(separator: " | ") + " |")
+    /// A table as header and rows of cell texts, drawn as Markdown or HTML (`**x**` cells bold).
+    struct Table {
+        var header: [String]
+        var rows: [[String]]
+
+        var markdown: String {
+            (["| " + header.joined(separator: " | ") + " |", "| --- |" + String(repeating: " ---: |", count: header.count - 1)]
+                + rows.map { "| " + $0.joined(separator: " | ") + " |" }).joined(separator: "\n")
         }
-        return lines.joined(separator: "\n")
+
+        var html: String {
+            func cell(_ text: String, _ tag: String) -> String {
+                text.hasPrefix("**") && text.hasSuffix("**") && text.count > 4
+                    ? "<\(tag)><b>\(LineChart.escape(String(text.dropFirst(2).dropLast(2))))</b></\(tag)>"
+                    : "<\(tag)>\(LineChart.escape(text))</\(tag)>"
+            }
+            return "<table><tr>" + header.map { cell($0, "th") }.joined() + "</tr>\n"
+                + rows.map { "<tr>" + $0.map { cell($0, "td") }.joined() + "</tr>\n" }.joined() + "</table>\n"
+        }
+    }
+
+    /// The mean over draws with its 95 % percentile bootstrap interval (``PairedComparison/bootstrap(_:resamples:seed:)``
+    /// seeded with the size's ``StudySummary/bootstrapSeed(size:)``) as `0.153 [0.150, 0.156]`;
+    /// the mean alone for one draw. `digits` decimals.
+    static func meanWithInterval(_ values: [Double], seed: UInt64, digits: Int = 3) -> String {
+        let finite = values.filter(\.isFinite)
+        guard !finite.isEmpty else { return "–" }
+        func f(_ x: Double) -> String { String(format: "%.\(digits)f", x) }
+        let mean = finite.reduce(0, +) / Double(finite.count)
+        guard finite.count > 1 else { return f(mean) }
+        let interval = PairedComparison.bootstrap(finite, seed: seed)
+        return "\(f(mean)) [\(f(interval.lower)), \(f(interval.upper))]"
+    }
+
+    /// What the main table's numbers are, in one sentence.
+    static let mainTableLegend = "Mean pixelwise coverage error CE₂₀ over the test set (lower is better), averaged over the seeded draws of the calibration set; the column header says how many draws each cell has. [a, b] is the 95 % percentile bootstrap interval of that mean over the draws (9 999 resamples, seeded with the study's seed + the size); it reflects the calibration draws, the test set being the same for all. Lowest mean per size in bold (a point estimate: the calls below decide)."
+
+    /// The main table: mean pixelwise CE by strategy × calibration size with its interval over draws.
+    static func mainTable(_ summary: StudySummary) -> Table {
+        let sizes = summary.calibrationSizes
+        let best = summary.verdict.bestBySize
+        let header = ["strategy"] + sizes.map { size -> String in
+            let draws = summary.strategies.compactMap { summary.cell($0, size)?.meanPixelCE.count }.max() ?? 0
+            return "\(size) images, \(draws) draw\(draws == 1 ? "" : "s")"
+        }
+        let rows = summary.strategies.map { strategy in
+            [strategy] + sizes.map { size -> String in
+                guard let cell = summary.cell(strategy, size) else { return "–" }
+                let text = meanWithInterval(cell.meanPixelCE, seed: summary.bootstrapSeed(size: size))
+                return best.first { $0.size == size }?.strategy == strategy ? "**\(text)**" : text
+            }
+        }
+        return Table(header: header, rows: rows)
+    }
+
+    /// The main table as Markdown (see ``mainTableLegend``).
+    public static func markdownTable(_ summary: StudySummary) -> String { mainTable(summary).markdown }
+
+    /// What the comparison table's numbers are.
+    static let comparisonLegend = "Mean over draws of CE(A) − CE(B), both calibrated on the same draw (negative: A has the lower coverage error), with its 95 % percentile bootstrap interval over the draws (9 999 resamples, seed = study seed + size). A beats B when the whole interval is below 0, B beats A when it is above 0, otherwise a tie."
+
+    /// The paired differences and their calls, one row per size × pair.
+    static func comparisonTable(_ summary: StudySummary) -> Table {
+        Table(header: ["size", "A", "B", "draws", "CE(A) − CE(B)", "95 % interval", "call"],
+              rows: summary.comparisons.map { c in
+                  let interval = c.lower.flatMap { lower in c.upper.map { "[\(String(format: "%+.3f", lower)), \(String(format: "%+.3f", $0))]" } } ?? "–"
+                  let call: String = switch c.call {
+                  case .beats: "\(c.strategy) beats \(c.baseline)"
+                  case .loses: "\(c.baseline) beats \(c.strategy)"
+                  case .tie: "tie"
+                  }
+                  return [String(c.calibrationImages), c.strategy, c.baseline, String(c.draws),
+                          String(format: "%+.3f", c.meanDifference), interval, call]
+              })
+    }
+
+    /// What the prediction-set table's numbers are.
+    static func setsLegend(_ summary: StudySummary) -> String {
+        "Prediction sets of the evaluated class on the test set, thresholds as `predict-sets` reads them. Per-image coverage: the mean over test images with targets of the class of the covered fraction of their target pixels (what the conformal rule guarantees to be at least 1 − α), averaged over the draws, with its 95 % percentile bootstrap interval over the draws; \"short\" (column \"below 1 − α\") marks a cell whose interval lies entirely below 1 − α (no flag without distinct draws). Set size: mean number of classes in a pixel's set. Always in: share of the class's pixels whose threshold is +∞ (the class is in every set there). Computed with the groups set aside, so each number covers all pixels of the class."
+    }
+
+    /// Per-image coverage, set size and always-in share per α × strategy × size.
+    static func setsTable(_ summary: StudySummary) -> Table {
+        var rows: [[String]] = []
+        let alphas = summary.cells.compactMap(\.sets).first.map { $0.map(\.alpha) } ?? []
+        for alpha in alphas {
+            for strategy in summary.strategies {
+                for size in summary.calibrationSizes {
+                    guard let cell = summary.cell(strategy, size), let audit = cell.sets?.first(where: { $0.alpha == alpha }) else { continue }
+                    let seed = summary.bootstrapSeed(size: size)
+                    let coverage = audit.perImageCoverage.filter(\.isFinite)
+                    var short = ""
+                    if coverage.count > 1, PairedComparison.bootstrap(coverage, seed: seed).upper < 1 - alpha { short = "short" }
+                    if Set(coverage).count == 1 && coverage.count > 1 { short = "" }
+                    let mean = { (values: [Double]) in values.isEmpty ? "–" : String(format: "%.2f", values.reduce(0, +) / Double(values.count)) }
+                    let share = audit.alwaysInShare.isEmpty ? "–"
+                        : String(format: "%.1f %%", 100 * audit.alwaysInShare.reduce(0, +) / Double(audit.alwaysInShare.count))
+                    rows.append([String(format: "%g", alpha), String(format: "%.3f", 1 - alpha), strategy, String(size), String(coverage.count),
+                                 meanWithInterval(coverage, seed: seed), short, mean(audit.meanSetSize), share])
+                }
+            }
+        }
+        return Table(header: ["α", "1 − α", "strategy", "size", "draws", "per-image coverage", "below 1 − α", "set size", "always in"], rows: rows)
     }
 
     /// The CE-against-size chart.
@@ -103,8 +188,11 @@ public struct ReportWriter {
         var text = "# \(title)\n\n"
         text += "Dataset: \(summary.dataset), images \(summary.imageSize.map(String.init).joined(separator: " × ")), \(summary.testImages) test images, seed \(summary.seed), CE over \(summary.coverageBins) confidence bins\(summary.thresholds.map { "; thresholds: \($0)" } ?? "").\n\n"
         text += "## Does the paper's claim hold here?\n\n" + summary.verdict.sentences.map { "- \($0)" }.joined(separator: "\n") + "\n\n"
-        text += "## Mean pixelwise coverage error (lower is better; mean ± standard deviation over draws; best in bold)\n\n"
+        text += "## Mean pixelwise coverage error\n\n" + Self.mainTableLegend + "\n\n"
         text += Self.markdownTable(summary) + "\n\n"
+        text += "## Paired differences and calls\n\n" + Self.comparisonLegend + "\n\n" + Self.comparisonTable(summary).markdown + "\n\n"
+        let sets = Self.setsTable(summary)
+        if !sets.rows.isEmpty { text += "## Prediction sets\n\n" + Self.setsLegend(summary) + "\n\n" + sets.markdown + "\n\n" }
         var section = ""
         for (index, figure) in figures.enumerated() {
             if figure.section != section {
@@ -129,20 +217,10 @@ public struct ReportWriter {
         var body = "<h1>\(escape(title))</h1>\n"
         body += "<p>Dataset: \(escape(summary.dataset)), images \(summary.imageSize.map(String.init).joined(separator: " × ")), \(summary.testImages) test images, seed \(summary.seed), CE over \(summary.coverageBins) confidence bins\(summary.thresholds.map { "; thresholds: \(escape($0))" } ?? "").</p>\n"
         body += "<h2>Does the paper's claim hold here?</h2>\n<ul>" + summary.verdict.sentences.map { "<li>\(escape($0))</li>" }.joined() + "</ul>\n"
-        body += "<h2>Mean pixelwise coverage error</h2>\n<p>Lower is better; mean ± standard deviation over seeded draws of the calibration set; best per size in bold.</p>\n<table><tr><th>strategy</th>"
-        let sizes = summary.calibrationSizes
-        body += sizes.map { "<th>\($0)</th>" }.joined() + "</tr>\n"
-        for strategy in summary.strategies {
-            body += "<tr><td>\(escape(strategy))</td>"
-            for size in sizes {
-                guard let cell = summary.cell(strategy, size) else { body += "<td>–</td>"; continue }
-                let best = summary.verdict.bestBySize.first { $0.size == size }?.strategy == strategy
-                let text = cell.meanPixelCE.count > 1 ? String(format: "%.4f ± %.4f", cell.meanCE, cell.spreadCE) : String(format: "%.4f", cell.meanCE)
-                body += best ? "<td><b>\(text)</b></td>" : "<td>\(text)</td>"
-            }
-            body += "</tr>\n"
-        }
-        body += "</table>\n"
+        body += "<h2>Mean pixelwise coverage error</h2>\n<p>\(escape(Self.mainTableLegend))</p>\n" + Self.mainTable(summary).html
+        body += "<h2>Paired differences and calls</h2>\n<p>\(escape(Self.comparisonLegend))</p>\n" + Self.comparisonTable(summary).html
+        let sets = Self.setsTable(summary)
+        if !sets.rows.isEmpty { body += "<h2>Prediction sets</h2>\n<p>\(escape(Self.setsLegend(summary)))</p>\n" + sets.html }
         var section = ""
         for figure in figures {
             if figure.section != section {

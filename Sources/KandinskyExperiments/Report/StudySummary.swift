@@ -16,14 +16,30 @@ public struct StudySummary: Codable, Sendable, Equatable {
         public var marginalCE: [Double]
         /// Seconds spent calibrating (one value per draw).
         public var seconds: [Double]
+        /// The seed of each draw's calibration images (`seededSubset(count:of:seed:)`): the same
+        /// for every strategy at a size, which is what pairs the draws; nil in older summaries.
+        public var drawSeeds: [UInt64]?
+        /// The prediction sets of the evaluated class per α, one value per draw; nil in older summaries.
+        public var sets: [SetAudit]?
 
-        /// A cell; the three arrays have one value per draw.
-        public init(strategy: String, calibrationImages: Int, meanPixelCE: [Double], marginalCE: [Double], seconds: [Double]) {
+        /// A cell; the arrays have one value per draw.
+        public init(strategy: String, calibrationImages: Int, meanPixelCE: [Double], marginalCE: [Double], seconds: [Double],
+                    drawSeeds: [UInt64]? = nil, sets: [SetAudit]? = nil) {
             self.strategy = strategy
             self.calibrationImages = calibrationImages
             self.meanPixelCE = meanPixelCE
             self.marginalCE = marginalCE
             self.seconds = seconds
+            self.drawSeeds = drawSeeds
+            self.sets = sets
+        }
+
+        /// Whether two cells were calibrated on the same draws: as many draws, and the same draw
+        /// seeds where both record them.
+        public func isPaired(with other: Cell) -> Bool {
+            guard meanPixelCE.count == other.meanPixelCE.count, !meanPixelCE.isEmpty else { return false }
+            if let mine = drawSeeds, let theirs = other.drawSeeds { return mine == theirs }
+            return true
         }
 
         /// The mean over draws of the mean pixelwise CE.
@@ -39,6 +55,35 @@ public struct StudySummary: Codable, Sendable, Equatable {
             guard values.count > 1 else { return 0 }
             let m = mean(values)
             return (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
+        }
+    }
+
+    /// The prediction sets of one cell's evaluated class at one level α, from
+    /// `CoverageAudit` on the test set, one value per draw.
+    ///
+    /// The audit runs on the curves with their groups set aside, so its one row of the class
+    /// covers all H·W pixels: per-image coverage is the mean over test images with targets of
+    /// the class of the covered fraction of their target pixels (the quantity the conformal
+    /// rule controls, E ≥ 1 − α), set size the mean number of classes in a pixel's set over all
+    /// test pixels, always-in share the fraction of the H·W pixels whose threshold of the class
+    /// is +∞. The thresholds are the curves' own (their default indexing), as `predict-sets`
+    /// reads them.
+    public struct SetAudit: Codable, Sendable, Equatable {
+        /// α.
+        public var alpha: Double
+        /// Per-image coverage of the class (one value per draw).
+        public var perImageCoverage: [Double]
+        /// Mean set size (one value per draw).
+        public var meanSetSize: [Double]
+        /// Always-in share of the class's pixels (one value per draw).
+        public var alwaysInShare: [Double]
+
+        /// An audit; the arrays have one value per draw.
+        public init(alpha: Double, perImageCoverage: [Double] = [], meanSetSize: [Double] = [], alwaysInShare: [Double] = []) {
+            self.alpha = alpha
+            self.perImageCoverage = perImageCoverage
+            self.meanSetSize = meanSetSize
+            self.alwaysInShare = alwaysInShare
         }
     }
 
@@ -120,62 +165,188 @@ public struct StudySummary: Codable, Sendable, Equatable {
         cells.first { $0.strategy == strategy && $0.calibrationImages == size }
     }
 
-    /// The paper's claim checked against these numbers: at each size, which strategy has the
-    /// lowest mean CE, and whether the Kandinsky strategies beat both baselines at the small
-    /// sizes while pixelwise is best at the largest.
+    /// The paired comparisons of every size (see ``PairedComparison``): each Kandinsky strategy
+    /// (`kmeans`, `gen-ann`) against `pixel` and against `image`, and `pixel` against `image`,
+    /// wherever both cells exist on the same draws. The bootstrap at size n is seeded with
+    /// ``bootstrapSeed(size:)``, so every pair at a size is resampled alike.
+    package var comparisons: [PairedComparison] {
+        var result: [PairedComparison] = []
+        let strategies = self.strategies
+        var pairs = strategies.filter(Verdict.kandinskyStrategies.contains).flatMap { k in Verdict.baselines.map { (k, $0) } }
+        pairs.append(("pixel", "image"))
+        for size in calibrationSizes {
+            for (a, b) in pairs {
+                guard let first = cell(a, size), let second = cell(b, size), first.isPaired(with: second) else { continue }
+                result.append(PairedComparison(strategy: a, baseline: b, calibrationImages: size, a: first.meanPixelCE,
+                                               b: second.meanPixelCE, seed: bootstrapSeed(size: size)))
+            }
+        }
+        return result
+    }
+
+    /// The bootstrap seed at a calibration-set size: the study's seed + the size (wrapping).
+    package func bootstrapSeed(size: Int) -> UInt64 { seed &+ UInt64(truncatingIfNeeded: size) }
+
+    /// The comparison of `strategy` against `baseline` at `size`, if both ran on the same draws.
+    package func comparison(_ strategy: String, _ baseline: String, at size: Int, in comparisons: [PairedComparison]? = nil) -> PairedComparison? {
+        (comparisons ?? self.comparisons).first { $0.strategy == strategy && $0.baseline == baseline && $0.calibrationImages == size }
+    }
+
+    /// The paper's claim checked against the paired comparisons' calls (see ``Verdict``).
     public var verdict: Verdict { Verdict(summary: self) }
 
-    /// The outcome of checking the paper's claim.
+    /// The paper's claim — Kandinsky calibration is best with few calibration images, pixelwise
+    /// calibration with many — judged from the calls of ``PairedComparison`` only, never from
+    /// point estimates, so a difference inside the noise is a tie by construction.
+    ///
+    /// - **Few images** are the smaller half of the sizes (⌊S/2⌋ of S sizes). At such a size the
+    ///   first half *holds* when some Kandinsky strategy beats both `pixel` and `image`; it
+    ///   *fails* when every Kandinsky strategy run there is beaten by `pixel` or by `image`;
+    ///   otherwise it is *undecided*. Over the small sizes: holds when it holds at every one,
+    ///   fails when it fails at any, else undecided.
+    /// - **Many images** is the largest size of the larger half at which `pixel` against `image`
+    ///   has an interval (at least two distinct draws; a size equal to the whole calibration split
+    ///   has one), or the largest size when none has. The second half holds when `pixel` beats `image` and
+    ///   beats every Kandinsky strategy; fails when any strategy beats `pixel`; else undecided.
+    /// - The claim holds when both halves hold, fails when either fails, and is otherwise
+    ///   undecided.
     public struct Verdict: Sendable {
-        /// (size, best strategy, its mean CE) for every size.
+        /// What the calls say about (part of) the claim.
+        public enum Outcome: String, Sendable {
+            /// Every call needed goes the claim's way.
+            case holds
+            /// A call goes against it.
+            case fails
+            /// Some call needed is a tie.
+            case undecided
+        }
+
+        /// (size, strategy, its mean CE) of the lowest mean CE at every size (a point estimate,
+        /// shown in bold in the table; not used for the verdict).
         public let bestBySize: [(size: Int, strategy: String, ce: Double)]
-        /// Sizes at which a Kandinsky strategy beats both pixelwise and imagewise.
-        public let kandinskyWins: [Int]
-        /// Whether pixelwise calibration is best at the largest size.
-        public let pixelwiseBestAtLargest: Bool
         /// The small sizes considered ("few calibration images"): the smaller half of the sizes.
         public let smallSizes: [Int]
-        /// Whether the claim holds: Kandinsky best at every small size and pixelwise best at the largest.
-        public var holds: Bool { !smallSizes.isEmpty && smallSizes.allSatisfy(kandinskyWins.contains) && pixelwiseBestAtLargest }
+        /// The outcome of the first half at each small size.
+        public let smallSizeOutcomes: [(size: Int, outcome: Outcome)]
+        /// The size the second half is judged at ("many images"), nil without sizes.
+        public let largestSize: Int?
+        /// The sizes above ``largestSize``, skipped because their draws are all one calibration.
+        public let sizesWithoutInterval: [Int]
+        /// The outcome of the second half at the largest size.
+        public let largeSizeOutcome: Outcome
+        /// The comparisons the verdict was built from.
+        package let comparisons: [PairedComparison]
+
+        /// The first half over all small sizes.
+        public var smallSizesOutcome: Outcome {
+            let outcomes = smallSizeOutcomes.map(\.outcome)
+            if outcomes.isEmpty { return .undecided }
+            if outcomes.contains(.fails) { return .fails }
+            return outcomes.allSatisfy { $0 == .holds } ? .holds : .undecided
+        }
+
+        /// The claim as a whole.
+        public var outcome: Outcome {
+            if smallSizes.isEmpty { return .undecided }
+            if smallSizesOutcome == .fails || largeSizeOutcome == .fails { return .fails }
+            return smallSizesOutcome == .holds && largeSizeOutcome == .holds ? .holds : .undecided
+        }
+
+        /// Whether the claim holds (both halves hold).
+        public var holds: Bool { outcome == .holds }
 
         static let kandinskyStrategies: Set<String> = ["kmeans", "gen-ann"]
         static let baselines = ["pixel", "image"]
 
         init(summary: StudySummary) {
-            let sizes = summary.calibrationSizes
-            var best: [(Int, String, Double)] = []
-            var wins: [Int] = []
-            for size in sizes {
-                let scored = summary.strategies.compactMap { s in summary.cell(s, size).map { (s, $0.meanCE) } }.filter { $0.1.isFinite }
-                if let top = scored.min(by: { $0.1 < $1.1 }) { best.append((size, top.0, top.1)) }
-                let kandinsky = scored.filter { Self.kandinskyStrategies.contains($0.0) }.map(\.1).min()
-                let baseline = scored.filter { Self.baselines.contains($0.0) }.map(\.1).min()
-                if let kandinsky, let baseline, kandinsky < baseline { wins.append(size) }
-            }
-            bestBySize = best
-            kandinskyWins = wins
-            pixelwiseBestAtLargest = best.last?.1 == "pixel"
-            smallSizes = Array(sizes.prefix(sizes.count / 2))
+            self.init(sizes: summary.calibrationSizes, strategies: summary.strategies, comparisons: summary.comparisons,
+                      bestBySize: summary.calibrationSizes.compactMap { size in
+                          summary.strategies.compactMap { s in summary.cell(s, size).map { (s, $0.meanCE) } }
+                              .filter { $0.1.isFinite }.min { $0.1 < $1.1 }.map { (size, $0.0, $0.1) }
+                      })
         }
 
-        /// Plain sentences stating what the numbers show.
+        /// The verdict on `sizes` (ascending) from the comparisons' calls.
+        package init(sizes: [Int], strategies: [String], comparisons: [PairedComparison],
+                     bestBySize: [(size: Int, strategy: String, ce: Double)] = []) {
+            self.bestBySize = bestBySize
+            self.comparisons = comparisons
+            smallSizes = Array(sizes.prefix(sizes.count / 2))
+            let largeSizes = sizes.dropFirst(sizes.count / 2)
+            let judged = largeSizes.last { size in
+                comparisons.contains { $0.strategy == "pixel" && $0.baseline == "image" && $0.calibrationImages == size && $0.lower != nil }
+            } ?? sizes.last
+            largestSize = judged
+            sizesWithoutInterval = judged.map { j in sizes.filter { $0 > j } } ?? []
+            func call(_ a: String, _ b: String, _ size: Int) -> PairedComparison.Call? {
+                comparisons.first { $0.strategy == a && $0.baseline == b && $0.calibrationImages == size }?.call
+            }
+            let kandinsky = strategies.filter(Self.kandinskyStrategies.contains)
+            smallSizeOutcomes = smallSizes.map { size in
+                let run = kandinsky.filter { k in Self.baselines.contains { call(k, $0, size) != nil } }
+                if run.contains(where: { k in Self.baselines.allSatisfy { call(k, $0, size) == .beats } }) { return (size, .holds) }
+                if !run.isEmpty && run.allSatisfy({ k in Self.baselines.contains { call(k, $0, size) == .loses } }) { return (size, .fails) }
+                return (size, .undecided)
+            }
+            if let largest = judged {
+                let againstPixel = kandinsky.compactMap { call($0, "pixel", largest) }
+                let pixelImage = call("pixel", "image", largest)
+                if againstPixel.contains(.beats) || pixelImage == .loses {
+                    largeSizeOutcome = .fails
+                } else if pixelImage == .beats && againstPixel.allSatisfy({ $0 == .loses }) {
+                    largeSizeOutcome = .holds
+                } else {
+                    largeSizeOutcome = .undecided
+                }
+            } else {
+                largeSizeOutcome = .undecided
+            }
+        }
+
+        private func phrases(at size: Int, _ keep: (PairedComparison) -> Bool) -> String {
+            comparisons.filter { $0.calibrationImages == size && keep($0) }.map(\.phrase).joined(separator: "; ")
+        }
+
+        /// Plain sentences stating the calls and what they mean for the claim; every call is
+        /// quoted with its mean difference of CE and 95 % interval.
         public var sentences: [String] {
             var lines: [String] = []
             let smallList = smallSizes.map(String.init).joined(separator: ", ")
-            let smallWins = smallSizes.filter(kandinskyWins.contains)
             if smallSizes.isEmpty {
                 lines.append("Too few calibration sizes were run to test the claim.")
-            } else if smallWins.count == smallSizes.count {
-                lines.append("With few calibration images (\(smallList)), a Kandinsky strategy has a lower mean coverage error than both pixelwise and imagewise calibration at every size: the claim's first half holds here.")
             } else {
-                lines.append("With few calibration images (\(smallList)), a Kandinsky strategy beats both pixelwise and imagewise calibration at \(smallWins.count) of \(smallSizes.count) sizes\(smallWins.isEmpty ? "" : " (\(smallWins.map(String.init).joined(separator: ", ")))"): the claim's first half does not fully hold here.")
+                for (size, _) in smallSizeOutcomes {
+                    lines.append("At \(size) calibration images: " + phrases(at: size) { Self.kandinskyStrategies.contains($0.strategy) } + ".")
+                }
+                let outcomes = smallSizeOutcomes
+                switch smallSizesOutcome {
+                case .holds:
+                    lines.append("With few calibration images (\(smallList)), a Kandinsky strategy beats both pixelwise and imagewise calibration at every size: the claim's first half holds here.")
+                case .fails:
+                    let failed = outcomes.filter { $0.outcome == .fails }.map { String($0.size) }.joined(separator: ", ")
+                    lines.append("With few calibration images (\(smallList)), at \(failed) every Kandinsky strategy is beaten by a baseline: the claim's first half does not hold here.")
+                case .undecided:
+                    let open = outcomes.filter { $0.outcome != .holds }.map { String($0.size) }.joined(separator: ", ")
+                    lines.append("With few calibration images (\(smallList)), at \(open) no Kandinsky strategy beats both baselines beyond the noise, nor is every one beaten by a baseline (calls above): the claim's first half is not settled here.")
+                }
             }
-            if let last = bestBySize.last {
-                lines.append(pixelwiseBestAtLargest
-                    ? "With the most calibration images (\(last.size)), pixelwise calibration has the lowest mean coverage error (\(String(format: "%.4f", last.ce))): the claim's second half holds here."
-                    : "With the most calibration images (\(last.size)), \(last.strategy) has the lowest mean coverage error (\(String(format: "%.4f", last.ce))), not pixelwise: the claim's second half does not hold here.")
+            if let largest = largestSize {
+                let calls = phrases(at: largest) { $0.baseline == "pixel" || $0.strategy == "pixel" }
+                let conclusion: String
+                switch largeSizeOutcome {
+                case .holds: conclusion = "pixelwise calibration beats every other strategy: the claim's second half holds here."
+                case .fails: conclusion = "another strategy beats pixelwise calibration: the claim's second half does not hold here."
+                case .undecided: conclusion = "pixelwise calibration does not beat every other strategy beyond the noise (ties): the claim's second half is not settled here."
+                }
+                let skipped = sizesWithoutInterval.isEmpty ? ""
+                    : "; at \(sizesWithoutInterval.map(String.init).joined(separator: ", ")) every draw is the same calibration, so no interval is possible"
+                lines.append("With the most calibration images whose draws differ (\(largest)\(skipped)): \(calls.isEmpty ? "no paired comparison" : calls); \(conclusion)")
             }
-            lines.append(holds ? "Verdict: the paper's claim holds on this data." : "Verdict: the paper's claim does not fully hold on this data.")
+            switch outcome {
+            case .holds: lines.append("Verdict: the paper's claim holds on this data.")
+            case .fails: lines.append("Verdict: the paper's claim does not hold on this data.")
+            case .undecided: lines.append("Verdict: this data does not settle the paper's claim: a call it needs is a tie, a difference within its 95 % interval.")
+            }
             return lines
         }
     }
