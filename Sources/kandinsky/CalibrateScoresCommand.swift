@@ -77,16 +77,10 @@ struct CalibrateScoresCommand: ParsableCommand {
         }
     }
 
-    /// The group split chosen by --group-split.
+    /// The group split chosen by --group-split, read as `calibration.group_split` is.
     func split() throws -> GroupSplit? {
-        switch groupSplit {
-        case "auto": return nil
-        case "none": return .allImages
-        default:
-            guard let fraction = Double(groupSplit), fraction > 0, fraction < 1 else {
-                throw ValidationError("--group-split: expected auto, none or a fraction in (0, 1), found '\(groupSplit)'")
-            }
-            return .fraction(fraction)
+        do { return try GroupSplitSetting(groupSplit).split } catch {
+            throw ValidationError("--group-split: expected auto, none or a fraction in (0, 1), found '\(groupSplit)'")
         }
     }
 
