@@ -132,7 +132,7 @@ let badValues: [BadValue] = [
             paths.formUnion(config.root.allKeyPaths)
         }
         let help = ConfigSchema.helpText()
-        #expect(ConfigSchema.keys.count == 86)
+        #expect(ConfigSchema.keys.count == 88)
         #expect(Set(ConfigSchema.keys.map(\.path)).count == ConfigSchema.keys.count)
         for key in ConfigSchema.keys {
             #expect(paths.contains(key.path), "\(key.path) is in no built-in configuration")

@@ -67,6 +67,53 @@ import Testing
     }
 }
 
+/// The equivalence margin δ: an interval must lie beyond ±δ, not only beyond 0.
+@Suite struct TieMarginTests {
+    @Test func callRuleWithAMargin() {
+        #expect(PairedComparison.call(lower: -0.03, upper: -0.02, margin: 0.01) == .beats)
+        #expect(PairedComparison.call(lower: -0.015, upper: -0.005, margin: 0.01) == .tie)
+        #expect(PairedComparison.call(lower: -0.03, upper: -0.01, margin: 0.01) == .tie)
+        #expect(PairedComparison.call(lower: 0.005, upper: 0.02, margin: 0.01) == .tie)
+        #expect(PairedComparison.call(lower: 0.011, upper: 0.02, margin: 0.01) == .loses)
+        #expect(PairedComparison.call(lower: nil, upper: nil, margin: 0) == .tie)
+    }
+
+    /// a − b = −0.125 on every draw, so the interval is [−0.125, −0.125]: beyond a margin of
+    /// 0.0625, on the edge of 0.125 (a tie: it must lie strictly beyond), inside 0.25.
+    @Test func aConstantDifferenceAgainstThreeMargins() {
+        let a = [0.5, 0.25, 0.75, 0.375], b = [0.625, 0.375, 0.875, 0.5]
+        func compare(_ margin: Double) -> PairedComparison {
+            PairedComparison(strategy: "gen-ann", baseline: "image", calibrationImages: 10, a: a, b: b, seed: 1, margin: margin)
+        }
+        #expect(compare(0.0625).call == .beats)
+        #expect(compare(0.125).call == .tie)
+        #expect(compare(0.25).call == .tie)
+        #expect(compare(0.25).phrase == "gen-ann ties with image (−0.125 [−0.125, −0.125], within the tie margin ±0.250)")
+        let reversed = PairedComparison(strategy: "gen-ann", baseline: "image", calibrationImages: 10, a: b, b: a, seed: 1, margin: 0.0625)
+        #expect(reversed.call == .loses)
+    }
+
+    /// The clear win of ``VerdictTests/clearWin()`` has differences of 0.0625 between kmeans and
+    /// image at few images and 0.125 elsewhere: with δ = 0.1 gen-ann (0.125 below image) still
+    /// beats both baselines, kmeans ties with image; with δ = 0.3 (above every difference, the largest 0.25) every call is a tie and the
+    /// claim is not settled.
+    @Test func aMarginTurnsSmallWinsIntoTies() {
+        var summary = VerdictTests.summary { size, strategy in
+            if size <= 20 {
+                return VerdictTests.constant(["pixel": 0.25, "image": 0.125, "kmeans": 0.0625, "gen-ann": 0][strategy]!)
+            }
+            return VerdictTests.constant(strategy == "pixel" ? 0 : 0.125)
+        }
+        summary.tieMargin = 0.1
+        #expect(summary.comparison("kmeans", "image", at: 10)?.call == .tie)
+        #expect(summary.comparison("gen-ann", "image", at: 10)?.call == .beats)
+        #expect(summary.verdict.outcome == .holds)
+        summary.tieMargin = 0.3
+        #expect(summary.comparisons.allSatisfy { $0.call == .tie })
+        #expect(summary.verdict.outcome == .undecided)
+    }
+}
+
 /// The verdict driven by made-up per-draw CEs at sizes 10, 20 (few images) and 50, 1000.
 @Suite struct VerdictTests {
     /// Per-draw base values; each strategy's CE is the base plus a constant offset (or plus

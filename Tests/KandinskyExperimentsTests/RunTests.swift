@@ -199,7 +199,8 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
         let study = try TinyStudy()
         let config = try study.config("pipeline", ["trainer.max_epochs=1", "pipeline.calibration_sizes=[4,12,50]", "pipeline.draws.small=3",
                                                    "pipeline.draws.large=2", "pipeline.draws.small_size_limit=4", "calibration.max_generations=5",
-                                                   "pipeline.example_images=2"])
+                                                   "pipeline.example_images=2", "pipeline.linear_sizes=[4]",
+                                                   "pipeline.coverage_alphas=[0.1,0.05]"])
         var lines: [String] = []
         let directory = try Pipeline(config: config, prepareData: { try ExperimentData.prepare(config: config, progressStyle: .silent) },
                                      loadData: { try ExperimentData.splits(config: config) })
@@ -231,13 +232,45 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
                 #expect(audit.alwaysInShare.allSatisfy { $0 >= 0 && $0 <= 1 })
             }
         }
+        // Grouped strategies audit the evaluated class per group × 2 α, one value per draw: gen-ann's
+        // 4 annuli; k-means's 4 clusters, plus group 4 when some pixels had no score to cluster.
+        for strategy in ["kmeans", "gen-ann"] {
+            for size in [4, 12] {
+                let groups = summary.cell(strategy, size)?.groupSets ?? []
+                #expect(groups.count == 8 || (strategy == "kmeans" && groups.count == 10), "\(strategy) n=\(size): \(groups.map { ($0.alpha, $0.group) })")
+                #expect(groups.allSatisfy { $0.perImageCoverage.count == (size == 4 ? 3 : 1) && $0.pixelShare.count == $0.perImageCoverage.count })
+                // The groups partition the image: their shares add up to 1 in every draw.
+                for draw in 0..<(size == 4 ? 3 : 1) {
+                    let total = groups.filter { $0.alpha == 0.1 }.map { $0.pixelShare[draw] ?? 0 }.reduce(0, +)
+                    #expect(abs(total - 1) < 1e-9, "\(strategy) n=\(size) draw \(draw): \(total)")
+                }
+            }
+        }
+        #expect(summary.cell("pixel", 4)?.groupSets == nil && summary.cell("image", 4)?.groupSets == nil)
+        // The linear rule at 4 images, on the same draws as the conformal cells.
+        let linear = summary.linearCells ?? []
+        #expect(linear.map(\.strategy) == ["pixel", "image", "kmeans", "gen-ann"])
+        #expect(linear.allSatisfy { $0.calibrationImages == 4 && $0.drawSeeds == summary.cell($0.strategy, 4)?.drawSeeds })
+        #expect(summary.tieMargin == 0.01)
+        // One calibrated model per strategy at the smallest and the largest size, readable as such.
+        #expect(summary.calibratedModels?.count == 8)
+        for name in summary.calibratedModels ?? [] {
+            let file = try SafetensorsFile.read(contentsOf: directory.appendingPathComponent(name))
+            #expect(file.metadata["kandinsky.kind"] == "calibrated-model", "\(name)")
+            #expect(file.tensors.contains { $0.name == "nc_curves" }, "\(name)")
+        }
         #expect(summary.training.count == 1)
         #expect(summary.stageOrder.first == "generate data")
+        #expect(summary.stageOrder.contains("calibrate gen-ann (linear)"))
         let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
         #expect(html.contains("data:image/png;base64,"))
         #expect(html.contains("Verdict:"))
         #expect(html.contains("Paired differences and calls"))
         #expect(html.contains("per-image coverage"))
+        for section in ["Marginal coverage error", "Coverage within the Kandinsky groups", "What the conformal rule changes", "Calibrated models"] {
+            #expect(html.contains("<h2>\(section)</h2>"), "\(section)")
+        }
+        #expect(html.contains("CE(h, w) = (1/20) Σ_i |ĉ_i(h, w) − γ_i|"))
         #expect(lines.last?.hasPrefix("Report: ") == true)
         for name in ["ce_map_gen-ann-n4.png", "mask_kmeans-n12.png", "sets_pixel-n12.png", "report.md"] {
             #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path), "\(name)")
@@ -252,12 +285,16 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
             ("pipeline.draws.large=1001", "config key 'pipeline.draws.large' is 1001, expected an integer in 1...1000"),
             ("pipeline.draws.small_size_limit=-1", "config key 'pipeline.draws.small_size_limit' is -1, expected an integer ≥ 0"),
             ("pipeline.coverage_alphas=[0.1,1.5]", "config key 'pipeline.coverage_alphas' is [0.1, 1.5], expected"),
+            ("pipeline.tie_margin=-0.01", "config key 'pipeline.tie_margin' is -0.01, expected"),
+            ("pipeline.linear_sizes=[0]", "config key 'pipeline.linear_sizes' is [0], expected"),
         ] {
             let error = #expect(throws: ConfigError.self) { try study.config("pipeline", [override]) }
             #expect(error?.description.hasPrefix(message) == true, "\(error?.description ?? "no error")")
         }
         let defaults = try Pipeline.Settings(config: try study.config("pipeline"))
         #expect((defaults.smallDraws, defaults.largeDraws, defaults.smallLimit) == (20, 5, 200))
+        #expect(defaults.tieMargin == 0.01 && defaults.linearSizes == [10, 20, 50])
+        #expect(defaults.outputDirectory.path.hasSuffix("/pipeline/synthetic"))
         #expect(defaults.draws(at: 200) == 20)
         #expect(defaults.draws(at: 201) == 5)
     }

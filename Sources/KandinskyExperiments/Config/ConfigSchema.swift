@@ -227,6 +227,10 @@ package struct ConfigSchema: Sendable {
             "Sizes up to this get draws.small draws; larger ones draws.large.")
         package let coverageAlphas: ConfigKey<[Double]> = .numbers("pipeline.coverage_alphas", count: 1...20, each: .open(0, 1),
             "The miscoverage levels α at which the report audits the prediction sets.")
+        package let tieMargin: ConfigKey<Double> = .number("pipeline.tie_margin", .closedOpen(0, 1),
+            "δ: a strategy beats another only when the 95 % interval of their paired CE difference lies beyond ±δ (0: beyond 0).")
+        package let linearSizes: ConfigKey<[Int]> = .integers("pipeline.linear_sizes", count: 0...100, each: 1...Int.max,
+            "Calibration-set sizes at which every strategy is also calibrated with the original's linear rule, on the same draws ([] for none).")
         package let alpha: ConfigKey<Double> = .number("pipeline.alpha", .open(0, 1), "The miscoverage of the report's example prediction sets.")
         package let exampleImages: ConfigKey<Int> = .integer("pipeline.example_images", 0...100,
             "Test images shown with their prediction sets in the report.")

@@ -53,10 +53,13 @@ public struct Pipeline {
         var exampleImages: Int
         /// The levels α of the prediction-set audit (`pipeline.coverage_alphas`).
         var coverageAlphas: [Double]
+        /// δ, the equivalence margin of the calls (`pipeline.tie_margin`).
+        var tieMargin: Double
+        /// Sizes at which every strategy is also calibrated with the `linear` rule (`pipeline.linear_sizes`).
+        var linearSizes: [Int]
 
         /// The draws at a calibration-set size.
         func draws(at size: Int) -> Int { size <= smallLimit ? smallDraws : largeDraws }
-
 
         init(config: Config) throws {
             outputDirectory = URL(fileURLWithPath: try config.value(\.pipeline.outputDirectory))
@@ -68,6 +71,8 @@ public struct Pipeline {
             alpha = try config.value(\.pipeline.alpha)
             exampleImages = try config.value(\.pipeline.exampleImages)
             coverageAlphas = try config.value(\.pipeline.coverageAlphas)
+            tieMargin = try config.value(\.pipeline.tieMargin)
+            linearSizes = try config.value(\.pipeline.linearSizes)
         }
     }
 
@@ -78,6 +83,12 @@ public struct Pipeline {
     package static func drawSeed(size: Int, draw: Int, seed: UInt64) -> UInt64 {
         var generator = SeededGenerator.stream(size * 1000 + draw, of: seed)
         return generator.next()
+    }
+
+    /// The file name of the calibrated model the report keeps for a strategy at a size (draw 1):
+    /// `gen-ann-n10.cmodel.safetensors`.
+    package static func calibratedModelName(strategy: GroupingSpecification.Method, size: Int) -> String {
+        "\(strategy.rawValue)-n\(size).cmodel.safetensors"
     }
 
     /// Runs the study and returns the folder holding the report.
@@ -123,51 +134,41 @@ public struct Pipeline {
         try FileManager.default.createDirectory(at: settings.outputDirectory, withIntermediateDirectories: true)
         let figures = FigureCollector(directory: settings.outputDirectory)
 
-        var cells: [StudySummary.Cell] = []
         // A draw of the whole split is the whole split: repeating it would repeat one calibration.
         let drawCount = { (size: Int) in size == calibrationOutputs.count ? 1 : settings.draws(at: size) }
         if let whole = sizes.last, whole == calibrationOutputs.count, settings.draws(at: whole) > 1 {
             log("At \(whole) images every draw is the whole calibration split, the same calibration: it is calibrated once, and the report's calls there have no interval")
         }
-        let runs = sizes.reduce(0) { $0 + drawCount($1) } * settings.strategies.count
+        let linearSizes = sizes.filter(settings.linearSizes.contains)
+        let runs = (sizes.reduce(0) { $0 + drawCount($1) } + linearSizes.reduce(0) { $0 + drawCount($1) }) * settings.strategies.count
         let progress = ProgressReporter(title: "calibrate + evaluate", total: runs, style: progressStyle)
-        let coverage = CoverageEvaluation(binCount: evaluationSettings.bins, indexing: evaluationSettings.indexing,
-                                          precision: evaluationSettings.precision, classIndex: evaluationSettings.classIndex)
-        let audit = CoverageAudit(alphas: settings.coverageAlphas, indexing: evaluationSettings.indexing, precision: evaluationSettings.precision)
+        let cellRunner = CellRunner(calibrationOutputs: calibrationOutputs, testOutputs: testOutputs, seed: seed,
+                                    coverage: CoverageEvaluation(binCount: evaluationSettings.bins, indexing: evaluationSettings.indexing,
+                                                                 precision: evaluationSettings.precision, classIndex: evaluationSettings.classIndex),
+                                    audit: CoverageAudit(alphas: settings.coverageAlphas, indexing: evaluationSettings.indexing,
+                                                         precision: evaluationSettings.precision),
+                                    classIndex: evaluationSettings.classIndex, progress: progress)
+        let modelsDirectory = settings.outputDirectory.appendingPathComponent("models")
+        var cells: [StudySummary.Cell] = [], linearCells: [StudySummary.Cell] = []
         for strategy in settings.strategies {
             var specification = baseCalibration
             specification.grouping.method = strategy
             for size in sizes {
-                let draws = drawCount(size)
-                var cell = StudySummary.Cell(strategy: strategy.rawValue, calibrationImages: size, meanPixelCE: [], marginalCE: [], seconds: [],
-                                             drawSeeds: [], sets: settings.coverageAlphas.map { StudySummary.SetAudit(alpha: $0) })
-                for draw in 0..<draws {
-                    let drawSeed = Self.drawSeed(size: size, draw: draw, seed: seed)
-                    let indices = seededSubset(count: size, of: calibrationOutputs.count, seed: drawSeed)
-                    let started = Date()
-                    let curves = try CalibrationRun.calibrate(calibrationOutputs.subset(indices), settings: specification)
-                    let seconds = Date().timeIntervalSince(started)
-                    let result: CoverageEvaluation.Result
-                    do { result = try coverage.evaluate(curves, probabilities: testOutputs.probabilities, targets: testOutputs.targets) } catch {
-                        throw ExperimentError("\(error)")
-                    }
-                    let evaluated = Date()
-                    try Self.auditSets(curves, audit: audit, testOutputs: testOutputs, classIndex: evaluationSettings.classIndex, into: &cell)
-                    clock.add("calibrate \(strategy.rawValue)", seconds)
-                    clock.add("evaluate", evaluated.timeIntervalSince(started) - seconds)
-                    clock.add("audit prediction sets", Date().timeIntervalSince(evaluated))
-                    cell.meanPixelCE.append(result.meanPixelwiseCalibrationError)
-                    cell.marginalCE.append(result.marginalCalibrationError)
-                    cell.seconds.append(seconds)
-                    cell.drawSeeds?.append(drawSeed)
-                    if draw == 0 && (size == sizes.first || size == sizes.last) {
-                        try figures.add(curves: curves, result: result, size: size, testOutputs: testOutputs,
-                                        alpha: settings.alpha, exampleImages: settings.exampleImages,
-                                        classIndex: evaluationSettings.classIndex)
-                    }
-                    progress.advance(message: String(format: "%@ n=%d draw %d: CE %.4f", strategy.rawValue, size, draw + 1, result.meanPixelwiseCalibrationError))
+                let shown = size == sizes.first || size == sizes.last
+                cells.append(try cellRunner.cell(specification, size: size, draws: drawCount(size), clock: &clock) { draw, drawSeed, curves, result in
+                    guard draw == 0 && shown else { return }
+                    try figures.add(curves: curves, result: result, size: size, testOutputs: testOutputs,
+                                    alpha: settings.alpha, exampleImages: settings.exampleImages,
+                                    classIndex: evaluationSettings.classIndex)
+                    try FileManager.default.createDirectory(at: modelsDirectory, withIntermediateDirectories: true)
+                    try CalibrationRun.writeCalibratedModel(curves, model: &model, checkpoint: checkpoint, config: config,
+                                                            to: modelsDirectory.appendingPathComponent(Self.calibratedModelName(strategy: strategy, size: size)))
+                })
+                if linearSizes.contains(size) {
+                    var linear = specification
+                    (linear.rule, linear.groupSplit, linear.curveCount) = (.linear, nil, nil)
+                    linearCells.append(try cellRunner.cell(linear, size: size, draws: drawCount(size), clock: &clock) { _, _, _, _ in })
                 }
-                cells.append(cell)
             }
         }
         progress.finish()
@@ -176,6 +177,11 @@ public struct Pipeline {
                                    imageSize: Array(testOutputs.probabilities.shape[2...]), testImages: testOutputs.count,
                                    coverageBins: evaluationSettings.bins, cells: cells, training: training)
         summary.thresholds = baseCalibration.description
+        summary.tieMargin = settings.tieMargin
+        summary.linearCells = linearCells.isEmpty ? nil : linearCells
+        summary.calibratedModels = sizes.count > 0 ? settings.strategies.flatMap { strategy in
+            Set([sizes.first!, sizes.last!]).sorted().map { "models/" + Self.calibratedModelName(strategy: strategy, size: $0) }
+        } : nil
         if !training.isEmpty {
             let log = MetricsLog(classNames: data.classNames.dropFirst().map { $0 }, epochs: training)
             figures.figures.append(ReportFigure(section: "Training", title: "Loss", content: .svg(log.lossChart.svg)))
@@ -191,32 +197,6 @@ public struct Pipeline {
         for sentence in summary.verdict.sentences { log(sentence) }
         log("Report: \(settings.outputDirectory.appendingPathComponent("report.html").path)")
         return settings.outputDirectory
-    }
-}
-
-extension Pipeline {
-    /// Appends one draw's prediction-set audit of `classIndex` to `cell` (see
-    /// ``StudySummary/SetAudit``): the curves' groups are set aside so the audit has one row per
-    /// class over all its pixels; the thresholds, which live per pixel, are unchanged.
-    static func auditSets(_ curves: CalibratedCurves, audit: CoverageAudit, testOutputs: NetworkOutputs, classIndex: Int,
-                          into cell: inout StudySummary.Cell) throws {
-        var whole = curves
-        whole.groups = PixelGroups(labels: Array(repeating: nil, count: curves.classCount),
-                                   groupCounts: Array(repeating: 0, count: curves.classCount))
-        whole.groupImageCounts = Array(repeating: nil, count: curves.classCount)
-        whole.groupSampleCounts = Array(repeating: nil, count: curves.classCount)
-        let result: CoverageAudit.Result
-        do { result = try audit.evaluate(whole, probabilities: testOutputs.probabilities, targets: testOutputs.targets) } catch {
-            throw ExperimentError("\(error)")
-        }
-        guard var sets = cell.sets else { return }
-        for index in sets.indices {
-            guard let row = result.rows.first(where: { $0.classIndex == classIndex && $0.alpha == sets[index].alpha }) else { continue }
-            sets[index].perImageCoverage.append(row.perImageCoverage)
-            sets[index].meanSetSize.append(row.meanSetSize)
-            sets[index].alwaysInShare.append(row.alwaysInShare)
-        }
-        cell.sets = sets
     }
 }
 

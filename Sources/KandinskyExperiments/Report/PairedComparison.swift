@@ -18,9 +18,15 @@ import KandinskyCore
 /// are the same calibration repeated (a size equal to the whole calibration split), which says
 /// nothing about the noise, and get no interval.
 ///
-/// **The call** (``Call``): A beats B when the interval lies entirely below 0 (upper < 0),
-/// B beats A when it lies entirely above 0 (lower > 0), otherwise (0 inside or on the interval,
-/// or fewer than two draws) a tie.
+/// **The call** (``Call``) with an equivalence margin δ ≥ 0 (``margin``, `pipeline.tie_margin`):
+/// A beats B when the interval lies entirely below −δ (upper < −δ), B beats A when it lies
+/// entirely above δ (lower > δ), otherwise (the interval reaches into [−δ, δ], or fewer than two
+/// distinct draws) a tie. δ = 0 is the plain test "the interval excludes 0". A positive δ
+/// makes differences smaller than δ ties by construction, whatever the number of draws: the
+/// bootstrap covers the calibration draws but not the network itself, and a network trained on
+/// another machine (OpenBLAS picks kernels per CPU) or with another thread count differs at
+/// rounding level, which moves paired differences by a few thousandths of CE (see the study
+/// article). Within the margin such a move cannot turn a call.
 package struct PairedComparison: Sendable, Equatable, Codable {
     /// What the interval says about A against B.
     package enum Call: String, Sendable, Codable, Equatable {
@@ -48,27 +54,33 @@ package struct PairedComparison: Sendable, Equatable, Codable {
     package var lower: Double?
     /// Its upper end, nil with fewer than two draws.
     package var upper: Double?
+    /// δ, the equivalence margin: differences of CE within [−δ, δ] are ties.
+    package var margin: Double
 
     /// The call of the interval (see ``PairedComparison``).
-    package var call: Call { Self.call(lower: lower, upper: upper) }
+    package var call: Call { Self.call(lower: lower, upper: upper, margin: margin) }
 
     /// The bootstrap's resamples, B.
     package static let resamples = 9_999
 
-    /// The call of an interval: beats when upper < 0, loses when lower > 0, else (or without an
-    /// interval) a tie.
-    package static func call(lower: Double?, upper: Double?) -> Call {
+    /// The call of an interval with margin δ: beats when upper < −δ, loses when lower > δ, else
+    /// (or without an interval) a tie.
+    package static func call(lower: Double?, upper: Double?, margin: Double = 0) -> Call {
         guard let lower, let upper else { return .tie }
-        if upper < 0 { return .beats }
-        if lower > 0 { return .loses }
+        if upper < -margin { return .beats }
+        if lower > margin { return .loses }
         return .tie
     }
 
-    /// Compares `a` with `b`, their values paired by index (draw j of each).
+    /// Compares `a` with `b`, their values paired by index (draw j of each), with equivalence
+    /// margin `margin` (δ).
     ///
-    /// - Precondition: `a` and `b` have the same count ≥ 1.
-    package init(strategy: String, baseline: String, calibrationImages: Int, a: [Double], b: [Double], seed: UInt64) {
+    /// - Precondition: `a` and `b` have the same count ≥ 1, and δ ≥ 0.
+    package init(strategy: String, baseline: String, calibrationImages: Int, a: [Double], b: [Double], seed: UInt64,
+                 margin: Double = 0) {
         precondition(a.count == b.count && !a.isEmpty, "\(a.count) and \(b.count) draws cannot be paired")
+        precondition(margin >= 0, "the equivalence margin must be non-negative, got \(margin)")
+        self.margin = margin
         let differences = zip(a, b).map { $0 - $1 }
         self.strategy = strategy
         self.baseline = baseline
@@ -126,6 +138,7 @@ package struct PairedComparison: Sendable, Equatable, Codable {
         switch call {
         case .beats: "\(strategy) beats \(baseline) (\(text))"
         case .loses: "\(baseline) beats \(strategy) (\(strategy) − \(baseline) = \(text))"
+        case .tie where (lower ?? 0) > 0 || (upper ?? 0) < 0: "\(strategy) ties with \(baseline) (\(text), within the tie margin ±\(format3(margin)))"
         case .tie: "\(strategy) ties with \(baseline) (\(text))"
         }
     }

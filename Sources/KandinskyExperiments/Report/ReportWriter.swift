@@ -71,13 +71,37 @@ public struct ReportWriter {
         return "\(f(mean)) [\(f(interval.lower)), \(f(interval.upper))]"
     }
 
-    /// What the main table's numbers are, in one sentence.
-    static let mainTableLegend = "Mean pixelwise coverage error CE₂₀ over the test set (lower is better), averaged over the seeded draws of the calibration set; the column header says how many draws each cell has. [a, b] is the 95 % percentile bootstrap interval of that mean over the draws (9 999 resamples, seeded with the study's seed + the size); it reflects the calibration draws, the test set being the same for all. Lowest mean per size in bold (a point estimate: the calls below decide)."
+    /// The definition of the coverage errors, with K the summary's confidence bins.
+    static func coverageErrorDefinition(_ summary: StudySummary) -> String {
+        let k = summary.coverageBins
+        return "CE\(subscriptDigits(k)) is the original's metric: at K = \(k) nominal confidences γ_i = (i + 0.5)/\(k), i = 0 … \(k - 1), a test pixel whose true class is the evaluated class is covered when its score 1 − p is at most the calibrated threshold at γ_i (read as the prediction sets read it); the coverage ĉ_i(h, w) of location (h, w) is the fraction of the test images' target pixels there that are covered, and CE(h, w) = (1/\(k)) Σ_i |ĉ_i(h, w) − γ_i|. The mean pixelwise CE averages CE(h, w) over the locations with at least one test target pixel; the marginal CE is the same formula with ĉ_i pooled over all test target pixels (a calibration can have a small marginal CE and still miss whole regions, which only the pixelwise CE shows)."
+    }
+
+    /// What the main table's numbers are.
+    static func mainTableLegend(_ summary: StudySummary) -> String {
+        "Mean pixelwise coverage error CE\(subscriptDigits(summary.coverageBins)) over the test set (lower is better), averaged over the seeded draws of the calibration set; the column header says how many draws each cell has. [a, b] is the 95 % percentile bootstrap interval of that mean over the draws (9 999 resamples, seeded with the study's seed + the size); it reflects the calibration draws, the test set being the same for all. Lowest mean per size in bold (a point estimate: the calls below decide). "
+            + coverageErrorDefinition(summary)
+    }
+
+    /// K as subscript digits: 20 → ₂₀.
+    static func subscriptDigits(_ k: Int) -> String {
+        String(String(k).map { Character(UnicodeScalar(0x2080 + UInt32($0.wholeNumberValue!))!) })
+    }
 
     /// The main table: mean pixelwise CE by strategy × calibration size with its interval over draws.
     static func mainTable(_ summary: StudySummary) -> Table {
+        coverageErrorTable(summary, \.meanPixelCE, best: summary.verdict.bestBySize)
+    }
+
+    /// The marginal CE by strategy × size, as the main table (no bold: the calls are about the pixelwise CE).
+    static func marginalTable(_ summary: StudySummary) -> Table {
+        coverageErrorTable(summary, \.marginalCE, best: [])
+    }
+
+    /// A CE per draw (`values`) by strategy × size, mean with interval, `best` in bold.
+    static func coverageErrorTable(_ summary: StudySummary, _ values: KeyPath<StudySummary.Cell, [Double]>,
+                                   best: [(size: Int, strategy: String, ce: Double)]) -> Table {
         let sizes = summary.calibrationSizes
-        let best = summary.verdict.bestBySize
         let header = ["strategy"] + sizes.map { size -> String in
             let draws = summary.strategies.compactMap { summary.cell($0, size)?.meanPixelCE.count }.max() ?? 0
             return "\(size) images, \(draws) draw\(draws == 1 ? "" : "s")"
@@ -85,7 +109,7 @@ public struct ReportWriter {
         let rows = summary.strategies.map { strategy in
             [strategy] + sizes.map { size -> String in
                 guard let cell = summary.cell(strategy, size) else { return "–" }
-                let text = meanWithInterval(cell.meanPixelCE, seed: summary.bootstrapSeed(size: size))
+                let text = meanWithInterval(cell[keyPath: values], seed: summary.bootstrapSeed(size: size))
                 return best.first { $0.size == size }?.strategy == strategy ? "**\(text)**" : text
             }
         }
@@ -96,7 +120,13 @@ public struct ReportWriter {
     public static func markdownTable(_ summary: StudySummary) -> String { mainTable(summary).markdown }
 
     /// What the comparison table's numbers are.
-    static let comparisonLegend = "Mean over draws of CE(A) − CE(B), both calibrated on the same draw (negative: A has the lower coverage error), with its 95 % percentile bootstrap interval over the draws (9 999 resamples, seed = study seed + size). A beats B when the whole interval is below 0, B beats A when it is above 0, otherwise a tie."
+    static func comparisonLegend(_ summary: StudySummary) -> String {
+        let margin = summary.tieMargin ?? 0
+        let rule = margin > 0
+            ? "A beats B when the whole interval lies below −\(format3(margin)), B beats A when it lies above +\(format3(margin)), otherwise a tie: δ = \(format3(margin)) is the tie margin (`pipeline.tie_margin`), so a difference smaller than δ is a tie however many draws there are. The intervals cover the calibration draws, not the network: a network trained on another machine or with another thread count differs at rounding level and moves paired differences by a few thousandths, which the margin absorbs."
+            : "A beats B when the whole interval is below 0, B beats A when it is above 0, otherwise a tie."
+        return "Mean over draws of CE(A) − CE(B), both calibrated on the same draw (negative: A has the lower coverage error), with its 95 % percentile bootstrap interval over the draws (9 999 resamples, seed = study seed + size). " + rule
+    }
 
     /// The paired differences and their calls, one row per size × pair.
     static func comparisonTable(_ summary: StudySummary) -> Table {
@@ -128,10 +158,7 @@ public struct ReportWriter {
                     guard let cell = summary.cell(strategy, size), let audit = cell.sets?.first(where: { $0.alpha == alpha }) else { continue }
                     let seed = summary.bootstrapSeed(size: size)
                     let coverage = audit.perImageCoverage.filter(\.isFinite)
-                    var short = ""
-                    if coverage.count > 1, PairedComparison.bootstrap(coverage, seed: seed).upper < 1 - alpha { short = "short" }
-                    if Set(coverage).count == 1 && coverage.count > 1 { short = "" }
-                    let mean = { (values: [Double]) in values.isEmpty ? "–" : String(format: "%.2f", values.reduce(0, +) / Double(values.count)) }
+                    let short = shortfallFlag(coverage, alpha: alpha, seed: seed)
                     let share = audit.alwaysInShare.isEmpty ? "–"
                         : String(format: "%.1f %%", 100 * audit.alwaysInShare.reduce(0, +) / Double(audit.alwaysInShare.count))
                     rows.append([String(format: "%g", alpha), String(format: "%.3f", 1 - alpha), strategy, String(size), String(coverage.count),
@@ -140,6 +167,99 @@ public struct ReportWriter {
             }
         }
         return Table(header: ["α", "1 − α", "strategy", "size", "draws", "per-image coverage", "below 1 − α", "set size", "always in"], rows: rows)
+    }
+
+    /// A "short" flag for per-draw coverages at α: the bootstrap interval (seeded `seed`) lies
+    /// entirely below 1 − α; empty with fewer than two distinct values.
+    static func shortfallFlag(_ coverage: [Double], alpha: Double, seed: UInt64) -> String {
+        let finite = coverage.filter(\.isFinite)
+        guard Set(finite).count > 1 else { return "" }
+        return PairedComparison.bootstrap(finite, seed: seed).upper < 1 - alpha ? "short" : ""
+    }
+
+    /// The mean of the finite values to `digits` decimals, `–` when there are none.
+    static func mean(_ values: [Double], digits: Int = 2) -> String {
+        let finite = values.filter(\.isFinite)
+        return finite.isEmpty ? "–" : String(format: "%.\(digits)f", finite.reduce(0, +) / Double(finite.count))
+    }
+
+    /// What the rule table's numbers are.
+    static let ruleLegend = "The same strategies on the same draws under the original's linear rule (numpy's linear quantile of each pool, NaN where a pool is empty; groups and thresholds from all images) beside the study's conformal rule (the finite-sample quantile, +∞ where a pool is too small; kmeans/gen-ann groups from half of the images, thresholds from the rest). Mean pixelwise CE and per-image coverage with their 95 % bootstrap intervals over the draws; \"short\" marks a per-image coverage whose interval lies entirely below 1 − α. A lower CE under linear with coverage short of 1 − α is the undercoverage the conformal rule removes."
+
+    /// Conformal against linear per strategy × linear size × α.
+    static func ruleTable(_ summary: StudySummary) -> Table {
+        var rows: [[String]] = []
+        for linear in summary.linearCells ?? [] {
+            guard let conformal = summary.cell(linear.strategy, linear.calibrationImages) else { continue }
+            let seed = summary.bootstrapSeed(size: linear.calibrationImages)
+            for audit in conformal.sets ?? [] {
+                guard let linearAudit = linear.sets?.first(where: { $0.alpha == audit.alpha }) else { continue }
+                func coverage(_ values: [Double]) -> String {
+                    let flag = shortfallFlag(values, alpha: audit.alpha, seed: seed)
+                    return meanWithInterval(values, seed: seed) + (flag.isEmpty ? "" : " " + flag)
+                }
+                rows.append([linear.strategy, String(linear.calibrationImages), String(linear.meanPixelCE.count),
+                             meanWithInterval(conformal.meanPixelCE, seed: seed), meanWithInterval(linear.meanPixelCE, seed: seed),
+                             String(format: "%g", audit.alpha), coverage(audit.perImageCoverage), coverage(linearAudit.perImageCoverage),
+                             mean(audit.meanSetSize), mean(linearAudit.meanSetSize)])
+            }
+        }
+        return Table(header: ["strategy", "size", "draws", "CE conformal", "CE linear", "α", "per-image coverage conformal",
+                              "per-image coverage linear", "set size conformal", "set size linear"], rows: rows)
+    }
+
+    /// What the per-group table's numbers are.
+    static let groupLegend = "Per-image coverage of the evaluated class within each group of the Kandinsky strategies (the pools whose thresholds the conformal rule sets, so each is guaranteed 1 − α on average over calibration draws), mean over draws with its 95 % bootstrap interval, and the group's mean share of the image in parentheses. gen-ann's groups are the disc (0), the two rings (1, 2) and the outside (3) in every draw; k-means labels its clusters anew in each draw, and its last group (k) holds the pixels that had no score to cluster. \"lowest\" is the mean over draws of the lowest group's coverage in that draw; \"short\" marks an interval entirely below 1 − α."
+
+    /// Per-group per-image coverage per grouped strategy × size × α.
+    static func groupTable(_ summary: StudySummary) -> Table {
+        let cells = summary.cells.filter { $0.groupSets?.isEmpty == false }
+        let groupCount = (cells.flatMap { $0.groupSets ?? [] }.map(\.group).max() ?? -1) + 1
+        var rows: [[String]] = []
+        for strategy in summary.strategies {
+            for cell in cells where cell.strategy == strategy {
+                let seed = summary.bootstrapSeed(size: cell.calibrationImages)
+                let groups = cell.groupSets ?? []
+                for alpha in (cell.sets ?? []).map(\.alpha) {
+                    let atAlpha = groups.filter { $0.alpha == alpha }
+                    var row = [strategy, String(cell.calibrationImages), String(cell.meanPixelCE.count), String(format: "%g", alpha)]
+                    for g in 0..<groupCount {
+                        guard let audit = atAlpha.first(where: { $0.group == g }) else { row.append("–"); continue }
+                        let coverage = audit.perImageCoverage.compactMap { $0 }
+                        let flag = shortfallFlag(coverage, alpha: alpha, seed: seed)
+                        let share = audit.pixelShare.compactMap { $0 }
+                        let shareText = share.isEmpty ? "" : String(format: " (%.0f %%)", 100 * share.reduce(0, +) / Double(share.count))
+                        row.append(meanWithInterval(coverage, seed: seed) + shareText + (flag.isEmpty ? "" : " " + flag))
+                    }
+                    let lowest = (0..<cell.meanPixelCE.count).map { draw in
+                        atAlpha.compactMap { $0.perImageCoverage.indices.contains(draw) ? $0.perImageCoverage[draw] : nil }.min() ?? .nan
+                    }
+                    let flag = shortfallFlag(lowest, alpha: alpha, seed: seed)
+                    row.append(meanWithInterval(lowest, seed: seed) + (flag.isEmpty ? "" : " " + flag))
+                    rows.append(row)
+                }
+            }
+        }
+        return Table(header: ["strategy", "size", "draws", "α"] + (0..<groupCount).map { "group \($0)" } + ["lowest"], rows: rows)
+    }
+
+    /// The report's tables in order: title, legend, table; tables without rows are left out.
+    static func tables(_ summary: StudySummary) -> [(title: String, legend: String, table: Table)] {
+        [("Mean pixelwise coverage error", mainTableLegend(summary), mainTable(summary)),
+         ("Marginal coverage error", "Marginal CE\(subscriptDigits(summary.coverageBins)) (coverage pooled over all test target pixels; see the definition above), mean over draws with its 95 % bootstrap interval.", marginalTable(summary)),
+         ("Paired differences and calls", comparisonLegend(summary), comparisonTable(summary)),
+         ("Prediction sets", setsLegend(summary), setsTable(summary)),
+         ("Coverage within the Kandinsky groups", groupLegend, groupTable(summary)),
+         ("What the conformal rule changes", ruleLegend, ruleTable(summary))]
+            .filter { !$0.2.rows.isEmpty }
+    }
+
+    /// Where the kept calibrated models are and how to use one, nil when none were kept.
+    static func keptModelsParagraph(_ summary: StudySummary) -> String? {
+        guard let models = summary.calibratedModels, let first = models.first else { return nil }
+        return "The calibrated model of every strategy at the smallest and largest size (draw 1) is kept beside this report: "
+            + models.joined(separator: ", ")
+            + ". Each holds the network and its curves; for example `kandinsky predict ckpt_path=<this folder>/\(first) image=photo.jpg alpha=0.1` writes the prediction sets of one image, and `kandinsky predict-sets` those of a probability array."
     }
 
     /// The CE-against-size chart.
@@ -188,11 +308,8 @@ public struct ReportWriter {
         var text = "# \(title)\n\n"
         text += "Dataset: \(summary.dataset), images \(summary.imageSize.map(String.init).joined(separator: " × ")), \(summary.testImages) test images, seed \(summary.seed), CE over \(summary.coverageBins) confidence bins\(summary.thresholds.map { "; thresholds: \($0)" } ?? "").\n\n"
         text += "## Does the paper's claim hold here?\n\n" + summary.verdict.sentences.map { "- \($0)" }.joined(separator: "\n") + "\n\n"
-        text += "## Mean pixelwise coverage error\n\n" + Self.mainTableLegend + "\n\n"
-        text += Self.markdownTable(summary) + "\n\n"
-        text += "## Paired differences and calls\n\n" + Self.comparisonLegend + "\n\n" + Self.comparisonTable(summary).markdown + "\n\n"
-        let sets = Self.setsTable(summary)
-        if !sets.rows.isEmpty { text += "## Prediction sets\n\n" + Self.setsLegend(summary) + "\n\n" + sets.markdown + "\n\n" }
+        for (title, legend, table) in Self.tables(summary) { text += "## \(title)\n\n\(legend)\n\n\(table.markdown)\n\n" }
+        text += Self.keptModelsParagraph(summary).map { "## Calibrated models\n\n\($0)\n\n" } ?? ""
         var section = ""
         for (index, figure) in figures.enumerated() {
             if figure.section != section {
@@ -217,10 +334,8 @@ public struct ReportWriter {
         var body = "<h1>\(escape(title))</h1>\n"
         body += "<p>Dataset: \(escape(summary.dataset)), images \(summary.imageSize.map(String.init).joined(separator: " × ")), \(summary.testImages) test images, seed \(summary.seed), CE over \(summary.coverageBins) confidence bins\(summary.thresholds.map { "; thresholds: \(escape($0))" } ?? "").</p>\n"
         body += "<h2>Does the paper's claim hold here?</h2>\n<ul>" + summary.verdict.sentences.map { "<li>\(escape($0))</li>" }.joined() + "</ul>\n"
-        body += "<h2>Mean pixelwise coverage error</h2>\n<p>\(escape(Self.mainTableLegend))</p>\n" + Self.mainTable(summary).html
-        body += "<h2>Paired differences and calls</h2>\n<p>\(escape(Self.comparisonLegend))</p>\n" + Self.comparisonTable(summary).html
-        let sets = Self.setsTable(summary)
-        if !sets.rows.isEmpty { body += "<h2>Prediction sets</h2>\n<p>\(escape(Self.setsLegend(summary)))</p>\n" + sets.html }
+        for (title, legend, table) in Self.tables(summary) { body += "<h2>\(escape(title))</h2>\n<p>\(escape(legend))</p>\n" + table.html }
+        body += Self.keptModelsParagraph(summary).map { "<h2>Calibrated models</h2>\n<p>\(escape($0))</p>\n" } ?? ""
         var section = ""
         for figure in figures {
             if figure.section != section {

@@ -21,6 +21,9 @@ public struct StudySummary: Codable, Sendable, Equatable {
         public var drawSeeds: [UInt64]?
         /// The prediction sets of the evaluated class per α, one value per draw; nil in older summaries.
         public var sets: [SetAudit]?
+        /// The prediction sets of the evaluated class per group and α, for strategies that
+        /// group it (`kmeans`, `gen-ann`); nil otherwise and in older summaries.
+        public var groupSets: [GroupAudit]?
 
         /// A cell; the arrays have one value per draw.
         public init(strategy: String, calibrationImages: Int, meanPixelCE: [Double], marginalCE: [Double], seconds: [Double],
@@ -87,6 +90,50 @@ public struct StudySummary: Codable, Sendable, Equatable {
         }
     }
 
+    /// The prediction sets of one group g of the evaluated class at one level α, from the
+    /// per-group rows of `CoverageAudit`, one value per draw: nil (JSON `null`) for a draw whose
+    /// grouping has no group g, or whose group g holds no test target pixel.
+    ///
+    /// Group ids are the strategy's own: for `gen-ann` 0 is the disc, 1 and 2 the rings, 3 the
+    /// outside, so a group is the same kind of region in every draw; `kmeans` clusters carry
+    /// the labels k-means gave them in that draw.
+    public struct GroupAudit: Codable, Sendable, Equatable {
+        /// α.
+        public var alpha: Double
+        /// The group id g.
+        public var group: Int
+        /// Per-image coverage of the class within the group (one value per draw).
+        public var perImageCoverage: [Double?]
+        /// Mean set size over the group's pixels (one value per draw).
+        public var meanSetSize: [Double?]
+        /// The group's share of the H·W pixels (one value per draw).
+        public var pixelShare: [Double?]
+
+        /// An audit of group `group`; the arrays have one value per draw.
+        public init(alpha: Double, group: Int, perImageCoverage: [Double?] = [], meanSetSize: [Double?] = [], pixelShare: [Double?] = []) {
+            self.alpha = alpha
+            self.group = group
+            self.perImageCoverage = perImageCoverage
+            self.meanSetSize = meanSetSize
+            self.pixelShare = pixelShare
+        }
+
+        /// Appends one draw's values, NaN stored as nil.
+        mutating func append(perImageCoverage coverage: Double, meanSetSize size: Double, pixelShare share: Double) {
+            func value(_ x: Double) -> Double? { x.isFinite ? x : nil }
+            perImageCoverage.append(value(coverage))
+            meanSetSize.append(value(size))
+            pixelShare.append(value(share))
+        }
+
+        /// Appends nil until the arrays have `draws` values (draws in which the group was absent).
+        mutating func pad(toDraws draws: Int) {
+            while perImageCoverage.count < draws { perImageCoverage.append(nil) }
+            while meanSetSize.count < draws { meanSetSize.append(nil) }
+            while pixelShare.count < draws { pixelShare.append(nil) }
+        }
+    }
+
     /// One epoch of training.
     public struct Epoch: Codable, Sendable, Equatable {
         /// The epoch number, from 1.
@@ -127,8 +174,19 @@ public struct StudySummary: Codable, Sendable, Equatable {
     /// (`conformal rule, groups from 50 % of the images`); nil in summaries written before the
     /// rule was recorded.
     public var thresholds: String?
-    /// One cell per (strategy, calibration-set size).
+    /// δ, the equivalence margin of the calls (``PairedComparison``, `pipeline.tie_margin`):
+    /// paired differences of mean CE within [−δ, δ] are ties; nil (read as 0) in summaries
+    /// written before the margin existed.
+    public var tieMargin: Double?
+    /// One cell per (strategy, calibration-set size), under the study's rule (``thresholds``).
     public var cells: [Cell]
+    /// The same strategies under the original's `linear` rule (groups and thresholds from all
+    /// images) at the sizes of `pipeline.linear_sizes`, on the same draws as ``cells``; nil when
+    /// none were run.
+    public var linearCells: [Cell]?
+    /// The calibrated models kept beside the report (paths relative to it), one per strategy at
+    /// the smallest and largest size (draw 1), ready for `kandinsky predict`; nil when none.
+    public var calibratedModels: [String]?
     /// The training metrics per epoch.
     public var training: [Epoch]
     /// Seconds per stage, in the order the stages ran.
@@ -178,7 +236,7 @@ public struct StudySummary: Codable, Sendable, Equatable {
             for (a, b) in pairs {
                 guard let first = cell(a, size), let second = cell(b, size), first.isPaired(with: second) else { continue }
                 result.append(PairedComparison(strategy: a, baseline: b, calibrationImages: size, a: first.meanPixelCE,
-                                               b: second.meanPixelCE, seed: bootstrapSeed(size: size)))
+                                               b: second.meanPixelCE, seed: bootstrapSeed(size: size), margin: tieMargin ?? 0))
             }
         }
         return result

@@ -52,16 +52,8 @@ public struct CalibrationRun {
         let curves = try Self.calibrate(outputs, settings: settings)
 
         let directory = try RunDirectory(config: config, task: "calibrate", timestamped: false)
-        var file = curves.safetensors
-        let weights = model.safetensorsFile()
-        file.tensors = weights.tensors + file.tensors
-        file.metadata.merge(weights.metadata) { calibration, _ in calibration }
-        file.metadata["source_checkpoint"] = checkpointPath
-        file.metadata["source_checkpoint_sha256"] = try SHA256.hexDigest(ofFile: URL(fileURLWithPath: checkpointPath))
-        file.metadata["config"] = config.yaml
-        file.metadata["kandinsky.kind"] = "calibrated-model"
         let output = directory.file("cmodel.safetensors")
-        do { try file.write(to: output) } catch { throw ExperimentError("cannot write \(output.path): \(error.problem)") }
+        try Self.writeCalibratedModel(curves, model: &model, checkpoint: checkpointPath, config: config, to: output)
         if let mask = curves.groups.labels.compactMap({ $0 }).first {
             try directory.write(Self.maskPNG(mask), to: "kandinsky_mask.png")
         }
@@ -69,6 +61,23 @@ public struct CalibrationRun {
         try directory.write(Data(Self.curveChart(curves, classIndex: max(chartClass, 0)).svg.utf8), to: "curves.svg")
         try directory.markComplete()
         return Result(directory: directory.url, calibratedModel: output, curves: curves)
+    }
+
+    /// Writes a calibrated model: the network's weights (PyTorch names, architecture metadata)
+    /// followed by the tensors and metadata of `curves`, plus `source_checkpoint`, its SHA-256,
+    /// the resolved `config` and `kandinsky.kind = calibrated-model`; `kandinsky predict` and
+    /// `predict-sets` read it as it is.
+    static func writeCalibratedModel(_ curves: CalibratedCurves, model: inout UNet, checkpoint: String, config: Config,
+                                     to output: URL) throws {
+        var file = curves.safetensors
+        let weights = model.safetensorsFile()
+        file.tensors = weights.tensors + file.tensors
+        file.metadata.merge(weights.metadata) { calibration, _ in calibration }
+        file.metadata["source_checkpoint"] = checkpoint
+        file.metadata["source_checkpoint_sha256"] = try SHA256.hexDigest(ofFile: URL(fileURLWithPath: checkpoint))
+        file.metadata["config"] = config.yaml
+        file.metadata["kandinsky.kind"] = "calibrated-model"
+        do { try file.write(to: output) } catch { throw ExperimentError("cannot write \(output.path): \(error.problem)") }
     }
 
     /// Calibrates network outputs with the configured strategy.
