@@ -211,7 +211,12 @@ public struct CoverageAudit: Sendable {
         var thresholds = [Float]()
         thresholds.reserveCapacity(alphaCount * classCount * pixels)
         for alpha in alphas { thresholds += curves.threshold(atLevel: 1 - alpha, indexing: indexing).scalars }
-        let totals = Mutex([Tally](repeating: Tally(), count: alphaCount * slots))
+        // Two passes per image and α: the set size of every pixel, counted per (α, pixel, size)
+        // over all images, and the target pixels of every class, counted per slot for the
+        // per-image fractions. A slot's set-size numbers are then sums over its pixels.
+        let slotCount = alphaCount * slots, sizeBins = classCount + 1
+        let totals = Mutex((tallies: [Tally](repeating: Tally(), count: slotCount),
+                            sizes: [UInt32](repeating: 0, count: alphaCount * pixels * sizeBins)))
         probabilities.withUnsafeBufferPointer { p in
             targets.withUnsafeBufferPointer { t in
                 thresholds.withUnsafeBufferPointer { thr in
@@ -221,53 +226,79 @@ public struct CoverageAudit: Sendable {
                             let hb = UncheckedPointer(thr.baseAddress!), gb = UncheckedPointer(groups.baseAddress!)
                             let sb = UncheckedPointer(bases.baseAddress!)
                             parallelFor(0..<n) { images in
-                                var local = [Tally](repeating: Tally(), count: alphaCount * slots)
-                                var targetCount = [Int](repeating: 0, count: alphaCount * slots)
-                                var coveredCount = [Int](repeating: 0, count: alphaCount * slots)
-                                var scores = [Float](repeating: 0, count: classCount)
-                                for image in images {
-                                    for i in targetCount.indices { targetCount[i] = 0; coveredCount[i] = 0 }
-                                    let imageBase = image * classCount * pixels
-                                    for q in 0..<pixels {
-                                        for k in 0..<classCount {
-                                            scores[k] = precision.testScore(probability: Float(pb.pointer[imageBase + k * pixels + q]))
-                                        }
-                                        for a in 0..<alphaCount {
-                                            let thresholdsAt = hb.pointer + a * classCount * pixels
-                                            var size = 0
-                                            for k in 0..<classCount where scores[k] <= thresholdsAt[k * pixels + q] { size += 1 }
-                                            for c in 0..<classCount {
-                                                let slot = a * slots + sb.pointer[c] + Int(gb.pointer[c * pixels + q])
-                                                local[slot].setPixels += 1
-                                                local[slot].setSizes += size
-                                                if size == 0 { local[slot].empty += 1 }
-                                                if size == 1 { local[slot].singletons += 1 }
-                                                if size == classCount { local[slot].full += 1 }
-                                                if tb.pointer[imageBase + c * pixels + q] == 1 {
-                                                    targetCount[slot] += 1
-                                                    if scores[c] <= thresholdsAt[c * pixels + q] { coveredCount[slot] += 1 }
+                                var local = [Tally](repeating: Tally(), count: slotCount)
+                                var sizes = [UInt32](repeating: 0, count: alphaCount * pixels * sizeBins)
+                                var targetCount = [Int](repeating: 0, count: slotCount)
+                                var coveredCount = [Int](repeating: 0, count: slotCount)
+                                var scores = [Float](repeating: 0, count: classCount * pixels)
+                                sizes.withUnsafeMutableBufferPointer { sizeCounts in
+                                    scores.withUnsafeMutableBufferPointer { score in
+                                        for image in images {
+                                            for i in 0..<slotCount { targetCount[i] = 0; coveredCount[i] = 0 }
+                                            let imageBase = image * classCount * pixels
+                                            for i in 0..<(classCount * pixels) {
+                                                score[i] = precision.testScore(probability: Float(pb.pointer[imageBase + i]))
+                                            }
+                                            for a in 0..<alphaCount {
+                                                let thresholdsAt = hb.pointer + a * classCount * pixels
+                                                let sizeRow = a * pixels * sizeBins
+                                                for q in 0..<pixels {
+                                                    var size = 0
+                                                    for k in 0..<classCount where score[k * pixels + q] <= thresholdsAt[k * pixels + q] { size += 1 }
+                                                    sizeCounts[sizeRow + q * sizeBins + size] += 1
                                                 }
+                                                for c in 0..<classCount {
+                                                    let slotOfGroup0 = a * slots + sb.pointer[c]
+                                                    let plane = c * pixels, targetPlane = imageBase + c * pixels
+                                                    for q in 0..<pixels where tb.pointer[targetPlane + q] == 1 {
+                                                        let slot = slotOfGroup0 + Int(gb.pointer[plane + q])
+                                                        targetCount[slot] += 1
+                                                        if score[plane + q] <= thresholdsAt[plane + q] { coveredCount[slot] += 1 }
+                                                    }
+                                                }
+                                            }
+                                            for slot in 0..<slotCount where targetCount[slot] > 0 {
+                                                let fraction = Double(coveredCount[slot]) / Double(targetCount[slot])
+                                                local[slot].testImages += 1
+                                                local[slot].targetPixels += targetCount[slot]
+                                                local[slot].coveredPixels += coveredCount[slot]
+                                                local[slot].fractionSum += fraction
+                                                local[slot].fractionSquares += fraction * fraction
+                                                if targetCount[slot] != 1 { local[slot].allSingle = false }
                                             }
                                         }
                                     }
-                                    for slot in 0..<(alphaCount * slots) where targetCount[slot] > 0 {
-                                        let fraction = Double(coveredCount[slot]) / Double(targetCount[slot])
-                                        local[slot].testImages += 1
-                                        local[slot].targetPixels += targetCount[slot]
-                                        local[slot].coveredPixels += coveredCount[slot]
-                                        local[slot].fractionSum += fraction
-                                        local[slot].fractionSquares += fraction * fraction
-                                        if targetCount[slot] != 1 { local[slot].allSingle = false }
-                                    }
                                 }
-                                totals.withLock { total in for i in total.indices { total[i].add(local[i]) } }
+                                totals.withLock { total in
+                                    for i in total.tallies.indices { total.tallies[i].add(local[i]) }
+                                    for i in total.sizes.indices { total.sizes[i] += sizes[i] }
+                                }
                             }
                         }
                     }
                 }
             }
         }
-        let tallies = totals.withLock { $0 }
+        let merged = totals.withLock { $0 }
+        var tallies = merged.tallies
+        let sizeCounts = merged.sizes
+        // Every pixel's set, counted once per class c in the slot of its group of c.
+        for a in 0..<alphaCount {
+            for c in 0..<classCount {
+                for q in 0..<pixels {
+                    let slot = a * slots + slotBase[c] + Int(groupOf[c * pixels + q])
+                    let counts = (a * pixels + q) * sizeBins
+                    for size in 0..<sizeBins {
+                        let count = Int(sizeCounts[counts + size])
+                        tallies[slot].setPixels += count
+                        tallies[slot].setSizes += size * count
+                    }
+                    tallies[slot].empty += Int(sizeCounts[counts])
+                    tallies[slot].singletons += Int(sizeCounts[counts + 1])
+                    tallies[slot].full += Int(sizeCounts[counts + classCount])
+                }
+            }
+        }
         var rows: [Row] = []
         for c in 0..<classCount {
             let grouped = curves.groups.labels[c] != nil
