@@ -88,7 +88,7 @@ import Testing
         #expect(compare(0.0625).call == .beats)
         #expect(compare(0.125).call == .tie)
         #expect(compare(0.25).call == .tie)
-        #expect(compare(0.25).phrase == "gen-ann ties with image (−0.125 [−0.125, −0.125], within the tie margin ±0.250)")
+        #expect(compare(0.25).phrase == "gen-ann ties with image (−0.125 [−0.125, −0.125], the interval reaches into the tie margin ±0.250)")
         let reversed = PairedComparison(strategy: "gen-ann", baseline: "image", calibrationImages: 10, a: b, b: a, seed: 1, margin: 0.0625)
         #expect(reversed.call == .loses)
     }

@@ -138,7 +138,7 @@ package struct PairedComparison: Sendable, Equatable, Codable {
         switch call {
         case .beats: "\(strategy) beats \(baseline) (\(text))"
         case .loses: "\(baseline) beats \(strategy) (\(strategy) − \(baseline) = \(text))"
-        case .tie where (lower ?? 0) > 0 || (upper ?? 0) < 0: "\(strategy) ties with \(baseline) (\(text), within the tie margin ±\(format3(margin)))"
+        case .tie where (lower ?? 0) > 0 || (upper ?? 0) < 0: "\(strategy) ties with \(baseline) (\(text), the interval reaches into the tie margin ±\(format3(margin)))"
         case .tie: "\(strategy) ties with \(baseline) (\(text))"
         }
     }

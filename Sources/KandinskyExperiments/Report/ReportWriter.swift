@@ -145,28 +145,34 @@ public struct ReportWriter {
 
     /// What the prediction-set table's numbers are.
     static func setsLegend(_ summary: StudySummary) -> String {
-        "Prediction sets of the evaluated class on the test set, thresholds as `predict-sets` reads them. Per-image coverage: the mean over test images with targets of the class of the covered fraction of their target pixels (what the conformal rule guarantees to be at least 1 − α), averaged over the draws, with its 95 % percentile bootstrap interval over the draws; \"short\" (column \"below 1 − α\") marks a cell whose interval lies entirely below 1 − α (no flag without distinct draws). Set size: mean number of classes in a pixel's set. Always in: share of the class's pixels whose threshold is +∞ (the class is in every set there). Computed with the groups set aside, so each number covers all pixels of the class."
+        "Prediction sets of the evaluated class on the test set, thresholds as `predict-sets` reads them. Per-image coverage: the mean over test images with targets of the class of the covered fraction of their target pixels (what the conformal rule guarantees to be at least 1 − α), averaged over the draws, with its 95 % percentile bootstrap interval over the draws; \"short\" marks a coverage whose interval lies entirely below 1 − α (no flag without distinct draws). Set size: mean number of classes in a pixel's set. Always in: share of the class's pixels whose threshold is +∞ (the class is in every set there). Computed with the groups set aside, so each number covers all pixels of the class."
     }
 
     /// Per-image coverage, set size and always-in share per α × strategy × size.
     static func setsTable(_ summary: StudySummary) -> Table {
         var rows: [[String]] = []
         let alphas = summary.cells.compactMap(\.sets).first.map { $0.map(\.alpha) } ?? []
-        for alpha in alphas {
-            for strategy in summary.strategies {
-                for size in summary.calibrationSizes {
-                    guard let cell = summary.cell(strategy, size), let audit = cell.sets?.first(where: { $0.alpha == alpha }) else { continue }
-                    let seed = summary.bootstrapSeed(size: size)
-                    let coverage = audit.perImageCoverage.filter(\.isFinite)
-                    let short = shortfallFlag(coverage, alpha: alpha, seed: seed)
-                    let share = audit.alwaysInShare.isEmpty ? "–"
-                        : String(format: "%.1f %%", 100 * audit.alwaysInShare.reduce(0, +) / Double(audit.alwaysInShare.count))
-                    rows.append([String(format: "%g", alpha), String(format: "%.3f", 1 - alpha), strategy, String(size), String(coverage.count),
-                                 meanWithInterval(coverage, seed: seed), short, mean(audit.meanSetSize), share])
+        for strategy in summary.strategies {
+            for size in summary.calibrationSizes {
+                guard let cell = summary.cell(strategy, size), let sets = cell.sets else { continue }
+                let seed = summary.bootstrapSeed(size: size)
+                var row = [strategy, String(size), String(cell.meanPixelCE.count)]
+                for alpha in alphas {
+                    guard let audit = sets.first(where: { $0.alpha == alpha }) else { row += ["–", "–", "–"]; continue }
+                    let flag = shortfallFlag(audit.perImageCoverage, alpha: alpha, seed: seed)
+                    row.append(meanWithInterval(audit.perImageCoverage, seed: seed) + (flag.isEmpty ? "" : " " + flag))
+                    row.append(mean(audit.meanSetSize))
+                    let share = audit.alwaysInShare.filter(\.isFinite)
+                    row.append(share.isEmpty ? "–" : String(format: "%.1f %%", 100 * share.reduce(0, +) / Double(share.count)))
                 }
+                rows.append(row)
             }
         }
-        return Table(header: ["α", "1 − α", "strategy", "size", "draws", "per-image coverage", "below 1 − α", "set size", "always in"], rows: rows)
+        let header = ["strategy", "size", "draws"] + alphas.flatMap { alpha in
+            let level = String(format: "α = %g", alpha)
+            return ["coverage, \(level) (1 − α = \(String(format: "%.3g", 1 - alpha)))", "set size, \(level)", "always in, \(level)"]
+        }
+        return Table(header: header, rows: rows)
     }
 
     /// A "short" flag for per-draw coverages at α: the bootstrap interval (seeded `seed`) lies

@@ -400,10 +400,11 @@ public struct StudySummary: Codable, Sendable, Equatable {
                     : "; at \(sizesWithoutInterval.map(String.init).joined(separator: ", ")) every draw is the same calibration, so no interval is possible"
                 lines.append("With the most calibration images whose draws differ (\(largest)\(skipped)): \(calls.isEmpty ? "no paired comparison" : calls); \(conclusion)")
             }
+            let margin = comparisons.first?.margin ?? 0
             switch outcome {
             case .holds: lines.append("Verdict: the paper's claim holds on this data.")
             case .fails: lines.append("Verdict: the paper's claim does not hold on this data.")
-            case .undecided: lines.append("Verdict: this data does not settle the paper's claim: a call it needs is a tie, a difference within its 95 % interval.")
+            case .undecided: lines.append("Verdict: this data does not settle the paper's claim: a call it needs is a tie (its 95 % interval reaches 0\(margin > 0 ? " or the tie margin ±" + format3(margin) : "")).")
             }
             return lines
         }
