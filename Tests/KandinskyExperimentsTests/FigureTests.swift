@@ -1,4 +1,6 @@
 import Foundation
+import KandinskyCalibration
+import KandinskyCore
 import Testing
 @testable import KandinskyExperiments
 
@@ -45,6 +47,103 @@ import Testing
         #expect(LineChart.label(0.4, step: 0.2) == "0.4")
         #expect(LineChart.label(15, step: 5) == "15")
         #expect(LineChart.label(-1e-17, step: 0.05) == "0.00")
+    }
+
+    @Test func thetaIsRoundedToATenthOfAPixel() {
+        #expect(FigureCollector.thetaCaption("[12.3456, -4.04, 10, 20.26, 30.06]") == "θ = (cx 12.3, cy −4.0, r1 10.0, r2 20.3, r3 30.1)")
+        // Several grouped classes: an object by class index, listed in class order.
+        #expect(FigureCollector.thetaCaption("{\"2\": [0.04, -0.04, 1, 2, 3], \"1\": [12.3456, 0, 5.55, 6.66, 7.77]}")
+            == "class 1: θ = (cx 12.3, cy 0.0, r1 5.5, r2 6.7, r3 7.8); class 2: θ = (cx 0.0, cy 0.0, r1 1.0, r2 2.0, r3 3.0)")
+        #expect(FigureCollector.thetaValues("{\"2\": [1, 2, 3, 4, 5]}", classIndex: 2) == [1, 2, 3, 4, 5])
+        #expect(FigureCollector.thetaCaption("not json") == nil)
+        #expect(DrawLabel(index: 0, count: 20, seed: 42).text == "draw 1 of 20 (seed 42)")
+    }
+
+    @Test func groupLegendsNameTheGroups() {
+        let annuli = FigureCollector.groupLegend(method: "gen-ann", groupCount: 4, parameters: "{}", theta: [1.04, 2, 10.26, 20, 30])
+        #expect(annuli.entries.map(\.label) == ["group 0 (disc, r ≤ 10.3)", "group 1 (ring, r ≤ 20.0)", "group 2 (ring, r ≤ 30.0)", "group 3 (outside)"])
+        #expect(annuli.title == ["gen-ann groups", "centre (1.0, 2.0)"])
+        let clusters = FigureCollector.groupLegend(method: "kmeans", groupCount: 4, parameters: "{\"clusterCount\": 3}", theta: nil)
+        #expect(clusters.entries.map(\.label) == ["group 0 (lowest curves)", "group 1", "group 2 (highest curves)", "group 3 (no score)"])
+        // Colours as the mask's heat map draws labels 0…3: viridis at 0, 1/3, 2/3 and 1.
+        #expect(clusters.entries.first?.colour == RGB(68, 1, 84) && clusters.entries.last?.colour == RGB(253, 231, 37))
+    }
+
+    /// Outputs of 2 test images, 2 classes, 4 × 6 pixels: class 1 is the left half.
+    static func outputs() -> NetworkOutputs {
+        let (n, c, h, w) = (2, 2, 4, 6)
+        var probabilities: [Float16] = [], targets: [UInt8] = []
+        for image in 0..<n {
+            for k in 0..<c {
+                for y in 0..<h {
+                    for x in 0..<w {
+                        let foreground = x < w / 2
+                        targets.append(k == 1 ? (foreground ? 1 : 0) : (foreground ? 0 : 1))
+                        let p = Float(x + y + image) / Float(w + h + n)
+                        probabilities.append(Float16(k == 1 ? 1 - p : p))
+                    }
+                }
+            }
+        }
+        return NetworkOutputs(probabilities: HalfTensor(shape: [n, c, h, w], scalars: probabilities),
+                              targets: ShapedArray(shape: [n, c, h, w], scalars: targets))
+    }
+
+    /// Curves of 3 levels rising from 0.2 to 0.8 at every pixel, grouped as `groups` says.
+    static func curves(method: String, parameters: String = "{}", groups: PixelGroups? = nil) -> CalibratedCurves {
+        let (q, c, h, w) = (3, 2, 4, 6)
+        let values = (0..<q).flatMap { k in [Float](repeating: 0.2 + 0.3 * Float(k), count: c * h * w) }
+        return CalibratedCurves(curves: Tensor(shape: [q, c, h, w], scalars: values), method: method, parameters: parameters,
+                                calibrationImageCount: 10, groups: groups)
+    }
+
+    @Test func reportCarriesLegendsBarsDrawsAndTheta() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-figures-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outputs = Self.outputs()
+        let rings = ShapedArray<Int32>(shape: [4, 6], scalars: (0..<24).map { Int32($0 % 4) })
+        let clusters = ShapedArray<Int32>(shape: [4, 6], scalars: (0..<24).map { Int32($0 % 3) })
+        let strategies = [
+            Self.curves(method: "pixel"),
+            Self.curves(method: "kmeans", parameters: "{\"clusterCount\": 3}",
+                        groups: PixelGroups(labels: [nil, clusters], groupCounts: [0, 3])),
+            Self.curves(method: "gen-ann", groups: PixelGroups(labels: [nil, rings], groupCounts: [0, 4],
+                                                               findings: ["theta": "[12.3456, -4.04, 10.2, 20.5, 30.1]"])),
+        ]
+        let collector = FigureCollector(directory: directory)
+        for curves in strategies {
+            let result = try CoverageEvaluation(binCount: 4, classIndex: 1).evaluate(curves, probabilities: outputs.probabilities, targets: outputs.targets)
+            try collector.add(curves: curves, result: result, size: 10, draw: DrawLabel(index: 0, count: 20, seed: 42), testOutputs: outputs,
+                              alpha: 0.1, exampleImages: 2, classIndex: 1)
+        }
+        // One row per size for the maps, masks and sets, one diagram per calibration.
+        #expect(collector.figures.map(\.section) == ["Coverage-error maps", "Coverage diagrams", "Coverage diagrams", "Coverage diagrams",
+                                                     "Kandinsky masks", "Example prediction sets (α = 0.1)"])
+        #expect(collector.figures.allSatisfy { $0.title.contains("draw 1 of 20 (seed 42)") })
+        let masks = try #require(collector.figures.first { $0.section == "Kandinsky masks" })
+        #expect(masks.title.contains("gen-ann: 4 groups of class 1; θ = (cx 12.3, cy −4.0, r1 10.2, r2 20.5, r3 30.1)."))
+        #expect(masks.title.contains("kmeans: 3 groups of class 1."))
+
+        try ReportWriter(directory: directory).write(summary: ReportTests.study(pixelAtLargest: 0.01), figures: collector.figures, title: "Study")
+        let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
+        let legend = ["in the set and the true class", "in the set, not the true class", "true class, missed", "neither",
+                      "target mask", "white: class 1", "probability", "of class 1", "prediction set",
+                      "pixelwise coverage", "error CE₄", "≥ 0.25", "no CE: the test set",
+                      "group 0 (disc, r ≤ 10.2)", "group 3 (outside)", "centre (12.3, −4.0)", "group 0 (lowest curves)",
+                      "pixel", "test image 1", "test image 2"]
+        for text in legend { #expect(html.contains(">\(text)</text>"), "\(text)") }
+        #expect(html.contains(">mean CE 0.") && html.contains("draw 1 of 20 (seed 42)"))
+        // Three CE maps, two masks, the target and probability strips and three sets.
+        #expect(html.components(separatedBy: "<image ").count - 1 == 3 + 2 + (2 + 3))
+        // report.md links the PNGs in a table and shows the keys from their own SVG files.
+        let markdown = try String(contentsOf: directory.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(markdown.contains("| ![pixel](ce_map_pixel-n10.png) | ![kmeans](ce_map_kmeans-n10.png) | ![gen-ann](ce_map_gen-ann-n10.png) |"))
+        for file in ["key_ce_map.svg", "key_sets.svg", "key_probability.svg", "key_mask_gen-ann-n10.svg", "sets_target.png", "sets_gen-ann-n10.png"] {
+            #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path), "\(file)")
+        }
+        let key = try String(contentsOf: directory.appendingPathComponent("key_sets.svg"), encoding: .utf8)
+        #expect(key.contains(">true class, missed</text>"))
     }
 
     @Test func aLineBreaksAtAMissingPointAndAnEmptyChartSaysSo() {

@@ -20,9 +20,9 @@ import KandinskyModels
 /// 5. `report.html`, `report.md` and `summary.json` in `pipeline.output_dir`: the table of mean
 ///    pixelwise coverage error by strategy × size with bootstrap intervals over draws, the paired
 ///    differences and their calls (``PairedComparison``), the prediction-set table, CE against
-///    size, the CE maps, coverage diagrams and Kandinsky masks at the smallest and largest size,
-///    example prediction sets, the training curves, the time of every stage, and the verdict on
-///    the paper's claim built from the calls (``StudySummary/Verdict``).
+///    size, the CE maps, coverage diagrams, Kandinsky masks and example prediction sets of draw 1
+///    at the smallest and largest size (``FigureCollector``), the training curves, the time of
+///    every stage, and the verdict on the paper's claim built from the calls (``StudySummary/Verdict``).
 public struct Pipeline {
     /// The composed `pipeline` configuration.
     public let config: Config
@@ -161,7 +161,8 @@ public struct Pipeline {
                     cell.seconds.append(seconds)
                     cell.drawSeeds?.append(drawSeed)
                     if draw == 0 && (size == sizes.first || size == sizes.last) {
-                        try figures.add(curves: curves, result: result, size: size, testOutputs: testOutputs,
+                        try figures.add(curves: curves, result: result, size: size,
+                                        draw: DrawLabel(index: draw, count: draws, seed: drawSeed), testOutputs: testOutputs,
                                         alpha: settings.alpha, exampleImages: settings.exampleImages,
                                         classIndex: evaluationSettings.classIndex)
                     }
