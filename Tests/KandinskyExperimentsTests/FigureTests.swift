@@ -146,6 +146,73 @@ import Testing
         #expect(key.contains(">true class, missed</text>"))
     }
 
+    /// pixel and kmeans at 10, 20 and 50 images, audited at α = 0.2 and 0.1; pixel's cell at 20
+    /// predates the audit (`sets == nil`), and some values are NaN.
+    static func auditedStudy() -> StudySummary {
+        func cell(_ s: String, _ n: Int, _ sets: [StudySummary.SetAudit]?) -> StudySummary.Cell {
+            .init(strategy: s, calibrationImages: n, meanPixelCE: [0.2, 0.21, 0.22], marginalCE: [0.1, 0.1, 0.1], seconds: [1, 1, 1], sets: sets)
+        }
+        func audit(_ alpha: Double, _ coverage: [Double], _ size: [Double]) -> StudySummary.SetAudit {
+            .init(alpha: alpha, perImageCoverage: coverage, meanSetSize: size, alwaysInShare: [0, 0, 0])
+        }
+        return StudySummary(dataset: "synthetic", seed: 7, imageSize: [4, 6], testImages: 2, coverageBins: 4, cells: [
+            cell("pixel", 10, [audit(0.2, [0.8, 0.82, 0.84], [1.5, 1.5, 1.5]), audit(0.1, [0.9, 0.9, 0.9], [1.8, 1.8, 1.8])]),
+            cell("pixel", 20, nil),
+            cell("pixel", 50, [audit(0.2, [0.81, 0.8, 0.79], [1.4, 1.4, 1.4]), audit(0.1, [.nan, .nan, .nan], [1.7, 1.7, 1.7])]),
+            cell("kmeans", 10, [audit(0.2, [0.85, 0.85, 0.85], [1.6, 1.6, 1.6]), audit(0.1, [.nan, 0.9, 0.92], [1.9, 1.9, 1.9])]),
+            cell("kmeans", 20, [audit(0.2, [0.8, 0.8, 0.8], [1.5, 1.5, 1.5]), audit(0.1, [0.91, 0.91, 0.91], [1.8, 1.8, 1.8])]),
+            cell("kmeans", 50, [audit(0.2, [0.8, 0.8, 0.8], [.nan, .nan, .nan]), audit(0.1, [0.9, 0.9, 0.9], [1.7, 1.7, 1.7])]),
+        ])
+    }
+
+    @Test func coverageChartsAtTheSmallestAndMiddleSize() throws {
+        let summary = Self.auditedStudy()
+        #expect(StudyCharts.alphas(summary) == [0.1, 0.2])
+        #expect(StudyCharts.coverageSizes(summary) == [10, 20])
+        let charts = StudyCharts.coverageAgainstAlpha(summary)
+        #expect(charts.count == 2)
+        // Per chart: pixel, kmeans and the dashed target.
+        #expect(charts.map { $0.series.map(\.name) } == [["pixel", "kmeans", "target 1 − α"], ["pixel (no data)", "kmeans", "target 1 − α"]])
+        #expect(charts.map { $0.series.map(\.points.count) } == [[2, 2, 2], [0, 2, 2]])
+        let kmeans = charts[0].series[1]
+        // At α = 0.1 the NaN draw is left out: the mean of 0.90 and 0.92, whose resample means
+        // are 0.90, 0.91 or 0.92, so the interval is [0.90, 0.92].
+        #expect(kmeans.points[0].x == 0.1 && Self.near(kmeans.points[0].y, 0.91))
+        let interval = try #require(kmeans.intervals[0])
+        #expect(Self.near(interval.lower, 0.90) && Self.near(interval.upper, 0.92))
+        // The target runs over the whole α axis, 0 to 1.15 × 0.2.
+        #expect(charts[0].series[2].points.map(\.y).map { ($0 * 1000).rounded() / 1000 } == [1, 0.77])
+        #expect(charts[0].xTicks == [0, 0.1, 0.2])
+        #expect(charts[0].yDomain == charts[1].yDomain)
+        for chart in charts {
+            let svg = chart.svg
+            #expect(svg.components(separatedBy: "<circle").count - 1 == chart.series.filter { $0.style == .data }.map(\.points.count).reduce(0, +))
+            #expect(svg.contains("stroke-dasharray=\"6,4\""))
+            #expect(svg.contains(">α (miscoverage level)</text>") && svg.contains(">per-image coverage (fraction)</text>"))
+        }
+    }
+
+    @Test func setSizeChartsPerAlpha() {
+        let charts = StudyCharts.setSizeAgainstSize(Self.auditedStudy())
+        #expect(charts.map(\.title) == ["Mean set size at α = 0.1", "Mean set size at α = 0.2"])
+        #expect(charts.allSatisfy { $0.logarithmicX })
+        // α = 0.2: pixel has no audit at 20, kmeans only NaN set sizes at 50.
+        #expect(charts[1].series.map(\.points.count) == [2, 2])
+        #expect(charts[1].series[0].points.map(\.x) == [10, 50] && charts[1].series[1].points.map(\.x) == [10, 20])
+        // Three equal draws: the mean, and no bar.
+        #expect(charts[1].series[0].points[0].y == 1.5 && charts[1].series[0].bar(0) == nil)
+        #expect(charts[0].series.map(\.points.count) == [2, 3])
+        #expect(StudyCharts.figures(Self.auditedStudy()).count == 4)
+    }
+
+    @Test func summariesWithoutAuditsGiveNoCharts() {
+        let summary = ReportTests.study(pixelAtLargest: 0.01)
+        #expect(StudyCharts.coverageAgainstAlpha(summary).isEmpty)
+        #expect(StudyCharts.setSizeAgainstSize(summary).isEmpty)
+        #expect(StudyCharts.figures(summary).isEmpty)
+        #expect(StudyCharts.meanWithInterval([.nan, .infinity], seed: 1) == nil)
+    }
+
     @Test func aLineBreaksAtAMissingPointAndAnEmptyChartSaysSo() {
         let broken = LineChart(title: "t", xLabel: "x", yLabel: "y",
                                series: [.init(name: "s", points: [(1, 1), (2, .nan), (3, 3), (4, 4)])]).svg

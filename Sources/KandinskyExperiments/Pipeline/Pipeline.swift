@@ -20,9 +20,10 @@ import KandinskyModels
 /// 5. `report.html`, `report.md` and `summary.json` in `pipeline.output_dir`: the table of mean
 ///    pixelwise coverage error by strategy × size with bootstrap intervals over draws, the paired
 ///    differences and their calls (``PairedComparison``), the prediction-set table, CE against
-///    size, the CE maps, coverage diagrams, Kandinsky masks and example prediction sets of draw 1
-///    at the smallest and largest size (``FigureCollector``), the training curves, the time of
-///    every stage, and the verdict on the paper's claim built from the calls (``StudySummary/Verdict``).
+///    size, per-image coverage against α and set size against size (``StudyCharts``), the CE
+///    maps, coverage diagrams, Kandinsky masks and example prediction sets of draw 1 at the
+///    smallest and largest size (``FigureCollector``), the training curves, the time of every
+///    stage, and the verdict on the paper's claim built from the calls (``StudySummary/Verdict``).
 public struct Pipeline {
     /// The composed `pipeline` configuration.
     public let config: Config
@@ -184,6 +185,7 @@ public struct Pipeline {
         }
         figures.figures.insert(ReportFigure(section: "Coverage error against calibration-set size", title: "Mean pixelwise CE (error bars: spread over draws)",
                                             content: .svg(ReportWriter.coverageErrorChart(summary).svg)), at: 0)
+        figures.figures.insert(contentsOf: StudyCharts.figures(summary), at: 1)
         summary.stageSeconds = clock.seconds
         summary.stageOrder = clock.order
         try ReportWriter(directory: settings.outputDirectory).write(summary: summary, figures: figures.figures,
