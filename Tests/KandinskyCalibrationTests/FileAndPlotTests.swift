@@ -177,11 +177,25 @@ import KandinskyCore
         #expect(HeatMap.viridis(0.5) == (33, 144, 140))
     }
 
+    @Test func heatMapWithoutItsBarIsTheMapAlone() throws {
+        let values = Tensor(shape: [2, 3], scalars: [0, 0.25, 0.5, .nan, 1, -1])
+        let png = [UInt8](HeatMap(range: 0...0.5, title: "CE", colourBar: false).png(values))
+        let width = Int(png[16]) << 24 | Int(png[17]) << 16 | Int(png[18]) << 8 | Int(png[19])
+        let height = Int(png[20]) << 24 | Int(png[21]) << 16 | Int(png[22]) << 8 | Int(png[23])
+        // ×85 on both sides, no gap and no bar.
+        #expect(width == 3 * 85 && height == 2 * 85)
+        // Row 0 is stored (filter byte 0, then RGB) uncompressed after the zlib and block
+        // headers: its first pixel is the low end of viridis.
+        let idat = try #require(png.indices.dropLast(4).first { String(decoding: png[$0..<($0 + 4)], as: UTF8.self) == "IDAT" })
+        #expect(Array(png[(idat + 4 + 2 + 5 + 1)..<(idat + 4 + 2 + 5 + 4)]) == [68, 1, 84])
+    }
+
     @Test func coverageDiagramDrawsOneStepPerBinAndTheError() {
         let svg = SVGPlots.coverageDiagram(coverages: [0.1, 0.4, 0.6, 0.9])
         #expect(svg.hasPrefix("<?xml") && svg.contains("</svg>"))
         // CE = mean(|0.1 − 0.125|, |0.4 − 0.375|, |0.6 − 0.625|, |0.9 − 0.875|) = 0.025.
         #expect(svg.contains("CE₄ = 0.0250"))
+        #expect(svg.contains(">dashed: coverage = confidence</text>"))
         #expect(svg.components(separatedBy: " H").count - 1 == 4)
         #expect(SVGPlots.subscriptDigits(20) == "₂₀")
     }

@@ -5,20 +5,29 @@ import KandinskyCore
 ///
 /// Values are mapped linearly from `range` onto viridis (dark violet at the low end, yellow at
 /// the high end) and clamped outside it; the range is fixed rather than fitted to the data so
-/// maps of different models compare at a glance. NaN pixels are grey. The image is scaled by an
-/// integer factor so small maps stay visible, and a vertical colour bar (low at the bottom)
-/// sits to the right; the range is recorded in the PNG's `tEXt` chunks (`range-low`,
-/// `range-high`, `title`).
+/// maps of different models compare at a glance. NaN pixels are ``missingColour``. The image is
+/// scaled by an integer factor so small maps stay visible, and a vertical colour bar (low at the
+/// bottom, without numbers: a PNG has no font) sits to the right unless ``colourBar`` is off, for
+/// a page that draws its own bar with ticks; the range is recorded in the PNG's `tEXt` chunks
+/// (`range-low`, `range-high`, `title`).
 public struct HeatMap: Sendable {
     /// The values mapped to the two ends of the colour scale.
     public var range: ClosedRange<Float>
     /// A title stored in the PNG.
     public var title: String
+    /// Whether the PNG has its own (unnumbered) colour bar on the right.
+    public var colourBar: Bool
 
-    /// A heat map mapping `range` onto the colour scale, titled `title`.
-    public init(range: ClosedRange<Float>, title: String) {
+    /// The colour of NaN pixels: mid grey, a colour viridis never takes (its red, green
+    /// and blue are never equal).
+    public static let missingColour: (UInt8, UInt8, UInt8) = (128, 128, 128)
+
+    /// A heat map mapping `range` onto the colour scale, titled `title`, with or without the
+    /// PNG's own colour bar.
+    public init(range: ClosedRange<Float>, title: String, colourBar: Bool = true) {
         self.range = range
         self.title = title
+        self.colourBar = colourBar
     }
 
     /// The viridis colour at t ∈ [0, 1], interpolated between nine evenly spaced anchor
@@ -41,7 +50,7 @@ public struct HeatMap: Sendable {
         precondition(values.rank == 2, "a heat map needs an [H, W] map, got \(values.shape)")
         let (h, w) = (values.shape[0], values.shape[1])
         let scale = max(1, 256 / max(h, w))
-        let gap = 4 * scale, barWidth = max(8, 12 * scale / 2)
+        let gap = colourBar ? 4 * scale : 0, barWidth = colourBar ? max(8, 12 * scale / 2) : 0
         let imageWidth = w * scale, imageHeight = h * scale
         let totalWidth = imageWidth + gap + barWidth
         var rgb = [UInt8](repeating: 255, count: totalWidth * imageHeight * 3)
@@ -50,10 +59,11 @@ public struct HeatMap: Sendable {
             for row in 0..<imageHeight {
                 for col in 0..<imageWidth {
                     let value = v[(row / scale) * w + col / scale]
-                    let colour = value.isNaN ? (128, 128, 128) : Self.viridis(span > 0 ? (value - range.lowerBound) / span : 0)
+                    let colour = value.isNaN ? Self.missingColour : Self.viridis(span > 0 ? (value - range.lowerBound) / span : 0)
                     let o = (row * totalWidth + col) * 3
                     rgb[o] = colour.0; rgb[o + 1] = colour.1; rgb[o + 2] = colour.2
                 }
+                guard colourBar else { continue }
                 let t = imageHeight > 1 ? Float(imageHeight - 1 - row) / Float(imageHeight - 1) : 0
                 let colour = Self.viridis(t)
                 for col in (imageWidth + gap)..<totalWidth {

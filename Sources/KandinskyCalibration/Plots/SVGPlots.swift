@@ -6,7 +6,8 @@ import Foundation
 /// and the diagonal y = x, which is perfect calibration.
 public enum SVGPlots {
     /// A coverage diagram: the coverage of bin i drawn as a step over [i/K, (i + 1)/K] against
-    /// the nominal confidence, the diagonal, and the label "CE_K = …" (K as subscript digits).
+    /// the nominal confidence, the diagonal (said to be perfect calibration in a note), and the
+    /// label "CE_K = …" (K as subscript digits).
     ///
     /// - Precondition: one coverage per bin, K ≥ 1.
     public static func coverageDiagram(coverages: [Double], title: String = "Coverage") -> String {
@@ -23,6 +24,7 @@ public enum SVGPlots {
         }
         frame.body += "<path d=\"\(path)\" fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2.5\"/>\n"
         frame.label("CE\(subscriptDigits(k)) = \(String(format: "%.4f", error))")
+        frame.body += "<text x=\"\(f(frame.left + 10))\" y=\"\(f(frame.top + 38))\" font-size=\"11\" fill=\"#555\">dashed: coverage = confidence</text>\n"
         return frame.document()
     }
 
@@ -47,7 +49,7 @@ public enum SVGPlots {
     }
 
     /// Digits as Unicode subscripts: 20 → "₂₀".
-    static func subscriptDigits(_ n: Int) -> String {
+    package static func subscriptDigits(_ n: Int) -> String {
         String(String(n).map { c in c.wholeNumberValue.map { Character(UnicodeScalar(0x2080 + $0)!) } ?? c })
     }
 

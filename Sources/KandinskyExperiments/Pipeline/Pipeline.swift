@@ -20,9 +20,10 @@ import KandinskyModels
 /// 5. `report.html`, `report.md` and `summary.json` in `pipeline.output_dir`: the table of mean
 ///    pixelwise coverage error by strategy × size with bootstrap intervals over draws, the paired
 ///    differences and their calls (``PairedComparison``), the prediction-set table, CE against
-///    size, the CE maps, coverage diagrams and Kandinsky masks at the smallest and largest size,
-///    example prediction sets, the training curves, the time of every stage, and the verdict on
-///    the paper's claim built from the calls (``StudySummary/Verdict``).
+///    size, per-image coverage against α and set size against size (``StudyCharts``), the CE
+///    maps, coverage diagrams, Kandinsky masks and example prediction sets of draw 1 at the
+///    smallest and largest size (``FigureCollector``), the training curves, the time of every
+///    stage, and the verdict on the paper's claim built from the calls (``StudySummary/Verdict``).
 public struct Pipeline {
     /// The composed `pipeline` configuration.
     public let config: Config
@@ -155,9 +156,11 @@ public struct Pipeline {
             specification.grouping.method = strategy
             for size in sizes {
                 let shown = size == sizes.first || size == sizes.last
-                cells.append(try cellRunner.cell(specification, size: size, draws: drawCount(size), clock: &clock) { draw, drawSeed, curves, result in
+                let draws = drawCount(size)
+                cells.append(try cellRunner.cell(specification, size: size, draws: draws, clock: &clock) { draw, drawSeed, curves, result in
                     guard draw == 0 && shown else { return }
-                    try figures.add(curves: curves, result: result, size: size, testOutputs: testOutputs,
+                    try figures.add(curves: curves, result: result, size: size,
+                                    draw: DrawLabel(index: draw, count: draws, seed: drawSeed), testOutputs: testOutputs,
                                     alpha: settings.alpha, exampleImages: settings.exampleImages,
                                     classIndex: evaluationSettings.classIndex)
                     try FileManager.default.createDirectory(at: modelsDirectory, withIntermediateDirectories: true)
@@ -167,7 +170,7 @@ public struct Pipeline {
                 if linearSizes.contains(size) {
                     var linear = specification
                     (linear.rule, linear.groupSplit, linear.curveCount) = (.linear, nil, nil)
-                    linearCells.append(try cellRunner.cell(linear, size: size, draws: drawCount(size), clock: &clock) { _, _, _, _ in })
+                    linearCells.append(try cellRunner.cell(linear, size: size, draws: draws, clock: &clock) { _, _, _, _ in })
                 }
             }
         }
@@ -189,6 +192,7 @@ public struct Pipeline {
         }
         figures.figures.insert(ReportFigure(section: "Coverage error against calibration-set size", title: "Mean pixelwise CE (error bars: spread over draws)",
                                             content: .svg(ReportWriter.coverageErrorChart(summary).svg)), at: 0)
+        figures.figures.insert(contentsOf: StudyCharts.figures(summary), at: 1)
         summary.stageSeconds = clock.seconds
         summary.stageOrder = clock.order
         try ReportWriter(directory: settings.outputDirectory).write(summary: summary, figures: figures.figures,

@@ -9,6 +9,10 @@ public struct ReportFigure: Sendable {
         case svg(String)
         /// A PNG file, by name relative to the report folder.
         case png(String)
+        /// PNGs laid out in one SVG with their colour bars and legends: `svg` is inlined into the
+        /// HTML (the PNGs inside as data URIs), `markdown` stands in for it in report.md (it
+        /// links the PNG files and carries the caption).
+        case panels(svg: String, markdown: String)
     }
 
     /// The report section the figure goes under.
@@ -326,9 +330,11 @@ public struct ReportWriter {
             case .svg(let svg):
                 let name = "figure-\(index).svg"
                 try? AtomicFile.write(Data(svg.utf8), to: directory.appendingPathComponent(name))
-                text += "![\(figure.title)](\(name))\n\n"
+                text += "![\(figure.title)](\(name))\n\n*\(figure.title)*\n\n"
             case .png(let name):
-                text += "![\(figure.title)](\(name))\n\n"
+                text += "![\(figure.title)](\(name))\n\n*\(figure.title)*\n\n"
+            case .panels(_, let markdown):
+                text += markdown + "\n\n"
             }
         }
         text += "## Time per stage\n\n" + timingLines(summary).map { "- \($0)" }.joined(separator: "\n") + "\n"
@@ -351,7 +357,7 @@ public struct ReportWriter {
             }
             body += "<figure>"
             switch figure.content {
-            case .svg(let svg):
+            case .svg(let svg), .panels(let svg, _):
                 body += svg
             case .png(let name):
                 let data = (try? Data(contentsOf: directory.appendingPathComponent(name))) ?? Data()
@@ -369,7 +375,7 @@ public struct ReportWriter {
         table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
         td:first-child { text-align: left; }
         .grid { display: flex; flex-wrap: wrap; gap: 12px; }
-        figure { margin: 0; } figcaption { font-size: 0.9em; color: #555; }
+        figure { margin: 0; display: table; } figcaption { display: table-caption; caption-side: bottom; font-size: 0.9em; color: #555; }
         img { image-rendering: pixelated; max-width: 560px; }
         </style></head><body>
         \(body)
