@@ -106,6 +106,12 @@ struct InferCommand: ParsableCommand {
         return recorded
     }
 
+    /// The flags infer needs for a file without metadata, e.g. `--in-channels 3 --out-channels 2 --channels 16 --depth 4`.
+    static func flags(for architecture: UNet.Architecture) -> String {
+        "--in-channels \(architecture.inputChannels) --out-channels \(architecture.outputChannels) "
+            + "--channels \(architecture.channels) --depth \(architecture.depth)"
+    }
+
     /// "a", "a and b", "a, b and c".
     static func list(_ items: [String]) -> String {
         items.count < 2 ? items.joined() : items.dropLast().joined(separator: ", ") + " and " + items[items.count - 1]
