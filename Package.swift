@@ -162,7 +162,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KandinskyModelsTests",
-            dependencies: ["KandinskyModels", "CKandinskyKernels"],
+            dependencies: ["KandinskyModels", "CKandinskyKernels", "KandinskyTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

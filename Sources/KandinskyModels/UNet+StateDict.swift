@@ -48,11 +48,17 @@ extension UNet {
         return entries
     }
 
-    /// The weights and the architecture (as metadata) in a safetensors file that PyTorch's
-    /// `safetensors.torch.load_file` reads into the same architecture's `load_state_dict`.
-    public mutating func safetensorsFile() -> SafetensorsFile {
+    /// The weights, F32 under their `state_dict()` names, in a safetensors file that PyTorch's
+    /// `safetensors.torch.load_file` reads into the same architecture's `load_state_dict`
+    /// (`strict=True` holds: these are all of its entries, as the UNet has no buffers).
+    ///
+    /// With `recordsArchitecture` (the default) the metadata records the architecture (see
+    /// ``Architecture/metadata``), so Kandinsky reads the file back without being told it.
+    /// Without, the file has no metadata at all: byte for byte what
+    /// `safetensors.torch.save_file(model.state_dict(), path)` writes for the same weights.
+    public mutating func safetensorsFile(recordsArchitecture: Bool = true) -> SafetensorsFile {
         SafetensorsFile(tensors: stateDict().map { ($0.name, AnyShapedArray.float32($0.value)) },
-                        metadata: architecture.metadata)
+                        metadata: recordsArchitecture ? architecture.metadata : [:])
     }
 
     /// Replaces every parameter by the tensor of the same name in `file`. Float16 and Float64

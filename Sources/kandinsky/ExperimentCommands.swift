@@ -23,7 +23,7 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train the segmentation network (configs/train.yaml).",
-        discussion: "Writes logs/train/runs/<experiment>/<timestamp>/ with config.yaml, metrics.csv, loss and Dice curves and checkpoints. ckpt_path=… resumes; Ctrl-C finishes the batch and writes a checkpoint.")
+        discussion: "Writes logs/train/runs/<experiment>/<timestamp>/ with config.yaml, metrics.csv, loss and Dice curves and checkpoints/: last.safetensors, best.safetensors (by trainer.best_metric) and the epoch_NNNN.safetensors that trainer.keep_last and trainer.keep_best keep. ckpt_path=… resumes; Ctrl-C finishes the batch and writes a checkpoint.")
 
     @OptionGroup var options: ExperimentOptions
 
@@ -31,6 +31,10 @@ struct TrainCommand: ParsableCommand {
         let config = try options.compose("train")
         Interruption.install()
         let result = try TrainingRun(config: config, data: try ExperimentData.splits(config: config)).run()
+        if let best = result.bestCheckpoint {
+            print("Best checkpoint by \(best.metric) (\(best.lowerIsBetter ? "lowest" : "highest")): epoch \(best.epoch), "
+                  + "\(String(format: "%.6g", best.value)); \(best.url.path)")
+        }
         print("\(result.interrupted ? "Interrupted" : "Finished"): \(result.metrics.epochs.count) epochs; last checkpoint \(result.lastCheckpoint.path)")
         if result.interrupted { throw ExitCode(130) }
     }

@@ -19,7 +19,7 @@ struct Kandinsky: ParsableCommand {
             CommandGroup(name: "Data", subcommands: [
                 SynthCommand.self, SplitCommand.self, DumpDatasetCommand.self, CheckDataCommand.self,
             ]),
-            CommandGroup(name: "Files", subcommands: [InfoCommand.self]),
+            CommandGroup(name: "Files", subcommands: [InfoCommand.self, ExportWeightsCommand.self]),
         ]
     )
 

@@ -57,7 +57,48 @@ func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
         try command.run()
         let written = try NumpyFile.read(contentsOf: directory.appendingPathComponent("probs.npy")).toTensor()
         #expect(maxDifference(written, model.forward(images, training: false).sigmoid()) < 1e-6)
-        #expect(throws: (any Error).self) { try InferCommand.parse(arguments + ["--depth", "2"]) }
+    }
+
+    /// A file that records no architecture, given no flags or some: one line naming the flags
+    /// still needed, exit status 2, and no output.
+    @Test func aFileWithoutMetadataNeedsEveryArchitectureFlagAndSaysWhich() throws {
+        let (directory, _, _) = try Self.setUp(metadata: false)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let model = directory.appendingPathComponent("model.safetensors").path
+        let arguments = ["infer", "--model", model, "--input", directory.appendingPathComponent("images.npy").path,
+                         "--output", directory.appendingPathComponent("probs.npy").path]
+        let bare = try runKandinsky(arguments)
+        #expect(bare.status == 2)
+        #expect(bare.errorLines == ["Error: \(model) records no architecture in its metadata (a plain PyTorch state_dict, as save_file and "
+                                    + "export-weights write); give --in-channels, --out-channels, --channels and --depth"])
+        let partial = try runKandinsky(arguments + ["--channels", "4", "--depth", "2"])
+        #expect(partial.status == 2)
+        #expect(partial.errorLines.count == 1)
+        #expect(partial.errorLines.first?.hasSuffix("; give --in-channels and --out-channels too") == true, "\(partial.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("probs.npy").path))
+    }
+
+    /// A file that records its architecture needs no flag; flags that repeat it are accepted, and
+    /// flags that contradict it are one line naming both.
+    @Test func aRecordedArchitectureNeedsNoFlagsAndRefusesContradictingOnes() throws {
+        var (directory, model, images) = try Self.setUp(metadata: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("model.safetensors").path
+        let arguments = ["--model", path, "--input", directory.appendingPathComponent("images.npy").path,
+                         "--output", directory.appendingPathComponent("probs.npy").path]
+        try InferCommand.parse(arguments + ["--channels", "4", "--out-channels", "2"]).run()
+        let written = try NumpyFile.read(contentsOf: directory.appendingPathComponent("probs.npy")).toTensor()
+        #expect(maxDifference(written, model.forward(images, training: false).sigmoid()) < 1e-6)
+        try FileManager.default.removeItem(at: directory.appendingPathComponent("probs.npy"))
+
+        let contradicting = try runKandinsky(["infer"] + arguments + ["--in-channels", "3", "--channels", "8", "--depth", "3"])
+        #expect(contradicting.status == 2)
+        #expect(contradicting.errorLines == ["Error: --channels 8 and --depth 3 disagree with channels 4 and depth 2 recorded in \(path); "
+                                             + "leave the architecture flags out for a file that records its architecture"])
+        let one = try runKandinsky(["infer"] + arguments + ["--out-channels", "3"])
+        #expect(one.errorLines == ["Error: --out-channels 3 disagrees with out_channels 2 recorded in \(path); "
+                                   + "leave the architecture flags out for a file that records its architecture"])
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("probs.npy").path))
     }
 
     @Test func rejectsImagesTheNetworkCannotTake() throws {

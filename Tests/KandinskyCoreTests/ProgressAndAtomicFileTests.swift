@@ -86,6 +86,33 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path) == ["result.bin"])
     }
 
+    @Test func linkGivesAFileASecondNameThatOutlivesTheFirst() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = directory.appendingPathComponent("epoch_0001.bin"), second = directory.appendingPathComponent("epoch_0002.bin")
+        let last = directory.appendingPathComponent("last.bin")
+        try AtomicFile.write(Data("one".utf8), to: first)
+        try AtomicFile.write(Data("two".utf8), to: second)
+        try AtomicFile.link(first, to: last)
+        #expect(try Data(contentsOf: last) == Data("one".utf8))
+        // Over an existing name, and on one copy on disk.
+        try AtomicFile.link(second, to: last)
+        #expect(try Data(contentsOf: last) == Data("two".utf8))
+        let attributes = try FileManager.default.attributesOfItem(atPath: last.path)
+        #expect((attributes[.systemFileNumber] as? NSNumber) == (try FileManager.default.attributesOfItem(atPath: second.path)[.systemFileNumber] as? NSNumber))
+        // Deleting one name keeps the other whole; rewriting one leaves the other as it was.
+        try FileManager.default.removeItem(at: second)
+        #expect(try Data(contentsOf: last) == Data("two".utf8))
+        try AtomicFile.link(first, to: last)
+        try AtomicFile.write(Data("rewritten".utf8), to: first)
+        #expect(try Data(contentsOf: last) == Data("one".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["epoch_0001.bin", "last.bin"])
+        expectFileFormatError(file: last, field: "file", problemMentions: "cannot link") {
+            try AtomicFile.link(second, to: last)
+        }
+        #expect(try Data(contentsOf: last) == Data("one".utf8))
+    }
+
     @Test func failedNumpyWriteLeavesNothingBehind() throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -72,6 +72,10 @@ let badValues: [BadValue] = [
     BadValue("train", ["seed=-1"], key: "seed", expected: "an integer ≥ 0"),
     BadValue("train", ["model.net.out_channels=3"], key: "model.net.out_channels", .inconsistent, expected: "expected 2, one plane per class"),
     BadValue("train", ["trainer.check_val_every_n_epoch=0"], key: "trainer.check_val_every_n_epoch", expected: "an integer in 1...1000000"),
+    BadValue("train", ["trainer.keep_last=-1"], key: "trainer.keep_last", expected: "an integer in 0...1000000"),
+    BadValue("train", ["trainer.keep_best=all"], key: "trainer.keep_best", .wrongType, expected: "an integer in 0...1000000, found 'all'"),
+    BadValue("train", ["trainer.best_metric=val_acc"], key: "trainer.best_metric", expected: "val_loss, val_dice or val_dice_<category>"),
+    BadValue("train", ["trainer.best_metric=val_dice_cat"], key: "trainer.best_metric", .inconsistent, expected: "expected one of val_loss, val_dice, val_dice_person"),
     BadValue("eval", ["ckpt_path=x", "evaluation.bins=1000000000"], key: "evaluation.bins", expected: "an integer in 1...1000"),
     BadValue("eval", ["ckpt_path=x", "evaluation.reliability_pixel=[96,0]"], key: "evaluation.reliability_pixel", .inconsistent, expected: "a row below 96"),
     BadValue("pipeline", ["pipeline.strategies=[pixel,nope]"], key: "pipeline.strategies", expected: "words among pixel, image, kmeans, gen-ann"),
@@ -132,7 +136,7 @@ let badValues: [BadValue] = [
             paths.formUnion(config.root.allKeyPaths)
         }
         let help = ConfigSchema.helpText()
-        #expect(ConfigSchema.keys.count == 88)
+        #expect(ConfigSchema.keys.count == 91)
         #expect(Set(ConfigSchema.keys.map(\.path)).count == ConfigSchema.keys.count)
         for key in ConfigSchema.keys {
             #expect(paths.contains(key.path), "\(key.path) is in no built-in configuration")
@@ -192,7 +196,7 @@ let badValues: [BadValue] = [
             try ConfigComposer.builtIn.compose(primary: "train", overrides: ["data.batch_size=${trainer}"], environment: [:])
         }
         #expect(error?.code == .wrongType)
-        #expect(error?.description == "config key 'data.batch_size' must be an integer in 1...1024, found a section with keys min_epochs, max_epochs, check_val_every_n_epoch, checkpoint_every_n_epochs (from built-in config trainer/default.yaml, via '${trainer}' in override 'data.batch_size=${trainer}')")
+        #expect(error?.description == "config key 'data.batch_size' must be an integer in 1...1024, found a section with keys min_epochs, max_epochs, check_val_every_n_epoch, checkpoint_every_n_epochs, keep_last, keep_best, … (from built-in config trainer/default.yaml, via '${trainer}' in override 'data.batch_size=${trainer}')")
         let config = try ConfigComposer.builtIn.compose(primary: "train", overrides: [], environment: [:])
         let legacy = #expect(throws: ConfigError.self) { _ = try config.int("model") }
         #expect(legacy?.description == "config key 'model' must be an integer, found a section with keys optimizer, net, loss, scheduler (from built-in config model/segmentation.yaml)")

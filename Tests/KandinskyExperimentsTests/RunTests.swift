@@ -96,6 +96,38 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
         #expect(Set([straight, first, resumed, other].map(\.lastCheckpoint)).count == 4)
     }
 
+    /// keep_last 2 and keep_best 1 over 5 epochs leave the epochs 4 and 5 and the one with the
+    /// lowest validation loss; last and best are those epochs' files under a second name.
+    @Test func trainingKeepsTheNewestAndTheBestCheckpoints() throws {
+        let study = try TinyStudy()
+        let result = try study.train(["trainer.max_epochs=5", "trainer.keep_last=2", "trainer.keep_best=1", "trainer.best_metric=val_loss"])
+        let losses = result.metrics.epochs.map(\.validationLoss)
+        let bestEpoch = losses.indices.min { losses[$0] < losses[$1] }! + 1
+        let best = try #require(result.bestCheckpoint)
+        #expect(best.epoch == bestEpoch && best.value == losses[bestEpoch - 1] && best.metric == "val_loss" && best.lowerIsBetter)
+        let folder = result.directory.appendingPathComponent("checkpoints")
+        let expected = Set([bestEpoch, 4, 5].map { String(format: "epoch_%04d.safetensors", $0) } + ["last.safetensors", "best.safetensors"])
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: folder.path)) == expected)
+        #expect(try Data(contentsOf: best.url) == Data(contentsOf: folder.appendingPathComponent(String(format: "epoch_%04d.safetensors", bestEpoch))))
+        #expect(try Data(contentsOf: result.lastCheckpoint) == Data(contentsOf: folder.appendingPathComponent("epoch_0005.safetensors")))
+        #expect(try SafetensorsFile.read(contentsOf: best.url).metadata["trainer.epoch"] == "\(bestEpoch)")
+    }
+
+    /// A run that kept nothing but last.safetensors resumes to the same weights as an
+    /// uninterrupted run.
+    @Test func aPrunedRunResumesFromItsLastCheckpoint() throws {
+        let study = try TinyStudy()
+        let straight = try study.train(["trainer.max_epochs=3", "trainer.keep_last=1", "trainer.keep_best=0"])
+        #expect(straight.bestCheckpoint == nil)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: straight.directory.appendingPathComponent("checkpoints").path).sorted()
+                == ["epoch_0003.safetensors", "last.safetensors"])
+        let first = try study.train(["trainer.max_epochs=2", "trainer.keep_last=0", "trainer.keep_best=0"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: first.directory.appendingPathComponent("checkpoints").path) == ["last.safetensors"])
+        let resumed = try study.train(["trainer.max_epochs=3", "ckpt_path=\(first.lastCheckpoint.path)"])
+        #expect(resumed.metrics.epochs.map(\.epoch) == [1, 2, 3])
+        #expect(maximumDifference(try weights(straight.lastCheckpoint), try weights(resumed.lastCheckpoint)) == 0)
+    }
+
     @Test func interruptionWritesACheckpointAndStops() throws {
         let study = try TinyStudy()
         Interruption.request()

@@ -1,5 +1,6 @@
 import Foundation
 import KandinskyCore
+import KandinskyTestSupport
 import Testing
 @testable import KandinskyModels
 
@@ -22,6 +23,34 @@ import Testing
         #expect(shapes["conv2.0.weight"] == [2, 4, 1, 1])
         #expect(shapes["conv2.1.weight"] == [2, 2, 1, 1])
         #expect(shapes["conv2.2.bias"] == [2])
+    }
+
+    /// Names, order, dtypes and shapes are PyTorch's for every architecture of the fixture, the
+    /// original's COCO network (channels 128, depth 4) among them.
+    @Test func stateDictIsPyTorchsForEveryFixtureArchitecture() throws {
+        let fixture = try UNetStateDictFixture.load()
+        #expect(fixture.architectures.map(\.channels) == [4, 6, 128])
+        for expected in fixture.architectures {
+            var generator = SeededGenerator(seed: 4)
+            var model = UNet(inputChannels: expected.inChannels, outputChannels: expected.outChannels, channels: expected.channels,
+                             depth: expected.depth, using: &generator)
+            let entries = model.stateDict().map { UNetStateDictFixture.Entry(name: $0.name, dtype: "F32", shape: $0.value.shape) }
+            #expect(entries == expected.stateDict, "channels \(expected.channels), depth \(expected.depth)")
+            #expect(model.safetensorsFile(recordsArchitecture: false).stateDictEntries == expected.stateDict.sorted { $0.name < $1.name })
+        }
+    }
+
+    /// Without its architecture, a network's file is the one `safetensors.torch.save_file(
+    /// model.state_dict(), path)` wrote for the same weights, to the byte.
+    @Test func weightsWithoutTheArchitectureAreWhatPyTorchWrites() throws {
+        let url = try fixtureURL("unet_c4_weights.safetensors")
+        var model = try UNet(contentsOf: url, architecture: .init(inputChannels: 3, outputChannels: 2, channels: 4, depth: 4))
+        let file = model.safetensorsFile(recordsArchitecture: false)
+        #expect(file.metadata.isEmpty)
+        let written = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-plain-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: written) }
+        try file.write(to: written)
+        #expect(try Data(contentsOf: written) == Data(contentsOf: url))
     }
 
     @Test func rejectsSizesNotDivisibleByTwoToTheDepth() {

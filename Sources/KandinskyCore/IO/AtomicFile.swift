@@ -46,6 +46,34 @@ public enum AtomicFile {
         }
     }
 
+    /// Gives the file at `source` a second name, `url`, atomically: a reader of `url` sees the
+    /// file it named before or the whole of `source`, never a mix. A hard link is made under a
+    /// temporary name next to `url` and renamed over it, so no byte is copied and both names
+    /// share one copy on disk (deleting either name leaves the other whole); on a file system
+    /// without hard links, `source` is copied into the temporary file instead. Both names must
+    /// be in one directory's file system. A later ``write(_:to:)`` to either name renames a new
+    /// file over that name alone, so the other keeps its contents.
+    public static func link(_ source: URL, to url: URL) throws(FileFormatError) {
+        let temporary = temporaryURL(for: url)
+        removeStaleTemporaries(of: url)
+        guard hardLink(source.path, temporary.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            guard let input = FileHandle(forReadingAtPath: source.path) else {
+                throw FileFormatError(file: url.path, field: "file", problem: "cannot link \(source.path) (\(reason)) nor open it to copy")
+            }
+            defer { try? input.close() }
+            try write(to: url) { output in
+                while let chunk = try input.read(upToCount: 1 << 24), !chunk.isEmpty { try output.write(contentsOf: chunk) }
+            }
+            return
+        }
+        if rename(temporary.path, url.path) != 0 {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: temporary)
+            throw FileFormatError(file: url.path, field: "file", problem: "cannot rename the link to \(source.path) into place: \(reason)")
+        }
+    }
+
     /// A new temporary name next to `url`: `.NAME.<pid>.<random>.tmp`.
     package static func temporaryURL(for url: URL) -> URL {
         url.deletingLastPathComponent()
@@ -79,4 +107,15 @@ public enum AtomicFile {
         for url in stale { try? FileManager.default.removeItem(at: url) }
         return stale
     }
+}
+
+/// link(2): a second directory entry for an existing file.
+private func hardLink(_ source: String, _ destination: String) -> Int32 {
+    #if canImport(Glibc)
+    Glibc.link(source, destination)
+    #elseif canImport(Darwin)
+    Darwin.link(source, destination)
+    #else
+    -1
+    #endif
 }

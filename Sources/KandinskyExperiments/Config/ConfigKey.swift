@@ -296,8 +296,10 @@ extension ConfigKey where Value == Double {
 }
 
 extension ConfigKey where Value == String {
-    static func text(_ path: String, _ meaning: String) -> Self {
-        Self(path, .text, meaning) { if case .text(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") } }
+    static func text(_ path: String, _ meaning: String, condition: (@Sendable (String) -> String?)? = nil) -> Self {
+        Self(path, .text, meaning, condition: lift(condition) { if case .text(let v) = $0 { v } else { nil } }) {
+            if case .text(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
+        }
     }
 }
 

@@ -155,6 +155,21 @@ package struct ConfigSchema: Sendable {
             "Validate every this many epochs (and after the last).")
         package let checkpointEvery: ConfigKey<Int> = .integer("trainer.checkpoint_every_n_epochs", 1...ConfigSchema.maximumEpochs,
             "Write epoch_NNNN.safetensors every this many epochs (and after the last).")
+        package let keepLast: ConfigKey<Int?> = .optionalInteger("trainer.keep_last", 0...ConfigSchema.maximumEpochs,
+            "The newest epoch_NNNN.safetensors kept; older ones are deleted once a newer checkpoint is completely "
+                + "written. 0 keeps none (last.safetensors, always kept, holds the newest); null keeps every one. "
+                + "A checkpoint holds the weights and Adam's two moments: 0.6 GB at channels 128, depth 4.")
+        package let keepBest: ConfigKey<Int> = .integer("trainer.keep_best", 0...ConfigSchema.maximumEpochs,
+            "Epoch files with the best trainer.best_metric kept besides the keep_last newest; best.safetensors "
+                + "names the best of them. 0 keeps none for their metric and writes no best.safetensors.")
+        package let bestMetric: ConfigKey<String> = .text("trainer.best_metric",
+            "The metrics.csv column that ranks checkpoints, its direction fixed by its name: val_loss (lower is "
+                + "better), val_dice (the foreground classes' mean Dice) or val_dice_<category> (one class's), higher "
+                + "is better. Epochs that are not validated are not ranked.",
+            condition: { name in
+                name == "val_loss" || name == "val_dice" || (name.hasPrefix("val_dice_") && name.count > "val_dice_".count)
+                    ? nil : "val_loss, val_dice or val_dice_<category>"
+            })
     }
 
     /// `calibration.*`: how scores are grouped into curves.
@@ -325,6 +340,12 @@ extension ConfigSchema {
             guard let text = present(\.calibration.groupSplit, in: config), (try? GroupSplitSetting(text)) == nil else { return }
             throw .inconsistent(shared.calibration.groupSplit.path, value: text, problem: "expected auto, none or a fraction in (0, 1)",
                                 source: config.sources.source(of: shared.calibration.groupSplit.path))
+        },
+        ConfigCrossCheck(rule: "trainer.best_metric val_dice_<category> names one of data.categories") { config throws(ConfigError) in
+            guard let categories = present(\.data.categories, in: config), let name = present(\.trainer.bestMetric, in: config),
+                  CheckpointMetric(name, classNames: categories) == nil else { return }
+            throw .inconsistent("trainer.best_metric", value: name, problem: "expected one of " + CheckpointMetric.names(classNames: categories),
+                                source: config.sources.source(of: "trainer.best_metric"))
         },
         ConfigCrossCheck(rule: "model.net.out_channels is 1 + the number of data.categories") { config throws(ConfigError) in
             guard let categories = present(\.data.categories, in: config), let outputs = present(\.model.outputChannels, in: config),

@@ -120,7 +120,7 @@ public struct CalibrationRun {
     }
 
     /// The tensors of ``CalibratedCurves/safetensors`` that are not network weights.
-    static let calibrationTensorNames: Set<String> = ["nc_curves", "kandinsky_mask", "group_labels"]
+    package static let calibrationTensorNames: Set<String> = ["nc_curves", "kandinsky_mask", "group_labels"]
 
     /// The group map as a colour-mapped PNG (one colour per group id).
     static func maskPNG(_ labels: ShapedArray<Int32>) -> Data {

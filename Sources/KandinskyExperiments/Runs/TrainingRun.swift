@@ -10,7 +10,12 @@ import KandinskyModels
 /// - `metrics.csv` (see ``MetricsLog``) and `val_loss.svg`, `val_dice.svg`;
 /// - `checkpoints/epoch_NNNN.safetensors` every `trainer.checkpoint_every_n_epochs` epochs and
 ///   `checkpoints/last.safetensors` after every epoch: weights under their PyTorch names,
-///   Adam's moments, the epoch, the learning rate and the configuration (metadata `config`).
+///   Adam's moments, the epoch, the learning rate and the configuration (metadata `config`);
+/// - `checkpoints/best.safetensors`, the epoch checkpoint best by `trainer.best_metric`.
+///
+/// Only the `trainer.keep_last` newest epoch files and the `trainer.keep_best` best are kept;
+/// the others are deleted once a newer checkpoint is completely written (see
+/// ``CheckpointFolder`` and ``CheckpointRetention``).
 ///
 /// `ckpt_path=…` resumes: the weights, optimizer, epoch and schedule continue exactly (with
 /// dropout 0, a resumed run gives the same weights as an uninterrupted one). Ctrl-C finishes the
@@ -36,10 +41,27 @@ public struct TrainingRun {
         public var directory: URL
         /// The last checkpoint written.
         public var lastCheckpoint: URL
+        /// `best.safetensors` and what made it best; nil when `trainer.keep_best` is 0 or no
+        /// epoch with a checkpoint was validated.
+        public var bestCheckpoint: BestCheckpoint?
         /// All epochs' metrics, including those of a resumed run's earlier epochs.
         public var metrics: MetricsLog
         /// Whether the run stopped early because of Ctrl-C.
         public var interrupted: Bool
+    }
+
+    /// The checkpoint a run ranked best.
+    public struct BestCheckpoint: Sendable {
+        /// `checkpoints/best.safetensors`.
+        public var url: URL
+        /// The epoch it was written after.
+        public var epoch: Int
+        /// The metric that ranked it, `trainer.best_metric` (a `metrics.csv` column).
+        public var metric: String
+        /// Whether a smaller value of ``metric`` is better (`val_loss`) or a larger one (Dice).
+        public var lowerIsBetter: Bool
+        /// The metric's value at that epoch.
+        public var value: Double
     }
 
     /// Trains; `progressStyle` chooses how progress is shown.
@@ -52,6 +74,7 @@ public struct TrainingRun {
         let settings = try ModelSettings(config: config)
         let optimizer = try OptimizerSettings(config: config)
         let architecture = settings.architecture
+        let retention = try CheckpointRetention(config: config, classNames: data.classNames.dropFirst().map { $0 })
 
         var trainer: Trainer
         var metrics = MetricsLog(classNames: data.classNames.dropFirst().map { $0 })
@@ -78,22 +101,21 @@ public struct TrainingRun {
         }
 
         let directory = try RunDirectory(config: config, task: "train", timestamped: true)
-        var lastCheckpoint = directory.file("checkpoints/last.safetensors")
+        var checkpoints = CheckpointFolder(directory: directory.file("checkpoints"), retention: retention)
+        var lastCheckpoint = checkpoints.last
         let trainLoader = BatchLoader(dataset: data.train, batchSize: batchSize, shuffle: true, seed: seed,
                                       augmentation: data.augmentation)
         let validationLoader = BatchLoader(dataset: data.validation, batchSize: batchSize, shuffle: false)
         var interrupted = false
 
-        func saveCheckpoint(named name: String) throws -> URL {
+        func saveCheckpoint(to url: URL) throws {
             var file = trainer.checkpoint()
             file.metadata["config"] = config.yaml
             file.metadata["metrics_csv"] = metrics.csv
             file.metadata["kandinsky.kind"] = "training-checkpoint"
-            let url = directory.file("checkpoints/\(name)")
             do { try file.write(to: url) } catch {
                 throw ExperimentError("cannot write checkpoint \(url.path): \(error.problem)")
             }
-            return url
         }
 
         while trainer.epoch < maxEpochs {
@@ -116,7 +138,8 @@ public struct TrainingRun {
             }
             if interrupted {
                 progress.finish(message: "interrupted")
-                lastCheckpoint = try saveCheckpoint(named: "interrupted.safetensors")
+                lastCheckpoint = checkpoints.directory.appendingPathComponent("interrupted.safetensors")
+                try saveCheckpoint(to: lastCheckpoint)
                 break
             }
             trainer.finishEpoch()
@@ -128,19 +151,22 @@ public struct TrainingRun {
             let trainLoss = lossSum / Double(max(seen, 1))
             progress.finish(message: String(format: "loss %.4f  val loss %.4f  val dice %@", trainLoss, validationLoss,
                                             dice.dropFirst().map { String(format: "%.3f", $0) }.joined(separator: " ")))
-            metrics.epochs.append(.init(epoch: epoch, trainLoss: trainLoss, validationLoss: validationLoss,
-                                        validationDice: Array(dice.dropFirst()), learningRate: learningRate,
-                                        seconds: Date().timeIntervalSince(started)))
+            let row = StudySummary.Epoch(epoch: epoch, trainLoss: trainLoss, validationLoss: validationLoss,
+                                         validationDice: Array(dice.dropFirst()), learningRate: learningRate,
+                                         seconds: Date().timeIntervalSince(started))
+            metrics.epochs.append(row)
             try directory.write(Data(metrics.csv.utf8), to: "metrics.csv")
             try directory.write(Data(metrics.lossChart.svg.utf8), to: "val_loss.svg")
             try directory.write(Data(metrics.diceChart.svg.utf8), to: "val_dice.svg")
-            if epoch % checkpointEvery == 0 || epoch == maxEpochs {
-                _ = try saveCheckpoint(named: String(format: "epoch_%04d.safetensors", epoch))
-            }
-            lastCheckpoint = try saveCheckpoint(named: "last.safetensors")
+            lastCheckpoint = try checkpoints.save(epoch: epoch, value: retention.metric.value(at: row),
+                                                  keepsEpochFile: epoch % checkpointEvery == 0 || epoch == maxEpochs, write: saveCheckpoint)
         }
         if !interrupted { try directory.markComplete() }
-        return Result(directory: directory.url, lastCheckpoint: lastCheckpoint, metrics: metrics, interrupted: interrupted)
+        let best = checkpoints.bestEpoch.map { epoch in
+            BestCheckpoint(url: checkpoints.best, epoch: epoch, metric: retention.metric.name, lowerIsBetter: retention.metric.lowerIsBetter,
+                           value: checkpoints.bestValue ?? .nan)
+        }
+        return Result(directory: directory.url, lastCheckpoint: lastCheckpoint, bestCheckpoint: best, metrics: metrics, interrupted: interrupted)
     }
 
     /// Mean loss (weighted by batch size) and NaN-mean class-wise Dice over a dataset.
