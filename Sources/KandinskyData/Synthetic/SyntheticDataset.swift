@@ -67,7 +67,7 @@ public struct SyntheticDataset: Sendable, Equatable {
         let aspect = Self.aspectRatios[uniformIndex(below: Self.aspectRatios.count, using: &generator)]
         let area = Double(width * height)
         let w = Int((area * aspect).squareRoot().rounded()), h = Int((area / aspect).squareRoot().rounded())
-        let scene = SyntheticScene.render(width: w, height: h, using: &generator)
+        let scene = SyntheticScene.person(width: w, height: h, using: &generator)
         let id = index + 1
         let asPNG = generator.nextUnitDouble() < 0.06
         let fileName = String(format: "%06d.%@", id, asPNG ? "png" : "jpg")
