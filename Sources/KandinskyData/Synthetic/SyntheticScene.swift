@@ -32,22 +32,38 @@ struct SyntheticScene {
     /// - Complexity: O(H · W).
     static func finished(_ canvas: [SIMD3<Double>], width: Int, height: Int, noise: Double,
                          using generator: inout SeededGenerator) -> RGBImage {
+        // Plain doubles rather than SIMD3 arithmetic, which is slow in debug builds (where the
+        // tests generate data); each sum is still taken row by row, left to right.
+        var planar = [Double](repeating: 0, count: 3 * canvas.count)
+        for i in 0..<canvas.count {
+            planar[3 * i] = canvas[i].x
+            planar[3 * i + 1] = canvas[i].y
+            planar[3 * i + 2] = canvas[i].z
+        }
         var pixels = [UInt8](repeating: 0, count: width * height * 3)
-        for y in 0..<height {
-            for x in 0..<width {
-                var sum = SIMD3<Double>.zero
-                var weight = 0.0
-                for dy in -1...1 {
-                    for dx in -1...1 {
-                        let yy = min(max(y + dy, 0), height - 1), xx = min(max(x + dx, 0), width - 1)
-                        let k = Double((2 - abs(dx)) * (2 - abs(dy)))
-                        sum += canvas[yy * width + xx] * k
-                        weight += k
+        planar.withUnsafeBufferPointer { canvas in
+            pixels.withUnsafeMutableBufferPointer { pixels in
+                for y in 0..<height {
+                    let above = max(y - 1, 0) * width, row = y * width, below = min(y + 1, height - 1) * width
+                    for x in 0..<width {
+                        let left = max(x - 1, 0), right = min(x + 1, width - 1)
+                        let offset = noise * generator.nextNormal()
+                        for channel in 0..<3 {
+                            func at(_ row: Int, _ column: Int) -> Double { canvas[3 * (row + column) + channel] }
+                            var sum = at(above, left) * 1
+                            sum += at(above, x) * 2
+                            sum += at(above, right) * 1
+                            sum += at(row, left) * 2
+                            sum += at(row, x) * 4
+                            sum += at(row, right) * 2
+                            sum += at(below, left) * 1
+                            sum += at(below, x) * 2
+                            sum += at(below, right) * 1
+                            // 16 is the kernel's sum.
+                            let c = sum / 16 + offset
+                            pixels[3 * (row + x) + channel] = UInt8(min(max((c * 255).rounded(), 0), 255))
+                        }
                     }
-                }
-                let c = sum / weight + SIMD3(repeating: noise * generator.nextNormal())
-                for channel in 0..<3 {
-                    pixels[(y * width + x) * 3 + channel] = UInt8(min(max((c[channel] * 255).rounded(), 0), 255))
                 }
             }
         }
