@@ -72,13 +72,15 @@ public enum ExperimentData {
                             maxTranslation: translate[0], scaleRange: scale[0]...scale[1])
     }
 
-    /// Generates the synthetic dataset of `data.generator` under `data.root` when its test
-    /// manifest is missing; does nothing for other data. Returns whether it generated.
+    /// Generates the synthetic dataset of `data.generator` (its scene, counts, frame size and
+    /// seed) under `data.root` when its test manifest is missing; does nothing for other data.
+    /// Returns whether it generated.
     public static func prepare(config: Config, progressStyle: ProgressReporter.Style = .automatic) throws -> Bool {
         guard try config.value(\.data.generator) else { return false }
         let root = URL(fileURLWithPath: try config.value(\.data.root))
         guard !FileManager.default.fileExists(atPath: SyntheticDataset.labelsURL(root: root, part: "test").path) else { return false }
-        let generator = SyntheticDataset(trainCount: try config.value(\.data.generatorTrain),
+        let generator = SyntheticDataset(scene: try config.value(\.data.generatorScene, ifAbsent: .person),
+                                         trainCount: try config.value(\.data.generatorTrain),
                                          validationCount: try config.value(\.data.generatorValidation),
                                          calibrationCount: try config.value(\.data.generatorCalibration),
                                          testCount: try config.value(\.data.generatorTest),
