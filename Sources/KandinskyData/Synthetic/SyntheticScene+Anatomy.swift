@@ -121,7 +121,7 @@ extension SyntheticScene {
         fill(SyntheticShapes.ellipse(centre: body(uniform(-0.24 ... -0.17), 0.36), radiusX: 0.07 * rx, radiusY: 0.06 * ry, angle: uniform(-0.3...0.3)),
              uniform(0.62...0.7), textured: 0.3)
 
-        // Organ-like distractors at jittered anatomical places.
+        // Distractors at jittered anatomical places, most of them at parenchyma's grey level.
         func jittered(_ u: Double, _ v: Double) -> Point { body(u + uniform(-0.05...0.05), v + uniform(-0.05...0.05)) }
         if chance(0.9) {
             let liver = jittered(-0.66, -0.3)
