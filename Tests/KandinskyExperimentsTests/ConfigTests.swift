@@ -222,6 +222,8 @@ private let miniature: [String: String] = [
             "data=synthetic-anatomy", "paths.root_dir=\(root.path)", "data.generator.train=4", "data.trainval_split=4",
             "data.generator.val=2", "data.generator.cal=2", "data.generator.test=2",
         ], environment: [:])
+        let missing = #expect(throws: ExperimentError.self) { try ExperimentData.splits(config: config) }
+        #expect(missing?.description.contains("does not exist (run `kandinsky synth --scene anatomy` or `kandinsky pipeline` to generate it)") == true)
         #expect(try ExperimentData.prepare(config: config, progressStyle: .silent))
         let splits = try ExperimentData.splits(config: config)
         #expect(splits.classNames == ["background", "organ"])

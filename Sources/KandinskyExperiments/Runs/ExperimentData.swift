@@ -38,7 +38,9 @@ public enum ExperimentData {
         let resize = ResizeAndPad(width: dims[0], height: dims[1])
         let generated = try config.value(\.data.generator)
         for (root, key) in [(trainvalRoot, "data.trainval_root"), (testRoot, "data.test_root")] where !FileManager.default.fileExists(atPath: root.path) {
-            throw ExperimentError("\(key) points at \(root.path), which does not exist" + (generated ? " (run `kandinsky synth` or `kandinsky pipeline` to generate it)" : ""))
+            let anatomy = try generated && config.value(\.data.generatorScene, ifAbsent: .person) == .anatomy
+            let synth = anatomy ? "kandinsky synth --scene anatomy" : "kandinsky synth"
+            throw ExperimentError("\(key) points at \(root.path), which does not exist" + (generated ? " (run `\(synth)` or `kandinsky pipeline` to generate it)" : ""))
         }
         let splitDirectory = trainvalRoot.appendingPathComponent("splits/t\(split)")
         func dataset(_ root: URL, _ manifest: URL) throws -> COCODataset {
