@@ -84,7 +84,7 @@ struct PipelineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline",
         abstract: "Run the whole study: data, training, calibration with every strategy at several sizes, evaluation and a report (configs/pipeline.yaml).",
-        discussion: "With no arguments it uses the built-in synthetic dataset (generated under data/synthetic when absent) and writes logs/pipeline/synthetic/report.html, report.md and summary.json (logs/pipeline/<data.name>/ in general). data=coco runs the same study on COCO-format data (DATA_TRAINVAL_ROOT, DATA_TEST_ROOT).")
+        discussion: "With no arguments it uses the built-in synthetic dataset of person-like scenes (generated under data/synthetic when absent) and writes logs/pipeline/synthetic/report.html, report.md and summary.json (logs/pipeline/<data.name>/ in general). data=synthetic-anatomy runs the same study on the built-in anatomy-like dataset (CT-slice-like frames, generated under data/synthetic-anatomy), data=coco on COCO-format data (DATA_TRAINVAL_ROOT, DATA_TEST_ROOT).")
 
     @OptionGroup var options: ExperimentOptions
 

@@ -18,6 +18,18 @@ private func kandinsky(_ arguments: [String]) throws -> (status: Int32, output: 
     return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
 }
 
+/// The category names and the images' file names and sizes of a COCO manifest.
+private func manifestFields(_ url: URL) throws -> (categories: [String], images: [(fileName: String, width: Int, height: Int)]) {
+    struct Manifest: Decodable {
+        struct Category: Decodable { var name: String }
+        struct Image: Decodable { var file_name: String; var width: Int; var height: Int }
+        var categories: [Category]
+        var images: [Image]
+    }
+    let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: url))
+    return (manifest.categories.map(\.name), manifest.images.map { ($0.file_name, $0.width, $0.height) })
+}
+
 @Suite("Data commands: synth, split, check-data, dump-dataset")
 struct DataCommandsTests {
     @Test("the synthetic dataset goes through split, check-data and dump-dataset")
@@ -56,6 +68,25 @@ struct DataCommandsTests {
                                   "--dims", "32x24", "--cal-trim", "3", "--seed", "1", "--out", trimmed.path])
         #expect(trim.status == 0, "\(trim.error)")
         #expect(try NumpyFile.read(contentsOf: trimmed.appendingPathComponent("targets.npy")).shape == [3, 2, 24, 32])
+    }
+
+    @Test("synth --scene anatomy writes grey frames of its own size that check-data reads with category organ")
+    func anatomy() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-cli-anatomy-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let synth = try runKandinsky(["synth", "--scene", "anatomy", "--out", root.path, "--seed", "3", "--train", "4", "--val", "2", "--cal", "4", "--test", "2"])
+        #expect(synth.status == 0, "\(synth.stderr)")
+        let manifest = try manifestFields(root.appendingPathComponent("test/labels.json"))
+        #expect(manifest.categories == ["organ"])
+        #expect(manifest.images.count == 2 && manifest.images.allSatisfy { $0.width == 128 && $0.height == 96 && $0.fileName.hasSuffix(".png") })
+        let check = try runKandinsky(["check-data", "--root", root.appendingPathComponent("trainval").path, "--split", "t4", "--category", "organ", "--dims", "128x96"])
+        #expect(check.status == 0, "\(check.stderr)")
+        #expect(check.stdout.contains("4/4 images decode") && check.stdout.contains("organ ") && check.stdout.contains("splits are disjoint"))
+        let sized = try runKandinsky(["synth", "--scene", "anatomy", "--out", root.appendingPathComponent("sized").path, "--train", "1", "--val", "0", "--cal", "0", "--test", "1", "--size", "64x48"])
+        #expect(sized.status == 0, "\(sized.stderr)")
+        #expect(try manifestFields(root.appendingPathComponent("sized/test/labels.json")).images.map(\.width) == [64])
+        let unknown = try runKandinsky(["synth", "--scene", "ct", "--out", root.appendingPathComponent("unknown").path])
+        #expect(unknown.status == 2 && unknown.errorLines.count == 1 && unknown.stderr.contains("ct"), "\(unknown.stderr)")
     }
 
     @Test("bad input ends with one error line naming the file and a non-zero status")

@@ -172,7 +172,7 @@ import Testing
         let value = values.randomElement(using: &random)!
         switch Int.random(in: 0..<10, using: &random) {
         case 0: return "experiment=" + (Bool.random(using: &random) ? experiments.randomElement(using: &random)! : value)
-        case 1: return ["data=coco", "data=synthetic", "data=nope", "model=segmentation", "model/scheduler=cosine", "paths=default"].randomElement(using: &random)!
+        case 1: return ["data=coco", "data=synthetic", "data=synthetic-anatomy", "data=nope", "model=segmentation", "model/scheduler=cosine", "paths=default"].randomElement(using: &random)!
         case 2: return "+" + (["new.key", "data.new", "a", "seed"].randomElement(using: &random)!) + "=" + value
         case 3: return ["=1", "+=1", "a..b=1", ".x=1", "x.=1", "noequals", "data.batch_sise=3", "data.dims.0=5", "=", "+"].randomElement(using: &random)!
         default: return keys.randomElement(using: &random)! + "=" + value

@@ -83,6 +83,8 @@ let badValues: [BadValue] = [
     BadValue("pipeline", ["pipeline.coverage_alphas=[0.1,1.5]"], key: "pipeline.coverage_alphas", expected: "(0, 1)"),
     BadValue("predict", ["ckpt_path=x", "image=y", "alpha=1"], key: "alpha", expected: "a number in (0, 1)"),
     BadValue("predict", ["ckpt_path=x", "image=y", "indexing=nearest"], key: "indexing", expected: "one of auto, at-or-above, interpolated, reference"),
+    BadValue("train", ["data=synthetic-anatomy", "data.generator.scene=ct"], key: "data.generator.scene", expected: "one of person, anatomy"),
+    BadValue("pipeline", ["data.generator.scene=Person"], key: "data.generator.scene", expected: "one of person, anatomy"),
     BadValue("train", ["data.batch_size=eight"], key: "data.batch_size", .wrongType, expected: "an integer in 1...1024, found 'eight'"),
     BadValue("train", ["data.augmentations=5"], key: "data.augmentations", .wrongType, expected: "a section, found '5'"),
 ]
@@ -136,7 +138,7 @@ let badValues: [BadValue] = [
             paths.formUnion(config.root.allKeyPaths)
         }
         let help = ConfigSchema.helpText()
-        #expect(ConfigSchema.keys.count == 91)
+        #expect(ConfigSchema.keys.count == 92)
         #expect(Set(ConfigSchema.keys.map(\.path)).count == ConfigSchema.keys.count)
         for key in ConfigSchema.keys {
             #expect(paths.contains(key.path), "\(key.path) is in no built-in configuration")

@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyData
 import Testing
 @testable import KandinskyExperiments
 
@@ -185,6 +186,51 @@ private let miniature: [String: String] = [
                                                       environment: ["DATA_TRAINVAL_ROOT": "/coco/trainval", "DATA_TEST_ROOT": "/coco/test"])
         #expect(try coco.string("data.trainval_root") == "/coco/trainval")
         #expect(try coco.ints("data.dims") == [320, 240])
+    }
+
+    @Test func theAnatomyDataComposesWithItsSceneSizeAndAugmentation() throws {
+        let config = try ConfigComposer.builtIn.compose(primary: "pipeline", overrides: ["data=synthetic-anatomy"], environment: [:])
+        #expect(try config.value(\.data.name) == "synthetic-anatomy")
+        #expect(try config.value(\.data.root) == "./data/synthetic-anatomy")
+        #expect(try config.value(\.data.generatorScene) == .anatomy)
+        #expect(try config.value(\.data.categories) == ["organ"])
+        #expect(try config.value(\.data.dims) == [128, 96])
+        #expect(try [config.value(\.data.generatorWidth), config.value(\.data.generatorHeight)] == [128, 96])
+        #expect(try config.value(\.data.generatorTrain) == 300 && config.value(\.data.trainvalSplit) == "300")
+        #expect(try ExperimentData.augmentation(config: config) == .init(flipProbability: 0, maxRotationDegrees: 5, maxTranslation: 0.04, scaleRange: 0.9...1.1))
+        let person = try ConfigComposer.builtIn.compose(primary: "pipeline", overrides: [], environment: [:])
+        #expect(try person.value(\.data.generatorScene) == .person)
+    }
+
+    /// A data config written before `data.generator.scene` existed generates people, as it did.
+    @Test func aGeneratorWithoutASceneIsThePersonScene() throws {
+        let directory = try copyOfBuiltInConfigs()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("data/synthetic.yaml")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        #expect(text.contains("  scene: person\n"))
+        try text.replacingOccurrences(of: "  scene: person\n", with: "").write(to: file, atomically: true, encoding: .utf8)
+        let config = try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
+        #expect(config.node("data.generator.scene") == nil)
+        #expect(try config.value(\.data.generatorScene, ifAbsent: .person) == .person)
+    }
+
+    @Test func prepareGeneratesTheConfiguredScene() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-anatomy-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let config = try ConfigComposer.builtIn.compose(primary: "train", overrides: [
+            "data=synthetic-anatomy", "paths.root_dir=\(root.path)", "data.generator.train=4", "data.trainval_split=4",
+            "data.generator.val=2", "data.generator.cal=2", "data.generator.test=2",
+        ], environment: [:])
+        let missing = #expect(throws: ExperimentError.self) { try ExperimentData.splits(config: config) }
+        #expect(missing?.description.contains("does not exist (run `kandinsky synth --scene anatomy` or `kandinsky pipeline` to generate it)") == true)
+        #expect(try ExperimentData.prepare(config: config, progressStyle: .silent))
+        let splits = try ExperimentData.splits(config: config)
+        #expect(splits.classNames == ["background", "organ"])
+        let counts: [Int] = [splits.train.count, splits.validation.count, splits.calibration.count, splits.test.count]
+        #expect(counts == [4, 2, 2, 2])
+        #expect(splits.test.images.allSatisfy { $0.width == 128 && $0.height == 96 && $0.fileName.hasSuffix(".png") })
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("data/synthetic-anatomy/test/labels.json").path))
     }
 
     @Test func predictNeedsACheckpointAndAnImage() throws {

@@ -53,9 +53,7 @@ enum SyntheticShapes {
     /// top to feet: head, neck, torso, two-segment arms and legs, with the pose drawn from
     /// `generator` (lean, arm swing and bend, leg spread and bend, sometimes sitting).
     static func person(hip: Point, height h: Double, using generator: inout SeededGenerator) -> [[Double]] {
-        func uniform(_ range: ClosedRange<Double>) -> Double {
-            range.lowerBound + (range.upperBound - range.lowerBound) * generator.nextUnitDouble()
-        }
+        func uniform(_ range: ClosedRange<Double>) -> Double { generator.uniform(range) }
         let lean = uniform(-0.25...0.25)
         let up: Point = (sin(lean), -cos(lean))
         let across: Point = (cos(lean), sin(lean))

@@ -391,6 +391,12 @@ extension Config {
     package func value<Value>(_ key: KeyPath<ConfigSchema, ConfigKey<Value>>) throws(ConfigError) -> Value {
         try ConfigSchema.shared[keyPath: key].read(from: self)
     }
+
+    /// The value of a key that configurations written before it existed may lack: `fallback`
+    /// when it is absent, otherwise as ``value(_:)``.
+    package func value<Value>(_ key: KeyPath<ConfigSchema, ConfigKey<Value>>, ifAbsent fallback: Value) throws(ConfigError) -> Value {
+        node(ConfigSchema.shared[keyPath: key].path) == nil ? fallback : try value(key)
+    }
 }
 
 extension Config {

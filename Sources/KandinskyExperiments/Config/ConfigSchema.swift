@@ -1,4 +1,5 @@
 import KandinskyCalibration
+import KandinskyData
 
 /// Every configuration key the tool reads: its type, its allowed values and what it means.
 ///
@@ -87,7 +88,11 @@ package struct ConfigSchema: Sendable {
         package let calibrationTrim: ConfigKey<Int?> = .optionalInteger("data.cal_trim", 1...Int.max,
             "calibrate: use a seeded subset of this many calibration images (null: all of them).")
         package let generator: ConfigKey<Bool> = .optionalSection("data.generator",
-            "The synthetic dataset's generator settings; present for data=synthetic, which is generated when absent.")
+            "The synthetic dataset's generator settings; present for data=synthetic and data=synthetic-anatomy, which are generated when absent.")
+        package let generatorScene: ConfigKey<SyntheticDataset.Scene> = .choice("data.generator.scene",
+            "What the synthetic frames imitate: person (COCO-person: people among clutter, frames of varied aspect ratio) "
+                + "or anatomy (CT slices of the pancreas task: grey frames of one size, organs of similar grey level, the "
+                + "target organ at a nearly fixed position); person when absent.")
         package let generatorSeed: ConfigKey<UInt64> = .seed("data.generator.seed", "Seeds the synthetic dataset.")
         package let generatorTrain: ConfigKey<Int> = .integer("data.generator.train", 0...ConfigSchema.maximumGeneratedImages,
             "Synthetic training images (must equal data.trainval_split); at most \(ConfigSchema.maximumGeneratedImages) per split.")
@@ -97,7 +102,8 @@ package struct ConfigSchema: Sendable {
             "Synthetic calibration images.")
         package let generatorTest: ConfigKey<Int> = .integer("data.generator.test", 0...ConfigSchema.maximumGeneratedImages, "Synthetic test images.")
         package let generatorWidth: ConfigKey<Int> = .integer("data.generator.width", 16...4096,
-            "The synthetic frames' width (frames vary in aspect ratio around it); 16 is the smallest the drawing supports.")
+            "The synthetic frames' width (person frames vary in aspect ratio around width × height; anatomy frames are "
+                + "exactly that size); 16 is the smallest the drawing supports.")
         package let generatorHeight: ConfigKey<Int> = .integer("data.generator.height", 16...4096, "The synthetic frames' height.")
         package let augmentations: ConfigKey<Bool> = .optionalSection("data.augmentations", "Training augmentation; null for none.")
         package let flip: ConfigKey<Bool> = .optionalSection("data.augmentations.horizontal_flip", "The horizontal flip; null for none.")

@@ -314,9 +314,27 @@ public struct ReportWriter {
         summary.stageOrder.map { stage in String(format: "%@: %.1f s", stage, summary.stageSeconds[stage] ?? 0) }
     }
 
+    /// The built-in synthetic scenarios: the `data=` name, what its scenes are, and the paper's
+    /// dataset each imitates.
+    static let scenarios = [("synthetic", "person-like scenes", "MS-COCO person"),
+                            ("synthetic-anatomy", "anatomy-like slices", "the Medical Decathlon pancreas")]
+
+    /// The report's first line: the data, the test set, the seed, the metric and the rule; for a
+    /// built-in scenario, what it imitates and the command that runs the study on the other one.
+    static func datasetLine(_ summary: StudySummary) -> String {
+        var line = "Dataset: \(summary.dataset), images \(summary.imageSize.map(String.init).joined(separator: " × ")), \(summary.testImages) test images, seed \(summary.seed), CE over \(summary.coverageBins) confidence bins\(summary.thresholds.map { "; thresholds: \($0)" } ?? "")."
+        if let scenario = scenarios.first(where: { $0.0 == summary.dataset }) {
+            line += " These are the built-in \(scenario.1) (imitating \(scenario.2))."
+            for other in scenarios where other.0 != scenario.0 {
+                line += " The study on the \(other.1) (imitating \(other.2)): `kandinsky pipeline data=\(other.0)`, report in logs/pipeline/\(other.0)/."
+            }
+        }
+        return line
+    }
+
     func markdown(summary: StudySummary, figures: [ReportFigure], title: String) -> String {
         var text = "# \(title)\n\n"
-        text += "Dataset: \(summary.dataset), images \(summary.imageSize.map(String.init).joined(separator: " × ")), \(summary.testImages) test images, seed \(summary.seed), CE over \(summary.coverageBins) confidence bins\(summary.thresholds.map { "; thresholds: \($0)" } ?? "").\n\n"
+        text += Self.datasetLine(summary) + "\n\n"
         text += "## Does the paper's claim hold here?\n\n" + summary.verdict.sentences.map { "- \($0)" }.joined(separator: "\n") + "\n\n"
         for (title, legend, table) in Self.tables(summary) { text += "## \(title)\n\n\(legend)\n\n\(table.markdown)\n\n" }
         text += Self.keptModelsParagraph(summary).map { "## Calibrated models\n\n\($0)\n\n" } ?? ""
@@ -344,7 +362,7 @@ public struct ReportWriter {
     func html(summary: StudySummary, figures: [ReportFigure], title: String) -> String {
         func escape(_ s: String) -> String { LineChart.escape(s) }
         var body = "<h1>\(escape(title))</h1>\n"
-        body += "<p>Dataset: \(escape(summary.dataset)), images \(summary.imageSize.map(String.init).joined(separator: " × ")), \(summary.testImages) test images, seed \(summary.seed), CE over \(summary.coverageBins) confidence bins\(summary.thresholds.map { "; thresholds: \(escape($0))" } ?? "").</p>\n"
+        body += "<p>\(escape(Self.datasetLine(summary)))</p>\n"
         body += "<h2>Does the paper's claim hold here?</h2>\n<ul>" + summary.verdict.sentences.map { "<li>\(escape($0))</li>" }.joined() + "</ul>\n"
         for (title, legend, table) in Self.tables(summary) { body += "<h2>\(escape(title))</h2>\n<p>\(escape(legend))</p>\n" + table.html }
         body += Self.keptModelsParagraph(summary).map { "<h2>Calibrated models</h2>\n<p>\(escape($0))</p>\n" } ?? ""

@@ -38,7 +38,9 @@ public enum ExperimentData {
         let resize = ResizeAndPad(width: dims[0], height: dims[1])
         let generated = try config.value(\.data.generator)
         for (root, key) in [(trainvalRoot, "data.trainval_root"), (testRoot, "data.test_root")] where !FileManager.default.fileExists(atPath: root.path) {
-            throw ExperimentError("\(key) points at \(root.path), which does not exist" + (generated ? " (run `kandinsky synth` or `kandinsky pipeline` to generate it)" : ""))
+            let anatomy = try generated && config.value(\.data.generatorScene, ifAbsent: .person) == .anatomy
+            let synth = anatomy ? "kandinsky synth --scene anatomy" : "kandinsky synth"
+            throw ExperimentError("\(key) points at \(root.path), which does not exist" + (generated ? " (run `\(synth)` or `kandinsky pipeline` to generate it)" : ""))
         }
         let splitDirectory = trainvalRoot.appendingPathComponent("splits/t\(split)")
         func dataset(_ root: URL, _ manifest: URL) throws -> COCODataset {
@@ -72,13 +74,15 @@ public enum ExperimentData {
                             maxTranslation: translate[0], scaleRange: scale[0]...scale[1])
     }
 
-    /// Generates the synthetic dataset of `data.generator` under `data.root` when its test
-    /// manifest is missing; does nothing for other data. Returns whether it generated.
+    /// Generates the synthetic dataset of `data.generator` (its scene, counts, frame size and
+    /// seed) under `data.root` when its test manifest is missing; does nothing for other data.
+    /// Returns whether it generated.
     public static func prepare(config: Config, progressStyle: ProgressReporter.Style = .automatic) throws -> Bool {
         guard try config.value(\.data.generator) else { return false }
         let root = URL(fileURLWithPath: try config.value(\.data.root))
         guard !FileManager.default.fileExists(atPath: SyntheticDataset.labelsURL(root: root, part: "test").path) else { return false }
-        let generator = SyntheticDataset(trainCount: try config.value(\.data.generatorTrain),
+        let generator = SyntheticDataset(scene: try config.value(\.data.generatorScene, ifAbsent: .person),
+                                         trainCount: try config.value(\.data.generatorTrain),
                                          validationCount: try config.value(\.data.generatorValidation),
                                          calibrationCount: try config.value(\.data.generatorCalibration),
                                          testCount: try config.value(\.data.generatorTest),
