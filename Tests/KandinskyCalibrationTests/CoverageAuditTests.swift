@@ -108,16 +108,18 @@ import KandinskyCore
                 && Self.close(group1.singletonShare, 6.0 / 9) && Self.close(group1.fullShare, 2.0 / 9))
     }
 
-    @Test func everyRowMatchesABruteForceLoop() throws {
-        let result = try CoverageAudit().evaluate(Self.curves(), probabilities: Self.probabilities, targets: Self.targets)
+    /// With `wholeClassRows`, the grouped class 1 first gets the rows of all its pixels.
+    @Test(arguments: [false, true]) func everyRowMatchesABruteForceLoop(wholeClassRows: Bool) throws {
+        let audit = CoverageAudit(wholeClassRows: wholeClassRows)
+        let result = try audit.evaluate(Self.curves(), probabilities: Self.probabilities, targets: Self.targets)
         // Float16 probabilities give the same sets: every p here is a Float16.
-        let fromHalf = try CoverageAudit().evaluate(Self.curves(), probabilities: Self.probabilities.map { Float16($0) },
-                                                    targets: Self.targets)
+        let fromHalf = try audit.evaluate(Self.curves(), probabilities: Self.probabilities.map { Float16($0) }, targets: Self.targets)
         #expect(fromHalf == result)
         var index = 0
         for cls in 0..<Self.c {
-            let groups: [[Int]] = cls == 0 ? [Array(0..<6)] : [[0, 1, 5], [2, 3, 4]]
-            for members in groups {
+            let groups: [[Int]] = cls == 0 ? [Array(0..<6)] : (wholeClassRows ? [Array(0..<6)] : []) + [[0, 1, 5], [2, 3, 4]]
+            for (number, members) in groups.enumerated() {
+                let group: Int? = cls == 0 ? nil : wholeClassRows ? (number == 0 ? nil : number - 1) : number
                 for alpha in [0.2, 0.1, 0.05] {
                     let thresholds = alpha == 0.2 ? Self.low : Self.high
                     func inSet(_ image: Int, _ k: Int, _ q: Int) -> Bool { 1 - Self.p[image][k][q] <= thresholds[k][q] }
@@ -141,6 +143,7 @@ import KandinskyCore
                     }
                     let row = result.rows[index]
                     index += 1
+                    #expect(row.classIndex == cls && row.group == group && row.pixels == members.count)
                     let mean = fractions.reduce(0, +) / Double(fractions.count)
                     #expect(row.testImages == fractions.count && row.targetPixels == targets && row.coveredPixels == covered)
                     #expect(Self.close(row.perImageCoverage, mean), "class \(cls) α \(alpha)")

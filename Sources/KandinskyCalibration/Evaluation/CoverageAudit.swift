@@ -17,7 +17,8 @@ import Synchronization
 /// **Rows.** One row per class c (every class), per group g of c and per α, in that order. For a
 /// grouped class the groups are those of ``CalibratedCurves/groups`` (ids 0 ..< G_c); a
 /// pixelwise class has one row for the whole class (g = nil, all H·W pixels), not one per pixel,
-/// which would be H·W rows. Write P_g for the pixel locations of the group. For each row:
+/// which would be H·W rows; with ``wholeClassRows`` a grouped class also has that whole-class row
+/// (g = nil) before its group rows. Write P_g for the pixel locations of the group. For each row:
 /// - calibration images n_g and scores: ``CalibratedCurves/groupImageCounts`` and
 ///   ``CalibratedCurves/groupSampleCounts`` of (c, g), nil when unknown (always for a
 ///   pixelwise class, whose pools are single pixels);
@@ -53,15 +54,20 @@ public struct CoverageAudit: Sendable {
     public var indexing: ThresholdIndexing?
     /// How test scores are computed; nil for the curves' own precision.
     public var precision: ScorePrecision?
+    /// Whether a grouped class also gets the rows of its whole (g = nil, all H·W pixels, as a
+    /// pixelwise class has), before its group rows: the same numbers as an audit of the curves
+    /// with their groups set aside, from the same pass over the test set.
+    public var wholeClassRows: Bool
 
     /// - Precondition: `alphas` is not empty and every α is in (0, 1).
     public init(alphas: [Double] = CoverageAudit.defaultAlphas, indexing: ThresholdIndexing? = nil,
-                precision: ScorePrecision? = nil) {
+                precision: ScorePrecision? = nil, wholeClassRows: Bool = false) {
         precondition(!alphas.isEmpty, "at least one alpha is needed")
         precondition(alphas.allSatisfy { $0 > 0 && $0 < 1 }, "every alpha must lie in (0, 1), got \(alphas)")
         self.alphas = alphas
         self.indexing = indexing
         self.precision = precision
+        self.wholeClassRows = wholeClassRows
     }
 
     /// How the per-image interval was computed.
@@ -193,6 +199,8 @@ public struct CoverageAudit: Sendable {
         var groupOf = [Int32](repeating: 0, count: classCount * pixels)
         var groupCounts = [Int](repeating: 1, count: classCount)
         var slotBase = [Int](repeating: 0, count: classCount + 1)
+        // The slot of a grouped class's whole, after its groups (−1: no such row).
+        var wholeSlot = [Int](repeating: -1, count: classCount)
         for c in 0..<classCount {
             if let map = curves.groups.labels[c] {
                 guard map.shape == [curves.height, curves.width] else {
@@ -201,8 +209,9 @@ public struct CoverageAudit: Sendable {
                 }
                 groupCounts[c] = max(curves.groups.groupCounts[c], 1)
                 map.withUnsafeBufferPointer { l in for q in 0..<pixels { groupOf[c * pixels + q] = l[q] } }
+                if wholeClassRows { wholeSlot[c] = groupCounts[c] }
             }
-            slotBase[c + 1] = slotBase[c] + groupCounts[c]
+            slotBase[c + 1] = slotBase[c] + groupCounts[c] + (wholeSlot[c] >= 0 ? 1 : 0)
         }
         let slots = slotBase[classCount]
         let indexing = self.indexing ?? curves.defaultIndexing
@@ -221,10 +230,10 @@ public struct CoverageAudit: Sendable {
             targets.withUnsafeBufferPointer { t in
                 thresholds.withUnsafeBufferPointer { thr in
                     groupOf.withUnsafeBufferPointer { groups in
-                        slotBase.withUnsafeBufferPointer { bases in
+                        slotBase.withUnsafeBufferPointer { bases in wholeSlot.withUnsafeBufferPointer { wholes in
                             let pb = UncheckedPointer(p.baseAddress!), tb = UncheckedPointer(t.baseAddress!)
                             let hb = UncheckedPointer(thr.baseAddress!), gb = UncheckedPointer(groups.baseAddress!)
-                            let sb = UncheckedPointer(bases.baseAddress!)
+                            let sb = UncheckedPointer(bases.baseAddress!), wb = UncheckedPointer(wholes.baseAddress!)
                             parallelFor(0..<n) { images in
                                 var local = [Tally](repeating: Tally(), count: slotCount)
                                 var sizes = [UInt32](repeating: 0, count: alphaCount * pixels * sizeBins)
@@ -250,10 +259,17 @@ public struct CoverageAudit: Sendable {
                                                 for c in 0..<classCount {
                                                     let slotOfGroup0 = a * slots + sb.pointer[c]
                                                     let plane = c * pixels, targetPlane = imageBase + c * pixels
+                                                    var targets = 0, covered = 0
                                                     for q in 0..<pixels where tb.pointer[targetPlane + q] == 1 {
                                                         let slot = slotOfGroup0 + Int(gb.pointer[plane + q])
+                                                        let isCovered = score[plane + q] <= thresholdsAt[plane + q]
                                                         targetCount[slot] += 1
-                                                        if score[plane + q] <= thresholdsAt[plane + q] { coveredCount[slot] += 1 }
+                                                        targets += 1
+                                                        if isCovered { coveredCount[slot] += 1; covered += 1 }
+                                                    }
+                                                    if wb.pointer[c] >= 0 {
+                                                        targetCount[slotOfGroup0 + wb.pointer[c]] += targets
+                                                        coveredCount[slotOfGroup0 + wb.pointer[c]] += covered
                                                     }
                                                 }
                                             }
@@ -274,7 +290,7 @@ public struct CoverageAudit: Sendable {
                                     for i in total.sizes.indices { total.sizes[i] += sizes[i] }
                                 }
                             }
-                        }
+                        } }
                     }
                 }
             }
@@ -286,22 +302,34 @@ public struct CoverageAudit: Sendable {
         for a in 0..<alphaCount {
             for c in 0..<classCount {
                 for q in 0..<pixels {
-                    let slot = a * slots + slotBase[c] + Int(groupOf[c * pixels + q])
                     let counts = (a * pixels + q) * sizeBins
-                    for size in 0..<sizeBins {
-                        let count = Int(sizeCounts[counts + size])
-                        tallies[slot].setPixels += count
-                        tallies[slot].setSizes += size * count
+                    func add(to slot: Int) {
+                        for size in 0..<sizeBins {
+                            let count = Int(sizeCounts[counts + size])
+                            tallies[slot].setPixels += count
+                            tallies[slot].setSizes += size * count
+                        }
+                        tallies[slot].empty += Int(sizeCounts[counts])
+                        tallies[slot].singletons += Int(sizeCounts[counts + 1])
+                        tallies[slot].full += Int(sizeCounts[counts + classCount])
                     }
-                    tallies[slot].empty += Int(sizeCounts[counts])
-                    tallies[slot].singletons += Int(sizeCounts[counts + 1])
-                    tallies[slot].full += Int(sizeCounts[counts + classCount])
+                    add(to: a * slots + slotBase[c] + Int(groupOf[c * pixels + q]))
+                    if wholeSlot[c] >= 0 { add(to: a * slots + slotBase[c] + wholeSlot[c]) }
                 }
             }
         }
         var rows: [Row] = []
         for c in 0..<classCount {
             let grouped = curves.groups.labels[c] != nil
+            if wholeSlot[c] >= 0 {
+                for (a, alpha) in alphas.enumerated() {
+                    let plane = (a * classCount + c) * pixels
+                    let alwaysIn = (0..<pixels).reduce(0) { $0 + (thresholds[plane + $1] == .infinity ? 1 : 0) }
+                    rows.append(Self.row(tallies[a * slots + slotBase[c] + wholeSlot[c]], classIndex: c, group: nil, pixels: pixels,
+                                         alpha: alpha, calibrationImages: nil, calibrationScores: nil, alwaysIn: alwaysIn,
+                                         classCount: classCount))
+                }
+            }
             for g in 0..<groupCounts[c] {
                 let pixelsInGroup = grouped ? groupOf[(c * pixels)..<((c + 1) * pixels)].reduce(0) { $0 + ($1 == Int32(g) ? 1 : 0) } : pixels
                 let imageCounts = grouped ? Self.entry(curves.groupImageCounts, c, g) : nil

@@ -59,37 +59,31 @@ extension Pipeline {
         }
 
         /// Appends draw `draw`'s prediction-set audit of the evaluated class to `cell` (see
-        /// ``StudySummary/SetAudit`` and ``StudySummary/GroupAudit``). The class-wide numbers
-        /// come from the curves with their groups set aside, so the audit has one row over all
-        /// the class's pixels (the thresholds, which live per pixel, are unchanged); when the
-        /// class is grouped, a second audit with the groups gives one row per group.
+        /// ``StudySummary/SetAudit`` and ``StudySummary/GroupAudit``): one pass of `audit` (whose
+        /// ``CoverageAudit/wholeClassRows`` is on) gives the row over all the class's pixels and,
+        /// when the class is grouped, one row per group.
         func auditSets(_ curves: CalibratedCurves, draw: Int, into cell: inout StudySummary.Cell) throws {
-            var whole = curves
-            whole.groups = PixelGroups(labels: Array(repeating: nil, count: curves.classCount),
-                                       groupCounts: Array(repeating: 0, count: curves.classCount))
-            whole.groupImageCounts = Array(repeating: nil, count: curves.classCount)
-            whole.groupSampleCounts = Array(repeating: nil, count: curves.classCount)
-            let grouped = classIndex < curves.classCount && curves.groups.groupCounts[classIndex] > 1
-            let classWide: CoverageAudit.Result, perGroup: CoverageAudit.Result?
-            do {
-                classWide = try audit.evaluate(whole, probabilities: testOutputs.probabilities, targets: testOutputs.targets)
-                perGroup = grouped ? try audit.evaluate(curves, probabilities: testOutputs.probabilities, targets: testOutputs.targets) : nil
-            } catch {
+            let result: CoverageAudit.Result
+            do { result = try audit.evaluate(curves, probabilities: testOutputs.probabilities, targets: testOutputs.targets) } catch {
                 throw ExperimentError("\(error)")
             }
+            let classWide = result.rows.filter { $0.classIndex == classIndex && $0.group == nil }
+            // Imagewise calibration groups a class as one group: that row is the class-wide one.
+            let grouped = classIndex < curves.classCount && curves.groups.groupCounts[classIndex] > 1
+            let perGroup = grouped ? result.rows.filter { $0.classIndex == classIndex && $0.group != nil } : []
             if var sets = cell.sets {
                 for index in sets.indices {
-                    guard let row = classWide.rows.first(where: { $0.classIndex == classIndex && $0.alpha == sets[index].alpha }) else { continue }
+                    guard let row = classWide.first(where: { $0.alpha == sets[index].alpha }) else { continue }
                     sets[index].perImageCoverage.append(row.perImageCoverage)
                     sets[index].meanSetSize.append(row.meanSetSize)
                     sets[index].alwaysInShare.append(row.alwaysInShare)
                 }
                 cell.sets = sets
             }
-            guard let perGroup else { return }
+            guard !perGroup.isEmpty else { return }
             let pixels = Double(curves.height * curves.width)
             var groups = cell.groupSets ?? []
-            for row in perGroup.rows where row.classIndex == classIndex {
+            for row in perGroup {
                 guard let group = row.group else { continue }
                 let index = groups.firstIndex { $0.alpha == row.alpha && $0.group == group } ?? {
                     groups.append(StudySummary.GroupAudit(alpha: row.alpha, group: group))

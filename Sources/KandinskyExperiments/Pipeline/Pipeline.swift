@@ -147,7 +147,7 @@ public struct Pipeline {
                                     coverage: CoverageEvaluation(binCount: evaluationSettings.bins, indexing: evaluationSettings.indexing,
                                                                  precision: evaluationSettings.precision, classIndex: evaluationSettings.classIndex),
                                     audit: CoverageAudit(alphas: settings.coverageAlphas, indexing: evaluationSettings.indexing,
-                                                         precision: evaluationSettings.precision),
+                                                         precision: evaluationSettings.precision, wholeClassRows: true),
                                     classIndex: evaluationSettings.classIndex, progress: progress)
         let modelsDirectory = settings.outputDirectory.appendingPathComponent("models")
         var cells: [StudySummary.Cell] = [], linearCells: [StudySummary.Cell] = []
