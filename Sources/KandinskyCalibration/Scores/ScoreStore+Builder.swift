@@ -205,7 +205,9 @@ extension ScoreStore {
             for r in 0..<rows {
                 precondition(cursors[r] == offsets[r + 1], "the appended targets differ from the ones counted")
             }
-            var values = self.values!, images = self.images!
+            // Taken out of the builder, so the arrays are uniquely referenced and sorted in place
+            // (a second reference would make the sort copy the whole store).
+            var values = self.values.take()!, images = self.images.take()!
             let offsets = ShapedArray<Int>(shape: [rows + 1], scalars: self.offsets)
             values.withUnsafeMutableBufferPointer { v in
                 images.withUnsafeMutableBufferPointer { ids in

@@ -79,6 +79,15 @@ extension ScoreStore {
                 try handle.seek(toOffset: UInt64(header.imagesOffset + 4 * base))
                 try imageBlock.withUnsafeBytes { try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: $0.baseAddress!), count: 4 * count, deallocator: .none)) }
                 rowStart = rowEnd
+                // The parts' rows before rowEnd are done: drop their pages, so the mapped files
+                // do not accumulate in resident memory (they are read again only on a retry).
+                for (part, map) in zip(parts, maps) {
+                    let done = part.offsets[rowEnd]
+                    for (offset, bytes) in [(part.header.valuesOffset, 2 * done), (part.header.imagesOffset, 4 * done)] {
+                        let page = Int(getpagesize()), start = offset / page * page, end = (offset + bytes) / page * page
+                        if end > start { madvise(map.base + start, end - start, MADV_DONTNEED) }
+                    }
+                }
             }
         }
         return (images, first.classCount, first.height, first.width, offsets[rows])
