@@ -8,7 +8,7 @@ import KandinskyExperiments
 struct CalibrateScoresCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate-scores",
-        abstract: "Calibrate non-conformity curves from probabilities and targets saved as .npy.",
+        abstract: "Calibrate non-conformity curves from probabilities and targets (.npy or .safetensors shards) or a score store.",
         discussion: """
             Scores are s = 1 − p at target pixels. The method decides which pixels share a curve: \
             pixel (each pixel alone), image (all pixels of a class), kmeans (clusters of pixels with \
@@ -19,10 +19,15 @@ struct CalibrateScoresCommand: ParsableCommand {
             to reach a level. kmeans and gen-ann choose their groups on part of the images \
             (--group-split) so that the guarantee holds. --quantile linear --group-split none \
             --classes 1 --precision half-probabilities reproduces the original implementation.
+
+            The inputs may be shards read one pair at a time (see --probs), or a score store \
+            (--scores) that score wrote per shard set and merge-scores combined; either gives the \
+            same curves, bit for bit, as the arrays concatenated.
             """)
 
-    @Option(help: "Probabilities [N, C, H, W], or one sigmoid output p [N, 1, H, W] read as classes 1 − p and p (.npy, F32, F16 or F64, in [0, 1]; up to 1e-5 outside is clamped with a warning).") var probs: String
-    @Option(help: "Targets: one-hot [N, C, H, W] 0/1, a label map [N, H, W] of classes 0..<C, or a 0/1 mask [N, 1, H, W] for single-channel probabilities (.npy, any numeric type or bool).") var targets: String
+    @OptionGroup var inputs: ShardOptions
+    @Option(help: "A score store (.kscores) written by score or merge-scores, instead of --probs and --targets.")
+    var scores: String?
     @Option(help: "Grouping method: \(GroupingSpecification.Method.allCases.map(\.rawValue).joined(separator: ", ")).")
     var method: GroupingSpecification.Method
     @Option(help: "Calibrated-model file to write (.safetensors).") var out: String
@@ -46,7 +51,8 @@ struct CalibrateScoresCommand: ParsableCommand {
     @Option(help: "Pixels in the subsampled objective used while searching, 0 for exact evaluations (gen-ann).")
     var searchSampleSize = 4096
     @Option(help: "Seed of k-means++, differential evolution and the group split.") var seed: UInt64 = 0
-    @Option(help: "Score precision: float or half-probabilities.") var precision: ScorePrecision = .float
+    @Option(name: .customLong("precision"), help: "Score precision: float or half-probabilities (default: float).")
+    var precisionOption: ScorePrecision?
 
     /// The most curve points, as for `calibration.curve_count`: the curves take Q·C·H·W·4 bytes.
     static let maximumCurveCount = ConfigSchema.maximumCurveCount
@@ -55,6 +61,16 @@ struct CalibrateScoresCommand: ParsableCommand {
     var levelCount: Int { curveCount ?? Calibrator<PixelwiseGrouping>.defaultLevelCount(for: quantile) }
 
     func validate() throws {
+        if scores != nil {
+            guard inputs.probs.isEmpty && inputs.targets.isEmpty else {
+                throw ValidationError("--scores: give a score store or --probs and --targets, not both")
+            }
+            guard precisionOption == nil else {
+                throw ValidationError("--precision: a score store keeps the precision it was scored with; give it to score instead")
+            }
+        } else {
+            try inputs.validate(requireTargets: true)
+        }
         guard levelCount >= 2 && levelCount <= Self.maximumCurveCount else {
             throw ValidationError("--curve-count: expected 2 to \(Self.maximumCurveCount) curve points, found \(levelCount)")
         }
@@ -103,19 +119,21 @@ struct CalibrateScoresCommand: ParsableCommand {
     func run() throws {
         let specification = try specification()
         let grouping = specification.makeGrouping()
-        let (probabilities, targetMask) = try CalibrationInputs.load(probabilities: probs, targets: targets)
         let scores: ScoreStore
-        switch probabilities {
-        case .float32(let p):
-            scores = try ScoreStore(probabilities: p, targets: targetMask, precision: precision, probabilitiesSource: probs, targetsSource: targets)
-        case .float16(let p):
-            scores = try ScoreStore(probabilities: p, targets: targetMask, precision: precision, probabilitiesSource: probs, targetsSource: targets)
+        let targetsName: String
+        if let path = self.scores {
+            scores = try ScoreStore.read(contentsOf: URL(fileURLWithPath: path))
+            targetsName = path
+        } else {
+            let shards = try inputs.shards()
+            scores = try shards.scoreStore(precision: precisionOption ?? .float)
+            targetsName = ShardedInputs.describe(shards.targets)
         }
         if method == .kmeans || method == .genAnn {
             _ = try InputValidation.groupedClasses(specification.classes, classCount: scores.classCount, source: "--classes")
         }
         for c in 0..<scores.classCount where scores.scoreCount(ofClass: c) == 0 {
-            CalibrationInputs.warn("\(targets): class \(c) has no target pixel; its threshold is \(quantile == .conformal ? "+inf (always in the set)" : "NaN (never in the set)")")
+            CalibrationInputs.warn("\(targetsName): class \(c) has no target pixel; its threshold is \(quantile == .conformal ? "+inf (always in the set)" : "NaN (never in the set)")")
         }
         let curves = try grouping.calibrate(scores, levelCount: levelCount, rule: quantile, groupSplit: try split(),
                                             fallback: fallback, seed: seed)

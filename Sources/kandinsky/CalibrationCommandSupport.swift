@@ -9,32 +9,9 @@ extension GroupingSpecification.Method: ExpressibleByArgument {}
 extension QuantileRule: ExpressibleByArgument {}
 extension ThresholdFallback: ExpressibleByArgument {}
 
-/// Loading and checking the `.npy` inputs shared by the calibration commands.
+/// Reading and checking the options shared by the calibration commands (the shards themselves are
+/// ``ShardedInputs``).
 enum CalibrationInputs {
-    /// Probabilities [N, C, H, W] and one-hot targets [N, C, H, W] from files in any form
-    /// ``CalibrationInput`` accepts (single-channel sigmoid outputs, label maps, F64, …).
-    static func load(probabilities path: String, targets targetsPath: String) throws -> (ProbabilityArray, ShapedArray<UInt8>) {
-        let input = try normalised(probabilities: path, targets: targetsPath)
-        return (input.probabilities, input.targets!)
-    }
-
-    /// Probabilities [N, C, H, W] from a file in any form ``CalibrationInput`` accepts.
-    static func probabilities(_ path: String) throws -> ProbabilityArray {
-        try normalised(probabilities: path, targets: nil).probabilities
-    }
-
-    /// Reads and normalises the inputs and prints the clamping warning, if any, as one line on
-    /// standard error.
-    private static func normalised(probabilities path: String, targets targetsPath: String?) throws -> CalibrationInput {
-        let input = try CalibrationInput(probabilities: NumpyFile.read(contentsOf: URL(fileURLWithPath: path)),
-                                         targets: targetsPath.map { try NumpyFile.read(contentsOf: URL(fileURLWithPath: $0)) },
-                                         probabilitiesSource: path, targetsSource: targetsPath ?? "targets")
-        if let warning = input.clampingWarning {
-            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
-        }
-        return input
-    }
-
     /// Prints one warning line on standard error.
     static func warn(_ message: String) {
         FileHandle.standardError.write(Data("warning: \(message)\n".utf8))

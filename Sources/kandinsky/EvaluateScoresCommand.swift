@@ -22,10 +22,11 @@ struct EvaluateScoresCommand: ParsableCommand {
             over pixels (95 % Wilson interval), a shortfall flag, the share of always-in pixels \
             and the set sizes (mean, empty, singleton, full). The audit reads the thresholds as \
             predict-sets does by default (the curves' own indexing); it is also printed as a table.
+
+            Shards (see calibrate-scores --probs) are concatenated: the test set is held whole.
             """)
 
-    @Option(help: "Test probabilities [N, C, H, W] or [N, 1, H, W] (.npy, F32, F16 or F64), as for calibrate-scores.") var probs: String
-    @Option(help: "Test targets: one-hot [N, C, H, W], a label map [N, H, W] or a mask [N, 1, H, W], as for calibrate-scores.") var targets: String
+    @OptionGroup var inputs: ShardOptions
     @Option(help: "Calibrated-model file (.safetensors).") var curves: String
     @Option(help: "Output directory.") var out: String
     @Option(help: "Number of confidence bins K.") var bins = 20
@@ -38,6 +39,7 @@ struct EvaluateScoresCommand: ParsableCommand {
     @Option(help: "Miscoverage levels alpha of the audit, comma-separated, each in (0, 1).") var alphas = "0.2,0.1,0.05"
 
     func validate() throws {
+        try inputs.validate(requireTargets: true)
         // Per-pixel counts are kept for every bin (bins × H × W), so the count is bounded as for
         // evaluation.bins.
         guard bins >= 1 && bins <= ConfigSchema.maximumBins else {
@@ -59,7 +61,10 @@ struct EvaluateScoresCommand: ParsableCommand {
 
     func run() throws {
         let calibrated = try CalibrationInputs.curves(curves)
-        let (probabilities, targetMask) = try CalibrationInputs.load(probabilities: probs, targets: targets)
+        let shards = try inputs.shards()
+        let (probabilities, targetMaskOrNil) = try shards.concatenated()
+        let targetMask = targetMaskOrNil!
+        let probs = ShardedInputs.describe(shards.probabilities), targets = ShardedInputs.describe(shards.targets)
         let shape = probabilities.shape
         try InputValidation.checkShapes(probabilities: shape, targets: targetMask.shape, probabilitiesSource: probs, targetsSource: targets)
         try calibrated.checkCompatible(withProbabilitiesShape: shape, curvesSource: curves)

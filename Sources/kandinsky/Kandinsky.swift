@@ -13,8 +13,9 @@ struct Kandinsky: ParsableCommand {
                 PipelineCommand.self, TrainCommand.self, CalibrateCommand.self, EvalCommand.self, PredictCommand.self,
                 HelpConfigCommand.self,
             ]),
-            CommandGroup(name: "Calibration from .npy files", subcommands: [
+            CommandGroup(name: "Calibration from .npy and .safetensors files", subcommands: [
                 CalibrateScoresCommand.self, EvaluateScoresCommand.self, PredictSetsCommand.self, InferCommand.self,
+                ScoreCommand.self, MergeScoresCommand.self,
             ]),
             CommandGroup(name: "Data", subcommands: [
                 SynthCommand.self, SplitCommand.self, DumpDatasetCommand.self, CheckDataCommand.self,

@@ -13,7 +13,10 @@ struct PredictSetsCommand: ParsableCommand {
             background 1 − p and foreground p, so their sets are [N, 2, H, W].
             """)
 
-    @Option(help: "Probabilities [N, C, H, W] or [N, 1, H, W] (.npy, F32, F16 or F64), as for calibrate-scores.") var probs: String
+    @Option(parsing: .singleValue, help: "Probabilities [N, C, H, W] or [N, 1, H, W] (F32, F16 or F64): .npy or .safetensors files, directories or glob patterns of shards, as for calibrate-scores; the sets concatenate along N in the same order.")
+    var probs: [String] = []
+    @Option(help: "The tensor holding the probabilities in .safetensors shards (default: the file's only tensor).")
+    var probsKey: String?
     @Option(help: "Calibrated-model file (.safetensors).") var curves: String
     @Option(help: "Miscoverage alpha in (0, 1); the sets target coverage 1 − alpha.") var alpha: Double
     @Option(help: "Output .npy file.") var out: String
@@ -22,13 +25,16 @@ struct PredictSetsCommand: ParsableCommand {
     @Option(help: "Score precision (default: the one the curves were calibrated with).") var precision: ScorePrecision?
 
     func validate() throws {
+        guard !probs.isEmpty else { throw ValidationError("--probs: expected probabilities (a file, directory or pattern)") }
         guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha: expected a number in (0, 1), found \(alpha)") }
     }
 
     func run() throws {
         let calibrated = try CalibrationInputs.curves(curves)
         let sets: ShapedArray<UInt8>
-        switch try CalibrationInputs.probabilities(probs) {
+        let shards = try ShardedInputs(probabilities: probs, probabilitiesKey: probsKey)
+        let probs = ShardedInputs.describe(shards.probabilities)
+        switch try shards.concatenated().0 {
         case .float32(let p):
             sets = try calibrated.predictionSets(probabilities: p, alpha: alpha, indexing: indexing, precision: precision,
                                                  probabilitiesSource: probs, curvesSource: curves)

@@ -73,6 +73,40 @@ struct FuzzTests {
         }
     }
 
+    @Test("score stores (ScoreStore .kscores): header fields, row counts, scores and images mutated")
+    func scoreStore() throws {
+        // Two small stores: three classes with an odd score count (so the padding is present),
+        // and one class scored in half precision.
+        let scratch = temporaryFile("seed.kscores")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        var seeds: [[UInt8]] = []
+        let p = Tensor(shape: [2, 3, 2, 2], scalars: (0..<24).map { Float($0 % 5) / 4 })
+        let t = ShapedArray<UInt8>(shape: [2, 3, 2, 2], scalars: (0..<24).map { $0 % 3 == 0 ? 1 : 0 })
+        try ScoreStore(probabilities: p, targets: t).write(to: scratch)
+        seeds.append(Array(try Data(contentsOf: scratch)))
+        try ScoreStore(probabilities: HalfTensor(shape: [3, 1, 1, 3], scalars: [0.5, 0.25, 1, 0, 0.75, 0.5, 0.125, 1, 0]),
+                       targets: ShapedArray(shape: [3, 1, 1, 3], repeating: 1), precision: .halfProbabilities).write(to: scratch)
+        seeds.append(Array(try Data(contentsOf: scratch)))
+        try fuzzFile(parser: "kscores", seeds: seeds, mutate: { bytes, _, generator in
+            Bool.random(using: &generator) ? Self.mutateScoreHeader(&bytes, using: &generator) : mutateBytes(&bytes, using: &generator)
+        }) { url in
+            do throws(FileFormatError) { _ = try ScoreStore.read(contentsOf: url); return .success } catch { return .typedError }
+        }
+    }
+
+    /// One of the header's integers (version, precision, N, C, H, W, S) or a row count set to
+    /// a boundary value, so mutations reach past the magic.
+    static func mutateScoreHeader(_ bytes: inout [UInt8], using generator: inout SeededGenerator) -> [String] {
+        guard bytes.count >= 60 else { return mutateBytes(&bytes, using: &generator) }
+        let fields: [(String, Int, Int)] = [("version", 8, 4), ("precision", 12, 4), ("N", 16, 8), ("C", 24, 8), ("H", 32, 8),
+                                            ("W", 40, 8), ("S", 48, 8), ("counts[0]", 56, 4)]
+        let (name, offset, width) = fields.randomElement(using: &generator)!
+        let values: [UInt64] = [0, 1, 2, 3, 0xFF, 0xFFFF_FFFF, 0x1_0000_0000, UInt64.max, UInt64(bytes.count), UInt64(bytes.count / 6)]
+        let value = values.randomElement(using: &generator)!
+        for j in 0..<width { bytes[offset + j] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(j))) }
+        return ["\(name) = \(value)"]
+    }
+
     /// Half the time bytes anywhere (header or tensor data); otherwise the header as JSON, its
     /// new length written, so mutations reach the tensor table and the metadata values.
     static func mutateSafetensors(_ bytes: inout [UInt8], using generator: inout SeededGenerator) -> [String] {

@@ -136,6 +136,25 @@ public struct CalibrationInput: Sendable {
         }
     }
 
+    /// Targets alone normalised to one-hot T [N, C, H, W] bytes, for probabilities of shape
+    /// `probabilitiesShape` as given (before a single channel is expanded to two): what
+    /// ``targets`` would be for those probabilities, without reading them (the counting pass
+    /// of ``ScoreStore/Builder`` needs only the targets).
+    ///
+    /// - Throws: ``CalibrationError`` as listed in the type's documentation.
+    /// - Complexity: O(N·C·H·W).
+    public static func targets(_ targets: AnyShapedArray, probabilitiesShape inputShape: [Int],
+                               targetsSource: String = "targets",
+                               probabilitiesSource: String = "probabilities") throws(CalibrationError) -> ShapedArray<UInt8> {
+        guard inputShape.count == 4 else {
+            throw .shapeMismatch(source: probabilitiesSource, expected: "a rank-4 array [N, C, H, W] or [N, 1, H, W]", found: inputShape)
+        }
+        guard inputShape.allSatisfy({ $0 > 0 }) else { throw .emptyInput(source: probabilitiesSource, shape: inputShape) }
+        var shape = inputShape
+        if shape[1] == 1 { shape[1] = 2 }
+        return try oneHot(targets, inputShape: inputShape, shape: shape, source: targetsSource, probabilitiesSource: probabilitiesSource)
+    }
+
     // MARK: - Probabilities
 
     /// What a pass over probabilities found.

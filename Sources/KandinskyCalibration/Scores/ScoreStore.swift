@@ -96,106 +96,15 @@ public struct ScoreStore: Sendable {
         try InputValidation.checkShapes(probabilities: probabilities.shape, targets: targets.shape,
                                         probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
         let shape = probabilities.shape
-        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
-        let rows = c * h * w
-        let rowStride = rows  // elements between consecutive images
-        // Pass 1: scores per row, and the first target that is not 0/1.
-        var counts = [Int](repeating: 0, count: rows + 1)
-        let badTarget = targets.withUnsafeBufferPointer { t in
-            counts.withUnsafeMutableBufferPointer { counts in
-                let tb = UncheckedPointer(t.baseAddress!), cb = UncheckedPointer(counts.baseAddress!)
-                return InputValidation.firstFailure(in: 0..<rows) { range in
-                    var bad: Int?
-                    for image in 0..<n {
-                        let row = tb.pointer + image * rowStride
-                        for r in range {
-                            let value = row[r]
-                            if value > 1 {
-                                let index = image * rowStride + r
-                                bad = bad.map { min($0, index) } ?? index
-                            }
-                            cb.pointer[r] += Int(value & 1)
-                        }
-                    }
-                    return bad
-                }
-            }
-        }
-        if let bad = badTarget {
-            throw .invalidTarget(source: targetsSource, value: Double(targets.withUnsafeBufferPointer { $0[bad] }),
-                                 at: InputValidation.multiIndex(bad, shape: shape))
-        }
-        // Exclusive prefix sum: counts becomes the offsets.
-        var running = 0
-        for r in 0..<rows {
-            let count = counts[r]
-            counts[r] = running
-            running += count
-        }
-        counts[rows] = running
-        let offsets = ShapedArray<Int>(shape: [rows + 1], scalars: counts)
-        // Pass 2: check every probability and write the scores and their images in image order.
-        var badProbability: Int?
-        var images = ShapedArray<UInt32>(shape: [running], repeating: 0)
-        let values = HalfTensor(shape: [running]) { out in
-            let ob = UncheckedPointer(out.baseAddress ?? UnsafeMutablePointer<Float16>.allocate(capacity: 0))
-            images.withUnsafeMutableBufferPointer { ids in
-                let ib = UncheckedPointer(ids.baseAddress ?? UnsafeMutablePointer(bitPattern: 4)!)
-                badProbability = probabilities.withUnsafeBufferPointer { p in
-                    targets.withUnsafeBufferPointer { t in
-                        offsets.withUnsafeBufferPointer { o in
-                            let pb = UncheckedPointer(UnsafeMutablePointer(mutating: p.baseAddress!))
-                            let tb = UncheckedPointer(t.baseAddress!), offs = UncheckedPointer(o.baseAddress!)
-                            return InputValidation.firstFailure(in: 0..<rows) { range in
-                                var cursor = Array(UnsafeBufferPointer(start: offs.pointer + range.lowerBound, count: range.count))
-                                var bad: Int?
-                                for image in 0..<n {
-                                    let base = image * rowStride
-                                    for r in range {
-                                        let probability = Float(pb.pointer[base + r])
-                                        if !(probability >= 0 && probability <= 1) {
-                                            bad = bad.map { min($0, base + r) } ?? (base + r)
-                                            continue
-                                        }
-                                        if tb.pointer[base + r] == 1 {
-                                            let slot = cursor[r - range.lowerBound]
-                                            ob.pointer[slot] = precision.halfScore(probability: probability)
-                                            ib.pointer[slot] = UInt32(image)
-                                            cursor[r - range.lowerBound] = slot + 1
-                                        }
-                                    }
-                                }
-                                return bad
-                            }
-                        }
-                    }
-                }
-                if badProbability != nil {
-                    out.initialize(repeating: 0)
-                    return
-                }
-                offsets.withUnsafeBufferPointer { o in
-                    Self.sortRows(offsets: UncheckedPointer(o.baseAddress!), rowCount: rows, longestRow: n, values: ob, images: ib)
-                }
-            }
-        }
-        if let bad = badProbability {
-            throw .invalidProbability(source: probabilitiesSource,
-                                      value: Float(probabilities.withUnsafeBufferPointer { $0[bad] }),
-                                      at: InputValidation.multiIndex(bad, shape: shape))
-        }
-        self.imageCount = n
-        self.classCount = c
-        self.height = h
-        self.width = w
-        self.precision = precision
-        self.offsets = offsets
-        self.values = values
-        self.imageIndices = images
+        var builder = Builder(classCount: shape[1], height: shape[2], width: shape[3], precision: precision)
+        try builder.count(targets: targets, source: targetsSource)
+        try builder.append(probabilities: probabilities, targets: targets,
+                           probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+        self = builder.finish()
     }
 
     /// A store from its parts (rows already sorted).
-    private init(imageCount: Int, classCount: Int, height: Int, width: Int, precision: ScorePrecision,
+    init(imageCount: Int, classCount: Int, height: Int, width: Int, precision: ScorePrecision,
                  offsets: ShapedArray<Int>, values: HalfTensor, imageIndices: ShapedArray<UInt32>) {
         self.imageCount = imageCount
         self.classCount = classCount
@@ -211,7 +120,7 @@ public struct ScoreStore: Sendable {
     ///
     /// Scores are non-negative, and non-negative Float16 values order as their bit patterns, so
     /// a (bits << 32 | image) key orders a row exactly.
-    private static func sortRows(offsets: UncheckedPointer<Int>, rowCount rows: Int, longestRow: Int,
+    static func sortRows(offsets: UncheckedPointer<Int>, rowCount rows: Int, longestRow: Int,
                                  values: UncheckedPointer<Float16>, images: UncheckedPointer<UInt32>) {
         parallelFor(0..<rows, chunkCount: 4 * availableCoreCount) { range in
             let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: max(longestRow, 1))

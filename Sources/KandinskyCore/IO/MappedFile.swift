@@ -2,13 +2,13 @@ import Foundation
 
 /// An open file read with positioned reads, so large payloads go straight from the kernel into
 /// their final storage.
-final class ReadableFile {
-    let path: String
+package final class ReadableFile {
+    package let path: String
     let descriptor: Int32
     /// The file's size in bytes when it was opened.
-    let size: Int
+    package let size: Int
 
-    init(url: URL) throws(FileFormatError) {
+    package init(url: URL) throws(FileFormatError) {
         path = url.path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -31,7 +31,7 @@ final class ReadableFile {
     deinit { close(descriptor) }
 
     /// Reads exactly `count` bytes at `offset` into `destination`.
-    func read(into destination: UnsafeMutableRawPointer, count: Int, at offset: Int) throws(FileFormatError) {
+    package func read(into destination: UnsafeMutableRawPointer, count: Int, at offset: Int) throws(FileFormatError) {
         var done = 0
         while done < count {
             let result = pread(descriptor, destination + done, count - done, off_t(offset + done))
@@ -47,7 +47,7 @@ final class ReadableFile {
     }
 
     /// Reads `count` bytes at `offset`.
-    func readBytes(count: Int, at offset: Int) throws(FileFormatError) -> [UInt8] {
+    package func readBytes(count: Int, at offset: Int) throws(FileFormatError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         var failure: FileFormatError?
         bytes.withUnsafeMutableBytes { buffer in
@@ -62,11 +62,11 @@ final class ReadableFile {
 /// A private, copy-on-write memory map of a whole file (`PROT_READ | PROT_WRITE`,
 /// `MAP_PRIVATE`): arrays may borrow its pages, and writing through them never reaches the file.
 /// Unmapped when the last borrower goes away.
-final class MemoryMap: @unchecked Sendable {
-    let base: UnsafeMutableRawPointer
-    let length: Int
+package final class MemoryMap: @unchecked Sendable {
+    package let base: UnsafeMutableRawPointer
+    package let length: Int
 
-    init(file: ReadableFile) throws(FileFormatError) {
+    package init(file: ReadableFile) throws(FileFormatError) {
         precondition(file.size > 0, "cannot map an empty file")
         guard let address = mmap(nil, file.size, PROT_READ | PROT_WRITE, MAP_PRIVATE, file.descriptor, 0),
               address != MAP_FAILED else {
