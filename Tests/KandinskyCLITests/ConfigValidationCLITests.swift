@@ -67,7 +67,7 @@ import Testing
         #expect(unknown.errorLines == ["Error: Unknown option '--bogus'"])
         let missing = try runKandinsky(["calibrate-scores"])
         #expect(missing.status == 2)
-        #expect(missing.errorLines == ["Error: Missing expected argument '--probs <probs>'"])
+        #expect(missing.errorLines == ["Error: Missing expected argument '--method <method>'"])
         let help = try runKandinsky(["train", "--help"])
         #expect(help.status == 0)
         #expect(help.outputLines.first == "OVERVIEW: Train the segmentation network (configs/train.yaml).")
