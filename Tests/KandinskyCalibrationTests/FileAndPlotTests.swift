@@ -45,6 +45,17 @@ import KandinskyCore
         #expect(read.parameters == curves.parameters)
     }
 
+    /// Curves built without per-group counts (nil for a grouped class: unknown) are written as
+    /// null and read back as unknown.
+    @Test func unknownGroupCountsRoundTrip() throws {
+        let labels = ShapedArray<Int32>(shape: [1, 2], scalars: [0, 1])
+        let curves = CalibratedCurves(curves: Tensor(shape: [2, 1, 1, 2], scalars: [0.1, 0.2, 0.3, 0.4]), method: "test",
+                                      calibrationImageCount: 3, groups: PixelGroups(labels: [labels], groupCounts: [2]))
+        #expect(curves.safetensors.metadata["group_sample_counts"] == "[null]")
+        let read = try CalibratedCurves(safetensors: curves.safetensors, source: "unknown.safetensors")
+        #expect(read.groupSampleCounts == [nil] && read.groupImageCounts == [nil] && read.groups == curves.groups)
+    }
+
     @Test func readsCurvesWrittenByOtherTools() throws {
         let file = SafetensorsFile(tensors: [("nc_curves", .float16(HalfTensor(shape: [3, 1, 1, 2], scalars: [0, 0.25, 0.5, 0.5, 1, 1]))),
                                              ("weights", .float32(Tensor(shape: [2], repeating: 1)))])
@@ -116,6 +127,7 @@ import KandinskyCore
         refused("group_labels", "pixelwise", damage: { $0.metadata["group_counts"] = "[3, 2]" })
         refused("group_sample_counts", "class 1", damage: { $0.metadata["group_sample_counts"] = "[null, [5]]" })
         refused("group_image_counts", "non-negative", damage: { $0.metadata["group_image_counts"] = "[null, [3, -4]]" })
+        refused("group_image_counts", "class 0", damage: { $0.metadata["group_image_counts"] = "[[1], [3, 4]]" })
         refused("calibration_images", "non-negative integer", damage: { $0.metadata["calibration_images"] = "many" })
         refused("kandinsky_mask", "[2, 2]", damage: { $0["kandinsky_mask"] = .int32(ShapedArray(shape: [3, 2], repeating: 0)) })
 

@@ -149,17 +149,18 @@ extension CalibratedCurves {
     }
 
     /// A per-class, per-group count array of the metadata (`group_sample_counts`,
-    /// `group_image_counts`): null or one array of G_c non-negative counts per class, null for
-    /// pixelwise classes; nil when the key is absent.
+    /// `group_image_counts`): null or one entry per class, null for pixelwise classes and for
+    /// grouped ones whose counts are unknown, else an array of G_c non-negative counts; nil when
+    /// the key is absent.
     static func perGroupCounts(_ file: SafetensorsFile, key: String, groups: PixelGroups,
                                source: String) throws(CalibrationError) -> [[Int]?]? {
         guard let text = file.metadata[key], text != "null" else { return nil }
-        let expected = "a JSON array of \(groups.groupCounts.count) entries, per class null (pixelwise) or its \(groups.groupCounts) non-negative counts"
+        let expected = "a JSON array of \(groups.groupCounts.count) entries, per class null (pixelwise or unknown) or its \(groups.groupCounts) non-negative counts"
         guard let counts = decode([[Int]?].self, text), counts.count == groups.groupCounts.count else {
             throw .invalidCurves(source: source, field: key, problem: "expected \(expected), found \(text.prefix(80))")
         }
         for (c, entry) in counts.enumerated() {
-            let fits = entry.map { $0.count == groups.groupCounts[c] && $0.allSatisfy { $0 >= 0 } } ?? (groups.labels[c] == nil)
+            let fits = entry.map { $0.count == groups.groupCounts[c] && $0.allSatisfy { $0 >= 0 } } ?? true
             guard fits else {
                 throw .invalidCurves(source: source, field: key, problem: "class \(c): expected \(expected), found \(text.prefix(80))")
             }
