@@ -132,3 +132,12 @@ enum SyntheticData {
         return (Tensor(shape: [n, 2, h, w], scalars: p), ShapedArray(shape: [n, 2, h, w], scalars: t))
     }
 }
+
+/// The format-2 files of `Fixtures/format2/` (see its README), by name.
+enum FormatTwoFixtures {
+    static let names = ["gen-ann-linear", "kmeans-conformal", "kmeans-fallback-group"]
+
+    static func url(_ name: String) -> URL {
+        Bundle.module.resourceURL!.appendingPathComponent("Fixtures/format2/\(name).safetensors")
+    }
+}
