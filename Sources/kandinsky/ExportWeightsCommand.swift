@@ -33,7 +33,7 @@ struct ExportWeightsCommand: ParsableCommand {
             throw ValidationError("--out names the checkpoint itself; write the weights to another file")
         }
         var file = try SafetensorsFile.read(contentsOf: input)
-        file.tensors.removeAll { CalibrationRun.calibrationTensorNames.contains($0.name) }
+        file.tensors.removeAll { CalibrationRun.isCalibrationTensor($0.name) }
         guard let architecture = try UNet.Architecture(metadata: file.metadata, file: checkpoint) else {
             throw FileFormatError(file: checkpoint, field: "metadata",
                                   problem: "the file records no architecture, so it is no checkpoint or calibrated model of kandinsky (a file without metadata is plain weights already)")
