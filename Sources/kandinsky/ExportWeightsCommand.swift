@@ -17,8 +17,9 @@ struct ExportWeightsCommand: ParsableCommand {
             original UNet's state_dict(), without metadata, the file that \
             safetensors.torch.save_file(model.state_dict(), path) writes. In PyTorch, \
             model.load_state_dict(safetensors.torch.load_file(path), strict=True) loads it. Left \
-            out: the optimizer state, the curves and group maps (nc_curves, kandinsky_mask, \
-            group_labels) and every metadata entry, the architecture among them, so kandinsky \
+            out: the optimizer state, the curves and group maps (nc_curves_class*, \
+            nc_group_curves_class*, group_labels_class*, or an older file's nc_curves, \
+            kandinsky_mask, group_labels) and every metadata entry, the architecture among them, so kandinsky \
             infer needs the architecture flags for the exported file; the command prints them. \
             The file is written atomically.
             """
