@@ -185,6 +185,33 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
         #expect(prediction.files.map(\.lastPathComponent) == ["000001_set.png", "000001_overlay.png", "000001_panel.png", "000001_sets.npy"])
         #expect(try NumpyFile.read(contentsOf: prediction.files[3]).shape == [2, 32, 32])
         #expect(prediction.setFraction >= 0 && prediction.setFraction <= 1)
+
+        // The same model with its curves in format 2, as calibrated models were written before
+        // format 3: the network loads from it, and predict and eval write the same files.
+        var formatTwo = file
+        formatTwo.tensors.removeAll { CalibrationRun.isCalibrationTensor($0.name) }
+        let dense = calibration.curves.safetensors(layout: .dense)
+        formatTwo.tensors += dense.tensors
+        formatTwo.metadata.merge(dense.metadata) { _, format2 in format2 }
+        let formatTwoModel = study.root.appendingPathComponent("cmodel.format2.safetensors")
+        try formatTwo.write(to: formatTwoModel)
+        #expect(formatTwo.metadata["format_version"] == "2" && formatTwo["nc_curves"]?.shape == [101, 2, 32, 32])
+        let again = try PredictionRun(config: try study.config("predict", ["ckpt_path=\(formatTwoModel.path)", "image=\(image.path)",
+                                                                             "manifest=\(study.root.path)/data/synthetic/test/labels.json",
+                                                                             "output_dir=\(study.root.path)/predict-format2"])).run()
+        #expect(again.files.map(\.lastPathComponent) == prediction.files.map(\.lastPathComponent))
+        for (a, b) in zip(prediction.files, again.files) {
+            #expect(try Data(contentsOf: a) == Data(contentsOf: b), "\(a.lastPathComponent) differs between the layouts")
+        }
+        #expect(again.setFraction == prediction.setFraction)
+        let evaluationTwo = try EvaluationRun(config: try study.config("eval", ["ckpt_path=\(formatTwoModel.path)",
+                                                                                "paths.log_dir=\(study.root.path)/eval-format2"]),
+                                              data: try study.data()).run(progressStyle: .silent)
+        #expect("\(evaluationTwo.summary)" == "\(evaluation.summary)")
+        for name in ["pixelwise_ce.npy", "coverages.npy", "pixelwise_ece.npy", "coverage.svg", "pixel_coverage.svg"] {
+            let a = evaluation.directory.appendingPathComponent(name), b = evaluationTwo.directory.appendingPathComponent(name)
+            #expect(try Data(contentsOf: a) == Data(contentsOf: b), "\(name) differs between the layouts")
+        }
     }
 
     @Test func badCheckpointsAreClearErrors() throws {
