@@ -76,6 +76,9 @@ extension CalibratedCurves {
     }
 
     /// The curves as safetensors tensors and metadata, in format 3.
+    ///
+    /// - Complexity: O(Q·C·H·W); the tensors of pixelwise classes are copies of their curves
+    ///   (a class is not contiguous in [Q, C, H, W]), those of grouped classes are [Q, G].
     public var safetensors: SafetensorsFile { safetensors(layout: .perClass) }
 
     /// The curves as safetensors tensors and metadata in `layout`.
