@@ -187,7 +187,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KandinskyCLITests",
-            dependencies: ["kandinsky", "KandinskyCore", "KandinskyModels", "KandinskyTestSupport"],
+            dependencies: ["kandinsky", "KandinskyCore", "KandinskyModels", "KandinskyCalibration", "KandinskyTestSupport"],
             swiftSettings: swiftSettings
         ),
         // The example's own XCTest suite, as a user would write it with KandinskyTesting.

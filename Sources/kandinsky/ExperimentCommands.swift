@@ -44,7 +44,7 @@ struct CalibrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate",
         abstract: "Calibrate a trained network on the calibration split (configs/calibrate.yaml).",
-        discussion: "Writes logs/calibrate/runs/<experiment>/cmodel.safetensors: the weights, nc_curves [Q, C, H, W], the grouping mask and metadata.")
+        discussion: "Writes logs/calibrate/runs/<experiment>/cmodel.safetensors: the weights, the curves (per class nc_curves_class<c> [Q, H, W], or for grouped classes group_labels_class<c> [H, W] with nc_group_curves_class<c> [Q, G]) and metadata.")
 
     @OptionGroup var options: ExperimentOptions
 
@@ -60,7 +60,7 @@ struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Evaluate a checkpoint or calibrated model on the test split (configs/eval.yaml).",
-        discussion: "Writes logs/eval/runs/<experiment>/: the pixelwise ECE map, structure frequency and reliability diagrams; with nc_curves also coverage diagrams, the pixelwise CE map, and in summary.json the curves' quantile rule and the per-class, per-group audit at evaluation.alphas (coverage with 95 % intervals, set sizes, always-in pixels; also printed as a table). evaluation.precision also sets the ECE binning.")
+        discussion: "Writes logs/eval/runs/<experiment>/: the pixelwise ECE map, structure frequency and reliability diagrams; with a calibrated model's curves also coverage diagrams, the pixelwise CE map, and in summary.json the curves' quantile rule and the per-class, per-group audit at evaluation.alphas (coverage with 95 % intervals, set sizes, always-in pixels; also printed as a table). evaluation.precision also sets the ECE binning.")
 
     @OptionGroup var options: ExperimentOptions
 

@@ -17,8 +17,9 @@ struct ExportWeightsCommand: ParsableCommand {
             original UNet's state_dict(), without metadata, the file that \
             safetensors.torch.save_file(model.state_dict(), path) writes. In PyTorch, \
             model.load_state_dict(safetensors.torch.load_file(path), strict=True) loads it. Left \
-            out: the optimizer state, the curves and group maps (nc_curves, kandinsky_mask, \
-            group_labels) and every metadata entry, the architecture among them, so kandinsky \
+            out: the optimizer state, the curves and group maps (nc_curves_class*, \
+            nc_group_curves_class*, group_labels_class*, or an older file's nc_curves, \
+            kandinsky_mask, group_labels) and every metadata entry, the architecture among them, so kandinsky \
             infer needs the architecture flags for the exported file; the command prints them. \
             The file is written atomically.
             """
@@ -33,7 +34,7 @@ struct ExportWeightsCommand: ParsableCommand {
             throw ValidationError("--out names the checkpoint itself; write the weights to another file")
         }
         var file = try SafetensorsFile.read(contentsOf: input)
-        file.tensors.removeAll { CalibrationRun.calibrationTensorNames.contains($0.name) }
+        file.tensors.removeAll { CalibrationRun.isCalibrationTensor($0.name) }
         guard let architecture = try UNet.Architecture(metadata: file.metadata, file: checkpoint) else {
             throw FileFormatError(file: checkpoint, field: "metadata",
                                   problem: "the file records no architecture, so it is no checkpoint or calibrated model of kandinsky (a file without metadata is plain weights already)")

@@ -48,7 +48,7 @@ struct InferCommand: ParsableCommand {
     func run() throws {
         var file = try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: model))
         // A calibrated model carries its curves and group maps beside the weights.
-        file.tensors.removeAll { CalibrationRun.calibrationTensorNames.contains($0.name) }
+        file.tensors.removeAll { CalibrationRun.isCalibrationTensor($0.name) }
         let architecture = try architecture(recorded: try UNet.Architecture(metadata: file.metadata, file: model))
         var generator = SeededGenerator(seed: 0)
         var network = UNet(architecture, using: &generator)

@@ -50,8 +50,9 @@ import KandinskyCore
         #expect(calibrate.status == 0, "\(calibrate.stderr)")
         #expect(calibrate.stdout.contains("method kmeans"))
         let file = try SafetensorsFile.read(contentsOf: work.url("cmodel.safetensors"))
-        #expect(file["nc_curves"]?.shape == [50, 2, 6, 8])
-        #expect(file["kandinsky_mask"]?.shape == [6, 8])
+        #expect(file["nc_group_curves_class1"]?.shape[0] == 50 && file["group_labels_class1"]?.shape == [6, 8])
+        #expect(file["nc_group_curves_class0"]?.shape[0] == 50 && file["group_labels_class0"]?.shape == [6, 8])
+        #expect(file.metadata["format_version"] == "3")
         #expect(file.metadata["method"] == "kmeans")
         #expect(file.metadata["calibration_images"] == "24")
         #expect(file.metadata["parameters"]?.contains("\"clusterCount\":3") == true)
@@ -101,7 +102,8 @@ import KandinskyCore
         #expect(file.metadata["method"] == "gen-ann")
         #expect(file.metadata["precision"] == "half-probabilities")
         #expect(file.metadata["theta"]?.hasPrefix("[") == true && file.metadata["objective"] != nil)
-        #expect(file["group_labels"]?.shape == [2, 6, 8])
+        #expect(file["nc_curves_class0"]?.shape == [101, 6, 8])
+        #expect(file["nc_group_curves_class1"]?.shape == [101, 4] && file["group_labels_class1"]?.shape == [6, 8])
     }
 
     /// The audit of `summary.json`: rows for every class, each (class, group) with one row per α,
@@ -216,11 +218,11 @@ import KandinskyCore
         let background = try runKandinsky(calibrate("probs.npy", "background.npy"))
         #expect(background.status == 0, "\(background.stderr)")
         #expect(background.stderr == "warning: \(work.path("background.npy")): class 1 has no target pixel; its threshold is +inf (always in the set)\n")
-        guard case .float32(let backgroundCurves)? = try SafetensorsFile.read(contentsOf: work.url("out.safetensors"))["nc_curves"] else {
-            Issue.record("no F32 nc_curves")
+        guard case .float32(let backgroundCurves)? = try SafetensorsFile.read(contentsOf: work.url("out.safetensors"))["nc_curves_class1"] else {
+            Issue.record("no F32 nc_curves_class1")
             return
         }
-        #expect((0..<101).allSatisfy { backgroundCurves[$0, 1, 2, 3] == .infinity })
+        #expect((0..<101).allSatisfy { backgroundCurves[$0, 2, 3] == .infinity })
         try FileManager.default.removeItem(at: work.url("out.safetensors"))
 
         // A curves file of another image size.
@@ -231,7 +233,7 @@ import KandinskyCore
         #expect(made.status == 0, "\(made.stderr)")
         try expectFailure(["predict-sets", "--probs", work.path("probs.npy"), "--curves", work.path("other.safetensors"),
                            "--alpha", "0.1", "--out", work.path("sets.npy")],
-                          mentioning: ["other.safetensors", "nc_curves", "[4, 2, 3, 4]"], output: "sets.npy", in: work)
+                          mentioning: ["other.safetensors", "curves", "[Q, C, H, W]", "[4, 2, 3, 4]"], output: "sets.npy", in: work)
         try expectFailure(["evaluate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
                            "--curves", work.path("other.safetensors"), "--out", work.path("eval")],
                           mentioning: ["other.safetensors", "do not match"], output: "eval", in: work)

@@ -79,7 +79,8 @@ import KandinskyCore
             let reference = try calibrate(work, "reference_probs.npy", "reference_targets.npy", method: method, out: "reference.safetensors")
             #expect(reference.status == 0, "\(reference.stderr)")
             let expected = try Contents(work.url("reference.safetensors"))
-            #expect(expected.tensors["nc_curves"] != nil && expected.metadata["method"] == method)
+            #expect(expected.tensors["nc_curves_class1"] != nil || expected.tensors["nc_group_curves_class1"] != nil, "\(method)")
+            #expect(expected.metadata["method"] == method)
             for (probs, targets) in forms {
                 let run = try calibrate(work, probs, targets, method: method, out: "form.safetensors")
                 #expect(run.status == 0, "\(run.stderr)")

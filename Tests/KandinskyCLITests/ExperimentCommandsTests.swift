@@ -29,7 +29,9 @@ import Testing
         let model = root.appendingPathComponent("logs/calibrate/runs/default/cmodel.safetensors")
         #expect(calibrate.outputLines.last == "Calibrated (gen-ann, 12 images): \(model.path)")
         let file = try SafetensorsFile.read(contentsOf: model)
-        #expect(file["nc_curves"]?.shape == [101, 2, 32, 32])
+        // gen-ann groups every class by default: four annuli, one curve each.
+        #expect(file["nc_group_curves_class1"]?.shape == [101, 4] && file["group_labels_class1"]?.shape == [32, 32])
+        #expect(file["nc_group_curves_class0"]?.shape == [101, 4] && file["nc_curves"] == nil)
         #expect(file.metadata["theta"] != nil && file.metadata["objective"] != nil)
 
         let evaluate = try runKandinsky(["eval", "ckpt_path=\(model.path)"] + overrides)

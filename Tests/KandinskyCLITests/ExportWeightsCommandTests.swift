@@ -1,4 +1,5 @@
 import Foundation
+@testable import KandinskyCalibration
 import KandinskyCore
 import KandinskyModels
 import KandinskyTestSupport
@@ -9,7 +10,8 @@ import Testing
 @Suite struct ExportWeightsCommandTests {
     /// A training checkpoint after one Adam step of UNet(in 3, out 2, channels 4, depth 2), and a
     /// calibrated model of the same network laid out as `kandinsky calibrate` writes it: the
-    /// weights, then the curves and group maps, with the metadata of both.
+    /// weights, then the curves and group maps of format 3, with the metadata of both. Beside
+    /// it, `cmodel.format2.safetensors` holds the curves as format 2 did.
     static func setUp() throws -> (directory: URL, checkpoint: URL, calibrated: URL, model: UNet) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-export-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -24,13 +26,19 @@ import Testing
         let checkpointURL = directory.appendingPathComponent("last.safetensors")
         try checkpoint.write(to: checkpointURL)
 
-        var calibrated = trainer.model.safetensorsFile()
-        calibrated["nc_curves"] = .float32(Tensor(shape: [3, 2, 8, 8], repeating: 0.5))
-        calibrated["kandinsky_mask"] = .int32(ShapedArray(shape: [8, 8], repeating: 0))
-        calibrated["group_labels"] = .int32(ShapedArray(shape: [2, 8, 8], repeating: -1))
-        calibrated.metadata.merge(["format_version": "2", "method": "kmeans", "kandinsky.kind": "calibrated-model"]) { $1 }
+        let labels = ShapedArray<Int32>(shape: [8, 8], scalars: (0..<64).map { Int32($0 % 3) })
+        let curves = CalibratedCurves(curves: Tensor(shape: [3, 2, 8, 8], repeating: 0.5), method: "kmeans", calibrationImageCount: 2,
+                                      groups: PixelGroups(labels: [nil, labels], groupCounts: [0, 3]))
         let calibratedURL = directory.appendingPathComponent("cmodel.safetensors")
-        try calibrated.write(to: calibratedURL)
+        for (layout, url) in [(CalibratedCurves.FileLayout.perClass, calibratedURL),
+                              (.dense, directory.appendingPathComponent("cmodel.format2.safetensors"))] {
+            var calibrated = trainer.model.safetensorsFile()
+            let file = curves.safetensors(layout: layout)
+            calibrated.tensors += file.tensors
+            calibrated.metadata.merge(file.metadata) { $1 }
+            calibrated.metadata["kandinsky.kind"] = "calibrated-model"
+            try calibrated.write(to: url)
+        }
         return (directory, checkpointURL, calibratedURL, trainer.model)
     }
 
@@ -41,7 +49,11 @@ import Testing
         let expected = try #require(fixture.architecture(inChannels: 3, outChannels: 2, channels: 4, depth: 2)).stateDict
         #expect(try SafetensorsFile.read(contentsOf: checkpoint).tensors.contains { $0.name.hasPrefix("optimizer.") })
         var exports: [Data] = []
-        for (input, name) in [(checkpoint, "from-checkpoint.safetensors"), (calibrated, "from-cmodel.safetensors")] {
+        let formatTwo = directory.appendingPathComponent("cmodel.format2.safetensors")
+        #expect(try SafetensorsFile.read(contentsOf: calibrated)["nc_group_curves_class1"]?.shape == [3, 3])
+        #expect(try SafetensorsFile.read(contentsOf: formatTwo)["nc_curves"]?.shape == [3, 2, 8, 8])
+        for (input, name) in [(checkpoint, "from-checkpoint.safetensors"), (calibrated, "from-cmodel.safetensors"),
+                              (formatTwo, "from-cmodel-format2.safetensors")] {
             let out = directory.appendingPathComponent(name)
             let run = try runKandinsky(["export-weights", input.path, "--out", out.path])
             #expect(run.status == 0, "\(run.stderr)")
@@ -58,10 +70,11 @@ import Testing
             }
             exports.append(bytes)
         }
-        #expect(exports[0] == exports[1])
+        #expect(exports[0] == exports[1] && exports[0] == exports[2])
         // Written atomically: no temporary is left beside the outputs.
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
-                == ["cmodel.safetensors", "from-checkpoint.safetensors", "from-cmodel.safetensors", "last.safetensors"])
+                == ["cmodel.format2.safetensors", "cmodel.safetensors", "from-checkpoint.safetensors", "from-cmodel-format2.safetensors",
+                    "from-cmodel.safetensors", "last.safetensors"])
 
         // The export records no architecture: infer takes the flags the command printed.
         let images = directory.appendingPathComponent("images.npy"), probabilities = directory.appendingPathComponent("probs.npy")
@@ -75,6 +88,12 @@ import Testing
                                       "--in-channels", "3", "--out-channels", "2", "--channels", "4", "--depth", "2"])
         #expect(infer.status == 0, "\(infer.stderr)")
         #expect(maxDifference(try NumpyFile.read(contentsOf: probabilities).toTensor(), model.forward(batch, training: false).sigmoid()) < 1e-6)
+        // infer reads a calibrated model of either format as it is, its curves skipped.
+        for input in [calibrated, formatTwo] {
+            let direct = try runKandinsky(["infer", "--model", input.path, "--input", images.path, "--output", probabilities.path])
+            #expect(direct.status == 0, "\(direct.stderr)")
+            #expect(maxDifference(try NumpyFile.read(contentsOf: probabilities).toTensor(), model.forward(batch, training: false).sigmoid()) < 1e-6)
+        }
     }
 
     @Test func refusesAFileWithoutAnArchitectureAndItsOwnPath() throws {

@@ -224,7 +224,7 @@ import KandinskyCore
 
     @Test func badInputsAreNamed() {
         let curves = Self.curves()
-        expectCalibrationError(.invalidCurves, mentioning: "c.safetensors", "nc_curves") {
+        expectCalibrationError(.invalidCurves, mentioning: "c.safetensors", "curves", "[1, 2, 3, 3]") {
             try CoverageAudit().evaluate(curves, probabilities: Tensor(shape: [1, 2, 3, 3], repeating: 0.5),
                                          targets: ShapedArray(shape: [1, 2, 3, 3], repeating: 0), curvesSource: "c.safetensors")
         }

@@ -75,7 +75,7 @@ import KandinskyCore
         expectCalibrationError(.classIndexOutOfRange, mentioning: "class index 2", "0..<2") {
             try CoverageEvaluation(classIndex: 2).evaluate(curves, probabilities: p, targets: t)
         }
-        expectCalibrationError(.invalidCurves, mentioning: "c.safetensors", "nc_curves", "[9, 2, 3, 5]") {
+        expectCalibrationError(.invalidCurves, mentioning: "c.safetensors", "curves", "[Q, C, H, W]", "[9, 2, 3, 5]") {
             try CoverageEvaluation().evaluate(curves, probabilities: Tensor(shape: [9, 2, 3, 5], repeating: 0.5),
                                               targets: ShapedArray(shape: [9, 2, 3, 5], repeating: 0), curvesSource: "c.safetensors")
         }

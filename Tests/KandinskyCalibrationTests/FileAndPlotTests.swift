@@ -15,17 +15,18 @@ import KandinskyCore
                                     levelCount: 20, rule: .linear)
             .calibrate(probabilities: data.probabilities, targets: data.targets, precision: .halfProbabilities)
         let file = curves.safetensors
-        #expect(file["nc_curves"]?.shape == [20, 2, 6, 7])
-        #expect(file["nc_curves"]?.elementType == .float32)
-        #expect(file["kandinsky_mask"]?.shape == [6, 7] && file["kandinsky_mask"]?.elementType == .int32)
-        #expect(file.metadata["format_version"] == "2")
+        #expect(file["nc_curves_class0"]?.shape == [20, 6, 7] && file["nc_curves_class0"]?.elementType == .float32)
+        #expect(file["nc_group_curves_class1"]?.shape == [20, 4] && file["nc_group_curves_class1"]?.elementType == .float32)
+        #expect(file["group_labels_class1"]?.shape == [6, 7] && file["group_labels_class1"]?.elementType == .int32)
+        #expect(file.tensors.count == 3)
+        #expect(file.metadata["format_version"] == "3")
         #expect(file.metadata["quantile"] == "linear")
         #expect(file.metadata["method"] == "gen-ann")
         #expect(file.metadata["calibration_images"] == "10")
         #expect(file.metadata["precision"] == "half-probabilities")
         #expect(file.metadata["theta"] == "[0.0, 0.0, 1.0, 2.0, 3.0]")
         #expect(file.metadata["objective"] != nil)
-        #expect(file.metadata["mask_class"] == "1")
+        #expect(file.metadata["mask_class"] == nil)
         #expect(file.metadata["group_counts"] == "[0,4]")
         let parameters = try #require(file.metadata["parameters"])
         #expect(parameters.contains("\"classes\":[1]") && parameters.contains("\"populationSize\":10"))
@@ -38,11 +39,27 @@ import KandinskyCore
         defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
         try curves.write(to: url)
         let read = try CalibratedCurves.read(contentsOf: url)
-        #expect(read.curves.withUnsafeBytes { Array($0) } == curves.curves.withUnsafeBytes { Array($0) })
-        #expect(read.groups == curves.groups)
+        expectSameCurves(read, curves)
         #expect(read.method == "gen-ann" && read.precision == .halfProbabilities && read.calibrationImageCount == 10)
-        #expect(read.groupSampleCounts == curves.groupSampleCounts)
-        #expect(read.parameters == curves.parameters)
+
+        // Format 2, still written for comparisons: every curve of every pixel in one tensor.
+        let dense = curves.safetensors(layout: .dense)
+        #expect(dense["nc_curves"]?.shape == [20, 2, 6, 7] && dense["nc_curves"]?.elementType == .float32)
+        #expect(dense["kandinsky_mask"]?.shape == [6, 7] && dense["kandinsky_mask"]?.elementType == .int32)
+        #expect(dense["group_labels"]?.shape == [2, 6, 7])
+        #expect(dense.metadata["format_version"] == "2" && dense.metadata["mask_class"] == "1")
+        expectSameCurves(try CalibratedCurves(safetensors: dense, source: "dense.safetensors"), curves)
+    }
+
+    /// Curves built without per-group counts (nil for a grouped class: unknown) are written as
+    /// null and read back as unknown.
+    @Test func unknownGroupCountsRoundTrip() throws {
+        let labels = ShapedArray<Int32>(shape: [1, 2], scalars: [0, 1])
+        let curves = CalibratedCurves(curves: Tensor(shape: [2, 1, 1, 2], scalars: [0.1, 0.2, 0.3, 0.4]), method: "test",
+                                      calibrationImageCount: 3, groups: PixelGroups(labels: [labels], groupCounts: [2]))
+        #expect(curves.safetensors.metadata["group_sample_counts"] == "[null]")
+        let read = try CalibratedCurves(safetensors: curves.safetensors, source: "unknown.safetensors")
+        #expect(read.groupSampleCounts == [nil] && read.groupImageCounts == [nil] && read.groups == curves.groups)
     }
 
     @Test func readsCurvesWrittenByOtherTools() throws {
@@ -68,9 +85,10 @@ import KandinskyCore
         }
     }
 
-    /// A valid grouped conformal file (Q = 3, C = 2, 2 × 2 pixels, class 1 in two groups), then
-    /// one damage at a time; each must be refused naming the file and the field.
-    @Test func damagedCalibratedModelFilesAreRefused() throws {
+    /// A valid grouped conformal file of format 2 (Q = 3, C = 2, 2 × 2 pixels, class 1 in two
+    /// groups), then one damage at a time; each must be refused naming the file and the field.
+    /// (Format 3's damages are in `FileLayoutTests`.)
+    @Test func damagedFormatTwoFilesAreRefused() throws {
         let labels = ShapedArray<Int32>(shape: [2, 2], scalars: [0, 0, 1, 1])
         let values: [Float] = [0.1, 0.1, 0.2, 0.2, 0.3, 0.3, 0.4, 0.4,
                                0.2, 0.2, 0.3, 0.3, 0.5, 0.5, 0.6, 0.6,
@@ -78,12 +96,12 @@ import KandinskyCore
         let good = CalibratedCurves(curves: Tensor(shape: [3, 2, 2, 2], scalars: values), method: "test", calibrationImageCount: 4,
                                     rule: .conformal, groups: PixelGroups(labels: [nil, labels], groupCounts: [0, 2]),
                                     groupSampleCounts: [nil, [5, 6]], groupImageCounts: [nil, [3, 4]])
-        let read = try CalibratedCurves(safetensors: good.safetensors, source: "good.safetensors")
+        let read = try CalibratedCurves(safetensors: good.safetensors(layout: .dense), source: "good.safetensors")
         #expect(read.rule == .conformal && read.groupImageCounts == [nil, [3, 4]] && read.calibrationImageCount == 4)
 
         func refused(_ mentions: String..., sourceLocation: SourceLocation = #_sourceLocation,
                      damage: (inout SafetensorsFile) -> Void) {
-            var file = good.safetensors
+            var file = good.safetensors(layout: .dense)
             damage(&file)
             expectCalibrationError(.invalidCurves, mentioningAll: ["bad.safetensors"] + mentions, sourceLocation: sourceLocation) {
                 try CalibratedCurves(safetensors: file, source: "bad.safetensors")
@@ -116,13 +134,14 @@ import KandinskyCore
         refused("group_labels", "pixelwise", damage: { $0.metadata["group_counts"] = "[3, 2]" })
         refused("group_sample_counts", "class 1", damage: { $0.metadata["group_sample_counts"] = "[null, [5]]" })
         refused("group_image_counts", "non-negative", damage: { $0.metadata["group_image_counts"] = "[null, [3, -4]]" })
+        refused("group_image_counts", "class 0", damage: { $0.metadata["group_image_counts"] = "[[1], [3, 4]]" })
         refused("calibration_images", "non-negative integer", damage: { $0.metadata["calibration_images"] = "many" })
         refused("kandinsky_mask", "[2, 2]", damage: { $0["kandinsky_mask"] = .int32(ShapedArray(shape: [3, 2], repeating: 0)) })
 
         // Linear files may hold NaN for a whole curve (a pool without scores), not inside one.
         var linear = values.map { $0 == .infinity ? 1 : $0 }
         for k in 0..<3 { linear[k * 8 + 1] = .nan }
-        var file = good.safetensors
+        var file = good.safetensors(layout: .dense)
         file.metadata["quantile"] = "linear"
         file["nc_curves"] = .float32(Tensor(shape: [3, 2, 2, 2], scalars: linear))
         #expect(try CalibratedCurves(safetensors: file, source: "linear.safetensors").rule == .linear)

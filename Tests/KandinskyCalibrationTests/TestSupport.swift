@@ -132,3 +132,30 @@ enum SyntheticData {
         return (Tensor(shape: [n, 2, h, w], scalars: p), ShapedArray(shape: [n, 2, h, w], scalars: t))
     }
 }
+
+/// The bytes of a tensor, so that curves compare bit for bit (NaN equal to NaN).
+func bitsOf(_ tensor: Tensor) -> [UInt8] { tensor.withUnsafeBytes { Array($0) } }
+
+/// Expects two calibrations to be the same: curves bit for bit, groups and findings, every
+/// count and the metadata they write.
+func expectSameCurves(_ actual: CalibratedCurves, _ expected: CalibratedCurves, _ what: String = "",
+                      sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(actual.curves.shape == expected.curves.shape, "\(what)", sourceLocation: sourceLocation)
+    #expect(bitsOf(actual.curves) == bitsOf(expected.curves), "\(what): curves differ", sourceLocation: sourceLocation)
+    #expect(actual.groups == expected.groups, "\(what)", sourceLocation: sourceLocation)
+    #expect(actual.method == expected.method && actual.parameters == expected.parameters, "\(what)", sourceLocation: sourceLocation)
+    #expect(actual.calibrationImageCount == expected.calibrationImageCount, "\(what)", sourceLocation: sourceLocation)
+    #expect(actual.precision == expected.precision && actual.rule == expected.rule, "\(what)", sourceLocation: sourceLocation)
+    #expect(actual.groupSampleCounts == expected.groupSampleCounts, "\(what)", sourceLocation: sourceLocation)
+    #expect(actual.groupImageCounts == expected.groupImageCounts, "\(what)", sourceLocation: sourceLocation)
+    #expect(actual.safetensors.metadata == expected.safetensors.metadata, "\(what)", sourceLocation: sourceLocation)
+}
+
+/// The format-2 files of `Fixtures/format2/` (see its README), by name.
+enum FormatTwoFixtures {
+    static let names = ["gen-ann-linear", "kmeans-conformal", "kmeans-fallback-group"]
+
+    static func url(_ name: String) -> URL {
+        Bundle.module.resourceURL!.appendingPathComponent("Fixtures/format2/\(name).safetensors")
+    }
+}

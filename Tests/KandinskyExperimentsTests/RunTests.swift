@@ -146,8 +146,8 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
         let calibration = try CalibrationRun(config: try study.config("calibrate", ["ckpt_path=\(checkpoint)", "calibration.method=kmeans", "data.cal_trim=10"]),
                                              data: try study.data()).run(progressStyle: .silent)
         let file = try SafetensorsFile.read(contentsOf: calibration.calibratedModel)
-        #expect(file["nc_curves"]?.shape == [101, 2, 32, 32])
-        #expect(file["kandinsky_mask"]?.shape == [32, 32])
+        #expect(file["nc_group_curves_class1"]?.shape[0] == 101 && file["group_labels_class1"]?.shape == [32, 32])
+        #expect(file["nc_curves"] == nil && file["kandinsky_mask"] == nil)
         #expect(file["down_sample_layers.0.layers.0.weight"] != nil)
         #expect(file.metadata["method"] == "kmeans")
         #expect(file.metadata["calibration_images"] == "10")
@@ -185,6 +185,33 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
         #expect(prediction.files.map(\.lastPathComponent) == ["000001_set.png", "000001_overlay.png", "000001_panel.png", "000001_sets.npy"])
         #expect(try NumpyFile.read(contentsOf: prediction.files[3]).shape == [2, 32, 32])
         #expect(prediction.setFraction >= 0 && prediction.setFraction <= 1)
+
+        // The same model with its curves in format 2, as calibrated models were written before
+        // format 3: the network loads from it, and predict and eval write the same files.
+        var formatTwo = file
+        formatTwo.tensors.removeAll { CalibrationRun.isCalibrationTensor($0.name) }
+        let dense = calibration.curves.safetensors(layout: .dense)
+        formatTwo.tensors += dense.tensors
+        formatTwo.metadata.merge(dense.metadata) { _, format2 in format2 }
+        let formatTwoModel = study.root.appendingPathComponent("cmodel.format2.safetensors")
+        try formatTwo.write(to: formatTwoModel)
+        #expect(formatTwo.metadata["format_version"] == "2" && formatTwo["nc_curves"]?.shape == [101, 2, 32, 32])
+        let again = try PredictionRun(config: try study.config("predict", ["ckpt_path=\(formatTwoModel.path)", "image=\(image.path)",
+                                                                             "manifest=\(study.root.path)/data/synthetic/test/labels.json",
+                                                                             "output_dir=\(study.root.path)/predict-format2"])).run()
+        #expect(again.files.map(\.lastPathComponent) == prediction.files.map(\.lastPathComponent))
+        for (a, b) in zip(prediction.files, again.files) {
+            #expect(try Data(contentsOf: a) == Data(contentsOf: b), "\(a.lastPathComponent) differs between the layouts")
+        }
+        #expect(again.setFraction == prediction.setFraction)
+        let evaluationTwo = try EvaluationRun(config: try study.config("eval", ["ckpt_path=\(formatTwoModel.path)",
+                                                                                "paths.log_dir=\(study.root.path)/eval-format2"]),
+                                              data: try study.data()).run(progressStyle: .silent)
+        #expect("\(evaluationTwo.summary)" == "\(evaluation.summary)")
+        for name in ["pixelwise_ce.npy", "coverages.npy", "pixelwise_ece.npy", "coverage.svg", "pixel_coverage.svg"] {
+            let a = evaluation.directory.appendingPathComponent(name), b = evaluationTwo.directory.appendingPathComponent(name)
+            #expect(try Data(contentsOf: a) == Data(contentsOf: b), "\(name) differs between the layouts")
+        }
     }
 
     @Test func badCheckpointsAreClearErrors() throws {
@@ -203,7 +230,7 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
         let noCurves = #expect(throws: ExperimentError.self) {
             try PredictionRun(config: try study.config("predict", ["ckpt_path=\(trained.lastCheckpoint.path)", "image=x.jpg"])).run()
         }
-        #expect(noCurves?.description.hasSuffix("has no nc_curves: calibrate it first with `kandinsky calibrate`") == true)
+        #expect(noCurves?.description.hasSuffix("holds no calibrated curves: calibrate it first with `kandinsky calibrate`") == true)
         let required = #expect(throws: ConfigError.self) {
             try CalibrationRun(config: try study.config("calibrate"), data: data).run(progressStyle: .silent)
         }
@@ -289,7 +316,7 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
         for name in summary.calibratedModels ?? [] {
             let file = try SafetensorsFile.read(contentsOf: directory.appendingPathComponent(name))
             #expect(file.metadata["kandinsky.kind"] == "calibrated-model", "\(name)")
-            #expect(file.tensors.contains { $0.name == "nc_curves" }, "\(name)")
+            #expect(CalibratedCurves.holdsCurves(file), "\(name)")
         }
         #expect(summary.training.count == 1)
         #expect(summary.stageOrder.first == "generate data")

@@ -48,24 +48,41 @@ struct FuzzTests {
 
     @Test("calibrated-model files (CalibratedCurves): header JSON, metadata values and curve bytes mutated")
     func calibratedModel() throws {
-        // A grouped conformal file with +∞ thresholds and a pixelwise linear one with NaN curves.
+        // Format 3: a pixelwise class beside one stored as group curves [Q, G], with +∞
+        // thresholds; a grouped class whose pixels have curves of their own (stored [Q, H, W]
+        // beside its labels); a pixelwise linear file with NaN curves. Format 2: the first one
+        // as `nc_curves` [Q, C, H, W], and the format-2 files of the calibration tests.
         let labels = ShapedArray<Int32>(shape: [2, 3], scalars: [0, 0, 1, 1, 2, 2])
         var values = [Float](repeating: 0, count: 4 * 2 * 6)
-        for k in 0..<4 { for i in 0..<12 { values[k * 12 + i] = k == 3 && i % 5 == 0 ? .infinity : Float(k) * 0.2 + Float(i) * 0.01 } }
-        let conformal = CalibratedCurves(curves: Tensor(shape: [4, 2, 2, 3], scalars: values), method: "kmeans", calibrationImageCount: 7,
-                                         rule: .conformal, groups: PixelGroups(labels: [nil, labels], groupCounts: [0, 3]),
-                                         groupSampleCounts: [nil, [4, 5, 6]], groupImageCounts: [nil, [3, 3, 2]])
+        for k in 0..<4 {
+            for i in 0..<6 { values[k * 12 + i] = Float(k) * 0.2 + Float(i) * 0.01 }
+            for i in 0..<6 { values[k * 12 + 6 + i] = k == 3 && labels.scalars[i] == 2 ? .infinity : Float(k) * 0.2 + Float(labels.scalars[i]) * 0.05 }
+        }
+        let groups = PixelGroups(labels: [nil, labels], groupCounts: [0, 3])
+        let grouped = CalibratedCurves(curves: Tensor(shape: [4, 2, 2, 3], scalars: values), method: "kmeans", calibrationImageCount: 7,
+                                       rule: .conformal, groups: groups, groupSampleCounts: [nil, [4, 5, 6]], groupImageCounts: [nil, [3, 3, 2]])
+        var ownValues = values
+        for k in 0..<4 { ownValues[k * 12 + 7] = min(ownValues[k * 12 + 7] + 0.01, 1) }
+        let ownCurves = CalibratedCurves(curves: Tensor(shape: [4, 2, 2, 3], scalars: ownValues), method: "kmeans", calibrationImageCount: 7,
+                                         rule: .conformal, groups: groups, groupSampleCounts: [nil, [4, 5, 6]])
         var linearValues = values.map { $0 == .infinity ? 0.9 : $0 }
         for k in 0..<4 { linearValues[k * 12 + 7] = .nan }
         let linear = CalibratedCurves(curves: Tensor(shape: [4, 2, 2, 3], scalars: linearValues), method: "pixel",
                                       calibrationImageCount: 7, rule: .linear)
+        #expect(grouped.safetensors["nc_group_curves_class1"]?.shape == [4, 3])
+        #expect(ownCurves.safetensors["nc_curves_class1"]?.shape == [4, 2, 3])
         let scratch = temporaryFile("seed-cmodel.safetensors")
         defer { try? FileManager.default.removeItem(at: scratch) }
         var seeds: [[UInt8]] = []
-        for curves in [conformal, linear] {
-            try curves.write(to: scratch)
+        for file in [grouped.safetensors, ownCurves.safetensors, linear.safetensors, grouped.safetensors(layout: .dense)] {
+            try file.write(to: scratch)
             seeds.append(Array(try Data(contentsOf: scratch)))
         }
+        let formatTwo = Self.testsDirectory.appendingPathComponent("KandinskyCalibrationTests/Fixtures/format2")
+        for name in try FileManager.default.contentsOfDirectory(atPath: formatTwo.path).sorted() where name.hasSuffix(".safetensors") {
+            seeds.append(Array(try Data(contentsOf: formatTwo.appendingPathComponent(name))))
+        }
+        #expect(seeds.count == 7)
         try fuzzFile(parser: "cmodel", seeds: seeds, mutate: { bytes, _, generator in
             Self.mutateSafetensors(&bytes, using: &generator)
         }) { url in
@@ -229,7 +246,10 @@ struct FuzzTests {
     /// libjpeg (one copy, read in place): `.npy` and safetensors files of KandinskyCoreTests,
     /// PNG and JPEG images of KandinskyDataTests.
     static let seedDirectories = ["KandinskyCoreTests/Fixtures/npy", "KandinskyCoreTests/Fixtures/safetensors", "KandinskyDataTests/Fixtures/images"]
-        .map { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent($0) }
+        .map { testsDirectory.appendingPathComponent($0) }
+
+    /// `Tests/`, where the other test targets keep their fixtures.
+    static let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
 
     /// The seed files with the given extension, in name order.
     func seedFiles(withExtension ext: String) -> [[UInt8]] {

@@ -1,49 +1,98 @@
 import Foundation
 import KandinskyCore
 
-/// The calibrated-model file: safetensors with
-/// - `nc_curves` F32 [Q, C, H, W], the curves;
-/// - `kandinsky_mask` I32 [H, W], the group ids of the first grouped class (its index in the
-///   `mask_class` metadata), present when a strategy grouped pixels;
-/// - `group_labels` I32 [C, H, W], the group ids of every class, −1 for pixelwise classes, present
-///   when a strategy grouped pixels;
-/// and metadata `format_version`, `method`, `parameters` (JSON), `curve_levels` (JSON array),
-/// `calibration_images`, `precision`, `quantile` (the ``QuantileRule``: `conformal` or
-/// `linear`; files without it were written by the linear rule), `group_counts` (JSON array per
-/// class), `group_sample_counts` (JSON: per class an array of pooled score counts per group, or
-/// null), `group_image_counts` (JSON, the same layout: threshold-setting images per group),
-/// plus the strategy's findings (`theta` and `objective` for `gen-ann`). A model's weights may
-/// share the file; other tensors are ignored when reading.
+/// The calibrated-model file: safetensors holding the curves, the groups and their provenance.
+///
+/// Format 3, the one written, stores each class c (0 ..< C) on its own:
+/// - a pixelwise class: `nc_curves_class{c}` F32 [Q, H, W];
+/// - a grouped class: `group_labels_class{c}` I32 [H, W], the group id 0 ..< G_c of every pixel,
+///   and `nc_group_curves_class{c}` F32 [Q, G_c], the curve of each group; or, when some pixel
+///   has a curve other than its group's (``ThresholdFallback/group``) or Q exceeds
+///   ``maximumGroupCurveLevelCount``, `nc_curves_class{c}` F32 [Q, H, W] beside the labels.
+///
+/// Formats 1 and 2, still read, store `nc_curves` F32 [Q, C, H, W], and for grouped strategies
+/// `group_labels` I32 [C, H, W] (−1 for pixelwise classes) and `kandinsky_mask` I32 [H, W] (the
+/// labels of the first grouped class, named by `mask_class`).
+///
+/// Metadata of every format: `format_version`, `method`, `parameters` (JSON), `curve_levels`
+/// (JSON array), `calibration_images`, `precision`, `quantile` (the ``QuantileRule``: `conformal`
+/// or `linear`; files without it were written by the linear rule), `group_counts` (JSON array
+/// per class, 0 for pixelwise; required by format 3), `group_sample_counts` (JSON: per class an
+/// array of pooled score counts per group, or null), `group_image_counts` (JSON, the same
+/// layout: threshold-setting images per group), plus the strategy's findings (`theta` and
+/// `objective` for `gen-ann`). A model's weights may share the file; other tensors are ignored
+/// when reading.
+///
+/// In memory the curves stay dense (``CalibratedCurves/curves``, [Q, C, H, W]): reading a
+/// format-3 file spreads each group's curve over its pixels, writing one finds them again.
 extension CalibratedCurves {
     /// The version written to `format_version`.
-    public static let formatVersion = "2"
+    public static let formatVersion = "3"
+
+    /// The most curve levels Q of a class stored as group curves [Q, G]. Reading such a class
+    /// makes Q values of every one of its pixels from one stored label, so a file claiming more
+    /// levels is refused rather than expanded; the writer stores a class with more as
+    /// [Q, H, W], which needs no expansion. 1,000 is also the most the tool and the
+    /// configuration calibrate.
+    public static let maximumGroupCurveLevelCount = 1000
+
+    /// How the curves are laid out in a file.
+    package enum FileLayout: Sendable {
+        /// Format 3: one tensor per class, group curves [Q, G] for grouped classes (what
+        /// ``CalibratedCurves/safetensors`` writes).
+        case perClass
+        /// Format 2: `nc_curves` [Q, C, H, W] with `group_labels` and `kandinsky_mask`, as files
+        /// were written before format 3; kept to check that both layouts read the same.
+        case dense
+    }
 
     static let standardMetadataKeys: Set<String> = [
         "format_version", "method", "parameters", "curve_levels", "calibration_images", "precision",
         "group_counts", "group_sample_counts", "mask_class", "quantile", "group_image_counts",
     ]
 
-    /// The curves as safetensors tensors and metadata.
-    public var safetensors: SafetensorsFile {
-        var file = SafetensorsFile()
-        file["nc_curves"] = .float32(curves)
-        if let maskClass = groups.labels.firstIndex(where: { $0 != nil }) {
-            file["kandinsky_mask"] = .int32(groups.labels[maskClass]!)
-            let all = ShapedArray<Int32>(shape: [classCount, height, width]) { out in
-                for c in 0..<classCount {
-                    let plane = height * width
-                    if let labels = groups.labels[c] {
-                        labels.withUnsafeBufferPointer { l in (out.baseAddress! + c * plane).update(from: l.baseAddress!, count: plane) }
-                    } else {
-                        (out.baseAddress! + c * plane).update(repeating: -1, count: plane)
-                    }
-                }
-            }
-            file["group_labels"] = .int32(all)
-            file.metadata["mask_class"] = "\(maskClass)"
+    /// Whether `name` is a tensor of the curves in some format (`nc_curves`, `group_labels`,
+    /// `kandinsky_mask`, `nc_curves_class{c}`, `nc_group_curves_class{c}`,
+    /// `group_labels_class{c}`) rather than, say, a network weight sharing the file.
+    public static func isCurvesTensor(named name: String) -> Bool {
+        ["nc_curves", "group_labels", "kandinsky_mask"].contains(name) || classIndex(ofTensorNamed: name) != nil
+    }
+
+    /// c of a format-3 tensor name (`nc_curves_class{c}`, `nc_group_curves_class{c}`,
+    /// `group_labels_class{c}`, c in decimal digits), or nil.
+    static func classIndex(ofTensorNamed name: String) -> Int? {
+        for prefix in ["nc_curves_class", "nc_group_curves_class", "group_labels_class"] where name.hasPrefix(prefix) {
+            let digits = name.dropFirst(prefix.count)
+            guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            return Int(digits) ?? Int.max
+        }
+        return nil
+    }
+
+    /// Whether `file` holds calibrated curves in some format (a calibrated model rather than a
+    /// network's weights or a training checkpoint).
+    public static func holdsCurves(_ file: SafetensorsFile) -> Bool {
+        file.tensors.contains { isCurvesTensor(named: $0.name) }
+    }
+
+    /// The curves as safetensors tensors and metadata, in format 3.
+    ///
+    /// - Complexity: O(Q·C·H·W); the tensors of pixelwise classes are copies of their curves
+    ///   (a class is not contiguous in [Q, C, H, W]), those of grouped classes are [Q, G].
+    public var safetensors: SafetensorsFile { safetensors(layout: .perClass) }
+
+    /// The curves as safetensors tensors and metadata in `layout`.
+    package func safetensors(layout: FileLayout) -> SafetensorsFile {
+        var file: SafetensorsFile
+        switch layout {
+        case .perClass:
+            file = perClassTensors()
+            file.metadata["format_version"] = Self.formatVersion
+        case .dense:
+            file = denseTensors()
+            file.metadata["format_version"] = "2"
         }
         for (key, value) in groups.findings { file.metadata[key] = value }
-        file.metadata["format_version"] = Self.formatVersion
         file.metadata["method"] = method
         file.metadata["parameters"] = parameters
         file.metadata["curve_levels"] = Self.jsonString(levels)
@@ -58,63 +107,17 @@ extension CalibratedCurves {
 
     /// Curves from a calibrated-model file's contents.
     ///
-    /// Only `nc_curves` is required (F32, F16 or F64, rank 4, Q ≥ 2), so curves made by other
-    /// tools can be used; missing metadata takes neutral defaults (method `unknown`, precision
-    /// `float`, pixelwise groups).
+    /// A format-3 file needs `group_counts` and each class's tensors; its group curves are
+    /// spread into the dense ``curves``, which takes Q·C·H·W·4 bytes however small the file
+    /// (62 MB at 240 × 320 pixels, Q = 101, C = 2). A file of format 1 or 2, or without
+    /// `format_version`, needs only `nc_curves` (F32, F16 or F64, rank 4, Q ≥ 2), so curves
+    /// made by other tools can be used. Missing metadata takes neutral defaults (method
+    /// `unknown`, precision `float`, rule `linear`, pixelwise groups).
     ///
-    /// - Throws: ``CalibrationError/Kind/invalidCurves`` naming `source` and the bad field.
+    /// - Throws: ``CalibrationError/Kind/invalidCurves`` naming `source` and the bad tensor or
+    ///   key.
+    /// - Complexity: O(Q·C·H·W).
     public init(safetensors file: SafetensorsFile, source: String) throws(CalibrationError) {
-        guard let stored = file["nc_curves"] else {
-            throw .invalidCurves(source: source, field: "nc_curves", problem: "the file has no nc_curves tensor (tensors: \(file.tensors.map(\.name)))")
-        }
-        let curves: Tensor
-        switch stored {
-        case .float32(let a): curves = a
-        case .float16, .float64: curves = stored.toTensor()
-        default:
-            throw .invalidCurves(source: source, field: "nc_curves", problem: "expected F32 curves, found \(stored.elementType.rawValue)")
-        }
-        guard curves.rank == 4, curves.shape[0] >= 2, curves.shape[1...].allSatisfy({ $0 > 0 }) else {
-            throw .invalidCurves(source: source, field: "nc_curves", problem: "expected [Q, C, H, W] with Q ≥ 2, found \(curves.shape)")
-        }
-        let (classCount, height, width) = (curves.shape[1], curves.shape[2], curves.shape[3])
-        var groups = PixelGroups.pixelwise(classCount: classCount)
-        if let labelsArray = file["group_labels"] {
-            guard case .int32(let labels) = labelsArray, labels.shape == [classCount, height, width] else {
-                throw .invalidCurves(source: source, field: "group_labels",
-                                     problem: "expected I32 [\(classCount), \(height), \(width)], found \(labelsArray.elementType.rawValue) \(labelsArray.shape)")
-            }
-            var maps: [ShapedArray<Int32>?] = []
-            var counts: [Int] = []
-            for c in 0..<classCount {
-                let plane = labels[leading: c]
-                let maximum = plane.withUnsafeBufferPointer { $0.max() ?? -1 }
-                let minimum = plane.withUnsafeBufferPointer { $0.min() ?? -1 }
-                if maximum < 0 {
-                    maps.append(nil); counts.append(0)
-                } else {
-                    guard minimum >= 0 else {
-                        throw .invalidCurves(source: source, field: "group_labels", problem: "class \(c) mixes group ids and −1")
-                    }
-                    maps.append(plane); counts.append(Int(maximum) + 1)
-                }
-            }
-            if let text = file.metadata["group_counts"] {
-                guard let stored = Self.decode([Int].self, text), stored.count == classCount else {
-                    throw .invalidCurves(source: source, field: "group_counts",
-                                         problem: "expected a JSON array of \(classCount) group counts (one per class), found \(text.prefix(80))")
-                }
-                for c in 0..<classCount where stored[c] < counts[c] || (counts[c] > 0) != (stored[c] > 0) {
-                    throw .invalidCurves(source: source, field: "group_labels",
-                                         problem: counts[c] == 0
-                                            ? "class \(c) is pixelwise (labels −1) but group_counts gives it \(stored[c]) groups"
-                                            : "class \(c) has group label \(counts[c] - 1), outside 0..<\(stored[c]) (group_counts)")
-                }
-                counts = stored
-            }
-            groups = PixelGroups(labels: maps, groupCounts: counts)
-        }
-        for (key, value) in file.metadata where !Self.standardMetadataKeys.contains(key) { groups.findings[key] = value }
         var precision = ScorePrecision.float
         if let name = file.metadata["precision"] {
             guard let parsed = ScorePrecision(rawValue: name) else {
@@ -129,8 +132,6 @@ extension CalibratedCurves {
             }
             rule = parsed
         }
-        let sampleCounts = try Self.perGroupCounts(file, key: "group_sample_counts", groups: groups, source: source)
-        let imageCounts = try Self.perGroupCounts(file, key: "group_image_counts", groups: groups, source: source)
         var calibrationImages = 0
         if let text = file.metadata["calibration_images"] {
             guard let value = Int(text), value >= 0 else {
@@ -138,28 +139,48 @@ extension CalibratedCurves {
             }
             calibrationImages = value
         }
-        if let mask = file["kandinsky_mask"], mask.shape != [height, width] {
-            throw .invalidCurves(source: source, field: "kandinsky_mask", problem: "expected [\(height), \(width)] (the curves' H, W), found \(mask.shape)")
+        let curves: Tensor
+        var groups: PixelGroups
+        switch file.metadata["format_version"] {
+        case nil, "1", "2":
+            (curves, groups) = try Self.readDense(file, rule: rule, source: source)
+        case Self.formatVersion:
+            (curves, groups) = try Self.readPerClass(file, rule: rule, source: source)
+        case let other?:
+            throw .invalidCurves(source: source, field: "format_version", problem: "expected 1, 2 or 3 (the versions this reader knows), found \(other.prefix(80))")
         }
+        for (key, value) in file.metadata where !Self.standardMetadataKeys.contains(key) { groups.findings[key] = value }
+        let sampleCounts = try Self.perGroupCounts(file, key: "group_sample_counts", groups: groups, source: source)
+        let imageCounts = try Self.perGroupCounts(file, key: "group_image_counts", groups: groups, source: source)
         try Self.checkLevels(file.metadata["curve_levels"], levelCount: curves.shape[0], source: source)
-        try Self.checkValues(curves, rule: rule, source: source)
         self.init(curves: curves, method: file.metadata["method"] ?? "unknown", parameters: file.metadata["parameters"] ?? "{}",
                   calibrationImageCount: calibrationImages, precision: precision, rule: rule, groups: groups,
                   groupSampleCounts: sampleCounts, groupImageCounts: imageCounts)
     }
 
+    /// A curves tensor as F32 (F16 and F64 widened), or an error naming `field`.
+    static func floatCurves(_ stored: AnyShapedArray, field: String, source: String) throws(CalibrationError) -> Tensor {
+        switch stored {
+        case .float32(let a): return a
+        case .float16, .float64: return stored.toTensor()
+        default:
+            throw .invalidCurves(source: source, field: field, problem: "expected F32 curves, found \(stored.elementType.rawValue)")
+        }
+    }
+
     /// A per-class, per-group count array of the metadata (`group_sample_counts`,
-    /// `group_image_counts`): null or one array of G_c non-negative counts per class, null for
-    /// pixelwise classes; nil when the key is absent.
+    /// `group_image_counts`): null or one entry per class, null for pixelwise classes and for
+    /// grouped ones whose counts are unknown, else an array of G_c non-negative counts; nil when
+    /// the key is absent.
     static func perGroupCounts(_ file: SafetensorsFile, key: String, groups: PixelGroups,
                                source: String) throws(CalibrationError) -> [[Int]?]? {
         guard let text = file.metadata[key], text != "null" else { return nil }
-        let expected = "a JSON array of \(groups.groupCounts.count) entries, per class null (pixelwise) or its \(groups.groupCounts) non-negative counts"
+        let expected = "a JSON array of \(groups.groupCounts.count) entries, per class null (pixelwise or unknown) or its \(groups.groupCounts) non-negative counts"
         guard let counts = decode([[Int]?].self, text), counts.count == groups.groupCounts.count else {
             throw .invalidCurves(source: source, field: key, problem: "expected \(expected), found \(text.prefix(80))")
         }
         for (c, entry) in counts.enumerated() {
-            let fits = entry.map { $0.count == groups.groupCounts[c] && $0.allSatisfy { $0 >= 0 } } ?? (groups.labels[c] == nil)
+            let fits = entry.map { $0.count == groups.groupCounts[c] && $0.allSatisfy { $0 >= 0 } } ?? true
             guard fits else {
                 throw .invalidCurves(source: source, field: key, problem: "class \(c): expected \(expected), found \(text.prefix(80))")
             }
@@ -182,12 +203,13 @@ extension CalibratedCurves {
         }
     }
 
-    /// Curve values: finite ones in [0, 1] (scores 1 − p); +∞ only under the conformal rule; NaN
-    /// only under the linear rule and then at every level of a curve (a pool without scores);
-    /// never decreasing in the level.
+    /// Curve values, any shape [Q, …] (curve i is the values at flat index k·(count/Q) + i):
+    /// finite ones in [0, 1] (scores 1 − p); +∞ only under the conformal rule; NaN only under the
+    /// linear rule and then at every level of a curve (a pool without scores); never decreasing
+    /// in the level. Errors name `field` and the index in the tensor's shape.
     ///
-    /// - Complexity: O(Q·C·H·W).
-    static func checkValues(_ curves: Tensor, rule: QuantileRule, source: String) throws(CalibrationError) {
+    /// - Complexity: O(`curves.count`).
+    static func checkValues(_ curves: Tensor, rule: QuantileRule, field: String, source: String) throws(CalibrationError) {
         let q = curves.shape[0], plane = curves.count / q
         let shape = curves.shape
         let problem: (Int, String)? = curves.withUnsafeBufferPointer { c in
@@ -214,16 +236,16 @@ extension CalibratedCurves {
             return nil
         }
         if let (index, message) = problem {
-            throw .invalidCurves(source: source, field: "nc_curves", problem: "\(message) at index \(InputValidation.multiIndex(index, shape: shape))")
+            throw .invalidCurves(source: source, field: field, problem: "\(message) at index \(InputValidation.multiIndex(index, shape: shape))")
         }
     }
 
-    /// Writes the calibrated-model file atomically.
+    /// Writes the calibrated-model file atomically, in format 3.
     public func write(to url: URL) throws(CalibrationError) {
         do { try safetensors.write(to: url) } catch { throw .file(error) }
     }
 
-    /// Reads a calibrated-model file.
+    /// Reads a calibrated-model file of any format.
     public static func read(contentsOf url: URL) throws(CalibrationError) -> CalibratedCurves {
         let file: SafetensorsFile
         do { file = try SafetensorsFile.read(contentsOf: url) } catch { throw .file(error) }

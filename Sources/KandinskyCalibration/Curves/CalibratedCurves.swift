@@ -28,6 +28,11 @@ public enum ThresholdIndexing: String, Sendable, CaseIterable, Codable {
 /// value `curves[k, c, h, w]` at level k/(Q − 1), never decreasing in k. Under the
 /// ``QuantileRule/conformal`` rule a value is finite or +∞ (the class is always in the set at
 /// that level); under ``QuantileRule/linear`` it is NaN where no score was available.
+///
+/// The curves are dense in memory even for a grouped class, whose pixels repeat their group's
+/// curve: Q·C·H·W·4 bytes, 62 MB at 240 × 320 pixels with Q = 101 and C = 2, whatever the
+/// strategy. Only the file is compact: it stores a grouped class's curves once per group
+/// (``groupCurves(ofClass:)``) and reading spreads them over the pixels again.
 public struct CalibratedCurves: Sendable {
     /// [Q, C, H, W] curves.
     public var curves: Tensor
@@ -157,8 +162,8 @@ public struct CalibratedCurves: Sendable {
     /// Checks that these curves fit probabilities of shape [N, C, H, W].
     public func checkCompatible(withProbabilitiesShape shape: [Int], curvesSource: String = "curves") throws(CalibrationError) {
         guard shape.count == 4, Array(shape[1...]) == Array(curves.shape[1...]) else {
-            throw .invalidCurves(source: curvesSource, field: "nc_curves",
-                                 problem: "curves of shape \(curves.shape) (classes, height, width \(Array(curves.shape[1...]))) do not match probabilities of shape \(shape)")
+            throw .invalidCurves(source: curvesSource, field: "curves",
+                                 problem: "curves [Q, C, H, W] of shape \(curves.shape) (classes, height, width \(Array(curves.shape[1...]))) do not match probabilities of shape \(shape)")
         }
     }
 }

@@ -7,8 +7,9 @@ import KandinskyModels
 /// `data.cal_trim` images), builds the curves with the configured grouping and writes into
 /// `logs/calibrate/runs/<experiment>/`:
 /// - `cmodel.safetensors`: the network's weights (PyTorch names, architecture metadata) plus the
-///   calibrated-model tensors and metadata of `CalibratedCurves` (`nc_curves` [Q, C, H, W],
-///   `kandinsky_mask` [H, W] when pixels are grouped), and `source_checkpoint`,
+///   calibrated-model tensors and metadata of `CalibratedCurves` (format 3: per class
+///   `nc_curves_class{c}` [Q, H, W], or `group_labels_class{c}` [H, W] and
+///   `nc_group_curves_class{c}` [Q, G] when pixels are grouped), and `source_checkpoint`,
 ///   `source_checkpoint_sha256` and the resolved `config`;
 /// - `kandinsky_mask.png` (grouped strategies) and `curves.svg` (the curves of a few pixels);
 /// - `COMPLETE`, written last (see ``RunDirectory``): a folder without it holds a killed or failed run.
@@ -99,7 +100,7 @@ public struct CalibrationRun {
         var file: SafetensorsFile
         do { file = try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: path)) } catch { throw ExperimentError(error.description) }
         // A calibrated model carries its curves beside the weights.
-        file.tensors.removeAll { calibrationTensorNames.contains($0.name) }
+        file.tensors.removeAll { isCalibrationTensor($0.name) }
         var model: UNet
         do {
             guard let architecture = try UNet.Architecture(metadata: file.metadata, file: path) ?? expected else {
@@ -119,8 +120,13 @@ public struct CalibrationRun {
         return model
     }
 
-    /// The tensors of ``CalibratedCurves/safetensors`` that are not network weights.
-    package static let calibrationTensorNames: Set<String> = ["nc_curves", "kandinsky_mask", "group_labels"]
+    /// Whether a tensor of a calibrated model is one of the curves' (in any format of
+    /// ``CalibratedCurves``: `nc_curves_class{c}`, `nc_group_curves_class{c}`,
+    /// `group_labels_class{c}`, or format 2's `nc_curves`, `group_labels`, `kandinsky_mask`)
+    /// rather than a network weight.
+    package static func isCalibrationTensor(_ name: String) -> Bool {
+        CalibratedCurves.isCurvesTensor(named: name)
+    }
 
     /// The group map as a colour-mapped PNG (one colour per group id).
     static func maskPNG(_ labels: ShapedArray<Int32>) -> Data {

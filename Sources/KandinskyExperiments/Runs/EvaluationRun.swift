@@ -8,7 +8,7 @@ import KandinskyModels
 /// - always (the uncalibrated diagnostics): `pixelwise_ece.npy` and `.png` (binned ECE of the
 ///   probabilities at each pixel), `structure_frequency.npy` and `.png`, and
 ///   `reliability_pooled.svg`, `reliability_pixel.svg`;
-/// - when the checkpoint holds `nc_curves`: `coverage.svg` (marginal coverage against
+/// - when the checkpoint holds calibrated curves (a calibrated model): `coverage.svg` (marginal coverage against
 ///   confidence), `pixel_coverage.svg` (at `evaluation.reliability_pixel`), `pixelwise_ce.npy`
 ///   and `.png`, `coverages.npy`;
 /// - `summary.json` with the mean ECE and, with curves, the mean pixelwise and marginal CE, the
@@ -74,7 +74,7 @@ public struct EvaluationRun {
         do { file = try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ExperimentError(error.description)
         }
-        guard file["nc_curves"] != nil else { return nil }
+        guard CalibratedCurves.holdsCurves(file) else { return nil }
         do { return try CalibratedCurves(safetensors: file, source: path) } catch { throw ExperimentError(error.description) }
     }
 

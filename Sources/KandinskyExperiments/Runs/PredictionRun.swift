@@ -44,7 +44,7 @@ public struct PredictionRun {
         let manifestPath = try config.value(\.manifest)
         let categories = try config.value(\.data.categories)
         guard let curves = try EvaluationRun.curves(in: modelPath) else {
-            throw ExperimentError("\(modelPath) has no nc_curves: calibrate it first with `kandinsky calibrate`")
+            throw ExperimentError("\(modelPath) holds no calibrated curves: calibrate it first with `kandinsky calibrate`")
         }
         var model = try CalibrationRun.loadModel(modelPath, expected: nil)
         guard classIndex >= 0, classIndex < curves.classCount else {
