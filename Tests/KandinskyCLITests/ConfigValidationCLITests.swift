@@ -68,6 +68,10 @@ import Testing
         let missing = try runKandinsky(["calibrate-scores"])
         #expect(missing.status == 2)
         #expect(missing.errorLines == ["Error: Missing expected argument '--method <method>'"])
+        // --probs and --targets may give way to --scores, so their absence is a validation error.
+        let noInputs = try runKandinsky(["calibrate-scores", "--method", "pixel", "--out", "unused.safetensors"])
+        #expect(noInputs.status == 2)
+        #expect(noInputs.errorLines == ["Error: --probs: expected probabilities (a file, directory or pattern)"])
         let help = try runKandinsky(["train", "--help"])
         #expect(help.status == 0)
         #expect(help.outputLines.first == "OVERVIEW: Train the segmentation network (configs/train.yaml).")

@@ -25,8 +25,8 @@ extension ScoreStore {
     /// scores are the same and each row is sorted by the same (score, image) key, which no two
     /// scores of a row share.
     ///
-    /// After a method throws, the builder is unusable (its counts or scores are partial): start
-    /// a new one.
+    /// After a method throws, or after ``finish()``, the builder is unusable (its counts or
+    /// scores are partial, or handed over): start a new one.
     public struct Builder: Sendable {
         /// C, H and W of every shard.
         public let classCount: Int, height: Int, width: Int
@@ -41,8 +41,12 @@ extension ScoreStore {
         private var shardSizes: [Int] = []
         private var appendedShards = 0
         private var appendedImages = 0
-        private var values: HalfTensor?
-        private var images: ShapedArray<UInt32>?
+        /// The scores and their images: empty until the first append allocates them. Kept
+        /// non-optional so that every access mutates them in place (a copy would duplicate the
+        /// whole store).
+        private var values = HalfTensor(shape: [0], scalars: [])
+        private var images = ShapedArray<UInt32>(shape: [0], scalars: [])
+        private var allocated = false
         private var failed = false
 
         /// A builder of scores of C = `classCount` classes over H × W pixels.
@@ -67,8 +71,8 @@ extension ScoreStore {
         /// - Precondition: no shard was appended yet.
         /// - Complexity: one pass over T, split across cores.
         public mutating func count(targets: ShapedArray<UInt8>, source: String = "targets") throws(CalibrationError) {
-            precondition(!failed, "a score-store builder cannot be used after it threw")
-            precondition(values == nil, "every shard must be counted before the first is appended")
+            precondition(!failed, "a score-store builder cannot be used after it threw or finished")
+            precondition(!allocated, "every shard must be counted before the first is appended")
             failed = true
             let shape = targets.shape
             try checkShard(shape, source: source)
@@ -127,7 +131,7 @@ extension ScoreStore {
 
         private mutating func appendSpecialized<P: QuantileScalar>(_ probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
                                                                    probabilitiesSource: String, targetsSource: String) throws(CalibrationError) {
-            precondition(!failed, "a score-store builder cannot be used after it threw")
+            precondition(!failed, "a score-store builder cannot be used after it threw or finished")
             precondition(appendedShards < shardSizes.count, "shard \(appendedShards) was appended but never counted")
             failed = true
             try InputValidation.checkShapes(probabilities: probabilities.shape, targets: targets.shape,
@@ -136,12 +140,12 @@ extension ScoreStore {
             let n = probabilities.shape[0], rows = offsets.count - 1
             precondition(n == shardSizes[appendedShards],
                          "shard \(appendedShards) has \(n) images but \(shardSizes[appendedShards]) were counted")
-            if values == nil { allocate() }
+            if !allocated { allocate() }
             let imageBase = appendedImages, precision = precision
             var overflow = false
             var badProbability: Int?
-            values!.withUnsafeMutableBufferPointer { out in
-                images!.withUnsafeMutableBufferPointer { ids in
+            values.withUnsafeMutableBufferPointer { out in
+                images.withUnsafeMutableBufferPointer { ids in
                     cursors.withUnsafeMutableBufferPointer { cursor in
                         offsets.withUnsafeBufferPointer { o in
                             probabilities.withUnsafeBufferPointer { p in
@@ -195,19 +199,24 @@ extension ScoreStore {
 
         /// The store of every appended shard, its rows sorted by score (ties by image).
         ///
+        /// The builder hands its arrays over (mutating rather than consuming, so that no copy of
+        /// the builder keeps a second reference that would make the sort copy the store) and is
+        /// empty afterwards.
+        ///
         /// - Precondition: every counted shard was appended, with the targets it was counted with.
         /// - Complexity: a sort of each row, split across cores.
-        public consuming func finish() -> ScoreStore {
-            precondition(!failed, "a score-store builder cannot be used after it threw")
+        public mutating func finish() -> ScoreStore {
+            precondition(!failed, "a score-store builder cannot be used after it threw or finished")
             precondition(!shardSizes.isEmpty, "a score store needs at least one shard")
             precondition(appendedShards == shardSizes.count, "\(shardSizes.count) shards were counted but \(appendedShards) appended")
             let rows = offsets.count - 1
             for r in 0..<rows {
                 precondition(cursors[r] == offsets[r + 1], "the appended targets differ from the ones counted")
             }
-            // Taken out of the builder, so the arrays are uniquely referenced and sorted in place
-            // (a second reference would make the sort copy the whole store).
-            var values = self.values.take()!, images = self.images.take()!
+            var values = self.values, images = self.images
+            self.values = HalfTensor(shape: [0], scalars: [])
+            self.images = ShapedArray<UInt32>(shape: [0], scalars: [])
+            failed = true
             let offsets = ShapedArray<Int>(shape: [rows + 1], scalars: self.offsets)
             values.withUnsafeMutableBufferPointer { v in
                 images.withUnsafeMutableBufferPointer { ids in
@@ -234,6 +243,7 @@ extension ScoreStore {
             offsets[offsets.count - 1] = running
             precondition(imageCount <= Int(UInt32.max) + 1, "a score store holds at most 2³² images, found \(imageCount)")
             cursors = Array(offsets.dropLast())
+            allocated = true
             values = HalfTensor(shape: [running], unsafeUninitializedCapacity: { _ in })
             images = ShapedArray<UInt32>(shape: [running], unsafeUninitializedCapacity: { _ in })
         }
