@@ -168,7 +168,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KandinskyCalibrationTests",
-            dependencies: ["KandinskyCalibration", "KandinskyTesting", "CKandinskyKernels"],
+            dependencies: ["KandinskyCalibration", "KandinskyTesting", "CKandinskyKernels", "KandinskyTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

@@ -2,6 +2,7 @@ import Foundation
 import KandinskyCore
 import KandinskyModels
 import Testing
+import KandinskyTestSupport
 @testable import kandinsky
 
 /// max |a − b| over elements of equal-shaped tensors (infinity when the shapes differ).
@@ -11,15 +12,8 @@ func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
 }
 
 @Suite struct InferCommandTests {
-    /// A fresh directory for one test's files.
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-infer-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     static func setUp(metadata: Bool) throws -> (directory: URL, model: UNet, images: Tensor) {
-        let directory = try temporaryDirectory()
+        let directory = try scratchDirectory("infer")
         var generator = SeededGenerator(seed: 7)
         var model = UNet(inputChannels: 3, outputChannels: 2, channels: 4, depth: 2, using: &generator)
         var file = model.safetensorsFile()

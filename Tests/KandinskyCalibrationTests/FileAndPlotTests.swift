@@ -85,17 +85,24 @@ import KandinskyCore
         }
     }
 
-    /// A valid grouped conformal file of format 2 (Q = 3, C = 2, 2 × 2 pixels, class 1 in two
-    /// groups), then one damage at a time; each must be refused naming the file and the field.
-    /// (Format 3's damages are in `FileLayoutTests`.)
-    @Test func damagedFormatTwoFilesAreRefused() throws {
+    /// Conformal curves with Q = 3, C = 2 and 2 × 2 pixels, class 0 pixelwise and class 1 in two
+    /// groups (the top and bottom rows), with per-group counts: the valid file the damage tests start from.
+    static func smallGroupedCurves() -> CalibratedCurves {
         let labels = ShapedArray<Int32>(shape: [2, 2], scalars: [0, 0, 1, 1])
         let values: [Float] = [0.1, 0.1, 0.2, 0.2, 0.3, 0.3, 0.4, 0.4,
                                0.2, 0.2, 0.3, 0.3, 0.5, 0.5, 0.6, 0.6,
                                0.9, .infinity, 1, 1, .infinity, .infinity, 0.7, 0.7]
-        let good = CalibratedCurves(curves: Tensor(shape: [3, 2, 2, 2], scalars: values), method: "test", calibrationImageCount: 4,
-                                    rule: .conformal, groups: PixelGroups(labels: [nil, labels], groupCounts: [0, 2]),
-                                    groupSampleCounts: [nil, [5, 6]], groupImageCounts: [nil, [3, 4]])
+        return CalibratedCurves(curves: Tensor(shape: [3, 2, 2, 2], scalars: values), method: "test", calibrationImageCount: 4,
+                                rule: .conformal, groups: PixelGroups(labels: [nil, labels], groupCounts: [0, 2]),
+                                groupSampleCounts: [nil, [5, 6]], groupImageCounts: [nil, [3, 4]])
+    }
+
+    /// A valid grouped conformal file of format 2 (Q = 3, C = 2, 2 × 2 pixels, class 1 in two
+    /// groups), then one damage at a time; each must be refused naming the file and the field.
+    /// (Format 3's damages are in `FileLayoutTests`.)
+    @Test func damagedFormatTwoFilesAreRefused() throws {
+        let good = CalibratedFileTests.smallGroupedCurves()
+        let values = good.curves.scalars
         let read = try CalibratedCurves(safetensors: good.safetensors(layout: .dense), source: "good.safetensors")
         #expect(read.rule == .conformal && read.groupImageCounts == [nil, [3, 4]] && read.calibrationImageCount == 4)
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import KandinskyTestSupport
 import KandinskyCore
 @testable import KandinskyCalibration
 
@@ -7,12 +8,6 @@ import KandinskyCore
 /// read back the same and give the same sets and evaluations; format-2 files still read; damaged
 /// format-3 files are refused naming the tensor or key.
 @Suite struct FileLayoutTests {
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-layout-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     /// `curves` written in `layout` to `url` and read back.
     static func roundTrip(_ curves: CalibratedCurves, _ layout: CalibratedCurves.FileLayout, at url: URL) throws -> CalibratedCurves {
         try curves.safetensors(layout: layout).write(to: url)
@@ -59,7 +54,7 @@ import KandinskyCore
     }
 
     @Test func bothLayoutsReadBackTheCurvesAndGiveTheSameResults() throws {
-        let directory = try Self.temporaryDirectory()
+        let directory = try scratchDirectory("layout")
         defer { try? FileManager.default.removeItem(at: directory) }
         var generator = SeededGenerator(seed: 22)
         let test = SyntheticData.make(images: 5, height: 6, width: 8, using: &generator)
@@ -144,7 +139,7 @@ import KandinskyCore
     }
 
     @Test func formatTwoFilesStillReadAndRewriteTheSame() throws {
-        let directory = try Self.temporaryDirectory()
+        let directory = try scratchDirectory("layout")
         defer { try? FileManager.default.removeItem(at: directory) }
         var generator = SeededGenerator(seed: 23)
         let test = SyntheticData.make(images: 4, height: 8, width: 8, using: &generator)
@@ -200,13 +195,7 @@ import KandinskyCore
     /// groups), then one damage at a time; each must be refused naming the file and the tensor
     /// or key.
     @Test func damagedFormatThreeFilesAreRefused() throws {
-        let labels = ShapedArray<Int32>(shape: [2, 2], scalars: [0, 0, 1, 1])
-        let values: [Float] = [0.1, 0.1, 0.2, 0.2, 0.3, 0.3, 0.4, 0.4,
-                               0.2, 0.2, 0.3, 0.3, 0.5, 0.5, 0.6, 0.6,
-                               0.9, .infinity, 1, 1, .infinity, .infinity, 0.7, 0.7]
-        let good = CalibratedCurves(curves: Tensor(shape: [3, 2, 2, 2], scalars: values), method: "test", calibrationImageCount: 4,
-                                    rule: .conformal, groups: PixelGroups(labels: [nil, labels], groupCounts: [0, 2]),
-                                    groupSampleCounts: [nil, [5, 6]], groupImageCounts: [nil, [3, 4]])
+        let good = CalibratedFileTests.smallGroupedCurves()
         let file = good.safetensors
         #expect(file.tensors.map(\.name).sorted() == ["group_labels_class1", "nc_curves_class0", "nc_group_curves_class1"])
         #expect(file["nc_group_curves_class1"]?.toTensor().scalars == [0.3, 0.4, 0.5, 0.6, .infinity, 0.7])

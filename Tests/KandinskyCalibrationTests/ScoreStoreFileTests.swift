@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import KandinskyTestSupport
 import KandinskyCore
 @testable import KandinskyCalibration
 
@@ -31,12 +32,6 @@ import KandinskyCore
                               targets: ShapedArray(shape: [count, c, h, w], scalars: t), precision: precision)
     }
 
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-kscores-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     /// The parts of `sizes` consecutive images written, merged and read back.
     static func merged(sizes: [Int], precision: ScorePrecision = .float, in directory: URL) throws -> ScoreStore {
         let n = sizes.reduce(0, +)
@@ -54,7 +49,7 @@ import KandinskyCore
     }
 
     @Test func roundTripsBitForBit() throws {
-        let directory = try Self.temporaryDirectory()
+        let directory = try scratchDirectory("kscores")
         defer { try? FileManager.default.removeItem(at: directory) }
         for precision in [ScorePrecision.float, .halfProbabilities] {
             let store = try Self.store(images: 0..<5, of: 5, precision: precision)
@@ -67,7 +62,7 @@ import KandinskyCore
     }
 
     @Test func mergedPartsAreTheStoreOfAllImages() throws {
-        let directory = try Self.temporaryDirectory()
+        let directory = try scratchDirectory("kscores")
         defer { try? FileManager.default.removeItem(at: directory) }
         let whole = try Self.store(images: 0..<12, of: 12)
         for sizes in [[12], [1, 11], [5, 7], [3, 3, 3, 3], [2, 1, 6, 3]] {
@@ -77,7 +72,7 @@ import KandinskyCore
 
     @Test(arguments: GroupingSpecification.Method.allCases, [QuantileRule.conformal, .linear])
     func curvesFromMergedPartsEqualCurvesFromAllImages(method: GroupingSpecification.Method, rule: QuantileRule) throws {
-        let directory = try Self.temporaryDirectory()
+        let directory = try scratchDirectory("kscores")
         defer { try? FileManager.default.removeItem(at: directory) }
         var specification = GroupingSpecification(method: method)
         specification.clusterCount = 3
@@ -99,7 +94,7 @@ import KandinskyCore
     }
 
     @Test func refusesPartsThatDisagree() throws {
-        let directory = try Self.temporaryDirectory()
+        let directory = try scratchDirectory("kscores")
         defer { try? FileManager.default.removeItem(at: directory) }
         let a = directory.appendingPathComponent("a.kscores"), b = directory.appendingPathComponent("b.kscores")
         try Self.store(images: 0..<2, of: 2).write(to: a)
@@ -114,7 +109,7 @@ import KandinskyCore
     }
 
     @Test func refusesMalformedFilesNamingTheField() throws {
-        let directory = try Self.temporaryDirectory()
+        let directory = try scratchDirectory("kscores")
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("s.kscores")
         try Self.store(images: 0..<2, of: 2).write(to: url)

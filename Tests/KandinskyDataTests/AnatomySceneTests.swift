@@ -16,15 +16,7 @@ struct AnatomySceneTests {
 
     @Test("the same seed gives byte-identical files; another seed differs in every part")
     func determinism() throws {
-        let first = temporaryDirectory(), second = temporaryDirectory(), third = temporaryDirectory()
-        defer { for url in [first, second, third] { try? FileManager.default.removeItem(at: url) } }
-        try Self.small.write(to: first)
-        try Self.small.write(to: second)
-        var other = Self.small
-        other.seed = 8
-        try other.write(to: third)
-        let a = try SyntheticDatasetTests.files(under: first), b = try SyntheticDatasetTests.files(under: second)
-        let c = try SyntheticDatasetTests.files(under: third)
+        let (a, b, c) = try SyntheticDatasetTests.twiceAndReseeded(Self.small)
         #expect(a.count == 20 + 4 + 5)
         #expect(a == b)
         #expect(Set(a.keys) == Set(c.keys))

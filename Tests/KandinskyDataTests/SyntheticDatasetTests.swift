@@ -17,16 +17,22 @@ struct SyntheticDatasetTests {
         return files
     }
 
+    /// The files of `dataset` written twice, then once with seed 8, keyed by their paths under
+    /// each root (the roots are removed again).
+    static func twiceAndReseeded(_ dataset: SyntheticDataset) throws -> (first: [String: Data], second: [String: Data], reseeded: [String: Data]) {
+        let roots = [temporaryDirectory(), temporaryDirectory(), temporaryDirectory()]
+        defer { for url in roots { try? FileManager.default.removeItem(at: url) } }
+        var other = dataset
+        other.seed = 8
+        try dataset.write(to: roots[0])
+        try dataset.write(to: roots[1])
+        try other.write(to: roots[2])
+        return (try files(under: roots[0]), try files(under: roots[1]), try files(under: roots[2]))
+    }
+
     @Test("the same seed gives byte-identical files; another seed differs")
     func determinism() throws {
-        let first = temporaryDirectory(), second = temporaryDirectory(), third = temporaryDirectory()
-        defer { for url in [first, second, third] { try? FileManager.default.removeItem(at: url) } }
-        try Self.small.write(to: first)
-        try Self.small.write(to: second)
-        var other = Self.small
-        other.seed = 8
-        try other.write(to: third)
-        let a = try Self.files(under: first), b = try Self.files(under: second), c = try Self.files(under: third)
+        let (a, b, c) = try Self.twiceAndReseeded(Self.small)
         #expect(a.count == 14 + 3 + 5)
         #expect(a == b)
         #expect(a["/trainval/labels.json"] != c["/trainval/labels.json"])

@@ -150,6 +150,8 @@ public struct Pipeline {
                                                          precision: evaluationSettings.precision, wholeClassRows: true),
                                     classIndex: evaluationSettings.classIndex, progress: progress)
         let modelsDirectory = settings.outputDirectory.appendingPathComponent("models")
+        try FileManager.default.createDirectory(at: modelsDirectory, withIntermediateDirectories: true)
+        var keptModels: [String] = []
         var cells: [StudySummary.Cell] = [], linearCells: [StudySummary.Cell] = []
         for strategy in settings.strategies {
             var specification = baseCalibration
@@ -163,9 +165,10 @@ public struct Pipeline {
                                     draw: DrawLabel(index: draw, count: draws, seed: drawSeed), testOutputs: testOutputs,
                                     alpha: settings.alpha, exampleImages: settings.exampleImages,
                                     classIndex: evaluationSettings.classIndex)
-                    try FileManager.default.createDirectory(at: modelsDirectory, withIntermediateDirectories: true)
+                    let name = Self.calibratedModelName(strategy: strategy, size: size)
                     try CalibrationRun.writeCalibratedModel(curves, model: &model, checkpoint: checkpoint, config: config,
-                                                            to: modelsDirectory.appendingPathComponent(Self.calibratedModelName(strategy: strategy, size: size)))
+                                                            to: modelsDirectory.appendingPathComponent(name))
+                    keptModels.append("models/" + name)
                 })
                 if linearSizes.contains(size) {
                     var linear = specification
@@ -182,9 +185,7 @@ public struct Pipeline {
         summary.thresholds = baseCalibration.description
         summary.tieMargin = settings.tieMargin
         summary.linearCells = linearCells.isEmpty ? nil : linearCells
-        summary.calibratedModels = sizes.count > 0 ? settings.strategies.flatMap { strategy in
-            Set([sizes.first!, sizes.last!]).sorted().map { "models/" + Self.calibratedModelName(strategy: strategy, size: $0) }
-        } : nil
+        summary.calibratedModels = keptModels
         if !training.isEmpty {
             let log = MetricsLog(classNames: data.classNames.dropFirst().map { $0 }, epochs: training)
             figures.figures.append(ReportFigure(section: "Training", title: "Loss", content: .svg(log.lossChart.svg)))

@@ -163,11 +163,9 @@ public struct ReportWriter {
                 var row = [strategy, String(size), String(cell.meanPixelCE.count)]
                 for alpha in alphas {
                     guard let audit = sets.first(where: { $0.alpha == alpha }) else { row += ["–", "–", "–"]; continue }
-                    let flag = shortfallFlag(audit.perImageCoverage, alpha: alpha, seed: seed)
-                    row.append(meanWithInterval(audit.perImageCoverage, seed: seed) + (flag.isEmpty ? "" : " " + flag))
+                    row.append(coverage(audit.perImageCoverage, alpha: alpha, seed: seed))
                     row.append(mean(audit.meanSetSize))
-                    let share = audit.alwaysInShare.filter(\.isFinite)
-                    row.append(share.isEmpty ? "–" : String(format: "%.1f %%", 100 * share.reduce(0, +) / Double(share.count)))
+                    row.append(percent(audit.alwaysInShare, format: "%.1f %%") ?? "–")
                 }
                 rows.append(row)
             }
@@ -187,6 +185,20 @@ public struct ReportWriter {
         return PairedComparison.bootstrap(finite, seed: seed).upper < 1 - alpha ? "short" : ""
     }
 
+    /// Per-draw coverages as their mean with its interval (``meanWithInterval(_:seed:digits:)``),
+    /// then `note`, then ` short` when ``shortfallFlag(_:alpha:seed:)`` flags them.
+    static func coverage(_ values: [Double], alpha: Double, seed: UInt64, note: String = "") -> String {
+        let flag = shortfallFlag(values, alpha: alpha, seed: seed)
+        return meanWithInterval(values, seed: seed) + note + (flag.isEmpty ? "" : " " + flag)
+    }
+
+    /// 100 × the mean of the finite fractions, written with `format` (`"%.1f %%"`); nil when
+    /// there are none.
+    static func percent(_ fractions: [Double], format: String) -> String? {
+        let finite = fractions.filter(\.isFinite)
+        return finite.isEmpty ? nil : String(format: format, 100 * finite.reduce(0, +) / Double(finite.count))
+    }
+
     /// The mean of the finite values to `digits` decimals, `–` when there are none.
     static func mean(_ values: [Double], digits: Int = 2) -> String {
         let finite = values.filter(\.isFinite)
@@ -204,13 +216,10 @@ public struct ReportWriter {
             let seed = summary.bootstrapSeed(size: linear.calibrationImages)
             for audit in conformal.sets ?? [] {
                 guard let linearAudit = linear.sets?.first(where: { $0.alpha == audit.alpha }) else { continue }
-                func coverage(_ values: [Double]) -> String {
-                    let flag = shortfallFlag(values, alpha: audit.alpha, seed: seed)
-                    return meanWithInterval(values, seed: seed) + (flag.isEmpty ? "" : " " + flag)
-                }
                 rows.append([linear.strategy, String(linear.calibrationImages), String(linear.meanPixelCE.count),
                              meanWithInterval(conformal.meanPixelCE, seed: seed), meanWithInterval(linear.meanPixelCE, seed: seed),
-                             String(format: "%g", audit.alpha), coverage(audit.perImageCoverage), coverage(linearAudit.perImageCoverage),
+                             String(format: "%g", audit.alpha), coverage(audit.perImageCoverage, alpha: audit.alpha, seed: seed),
+                             coverage(linearAudit.perImageCoverage, alpha: audit.alpha, seed: seed),
                              mean(audit.meanSetSize), mean(linearAudit.meanSetSize)])
             }
         }
@@ -235,17 +244,13 @@ public struct ReportWriter {
                     var row = [strategy, String(cell.calibrationImages), String(cell.meanPixelCE.count), String(format: "%g", alpha)]
                     for g in 0..<groupCount {
                         guard let audit = atAlpha.first(where: { $0.group == g }) else { row.append("–"); continue }
-                        let coverage = audit.perImageCoverage.compactMap { $0 }
-                        let flag = shortfallFlag(coverage, alpha: alpha, seed: seed)
-                        let share = audit.pixelShare.compactMap { $0 }
-                        let shareText = share.isEmpty ? "" : String(format: " (%.0f %%)", 100 * share.reduce(0, +) / Double(share.count))
-                        row.append(meanWithInterval(coverage, seed: seed) + shareText + (flag.isEmpty ? "" : " " + flag))
+                        row.append(coverage(audit.perImageCoverage.compactMap { $0 }, alpha: alpha, seed: seed,
+                                            note: percent(audit.pixelShare.compactMap { $0 }, format: " (%.0f %%)") ?? ""))
                     }
                     let lowest = (0..<cell.meanPixelCE.count).map { draw in
                         atAlpha.compactMap { $0.perImageCoverage.indices.contains(draw) ? $0.perImageCoverage[draw] : nil }.min() ?? .nan
                     }
-                    let flag = shortfallFlag(lowest, alpha: alpha, seed: seed)
-                    row.append(meanWithInterval(lowest, seed: seed) + (flag.isEmpty ? "" : " " + flag))
+                    row.append(coverage(lowest, alpha: alpha, seed: seed))
                     rows.append(row)
                 }
             }
