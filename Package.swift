@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "KandinskyData", targets: ["KandinskyData"]),
         .library(name: "KandinskyModels", targets: ["KandinskyModels"]),
         .library(name: "KandinskyCalibration", targets: ["KandinskyCalibration"]),
+        .library(name: "KandinskyPlots", targets: ["KandinskyPlots"]),
         .library(name: "KandinskyExperiments", targets: ["KandinskyExperiments"]),
         .library(name: "KandinskyTesting", targets: ["KandinskyTesting"]),
         .executable(name: "kandinsky", targets: ["kandinsky"]),
@@ -59,10 +60,17 @@ let package = Package(
             dependencies: ["KandinskyCore", "CKandinskyKernels"],
             swiftSettings: swiftSettings
         ),
+        // Every figure: heat maps, SVG charts and diagrams, overlays and the grids that compose
+        // them; PNGs through KandinskyData's one writer.
+        .target(
+            name: "KandinskyPlots",
+            dependencies: ["KandinskyCore", "KandinskyData", "KandinskyCalibration"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "KandinskyExperiments",
             dependencies: [
-                "KandinskyCore", "KandinskyData", "KandinskyModels", "KandinskyCalibration",
+                "KandinskyCore", "KandinskyData", "KandinskyModels", "KandinskyCalibration", "KandinskyPlots",
                 .product(name: "Yams", package: "Yams"),
             ],
             resources: [.copy("configs")],
@@ -78,7 +86,7 @@ let package = Package(
             name: "kandinsky",
             dependencies: [
                 "KandinskyCore", "KandinskyData", "KandinskyModels", "KandinskyCalibration", "KandinskyExperiments",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "KandinskyPlots", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -173,8 +181,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "KandinskyPlotsTests",
+            dependencies: ["KandinskyPlots", "KandinskyData", "KandinskyCalibration", "KandinskyCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "KandinskyExperimentsTests",
-            dependencies: ["KandinskyExperiments"],
+            dependencies: ["KandinskyExperiments", "KandinskyPlots"],
             swiftSettings: swiftSettings
         ),
         // Seeded mutation tests of every file parser (KANDINSKY_FUZZ_ITERATIONS inputs each,

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KandinskyCore
 import KandinskyData
+import KandinskyPlots
 
 struct CheckDataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

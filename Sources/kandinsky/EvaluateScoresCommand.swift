@@ -10,10 +10,12 @@ struct EvaluateScoresCommand: ParsableCommand {
         commandName: "evaluate-scores",
         abstract: "Evaluate calibrated curves on test probabilities and targets.",
         discussion: """
-            Writes to the output directory: pixelwise_ce.npy [H, W], coverages.npy [K] (marginal), \
-            pixelwise_ece.npy [H, W], structure_frequency.npy [H, W], summary.json, reliability.json, \
-            coverage.svg, reliability.svg, reliability_pixel.svg and PNG heat maps pixelwise_ce.png \
-            (range 0–0.5), pixelwise_ece.png (range 0–0.5) and structure_frequency.png (range 0–1).
+            Writes to the output directory (the same files as eval): pixelwise_ce.npy [H, W], \
+            coverages.npy [K] (marginal), pixelwise_ece.npy [H, W], structure_frequency.npy [H, W], \
+            summary.json, reliability.json, coverage.svg, pixel_coverage.svg (coverage at --pixel), \
+            reliability_pooled.svg, reliability_pixel.svg and PNG heat maps pixelwise_ce.png and \
+            pixelwise_ece.png (range 0–0.25, recorded in summary.json as heat_map_range) and \
+            structure_frequency.png (range 0–1).
 
             summary.json also holds the curves' quantile rule and the audit: for every class, \
             every group of a grouped class (one row for all pixels of a pixelwise class) and \
@@ -35,7 +37,7 @@ struct EvaluateScoresCommand: ParsableCommand {
     @Option(help: "Score precision, also of the ECE binning (half-probabilities bins Float16 predictions as the original did) (default: the one the curves were calibrated with).")
     var precision: ScorePrecision?
     @Option(help: "Class evaluated.") var classIndex = 1
-    @Option(help: "Pixel 'row,col' of the pixelwise reliability diagram (default: the image centre).") var pixel: String?
+    @Option(help: "Pixel 'row,col' of the pixelwise reliability and coverage diagrams (default: the image centre).") var pixel: String?
     @Option(help: "Miscoverage levels alpha of the audit, comma-separated, each in (0, 1).") var alphas = "0.2,0.1,0.05"
 
     func validate() throws {
@@ -76,208 +78,44 @@ struct EvaluateScoresCommand: ParsableCommand {
         } else {
             chosenPixel = (shape[2] / 2, shape[3] / 2)
         }
-        let coverage = CoverageEvaluation(binCount: bins, indexing: indexing, precision: precision ?? calibrated.precision,
-                                          classIndex: classIndex)
-        let raw = ProbabilityCalibration(classIndex: classIndex, precision: precision ?? calibrated.precision)
-        let audit = CoverageAudit(alphas: try Self.alphaLevels(alphas), precision: precision ?? calibrated.precision)
-        let coverageResult: CoverageEvaluation.Result
-        let rawResult: ProbabilityCalibration.Result
-        let auditResult: CoverageAudit.Result
+        let precision = precision ?? calibrated.precision
+        let files: EvaluationFiles
         switch probabilities {
         case .float32(let p):
-            coverageResult = try coverage.evaluate(calibrated, probabilities: p, targets: targetMask, probabilitiesSource: probs,
-                                                   targetsSource: targets, curvesSource: curves)
-            rawResult = try raw.evaluate(probabilities: p, targets: targetMask, pixel: chosenPixel, probabilitiesSource: probs, targetsSource: targets)
-            auditResult = try audit.evaluate(calibrated, probabilities: p, targets: targetMask, probabilitiesSource: probs,
-                                             targetsSource: targets, curvesSource: curves)
+            files = try evaluate(calibrated, probabilities: p, targets: targetMask, pixel: chosenPixel, precision: precision,
+                                 probabilitiesSource: probs, targetsSource: targets)
         case .float16(let p):
-            coverageResult = try coverage.evaluate(calibrated, probabilities: p, targets: targetMask, probabilitiesSource: probs,
-                                                   targetsSource: targets, curvesSource: curves)
-            rawResult = try raw.evaluate(probabilities: p, targets: targetMask, pixel: chosenPixel, probabilitiesSource: probs, targetsSource: targets)
-            auditResult = try audit.evaluate(calibrated, probabilities: p, targets: targetMask, probabilitiesSource: probs,
-                                             targetsSource: targets, curvesSource: curves)
+            files = try evaluate(calibrated, probabilities: p, targets: targetMask, pixel: chosenPixel, precision: precision,
+                                 probabilitiesSource: probs, targetsSource: targets)
         }
         // Every file of the folder appears together or none does (a full disk or a kill leaves
         // the previous contents).
-        try AtomicDirectory.write(to: URL(fileURLWithPath: out)) { staging in
-            func file(_ name: String) -> URL { staging.appendingPathComponent(name) }
-            try NumpyFile.write(.float32(coverageResult.pixelwiseCalibrationError), to: file("pixelwise_ce.npy"))
-            try NumpyFile.write(.float64(ShapedArray(shape: [bins], scalars: coverageResult.marginalCoverages)), to: file("coverages.npy"))
-            try NumpyFile.write(.float32(rawResult.pixelwiseECE), to: file("pixelwise_ece.npy"))
-            try NumpyFile.write(.float32(rawResult.structureFrequency), to: file("structure_frequency.npy"))
-            let summary = EvaluationSummary(
-                method: calibrated.method, rule: calibrated.rule.rawValue, classIndex: classIndex, bins: bins, indexing: (indexing ?? calibrated.defaultIndexing).rawValue,
-                testImages: shape[0], targetPixels: coverageResult.targetCount,
-                meanPixelwiseCE: coverageResult.meanPixelwiseCalibrationError.finiteOrNil,
-                marginalCE: coverageResult.marginalCalibrationError.finiteOrNil,
-                meanPixelwiseECE: rawResult.meanPixelwiseECE.finiteOrNil,
-                confidences: coverageResult.confidences, coverages: coverageResult.marginalCoverages,
-                alphas: auditResult.alphas, auditIndexing: auditResult.indexing.rawValue, audit: auditResult.rows.map(AuditRow.init))
-            try AtomicFile.write(Self.json(summary), to: file("summary.json"))
-            try AtomicFile.write(Self.json(ReliabilityData(pooled: .init(rawResult.pooled), pixel: [chosenPixel.h, chosenPixel.w],
-                                                           atPixel: rawResult.atPixel.map(ReliabilityData.Bins.init))),
-                                 to: file("reliability.json"))
-            let k = String(bins)
-            try AtomicFile.write(Data(SVGPlots.coverageDiagram(coverages: coverageResult.marginalCoverages,
-                                                               title: "Marginal coverage, class \(classIndex) (\(calibrated.method), K = \(k))").utf8),
-                                 to: file("coverage.svg"))
-            try AtomicFile.write(Data(SVGPlots.reliabilityDiagram(rawResult.pooled, title: "Reliability, class \(classIndex), all pixels").utf8),
-                                 to: file("reliability.svg"))
-            if let atPixel = rawResult.atPixel {
-                try AtomicFile.write(Data(SVGPlots.reliabilityDiagram(atPixel, title: "Reliability at pixel (\(chosenPixel.h), \(chosenPixel.w))").utf8),
-                                     to: file("reliability_pixel.svg"))
-            }
-            try AtomicFile.write(HeatMap(range: 0...0.5, title: "pixelwise CE").png(coverageResult.pixelwiseCalibrationError), to: file("pixelwise_ce.png"))
-            try AtomicFile.write(HeatMap(range: 0...0.5, title: "pixelwise ECE").png(rawResult.pixelwiseECE), to: file("pixelwise_ece.png"))
-            try AtomicFile.write(HeatMap(range: 0...1, title: "structure frequency").png(rawResult.structureFrequency), to: file("structure_frequency.png"))
-        }
+        try AtomicDirectory.write(to: URL(fileURLWithPath: out)) { staging in try files.write(into: staging) }
+        let coverage = files.calibrated!.coverage, audit = files.calibrated!.audit
         print(String(format: "%@: mean pixelwise CE %.5f, marginal CE %.5f, mean pixelwise ECE %.5f", out,
-                     coverageResult.meanPixelwiseCalibrationError, coverageResult.marginalCalibrationError, rawResult.meanPixelwiseECE))
-        print("Audit (\(calibrated.rule.rawValue) curves, \(auditResult.indexing.rawValue) indexing, \(shape[0]) test images):")
-        print(auditResult.table)
+                     coverage.meanPixelwiseCalibrationError, coverage.marginalCalibrationError, files.uncalibrated.meanPixelwiseECE))
+        print("Audit (\(calibrated.rule.rawValue) curves, \(audit.indexing.rawValue) indexing, \(shape[0]) test images):")
+        print(audit.table)
     }
 
-    static func json(_ value: some Encodable) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        return try encoder.encode(value)
+    /// The raw and the calibrated diagnostics of `probabilities` ([N, C, H, W]) against `targets`.
+    private func evaluate<P: QuantileScalar>(_ calibrated: CalibratedCurves, probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+                                             pixel: (h: Int, w: Int), precision: ScorePrecision,
+                                             probabilitiesSource: String, targetsSource: String) throws -> EvaluationFiles {
+        let coverage = try CoverageEvaluation(binCount: bins, indexing: indexing, precision: precision, classIndex: classIndex)
+            .evaluate(calibrated, probabilities: probabilities, targets: targets, probabilitiesSource: probabilitiesSource,
+                      targetsSource: targetsSource, curvesSource: curves)
+        let raw = try ProbabilityCalibration(classIndex: classIndex, precision: precision)
+            .evaluate(probabilities: probabilities, targets: targets, pixel: pixel, probabilitiesSource: probabilitiesSource,
+                      targetsSource: targetsSource)
+        let audit = try CoverageAudit(alphas: try Self.alphaLevels(alphas), precision: precision)
+            .evaluate(calibrated, probabilities: probabilities, targets: targets, probabilitiesSource: probabilitiesSource,
+                      targetsSource: targetsSource, curvesSource: curves)
+        let pixelCoverages = EvaluationFiles.pixelCoverage(calibrated, probabilities: probabilities, targets: targets,
+                                                           classIndex: classIndex, bins: bins, precision: precision, pixel: pixel)
+        return EvaluationFiles(classIndex: classIndex, testImages: probabilities.shape[0], pixel: pixel, uncalibrated: raw,
+                               calibrated: .init(method: calibrated.method, rule: calibrated.rule,
+                                                 indexing: indexing ?? calibrated.defaultIndexing, coverage: coverage,
+                                                 pixelCoverages: pixelCoverages, audit: audit))
     }
-}
-
-/// `summary.json`. NaN values (nothing to average) are written as null.
-struct EvaluationSummary: Encodable {
-    var method: String
-    var rule: String
-    var classIndex: Int
-    var bins: Int
-    var indexing: String
-    var testImages: Int
-    var targetPixels: Int
-    var meanPixelwiseCE: Double?
-    var marginalCE: Double?
-    var meanPixelwiseECE: Double?
-    var confidences: [Double]
-    var coverages: [Double]
-    var alphas: [Double]
-    var auditIndexing: String
-    var audit: [AuditRow]
-
-    enum CodingKeys: String, CodingKey {
-        case method, rule, bins, indexing, confidences, coverages, alphas, audit
-        case classIndex = "class_index", testImages = "test_images", targetPixels = "target_pixels"
-        case meanPixelwiseCE = "mean_pixelwise_ce", marginalCE = "marginal_ce", meanPixelwiseECE = "mean_pixelwise_ece"
-        case auditIndexing = "audit_indexing"
-    }
-}
-
-/// One row of the audit in `summary.json` (``CoverageAudit/Row``), NaN as null and intervals as
-/// [lower, upper].
-struct AuditRow: Encodable {
-    var classIndex: Int
-    var group: Int?
-    var pixels: Int
-    var alpha: Double
-    var calibrationImages: Int?
-    var calibrationScores: Int?
-    var testImages: Int
-    var targetPixels: Int
-    var coveredPixels: Int
-    var perImageCoverage: Double?
-    var perImageInterval: [Double]?
-    var perImageIntervalMethod: String?
-    var pooledCoverage: Double?
-    var pooledInterval: [Double]?
-    var shortfall: Bool
-    var alwaysInShare: Double?
-    var meanSetSize: Double?
-    var emptyShare: Double?
-    var singletonShare: Double?
-    var fullShare: Double?
-
-    init(_ row: CoverageAudit.Row) {
-        classIndex = row.classIndex
-        group = row.group
-        pixels = row.pixels
-        alpha = row.alpha
-        calibrationImages = row.calibrationImages
-        calibrationScores = row.calibrationScores
-        testImages = row.testImages
-        targetPixels = row.targetPixels
-        coveredPixels = row.coveredPixels
-        perImageCoverage = row.perImageCoverage.finiteOrNil
-        perImageInterval = row.perImageInterval.map { [$0.lower, $0.upper] }
-        perImageIntervalMethod = row.perImageIntervalMethod?.rawValue
-        pooledCoverage = row.pooledCoverage.finiteOrNil
-        pooledInterval = row.pooledInterval.map { [$0.lower, $0.upper] }
-        shortfall = row.shortfall
-        alwaysInShare = row.alwaysInShare.finiteOrNil
-        meanSetSize = row.meanSetSize.finiteOrNil
-        emptyShare = row.emptyShare.finiteOrNil
-        singletonShare = row.singletonShare.finiteOrNil
-        fullShare = row.fullShare.finiteOrNil
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case group, pixels, alpha, shortfall
-        case classIndex = "class_index", calibrationImages = "calibration_images", calibrationScores = "calibration_scores"
-        case testImages = "test_images", targetPixels = "target_pixels", coveredPixels = "covered_pixels"
-        case perImageCoverage = "per_image_coverage", perImageInterval = "per_image_interval"
-        case perImageIntervalMethod = "per_image_interval_method"
-        case pooledCoverage = "pooled_coverage", pooledInterval = "pooled_interval"
-        case alwaysInShare = "always_in_share", meanSetSize = "mean_set_size", emptyShare = "empty_share"
-        case singletonShare = "singleton_share", fullShare = "full_share"
-    }
-
-    /// Every key, unknown values as null (synthesised encoding would leave them out).
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(classIndex, forKey: .classIndex)
-        try c.encode(group, forKey: .group)
-        try c.encode(pixels, forKey: .pixels)
-        try c.encode(alpha, forKey: .alpha)
-        try c.encode(calibrationImages, forKey: .calibrationImages)
-        try c.encode(calibrationScores, forKey: .calibrationScores)
-        try c.encode(testImages, forKey: .testImages)
-        try c.encode(targetPixels, forKey: .targetPixels)
-        try c.encode(coveredPixels, forKey: .coveredPixels)
-        try c.encode(perImageCoverage, forKey: .perImageCoverage)
-        try c.encode(perImageInterval, forKey: .perImageInterval)
-        try c.encode(perImageIntervalMethod, forKey: .perImageIntervalMethod)
-        try c.encode(pooledCoverage, forKey: .pooledCoverage)
-        try c.encode(pooledInterval, forKey: .pooledInterval)
-        try c.encode(shortfall, forKey: .shortfall)
-        try c.encode(alwaysInShare, forKey: .alwaysInShare)
-        try c.encode(meanSetSize, forKey: .meanSetSize)
-        try c.encode(emptyShare, forKey: .emptyShare)
-        try c.encode(singletonShare, forKey: .singletonShare)
-        try c.encode(fullShare, forKey: .fullShare)
-    }
-}
-
-/// `reliability.json`: reliability-diagram bins pooled and at one pixel.
-struct ReliabilityData: Encodable {
-    struct Bins: Encodable {
-        var counts: [Int]
-        var meanPredictions: [Double?]
-        var meanTargets: [Double?]
-        var ece: Double?
-        init(_ r: ProbabilityCalibration.Reliability) {
-            counts = r.counts
-            meanPredictions = r.meanPredictions.map(\.finiteOrNil)
-            meanTargets = r.meanTargets.map(\.finiteOrNil)
-            ece = r.expectedCalibrationError.finiteOrNil
-        }
-        enum CodingKeys: String, CodingKey {
-            case counts, ece
-            case meanPredictions = "mean_predictions", meanTargets = "mean_targets"
-        }
-    }
-    var pooled: Bins
-    var pixel: [Int]
-    var atPixel: Bins?
-    enum CodingKeys: String, CodingKey { case pooled, pixel, atPixel = "at_pixel" }
-}
-
-extension Double {
-    var finiteOrNil: Double? { isFinite ? self : nil }
 }

@@ -60,7 +60,7 @@ struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Evaluate a checkpoint or calibrated model on the test split (configs/eval.yaml).",
-        discussion: "Writes logs/eval/runs/<experiment>/: the pixelwise ECE map, structure frequency and reliability diagrams; with a calibrated model's curves also coverage diagrams, the pixelwise CE map, and in summary.json the curves' quantile rule and the per-class, per-group audit at evaluation.alphas (coverage with 95 % intervals, set sizes, always-in pixels; also printed as a table). evaluation.precision also sets the ECE binning.")
+        discussion: "Writes logs/eval/runs/<experiment>/ the same files as evaluate-scores: the pixelwise ECE map, structure frequency and reliability diagrams; with a calibrated model's curves also the coverage diagrams (marginal and at evaluation.reliability_pixel), the pixelwise CE map, and in summary.json the curves' quantile rule and the per-class, per-group audit at evaluation.alphas (coverage with 95 % intervals, set sizes, always-in pixels; also printed as a table). evaluation.precision also sets the ECE binning.")
 
     @OptionGroup var options: ExperimentOptions
 

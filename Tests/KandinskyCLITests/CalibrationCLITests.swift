@@ -61,8 +61,8 @@ import KandinskyCore
                                          "--curves", work.path("cmodel.safetensors"), "--out", work.path("eval"), "--bins", "10"])
         #expect(evaluate.status == 0, "\(evaluate.stderr)")
         for name in ["pixelwise_ce.npy", "coverages.npy", "pixelwise_ece.npy", "structure_frequency.npy", "summary.json",
-                     "reliability.json", "coverage.svg", "reliability.svg", "reliability_pixel.svg", "pixelwise_ce.png",
-                     "pixelwise_ece.png", "structure_frequency.png"] {
+                     "reliability.json", "coverage.svg", "pixel_coverage.svg", "reliability_pooled.svg", "reliability_pixel.svg",
+                     "pixelwise_ce.png", "pixelwise_ece.png", "structure_frequency.png"] {
             #expect(work.exists("eval/\(name)"), "missing \(name)")
         }
         #expect(try NumpyFile.read(contentsOf: work.url("eval/coverages.npy")).shape == [10])
@@ -72,6 +72,8 @@ import KandinskyCore
         // In-sample evaluation of pooled curves: close to nominal.
         #expect(marginal >= 0 && marginal < 0.1)
         #expect(summary?["mean_pixelwise_ce"] is Double && summary?["mean_pixelwise_ece"] is Double)
+        #expect(summary?["heat_map_range"] as? [Double] == [0, 0.25] && summary?["pixel"] as? [Int] == [3, 4])
+        #expect(summary?["method"] as? String == "kmeans" && summary?["bins"] as? Int == 10)
         #expect(try String(contentsOf: work.url("eval/coverage.svg"), encoding: .utf8).contains("CE₁₀ = "))
         try expectAudit(summary, stdout: evaluate.stdout, alphas: [0.2, 0.1, 0.05], groupsOfClass1: 3, testImages: 24)
 

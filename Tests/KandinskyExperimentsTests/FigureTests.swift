@@ -1,12 +1,46 @@
 import Foundation
 import KandinskyCalibration
 import KandinskyCore
+import KandinskyData
 import Testing
 @testable import KandinskyExperiments
+import KandinskyPlots
 
 /// The report's colour bars, legends, captions and prediction-set charts.
 @Suite struct FigureTests {
     static func near(_ a: Double, _ b: Double, tolerance: Double = 1e-9) -> Bool { abs(a - b) <= tolerance }
+
+    /// The prediction-set strip, read from contiguous storage, against the pixels the
+    /// subscripts name: image i's pixel (y, x) in band i, white rows between the bands.
+    @Test func predictionSetStripColoursEveryPixelOfItsImage() throws {
+        let (n, c, h, w) = (2, 3, 3, 4)
+        let count = n * c * h * w
+        let probabilities = HalfTensor(shape: [n, c, h, w], scalars: (0..<count).map { Float16(Float($0 % 7) / 7) })
+        let targets = ShapedArray<UInt8>(shape: [n, c, h, w], scalars: (0..<count).map { UInt8($0 % 3 == 0 ? 1 : 0) })
+        let sets = ShapedArray<UInt8>(shape: [n, c, h, w], scalars: (0..<count).map { UInt8($0 % 5 < 2 ? 1 : 0) })
+        let outputs = NetworkOutputs(probabilities: probabilities, targets: targets)
+        let strip = try RGBImage(decoding: FigureCollector.predictionSetStrip(outputs, sets: sets, classIndex: 1), file: "strip")
+        let gap = FigureCollector.bandGap
+        #expect(strip.width == w && strip.height == n * h + (n - 1) * gap)
+        for i in 0..<n {
+            for y in 0..<h {
+                for x in 0..<w {
+                    let expected = switch (targets[i, 1, y, x] == 1, sets[i, 1, y, x] == 1) {
+                    case (true, true): FigureCollector.setLegend[0].colour
+                    case (false, true): FigureCollector.setLegend[1].colour
+                    case (true, false): FigureCollector.setLegend[2].colour
+                    case (false, false): FigureCollector.setLegend[3].colour
+                    }
+                    let o = ((i * (h + gap) + y) * w + x) * 3
+                    #expect(RGB(strip.pixels[o], strip.pixels[o + 1], strip.pixels[o + 2]) == expected)
+                }
+            }
+        }
+        #expect(strip.pixels[(h * w) * 3..<((h + gap) * w) * 3].allSatisfy { $0 == 255 })
+        let grey = try RGBImage(decoding: FigureCollector.strip(outputs, classIndex: 2) { _, p, _ in ColourScale.grey.colour(p) }, file: "grey")
+        let level = UInt8((Double(Float(probabilities[1, 2, 2, 3])) * 255).rounded())
+        #expect(Array(grey.pixels.suffix(3)) == [level, level, level])
+    }
 
     @Test func colourBarTicksOfTheCoverageErrorRange() {
         // 0 to 0.25: a step of 0.05 (the round step at or above a fifth of the range), so six

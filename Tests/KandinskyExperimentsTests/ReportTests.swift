@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import KandinskyExperiments
+import KandinskyPlots
 
 @Suite struct ReportTests {
     /// A study where Kandinsky wins at 10 and 20 images and pixelwise at 1000.

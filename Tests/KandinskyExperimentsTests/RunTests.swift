@@ -168,14 +168,23 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
         let ce = try NumpyFile.read(contentsOf: evaluation.directory.appendingPathComponent("pixelwise_ce.npy"))
         #expect(ce.shape == [32, 32])
         #expect(try NumpyFile.read(contentsOf: evaluation.directory.appendingPathComponent("coverages.npy")).shape == [20])
-        for name in ["pixelwise_ece.png", "structure_frequency.npy", "coverage.svg", "pixel_coverage.svg", "reliability_pooled.svg", "summary.json"] {
+        // The files and the schema of `evaluate-scores` (one writer).
+        for name in ["pixelwise_ece.png", "structure_frequency.npy", "coverage.svg", "pixel_coverage.svg", "reliability_pooled.svg",
+                     "reliability_pixel.svg", "reliability.json", "pixelwise_ce.png", "summary.json"] {
             #expect(FileManager.default.fileExists(atPath: evaluation.directory.appendingPathComponent(name).path), "\(name)")
         }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: evaluation.directory.appendingPathComponent("summary.json")))
+        let keys = try #require(json as? [String: Any])
+        #expect(keys["method"] as? String == "kmeans" && keys["test_images"] as? Int == 4 && keys["mean_pixelwise_ce"] is Double)
+        #expect(keys["heat_map_range"] as? [Double] == [0, 0.25])
+        #expect((keys["audit"] as? [[String: Any]])?.first?["per_image_coverage"] != nil)
 
         // A plain checkpoint gets only the uncalibrated diagnostics.
         let plain = try EvaluationRun(config: try study.config("eval", ["ckpt_path=\(checkpoint)", "paths.log_dir=\(study.root.path)/plain"]), data: try study.data())
             .run(progressStyle: .silent)
         #expect(plain.summary.meanPixelwiseCE == nil)
+        let plainJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: plain.directory.appendingPathComponent("summary.json")))
+        #expect((plainJSON as? [String: Any])?["method"] is NSNull && (plainJSON as? [String: Any])?["audit"] is NSNull)
         #expect(!FileManager.default.fileExists(atPath: plain.directory.appendingPathComponent("pixelwise_ce.npy").path))
 
         let testImage = study.root.appendingPathComponent("data/synthetic/test/data/000001.jpg")

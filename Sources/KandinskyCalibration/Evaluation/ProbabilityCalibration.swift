@@ -70,7 +70,7 @@ public struct ProbabilityCalibration: Sendable {
 
         /// Bins from their sums; `residualSums` (Σ (p − y) per bin, as rounded by the binning)
         /// default to predictionSums − targetSums.
-        init(counts: [Int], predictionSums: [Double], targetSums: [Double], residualSums: [Double]? = nil,
+        package init(counts: [Int], predictionSums: [Double], targetSums: [Double], residualSums: [Double]? = nil,
              binCount: Int? = nil) {
             self.counts = counts
             self.binCount = binCount ?? counts.count

@@ -61,11 +61,23 @@ public enum PNGImage {
         return RGBImage(width: Int(width), height: Int(height), pixels: rgb)
     }
 
-    /// Encodes 8-bit RGB samples (`[H, W, 3]`, row-major) as a PNG.
+    /// Encodes 8-bit RGB samples (`[H, W, 3]`, row-major) as a PNG, with one `tEXt` chunk per
+    /// entry of `text` (keyword, NUL, text; sorted by keyword) right after the header.
     /// - Complexity: O(H · W).
-    public static func encode(rgb8 pixels: [UInt8], width: Int, height: Int) -> Data {
+    public static func encode(rgb8 pixels: [UInt8], width: Int, height: Int, text: [String: String] = [:]) -> Data {
         precondition(pixels.count == width * height * 3, "\(width)×\(height) RGB image needs \(width * height * 3) bytes, got \(pixels.count)")
-        return encode(pixels, width: width, height: height, format: UInt32(PNG_FORMAT_RGB))
+        let png = encode(pixels, width: width, height: height, format: UInt32(PNG_FORMAT_RGB))
+        guard !text.isEmpty else { return png }
+        // The signature (8 bytes) and IHDR (4 + 4 + 13 + 4) come first in every PNG.
+        let headerEnd = png.startIndex + 33
+        var chunks = Data()
+        for (keyword, value) in text.sorted(by: { $0.key < $1.key }) {
+            let typed = Data("tEXt".utf8) + Data(keyword.utf8) + Data([0]) + Data(value.utf8)
+            chunks.appendBigEndian(UInt32(typed.count - 4))
+            chunks.append(typed)
+            chunks.appendBigEndian(crc32(typed))
+        }
+        return png.prefix(upTo: headerEnd) + chunks + png.suffix(from: headerEnd)
     }
 
     /// Encodes 8-bit greyscale samples (`[H, W]`, row-major) as a PNG.
@@ -98,6 +110,20 @@ public enum PNGImage {
         }
     }
 
+    private static let crcTable: [UInt32] = (0..<256).map { n -> UInt32 in
+        var c = UInt32(n)
+        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        return c
+    }
+
+    /// CRC-32 of a chunk's type and data (ISO 3309, reflected polynomial 0xEDB88320), as PNG
+    /// chunks end with.
+    package static func crc32<S: Sequence<UInt8>>(_ bytes: S) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        for byte in bytes { c = crcTable[Int((c ^ UInt32(byte)) & 0xFF)] ^ (c >> 8) }
+        return c ^ 0xFFFF_FFFF
+    }
+
     private static func encode(_ pixels: [UInt8], width: Int, height: Int, format: UInt32) -> Data {
         precondition(width > 0 && height > 0, "PNG size must be positive, got \(width)×\(height)")
         var image = png_image()
@@ -116,5 +142,12 @@ public enum PNGImage {
         precondition(written != 0, "libpng could not encode a \(width)×\(height) PNG")
         png_image_free(&image)
         return data.prefix(size)
+    }
+}
+
+extension Data {
+    /// Appends `value` as four big-endian bytes (PNG's byte order).
+    fileprivate mutating func appendBigEndian(_ value: UInt32) {
+        append(contentsOf: [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)])
     }
 }

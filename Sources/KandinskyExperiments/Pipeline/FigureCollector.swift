@@ -2,6 +2,7 @@ import Foundation
 import KandinskyCalibration
 import KandinskyCore
 import KandinskyData
+import KandinskyPlots
 
 /// The calibration a figure shows: draw `index` (from 0) of the `count` draws at its size, whose
 /// calibration images `seededSubset(count:of:seed:)` picks with `seed` (``Pipeline/drawSeed(size:draw:seed:)``).
@@ -336,35 +337,43 @@ final class FigureCollector {
     ]
 
     /// The example images stacked top to bottom, ``bandGap`` white rows apart, each pixel
-    /// coloured by `colour(target, probability, image)` of class c.
+    /// coloured by `colour(target, probability, index)` of class c, the index `i · H · W + y · W + x`
+    /// of pixel (y, x) of image i.
+    /// - Complexity: O(N · H · W), reading the class's planes of the contiguous [N, C, H, W] arrays.
     static func strip(_ outputs: NetworkOutputs, classIndex c: Int, colour: (Bool, Double, Int) -> RGB) -> Data {
-        let (n, h, w) = (outputs.count, outputs.probabilities.shape[2], outputs.probabilities.shape[3])
-        let height = n * h + (n - 1) * bandGap
-        var rgb = [UInt8](repeating: 255, count: w * height * 3)
-        for i in 0..<n {
-            for y in 0..<h {
-                for x in 0..<w {
-                    let pixel = colour(outputs.targets[i, c, y, x] == 1, Double(Float(outputs.probabilities[i, c, y, x])), i * h * w + y * w + x)
-                    let o = ((i * (h + bandGap) + y) * w + x) * 3
-                    rgb[o] = pixel.red; rgb[o + 1] = pixel.green; rgb[o + 2] = pixel.blue
+        let (n, classes) = (outputs.count, outputs.probabilities.shape[1])
+        let (h, w) = (outputs.probabilities.shape[2], outputs.probabilities.shape[3]), plane = h * w
+        let bands = outputs.targets.withUnsafeBufferPointer { targets in
+            outputs.probabilities.withUnsafeBufferPointer { probabilities in
+                (0..<n).map { i in
+                    let base = (i * classes + c) * plane
+                    var rgb = [UInt8](repeating: 0, count: plane * 3)
+                    for j in 0..<plane {
+                        let pixel = colour(targets[base + j] == 1, Double(Float(probabilities[base + j])), i * plane + j)
+                        rgb[3 * j] = pixel.red; rgb[3 * j + 1] = pixel.green; rgb[3 * j + 2] = pixel.blue
+                    }
+                    return RGBImage(width: w, height: h, pixels: rgb)
                 }
             }
         }
-        return PNGImage.encode(rgb8: rgb, width: w, height: height)
+        let image = RGBImage.grid(bands, columns: 1, gap: bandGap, margin: 0)
+        return PNGImage.encode(rgb8: image.pixels, width: image.width, height: image.height)
     }
 
     /// The prediction sets of class c as a strip: green where the class is the target and in the
     /// set (covered), blue where it is in the set only, red where it is the target but not in the
-    /// set (missed), black where it is neither (``setLegend``).
+    /// set (missed), black where it is neither (``setLegend``). `sets` is [N, C, H, W].
     static func predictionSetStrip(_ outputs: NetworkOutputs, sets: ShapedArray<UInt8>, classIndex c: Int) -> Data {
-        let (h, w) = (outputs.probabilities.shape[2], outputs.probabilities.shape[3])
-        return strip(outputs, classIndex: c) { target, _, index in
-            let i = index / (h * w), y = index / w % h, x = index % w
-            return switch (target, sets[i, c, y, x] == 1) {
-            case (true, true): setLegend[0].colour
-            case (false, true): setLegend[1].colour
-            case (true, false): setLegend[2].colour
-            case (false, false): setLegend[3].colour
+        let plane = outputs.probabilities.shape[2] * outputs.probabilities.shape[3], classes = sets.shape[1]
+        return sets.withUnsafeBufferPointer { sets in
+            strip(outputs, classIndex: c) { target, _, index in
+                let i = index / plane
+                return switch (target, sets[(i * classes + c) * plane + index % plane] == 1) {
+                case (true, true): setLegend[0].colour
+                case (false, true): setLegend[1].colour
+                case (true, false): setLegend[2].colour
+                case (false, false): setLegend[3].colour
+                }
             }
         }
     }

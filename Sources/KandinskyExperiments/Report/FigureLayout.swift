@@ -1,5 +1,6 @@
 import Foundation
 import KandinskyCalibration
+import KandinskyPlots
 
 // The report's picture figures: PNG panels side by side in one SVG row with their headers, colour
 // bars and legends. Text is drawn as SVG (a PNG has no font), the PNGs go in as data URIs, so the
@@ -69,7 +70,7 @@ enum FigureText {
     /// A `<text>` element; `bold` for titles.
     static func text(_ text: String, x: Double, y: Double, anchor: String = "start", bold: Bool = false) -> String {
         let weight = bold ? " font-weight=\"bold\"" : ""
-        return "<text x=\"\(LineChart.coordinate(x))\" y=\"\(LineChart.coordinate(y))\" text-anchor=\"\(anchor)\"\(weight)>\(LineChart.escape(text))</text>\n"
+        return "<text x=\"\(SVG.coordinate(x))\" y=\"\(SVG.coordinate(y))\" text-anchor=\"\(anchor)\"\(weight)>\(SVG.escape(text))</text>\n"
     }
 }
 
@@ -128,7 +129,7 @@ struct ColourBar: Sendable {
     /// The key as SVG elements with its top left corner at (x, y); `id` names its gradient,
     /// unique within the document.
     func svg(x: Double, y: Double, id: String) -> String {
-        func c(_ v: Double) -> String { LineChart.coordinate(v) }
+        func c(_ v: Double) -> String { SVG.coordinate(v) }
         var out = ""
         for (i, line) in title.enumerated() {
             out += FigureText.text(line, x: x, y: y + Double(i + 1) * FigureText.line - 3)
@@ -180,7 +181,7 @@ struct SwatchLegend: Sendable {
         }
         var ey = y + Double(title.count) * FigureText.line + 4
         for entry in entries {
-            out += "<rect x=\"\(LineChart.coordinate(x))\" y=\"\(LineChart.coordinate(ey))\" width=\"\(Self.swatch)\" height=\"\(Self.swatch)\" fill=\"\(entry.colour.hex)\" stroke=\"#333\" stroke-width=\"0.5\"/>"
+            out += "<rect x=\"\(SVG.coordinate(x))\" y=\"\(SVG.coordinate(ey))\" width=\"\(Self.swatch)\" height=\"\(Self.swatch)\" fill=\"\(entry.colour.hex)\" stroke=\"#333\" stroke-width=\"0.5\"/>"
             out += FigureText.text(entry.label, x: x + Self.swatch + 6, y: ey + 10)
             ey += FigureText.line + 3
         }
@@ -294,7 +295,7 @@ struct PanelRow: Sendable {
     /// The row as a standalone SVG document (inlined into the HTML); `id` makes its gradient
     /// ids unique in the page.
     func svg(id: String) -> String {
-        func c(_ v: Double) -> String { LineChart.coordinate(v) }
+        func c(_ v: Double) -> String { SVG.coordinate(v) }
         let scale = self.scale
         let top = headerHeight
         let panelHeight = Double(panels.map(\.height).max() ?? 0) * scale
@@ -308,7 +309,7 @@ struct PanelRow: Sendable {
                 for (i, line) in panel.header.enumerated() {
                     body += FigureText.text(line, x: x + w / 2, y: Double(i + 1) * FigureText.line - 3, anchor: "middle", bold: i == 0)
                 }
-                body += "<image x=\"\(c(x))\" y=\"\(c(top))\" width=\"\(c(w))\" height=\"\(c(h))\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" href=\"data:image/png;base64,\(panel.png.base64EncodedString())\"><title>\(LineChart.escape(panel.header.joined(separator: ", ")))</title></image>\n"
+                body += "<image x=\"\(c(x))\" y=\"\(c(top))\" width=\"\(c(w))\" height=\"\(c(h))\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" href=\"data:image/png;base64,\(panel.png.base64EncodedString())\"><title>\(SVG.escape(panel.header.joined(separator: ", ")))</title></image>\n"
                 bottom = max(bottom, top + h)
                 x += w
             case .keys(let keys):
@@ -327,7 +328,7 @@ struct PanelRow: Sendable {
             let bandHeight = (Double(first.height) - Double(bandGap * (bands - 1))) / Double(bands) * scale
             for (b, label) in bandLabels.prefix(bands).enumerated() {
                 let cy = top + Double(b) * (bandHeight + Double(bandGap) * scale) + bandHeight / 2
-                body += "<text transform=\"translate(\(c(FigureText.line - 2)) \(c(cy))) rotate(-90)\" text-anchor=\"middle\">\(LineChart.escape(label))</text>\n"
+                body += "<text transform=\"translate(\(c(FigureText.line - 2)) \(c(cy))) rotate(-90)\" text-anchor=\"middle\">\(SVG.escape(label))</text>\n"
             }
         }
         let width = (x + 2).rounded(.up), height = (bottom + 4).rounded(.up)

@@ -1,5 +1,6 @@
 import Foundation
 import KandinskyCore
+import KandinskyPlots
 
 /// A figure of the report: an SVG drawn in memory or a PNG file in the report's folder.
 public struct ReportFigure: Sendable {
@@ -54,8 +55,8 @@ public struct ReportWriter {
         var html: String {
             func cell(_ text: String, _ tag: String) -> String {
                 text.hasPrefix("**") && text.hasSuffix("**") && text.count > 4
-                    ? "<\(tag)><b>\(LineChart.escape(String(text.dropFirst(2).dropLast(2))))</b></\(tag)>"
-                    : "<\(tag)>\(LineChart.escape(text))</\(tag)>"
+                    ? "<\(tag)><b>\(SVG.escape(String(text.dropFirst(2).dropLast(2))))</b></\(tag)>"
+                    : "<\(tag)>\(SVG.escape(text))</\(tag)>"
             }
             return "<table><tr>" + header.map { cell($0, "th") }.joined() + "</tr>\n"
                 + rows.map { "<tr>" + $0.map { cell($0, "td") }.joined() + "</tr>\n" }.joined() + "</table>\n"
@@ -365,7 +366,7 @@ public struct ReportWriter {
     }
 
     func html(summary: StudySummary, figures: [ReportFigure], title: String) -> String {
-        func escape(_ s: String) -> String { LineChart.escape(s) }
+        func escape(_ s: String) -> String { SVG.escape(s) }
         var body = "<h1>\(escape(title))</h1>\n"
         body += "<p>\(escape(Self.datasetLine(summary)))</p>\n"
         body += "<h2>Does the paper's claim hold here?</h2>\n<ul>" + summary.verdict.sentences.map { "<li>\(escape($0))</li>" }.joined() + "</ul>\n"

@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyPlots
 
 /// The report's charts of the prediction-set audit, drawn from a ``StudySummary`` alone (its
 /// cells' ``StudySummary/SetAudit``s, one value per draw):

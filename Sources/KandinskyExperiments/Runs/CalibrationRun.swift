@@ -2,6 +2,7 @@ import Foundation
 import KandinskyCalibration
 import KandinskyCore
 import KandinskyModels
+import KandinskyPlots
 
 /// `kandinsky calibrate`: runs a trained network on the calibration split (a seeded subset of
 /// `data.cal_trim` images), builds the curves with the configured grouping and writes into

@@ -4,16 +4,11 @@ import KandinskyCore
 import KandinskyModels
 
 /// `kandinsky eval`: runs a checkpoint on the test split and writes into
-/// `logs/eval/runs/<experiment>/`:
-/// - always (the uncalibrated diagnostics): `pixelwise_ece.npy` and `.png` (binned ECE of the
-///   probabilities at each pixel), `structure_frequency.npy` and `.png`, and
-///   `reliability_pooled.svg`, `reliability_pixel.svg`;
-/// - when the checkpoint holds calibrated curves (a calibrated model): `coverage.svg` (marginal coverage against
-///   confidence), `pixel_coverage.svg` (at `evaluation.reliability_pixel`), `pixelwise_ce.npy`
-///   and `.png`, `coverages.npy`;
-/// - `summary.json` with the mean ECE and, with curves, the mean pixelwise and marginal CE, the
-///   curves' quantile rule and the ``KandinskyCalibration/CoverageAudit`` rows (every class, every group, every α of
-///   `evaluation.alphas`).
+/// `logs/eval/runs/<experiment>/` the files of ``EvaluationFiles``, as `kandinsky
+/// evaluate-scores` does: the uncalibrated diagnostics always, the coverage diagnostics and the
+/// ``KandinskyCalibration/CoverageAudit`` rows (every class, every group, every α of
+/// `evaluation.alphas`) when the checkpoint holds calibrated curves, and `summary.json`
+/// (``EvaluationSummary``). The pixelwise diagrams are at `evaluation.reliability_pixel`.
 ///
 /// The ECE bins as `evaluation.precision` says (``KandinskyCalibration/ProbabilityCalibration/precision``).
 /// - `COMPLETE`, written last (see ``RunDirectory``).
@@ -30,26 +25,7 @@ public struct EvaluationRun {
     }
 
     /// The numbers written to `summary.json`.
-    public struct Summary: Codable, Sendable, Equatable {
-        /// The number of test images.
-        public var testImages: Int
-        /// The mean over pixels of the binned ECE of the raw probabilities.
-        public var meanPixelwiseECE: Double
-        /// The calibration method of the curves, nil for a checkpoint without curves.
-        public var method: String?
-        /// The mean pixelwise coverage error, nil without curves.
-        public var meanPixelwiseCE: Double?
-        /// The marginal coverage error, nil without curves.
-        public var marginalCE: Double?
-        /// The marginal coverage at each bin's confidence, nil without curves.
-        public var marginalCoverages: [Double]?
-        /// The curves' quantile rule (``KandinskyCalibration/QuantileRule``), nil without curves.
-        public var rule: String?
-        /// The α levels of the audit, nil without curves.
-        public var alphas: [Double]?
-        /// The audit of the prediction sets (``KandinskyCalibration/CoverageAudit``), nil without curves.
-        public var audit: [CoverageAudit.Row]?
-    }
+    public typealias Summary = EvaluationSummary
 
     /// Runs `ckpt_path` on the test split and writes the files above.
     ///
@@ -89,15 +65,7 @@ public struct EvaluationRun {
                                                       precision: settings.precision)
                 .evaluate(probabilities: outputs.probabilities, targets: outputs.targets, pixel: pixel)
         } catch { throw ExperimentError(error.description) }
-        try directory.writeArray(.float32(uncalibrated.pixelwiseECE), to: "pixelwise_ece.npy")
-        try directory.write(HeatMap(range: 0...0.5, title: "pixelwise ECE").png(uncalibrated.pixelwiseECE), to: "pixelwise_ece.png")
-        try directory.writeArray(.float32(uncalibrated.structureFrequency), to: "structure_frequency.npy")
-        try directory.write(HeatMap(range: 0...1, title: "structure frequency").png(uncalibrated.structureFrequency), to: "structure_frequency.png")
-        try directory.write(Data(SVGPlots.reliabilityDiagram(uncalibrated.pooled, title: "Reliability, all pixels").utf8), to: "reliability_pooled.svg")
-        if let atPixel = uncalibrated.atPixel {
-            try directory.write(Data(SVGPlots.reliabilityDiagram(atPixel, title: "Reliability at pixel (\(pixel.h), \(pixel.w))").utf8), to: "reliability_pixel.svg")
-        }
-        var summary = Summary(testImages: outputs.count, meanPixelwiseECE: uncalibrated.meanPixelwiseECE)
+        var calibrated: EvaluationFiles.Calibrated?
         if let curves {
             let evaluation = CoverageEvaluation(binCount: settings.bins, indexing: settings.indexing,
                                                 precision: settings.precision, classIndex: settings.classIndex)
@@ -105,48 +73,22 @@ public struct EvaluationRun {
             do { result = try evaluation.evaluate(curves, probabilities: outputs.probabilities, targets: outputs.targets) } catch {
                 throw ExperimentError(error.description)
             }
-            try directory.writeArray(.float32(result.pixelwiseCalibrationError), to: "pixelwise_ce.npy")
-            try directory.write(HeatMap(range: 0...0.25, title: "pixelwise coverage error").png(result.pixelwiseCalibrationError), to: "pixelwise_ce.png")
-            try directory.writeArray(.float64(ShapedArray(shape: [result.marginalCoverages.count], scalars: result.marginalCoverages)), to: "coverages.npy")
-            try directory.write(Data(SVGPlots.coverageDiagram(coverages: result.marginalCoverages, title: "Coverage, all pixels (\(curves.method))").utf8), to: "coverage.svg")
-            let pixelCoverages = pixelCoverage(curves, outputs: outputs, settings: settings, pixel: pixel)
-            try directory.write(Data(SVGPlots.coverageDiagram(coverages: pixelCoverages, title: "Coverage at pixel (\(pixel.h), \(pixel.w))").utf8), to: "pixel_coverage.svg")
-            summary.method = curves.method
-            summary.meanPixelwiseCE = result.meanPixelwiseCalibrationError
-            summary.marginalCE = result.marginalCalibrationError
-            summary.marginalCoverages = result.marginalCoverages
             let audit: CoverageAudit.Result
             do {
                 audit = try CoverageAudit(alphas: settings.alphas, precision: settings.precision)
                     .evaluate(curves, probabilities: outputs.probabilities, targets: outputs.targets)
             } catch { throw ExperimentError(error.description) }
-            summary.rule = curves.rule.rawValue
-            summary.alphas = audit.alphas
-            summary.audit = audit.rows
+            let pixelCoverages = EvaluationFiles.pixelCoverage(curves, probabilities: outputs.probabilities, targets: outputs.targets,
+                                                               classIndex: settings.classIndex, bins: settings.bins,
+                                                               precision: settings.precision, pixel: pixel)
+            calibrated = EvaluationFiles.Calibrated(method: curves.method, rule: curves.rule,
+                                                    indexing: settings.indexing ?? curves.defaultIndexing, coverage: result,
+                                                    pixelCoverages: pixelCoverages, audit: audit)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try directory.write(try encoder.encode(summary), to: "summary.json")
-        return summary
-    }
-
-    /// Coverage at one pixel over the test images, at each confidence γ_i (interpolated curve
-    /// thresholds), NaN where the pixel never has the class.
-    static func pixelCoverage(_ curves: CalibratedCurves, outputs: NetworkOutputs, settings: EvaluationSettings,
-                              pixel: (h: Int, w: Int)) -> [Double] {
-        let confidences = (0..<settings.bins).map { (Double($0) + 0.5) / Double(settings.bins) }
-        let c = settings.classIndex
-        return confidences.map { gamma in
-            let threshold = curves.threshold(atLevel: gamma)[c, pixel.h, pixel.w]
-            var covered = 0, total = 0
-            for n in 0..<outputs.count where outputs.targets[n, c, pixel.h, pixel.w] == 1 {
-                total += 1
-                let score = settings.precision.testScore(probability: Float(outputs.probabilities[n, c, pixel.h, pixel.w]))
-                if score <= threshold { covered += 1 }
-            }
-            return total == 0 ? .nan : Double(covered) / Double(total)
-        }
+        let files = EvaluationFiles(classIndex: settings.classIndex, testImages: outputs.count, pixel: pixel,
+                                    uncalibrated: uncalibrated, calibrated: calibrated)
+        try files.write(into: directory.url)
+        return files.summary
     }
 }
 
@@ -180,14 +122,5 @@ public struct EvaluationSettings: Sendable {
         eceBins = try config.value(\.evaluation.eceBins)
         alphas = try config.value(\.evaluation.alphas)
         reliabilityPixel = try config.value(\.evaluation.reliabilityPixel).map { ($0[0], $0[1]) }
-    }
-}
-
-extension RunDirectory {
-    /// Writes an array as `.npy` in the run folder.
-    func writeArray(_ array: AnyShapedArray, to name: String) throws {
-        do { try NumpyFile.write(array, to: file(name)) } catch {
-            throw ExperimentError("cannot write \(file(name).path): \(error.problem)")
-        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyPlots
 
 /// The per-epoch training metrics, written as `metrics.csv` and drawn as SVG curves.
 ///

@@ -3,6 +3,7 @@ import KandinskyCalibration
 import KandinskyCore
 import KandinskyData
 import KandinskyModels
+import KandinskyPlots
 
 /// `kandinsky predict`: the prediction sets of one image, as the original's conformal-inference
 /// notebook showed them. Writes into `output_dir`:

@@ -1,7 +1,8 @@
 import Foundation
 
 /// A small SVG line chart: several named series over a shared x axis, optional error bars and a
-/// logarithmic x axis. Self-contained (no scripts, no external fonts), so it embeds in HTML.
+/// logarithmic x axis. Self-contained (no scripts, no external fonts), so it embeds in HTML;
+/// coordinates, escaping and colours are those of every SVG figure of the package (``SVG``).
 public struct LineChart: Sendable {
     /// One line of the chart.
     public struct Series: Sendable {
@@ -44,7 +45,7 @@ public struct LineChart: Sendable {
         }
 
         /// The error bar of point `i`, if it has one with finite ends.
-        func bar(_ i: Int) -> (lower: Double, upper: Double)? {
+        package func bar(_ i: Int) -> (lower: Double, upper: Double)? {
             if !intervals.isEmpty {
                 guard i < intervals.count, let bar = intervals[i], bar.lower.isFinite, bar.upper.isFinite else { return nil }
                 return bar
@@ -89,10 +90,8 @@ public struct LineChart: Sendable {
         self.logarithmicX = logarithmicX
     }
 
-    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
-
     /// The smallest and largest finite y of the points and their error bars, nil without any.
-    var yExtent: ClosedRange<Double>? {
+    package var yExtent: ClosedRange<Double>? {
         let values = series.flatMap { s in
             s.points.indices.flatMap { i -> [Double] in
                 guard s.points[i].y.isFinite, s.points[i].x.isFinite, !logarithmicX || s.points[i].x > 0 else { return [] }
@@ -133,7 +132,7 @@ public struct LineChart: Sendable {
         var out = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="12">
         <rect width="100%" height="100%" fill="white"/>
-        <text x="\(left + plotWidth / 2)" y="20" text-anchor="middle" font-size="14">\(Self.escape(title))</text>
+        <text x="\(left + plotWidth / 2)" y="20" text-anchor="middle" font-size="14">\(SVG.escape(title))</text>
         <rect x="\(left)" y="\(top)" width="\(plotWidth)" height="\(plotHeight)" fill="none" stroke="#333"/>
 
         """
@@ -151,8 +150,8 @@ public struct LineChart: Sendable {
             out += "<line x1=\"\(f(x))\" y1=\"\(top + plotHeight)\" x2=\"\(f(x))\" y2=\"\(top + plotHeight + 4)\" stroke=\"#333\"/>"
             out += "<text x=\"\(f(x))\" y=\"\(top + plotHeight + 18)\" text-anchor=\"middle\">\(Self.label(tick))</text>\n"
         }
-        out += "<text x=\"\(left + plotWidth / 2)\" y=\"\(height - 8)\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
-        out += "<text transform=\"translate(16 \(top + plotHeight / 2)) rotate(-90)\" text-anchor=\"middle\">\(Self.escape(yLabel))</text>\n"
+        out += "<text x=\"\(left + plotWidth / 2)\" y=\"\(height - 8)\" text-anchor=\"middle\">\(SVG.escape(xLabel))</text>\n"
+        out += "<text transform=\"translate(16 \(top + plotHeight / 2)) rotate(-90)\" text-anchor=\"middle\">\(SVG.escape(yLabel))</text>\n"
         if xs.isEmpty {
             out += "<text x=\"\(left + plotWidth / 2)\" y=\"\(top + plotHeight / 2)\" text-anchor=\"middle\" fill=\"#888\">no data</text>\n"
         }
@@ -163,10 +162,10 @@ public struct LineChart: Sendable {
             let colour: String
             switch s.style {
             case .data:
-                colour = Self.palette[colourIndex % Self.palette.count]
+                colour = SVG.palette[colourIndex % SVG.palette.count]
                 colourIndex += 1
             case .reference:
-                colour = "#666"
+                colour = SVG.reference
             }
             let rank = Double(dataSeries.firstIndex(of: index) ?? 0) - Double(dataSeries.count - 1) / 2
             let shift = s.style == .data ? dodge * rank : 0
@@ -192,18 +191,15 @@ public struct LineChart: Sendable {
             }
             let ly = top + 10 + Double(index) * 18
             legend += "<line x1=\"\(left + plotWidth + 12)\" y1=\"\(ly)\" x2=\"\(left + plotWidth + 32)\" y2=\"\(ly)\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>"
-            legend += "<text x=\"\(left + plotWidth + 38)\" y=\"\(ly + 4)\">\(Self.escape(s.name))</text>\n"
+            legend += "<text x=\"\(left + plotWidth + 38)\" y=\"\(ly + 4)\">\(SVG.escape(s.name))</text>\n"
         }
         return out + legend + "</svg>\n"
     }
 
-    private func f(_ value: Double) -> String { Self.coordinate(value) }
-
-    /// An SVG coordinate to 0.1 pixel.
-    static func coordinate(_ value: Double) -> String { String(format: "%.1f", value) }
+    private func f(_ value: Double) -> String { SVG.coordinate(value) }
 
     /// About five round tick values covering [low, high].
-    static func ticks(from low: Double, to high: Double) -> [Double] {
+    package static func ticks(from low: Double, to high: Double) -> [Double] {
         let raw = (high - low) / 5
         let magnitude = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
@@ -216,21 +212,19 @@ public struct LineChart: Sendable {
         return ticks
     }
 
-    static func label(_ value: Double) -> String {
+    /// `value` as a tick or legend number: an integer without decimals, else three significant
+    /// digits (two below 0.01).
+    package static func label(_ value: Double) -> String {
         if value == value.rounded() && abs(value) < 1e6 { return String(Int(value)) }
         return String(format: abs(value) < 0.01 ? "%.2g" : "%.3g", value)
     }
 
     /// `value` with as many decimals as `step` needs (step 0.05: `0.10`; step 0.2: `0.4`; step 5:
     /// `15`), so every tick of one axis has the same number of decimals.
-    static func label(_ value: Double, step: Double) -> String {
+    package static func label(_ value: Double, step: Double) -> String {
         let decimals = step > 0 && step.isFinite ? max(0, Int(-floor(log10(step) + 1e-9))) : 3
         let text = String(format: "%.\(decimals)f", value)
         // "-0.00" for a tick a rounding error below 0.
         return Double(text) == 0 ? String(format: "%.\(decimals)f", 0.0) : text
-    }
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 }

@@ -1,4 +1,5 @@
 import KandinskyCore
+import KandinskyData
 
 /// Pictures for looking at data: masks blended over images, and grids of such pictures.
 public enum Overlay {
@@ -42,22 +43,10 @@ public enum Overlay {
         return RGBImage(width: width, height: height, pixels: pixels)
     }
 
-    /// Tiles of equal size laid out in rows of `columns`, separated by `gap` white pixels.
+    /// Tiles of equal size laid out in rows of `columns`, separated and surrounded by `gap`
+    /// white pixels: the grid of the package's figures with a margin of `gap`.
     /// - Complexity: O(total pixels).
     public static func contactSheet(_ tiles: [RGBImage], columns: Int, gap: Int = 4) -> RGBImage {
-        precondition(!tiles.isEmpty && columns > 0, "a contact sheet needs tiles and at least one column")
-        let tileWidth = tiles[0].width, tileHeight = tiles[0].height
-        precondition(tiles.allSatisfy { $0.width == tileWidth && $0.height == tileHeight }, "contact sheet tiles must all be \(tileWidth)×\(tileHeight)")
-        let columnCount = min(columns, tiles.count), rows = (tiles.count + columnCount - 1) / columnCount
-        let width = columnCount * tileWidth + (columnCount + 1) * gap, height = rows * tileHeight + (rows + 1) * gap
-        var pixels = [UInt8](repeating: 255, count: width * height * 3)
-        for (index, tile) in tiles.enumerated() {
-            let left = gap + (index % columnCount) * (tileWidth + gap), top = gap + (index / columnCount) * (tileHeight + gap)
-            for y in 0..<tileHeight {
-                let target = ((top + y) * width + left) * 3
-                pixels.replaceSubrange(target..<(target + tileWidth * 3), with: tile.pixels[(y * tileWidth * 3)..<((y + 1) * tileWidth * 3)])
-            }
-        }
-        return RGBImage(width: width, height: height, pixels: pixels)
+        RGBImage.grid(tiles, columns: columns, gap: gap, margin: gap)
     }
 }

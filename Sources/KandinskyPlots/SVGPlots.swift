@@ -1,9 +1,11 @@
 import Foundation
+import KandinskyCalibration
 
 /// Plots of coverage and reliability as standalone SVG documents (text, no dependencies).
 ///
 /// Both plots share a square unit frame: x and y run over [0, 1], with grid lines every 0.1
-/// and the diagonal y = x, which is perfect calibration.
+/// and the diagonal y = x, which is perfect calibration. Coordinates, escaping and colours are
+/// those of every SVG figure of the package (``SVG``).
 public enum SVGPlots {
     /// A coverage diagram: the coverage of bin i drawn as a step over [i/K, (i + 1)/K] against
     /// the nominal confidence, the diagonal (said to be perfect calibration in a note), and the
@@ -22,7 +24,7 @@ public enum SVGPlots {
             let (x1, _) = frame.point(Double(i + 1) / Double(k), coverage)
             path += "M\(f(x0)),\(f(y)) H\(f(x1)) "
         }
-        frame.body += "<path d=\"\(path)\" fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2.5\"/>\n"
+        frame.body += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(SVG.palette[0])\" stroke-width=\"2.5\"/>\n"
         frame.label("CE\(subscriptDigits(k)) = \(String(format: "%.4f", error))")
         frame.body += "<text x=\"\(f(frame.left + 10))\" y=\"\(f(frame.top + 38))\" font-size=\"11\" fill=\"#555\">dashed: coverage = confidence</text>\n"
         return frame.document()
@@ -39,9 +41,9 @@ public enum SVGPlots {
             let left = min(Double(b) / bins, 1 - 0.5 / bins)
             let (x0, y) = frame.point(left, reliability.meanTargets[b])
             let (x1, y0) = frame.point(min(Double(b + 1) / bins, 1), 0)
-            frame.body += "<rect x=\"\(f(x0))\" y=\"\(f(y))\" width=\"\(f(x1 - x0))\" height=\"\(f(y0 - y))\" fill=\"#1f77b4\" fill-opacity=\"0.7\" stroke=\"#174a7c\"/>\n"
+            frame.body += "<rect x=\"\(f(x0))\" y=\"\(f(y))\" width=\"\(f(x1 - x0))\" height=\"\(f(y0 - y))\" fill=\"\(SVG.palette[0])\" fill-opacity=\"0.7\" stroke=\"#174a7c\"/>\n"
             let (mx, my) = frame.point(reliability.meanPredictions[b], reliability.meanPredictions[b])
-            frame.body += "<circle cx=\"\(f(mx))\" cy=\"\(f(my))\" r=\"3\" fill=\"#d62728\"/>\n"
+            frame.body += "<circle cx=\"\(f(mx))\" cy=\"\(f(my))\" r=\"3\" fill=\"\(SVG.palette[1])\"/>\n"
         }
         let ece = reliability.expectedCalibrationError
         frame.label("ECE = " + (ece.isNaN ? "n/a" : String(format: "%.4f", ece)))
@@ -53,7 +55,7 @@ public enum SVGPlots {
         String(String(n).map { c in c.wholeNumberValue.map { Character(UnicodeScalar(0x2080 + $0)!) } ?? c })
     }
 
-    static func f(_ x: Double) -> String { String(format: "%.2f", x) }
+    static func f(_ x: Double) -> String { SVG.coordinate(x) }
 
     /// The unit square drawn into a 420 × 420 canvas with margins.
     struct Frame {
@@ -76,9 +78,9 @@ public enum SVGPlots {
             }
             let (x0, y0) = point(0, 0), (x1, y1) = point(1, 1)
             body += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plot))\" height=\"\(f(plot))\" fill=\"none\" stroke=\"#333\"/>\n"
-            body += "<line x1=\"\(f(x0))\" y1=\"\(f(y0))\" x2=\"\(f(x1))\" y2=\"\(f(y1))\" stroke=\"#888\" stroke-dasharray=\"5,4\"/>\n"
-            body += "<text x=\"\(f(left + plot / 2))\" y=\"\(f(top + plot + 36))\" font-size=\"13\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-            body += "<text x=\"16\" y=\"\(f(top + plot / 2))\" font-size=\"13\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(f(top + plot / 2)))\">\(escape(yLabel))</text>\n"
+            body += "<line x1=\"\(f(x0))\" y1=\"\(f(y0))\" x2=\"\(f(x1))\" y2=\"\(f(y1))\" stroke=\"\(SVG.reference)\" stroke-dasharray=\"5,4\"/>\n"
+            body += "<text x=\"\(f(left + plot / 2))\" y=\"\(f(top + plot + 36))\" font-size=\"13\" text-anchor=\"middle\">\(SVG.escape(xLabel))</text>\n"
+            body += "<text x=\"16\" y=\"\(f(top + plot / 2))\" font-size=\"13\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(f(top + plot / 2)))\">\(SVG.escape(yLabel))</text>\n"
         }
 
         func point(_ x: Double, _ y: Double) -> (Double, Double) {
@@ -86,7 +88,7 @@ public enum SVGPlots {
         }
 
         mutating func label(_ text: String) {
-            body += "<text x=\"\(f(left + 10))\" y=\"\(f(top + 20))\" font-size=\"14\">\(escape(text))</text>\n"
+            body += "<text x=\"\(f(left + 10))\" y=\"\(f(top + 20))\" font-size=\"14\">\(SVG.escape(text))</text>\n"
         }
 
         func document() -> String {
@@ -94,14 +96,10 @@ public enum SVGPlots {
             <?xml version="1.0" encoding="UTF-8"?>
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(size))" height="\(Int(size))" viewBox="0 0 \(Int(size)) \(Int(size))" font-family="sans-serif">
             <rect width="100%" height="100%" fill="white"/>
-            <text x="\(f(left + plot / 2))" y="24" font-size="15" text-anchor="middle">\(escape(title))</text>
+            <text x="\(f(left + plot / 2))" y="24" font-size="15" text-anchor="middle">\(SVG.escape(title))</text>
             \(body)</svg>
 
             """
-        }
-
-        func escape(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KandinskyCore
+import KandinskyData
 
 /// A colour-mapped image of an [H, W] map, with a colour bar, as PNG.
 ///
@@ -45,34 +46,42 @@ public struct HeatMap: Sendable {
         return (mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
     }
 
-    /// The PNG of `values` ([H, W]).
+    /// The PNG of `values` ([H, W]): the map scaled by ⌊256 / max(H, W)⌋ (at least 1), and the
+    /// bar beside it when ``colourBar`` is on.
+    /// - Complexity: O(H · W · scale²).
     public func png(_ values: Tensor) -> Data {
         precondition(values.rank == 2, "a heat map needs an [H, W] map, got \(values.shape)")
         let (h, w) = (values.shape[0], values.shape[1])
         let scale = max(1, 256 / max(h, w))
         let gap = colourBar ? 4 * scale : 0, barWidth = colourBar ? max(8, 12 * scale / 2) : 0
         let imageWidth = w * scale, imageHeight = h * scale
-        let totalWidth = imageWidth + gap + barWidth
-        var rgb = [UInt8](repeating: 255, count: totalWidth * imageHeight * 3)
         let span = range.upperBound - range.lowerBound
+        var map = [UInt8](repeating: 0, count: imageWidth * imageHeight * 3)
         values.withUnsafeBufferPointer { v in
             for row in 0..<imageHeight {
                 for col in 0..<imageWidth {
                     let value = v[(row / scale) * w + col / scale]
                     let colour = value.isNaN ? Self.missingColour : Self.viridis(span > 0 ? (value - range.lowerBound) / span : 0)
-                    let o = (row * totalWidth + col) * 3
-                    rgb[o] = colour.0; rgb[o + 1] = colour.1; rgb[o + 2] = colour.2
-                }
-                guard colourBar else { continue }
-                let t = imageHeight > 1 ? Float(imageHeight - 1 - row) / Float(imageHeight - 1) : 0
-                let colour = Self.viridis(t)
-                for col in (imageWidth + gap)..<totalWidth {
-                    let o = (row * totalWidth + col) * 3
-                    rgb[o] = colour.0; rgb[o + 1] = colour.1; rgb[o + 2] = colour.2
+                    let o = (row * imageWidth + col) * 3
+                    map[o] = colour.0; map[o + 1] = colour.1; map[o + 2] = colour.2
                 }
             }
         }
-        return PNGEncoder.encode(rgb: rgb, width: totalWidth, height: imageHeight,
-                                 text: ["title": title, "range-low": "\(range.lowerBound)", "range-high": "\(range.upperBound)"])
+        var image = RGBImage(width: imageWidth + gap + barWidth, height: imageHeight)
+        image.paste(RGBImage(width: imageWidth, height: imageHeight, pixels: map), x: 0, y: 0)
+        if colourBar {
+            var bar = [UInt8](repeating: 0, count: barWidth * imageHeight * 3)
+            for row in 0..<imageHeight {
+                let t = imageHeight > 1 ? Float(imageHeight - 1 - row) / Float(imageHeight - 1) : 0
+                let colour = Self.viridis(t)
+                for col in 0..<barWidth {
+                    let o = (row * barWidth + col) * 3
+                    bar[o] = colour.0; bar[o + 1] = colour.1; bar[o + 2] = colour.2
+                }
+            }
+            image.paste(RGBImage(width: barWidth, height: imageHeight, pixels: bar), x: imageWidth + gap, y: 0)
+        }
+        return PNGImage.encode(rgb8: image.pixels, width: image.width, height: image.height,
+                               text: ["title": title, "range-low": "\(range.lowerBound)", "range-high": "\(range.upperBound)"])
     }
 }

@@ -1,0 +1,355 @@
+import Foundation
+import KandinskyCalibration
+import KandinskyCore
+import KandinskyPlots
+
+/// The diagnostics of one evaluation as files: the one writer of `kandinsky evaluate-scores` and
+/// `kandinsky eval`, so both write the same names, the same schema and the same pictures (see the
+/// File formats article of KandinskyCalibration for every key).
+///
+/// Always, from the raw probabilities: `pixelwise_ece.npy` and `.png`, `structure_frequency.npy`
+/// and `.png`, `reliability.json`, `reliability_pooled.svg` and `reliability_pixel.svg`. With
+/// calibrated curves also `pixelwise_ce.npy` and `.png`, `coverages.npy`, `coverage.svg`
+/// (marginal coverage against confidence) and `pixel_coverage.svg` (coverage at ``pixel``).
+/// Last `summary.json` (``EvaluationSummary``).
+package struct EvaluationFiles {
+    /// What the curves add to the raw diagnostics.
+    package struct Calibrated {
+        /// The curves' strategy (`kmeans`, `pixel`, …).
+        package var method: String
+        /// The curves' quantile rule.
+        package var rule: QuantileRule
+        /// The indexing the coverage error read the thresholds with.
+        package var indexing: ThresholdIndexing
+        /// The coverage error at K confidences.
+        package var coverage: CoverageEvaluation.Result
+        /// The coverage at ``EvaluationFiles/pixel`` at each of the K confidences, NaN where the
+        /// pixel never has the class (``EvaluationFiles/pixelCoverage(_:probabilities:targets:classIndex:bins:precision:pixel:)``).
+        package var pixelCoverages: [Double]
+        /// The audit of the prediction sets.
+        package var audit: CoverageAudit.Result
+
+        package init(method: String, rule: QuantileRule, indexing: ThresholdIndexing, coverage: CoverageEvaluation.Result,
+                     pixelCoverages: [Double], audit: CoverageAudit.Result) {
+            self.method = method
+            self.rule = rule
+            self.indexing = indexing
+            self.coverage = coverage
+            self.pixelCoverages = pixelCoverages
+            self.audit = audit
+        }
+    }
+
+    /// The evaluated class.
+    package var classIndex: Int
+    /// N, the test images.
+    package var testImages: Int
+    /// The pixel (row, column) of `reliability_pixel.svg` and `pixel_coverage.svg`.
+    package var pixel: (h: Int, w: Int)
+    /// The diagnostics of the raw probabilities.
+    package var uncalibrated: ProbabilityCalibration.Result
+    /// The diagnostics of the curves, nil for a model without them.
+    package var calibrated: Calibrated?
+
+    package init(classIndex: Int, testImages: Int, pixel: (h: Int, w: Int), uncalibrated: ProbabilityCalibration.Result,
+                 calibrated: Calibrated?) {
+        self.classIndex = classIndex
+        self.testImages = testImages
+        self.pixel = pixel
+        self.uncalibrated = uncalibrated
+        self.calibrated = calibrated
+    }
+
+    /// The colour range of the pixelwise CE and ECE maps: 0 (calibrated) to 0.25, as the study
+    /// report's CE maps; larger errors are drawn at the top colour. Structure frequency spans 0…1.
+    package static let errorRange: ClosedRange<Float> = 0...0.25
+
+    /// The numbers of `summary.json`.
+    package var summary: EvaluationSummary {
+        var summary = EvaluationSummary(testImages: testImages, meanPixelwiseECE: uncalibrated.meanPixelwiseECE)
+        summary.classIndex = classIndex
+        summary.pixel = [pixel.h, pixel.w]
+        summary.heatMapRange = [Double(Self.errorRange.lowerBound), Double(Self.errorRange.upperBound)]
+        guard let calibrated else { return summary }
+        summary.method = calibrated.method
+        summary.rule = calibrated.rule.rawValue
+        summary.bins = calibrated.coverage.confidences.count
+        summary.indexing = calibrated.indexing.rawValue
+        summary.targetPixels = calibrated.coverage.targetCount
+        summary.meanPixelwiseCE = calibrated.coverage.meanPixelwiseCalibrationError
+        summary.marginalCE = calibrated.coverage.marginalCalibrationError
+        summary.confidences = calibrated.coverage.confidences
+        summary.marginalCoverages = calibrated.coverage.marginalCoverages
+        summary.alphas = calibrated.audit.alphas
+        summary.auditIndexing = calibrated.audit.indexing.rawValue
+        summary.audit = calibrated.audit.rows
+        return summary
+    }
+
+    /// Writes every file into `directory` (which must exist), `summary.json` last.
+    ///
+    /// - Throws: ``ExperimentError`` naming the file that could not be written.
+    package func write(into directory: URL) throws {
+        func write(_ data: Data, _ name: String) throws {
+            let url = directory.appendingPathComponent(name)
+            do { try AtomicFile.write(data, to: url) } catch {
+                throw ExperimentError("cannot write \(url.path): \(error.problem)")
+            }
+        }
+        func write(_ array: AnyShapedArray, _ name: String) throws {
+            let url = directory.appendingPathComponent(name)
+            do { try NumpyFile.write(array, to: url) } catch {
+                throw ExperimentError("cannot write \(url.path): \(error.problem)")
+            }
+        }
+        let c = classIndex, at = "(\(pixel.h), \(pixel.w))"
+        try write(.float32(uncalibrated.pixelwiseECE), "pixelwise_ece.npy")
+        try write(HeatMap(range: Self.errorRange, title: "pixelwise ECE").png(uncalibrated.pixelwiseECE), "pixelwise_ece.png")
+        try write(.float32(uncalibrated.structureFrequency), "structure_frequency.npy")
+        try write(HeatMap(range: 0...1, title: "structure frequency").png(uncalibrated.structureFrequency), "structure_frequency.png")
+        try write(Self.json(ReliabilityData(pooled: .init(uncalibrated.pooled), pixel: [pixel.h, pixel.w],
+                                            atPixel: uncalibrated.atPixel.map(ReliabilityData.Bins.init))),
+                  "reliability.json")
+        try write(Data(SVGPlots.reliabilityDiagram(uncalibrated.pooled, title: "Reliability, class \(c), all pixels").utf8),
+                  "reliability_pooled.svg")
+        if let atPixel = uncalibrated.atPixel {
+            try write(Data(SVGPlots.reliabilityDiagram(atPixel, title: "Reliability, class \(c), at pixel \(at)").utf8),
+                      "reliability_pixel.svg")
+        }
+        if let calibrated {
+            let result = calibrated.coverage, k = result.confidences.count
+            try write(.float32(result.pixelwiseCalibrationError), "pixelwise_ce.npy")
+            try write(HeatMap(range: Self.errorRange, title: "pixelwise CE").png(result.pixelwiseCalibrationError), "pixelwise_ce.png")
+            try write(.float64(ShapedArray(shape: [k], scalars: result.marginalCoverages)), "coverages.npy")
+            let title = "Marginal coverage, class \(c) (\(calibrated.method), K = \(k))"
+            try write(Data(SVGPlots.coverageDiagram(coverages: result.marginalCoverages, title: title).utf8), "coverage.svg")
+            try write(Data(SVGPlots.coverageDiagram(coverages: calibrated.pixelCoverages, title: "Coverage, class \(c), at pixel \(at)").utf8),
+                      "pixel_coverage.svg")
+        }
+        try write(Self.json(summary), "summary.json")
+    }
+
+    /// Pretty-printed JSON with sorted keys.
+    static func json(_ value: some Encodable) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        do { return try encoder.encode(value) } catch { throw ExperimentError("cannot encode the evaluation summary: \(error)") }
+    }
+
+    /// Coverage at one pixel over the test images at each confidence γ_i = (i + 0.5)/K: the share
+    /// of the images whose pixel is a target of class c and whose score there is at most the
+    /// curves' interpolated threshold at γ_i; NaN where the pixel never has the class.
+    ///
+    /// `probabilities` and `targets` are `[N, C, H, W]`, row-major.
+    /// - Complexity: O(K · C · H · W) for the thresholds, O(K · N) for the counts.
+    package static func pixelCoverage<P: QuantileScalar>(_ curves: CalibratedCurves, probabilities: ShapedArray<P>,
+                                                         targets: ShapedArray<UInt8>, classIndex c: Int, bins: Int,
+                                                         precision: ScorePrecision, pixel: (h: Int, w: Int)) -> [Double] {
+        let (n, classes, h, w) = (probabilities.shape[0], probabilities.shape[1], probabilities.shape[2], probabilities.shape[3])
+        // The pixel's offset in image 0; image i's is `first + i · stride`.
+        let first = (c * h + pixel.h) * w + pixel.w, stride = classes * h * w
+        return (0..<bins).map { bin in
+            let gamma = (Double(bin) + 0.5) / Double(bins)
+            let threshold = curves.threshold(atLevel: gamma)[c, pixel.h, pixel.w]
+            var covered = 0, total = 0
+            targets.withUnsafeBufferPointer { target in
+                probabilities.withUnsafeBufferPointer { probability in
+                    for i in 0..<n where target[first + i * stride] == 1 {
+                        total += 1
+                        if precision.testScore(probability: Float(probability[first + i * stride])) <= threshold { covered += 1 }
+                    }
+                }
+            }
+            return total == 0 ? .nan : Double(covered) / Double(total)
+        }
+    }
+}
+
+/// The numbers of an evaluation's `summary.json`, as `evaluate-scores` and `eval` write it:
+/// snake_case keys, sorted, every key present, `null` for a value without curves or with nothing
+/// to average (NaN). The keys are listed in the File formats article of KandinskyCalibration.
+public struct EvaluationSummary: Sendable, Equatable, Encodable {
+    /// The curves' strategy, nil without curves.
+    public var method: String?
+    /// The curves' quantile rule (``KandinskyCalibration/QuantileRule``), nil without curves.
+    public var rule: String?
+    /// The evaluated class.
+    public var classIndex = 1
+    /// K, the confidence bins of the coverage error, nil without curves.
+    public var bins: Int?
+    /// The indexing of the coverage error (``KandinskyCalibration/ThresholdIndexing``), nil without curves.
+    public var indexing: String?
+    /// The number of test images.
+    public var testImages: Int
+    /// The evaluated class's target pixels, nil without curves.
+    public var targetPixels: Int?
+    /// The pixel `[row, column]` of the pixelwise reliability and coverage diagrams.
+    public var pixel: [Int] = []
+    /// The colour range `[low, high]` of the pixelwise CE and ECE heat maps.
+    public var heatMapRange: [Double] = []
+    /// The mean over pixels of the binned ECE of the raw probabilities.
+    public var meanPixelwiseECE: Double
+    /// The mean pixelwise coverage error, nil without curves.
+    public var meanPixelwiseCE: Double?
+    /// The marginal coverage error, nil without curves.
+    public var marginalCE: Double?
+    /// The K confidences (i + 0.5)/K, nil without curves.
+    public var confidences: [Double]?
+    /// The marginal coverage at each confidence, nil without curves.
+    public var marginalCoverages: [Double]?
+    /// The α levels of the audit, nil without curves.
+    public var alphas: [Double]?
+    /// The indexing the audit read the thresholds with, nil without curves.
+    public var auditIndexing: String?
+    /// The audit of the prediction sets (``KandinskyCalibration/CoverageAudit``), nil without curves.
+    public var audit: [CoverageAudit.Row]?
+
+    /// A summary of the raw diagnostics alone.
+    public init(testImages: Int, meanPixelwiseECE: Double) {
+        self.testImages = testImages
+        self.meanPixelwiseECE = meanPixelwiseECE
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case method, rule, bins, indexing, pixel, confidences, alphas, audit
+        case classIndex = "class_index", testImages = "test_images", targetPixels = "target_pixels"
+        case heatMapRange = "heat_map_range", meanPixelwiseECE = "mean_pixelwise_ece"
+        case meanPixelwiseCE = "mean_pixelwise_ce", marginalCE = "marginal_ce", marginalCoverages = "coverages"
+        case auditIndexing = "audit_indexing"
+    }
+
+    /// Every key, nil and NaN as null (synthesised encoding would leave nil out and fail on NaN).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(method, forKey: .method)
+        try c.encode(rule, forKey: .rule)
+        try c.encode(classIndex, forKey: .classIndex)
+        try c.encode(bins, forKey: .bins)
+        try c.encode(indexing, forKey: .indexing)
+        try c.encode(testImages, forKey: .testImages)
+        try c.encode(targetPixels, forKey: .targetPixels)
+        try c.encode(pixel, forKey: .pixel)
+        try c.encode(heatMapRange, forKey: .heatMapRange)
+        try c.encode(meanPixelwiseECE.finiteOrNil, forKey: .meanPixelwiseECE)
+        try c.encode(meanPixelwiseCE?.finiteOrNil, forKey: .meanPixelwiseCE)
+        try c.encode(marginalCE?.finiteOrNil, forKey: .marginalCE)
+        try c.encode(confidences, forKey: .confidences)
+        try c.encode(marginalCoverages?.map(\.finiteOrNil), forKey: .marginalCoverages)
+        try c.encode(alphas, forKey: .alphas)
+        try c.encode(auditIndexing, forKey: .auditIndexing)
+        try c.encode(audit?.map(AuditRow.init), forKey: .audit)
+    }
+}
+
+/// One row of the audit in `summary.json` (``CoverageAudit/Row``), NaN as null and intervals as
+/// [lower, upper].
+struct AuditRow: Encodable {
+    var classIndex: Int
+    var group: Int?
+    var pixels: Int
+    var alpha: Double
+    var calibrationImages: Int?
+    var calibrationScores: Int?
+    var testImages: Int
+    var targetPixels: Int
+    var coveredPixels: Int
+    var perImageCoverage: Double?
+    var perImageInterval: [Double]?
+    var perImageIntervalMethod: String?
+    var pooledCoverage: Double?
+    var pooledInterval: [Double]?
+    var shortfall: Bool
+    var alwaysInShare: Double?
+    var meanSetSize: Double?
+    var emptyShare: Double?
+    var singletonShare: Double?
+    var fullShare: Double?
+
+    init(_ row: CoverageAudit.Row) {
+        classIndex = row.classIndex
+        group = row.group
+        pixels = row.pixels
+        alpha = row.alpha
+        calibrationImages = row.calibrationImages
+        calibrationScores = row.calibrationScores
+        testImages = row.testImages
+        targetPixels = row.targetPixels
+        coveredPixels = row.coveredPixels
+        perImageCoverage = row.perImageCoverage.finiteOrNil
+        perImageInterval = row.perImageInterval.map { [$0.lower, $0.upper] }
+        perImageIntervalMethod = row.perImageIntervalMethod?.rawValue
+        pooledCoverage = row.pooledCoverage.finiteOrNil
+        pooledInterval = row.pooledInterval.map { [$0.lower, $0.upper] }
+        shortfall = row.shortfall
+        alwaysInShare = row.alwaysInShare.finiteOrNil
+        meanSetSize = row.meanSetSize.finiteOrNil
+        emptyShare = row.emptyShare.finiteOrNil
+        singletonShare = row.singletonShare.finiteOrNil
+        fullShare = row.fullShare.finiteOrNil
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case group, pixels, alpha, shortfall
+        case classIndex = "class_index", calibrationImages = "calibration_images", calibrationScores = "calibration_scores"
+        case testImages = "test_images", targetPixels = "target_pixels", coveredPixels = "covered_pixels"
+        case perImageCoverage = "per_image_coverage", perImageInterval = "per_image_interval"
+        case perImageIntervalMethod = "per_image_interval_method"
+        case pooledCoverage = "pooled_coverage", pooledInterval = "pooled_interval"
+        case alwaysInShare = "always_in_share", meanSetSize = "mean_set_size", emptyShare = "empty_share"
+        case singletonShare = "singleton_share", fullShare = "full_share"
+    }
+
+    /// Every key, unknown values as null (synthesised encoding would leave them out).
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(classIndex, forKey: .classIndex)
+        try c.encode(group, forKey: .group)
+        try c.encode(pixels, forKey: .pixels)
+        try c.encode(alpha, forKey: .alpha)
+        try c.encode(calibrationImages, forKey: .calibrationImages)
+        try c.encode(calibrationScores, forKey: .calibrationScores)
+        try c.encode(testImages, forKey: .testImages)
+        try c.encode(targetPixels, forKey: .targetPixels)
+        try c.encode(coveredPixels, forKey: .coveredPixels)
+        try c.encode(perImageCoverage, forKey: .perImageCoverage)
+        try c.encode(perImageInterval, forKey: .perImageInterval)
+        try c.encode(perImageIntervalMethod, forKey: .perImageIntervalMethod)
+        try c.encode(pooledCoverage, forKey: .pooledCoverage)
+        try c.encode(pooledInterval, forKey: .pooledInterval)
+        try c.encode(shortfall, forKey: .shortfall)
+        try c.encode(alwaysInShare, forKey: .alwaysInShare)
+        try c.encode(meanSetSize, forKey: .meanSetSize)
+        try c.encode(emptyShare, forKey: .emptyShare)
+        try c.encode(singletonShare, forKey: .singletonShare)
+        try c.encode(fullShare, forKey: .fullShare)
+    }
+}
+
+/// `reliability.json`: reliability-diagram bins pooled and at one pixel.
+struct ReliabilityData: Encodable {
+    struct Bins: Encodable {
+        var counts: [Int]
+        var meanPredictions: [Double?]
+        var meanTargets: [Double?]
+        var ece: Double?
+        init(_ r: ProbabilityCalibration.Reliability) {
+            counts = r.counts
+            meanPredictions = r.meanPredictions.map(\.finiteOrNil)
+            meanTargets = r.meanTargets.map(\.finiteOrNil)
+            ece = r.expectedCalibrationError.finiteOrNil
+        }
+        enum CodingKeys: String, CodingKey {
+            case counts, ece
+            case meanPredictions = "mean_predictions", meanTargets = "mean_targets"
+        }
+    }
+    var pooled: Bins
+    var pixel: [Int]
+    var atPixel: Bins?
+    enum CodingKeys: String, CodingKey { case pooled, pixel, atPixel = "at_pixel" }
+}
+
+extension Double {
+    /// The value, or nil for NaN and ±∞ (JSON null).
+    var finiteOrNil: Double? { isFinite ? self : nil }
+}
