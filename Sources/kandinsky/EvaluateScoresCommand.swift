@@ -71,22 +71,21 @@ struct EvaluateScoresCommand: ParsableCommand {
         try InputValidation.checkShapes(probabilities: shape, targets: targetMask.shape, probabilitiesSource: probs, targetsSource: targets)
         try calibrated.checkCompatible(withProbabilitiesShape: shape, curvesSource: curves)
         try InputValidation.checkClassIndex(classIndex, classCount: shape[1], source: "--class-index")
-        let chosenPixel: (h: Int, w: Int)
+        var pixelOrCentre: (h: Int, w: Int)?
         if let pixel {
             let values = try CalibrationInputs.integers(pixel, option: "--pixel")
-            chosenPixel = (values[0], values[1])
-        } else {
-            chosenPixel = (shape[2] / 2, shape[3] / 2)
+            pixelOrCentre = (values[0], values[1])
         }
-        let precision = precision ?? calibrated.precision
+        // ProbabilityCalibration's default ECE bins (20), also the default of `evaluation.ece_bins`.
+        let settings = EvaluationSettings(classIndex: classIndex, bins: bins, indexing: indexing,
+                                          precision: precision ?? calibrated.precision, eceBins: ProbabilityCalibration().binCount,
+                                          reliabilityPixel: pixelOrCentre, alphas: try Self.alphaLevels(alphas))
         let files: EvaluationFiles
         switch probabilities {
         case .float32(let p):
-            files = try evaluate(calibrated, probabilities: p, targets: targetMask, pixel: chosenPixel, precision: precision,
-                                 probabilitiesSource: probs, targetsSource: targets)
+            files = try EvaluationFiles(calibrated, probabilities: p, targets: targetMask, settings: settings, sources: (probs, targets, curves))
         case .float16(let p):
-            files = try evaluate(calibrated, probabilities: p, targets: targetMask, pixel: chosenPixel, precision: precision,
-                                 probabilitiesSource: probs, targetsSource: targets)
+            files = try EvaluationFiles(calibrated, probabilities: p, targets: targetMask, settings: settings, sources: (probs, targets, curves))
         }
         // Every file of the folder appears together or none does (a full disk or a kill leaves
         // the previous contents).
@@ -96,26 +95,5 @@ struct EvaluateScoresCommand: ParsableCommand {
                      coverage.meanPixelwiseCalibrationError, coverage.marginalCalibrationError, files.uncalibrated.meanPixelwiseECE))
         print("Audit (\(calibrated.rule.rawValue) curves, \(audit.indexing.rawValue) indexing, \(shape[0]) test images):")
         print(audit.table)
-    }
-
-    /// The raw and the calibrated diagnostics of `probabilities` ([N, C, H, W]) against `targets`.
-    private func evaluate<P: QuantileScalar>(_ calibrated: CalibratedCurves, probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
-                                             pixel: (h: Int, w: Int), precision: ScorePrecision,
-                                             probabilitiesSource: String, targetsSource: String) throws -> EvaluationFiles {
-        let coverage = try CoverageEvaluation(binCount: bins, indexing: indexing, precision: precision, classIndex: classIndex)
-            .evaluate(calibrated, probabilities: probabilities, targets: targets, probabilitiesSource: probabilitiesSource,
-                      targetsSource: targetsSource, curvesSource: curves)
-        let raw = try ProbabilityCalibration(classIndex: classIndex, precision: precision)
-            .evaluate(probabilities: probabilities, targets: targets, pixel: pixel, probabilitiesSource: probabilitiesSource,
-                      targetsSource: targetsSource)
-        let audit = try CoverageAudit(alphas: try Self.alphaLevels(alphas), precision: precision)
-            .evaluate(calibrated, probabilities: probabilities, targets: targets, probabilitiesSource: probabilitiesSource,
-                      targetsSource: targetsSource, curvesSource: curves)
-        let pixelCoverages = EvaluationFiles.pixelCoverage(calibrated, probabilities: probabilities, targets: targets,
-                                                           classIndex: classIndex, bins: bins, precision: precision, pixel: pixel)
-        return EvaluationFiles(classIndex: classIndex, testImages: probabilities.shape[0], pixel: pixel, uncalibrated: raw,
-                               calibrated: .init(method: calibrated.method, rule: calibrated.rule,
-                                                 indexing: indexing ?? calibrated.defaultIndexing, coverage: coverage,
-                                                 pixelCoverages: pixelCoverages, audit: audit))
     }
 }

@@ -28,16 +28,6 @@ package struct EvaluationFiles {
         package var pixelCoverages: [Double]
         /// The audit of the prediction sets.
         package var audit: CoverageAudit.Result
-
-        package init(method: String, rule: QuantileRule, indexing: ThresholdIndexing, coverage: CoverageEvaluation.Result,
-                     pixelCoverages: [Double], audit: CoverageAudit.Result) {
-            self.method = method
-            self.rule = rule
-            self.indexing = indexing
-            self.coverage = coverage
-            self.pixelCoverages = pixelCoverages
-            self.audit = audit
-        }
     }
 
     /// The evaluated class.
@@ -51,13 +41,47 @@ package struct EvaluationFiles {
     /// The diagnostics of the curves, nil for a model without them.
     package var calibrated: Calibrated?
 
-    package init(classIndex: Int, testImages: Int, pixel: (h: Int, w: Int), uncalibrated: ProbabilityCalibration.Result,
-                 calibrated: Calibrated?) {
-        self.classIndex = classIndex
-        self.testImages = testImages
+    /// Evaluates `probabilities` against `targets` (both [N, C, H, W]) as `settings` says: the
+    /// raw diagnostics at ``EvaluationSettings/reliabilityPixel`` (the image centre when nil)
+    /// and, with `curves`, the coverage error, the coverage at that pixel and the audit.
+    /// `sources` name the inputs in error messages.
+    ///
+    /// - Throws: ``KandinskyCalibration/CalibrationError`` for inputs that do not fit each other.
+    package init<P: QuantileScalar>(_ curves: CalibratedCurves?, probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+                                    settings: EvaluationSettings,
+                                    sources: (probabilities: String, targets: String, curves: String)
+                                        = ("probabilities", "targets", "curves")) throws(CalibrationError) {
+        let (h, w) = (probabilities.shape[2], probabilities.shape[3])
+        let pixel = settings.reliabilityPixel ?? (h / 2, w / 2)
+        let c = settings.classIndex
+        if let curves {
+            let coverage = try CoverageEvaluation(binCount: settings.bins, indexing: settings.indexing, precision: settings.precision,
+                                                  classIndex: c)
+                .evaluate(curves, probabilities: probabilities, targets: targets, probabilitiesSource: sources.probabilities,
+                          targetsSource: sources.targets, curvesSource: sources.curves)
+            uncalibrated = try Self.uncalibrated(probabilities, targets: targets, settings: settings, pixel: pixel, sources: sources)
+            let audit = try CoverageAudit(alphas: settings.alphas, precision: settings.precision)
+                .evaluate(curves, probabilities: probabilities, targets: targets, probabilitiesSource: sources.probabilities,
+                          targetsSource: sources.targets, curvesSource: sources.curves)
+            let pixelCoverages = Self.pixelCoverage(curves, probabilities: probabilities, targets: targets, classIndex: c,
+                                                    bins: settings.bins, precision: settings.precision, pixel: pixel)
+            calibrated = Calibrated(method: curves.method, rule: curves.rule, indexing: settings.indexing ?? curves.defaultIndexing,
+                                    coverage: coverage, pixelCoverages: pixelCoverages, audit: audit)
+        } else {
+            uncalibrated = try Self.uncalibrated(probabilities, targets: targets, settings: settings, pixel: pixel, sources: sources)
+        }
+        classIndex = c
+        testImages = probabilities.shape[0]
         self.pixel = pixel
-        self.uncalibrated = uncalibrated
-        self.calibrated = calibrated
+    }
+
+    private static func uncalibrated<P: QuantileScalar>(_ probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+                                                        settings: EvaluationSettings, pixel: (h: Int, w: Int),
+                                                        sources: (probabilities: String, targets: String, curves: String))
+        throws(CalibrationError) -> ProbabilityCalibration.Result {
+        try ProbabilityCalibration(binCount: settings.eceBins, classIndex: settings.classIndex, precision: settings.precision)
+            .evaluate(probabilities: probabilities, targets: targets, pixel: pixel, probabilitiesSource: sources.probabilities,
+                      targetsSource: sources.targets)
     }
 
     /// The colour range of the pixelwise CE and ECE maps: 0 (calibrated) to 0.25, as the study
@@ -142,7 +166,7 @@ package struct EvaluationFiles {
     ///
     /// `probabilities` and `targets` are `[N, C, H, W]`, row-major.
     /// - Complexity: O(K · C · H · W) for the thresholds, O(K · N) for the counts.
-    package static func pixelCoverage<P: QuantileScalar>(_ curves: CalibratedCurves, probabilities: ShapedArray<P>,
+    static func pixelCoverage<P: QuantileScalar>(_ curves: CalibratedCurves, probabilities: ShapedArray<P>,
                                                          targets: ShapedArray<UInt8>, classIndex c: Int, bins: Int,
                                                          precision: ScorePrecision, pixel: (h: Int, w: Int)) -> [Double] {
         let (n, classes, h, w) = (probabilities.shape[0], probabilities.shape[1], probabilities.shape[2], probabilities.shape[3])

@@ -57,36 +57,10 @@ public struct EvaluationRun {
     /// Writes every diagnostic of `outputs` (and of `curves`, when given) into `directory`.
     static func evaluate(_ outputs: NetworkOutputs, curves: CalibratedCurves?, settings: EvaluationSettings,
                          into directory: RunDirectory) throws -> Summary {
-        let (h, w) = (outputs.probabilities.shape[2], outputs.probabilities.shape[3])
-        let pixel = settings.reliabilityPixel ?? (h / 2, w / 2)
-        let uncalibrated: ProbabilityCalibration.Result
-        do {
-            uncalibrated = try ProbabilityCalibration(binCount: settings.eceBins, classIndex: settings.classIndex,
-                                                      precision: settings.precision)
-                .evaluate(probabilities: outputs.probabilities, targets: outputs.targets, pixel: pixel)
-        } catch { throw ExperimentError(error.description) }
-        var calibrated: EvaluationFiles.Calibrated?
-        if let curves {
-            let evaluation = CoverageEvaluation(binCount: settings.bins, indexing: settings.indexing,
-                                                precision: settings.precision, classIndex: settings.classIndex)
-            let result: CoverageEvaluation.Result
-            do { result = try evaluation.evaluate(curves, probabilities: outputs.probabilities, targets: outputs.targets) } catch {
-                throw ExperimentError(error.description)
-            }
-            let audit: CoverageAudit.Result
-            do {
-                audit = try CoverageAudit(alphas: settings.alphas, precision: settings.precision)
-                    .evaluate(curves, probabilities: outputs.probabilities, targets: outputs.targets)
-            } catch { throw ExperimentError(error.description) }
-            let pixelCoverages = EvaluationFiles.pixelCoverage(curves, probabilities: outputs.probabilities, targets: outputs.targets,
-                                                               classIndex: settings.classIndex, bins: settings.bins,
-                                                               precision: settings.precision, pixel: pixel)
-            calibrated = EvaluationFiles.Calibrated(method: curves.method, rule: curves.rule,
-                                                    indexing: settings.indexing ?? curves.defaultIndexing, coverage: result,
-                                                    pixelCoverages: pixelCoverages, audit: audit)
+        let files: EvaluationFiles
+        do { files = try EvaluationFiles(curves, probabilities: outputs.probabilities, targets: outputs.targets, settings: settings) } catch {
+            throw ExperimentError(error.description)
         }
-        let files = EvaluationFiles(classIndex: settings.classIndex, testImages: outputs.count, pixel: pixel,
-                                    uncalibrated: uncalibrated, calibrated: calibrated)
         try files.write(into: directory.url)
         return files.summary
     }
@@ -109,6 +83,18 @@ public struct EvaluationSettings: Sendable {
     public var reliabilityPixel: (h: Int, w: Int)?
     /// The miscoverage levels α of the audit (`evaluation.alphas`), each in (0, 1).
     public var alphas: [Double]
+
+    /// The settings of `kandinsky evaluate-scores`, whose options name the same values.
+    package init(classIndex: Int, bins: Int, indexing: ThresholdIndexing?, precision: ScorePrecision, eceBins: Int,
+                 reliabilityPixel: (h: Int, w: Int)?, alphas: [Double]) {
+        self.classIndex = classIndex
+        self.bins = bins
+        self.indexing = indexing
+        self.precision = precision
+        self.eceBins = eceBins
+        self.reliabilityPixel = reliabilityPixel
+        self.alphas = alphas
+    }
 
     /// Reads the section, every value checked against the configuration schema (`kandinsky help-config`).
     ///
