@@ -54,12 +54,17 @@ package struct EvaluationFiles {
         let (h, w) = (probabilities.shape[2], probabilities.shape[3])
         let pixel = settings.reliabilityPixel ?? (h / 2, w / 2)
         let c = settings.classIndex
-        if let curves {
-            let coverage = try CoverageEvaluation(binCount: settings.bins, indexing: settings.indexing, precision: settings.precision,
-                                                  classIndex: c)
+        // The coverage error first: its checks of the curves against the inputs are the errors
+        // evaluate-scores has always reported first.
+        let coverage = try curves.map { curves throws(CalibrationError) in
+            try CoverageEvaluation(binCount: settings.bins, indexing: settings.indexing, precision: settings.precision, classIndex: c)
                 .evaluate(curves, probabilities: probabilities, targets: targets, probabilitiesSource: sources.probabilities,
                           targetsSource: sources.targets, curvesSource: sources.curves)
-            uncalibrated = try Self.uncalibrated(probabilities, targets: targets, settings: settings, pixel: pixel, sources: sources)
+        }
+        uncalibrated = try ProbabilityCalibration(binCount: settings.eceBins, classIndex: c, precision: settings.precision)
+            .evaluate(probabilities: probabilities, targets: targets, pixel: pixel, probabilitiesSource: sources.probabilities,
+                      targetsSource: sources.targets)
+        if let curves, let coverage {
             let audit = try CoverageAudit(alphas: settings.alphas, precision: settings.precision)
                 .evaluate(curves, probabilities: probabilities, targets: targets, probabilitiesSource: sources.probabilities,
                           targetsSource: sources.targets, curvesSource: sources.curves)
@@ -67,21 +72,10 @@ package struct EvaluationFiles {
                                                     bins: settings.bins, precision: settings.precision, pixel: pixel)
             calibrated = Calibrated(method: curves.method, rule: curves.rule, indexing: settings.indexing ?? curves.defaultIndexing,
                                     coverage: coverage, pixelCoverages: pixelCoverages, audit: audit)
-        } else {
-            uncalibrated = try Self.uncalibrated(probabilities, targets: targets, settings: settings, pixel: pixel, sources: sources)
         }
         classIndex = c
         testImages = probabilities.shape[0]
         self.pixel = pixel
-    }
-
-    private static func uncalibrated<P: QuantileScalar>(_ probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
-                                                        settings: EvaluationSettings, pixel: (h: Int, w: Int),
-                                                        sources: (probabilities: String, targets: String, curves: String))
-        throws(CalibrationError) -> ProbabilityCalibration.Result {
-        try ProbabilityCalibration(binCount: settings.eceBins, classIndex: settings.classIndex, precision: settings.precision)
-            .evaluate(probabilities: probabilities, targets: targets, pixel: pixel, probabilitiesSource: sources.probabilities,
-                      targetsSource: sources.targets)
     }
 
     /// The colour range of the pixelwise CE and ECE maps: 0 (calibrated) to 0.25, as the study
