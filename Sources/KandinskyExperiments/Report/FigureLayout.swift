@@ -7,52 +7,6 @@ import KandinskyPlots
 // HTML stays self-contained; report.md gets the same row as a table of the PNG files with the keys
 // as SVG files (see ``PanelRow/markdown(caption:)``).
 
-/// An 8-bit sRGB colour.
-struct RGB: Sendable, Equatable {
-    var red: UInt8, green: UInt8, blue: UInt8
-
-    init(_ red: UInt8, _ green: UInt8, _ blue: UInt8) {
-        (self.red, self.green, self.blue) = (red, green, blue)
-    }
-
-    init(_ triple: (UInt8, UInt8, UInt8)) {
-        self.init(triple.0, triple.1, triple.2)
-    }
-
-    /// `#rrggbb`.
-    var hex: String { String(format: "#%02x%02x%02x", red, green, blue) }
-}
-
-/// How a value's place t ∈ [0, 1] in its range becomes a colour; the images and their colour
-/// bars both read it here, so they cannot disagree.
-enum ColourScale: Sendable {
-    /// ``HeatMap/viridis(_:)``: dark violet at 0, yellow at 1.
-    case viridis
-    /// Black at 0, white at 1: grey level round(255·t).
-    case grey
-
-    /// The colour at t, clamped to [0, 1].
-    func colour(_ t: Double) -> RGB {
-        let t = t.isNaN ? 0 : min(max(t, 0), 1)
-        switch self {
-        case .viridis:
-            return RGB(HeatMap.viridis(Float(t)))
-        case .grey:
-            let level = UInt8((t * 255).rounded())
-            return RGB(level, level, level)
-        }
-    }
-
-    /// Gradient stops that reproduce the scale exactly in SVG's linear sRGB interpolation:
-    /// viridis is linear between its nine anchors (stops at i/8), grey between its ends.
-    var stops: [Double] {
-        switch self {
-        case .viridis: (0...8).map { Double($0) / 8 }
-        case .grey: [0, 1]
-        }
-    }
-}
-
 /// Text placement helpers shared by the keys and the rows.
 enum FigureText {
     /// The font size of keys, headers and labels, in SVG pixels.
