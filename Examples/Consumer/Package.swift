@@ -16,6 +16,7 @@ let package = Package(
                 .product(name: "KandinskyModels", package: "Kandinsky"),
                 .product(name: "KandinskyData", package: "Kandinsky"),
                 .product(name: "KandinskyExperiments", package: "Kandinsky"),
+                .product(name: "KandinskyPlots", package: "Kandinsky"),
             ]
         ),
         // A user's XCTest suite for a grouping of their own, through the KandinskyTesting product.
