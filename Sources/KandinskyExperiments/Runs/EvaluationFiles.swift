@@ -259,51 +259,64 @@ public struct EvaluationSummary: Sendable, Equatable, Encodable {
     }
 }
 
-/// One row of the audit in `summary.json` (``CoverageAudit/Row``), NaN as null and intervals as
-/// [lower, upper].
+/// An optional that is written as JSON `null` when nil (synthesised encoding would leave the
+/// key out).
+struct Nullable<Wrapped: Encodable>: Encodable {
+    var value: Wrapped?
+
+    init(_ value: Wrapped?) { self.value = value }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(value)
+    }
+}
+
+/// One row of the audit in `summary.json` (``CoverageAudit/Row``), every key present, NaN and
+/// unknown values as null, intervals as [lower, upper].
 struct AuditRow: Encodable {
     var classIndex: Int
-    var group: Int?
+    var group: Nullable<Int>
     var pixels: Int
     var alpha: Double
-    var calibrationImages: Int?
-    var calibrationScores: Int?
+    var calibrationImages: Nullable<Int>
+    var calibrationScores: Nullable<Int>
     var testImages: Int
     var targetPixels: Int
     var coveredPixels: Int
-    var perImageCoverage: Double?
-    var perImageInterval: [Double]?
-    var perImageIntervalMethod: String?
-    var pooledCoverage: Double?
-    var pooledInterval: [Double]?
+    var perImageCoverage: Nullable<Double>
+    var perImageInterval: Nullable<[Double]>
+    var perImageIntervalMethod: Nullable<String>
+    var pooledCoverage: Nullable<Double>
+    var pooledInterval: Nullable<[Double]>
     var shortfall: Bool
-    var alwaysInShare: Double?
-    var meanSetSize: Double?
-    var emptyShare: Double?
-    var singletonShare: Double?
-    var fullShare: Double?
+    var alwaysInShare: Nullable<Double>
+    var meanSetSize: Nullable<Double>
+    var emptyShare: Nullable<Double>
+    var singletonShare: Nullable<Double>
+    var fullShare: Nullable<Double>
 
     init(_ row: CoverageAudit.Row) {
         classIndex = row.classIndex
-        group = row.group
+        group = Nullable(row.group)
         pixels = row.pixels
         alpha = row.alpha
-        calibrationImages = row.calibrationImages
-        calibrationScores = row.calibrationScores
+        calibrationImages = Nullable(row.calibrationImages)
+        calibrationScores = Nullable(row.calibrationScores)
         testImages = row.testImages
         targetPixels = row.targetPixels
         coveredPixels = row.coveredPixels
-        perImageCoverage = row.perImageCoverage.finiteOrNil
-        perImageInterval = row.perImageInterval.map { [$0.lower, $0.upper] }
-        perImageIntervalMethod = row.perImageIntervalMethod?.rawValue
-        pooledCoverage = row.pooledCoverage.finiteOrNil
-        pooledInterval = row.pooledInterval.map { [$0.lower, $0.upper] }
+        perImageCoverage = Nullable(row.perImageCoverage.finiteOrNil)
+        perImageInterval = Nullable(row.perImageInterval.map { [$0.lower, $0.upper] })
+        perImageIntervalMethod = Nullable(row.perImageIntervalMethod?.rawValue)
+        pooledCoverage = Nullable(row.pooledCoverage.finiteOrNil)
+        pooledInterval = Nullable(row.pooledInterval.map { [$0.lower, $0.upper] })
         shortfall = row.shortfall
-        alwaysInShare = row.alwaysInShare.finiteOrNil
-        meanSetSize = row.meanSetSize.finiteOrNil
-        emptyShare = row.emptyShare.finiteOrNil
-        singletonShare = row.singletonShare.finiteOrNil
-        fullShare = row.fullShare.finiteOrNil
+        alwaysInShare = Nullable(row.alwaysInShare.finiteOrNil)
+        meanSetSize = Nullable(row.meanSetSize.finiteOrNil)
+        emptyShare = Nullable(row.emptyShare.finiteOrNil)
+        singletonShare = Nullable(row.singletonShare.finiteOrNil)
+        fullShare = Nullable(row.fullShare.finiteOrNil)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -316,31 +329,6 @@ struct AuditRow: Encodable {
         case alwaysInShare = "always_in_share", meanSetSize = "mean_set_size", emptyShare = "empty_share"
         case singletonShare = "singleton_share", fullShare = "full_share"
     }
-
-    /// Every key, unknown values as null (synthesised encoding would leave them out).
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(classIndex, forKey: .classIndex)
-        try c.encode(group, forKey: .group)
-        try c.encode(pixels, forKey: .pixels)
-        try c.encode(alpha, forKey: .alpha)
-        try c.encode(calibrationImages, forKey: .calibrationImages)
-        try c.encode(calibrationScores, forKey: .calibrationScores)
-        try c.encode(testImages, forKey: .testImages)
-        try c.encode(targetPixels, forKey: .targetPixels)
-        try c.encode(coveredPixels, forKey: .coveredPixels)
-        try c.encode(perImageCoverage, forKey: .perImageCoverage)
-        try c.encode(perImageInterval, forKey: .perImageInterval)
-        try c.encode(perImageIntervalMethod, forKey: .perImageIntervalMethod)
-        try c.encode(pooledCoverage, forKey: .pooledCoverage)
-        try c.encode(pooledInterval, forKey: .pooledInterval)
-        try c.encode(shortfall, forKey: .shortfall)
-        try c.encode(alwaysInShare, forKey: .alwaysInShare)
-        try c.encode(meanSetSize, forKey: .meanSetSize)
-        try c.encode(emptyShare, forKey: .emptyShare)
-        try c.encode(singletonShare, forKey: .singletonShare)
-        try c.encode(fullShare, forKey: .fullShare)
-    }
 }
 
 /// `reliability.json`: reliability-diagram bins pooled and at one pixel.
@@ -350,15 +338,15 @@ struct ReliabilityData: Encodable {
         var meanPredictions: [Double?]
         var meanTargets: [Double?]
         var ece: Double?
+        enum CodingKeys: String, CodingKey {
+            case counts, ece
+            case meanPredictions = "mean_predictions", meanTargets = "mean_targets"
+        }
         init(_ r: ProbabilityCalibration.Reliability) {
             counts = r.counts
             meanPredictions = r.meanPredictions.map(\.finiteOrNil)
             meanTargets = r.meanTargets.map(\.finiteOrNil)
             ece = r.expectedCalibrationError.finiteOrNil
-        }
-        enum CodingKeys: String, CodingKey {
-            case counts, ece
-            case meanPredictions = "mean_predictions", meanTargets = "mean_targets"
         }
     }
     var pooled: Bins
