@@ -81,7 +81,7 @@ public struct HeatMap: Sendable {
             }
             image.paste(RGBImage(width: barWidth, height: imageHeight, pixels: bar), x: imageWidth + gap, y: 0)
         }
-        return PNGImage.encode(rgb8: image.pixels, width: image.width, height: image.height,
-                               text: ["title": title, "range-low": "\(range.lowerBound)", "range-high": "\(range.upperBound)"])
+        let text = ["title": title, "range-low": "\(range.lowerBound)", "range-high": "\(range.upperBound)"]
+        return PNGImage.encode(rgb8: image.pixels, width: image.width, height: image.height, text: text)
     }
 }

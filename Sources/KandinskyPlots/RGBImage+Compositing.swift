@@ -24,7 +24,8 @@ extension RGBImage {
         let rowBytes = tile.width * 3
         for row in 0..<tile.height {
             let target = ((y + row) * width + x) * 3
-            pixels.replaceSubrange(target..<(target + rowBytes), with: tile.pixels[(row * rowBytes)..<((row + 1) * rowBytes)])
+            let source = row * rowBytes
+            pixels.replaceSubrange(target..<(target + rowBytes), with: tile.pixels[source..<(source + rowBytes)])
         }
     }
 
@@ -37,12 +38,14 @@ extension RGBImage {
     package static func grid(_ tiles: [RGBImage], columns: Int, gap: Int, margin: Int) -> RGBImage {
         precondition(!tiles.isEmpty && columns > 0, "a grid needs tiles and at least one column")
         let tileWidth = tiles[0].width, tileHeight = tiles[0].height
-        precondition(tiles.allSatisfy { $0.width == tileWidth && $0.height == tileHeight }, "grid tiles must all be \(tileWidth)×\(tileHeight)")
+        precondition(tiles.allSatisfy { $0.width == tileWidth && $0.height == tileHeight },
+                     "grid tiles must all be \(tileWidth)×\(tileHeight)")
         let columnCount = min(columns, tiles.count), rows = (tiles.count + columnCount - 1) / columnCount
         var image = RGBImage(width: columnCount * tileWidth + (columnCount - 1) * gap + 2 * margin,
                              height: rows * tileHeight + (rows - 1) * gap + 2 * margin)
         for (index, tile) in tiles.enumerated() {
-            image.paste(tile, x: margin + (index % columnCount) * (tileWidth + gap), y: margin + (index / columnCount) * (tileHeight + gap))
+            let (row, column) = index.quotientAndRemainder(dividingBy: columnCount)
+            image.paste(tile, x: margin + column * (tileWidth + gap), y: margin + row * (tileHeight + gap))
         }
         return image
     }

@@ -37,7 +37,8 @@ struct EvaluateScoresCommand: ParsableCommand {
     @Option(help: "Score precision, also of the ECE binning (half-probabilities bins Float16 predictions as the original did) (default: the one the curves were calibrated with).")
     var precision: ScorePrecision?
     @Option(help: "Class evaluated.") var classIndex = 1
-    @Option(help: "Pixel 'row,col' of the pixelwise reliability and coverage diagrams (default: the image centre).") var pixel: String?
+    @Option(help: "Pixel 'row,col' of the pixelwise reliability and coverage diagrams (default: the image centre).")
+    var pixel: String?
     @Option(help: "Miscoverage levels alpha of the audit, comma-separated, each in (0, 1).") var alphas = "0.2,0.1,0.05"
 
     func validate() throws {
@@ -78,22 +79,26 @@ struct EvaluateScoresCommand: ParsableCommand {
         }
         // ProbabilityCalibration's default ECE bins (20), also the default of `evaluation.ece_bins`.
         let settings = EvaluationSettings(classIndex: classIndex, bins: bins, indexing: indexing,
-                                          precision: precision ?? calibrated.precision, eceBins: ProbabilityCalibration().binCount,
+                                          precision: precision ?? calibrated.precision,
+                                          eceBins: ProbabilityCalibration().binCount,
                                           reliabilityPixel: pixelOrCentre, alphas: try Self.alphaLevels(alphas))
+        let sources = (probs, targets, curves)
         let files: EvaluationFiles
         switch probabilities {
         case .float32(let p):
-            files = try EvaluationFiles(calibrated, probabilities: p, targets: targetMask, settings: settings, sources: (probs, targets, curves))
+            files = try EvaluationFiles(calibrated, probabilities: p, targets: targetMask, settings: settings, sources: sources)
         case .float16(let p):
-            files = try EvaluationFiles(calibrated, probabilities: p, targets: targetMask, settings: settings, sources: (probs, targets, curves))
+            files = try EvaluationFiles(calibrated, probabilities: p, targets: targetMask, settings: settings, sources: sources)
         }
         // Every file of the folder appears together or none does (a full disk or a kill leaves
         // the previous contents).
         try AtomicDirectory.write(to: URL(fileURLWithPath: out)) { staging in try files.write(into: staging) }
         let coverage = files.calibrated!.coverage, audit = files.calibrated!.audit
         print(String(format: "%@: mean pixelwise CE %.5f, marginal CE %.5f, mean pixelwise ECE %.5f", out,
-                     coverage.meanPixelwiseCalibrationError, coverage.marginalCalibrationError, files.uncalibrated.meanPixelwiseECE))
-        print("Audit (\(calibrated.rule.rawValue) curves, \(audit.indexing.rawValue) indexing, \(shape[0]) test images):")
+                     coverage.meanPixelwiseCalibrationError, coverage.marginalCalibrationError,
+                     files.uncalibrated.meanPixelwiseECE))
+        print("Audit (\(calibrated.rule.rawValue) curves, \(audit.indexing.rawValue) indexing, "
+              + "\(shape[0]) test images):")
         print(audit.table)
     }
 }

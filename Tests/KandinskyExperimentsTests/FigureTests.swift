@@ -19,7 +19,8 @@ import KandinskyPlots
         let targets = ShapedArray<UInt8>(shape: [n, c, h, w], scalars: (0..<count).map { UInt8($0 % 3 == 0 ? 1 : 0) })
         let sets = ShapedArray<UInt8>(shape: [n, c, h, w], scalars: (0..<count).map { UInt8($0 % 5 < 2 ? 1 : 0) })
         let outputs = NetworkOutputs(probabilities: probabilities, targets: targets)
-        let strip = try RGBImage(decoding: FigureCollector.predictionSetStrip(outputs, sets: sets, classIndex: 1), file: "strip")
+        let png = FigureCollector.predictionSetStrip(outputs, sets: sets, classIndex: 1)
+        let strip = try RGBImage(decoding: png, file: "strip")
         let gap = FigureCollector.bandGap
         #expect(strip.width == w && strip.height == n * h + (n - 1) * gap)
         for i in 0..<n {
@@ -37,7 +38,8 @@ import KandinskyPlots
             }
         }
         #expect(strip.pixels[(h * w) * 3..<((h + gap) * w) * 3].allSatisfy { $0 == 255 })
-        let grey = try RGBImage(decoding: FigureCollector.strip(outputs, classIndex: 2) { _, p, _ in ColourScale.grey.colour(p) }, file: "grey")
+        let greyPNG = FigureCollector.strip(outputs, classIndex: 2) { _, p, _ in ColourScale.grey.colour(p) }
+        let grey = try RGBImage(decoding: greyPNG, file: "grey")
         let level = UInt8((Double(Float(probabilities[1, 2, 2, 3])) * 255).rounded())
         #expect(Array(grey.pixels.suffix(3)) == [level, level, level])
     }

@@ -349,7 +349,8 @@ final class FigureCollector {
                     let base = (i * classes + c) * plane
                     var rgb = [UInt8](repeating: 0, count: plane * 3)
                     for j in 0..<plane {
-                        let pixel = colour(targets[base + j] == 1, Double(Float(probabilities[base + j])), i * plane + j)
+                        let p = Double(Float(probabilities[base + j]))
+                        let pixel = colour(targets[base + j] == 1, p, i * plane + j)
                         rgb[3 * j] = pixel.red; rgb[3 * j + 1] = pixel.green; rgb[3 * j + 2] = pixel.blue
                     }
                     return RGBImage(width: w, height: h, pixels: rgb)

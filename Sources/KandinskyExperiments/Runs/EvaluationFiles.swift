@@ -24,7 +24,7 @@ package struct EvaluationFiles {
         /// The coverage error at K confidences.
         package var coverage: CoverageEvaluation.Result
         /// The coverage at ``EvaluationFiles/pixel`` at each of the K confidences, NaN where the
-        /// pixel never has the class (``EvaluationFiles/pixelCoverage(_:probabilities:targets:classIndex:bins:precision:pixel:)``).
+        /// pixel never has the class (see `pixelCoverage`).
         package var pixelCoverages: [Double]
         /// The audit of the prediction sets.
         package var audit: CoverageAudit.Result
@@ -47,31 +47,37 @@ package struct EvaluationFiles {
     /// `sources` name the inputs in error messages.
     ///
     /// - Throws: ``KandinskyCalibration/CalibrationError`` for inputs that do not fit each other.
-    package init<P: QuantileScalar>(_ curves: CalibratedCurves?, probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
-                                    settings: EvaluationSettings,
+    package init<P: QuantileScalar>(_ curves: CalibratedCurves?, probabilities: ShapedArray<P>,
+                                    targets: ShapedArray<UInt8>, settings: EvaluationSettings,
                                     sources: (probabilities: String, targets: String, curves: String)
                                         = ("probabilities", "targets", "curves")) throws(CalibrationError) {
         let (h, w) = (probabilities.shape[2], probabilities.shape[3])
         let pixel = settings.reliabilityPixel ?? (h / 2, w / 2)
-        let c = settings.classIndex
+        let (c, precision) = (settings.classIndex, settings.precision)
+        let names = (probabilities: sources.probabilities, targets: sources.targets)
         // The coverage error first: its checks of the curves against the inputs are the errors
         // evaluate-scores has always reported first.
         let coverage = try curves.map { curves throws(CalibrationError) in
-            try CoverageEvaluation(binCount: settings.bins, indexing: settings.indexing, precision: settings.precision, classIndex: c)
-                .evaluate(curves, probabilities: probabilities, targets: targets, probabilitiesSource: sources.probabilities,
-                          targetsSource: sources.targets, curvesSource: sources.curves)
+            try CoverageEvaluation(binCount: settings.bins, indexing: settings.indexing, precision: precision,
+                                   classIndex: c)
+                .evaluate(curves, probabilities: probabilities, targets: targets,
+                          probabilitiesSource: names.probabilities, targetsSource: names.targets,
+                          curvesSource: sources.curves)
         }
-        uncalibrated = try ProbabilityCalibration(binCount: settings.eceBins, classIndex: c, precision: settings.precision)
-            .evaluate(probabilities: probabilities, targets: targets, pixel: pixel, probabilitiesSource: sources.probabilities,
-                      targetsSource: sources.targets)
+        uncalibrated = try ProbabilityCalibration(binCount: settings.eceBins, classIndex: c, precision: precision)
+            .evaluate(probabilities: probabilities, targets: targets, pixel: pixel,
+                      probabilitiesSource: names.probabilities, targetsSource: names.targets)
         if let curves, let coverage {
-            let audit = try CoverageAudit(alphas: settings.alphas, precision: settings.precision)
-                .evaluate(curves, probabilities: probabilities, targets: targets, probabilitiesSource: sources.probabilities,
-                          targetsSource: sources.targets, curvesSource: sources.curves)
-            let pixelCoverages = Self.pixelCoverage(curves, probabilities: probabilities, targets: targets, classIndex: c,
-                                                    bins: settings.bins, precision: settings.precision, pixel: pixel)
-            calibrated = Calibrated(method: curves.method, rule: curves.rule, indexing: settings.indexing ?? curves.defaultIndexing,
-                                    coverage: coverage, pixelCoverages: pixelCoverages, audit: audit)
+            let audit = try CoverageAudit(alphas: settings.alphas, precision: precision)
+                .evaluate(curves, probabilities: probabilities, targets: targets,
+                          probabilitiesSource: names.probabilities, targetsSource: names.targets,
+                          curvesSource: sources.curves)
+            let pixelCoverages = Self.pixelCoverage(curves, probabilities: probabilities, targets: targets,
+                                                    classIndex: c, bins: settings.bins, precision: precision,
+                                                    pixel: pixel)
+            calibrated = Calibrated(method: curves.method, rule: curves.rule,
+                                    indexing: settings.indexing ?? curves.defaultIndexing, coverage: coverage,
+                                    pixelCoverages: pixelCoverages, audit: audit)
         }
         classIndex = c
         testImages = probabilities.shape[0]
@@ -120,29 +126,33 @@ package struct EvaluationFiles {
                 throw ExperimentError("cannot write \(url.path): \(error.problem)")
             }
         }
+        /// A map as `name.npy` and as a heat map `name.png` over `range`.
+        func write(_ map: Tensor, _ name: String, range: ClosedRange<Float>, title: String) throws {
+            try write(.float32(map), "\(name).npy")
+            try write(HeatMap(range: range, title: title).png(map), "\(name).png")
+        }
         let c = classIndex, at = "(\(pixel.h), \(pixel.w))"
-        try write(.float32(uncalibrated.pixelwiseECE), "pixelwise_ece.npy")
-        try write(HeatMap(range: Self.errorRange, title: "pixelwise ECE").png(uncalibrated.pixelwiseECE), "pixelwise_ece.png")
-        try write(.float32(uncalibrated.structureFrequency), "structure_frequency.npy")
-        try write(HeatMap(range: 0...1, title: "structure frequency").png(uncalibrated.structureFrequency), "structure_frequency.png")
+        try write(uncalibrated.pixelwiseECE, "pixelwise_ece", range: Self.errorRange, title: "pixelwise ECE")
+        try write(uncalibrated.structureFrequency, "structure_frequency", range: 0...1, title: "structure frequency")
         try write(Self.json(ReliabilityData(pooled: .init(uncalibrated.pooled), pixel: [pixel.h, pixel.w],
                                             atPixel: uncalibrated.atPixel.map(ReliabilityData.Bins.init))),
                   "reliability.json")
-        try write(Data(SVGPlots.reliabilityDiagram(uncalibrated.pooled, title: "Reliability, class \(c), all pixels").utf8),
-                  "reliability_pooled.svg")
+        let pooled = SVGPlots.reliabilityDiagram(uncalibrated.pooled, title: "Reliability, class \(c), all pixels")
+        try write(Data(pooled.utf8), "reliability_pooled.svg")
         if let atPixel = uncalibrated.atPixel {
             try write(Data(SVGPlots.reliabilityDiagram(atPixel, title: "Reliability, class \(c), at pixel \(at)").utf8),
                       "reliability_pixel.svg")
         }
         if let calibrated {
             let result = calibrated.coverage, k = result.confidences.count
-            try write(.float32(result.pixelwiseCalibrationError), "pixelwise_ce.npy")
-            try write(HeatMap(range: Self.errorRange, title: "pixelwise CE").png(result.pixelwiseCalibrationError), "pixelwise_ce.png")
+            try write(result.pixelwiseCalibrationError, "pixelwise_ce", range: Self.errorRange, title: "pixelwise CE")
             try write(.float64(ShapedArray(shape: [k], scalars: result.marginalCoverages)), "coverages.npy")
-            let title = "Marginal coverage, class \(c) (\(calibrated.method), K = \(k))"
-            try write(Data(SVGPlots.coverageDiagram(coverages: result.marginalCoverages, title: title).utf8), "coverage.svg")
-            try write(Data(SVGPlots.coverageDiagram(coverages: calibrated.pixelCoverages, title: "Coverage, class \(c), at pixel \(at)").utf8),
-                      "pixel_coverage.svg")
+            let marginalTitle = "Marginal coverage, class \(c) (\(calibrated.method), K = \(k))"
+            let marginal = SVGPlots.coverageDiagram(coverages: result.marginalCoverages, title: marginalTitle)
+            try write(Data(marginal.utf8), "coverage.svg")
+            let atPixel = SVGPlots.coverageDiagram(coverages: calibrated.pixelCoverages,
+                                                   title: "Coverage, class \(c), at pixel \(at)")
+            try write(Data(atPixel.utf8), "pixel_coverage.svg")
         }
         try write(Self.json(summary), "summary.json")
     }
@@ -151,7 +161,9 @@ package struct EvaluationFiles {
     static func json(_ value: some Encodable) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        do { return try encoder.encode(value) } catch { throw ExperimentError("cannot encode the evaluation summary: \(error)") }
+        do { return try encoder.encode(value) } catch {
+            throw ExperimentError("cannot encode the evaluation summary: \(error)")
+        }
     }
 
     /// Coverage at one pixel over the test images at each confidence γ_i = (i + 0.5)/K: the share
@@ -161,9 +173,10 @@ package struct EvaluationFiles {
     /// `probabilities` and `targets` are `[N, C, H, W]`, row-major.
     /// - Complexity: O(K · C · H · W) for the thresholds, O(K · N) for the counts.
     static func pixelCoverage<P: QuantileScalar>(_ curves: CalibratedCurves, probabilities: ShapedArray<P>,
-                                                         targets: ShapedArray<UInt8>, classIndex c: Int, bins: Int,
-                                                         precision: ScorePrecision, pixel: (h: Int, w: Int)) -> [Double] {
-        let (n, classes, h, w) = (probabilities.shape[0], probabilities.shape[1], probabilities.shape[2], probabilities.shape[3])
+                                                 targets: ShapedArray<UInt8>, classIndex c: Int, bins: Int,
+                                                 precision: ScorePrecision, pixel: (h: Int, w: Int)) -> [Double] {
+        let shape = probabilities.shape
+        let (n, classes, h, w) = (shape[0], shape[1], shape[2], shape[3])
         // The pixel's offset in image 0; image i's is `first + i · stride`.
         let first = (c * h + pixel.h) * w + pixel.w, stride = classes * h * w
         return (0..<bins).map { bin in
@@ -174,7 +187,8 @@ package struct EvaluationFiles {
                 probabilities.withUnsafeBufferPointer { probability in
                     for i in 0..<n where target[first + i * stride] == 1 {
                         total += 1
-                        if precision.testScore(probability: Float(probability[first + i * stride])) <= threshold { covered += 1 }
+                        let score = precision.testScore(probability: Float(probability[first + i * stride]))
+                        if score <= threshold { covered += 1 }
                     }
                 }
             }
@@ -321,7 +335,8 @@ struct AuditRow: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case group, pixels, alpha, shortfall
-        case classIndex = "class_index", calibrationImages = "calibration_images", calibrationScores = "calibration_scores"
+        case classIndex = "class_index", calibrationImages = "calibration_images"
+        case calibrationScores = "calibration_scores"
         case testImages = "test_images", targetPixels = "target_pixels", coveredPixels = "covered_pixels"
         case perImageCoverage = "per_image_coverage", perImageInterval = "per_image_interval"
         case perImageIntervalMethod = "per_image_interval_method"

@@ -58,9 +58,10 @@ public struct EvaluationRun {
     static func evaluate(_ outputs: NetworkOutputs, curves: CalibratedCurves?, settings: EvaluationSettings,
                          into directory: RunDirectory) throws -> Summary {
         let files: EvaluationFiles
-        do { files = try EvaluationFiles(curves, probabilities: outputs.probabilities, targets: outputs.targets, settings: settings) } catch {
-            throw ExperimentError(error.description)
-        }
+        do {
+            files = try EvaluationFiles(curves, probabilities: outputs.probabilities, targets: outputs.targets,
+                                        settings: settings)
+        } catch { throw ExperimentError(error.description) }
         try files.write(into: directory.url)
         return files.summary
     }
