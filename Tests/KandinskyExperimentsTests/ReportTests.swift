@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyTestSupport
 import Testing
 @testable import KandinskyExperiments
 
@@ -33,7 +34,8 @@ import Testing
     }
 
     @Test func writesSelfContainedReport() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-report-\(UUID().uuidString)")
+        let directory = try scratchDirectory("report")
+        defer { try? FileManager.default.removeItem(at: directory) }
         let summary = Self.study(pixelAtLargest: 0.01)
         let chart = ReportWriter.coverageErrorChart(summary)
         try ReportWriter(directory: directory).write(summary: summary, figures: [ReportFigure(section: "CE", title: "CE against size", content: .svg(chart.svg))], title: "Study")
