@@ -1,6 +1,6 @@
 import Foundation
 
-/// The result of one run of a built executable of this package.
+/// The result of one run of an executable: one built by this package, or a system tool.
 public struct ProcessRun: Sendable {
     /// The process's id (it has ended: the system may give it to another process).
     public let processIdentifier: Int32
