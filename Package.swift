@@ -153,13 +153,15 @@ let package = Package(
         kandinskyTestTarget("KandinskyCoreTests", ["KandinskyCore"], fixtures: true),
         kandinskyTestTarget("KandinskyDataTests", ["KandinskyData"], fixtures: true),
         kandinskyTestTarget("KandinskyModelsTests", ["KandinskyModels", "CKandinskyKernels"], fixtures: true),
-        kandinskyTestTarget("KandinskyCalibrationTests", ["KandinskyCalibration", "KandinskyTesting", "CKandinskyKernels"],
-                            fixtures: true),
+        kandinskyTestTarget("KandinskyCalibrationTests",
+                            ["KandinskyCalibration", "KandinskyTesting", "CKandinskyKernels"], fixtures: true),
         kandinskyTestTarget("KandinskyExperimentsTests", ["KandinskyExperiments"]),
         // Seeded mutation tests of every file parser (KANDINSKY_FUZZ_ITERATIONS inputs each,
         // 10,000 by default; scripts/fuzz-campaign.sh runs a long campaign of the same tests).
-        kandinskyTestTarget("KandinskyFuzzTests", ["KandinskyCore", "KandinskyData", "KandinskyCalibration"], fixtures: true),
-        kandinskyTestTarget("KandinskyCLITests", ["kandinsky", "KandinskyCore", "KandinskyModels", "KandinskyCalibration"]),
+        kandinskyTestTarget("KandinskyFuzzTests", ["KandinskyCore", "KandinskyData", "KandinskyCalibration"],
+                            fixtures: true),
+        kandinskyTestTarget("KandinskyCLITests",
+                            ["kandinsky", "KandinskyCore", "KandinskyModels", "KandinskyCalibration"]),
         // The example's own XCTest suite, as a user would write it with KandinskyTesting (so
         // without the package's test support).
         .testTarget(
@@ -168,8 +170,8 @@ let package = Package(
             path: "Examples/CustomGrouping/Tests",
             swiftSettings: swiftSettings
         ),
-        kandinskyTestTarget("ExamplesTests", ["CalibrateExternalScores", "CustomGrouping", "TrainCalibratePredict", "kandinsky",
-                                              "KandinskyCore", "KandinskyCalibration"]),
+        kandinskyTestTarget("ExamplesTests", ["CalibrateExternalScores", "CustomGrouping", "TrainCalibratePredict",
+                                              "kandinsky", "KandinskyCore", "KandinskyCalibration"]),
     ]
 )
 

@@ -47,7 +47,8 @@ import Testing
         #expect(deep.errorLines == ["Error: override 'data.dims=" + String(repeating: "[", count: 50) + "…' is nested more than 100 levels deep, the limit for configurations"])
 
         let configs = directory.appendingPathComponent("configs")
-        try FileManager.default.copyItem(at: packageRoot.appendingPathComponent("Sources/KandinskyExperiments/configs"), to: configs)
+        try FileManager.default.copyItem(at: packageRoot.appendingPathComponent("Sources/KandinskyExperiments/configs"),
+                                         to: configs)
         let file = configs.appendingPathComponent("trainer/default.yaml")
         var bomb = "a: &a [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n"
         for (name, previous) in zip("bcdefghi", "abcdefgh") {

@@ -12,7 +12,8 @@ struct CPUFeaturesTests {
         #if arch(x86_64)
         let flags = try Self.operatingSystemFlags()
         #expect(!flags.isEmpty, "no CPU flags read")
-        #expect((kandinsky_cpu_has_avx2_fma() != 0) == (flags.contains("avx2") && flags.contains("fma")), "\(flags.sorted())")
+        #expect((kandinsky_cpu_has_avx2_fma() != 0) == (flags.contains("avx2") && flags.contains("fma")),
+                "\(flags.sorted())")
         #else
         #expect(kandinsky_cpu_has_avx2_fma() == 0)
         #endif
@@ -31,7 +32,8 @@ struct CPUFeaturesTests {
             var size = 0
             try #require(sysctlbyname(name, nil, &size, nil, 0) == 0, "sysctl \(name)", sourceLocation: sourceLocation)
             var text = [CChar](repeating: 0, count: size)
-            try #require(sysctlbyname(name, &text, &size, nil, 0) == 0, "sysctl \(name)", sourceLocation: sourceLocation)
+            try #require(sysctlbyname(name, &text, &size, nil, 0) == 0, "sysctl \(name)",
+                         sourceLocation: sourceLocation)
             let list = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             flags.formUnion(list.split(separator: " ").map { $0.lowercased() })
         }

@@ -52,9 +52,8 @@ enum Strategy: String, CaseIterable, CustomTestStringConvertible {
     /// strategy as its concrete type.
     func expectKeepsTheContract(sourceLocation: SourceLocation = #_sourceLocation) throws -> [GroupingContractReport] {
         func run<G: NonconformityGrouping>(_: G) throws -> [GroupingContractReport] {
-            try expectGroupingKeepsTheContract(selectionAllowance: selectionAllowance, sourceLocation: sourceLocation) { seed in
-                make(seed: seed) as! G
-            }
+            try expectGroupingKeepsTheContract(selectionAllowance: selectionAllowance,
+                                               sourceLocation: sourceLocation) { seed in make(seed: seed) as! G }
         }
         return try run(make())
     }

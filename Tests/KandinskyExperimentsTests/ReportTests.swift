@@ -42,7 +42,8 @@ import Testing
         let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
         #expect(html.contains("<svg"))
         // One or two draws per cell: every call is a tie, so the claim is not settled.
-        let verdict = "Verdict: this data does not settle the paper's claim: a call it needs is a tie (its 95 % interval reaches 0)."
+        let verdict = "Verdict: this data does not settle the paper's claim: a call it needs is a tie "
+            + "(its 95 % interval reaches 0)."
         #expect(html.contains("<li>\(verdict)</li>"))
         #expect(html.contains("<th>CE(A) − CE(B)</th>"))
         let decoded = try JSONDecoder().decode(StudySummary.self, from: Data(contentsOf: directory.appendingPathComponent("summary.json")))

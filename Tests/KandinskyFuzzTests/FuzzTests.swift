@@ -67,7 +67,8 @@ struct FuzzTests {
                                       calibrationImageCount: 7, rule: .linear)
         #expect(grouped.safetensors["nc_group_curves_class1"]?.shape == [4, 3])
         #expect(ownCurves.safetensors["nc_curves_class1"]?.shape == [4, 2, 3])
-        var seeds = try [grouped.safetensors, ownCurves.safetensors, linear.safetensors, grouped.safetensors(layout: .dense)]
+        let files = [grouped.safetensors, ownCurves.safetensors, linear.safetensors, grouped.safetensors(layout: .dense)]
+        var seeds = try files
             .map { file in try seedBytes(writtenTo: "seed-cmodel.safetensors") { try file.write(to: $0) } }
         let formatTwo = Fixtures(ofTestTarget: "KandinskyCalibrationTests").url("format2")
         for name in try FileManager.default.contentsOfDirectory(atPath: formatTwo.path).sorted() where name.hasSuffix(".safetensors") {
@@ -89,7 +90,8 @@ struct FuzzTests {
         let t = ShapedArray<UInt8>(shape: [2, 3, 2, 2], scalars: (0..<24).map { $0 % 3 == 0 ? 1 : 0 })
         let seeds = try [
             ScoreStore(probabilities: p, targets: t),
-            ScoreStore(probabilities: HalfTensor(shape: [3, 1, 1, 3], scalars: [0.5, 0.25, 1, 0, 0.75, 0.5, 0.125, 1, 0]),
+            ScoreStore(probabilities: HalfTensor(shape: [3, 1, 1, 3],
+                                                 scalars: [0.5, 0.25, 1, 0, 0.75, 0.5, 0.125, 1, 0]),
                        targets: ShapedArray(shape: [3, 1, 1, 3], repeating: 1), precision: .halfProbabilities),
         ].map { store in try seedBytes(writtenTo: "seed.kscores") { try store.write(to: $0) } }
         try fuzzFile(parser: "kscores", seeds: seeds, mutate: { bytes, _, generator in

@@ -15,8 +15,9 @@ public enum ToleranceScale: Sendable {
 
 /// Expects `actual` to match `expected` element by element within `tolerance` times `scale`,
 /// naming `what` and up to five mismatches at the caller's line.
-public func expectClose(_ actual: [Float], _ expected: [Double], tolerance: Double, scale: ToleranceScale = .eachExpected,
-                        _ what: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
+public func expectClose(_ actual: [Float], _ expected: [Double], tolerance: Double,
+                        scale: ToleranceScale = .eachExpected, _ what: String = "",
+                        sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(actual.count == expected.count, "\(what): \(actual.count) values, expected \(expected.count)",
             sourceLocation: sourceLocation)
     switch scale {
@@ -26,7 +27,9 @@ public func expectClose(_ actual: [Float], _ expected: [Double], tolerance: Doub
             let ok = e.isNaN ? a.isNaN : (!a.isNaN && abs(Double(a) - e) <= tolerance * (1 + abs(e)))
             if !ok {
                 mismatches += 1
-                if mismatches <= 5 { Issue.record("\(what)[\(i)] = \(a), expected \(e)", sourceLocation: sourceLocation) }
+                if mismatches <= 5 {
+                    Issue.record("\(what)[\(i)] = \(a), expected \(e)", sourceLocation: sourceLocation)
+                }
             }
         }
     case .largestExpected(let floor):
@@ -48,7 +51,8 @@ public func expectClose(_ actual: [Float], _ expected: [Double], tolerance: Doub
 public func expectClose(_ actual: Tensor, _ expected: Tensor, tolerance: Double,
                         scale: ToleranceScale = .largestExpected(), _ what: String = "",
                         sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(actual.shape == expected.shape, "\(what): shape \(actual.shape) ≠ \(expected.shape)", sourceLocation: sourceLocation)
+    #expect(actual.shape == expected.shape, "\(what): shape \(actual.shape) ≠ \(expected.shape)",
+            sourceLocation: sourceLocation)
     guard actual.shape == expected.shape else { return }
     expectClose(actual.scalars, expected.scalars.map(Double.init), tolerance: tolerance, scale: scale, what,
                 sourceLocation: sourceLocation)

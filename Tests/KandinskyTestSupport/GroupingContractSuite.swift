@@ -85,11 +85,13 @@ public func expectGroupingKeepsTheContract<G: NonconformityGrouping>(
     var reports: [GroupingContractReport] = []
     for rule in QuantileRule.allCases {
         for scores in [nil, emptyPixel] {
-            let report = expectGroupingContract(make(5), scores: scores, rule: rule, seed: 5, sourceLocation: sourceLocation)
+            let report = expectGroupingContract(make(5), scores: scores, rule: rule, seed: 5,
+                                                sourceLocation: sourceLocation)
             let images = scores?.imageCount ?? 12
             let split = rule == .conformal && make(5).selectsGroupsFromScores
             #expect(report.classCount == 2 && report.height == 8 && report.width == 10, sourceLocation: sourceLocation)
-            #expect(report.thresholdImages.count == (split ? images / 2 : images), "\(report)", sourceLocation: sourceLocation)
+            #expect(report.thresholdImages.count == (split ? images / 2 : images), "\(report)",
+                    sourceLocation: sourceLocation)
             reports.append(report)
         }
     }
@@ -112,7 +114,8 @@ public func expectGroupingKeepsTheContract<G: NonconformityGrouping>(
 
     // 3: unreachable levels under the conformal rule.
     let conformal = try Calibrator(grouping: make(0), levelCount: 100).calibrate(scores)
-    #expect(conformal.curves.scalars.allSatisfy { $0 == .infinity || ($0 >= 0 && $0 <= 1) }, sourceLocation: sourceLocation)
+    #expect(conformal.curves.scalars.allSatisfy { $0 == .infinity || ($0 >= 0 && $0 <= 1) },
+            sourceLocation: sourceLocation)
     #expect(!conformal.curves.scalars.contains { $0.isNaN }, sourceLocation: sourceLocation)
     if conformal.groups.labels[1] == nil {
         for pixel in 0..<80 {
@@ -123,8 +126,8 @@ public func expectGroupingKeepsTheContract<G: NonconformityGrouping>(
                 #expect((value == .infinity) == (rank > n), "pixel \(pixel), n \(n), k \(k): \(value)",
                         sourceLocation: sourceLocation)
                 if rank <= n {
-                    #expect(value == scores.scores(ofClass: 1, pixel: pixel)[max(rank, 1) - 1], "pixel \(pixel), k \(k)",
-                            sourceLocation: sourceLocation)
+                    #expect(value == scores.scores(ofClass: 1, pixel: pixel)[max(rank, 1) - 1],
+                            "pixel \(pixel), k \(k)", sourceLocation: sourceLocation)
                 }
             }
         }
