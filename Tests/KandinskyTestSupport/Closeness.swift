@@ -34,9 +34,9 @@ public func expectClose(_ actual: [Float], _ expected: [Double], tolerance: Doub
         }
     case .largestExpected(let floor):
         var worst = 0.0, worstIndex = 0, largest = floor
-        for (i, (a, e)) in zip(actual, expected).enumerated() where !worst.isNaN {
+        for (i, (a, e)) in zip(actual, expected).enumerated() {
             let difference = abs(Double(a) - e)
-            if difference.isNaN || difference > worst { (worst, worstIndex) = (difference, i) }
+            if !worst.isNaN && (difference.isNaN || difference > worst) { (worst, worstIndex) = (difference, i) }
             largest = max(largest, abs(e))
         }
         // A NaN on either side is the worst difference.
