@@ -148,73 +148,49 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        // Running built executables from tests (the tool and the examples), and the seeded
-        // mutations and crash-attributing harness of fuzz tests; not a product.
+        // What several test targets share, one copy each (not a product): scratch directories,
+        // fixture folders, tolerance-aware comparison, running executables (the tool, the
+        // examples), the grouping contract every strategy runs, and the seeded mutations and
+        // crash-attributing harness of fuzz tests.
         .target(
             name: "KandinskyTestSupport",
-            dependencies: ["KandinskyCore"],
+            dependencies: ["KandinskyCore", "KandinskyCalibration", "KandinskyTesting"],
             path: "Tests/KandinskyTestSupport",
             swiftSettings: swiftSettings
         ),
-        .testTarget(
-            name: "KandinskyCoreTests",
-            dependencies: ["KandinskyCore"],
-            resources: [.copy("Fixtures")],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "KandinskyDataTests",
-            dependencies: ["KandinskyData", "KandinskyTestSupport"],
-            resources: [.copy("Fixtures")],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "KandinskyModelsTests",
-            dependencies: ["KandinskyModels", "CKandinskyKernels", "KandinskyTestSupport"],
-            resources: [.copy("Fixtures")],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "KandinskyCalibrationTests",
-            dependencies: ["KandinskyCalibration", "KandinskyTesting", "CKandinskyKernels", "KandinskyTestSupport"],
-            resources: [.copy("Fixtures")],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "KandinskyPlotsTests",
-            dependencies: ["KandinskyPlots", "KandinskyData", "KandinskyCalibration", "KandinskyCore"],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "KandinskyExperimentsTests",
-            dependencies: ["KandinskyExperiments", "KandinskyPlots"],
-            swiftSettings: swiftSettings
-        ),
+        kandinskyTestTarget("KandinskyCoreTests", ["KandinskyCore"], fixtures: true),
+        kandinskyTestTarget("KandinskyDataTests", ["KandinskyData"], fixtures: true),
+        kandinskyTestTarget("KandinskyModelsTests", ["KandinskyModels", "CKandinskyKernels"], fixtures: true),
+        kandinskyTestTarget("KandinskyCalibrationTests",
+                            ["KandinskyCalibration", "KandinskyTesting", "CKandinskyKernels"], fixtures: true),
+        kandinskyTestTarget("KandinskyPlotsTests", ["KandinskyPlots", "KandinskyData", "KandinskyCalibration", "KandinskyCore"]),
+        kandinskyTestTarget("KandinskyExperimentsTests", ["KandinskyExperiments", "KandinskyPlots"]),
         // Seeded mutation tests of every file parser (KANDINSKY_FUZZ_ITERATIONS inputs each,
         // 10,000 by default; scripts/fuzz-campaign.sh runs a long campaign of the same tests).
-        .testTarget(
-            name: "KandinskyFuzzTests",
-            dependencies: ["KandinskyCore", "KandinskyData", "KandinskyCalibration", "KandinskyTestSupport"],
-            resources: [.copy("Fixtures")],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "KandinskyCLITests",
-            dependencies: ["kandinsky", "KandinskyCore", "KandinskyModels", "KandinskyCalibration", "KandinskyTestSupport"],
-            swiftSettings: swiftSettings
-        ),
-        // The example's own XCTest suite, as a user would write it with KandinskyTesting.
+        kandinskyTestTarget("KandinskyFuzzTests", ["KandinskyCore", "KandinskyData", "KandinskyCalibration"],
+                            fixtures: true),
+        kandinskyTestTarget("KandinskyCLITests",
+                            ["kandinsky", "KandinskyCore", "KandinskyModels", "KandinskyCalibration"]),
+        // The example's own XCTest suite, as a user would write it with KandinskyTesting (so
+        // without the package's test support).
         .testTarget(
             name: "CustomGroupingTests",
             dependencies: ["CustomGrouping", "KandinskyCore", "KandinskyCalibration", "KandinskyTesting"],
             path: "Examples/CustomGrouping/Tests",
             swiftSettings: swiftSettings
         ),
-        .testTarget(
-            name: "ExamplesTests",
-            dependencies: ["CalibrateExternalScores", "CustomGrouping", "TrainCalibratePredict", "kandinsky", "KandinskyCore", "KandinskyCalibration",
-                           "KandinskyTestSupport"],
-            swiftSettings: swiftSettings
-        ),
+        kandinskyTestTarget("ExamplesTests", ["CalibrateExternalScores", "CustomGrouping", "TrainCalibratePredict",
+                                              "kandinsky", "KandinskyCore", "KandinskyCalibration"]),
     ]
 )
+
+/// A test target of the package under `Tests/<name>`, with the shared test support; `fixtures`
+/// copies its `Fixtures/` folder into its bundle.
+func kandinskyTestTarget(_ name: String, _ dependencies: [Target.Dependency], fixtures: Bool = false) -> Target {
+    .testTarget(
+        name: name,
+        dependencies: dependencies + ["KandinskyTestSupport"],
+        resources: fixtures ? [.copy("Fixtures")] : nil,
+        swiftSettings: swiftSettings
+    )
+}

@@ -1,12 +1,21 @@
 import KandinskyCalibration
 import KandinskyCore
+import KandinskyTestSupport
 import Testing
 @testable import CustomGrouping
 
-/// What is specific to the example's bands: labels derived by hand. The contracts every
-/// strategy must keep (shapes, determinism, monotone curves, coverage) run on it through
-/// KandinskyTesting in the example's own XCTest suite, `Examples/CustomGrouping/Tests`.
+/// The example's bands against the contract every strategy of the package runs unchanged
+/// (`GroupingContractTests` runs it on the built-in ones), and what is specific to bands:
+/// labels derived by hand. The example's own XCTest suite, `Examples/CustomGrouping/Tests`,
+/// runs KandinskyTesting's contracts on it as a user would.
 @Suite struct BorderBandsContractTests {
+    /// On 8 × 10 images d ≤ 3, so the default two-ring bands give 2 groups per class.
+    @Test func keepsTheContractOfEveryGrouping() throws {
+        for report in try expectGroupingKeepsTheContract({ _ in BorderBandsGrouping() }) {
+            #expect(report.grouping == "border-bands" && report.groupCounts == [2, 2], "\(report)")
+        }
+    }
+
     static func scores(seed: UInt64, images: Int = 30, height: Int = 8, width: Int = 10) throws -> ScoreStore {
         var generator = SeededGenerator(seed: seed)
         var data = BorderMiscalibratedMaps.make(images: images, size: max(height, width), using: &generator)

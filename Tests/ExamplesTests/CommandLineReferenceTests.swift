@@ -1,11 +1,11 @@
 import Foundation
+import KandinskyTestSupport
 import Testing
 
 /// The command-line reference article is generated from the tool's help; this fails when a
 /// command or option changes without `scripts/generate-cli-reference.sh` being run again.
 @Suite struct CommandLineReferenceTests {
-    static let article = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let article = packageRoot
         .appendingPathComponent("Sources/KandinskyExperiments/KandinskyExperiments.docc/Articles/CommandLineReference.md")
 
     /// The fenced help text under each `### kandinsky <command>` heading.

@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyTestSupport
 import KandinskyCalibration
 import KandinskyCore
 import Testing
@@ -7,7 +8,7 @@ import Testing
 /// files written here, so the article cannot drift from the API.
 @Suite struct DocumentationSnippetTests {
     @Test func gettingStartedRunsAndItsSetsCoverTheTargets() throws {
-        let directory = try temporaryDirectory("getting-started")
+        let directory = try scratchDirectory("getting-started")
         defer { try? FileManager.default.removeItem(at: directory) }
         // Two-class maps: the foreground probability of each pixel is a multiple of 1/64 (so
         // scores are exact in Float16) and the target is foreground where it exceeds a per-image

@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyTestSupport
 import KandinskyCore
 import Testing
 
@@ -14,7 +15,7 @@ import Testing
     /// calibration scores are stored in and in the Float32 of the test scores; otherwise a
     /// stored score rounded down would sit just below its own test score.
     @Test func calibrateExternalScoresReproducesTargetsOfIdenticalImages() throws {
-        let directory = try temporaryDirectory("external-scores")
+        let directory = try scratchDirectory("external-scores")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (images, classes, height, width) = (10, 2, 4, 5)
         let plane = height * width
@@ -50,7 +51,7 @@ import Testing
     }
 
     @Test func calibrateExternalScoresRunsOnItsDemoPair() throws {
-        let directory = try temporaryDirectory("external-demo")
+        let directory = try scratchDirectory("external-demo")
         defer { try? FileManager.default.removeItem(at: directory) }
         let run = try runExample("CalibrateExternalScores", ["--demo", directory.path, "--demo-images", "40", "--demo-size", "16"])
         #expect(run.status == 0, "\(run.stderr)")
@@ -74,7 +75,7 @@ import Testing
     }
 
     @Test func calibrateExternalScoresRejectsMismatchedShapesInOneLine() throws {
-        let directory = try temporaryDirectory("external-bad")
+        let directory = try scratchDirectory("external-bad")
         defer { try? FileManager.default.removeItem(at: directory) }
         try NumpyFile.write(.float32(Tensor(shape: [4, 2, 3, 3], repeating: 0.5)), to: directory.appendingPathComponent("probs.npy"))
         try NumpyFile.write(.uint8(ShapedArray(shape: [4, 2, 3, 2], repeating: 0)), to: directory.appendingPathComponent("targets.npy"))

@@ -20,13 +20,6 @@ func runExample(_ name: String, _ arguments: [String]) throws -> ExampleRun {
     try runProcess(builtExecutable(name), arguments)
 }
 
-/// A new empty directory under the system's temporary directory.
-func temporaryDirectory(_ label: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-\(label)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
 /// The number in field `index` of a table row, recorded as a failure at the caller when absent.
 func number(_ row: [String]?, _ index: Int, sourceLocation: SourceLocation = #_sourceLocation) -> Double {
     guard let row, index < row.count, let value = Double(row[index]) else {

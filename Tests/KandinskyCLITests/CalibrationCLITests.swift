@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyTestSupport
 import Testing
 import KandinskyCore
 
@@ -11,8 +12,7 @@ import KandinskyCore
         let shape: [Int]
 
         init(images n: Int = 24, height h: Int = 6, width w: Int = 8, seed: UInt64 = 1) throws {
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-calibration-cli-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            directory = try scratchDirectory("calibration-cli")
             shape = [n, 2, h, w]
             var generator = SeededGenerator(seed: seed)
             var p = [Float](repeating: 0, count: n * 2 * h * w)

@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyTestSupport
 import Testing
 import KandinskyCore
 
@@ -13,8 +14,7 @@ import KandinskyCore
         let n = 16, h = 5, w = 6
 
         init(seed: UInt64 = 1) throws {
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-inputs-cli-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            directory = try scratchDirectory("inputs-cli")
             let plane = h * w
             var generator = SeededGenerator(seed: seed)
             var p: [Float] = [], labels: [Int64] = []

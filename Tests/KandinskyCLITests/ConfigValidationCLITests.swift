@@ -5,11 +5,9 @@ import Testing
 /// Bad configurations through the real tool: one line on stderr naming the key, the value, the
 /// range and the override; exit status 1; nothing written. Usage errors: one line, status 2.
 @Suite struct ConfigValidationCLITests {
-    /// An empty working directory, so any file a run wrote would show.
+    /// An empty working directory, so any file a run wrote would show; the test removes it.
     static func emptyDirectory() throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-config-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory
+        try scratchDirectory("config-cli")
     }
 
     static func contents(_ directory: URL) throws -> [String] {
@@ -34,6 +32,7 @@ import Testing
     ])
     func badValueIsOneLineAndWritesNothing(_ arguments: [String], _ line: String) throws {
         let directory = try Self.emptyDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let run = try runKandinsky(arguments, in: directory)
         #expect(run.status == 1)
         #expect(run.errorLines == [line])
@@ -42,13 +41,14 @@ import Testing
 
     @Test func deepAndExplodingDocumentsAreOneLine() throws {
         let directory = try Self.emptyDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let deep = try runKandinsky(["train", "data.dims=" + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)], in: directory)
         #expect(deep.status == 1)
         #expect(deep.errorLines == ["Error: override 'data.dims=" + String(repeating: "[", count: 50) + "…' is nested more than 100 levels deep, the limit for configurations"])
 
         let configs = directory.appendingPathComponent("configs")
-        try FileManager.default.copyItem(at: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Sources/KandinskyExperiments/configs"), to: configs)
+        try FileManager.default.copyItem(at: packageRoot.appendingPathComponent("Sources/KandinskyExperiments/configs"),
+                                         to: configs)
         let file = configs.appendingPathComponent("trainer/default.yaml")
         var bomb = "a: &a [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n"
         for (name, previous) in zip("bcdefghi", "abcdefgh") {

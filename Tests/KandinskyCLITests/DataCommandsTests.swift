@@ -1,22 +1,7 @@
 import Foundation
+import KandinskyTestSupport
 import KandinskyCore
 import Testing
-
-/// Runs the built `kandinsky` tool, returning its exit status and output.
-private func kandinsky(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-    let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    let process = Process()
-    process.executableURL = products.appendingPathComponent("kandinsky")
-    process.arguments = arguments
-    let output = Pipe(), error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = error.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
-}
 
 /// The category names and the images' file names and sizes of a COCO manifest.
 private func manifestFields(_ url: URL) throws -> (categories: [String], images: [(fileName: String, width: Int, height: Int)]) {
@@ -34,28 +19,28 @@ private func manifestFields(_ url: URL) throws -> (categories: [String], images:
 struct DataCommandsTests {
     @Test("the synthetic dataset goes through split, check-data and dump-dataset")
     func pipeline() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-cli-data-\(UUID().uuidString)")
+        let root = try scratchDirectory("cli-data")
         defer { try? FileManager.default.removeItem(at: root) }
-        let synth = try kandinsky(["synth", "--out", root.path, "--seed", "3", "--train", "4", "--val", "2", "--cal", "4", "--test", "2", "--size", "48x36"])
-        #expect(synth.status == 0, "\(synth.error)")
+        let synth = try runKandinsky(["synth", "--out", root.path, "--seed", "3", "--train", "4", "--val", "2", "--cal", "4", "--test", "2", "--size", "48x36"])
+        #expect(synth.status == 0, "\(synth.stderr)")
         for path in ["trainval/labels.json", "trainval/splits/t4/labels_train.json", "trainval/splits/t4/labels_val.json", "trainval/splits/t4/labels_cal.json", "test/labels.json"] {
             #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(path).path), "\(path)")
         }
 
         let trainval = root.appendingPathComponent("trainval")
-        let split = try kandinsky(["split", "--root", trainval.path, "--train", "3", "--val", "2", "--seed", "42"])
-        #expect(split.status == 0, "\(split.error)")
-        #expect(split.output.contains("train: 3 images") && split.output.contains("val: 2 images") && split.output.contains("cal: 5 images") && split.output.contains("no overlap"))
+        let split = try runKandinsky(["split", "--root", trainval.path, "--train", "3", "--val", "2", "--seed", "42"])
+        #expect(split.status == 0, "\(split.stderr)")
+        #expect(split.stdout.contains("train: 3 images") && split.stdout.contains("val: 2 images") && split.stdout.contains("cal: 5 images") && split.stdout.contains("no overlap"))
 
-        let check = try kandinsky(["check-data", "--root", trainval.path, "--split", "t3", "--dims", "64x48"])
-        #expect(check.status == 0, "\(check.error)")
-        #expect(check.output.contains("3/3 images decode") && check.output.contains("splits are disjoint"))
+        let check = try runKandinsky(["check-data", "--root", trainval.path, "--split", "t3", "--dims", "64x48"])
+        #expect(check.status == 0, "\(check.stderr)")
+        #expect(check.stdout.contains("3/3 images decode") && check.stdout.contains("splits are disjoint"))
         #expect(FileManager.default.fileExists(atPath: trainval.appendingPathComponent("splits/t3/check-data.png").path))
 
         let out = root.appendingPathComponent("dump")
-        let dump = try kandinsky(["dump-dataset", "--root", trainval.path, "--manifest", trainval.appendingPathComponent("splits/t3/labels_val.json").path,
+        let dump = try runKandinsky(["dump-dataset", "--root", trainval.path, "--manifest", trainval.appendingPathComponent("splits/t3/labels_val.json").path,
                                   "--dims", "64x48", "--category", "person,clutter", "--out", out.path])
-        #expect(dump.status == 0, "\(dump.error)")
+        #expect(dump.status == 0, "\(dump.stderr)")
         let images = try NumpyFile.read(contentsOf: out.appendingPathComponent("images.npy"))
         let targets = try NumpyFile.read(contentsOf: out.appendingPathComponent("targets.npy"))
         #expect(images.elementType == .float32 && images.shape == [2, 3, 48, 64])
@@ -64,15 +49,15 @@ struct DataCommandsTests {
         #expect(ids.count == 2)
 
         let trimmed = root.appendingPathComponent("trimmed")
-        let trim = try kandinsky(["dump-dataset", "--root", trainval.path, "--manifest", trainval.appendingPathComponent("splits/t3/labels_cal.json").path,
+        let trim = try runKandinsky(["dump-dataset", "--root", trainval.path, "--manifest", trainval.appendingPathComponent("splits/t3/labels_cal.json").path,
                                   "--dims", "32x24", "--cal-trim", "3", "--seed", "1", "--out", trimmed.path])
-        #expect(trim.status == 0, "\(trim.error)")
+        #expect(trim.status == 0, "\(trim.stderr)")
         #expect(try NumpyFile.read(contentsOf: trimmed.appendingPathComponent("targets.npy")).shape == [3, 2, 24, 32])
     }
 
     @Test("synth --scene anatomy writes grey frames of its own size that check-data reads with category organ")
     func anatomy() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-cli-anatomy-\(UUID().uuidString)")
+        let root = try scratchDirectory("cli-anatomy")
         defer { try? FileManager.default.removeItem(at: root) }
         let synth = try runKandinsky(["synth", "--scene", "anatomy", "--out", root.path, "--seed", "3", "--train", "4", "--val", "2", "--cal", "4", "--test", "2"])
         #expect(synth.status == 0, "\(synth.stderr)")
@@ -91,17 +76,17 @@ struct DataCommandsTests {
 
     @Test("bad input ends with one error line naming the file and a non-zero status")
     func badInput() throws {
-        let missing = try kandinsky(["split", "--root", "/nonexistent-kandinsky-root", "--train", "1", "--val", "1"])
-        #expect(missing.status != 0 && missing.error.contains("/nonexistent-kandinsky-root/labels.json"))
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-cli-bad-\(UUID().uuidString)")
+        let missing = try runKandinsky(["split", "--root", "/nonexistent-kandinsky-root", "--train", "1", "--val", "1"])
+        #expect(missing.status != 0 && missing.stderr.contains("/nonexistent-kandinsky-root/labels.json"))
+        let root = try scratchDirectory("cli-bad")
         defer { try? FileManager.default.removeItem(at: root) }
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         try Data(#"{"images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}], "categories": [{"id": 1, "name": "person"}], "annotations": []}"#.utf8)
             .write(to: root.appendingPathComponent("labels.json"))
-        let tooMany = try kandinsky(["split", "--root", root.path, "--train", "2", "--val", "0"])
-        #expect(tooMany.status != 0 && tooMany.error.contains("labels.json") && tooMany.error.contains("cannot draw 2 train"))
-        let undecodable = try kandinsky(["dump-dataset", "--root", root.path, "--out", root.appendingPathComponent("out").path])
-        #expect(undecodable.status != 0 && undecodable.error.contains("a.jpg"))
+        let tooMany = try runKandinsky(["split", "--root", root.path, "--train", "2", "--val", "0"])
+        #expect(tooMany.status != 0 && tooMany.stderr.contains("labels.json") && tooMany.stderr.contains("cannot draw 2 train"))
+        let undecodable = try runKandinsky(["dump-dataset", "--root", root.path, "--out", root.appendingPathComponent("out").path])
+        #expect(undecodable.status != 0 && undecodable.stderr.contains("a.jpg"))
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("out/images.npy").path))
     }
 }

@@ -1,10 +1,11 @@
 import Foundation
+import KandinskyTestSupport
 import KandinskyCore
 import Testing
 
 /// A dataset root with two 1 × 1 images and the given annotations, removed by the caller.
 private struct HostileRoot {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-cli-hostile-\(UUID().uuidString)")
+    let root: URL
 
     /// A valid 1 × 1 greyscale PNG of value 128.
     static let onePixelPNG: [UInt8] = [
@@ -16,6 +17,7 @@ private struct HostileRoot {
     ]
 
     init(annotations: String, secondImage: [UInt8] = HostileRoot.onePixelPNG) throws {
+        root = try scratchDirectory("cli-hostile")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("data"), withIntermediateDirectories: true)
         try Data(Self.onePixelPNG).write(to: root.appendingPathComponent("data/1.png"))
         try Data(secondImage).write(to: root.appendingPathComponent("data/2.png"))

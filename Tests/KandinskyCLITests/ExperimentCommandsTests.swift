@@ -5,7 +5,12 @@ import Testing
 
 /// `kandinsky synth → train → calibrate → eval → predict` on a tiny dataset, through the tool.
 @Suite(.serialized) struct ExperimentCommandsTests {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-experiments-cli-\(UUID().uuidString)")
+    /// The study root of each test, removed by the test.
+    let root: URL
+
+    init() throws {
+        root = try scratchDirectory("experiments-cli")
+    }
 
     var overrides: [String] {
         ["paths.root_dir=\(root.path)", "data.trainval_split=8", "data.dims=[32,32]", "data.batch_size=4",
@@ -13,6 +18,7 @@ import Testing
     }
 
     @Test func trainCalibrateEvaluatePredict() throws {
+        defer { try? FileManager.default.removeItem(at: root) }
         let synth = try runKandinsky(["synth", "--out", root.appendingPathComponent("data/synthetic").path,
                                       "--train", "8", "--val", "4", "--cal", "12", "--test", "4", "--size", "40x30"])
         #expect(synth.status == 0, "\(synth.stderr)")
@@ -55,13 +61,14 @@ import Testing
     }
 
     @Test func configurationErrorsAreOneLine() throws {
-        let unknown = try runKandinsky(["train", "data.batch_sise=3"], in: FileManager.default.temporaryDirectory)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let unknown = try runKandinsky(["train", "data.batch_sise=3"], in: root)
         #expect(unknown.status != 0)
         #expect(unknown.errorLines == ["Error: unknown config key 'data.batch_sise'; did you mean 'data.batch_size'? (prefix it with '+' to add a new key)"])
-        let required = try runKandinsky(["calibrate"], in: FileManager.default.temporaryDirectory)
+        let required = try runKandinsky(["calibrate"], in: root)
         #expect(required.status != 0)
         #expect(required.errorLines == ["Error: missing required value for 'ckpt_path': set it on the command line, e.g. ckpt_path=..."])
-        let environment = try runKandinsky(["train", "data=coco"], in: FileManager.default.temporaryDirectory)
+        let environment = try runKandinsky(["train", "data=coco"], in: root)
         #expect(environment.errorLines.count == 1)
         #expect(environment.errorLines.first?.contains("environment variable DATA_TRAINVAL_ROOT is not set") == true)
         let missingData = try runKandinsky(["train", "paths.root_dir=\(root.path)/nowhere"])
@@ -71,6 +78,7 @@ import Testing
 
     /// Ctrl-C (SIGINT) lets the batch finish, writes `interrupted.safetensors` and exits with 130.
     @Test func interruptingTrainingWritesACheckpointAndExits() throws {
+        defer { try? FileManager.default.removeItem(at: root) }
         try synthesize()
         let training = try LaunchedProcess(kandinskyExecutable, ["train"] + longTraining)
         // Any epoch file: the oldest are deleted as training goes on (trainer.keep_last).
@@ -91,6 +99,7 @@ import Testing
     /// Killing training outright (SIGKILL: no handler runs) at various moments after a checkpoint
     /// leaves every checkpoint file complete, and training resumes from the last one.
     @Test func killedTrainingLeavesLoadableCheckpointsAndResumes() throws {
+        defer { try? FileManager.default.removeItem(at: root) }
         try synthesize()
         var resumeArguments: [String] = []
         for delay: useconds_t in [0, 20_000, 70_000, 150_000] {
@@ -117,6 +126,7 @@ import Testing
     /// A damaged image in the calibration split stops `calibrate` with one line naming the file,
     /// and no calibrated model is written.
     @Test func aCorruptCalibrationImageIsOneClearError() throws {
+        defer { try? FileManager.default.removeItem(at: root) }
         try synthesize()
         let train = try runKandinsky(["train"] + overrides)
         try #require(train.status == 0, "\(train.stderr)")

@@ -13,8 +13,7 @@ import Testing
     /// weights, then the curves and group maps of format 3, with the metadata of both. Beside
     /// it, `cmodel.format2.safetensors` holds the curves as format 2 did.
     static func setUp() throws -> (directory: URL, checkpoint: URL, calibrated: URL, model: UNet) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-export-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try scratchDirectory("export")
         var generator = SeededGenerator(seed: 11)
         var trainer = Trainer(model: UNet(inputChannels: 3, outputChannels: 2, channels: 4, depth: 2, using: &generator),
                               schedule: CosineAnnealingWarmRestarts(baseLearningRate: 1e-3))

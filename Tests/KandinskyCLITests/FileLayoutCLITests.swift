@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyTestSupport
 import Testing
 @testable import KandinskyCalibration
 import KandinskyCore
@@ -7,8 +8,7 @@ import KandinskyCore
 /// (what `calibrate-scores` writes) and in format 2 (the files written before it).
 @Suite struct FileLayoutCLITests {
     /// The format-2 files of the calibration tests (see their README), 8 × 8 pixels.
-    static let formatTwoFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("KandinskyCalibrationTests/Fixtures/format2")
+    static let formatTwoFixtures = Fixtures(ofTestTarget: "KandinskyCalibrationTests").url("format2")
 
     /// The files under `directory`, by path relative to it.
     static func contents(of directory: URL) throws -> [String: Data] {

@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyTestSupport
 import Testing
 
 @Suite struct InfoCommandTests {
@@ -30,8 +31,7 @@ import Testing
     }
 
     @Test func truncatedSafetensorsFileIsReported() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try scratchDirectory("cli")
         defer { try? FileManager.default.removeItem(at: directory) }
         let original = try Data(contentsOf: coreFixtures.appendingPathComponent("safetensors/python.safetensors"))
         try original.dropLast(3).write(to: directory.appendingPathComponent("cut.safetensors"))

@@ -9,8 +9,7 @@ typealias KandinskyRun = ProcessRun
 let kandinskyExecutable = builtExecutable("kandinsky")
 
 /// The fixtures of the KandinskyCoreTests target (numpy- and safetensors-written files).
-let coreFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("KandinskyCoreTests/Fixtures")
+let coreFixtures = Fixtures(ofTestTarget: "KandinskyCoreTests").directory
 
 /// Runs `kandinsky` with `arguments` (progress output off) in `directory` and waits for it;
 /// `environment` adds variables to the test's own (nil values remove them).

@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyTestSupport
 import Testing
 import KandinskyCore
 
@@ -11,7 +12,7 @@ import KandinskyCore
         let sizes = [3, 1, 5], h = 4, w = 5
 
         init() throws {
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-shards-cli-\(UUID().uuidString)")
+            directory = try scratchDirectory("shards-cli")
             for folder in ["p", "t"] {
                 try FileManager.default.createDirectory(at: directory.appendingPathComponent(folder), withIntermediateDirectories: true)
             }

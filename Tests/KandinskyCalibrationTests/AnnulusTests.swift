@@ -1,5 +1,6 @@
 import Testing
 import KandinskyCore
+import KandinskyTestSupport
 @testable import KandinskyCalibration
 
 @Suite struct AnnulusTests {

@@ -1,5 +1,6 @@
 import Testing
 import KandinskyCore
+import KandinskyTestSupport
 @testable import KandinskyCalibration
 
 /// A strategy that records how many images it was shown and groups every class into two

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import KandinskyCore
+import KandinskyTestSupport
 @testable import KandinskyTesting
 @testable import KandinskyCalibration
 

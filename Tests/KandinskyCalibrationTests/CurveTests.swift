@@ -1,5 +1,6 @@
 import Testing
 import KandinskyCore
+import KandinskyTestSupport
 @testable import KandinskyCalibration
 
 /// Curves against numpy.nanquantile (scripts/fixtures/make_calibration_fixtures.py).

@@ -1,5 +1,6 @@
 import Testing
 import KandinskyCore
+import KandinskyTestSupport
 @testable import KandinskyCalibration
 
 /// Coverage, CE, ECE and prediction sets against the literal numpy implementation of the
@@ -34,11 +35,17 @@ import KandinskyCore
             .evaluate(probabilities: fixture.probabilities.tensor, targets: fixture.targets.bytes, pixel: (1, 2))
         expectClose(result.pixelwiseECE.scalars, fixture.pixelwise_ece.doubles, tolerance: 1e-6, "ECE map")
         expectClose(result.structureFrequency.scalars, fixture.structure_frequency.doubles, tolerance: 1e-7, "frequency")
+        // The reliability of pixel (1, 2) of the 3 × 4 images: the script's ECE there, and its
+        // nine class-1 predictions above 0.02 counted into bins ⌊20p⌋ (capped at 19).
         let atPixel = try #require(result.atPixel)
-        #expect(abs(atPixel.expectedCalibrationError - Double(result.pixelwiseECE[1, 2])) < 1e-6)
-        #expect(atPixel.counts.reduce(0, +) <= 9)
-        // Pooled bins count every class-1 prediction above 0.02.
         let values = fixture.probabilities.doubles
+        let atPixelValues = (0..<9).map { Float(values[(($0 * 2 + 1) * 3 + 1) * 4 + 2]) }.filter { $0 > 0.02 }
+        var atPixelCounts = [Int](repeating: 0, count: 20)
+        for p in atPixelValues { atPixelCounts[min(Int(p * 20), 19)] += 1 }
+        #expect(abs(atPixel.expectedCalibrationError - fixture.pixelwise_ece.doubles[1 * 4 + 2]) < 1e-6)
+        #expect(atPixel.counts == atPixelCounts)
+        #expect(atPixelValues.count == 9 && atPixelCounts.filter { $0 > 0 }.count > 1, "\(atPixelCounts)")
+        // Pooled bins count every class-1 prediction above 0.02.
         let counted = (0..<9).reduce(0) { sum, n in sum + (0..<12).filter { Float(values[(n * 2 + 1) * 12 + $0]) > 0.02 }.count }
         #expect(result.pooled.counts.reduce(0, +) == counted)
         #expect(counted < 9 * 12, "the fixture has a prediction below the cut-off")

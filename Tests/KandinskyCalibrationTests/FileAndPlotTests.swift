@@ -1,13 +1,10 @@
 import Foundation
 import Testing
 import KandinskyCore
+import KandinskyTestSupport
 @testable import KandinskyCalibration
 
 @Suite struct CalibratedFileTests {
-    func temporaryFile(_ name: String) -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-calibration-\(UUID().uuidString)").appendingPathComponent(name)
-    }
-
     @Test func roundTripsCurvesGroupsAndMetadata() throws {
         var generator = SeededGenerator(seed: 9)
         let data = SyntheticData.make(images: 10, height: 6, width: 7, using: &generator)
@@ -35,8 +32,9 @@ import KandinskyCore
         let counts = try JSONDecoder().decode([[Int]?].self, from: Data(file.metadata["group_sample_counts"]!.utf8))
         #expect(counts[0] == nil && counts[1]?.count == 4)
 
-        let url = temporaryFile("cmodel.safetensors")
-        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
+        let directory = try scratchDirectory("calibration")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("cmodel.safetensors")
         try curves.write(to: url)
         let read = try CalibratedCurves.read(contentsOf: url)
         expectSameCurves(read, curves)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import KandinskyCore
+import KandinskyTestSupport
 @testable import KandinskyCalibration
 
 /// `Fixtures/ece_half.json`, written once by `scripts/fixtures/make_ece_fixtures.py`.
@@ -17,10 +18,7 @@ struct HalfECEFixture: Decodable {
     let float_pooled_counts: [Int]
     let differing_pixels: [Int]
 
-    static let shared: HalfECEFixture = {
-        let url = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/ece_half.json")
-        return try! JSONDecoder().decode(HalfECEFixture.self, from: Data(contentsOf: url))
-    }()
+    static let shared = try! fixtures.decode(HalfECEFixture.self, from: "ece_half.json")
 }
 
 /// The binned ECE in `half-probabilities` precision against numpy's float16 binning of the

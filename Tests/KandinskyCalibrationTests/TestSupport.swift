@@ -1,7 +1,11 @@
 import Foundation
 import Testing
 import KandinskyCore
+import KandinskyTestSupport
 @testable import KandinskyCalibration
+
+/// The committed fixtures (each file names the script that writes it).
+let fixtures = Fixtures(in: .module)
 
 /// An array from the fixture script: shape and row-major values, NaN as null.
 struct FixtureArray: Decodable {
@@ -57,25 +61,7 @@ struct CalibrationFixture: Decodable {
     let large_pool: LargePool
     let evaluation: Evaluation
 
-    static let shared: CalibrationFixture = {
-        let url = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/calibration.json")
-        return try! JSONDecoder().decode(CalibrationFixture.self, from: Data(contentsOf: url))
-    }()
-}
-
-/// Expects `actual` to match `expected` element by element within `tolerance` (absolute plus
-/// relative), NaN matching NaN only.
-func expectClose(_ actual: [Float], _ expected: [Double], tolerance: Double = 1e-6, _ what: String = "",
-                 sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(actual.count == expected.count, "\(what): \(actual.count) values, expected \(expected.count)", sourceLocation: sourceLocation)
-    var mismatches = 0
-    for (i, (a, e)) in zip(actual, expected).enumerated() {
-        let ok = e.isNaN ? a.isNaN : (!a.isNaN && abs(Double(a) - e) <= tolerance * (1 + abs(e)))
-        if !ok {
-            mismatches += 1
-            if mismatches <= 5 { Issue.record("\(what)[\(i)] = \(a), expected \(e)", sourceLocation: sourceLocation) }
-        }
-    }
+    static let shared = try! fixtures.decode(CalibrationFixture.self, from: "calibration.json")
 }
 
 /// Expects `body` to throw a ``CalibrationError`` of `kind` whose message mentions `mentions`.
@@ -102,37 +88,6 @@ func expectCalibrationError<T>(_ kind: CalibrationError.Kind, mentioningAll ment
     }
 }
 
-/// Synthetic segmentation data where calibration and test images are exchangeable.
-///
-/// Class 1 has a location-dependent base rate (a blob in the centre); the model's probability
-/// p₁ is a miscalibrated transform of a per-image, per-pixel latent value, and the target is a
-/// Bernoulli draw of the true probability. Class 0 is the complement.
-enum SyntheticData {
-    static func make(images n: Int, height h: Int, width w: Int,
-                     using generator: inout some RandomNumberGenerator) -> (probabilities: Tensor, targets: ShapedArray<UInt8>) {
-        var p = [Float](repeating: 0, count: n * 2 * h * w)
-        var t = [UInt8](repeating: 0, count: n * 2 * h * w)
-        for image in 0..<n {
-            for row in 0..<h {
-                for col in 0..<w {
-                    let dy = Double(row) - Double(h - 1) / 2, dx = Double(col) - Double(w - 1) / 2
-                    let centrality = exp(-(dx * dx + dy * dy) / Double(max(h, w)))
-                    let latent = centrality * 4 - 2 + generator.nextNormal()
-                    let truth = 1 / (1 + exp(-latent))
-                    let predicted = Float(1 / (1 + exp(-2.5 * latent)))  // overconfident
-                    let positive: UInt8 = generator.nextUnitDouble() < truth ? 1 : 0
-                    let pixel = row * w + col
-                    p[(image * 2 + 1) * h * w + pixel] = predicted
-                    p[(image * 2) * h * w + pixel] = 1 - predicted
-                    t[(image * 2 + 1) * h * w + pixel] = positive
-                    t[(image * 2) * h * w + pixel] = 1 - positive
-                }
-            }
-        }
-        return (Tensor(shape: [n, 2, h, w], scalars: p), ShapedArray(shape: [n, 2, h, w], scalars: t))
-    }
-}
-
 /// The bytes of a tensor, so that curves compare bit for bit (NaN equal to NaN).
 func bitsOf(_ tensor: Tensor) -> [UInt8] { tensor.withUnsafeBytes { Array($0) } }
 
@@ -156,6 +111,6 @@ enum FormatTwoFixtures {
     static let names = ["gen-ann-linear", "kmeans-conformal", "kmeans-fallback-group"]
 
     static func url(_ name: String) -> URL {
-        Bundle.module.resourceURL!.appendingPathComponent("Fixtures/format2/\(name).safetensors")
+        fixtures.url("format2/\(name).safetensors")
     }
 }

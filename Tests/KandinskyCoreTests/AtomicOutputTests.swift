@@ -1,21 +1,11 @@
 import Foundation
 import KandinskyCore
+import KandinskyTestSupport
 import Testing
 
 /// The pid of a process that has ended (a short-lived child, waited for).
 private func deadProcessID() throws -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", "exit 0"]
-    try process.run()
-    process.waitUntilExit()
-    return process.processIdentifier
-}
-
-private func scratchDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-atomic-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
+    try runProcess(URL(fileURLWithPath: "/bin/sh"), ["-c", "exit 0"]).processIdentifier
 }
 
 private func names(in directory: URL) throws -> [String] {
@@ -26,7 +16,7 @@ private func names(in directory: URL) throws -> [String] {
 struct AtomicOutputTests {
     @Test("a write removes the temporaries of its target left by dead processes, and only those")
     func staleTemporaries() throws {
-        let directory = try scratchDirectory()
+        let directory = try scratchDirectory("atomic")
         defer { try? FileManager.default.removeItem(at: directory) }
         let dead = try deadProcessID()
         let alive = getppid()
@@ -44,7 +34,7 @@ struct AtomicOutputTests {
 
     @Test("a directory written into a new target appears with everything in it")
     func newTarget() throws {
-        let parent = try scratchDirectory()
+        let parent = try scratchDirectory("atomic")
         defer { try? FileManager.default.removeItem(at: parent) }
         let target = parent.appendingPathComponent("out")
         let count = try AtomicDirectory.write(to: target) { staging in
@@ -62,7 +52,7 @@ struct AtomicOutputTests {
 
     @Test("into an existing directory, written entries replace theirs as wholes and other entries stay")
     func existingTarget() throws {
-        let parent = try scratchDirectory()
+        let parent = try scratchDirectory("atomic")
         defer { try? FileManager.default.removeItem(at: parent) }
         let target = parent.appendingPathComponent("out")
         try FileManager.default.createDirectory(at: target.appendingPathComponent("part/data"), withIntermediateDirectories: true)
@@ -83,7 +73,7 @@ struct AtomicOutputTests {
     @Test("when the body fails (a full disk, bad data) the target is untouched and nothing is left behind")
     func failingBody() throws {
         struct DiskFull: Error, Equatable {}
-        let parent = try scratchDirectory()
+        let parent = try scratchDirectory("atomic")
         defer { try? FileManager.default.removeItem(at: parent) }
         let target = parent.appendingPathComponent("out")
         try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
@@ -102,7 +92,7 @@ struct AtomicOutputTests {
 
     @Test("a staging directory left by a killed run is removed by the next write to the same target")
     func staleStagingDirectory() throws {
-        let parent = try scratchDirectory()
+        let parent = try scratchDirectory("atomic")
         defer { try? FileManager.default.removeItem(at: parent) }
         let dead = try deadProcessID()
         let leftover = parent.appendingPathComponent(".out.\(dead).42.tmp")
@@ -118,7 +108,7 @@ struct AtomicOutputTests {
 
     @Test("a target that is a file is one clear error")
     func targetIsAFile() throws {
-        let parent = try scratchDirectory()
+        let parent = try scratchDirectory("atomic")
         defer { try? FileManager.default.removeItem(at: parent) }
         let target = parent.appendingPathComponent("out")
         try Data("file".utf8).write(to: target)

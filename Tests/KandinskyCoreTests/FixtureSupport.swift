@@ -1,31 +1,15 @@
 import Foundation
+import KandinskyTestSupport
 import Testing
 @testable import KandinskyCore
 
-/// Access to the committed fixtures (written by `scripts/fixtures/make_core_fixtures.py`).
-enum Fixtures {
-    /// The URL of a file under `Fixtures/`.
-    static func url(_ relativePath: String) -> URL {
-        Bundle.module.resourceURL!.appendingPathComponent("Fixtures").appendingPathComponent(relativePath)
-    }
-
-    /// A decoded JSON fixture.
-    static func decode<T: Decodable>(_ type: T.Type, from relativePath: String) throws -> T {
-        try JSONDecoder().decode(type, from: Data(contentsOf: url(relativePath)))
-    }
-}
+/// The committed fixtures, written by `scripts/fixtures/make_core_fixtures.py`.
+let fixtures = Fixtures(in: .module)
 
 /// Bytes from a lowercase hex string, as the fixture script writes them.
 func bytes(hex: String) -> [UInt8] {
     let digits = Array(hex.utf8)
     return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
-}
-
-/// A fresh empty directory for one test, removed by the caller with `removeItem`.
-func makeTemporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-core-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
 }
 
 /// The raw little-endian bytes of an array.

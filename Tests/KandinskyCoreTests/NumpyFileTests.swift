@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyTestSupport
 import Testing
 @testable import KandinskyCore
 
@@ -11,12 +12,12 @@ struct NumpyExpectation: Decodable, Sendable {
 }
 
 @Suite struct NumpyFileTests {
-    static let expected = try! Fixtures.decode([String: NumpyExpectation].self, from: "npy/expected.json")
+    static let expected = try! fixtures.decode([String: NumpyExpectation].self, from: "npy/expected.json")
 
     @Test(arguments: expected.keys.sorted())
     func readsFilesWrittenByNumpy(name: String) throws {
         let entry = Self.expected[name]!
-        let url = Fixtures.url("npy/\(name)")
+        let url = fixtures.url("npy/\(name)")
         let array = try NumpyFile.read(contentsOf: url)
         #expect(array.elementType.numpyDescriptor == entry.descr)
         #expect(array.shape == entry.shape)
@@ -27,7 +28,7 @@ struct NumpyExpectation: Decodable, Sendable {
     }
 
     @Test func decodedValuesMatchNumpy() throws {
-        guard case .float32(let f4) = try NumpyFile.read(contentsOf: Fixtures.url("npy/f4.npy")) else {
+        guard case .float32(let f4) = try NumpyFile.read(contentsOf: fixtures.url("npy/f4.npy")) else {
             Issue.record("f4.npy is not float32"); return
         }
         #expect(f4.shape == [2, 4])
@@ -35,15 +36,15 @@ struct NumpyExpectation: Decodable, Sendable {
         #expect(f4[0, 1] == 0 && f4[0, 1].sign == .minus)
         #expect(f4[0, 3].isNaN)
         #expect(f4[1, 0] == .infinity)
-        guard case .int64(let i8) = try NumpyFile.read(contentsOf: Fixtures.url("npy/i8.npy")) else {
+        guard case .int64(let i8) = try NumpyFile.read(contentsOf: fixtures.url("npy/i8.npy")) else {
             Issue.record("i8.npy is not int64"); return
         }
         #expect(i8.scalars == [.min, -1, 0, 9_007_199_254_740_993, .max])
-        guard case .bool(let b1) = try NumpyFile.read(contentsOf: Fixtures.url("npy/b1.npy")) else {
+        guard case .bool(let b1) = try NumpyFile.read(contentsOf: fixtures.url("npy/b1.npy")) else {
             Issue.record("b1.npy is not bool"); return
         }
         #expect(b1.scalars == [true, false, false, true, true])
-        guard case .float32(let scalar) = try NumpyFile.read(contentsOf: Fixtures.url("npy/scalar_f4.npy")) else {
+        guard case .float32(let scalar) = try NumpyFile.read(contentsOf: fixtures.url("npy/scalar_f4.npy")) else {
             Issue.record("scalar_f4.npy is not float32"); return
         }
         #expect(scalar.shape == [] && scalar.scalars == [2.5])
@@ -52,16 +53,16 @@ struct NumpyExpectation: Decodable, Sendable {
     /// Kandinsky's writer reproduces numpy's files byte for byte (header padding included).
     @Test(arguments: expected.keys.sorted().filter { expected[$0]!.version == [1, 0] })
     func writesTheSameBytesAsNumpy(name: String) throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try scratchDirectory("core")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let array = try NumpyFile.read(contentsOf: Fixtures.url("npy/\(name)"))
+        let array = try NumpyFile.read(contentsOf: fixtures.url("npy/\(name)"))
         let output = directory.appendingPathComponent(name)
         try NumpyFile.write(array, to: output)
-        #expect(try Data(contentsOf: output) == Data(contentsOf: Fixtures.url("npy/\(name)")))
+        #expect(try Data(contentsOf: output) == Data(contentsOf: fixtures.url("npy/\(name)")))
     }
 
     @Test func roundTripsEveryElementType() throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try scratchDirectory("core")
         defer { try? FileManager.default.removeItem(at: directory) }
         let arrays: [AnyShapedArray] = [
             .float32(Tensor(shape: [2, 3], scalars: [1, -2, .nan, .infinity, 0, 3.25])),
@@ -100,14 +101,14 @@ struct NumpyExpectation: Decodable, Sendable {
     // MARK: Malformed files
 
     @Test func rejectsFortranOrder() {
-        let url = Fixtures.url("npy/fortran_f4.npy")
+        let url = fixtures.url("npy/fortran_f4.npy")
         expectFileFormatError(file: url, field: "fortran_order", problemMentions: "Fortran") {
             _ = try NumpyFile.read(contentsOf: url)
         }
     }
 
     @Test func rejectsBigEndian() {
-        let url = Fixtures.url("npy/bigendian_f4.npy")
+        let url = fixtures.url("npy/bigendian_f4.npy")
         expectFileFormatError(file: url, field: "descr", problemMentions: "big-endian dtype '>f4'") {
             _ = try NumpyFile.read(contentsOf: url)
         }
@@ -120,7 +121,7 @@ struct NumpyExpectation: Decodable, Sendable {
 
     static func expectRejection(_ bytes: [UInt8], field: String, problemMentions: String,
                                 sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try scratchDirectory("core")
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("bad.npy")
         try Data(bytes).write(to: url)
@@ -185,7 +186,7 @@ struct NumpyExpectation: Decodable, Sendable {
     }
 
     @Test func acceptsDoubleQuotesAndNoTrailingComma() throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try scratchDirectory("core")
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("quotes.npy")
         try Data(Self.withDictionary("{\"shape\": (2, 3), \"fortran_order\": False, \"descr\": \"<f4\"}")).write(to: url)

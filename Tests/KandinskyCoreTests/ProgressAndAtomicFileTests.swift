@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyTestSupport
 import Testing
 @testable import KandinskyCore
 
@@ -61,7 +62,7 @@ import Testing
 
 @Suite struct AtomicFileTests {
     @Test func failedWriteLeavesNoTemporaryFileAndKeepsTheOldContents() throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try scratchDirectory("core")
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("result.bin")
         try AtomicFile.write(Data("old".utf8), to: url)
@@ -77,7 +78,7 @@ import Testing
     }
 
     @Test func writeReplacesTheFileAndCreatesMissingDirectories() throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try scratchDirectory("core")
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("a/b/result.bin")
         try AtomicFile.write(Data("first".utf8), to: url)
@@ -87,7 +88,7 @@ import Testing
     }
 
     @Test func linkGivesAFileASecondNameThatOutlivesTheFirst() throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try scratchDirectory("core")
         defer { try? FileManager.default.removeItem(at: directory) }
         let first = directory.appendingPathComponent("epoch_0001.bin"), second = directory.appendingPathComponent("epoch_0002.bin")
         let last = directory.appendingPathComponent("last.bin")
@@ -114,7 +115,7 @@ import Testing
     }
 
     @Test func failedNumpyWriteLeavesNothingBehind() throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try scratchDirectory("core")
         defer { try? FileManager.default.removeItem(at: directory) }
         // The destination is an existing directory, so the final rename fails.
         let url = directory.appendingPathComponent("occupied.npy")

@@ -34,7 +34,7 @@ struct QuantileCase: Decodable, Sendable, CustomTestStringConvertible {
 }
 
 @Suite struct QuantileTests {
-    static let cases = try! Fixtures.decode([String: [QuantileCase]].self, from: "quantiles.json")["cases"]!
+    static let cases = try! fixtures.decode([String: [QuantileCase]].self, from: "quantiles.json")["cases"]!
 
     /// Every result equals numpy's float64 result rounded to Float32 (NaN where numpy gives NaN).
     @Test(arguments: cases)

@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyTestSupport
 import Testing
 @testable import KandinskyCore
 
@@ -14,12 +15,12 @@ struct SafetensorsExpectation: Decodable, Sendable {
 }
 
 @Suite struct SafetensorsFileTests {
-    static let expected = try! Fixtures.decode([String: SafetensorsExpectation].self, from: "safetensors/expected.json")
+    static let expected = try! fixtures.decode([String: SafetensorsExpectation].self, from: "safetensors/expected.json")
 
     @Test(arguments: expected.keys.sorted())
     func readsFilesWrittenByThePythonPackage(name: String) throws {
         let entry = Self.expected[name]!
-        let file = try SafetensorsFile.read(contentsOf: Fixtures.url("safetensors/\(name)"))
+        let file = try SafetensorsFile.read(contentsOf: fixtures.url("safetensors/\(name)"))
         #expect(file.metadata == entry.metadata)
         #expect(file.tensors.map(\.name) == entry.tensors.keys.sorted())
         for (tensorName, tensor) in entry.tensors {
@@ -33,16 +34,16 @@ struct SafetensorsExpectation: Decodable, Sendable {
     }
 
     @Test func writesTheSameBytesAsThePythonPackage() throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try scratchDirectory("core")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let reference = Fixtures.url("safetensors/python_one_key.safetensors")
+        let reference = fixtures.url("safetensors/python_one_key.safetensors")
         let output = directory.appendingPathComponent("copy.safetensors")
         try SafetensorsFile.read(contentsOf: reference).write(to: output)
         #expect(try Data(contentsOf: output) == Data(contentsOf: reference))
     }
 
     @Test func roundTripsEveryElementTypeAndTheMetadata() throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try scratchDirectory("core")
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("all.safetensors")
         var file = SafetensorsFile(metadata: ["quote": "a \"b\" \\ c\n\u{01}", "unicode": "é ∑ 🎨", "empty": ""])
@@ -70,7 +71,7 @@ struct SafetensorsExpectation: Decodable, Sendable {
     }
 
     @Test func alignedTensorsBorrowTheMappingAndWritesStayPrivate() throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try scratchDirectory("core")
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("mapped.safetensors")
         try SafetensorsFile(tensors: [("x", .float32(Tensor(shape: [4], scalars: [1, 2, 3, 4])))]).write(to: url)
@@ -111,7 +112,7 @@ struct SafetensorsExpectation: Decodable, Sendable {
 
     /// Writes `length ‖ header ‖ data` to a fresh temporary file.
     static func write(header: String, data: [UInt8], length: UInt64? = nil) throws -> URL {
-        let directory = try makeTemporaryDirectory()
+        let directory = try scratchDirectory("core")
         let url = directory.appendingPathComponent("bad.safetensors")
         let headerBytes = Array(header.utf8)
         let prefix = withUnsafeBytes(of: (length ?? UInt64(headerBytes.count)).littleEndian) { Array($0) }
@@ -147,7 +148,7 @@ struct SafetensorsExpectation: Decodable, Sendable {
     }
 
     @Test func rejectsFileShorterThanTheLengthField() throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try scratchDirectory("core")
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("short.safetensors")
         try Data([1, 2, 3]).write(to: url)
@@ -206,7 +207,7 @@ struct SafetensorsExpectation: Decodable, Sendable {
     }
 
     @Test func refusesToWriteDuplicateNames() throws {
-        let directory = try makeTemporaryDirectory()
+        let directory = try scratchDirectory("core")
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("dup.safetensors")
         let x = AnyShapedArray.uint8(ShapedArray<UInt8>(shape: [1], scalars: [1]))

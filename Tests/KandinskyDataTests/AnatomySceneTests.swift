@@ -1,6 +1,7 @@
 import Foundation
 import KandinskyCore
 import KandinskyData
+import KandinskyTestSupport
 import Testing
 
 @Suite("Synthetic anatomy scene")
@@ -27,7 +28,7 @@ struct AnatomySceneTests {
 
     @Test("frames are grey PNGs of one size that reach the network unresized; the manifest reads back through the COCO loader")
     func shapesAndManifest() throws {
-        let root = temporaryDirectory()
+        let root = try scratchDirectory("data")
         defer { try? FileManager.default.removeItem(at: root) }
         let manifests = try Self.small.write(to: root)
         #expect(manifests.trainval.categories.map(\.name) == ["organ"] && manifests.trainval.categories.map(\.id) == [1])
@@ -88,7 +89,7 @@ struct AnatomySceneTests {
 
     @Test("over 200 frames the organ's centroid, measured on the loaded masks, moves only by the configured shift")
     func positionStatistics() throws {
-        let root = temporaryDirectory()
+        let root = try scratchDirectory("data")
         defer { try? FileManager.default.removeItem(at: root) }
         let dataset = SyntheticDataset(scene: .anatomy, trainCount: 200, validationCount: 0, calibrationCount: 0, testCount: 0, seed: 3)
         try dataset.write(to: root)
@@ -124,7 +125,7 @@ struct AnatomySceneTests {
     func sizes() throws {
         #expect(SyntheticDataset(scene: .anatomy).width == 128 && SyntheticDataset(scene: .anatomy).height == 96)
         #expect(SyntheticDataset().width == 160 && SyntheticDataset().height == 120 && SyntheticDataset().scene == .person)
-        let root = temporaryDirectory()
+        let root = try scratchDirectory("data")
         defer { try? FileManager.default.removeItem(at: root) }
         let manifests = try SyntheticDataset(scene: .anatomy, trainCount: 3, validationCount: 0, calibrationCount: 0, testCount: 1, width: 64, height: 80, seed: 1).write(to: root)
         #expect((manifests.trainval.images + manifests.test.images).allSatisfy { $0.width == 64 && $0.height == 80 })

@@ -1,5 +1,6 @@
 import Foundation
 import KandinskyData
+import KandinskyTestSupport
 import Testing
 
 @Suite("Bad input gives typed errors naming the file and place")
@@ -8,7 +9,7 @@ struct BadInputTests {
     static let person = #"{"id": 1, "name": "person"}"#
 
     func manifestError(_ json: String, sourceLocation: SourceLocation = #_sourceLocation) -> DataError? {
-        let root = temporaryDirectory()
+        let root = try! scratchDirectory("data")
         defer { try? FileManager.default.removeItem(at: root) }
         let url = root.appendingPathComponent("labels.json")
         try! Data(json.utf8).write(to: url)

@@ -1,5 +1,6 @@
 import Foundation
 @testable import KandinskyData
+import KandinskyTestSupport
 import Testing
 
 @Suite("The fast manifest reader agrees with JSONDecoder")
@@ -19,10 +20,10 @@ struct FastManifestReaderTests {
     @Test("on the fixture manifest, a synthetic one and a tricky one (escapes, Unicode, nulls, exponents, extras)")
     func agreement() throws {
         let synthetic = SyntheticDataset(trainCount: 3, validationCount: 1, calibrationCount: 1, testCount: 0, width: 40, height: 30, seed: 1)
-        let root = temporaryDirectory()
+        let root = try scratchDirectory("data")
         defer { try? FileManager.default.removeItem(at: root) }
         try synthetic.write(to: root)
-        let sources = [try Data(contentsOf: Fixtures.url("labels.json")), try Data(contentsOf: root.appendingPathComponent("trainval/labels.json")), Data(Self.tricky.utf8)]
+        let sources = [try Data(contentsOf: fixtures.url("labels.json")), try Data(contentsOf: root.appendingPathComponent("trainval/labels.json")), Data(Self.tricky.utf8)]
         for (index, data) in sources.enumerated() {
             let fast = try #require(FastManifestReader.read(data), "source \(index) fell back to the slow path")
             #expect(fast == (try COCOManifest.decodeWithJSONDecoder(data, file: "m.json")), "source \(index)")

@@ -1,22 +1,13 @@
 import Foundation
+import KandinskyTestSupport
 import Testing
 
-/// Access to the committed parity fixtures (see scripts/fixtures/make_data_fixtures.py).
-enum Fixtures {
-    static let directory = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+/// The committed parity fixtures (see scripts/fixtures/make_data_fixtures.py).
+let fixtures = Fixtures(in: .module)
 
-    static func url(_ relativePath: String) -> URL {
-        directory.appendingPathComponent(relativePath)
-    }
-
-    static func json<T: Decodable>(_ name: String, as type: T.Type) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data(contentsOf: url(name)))
-    }
-
-    /// Unpacks `numpy.packbits` output (most significant bit first) into `count` 0/1 bytes.
-    static func unpackBits(_ packed: Data, count: Int) -> [UInt8] {
-        (0..<count).map { i in (packed[packed.startIndex + i / 8] >> (7 - UInt8(i % 8))) & 1 }
-    }
+/// Unpacks `numpy.packbits` output (most significant bit first) into `count` 0/1 bytes.
+func unpackBits(_ packed: Data, count: Int) -> [UInt8] {
+    (0..<count).map { i in (packed[packed.startIndex + i / 8] >> (7 - UInt8(i % 8))) & 1 }
 }
 
 /// Expects two byte buffers to agree within `tolerance` per sample, reporting the first difference.
@@ -32,11 +23,4 @@ func expectBytes(_ actual: [UInt8], _ expected: [UInt8], tolerance: Int = 0, _ w
         if d > worst { worst = d; worstIndex = i }
     }
     #expect(worst <= tolerance, "\(what): sample \(worstIndex) differs by \(worst) (tolerance \(tolerance))", sourceLocation: sourceLocation)
-}
-
-/// A fresh empty temporary directory, removed by the caller.
-func temporaryDirectory() -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-data-tests-\(UUID().uuidString)")
-    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
 }

@@ -10,14 +10,14 @@ struct ImageDecodingTests {
         let rgb: Data
     }
 
-    static let expectations = try! Fixtures.json("images.json", as: [String: Expected].self)
+    static let expectations = try! fixtures.decode([String: Expected].self, from: "images.json")
     static let pngNames = expectations.keys.filter { $0.hasSuffix(".png") }.sorted()
     static let jpegNames = expectations.keys.filter { $0.hasSuffix(".jpg") }.sorted()
 
     @Test("every PNG colour type and bit depth decodes exactly as Pillow's convert(\"RGB\")", arguments: pngNames)
     func png(name: String) throws {
         let expected = try #require(Self.expectations[name])
-        let image = try RGBImage(contentsOf: Fixtures.url("images/\(name)"))
+        let image = try RGBImage(contentsOf: fixtures.url("images/\(name)"))
         #expect(image.width == expected.width && image.height == expected.height)
         expectBytes(image.pixels, [UInt8](expected.rgb), name)
     }
@@ -25,7 +25,7 @@ struct ImageDecodingTests {
     @Test("JPEGs (RGB, greyscale, CMYK) decode within 1/255 of Pillow", arguments: jpegNames)
     func jpeg(name: String) throws {
         let expected = try #require(Self.expectations[name])
-        let image = try RGBImage(contentsOf: Fixtures.url("images/\(name)"))
+        let image = try RGBImage(contentsOf: fixtures.url("images/\(name)"))
         #expect(image.width == expected.width && image.height == expected.height)
         expectBytes(image.pixels, [UInt8](expected.rgb), tolerance: 1, name)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import KandinskyCore
 import KandinskyData
+import KandinskyTestSupport
 import Testing
 
 /// A small COCO root on disk: `count` solid-colour images of 8 × 6 with one square person each.
@@ -9,7 +10,7 @@ struct TemporaryCOCORoot {
     var manifest: COCOManifest
 
     init(count: Int = 6) throws {
-        root = temporaryDirectory()
+        root = try scratchDirectory("data")
         var images: [COCOManifest.Image] = []
         var annotations: [COCOManifest.Annotation] = []
         for id in 1...count {

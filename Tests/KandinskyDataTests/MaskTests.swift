@@ -17,8 +17,8 @@ struct MaskTests {
         let encodings: [Encoding]
     }
 
-    static let expected = try! Fixtures.json("masks.json", as: Expected.self)
-    static let manifest = try! COCOManifest.read(contentsOf: Fixtures.url("labels.json"))
+    static let expected = try! fixtures.decode(Expected.self, from: "masks.json")
+    static let manifest = try! COCOManifest.read(contentsOf: fixtures.url("labels.json"))
 
     @Test("every annotation's mask equals annToMask (polygons incl. self-intersecting and multi-part, both RLE forms)")
     func instanceMasks() throws {
@@ -28,7 +28,7 @@ struct MaskTests {
             let image = try #require(images[annotation.imageID])
             let mask = try COCOManifest.instanceMask(of: annotation, height: image.height, width: image.width, file: "labels.json")
             let bits = try #require(Self.expected.annotations[String(annotation.id)])
-            expectBytes(mask, Fixtures.unpackBits(bits, count: image.height * image.width), "annotation \(annotation.id)")
+            expectBytes(mask, unpackBits(bits, count: image.height * image.width), "annotation \(annotation.id)")
         }
     }
 
@@ -44,7 +44,7 @@ struct MaskTests {
             let scalars = target.scalars
             var union = [UInt8](repeating: 0, count: plane)
             for (channel, category) in categories.enumerated() {
-                let expected = Fixtures.unpackBits(try #require(Self.expected.categories["\(image.id)/\(category.id)"]), count: plane)
+                let expected = unpackBits(try #require(Self.expected.categories["\(image.id)/\(category.id)"]), count: plane)
                 expectBytes(Array(scalars[(channel + 1) * plane ..< (channel + 2) * plane]), expected, "image \(image.id) category \(category.name)")
                 for i in 0..<plane { union[i] |= expected[i] }
             }
@@ -64,7 +64,7 @@ struct MaskTests {
     @Test("compressed RLE strings equal pycocotools' encode and decode back to the mask")
     func compressedRLE() throws {
         for encoding in Self.expected.encodings {
-            let bits = Fixtures.unpackBits(encoding.bits, count: encoding.height * encoding.width)
+            let bits = unpackBits(encoding.bits, count: encoding.height * encoding.width)
             let rle = RunLengthEncoding(mask: bits, height: encoding.height, width: encoding.width)
             #expect(rle.compressedCounts == encoding.counts)
             let decoded = try RunLengthEncoding(.init(size: [encoding.height, encoding.width], counts: .compressed(encoding.counts)))

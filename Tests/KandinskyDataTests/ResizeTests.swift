@@ -14,7 +14,7 @@ struct ResizeTests {
         let expected: Data
     }
 
-    static let cases = try! Fixtures.json("resize.json", as: [Case].self)
+    static let cases = try! fixtures.decode([Case].self, from: "resize.json")
 
     @Test("bilinear resizing matches Pillow's resize(..., BILINEAR) within 2/255 (shrinking, enlarging, mixed)")
     func pillowParity() {

@@ -1,6 +1,7 @@
 import Foundation
 import KandinskyCore
 import KandinskyData
+import KandinskyTestSupport
 import Testing
 
 @Suite("Synthetic dataset and splits")
@@ -20,7 +21,7 @@ struct SyntheticDatasetTests {
     /// The files of `dataset` written twice, then once with seed 8, keyed by their paths under
     /// each root (the roots are removed again).
     static func twiceAndReseeded(_ dataset: SyntheticDataset) throws -> (first: [String: Data], second: [String: Data], reseeded: [String: Data]) {
-        let roots = [temporaryDirectory(), temporaryDirectory(), temporaryDirectory()]
+        let roots = try (0..<3).map { _ in try scratchDirectory("data") }
         defer { for url in roots { try? FileManager.default.removeItem(at: url) } }
         var other = dataset
         other.seed = 8
@@ -40,7 +41,7 @@ struct SyntheticDatasetTests {
 
     @Test("the output is valid COCO: layout, sizes, non-empty masks, polygons and compressed RLE, varied aspect ratios")
     func validity() throws {
-        let root = temporaryDirectory()
+        let root = try scratchDirectory("data")
         defer { try? FileManager.default.removeItem(at: root) }
         var dataset = Self.small
         dataset.trainCount = 20
@@ -79,7 +80,7 @@ struct SyntheticDatasetTests {
 
     @Test("splits are disjoint, cover the manifest, keep annotations and categories, and depend only on the seed")
     func split() throws {
-        let manifest = try COCOManifest.read(contentsOf: Fixtures.url("labels.json"))
+        let manifest = try COCOManifest.read(contentsOf: fixtures.url("labels.json"))
         var big = manifest
         big.images = (1...40).map { COCOManifest.Image(id: $0 * 3, fileName: "\($0).jpg", width: 10, height: 10) }
         big.annotations = (1...40).map { COCOManifest.Annotation(id: $0, imageID: $0 * 3, categoryID: 1, segmentation: .polygons([[0, 0, 5, 0, 5, 5]])) }

@@ -1,5 +1,6 @@
 import Foundation
 import KandinskyCore
+import KandinskyTestSupport
 import Testing
 @testable import KandinskyExperiments
 
@@ -8,8 +9,7 @@ import Testing
 /// that write an epoch file. Returns the folder and what remains in it.
 private func simulate(_ retention: CheckpointRetention, values: [Double], keepsEpochFile: (Int) -> Bool = { _ in true })
     throws -> (folder: CheckpointFolder, files: [String], directory: URL) {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-checkpoints-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let directory = try scratchDirectory("checkpoints")
     var folder = CheckpointFolder(directory: directory, retention: retention)
     for (index, value) in values.enumerated() {
         let epoch = index + 1

@@ -42,6 +42,7 @@ import Testing
 
     @Test func mutatedConfigsAndOverridesGiveTypedErrorsOrComposeIntoUsableSettings() throws {
         let directory = try copyOfBuiltInConfigs()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let composer = ConfigComposer(directory: directory)
         let files = try FileManager.default.subpathsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }.sorted()
         let originals = try files.map { try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8) }

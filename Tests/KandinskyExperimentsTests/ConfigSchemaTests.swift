@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyTestSupport
 import Testing
 @testable import KandinskyExperiments
 
@@ -163,6 +164,7 @@ let badValues: [BadValue] = [
                 == "built-in config calibrate.yaml, via '${bounds}' in built-in config calibration/default.yaml")
 
         let directory = try copyOfBuiltInConfigs()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("data/synthetic.yaml")
         try (try String(contentsOf: file, encoding: .utf8)).replacingOccurrences(of: "batch_size: 8", with: "batch_size: 0")
             .write(to: file, atomically: true, encoding: .utf8)
@@ -224,6 +226,7 @@ let badValues: [BadValue] = [
 
     @Test func aFileThatIsNotUTF8SaysSo() throws {
         let directory = try copyOfBuiltInConfigs()
+        defer { try? FileManager.default.removeItem(at: directory) }
         try Data([0x62, 0x3A, 0x20, 0xFF, 0xFE, 0x0A]).write(to: directory.appendingPathComponent("trainer/default.yaml"))
         let error = #expect(throws: ConfigError.self) {
             try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
@@ -257,6 +260,7 @@ let badValues: [BadValue] = [
 
     @Test func deepFileIsRefusedNamingIt() throws {
         let directory = try copyOfBuiltInConfigs()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("trainer/default.yaml")
         for deep in ["extra: \(Self.nested(10_000))\n",
                      (0..<1_000).map { String(repeating: " ", count: $0) + "k\($0):\n" }.joined(),
@@ -309,6 +313,7 @@ let badValues: [BadValue] = [
 
     @Test func aliasBombInAFileIsRefused() throws {
         let directory = try copyOfBuiltInConfigs()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("trainer/default.yaml")
         try (try String(contentsOf: file, encoding: .utf8) + Self.billionLaughs).write(to: file, atomically: true, encoding: .utf8)
         let error = #expect(throws: ConfigError.self) {
@@ -352,6 +357,7 @@ let badValues: [BadValue] = [
             lines.append("l\(level): [" + Array(repeating: "\"${trainer.l\(level - 1)}\"", count: 10).joined(separator: ", ") + "]")
         }
         let directory = try copyOfBuiltInConfigs()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("trainer/default.yaml")
         try (try String(contentsOf: file, encoding: .utf8) + lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
         let error = #expect(throws: ConfigError.self) {
@@ -362,9 +368,12 @@ let badValues: [BadValue] = [
     }
 }
 
-/// A fresh copy of the built-in configuration directory, to edit in a test.
+/// A fresh copy of the built-in configuration directory, to edit in a test; the test removes it.
 func copyOfBuiltInConfigs() throws -> URL {
-    let copy = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-configs-\(UUID().uuidString)")
-    try FileManager.default.copyItem(at: ConfigComposer.builtIn.directory, to: copy)
+    let copy = try scratchDirectory("configs")
+    for name in try FileManager.default.contentsOfDirectory(atPath: ConfigComposer.builtIn.directory.path) {
+        try FileManager.default.copyItem(at: ConfigComposer.builtIn.directory.appendingPathComponent(name),
+                                         to: copy.appendingPathComponent(name))
+    }
     return copy
 }

@@ -1,11 +1,13 @@
 import Foundation
 import KandinskyData
+import KandinskyTestSupport
 import Testing
 @testable import KandinskyExperiments
 
-/// Writes a throwaway config directory so each test controls every file it composes.
+/// Writes a throwaway config directory so each test controls every file it composes; the
+/// test removes it.
 private func makeConfigDirectory(_ files: [String: String]) throws -> URL {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-config-\(UUID().uuidString)")
+    let root = try scratchDirectory("config")
     for (path, text) in files {
         let url = root.appendingPathComponent(path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -60,7 +62,9 @@ private let miniature: [String: String] = [
     let environment = ["TEST_DATA_ROOT": "/data/coco"]
 
     @Test func composesDefaultsGroupsAndNestedGroups() throws {
-        let composer = ConfigComposer(directory: try makeConfigDirectory(miniature))
+        let directory = try makeConfigDirectory(miniature)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let composer = ConfigComposer(directory: directory)
         let config = try composer.compose(primary: "train", overrides: [], environment: environment)
         #expect(try config.string("task_name") == "train")
         #expect(try config.string("data.root") == "/data/coco")
@@ -73,7 +77,9 @@ private let miniature: [String: String] = [
     }
 
     @Test func experimentOverridesGroupsAndValuesAndInterpolates() throws {
-        let composer = ConfigComposer(directory: try makeConfigDirectory(miniature))
+        let directory = try makeConfigDirectory(miniature)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let composer = ConfigComposer(directory: directory)
         let config = try composer.compose(primary: "train", overrides: ["experiment=bigger"], environment: environment)
         #expect(try config.int("data.batch_size") == 64)
         #expect(try config.int("model.channels") == 128)
@@ -83,7 +89,9 @@ private let miniature: [String: String] = [
     }
 
     @Test func commandLineWinsOverExperimentAndDefaults() throws {
-        let composer = ConfigComposer(directory: try makeConfigDirectory(miniature))
+        let directory = try makeConfigDirectory(miniature)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let composer = ConfigComposer(directory: directory)
         let config = try composer.compose(primary: "train",
                                           overrides: ["experiment=bigger", "data=small", "data.batch_size=8", "model.scheduler.T_0=3", "+extra.key=hello"],
                                           environment: environment)
@@ -95,14 +103,18 @@ private let miniature: [String: String] = [
     }
 
     @Test func unknownKeySuggestsTheClosest() throws {
-        let composer = ConfigComposer(directory: try makeConfigDirectory(miniature))
+        let directory = try makeConfigDirectory(miniature)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let composer = ConfigComposer(directory: directory)
         #expect(throws: ConfigError.unknownKey("data.batch_sise", suggestion: "data.batch_size")) {
             try composer.compose(primary: "train", overrides: ["data.batch_sise=8"], environment: environment)
         }
     }
 
     @Test func unsetEnvironmentVariableIsOneClearError() throws {
-        let composer = ConfigComposer(directory: try makeConfigDirectory(miniature))
+        let directory = try makeConfigDirectory(miniature)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let composer = ConfigComposer(directory: directory)
         let error = #expect(throws: ConfigError.self) {
             try composer.compose(primary: "train", overrides: [], environment: [:])
         }
@@ -110,7 +122,9 @@ private let miniature: [String: String] = [
     }
 
     @Test func requiredValueMustBeSet() throws {
-        let composer = ConfigComposer(directory: try makeConfigDirectory(miniature))
+        let directory = try makeConfigDirectory(miniature)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let composer = ConfigComposer(directory: directory)
         let config = try composer.compose(primary: "train", overrides: [], environment: environment)
         #expect(throws: ConfigError.missingValue("required_thing")) { try config.requireComplete() }
         #expect(throws: ConfigError.missingValue("required_thing")) { try config.string("required_thing") }
@@ -120,7 +134,9 @@ private let miniature: [String: String] = [
     }
 
     @Test func missingGroupOptionAndMalformedOverride() throws {
-        let composer = ConfigComposer(directory: try makeConfigDirectory(miniature))
+        let directory = try makeConfigDirectory(miniature)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let composer = ConfigComposer(directory: directory)
         let missing = #expect(throws: ConfigError.self) {
             try composer.compose(primary: "train", overrides: ["experiment=nope"], environment: environment)
         }
@@ -136,7 +152,9 @@ private let miniature: [String: String] = [
     }
 
     @Test func savedYAMLComposesBackToTheSameTree() throws {
-        let composer = ConfigComposer(directory: try makeConfigDirectory(miniature))
+        let directory = try makeConfigDirectory(miniature)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let composer = ConfigComposer(directory: directory)
         let config = try composer.compose(primary: "train", overrides: ["experiment=bigger"], environment: environment)
         let reparsed = try ConfigNode.parse(yaml: config.yaml, file: "saved")
         #expect(reparsed == config.root)
@@ -216,7 +234,7 @@ private let miniature: [String: String] = [
     }
 
     @Test func prepareGeneratesTheConfiguredScene() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-anatomy-\(UUID().uuidString)")
+        let root = try scratchDirectory("anatomy")
         defer { try? FileManager.default.removeItem(at: root) }
         let config = try ConfigComposer.builtIn.compose(primary: "train", overrides: [
             "data=synthetic-anatomy", "paths.root_dir=\(root.path)", "data.generator.train=4", "data.trainval_split=4",

@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyTestSupport
 import KandinskyCalibration
 import KandinskyCore
 import KandinskyData
@@ -134,8 +135,7 @@ import KandinskyPlots
     }
 
     @Test func reportCarriesLegendsBarsDrawsAndTheta() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-figures-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try scratchDirectory("figures")
         defer { try? FileManager.default.removeItem(at: directory) }
         let outputs = Self.outputs()
         let rings = ShapedArray<Int32>(shape: [4, 6], scalars: (0..<24).map { Int32($0 % 4) })

@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyTestSupport
 import Testing
 @testable import KandinskyExperiments
 import KandinskyPlots
@@ -34,19 +35,23 @@ import KandinskyPlots
     }
 
     @Test func writesSelfContainedReport() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-report-\(UUID().uuidString)")
+        let directory = try scratchDirectory("report")
+        defer { try? FileManager.default.removeItem(at: directory) }
         let summary = Self.study(pixelAtLargest: 0.01)
         let chart = ReportWriter.coverageErrorChart(summary)
         try ReportWriter(directory: directory).write(summary: summary, figures: [ReportFigure(section: "CE", title: "CE against size", content: .svg(chart.svg))], title: "Study")
         let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
         #expect(html.contains("<svg"))
         // One or two draws per cell: every call is a tie, so the claim is not settled.
-        #expect(html.contains("Verdict: this data does not settle the paper"))
+        let verdict = "Verdict: this data does not settle the paper's claim: a call it needs is a tie "
+            + "(its 95 % interval reaches 0)."
+        #expect(html.contains("<li>\(verdict)</li>"))
         #expect(html.contains("<th>CE(A) − CE(B)</th>"))
         let decoded = try JSONDecoder().decode(StudySummary.self, from: Data(contentsOf: directory.appendingPathComponent("summary.json")))
         #expect(decoded == summary)
         let markdown = try String(contentsOf: directory.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(markdown.contains("![CE against size](figure-0.svg)"))
+        #expect(markdown.contains("\n- \(verdict)\n"))
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("figure-0.svg").path))
     }
 

@@ -1,10 +1,16 @@
 import Foundation
 import KandinskyExperiments
+import KandinskyTestSupport
 import Testing
 
 @Suite("Run folders")
 struct RunDirectoryTests {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-run-folders-\(UUID().uuidString)")
+    /// The study root of each test, removed by the test.
+    let root: URL
+
+    init() throws {
+        root = try scratchDirectory("run-folders")
+    }
 
     func config() throws -> Config {
         try ConfigComposer.builtIn.compose(primary: "train", overrides: ["paths.root_dir=\(root.path)"], environment: [:])

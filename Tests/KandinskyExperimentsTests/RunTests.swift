@@ -1,6 +1,7 @@
 import Foundation
 import KandinskyCalibration
 import KandinskyCore
+import KandinskyTestSupport
 import Testing
 @testable import KandinskyExperiments
 
@@ -11,9 +12,11 @@ struct TinyStudy {
     let root: URL
 
     init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-runs-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        root = try scratchDirectory("runs")
     }
+
+    /// Removes the study's folder.
+    func remove() { try? FileManager.default.removeItem(at: root) }
 
     var overrides: [String] {
         ["paths.root_dir=\(root.path)", "data.generator.train=8", "data.trainval_split=8", "data.generator.val=4",
@@ -60,6 +63,7 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
 @Suite(.serialized) struct RunTests {
     @Test func trainingWritesMetricsCurvesAndCheckpoints() throws {
         let study = try TinyStudy()
+        defer { study.remove() }
         let result = try study.train()
         #expect(!result.interrupted)
         #expect(RunDirectory.isComplete(result.directory))
@@ -81,6 +85,7 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
 
     @Test func resumingGivesTheSameWeightsAsAnUninterruptedRun() throws {
         let study = try TinyStudy()
+        defer { study.remove() }
         let straight = try study.train()
         let first = try study.train(["trainer.max_epochs=1"])
         let resumed = try study.train(["ckpt_path=\(first.lastCheckpoint.path)"])
@@ -100,6 +105,7 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
     /// lowest validation loss; last and best are those epochs' files under a second name.
     @Test func trainingKeepsTheNewestAndTheBestCheckpoints() throws {
         let study = try TinyStudy()
+        defer { study.remove() }
         let result = try study.train(["trainer.max_epochs=5", "trainer.keep_last=2", "trainer.keep_best=1", "trainer.best_metric=val_loss"])
         let losses = result.metrics.epochs.map(\.validationLoss)
         let bestEpoch = losses.indices.min { losses[$0] < losses[$1] }! + 1
@@ -117,6 +123,7 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
     /// uninterrupted run.
     @Test func aPrunedRunResumesFromItsLastCheckpoint() throws {
         let study = try TinyStudy()
+        defer { study.remove() }
         let straight = try study.train(["trainer.max_epochs=3", "trainer.keep_last=1", "trainer.keep_best=0"])
         #expect(straight.bestCheckpoint == nil)
         #expect(try FileManager.default.contentsOfDirectory(atPath: straight.directory.appendingPathComponent("checkpoints").path).sorted()
@@ -130,6 +137,7 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
 
     @Test func interruptionWritesACheckpointAndStops() throws {
         let study = try TinyStudy()
+        defer { study.remove() }
         Interruption.request()
         defer { Interruption.reset() }
         let result = try study.train()
@@ -141,6 +149,7 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
 
     @Test func calibrateEvaluateAndPredict() throws {
         let study = try TinyStudy()
+        defer { study.remove() }
         let trained = try study.train()
         let checkpoint = trained.lastCheckpoint.path
         let calibration = try CalibrationRun(config: try study.config("calibrate", ["ckpt_path=\(checkpoint)", "calibration.method=kmeans", "data.cal_trim=10"]),
@@ -225,6 +234,7 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
 
     @Test func badCheckpointsAreClearErrors() throws {
         let study = try TinyStudy()
+        defer { study.remove() }
         let data = try study.data()
         let missing = #expect(throws: ExperimentError.self) {
             try CalibrationRun(config: try study.config("calibrate", ["ckpt_path=/nonexistent/model.safetensors"]), data: data).run(progressStyle: .silent)
@@ -248,12 +258,14 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
 
     @Test func missingDataIsAClearError() throws {
         let study = try TinyStudy()
+        defer { study.remove() }
         let error = #expect(throws: ExperimentError.self) { try ExperimentData.splits(config: try study.config("train")) }
         #expect(error?.description.contains("does not exist (run `kandinsky synth` or `kandinsky pipeline` to generate it)") == true)
     }
 
     @Test func calibrationSizesBeyondTheSplitStopThePipelineBeforeTraining() throws {
         let study = try TinyStudy()
+        defer { study.remove() }
         let config = try study.config("pipeline", ["pipeline.calibration_sizes=[50,100]"])
         let error = #expect(throws: ExperimentError.self) {
             try Pipeline(config: config, prepareData: { try ExperimentData.prepare(config: config, progressStyle: .silent) },
@@ -265,6 +277,7 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
 
     @Test func pipelineWritesTheReport() throws {
         let study = try TinyStudy()
+        defer { study.remove() }
         let config = try study.config("pipeline", ["trainer.max_epochs=1", "pipeline.calibration_sizes=[4,12,50]", "pipeline.draws.small=3",
                                                    "pipeline.draws.large=2", "pipeline.draws.small_size_limit=4", "calibration.max_generations=5",
                                                    "pipeline.example_images=2", "pipeline.linear_sizes=[4]",
@@ -347,6 +360,7 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
 
     @Test func drawSettingsOutOfRangeAreOneLineNamingTheKey() throws {
         let study = try TinyStudy()
+        defer { study.remove() }
         // Refused when the configuration is composed, before any work (the schema's ranges).
         for (override, message) in [
             ("pipeline.draws.small=0", "config key 'pipeline.draws.small' is 0, expected an integer in 1...1000"),

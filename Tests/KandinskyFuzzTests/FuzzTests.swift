@@ -32,13 +32,9 @@ struct FuzzTests {
         var small = SafetensorsFile(tensors: [("a", .float32(ShapedArray(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6]))),
                                               ("b", .uint8(ShapedArray(shape: [4], scalars: [0, 1, 2, 3])))],
                                     metadata: ["format": "pt"])
-        let scratch = temporaryFile("seed.safetensors")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        try small.write(to: scratch)
-        seeds.append(Array(try Data(contentsOf: scratch)))
+        seeds.append(try seedBytes(writtenTo: "seed.safetensors") { try small.write(to: $0) })
         small.tensors.removeAll()
-        try small.write(to: scratch)
-        seeds.append(Array(try Data(contentsOf: scratch)))
+        seeds.append(try seedBytes(writtenTo: "seed.safetensors") { try small.write(to: $0) })
         try fuzzFile(parser: "safetensors", seeds: seeds, mutate: { bytes, _, generator in
             Self.mutateSafetensors(&bytes, using: &generator)
         }) { url in
@@ -71,14 +67,10 @@ struct FuzzTests {
                                       calibrationImageCount: 7, rule: .linear)
         #expect(grouped.safetensors["nc_group_curves_class1"]?.shape == [4, 3])
         #expect(ownCurves.safetensors["nc_curves_class1"]?.shape == [4, 2, 3])
-        let scratch = temporaryFile("seed-cmodel.safetensors")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        var seeds: [[UInt8]] = []
-        for file in [grouped.safetensors, ownCurves.safetensors, linear.safetensors, grouped.safetensors(layout: .dense)] {
-            try file.write(to: scratch)
-            seeds.append(Array(try Data(contentsOf: scratch)))
-        }
-        let formatTwo = Self.testsDirectory.appendingPathComponent("KandinskyCalibrationTests/Fixtures/format2")
+        let files = [grouped.safetensors, ownCurves.safetensors, linear.safetensors, grouped.safetensors(layout: .dense)]
+        var seeds = try files
+            .map { file in try seedBytes(writtenTo: "seed-cmodel.safetensors") { try file.write(to: $0) } }
+        let formatTwo = Fixtures(ofTestTarget: "KandinskyCalibrationTests").url("format2")
         for name in try FileManager.default.contentsOfDirectory(atPath: formatTwo.path).sorted() where name.hasSuffix(".safetensors") {
             seeds.append(Array(try Data(contentsOf: formatTwo.appendingPathComponent(name))))
         }
@@ -94,16 +86,14 @@ struct FuzzTests {
     func scoreStore() throws {
         // Two small stores: three classes with an odd score count (so the padding is present),
         // and one class scored in half precision.
-        let scratch = temporaryFile("seed.kscores")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        var seeds: [[UInt8]] = []
         let p = Tensor(shape: [2, 3, 2, 2], scalars: (0..<24).map { Float($0 % 5) / 4 })
         let t = ShapedArray<UInt8>(shape: [2, 3, 2, 2], scalars: (0..<24).map { $0 % 3 == 0 ? 1 : 0 })
-        try ScoreStore(probabilities: p, targets: t).write(to: scratch)
-        seeds.append(Array(try Data(contentsOf: scratch)))
-        try ScoreStore(probabilities: HalfTensor(shape: [3, 1, 1, 3], scalars: [0.5, 0.25, 1, 0, 0.75, 0.5, 0.125, 1, 0]),
-                       targets: ShapedArray(shape: [3, 1, 1, 3], repeating: 1), precision: .halfProbabilities).write(to: scratch)
-        seeds.append(Array(try Data(contentsOf: scratch)))
+        let seeds = try [
+            ScoreStore(probabilities: p, targets: t),
+            ScoreStore(probabilities: HalfTensor(shape: [3, 1, 1, 3],
+                                                 scalars: [0.5, 0.25, 1, 0, 0.75, 0.5, 0.125, 1, 0]),
+                       targets: ShapedArray(shape: [3, 1, 1, 3], repeating: 1), precision: .halfProbabilities),
+        ].map { store in try seedBytes(writtenTo: "seed.kscores") { try store.write(to: $0) } }
         try fuzzFile(parser: "kscores", seeds: seeds, mutate: { bytes, _, generator in
             Bool.random(using: &generator) ? Self.mutateScoreHeader(&bytes, using: &generator) : mutateBytes(&bytes, using: &generator)
         }) { url in
@@ -245,11 +235,9 @@ struct FuzzTests {
     /// The parity fixtures of the other test targets, written by numpy, safetensors, Pillow and
     /// libjpeg (one copy, read in place): `.npy` and safetensors files of KandinskyCoreTests,
     /// PNG and JPEG images of KandinskyDataTests.
-    static let seedDirectories = ["KandinskyCoreTests/Fixtures/npy", "KandinskyCoreTests/Fixtures/safetensors", "KandinskyDataTests/Fixtures/images"]
-        .map { testsDirectory.appendingPathComponent($0) }
-
-    /// `Tests/`, where the other test targets keep their fixtures.
-    static let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    static let seedDirectories = [Fixtures(ofTestTarget: "KandinskyCoreTests").url("npy"),
+                                  Fixtures(ofTestTarget: "KandinskyCoreTests").url("safetensors"),
+                                  Fixtures(ofTestTarget: "KandinskyDataTests").url("images")]
 
     /// The seed files with the given extension, in name order.
     func seedFiles(withExtension ext: String) -> [[UInt8]] {
@@ -262,8 +250,9 @@ struct FuzzTests {
     /// Runs a campaign whose parser reads a file: each input is written to one scratch file first.
     func fuzzFile(parser: String, seeds: [[UInt8]], mutate: (inout [UInt8], Int, inout SeededGenerator) -> [String],
                   _ read: (URL) -> FuzzOutcome) throws {
-        let url = temporaryFile("\(parser).input")
-        defer { try? FileManager.default.removeItem(at: url) }
+        let directory = try scratchDirectory("fuzz")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("\(parser).input")
         let outcome = { (bytes: [UInt8], _: Int) -> FuzzOutcome in
             try! Data(bytes).write(to: url)
             return read(url)
@@ -293,8 +282,8 @@ struct FuzzTests {
     /// be accepted (and pass the parser's own expectations again).
     func expectRegressionsRefused(parser: String, harness: FuzzHarness, _ outcome: ([UInt8], Int) -> FuzzOutcome,
                                   sourceLocation: SourceLocation = #_sourceLocation) {
-        guard let directory = Bundle.module.url(forResource: "Fixtures/regressions/\(parser)", withExtension: nil),
-              let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        let directory = Fixtures(in: .module).url("regressions/\(parser)")
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
         for name in names.sorted() {
             let bytes = Array(try! Data(contentsOf: directory.appendingPathComponent(name)))
             let result = harness.run(bytes, description: "\(parser) regression fixture \(name)", crashFileName: name) { outcome($0, 0) }
@@ -314,7 +303,11 @@ struct FuzzTests {
         }
     }
 
-    func temporaryFile(_ name: String) -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-fuzz-\(UUID().uuidString)-\(name)")
+    /// The bytes `write` puts in a file `name` (in a scratch directory, removed again).
+    func seedBytes(writtenTo name: String, by write: (URL) throws -> Void) throws -> [UInt8] {
+        let directory = try scratchDirectory("fuzz")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try write(directory.appendingPathComponent(name))
+        return Array(try Data(contentsOf: directory.appendingPathComponent(name)))
     }
 }

@@ -56,36 +56,39 @@ import Testing
         #expect(worst <= 1e-5 * scale, "max difference \(worst) exceeds 1e-5 × \(scale)")
     }
 
-    // Width 45 = two 16-column blocks, one of 8 and a last partial vector of 5 columns; 6
-    // outputs = one block of 4 channels and two single ones; rows 2 ..< 6 of 7 with a bias.
-    @Test(arguments: WinogradTests.variants)
-    func blocksTailsAndBandOffsets(avx2: Bool) {
-        check(inputs: 5, outputs: 6, height: 7, width: 45, firstRow: 2, rows: 4, withBias: true, avx2: avx2, seed: 61)
+    /// One call of the kernel: channel counts, image size and band chosen to reach its code paths.
+    struct Band: Sendable, CustomTestStringConvertible {
+        var testDescription: String
+        var inputs: Int, outputs: Int, height: Int, width: Int, firstRow: Int, rows: Int
+        var withBias = true
+        var seed: UInt64
     }
 
-    // 15 outputs: on the 8-column block and the last partial vector (width 45), one block of 12
-    // channels and three single ones; on the 16-column blocks, three blocks of 4 and three single ones.
-    @Test(arguments: WinogradTests.variants)
-    func wideChannelBlocks(avx2: Bool) {
-        check(inputs: 7, outputs: 15, height: 5, width: 45, firstRow: 1, rows: 3, withBias: true, avx2: avx2, seed: 64)
-    }
+    static let bands = [
+        // Width 45 = two 16-column blocks, one of 8 and a last partial vector of 5 columns; 6
+        // outputs = one block of 4 channels and two single ones; rows 2 ..< 6 of 7 with a bias.
+        Band(testDescription: "blocks, tails and band offsets", inputs: 5, outputs: 6, height: 7, width: 45, firstRow: 2,
+             rows: 4, seed: 61),
+        // 15 outputs: on the 8-column block and the last partial vector (width 45), one block of
+        // 12 channels and three single ones; on the 16-column blocks, three blocks of 4 and three
+        // single ones.
+        Band(testDescription: "wide channel blocks", inputs: 7, outputs: 15, height: 5, width: 45, firstRow: 1, rows: 3,
+             seed: 64),
+        // 100 inputs put 12 output channels in a group (their taps fill 32 KiB): 30 outputs sweep
+        // the rows in groups of 12, 12 and 6; width 21 = one 16-column block and a partial vector.
+        Band(testDescription: "output channel groups", inputs: 100, outputs: 30, height: 3, width: 21, firstRow: 0,
+             rows: 3, seed: 65),
+        // Width 5 is narrower than a vector, so every column runs one at a time; no bias (∂x).
+        Band(testDescription: "narrow images without bias", inputs: 3, outputs: 4, height: 4, width: 5, firstRow: 0,
+             rows: 4, withBias: false, seed: 62),
+        // Channel counts of a UNet of 16 channels at a row width of 16 columns.
+        Band(testDescription: "sixteen channels", inputs: 16, outputs: 16, height: 3, width: 16, firstRow: 1, rows: 2,
+             seed: 63),
+    ]
 
-    // 100 inputs put 12 output channels in a group (their taps fill 32 KiB): 30 outputs sweep
-    // the rows in groups of 12, 12 and 6; width 21 = one 16-column block and a partial vector.
-    @Test(arguments: WinogradTests.variants)
-    func outputChannelGroups(avx2: Bool) {
-        check(inputs: 100, outputs: 30, height: 3, width: 21, firstRow: 0, rows: 3, withBias: true, avx2: avx2, seed: 65)
-    }
-
-    // Width 5 is narrower than a vector, so every column runs one at a time; no bias (∂x).
-    @Test(arguments: WinogradTests.variants)
-    func narrowImagesWithoutBias(avx2: Bool) {
-        check(inputs: 3, outputs: 4, height: 4, width: 5, firstRow: 0, rows: 4, withBias: false, avx2: avx2, seed: 62)
-    }
-
-    // Channel counts of a UNet of 16 channels at a row width of 16 columns.
-    @Test(arguments: WinogradTests.variants)
-    func sixteenChannels(avx2: Bool) {
-        check(inputs: 16, outputs: 16, height: 3, width: 16, firstRow: 1, rows: 2, withBias: true, avx2: avx2, seed: 63)
+    @Test(arguments: bands, WinogradTests.variants)
+    func matchesTheDefinition(band: Band, avx2: Bool) {
+        check(inputs: band.inputs, outputs: band.outputs, height: band.height, width: band.width, firstRow: band.firstRow,
+              rows: band.rows, withBias: band.withBias, avx2: avx2, seed: band.seed)
     }
 }

@@ -1,22 +1,8 @@
 import Foundation
 import KandinskyCore
+import KandinskyTestSupport
 import Testing
 @testable import KandinskyModels
-
-/// Expects `actual` to match `expected` element-wise within `tolerance` relative to the largest
-/// magnitude in `expected`: max |a − e| ≤ tolerance · max(max |e|, floor).
-func expectClose(_ actual: Tensor, _ expected: Tensor, relativeTolerance tolerance: Float, floor: Float = 1e-6,
-                 _ what: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(actual.shape == expected.shape, "\(what): shape \(actual.shape) ≠ \(expected.shape)", sourceLocation: sourceLocation)
-    guard actual.shape == expected.shape else { return }
-    let a = actual.scalars, e = expected.scalars
-    var worst: Float = 0, scale: Float = floor
-    for i in a.indices {
-        worst = max(worst, abs(a[i] - e[i]))
-        scale = max(scale, abs(e[i]))
-    }
-    #expect(worst <= tolerance * scale, "\(what): max difference \(worst) exceeds \(tolerance) × \(scale)", sourceLocation: sourceLocation)
-}
 
 /// Σ r·y in double precision: the scalar whose gradient the checks compare.
 private func projection(_ y: Tensor, _ r: Tensor) -> Double {
@@ -80,14 +66,13 @@ func checkGradients<L: Layer>(_ layer: L, input: Tensor, epsilon: Float = 1e-2, 
     }
 }
 
-/// The URL of a committed fixture file.
-func fixtureURL(_ name: String) throws -> URL {
-    try #require(Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures"))
-}
+/// The committed fixtures, written by `scripts/fixtures/make_unet_fixtures.py` and
+/// `scripts/fixtures/make_unet_state_dict_fixture.py`.
+let fixtures = Fixtures(in: .module)
 
 /// A committed safetensors fixture, read through Core's reader.
 func readFixture(_ name: String) throws -> SafetensorsFile {
-    try SafetensorsFile.read(contentsOf: fixtureURL(name))
+    try SafetensorsFile.read(contentsOf: fixtures.url(name))
 }
 
 /// The float32 tensor `name` of a fixture.

@@ -43,12 +43,13 @@ import Testing
     /// Without its architecture, a network's file is the one `safetensors.torch.save_file(
     /// model.state_dict(), path)` wrote for the same weights, to the byte.
     @Test func weightsWithoutTheArchitectureAreWhatPyTorchWrites() throws {
-        let url = try fixtureURL("unet_c4_weights.safetensors")
+        let url = fixtures.url("unet_c4_weights.safetensors")
         var model = try UNet(contentsOf: url, architecture: .init(inputChannels: 3, outputChannels: 2, channels: 4, depth: 4))
         let file = model.safetensorsFile(recordsArchitecture: false)
         #expect(file.metadata.isEmpty)
-        let written = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-plain-\(UUID().uuidString).safetensors")
-        defer { try? FileManager.default.removeItem(at: written) }
+        let directory = try scratchDirectory("plain")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let written = directory.appendingPathComponent("plain.safetensors")
         try file.write(to: written)
         #expect(try Data(contentsOf: written) == Data(contentsOf: url))
     }
@@ -59,12 +60,9 @@ import Testing
         #expect(throws: ModelError.self) { try model.validate(inputShape: [1, 1, 32, 48]) }
         #expect(throws: ModelError.self) { try model.validate(inputShape: [3, 32, 48]) }
         #expect(throws: Never.self) { try model.validate(inputShape: [1, 3, 32, 48]) }
-        do {
-            try model.validate(inputShape: [1, 3, 40, 50])
-        } catch {
-            #expect(error.description.contains("divisible by 2^depth = 16"))
-            #expect(error.description.contains("[1, 3, 40, 50]"))
-        }
+        let error = #expect(throws: ModelError.self) { try model.validate(inputShape: [1, 3, 40, 50]) }
+        #expect(error?.description.contains("divisible by 2^depth = 16") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("[1, 3, 40, 50]") == true, "\(String(describing: error))")
     }
 
     @Test func loadingListsEveryMismatch() {
@@ -104,12 +102,12 @@ import Testing
         let images = Tensor.uniform([5, 3, 8, 8], using: &generator)
         let whole = try model.probabilities(images, batchSize: 8)
         // Other batch sizes tile the convolutions differently: equal up to rounding.
-        expectClose(try model.probabilities(images, batchSize: 2), whole, relativeTolerance: 1e-6)
-        expectClose(whole, model.forward(images, training: false).sigmoid(), relativeTolerance: 1e-7)
+        expectClose(try model.probabilities(images, batchSize: 2), whole, tolerance: 1e-6)
+        expectClose(whole, model.forward(images, training: false).sigmoid(), tolerance: 1e-7)
     }
 
     @Test func loadsAPyTorchFileGivenItsArchitecture() throws {
-        let url = try fixtureURL("unet_c4_weights.safetensors")
+        let url = fixtures.url("unet_c4_weights.safetensors")
         do {
             _ = try UNet(contentsOf: url)
             Issue.record("a file without metadata loaded without an architecture")
@@ -154,14 +152,14 @@ import Testing
         let images = try tensor(step, "input"), targets = try tensor(step, "targets")
 
         let logits = model.forward(images, training: true)
-        expectClose(logits, try tensor(step, "logits"), relativeTolerance: 1e-4, "logits")
+        expectClose(logits, try tensor(step, "logits"), tolerance: 1e-4, "logits")
 
         var loss = TopKBinaryCrossEntropy(keptFraction: 0.5)
         var gradient = Tensor(shape: [0], repeating: 0)
         let value = loss.lossAndGradient(logits, targets, gradient: &gradient)
-        expectClose(Tensor(shape: [1], scalars: [value]), try tensor(step, "loss"), relativeTolerance: 1e-5, "loss")
+        expectClose(Tensor(shape: [1], scalars: [value]), try tensor(step, "loss"), tolerance: 1e-5, "loss")
         let dice = Dice.classwise(probabilities: logits.sigmoid(), targets: targets)
-        expectClose(dice, try tensor(step, "dice"), relativeTolerance: 1e-5, "dice")
+        expectClose(dice, try tensor(step, "dice"), tolerance: 1e-5, "dice")
 
         _ = model.backward(gradient)
         var adam = Adam(learningRate: 1e-3, weightDecay: 1e-2)
@@ -172,12 +170,12 @@ import Testing
         let watched = ["down_sample_layers.0.layers.0.weight", "down_sample_layers.2.layers.4.bias",
                        "conv.layers.0.weight", "up_sample_layers.3.layers.0.weight", "conv2.0.weight", "conv2.2.bias"]
         for name in watched {
-            expectClose(try #require(gradients[name]), try tensor(step, "grad." + name), relativeTolerance: 1e-3, "∂/∂\(name)")
+            expectClose(try #require(gradients[name]), try tensor(step, "grad." + name), tolerance: 1e-3, "∂/∂\(name)")
             // Adam's first step moves each weight by η·g/(|g| + ε) ≈ ±η, whose sign is ill-defined
             // where g is near 0; a tolerance of 0.5 % of η = 1e-3 still catches any wrong term.
             let expected = try tensor(step, "adam." + name)
             let scale = expected.scalars.map(abs).max()!
-            expectClose(try #require(updated[name]), expected, relativeTolerance: 5e-6 / scale, "Adam-updated \(name)")
+            expectClose(try #require(updated[name]), expected, tolerance: 5e-6 / Double(scale), "Adam-updated \(name)")
         }
 
         let schedule = CosineAnnealingWarmRestarts(baseLearningRate: 0.01)
@@ -201,7 +199,7 @@ import Testing
             model.upBlocks[index].secondConvolution.trainingStrategy = .winograd
         }
         let logits = model.forward(try tensor(step, "input"), training: true)
-        expectClose(logits, try tensor(step, "logits"), relativeTolerance: 1e-4, "logits")
+        expectClose(logits, try tensor(step, "logits"), tolerance: 1e-4, "logits")
         var loss = TopKBinaryCrossEntropy(keptFraction: 0.5)
         var gradient = Tensor(shape: [0], repeating: 0)
         _ = loss.lossAndGradient(logits, try tensor(step, "targets"), gradient: &gradient)
@@ -209,7 +207,7 @@ import Testing
         var gradients: [String: Tensor] = [:]
         model.visitParameters { name, parameter in gradients[name] = parameter.gradient }
         for name in ["down_sample_layers.0.layers.0.weight", "up_sample_layers.3.layers.0.weight", "conv.layers.0.weight"] {
-            expectClose(try #require(gradients[name]), try tensor(step, "grad." + name), relativeTolerance: 1e-3, "∂/∂\(name)")
+            expectClose(try #require(gradients[name]), try tensor(step, "grad." + name), tolerance: 1e-3, "∂/∂\(name)")
         }
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
 
-/// The result of one run of a built executable of this package.
+/// The result of one run of an executable: one built by this package, or a system tool.
 public struct ProcessRun: Sendable {
+    /// The process's id (it has ended: the system may give it to another process).
+    public let processIdentifier: Int32
     public let status: Int32
     public let stdout: String
     public let stderr: String
@@ -41,8 +43,7 @@ public final class LaunchedProcess {
     /// Starts `executable` with `arguments` in `directory`; `environment` adds to (or, with nil
     /// values, removes from) the test's own environment.
     public init(_ executable: URL, _ arguments: [String], in directory: URL? = nil, environment extra: [String: String?] = [:]) throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        scratch = try scratchDirectory("run")
         for name in ["stdout", "stderr"] { _ = FileManager.default.createFile(atPath: scratch.appendingPathComponent(name).path, contents: nil) }
         out = try FileHandle(forWritingTo: scratch.appendingPathComponent("stdout"))
         err = try FileHandle(forWritingTo: scratch.appendingPathComponent("stderr"))
@@ -88,7 +89,7 @@ public final class LaunchedProcess {
         process.waitUntilExit()
         try out.close()
         try err.close()
-        return ProcessRun(status: process.terminationStatus,
+        return ProcessRun(processIdentifier: process.processIdentifier, status: process.terminationStatus,
                           stdout: try String(contentsOf: scratch.appendingPathComponent("stdout"), encoding: .utf8),
                           stderr: try String(contentsOf: scratch.appendingPathComponent("stderr"), encoding: .utf8))
     }

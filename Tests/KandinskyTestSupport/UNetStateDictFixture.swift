@@ -36,8 +36,7 @@ public struct UNetStateDictFixture: Decodable, Sendable {
 
     /// The committed fixture.
     public static func load() throws -> UNetStateDictFixture {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("KandinskyModelsTests/Fixtures/unet_state_dicts.json")
+        let url = Fixtures(ofTestTarget: "KandinskyModelsTests").url("unet_state_dicts.json")
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return try decoder.decode(UNetStateDictFixture.self, from: Data(contentsOf: url))
