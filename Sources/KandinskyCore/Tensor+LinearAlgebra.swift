@@ -2,7 +2,7 @@ import CBLAS
 
 /// Whether a matrix operand of ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``
 /// is used as stored or transposed.
-public enum MatrixTranspose: Sendable {
+package enum MatrixTranspose: Sendable {
     /// The operand as stored (row-major).
     case none
     /// The operand's transpose, without copying.
@@ -19,7 +19,7 @@ public enum MatrixTranspose: Sendable {
 /// that calls `cblas_sgemm`.
 ///
 /// - Complexity: 2·m·n·k floating-point operations, spread over OpenBLAS's threads.
-public func gemm(transposeA: MatrixTranspose, transposeB: MatrixTranspose,
+package func gemm(transposeA: MatrixTranspose, transposeB: MatrixTranspose,
                  m: Int, n: Int, k: Int, alpha: Float = 1,
                  a: UnsafePointer<Float>, lda: Int,
                  b: UnsafePointer<Float>, ldb: Int,

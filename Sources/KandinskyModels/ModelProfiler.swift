@@ -7,9 +7,9 @@ import Synchronization
 /// Layer-level categories count wall-clock seconds on the calling thread. The two convolution
 /// sub-categories (``Category/convolutionGEMM`` and ``Category/im2col``) count seconds summed
 /// over worker threads, so their ratio splits ``Category/convolution``'s wall-clock time.
-public enum ModelProfiler {
+package enum ModelProfiler {
     /// Where time is counted.
-    public enum Category: Int, CaseIterable, Sendable, CustomStringConvertible {
+    package enum Category: Int, CaseIterable, Sendable, CustomStringConvertible {
         /// Convolution layers, forward and backward (wall-clock).
         case convolution
         /// GEMMs inside convolutions (summed over threads).
@@ -26,7 +26,7 @@ public enum ModelProfiler {
         case optimizer
 
         /// A short label for benchmark output.
-        public var description: String {
+        package var description: String {
             switch self {
             case .convolution: "convolution"
             case .convolutionGEMM: "convolution GEMMs"
@@ -43,18 +43,18 @@ public enum ModelProfiler {
     private static let totals = Mutex<[Double]>(Array(repeating: 0, count: Category.allCases.count))
 
     /// Whether time is being recorded.
-    public static var isEnabled: Bool {
+    package static var isEnabled: Bool {
         get { enabled.load(ordering: .relaxed) }
         set { enabled.store(newValue, ordering: .relaxed) }
     }
 
     /// Sets every total to zero.
-    public static func reset() {
+    package static func reset() {
         totals.withLock { $0 = Array(repeating: 0, count: Category.allCases.count) }
     }
 
     /// Seconds recorded per category since the last ``reset()``.
-    public static func snapshot() -> [Category: Double] {
+    package static func snapshot() -> [Category: Double] {
         let values = totals.withLock { $0 }
         return Dictionary(uniqueKeysWithValues: Category.allCases.map { ($0, values[$0.rawValue]) })
     }

@@ -3,10 +3,10 @@ import Synchronization
 
 /// Checks of calibration inputs shared by the routines that take them (the conversions of
 /// inputs read from files are ``CalibrationInput``).
-public enum InputValidation {
+package enum InputValidation {
     /// Checks that probabilities and targets are both [N, C, H, W] with the same shape, N ≥ 1
     /// and H·W ≥ 1.
-    public static func checkShapes(probabilities: [Int], targets: [Int],
+    package static func checkShapes(probabilities: [Int], targets: [Int],
                                    probabilitiesSource: String = "probabilities",
                                    targetsSource: String = "targets") throws(CalibrationError) {
         guard probabilities.count == 4 else {
@@ -21,7 +21,7 @@ public enum InputValidation {
     }
 
     /// Checks that `classIndex` is one of `classCount` classes.
-    public static func checkClassIndex(_ classIndex: Int, classCount: Int, source: String = "class index") throws(CalibrationError) {
+    package static func checkClassIndex(_ classIndex: Int, classCount: Int, source: String = "class index") throws(CalibrationError) {
         guard classIndex >= 0 && classIndex < classCount else {
             throw .classIndexOutOfRange(source: source, index: classIndex, classCount: classCount)
         }
@@ -29,7 +29,7 @@ public enum InputValidation {
 
     /// The classes a strategy groups: `classes` checked (each in 0..<classCount, none twice)
     /// and sorted, or every class when nil.
-    public static func groupedClasses(_ classes: [Int]?, classCount: Int, source: String = "classes") throws(CalibrationError) -> [Int] {
+    package static func groupedClasses(_ classes: [Int]?, classCount: Int, source: String = "classes") throws(CalibrationError) -> [Int] {
         guard let classes else { return Array(0..<classCount) }
         for c in classes { try checkClassIndex(c, classCount: classCount, source: source) }
         guard Set(classes).count == classes.count, !classes.isEmpty else {

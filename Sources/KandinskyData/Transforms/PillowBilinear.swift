@@ -8,7 +8,7 @@
 /// `⌊c − support + 0.5⌋ ..< ⌊c + support + 0.5⌋` (clamped to the image) with weights
 /// `filter((j − c + 0.5) / max(scale, 1))`, normalised to sum 1 and then quantised to 22-bit
 /// fixed point; each sum is rounded (+2²¹) and clipped to 0…255.
-public enum PillowBilinear {
+package enum PillowBilinear {
     /// The fixed-point weights of one axis.
     struct Weights {
         /// First input index of each output sample.
@@ -57,7 +57,7 @@ public enum PillowBilinear {
 
     /// `image` resized to `width × height`.
     /// - Complexity: O((W_in · H_in + W · H_in) · support) for the two passes.
-    public static func resize(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
+    package static func resize(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
         precondition(width > 0 && height > 0, "resize target must be positive, got \(width)×\(height)")
         var current = image
         if width != current.width {
