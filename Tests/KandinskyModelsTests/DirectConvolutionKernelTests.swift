@@ -9,7 +9,7 @@ import Testing
     /// Runs the kernel on rows `firstRow ..< firstRow + rows` of a random padded image and
     /// compares every written output with the Double sum; checks that nothing else is written.
     func check(inputs: Int, outputs: Int, height: Int, width: Int, firstRow: Int, rows: Int, withBias: Bool,
-               avx2: Bool, seed: UInt64) {
+               variant: kandinsky_kernel_variant, seed: UInt64) {
         var generator = SeededGenerator(seed: seed)
         let wp = width + 2, plane = (height + 2) * wp
         let padded = Tensor.normal([inputs * plane + 2], using: &generator).scalars
@@ -23,7 +23,7 @@ import Testing
                     y.withUnsafeMutableBufferPointer { out in
                         kandinsky_direct_conv3x3_rows(p.baseAddress! + firstRow * wp, inputs, wp, plane, t.baseAddress!,
                                                       withBias ? b.baseAddress! : nil, outputs, rows, width,
-                                                      out.baseAddress! + firstRow * width, outputPlane, avx2 ? 1 : 0)
+                                                      out.baseAddress! + firstRow * width, outputPlane, variant)
                     }
                 }
             }
@@ -59,33 +59,33 @@ import Testing
     // Width 45 = two 16-column blocks, one of 8 and a last partial vector of 5 columns; 6
     // outputs = one block of 4 channels and two single ones; rows 2 ..< 6 of 7 with a bias.
     @Test(arguments: WinogradTests.variants)
-    func blocksTailsAndBandOffsets(avx2: Bool) {
-        check(inputs: 5, outputs: 6, height: 7, width: 45, firstRow: 2, rows: 4, withBias: true, avx2: avx2, seed: 61)
+    func blocksTailsAndBandOffsets(variant: kandinsky_kernel_variant) {
+        check(inputs: 5, outputs: 6, height: 7, width: 45, firstRow: 2, rows: 4, withBias: true, variant: variant, seed: 61)
     }
 
     // 15 outputs: on the 8-column block and the last partial vector (width 45), one block of 12
     // channels and three single ones; on the 16-column blocks, three blocks of 4 and three single ones.
     @Test(arguments: WinogradTests.variants)
-    func wideChannelBlocks(avx2: Bool) {
-        check(inputs: 7, outputs: 15, height: 5, width: 45, firstRow: 1, rows: 3, withBias: true, avx2: avx2, seed: 64)
+    func wideChannelBlocks(variant: kandinsky_kernel_variant) {
+        check(inputs: 7, outputs: 15, height: 5, width: 45, firstRow: 1, rows: 3, withBias: true, variant: variant, seed: 64)
     }
 
     // 100 inputs put 12 output channels in a group (their taps fill 32 KiB): 30 outputs sweep
     // the rows in groups of 12, 12 and 6; width 21 = one 16-column block and a partial vector.
     @Test(arguments: WinogradTests.variants)
-    func outputChannelGroups(avx2: Bool) {
-        check(inputs: 100, outputs: 30, height: 3, width: 21, firstRow: 0, rows: 3, withBias: true, avx2: avx2, seed: 65)
+    func outputChannelGroups(variant: kandinsky_kernel_variant) {
+        check(inputs: 100, outputs: 30, height: 3, width: 21, firstRow: 0, rows: 3, withBias: true, variant: variant, seed: 65)
     }
 
     // Width 5 is narrower than a vector, so every column runs one at a time; no bias (∂x).
     @Test(arguments: WinogradTests.variants)
-    func narrowImagesWithoutBias(avx2: Bool) {
-        check(inputs: 3, outputs: 4, height: 4, width: 5, firstRow: 0, rows: 4, withBias: false, avx2: avx2, seed: 62)
+    func narrowImagesWithoutBias(variant: kandinsky_kernel_variant) {
+        check(inputs: 3, outputs: 4, height: 4, width: 5, firstRow: 0, rows: 4, withBias: false, variant: variant, seed: 62)
     }
 
     // Channel counts of a UNet of 16 channels at a row width of 16 columns.
     @Test(arguments: WinogradTests.variants)
-    func sixteenChannels(avx2: Bool) {
-        check(inputs: 16, outputs: 16, height: 3, width: 16, firstRow: 1, rows: 2, withBias: true, avx2: avx2, seed: 63)
+    func sixteenChannels(variant: kandinsky_kernel_variant) {
+        check(inputs: 16, outputs: 16, height: 3, width: 16, firstRow: 1, rows: 2, withBias: true, variant: variant, seed: 63)
     }
 }
