@@ -183,10 +183,3 @@ public struct ScoreStore: Sendable {
                           values: newValues, imageIndices: ShapedArray(shape: [total], scalars: newImages))
     }
 }
-
-/// A raw pointer that worker threads may share because each writes a disjoint part.
-struct UncheckedPointer<Pointee>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Pointee>
-    init(_ pointer: UnsafeMutablePointer<Pointee>) { self.pointer = pointer }
-    init(_ pointer: UnsafePointer<Pointee>) { self.pointer = UnsafeMutablePointer(mutating: pointer) }
-}
