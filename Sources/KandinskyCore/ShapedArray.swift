@@ -79,7 +79,11 @@ public struct ShapedArray<Scalar: BitwiseCopyable>: @unchecked Sendable {
     /// The row-major strides, in elements.
     @inlinable public var strides: [Int] { Self.strides(of: shape) }
 
-    /// All elements in row-major order.
+    /// A copy of all elements in row-major order, as a new `Array`.
+    ///
+    /// Each read copies all ``count`` elements (O(count) time and memory), so read it once, not
+    /// in a loop: index with ``subscript(_:)`` or ``withUnsafeBufferPointer(_:)``, and select
+    /// entries with ``gathering(_:alongAxis:)``.
     @inlinable public var scalars: [Scalar] {
         withUnsafeBufferPointer { Array($0) }
     }
