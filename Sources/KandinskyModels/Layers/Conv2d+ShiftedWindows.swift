@@ -6,9 +6,7 @@ import KandinskyCore
 
 extension Conv2d {
     mutating func convolveShifted(_ input: Tensor, training: Bool, geometry g: ConvolutionGeometry) -> Tensor {
-        var result = Tensor.empty
-        swap(&result, &output)
-        result.prepareBuffer(shape: [g.images, outputChannels, g.height, g.width])
+        var result = Tensor.reusing(&output, shape: [g.images, outputChannels, g.height, g.width])
         taps.prepareBuffer(shape: [9, outputChannels, inputChannels])
         let weight = self.weight.value
         weight.withUnsafeBufferPointer { w in

@@ -7,9 +7,7 @@ extension Conv2d {
     /// Forward through Winograd; in training also keeps a padded copy of the input, from which
     /// the backward pass computes ∂W by shifted windows.
     mutating func convolveWinograd(_ input: Tensor, training: Bool, geometry g: ConvolutionGeometry) -> Tensor {
-        var result = Tensor.empty
-        swap(&result, &output)
-        result.prepareBuffer(shape: [g.images, outputChannels, g.height, g.width])
+        var result = Tensor.reusing(&output, shape: [g.images, outputChannels, g.height, g.width])
         keepPaddedInput(input, training: training, geometry: g)
         let transformed = scratch.shared(count: 36 * outputChannels * inputChannels)
         let scratch = self.scratch, variant = kernelVariant
@@ -39,9 +37,7 @@ extension Conv2d {
         savedInput = nil
         guard needsInputGradient else { return nil }
         let (cin, cout) = (inputChannels, outputChannels)
-        var result = Tensor.empty
-        swap(&result, &inputGradient)
-        result.prepareBuffer(shape: input.shape)
+        var result = Tensor.reusing(&inputGradient, shape: input.shape)
         let transposed = ConvolutionGeometry(images: g.images, inputChannels: cout, outputChannels: cin,
                                              height: g.height, width: g.width, kernel: 3, padding: 1,
                                              columnBudget: g.columnBudget, threads: g.threads)

@@ -155,9 +155,7 @@ public struct Conv2d: Layer {
         let tile = g.tileSize
         let tiles = g.tileCount
         scratch.reserve(threads: threads, columnCount: isPointwise ? 0 : g.patchSize * tile, partialCount: 0)
-        var result = Tensor.empty
-        swap(&result, &output)
-        result.prepareBuffer(shape: [g.images, outputChannels, g.outputHeight, g.outputWidth])
+        var result = Tensor.reusing(&output, shape: [g.images, outputChannels, g.outputHeight, g.outputWidth])
         let scratch = self.scratch, pointwise = isPointwise
         let weight = self.weight.value, bias = self.bias.value
         result.withUnsafeMutableBufferPointer { y in
