@@ -3,8 +3,10 @@
 // Kandinsky: conformal calibration of image-segmentation models on the CPU.
 //
 // Compile-time flags:
-// - `KANDINSKY_INTERNAL_CHECKS`: enables expensive invariant checks (curves never decrease,
-//   shapes agree after every operation). Enable with `swift build -Xswiftc -DKANDINSKY_INTERNAL_CHECKS`.
+// - `KANDINSKY_INTERNAL_CHECKS`: enables invariant checks (`_checkInvariants()`): every ShapedArray's
+//   shape agrees with its storage when made and after each write; a ScoreStore's rows are laid out and
+//   sorted; k-means results are well formed; calibrated curves never decrease. Enable with
+//   `swift build -Xswiftc -DKANDINSKY_INTERNAL_CHECKS`; scripts/test.sh runs an example built so.
 // Environment variables read by this manifest:
 // - `KANDINSKY_DOCS=1`: adds the swift-docc-plugin so `swift package generate-documentation` works.
 

@@ -162,8 +162,8 @@ func runCalibrationBenchmarks() throws {
     let kernelPoints = 16_384
     var kernelGenerator = SeededGenerator(seed: 5)
     let kernelFeatures = (0..<(4 * kernelPoints)).map { _ in kernelGenerator.nextUnitFloat() }
-    let variants = [("baseline", kandinsky_pair_distances_baseline)]
-        + (kandinsky_cpu_has_avx2_fma() != 0 ? [("AVX2 + FMA", kandinsky_pair_distances_avx2_fma)] : [])
+    let variants = [("baseline", kandinsky_kernel_baseline)]
+        + (kandinsky_cpu_has_avx2_fma() != 0 ? [("AVX2 + FMA", kandinsky_kernel_avx2_fma)] : [])
     for (name, variant) in variants {
         let t = measure {
             kernelFeatures.withUnsafeBufferPointer { kandinsky_pair_distances_within(variant, $0.baseAddress!, kernelPoints, kernelPoints, 4) }

@@ -3,19 +3,12 @@
 #include <math.h>
 #include <string.h>
 
-#include "cpu_features.h"
-#include "kernel_variants.h"
+#include "kernel_support.h"
 
 // One implementation written with Clang vector extensions and inlined into two wrappers: the
 // baseline one compiles it for the target's default instruction set (two SSE registers per
 // eight lanes on x86-64), the AVX2 one for AVX2 + FMA (one register per eight lanes, and fused
 // multiply-adds for the squared distances).
-
-typedef float float8 __attribute__((ext_vector_type(8)));
-typedef int int8 __attribute__((ext_vector_type(8)));
-typedef double double4 __attribute__((ext_vector_type(4)));
-
-#define KERNEL_INLINE static inline __attribute__((always_inline))
 
 enum {
     /// The widest block of columns held in registers while the rows stream past: two vectors,
@@ -27,9 +20,7 @@ enum {
     rows_per_flush = 256,
 };
 
-// Macros rather than functions: a function returning an eight-lane vector would have a
-// different ABI in the baseline and AVX2 compilations.
-#define LOAD8(pointer) ({ float8 loaded_; memcpy(&loaded_, (pointer), sizeof loaded_); loaded_; })
+// A macro rather than a function, as LOAD8 (kernel_support.h).
 #define WIDEN_SUM(v) (__builtin_convertvector((v).lo, double4) + __builtin_convertvector((v).hi, double4))
 
 /// Σ_{r < row_count} Σ_{j < width} ‖row_r − column_j‖₂ for a block of `vectors` · 8 ≥ width
@@ -37,44 +28,44 @@ enum {
 ///
 /// The column coordinates stay in registers when `dimension` is a compile-time constant; the
 /// rows are read once each. O(row_count · vectors · dimension).
-KERNEL_INLINE double block_sum(const float *rows, ptrdiff_t row_stride, size_t row_count,
-                               const float *columns, ptrdiff_t column_stride, size_t width,
-                               size_t dimension, size_t vectors) {
+KANDINSKY_INLINE double block_sum(const float *rows, long row_stride, long row_count,
+                                  const float *columns, long column_stride, long width,
+                                  long dimension, long vectors) {
     const int8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
     int8 keep[2] = {lane < (int)width, lane + 8 < (int)width};
     double4 total = 0;
-    for (size_t begin = 0; begin < row_count; begin += rows_per_flush) {
-        size_t end = row_count - begin < rows_per_flush ? row_count : begin + rows_per_flush;
+    for (long begin = 0; begin < row_count; begin += rows_per_flush) {
+        long end = row_count - begin < rows_per_flush ? row_count : begin + rows_per_flush;
         float8 sums[2] = {0, 0};
-        for (size_t r = begin; r < end; ++r) {
+        for (long r = begin; r < end; ++r) {
             // −0 + x is x for every x (+0 + −0 is +0), so the compiler folds the first
             // addition away and starts with a plain square.
             float8 squared[2] = {-0.0f, -0.0f};
-            for (size_t t = 0; t < dimension; ++t) {
-                float8 x = rows[(ptrdiff_t)t * row_stride + (ptrdiff_t)r];
-                for (size_t v = 0; v < vectors; ++v) {
-                    float8 delta = LOAD8(columns + (ptrdiff_t)t * column_stride + 8 * v) - x;
+            for (long t = 0; t < dimension; ++t) {
+                float8 x = rows[t * row_stride + r];
+                for (long v = 0; v < vectors; ++v) {
+                    float8 delta = LOAD8(columns + t * column_stride + 8 * v) - x;
                     squared[v] = delta * delta + squared[v];
                 }
             }
-            for (size_t v = 0; v < vectors; ++v) {
+            for (long v = 0; v < vectors; ++v) {
                 sums[v] += (float8)((int8)__builtin_elementwise_sqrt(squared[v]) & keep[v]);
             }
         }
-        for (size_t v = 0; v < vectors; ++v) total += WIDEN_SUM(sums[v]);
+        for (long v = 0; v < vectors; ++v) total += WIDEN_SUM(sums[v]);
     }
     return (total.x + total.y) + (total.z + total.w);
 }
 
 /// Σ over the last `width` < 8 · `vectors` columns (starting at `first`), copied into a
 /// zero-padded block so that the vector loads stay inside the caller's buffer.
-KERNEL_INLINE double tail_block_sum(const float *rows, ptrdiff_t row_stride, size_t row_count,
-                                    const float *columns, ptrdiff_t column_stride, size_t first, size_t width,
-                                    size_t dimension, size_t vectors) {
+KANDINSKY_INLINE double tail_block_sum(const float *rows, long row_stride, long row_count,
+                                       const float *columns, long column_stride, long first, long width,
+                                       long dimension, long vectors) {
     float padded[dimension * max_block_columns];
     memset(padded, 0, sizeof padded);
-    for (size_t t = 0; t < dimension; ++t) {
-        memcpy(padded + t * max_block_columns, columns + (ptrdiff_t)t * column_stride + (ptrdiff_t)first, width * sizeof(float));
+    for (long t = 0; t < dimension; ++t) {
+        memcpy(padded + t * max_block_columns, columns + t * column_stride + first, (size_t)width * sizeof(float));
     }
     // One vector suffices when eight lanes hold the columns left.
     return width > 8 ? block_sum(rows, row_stride, row_count, padded, max_block_columns, width, dimension, vectors)
@@ -82,13 +73,13 @@ KERNEL_INLINE double tail_block_sum(const float *rows, ptrdiff_t row_stride, siz
 }
 
 /// Σ_{begin ≤ i < j < end} ‖p_i − p_j‖₂, one pair at a time (the pairs inside one block).
-KERNEL_INLINE double triangle_sum(const float *points, ptrdiff_t stride, size_t begin, size_t end, size_t dimension) {
+KANDINSKY_INLINE double triangle_sum(const float *points, long stride, long begin, long end, long dimension) {
     double total = 0;
-    for (size_t i = begin; i < end; ++i) {
-        for (size_t j = i + 1; j < end; ++j) {
+    for (long i = begin; i < end; ++i) {
+        for (long j = i + 1; j < end; ++j) {
             float squared = -0.0f;
-            for (size_t t = 0; t < dimension; ++t) {
-                float delta = points[(ptrdiff_t)t * stride + (ptrdiff_t)j] - points[(ptrdiff_t)t * stride + (ptrdiff_t)i];
+            for (long t = 0; t < dimension; ++t) {
+                float delta = points[t * stride + j] - points[t * stride + i];
                 squared = delta * delta + squared;
             }
             total += sqrtf(squared);
@@ -99,16 +90,17 @@ KERNEL_INLINE double triangle_sum(const float *points, ptrdiff_t stride, size_t 
 
 /// Each block of 8 · `vectors` points against all points before it, plus the pairs inside the
 /// block.
-KERNEL_INLINE double within_sum(const float *points, ptrdiff_t stride, size_t count, size_t dimension, size_t vectors) {
-    const size_t block_columns = 8 * vectors;
+KANDINSKY_INLINE double within_sum(const float *points, long stride, long count, long dimension, long vectors) {
+    const long block_columns = 8 * vectors;
     double total = 0;
-    size_t full_end = count - count % block_columns;
-    for (size_t begin = 0; begin < full_end; begin += block_columns) {
+    long full_end = count - count % block_columns;
+    for (long begin = 0; begin < full_end; begin += block_columns) {
         total += block_sum(points, stride, begin, points + begin, stride, block_columns, dimension, vectors);
         total += triangle_sum(points, stride, begin, begin + block_columns, dimension);
     }
     if (full_end < count) {
-        total += tail_block_sum(points, stride, full_end, points, stride, full_end, count - full_end, dimension, vectors);
+        total += tail_block_sum(points, stride, full_end, points, stride, full_end, count - full_end, dimension,
+                                vectors);
         total += triangle_sum(points, stride, full_end, count, dimension);
     }
     return total;
@@ -116,19 +108,19 @@ KERNEL_INLINE double within_sum(const float *points, ptrdiff_t stride, size_t co
 
 /// The larger set supplies the column blocks (8 · `vectors` points each), so that each block's
 /// setup is shared by as many rows as the smaller set has.
-KERNEL_INLINE double cross_sum(const float *a, ptrdiff_t a_stride, size_t a_count,
-                               const float *b, ptrdiff_t b_stride, size_t b_count, size_t dimension, size_t vectors) {
+KANDINSKY_INLINE double cross_sum(const float *a, long a_stride, long a_count,
+                                  const float *b, long b_stride, long b_count, long dimension, long vectors) {
     if (a_count > b_count) {
         const float *points = a;
-        ptrdiff_t stride = a_stride;
-        size_t count = a_count;
+        long stride = a_stride;
+        long count = a_count;
         a = b, a_stride = b_stride, a_count = b_count;
         b = points, b_stride = stride, b_count = count;
     }
-    const size_t block_columns = 8 * vectors;
+    const long block_columns = 8 * vectors;
     double total = 0;
-    size_t full_end = b_count - b_count % block_columns;
-    for (size_t begin = 0; begin < full_end; begin += block_columns) {
+    long full_end = b_count - b_count % block_columns;
+    for (long begin = 0; begin < full_end; begin += block_columns) {
         total += block_sum(a, a_stride, a_count, b + begin, b_stride, block_columns, dimension, vectors);
     }
     if (full_end < b_count) {
@@ -140,47 +132,37 @@ KERNEL_INLINE double cross_sum(const float *a, ptrdiff_t a_stride, size_t a_coun
 // The four-coordinate case (the default curve features) gets its own instantiation, so the
 // column block lives in registers.
 
-static double baseline_within(const float *points, ptrdiff_t stride, size_t count, size_t dimension) {
+static double within_baseline(const float *points, long stride, long count, long dimension) {
     return dimension == 4 ? within_sum(points, stride, count, 4, 1) : within_sum(points, stride, count, dimension, 1);
 }
 
-static double baseline_cross(const float *a, ptrdiff_t a_stride, size_t a_count,
-                             const float *b, ptrdiff_t b_stride, size_t b_count, size_t dimension) {
+static double cross_baseline(const float *a, long a_stride, long a_count,
+                             const float *b, long b_stride, long b_count, long dimension) {
     return dimension == 4 ? cross_sum(a, a_stride, a_count, b, b_stride, b_count, 4, 1)
                           : cross_sum(a, a_stride, a_count, b, b_stride, b_count, dimension, 1);
 }
 
 #if KANDINSKY_HAS_AVX2_VARIANT
 KANDINSKY_AVX2
-static double avx2_within(const float *points, ptrdiff_t stride, size_t count, size_t dimension) {
+static double within_avx2(const float *points, long stride, long count, long dimension) {
     return dimension == 4 ? within_sum(points, stride, count, 4, 2) : within_sum(points, stride, count, dimension, 2);
 }
 
 KANDINSKY_AVX2
-static double avx2_cross(const float *a, ptrdiff_t a_stride, size_t a_count,
-                         const float *b, ptrdiff_t b_stride, size_t b_count, size_t dimension) {
+static double cross_avx2(const float *a, long a_stride, long a_count,
+                         const float *b, long b_stride, long b_count, long dimension) {
     return dimension == 4 ? cross_sum(a, a_stride, a_count, b, b_stride, b_count, 4, 2)
                           : cross_sum(a, a_stride, a_count, b, b_stride, b_count, dimension, 2);
 }
 #endif
 
-kandinsky_pair_distances_variant kandinsky_pair_distances_best_variant(void) {
-    return kandinsky_cpu_has_avx2_fma() ? kandinsky_pair_distances_avx2_fma : kandinsky_pair_distances_baseline;
+double kandinsky_pair_distances_within(kandinsky_kernel_variant variant,
+                                       const float *points, long stride, long count, long dimension) {
+    return KANDINSKY_DISPATCH(variant, within, points, stride, count, dimension);
 }
 
-double kandinsky_pair_distances_within(kandinsky_pair_distances_variant variant,
-                                       const float *points, ptrdiff_t stride, size_t count, size_t dimension) {
-#if KANDINSKY_HAS_AVX2_VARIANT
-    if (variant == kandinsky_pair_distances_avx2_fma) return avx2_within(points, stride, count, dimension);
-#endif
-    return baseline_within(points, stride, count, dimension);
-}
-
-double kandinsky_pair_distances_cross(kandinsky_pair_distances_variant variant,
-                                      const float *a, ptrdiff_t a_stride, size_t a_count,
-                                      const float *b, ptrdiff_t b_stride, size_t b_count, size_t dimension) {
-#if KANDINSKY_HAS_AVX2_VARIANT
-    if (variant == kandinsky_pair_distances_avx2_fma) return avx2_cross(a, a_stride, a_count, b, b_stride, b_count, dimension);
-#endif
-    return baseline_cross(a, a_stride, a_count, b, b_stride, b_count, dimension);
+double kandinsky_pair_distances_cross(kandinsky_kernel_variant variant,
+                                      const float *a, long a_stride, long a_count,
+                                      const float *b, long b_stride, long b_count, long dimension) {
+    return KANDINSKY_DISPATCH(variant, cross, a, a_stride, a_count, b, b_stride, b_count, dimension);
 }

@@ -1,20 +1,10 @@
 #include "conv3x3_weight_gradient.h"
-#include "kernel_variants.h"
+#include "kernel_support.h"
 
 #include <stdint.h>
 
-// As in direct_conv3x3.c, the body is an always-inline function written with 8-wide vector
-// extensions and instantiated once per instruction set.
-
-#define KANDINSKY_INLINE static inline __attribute__((always_inline))
-
-typedef float vec8 __attribute__((vector_size(32)));
-typedef float vec8_unaligned __attribute__((vector_size(32), aligned(4)));
-
-#define LOAD8(p) (*(const vec8 *)(p))
-#define LOAD8_UNALIGNED(p) (*(const vec8_unaligned *)(p))
-#define STORE8_UNALIGNED(p, v) (*(vec8_unaligned *)(p) = (v))
-#define SPLAT8(s) ((vec8){s, s, s, s, s, s, s, s})
+// As in direct_conv3x3.c, the body is an always-inline function written with 8-wide vectors
+// (kernel_support.h) and instantiated once per variant.
 
 enum { LANES = 8 };
 
@@ -45,7 +35,7 @@ long kandinsky_conv3x3_weight_gradient_scratch_size(long outputs, long inputs, l
 /// three rounds of shuffles (pairs of floats, pairs of pairs, then 128-bit halves).
 #define TRANSPOSE8(rows, columns)                                                                            \
     do {                                                                                                     \
-        vec8 t[8], h[8];                                                                                     \
+        float8 t[8], h[8];                                                                                     \
         for (int i = 0; i < 8; i += 2) {                                                                     \
             t[i] = __builtin_shufflevector(rows[i], rows[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);                   \
             t[i + 1] = __builtin_shufflevector(rows[i], rows[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);             \
@@ -73,10 +63,10 @@ KANDINSKY_INLINE void transpose_chunk(const float *restrict padded, long inputs,
         const long lanes = inputs - b * LANES < LANES ? inputs - b * LANES : LANES;
         long r = 0;
         for (; r + 8 <= rows; r += 8) {
-            vec8 channels[8], pixels[8];
-            for (int k = 0; k < 8; k++) channels[k] = k < lanes ? LOAD8_UNALIGNED(x + k * plane + r) : (vec8){0};
+            float8 channels[8], pixels[8];
+            for (int k = 0; k < 8; k++) channels[k] = k < lanes ? LOAD8(x + k * plane + r) : (float8){0};
             TRANSPOSE8(channels, pixels);
-            for (int k = 0; k < 8; k++) *(vec8 *)(slice + (r + k) * LANES) = pixels[k];
+            for (int k = 0; k < 8; k++) STORE8(slice + (r + k) * LANES, pixels[k]);
         }
         for (; r < rows; r++) {
             for (int k = 0; k < LANES; k++) slice[r * LANES + k] = k < lanes ? x[k * plane + r] : 0;
@@ -92,9 +82,9 @@ KANDINSKY_INLINE void transpose_chunk(const float *restrict padded, long inputs,
 KANDINSKY_INLINE void accumulate_block(const float *restrict gradient, long plane, const float *restrict rows,
                                        long length, float *restrict taps, long tap_stride, long inputs, long lanes,
                                        const int block_outputs) {
-    vec8 acc[3][3];
+    float8 acc[3][3];
     for (int b = 0; b < block_outputs; b++) {
-        for (int v = 0; v < 3; v++) acc[b][v] = (vec8){0};
+        for (int v = 0; v < 3; v++) acc[b][v] = (float8){0};
     }
     // Rows p, p + 1 and p + 2 are the input pixels that taps v = 0, 1, 2 pair with pixel p; row
     // p is then dead and row p + 3 takes its register, a rotation that unrolling by 3 names
@@ -105,14 +95,14 @@ KANDINSKY_INLINE void accumulate_block(const float *restrict gradient, long plan
     do {                                                                  \
         for (int b = 0; b < block_outputs; b++) {                         \
             const float scalar = gradient[b * plane + (p)];               \
-            const vec8 g = SPLAT8(scalar);                                \
+            const float8 g = SPLAT8(scalar);                                \
             acc[b][0] += g * row0;                                        \
             acc[b][1] += g * row1;                                        \
             acc[b][2] += g * row2;                                        \
         }                                                                 \
         row0 = LOAD8(rows + ((p) + 3) * LANES);                           \
     } while (0)
-    vec8 x0 = LOAD8(rows), x1 = LOAD8(rows + LANES), x2 = LOAD8(rows + 2 * LANES);
+    float8 x0 = LOAD8(rows), x1 = LOAD8(rows + LANES), x2 = LOAD8(rows + 2 * LANES);
     long p = 0;
     // Row p + 3 exists for every p < length: the chunk has 2·padded_width + 2 rows beyond its pixels.
     for (; p + 3 <= length; p += 3) {
@@ -127,7 +117,7 @@ KANDINSKY_INLINE void accumulate_block(const float *restrict gradient, long plan
         for (int v = 0; v < 3; v++) {
             float *restrict sums = taps + v * tap_stride + b * inputs;
             if (lanes == LANES) {
-                STORE8_UNALIGNED(sums, LOAD8_UNALIGNED(sums) + acc[b][v]);
+                STORE8(sums, LOAD8(sums) + acc[b][v]);
             } else {
                 for (long k = 0; k < lanes; k++) sums[k] += acc[b][v][k];
             }
@@ -195,15 +185,7 @@ KANDINSKY_AVX2 static void weight_gradient_avx2(const float *window, long output
 
 void kandinsky_conv3x3_weight_gradient(const float *window, long outputs, const float *padded, long inputs,
                                        long padded_width, long padded_plane, long pixels,
-                                       float *taps_gradient, float *scratch, int use_avx2) {
-#if KANDINSKY_HAS_AVX2_VARIANT
-    if (use_avx2) {
-        weight_gradient_avx2(window, outputs, padded, inputs, padded_width, padded_plane, pixels, taps_gradient,
-                             scratch);
-        return;
-    }
-#endif
-    (void)use_avx2;
-    weight_gradient_baseline(window, outputs, padded, inputs, padded_width, padded_plane, pixels, taps_gradient,
-                             scratch);
+                                       float *taps_gradient, float *scratch, kandinsky_kernel_variant variant) {
+    KANDINSKY_DISPATCH(variant, weight_gradient, window, outputs, padded, inputs, padded_width, padded_plane, pixels,
+                       taps_gradient, scratch);
 }

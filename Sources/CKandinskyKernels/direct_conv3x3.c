@@ -1,22 +1,8 @@
 #include "direct_conv3x3.h"
-#include "kernel_variants.h"
+#include "kernel_support.h"
 
-// The body is an always-inline function instantiated twice, once per instruction set. It is
-// written with 8-wide vector extensions: the baseline build splits them into SSE2 halves, the
-// AVX2 build keeps them in ymm registers and contracts multiply-adds into FMA.
-
-#define KANDINSKY_INLINE static inline __attribute__((always_inline))
-
-typedef float vec8 __attribute__((vector_size(32)));
-// The same vector read from any float address.
-typedef float vec8_unaligned __attribute__((vector_size(32), aligned(4)));
-
-// Macros rather than functions: a function taking or returning a vector would change the ABI
-// between the two instruction sets.
-#define LOAD8(p) (*(const vec8_unaligned *)(p))
-#define STORE8(p, v) (*(vec8_unaligned *)(p) = (v))
-// A broadcast of a float variable; `(vec8){0} + s` would cost an addition, as 0 + s is not s for s = −0.
-#define SPLAT8(s) ((vec8){s, s, s, s, s, s, s, s})
+// The body is an always-inline function written with 8-wide vectors (kernel_support.h) and
+// instantiated once per variant.
 
 /// `block_outputs` output channels × `vectors` · 8 columns of one row, all in registers (at
 /// most 12 accumulators, so that with the inputs and a broadcast weight they fit the 16 ymm
@@ -24,7 +10,7 @@ typedef float vec8_unaligned __attribute__((vector_size(32), aligned(4)));
 KANDINSKY_INLINE void block(const float *restrict row, long inputs, long padded_width, long padded_plane,
                             const float *restrict taps, const float *restrict bias, long outputs, long o,
                             float *restrict y, long output_plane, const int block_outputs, const int vectors) {
-    vec8 acc[12][2];
+    float8 acc[12][2];
     for (int b = 0; b < block_outputs; b++) {
         const float start = bias ? bias[o + b] : 0.0f;
         for (int k = 0; k < vectors; k++) acc[b][k] = SPLAT8(start);
@@ -33,11 +19,11 @@ KANDINSKY_INLINE void block(const float *restrict row, long inputs, long padded_
         const float *restrict x = row + (tap / 3) * padded_width + tap % 3;
         const float *restrict w = taps + (tap * outputs + o) * inputs;
         for (long c = 0; c < inputs; c++, x += padded_plane) {
-            vec8 in[2];
+            float8 in[2];
             for (int k = 0; k < vectors; k++) in[k] = LOAD8(x + 8 * k);
             for (int b = 0; b < block_outputs; b++) {
                 const float scalar = w[b * inputs + c];
-                const vec8 weight = SPLAT8(scalar);
+                const float8 weight = SPLAT8(scalar);
                 for (int k = 0; k < vectors; k++) acc[b][k] += weight * in[k];
             }
         }
@@ -173,15 +159,8 @@ KANDINSKY_AVX2 static void direct_conv3x3_rows_avx2(const float *padded, long in
 
 void kandinsky_direct_conv3x3_rows(const float *padded, long inputs, long padded_width, long padded_plane,
                                    const float *taps, const float *bias, long outputs,
-                                   long rows, long width, float *y, long output_plane, int use_avx2) {
-#if KANDINSKY_HAS_AVX2_VARIANT
-    if (use_avx2) {
-        direct_conv3x3_rows_avx2(padded, inputs, padded_width, padded_plane, taps, bias, outputs, rows, width, y,
-                                 output_plane);
-        return;
-    }
-#endif
-    (void)use_avx2;
-    direct_conv3x3_rows_baseline(padded, inputs, padded_width, padded_plane, taps, bias, outputs, rows, width, y,
-                                 output_plane);
+                                   long rows, long width, float *y, long output_plane,
+                                   kandinsky_kernel_variant variant) {
+    KANDINSKY_DISPATCH(variant, direct_conv3x3_rows, padded, inputs, padded_width, padded_plane, taps, bias,
+                       outputs, rows, width, y, output_plane);
 }

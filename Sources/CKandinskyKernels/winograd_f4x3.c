@@ -1,5 +1,5 @@
 #include "winograd_f4x3.h"
-#include "kernel_variants.h"
+#include "kernel_support.h"
 
 #include <string.h>
 
@@ -11,12 +11,26 @@
 // The bodies are always-inline functions instantiated twice, once per instruction set, so the
 // two variants run the same operations in the same order (only FMA contraction may differ).
 
-#define KANDINSKY_INLINE static inline __attribute__((always_inline))
-
 long kandinsky_winograd_f4x3_workspace_count(long width) {
     long phase = (width + 3) / 4 + 1;
     // One padded input row (4 phases), the six split rows and their six column transforms.
     return 4 * phase + 2 * 24 * phase;
+}
+
+/// out[i·out_stride + x] = (Bᵀ (d₀ … d₅)ᵀ)[i] at x for x < count: one pass of the input
+/// transform over six rows of `count` values.
+KANDINSKY_INLINE void b_transpose(const float *const d[6], float *out, long out_stride, long count) {
+    const float *d0 = d[0], *d1 = d[1], *d2 = d[2], *d3 = d[3], *d4 = d[4], *d5 = d[5];
+    float *o0 = out, *o1 = o0 + out_stride, *o2 = o1 + out_stride;
+    float *o3 = o2 + out_stride, *o4 = o3 + out_stride, *o5 = o4 + out_stride;
+    for (long x = 0; x < count; ++x) {
+        o0[x] = 4 * d0[x] - 5 * d2[x] + d4[x];
+        o1[x] = -4 * (d1[x] + d2[x]) + d3[x] + d4[x];
+        o2[x] = 4 * (d1[x] - d2[x]) - d3[x] + d4[x];
+        o3[x] = 2 * (d3[x] - d1[x]) - d2[x] + d4[x];
+        o4[x] = 2 * (d1[x] - d3[x]) - d2[x] + d4[x];
+        o5[x] = 4 * d1[x] - 5 * d3[x] + d5[x];
+    }
 }
 
 KANDINSKY_INLINE void input_transform(const float *restrict images, long channels, long height, long width,
@@ -49,33 +63,15 @@ KANDINSKY_INLINE void input_transform(const float *restrict images, long channel
                 }
             }
             // Bᵀ along the tile's rows (the six input rows), for every column at once.
-            const float *p0 = rows, *p1 = rows + split, *p2 = rows + 2 * split;
-            const float *p3 = rows + 3 * split, *p4 = rows + 4 * split, *p5 = rows + 5 * split;
-            float *c0 = columns, *c1 = columns + split, *c2 = columns + 2 * split;
-            float *c3 = columns + 3 * split, *c4 = columns + 4 * split, *c5 = columns + 5 * split;
-            for (long x = 0; x < split; ++x) {
-                c0[x] = 4 * p0[x] - 5 * p2[x] + p4[x];
-                c1[x] = -4 * (p1[x] + p2[x]) + p3[x] + p4[x];
-                c2[x] = 4 * (p1[x] - p2[x]) - p3[x] + p4[x];
-                c3[x] = 2 * (p3[x] - p1[x]) - p2[x] + p4[x];
-                c4[x] = 2 * (p1[x] - p3[x]) - p2[x] + p4[x];
-                c5[x] = 4 * p1[x] - 5 * p3[x] + p5[x];
-            }
+            const float *p[6] = {rows, rows + split, rows + 2 * split, rows + 3 * split, rows + 4 * split,
+                                 rows + 5 * split};
+            b_transpose(p, columns, split, split);
             // B along the columns: tile j's six values are phases 0–3 at j, 0–1 at j + 1.
             float *out = transformed + c * tiles + r * tiles_wide;
             for (long k = 0; k < 6; ++k) {
                 const float *d0 = columns + k * split, *d1 = d0 + phase, *d2 = d1 + phase, *d3 = d2 + phase;
-                const float *d4 = d0 + 1, *d5 = d1 + 1;
-                float *o0 = out + 6 * k * point_stride, *o1 = o0 + point_stride, *o2 = o1 + point_stride;
-                float *o3 = o2 + point_stride, *o4 = o3 + point_stride, *o5 = o4 + point_stride;
-                for (long j = 0; j < tiles_wide; ++j) {
-                    o0[j] = 4 * d0[j] - 5 * d2[j] + d4[j];
-                    o1[j] = -4 * (d1[j] + d2[j]) + d3[j] + d4[j];
-                    o2[j] = 4 * (d1[j] - d2[j]) - d3[j] + d4[j];
-                    o3[j] = 2 * (d3[j] - d1[j]) - d2[j] + d4[j];
-                    o4[j] = 2 * (d1[j] - d3[j]) - d2[j] + d4[j];
-                    o5[j] = 4 * d1[j] - 5 * d3[j] + d5[j];
-                }
+                const float *d[6] = {d0, d1, d2, d3, d0 + 1, d1 + 1};
+                b_transpose(d, out + 6 * k * point_stride, point_stride, tiles_wide);
             }
         }
     }
@@ -223,42 +219,22 @@ KANDINSKY_AVX2 static void weight_transform_avx2(const float *weight, long outpu
 
 void kandinsky_winograd_f4x3_input_transform(const float *images, long channels, long height, long width,
                                              long first_tile_row, long tile_row_count,
-                                             float *transformed, float *workspace, int use_avx2) {
-#if KANDINSKY_HAS_AVX2_VARIANT
-    if (use_avx2) {
-        input_transform_avx2(images, channels, height, width, first_tile_row, tile_row_count, transformed, workspace);
-        return;
-    }
-#endif
-    (void)use_avx2;
-    input_transform_baseline(images, channels, height, width, first_tile_row, tile_row_count, transformed, workspace);
+                                             float *transformed, float *workspace, kandinsky_kernel_variant variant) {
+    KANDINSKY_DISPATCH(variant, input_transform, images, channels, height, width, first_tile_row, tile_row_count,
+                       transformed, workspace);
 }
 
 void kandinsky_winograd_f4x3_output_transform(const float *transformed, const float *bias,
                                               long channels, long height, long width,
                                               long first_tile_row, long tile_row_count,
-                                              float *images, float *workspace, int use_avx2) {
-#if KANDINSKY_HAS_AVX2_VARIANT
-    if (use_avx2) {
-        output_transform_avx2(transformed, bias, channels, height, width, first_tile_row, tile_row_count, images,
-                              workspace);
-        return;
-    }
-#endif
-    (void)use_avx2;
-    output_transform_baseline(transformed, bias, channels, height, width, first_tile_row, tile_row_count, images,
-                              workspace);
+                                              float *images, float *workspace, kandinsky_kernel_variant variant) {
+    KANDINSKY_DISPATCH(variant, output_transform, transformed, bias, channels, height, width, first_tile_row,
+                       tile_row_count, images, workspace);
 }
 
 void kandinsky_winograd_f4x3_weight_transform(const float *weight, long outputs, long inputs,
                                               long first_row, long row_count, int flip_transpose,
-                                              float *transformed, int use_avx2) {
-#if KANDINSKY_HAS_AVX2_VARIANT
-    if (use_avx2) {
-        weight_transform_avx2(weight, outputs, inputs, first_row, row_count, flip_transpose, transformed);
-        return;
-    }
-#endif
-    (void)use_avx2;
-    weight_transform_baseline(weight, outputs, inputs, first_row, row_count, flip_transpose, transformed);
+                                              float *transformed, kandinsky_kernel_variant variant) {
+    KANDINSKY_DISPATCH(variant, weight_transform, weight, outputs, inputs, first_row, row_count, flip_transpose,
+                       transformed);
 }

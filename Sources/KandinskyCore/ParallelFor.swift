@@ -38,16 +38,17 @@ public func parallelFor(_ range: Range<Int>, chunkCount: Int? = nil, _ body: (Ra
         return
     }
     withoutActuallyEscaping(body) { body in
-        let box = UncheckedSendable(body)
+        // The chunks are disjoint and the call returns only when all are done (see above).
+        nonisolated(unsafe) let body = body
         if threads == chunks {
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in box.value(bounds(chunk)) }
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in body(bounds(chunk)) }
         } else {
             let next = Atomic<Int>(0)
             DispatchQueue.concurrentPerform(iterations: threads) { _ in
                 while true {
                     let chunk = next.wrappingAdd(1, ordering: .relaxed).oldValue
                     guard chunk < chunks else { break }
-                    box.value(bounds(chunk))
+                    body(bounds(chunk))
                 }
             }
         }
@@ -81,8 +82,10 @@ public func parallelForEach(_ range: Range<Int>, workers: Int? = nil, _ body: (_
     }
 }
 
-/// Wraps a value that is safe to share for the duration of a call although its type does not say so.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
+/// A raw pointer that the workers of ``parallelFor(_:chunkCount:_:)`` may share because each
+/// writes a disjoint part: the package's one unchecked-`Sendable` wrapper.
+package struct UncheckedPointer<Pointee>: @unchecked Sendable {
+    package let pointer: UnsafeMutablePointer<Pointee>
+    package init(_ pointer: UnsafeMutablePointer<Pointee>) { self.pointer = pointer }
+    package init(_ pointer: UnsafePointer<Pointee>) { self.pointer = UnsafeMutablePointer(mutating: pointer) }
 }

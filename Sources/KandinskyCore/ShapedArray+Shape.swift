@@ -59,6 +59,38 @@ extension ShapedArray {
         }
     }
 
+    /// The entries `indices` along `axis`, in that order (repeats allowed), as
+    /// `numpy.take(a, indices, axis)`: the result's shape is `shape` with `shape[axis]` replaced by
+    /// `indices.count`, and `result[…, j, …] = self[…, indices[j], …]`.
+    ///
+    /// Keeping some images of a batch is `gathering(kept, alongAxis: 0)`; cropping rows and
+    /// columns is a gathering along each axis.
+    ///
+    /// - Precondition: `axis` is an axis and every index is in `0..<shape[axis]`.
+    /// - Complexity: O(result count), one contiguous copy per index and outer position.
+    public func gathering(_ indices: [Int], alongAxis axis: Int) -> ShapedArray {
+        precondition(axis >= 0 && axis < rank, "axis \(axis) is out of range for shape \(shape)")
+        let extent = shape[axis]
+        for index in indices {
+            precondition(index >= 0 && index < extent, "index \(index) is out of bounds for axis \(axis) of shape \(shape)")
+        }
+        var newShape = shape
+        newShape[axis] = indices.count
+        let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
+        return ShapedArray(shape: newShape) { destination in
+            withUnsafeBufferPointer { source in
+                guard inner > 0 else { return }
+                var written = destination.baseAddress!
+                for o in 0..<outer {
+                    for index in indices {
+                        written.initialize(from: source.baseAddress! + (o * extent + index) * inner, count: inner)
+                        written += inner
+                    }
+                }
+            }
+        }
+    }
+
     /// Concatenates arrays along `axis`; all other extents must agree.
     ///
     /// - Complexity: O(total count).

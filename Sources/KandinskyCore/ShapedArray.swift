@@ -23,6 +23,23 @@ public struct ShapedArray<Scalar: BitwiseCopyable>: @unchecked Sendable {
                      "storage of \(storage.count) elements cannot have shape \(shape)")
         self.shape = shape
         self.storage = storage
+        #if KANDINSKY_INTERNAL_CHECKS
+        _checkInvariants()
+        #endif
+    }
+
+    /// Checks what every operation must keep (built with `KANDINSKY_INTERNAL_CHECKS`, see
+    /// Package.swift): the shape has no negative extent, the storage holds exactly its element
+    /// count and starts on a 64-byte boundary unless it is borrowed.
+    ///
+    /// - Complexity: O(rank).
+    @inlinable
+    func _checkInvariants() {
+        precondition(shape.allSatisfy { $0 >= 0 }, "shape \(shape) has a negative extent")
+        precondition(storage.count == shape.reduce(1, *),
+                     "storage of \(storage.count) elements cannot have shape \(shape)")
+        precondition(storage.isBorrowed || Int(bitPattern: storage.base) % 64 == 0,
+                     "owned storage of shape \(shape) is not aligned to a cache line")
     }
 
     /// Creates an array of the given shape with every element equal to `value`.
@@ -79,7 +96,11 @@ public struct ShapedArray<Scalar: BitwiseCopyable>: @unchecked Sendable {
     /// The row-major strides, in elements.
     @inlinable public var strides: [Int] { Self.strides(of: shape) }
 
-    /// All elements in row-major order.
+    /// A copy of all elements in row-major order, as a new `Array`.
+    ///
+    /// Each read copies all ``count`` elements (O(count) time and memory), so read it once, not
+    /// in a loop: index with ``subscript(_:)`` or ``withUnsafeBufferPointer(_:)``, and select
+    /// entries with ``gathering(_:alongAxis:)``.
     @inlinable public var scalars: [Scalar] {
         withUnsafeBufferPointer { Array($0) }
     }
@@ -121,6 +142,9 @@ public struct ShapedArray<Scalar: BitwiseCopyable>: @unchecked Sendable {
     @inlinable
     public mutating func withUnsafeMutableBufferPointer<R, E: Error>(_ body: (UnsafeMutableBufferPointer<Scalar>) throws(E) -> R) throws(E) -> R {
         makeUnique()
+        #if KANDINSKY_INTERNAL_CHECKS
+        defer { _checkInvariants() }
+        #endif
         return try body(UnsafeMutableBufferPointer(start: storage.base, count: storage.count))
     }
 

@@ -75,8 +75,8 @@ struct DumpDatasetCommand: ParsableCommand {
         if let first = skipped.first, !skipBadSamples { throw first }
         if !skipped.isEmpty {
             let kept = (0..<n).filter { failures[$0] == nil }
-            images = Tensor(shape: [kept.count, 3, height, width], scalars: kept.flatMap { images.scalars[($0 * imageSize)..<(($0 + 1) * imageSize)] })
-            targets = ShapedArray(shape: [kept.count, channels, height, width], scalars: kept.flatMap { targets.scalars[($0 * targetSize)..<(($0 + 1) * targetSize)] })
+            images = images.gathering(kept, alongAxis: 0)
+            targets = targets.gathering(kept, alongAxis: 0)
             ids = kept.map { ids[$0] }
         }
         let outURL = URL(fileURLWithPath: out)

@@ -20,16 +20,10 @@ import Testing
         var generator = SeededGenerator(seed: seed)
         var data = BorderMiscalibratedMaps.make(images: images, size: max(height, width), using: &generator)
         if height != width {
-            // Crop to height × width by keeping the first rows: the maps are square.
-            let size = max(height, width)
-            data.probabilities = Tensor(shape: [images, 2, height, width], scalars: (0..<(images * 2 * height * width)).map { i in
-                let (nc, rest) = i.quotientAndRemainder(dividingBy: height * width)
-                return data.probabilities.scalars[nc * size * size + (rest / width) * size + rest % width]
-            })
-            data.targets = ShapedArray(shape: [images, 2, height, width], scalars: (0..<(images * 2 * height * width)).map { i in
-                let (nc, rest) = i.quotientAndRemainder(dividingBy: height * width)
-                return data.targets.scalars[nc * size * size + (rest / width) * size + rest % width]
-            })
+            // Crop to height × width by keeping the first rows and columns: the maps are square.
+            data.probabilities = data.probabilities.gathering(Array(0..<height), alongAxis: 2)
+                .gathering(Array(0..<width), alongAxis: 3)
+            data.targets = data.targets.gathering(Array(0..<height), alongAxis: 2).gathering(Array(0..<width), alongAxis: 3)
         }
         return try ScoreStore(probabilities: data.probabilities, targets: data.targets)
     }

@@ -7,8 +7,8 @@ import Testing
 /// executes.
 @Suite struct PairDistanceKernelTests {
     /// The baseline always; AVX2 + FMA where the CPU has it.
-    static let variants: [kandinsky_pair_distances_variant] =
-        [kandinsky_pair_distances_baseline] + (kandinsky_cpu_has_avx2_fma() != 0 ? [kandinsky_pair_distances_avx2_fma] : [])
+    static let variants: [kandinsky_kernel_variant] =
+        [kandinsky_kernel_baseline] + (kandinsky_cpu_has_avx2_fma() != 0 ? [kandinsky_kernel_avx2_fma] : [])
 
     /// `count` points of `dimension` uniform coordinates stored dimension-major with `stride`;
     /// the padding between dimensions is NaN, so reading it would poison a sum.
@@ -34,7 +34,7 @@ import Testing
     static let relativeTolerance = 1e-6
 
     @Test(arguments: variants, [4, 3, 1, 6])
-    func withinSumsMatchADoubleLoop(variant: kandinsky_pair_distances_variant, dimension: Int) {
+    func withinSumsMatchADoubleLoop(variant: kandinsky_kernel_variant, dimension: Int) {
         for count in [0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 100, 291, 560] {
             let stride = count + 5
             let p = Self.points(count: count, dimension: dimension, stride: stride, seed: UInt64(count * 10 + dimension))
@@ -52,7 +52,7 @@ import Testing
     }
 
     @Test(arguments: variants, [4, 3, 1, 6])
-    func crossSumsMatchADoubleLoop(variant: kandinsky_pair_distances_variant, dimension: Int) {
+    func crossSumsMatchADoubleLoop(variant: kandinsky_kernel_variant, dimension: Int) {
         let sizes = [(0, 5), (5, 0), (1, 1), (1, 2), (2, 1), (3, 17), (17, 3), (8, 16), (40, 23), (23, 40), (300, 270), (1, 700)]
         for (aCount, bCount) in sizes {
             let aStride = aCount + 3, bStride = bCount + 11
@@ -76,12 +76,12 @@ import Testing
     }
 
     @Test func theObjectiveRunsTheFastestVariantTheCPUExecutes() {
-        let expected = kandinsky_cpu_has_avx2_fma() != 0 ? kandinsky_pair_distances_avx2_fma : kandinsky_pair_distances_baseline
+        let expected = kandinsky_cpu_has_avx2_fma() != 0 ? kandinsky_kernel_avx2_fma : kandinsky_kernel_baseline
         #expect(PairDistanceSum.variant == expected)
     }
 
     @Test(arguments: variants)
-    func twoPointsGiveTheirDistance(variant: kandinsky_pair_distances_variant) {
+    func twoPointsGiveTheirDistance(variant: kandinsky_kernel_variant) {
         // (0, 0, 0, 0) and (1, 2, 2, 4): distance 5, exact in Float32.
         let p: [Float] = [0, 1, 0, 2, 0, 2, 0, 4]
         let sum = p.withUnsafeBufferPointer { kandinsky_pair_distances_within(variant, $0.baseAddress!, 2, 2, 4) }

@@ -9,7 +9,7 @@ import Testing
     /// Runs the kernel on rows `firstRow ..< firstRow + rows` of a random padded image and
     /// compares every written output with the Double sum; checks that nothing else is written.
     func check(inputs: Int, outputs: Int, height: Int, width: Int, firstRow: Int, rows: Int, withBias: Bool,
-               avx2: Bool, seed: UInt64) {
+               variant: kandinsky_kernel_variant, seed: UInt64) {
         var generator = SeededGenerator(seed: seed)
         let wp = width + 2, plane = (height + 2) * wp
         let padded = Tensor.normal([inputs * plane + 2], using: &generator).scalars
@@ -23,7 +23,7 @@ import Testing
                     y.withUnsafeMutableBufferPointer { out in
                         kandinsky_direct_conv3x3_rows(p.baseAddress! + firstRow * wp, inputs, wp, plane, t.baseAddress!,
                                                       withBias ? b.baseAddress! : nil, outputs, rows, width,
-                                                      out.baseAddress! + firstRow * width, outputPlane, avx2 ? 1 : 0)
+                                                      out.baseAddress! + firstRow * width, outputPlane, variant)
                     }
                 }
             }
@@ -87,8 +87,8 @@ import Testing
     ]
 
     @Test(arguments: bands, WinogradTests.variants)
-    func matchesTheDefinition(band: Band, avx2: Bool) {
+    func matchesTheDefinition(band: Band, variant: kandinsky_kernel_variant) {
         check(inputs: band.inputs, outputs: band.outputs, height: band.height, width: band.width, firstRow: band.firstRow,
-              rows: band.rows, withBias: band.withBias, avx2: avx2, seed: band.seed)
+              rows: band.rows, withBias: band.withBias, variant: variant, seed: band.seed)
     }
 }

@@ -1,3 +1,4 @@
+import CKandinskyKernels
 import KandinskyCore
 import KandinskyTestSupport
 import Testing
@@ -168,7 +169,7 @@ import Testing
     /// the kernel, against Double loops. The 3432-float budget makes forward bands of 3 rows of
     /// 104 channels (width 9 + 2) and ∂x bands of 1 row of 160, so 8 rows span several bands.
     @Test(arguments: WinogradTests.variants)
-    func shiftedWindowsMatchDoublePrecision(avx2: Bool) {
+    func shiftedWindowsMatchDoublePrecision(variant: kandinsky_kernel_variant) {
         #expect(PaddedConvolution.runsDirect(inputs: 32, outputs: 5))
         #expect(!PaddedConvolution.runsDirect(inputs: 160, outputs: 104))
         var generator = SeededGenerator(seed: 15)
@@ -177,7 +178,7 @@ import Testing
                               scratch: ConvolutionScratch(columnBudget: 3432), using: &generator)
             // 8 × 9 pixels are too few tiles for Winograd, so 160 input channels also take shifted windows.
             #expect(conv.trainingStrategy == .shiftedWindows || !WinogradTests.runsWinograd(conv, [3, cin, 8, 9]))
-            conv.usesAVX2Kernels = avx2
+            conv.kernelVariant = variant
             let x = Tensor.normal([3, cin, 8, 9], using: &generator)
             let expected = WinogradTests.referenceForward(x, conv.weight.value, conv.bias.value)
             WinogradTests.expectNear(conv.forward(x, training: false), expected, 1e-5, "\(cin) → \(cout) inference forward")

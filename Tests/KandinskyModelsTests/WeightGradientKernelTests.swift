@@ -8,7 +8,7 @@ import Testing
 @Suite struct WeightGradientKernelTests {
     /// Adds ∂W of a random image and window to random initial taps and compares every tap with
     /// the initial value plus the Double sum, within 1e-5 of the sum of the terms' magnitudes.
-    func check(inputs: Int, outputs: Int, height: Int, width: Int, avx2: Bool, seed: UInt64) {
+    func check(inputs: Int, outputs: Int, height: Int, width: Int, variant: kandinsky_kernel_variant, seed: UInt64) {
         var generator = SeededGenerator(seed: seed)
         let wp = width + 2, plane = (height + 2) * wp, pixels = height * wp
         // Random borders too: the kernel's sum is defined for any values there.
@@ -23,7 +23,7 @@ import Testing
                 taps.withUnsafeMutableBufferPointer { t in
                     scratch.withUnsafeMutableBufferPointer { s in
                         kandinsky_conv3x3_weight_gradient(g.baseAddress!, outputs, x.baseAddress!, inputs, wp, plane,
-                                                          pixels, t.baseAddress!, s.baseAddress!, avx2 ? 1 : 0)
+                                                          pixels, t.baseAddress!, s.baseAddress!, variant)
                     }
                 }
             }
@@ -54,24 +54,24 @@ import Testing
     // width. The pixel loop runs in steps of 3; 105, 2091 = 1046 + 1045, 55 and 8 pixels leave
     // every remainder.
     @Test(arguments: WinogradTests.variants)
-    func partialSliceAndOneBlock(avx2: Bool) {
-        check(inputs: 5, outputs: 3, height: 7, width: 13, avx2: avx2, seed: 71)
+    func partialSliceAndOneBlock(variant: kandinsky_kernel_variant) {
+        check(inputs: 5, outputs: 3, height: 7, width: 13, variant: variant, seed: 71)
     }
 
     // 17 inputs = two full slices and one of a single channel; 7 outputs = one block of 3 and
     // two of 2; 41 × 49 pixels (41 · 51 = 2091) span two chunks of at most 2048.
     @Test(arguments: WinogradTests.variants)
-    func remaindersAndChunks(avx2: Bool) {
+    func remaindersAndChunks(variant: kandinsky_kernel_variant) {
         // The scratch holds one chunk plus the 2·51 + 2 rows beyond it, in 24 channels and 8 floats of alignment.
         #expect(kandinsky_conv3x3_weight_gradient_scratch_size(7, 17, 51, 2091) < 24 * (2091 + 104) + 8)
-        check(inputs: 17, outputs: 7, height: 41, width: 49, avx2: avx2, seed: 72)
+        check(inputs: 17, outputs: 7, height: 41, width: 49, variant: variant, seed: 72)
     }
 
     // 5 outputs = a block of 3 and one of 2; a single output is a block of its own; 16 channels
     // are two full slices; a 2 × 2 image is shorter than one chunk's extra rows.
     @Test(arguments: WinogradTests.variants)
-    func fewOutputs(avx2: Bool) {
-        check(inputs: 16, outputs: 5, height: 5, width: 9, avx2: avx2, seed: 73)
-        check(inputs: 3, outputs: 1, height: 2, width: 2, avx2: avx2, seed: 74)
+    func fewOutputs(variant: kandinsky_kernel_variant) {
+        check(inputs: 16, outputs: 5, height: 5, width: 9, variant: variant, seed: 73)
+        check(inputs: 3, outputs: 1, height: 2, width: 2, variant: variant, seed: 74)
     }
 }

@@ -39,13 +39,13 @@ import Testing
     static let (images, channels, height, width, firstRow, rows, tilesWide) = (2, 3, 7, 9, 1, 2, 3)
 
     @Test(arguments: WinogradTests.variants)
-    func inputTransformIsBTransposedDB(avx2: Bool) {
+    func inputTransformIsBTransposedDB(variant: kandinsky_kernel_variant) {
         let x = Self.random(Self.images * Self.channels * Self.height * Self.width, seed: 41)
         let tiles = Self.rows * Self.tilesWide
         var transformed = [Float](repeating: .nan, count: 36 * Self.channels * tiles)
         var workspace = [Float](repeating: 0, count: kandinsky_winograd_f4x3_workspace_count(Self.width))
         kandinsky_winograd_f4x3_input_transform(x, Self.channels, Self.height, Self.width, Self.firstRow, Self.rows,
-                                                &transformed, &workspace, avx2 ? 1 : 0)
+                                                &transformed, &workspace, variant)
         var worst = 0.0, scale = 0.0
         for t in 0..<tiles {
             let global = Self.firstRow + t / Self.tilesWide, image = global / 2, i = global % 2, j = t % Self.tilesWide
@@ -69,14 +69,14 @@ import Testing
     }
 
     @Test(arguments: WinogradTests.variants)
-    func outputTransformIsATransposedMAPlusBias(avx2: Bool) {
+    func outputTransformIsATransposedMAPlusBias(variant: kandinsky_kernel_variant) {
         let tiles = Self.rows * Self.tilesWide
         let m = Self.random(36 * Self.channels * tiles, seed: 42), bias: [Float] = [0.5, -1, 2]
         let sentinel: Float = 1234
         var y = [Float](repeating: sentinel, count: Self.images * Self.channels * Self.height * Self.width)
         var workspace = [Float](repeating: 0, count: kandinsky_winograd_f4x3_workspace_count(Self.width))
         kandinsky_winograd_f4x3_output_transform(m, bias, Self.channels, Self.height, Self.width, Self.firstRow, Self.rows,
-                                                 &y, &workspace, avx2 ? 1 : 0)
+                                                 &y, &workspace, variant)
         var expected = [Double](repeating: Double(sentinel), count: y.count)
         for t in 0..<tiles {
             let global = Self.firstRow + t / Self.tilesWide, image = global / 2, i = global % 2, j = t % Self.tilesWide
@@ -98,14 +98,14 @@ import Testing
         #expect(worst <= 1e-6 * scale, "max difference \(worst) against a scale of \(scale)")
     }
 
-    @Test(arguments: WinogradTests.variants.flatMap { avx2 in [(avx2, false), (avx2, true)] })
-    func weightTransformIsGgGTransposed(avx2: Bool, flipTransposed: Bool) {
+    @Test(arguments: WinogradTests.variants.flatMap { variant in [(variant, false), (variant, true)] })
+    func weightTransformIsGgGTransposed(variant: kandinsky_kernel_variant, flipTransposed: Bool) {
         // 70 inputs run past one 64-kernel run; rows 1 ..< 3 of the result are computed.
         let (outputs, inputs) = flipTransposed ? (70, 4) : (4, 70)
         let w = Self.random(outputs * inputs * 9, seed: 43)
         let sentinel: Float = 1234
         var transformed = [Float](repeating: sentinel, count: 36 * outputs * inputs)
-        kandinsky_winograd_f4x3_weight_transform(w, outputs, inputs, 1, 2, flipTransposed ? 1 : 0, &transformed, avx2 ? 1 : 0)
+        kandinsky_winograd_f4x3_weight_transform(w, outputs, inputs, 1, 2, flipTransposed ? 1 : 0, &transformed, variant)
         var worst = 0.0
         for o in 0..<outputs {
             for c in 0..<inputs {

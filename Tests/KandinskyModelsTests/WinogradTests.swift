@@ -1,3 +1,4 @@
+import CKandinskyKernels
 import KandinskyCore
 import Testing
 @testable import KandinskyModels
@@ -6,7 +7,8 @@ import Testing
 /// variants of the C transforms.
 @Suite struct WinogradTests {
     /// The baseline variant always, the AVX2 + FMA one where the CPU runs it.
-    static let variants = [false] + (cpuHasAVX2AndFMA ? [true] : [])
+    static let variants = [kandinsky_kernel_baseline]
+        + (bestKernelVariant == kandinsky_kernel_avx2_fma ? [kandinsky_kernel_avx2_fma] : [])
 
     /// y[n, o, i, j] = b[o] + Σ w[o, c, u, v] · x[n, c, i + u − 1, j + v − 1] in Double.
     static func referenceForward(_ x: Tensor, _ w: Tensor, _ b: Tensor) -> [Double] {
@@ -85,7 +87,7 @@ import Testing
     }
 
     @Test(arguments: variants)
-    func forwardAndBackwardMatchDoublePrecision(avx2: Bool) {
+    func forwardAndBackwardMatchDoublePrecision(variant: kandinsky_kernel_variant) {
         var generator = SeededGenerator(seed: 31)
         // 35 × 30 pixels leave partial tiles at the bottom and the right (9 × 8 tiles of 4 × 4).
         // A 15 840-float budget holds 40 tiles of 36·(5 + 6) floats, five tile rows, so the 18
@@ -96,7 +98,7 @@ import Testing
         #expect(Self.runsWinograd(conv, [2, 5, 35, 30]))
         conv.strategy = .winograd
         conv.trainingStrategy = .winograd
-        conv.usesAVX2Kernels = avx2
+        conv.kernelVariant = variant
         let x = Tensor.normal([2, 5, 35, 30], using: &generator)
         let expected = Self.referenceForward(x, conv.weight.value, conv.bias.value)
         Self.expectNear(conv.forward(x, training: false), expected, 1e-5, "inference forward")
@@ -109,14 +111,14 @@ import Testing
     }
 
     @Test(arguments: variants)
-    func partialTilesAtTheBottomAndRight(avx2: Bool) {
+    func partialTilesAtTheBottomAndRight(variant: kandinsky_kernel_variant) {
         var generator = SeededGenerator(seed: 32)
         // 33 × 29 pixels: the last tile row and column hold one image row and column.
         var conv = Conv2d(inputChannels: 32, outputChannels: 24, kernelSize: 3, padding: 1, using: &generator)
         conv.strategy = .winograd
         conv.trainingStrategy = .winograd
         #expect(Self.runsWinograd(conv, [1, 32, 33, 29]))
-        conv.usesAVX2Kernels = avx2
+        conv.kernelVariant = variant
         let x = Tensor.normal([1, 32, 33, 29], using: &generator)
         Self.expectNear(conv.forward(x, training: true), Self.referenceForward(x, conv.weight.value, conv.bias.value),
                         1e-5, "forward")

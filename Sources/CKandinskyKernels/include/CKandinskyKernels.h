@@ -2,7 +2,7 @@
 #define CKANDINSKY_KERNELS_H
 
 // The umbrella header of the module: a build notices a new kernel header through this file.
-#include "cpu_features.h"
+#include "kernel_variant.h"
 #include "annulus_pair_distances.h"
 #include "winograd_f4x3.h"
 #include "direct_conv3x3.h"

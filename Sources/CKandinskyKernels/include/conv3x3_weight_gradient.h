@@ -1,6 +1,8 @@
 #ifndef KANDINSKY_CONV3X3_WEIGHT_GRADIENT_H
 #define KANDINSKY_CONV3X3_WEIGHT_GRADIENT_H
 
+#include "kernel_variant.h"
+
 /// ∂W of a 3 × 3 convolution over one zero-padded image, for layers with few channels, where
 /// nine GEMMs (one per tap, k = pixels) spend much of their time packing both operands again
 /// for every tap.
@@ -23,14 +25,13 @@
 /// chunk: per pixel it broadcasts 3 values of ∂y and loads one new row of the transposed input
 /// (rows p + 1 and p + 2 of the previous pixel are p and p + 1 of this one) for 9 FMAs. Each
 /// chunk's sums are added to `taps_gradient` in chunk order, the same order in both variants
-/// (only FMA contraction may differ) and for any thread count. `use_avx2` picks the AVX2 + FMA
-/// variant (only when `kandinsky_cpu_has_avx2_fma()` says it may run).
+/// (only FMA contraction may differ) and for any thread count.
 ///
 /// - Complexity: 18 · outputs · inputs · pixels flops, plus a transposition of
 ///   inputs · (pixels + chunks · (2·padded_width + 2)) floats.
 void kandinsky_conv3x3_weight_gradient(const float *window, long outputs, const float *padded, long inputs,
                                        long padded_width, long padded_plane, long pixels,
-                                       float *taps_gradient, float *scratch, int use_avx2);
+                                       float *taps_gradient, float *scratch, kandinsky_kernel_variant variant);
 
 /// Floats of `scratch` that `kandinsky_conv3x3_weight_gradient` needs for these sizes.
 long kandinsky_conv3x3_weight_gradient_scratch_size(long outputs, long inputs, long padded_width, long pixels);

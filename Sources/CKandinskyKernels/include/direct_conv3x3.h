@@ -1,6 +1,8 @@
 #ifndef KANDINSKY_DIRECT_CONV3X3_H
 #define KANDINSKY_DIRECT_CONV3X3_H
 
+#include "kernel_variant.h"
+
 /// Direct 3 × 3 convolution over rows of a zero-padded image, for layers with few channels,
 /// where a GEMM per kernel tap (k = Cin) spends more time packing operands and streaming the
 /// output through memory than multiplying.
@@ -22,12 +24,12 @@
 /// blocks) stay in registers over all 9·inputs terms, so each output is written once; the rows
 /// are swept once per group of output channels (those whose taps fit in 32 KiB, at least 12).
 /// The sum runs in the same order (taps, then channels) in both variants; only FMA contraction
-/// may differ. `use_avx2` picks the AVX2 + FMA variant (only when `kandinsky_cpu_has_avx2_fma()`
-/// says it may run).
+/// may differ.
 ///
 /// - Complexity: 18 · outputs · inputs · rows · width flops.
 void kandinsky_direct_conv3x3_rows(const float *padded, long inputs, long padded_width, long padded_plane,
                                    const float *taps, const float *bias, long outputs,
-                                   long rows, long width, float *y, long output_plane, int use_avx2);
+                                   long rows, long width, float *y, long output_plane,
+                                   kandinsky_kernel_variant variant);
 
 #endif

@@ -1,6 +1,8 @@
 #ifndef KANDINSKY_WINOGRAD_F4X3_H
 #define KANDINSKY_WINOGRAD_F4X3_H
 
+#include "kernel_variant.h"
+
 /// Winograd F(4 × 4, 3 × 3) transforms for 3 × 3 convolutions with padding 1 (Lavin & Gray,
 /// interpolation points 0, ±1, ±2, ∞).
 ///
@@ -16,8 +18,7 @@
 /// Pixels outside the image read as zero (the padding) and outputs outside it are dropped, so
 /// H and W need not be multiples of 4.
 ///
-/// Every kernel exists twice, compiled for the baseline instruction set and for AVX2 + FMA;
-/// `use_avx2` picks the second (only when `kandinsky_cpu_has_avx2_fma()` says it may run).
+/// Every kernel exists twice, compiled for each `kandinsky_kernel_variant`.
 
 /// Floats of `workspace` the input and output transforms need for images `width` pixels wide.
 long kandinsky_winograd_f4x3_workspace_count(long width);
@@ -27,7 +28,7 @@ long kandinsky_winograd_f4x3_workspace_count(long width);
 /// - Complexity: about 12 additions per transformed value, O(C · T · 36).
 void kandinsky_winograd_f4x3_input_transform(const float *images, long channels, long height, long width,
                                              long first_tile_row, long tile_row_count,
-                                             float *transformed, float *workspace, int use_avx2);
+                                             float *transformed, float *workspace, kandinsky_kernel_variant variant);
 
 /// images[n, c, 4i + p, 4j + q] = bias[c] + (Aᵀ m A)[p, q] for the 6 × 6 transformed tile m of
 /// channel c at tile (i, j); `bias` may be NULL (no bias). Writes only pixels inside the image.
@@ -36,7 +37,7 @@ void kandinsky_winograd_f4x3_input_transform(const float *images, long channels,
 void kandinsky_winograd_f4x3_output_transform(const float *transformed, const float *bias,
                                               long channels, long height, long width,
                                               long first_tile_row, long tile_row_count,
-                                              float *images, float *workspace, int use_avx2);
+                                              float *images, float *workspace, kandinsky_kernel_variant variant);
 
 /// transformed[ξ, o, c] = (G g Gᵀ)[ξ] with g = weight[o, c] (3 × 3), from weights
 /// [outputs, inputs, 3, 3], for the rows o in first_row ..< first_row + row_count.
@@ -48,6 +49,6 @@ void kandinsky_winograd_f4x3_output_transform(const float *transformed, const fl
 /// - Complexity: O(row_count · (inputs or outputs) · 36).
 void kandinsky_winograd_f4x3_weight_transform(const float *weight, long outputs, long inputs,
                                               long first_row, long row_count, int flip_transpose,
-                                              float *transformed, int use_avx2);
+                                              float *transformed, kandinsky_kernel_variant variant);
 
 #endif

@@ -137,54 +137,13 @@ extension ScoreStore {
             try InputValidation.checkShapes(probabilities: probabilities.shape, targets: targets.shape,
                                             probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
             try checkShard(probabilities.shape, source: probabilitiesSource)
-            let n = probabilities.shape[0], rows = offsets.count - 1
+            let n = probabilities.shape[0]
             precondition(n == shardSizes[appendedShards],
                          "shard \(appendedShards) has \(n) images but \(shardSizes[appendedShards]) were counted")
             if !allocated { allocate() }
             let imageBase = appendedImages, precision = precision
-            var overflow = false
-            var badProbability: Int?
-            values.withUnsafeMutableBufferPointer { out in
-                images.withUnsafeMutableBufferPointer { ids in
-                    cursors.withUnsafeMutableBufferPointer { cursor in
-                        offsets.withUnsafeBufferPointer { o in
-                            probabilities.withUnsafeBufferPointer { p in
-                                targets.withUnsafeBufferPointer { t in
-                                    let ob = UncheckedPointer(out.baseAddress ?? UnsafeMutablePointer(bitPattern: 2)!)
-                                    let ib = UncheckedPointer(ids.baseAddress ?? UnsafeMutablePointer(bitPattern: 4)!)
-                                    let cb = UncheckedPointer(cursor.baseAddress!), ends = UncheckedPointer(o.baseAddress! + 1)
-                                    let pb = UncheckedPointer(p.baseAddress!), tb = UncheckedPointer(t.baseAddress!)
-                                    let overflowed = Atomic<Bool>(false)
-                                    badProbability = InputValidation.firstFailure(in: 0..<rows) { range in
-                                        var bad: Int?
-                                        for image in 0..<n {
-                                            let base = image * rows
-                                            for r in range {
-                                                let probability = Float(pb.pointer[base + r])
-                                                if !(probability >= 0 && probability <= 1) {
-                                                    bad = bad.map { min($0, base + r) } ?? (base + r)
-                                                    continue
-                                                }
-                                                if tb.pointer[base + r] == 1 {
-                                                    let slot = cb.pointer[r]
-                                                    guard slot < ends.pointer[r] else {
-                                                        overflowed.store(true, ordering: .relaxed)
-                                                        continue
-                                                    }
-                                                    ob.pointer[slot] = precision.halfScore(probability: probability)
-                                                    ib.pointer[slot] = UInt32(imageBase + image)
-                                                    cb.pointer[r] = slot + 1
-                                                }
-                                            }
-                                        }
-                                        return bad
-                                    }
-                                    overflow = overflowed.load(ordering: .relaxed)
-                                }
-                            }
-                        }
-                    }
-                }
+            let (badProbability, overflow) = withSlots { slots in
+                Self.scatter(probabilities, targets: targets, firstImage: imageBase, precision: precision, into: slots)
             }
             if let bad = badProbability {
                 throw .invalidProbability(source: probabilitiesSource,
@@ -195,6 +154,70 @@ extension ScoreStore {
             appendedShards += 1
             appendedImages += n
             failed = false
+        }
+
+        /// Where the scores of each row go: the next free slot of row r is `cursors[r]`, its end
+        /// `ends[r]`.
+        private struct ScoreSlots: Sendable {
+            let values: UncheckedPointer<Float16>, images: UncheckedPointer<UInt32>
+            let cursors: UncheckedPointer<Int>, ends: UncheckedPointer<Int>
+        }
+
+        /// Calls `body` with the slots of the store's arrays (allocated by the first append).
+        private mutating func withSlots<R>(_ body: (ScoreSlots) -> R) -> R {
+            values.withUnsafeMutableBufferPointer { out in
+                images.withUnsafeMutableBufferPointer { ids in
+                    cursors.withUnsafeMutableBufferPointer { cursor in
+                        offsets.withUnsafeBufferPointer { o in
+                            body(ScoreSlots(values: UncheckedPointer(out.baseAddress ?? UnsafeMutablePointer(bitPattern: 2)!),
+                                            images: UncheckedPointer(ids.baseAddress ?? UnsafeMutablePointer(bitPattern: 4)!),
+                                            cursors: UncheckedPointer(cursor.baseAddress!),
+                                            ends: UncheckedPointer(o.baseAddress! + 1)))
+                        }
+                    }
+                }
+            }
+        }
+
+        /// Writes the score of every target pixel of a shard (P and T [n, C, H, W], same shape)
+        /// into its row's next slot, rows split across cores, image i becoming `firstImage + i`.
+        /// Returns the first probability (row-major) that is NaN or outside [0, 1], and whether a
+        /// row got more scores than were counted for it.
+        private static func scatter<P: QuantileScalar>(_ probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+                                                       firstImage: Int, precision: ScorePrecision,
+                                                       into slots: ScoreSlots) -> (Int?, Bool) {
+            let n = probabilities.shape[0], rows = probabilities.count / n
+            return probabilities.withUnsafeBufferPointer { p in
+                targets.withUnsafeBufferPointer { t in
+                    let pb = UncheckedPointer(p.baseAddress!), tb = UncheckedPointer(t.baseAddress!)
+                    let overflowed = Atomic<Bool>(false)
+                    let bad = InputValidation.firstFailure(in: 0..<rows) { range in
+                        var bad: Int?
+                        for image in 0..<n {
+                            let base = image * rows
+                            for r in range {
+                                let probability = Float(pb.pointer[base + r])
+                                if !(probability >= 0 && probability <= 1) {
+                                    bad = bad.map { min($0, base + r) } ?? (base + r)
+                                    continue
+                                }
+                                if tb.pointer[base + r] == 1 {
+                                    let slot = slots.cursors.pointer[r]
+                                    guard slot < slots.ends.pointer[r] else {
+                                        overflowed.store(true, ordering: .relaxed)
+                                        continue
+                                    }
+                                    slots.values.pointer[slot] = precision.halfScore(probability: probability)
+                                    slots.images.pointer[slot] = UInt32(firstImage + image)
+                                    slots.cursors.pointer[r] = slot + 1
+                                }
+                            }
+                        }
+                        return bad
+                    }
+                    return (bad, overflowed.load(ordering: .relaxed))
+                }
+            }
         }
 
         /// The store of every appended shard, its rows sorted by score (ties by image).

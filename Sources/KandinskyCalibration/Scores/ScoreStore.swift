@@ -114,6 +114,36 @@ public struct ScoreStore: Sendable {
         self.offsets = offsets
         self.values = values
         self.imageIndices = imageIndices
+        #if KANDINSKY_INTERNAL_CHECKS
+        _checkInvariants()
+        #endif
+    }
+
+    /// Checks the compressed-row layout (built with `KANDINSKY_INTERNAL_CHECKS`, see
+    /// Package.swift): C·H·W + 1 offsets from 0 that never decrease and end at the score count,
+    /// one image per score, in 0..<N, and every row strictly ascending by (score, image).
+    ///
+    /// - Complexity: O(number of scores + C·H·W).
+    package func _checkInvariants() {
+        let rows = classCount * pixelCount
+        precondition(offsets.shape == [rows + 1], "offsets of shape \(offsets.shape) for \(rows) rows")
+        precondition(imageIndices.count == values.count, "\(imageIndices.count) image indices for \(values.count) scores")
+        offsets.withUnsafeBufferPointer { o in
+            values.withUnsafeBufferPointer { v in
+                imageIndices.withUnsafeBufferPointer { ids in
+                    precondition(o[0] == 0 && o[rows] == v.count, "offsets run from \(o[0]) to \(o[rows]), not 0 to \(v.count)")
+                    for r in 0..<rows {
+                        precondition(o[r] <= o[r + 1], "offsets decrease at row \(r)")
+                        for i in o[r]..<o[r + 1] {
+                            precondition(Int(ids[i]) < imageCount, "score \(i) names image \(ids[i]) of \(imageCount)")
+                            guard i > o[r] else { continue }
+                            let previous = (v[i - 1].bitPattern, ids[i - 1]), current = (v[i].bitPattern, ids[i])
+                            precondition(previous < current, "row \(r) is not sorted at score \(i)")
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Sorts every row ascending by score, ties by image, keeping each score with its image.
@@ -182,11 +212,4 @@ public struct ScoreStore: Sendable {
                           precision: precision, offsets: ShapedArray(shape: [rows + 1], scalars: newOffsets),
                           values: newValues, imageIndices: ShapedArray(shape: [total], scalars: newImages))
     }
-}
-
-/// A raw pointer that worker threads may share because each writes a disjoint part.
-struct UncheckedPointer<Pointee>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Pointee>
-    init(_ pointer: UnsafeMutablePointer<Pointee>) { self.pointer = pointer }
-    init(_ pointer: UnsafePointer<Pointee>) { self.pointer = UnsafeMutablePointer(mutating: pointer) }
 }

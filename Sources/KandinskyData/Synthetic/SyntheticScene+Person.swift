@@ -20,24 +20,88 @@ extension SyntheticScene {
     static let distractorID = 2
 
     static func person(width: Int, height: Int, using generator: inout SeededGenerator) -> SyntheticScene {
-        func uniform(_ range: ClosedRange<Double>) -> Double { generator.uniform(range) }
-        func colour() -> SIMD3<Double> {
-            let base = SIMD3(uniform(0.05...0.95), uniform(0.05...0.95), uniform(0.05...0.95))
-            let grey = (base.x + base.y + base.z) / 3
-            return base * 0.7 + SIMD3(repeating: grey * 0.3)
+        var frame = PersonFrame(width: width, height: height)
+        frame.paintBackground(using: &generator)
+        // Clothing colours first, so that distractors can borrow them.
+        let personCount = [1, 1, 1, 1, 2, 2, 2, 3, 3, 4][uniformIndex(below: 10, using: &generator)]
+        let clothing = (0..<personCount).map { _ in
+            Clothing(top: PersonFrame.colour(using: &generator), bottom: PersonFrame.colour(using: &generator),
+                     skin: skinTone(generator.uniform(0...1)))
         }
-        func jitter(_ c: SIMD3<Double>, _ amount: Double) -> SIMD3<Double> {
-            let shifted = c + SIMD3(uniform(-amount...amount), uniform(-amount...amount), uniform(-amount...amount))
-            return shifted.clamped(lowerBound: SIMD3(repeating: 0), upperBound: SIMD3(repeating: 1))
-        }
-        let w = Double(width), h = Double(height), plane = width * height
-        var canvas = [SIMD3<Double>](repeating: .zero, count: plane)
+        let distractorMasks = frame.paintDistractors(borrowingFrom: clothing, using: &generator)
+        var objects = frame.paintPeople(dressedIn: clothing, after: distractorMasks.count, using: &generator)
+        frame.paintCrowd(after: distractorMasks.count, into: &objects, using: &generator)
+        objects += frame.visibleDistractors(distractorMasks)
+        // Soften edges and add sensor noise.
+        let noise = generator.uniform(0.005...0.025)
+        return SyntheticScene(image: finished(frame.canvas, width: width, height: height, noise: noise, using: &generator),
+                              objects: objects)
+    }
 
-        // Background.
-        let top = colour(), bottom = colour()
+    /// The colours of one person: upper and lower clothes, skin.
+    struct Clothing {
+        var top, bottom, skin: SIMD3<Double>
+    }
+
+    /// Skin tones from dark to light.
+    private static func skinTone(_ t: Double) -> SIMD3<Double> {
+        SIMD3(0.36, 0.22, 0.15) * (1 - t) + SIMD3(0.96, 0.80, 0.69) * t
+    }
+}
+
+/// The canvas of a person frame while it is painted, back to front: each pass below draws from
+/// the generator in the order of the frame's description (``SyntheticScene/person(width:height:using:)``).
+private struct PersonFrame {
+    let width: Int, height: Int
+    var canvas: [SIMD3<Double>]
+    /// The object painted last at each pixel (distractors 0..<d, then people and the crowd), −1 for none.
+    var owner: [Int32]
+
+    init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+        canvas = [SIMD3<Double>](repeating: .zero, count: width * height)
+        owner = [Int32](repeating: -1, count: width * height)
+    }
+
+    var plane: Int { width * height }
+
+    /// A random colour, pulled 30 % towards its grey.
+    static func colour(using generator: inout SeededGenerator) -> SIMD3<Double> {
+        func uniform(_ range: ClosedRange<Double>) -> Double { generator.uniform(range) }
+        let base = SIMD3(uniform(0.05...0.95), uniform(0.05...0.95), uniform(0.05...0.95))
+        let grey = (base.x + base.y + base.z) / 3
+        return base * 0.7 + SIMD3(repeating: grey * 0.3)
+    }
+
+    /// `c` shifted by up to `amount` per channel, clamped to [0, 1].
+    static func jitter(_ c: SIMD3<Double>, _ amount: Double, using generator: inout SeededGenerator) -> SIMD3<Double> {
+        func uniform(_ range: ClosedRange<Double>) -> Double { generator.uniform(range) }
+        let shifted = c + SIMD3(uniform(-amount...amount), uniform(-amount...amount), uniform(-amount...amount))
+        return shifted.clamped(lowerBound: SIMD3(repeating: 0), upperBound: SIMD3(repeating: 1))
+    }
+
+    /// Paints the pixels of `polygons` in `c` (each pixel's brightness jittered), marks them as
+    /// `ownerIndex`'s and sets them in `mask`.
+    mutating func paint(_ polygons: [[Double]], colour c: SIMD3<Double>, ownerIndex: Int32, into mask: inout [UInt8],
+                        using generator: inout SeededGenerator) {
+        for polygon in polygons {
+            PolygonRasterizer.rle(polygon: polygon, height: height, width: width).forEachCoveredPixel { i in
+                canvas[i] = c * generator.uniform(0.93...1.0)
+                owner[i] = ownerIndex
+                mask[i] = 1
+            }
+        }
+    }
+
+    /// Background: a vertical two-colour gradient, a slanted sinusoidal texture, sometimes a floor.
+    mutating func paintBackground(using generator: inout SeededGenerator) {
+        func uniform(_ range: ClosedRange<Double>) -> Double { generator.uniform(range) }
+        let h = Double(height)
+        let top = Self.colour(using: &generator), bottom = Self.colour(using: &generator)
         let frequency = uniform(0.05...0.4), slant = uniform(-1...1), amplitude = uniform(0...0.12), phase = uniform(0...6.3)
         let floorLine = generator.nextUnitDouble() < 0.5 ? Int(h * uniform(0.55...0.8)) : height
-        let floorColour = colour()
+        let floorColour = Self.colour(using: &generator)
         for y in 0..<height {
             let t = Double(y) / max(h - 1, 1)
             for x in 0..<width {
@@ -47,25 +111,15 @@ extension SyntheticScene {
                 canvas[y * width + x] = c
             }
         }
+    }
 
-        // Clothing colours first, so that distractors can borrow them.
-        let personCount = [1, 1, 1, 1, 2, 2, 2, 3, 3, 4][uniformIndex(below: 10, using: &generator)]
-        let clothing = (0..<personCount).map { _ in (top: colour(), bottom: colour(), skin: skinTone(uniform(0...1))) }
-
-        var owner = [Int32](repeating: -1, count: plane)
+    /// Distractors of the second category, behind the people, half of them in the colours of
+    /// `clothing`; returns each one's painted mask, in painting order.
+    mutating func paintDistractors(borrowingFrom clothing: [SyntheticScene.Clothing],
+                                   using generator: inout SeededGenerator) -> [[UInt8]] {
+        func uniform(_ range: ClosedRange<Double>) -> Double { generator.uniform(range) }
+        let w = Double(width), h = Double(height)
         var masks: [[UInt8]] = []
-        var objects: [Object] = []
-        func paint(_ polygons: [[Double]], colour c: SIMD3<Double>, ownerIndex: Int32, into mask: inout [UInt8]) {
-            for polygon in polygons {
-                PolygonRasterizer.rle(polygon: polygon, height: height, width: width).forEachCoveredPixel { i in
-                    canvas[i] = c * uniform(0.93...1.0)
-                    owner[i] = ownerIndex
-                    mask[i] = 1
-                }
-            }
-        }
-
-        // Distractors of the second category, behind the people.
         let distractorCount = 2 + uniformIndex(below: 5, using: &generator)
         for index in 0..<distractorCount {
             let centre = (x: uniform(0...w), y: uniform(0.15 * h...h))
@@ -79,52 +133,74 @@ extension SyntheticScene {
             }
             let borrowed = generator.nextUnitDouble() < 0.5
             let pick = clothing[uniformIndex(below: clothing.count, using: &generator)]
-            let c = borrowed ? jitter(generator.nextUnitDouble() < 0.5 ? pick.top : pick.bottom, 0.06) : colour()
+            let c = borrowed ? Self.jitter(generator.nextUnitDouble() < 0.5 ? pick.top : pick.bottom, 0.06, using: &generator)
+                             : Self.colour(using: &generator)
             var mask = [UInt8](repeating: 0, count: plane)
-            paint([rounded(polygon)], colour: c, ownerIndex: Int32(index), into: &mask)
+            paint([SyntheticScene.rounded(polygon)], colour: c, ownerIndex: Int32(index), into: &mask, using: &generator)
             masks.append(mask)
         }
+        return masks
+    }
 
-        // People, far (higher in the frame) to near.
-        var people: [(hip: (x: Double, y: Double), height: Double, style: Int)] = (0..<personCount).map { index in
+    /// People, far (higher in the frame) to near, with owners numbered after the `distractors`;
+    /// returns the annotations of those left visible (one in five as compressed RLE).
+    mutating func paintPeople(dressedIn clothing: [SyntheticScene.Clothing], after distractors: Int,
+                              using generator: inout SeededGenerator) -> [SyntheticScene.Object] {
+        func uniform(_ range: ClosedRange<Double>) -> Double { generator.uniform(range) }
+        let w = Double(width), h = Double(height)
+        var objects: [SyntheticScene.Object] = []
+        var people: [(hip: (x: Double, y: Double), height: Double, style: Int)] = (0..<clothing.count).map { index in
             let x = min(max(w / 2 + w * 0.2 * generator.nextNormal(), 0.08 * w), 0.92 * w)
             let y = min(max(h * 0.55 + h * 0.12 * generator.nextNormal(), 0.35 * h), 0.85 * h)
             return ((x, y), h * uniform(0.35...0.95), index)
         }
         people.sort { $0.hip.y + $0.height / 2 < $1.hip.y + $1.height / 2 }
         for person in people {
-            let polygons = SyntheticShapes.person(hip: person.hip, height: person.height, using: &generator).map(rounded)
+            let polygons = SyntheticShapes.person(hip: person.hip, height: person.height, using: &generator)
+                .map(SyntheticScene.rounded)
             let style = clothing[person.style]
             var mask = [UInt8](repeating: 0, count: plane)
-            let ownerIndex = Int32(distractorCount + objects.count)
-            paint(Array(polygons[0...1]), colour: style.skin, ownerIndex: ownerIndex, into: &mask)
-            paint([polygons[2]] + [3, 4, 7, 8].map { polygons[$0] }, colour: style.top, ownerIndex: ownerIndex, into: &mask)
-            paint([5, 6, 9, 10].map { polygons[$0] }, colour: style.bottom, ownerIndex: ownerIndex, into: &mask)
+            let ownerIndex = Int32(distractors + objects.count)
+            paint(Array(polygons[0...1]), colour: style.skin, ownerIndex: ownerIndex, into: &mask, using: &generator)
+            paint([polygons[2]] + [3, 4, 7, 8].map { polygons[$0] }, colour: style.top, ownerIndex: ownerIndex,
+                  into: &mask, using: &generator)
+            paint([5, 6, 9, 10].map { polygons[$0] }, colour: style.bottom, ownerIndex: ownerIndex, into: &mask,
+                  using: &generator)
             guard mask.contains(1) else { continue }
             let asRLE = generator.nextUnitDouble() < 0.2
             let segmentation: COCOManifest.Segmentation = asRLE ? .rle(RunLengthEncoding(mask: mask, height: height, width: width).stored) : .polygons(polygons)
-            objects.append(Object(categoryID: personID, segmentation: segmentation, isCrowd: 0, mask: mask))
+            objects.append(SyntheticScene.Object(categoryID: SyntheticScene.personID, segmentation: segmentation,
+                                                 isCrowd: 0, mask: mask))
         }
+        return objects
+    }
 
-        // Sometimes a crowd of small people, annotated as one crowd region.
-        if generator.nextUnitDouble() < 0.12 {
-            let count = 3 + uniformIndex(below: 3, using: &generator)
-            let size = h * uniform(0.15...0.3)
-            let baseY = h * uniform(0.45...0.75), startX = uniform(0...(0.6 * w))
-            var mask = [UInt8](repeating: 0, count: plane)
-            let ownerIndex = Int32(distractorCount + objects.count)
-            for member in 0..<count {
-                let hip = (x: startX + Double(member) * size * uniform(0.3...0.5), y: baseY + uniform(-0.05...0.05) * h)
-                let polygons = SyntheticShapes.person(hip: hip, height: size, using: &generator).map(rounded)
-                paint(polygons, colour: colour(), ownerIndex: ownerIndex, into: &mask)
-            }
-            if mask.contains(1) {
-                objects.append(Object(categoryID: personID, segmentation: .rle(RunLengthEncoding(mask: mask, height: height, width: width).stored), isCrowd: 1, mask: mask))
-            }
+    /// Sometimes (12 %) a crowd of 3–5 small people, appended to `objects` as one crowd region
+    /// owned after the `distractors` and the objects so far.
+    mutating func paintCrowd(after distractors: Int, into objects: inout [SyntheticScene.Object],
+                             using generator: inout SeededGenerator) {
+        func uniform(_ range: ClosedRange<Double>) -> Double { generator.uniform(range) }
+        let w = Double(width), h = Double(height)
+        guard generator.nextUnitDouble() < 0.12 else { return }
+        let count = 3 + uniformIndex(below: 3, using: &generator)
+        let size = h * uniform(0.15...0.3)
+        let baseY = h * uniform(0.45...0.75), startX = uniform(0...(0.6 * w))
+        var mask = [UInt8](repeating: 0, count: plane)
+        let ownerIndex = Int32(distractors + objects.count)
+        for member in 0..<count {
+            let hip = (x: startX + Double(member) * size * uniform(0.3...0.5), y: baseY + uniform(-0.05...0.05) * h)
+            let polygons = SyntheticShapes.person(hip: hip, height: size, using: &generator).map(SyntheticScene.rounded)
+            paint(polygons, colour: Self.colour(using: &generator), ownerIndex: ownerIndex, into: &mask, using: &generator)
         }
+        if mask.contains(1) {
+            objects.append(SyntheticScene.Object(categoryID: SyntheticScene.personID, segmentation: .rle(RunLengthEncoding(mask: mask, height: height, width: width).stored), isCrowd: 1, mask: mask))
+        }
+    }
 
-        // Distractors keep only their visible pixels.
-        for index in 0..<distractorCount {
+    /// The distractors' annotations: only their pixels left visible, those with at least 4.
+    func visibleDistractors(_ masks: [[UInt8]]) -> [SyntheticScene.Object] {
+        var objects: [SyntheticScene.Object] = []
+        for index in masks.indices {
             var visible = masks[index]
             var area = 0
             for i in 0..<plane {
@@ -132,16 +208,8 @@ extension SyntheticScene {
                 area += Int(visible[i])
             }
             guard area >= 4 else { continue }
-            objects.append(Object(categoryID: distractorID, segmentation: .rle(RunLengthEncoding(mask: visible, height: height, width: width).stored), isCrowd: 0, mask: visible))
+            objects.append(SyntheticScene.Object(categoryID: SyntheticScene.distractorID, segmentation: .rle(RunLengthEncoding(mask: visible, height: height, width: width).stored), isCrowd: 0, mask: visible))
         }
-
-        // Soften edges and add sensor noise.
-        let noise = uniform(0.005...0.025)
-        return SyntheticScene(image: finished(canvas, width: width, height: height, noise: noise, using: &generator), objects: objects)
-    }
-
-    /// Skin tones from dark to light.
-    private static func skinTone(_ t: Double) -> SIMD3<Double> {
-        SIMD3(0.36, 0.22, 0.15) * (1 - t) + SIMD3(0.96, 0.80, 0.69) * t
+        return objects
     }
 }

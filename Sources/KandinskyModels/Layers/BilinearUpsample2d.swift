@@ -46,9 +46,7 @@ public struct BilinearUpsample2d: Layer {
     /// [N, C, H, W] → [N, C, 2H, 2W] (see the type's description for the weights).
     public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
         let (n, c, h, w) = imageDimensions(input, "BilinearUpsample2d")
-        var result = Tensor.empty
-        swap(&result, &output)
-        result.prepareBuffer(shape: [n, c, 2 * h, 2 * w])
+        var result = Tensor.reusing(&output, shape: [n, c, 2 * h, 2 * w])
         upsample(input, into: &result)
         output = result
         return result
@@ -76,6 +74,17 @@ public struct BilinearUpsample2d: Layer {
         output = .empty
     }
 
+    /// Runs `body(plane, row)` for planes 0..<count, split over the cores, each worker with its
+    /// own scratch row of `rowLength` floats.
+    private static func forEachPlane(_ count: Int, rowLength: Int,
+                                     _ body: (_ plane: Int, _ row: UnsafeMutablePointer<Float>) -> Void) {
+        parallelFor(0..<count) { range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: rowLength) { buffer in
+                for plane in range { body(plane, buffer.baseAddress!) }
+            }
+        }
+    }
+
     /// Upsamples `input` into the leading channels of each image of `result`.
     private mutating func upsample(_ input: Tensor, into result: inout Tensor) {
         let (n, c, h, w) = imageDimensions(input, "BilinearUpsample2d")
@@ -83,20 +92,15 @@ public struct BilinearUpsample2d: Layer {
         let oh = 2 * h, ow = 2 * w, imageStride = result.shape[1] * oh * ow
         input.withUnsafeBufferPointer { x in
             result.withUnsafeMutableBufferPointer { y in
-                parallelFor(0..<(n * c)) { range in
-                    // Rows are mixed vertically first, then widened: the filter is separable.
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: w) { buffer in
-                    let mixed = buffer.baseAddress!
-                    for plane in range {
-                        let source = x.baseAddress! + plane * h * w
-                        let destination = y.baseAddress! + (plane / c) * imageStride + (plane % c) * oh * ow
-                        for i in 0..<oh {
-                            let (r0, r1, ly) = Self.rowTaps(i, inputLength: h)
-                            let top = source + r0 * w, bottom = source + r1 * w
-                            for j in 0..<w { mixed[j] = (1 - ly) * top[j] + ly * bottom[j] }
-                            Self.widen(mixed, into: destination + i * ow, width: w)
-                        }
-                    }
+                // Rows are mixed vertically first, then widened: the filter is separable.
+                Self.forEachPlane(n * c, rowLength: w) { plane, mixed in
+                    let source = x.baseAddress! + plane * h * w
+                    let destination = y.baseAddress! + (plane / c) * imageStride + (plane % c) * oh * ow
+                    for i in 0..<oh {
+                        let (r0, r1, ly) = Self.rowTaps(i, inputLength: h)
+                        let top = source + r0 * w, bottom = source + r1 * w
+                        for j in 0..<w { mixed[j] = (1 - ly) * top[j] + ly * bottom[j] }
+                        Self.widen(mixed, into: destination + i * ow, width: w)
                     }
                 }
             }
@@ -119,36 +123,29 @@ public struct BilinearUpsample2d: Layer {
         precondition(gn == n && gc >= c && gh == oh && gw == ow,
                      "BilinearUpsample2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \([n, c, oh, ow])")
         let imageStride = gc * oh * ow
-        var result = Tensor.empty
-        swap(&result, &inputGradient)
-        result.prepareBuffer(shape: inputShape)
+        var result = Tensor.reusing(&inputGradient, shape: inputShape)
         outputGradient.withUnsafeBufferPointer { dy in
             result.withUnsafeMutableBufferPointer { dx in
-                parallelFor(0..<(n * c)) { range in
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: w) { buffer in
-                    let narrowed = buffer.baseAddress!
-                    for plane in range {
-                        let destination = dx.baseAddress! + plane * h * w
-                        destination.initialize(repeating: 0, count: h * w)
-                        let source = dy.baseAddress! + (plane / c) * imageStride + (plane % c) * oh * ow
-                        for i in 0..<oh {
-                            // The adjoint of widen, then of the vertical mix.
-                            let g = source + i * ow
-                            for j in 0..<w { narrowed[j] = 0 }
-                            narrowed[0] += g[0]
-                            for j in 0..<(w - 1) {
-                                narrowed[j] += 0.75 * g[2 * j + 1] + 0.25 * g[2 * j + 2]
-                                narrowed[j + 1] += 0.25 * g[2 * j + 1] + 0.75 * g[2 * j + 2]
-                            }
-                            narrowed[w - 1] += g[2 * w - 1]
-                            let (r0, r1, ly) = Self.rowTaps(i, inputLength: h)
-                            let top = destination + r0 * w, bottom = destination + r1 * w
-                            for j in 0..<w {
-                                top[j] += (1 - ly) * narrowed[j]
-                                bottom[j] += ly * narrowed[j]
-                            }
+                Self.forEachPlane(n * c, rowLength: w) { plane, narrowed in
+                    let destination = dx.baseAddress! + plane * h * w
+                    destination.initialize(repeating: 0, count: h * w)
+                    let source = dy.baseAddress! + (plane / c) * imageStride + (plane % c) * oh * ow
+                    for i in 0..<oh {
+                        // The adjoint of widen, then of the vertical mix.
+                        let g = source + i * ow
+                        for j in 0..<w { narrowed[j] = 0 }
+                        narrowed[0] += g[0]
+                        for j in 0..<(w - 1) {
+                            narrowed[j] += 0.75 * g[2 * j + 1] + 0.25 * g[2 * j + 2]
+                            narrowed[j + 1] += 0.25 * g[2 * j + 1] + 0.75 * g[2 * j + 2]
                         }
-                    }
+                        narrowed[w - 1] += g[2 * w - 1]
+                        let (r0, r1, ly) = Self.rowTaps(i, inputLength: h)
+                        let top = destination + r0 * w, bottom = destination + r1 * w
+                        for j in 0..<w {
+                            top[j] += (1 - ly) * narrowed[j]
+                            bottom[j] += ly * narrowed[j]
+                        }
                     }
                 }
             }

@@ -1,3 +1,4 @@
+import CKandinskyKernels
 import KandinskyCore
 
 /// A 2-D convolution (PyTorch's cross-correlation) with a square kernel, stride 1, zero padding
@@ -9,7 +10,7 @@ import KandinskyCore
 /// Implementation: the output is computed in tiles of pixels; each tile's receptive fields are
 /// unrolled into a [Cin·k·k, tile] column matrix (im2col) that is multiplied by the weight matrix
 /// [Cout, Cin·k·k] with one GEMM (1 × 1 kernels multiply the input directly). Tiles bound the
-/// column memory per thread to the scratch's ``ConvolutionScratch/columnBudget``. 3 × 3 kernels
+/// column memory per thread to 2 Mi floats (8 MiB); the layers of a ``UNet`` share these buffers. 3 × 3 kernels
 /// with padding 1 and 16 or more input channels use a padded copy of the input instead: direct
 /// 3 × 3 kernels (AVX2 + FMA where the CPU has it) for the convolutions and for ∂W up to
 /// 128 × 128 channels, shifted-window GEMMs beyond, and Winograd F(4 × 4, 3 × 3) for the
@@ -32,8 +33,8 @@ public struct Conv2d: Layer {
     public let kernelSize: Int
     /// p, the zero padding on every side.
     public let padding: Int
-    /// Shared per-thread buffers (see ``ConvolutionScratch``).
-    public var scratch: ConvolutionScratch
+    /// Per-thread buffers, shared by the layers of one network (see `ConvolutionScratch`).
+    package var scratch: ConvolutionScratch
 
     /// How the convolution is computed.
     enum Strategy {
@@ -41,7 +42,7 @@ public struct Conv2d: Layer {
         case columns
         /// Convolutions of a padded copy, direct for up to 128 × 128 channels and by nine
         /// shifted-window GEMMs beyond, forward, for ∂x and for ∂W (3 × 3, padding 1; see
-        /// `Conv2d+ShiftedKernels.swift`): no im2col, best for 16 or more input channels.
+        /// `Conv2d+ShiftedWindows.swift`): no im2col, best for 16 or more input channels.
         case shiftedWindows
         /// Winograd F(4 × 4, 3 × 3) (3 × 3, padding 1; see `Conv2d+Winograd.swift`): 4× fewer
         /// multiplications for the forward pass and ∂x, ∂W by shifted windows; best for many
@@ -65,19 +66,26 @@ public struct Conv2d: Layer {
     /// The strategy of training-mode forward passes and of backward passes; the same as
     /// ``strategy`` unless a test sets them apart.
     var trainingStrategy: Strategy
-    /// Whether the C kernels run their AVX2 + FMA variant (settable so tests cover both).
-    var usesAVX2Kernels = cpuHasAVX2AndFMA
-    private var savedInput: Tensor?
-    private var output = Tensor.empty
-    private var inputGradient = Tensor.empty
-    private var padded = Tensor.empty
-    private var taps = Tensor.empty
+    /// The variant the C kernels run (settable so tests cover both).
+    var kernelVariant = bestKernelVariant
+    // Buffers kept between calls (the strategies' extensions reuse them).
+    var savedInput: Tensor?
+    var output = Tensor.empty
+    var inputGradient = Tensor.empty
+    var padded = Tensor.empty
+    var taps = Tensor.empty
 
     /// A convolution initialised as PyTorch initialises `nn.Conv2d`: weights and biases uniform
     /// in ±1/√(Cin·k²).
     public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, padding: Int,
-                scratch: ConvolutionScratch = ConvolutionScratch(),
                 using generator: inout some RandomNumberGenerator) {
+        self.init(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize,
+                  padding: padding, scratch: ConvolutionScratch(), using: &generator)
+    }
+
+    /// The same, with buffers shared with other layers (a network's) or a test's column budget.
+    package init(inputChannels: Int, outputChannels: Int, kernelSize: Int, padding: Int,
+                 scratch: ConvolutionScratch, using generator: inout some RandomNumberGenerator) {
         precondition(inputChannels > 0 && outputChannels > 0 && kernelSize > 0 && padding >= 0,
                      "Conv2d needs positive channel counts and kernel size, got \(inputChannels) → \(outputChannels), k \(kernelSize), padding \(padding)")
         self.inputChannels = inputChannels
@@ -147,9 +155,7 @@ public struct Conv2d: Layer {
         let tile = g.tileSize
         let tiles = g.tileCount
         scratch.reserve(threads: threads, columnCount: isPointwise ? 0 : g.patchSize * tile, partialCount: 0)
-        var result = Tensor.empty
-        swap(&result, &output)
-        result.prepareBuffer(shape: [g.images, outputChannels, g.outputHeight, g.outputWidth])
+        var result = Tensor.reusing(&output, shape: [g.images, outputChannels, g.outputHeight, g.outputWidth])
         let scratch = self.scratch, pointwise = isPointwise
         let weight = self.weight.value, bias = self.bias.value
         result.withUnsafeMutableBufferPointer { y in
@@ -229,132 +235,12 @@ public struct Conv2d: Layer {
         return result
     }
 
-    private mutating func convolveShifted(_ input: Tensor, training: Bool, geometry g: ConvolutionGeometry) -> Tensor {
-        var result = Tensor.empty
-        swap(&result, &output)
-        result.prepareBuffer(shape: [g.images, outputChannels, g.height, g.width])
-        taps.prepareBuffer(shape: [9, outputChannels, inputChannels])
-        let weight = self.weight.value
-        weight.withUnsafeBufferPointer { w in
-            taps.withUnsafeMutableBufferPointer { t in rearrangeTaps(g, w: w.baseAddress!, flipTransposed: false, taps: t.baseAddress!) }
-        }
-        // Training keeps the padded copy for the backward pass; inference pads into shared scratch.
-        keepPaddedInput(input, training: training, geometry: g)
-        if training {
-            padded.withUnsafeBufferPointer { p in convolvePadded(p.baseAddress!, into: &result, geometry: g) }
-        } else {
-            let copy = scratch.shared(count: g.images * g.paddedImageSize)
-            padBatch(input, into: copy, geometry: g)
-            convolvePadded(copy, into: &result, geometry: g)
-        }
-        savedInput = training ? input : nil
-        output = result
-        return result
-    }
-
-    /// Runs the bands of every image of the padded input over the cores.
-    private func convolvePadded(_ padded: UnsafePointer<Float>, into result: inout Tensor, geometry g: ConvolutionGeometry) {
-        let threads = availableCoreCount
-        let rowsPerBand = g.rowsPerBand, bands = g.bandCount
-        let avx2 = usesAVX2Kernels, scratch = self.scratch
-        result.withUnsafeMutableBufferPointer { y in
-            taps.withUnsafeBufferPointer { t in
-                bias.value.withUnsafeBufferPointer { b in
-                    let convolution = PaddedConvolution(inputs: inputChannels, outputs: outputChannels,
-                                                        taps: t.baseAddress!, bias: b.baseAddress!, avx2: avx2)
-                    scratch.reserve(threads: threads, columnCount: convolution.bandSize(g, rows: rowsPerBand), partialCount: 0)
-                    let items = g.images * bands
-                    let workers = min(threads, items)
-                    setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
-                    parallelForEach(0..<items, workers: workers) { item, thread in
-                        let image = item / bands, firstRow = (item % bands) * rowsPerBand
-                        ModelProfiler.measure(.convolutionGEMM) {
-                            convolution.convolve(g, padded: padded + image * g.paddedImageSize,
-                                                 y: y.baseAddress! + image * g.outputImageSize, firstRow: firstRow,
-                                                 rows: min(rowsPerBand, g.height - firstRow),
-                                                 band: scratch.columns(thread: thread))
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    private mutating func backpropagateShifted(_ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry,
-                                               needsInputGradient: Bool) -> Tensor? {
-        var buffer = Tensor.empty
-        swap(&buffer, &inputGradient)
-        let result = withInputGradient(&buffer, shape: input.shape, needed: needsInputGradient) { dx in
-            accumulateShiftedGradients(outputGradient, geometry: g, inputGradient: dx)
-        }
-        inputGradient = buffer
-        savedInput = nil
-        return result
-    }
-
-    /// Adds ∂W and ∂b to the parameters' gradients and, when `dx` is given, writes ∂x there,
-    /// all from the padded input kept by the training forward pass.
-    private mutating func accumulateShiftedGradients(_ outputGradient: Tensor, geometry g: ConvolutionGeometry,
-                                                     inputGradient dx: UnsafeMutablePointer<Float>?) {
-        let workers = min(availableCoreCount, g.images)
-        let tapCount = 9 * outputChannels * inputChannels
-        let partialCount = tapCount + outputChannels
-        // ∂x is a convolution Cout → Cin of the padded ∂y; its GEMM bands hold Cin rows.
-        let transposed = ConvolutionGeometry(images: g.images, inputChannels: outputChannels, outputChannels: inputChannels,
-                                             height: g.height, width: g.width, kernel: 3, padding: 1,
-                                             columnBudget: g.columnBudget, threads: g.threads)
-        let flippedTaps = scratch.shared(count: tapCount)
-        let inputConvolution = PaddedConvolution(inputs: outputChannels, outputs: inputChannels, taps: flippedTaps,
-                                                 bias: nil, avx2: usesAVX2Kernels)
-        let bandSize = dx == nil ? 0 : inputConvolution.bandSize(g, rows: transposed.rowsPerBand)
-        // After the padded ∂y, one region serves ∂W's scratch and then ∂x's bands.
-        scratch.reserve(threads: workers, columnCount: g.paddedOutputImageSize + max(bandSize, g.weightGradientScratchSize),
-                        partialCount: partialCount)
-        if dx != nil {
-            weight.value.withUnsafeBufferPointer { w in
-                rearrangeTaps(g, w: w.baseAddress!, flipTransposed: true, taps: flippedTaps)
-            }
-        }
-        let scratch = self.scratch, paddedImages = self.padded, avx2 = usesAVX2Kernels
-        paddedImages.withUnsafeBufferPointer { p in
-            outputGradient.withUnsafeBufferPointer { dy in
-                forEachImage(images: g.images, workers: workers, partialCount: partialCount) { image, thread, partial in
-                    let inputGradient = dx.map {
-                        ShiftedInputGradient(convolution: inputConvolution, dx: $0 + image * g.inputImageSize,
-                                             band: scratch.columns(thread: thread) + g.paddedOutputImageSize,
-                                             rowsPerBand: transposed.rowsPerBand)
-                    }
-                    backpropagateImageShifted(g, padded: p.baseAddress! + image * g.paddedImageSize,
-                                              dy: dy.baseAddress! + image * g.outputImageSize,
-                                              dTaps: partial, db: partial + tapCount,
-                                              paddedGradient: scratch.columns(thread: thread),
-                                              weightGradientScratch: scratch.columns(thread: thread) + g.paddedOutputImageSize,
-                                              avx2: avx2, inputGradient: inputGradient)
-                }
-            }
-        }
-        let (cin, cout) = (inputChannels, outputChannels)
-        weight.gradient.withUnsafeMutableBufferPointer { dw in
-            bias.gradient.withUnsafeMutableBufferPointer { db in
-                for thread in 0..<workers {
-                    let partial = scratch.partial(thread: thread)
-                    for o in 0..<cout {
-                        for c in 0..<cin {
-                            for tap in 0..<9 { dw[(o * cin + c) * 9 + tap] += partial[(tap * cout + o) * cin + c] }
-                        }
-                        db[o] += partial[tapCount + o]
-                    }
-                }
-            }
-        }
-    }
-
     /// Runs `body(image, thread, partial)` for every image of a backward pass, the images striped
     /// over `workers` threads (one OpenBLAS thread each; all of them when there is one worker).
     /// Each thread first zeroes its `partialCount` floats of partial parameter gradients, which
     /// the caller then adds up in thread order; the striping is fixed, so the sums do not depend
     /// on timing.
-    private func forEachImage(images: Int, workers: Int, partialCount: Int,
+    func forEachImage(images: Int, workers: Int, partialCount: Int,
                               _ body: (_ image: Int, _ thread: Int, _ partial: UnsafeMutablePointer<Float>) -> Void) {
         setLinearAlgebraThreadCount(workers > 1 ? 1 : availableCoreCount)
         let scratch = self.scratch
@@ -367,91 +253,6 @@ public struct Conv2d: Layer {
         }
     }
 
-    /// In training, pads `input` into the layer's own buffer, from which the backward pass
-    /// computes ∂W (``accumulateShiftedGradients(_:geometry:inputGradient:)``); otherwise
-    /// releases that buffer.
-    private mutating func keepPaddedInput(_ input: Tensor, training: Bool, geometry g: ConvolutionGeometry) {
-        guard training else {
-            padded = .empty
-            return
-        }
-        var copy = Tensor.empty
-        swap(&copy, &padded)
-        copy.prepareBuffer(shape: [g.images, g.paddedImageSize])
-        copy.withUnsafeMutableBufferPointer { p in padBatch(input, into: p.baseAddress!, geometry: g) }
-        padded = copy
-    }
-
-    /// Copies every image of `input` into its zero-padded form (``padImage(_:channels:x:padded:)``).
-    private func padBatch(_ input: Tensor, into padded: UnsafeMutablePointer<Float>, geometry g: ConvolutionGeometry) {
-        input.withUnsafeBufferPointer { x in
-            parallelFor(0..<g.images) { range in
-                ModelProfiler.measure(.im2col) {
-                    for image in range {
-                        padImage(g, channels: g.inputChannels, x: x.baseAddress! + image * g.inputImageSize, padded: padded + image * g.paddedImageSize)
-                    }
-                }
-            }
-        }
-    }
-
-    /// Forward through Winograd; in training also keeps a padded copy of the input, from which
-    /// the backward pass computes ∂W by shifted windows.
-    private mutating func convolveWinograd(_ input: Tensor, training: Bool, geometry g: ConvolutionGeometry) -> Tensor {
-        var result = Tensor.empty
-        swap(&result, &output)
-        result.prepareBuffer(shape: [g.images, outputChannels, g.height, g.width])
-        keepPaddedInput(input, training: training, geometry: g)
-        let transformed = scratch.shared(count: 36 * outputChannels * inputChannels)
-        let scratch = self.scratch, avx2 = usesAVX2Kernels
-        weight.value.withUnsafeBufferPointer { w in
-            transformWinogradWeights(w.baseAddress!, outputs: outputChannels, inputs: inputChannels,
-                                     flipTransposed: false, into: transformed, avx2: avx2)
-        }
-        result.withUnsafeMutableBufferPointer { y in
-            input.withUnsafeBufferPointer { x in
-                bias.value.withUnsafeBufferPointer { b in
-                    KandinskyModels.convolveWinograd(g, x: x.baseAddress!, transformedWeights: transformed,
-                                                     bias: b.baseAddress!, y: y.baseAddress!, scratch: scratch, avx2: avx2)
-                }
-            }
-        }
-        savedInput = training ? input : nil
-        output = result
-        return result
-    }
-
-    /// ∂W and ∂b from the kept padded input (``accumulateShiftedGradients(_:geometry:inputGradient:)``),
-    /// then, when needed, ∂x = ∂y ⋆ rot180(W)ᵀ, a 3 × 3 convolution with Cout inputs and Cin
-    /// outputs, through Winograd.
-    private mutating func backpropagateWinograd(_ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry,
-                                                needsInputGradient: Bool) -> Tensor? {
-        accumulateShiftedGradients(outputGradient, geometry: g, inputGradient: nil)
-        savedInput = nil
-        guard needsInputGradient else { return nil }
-        let (cin, cout) = (inputChannels, outputChannels)
-        var result = Tensor.empty
-        swap(&result, &inputGradient)
-        result.prepareBuffer(shape: input.shape)
-        let transposed = ConvolutionGeometry(images: g.images, inputChannels: cout, outputChannels: cin,
-                                             height: g.height, width: g.width, kernel: 3, padding: 1,
-                                             columnBudget: g.columnBudget, threads: g.threads)
-        let transformed = scratch.shared(count: 36 * cout * cin)
-        let avx2 = usesAVX2Kernels
-        weight.value.withUnsafeBufferPointer { w in
-            transformWinogradWeights(w.baseAddress!, outputs: cout, inputs: cin, flipTransposed: true,
-                                     into: transformed, avx2: avx2)
-        }
-        result.withUnsafeMutableBufferPointer { dx in
-            outputGradient.withUnsafeBufferPointer { dy in
-                KandinskyModels.convolveWinograd(transposed, x: dy.baseAddress!, transformedWeights: transformed,
-                                                 bias: nil, y: dx.baseAddress!, scratch: scratch, avx2: avx2)
-            }
-        }
-        inputGradient = result
-        return result
-    }
-
     /// Visits `weight` and `bias`.
     public mutating func visitParameters(_ body: (String, inout Parameter) throws -> Void) rethrows {
         try body("weight", &weight)
@@ -461,7 +262,7 @@ public struct Conv2d: Layer {
 
 /// Calls `body` with the storage of `buffer`, shaped `shape` (reusing its storage when it fits),
 /// and returns `buffer`; or calls `body` with nil and returns nil when the gradient is not `needed`.
-private func withInputGradient(_ buffer: inout Tensor, shape: [Int], needed: Bool,
+func withInputGradient(_ buffer: inout Tensor, shape: [Int], needed: Bool,
                                _ body: (UnsafeMutablePointer<Float>?) -> Void) -> Tensor? {
     guard needed else {
         body(nil)

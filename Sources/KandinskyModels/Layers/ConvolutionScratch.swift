@@ -6,21 +6,22 @@ import KandinskyCore
 ///
 /// The layers of one network share one scratch object, so its memory is that of the largest
 /// layer rather than the sum over layers. Sharing is why this is a class; a network must not be
-/// run from two threads at once while its copies share a scratch object.
-public final class ConvolutionScratch: @unchecked Sendable {
+/// run from two threads at once while its copies share a scratch object. Not part of the API:
+/// a ``Conv2d`` made with the public initialiser has its own.
+package final class ConvolutionScratch: @unchecked Sendable {
     private var columns: [UnsafeMutableBufferPointer<Float>]
     private var partials: [UnsafeMutableBufferPointer<Float>]
     private var sharedBuffer: [UnsafeMutableBufferPointer<Float>] = []
 
     /// The most floats of im2col columns one thread uses at once: a convolution processes
     /// ⌊columnBudget / (Cin·k²)⌋ pixels per GEMM.
-    public let columnBudget: Int
+    package let columnBudget: Int
 
     /// An empty scratch area; it grows on first use.
     ///
     /// The default budget, 2 Mi floats (8 MiB per thread), keeps the GEMM panels wide: OpenBLAS
     /// repacks the weight matrix on every call, so narrow tiles pay that cost often.
-    public init(columnBudget: Int = 1 << 21) {
+    package init(columnBudget: Int = 1 << 21) {
         precondition(columnBudget > 0, "the column budget must be positive, got \(columnBudget)")
         self.columnBudget = columnBudget
         columns = []

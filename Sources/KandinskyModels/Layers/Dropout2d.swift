@@ -32,9 +32,7 @@ public struct Dropout2d: Layer {
         let size = h * w, keep = 1 / (1 - probability)
         if scales.count != n * c { scales = Array(repeating: 0, count: n * c) }
         for plane in 0..<(n * c) { scales[plane] = generator.nextUnitFloat() < probability ? 0 : keep }
-        var result = Tensor.empty
-        swap(&result, &output)
-        result.prepareBuffer(shape: input.shape)
+        var result = Tensor.reusing(&output, shape: input.shape)
         scale(input, into: &result, planeSize: size)
         output = result
         return result
@@ -46,9 +44,7 @@ public struct Dropout2d: Layer {
         let (_, _, h, w) = imageDimensions(outputGradient, "Dropout2d")
         precondition(outputGradient.count == scales.count * h * w,
                      "Dropout2d.backward got a gradient of shape \(outputGradient.shape) for \(scales.count) planes")
-        var result = Tensor.empty
-        swap(&result, &inputGradient)
-        result.prepareBuffer(shape: outputGradient.shape)
+        var result = Tensor.reusing(&inputGradient, shape: outputGradient.shape)
         scale(outputGradient, into: &result, planeSize: h * w)
         inputGradient = result
         return result

@@ -23,9 +23,7 @@ public struct InstanceNorm2d: Layer {
     public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
         let (n, c, h, w) = imageDimensions(input, "InstanceNorm2d")
         let planes = n * c, size = h * w
-        var result = Tensor.empty
-        swap(&result, &output)
-        result.prepareBuffer(shape: input.shape)
+        var result = Tensor.reusing(&output, shape: input.shape)
         if inverseDeviations.count != planes { inverseDeviations = Array(repeating: 0, count: planes) }
         let epsilon = Double(self.epsilon)
         input.withUnsafeBufferPointer { x in
@@ -55,9 +53,7 @@ public struct InstanceNorm2d: Layer {
                      "InstanceNorm2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)")
         let (n, c, h, w) = imageDimensions(output, "InstanceNorm2d")
         let planes = n * c, size = h * w
-        var result = Tensor.empty
-        swap(&result, &inputGradient)
-        result.prepareBuffer(shape: output.shape)
+        var result = Tensor.reusing(&inputGradient, shape: output.shape)
         let output = self.output
         output.withUnsafeBufferPointer { y in
             outputGradient.withUnsafeBufferPointer { dy in

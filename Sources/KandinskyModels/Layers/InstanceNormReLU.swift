@@ -28,9 +28,7 @@ struct InstanceNormReLU: Layer {
     mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
         let (n, c, h, w) = imageDimensions(input, "InstanceNormReLU")
         let planes = n * c, size = h * w
-        var result = Tensor.empty
-        swap(&result, &output)
-        result.prepareBuffer(shape: input.shape)
+        var result = Tensor.reusing(&output, shape: input.shape)
         if means.count != planes {
             means = Array(repeating: 0, count: planes)
             inverseDeviations = Array(repeating: 0, count: planes)
@@ -65,9 +63,7 @@ struct InstanceNormReLU: Layer {
         savedInput = nil
         let (n, c, h, w) = imageDimensions(input, "InstanceNormReLU")
         let planes = n * c, size = h * w
-        var result = Tensor.empty
-        swap(&result, &inputGradient)
-        result.prepareBuffer(shape: input.shape)
+        var result = Tensor.reusing(&inputGradient, shape: input.shape)
         input.withUnsafeBufferPointer { x in
             outputGradient.withUnsafeBufferPointer { dr in
                 result.withUnsafeMutableBufferPointer { dx in

@@ -68,6 +68,16 @@ extension Tensor {
     mutating func prepareBuffer(shape: [Int]) {
         if self.shape != shape { self = Tensor(shape: shape, repeating: 0) }
     }
+
+    /// The storage of `buffer` (what a layer's last call wrote) made a buffer of `shape` by
+    /// ``prepareBuffer(shape:)``, leaving `buffer` empty so that the storage stays uniquely
+    /// referenced, and is not copied, while the caller writes it.
+    static func reusing(_ buffer: inout Tensor, shape: [Int]) -> Tensor {
+        var result = Tensor.empty
+        swap(&result, &buffer)
+        result.prepareBuffer(shape: shape)
+        return result
+    }
 }
 
 /// [N, C, H, W] of a rank-4 tensor, with a precondition naming the layer.

@@ -22,9 +22,7 @@ public struct MaxPool2d: Layer {
         let (n, c, h, w) = imageDimensions(input, "MaxPool2d")
         let oh = h / 2, ow = w / 2, planes = n * c
         inputShape = input.shape
-        var result = Tensor.empty
-        swap(&result, &output)
-        result.prepareBuffer(shape: [n, c, oh, ow])
+        var result = Tensor.reusing(&output, shape: [n, c, oh, ow])
         if winners.count != result.count { winners = Array(repeating: 0, count: result.count) }
         input.withUnsafeBufferPointer { x in
             result.withUnsafeMutableBufferPointer { y in
@@ -71,9 +69,7 @@ public struct MaxPool2d: Layer {
                      "MaxPool2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)")
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
         let oh = h / 2, ow = w / 2, planes = n * c
-        var result = Tensor.empty
-        swap(&result, &inputGradient)
-        result.prepareBuffer(shape: inputShape)
+        var result = Tensor.reusing(&inputGradient, shape: inputShape)
         outputGradient.withUnsafeBufferPointer { dy in
             result.withUnsafeMutableBufferPointer { dx in
                 winners.withUnsafeBufferPointer { winner in

@@ -12,9 +12,7 @@ public struct ReLU: Layer {
 
     /// max(x, 0) elementwise; same shape.
     public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
-        var result = Tensor.empty
-        swap(&result, &output)
-        result.prepareBuffer(shape: input.shape)
+        var result = Tensor.reusing(&output, shape: input.shape)
         input.withUnsafeBufferPointer { x in
             result.withUnsafeMutableBufferPointer { y in
                 parallelFor(0..<x.count) { range in
@@ -30,9 +28,7 @@ public struct ReLU: Layer {
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
         precondition(outputGradient.shape == output.shape,
                      "ReLU.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)")
-        var result = Tensor.empty
-        swap(&result, &inputGradient)
-        result.prepareBuffer(shape: output.shape)
+        var result = Tensor.reusing(&inputGradient, shape: output.shape)
         let output = self.output
         output.withUnsafeBufferPointer { y in
             outputGradient.withUnsafeBufferPointer { dy in

@@ -163,7 +163,7 @@ public struct AnnulusObjective: Sendable {
 /// so a sum is the same bit for bit whether its tasks run on one core or several.
 enum PairDistanceSum {
     /// The kernel variant the running CPU executes.
-    static let variant = kandinsky_pair_distances_best_variant()
+    static let variant = kandinsky_kernel_best_variant()
     /// Points per tile: 2048 points of four Float32 features are 32 KB, so the rows of a task
     /// stay in L1 while its columns stream past.
     static let defaultTileSize = 2048

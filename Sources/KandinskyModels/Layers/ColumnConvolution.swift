@@ -1,36 +1,7 @@
 import KandinskyCore
 
-/// The sizes of one convolution call, and the pixel tiling used to bound im2col memory.
-struct ConvolutionGeometry {
-    let images, inputChannels, outputChannels, height, width, kernel, padding: Int
-    /// Floats of column memory a tile may use (see ``ConvolutionScratch/columnBudget``).
-    let columnBudget: Int
-    /// Worker threads the tiles are spread over.
-    let threads: Int
-
-    var outputHeight: Int { height + 2 * padding - kernel + 1 }
-    var outputWidth: Int { width + 2 * padding - kernel + 1 }
-    var outputPixels: Int { outputHeight * outputWidth }
-    var patchSize: Int { inputChannels * kernel * kernel }
-    var inputImageSize: Int { inputChannels * height * width }
-    var outputImageSize: Int { outputChannels * outputPixels }
-
-    /// Pixels per tile: as many as the column budget holds, then evened out so that the tiles of
-    /// a batch split equally over `threads` workers.
-    var tileSize: Int {
-        let widest = min(outputPixels, max(1, columnBudget / patchSize))
-        let tiles = balancedCount((outputPixels + widest - 1) / widest, limit: outputPixels)
-        return (outputPixels + tiles - 1) / tiles
-    }
-
-    /// `count` pieces per image, raised to a multiple of the thread count when the images alone
-    /// do not split evenly (a single image on two cores would otherwise leave one idle).
-    func balancedCount(_ count: Int, limit: Int) -> Int {
-        guard threads > 1, images % threads != 0 else { return count }
-        return min(limit, (count + threads - 1) / threads * threads)
-    }
-    var tileCount: Int { (outputPixels + tileSize - 1) / tileSize }
-}
+// The im2col strategy of ``Conv2d``, for any kernel: each tile's receptive fields are unrolled
+// into a column matrix multiplied by the weights with one GEMM (col2im folds ∂columns back).
 
 /// y[:, first ..< first + count] = b + W · columns(x) for one image.
 func convolveTile(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
@@ -111,37 +82,54 @@ private func forEachRowRun(_ g: ConvolutionGeometry, first: Int, count: Int,
     }
 }
 
+/// The output columns j of `column ..< column + run` whose source column j + `shift` lies inside
+/// [0, W), as `validStart ..< validEnd` within the run (empty at its start or end when none does).
+@inline(__always)
+private func validColumns(_ g: ConvolutionGeometry, shift: Int, column: Int, run: Int) -> (Int, Int) {
+    let validStart = min(max(column, -shift), column + run)
+    let validEnd = max(min(column + run, g.width - shift), validStart)
+    return (validStart, validEnd)
+}
+
+/// For every column entry e = (c·k + u)·k + v of a tile and every run of the tile's pixels
+/// along an output row, calls `body(e, c, sourceRow, column, run, offset, shift)`: the run's
+/// pixels (output row, columns `column ..< column + run`, at `offset` in the tile) read input row
+/// `sourceRow` of channel c (which may lie outside [0, H)) at their column + `shift` = v − p.
+@inline(__always)
+private func forEachPatchRun(_ g: ConvolutionGeometry, first: Int, count: Int,
+                             _ body: (_ entry: Int, _ channel: Int, _ sourceRow: Int, _ column: Int, _ run: Int,
+                                      _ offset: Int, _ shift: Int) -> Void) {
+    let k = g.kernel, pad = g.padding
+    for c in 0..<g.inputChannels {
+        for u in 0..<k {
+            for v in 0..<k {
+                forEachRowRun(g, first: first, count: count) { row, column, run, offset in
+                    body((c * k + u) * k + v, c, row + u - pad, column, run, offset, v - pad)
+                }
+            }
+        }
+    }
+}
+
 /// im2col for a tile: columns[(c·k + u)·k + v, t] = x[c, i + u − p, j + v − p] (0 outside) for
 /// the tile's pixels t ↔ (i, j).
 func unrollPatches(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, first: Int, count: Int,
                    columns: UnsafeMutablePointer<Float>) {
-    let k = g.kernel, h = g.height, w = g.width, pad = g.padding
-    for c in 0..<g.inputChannels {
-        let plane = x + c * h * w
-        for u in 0..<k {
-            for v in 0..<k {
-                let destination = columns + ((c * k + u) * k + v) * count
-                forEachRowRun(g, first: first, count: count) { row, column, run, offset in
-                    let out = destination + offset
-                    let sourceRow = row + u - pad
-                    guard sourceRow >= 0 && sourceRow < h else {
-                        out.initialize(repeating: 0, count: run)
-                        return
-                    }
-                    // Output columns j whose source column j + v − pad lies inside [0, w).
-                    let shift = v - pad
-                    let validStart = min(max(column, -shift), column + run)
-                    let validEnd = max(min(column + run, w - shift), validStart)
-                    if validStart > column { out.initialize(repeating: 0, count: validStart - column) }
-                    if validEnd > validStart {
-                        (out + (validStart - column)).update(from: plane + sourceRow * w + validStart + shift,
-                                                             count: validEnd - validStart)
-                    }
-                    if column + run > validEnd {
-                        (out + (validEnd - column)).initialize(repeating: 0, count: column + run - validEnd)
-                    }
-                }
-            }
+    let h = g.height, w = g.width
+    forEachPatchRun(g, first: first, count: count) { entry, c, sourceRow, column, run, offset, shift in
+        let out = columns + entry * count + offset
+        guard sourceRow >= 0 && sourceRow < h else {
+            out.initialize(repeating: 0, count: run)
+            return
+        }
+        let (validStart, validEnd) = validColumns(g, shift: shift, column: column, run: run)
+        if validStart > column { out.initialize(repeating: 0, count: validStart - column) }
+        if validEnd > validStart {
+            (out + (validStart - column)).update(from: x + (c * h + sourceRow) * w + validStart + shift,
+                                                 count: validEnd - validStart)
+        }
+        if column + run > validEnd {
+            (out + (validEnd - column)).initialize(repeating: 0, count: column + run - validEnd)
         }
     }
 }
@@ -150,24 +138,13 @@ func unrollPatches(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, first: Int
 /// pixel it was read from.
 func foldPatches(_ g: ConvolutionGeometry, columns: UnsafePointer<Float>, first: Int, count: Int,
                  dx: UnsafeMutablePointer<Float>) {
-    let k = g.kernel, h = g.height, w = g.width, pad = g.padding
-    for c in 0..<g.inputChannels {
-        let plane = dx + c * h * w
-        for u in 0..<k {
-            for v in 0..<k {
-                let source = columns + ((c * k + u) * k + v) * count
-                forEachRowRun(g, first: first, count: count) { row, column, run, offset in
-                    let sourceRow = row + u - pad
-                    guard sourceRow >= 0 && sourceRow < h else { return }
-                    let shift = v - pad
-                    let validStart = min(max(column, -shift), column + run)
-                    let validEnd = max(min(column + run, w - shift), validStart)
-                    guard validEnd > validStart else { return }
-                    let into = plane + sourceRow * w + validStart + shift
-                    let from = source + offset + (validStart - column)
-                    for i in 0..<(validEnd - validStart) { into[i] += from[i] }
-                }
-            }
-        }
+    let h = g.height, w = g.width
+    forEachPatchRun(g, first: first, count: count) { entry, c, sourceRow, column, run, offset, shift in
+        guard sourceRow >= 0 && sourceRow < h else { return }
+        let (validStart, validEnd) = validColumns(g, shift: shift, column: column, run: run)
+        guard validEnd > validStart else { return }
+        let into = dx + (c * h + sourceRow) * w + validStart + shift
+        let from = columns + entry * count + offset + (validStart - column)
+        for i in 0..<(validEnd - validStart) { into[i] += from[i] }
     }
 }

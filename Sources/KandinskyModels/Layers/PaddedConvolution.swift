@@ -1,6 +1,7 @@
 import CKandinskyKernels
 import KandinskyCore
 
+// The kernels of the shifted-window strategy of ``Conv2d`` (`Conv2d+ShiftedWindows.swift`):
 // 3 × 3 convolutions with padding 1 and many input channels, without im2col.
 //
 // The input is copied once into a zero-padded [Cin, H + 2, W + 2] image. From that copy, the
@@ -92,7 +93,7 @@ struct PaddedConvolution {
     let taps: UnsafePointer<Float>
     /// [outputs], or nil for no bias.
     let bias: UnsafePointer<Float>?
-    let avx2: Bool
+    let variant: kandinsky_kernel_variant
 
     /// Whether the direct kernel runs: it keeps its outputs in registers, so it wins while a
     /// 16-column block's inputs (3 rows × Cin × 18 floats) stay in L1 and C2 = Cin·Cout is small.
@@ -115,7 +116,7 @@ struct PaddedConvolution {
         let wp = g.paddedWidth, h = g.height, w = g.width
         if isDirect {
             kandinsky_direct_conv3x3_rows(padded + firstRow * wp, inputs, wp, g.paddedPlane, taps, bias, outputs,
-                                          rows, w, y + firstRow * w, h * w, avx2 ? 1 : 0)
+                                          rows, w, y + firstRow * w, h * w, variant)
             return
         }
         let count = rows * wp, start = firstRow * wp
@@ -134,7 +135,7 @@ struct PaddedConvolution {
     }
 }
 
-/// ∂x in ``backpropagateImageShifted(_:padded:dy:dTaps:db:paddedGradient:weightGradientScratch:avx2:inputGradient:)``:
+/// ∂x in ``backpropagateImageShifted(_:padded:dy:dTaps:db:paddedGradient:weightGradientScratch:variant:inputGradient:)``:
 /// the convolution of the padded ∂y with the weights rotated by 180° and transposed.
 struct ShiftedInputGradient {
     /// Cout → Cin with taps [9, Cin, Cout] (``rearrangeTaps(_:w:flipTransposed:taps:)``), no bias.
@@ -157,7 +158,8 @@ struct ShiftedInputGradient {
 func backpropagateImageShifted(_ g: ConvolutionGeometry, padded: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                dTaps: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
                                paddedGradient: UnsafeMutablePointer<Float>,
-                               weightGradientScratch: UnsafeMutablePointer<Float>, avx2: Bool,
+                               weightGradientScratch: UnsafeMutablePointer<Float>,
+                               variant: kandinsky_kernel_variant,
                                inputGradient: ShiftedInputGradient?) {
     let h = g.height, w = g.width, wp = g.paddedWidth
     let cin = g.inputChannels, cout = g.outputChannels
@@ -169,7 +171,7 @@ func backpropagateImageShifted(_ g: ConvolutionGeometry, padded: UnsafePointer<F
         let window = UnsafePointer(paddedGradient + wp + 1)
         if g.computesWeightGradientDirectly {
             kandinsky_conv3x3_weight_gradient(window, cout, padded, cin, wp, g.paddedPlane, h * wp, dTaps,
-                                              weightGradientScratch, avx2 ? 1 : 0)
+                                              weightGradientScratch, variant)
         } else {
             for tap in 0..<9 {
                 gemm(transposeA: .none, transposeB: .transposed, m: cout, n: cin, k: h * wp,

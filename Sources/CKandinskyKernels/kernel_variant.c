@@ -1,4 +1,4 @@
-#include "cpu_features.h"
+#include "kernel_variant.h"
 
 int kandinsky_cpu_has_avx2_fma(void) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -7,4 +7,8 @@ int kandinsky_cpu_has_avx2_fma(void) {
 #else
     return 0;
 #endif
+}
+
+kandinsky_kernel_variant kandinsky_kernel_best_variant(void) {
+    return kandinsky_cpu_has_avx2_fma() ? kandinsky_kernel_avx2_fma : kandinsky_kernel_baseline;
 }
