@@ -155,7 +155,7 @@ public struct Pipeline {
         var cells: [StudySummary.Cell] = [], linearCells: [StudySummary.Cell] = []
         for strategy in settings.strategies {
             var specification = baseCalibration
-            specification.grouping.method = strategy
+            specification.grouping = try CalibrationSettings.grouping(config: config, method: strategy)
             for size in sizes {
                 let shown = size == sizes.first || size == sizes.last
                 let draws = drawCount(size)
