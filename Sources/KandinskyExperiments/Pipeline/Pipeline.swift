@@ -104,7 +104,7 @@ public struct Pipeline {
         // Checked against the data before training writes anything.
         let sizes = settings.sizes.filter { $0 <= data.calibration.count }
         guard !sizes.isEmpty else {
-            throw ExperimentError("the calibration split has \(data.calibration.count) images, fewer than every size in pipeline.calibration_sizes \(settings.sizes)")
+            throw ExperimentError.inconsistent("the calibration split has \(data.calibration.count) images, fewer than every size in pipeline.calibration_sizes \(settings.sizes)")
         }
         log("Data: \(data.train.count) train, \(data.validation.count) val, \(data.calibration.count) calibration, \(data.test.count) test images")
 
@@ -115,13 +115,13 @@ public struct Pipeline {
             log("Reusing checkpoint \(reused)")
         } else {
             let result = try clock.time("train") { try TrainingRun(config: config, data: data).run(progressStyle: progressStyle) }
-            if result.interrupted { throw ExperimentError("training was interrupted; the last checkpoint is \(result.lastCheckpoint.path)") }
+            if result.interrupted { throw ExperimentError("training was interrupted; the last checkpoint is \(result.lastCheckpoint.path)", kind: .interrupted) }
             checkpoint = result.lastCheckpoint.path
             training = result.metrics.epochs
             log("Trained: \(checkpoint)")
         }
 
-        var model = try CalibrationRun.loadModel(checkpoint, expected: try ModelSettings(config: config).architecture)
+        var model = try CalibrationRun.loadModel(checkpoint, config: config)
         let batchSize = try config.value(\.data.batchSize)
         let calibrationOutputs = try clock.time("infer calibration split") {
             try NetworkOutputs(model: &model, dataset: data.calibration, batchSize: batchSize, title: "calibration images", progressStyle: progressStyle)

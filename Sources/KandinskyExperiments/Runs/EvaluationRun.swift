@@ -58,7 +58,7 @@ public struct EvaluationRun {
         try config.requireComplete()
         let checkpointPath = try config.requiredCheckpoint()
         let settings = try EvaluationSettings(config: config)
-        var model = try CalibrationRun.loadModel(checkpointPath, expected: try ModelSettings(config: config).architecture)
+        var model = try CalibrationRun.loadModel(checkpointPath, config: config)
         let curves = try Self.curves(in: checkpointPath)
         let outputs = try NetworkOutputs(model: &model, dataset: data.test, batchSize: try config.value(\.data.batchSize),
                                          title: "test images", progressStyle: progressStyle)
@@ -72,10 +72,10 @@ public struct EvaluationRun {
     static func curves(in path: String) throws -> CalibratedCurves? {
         let file: SafetensorsFile
         do { file = try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw ExperimentError(error.description)
+            throw ExperimentError(wrapping: error)
         }
         guard CalibratedCurves.holdsCurves(file) else { return nil }
-        do { return try CalibratedCurves(safetensors: file, source: path) } catch { throw ExperimentError(error.description) }
+        do { return try CalibratedCurves(safetensors: file, source: path) } catch { throw ExperimentError(wrapping: error) }
     }
 
     /// Writes every diagnostic of `outputs` (and of `curves`, when given) into `directory`.
@@ -88,7 +88,7 @@ public struct EvaluationRun {
             uncalibrated = try ProbabilityCalibration(binCount: settings.eceBins, classIndex: settings.classIndex,
                                                       precision: settings.precision)
                 .evaluate(probabilities: outputs.probabilities, targets: outputs.targets, pixel: pixel)
-        } catch { throw ExperimentError(error.description) }
+        } catch { throw ExperimentError(wrapping: error) }
         try directory.writeArray(.float32(uncalibrated.pixelwiseECE), to: "pixelwise_ece.npy")
         try directory.write(HeatMap(range: 0...0.5, title: "pixelwise ECE").png(uncalibrated.pixelwiseECE), to: "pixelwise_ece.png")
         try directory.writeArray(.float32(uncalibrated.structureFrequency), to: "structure_frequency.npy")
@@ -103,7 +103,7 @@ public struct EvaluationRun {
                                                 precision: settings.precision, classIndex: settings.classIndex)
             let result: CoverageEvaluation.Result
             do { result = try evaluation.evaluate(curves, probabilities: outputs.probabilities, targets: outputs.targets) } catch {
-                throw ExperimentError(error.description)
+                throw ExperimentError(wrapping: error)
             }
             try directory.writeArray(.float32(result.pixelwiseCalibrationError), to: "pixelwise_ce.npy")
             try directory.write(HeatMap(range: 0...0.25, title: "pixelwise coverage error").png(result.pixelwiseCalibrationError), to: "pixelwise_ce.png")
@@ -119,7 +119,7 @@ public struct EvaluationRun {
             do {
                 audit = try CoverageAudit(alphas: settings.alphas, precision: settings.precision)
                     .evaluate(curves, probabilities: outputs.probabilities, targets: outputs.targets)
-            } catch { throw ExperimentError(error.description) }
+            } catch { throw ExperimentError(wrapping: error) }
             summary.rule = curves.rule.rawValue
             summary.alphas = audit.alphas
             summary.audit = audit.rows
@@ -187,7 +187,7 @@ extension RunDirectory {
     /// Writes an array as `.npy` in the run folder.
     func writeArray(_ array: AnyShapedArray, to name: String) throws {
         do { try NumpyFile.write(array, to: file(name)) } catch {
-            throw ExperimentError("cannot write \(file(name).path): \(error.problem)")
+            throw ExperimentError.cannotWrite(file(name).path, error)
         }
     }
 }
