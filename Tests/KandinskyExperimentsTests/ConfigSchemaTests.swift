@@ -240,6 +240,16 @@ let badValues: [BadValue] = [
         #expect(error?.description == "config key 'evaluation.precision' is flo\\nat, expected one of float, half-probabilities (from override 'evaluation.precision=\"flo\\nat\"')")
     }
 
+    @Test func aFileThatIsNotYAMLKeepsTheParsersError() throws {
+        let directory = try copyOfBuiltInConfigs()
+        try Data("max_epochs: [1, 2\n".utf8).write(to: directory.appendingPathComponent("trainer/default.yaml"))
+        let error = #expect(throws: ConfigError.self) {
+            try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
+        }
+        #expect(error?.code == .malformedFile && error?.underlying != nil)
+        #expect(error?.description.hasPrefix("\(directory.appendingPathComponent("trainer/default.yaml").path): ") == true)
+    }
+
     @Test func aFileThatIsNotUTF8SaysSo() throws {
         let directory = try copyOfBuiltInConfigs()
         try Data([0x62, 0x3A, 0x20, 0xFF, 0xFE, 0x0A]).write(to: directory.appendingPathComponent("trainer/default.yaml"))
