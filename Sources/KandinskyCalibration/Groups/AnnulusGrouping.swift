@@ -107,7 +107,8 @@ public struct AnnulusGrouping: NonconformityGrouping {
                 bounds: [[Double]] = Parameters.default.bounds, populationSize: Int = Parameters.default.populationSize,
                 differentialWeight: Double = Parameters.default.differentialWeight,
                 crossoverProbability: Double = Parameters.default.crossoverProbability,
-                maxGenerations: Int = Parameters.default.maxGenerations, tolerance: Double = Parameters.default.tolerance,
+                maxGenerations: Int = Parameters.default.maxGenerations,
+                tolerance: Double = Parameters.default.tolerance,
                 seed: UInt64 = Parameters.default.seed, searchSampleSize: Int? = Parameters.default.searchSampleSize,
                 theta: [Double]? = Parameters.default.theta) {
         parameters = Parameters(classes: classes, curvePoints: curvePoints, bounds: bounds,

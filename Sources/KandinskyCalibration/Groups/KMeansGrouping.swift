@@ -5,8 +5,8 @@ import KandinskyCore
 /// one pooled threshold. Classes not in `classes` keep their pixelwise curves.
 ///
 /// Features: f(h, w) = (curve[k₁, c, h, w], …, curve[kₘ, c, h, w]) for the level indices
-/// `curvePoints` (by default 60, 70, 80, 90, see ``Parameters/default``) of the descriptive (linear) pixelwise curves of class c on the images
-/// the calibrator gives the strategy. Clustering: ``KMeans`` with `clusterCount` clusters,
+/// `curvePoints` (by default 60, 70, 80, 90, see ``Parameters/default``) of the descriptive
+/// (linear) pixelwise curves of class c on the images the calibrator gives the strategy. Clustering: ``KMeans`` with `clusterCount` clusters,
 /// seeded by `seed` (the same seed for every class); cluster ids 0..<k by ascending centre.
 ///
 /// Pixels without a score of the class in those images have no features. They are not

@@ -77,10 +77,12 @@ public struct Config: Sendable, Equatable {
 
     /// The scalar at `key` read by `parse`; a ``ConfigError/Code/wrongType`` error naming
     /// `expected` and the text found when it does not read.
-    private func scalar<Value>(_ key: String, expected: String, _ parse: (String) -> Value?) throws(ConfigError) -> Value {
+    private func scalar<Value>(_ key: String, expected: String, _ parse: (String) -> Value?) throws(ConfigError)
+        -> Value {
         let text = try scalarText(key, expected: expected)
         guard let value = parse(text) else {
-            throw .wrongType(key, expected: expected, found: "'\(ConfigLimits.abbreviated(text))'", source: sources.source(of: key))
+            throw .wrongType(key, expected: expected, found: "'\(ConfigLimits.abbreviated(text))'",
+                             source: sources.source(of: key))
         }
         return value
     }

@@ -124,8 +124,8 @@ public struct Pipeline {
         let figures = FigureCollector(directory: settings.outputDirectory)
         let study = try calibrateCells(calibrationOutputs, testOutputs, sizes: sizes, settings: settings,
                                        base: baseCalibration, evaluation: evaluationSettings, model: &model,
-                                       checkpoint: checkpoint, figures: figures, clock: &clock, progressStyle: progressStyle,
-                                       log: log)
+                                       checkpoint: checkpoint, figures: figures, clock: &clock,
+                                       progressStyle: progressStyle, log: log)
 
         var summary = StudySummary(dataset: try config.value(\.data.name), seed: seed,
                                    imageSize: Array(testOutputs.probabilities.shape[2...]), testImages: testOutputs.count,
@@ -134,8 +134,8 @@ public struct Pipeline {
         summary.tieMargin = settings.tieMargin
         summary.linearCells = study.linearCells.isEmpty ? nil : study.linearCells
         summary.calibratedModels = study.keptModels
-        try writeReport(&summary, figures: figures, classNames: data.classNames, clock: clock, into: settings.outputDirectory,
-                        log: log)
+        try writeReport(&summary, figures: figures, classNames: data.classNames, clock: clock,
+                        into: settings.outputDirectory, log: log)
         return settings.outputDirectory
     }
 
@@ -149,9 +149,12 @@ public struct Pipeline {
             log("Reusing checkpoint \(reused)")
             return (reused, [])
         }
-        let result = try clock.time("train") { try TrainingRun(config: config, data: data).run(progressStyle: progressStyle) }
+        let result = try clock.time("train") {
+            try TrainingRun(config: config, data: data).run(progressStyle: progressStyle)
+        }
         if result.interrupted {
-            throw ExperimentError("training was interrupted; the last checkpoint is \(result.lastCheckpoint.path)", kind: .interrupted)
+            throw ExperimentError("training was interrupted; the last checkpoint is \(result.lastCheckpoint.path)",
+                                  kind: .interrupted)
         }
         log("Trained: \(result.lastCheckpoint.path)")
         return (result.lastCheckpoint.path, result.metrics.epochs)
@@ -174,9 +177,10 @@ public struct Pipeline {
         let linearSizes = sizes.filter(settings.linearSizes.contains)
         let runs = (sizes.reduce(0) { $0 + drawCount($1) } + linearSizes.reduce(0) { $0 + drawCount($1) }) * settings.strategies.count
         let progress = ProgressReporter(title: "calibrate + evaluate", total: runs, style: progressStyle)
-        let cellRunner = CellRunner(calibrationOutputs: calibrationOutputs, testOutputs: testOutputs, seed: try config.value(\.seed),
-                                    coverage: CoverageEvaluation(binCount: evaluation.bins, indexing: evaluation.indexing,
-                                                                 precision: evaluation.precision, classIndex: evaluation.classIndex),
+        let coverage = CoverageEvaluation(binCount: evaluation.bins, indexing: evaluation.indexing,
+                                          precision: evaluation.precision, classIndex: evaluation.classIndex)
+        let cellRunner = CellRunner(calibrationOutputs: calibrationOutputs, testOutputs: testOutputs,
+                                    seed: try config.value(\.seed), coverage: coverage,
                                     audit: CoverageAudit(alphas: settings.coverageAlphas, indexing: evaluation.indexing,
                                                          precision: evaluation.precision, wholeClassRows: true),
                                     classIndex: evaluation.classIndex, progress: progress)

@@ -74,8 +74,8 @@ public struct TrainingRun {
         let directory = try RunDirectory(config: config, task: "train", timestamped: true)
         var checkpoints = CheckpointFolder(directory: directory.file("checkpoints"), retention: retention)
         var lastCheckpoint = checkpoints.last
-        let trainLoader = BatchLoader(dataset: data.train, batchSize: settings.batchSize, shuffle: true, seed: settings.seed,
-                                      augmentation: data.augmentation)
+        let trainLoader = BatchLoader(dataset: data.train, batchSize: settings.batchSize, shuffle: true,
+                                      seed: settings.seed, augmentation: data.augmentation)
         let validationLoader = BatchLoader(dataset: data.validation, batchSize: settings.batchSize, shuffle: false)
         var interrupted = false
         func saveCheckpoint(to url: URL) throws {
@@ -86,8 +86,8 @@ public struct TrainingRun {
             let epoch = trainer.epoch + 1
             let started = Date()
             let learningRate = Double(trainer.optimizer.learningRate)
-            let progress = ProgressReporter(title: "epoch \(epoch)/\(settings.maxEpochs)", total: trainLoader.batchesPerEpoch,
-                                            style: progressStyle)
+            let progress = ProgressReporter(title: "epoch \(epoch)/\(settings.maxEpochs)",
+                                            total: trainLoader.batchesPerEpoch, style: progressStyle)
             guard let trainLoss = try Self.trainEpoch(&trainer, on: trainLoader, epoch: epoch, progress: progress) else {
                 interrupted = true
                 progress.finish(message: "interrupted")
@@ -149,8 +149,10 @@ public struct TrainingRun {
             throw ExperimentError("\(resume) holds a \(trainer.model.architecture), but the configuration asks for a "
                                   + "\(settings.model.architecture)", kind: .invalidModel)
         }
-        if let text = file.metadata["metrics_csv"], let previous = try? MetricsLog(csv: text) { return (trainer, previous) }
-        return (trainer, metrics)
+        guard let text = file.metadata["metrics_csv"], let previous = try? MetricsLog(csv: text) else {
+            return (trainer, metrics)
+        }
+        return (trainer, previous)
     }
 
     /// One epoch of training steps: the mean loss (weighted by batch size), or nil when Ctrl-C
