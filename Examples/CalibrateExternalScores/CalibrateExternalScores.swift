@@ -93,9 +93,8 @@ struct CalibrateExternalScores: ParsableCommand {
         print("method    pixelwise-CE  marginal-CE  coverage@\(1 - alpha)")
         let setsURL = output.appendingPathComponent("sets.npy")
         for m in methods {
-            var specification = GroupingSpecification(method: m)
-            specification.seed = seed
-            let curves = try specification.makeGrouping().calibrate(scores, rule: quantile, seed: seed)
+            let curves = try GroupingSpecification(method: m, seed: seed).makeGrouping()
+                .calibrate(scores, rule: quantile, seed: seed)
             let result = try evaluation.evaluate(curves, probabilities: testProbabilities, targets: testTargets)
             let sets = try curves.predictionSets(probabilities: testProbabilities, alpha: alpha)
             let coverage = Self.coverage(sets: sets, targets: testTargets, classIndex: 1)

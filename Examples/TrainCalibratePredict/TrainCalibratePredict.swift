@@ -78,9 +78,7 @@ struct TrainCalibratePredict: ParsableCommand {
         // 3. Calibration: scores 1 − p of the calibration images' target pixels → curves.
         var network = trainer.model
         let (calibrationProbabilities, calibrationTargets) = try outputs(of: &network, on: calibration)
-        var specification = GroupingSpecification(method: method)
-        specification.seed = seed
-        let curves = try specification.makeGrouping()
+        let curves = try GroupingSpecification(method: method, seed: seed).makeGrouping()
             .calibrate(ScoreStore(probabilities: calibrationProbabilities, targets: calibrationTargets))
         print("calibrated: method \(curves.method), curves \(curves.curves.shape)")
 

@@ -19,17 +19,18 @@ extension UNet.Architecture {
         guard Self.metadataKeys.contains(where: { metadata[$0] != nil }) else { return nil }
         func integer(_ key: String) throws(ModelError) -> Int {
             guard let text = metadata[key], let value = Int(text), value > 0 else {
-                throw ModelError("\(file): metadata \(key): expected a positive integer, found \(metadata[key].map { "\"\($0)\"" } ?? "nothing")")
+                throw .invalidFile(file, "metadata \(key)",
+                                   "expected a positive integer, found \(metadata[key].map { "\"\($0)\"" } ?? "nothing")")
             }
             return value
         }
         let dropoutText = metadata["dropout"] ?? "0"
         guard let dropout = Float(dropoutText), dropout >= 0, dropout < 1 else {
-            throw ModelError("\(file): metadata dropout: expected a number in [0, 1), found \"\(dropoutText)\"")
+            throw .invalidFile(file, "metadata dropout", "expected a number in [0, 1), found \"\(dropoutText)\"")
         }
         let channels = try integer("channels")
         guard channels % 2 == 0 else {
-            throw ModelError("\(file): metadata channels: expected an even number, found \(channels)")
+            throw .invalidFile(file, "metadata channels", "expected an even number, found \(channels)")
         }
         self.init(inputChannels: try integer("in_channels"), outputChannels: try integer("out_channels"),
                   channels: channels, depth: try integer("depth"), dropout: dropout)
@@ -93,15 +94,17 @@ extension UNet {
     /// with the metadata when both are present.
     public init(contentsOf url: URL, architecture: Architecture? = nil) throws(ModelError) {
         let file: SafetensorsFile
-        do { file = try SafetensorsFile.read(contentsOf: url) } catch { throw ModelError(error.description) }
+        do { file = try SafetensorsFile.read(contentsOf: url) } catch { throw .file(error) }
         let recorded = try Architecture(metadata: file.metadata, file: url.path)
         guard let chosen = recorded ?? architecture else {
-            throw ModelError("\(url.path): metadata: the file records no architecture; give --in-channels, --out-channels, --channels and --depth")
+            throw .invalidFile(url.path, "metadata",
+                               "the file records no architecture; give --in-channels, --out-channels, --channels and --depth")
         }
         if let recorded, let architecture,
            (recorded.inputChannels, recorded.outputChannels, recorded.channels, recorded.depth)
             != (architecture.inputChannels, architecture.outputChannels, architecture.channels, architecture.depth) {
-            throw ModelError("\(url.path): metadata: the file records \(recorded), which disagrees with the requested \(architecture)")
+            throw ModelError("\(url.path): metadata: the file records \(recorded), which disagrees with the requested \(architecture)",
+                             kind: .architectureMismatch)
         }
         var generator = SeededGenerator(seed: 0)
         self.init(chosen, using: &generator)
@@ -110,6 +113,6 @@ extension UNet {
 
     /// Writes the weights and the architecture to a safetensors file, atomically.
     public mutating func save(to url: URL) throws(ModelError) {
-        do { try safetensorsFile().write(to: url) } catch { throw ModelError(error.description) }
+        do { try safetensorsFile().write(to: url) } catch { throw .file(error) }
     }
 }

@@ -39,20 +39,31 @@ struct CalibrateScoresCommand: ParsableCommand {
     var groupSplit = "auto"
     @Option(help: "What a pixel or group that cannot reach a level takes under conformal: none (+∞, always in), group or image.")
     var fallback: ThresholdFallback = .none
-    @Option(help: "Number of k-means clusters.") var clusters = 4
-    @Option(help: "Curve indices used as features by kmeans and gen-ann.") var curvePoints = "60,70,80,90"
+    @Option(help: "Number of k-means clusters.") var clusters = KMeansGrouping.Parameters.default.clusterCount
+    @Option(help: "Curve indices used as features by kmeans and gen-ann.")
+    var curvePoints = Self.list(KMeansGrouping.Parameters.default.curvePoints.map(Double.init))
     @Option(help: "Number of curve points Q, 2 to \(Self.maximumCurveCount) (default: 101 under conformal, 100 under linear).")
     var curveCount: Int?
-    @Option(help: "Differential-evolution population size (gen-ann).") var population = 10
-    @Option(help: "Differential-evolution generation limit (gen-ann).") var maxGenerations = 1000
-    @Option(help: "Stop when the population's objective spread falls below this (gen-ann).") var tolerance = 0.5
+    @Option(help: "Differential-evolution population size (gen-ann).") var population = Self.annulus.populationSize
+    @Option(help: "Differential-evolution generation limit (gen-ann).") var maxGenerations = Self.annulus.maxGenerations
+    @Option(help: "Stop when the population's objective spread falls below this (gen-ann).")
+    var tolerance = Self.annulus.tolerance
     @Option(help: "Bounds of cx, cy, r1, r2, r3 as ten comma-separated numbers (gen-ann); write --bounds=-20,20,... when the first is negative.")
-    var bounds = "-20,20,-20,20,0,150,0,150,0,300"
+    var bounds = Self.list(Self.annulus.bounds.flatMap { $0 })
     @Option(help: "Pixels in the subsampled objective used while searching, 0 for exact evaluations (gen-ann).")
-    var searchSampleSize = 4096
-    @Option(help: "Seed of k-means++, differential evolution and the group split.") var seed: UInt64 = 0
+    var searchSampleSize = Self.annulus.searchSampleSize ?? 0
+    @Option(help: "Seed of k-means++, differential evolution and the group split.")
+    var seed = KMeansGrouping.Parameters.default.seed
     @Option(name: .customLong("precision"), help: "Score precision: float or half-probabilities (default: float).")
     var precisionOption: ScorePrecision?
+
+    /// The defaults of gen-ann's options.
+    static let annulus = AnnulusGrouping.Parameters.default
+
+    /// Numbers as the options take them: comma-separated, whole numbers without a decimal point.
+    static func list(_ values: [Double]) -> String {
+        values.map { $0 == $0.rounded() && abs($0) < 1e15 ? String(Int($0)) : "\($0)" }.joined(separator: ",")
+    }
 
     /// The most curve points, as for `calibration.curve_count`: the curves take Q·C·H·W·4 bytes.
     static let maximumCurveCount = ConfigSchema.maximumCurveCount
@@ -100,20 +111,19 @@ struct CalibrateScoresCommand: ParsableCommand {
         }
     }
 
-    /// The strategy chosen on the command line.
+    /// The strategy chosen on the command line: the method's ``KMeansGrouping/Parameters`` or
+    /// ``AnnulusGrouping/Parameters`` from the options, and the defaults for those no option sets.
     func specification() throws -> GroupingSpecification {
-        var specification = GroupingSpecification(method: method)
-        specification.classes = try classes.map { try CalibrationInputs.integers($0, option: "--classes") }
-        specification.clusterCount = clusters
-        specification.curvePoints = try CalibrationInputs.integers(curvePoints, option: "--curve-points")
+        let classes = try classes.map { try CalibrationInputs.integers($0, option: "--classes") }
+        let points = try CalibrationInputs.integers(curvePoints, option: "--curve-points")
         let b = try CalibrationInputs.numbers(bounds, option: "--bounds")
-        specification.bounds = stride(from: 0, to: 10, by: 2).map { [b[$0], b[$0 + 1]] }
-        specification.populationSize = population
-        specification.maxGenerations = maxGenerations
-        specification.tolerance = tolerance
-        specification.seed = seed
-        specification.searchSampleSize = searchSampleSize == 0 ? nil : searchSampleSize
-        return specification
+        var kmeans = KMeansGrouping.Parameters.default, annulus = Self.annulus
+        (kmeans.classes, kmeans.curvePoints, kmeans.clusterCount, kmeans.seed) = (classes, points, clusters, seed)
+        (annulus.classes, annulus.curvePoints, annulus.seed) = (classes, points, seed)
+        annulus.bounds = stride(from: 0, to: 10, by: 2).map { [b[$0], b[$0 + 1]] }
+        (annulus.populationSize, annulus.maxGenerations, annulus.tolerance) = (population, maxGenerations, tolerance)
+        annulus.searchSampleSize = searchSampleSize == 0 ? nil : searchSampleSize
+        return GroupingSpecification(method: method, kmeans: kmeans, annulus: annulus)
     }
 
     func run() throws {

@@ -23,20 +23,22 @@ enum CalibrationInputs {
 
     /// Integers separated by commas: "60,70,80,90".
     static func integers(_ text: String, option: String) throws -> [Int] {
-        let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let values = parts.compactMap { Int($0) }
-        guard !parts.isEmpty, values.count == parts.count else {
-            throw ValidationError("\(option): expected comma-separated integers such as 60,70,80,90, found '\(text)'")
-        }
-        return values
+        try list(text, option: option, expected: "comma-separated integers such as 60,70,80,90") { Int($0) }
     }
 
     /// Numbers separated by commas.
     static func numbers(_ text: String, option: String) throws -> [Double] {
+        try list(text, option: option, expected: "comma-separated numbers") { Double($0) }
+    }
+
+    /// The comma-separated values of `text`, each read by `parse`; an error naming `option` and
+    /// `expected` when there is none or one does not read.
+    private static func list<Value>(_ text: String, option: String, expected: String,
+                                    _ parse: (String) -> Value?) throws -> [Value] {
         let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let values = parts.compactMap { Double($0) }
+        let values = parts.compactMap(parse)
         guard !parts.isEmpty, values.count == parts.count else {
-            throw ValidationError("\(option): expected comma-separated numbers, found '\(text)'")
+            throw ValidationError("\(option): expected \(expected), found '\(text)'")
         }
         return values
     }

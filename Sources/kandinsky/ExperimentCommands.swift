@@ -17,6 +17,13 @@ struct ExperimentOptions: ParsableArguments {
         let composer = configDir.map { ConfigComposer(directory: URL(fileURLWithPath: $0)) } ?? .builtIn
         return try composer.compose(primary: primary, overrides: overrides)
     }
+
+    /// The configuration `primary`, checked to have every required value, and its data splits.
+    func completeConfigAndData(_ primary: String) throws -> (Config, DataSplits) {
+        let config = try compose(primary)
+        try config.requireComplete()
+        return (config, try ExperimentData.splits(config: config))
+    }
 }
 
 struct TrainCommand: ParsableCommand {
@@ -49,9 +56,8 @@ struct CalibrateCommand: ParsableCommand {
     @OptionGroup var options: ExperimentOptions
 
     func run() throws {
-        let config = try options.compose("calibrate")
-        try config.requireComplete()
-        let result = try CalibrationRun(config: config, data: try ExperimentData.splits(config: config)).run()
+        let (config, data) = try options.completeConfigAndData("calibrate")
+        let result = try CalibrationRun(config: config, data: data).run()
         print("Calibrated (\(result.curves.method), \(result.curves.calibrationImageCount) images): \(result.calibratedModel.path)")
     }
 }
@@ -65,9 +71,8 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var options: ExperimentOptions
 
     func run() throws {
-        let config = try options.compose("eval")
-        try config.requireComplete()
-        let (directory, summary) = try EvaluationRun(config: config, data: try ExperimentData.splits(config: config)).run()
+        let (config, data) = try options.completeConfigAndData("eval")
+        let (directory, summary) = try EvaluationRun(config: config, data: data).run()
         var line = String(format: "Evaluated %d test images: mean pixelwise ECE %.4f", summary.testImages, summary.meanPixelwiseECE)
         if let ce = summary.meanPixelwiseCE, let marginal = summary.marginalCE {
             line += String(format: "; mean pixelwise CE %.4f, marginal CE %.4f", ce, marginal)

@@ -75,13 +75,18 @@ import KandinskyCore
         let directory = try scratchDirectory("kscores")
         defer { try? FileManager.default.removeItem(at: directory) }
         var specification = GroupingSpecification(method: method)
-        specification.clusterCount = 3
-        specification.curvePoints = [6, 7, 8, 9]
-        specification.restarts = 2
-        specification.populationSize = 6
-        specification.maxGenerations = 3
-        specification.searchSampleSize = 64
-        specification.bounds = [[-2, 2], [-2, 2], [0, 4], [0, 4], [0, 8]]
+        switch specification {
+        case .pixel, .image:
+            break
+        case .kmeans(var parameters):
+            (parameters.clusterCount, parameters.curvePoints, parameters.restarts) = (3, [6, 7, 8, 9], 2)
+            specification = .kmeans(parameters)
+        case .genAnn(var parameters):
+            (parameters.curvePoints, parameters.populationSize, parameters.maxGenerations) = ([6, 7, 8, 9], 6, 3)
+            parameters.searchSampleSize = 64
+            parameters.bounds = [[-2, 2], [-2, 2], [0, 4], [0, 4], [0, 8]]
+            specification = .genAnn(parameters)
+        }
         let grouping = specification.makeGrouping()
         let whole = try grouping.calibrate(try Self.store(images: 0..<12, of: 12), levelCount: 11, rule: rule, seed: 3)
         for sizes in [[4, 8], [2, 1, 6, 3]] {

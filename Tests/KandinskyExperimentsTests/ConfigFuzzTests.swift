@@ -124,8 +124,9 @@ import Testing
         _ = try attempt { try OptimizerSettings(config: config) }
         if primary == "calibrate" || primary == "pipeline", let calibration = try attempt({ try CalibrationSettings(config: config) }) {
             let count = calibration.curveCount ?? Calibrator<PixelwiseGrouping>.defaultLevelCount(for: calibration.rule)
-            guard count >= 2, calibration.grouping.curvePoints.allSatisfy({ $0 < count }) else {
-                return "CalibrationSettings accepted \(count) curve points \(calibration.grouping.curvePoints)"
+            let points = try config.value(\.calibration.curvePoints)
+            guard count >= 2, points.allSatisfy({ $0 < count }) else {
+                return "CalibrationSettings accepted \(count) curve points \(points)"
             }
             _ = calibration.grouping.makeGrouping()
         }

@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyCalibration
 import KandinskyTestSupport
 import Testing
 @testable import KandinskyExperiments
@@ -108,16 +109,33 @@ let badValues: [BadValue] = [
         #expect(!message.contains("\n"))
     }
 
+    /// The configuration files spell the groupings' defaults out, so that `config.yaml` shows
+    /// them; they must be the strategies' own ``KMeansGrouping/Parameters/default`` and
+    /// ``AnnulusGrouping/Parameters/default`` (but for the seed, which is the study's).
+    @Test(arguments: ["calibrate", "pipeline"])
+    func theConfigurationsGroupingDefaultsAreTheStrategiesDefaults(primary: String) throws {
+        let config = try ConfigComposer.builtIn.compose(primary: primary, overrides: [], environment: [:])
+        let seed = try config.value(\.calibration.seed)
+        var kmeans = KMeansGrouping.Parameters.default, annulus = AnnulusGrouping.Parameters.default
+        (kmeans.seed, annulus.seed) = (seed, seed)
+        #expect(try CalibrationSettings.grouping(config: config, method: .kmeans) == .kmeans(kmeans))
+        #expect(try CalibrationSettings.grouping(config: config, method: .genAnn) == .genAnn(annulus))
+        #expect(try CalibrationSettings.grouping(config: config, method: .pixel) == .pixel)
+        #expect(try CalibrationSettings.grouping(config: config, method: .image) == .image)
+    }
+
     @Test func theValidBuiltInConfigurationsPassAndReadTheirValuesUnchanged() throws {
         let config = try ConfigComposer.builtIn.compose(primary: "pipeline", overrides: [], environment: [:])
         let calibration = try CalibrationSettings(config: config)
-        #expect(calibration.grouping.method == .pixel)
+        #expect(calibration.grouping == .pixel && calibration.seed == 12345)
         #expect(calibration.grouping.classes == nil && calibration.rule == .conformal && calibration.fallback == .none)
         #expect(calibration.groupSplit == nil)
-        #expect(calibration.grouping.curvePoints == [60, 70, 80, 90])
-        #expect(calibration.grouping.bounds == [[-20, 20], [-20, 20], [0, 150], [0, 150], [0, 300]])
-        #expect(calibration.grouping.differentialWeight == 0.8 && calibration.grouping.crossoverProbability == 0.7)
-        #expect(calibration.grouping.tolerance == 0.5 && calibration.grouping.seed == 12345)
+        let annulus = try CalibrationSettings.grouping(config: config, method: .genAnn)
+        guard case .genAnn(let parameters) = annulus else { Issue.record("\(annulus)"); return }
+        #expect(parameters.curvePoints == [60, 70, 80, 90])
+        #expect(parameters.bounds == [[-20, 20], [-20, 20], [0, 150], [0, 150], [0, 300]])
+        #expect(parameters.differentialWeight == 0.8 && parameters.crossoverProbability == 0.7)
+        #expect(parameters.tolerance == 0.5 && parameters.seed == 12345)
         #expect(calibration.curveCount == nil)
         let model = try ModelSettings(config: config)
         #expect(model.architecture.channels == 8 && model.architecture.depth == 4 && model.architecture.outputChannels == 2)
@@ -222,6 +240,17 @@ let badValues: [BadValue] = [
         }
         #expect(error?.code == .outOfRange)
         #expect(error?.description == "config key 'evaluation.precision' is flo\\nat, expected one of float, half-probabilities (from override 'evaluation.precision=\"flo\\nat\"')")
+    }
+
+    @Test func aFileThatIsNotYAMLKeepsTheParsersError() throws {
+        let directory = try copyOfBuiltInConfigs()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data("max_epochs: [1, 2\n".utf8).write(to: directory.appendingPathComponent("trainer/default.yaml"))
+        let error = #expect(throws: ConfigError.self) {
+            try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
+        }
+        #expect(error?.code == .malformedFile && error?.underlying != nil)
+        #expect(error?.description.hasPrefix("\(directory.appendingPathComponent("trainer/default.yaml").path): ") == true)
     }
 
     @Test func aFileThatIsNotUTF8SaysSo() throws {

@@ -66,5 +66,6 @@ struct RunDirectoryTests {
             try RunDirectory(config: try config(), task: "train", timestamped: true)
         }
         #expect(error?.description.hasPrefix("cannot create the log folder \(root.path)/logs/train/runs/default") == true)
+        #expect(error?.kind == .cannotWrite && error?.underlying != nil)
     }
 }

@@ -240,16 +240,19 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
             try CalibrationRun(config: try study.config("calibrate", ["ckpt_path=/nonexistent/model.safetensors"]), data: data).run(progressStyle: .silent)
         }
         #expect(missing?.description == "checkpoint /nonexistent/model.safetensors does not exist")
+        #expect(missing?.kind == .missingFile)
         let trained = try study.train(["trainer.max_epochs=1"])
         let mismatch = #expect(throws: ExperimentError.self) {
             try CalibrationRun(config: try study.config("calibrate", ["ckpt_path=\(trained.lastCheckpoint.path)", "model.net.channels=8"]), data: data)
                 .run(progressStyle: .silent)
         }
         #expect(mismatch?.description.contains("channels") == true)
+        #expect(mismatch?.kind == .invalidModel)
         let noCurves = #expect(throws: ExperimentError.self) {
             try PredictionRun(config: try study.config("predict", ["ckpt_path=\(trained.lastCheckpoint.path)", "image=x.jpg"])).run()
         }
         #expect(noCurves?.description.hasSuffix("holds no calibrated curves: calibrate it first with `kandinsky calibrate`") == true)
+        #expect(noCurves?.kind == .invalidCalibration)
         let required = #expect(throws: ConfigError.self) {
             try CalibrationRun(config: try study.config("calibrate"), data: data).run(progressStyle: .silent)
         }
@@ -261,6 +264,7 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
         defer { study.remove() }
         let error = #expect(throws: ExperimentError.self) { try ExperimentData.splits(config: try study.config("train")) }
         #expect(error?.description.contains("does not exist (run `kandinsky synth` or `kandinsky pipeline` to generate it)") == true)
+        #expect(error?.kind == .missingFile)
     }
 
     @Test func calibrationSizesBeyondTheSplitStopThePipelineBeforeTraining() throws {
@@ -272,6 +276,7 @@ private func maximumDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -
                          loadData: { try ExperimentData.splits(config: config) }).run(progressStyle: .silent, log: { _ in })
         }
         #expect(error?.description == "the calibration split has 12 images, fewer than every size in pipeline.calibration_sizes [50, 100]")
+        #expect(error?.kind == .inconsistentSettings)
         #expect(!FileManager.default.fileExists(atPath: study.root.appendingPathComponent("logs").path))
     }
 

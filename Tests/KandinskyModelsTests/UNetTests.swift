@@ -93,7 +93,8 @@ import Testing
         let images = Tensor.uniform([2, 1, 8, 12], using: &generator)
         #expect(copy.forward(images, training: false) == model.forward(images, training: false))
         #expect(try UNet.Architecture(metadata: [:], file: "f") == nil)
-        #expect(throws: ModelError.self) { try UNet.Architecture(metadata: ["channels": "x"], file: "f") }
+        let bad = #expect(throws: ModelError.self) { try UNet.Architecture(metadata: ["channels": "x"], file: "f") }
+        #expect(bad?.kind == .invalidFile && bad?.description == "f: metadata channels: expected a positive integer, found \"x\"")
     }
 
     @Test func probabilitiesAreTheSigmoidOfTheLogitsInAnyBatching() throws {

@@ -60,6 +60,34 @@ public struct AnnulusGrouping: NonconformityGrouping {
         public var searchSampleSize: Int?
         /// A θ to use instead of searching.
         public var theta: [Double]?
+
+        /// Parameters with every value given.
+        public init(classes: [Int]?, curvePoints: [Int], bounds: [[Double]], populationSize: Int,
+                    differentialWeight: Double, crossoverProbability: Double, maxGenerations: Int, tolerance: Double,
+                    seed: UInt64, searchSampleSize: Int?, theta: [Double]?) {
+            self.classes = classes
+            self.curvePoints = curvePoints
+            self.bounds = bounds
+            self.populationSize = populationSize
+            self.differentialWeight = differentialWeight
+            self.crossoverProbability = crossoverProbability
+            self.maxGenerations = maxGenerations
+            self.tolerance = tolerance
+            self.seed = seed
+            self.searchSampleSize = searchSampleSize
+            self.theta = theta
+        }
+
+        /// The Kandinsky defaults, the one copy the initialiser, ``GroupingSpecification``,
+        /// ``DifferentialEvolution``, the command line and the configuration files take theirs
+        /// from: every class; features at curve indices 60, 70, 80, 90 (as ``KMeansGrouping``);
+        /// ``AnnulusGrouping/defaultBounds``; a population of 10 with F = 0.8 and CR = 0.7 (the
+        /// original's search); at most 1000 generations, stopping at a fitness spread below 0.5;
+        /// seed 0; a subsampled objective of 4096 pixels while searching; θ searched.
+        public static let `default` = Parameters(classes: nil, curvePoints: [60, 70, 80, 90], bounds: defaultBounds,
+                                                 populationSize: 10, differentialWeight: 0.8, crossoverProbability: 0.7,
+                                                 maxGenerations: 1000, tolerance: 0.5, seed: 0, searchSampleSize: 4096,
+                                                 theta: nil)
     }
 
     /// The parameters of this strategy.
@@ -69,11 +97,20 @@ public struct AnnulusGrouping: NonconformityGrouping {
     /// r3 up to 300 pixels (beyond the half-diagonal of common image sizes).
     public static let defaultBounds: [[Double]] = [[-20, 20], [-20, 20], [0, 150], [0, 150], [0, 300]]
 
-    /// The strategy with the Kandinsky defaults.
-    public init(classes: [Int]? = nil, curvePoints: [Int] = [60, 70, 80, 90], bounds: [[Double]] = AnnulusGrouping.defaultBounds,
-                populationSize: Int = 10, differentialWeight: Double = 0.8, crossoverProbability: Double = 0.7,
-                maxGenerations: Int = 1000, tolerance: Double = 0.5, seed: UInt64 = 0,
-                searchSampleSize: Int? = 4096, theta: [Double]? = nil) {
+    /// The strategy with `parameters`.
+    public init(parameters: Parameters) {
+        self.parameters = parameters
+    }
+
+    /// The strategy with ``Parameters/default`` for every parameter not given.
+    public init(classes: [Int]? = Parameters.default.classes, curvePoints: [Int] = Parameters.default.curvePoints,
+                bounds: [[Double]] = Parameters.default.bounds, populationSize: Int = Parameters.default.populationSize,
+                differentialWeight: Double = Parameters.default.differentialWeight,
+                crossoverProbability: Double = Parameters.default.crossoverProbability,
+                maxGenerations: Int = Parameters.default.maxGenerations,
+                tolerance: Double = Parameters.default.tolerance,
+                seed: UInt64 = Parameters.default.seed, searchSampleSize: Int? = Parameters.default.searchSampleSize,
+                theta: [Double]? = Parameters.default.theta) {
         parameters = Parameters(classes: classes, curvePoints: curvePoints, bounds: bounds,
                                 populationSize: populationSize, differentialWeight: differentialWeight,
                                 crossoverProbability: crossoverProbability, maxGenerations: maxGenerations,

@@ -1,9 +1,20 @@
 /// A built-in grouping strategy chosen at run time (by a command-line option or a configuration
-/// file), with every parameter any of them takes.
+/// file), with the strategy's own parameters.
 ///
 /// This is the one place where a method name becomes a strategy; the calibrator itself is
-/// generic and never asks which strategy it runs. Parameters a method does not use are ignored.
-public struct GroupingSpecification: Sendable, Equatable {
+/// generic and never asks which strategy it runs. The data-driven strategies carry their
+/// ``KMeansGrouping/Parameters`` or ``AnnulusGrouping/Parameters``, whose `.default` is the
+/// one copy of their defaults.
+public enum GroupingSpecification: Sendable, Equatable {
+    /// Every pixel its own curve (``PixelwiseGrouping``).
+    case pixel
+    /// One curve per class over all its pixels (``ImagewiseGrouping``).
+    case image
+    /// Clusters of pixels with similar curves (``KMeansGrouping``).
+    case kmeans(KMeansGrouping.Parameters)
+    /// Annuli found by differential evolution (``AnnulusGrouping``).
+    case genAnn(AnnulusGrouping.Parameters)
+
     /// The built-in methods, by the names the original project and the command line use.
     public enum Method: String, Sendable, CaseIterable, Codable {
         case pixel
@@ -12,54 +23,56 @@ public struct GroupingSpecification: Sendable, Equatable {
         case genAnn = "gen-ann"
     }
 
-    /// The strategy to build.
-    public var method: Method
-    /// The classes grouped by `kmeans` and `gen-ann`; nil for every class (the default). `[1]`
-    /// reproduces the original, which grouped the foreground only.
-    public var classes: [Int]? = nil
-    /// Curve indices used as pixel features by `kmeans` and `gen-ann`.
-    public var curvePoints = [60, 70, 80, 90]
-    /// k of `kmeans`.
-    public var clusterCount = 4
-    /// Seeded restarts of `kmeans`.
-    public var restarts = 10
-    /// Bounds of (cx, cy, r1, r2, r3) for `gen-ann`.
-    public var bounds = AnnulusGrouping.defaultBounds
-    /// The differential-evolution population size of `gen-ann`.
-    public var populationSize = 10
-    /// F of `gen-ann`'s rand/1 mutation.
-    public var differentialWeight = 0.8
-    /// CR of `gen-ann`'s binomial crossover.
-    public var crossoverProbability = 0.7
-    /// The generation limit of `gen-ann`.
-    public var maxGenerations = 1000
-    /// `gen-ann` stops when the population's fitness spread falls below this.
-    public var tolerance = 0.5
-    /// Pixels of the subsampled objective used while searching (nil: exact evaluations).
-    public var searchSampleSize: Int? = 4096
-    /// Seed of k-means++ and differential evolution.
-    public var seed: UInt64 = 0
+    /// `method`, with `kmeans` as its parameters when it is `kmeans` and `annulus` when it is
+    /// `gen-ann` (the other is ignored).
+    public init(method: Method, kmeans: KMeansGrouping.Parameters, annulus: AnnulusGrouping.Parameters) {
+        switch method {
+        case .pixel: self = .pixel
+        case .image: self = .image
+        case .kmeans: self = .kmeans(kmeans)
+        case .genAnn: self = .genAnn(annulus)
+        }
+    }
 
-    /// A specification of `method` with the original project's defaults for every parameter.
-    public init(method: Method) {
-        self.method = method
+    /// `method` with its strategy's default parameters, seeded by `seed` (k-means++ and
+    /// differential evolution; `pixel` and `image` draw nothing).
+    public init(method: Method, seed: UInt64 = 0) {
+        var kmeans = KMeansGrouping.Parameters.default, annulus = AnnulusGrouping.Parameters.default
+        (kmeans.seed, annulus.seed) = (seed, seed)
+        self.init(method: method, kmeans: kmeans, annulus: annulus)
+    }
+
+    /// The method's name.
+    public var method: Method {
+        switch self {
+        case .pixel: .pixel
+        case .image: .image
+        case .kmeans: .kmeans
+        case .genAnn: .genAnn
+        }
+    }
+
+    /// The classes the strategy groups (nil: every class); nil for `pixel` and `image`, which
+    /// treat every class alike.
+    public var classes: [Int]? {
+        switch self {
+        case .pixel, .image: nil
+        case .kmeans(let parameters): parameters.classes
+        case .genAnn(let parameters): parameters.classes
+        }
     }
 
     /// The strategy.
     public func makeGrouping() -> any NonconformityGrouping {
-        switch method {
+        switch self {
         case .pixel:
             PixelwiseGrouping()
         case .image:
             ImagewiseGrouping()
-        case .kmeans:
-            KMeansGrouping(classes: classes, clusterCount: clusterCount, curvePoints: curvePoints,
-                           restarts: restarts, seed: seed)
-        case .genAnn:
-            AnnulusGrouping(classes: classes, curvePoints: curvePoints, bounds: bounds,
-                            populationSize: populationSize, differentialWeight: differentialWeight,
-                            crossoverProbability: crossoverProbability, maxGenerations: maxGenerations,
-                            tolerance: tolerance, seed: seed, searchSampleSize: searchSampleSize)
+        case .kmeans(let parameters):
+            KMeansGrouping(parameters: parameters)
+        case .genAnn(let parameters):
+            AnnulusGrouping(parameters: parameters)
         }
     }
 }

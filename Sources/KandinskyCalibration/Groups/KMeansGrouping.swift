@@ -5,9 +5,8 @@ import KandinskyCore
 /// one pooled threshold. Classes not in `classes` keep their pixelwise curves.
 ///
 /// Features: f(h, w) = (curve[k₁, c, h, w], …, curve[kₘ, c, h, w]) for the level indices
-/// `curvePoints` (default 60, 70, 80, 90: the upper part of the curve that sets thresholds at
-/// usual confidences) of the descriptive (linear) pixelwise curves of class c on the images
-/// the calibrator gives the strategy. Clustering: ``KMeans`` with `clusterCount` clusters,
+/// `curvePoints` (by default 60, 70, 80, 90, see ``Parameters/default``) of the descriptive
+/// (linear) pixelwise curves of class c on the images the calibrator gives the strategy. Clustering: ``KMeans`` with `clusterCount` clusters,
 /// seeded by `seed` (the same seed for every class); cluster ids 0..<k by ascending centre.
 ///
 /// Pixels without a score of the class in those images have no features. They are not
@@ -35,14 +34,38 @@ public struct KMeansGrouping: NonconformityGrouping {
         public var maxIterations: Int
         /// Seed of the k-means++ draws.
         public var seed: UInt64
+
+        /// Parameters with every value given.
+        public init(classes: [Int]?, clusterCount: Int, curvePoints: [Int], restarts: Int, maxIterations: Int,
+                    seed: UInt64) {
+            self.classes = classes
+            self.clusterCount = clusterCount
+            self.curvePoints = curvePoints
+            self.restarts = restarts
+            self.maxIterations = maxIterations
+            self.seed = seed
+        }
+
+        /// The Kandinsky defaults, the one copy the initialiser, ``GroupingSpecification``, the
+        /// command line and the configuration files take theirs from: every class; k = 4; features
+        /// at curve indices 60, 70, 80, 90 (the upper part of the curve, which sets thresholds at
+        /// usual confidences); 10 restarts of at most 300 Lloyd iterations; seed 0.
+        public static let `default` = Parameters(classes: nil, clusterCount: 4, curvePoints: [60, 70, 80, 90],
+                                                 restarts: 10, maxIterations: 300, seed: 0)
     }
 
     /// The parameters of this strategy.
     public var parameters: Parameters
 
-    /// The strategy with the Kandinsky defaults: every class, k = 4, features at 60, 70, 80, 90.
-    public init(classes: [Int]? = nil, clusterCount: Int = 4, curvePoints: [Int] = [60, 70, 80, 90],
-                restarts: Int = 10, maxIterations: Int = 300, seed: UInt64 = 0) {
+    /// The strategy with `parameters`.
+    public init(parameters: Parameters) {
+        self.parameters = parameters
+    }
+
+    /// The strategy with ``Parameters/default`` for every parameter not given.
+    public init(classes: [Int]? = Parameters.default.classes, clusterCount: Int = Parameters.default.clusterCount,
+                curvePoints: [Int] = Parameters.default.curvePoints, restarts: Int = Parameters.default.restarts,
+                maxIterations: Int = Parameters.default.maxIterations, seed: UInt64 = Parameters.default.seed) {
         parameters = Parameters(classes: classes, clusterCount: clusterCount, curvePoints: curvePoints,
                                 restarts: restarts, maxIterations: maxIterations, seed: seed)
     }

@@ -62,9 +62,7 @@ public struct Config: Sendable, Equatable {
 
     /// An integer value (a quoted number such as `"1000"` is accepted).
     public func int(_ key: String) throws(ConfigError) -> Int {
-        let text = try scalarText(key, expected: "an integer")
-        guard let value = Int(text) else { throw .wrongType(key, expected: "an integer", found: "'\(ConfigLimits.abbreviated(text))'", source: sources.source(of: key)) }
-        return value
+        try scalar(key, expected: "an integer") { Int($0) }
     }
 
     /// An integer value, or nil when the key is absent or null.
@@ -74,8 +72,18 @@ public struct Config: Sendable, Equatable {
 
     /// A floating-point value (YAML spellings such as `1e-4` and `5e-1` included).
     public func double(_ key: String) throws(ConfigError) -> Double {
-        let text = try scalarText(key, expected: "a number")
-        guard let value = Double(text) else { throw .wrongType(key, expected: "a number", found: "'\(ConfigLimits.abbreviated(text))'", source: sources.source(of: key)) }
+        try scalar(key, expected: "a number") { Double($0) }
+    }
+
+    /// The scalar at `key` read by `parse`; a ``ConfigError/Code/wrongType`` error naming
+    /// `expected` and the text found when it does not read.
+    private func scalar<Value>(_ key: String, expected: String, _ parse: (String) -> Value?) throws(ConfigError)
+        -> Value {
+        let text = try scalarText(key, expected: expected)
+        guard let value = parse(text) else {
+            throw .wrongType(key, expected: expected, found: "'\(ConfigLimits.abbreviated(text))'",
+                             source: sources.source(of: key))
+        }
         return value
     }
 

@@ -2,7 +2,9 @@
 ///
 /// The message names the key (or file, or override), the value found, what was expected and,
 /// where known, the file or override the value came from. ``code`` tells callers and tests what
-/// went wrong without parsing the message; ``key`` is the dotted key concerned, when there is one.
+/// went wrong without parsing the message; ``key`` is the dotted key concerned, when there is one;
+/// ``underlying`` is the YAML parser's error for a file that is not valid YAML. Two errors are
+/// equal when their code, key and message are.
 public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
     /// What went wrong. New codes may be added; compare with the static members.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -49,12 +51,15 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
     public let key: String?
     /// The one-line explanation shown to the user.
     public let description: String
+    /// The error that caused this one (the YAML parser's), when there is one.
+    public let underlying: (any Error)?
 
     /// An error whose message is `description` with every line break shown as `\n`: values,
     /// keys and file names quoted in it may hold line breaks, and the message is one line.
-    init(_ description: String, code: Code = .other, key: String? = nil) {
+    init(_ description: String, code: Code = .other, key: String? = nil, underlying: (any Error)? = nil) {
         self.code = code
         self.key = key
+        self.underlying = underlying
         self.description = description.contains(where: \.isNewline)
             ? description.reduce(into: "") { text, character in text += character.isNewline ? "\\n" : String(character) }
             : description
@@ -65,8 +70,12 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
         source.map { " (from \($0))" } ?? ""
     }
 
-    static func malformedFile(_ file: String, _ problem: String) -> ConfigError {
-        ConfigError("\(file): \(problem)", code: .malformedFile)
+    static func malformedFile(_ file: String, _ problem: String, underlying: (any Error)? = nil) -> ConfigError {
+        ConfigError("\(file): \(problem)", code: .malformedFile, underlying: underlying)
+    }
+
+    public static func == (a: ConfigError, b: ConfigError) -> Bool {
+        a.code == b.code && a.key == b.key && a.description == b.description
     }
 
     static func missingFile(group: String, option: String, searched: String) -> ConfigError {

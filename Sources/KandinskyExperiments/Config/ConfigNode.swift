@@ -133,7 +133,8 @@ public enum ConfigNode: Sendable, Equatable {
         do {
             node = try Yams.compose(yaml: text)
         } catch {
-            throw ConfigError.malformedFile(file, "\(error)".split(separator: "\n").first.map(String.init) ?? "invalid YAML")
+            throw ConfigError.malformedFile(file, "\(error)".split(separator: "\n").first.map(String.init) ?? "invalid YAML",
+                                            underlying: error)
         }
         guard let node else { return .map([]) }
         var budget = NodeBudget(source: file)

@@ -107,7 +107,7 @@ final class FigureCollector {
             let outputs = testOutputs.subset(Array(0..<count))
             let sets: ShapedArray<UInt8>
             do { sets = try curves.predictionSets(probabilities: outputs.probabilities, alpha: alpha) } catch {
-                throw ExperimentError(error.description)
+                throw ExperimentError(wrapping: error)
             }
             let (h, w) = (outputs.probabilities.shape[2], outputs.probabilities.shape[3])
             let stripHeight = count * h + (count - 1) * Self.bandGap
@@ -240,7 +240,7 @@ final class FigureCollector {
 
     private func writeFile(_ data: Data, _ name: String) throws {
         do { try AtomicFile.write(data, to: directory.appendingPathComponent(name)) } catch {
-            throw ExperimentError("cannot write \(directory.appendingPathComponent(name).path): \(error.problem)")
+            throw ExperimentError.cannotWrite(directory.appendingPathComponent(name).path, error)
         }
     }
 

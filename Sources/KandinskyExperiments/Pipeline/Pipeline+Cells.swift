@@ -40,7 +40,7 @@ extension Pipeline {
                 let seconds = Date().timeIntervalSince(started)
                 let result: CoverageEvaluation.Result
                 do { result = try coverage.evaluate(curves, probabilities: testOutputs.probabilities, targets: testOutputs.targets) } catch {
-                    throw ExperimentError("\(error)")
+                    throw ExperimentError(wrapping: error)
                 }
                 let evaluated = Date()
                 try auditSets(curves, draw: draw, into: &cell)
@@ -65,7 +65,7 @@ extension Pipeline {
         func auditSets(_ curves: CalibratedCurves, draw: Int, into cell: inout StudySummary.Cell) throws {
             let result: CoverageAudit.Result
             do { result = try audit.evaluate(curves, probabilities: testOutputs.probabilities, targets: testOutputs.targets) } catch {
-                throw ExperimentError("\(error)")
+                throw ExperimentError(wrapping: error)
             }
             let classWide = result.rows.filter { $0.classIndex == classIndex && $0.group == nil }
             // Imagewise calibration groups a class as one group: that row is the class-wide one.

@@ -104,24 +104,12 @@ public struct Pipeline {
         // Checked against the data before training writes anything.
         let sizes = settings.sizes.filter { $0 <= data.calibration.count }
         guard !sizes.isEmpty else {
-            throw ExperimentError("the calibration split has \(data.calibration.count) images, fewer than every size in pipeline.calibration_sizes \(settings.sizes)")
+            throw ExperimentError.inconsistent("the calibration split has \(data.calibration.count) images, fewer than every size in pipeline.calibration_sizes \(settings.sizes)")
         }
         log("Data: \(data.train.count) train, \(data.validation.count) val, \(data.calibration.count) calibration, \(data.test.count) test images")
+        let (checkpoint, training) = try trainedCheckpoint(data, clock: &clock, progressStyle: progressStyle, log: log)
 
-        var checkpoint: String
-        var training: [StudySummary.Epoch] = []
-        if let reused = try config.value(\.checkpoint) {
-            checkpoint = reused
-            log("Reusing checkpoint \(reused)")
-        } else {
-            let result = try clock.time("train") { try TrainingRun(config: config, data: data).run(progressStyle: progressStyle) }
-            if result.interrupted { throw ExperimentError("training was interrupted; the last checkpoint is \(result.lastCheckpoint.path)") }
-            checkpoint = result.lastCheckpoint.path
-            training = result.metrics.epochs
-            log("Trained: \(checkpoint)")
-        }
-
-        var model = try CalibrationRun.loadModel(checkpoint, expected: try ModelSettings(config: config).architecture)
+        var model = try CalibrationRun.loadModel(checkpoint, config: config)
         let batchSize = try config.value(\.data.batchSize)
         let calibrationOutputs = try clock.time("infer calibration split") {
             try NetworkOutputs(model: &model, dataset: data.calibration, batchSize: batchSize, title: "calibration images", progressStyle: progressStyle)
@@ -134,7 +122,53 @@ public struct Pipeline {
         let evaluationSettings = try EvaluationSettings(config: config)
         try FileManager.default.createDirectory(at: settings.outputDirectory, withIntermediateDirectories: true)
         let figures = FigureCollector(directory: settings.outputDirectory)
+        let study = try calibrateCells(calibrationOutputs, testOutputs, sizes: sizes, settings: settings,
+                                       base: baseCalibration, evaluation: evaluationSettings, model: &model,
+                                       checkpoint: checkpoint, figures: figures, clock: &clock,
+                                       progressStyle: progressStyle, log: log)
 
+        var summary = StudySummary(dataset: try config.value(\.data.name), seed: seed,
+                                   imageSize: Array(testOutputs.probabilities.shape[2...]), testImages: testOutputs.count,
+                                   coverageBins: evaluationSettings.bins, cells: study.cells, training: training)
+        summary.thresholds = baseCalibration.description
+        summary.tieMargin = settings.tieMargin
+        summary.linearCells = study.linearCells.isEmpty ? nil : study.linearCells
+        summary.calibratedModels = study.keptModels
+        try writeReport(&summary, figures: figures, classNames: data.classNames, clock: clock,
+                        into: settings.outputDirectory, log: log)
+        return settings.outputDirectory
+    }
+
+    /// The checkpoint the study calibrates: `ckpt_path` when set, else the last checkpoint of a
+    /// ``TrainingRun`` on `data`, with the epochs it trained (none for a reused checkpoint).
+    ///
+    /// - Throws: ``ExperimentError`` of kind ``ExperimentError/Kind/interrupted`` when Ctrl-C stopped the training.
+    func trainedCheckpoint(_ data: DataSplits, clock: inout StageClock, progressStyle: ProgressReporter.Style,
+                           log: (String) -> Void) throws -> (checkpoint: String, training: [StudySummary.Epoch]) {
+        if let reused = try config.value(\.checkpoint) {
+            log("Reusing checkpoint \(reused)")
+            return (reused, [])
+        }
+        let result = try clock.time("train") {
+            try TrainingRun(config: config, data: data).run(progressStyle: progressStyle)
+        }
+        if result.interrupted {
+            throw ExperimentError("training was interrupted; the last checkpoint is \(result.lastCheckpoint.path)",
+                                  kind: .interrupted)
+        }
+        log("Trained: \(result.lastCheckpoint.path)")
+        return (result.lastCheckpoint.path, result.metrics.epochs)
+    }
+
+    /// Every strategy × size cell of the study (and, at `pipeline.linear_sizes`, its linear-rule
+    /// twin), calibrated and evaluated by `runner`, strategy by strategy, size by size; draw 1 at
+    /// the smallest and largest size adds its figures to `figures` and its calibrated model to
+    /// `models/` in the output folder.
+    func calibrateCells(_ calibrationOutputs: NetworkOutputs, _ testOutputs: NetworkOutputs, sizes: [Int],
+                        settings: Settings, base: CalibrationSettings, evaluation: EvaluationSettings,
+                        model: inout UNet, checkpoint: String, figures: FigureCollector, clock: inout StageClock,
+                        progressStyle: ProgressReporter.Style, log: (String) -> Void) throws
+        -> (cells: [StudySummary.Cell], linearCells: [StudySummary.Cell], keptModels: [String]) {
         // A draw of the whole split is the whole split: repeating it would repeat one calibration.
         let drawCount = { (size: Int) in size == calibrationOutputs.count ? 1 : settings.draws(at: size) }
         if let whole = sizes.last, whole == calibrationOutputs.count, settings.draws(at: whole) > 1 {
@@ -143,19 +177,20 @@ public struct Pipeline {
         let linearSizes = sizes.filter(settings.linearSizes.contains)
         let runs = (sizes.reduce(0) { $0 + drawCount($1) } + linearSizes.reduce(0) { $0 + drawCount($1) }) * settings.strategies.count
         let progress = ProgressReporter(title: "calibrate + evaluate", total: runs, style: progressStyle)
-        let cellRunner = CellRunner(calibrationOutputs: calibrationOutputs, testOutputs: testOutputs, seed: seed,
-                                    coverage: CoverageEvaluation(binCount: evaluationSettings.bins, indexing: evaluationSettings.indexing,
-                                                                 precision: evaluationSettings.precision, classIndex: evaluationSettings.classIndex),
-                                    audit: CoverageAudit(alphas: settings.coverageAlphas, indexing: evaluationSettings.indexing,
-                                                         precision: evaluationSettings.precision, wholeClassRows: true),
-                                    classIndex: evaluationSettings.classIndex, progress: progress)
+        let coverage = CoverageEvaluation(binCount: evaluation.bins, indexing: evaluation.indexing,
+                                          precision: evaluation.precision, classIndex: evaluation.classIndex)
+        let cellRunner = CellRunner(calibrationOutputs: calibrationOutputs, testOutputs: testOutputs,
+                                    seed: try config.value(\.seed), coverage: coverage,
+                                    audit: CoverageAudit(alphas: settings.coverageAlphas, indexing: evaluation.indexing,
+                                                         precision: evaluation.precision, wholeClassRows: true),
+                                    classIndex: evaluation.classIndex, progress: progress)
         let modelsDirectory = settings.outputDirectory.appendingPathComponent("models")
         try FileManager.default.createDirectory(at: modelsDirectory, withIntermediateDirectories: true)
         var keptModels: [String] = []
         var cells: [StudySummary.Cell] = [], linearCells: [StudySummary.Cell] = []
         for strategy in settings.strategies {
-            var specification = baseCalibration
-            specification.grouping.method = strategy
+            var specification = base
+            specification.grouping = try CalibrationSettings.grouping(config: config, method: strategy)
             for size in sizes {
                 let shown = size == sizes.first || size == sizes.last
                 let draws = drawCount(size)
@@ -164,7 +199,7 @@ public struct Pipeline {
                     try figures.add(curves: curves, result: result, size: size,
                                     draw: DrawLabel(index: draw, count: draws, seed: drawSeed), testOutputs: testOutputs,
                                     alpha: settings.alpha, exampleImages: settings.exampleImages,
-                                    classIndex: evaluationSettings.classIndex)
+                                    classIndex: evaluation.classIndex)
                     let name = Self.calibratedModelName(strategy: strategy, size: size)
                     try CalibrationRun.writeCalibratedModel(curves, model: &model, checkpoint: checkpoint, config: config,
                                                             to: modelsDirectory.appendingPathComponent(name))
@@ -178,30 +213,28 @@ public struct Pipeline {
             }
         }
         progress.finish()
+        return (cells, linearCells, keptModels)
+    }
 
-        var summary = StudySummary(dataset: try config.value(\.data.name), seed: seed,
-                                   imageSize: Array(testOutputs.probabilities.shape[2...]), testImages: testOutputs.count,
-                                   coverageBins: evaluationSettings.bins, cells: cells, training: training)
-        summary.thresholds = baseCalibration.description
-        summary.tieMargin = settings.tieMargin
-        summary.linearCells = linearCells.isEmpty ? nil : linearCells
-        summary.calibratedModels = keptModels
-        if !training.isEmpty {
-            let log = MetricsLog(classNames: data.classNames.dropFirst().map { $0 }, epochs: training)
-            figures.figures.append(ReportFigure(section: "Training", title: "Loss", content: .svg(log.lossChart.svg)))
-            figures.figures.append(ReportFigure(section: "Training", title: "Validation Dice", content: .svg(log.diceChart.svg)))
+    /// Adds the study's charts (and the training curves, when it trained) to `figures`, writes
+    /// `report.html`, `report.md` and `summary.json` into `directory` and logs the table and the verdict.
+    func writeReport(_ summary: inout StudySummary, figures: FigureCollector, classNames: [String], clock: StageClock,
+                     into directory: URL, log: (String) -> Void) throws {
+        if !summary.training.isEmpty {
+            let metrics = MetricsLog(classNames: classNames.dropFirst().map { $0 }, epochs: summary.training)
+            figures.figures.append(ReportFigure(section: "Training", title: "Loss", content: .svg(metrics.lossChart.svg)))
+            figures.figures.append(ReportFigure(section: "Training", title: "Validation Dice", content: .svg(metrics.diceChart.svg)))
         }
         figures.figures.insert(ReportFigure(section: "Coverage error against calibration-set size", title: "Mean pixelwise CE (error bars: spread over draws)",
                                             content: .svg(ReportWriter.coverageErrorChart(summary).svg)), at: 0)
         figures.figures.insert(contentsOf: StudyCharts.figures(summary), at: 1)
         summary.stageSeconds = clock.seconds
         summary.stageOrder = clock.order
-        try ReportWriter(directory: settings.outputDirectory).write(summary: summary, figures: figures.figures,
-                                                                     title: "Kandinsky calibration study (\(summary.dataset))")
+        try ReportWriter(directory: directory).write(summary: summary, figures: figures.figures,
+                                                     title: "Kandinsky calibration study (\(summary.dataset))")
         log(ReportWriter.markdownTable(summary))
         for sentence in summary.verdict.sentences { log(sentence) }
-        log("Report: \(settings.outputDirectory.appendingPathComponent("report.html").path)")
-        return settings.outputDirectory
+        log("Report: \(directory.appendingPathComponent("report.html").path)")
     }
 }
 

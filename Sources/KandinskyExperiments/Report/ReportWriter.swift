@@ -304,7 +304,7 @@ public struct ReportWriter {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let json: Data
-        do { json = try encoder.encode(summary) } catch { throw ExperimentError("cannot encode the summary: \(error)") }
+        do { json = try encoder.encode(summary) } catch { throw ExperimentError("cannot encode the summary: \(error)", kind: .cannotWrite, underlying: error) }
         try write(json, "summary.json")
         try write(Data(markdown(summary: summary, figures: figures, title: title).utf8), "report.md")
         try write(Data(html(summary: summary, figures: figures, title: title).utf8), "report.html")
@@ -312,7 +312,7 @@ public struct ReportWriter {
 
     private func write(_ data: Data, _ name: String) throws {
         do { try AtomicFile.write(data, to: directory.appendingPathComponent(name)) } catch {
-            throw ExperimentError("cannot write \(directory.appendingPathComponent(name).path): \(error.problem)")
+            throw ExperimentError.cannotWrite(directory.appendingPathComponent(name).path, error)
         }
     }
 

@@ -42,11 +42,11 @@ public struct CalibrationRun {
     public func run(progressStyle: ProgressReporter.Style = .automatic) throws -> Result {
         try config.requireComplete()
         let checkpointPath = try config.requiredCheckpoint()
-        var model = try Self.loadModel(checkpointPath, expected: try ModelSettings(config: config).architecture)
+        var model = try Self.loadModel(checkpointPath, config: config)
         let settings = try CalibrationSettings(config: config)
         let calibrationSet = data.calibration
         let trim = try config.value(\.data.calibrationTrim) ?? calibrationSet.count
-        guard trim >= 1 else { throw ExperimentError("the calibration split has no images") }
+        guard trim >= 1 else { throw ExperimentError.inconsistent("the calibration split has no images") }
         var generator = SeededGenerator(seed: try config.value(\.seed))
         let outputs = try NetworkOutputs(model: &model, dataset: calibrationSet.randomSubset(count: min(trim, calibrationSet.count), using: &generator),
                                          batchSize: try config.value(\.data.batchSize),
@@ -79,7 +79,7 @@ public struct CalibrationRun {
         file.metadata["source_checkpoint_sha256"] = try SHA256.hexDigest(ofFile: URL(fileURLWithPath: checkpoint))
         file.metadata["config"] = config.yaml
         file.metadata["kandinsky.kind"] = "calibrated-model"
-        do { try file.write(to: output) } catch { throw ExperimentError("cannot write \(output.path): \(error.problem)") }
+        do { try file.write(to: output) } catch { throw ExperimentError.cannotWrite(output.path, error) }
     }
 
     /// Calibrates network outputs with the configured strategy.
@@ -88,27 +88,34 @@ public struct CalibrationRun {
             let scores = try ScoreStore(probabilities: outputs.probabilities, targets: outputs.targets, precision: settings.precision)
             return try settings.calibrate(scores)
         } catch {
-            throw ExperimentError(error.description)
+            throw ExperimentError(wrapping: error)
         }
+    }
+
+    /// The network stored in a checkpoint or calibrated model, checked against the architecture
+    /// of the configuration's `model.net` (see ``ModelSettings``).
+    static func loadModel(_ path: String, config: Config) throws -> UNet {
+        try loadModel(path, expected: try ModelSettings(config: config).architecture)
     }
 
     /// The network stored in a checkpoint or calibrated model, checked against the configured
     /// architecture (nil: the architecture recorded in the file).
     static func loadModel(_ path: String, expected: UNet.Architecture?) throws -> UNet {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw ExperimentError("checkpoint \(path) does not exist")
+            throw ExperimentError.missingFile("checkpoint \(path) does not exist")
         }
         var file: SafetensorsFile
-        do { file = try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: path)) } catch { throw ExperimentError(error.description) }
+        do { file = try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: path)) } catch { throw ExperimentError(wrapping: error) }
         // A calibrated model carries its curves beside the weights.
         file.tensors.removeAll { isCalibrationTensor($0.name) }
         var model: UNet
         do {
             guard let architecture = try UNet.Architecture(metadata: file.metadata, file: path) ?? expected else {
-                throw ExperimentError("\(path) records no architecture; give model.net.* in the configuration")
+                throw ExperimentError("\(path) records no architecture; give model.net.* in the configuration", kind: .invalidModel)
             }
             if let expected, architecture != expected {
-                throw ExperimentError("\(path) holds a \(architecture), but the configuration asks for a \(expected) (set model.net.* to match)")
+                throw ExperimentError("\(path) holds a \(architecture), but the configuration asks for a \(expected) (set model.net.* to match)",
+                                      kind: .invalidModel)
             }
             var generator = SeededGenerator(seed: 0)
             model = UNet(architecture, using: &generator)
@@ -116,7 +123,7 @@ public struct CalibrationRun {
         } catch let error as ExperimentError {
             throw error
         } catch {
-            throw ExperimentError("\(error)")
+            throw ExperimentError(wrapping: error)
         }
         return model
     }

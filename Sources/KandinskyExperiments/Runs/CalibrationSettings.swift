@@ -24,26 +24,43 @@ public struct CalibrationSettings: Sendable {
     /// - Throws: ``ConfigError`` for a missing key, a wrong type or a value out of range.
     public init(config: Config) throws {
         try ConfigSchema.checkConditions(config)
-        var grouping = GroupingSpecification(method: try config.value(\.calibration.method))
-        grouping.classes = try config.value(\.calibration.classes)
-        grouping.curvePoints = try config.value(\.calibration.curvePoints)
-        grouping.clusterCount = try config.value(\.calibration.clusters)
-        grouping.restarts = try config.value(\.calibration.restarts)
-        grouping.bounds = try config.value(\.calibration.bounds)
-        grouping.populationSize = try config.value(\.calibration.populationSize)
-        grouping.differentialWeight = try config.value(\.calibration.mutation)
-        grouping.crossoverProbability = try config.value(\.calibration.crossover)
-        grouping.maxGenerations = try config.value(\.calibration.maxGenerations)
-        grouping.tolerance = try config.value(\.calibration.tolerance)
-        grouping.seed = try config.value(\.calibration.seed)
-        self.grouping = grouping
-        seed = grouping.seed
+        grouping = try Self.grouping(config: config)
+        seed = try config.value(\.calibration.seed)
         curveCount = try config.value(\.calibration.curveCount)
         precision = try config.value(\.calibration.precision)
         rule = try config.value(\.calibration.quantile)
         // Checked by the schema's conditions above.
         groupSplit = (try? GroupSplitSetting(try config.value(\.calibration.groupSplit)))?.split ?? nil
         fallback = try config.value(\.calibration.fallback)
+    }
+
+    /// The strategy `method` (nil: `calibration.method`) with its parameters from the section;
+    /// every key is read (and so checked) whichever the method, and a parameter the configuration
+    /// has no key for (`maxIterations`, `searchSampleSize`) keeps its strategy's default.
+    package static func grouping(config: Config, method: GroupingSpecification.Method? = nil) throws(ConfigError)
+        -> GroupingSpecification {
+        let method = if let method { method } else { try config.value(\.calibration.method) }
+        let classes = try config.value(\.calibration.classes)
+        let curvePoints = try config.value(\.calibration.curvePoints)
+        let clusterCount = try config.value(\.calibration.clusters)
+        let restarts = try config.value(\.calibration.restarts)
+        let bounds = try config.value(\.calibration.bounds)
+        let populationSize = try config.value(\.calibration.populationSize)
+        let differentialWeight = try config.value(\.calibration.mutation)
+        let crossoverProbability = try config.value(\.calibration.crossover)
+        let maxGenerations = try config.value(\.calibration.maxGenerations)
+        let tolerance = try config.value(\.calibration.tolerance)
+        let seed = try config.value(\.calibration.seed)
+        let kmeans = KMeansGrouping.Parameters(classes: classes, clusterCount: clusterCount, curvePoints: curvePoints,
+                                               restarts: restarts,
+                                               maxIterations: KMeansGrouping.Parameters.default.maxIterations, seed: seed)
+        let annulus = AnnulusGrouping.Parameters(classes: classes, curvePoints: curvePoints, bounds: bounds,
+                                                 populationSize: populationSize, differentialWeight: differentialWeight,
+                                                 crossoverProbability: crossoverProbability,
+                                                 maxGenerations: maxGenerations, tolerance: tolerance, seed: seed,
+                                                 searchSampleSize: AnnulusGrouping.Parameters.default.searchSampleSize,
+                                                 theta: nil)
+        return GroupingSpecification(method: method, kmeans: kmeans, annulus: annulus)
     }
 
     /// The rule, split and fallback in words, for reports: `conformal rule, kmeans/gen-ann groups

@@ -68,7 +68,7 @@ struct CheckpointFolder {
             let doomed = file(ofEpoch: old.epoch)
             if unlink(doomed.path) != 0, errno != ENOENT {
                 let reason = String(cString: strerror(errno))
-                throw ExperimentError("cannot delete the old checkpoint \(doomed.path): \(reason)")
+                throw ExperimentError("cannot delete the old checkpoint \(doomed.path): \(reason)", kind: .cannotWrite)
             }
         }
         epochs.removeAll { !kept.contains($0.epoch) }
@@ -77,7 +77,7 @@ struct CheckpointFolder {
 
     private static func link(_ source: URL, to name: URL) throws {
         do { try AtomicFile.link(source, to: name) } catch {
-            throw ExperimentError("cannot write checkpoint \(name.path): \(error.problem)")
+            throw ExperimentError.cannotWrite("checkpoint \(name.path)", error)
         }
     }
 }

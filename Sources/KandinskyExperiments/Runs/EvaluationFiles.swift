@@ -117,13 +117,13 @@ package struct EvaluationFiles {
         func write(_ data: Data, _ name: String) throws {
             let url = directory.appendingPathComponent(name)
             do { try AtomicFile.write(data, to: url) } catch {
-                throw ExperimentError("cannot write \(url.path): \(error.problem)")
+                throw ExperimentError.cannotWrite(url.path, error)
             }
         }
         func write(_ array: AnyShapedArray, _ name: String) throws {
             let url = directory.appendingPathComponent(name)
             do { try NumpyFile.write(array, to: url) } catch {
-                throw ExperimentError("cannot write \(url.path): \(error.problem)")
+                throw ExperimentError.cannotWrite(url.path, error)
             }
         }
         /// A map as `name.npy` and as a heat map `name.png` over `range`.

@@ -34,7 +34,7 @@ public struct EvaluationRun {
         try config.requireComplete()
         let checkpointPath = try config.requiredCheckpoint()
         let settings = try EvaluationSettings(config: config)
-        var model = try CalibrationRun.loadModel(checkpointPath, expected: try ModelSettings(config: config).architecture)
+        var model = try CalibrationRun.loadModel(checkpointPath, config: config)
         let curves = try Self.curves(in: checkpointPath)
         let outputs = try NetworkOutputs(model: &model, dataset: data.test, batchSize: try config.value(\.data.batchSize),
                                          title: "test images", progressStyle: progressStyle)
@@ -48,10 +48,10 @@ public struct EvaluationRun {
     static func curves(in path: String) throws -> CalibratedCurves? {
         let file: SafetensorsFile
         do { file = try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw ExperimentError(error.description)
+            throw ExperimentError(wrapping: error)
         }
         guard CalibratedCurves.holdsCurves(file) else { return nil }
-        do { return try CalibratedCurves(safetensors: file, source: path) } catch { throw ExperimentError(error.description) }
+        do { return try CalibratedCurves(safetensors: file, source: path) } catch { throw ExperimentError(wrapping: error) }
     }
 
     /// Writes every diagnostic of `outputs` (and of `curves`, when given) into `directory`.
@@ -61,7 +61,7 @@ public struct EvaluationRun {
         do {
             files = try EvaluationFiles(curves, probabilities: outputs.probabilities, targets: outputs.targets,
                                         settings: settings)
-        } catch { throw ExperimentError(error.description) }
+        } catch { throw ExperimentError(wrapping: error) }
         try files.write(into: directory.url)
         return files.summary
     }

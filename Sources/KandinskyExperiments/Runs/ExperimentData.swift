@@ -40,16 +40,16 @@ public enum ExperimentData {
         for (root, key) in [(trainvalRoot, "data.trainval_root"), (testRoot, "data.test_root")] where !FileManager.default.fileExists(atPath: root.path) {
             let anatomy = try generated && config.value(\.data.generatorScene, ifAbsent: .person) == .anatomy
             let synth = anatomy ? "kandinsky synth --scene anatomy" : "kandinsky synth"
-            throw ExperimentError("\(key) points at \(root.path), which does not exist" + (generated ? " (run `\(synth)` or `kandinsky pipeline` to generate it)" : ""))
+            throw ExperimentError.missingFile("\(key) points at \(root.path), which does not exist" + (generated ? " (run `\(synth)` or `kandinsky pipeline` to generate it)" : ""))
         }
         let splitDirectory = trainvalRoot.appendingPathComponent("splits/t\(split)")
         func dataset(_ root: URL, _ manifest: URL) throws -> COCODataset {
             guard FileManager.default.fileExists(atPath: manifest.path) else {
-                throw ExperimentError("\(manifest.path) does not exist" + (manifest.path.contains("/splits/") ? " (make the split with `kandinsky split --root \(root.path) --train \(split) …`)" : ""))
+                throw ExperimentError.missingFile("\(manifest.path) does not exist" + (manifest.path.contains("/splits/") ? " (make the split with `kandinsky split --root \(root.path) --train \(split) …`)" : ""))
             }
             let dataset: COCODataset
             do { dataset = try COCODataset(root: root, manifest: manifest, categories: selection, dims: resize) } catch {
-                throw ExperimentError(error.description)
+                throw ExperimentError(wrapping: error)
             }
             if let warning = dataset.emptySegmentationWarning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
             return dataset
@@ -91,13 +91,13 @@ public enum ExperimentData {
                                          seed: try config.value(\.data.generatorSeed))
         let split = try config.value(\.data.trainvalSplit)
         guard "\(generator.trainCount)" == split else {
-            throw ExperimentError("data.trainval_split (\(split)) must equal data.generator.train (\(generator.trainCount)) for the synthetic dataset")
+            throw ExperimentError.inconsistent("data.trainval_split (\(split)) must equal data.generator.train (\(generator.trainCount)) for the synthetic dataset")
         }
         let total = generator.trainCount + generator.validationCount + generator.calibrationCount + generator.testCount
         let progress = ProgressReporter(title: "synthetic dataset", total: total, style: progressStyle)
         // All or nothing, so that a killed generation is redone rather than half used.
         do { _ = try AtomicDirectory.write(to: root) { staging in try generator.write(to: staging, progress: progress) } } catch {
-            throw ExperimentError("\(error)")
+            throw ExperimentError(wrapping: error)
         }
         progress.finish()
         return true

@@ -34,13 +34,13 @@ public struct MetricsLog: Sendable, Equatable {
     public init(csv text: String) throws {
         let lines = text.split(separator: "\n").map(String.init)
         guard let header = lines.first?.split(separator: ",").map(String.init), header.count >= 6 else {
-            throw ExperimentError("metrics.csv: header: expected epoch,train_loss,val_loss,…")
+            throw ExperimentError("metrics.csv: header: expected epoch,train_loss,val_loss,…", kind: .unreadableFile)
         }
         classNames = header.dropFirst(4).dropLast(2).map { $0.replacingOccurrences(of: "val_dice_", with: "") }
         epochs = try lines.dropFirst().map { line in
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { Double($0) ?? .nan }
             guard fields.count == header.count, let epoch = Int(exactly: fields[0]) else {
-                throw ExperimentError("metrics.csv: line '\(line)': expected \(header.count) numbers")
+                throw ExperimentError("metrics.csv: line '\(line)': expected \(header.count) numbers", kind: .unreadableFile)
             }
             return StudySummary.Epoch(epoch: epoch, trainLoss: fields[1], validationLoss: fields[2],
                                       validationDice: Array(fields[4..<(fields.count - 2)]),

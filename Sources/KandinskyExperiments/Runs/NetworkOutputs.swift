@@ -34,14 +34,14 @@ public struct NetworkOutputs: Sendable {
         while let batch = try TrainingRun.next(&batches) {
             let probabilities: Tensor
             do { probabilities = try model.probabilities(batch.images, batchSize: batchSize) } catch {
-                throw ExperimentError(error.description)
+                throw ExperimentError(wrapping: error)
             }
             probabilityParts.append(probabilities.converted(to: Float16.self))
             targetParts.append(batch.targets)
             progress.advance(by: batch.count)
         }
         progress.finish()
-        guard !probabilityParts.isEmpty else { throw ExperimentError("\(title): the dataset has no images") }
+        guard !probabilityParts.isEmpty else { throw ExperimentError("\(title): the dataset has no images", kind: .invalidData) }
         self.init(probabilities: HalfTensor.concatenate(probabilityParts, alongAxis: 0),
                   targets: ShapedArray<UInt8>.concatenate(targetParts, alongAxis: 0))
     }

@@ -45,23 +45,24 @@ public struct PredictionRun {
         let manifestPath = try config.value(\.manifest)
         let categories = try config.value(\.data.categories)
         guard let curves = try EvaluationRun.curves(in: modelPath) else {
-            throw ExperimentError("\(modelPath) holds no calibrated curves: calibrate it first with `kandinsky calibrate`")
+            throw ExperimentError("\(modelPath) holds no calibrated curves: calibrate it first with `kandinsky calibrate`",
+                                  kind: .invalidCalibration)
         }
         var model = try CalibrationRun.loadModel(modelPath, expected: nil)
         guard classIndex >= 0, classIndex < curves.classCount else {
-            throw ExperimentError("class_idx \(classIndex) is out of range for a model with \(curves.classCount) classes")
+            throw ExperimentError.inconsistent("class_idx \(classIndex) is out of range for a model with \(curves.classCount) classes")
         }
         let resize = ResizeAndPad(width: curves.width, height: curves.height)
         let picture: RGBImage
-        do { picture = try RGBImage(contentsOf: URL(fileURLWithPath: imagePath)) } catch { throw ExperimentError(error.description) }
+        do { picture = try RGBImage(contentsOf: URL(fileURLWithPath: imagePath)) } catch { throw ExperimentError(wrapping: error) }
         let image = resize.image(picture)
         let probabilities: Tensor
         do { probabilities = try model.probabilities(image.reshaped(to: [1] + image.shape)) } catch {
-            throw ExperimentError(error.description)
+            throw ExperimentError(wrapping: error)
         }
         let sets: ShapedArray<UInt8>
         do { sets = try curves.predictionSets(probabilities: probabilities, alpha: alpha, indexing: indexing) } catch {
-            throw ExperimentError(error.description)
+            throw ExperimentError(wrapping: error)
         }
         let (h, w) = (curves.height, curves.width)
         let classSet = sets[leading: 0][leading: classIndex]
@@ -73,7 +74,7 @@ public struct PredictionRun {
         try AtomicDirectory.write(to: directory) { staging in
             func write(_ data: Data, _ name: String) throws {
                 let url = staging.appendingPathComponent(name)
-                do { try AtomicFile.write(data, to: url) } catch { throw ExperimentError("cannot write \(directory.appendingPathComponent(name).path): \(error.problem)") }
+                do { try AtomicFile.write(data, to: url) } catch { throw ExperimentError.cannotWrite(directory.appendingPathComponent(name).path, error) }
             }
             let setImage = RGBImage(width: w, height: h, pixels: classSet.scalars.flatMap { $0 == 1 ? [255, 255, 255] : [0, 0, 0] as [UInt8] })
             try write(PNGImage.encode(rgb8: setImage.pixels, width: w, height: h), names[0])
@@ -88,7 +89,7 @@ public struct PredictionRun {
             try write(PNGImage.encode(rgb8: panel.pixels, width: panel.width, height: panel.height), names[2])
             let npy = staging.appendingPathComponent(names[3])
             do throws(FileFormatError) { try NumpyFile.write(.uint8(sets[leading: 0]), to: npy) } catch {
-                throw ExperimentError("cannot write \(directory.appendingPathComponent(names[3]).path): \(error.problem)")
+                throw ExperimentError.cannotWrite(directory.appendingPathComponent(names[3]).path, error)
             }
         }
         let files = names.map { directory.appendingPathComponent($0) }
@@ -103,7 +104,7 @@ public struct PredictionRun {
             let manifest = try COCOManifest.read(contentsOf: URL(fileURLWithPath: manifestPath))
             let name = URL(fileURLWithPath: imagePath).lastPathComponent
             guard let entry = manifest.images.first(where: { URL(fileURLWithPath: $0.fileName).lastPathComponent == name }) else {
-                throw ExperimentError("\(manifestPath): no image named \(name)")
+                throw ExperimentError("\(manifestPath): no image named \(name)", kind: .invalidData)
             }
             let chosen = try manifest.categories(.names(categories), file: manifestPath)
             let target = try COCOManifest.target(height: entry.height, width: entry.width,
@@ -113,7 +114,7 @@ public struct PredictionRun {
         } catch let error as ExperimentError {
             throw error
         } catch {
-            throw ExperimentError("\(error)")
+            throw ExperimentError(wrapping: error)
         }
     }
 }

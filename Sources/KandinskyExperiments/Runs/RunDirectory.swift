@@ -29,12 +29,14 @@ public struct RunDirectory: Sendable {
         do {
             try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
         } catch {
-            throw ExperimentError("cannot create the log folder \(parent.path): \(Self.reason(error))")
+            throw ExperimentError("cannot create the log folder \(parent.path): \(Self.reason(error))", kind: .cannotWrite,
+                                  underlying: error)
         }
         url = timestamped ? try Self.claimNewFolder(in: parent, named: Self.timestamp(date)) : parent
         let marker = url.appendingPathComponent(Self.completionMarker)
         if unlink(marker.path) != 0, errno != ENOENT {
-            throw ExperimentError("cannot remove \(marker.path) before reusing the folder: \(String(cString: strerror(errno)))")
+            throw ExperimentError("cannot remove \(marker.path) before reusing the folder: \(String(cString: strerror(errno)))",
+                                  kind: .cannotWrite)
         }
         try write(Data(config.yaml.utf8), to: "config.yaml")
     }
@@ -60,10 +62,12 @@ public struct RunDirectory: Sendable {
             let candidate = parent.appendingPathComponent(suffix == 0 ? name : "\(name)_\(suffix)")
             if mkdir(candidate.path, 0o777) == 0 { return candidate }
             guard errno == EEXIST else {
-                throw ExperimentError("cannot create the log folder \(candidate.path): \(String(cString: strerror(errno)))")
+                throw ExperimentError("cannot create the log folder \(candidate.path): \(String(cString: strerror(errno)))",
+                                      kind: .cannotWrite)
             }
         }
-        throw ExperimentError("cannot create the log folder \(parent.appendingPathComponent(name).path): 10000 runs already use that second")
+        throw ExperimentError("cannot create the log folder \(parent.appendingPathComponent(name).path): 10000 runs already use that second",
+                              kind: .cannotWrite)
     }
 
     /// A file in the run folder.
@@ -74,7 +78,7 @@ public struct RunDirectory: Sendable {
         do {
             try AtomicFile.write(data, to: file(name))
         } catch {
-            throw ExperimentError("cannot write \(file(name).path): \(error.problem)")
+            throw ExperimentError.cannotWrite(file(name).path, error)
         }
     }
 
@@ -90,12 +94,4 @@ public struct RunDirectory: Sendable {
     static func reason(_ error: any Error) -> String {
         (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
     }
-}
-
-/// A failed experiment step, described in one line for the command line.
-public struct ExperimentError: Error, Sendable, CustomStringConvertible {
-    /// The message printed by the command line.
-    public let description: String
-    /// An error with the one-line message `description`.
-    public init(_ description: String) { self.description = description }
 }

@@ -66,77 +66,30 @@ public struct TrainingRun {
 
     /// Trains; `progressStyle` chooses how progress is shown.
     public func run(progressStyle: ProgressReporter.Style = .automatic) throws -> Result {
-        let seed = try config.value(\.seed)
-        let maxEpochs = try config.value(\.trainer.maxEpochs)
-        let validateEvery = try config.value(\.trainer.validateEvery)
-        let checkpointEvery = try config.value(\.trainer.checkpointEvery)
-        let batchSize = try config.value(\.data.batchSize)
-        let settings = try ModelSettings(config: config)
-        let optimizer = try OptimizerSettings(config: config)
-        let architecture = settings.architecture
-        let retention = try CheckpointRetention(config: config, classNames: data.classNames.dropFirst().map { $0 })
-
-        var trainer: Trainer
-        var metrics = MetricsLog(classNames: data.classNames.dropFirst().map { $0 })
-        if let resume = try config.value(\.checkpoint) {
-            let url = URL(fileURLWithPath: resume)
-            let file: SafetensorsFile
-            do { file = try SafetensorsFile.read(contentsOf: url) } catch {
-                throw ExperimentError("cannot resume from \(resume): \(error)")
-            }
-            do {
-                trainer = try Trainer(checkpoint: file, path: resume, loss: settings.loss, firstCycleLength: optimizer.schedule.firstCycleLength,
-                                      cycleGrowth: optimizer.schedule.cycleGrowth)
-            } catch {
-                throw ExperimentError(error.description)
-            }
-            guard trainer.model.architecture == architecture else {
-                throw ExperimentError("\(resume) holds a \(trainer.model.architecture), but the configuration asks for a \(architecture)")
-            }
-            if let text = file.metadata["metrics_csv"], let previous = try? MetricsLog(csv: text) { metrics = previous }
-        } else {
-            var generator = SeededGenerator(seed: seed)
-            let model = UNet(architecture, using: &generator)
-            trainer = Trainer(model: model, weightDecay: optimizer.weightDecay, loss: settings.loss, schedule: optimizer.schedule)
-        }
+        let settings = try TrainingSettings(config: config)
+        let classNames = data.classNames.dropFirst().map { $0 }
+        let retention = try CheckpointRetention(config: config, classNames: classNames)
+        var (trainer, metrics) = try startingPoint(settings, classNames: classNames)
 
         let directory = try RunDirectory(config: config, task: "train", timestamped: true)
         var checkpoints = CheckpointFolder(directory: directory.file("checkpoints"), retention: retention)
         var lastCheckpoint = checkpoints.last
-        let trainLoader = BatchLoader(dataset: data.train, batchSize: batchSize, shuffle: true, seed: seed,
-                                      augmentation: data.augmentation)
-        let validationLoader = BatchLoader(dataset: data.validation, batchSize: batchSize, shuffle: false)
+        let trainLoader = BatchLoader(dataset: data.train, batchSize: settings.batchSize, shuffle: true,
+                                      seed: settings.seed, augmentation: data.augmentation)
+        let validationLoader = BatchLoader(dataset: data.validation, batchSize: settings.batchSize, shuffle: false)
         var interrupted = false
-
         func saveCheckpoint(to url: URL) throws {
-            var file = trainer.checkpoint()
-            file.metadata["config"] = config.yaml
-            file.metadata["metrics_csv"] = metrics.csv
-            file.metadata["kandinsky.kind"] = "training-checkpoint"
-            do { try file.write(to: url) } catch {
-                throw ExperimentError("cannot write checkpoint \(url.path): \(error.problem)")
-            }
+            try Self.saveCheckpoint(&trainer, metrics: metrics, config: config, to: url)
         }
 
-        while trainer.epoch < maxEpochs {
+        while trainer.epoch < settings.maxEpochs {
             let epoch = trainer.epoch + 1
             let started = Date()
             let learningRate = Double(trainer.optimizer.learningRate)
-            var batches = trainLoader.epoch(epoch)
-            let progress = ProgressReporter(title: "epoch \(epoch)/\(maxEpochs)", total: trainLoader.batchesPerEpoch, style: progressStyle)
-            var lossSum = 0.0
-            var seen = 0
-            while let batch = try Self.next(&batches) {
-                let loss: Float
-                do { loss = try trainer.trainStep(images: batch.images, targets: batch.targets.map { Float($0) }) } catch {
-                    throw ExperimentError(error.description)
-                }
-                lossSum += Double(loss) * Double(batch.count)
-                seen += batch.count
-                progress.advance(message: String(format: "loss %.4f", lossSum / Double(max(seen, 1))))
-                if Interruption.isRequested { interrupted = true; break }
-            }
-            if interrupted {
+            let progress = ProgressReporter(title: "epoch \(epoch)/\(settings.maxEpochs)",
+                                            total: trainLoader.batchesPerEpoch, style: progressStyle)
+            guard let trainLoss = try Self.trainEpoch(&trainer, on: trainLoader, epoch: epoch, progress: progress) else {
+                interrupted = true
                 progress.finish(message: "interrupted")
                 lastCheckpoint = checkpoints.directory.appendingPathComponent("interrupted.safetensors")
                 try saveCheckpoint(to: lastCheckpoint)
@@ -145,28 +98,99 @@ public struct TrainingRun {
             trainer.finishEpoch()
             var validationLoss = Double.nan
             var dice = [Double](repeating: .nan, count: data.classNames.count)
-            if epoch % validateEvery == 0 || epoch == maxEpochs {
+            if epoch % settings.validateEvery == 0 || epoch == settings.maxEpochs {
                 (validationLoss, dice) = try Self.validate(&trainer, on: validationLoader, classCount: data.classNames.count)
             }
-            let trainLoss = lossSum / Double(max(seen, 1))
             progress.finish(message: String(format: "loss %.4f  val loss %.4f  val dice %@", trainLoss, validationLoss,
                                             dice.dropFirst().map { String(format: "%.3f", $0) }.joined(separator: " ")))
             let row = StudySummary.Epoch(epoch: epoch, trainLoss: trainLoss, validationLoss: validationLoss,
                                          validationDice: Array(dice.dropFirst()), learningRate: learningRate,
                                          seconds: Date().timeIntervalSince(started))
             metrics.epochs.append(row)
-            try directory.write(Data(metrics.csv.utf8), to: "metrics.csv")
-            try directory.write(Data(metrics.lossChart.svg.utf8), to: "val_loss.svg")
-            try directory.write(Data(metrics.diceChart.svg.utf8), to: "val_dice.svg")
+            try Self.writeMetrics(metrics, into: directory)
+            let keepsEpochFile = epoch % settings.checkpointEvery == 0 || epoch == settings.maxEpochs
             lastCheckpoint = try checkpoints.save(epoch: epoch, value: retention.metric.value(at: row),
-                                                  keepsEpochFile: epoch % checkpointEvery == 0 || epoch == maxEpochs, write: saveCheckpoint)
+                                                  keepsEpochFile: keepsEpochFile, write: saveCheckpoint)
         }
         if !interrupted { try directory.markComplete() }
         let best = checkpoints.bestEpoch.map { epoch in
-            BestCheckpoint(url: checkpoints.best, epoch: epoch, metric: retention.metric.name, lowerIsBetter: retention.metric.lowerIsBetter,
-                           value: checkpoints.bestValue ?? .nan)
+            BestCheckpoint(url: checkpoints.best, epoch: epoch, metric: retention.metric.name,
+                           lowerIsBetter: retention.metric.lowerIsBetter, value: checkpoints.bestValue ?? .nan)
         }
-        return Result(directory: directory.url, lastCheckpoint: lastCheckpoint, bestCheckpoint: best, metrics: metrics, interrupted: interrupted)
+        return Result(directory: directory.url, lastCheckpoint: lastCheckpoint, bestCheckpoint: best, metrics: metrics,
+                      interrupted: interrupted)
+    }
+
+    /// The trainer and metrics to start from: those of `ckpt_path` when it is set (weights,
+    /// optimizer, epoch, schedule and the earlier epochs' metrics), else a new network drawn
+    /// from `seed` with a fresh optimizer.
+    func startingPoint(_ settings: TrainingSettings, classNames: [String]) throws -> (Trainer, MetricsLog) {
+        let metrics = MetricsLog(classNames: classNames)
+        guard let resume = try config.value(\.checkpoint) else {
+            var generator = SeededGenerator(seed: settings.seed)
+            let model = UNet(settings.model.architecture, using: &generator)
+            let trainer = Trainer(model: model, weightDecay: settings.optimizer.weightDecay, loss: settings.model.loss,
+                                  schedule: settings.optimizer.schedule)
+            return (trainer, metrics)
+        }
+        let file: SafetensorsFile
+        do { file = try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: resume)) } catch {
+            throw ExperimentError("cannot resume from \(resume): \(error)", kind: .unreadableFile, underlying: error)
+        }
+        let trainer: Trainer
+        do {
+            trainer = try Trainer(checkpoint: file, path: resume, loss: settings.model.loss,
+                                  firstCycleLength: settings.optimizer.schedule.firstCycleLength,
+                                  cycleGrowth: settings.optimizer.schedule.cycleGrowth)
+        } catch {
+            throw ExperimentError(wrapping: error)
+        }
+        guard trainer.model.architecture == settings.model.architecture else {
+            throw ExperimentError("\(resume) holds a \(trainer.model.architecture), but the configuration asks for a "
+                                  + "\(settings.model.architecture)", kind: .invalidModel)
+        }
+        guard let text = file.metadata["metrics_csv"], let previous = try? MetricsLog(csv: text) else {
+            return (trainer, metrics)
+        }
+        return (trainer, previous)
+    }
+
+    /// One epoch of training steps: the mean loss (weighted by batch size), or nil when Ctrl-C
+    /// stopped the epoch after a batch (the trainer then holds that batch's step).
+    static func trainEpoch(_ trainer: inout Trainer, on loader: BatchLoader<COCODataset>, epoch: Int,
+                           progress: ProgressReporter) throws -> Double? {
+        var batches = loader.epoch(epoch)
+        var lossSum = 0.0
+        var seen = 0
+        while let batch = try next(&batches) {
+            let loss: Float
+            do { loss = try trainer.trainStep(images: batch.images, targets: batch.targets.map { Float($0) }) } catch {
+                throw ExperimentError(wrapping: error)
+            }
+            lossSum += Double(loss) * Double(batch.count)
+            seen += batch.count
+            progress.advance(message: String(format: "loss %.4f", lossSum / Double(max(seen, 1))))
+            if Interruption.isRequested { return nil }
+        }
+        return lossSum / Double(max(seen, 1))
+    }
+
+    /// Writes the trainer's checkpoint with the configuration and the metrics so far.
+    static func saveCheckpoint(_ trainer: inout Trainer, metrics: MetricsLog, config: Config, to url: URL) throws {
+        var file = trainer.checkpoint()
+        file.metadata["config"] = config.yaml
+        file.metadata["metrics_csv"] = metrics.csv
+        file.metadata["kandinsky.kind"] = "training-checkpoint"
+        do { try file.write(to: url) } catch {
+            throw ExperimentError.cannotWrite("checkpoint \(url.path)", error)
+        }
+    }
+
+    /// `metrics.csv`, `val_loss.svg` and `val_dice.svg` of the epochs so far.
+    static func writeMetrics(_ metrics: MetricsLog, into directory: RunDirectory) throws {
+        try directory.write(Data(metrics.csv.utf8), to: "metrics.csv")
+        try directory.write(Data(metrics.lossChart.svg.utf8), to: "val_loss.svg")
+        try directory.write(Data(metrics.diceChart.svg.utf8), to: "val_dice.svg")
     }
 
     /// Mean loss (weighted by batch size) and NaN-mean class-wise Dice over a dataset.
@@ -178,7 +202,7 @@ public struct TrainingRun {
         while let batch = try next(&batches) {
             let (loss, dice): (Float, Tensor)
             do { (loss, dice) = try trainer.evaluationStep(images: batch.images, targets: batch.targets.map { Float($0) }) } catch {
-                throw ExperimentError(error.description)
+                throw ExperimentError(wrapping: error)
             }
             lossSum += Double(loss) * Double(batch.count)
             count += batch.count
@@ -193,46 +217,6 @@ public struct TrainingRun {
 
     /// The next batch of an epoch, with data errors as one-line experiment errors.
     static func next(_ batches: inout BatchLoader<COCODataset>.Epoch) throws -> SegmentationBatch? {
-        do { return try batches.next() } catch { throw ExperimentError(error.description) }
-    }
-}
-
-/// The network and loss settings of a configuration (`model.net`, `model.loss`).
-public struct ModelSettings: Sendable {
-    /// The network's hyperparameters (`model.net`).
-    public var architecture: UNet.Architecture
-    /// The top-k loss (`model.loss`).
-    public var loss: TopKBinaryCrossEntropy
-
-    /// Reads the settings; every value is checked against the configuration schema (`kandinsky
-    /// help-config`) first, so the network and loss are built only from values they accept.
-    ///
-    /// - Throws: ``ConfigError`` for a missing key, a wrong type or a value out of range.
-    public init(config: Config) throws {
-        try ConfigSchema.checkConditions(config)
-        architecture = UNet.Architecture(inputChannels: try config.value(\.model.inputChannels),
-                                         outputChannels: try config.value(\.model.outputChannels),
-                                         channels: try config.value(\.model.channels),
-                                         depth: try config.value(\.model.depth),
-                                         dropout: Float(try config.value(\.model.dropout)))
-        loss = TopKBinaryCrossEntropy(keptFraction: try config.value(\.model.keptFraction),
-                                      classWeights: try config.value(\.model.classWeights).map { $0.map(Float.init) })
-    }
-}
-
-/// The optimizer and schedule settings of a configuration (`model.optimizer`, `model.scheduler`).
-struct OptimizerSettings: Sendable {
-    /// Adam's weight decay (`model.optimizer.weight_decay`).
-    var weightDecay: Float
-    /// The learning-rate schedule (`model.optimizer.lr`, `model.scheduler`).
-    var schedule: CosineAnnealingWarmRestarts
-
-    /// Reads the settings, checked against ``ConfigSchema``.
-    init(config: Config) throws(ConfigError) {
-        weightDecay = Float(try config.value(\.model.weightDecay))
-        schedule = CosineAnnealingWarmRestarts(baseLearningRate: try config.value(\.model.learningRate),
-                                               firstCycleLength: try config.value(\.model.firstCycle),
-                                               cycleGrowth: try config.value(\.model.cycleGrowth),
-                                               minimumLearningRate: try config.value(\.model.minimumLearningRate))
+        do { return try batches.next() } catch { throw ExperimentError(wrapping: error) }
     }
 }

@@ -87,7 +87,8 @@ public struct Adam: Sendable {
     /// - Throws: ``ModelError`` when the step count is missing or a moment lacks its partner.
     public mutating func restore(_ file: SafetensorsFile, path: String = "checkpoint") throws(ModelError) {
         guard let text = file.metadata["optimizer.step"], let step = Int(text), step >= 0 else {
-            throw ModelError("\(path): metadata optimizer.step: expected a non-negative integer, found \(file.metadata["optimizer.step"] ?? "nothing")")
+            throw .invalidFile(path, "metadata optimizer.step",
+                               "expected a non-negative integer, found \(file.metadata["optimizer.step"] ?? "nothing")")
         }
         var first: [String: Tensor] = [:], second: [String: Tensor] = [:]
         for (name, array) in file.tensors where name.hasPrefix("optimizer.") {
@@ -97,12 +98,13 @@ public struct Adam: Sendable {
             } else if stem.hasSuffix(".exp_avg") {
                 first[String(stem.dropLast(".exp_avg".count))] = array.toTensor()
             } else {
-                throw ModelError("\(path): tensor \(name): expected an optimizer moment ending in .exp_avg or .exp_avg_sq")
+                throw .invalidFile(path, "tensor \(name)", "expected an optimizer moment ending in .exp_avg or .exp_avg_sq")
             }
         }
         guard Set(first.keys) == Set(second.keys) else {
             let unpaired = Set(first.keys).symmetricDifference(second.keys).sorted()
-            throw ModelError("\(path): optimizer moments without their partner for \(unpaired.joined(separator: ", "))")
+            throw ModelError("\(path): optimizer moments without their partner for \(unpaired.joined(separator: ", "))",
+                             kind: .invalidFile)
         }
         var restored: [String: (first: Tensor, second: Tensor)] = [:]
         for (name, m) in first { restored[name] = (m, second[name]!) }

@@ -66,7 +66,8 @@ public struct Trainer {
         try model.validate(inputShape: images.shape)
         let expected = [images.shape[0], model.architecture.outputChannels, images.shape[2], images.shape[3]]
         guard targets.shape == expected else {
-            throw ModelError("targets must have shape \(expected) for images of shape \(images.shape), got \(targets.shape)")
+            throw ModelError("targets must have shape \(expected) for images of shape \(images.shape), got \(targets.shape)",
+                             kind: .shapeMismatch)
         }
     }
 }
@@ -91,11 +92,11 @@ extension Trainer {
                 loss: TopKBinaryCrossEntropy = TopKBinaryCrossEntropy(),
                 firstCycleLength: Int = 15, cycleGrowth: Int = 1) throws(ModelError) {
         guard let architecture = try UNet.Architecture(metadata: file.metadata, file: path) else {
-            throw ModelError("\(path): metadata: a checkpoint records its architecture, this file does not")
+            throw .invalidFile(path, "metadata", "a checkpoint records its architecture, this file does not")
         }
         func number(_ key: String) throws(ModelError) -> Double {
             guard let text = file.metadata[key], let value = Double(text), value >= 0 else {
-                throw ModelError("\(path): metadata \(key): expected a non-negative number, found \(file.metadata[key] ?? "nothing")")
+                throw .invalidFile(path, "metadata \(key)", "expected a non-negative number, found \(file.metadata[key] ?? "nothing")")
             }
             return value
         }
@@ -112,14 +113,14 @@ extension Trainer {
 
     /// Writes ``checkpoint()`` to a safetensors file, atomically.
     public mutating func saveCheckpoint(to url: URL) throws(ModelError) {
-        do { try checkpoint().write(to: url) } catch { throw ModelError(error.description) }
+        do { try checkpoint().write(to: url) } catch { throw .file(error) }
     }
 
     /// Resumes from a file written by ``saveCheckpoint(to:)``.
     public init(contentsOf url: URL, loss: TopKBinaryCrossEntropy = TopKBinaryCrossEntropy(),
                 firstCycleLength: Int = 15, cycleGrowth: Int = 1) throws(ModelError) {
         let file: SafetensorsFile
-        do { file = try SafetensorsFile.read(contentsOf: url) } catch { throw ModelError(error.description) }
+        do { file = try SafetensorsFile.read(contentsOf: url) } catch { throw .file(error) }
         try self.init(checkpoint: file, path: url.path, loss: loss, firstCycleLength: firstCycleLength, cycleGrowth: cycleGrowth)
     }
 }

@@ -26,9 +26,13 @@ public struct DifferentialEvolution: Sendable {
     /// Stop when the standard deviation of the population's values falls below this.
     public var tolerance: Double
 
-    /// The search's settings; the defaults are those of the Kandinsky annulus search.
-    public init(populationSize: Int = 10, differentialWeight: Double = 0.8, crossoverProbability: Double = 0.7,
-                maxGenerations: Int = 1000, tolerance: Double = 0.5) {
+    /// The search's settings; the defaults are those of the Kandinsky annulus search
+    /// (``AnnulusGrouping/Parameters/default``).
+    public init(populationSize: Int = AnnulusGrouping.Parameters.default.populationSize,
+                differentialWeight: Double = AnnulusGrouping.Parameters.default.differentialWeight,
+                crossoverProbability: Double = AnnulusGrouping.Parameters.default.crossoverProbability,
+                maxGenerations: Int = AnnulusGrouping.Parameters.default.maxGenerations,
+                tolerance: Double = AnnulusGrouping.Parameters.default.tolerance) {
         precondition(populationSize >= 4, "differential evolution needs at least 4 individuals, got \(populationSize)")
         precondition(maxGenerations >= 0, "maxGenerations must be non-negative, got \(maxGenerations)")
         self.populationSize = populationSize
