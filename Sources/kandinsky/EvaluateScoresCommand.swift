@@ -138,9 +138,7 @@ struct EvaluateScoresCommand: ParsableCommand {
     }
 
     static func json(_ value: some Encodable) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        return try encoder.encode(value)
+        try JSONOutput.encode(value, .pretty)
     }
 }
 

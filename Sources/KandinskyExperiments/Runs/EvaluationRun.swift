@@ -124,10 +124,7 @@ public struct EvaluationRun {
             summary.alphas = audit.alphas
             summary.audit = audit.rows
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try directory.write(try encoder.encode(summary), to: "summary.json")
+        try directory.write(try JSONOutput.encode(summary, .prettyWithNonFiniteStrings), to: "summary.json")
         return summary
     }
 
