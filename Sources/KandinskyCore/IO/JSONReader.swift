@@ -155,24 +155,26 @@ package struct JSONReader {
     }
 
     /// Reads `[ element, … ]`, calling `element` with the reader at each element (whitespace
-    /// skipped).
+    /// skipped); `element` must read it.
+    ///
+    /// Not generic, so that a reader in another module runs specialised code: it collects the
+    /// elements itself.
     @inlinable
-    package mutating func array<T>(
-        _ element: (inout JSONReader) throws(JSONSyntaxError) -> T
-    ) throws(JSONSyntaxError) -> [T] {
+    package mutating func forEachElement(
+        _ element: (inout JSONReader) throws(JSONSyntaxError) -> Void
+    ) throws(JSONSyntaxError) {
         try checkDepth()
         try expect(UInt8(ascii: "["))
         depth += 1
         defer { depth -= 1 }
-        var elements: [T] = []
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
             position += 1
-            return elements
+            return
         }
         while true {
             skipWhitespace()
-            elements.append(try element(&self))
+            try element(&self)
             skipWhitespace()
             guard position < bytes.count else {
                 throw error("unterminated array: expected ',' or ']', found end of input")
@@ -182,7 +184,7 @@ package struct JSONReader {
                 throw error("expected ',' or ']' in an array, found \(describeCurrent())")
             }
             position += 1
-            return elements
+            return
         }
     }
 
@@ -198,7 +200,10 @@ package struct JSONReader {
             var members: [String: JSONValue] = [:]
             try object { reader, key throws(JSONSyntaxError) in members[key] = try reader.value() }
             return .object(members)
-        case .array: return .array(try array { reader throws(JSONSyntaxError) in try reader.value() })
+        case .array:
+            var elements: [JSONValue] = []
+            try forEachElement { reader throws(JSONSyntaxError) in elements.append(try reader.value()) }
+            return .array(elements)
         case .string: return .string(try string())
         case .literal(let literal): return literal
         case .number: return try number()
@@ -210,7 +215,7 @@ package struct JSONReader {
         try checkDepth()
         switch try kindOfValue() {
         case .object: try object { reader, _ throws(JSONSyntaxError) in try reader.skipValue() }
-        case .array: _ = try array { reader throws(JSONSyntaxError) in try reader.skipValue() }
+        case .array: try forEachElement { reader throws(JSONSyntaxError) in try reader.skipValue() }
         case .string: _ = try string()
         case .literal: break
         case .number: _ = try numberLiteral()
@@ -413,7 +418,7 @@ package struct JSONReader {
     }
 
     /// Skips decimal digits; how many there were.
-    @inlinable
+    @inlinable @inline(__always)
     package mutating func skipDigits() -> Int {
         let first = position
         while position < bytes.count, bytes[position] &- UInt8(ascii: "0") < 10 { position += 1 }
@@ -466,13 +471,17 @@ package struct JSONReader {
     /// The number literal `range` converted by the C library (correctly rounded); an error
     /// when it is beyond the largest `Double`.
     package func decimalValue(_ range: Range<Int>) throws(JSONSyntaxError) -> Double {
-        let value = withUnsafeTemporaryAllocation(of: CChar.self, capacity: range.count + 1) { buffer -> Double? in
-            for (offset, index) in range.enumerated() { buffer[offset] = CChar(bitPattern: bytes[index]) }
+        func convert(_ buffer: UnsafeMutableBufferPointer<CChar>) -> Double? {
+            for offset in 0..<range.count { buffer[offset] = CChar(bitPattern: bytes[range.lowerBound + offset]) }
             buffer[range.count] = 0
             var end: UnsafeMutablePointer<CChar>?
             let value = strtod(buffer.baseAddress!, &end)
             return end == buffer.baseAddress! + range.count ? value : nil
         }
+        // A constant capacity stays on the stack; longer literals are rare.
+        let value = range.count < 64
+            ? withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64, convert)
+            : withUnsafeTemporaryAllocation(of: CChar.self, capacity: range.count + 1, convert)
         guard let value, value.isFinite else {
             throw JSONSyntaxError(reason: "number out of range", offset: range.lowerBound)
         }

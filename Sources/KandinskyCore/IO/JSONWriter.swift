@@ -18,7 +18,7 @@ package struct JSONWriter {
     }
 
     /// The JSON written so far.
-    package private(set) var bytes: [UInt8] = []
+    package var bytes: [UInt8] = []
     /// How strings escape control characters.
     package let controlEscapes: ControlEscapes
 
@@ -29,6 +29,7 @@ package struct JSONWriter {
     }
 
     /// Appends raw bytes (a literal or punctuation that the caller knows is valid JSON).
+    @inlinable
     package mutating func writeRaw(_ text: String) {
         bytes.append(contentsOf: text.utf8)
     }
@@ -47,23 +48,35 @@ package struct JSONWriter {
         bytes.append(UInt8(ascii: "}"))
     }
 
-    /// `[element,…]`, each element written by `element`.
-    package mutating func writeArray<T>(_ elements: some Sequence<T>, _ element: (inout JSONWriter, T) -> Void) {
+    /// `[element,…]` of `count` elements, element `i` written by `element(&writer, i)`.
+    ///
+    /// Not generic, so that a writer in another module runs specialised code (see
+    /// ``writeArray(_:_:)``).
+    @inlinable
+    package mutating func writeArray(count: Int, _ element: (inout JSONWriter, Int) -> Void) {
         bytes.append(UInt8(ascii: "["))
-        for (index, value) in elements.enumerated() {
+        for index in 0..<count {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            element(&self, value)
+            element(&self, index)
         }
         bytes.append(UInt8(ascii: "]"))
     }
 
+    /// `[element,…]`, each element written by `element`.
+    @inlinable
+    package mutating func writeArray<T>(_ elements: [T], _ element: (inout JSONWriter, T) -> Void) {
+        writeArray(count: elements.count) { writer, index in element(&writer, elements[index]) }
+    }
+
     /// An integer in decimal.
+    @inlinable
     package mutating func write(_ integer: Int) {
         bytes.append(contentsOf: String(integer).utf8)
     }
 
     /// A finite number in Swift's shortest round-trip form (`0.1`, `300.0`, `1e-07`), so
     /// reading it back gives the same `Double`.
+    @inlinable
     package mutating func write(_ number: Double) {
         precondition(number.isFinite, "JSON has no representation for \(number)")
         bytes.append(contentsOf: number.description.utf8)
@@ -84,6 +97,7 @@ package struct JSONWriter {
     }
 
     /// A string in quotes, escaped.
+    @inlinable
     package mutating func write(_ string: String) {
         bytes.append(UInt8(ascii: "\""))
         for byte in string.utf8 {
@@ -96,10 +110,10 @@ package struct JSONWriter {
             case 0x08 where controlEscapes == .serde: bytes.append(contentsOf: #"\b"#.utf8)
             case 0x0C where controlEscapes == .serde: bytes.append(contentsOf: #"\f"#.utf8)
             case ..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
+                let hex: StaticString = "0123456789abcdef"
                 bytes.append(contentsOf: #"\u00"#.utf8)
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0xF)])
+                bytes.append(hex.utf8Start[Int(byte >> 4)])
+                bytes.append(hex.utf8Start[Int(byte & 0xF)])
             default: bytes.append(byte)
             }
         }

@@ -38,6 +38,15 @@ enum FastManifestReader {
 }
 
 extension JSONReader {
+    /// `[ element, … ]`, collected here so that it is specialised for each element type.
+    fileprivate mutating func list<T>(
+        _ element: (inout JSONReader) throws(JSONSyntaxError) -> T
+    ) throws(JSONSyntaxError) -> [T] {
+        var elements: [T] = []
+        try forEachElement { reader throws(JSONSyntaxError) in elements.append(try element(&reader)) }
+        return elements
+    }
+
     /// Gives up on well-formed JSON that is not a manifest the fast path reads.
     fileprivate func notAManifest() -> JSONSyntaxError {
         error("not a COCO manifest")
@@ -59,10 +68,10 @@ extension JSONReader {
         var extra: [String: JSONValue] = [:]
         try object(keepingOthersIn: &extra) { reader, key throws(JSONSyntaxError) in
             switch key {
-            case "images": images = try reader.array { reader throws(JSONSyntaxError) in try reader.image() }
+            case "images": images = try reader.list { reader throws(JSONSyntaxError) in try reader.image() }
             case "annotations":
-                annotations = try reader.array { reader throws(JSONSyntaxError) in try reader.annotation() }
-            case "categories": categories = try reader.array { reader throws(JSONSyntaxError) in try reader.category() }
+                annotations = try reader.list { reader throws(JSONSyntaxError) in try reader.annotation() }
+            case "categories": categories = try reader.list { reader throws(JSONSyntaxError) in try reader.category() }
             default: return false
             }
             return true
@@ -116,7 +125,7 @@ extension JSONReader {
             case "area": if !reader.consumeNull() { area = try reader.double() }
             case "bbox":
                 if !reader.consumeNull() {
-                    bbox = try reader.array { reader throws(JSONSyntaxError) in try reader.double() }
+                    bbox = try reader.list { reader throws(JSONSyntaxError) in try reader.double() }
                 }
             default: try reader.skipValue()
             }
@@ -128,19 +137,19 @@ extension JSONReader {
 
     fileprivate mutating func segmentation() throws(JSONSyntaxError) -> COCOManifest.Segmentation {
         if current == UInt8(ascii: "[") {
-            return .polygons(try array { reader throws(JSONSyntaxError) in
-                try reader.array { reader throws(JSONSyntaxError) in try reader.double() }
+            return .polygons(try list { reader throws(JSONSyntaxError) in
+                try reader.list { reader throws(JSONSyntaxError) in try reader.double() }
             })
         }
         var size: [Int]?, counts: RunLengthEncoding.Stored.Counts?
         try object { reader, key throws(JSONSyntaxError) in
             switch key {
-            case "size": size = try reader.array { reader throws(JSONSyntaxError) in try reader.integer() }
+            case "size": size = try reader.list { reader throws(JSONSyntaxError) in try reader.integer() }
             case "counts":
                 if reader.current == UInt8(ascii: "\"") {
                     counts = .compressed(try reader.string())
                 } else {
-                    counts = .uncompressed(try reader.array { reader throws(JSONSyntaxError) in try reader.integer() })
+                    counts = .uncompressed(try reader.list { reader throws(JSONSyntaxError) in try reader.integer() })
                 }
             default: try reader.skipValue()
             }

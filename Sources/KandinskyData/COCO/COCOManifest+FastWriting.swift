@@ -8,9 +8,9 @@ enum FastManifestWriter {
         var writer = JSONWriter(controlEscapes: .unicode,
                                 capacity: manifest.annotations.count * 256 + manifest.images.count * 128 + 1024)
         var members = extraMembers(manifest.extra)
-        members.append(("images", { writer in writer.writeArray(manifest.images) { $0.write($1) } }))
-        members.append(("annotations", { writer in writer.writeArray(manifest.annotations) { $0.write($1) } }))
-        members.append(("categories", { writer in writer.writeArray(manifest.categories) { $0.write($1) } }))
+        members.append(("images", { writer in writer.writeList(manifest.images) { $0.write($1) } }))
+        members.append(("annotations", { writer in writer.writeList(manifest.annotations) { $0.write($1) } }))
+        members.append(("categories", { writer in writer.writeList(manifest.categories) { $0.write($1) } }))
         writer.writeObject(sortingKeys: true, members)
         return writer.bytes
     }
@@ -22,6 +22,11 @@ enum FastManifestWriter {
 }
 
 extension JSONWriter {
+    /// `[element,…]`, written here so that it is specialised for each element type.
+    fileprivate mutating func writeList<T>(_ elements: [T], _ element: (inout JSONWriter, T) -> Void) {
+        writeArray(count: elements.count) { writer, index in element(&writer, elements[index]) }
+    }
+
     fileprivate mutating func write(_ image: COCOManifest.Image) {
         writeObject(sortingKeys: true, FastManifestWriter.extraMembers(image.extra) + [
             ("id", { $0.write(image.id) }), ("file_name", { $0.write(image.fileName) }),
@@ -42,21 +47,21 @@ extension JSONWriter {
             ("segmentation", { $0.write(annotation.segmentation) }),
         ]
         if let area = annotation.area { members.append(("area", { $0.writeCoordinate(area) })) }
-        if let bbox = annotation.bbox { members.append(("bbox", { $0.writeArray(bbox) { $0.writeCoordinate($1) } })) }
+        if let bbox = annotation.bbox { members.append(("bbox", { $0.writeList(bbox) { $0.writeCoordinate($1) } })) }
         writeObject(sortingKeys: true, members)
     }
 
     fileprivate mutating func write(_ segmentation: COCOManifest.Segmentation) {
         switch segmentation {
         case .polygons(let polygons):
-            writeArray(polygons) { writer, polygon in writer.writeArray(polygon) { $0.writeCoordinate($1) } }
+            writeList(polygons) { writer, polygon in writer.writeList(polygon) { $0.writeCoordinate($1) } }
         case .rle(let stored):
             writeObject(sortingKeys: true, [
-                ("size", { $0.writeArray(stored.size) { $0.write($1) } }),
+                ("size", { $0.writeList(stored.size) { $0.write($1) } }),
                 ("counts", { writer in
                     switch stored.counts {
                     case .compressed(let string): writer.write(string)
-                    case .uncompressed(let counts): writer.writeArray(counts) { $0.write($1) }
+                    case .uncompressed(let counts): writer.writeList(counts) { $0.write($1) }
                     }
                 }),
             ])
