@@ -124,9 +124,7 @@ extension JSONReader {
             case "iscrowd": if !reader.consumeNull() { isCrowd = try reader.integer() }
             case "area": if !reader.consumeNull() { area = try reader.double() }
             case "bbox":
-                if !reader.consumeNull() {
-                    bbox = try reader.list { reader throws(JSONSyntaxError) in try reader.double() }
-                }
+                if !reader.consumeNull() { bbox = try reader.doubles() }
             default: try reader.skipValue()
             }
         }
@@ -137,19 +135,17 @@ extension JSONReader {
 
     fileprivate mutating func segmentation() throws(JSONSyntaxError) -> COCOManifest.Segmentation {
         if current == UInt8(ascii: "[") {
-            return .polygons(try list { reader throws(JSONSyntaxError) in
-                try reader.list { reader throws(JSONSyntaxError) in try reader.double() }
-            })
+            return .polygons(try list { reader throws(JSONSyntaxError) in try reader.doubles() })
         }
         var size: [Int]?, counts: RunLengthEncoding.Stored.Counts?
         try object { reader, key throws(JSONSyntaxError) in
             switch key {
-            case "size": size = try reader.list { reader throws(JSONSyntaxError) in try reader.integer() }
+            case "size": size = try reader.integers()
             case "counts":
                 if reader.current == UInt8(ascii: "\"") {
                     counts = .compressed(try reader.string())
                 } else {
-                    counts = .uncompressed(try reader.list { reader throws(JSONSyntaxError) in try reader.integer() })
+                    counts = .uncompressed(try reader.integers())
                 }
             default: try reader.skipValue()
             }
