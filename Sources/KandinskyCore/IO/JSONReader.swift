@@ -116,41 +116,22 @@ package struct JSONReader {
     package mutating func object(
         _ member: (inout JSONReader, String) throws(JSONSyntaxError) -> Void
     ) throws(JSONSyntaxError) {
-        try checkDepth()
-        try expect(UInt8(ascii: "{"))
-        depth += 1
-        defer { depth -= 1 }
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
-            position += 1
-            return
-        }
         var keys = Set<String>()
-        while true {
-            skipWhitespace()
-            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
-                throw error("expected a string key, found \(describeCurrent())")
+        let (open, close) = (UInt8(ascii: "{"), UInt8(ascii: "}"))
+        try container(open: open, close: close, kind: "object") { reader throws(JSONSyntaxError) in
+            guard reader.current == UInt8(ascii: "\"") else {
+                throw reader.error("expected a string key, found \(reader.describeCurrent())")
             }
-            let keyStart = position
-            let key = try string()
-            if rejectsDuplicateKeys, !keys.insert(key).inserted {
-                position = keyStart
-                throw error("duplicate key \(JSONWriter.quoted(key))")
+            let keyStart = reader.position
+            let key = try reader.string()
+            if reader.rejectsDuplicateKeys, !keys.insert(key).inserted {
+                reader.position = keyStart
+                throw reader.error("duplicate key \(JSONWriter.quoted(key))")
             }
-            skipWhitespace()
-            try expect(UInt8(ascii: ":"))
-            skipWhitespace()
-            try member(&self, key)
-            skipWhitespace()
-            guard position < bytes.count else {
-                throw error("unterminated object: expected ',' or '}', found end of input")
-            }
-            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            guard bytes[position] == UInt8(ascii: "}") else {
-                throw error("expected ',' or '}' in an object, found \(describeCurrent())")
-            }
-            position += 1
-            return
+            reader.skipWhitespace()
+            try reader.expect(UInt8(ascii: ":"))
+            reader.skipWhitespace()
+            try member(&reader, key)
         }
     }
 
@@ -163,25 +144,36 @@ package struct JSONReader {
     package mutating func forEachElement(
         _ element: (inout JSONReader) throws(JSONSyntaxError) -> Void
     ) throws(JSONSyntaxError) {
+        try container(open: UInt8(ascii: "["), close: UInt8(ascii: "]"), kind: "array", element)
+    }
+
+    /// Reads `open item, … close` (an object or an array, named `kind` in errors), calling
+    /// `item` at each item (whitespace skipped), one level of nesting deeper.
+    @inlinable
+    package mutating func container(
+        open: UInt8, close: UInt8, kind: StaticString, _ item: (inout JSONReader) throws(JSONSyntaxError) -> Void
+    ) throws(JSONSyntaxError) {
         try checkDepth()
-        try expect(UInt8(ascii: "["))
+        try expect(open)
         depth += 1
         defer { depth -= 1 }
         skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
+        if position < bytes.count, bytes[position] == close {
             position += 1
             return
         }
         while true {
             skipWhitespace()
-            try element(&self)
+            try item(&self)
             skipWhitespace()
             guard position < bytes.count else {
-                throw error("unterminated array: expected ',' or ']', found end of input")
+                let closing = Character(Unicode.Scalar(close))
+                throw error("unterminated \(kind): expected ',' or '\(closing)', found end of input")
             }
             if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            guard bytes[position] == UInt8(ascii: "]") else {
-                throw error("expected ',' or ']' in an array, found \(describeCurrent())")
+            guard bytes[position] == close else {
+                let closing = Character(Unicode.Scalar(close))
+                throw error("expected ',' or '\(closing)' in an \(kind), found \(describeCurrent())")
             }
             position += 1
             return
