@@ -1,5 +1,5 @@
 // Runs the benchmarks of the modules named on the command line (all when none is):
-//   swift run -c release kandinsky-benchmarks [core] [calibration] [models] [data]
+//   swift run -c release kandinsky-benchmarks [core] [calibration] [models] [data] [manifest]
 // and, only when named, the coverage simulation of every grouping under both rules:
 //   swift run -c release kandinsky-benchmarks coverage
 let groups: [(name: String, run: () throws -> Void)] = [
@@ -7,6 +7,7 @@ let groups: [(name: String, run: () throws -> Void)] = [
     ("calibration", runCalibrationBenchmarks),
     ("models", runModelBenchmarks),
     ("data", runDataBenchmarks),
+    ("manifest", runManifestBenchmarks),
 ]
 let onRequest: [(name: String, run: () throws -> Void)] = [("coverage", runCoverageTable)]
 let requested = Set(CommandLine.arguments.dropFirst())

@@ -84,7 +84,7 @@ struct DumpDatasetCommand: ParsableCommand {
         try AtomicDirectory.write(to: outURL) { staging in
             try NumpyFile.write(.float32(images), to: staging.appendingPathComponent("images.npy"))
             try NumpyFile.write(.uint8(targets), to: staging.appendingPathComponent("targets.npy"))
-            try AtomicFile.write(try JSONEncoder().encode(ids), to: staging.appendingPathComponent("ids.json"))
+            try AtomicFile.write(try JSONOutput.encode(ids, .compact), to: staging.appendingPathComponent("ids.json"))
         }
         print("wrote \(ids.count) samples to \(outURL.path): images.npy \(images.shape), targets.npy \(targets.shape) (channels: background, \(dataset.categories.map(\.name).joined(separator: ", "))), ids.json")
         if !skipped.isEmpty {

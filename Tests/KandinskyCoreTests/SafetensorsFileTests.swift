@@ -226,8 +226,8 @@ struct SafetensorsExpectation: Decodable, Sendable {
     @Test func parsesNestedValuesExactly() throws {
         let value = try parse(#" {"a": [1, -2, 9007199254740993, 2.5e1, true, null], "b\u00e9\n": "x\/y"} "#)
         #expect(value == .object([
-            ("a", .array([.integer(1), .integer(-2), .integer(9_007_199_254_740_993), .number(25), .bool(true), .null])),
-            ("bé\n", .string("x/y")),
+            "a": .array([.integer(1), .integer(-2), .integer(9_007_199_254_740_993), .number(25), .bool(true), .null]),
+            "bé\n": .string("x/y"),
         ]))
     }
 
@@ -238,6 +238,6 @@ struct SafetensorsExpectation: Decodable, Sendable {
     }
 
     @Test func quotesAsSerdeJSONDoes() {
-        #expect(JSONValue.quoted("a\"b\\c\n\t\u{01}\u{7F}é/") == #""a\"b\\c\n\t\u0001"# + "\u{7F}é/\"")
+        #expect(JSONWriter.quoted("a\"b\\c\n\t\u{01}\u{7F}é/") == #""a\"b\\c\n\t\u0001"# + "\u{7F}é/\"")
     }
 }

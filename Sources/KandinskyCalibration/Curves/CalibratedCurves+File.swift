@@ -253,9 +253,7 @@ extension CalibratedCurves {
     }
 
     static func jsonString(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        (try? JSONOutput.encode(value, .compact)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ json: String) -> T? {

@@ -101,6 +101,28 @@ public enum NumpyFile {
         func failure(_ field: String, _ problem: String) -> FileFormatError {
             FileFormatError(file: file.path, field: field, problem: problem)
         }
+        let preamble = try readPreamble(of: file, failure: failure)
+        let values = try readDictionary(of: file, preamble, failure: failure)
+        let (elementType, descriptor, shape) = try fields(values, failure: failure)
+        let dataOffset = preamble.headerStart + preamble.headerLength
+        guard let byteCount = checkedByteCount(shape: shape, elementSize: elementType.byteSize) else {
+            throw failure("shape", "shape \(shape) of \(descriptor) has too many elements")
+        }
+        let available = file.size - dataOffset
+        if available < byteCount {
+            throw failure("data", "truncated: shape \(shape) of \(descriptor) needs \(byteCount) bytes, the file has \(available)")
+        }
+        if available > byteCount {
+            throw failure("data", "\(available - byteCount) unexpected bytes after the \(byteCount) bytes of shape \(shape) of \(descriptor)")
+        }
+        return Header(elementType: elementType, shape: shape, version: preamble.version, dataOffset: dataOffset)
+    }
+
+    /// The version and where the header dictionary lies: the magic, `major minor`, then the
+    /// little-endian header length (2 bytes in version 1.0, 4 after).
+    private static func readPreamble(
+        of file: ReadableFile, failure: (String, String) -> FileFormatError
+    ) throws(FileFormatError) -> (version: (major: UInt8, minor: UInt8), headerStart: Int, headerLength: Int) {
         guard file.size >= 10 else {
             throw failure("magic", "file is \(file.size) bytes, too short for a .npy preamble (at least 10)")
         }
@@ -122,9 +144,18 @@ public enum NumpyFile {
         guard headerStart + headerLength <= file.size else {
             throw failure("header length", "a header of \(headerLength) bytes starting at byte \(headerStart) extends past the end of the \(file.size)-byte file")
         }
-        let headerBytes = try file.readBytes(count: headerLength, at: headerStart)
+        return ((major, minor), headerStart, headerLength)
+    }
+
+    /// The header dictionary's values by key, which must be exactly `descr`, `fortran_order`
+    /// and `shape`; the text is Latin-1 before version 3.0 and UTF-8 from it.
+    private static func readDictionary(
+        of file: ReadableFile, _ preamble: (version: (major: UInt8, minor: UInt8), headerStart: Int, headerLength: Int),
+        failure: (String, String) -> FileFormatError
+    ) throws(FileFormatError) -> [String: PythonLiteral] {
+        let headerBytes = try file.readBytes(count: preamble.headerLength, at: preamble.headerStart)
         let text: String
-        if major == 3 {
+        if preamble.version.major == 3 {
             guard let decoded = String(validating: headerBytes, as: UTF8.self) else {
                 throw failure("header", "version 3.0 header is not valid UTF-8")
             }
@@ -145,8 +176,13 @@ public enum NumpyFile {
         guard keys == ["descr", "fortran_order", "shape"] else {
             throw failure("header", "expected exactly the keys 'descr', 'fortran_order' and 'shape', found \(keys.map { "'\($0)'" }.joined(separator: ", "))")
         }
-        let values = Dictionary(uniqueKeysWithValues: dictionary.map { ($0.key, $0.value) })
+        return Dictionary(uniqueKeysWithValues: dictionary.map { ($0.key, $0.value) })
+    }
 
+    /// The element type (with its descriptor as written) and shape the header's fields give.
+    private static func fields(
+        _ values: [String: PythonLiteral], failure: (String, String) -> FileFormatError
+    ) throws(FileFormatError) -> (elementType: ElementType, descriptor: String, shape: [Int]) {
         guard case .string(let descriptor) = values["descr"]! else {
             throw failure("descr", "structured or non-string dtype \(values["descr"]!) is not supported")
         }
@@ -172,18 +208,7 @@ public enum NumpyFile {
             }
             shape.append(value)
         }
-        let dataOffset = headerStart + headerLength
-        guard let byteCount = checkedByteCount(shape: shape, elementSize: elementType.byteSize) else {
-            throw failure("shape", "shape \(shape) of \(descriptor) has too many elements")
-        }
-        let available = file.size - dataOffset
-        if available < byteCount {
-            throw failure("data", "truncated: shape \(shape) of \(descriptor) needs \(byteCount) bytes, the file has \(available)")
-        }
-        if available > byteCount {
-            throw failure("data", "\(available - byteCount) unexpected bytes after the \(byteCount) bytes of shape \(shape) of \(descriptor)")
-        }
-        return Header(elementType: elementType, shape: shape, version: (major, minor), dataOffset: dataOffset)
+        return (elementType, descriptor, shape)
     }
 }
 

@@ -54,51 +54,105 @@ public struct SafetensorsFile: Sendable {
         guard headerLength <= UInt64(file.size - 8) else {
             throw failure("header length", "a header of \(headerLength) bytes extends past the end of the \(file.size)-byte file")
         }
-        let headerBytes = UnsafeRawBufferPointer(start: map.base + 8, count: Int(headerLength))
-        guard headerBytes.first == UInt8(ascii: "{") else {
-            throw failure("header", "expected a JSON object starting with '{'")
+        let header = try Header(UnsafeRawBufferPointer(start: map.base + 8, count: Int(headerLength)), failure: failure)
+        let dataStart = 8 + Int(headerLength)
+        let (entries, metadata) = try header.entries(dataSize: file.size - dataStart, failure: failure)
+        try checkTiling(entries, dataSize: file.size - dataStart, failure: failure)
+
+        var tensors: [(name: String, array: AnyShapedArray)] = []
+        for entry in entries.sorted(by: { $0.name < $1.name }) {
+            let base = map.base + dataStart + entry.begin
+            let bytes = UnsafeRawBufferPointer(start: base, count: entry.end - entry.begin)
+            if entry.type == .bool, let bad = firstInvalidBoolByte(bytes) {
+                throw failure("\(entry.name)", "boolean element \(bad) is byte \(bytes[bad]), expected 0 or 1")
+            }
+            let array: AnyShapedArray
+            if Int(bitPattern: base) % entry.type.alignment == 0 {
+                array = AnyShapedArray.borrowing(entry.type, shape: entry.shape, base: base, owner: map)
+            } else {
+                array = try AnyShapedArray.make(entry.type, shape: entry.shape) { destination in
+                    destination.copyMemory(from: bytes)
+                }
+            }
+            tensors.append((entry.name, array))
         }
-        let json: JSONValue
-        do throws(JSONSyntaxError) {
-            json = try JSONValue.parse(headerBytes)
-        } catch {
-            throw failure("header", "invalid JSON: \(error.message)")
+        return SafetensorsFile(tensors: tensors, metadata: metadata)
+    }
+
+    /// A tensor as the header describes it: bytes `[begin, end)` of the data section.
+    private typealias Entry = (name: String, type: ElementType, shape: [Int], begin: Int, end: Int)
+
+    /// The header JSON, parsed whole before any of it is checked (so a syntax error anywhere is
+    /// the error reported): its members in file order, `__metadata__`'s too when it is an object.
+    private struct Header {
+        enum Member {
+            case tensor(JSONValue)
+            case metadata([(key: String, value: JSONValue)])
         }
-        guard case .object(let members) = json else {
-            throw failure("header", "expected a JSON object, found \(json.kindName)")
+        var members: [(name: String, value: Member)] = []
+
+        init(_ bytes: UnsafeRawBufferPointer, failure: (String, String) -> FileFormatError) throws(FileFormatError) {
+            guard bytes.first == UInt8(ascii: "{") else {
+                throw failure("header", "expected a JSON object starting with '{'")
+            }
+            var reader = JSONReader(bytes: bytes, maximumDepth: 64, rejectsDuplicateKeys: true)
+            do throws(JSONSyntaxError) {
+                try reader.document { reader throws(JSONSyntaxError) in
+                    try reader.object { reader, name throws(JSONSyntaxError) in
+                        if name == "__metadata__", reader.current == UInt8(ascii: "{") {
+                            var pairs: [(key: String, value: JSONValue)] = []
+                            try reader.object { reader, key throws(JSONSyntaxError) in
+                                pairs.append((key, try reader.value()))
+                            }
+                            members.append((name, .metadata(pairs)))
+                        } else {
+                            members.append((name, .tensor(try reader.value())))
+                        }
+                    }
+                }
+            } catch {
+                throw failure("header", "invalid JSON: \(error.message)")
+            }
         }
 
-        let dataStart = 8 + Int(headerLength)
-        let dataSize = file.size - dataStart
-        var metadata: [String: String] = [:]
-        var entries: [(name: String, type: ElementType, shape: [Int], begin: Int, end: Int)] = []
-        for (name, value) in members {
-            if name == "__metadata__" {
-                guard case .object(let pairs) = value else {
-                    throw failure("__metadata__", "expected an object of strings, found \(value.kindName)")
-                }
-                for (key, item) in pairs {
-                    guard case .string(let text) = item else {
-                        throw failure("__metadata__", "value of \(JSONValue.quoted(key)) is \(item.kindName), expected a string")
+        /// The tensors' entries in file order, each checked against its dtype and the
+        /// `dataSize`-byte data section, and the `__metadata__` string map.
+        func entries(dataSize: Int, failure: (String, String) -> FileFormatError) throws(FileFormatError)
+            -> (entries: [Entry], metadata: [String: String]) {
+            var metadata: [String: String] = [:]
+            var entries: [Entry] = []
+            for (name, member) in members {
+                switch member {
+                case .metadata(let pairs):
+                    for (key, item) in pairs {
+                        guard case .string(let text) = item else {
+                            throw failure("__metadata__", "value of \(JSONWriter.quoted(key)) is \(item.kindName), expected a string")
+                        }
+                        metadata[key] = text
                     }
-                    metadata[key] = text
+                case .tensor(let value) where name == "__metadata__":
+                    throw failure("__metadata__", "expected an object of strings, found \(value.kindName)")
+                case .tensor(let value):
+                    entries.append(try Self.entry(name, value, dataSize: dataSize, failure: failure))
                 }
-                continue
             }
+            return (entries, metadata)
+        }
+
+        private static func entry(_ name: String, _ value: JSONValue, dataSize: Int,
+                                  failure: (String, String) -> FileFormatError) throws(FileFormatError) -> Entry {
             guard case .object(let fields) = value else {
                 throw failure(name, "expected an object with dtype, shape and data_offsets, found \(value.kindName)")
             }
             func field(_ key: String) throws(FileFormatError) -> JSONValue {
-                guard let found = fields.first(where: { $0.key == key }) else {
-                    throw failure("\(name).\(key)", "missing")
-                }
-                return found.value
+                guard let found = fields[key] else { throw failure("\(name).\(key)", "missing") }
+                return found
             }
             guard case .string(let dtype) = try field("dtype") else {
                 throw failure("\(name).dtype", "expected a string")
             }
             guard let type = ElementType(rawValue: dtype) else {
-                throw failure("\(name).dtype", "unsupported dtype \(JSONValue.quoted(dtype)) (expected one of \(ElementType.allCases.map(\.rawValue).joined(separator: " ")))")
+                throw failure("\(name).dtype", "unsupported dtype \(JSONWriter.quoted(dtype)) (expected one of \(ElementType.allCases.map(\.rawValue).joined(separator: " ")))")
             }
             guard case .array(let extents) = try field("shape") else {
                 throw failure("\(name).shape", "expected an array of non-negative integers")
@@ -123,16 +177,19 @@ public struct SafetensorsFile: Sendable {
             guard let byteCount = checkedByteCount(shape: shape, elementSize: type.byteSize), byteCount == end - begin else {
                 throw failure("\(name).data_offsets", "[\(begin), \(end)) holds \(end - begin) bytes, but shape \(shape) of \(dtype) needs \(checkedByteCount(shape: shape, elementSize: type.byteSize).map(String.init) ?? "too many")")
             }
-            entries.append((name, type, shape, begin, end))
+            return (name, type, shape, begin, end)
         }
+    }
 
-        // The tensors must tile the data section exactly: no overlaps, no gaps, nothing after.
+    /// Throws unless the tensors tile the data section exactly: no overlaps, no gaps, nothing after.
+    private static func checkTiling(_ entries: [Entry], dataSize: Int,
+                                    failure: (String, String) -> FileFormatError) throws(FileFormatError) {
         let byOffset = entries.sorted { ($0.begin, $0.end) < ($1.begin, $1.end) }
         var covered = 0
         var previousName: String?
         for entry in byOffset {
             if entry.begin < covered {
-                throw failure("\(entry.name).data_offsets", "[\(entry.begin), \(entry.end)) overlaps tensor \(JSONValue.quoted(previousName!)), which ends at \(covered)")
+                throw failure("\(entry.name).data_offsets", "[\(entry.begin), \(entry.end)) overlaps tensor \(JSONWriter.quoted(previousName!)), which ends at \(covered)")
             }
             if entry.begin > covered {
                 throw failure("\(entry.name).data_offsets", "bytes [\(covered), \(entry.begin)) of the data section before it belong to no tensor")
@@ -143,25 +200,6 @@ public struct SafetensorsFile: Sendable {
         if covered != dataSize {
             throw failure("data", "bytes [\(covered), \(dataSize)) of the data section belong to no tensor")
         }
-
-        var tensors: [(name: String, array: AnyShapedArray)] = []
-        for entry in entries.sorted(by: { $0.name < $1.name }) {
-            let base = map.base + dataStart + entry.begin
-            let bytes = UnsafeRawBufferPointer(start: base, count: entry.end - entry.begin)
-            if entry.type == .bool, let bad = firstInvalidBoolByte(bytes) {
-                throw failure("\(entry.name)", "boolean element \(bad) is byte \(bytes[bad]), expected 0 or 1")
-            }
-            let array: AnyShapedArray
-            if Int(bitPattern: base) % entry.type.alignment == 0 {
-                array = AnyShapedArray.borrowing(entry.type, shape: entry.shape, base: base, owner: map)
-            } else {
-                array = try AnyShapedArray.make(entry.type, shape: entry.shape) { destination in
-                    destination.copyMemory(from: bytes)
-                }
-            }
-            tensors.append((entry.name, array))
-        }
-        return SafetensorsFile(tensors: tensors, metadata: metadata)
     }
 
     /// The largest header the reference implementation accepts (100 MB).
@@ -214,14 +252,14 @@ public struct SafetensorsFile: Sendable {
         }
         var parts: [String] = []
         if !metadata.isEmpty {
-            let pairs = metadata.keys.sorted().map { "\(JSONValue.quoted($0)):\(JSONValue.quoted(metadata[$0]!))" }
+            let pairs = metadata.keys.sorted().map { "\(JSONWriter.quoted($0)):\(JSONWriter.quoted(metadata[$0]!))" }
             parts.append("\"__metadata__\":{" + pairs.joined(separator: ",") + "}")
         }
         var offset = 0
         for index in layoutOrder() {
             let (name, array) = tensors[index]
             let byteCount = array.shape.reduce(array.elementType.byteSize, *)
-            parts.append("\(JSONValue.quoted(name)):{\"dtype\":\"\(array.elementType.rawValue)\",\"shape\":[\(array.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + byteCount)]}")
+            parts.append("\(JSONWriter.quoted(name)):{\"dtype\":\"\(array.elementType.rawValue)\",\"shape\":[\(array.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + byteCount)]}")
             offset += byteCount
         }
         var bytes = Array(("{" + parts.joined(separator: ",") + "}").utf8)

@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyCore
 
 /// A COCO-format manifest (`labels.json`): images, instance annotations and categories.
 ///

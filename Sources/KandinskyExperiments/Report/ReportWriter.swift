@@ -301,10 +301,10 @@ public struct ReportWriter {
     /// Writes the three files atomically; figures of the same section appear together.
     public func write(summary: StudySummary, figures: [ReportFigure], title: String) throws {
         let figures = Self.groupedBySection(figures)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let json: Data
-        do { json = try encoder.encode(summary) } catch { throw ExperimentError("cannot encode the summary: \(error)", kind: .cannotWrite, underlying: error) }
+        do { json = try JSONOutput.encode(summary, .pretty) } catch {
+            throw ExperimentError("cannot encode the summary: \(error)", kind: .cannotWrite, underlying: error)
+        }
         try write(json, "summary.json")
         try write(Data(markdown(summary: summary, figures: figures, title: title).utf8), "report.md")
         try write(Data(html(summary: summary, figures: figures, title: title).utf8), "report.html")

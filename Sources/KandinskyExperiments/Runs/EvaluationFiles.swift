@@ -159,10 +159,8 @@ package struct EvaluationFiles {
 
     /// Pretty-printed JSON with sorted keys.
     static func json(_ value: some Encodable) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        do { return try encoder.encode(value) } catch {
-            throw ExperimentError("cannot encode the evaluation summary: \(error)")
+        do { return try JSONOutput.encode(value, .pretty) } catch {
+            throw ExperimentError("cannot encode the evaluation summary: \(error)", kind: .cannotWrite, underlying: error)
         }
     }
 
