@@ -3,9 +3,9 @@ import KandinskyCore
 import KandinskyPlots
 
 /// A figure of the report: an SVG drawn in memory or a PNG file in the report's folder.
-public struct ReportFigure: Sendable {
+package struct ReportFigure: Sendable {
     /// The figure's image.
-    public enum Content: Sendable {
+    package enum Content: Sendable {
         /// An SVG document, inlined into the HTML.
         case svg(String)
         /// A PNG file, by name relative to the report folder.
@@ -17,14 +17,14 @@ public struct ReportFigure: Sendable {
     }
 
     /// The report section the figure goes under.
-    public var section: String
+    package var section: String
     /// The caption.
-    public var title: String
+    package var title: String
     /// The image.
-    public var content: Content
+    package var content: Content
 
     /// A figure in `section` with caption `title`.
-    public init(section: String, title: String, content: Content) {
+    package init(section: String, title: String, content: Content) {
         self.section = section
         self.title = title
         self.content = content
@@ -33,12 +33,12 @@ public struct ReportFigure: Sendable {
 
 /// Writes `report.html` (self-contained: SVG inline, PNGs as data URIs), `report.md` and
 /// `summary.json` from a ``StudySummary`` and its figures.
-public struct ReportWriter {
+package struct ReportWriter {
     /// Where the report files are written.
-    public let directory: URL
+    package let directory: URL
 
     /// A writer into `directory`.
-    public init(directory: URL) {
+    package init(directory: URL) {
         self.directory = directory
     }
 
@@ -122,7 +122,7 @@ public struct ReportWriter {
     }
 
     /// The main table as Markdown (see ``mainTableLegend``).
-    public static func markdownTable(_ summary: StudySummary) -> String { mainTable(summary).markdown }
+    package static func markdownTable(_ summary: StudySummary) -> String { mainTable(summary).markdown }
 
     /// What the comparison table's numbers are.
     static func comparisonLegend(_ summary: StudySummary) -> String {
@@ -279,7 +279,7 @@ public struct ReportWriter {
     }
 
     /// The CE-against-size chart.
-    public static func coverageErrorChart(_ summary: StudySummary) -> LineChart {
+    package static func coverageErrorChart(_ summary: StudySummary) -> LineChart {
         LineChart(title: "Mean pixelwise coverage error against calibration-set size",
                   xLabel: "calibration images", yLabel: "mean pixelwise CE",
                   series: summary.strategies.map { strategy in
@@ -299,7 +299,7 @@ public struct ReportWriter {
     }
 
     /// Writes the three files atomically; figures of the same section appear together.
-    public func write(summary: StudySummary, figures: [ReportFigure], title: String) throws {
+    package func write(summary: StudySummary, figures: [ReportFigure], title: String) throws {
         let figures = Self.groupedBySection(figures)
         let json: Data
         do { json = try JSONOutput.encode(summary, .pretty) } catch {

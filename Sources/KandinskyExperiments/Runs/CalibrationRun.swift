@@ -13,7 +13,7 @@ import KandinskyPlots
 ///   `nc_group_curves_class{c}` [Q, G] when pixels are grouped), and `source_checkpoint`,
 ///   `source_checkpoint_sha256` and the resolved `config`;
 /// - `kandinsky_mask.png` (grouped strategies) and `curves.svg` (the curves of a few pixels);
-/// - `COMPLETE`, written last (see ``RunDirectory``): a folder without it holds a killed or failed run.
+/// - `COMPLETE`, written last: a folder without it holds a killed or failed run.
 public struct CalibrationRun {
     /// The composed `calibrate` configuration.
     public let config: Config

@@ -11,7 +11,7 @@ import KandinskyModels
 /// (``EvaluationSummary``). The pixelwise diagrams are at `evaluation.reliability_pixel`.
 ///
 /// The ECE bins as `evaluation.precision` says (``KandinskyCalibration/ProbabilityCalibration/precision``).
-/// - `COMPLETE`, written last (see ``RunDirectory``).
+/// - `COMPLETE`, written last.
 public struct EvaluationRun {
     /// The composed `eval` configuration.
     public let config: Config

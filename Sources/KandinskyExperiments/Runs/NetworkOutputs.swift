@@ -8,16 +8,16 @@ import KandinskyModels
 ///
 /// Probabilities are kept as Float16 ([N, C, H, W], 2 bytes per value), which the calibration
 /// module reads directly; targets as bytes.
-public struct NetworkOutputs: Sendable {
+package struct NetworkOutputs: Sendable {
     /// Sigmoid probabilities [N, C, H, W].
-    public var probabilities: HalfTensor
+    package var probabilities: HalfTensor
     /// Targets [N, C, H, W] in {0, 1}.
-    public var targets: ShapedArray<UInt8>
+    package var targets: ShapedArray<UInt8>
 
     /// Outputs from arrays of the same shape [N, C, H, W].
     ///
     /// - Precondition: equal shapes.
-    public init(probabilities: HalfTensor, targets: ShapedArray<UInt8>) {
+    package init(probabilities: HalfTensor, targets: ShapedArray<UInt8>) {
         precondition(probabilities.shape == targets.shape,
                      "probabilities \(probabilities.shape) and targets \(targets.shape) differ in shape")
         self.probabilities = probabilities
@@ -25,7 +25,7 @@ public struct NetworkOutputs: Sendable {
     }
 
     /// Runs `model` over `dataset` in batches, with progress.
-    public init(model: inout UNet, dataset: COCODataset, batchSize: Int, title: String,
+    package init(model: inout UNet, dataset: COCODataset, batchSize: Int, title: String,
                 progressStyle: ProgressReporter.Style = .automatic) throws {
         var batches = BatchLoader(dataset: dataset, batchSize: batchSize, shuffle: false).epoch(0)
         let progress = ProgressReporter(title: title, total: dataset.count, style: progressStyle)
@@ -47,10 +47,10 @@ public struct NetworkOutputs: Sendable {
     }
 
     /// The number of images.
-    public var count: Int { probabilities.shape[0] }
+    package var count: Int { probabilities.shape[0] }
 
     /// The images at `indices`, in that order.
-    public func subset(_ indices: [Int]) -> NetworkOutputs {
+    package func subset(_ indices: [Int]) -> NetworkOutputs {
         NetworkOutputs(probabilities: HalfTensor.concatenate(indices.map { probabilities[leading: $0..<($0 + 1)] }, alongAxis: 0),
                        targets: ShapedArray<UInt8>.concatenate(indices.map { targets[leading: $0..<($0 + 1)] }, alongAxis: 0))
     }
@@ -58,7 +58,7 @@ public struct NetworkOutputs: Sendable {
 
 /// A seeded random choice of `count` distinct indices of `0..<total`, ascending: the first
 /// `count` entries of KandinskyCore's `seededPermutation(count:using:)`.
-public func seededSubset(count: Int, of total: Int, seed: UInt64) -> [Int] {
+package func seededSubset(count: Int, of total: Int, seed: UInt64) -> [Int] {
     precondition(count >= 0 && count <= total, "cannot choose \(count) of \(total)")
     var generator = SeededGenerator(seed: seed)
     return seededPermutation(count: total, using: &generator).prefix(count).sorted()

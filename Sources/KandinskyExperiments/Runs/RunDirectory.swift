@@ -10,9 +10,9 @@ import KandinskyCore
 /// that is still going, failed, or was killed or interrupted: its files are each whole (they are
 /// written atomically) but not necessarily all there or all from the same run. Opening a reused
 /// folder removes its marker first, so a rerun killed halfway is not mistaken for a finished one.
-public struct RunDirectory: Sendable {
+package struct RunDirectory: Sendable {
     /// The folder.
-    public let url: URL
+    package let url: URL
 
     /// Creates the run folder and saves the resolved configuration in it.
     ///
@@ -22,7 +22,7 @@ public struct RunDirectory: Sendable {
     /// folder is reused.
     ///
     /// - Throws: ``ExperimentError`` when the folder cannot be created or written.
-    public init(config: Config, task: String, timestamped: Bool, date: Date = Date()) throws {
+    package init(config: Config, task: String, timestamped: Bool, date: Date = Date()) throws {
         let logDirectory = URL(fileURLWithPath: try config.value(\.paths.logDirectory))
         let experiment = try config.value(\.experimentName) ?? "default"
         let parent = logDirectory.appendingPathComponent(task).appendingPathComponent("runs").appendingPathComponent(experiment)
@@ -43,15 +43,15 @@ public struct RunDirectory: Sendable {
 
     /// The name of the file that marks a run folder complete: `COMPLETE`, holding the time the
     /// run finished (ISO 8601).
-    public static let completionMarker = "COMPLETE"
+    package static let completionMarker = "COMPLETE"
 
     /// Writes ``completionMarker``: call it once every other file of the run is written.
-    public func markComplete(date: Date = Date()) throws {
+    package func markComplete(date: Date = Date()) throws {
         try write(Data((ISO8601DateFormatter().string(from: date) + "\n").utf8), to: Self.completionMarker)
     }
 
     /// Whether the run folder `url` is marked complete (see ``completionMarker``).
-    public static func isComplete(_ url: URL) -> Bool {
+    package static func isComplete(_ url: URL) -> Bool {
         FileManager.default.fileExists(atPath: url.appendingPathComponent(completionMarker).path)
     }
 
@@ -71,10 +71,10 @@ public struct RunDirectory: Sendable {
     }
 
     /// A file in the run folder.
-    public func file(_ name: String) -> URL { url.appendingPathComponent(name) }
+    package func file(_ name: String) -> URL { url.appendingPathComponent(name) }
 
     /// Writes a file in the run folder atomically.
-    public func write(_ data: Data, to name: String) throws {
+    package func write(_ data: Data, to name: String) throws {
         do {
             try AtomicFile.write(data, to: file(name))
         } catch {
