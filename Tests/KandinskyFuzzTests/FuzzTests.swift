@@ -35,9 +35,7 @@ struct FuzzTests {
         seeds.append(try seedBytes(writtenTo: "seed.safetensors") { try small.write(to: $0) })
         small.tensors.removeAll()
         seeds.append(try seedBytes(writtenTo: "seed.safetensors") { try small.write(to: $0) })
-        try fuzzFile(parser: "safetensors", seeds: seeds, mutate: { bytes, _, generator in
-            Self.mutateSafetensors(&bytes, using: &generator)
-        }) { url throws(FileFormatError) in
+        try fuzzSafetensorsLayout(parser: "safetensors", seeds: seeds) { url throws(FileFormatError) in
             _ = try SafetensorsFile.read(contentsOf: url)
         }
     }
@@ -75,9 +73,7 @@ struct FuzzTests {
             seeds.append(Array(try Data(contentsOf: formatTwo.appendingPathComponent(name))))
         }
         #expect(seeds.count == 7)
-        try fuzzFile(parser: "cmodel", seeds: seeds, mutate: { bytes, _, generator in
-            Self.mutateSafetensors(&bytes, using: &generator)
-        }) { url throws(CalibrationError) in
+        try fuzzSafetensorsLayout(parser: "cmodel", seeds: seeds) { url throws(CalibrationError) in
             _ = try CalibratedCurves.read(contentsOf: url)
         }
     }
@@ -262,6 +258,14 @@ struct FuzzTests {
         expectRegressionsRefused(parser: parser, harness: harness, outcome)
         let counts = harness.campaign(seeds: seeds, mutate: mutate, outcome)
         expectBothOutcomes(counts, harness)
+    }
+
+    /// Runs a campaign over files in the safetensors layout (safetensors files, calibrated models),
+    /// mutated by ``mutateSafetensors(_:using:)``.
+    func fuzzSafetensorsLayout<E: Error>(parser: String, seeds: [[UInt8]], _ read: (URL) throws(E) -> Void) throws {
+        try fuzzFile(parser: parser, seeds: seeds, mutate: { bytes, _, generator in
+            Self.mutateSafetensors(&bytes, using: &generator)
+        }, read)
     }
 
     /// Runs an image campaign: each input is decoded expecting its seed's size (see ``imageOutcome(_:expected:)``).
