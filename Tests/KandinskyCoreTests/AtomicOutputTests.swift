@@ -12,6 +12,14 @@ private func names(in directory: URL) throws -> [String] {
     try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
 }
 
+/// Runs `body` with a new scratch directory and `out` in it, the path the test writes to (it does
+/// not exist yet); the directory is removed afterwards.
+private func withTarget(_ body: (_ parent: URL, _ target: URL) throws -> Void) throws {
+    let parent = try scratchDirectory("atomic")
+    defer { try? FileManager.default.removeItem(at: parent) }
+    try body(parent, parent.appendingPathComponent("out"))
+}
+
 @Suite("Atomic outputs: stale temporaries, directories that appear whole")
 struct AtomicOutputTests {
     @Test("a write removes the temporaries of its target left by dead processes, and only those")
@@ -34,60 +42,58 @@ struct AtomicOutputTests {
 
     @Test("a directory written into a new target appears with everything in it")
     func newTarget() throws {
-        let parent = try scratchDirectory("atomic")
-        defer { try? FileManager.default.removeItem(at: parent) }
-        let target = parent.appendingPathComponent("out")
-        let count = try AtomicDirectory.write(to: target) { staging in
-            #expect(staging.deletingLastPathComponent().path == parent.path)
-            #expect(!FileManager.default.fileExists(atPath: target.path))
-            try AtomicFile.write(Data("a".utf8), to: staging.appendingPathComponent("a.npy"))
-            try AtomicFile.write(Data("b".utf8), to: staging.appendingPathComponent("sub/b.json"))
-            return 2
+        try withTarget { parent, target in
+            let count = try AtomicDirectory.write(to: target) { staging in
+                #expect(staging.deletingLastPathComponent().path == parent.path)
+                #expect(!FileManager.default.fileExists(atPath: target.path))
+                try AtomicFile.write(Data("a".utf8), to: staging.appendingPathComponent("a.npy"))
+                try AtomicFile.write(Data("b".utf8), to: staging.appendingPathComponent("sub/b.json"))
+                return 2
+            }
+            #expect(count == 2)
+            #expect(try names(in: parent) == ["out"])
+            #expect(try names(in: target) == ["a.npy", "sub"])
+            #expect(try Data(contentsOf: target.appendingPathComponent("sub/b.json")) == Data("b".utf8))
         }
-        #expect(count == 2)
-        #expect(try names(in: parent) == ["out"])
-        #expect(try names(in: target) == ["a.npy", "sub"])
-        #expect(try Data(contentsOf: target.appendingPathComponent("sub/b.json")) == Data("b".utf8))
     }
 
     @Test("into an existing directory, written entries replace theirs as wholes and other entries stay")
     func existingTarget() throws {
-        let parent = try scratchDirectory("atomic")
-        defer { try? FileManager.default.removeItem(at: parent) }
-        let target = parent.appendingPathComponent("out")
-        try FileManager.default.createDirectory(at: target.appendingPathComponent("part/data"), withIntermediateDirectories: true)
-        try Data("old".utf8).write(to: target.appendingPathComponent("part/data/old.jpg"))
-        try Data("old".utf8).write(to: target.appendingPathComponent("a.npy"))
-        try Data("mine".utf8).write(to: target.appendingPathComponent("notes.txt"))
-        try AtomicDirectory.write(to: target) { staging in
-            try AtomicFile.write(Data("new".utf8), to: staging.appendingPathComponent("a.npy"))
-            try AtomicFile.write(Data("new".utf8), to: staging.appendingPathComponent("part/data/new.jpg"))
+        try withTarget { parent, target in
+            try FileManager.default.createDirectory(at: target.appendingPathComponent("part/data"),
+                                                    withIntermediateDirectories: true)
+            try Data("old".utf8).write(to: target.appendingPathComponent("part/data/old.jpg"))
+            try Data("old".utf8).write(to: target.appendingPathComponent("a.npy"))
+            try Data("mine".utf8).write(to: target.appendingPathComponent("notes.txt"))
+            try AtomicDirectory.write(to: target) { staging in
+                try AtomicFile.write(Data("new".utf8), to: staging.appendingPathComponent("a.npy"))
+                try AtomicFile.write(Data("new".utf8), to: staging.appendingPathComponent("part/data/new.jpg"))
+            }
+            #expect(try names(in: target) == ["a.npy", "notes.txt", "part"])
+            #expect(try names(in: target.appendingPathComponent("part/data")) == ["new.jpg"])
+            #expect(try Data(contentsOf: target.appendingPathComponent("a.npy")) == Data("new".utf8))
+            #expect(try Data(contentsOf: target.appendingPathComponent("notes.txt")) == Data("mine".utf8))
+            #expect(try names(in: parent) == ["out"])
         }
-        #expect(try names(in: target) == ["a.npy", "notes.txt", "part"])
-        #expect(try names(in: target.appendingPathComponent("part/data")) == ["new.jpg"])
-        #expect(try Data(contentsOf: target.appendingPathComponent("a.npy")) == Data("new".utf8))
-        #expect(try Data(contentsOf: target.appendingPathComponent("notes.txt")) == Data("mine".utf8))
-        #expect(try names(in: parent) == ["out"])
     }
 
     @Test("when the body fails (a full disk, bad data) the target is untouched and nothing is left behind")
     func failingBody() throws {
         struct DiskFull: Error, Equatable {}
-        let parent = try scratchDirectory("atomic")
-        defer { try? FileManager.default.removeItem(at: parent) }
-        let target = parent.appendingPathComponent("out")
-        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-        try Data("old".utf8).write(to: target.appendingPathComponent("a.npy"))
-        #expect(throws: DiskFull()) {
-            try AtomicDirectory.write(to: target) { staging in
-                try AtomicFile.write(Data("new".utf8), to: staging.appendingPathComponent("a.npy"))
-                try AtomicFile.write(Data("new".utf8), to: staging.appendingPathComponent("b.npy"))
-                throw DiskFull()
+        try withTarget { parent, target in
+            try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+            try Data("old".utf8).write(to: target.appendingPathComponent("a.npy"))
+            #expect(throws: DiskFull()) {
+                try AtomicDirectory.write(to: target) { staging in
+                    try AtomicFile.write(Data("new".utf8), to: staging.appendingPathComponent("a.npy"))
+                    try AtomicFile.write(Data("new".utf8), to: staging.appendingPathComponent("b.npy"))
+                    throw DiskFull()
+                }
             }
+            #expect(try names(in: parent) == ["out"])
+            #expect(try names(in: target) == ["a.npy"])
+            #expect(try Data(contentsOf: target.appendingPathComponent("a.npy")) == Data("old".utf8))
         }
-        #expect(try names(in: parent) == ["out"])
-        #expect(try names(in: target) == ["a.npy"])
-        #expect(try Data(contentsOf: target.appendingPathComponent("a.npy")) == Data("old".utf8))
     }
 
     @Test("a staging directory left by a killed run is removed by the next write to the same target")
@@ -108,15 +114,17 @@ struct AtomicOutputTests {
 
     @Test("a target that is a file is one clear error")
     func targetIsAFile() throws {
-        let parent = try scratchDirectory("atomic")
-        defer { try? FileManager.default.removeItem(at: parent) }
-        let target = parent.appendingPathComponent("out")
-        try Data("file".utf8).write(to: target)
-        let error = #expect(throws: FileFormatError.self) {
-            try AtomicDirectory.write(to: target) { staging in try AtomicFile.write(Data("x".utf8), to: staging.appendingPathComponent("x")) }
+        try withTarget { parent, target in
+            try Data("file".utf8).write(to: target)
+            let error = #expect(throws: FileFormatError.self) {
+                try AtomicDirectory.write(to: target) { staging in
+                    try AtomicFile.write(Data("x".utf8), to: staging.appendingPathComponent("x"))
+                }
+            }
+            #expect(error?.file == target.path
+                    && error?.problem == "exists and is not a directory, expected a directory to write into")
+            #expect(try names(in: parent) == ["out"])
         }
-        #expect(error?.file == target.path && error?.problem == "exists and is not a directory, expected a directory to write into")
-        #expect(try names(in: parent) == ["out"])
     }
 }
 

@@ -21,8 +21,8 @@ struct FuzzTests {
     func numpy() throws {
         try fuzzFile(parser: "npy", seeds: seedFiles(withExtension: "npy"), mutate: { bytes, _, generator in
             Bool.random(using: &generator) ? Self.mutateNumpyHeader(&bytes, using: &generator) : mutateBytes(&bytes, using: &generator)
-        }) { url in
-            do throws(FileFormatError) { _ = try NumpyFile.read(contentsOf: url); return .success } catch { return .typedError }
+        }) { url throws(FileFormatError) in
+            _ = try NumpyFile.read(contentsOf: url)
         }
     }
 
@@ -35,10 +35,8 @@ struct FuzzTests {
         seeds.append(try seedBytes(writtenTo: "seed.safetensors") { try small.write(to: $0) })
         small.tensors.removeAll()
         seeds.append(try seedBytes(writtenTo: "seed.safetensors") { try small.write(to: $0) })
-        try fuzzFile(parser: "safetensors", seeds: seeds, mutate: { bytes, _, generator in
-            Self.mutateSafetensors(&bytes, using: &generator)
-        }) { url in
-            do throws(FileFormatError) { _ = try SafetensorsFile.read(contentsOf: url); return .success } catch { return .typedError }
+        try fuzzSafetensorsLayout(parser: "safetensors", seeds: seeds) { url throws(FileFormatError) in
+            _ = try SafetensorsFile.read(contentsOf: url)
         }
     }
 
@@ -75,10 +73,8 @@ struct FuzzTests {
             seeds.append(Array(try Data(contentsOf: formatTwo.appendingPathComponent(name))))
         }
         #expect(seeds.count == 7)
-        try fuzzFile(parser: "cmodel", seeds: seeds, mutate: { bytes, _, generator in
-            Self.mutateSafetensors(&bytes, using: &generator)
-        }) { url in
-            do throws(CalibrationError) { _ = try CalibratedCurves.read(contentsOf: url); return .success } catch { return .typedError }
+        try fuzzSafetensorsLayout(parser: "cmodel", seeds: seeds) { url throws(CalibrationError) in
+            _ = try CalibratedCurves.read(contentsOf: url)
         }
     }
 
@@ -96,8 +92,8 @@ struct FuzzTests {
         ].map { store in try seedBytes(writtenTo: "seed.kscores") { try store.write(to: $0) } }
         try fuzzFile(parser: "kscores", seeds: seeds, mutate: { bytes, _, generator in
             Bool.random(using: &generator) ? Self.mutateScoreHeader(&bytes, using: &generator) : mutateBytes(&bytes, using: &generator)
-        }) { url in
-            do throws(FileFormatError) { _ = try ScoreStore.read(contentsOf: url); return .success } catch { return .typedError }
+        }) { url throws(FileFormatError) in
+            _ = try ScoreStore.read(contentsOf: url)
         }
     }
 
@@ -248,19 +244,28 @@ struct FuzzTests {
     }
 
     /// Runs a campaign whose parser reads a file: each input is written to one scratch file first.
-    func fuzzFile(parser: String, seeds: [[UInt8]], mutate: (inout [UInt8], Int, inout SeededGenerator) -> [String],
-                  _ read: (URL) -> FuzzOutcome) throws {
+    /// An input is accepted when `read` returns and refused when it throws its typed error `E`.
+    func fuzzFile<E: Error>(parser: String, seeds: [[UInt8]], mutate: (inout [UInt8], Int, inout SeededGenerator) -> [String],
+                            _ read: (URL) throws(E) -> Void) throws {
         let directory = try scratchDirectory("fuzz")
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("\(parser).input")
         let outcome = { (bytes: [UInt8], _: Int) -> FuzzOutcome in
             try! Data(bytes).write(to: url)
-            return read(url)
+            do throws(E) { try read(url); return .success } catch { return .typedError }
         }
         let harness = FuzzHarness(parser: parser)
         expectRegressionsRefused(parser: parser, harness: harness, outcome)
         let counts = harness.campaign(seeds: seeds, mutate: mutate, outcome)
         expectBothOutcomes(counts, harness)
+    }
+
+    /// Runs a campaign over files in the safetensors layout (safetensors files, calibrated models),
+    /// mutated by ``mutateSafetensors(_:using:)``.
+    func fuzzSafetensorsLayout<E: Error>(parser: String, seeds: [[UInt8]], _ read: (URL) throws(E) -> Void) throws {
+        try fuzzFile(parser: parser, seeds: seeds, mutate: { bytes, _, generator in
+            Self.mutateSafetensors(&bytes, using: &generator)
+        }, read)
     }
 
     /// Runs an image campaign: each input is decoded expecting its seed's size (see ``imageOutcome(_:expected:)``).

@@ -188,11 +188,9 @@ public struct CoverageAudit: Sendable {
                                                 targets: ShapedArray<UInt8>,
                                                 probabilitiesSource: String, targetsSource: String,
                                                 curvesSource: String) throws(CalibrationError) -> Result {
-        try InputValidation.checkShapes(probabilities: probabilities.shape, targets: targets.shape,
-                                        probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
-        try curves.checkCompatible(withProbabilitiesShape: probabilities.shape, curvesSource: curvesSource)
-        try TestSet.validate(probabilities: probabilities, targets: targets,
-                             probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+        try TestSet.check(curves, probabilities: probabilities, targets: targets,
+                          probabilitiesSource: probabilitiesSource, targetsSource: targetsSource,
+                          curvesSource: curvesSource)
         let (n, classCount, pixels) = (probabilities.shape[0], curves.classCount, curves.height * curves.width)
         let alphaCount = alphas.count
         // Group of every pixel of every class, and the slot of (class, group): slotBase[c] + g.

@@ -83,12 +83,9 @@ public struct CoverageEvaluation: Sendable {
                                             targets: ShapedArray<UInt8>,
                                             probabilitiesSource: String = "probabilities", targetsSource: String = "targets",
                                             curvesSource: String = "curves") throws(CalibrationError) -> Result {
-        try InputValidation.checkShapes(probabilities: probabilities.shape, targets: targets.shape,
-                                        probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
-        try curves.checkCompatible(withProbabilitiesShape: probabilities.shape, curvesSource: curvesSource)
-        try InputValidation.checkClassIndex(classIndex, classCount: curves.classCount)
-        try TestSet.validate(probabilities: probabilities, targets: targets,
-                             probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+        try TestSet.check(curves, probabilities: probabilities, targets: targets, classIndex: classIndex,
+                          probabilitiesSource: probabilitiesSource, targetsSource: targetsSource,
+                          curvesSource: curvesSource)
         let (n, classCount, pixels, k) = (probabilities.shape[0], curves.classCount, curves.height * curves.width, binCount)
         let c = classIndex
         let gammas = confidences
@@ -189,8 +186,24 @@ public struct CoverageEvaluation: Sendable {
     }
 }
 
-/// Checks of test-set values shared by the evaluations.
+/// Checks of test sets shared by the evaluations.
 enum TestSet {
+    /// The checks of calibrated curves against a test set, in this order: probabilities and
+    /// targets are [N, C, H, W] with the same shape, N ≥ 1 and H·W ≥ 1; the curves fit that
+    /// shape; `classIndex`, when given, is one of the curves' classes; then every probability in
+    /// [0, 1] and every target 0 or 1 (``validate(probabilities:targets:probabilitiesSource:targetsSource:)``).
+    static func check<P: QuantileScalar>(_ curves: CalibratedCurves, probabilities: ShapedArray<P>,
+                                         targets: ShapedArray<UInt8>, classIndex: Int? = nil,
+                                         probabilitiesSource: String, targetsSource: String,
+                                         curvesSource: String) throws(CalibrationError) {
+        try InputValidation.checkShapes(probabilities: probabilities.shape, targets: targets.shape,
+                                        probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+        try curves.checkCompatible(withProbabilitiesShape: probabilities.shape, curvesSource: curvesSource)
+        if let classIndex { try InputValidation.checkClassIndex(classIndex, classCount: curves.classCount) }
+        try validate(probabilities: probabilities, targets: targets,
+                     probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+    }
+
     /// Every probability in [0, 1] (not NaN) and every target 0 or 1.
     static func validate<P: QuantileScalar>(probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
                                             probabilitiesSource: String, targetsSource: String) throws(CalibrationError) {
