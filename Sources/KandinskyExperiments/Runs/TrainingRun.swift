@@ -21,7 +21,7 @@ import KandinskyModels
 /// dropout 0, a resumed run gives the same weights as an uninterrupted one). Ctrl-C finishes the
 /// current batch, writes `checkpoints/interrupted.safetensors` (epochs finished so far; the
 /// partial epoch is redone on resume) and returns. Every file is written atomically, and the
-/// folder gets its `COMPLETE` marker (see ``RunDirectory``) last, only when every epoch is done:
+/// folder gets its `COMPLETE` marker last, only when every epoch is done:
 /// an interrupted or killed run has none.
 public struct TrainingRun {
     /// The composed `train` configuration.
