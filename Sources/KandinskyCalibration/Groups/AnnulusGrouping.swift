@@ -200,7 +200,8 @@ public struct AnnulusGrouping: NonconformityGrouping {
             // would leave cores idle within one θ.
             let result = minimize("annulus search", maxGenerations: parameters.maxGenerations,
                                   evaluate: { exact.values(thetas: $0) }, using: &generator)
-            return (result.best, result.bestValue, ["generations": .integer(result.generations), "converged": .flag(result.converged)])
+            return (result.best, result.bestValue,
+                    ["generations": .integer(result.generations), "converged": .flag(result.converged)])
         }
         let runs = (0..<Self.sampledSearchRuns).map { sampledSearch(exact, run: $0) }
         let best = runs.min { $0.value < $1.value }!
@@ -211,7 +212,8 @@ public struct AnnulusGrouping: NonconformityGrouping {
     /// Sampled run `run` (from 0): differential evolution on a subsampled objective, continued
     /// on the exact J from its final population, then an exact compass refinement. Its draws,
     /// subsample included, come from stream `run` of the seed (stream 0 is the seed itself).
-    func sampledSearch(_ exact: AnnulusObjective, run: Int) -> (theta: [Double], value: Double, findings: [String: Finding]) {
+    func sampledSearch(_ exact: AnnulusObjective, run: Int)
+        -> (theta: [Double], value: Double, findings: [String: Finding]) {
         let p = parameters
         var generator = SeededGenerator.stream(run, of: p.seed)
         let surrogate = exact.subsampled(count: p.searchSampleSize ?? Int.max, using: &generator)

@@ -119,7 +119,13 @@ public enum Finding: Sendable, Hashable, CustomStringConvertible {
             while end < characters.count {
                 let character = characters[end]
                 if inString {
-                    if escaped { escaped = false } else if character == "\\" { escaped = true } else if character == "\"" { inString = false }
+                    if escaped {
+                        escaped = false
+                    } else if character == "\\" {
+                        escaped = true
+                    } else if character == "\"" {
+                        inString = false
+                    }
                 } else if character == "\"" {
                     inString = true
                 } else if character == "[" || character == "{" {
