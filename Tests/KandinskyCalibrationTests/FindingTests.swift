@@ -26,5 +26,6 @@ import Testing
         #expect(Finding(metadataValue: "{\"0\": [1.0], \"2\": false}")
             == .perClass([0: .numbers([1]), 2: .flag(false)]))
         #expect(Finding(metadataValue: "1E5") == .text("1E5"))
+        #expect(Finding(metadataValue: "[nan, 1.0]") == .numbers([.nan, 1]) && Finding.number(0) != .number(-0.0))
     }
 }

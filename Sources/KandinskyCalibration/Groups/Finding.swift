@@ -9,7 +9,7 @@ import Foundation
 /// order (`{"0": [...], "1": [...]}`), whose texts and non-finite numbers are JSON strings.
 /// Reading a file back gives the typed value whose encoding is the stored string
 /// (``init(metadataValue:)``), so a file read and written again keeps its bytes.
-public enum Finding: Sendable, Hashable, CustomStringConvertible {
+public enum Finding: Sendable, Equatable, CustomStringConvertible {
     /// A count, such as the number of generations.
     case integer(Int)
     /// A real value, such as an objective.
@@ -41,6 +41,21 @@ public enum Finding: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { metadataValue }
+
+    /// Equal kinds with equal values, numbers bit for bit (NaN equal to NaN, as the stored texts
+    /// are), so a strategy that finds NaN still finds the same thing twice.
+    public static func == (a: Finding, b: Finding) -> Bool {
+        switch (a, b) {
+        case let (.integer(x), .integer(y)): x == y
+        case let (.number(x), .number(y)): x.bitPattern == y.bitPattern
+        case let (.flag(x), .flag(y)): x == y
+        case let (.text(x), .text(y)): x == y
+        case let (.integers(x), .integers(y)): x == y
+        case let (.numbers(x), .numbers(y)): x.map(\.bitPattern) == y.map(\.bitPattern)
+        case let (.perClass(x), .perClass(y)): x == y
+        default: false
+        }
+    }
 
     /// The value inside a per-class object: JSON, so texts and non-finite numbers are quoted.
     private var nestedValue: String {
