@@ -195,11 +195,12 @@ func runCalibrationBenchmarks() throws {
         let ours = try measure(repeats: 1) {
             try calibrate(AnnulusGrouping(classes: [1], bounds: smallBounds, seed: seed, searchSampleSize: 1024), smallScores)
         }
-        let plainJ = Double(plain.result.groups.findings["objective"]!)!, oursJ = Double(ours.result.groups.findings["objective"]!)!
+        let plainJ = plain.result.groups.findings["objective"]!.numberValue!
+        let oursJ = ours.result.groups.findings["objective"]!.numberValue!
         if oursJ <= plainJ + 1e-9 { noWorse += 1 }
         print(String(format: "  seed %d: plain exact J %.6f in %.2f s (%@ generations); ours J %.6f in %.2f s (%@ generations): %@",
-                     Int(seed), plainJ, plain.seconds, plain.result.groups.findings["generations"]!, oursJ, ours.seconds,
-                     ours.result.groups.findings["generations"]!, oursJ <= plainJ + 1e-9 ? "no worse" : "WORSE"))
+                     Int(seed), plainJ, plain.seconds, plain.result.groups.findings["generations"]!.metadataValue, oursJ, ours.seconds,
+                     ours.result.groups.findings["generations"]!.metadataValue, oursJ <= plainJ + 1e-9 ? "no worse" : "WORSE"))
     }
     print("  ours no worse than the plain exact search for \(noWorse) of \(seeds.count) seeds")
 

@@ -57,6 +57,6 @@ struct BorderBandsGrouping: NonconformityGrouping {
         let classCount = input.scores.classCount
         return PixelGroups(labels: Array(repeating: bands, count: classCount),
                            groupCounts: Array(repeating: groupCount, count: classCount),
-                           findings: ["bands": "\(groupCount)"])
+                           findings: ["bands": .integer(groupCount)])
     }
 }

@@ -87,12 +87,15 @@ import KandinskyPlots
     }
 
     @Test func thetaIsRoundedToATenthOfAPixel() {
-        #expect(FigureCollector.thetaCaption("[12.3456, -4.04, 10, 20.26, 30.06]") == "θ = (cx 12.3, cy −4.0, r1 10.0, r2 20.3, r3 30.1)")
+        #expect(FigureCollector.thetaCaption(.numbers([12.3456, -4.04, 10, 20.26, 30.06]))
+            == "θ = (cx 12.3, cy −4.0, r1 10.0, r2 20.3, r3 30.1)")
         // Several grouped classes: an object by class index, listed in class order.
-        #expect(FigureCollector.thetaCaption("{\"2\": [0.04, -0.04, 1, 2, 3], \"1\": [12.3456, 0, 5.55, 6.66, 7.77]}")
+        #expect(FigureCollector.thetaCaption(.perClass([2: .numbers([0.04, -0.04, 1, 2, 3]),
+                                                          1: .numbers([12.3456, 0, 5.55, 6.66, 7.77])]))
             == "class 1: θ = (cx 12.3, cy 0.0, r1 5.5, r2 6.7, r3 7.8); class 2: θ = (cx 0.0, cy 0.0, r1 1.0, r2 2.0, r3 3.0)")
-        #expect(FigureCollector.thetaValues("{\"2\": [1, 2, 3, 4, 5]}", classIndex: 2) == [1, 2, 3, 4, 5])
-        #expect(FigureCollector.thetaCaption("not json") == nil)
+        #expect(FigureCollector.thetaValues(.perClass([2: .integers([1, 2, 3, 4, 5])]), classIndex: 2)
+            == [1, 2, 3, 4, 5])
+        #expect(FigureCollector.thetaCaption("not a list") == nil)
         #expect(DrawLabel(index: 0, count: 20, seed: 42).text == "draw 1 of 20 (seed 42)")
     }
 
@@ -145,7 +148,7 @@ import KandinskyPlots
             Self.curves(method: "kmeans", parameters: "{\"clusterCount\": 3}",
                         groups: PixelGroups(labels: [nil, clusters], groupCounts: [0, 3])),
             Self.curves(method: "gen-ann", groups: PixelGroups(labels: [nil, rings], groupCounts: [0, 4],
-                                                               findings: ["theta": "[12.3456, -4.04, 10.2, 20.5, 30.1]"])),
+                                                               findings: ["theta": .numbers([12.3456, -4.04, 10.2, 20.5, 30.1])])),
         ]
         let collector = FigureCollector(directory: directory)
         for curves in strategies {

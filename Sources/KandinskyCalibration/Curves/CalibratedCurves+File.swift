@@ -19,9 +19,10 @@ import KandinskyCore
 /// or `linear`; files without it were written by the linear rule), `group_counts` (JSON array
 /// per class, 0 for pixelwise; required by format 3), `group_sample_counts` (JSON: per class an
 /// array of pooled score counts per group, or null), `group_image_counts` (JSON, the same
-/// layout: threshold-setting images per group), plus the strategy's findings (`theta` and
-/// `objective` for `gen-ann`). A model's weights may share the file; other tensors are ignored
-/// when reading.
+/// layout: threshold-setting images per group), plus the strategy's findings, each under its
+/// name as its ``Finding/metadataValue`` (`theta` and `objective` for `gen-ann`); reading keeps
+/// every other key as a finding (``Finding/init(metadataValue:)``). A model's weights may share
+/// the file; other tensors are ignored when reading.
 ///
 /// In memory the curves stay dense (``CalibratedCurves/curves``, [Q, C, H, W]): reading a
 /// format-3 file spreads each group's curve over its pixels, writing one finds them again.
@@ -92,7 +93,7 @@ extension CalibratedCurves {
             file = denseTensors()
             file.metadata["format_version"] = "2"
         }
-        for (key, value) in groups.findings { file.metadata[key] = value }
+        for (key, value) in groups.findings { file.metadata[key] = value.metadataValue }
         file.metadata["method"] = method
         file.metadata["parameters"] = parameters
         file.metadata["curve_levels"] = Self.jsonString(levels)
@@ -149,7 +150,9 @@ extension CalibratedCurves {
         case let other?:
             throw .invalidCurves(source: source, field: "format_version", problem: "expected 1, 2 or 3 (the versions this reader knows), found \(other.prefix(80))")
         }
-        for (key, value) in file.metadata where !Self.standardMetadataKeys.contains(key) { groups.findings[key] = value }
+        for (key, value) in file.metadata where !Self.standardMetadataKeys.contains(key) {
+            groups.findings[key] = Finding(metadataValue: value)
+        }
         let sampleCounts = try Self.perGroupCounts(file, key: "group_sample_counts", groups: groups, source: source)
         let imageCounts = try Self.perGroupCounts(file, key: "group_image_counts", groups: groups, source: source)
         try Self.checkLevels(file.metadata["curve_levels"], levelCount: curves.shape[0], source: source)

@@ -175,7 +175,8 @@ public struct Calibrator<Grouping: NonconformityGrouping>: Sendable {
         let parameters = CalibratedCurves.jsonString(grouping.parameters)
         var recorded = groups
         if isSplit {
-            recorded.findings["group_split"] = "\(groupImages.count) images chose the groups, \(thresholdImages.count) set the thresholds"
+            recorded.findings["group_split"] =
+                .text("\(groupImages.count) images chose the groups, \(thresholdImages.count) set the thresholds")
         }
         return CalibratedCurves(curves: curves, method: grouping.name, parameters: parameters,
                                 calibrationImageCount: scores.imageCount, precision: scores.precision, rule: rule,

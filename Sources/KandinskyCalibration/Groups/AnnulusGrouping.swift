@@ -143,8 +143,8 @@ public struct AnnulusGrouping: NonconformityGrouping {
     }
 
     /// Searches θ (or takes the fixed one) per grouped class and groups it into its annuli.
-    /// Findings: `theta` (JSON array), `objective` (exact J), `generations`, `converged`, …; when
-    /// several classes are grouped, each value is a JSON object keyed by class index.
+    /// Findings: `theta` (``Finding/numbers(_:)``), `objective` (exact J), `generations`,
+    /// `converged`, …; when several classes are grouped, each is a ``Finding/perClass(_:)``.
     public func groups(for input: GroupingInput) throws(CalibrationError) -> PixelGroups {
         let p = parameters
         guard p.bounds.count == 5, p.bounds.allSatisfy({ $0.count == 2 }) else {
@@ -162,19 +162,19 @@ public struct AnnulusGrouping: NonconformityGrouping {
         let classes = try InputValidation.groupedClasses(p.classes, classCount: input.scores.classCount, source: "gen-ann")
         var labels: [ShapedArray<Int32>?] = Array(repeating: nil, count: input.scores.classCount)
         var counts = Array(repeating: 0, count: input.scores.classCount)
-        var findingsPerClass: [(Int, [String: String])] = []
+        var findingsPerClass: [(Int, [String: Finding])] = []
         for c in classes where p.theta != nil || input.scores.scoreCount(ofClass: c) > 0 {
             let objective = try objective(for: input, classIndex: c)
             var theta: [Double], value: Double
-            var findings: [String: String] = [:]
+            var findings: [String: Finding] = [:]
             if let fixed = p.theta {
                 theta = fixed
                 value = objective.value(theta: fixed)
             } else {
                 (theta, value, findings) = search(objective)
             }
-            findings["theta"] = "[" + theta.map { "\($0)" }.joined(separator: ", ") + "]"
-            findings["objective"] = "\(value)"
+            findings["theta"] = .numbers(theta)
+            findings["objective"] = .number(value)
             findingsPerClass.append((c, findings))
             labels[c] = AnnulusGeometry.labels(height: input.scores.height, width: input.scores.width, theta: theta)
             counts[c] = AnnulusGeometry.groupCount
@@ -191,7 +191,7 @@ public struct AnnulusGrouping: NonconformityGrouping {
 
     /// The differential-evolution search: one exact search, or the best of
     /// ``sampledSearchRuns`` sampled ones (see the type's documentation).
-    func search(_ exact: AnnulusObjective) -> (theta: [Double], value: Double, findings: [String: String]) {
+    func search(_ exact: AnnulusObjective) -> (theta: [Double], value: Double, findings: [String: Finding]) {
         var generator = SeededGenerator(seed: parameters.seed)
         // Drawn only to learn whether the search is sampled (run 0 draws it again from the same seed).
         let surrogate = exact.subsampled(count: parameters.searchSampleSize ?? Int.max, using: &generator)
@@ -200,7 +200,8 @@ public struct AnnulusGrouping: NonconformityGrouping {
             // would leave cores idle within one θ.
             let result = minimize("annulus search", maxGenerations: parameters.maxGenerations,
                                   evaluate: { exact.values(thetas: $0) }, using: &generator)
-            return (result.best, result.bestValue, ["generations": "\(result.generations)", "converged": "\(result.converged)"])
+            return (result.best, result.bestValue,
+                    ["generations": .integer(result.generations), "converged": .flag(result.converged)])
         }
         let runs = (0..<Self.sampledSearchRuns).map { sampledSearch(exact, run: $0) }
         let best = runs.min { $0.value < $1.value }!
@@ -211,7 +212,8 @@ public struct AnnulusGrouping: NonconformityGrouping {
     /// Sampled run `run` (from 0): differential evolution on a subsampled objective, continued
     /// on the exact J from its final population, then an exact compass refinement. Its draws,
     /// subsample included, come from stream `run` of the seed (stream 0 is the seed itself).
-    func sampledSearch(_ exact: AnnulusObjective, run: Int) -> (theta: [Double], value: Double, findings: [String: String]) {
+    func sampledSearch(_ exact: AnnulusObjective, run: Int)
+        -> (theta: [Double], value: Double, findings: [String: Finding]) {
         let p = parameters
         var generator = SeededGenerator.stream(run, of: p.seed)
         let surrogate = exact.subsampled(count: p.searchSampleSize ?? Int.max, using: &generator)
@@ -256,11 +258,11 @@ public struct AnnulusGrouping: NonconformityGrouping {
             }
             if !improved { step /= 2 }
         }
-        return (best, bestValue, ["generations": "\(first.generations + second.generations)",
-                                  "sampled_generations": "\(first.generations)",
-                                  "refinement_evaluations": "\(evaluations)",
-                                  "search_run": "\(run + 1)",
-                                  "converged": "\(second.converged)"])
+        return (best, bestValue, ["generations": .integer(first.generations + second.generations),
+                                  "sampled_generations": .integer(first.generations),
+                                  "refinement_evaluations": .integer(evaluations),
+                                  "search_run": .integer(run + 1),
+                                  "converged": .flag(second.converged)])
     }
 
     /// Differential evolution with `maxGenerations`, reported as a progress bar titled `title`.

@@ -11,14 +11,16 @@ public struct PixelGroups: Sendable, Equatable {
     public var labels: [ShapedArray<Int32>?]
     /// Per class: the number of groups G (ids 0..<G), 0 for a pixelwise class.
     public var groupCounts: [Int]
-    /// What the strategy found, recorded in the calibrated-model metadata as strings (for
-    /// example `theta` and `objective` for the annulus search). Values are JSON.
-    public var findings: [String: String]
+    /// What the strategy (and the calibrator) found, by name: for example `theta` and
+    /// `objective` for the annulus search, `group_split` when a ``GroupSplit`` divided the
+    /// images. Recorded in the calibrated-model metadata, one key each, as
+    /// ``Finding/metadataValue``.
+    public var findings: [String: Finding]
 
     /// Groups from per-class label maps.
     ///
     /// - Precondition: every map is [height, width] with labels in 0..<its group count.
-    public init(labels: [ShapedArray<Int32>?], groupCounts: [Int], findings: [String: String] = [:]) {
+    public init(labels: [ShapedArray<Int32>?], groupCounts: [Int], findings: [String: Finding] = [:]) {
         precondition(labels.count == groupCounts.count,
                      "\(labels.count) label maps but \(groupCounts.count) group counts")
         for (c, map) in labels.enumerated() {
@@ -37,23 +39,16 @@ public struct PixelGroups: Sendable, Equatable {
         self.findings = findings
     }
 
-    /// Findings of several classes as one dictionary: one class's findings as they are; for
-    /// several, each key maps to a JSON object from class index to that class's value (values
-    /// that are JSON stay JSON, others become JSON strings).
-    public static func combining(_ perClass: [(classIndex: Int, findings: [String: String])]) -> [String: String] {
+    /// Findings of several classes as one: one class's findings as they are; for several, each
+    /// name maps to a ``Finding/perClass(_:)`` value from class index to that class's finding
+    /// (a class without the name is left out).
+    public static func combining(_ perClass: [(classIndex: Int, findings: [String: Finding])]) -> [String: Finding] {
         guard perClass.count > 1 else { return perClass.first?.findings ?? [:] }
-        var combined: [String: String] = [:]
-        let keys = Set(perClass.flatMap { $0.findings.keys }).sorted()
-        for key in keys {
-            let entries = perClass.compactMap { entry -> String? in
-                guard let value = entry.findings[key] else { return nil }
-                let json = (try? JSONSerialization.jsonObject(with: Data(value.utf8), options: [.fragmentsAllowed])) != nil
-                    ? value : CalibratedCurves.jsonString(value)
-                return "\"\(entry.classIndex)\": \(json)"
-            }
-            combined[key] = "{" + entries.joined(separator: ", ") + "}"
+        var combined: [String: [Int: Finding]] = [:]
+        for entry in perClass {
+            for (name, value) in entry.findings { combined[name, default: [:]][entry.classIndex] = value }
         }
-        return combined
+        return combined.mapValues { .perClass($0) }
     }
 
     /// Every class pixelwise.

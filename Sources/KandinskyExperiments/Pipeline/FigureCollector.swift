@@ -46,7 +46,7 @@ final class FigureCollector {
         var legend: SwatchLegend
         var classIndex: Int
         var groupCount: Int
-        var theta: String?
+        var theta: Finding?
     }
 
     /// The example images' target and probability strips (the same for every calibration).
@@ -261,32 +261,23 @@ final class FigureCollector {
         return "θ = (" + parts.joined(separator: ", ") + ")"
     }
 
-    /// The `theta` finding of `gen-ann` for a caption, to 0.1 pixel: a JSON array for one grouped
-    /// class (`θ = (cx 12.3, …)`), a JSON object from class index to array for several
-    /// (`class 1: θ = (…); class 2: θ = (…)`, by class index); nil when it is neither.
-    static func thetaCaption(_ json: String) -> String? {
-        guard let parsed = try? JSONSerialization.jsonObject(with: Data(json.utf8)) else { return nil }
-        if let values = numbers(parsed) { return thetaText(values) }
-        guard let byClass = parsed as? [String: Any], !byClass.isEmpty else { return nil }
+    /// The `theta` finding of `gen-ann` for a caption, to 0.1 pixel: a list for one grouped class
+    /// (`θ = (cx 12.3, …)`), lists by class index for several (`class 1: θ = (…); class 2: θ = (…)`,
+    /// by class index); nil when it is neither.
+    static func thetaCaption(_ theta: Finding) -> String? {
+        if let values = theta.numberList { return thetaText(values) }
+        guard case .perClass(let byClass) = theta, !byClass.isEmpty else { return nil }
         var parts: [(Int, String)] = []
-        for (key, value) in byClass {
-            guard let c = Int(key), let values = numbers(value) else { return nil }
+        for (c, value) in byClass {
+            guard let values = value.numberList else { return nil }
             parts.append((c, "class \(c): \(thetaText(values))"))
         }
         return parts.sorted { $0.0 < $1.0 }.map(\.1).joined(separator: "; ")
     }
 
-    /// The θ of class `classIndex` in a `theta` finding (an array, or an object by class index).
-    static func thetaValues(_ json: String, classIndex: Int) -> [Double]? {
-        guard let parsed = try? JSONSerialization.jsonObject(with: Data(json.utf8)) else { return nil }
-        if let values = numbers(parsed) { return values }
-        return (parsed as? [String: Any])?["\(classIndex)"].flatMap(numbers)
-    }
-
-    private static func numbers(_ value: Any) -> [Double]? {
-        guard let array = value as? [Any] else { return nil }
-        let values = array.compactMap { ($0 as? NSNumber)?.doubleValue }
-        return values.count == array.count ? values : nil
+    /// The θ of class `classIndex` in a `theta` finding (a list, or lists by class index).
+    static func thetaValues(_ theta: Finding, classIndex: Int) -> [Double]? {
+        theta.value(ofClass: classIndex)?.numberList
     }
 
     /// The colour of group g of G in a mask: viridis at g/(G − 1), as ``HeatMap`` draws the
