@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Kandinsky: installs the system libraries when missing, runs the package's
 # tests and one example with the invariant checks on, then builds, runs and tests (XCTest,
-# through the KandinskyTesting product) the consumer package that depends on Kandinsky by path.
+# through the KandinskyTesting product) the consumer package that depends on Kandinsky by path, and
+# last builds the DocC documentation of every public module with warnings as errors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-libraries.sh
@@ -15,3 +16,8 @@ rm -rf "$checks"
 swift build --package-path Examples/Consumer
 swift run --package-path Examples/Consumer --skip-build Consumer
 swift test --package-path Examples/Consumer
+# The documentation of every public module, in a build of its own: KANDINSKY_DOCS=1 adds the
+# swift-docc-plugin (Package.swift); a warning (a broken link, an undocumented parameter) fails.
+KANDINSKY_DOCS=1 swift package --scratch-path .build-docs generate-documentation --warnings-as-errors \
+    --target KandinskyCore --target KandinskyData --target KandinskyModels --target KandinskyCalibration \
+    --target KandinskyPlots --target KandinskyExperiments --target KandinskyTesting

@@ -14,7 +14,7 @@ public struct ModelError: Error, Sendable, CustomStringConvertible, Equatable {
         private let base: Base
         private init(_ base: Base) { self.base = base }
 
-        /// A file that cannot be read or written (a ``KandinskyCore/FileFormatError`` underneath).
+        /// A file that cannot be read or written (a KandinskyCore `FileFormatError` underneath).
         public static let unreadableFile = Kind(.unreadableFile)
         /// Metadata or tensors of a model or checkpoint file that are missing or malformed.
         public static let invalidFile = Kind(.invalidFile)

@@ -2,7 +2,7 @@ import Foundation
 
 /// A small SVG line chart: several named series over a shared x axis, optional error bars and a
 /// logarithmic x axis. Self-contained (no scripts, no external fonts), so it embeds in HTML;
-/// coordinates, escaping and colours are those of every SVG figure of the package (``SVG``).
+/// coordinates, escaping and colours are those of every SVG figure of the package (`SVG`).
 public struct LineChart: Sendable {
     /// One line of the chart.
     public struct Series: Sendable {

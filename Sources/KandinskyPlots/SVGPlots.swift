@@ -5,7 +5,7 @@ import KandinskyCalibration
 ///
 /// Both plots share a square unit frame: x and y run over [0, 1], with grid lines every 0.1
 /// and the diagonal y = x, which is perfect calibration. Coordinates, escaping and colours are
-/// those of every SVG figure of the package (``SVG``).
+/// those of every SVG figure of the package (`SVG`).
 public enum SVGPlots {
     /// A coverage diagram: the coverage of bin i drawn as a step over [i/K, (i + 1)/K] against
     /// the nominal confidence, the diagonal (said to be perfect calibration in a note), and the

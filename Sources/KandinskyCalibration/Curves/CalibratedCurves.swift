@@ -96,7 +96,9 @@ public struct CalibratedCurves: Sendable {
     /// t = g − j, curve[j] + t·(curve[j+1] − curve[j]) (exactly curve[j] when t = 0 or both
     /// points are equal). `reference`: curve[min(⌊level·Q⌋, Q − 1)].
     ///
-    /// - Parameter indexing: nil for ``defaultIndexing``.
+    /// - Parameters:
+    ///   - level: The coverage level, in [0, 1].
+    ///   - indexing: nil for ``defaultIndexing``.
     /// - Precondition: `level` is in [0, 1].
     /// - Complexity: O(C·H·W).
     public func threshold(atLevel level: Double, indexing: ThresholdIndexing? = nil) -> Tensor {

@@ -77,8 +77,12 @@ public struct Calibrator<Grouping: NonconformityGrouping>: Sendable {
     /// A calibrator.
     ///
     /// - Parameters:
+    ///   - grouping: The strategy that decides which pixels of each class share a threshold.
     ///   - levelCount: Q; nil for ``defaultLevelCount(for:)``.
+    ///   - rule: How pooled scores become thresholds (see ``QuantileRule``).
     ///   - groupSplit: nil for ``GroupSplit/default(for:)``.
+    ///   - fallback: What a pool that cannot reach a level takes (conformal rule only).
+    ///   - seed: Seed of the group split's draw.
     /// - Precondition: Q ≥ 2; a split fraction in (0, 1).
     public init(grouping: Grouping, levelCount: Int? = nil, rule: QuantileRule = .conformal, groupSplit: GroupSplit? = nil,
                 fallback: ThresholdFallback = .none, seed: UInt64 = 0) {

@@ -158,7 +158,7 @@ extension ScoreStore {
     }
 
     /// Reads a `.kscores` file whole, checking every field (see the File formats article).
-    /// - Throws: ``FileFormatError`` naming the field that is malformed.
+    /// - Throws: `FileFormatError` (KandinskyCore) naming the field that is malformed.
     /// - Complexity: O(scores + C·H·W).
     public static func read(contentsOf url: URL) throws(FileFormatError) -> ScoreStore {
         let part = try ScoreFile.Part(url: url)

@@ -16,8 +16,8 @@ extension ScoreStore {
     /// atomically. Every part is checked as ``read(contentsOf:)`` checks it.
     ///
     /// - Returns: the header of the result: N, C, H, W and the score count.
-    /// - Throws: ``FileFormatError`` naming the part and field that is malformed or that
-    ///   disagrees with the first part.
+    /// - Throws: `FileFormatError` (KandinskyCore) naming the part and field that is malformed or
+    ///   that disagrees with the first part.
     /// - Complexity: O(S log N) for S scores, split across cores; one read of every part and
     ///   one write of the result.
     @discardableResult

@@ -20,7 +20,7 @@ import Foundation
 ///
 /// If `body` throws, the staging directory is removed and the error is rethrown unchanged. A
 /// process killed while writing leaves its staging directory behind; the next write to the same
-/// target removes it (see ``AtomicFile/removeStaleTemporaries(of:)``: only those of processes no
+/// target removes it (see `AtomicFile.removeStaleTemporaries(of:)`: only those of processes no
 /// longer running, so a concurrent writer is never disturbed).
 public enum AtomicDirectory {
     /// Runs `body` with a staging directory and moves what it wrote into `url` (see the type's

@@ -6,7 +6,7 @@ import Foundation
 ///
 /// Temporary files are named `.NAME.<pid>.<random>.tmp` next to the destination `NAME`. A
 /// process killed while writing leaves its temporary behind; every write to `NAME` first removes
-/// the temporaries of `NAME` whose process is no longer alive (see ``removeStaleTemporaries(of:)``),
+/// the temporaries of `NAME` whose process is no longer alive (see `removeStaleTemporaries(of:)`),
 /// so they do not pile up, and never those of a live process, which may be writing right now.
 public enum AtomicFile {
     /// Writes `data` to `url` atomically.

@@ -1,4 +1,4 @@
-/// Any JSON value: what ``JSONReader/value()`` builds, and how readers keep fields they do not
+/// Any JSON value: what `JSONReader.value()` builds, and how readers keep fields they do not
 /// interpret (a COCO manifest's `info`, `licenses`, `coco_url`, …) so that a read and write
 /// loses nothing.
 ///

@@ -3,7 +3,7 @@ import KandinskyCore
 
 /// A COCO-format manifest (`labels.json`): images, instance annotations and categories.
 ///
-/// Fields Kandinsky does not use are kept (see ``JSONValue``), so that a manifest read and
+/// Fields Kandinsky does not use are kept (see `JSONValue` in KandinskyCore), so that a manifest read and
 /// written again (for example by ``COCOManifest/split(trainCount:validationCount:using:)``)
 /// loses nothing.
 public struct COCOManifest: Codable, Sendable, Equatable {

@@ -29,7 +29,7 @@ public struct SyntheticDataset: Sendable, Equatable {
         case person
         /// CT-slice-like grey frames, all exactly `width × height`: a body with organs of similar
         /// grey level and one target (`organ`, id 1) whose centroid moves by a few pixels
-        /// (``AnatomyLayout``), stored as 8-bit greyscale PNG (lossless, as slices exported
+        /// (`AnatomyLayout`), stored as 8-bit greyscale PNG (lossless, as slices exported
         /// from a scan; the loader replicates grey into the three channels).
         case anatomy
 

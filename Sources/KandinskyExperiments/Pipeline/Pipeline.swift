@@ -13,16 +13,16 @@ import KandinskyModels
 ///    (`pipeline.draws.small` draws up to `pipeline.draws.small_size_limit` images,
 ///    `pipeline.draws.large` above; one at a size equal to the whole split, whose draws would
 ///    all be the same calibration), every strategy of `pipeline.strategies` is calibrated on
-///    the same images (the draw's seed, ``drawSeed(size:draw:seed:)``, depends on the size and
+///    the same images (the draw's seed, `drawSeed(size:draw:seed:)`, depends on the size and
 ///    the draw only, so the strategies' results are paired) and evaluated on the test split:
 ///    coverage error, and the prediction sets' coverage, size and always-in share at every α of
 ///    `pipeline.coverage_alphas` (``StudySummary/SetAudit``).
 /// 5. `report.html`, `report.md` and `summary.json` in `pipeline.output_dir`: the table of mean
 ///    pixelwise coverage error by strategy × size with bootstrap intervals over draws, the paired
-///    differences and their calls (``PairedComparison``), the prediction-set table, CE against
-///    size, per-image coverage against α and set size against size (``StudyCharts``), the CE
+///    differences and their calls (`PairedComparison`), the prediction-set table, CE against
+///    size, per-image coverage against α and set size against size (`StudyCharts`), the CE
 ///    maps, coverage diagrams, Kandinsky masks and example prediction sets of draw 1 at the
-///    smallest and largest size (``FigureCollector``), the training curves, the time of every
+///    smallest and largest size (`FigureCollector`), the training curves, the time of every
 ///    stage, and the verdict on the paper's claim built from the calls (``StudySummary/Verdict``).
 public struct Pipeline {
     /// The composed `pipeline` configuration.

@@ -121,7 +121,7 @@ package struct ReportWriter {
         return Table(header: header, rows: rows)
     }
 
-    /// The main table as Markdown (see ``mainTableLegend``).
+    /// The main table as Markdown (see `mainTableLegend`).
     package static func markdownTable(_ summary: StudySummary) -> String { mainTable(summary).markdown }
 
     /// What the comparison table's numbers are.

@@ -174,7 +174,7 @@ public struct StudySummary: Codable, Sendable, Equatable {
     /// (`conformal rule, groups from 50 % of the images`); nil in summaries written before the
     /// rule was recorded.
     public var thresholds: String?
-    /// δ, the equivalence margin of the calls (``PairedComparison``, `pipeline.tie_margin`):
+    /// δ, the equivalence margin of the calls (`PairedComparison`, `pipeline.tie_margin`):
     /// paired differences of mean CE within [−δ, δ] are ties; nil (read as 0) in summaries
     /// written before the margin existed.
     public var tieMargin: Double?
@@ -254,7 +254,7 @@ public struct StudySummary: Codable, Sendable, Equatable {
     public var verdict: Verdict { Verdict(summary: self) }
 
     /// The paper's claim — Kandinsky calibration is best with few calibration images, pixelwise
-    /// calibration with many — judged from the calls of ``PairedComparison`` only, never from
+    /// calibration with many — judged from the calls of `PairedComparison` only, never from
     /// point estimates, so a difference inside the noise is a tie by construction.
     ///
     /// - **Few images** are the smaller half of the sizes (⌊S/2⌋ of S sizes). At such a size the

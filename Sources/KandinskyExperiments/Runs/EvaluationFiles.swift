@@ -201,13 +201,13 @@ package struct EvaluationFiles {
 public struct EvaluationSummary: Sendable, Equatable, Encodable {
     /// The curves' strategy, nil without curves.
     public var method: String?
-    /// The curves' quantile rule (``KandinskyCalibration/QuantileRule``), nil without curves.
+    /// The curves' quantile rule (`QuantileRule`), nil without curves.
     public var rule: String?
     /// The evaluated class.
     public var classIndex = 1
     /// K, the confidence bins of the coverage error, nil without curves.
     public var bins: Int?
-    /// The indexing of the coverage error (``KandinskyCalibration/ThresholdIndexing``), nil without curves.
+    /// The indexing of the coverage error (`ThresholdIndexing`), nil without curves.
     public var indexing: String?
     /// The number of test images.
     public var testImages: Int
@@ -231,7 +231,7 @@ public struct EvaluationSummary: Sendable, Equatable, Encodable {
     public var alphas: [Double]?
     /// The indexing the audit read the thresholds with, nil without curves.
     public var auditIndexing: String?
-    /// The audit of the prediction sets (``KandinskyCalibration/CoverageAudit``), nil without curves.
+    /// The audit of the prediction sets (`CoverageAudit`), nil without curves.
     public var audit: [CoverageAudit.Row]?
 
     /// A summary of the raw diagnostics alone.

@@ -4,13 +4,13 @@ import KandinskyCore
 import KandinskyModels
 
 /// `kandinsky eval`: runs a checkpoint on the test split and writes into
-/// `logs/eval/runs/<experiment>/` the files of ``EvaluationFiles``, as `kandinsky
+/// `logs/eval/runs/<experiment>/` the files of `EvaluationFiles`, as `kandinsky
 /// evaluate-scores` does: the uncalibrated diagnostics always, the coverage diagnostics and the
-/// ``KandinskyCalibration/CoverageAudit`` rows (every class, every group, every α of
+/// `CoverageAudit` rows (every class, every group, every α of
 /// `evaluation.alphas`) when the checkpoint holds calibrated curves, and `summary.json`
 /// (``EvaluationSummary``). The pixelwise diagrams are at `evaluation.reliability_pixel`.
 ///
-/// The ECE bins as `evaluation.precision` says (``KandinskyCalibration/ProbabilityCalibration/precision``).
+/// The ECE bins as `evaluation.precision` says (`ProbabilityCalibration.precision`).
 /// - `COMPLETE`, written last.
 public struct EvaluationRun {
     /// The composed `eval` configuration.

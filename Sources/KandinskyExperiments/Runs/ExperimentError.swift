@@ -25,13 +25,13 @@ public struct ExperimentError: Error, Sendable, CustomStringConvertible {
         public static let unreadableFile = Kind(.unreadableFile)
         /// A file or folder that cannot be created, written or removed.
         public static let cannotWrite = Kind(.cannotWrite)
-        /// Data that cannot be loaded (a ``KandinskyData/DataError`` underneath).
+        /// Data that cannot be loaded (a `DataError` underneath).
         public static let invalidData = Kind(.invalidData)
         /// A network that does not fit the file, the configuration or the input (a
-        /// ``KandinskyModels/ModelError`` underneath, or an architecture mismatch).
+        /// `ModelError` underneath, or an architecture mismatch).
         public static let invalidModel = Kind(.invalidModel)
         /// Scores or curves that cannot be calibrated or evaluated (a
-        /// ``KandinskyCalibration/CalibrationError`` underneath), or a file without curves.
+        /// `CalibrationError` underneath), or a file without curves.
         public static let invalidCalibration = Kind(.invalidCalibration)
         /// A configuration that cannot be read (a ``ConfigError`` underneath).
         public static let invalidConfig = Kind(.invalidConfig)

@@ -6,7 +6,7 @@ import KandinskyCore
 /// `<log_dir>/<task>/runs/<experiment>/` (calibration and evaluation).
 ///
 /// A run marks its folder complete by writing the file `COMPLETE` (``completionMarker``) after
-/// every other file, as its last step (``markComplete()``). A folder without it belongs to a run
+/// every other file, as its last step (`markComplete()`). A folder without it belongs to a run
 /// that is still going, failed, or was killed or interrupted: its files are each whole (they are
 /// written atomically) but not necessarily all there or all from the same run. Opening a reused
 /// folder removes its marker first, so a rerun killed halfway is not mistaken for a finished one.

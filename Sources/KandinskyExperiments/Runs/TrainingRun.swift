@@ -15,7 +15,7 @@ import KandinskyModels
 ///
 /// Only the `trainer.keep_last` newest epoch files and the `trainer.keep_best` best are kept;
 /// the others are deleted once a newer checkpoint is completely written (see
-/// ``CheckpointFolder`` and ``CheckpointRetention``).
+/// `CheckpointFolder` and `CheckpointRetention`).
 ///
 /// `ckpt_path=…` resumes: the weights, optimizer, epoch and schedule continue exactly (with
 /// dropout 0, a resumed run gives the same weights as an uninterrupted one). Ctrl-C finishes the
