@@ -14,7 +14,7 @@ import Foundation
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .swiftLanguageMode(.v6),
+    .swiftLanguageMode(.v6)
 ]
 
 var dependencies: [Package.Dependency] = [
@@ -118,7 +118,10 @@ let package = Package(
         // MARK: - Benchmarks (run with `swift run -c release kandinsky-benchmarks`)
         .executableTarget(
             name: "kandinsky-benchmarks",
-            dependencies: ["KandinskyCore", "KandinskyData", "KandinskyModels", "KandinskyCalibration", "KandinskyTesting", "CKandinskyKernels"],
+            dependencies: [
+                "KandinskyCore", "KandinskyData", "KandinskyModels", "KandinskyCalibration", "KandinskyTesting",
+                "CKandinskyKernels",
+            ],
             path: "Benchmarks/KandinskyBenchmarks",
             swiftSettings: swiftSettings
         ),
@@ -126,14 +129,20 @@ let package = Package(
         // MARK: - Examples (each runs with `swift run <Name>`; see Examples/<Name>/README.md)
         .executableTarget(
             name: "CalibrateExternalScores",
-            dependencies: ["KandinskyCore", "KandinskyCalibration", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "KandinskyCore", "KandinskyCalibration",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Examples/CalibrateExternalScores",
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "CustomGrouping",
-            dependencies: ["KandinskyCore", "KandinskyCalibration", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "KandinskyCore", "KandinskyCalibration",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Examples/CustomGrouping",
             exclude: ["README.md", "Tests"],
             swiftSettings: swiftSettings
@@ -163,16 +172,20 @@ let package = Package(
         kandinskyTestTarget("KandinskyCoreTests", ["KandinskyCore"], fixtures: true),
         kandinskyTestTarget("KandinskyDataTests", ["KandinskyData"], fixtures: true),
         kandinskyTestTarget("KandinskyModelsTests", ["KandinskyModels", "CKandinskyKernels"], fixtures: true),
-        kandinskyTestTarget("KandinskyCalibrationTests",
-                            ["KandinskyCalibration", "KandinskyTesting", "CKandinskyKernels"], fixtures: true),
-        kandinskyTestTarget("KandinskyPlotsTests", ["KandinskyPlots", "KandinskyData", "KandinskyCalibration", "KandinskyCore"]),
+        kandinskyTestTarget(
+            "KandinskyCalibrationTests",
+            ["KandinskyCalibration", "KandinskyTesting", "CKandinskyKernels"], fixtures: true),
+        kandinskyTestTarget(
+            "KandinskyPlotsTests", ["KandinskyPlots", "KandinskyData", "KandinskyCalibration", "KandinskyCore"]),
         kandinskyTestTarget("KandinskyExperimentsTests", ["KandinskyExperiments", "KandinskyPlots"]),
         // Seeded mutation tests of every file parser (KANDINSKY_FUZZ_ITERATIONS inputs each,
         // 10,000 by default; scripts/fuzz-campaign.sh runs a long campaign of the same tests).
-        kandinskyTestTarget("KandinskyFuzzTests", ["KandinskyCore", "KandinskyData", "KandinskyCalibration"],
-                            fixtures: true),
-        kandinskyTestTarget("KandinskyCLITests",
-                            ["kandinsky", "KandinskyCore", "KandinskyModels", "KandinskyCalibration"]),
+        kandinskyTestTarget(
+            "KandinskyFuzzTests", ["KandinskyCore", "KandinskyData", "KandinskyCalibration"],
+            fixtures: true),
+        kandinskyTestTarget(
+            "KandinskyCLITests",
+            ["kandinsky", "KandinskyCore", "KandinskyModels", "KandinskyCalibration"]),
         // The example's own XCTest suite, as a user would write it with KandinskyTesting (so
         // without the package's test support).
         .testTarget(
@@ -181,8 +194,12 @@ let package = Package(
             path: "Examples/CustomGrouping/Tests",
             swiftSettings: swiftSettings
         ),
-        kandinskyTestTarget("ExamplesTests", ["CalibrateExternalScores", "CustomGrouping", "TrainCalibratePredict",
-                                              "kandinsky", "KandinskyCore", "KandinskyCalibration"]),
+        kandinskyTestTarget(
+            "ExamplesTests",
+            [
+                "CalibrateExternalScores", "CustomGrouping", "TrainCalibratePredict",
+                "kandinsky", "KandinskyCore", "KandinskyCalibration",
+            ]),
     ]
 )
 

@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-libraries.sh
+# Every Swift file as the checked-in .swift-format lays it out (scripts/format.sh formats them).
+bash scripts/format.sh --lint
 swift build --build-tests
 swift test --skip-build
 # The invariant checks of KANDINSKY_INTERNAL_CHECKS (Package.swift), in a build of their own: one

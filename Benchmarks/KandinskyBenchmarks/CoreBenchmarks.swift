@@ -53,7 +53,8 @@ private func makeScores(samples: Int, slices: Int, nanFraction: Double, seed: UI
 /// The baseline: the same gathering of each slice's non-NaN values, then a full sort of the
 /// slice and numpy's interpolation, split over the same cores.
 private func sortingQuantiles(_ scores: HalfTensor, levels: [Double]) -> Tensor {
-    let samples = scores.shape[0], slices = scores.shape[1]
+    let samples = scores.shape[0]
+    let slices = scores.shape[1]
     return Tensor(shape: [levels.count, slices]) { output in
         scores.withUnsafeBufferPointer { source in
             parallelFor(0..<slices) { range in
@@ -62,17 +63,26 @@ private func sortingQuantiles(_ scores: HalfTensor, levels: [Double]) -> Tensor 
                     var m = 0
                     for k in 0..<samples {
                         let v = Float(source[k * slices + slice])
-                        if !v.isNaN { values[m] = v; m += 1 }
+                        if !v.isNaN {
+                            values[m] = v
+                            m += 1
+                        }
                     }
                     values[..<m].sort()
                     for (j, q) in levels.enumerated() {
-                        guard m > 0 else { output[j * slices + slice] = .nan; continue }
+                        guard m > 0 else {
+                            output[j * slices + slice] = .nan
+                            continue
+                        }
                         let position = Double(m - 1) * q
-                        let lower = min(Int(position), m - 1), upper = min(lower + 1, m - 1)
+                        let lower = min(Int(position), m - 1)
+                        let upper = min(lower + 1, m - 1)
                         let t = position - Double(lower)
-                        let a = values[lower], b = values[upper]
+                        let a = values[lower]
+                        let b = values[upper]
                         let difference = Double(Float16(b - a))
-                        output[j * slices + slice] = Float(t < 0.5 ? Double(a) + difference * t : Double(b) - difference * (1 - t))
+                        output[j * slices + slice] = Float(
+                            t < 0.5 ? Double(a) + difference * t : Double(b) - difference * (1 - t))
                     }
                 }
             }
@@ -84,15 +94,19 @@ private func benchmarkNanQuantiles(slices: Int, samples: Int, nanFraction: Doubl
     let scores = makeScores(samples: samples, slices: slices, nanFraction: nanFraction, seed: 2)
     let levels = Quantiles.equallySpacedLevels(count: levelCount)
     let values = Double(samples * slices)
-    var selected = Tensor.zeros([1]), sorted = Tensor.zeros([1])
+    var selected = Tensor.zeros([1])
+    var sorted = Tensor.zeros([1])
     let selection = bestTime(repetitions: 3) { selected = scores.nanQuantiles(levels: levels, alongAxis: 0) }
     let sorting = bestTime(repetitions: 3) { sorted = sortingQuantiles(scores, levels: levels) }
     let agree = selected.scalars.elementsEqual(sorted.scalars) { $0 == $1 || ($0.isNaN && $1.isNaN) }
-    print(String(format: "nanQuantiles %d levels over [%d, %d] Float16, %.0f%% NaN, axis 0 (%d cores):",
-                 levelCount, samples, slices, nanFraction * 100, availableCoreCount))
+    print(
+        String(
+            format: "nanQuantiles %d levels over [%d, %d] Float16, %.0f%% NaN, axis 0 (%d cores):",
+            levelCount, samples, slices, nanFraction * 100, availableCoreCount))
     print(String(format: "  selection      %7.1f M values/s (%.2f s)", values / selection / 1e6, selection))
     print(String(format: "  sort baseline  %7.1f M values/s (%.2f s)", values / sorting / 1e6, sorting))
-    print(String(format: "  selection / sort = %.2fx; results identical: %@", sorting / selection, agree ? "yes" : "NO"))
+    print(
+        String(format: "  selection / sort = %.2fx; results identical: %@", sorting / selection, agree ? "yes" : "NO"))
 }
 
 private func benchmarkPermute(rows: Int, columns: Int) {
@@ -111,17 +125,23 @@ private func benchmarkPermute(rows: Int, columns: Int) {
     }
     let copy = bestTime(repetitions: 5) {
         _ = Tensor(shape: [rows, columns]) { destination in
-            matrix.withUnsafeBufferPointer { destination.baseAddress!.initialize(from: $0.baseAddress!, count: $0.count) }
+            matrix.withUnsafeBufferPointer {
+                destination.baseAddress!.initialize(from: $0.baseAddress!, count: $0.count)
+            }
         }
     }
-    print(String(format: "transpose [%d, %d] Float32: tiled %.1f ms, naive loop %.1f ms (tiled %.2fx as fast), plain copy %.1f ms",
-                 rows, columns, tiled * 1e3, naive * 1e3, naive / tiled, copy * 1e3))
+    print(
+        String(
+            format:
+                "transpose [%d, %d] Float32: tiled %.1f ms, naive loop %.1f ms (tiled %.2fx as fast), plain copy %.1f ms",
+            rows, columns, tiled * 1e3, naive * 1e3, naive / tiled, copy * 1e3))
 }
 
 /// The resident set size now, from /proc (Linux), in bytes; nil elsewhere.
 private func currentResidentBytes() -> Double? {
     guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
-          let pages = statm.split(separator: " ").dropFirst().first.flatMap({ Double($0) }) else { return nil }
+        let pages = statm.split(separator: " ").dropFirst().first.flatMap({ Double($0) })
+    else { return nil }
     return pages * Double(sysconf(Int32(_SC_PAGESIZE)))
 }
 
@@ -139,10 +159,16 @@ private func reportPeakMemoryOfLargeQuantiles(slices: Int, samples: Int) {
     let result = scores.nanQuantiles(levels: Quantiles.equallySpacedLevels(count: 100), alongAxis: 0)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     let after = currentResidentBytes()
-    let inputMB = Double(scores.count * 2) / 1e6, outputMB = Double(result.count * 4) / 1e6
-    print(String(format: "nanQuantiles [%d, %d] Float16: %.2f s; input %.0f MB, result %.0f MB", samples, slices, seconds, inputMB, outputMB))
+    let inputMB = Double(scores.count * 2) / 1e6
+    let outputMB = Double(result.count * 4) / 1e6
+    print(
+        String(
+            format: "nanQuantiles [%d, %d] Float16: %.2f s; input %.0f MB, result %.0f MB", samples, slices, seconds,
+            inputMB, outputMB))
     if let before, let after {
-        print(String(format: "  resident before %.0f MB, after %.0f MB (growth %.0f MB); process peak so far %.0f MB",
-                     before / 1e6, after / 1e6, (after - before) / 1e6, peakResidentBytes() / 1e6))
+        print(
+            String(
+                format: "  resident before %.0f MB, after %.0f MB (growth %.0f MB); process peak so far %.0f MB",
+                before / 1e6, after / 1e6, (after - before) / 1e6, peakResidentBytes() / 1e6))
     }
 }

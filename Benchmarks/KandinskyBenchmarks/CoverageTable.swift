@@ -8,9 +8,12 @@ import KandinskyTesting
 /// pixel-mean coverage and mean set size of the foreground, and the guaranteed pool coverage.
 /// Not a speed benchmark; run it by name (`kandinsky-benchmarks coverage`).
 func runCoverageTable() throws {
-    let simulation = CoverageSimulation(scenes: ExchangeableScenes(height: 48, width: 64), calibrationSizes: [5, 10, 20, 50],
-                                        alphas: [0.1, 0.05], draws: 50, testImages: 8, seed: 2024)
-    print("scenes 48 × 64, \(simulation.draws) draws × \(simulation.testImages) test images per cell; mean ± standard error over draws")
+    let simulation = CoverageSimulation(
+        scenes: ExchangeableScenes(height: 48, width: 64), calibrationSizes: [5, 10, 20, 50],
+        alphas: [0.1, 0.05], draws: 50, testImages: 8, seed: 2024)
+    print(
+        "scenes 48 × 64, \(simulation.draws) draws × \(simulation.testImages) test images per cell; mean ± standard error over draws"
+    )
     print("| grouping | n | α | rule | per-image | pixel-mean | pooled | pool (guaranteed) | set size |")
     print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     let strategies: [(String, (UInt64) -> any NonconformityGrouping)] = [
@@ -27,10 +30,13 @@ func runCoverageTable() throws {
             return try open(make(0))
         }
         let started = Date()
-        let linear = try run(.linear), conformal = try run(.conformal)
+        let linear = try run(.linear)
+        let conformal = try run(.conformal)
         for (l, c) in zip(linear, conformal) {
             for (rule, cell) in [("linear", l), ("conformal", c)] {
-                print("| \(name) | \(cell.calibrationImages) | \(cell.alpha) | \(rule) | \(cell.perImageCoverage) | \(cell.pixelMeanCoverage) | \(cell.pooledCoverage) | \(cell.poolCoverage) | \(String(format: "%.3f", cell.meanSetSize.mean)) |")
+                print(
+                    "| \(name) | \(cell.calibrationImages) | \(cell.alpha) | \(rule) | \(cell.perImageCoverage) | \(cell.pixelMeanCoverage) | \(cell.pooledCoverage) | \(cell.poolCoverage) | \(String(format: "%.3f", cell.meanSetSize.mean)) |"
+                )
             }
         }
         print(String(format: "  (%@: %.1f s)", name, Date().timeIntervalSince(started)))

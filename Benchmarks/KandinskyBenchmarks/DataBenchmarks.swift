@@ -7,8 +7,10 @@ import KandinskyData
 /// run in the same process tree, single-threaded as a PyTorch data loader worker is), alternating
 /// the two so that both see the same machine load.
 func runDataBenchmarks() throws {
-    let imageCount = 96, rounds = 9
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-data-benchmark-\(ProcessInfo.processInfo.processIdentifier)")
+    let imageCount = 96
+    let rounds = 9
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "kandinsky-data-benchmark-\(ProcessInfo.processInfo.processIdentifier)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
 
@@ -17,7 +19,8 @@ func runDataBenchmarks() throws {
     var files: [URL] = []
     for index in 0..<imageCount {
         var pixels = [UInt8](repeating: 0, count: 640 * 480 * 3)
-        let phase = generator.nextUnitDouble() * 6, tint = (0..<3).map { _ in generator.nextUnitDouble() }
+        let phase = generator.nextUnitDouble() * 6
+        let tint = (0..<3).map { _ in generator.nextUnitDouble() }
         for y in 0..<480 {
             for x in 0..<640 {
                 let base = 0.5 + 0.3 * sin(Double(x) / 37 + phase) * cos(Double(y) / 53 - phase)
@@ -33,7 +36,8 @@ func runDataBenchmarks() throws {
     }
 
     let dims = ResizeAndPad(width: 320, height: 240)
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
         .appendingPathComponent("scripts/bench/pillow_resize.py")
 
     /// One pass over all files on all cores, in images per second.
@@ -44,7 +48,10 @@ func runDataBenchmarks() throws {
             parallelFor(0..<imageCount, chunkCount: imageCount) { range in
                 for index in range {
                     let image = try! RGBImage(contentsOf: files[index])
-                    dims.write(image, into: UnsafeMutableBufferPointer(rebasing: out[(index * sampleSize)..<((index + 1) * sampleSize)]))
+                    dims.write(
+                        image,
+                        into: UnsafeMutableBufferPointer(
+                            rebasing: out[(index * sampleSize)..<((index + 1) * sampleSize)]))
                 }
             }
         }
@@ -63,11 +70,14 @@ func runDataBenchmarks() throws {
         try process.run()
         let output = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return process.terminationStatus == 0 ? Double(String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) : nil
+        return process.terminationStatus == 0
+            ? Double(String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) : nil
     }
 
     // Alternate the two so that both see the same machine load; report the median paired ratio.
-    var ours: [Double] = [], theirs: [Double] = [], ratios: [Double] = []
+    var ours: [Double] = []
+    var theirs: [Double] = []
+    var ratios: [Double] = []
     var checksum: Float = 0
     for _ in 0..<rounds {
         let pass = kandinskyPass()
@@ -79,11 +89,18 @@ func runDataBenchmarks() throws {
         }
     }
     func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-    print(String(format: "decode + resize-and-pad + batch, %d JPEGs 640×480 → [N, 3, 240, 320] on %d cores: median %.1f images/s (checksum %.3f)",
-                 imageCount, availableCoreCount, median(ours), checksum))
+    print(
+        String(
+            format:
+                "decode + resize-and-pad + batch, %d JPEGs 640×480 → [N, 3, 240, 320] on %d cores: median %.1f images/s (checksum %.3f)",
+            imageCount, availableCoreCount, median(ours), checksum))
     if ratios.isEmpty {
         print("Pillow baseline unavailable (python3 with Pillow needed to run \(script.lastPathComponent))")
     } else {
-        print(String(format: "Pillow decode + resize (1 process): median %.1f images/s; median paired ratio %.2f× over %d rounds", median(theirs), median(ratios), ratios.count))
+        print(
+            String(
+                format:
+                    "Pillow decode + resize (1 process): median %.1f images/s; median paired ratio %.2f× over %d rounds",
+                median(theirs), median(ratios), ratios.count))
     }
 }

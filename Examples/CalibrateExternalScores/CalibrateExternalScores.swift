@@ -11,10 +11,16 @@ struct CalibrateExternalScores: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Calibrate probs.npy [N, C, H, W] against targets.npy, evaluate, and write prediction sets.")
 
-    @Argument(help: "Probabilities [N, C, H, W], or one sigmoid output [N, 1, H, W] (float32, float16 or float64), saved by np.save.")
+    @Argument(
+        help:
+            "Probabilities [N, C, H, W], or one sigmoid output [N, 1, H, W] (float32, float16 or float64), saved by np.save."
+    )
     var probabilities: String?
 
-    @Argument(help: "Targets: one-hot [N, C, H, W] 0/1, a label map [N, H, W], or a 0/1 mask [N, 1, H, W] for one sigmoid output (uint8, bool or any number type).")
+    @Argument(
+        help:
+            "Targets: one-hot [N, C, H, W] 0/1, a label map [N, H, W], or a 0/1 mask [N, 1, H, W] for one sigmoid output (uint8, bool or any number type)."
+    )
     var targets: String?
 
     @Option(help: "Write a seeded synthetic probs.npy/targets.npy pair into this directory first and use it.")
@@ -32,7 +38,8 @@ struct CalibrateExternalScores: ParsableCommand {
     @Option(help: "Miscoverage α of the written prediction sets (confidence 1 − α).")
     var alpha = 0.1
 
-    @Option(help: "Threshold rule: conformal (a finite-sample guarantee per image) or linear (the original's quantiles).")
+    @Option(
+        help: "Threshold rule: conformal (a finite-sample guarantee per image) or linear (the original's quantiles).")
     var quantile: QuantileRule = .conformal
 
     @Option(help: "Seed of the calibration/test split and of the grouping's own randomness.")
@@ -49,9 +56,11 @@ struct CalibrateExternalScores: ParsableCommand {
     }
 
     func run() throws {
-        let probabilitiesURL: URL, targetsURL: URL
+        let probabilitiesURL: URL
+        let targetsURL: URL
         if let demo {
-            (probabilitiesURL, targetsURL) = try writeDemoPair(to: URL(fileURLWithPath: demo), images: demoImages, size: demoSize, seed: seed)
+            (probabilitiesURL, targetsURL) = try writeDemoPair(
+                to: URL(fileURLWithPath: demo), images: demoImages, size: demoSize, seed: seed)
             print("wrote a synthetic pair (\(demoImages) images of \(demoSize)×\(demoSize)) to \(demo)")
         } else if let probabilities, let targets {
             (probabilitiesURL, targetsURL) = (URL(fileURLWithPath: probabilities), URL(fileURLWithPath: targets))
@@ -60,9 +69,10 @@ struct CalibrateExternalScores: ParsableCommand {
         }
         let sources = (probabilitiesURL.path, targetsURL.path)
         // Any form a model gives: single-channel sigmoid outputs, label maps, Float64, …
-        let input = try CalibrationInput(probabilities: NumpyFile.read(contentsOf: probabilitiesURL),
-                                         targets: NumpyFile.read(contentsOf: targetsURL),
-                                         probabilitiesSource: sources.0, targetsSource: sources.1)
+        let input = try CalibrationInput(
+            probabilities: NumpyFile.read(contentsOf: probabilitiesURL),
+            targets: NumpyFile.read(contentsOf: targetsURL),
+            probabilitiesSource: sources.0, targetsSource: sources.1)
         if let warning = input.clampingWarning { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         let t = input.targets!  // given above
         let outputDirectory = output.map(URL.init(fileURLWithPath:)) ?? probabilitiesURL.deletingLastPathComponent()
@@ -72,20 +82,27 @@ struct CalibrateExternalScores: ParsableCommand {
         }
     }
 
-    func run<P: QuantileScalar>(probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>, sources: (String, String), output: URL) throws {
+    func run<P: QuantileScalar>(
+        probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>, sources: (String, String), output: URL
+    ) throws {
         let imageCount = probabilities.shape[0]
         guard imageCount >= 2 else { throw ValidationError("need at least 2 images to split, found \(imageCount)") }
 
         // A seeded split into calibration and test halves; images are exchangeable, pixels are not.
         var generator = SeededGenerator(seed: seed)
         let order = Array(0..<imageCount).shuffled(using: &generator)
-        let calibrationImages = Array(order[..<(imageCount / 2)]), testImages = Array(order[(imageCount / 2)...])
+        let calibrationImages = Array(order[..<(imageCount / 2)])
+        let testImages = Array(order[(imageCount / 2)...])
         func take<S>(_ array: ShapedArray<S>, _ images: [Int]) -> ShapedArray<S> {
             ShapedArray.concatenate(images.map { array[leading: $0..<($0 + 1)] }, alongAxis: 0)
         }
-        let scores = try ScoreStore(probabilities: take(probabilities, calibrationImages), targets: take(targets, calibrationImages))
-        let testProbabilities = take(probabilities, testImages), testTargets = take(targets, testImages)
-        print("calibration images: \(calibrationImages.count), test images: \(testImages.count), shape \(probabilities.shape)")
+        let scores = try ScoreStore(
+            probabilities: take(probabilities, calibrationImages), targets: take(targets, calibrationImages))
+        let testProbabilities = take(probabilities, testImages)
+        let testTargets = take(targets, testImages)
+        print(
+            "calibration images: \(calibrationImages.count), test images: \(testImages.count), shape \(probabilities.shape)"
+        )
 
         var methods: [GroupingSpecification.Method] = [.pixel, .image]
         if !methods.contains(method) { methods.append(method) }
@@ -98,9 +115,11 @@ struct CalibrateExternalScores: ParsableCommand {
             let result = try evaluation.evaluate(curves, probabilities: testProbabilities, targets: testTargets)
             let sets = try curves.predictionSets(probabilities: testProbabilities, alpha: alpha)
             let coverage = Self.coverage(sets: sets, targets: testTargets, classIndex: 1)
-            print(m.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
-                  + String(format: "%12.4f  %11.4f  %11.4f", result.meanPixelwiseCalibrationError,
-                           result.marginalCalibrationError, coverage))
+            print(
+                m.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "%12.4f  %11.4f  %11.4f", result.meanPixelwiseCalibrationError,
+                        result.marginalCalibrationError, coverage))
             if m == method { try NumpyFile.write(.uint8(sets), to: setsURL) }
         }
         print("wrote \(setsURL.path): uint8 \(testProbabilities.shape), \(method.rawValue) sets at α = \(alpha)")
@@ -109,7 +128,8 @@ struct CalibrateExternalScores: ParsableCommand {
     /// The fraction of target pixels of class `classIndex` whose prediction set holds the class.
     static func coverage(sets: ShapedArray<UInt8>, targets: ShapedArray<UInt8>, classIndex c: Int) -> Double {
         let (classes, plane) = (targets.shape[1], targets.shape[2] * targets.shape[3])
-        var covered = 0, total = 0
+        var covered = 0
+        var total = 0
         sets.withUnsafeBufferPointer { s in
             targets.withUnsafeBufferPointer { t in
                 for n in 0..<targets.shape[0] {
@@ -155,7 +175,8 @@ func writeDemoPair(to directory: URL, images: Int, size: Int, seed: UInt64) thro
             }
         }
     }
-    let probabilitiesURL = directory.appendingPathComponent("probs.npy"), targetsURL = directory.appendingPathComponent("targets.npy")
+    let probabilitiesURL = directory.appendingPathComponent("probs.npy")
+    let targetsURL = directory.appendingPathComponent("targets.npy")
     try NumpyFile.write(.float32(probabilities), to: probabilitiesURL)
     try NumpyFile.write(.uint8(targets), to: targetsURL)
     return (probabilitiesURL, targetsURL)

@@ -5,7 +5,7 @@ import PackageDescription
 let package = Package(
     name: "Consumer",
     dependencies: [
-        .package(name: "Kandinsky", path: "../.."),
+        .package(name: "Kandinsky", path: "../..")
     ],
     targets: [
         .executableTarget(

@@ -26,7 +26,9 @@ struct BorderBandsGrouping: NonconformityGrouping {
     ///
     /// - Precondition: both are at least 1.
     init(bandWidth: Int = 2, bandCount: Int = 4) {
-        precondition(bandWidth >= 1 && bandCount >= 1, "band width and count must be at least 1, got \(bandWidth) and \(bandCount)")
+        precondition(
+            bandWidth >= 1 && bandCount >= 1,
+            "band width and count must be at least 1, got \(bandWidth) and \(bandCount)")
         parameters = Parameters(bandWidth: bandWidth, bandCount: bandCount)
     }
 
@@ -55,8 +57,9 @@ struct BorderBandsGrouping: NonconformityGrouping {
             }
         }
         let classCount = input.scores.classCount
-        return PixelGroups(labels: Array(repeating: bands, count: classCount),
-                           groupCounts: Array(repeating: groupCount, count: classCount),
-                           findings: ["bands": .integer(groupCount)])
+        return PixelGroups(
+            labels: Array(repeating: bands, count: classCount),
+            groupCounts: Array(repeating: groupCount, count: classCount),
+            findings: ["bands": .integer(groupCount)])
     }
 }

@@ -45,9 +45,12 @@ struct CustomGrouping: ParsableCommand {
             let curves = try strategy.calibrate(scores)
             let result = try evaluation.evaluate(curves, probabilities: test.probabilities, targets: test.targets)
             let groups = curves.groups.labels[1] == nil ? "-" : "\(curves.groups.groupCounts[1])"
-            print(curves.method.padding(toLength: 16, withPad: " ", startingAt: 0)
-                  + groups.padding(toLength: 6, withPad: " ", startingAt: 0)
-                  + String(format: "%14.4f  %11.4f", result.meanPixelwiseCalibrationError, result.marginalCalibrationError))
+            print(
+                curves.method.padding(toLength: 16, withPad: " ", startingAt: 0)
+                    + groups.padding(toLength: 6, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "%14.4f  %11.4f", result.meanPixelwiseCalibrationError, result.marginalCalibrationError)
+            )
         }
     }
 }
@@ -61,7 +64,8 @@ struct CustomGrouping: ParsableCommand {
 /// A strategy that pools pixels by distance to the border finds exactly this structure.
 enum BorderMiscalibratedMaps {
     static func make(images: Int, size: Int, using generator: inout some RandomNumberGenerator)
-        -> (probabilities: Tensor, targets: ShapedArray<UInt8>) {
+        -> (probabilities: Tensor, targets: ShapedArray<UInt8>)
+    {
         let plane = size * size
         var probabilities = Tensor(shape: [images, 2, size, size], repeating: 0)
         var targets = ShapedArray<UInt8>(shape: [images, 2, size, size], repeating: 0)

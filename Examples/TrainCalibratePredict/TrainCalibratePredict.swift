@@ -37,27 +37,35 @@ struct TrainCalibratePredict: ParsableCommand {
     var seed: UInt64 = 0
 
     mutating func validate() throws {
-        guard width >= 16 && width % 16 == 0 else { throw ValidationError("--width must be a positive multiple of 16, got \(width)") }
+        guard width >= 16 && width % 16 == 0 else {
+            throw ValidationError("--width must be a positive multiple of 16, got \(width)")
+        }
         guard alpha > 0 && alpha < 1 else { throw ValidationError("--alpha must be in (0, 1), got \(alpha)") }
     }
 
     func run() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kandinsky-example-\(UUID().uuidString)")
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "kandinsky-example-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
 
         // 1. Data: the built-in synthetic COCO-person look-alike, written as JPEG/PNG files and
         //    COCO manifests, then read back through the same loader real data uses.
-        let dataset = SyntheticDataset(trainCount: trainImages, validationCount: 4, calibrationCount: calibrationImages,
-                                       testCount: testImages, width: width, height: width * 3 / 4, seed: seed)
+        let dataset = SyntheticDataset(
+            trainCount: trainImages, validationCount: 4, calibrationCount: calibrationImages,
+            testCount: testImages, width: width, height: width * 3 / 4, seed: seed)
         try dataset.write(to: root)
         let dims = ResizeAndPad(width: width, height: width * 3 / 4)
         let splits = root.appendingPathComponent("trainval/splits/t\(trainImages)")
-        let train = try COCODataset(root: root.appendingPathComponent("trainval"),
-                                    manifest: splits.appendingPathComponent("labels_train.json"), dims: dims)
-        let calibration = try COCODataset(root: root.appendingPathComponent("trainval"),
-                                          manifest: splits.appendingPathComponent("labels_cal.json"), dims: dims)
+        let train = try COCODataset(
+            root: root.appendingPathComponent("trainval"),
+            manifest: splits.appendingPathComponent("labels_train.json"), dims: dims)
+        let calibration = try COCODataset(
+            root: root.appendingPathComponent("trainval"),
+            manifest: splits.appendingPathComponent("labels_cal.json"), dims: dims)
         let test = try COCODataset(root: root.appendingPathComponent("test"), dims: dims)
-        print("data: \(train.count) train, \(calibration.count) calibration, \(test.count) test images of \(dims.width)×\(dims.height)")
+        print(
+            "data: \(train.count) train, \(calibration.count) calibration, \(test.count) test images of \(dims.width)×\(dims.height)"
+        )
 
         // 2. Model: a small UNet (background + person) trained with the paper's loss and schedule.
         var generator = SeededGenerator(seed: seed)
@@ -66,7 +74,8 @@ struct TrainCalibratePredict: ParsableCommand {
         let loader = BatchLoader(dataset: train, batchSize: 8, shuffle: true, seed: seed)
         for epoch in 0..<epochs {
             var batches = loader.epoch(epoch)
-            var total: Float = 0, count = 0
+            var total: Float = 0
+            var count = 0
             while let batch = try batches.next() {
                 total += try trainer.trainStep(images: batch.images, targets: batch.targets.map { Float($0) })
                 count += 1
@@ -85,24 +94,32 @@ struct TrainCalibratePredict: ParsableCommand {
         // 4. Prediction sets on the test images, and how often they hold the true class.
         let (testProbabilities, testTargets) = try outputs(of: &network, on: test)
         let sets = try curves.predictionSets(probabilities: testProbabilities, alpha: alpha)
-        var covered = 0, targets = 0, setSize = 0
+        var covered = 0
+        var targets = 0
+        var setSize = 0
         sets.withUnsafeBufferPointer { s in
             testTargets.withUnsafeBufferPointer { t in
                 for i in 0..<t.count {
                     setSize += Int(s[i])
-                    if t[i] == 1 { targets += 1; covered += Int(s[i]) }
+                    if t[i] == 1 {
+                        targets += 1
+                        covered += Int(s[i])
+                    }
                 }
             }
         }
         let pixels = testTargets.count / testTargets.shape[1]
-        print(String(format: "coverage at confidence %.2f: %.4f of %d target labels; mean set size %.3f classes",
-                     1 - alpha, Double(covered) / Double(targets), targets, Double(setSize) / Double(pixels)))
+        print(
+            String(
+                format: "coverage at confidence %.2f: %.4f of %d target labels; mean set size %.3f classes",
+                1 - alpha, Double(covered) / Double(targets), targets, Double(setSize) / Double(pixels)))
     }
 
     /// The network's probabilities and the targets of every image of `dataset`, [N, C, H, W].
     func outputs(of network: inout UNet, on dataset: COCODataset) throws -> (Tensor, ShapedArray<UInt8>) {
         var batches = BatchLoader(dataset: dataset, batchSize: 16, shuffle: false).epoch(0)
-        var probabilities: [Tensor] = [], targets: [ShapedArray<UInt8>] = []
+        var probabilities: [Tensor] = []
+        var targets: [ShapedArray<UInt8>] = []
         while let batch = try batches.next() {
             probabilities.append(try network.probabilities(batch.images))
             targets.append(batch.targets)

@@ -39,38 +39,45 @@ public struct CalibrationError: Error, Sendable, Equatable, CustomStringConverti
     }
 
     /// The probabilities and targets (or curves) have incompatible shapes.
-    public static func shapeMismatch(source: String, field: String = "shape", expected: String, found: [Int]) -> CalibrationError {
+    public static func shapeMismatch(source: String, field: String = "shape", expected: String, found: [Int])
+        -> CalibrationError
+    {
         CalibrationError(.shapeMismatch, source: source, field: field, problem: "expected \(expected), found \(found)")
     }
 
     /// A probability is NaN or outside [0, 1].
     public static func invalidProbability(source: String, value: Float, at index: [Int]) -> CalibrationError {
-        CalibrationError(.invalidProbability, source: source, field: "values",
-                         problem: "probabilities must lie in [0, 1] and not be NaN, found \(value) at index \(index)")
+        CalibrationError(
+            .invalidProbability, source: source, field: "values",
+            problem: "probabilities must lie in [0, 1] and not be NaN, found \(value) at index \(index)")
     }
 
     /// A target is neither 0 nor 1.
     public static func invalidTarget(source: String, value: Double, at index: [Int]) -> CalibrationError {
-        CalibrationError(.invalidTarget, source: source, field: "values",
-                         problem: "targets must be 0 or 1, found \(value) at index \(index)")
+        CalibrationError(
+            .invalidTarget, source: source, field: "values",
+            problem: "targets must be 0 or 1, found \(value) at index \(index)")
     }
 
     /// A class index is not one of the C classes.
     public static func classIndexOutOfRange(source: String, index: Int, classCount: Int) -> CalibrationError {
-        CalibrationError(.classIndexOutOfRange, source: source, field: "class index",
-                         problem: "class index \(index) is out of range for \(classCount) classes (expected 0..<\(classCount))")
+        CalibrationError(
+            .classIndexOutOfRange, source: source, field: "class index",
+            problem: "class index \(index) is out of range for \(classCount) classes (expected 0..<\(classCount))")
     }
 
     /// There are no images (N = 0) or no pixels.
     public static func emptyInput(source: String, shape: [Int]) -> CalibrationError {
-        CalibrationError(.emptyInput, source: source, field: "shape",
-                         problem: "expected at least one image with at least one pixel, found shape \(shape)")
+        CalibrationError(
+            .emptyInput, source: source, field: "shape",
+            problem: "expected at least one image with at least one pixel, found shape \(shape)")
     }
 
     /// A class has no target pixel at all, so its curves or coverage are undefined.
     public static func classWithoutTargets(source: String, classIndex: Int) -> CalibrationError {
-        CalibrationError(.classWithoutTargets, source: source, field: "class \(classIndex)",
-                         problem: "class \(classIndex) has no target pixels, so it has no non-conformity scores")
+        CalibrationError(
+            .classWithoutTargets, source: source, field: "class \(classIndex)",
+            problem: "class \(classIndex) has no target pixels, so it has no non-conformity scores")
     }
 
     /// A calibrated-curves file or value that is malformed or does not fit the data.

@@ -27,7 +27,8 @@ public func parallelFor(_ range: Range<Int>, chunkCount: Int? = nil, _ body: (Ra
         if !range.isEmpty { body(range) }
         return
     }
-    let size = range.count / chunks, extra = range.count % chunks
+    let size = range.count / chunks
+    let extra = range.count % chunks
     @Sendable func bounds(_ chunk: Int) -> Range<Int> {
         let start = range.lowerBound + chunk * size + min(chunk, extra)
         return start..<(start + size + (chunk < extra ? 1 : 0))

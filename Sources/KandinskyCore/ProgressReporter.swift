@@ -89,7 +89,8 @@ public final class ProgressReporter: @unchecked Sendable {
         if total > 0 {
             let fraction = min(Double(completed) / Double(total), 1)
             let filled = Int((fraction * Double(width)).rounded(.down))
-            parts.append("[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]")
+            parts.append(
+                "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]")
             parts.append("\(completed)/\(total)")
         } else {
             parts.append("\(completed)")

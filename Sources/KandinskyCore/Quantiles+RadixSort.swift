@@ -24,7 +24,8 @@ extension Quantiles {
                 histograms[512 + Int((key >> 16) & 0xFF)] += 1
                 histograms[768 + Int(key >> 24)] += 1
             }
-            var source = keys, destination = workspace.keys
+            var source = keys
+            var destination = workspace.keys
             for pass in 0..<4 {
                 let shift = UInt32(8 * pass)
                 let histogram = histograms + 256 * pass

@@ -5,8 +5,10 @@ extension Quantiles {
     /// Places the order statistics `ranks` (ascending, all in `lo..<hi`) at their positions.
     /// Ranges where the ranks are dense are sorted outright, which is cheaper than selecting
     /// each rank. `workspace` must have room for `hi - lo` keys.
-    static func multiSelect(_ a: UnsafeMutablePointer<Float>, _ lo: Int, _ hi: Int, _ ranks: Slice<UnsafeBufferPointer<Int>>,
-                            depthBudget: Int, workspace: Workspace) {
+    static func multiSelect(
+        _ a: UnsafeMutablePointer<Float>, _ lo: Int, _ hi: Int, _ ranks: Slice<UnsafeBufferPointer<Int>>,
+        depthBudget: Int, workspace: Workspace
+    ) {
         guard !ranks.isEmpty else { return }
         if hi - lo <= 4 * ranks.count || depthBudget == 0 {
             if hi - lo >= radixSortThreshold {
@@ -31,7 +33,8 @@ extension Quantiles {
     /// contains k) holds only values equal to it, with smaller-or-equal values before and
     /// larger-or-equal values after.
     static func partition(_ a: UnsafeMutablePointer<Float>, _ lo: Int, _ hi: Int, around k: Int) -> (Int, Int) {
-        var lo = lo, hi = hi - 1
+        var lo = lo
+        var hi = hi - 1
         while hi - lo >= 16 {
             let (i, j) = hoarePartition(a, lo, hi)
             // a[lo...j] ≤ pivot ≤ a[i...hi], and a[j+1..<i] equals the pivot.
@@ -51,13 +54,17 @@ extension Quantiles {
         if a[hi] < a[mid] { swap(&a[hi], &a[mid]) }
         // The sentinels a[lo] ≤ pivot ≤ a[hi] keep both scans in bounds.
         let pivot = a[mid]
-        var i = lo, j = hi
+        var i = lo
+        var j = hi
         while i <= j {
             while a[i] < pivot { i += 1 }
             while a[j] > pivot { j -= 1 }
             if i <= j {
-                let t = a[i]; a[i] = a[j]; a[j] = t
-                i += 1; j -= 1
+                let t = a[i]
+                a[i] = a[j]
+                a[j] = t
+                i += 1
+                j -= 1
             }
         }
         return (i, j)
@@ -66,7 +73,9 @@ extension Quantiles {
     /// Sorts `a[lo..<hi]` ascending: quicksort with insertion sort for short ranges, falling
     /// back to the standard library's O(n log n) sort when the recursion gets too deep.
     static func sort(_ a: UnsafeMutablePointer<Float>, _ lo: Int, _ hi: Int, depthBudget: Int) {
-        var lo = lo, hi = hi, depthBudget = depthBudget
+        var lo = lo
+        var hi = hi
+        var depthBudget = depthBudget
         while hi - lo > 24 {
             guard depthBudget > 0 else {
                 var range = UnsafeMutableBufferPointer(start: a + lo, count: hi - lo)

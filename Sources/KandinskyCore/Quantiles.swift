@@ -33,8 +33,9 @@ public enum Quantiles {
     ) {
         for q in levels { precondition(q >= 0 && q <= 1, "quantile level \(q) is outside [0, 1]") }
         precondition(zip(levels, levels.dropFirst()).allSatisfy { $0 <= $1 }, "levels \(levels) are not ascending")
-        compute(values, levels: levels, rounding: DifferenceRounding(Precision.self), workspace: Workspace(),
-                into: output, outputStride: outputStride)
+        compute(
+            values, levels: levels, rounding: DifferenceRounding(Precision.self), workspace: Workspace(),
+            into: output, outputStride: outputStride)
     }
 
     /// How the difference of two neighbouring order statistics is rounded before interpolating,
@@ -67,8 +68,10 @@ public enum Quantiles {
 
     /// The work of ``compute(ofNonNaN:levels:precision:into:outputStride:)`` with checked levels;
     /// `workspace` is scratch space reused across calls.
-    static func compute(_ values: UnsafeMutableBufferPointer<Float>, levels: [Double], rounding: DifferenceRounding,
-                        workspace: Workspace, into output: UnsafeMutablePointer<Float>, outputStride: Int) {
+    static func compute(
+        _ values: UnsafeMutableBufferPointer<Float>, levels: [Double], rounding: DifferenceRounding,
+        workspace: Workspace, into output: UnsafeMutablePointer<Float>, outputStride: Int
+    ) {
         let m = values.count
         guard m > 0 else {
             for k in levels.indices { output[k * outputStride] = .nan }
@@ -92,11 +95,13 @@ public enum Quantiles {
         let base = values.baseAddress!
         // Twice the depth of a balanced recursion before falling back to a guaranteed O(m log m) sort.
         let depthBudget = 2 * (Int.bitWidth - m.leadingZeroBitCount)
-        multiSelect(base, 0, m, UnsafeBufferPointer(start: ranks, count: rankCount)[...],
-                    depthBudget: depthBudget, workspace: workspace)
+        multiSelect(
+            base, 0, m, UnsafeBufferPointer(start: ranks, count: rankCount)[...],
+            depthBudget: depthBudget, workspace: workspace)
         for (k, q) in levels.enumerated() {
             let (previous, next, t) = interpolationIndices(level: q, count: m)
-            let a = base[previous], b = base[next]
+            let a = base[previous]
+            let b = base[next]
             let difference = rounding.apply(b - a)
             let value = t < 0.5 ? Double(a) + difference * t : Double(b) - difference * (1 - t)
             output[k * outputStride] = Float(value)

@@ -63,11 +63,13 @@ extension ShapedArray where Scalar: QuantileScalar {
             withUnsafeBytes { raw in
                 // One concrete call per element type, so the kernel is specialised for it.
                 if Scalar.self == Float16.self {
-                    nanQuantileKernel(raw.bindMemory(to: Float16.self), shape: shape, axis: axis, levels: levels,
-                                      rounding: .half, into: output.baseAddress!)
+                    nanQuantileKernel(
+                        raw.bindMemory(to: Float16.self), shape: shape, axis: axis, levels: levels,
+                        rounding: .half, into: output.baseAddress!)
                 } else {
-                    nanQuantileKernel(raw.bindMemory(to: Float.self), shape: shape, axis: axis, levels: levels,
-                                      rounding: .single, into: output.baseAddress!)
+                    nanQuantileKernel(
+                        raw.bindMemory(to: Float.self), shape: shape, axis: axis, levels: levels,
+                        rounding: .single, into: output.baseAddress!)
                 }
             }
         }
@@ -98,7 +100,10 @@ func nanQuantileKernel<Element: NaNFilteringWidening>(
     parallelFor(0..<blockCount, chunkCount: min(blockCount, 8 * availableCoreCount)) { blocks in
         let tile = UnsafeMutablePointer<Element>.allocate(capacity: blockWidth * max(extent, 1))
         let values = UnsafeMutablePointer<Float>.allocate(capacity: max(extent, 1))
-        defer { tile.deallocate(); values.deallocate() }
+        defer {
+            tile.deallocate()
+            values.deallocate()
+        }
         let workspace = Quantiles.Workspace()
         for block in blocks {
             let firstSlice = block * blockWidth
@@ -108,7 +113,8 @@ func nanQuantileKernel<Element: NaNFilteringWidening>(
             var slice = firstSlice
             var b = 0
             while b < width {
-                let o = slice / inner, i = slice % inner
+                let o = slice / inner
+                let i = slice % inner
                 let run = min(width - b, inner - i)
                 let base = src + o * extent * inner + i
                 for k in 0..<extent {
@@ -125,9 +131,10 @@ func nanQuantileKernel<Element: NaNFilteringWidening>(
                     values[count] = Element.widened(value)
                     count += Element.isNaN(value) ? 0 : 1
                 }
-                Quantiles.compute(UnsafeMutableBufferPointer(start: values, count: count),
-                                  levels: levels, rounding: rounding, workspace: workspace,
-                                  into: out + firstSlice + b, outputStride: sliceCount)
+                Quantiles.compute(
+                    UnsafeMutableBufferPointer(start: values, count: count),
+                    levels: levels, rounding: rounding, workspace: workspace,
+                    into: out + firstSlice + b, outputStride: sliceCount)
             }
         }
     }

@@ -8,14 +8,16 @@ extension ShapedArray {
     ///
     /// - Complexity: O(count), one pass that writes the result contiguously.
     public func permuted(_ permutation: [Int]) -> ShapedArray {
-        precondition(permutation.sorted() == Array(0..<rank),
-                     "permutation \(permutation) is not a permutation of the axes of shape \(shape)")
+        precondition(
+            permutation.sorted() == Array(0..<rank),
+            "permutation \(permutation) is not a permutation of the axes of shape \(shape)")
         if permutation == Array(0..<rank) { return self }
         let newShape = permutation.map { shape[$0] }
         return ShapedArray(shape: newShape) { destination in
             withUnsafeBufferPointer { source in
                 guard count > 0 else { return }
-                let from = UnsafeRawPointer(source.baseAddress!), to = UnsafeMutableRawPointer(destination.baseAddress!)
+                let from = UnsafeRawPointer(source.baseAddress!)
+                let to = UnsafeMutableRawPointer(destination.baseAddress!)
                 // Elements are moved as same-sized integers, so the copy loops are specialised
                 // once per size rather than running generically over `Scalar`.
                 switch MemoryLayout<Scalar>.stride {
@@ -45,16 +47,18 @@ extension ShapedArray {
     /// The sub-array of rows `range` along the leading axis (a copy).
     public subscript(leading range: Range<Int>) -> ShapedArray {
         precondition(rank >= 1, "cannot slice a rank-0 array")
-        precondition(range.lowerBound >= 0 && range.upperBound <= shape[0],
-                     "range \(range) is out of bounds for shape \(shape)")
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= shape[0],
+            "range \(range) is out of bounds for shape \(shape)")
         var newShape = shape
         newShape[0] = range.count
         let rowSize = shape.dropFirst().reduce(1, *)
         return ShapedArray(shape: newShape) { destination in
             withUnsafeBufferPointer { source in
                 guard rowSize * range.count > 0 else { return }
-                destination.baseAddress!.initialize(from: source.baseAddress! + range.lowerBound * rowSize,
-                                                    count: rowSize * range.count)
+                destination.baseAddress!.initialize(
+                    from: source.baseAddress! + range.lowerBound * rowSize,
+                    count: rowSize * range.count)
             }
         }
     }
@@ -72,11 +76,13 @@ extension ShapedArray {
         precondition(axis >= 0 && axis < rank, "axis \(axis) is out of range for shape \(shape)")
         let extent = shape[axis]
         for index in indices {
-            precondition(index >= 0 && index < extent, "index \(index) is out of bounds for axis \(axis) of shape \(shape)")
+            precondition(
+                index >= 0 && index < extent, "index \(index) is out of bounds for axis \(axis) of shape \(shape)")
         }
         var newShape = shape
         newShape[axis] = indices.count
-        let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
+        let outer = shape[..<axis].reduce(1, *)
+        let inner = shape[(axis + 1)...].reduce(1, *)
         return ShapedArray(shape: newShape) { destination in
             withUnsafeBufferPointer { source in
                 guard inner > 0 else { return }
@@ -99,8 +105,12 @@ extension ShapedArray {
         let first = parts[0].shape
         precondition(axis >= 0 && axis < first.count, "axis \(axis) is out of range for shape \(first)")
         for part in parts {
-            precondition(part.rank == first.count && zip(part.shape, first).enumerated().allSatisfy { $0.offset == axis || $0.element.0 == $0.element.1 },
-                         "cannot concatenate shape \(part.shape) with shape \(first) along axis \(axis)")
+            precondition(
+                part.rank == first.count
+                    && zip(part.shape, first).enumerated().allSatisfy {
+                        $0.offset == axis || $0.element.0 == $0.element.1
+                    },
+                "cannot concatenate shape \(part.shape) with shape \(first) along axis \(axis)")
         }
         var newShape = first
         newShape[axis] = parts.reduce(0) { $0 + $1.shape[axis] }
@@ -113,7 +123,8 @@ extension ShapedArray {
                     let block = part.shape[axis] * inner
                     part.withUnsafeBufferPointer { source in
                         guard block > 0 else { return }
-                        (destination.baseAddress! + written).initialize(from: source.baseAddress! + o * block, count: block)
+                        (destination.baseAddress! + written).initialize(
+                            from: source.baseAddress! + o * block, count: block)
                     }
                     written += block
                 }
@@ -135,15 +146,19 @@ extension ShapedArray {
 extension ShapedArray where Scalar: BinaryFloatingPoint {
     /// Converts every element to another floating-point type (rounding to nearest even).
     @inlinable
-    public func converted<Other: BinaryFloatingPoint & BitwiseCopyable>(to _: Other.Type = Other.self) -> ShapedArray<Other> {
+    public func converted<Other: BinaryFloatingPoint & BitwiseCopyable>(to _: Other.Type = Other.self) -> ShapedArray<
+        Other
+    > {
         map { Other($0) }
     }
 }
 
 /// Writes the elements of a row-major array of `shape` at `source`, with axes reordered by
 /// `permutation`, to `destination` in row-major order.
-func permuteElements<Element: BitwiseCopyable>(_ source: UnsafeRawPointer, _ destination: UnsafeMutableRawPointer, _: Element.Type,
-                              shape: [Int], permutation: [Int]) {
+func permuteElements<Element: BitwiseCopyable>(
+    _ source: UnsafeRawPointer, _ destination: UnsafeMutableRawPointer, _: Element.Type,
+    shape: [Int], permutation: [Int]
+) {
     let src = source.assumingMemoryBound(to: Element.self)
     let dst = destination.assumingMemoryBound(to: Element.self)
     // Merge runs of source axes that stay adjacent and in order: (extent, first source axis).
@@ -169,7 +184,8 @@ func permuteElements<Element: BitwiseCopyable>(_ source: UnsafeRawPointer, _ des
         return
     }
     if order == Array(0..<(n - 2)) + [n - 1, n - 2] {
-        let rows = mergedShape[n - 2], columns = mergedShape[n - 1]
+        let rows = mergedShape[n - 2]
+        let columns = mergedShape[n - 1]
         let batches = mergedShape[..<(n - 2)].reduce(1, *)
         for batch in 0..<batches {
             transposeTiled(src + batch * rows * columns, dst + batch * rows * columns, rows: rows, columns: columns)
@@ -180,7 +196,8 @@ func permuteElements<Element: BitwiseCopyable>(_ source: UnsafeRawPointer, _ des
     let sourceStrides = ShapedArray<Element>.strides(of: mergedShape)
     let resultShape = order.map { mergedShape[$0] }
     let gatherStrides = order.map { sourceStrides[$0] }
-    let inner = resultShape[n - 1], innerStride = gatherStrides[n - 1]
+    let inner = resultShape[n - 1]
+    let innerStride = gatherStrides[n - 1]
     var index = [Int](repeating: 0, count: n - 1)
     var sourceOffset = 0
     var written = 0
@@ -207,8 +224,10 @@ func permuteElements<Element: BitwiseCopyable>(_ source: UnsafeRawPointer, _ des
 
 /// `destination[c · rows + r] = source[r · columns + c]`, 32 × 32 tiles at a time so that the
 /// strided side of each tile stays in cache.
-func transposeTiled<Element: BitwiseCopyable>(_ source: UnsafePointer<Element>, _ destination: UnsafeMutablePointer<Element>,
-                             rows: Int, columns: Int) {
+func transposeTiled<Element: BitwiseCopyable>(
+    _ source: UnsafePointer<Element>, _ destination: UnsafeMutablePointer<Element>,
+    rows: Int, columns: Int
+) {
     let tile = 32
     for r0 in stride(from: 0, to: rows, by: tile) {
         let r1 = min(r0 + tile, rows)

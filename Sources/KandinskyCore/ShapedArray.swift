@@ -19,12 +19,13 @@ public struct ShapedArray<Scalar: BitwiseCopyable>: @unchecked Sendable {
     /// Creates an array over existing storage. `storage.count` must equal the product of `shape`.
     @inlinable
     init(shape: [Int], storage: ArrayStorage<Scalar>) {
-        precondition(storage.count == Self.elementCount(of: shape),
-                     "storage of \(storage.count) elements cannot have shape \(shape)")
+        precondition(
+            storage.count == Self.elementCount(of: shape),
+            "storage of \(storage.count) elements cannot have shape \(shape)")
         self.shape = shape
         self.storage = storage
         #if KANDINSKY_INTERNAL_CHECKS
-        _checkInvariants()
+            _checkInvariants()
         #endif
     }
 
@@ -36,10 +37,12 @@ public struct ShapedArray<Scalar: BitwiseCopyable>: @unchecked Sendable {
     @inlinable
     func _checkInvariants() {
         precondition(shape.allSatisfy { $0 >= 0 }, "shape \(shape) has a negative extent")
-        precondition(storage.count == shape.reduce(1, *),
-                     "storage of \(storage.count) elements cannot have shape \(shape)")
-        precondition(storage.isBorrowed || Int(bitPattern: storage.base) % 64 == 0,
-                     "owned storage of shape \(shape) is not aligned to a cache line")
+        precondition(
+            storage.count == shape.reduce(1, *),
+            "storage of \(storage.count) elements cannot have shape \(shape)")
+        precondition(
+            storage.isBorrowed || Int(bitPattern: storage.base) % 64 == 0,
+            "owned storage of shape \(shape) is not aligned to a cache line")
     }
 
     /// Creates an array of the given shape with every element equal to `value`.
@@ -59,8 +62,9 @@ public struct ShapedArray<Scalar: BitwiseCopyable>: @unchecked Sendable {
     @inlinable
     public init<C: Collection>(shape: [Int], scalars: C) where C.Element == Scalar {
         let count = Self.elementCount(of: shape)
-        precondition(scalars.count == count,
-                     "\(scalars.count) scalars cannot fill shape \(shape) (\(count) elements)")
+        precondition(
+            scalars.count == count,
+            "\(scalars.count) scalars cannot fill shape \(shape) (\(count) elements)")
         let storage = ArrayStorage<Scalar>(uninitializedCount: count)
         _ = UnsafeMutableBufferPointer(start: storage.base, count: count).initialize(from: scalars)
         self.init(shape: shape, storage: storage)
@@ -69,7 +73,9 @@ public struct ShapedArray<Scalar: BitwiseCopyable>: @unchecked Sendable {
     /// Creates an array of the given shape whose elements are written by `initializer`, which
     /// receives an uninitialised buffer of `shape.product` elements and must write all of them.
     @inlinable
-    public init(shape: [Int], unsafeUninitializedCapacity initializer: (UnsafeMutableBufferPointer<Scalar>) throws -> Void) rethrows {
+    public init(
+        shape: [Int], unsafeUninitializedCapacity initializer: (UnsafeMutableBufferPointer<Scalar>) throws -> Void
+    ) rethrows {
         let count = Self.elementCount(of: shape)
         let storage = ArrayStorage<Scalar>(uninitializedCount: count)
         try initializer(UnsafeMutableBufferPointer(start: storage.base, count: count))
@@ -82,9 +88,12 @@ public struct ShapedArray<Scalar: BitwiseCopyable>: @unchecked Sendable {
     /// The memory must stay valid and unchanged while `owner` lives. Writing to the array copies
     /// it first.
     public init(shape: [Int], borrowing base: UnsafeMutablePointer<Scalar>, owner: AnyObject) {
-        self.init(shape: shape, storage: ArrayStorage(borrowing: base,
-                                                     count: Self.elementCount(of: shape),
-                                                     owner: owner))
+        self.init(
+            shape: shape,
+            storage: ArrayStorage(
+                borrowing: base,
+                count: Self.elementCount(of: shape),
+                owner: owner))
     }
 
     /// The number of elements: the product of `shape` (1 for a rank-0 array).
@@ -120,12 +129,14 @@ public struct ShapedArray<Scalar: BitwiseCopyable>: @unchecked Sendable {
     /// The row-major offset of a multi-index.
     @inlinable
     public func offset(of indices: [Int]) -> Int {
-        precondition(indices.count == shape.count,
-                     "index \(indices) has \(indices.count) components for shape \(shape)")
+        precondition(
+            indices.count == shape.count,
+            "index \(indices) has \(indices.count) components for shape \(shape)")
         var offset = 0
         for (axis, index) in indices.enumerated() {
-            precondition(index >= 0 && index < shape[axis],
-                         "index \(indices) is out of bounds for shape \(shape)")
+            precondition(
+                index >= 0 && index < shape[axis],
+                "index \(indices) is out of bounds for shape \(shape)")
             offset = offset * shape[axis] + index
         }
         return offset
@@ -133,17 +144,21 @@ public struct ShapedArray<Scalar: BitwiseCopyable>: @unchecked Sendable {
 
     /// Calls `body` with a read-only view of the row-major elements.
     @inlinable
-    public func withUnsafeBufferPointer<R, E: Error>(_ body: (UnsafeBufferPointer<Scalar>) throws(E) -> R) throws(E) -> R {
+    public func withUnsafeBufferPointer<R, E: Error>(_ body: (UnsafeBufferPointer<Scalar>) throws(E) -> R) throws(E)
+        -> R
+    {
         try body(UnsafeBufferPointer(start: storage.base, count: storage.count))
     }
 
     /// Calls `body` with a writable view of the row-major elements, copying shared or
     /// borrowed storage first.
     @inlinable
-    public mutating func withUnsafeMutableBufferPointer<R, E: Error>(_ body: (UnsafeMutableBufferPointer<Scalar>) throws(E) -> R) throws(E) -> R {
+    public mutating func withUnsafeMutableBufferPointer<R, E: Error>(
+        _ body: (UnsafeMutableBufferPointer<Scalar>) throws(E) -> R
+    ) throws(E) -> R {
         makeUnique()
         #if KANDINSKY_INTERNAL_CHECKS
-        defer { _checkInvariants() }
+            defer { _checkInvariants() }
         #endif
         return try body(UnsafeMutableBufferPointer(start: storage.base, count: storage.count))
     }
@@ -169,12 +184,14 @@ public struct ShapedArray<Scalar: BitwiseCopyable>: @unchecked Sendable {
         var resolved = newShape
         if let inferred = newShape.firstIndex(of: -1) {
             let known = newShape.enumerated().filter { $0.offset != inferred }.reduce(1) { $0 * $1.element }
-            precondition(known > 0 && count % known == 0,
-                         "cannot reshape \(shape) to \(newShape)")
+            precondition(
+                known > 0 && count % known == 0,
+                "cannot reshape \(shape) to \(newShape)")
             resolved[inferred] = count / known
         }
-        precondition(Self.elementCount(of: resolved) == count,
-                     "cannot reshape \(shape) (\(count) elements) to \(newShape)")
+        precondition(
+            Self.elementCount(of: resolved) == count,
+            "cannot reshape \(shape) (\(count) elements) to \(newShape)")
         return ShapedArray(shape: resolved, storage: storage)
     }
 
@@ -232,8 +249,9 @@ final class ArrayStorage<Scalar: BitwiseCopyable>: @unchecked Sendable {
     @usableFromInline
     init(uninitializedCount count: Int) {
         // Aligned to a cache line so BLAS and vector loops start on a boundary.
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Scalar>.stride,
-                                                   alignment: 64)
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: max(count, 1) * MemoryLayout<Scalar>.stride,
+            alignment: 64)
         self.base = raw.bindMemory(to: Scalar.self, capacity: max(count, 1))
         self.count = count
         self.owner = nil

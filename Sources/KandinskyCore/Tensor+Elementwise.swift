@@ -115,7 +115,9 @@ extension Tensor {
 
     /// Whether every pair of elements is within `absoluteTolerance + relativeTolerance · |other|`
     /// (numpy's `allclose`); NaNs compare equal to NaNs.
-    public func isApproximatelyEqual(to other: Tensor, relativeTolerance: Float = 1e-5, absoluteTolerance: Float = 1e-6) -> Bool {
+    public func isApproximatelyEqual(to other: Tensor, relativeTolerance: Float = 1e-5, absoluteTolerance: Float = 1e-6)
+        -> Bool
+    {
         guard shape == other.shape else { return false }
         return withUnsafeBufferPointer { a in
             other.withUnsafeBufferPointer { b in

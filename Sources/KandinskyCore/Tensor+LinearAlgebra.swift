@@ -19,16 +19,19 @@ package enum MatrixTranspose: Sendable {
 /// that calls `cblas_sgemm`.
 ///
 /// - Complexity: 2·m·n·k floating-point operations, spread over OpenBLAS's threads.
-package func gemm(transposeA: MatrixTranspose, transposeB: MatrixTranspose,
-                 m: Int, n: Int, k: Int, alpha: Float = 1,
-                 a: UnsafePointer<Float>, lda: Int,
-                 b: UnsafePointer<Float>, ldb: Int,
-                 beta: Float = 0,
-                 c: UnsafeMutablePointer<Float>, ldc: Int) {
+package func gemm(
+    transposeA: MatrixTranspose, transposeB: MatrixTranspose,
+    m: Int, n: Int, k: Int, alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0,
+    c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     guard m > 0, n > 0 else { return }
     _ = linearAlgebraThreadsCapped
-    cblas_sgemm(CblasRowMajor, transposeA.cblas, transposeB.cblas,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    cblas_sgemm(
+        CblasRowMajor, transposeA.cblas, transposeB.cblas,
+        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
 /// Sets the number of threads OpenBLAS uses for subsequent calls: min(max(`count`, 1),
@@ -58,21 +61,26 @@ extension Tensor {
     ///
     /// - Complexity: 2·m·n·k flops through `cblas_sgemm`.
     public func matmul(_ other: Tensor, transposeSelf: Bool = false, transposeOther: Bool = false) -> Tensor {
-        precondition(rank == 2 && other.rank == 2,
-                     "matmul needs rank-2 tensors, got shapes \(shape) and \(other.shape)")
+        precondition(
+            rank == 2 && other.rank == 2,
+            "matmul needs rank-2 tensors, got shapes \(shape) and \(other.shape)")
         let (m, k) = transposeSelf ? (shape[1], shape[0]) : (shape[0], shape[1])
         let (k2, n) = transposeOther ? (other.shape[1], other.shape[0]) : (other.shape[0], other.shape[1])
-        precondition(k == k2, "cannot multiply shape \(shape)\(transposeSelf ? "ᵀ" : "") by shape \(other.shape)\(transposeOther ? "ᵀ" : "")")
+        precondition(
+            k == k2,
+            "cannot multiply shape \(shape)\(transposeSelf ? "ᵀ" : "") by shape \(other.shape)\(transposeOther ? "ᵀ" : "")"
+        )
         var result = Tensor.zeros([m, n])
         withUnsafeBufferPointer { a in
             other.withUnsafeBufferPointer { b in
                 result.withUnsafeMutableBufferPointer { c in
-                    gemm(transposeA: transposeSelf ? .transposed : .none,
-                         transposeB: transposeOther ? .transposed : .none,
-                         m: m, n: n, k: k,
-                         a: a.baseAddress!, lda: shape[1],
-                         b: b.baseAddress!, ldb: other.shape[1],
-                         c: c.baseAddress!, ldc: n)
+                    gemm(
+                        transposeA: transposeSelf ? .transposed : .none,
+                        transposeB: transposeOther ? .transposed : .none,
+                        m: m, n: n, k: k,
+                        a: a.baseAddress!, lda: shape[1],
+                        b: b.baseAddress!, ldb: other.shape[1],
+                        c: c.baseAddress!, ldc: n)
                 }
             }
         }

@@ -8,8 +8,10 @@ extension Tensor {
 
     /// Folds `axis` away: result element (o, i) combines input elements (o, 0…extent−1, i).
     @usableFromInline
-    func reduce<R: BitwiseCopyable>(alongAxis axis: Int, keepingDimension keep: Bool,
-                                    _ fold: (UnsafeBufferPointer<Float>, _ start: Int, _ stride: Int, _ extent: Int) -> R) -> ShapedArray<R> {
+    func reduce<R: BitwiseCopyable>(
+        alongAxis axis: Int, keepingDimension keep: Bool,
+        _ fold: (UnsafeBufferPointer<Float>, _ start: Int, _ stride: Int, _ extent: Int) -> R
+    ) -> ShapedArray<R> {
         let (outer, extent, inner) = blocks(around: axis)
         var newShape = shape
         if keep { newShape[axis] = 1 } else { newShape.remove(at: axis) }
@@ -36,7 +38,10 @@ extension Tensor {
     public func max() -> Float {
         withUnsafeBufferPointer { b in
             guard var best = b.first else { return .nan }
-            for v in b { if v.isNaN { return .nan }; if v > best { best = v } }
+            for v in b {
+                if v.isNaN { return .nan }
+                if v > best { best = v }
+            }
             return best
         }
     }
@@ -63,7 +68,10 @@ extension Tensor {
             var n = 0
             for k in 0..<extent {
                 let v = b[start + k * stride]
-                if !v.isNaN { total += Double(v); n += 1 }
+                if !v.isNaN {
+                    total += Double(v)
+                    n += 1
+                }
             }
             return n == 0 ? Float.nan : Float(total / Double(n))
         }
@@ -97,7 +105,10 @@ extension Tensor {
             for k in 1..<Swift.max(extent, 1) {
                 let v = b[start + k * stride]
                 if v.isNaN { return k }
-                if v > bestValue { best = k; bestValue = v }
+                if v > bestValue {
+                    best = k
+                    bestValue = v
+                }
             }
             return best
         }

@@ -47,8 +47,11 @@ package enum ThreadLimit {
     }
 
     /// The one-line explanation of an invalid value, e.g.
-    /// `KANDINSKY_THREADS=0 is not allowed: expected a whole number from 1 up (values above the 2 processors mean all of them)`.
-    package static func problem(with value: String, processors: Int = ProcessInfo.processInfo.activeProcessorCount) -> String {
+    /// `KANDINSKY_THREADS=0 is not allowed: expected a whole number from 1 up (values above the 2 processors mean all
+    /// of them)`.
+    package static func problem(with value: String, processors: Int = ProcessInfo.processInfo.activeProcessorCount)
+        -> String
+    {
         "\(environmentVariable)=\(value) is not allowed: expected a whole number from 1 up "
             + "(values above the \(max(processors, 1)) processors mean all of them)"
     }
@@ -64,7 +67,10 @@ package enum ThreadLimit {
         let processors = ProcessInfo.processInfo.activeProcessorCount
         let reading = environmentReading
         if case .invalid(let value) = reading {
-            FileHandle.standardError.write(Data("warning: ignoring \(problem(with: value, processors: processors)); using \(max(processors, 1))\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "warning: ignoring \(problem(with: value, processors: processors)); using \(max(processors, 1))\n"
+                        .utf8))
         }
         return workers(for: reading, processors: processors)
     }()

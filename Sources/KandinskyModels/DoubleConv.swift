@@ -17,19 +17,26 @@ public struct DoubleConv: Layer {
 
     /// A block with PyTorch's default initialisation drawn from `generator`, which also seeds the
     /// two dropout layers; its two convolutions share their scratch memory.
-    public init(inputChannels: Int, outputChannels: Int, dropout: Float,
-                using generator: inout some RandomNumberGenerator) {
-        self.init(inputChannels: inputChannels, outputChannels: outputChannels, dropout: dropout,
-                  scratch: ConvolutionScratch(), using: &generator)
+    public init(
+        inputChannels: Int, outputChannels: Int, dropout: Float,
+        using generator: inout some RandomNumberGenerator
+    ) {
+        self.init(
+            inputChannels: inputChannels, outputChannels: outputChannels, dropout: dropout,
+            scratch: ConvolutionScratch(), using: &generator)
     }
 
     /// The same, with convolutions that share `scratch` with other layers (a network's).
-    package init(inputChannels: Int, outputChannels: Int, dropout: Float, scratch: ConvolutionScratch,
-                 using generator: inout some RandomNumberGenerator) {
-        firstConvolution = Conv2d(inputChannels: inputChannels, outputChannels: outputChannels,
-                                  kernelSize: 3, padding: 1, scratch: scratch, using: &generator)
-        secondConvolution = Conv2d(inputChannels: outputChannels, outputChannels: outputChannels,
-                                   kernelSize: 3, padding: 1, scratch: scratch, using: &generator)
+    package init(
+        inputChannels: Int, outputChannels: Int, dropout: Float, scratch: ConvolutionScratch,
+        using generator: inout some RandomNumberGenerator
+    ) {
+        firstConvolution = Conv2d(
+            inputChannels: inputChannels, outputChannels: outputChannels,
+            kernelSize: 3, padding: 1, scratch: scratch, using: &generator)
+        secondConvolution = Conv2d(
+            inputChannels: outputChannels, outputChannels: outputChannels,
+            kernelSize: 3, padding: 1, scratch: scratch, using: &generator)
         firstDropout = Dropout2d(probability: dropout, seed: generator.next())
         secondDropout = Dropout2d(probability: dropout, seed: generator.next())
     }

@@ -8,9 +8,11 @@ extension UNet.Architecture {
 
     /// The architecture as safetensors metadata.
     public var metadata: [String: String] {
-        ["format": "pt", "kandinsky.model": "unet",
-         "in_channels": "\(inputChannels)", "out_channels": "\(outputChannels)",
-         "channels": "\(channels)", "depth": "\(depth)", "dropout": "\(dropout)"]
+        [
+            "format": "pt", "kandinsky.model": "unet",
+            "in_channels": "\(inputChannels)", "out_channels": "\(outputChannels)",
+            "channels": "\(channels)", "depth": "\(depth)", "dropout": "\(dropout)",
+        ]
     }
 
     /// The architecture recorded in a file's metadata, or nil when the file records none (for
@@ -19,8 +21,9 @@ extension UNet.Architecture {
         guard Self.metadataKeys.contains(where: { metadata[$0] != nil }) else { return nil }
         func integer(_ key: String) throws(ModelError) -> Int {
             guard let text = metadata[key], let value = Int(text), value > 0 else {
-                throw .invalidFile(file, "metadata \(key)",
-                                   "expected a positive integer, found \(metadata[key].map { "\"\($0)\"" } ?? "nothing")")
+                throw .invalidFile(
+                    file, "metadata \(key)",
+                    "expected a positive integer, found \(metadata[key].map { "\"\($0)\"" } ?? "nothing")")
             }
             return value
         }
@@ -32,8 +35,9 @@ extension UNet.Architecture {
         guard channels % 2 == 0 else {
             throw .invalidFile(file, "metadata channels", "expected an even number, found \(channels)")
         }
-        self.init(inputChannels: try integer("in_channels"), outputChannels: try integer("out_channels"),
-                  channels: channels, depth: try integer("depth"), dropout: dropout)
+        self.init(
+            inputChannels: try integer("in_channels"), outputChannels: try integer("out_channels"),
+            channels: channels, depth: try integer("depth"), dropout: dropout)
     }
 }
 
@@ -58,8 +62,9 @@ extension UNet {
     /// Without, the file has no metadata at all: byte for byte what
     /// `safetensors.torch.save_file(model.state_dict(), path)` writes for the same weights.
     public mutating func safetensorsFile(recordsArchitecture: Bool = true) -> SafetensorsFile {
-        SafetensorsFile(tensors: stateDict().map { ($0.name, AnyShapedArray.float32($0.value)) },
-                        metadata: recordsArchitecture ? architecture.metadata : [:])
+        SafetensorsFile(
+            tensors: stateDict().map { ($0.name, AnyShapedArray.float32($0.value)) },
+            metadata: recordsArchitecture ? architecture.metadata : [:])
     }
 
     /// Replaces every parameter by the tensor of the same name in `file`. Float16 and Float64
@@ -71,13 +76,20 @@ extension UNet {
     public mutating func load(_ file: SafetensorsFile, path: String = "weights") throws(ModelError) {
         var available: [String: AnyShapedArray] = [:]
         for (name, array) in file.tensors where !name.hasPrefix(Self.checkpointPrefix) { available[name] = array }
-        var missing: [String] = [], wrongShapes: [String] = [], expected = Set<String>()
+        var missing: [String] = []
+        var wrongShapes: [String] = []
+        var expected = Set<String>()
         visitParameters { name, parameter in
             expected.insert(name)
-            guard let array = available[name] else { missing.append(name); return }
+            guard let array = available[name] else {
+                missing.append(name)
+                return
+            }
             let floating = [ElementType.float32, .float16, .float64].contains(array.elementType)
             if array.shape != parameter.value.shape || !floating {
-                wrongShapes.append("\(name) (expected F32 \(parameter.value.shape), found \(array.elementType.rawValue) \(array.shape))")
+                wrongShapes.append(
+                    "\(name) (expected F32 \(parameter.value.shape), found \(array.elementType.rawValue) \(array.shape))"
+                )
             }
         }
         let unknown = available.keys.filter { !expected.contains($0) }.sorted()
@@ -97,14 +109,17 @@ extension UNet {
         do { file = try SafetensorsFile.read(contentsOf: url) } catch { throw .file(error) }
         let recorded = try Architecture(metadata: file.metadata, file: url.path)
         guard let chosen = recorded ?? architecture else {
-            throw .invalidFile(url.path, "metadata",
-                               "the file records no architecture; give --in-channels, --out-channels, --channels and --depth")
+            throw .invalidFile(
+                url.path, "metadata",
+                "the file records no architecture; give --in-channels, --out-channels, --channels and --depth")
         }
         if let recorded, let architecture,
-           (recorded.inputChannels, recorded.outputChannels, recorded.channels, recorded.depth)
-            != (architecture.inputChannels, architecture.outputChannels, architecture.channels, architecture.depth) {
-            throw ModelError("\(url.path): metadata: the file records \(recorded), which disagrees with the requested \(architecture)",
-                             kind: .architectureMismatch)
+            (recorded.inputChannels, recorded.outputChannels, recorded.channels, recorded.depth)
+                != (architecture.inputChannels, architecture.outputChannels, architecture.channels, architecture.depth)
+        {
+            throw ModelError(
+                "\(url.path): metadata: the file records \(recorded), which disagrees with the requested \(architecture)",
+                kind: .architectureMismatch)
         }
         var generator = SeededGenerator(seed: 0)
         self.init(chosen, using: &generator)

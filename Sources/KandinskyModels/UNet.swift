@@ -70,40 +70,62 @@ public struct UNet: Layer {
     ///
     /// - Precondition: positive channel counts, `depth ≥ 1`, `channels` divisible by 2 (the head
     ///   halves it), 0 ≤ dropout < 1.
-    public init(inputChannels: Int, outputChannels: Int, channels: Int, depth: Int, dropout: Float = 0,
-                using generator: inout some RandomNumberGenerator) {
-        self.init(Architecture(inputChannels: inputChannels, outputChannels: outputChannels,
-                               channels: channels, depth: depth, dropout: dropout), using: &generator)
+    public init(
+        inputChannels: Int, outputChannels: Int, channels: Int, depth: Int, dropout: Float = 0,
+        using generator: inout some RandomNumberGenerator
+    ) {
+        self.init(
+            Architecture(
+                inputChannels: inputChannels, outputChannels: outputChannels,
+                channels: channels, depth: depth, dropout: dropout), using: &generator)
     }
 
-    /// A network of the given architecture, initialised as in ``init(inputChannels:outputChannels:channels:depth:dropout:using:)``.
+    /// A network of the given architecture, initialised as in
+    /// ``init(inputChannels:outputChannels:channels:depth:dropout:using:)``.
     public init(_ architecture: Architecture, using generator: inout some RandomNumberGenerator) {
         let a = architecture
-        precondition(a.inputChannels > 0 && a.outputChannels > 0 && a.channels >= 2 && a.channels % 2 == 0 && a.depth >= 1,
-                     "UNet needs positive channel counts, an even channels ≥ 2 and depth ≥ 1, got \(a)")
+        precondition(
+            a.inputChannels > 0 && a.outputChannels > 0 && a.channels >= 2 && a.channels % 2 == 0 && a.depth >= 1,
+            "UNet needs positive channel counts, an even channels ≥ 2 and depth ≥ 1, got \(a)")
         self.architecture = a
         let scratch = ConvolutionScratch()
         var ch = a.channels
-        downBlocks = [DoubleConv(inputChannels: a.inputChannels, outputChannels: ch, dropout: a.dropout,
-                                 scratch: scratch, using: &generator)]
+        downBlocks = [
+            DoubleConv(
+                inputChannels: a.inputChannels, outputChannels: ch, dropout: a.dropout,
+                scratch: scratch, using: &generator)
+        ]
         for _ in 1..<a.depth {
-            downBlocks.append(DoubleConv(inputChannels: ch, outputChannels: 2 * ch, dropout: a.dropout,
-                                         scratch: scratch, using: &generator))
+            downBlocks.append(
+                DoubleConv(
+                    inputChannels: ch, outputChannels: 2 * ch, dropout: a.dropout,
+                    scratch: scratch, using: &generator))
             ch *= 2
         }
-        bottleneck = DoubleConv(inputChannels: ch, outputChannels: ch, dropout: a.dropout, scratch: scratch, using: &generator)
+        bottleneck = DoubleConv(
+            inputChannels: ch, outputChannels: ch, dropout: a.dropout, scratch: scratch, using: &generator)
         upBlocks = []
         for _ in 1..<a.depth {
-            upBlocks.append(DoubleConv(inputChannels: 2 * ch, outputChannels: ch / 2, dropout: a.dropout,
-                                       scratch: scratch, using: &generator))
+            upBlocks.append(
+                DoubleConv(
+                    inputChannels: 2 * ch, outputChannels: ch / 2, dropout: a.dropout,
+                    scratch: scratch, using: &generator))
             ch /= 2
         }
-        upBlocks.append(DoubleConv(inputChannels: 2 * ch, outputChannels: ch, dropout: a.dropout,
-                                   scratch: scratch, using: &generator))
+        upBlocks.append(
+            DoubleConv(
+                inputChannels: 2 * ch, outputChannels: ch, dropout: a.dropout,
+                scratch: scratch, using: &generator))
         head = [
-            Conv2d(inputChannels: ch, outputChannels: ch / 2, kernelSize: 1, padding: 0, scratch: scratch, using: &generator),
-            Conv2d(inputChannels: ch / 2, outputChannels: a.outputChannels, kernelSize: 1, padding: 0, scratch: scratch, using: &generator),
-            Conv2d(inputChannels: a.outputChannels, outputChannels: a.outputChannels, kernelSize: 1, padding: 0, scratch: scratch, using: &generator),
+            Conv2d(
+                inputChannels: ch, outputChannels: ch / 2, kernelSize: 1, padding: 0, scratch: scratch,
+                using: &generator),
+            Conv2d(
+                inputChannels: ch / 2, outputChannels: a.outputChannels, kernelSize: 1, padding: 0, scratch: scratch,
+                using: &generator),
+            Conv2d(
+                inputChannels: a.outputChannels, outputChannels: a.outputChannels, kernelSize: 1, padding: 0,
+                scratch: scratch, using: &generator),
         ]
         pools = Array(repeating: MaxPool2d(), count: a.depth)
         upsamplers = Array(repeating: BilinearUpsample2d(), count: a.depth)
@@ -116,7 +138,8 @@ public struct UNet: Layer {
     public func validate(inputShape shape: [Int]) throws(ModelError) {
         let step = 1 << architecture.depth
         guard shape.count == 4, shape[0] >= 1, shape[1] == architecture.inputChannels,
-              shape[2] >= step, shape[3] >= step, shape[2] % step == 0, shape[3] % step == 0 else {
+            shape[2] >= step, shape[3] >= step, shape[2] % step == 0, shape[3] % step == 0
+        else {
             throw .unsupportedSize(shape, inputChannels: architecture.inputChannels, depth: architecture.depth)
         }
     }
@@ -211,7 +234,9 @@ public struct UNet: Layer {
     public mutating func probabilities(_ images: Tensor, batchSize: Int = 8) throws(ModelError) -> Tensor {
         try validate(inputShape: images.shape)
         precondition(batchSize >= 1, "batch size must be at least 1, got \(batchSize)")
-        let n = images.shape[0], h = images.shape[2], w = images.shape[3]
+        let n = images.shape[0]
+        let h = images.shape[2]
+        let w = images.shape[3]
         let planeCount = architecture.outputChannels * h * w
         var result = Tensor(shape: [n, architecture.outputChannels, h, w], repeating: 0)
         var start = 0

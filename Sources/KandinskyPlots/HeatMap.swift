@@ -41,7 +41,8 @@ public struct HeatMap: Sendable {
         let x = min(max(t, 0), 1) * Float(anchors.count - 1)
         let i = min(Int(x), anchors.count - 2)
         let f = x - Float(i)
-        let a = anchors[i], b = anchors[i + 1]
+        let a = anchors[i]
+        let b = anchors[i + 1]
         func mix(_ u: Float, _ v: Float) -> UInt8 { UInt8((u + (v - u) * f).rounded()) }
         return (mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
     }
@@ -53,17 +54,23 @@ public struct HeatMap: Sendable {
         precondition(values.rank == 2, "a heat map needs an [H, W] map, got \(values.shape)")
         let (h, w) = (values.shape[0], values.shape[1])
         let scale = max(1, 256 / max(h, w))
-        let gap = colourBar ? 4 * scale : 0, barWidth = colourBar ? max(8, 12 * scale / 2) : 0
-        let imageWidth = w * scale, imageHeight = h * scale
+        let gap = colourBar ? 4 * scale : 0
+        let barWidth = colourBar ? max(8, 12 * scale / 2) : 0
+        let imageWidth = w * scale
+        let imageHeight = h * scale
         let span = range.upperBound - range.lowerBound
         var map = [UInt8](repeating: 0, count: imageWidth * imageHeight * 3)
         values.withUnsafeBufferPointer { v in
             for row in 0..<imageHeight {
                 for col in 0..<imageWidth {
                     let value = v[(row / scale) * w + col / scale]
-                    let colour = value.isNaN ? Self.missingColour : Self.viridis(span > 0 ? (value - range.lowerBound) / span : 0)
+                    let colour =
+                        value.isNaN
+                        ? Self.missingColour : Self.viridis(span > 0 ? (value - range.lowerBound) / span : 0)
                     let o = (row * imageWidth + col) * 3
-                    map[o] = colour.0; map[o + 1] = colour.1; map[o + 2] = colour.2
+                    map[o] = colour.0
+                    map[o + 1] = colour.1
+                    map[o + 2] = colour.2
                 }
             }
         }
@@ -76,7 +83,9 @@ public struct HeatMap: Sendable {
                 let colour = Self.viridis(t)
                 for col in 0..<barWidth {
                     let o = (row * barWidth + col) * 3
-                    bar[o] = colour.0; bar[o + 1] = colour.1; bar[o + 2] = colour.2
+                    bar[o] = colour.0
+                    bar[o + 1] = colour.1
+                    bar[o + 2] = colour.2
                 }
             }
             image.paste(RGBImage(width: barWidth, height: imageHeight, pixels: bar), x: imageWidth + gap, y: 0)

@@ -36,7 +36,10 @@ public struct LineChart: Sendable {
         }
 
         /// A series with an interval (or nil for none) per point.
-        public init(name: String, points: [(x: Double, y: Double)], intervals: [(lower: Double, upper: Double)?], style: Style = .data) {
+        public init(
+            name: String, points: [(x: Double, y: Double)], intervals: [(lower: Double, upper: Double)?],
+            style: Style = .data
+        ) {
             self.name = name
             self.points = points
             self.errors = []
@@ -47,7 +50,9 @@ public struct LineChart: Sendable {
         /// The error bar of point `i`, if it has one with finite ends.
         package func bar(_ i: Int) -> (lower: Double, upper: Double)? {
             if !intervals.isEmpty {
-                guard i < intervals.count, let bar = intervals[i], bar.lower.isFinite, bar.upper.isFinite else { return nil }
+                guard i < intervals.count, let bar = intervals[i], bar.lower.isFinite, bar.upper.isFinite else {
+                    return nil
+                }
                 return bar
             }
             guard i < errors.count, errors[i].isFinite, errors[i] > 0, i < points.count else { return nil }
@@ -94,7 +99,9 @@ public struct LineChart: Sendable {
     package var yExtent: ClosedRange<Double>? {
         let values = series.flatMap { s in
             s.points.indices.flatMap { i -> [Double] in
-                guard s.points[i].y.isFinite, s.points[i].x.isFinite, !logarithmicX || s.points[i].x > 0 else { return [] }
+                guard s.points[i].y.isFinite, s.points[i].x.isFinite, !logarithmicX || s.points[i].x > 0 else {
+                    return []
+                }
                 return [s.points[i].y] + (s.bar(i).map { [$0.lower, $0.upper] } ?? [])
             }
         }
@@ -105,24 +112,36 @@ public struct LineChart: Sendable {
     /// The chart as an SVG document. Points with a non-finite coordinate (or x ≤ 0 on a log
     /// axis) are left out, and a line breaks there; a chart without any point says "no data".
     public var svg: String {
-        let left = 64.0, right = 150.0, top = 36.0, bottom = 48.0
-        let plotWidth = width - left - right, plotHeight = height - top - bottom
+        let left = 64.0
+        let right = 150.0
+        let top = 36.0
+        let bottom = 48.0
+        let plotWidth = width - left - right
+        let plotHeight = height - top - bottom
         let drawable = { (p: (x: Double, y: Double)) in p.x.isFinite && p.y.isFinite && (!logarithmicX || p.x > 0) }
         let xs = series.flatMap { $0.points.filter(drawable).map(\.x) }
         let tx: (Double) -> Double = { logarithmicX ? log10($0) : $0 }
         var xMin = xDomain.map { tx($0.lowerBound) } ?? xs.map(tx).min() ?? 0
         var xMax = xDomain.map { tx($0.upperBound) } ?? xs.map(tx).max() ?? 1
-        var yMin: Double, yMax: Double
+        var yMin: Double
+        var yMax: Double
         if let yDomain {
             (yMin, yMax) = (yDomain.lowerBound, yDomain.upperBound)
         } else {
             (yMin, yMax) = (yExtent?.lowerBound ?? 0, yExtent?.upperBound ?? 1)
         }
-        if !(xMax - xMin >= 1e-12) { xMin -= 0.5; xMax += 0.5 }
-        if !(yMax - yMin >= 1e-12) { yMin -= 0.5; yMax += 0.5 }
+        if !(xMax - xMin >= 1e-12) {
+            xMin -= 0.5
+            xMax += 0.5
+        }
+        if !(yMax - yMin >= 1e-12) {
+            yMin -= 0.5
+            yMax += 0.5
+        }
         if yDomain == nil {
             let pad = 0.05 * (yMax - yMin)
-            yMin -= pad; yMax += pad
+            yMin -= pad
+            yMax += pad
         }
         // Dodged series need room at the ends of the x range, where their points would sit on the frame.
         let dataCount = Double(series.filter { $0.style == .data }.count)
@@ -130,30 +149,36 @@ public struct LineChart: Sendable {
         let px: (Double) -> Double = { left + inset + (tx($0) - xMin) / (xMax - xMin) * (plotWidth - 2 * inset) }
         let py: (Double) -> Double = { top + (1 - ($0 - yMin) / (yMax - yMin)) * plotHeight }
         var out = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="12">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(left + plotWidth / 2)" y="20" text-anchor="middle" font-size="14">\(SVG.escape(title))</text>
-        <rect x="\(left)" y="\(top)" width="\(plotWidth)" height="\(plotHeight)" fill="none" stroke="#333"/>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="12">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(left + plotWidth / 2)" y="20" text-anchor="middle" font-size="14">\(SVG.escape(title))</text>
+            <rect x="\(left)" y="\(top)" width="\(plotWidth)" height="\(plotHeight)" fill="none" stroke="#333"/>
 
-        """
+            """
         let yTicks = Self.ticks(from: yMin, to: yMax)
         let yStep = yTicks.count > 1 ? yTicks[1] - yTicks[0] : 0
         for tick in yTicks {
             let y = py(tick)
             out += "<line x1=\"\(left)\" y1=\"\(f(y))\" x2=\"\(left + plotWidth)\" y2=\"\(f(y))\" stroke=\"#ddd\"/>"
-            out += "<text x=\"\(left - 6)\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(yStep > 0 ? Self.label(tick, step: yStep) : Self.label(tick))</text>\n"
+            out +=
+                "<text x=\"\(left - 6)\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(yStep > 0 ? Self.label(tick, step: yStep) : Self.label(tick))</text>\n"
         }
         let xTicks: [Double] = (self.xTicks ?? (logarithmicX ? Set(xs).sorted() : Self.ticks(from: xMin, to: xMax)))
             .filter { $0.isFinite && (!logarithmicX || $0 > 0) && tx($0) >= xMin - 1e-9 && tx($0) <= xMax + 1e-9 }
         for tick in xTicks {
             let x = px(tick)
-            out += "<line x1=\"\(f(x))\" y1=\"\(top + plotHeight)\" x2=\"\(f(x))\" y2=\"\(top + plotHeight + 4)\" stroke=\"#333\"/>"
-            out += "<text x=\"\(f(x))\" y=\"\(top + plotHeight + 18)\" text-anchor=\"middle\">\(Self.label(tick))</text>\n"
+            out +=
+                "<line x1=\"\(f(x))\" y1=\"\(top + plotHeight)\" x2=\"\(f(x))\" y2=\"\(top + plotHeight + 4)\" stroke=\"#333\"/>"
+            out +=
+                "<text x=\"\(f(x))\" y=\"\(top + plotHeight + 18)\" text-anchor=\"middle\">\(Self.label(tick))</text>\n"
         }
-        out += "<text x=\"\(left + plotWidth / 2)\" y=\"\(height - 8)\" text-anchor=\"middle\">\(SVG.escape(xLabel))</text>\n"
-        out += "<text transform=\"translate(16 \(top + plotHeight / 2)) rotate(-90)\" text-anchor=\"middle\">\(SVG.escape(yLabel))</text>\n"
+        out +=
+            "<text x=\"\(left + plotWidth / 2)\" y=\"\(height - 8)\" text-anchor=\"middle\">\(SVG.escape(xLabel))</text>\n"
+        out +=
+            "<text transform=\"translate(16 \(top + plotHeight / 2)) rotate(-90)\" text-anchor=\"middle\">\(SVG.escape(yLabel))</text>\n"
         if xs.isEmpty {
-            out += "<text x=\"\(left + plotWidth / 2)\" y=\"\(top + plotHeight / 2)\" text-anchor=\"middle\" fill=\"#888\">no data</text>\n"
+            out +=
+                "<text x=\"\(left + plotWidth / 2)\" y=\"\(top + plotHeight / 2)\" text-anchor=\"middle\" fill=\"#888\">no data</text>\n"
         }
         let dataSeries = series.indices.filter { series[$0].style == .data }
         var legend = ""
@@ -173,10 +198,15 @@ public struct LineChart: Sendable {
             // Runs of drawable points, so a missing point breaks the line instead of bridging it.
             var runs: [[String]] = [[]]
             for p in s.points {
-                if drawable(p) { runs[runs.count - 1].append("\(f(px(p.x) + shift)),\(f(py(p.y)))") } else if !runs[runs.count - 1].isEmpty { runs.append([]) }
+                if drawable(p) {
+                    runs[runs.count - 1].append("\(f(px(p.x) + shift)),\(f(py(p.y)))")
+                } else if !runs[runs.count - 1].isEmpty {
+                    runs.append([])
+                }
             }
             for run in runs where run.count > 1 {
-                out += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash) points=\"\(run.joined(separator: " "))\"/>\n"
+                out +=
+                    "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash) points=\"\(run.joined(separator: " "))\"/>\n"
             }
             if s.style == .data {
                 for (i, p) in s.points.enumerated() where drawable(p) {
@@ -184,13 +214,15 @@ public struct LineChart: Sendable {
                     out += "<circle cx=\"\(f(x))\" cy=\"\(f(py(p.y)))\" r=\"3\" fill=\"\(colour)\"/>"
                     if let bar = s.bar(i), bar.upper > bar.lower {
                         let (y0, y1) = (py(bar.lower), py(bar.upper))
-                        out += "<path d=\"M\(f(x)),\(f(y0)) V\(f(y1)) M\(f(x - 3)),\(f(y0)) H\(f(x + 3)) M\(f(x - 3)),\(f(y1)) H\(f(x + 3))\" stroke=\"\(colour)\" fill=\"none\"/>"
+                        out +=
+                            "<path d=\"M\(f(x)),\(f(y0)) V\(f(y1)) M\(f(x - 3)),\(f(y0)) H\(f(x + 3)) M\(f(x - 3)),\(f(y1)) H\(f(x + 3))\" stroke=\"\(colour)\" fill=\"none\"/>"
                     }
                 }
                 out += "\n"
             }
             let ly = top + 10 + Double(index) * 18
-            legend += "<line x1=\"\(left + plotWidth + 12)\" y1=\"\(ly)\" x2=\"\(left + plotWidth + 32)\" y2=\"\(ly)\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>"
+            legend +=
+                "<line x1=\"\(left + plotWidth + 12)\" y1=\"\(ly)\" x2=\"\(left + plotWidth + 32)\" y2=\"\(ly)\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>"
             legend += "<text x=\"\(left + plotWidth + 38)\" y=\"\(ly + 4)\">\(SVG.escape(s.name))</text>\n"
         }
         return out + legend + "</svg>\n"

@@ -26,13 +26,16 @@ public enum SVGPlots {
         }
         frame.body += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(SVG.palette[0])\" stroke-width=\"2.5\"/>\n"
         frame.label("CE\(subscriptDigits(k)) = \(String(format: "%.4f", error))")
-        frame.body += "<text x=\"\(f(frame.left + 10))\" y=\"\(f(frame.top + 38))\" font-size=\"11\" fill=\"#555\">dashed: coverage = confidence</text>\n"
+        frame.body +=
+            "<text x=\"\(f(frame.left + 10))\" y=\"\(f(frame.top + 38))\" font-size=\"11\" fill=\"#555\">dashed: coverage = confidence</text>\n"
         return frame.document()
     }
 
     /// A reliability diagram: for each non-empty bin [b/B, (b + 1)/B], a bar up to the observed
     /// frequency of the class, with the mean prediction marked, the diagonal, and "ECE = …".
-    public static func reliabilityDiagram(_ reliability: ProbabilityCalibration.Reliability, title: String = "Reliability") -> String {
+    public static func reliabilityDiagram(
+        _ reliability: ProbabilityCalibration.Reliability, title: String = "Reliability"
+    ) -> String {
         let bins = Double(reliability.binCount)
         var frame = Frame(title: title, xLabel: "predicted probability", yLabel: "observed frequency")
         for b in reliability.counts.indices where reliability.counts[b] > 0 {
@@ -41,7 +44,8 @@ public enum SVGPlots {
             let left = min(Double(b) / bins, 1 - 0.5 / bins)
             let (x0, y) = frame.point(left, reliability.meanTargets[b])
             let (x1, y0) = frame.point(min(Double(b + 1) / bins, 1), 0)
-            frame.body += "<rect x=\"\(f(x0))\" y=\"\(f(y))\" width=\"\(f(x1 - x0))\" height=\"\(f(y0 - y))\" fill=\"\(SVG.palette[0])\" fill-opacity=\"0.7\" stroke=\"#174a7c\"/>\n"
+            frame.body +=
+                "<rect x=\"\(f(x0))\" y=\"\(f(y))\" width=\"\(f(x1 - x0))\" height=\"\(f(y0 - y))\" fill=\"\(SVG.palette[0])\" fill-opacity=\"0.7\" stroke=\"#174a7c\"/>\n"
             let (mx, my) = frame.point(reliability.meanPredictions[b], reliability.meanPredictions[b])
             frame.body += "<circle cx=\"\(f(mx))\" cy=\"\(f(my))\" r=\"3\" fill=\"\(SVG.palette[1])\"/>\n"
         }
@@ -69,18 +73,27 @@ public enum SVGPlots {
                 let v = Double(i) / 10
                 let (x, _) = point(v, 0)
                 let (_, y) = point(0, v)
-                body += "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plot))\" stroke=\"#ddd\"/>\n"
-                body += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(left + plot))\" y2=\"\(f(y))\" stroke=\"#ddd\"/>\n"
+                body +=
+                    "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plot))\" stroke=\"#ddd\"/>\n"
+                body +=
+                    "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(left + plot))\" y2=\"\(f(y))\" stroke=\"#ddd\"/>\n"
                 if i % 2 == 0 {
-                    body += "<text x=\"\(f(x))\" y=\"\(f(top + plot + 16))\" font-size=\"11\" text-anchor=\"middle\">\(String(format: "%.1f", v))</text>\n"
-                    body += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" font-size=\"11\" text-anchor=\"end\">\(String(format: "%.1f", v))</text>\n"
+                    body +=
+                        "<text x=\"\(f(x))\" y=\"\(f(top + plot + 16))\" font-size=\"11\" text-anchor=\"middle\">\(String(format: "%.1f", v))</text>\n"
+                    body +=
+                        "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" font-size=\"11\" text-anchor=\"end\">\(String(format: "%.1f", v))</text>\n"
                 }
             }
-            let (x0, y0) = point(0, 0), (x1, y1) = point(1, 1)
-            body += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plot))\" height=\"\(f(plot))\" fill=\"none\" stroke=\"#333\"/>\n"
-            body += "<line x1=\"\(f(x0))\" y1=\"\(f(y0))\" x2=\"\(f(x1))\" y2=\"\(f(y1))\" stroke=\"\(SVG.reference)\" stroke-dasharray=\"5,4\"/>\n"
-            body += "<text x=\"\(f(left + plot / 2))\" y=\"\(f(top + plot + 36))\" font-size=\"13\" text-anchor=\"middle\">\(SVG.escape(xLabel))</text>\n"
-            body += "<text x=\"16\" y=\"\(f(top + plot / 2))\" font-size=\"13\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(f(top + plot / 2)))\">\(SVG.escape(yLabel))</text>\n"
+            let (x0, y0) = point(0, 0)
+            let (x1, y1) = point(1, 1)
+            body +=
+                "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plot))\" height=\"\(f(plot))\" fill=\"none\" stroke=\"#333\"/>\n"
+            body +=
+                "<line x1=\"\(f(x0))\" y1=\"\(f(y0))\" x2=\"\(f(x1))\" y2=\"\(f(y1))\" stroke=\"\(SVG.reference)\" stroke-dasharray=\"5,4\"/>\n"
+            body +=
+                "<text x=\"\(f(left + plot / 2))\" y=\"\(f(top + plot + 36))\" font-size=\"13\" text-anchor=\"middle\">\(SVG.escape(xLabel))</text>\n"
+            body +=
+                "<text x=\"16\" y=\"\(f(top + plot / 2))\" font-size=\"13\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(f(top + plot / 2)))\">\(SVG.escape(yLabel))</text>\n"
         }
 
         func point(_ x: Double, _ y: Double) -> (Double, Double) {

@@ -10,8 +10,9 @@ public struct CoverageContractReport: Sendable, CustomStringConvertible {
         /// Calibration threw.
         case threw(CalibrationError)
         /// The mean pool coverage at (n, α) is below 1 − α − z·SE: `shortfall` = 1 − α − mean.
-        case undercovers(calibrationImages: Int, alpha: Double, poolCoverage: CoverageSimulation.Estimate,
-                         bound: Double, shortfall: Double)
+        case undercovers(
+            calibrationImages: Int, alpha: Double, poolCoverage: CoverageSimulation.Estimate,
+            bound: Double, shortfall: Double)
         /// The standard error at (n, α) exceeds the maximum: the draws are too few for the
         /// check to see a shortfall of that size.
         case imprecise(calibrationImages: Int, alpha: Double, standardError: Double, maximum: Double)
@@ -54,16 +55,19 @@ public struct CoverageContractReport: Sendable, CustomStringConvertible {
     /// checked against, and the mean set size; each measurement is mean ± standard error.
     public var description: String {
         let scenes = simulation.scenes
-        var lines = ["coverage contract of \(grouping) (\(rule) rule, \(simulation.draws) draws of \(simulation.testImages) "
-            + "test images, \(scenes.height) × \(scenes.width) scenes, seed \(simulation.seed), pool coverage ≥ 1 − α − "
-            + String(format: "%g", z) + "·SE): " + (passed ? "passed" : "FAILED \(failures.count) check(s)")]
+        var lines = [
+            "coverage contract of \(grouping) (\(rule) rule, \(simulation.draws) draws of \(simulation.testImages) "
+                + "test images, \(scenes.height) × \(scenes.width) scenes, seed \(simulation.seed), pool coverage ≥ 1 − α − "
+                + String(format: "%g", z) + "·SE): " + (passed ? "passed" : "FAILED \(failures.count) check(s)")
+        ]
         lines.append("     n      α  per-image      pixel-mean     pooled         pool           bound  set size")
         for cell in cells {
             let bound = 1 - cell.alpha - z * cell.poolCoverage.standardError
             let mark = cell.poolCoverage.mean >= bound ? " " : "!"
-            lines.append(String(format: "  %4d  %5.3f", cell.calibrationImages, cell.alpha)
-                + "  \(cell.perImageCoverage)  \(cell.pixelMeanCoverage)  \(cell.pooledCoverage)  \(cell.poolCoverage)"
-                + mark + String(format: " %.3f", bound) + "  \(cell.meanSetSize)")
+            lines.append(
+                String(format: "  %4d  %5.3f", cell.calibrationImages, cell.alpha)
+                    + "  \(cell.perImageCoverage)  \(cell.pixelMeanCoverage)  \(cell.pooledCoverage)  \(cell.poolCoverage)"
+                    + mark + String(format: " %.3f", bound) + "  \(cell.meanSetSize)")
         }
         lines += failures.map { "  - \($0)" }
         return lines.joined(separator: "\n")
@@ -94,13 +98,16 @@ public struct CoverageContractReport: Sendable, CustomStringConvertible {
 /// The grouping rule's guarantee is a lower bound: a strategy that overcovers passes.
 ///
 /// - Complexity: draws × sizes × (one calibration + |α| prediction sets).
-public func checkCoverageContract<G: NonconformityGrouping>(simulation: CoverageSimulation = CoverageSimulation(),
-                                                            rule: QuantileRule = .conformal, z: Double = 3,
-                                                            maximumStandardError: Double? = 0.01,
-                                                            _ makeGrouping: (UInt64) -> G) -> CoverageContractReport {
+public func checkCoverageContract<G: NonconformityGrouping>(
+    simulation: CoverageSimulation = CoverageSimulation(),
+    rule: QuantileRule = .conformal, z: Double = 3,
+    maximumStandardError: Double? = 0.01,
+    _ makeGrouping: (UInt64) -> G
+) -> CoverageContractReport {
     precondition(z >= 0, "z must be ≥ 0, got \(z)")
-    var report = CoverageContractReport(grouping: makeGrouping(0).name, rule: rule, simulation: simulation, z: z,
-                                        maximumStandardError: maximumStandardError, cells: [], failures: [])
+    var report = CoverageContractReport(
+        grouping: makeGrouping(0).name, rule: rule, simulation: simulation, z: z,
+        maximumStandardError: maximumStandardError, cells: [], failures: [])
     do throws(CalibrationError) {
         report.cells = try simulation.run(rule: rule, makeGrouping)
     } catch {
@@ -111,12 +118,16 @@ public func checkCoverageContract<G: NonconformityGrouping>(simulation: Coverage
         let coverage = cell.poolCoverage
         let bound = 1 - cell.alpha - z * coverage.standardError
         if !(coverage.mean >= bound) {
-            report.failures.append(.undercovers(calibrationImages: cell.calibrationImages, alpha: cell.alpha,
-                                                poolCoverage: coverage, bound: bound, shortfall: 1 - cell.alpha - coverage.mean))
+            report.failures.append(
+                .undercovers(
+                    calibrationImages: cell.calibrationImages, alpha: cell.alpha,
+                    poolCoverage: coverage, bound: bound, shortfall: 1 - cell.alpha - coverage.mean))
         }
         if let maximumStandardError, !(coverage.standardError <= maximumStandardError) {
-            report.failures.append(.imprecise(calibrationImages: cell.calibrationImages, alpha: cell.alpha,
-                                              standardError: coverage.standardError, maximum: maximumStandardError))
+            report.failures.append(
+                .imprecise(
+                    calibrationImages: cell.calibrationImages, alpha: cell.alpha,
+                    standardError: coverage.standardError, maximum: maximumStandardError))
         }
     }
     return report
@@ -124,8 +135,12 @@ public func checkCoverageContract<G: NonconformityGrouping>(simulation: Coverage
 
 /// ``checkCoverageContract(simulation:rule:z:maximumStandardError:_:)`` with the same strategy
 /// for every draw (one without a seed, or with its seed fixed).
-public func checkCoverageContract<G: NonconformityGrouping>(_ grouping: G, simulation: CoverageSimulation = CoverageSimulation(),
-                                                            rule: QuantileRule = .conformal, z: Double = 3,
-                                                            maximumStandardError: Double? = 0.01) -> CoverageContractReport {
-    checkCoverageContract(simulation: simulation, rule: rule, z: z, maximumStandardError: maximumStandardError) { _ in grouping }
+public func checkCoverageContract<G: NonconformityGrouping>(
+    _ grouping: G, simulation: CoverageSimulation = CoverageSimulation(),
+    rule: QuantileRule = .conformal, z: Double = 3,
+    maximumStandardError: Double? = 0.01
+) -> CoverageContractReport {
+    checkCoverageContract(simulation: simulation, rule: rule, z: z, maximumStandardError: maximumStandardError) { _ in
+        grouping
+    }
 }

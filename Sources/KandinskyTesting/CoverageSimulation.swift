@@ -37,9 +37,13 @@ public struct CoverageSimulation: Sendable {
     public var seed: UInt64
 
     /// A simulation; the defaults make a quick check (8 × 10 images, 200 draws of 4 test images).
-    public init(scenes: ExchangeableScenes = ExchangeableScenes(height: 8, width: 10), calibrationSizes: [Int] = [5, 10, 20],
-                alphas: [Double] = [0.1, 0.05], draws: Int = 200, testImages: Int = 4, levelCount: Int? = nil, seed: UInt64 = 0) {
-        precondition(draws >= 2 && testImages >= 1 && calibrationSizes.allSatisfy({ $0 >= 1 }), "need ≥ 2 draws, ≥ 1 test image and sizes ≥ 1")
+    public init(
+        scenes: ExchangeableScenes = ExchangeableScenes(height: 8, width: 10), calibrationSizes: [Int] = [5, 10, 20],
+        alphas: [Double] = [0.1, 0.05], draws: Int = 200, testImages: Int = 4, levelCount: Int? = nil, seed: UInt64 = 0
+    ) {
+        precondition(
+            draws >= 2 && testImages >= 1 && calibrationSizes.allSatisfy({ $0 >= 1 }),
+            "need ≥ 2 draws, ≥ 1 test image and sizes ≥ 1")
         precondition(alphas.allSatisfy { $0 > 0 && $0 < 1 }, "every α must lie in (0, 1), got \(alphas)")
         self.scenes = scenes
         self.calibrationSizes = calibrationSizes
@@ -88,7 +92,9 @@ public struct CoverageSimulation: Sendable {
     }
 
     /// Runs the simulation for the strategy `makeGrouping(draw)` (a seed per draw) under `rule`.
-    public func run<G: NonconformityGrouping>(rule: QuantileRule, _ makeGrouping: (UInt64) -> G) throws(CalibrationError) -> [Cell] {
+    public func run<G: NonconformityGrouping>(rule: QuantileRule, _ makeGrouping: (UInt64) -> G)
+        throws(CalibrationError) -> [Cell]
+    {
         var cells: [Cell] = []
         for n in calibrationSizes {
             var measured = [[[Double]]](repeating: [[Double]](repeating: [], count: 5), count: alphas.count)
@@ -97,7 +103,8 @@ public struct CoverageSimulation: Sendable {
                 let calibration = scenes.images(count: n, using: &generator)
                 let test = scenes.images(count: testImages, using: &generator)
                 let scores = try ScoreStore(probabilities: calibration.probabilities, targets: calibration.targets)
-                let curves = try Calibrator(grouping: makeGrouping(UInt64(draw)), levelCount: levelCount, rule: rule).calibrate(scores)
+                let curves = try Calibrator(grouping: makeGrouping(UInt64(draw)), levelCount: levelCount, rule: rule)
+                    .calibrate(scores)
                 for (a, alpha) in alphas.enumerated() {
                     let sets = try curves.predictionSets(probabilities: test.probabilities, alpha: alpha)
                     let values = Self.measure(sets: sets, targets: test.targets, groups: curves.groups)
@@ -106,8 +113,10 @@ public struct CoverageSimulation: Sendable {
             }
             for (a, alpha) in alphas.enumerated() {
                 let e = measured[a].map(Estimate.init)
-                cells.append(Cell(calibrationImages: n, alpha: alpha, perImageCoverage: e[0], pixelMeanCoverage: e[1],
-                                  pooledCoverage: e[2], poolCoverage: e[3], meanSetSize: e[4]))
+                cells.append(
+                    Cell(
+                        calibrationImages: n, alpha: alpha, perImageCoverage: e[0], pixelMeanCoverage: e[1],
+                        pooledCoverage: e[2], poolCoverage: e[3], meanSetSize: e[4]))
             }
         }
         return cells
@@ -119,9 +128,12 @@ public struct CoverageSimulation: Sendable {
         let (n, classCount, h, w) = (targets.shape[0], targets.shape[1], targets.shape[2], targets.shape[3])
         let pixels = h * w
         let foreground = min(1, classCount - 1)
-        var perImage = 0.0, imagesWithTargets = 0
-        var locationCovered = [Int](repeating: 0, count: pixels), locationTotal = [Int](repeating: 0, count: pixels)
-        var poolSum = 0.0, poolCount = 0
+        var perImage = 0.0
+        var imagesWithTargets = 0
+        var locationCovered = [Int](repeating: 0, count: pixels)
+        var locationTotal = [Int](repeating: 0, count: pixels)
+        var poolSum = 0.0
+        var poolCount = 0
         var inSets = 0
         sets.withUnsafeBufferPointer { s in
             targets.withUnsafeBufferPointer { t in
@@ -130,9 +142,11 @@ public struct CoverageSimulation: Sendable {
                     for c in 0..<classCount {
                         let base = (image * classCount + c) * pixels
                         let poolCountOfClass = groups.labels[c] == nil ? pixels : groups.groupCounts[c]
-                        var covered = [Int](repeating: 0, count: poolCountOfClass), total = [Int](repeating: 0, count: poolCountOfClass)
+                        var covered = [Int](repeating: 0, count: poolCountOfClass)
+                        var total = [Int](repeating: 0, count: poolCountOfClass)
                         for p in 0..<pixels where t[base + p] == 1 {
-                            let pool = groups.labels[c].map { labels in labels.withUnsafeBufferPointer { Int($0[p]) } } ?? p
+                            let pool =
+                                groups.labels[c].map { labels in labels.withUnsafeBufferPointer { Int($0[p]) } } ?? p
                             total[pool] += 1
                             covered[pool] += Int(s[base + p])
                             if c == foreground {
@@ -156,9 +170,13 @@ public struct CoverageSimulation: Sendable {
             }
         }
         let locations = (0..<pixels).filter { locationTotal[$0] > 0 }
-        let pixelMean = locations.reduce(0.0) { $0 + Double(locationCovered[$1]) / Double(locationTotal[$1]) } / Double(locations.count)
+        let pixelMean =
+            locations.reduce(0.0) { $0 + Double(locationCovered[$1]) / Double(locationTotal[$1]) }
+            / Double(locations.count)
         let pooled = Double(locationCovered.reduce(0, +)) / Double(locationTotal.reduce(0, +))
-        return [perImage / Double(imagesWithTargets), pixelMean, pooled, poolSum / Double(poolCount),
-                Double(inSets) / Double(n * pixels)]
+        return [
+            perImage / Double(imagesWithTargets), pixelMean, pooled, poolSum / Double(poolCount),
+            Double(inSets) / Double(n * pixels),
+        ]
     }
 }

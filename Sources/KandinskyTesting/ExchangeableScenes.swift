@@ -31,11 +31,14 @@ public struct ExchangeableScenes: Sendable, Equatable {
     /// image across, biased towards the centre.
     ///
     /// - Precondition: H, W ≥ 1; object counts ≥ 1; sizes > 0; spread in [0, 1].
-    public init(height: Int, width: Int, objectCount: ClosedRange<Int> = 1...3,
-                objectSize: ClosedRange<Double> = 0.05...0.33, centreSpread: Double = 0.6) {
+    public init(
+        height: Int, width: Int, objectCount: ClosedRange<Int> = 1...3,
+        objectSize: ClosedRange<Double> = 0.05...0.33, centreSpread: Double = 0.6
+    ) {
         precondition(height >= 1 && width >= 1, "scenes need at least one pixel, got \(height) × \(width)")
-        precondition(objectCount.lowerBound >= 1 && objectSize.lowerBound > 0 && (0...1).contains(centreSpread),
-                     "object counts must be ≥ 1, sizes > 0 and the spread in [0, 1]")
+        precondition(
+            objectCount.lowerBound >= 1 && objectSize.lowerBound > 0 && (0...1).contains(centreSpread),
+            "object counts must be ≥ 1, sizes > 0 and the spread in [0, 1]")
         self.height = height
         self.width = width
         self.objectCount = objectCount
@@ -47,16 +50,22 @@ public struct ExchangeableScenes: Sendable, Equatable {
     /// and one-hot targets [count, 2, H, W].
     ///
     /// - Complexity: O(count · H · W · objects).
-    public func images(count: Int, using generator: inout some RandomNumberGenerator) -> (probabilities: Tensor, targets: ShapedArray<UInt8>) {
+    public func images(count: Int, using generator: inout some RandomNumberGenerator) -> (
+        probabilities: Tensor, targets: ShapedArray<UInt8>
+    ) {
         let (h, w) = (height, width)
         var p = [Float](repeating: 0, count: count * 2 * h * w)
         var t = [UInt8](repeating: 0, count: count * 2 * h * w)
         let size = Double(min(h, w))
         for image in 0..<count {
-            let objects = (0..<Int.random(in: objectCount, using: &generator)).map { _ -> (x: Double, y: Double, a: Double, b: Double) in
+            let objects = (0..<Int.random(in: objectCount, using: &generator)).map {
+                _ -> (x: Double, y: Double, a: Double, b: Double) in
                 let x = Double(w) / 2 + (generator.nextUnitDouble() - 0.5) * Double(w) * centreSpread
                 let y = Double(h) / 2 + (generator.nextUnitDouble() - 0.5) * Double(h) * centreSpread
-                let a = size * (objectSize.lowerBound + (objectSize.upperBound - objectSize.lowerBound) * generator.nextUnitDouble())
+                let a =
+                    size
+                    * (objectSize.lowerBound + (objectSize.upperBound - objectSize.lowerBound)
+                        * generator.nextUnitDouble())
                 return (x, y, a, a * (0.6 + 0.8 * generator.nextUnitDouble()))
             }
             let offset = 0.6 * generator.nextNormal()
@@ -64,7 +73,8 @@ public struct ExchangeableScenes: Sendable, Equatable {
                 for col in 0..<w {
                     var distance = Double.infinity
                     for o in objects {
-                        let dx = (Double(col) + 0.5 - o.x) / o.a, dy = (Double(row) + 0.5 - o.y) / o.b
+                        let dx = (Double(col) + 0.5 - o.x) / o.a
+                        let dy = (Double(row) + 0.5 - o.y) / o.b
                         distance = min(distance, dx * dx + dy * dy)
                     }
                     let inside = distance <= 1

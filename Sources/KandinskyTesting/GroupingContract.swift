@@ -43,7 +43,8 @@ public struct GroupingContractReport: Sendable, CustomStringConvertible {
             case .wrongShape(let c, let shape, let expected):
                 "class \(c): label map of shape \(shape), expected \(expected)"
             case .inconsistentGroupCount(let c, let count, let grouped):
-                grouped ? "class \(c): a label map with \(count) groups (needs ≥ 1)"
+                grouped
+                    ? "class \(c): a label map with \(count) groups (needs ≥ 1)"
                     : "class \(c): pixelwise (no label map) but \(count) groups (needs 0)"
             case .labelOutOfRange(let c, let pixel, let label, let count, let n):
                 "class \(c): \(n) label(s) outside 0..<\(count), the first \(label) at pixel \(pixel)"
@@ -86,10 +87,13 @@ public struct GroupingContractReport: Sendable, CustomStringConvertible {
 
     /// A header line naming the strategy, the data and the verdict, then one line per failure.
     public var description: String {
-        var lines = ["grouping contract of \(grouping) (\(rule) rule, \(imageCount) images of \(height) × \(width), "
-            + "\(classCount) classes): " + (passed ? "passed" : "FAILED \(failures.count) check(s)")]
-        lines.append("  groups per class \(groupCounts); groups from \(groupingImages.count) images, thresholds from "
-            + "\(thresholdImages.count) (selectsGroupsFromScores = \(selectsGroupsFromScores))")
+        var lines = [
+            "grouping contract of \(grouping) (\(rule) rule, \(imageCount) images of \(height) × \(width), "
+                + "\(classCount) classes): " + (passed ? "passed" : "FAILED \(failures.count) check(s)")
+        ]
+        lines.append(
+            "  groups per class \(groupCounts); groups from \(groupingImages.count) images, thresholds from "
+                + "\(thresholdImages.count) (selectsGroupsFromScores = \(selectsGroupsFromScores))")
         lines += failures.map { "  - \($0)" }
         return lines.joined(separator: "\n")
     }
@@ -134,17 +138,20 @@ public struct GroupingContractReport: Sendable, CustomStringConvertible {
 ///   - seed: the calibrator's seed (its group split) and the seed of the generated scores.
 /// - Complexity: three calls of `groups(for:)` (five when it claims not to look at the
 ///   scores) and two calibrations, plus O(Q·C·H·W) for the curve checks.
-public func checkGroupingContract<G: NonconformityGrouping>(_ grouping: G, scores: ScoreStore? = nil,
-                                                            rule: QuantileRule = .conformal, levelCount: Int? = nil,
-                                                            seed: UInt64 = 0) -> GroupingContractReport {
+public func checkGroupingContract<G: NonconformityGrouping>(
+    _ grouping: G, scores: ScoreStore? = nil,
+    rule: QuantileRule = .conformal, levelCount: Int? = nil,
+    seed: UInt64 = 0
+) -> GroupingContractReport {
     let scores = scores ?? defaultContractScores(seed: seed)
     let calibrator = Calibrator(grouping: grouping, levelCount: levelCount, rule: rule, seed: seed)
     let split = calibrator.splitImages(count: scores.imageCount)
-    var report = GroupingContractReport(grouping: grouping.name, rule: rule, imageCount: scores.imageCount,
-                                        classCount: scores.classCount, height: scores.height, width: scores.width,
-                                        selectsGroupsFromScores: grouping.selectsGroupsFromScores,
-                                        groupingImages: split.grouping, thresholdImages: split.thresholds,
-                                        groupCounts: [], failures: [])
+    var report = GroupingContractReport(
+        grouping: grouping.name, rule: rule, imageCount: scores.imageCount,
+        classCount: scores.classCount, height: scores.height, width: scores.width,
+        selectsGroupsFromScores: grouping.selectsGroupsFromScores,
+        groupingImages: split.grouping, thresholdImages: split.thresholds,
+        groupCounts: [], failures: [])
     let isSplit = split.grouping.count != scores.imageCount
     let groupScores = isSplit ? scores.images(split.grouping) : scores
     let thresholdScores = isSplit ? scores.images(split.thresholds) : scores
@@ -166,7 +173,8 @@ public func checkGroupingContract<G: NonconformityGrouping>(_ grouping: G, score
     case .success(let groups):
         first = groups
     }
-    report.failures += malformations(of: first, classCount: scores.classCount, height: scores.height, width: scores.width)
+    report.failures += malformations(
+        of: first, classCount: scores.classCount, height: scores.height, width: scores.width)
     if first.labels.count == scores.classCount && first.groupCounts.count == scores.classCount {
         report.groupCounts = first.groupCounts
     }
@@ -175,11 +183,14 @@ public func checkGroupingContract<G: NonconformityGrouping>(_ grouping: G, score
     // 5: determinism of the strategy, then of the whole calibration.
     switch groups(of: groupScores) {
     case .success(let second):
-        if let difference = firstDifference(first, second) { report.failures.append(.nondeterministic(what: difference)) }
+        if let difference = firstDifference(first, second) {
+            report.failures.append(.nondeterministic(what: difference))
+        }
     case .failure(let error):
         report.failures.append(.nondeterministic(what: "outcomes (groups, then the error \(error))"))
     }
-    let curves: CalibratedCurves, again: CalibratedCurves
+    let curves: CalibratedCurves
+    let again: CalibratedCurves
     do throws(CalibrationError) {
         curves = try calibrator.calibrate(scores)
         again = try calibrator.calibrate(scores)
@@ -197,7 +208,8 @@ public func checkGroupingContract<G: NonconformityGrouping>(_ grouping: G, score
     // A strategy that changed its groups between calls has been reported; the rest checks the
     // calibrated curves against the groups the calibrator used.
     let used = curves.groups
-    guard malformations(of: used, classCount: scores.classCount, height: scores.height, width: scores.width).isEmpty else {
+    guard malformations(of: used, classCount: scores.classCount, height: scores.height, width: scores.width).isEmpty
+    else {
         return report
     }
 
@@ -224,7 +236,8 @@ public func checkGroupingContract<G: NonconformityGrouping>(_ grouping: G, score
                 changed.formUnion(0..<scores.classCount)
                 continue
             }
-            for c in 0..<scores.classCount where other.labels[c] != first.labels[c] || other.groupCounts[c] != first.groupCounts[c] {
+            for c in 0..<scores.classCount
+            where other.labels[c] != first.labels[c] || other.groupCounts[c] != first.groupCounts[c] {
                 changed.insert(c)
             }
         }
@@ -246,9 +259,13 @@ func defaultContractScores(seed: UInt64) -> ScoreStore {
 }
 
 /// Clauses 2–4 on a strategy's raw output.
-func malformations(of groups: PixelGroups, classCount: Int, height: Int, width: Int) -> [GroupingContractReport.Failure] {
+func malformations(of groups: PixelGroups, classCount: Int, height: Int, width: Int) -> [GroupingContractReport.Failure]
+{
     guard groups.labels.count == classCount, groups.groupCounts.count == classCount else {
-        return [.wrongClassCount(labelMaps: groups.labels.count, groupCounts: groups.groupCounts.count, expected: classCount)]
+        return [
+            .wrongClassCount(
+                labelMaps: groups.labels.count, groupCounts: groups.groupCounts.count, expected: classCount)
+        ]
     }
     var failures: [GroupingContractReport.Failure] = []
     for c in 0..<classCount {
@@ -266,7 +283,8 @@ func malformations(of groups: PixelGroups, classCount: Int, height: Int, width: 
             continue
         }
         var used = [Bool](repeating: false, count: count)
-        var outside = 0, firstOutside: (pixel: Int, label: Int32)?
+        var outside = 0
+        var firstOutside: (pixel: Int, label: Int32)?
         map.withUnsafeBufferPointer { l in
             for (p, label) in l.enumerated() {
                 if label >= 0 && Int(label) < count {
@@ -278,8 +296,10 @@ func malformations(of groups: PixelGroups, classCount: Int, height: Int, width: 
             }
         }
         if let firstOutside {
-            failures.append(.labelOutOfRange(classIndex: c, pixel: firstOutside.pixel, label: firstOutside.label,
-                                             groupCount: count, count: outside))
+            failures.append(
+                .labelOutOfRange(
+                    classIndex: c, pixel: firstOutside.pixel, label: firstOutside.label,
+                    groupCount: count, count: outside))
         }
         let empty = used.indices.filter { !used[$0] }
         if !empty.isEmpty { failures.append(.emptyGroups(classIndex: c, groups: empty)) }
@@ -307,7 +327,9 @@ func curveFailures(_ curves: Tensor, rule: QuantileRule) -> [GroupingContractRep
     var failures: [GroupingContractReport.Failure] = []
     curves.withUnsafeBufferPointer { v in
         for c in 0..<classCount {
-            var nanCount = 0, firstNaN: (k: Int, p: Int)?, decrease: (k: Int, p: Int)?
+            var nanCount = 0
+            var firstNaN: (k: Int, p: Int)?
+            var decrease: (k: Int, p: Int)?
             for k in 0..<levelCount {
                 let row = (k * classCount + c) * pixels
                 for p in 0..<pixels {
@@ -316,15 +338,19 @@ func curveFailures(_ curves: Tensor, rule: QuantileRule) -> [GroupingContractRep
                         nanCount += 1
                         if firstNaN == nil { firstNaN = (k, p) }
                     } else if k > 0, decrease == nil, case let previous = v[row - classCount * pixels + p],
-                              !previous.isNaN, value < previous {
+                        !previous.isNaN, value < previous
+                    {
                         decrease = (k, p)
                     }
                 }
             }
             if rule == .conformal, let firstNaN {
-                failures.append(.nanThreshold(classIndex: c, levelIndex: firstNaN.k, pixel: firstNaN.p, count: nanCount))
+                failures.append(
+                    .nanThreshold(classIndex: c, levelIndex: firstNaN.k, pixel: firstNaN.p, count: nanCount))
             }
-            if let decrease { failures.append(.decreasingCurve(classIndex: c, levelIndex: decrease.k, pixel: decrease.p)) }
+            if let decrease {
+                failures.append(.decreasingCurve(classIndex: c, levelIndex: decrease.k, pixel: decrease.p))
+            }
         }
     }
     return failures

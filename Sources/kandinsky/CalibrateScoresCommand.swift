@@ -8,7 +8,8 @@ import KandinskyExperiments
 struct CalibrateScoresCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate-scores",
-        abstract: "Calibrate non-conformity curves from probabilities and targets (.npy or .safetensors shards) or a score store.",
+        abstract:
+            "Calibrate non-conformity curves from probabilities and targets (.npy or .safetensors shards) or a score store.",
         discussion: """
             Scores are s = 1 − p at target pixels. The method decides which pixels share a curve: \
             pixel (each pixel alone), image (all pixels of a class), kmeans (clusters of pixels with \
@@ -35,20 +36,32 @@ struct CalibrateScoresCommand: ParsableCommand {
     var quantile: QuantileRule = .conformal
     @Option(help: "Classes grouped by kmeans and gen-ann, comma-separated (default: every class; 1 as the original).")
     var classes: String?
-    @Option(help: "Images that choose kmeans/gen-ann groups: auto (0.5 under conformal, none under linear), none (all images, the paper's variant, not covered by the guarantee) or a fraction in (0, 1).")
+    @Option(
+        help:
+            "Images that choose kmeans/gen-ann groups: auto (0.5 under conformal, none under linear), none (all images, the paper's variant, not covered by the guarantee) or a fraction in (0, 1)."
+    )
     var groupSplit = "auto"
-    @Option(help: "What a pixel or group that cannot reach a level takes under conformal: none (+∞, always in), group or image.")
+    @Option(
+        help:
+            "What a pixel or group that cannot reach a level takes under conformal: none (+∞, always in), group or image."
+    )
     var fallback: ThresholdFallback = .none
     @Option(help: "Number of k-means clusters.") var clusters = KMeansGrouping.Parameters.default.clusterCount
     @Option(help: "Curve indices used as features by kmeans and gen-ann.")
     var curvePoints = Self.list(KMeansGrouping.Parameters.default.curvePoints.map(Double.init))
-    @Option(help: "Number of curve points Q, 2 to \(Self.maximumCurveCount) (default: 101 under conformal, 100 under linear).")
+    @Option(
+        help:
+            "Number of curve points Q, 2 to \(Self.maximumCurveCount) (default: 101 under conformal, 100 under linear)."
+    )
     var curveCount: Int?
     @Option(help: "Differential-evolution population size (gen-ann).") var population = Self.annulus.populationSize
     @Option(help: "Differential-evolution generation limit (gen-ann).") var maxGenerations = Self.annulus.maxGenerations
     @Option(help: "Stop when the population's objective spread falls below this (gen-ann).")
     var tolerance = Self.annulus.tolerance
-    @Option(help: "Bounds of cx, cy, r1, r2, r3 as ten comma-separated numbers (gen-ann); write --bounds=-20,20,... when the first is negative.")
+    @Option(
+        help:
+            "Bounds of cx, cy, r1, r2, r3 as ten comma-separated numbers (gen-ann); write --bounds=-20,20,... when the first is negative."
+    )
     var bounds = Self.list(Self.annulus.bounds.flatMap { $0 })
     @Option(help: "Pixels in the subsampled objective used while searching, 0 for exact evaluations (gen-ann).")
     var searchSampleSize = Self.annulus.searchSampleSize ?? 0
@@ -77,30 +90,42 @@ struct CalibrateScoresCommand: ParsableCommand {
                 throw ValidationError("--scores: give a score store or --probs and --targets, not both")
             }
             guard precisionOption == nil else {
-                throw ValidationError("--precision: a score store keeps the precision it was scored with; give it to score instead")
+                throw ValidationError(
+                    "--precision: a score store keeps the precision it was scored with; give it to score instead")
             }
         } else {
             try inputs.validate(requireTargets: true)
         }
         guard levelCount >= 2 && levelCount <= Self.maximumCurveCount else {
-            throw ValidationError("--curve-count: expected 2 to \(Self.maximumCurveCount) curve points, found \(levelCount)")
+            throw ValidationError(
+                "--curve-count: expected 2 to \(Self.maximumCurveCount) curve points, found \(levelCount)")
         }
         _ = try split()
         if let classes { _ = try CalibrationInputs.integers(classes, option: "--classes") }
         guard clusters >= 1 else { throw ValidationError("--clusters: expected at least 1 cluster, found \(clusters)") }
-        guard population >= 4 else { throw ValidationError("--population: differential evolution needs at least 4 individuals, found \(population)") }
-        guard maxGenerations >= 0 else { throw ValidationError("--max-generations: expected a non-negative number, found \(maxGenerations)") }
-        guard searchSampleSize >= 0 else { throw ValidationError("--search-sample-size: expected 0 or a positive number, found \(searchSampleSize)") }
+        guard population >= 4 else {
+            throw ValidationError(
+                "--population: differential evolution needs at least 4 individuals, found \(population)")
+        }
+        guard maxGenerations >= 0 else {
+            throw ValidationError("--max-generations: expected a non-negative number, found \(maxGenerations)")
+        }
+        guard searchSampleSize >= 0 else {
+            throw ValidationError("--search-sample-size: expected 0 or a positive number, found \(searchSampleSize)")
+        }
         let points = try CalibrationInputs.integers(curvePoints, option: "--curve-points")
         guard points.allSatisfy({ $0 >= 0 && $0 < levelCount }) else {
-            throw ValidationError("--curve-points: expected indices in 0..<\(levelCount) (the curve count), found \(points)")
+            throw ValidationError(
+                "--curve-points: expected indices in 0..<\(levelCount) (the curve count), found \(points)")
         }
         let b = try CalibrationInputs.numbers(bounds, option: "--bounds")
         guard b.count == 10 else {
-            throw ValidationError("--bounds: expected ten numbers low,high for cx, cy, r1, r2, r3, found \(b.count) in '\(bounds)'")
+            throw ValidationError(
+                "--bounds: expected ten numbers low,high for cx, cy, r1, r2, r3, found \(b.count) in '\(bounds)'")
         }
         for (j, name) in ["cx", "cy", "r1", "r2", "r3"].enumerated() where !(b[2 * j] <= b[2 * j + 1]) {
-            throw ValidationError("--bounds: the \(name) pair \(b[2 * j]),\(b[2 * j + 1]) is reversed or NaN (expected low ≤ high)")
+            throw ValidationError(
+                "--bounds: the \(name) pair \(b[2 * j]),\(b[2 * j + 1]) is reversed or NaN (expected low ≤ high)")
         }
     }
 
@@ -117,7 +142,8 @@ struct CalibrateScoresCommand: ParsableCommand {
         let classes = try classes.map { try CalibrationInputs.integers($0, option: "--classes") }
         let points = try CalibrationInputs.integers(curvePoints, option: "--curve-points")
         let b = try CalibrationInputs.numbers(bounds, option: "--bounds")
-        var kmeans = KMeansGrouping.Parameters.default, annulus = Self.annulus
+        var kmeans = KMeansGrouping.Parameters.default
+        var annulus = Self.annulus
         (kmeans.classes, kmeans.curvePoints, kmeans.clusterCount, kmeans.seed) = (classes, points, clusters, seed)
         (annulus.classes, annulus.curvePoints, annulus.seed) = (classes, points, seed)
         annulus.bounds = stride(from: 0, to: 10, by: 2).map { [b[$0], b[$0 + 1]] }
@@ -140,15 +166,20 @@ struct CalibrateScoresCommand: ParsableCommand {
             targetsName = ShardedInputs.describe(shards.targets)
         }
         if method == .kmeans || method == .genAnn {
-            _ = try InputValidation.groupedClasses(specification.classes, classCount: scores.classCount, source: "--classes")
+            _ = try InputValidation.groupedClasses(
+                specification.classes, classCount: scores.classCount, source: "--classes")
         }
         for c in 0..<scores.classCount where scores.scoreCount(ofClass: c) == 0 {
-            CalibrationInputs.warn("\(targetsName): class \(c) has no target pixel; its threshold is \(quantile == .conformal ? "+inf (always in the set)" : "NaN (never in the set)")")
+            CalibrationInputs.warn(
+                "\(targetsName): class \(c) has no target pixel; its threshold is \(quantile == .conformal ? "+inf (always in the set)" : "NaN (never in the set)")"
+            )
         }
-        let curves = try grouping.calibrate(scores, levelCount: levelCount, rule: quantile, groupSplit: try split(),
-                                            fallback: fallback, seed: seed)
+        let curves = try grouping.calibrate(
+            scores, levelCount: levelCount, rule: quantile, groupSplit: try split(),
+            fallback: fallback, seed: seed)
         try curves.write(to: URL(fileURLWithPath: out))
-        var summary = "\(out): method \(curves.method), rule \(curves.rule.rawValue), \(curves.levelCount) curve points, \(curves.classCount) classes, "
+        var summary =
+            "\(out): method \(curves.method), rule \(curves.rule.rawValue), \(curves.levelCount) curve points, \(curves.classCount) classes, "
             + "\(curves.height)×\(curves.width) pixels, \(curves.calibrationImageCount) calibration images"
         for (c, counts) in curves.groupSampleCounts.enumerated() {
             if let counts {
@@ -166,7 +197,9 @@ struct CalibrateScoresCommand: ParsableCommand {
             let parts = [0.2, 0.1, 0.05].map { alpha in
                 let thresholds = curves.threshold(atLevel: 1 - alpha)
                 let perClass = (0..<curves.classCount).map { c in
-                    thresholds.withUnsafeBufferPointer { t in (0..<plane).reduce(0) { $0 + (t[c * plane + $1] == .infinity ? 1 : 0) } }
+                    thresholds.withUnsafeBufferPointer { t in
+                        (0..<plane).reduce(0) { $0 + (t[c * plane + $1] == .infinity ? 1 : 0) }
+                    }
                 }
                 return "α = \(alpha): " + perClass.enumerated().map { "class \($0) \($1)" }.joined(separator: ", ")
             }

@@ -33,8 +33,10 @@ enum CalibrationInputs {
 
     /// The comma-separated values of `text`, each read by `parse`; an error naming `option` and
     /// `expected` when there is none or one does not read.
-    private static func list<Value>(_ text: String, option: String, expected: String,
-                                    _ parse: (String) -> Value?) throws -> [Value] {
+    private static func list<Value>(
+        _ text: String, option: String, expected: String,
+        _ parse: (String) -> Value?
+    ) throws -> [Value] {
         let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let values = parts.compactMap(parse)
         guard !parts.isEmpty, values.count == parts.count else {

@@ -7,19 +7,24 @@ import KandinskyPlots
 struct CheckDataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-data",
-        abstract: "Check a COCO-format dataset: counts, class pixel shares, that every image decodes, and a contact sheet.",
-        discussion: "Without --split, checks ROOT/labels.json; with --split t1000, checks ROOT/splits/t1000/labels_{train,val,cal}.json."
+        abstract:
+            "Check a COCO-format dataset: counts, class pixel shares, that every image decodes, and a contact sheet.",
+        discussion:
+            "Without --split, checks ROOT/labels.json; with --split t1000, checks ROOT/splits/t1000/labels_{train,val,cal}.json."
     )
 
     @Option(help: "Dataset root (labels.json, data/).") var root: String
     @Option(help: "A split directory under ROOT/splits/, e.g. t1000.") var split: String?
     @Option(help: "Categories by name or id, comma-separated.") var category = "person"
     @Option(help: "Sample size WxH for the contact sheet.") var dims = "320x240"
-    @Option(help: "Contact sheet PNG (default ROOT/check-data.png, or ROOT/splits/<split>/check-data.png).") var sheet: String?
+    @Option(help: "Contact sheet PNG (default ROOT/check-data.png, or ROOT/splits/<split>/check-data.png).") var sheet:
+        String?
     @Option(help: "Images on the contact sheet.") var sheetCount = 16
 
     func validate() throws {
-        guard parseDims(dims) != nil else { throw ValidationError("--dims must be \(dimsExpectation), got \"\(dims)\"") }
+        guard parseDims(dims) != nil else {
+            throw ValidationError("--dims must be \(dimsExpectation), got \"\(dims)\"")
+        }
         guard sheetCount > 0 else { throw ValidationError("--sheet-count must be positive") }
     }
 
@@ -42,8 +47,10 @@ struct CheckDataCommand: ParsableCommand {
         var seenIDs: [String: Set<Int>] = [:]
         for (name, url) in manifests {
             let manifest = try COCOManifest.read(contentsOf: url)
-            let dataset = try COCODataset(root: rootURL, manifest: manifest, manifestFile: url.path, categories: CategorySelection(parsing: category),
-                                          dims: ResizeAndPad(width: size.width, height: size.height))
+            let dataset = try COCODataset(
+                root: rootURL, manifest: manifest, manifestFile: url.path,
+                categories: CategorySelection(parsing: category),
+                dims: ResizeAndPad(width: size.width, height: size.height))
             seenIDs[name] = Set(manifest.images.map(\.id))
             imageCount += dataset.count
             if let warning = dataset.emptySegmentationWarning { printWarning(warning) }
@@ -74,10 +81,14 @@ struct CheckDataCommand: ParsableCommand {
                 }
             }
             let names = ["background"] + dataset.categories.map(\.name)
-            let shares = names.indices.map { String(format: "%@ %.2f%%", names[$0], pixels > 0 ? 100 * Double(totals[$0]) / Double(pixels) : 0) }
+            let shares = names.indices.map {
+                String(format: "%@ %.2f%%", names[$0], pixels > 0 ? 100 * Double(totals[$0]) / Double(pixels) : 0)
+            }
             let decoded = results.filter { if case .success = $0! { true } else { false } }.count
             let empty = dataset.emptySegmentationAnnotationIDs.count
-            print("\(name): \(manifest.images.count) images, \(manifest.annotations.count) annotations (\(empty) with an empty segmentation, skipped); \(decoded)/\(dataset.count) images decode; pixel shares: \(shares.joined(separator: ", "))")
+            print(
+                "\(name): \(manifest.images.count) images, \(manifest.annotations.count) annotations (\(empty) with an empty segmentation, skipped); \(decoded)/\(dataset.count) images decode; pixel shares: \(shares.joined(separator: ", "))"
+            )
             for index in 0..<dataset.count where sheetTiles.count < sheetCount {
                 if case .success = results[index]!, let sample = try? dataset.sample(index) {
                     sheetTiles.append(Overlay.blend(image: sample.image, target: sample.target))
@@ -86,7 +97,9 @@ struct CheckDataCommand: ParsableCommand {
         }
         if manifests.count == 3 {
             let sets = manifests.map { seenIDs[$0.0]! }
-            let overlap = sets[0].intersection(sets[1]).count + sets[0].intersection(sets[2]).count + sets[1].intersection(sets[2]).count
+            let overlap =
+                sets[0].intersection(sets[1]).count + sets[0].intersection(sets[2]).count
+                + sets[1].intersection(sets[2]).count
             print(overlap == 0 ? "splits are disjoint" : "splits overlap in \(overlap) images")
         }
         if !sheetTiles.isEmpty {
@@ -97,8 +110,9 @@ struct CheckDataCommand: ParsableCommand {
         if let first = failures.first {
             for error in failures.prefix(20) { print("  \(error)") }
             // One line on stderr (exit status 1): the first failure, and how many there are.
-            throw DataError(first.kind, file: first.file, location: first.location,
-                            problem: "\(first.problem) (\(failures.count) of \(imageCount) images failed to load)")
+            throw DataError(
+                first.kind, file: first.file, location: first.location,
+                problem: "\(first.problem) (\(failures.count) of \(imageCount) images failed to load)")
         }
     }
 }

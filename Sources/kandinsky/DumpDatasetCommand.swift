@@ -8,9 +8,9 @@ struct DumpDatasetCommand: ParsableCommand {
         commandName: "dump-dataset",
         abstract: "Write exactly what a model sees (no augmentation): images.npy, targets.npy and ids.json.",
         discussion: """
-        images.npy: float32 [N, 3, H, W] in [0, 1], resized and zero-padded; targets.npy: uint8 [N, 1 + C, H, W] \
-        (channel 0 background, padding counted as background); ids.json: the N manifest image ids, in order.
-        """
+            images.npy: float32 [N, 3, H, W] in [0, 1], resized and zero-padded; targets.npy: uint8 [N, 1 + C, H, W] \
+            (channel 0 background, padding counted as background); ids.json: the N manifest image ids, in order.
+            """
     )
 
     @Option(help: "Dataset root (images under ROOT/data/).") var root: String
@@ -24,7 +24,9 @@ struct DumpDatasetCommand: ParsableCommand {
     @Option(help: "Output directory.") var out: String
 
     func validate() throws {
-        guard parseDims(dims) != nil else { throw ValidationError("--dims must be \(dimsExpectation), got \"\(dims)\"") }
+        guard parseDims(dims) != nil else {
+            throw ValidationError("--dims must be \(dimsExpectation), got \"\(dims)\"")
+        }
         if let limit, limit < 0 { throw ValidationError("--limit must be non-negative") }
         if let calTrim, calTrim < 0 { throw ValidationError("--cal-trim must be non-negative") }
     }
@@ -32,16 +34,21 @@ struct DumpDatasetCommand: ParsableCommand {
     func run() throws {
         let size = parseDims(dims)!
         let rootURL = URL(fileURLWithPath: root)
-        var dataset = try COCODataset(root: rootURL, manifest: manifest.map { URL(fileURLWithPath: $0) },
-                                      categories: CategorySelection(parsing: category), dims: ResizeAndPad(width: size.width, height: size.height))
+        var dataset = try COCODataset(
+            root: rootURL, manifest: manifest.map { URL(fileURLWithPath: $0) },
+            categories: CategorySelection(parsing: category), dims: ResizeAndPad(width: size.width, height: size.height)
+        )
         if let warning = dataset.emptySegmentationWarning { printWarning(warning) }
         if let calTrim {
             var generator = SeededGenerator(seed: seed)
             dataset = dataset.randomSubset(count: calTrim, using: &generator)
         }
         let n = min(limit ?? dataset.count, dataset.count)
-        let channels = dataset.channelCount, height = size.height, width = size.width
-        let imageSize = 3 * height * width, targetSize = channels * height * width
+        let channels = dataset.channelCount
+        let height = size.height
+        let width = size.width
+        let imageSize = 3 * height * width
+        let targetSize = channels * height * width
         // Samples are written straight into the output arrays, in parallel; failures leave holes
         // that are closed up afterwards when skipping.
         var images = Tensor(shape: [n, 3, height, width], repeating: 0)
@@ -57,8 +64,16 @@ struct DumpDatasetCommand: ParsableCommand {
                             for index in range {
                                 do throws(DataError) {
                                     let sample = try dataset.sample(index)
-                                    _ = sample.image.withUnsafeBufferPointer { UnsafeMutableBufferPointer(rebasing: images[(index * imageSize)..<((index + 1) * imageSize)]).update(fromContentsOf: $0) }
-                                    _ = sample.target.withUnsafeBufferPointer { UnsafeMutableBufferPointer(rebasing: targets[(index * targetSize)..<((index + 1) * targetSize)]).update(fromContentsOf: $0) }
+                                    _ = sample.image.withUnsafeBufferPointer {
+                                        UnsafeMutableBufferPointer(
+                                            rebasing: images[(index * imageSize)..<((index + 1) * imageSize)]
+                                        ).update(fromContentsOf: $0)
+                                    }
+                                    _ = sample.target.withUnsafeBufferPointer {
+                                        UnsafeMutableBufferPointer(
+                                            rebasing: targets[(index * targetSize)..<((index + 1) * targetSize)]
+                                        ).update(fromContentsOf: $0)
+                                    }
                                     ids[index] = sample.imageID
                                 } catch {
                                     failures[index] = error
@@ -86,7 +101,9 @@ struct DumpDatasetCommand: ParsableCommand {
             try NumpyFile.write(.uint8(targets), to: staging.appendingPathComponent("targets.npy"))
             try AtomicFile.write(try JSONOutput.encode(ids, .compact), to: staging.appendingPathComponent("ids.json"))
         }
-        print("wrote \(ids.count) samples to \(outURL.path): images.npy \(images.shape), targets.npy \(targets.shape) (channels: background, \(dataset.categories.map(\.name).joined(separator: ", "))), ids.json")
+        print(
+            "wrote \(ids.count) samples to \(outURL.path): images.npy \(images.shape), targets.npy \(targets.shape) (channels: background, \(dataset.categories.map(\.name).joined(separator: ", "))), ids.json"
+        )
         if !skipped.isEmpty {
             print("skipped \(skipped.count) bad samples:")
             for error in skipped { print("  \(error)") }

@@ -32,9 +32,15 @@ struct EvaluateScoresCommand: ParsableCommand {
     @Option(help: "Calibrated-model file (.safetensors).") var curves: String
     @Option(help: "Output directory.") var out: String
     @Option(help: "Number of confidence bins K.") var bins = 20
-    @Option(help: "Curve indexing: at-or-above, interpolated or reference (default: the curves' own, at-or-above for conformal curves, interpolated for linear ones).")
+    @Option(
+        help:
+            "Curve indexing: at-or-above, interpolated or reference (default: the curves' own, at-or-above for conformal curves, interpolated for linear ones)."
+    )
     var indexing: ThresholdIndexing?
-    @Option(help: "Score precision, also of the ECE binning (half-probabilities bins Float16 predictions as the original did) (default: the one the curves were calibrated with).")
+    @Option(
+        help:
+            "Score precision, also of the ECE binning (half-probabilities bins Float16 predictions as the original did) (default: the one the curves were calibrated with)."
+    )
     var precision: ScorePrecision?
     @Option(help: "Class evaluated.") var classIndex = 1
     @Option(help: "Pixel 'row,col' of the pixelwise reliability and coverage diagrams (default: the image centre).")
@@ -67,9 +73,11 @@ struct EvaluateScoresCommand: ParsableCommand {
         let shards = try inputs.shards()
         let (probabilities, targetMaskOrNil) = try shards.concatenated()
         let targetMask = targetMaskOrNil!
-        let probs = ShardedInputs.describe(shards.probabilities), targets = ShardedInputs.describe(shards.targets)
+        let probs = ShardedInputs.describe(shards.probabilities)
+        let targets = ShardedInputs.describe(shards.targets)
         let shape = probabilities.shape
-        try InputValidation.checkShapes(probabilities: shape, targets: targetMask.shape, probabilitiesSource: probs, targetsSource: targets)
+        try InputValidation.checkShapes(
+            probabilities: shape, targets: targetMask.shape, probabilitiesSource: probs, targetsSource: targets)
         try calibrated.checkCompatible(withProbabilitiesShape: shape, curvesSource: curves)
         try InputValidation.checkClassIndex(classIndex, classCount: shape[1], source: "--class-index")
         var pixelOrCentre: (h: Int, w: Int)?
@@ -78,27 +86,34 @@ struct EvaluateScoresCommand: ParsableCommand {
             pixelOrCentre = (values[0], values[1])
         }
         // ProbabilityCalibration's default ECE bins (20), also the default of `evaluation.ece_bins`.
-        let settings = EvaluationSettings(classIndex: classIndex, bins: bins, indexing: indexing,
-                                          precision: precision ?? calibrated.precision,
-                                          eceBins: ProbabilityCalibration().binCount,
-                                          reliabilityPixel: pixelOrCentre, alphas: try Self.alphaLevels(alphas))
+        let settings = EvaluationSettings(
+            classIndex: classIndex, bins: bins, indexing: indexing,
+            precision: precision ?? calibrated.precision,
+            eceBins: ProbabilityCalibration().binCount,
+            reliabilityPixel: pixelOrCentre, alphas: try Self.alphaLevels(alphas))
         let sources = (probs, targets, curves)
         let files: EvaluationFiles
         switch probabilities {
         case .float32(let p):
-            files = try EvaluationFiles(calibrated, probabilities: p, targets: targetMask, settings: settings, sources: sources)
+            files = try EvaluationFiles(
+                calibrated, probabilities: p, targets: targetMask, settings: settings, sources: sources)
         case .float16(let p):
-            files = try EvaluationFiles(calibrated, probabilities: p, targets: targetMask, settings: settings, sources: sources)
+            files = try EvaluationFiles(
+                calibrated, probabilities: p, targets: targetMask, settings: settings, sources: sources)
         }
         // Every file of the folder appears together or none does (a full disk or a kill leaves
         // the previous contents).
         try AtomicDirectory.write(to: URL(fileURLWithPath: out)) { staging in try files.write(into: staging) }
-        let coverage = files.calibrated!.coverage, audit = files.calibrated!.audit
-        print(String(format: "%@: mean pixelwise CE %.5f, marginal CE %.5f, mean pixelwise ECE %.5f", out,
-                     coverage.meanPixelwiseCalibrationError, coverage.marginalCalibrationError,
-                     files.uncalibrated.meanPixelwiseECE))
-        print("Audit (\(calibrated.rule.rawValue) curves, \(audit.indexing.rawValue) indexing, "
-              + "\(shape[0]) test images):")
+        let coverage = files.calibrated!.coverage
+        let audit = files.calibrated!.audit
+        print(
+            String(
+                format: "%@: mean pixelwise CE %.5f, marginal CE %.5f, mean pixelwise ECE %.5f", out,
+                coverage.meanPixelwiseCalibrationError, coverage.marginalCalibrationError,
+                files.uncalibrated.meanPixelwiseECE))
+        print(
+            "Audit (\(calibrated.rule.rawValue) curves, \(audit.indexing.rawValue) indexing, "
+                + "\(shape[0]) test images):")
         print(audit.table)
     }
 }

@@ -25,19 +25,26 @@ struct ExportWeightsCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "A training checkpoint or calibrated model (.safetensors) that records its architecture.") var checkpoint: String
+    @Argument(help: "A training checkpoint or calibrated model (.safetensors) that records its architecture.")
+    var checkpoint: String
     @Option(help: "Where to write the weights (.safetensors).") var out: String
 
     func run() throws {
-        let input = URL(fileURLWithPath: checkpoint), output = URL(fileURLWithPath: out)
-        guard input.standardizedFileURL.resolvingSymlinksInPath() != output.standardizedFileURL.resolvingSymlinksInPath() else {
+        let input = URL(fileURLWithPath: checkpoint)
+        let output = URL(fileURLWithPath: out)
+        guard
+            input.standardizedFileURL.resolvingSymlinksInPath() != output.standardizedFileURL.resolvingSymlinksInPath()
+        else {
             throw ValidationError("--out names the checkpoint itself; write the weights to another file")
         }
         var file = try SafetensorsFile.read(contentsOf: input)
         file.tensors.removeAll { CalibrationRun.isCalibrationTensor($0.name) }
         guard let architecture = try UNet.Architecture(metadata: file.metadata, file: checkpoint) else {
-            throw FileFormatError(file: checkpoint, field: "metadata",
-                                  problem: "the file records no architecture, so it is no checkpoint or calibrated model of kandinsky (a file without metadata is plain weights already)")
+            throw FileFormatError(
+                file: checkpoint, field: "metadata",
+                problem:
+                    "the file records no architecture, so it is no checkpoint or calibrated model of kandinsky (a file without metadata is plain weights already)"
+            )
         }
         var generator = SeededGenerator(seed: 0)
         var model = UNet(architecture, using: &generator)
@@ -45,7 +52,8 @@ struct ExportWeightsCommand: ParsableCommand {
         try model.load(file, path: checkpoint)
         let weights = model.safetensorsFile(recordsArchitecture: false)
         try weights.write(to: output)
-        print("Exported \(weights.tensors.count) tensors of \(architecture) to \(out); "
-              + "kandinsky infer reads it with \(InferCommand.flags(for: architecture))")
+        print(
+            "Exported \(weights.tensors.count) tensors of \(architecture) to \(out); "
+                + "kandinsky infer reads it with \(InferCommand.flags(for: architecture))")
     }
 }

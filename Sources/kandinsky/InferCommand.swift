@@ -28,14 +28,18 @@ struct InferCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "The model's weights, checkpoint or calibrated model (.safetensors, PyTorch state-dict names).") var model: String
+    @Option(help: "The model's weights, checkpoint or calibrated model (.safetensors, PyTorch state-dict names).")
+    var model: String
     @Option(help: "Images [N, C, H, W] in [0, 1] (.npy).") var input: String
     @Option(help: "Where to write the probabilities [N, out, H, W] (.npy).") var output: String
     @Option(help: "Images per forward pass.") var batch: Int = 8
     @Option(help: "Input channels; needed only for a model file that records no architecture.") var inChannels: Int?
-    @Option(help: "Output channels (classes); needed only for a model file that records no architecture.") var outChannels: Int?
-    @Option(help: "Channels of the first block; needed only for a model file that records no architecture.") var channels: Int?
-    @Option(help: "Number of pooling levels; needed only for a model file that records no architecture.") var depth: Int?
+    @Option(help: "Output channels (classes); needed only for a model file that records no architecture.")
+    var outChannels: Int?
+    @Option(help: "Channels of the first block; needed only for a model file that records no architecture.")
+    var channels: Int?
+    @Option(help: "Number of pooling levels; needed only for a model file that records no architecture.") var depth:
+        Int?
 
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
@@ -76,8 +80,10 @@ struct InferCommand: ParsableCommand {
 
     /// The architecture flags with the metadata key each stands for.
     var architectureFlags: [(flag: String, key: String, value: Int?)] {
-        [("--in-channels", "in_channels", inChannels), ("--out-channels", "out_channels", outChannels),
-         ("--channels", "channels", channels), ("--depth", "depth", depth)]
+        [
+            ("--in-channels", "in_channels", inChannels), ("--out-channels", "out_channels", outChannels),
+            ("--channels", "channels", channels), ("--depth", "depth", depth),
+        ]
     }
 
     /// The network to build: the architecture `recorded` in the model file, which every flag
@@ -89,24 +95,28 @@ struct InferCommand: ParsableCommand {
         guard let recorded else {
             let missing = architectureFlags.filter { $0.value == nil }.map(\.flag)
             guard missing.isEmpty, let inChannels, let outChannels, let channels, let depth else {
-                throw ValidationError("\(model) records no architecture in its metadata (a plain PyTorch state_dict, as save_file and "
-                                      + "export-weights write); give \(Self.list(missing))\(missing.count < 4 ? " too" : "")")
+                throw ValidationError(
+                    "\(model) records no architecture in its metadata (a plain PyTorch state_dict, as save_file and "
+                        + "export-weights write); give \(Self.list(missing))\(missing.count < 4 ? " too" : "")")
             }
-            return UNet.Architecture(inputChannels: inChannels, outputChannels: outChannels, channels: channels, depth: depth)
+            return UNet.Architecture(
+                inputChannels: inChannels, outputChannels: outChannels, channels: channels, depth: depth)
         }
         let values = [recorded.inputChannels, recorded.outputChannels, recorded.channels, recorded.depth]
         let disagreeing = zip(architectureFlags, values).compactMap { flag, recorded in
             flag.value.flatMap { $0 == recorded ? nil : ("\(flag.flag) \($0)", "\(flag.key) \(recorded)") }
         }
         guard disagreeing.isEmpty else {
-            throw ValidationError("\(Self.list(disagreeing.map(\.0))) \(disagreeing.count == 1 ? "disagrees" : "disagree") with "
-                                  + "\(Self.list(disagreeing.map(\.1))) recorded in \(model); leave the architecture flags out for a file "
-                                  + "that records its architecture")
+            throw ValidationError(
+                "\(Self.list(disagreeing.map(\.0))) \(disagreeing.count == 1 ? "disagrees" : "disagree") with "
+                    + "\(Self.list(disagreeing.map(\.1))) recorded in \(model); leave the architecture flags out for a file "
+                    + "that records its architecture")
         }
         return recorded
     }
 
-    /// The flags infer needs for a file without metadata, e.g. `--in-channels 3 --out-channels 2 --channels 16 --depth 4`.
+    /// The flags infer needs for a file without metadata, e.g. `--in-channels 3 --out-channels 2 --channels 16 --depth
+    /// 4`.
     static func flags(for architecture: UNet.Architecture) -> String {
         "--in-channels \(architecture.inputChannels) --out-channels \(architecture.outputChannels) "
             + "--channels \(architecture.channels) --depth \(architecture.depth)"
@@ -121,12 +131,15 @@ struct InferCommand: ParsableCommand {
     static func readImages(path: String) throws -> Tensor {
         let array = try NumpyFile.read(contentsOf: URL(fileURLWithPath: path))
         guard [ElementType.float32, .float16, .float64].contains(array.elementType) else {
-            throw FileFormatError(file: path, field: "descr",
-                                  problem: "expected float images in [0, 1], found \(array.elementType.rawValue) (divide 8-bit images by 255)")
+            throw FileFormatError(
+                file: path, field: "descr",
+                problem:
+                    "expected float images in [0, 1], found \(array.elementType.rawValue) (divide 8-bit images by 255)")
         }
         let images = array.toTensor()
         guard images.rank == 4 else {
-            throw FileFormatError(file: path, field: "shape", problem: "expected images [N, C, H, W], found \(images.shape)")
+            throw FileFormatError(
+                file: path, field: "shape", problem: "expected images [N, C, H, W], found \(images.shape)")
         }
         let outside = images.withUnsafeBufferPointer { values in values.first { !($0 >= 0 && $0 <= 1) } }
         if let outside {

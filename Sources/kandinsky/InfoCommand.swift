@@ -45,10 +45,12 @@ struct InfoCommand: ParsableCommand {
     static func processLines() -> [String] {
         let variable = ThreadLimit.environmentVariable
         let value = ProcessInfo.processInfo.environment[variable].map { "\(variable)=\($0)" } ?? "\(variable) unset"
-        return ["version \(KandinskyVersion.string)",
-                "worker threads \(availableCoreCount)",
-                "OpenBLAS threads \(linearAlgebraThreadCount)",
-                "processors \(ProcessInfo.processInfo.activeProcessorCount) (\(value))"]
+        return [
+            "version \(KandinskyVersion.string)",
+            "worker threads \(availableCoreCount)",
+            "OpenBLAS threads \(linearAlgebraThreadCount)",
+            "processors \(ProcessInfo.processInfo.activeProcessorCount) (\(value))",
+        ]
     }
 
     /// The lines describing one file.
@@ -56,7 +58,9 @@ struct InfoCommand: ParsableCommand {
         let url = URL(fileURLWithPath: path)
         if try isNumpyFile(url) {
             let header = try NumpyFile.readHeader(contentsOf: url)
-            return [line(name: url.deletingPathExtension().lastPathComponent, type: header.elementType, shape: header.shape)]
+            return [
+                line(name: url.deletingPathExtension().lastPathComponent, type: header.elementType, shape: header.shape)
+            ]
         }
         let file = try SafetensorsFile.read(contentsOf: url)
         return file.tensors.map { line(name: $0.name, type: $0.array.elementType, shape: $0.array.shape) }
@@ -69,7 +73,8 @@ struct InfoCommand: ParsableCommand {
 
     /// Escapes line breaks and tabs so that every entry stays on one line.
     static func oneLine(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
+            .replacingOccurrences(of: "\r", with: "\\r")
             .replacingOccurrences(of: "\t", with: "\\t")
     }
 

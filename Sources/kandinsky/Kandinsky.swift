@@ -9,17 +9,24 @@ struct Kandinsky: ParsableCommand {
         abstract: "Train, calibrate and evaluate image-segmentation models with Kandinsky conformal prediction.",
         version: KandinskyVersion.string,
         groupedSubcommands: [
-            CommandGroup(name: "Experiments (configured like the original: experiment=NAME key=value …)", subcommands: [
-                PipelineCommand.self, TrainCommand.self, CalibrateCommand.self, EvalCommand.self, PredictCommand.self,
-                HelpConfigCommand.self,
-            ]),
-            CommandGroup(name: "Calibration from .npy and .safetensors files", subcommands: [
-                CalibrateScoresCommand.self, EvaluateScoresCommand.self, PredictSetsCommand.self, InferCommand.self,
-                ScoreCommand.self, MergeScoresCommand.self,
-            ]),
-            CommandGroup(name: "Data", subcommands: [
-                SynthCommand.self, SplitCommand.self, DumpDatasetCommand.self, CheckDataCommand.self,
-            ]),
+            CommandGroup(
+                name: "Experiments (configured like the original: experiment=NAME key=value …)",
+                subcommands: [
+                    PipelineCommand.self, TrainCommand.self, CalibrateCommand.self, EvalCommand.self,
+                    PredictCommand.self,
+                    HelpConfigCommand.self,
+                ]),
+            CommandGroup(
+                name: "Calibration from .npy and .safetensors files",
+                subcommands: [
+                    CalibrateScoresCommand.self, EvaluateScoresCommand.self, PredictSetsCommand.self, InferCommand.self,
+                    ScoreCommand.self, MergeScoresCommand.self,
+                ]),
+            CommandGroup(
+                name: "Data",
+                subcommands: [
+                    SynthCommand.self, SplitCommand.self, DumpDatasetCommand.self, CheckDataCommand.self,
+                ]),
             CommandGroup(name: "Files", subcommands: [InfoCommand.self, ExportWeightsCommand.self]),
         ]
     )
@@ -42,8 +49,10 @@ struct Kandinsky: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code.isSuccess || error is ExitCode { exit(withError: error) }
-            let message = message(for: error).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-                .filter { !$0.isEmpty }.joined(separator: " ")
+            let message = message(for: error).split(whereSeparator: \.isNewline).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            .filter { !$0.isEmpty }.joined(separator: " ")
             let line = message.hasPrefix("Error: ") ? message : "Error: " + message
             FileHandle.standardError.write(Data((line + "\n").utf8))
             Foundation.exit(code == .validationFailure ? 2 : 1)

@@ -26,8 +26,10 @@ struct ScoreCommand: ParsableCommand {
         let shards = try inputs.shards()
         let store = try shards.scoreStore(precision: precision)
         try store.write(to: URL(fileURLWithPath: out))
-        print("\(out): \(store.scoreCount) scores (\(store.scoreBytes) bytes) of \(store.imageCount) images, "
-              + "\(store.classCount) classes, \(store.height)×\(store.width) pixels, precision \(store.precision.rawValue)")
+        print(
+            "\(out): \(store.scoreCount) scores (\(store.scoreBytes) bytes) of \(store.imageCount) images, "
+                + "\(store.classCount) classes, \(store.height)×\(store.width) pixels, precision \(store.precision.rawValue)"
+        )
     }
 }
 
@@ -51,7 +53,8 @@ struct MergeScoresCommand: ParsableCommand {
 
     func run() throws {
         let merged = try ScoreStore.merge(parts.map { URL(fileURLWithPath: $0) }, to: URL(fileURLWithPath: out))
-        print("\(out): \(merged.scoreCount) scores of \(merged.imageCount) images from \(parts.count) parts, "
-              + "\(merged.classCount) classes, \(merged.height)×\(merged.width) pixels")
+        print(
+            "\(out): \(merged.scoreCount) scores of \(merged.imageCount) images from \(parts.count) parts, "
+                + "\(merged.classCount) classes, \(merged.height)×\(merged.width) pixels")
     }
 }

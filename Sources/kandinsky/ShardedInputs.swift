@@ -2,8 +2,9 @@ import ArgumentParser
 import Foundation
 import KandinskyCalibration
 import KandinskyCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The `.npy` and `.safetensors` shards named by `--probs` and `--targets`: consecutive runs of
@@ -39,12 +40,14 @@ struct ShardedInputs {
         try Self.checkConsistent(self.probabilities, field: "probabilities")
         try Self.checkConsistent(self.targets, field: "targets")
         guard self.probabilities.count == self.targets.count else {
-            throw ValidationError("--probs names \(self.probabilities.count) shards but --targets \(self.targets.count): "
-                                  + "probability shard k pairs with target shard k")
+            throw ValidationError(
+                "--probs names \(self.probabilities.count) shards but --targets \(self.targets.count): "
+                    + "probability shard k pairs with target shard k")
         }
         for (p, t) in zip(self.probabilities, self.targets) where p.shape.first != t.shape.first {
-            throw CalibrationError.shapeMismatch(source: t.path, field: "shape[0]",
-                                                 expected: "N = \(p.shape.first ?? 0) images as its probabilities shard \(p.path)", found: t.shape)
+            throw CalibrationError.shapeMismatch(
+                source: t.path, field: "shape[0]",
+                expected: "N = \(p.shape.first ?? 0) images as its probabilities shard \(p.path)", found: t.shape)
         }
     }
 
@@ -70,22 +73,30 @@ struct ShardedInputs {
     func scoreStore(precision: ScorePrecision) throws -> ScoreStore {
         let first = probabilities[0].shape
         guard first.count == 4 else {
-            throw CalibrationError.shapeMismatch(source: probabilities[0].path, expected: "a rank-4 array [N, C, H, W] or [N, 1, H, W]", found: first)
+            throw CalibrationError.shapeMismatch(
+                source: probabilities[0].path, expected: "a rank-4 array [N, C, H, W] or [N, 1, H, W]", found: first)
         }
-        guard first.dropFirst().allSatisfy({ $0 > 0 }) else { throw CalibrationError.emptyInput(source: probabilities[0].path, shape: first) }
-        var builder = ScoreStore.Builder(classCount: first[1] == 1 ? 2 : first[1], height: first[2], width: first[3], precision: precision)
+        guard first.dropFirst().allSatisfy({ $0 > 0 }) else {
+            throw CalibrationError.emptyInput(source: probabilities[0].path, shape: first)
+        }
+        var builder = ScoreStore.Builder(
+            classCount: first[1] == 1 ? 2 : first[1], height: first[2], width: first[3], precision: precision)
         for (p, t) in zip(probabilities, targets) {
-            try builder.count(targets: CalibrationInput.targets(read(t.path, key: targetsKey), probabilitiesShape: p.shape,
-                                                                targetsSource: t.path, probabilitiesSource: p.path),
-                              source: t.path)
+            try builder.count(
+                targets: CalibrationInput.targets(
+                    read(t.path, key: targetsKey), probabilitiesShape: p.shape,
+                    targetsSource: t.path, probabilitiesSource: p.path),
+                source: t.path)
         }
         for (p, t) in zip(probabilities, targets) {
             let input = try normalised(p, t)
             switch input.probabilities {
             case .float32(let q):
-                try builder.append(probabilities: q, targets: input.targets!, probabilitiesSource: p.path, targetsSource: t.path)
+                try builder.append(
+                    probabilities: q, targets: input.targets!, probabilitiesSource: p.path, targetsSource: t.path)
             case .float16(let q):
-                try builder.append(probabilities: q, targets: input.targets!, probabilitiesSource: p.path, targetsSource: t.path)
+                try builder.append(
+                    probabilities: q, targets: input.targets!, probabilitiesSource: p.path, targetsSource: t.path)
             }
         }
         return builder.finish()
@@ -113,7 +124,8 @@ struct ShardedInputs {
             var start = 0
             for array in arrays {
                 array.withUnsafeBufferPointer { source in
-                    _ = UnsafeMutableBufferPointer(rebasing: out[start..<(start + source.count)]).initialize(from: source)
+                    _ = UnsafeMutableBufferPointer(rebasing: out[start..<(start + source.count)]).initialize(
+                        from: source)
                     start += source.count
                 }
             }
@@ -122,9 +134,10 @@ struct ShardedInputs {
 
     /// One shard pair read and normalised, its clamping warning printed.
     private func normalised(_ p: Shard, _ t: Shard?) throws -> CalibrationInput {
-        let input = try CalibrationInput(probabilities: read(p.path, key: probabilitiesKey),
-                                         targets: t.map { try read($0.path, key: targetsKey) },
-                                         probabilitiesSource: p.path, targetsSource: t?.path ?? "targets")
+        let input = try CalibrationInput(
+            probabilities: read(p.path, key: probabilitiesKey),
+            targets: t.map { try read($0.path, key: targetsKey) },
+            probabilitiesSource: p.path, targetsSource: t?.path ?? "targets")
         if let warning = input.clampingWarning { CalibrationInputs.warn(warning) }
         return input
     }
@@ -147,12 +160,20 @@ struct ShardedInputs {
         let names = file.tensors.map(\.name)
         if let key {
             guard let array = file[key] else {
-                throw FileFormatError(file: path, field: key, problem: "no tensor named \(key); the file holds \(names.isEmpty ? "none" : names.joined(separator: ", "))")
+                throw FileFormatError(
+                    file: path, field: key,
+                    problem:
+                        "no tensor named \(key); the file holds \(names.isEmpty ? "none" : names.joined(separator: ", "))"
+                )
             }
             return array
         }
         guard names.count == 1 else {
-            throw FileFormatError(file: path, field: "tensors", problem: "expected one tensor or a key (--probs-key, --targets-key) naming one, found \(names.isEmpty ? "none" : names.joined(separator: ", "))")
+            throw FileFormatError(
+                file: path, field: "tensors",
+                problem:
+                    "expected one tensor or a key (--probs-key, --targets-key) naming one, found \(names.isEmpty ? "none" : names.joined(separator: ", "))"
+            )
         }
         return file.tensors[0].array
     }
@@ -173,18 +194,24 @@ struct ShardedInputs {
     /// files and a pattern's matches each sorted by name.
     static func files(_ values: [String], option: String) throws -> [String] {
         let items = values.flatMap { $0.split(separator: ",", omittingEmptySubsequences: true).map(String.init) }
-        guard !items.isEmpty else { throw ValidationError("\(option): expected at least one file, directory or pattern") }
+        guard !items.isEmpty else {
+            throw ValidationError("\(option): expected at least one file, directory or pattern")
+        }
         var paths: [String] = []
         for item in items {
             var isDirectory: ObjCBool = false
             if item.contains(where: { "*?[".contains($0) }) {
                 let matches = glob(item).filter { $0.hasSuffix(".npy") || isSafetensors($0) }
-                guard !matches.isEmpty else { throw ValidationError("\(option): no .npy or .safetensors file matches '\(item)'") }
+                guard !matches.isEmpty else {
+                    throw ValidationError("\(option): no .npy or .safetensors file matches '\(item)'")
+                }
                 paths += matches.sorted(by: byteOrder)
             } else if FileManager.default.fileExists(atPath: item, isDirectory: &isDirectory), isDirectory.boolValue {
                 let names = try FileManager.default.contentsOfDirectory(atPath: item)
                     .filter { !$0.hasPrefix(".") && ($0.hasSuffix(".npy") || isSafetensors($0)) }
-                guard !names.isEmpty else { throw ValidationError("\(option): the directory \(item) holds no .npy or .safetensors file") }
+                guard !names.isEmpty else {
+                    throw ValidationError("\(option): the directory \(item) holds no .npy or .safetensors file")
+                }
                 paths += names.sorted(by: byteOrder).map { URL(fileURLWithPath: item).appendingPathComponent($0).path }
             } else {
                 paths.append(item)
@@ -207,21 +234,31 @@ struct ShardedInputs {
     /// Every shard of a list has the first one's shape after N (and its rank).
     static func checkConsistent(_ shards: [Shard], field: String) throws {
         guard let first = shards.first else { return }
-        for shard in shards.dropFirst() where shard.shape.count != first.shape.count || shard.shape.dropFirst() != first.shape.dropFirst() {
-            let expected = first.shape.count >= 1 ? "[N" + first.shape.dropFirst().map { ", \($0)" }.joined() + "]" : "\(first.shape)"
-            throw CalibrationError.shapeMismatch(source: shard.path, field: "shape",
-                                                 expected: "\(field) \(expected), as the first shard \(first.path)", found: shard.shape)
+        for shard in shards.dropFirst()
+        where shard.shape.count != first.shape.count || shard.shape.dropFirst() != first.shape.dropFirst() {
+            let expected =
+                first.shape.count >= 1
+                ? "[N" + first.shape.dropFirst().map { ", \($0)" }.joined() + "]" : "\(first.shape)"
+            throw CalibrationError.shapeMismatch(
+                source: shard.path, field: "shape",
+                expected: "\(field) \(expected), as the first shard \(first.path)", found: shard.shape)
         }
     }
 }
 
 /// `--probs`, `--targets` and the safetensors keys, shared by the commands that score.
 struct ShardOptions: ParsableArguments {
-    @Option(parsing: .singleValue,
-            help: "Probabilities [N, C, H, W], or one sigmoid output p [N, 1, H, W] read as classes 1 − p and p (F32, F16 or F64, in [0, 1]; up to 1e-5 outside is clamped with a warning). A .npy or .safetensors file, a directory of them or a glob pattern (quoted); repeat the option or separate values by commas. Shards concatenate along N: a directory's or pattern's files sorted by name in byte order (zero-pad numbers: p-0001.npy), values in the order given; each shard's C, H and W must equal the first's.")
+    @Option(
+        parsing: .singleValue,
+        help:
+            "Probabilities [N, C, H, W], or one sigmoid output p [N, 1, H, W] read as classes 1 − p and p (F32, F16 or F64, in [0, 1]; up to 1e-5 outside is clamped with a warning). A .npy or .safetensors file, a directory of them or a glob pattern (quoted); repeat the option or separate values by commas. Shards concatenate along N: a directory's or pattern's files sorted by name in byte order (zero-pad numbers: p-0001.npy), values in the order given; each shard's C, H and W must equal the first's."
+    )
     var probs: [String] = []
-    @Option(parsing: .singleValue,
-            help: "Targets: one-hot [N, C, H, W] 0/1, a label map [N, H, W] of classes 0..<C, or a 0/1 mask [N, 1, H, W] for single-channel probabilities (any numeric type or bool), given as --probs is. Target shard k pairs with probabilities shard k: as many shards, the same N in each pair.")
+    @Option(
+        parsing: .singleValue,
+        help:
+            "Targets: one-hot [N, C, H, W] 0/1, a label map [N, H, W] of classes 0..<C, or a 0/1 mask [N, 1, H, W] for single-channel probabilities (any numeric type or bool), given as --probs is. Target shard k pairs with probabilities shard k: as many shards, the same N in each pair."
+    )
     var targets: [String] = []
     @Option(help: "The tensor holding the probabilities in .safetensors shards (default: the file's only tensor).")
     var probsKey: String?
@@ -229,8 +266,12 @@ struct ShardOptions: ParsableArguments {
     var targetsKey: String?
 
     func validate(requireTargets: Bool) throws {
-        guard !probs.isEmpty else { throw ValidationError("--probs: expected probabilities (a file, directory or pattern)") }
-        if requireTargets && targets.isEmpty { throw ValidationError("--targets: expected targets (a file, directory or pattern)") }
+        guard !probs.isEmpty else {
+            throw ValidationError("--probs: expected probabilities (a file, directory or pattern)")
+        }
+        if requireTargets && targets.isEmpty {
+            throw ValidationError("--targets: expected targets (a file, directory or pattern)")
+        }
     }
 
     /// The shards, resolved and checked.

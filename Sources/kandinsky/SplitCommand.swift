@@ -7,7 +7,8 @@ struct SplitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "split",
         abstract: "Split ROOT/labels.json into disjoint random train, validation and calibration manifests.",
-        discussion: "Writes ROOT/splits/t<train>/labels_{train,val,cal}.json; calibration gets every image not drawn for train or validation."
+        discussion:
+            "Writes ROOT/splits/t<train>/labels_{train,val,cal}.json; calibration gets every image not drawn for train or validation."
     )
 
     @Option(help: "Dataset root holding labels.json and data/.") var root: String
@@ -39,12 +40,16 @@ struct SplitCommand: ParsableCommand {
             }
         }
         let sets = parts.map { Set($0.1.images.map(\.id)) }
-        let overlap = sets[0].intersection(sets[1]).count + sets[0].intersection(sets[2]).count + sets[1].intersection(sets[2]).count
+        let overlap =
+            sets[0].intersection(sets[1]).count + sets[0].intersection(sets[2]).count
+            + sets[1].intersection(sets[2]).count
         guard overlap == 0, sets.map(\.count).reduce(0, +) == manifest.images.count else {
             throw ValidationError("internal error: the split overlaps or loses images")
         }
         for (name, part) in parts {
-            print("\(name): \(part.images.count) images, \(part.annotations.count) annotations → \(directory.appendingPathComponent("labels_\(name).json").path)")
+            print(
+                "\(name): \(part.images.count) images, \(part.annotations.count) annotations → \(directory.appendingPathComponent("labels_\(name).json").path)"
+            )
         }
         print("no overlap: the \(manifest.images.count) images are split into disjoint sets")
     }

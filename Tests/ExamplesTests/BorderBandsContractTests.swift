@@ -2,6 +2,7 @@ import KandinskyCalibration
 import KandinskyCore
 import KandinskyTestSupport
 import Testing
+
 @testable import CustomGrouping
 
 /// The example's bands against the contract every strategy of the package runs unchanged
@@ -23,7 +24,8 @@ import Testing
             // Crop to height × width by keeping the first rows and columns: the maps are square.
             data.probabilities = data.probabilities.gathering(Array(0..<height), alongAxis: 2)
                 .gathering(Array(0..<width), alongAxis: 3)
-            data.targets = data.targets.gathering(Array(0..<height), alongAxis: 2).gathering(Array(0..<width), alongAxis: 3)
+            data.targets = data.targets.gathering(Array(0..<height), alongAxis: 2).gathering(
+                Array(0..<width), alongAxis: 3)
         }
         return try ScoreStore(probabilities: data.probabilities, targets: data.targets)
     }
@@ -37,7 +39,9 @@ import Testing
         #expect(labels[1, 1] == 1 && labels[6, 4] == 1 && labels[3, 1] == 1)
         #expect(labels[2, 2] == 2 && labels[3, 4] == 2 && labels[4, 7] == 2)
         #expect(curves.method == "border-bands")
-        #expect(curves.parameters.contains("\"bandWidth\":1") && curves.parameters.contains("\"bandCount\":3"), "\(curves.parameters)")
+        #expect(
+            curves.parameters.contains("\"bandWidth\":1") && curves.parameters.contains("\"bandCount\":3"),
+            "\(curves.parameters)")
     }
 
     @Test func smallImagesGetFewerBands() throws {

@@ -5,8 +5,10 @@ import Testing
 /// The command-line reference article is generated from the tool's help; this fails when a
 /// command or option changes without `scripts/generate-cli-reference.sh` being run again.
 @Suite struct CommandLineReferenceTests {
-    static let article = packageRoot
-        .appendingPathComponent("Sources/KandinskyExperiments/KandinskyExperiments.docc/Articles/CommandLineReference.md")
+    static let article =
+        packageRoot
+        .appendingPathComponent(
+            "Sources/KandinskyExperiments/KandinskyExperiments.docc/Articles/CommandLineReference.md")
 
     /// The fenced help text under each `### kandinsky <command>` heading.
     static func documentedHelp() throws -> [String: String] {
@@ -17,7 +19,8 @@ import Testing
             if lines[index].hasPrefix("### kandinsky ") {
                 let command = String(lines[index].dropFirst("### kandinsky ".count))
                 guard let open = lines[index...].firstIndex(of: "```"),
-                      let close = lines[(open + 1)...].firstIndex(of: "```") else { break }
+                    let close = lines[(open + 1)...].firstIndex(of: "```")
+                else { break }
                 sections[command] = lines[(open + 1)..<close].joined(separator: "\n")
                 index = close
             }
@@ -32,7 +35,10 @@ import Testing
         var commands: [String] = []
         var inside = false
         for line in overview.stdout.components(separatedBy: "\n") {
-            if line.hasSuffix("SUBCOMMANDS:") { inside = true; continue }
+            if line.hasSuffix("SUBCOMMANDS:") {
+                inside = true
+                continue
+            }
             if inside, line.hasPrefix("  "), let first = line.dropFirst(2).first, first.isLetter, first.isLowercase {
                 commands.append(String(line.dropFirst(2).prefix { $0 != " " }))
             }
@@ -43,7 +49,9 @@ import Testing
         for command in commands {
             let help = try runExample("kandinsky", ["help", command])
             #expect(help.status == 0)
-            #expect(documented[command]?.trimmingSuffix() == help.stdout.trimmingSuffix(), "kandinsky help \(command) differs from the article; run scripts/generate-cli-reference.sh")
+            #expect(
+                documented[command]?.trimmingSuffix() == help.stdout.trimmingSuffix(),
+                "kandinsky help \(command) differs from the article; run scripts/generate-cli-reference.sh")
         }
     }
 }
@@ -53,12 +61,14 @@ extension CommandLineReferenceTests {
     @Test func configurationSchemaIsDocumentedAsHelpConfigPrintsIt() throws {
         let text = try String(contentsOf: Self.article, encoding: .utf8)
         let marker = "The schema, as `kandinsky help-config` prints it:\n\n```\n"
-        let start = try #require(text.range(of: marker), "the article has no help-config section; run scripts/generate-cli-reference.sh")
+        let start = try #require(
+            text.range(of: marker), "the article has no help-config section; run scripts/generate-cli-reference.sh")
         let end = try #require(text[start.upperBound...].range(of: "\n```\n"))
         let schema = try runExample("kandinsky", ["help-config"])
         #expect(schema.status == 0)
-        #expect(String(text[start.upperBound..<end.lowerBound]) == schema.stdout.trimmingSuffix(),
-                "kandinsky help-config differs from the article; run scripts/generate-cli-reference.sh")
+        #expect(
+            String(text[start.upperBound..<end.lowerBound]) == schema.stdout.trimmingSuffix(),
+            "kandinsky help-config differs from the article; run scripts/generate-cli-reference.sh")
         #expect(schema.stdout.contains("data.dims: a list of 2 integers in 1...8192\n"))
     }
 }

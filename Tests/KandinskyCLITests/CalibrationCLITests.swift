@@ -1,7 +1,7 @@
 import Foundation
+import KandinskyCore
 import KandinskyTestSupport
 import Testing
-import KandinskyCore
 
 /// Round trips and error messages of `calibrate-scores`, `evaluate-scores` and `predict-sets`.
 @Suite struct CalibrationCLITests {
@@ -19,7 +19,8 @@ import KandinskyCore
             var t = [UInt8](repeating: 0, count: n * 2 * h * w)
             for image in 0..<n {
                 for pixel in 0..<(h * w) {
-                    let dy = Double(pixel / w) - Double(h - 1) / 2, dx = Double(pixel % w) - Double(w - 1) / 2
+                    let dy = Double(pixel / w) - Double(h - 1) / 2
+                    let dx = Double(pixel % w) - Double(w - 1) / 2
                     let base = 1.5 - (dx * dx + dy * dy) / 6
                     let predicted = Float(1 / (1 + exp(-(base + generator.nextNormal()))))
                     let positive: UInt8 = generator.nextUnitFloat() < predicted ? 1 : 0
@@ -31,8 +32,10 @@ import KandinskyCore
             }
             try NumpyFile.write(.float32(Tensor(shape: shape, scalars: p)), to: url("probs.npy"))
             try NumpyFile.write(.uint8(ShapedArray(shape: shape, scalars: t)), to: url("targets.npy"))
-            try NumpyFile.write(.float16(HalfTensor(shape: shape, scalars: p.map { Float16($0) })), to: url("probs16.npy"))
-            try NumpyFile.write(.bool(ShapedArray(shape: shape, scalars: t.map { $0 == 1 })), to: url("targets_bool.npy"))
+            try NumpyFile.write(
+                .float16(HalfTensor(shape: shape, scalars: p.map { Float16($0) })), to: url("probs16.npy"))
+            try NumpyFile.write(
+                .bool(ShapedArray(shape: shape, scalars: t.map { $0 == 1 })), to: url("targets_bool.npy"))
         }
 
         func url(_ name: String) -> URL { directory.appendingPathComponent(name) }
@@ -44,9 +47,11 @@ import KandinskyCore
     @Test func calibrateEvaluateAndPredictRoundTrip() throws {
         let work = try Workspace()
         defer { work.remove() }
-        let calibrate = try runKandinsky(["calibrate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
-                                          "--method", "kmeans", "--clusters", "3", "--curve-count", "50",
-                                          "--curve-points", "30,35,40,45", "--out", work.path("cmodel.safetensors")])
+        let calibrate = try runKandinsky([
+            "calibrate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
+            "--method", "kmeans", "--clusters", "3", "--curve-count", "50",
+            "--curve-points", "30,35,40,45", "--out", work.path("cmodel.safetensors"),
+        ])
         #expect(calibrate.status == 0, "\(calibrate.stderr)")
         #expect(calibrate.stdout.contains("method kmeans"))
         let file = try SafetensorsFile.read(contentsOf: work.url("cmodel.safetensors"))
@@ -57,17 +62,22 @@ import KandinskyCore
         #expect(file.metadata["calibration_images"] == "24")
         #expect(file.metadata["parameters"]?.contains("\"clusterCount\":3") == true)
 
-        let evaluate = try runKandinsky(["evaluate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
-                                         "--curves", work.path("cmodel.safetensors"), "--out", work.path("eval"), "--bins", "10"])
+        let evaluate = try runKandinsky([
+            "evaluate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
+            "--curves", work.path("cmodel.safetensors"), "--out", work.path("eval"), "--bins", "10",
+        ])
         #expect(evaluate.status == 0, "\(evaluate.stderr)")
-        for name in ["pixelwise_ce.npy", "coverages.npy", "pixelwise_ece.npy", "structure_frequency.npy", "summary.json",
-                     "reliability.json", "coverage.svg", "pixel_coverage.svg", "reliability_pooled.svg", "reliability_pixel.svg",
-                     "pixelwise_ce.png", "pixelwise_ece.png", "structure_frequency.png"] {
+        for name in [
+            "pixelwise_ce.npy", "coverages.npy", "pixelwise_ece.npy", "structure_frequency.npy", "summary.json",
+            "reliability.json", "coverage.svg", "pixel_coverage.svg", "reliability_pooled.svg", "reliability_pixel.svg",
+            "pixelwise_ce.png", "pixelwise_ece.png", "structure_frequency.png",
+        ] {
             #expect(work.exists("eval/\(name)"), "missing \(name)")
         }
         #expect(try NumpyFile.read(contentsOf: work.url("eval/coverages.npy")).shape == [10])
         #expect(try NumpyFile.read(contentsOf: work.url("eval/pixelwise_ce.npy")).shape == [6, 8])
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: work.url("eval/summary.json"))) as? [String: Any]
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: work.url("eval/summary.json"))) as? [String: Any]
         let marginal = try #require(summary?["marginal_ce"] as? Double)
         // In-sample evaluation of pooled curves: close to nominal.
         #expect(marginal >= 0 && marginal < 0.1)
@@ -79,8 +89,10 @@ import KandinskyCore
 
         var sizes: [Int] = []
         for alpha in ["0.5", "0.1"] {
-            let predict = try runKandinsky(["predict-sets", "--probs", work.path("probs16.npy"), "--curves", work.path("cmodel.safetensors"),
-                                            "--alpha", alpha, "--out", work.path("sets\(alpha).npy")])
+            let predict = try runKandinsky([
+                "predict-sets", "--probs", work.path("probs16.npy"), "--curves", work.path("cmodel.safetensors"),
+                "--alpha", alpha, "--out", work.path("sets\(alpha).npy"),
+            ])
             #expect(predict.status == 0, "\(predict.stderr)")
             guard case .uint8(let sets) = try NumpyFile.read(contentsOf: work.url("sets\(alpha).npy")) else {
                 Issue.record("sets are not uint8")
@@ -96,9 +108,11 @@ import KandinskyCore
     @Test func annulusSearchFromHalfProbabilitiesAndBooleanTargets() throws {
         let work = try Workspace(seed: 2)
         defer { work.remove() }
-        let run = try runKandinsky(["calibrate-scores", "--probs", work.path("probs16.npy"), "--targets", work.path("targets_bool.npy"),
-                                    "--method", "gen-ann", "--bounds=-1,1,-1,1,0,4,0,4,0,6", "--max-generations", "20",
-                                    "--seed", "3", "--precision", "half-probabilities", "--classes", "1", "--out", work.path("ann.safetensors")])
+        let run = try runKandinsky([
+            "calibrate-scores", "--probs", work.path("probs16.npy"), "--targets", work.path("targets_bool.npy"),
+            "--method", "gen-ann", "--bounds=-1,1,-1,1,0,4,0,4,0,6", "--max-generations", "20",
+            "--seed", "3", "--precision", "half-probabilities", "--classes", "1", "--out", work.path("ann.safetensors"),
+        ])
         #expect(run.status == 0, "\(run.stderr)")
         let file = try SafetensorsFile.read(contentsOf: work.url("ann.safetensors"))
         #expect(file.metadata["method"] == "gen-ann")
@@ -110,8 +124,10 @@ import KandinskyCore
 
     /// The audit of `summary.json`: rows for every class, each (class, group) with one row per α,
     /// class 1 with its groups, consistent numbers, and the table on stdout.
-    func expectAudit(_ summary: [String: Any]?, stdout: String, alphas: [Double], groupsOfClass1: Int, testImages: Int,
-                     sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectAudit(
+        _ summary: [String: Any]?, stdout: String, alphas: [Double], groupsOfClass1: Int, testImages: Int,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let rule = try #require(summary?["rule"] as? String, sourceLocation: sourceLocation)
         #expect(["conformal", "linear"].contains(rule), sourceLocation: sourceLocation)
         #expect(summary?["alphas"] as? [Double] == alphas, sourceLocation: sourceLocation)
@@ -123,7 +139,9 @@ import KandinskyCore
             let groups = ofClass.map { ($0["group"] as? Int) ?? -1 }
             #expect(ofClass.count % alphas.count == 0 && !ofClass.isEmpty, sourceLocation: sourceLocation)
             for start in stride(from: 0, to: ofClass.count, by: alphas.count) {
-                #expect(ofClass[start..<(start + alphas.count)].map { $0["alpha"] as? Double } == alphas, sourceLocation: sourceLocation)
+                #expect(
+                    ofClass[start..<(start + alphas.count)].map { $0["alpha"] as? Double } == alphas,
+                    sourceLocation: sourceLocation)
                 #expect(Set(groups[start..<(start + alphas.count)]).count == 1, sourceLocation: sourceLocation)
             }
             if c == 1 { #expect(Set(groups) == Set(0..<groupsOfClass1), "\(groups)", sourceLocation: sourceLocation) }
@@ -131,52 +149,80 @@ import KandinskyCore
         for row in rows {
             let images = try #require(row["test_images"] as? Int, sourceLocation: sourceLocation)
             #expect(images >= 0 && images <= testImages, sourceLocation: sourceLocation)
-            #expect(row.keys.contains("calibration_images") && row.keys.contains("group"), sourceLocation: sourceLocation)
-            if let coverage = row["per_image_coverage"] as? Double, let interval = row["per_image_interval"] as? [Double] {
-                #expect(interval.count == 2 && interval[0] <= coverage && coverage <= interval[1], sourceLocation: sourceLocation)
+            #expect(
+                row.keys.contains("calibration_images") && row.keys.contains("group"), sourceLocation: sourceLocation)
+            if let coverage = row["per_image_coverage"] as? Double,
+                let interval = row["per_image_interval"] as? [Double]
+            {
+                #expect(
+                    interval.count == 2 && interval[0] <= coverage && coverage <= interval[1],
+                    sourceLocation: sourceLocation)
             }
-            if let size = row["mean_set_size"] as? Double { #expect(size >= 0 && size <= 2, sourceLocation: sourceLocation) }
+            if let size = row["mean_set_size"] as? Double {
+                #expect(size >= 0 && size <= 2, sourceLocation: sourceLocation)
+            }
             let shares = ["empty_share", "singleton_share", "full_share"].compactMap { row[$0] as? Double }
             #expect(shares.count == 3 && shares.allSatisfy { $0 >= 0 && $0 <= 1 }, sourceLocation: sourceLocation)
             #expect(row["shortfall"] is Bool, sourceLocation: sourceLocation)
         }
         let tableLines = stdout.split(separator: "\n").filter { $0.hasPrefix("0 ") || $0.hasPrefix("1 ") }
-        #expect(tableLines.count == rows.count, "one printed line per audit row:\n\(stdout)", sourceLocation: sourceLocation)
+        #expect(
+            tableLines.count == rows.count, "one printed line per audit row:\n\(stdout)", sourceLocation: sourceLocation
+        )
         #expect(stdout.contains("per-image") && stdout.contains("set size"), sourceLocation: sourceLocation)
     }
 
     @Test func evaluateScoresAuditsTheChosenAlphasAndRefusesBadOnes() throws {
         let work = try Workspace(images: 10, height: 4, width: 5, seed: 4)
         defer { work.remove() }
-        let calibrate = try runKandinsky(["calibrate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
-                                          "--method", "image", "--out", work.path("image.safetensors")])
+        let calibrate = try runKandinsky([
+            "calibrate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
+            "--method", "image", "--out", work.path("image.safetensors"),
+        ])
         #expect(calibrate.status == 0, "\(calibrate.stderr)")
-        let evaluate = try runKandinsky(["evaluate-scores", "--probs", work.path("probs16.npy"), "--targets", work.path("targets.npy"),
-                                         "--curves", work.path("image.safetensors"), "--out", work.path("eval"), "--alphas", "0.3, 0.01",
-                                         "--precision", "half-probabilities"])
+        let evaluate = try runKandinsky([
+            "evaluate-scores", "--probs", work.path("probs16.npy"), "--targets", work.path("targets.npy"),
+            "--curves", work.path("image.safetensors"), "--out", work.path("eval"), "--alphas", "0.3, 0.01",
+            "--precision", "half-probabilities",
+        ])
         #expect(evaluate.status == 0, "\(evaluate.stderr)")
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: work.url("eval/summary.json"))) as? [String: Any]
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: work.url("eval/summary.json"))) as? [String: Any]
         try expectAudit(summary, stdout: evaluate.stdout, alphas: [0.3, 0.01], groupsOfClass1: 1, testImages: 10)
         // Imagewise curves: one group per class holding all 20 pixels, with its calibration counts.
         let rows = try #require(summary?["audit"] as? [[String: Any]])
         #expect(rows.count == 4)
-        #expect(rows.allSatisfy { $0["pixels"] as? Int == 20 && $0["group"] as? Int == 0 && $0["calibration_scores"] is Int })
+        #expect(
+            rows.allSatisfy {
+                $0["pixels"] as? Int == 20 && $0["group"] as? Int == 0 && $0["calibration_scores"] is Int
+            })
         // Half-probabilities binning keeps the extra bin of predictions of about 1.
-        let reliability = try JSONSerialization.jsonObject(with: Data(contentsOf: work.url("eval/reliability.json"))) as? [String: Any]
+        let reliability =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: work.url("eval/reliability.json")))
+            as? [String: Any]
         #expect(((reliability?["pooled"] as? [String: Any])?["counts"] as? [Int])?.count == 21)
-        try expectFailure(["evaluate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
-                           "--curves", work.path("image.safetensors"), "--out", work.path("bad"), "--alphas", "0.1,1.5"],
-                          mentioning: ["--alphas", "(0, 1)", "1.5"], output: "bad", in: work)
+        try expectFailure(
+            [
+                "evaluate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
+                "--curves", work.path("image.safetensors"), "--out", work.path("bad"), "--alphas", "0.1,1.5",
+            ],
+            mentioning: ["--alphas", "(0, 1)", "1.5"], output: "bad", in: work)
     }
 
     /// Runs a command that must fail with one error line mentioning `mentions` and write nothing.
-    func expectFailure(_ arguments: [String], mentioning mentions: [String], output: String, in work: Workspace,
-                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectFailure(
+        _ arguments: [String], mentioning mentions: [String], output: String, in work: Workspace,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let run = try runKandinsky(arguments)
         #expect(run.status != 0, sourceLocation: sourceLocation)
-        let lines = run.stderr.split(separator: "\n").filter { !$0.isEmpty && !$0.hasPrefix("Usage") && !$0.hasPrefix("  See") }
+        let lines = run.stderr.split(separator: "\n").filter {
+            !$0.isEmpty && !$0.hasPrefix("Usage") && !$0.hasPrefix("  See")
+        }
         #expect(lines.count == 1, "\(run.stderr)", sourceLocation: sourceLocation)
-        for text in mentions { #expect(run.stderr.contains(text), "\(run.stderr) should mention \(text)", sourceLocation: sourceLocation) }
+        for text in mentions {
+            #expect(run.stderr.contains(text), "\(run.stderr) should mention \(text)", sourceLocation: sourceLocation)
+        }
         #expect(!work.exists(output), "\(output) was written", sourceLocation: sourceLocation)
     }
 
@@ -184,43 +230,65 @@ import KandinskyCore
         let work = try Workspace(images: 4, height: 3, width: 4)
         defer { work.remove() }
         func calibrate(_ probs: String, _ targets: String, _ extra: [String] = []) -> [String] {
-            ["calibrate-scores", "--probs", work.path(probs), "--targets", work.path(targets), "--method", "pixel",
-             "--out", work.path("out.safetensors")] + extra
+            [
+                "calibrate-scores", "--probs", work.path(probs), "--targets", work.path(targets), "--method", "pixel",
+                "--out", work.path("out.safetensors"),
+            ] + extra
         }
         try NumpyFile.write(.float32(Tensor(shape: [4, 2, 3, 5], repeating: 0.5)), to: work.url("wide.npy"))
-        try expectFailure(calibrate("wide.npy", "targets.npy"), mentioning: ["targets.npy", "[4, 2, 3, 4]", "[4, 2, 3, 5]"],
-                          output: "out.safetensors", in: work)
+        try expectFailure(
+            calibrate("wide.npy", "targets.npy"), mentioning: ["targets.npy", "[4, 2, 3, 4]", "[4, 2, 3, 5]"],
+            output: "out.safetensors", in: work)
         var outside = [Float](repeating: 0.5, count: 96)
         outside[50] = 1.25
         try NumpyFile.write(.float32(Tensor(shape: [4, 2, 3, 4], scalars: outside)), to: work.url("outside.npy"))
-        try expectFailure(calibrate("outside.npy", "targets.npy"), mentioning: ["outside.npy", "1.25", "[2, 0, 0, 2]"],
-                          output: "out.safetensors", in: work)
+        try expectFailure(
+            calibrate("outside.npy", "targets.npy"), mentioning: ["outside.npy", "1.25", "[2, 0, 0, 2]"],
+            output: "out.safetensors", in: work)
         try NumpyFile.write(.float32(Tensor(shape: [4, 2, 3, 4], repeating: .nan)), to: work.url("nan.npy"))
-        try expectFailure(calibrate("nan.npy", "targets.npy"), mentioning: ["nan.npy", "nan"], output: "out.safetensors", in: work)
+        try expectFailure(
+            calibrate("nan.npy", "targets.npy"), mentioning: ["nan.npy", "nan"], output: "out.safetensors", in: work)
         try NumpyFile.write(.int64(ShapedArray(shape: [4, 2, 3, 4], repeating: 3)), to: work.url("threes.npy"))
-        try expectFailure(calibrate("probs.npy", "threes.npy"), mentioning: ["threes.npy", "0 or 1", "3"], output: "out.safetensors", in: work)
+        try expectFailure(
+            calibrate("probs.npy", "threes.npy"), mentioning: ["threes.npy", "0 or 1", "3"], output: "out.safetensors",
+            in: work)
         // Sizes from options are bounded before anything is allocated (curves Q × C × H × W, bins × H × W).
-        try expectFailure(calibrate("probs.npy", "targets.npy", ["--curve-count", "10000000"]), mentioning: ["--curve-count", "2 to 1000", "10000000"],
-                          output: "out.safetensors", in: work)
-        try expectFailure(["evaluate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
-                           "--curves", work.path("none.safetensors"), "--out", work.path("eval"), "--bins", "1000000000"],
-                          mentioning: ["--bins", "1 to 1000", "1000000000"], output: "eval", in: work)
-        try expectFailure(calibrate("probs.npy", "targets.npy", ["--group-split", "1.5"]), mentioning: ["--group-split", "1.5"],
-                          output: "out.safetensors", in: work)
-        try expectFailure(calibrate("probs.npy", "targets.npy", ["--method", "kmeans", "--classes", "1,5"]),
-                          mentioning: ["class index 5", "2 classes"], output: "out.safetensors", in: work)
+        try expectFailure(
+            calibrate("probs.npy", "targets.npy", ["--curve-count", "10000000"]),
+            mentioning: ["--curve-count", "2 to 1000", "10000000"],
+            output: "out.safetensors", in: work)
+        try expectFailure(
+            [
+                "evaluate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
+                "--curves", work.path("none.safetensors"), "--out", work.path("eval"), "--bins", "1000000000",
+            ],
+            mentioning: ["--bins", "1 to 1000", "1000000000"], output: "eval", in: work)
+        try expectFailure(
+            calibrate("probs.npy", "targets.npy", ["--group-split", "1.5"]), mentioning: ["--group-split", "1.5"],
+            output: "out.safetensors", in: work)
+        try expectFailure(
+            calibrate("probs.npy", "targets.npy", ["--method", "kmeans", "--classes", "1,5"]),
+            mentioning: ["class index 5", "2 classes"], output: "out.safetensors", in: work)
         try NumpyFile.write(.float32(Tensor(shape: [0, 2, 3, 4], repeating: 0)), to: work.url("empty.npy"))
         try NumpyFile.write(.uint8(ShapedArray(shape: [0, 2, 3, 4], repeating: 0)), to: work.url("empty_targets.npy"))
-        try expectFailure(calibrate("empty.npy", "empty_targets.npy"), mentioning: ["empty.npy", "at least one image"],
-                          output: "out.safetensors", in: work)
+        try expectFailure(
+            calibrate("empty.npy", "empty_targets.npy"), mentioning: ["empty.npy", "at least one image"],
+            output: "out.safetensors", in: work)
         var onlyBackground = [UInt8](repeating: 0, count: 96)
         for n in 0..<4 { for p in 0..<12 { onlyBackground[n * 24 + p] = 1 } }
-        try NumpyFile.write(.uint8(ShapedArray(shape: [4, 2, 3, 4], scalars: onlyBackground)), to: work.url("background.npy"))
+        try NumpyFile.write(
+            .uint8(ShapedArray(shape: [4, 2, 3, 4], scalars: onlyBackground)), to: work.url("background.npy"))
         // A class without targets is calibrated (always in the set) with one warning line.
         let background = try runKandinsky(calibrate("probs.npy", "background.npy"))
         #expect(background.status == 0, "\(background.stderr)")
-        #expect(background.stderr == "warning: \(work.path("background.npy")): class 1 has no target pixel; its threshold is +inf (always in the set)\n")
-        guard case .float32(let backgroundCurves)? = try SafetensorsFile.read(contentsOf: work.url("out.safetensors"))["nc_curves_class1"] else {
+        #expect(
+            background.stderr
+                == "warning: \(work.path("background.npy")): class 1 has no target pixel; its threshold is +inf (always in the set)\n"
+        )
+        guard
+            case .float32(let backgroundCurves)? = try SafetensorsFile.read(contentsOf: work.url("out.safetensors"))[
+                "nc_curves_class1"]
+        else {
             Issue.record("no F32 nc_curves_class1")
             return
         }
@@ -230,17 +298,28 @@ import KandinskyCore
         // A curves file of another image size.
         let other = try Workspace(images: 4, height: 5, width: 4)
         defer { other.remove() }
-        let made = try runKandinsky(["calibrate-scores", "--probs", other.path("probs.npy"), "--targets", other.path("targets.npy"),
-                                     "--method", "image", "--out", work.path("other.safetensors")])
+        let made = try runKandinsky([
+            "calibrate-scores", "--probs", other.path("probs.npy"), "--targets", other.path("targets.npy"),
+            "--method", "image", "--out", work.path("other.safetensors"),
+        ])
         #expect(made.status == 0, "\(made.stderr)")
-        try expectFailure(["predict-sets", "--probs", work.path("probs.npy"), "--curves", work.path("other.safetensors"),
-                           "--alpha", "0.1", "--out", work.path("sets.npy")],
-                          mentioning: ["other.safetensors", "curves", "[Q, C, H, W]", "[4, 2, 3, 4]"], output: "sets.npy", in: work)
-        try expectFailure(["evaluate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
-                           "--curves", work.path("other.safetensors"), "--out", work.path("eval")],
-                          mentioning: ["other.safetensors", "do not match"], output: "eval", in: work)
-        try expectFailure(["predict-sets", "--probs", work.path("probs.npy"), "--curves", work.path("other.safetensors"),
-                           "--alpha", "1.5", "--out", work.path("sets.npy")],
-                          mentioning: ["--alpha", "(0, 1)"], output: "sets.npy", in: work)
+        try expectFailure(
+            [
+                "predict-sets", "--probs", work.path("probs.npy"), "--curves", work.path("other.safetensors"),
+                "--alpha", "0.1", "--out", work.path("sets.npy"),
+            ],
+            mentioning: ["other.safetensors", "curves", "[Q, C, H, W]", "[4, 2, 3, 4]"], output: "sets.npy", in: work)
+        try expectFailure(
+            [
+                "evaluate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
+                "--curves", work.path("other.safetensors"), "--out", work.path("eval"),
+            ],
+            mentioning: ["other.safetensors", "do not match"], output: "eval", in: work)
+        try expectFailure(
+            [
+                "predict-sets", "--probs", work.path("probs.npy"), "--curves", work.path("other.safetensors"),
+                "--alpha", "1.5", "--out", work.path("sets.npy"),
+            ],
+            mentioning: ["--alpha", "(0, 1)"], output: "sets.npy", in: work)
     }
 }

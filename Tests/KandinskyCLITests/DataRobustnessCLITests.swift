@@ -1,6 +1,6 @@
 import Foundation
-import KandinskyTestSupport
 import KandinskyCore
+import KandinskyTestSupport
 import Testing
 
 /// A dataset root with two 1 × 1 images and the given annotations, removed by the caller.
@@ -18,12 +18,17 @@ private struct HostileRoot {
 
     init(annotations: String, secondImage: [UInt8] = HostileRoot.onePixelPNG) throws {
         root = try scratchDirectory("cli-hostile")
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("data"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("data"), withIntermediateDirectories: true)
         try Data(Self.onePixelPNG).write(to: root.appendingPathComponent("data/1.png"))
         try Data(secondImage).write(to: root.appendingPathComponent("data/2.png"))
-        let images = #"[{"id": 1, "file_name": "1.png", "width": 1, "height": 1}, {"id": 2, "file_name": "2.png", "width": 1, "height": 1}]"#
-        try Data(#"{"images": \#(images), "categories": [{"id": 1, "name": "person"}], "annotations": [\#(annotations)]}"#.utf8)
-            .write(to: root.appendingPathComponent("labels.json"))
+        let images =
+            #"[{"id": 1, "file_name": "1.png", "width": 1, "height": 1}, {"id": 2, "file_name": "2.png", "width": 1, "height": 1}]"#
+        try Data(
+            #"{"images": \#(images), "categories": [{"id": 1, "name": "person"}], "annotations": [\#(annotations)]}"#
+                .utf8
+        )
+        .write(to: root.appendingPathComponent("labels.json"))
     }
 
     var labels: String { root.appendingPathComponent("labels.json").path }
@@ -41,18 +46,29 @@ struct DataRobustnessCLITests {
         #expect(run.status == 1)
         #expect(run.errorLines.count == 1, "\(run.stderr)")
         let broken = dataset.root.appendingPathComponent("data/2.png").path
-        #expect(run.errorLines.first == "Error: \(broken): not a PNG or JPEG image (unrecognised first bytes) (1 of 2 images failed to load)")
+        #expect(
+            run.errorLines.first
+                == "Error: \(broken): not a PNG or JPEG image (unrecognised first bytes) (1 of 2 images failed to load)"
+        )
         #expect(!run.stdout.contains("USAGE") && !run.stderr.contains("USAGE"))
     }
 
     @Test("an empty segmentation is skipped with one warning line, and check-data reports the count")
     func emptySegmentation() throws {
-        let dataset = try HostileRoot(annotations: #"{"id": 22, "image_id": 1, "category_id": 1, "segmentation": [], "iscrowd": 0}"#)
+        let dataset = try HostileRoot(
+            annotations: #"{"id": 22, "image_id": 1, "category_id": 1, "segmentation": [], "iscrowd": 0}"#)
         defer { dataset.remove() }
-        let dump = try runKandinsky(["dump-dataset", "--root", dataset.root.path, "--dims", "4x4", "--out", dataset.root.appendingPathComponent("out").path])
+        let dump = try runKandinsky([
+            "dump-dataset", "--root", dataset.root.path, "--dims", "4x4", "--out",
+            dataset.root.appendingPathComponent("out").path,
+        ])
         #expect(dump.status == 0, "\(dump.stderr)")
-        #expect(dump.errorLines == ["warning: \(dataset.labels): skipped 1 annotation with an empty segmentation (id 22)"])
-        #expect(try NumpyFile.read(contentsOf: dataset.root.appendingPathComponent("out/targets.npy")).shape == [2, 2, 4, 4])
+        #expect(
+            dump.errorLines == ["warning: \(dataset.labels): skipped 1 annotation with an empty segmentation (id 22)"])
+        #expect(
+            try NumpyFile.read(contentsOf: dataset.root.appendingPathComponent("out/targets.npy")).shape == [
+                2, 2, 4, 4,
+            ])
         let check = try runKandinsky(["check-data", "--root", dataset.root.path, "--dims", "4x4"])
         #expect(check.status == 0, "\(check.stderr)")
         #expect(check.stdout.contains("1 annotations (1 with an empty segmentation, skipped); 2/2 images decode"))
@@ -60,18 +76,30 @@ struct DataRobustnessCLITests {
 
     @Test("an RLE whose counts overflow, and a NaN in the manifest, are one error line each")
     func badManifests() throws {
-        let overflow = try HostileRoot(annotations: #"{"id": 7, "image_id": 1, "category_id": 1, "iscrowd": 1, "segmentation": {"size": [1, 1], "counts": [4611686018427387904, 4611686018427387904]}}"#)
+        let overflow = try HostileRoot(
+            annotations:
+                #"{"id": 7, "image_id": 1, "category_id": 1, "iscrowd": 1, "segmentation": {"size": [1, 1], "counts": [4611686018427387904, 4611686018427387904]}}"#
+        )
         defer { overflow.remove() }
         for command in ["check-data", "dump-dataset"] {
-            let run = try runKandinsky([command, "--root", overflow.root.path, "--dims", "4x4"] + (command == "dump-dataset" ? ["--out", overflow.root.appendingPathComponent("out").path] : []))
+            let run = try runKandinsky(
+                [command, "--root", overflow.root.path, "--dims", "4x4"]
+                    + (command == "dump-dataset" ? ["--out", overflow.root.appendingPathComponent("out").path] : []))
             #expect(run.status == 1)
-            #expect(run.errorLines == ["Error: \(overflow.labels): annotations[0].segmentation.counts[0]: annotation 7: run lengths up to run 0 already sum to 4611686018427387904, more than height · width = 1"])
+            #expect(
+                run.errorLines == [
+                    "Error: \(overflow.labels): annotations[0].segmentation.counts[0]: annotation 7: run lengths up to run 0 already sum to 4611686018427387904, more than height · width = 1"
+                ])
         }
         #expect(!FileManager.default.fileExists(atPath: overflow.root.appendingPathComponent("out").path))
 
-        let nan = try HostileRoot(annotations: #"{"id": 7, "image_id": 1, "category_id": 1, "area": NaN, "segmentation": []}"#)
+        let nan = try HostileRoot(
+            annotations: #"{"id": 7, "image_id": 1, "category_id": 1, "area": NaN, "segmentation": []}"#)
         defer { nan.remove() }
-        let run = try runKandinsky(["dump-dataset", "--root", nan.root.path, "--dims", "4x4", "--out", nan.root.appendingPathComponent("out").path])
+        let run = try runKandinsky([
+            "dump-dataset", "--root", nan.root.path, "--dims", "4x4", "--out",
+            nan.root.appendingPathComponent("out").path,
+        ])
         #expect(run.status == 1)
         #expect(run.errorLines.count == 1 && run.errorLines.first?.contains("labels.json: line 1, column ") == true)
         #expect(run.stderr.contains("NaN is not valid JSON; write it with allow_nan=False or replace it"))
@@ -81,8 +109,13 @@ struct DataRobustnessCLITests {
     func hugeDims() throws {
         let dataset = try HostileRoot(annotations: "")
         defer { dataset.remove() }
-        let run = try runKandinsky(["dump-dataset", "--root", dataset.root.path, "--dims", "100000x100000", "--out", dataset.root.appendingPathComponent("out").path])
+        let run = try runKandinsky([
+            "dump-dataset", "--root", dataset.root.path, "--dims", "100000x100000", "--out",
+            dataset.root.appendingPathComponent("out").path,
+        ])
         #expect(run.status != 0)
-        #expect(run.stderr.contains(#"--dims must be WxH of positive integers with at most 268435456 pixels, got "100000x100000""#))
+        #expect(
+            run.stderr.contains(
+                #"--dims must be WxH of positive integers with at most 268435456 pixels, got "100000x100000""#))
     }
 }

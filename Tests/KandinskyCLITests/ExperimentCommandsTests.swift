@@ -13,14 +13,18 @@ import Testing
     }
 
     var overrides: [String] {
-        ["paths.root_dir=\(root.path)", "data.trainval_split=8", "data.dims=[32,32]", "data.batch_size=4",
-         "model.net.channels=4", "model.net.depth=2", "trainer.max_epochs=1"]
+        [
+            "paths.root_dir=\(root.path)", "data.trainval_split=8", "data.dims=[32,32]", "data.batch_size=4",
+            "model.net.channels=4", "model.net.depth=2", "trainer.max_epochs=1",
+        ]
     }
 
     @Test func trainCalibrateEvaluatePredict() throws {
         defer { try? FileManager.default.removeItem(at: root) }
-        let synth = try runKandinsky(["synth", "--out", root.appendingPathComponent("data/synthetic").path,
-                                      "--train", "8", "--val", "4", "--cal", "12", "--test", "4", "--size", "40x30"])
+        let synth = try runKandinsky([
+            "synth", "--out", root.appendingPathComponent("data/synthetic").path,
+            "--train", "8", "--val", "4", "--cal", "12", "--test", "4", "--size", "40x30",
+        ])
         #expect(synth.status == 0, "\(synth.stderr)")
 
         let train = try runKandinsky(["train"] + overrides)
@@ -28,9 +32,14 @@ import Testing
         let trainLine = try #require(train.outputLines.last)
         #expect(trainLine.hasPrefix("Finished: 1 epochs; last checkpoint "))
         let checkpoint = String(trainLine.dropFirst("Finished: 1 epochs; last checkpoint ".count))
-        #expect(try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: checkpoint))["conv2.2.weight"]?.shape == [2, 2, 1, 1])
+        #expect(
+            try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: checkpoint))["conv2.2.weight"]?.shape == [
+                2, 2, 1, 1,
+            ])
 
-        let calibrate = try runKandinsky(["calibrate", "ckpt_path=\(checkpoint)", "calibration.method=gen-ann", "calibration.max_generations=5"] + overrides)
+        let calibrate = try runKandinsky(
+            ["calibrate", "ckpt_path=\(checkpoint)", "calibration.method=gen-ann", "calibration.max_generations=5"]
+                + overrides)
         #expect(calibrate.status == 0, "\(calibrate.stderr)")
         let model = root.appendingPathComponent("logs/calibrate/runs/default/cmodel.safetensors")
         #expect(calibrate.outputLines.last == "Calibrated (gen-ann, 12 images): \(model.path)")
@@ -45,14 +54,24 @@ import Testing
         #expect(evaluate.outputLines.last?.hasPrefix("Evaluated 4 test images: mean pixelwise ECE ") == true)
         #expect(evaluate.outputLines.last?.contains("; mean pixelwise CE ") == true)
         // The audit table comes first: a header and rows of both classes.
-        #expect(evaluate.outputLines.contains { $0.hasPrefix("class") && $0.contains("per-image") && $0.contains("set size") })
-        #expect(evaluate.outputLines.contains { $0.hasPrefix("0 ") } && evaluate.outputLines.contains { $0.hasPrefix("1 ") })
+        #expect(
+            evaluate.outputLines.contains {
+                $0.hasPrefix("class") && $0.contains("per-image") && $0.contains("set size")
+            })
+        #expect(
+            evaluate.outputLines.contains { $0.hasPrefix("0 ") } && evaluate.outputLines.contains { $0.hasPrefix("1 ") }
+        )
         let ce = try NumpyFile.read(contentsOf: root.appendingPathComponent("logs/eval/runs/default/pixelwise_ce.npy"))
         #expect(ce.shape == [32, 32])
 
-        let image = try #require(try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("data/synthetic/test/data").path).sorted().first)
-        let predict = try runKandinsky(["predict", "ckpt_path=\(model.path)", "image=\(root.path)/data/synthetic/test/data/\(image)",
-                                        "paths.root_dir=\(root.path)", "data.dims=[32,32]", "alpha=0.2"])
+        let image = try #require(
+            try FileManager.default.contentsOfDirectory(
+                atPath: root.appendingPathComponent("data/synthetic/test/data").path
+            ).sorted().first)
+        let predict = try runKandinsky([
+            "predict", "ckpt_path=\(model.path)", "image=\(root.path)/data/synthetic/test/data/\(image)",
+            "paths.root_dir=\(root.path)", "data.dims=[32,32]", "alpha=0.2",
+        ])
         #expect(predict.status == 0, "\(predict.stderr)")
         let stem = URL(fileURLWithPath: image).deletingPathExtension().lastPathComponent
         let sets = try NumpyFile.read(contentsOf: root.appendingPathComponent("logs/predict/\(stem)_sets.npy"))
@@ -64,10 +83,16 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         let unknown = try runKandinsky(["train", "data.batch_sise=3"], in: root)
         #expect(unknown.status != 0)
-        #expect(unknown.errorLines == ["Error: unknown config key 'data.batch_sise'; did you mean 'data.batch_size'? (prefix it with '+' to add a new key)"])
+        #expect(
+            unknown.errorLines == [
+                "Error: unknown config key 'data.batch_sise'; did you mean 'data.batch_size'? (prefix it with '+' to add a new key)"
+            ])
         let required = try runKandinsky(["calibrate"], in: root)
         #expect(required.status != 0)
-        #expect(required.errorLines == ["Error: missing required value for 'ckpt_path': set it on the command line, e.g. ckpt_path=..."])
+        #expect(
+            required.errorLines == [
+                "Error: missing required value for 'ckpt_path': set it on the command line, e.g. ckpt_path=..."
+            ])
         let environment = try runKandinsky(["train", "data=coco"], in: root)
         #expect(environment.errorLines.count == 1)
         #expect(environment.errorLines.first?.contains("environment variable DATA_TRAINVAL_ROOT is not set") == true)
@@ -82,7 +107,9 @@ import Testing
         try synthesize()
         let training = try LaunchedProcess(kandinskyExecutable, ["train"] + longTraining)
         // Any epoch file: the oldest are deleted as training goes on (trainer.keep_last).
-        try #require(training.wait(until: { checkpointFiles().contains { $0.lastPathComponent.hasPrefix("epoch_") } }, timeout: 300))
+        try #require(
+            training.wait(
+                until: { checkpointFiles().contains { $0.lastPathComponent.hasPrefix("epoch_") } }, timeout: 300))
         training.send(SIGINT)
         #expect(training.wait(until: { !training.isRunning }, timeout: 120), "training went on after SIGINT")
         if training.isRunning { training.send(SIGKILL) }
@@ -104,7 +131,9 @@ import Testing
         var resumeArguments: [String] = []
         for delay: useconds_t in [0, 20_000, 70_000, 150_000] {
             let before = Set(checkpointFiles())
-            func isNewLast(_ file: URL) -> Bool { !before.contains(file) && file.lastPathComponent == "last.safetensors" }
+            func isNewLast(_ file: URL) -> Bool {
+                !before.contains(file) && file.lastPathComponent == "last.safetensors"
+            }
             let training = try LaunchedProcess(kandinskyExecutable, ["train"] + longTraining + resumeArguments)
             try #require(training.wait(until: { checkpointFiles().contains(where: isNewLast) }, timeout: 300))
             usleep(delay)
@@ -116,9 +145,14 @@ import Testing
             let last = try #require(checkpointFiles().first(where: isNewLast))
             resumeArguments = ["ckpt_path=\(last.path)"]
         }
-        let lastEpoch = try #require(Int(try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: String(resumeArguments[0].dropFirst("ckpt_path=".count))))
-            .metadata["trainer.epoch"] ?? ""))
-        let resumed = try runKandinsky(["train"] + overrides + resumeArguments + ["trainer.max_epochs=\(lastEpoch + 1)"])
+        let lastEpoch = try #require(
+            Int(
+                try SafetensorsFile.read(
+                    contentsOf: URL(fileURLWithPath: String(resumeArguments[0].dropFirst("ckpt_path=".count)))
+                )
+                .metadata["trainer.epoch"] ?? ""))
+        let resumed = try runKandinsky(
+            ["train"] + overrides + resumeArguments + ["trainer.max_epochs=\(lastEpoch + 1)"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.outputLines.last?.hasPrefix("Finished: ") == true)
     }
@@ -139,19 +173,24 @@ import Testing
         let bytes = try Data(contentsOf: image)
         try bytes.prefix(bytes.count / 3).write(to: image)
 
-        let calibrate = try runKandinsky(["calibrate", "ckpt_path=\(checkpoint.path)", "calibration.method=image"] + overrides)
+        let calibrate = try runKandinsky(
+            ["calibrate", "ckpt_path=\(checkpoint.path)", "calibration.method=image"] + overrides)
         #expect(calibrate.status != 0)
         #expect(calibrate.errorLines.count == 1, "\(calibrate.stderr)")
         #expect(calibrate.errorLines.first?.contains(image.lastPathComponent) == true, "\(calibrate.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("logs/calibrate/runs/default/cmodel.safetensors").path))
+        #expect(
+            !FileManager.default.fileExists(
+                atPath: root.appendingPathComponent("logs/calibrate/runs/default/cmodel.safetensors").path))
     }
 
     /// Overrides for a run that would go on far longer than the test lets it.
     private var longTraining: [String] { overrides + ["trainer.max_epochs=100000"] }
 
     private func synthesize() throws {
-        let synth = try runKandinsky(["synth", "--out", root.appendingPathComponent("data/synthetic").path,
-                                      "--train", "8", "--val", "4", "--cal", "12", "--test", "4", "--size", "40x30"])
+        let synth = try runKandinsky([
+            "synth", "--out", root.appendingPathComponent("data/synthetic").path,
+            "--train", "8", "--val", "4", "--cal", "12", "--test", "4", "--size", "40x30",
+        ])
         try #require(synth.status == 0, "\(synth.stderr)")
     }
 

@@ -1,9 +1,10 @@
 import Foundation
-@testable import KandinskyCalibration
 import KandinskyCore
 import KandinskyModels
 import KandinskyTestSupport
 import Testing
+
+@testable import KandinskyCalibration
 
 /// `kandinsky export-weights`, checked against the state_dict of the original's UNet in PyTorch
 /// (the committed fixture of scripts/fixtures/make_unet_state_dict_fixture.py).
@@ -15,10 +16,12 @@ import Testing
     static func setUp() throws -> (directory: URL, checkpoint: URL, calibrated: URL, model: UNet) {
         let directory = try scratchDirectory("export")
         var generator = SeededGenerator(seed: 11)
-        var trainer = Trainer(model: UNet(inputChannels: 3, outputChannels: 2, channels: 4, depth: 2, using: &generator),
-                              schedule: CosineAnnealingWarmRestarts(baseLearningRate: 1e-3))
+        var trainer = Trainer(
+            model: UNet(inputChannels: 3, outputChannels: 2, channels: 4, depth: 2, using: &generator),
+            schedule: CosineAnnealingWarmRestarts(baseLearningRate: 1e-3))
         let images = Tensor.uniform([2, 3, 8, 8], using: &generator)
-        _ = try trainer.trainStep(images: images, targets: Tensor.uniform([2, 2, 8, 8], using: &generator).map { $0 > 0.5 ? Float(1) : 0 })
+        _ = try trainer.trainStep(
+            images: images, targets: Tensor.uniform([2, 2, 8, 8], using: &generator).map { $0 > 0.5 ? Float(1) : 0 })
         var checkpoint = trainer.checkpoint()
         checkpoint.metadata["config"] = "seed: 1\n"
         checkpoint.metadata["kandinsky.kind"] = "training-checkpoint"
@@ -26,11 +29,14 @@ import Testing
         try checkpoint.write(to: checkpointURL)
 
         let labels = ShapedArray<Int32>(shape: [8, 8], scalars: (0..<64).map { Int32($0 % 3) })
-        let curves = CalibratedCurves(curves: Tensor(shape: [3, 2, 8, 8], repeating: 0.5), method: "kmeans", calibrationImageCount: 2,
-                                      groups: PixelGroups(labels: [nil, labels], groupCounts: [0, 3]))
+        let curves = CalibratedCurves(
+            curves: Tensor(shape: [3, 2, 8, 8], repeating: 0.5), method: "kmeans", calibrationImageCount: 2,
+            groups: PixelGroups(labels: [nil, labels], groupCounts: [0, 3]))
         let calibratedURL = directory.appendingPathComponent("cmodel.safetensors")
-        for (layout, url) in [(CalibratedCurves.FileLayout.perClass, calibratedURL),
-                              (.dense, directory.appendingPathComponent("cmodel.format2.safetensors"))] {
+        for (layout, url) in [
+            (CalibratedCurves.FileLayout.perClass, calibratedURL),
+            (.dense, directory.appendingPathComponent("cmodel.format2.safetensors")),
+        ] {
             var calibrated = trainer.model.safetensorsFile()
             let file = curves.safetensors(layout: layout)
             calibrated.tensors += file.tensors
@@ -45,19 +51,25 @@ import Testing
         var (directory, checkpoint, calibrated, model) = try Self.setUp()
         defer { try? FileManager.default.removeItem(at: directory) }
         let fixture = try UNetStateDictFixture.load()
-        let expected = try #require(fixture.architecture(inChannels: 3, outChannels: 2, channels: 4, depth: 2)).stateDict
+        let expected = try #require(fixture.architecture(inChannels: 3, outChannels: 2, channels: 4, depth: 2))
+            .stateDict
         #expect(try SafetensorsFile.read(contentsOf: checkpoint).tensors.contains { $0.name.hasPrefix("optimizer.") })
         var exports: [Data] = []
         let formatTwo = directory.appendingPathComponent("cmodel.format2.safetensors")
         #expect(try SafetensorsFile.read(contentsOf: calibrated)["nc_group_curves_class1"]?.shape == [3, 3])
         #expect(try SafetensorsFile.read(contentsOf: formatTwo)["nc_curves"]?.shape == [3, 2, 8, 8])
-        for (input, name) in [(checkpoint, "from-checkpoint.safetensors"), (calibrated, "from-cmodel.safetensors"),
-                              (formatTwo, "from-cmodel-format2.safetensors")] {
+        for (input, name) in [
+            (checkpoint, "from-checkpoint.safetensors"), (calibrated, "from-cmodel.safetensors"),
+            (formatTwo, "from-cmodel-format2.safetensors"),
+        ] {
             let out = directory.appendingPathComponent(name)
             let run = try runKandinsky(["export-weights", input.path, "--out", out.path])
             #expect(run.status == 0, "\(run.stderr)")
-            #expect(run.outputLines == ["Exported 26 tensors of UNet(in 3, out 2, channels 4, depth 2, dropout 0.0) to \(out.path); "
-                                        + "kandinsky infer reads it with --in-channels 3 --out-channels 2 --channels 4 --depth 2"])
+            #expect(
+                run.outputLines == [
+                    "Exported 26 tensors of UNet(in 3, out 2, channels 4, depth 2, dropout 0.0) to \(out.path); "
+                        + "kandinsky infer reads it with --in-channels 3 --out-channels 2 --channels 4 --depth 2"
+                ])
             let file = try SafetensorsFile.read(contentsOf: out)
             // PyTorch's key set, dtypes and shapes, and nothing else: no metadata at all.
             #expect(file.stateDictEntries == expected.sorted { $0.name < $1.name })
@@ -71,27 +83,48 @@ import Testing
         }
         #expect(exports[0] == exports[1] && exports[0] == exports[2])
         // Written atomically: no temporary is left beside the outputs.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
-                == ["cmodel.format2.safetensors", "cmodel.safetensors", "from-checkpoint.safetensors", "from-cmodel-format2.safetensors",
-                    "from-cmodel.safetensors", "last.safetensors"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+                == [
+                    "cmodel.format2.safetensors", "cmodel.safetensors", "from-checkpoint.safetensors",
+                    "from-cmodel-format2.safetensors",
+                    "from-cmodel.safetensors", "last.safetensors",
+                ])
 
         // The export records no architecture: infer takes the flags the command printed.
-        let images = directory.appendingPathComponent("images.npy"), probabilities = directory.appendingPathComponent("probs.npy")
+        let images = directory.appendingPathComponent("images.npy")
+        let probabilities = directory.appendingPathComponent("probs.npy")
         var generator = SeededGenerator(seed: 12)
         let batch = Tensor.uniform([2, 3, 8, 8], using: &generator)
         try NumpyFile.write(.float32(batch), to: images)
         let exported = directory.appendingPathComponent("from-cmodel.safetensors").path
-        let bare = try runKandinsky(["infer", "--model", exported, "--input", images.path, "--output", probabilities.path])
-        #expect(bare.status == 2 && bare.errorLines.first?.hasSuffix("give --in-channels, --out-channels, --channels and --depth") == true)
-        let infer = try runKandinsky(["infer", "--model", exported, "--input", images.path, "--output", probabilities.path,
-                                      "--in-channels", "3", "--out-channels", "2", "--channels", "4", "--depth", "2"])
+        let bare = try runKandinsky([
+            "infer", "--model", exported, "--input", images.path, "--output", probabilities.path,
+        ])
+        #expect(
+            bare.status == 2
+                && bare.errorLines.first?.hasSuffix("give --in-channels, --out-channels, --channels and --depth")
+                    == true
+        )
+        let infer = try runKandinsky([
+            "infer", "--model", exported, "--input", images.path, "--output", probabilities.path,
+            "--in-channels", "3", "--out-channels", "2", "--channels", "4", "--depth", "2",
+        ])
         #expect(infer.status == 0, "\(infer.stderr)")
-        #expect(maxDifference(try NumpyFile.read(contentsOf: probabilities).toTensor(), model.forward(batch, training: false).sigmoid()) < 1e-6)
+        #expect(
+            maxDifference(
+                try NumpyFile.read(contentsOf: probabilities).toTensor(),
+                model.forward(batch, training: false).sigmoid()) < 1e-6)
         // infer reads a calibrated model of either format as it is, its curves skipped.
         for input in [calibrated, formatTwo] {
-            let direct = try runKandinsky(["infer", "--model", input.path, "--input", images.path, "--output", probabilities.path])
+            let direct = try runKandinsky([
+                "infer", "--model", input.path, "--input", images.path, "--output", probabilities.path,
+            ])
             #expect(direct.status == 0, "\(direct.stderr)")
-            #expect(maxDifference(try NumpyFile.read(contentsOf: probabilities).toTensor(), model.forward(batch, training: false).sigmoid()) < 1e-6)
+            #expect(
+                maxDifference(
+                    try NumpyFile.read(contentsOf: probabilities).toTensor(),
+                    model.forward(batch, training: false).sigmoid()) < 1e-6)
         }
     }
 
@@ -101,10 +134,15 @@ import Testing
         let plain = directory.appendingPathComponent("plain.safetensors")
         let exported = try runKandinsky(["export-weights", checkpoint.path, "--out", plain.path])
         #expect(exported.status == 0, "\(exported.stderr)")
-        let again = try runKandinsky(["export-weights", plain.path, "--out", directory.appendingPathComponent("again.safetensors").path])
+        let again = try runKandinsky([
+            "export-weights", plain.path, "--out", directory.appendingPathComponent("again.safetensors").path,
+        ])
         #expect(again.status == 1)
-        #expect(again.errorLines == ["Error: \(plain.path): metadata: the file records no architecture, so it is no checkpoint or calibrated "
-                                     + "model of kandinsky (a file without metadata is plain weights already)"])
+        #expect(
+            again.errorLines == [
+                "Error: \(plain.path): metadata: the file records no architecture, so it is no checkpoint or calibrated "
+                    + "model of kandinsky (a file without metadata is plain weights already)"
+            ])
         let before = try Data(contentsOf: checkpoint)
         let itself = try runKandinsky(["export-weights", checkpoint.path, "--out", checkpoint.path])
         #expect(itself.status == 2)

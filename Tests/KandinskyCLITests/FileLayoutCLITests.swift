@@ -1,8 +1,9 @@
 import Foundation
+import KandinskyCore
 import KandinskyTestSupport
 import Testing
+
 @testable import KandinskyCalibration
-import KandinskyCore
 
 /// `predict-sets` and `evaluate-scores` give the same files from the same curves in format 3
 /// (what `calibrate-scores` writes) and in format 2 (the files written before it).
@@ -26,16 +27,22 @@ import KandinskyCore
 
     /// Runs `predict-sets` at two α and `evaluate-scores` with `curves`, writing under `tag`;
     /// returns every file written and the standard output with the output paths left out.
-    static func outputs(_ curves: String, tag: String, in work: CalibrationCLITests.Workspace) throws -> ([String: Data], String) {
+    static func outputs(_ curves: String, tag: String, in work: CalibrationCLITests.Workspace) throws -> (
+        [String: Data], String
+    ) {
         var stdout = ""
         for alpha in ["0.1", "0.3"] {
-            let run = try runKandinsky(["predict-sets", "--probs", work.path("probs.npy"), "--curves", curves, "--alpha", alpha,
-                                        "--out", work.path("\(tag)/sets\(alpha).npy")])
+            let run = try runKandinsky([
+                "predict-sets", "--probs", work.path("probs.npy"), "--curves", curves, "--alpha", alpha,
+                "--out", work.path("\(tag)/sets\(alpha).npy"),
+            ])
             #expect(run.status == 0, "\(tag): \(run.stderr)")
             stdout += run.stdout
         }
-        let run = try runKandinsky(["evaluate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
-                                    "--curves", curves, "--out", work.path("\(tag)/eval"), "--bins", "8"])
+        let run = try runKandinsky([
+            "evaluate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
+            "--curves", curves, "--out", work.path("\(tag)/eval"), "--bins", "8",
+        ])
         #expect(run.status == 0, "\(tag): \(run.stderr)")
         stdout += run.stdout
         return (try contents(of: work.url(tag)), stdout.replacingOccurrences(of: work.path(tag), with: "<out>"))
@@ -56,11 +63,16 @@ import KandinskyCore
         ]
         var pairs: [(name: String, format3: String, format2: String)] = []
         for (name, arguments) in methods {
-            let format3 = work.path("format3/\(name).safetensors"), format2 = work.path("format2/\(name).safetensors")
-            let run = try runKandinsky(["calibrate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
-                                        "--out", format3] + arguments)
+            let format3 = work.path("format3/\(name).safetensors")
+            let format2 = work.path("format2/\(name).safetensors")
+            let run = try runKandinsky(
+                [
+                    "calibrate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
+                    "--out", format3,
+                ] + arguments)
             #expect(run.status == 0, "\(name): \(run.stderr)")
-            #expect(try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: format3)).metadata["format_version"] == "3")
+            #expect(
+                try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: format3)).metadata["format_version"] == "3")
             try CalibratedCurves.read(contentsOf: URL(fileURLWithPath: format3)).safetensors(layout: .dense)
                 .write(to: URL(fileURLWithPath: format2))
             pairs.append((name, format3, format2))
@@ -81,8 +93,12 @@ import KandinskyCore
                 #expect(dense[file] == bytes, "\(pair.name): \(file) differs between the layouts")
             }
             #expect(compactStdout == denseStdout, "\(pair.name)")
-            let sizes = try [pair.format3, pair.format2].map { try FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int ?? 0 }
-            if pair.name != "pixel" { #expect(sizes[0] < sizes[1], "\(pair.name): format 3 \(sizes[0]) bytes, format 2 \(sizes[1])") }
+            let sizes = try [pair.format3, pair.format2].map {
+                try FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int ?? 0
+            }
+            if pair.name != "pixel" {
+                #expect(sizes[0] < sizes[1], "\(pair.name): format 3 \(sizes[0]) bytes, format 2 \(sizes[1])")
+            }
         }
     }
 }

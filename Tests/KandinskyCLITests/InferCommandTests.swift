@@ -1,8 +1,9 @@
 import Foundation
 import KandinskyCore
 import KandinskyModels
-import Testing
 import KandinskyTestSupport
+import Testing
+
 @testable import kandinsky
 
 /// max |a − b| over elements of equal-shaped tensors (infinity when the shapes differ).
@@ -27,10 +28,12 @@ func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
     @Test func writesTheSigmoidProbabilitiesOfTheModel() throws {
         var (directory, model, images) = try Self.setUp(metadata: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let command = try InferCommand.parse(["--model", directory.appendingPathComponent("model.safetensors").path,
-                                              "--input", directory.appendingPathComponent("images.npy").path,
-                                              "--output", directory.appendingPathComponent("probs.npy").path,
-                                              "--batch", "2"])
+        let command = try InferCommand.parse([
+            "--model", directory.appendingPathComponent("model.safetensors").path,
+            "--input", directory.appendingPathComponent("images.npy").path,
+            "--output", directory.appendingPathComponent("probs.npy").path,
+            "--batch", "2",
+        ])
         try command.run()
         let written = try NumpyFile.read(contentsOf: directory.appendingPathComponent("probs.npy"))
         #expect(written.elementType == .float32)
@@ -41,13 +44,16 @@ func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
     @Test func takesTheArchitectureFromFlagsForAFileWithoutMetadata() throws {
         var (directory, model, images) = try Self.setUp(metadata: false)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let arguments = ["--model", directory.appendingPathComponent("model.safetensors").path,
-                         "--input", directory.appendingPathComponent("images.npy").path,
-                         "--output", directory.appendingPathComponent("probs.npy").path]
+        let arguments = [
+            "--model", directory.appendingPathComponent("model.safetensors").path,
+            "--input", directory.appendingPathComponent("images.npy").path,
+            "--output", directory.appendingPathComponent("probs.npy").path,
+        ]
         let bare = try InferCommand.parse(arguments)
         #expect(throws: (any Error).self) { try bare.run() }
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("probs.npy").path))
-        let command = try InferCommand.parse(arguments + ["--in-channels", "3", "--out-channels", "2", "--channels", "4", "--depth", "2"])
+        let command = try InferCommand.parse(
+            arguments + ["--in-channels", "3", "--out-channels", "2", "--channels", "4", "--depth", "2"])
         try command.run()
         let written = try NumpyFile.read(contentsOf: directory.appendingPathComponent("probs.npy")).toTensor()
         #expect(maxDifference(written, model.forward(images, training: false).sigmoid()) < 1e-6)
@@ -59,16 +65,23 @@ func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
         let (directory, _, _) = try Self.setUp(metadata: false)
         defer { try? FileManager.default.removeItem(at: directory) }
         let model = directory.appendingPathComponent("model.safetensors").path
-        let arguments = ["infer", "--model", model, "--input", directory.appendingPathComponent("images.npy").path,
-                         "--output", directory.appendingPathComponent("probs.npy").path]
+        let arguments = [
+            "infer", "--model", model, "--input", directory.appendingPathComponent("images.npy").path,
+            "--output", directory.appendingPathComponent("probs.npy").path,
+        ]
         let bare = try runKandinsky(arguments)
         #expect(bare.status == 2)
-        #expect(bare.errorLines == ["Error: \(model) records no architecture in its metadata (a plain PyTorch state_dict, as save_file and "
-                                    + "export-weights write); give --in-channels, --out-channels, --channels and --depth"])
+        #expect(
+            bare.errorLines == [
+                "Error: \(model) records no architecture in its metadata (a plain PyTorch state_dict, as save_file and "
+                    + "export-weights write); give --in-channels, --out-channels, --channels and --depth"
+            ])
         let partial = try runKandinsky(arguments + ["--channels", "4", "--depth", "2"])
         #expect(partial.status == 2)
         #expect(partial.errorLines.count == 1)
-        #expect(partial.errorLines.first?.hasSuffix("; give --in-channels and --out-channels too") == true, "\(partial.stderr)")
+        #expect(
+            partial.errorLines.first?.hasSuffix("; give --in-channels and --out-channels too") == true,
+            "\(partial.stderr)")
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("probs.npy").path))
     }
 
@@ -78,32 +91,44 @@ func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
         var (directory, model, images) = try Self.setUp(metadata: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("model.safetensors").path
-        let arguments = ["--model", path, "--input", directory.appendingPathComponent("images.npy").path,
-                         "--output", directory.appendingPathComponent("probs.npy").path]
+        let arguments = [
+            "--model", path, "--input", directory.appendingPathComponent("images.npy").path,
+            "--output", directory.appendingPathComponent("probs.npy").path,
+        ]
         try InferCommand.parse(arguments + ["--channels", "4", "--out-channels", "2"]).run()
         let written = try NumpyFile.read(contentsOf: directory.appendingPathComponent("probs.npy")).toTensor()
         #expect(maxDifference(written, model.forward(images, training: false).sigmoid()) < 1e-6)
         try FileManager.default.removeItem(at: directory.appendingPathComponent("probs.npy"))
 
-        let contradicting = try runKandinsky(["infer"] + arguments + ["--in-channels", "3", "--channels", "8", "--depth", "3"])
+        let contradicting = try runKandinsky(
+            ["infer"] + arguments + ["--in-channels", "3", "--channels", "8", "--depth", "3"])
         #expect(contradicting.status == 2)
-        #expect(contradicting.errorLines == ["Error: --channels 8 and --depth 3 disagree with channels 4 and depth 2 recorded in \(path); "
-                                             + "leave the architecture flags out for a file that records its architecture"])
+        #expect(
+            contradicting.errorLines == [
+                "Error: --channels 8 and --depth 3 disagree with channels 4 and depth 2 recorded in \(path); "
+                    + "leave the architecture flags out for a file that records its architecture"
+            ])
         let one = try runKandinsky(["infer"] + arguments + ["--out-channels", "3"])
-        #expect(one.errorLines == ["Error: --out-channels 3 disagrees with out_channels 2 recorded in \(path); "
-                                   + "leave the architecture flags out for a file that records its architecture"])
+        #expect(
+            one.errorLines == [
+                "Error: --out-channels 3 disagrees with out_channels 2 recorded in \(path); "
+                    + "leave the architecture flags out for a file that records its architecture"
+            ])
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("probs.npy").path))
     }
 
     @Test func rejectsImagesTheNetworkCannotTake() throws {
         let (directory, _, _) = try Self.setUp(metadata: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let odd = directory.appendingPathComponent("odd.npy"), bright = directory.appendingPathComponent("bright.npy")
+        let odd = directory.appendingPathComponent("odd.npy")
+        let bright = directory.appendingPathComponent("bright.npy")
         try NumpyFile.write(.float32(Tensor(shape: [1, 3, 6, 8], repeating: 0.5)), to: odd)
         try NumpyFile.write(.float32(Tensor(shape: [1, 3, 8, 8], repeating: 255)), to: bright)
         for (input, message) in [(odd, "divisible by 2^depth = 4"), (bright, "expected values in [0, 1]")] {
-            let command = try InferCommand.parse(["--model", directory.appendingPathComponent("model.safetensors").path,
-                                                  "--input", input.path, "--output", directory.appendingPathComponent("p.npy").path])
+            let command = try InferCommand.parse([
+                "--model", directory.appendingPathComponent("model.safetensors").path,
+                "--input", input.path, "--output", directory.appendingPathComponent("p.npy").path,
+            ])
             do {
                 try command.run()
                 Issue.record("\(input.lastPathComponent) was accepted")

@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct InfoCommandTests {
     @Test func describesNumpyFiles() throws {
-        let run = try runKandinsky(["info", "npy/f4.npy", "npy/v3_f4.npy", "npy/scalar_f4.npy", "npy/u1.npy"], in: coreFixtures)
+        let run = try runKandinsky(
+            ["info", "npy/f4.npy", "npy/v3_f4.npy", "npy/scalar_f4.npy", "npy/u1.npy"], in: coreFixtures)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.outputLines == ["f4 F32 [2, 4]", "v3_f4 F32 [2, 3, 4]", "scalar_f4 F32 []", "u1 U8 [2, 3]"])
         #expect(run.stderr.isEmpty)
@@ -13,16 +14,18 @@ import Testing
     @Test func describesSafetensorsFilesWithMetadata() throws {
         let run = try runKandinsky(["info", "safetensors/python.safetensors"], in: coreFixtures)
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.outputLines == [
-            "counts I32 [3]", "empty F32 [0, 2]", "ids I64 [2, 1]", "labels U8 [2, 3]", "mask BOOL [3]",
-            "precise F64 [3]", "scalar F32 []", "scores F16 [2, 5]", "weights F32 [3, 4]",
-            "  metadata format = np",
-            #"  metadata note = quote " slash / tab \t é"#,
-        ])
+        #expect(
+            run.outputLines == [
+                "counts I32 [3]", "empty F32 [0, 2]", "ids I64 [2, 1]", "labels U8 [2, 3]", "mask BOOL [3]",
+                "precise F64 [3]", "scalar F32 []", "scores F16 [2, 5]", "weights F32 [3, 4]",
+                "  metadata format = np",
+                #"  metadata note = quote " slash / tab \t é"#,
+            ])
     }
 
     @Test func badFileGivesOneLineAndNonZeroExitButOtherFilesAreStillDescribed() throws {
-        let run = try runKandinsky(["info", "npy/fortran_f4.npy", "npy/i4.npy", "missing.safetensors"], in: coreFixtures)
+        let run = try runKandinsky(
+            ["info", "npy/fortran_f4.npy", "npy/i4.npy", "missing.safetensors"], in: coreFixtures)
         #expect(run.status != 0)
         #expect(run.outputLines == ["i4 I32 [2, 2]"])
         #expect(run.errorLines.count == 2)

@@ -13,6 +13,8 @@ let coreFixtures = Fixtures(ofTestTarget: "KandinskyCoreTests").directory
 
 /// Runs `kandinsky` with `arguments` (progress output off) in `directory` and waits for it;
 /// `environment` adds variables to the test's own (nil values remove them).
-func runKandinsky(_ arguments: [String], in directory: URL? = nil, environment: [String: String?] = [:]) throws -> KandinskyRun {
+func runKandinsky(_ arguments: [String], in directory: URL? = nil, environment: [String: String?] = [:]) throws
+    -> KandinskyRun
+{
     try runProcess(kandinskyExecutable, arguments, in: directory, environment: environment)
 }

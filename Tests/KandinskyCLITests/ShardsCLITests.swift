@@ -1,7 +1,7 @@
 import Foundation
+import KandinskyCore
 import KandinskyTestSupport
 import Testing
-import KandinskyCore
 
 /// Shards in every form the tool takes (files, comma lists, directories, patterns,
 /// safetensors), and score + merge-scores + calibrate-scores --scores, against the whole arrays.
@@ -14,9 +14,11 @@ import KandinskyCore
         init() throws {
             directory = try scratchDirectory("shards-cli")
             for folder in ["p", "t"] {
-                try FileManager.default.createDirectory(at: directory.appendingPathComponent(folder), withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    at: directory.appendingPathComponent(folder), withIntermediateDirectories: true)
             }
-            let n = sizes.reduce(0, +), plane = h * w
+            let n = sizes.reduce(0, +)
+            let plane = h * w
             var generator = SeededGenerator(seed: 5)
             let p = (0..<(n * plane)).map { _ in generator.nextUnitFloat() }
             let labels = p.map { Int64(generator.nextUnitFloat() < $0 ? 1 : 0) }
@@ -29,7 +31,8 @@ import KandinskyCore
                 let targets = AnyShapedArray.int64(ShapedArray(shape: [size, h, w], scalars: labels[slice]))
                 try NumpyFile.write(probs, to: url("p/p-\(k).npy"))
                 try NumpyFile.write(targets, to: url("t/t-\(k).npy"))
-                try SafetensorsFile(tensors: [("probs", probs), ("labels", targets)]).write(to: url("shard-\(k).safetensors"))
+                try SafetensorsFile(tensors: [("probs", probs), ("labels", targets)]).write(
+                    to: url("shard-\(k).safetensors"))
                 start += size
             }
         }
@@ -39,10 +42,13 @@ import KandinskyCore
         func data(_ name: String) throws -> Data { try Data(contentsOf: url(name)) }
     }
 
-    func calibrate(_ inputs: [String], _ out: String, method: String = "kmeans", in workspace: Workspace,
-                   sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let run = try runKandinsky(["calibrate-scores"] + inputs + ["--method", method, "--clusters", "2", "--out", workspace.path(out)],
-                                   in: workspace.directory)
+    func calibrate(
+        _ inputs: [String], _ out: String, method: String = "kmeans", in workspace: Workspace,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let run = try runKandinsky(
+            ["calibrate-scores"] + inputs + ["--method", method, "--clusters", "2", "--out", workspace.path(out)],
+            in: workspace.directory)
         #expect(run.status == 0, "\(run.stderr)", sourceLocation: sourceLocation)
     }
 
@@ -51,10 +57,16 @@ import KandinskyCore
         defer { try? FileManager.default.removeItem(at: workspace.directory) }
         try calibrate(["--probs", "probs.npy", "--targets", "labels.npy"], "whole.safetensors", in: workspace)
         let forms: [[String]] = [
-            ["--probs", "p/p-0.npy", "--probs", "p/p-1.npy,p/p-2.npy", "--targets", "t/t-0.npy,t/t-1.npy", "--targets", "t/t-2.npy"],
+            [
+                "--probs", "p/p-0.npy", "--probs", "p/p-1.npy,p/p-2.npy", "--targets", "t/t-0.npy,t/t-1.npy",
+                "--targets", "t/t-2.npy",
+            ],
             ["--probs", "p", "--targets", "t"],
             ["--probs", "p/p-*.npy", "--targets", "t/t-[0-9].npy"],
-            ["--probs", "shard-*.safetensors", "--probs-key", "probs", "--targets", "shard-*.safetensors", "--targets-key", "labels"],
+            [
+                "--probs", "shard-*.safetensors", "--probs-key", "probs", "--targets", "shard-*.safetensors",
+                "--targets-key", "labels",
+            ],
         ]
         for (k, form) in forms.enumerated() {
             try calibrate(form, "sharded-\(k).safetensors", in: workspace)
@@ -66,21 +78,28 @@ import KandinskyCore
         let workspace = try Workspace()
         defer { try? FileManager.default.removeItem(at: workspace.directory) }
         for k in 0..<3 {
-            let run = try runKandinsky(["score", "--probs", "p/p-\(k).npy", "--targets", "t/t-\(k).npy", "--out", "part-\(k).kscores"],
-                                       in: workspace.directory)
+            let run = try runKandinsky(
+                ["score", "--probs", "p/p-\(k).npy", "--targets", "t/t-\(k).npy", "--out", "part-\(k).kscores"],
+                in: workspace.directory)
             #expect(run.status == 0, "\(run.stderr)")
         }
-        let merge = try runKandinsky(["merge-scores", "part-0.kscores", "part-1.kscores", "part-2.kscores", "--out", "all.kscores"],
-                                     in: workspace.directory)
+        let merge = try runKandinsky(
+            ["merge-scores", "part-0.kscores", "part-1.kscores", "part-2.kscores", "--out", "all.kscores"],
+            in: workspace.directory)
         #expect(merge.status == 0, "\(merge.stderr)")
         #expect(merge.stdout.contains("of 9 images from 3 parts"))
-        let whole = try runKandinsky(["score", "--probs", "probs.npy", "--targets", "labels.npy", "--out", "whole.kscores"], in: workspace.directory)
+        let whole = try runKandinsky(
+            ["score", "--probs", "probs.npy", "--targets", "labels.npy", "--out", "whole.kscores"],
+            in: workspace.directory)
         #expect(whole.status == 0)
         #expect(try workspace.data("all.kscores") == workspace.data("whole.kscores"))
         for method in ["pixel", "image", "kmeans"] {
-            try calibrate(["--probs", "p", "--targets", "t"], "shards-\(method).safetensors", method: method, in: workspace)
+            try calibrate(
+                ["--probs", "p", "--targets", "t"], "shards-\(method).safetensors", method: method, in: workspace)
             try calibrate(["--scores", "all.kscores"], "merged-\(method).safetensors", method: method, in: workspace)
-            #expect(try workspace.data("merged-\(method).safetensors") == workspace.data("shards-\(method).safetensors"), "\(method)")
+            #expect(
+                try workspace.data("merged-\(method).safetensors") == workspace.data("shards-\(method).safetensors"),
+                "\(method)")
         }
     }
 
@@ -89,17 +108,30 @@ import KandinskyCore
         defer { try? FileManager.default.removeItem(at: workspace.directory) }
         try NumpyFile.write(.float32(Tensor(shape: [2, 1, 4, 6], repeating: 0.5)), to: workspace.url("odd.npy"))
         let cases: [([String], [String])] = [
-            (["--probs", "p/p-0.npy,odd.npy", "--targets", "t/t-0.npy,t/t-1.npy"], ["odd.npy", "shape", "[N, 1, 4, 5]", "[2, 1, 4, 6]"]),
+            (
+                ["--probs", "p/p-0.npy,odd.npy", "--targets", "t/t-0.npy,t/t-1.npy"],
+                ["odd.npy", "shape", "[N, 1, 4, 5]", "[2, 1, 4, 6]"]
+            ),
             (["--probs", "p", "--targets", "t/t-0.npy"], ["--probs names 3 shards but --targets 1"]),
-            (["--probs", "p", "--targets", "t/t-1.npy,t/t-0.npy,t/t-2.npy"], ["t/t-1.npy", "shape[0]", "N = 3", "p/p-0.npy"]),
-            (["--probs", "shard-0.safetensors", "--targets", "t/t-0.npy"], ["shard-0.safetensors", "expected one tensor or a key"]),
+            (
+                ["--probs", "p", "--targets", "t/t-1.npy,t/t-0.npy,t/t-2.npy"],
+                ["t/t-1.npy", "shape[0]", "N = 3", "p/p-0.npy"]
+            ),
+            (
+                ["--probs", "shard-0.safetensors", "--targets", "t/t-0.npy"],
+                ["shard-0.safetensors", "expected one tensor or a key"]
+            ),
             (["--probs", "nothing-*.npy", "--targets", "t"], ["no .npy or .safetensors file matches"]),
             (["--scores", "x.kscores", "--probs", "p"], ["give a score store or --probs and --targets, not both"]),
         ]
         for (arguments, mentions) in cases {
-            let run = try runKandinsky(["calibrate-scores"] + arguments + ["--method", "pixel", "--out", "x.safetensors"], in: workspace.directory)
+            let run = try runKandinsky(
+                ["calibrate-scores"] + arguments + ["--method", "pixel", "--out", "x.safetensors"],
+                in: workspace.directory)
             #expect(run.status != 0, "\(arguments)")
-            for text in mentions { #expect(run.stderr.contains(text), "\(arguments): \(run.stderr) should mention \(text)") }
+            for text in mentions {
+                #expect(run.stderr.contains(text), "\(arguments): \(run.stderr) should mention \(text)")
+            }
         }
     }
 }

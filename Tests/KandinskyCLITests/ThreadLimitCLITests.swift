@@ -8,7 +8,8 @@ import Testing
 
     /// The process lines of `kandinsky info` with `KANDINSKY_THREADS` set to `value` (nil: unset).
     static func info(_ value: String?) throws -> KandinskyRun {
-        try runKandinsky(["info"], environment: ["KANDINSKY_THREADS": value, "OPENBLAS_NUM_THREADS": nil, "OMP_NUM_THREADS": nil])
+        try runKandinsky(
+            ["info"], environment: ["KANDINSKY_THREADS": value, "OPENBLAS_NUM_THREADS": nil, "OMP_NUM_THREADS": nil])
     }
 
     static func count(_ name: String, in run: KandinskyRun) -> Int? {
@@ -47,8 +48,11 @@ import Testing
             let run = try Self.info(value)
             #expect(run.status == 2, "\(value)")
             #expect(run.stdout.isEmpty, "\(value)")
-            #expect(run.errorLines == ["Error: KANDINSKY_THREADS=\(value) is not allowed: expected a whole number from 1 up (values above the \(Self.processors) processors mean all of them)"],
-                    "\(value)")
+            #expect(
+                run.errorLines == [
+                    "Error: KANDINSKY_THREADS=\(value) is not allowed: expected a whole number from 1 up (values above the \(Self.processors) processors mean all of them)"
+                ],
+                "\(value)")
         }
     }
 

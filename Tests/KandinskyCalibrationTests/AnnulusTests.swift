@@ -1,6 +1,7 @@
-import Testing
 import KandinskyCore
 import KandinskyTestSupport
+import Testing
+
 @testable import KandinskyCalibration
 
 @Suite struct AnnulusTests {
@@ -8,15 +9,21 @@ import KandinskyTestSupport
         // H = 3, W = 4: x = col − 2 ∈ {−2 … 1}, y = 1 − row ∈ {1, 0, −1}. Centre (0, 0), radii 1, 1.5, 2.
         let labels = AnnulusGeometry.labels(height: 3, width: 4, theta: [0, 0, 1, 1.5, 2])
         // d² row 0: 5 2 1 2 | row 1: 4 1 0 1 | row 2: 5 2 1 2.
-        #expect(labels.scalars == [3, 1, 0, 1,
-                                   2, 0, 0, 0,
-                                   3, 1, 0, 1])
+        #expect(
+            labels.scalars == [
+                3, 1, 0, 1,
+                2, 0, 0, 0,
+                3, 1, 0, 1,
+            ])
         // Moving the centre to (1, 1) (top-right pixel is (1, 1)).
         let moved = AnnulusGeometry.labels(height: 3, width: 4, theta: [1, 1, 0, 1, 2])
         // d² row 0: 9 4 1 0 | row 1: 10 5 2 1 | row 2: 13 8 5 4.
-        #expect(moved.scalars == [3, 2, 1, 0,
-                                  3, 3, 2, 1,
-                                  3, 3, 3, 2])
+        #expect(
+            moved.scalars == [
+                3, 2, 1, 0,
+                3, 3, 2, 1,
+                3, 3, 3, 2,
+            ])
     }
 
     /// J by definition: a double loop over all ordered pairs of pixels with features.
@@ -26,7 +33,9 @@ import KandinskyTestSupport
         for (i, pi) in pixels.enumerated() {
             for (j, pj) in pixels.enumerated() where labels.scalars[pi] == labels.scalars[pj] {
                 var squared = 0.0
-                for t in features[i].indices { squared += Double(features[i][t] - features[j][t]) * Double(features[i][t] - features[j][t]) }
+                for t in features[i].indices {
+                    squared += Double(features[i][t] - features[j][t]) * Double(features[i][t] - features[j][t])
+                }
                 total += squared.squareRoot()
             }
         }
@@ -40,8 +49,9 @@ import KandinskyTestSupport
         // Every third pixel has no features (left out of J).
         let pixels = (0..<(h * w)).filter { $0 % 3 != 0 }
         let features = pixels.map { _ in (0..<dimension).map { _ in generator.nextUnitFloat() } }
-        let objective = AnnulusObjective(features: Tensor(shape: [pixels.count, dimension], scalars: features.flatMap { $0 }),
-                                         pixels: pixels, height: h, width: w)
+        let objective = AnnulusObjective(
+            features: Tensor(shape: [pixels.count, dimension], scalars: features.flatMap { $0 }),
+            pixels: pixels, height: h, width: w)
         for theta in [[0.0, 0, 1.5, 3, 4.5], [1.3, -0.7, 0, 2.2, 2.2], [-2, 2, 10, 20, 30], [0, 0, 0, 0, 0]] {
             let expected = bruteForce(features: features, pixels: pixels, height: h, width: w, theta: theta)
             let value = objective.value(theta: theta)
@@ -77,8 +87,9 @@ import KandinskyTestSupport
         for step in 0..<12 {
             // Small moves (incremental path) and, every fourth step, a large one (full path).
             let jump = step % 4 == 3 ? 6.0 : 0.7
-            theta = AnnulusGrouping.repair(theta.map { $0 + jump * (generator.nextUnitDouble() - 0.5) },
-                                           bounds: [[-5, 5], [-5, 5], [0, 20], [0, 20], [0, 30]])
+            theta = AnnulusGrouping.repair(
+                theta.map { $0 + jump * (generator.nextUnitDouble() - 0.5) },
+                bounds: [[-5, 5], [-5, 5], [0, 20], [0, 20], [0, 30]])
             let (value, sums) = evaluator.evaluate(theta)
             let expected = objective.value(theta: theta)
             #expect(abs(value - expected) <= 1e-6 * expected, "step \(step): \(value) vs \(expected)")
@@ -115,10 +126,13 @@ import KandinskyTestSupport
                 p[(image * 2) * h * w + pixel] = 0.5
             }
         }
-        let grouping = AnnulusGrouping(classes: [1], bounds: [[-2, 2], [-2, 2], [0, 10], [0, 10], [0, 12]], maxGenerations: 200,
-                                       tolerance: 1e-6, seed: 1, searchSampleSize: nil)
+        let grouping = AnnulusGrouping(
+            classes: [1], bounds: [[-2, 2], [-2, 2], [0, 10], [0, 10], [0, 12]], maxGenerations: 200,
+            tolerance: 1e-6, seed: 1, searchSampleSize: nil)
         let curves = try Calibrator(grouping: grouping, levelCount: 100)
-            .calibrate(probabilities: Tensor(shape: [n, 2, h, w], scalars: p), targets: ShapedArray(shape: [n, 2, h, w], scalars: t))
+            .calibrate(
+                probabilities: Tensor(shape: [n, 2, h, w], scalars: p),
+                targets: ShapedArray(shape: [n, 2, h, w], scalars: t))
         let labels = try #require(curves.groups.labels[1])
         // No group mixes inside and outside pixels.
         var groupsInside: [Int32: Set<Bool>] = [:]
@@ -136,9 +150,11 @@ import KandinskyTestSupport
         var generator = SeededGenerator(seed: 9)
         let data = SyntheticData.make(images: 16, height: 14, width: 16, using: &generator)
         let scores = try ScoreStore(probabilities: data.probabilities, targets: data.targets)
-        let grouping = AnnulusGrouping(bounds: [[-2, 2], [-2, 2], [0, 8], [0, 8], [0, 12]], maxGenerations: 40, seed: 4,
-                                       searchSampleSize: 60)
-        let objective = try grouping.objective(for: GroupingInput(scores: scores, levels: Quantiles.equallySpacedLevels(count: 100)), classIndex: 1)
+        let grouping = AnnulusGrouping(
+            bounds: [[-2, 2], [-2, 2], [0, 8], [0, 8], [0, 12]], maxGenerations: 40, seed: 4,
+            searchSampleSize: 60)
+        let objective = try grouping.objective(
+            for: GroupingInput(scores: scores, levels: Quantiles.equallySpacedLevels(count: 100)), classIndex: 1)
         let (theta, value, findings) = grouping.search(objective)
         let runs = (0..<AnnulusGrouping.sampledSearchRuns).map { grouping.sampledSearch(objective, run: $0) }
         let bestRun = runs.indices.min { runs[$0].value < runs[$1].value }!
@@ -150,7 +166,9 @@ import KandinskyTestSupport
         #expect(abs(value - runs[bestRun].value) <= 1e-6 * value)
         // The compass refinement stopped at its smallest step: no move of one coordinate by that
         // step improves J.
-        #expect(try #require(findings["refinement_evaluations"]?.numberValue) < Double(AnnulusGrouping.compassEvaluationLimit))
+        #expect(
+            try #require(findings["refinement_evaluations"]?.numberValue)
+                < Double(AnnulusGrouping.compassEvaluationLimit))
         for j in 0..<5 {
             for direction in [0x1p-10, -0x1p-10] {
                 var neighbour = theta
@@ -172,7 +190,8 @@ import KandinskyTestSupport
         #expect(curves.groups.labels[1] == AnnulusGeometry.labels(height: 8, width: 8, theta: theta))
         let input = GroupingInput(scores: scores, levels: Quantiles.equallySpacedLevels(count: 100))
         let features = input.curveFeatures(ofClass: 1, atLevelIndices: [60, 70, 80, 90])
-        var rows: [[Float]] = [], pixels: [Int] = []
+        var rows: [[Float]] = []
+        var pixels: [Int] = []
         for pixel in 0..<64 where !features[pixel, 0].isNaN {
             pixels.append(pixel)
             rows.append((0..<4).map { features[pixel, $0] })

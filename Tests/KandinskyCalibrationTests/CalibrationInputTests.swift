@@ -1,5 +1,6 @@
-import Testing
 import KandinskyCore
+import Testing
+
 @testable import KandinskyCalibration
 
 /// Every input form of ``CalibrationInput`` against the equivalent one-hot two-channel input
@@ -17,13 +18,14 @@ import KandinskyCore
             var generator = SeededGenerator(seed: seed)
             for i in 0..<(n * h * w) {
                 let u = generator.nextUnitFloat()
-                let value: Float = switch i % 9 {
-                case 0: 0
-                case 1: 1
-                case 2: 1e-9 * u
-                case 3: 1 - 1e-6 * u
-                default: u
-                }
+                let value: Float =
+                    switch i % 9 {
+                    case 0: 0
+                    case 1: 1
+                    case 2: 1e-9 * u
+                    case 3: 1 - 1e-6 * u
+                    default: u
+                    }
                 p.append(value)
                 labels.append(generator.nextUnitFloat() < value ? 1 : 0)
             }
@@ -66,8 +68,10 @@ import KandinskyCore
 
     /// Curves of pixelwise, imagewise and k-means calibration, and sets at two α, of `input`,
     /// compared bit for bit with those of the reference arrays, in both score precisions.
-    static func expectSameCalibration(_ input: CalibrationInput, as probabilities: ProbabilityArray, _ targets: ShapedArray<UInt8>,
-                                      sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expectSameCalibration(
+        _ input: CalibrationInput, as probabilities: ProbabilityArray, _ targets: ShapedArray<UInt8>,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         #expect(input.shape == probabilities.shape, sourceLocation: sourceLocation)
         let sameTargets = try #require(input.targets) == targets
         #expect(sameTargets, sourceLocation: sourceLocation)
@@ -86,10 +90,13 @@ import KandinskyCore
         for precision in ScorePrecision.allCases {
             let given = try store(input.probabilities, input.targets!, precision)
             let reference = try store(probabilities, targets, precision)
-            let groupings: [any NonconformityGrouping] = [PixelwiseGrouping(), ImagewiseGrouping(),
-                                                          KMeansGrouping(clusterCount: 2, curvePoints: [20, 30])]
+            let groupings: [any NonconformityGrouping] = [
+                PixelwiseGrouping(), ImagewiseGrouping(),
+                KMeansGrouping(clusterCount: 2, curvePoints: [20, 30]),
+            ]
             for grouping in groupings {
-                let a = try grouping.calibrate(given, levelCount: 40), b = try grouping.calibrate(reference, levelCount: 40)
+                let a = try grouping.calibrate(given, levelCount: 40)
+                let b = try grouping.calibrate(reference, levelCount: 40)
                 let sameCurves = bits(a.curves) == bits(b.curves)
                 #expect(sameCurves, "\(grouping.name), \(precision)", sourceLocation: sourceLocation)
                 for alpha in [0.1, 0.3] {
@@ -133,8 +140,9 @@ import KandinskyCore
     @Test func singleChannelFloat16StaysFloat16() throws {
         let data = Binary(seed: 2)
         let half = data.p.map { Float16($0) }
-        let input = try Self.input(.float16(HalfTensor(shape: data.singleChannelShape, scalars: half)),
-                                   .int64(ShapedArray(shape: data.labelShape, scalars: data.labels.map { Int64($0) })))
+        let input = try Self.input(
+            .float16(HalfTensor(shape: data.singleChannelShape, scalars: half)),
+            .int64(ShapedArray(shape: data.labelShape, scalars: data.labels.map { Int64($0) })))
         // By hand: channel 0 = 1 − p computed in Float16, channel 1 = p.
         var reference: [Float16] = []
         for image in 0..<data.n {
@@ -158,34 +166,41 @@ import KandinskyCore
         // rounding.
         let wide = data.p.map { Double($0) * ($0 < 0.5 ? 1 + 1e-12 : 1 - 1e-12) }
         let narrow = wide.map { Float($0) }
-        var twoWide: [Double] = [], twoNarrow: [Float] = []
+        var twoWide: [Double] = []
+        var twoNarrow: [Float] = []
         for image in 0..<data.n {
             let slice = (image * data.plane)..<((image + 1) * data.plane)
             twoWide += wide[slice].map { 1 - $0 } + wide[slice]
             twoNarrow += wide[slice].map { Float(1 - $0) } + narrow[slice]
         }
         let targets = data.referenceTargets
-        let twoChannel = try Self.input(.float64(ShapedArray(shape: [data.n, 2, data.h, data.w], scalars: twoWide)),
-                                        .float64(targets.map { Double($0) }))
+        let twoChannel = try Self.input(
+            .float64(ShapedArray(shape: [data.n, 2, data.h, data.w], scalars: twoWide)),
+            .float64(targets.map { Double($0) }))
         #expect(!twoChannel.isExpandedFromSingleChannel && twoChannel.clampedCount == 0)
-        try Self.expectSameCalibration(twoChannel, as: .float32(Tensor(shape: [data.n, 2, data.h, data.w], scalars: twoNarrow)), targets)
+        try Self.expectSameCalibration(
+            twoChannel, as: .float32(Tensor(shape: [data.n, 2, data.h, data.w], scalars: twoNarrow)), targets)
 
         // Single-channel Float64: narrowed first, then 1 − p in Float32 (as for its Float32 file).
-        let single = try Self.input(.float64(ShapedArray(shape: data.singleChannelShape, scalars: wide)),
-                                    .bool(ShapedArray(shape: data.singleChannelShape, scalars: data.labels.map { $0 == 1 })))
+        let single = try Self.input(
+            .float64(ShapedArray(shape: data.singleChannelShape, scalars: wide)),
+            .bool(ShapedArray(shape: data.singleChannelShape, scalars: data.labels.map { $0 == 1 })))
         var reference: [Float] = []
         for image in 0..<data.n {
             let slice = narrow[(image * data.plane)..<((image + 1) * data.plane)]
             reference += slice.map { 1 - $0 } + slice
         }
-        try Self.expectSameCalibration(single, as: .float32(Tensor(shape: [data.n, 2, data.h, data.w], scalars: reference)), targets)
+        try Self.expectSameCalibration(
+            single, as: .float32(Tensor(shape: [data.n, 2, data.h, data.w], scalars: reference)), targets)
     }
 
     @Test func boolAndNumericOneHotTargets() throws {
         let data = Binary(seed: 4)
         let p = data.referenceProbabilities
         let t = data.referenceTargets
-        for targets: AnyShapedArray in [.bool(t.map { $0 == 1 }), .int64(t.map { Int64($0) }), .float16(t.map { Float16($0) })] {
+        for targets: AnyShapedArray in [
+            .bool(t.map { $0 == 1 }), .int64(t.map { Int64($0) }), .float16(t.map { Float16($0) }),
+        ] {
             let input = try Self.input(.float32(p), targets)
             #expect(!input.isExpandedFromSingleChannel)
             try Self.expectSameCalibration(input, as: .float32(p), t)
@@ -206,13 +221,16 @@ import KandinskyCore
         // Documented: 1 − p is exact for p ≥ ½, so the background's score 1 − (1 − p) is p;
         // below ½ they differ by at most 2⁻²⁵.
         var generator = SeededGenerator(seed: 5)
-        let p = (0..<2000).map { i in i % 2 == 0 ? 0.5 + 0.5 * generator.nextUnitFloat() : 0.5 * generator.nextUnitFloat() }
+        let p = (0..<2000).map { i in
+            i % 2 == 0 ? 0.5 + 0.5 * generator.nextUnitFloat() : 0.5 * generator.nextUnitFloat()
+        }
         let input = try Self.input(.float32(Tensor(shape: [1, 1, 1, 2000], scalars: p)))
         guard case .float32(let expanded) = input.probabilities else {
             Issue.record("not Float32")
             return
         }
-        let background = Array(expanded.scalars[0..<2000]), foreground = Array(expanded.scalars[2000...])
+        let background = Array(expanded.scalars[0..<2000])
+        let foreground = Array(expanded.scalars[2000...])
         let same = foreground.map(\.bitPattern) == p.map(\.bitPattern)
         #expect(same, "channel 1 is the input bit for bit")
         for (q, value) in zip(background, p) {
@@ -270,7 +288,8 @@ import KandinskyCore
         #expect(single.clampedCount == 2)
         #expect(single.largestClampedExcursion == 0x1p-20)
         #expect(single.probabilities.float32.scalars == [0, 0.75, 1, 1, 0.25, 0])
-        let half = try Self.input(.float16(HalfTensor(shape: [1, 2, 1, 1], scalars: [-Float16.leastNonzeroMagnitude, 1])))
+        let half = try Self.input(
+            .float16(HalfTensor(shape: [1, 2, 1, 1], scalars: [-Float16.leastNonzeroMagnitude, 1])))
         #expect(half.clampedCount == 1)
         #expect(half.clampingWarning == "p.npy: clamped 1 probability outside [0, 1] by at most 6e-08")
         guard case .float16(let halfValues) = half.probabilities else {
@@ -327,16 +346,24 @@ import KandinskyCore
         }
         // Single-channel probabilities have two classes after expansion.
         expectCalibrationError(.invalidTarget, mentioning: "0..<2", "found 3", "[0, 0, 0]") {
-            try Self.input(.float32(Tensor(shape: [1, 1, 1, 2], repeating: 0.5)), .uint8(ShapedArray(shape: [1, 1, 2], scalars: [3, 0])))
+            try Self.input(
+                .float32(Tensor(shape: [1, 1, 1, 2], repeating: 0.5)),
+                .uint8(ShapedArray(shape: [1, 1, 2], scalars: [3, 0])))
         }
         expectCalibrationError(.invalidTarget, mentioning: "0 or 1", "2", "[0, 0, 0, 1]") {
-            try Self.input(.float32(Tensor(shape: [1, 1, 1, 2], repeating: 0.5)), .int32(ShapedArray(shape: [1, 1, 1, 2], scalars: [1, 2])))
+            try Self.input(
+                .float32(Tensor(shape: [1, 1, 1, 2], repeating: 0.5)),
+                .int32(ShapedArray(shape: [1, 1, 1, 2], scalars: [1, 2])))
         }
         expectCalibrationError(.invalidTarget, mentioning: "0 or 1", "0.5", "[0, 1, 0, 0]") {
-            try Self.input(.float32(Tensor(shape: [1, 2, 1, 1], repeating: 0.5)), .float64(ShapedArray(shape: [1, 2, 1, 1], scalars: [1, 0.5])))
+            try Self.input(
+                .float32(Tensor(shape: [1, 2, 1, 1], repeating: 0.5)),
+                .float64(ShapedArray(shape: [1, 2, 1, 1], scalars: [1, 0.5])))
         }
         expectCalibrationError(.invalidTarget, mentioning: "0 or 1", "7", "[0, 0, 0, 1]") {
-            try Self.input(.float32(Tensor(shape: [1, 2, 1, 2], repeating: 0.5)), .uint8(ShapedArray(shape: [1, 2, 1, 2], scalars: [1, 7, 0, 0])))
+            try Self.input(
+                .float32(Tensor(shape: [1, 2, 1, 2], repeating: 0.5)),
+                .uint8(ShapedArray(shape: [1, 2, 1, 2], scalars: [1, 7, 0, 0])))
         }
     }
 
@@ -368,7 +395,9 @@ import KandinskyCore
             try Self.input(.float32(Tensor(shape: [2, 3], repeating: 0.5)))
         }
         expectCalibrationError(.emptyInput, mentioning: "p.npy", "[0, 1, 3, 3]") {
-            try Self.input(.float32(Tensor(shape: [0, 1, 3, 3], repeating: 0)), .uint8(ShapedArray(shape: [0, 3, 3], repeating: 0)))
+            try Self.input(
+                .float32(Tensor(shape: [0, 1, 3, 3], repeating: 0)),
+                .uint8(ShapedArray(shape: [0, 3, 3], repeating: 0)))
         }
     }
 }

@@ -1,6 +1,7 @@
-import Testing
 import KandinskyCore
 import KandinskyTestSupport
+import Testing
+
 @testable import KandinskyCalibration
 
 /// A strategy that records how many images it was shown and groups every class into two
@@ -17,8 +18,9 @@ struct RecordingHalves: NonconformityGrouping {
         seen.images.append(input.scores.imageCount)
         let (h, w) = (input.scores.height, input.scores.width)
         let map = ShapedArray<Int32>(shape: [h, w]) { out in for p in 0..<(h * w) { out[p] = p / w < h / 2 ? 0 : 1 } }
-        return PixelGroups(labels: Array(repeating: map, count: input.scores.classCount),
-                           groupCounts: Array(repeating: 2, count: input.scores.classCount))
+        return PixelGroups(
+            labels: Array(repeating: map, count: input.scores.classCount),
+            groupCounts: Array(repeating: 2, count: input.scores.classCount))
     }
 }
 
@@ -39,7 +41,8 @@ struct RecordingHalves: NonconformityGrouping {
         #expect(n < 2 || (Set(grouping).isDisjoint(with: thresholds) && Set(grouping + thresholds) == Set(0..<n)))
         #expect(grouping == grouping.sorted() && thresholds == thresholds.sorted())
         #expect(calibrator.splitImages(count: n) == (grouping, thresholds) as ([Int], [Int]))
-        let other = Calibrator(grouping: RecordingHalves(), groupSplit: .fraction(0.3), seed: 10).splitImages(count: 200)
+        let other = Calibrator(grouping: RecordingHalves(), groupSplit: .fraction(0.3), seed: 10).splitImages(
+            count: 200)
         #expect(other.grouping != calibrator.splitImages(count: 200).grouping)
     }
 
@@ -75,7 +78,9 @@ struct RecordingHalves: NonconformityGrouping {
         #expect(subset.imageCount == 2)
         #expect(subset.scores(ofClass: 0, pixel: 0) == [0.5])
         #expect(subset.scores(ofClass: 0, pixel: 1) == [0.875])
-        #expect(store.images([0]).scores(ofClass: 0, pixel: 0) == [0.25] && store.images([0]).scoreCount(ofClass: 0, pixel: 1) == 0)
+        #expect(
+            store.images([0]).scores(ofClass: 0, pixel: 0) == [0.25]
+                && store.images([0]).scoreCount(ofClass: 0, pixel: 1) == 0)
     }
 
     /// Image fallback: a pixel that cannot reach a level takes the class's image-level threshold
@@ -86,13 +91,15 @@ struct RecordingHalves: NonconformityGrouping {
         let own = try Calibrator(grouping: PixelwiseGrouping()).calibrate(scores)
         let fallback = try Calibrator(grouping: PixelwiseGrouping(), fallback: .image).calibrate(scores)
         let whole = ShapedArray<Int32>(shape: [4, 5], repeating: 0)
-        let image = scores.pooledCurves(ofClass: 1, labels: whole, groupCount: 1, levels: levels, rule: .conformal).curves
+        let image = scores.pooledCurves(ofClass: 1, labels: whole, groupCount: 1, levels: levels, rule: .conformal)
+            .curves
         var replaced = 0
         for pixel in 0..<20 {
             var previous = -Float.infinity
             for k in 0..<101 {
                 let (h, w) = (pixel / 5, pixel % 5)
-                let mine = own.curves[k, 1, h, w], taken = fallback.curves[k, 1, h, w]
+                let mine = own.curves[k, 1, h, w]
+                let taken = fallback.curves[k, 1, h, w]
                 if mine == .infinity {
                     #expect(taken == max(image[k, 0], previous), "pixel \(pixel), level \(k)")
                     replaced += 1
@@ -115,11 +122,13 @@ struct RecordingHalves: NonconformityGrouping {
         let grouped = try Calibrator(grouping: blind).calibrate(scores)
         let pixelwise = try Calibrator(grouping: PixelwiseGrouping()).calibrate(scores)
         let mixed = try Calibrator(grouping: blind, fallback: .group).calibrate(scores)
-        var own = 0, group = 0
+        var own = 0
+        var group = 0
         for i in 0..<(101 * 2 * 20) {
             let (k, rest) = (i / 40, i % 40)
             let (c, h, w) = (rest / 20, (rest % 20) / 5, rest % 5)
-            let expected = pixelwise.curves[k, c, h, w] != .infinity ? pixelwise.curves[k, c, h, w] : grouped.curves[k, c, h, w]
+            let expected =
+                pixelwise.curves[k, c, h, w] != .infinity ? pixelwise.curves[k, c, h, w] : grouped.curves[k, c, h, w]
             let previous = k == 0 ? -Float.infinity : mixed.curves[k - 1, c, h, w]
             #expect(mixed.curves[k, c, h, w] == max(expected, previous))
             if pixelwise.curves[k, c, h, w] != .infinity { own += 1 } else { group += 1 }

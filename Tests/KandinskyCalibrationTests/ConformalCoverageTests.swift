@@ -1,9 +1,10 @@
 import Foundation
-import Testing
 import KandinskyCore
 import KandinskyTestSupport
-@testable import KandinskyTesting
+import Testing
+
 @testable import KandinskyCalibration
+@testable import KandinskyTesting
 
 /// The conformal rule's guarantee, checked by simulation against its exact theory.
 @Suite struct ConformalCoverageTests {
@@ -19,9 +20,14 @@ import KandinskyTestSupport
     func pixelwiseCoverageIsTheExactSplitConformalRank(n: Int) throws {
         let pixels = 4000
         var generator = SeededGenerator(seed: UInt64(1000 + n))
-        let calibration = Tensor(shape: [n, 1, 1, pixels]) { out in for i in 0..<out.count { out[i] = generator.nextUnitFloat() } }
-        let test = Tensor(shape: [1, 1, 1, pixels]) { out in for i in 0..<out.count { out[i] = generator.nextUnitFloat() } }
-        let scores = try ScoreStore(probabilities: calibration, targets: ShapedArray(shape: [n, 1, 1, pixels], repeating: 1))
+        let calibration = Tensor(shape: [n, 1, 1, pixels]) { out in
+            for i in 0..<out.count { out[i] = generator.nextUnitFloat() }
+        }
+        let test = Tensor(shape: [1, 1, 1, pixels]) { out in
+            for i in 0..<out.count { out[i] = generator.nextUnitFloat() }
+        }
+        let scores = try ScoreStore(
+            probabilities: calibration, targets: ShapedArray(shape: [n, 1, 1, pixels], repeating: 1))
         // Levels k/1000 hold every α below exactly.
         let curves = try Calibrator(grouping: PixelwiseGrouping(), levelCount: 1001).calibrate(scores)
         for alpha in [0.2, 0.1, 0.05, 0.013] {
@@ -33,7 +39,9 @@ import KandinskyTestSupport
             let coverage = Double(sets.scalars.reduce(0) { $0 + Int($1) }) / Double(pixels)
             let exact = min(Double(rank) / Double(n + 1), 1)
             let tolerance = 3 * (exact * (1 - exact) / Double(pixels)).squareRoot()
-            #expect(abs(coverage - exact) <= tolerance + 1e-12, "n \(n), α \(alpha): coverage \(coverage), theory \(exact) ± \(tolerance)")
+            #expect(
+                abs(coverage - exact) <= tolerance + 1e-12,
+                "n \(n), α \(alpha): coverage \(coverage), theory \(exact) ± \(tolerance)")
         }
     }
 
@@ -57,12 +65,15 @@ import KandinskyTestSupport
         }
         let scores = try ScoreStore(probabilities: probabilities, targets: targets)
         let levels = (0...20).map { Double($0) / 20 }
-        let pooled = scores.pooledCurves(ofClass: 0, labels: labels, groupCount: groupCount, levels: levels, rule: .conformal)
+        let pooled = scores.pooledCurves(
+            ofClass: 0, labels: labels, groupCount: groupCount, levels: levels, rule: .conformal)
         for g in 0..<groupCount {
             // The pool: per image, the scores of its target pixels in group g.
             let perImage: [[Int]] = (0..<n).map { image in
                 (0..<(h * w)).compactMap { pixel -> Int? in
-                    guard labels.scalars[pixel] == Int32(g), targets.scalars[image * h * w + pixel] == 1 else { return nil }
+                    guard labels.scalars[pixel] == Int32(g), targets.scalars[image * h * w + pixel] == 1 else {
+                        return nil
+                    }
                     return Int((1 - probabilities.scalars[image * h * w + pixel]) * 8)  // scores in eighths
                 }
             }.filter { !$0.isEmpty }
@@ -118,10 +129,12 @@ import KandinskyTestSupport
     /// the pixelwise strategy only, to keep the suite's time down.
     @Test(arguments: [Strategy.pixel, .image, .kmeans, .annulus, .halves])
     func perImagePoolCoverageReachesTheLevel(strategy: Strategy) throws {
-        let simulation = CoverageSimulation(scenes: ExchangeableScenes(height: 8, width: 10), calibrationSizes: [5, 10, 20],
-                                            alphas: [0.1, 0.05], draws: 200, testImages: 4, levelCount: 101, seed: 7)
+        let simulation = CoverageSimulation(
+            scenes: ExchangeableScenes(height: 8, width: 10), calibrationSizes: [5, 10, 20],
+            alphas: [0.1, 0.05], draws: 200, testImages: 4, levelCount: 101, seed: 7)
         func check<G: NonconformityGrouping>(_ first: G, _ rule: QuantileRule, expect: Bool) -> CoverageContractReport {
-            expect ? expectCoverageContract(simulation: simulation, rule: rule) { strategy.make(seed: $0) as! G }
+            expect
+                ? expectCoverageContract(simulation: simulation, rule: rule) { strategy.make(seed: $0) as! G }
                 : checkCoverageContract(simulation: simulation, rule: rule) { strategy.make(seed: $0) as! G }
         }
         let conformal = check(strategy.make(), .conformal, expect: true)

@@ -1,13 +1,16 @@
 import Foundation
-import Testing
-import KandinskyCore
 import KandinskyCalibration
+import KandinskyCore
+import Testing
+
 @testable import KandinskyTesting
 
 /// Ways a strategy can return malformed groups without tripping `PixelGroups`' preconditions
 /// (its fields are public and assigned after a valid initialization).
 struct MalformedGrouping: NonconformityGrouping {
-    enum Flaw: String, CaseIterable, Sendable { case labelOutOfRange, emptyGroup, oneClassMissing, wrongShape, pixelwiseWithGroups }
+    enum Flaw: String, CaseIterable, Sendable {
+        case labelOutOfRange, emptyGroup, oneClassMissing, wrongShape, pixelwiseWithGroups
+    }
     var flaw: Flaw
     var name: String { "malformed-\(flaw)" }
     var parameters: [String: String] { ["flaw": flaw.rawValue] }
@@ -42,7 +45,12 @@ struct NondeterministicGrouping: NonconformityGrouping {
     final class Counter: @unchecked Sendable {
         private var value = 0
         private let lock = NSLock()
-        func next() -> Int { lock.withLock { defer { value += 1 }; return value } }
+        func next() -> Int {
+            lock.withLock {
+                defer { value += 1 }
+                return value
+            }
+        }
     }
     let counter = Counter()
     var name: String { "call-counter" }
@@ -50,8 +58,12 @@ struct NondeterministicGrouping: NonconformityGrouping {
     func groups(for input: GroupingInput) throws(CalibrationError) -> PixelGroups {
         let (h, w, classes) = (input.scores.height, input.scores.width, input.scores.classCount)
         let halves = counter.next() % 2 == 1
-        let map = ShapedArray<Int32>(shape: [h, w]) { out in for p in 0..<(h * w) { out[p] = halves && p / w >= h / 2 ? 1 : 0 } }
-        return PixelGroups(labels: Array(repeating: map, count: classes), groupCounts: Array(repeating: halves ? 2 : 1, count: classes))
+        let map = ShapedArray<Int32>(shape: [h, w]) { out in
+            for p in 0..<(h * w) { out[p] = halves && p / w >= h / 2 ? 1 : 0 }
+        }
+        return PixelGroups(
+            labels: Array(repeating: map, count: classes), groupCounts: Array(repeating: halves ? 2 : 1, count: classes)
+        )
     }
 }
 
@@ -87,20 +99,22 @@ struct SelectionBiasedGrouping: NonconformityGrouping {
     @Test(arguments: MalformedGrouping.Flaw.allCases)
     func malformedGroupsFailTheStructuralContract(flaw: MalformedGrouping.Flaw) {
         let report = checkGroupingContract(MalformedGrouping(flaw: flaw))
-        let expected: GroupingContractReport.Failure = switch flaw {
-        case .labelOutOfRange: .labelOutOfRange(classIndex: 1, pixel: 2, label: 2, groupCount: 2, count: 26)
-        case .emptyGroup: .emptyGroups(classIndex: 1, groups: [2])
-        case .oneClassMissing: .wrongClassCount(labelMaps: 1, groupCounts: 1, expected: 2)
-        case .wrongShape: .wrongShape(classIndex: 0, shape: [10, 8], expected: [8, 10])
-        case .pixelwiseWithGroups: .inconsistentGroupCount(classIndex: 0, groupCount: 4, grouped: false)
-        }
+        let expected: GroupingContractReport.Failure =
+            switch flaw {
+            case .labelOutOfRange: .labelOutOfRange(classIndex: 1, pixel: 2, label: 2, groupCount: 2, count: 26)
+            case .emptyGroup: .emptyGroups(classIndex: 1, groups: [2])
+            case .oneClassMissing: .wrongClassCount(labelMaps: 1, groupCounts: 1, expected: 2)
+            case .wrongShape: .wrongShape(classIndex: 0, shape: [10, 8], expected: [8, 10])
+            case .pixelwiseWithGroups: .inconsistentGroupCount(classIndex: 0, groupCount: 4, grouped: false)
+            }
         #expect(!report.passed)
         #expect(report.failures == [expected], "\(report)")
         #expect(report.description.contains("FAILED 1 check(s)") && report.description.contains(expected.description))
     }
 
     @Test func theLabelMessageNamesClassRangeAndPixel() {
-        let failure = GroupingContractReport.Failure.labelOutOfRange(classIndex: 1, pixel: 2, label: 2, groupCount: 2, count: 26)
+        let failure = GroupingContractReport.Failure.labelOutOfRange(
+            classIndex: 1, pixel: 2, label: 2, groupCount: 2, count: 26)
         #expect(failure.description == "class 1: 26 label(s) outside 0..<2, the first 2 at pixel 2")
     }
 
@@ -111,7 +125,9 @@ struct SelectionBiasedGrouping: NonconformityGrouping {
 
     @Test func groupsChosenFromTheScoresFailTheClaimOfFixedGroups() {
         let report = checkGroupingContract(SelectionBiasedGrouping())
-        #expect(report.failures == [.groupsDependOnScores(classIndex: 0), .groupsDependOnScores(classIndex: 1)], "\(report)")
+        #expect(
+            report.failures == [.groupsDependOnScores(classIndex: 0), .groupsDependOnScores(classIndex: 1)], "\(report)"
+        )
         #expect(report.thresholdImages.count == 12)
     }
 
@@ -130,7 +146,8 @@ struct SelectionBiasedGrouping: NonconformityGrouping {
             // Far outside the tolerance, not a borderline draw.
             #expect(shortfall > 5 * coverage.standardError, "\(biased)")
         }
-        #expect(biased.description.contains("FAILED 2 check(s)") && biased.description.contains("short by"), "\(biased)")
+        #expect(
+            biased.description.contains("FAILED 2 check(s)") && biased.description.contains("short by"), "\(biased)")
         print(biased)
         expectCoverageContract(HonestRanking(), simulation: simulation)
     }
@@ -147,8 +164,11 @@ struct SelectionBiasedGrouping: NonconformityGrouping {
     /// Hand-made curves [3, 1, 1, 2]: pixel 0 is 0.1, 0.3, NaN; pixel 1 is 0.5, 0.4, 0.6.
     @Test func curveChecksFindNaNAndDecreases() {
         let curves = Tensor(shape: [3, 1, 1, 2], scalars: [0.1, 0.5, 0.3, 0.4, .nan, 0.6])
-        #expect(curveFailures(curves, rule: .conformal) == [.nanThreshold(classIndex: 0, levelIndex: 2, pixel: 0, count: 1),
-                                                            .decreasingCurve(classIndex: 0, levelIndex: 1, pixel: 1)])
+        #expect(
+            curveFailures(curves, rule: .conformal) == [
+                .nanThreshold(classIndex: 0, levelIndex: 2, pixel: 0, count: 1),
+                .decreasingCurve(classIndex: 0, levelIndex: 1, pixel: 1),
+            ])
         #expect(curveFailures(curves, rule: .linear) == [.decreasingCurve(classIndex: 0, levelIndex: 1, pixel: 1)])
     }
 

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import KandinskyCore
+import Testing
+
 @testable import KandinskyCalibration
 
 /// The per-class, per-group audit on hand-built cases, against hand-computed numbers and an
@@ -10,7 +11,9 @@ import KandinskyCore
     static let (n, c, h, w) = (3, 2, 2, 3)
     /// Thresholds at α = 0.2 (levels ≤ 0.8) and at α = 0.1, 0.05 (levels ≥ 0.85), [C][q].
     static let low: [[Float]] = [[0.3, 0.6, .infinity, .nan, 0.8, 0.6], [0.6, 0.3, 0.6, 0.8, .nan, .infinity]]
-    static let high: [[Float]] = [[0.6, 0.8, .infinity, .nan, .infinity, 0.8], [0.8, 0.6, 0.8, .infinity, .nan, .infinity]]
+    static let high: [[Float]] = [
+        [0.6, 0.8, .infinity, .nan, .infinity, 0.8], [0.8, 0.6, 0.8, .infinity, .nan, .infinity],
+    ]
     /// p[n][c][q].
     static let p: [[[Float]]] = [
         [[0.875, 0.5, 0.125, 0.875, 0.25, 0.5], [0.5, 0.75, 0.25, 0.5, 0.875, 0.125]],
@@ -27,7 +30,9 @@ import KandinskyCore
     static let labels: [Int32] = [0, 0, 1, 1, 1, 0]
 
     static var probabilities: Tensor { Tensor(shape: [n, c, h, w], scalars: p.flatMap { $0.flatMap { $0 } }) }
-    static var targets: ShapedArray<UInt8> { ShapedArray(shape: [n, c, h, w], scalars: t.flatMap { $0.flatMap { $0 } }) }
+    static var targets: ShapedArray<UInt8> {
+        ShapedArray(shape: [n, c, h, w], scalars: t.flatMap { $0.flatMap { $0 } })
+    }
 
     /// Q = 21 conformal curves: `low` at indices 0…16, `high` at 17…20, so at-or-above indexing
     /// reads `low` at 1 − α = 0.8 (index 16) and `high` at 0.9 and 0.95 (18, 19).
@@ -39,9 +44,10 @@ import KandinskyCore
             for cls in 0..<c { for q in 0..<(h * w) { values[k * plane + cls * h * w + q] = source[cls][q] } }
         }
         let groups = PixelGroups(labels: [nil, ShapedArray(shape: [h, w], scalars: labels)], groupCounts: [0, 2])
-        return CalibratedCurves(curves: Tensor(shape: [21, c, h, w], scalars: values), method: "hand", calibrationImageCount: 7,
-                                precision: .float, rule: .conformal, groups: groups,
-                                groupSampleCounts: [nil, [40, 25]], groupImageCounts: [nil, [6, 5]])
+        return CalibratedCurves(
+            curves: Tensor(shape: [21, c, h, w], scalars: values), method: "hand", calibrationImageCount: 7,
+            precision: .float, rule: .conformal, groups: groups,
+            groupSampleCounts: [nil, [40, 25]], groupImageCounts: [nil, [6, 5]])
     }
 
     /// Wilson 95 % interval, written out independently of the library.
@@ -57,7 +63,8 @@ import KandinskyCore
     }
 
     @Test func handComputedNumbersAtAlpha02() throws {
-        let result = try CoverageAudit().evaluate(Self.curves(), probabilities: Self.probabilities, targets: Self.targets)
+        let result = try CoverageAudit().evaluate(
+            Self.curves(), probabilities: Self.probabilities, targets: Self.targets)
         #expect(result.rows.count == 9, "class 0 (all pixels) and class 1's two groups, three α each")
         #expect(result.rows.map(\.classIndex) == [0, 0, 0, 1, 1, 1, 1, 1, 1])
         #expect(result.rows.map(\.group) == [nil, nil, nil, 0, 0, 0, 1, 1, 1])
@@ -78,11 +85,13 @@ import KandinskyCore
         #expect(class0.perImageInterval == ConfidenceInterval(lower: 0, upper: 1))
         #expect(Self.close(class0.pooledCoverage, 5.0 / 9))
         let pooled0 = Self.wilson(5, 9)
-        #expect(Self.close(class0.pooledInterval!.lower, pooled0.0) && Self.close(class0.pooledInterval!.upper, pooled0.1))
+        #expect(
+            Self.close(class0.pooledInterval!.lower, pooled0.0) && Self.close(class0.pooledInterval!.upper, pooled0.1))
         #expect(!class0.shortfall)
         #expect(Self.close(class0.alwaysInShare, 1.0 / 6))
         #expect(Self.close(class0.meanSetSize, 21.0 / 18))
-        #expect(Self.close(class0.emptyShare, 3.0 / 18) && Self.close(class0.singletonShare, 9.0 / 18)
+        #expect(
+            Self.close(class0.emptyShare, 3.0 / 18) && Self.close(class0.singletonShare, 9.0 / 18)
                 && Self.close(class0.fullShare, 6.0 / 18))
 
         // Class 1, group 0 = {0, 1, 5}: only image 1 has targets there (pixels 0 and 5, both in).
@@ -92,7 +101,8 @@ import KandinskyCore
         #expect(group0.perImageCoverage == 1 && group0.perImageIntervalMethod == .studentT)
         #expect(group0.perImageInterval == ConfidenceInterval(lower: 0, upper: 1), "one image: no spread is known")
         #expect(Self.close(group0.alwaysInShare, 1.0 / 3))
-        #expect(Self.close(group0.meanSetSize, 11.0 / 9) && Self.close(group0.emptyShare, 2.0 / 9)
+        #expect(
+            Self.close(group0.meanSetSize, 11.0 / 9) && Self.close(group0.emptyShare, 2.0 / 9)
                 && Self.close(group0.singletonShare, 3.0 / 9) && Self.close(group0.fullShare, 4.0 / 9))
 
         // Class 1, group 1 = {2, 3, 4}: image 0 has pixel 3 (in), image 1 pixel 4 (NaN threshold:
@@ -102,9 +112,11 @@ import KandinskyCore
         #expect(group1.testImages == 2 && group1.targetPixels == 2 && group1.coveredPixels == 1)
         #expect(group1.perImageCoverage == 0.5 && group1.perImageIntervalMethod == .wilson)
         let half = Self.wilson(1, 2)
-        #expect(Self.close(group1.perImageInterval!.lower, half.0) && Self.close(group1.perImageInterval!.upper, half.1))
+        #expect(
+            Self.close(group1.perImageInterval!.lower, half.0) && Self.close(group1.perImageInterval!.upper, half.1))
         #expect(group1.alwaysInShare == 0)
-        #expect(Self.close(group1.meanSetSize, 10.0 / 9) && Self.close(group1.emptyShare, 1.0 / 9)
+        #expect(
+            Self.close(group1.meanSetSize, 10.0 / 9) && Self.close(group1.emptyShare, 1.0 / 9)
                 && Self.close(group1.singletonShare, 6.0 / 9) && Self.close(group1.fullShare, 2.0 / 9))
     }
 
@@ -113,20 +125,26 @@ import KandinskyCore
         let audit = CoverageAudit(wholeClassRows: wholeClassRows)
         let result = try audit.evaluate(Self.curves(), probabilities: Self.probabilities, targets: Self.targets)
         // Float16 probabilities give the same sets: every p here is a Float16.
-        let fromHalf = try audit.evaluate(Self.curves(), probabilities: Self.probabilities.map { Float16($0) }, targets: Self.targets)
+        let fromHalf = try audit.evaluate(
+            Self.curves(), probabilities: Self.probabilities.map { Float16($0) }, targets: Self.targets)
         #expect(fromHalf == result)
         var index = 0
         for cls in 0..<Self.c {
-            let groups: [[Int]] = cls == 0 ? [Array(0..<6)] : (wholeClassRows ? [Array(0..<6)] : []) + [[0, 1, 5], [2, 3, 4]]
+            let groups: [[Int]] =
+                cls == 0 ? [Array(0..<6)] : (wholeClassRows ? [Array(0..<6)] : []) + [[0, 1, 5], [2, 3, 4]]
             for (number, members) in groups.enumerated() {
                 let group: Int? = cls == 0 ? nil : wholeClassRows ? (number == 0 ? nil : number - 1) : number
                 for alpha in [0.2, 0.1, 0.05] {
                     let thresholds = alpha == 0.2 ? Self.low : Self.high
                     func inSet(_ image: Int, _ k: Int, _ q: Int) -> Bool { 1 - Self.p[image][k][q] <= thresholds[k][q] }
-                    var fractions: [Double] = [], targets = 0, covered = 0, single = true
+                    var fractions: [Double] = []
+                    var targets = 0
+                    var covered = 0
+                    var single = true
                     var sizes: [Int] = []
                     for image in 0..<Self.n {
-                        var m = 0, hit = 0
+                        var m = 0
+                        var hit = 0
                         for q in members {
                             sizes.append((0..<Self.c).filter { inSet(image, $0, q) }.count)
                             if Self.t[image][cls][q] == 1 {
@@ -145,15 +163,20 @@ import KandinskyCore
                     index += 1
                     #expect(row.classIndex == cls && row.group == group && row.pixels == members.count)
                     let mean = fractions.reduce(0, +) / Double(fractions.count)
-                    #expect(row.testImages == fractions.count && row.targetPixels == targets && row.coveredPixels == covered)
+                    #expect(
+                        row.testImages == fractions.count && row.targetPixels == targets && row.coveredPixels == covered
+                    )
                     #expect(Self.close(row.perImageCoverage, mean), "class \(cls) α \(alpha)")
                     #expect(Self.close(row.pooledCoverage, Double(covered) / Double(targets)))
                     #expect(row.perImageIntervalMethod == (single ? .wilson : .studentT))
                     if single {
                         let interval = Self.wilson(Double(covered), Double(fractions.count))
-                        #expect(Self.close(row.perImageInterval!.lower, interval.0) && Self.close(row.perImageInterval!.upper, interval.1))
+                        #expect(
+                            Self.close(row.perImageInterval!.lower, interval.0)
+                                && Self.close(row.perImageInterval!.upper, interval.1))
                     } else if fractions.count > 1 {
-                        let sd = (fractions.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(fractions.count - 1)).squareRoot()
+                        let sd = (fractions.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(fractions.count - 1))
+                            .squareRoot()
                         let tValue = [12.7062047, 4.3026527][fractions.count - 2]
                         let spread = tValue * sd / Double(fractions.count).squareRoot()
                         #expect(Self.close(row.perImageInterval!.lower, max(mean - spread, 0), 1e-9))
@@ -179,19 +202,29 @@ import KandinskyCore
         // One class, one pixel row of 2 pixels, 10 images; every image has both pixels as
         // targets; the threshold 0.5 admits p = 0.75 and rejects p = 0.25: each image covers 1 of 2.
         let images = 10
-        var p = [Float](), t = [UInt8]()
-        for _ in 0..<images { p += [0.75, 0.25]; t += [1, 1] }
-        let curves = CalibratedCurves(curves: Tensor(shape: [2, 1, 1, 2], repeating: 0.5), method: "hand", calibrationImageCount: 1,
-                                      rule: .conformal)
-        let rows = try CoverageAudit(alphas: [0.1, 0.6]).evaluate(curves, probabilities: Tensor(shape: [images, 1, 1, 2], scalars: p),
-                                                               targets: ShapedArray(shape: [images, 1, 1, 2], scalars: t)).rows
+        var p = [Float]()
+        var t = [UInt8]()
+        for _ in 0..<images {
+            p += [0.75, 0.25]
+            t += [1, 1]
+        }
+        let curves = CalibratedCurves(
+            curves: Tensor(shape: [2, 1, 1, 2], repeating: 0.5), method: "hand", calibrationImageCount: 1,
+            rule: .conformal)
+        let rows = try CoverageAudit(alphas: [0.1, 0.6]).evaluate(
+            curves, probabilities: Tensor(shape: [images, 1, 1, 2], scalars: p),
+            targets: ShapedArray(shape: [images, 1, 1, 2], scalars: t)
+        ).rows
         #expect(rows.count == 2)
         // All fractions 0.5: sd 0, the interval is [0.5, 0.5], below 0.9 but not below 0.4.
-        #expect(rows[0].perImageCoverage == 0.5 && rows[0].perImageInterval == ConfidenceInterval(lower: 0.5, upper: 0.5))
+        #expect(
+            rows[0].perImageCoverage == 0.5 && rows[0].perImageInterval == ConfidenceInterval(lower: 0.5, upper: 0.5))
         #expect(rows[0].shortfall)
         #expect(!rows[1].shortfall)
         // With one class every non-empty set is full.
-        #expect(rows[0].meanSetSize == 0.5 && rows[0].emptyShare == 0.5 && rows[0].fullShare == 0.5 && rows[0].singletonShare == 0.5)
+        #expect(
+            rows[0].meanSetSize == 0.5 && rows[0].emptyShare == 0.5 && rows[0].fullShare == 0.5
+                && rows[0].singletonShare == 0.5)
     }
 
     @Test func wilsonAndStudentIntervalsMatchPublishedValues() {
@@ -214,7 +247,8 @@ import KandinskyCore
     }
 
     @Test func theTableHasOneLinePerRow() throws {
-        let result = try CoverageAudit().evaluate(Self.curves(), probabilities: Self.probabilities, targets: Self.targets)
+        let result = try CoverageAudit().evaluate(
+            Self.curves(), probabilities: Self.probabilities, targets: Self.targets)
         let lines = result.table.split(separator: "\n")
         #expect(lines.count == 1 + result.rows.count)
         #expect(lines[0].contains("per-image") && lines[0].contains("set size"))
@@ -225,19 +259,23 @@ import KandinskyCore
     @Test func badInputsAreNamed() {
         let curves = Self.curves()
         expectCalibrationError(.invalidCurves, mentioning: "c.safetensors", "curves", "[1, 2, 3, 3]") {
-            try CoverageAudit().evaluate(curves, probabilities: Tensor(shape: [1, 2, 3, 3], repeating: 0.5),
-                                         targets: ShapedArray(shape: [1, 2, 3, 3], repeating: 0), curvesSource: "c.safetensors")
+            try CoverageAudit().evaluate(
+                curves, probabilities: Tensor(shape: [1, 2, 3, 3], repeating: 0.5),
+                targets: ShapedArray(shape: [1, 2, 3, 3], repeating: 0), curvesSource: "c.safetensors")
         }
         expectCalibrationError(.shapeMismatch, mentioning: "t.npy") {
-            try CoverageAudit().evaluate(curves, probabilities: Self.probabilities, targets: ShapedArray(shape: [2, 2, 2, 3], repeating: 0),
-                                         targetsSource: "t.npy")
+            try CoverageAudit().evaluate(
+                curves, probabilities: Self.probabilities, targets: ShapedArray(shape: [2, 2, 2, 3], repeating: 0),
+                targetsSource: "t.npy")
         }
         expectCalibrationError(.invalidProbability, mentioning: "p.npy", "1.5") {
-            try CoverageAudit().evaluate(curves, probabilities: Tensor(shape: [3, 2, 2, 3], repeating: 1.5), targets: Self.targets,
-                                         probabilitiesSource: "p.npy")
+            try CoverageAudit().evaluate(
+                curves, probabilities: Tensor(shape: [3, 2, 2, 3], repeating: 1.5), targets: Self.targets,
+                probabilitiesSource: "p.npy")
         }
         var transposed = curves
-        transposed.groups = PixelGroups(labels: [nil, ShapedArray(shape: [3, 2], scalars: Self.labels)], groupCounts: [0, 2])
+        transposed.groups = PixelGroups(
+            labels: [nil, ShapedArray(shape: [3, 2], scalars: Self.labels)], groupCounts: [0, 2])
         expectCalibrationError(.invalidCurves, mentioning: "group_labels", "[3, 2]") {
             try CoverageAudit().evaluate(transposed, probabilities: Self.probabilities, targets: Self.targets)
         }

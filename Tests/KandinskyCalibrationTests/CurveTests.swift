@@ -1,6 +1,7 @@
-import Testing
 import KandinskyCore
 import KandinskyTestSupport
+import Testing
+
 @testable import KandinskyCalibration
 
 /// Curves against numpy.nanquantile (scripts/fixtures/make_calibration_fixtures.py).
@@ -8,12 +9,14 @@ import KandinskyTestSupport
     let fixture = CalibrationFixture.shared.calibration
 
     func store(_ precision: ScorePrecision) throws -> ScoreStore {
-        try ScoreStore(probabilities: fixture.probabilities.tensor, targets: fixture.targets.bytes, precision: precision)
+        try ScoreStore(
+            probabilities: fixture.probabilities.tensor, targets: fixture.targets.bytes, precision: precision)
     }
 
     @Test(arguments: [ScorePrecision.float, .halfProbabilities])
     func pixelwiseCurvesMatchNumpy(precision: ScorePrecision) throws {
-        let curves = try Calibrator(grouping: PixelwiseGrouping(), levelCount: fixture.levels, rule: .linear).calibrate(store(precision))
+        let curves = try Calibrator(grouping: PixelwiseGrouping(), levelCount: fixture.levels, rule: .linear).calibrate(
+            store(precision))
         let expected = precision == .float ? fixture.pixelwise_float : fixture.pixelwise_half
         #expect(curves.curves.shape == expected.shape)
         expectClose(curves.curves.scalars, expected.doubles, tolerance: 1e-6, "pixelwise \(precision)")
@@ -23,7 +26,8 @@ import KandinskyTestSupport
 
     @Test(arguments: [ScorePrecision.float, .halfProbabilities])
     func imagewiseCurvesPoolAllPixelsOfAClass(precision: ScorePrecision) throws {
-        let curves = try Calibrator(grouping: ImagewiseGrouping(), levelCount: fixture.levels, rule: .linear).calibrate(store(precision))
+        let curves = try Calibrator(grouping: ImagewiseGrouping(), levelCount: fixture.levels, rule: .linear).calibrate(
+            store(precision))
         let expected = precision == .float ? fixture.image_float : fixture.image_half
         let q = fixture.levels
         for c in 0..<2 {
@@ -44,8 +48,9 @@ import KandinskyTestSupport
     @Test func pooledCurvesFollowTheLabelMap() throws {
         let scores = try store(.float)
         let labels = fixture.group_labels_class1.int32
-        let pooled = scores.pooledCurves(ofClass: 1, labels: labels, groupCount: 3,
-                                         levels: Quantiles.equallySpacedLevels(count: fixture.levels), rule: .linear)
+        let pooled = scores.pooledCurves(
+            ofClass: 1, labels: labels, groupCount: 3,
+            levels: Quantiles.equallySpacedLevels(count: fixture.levels), rule: .linear)
         #expect(pooled.sampleCounts == fixture.pooled_counts_class1)
         expectClose(pooled.curves.scalars, fixture.pooled_float_class1.doubles, tolerance: 1e-6, "pooled")
     }
@@ -57,8 +62,11 @@ import KandinskyTestSupport
             for i in 0..<out.count { out[i] = Float(Double((i * 7919) % 10007) / 10007) }
         }
         let t = ShapedArray<UInt8>(shape: [400, 1, 10, 10], repeating: 1)
-        let curves = try Calibrator(grouping: ImagewiseGrouping(), levelCount: large.levels, rule: .linear).calibrate(probabilities: p, targets: t)
-        expectClose((0..<large.levels).map { curves.curves[$0, 0, 3, 7] }, large.quantiles.doubles, tolerance: 1e-6, "histogram")
+        let curves = try Calibrator(grouping: ImagewiseGrouping(), levelCount: large.levels, rule: .linear).calibrate(
+            probabilities: p, targets: t)
+        expectClose(
+            (0..<large.levels).map { curves.curves[$0, 0, 3, 7] }, large.quantiles.doubles, tolerance: 1e-6, "histogram"
+        )
         #expect(curves.groupSampleCounts == [[large.count]])
     }
 
@@ -79,8 +87,9 @@ import KandinskyTestSupport
 
     @Test func thresholdsInterpolateBetweenCurvePoints() {
         // Q = 5 points 0, 0.1, 0.2, 0.4, 0.8 at levels 0, 0.25, 0.5, 0.75, 1.
-        let curves = CalibratedCurves(curves: Tensor(shape: [5, 1, 1, 1], scalars: [0, 0.1, 0.2, 0.4, 0.8]),
-                                      method: "test", calibrationImageCount: 1, rule: .linear)
+        let curves = CalibratedCurves(
+            curves: Tensor(shape: [5, 1, 1, 1], scalars: [0, 0.1, 0.2, 0.4, 0.8]),
+            method: "test", calibrationImageCount: 1, rule: .linear)
         // Level 0.9: g = 3.6 → 0.4 + 0.6·0.4 = 0.64.
         #expect(abs(curves.threshold(atLevel: 0.9)[0, 0, 0] - 0.64) < 1e-6)
         #expect(curves.threshold(atLevel: 0.5)[0, 0, 0] == 0.2)
@@ -96,8 +105,9 @@ import KandinskyTestSupport
         #expect(curves.threshold(atLevel: 0.25.nextUp, indexing: .atOrAbove)[0, 0, 0] == 0.1)
         #expect(curves.threshold(atLevel: 0.26, indexing: .atOrAbove)[0, 0, 0] == 0.2)
         // Interpolating towards +∞ gives +∞, and +∞ stays +∞ (never NaN).
-        let infinite = CalibratedCurves(curves: Tensor(shape: [3, 1, 1, 1], scalars: [0.5, .infinity, .infinity]),
-                                        method: "test", calibrationImageCount: 1)
+        let infinite = CalibratedCurves(
+            curves: Tensor(shape: [3, 1, 1, 1], scalars: [0.5, .infinity, .infinity]),
+            method: "test", calibrationImageCount: 1)
         #expect(infinite.threshold(atLevel: 0.25, indexing: .interpolated)[0, 0, 0] == .infinity)
         #expect(infinite.threshold(atLevel: 0.75, indexing: .interpolated)[0, 0, 0] == .infinity)
         #expect(infinite.defaultIndexing == .atOrAbove && curves.defaultIndexing == .interpolated)

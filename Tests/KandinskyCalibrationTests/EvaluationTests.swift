@@ -1,13 +1,16 @@
-import Testing
 import KandinskyCore
 import KandinskyTestSupport
+import Testing
+
 @testable import KandinskyCalibration
 
 /// Coverage, CE, ECE and prediction sets against the literal numpy implementation of the
 /// definitions (scripts/fixtures/make_calibration_fixtures.py).
 @Suite struct EvaluationTests {
     let fixture = CalibrationFixture.shared.evaluation
-    var curves: CalibratedCurves { CalibratedCurves(curves: fixture.curves.tensor, method: "fixture", calibrationImageCount: 1) }
+    var curves: CalibratedCurves {
+        CalibratedCurves(curves: fixture.curves.tensor, method: "fixture", calibrationImageCount: 1)
+    }
 
     @Test(arguments: [ThresholdIndexing.interpolated, .reference])
     func coverageAndCalibrationErrorMatchTheDefinition(indexing: ThresholdIndexing) throws {
@@ -15,7 +18,8 @@ import KandinskyTestSupport
         let result = try CoverageEvaluation(binCount: fixture.bins, indexing: indexing, classIndex: fixture.class_index)
             .evaluate(curves, probabilities: fixture.probabilities.tensor, targets: fixture.targets.bytes)
         expectClose(result.pixelwiseCalibrationError.scalars, expected.pixelwise_ce.doubles, tolerance: 1e-6, "CE map")
-        expectClose(result.marginalCoverages.map(Float.init), expected.marginal_coverages.doubles, tolerance: 1e-6, "coverages")
+        expectClose(
+            result.marginalCoverages.map(Float.init), expected.marginal_coverages.doubles, tolerance: 1e-6, "coverages")
         #expect(abs(result.marginalCalibrationError - expected.marginal_ce) < 1e-12)
         #expect(abs(result.meanPixelwiseCalibrationError - expected.mean_pixelwise_ce) < 1e-6)
         #expect(result.confidences == [0.125, 0.375, 0.625, 0.875])
@@ -34,7 +38,8 @@ import KandinskyTestSupport
         let result = try ProbabilityCalibration(classIndex: fixture.class_index)
             .evaluate(probabilities: fixture.probabilities.tensor, targets: fixture.targets.bytes, pixel: (1, 2))
         expectClose(result.pixelwiseECE.scalars, fixture.pixelwise_ece.doubles, tolerance: 1e-6, "ECE map")
-        expectClose(result.structureFrequency.scalars, fixture.structure_frequency.doubles, tolerance: 1e-7, "frequency")
+        expectClose(
+            result.structureFrequency.scalars, fixture.structure_frequency.doubles, tolerance: 1e-7, "frequency")
         // The reliability of pixel (1, 2) of the 3 × 4 images: the script's ECE there, and its
         // nine class-1 predictions above 0.02 counted into bins ⌊20p⌋ (capped at 19).
         let atPixel = try #require(result.atPixel)
@@ -46,7 +51,9 @@ import KandinskyTestSupport
         #expect(atPixel.counts == atPixelCounts)
         #expect(atPixelValues.count == 9 && atPixelCounts.filter { $0 > 0 }.count > 1, "\(atPixelCounts)")
         // Pooled bins count every class-1 prediction above 0.02.
-        let counted = (0..<9).reduce(0) { sum, n in sum + (0..<12).filter { Float(values[(n * 2 + 1) * 12 + $0]) > 0.02 }.count }
+        let counted = (0..<9).reduce(0) { sum, n in
+            sum + (0..<12).filter { Float(values[(n * 2 + 1) * 12 + $0]) > 0.02 }.count
+        }
         #expect(result.pooled.counts.reduce(0, +) == counted)
         #expect(counted < 9 * 12, "the fixture has a prediction below the cut-off")
     }
@@ -69,7 +76,8 @@ import KandinskyTestSupport
 
     @Test(arguments: [ThresholdIndexing.interpolated, .reference])
     func predictionSetsMatchTheDefinition(indexing: ThresholdIndexing) throws {
-        let sets = try curves.predictionSets(probabilities: fixture.probabilities.tensor, alpha: fixture.alpha, indexing: indexing)
+        let sets = try curves.predictionSets(
+            probabilities: fixture.probabilities.tensor, alpha: fixture.alpha, indexing: indexing)
         let expected = indexing == .interpolated ? fixture.sets_interpolated : fixture.sets_reference
         #expect(sets.shape == expected.shape)
         #expect(sets.scalars == expected.bytes.scalars)
@@ -78,19 +86,22 @@ import KandinskyTestSupport
     }
 
     @Test func badInputsAreNamed() {
-        let p = fixture.probabilities.tensor, t = fixture.targets.bytes
+        let p = fixture.probabilities.tensor
+        let t = fixture.targets.bytes
         expectCalibrationError(.classIndexOutOfRange, mentioning: "class index 2", "0..<2") {
             try CoverageEvaluation(classIndex: 2).evaluate(curves, probabilities: p, targets: t)
         }
         expectCalibrationError(.invalidCurves, mentioning: "c.safetensors", "curves", "[Q, C, H, W]", "[9, 2, 3, 5]") {
-            try CoverageEvaluation().evaluate(curves, probabilities: Tensor(shape: [9, 2, 3, 5], repeating: 0.5),
-                                              targets: ShapedArray(shape: [9, 2, 3, 5], repeating: 0), curvesSource: "c.safetensors")
+            try CoverageEvaluation().evaluate(
+                curves, probabilities: Tensor(shape: [9, 2, 3, 5], repeating: 0.5),
+                targets: ShapedArray(shape: [9, 2, 3, 5], repeating: 0), curvesSource: "c.safetensors")
         }
         expectCalibrationError(.invalidCurves, mentioning: "[4, 2, 4, 3]") {
             try curves.predictionSets(probabilities: Tensor(shape: [4, 2, 4, 3], repeating: 0.5), alpha: 0.1)
         }
         expectCalibrationError(.classWithoutTargets, mentioning: "class 1") {
-            try CoverageEvaluation().evaluate(curves, probabilities: p, targets: ShapedArray(shape: t.shape, repeating: 0))
+            try CoverageEvaluation().evaluate(
+                curves, probabilities: p, targets: ShapedArray(shape: t.shape, repeating: 0))
         }
         expectCalibrationError(.invalidProbability, mentioning: "2.0") {
             try curves.predictionSets(probabilities: Tensor(shape: [1, 2, 3, 4], repeating: 2), alpha: 0.1)
@@ -99,8 +110,9 @@ import KandinskyTestSupport
             try ProbabilityCalibration().evaluate(probabilities: p, targets: t, pixel: (3, 0))
         }
         expectCalibrationError(.emptyInput) {
-            try CoverageEvaluation().evaluate(curves, probabilities: Tensor(shape: [0, 2, 3, 4], repeating: 0),
-                                              targets: ShapedArray(shape: [0, 2, 3, 4], repeating: 0))
+            try CoverageEvaluation().evaluate(
+                curves, probabilities: Tensor(shape: [0, 2, 3, 4], repeating: 0),
+                targets: ShapedArray(shape: [0, 2, 3, 4], repeating: 0))
         }
     }
 }

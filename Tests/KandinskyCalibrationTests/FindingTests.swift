@@ -18,13 +18,16 @@ import Testing
     }
 
     @Test func readsBackTheValueWhoseEncodingIsTheString() {
-        let strings = ["30", "-2", "0.125", "nan", "true", "[1, 2]", "[1.5, -4.0]", "[]", "8 images chose the groups",
-                       "{\"0\": [1.0, 2.5], \"1\": \"[1.0, nan]\", \"3\": 4}", "1E5", "[1, 2.5]", "{\"x\": 1}",
-                       "{}", "\"q\""]
+        let strings = [
+            "30", "-2", "0.125", "nan", "true", "[1, 2]", "[1.5, -4.0]", "[]", "8 images chose the groups",
+            "{\"0\": [1.0, 2.5], \"1\": \"[1.0, nan]\", \"3\": 4}", "1E5", "[1, 2.5]", "{\"x\": 1}",
+            "{}", "\"q\"",
+        ]
         for string in strings { #expect(Finding(metadataValue: string).metadataValue == string, "\(string)") }
         #expect(Finding(metadataValue: "[12.5, -4.0]") == .numbers([12.5, -4.0]))
-        #expect(Finding(metadataValue: "{\"0\": [1.0], \"2\": false}")
-            == .perClass([0: .numbers([1]), 2: .flag(false)]))
+        #expect(
+            Finding(metadataValue: "{\"0\": [1.0], \"2\": false}")
+                == .perClass([0: .numbers([1]), 2: .flag(false)]))
         #expect(Finding(metadataValue: "1E5") == .text("1E5"))
         #expect(Finding(metadataValue: "[nan, 1.0]") == .numbers([.nan, 1]) && Finding.number(0) != .number(-0.0))
     }

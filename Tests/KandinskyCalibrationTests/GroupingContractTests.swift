@@ -1,8 +1,9 @@
-import Testing
 import KandinskyCore
-@testable import KandinskyCalibration
-import KandinskyTesting
 import KandinskyTestSupport
+import KandinskyTesting
+import Testing
+
+@testable import KandinskyCalibration
 
 /// An example strategy written only against the public protocol: the top and bottom halves of
 /// the image are two groups for every class.
@@ -15,14 +16,17 @@ struct HalvesGrouping: NonconformityGrouping {
         let map = ShapedArray<Int32>(shape: [h, w]) { out in
             for p in 0..<(h * w) { out[p] = p / w < h / 2 ? 0 : 1 }
         }
-        return PixelGroups(labels: Array(repeating: map, count: input.scores.classCount),
-                           groupCounts: Array(repeating: 2, count: input.scores.classCount))
+        return PixelGroups(
+            labels: Array(repeating: map, count: input.scores.classCount),
+            groupCounts: Array(repeating: 2, count: input.scores.classCount))
     }
 }
 
 /// Builds the calibrator for a strategy chosen at run time (as the command line does).
-func calibrate(_ grouping: any NonconformityGrouping, _ scores: ScoreStore, levelCount: Int = 100,
-               rule: QuantileRule = .conformal) throws -> CalibratedCurves {
+func calibrate(
+    _ grouping: any NonconformityGrouping, _ scores: ScoreStore, levelCount: Int = 100,
+    rule: QuantileRule = .conformal
+) throws -> CalibratedCurves {
     func open<G: NonconformityGrouping>(_ g: G) throws -> CalibratedCurves {
         try Calibrator(grouping: g, levelCount: levelCount, rule: rule).calibrate(scores)
     }
@@ -38,8 +42,10 @@ enum Strategy: String, CaseIterable, CustomTestStringConvertible {
         case .pixel: PixelwiseGrouping()
         case .image: ImagewiseGrouping()
         case .kmeans: KMeansGrouping(restarts: 3, seed: seed)
-        case .annulus: AnnulusGrouping(bounds: [[-2, 2], [-2, 2], [0, 6], [0, 6], [0, 10]], maxGenerations: 30, seed: seed,
-                                       searchSampleSize: 40)
+        case .annulus:
+            AnnulusGrouping(
+                bounds: [[-2, 2], [-2, 2], [0, 6], [0, 6], [0, 10]], maxGenerations: 30, seed: seed,
+                searchSampleSize: 40)
         case .halves: HalvesGrouping()
         }
     }
@@ -52,8 +58,10 @@ enum Strategy: String, CaseIterable, CustomTestStringConvertible {
     /// strategy as its concrete type.
     func expectKeepsTheContract(sourceLocation: SourceLocation = #_sourceLocation) throws -> [GroupingContractReport] {
         func run<G: NonconformityGrouping>(_: G) throws -> [GroupingContractReport] {
-            try expectGroupingKeepsTheContract(selectionAllowance: selectionAllowance,
-                                               sourceLocation: sourceLocation) { seed in make(seed: seed) as! G }
+            try expectGroupingKeepsTheContract(
+                selectionAllowance: selectionAllowance,
+                sourceLocation: sourceLocation
+            ) { seed in make(seed: seed) as! G }
         }
         return try run(make())
     }

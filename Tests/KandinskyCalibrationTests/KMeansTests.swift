@@ -1,5 +1,6 @@
-import Testing
 import KandinskyCore
+import Testing
+
 @testable import KandinskyCalibration
 
 @Suite struct KMeansTests {
@@ -29,7 +30,8 @@ import KandinskyCore
     }
 
     @Test func sameSeedSameClusters() {
-        var a = SeededGenerator(seed: 3), b = SeededGenerator(seed: 3)
+        var a = SeededGenerator(seed: 3)
+        var b = SeededGenerator(seed: 3)
         var data = SeededGenerator(seed: 1)
         let points = Tensor.uniform([200, 4], using: &data)
         #expect(KMeans(clusterCount: 4).fit(points, using: &a) == KMeans(clusterCount: 4).fit(points, using: &b))
@@ -59,9 +61,13 @@ import KandinskyCore
                 }
             }
         }
-        let curves = try Calibrator(grouping: KMeansGrouping(classes: [1], clusterCount: 2, curvePoints: [2, 7]), levelCount: 10,
-                                    rule: .linear)
-            .calibrate(probabilities: Tensor(shape: [n, 2, 2, 3], scalars: p), targets: ShapedArray(shape: [n, 2, 2, 3], scalars: t))
+        let curves = try Calibrator(
+            grouping: KMeansGrouping(classes: [1], clusterCount: 2, curvePoints: [2, 7]), levelCount: 10,
+            rule: .linear
+        )
+        .calibrate(
+            probabilities: Tensor(shape: [n, 2, 2, 3], scalars: p),
+            targets: ShapedArray(shape: [n, 2, 2, 3], scalars: t))
         let labels = try #require(curves.groups.labels[1])
         #expect(curves.groups.groupCounts[1] == 3)
         #expect(labels.scalars == [0, 2, 2, 1, 2, 2])
@@ -80,7 +86,8 @@ import KandinskyCore
             try Calibrator(grouping: KMeansGrouping(classes: [2])).calibrate(probabilities: p, targets: t)
         }
         expectCalibrationError(.invalidParameter, mentioning: "0..<100", "[60, 100]") {
-            try Calibrator(grouping: KMeansGrouping(curvePoints: [60, 100]), levelCount: 100).calibrate(probabilities: p, targets: t)
+            try Calibrator(grouping: KMeansGrouping(curvePoints: [60, 100]), levelCount: 100).calibrate(
+                probabilities: p, targets: t)
         }
     }
 }

@@ -1,5 +1,6 @@
 import KandinskyCore
 import Testing
+
 @testable import KandinskyCalibration
 
 @Suite struct ScoreRoundingTests {
@@ -24,7 +25,8 @@ import Testing
         // [class 0: pixel 0, pixel 1; class 1: pixel 0, pixel 1]; class 1 at pixel 0, class 0 at pixel 1.
         let probabilities = Tensor(shape: [n, 2, 1, 2], scalars: (0..<n).flatMap { _ in [Float(0.1), 0.9, 0.9, 0.1] })
         let targets = ShapedArray<UInt8>(shape: [n, 2, 1, 2], scalars: (0..<n).flatMap { _ in [UInt8(0), 1, 1, 0] })
-        let curves = try Calibrator(grouping: PixelwiseGrouping(), levelCount: 100, rule: .linear).calibrate(probabilities: probabilities, targets: targets)
+        let curves = try Calibrator(grouping: PixelwiseGrouping(), levelCount: 100, rule: .linear).calibrate(
+            probabilities: probabilities, targets: targets)
         for alpha in [0.01, 0.1, 0.5, 0.9] {
             let sets = try curves.predictionSets(probabilities: probabilities[leading: 0..<1], alpha: alpha)
             #expect(sets[0, 1, 0, 0] == 1, "alpha \(alpha)")

@@ -1,5 +1,6 @@
-import Testing
 import KandinskyCore
+import Testing
+
 @testable import KandinskyCalibration
 
 /// ``ScoreStore/Builder`` over shards against the store of the whole arrays, for every input
@@ -17,16 +18,26 @@ import KandinskyCore
     }
 
     static let forms: [Form] = [
-        Form(name: "F32 [N, 3, H, W], U8 one-hot", probabilities: { .float32(Tensor(shape: $1, scalars: $0.map { Float($0) })) },
-             targets: { .uint8(ShapedArray(shape: $1, scalars: $0.map { UInt8($0) })) }, channels: 3, labels: false),
-        Form(name: "F16 [N, 3, H, W], I64 label map", probabilities: { .float16(HalfTensor(shape: $1, scalars: $0.map { Float16($0) })) },
-             targets: { .int64(ShapedArray(shape: $1, scalars: $0.map { Int64($0) })) }, channels: 3, labels: true),
-        Form(name: "F64 sigmoid [N, 1, H, W], bool label map", probabilities: { .float64(ShapedArray(shape: $1, scalars: $0)) },
-             targets: { .bool(ShapedArray(shape: $1, scalars: $0.map { $0 == 1 })) }, channels: 1, labels: true),
-        Form(name: "F32 sigmoid [N, 1, H, W], F32 mask [N, 1, H, W]", probabilities: { .float32(Tensor(shape: $1, scalars: $0.map { Float($0) })) },
-             targets: { .float32(Tensor(shape: $1, scalars: $0.map { Float($0) })) }, channels: 1, labels: false),
-        Form(name: "F16 sigmoid [N, 1, H, W], I32 label map", probabilities: { .float16(HalfTensor(shape: $1, scalars: $0.map { Float16($0) })) },
-             targets: { .int32(ShapedArray(shape: $1, scalars: $0.map { Int32($0) })) }, channels: 1, labels: true),
+        Form(
+            name: "F32 [N, 3, H, W], U8 one-hot",
+            probabilities: { .float32(Tensor(shape: $1, scalars: $0.map { Float($0) })) },
+            targets: { .uint8(ShapedArray(shape: $1, scalars: $0.map { UInt8($0) })) }, channels: 3, labels: false),
+        Form(
+            name: "F16 [N, 3, H, W], I64 label map",
+            probabilities: { .float16(HalfTensor(shape: $1, scalars: $0.map { Float16($0) })) },
+            targets: { .int64(ShapedArray(shape: $1, scalars: $0.map { Int64($0) })) }, channels: 3, labels: true),
+        Form(
+            name: "F64 sigmoid [N, 1, H, W], bool label map",
+            probabilities: { .float64(ShapedArray(shape: $1, scalars: $0)) },
+            targets: { .bool(ShapedArray(shape: $1, scalars: $0.map { $0 == 1 })) }, channels: 1, labels: true),
+        Form(
+            name: "F32 sigmoid [N, 1, H, W], F32 mask [N, 1, H, W]",
+            probabilities: { .float32(Tensor(shape: $1, scalars: $0.map { Float($0) })) },
+            targets: { .float32(Tensor(shape: $1, scalars: $0.map { Float($0) })) }, channels: 1, labels: false),
+        Form(
+            name: "F16 sigmoid [N, 1, H, W], I32 label map",
+            probabilities: { .float16(HalfTensor(shape: $1, scalars: $0.map { Float16($0) })) },
+            targets: { .int32(ShapedArray(shape: $1, scalars: $0.map { Int32($0) })) }, channels: 1, labels: true),
     ]
 
     /// Random data of a form: probabilities in [0, 1] with exact 0s, 1s, ties and a few values
@@ -50,22 +61,29 @@ import KandinskyCore
     }
 
     /// The store of the whole arrays and the store of the shards of `sizes` images each.
-    static func stores(_ form: Form, sizes: [Int], h: Int, w: Int, precision: ScorePrecision,
-                       seed: UInt64) throws -> (whole: ScoreStore, sharded: ScoreStore) {
+    static func stores(
+        _ form: Form, sizes: [Int], h: Int, w: Int, precision: ScorePrecision,
+        seed: UInt64
+    ) throws -> (whole: ScoreStore, sharded: ScoreStore) {
         let n = sizes.reduce(0, +)
         let (p, t) = data(form, n: n, h: h, w: w, seed: seed)
-        let pPerImage = form.channels * h * w, tPerImage = form.labels ? h * w : pPerImage
+        let pPerImage = form.channels * h * w
+        let tPerImage = form.labels ? h * w : pPerImage
         func pShape(_ k: Int) -> [Int] { [k, form.channels, h, w] }
         func tShape(_ k: Int) -> [Int] { form.labels ? [k, h, w] : [k, form.channels, h, w] }
-        let input = try CalibrationInput(probabilities: form.probabilities(p, pShape(n)), targets: form.targets(t, tShape(n)))
+        let input = try CalibrationInput(
+            probabilities: form.probabilities(p, pShape(n)), targets: form.targets(t, tShape(n)))
         let whole = try store(input, precision: precision)
 
         var builder = ScoreStore.Builder(classCount: form.classes, height: h, width: w, precision: precision)
         var start = 0
         var shards: [(AnyShapedArray, AnyShapedArray)] = []
         for k in sizes {
-            shards.append((form.probabilities(Array(p[(start * pPerImage)..<((start + k) * pPerImage)]), pShape(k)),
-                           form.targets(Array(t[(start * tPerImage)..<((start + k) * tPerImage)]), tShape(k))))
+            shards.append(
+                (
+                    form.probabilities(Array(p[(start * pPerImage)..<((start + k) * pPerImage)]), pShape(k)),
+                    form.targets(Array(t[(start * tPerImage)..<((start + k) * tPerImage)]), tShape(k))
+                ))
             start += k
         }
         for (probabilities, targets) in shards {
@@ -93,7 +111,8 @@ import KandinskyCore
         let form = Self.forms[formIndex]
         for (seed, sizes) in [[5], [1, 1, 1], [2, 7, 1, 3], [4, 4]].enumerated() {
             for precision in [ScorePrecision.float, .halfProbabilities] {
-                let (whole, sharded) = try Self.stores(form, sizes: sizes, h: 3, w: 4, precision: precision, seed: UInt64(seed))
+                let (whole, sharded) = try Self.stores(
+                    form, sizes: sizes, h: 3, w: 4, precision: precision, seed: UInt64(seed))
                 expectIdentical(sharded, whole, "\(form.name), shards \(sizes), \(precision)")
             }
         }
@@ -117,19 +136,26 @@ import KandinskyCore
         let targets = ShapedArray<UInt8>(shape: [1, 1, 1, 2], scalars: [1, 1])
         try second.count(targets: targets)
         expectCalibrationError(.invalidProbability, mentioning: "p-000.npy", "[0, 0, 0, 1]") {
-            try second.append(probabilities: Tensor(shape: [1, 1, 1, 2], scalars: [0.5, 1.5]), targets: targets,
-                              probabilitiesSource: "p-000.npy")
+            try second.append(
+                probabilities: Tensor(shape: [1, 1, 1, 2], scalars: [0.5, 1.5]), targets: targets,
+                probabilitiesSource: "p-000.npy")
         }
     }
 }
 
 /// Expects two stores to hold the same shape, precision, offsets, score bit patterns and images.
-func expectIdentical(_ actual: ScoreStore, _ expected: ScoreStore, _ comment: String = "",
-                     sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(actual.imageCount == expected.imageCount && actual.classCount == expected.classCount
-            && actual.height == expected.height && actual.width == expected.width && actual.precision == expected.precision,
-            "\(comment): shape or precision", sourceLocation: sourceLocation)
+func expectIdentical(
+    _ actual: ScoreStore, _ expected: ScoreStore, _ comment: String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(
+        actual.imageCount == expected.imageCount && actual.classCount == expected.classCount
+            && actual.height == expected.height && actual.width == expected.width
+            && actual.precision == expected.precision,
+        "\(comment): shape or precision", sourceLocation: sourceLocation)
     #expect(actual.offsets == expected.offsets, "\(comment): offsets", sourceLocation: sourceLocation)
-    #expect(actual.values.map(\.bitPattern) == expected.values.map(\.bitPattern), "\(comment): scores", sourceLocation: sourceLocation)
+    #expect(
+        actual.values.map(\.bitPattern) == expected.values.map(\.bitPattern), "\(comment): scores",
+        sourceLocation: sourceLocation)
     #expect(actual.imageIndices == expected.imageIndices, "\(comment): images", sourceLocation: sourceLocation)
 }

@@ -1,23 +1,31 @@
 import Foundation
-import Testing
-import KandinskyTestSupport
 import KandinskyCore
+import KandinskyTestSupport
+import Testing
+
 @testable import KandinskyCalibration
 
 /// `.kscores` files: round trips, refusals, and merged parts against the store of all images,
 /// down to the calibrated curves of every built-in grouping under both rules.
 @Suite struct ScoreStoreFileTests {
     /// A three-class calibration set of `n` images with spatially varying probabilities.
-    static func store(images range: Range<Int>, of n: Int, precision: ScorePrecision = .float, seed: UInt64 = 7) throws -> ScoreStore {
+    static func store(images range: Range<Int>, of n: Int, precision: ScorePrecision = .float, seed: UInt64 = 7) throws
+        -> ScoreStore
+    {
         let (c, h, w) = (3, 6, 7)
         var generator = SeededGenerator(seed: seed)
-        var p = [Float](), t = [UInt8]()
+        var p = [Float]()
+        var t = [UInt8]()
         for image in 0..<n {
             var labels = [Int]()
-            for pixel in 0..<(h * w) { labels.append(Int(generator.next() % UInt64(c)) == 0 && pixel % 3 == 0 ? 0 : (pixel + image) % c) }
+            for pixel in 0..<(h * w) {
+                labels.append(Int(generator.next() % UInt64(c)) == 0 && pixel % 3 == 0 ? 0 : (pixel + image) % c)
+            }
             var planes = [[Float]](repeating: [], count: c)
             for pixel in 0..<(h * w) {
-                let u = (0..<c).map { k in generator.nextUnitFloat() + (labels[pixel] == k ? 1.5 : 0) * Float(pixel % w) / Float(w) }
+                let u = (0..<c).map { k in
+                    generator.nextUnitFloat() + (labels[pixel] == k ? 1.5 : 0) * Float(pixel % w) / Float(w)
+                }
                 let total = u.reduce(0, +)
                 for k in 0..<c { planes[k].append(u[k] / total) }
             }
@@ -28,8 +36,9 @@ import KandinskyCore
             }
         }
         let count = range.count
-        return try ScoreStore(probabilities: Tensor(shape: [count, c, h, w], scalars: p),
-                              targets: ShapedArray(shape: [count, c, h, w], scalars: t), precision: precision)
+        return try ScoreStore(
+            probabilities: Tensor(shape: [count, c, h, w], scalars: p),
+            targets: ShapedArray(shape: [count, c, h, w], scalars: t), precision: precision)
     }
 
     /// The parts of `sizes` consecutive images written, merged and read back.
@@ -71,7 +80,8 @@ import KandinskyCore
     }
 
     @Test(arguments: GroupingSpecification.Method.allCases, [QuantileRule.conformal, .linear])
-    func curvesFromMergedPartsEqualCurvesFromAllImages(method: GroupingSpecification.Method, rule: QuantileRule) throws {
+    func curvesFromMergedPartsEqualCurvesFromAllImages(method: GroupingSpecification.Method, rule: QuantileRule) throws
+    {
         let directory = try scratchDirectory("kscores")
         defer { try? FileManager.default.removeItem(at: directory) }
         var specification = GroupingSpecification(method: method)
@@ -90,18 +100,24 @@ import KandinskyCore
         let grouping = specification.makeGrouping()
         let whole = try grouping.calibrate(try Self.store(images: 0..<12, of: 12), levelCount: 11, rule: rule, seed: 3)
         for sizes in [[4, 8], [2, 1, 6, 3]] {
-            let merged = try grouping.calibrate(try Self.merged(sizes: sizes, in: directory), levelCount: 11, rule: rule, seed: 3)
-            #expect(merged.curves.map(\.bitPattern) == whole.curves.map(\.bitPattern), "\(method) \(rule) parts \(sizes): curves")
-            #expect(merged.groups == whole.groups && merged.groupSampleCounts == whole.groupSampleCounts
-                    && merged.groupImageCounts == whole.groupImageCounts && merged.calibrationImageCount == whole.calibrationImageCount,
-                    "\(method) \(rule) parts \(sizes): groups")
+            let merged = try grouping.calibrate(
+                try Self.merged(sizes: sizes, in: directory), levelCount: 11, rule: rule, seed: 3)
+            #expect(
+                merged.curves.map(\.bitPattern) == whole.curves.map(\.bitPattern),
+                "\(method) \(rule) parts \(sizes): curves")
+            #expect(
+                merged.groups == whole.groups && merged.groupSampleCounts == whole.groupSampleCounts
+                    && merged.groupImageCounts == whole.groupImageCounts
+                    && merged.calibrationImageCount == whole.calibrationImageCount,
+                "\(method) \(rule) parts \(sizes): groups")
         }
     }
 
     @Test func refusesPartsThatDisagree() throws {
         let directory = try scratchDirectory("kscores")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let a = directory.appendingPathComponent("a.kscores"), b = directory.appendingPathComponent("b.kscores")
+        let a = directory.appendingPathComponent("a.kscores")
+        let b = directory.appendingPathComponent("b.kscores")
         try Self.store(images: 0..<2, of: 2).write(to: a)
         try Self.store(images: 0..<2, of: 2, precision: .halfProbabilities).write(to: b)
         let error = #expect(throws: FileFormatError.self) {
@@ -121,15 +137,18 @@ import KandinskyCore
             var bytes = valid
             change(&bytes)
             try! Data(bytes).write(to: url)
-            do { _ = try ScoreStore.read(contentsOf: url); return nil } catch { return error.field }
+            do {
+                _ = try ScoreStore.read(contentsOf: url)
+                return nil
+            } catch { return error.field }
         }
         #expect(field { $0[0] = UInt8(ascii: "X") } == "magic")
         #expect(field { $0[8] = 2 } == "version")
         #expect(field { $0[12] = 5 } == "precision")
-        #expect(field { $0[16 + 7] = 0xFF } == "N")                 // N far beyond the file's length
-        #expect(field { $0[48] &+= 1 } == "S")                      // one score more than the file holds
+        #expect(field { $0[16 + 7] = 0xFF } == "N")  // N far beyond the file's length
+        #expect(field { $0[48] &+= 1 } == "S")  // one score more than the file holds
         #expect(field { $0.removeLast() } == "S")
-        #expect(field { $0[56] = 9 } == "counts[0]")                // a row of more than N scores
+        #expect(field { $0[56] = 9 } == "counts[0]")  // a row of more than N scores
         #expect(field { $0[56] = $0[56] == 0 ? 1 : 0 } == "counts")
         let header = ScoreFile.Header(of: try Self.store(images: 0..<2, of: 2))
         #expect(field { $0[header.imagesOffset] = 7 } == "images")  // image 7 of 2

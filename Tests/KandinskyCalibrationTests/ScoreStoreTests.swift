@@ -1,5 +1,6 @@
-import Testing
 import KandinskyCore
+import Testing
+
 @testable import KandinskyCalibration
 
 @Suite struct ScoreStoreTests {
@@ -41,14 +42,18 @@ import KandinskyCore
             try ScoreStore(probabilities: p, targets: t, probabilitiesSource: "p.npy", targetsSource: "t.npy")
         }
         expectCalibrationError(.shapeMismatch, mentioning: "rank-4") {
-            try ScoreStore(probabilities: Tensor(shape: [2, 3], repeating: 0.5), targets: ShapedArray<UInt8>(shape: [2, 3], repeating: 1))
+            try ScoreStore(
+                probabilities: Tensor(shape: [2, 3], repeating: 0.5),
+                targets: ShapedArray<UInt8>(shape: [2, 3], repeating: 1))
         }
     }
 
     @Test func rejectsProbabilitiesOutsideTheUnitIntervalOrNaN() {
         let t = ShapedArray<UInt8>(shape: [1, 1, 1, 3], repeating: 0)
         expectCalibrationError(.invalidProbability, mentioning: "p.npy", "1.5", "[0, 0, 0, 2]") {
-            try ScoreStore(probabilities: Tensor(shape: [1, 1, 1, 3], scalars: [0.5, 0.2, 1.5]), targets: t, probabilitiesSource: "p.npy")
+            try ScoreStore(
+                probabilities: Tensor(shape: [1, 1, 1, 3], scalars: [0.5, 0.2, 1.5]), targets: t,
+                probabilitiesSource: "p.npy")
         }
         expectCalibrationError(.invalidProbability, mentioning: "nan", "[0, 0, 0, 1]") {
             try ScoreStore(probabilities: Tensor(shape: [1, 1, 1, 3], scalars: [0.5, .nan, 0.2]), targets: t)
@@ -61,13 +66,17 @@ import KandinskyCore
     @Test func rejectsTargetsOtherThanZeroOrOne() {
         let p = Tensor(shape: [1, 1, 1, 3], repeating: 0.5)
         expectCalibrationError(.invalidTarget, mentioning: "t.npy", "2", "[0, 0, 0, 1]") {
-            try ScoreStore(probabilities: p, targets: ShapedArray<UInt8>(shape: [1, 1, 1, 3], scalars: [1, 2, 0]), targetsSource: "t.npy")
+            try ScoreStore(
+                probabilities: p, targets: ShapedArray<UInt8>(shape: [1, 1, 1, 3], scalars: [1, 2, 0]),
+                targetsSource: "t.npy")
         }
     }
 
     @Test func rejectsEmptyInput() {
         expectCalibrationError(.emptyInput, mentioning: "[0, 2, 3, 3]") {
-            try ScoreStore(probabilities: Tensor(shape: [0, 2, 3, 3], repeating: 0), targets: ShapedArray<UInt8>(shape: [0, 2, 3, 3], repeating: 0))
+            try ScoreStore(
+                probabilities: Tensor(shape: [0, 2, 3, 3], repeating: 0),
+                targets: ShapedArray<UInt8>(shape: [0, 2, 3, 3], repeating: 0))
         }
     }
 }

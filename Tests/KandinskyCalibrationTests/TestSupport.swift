@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import KandinskyCore
 import KandinskyTestSupport
+import Testing
+
 @testable import KandinskyCalibration
 
 /// The committed fixtures (each file names the script that writes it).
@@ -65,23 +66,29 @@ struct CalibrationFixture: Decodable {
 }
 
 /// Expects `body` to throw a ``CalibrationError`` of `kind` whose message mentions `mentions`.
-func expectCalibrationError<T>(_ kind: CalibrationError.Kind, mentioning mentions: String...,
-                               sourceLocation: SourceLocation = #_sourceLocation,
-                               _ body: () throws -> T) {
+func expectCalibrationError<T>(
+    _ kind: CalibrationError.Kind, mentioning mentions: String...,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws -> T
+) {
     expectCalibrationError(kind, mentioningAll: mentions, sourceLocation: sourceLocation, body)
 }
 
 /// ``expectCalibrationError(_:mentioning:sourceLocation:_:)`` with the texts as an array.
-func expectCalibrationError<T>(_ kind: CalibrationError.Kind, mentioningAll mentions: [String],
-                               sourceLocation: SourceLocation = #_sourceLocation,
-                               _ body: () throws -> T) {
+func expectCalibrationError<T>(
+    _ kind: CalibrationError.Kind, mentioningAll mentions: [String],
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws -> T
+) {
     do {
         _ = try body()
         Issue.record("expected a \(kind) error", sourceLocation: sourceLocation)
     } catch let error as CalibrationError {
         #expect(error.kind == kind, "\(error)", sourceLocation: sourceLocation)
         for text in mentions {
-            #expect(error.description.contains(text), "\(error.description) should mention \(text)", sourceLocation: sourceLocation)
+            #expect(
+                error.description.contains(text), "\(error.description) should mention \(text)",
+                sourceLocation: sourceLocation)
         }
     } catch {
         Issue.record("expected a CalibrationError, got \(error)", sourceLocation: sourceLocation)
@@ -93,14 +100,20 @@ func bitsOf(_ tensor: Tensor) -> [UInt8] { tensor.withUnsafeBytes { Array($0) } 
 
 /// Expects two calibrations to be the same: curves bit for bit, groups and findings, every
 /// count and the metadata they write.
-func expectSameCurves(_ actual: CalibratedCurves, _ expected: CalibratedCurves, _ what: String = "",
-                      sourceLocation: SourceLocation = #_sourceLocation) {
+func expectSameCurves(
+    _ actual: CalibratedCurves, _ expected: CalibratedCurves, _ what: String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(actual.curves.shape == expected.curves.shape, "\(what)", sourceLocation: sourceLocation)
     #expect(bitsOf(actual.curves) == bitsOf(expected.curves), "\(what): curves differ", sourceLocation: sourceLocation)
     #expect(actual.groups == expected.groups, "\(what)", sourceLocation: sourceLocation)
-    #expect(actual.method == expected.method && actual.parameters == expected.parameters, "\(what)", sourceLocation: sourceLocation)
+    #expect(
+        actual.method == expected.method && actual.parameters == expected.parameters, "\(what)",
+        sourceLocation: sourceLocation)
     #expect(actual.calibrationImageCount == expected.calibrationImageCount, "\(what)", sourceLocation: sourceLocation)
-    #expect(actual.precision == expected.precision && actual.rule == expected.rule, "\(what)", sourceLocation: sourceLocation)
+    #expect(
+        actual.precision == expected.precision && actual.rule == expected.rule, "\(what)",
+        sourceLocation: sourceLocation)
     #expect(actual.groupSampleCounts == expected.groupSampleCounts, "\(what)", sourceLocation: sourceLocation)
     #expect(actual.groupImageCounts == expected.groupImageCounts, "\(what)", sourceLocation: sourceLocation)
     #expect(actual.safetensors.metadata == expected.safetensors.metadata, "\(what)", sourceLocation: sourceLocation)

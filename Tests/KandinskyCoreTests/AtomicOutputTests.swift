@@ -30,10 +30,15 @@ struct AtomicOutputTests {
         let alive = getppid()
         let own = getpid()
         let stale = ".x.safetensors.\(dead).123.tmp"
-        let kept = [".x.safetensors.\(alive).456.tmp", ".x.safetensors.\(own).789.tmp", ".y.safetensors.\(dead).1.tmp", ".x.safetensors.\(dead).notanumber.tmp"]
+        let kept = [
+            ".x.safetensors.\(alive).456.tmp", ".x.safetensors.\(own).789.tmp", ".y.safetensors.\(dead).1.tmp",
+            ".x.safetensors.\(dead).notanumber.tmp",
+        ]
         for name in [stale] + kept { try Data("partial".utf8).write(to: directory.appendingPathComponent(name)) }
         // A killed AtomicDirectory leaves a directory with the same naming.
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent(".x.safetensors.\(dead).5.tmp/inner"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent(".x.safetensors.\(dead).5.tmp/inner"),
+            withIntermediateDirectories: true)
 
         try AtomicFile.write(Data("whole".utf8), to: directory.appendingPathComponent("x.safetensors"))
         #expect(try names(in: directory) == (kept + ["x.safetensors"]).sorted())
@@ -60,8 +65,9 @@ struct AtomicOutputTests {
     @Test("into an existing directory, written entries replace theirs as wholes and other entries stay")
     func existingTarget() throws {
         try withTarget { parent, target in
-            try FileManager.default.createDirectory(at: target.appendingPathComponent("part/data"),
-                                                    withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: target.appendingPathComponent("part/data"),
+                withIntermediateDirectories: true)
             try Data("old".utf8).write(to: target.appendingPathComponent("part/data/old.jpg"))
             try Data("old".utf8).write(to: target.appendingPathComponent("a.npy"))
             try Data("mine".utf8).write(to: target.appendingPathComponent("notes.txt"))
@@ -102,7 +108,8 @@ struct AtomicOutputTests {
         defer { try? FileManager.default.removeItem(at: parent) }
         let dead = try deadProcessID()
         let leftover = parent.appendingPathComponent(".out.\(dead).42.tmp")
-        try FileManager.default.createDirectory(at: leftover.appendingPathComponent("trainval/data"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: leftover.appendingPathComponent("trainval/data"), withIntermediateDirectories: true)
         try Data("half".utf8).write(to: leftover.appendingPathComponent("trainval/data/1.jpg"))
         let live = parent.appendingPathComponent(".out.\(getppid()).43.tmp")
         try FileManager.default.createDirectory(at: live, withIntermediateDirectories: true)
@@ -121,7 +128,8 @@ struct AtomicOutputTests {
                     try AtomicFile.write(Data("x".utf8), to: staging.appendingPathComponent("x"))
                 }
             }
-            #expect(error?.file == target.path
+            #expect(
+                error?.file == target.path
                     && error?.problem == "exists and is not a directory, expected a directory to write into")
             #expect(try names(in: parent) == ["out"])
         }
@@ -164,7 +172,9 @@ struct JSONSyntaxTests {
     @Test func pythonsNonStandardNumbersAreNamed() {
         for word in ["NaN", "Infinity", "-Infinity"] {
             let found = syntaxError(#"{"loss": \#(word)}"#)
-            #expect(found?.error.reason == "\(word) is not valid JSON; write it with allow_nan=False or replace it (e.g. with null)")
+            #expect(
+                found?.error.reason
+                    == "\(word) is not valid JSON; write it with allow_nan=False or replace it (e.g. with null)")
             #expect(found?.error.offset == 9)
         }
     }

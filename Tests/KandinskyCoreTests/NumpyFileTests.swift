@@ -1,6 +1,7 @@
 import Foundation
 import KandinskyTestSupport
 import Testing
+
 @testable import KandinskyCore
 
 /// One entry of `npy/expected.json`.
@@ -29,7 +30,8 @@ struct NumpyExpectation: Decodable, Sendable {
 
     @Test func decodedValuesMatchNumpy() throws {
         guard case .float32(let f4) = try NumpyFile.read(contentsOf: fixtures.url("npy/f4.npy")) else {
-            Issue.record("f4.npy is not float32"); return
+            Issue.record("f4.npy is not float32")
+            return
         }
         #expect(f4.shape == [2, 4])
         #expect(f4[0, 2] == 1.5)
@@ -37,15 +39,18 @@ struct NumpyExpectation: Decodable, Sendable {
         #expect(f4[0, 3].isNaN)
         #expect(f4[1, 0] == .infinity)
         guard case .int64(let i8) = try NumpyFile.read(contentsOf: fixtures.url("npy/i8.npy")) else {
-            Issue.record("i8.npy is not int64"); return
+            Issue.record("i8.npy is not int64")
+            return
         }
         #expect(i8.scalars == [.min, -1, 0, 9_007_199_254_740_993, .max])
         guard case .bool(let b1) = try NumpyFile.read(contentsOf: fixtures.url("npy/b1.npy")) else {
-            Issue.record("b1.npy is not bool"); return
+            Issue.record("b1.npy is not bool")
+            return
         }
         #expect(b1.scalars == [true, false, false, true, true])
         guard case .float32(let scalar) = try NumpyFile.read(contentsOf: fixtures.url("npy/scalar_f4.npy")) else {
-            Issue.record("scalar_f4.npy is not float32"); return
+            Issue.record("scalar_f4.npy is not float32")
+            return
         }
         #expect(scalar.shape == [] && scalar.scalars == [2.5])
     }
@@ -119,13 +124,16 @@ struct NumpyExpectation: Decodable, Sendable {
         NumpyFile.headerBytes(elementType: .float32, shape: [2, 3]) + [UInt8](repeating: 0, count: 24)
     }
 
-    static func expectRejection(_ bytes: [UInt8], field: String, problemMentions: String,
-                                sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expectRejection(
+        _ bytes: [UInt8], field: String, problemMentions: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let directory = try scratchDirectory("core")
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("bad.npy")
         try Data(bytes).write(to: url)
-        expectFileFormatError(file: url, field: field, problemMentions: problemMentions, sourceLocation: sourceLocation) {
+        expectFileFormatError(file: url, field: field, problemMentions: problemMentions, sourceLocation: sourceLocation)
+        {
             _ = try NumpyFile.read(contentsOf: url)
         }
     }
@@ -166,30 +174,35 @@ struct NumpyExpectation: Decodable, Sendable {
     }
 
     @Test func rejectsUnknownDtype() throws {
-        try Self.expectRejection(Self.withDictionary("{'descr': '<i2', 'fortran_order': False, 'shape': (2, 3), }", data: 12),
-                                 field: "descr", problemMentions: "unsupported dtype '<i2'")
+        try Self.expectRejection(
+            Self.withDictionary("{'descr': '<i2', 'fortran_order': False, 'shape': (2, 3), }", data: 12),
+            field: "descr", problemMentions: "unsupported dtype '<i2'")
     }
 
     @Test func rejectsMissingKey() throws {
-        try Self.expectRejection(Self.withDictionary("{'descr': '<f4', 'shape': (2, 3), }"),
-                                 field: "header", problemMentions: "expected exactly the keys")
+        try Self.expectRejection(
+            Self.withDictionary("{'descr': '<f4', 'shape': (2, 3), }"),
+            field: "header", problemMentions: "expected exactly the keys")
     }
 
     @Test func rejectsMalformedDictionary() throws {
-        try Self.expectRejection(Self.withDictionary("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), "),
-                                 field: "header", problemMentions: "invalid dictionary literal")
+        try Self.expectRejection(
+            Self.withDictionary("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), "),
+            field: "header", problemMentions: "invalid dictionary literal")
     }
 
     @Test func rejectsNegativeExtent() throws {
-        try Self.expectRejection(Self.withDictionary("{'descr': '<f4', 'fortran_order': False, 'shape': (-2, 3), }"),
-                                 field: "shape", problemMentions: "non-negative")
+        try Self.expectRejection(
+            Self.withDictionary("{'descr': '<f4', 'fortran_order': False, 'shape': (-2, 3), }"),
+            field: "shape", problemMentions: "non-negative")
     }
 
     @Test func acceptsDoubleQuotesAndNoTrailingComma() throws {
         let directory = try scratchDirectory("core")
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("quotes.npy")
-        try Data(Self.withDictionary("{\"shape\": (2, 3), \"fortran_order\": False, \"descr\": \"<f4\"}")).write(to: url)
+        try Data(Self.withDictionary("{\"shape\": (2, 3), \"fortran_order\": False, \"descr\": \"<f4\"}")).write(
+            to: url)
         #expect(try NumpyFile.read(contentsOf: url).shape == [2, 3])
     }
 

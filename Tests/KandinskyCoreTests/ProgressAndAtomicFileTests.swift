@@ -1,6 +1,7 @@
 import Foundation
 import KandinskyTestSupport
 import Testing
+
 @testable import KandinskyCore
 
 @Suite struct ProgressReporterTests {
@@ -84,13 +85,15 @@ import Testing
         try AtomicFile.write(Data("first".utf8), to: url)
         try AtomicFile.write(Data("second".utf8), to: url)
         #expect(try Data(contentsOf: url) == Data("second".utf8))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path) == ["result.bin"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path) == ["result.bin"])
     }
 
     @Test func linkGivesAFileASecondNameThatOutlivesTheFirst() throws {
         let directory = try scratchDirectory("core")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let first = directory.appendingPathComponent("epoch_0001.bin"), second = directory.appendingPathComponent("epoch_0002.bin")
+        let first = directory.appendingPathComponent("epoch_0001.bin")
+        let second = directory.appendingPathComponent("epoch_0002.bin")
         let last = directory.appendingPathComponent("last.bin")
         try AtomicFile.write(Data("one".utf8), to: first)
         try AtomicFile.write(Data("two".utf8), to: second)
@@ -100,14 +103,19 @@ import Testing
         try AtomicFile.link(second, to: last)
         #expect(try Data(contentsOf: last) == Data("two".utf8))
         let attributes = try FileManager.default.attributesOfItem(atPath: last.path)
-        #expect((attributes[.systemFileNumber] as? NSNumber) == (try FileManager.default.attributesOfItem(atPath: second.path)[.systemFileNumber] as? NSNumber))
+        #expect(
+            (attributes[.systemFileNumber] as? NSNumber)
+                == (try FileManager.default.attributesOfItem(atPath: second.path)[.systemFileNumber] as? NSNumber))
         // Deleting one name keeps the other whole; rewriting one leaves the other as it was.
         try FileManager.default.removeItem(at: second)
         #expect(try Data(contentsOf: last) == Data("two".utf8))
         try AtomicFile.link(first, to: last)
         try AtomicFile.write(Data("rewritten".utf8), to: first)
         #expect(try Data(contentsOf: last) == Data("one".utf8))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["epoch_0001.bin", "last.bin"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == [
+                "epoch_0001.bin", "last.bin",
+            ])
         expectFileFormatError(file: last, field: "file", problemMentions: "cannot link") {
             try AtomicFile.link(second, to: last)
         }
@@ -119,7 +127,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         // The destination is an existing directory, so the final rename fails.
         let url = directory.appendingPathComponent("occupied.npy")
-        try FileManager.default.createDirectory(at: url.appendingPathComponent("inside"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: url.appendingPathComponent("inside"), withIntermediateDirectories: true)
         expectFileFormatError(file: url, field: "file", problemMentions: "rename") {
             try NumpyFile.write(.float32(Tensor(shape: [2], scalars: [1, 2])), to: url)
         }

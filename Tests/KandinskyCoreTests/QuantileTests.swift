@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KandinskyCore
 
 /// One case of `quantiles.json`: `numpy.nanquantile(input, levels, axis)`.
@@ -39,11 +40,12 @@ struct QuantileCase: Decodable, Sendable, CustomTestStringConvertible {
     /// Every result equals numpy's float64 result rounded to Float32 (NaN where numpy gives NaN).
     @Test(arguments: cases)
     func matchesNumpyNanquantile(_ fixture: QuantileCase) {
-        let result: Tensor = switch fixture.dtype {
-        case "float32": fixture.input(Float.self).nanQuantiles(levels: fixture.levels, alongAxis: fixture.axis)
-        case "float16": fixture.input(Float16.self).nanQuantiles(levels: fixture.levels, alongAxis: fixture.axis)
-        default: preconditionFailure("unexpected dtype \(fixture.dtype)")
-        }
+        let result: Tensor =
+            switch fixture.dtype {
+            case "float32": fixture.input(Float.self).nanQuantiles(levels: fixture.levels, alongAxis: fixture.axis)
+            case "float16": fixture.input(Float16.self).nanQuantiles(levels: fixture.levels, alongAxis: fixture.axis)
+            default: preconditionFailure("unexpected dtype \(fixture.dtype)")
+            }
         #expect(result.shape == fixture.expected_shape)
         var mismatches: [String] = []
         for (index, (ours, numpy)) in zip(result.scalars, fixture.expected).enumerated() {
@@ -129,13 +131,17 @@ struct QuantileCase: Decodable, Sendable, CustomTestStringConvertible {
 
     @Test func radixSortOrdersSignedValuesAndInfinities() {
         var generator = SeededGenerator(seed: 9)
-        var values: [Float] = [.infinity, -.infinity, 0, -0.0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .greatestFiniteMagnitude]
+        var values: [Float] = [
+            .infinity, -.infinity, 0, -0.0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .greatestFiniteMagnitude,
+        ]
         values += (0..<400).map { _ in Float(generator.nextNormal() * 1000) }
         values += (0..<100).map { _ in Float(Float16(generator.nextNormal())) }
         let reference = values.sorted()
         let workspace = Quantiles.Workspace()
         workspace.reserve(keys: values.count, ranks: 0)
-        values.withUnsafeMutableBufferPointer { Quantiles.radixSort($0.baseAddress!, count: $0.count, workspace: workspace) }
+        values.withUnsafeMutableBufferPointer {
+            Quantiles.radixSort($0.baseAddress!, count: $0.count, workspace: workspace)
+        }
         #expect(values == reference)
         #expect(values.first == -.infinity && values.last == .infinity)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import KandinskyTestSupport
 import Testing
+
 @testable import KandinskyCore
 
 /// One file of `safetensors/expected.json`.
@@ -25,7 +26,8 @@ struct SafetensorsExpectation: Decodable, Sendable {
         #expect(file.tensors.map(\.name) == entry.tensors.keys.sorted())
         for (tensorName, tensor) in entry.tensors {
             guard let array = file[tensorName] else {
-                Issue.record("missing tensor \(tensorName)"); continue
+                Issue.record("missing tensor \(tensorName)")
+                continue
             }
             #expect(array.elementType.rawValue == tensor.dtype, "\(tensorName)")
             #expect(array.shape == tensor.shape, "\(tensorName)")
@@ -76,34 +78,43 @@ struct SafetensorsExpectation: Decodable, Sendable {
         let url = directory.appendingPathComponent("mapped.safetensors")
         try SafetensorsFile(tensors: [("x", .float32(Tensor(shape: [4], scalars: [1, 2, 3, 4])))]).write(to: url)
         guard case .float32(var x) = try SafetensorsFile.read(contentsOf: url)["x"] else {
-            Issue.record("x is not float32"); return
+            Issue.record("x is not float32")
+            return
         }
         #expect(x.storage.isBorrowed)
         x[0] = 100
         #expect(!x.storage.isBorrowed)
         guard case .float32(let again) = try SafetensorsFile.read(contentsOf: url)["x"] else {
-            Issue.record("x is not float32"); return
+            Issue.record("x is not float32")
+            return
         }
         #expect(again.scalars == [1, 2, 3, 4])
     }
 
     @Test func misalignedTensorsAreCopied() throws {
         // A one-byte U8 tensor first puts the F32 tensor at data offset 1.
-        let data: [UInt8] = [7] + withUnsafeBytes(of: Float(1.5)) { Array($0) } + withUnsafeBytes(of: Float(-2)) { Array($0) }
-        let url = try Self.write(header: #"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":{"dtype":"F32","shape":[2],"data_offsets":[1,9]}}"#, data: data)
+        let data: [UInt8] =
+            [7] + withUnsafeBytes(of: Float(1.5)) { Array($0) } + withUnsafeBytes(of: Float(-2)) { Array($0) }
+        let url = try Self.write(
+            header:
+                #"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":{"dtype":"F32","shape":[2],"data_offsets":[1,9]}}"#,
+            data: data)
         defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
         guard case .float32(let b) = try SafetensorsFile.read(contentsOf: url)["b"] else {
-            Issue.record("b is not float32"); return
+            Issue.record("b is not float32")
+            return
         }
         #expect(b.scalars == [1.5, -2])
         #expect(!b.storage.isBorrowed)
     }
 
     @Test func ignoresUnknownEntryKeysAndHeaderPadding() throws {
-        let url = try Self.write(header: #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2],"extra":1}}   "#, data: [3, 4])
+        let url = try Self.write(
+            header: #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2],"extra":1}}   "#, data: [3, 4])
         defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
         guard case .uint8(let a) = try SafetensorsFile.read(contentsOf: url)["a"] else {
-            Issue.record("a is not uint8"); return
+            Issue.record("a is not uint8")
+            return
         }
         #expect(a.scalars == [3, 4])
     }
@@ -120,12 +131,15 @@ struct SafetensorsExpectation: Decodable, Sendable {
         return url
     }
 
-    static func expectRejection(header: String, data: [UInt8], length: UInt64? = nil,
-                                field: String, problemMentions: String,
-                                sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expectRejection(
+        header: String, data: [UInt8], length: UInt64? = nil,
+        field: String, problemMentions: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let url = try write(header: header, data: data, length: length)
         defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
-        expectFileFormatError(file: url, field: field, problemMentions: problemMentions, sourceLocation: sourceLocation) {
+        expectFileFormatError(file: url, field: field, problemMentions: problemMentions, sourceLocation: sourceLocation)
+        {
             _ = try SafetensorsFile.read(contentsOf: url)
         }
     }
@@ -133,18 +147,21 @@ struct SafetensorsExpectation: Decodable, Sendable {
     static let twoBytes = #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}"#
 
     @Test func rejectsTruncatedData() throws {
-        try Self.expectRejection(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: [0, 0, 0, 0, 0],
-                                 field: "a.data_offsets", problemMentions: "past the end of the 5-byte data section")
+        try Self.expectRejection(
+            header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: [0, 0, 0, 0, 0],
+            field: "a.data_offsets", problemMentions: "past the end of the 5-byte data section")
     }
 
     @Test func rejectsHeaderLengthPastEndOfFile() throws {
-        try Self.expectRejection(header: Self.twoBytes, data: [0, 0], length: 4096,
-                                 field: "header length", problemMentions: "extends past the end")
+        try Self.expectRejection(
+            header: Self.twoBytes, data: [0, 0], length: 4096,
+            field: "header length", problemMentions: "extends past the end")
     }
 
     @Test func rejectsAbsurdHeaderLength() throws {
-        try Self.expectRejection(header: Self.twoBytes, data: [0, 0], length: UInt64.max - 3,
-                                 field: "header length", problemMentions: "limit")
+        try Self.expectRejection(
+            header: Self.twoBytes, data: [0, 0], length: UInt64.max - 3,
+            field: "header length", problemMentions: "limit")
     }
 
     @Test func rejectsFileShorterThanTheLengthField() throws {
@@ -158,13 +175,17 @@ struct SafetensorsExpectation: Decodable, Sendable {
     }
 
     @Test func rejectsOverlappingOffsets() throws {
-        try Self.expectRejection(header: #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[1,3]}}"#,
-                                 data: [0, 0, 0], field: "b.data_offsets", problemMentions: "overlaps tensor \"a\"")
+        try Self.expectRejection(
+            header:
+                #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[1,3]}}"#,
+            data: [0, 0, 0], field: "b.data_offsets", problemMentions: "overlaps tensor \"a\"")
     }
 
     @Test func rejectsGapsBetweenTensors() throws {
-        try Self.expectRejection(header: #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[3,5]}}"#,
-                                 data: [0, 0, 0, 0, 0], field: "b.data_offsets", problemMentions: "[2, 3)")
+        try Self.expectRejection(
+            header:
+                #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[3,5]}}"#,
+            data: [0, 0, 0, 0, 0], field: "b.data_offsets", problemMentions: "[2, 3)")
     }
 
     @Test func rejectsUncoveredTrailingBytes() throws {
@@ -172,38 +193,46 @@ struct SafetensorsExpectation: Decodable, Sendable {
     }
 
     @Test func rejectsUnknownDtype() throws {
-        try Self.expectRejection(header: #"{"a":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]}}"#, data: [0, 0],
-                                 field: "a.dtype", problemMentions: "unsupported dtype \"BF16\"")
+        try Self.expectRejection(
+            header: #"{"a":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]}}"#, data: [0, 0],
+            field: "a.dtype", problemMentions: "unsupported dtype \"BF16\"")
     }
 
     @Test func rejectsShapeThatDisagreesWithTheByteCount() throws {
-        try Self.expectRejection(header: #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8),
-                                 field: "a.data_offsets", problemMentions: "needs 12")
+        try Self.expectRejection(
+            header: #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8),
+            field: "a.data_offsets", problemMentions: "needs 12")
     }
 
     @Test func rejectsBeginAfterEnd() throws {
-        try Self.expectRejection(header: #"{"a":{"dtype":"U8","shape":[0],"data_offsets":[2,0]}}"#, data: [0, 0],
-                                 field: "a.data_offsets", problemMentions: "begin 2 is after end 0")
+        try Self.expectRejection(
+            header: #"{"a":{"dtype":"U8","shape":[0],"data_offsets":[2,0]}}"#, data: [0, 0],
+            field: "a.data_offsets", problemMentions: "begin 2 is after end 0")
     }
 
     @Test func rejectsInvalidJSON() throws {
-        try Self.expectRejection(header: #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}"#, data: [0, 0],
-                                 field: "header", problemMentions: "invalid JSON")
+        try Self.expectRejection(
+            header: #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}"#, data: [0, 0],
+            field: "header", problemMentions: "invalid JSON")
     }
 
     @Test func rejectsNonStringMetadata() throws {
-        try Self.expectRejection(header: #"{"__metadata__":{"epochs":3},"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}"#, data: [0, 0],
-                                 field: "__metadata__", problemMentions: "\"epochs\" is a number")
+        try Self.expectRejection(
+            header: #"{"__metadata__":{"epochs":3},"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}"#,
+            data: [0, 0],
+            field: "__metadata__", problemMentions: "\"epochs\" is a number")
     }
 
     @Test func rejectsMissingFields() throws {
-        try Self.expectRejection(header: #"{"a":{"dtype":"U8","data_offsets":[0,2]}}"#, data: [0, 0],
-                                 field: "a.shape", problemMentions: "missing")
+        try Self.expectRejection(
+            header: #"{"a":{"dtype":"U8","data_offsets":[0,2]}}"#, data: [0, 0],
+            field: "a.shape", problemMentions: "missing")
     }
 
     @Test func rejectsInvalidBooleanBytes() throws {
-        try Self.expectRejection(header: #"{"a":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}}"#, data: [1, 5],
-                                 field: "a", problemMentions: "element 1 is byte 5")
+        try Self.expectRejection(
+            header: #"{"a":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}}"#, data: [1, 5],
+            field: "a", problemMentions: "element 1 is byte 5")
     }
 
     @Test func refusesToWriteDuplicateNames() throws {
@@ -225,10 +254,14 @@ struct SafetensorsExpectation: Decodable, Sendable {
 
     @Test func parsesNestedValuesExactly() throws {
         let value = try parse(#" {"a": [1, -2, 9007199254740993, 2.5e1, true, null], "b\u00e9\n": "x\/y"} "#)
-        #expect(value == .object([
-            "a": .array([.integer(1), .integer(-2), .integer(9_007_199_254_740_993), .number(25), .bool(true), .null]),
-            "bé\n": .string("x/y"),
-        ]))
+        #expect(
+            value
+                == .object([
+                    "a": .array([
+                        .integer(1), .integer(-2), .integer(9_007_199_254_740_993), .number(25), .bool(true), .null,
+                    ]),
+                    "bé\n": .string("x/y"),
+                ]))
     }
 
     @Test func rejectsMalformedText() {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import KandinskyCore
 
 @Suite struct TensorTests {
@@ -21,15 +22,21 @@ import Testing
     @Test func permuteMatchesHandTransposition() {
         // a[i, j, k] = 100 i + 10 j + k for shape [2, 3, 2]
         let values: [Float] = (0..<12).map { (n: Int) -> Float in
-            let i = n / 6, j = (n / 2) % 3, k = n % 2
+            let i = n / 6
+            let j = (n / 2) % 3
+            let k = n % 2
             return Float(100 * i + 10 * j + k)
         }
         let a = Tensor(shape: [2, 3, 2], scalars: values)
         let p = a.permuted([2, 0, 1])
         #expect(p.shape == [2, 2, 3])
-        for i in 0..<2 { for j in 0..<3 { for k in 0..<2 {
-            #expect(p[k, i, j] == Float(100 * i + 10 * j + k))
-        } } }
+        for i in 0..<2 {
+            for j in 0..<3 {
+                for k in 0..<2 {
+                    #expect(p[k, i, j] == Float(100 * i + 10 * j + k))
+                }
+            }
+        }
         #expect(a.permuted([2, 0, 1]).permuted([1, 2, 0]) == a)
     }
 
@@ -92,10 +99,14 @@ import Testing
     /// (6457827717110365317, 3203168211198807973, 9817491932198370423, 4593380528125082431).
     @Test func seededGeneratorIsXoshiro256StarStarSeededBySplitMix64() {
         let expected: [UInt64: [UInt64]] = [
-            0: [11_091_344_671_253_066_420, 13_793_997_310_169_335_082, 1_900_383_378_846_508_768,
-                7_684_712_102_626_143_532, 13_521_403_990_117_723_737, 18_442_103_541_295_991_498],
-            1_234_567: [3_504_822_795_582_309_479, 1_819_558_768_956_484_042, 1_250_851_346_055_027_673,
-                        16_940_231_675_099_994_102, 11_585_879_347_611_423_030, 8_134_400_763_355_999_650],
+            0: [
+                11_091_344_671_253_066_420, 13_793_997_310_169_335_082, 1_900_383_378_846_508_768,
+                7_684_712_102_626_143_532, 13_521_403_990_117_723_737, 18_442_103_541_295_991_498,
+            ],
+            1_234_567: [
+                3_504_822_795_582_309_479, 1_819_558_768_956_484_042, 1_250_851_346_055_027_673,
+                16_940_231_675_099_994_102, 11_585_879_347_611_423_030, 8_134_400_763_355_999_650,
+            ],
         ]
         for (seed, outputs) in expected {
             var generator = SeededGenerator(seed: seed)
@@ -104,7 +115,8 @@ import Testing
         // The SplitMix64 stage alone: xoshiro256**'s first output is rotl(s₁ · 5, 7) · 9, a
         // bijection of the state's second word s₁, which must be SplitMix64's second output
         // for the seed. 9 and 5 are odd, so their inverses modulo 2⁶⁴ undo the products.
-        let inverseOf9: UInt64 = 0x8E38_E38E_38E3_8E39, inverseOf5: UInt64 = 0xCCCC_CCCC_CCCC_CCCD
+        let inverseOf9: UInt64 = 0x8E38_E38E_38E3_8E39
+        let inverseOf5: UInt64 = 0xCCCC_CCCC_CCCC_CCCD
         #expect(inverseOf9 &* 9 == 1 && inverseOf5 &* 5 == 1)
         var generator = SeededGenerator(seed: 1_234_567)
         let rotated = generator.next() &* inverseOf9
@@ -112,7 +124,9 @@ import Testing
     }
 
     @Test func seededGeneratorIsDeterministic() {
-        var g1 = SeededGenerator(seed: 42), g2 = SeededGenerator(seed: 42), g3 = SeededGenerator(seed: 43)
+        var g1 = SeededGenerator(seed: 42)
+        var g2 = SeededGenerator(seed: 42)
+        var g3 = SeededGenerator(seed: 43)
         let a = (0..<5).map { _ in g1.next() }
         #expect(a == (0..<5).map { _ in g2.next() })
         #expect(a != (0..<5).map { _ in g3.next() })
@@ -143,7 +157,10 @@ import Testing
         let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: 1000)
         counts.initialize(repeating: 0)
         slots.initialize(repeating: -1)
-        defer { counts.deallocate(); slots.deallocate() }
+        defer {
+            counts.deallocate()
+            slots.deallocate()
+        }
         parallelForEach(5..<1005, workers: workers) { index, worker in
             counts[index - 5] += 1
             slots[index - 5] = worker
@@ -167,7 +184,8 @@ import Testing
         var mismatches = 0
         let values = result.scalars
         for j in 0..<result.count {
-            var remainder = j, offset = 0
+            var remainder = j
+            var offset = 0
             for axis in (0..<result.rank).reversed() {
                 offset += (remainder % result.shape[axis]) * strides[permutation[axis]]
                 remainder /= result.shape[axis]
@@ -182,17 +200,23 @@ import Testing
         let a = Tensor(shape: [37, 70], scalars: (0..<(37 * 70)).map { Float($0) })
         expectPermutationMatchesIndexFormula(a, [1, 0])
         #expect(a.transposed[69, 36] == a[36, 69])
-        let batched = ShapedArray<UInt8>(shape: [3, 33, 65], scalars: (0..<(3 * 33 * 65)).map { UInt8(truncatingIfNeeded: $0 * 7) })
+        let batched = ShapedArray<UInt8>(
+            shape: [3, 33, 65], scalars: (0..<(3 * 33 * 65)).map { UInt8(truncatingIfNeeded: $0 * 7) })
         expectPermutationMatchesIndexFormula(batched, [0, 2, 1])
     }
 
     @Test func mergedAxesAndEveryElementSize() {
         let count = 2 * 3 * 4 * 5
-        expectPermutationMatchesIndexFormula(ShapedArray<Float16>(shape: [2, 3, 4, 5], scalars: (0..<count).map { Float16($0) }), [0, 2, 3, 1])
-        expectPermutationMatchesIndexFormula(ShapedArray<Double>(shape: [2, 3, 4, 5], scalars: (0..<count).map { Double($0) }), [3, 1, 0, 2])
-        expectPermutationMatchesIndexFormula(ShapedArray<Bool>(shape: [2, 3, 4, 5], scalars: (0..<count).map { $0 % 3 == 0 }), [1, 2, 0, 3])
-        expectPermutationMatchesIndexFormula(ShapedArray<Int32>(shape: [2, 1, 4, 5], scalars: (0..<40).map { Int32($0) }), [1, 3, 0, 2])
-        expectPermutationMatchesIndexFormula(ShapedArray<Int64>(shape: [1, 6, 1], scalars: (0..<6).map { Int64($0) }), [2, 1, 0])
+        expectPermutationMatchesIndexFormula(
+            ShapedArray<Float16>(shape: [2, 3, 4, 5], scalars: (0..<count).map { Float16($0) }), [0, 2, 3, 1])
+        expectPermutationMatchesIndexFormula(
+            ShapedArray<Double>(shape: [2, 3, 4, 5], scalars: (0..<count).map { Double($0) }), [3, 1, 0, 2])
+        expectPermutationMatchesIndexFormula(
+            ShapedArray<Bool>(shape: [2, 3, 4, 5], scalars: (0..<count).map { $0 % 3 == 0 }), [1, 2, 0, 3])
+        expectPermutationMatchesIndexFormula(
+            ShapedArray<Int32>(shape: [2, 1, 4, 5], scalars: (0..<40).map { Int32($0) }), [1, 3, 0, 2])
+        expectPermutationMatchesIndexFormula(
+            ShapedArray<Int64>(shape: [1, 6, 1], scalars: (0..<6).map { Int64($0) }), [2, 1, 0])
         #expect(Tensor(shape: [0, 3], scalars: []).permuted([1, 0]).shape == [3, 0])
     }
 }
@@ -200,7 +224,8 @@ import Testing
 @Suite struct SeededDrawTests {
     @Test func permutationsArePermutationsAndReproducible() {
         for seed in UInt64(0)..<20 {
-            var a = SeededGenerator(seed: seed), b = SeededGenerator(seed: seed)
+            var a = SeededGenerator(seed: seed)
+            var b = SeededGenerator(seed: seed)
             let p = seededPermutation(count: 50, using: &a)
             #expect(p.sorted() == Array(0..<50))
             #expect(p == seededPermutation(count: 50, using: &b))

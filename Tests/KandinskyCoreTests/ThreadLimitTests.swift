@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+
 @testable import KandinskyCore
 
 @Suite struct ThreadLimitTests {
@@ -24,8 +25,10 @@ import Testing
     }
 
     @Test func problemNamesTheVariableTheValueAndTheRange() {
-        #expect(ThreadLimit.problem(with: "0", processors: 2)
-            == "KANDINSKY_THREADS=0 is not allowed: expected a whole number from 1 up (values above the 2 processors mean all of them)")
+        #expect(
+            ThreadLimit.problem(with: "0", processors: 2)
+                == "KANDINSKY_THREADS=0 is not allowed: expected a whole number from 1 up (values above the 2 processors mean all of them)"
+        )
     }
 
     /// More chunks than workers: every index is visited once, in chunks whose bounds do not

@@ -22,8 +22,12 @@ struct AugmentationTests {
     @Test("a flip mirrors image and target columns")
     func flip() {
         let out = Augmentation().apply(.init(flip: true), to: Self.sample)
-        for c in 0..<3 { for y in 0..<4 { for x in 0..<6 { #expect(out.image[c, y, x] == Self.sample.image[c, y, 5 - x]) } } }
-        for c in 0..<2 { for y in 0..<4 { for x in 0..<6 { #expect(out.target[c, y, x] == Self.sample.target[c, y, 5 - x]) } } }
+        for c in 0..<3 {
+            for y in 0..<4 { for x in 0..<6 { #expect(out.image[c, y, x] == Self.sample.image[c, y, 5 - x]) } }
+        }
+        for c in 0..<2 {
+            for y in 0..<4 { for x in 0..<6 { #expect(out.target[c, y, x] == Self.sample.target[c, y, 5 - x]) } }
+        }
     }
 
     @Test("an integer translation shifts image and target together, filling with zeros and background")
@@ -43,19 +47,23 @@ struct AugmentationTests {
     func scale() {
         // Centre c = (2.5, 1.5); output p = (1, 0) reads the input at c + (p − c) / 2 = (1.75, 0.75).
         let out = Augmentation().apply(.init(scale: 2), to: Self.sample)
-        let expected = 0.25 * 0.25 * Self.sample.image[0, 0, 1] + 0.75 * 0.25 * Self.sample.image[0, 0, 2]
+        let expected =
+            0.25 * 0.25 * Self.sample.image[0, 0, 1] + 0.75 * 0.25 * Self.sample.image[0, 0, 2]
             + 0.25 * 0.75 * Self.sample.image[0, 1, 1] + 0.75 * 0.75 * Self.sample.image[0, 1, 2]
         #expect(abs(out.image[0, 0, 1] - expected) < 1e-6)
     }
 
     @Test("parameters stay in range and repeat for a seed", arguments: [0, 1, 2, 3] as [UInt64])
     func parameters(seed: UInt64) {
-        var a = SeededGenerator(seed: seed), b = SeededGenerator(seed: seed)
+        var a = SeededGenerator(seed: seed)
+        var b = SeededGenerator(seed: seed)
         var flips = 0
         for _ in 0..<200 {
             let p = Augmentation().parameters(width: 320, height: 240, using: &a)
             #expect(p == Augmentation().parameters(width: 320, height: 240, using: &b))
-            #expect(abs(p.angle) <= 5 * .pi / 180 && abs(p.translationX) <= 32 && abs(p.translationY) <= 24 && (0.8...1.2).contains(p.scale))
+            #expect(
+                abs(p.angle) <= 5 * .pi / 180 && abs(p.translationX) <= 32 && abs(p.translationY) <= 24
+                    && (0.8...1.2).contains(p.scale))
             #expect(p.translationX == p.translationX.rounded())
             if p.flip { flips += 1 }
         }

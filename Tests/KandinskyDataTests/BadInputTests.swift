@@ -13,7 +13,9 @@ struct BadInputTests {
         defer { try? FileManager.default.removeItem(at: root) }
         let url = root.appendingPathComponent("labels.json")
         try! Data(json.utf8).write(to: url)
-        let error = #expect(throws: DataError.self, sourceLocation: sourceLocation) { try COCOManifest.read(contentsOf: url) }
+        let error = #expect(throws: DataError.self, sourceLocation: sourceLocation) {
+            try COCOManifest.read(contentsOf: url)
+        }
         #expect(error?.file == url.path, sourceLocation: sourceLocation)
         return error
     }
@@ -31,13 +33,15 @@ struct BadInputTests {
 
     @Test("an annotation for an unknown image")
     func unknownImage() {
-        let error = manifestError(annotation(#"{"id": 5, "image_id": 9, "category_id": 1, "segmentation": [[0, 0, 4, 0, 4, 4]]}"#))
+        let error = manifestError(
+            annotation(#"{"id": 5, "image_id": 9, "category_id": 1, "segmentation": [[0, 0, 4, 0, 4, 4]]}"#))
         #expect(error?.kind == .unknownImage && error?.location == "annotations[0].image_id")
     }
 
     @Test("an unknown category, in an annotation or in a selection")
     func unknownCategory() throws {
-        let error = manifestError(annotation(#"{"id": 5, "image_id": 1, "category_id": 3, "segmentation": [[0, 0, 4, 0, 4, 4]]}"#))
+        let error = manifestError(
+            annotation(#"{"id": 5, "image_id": 1, "category_id": 3, "segmentation": [[0, 0, 4, 0, 4, 4]]}"#))
         #expect(error?.kind == .unknownCategory && error?.location == "annotations[0].category_id")
         let manifest = try COCOManifest.decode(Data(annotation("").utf8), file: "m.json")
         let selection = #expect(throws: DataError.self) { try manifest.categories(.ids([4]), file: "m.json") }
@@ -46,17 +50,26 @@ struct BadInputTests {
 
     @Test("a polygon with fewer than 3 points")
     func degeneratePolygon() {
-        let error = manifestError(annotation(#"{"id": 5, "image_id": 1, "category_id": 1, "segmentation": [[0, 0, 4, 0, 4, 4], [1, 1, 2, 2]]}"#))
+        let error = manifestError(
+            annotation(
+                #"{"id": 5, "image_id": 1, "category_id": 1, "segmentation": [[0, 0, 4, 0, 4, 4], [1, 1, 2, 2]]}"#))
         #expect(error?.kind == .degeneratePolygon && error?.location == "annotations[0].segmentation[1]")
     }
 
     @Test("RLE counts not summing to h·w, bad compressed strings, and RLE sizes unlike the image")
     func badRLE() {
-        let sum = manifestError(annotation(#"{"id": 5, "image_id": 1, "category_id": 1, "iscrowd": 1, "segmentation": {"size": [6, 8], "counts": [10, 20]}}"#))
+        let sum = manifestError(
+            annotation(
+                #"{"id": 5, "image_id": 1, "category_id": 1, "iscrowd": 1, "segmentation": {"size": [6, 8], "counts": [10, 20]}}"#
+            ))
         #expect(sum?.kind == .invalidRLE && sum?.location == "annotations[0].segmentation.counts")
-        let string = manifestError(annotation(#"{"id": 5, "image_id": 1, "category_id": 1, "segmentation": {"size": [6, 8], "counts": "0~"}}"#))
+        let string = manifestError(
+            annotation(#"{"id": 5, "image_id": 1, "category_id": 1, "segmentation": {"size": [6, 8], "counts": "0~"}}"#)
+        )
         #expect(string?.kind == .invalidRLE)
-        let size = manifestError(annotation(#"{"id": 5, "image_id": 1, "category_id": 1, "segmentation": {"size": [8, 6], "counts": [48]}}"#))
+        let size = manifestError(
+            annotation(#"{"id": 5, "image_id": 1, "category_id": 1, "segmentation": {"size": [8, 6], "counts": [48]}}"#)
+        )
         #expect(size?.kind == .invalidRLE && size?.location == "annotations[0].segmentation.size")
     }
 
@@ -73,11 +86,15 @@ struct BadInputTests {
         coco.manifest.images[4].width = 9
         try coco.manifest.write(to: coco.root.appendingPathComponent("labels.json"))
         let dataset = try coco.dataset()
-        let expectations: [(Int, DataError.Kind, String)] = [(0, .missingFile, "1.jpg"), (1, .undecodableImage, "2.png"), (2, .undecodableImage, "3.jpg"),
-                                                             (3, .undecodableImage, "4.png"), (4, .imageSizeMismatch, "5.jpg")]
+        let expectations: [(Int, DataError.Kind, String)] = [
+            (0, .missingFile, "1.jpg"), (1, .undecodableImage, "2.png"), (2, .undecodableImage, "3.jpg"),
+            (3, .undecodableImage, "4.png"), (4, .imageSizeMismatch, "5.jpg"),
+        ]
         for (index, kind, file) in expectations {
             let error = #expect(throws: DataError.self) { try dataset.sample(index) }
-            #expect(error?.kind == kind && error?.file.hasSuffix("data/\(file)") == true, "\(file): \(String(describing: error))")
+            #expect(
+                error?.kind == kind && error?.file.hasSuffix("data/\(file)") == true,
+                "\(file): \(String(describing: error))")
         }
         let mismatch = #expect(throws: DataError.self) { try dataset.sample(4) }
         #expect(mismatch?.location == "image 5" && mismatch?.description.contains("9×6") == true)

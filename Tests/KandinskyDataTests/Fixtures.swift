@@ -11,16 +11,24 @@ func unpackBits(_ packed: Data, count: Int) -> [UInt8] {
 }
 
 /// Expects two byte buffers to agree within `tolerance` per sample, reporting the first difference.
-func expectBytes(_ actual: [UInt8], _ expected: [UInt8], tolerance: Int = 0, _ what: String,
-                 sourceLocation: SourceLocation = #_sourceLocation) {
+func expectBytes(
+    _ actual: [UInt8], _ expected: [UInt8], tolerance: Int = 0, _ what: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     guard actual.count == expected.count else {
         Issue.record("\(what): \(actual.count) samples, expected \(expected.count)", sourceLocation: sourceLocation)
         return
     }
-    var worst = 0, worstIndex = -1
+    var worst = 0
+    var worstIndex = -1
     for i in actual.indices {
         let d = abs(Int(actual[i]) - Int(expected[i]))
-        if d > worst { worst = d; worstIndex = i }
+        if d > worst {
+            worst = d
+            worstIndex = i
+        }
     }
-    #expect(worst <= tolerance, "\(what): sample \(worstIndex) differs by \(worst) (tolerance \(tolerance))", sourceLocation: sourceLocation)
+    #expect(
+        worst <= tolerance, "\(what): sample \(worstIndex) differs by \(worst) (tolerance \(tolerance))",
+        sourceLocation: sourceLocation)
 }

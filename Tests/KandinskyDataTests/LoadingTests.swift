@@ -16,13 +16,20 @@ struct TemporaryCOCORoot {
         for id in 1...count {
             let name = id % 2 == 0 ? "\(id).png" : "\(id).jpg"
             let pixels = [UInt8](repeating: UInt8(id * 20), count: 8 * 6 * 3)
-            let data = id % 2 == 0 ? PNGImage.encode(rgb8: pixels, width: 8, height: 6) : JPEGImage.encode(rgb8: pixels, width: 8, height: 6)
-            try FileManager.default.createDirectory(at: root.appendingPathComponent("data"), withIntermediateDirectories: true)
+            let data =
+                id % 2 == 0
+                ? PNGImage.encode(rgb8: pixels, width: 8, height: 6)
+                : JPEGImage.encode(rgb8: pixels, width: 8, height: 6)
+            try FileManager.default.createDirectory(
+                at: root.appendingPathComponent("data"), withIntermediateDirectories: true)
             try data.write(to: root.appendingPathComponent("data/\(name)"))
             images.append(.init(id: id, fileName: name, width: 8, height: 6))
-            annotations.append(.init(id: 100 + id, imageID: id, categoryID: 1, segmentation: .polygons([[1, 1, 5, 1, 5, 4, 1, 4]])))
+            annotations.append(
+                .init(id: 100 + id, imageID: id, categoryID: 1, segmentation: .polygons([[1, 1, 5, 1, 5, 4, 1, 4]])))
         }
-        manifest = COCOManifest(images: images, annotations: annotations, categories: [.init(id: 1, name: "person"), .init(id: 2, name: "clutter")])
+        manifest = COCOManifest(
+            images: images, annotations: annotations,
+            categories: [.init(id: 1, name: "person"), .init(id: 2, name: "clutter")])
         try manifest.write(to: root.appendingPathComponent("labels.json"))
     }
 
@@ -49,8 +56,11 @@ struct LoadingTests {
         #expect(sample.imageID == 2)
         #expect(sample.image.shape == [3, 8, 8] && sample.target.shape == [2, 8, 8])
         // 8 × 6 in 8 × 8: no resize, top padding 1.
-        #expect(sample.image[0, 0, 0] == 0 && sample.image[0, 1, 0] == Float(40) / 255 && sample.image[2, 6, 7] == Float(40) / 255 && sample.image[1, 7, 3] == 0)
-        // The square [1, 5) × [1, 4) in pycocotools' rasterisation covers columns 1...4 and rows 1...3, shifted down by 1.
+        #expect(
+            sample.image[0, 0, 0] == 0 && sample.image[0, 1, 0] == Float(40) / 255
+                && sample.image[2, 6, 7] == Float(40) / 255 && sample.image[1, 7, 3] == 0)
+        // The square [1, 5) × [1, 4) in pycocotools' rasterisation covers columns 1...4 and rows 1...3, shifted down by
+        // 1.
         var person: [Int] = []
         for y in 0..<8 { for x in 0..<8 where sample.target[1, y, x] == 1 { person.append(y * 8 + x) } }
         #expect(person == [2, 3, 4].flatMap { y in [1, 2, 3, 4].map { y * 8 + $0 } })
@@ -92,7 +102,8 @@ struct LoadingTests {
             var epoch = BatchLoader(dataset: dataset, batchSize: 4, seed: 9, augmentation: Augmentation()).epoch(2)
             return try epoch.next()
         }
-        let a = try #require(try firstBatch()), b = try #require(try firstBatch())
+        let a = try #require(try firstBatch())
+        let b = try #require(try firstBatch())
         #expect(a.images == b.images && a.targets == b.targets)
     }
 
@@ -101,7 +112,8 @@ struct LoadingTests {
         let coco = try TemporaryCOCORoot(count: 10)
         defer { coco.remove() }
         let dataset = try coco.dataset()
-        var g1 = SeededGenerator(seed: 3), g2 = SeededGenerator(seed: 3)
+        var g1 = SeededGenerator(seed: 3)
+        var g2 = SeededGenerator(seed: 3)
         let subset = dataset.randomSubset(count: 4, using: &g1)
         #expect(subset.count == 4 && Set(subset.images.map(\.id)).count == 4)
         #expect(subset.images == dataset.randomSubset(count: 4, using: &g2).images)

@@ -26,7 +26,8 @@ struct MaskTests {
         #expect(Self.manifest.annotations.count == 38)
         for annotation in Self.manifest.annotations {
             let image = try #require(images[annotation.imageID])
-            let mask = try COCOManifest.instanceMask(of: annotation, height: image.height, width: image.width, file: "labels.json")
+            let mask = try COCOManifest.instanceMask(
+                of: annotation, height: image.height, width: image.width, file: "labels.json")
             let bits = try #require(Self.expected.annotations[String(annotation.id)])
             expectBytes(mask, unpackBits(bits, count: image.height * image.width), "annotation \(annotation.id)")
         }
@@ -38,14 +39,19 @@ struct MaskTests {
         let categories = try Self.manifest.categories(.names(["person", "kite"]), file: "labels.json")
         #expect(categories.map(\.id) == [1, 7])
         for image in Self.manifest.images {
-            let target = try COCOManifest.target(height: image.height, width: image.width, annotations: byImage[image.id] ?? [], categories: categories, file: "labels.json")
+            let target = try COCOManifest.target(
+                height: image.height, width: image.width, annotations: byImage[image.id] ?? [], categories: categories,
+                file: "labels.json")
             #expect(target.shape == [3, image.height, image.width])
             let plane = image.height * image.width
             let scalars = target.scalars
             var union = [UInt8](repeating: 0, count: plane)
             for (channel, category) in categories.enumerated() {
-                let expected = unpackBits(try #require(Self.expected.categories["\(image.id)/\(category.id)"]), count: plane)
-                expectBytes(Array(scalars[(channel + 1) * plane ..< (channel + 2) * plane]), expected, "image \(image.id) category \(category.name)")
+                let expected = unpackBits(
+                    try #require(Self.expected.categories["\(image.id)/\(category.id)"]), count: plane)
+                expectBytes(
+                    Array(scalars[(channel + 1) * plane..<(channel + 2) * plane]), expected,
+                    "image \(image.id) category \(category.name)")
                 for i in 0..<plane { union[i] |= expected[i] }
             }
             expectBytes(Array(scalars[0..<plane]), union.map { 1 - $0 }, "image \(image.id) background")
@@ -67,7 +73,8 @@ struct MaskTests {
             let bits = unpackBits(encoding.bits, count: encoding.height * encoding.width)
             let rle = RunLengthEncoding(mask: bits, height: encoding.height, width: encoding.width)
             #expect(rle.compressedCounts == encoding.counts)
-            let decoded = try RunLengthEncoding(.init(size: [encoding.height, encoding.width], counts: .compressed(encoding.counts)))
+            let decoded = try RunLengthEncoding(
+                .init(size: [encoding.height, encoding.width], counts: .compressed(encoding.counts)))
             #expect(decoded == rle)
             expectBytes(decoded.decoded(), bits, "\(encoding.height)×\(encoding.width) decode")
         }
@@ -77,7 +84,10 @@ struct MaskTests {
     func handRLE() throws {
         // 2×3 mask, column-major order 0 1 | 1 1 | 0 0  → runs 1, 3, 2.
         let rle = try RunLengthEncoding(height: 2, width: 3, counts: [1, 3, 2])
-        #expect(rle.decoded() == [0, 1, 0,
-                                   1, 1, 0])
+        #expect(
+            rle.decoded() == [
+                0, 1, 0,
+                1, 1, 0,
+            ])
     }
 }

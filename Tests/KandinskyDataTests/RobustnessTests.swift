@@ -28,10 +28,14 @@ struct RobustnessTests {
 
     @Test("RLE counts of 2^62 (which overflowed the running sum) are an error naming the run")
     func rleCountOverflow() {
-        let error = readError(manifest(annotations: rle(#"{"size": [6, 8], "counts": [4611686018427387904, 4611686018427387904]}"#)))
+        let error = readError(
+            manifest(annotations: rle(#"{"size": [6, 8], "counts": [4611686018427387904, 4611686018427387904]}"#)))
         #expect(error?.kind == .invalidRLE)
         #expect(error?.location == "annotations[0].segmentation.counts[0]")
-        #expect(error?.problem == "annotation 5: run lengths up to run 0 already sum to 4611686018427387904, more than height · width = 48")
+        #expect(
+            error?.problem
+                == "annotation 5: run lengths up to run 0 already sum to 4611686018427387904, more than height · width = 48"
+        )
     }
 
     @Test("a running sum that would pass Int.max is reported as such")
@@ -46,7 +50,9 @@ struct RobustnessTests {
         let negative = readError(manifest(annotations: rle(#"{"size": [6, 8], "counts": [-1, 49]}"#)))
         #expect(negative?.kind == .invalidRLE && negative?.location == "annotations[0].segmentation.counts[0]")
         let short = readError(manifest(annotations: rle(#"{"size": [6, 8], "counts": [10, 20]}"#)))
-        #expect(short?.location == "annotations[0].segmentation.counts" && short?.problem == "annotation 5: run lengths sum to 30, expected height · width = 48")
+        #expect(
+            short?.location == "annotations[0].segmentation.counts"
+                && short?.problem == "annotation 5: run lengths sum to 30, expected height · width = 48")
         let zero = readError(manifest(annotations: rle(#"{"size": [0, 8], "counts": []}"#)))
         #expect(zero?.kind == .invalidRLE && zero?.location == "annotations[0].segmentation.size")
         #expect(zero?.problem.contains("two positive integers, got [0, 8]") == true)
@@ -71,9 +77,13 @@ struct RobustnessTests {
     @Test("image entries larger than ImageLimits.maximumPixelCount, including ones whose product overflows")
     func imageSizeLimit() {
         for (width, height) in [(1 << 15, 1 << 14), (4_611_686_018_427_387_904, 4)] {
-            let error = readError(manifest(images: #"{"id": 1, "file_name": "a.jpg", "width": \#(width), "height": \#(height)}"#, annotations: ""))
+            let error = readError(
+                manifest(
+                    images: #"{"id": 1, "file_name": "a.jpg", "width": \#(width), "height": \#(height)}"#,
+                    annotations: ""))
             #expect(error?.kind == .exceedsLimit && error?.location == "images[0]")
-            #expect(error?.problem.contains("\(width)×\(height)") == true && error?.problem.contains("268435456") == true)
+            #expect(
+                error?.problem.contains("\(width)×\(height)") == true && error?.problem.contains("268435456") == true)
         }
         #expect(ImageLimits.maximumPixelCount == 268_435_456)
         #expect(ImageLimits.checkedPixelCount(width: 1 << 14, height: 1 << 14) == 1 << 28)
@@ -82,9 +92,15 @@ struct RobustnessTests {
 
     @Test("polygons far outside the image, whose boundary walk would allocate without bound")
     func polygonLimits() {
-        let long = readError(manifest(annotations: #"{"id": 5, "image_id": 1, "category_id": 1, "segmentation": [[0, 0, 900000000, 0, 0, 900000000]]}"#))
+        let long = readError(
+            manifest(
+                annotations:
+                    #"{"id": 5, "image_id": 1, "category_id": 1, "segmentation": [[0, 0, 900000000, 0, 0, 900000000]]}"#
+            ))
         #expect(long?.kind == .exceedsLimit && long?.location == "annotations[0].segmentation[0]")
-        let huge = readError(manifest(annotations: #"{"id": 5, "image_id": 1, "category_id": 1, "segmentation": [[0, 0, 1e10, 0, 0, 1]]}"#))
+        let huge = readError(
+            manifest(
+                annotations: #"{"id": 5, "image_id": 1, "category_id": 1, "segmentation": [[0, 0, 1e10, 0, 0, 1]]}"#))
         #expect(huge?.kind == .degeneratePolygon && huge?.location == "annotations[0].segmentation[0][2]")
         #expect(huge?.problem.contains("got 10000000000.0") == true)
     }
@@ -97,11 +113,15 @@ struct RobustnessTests {
         try coco.manifest.write(to: coco.root.appendingPathComponent("labels.json"))
         let dataset = try coco.dataset()
         #expect(dataset.emptySegmentationAnnotationIDs == [22])
-        #expect(dataset.emptySegmentationWarning == "warning: \(coco.root.appendingPathComponent("labels.json").path): skipped 1 annotation with an empty segmentation (id 22)")
+        #expect(
+            dataset.emptySegmentationWarning
+                == "warning: \(coco.root.appendingPathComponent("labels.json").path): skipped 1 annotation with an empty segmentation (id 22)"
+        )
         // The other annotation of image 1 still makes its target: the 4 × 3 rectangle of TemporaryCOCORoot.
         let target = try dataset.rawTarget(0)
         #expect(target.scalars[48...].reduce(0) { $0 + Int($1) } == 12)
-        let mask = try COCOManifest.instanceMask(of: coco.manifest.annotations.last!, height: 6, width: 8, file: "m.json")
+        let mask = try COCOManifest.instanceMask(
+            of: coco.manifest.annotations.last!, height: 6, width: 8, file: "m.json")
         #expect(mask.allSatisfy { $0 == 0 })
     }
 
@@ -120,20 +140,31 @@ struct RobustnessTests {
         #expect(comma?.kind == .malformedJSON && comma?.location == "line 1, column 13")
         #expect(comma?.problem == "invalid JSON: expected a value, found ',' (byte 12)")
         let lines = readError("{\n  \"images\": [\n    1 2]}")
-        #expect(lines?.location == "line 3, column 7" && lines?.problem == "invalid JSON: expected ',' or ']' in an array, found '2' (byte 22)")
+        #expect(
+            lines?.location == "line 3, column 7"
+                && lines?.problem == "invalid JSON: expected ',' or ']' in an array, found '2' (byte 22)")
         let truncated = readError(#"{"images": [{"id": 1"#)
         #expect(truncated?.location == "line 1, column 21" && truncated?.problem.contains("end of input") == true)
     }
 
     @Test("valid JSON that is not a manifest names the place and the kinds expected and found")
     func notAManifest() {
-        let fraction = readError("{\"images\": [{\"id\": 1, \"file_name\": \"a.jpg\",\n \"width\": 8.5, \"height\": 6}], \"categories\": []}")
+        let fraction = readError(
+            "{\"images\": [{\"id\": 1, \"file_name\": \"a.jpg\",\n \"width\": 8.5, \"height\": 6}], \"categories\": []}"
+        )
         #expect(fraction?.kind == .malformedJSON && fraction?.location == "line 2, column 11")
-        #expect(fraction?.problem == "unexpected value 8.5 (ids, sizes, counts and iscrowd must be integers that fit in 64 bits; other numbers must be finite)")
-        let string = readError(#"{"images": [{"id": 1, "file_name": "a.jpg", "width": "8", "height": 6}], "categories": []}"#)
+        #expect(
+            fraction?.problem
+                == "unexpected value 8.5 (ids, sizes, counts and iscrowd must be integers that fit in 64 bits; other numbers must be finite)"
+        )
+        let string = readError(
+            #"{"images": [{"id": 1, "file_name": "a.jpg", "width": "8", "height": 6}], "categories": []}"#)
         #expect(string?.location == "images[0].width" && string?.problem == "expected an integer, found a string")
-        let polygon = readError(manifest(annotations: #"{"id": 5, "image_id": 1, "category_id": 1, "segmentation": [[1, 2, "x"]]}"#))
-        #expect(polygon?.location == "annotations[0].segmentation[0][2]" && polygon?.problem == "expected a number, found a string")
+        let polygon = readError(
+            manifest(annotations: #"{"id": 5, "image_id": 1, "category_id": 1, "segmentation": [[1, 2, "x"]]}"#))
+        #expect(
+            polygon?.location == "annotations[0].segmentation[0][2]"
+                && polygon?.problem == "expected a number, found a string")
         let array = readError("[]")
         #expect(array?.location == "line 1, column 1" && array?.problem == "expected an object, found an array")
     }
@@ -143,7 +174,10 @@ struct RobustnessTests {
         for word in ["NaN", "Infinity", "-Infinity"] {
             let error = readError(#"{"images": [], "categories": [], "info": {"score": \#(word)}}"#)
             #expect(error?.location == "line 1, column 52")
-            #expect(error?.problem == "invalid JSON: \(word) is not valid JSON; write it with allow_nan=False or replace it (e.g. with null) (byte 51)")
+            #expect(
+                error?.problem
+                    == "invalid JSON: \(word) is not valid JSON; write it with allow_nan=False or replace it (e.g. with null) (byte 51)"
+            )
         }
     }
 
@@ -159,26 +193,37 @@ struct RobustnessTests {
         let text = #"{"images": [], "categories": [], "info": {"a": 300.0, "b": -0.0, "c": 1e20, "d": 2.5, "e": 7}}"#
         let manifest = try COCOManifest.decode(Data(text.utf8), file: "m.json")
         let written = String(decoding: manifest.encoded(), as: UTF8.self)
-        #expect(written.contains(#""a":300.0"#) && written.contains(#""b":-0.0"#) && written.contains(#""c":1e+20"#) && written.contains(#""e":7"#))
+        #expect(
+            written.contains(#""a":300.0"#) && written.contains(#""b":-0.0"#) && written.contains(#""c":1e+20"#)
+                && written.contains(#""e":7"#))
         #expect(try COCOManifest.decode(manifest.encoded(), file: "again.json") == manifest)
     }
 
-    @Test("19-digit integers in kept fields stay integers, read by the fast reader as by JSONDecoder (found by the fuzz campaign)")
+    @Test(
+        "19-digit integers in kept fields stay integers, read by the fast reader as by JSONDecoder (found by the fuzz campaign)"
+    )
     func keptLongIntegers() throws {
-        let text = #"{"images": [], "categories": [], "info": {"max": 9223372036854775807, "min": -9223372036854775808, "beyond": 9223372036854775808}}"#
+        let text =
+            #"{"images": [], "categories": [], "info": {"max": 9223372036854775807, "min": -9223372036854775808, "beyond": 9223372036854775808}}"#
         let manifest = try COCOManifest.decode(Data(text.utf8), file: "m.json")
-        #expect(manifest.extra["info"] == .object(["max": .integer(.max), "min": .integer(.min), "beyond": .number(9_223_372_036_854_775_808)]))
+        #expect(
+            manifest.extra["info"]
+                == .object(["max": .integer(.max), "min": .integer(.min), "beyond": .number(9_223_372_036_854_775_808)])
+        )
         #expect(try COCOManifest.decode(manifest.encoded(), file: "again.json") == manifest)
     }
 
     @Test("numbers outside JSON's grammar are refused by the fast reader too, with their position")
     func strictNumbers() {
         // The value starts at column 42; "1." is wrong where a digit should follow the point.
-        for (literal, reason, column) in [("01", "number has a leading zero", 42), (".5", "expected a value, found '.'", 42),
-                                          ("1.", "invalid number: no digits after '.'", 44), ("+1", "expected a value, found '+'", 42)] {
+        for (literal, reason, column) in [
+            ("01", "number has a leading zero", 42), (".5", "expected a value, found '.'", 42),
+            ("1.", "invalid number: no digits after '.'", 44), ("+1", "expected a value, found '+'", 42),
+        ] {
             let error = readError(#"{"images": [], "categories": [], "info": \#(literal)}"#)
             #expect(error?.location == "line 1, column \(column)", "\(literal)")
-            #expect(error?.problem.hasPrefix("invalid JSON: \(reason)") == true, "\(literal): \(String(describing: error))")
+            #expect(
+                error?.problem.hasPrefix("invalid JSON: \(reason)") == true, "\(literal): \(String(describing: error))")
         }
     }
 
@@ -201,21 +246,43 @@ struct RobustnessTests {
     @Test("a header claiming another size than the manifest's is refused before decoding")
     func headerAgainstManifest() {
         let expected = ImageSize(width: 170, height: 113)
-        let jpeg = #expect(throws: DataError.self) { try RGBImage(decoding: jpegClaiming(width: 30000, height: 30000), file: "bomb.jpg", expectedSize: expected) }
+        let jpeg = #expect(throws: DataError.self) {
+            try RGBImage(decoding: jpegClaiming(width: 30000, height: 30000), file: "bomb.jpg", expectedSize: expected)
+        }
         #expect(jpeg?.kind == .imageSizeMismatch && jpeg?.file == "bomb.jpg")
         #expect(jpeg?.problem == "the JPEG header gives 30000×30000 pixels, expected 170×113")
-        let png = #expect(throws: DataError.self) { try RGBImage(decoding: pngClaiming(width: 30000, height: 30000), file: "bomb.png", expectedSize: expected) }
-        #expect(png?.kind == .imageSizeMismatch && png?.problem == "the PNG header gives 30000×30000 pixels, expected 170×113")
+        let png = #expect(throws: DataError.self) {
+            try RGBImage(decoding: pngClaiming(width: 30000, height: 30000), file: "bomb.png", expectedSize: expected)
+        }
+        #expect(
+            png?.kind == .imageSizeMismatch
+                && png?.problem == "the PNG header gives 30000×30000 pixels, expected 170×113")
         // The true size decodes.
-        #expect(throws: Never.self) { try RGBImage(decoding: jpegClaiming(width: 5, height: 3), file: "ok.jpg", expectedSize: ImageSize(width: 5, height: 3)) }
+        #expect(throws: Never.self) {
+            try RGBImage(
+                decoding: jpegClaiming(width: 5, height: 3), file: "ok.jpg",
+                expectedSize: ImageSize(width: 5, height: 3))
+        }
     }
 
     @Test("without a manifest, headers beyond ImageLimits.maximumPixelCount are refused")
     func headerAgainstLimit() {
-        let jpeg = #expect(throws: DataError.self) { try RGBImage(decoding: jpegClaiming(width: 45000, height: 45000), file: "bomb.jpg") }
-        #expect(jpeg?.kind == .exceedsLimit && jpeg?.problem == "the JPEG header gives 45000×45000 pixels, more than the 268435456 Kandinsky decodes (ImageLimits.maximumPixelCount)")
-        let png = #expect(throws: DataError.self) { try RGBImage(decoding: pngClaiming(width: 30000, height: 30000), file: "bomb.png") }
-        #expect(png?.kind == .exceedsLimit && png?.problem == "the PNG header gives 30000×30000 pixels, more than the 268435456 Kandinsky decodes (ImageLimits.maximumPixelCount)")
+        let jpeg = #expect(throws: DataError.self) {
+            try RGBImage(decoding: jpegClaiming(width: 45000, height: 45000), file: "bomb.jpg")
+        }
+        #expect(
+            jpeg?.kind == .exceedsLimit
+                && jpeg?.problem
+                    == "the JPEG header gives 45000×45000 pixels, more than the 268435456 Kandinsky decodes (ImageLimits.maximumPixelCount)"
+        )
+        let png = #expect(throws: DataError.self) {
+            try RGBImage(decoding: pngClaiming(width: 30000, height: 30000), file: "bomb.png")
+        }
+        #expect(
+            png?.kind == .exceedsLimit
+                && png?.problem
+                    == "the PNG header gives 30000×30000 pixels, more than the 268435456 Kandinsky decodes (ImageLimits.maximumPixelCount)"
+        )
     }
 
     @Test("a dataset image whose header disagrees with the manifest names the image and the manifest")
@@ -226,7 +293,12 @@ struct RobustnessTests {
         #expect(JPEGMarkers.setSize(&bytes, width: 30000, height: 30000))
         try coco.corrupt("1.jpg", with: Data(bytes))
         let error = #expect(throws: DataError.self) { try coco.dataset().rawImage(0) }
-        #expect(error?.kind == .imageSizeMismatch && error?.location == "image 1" && error?.file.hasSuffix("data/1.jpg") == true)
-        #expect(error?.problem == "the JPEG header gives 30000×30000 pixels, expected 8×6 as \(coco.root.appendingPathComponent("labels.json").path) gives")
+        #expect(
+            error?.kind == .imageSizeMismatch && error?.location == "image 1"
+                && error?.file.hasSuffix("data/1.jpg") == true)
+        #expect(
+            error?.problem
+                == "the JPEG header gives 30000×30000 pixels, expected 8×6 as \(coco.root.appendingPathComponent("labels.json").path) gives"
+        )
     }
 }

@@ -2,13 +2,15 @@ import Foundation
 import KandinskyCore
 import KandinskyTestSupport
 import Testing
+
 @testable import KandinskyExperiments
 
 /// Runs `values.count` epochs through a ``CheckpointFolder`` whose checkpoints are the text
 /// `epoch N`, with `values[N - 1]` as the metric of epoch N; `keepsEpochFile` chooses the epochs
 /// that write an epoch file. Returns the folder and what remains in it.
 private func simulate(_ retention: CheckpointRetention, values: [Double], keepsEpochFile: (Int) -> Bool = { _ in true })
-    throws -> (folder: CheckpointFolder, files: [String], directory: URL) {
+    throws -> (folder: CheckpointFolder, files: [String], directory: URL)
+{
     let directory = try scratchDirectory("checkpoints")
     var folder = CheckpointFolder(directory: directory, retention: retention)
     for (index, value) in values.enumerated() {
@@ -33,10 +35,14 @@ private let loss = CheckpointMetric("val_loss", classNames: ["person"])!
     /// 7 {4,6,7} · 8 {4,6,7,8} · 9 (not validated) {4,6,8,9} · 10 {4,6,9,10}.
     @Test func keepsTheNewestAndTheBestAndLinksLastAndBest() throws {
         let values = [0.2, 0.5, .nan, 0.7, 0.4, 0.7, 0.65, 0.3, .nan, 0.1]
-        let (folder, files, directory) = try simulate(CheckpointRetention(keepLast: 2, keepBest: 2, metric: dice), values: values)
+        let (folder, files, directory) = try simulate(
+            CheckpointRetention(keepLast: 2, keepBest: 2, metric: dice), values: values)
         defer { try? FileManager.default.removeItem(at: directory) }
-        #expect(files == ["best.safetensors", "epoch_0004.safetensors", "epoch_0006.safetensors", "epoch_0009.safetensors",
-                          "epoch_0010.safetensors", "last.safetensors"])
+        #expect(
+            files == [
+                "best.safetensors", "epoch_0004.safetensors", "epoch_0006.safetensors", "epoch_0009.safetensors",
+                "epoch_0010.safetensors", "last.safetensors",
+            ])
         #expect(try contents(folder.last) == "epoch 10")
         #expect(try contents(folder.best) == "epoch 4")
         #expect(folder.bestEpoch == 4 && folder.bestValue == 0.7)
@@ -48,8 +54,9 @@ private let loss = CheckpointMetric("val_loss", classNames: ["person"])!
     /// the best is 2 and the newest is 6.
     @Test func lowerIsBetterForTheLossAndOnlyEpochsWithAFileAreRanked() throws {
         let values = [0.9, 0.7, 0.72, 0.75, 0.5, 0.8]
-        let (folder, files, directory) = try simulate(CheckpointRetention(keepLast: 1, keepBest: 1, metric: loss), values: values,
-                                                      keepsEpochFile: { $0 % 2 == 0 })
+        let (folder, files, directory) = try simulate(
+            CheckpointRetention(keepLast: 1, keepBest: 1, metric: loss), values: values,
+            keepsEpochFile: { $0 % 2 == 0 })
         defer { try? FileManager.default.removeItem(at: directory) }
         #expect(files == ["best.safetensors", "epoch_0002.safetensors", "epoch_0006.safetensors", "last.safetensors"])
         #expect(try contents(folder.best) == "epoch 2")
@@ -60,8 +67,11 @@ private let loss = CheckpointMetric("val_loss", classNames: ["person"])!
         let values = [0.3, 0.1, 0.2, 0.4]
         let all = try simulate(CheckpointRetention(keepLast: nil, keepBest: 0, metric: loss), values: values)
         defer { try? FileManager.default.removeItem(at: all.directory) }
-        #expect(all.files == ["epoch_0001.safetensors", "epoch_0002.safetensors", "epoch_0003.safetensors", "epoch_0004.safetensors",
-                              "last.safetensors"])
+        #expect(
+            all.files == [
+                "epoch_0001.safetensors", "epoch_0002.safetensors", "epoch_0003.safetensors", "epoch_0004.safetensors",
+                "last.safetensors",
+            ])
         #expect(all.folder.bestEpoch == nil)
 
         let allWithBest = try simulate(CheckpointRetention(keepLast: nil, keepBest: 1, metric: loss), values: values)
@@ -81,7 +91,8 @@ private let loss = CheckpointMetric("val_loss", classNames: ["person"])!
 
     /// Until an epoch with a file is validated there is no best.safetensors; keep_last alone decides.
     @Test func noBestUntilAnEpochWithAFileIsValidated() throws {
-        let (folder, files, directory) = try simulate(CheckpointRetention(keepLast: 1, keepBest: 1, metric: dice), values: [.nan, .nan, .nan])
+        let (folder, files, directory) = try simulate(
+            CheckpointRetention(keepLast: 1, keepBest: 1, metric: dice), values: [.nan, .nan, .nan])
         defer { try? FileManager.default.removeItem(at: directory) }
         #expect(folder.bestEpoch == nil)
         #expect(files == ["epoch_0003.safetensors", "last.safetensors"])
@@ -89,8 +100,11 @@ private let loss = CheckpointMetric("val_loss", classNames: ["person"])!
 
     @Test func metricsAreTheColumnsOfTheMetricsLogWithTheirDirection() throws {
         let classes = ["person", "dog"]
-        let row = StudySummary.Epoch(epoch: 3, trainLoss: 0.5, validationLoss: 0.4, validationDice: [0.6, .nan], learningRate: 1e-3, seconds: 1)
-        let metrics = try ["val_loss", "val_dice", "val_dice_person", "val_dice_dog"].map { try #require(CheckpointMetric($0, classNames: classes)) }
+        let row = StudySummary.Epoch(
+            epoch: 3, trainLoss: 0.5, validationLoss: 0.4, validationDice: [0.6, .nan], learningRate: 1e-3, seconds: 1)
+        let metrics = try ["val_loss", "val_dice", "val_dice_person", "val_dice_dog"].map {
+            try #require(CheckpointMetric($0, classNames: classes))
+        }
         #expect(metrics.map(\.lowerIsBetter) == [true, false, false, false])
         #expect(metrics[0].value(at: row) == 0.4)
         // The mean Dice leaves out the class that no validation target had.
@@ -107,9 +121,12 @@ private let loss = CheckpointMetric("val_loss", classNames: ["person"])!
         let config = try ConfigComposer.builtIn.compose(primary: "train", overrides: [], environment: [:])
         let retention = try CheckpointRetention(config: config, classNames: ["person"])
         #expect(retention == CheckpointRetention(keepLast: 3, keepBest: 1, metric: loss))
-        let everything = try ConfigComposer.builtIn.compose(primary: "train", overrides: ["trainer.keep_last=null", "trainer.best_metric=val_dice_person"],
-                                                            environment: [:])
+        let everything = try ConfigComposer.builtIn.compose(
+            primary: "train", overrides: ["trainer.keep_last=null", "trainer.best_metric=val_dice_person"],
+            environment: [:])
         #expect(try CheckpointRetention(config: everything, classNames: ["person"]).keepLast == nil)
-        #expect(ConfigSchema.helpText(prefix: "trainer").contains("trainer.keep_last: an integer in 0...1000000, or null\n"))
+        #expect(
+            ConfigSchema.helpText(prefix: "trainer").contains("trainer.keep_last: an integer in 0...1000000, or null\n")
+        )
     }
 }

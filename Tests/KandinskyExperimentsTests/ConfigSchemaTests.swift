@@ -2,6 +2,7 @@ import Foundation
 import KandinskyCalibration
 import KandinskyTestSupport
 import Testing
+
 @testable import KandinskyExperiments
 
 /// One bad configuration value and the error it must give.
@@ -14,7 +15,9 @@ struct BadValue: Sendable, CustomTestStringConvertible {
     /// A piece of the message stating the allowed range.
     var expected: String
 
-    init(_ primary: String, _ overrides: [String], key: String, _ code: ConfigError.Code = .outOfRange, expected: String) {
+    init(
+        _ primary: String, _ overrides: [String], key: String, _ code: ConfigError.Code = .outOfRange, expected: String
+    ) {
         self.primary = primary
         self.overrides = overrides
         self.key = key
@@ -29,66 +32,132 @@ struct BadValue: Sendable, CustomTestStringConvertible {
 let badValues: [BadValue] = [
     BadValue("train", ["data.batch_size=0"], key: "data.batch_size", expected: "an integer in 1...1024"),
     BadValue("train", ["data.batch_size=-1"], key: "data.batch_size", expected: "an integer in 1...1024"),
-    BadValue("calibrate", ["ckpt_path=x", "calibration.curve_count=0"], key: "calibration.curve_count", expected: "an integer in 2...1000"),
-    BadValue("calibrate", ["ckpt_path=x", "calibration.curve_count=1"], key: "calibration.curve_count", expected: "an integer in 2...1000"),
-    BadValue("calibrate", ["ckpt_path=x", "calibration.curve_count=1e8"], key: "calibration.curve_count", expected: "an integer in 2...1000"),
-    BadValue("calibrate", ["ckpt_path=x", "class_idx=7"], key: "class_idx", .inconsistent, expected: "a class index in 0...1"),
+    BadValue(
+        "calibrate", ["ckpt_path=x", "calibration.curve_count=0"], key: "calibration.curve_count",
+        expected: "an integer in 2...1000"),
+    BadValue(
+        "calibrate", ["ckpt_path=x", "calibration.curve_count=1"], key: "calibration.curve_count",
+        expected: "an integer in 2...1000"),
+    BadValue(
+        "calibrate", ["ckpt_path=x", "calibration.curve_count=1e8"], key: "calibration.curve_count",
+        expected: "an integer in 2...1000"),
+    BadValue(
+        "calibrate", ["ckpt_path=x", "class_idx=7"], key: "class_idx", .inconsistent, expected: "a class index in 0...1"
+    ),
     BadValue("calibrate", ["ckpt_path=x", "class_idx=-1"], key: "class_idx", expected: "an integer ≥ 0"),
-    BadValue("calibrate", ["ckpt_path=x", "class_idx=9223372036854775807"], key: "class_idx", .inconsistent, expected: "a class index in 0...1"),
-    BadValue("calibrate", ["ckpt_path=x", "calibration.classes=[1,2]"], key: "calibration.classes", .inconsistent, expected: "class 2 is not a class index in 0...1"),
-    BadValue("calibrate", ["ckpt_path=x", "calibration.classes=[1,1]"], key: "calibration.classes", .inconsistent, expected: "distinct"),
-    BadValue("calibrate", ["ckpt_path=x", "calibration.quantile=median"], key: "calibration.quantile", expected: "conformal"),
-    BadValue("calibrate", ["ckpt_path=x", "calibration.group_split=1.5"], key: "calibration.group_split", .inconsistent, expected: "auto, none or a fraction in (0, 1)"),
-    BadValue("calibrate", ["ckpt_path=x", "calibration.fallback=pixel"], key: "calibration.fallback", expected: "image"),
+    BadValue(
+        "calibrate", ["ckpt_path=x", "class_idx=9223372036854775807"], key: "class_idx", .inconsistent,
+        expected: "a class index in 0...1"),
+    BadValue(
+        "calibrate", ["ckpt_path=x", "calibration.classes=[1,2]"], key: "calibration.classes", .inconsistent,
+        expected: "class 2 is not a class index in 0...1"),
+    BadValue(
+        "calibrate", ["ckpt_path=x", "calibration.classes=[1,1]"], key: "calibration.classes", .inconsistent,
+        expected: "distinct"),
+    BadValue(
+        "calibrate", ["ckpt_path=x", "calibration.quantile=median"], key: "calibration.quantile", expected: "conformal"),
+    BadValue(
+        "calibrate", ["ckpt_path=x", "calibration.group_split=1.5"], key: "calibration.group_split", .inconsistent,
+        expected: "auto, none or a fraction in (0, 1)"),
+    BadValue(
+        "calibrate", ["ckpt_path=x", "calibration.fallback=pixel"], key: "calibration.fallback", expected: "image"),
     BadValue("eval", ["ckpt_path=x", "evaluation.alphas=[0.1,1]"], key: "evaluation.alphas", expected: "(0, 1)"),
-    BadValue("eval", ["ckpt_path=x", "evaluation.indexing=nearest"], key: "evaluation.indexing", expected: "at-or-above"),
-    BadValue("eval", ["ckpt_path=x", "evaluation.class_idx=5"], key: "evaluation.class_idx", .inconsistent, expected: "a class index in 0...1"),
+    BadValue(
+        "eval", ["ckpt_path=x", "evaluation.indexing=nearest"], key: "evaluation.indexing", expected: "at-or-above"),
+    BadValue(
+        "eval", ["ckpt_path=x", "evaluation.class_idx=5"], key: "evaluation.class_idx", .inconsistent,
+        expected: "a class index in 0...1"),
     BadValue("train", ["model.loss.k_frac=2"], key: "model.loss.k_frac", expected: "a number in (0, 1]"),
     BadValue("train", ["model.loss.k_frac=0"], key: "model.loss.k_frac", expected: "a number in (0, 1]"),
     BadValue("train", ["model.loss.k_frac=nan"], key: "model.loss.k_frac", expected: "a number in (0, 1]"),
-    BadValue("train", ["model.loss.class_weights=[0,0]"], key: "model.loss.class_weights", expected: "non-negative weights with a positive sum"),
-    BadValue("train", ["model.loss.class_weights=[1]"], key: "model.loss.class_weights", .inconsistent, expected: "expected 2 weights"),
+    BadValue(
+        "train", ["model.loss.class_weights=[0,0]"], key: "model.loss.class_weights",
+        expected: "non-negative weights with a positive sum"),
+    BadValue(
+        "train", ["model.loss.class_weights=[1]"], key: "model.loss.class_weights", .inconsistent,
+        expected: "expected 2 weights"),
     BadValue("train", ["data.categories=[]"], key: "data.categories", expected: "a list of 1 to 64 non-empty words"),
     BadValue("train", ["model.net.depth=0"], key: "model.net.depth", expected: "an integer in 1...8"),
     BadValue("train", ["model.net.depth=40"], key: "model.net.depth", expected: "an integer in 1...8"),
     BadValue("train", ["model.net.channels=0"], key: "model.net.channels", expected: "an integer in 2...2048"),
     BadValue("train", ["model.net.channels=-3"], key: "model.net.channels", expected: "an integer in 2...2048"),
     BadValue("train", ["model.net.channels=7"], key: "model.net.channels", expected: "an even integer in 2...2048"),
-    BadValue("train", ["model.net.depth=5", "model.net.channels=512"], key: "model.net.channels", .inconsistent, expected: "the widest layer would have 8192 channels"),
+    BadValue(
+        "train", ["model.net.depth=5", "model.net.channels=512"], key: "model.net.channels", .inconsistent,
+        expected: "the widest layer would have 8192 channels"),
     BadValue("train", ["model.net.dropout=2"], key: "model.net.dropout", expected: "a number in [0, 1)"),
     BadValue("train", ["model.scheduler.T_0=0"], key: "model.scheduler.T_0", expected: "an integer in 1...1000000"),
-    BadValue("train", ["model.scheduler.T_mult=-9223372036854775808"], key: "model.scheduler.T_mult", expected: "an integer in 1...1000"),
-    BadValue("train", ["data.augmentations.affine.scale=[0,0]"], key: "data.augmentations.affine.scale", expected: "each in (0, 10]"),
-    BadValue("train", ["data.augmentations.affine.scale=[1.2,0.8]"], key: "data.augmentations.affine.scale", expected: "low ≤ high"),
+    BadValue(
+        "train", ["model.scheduler.T_mult=-9223372036854775808"], key: "model.scheduler.T_mult",
+        expected: "an integer in 1...1000"),
+    BadValue(
+        "train", ["data.augmentations.affine.scale=[0,0]"], key: "data.augmentations.affine.scale",
+        expected: "each in (0, 10]"),
+    BadValue(
+        "train", ["data.augmentations.affine.scale=[1.2,0.8]"], key: "data.augmentations.affine.scale",
+        expected: "low ≤ high"),
     BadValue("train", ["data.dims=[100000,100000]"], key: "data.dims", expected: "a list of 2 integers in 1...8192"),
     BadValue("train", ["data.dims=[8192,8192]"], key: "data.dims", expected: "at most 4194304 pixels"),
     BadValue("train", ["data.dims=[100,100]"], key: "data.dims", .inconsistent, expected: "sides divisible by 16"),
     BadValue("train", ["model.optimizer.lr=nan"], key: "model.optimizer.lr", expected: "a number in (0, 1000]"),
     BadValue("train", ["model.optimizer.lr=1e300"], key: "model.optimizer.lr", expected: "a number in (0, 1000]"),
     BadValue("train", ["data.num_workers=-1"], key: "data.num_workers", expected: "an integer in 0...64"),
-    BadValue("train", ["data.augmentations.horizontal_flip.p=5"], key: "data.augmentations.horizontal_flip.p", expected: "a number in [0, 1]"),
-    BadValue("calibrate", ["ckpt_path=x", "calibration.mutation_factor=5"], key: "calibration.mutation_factor", expected: "a number in [0, 2]"),
-    BadValue("calibrate", ["ckpt_path=x", "calibration.tol=nan"], key: "calibration.tol", expected: "a finite number ≥ 0"),
-    BadValue("calibrate", ["ckpt_path=x", "calibration.curve_points=[60,101]"], key: "calibration.curve_points", .inconsistent, expected: "index 101 is not below the curve count (101)"),
-    BadValue("calibrate", ["ckpt_path=x", "calibration.quantile=linear", "calibration.curve_points=[60,100]"], key: "calibration.curve_points", .inconsistent, expected: "index 100 is not below the curve count (100)"),
+    BadValue(
+        "train", ["data.augmentations.horizontal_flip.p=5"], key: "data.augmentations.horizontal_flip.p",
+        expected: "a number in [0, 1]"),
+    BadValue(
+        "calibrate", ["ckpt_path=x", "calibration.mutation_factor=5"], key: "calibration.mutation_factor",
+        expected: "a number in [0, 2]"),
+    BadValue(
+        "calibrate", ["ckpt_path=x", "calibration.tol=nan"], key: "calibration.tol", expected: "a finite number ≥ 0"),
+    BadValue(
+        "calibrate", ["ckpt_path=x", "calibration.curve_points=[60,101]"], key: "calibration.curve_points",
+        .inconsistent, expected: "index 101 is not below the curve count (101)"),
+    BadValue(
+        "calibrate", ["ckpt_path=x", "calibration.quantile=linear", "calibration.curve_points=[60,100]"],
+        key: "calibration.curve_points", .inconsistent, expected: "index 100 is not below the curve count (100)"),
     BadValue("train", ["seed=-1"], key: "seed", expected: "an integer ≥ 0"),
-    BadValue("train", ["model.net.out_channels=3"], key: "model.net.out_channels", .inconsistent, expected: "expected 2, one plane per class"),
-    BadValue("train", ["trainer.check_val_every_n_epoch=0"], key: "trainer.check_val_every_n_epoch", expected: "an integer in 1...1000000"),
+    BadValue(
+        "train", ["model.net.out_channels=3"], key: "model.net.out_channels", .inconsistent,
+        expected: "expected 2, one plane per class"),
+    BadValue(
+        "train", ["trainer.check_val_every_n_epoch=0"], key: "trainer.check_val_every_n_epoch",
+        expected: "an integer in 1...1000000"),
     BadValue("train", ["trainer.keep_last=-1"], key: "trainer.keep_last", expected: "an integer in 0...1000000"),
-    BadValue("train", ["trainer.keep_best=all"], key: "trainer.keep_best", .wrongType, expected: "an integer in 0...1000000, found 'all'"),
-    BadValue("train", ["trainer.best_metric=val_acc"], key: "trainer.best_metric", expected: "val_loss, val_dice or val_dice_<category>"),
-    BadValue("train", ["trainer.best_metric=val_dice_cat"], key: "trainer.best_metric", .inconsistent, expected: "expected one of val_loss, val_dice, val_dice_person"),
-    BadValue("eval", ["ckpt_path=x", "evaluation.bins=1000000000"], key: "evaluation.bins", expected: "an integer in 1...1000"),
-    BadValue("eval", ["ckpt_path=x", "evaluation.reliability_pixel=[96,0]"], key: "evaluation.reliability_pixel", .inconsistent, expected: "a row below 96"),
-    BadValue("pipeline", ["pipeline.strategies=[pixel,nope]"], key: "pipeline.strategies", expected: "words among pixel, image, kmeans, gen-ann"),
+    BadValue(
+        "train", ["trainer.keep_best=all"], key: "trainer.keep_best", .wrongType,
+        expected: "an integer in 0...1000000, found 'all'"),
+    BadValue(
+        "train", ["trainer.best_metric=val_acc"], key: "trainer.best_metric",
+        expected: "val_loss, val_dice or val_dice_<category>"),
+    BadValue(
+        "train", ["trainer.best_metric=val_dice_cat"], key: "trainer.best_metric", .inconsistent,
+        expected: "expected one of val_loss, val_dice, val_dice_person"),
+    BadValue(
+        "eval", ["ckpt_path=x", "evaluation.bins=1000000000"], key: "evaluation.bins",
+        expected: "an integer in 1...1000"),
+    BadValue(
+        "eval", ["ckpt_path=x", "evaluation.reliability_pixel=[96,0]"], key: "evaluation.reliability_pixel",
+        .inconsistent, expected: "a row below 96"),
+    BadValue(
+        "pipeline", ["pipeline.strategies=[pixel,nope]"], key: "pipeline.strategies",
+        expected: "words among pixel, image, kmeans, gen-ann"),
     BadValue("pipeline", ["pipeline.draws.small=0"], key: "pipeline.draws.small", expected: "an integer in 1...1000"),
     BadValue("pipeline", ["pipeline.coverage_alphas=[0.1,1.5]"], key: "pipeline.coverage_alphas", expected: "(0, 1)"),
     BadValue("predict", ["ckpt_path=x", "image=y", "alpha=1"], key: "alpha", expected: "a number in (0, 1)"),
-    BadValue("predict", ["ckpt_path=x", "image=y", "indexing=nearest"], key: "indexing", expected: "one of auto, at-or-above, interpolated, reference"),
-    BadValue("train", ["data=synthetic-anatomy", "data.generator.scene=ct"], key: "data.generator.scene", expected: "one of person, anatomy"),
-    BadValue("pipeline", ["data.generator.scene=Person"], key: "data.generator.scene", expected: "one of person, anatomy"),
-    BadValue("train", ["data.batch_size=eight"], key: "data.batch_size", .wrongType, expected: "an integer in 1...1024, found 'eight'"),
-    BadValue("train", ["data.augmentations=5"], key: "data.augmentations", .wrongType, expected: "a section, found '5'"),
+    BadValue(
+        "predict", ["ckpt_path=x", "image=y", "indexing=nearest"], key: "indexing",
+        expected: "one of auto, at-or-above, interpolated, reference"),
+    BadValue(
+        "train", ["data=synthetic-anatomy", "data.generator.scene=ct"], key: "data.generator.scene",
+        expected: "one of person, anatomy"),
+    BadValue(
+        "pipeline", ["data.generator.scene=Person"], key: "data.generator.scene", expected: "one of person, anatomy"),
+    BadValue(
+        "train", ["data.batch_size=eight"], key: "data.batch_size", .wrongType,
+        expected: "an integer in 1...1024, found 'eight'"),
+    BadValue(
+        "train", ["data.augmentations=5"], key: "data.augmentations", .wrongType, expected: "a section, found '5'"),
 ]
 
 @Suite struct ConfigSchemaTests {
@@ -116,7 +185,8 @@ let badValues: [BadValue] = [
     func theConfigurationsGroupingDefaultsAreTheStrategiesDefaults(primary: String) throws {
         let config = try ConfigComposer.builtIn.compose(primary: primary, overrides: [], environment: [:])
         let seed = try config.value(\.calibration.seed)
-        var kmeans = KMeansGrouping.Parameters.default, annulus = AnnulusGrouping.Parameters.default
+        var kmeans = KMeansGrouping.Parameters.default
+        var annulus = AnnulusGrouping.Parameters.default
         (kmeans.seed, annulus.seed) = (seed, seed)
         #expect(try CalibrationSettings.grouping(config: config, method: .kmeans) == .kmeans(kmeans))
         #expect(try CalibrationSettings.grouping(config: config, method: .genAnn) == .genAnn(annulus))
@@ -131,22 +201,31 @@ let badValues: [BadValue] = [
         #expect(calibration.grouping.classes == nil && calibration.rule == .conformal && calibration.fallback == .none)
         #expect(calibration.groupSplit == nil)
         let annulus = try CalibrationSettings.grouping(config: config, method: .genAnn)
-        guard case .genAnn(let parameters) = annulus else { Issue.record("\(annulus)"); return }
+        guard case .genAnn(let parameters) = annulus else {
+            Issue.record("\(annulus)")
+            return
+        }
         #expect(parameters.curvePoints == [60, 70, 80, 90])
         #expect(parameters.bounds == [[-20, 20], [-20, 20], [0, 150], [0, 150], [0, 300]])
         #expect(parameters.differentialWeight == 0.8 && parameters.crossoverProbability == 0.7)
         #expect(parameters.tolerance == 0.5 && parameters.seed == 12345)
         #expect(calibration.curveCount == nil)
         let model = try ModelSettings(config: config)
-        #expect(model.architecture.channels == 8 && model.architecture.depth == 4 && model.architecture.outputChannels == 2)
+        #expect(
+            model.architecture.channels == 8 && model.architecture.depth == 4 && model.architecture.outputChannels == 2)
         #expect(model.loss.keptFraction == 0.5 && model.loss.classWeights == nil)
         let optimizer = try OptimizerSettings(config: config)
-        #expect(optimizer.schedule == .init(baseLearningRate: 1e-3, firstCycleLength: 15, cycleGrowth: 1, minimumLearningRate: 0))
+        #expect(
+            optimizer.schedule
+                == .init(baseLearningRate: 1e-3, firstCycleLength: 15, cycleGrowth: 1, minimumLearningRate: 0))
         let evaluation = try EvaluationSettings(config: config)
         #expect(evaluation.bins == 20 && evaluation.eceBins == 20 && evaluation.reliabilityPixel == nil)
         let augmentation = try #require(try ExperimentData.augmentation(config: config))
-        #expect(augmentation == .init(flipProbability: 0.5, maxRotationDegrees: 5, maxTranslation: 0.1, scaleRange: 0.8...1.2))
-        let unaugmented = try ConfigComposer.builtIn.compose(primary: "train", overrides: ["data.augmentations=null"], environment: [:])
+        #expect(
+            augmentation
+                == .init(flipProbability: 0.5, maxRotationDegrees: 5, maxTranslation: 0.1, scaleRange: 0.8...1.2))
+        let unaugmented = try ConfigComposer.builtIn.compose(
+            primary: "train", overrides: ["data.augmentations=null"], environment: [:])
         #expect(try ExperimentData.augmentation(config: unaugmented) == nil)
     }
 
@@ -161,7 +240,9 @@ let badValues: [BadValue] = [
         #expect(Set(ConfigSchema.keys.map(\.path)).count == ConfigSchema.keys.count)
         for key in ConfigSchema.keys {
             #expect(paths.contains(key.path), "\(key.path) is in no built-in configuration")
-            #expect(help.contains("\n\(key.path): ") || help.hasPrefix("\(key.path): "), "\(key.path) is not in help-config")
+            #expect(
+                help.contains("\n\(key.path): ") || help.hasPrefix("\(key.path): "), "\(key.path) is not in help-config"
+            )
         }
         #expect(help.contains("data.batch_size: an integer in 1...1024\n"))
         #expect(help.contains("calibration.bounds: 5 [low, high] pairs (cx, cy, r1, r2, r3) with low ≤ high"))
@@ -174,40 +255,56 @@ let badValues: [BadValue] = [
         let plain = try composer.compose(primary: "train", overrides: [], environment: [:])
         #expect(plain.sources.source(of: "data.batch_size") == "built-in config data/synthetic.yaml")
         #expect(plain.sources.source(of: "model.scheduler.T_0") == "built-in config model/scheduler/cosine.yaml")
-        let experiment = try composer.compose(primary: "train", overrides: ["experiment=train_synthetic-person_t300"], environment: [:])
-        #expect(experiment.sources.source(of: "model.net.channels") == "built-in config experiment/train_synthetic-person_t300.yaml")
+        let experiment = try composer.compose(
+            primary: "train", overrides: ["experiment=train_synthetic-person_t300"], environment: [:])
+        #expect(
+            experiment.sources.source(of: "model.net.channels")
+                == "built-in config experiment/train_synthetic-person_t300.yaml")
         #expect(experiment.sources.source(of: "model.net.depth") == "built-in config model/segmentation.yaml")
         let calibrate = try composer.compose(primary: "calibrate", overrides: ["ckpt_path=x"], environment: [:])
-        #expect(calibrate.sources.source(of: "calibration.bounds.3")
+        #expect(
+            calibrate.sources.source(of: "calibration.bounds.3")
                 == "built-in config calibrate.yaml, via '${bounds}' in built-in config calibration/default.yaml")
 
         let directory = try copyOfBuiltInConfigs()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("data/synthetic.yaml")
-        try (try String(contentsOf: file, encoding: .utf8)).replacingOccurrences(of: "batch_size: 8", with: "batch_size: 0")
-            .write(to: file, atomically: true, encoding: .utf8)
+        try (try String(contentsOf: file, encoding: .utf8)).replacingOccurrences(
+            of: "batch_size: 8", with: "batch_size: 0"
+        )
+        .write(to: file, atomically: true, encoding: .utf8)
         let error = #expect(throws: ConfigError.self) {
             try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
         }
-        #expect(error?.description == "config key 'data.batch_size' is 0, expected an integer in 1...1024 (from \(file.path))")
+        #expect(
+            error?.description
+                == "config key 'data.batch_size' is 0, expected an integer in 1...1024 (from \(file.path))")
     }
 
     /// `predict` reads the class count from the calibrated model, which may have more classes
     /// than its data.categories say; the run checks class_idx against it before writing.
     @Test func predictLeavesItsClassIndexToTheModel() throws {
-        let config = try ConfigComposer.builtIn.compose(primary: "predict", overrides: ["ckpt_path=x", "image=y", "class_idx=2"], environment: [:])
+        let config = try ConfigComposer.builtIn.compose(
+            primary: "predict", overrides: ["ckpt_path=x", "image=y", "class_idx=2"], environment: [:])
         #expect(try config.value(\.classIndex) == 2)
     }
 
     @Test func reversedBoundsNameThePair() throws {
         let error = #expect(throws: ConfigError.self) {
-            try ConfigComposer.builtIn.compose(primary: "calibrate", overrides: ["ckpt_path=x", "bounds=[[-20,20],[-20,20],[0,150],[150,0],[0,300]]"], environment: [:])
+            try ConfigComposer.builtIn.compose(
+                primary: "calibrate", overrides: ["ckpt_path=x", "bounds=[[-20,20],[-20,20],[0,150],[150,0],[0,300]]"],
+                environment: [:])
         }
         #expect(error?.key == "calibration.bounds")
         #expect(error?.description.contains("; the r2 pair (number 4) is reversed: [150, 0] (from") == true)
-        #expect(error?.description.hasSuffix("(from override 'bounds=[[-20,20],[-20,20],[0,150],[150,0],[0,300]]', via '${bounds}' in built-in config calibration/default.yaml)") == true)
+        #expect(
+            error?.description.hasSuffix(
+                "(from override 'bounds=[[-20,20],[-20,20],[0,150],[150,0],[0,300]]', via '${bounds}' in built-in config calibration/default.yaml)"
+            ) == true)
         let short = #expect(throws: ConfigError.self) {
-            try ConfigComposer.builtIn.compose(primary: "calibrate", overrides: ["ckpt_path=x", "calibration.bounds=[[-20,20],[-20,20],[0,150],[0,150]]"], environment: [:])
+            try ConfigComposer.builtIn.compose(
+                primary: "calibrate",
+                overrides: ["ckpt_path=x", "calibration.bounds=[[-20,20],[-20,20],[0,150],[0,150]]"], environment: [:])
         }
         #expect(short?.code == .outOfRange)
         #expect(short?.description.contains("expected 5 [low, high] pairs") == true)
@@ -215,13 +312,20 @@ let badValues: [BadValue] = [
 
     @Test func aKeySetToASectionIsDescribedNotPrinted() throws {
         let error = #expect(throws: ConfigError.self) {
-            try ConfigComposer.builtIn.compose(primary: "train", overrides: ["data.batch_size=${trainer}"], environment: [:])
+            try ConfigComposer.builtIn.compose(
+                primary: "train", overrides: ["data.batch_size=${trainer}"], environment: [:])
         }
         #expect(error?.code == .wrongType)
-        #expect(error?.description == "config key 'data.batch_size' must be an integer in 1...1024, found a section with keys min_epochs, max_epochs, check_val_every_n_epoch, checkpoint_every_n_epochs, keep_last, keep_best, … (from built-in config trainer/default.yaml, via '${trainer}' in override 'data.batch_size=${trainer}')")
+        #expect(
+            error?.description
+                == "config key 'data.batch_size' must be an integer in 1...1024, found a section with keys min_epochs, max_epochs, check_val_every_n_epoch, checkpoint_every_n_epochs, keep_last, keep_best, … (from built-in config trainer/default.yaml, via '${trainer}' in override 'data.batch_size=${trainer}')"
+        )
         let config = try ConfigComposer.builtIn.compose(primary: "train", overrides: [], environment: [:])
         let legacy = #expect(throws: ConfigError.self) { _ = try config.int("model") }
-        #expect(legacy?.description == "config key 'model' must be an integer, found a section with keys optimizer, net, loss, scheduler (from built-in config model/segmentation.yaml)")
+        #expect(
+            legacy?.description
+                == "config key 'model' must be an integer, found a section with keys optimizer, net, loss, scheduler (from built-in config model/segmentation.yaml)"
+        )
     }
 
     @Test(arguments: ["=1", "+=1", "data..batch_size=1", ".seed=1", "seed.=1"])
@@ -230,16 +334,21 @@ let badValues: [BadValue] = [
             try ConfigComposer.builtIn.compose(primary: "train", overrides: [override], environment: [:])
         }
         #expect(error?.code == .badOverride)
-        #expect(error?.description == "override '\(override)' has an empty key: expected key=value, e.g. data.batch_size=8")
+        #expect(
+            error?.description == "override '\(override)' has an empty key: expected key=value, e.g. data.batch_size=8")
     }
 
     /// Found by the fuzz test: a multi-line string where a choice was expected.
     @Test func aValueWithLineBreaksIsQuotedOnOneLine() throws {
         let error = #expect(throws: ConfigError.self) {
-            try ConfigComposer.builtIn.compose(primary: "eval", overrides: ["ckpt_path=x", "evaluation.precision=\"flo\\nat\""], environment: [:])
+            try ConfigComposer.builtIn.compose(
+                primary: "eval", overrides: ["ckpt_path=x", "evaluation.precision=\"flo\\nat\""], environment: [:])
         }
         #expect(error?.code == .outOfRange)
-        #expect(error?.description == "config key 'evaluation.precision' is flo\\nat, expected one of float, half-probabilities (from override 'evaluation.precision=\"flo\\nat\"')")
+        #expect(
+            error?.description
+                == "config key 'evaluation.precision' is flo\\nat, expected one of float, half-probabilities (from override 'evaluation.precision=\"flo\\nat\"')"
+        )
     }
 
     @Test func aFileThatIsNotYAMLKeepsTheParsersError() throws {
@@ -250,23 +359,27 @@ let badValues: [BadValue] = [
             try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
         }
         #expect(error?.code == .malformedFile && error?.underlying != nil)
-        #expect(error?.description.hasPrefix("\(directory.appendingPathComponent("trainer/default.yaml").path): ") == true)
+        #expect(
+            error?.description.hasPrefix("\(directory.appendingPathComponent("trainer/default.yaml").path): ") == true)
     }
 
     @Test func aFileThatIsNotUTF8SaysSo() throws {
         let directory = try copyOfBuiltInConfigs()
         defer { try? FileManager.default.removeItem(at: directory) }
-        try Data([0x62, 0x3A, 0x20, 0xFF, 0xFE, 0x0A]).write(to: directory.appendingPathComponent("trainer/default.yaml"))
+        try Data([0x62, 0x3A, 0x20, 0xFF, 0xFE, 0x0A]).write(
+            to: directory.appendingPathComponent("trainer/default.yaml"))
         let error = #expect(throws: ConfigError.self) {
             try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
         }
         #expect(error?.code == .malformedFile)
-        #expect(error?.description == "\(directory.appendingPathComponent("trainer/default.yaml").path): not UTF-8 text")
+        #expect(
+            error?.description == "\(directory.appendingPathComponent("trainer/default.yaml").path): not UTF-8 text")
     }
 
     @Test func interpolationCyclesNameTheirKeys() throws {
         let error = #expect(throws: ConfigError.self) {
-            try ConfigComposer.builtIn.compose(primary: "train", overrides: ["data.batch_size=${data}"], environment: [:])
+            try ConfigComposer.builtIn.compose(
+                primary: "train", overrides: ["data.batch_size=${data}"], environment: [:])
         }
         #expect(error?.code == .badInterpolation)
         #expect(error?.description == "'data.batch_size' refers to 'data', which contains it: an interpolation cycle")
@@ -276,31 +389,42 @@ let badValues: [BadValue] = [
 // MARK: - Document limits
 
 @Suite struct ConfigLimitTests {
-    static func nested(_ depth: Int) -> String { String(repeating: "[", count: depth) + "1" + String(repeating: "]", count: depth) }
+    static func nested(_ depth: Int) -> String {
+        String(repeating: "[", count: depth) + "1" + String(repeating: "]", count: depth)
+    }
 
     @Test func deepOverrideIsRefusedBeforeParsing() throws {
         let error = #expect(throws: ConfigError.self) {
-            try ConfigComposer.builtIn.compose(primary: "train", overrides: ["data.dims=\(Self.nested(10_000))"], environment: [:])
+            try ConfigComposer.builtIn.compose(
+                primary: "train", overrides: ["data.dims=\(Self.nested(10_000))"], environment: [:])
         }
         #expect(error?.code == .tooDeep)
         #expect(error?.description.hasPrefix("override 'data.dims=[[[[") == true)
-        #expect(error?.description.hasSuffix("…' is nested more than 100 levels deep, the limit for configurations") == true)
+        #expect(
+            error?.description.hasSuffix("…' is nested more than 100 levels deep, the limit for configurations") == true
+        )
     }
 
     @Test func deepFileIsRefusedNamingIt() throws {
         let directory = try copyOfBuiltInConfigs()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("trainer/default.yaml")
-        for deep in ["extra: \(Self.nested(10_000))\n",
-                     (0..<1_000).map { String(repeating: " ", count: $0) + "k\($0):\n" }.joined(),
-                     "extra: " + String(repeating: "- ", count: 10_000) + "x\n"] {
-            try (try String(contentsOf: ConfigComposer.builtIn.directory.appendingPathComponent("trainer/default.yaml"), encoding: .utf8) + deep)
+        for deep in [
+            "extra: \(Self.nested(10_000))\n",
+            (0..<1_000).map { String(repeating: " ", count: $0) + "k\($0):\n" }.joined(),
+            "extra: " + String(repeating: "- ", count: 10_000) + "x\n",
+        ] {
+            try
+                (try String(
+                    contentsOf: ConfigComposer.builtIn.directory.appendingPathComponent("trainer/default.yaml"),
+                    encoding: .utf8) + deep)
                 .write(to: file, atomically: true, encoding: .utf8)
             let error = #expect(throws: ConfigError.self) {
                 try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
             }
             #expect(error?.code == .tooDeep)
-            #expect(error?.description == "\(file.path) is nested more than 100 levels deep, the limit for configurations")
+            #expect(
+                error?.description == "\(file.path) is nested more than 100 levels deep, the limit for configurations")
         }
     }
 
@@ -308,7 +432,10 @@ let badValues: [BadValue] = [
         let node = try ConfigNode.parse(yaml: "a: \(Self.nested(90))\n", file: "test")
         var inner = try #require(node["a"])
         var depth = 0
-        while case .list(let items) = inner, let first = items.first { inner = first; depth += 1 }
+        while case .list(let items) = inner, let first = items.first {
+            inner = first
+            depth += 1
+        }
         #expect(depth == 90)
         #expect(inner == .scalar("1", quoted: false))
     }
@@ -328,32 +455,37 @@ let badValues: [BadValue] = [
 
     /// Nine lines of nested aliases: 9⁹ ≈ 387 million scalars once expanded.
     static let billionLaughs = """
-    a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
-    b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
-    c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
-    d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
-    e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
-    f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
-    g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
-    h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
-    i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+        a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+        b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+        c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+        d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+        e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+        f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+        g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+        h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+        i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
 
-    """
+        """
 
     @Test func aliasBombInAFileIsRefused() throws {
         let directory = try copyOfBuiltInConfigs()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("trainer/default.yaml")
-        try (try String(contentsOf: file, encoding: .utf8) + Self.billionLaughs).write(to: file, atomically: true, encoding: .utf8)
+        try (try String(contentsOf: file, encoding: .utf8) + Self.billionLaughs).write(
+            to: file, atomically: true, encoding: .utf8)
         let error = #expect(throws: ConfigError.self) {
             try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
         }
         #expect(error?.code == .tooManyNodes)
-        #expect(error?.description == "\(file.path) holds more than 100000 values once its aliases and references are expanded, the limit for configurations")
+        #expect(
+            error?.description
+                == "\(file.path) holds more than 100000 values once its aliases and references are expanded, the limit for configurations"
+        )
     }
 
     @Test func aliasBombInAnOverrideIsRefused() throws {
-        let flow = "[&a [1,1,1,1,1,1,1,1,1], &b [*a,*a,*a,*a,*a,*a,*a,*a,*a], &c [*b,*b,*b,*b,*b,*b,*b,*b,*b], &d [*c,*c,*c,*c,*c,*c,*c,*c,*c], &e [*d,*d,*d,*d,*d,*d,*d,*d,*d], &f [*e,*e,*e,*e,*e,*e,*e,*e,*e], &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]]"
+        let flow =
+            "[&a [1,1,1,1,1,1,1,1,1], &b [*a,*a,*a,*a,*a,*a,*a,*a,*a], &c [*b,*b,*b,*b,*b,*b,*b,*b,*b], &d [*c,*c,*c,*c,*c,*c,*c,*c,*c], &e [*d,*d,*d,*d,*d,*d,*d,*d,*d], &f [*e,*e,*e,*e,*e,*e,*e,*e,*e], &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]]"
         let error = #expect(throws: ConfigError.self) {
             try ConfigComposer.builtIn.compose(primary: "train", overrides: ["+bomb=\(flow)"], environment: [:])
         }
@@ -366,12 +498,17 @@ let badValues: [BadValue] = [
     @Test func aliasesThatNestDeeperThanTheTextAreRefused() throws {
         var text = "l0: &l0 \(Self.nested(60))\n"
         for line in 1..<10 {
-            text += "l\(line): &l\(line) " + String(repeating: "[", count: 60) + "*l\(line - 1)" + String(repeating: "]", count: 60) + "\n"
+            text +=
+                "l\(line): &l\(line) " + String(repeating: "[", count: 60) + "*l\(line - 1)"
+                + String(repeating: "]", count: 60) + "\n"
         }
         #expect(ConfigLimits.nestingDepth(of: text) <= ConfigLimits.maximumDepth)
         let error = #expect(throws: ConfigError.self) { try ConfigNode.parse(yaml: text, file: "aliases.yaml") }
         #expect(error?.code == .tooDeep)
-        #expect(error?.description == "aliases.yaml (with its aliases expanded) is nested more than 100 levels deep, the limit for configurations")
+        #expect(
+            error?.description
+                == "aliases.yaml (with its aliases expanded) is nested more than 100 levels deep, the limit for configurations"
+        )
     }
 
     @Test func aFewAliasesAreFine() throws {
@@ -383,12 +520,15 @@ let badValues: [BadValue] = [
     @Test func interpolationBombIsRefused() throws {
         var lines = ["l0: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
         for level in 1...6 {
-            lines.append("l\(level): [" + Array(repeating: "\"${trainer.l\(level - 1)}\"", count: 10).joined(separator: ", ") + "]")
+            lines.append(
+                "l\(level): [" + Array(repeating: "\"${trainer.l\(level - 1)}\"", count: 10).joined(separator: ", ")
+                    + "]")
         }
         let directory = try copyOfBuiltInConfigs()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("trainer/default.yaml")
-        try (try String(contentsOf: file, encoding: .utf8) + lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        try (try String(contentsOf: file, encoding: .utf8) + lines.joined(separator: "\n") + "\n").write(
+            to: file, atomically: true, encoding: .utf8)
         let error = #expect(throws: ConfigError.self) {
             try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
         }
@@ -401,8 +541,9 @@ let badValues: [BadValue] = [
 func copyOfBuiltInConfigs() throws -> URL {
     let copy = try scratchDirectory("configs")
     for name in try FileManager.default.contentsOfDirectory(atPath: ConfigComposer.builtIn.directory.path) {
-        try FileManager.default.copyItem(at: ConfigComposer.builtIn.directory.appendingPathComponent(name),
-                                         to: copy.appendingPathComponent(name))
+        try FileManager.default.copyItem(
+            at: ConfigComposer.builtIn.directory.appendingPathComponent(name),
+            to: copy.appendingPathComponent(name))
     }
     return copy
 }

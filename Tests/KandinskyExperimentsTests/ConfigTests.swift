@@ -2,6 +2,7 @@ import Foundation
 import KandinskyData
 import KandinskyTestSupport
 import Testing
+
 @testable import KandinskyExperiments
 
 /// Writes a throwaway config directory so each test controls every file it composes; the
@@ -92,9 +93,12 @@ private let miniature: [String: String] = [
         let directory = try makeConfigDirectory(miniature)
         defer { try? FileManager.default.removeItem(at: directory) }
         let composer = ConfigComposer(directory: directory)
-        let config = try composer.compose(primary: "train",
-                                          overrides: ["experiment=bigger", "data=small", "data.batch_size=8", "model.scheduler.T_0=3", "+extra.key=hello"],
-                                          environment: environment)
+        let config = try composer.compose(
+            primary: "train",
+            overrides: [
+                "experiment=bigger", "data=small", "data.batch_size=8", "model.scheduler.T_0=3", "+extra.key=hello",
+            ],
+            environment: environment)
         #expect(try config.int("data.batch_size") == 8)
         #expect(try config.string("data.root") == "/data/coco")
         #expect(try config.int("model.scheduler.T_0") == 3)
@@ -128,7 +132,8 @@ private let miniature: [String: String] = [
         let config = try composer.compose(primary: "train", overrides: [], environment: environment)
         #expect(throws: ConfigError.missingValue("required_thing")) { try config.requireComplete() }
         #expect(throws: ConfigError.missingValue("required_thing")) { try config.string("required_thing") }
-        let complete = try composer.compose(primary: "train", overrides: ["required_thing=yes"], environment: environment)
+        let complete = try composer.compose(
+            primary: "train", overrides: ["required_thing=yes"], environment: environment)
         try complete.requireComplete()
         #expect(try complete.bool("required_thing"))
     }
@@ -147,7 +152,8 @@ private let miniature: [String: String] = [
         let config = try composer.compose(primary: "train", overrides: [], environment: environment)
         let wrong = #expect(throws: ConfigError.self) { _ = try config.int("data.dims") }
         #expect(wrong?.code == .wrongType && wrong?.key == "data.dims")
-        #expect(wrong?.description.hasPrefix("config key 'data.dims' must be an integer, found [320, 240] (from ") == true)
+        #expect(
+            wrong?.description.hasPrefix("config key 'data.dims' must be an integer, found [320, 240] (from ") == true)
         #expect(wrong?.description.hasSuffix("/data/small.yaml)") == true)
     }
 
@@ -169,9 +175,10 @@ private let miniature: [String: String] = [
         #expect(names.count == 2 * (primary == "train" ? 1 : 4))
         let env = ["DATA_TRAINVAL_ROOT": "/tv", "DATA_TEST_ROOT": "/test"]
         for name in names {
-            let config = try composer.compose(primary: primary,
-                                              overrides: ["experiment=\(name.replacingOccurrences(of: ".yaml", with: ""))", "ckpt_path=x"],
-                                              environment: env)
+            let config = try composer.compose(
+                primary: primary,
+                overrides: ["experiment=\(name.replacingOccurrences(of: ".yaml", with: ""))", "ckpt_path=x"],
+                environment: env)
             try config.requireComplete()
             #expect(try config.ints("data.dims").count == 2)
             #expect(try config.double("model.optimizer.lr") == (name.hasPrefix("train_synthetic") ? 1e-3 : 1e-4))
@@ -180,7 +187,10 @@ private let miniature: [String: String] = [
             if primary == "calibrate" {
                 let method = try config.string("calibration.method")
                 #expect(name.hasSuffix("_\(method).yaml"))
-                #expect(try config.doubleMatrix("calibration.bounds") == [[-20, 20], [-20, 20], [0, 150], [0, 150], [0, 300]])
+                #expect(
+                    try config.doubleMatrix("calibration.bounds") == [
+                        [-20, 20], [-20, 20], [0, 150], [0, 150], [0, 300],
+                    ])
                 #expect(try config.ints("calibration.curve_points") == [60, 70, 80, 90])
                 #expect(config.isNull("calibration.classes"))
                 #expect(try config.string("calibration.quantile") == "conformal")
@@ -200,14 +210,16 @@ private let miniature: [String: String] = [
         #expect(try config.ints("pipeline.calibration_sizes") == [10, 20, 50, 100, 200, 500, 1000])
         #expect(try config.string("data.trainval_root") == "./data/synthetic/trainval")
         #expect(config.isNull("experiment_name"))
-        let coco = try ConfigComposer.builtIn.compose(primary: "pipeline", overrides: ["data=coco"],
-                                                      environment: ["DATA_TRAINVAL_ROOT": "/coco/trainval", "DATA_TEST_ROOT": "/coco/test"])
+        let coco = try ConfigComposer.builtIn.compose(
+            primary: "pipeline", overrides: ["data=coco"],
+            environment: ["DATA_TRAINVAL_ROOT": "/coco/trainval", "DATA_TEST_ROOT": "/coco/test"])
         #expect(try coco.string("data.trainval_root") == "/coco/trainval")
         #expect(try coco.ints("data.dims") == [320, 240])
     }
 
     @Test func theAnatomyDataComposesWithItsSceneSizeAndAugmentation() throws {
-        let config = try ConfigComposer.builtIn.compose(primary: "pipeline", overrides: ["data=synthetic-anatomy"], environment: [:])
+        let config = try ConfigComposer.builtIn.compose(
+            primary: "pipeline", overrides: ["data=synthetic-anatomy"], environment: [:])
         #expect(try config.value(\.data.name) == "synthetic-anatomy")
         #expect(try config.value(\.data.root) == "./data/synthetic-anatomy")
         #expect(try config.value(\.data.generatorScene) == .anatomy)
@@ -215,7 +227,9 @@ private let miniature: [String: String] = [
         #expect(try config.value(\.data.dims) == [128, 96])
         #expect(try [config.value(\.data.generatorWidth), config.value(\.data.generatorHeight)] == [128, 96])
         #expect(try config.value(\.data.generatorTrain) == 300 && config.value(\.data.trainvalSplit) == "300")
-        #expect(try ExperimentData.augmentation(config: config) == .init(flipProbability: 0, maxRotationDegrees: 5, maxTranslation: 0.04, scaleRange: 0.9...1.1))
+        #expect(
+            try ExperimentData.augmentation(config: config)
+                == .init(flipProbability: 0, maxRotationDegrees: 5, maxTranslation: 0.04, scaleRange: 0.9...1.1))
         let person = try ConfigComposer.builtIn.compose(primary: "pipeline", overrides: [], environment: [:])
         #expect(try person.value(\.data.generatorScene) == .person)
     }
@@ -227,7 +241,8 @@ private let miniature: [String: String] = [
         let file = directory.appendingPathComponent("data/synthetic.yaml")
         let text = try String(contentsOf: file, encoding: .utf8)
         #expect(text.contains("  scene: person\n"))
-        try text.replacingOccurrences(of: "  scene: person\n", with: "").write(to: file, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "  scene: person\n", with: "").write(
+            to: file, atomically: true, encoding: .utf8)
         let config = try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
         #expect(config.node("data.generator.scene") == nil)
         #expect(try config.value(\.data.generatorScene, ifAbsent: .person) == .person)
@@ -236,29 +251,39 @@ private let miniature: [String: String] = [
     @Test func prepareGeneratesTheConfiguredScene() throws {
         let root = try scratchDirectory("anatomy")
         defer { try? FileManager.default.removeItem(at: root) }
-        let config = try ConfigComposer.builtIn.compose(primary: "train", overrides: [
-            "data=synthetic-anatomy", "paths.root_dir=\(root.path)", "data.generator.train=4", "data.trainval_split=4",
-            "data.generator.val=2", "data.generator.cal=2", "data.generator.test=2",
-        ], environment: [:])
+        let config = try ConfigComposer.builtIn.compose(
+            primary: "train",
+            overrides: [
+                "data=synthetic-anatomy", "paths.root_dir=\(root.path)", "data.generator.train=4",
+                "data.trainval_split=4",
+                "data.generator.val=2", "data.generator.cal=2", "data.generator.test=2",
+            ], environment: [:])
         let missing = #expect(throws: ExperimentError.self) { try ExperimentData.splits(config: config) }
-        #expect(missing?.description.contains("does not exist (run `kandinsky synth --scene anatomy` or `kandinsky pipeline` to generate it)") == true)
+        #expect(
+            missing?.description.contains(
+                "does not exist (run `kandinsky synth --scene anatomy` or `kandinsky pipeline` to generate it)") == true
+        )
         #expect(try ExperimentData.prepare(config: config, progressStyle: .silent))
         let splits = try ExperimentData.splits(config: config)
         #expect(splits.classNames == ["background", "organ"])
         let counts: [Int] = [splits.train.count, splits.validation.count, splits.calibration.count, splits.test.count]
         #expect(counts == [4, 2, 2, 2])
         #expect(splits.test.images.allSatisfy { $0.width == 128 && $0.height == 96 && $0.fileName.hasSuffix(".png") })
-        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("data/synthetic-anatomy/test/labels.json").path))
+        #expect(
+            FileManager.default.fileExists(
+                atPath: root.appendingPathComponent("data/synthetic-anatomy/test/labels.json").path))
     }
 
     @Test func predictNeedsACheckpointAndAnImage() throws {
-        let config = try ConfigComposer.builtIn.compose(primary: "predict", overrides: ["ckpt_path=m.safetensors"], environment: [:])
+        let config = try ConfigComposer.builtIn.compose(
+            primary: "predict", overrides: ["ckpt_path=m.safetensors"], environment: [:])
         #expect(throws: ConfigError.missingValue("image")) { try config.requireComplete() }
         #expect(try config.double("alpha") == 0.1)
     }
 
     @Test func experimentNameNamesTheRunFolder() throws {
-        let config = try ConfigComposer.builtIn.compose(primary: "train", overrides: ["experiment=train_synthetic-person_t300"], environment: [:])
+        let config = try ConfigComposer.builtIn.compose(
+            primary: "train", overrides: ["experiment=train_synthetic-person_t300"], environment: [:])
         #expect(try config.string("experiment_name") == "train_synthetic-person_t300")
     }
 }

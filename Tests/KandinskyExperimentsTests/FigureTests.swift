@@ -1,11 +1,12 @@
 import Foundation
-import KandinskyTestSupport
 import KandinskyCalibration
 import KandinskyCore
 import KandinskyData
-import Testing
-@testable import KandinskyExperiments
 import KandinskyPlots
+import KandinskyTestSupport
+import Testing
+
+@testable import KandinskyExperiments
 
 /// The report's colour bars, legends, captions and prediction-set charts.
 @Suite struct FigureTests {
@@ -27,12 +28,13 @@ import KandinskyPlots
         for i in 0..<n {
             for y in 0..<h {
                 for x in 0..<w {
-                    let expected = switch (targets[i, 1, y, x] == 1, sets[i, 1, y, x] == 1) {
-                    case (true, true): FigureCollector.setLegend[0].colour
-                    case (false, true): FigureCollector.setLegend[1].colour
-                    case (true, false): FigureCollector.setLegend[2].colour
-                    case (false, false): FigureCollector.setLegend[3].colour
-                    }
+                    let expected =
+                        switch (targets[i, 1, y, x] == 1, sets[i, 1, y, x] == 1) {
+                        case (true, true): FigureCollector.setLegend[0].colour
+                        case (false, true): FigureCollector.setLegend[1].colour
+                        case (true, false): FigureCollector.setLegend[2].colour
+                        case (false, false): FigureCollector.setLegend[3].colour
+                        }
                     let o = ((i * (h + gap) + y) * w + x) * 3
                     #expect(RGB(strip.pixels[o], strip.pixels[o + 1], strip.pixels[o + 2]) == expected)
                 }
@@ -72,7 +74,8 @@ import KandinskyPlots
     @Test func viridisBarHasTheMapsAnchorsAndTheMissingColour() {
         let bar = ColourBar(range: 0...0.25, scale: .viridis, title: ["CE"], missing: (RGB(128, 128, 128), ["no CE"]))
         let svg = bar.svg(x: 0, y: 0, id: "v")
-        // Nine stops at the anchors of the map: dark violet (68, 1, 84) at the bottom, yellow (253, 231, 37) at the top.
+        // Nine stops at the anchors of the map: dark violet (68, 1, 84) at the bottom, yellow (253, 231, 37) at the
+        // top.
         #expect(svg.components(separatedBy: "<stop ").count - 1 == 9)
         #expect(svg.contains("<stop offset=\"0.0\" stop-color=\"#440154\"/>"))
         #expect(svg.contains("<stop offset=\"1.0\" stop-color=\"#fde725\"/>"))
@@ -87,24 +90,39 @@ import KandinskyPlots
     }
 
     @Test func thetaIsRoundedToATenthOfAPixel() {
-        #expect(FigureCollector.thetaCaption(.numbers([12.3456, -4.04, 10, 20.26, 30.06]))
-            == "θ = (cx 12.3, cy −4.0, r1 10.0, r2 20.3, r3 30.1)")
+        #expect(
+            FigureCollector.thetaCaption(.numbers([12.3456, -4.04, 10, 20.26, 30.06]))
+                == "θ = (cx 12.3, cy −4.0, r1 10.0, r2 20.3, r3 30.1)")
         // Several grouped classes: an object by class index, listed in class order.
-        #expect(FigureCollector.thetaCaption(.perClass([2: .numbers([0.04, -0.04, 1, 2, 3]),
-                                                          1: .numbers([12.3456, 0, 5.55, 6.66, 7.77])]))
-            == "class 1: θ = (cx 12.3, cy 0.0, r1 5.5, r2 6.7, r3 7.8); class 2: θ = (cx 0.0, cy 0.0, r1 1.0, r2 2.0, r3 3.0)")
-        #expect(FigureCollector.thetaValues(.perClass([2: .integers([1, 2, 3, 4, 5])]), classIndex: 2)
-            == [1, 2, 3, 4, 5])
+        #expect(
+            FigureCollector.thetaCaption(
+                .perClass([
+                    2: .numbers([0.04, -0.04, 1, 2, 3]),
+                    1: .numbers([12.3456, 0, 5.55, 6.66, 7.77]),
+                ]))
+                == "class 1: θ = (cx 12.3, cy 0.0, r1 5.5, r2 6.7, r3 7.8); class 2: θ = (cx 0.0, cy 0.0, r1 1.0, r2 2.0, r3 3.0)"
+        )
+        #expect(
+            FigureCollector.thetaValues(.perClass([2: .integers([1, 2, 3, 4, 5])]), classIndex: 2)
+                == [1, 2, 3, 4, 5])
         #expect(FigureCollector.thetaCaption("not a list") == nil)
         #expect(DrawLabel(index: 0, count: 20, seed: 42).text == "draw 1 of 20 (seed 42)")
     }
 
     @Test func groupLegendsNameTheGroups() {
-        let annuli = FigureCollector.groupLegend(method: "gen-ann", groupCount: 4, parameters: "{}", theta: [1.04, 2, 10.26, 20, 30])
-        #expect(annuli.entries.map(\.label) == ["group 0 (disc, r ≤ 10.3)", "group 1 (ring, r ≤ 20.0)", "group 2 (ring, r ≤ 30.0)", "group 3 (outside)"])
+        let annuli = FigureCollector.groupLegend(
+            method: "gen-ann", groupCount: 4, parameters: "{}", theta: [1.04, 2, 10.26, 20, 30])
+        #expect(
+            annuli.entries.map(\.label) == [
+                "group 0 (disc, r ≤ 10.3)", "group 1 (ring, r ≤ 20.0)", "group 2 (ring, r ≤ 30.0)", "group 3 (outside)",
+            ])
         #expect(annuli.title == ["gen-ann groups", "centre (1.0, 2.0)"])
-        let clusters = FigureCollector.groupLegend(method: "kmeans", groupCount: 4, parameters: "{\"clusterCount\": 3}", theta: nil)
-        #expect(clusters.entries.map(\.label) == ["group 0 (lowest curves)", "group 1", "group 2 (highest curves)", "group 3 (no score)"])
+        let clusters = FigureCollector.groupLegend(
+            method: "kmeans", groupCount: 4, parameters: "{\"clusterCount\": 3}", theta: nil)
+        #expect(
+            clusters.entries.map(\.label) == [
+                "group 0 (lowest curves)", "group 1", "group 2 (highest curves)", "group 3 (no score)",
+            ])
         // Colours as the mask's heat map draws labels 0…3: viridis at 0, 1/3, 2/3 and 1.
         #expect(clusters.entries.first?.colour == RGB(68, 1, 84) && clusters.entries.last?.colour == RGB(253, 231, 37))
     }
@@ -112,7 +130,8 @@ import KandinskyPlots
     /// Outputs of 2 test images, 2 classes, 4 × 6 pixels: class 1 is the left half.
     static func outputs() -> NetworkOutputs {
         let (n, c, h, w) = (2, 2, 4, 6)
-        var probabilities: [Float16] = [], targets: [UInt8] = []
+        var probabilities: [Float16] = []
+        var targets: [UInt8] = []
         for image in 0..<n {
             for k in 0..<c {
                 for y in 0..<h {
@@ -125,16 +144,18 @@ import KandinskyPlots
                 }
             }
         }
-        return NetworkOutputs(probabilities: HalfTensor(shape: [n, c, h, w], scalars: probabilities),
-                              targets: ShapedArray(shape: [n, c, h, w], scalars: targets))
+        return NetworkOutputs(
+            probabilities: HalfTensor(shape: [n, c, h, w], scalars: probabilities),
+            targets: ShapedArray(shape: [n, c, h, w], scalars: targets))
     }
 
     /// Curves of 3 levels rising from 0.2 to 0.8 at every pixel, grouped as `groups` says.
     static func curves(method: String, parameters: String = "{}", groups: PixelGroups? = nil) -> CalibratedCurves {
         let (q, c, h, w) = (3, 2, 4, 6)
         let values = (0..<q).flatMap { k in [Float](repeating: 0.2 + 0.3 * Float(k), count: c * h * w) }
-        return CalibratedCurves(curves: Tensor(shape: [q, c, h, w], scalars: values), method: method, parameters: parameters,
-                                calibrationImageCount: 10, groups: groups)
+        return CalibratedCurves(
+            curves: Tensor(shape: [q, c, h, w], scalars: values), method: method, parameters: parameters,
+            calibrationImageCount: 10, groups: groups)
     }
 
     @Test func reportCarriesLegendsBarsDrawsAndTheta() throws {
@@ -145,40 +166,60 @@ import KandinskyPlots
         let clusters = ShapedArray<Int32>(shape: [4, 6], scalars: (0..<24).map { Int32($0 % 3) })
         let strategies = [
             Self.curves(method: "pixel"),
-            Self.curves(method: "kmeans", parameters: "{\"clusterCount\": 3}",
-                        groups: PixelGroups(labels: [nil, clusters], groupCounts: [0, 3])),
-            Self.curves(method: "gen-ann", groups: PixelGroups(labels: [nil, rings], groupCounts: [0, 4],
-                                                               findings: ["theta": .numbers([12.3456, -4.04, 10.2, 20.5, 30.1])])),
+            Self.curves(
+                method: "kmeans", parameters: "{\"clusterCount\": 3}",
+                groups: PixelGroups(labels: [nil, clusters], groupCounts: [0, 3])),
+            Self.curves(
+                method: "gen-ann",
+                groups: PixelGroups(
+                    labels: [nil, rings], groupCounts: [0, 4],
+                    findings: ["theta": .numbers([12.3456, -4.04, 10.2, 20.5, 30.1])])),
         ]
         let collector = FigureCollector(directory: directory)
         for curves in strategies {
-            let result = try CoverageEvaluation(binCount: 4, classIndex: 1).evaluate(curves, probabilities: outputs.probabilities, targets: outputs.targets)
-            try collector.add(curves: curves, result: result, size: 10, draw: DrawLabel(index: 0, count: 20, seed: 42), testOutputs: outputs,
-                              alpha: 0.1, exampleImages: 2, classIndex: 1)
+            let result = try CoverageEvaluation(binCount: 4, classIndex: 1).evaluate(
+                curves, probabilities: outputs.probabilities, targets: outputs.targets)
+            try collector.add(
+                curves: curves, result: result, size: 10, draw: DrawLabel(index: 0, count: 20, seed: 42),
+                testOutputs: outputs,
+                alpha: 0.1, exampleImages: 2, classIndex: 1)
         }
         // One row per size for the maps, masks and sets, one diagram per calibration.
-        #expect(collector.figures.map(\.section) == ["Coverage-error maps", "Coverage diagrams", "Coverage diagrams", "Coverage diagrams",
-                                                     "Kandinsky masks", "Example prediction sets (α = 0.1)"])
+        #expect(
+            collector.figures.map(\.section) == [
+                "Coverage-error maps", "Coverage diagrams", "Coverage diagrams", "Coverage diagrams",
+                "Kandinsky masks", "Example prediction sets (α = 0.1)",
+            ])
         #expect(collector.figures.allSatisfy { $0.title.contains("draw 1 of 20 (seed 42)") })
         let masks = try #require(collector.figures.first { $0.section == "Kandinsky masks" })
-        #expect(masks.title.contains("gen-ann: 4 groups of class 1; θ = (cx 12.3, cy −4.0, r1 10.2, r2 20.5, r3 30.1)."))
+        #expect(
+            masks.title.contains("gen-ann: 4 groups of class 1; θ = (cx 12.3, cy −4.0, r1 10.2, r2 20.5, r3 30.1)."))
         #expect(masks.title.contains("kmeans: 3 groups of class 1."))
 
-        try ReportWriter(directory: directory).write(summary: ReportTests.study(pixelAtLargest: 0.01), figures: collector.figures, title: "Study")
+        try ReportWriter(directory: directory).write(
+            summary: ReportTests.study(pixelAtLargest: 0.01), figures: collector.figures, title: "Study")
         let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
-        let legend = ["in the set and the true class", "in the set, not the true class", "true class, missed", "neither",
-                      "target mask", "white: class 1", "probability", "of class 1", "prediction set",
-                      "pixelwise coverage", "error CE₄", "≥ 0.25", "no CE: the test set",
-                      "group 0 (disc, r ≤ 10.2)", "group 3 (outside)", "centre (12.3, −4.0)", "group 0 (lowest curves)",
-                      "pixel", "test image 1", "test image 2"]
+        let legend = [
+            "in the set and the true class", "in the set, not the true class", "true class, missed", "neither",
+            "target mask", "white: class 1", "probability", "of class 1", "prediction set",
+            "pixelwise coverage", "error CE₄", "≥ 0.25", "no CE: the test set",
+            "group 0 (disc, r ≤ 10.2)", "group 3 (outside)", "centre (12.3, −4.0)", "group 0 (lowest curves)",
+            "pixel", "test image 1", "test image 2",
+        ]
         for text in legend { #expect(html.contains(">\(text)</text>"), "\(text)") }
         #expect(html.contains(">mean CE 0.") && html.contains("draw 1 of 20 (seed 42)"))
         // Three CE maps, two masks, the target and probability strips and three sets.
         #expect(html.components(separatedBy: "<image ").count - 1 == 3 + 2 + (2 + 3))
         // report.md links the PNGs in a table and shows the keys from their own SVG files.
         let markdown = try String(contentsOf: directory.appendingPathComponent("report.md"), encoding: .utf8)
-        #expect(markdown.contains("| ![pixel](ce_map_pixel-n10.png) | ![kmeans](ce_map_kmeans-n10.png) | ![gen-ann](ce_map_gen-ann-n10.png) |"))
-        for file in ["key_ce_map.svg", "key_sets.svg", "key_probability.svg", "key_mask_gen-ann-n10.svg", "sets_target.png", "sets_gen-ann-n10.png"] {
+        #expect(
+            markdown.contains(
+                "| ![pixel](ce_map_pixel-n10.png) | ![kmeans](ce_map_kmeans-n10.png) | ![gen-ann](ce_map_gen-ann-n10.png) |"
+            ))
+        for file in [
+            "key_ce_map.svg", "key_sets.svg", "key_probability.svg", "key_mask_gen-ann-n10.svg", "sets_target.png",
+            "sets_gen-ann-n10.png",
+        ] {
             #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path), "\(file)")
         }
         let key = try String(contentsOf: directory.appendingPathComponent("key_sets.svg"), encoding: .utf8)
@@ -189,19 +230,39 @@ import KandinskyPlots
     /// predates the audit (`sets == nil`), and some values are NaN.
     static func auditedStudy() -> StudySummary {
         func cell(_ s: String, _ n: Int, _ sets: [StudySummary.SetAudit]?) -> StudySummary.Cell {
-            .init(strategy: s, calibrationImages: n, meanPixelCE: [0.2, 0.21, 0.22], marginalCE: [0.1, 0.1, 0.1], seconds: [1, 1, 1], sets: sets)
+            .init(
+                strategy: s, calibrationImages: n, meanPixelCE: [0.2, 0.21, 0.22], marginalCE: [0.1, 0.1, 0.1],
+                seconds: [1, 1, 1], sets: sets)
         }
         func audit(_ alpha: Double, _ coverage: [Double], _ size: [Double]) -> StudySummary.SetAudit {
             .init(alpha: alpha, perImageCoverage: coverage, meanSetSize: size, alwaysInShare: [0, 0, 0])
         }
-        return StudySummary(dataset: "synthetic", seed: 7, imageSize: [4, 6], testImages: 2, coverageBins: 4, cells: [
-            cell("pixel", 10, [audit(0.2, [0.8, 0.82, 0.84], [1.5, 1.5, 1.5]), audit(0.1, [0.9, 0.9, 0.9], [1.8, 1.8, 1.8])]),
-            cell("pixel", 20, nil),
-            cell("pixel", 50, [audit(0.2, [0.81, 0.8, 0.79], [1.4, 1.4, 1.4]), audit(0.1, [.nan, .nan, .nan], [1.7, 1.7, 1.7])]),
-            cell("kmeans", 10, [audit(0.2, [0.85, 0.85, 0.85], [1.6, 1.6, 1.6]), audit(0.1, [.nan, 0.9, 0.92], [1.9, 1.9, 1.9])]),
-            cell("kmeans", 20, [audit(0.2, [0.8, 0.8, 0.8], [1.5, 1.5, 1.5]), audit(0.1, [0.91, 0.91, 0.91], [1.8, 1.8, 1.8])]),
-            cell("kmeans", 50, [audit(0.2, [0.8, 0.8, 0.8], [.nan, .nan, .nan]), audit(0.1, [0.9, 0.9, 0.9], [1.7, 1.7, 1.7])]),
-        ])
+        return StudySummary(
+            dataset: "synthetic", seed: 7, imageSize: [4, 6], testImages: 2, coverageBins: 4,
+            cells: [
+                cell(
+                    "pixel", 10,
+                    [audit(0.2, [0.8, 0.82, 0.84], [1.5, 1.5, 1.5]), audit(0.1, [0.9, 0.9, 0.9], [1.8, 1.8, 1.8])]),
+                cell("pixel", 20, nil),
+                cell(
+                    "pixel", 50,
+                    [
+                        audit(0.2, [0.81, 0.8, 0.79], [1.4, 1.4, 1.4]),
+                        audit(0.1, [.nan, .nan, .nan], [1.7, 1.7, 1.7]),
+                    ]),
+                cell(
+                    "kmeans", 10,
+                    [
+                        audit(0.2, [0.85, 0.85, 0.85], [1.6, 1.6, 1.6]),
+                        audit(0.1, [.nan, 0.9, 0.92], [1.9, 1.9, 1.9]),
+                    ]),
+                cell(
+                    "kmeans", 20,
+                    [audit(0.2, [0.8, 0.8, 0.8], [1.5, 1.5, 1.5]), audit(0.1, [0.91, 0.91, 0.91], [1.8, 1.8, 1.8])]),
+                cell(
+                    "kmeans", 50,
+                    [audit(0.2, [0.8, 0.8, 0.8], [.nan, .nan, .nan]), audit(0.1, [0.9, 0.9, 0.9], [1.7, 1.7, 1.7])]),
+            ])
     }
 
     @Test func coverageChartsAtTheSmallestAndMiddleSize() throws {
@@ -211,7 +272,10 @@ import KandinskyPlots
         let charts = StudyCharts.coverageAgainstAlpha(summary)
         #expect(charts.count == 2)
         // Per chart: pixel, kmeans and the dashed target.
-        #expect(charts.map { $0.series.map(\.name) } == [["pixel", "kmeans", "target 1 − α"], ["pixel (no data)", "kmeans", "target 1 − α"]])
+        #expect(
+            charts.map { $0.series.map(\.name) } == [
+                ["pixel", "kmeans", "target 1 − α"], ["pixel (no data)", "kmeans", "target 1 − α"],
+            ])
         #expect(charts.map { $0.series.map(\.points.count) } == [[2, 2, 2], [0, 2, 2]])
         let kmeans = charts[0].series[1]
         // At α = 0.1 the NaN draw is left out: the mean of 0.90 and 0.92, whose resample means
@@ -225,9 +289,12 @@ import KandinskyPlots
         #expect(charts[0].yDomain == charts[1].yDomain)
         for chart in charts {
             let svg = chart.svg
-            #expect(svg.components(separatedBy: "<circle").count - 1 == chart.series.filter { $0.style == .data }.map(\.points.count).reduce(0, +))
+            #expect(
+                svg.components(separatedBy: "<circle").count - 1
+                    == chart.series.filter { $0.style == .data }.map(\.points.count).reduce(0, +))
             #expect(svg.contains("stroke-dasharray=\"6,4\""))
-            #expect(svg.contains(">α (miscoverage level)</text>") && svg.contains(">per-image coverage (fraction)</text>"))
+            #expect(
+                svg.contains(">α (miscoverage level)</text>") && svg.contains(">per-image coverage (fraction)</text>"))
         }
     }
 
@@ -253,8 +320,10 @@ import KandinskyPlots
     }
 
     @Test func aLineBreaksAtAMissingPointAndAnEmptyChartSaysSo() {
-        let broken = LineChart(title: "t", xLabel: "x", yLabel: "y",
-                               series: [.init(name: "s", points: [(1, 1), (2, .nan), (3, 3), (4, 4)])]).svg
+        let broken = LineChart(
+            title: "t", xLabel: "x", yLabel: "y",
+            series: [.init(name: "s", points: [(1, 1), (2, .nan), (3, 3), (4, 4)])]
+        ).svg
         #expect(broken.components(separatedBy: "<polyline").count - 1 == 1)
         #expect(broken.components(separatedBy: "<circle").count - 1 == 3)
         let empty = LineChart(title: "t", xLabel: "x", yLabel: "y", series: [.init(name: "s", points: [])]).svg

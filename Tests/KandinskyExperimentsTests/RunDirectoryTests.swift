@@ -13,7 +13,8 @@ struct RunDirectoryTests {
     }
 
     func config() throws -> Config {
-        try ConfigComposer.builtIn.compose(primary: "train", overrides: ["paths.root_dir=\(root.path)"], environment: [:])
+        try ConfigComposer.builtIn.compose(
+            primary: "train", overrides: ["paths.root_dir=\(root.path)"], environment: [:])
     }
 
     /// Two runs started within the same second get folders of their own (they used to share
@@ -65,7 +66,8 @@ struct RunDirectoryTests {
         let error = #expect(throws: ExperimentError.self) {
             try RunDirectory(config: try config(), task: "train", timestamped: true)
         }
-        #expect(error?.description.hasPrefix("cannot create the log folder \(root.path)/logs/train/runs/default") == true)
+        #expect(
+            error?.description.hasPrefix("cannot create the log folder \(root.path)/logs/train/runs/default") == true)
         #expect(error?.kind == .cannotWrite && error?.underlying != nil)
     }
 }

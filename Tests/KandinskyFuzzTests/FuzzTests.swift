@@ -19,9 +19,13 @@ import Testing
 struct FuzzTests {
     @Test(".npy files (NumpyFile), the header dictionary mutated as tokens and as bytes")
     func numpy() throws {
-        try fuzzFile(parser: "npy", seeds: seedFiles(withExtension: "npy"), mutate: { bytes, _, generator in
-            Bool.random(using: &generator) ? Self.mutateNumpyHeader(&bytes, using: &generator) : mutateBytes(&bytes, using: &generator)
-        }) { url throws(FileFormatError) in
+        try fuzzFile(
+            parser: "npy", seeds: seedFiles(withExtension: "npy"),
+            mutate: { bytes, _, generator in
+                Bool.random(using: &generator)
+                    ? Self.mutateNumpyHeader(&bytes, using: &generator) : mutateBytes(&bytes, using: &generator)
+            }
+        ) { url throws(FileFormatError) in
             _ = try NumpyFile.read(contentsOf: url)
         }
     }
@@ -29,9 +33,12 @@ struct FuzzTests {
     @Test("safetensors files (SafetensorsFile), the header JSON mutated as JSON and as bytes")
     func safetensors() throws {
         var seeds = seedFiles(withExtension: "safetensors")
-        var small = SafetensorsFile(tensors: [("a", .float32(ShapedArray(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6]))),
-                                              ("b", .uint8(ShapedArray(shape: [4], scalars: [0, 1, 2, 3])))],
-                                    metadata: ["format": "pt"])
+        var small = SafetensorsFile(
+            tensors: [
+                ("a", .float32(ShapedArray(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6]))),
+                ("b", .uint8(ShapedArray(shape: [4], scalars: [0, 1, 2, 3]))),
+            ],
+            metadata: ["format": "pt"])
         seeds.append(try seedBytes(writtenTo: "seed.safetensors") { try small.write(to: $0) })
         small.tensors.removeAll()
         seeds.append(try seedBytes(writtenTo: "seed.safetensors") { try small.write(to: $0) })
@@ -50,26 +57,36 @@ struct FuzzTests {
         var values = [Float](repeating: 0, count: 4 * 2 * 6)
         for k in 0..<4 {
             for i in 0..<6 { values[k * 12 + i] = Float(k) * 0.2 + Float(i) * 0.01 }
-            for i in 0..<6 { values[k * 12 + 6 + i] = k == 3 && labels.scalars[i] == 2 ? .infinity : Float(k) * 0.2 + Float(labels.scalars[i]) * 0.05 }
+            for i in 0..<6 {
+                values[k * 12 + 6 + i] =
+                    k == 3 && labels.scalars[i] == 2 ? .infinity : Float(k) * 0.2 + Float(labels.scalars[i]) * 0.05
+            }
         }
         let groups = PixelGroups(labels: [nil, labels], groupCounts: [0, 3])
-        let grouped = CalibratedCurves(curves: Tensor(shape: [4, 2, 2, 3], scalars: values), method: "kmeans", calibrationImageCount: 7,
-                                       rule: .conformal, groups: groups, groupSampleCounts: [nil, [4, 5, 6]], groupImageCounts: [nil, [3, 3, 2]])
+        let grouped = CalibratedCurves(
+            curves: Tensor(shape: [4, 2, 2, 3], scalars: values), method: "kmeans", calibrationImageCount: 7,
+            rule: .conformal, groups: groups, groupSampleCounts: [nil, [4, 5, 6]], groupImageCounts: [nil, [3, 3, 2]])
         var ownValues = values
         for k in 0..<4 { ownValues[k * 12 + 7] = min(ownValues[k * 12 + 7] + 0.01, 1) }
-        let ownCurves = CalibratedCurves(curves: Tensor(shape: [4, 2, 2, 3], scalars: ownValues), method: "kmeans", calibrationImageCount: 7,
-                                         rule: .conformal, groups: groups, groupSampleCounts: [nil, [4, 5, 6]])
+        let ownCurves = CalibratedCurves(
+            curves: Tensor(shape: [4, 2, 2, 3], scalars: ownValues), method: "kmeans", calibrationImageCount: 7,
+            rule: .conformal, groups: groups, groupSampleCounts: [nil, [4, 5, 6]])
         var linearValues = values.map { $0 == .infinity ? 0.9 : $0 }
         for k in 0..<4 { linearValues[k * 12 + 7] = .nan }
-        let linear = CalibratedCurves(curves: Tensor(shape: [4, 2, 2, 3], scalars: linearValues), method: "pixel",
-                                      calibrationImageCount: 7, rule: .linear)
+        let linear = CalibratedCurves(
+            curves: Tensor(shape: [4, 2, 2, 3], scalars: linearValues), method: "pixel",
+            calibrationImageCount: 7, rule: .linear)
         #expect(grouped.safetensors["nc_group_curves_class1"]?.shape == [4, 3])
         #expect(ownCurves.safetensors["nc_curves_class1"]?.shape == [4, 2, 3])
-        let files = [grouped.safetensors, ownCurves.safetensors, linear.safetensors, grouped.safetensors(layout: .dense)]
-        var seeds = try files
+        let files = [
+            grouped.safetensors, ownCurves.safetensors, linear.safetensors, grouped.safetensors(layout: .dense),
+        ]
+        var seeds =
+            try files
             .map { file in try seedBytes(writtenTo: "seed-cmodel.safetensors") { try file.write(to: $0) } }
         let formatTwo = Fixtures(ofTestTarget: "KandinskyCalibrationTests").url("format2")
-        for name in try FileManager.default.contentsOfDirectory(atPath: formatTwo.path).sorted() where name.hasSuffix(".safetensors") {
+        for name in try FileManager.default.contentsOfDirectory(atPath: formatTwo.path).sorted()
+        where name.hasSuffix(".safetensors") {
             seeds.append(Array(try Data(contentsOf: formatTwo.appendingPathComponent(name))))
         }
         #expect(seeds.count == 7)
@@ -86,13 +103,19 @@ struct FuzzTests {
         let t = ShapedArray<UInt8>(shape: [2, 3, 2, 2], scalars: (0..<24).map { $0 % 3 == 0 ? 1 : 0 })
         let seeds = try [
             ScoreStore(probabilities: p, targets: t),
-            ScoreStore(probabilities: HalfTensor(shape: [3, 1, 1, 3],
-                                                 scalars: [0.5, 0.25, 1, 0, 0.75, 0.5, 0.125, 1, 0]),
-                       targets: ShapedArray(shape: [3, 1, 1, 3], repeating: 1), precision: .halfProbabilities),
+            ScoreStore(
+                probabilities: HalfTensor(
+                    shape: [3, 1, 1, 3],
+                    scalars: [0.5, 0.25, 1, 0, 0.75, 0.5, 0.125, 1, 0]),
+                targets: ShapedArray(shape: [3, 1, 1, 3], repeating: 1), precision: .halfProbabilities),
         ].map { store in try seedBytes(writtenTo: "seed.kscores") { try store.write(to: $0) } }
-        try fuzzFile(parser: "kscores", seeds: seeds, mutate: { bytes, _, generator in
-            Bool.random(using: &generator) ? Self.mutateScoreHeader(&bytes, using: &generator) : mutateBytes(&bytes, using: &generator)
-        }) { url throws(FileFormatError) in
+        try fuzzFile(
+            parser: "kscores", seeds: seeds,
+            mutate: { bytes, _, generator in
+                Bool.random(using: &generator)
+                    ? Self.mutateScoreHeader(&bytes, using: &generator) : mutateBytes(&bytes, using: &generator)
+            }
+        ) { url throws(FileFormatError) in
             _ = try ScoreStore.read(contentsOf: url)
         }
     }
@@ -101,10 +124,14 @@ struct FuzzTests {
     /// a boundary value, so mutations reach past the magic.
     static func mutateScoreHeader(_ bytes: inout [UInt8], using generator: inout SeededGenerator) -> [String] {
         guard bytes.count >= 60 else { return mutateBytes(&bytes, using: &generator) }
-        let fields: [(String, Int, Int)] = [("version", 8, 4), ("precision", 12, 4), ("N", 16, 8), ("C", 24, 8), ("H", 32, 8),
-                                            ("W", 40, 8), ("S", 48, 8), ("counts[0]", 56, 4)]
+        let fields: [(String, Int, Int)] = [
+            ("version", 8, 4), ("precision", 12, 4), ("N", 16, 8), ("C", 24, 8), ("H", 32, 8),
+            ("W", 40, 8), ("S", 48, 8), ("counts[0]", 56, 4),
+        ]
         let (name, offset, width) = fields.randomElement(using: &generator)!
-        let values: [UInt64] = [0, 1, 2, 3, 0xFF, 0xFFFF_FFFF, 0x1_0000_0000, UInt64.max, UInt64(bytes.count), UInt64(bytes.count / 6)]
+        let values: [UInt64] = [
+            0, 1, 2, 3, 0xFF, 0xFFFF_FFFF, 0x1_0000_0000, UInt64.max, UInt64(bytes.count), UInt64(bytes.count / 6),
+        ]
         let value = values.randomElement(using: &generator)!
         for j in 0..<width { bytes[offset + j] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(j))) }
         return ["\(name) = \(value)"]
@@ -129,26 +156,36 @@ struct FuzzTests {
         let seeds = Self.manifestSeeds.map { Array($0.utf8) }
         let harness = FuzzHarness(parser: "coco")
         expectRegressionsRefused(parser: "coco", harness: harness) { bytes, _ in Self.manifestOutcome(bytes) }
-        let counts = harness.campaign(seeds: seeds, mutate: { bytes, _, generator in
-            if Int.random(in: 0..<4, using: &generator) == 0 { return mutateBytes(&bytes, using: &generator) }
-            var text = String(decoding: bytes, as: UTF8.self)
-            let names = mutateJSON(&text, using: &generator)
-            bytes = Array(text.utf8)
-            return names
-        }) { bytes, _ in Self.manifestOutcome(bytes) }
+        let counts = harness.campaign(
+            seeds: seeds,
+            mutate: { bytes, _, generator in
+                if Int.random(in: 0..<4, using: &generator) == 0 { return mutateBytes(&bytes, using: &generator) }
+                var text = String(decoding: bytes, as: UTF8.self)
+                let names = mutateJSON(&text, using: &generator)
+                bytes = Array(text.utf8)
+                return names
+            }
+        ) { bytes, _ in Self.manifestOutcome(bytes) }
         expectBothOutcomes(counts, harness)
     }
 
     @Test("PNG images (libpng), chunk fields edited with valid CRCs")
     func png() throws {
-        try fuzzImages(parser: "png", seeds: seedFiles(withExtension: "png") + [Array(PNGImage.encode(rgb8: Self.pixels, width: 5, height: 3))]) { bytes, generator in
-            Bool.random(using: &generator) ? PNGChunks.mutate(&bytes, using: &generator) : mutateBytes(&bytes, using: &generator)
+        try fuzzImages(
+            parser: "png",
+            seeds: seedFiles(withExtension: "png") + [Array(PNGImage.encode(rgb8: Self.pixels, width: 5, height: 3))]
+        ) { bytes, generator in
+            Bool.random(using: &generator)
+                ? PNGChunks.mutate(&bytes, using: &generator) : mutateBytes(&bytes, using: &generator)
         }
     }
 
     @Test("JPEG images (libjpeg-turbo), frame header fields edited")
     func jpeg() throws {
-        try fuzzImages(parser: "jpeg", seeds: seedFiles(withExtension: "jpg") + [Array(JPEGImage.encode(rgb8: Self.pixels, width: 5, height: 3))]) { bytes, generator in
+        try fuzzImages(
+            parser: "jpeg",
+            seeds: seedFiles(withExtension: "jpg") + [Array(JPEGImage.encode(rgb8: Self.pixels, width: 5, height: 3))]
+        ) { bytes, generator in
             JPEGMarkers.mutate(&bytes, using: &generator)
         }
     }
@@ -164,8 +201,9 @@ struct FuzzTests {
             try manifest.validate(file: "fuzz.json")
             let byImage = manifest.annotationsByImage()
             for image in manifest.images where image.width * image.height <= 1 << 16 {
-                _ = try COCOManifest.target(height: image.height, width: image.width, annotations: byImage[image.id] ?? [],
-                                            categories: manifest.categories, file: "fuzz.json")
+                _ = try COCOManifest.target(
+                    height: image.height, width: image.width, annotations: byImage[image.id] ?? [],
+                    categories: manifest.categories, file: "fuzz.json")
             }
             // What was accepted is written back and read again unchanged.
             let again = try COCOManifest.decode(manifest.encoded(), file: "fuzz-rewritten.json")
@@ -183,8 +221,11 @@ struct FuzzTests {
         do throws(DataError) {
             _ = try RGBImage(decoding: data, file: "fuzz", expectedSize: expected)
             return .success
-        } catch where error.kind == .imageSizeMismatch {
-            do throws(DataError) { _ = try RGBImage(decoding: data, file: "fuzz"); return .typedError } catch { return .typedError }
+        } catch  where error.kind == .imageSizeMismatch {
+            do throws(DataError) {
+                _ = try RGBImage(decoding: data, file: "fuzz")
+                return .typedError
+            } catch { return .typedError }
         } catch {
             return .typedError
         }
@@ -217,7 +258,8 @@ struct FuzzTests {
         var mask = [UInt8](repeating: 0, count: 6 * 8)
         for y in 1..<5 { for x in 2..<7 { mask[y * 8 + x] = 1 } }
         let compressed = RunLengthEncoding(mask: mask, height: 6, width: 8).compressedCounts
-        let images = #"[{"id": 1, "file_name": "a.jpg", "width": 8, "height": 6, "license": 3}, {"id": 2, "file_name": "b.png", "width": 5, "height": 4}]"#
+        let images =
+            #"[{"id": 1, "file_name": "a.jpg", "width": 8, "height": 6, "license": 3}, {"id": 2, "file_name": "b.png", "width": 5, "height": 4}]"#
         let categories = #"[{"id": 1, "name": "person", "supercategory": "person"}, {"id": 2, "name": "clutter"}]"#
         return [
             #"{"info": {"year": 2017, "notes": ["a", 1.5, null, true]}, "images": \#(images), "categories": \#(categories), "annotations": [{"id": 10, "image_id": 1, "category_id": 1, "segmentation": [[1, 1, 6.5, 1, 6.5, 4.25, 1, 4.25], [0, 0, 2, 0, 2, 2]], "area": 20.5, "bbox": [1, 1, 5.5, 3.25], "iscrowd": 0}, {"id": 11, "image_id": 2, "category_id": 2, "segmentation": [], "iscrowd": 0}]}"#,
@@ -231,28 +273,37 @@ struct FuzzTests {
     /// The parity fixtures of the other test targets, written by numpy, safetensors, Pillow and
     /// libjpeg (one copy, read in place): `.npy` and safetensors files of KandinskyCoreTests,
     /// PNG and JPEG images of KandinskyDataTests.
-    static let seedDirectories = [Fixtures(ofTestTarget: "KandinskyCoreTests").url("npy"),
-                                  Fixtures(ofTestTarget: "KandinskyCoreTests").url("safetensors"),
-                                  Fixtures(ofTestTarget: "KandinskyDataTests").url("images")]
+    static let seedDirectories = [
+        Fixtures(ofTestTarget: "KandinskyCoreTests").url("npy"),
+        Fixtures(ofTestTarget: "KandinskyCoreTests").url("safetensors"),
+        Fixtures(ofTestTarget: "KandinskyDataTests").url("images"),
+    ]
 
     /// The seed files with the given extension, in name order.
     func seedFiles(withExtension ext: String) -> [[UInt8]] {
         Self.seedDirectories.flatMap { directory in
             let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-            return names.filter { $0.hasSuffix("." + ext) }.sorted().map { Array(try! Data(contentsOf: directory.appendingPathComponent($0))) }
+            return names.filter { $0.hasSuffix("." + ext) }.sorted().map {
+                Array(try! Data(contentsOf: directory.appendingPathComponent($0)))
+            }
         }
     }
 
     /// Runs a campaign whose parser reads a file: each input is written to one scratch file first.
     /// An input is accepted when `read` returns and refused when it throws its typed error `E`.
-    func fuzzFile<E: Error>(parser: String, seeds: [[UInt8]], mutate: (inout [UInt8], Int, inout SeededGenerator) -> [String],
-                            _ read: (URL) throws(E) -> Void) throws {
+    func fuzzFile<E: Error>(
+        parser: String, seeds: [[UInt8]], mutate: (inout [UInt8], Int, inout SeededGenerator) -> [String],
+        _ read: (URL) throws(E) -> Void
+    ) throws {
         let directory = try scratchDirectory("fuzz")
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("\(parser).input")
         let outcome = { (bytes: [UInt8], _: Int) -> FuzzOutcome in
             try! Data(bytes).write(to: url)
-            do throws(E) { try read(url); return .success } catch { return .typedError }
+            do throws(E) {
+                try read(url)
+                return .success
+            } catch { return .typedError }
         }
         let harness = FuzzHarness(parser: parser)
         expectRegressionsRefused(parser: parser, harness: harness, outcome)
@@ -263,20 +314,26 @@ struct FuzzTests {
     /// Runs a campaign over files in the safetensors layout (safetensors files, calibrated models),
     /// mutated by ``mutateSafetensors(_:using:)``.
     func fuzzSafetensorsLayout<E: Error>(parser: String, seeds: [[UInt8]], _ read: (URL) throws(E) -> Void) throws {
-        try fuzzFile(parser: parser, seeds: seeds, mutate: { bytes, _, generator in
-            Self.mutateSafetensors(&bytes, using: &generator)
-        }, read)
+        try fuzzFile(
+            parser: parser, seeds: seeds,
+            mutate: { bytes, _, generator in
+                Self.mutateSafetensors(&bytes, using: &generator)
+            }, read)
     }
 
     /// Runs an image campaign: each input is decoded expecting its seed's size (see ``imageOutcome(_:expected:)``).
-    func fuzzImages(parser: String, seeds: [[UInt8]], mutate: (inout [UInt8], inout SeededGenerator) -> [String]) throws {
+    func fuzzImages(parser: String, seeds: [[UInt8]], mutate: (inout [UInt8], inout SeededGenerator) -> [String]) throws
+    {
         let sizes = try seeds.map { seed in
             let image = try RGBImage(decoding: Data(seed), file: "seed")
             return ImageSize(width: image.width, height: image.height)
         }
         let harness = FuzzHarness(parser: parser)
-        expectRegressionsRefused(parser: parser, harness: harness) { bytes, _ in Self.imageOutcome(bytes, expected: ImageSize(width: 170, height: 113)) }
-        let counts = harness.campaign(seeds: seeds, mutate: { bytes, _, generator in mutate(&bytes, &generator) }) { bytes, seedIndex in
+        expectRegressionsRefused(parser: parser, harness: harness) { bytes, _ in
+            Self.imageOutcome(bytes, expected: ImageSize(width: 170, height: 113))
+        }
+        let counts = harness.campaign(seeds: seeds, mutate: { bytes, _, generator in mutate(&bytes, &generator) }) {
+            bytes, seedIndex in
             Self.imageOutcome(bytes, expected: sizes[seedIndex])
         }
         expectBothOutcomes(counts, harness)
@@ -285,26 +342,36 @@ struct FuzzTests {
     /// Replays `Fixtures/regressions/<parser>/*`: each must be refused with a typed error, except
     /// those named `valid-…`, valid inputs that once failed a check of the campaign, which must
     /// be accepted (and pass the parser's own expectations again).
-    func expectRegressionsRefused(parser: String, harness: FuzzHarness, _ outcome: ([UInt8], Int) -> FuzzOutcome,
-                                  sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectRegressionsRefused(
+        parser: String, harness: FuzzHarness, _ outcome: ([UInt8], Int) -> FuzzOutcome,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let directory = Fixtures(in: .module).url("regressions/\(parser)")
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
         for name in names.sorted() {
             let bytes = Array(try! Data(contentsOf: directory.appendingPathComponent(name)))
-            let result = harness.run(bytes, description: "\(parser) regression fixture \(name)", crashFileName: name) { outcome($0, 0) }
+            let result = harness.run(bytes, description: "\(parser) regression fixture \(name)", crashFileName: name) {
+                outcome($0, 0)
+            }
             let expected: FuzzOutcome = name.hasPrefix("valid-") ? .success : .typedError
-            #expect(result == expected, "regression fixture \(parser)/\(name): \(result.rawValue)", sourceLocation: sourceLocation)
+            #expect(
+                result == expected, "regression fixture \(parser)/\(name): \(result.rawValue)",
+                sourceLocation: sourceLocation)
         }
     }
 
     /// A campaign whose inputs were all refused (or all accepted) tests nothing: its mutations
     /// never reach past the first check (or never change anything).
-    func expectBothOutcomes(_ counts: FuzzCounts, _ harness: FuzzHarness, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectBothOutcomes(
+        _ counts: FuzzCounts, _ harness: FuzzHarness, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let settings = FuzzHarness.Settings.fromEnvironment
         print(harness.report(counts, settings: settings))
         #expect(counts.total == settings.iterations, sourceLocation: sourceLocation)
         if settings.iterations >= 1000 {
-            #expect(counts.success > 0 && counts.typedError > 0, "\(harness.report(counts, settings: settings))", sourceLocation: sourceLocation)
+            #expect(
+                counts.success > 0 && counts.typedError > 0, "\(harness.report(counts, settings: settings))",
+                sourceLocation: sourceLocation)
         }
     }
 

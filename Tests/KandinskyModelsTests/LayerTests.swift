@@ -2,6 +2,7 @@ import CKandinskyKernels
 import KandinskyCore
 import KandinskyTestSupport
 import Testing
+
 @testable import KandinskyModels
 
 @Suite struct LayerTests {
@@ -35,8 +36,9 @@ import Testing
         let x = Tensor(shape: [1, 2, 1, 4], scalars: [1, 2, 3, 4, 10, 10, 10, 10])
         let y = norm.forward(x, training: false)
         let s = 1 / (1.25 + 1e-5 as Double).squareRoot()  // mean 2.5, biased variance 1.25
-        expectClose(Tensor(shape: [4], scalars: Array(y.scalars[0..<4])),
-                    Tensor(shape: [4], scalars: [-1.5, -0.5, 0.5, 1.5].map { Float($0 * s) }), tolerance: 1e-6)
+        expectClose(
+            Tensor(shape: [4], scalars: Array(y.scalars[0..<4])),
+            Tensor(shape: [4], scalars: [-1.5, -0.5, 0.5, 1.5].map { Float($0 * s) }), tolerance: 1e-6)
         #expect(y.scalars[4..<8].allSatisfy { $0 == 0 })  // a constant plane normalises to 0
     }
 
@@ -53,10 +55,12 @@ import Testing
         var upsample = BilinearUpsample2d()
         let y = upsample.forward(Tensor(shape: [1, 1, 2, 2], scalars: [1, 2, 3, 4]), training: false)
         // Along an axis [a, b] becomes [a, ¾a + ¼b, ¼a + ¾b, b]; the 2-D result is separable.
-        let expected: [Float] = [1, 1.25, 1.75, 2,
-                                 1.5, 1.75, 2.25, 2.5,
-                                 2.5, 2.75, 3.25, 3.5,
-                                 3, 3.25, 3.75, 4]
+        let expected: [Float] = [
+            1, 1.25, 1.75, 2,
+            1.5, 1.75, 2.25, 2.5,
+            2.5, 2.75, 3.25, 3.5,
+            3, 3.25, 3.75, 4,
+        ]
         #expect(y.shape == [1, 1, 4, 4])
         expectClose(y, Tensor(shape: [1, 1, 4, 4], scalars: expected), tolerance: 1e-7)
     }
@@ -84,7 +88,8 @@ import Testing
         concatenateChannels(a, b, into: &joined)
         #expect(joined.shape == [2, 3, 1, 2])
         #expect(joined.scalars == [1, 2, 5, 6, 7, 8, 3, 4, 9, 10, 11, 12])
-        var first = Tensor(shape: [0], repeating: 0), second = first
+        var first = Tensor(shape: [0], repeating: 0)
+        var second = first
         splitChannels(joined, at: 1, into: &first, &second)
         #expect(first == a)
         #expect(second == b)
@@ -103,15 +108,17 @@ import Testing
         var generator = SeededGenerator(seed: 14)
         // 32 input channels select shifted windows; a 200-float budget makes bands of 3 rows of
         // width 9 + 2 for 5 output channels, so 8 rows span three bands, the last one partial.
-        let shifted = Conv2d(inputChannels: 32, outputChannels: 5, kernelSize: 3, padding: 1,
-                             scratch: ConvolutionScratch(columnBudget: 200), using: &generator)
+        let shifted = Conv2d(
+            inputChannels: 32, outputChannels: 5, kernelSize: 3, padding: 1,
+            scratch: ConvolutionScratch(columnBudget: 200), using: &generator)
         #expect(shifted.strategy == .shiftedWindows && shifted.trainingStrategy == .shiftedWindows)
         let sixteen = Conv2d(inputChannels: 16, outputChannels: 5, kernelSize: 3, padding: 1, using: &generator)
         #expect(sixteen.strategy == .shiftedWindows && sixteen.trainingStrategy == .shiftedWindows)
         let narrow = Conv2d(inputChannels: 15, outputChannels: 5, kernelSize: 3, padding: 1, using: &generator)
         #expect(narrow.strategy == .columns && narrow.trainingStrategy == .columns)
         checkGradients(shifted, input: .normal([3, 32, 8, 9], using: &generator), samples: 12)
-        var columns = shifted, windows = shifted
+        var columns = shifted
+        var windows = shifted
         columns.strategy = .columns
         columns.trainingStrategy = .columns
         let x = Tensor.normal([2, 32, 8, 9], using: &generator)
@@ -129,11 +136,13 @@ import Testing
     @Test(arguments: [(Conv2d.Strategy.columns, 3), (.columns, 1), (.shiftedWindows, 3), (.winograd, 3)])
     func parameterGradientsWithoutTheInputGradient(strategy: Conv2d.Strategy, kernel: Int) {
         var generator = SeededGenerator(seed: 15)
-        var full = Conv2d(inputChannels: 4, outputChannels: 6, kernelSize: kernel, padding: kernel / 2, using: &generator)
+        var full = Conv2d(
+            inputChannels: 4, outputChannels: 6, kernelSize: kernel, padding: kernel / 2, using: &generator)
         full.trainingStrategy = strategy
         var partial = full
         // 32 × 48 pixels are 96 Winograd tiles, enough for it to run.
-        let x = Tensor.normal([2, 4, 32, 48], using: &generator), dy = Tensor.normal([2, 6, 32, 48], using: &generator)
+        let x = Tensor.normal([2, 4, 32, 48], using: &generator)
+        let dy = Tensor.normal([2, 6, 32, 48], using: &generator)
         _ = full.forward(x, training: true)
         _ = full.backward(dy)
         _ = partial.forward(x, training: true)
@@ -148,12 +157,15 @@ import Testing
     /// reused scratch buffer may hold anything): every float of the layout is set.
     @Test func paddingWritesTheBorderAndTheImage() {
         let (channels, h, w) = (2, 3, 4)
-        let g = ConvolutionGeometry(images: 1, inputChannels: channels, outputChannels: 1, height: h, width: w,
-                                    kernel: 3, padding: 1, columnBudget: 1 << 10, threads: 1)
+        let g = ConvolutionGeometry(
+            images: 1, inputChannels: channels, outputChannels: 1, height: h, width: w,
+            kernel: 3, padding: 1, columnBudget: 1 << 10, threads: 1)
         let x = (0..<channels * h * w).map { Float($0 + 1) }
         var padded = [Float](repeating: .nan, count: g.paddedImageSize)
         x.withUnsafeBufferPointer { source in
-            padded.withUnsafeMutableBufferPointer { padImage(g, channels: channels, x: source.baseAddress!, padded: $0.baseAddress!) }
+            padded.withUnsafeMutableBufferPointer {
+                padImage(g, channels: channels, x: source.baseAddress!, padded: $0.baseAddress!)
+            }
         }
         var expected = [Float](repeating: 0, count: channels * (h + 2) * (w + 2) + 2)
         for c in 0..<channels {
@@ -174,15 +186,18 @@ import Testing
         #expect(!PaddedConvolution.runsDirect(inputs: 160, outputs: 104))
         var generator = SeededGenerator(seed: 15)
         for (cin, cout) in [(32, 5), (160, 104)] {
-            var conv = Conv2d(inputChannels: cin, outputChannels: cout, kernelSize: 3, padding: 1,
-                              scratch: ConvolutionScratch(columnBudget: 3432), using: &generator)
+            var conv = Conv2d(
+                inputChannels: cin, outputChannels: cout, kernelSize: 3, padding: 1,
+                scratch: ConvolutionScratch(columnBudget: 3432), using: &generator)
             // 8 × 9 pixels are too few tiles for Winograd, so 160 input channels also take shifted windows.
             #expect(conv.trainingStrategy == .shiftedWindows || !WinogradTests.runsWinograd(conv, [3, cin, 8, 9]))
             conv.kernelVariant = variant
             let x = Tensor.normal([3, cin, 8, 9], using: &generator)
             let expected = WinogradTests.referenceForward(x, conv.weight.value, conv.bias.value)
-            WinogradTests.expectNear(conv.forward(x, training: false), expected, 1e-5, "\(cin) → \(cout) inference forward")
-            WinogradTests.expectNear(conv.forward(x, training: true), expected, 1e-5, "\(cin) → \(cout) training forward")
+            WinogradTests.expectNear(
+                conv.forward(x, training: false), expected, 1e-5, "\(cin) → \(cout) inference forward")
+            WinogradTests.expectNear(
+                conv.forward(x, training: true), expected, 1e-5, "\(cin) → \(cout) training forward")
             let dy = Tensor.normal([3, cout, 8, 9], using: &generator)
             let (dx, dw, db) = WinogradTests.referenceBackward(x, conv.weight.value, dy)
             WinogradTests.expectNear(conv.backward(dy), dx, 1e-5, "\(cin) → \(cout) ∂x")
@@ -196,7 +211,8 @@ import Testing
         // the last one partial, and tiles cut through rows; 3 images split over the threads.
         var generator = SeededGenerator(seed: 5)
         let scratch = ConvolutionScratch(columnBudget: 1000)
-        let conv = Conv2d(inputChannels: 8, outputChannels: 3, kernelSize: 3, padding: 1, scratch: scratch, using: &generator)
+        let conv = Conv2d(
+            inputChannels: 8, outputChannels: 3, kernelSize: 3, padding: 1, scratch: scratch, using: &generator)
         checkGradients(conv, input: .normal([3, 8, 30, 20], using: &generator), samples: 12)
         var untiled = conv
         untiled.scratch = ConvolutionScratch()
@@ -207,22 +223,28 @@ import Testing
 
     @Test func instanceNormGradients() {
         var generator = SeededGenerator(seed: 6)
-        checkGradients(InstanceNorm2d(), input: .normal([2, 3, 5, 4], mean: 1, standardDeviation: 2, using: &generator))
+        checkGradients(
+            InstanceNorm2d(), input: .normal([2, 3, 5, 4], mean: 1, standardDeviation: 2, using: &generator))
     }
 
     @Test func fusedNormAndReLUMatchTheSeparateLayers() {
         var generator = SeededGenerator(seed: 9)
         let x = Tensor.normal([2, 3, 7, 5], mean: 1, standardDeviation: 2, using: &generator)
         let dr = Tensor.normal([2, 3, 7, 5], using: &generator)
-        var norm = InstanceNorm2d(), relu = ReLU(), fused = InstanceNormReLU()
+        var norm = InstanceNorm2d()
+        var relu = ReLU()
+        var fused = InstanceNormReLU()
         let expected = relu.forward(norm.forward(x, training: true), training: true)
         expectClose(fused.forward(x, training: true), expected, tolerance: 1e-6, "forward")
-        expectClose(fused.backward(dr), norm.backward(relu.backward(dr)), tolerance: 1e-5, scale: .largestExpected(floor: 1e-5), "backward")
+        expectClose(
+            fused.backward(dr), norm.backward(relu.backward(dr)), tolerance: 1e-5, scale: .largestExpected(floor: 1e-5),
+            "backward")
     }
 
     @Test func fusedNormAndReLUGradients() {
         var generator = SeededGenerator(seed: 10)
-        checkGradients(InstanceNormReLU(), input: .normal([2, 3, 5, 4], mean: 1, standardDeviation: 2, using: &generator))
+        checkGradients(
+            InstanceNormReLU(), input: .normal([2, 3, 5, 4], mean: 1, standardDeviation: 2, using: &generator))
     }
 
     @Test func reluGradients() {
@@ -252,7 +274,9 @@ import Testing
 
     @Test func doubleConvGradients() {
         var generator = SeededGenerator(seed: 11)
-        let block = DoubleConv(inputChannels: 2, outputChannels: 3, dropout: 0.2, scratch: ConvolutionScratch(), using: &generator)
-        checkGradients(block, input: .normal([2, 2, 6, 6], using: &generator), epsilon: 1e-3, tolerance: 3e-2, samples: 12)
+        let block = DoubleConv(
+            inputChannels: 2, outputChannels: 3, dropout: 0.2, scratch: ConvolutionScratch(), using: &generator)
+        checkGradients(
+            block, input: .normal([2, 2, 6, 6], using: &generator), epsilon: 1e-3, tolerance: 3e-2, samples: 12)
     }
 }

@@ -2,11 +2,13 @@ import Foundation
 import KandinskyCore
 import KandinskyTestSupport
 import Testing
+
 @testable import KandinskyModels
 
 /// Σ r·y in double precision: the scalar whose gradient the checks compare.
 private func projection(_ y: Tensor, _ r: Tensor) -> Double {
-    let a = y.scalars, b = r.scalars
+    let a = y.scalars
+    let b = r.scalars
     var sum: Double = 0
     for i in a.indices { sum += Double(a[i]) * Double(b[i]) }
     return sum
@@ -20,9 +22,11 @@ private func projection(_ y: Tensor, _ r: Tensor) -> Double {
 /// draw the same masks each time. All in Float: with ε = 1e-2 the truncation error is O(ε²) for
 /// smooth layers and the rounding noise about 1e-4 of the gradient scale, so a tolerance of 1e-2
 /// relative to the largest analytic gradient separates a correct backward pass from a wrong one.
-func checkGradients<L: Layer>(_ layer: L, input: Tensor, epsilon: Float = 1e-2, tolerance: Double = 1e-2,
-                              samples: Int = 24, seed: UInt64 = 1,
-                              sourceLocation: SourceLocation = #_sourceLocation) {
+func checkGradients<L: Layer>(
+    _ layer: L, input: Tensor, epsilon: Float = 1e-2, tolerance: Double = 1e-2,
+    samples: Int = 24, seed: UInt64 = 1,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     var generator = SeededGenerator(seed: seed)
     var analytic = layer
     let output = analytic.forward(input, training: true)
@@ -51,17 +55,20 @@ func checkGradients<L: Layer>(_ layer: L, input: Tensor, epsilon: Float = 1e-2, 
             let index = Int(generator.next() % UInt64(analyticValues.count))
             let estimate: Double
             if name == "input gradient" {
-                var plus = input, minus = input
+                var plus = input
+                var minus = input
                 plus.withUnsafeMutableBufferPointer { $0[index] += epsilon }
                 minus.withUnsafeMutableBufferPointer { $0[index] -= epsilon }
                 estimate = (loss(input: plus) - loss(input: minus)) / Double(2 * epsilon)
             } else {
-                estimate = (loss(input: input, parameter: name, index: index, delta: epsilon)
-                            - loss(input: input, parameter: name, index: index, delta: -epsilon)) / Double(2 * epsilon)
+                estimate =
+                    (loss(input: input, parameter: name, index: index, delta: epsilon)
+                        - loss(input: input, parameter: name, index: index, delta: -epsilon)) / Double(2 * epsilon)
             }
-            #expect(abs(estimate - Double(analyticValues[index])) <= tolerance * scale,
-                    "\(name)[\(index)]: backward \(analyticValues[index]), finite difference \(estimate)",
-                    sourceLocation: sourceLocation)
+            #expect(
+                abs(estimate - Double(analyticValues[index])) <= tolerance * scale,
+                "\(name)[\(index)]: backward \(analyticValues[index]), finite difference \(estimate)",
+                sourceLocation: sourceLocation)
         }
     }
 }
@@ -76,6 +83,7 @@ func readFixture(_ name: String) throws -> SafetensorsFile {
 }
 
 /// The float32 tensor `name` of a fixture.
-func tensor(_ file: SafetensorsFile, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Tensor {
+func tensor(_ file: SafetensorsFile, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Tensor
+{
     try #require(file[name], "fixture tensor \(name) is missing", sourceLocation: sourceLocation).toTensor()
 }

@@ -2,6 +2,7 @@ import Foundation
 import KandinskyCore
 import KandinskyTestSupport
 import Testing
+
 @testable import KandinskyModels
 
 @Suite struct LossAndMetricTests {
@@ -15,8 +16,9 @@ import Testing
         var gradient = Tensor(shape: [0], repeating: 0)
         _ = loss.lossAndGradient(logits, targets, gradient: &gradient)
         let sigmoid2 = 1 / (1 + exp(-2.0))
-        expectClose(gradient, Tensor(shape: [1, 1, 1, 4], scalars: [Float((0.5 - 1) / 2), Float(sigmoid2 / 2), 0, 0]),
-                    tolerance: 1e-6)
+        expectClose(
+            gradient, Tensor(shape: [1, 1, 1, 4], scalars: [Float((0.5 - 1) / 2), Float(sigmoid2 / 2), 0, 0]),
+            tolerance: 1e-6)
     }
 
     @Test func topKIsStableForHugeLogitsAndWeighsClasses() {
@@ -36,7 +38,8 @@ import Testing
         _ = loss.lossAndGradient(logits, targets, gradient: &gradient)
         let epsilon: Float = 1e-3
         for index in stride(from: 0, to: logits.count, by: 7) {
-            var plus = logits, minus = logits
+            var plus = logits
+            var minus = logits
             plus.withUnsafeMutableBufferPointer { $0[index] += epsilon }
             minus.withUnsafeMutableBufferPointer { $0[index] -= epsilon }
             let numeric = (Double(loss(plus, targets)) - Double(loss(minus, targets))) / Double(2 * epsilon)
@@ -61,13 +64,22 @@ import Testing
     @Test func diceIsClasswiseAndSkipsEmptyTargets() {
         // Image 0, class 0: P = {0, 1}, T = {1, 2} → (2·1 + ε)/(2 + 2 + ε); class 1: T empty → NaN.
         // Image 1, class 0: P = T = {3} → 1; class 1: P = {}, T = {0} → ε/(1 + ε).
-        let probabilities = Tensor(shape: [2, 2, 1, 4], scalars: [0.9, 0.6, 0.5, 0.1, 0.7, 0, 0, 0,
-                                                                   0, 0, 0, 0.8, 0.2, 0.2, 0.2, 0.2])
-        let targets = Tensor(shape: [2, 2, 1, 4], scalars: [0, 1, 1, 0, 0, 0, 0, 0,
-                                                             0, 0, 0, 1, 1, 0, 0, 0])
+        let probabilities = Tensor(
+            shape: [2, 2, 1, 4],
+            scalars: [
+                0.9, 0.6, 0.5, 0.1, 0.7, 0, 0, 0,
+                0, 0, 0, 0.8, 0.2, 0.2, 0.2, 0.2,
+            ])
+        let targets = Tensor(
+            shape: [2, 2, 1, 4],
+            scalars: [
+                0, 1, 1, 0, 0, 0, 0, 0,
+                0, 0, 0, 1, 1, 0, 0, 0,
+            ])
         let dice = Dice.classwise(probabilities: probabilities, targets: targets)
         #expect(dice.shape == [2])
-        let expected0: Double = ((2 + 1e-6) / (4 + 1e-6) + 1) / 2, expected1: Double = 1e-6 / (1 + 1e-6)
+        let expected0: Double = ((2 + 1e-6) / (4 + 1e-6) + 1) / 2
+        let expected1: Double = 1e-6 / (1 + 1e-6)
         #expect(abs(Double(dice[0]) - expected0) < 1e-6)
         #expect(abs(Double(dice[1]) - expected1) < 1e-9)
         let none = Dice.classwise(probabilities: probabilities, targets: Tensor(shape: [2, 2, 1, 4], repeating: 0))
@@ -82,7 +94,8 @@ import Testing
         #expect(abs(schedule.learningRate(atEpoch: 5) - 0.01 * (1 + cos(Double.pi / 3)) / 2) < 1e-15)
         #expect(schedule.learningRate(atEpoch: 15) == 0.01)
         #expect(schedule.learningRate(atEpoch: 22) == schedule.learningRate(atEpoch: 7))
-        let growing = CosineAnnealingWarmRestarts(baseLearningRate: 1, firstCycleLength: 2, cycleGrowth: 2, minimumLearningRate: 0.5)
+        let growing = CosineAnnealingWarmRestarts(
+            baseLearningRate: 1, firstCycleLength: 2, cycleGrowth: 2, minimumLearningRate: 0.5)
         // Cycles of 2, 4, 8 epochs start at epochs 0, 2, 6.
         #expect(growing.learningRate(atEpoch: 2) == 1)
         #expect(growing.learningRate(atEpoch: 4) == 0.75)
@@ -94,7 +107,9 @@ import Testing
             var p = Parameter(Tensor(shape: [1], scalars: [1]))
             mutating func forward(_ input: Tensor, training: Bool) -> Tensor { input }
             mutating func backward(_ outputGradient: Tensor) -> Tensor { outputGradient }
-            mutating func visitParameters(_ body: (String, inout Parameter) throws -> Void) rethrows { try body("p", &p) }
+            mutating func visitParameters(_ body: (String, inout Parameter) throws -> Void) rethrows {
+                try body("p", &p)
+            }
         }
         var layer = Scalar()
         var adam = Adam(learningRate: 0.1, weightDecay: 0.5)
@@ -107,7 +122,8 @@ import Testing
         adam.update(&layer)
         // Step 2: g = 0.25 + 0.5·θ₁; m = 0.9·0.075 + 0.1·g; v = 0.999·0.0005625 + 0.001·g².
         let g = 0.25 + 0.5 * theta1
-        let m = 0.9 * 0.075 + 0.1 * g, v = 0.999 * 0.000_562_5 + 0.001 * g * g
+        let m = 0.9 * 0.075 + 0.1 * g
+        let v = 0.999 * 0.000_562_5 + 0.001 * g * g
         let expected = theta1 - 0.1 / (1 - 0.81) * m / ((v / (1 - 0.999 * 0.999)).squareRoot() + 1e-8)
         #expect(abs(Double(layer.p.value[0]) - expected) < 1e-6)
         #expect(adam.stepCount == 2)
@@ -121,16 +137,21 @@ import Testing
         var generator = SeededGenerator(seed: seed)
         let images = Tensor.uniform([2, 3, 16, 16], using: &generator)
         var targets = Tensor(shape: [2, 2, 16, 16], repeating: 0)
-        for n in 0..<2 { for i in 0..<16 { for j in 0..<16 {
-            targets[n, 0, i, j] = images[n, 0, i, j] > 0.5 ? 1 : 0
-            targets[n, 1, i, j] = images[n, 1, i, j] > images[n, 2, i, j] ? 1 : 0
-        } } }
+        for n in 0..<2 {
+            for i in 0..<16 {
+                for j in 0..<16 {
+                    targets[n, 0, i, j] = images[n, 0, i, j] > 0.5 ? 1 : 0
+                    targets[n, 1, i, j] = images[n, 1, i, j] > images[n, 2, i, j] ? 1 : 0
+                }
+            }
+        }
         return (images, targets)
     }
 
     static func losses(seed: UInt64, steps: Int, dropout: Float) throws -> [Float] {
         var generator = SeededGenerator(seed: seed)
-        let model = UNet(inputChannels: 3, outputChannels: 2, channels: 8, depth: 2, dropout: dropout, using: &generator)
+        let model = UNet(
+            inputChannels: 3, outputChannels: 2, channels: 8, depth: 2, dropout: dropout, using: &generator)
         var trainer = Trainer(model: model, schedule: CosineAnnealingWarmRestarts(baseLearningRate: 1e-2))
         let (images, targets) = batch(seed: seed)
         return try (0..<steps).map { _ in try trainer.trainStep(images: images, targets: targets) }
@@ -151,7 +172,8 @@ import Testing
     @Test func checkpointResumesTrainingExactly() throws {
         var generator = SeededGenerator(seed: 30)
         let model = UNet(inputChannels: 3, outputChannels: 2, channels: 4, depth: 2, using: &generator)
-        var trainer = Trainer(model: model, weightDecay: 1e-3, schedule: CosineAnnealingWarmRestarts(baseLearningRate: 1e-2))
+        var trainer = Trainer(
+            model: model, weightDecay: 1e-3, schedule: CosineAnnealingWarmRestarts(baseLearningRate: 1e-2))
         let (images, targets) = Self.batch(seed: 31)
         _ = try trainer.trainStep(images: images, targets: targets)
         trainer.finishEpoch()

@@ -2,6 +2,7 @@ import Foundation
 import KandinskyCore
 import KandinskyTestSupport
 import Testing
+
 @testable import KandinskyModels
 
 @Suite struct UNetTests {
@@ -32,11 +33,16 @@ import Testing
         #expect(fixture.architectures.map(\.channels) == [4, 6, 128])
         for expected in fixture.architectures {
             var generator = SeededGenerator(seed: 4)
-            var model = UNet(inputChannels: expected.inChannels, outputChannels: expected.outChannels, channels: expected.channels,
-                             depth: expected.depth, using: &generator)
-            let entries = model.stateDict().map { UNetStateDictFixture.Entry(name: $0.name, dtype: "F32", shape: $0.value.shape) }
+            var model = UNet(
+                inputChannels: expected.inChannels, outputChannels: expected.outChannels, channels: expected.channels,
+                depth: expected.depth, using: &generator)
+            let entries = model.stateDict().map {
+                UNetStateDictFixture.Entry(name: $0.name, dtype: "F32", shape: $0.value.shape)
+            }
             #expect(entries == expected.stateDict, "channels \(expected.channels), depth \(expected.depth)")
-            #expect(model.safetensorsFile(recordsArchitecture: false).stateDictEntries == expected.stateDict.sorted { $0.name < $1.name })
+            #expect(
+                model.safetensorsFile(recordsArchitecture: false).stateDictEntries
+                    == expected.stateDict.sorted { $0.name < $1.name })
         }
     }
 
@@ -44,7 +50,8 @@ import Testing
     /// model.state_dict(), path)` wrote for the same weights, to the byte.
     @Test func weightsWithoutTheArchitectureAreWhatPyTorchWrites() throws {
         let url = fixtures.url("unet_c4_weights.safetensors")
-        var model = try UNet(contentsOf: url, architecture: .init(inputChannels: 3, outputChannels: 2, channels: 4, depth: 4))
+        var model = try UNet(
+            contentsOf: url, architecture: .init(inputChannels: 3, outputChannels: 2, channels: 4, depth: 4))
         let file = model.safetensorsFile(recordsArchitecture: false)
         #expect(file.metadata.isEmpty)
         let directory = try scratchDirectory("plain")
@@ -77,7 +84,10 @@ import Testing
             try model.load(file, path: "model.safetensors")
             Issue.record("a mismatched file loaded")
         } catch {
-            #expect(error.description == "model.safetensors: the weights do not fit the network: missing tensors conv2.2.bias; unknown tensors conv2.3.weight; wrongly shaped tensors conv.layers.0.weight (expected F32 [32, 32, 3, 3], found F32 [32, 32, 1, 1])")
+            #expect(
+                error.description
+                    == "model.safetensors: the weights do not fit the network: missing tensors conv2.2.bias; unknown tensors conv2.3.weight; wrongly shaped tensors conv.layers.0.weight (expected F32 [32, 32, 3, 3], found F32 [32, 32, 1, 1])"
+            )
         }
         #expect(model.stateDict().map(\.value) == before)
     }
@@ -94,7 +104,9 @@ import Testing
         #expect(copy.forward(images, training: false) == model.forward(images, training: false))
         #expect(try UNet.Architecture(metadata: [:], file: "f") == nil)
         let bad = #expect(throws: ModelError.self) { try UNet.Architecture(metadata: ["channels": "x"], file: "f") }
-        #expect(bad?.kind == .invalidFile && bad?.description == "f: metadata channels: expected a positive integer, found \"x\"")
+        #expect(
+            bad?.kind == .invalidFile
+                && bad?.description == "f: metadata channels: expected a positive integer, found \"x\"")
     }
 
     @Test func probabilitiesAreTheSigmoidOfTheLogitsInAnyBatching() throws {
@@ -115,7 +127,8 @@ import Testing
         } catch {
             #expect(error.description.contains("records no architecture"))
         }
-        var model = try UNet(contentsOf: url, architecture: .init(inputChannels: 3, outputChannels: 2, channels: 4, depth: 4))
+        var model = try UNet(
+            contentsOf: url, architecture: .init(inputChannels: 3, outputChannels: 2, channels: 4, depth: 4))
         let expected = try tensor(readFixture("unet_c4_weights.safetensors"), "conv2.2.bias")
         #expect(model.stateDict().first { $0.name == "conv2.2.bias" }?.value == expected)
     }
@@ -150,7 +163,8 @@ import Testing
         #expect(weights.metadata["in_channels"] == nil)  // as PyTorch writes it: no architecture recorded
         var model = Self.fixtureModel()
         try model.load(weights, path: "unet_c4_weights.safetensors")
-        let images = try tensor(step, "input"), targets = try tensor(step, "targets")
+        let images = try tensor(step, "input")
+        let targets = try tensor(step, "targets")
 
         let logits = model.forward(images, training: true)
         expectClose(logits, try tensor(step, "logits"), tolerance: 1e-4, "logits")
@@ -168,8 +182,10 @@ import Testing
         model.visitParameters { name, parameter in gradients[name] = parameter.gradient }
         adam.update(&model)
         let updated = Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.name, $0.value) })
-        let watched = ["down_sample_layers.0.layers.0.weight", "down_sample_layers.2.layers.4.bias",
-                       "conv.layers.0.weight", "up_sample_layers.3.layers.0.weight", "conv2.0.weight", "conv2.2.bias"]
+        let watched = [
+            "down_sample_layers.0.layers.0.weight", "down_sample_layers.2.layers.4.bias",
+            "conv.layers.0.weight", "up_sample_layers.3.layers.0.weight", "conv2.0.weight", "conv2.2.bias",
+        ]
         for name in watched {
             expectClose(try #require(gradients[name]), try tensor(step, "grad." + name), tolerance: 1e-3, "∂/∂\(name)")
             // Adam's first step moves each weight by η·g/(|g| + ε) ≈ ±η, whose sign is ill-defined
@@ -181,7 +197,10 @@ import Testing
 
         let schedule = CosineAnnealingWarmRestarts(baseLearningRate: 0.01)
         let rates = try #require(step["schedule.lr"])
-        guard case .float64(let expected) = rates else { Issue.record("schedule.lr is not F64"); return }
+        guard case .float64(let expected) = rates else {
+            Issue.record("schedule.lr is not F64")
+            return
+        }
         for epoch in 0..<expected.count {
             #expect(abs(schedule.learningRate(atEpoch: epoch) - expected[epoch]) <= 1e-12 * 0.01, "epoch \(epoch)")
         }
@@ -207,7 +226,9 @@ import Testing
         _ = model.backward(gradient)
         var gradients: [String: Tensor] = [:]
         model.visitParameters { name, parameter in gradients[name] = parameter.gradient }
-        for name in ["down_sample_layers.0.layers.0.weight", "up_sample_layers.3.layers.0.weight", "conv.layers.0.weight"] {
+        for name in [
+            "down_sample_layers.0.layers.0.weight", "up_sample_layers.3.layers.0.weight", "conv.layers.0.weight",
+        ] {
             expectClose(try #require(gradients[name]), try tensor(step, "grad." + name), tolerance: 1e-3, "∂/∂\(name)")
         }
     }

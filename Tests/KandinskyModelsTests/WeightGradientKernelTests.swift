@@ -1,6 +1,7 @@
 import CKandinskyKernels
 import KandinskyCore
 import Testing
+
 @testable import KandinskyModels
 
 /// The C ∂W kernel of 3 × 3 convolutions over padded images, in both compiled variants, against
@@ -10,7 +11,9 @@ import Testing
     /// the initial value plus the Double sum, within 1e-5 of the sum of the terms' magnitudes.
     func check(inputs: Int, outputs: Int, height: Int, width: Int, variant: kandinsky_kernel_variant, seed: UInt64) {
         var generator = SeededGenerator(seed: seed)
-        let wp = width + 2, plane = (height + 2) * wp, pixels = height * wp
+        let wp = width + 2
+        let plane = (height + 2) * wp
+        let pixels = height * wp
         // Random borders too: the kernel's sum is defined for any values there.
         let padded = Tensor.normal([inputs * plane + 2], using: &generator).scalars
         let window = Tensor.normal([outputs * plane], using: &generator).scalars
@@ -22,18 +25,21 @@ import Testing
             window.withUnsafeBufferPointer { g in
                 taps.withUnsafeMutableBufferPointer { t in
                     scratch.withUnsafeMutableBufferPointer { s in
-                        kandinsky_conv3x3_weight_gradient(g.baseAddress!, outputs, x.baseAddress!, inputs, wp, plane,
-                                                          pixels, t.baseAddress!, s.baseAddress!, variant)
+                        kandinsky_conv3x3_weight_gradient(
+                            g.baseAddress!, outputs, x.baseAddress!, inputs, wp, plane,
+                            pixels, t.baseAddress!, s.baseAddress!, variant)
                     }
                 }
             }
         }
-        var worstRatio = 0.0, largest = 0.0
+        var worstRatio = 0.0
+        var largest = 0.0
         for tap in 0..<9 {
             let shift = (tap / 3) * wp + tap % 3
             for o in 0..<outputs {
                 for c in 0..<inputs {
-                    var sum = 0.0, magnitude = 0.0
+                    var sum = 0.0
+                    var magnitude = 0.0
                     for p in 0..<pixels {
                         let term = Double(window[o * plane + p]) * Double(padded[c * plane + p + shift])
                         sum += term
@@ -41,7 +47,8 @@ import Testing
                     }
                     let index = (tap * outputs + o) * inputs + c
                     let expected = Double(initial[index]) + sum
-                    worstRatio = max(worstRatio, abs(Double(taps[index]) - expected) / (magnitude + abs(Double(initial[index]))))
+                    worstRatio = max(
+                        worstRatio, abs(Double(taps[index]) - expected) / (magnitude + abs(Double(initial[index]))))
                     largest = max(largest, abs(sum))
                 }
             }

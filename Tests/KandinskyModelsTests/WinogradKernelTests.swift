@@ -1,6 +1,7 @@
 import CKandinskyKernels
 import KandinskyCore
 import Testing
+
 @testable import KandinskyModels
 
 /// The C transforms of Winograd F(4 × 4, 3 × 3) one by one, against the textbook matrix
@@ -44,11 +45,16 @@ import Testing
         let tiles = Self.rows * Self.tilesWide
         var transformed = [Float](repeating: .nan, count: 36 * Self.channels * tiles)
         var workspace = [Float](repeating: 0, count: kandinsky_winograd_f4x3_workspace_count(Self.width))
-        kandinsky_winograd_f4x3_input_transform(x, Self.channels, Self.height, Self.width, Self.firstRow, Self.rows,
-                                                &transformed, &workspace, variant)
-        var worst = 0.0, scale = 0.0
+        kandinsky_winograd_f4x3_input_transform(
+            x, Self.channels, Self.height, Self.width, Self.firstRow, Self.rows,
+            &transformed, &workspace, variant)
+        var worst = 0.0
+        var scale = 0.0
         for t in 0..<tiles {
-            let global = Self.firstRow + t / Self.tilesWide, image = global / 2, i = global % 2, j = t % Self.tilesWide
+            let global = Self.firstRow + t / Self.tilesWide
+            let image = global / 2
+            let i = global % 2
+            let j = t % Self.tilesWide
             for c in 0..<Self.channels {
                 let d: [[Double]] = (0..<6).map { u in
                     (0..<6).map { v in
@@ -71,22 +77,29 @@ import Testing
     @Test(arguments: WinogradTests.variants)
     func outputTransformIsATransposedMAPlusBias(variant: kandinsky_kernel_variant) {
         let tiles = Self.rows * Self.tilesWide
-        let m = Self.random(36 * Self.channels * tiles, seed: 42), bias: [Float] = [0.5, -1, 2]
+        let m = Self.random(36 * Self.channels * tiles, seed: 42)
+        let bias: [Float] = [0.5, -1, 2]
         let sentinel: Float = 1234
         var y = [Float](repeating: sentinel, count: Self.images * Self.channels * Self.height * Self.width)
         var workspace = [Float](repeating: 0, count: kandinsky_winograd_f4x3_workspace_count(Self.width))
-        kandinsky_winograd_f4x3_output_transform(m, bias, Self.channels, Self.height, Self.width, Self.firstRow, Self.rows,
-                                                 &y, &workspace, variant)
+        kandinsky_winograd_f4x3_output_transform(
+            m, bias, Self.channels, Self.height, Self.width, Self.firstRow, Self.rows,
+            &y, &workspace, variant)
         var expected = [Double](repeating: Double(sentinel), count: y.count)
         for t in 0..<tiles {
-            let global = Self.firstRow + t / Self.tilesWide, image = global / 2, i = global % 2, j = t % Self.tilesWide
+            let global = Self.firstRow + t / Self.tilesWide
+            let image = global / 2
+            let i = global % 2
+            let j = t % Self.tilesWide
             for c in 0..<Self.channels {
-                let tile: [[Double]] = (0..<6).map { k in (0..<6).map { l in Double(m[((6 * k + l) * Self.channels + c) * tiles + t]) } }
+                let tile: [[Double]] = (0..<6).map { k in
+                    (0..<6).map { l in Double(m[((6 * k + l) * Self.channels + c) * tiles + t]) }
+                }
                 let out = Self.sandwich(Self.aTransposed, tile, Self.aTransposed)
                 for p in 0..<4 {
                     for q in 0..<4 where 4 * i + p < Self.height && 4 * j + q < Self.width {
-                        expected[((image * Self.channels + c) * Self.height + 4 * i + p) * Self.width + 4 * j + q]
-                            = Double(bias[c]) + out[p][q]
+                        expected[((image * Self.channels + c) * Self.height + 4 * i + p) * Self.width + 4 * j + q] =
+                            Double(bias[c]) + out[p][q]
                     }
                 }
             }
@@ -105,7 +118,8 @@ import Testing
         let w = Self.random(outputs * inputs * 9, seed: 43)
         let sentinel: Float = 1234
         var transformed = [Float](repeating: sentinel, count: 36 * outputs * inputs)
-        kandinsky_winograd_f4x3_weight_transform(w, outputs, inputs, 1, 2, flipTransposed ? 1 : 0, &transformed, variant)
+        kandinsky_winograd_f4x3_weight_transform(
+            w, outputs, inputs, 1, 2, flipTransposed ? 1 : 0, &transformed, variant)
         var worst = 0.0
         for o in 0..<outputs {
             for c in 0..<inputs {

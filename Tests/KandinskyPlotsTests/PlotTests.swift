@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import KandinskyCalibration
 import KandinskyCore
 import KandinskyData
+import Testing
+
 @testable import KandinskyPlots
 
 /// The `tEXt` chunks of a PNG, keyword to text.
@@ -42,7 +43,8 @@ func textChunks(_ png: [UInt8]) -> [String: String] {
         // The map: 0 at the low end, NaN grey; the gap white; the bar yellow at the top, violet at the bottom.
         #expect(pixel(0, 0) == [68, 1, 84] && pixel(0, 85) == [128, 128, 128])
         #expect(pixel(3 * 85, 0) == [255, 255, 255])
-        #expect(pixel(image.width - 1, 0) == [253, 231, 37] && pixel(image.width - 1, image.height - 1) == [68, 1, 84])
+        #expect(
+            pixel(image.width - 1, 0) == [253, 231, 37] && pixel(image.width - 1, image.height - 1) == [68, 1, 84])
         #expect(HeatMap.viridis(0) == (68, 1, 84) && HeatMap.viridis(1) == (253, 231, 37))
         #expect(HeatMap.viridis(0.5) == (33, 144, 140))
     }
@@ -77,7 +79,8 @@ func textChunks(_ png: [UInt8]) -> [String: String] {
     }
 
     @Test func reliabilityDiagramDrawsNonEmptyBins() {
-        let reliability = ProbabilityCalibration.Reliability(counts: [0, 2, 1], predictionSums: [0, 0.8, 0.9], targetSums: [0, 1, 1])
+        let reliability = ProbabilityCalibration.Reliability(
+            counts: [0, 2, 1], predictionSums: [0, 0.8, 0.9], targetSums: [0, 1, 1])
         let svg = SVGPlots.reliabilityDiagram(reliability)
         #expect(svg.components(separatedBy: "<circle").count - 1 == 2)
         // ECE = (|1 − 0.8| + |1 − 0.9|)/3 = 0.1.

@@ -15,11 +15,14 @@ public enum ToleranceScale: Sendable {
 
 /// Expects `actual` to match `expected` element by element within `tolerance` times `scale`,
 /// naming `what` and up to five mismatches at the caller's line.
-public func expectClose(_ actual: [Float], _ expected: [Double], tolerance: Double,
-                        scale: ToleranceScale = .eachExpected, _ what: String = "",
-                        sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(actual.count == expected.count, "\(what): \(actual.count) values, expected \(expected.count)",
-            sourceLocation: sourceLocation)
+public func expectClose(
+    _ actual: [Float], _ expected: [Double], tolerance: Double,
+    scale: ToleranceScale = .eachExpected, _ what: String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(
+        actual.count == expected.count, "\(what): \(actual.count) values, expected \(expected.count)",
+        sourceLocation: sourceLocation)
     switch scale {
     case .eachExpected:
         var mismatches = 0
@@ -33,27 +36,34 @@ public func expectClose(_ actual: [Float], _ expected: [Double], tolerance: Doub
             }
         }
     case .largestExpected(let floor):
-        var worst = 0.0, worstIndex = 0, largest = floor
+        var worst = 0.0
+        var worstIndex = 0
+        var largest = floor
         for (i, (a, e)) in zip(actual, expected).enumerated() {
             let difference = abs(Double(a) - e)
             if !worst.isNaN && (difference.isNaN || difference > worst) { (worst, worstIndex) = (difference, i) }
             largest = max(largest, abs(e))
         }
         // A NaN on either side is the worst difference.
-        #expect(worst <= tolerance * largest,
-                "\(what): max difference \(worst) at [\(worstIndex)] exceeds \(tolerance) × \(largest)",
-                sourceLocation: sourceLocation)
+        #expect(
+            worst <= tolerance * largest,
+            "\(what): max difference \(worst) at [\(worstIndex)] exceeds \(tolerance) × \(largest)",
+            sourceLocation: sourceLocation)
     }
 }
 
 /// ``expectClose(_:_:tolerance:scale:_:sourceLocation:)`` on two tensors, which must have one
 /// shape; by default against the largest expected magnitude.
-public func expectClose(_ actual: Tensor, _ expected: Tensor, tolerance: Double,
-                        scale: ToleranceScale = .largestExpected(), _ what: String = "",
-                        sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(actual.shape == expected.shape, "\(what): shape \(actual.shape) ≠ \(expected.shape)",
-            sourceLocation: sourceLocation)
+public func expectClose(
+    _ actual: Tensor, _ expected: Tensor, tolerance: Double,
+    scale: ToleranceScale = .largestExpected(), _ what: String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(
+        actual.shape == expected.shape, "\(what): shape \(actual.shape) ≠ \(expected.shape)",
+        sourceLocation: sourceLocation)
     guard actual.shape == expected.shape else { return }
-    expectClose(actual.scalars, expected.scalars.map(Double.init), tolerance: tolerance, scale: scale, what,
-                sourceLocation: sourceLocation)
+    expectClose(
+        actual.scalars, expected.scalars.map(Double.init), tolerance: tolerance, scale: scale, what,
+        sourceLocation: sourceLocation)
 }

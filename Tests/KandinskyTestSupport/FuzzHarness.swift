@@ -60,8 +60,9 @@ public final class FuzzHarness: @unchecked Sendable {
         /// Settings from the environment (see ``FuzzHarness``).
         public static var fromEnvironment: Settings {
             let environment = ProcessInfo.processInfo.environment
-            return Settings(iterations: environment["KANDINSKY_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 10_000,
-                            seed: environment["KANDINSKY_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0)
+            return Settings(
+                iterations: environment["KANDINSKY_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 10_000,
+                seed: environment["KANDINSKY_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0)
         }
     }
 
@@ -77,7 +78,9 @@ public final class FuzzHarness: @unchecked Sendable {
     deinit { CrashReporter.shared.release(slot) }
 
     /// Runs `body` on `input`, described by `description`, with the crash report armed.
-    public func run(_ input: [UInt8], description: String, crashFileName: String, _ body: ([UInt8]) -> FuzzOutcome) -> FuzzOutcome {
+    public func run(_ input: [UInt8], description: String, crashFileName: String, _ body: ([UInt8]) -> FuzzOutcome)
+        -> FuzzOutcome
+    {
         CrashReporter.shared.arm(slot, line: "fuzz: crashed in \(description)\n", input: input, fileName: crashFileName)
         defer { CrashReporter.shared.disarm(slot) }
         return body(input)
@@ -86,9 +89,11 @@ public final class FuzzHarness: @unchecked Sendable {
     /// Runs `settings.iterations` mutated inputs: input `i` is `seeds[i % seeds.count]` mutated by
     /// `mutate` (which also gets the seed's index) with the generator of `(settings.seed, i)`,
     /// then given to `body` with the seed's index. Returns the outcome counts.
-    public func campaign(seeds: [[UInt8]], settings: Settings = .fromEnvironment,
-                         mutate: (inout [UInt8], _ seedIndex: Int, inout SeededGenerator) -> [String],
-                         _ body: (_ input: [UInt8], _ seedIndex: Int) -> FuzzOutcome) -> FuzzCounts {
+    public func campaign(
+        seeds: [[UInt8]], settings: Settings = .fromEnvironment,
+        mutate: (inout [UInt8], _ seedIndex: Int, inout SeededGenerator) -> [String],
+        _ body: (_ input: [UInt8], _ seedIndex: Int) -> FuzzOutcome
+    ) -> FuzzCounts {
         precondition(!seeds.isEmpty, "a fuzz campaign needs at least one seed input")
         var counts = FuzzCounts()
         for iteration in 0..<settings.iterations {
@@ -96,8 +101,12 @@ public final class FuzzHarness: @unchecked Sendable {
             let seedIndex = iteration % seeds.count
             var input = seeds[seedIndex]
             let mutations = mutate(&input, seedIndex, &generator)
-            let outcome = run(input, description: "\(parser) seed=\(settings.seed) iteration=\(iteration) (\(mutations.joined(separator: ", ")))",
-                              crashFileName: "\(parser)-\(settings.seed)-\(iteration).bin") { body($0, seedIndex) }
+            let outcome = run(
+                input,
+                description:
+                    "\(parser) seed=\(settings.seed) iteration=\(iteration) (\(mutations.joined(separator: ", ")))",
+                crashFileName: "\(parser)-\(settings.seed)-\(iteration).bin"
+            ) { body($0, seedIndex) }
             counts.record(outcome)
         }
         return counts
@@ -135,15 +144,16 @@ private final class CrashReporter: @unchecked Sendable {
     private init() {
         crashSlots = .allocate(capacity: Self.slotCount)
         for i in 0..<Self.slotCount {
-            crashSlots.advanced(by: i).initialize(to: Slot(line: .allocate(capacity: Self.lineCapacity), path: .allocate(capacity: Self.pathCapacity)))
+            crashSlots.advanced(by: i).initialize(
+                to: Slot(line: .allocate(capacity: Self.lineCapacity), path: .allocate(capacity: Self.pathCapacity)))
         }
         previousActions = .allocate(capacity: 65)
         for signal in crashSignals {
             var action = sigaction()
             #if os(Linux)
-            action.__sigaction_handler.sa_handler = crashSignalHandler
+                action.__sigaction_handler.sa_handler = crashSignalHandler
             #else
-            action.__sigaction_u.__sa_handler = crashSignalHandler
+                action.__sigaction_u.__sa_handler = crashSignalHandler
             #endif
             sigemptyset(&action.sa_mask)
             sigaction(signal, &action, previousActions.advanced(by: Int(signal)))
@@ -153,7 +163,9 @@ private final class CrashReporter: @unchecked Sendable {
     func claimSlot() -> Int {
         lock.lock()
         defer { lock.unlock() }
-        guard let index = used.firstIndex(of: false) else { preconditionFailure("more than \(Self.slotCount) fuzz harnesses at once") }
+        guard let index = used.firstIndex(of: false) else {
+            preconditionFailure("more than \(Self.slotCount) fuzz harnesses at once")
+        }
         used[index] = true
         return index
     }

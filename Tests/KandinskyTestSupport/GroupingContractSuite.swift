@@ -11,15 +11,19 @@ import Testing
 /// Bernoulli draw of the true probability. Class 0 is the complement.
 public enum SyntheticData {
     /// `n` images of h × w: probabilities and targets [n, 2, h, w].
-    public static func make(images n: Int, height h: Int, width w: Int,
-                            using generator: inout some RandomNumberGenerator)
-        -> (probabilities: Tensor, targets: ShapedArray<UInt8>) {
+    public static func make(
+        images n: Int, height h: Int, width w: Int,
+        using generator: inout some RandomNumberGenerator
+    )
+        -> (probabilities: Tensor, targets: ShapedArray<UInt8>)
+    {
         var p = [Float](repeating: 0, count: n * 2 * h * w)
         var t = [UInt8](repeating: 0, count: n * 2 * h * w)
         for image in 0..<n {
             for row in 0..<h {
                 for col in 0..<w {
-                    let dy = Double(row) - Double(h - 1) / 2, dx = Double(col) - Double(w - 1) / 2
+                    let dy = Double(row) - Double(h - 1) / 2
+                    let dx = Double(col) - Double(w - 1) / 2
                     let centrality = exp(-(dx * dx + dy * dy) / Double(max(h, w)))
                     let latent = centrality * 4 - 2 + generator.nextNormal()
                     let truth = 1 / (1 + exp(-latent))
@@ -42,7 +46,10 @@ public enum SyntheticData {
         var generator = SeededGenerator(seed: seed)
         var data = make(images: images, height: 8, width: 10, using: &generator)
         data.targets.withUnsafeMutableBufferPointer { t in
-            for n in 0..<images { t[(n * 2 + 1) * 80] = 0; t[(n * 2) * 80] = 1 }
+            for n in 0..<images {
+                t[(n * 2 + 1) * 80] = 0
+                t[(n * 2) * 80] = 1
+            }
         }
         return try ScoreStore(probabilities: data.probabilities, targets: data.targets)
     }
@@ -85,13 +92,15 @@ public func expectGroupingKeepsTheContract<G: NonconformityGrouping>(
     var reports: [GroupingContractReport] = []
     for rule in QuantileRule.allCases {
         for scores in [nil, emptyPixel] {
-            let report = expectGroupingContract(make(5), scores: scores, rule: rule, seed: 5,
-                                                sourceLocation: sourceLocation)
+            let report = expectGroupingContract(
+                make(5), scores: scores, rule: rule, seed: 5,
+                sourceLocation: sourceLocation)
             let images = scores?.imageCount ?? 12
             let split = rule == .conformal && make(5).selectsGroupsFromScores
             #expect(report.classCount == 2 && report.height == 8 && report.width == 10, sourceLocation: sourceLocation)
-            #expect(report.thresholdImages.count == (split ? images / 2 : images), "\(report)",
-                    sourceLocation: sourceLocation)
+            #expect(
+                report.thresholdImages.count == (split ? images / 2 : images), "\(report)",
+                sourceLocation: sourceLocation)
             reports.append(report)
         }
     }
@@ -102,11 +111,12 @@ public func expectGroupingKeepsTheContract<G: NonconformityGrouping>(
     let linear = try Calibrator(grouping: make(0), levelCount: 100, rule: .linear).calibrate(scores)
     for pixel in 0..<80 {
         let value = linear.curves[99, 1, pixel / 10, pixel % 10]
-        let poolIsEmpty = if let labels = linear.groups.labels[1] {
-            linear.groupSampleCounts[1]![Int(labels.scalars[pixel])] == 0
-        } else {
-            scores.scoreCount(ofClass: 1, pixel: pixel) == 0
-        }
+        let poolIsEmpty =
+            if let labels = linear.groups.labels[1] {
+                linear.groupSampleCounts[1]![Int(labels.scalars[pixel])] == 0
+            } else {
+                scores.scoreCount(ofClass: 1, pixel: pixel) == 0
+            }
         #expect(value.isNaN == poolIsEmpty, "linear rule, pixel \(pixel): \(value)", sourceLocation: sourceLocation)
     }
     #expect(linear.curves.scalars.allSatisfy { $0.isNaN || ($0 >= 0 && $0 <= 1) }, sourceLocation: sourceLocation)
@@ -114,8 +124,9 @@ public func expectGroupingKeepsTheContract<G: NonconformityGrouping>(
 
     // 3: unreachable levels under the conformal rule.
     let conformal = try Calibrator(grouping: make(0), levelCount: 100).calibrate(scores)
-    #expect(conformal.curves.scalars.allSatisfy { $0 == .infinity || ($0 >= 0 && $0 <= 1) },
-            sourceLocation: sourceLocation)
+    #expect(
+        conformal.curves.scalars.allSatisfy { $0 == .infinity || ($0 >= 0 && $0 <= 1) },
+        sourceLocation: sourceLocation)
     #expect(!conformal.curves.scalars.contains { $0.isNaN }, sourceLocation: sourceLocation)
     if conformal.groups.labels[1] == nil {
         for pixel in 0..<80 {
@@ -123,11 +134,13 @@ public func expectGroupingKeepsTheContract<G: NonconformityGrouping>(
             for k in [50, 80, 89, 90, 95, 99] {
                 let rank = ((n + 1) * k + 98) / 99  // ⌈(n + 1)k/99⌉
                 let value = conformal.curves[k, 1, pixel / 10, pixel % 10]
-                #expect((value == .infinity) == (rank > n), "pixel \(pixel), n \(n), k \(k): \(value)",
-                        sourceLocation: sourceLocation)
+                #expect(
+                    (value == .infinity) == (rank > n), "pixel \(pixel), n \(n), k \(k): \(value)",
+                    sourceLocation: sourceLocation)
                 if rank <= n {
-                    #expect(value == scores.scores(ofClass: 1, pixel: pixel)[max(rank, 1) - 1],
-                            "pixel \(pixel), k \(k)", sourceLocation: sourceLocation)
+                    #expect(
+                        value == scores.scores(ofClass: 1, pixel: pixel)[max(rank, 1) - 1],
+                        "pixel \(pixel), k \(k)", sourceLocation: sourceLocation)
                 }
             }
         }
@@ -135,7 +148,9 @@ public func expectGroupingKeepsTheContract<G: NonconformityGrouping>(
 
     // 4: coverage on exchangeable data.
     let alpha = 0.1
-    var covered = 0, total = 0, pixelwise = false
+    var covered = 0
+    var total = 0
+    var pixelwise = false
     for seed in 0..<8 as Range<UInt64> {
         var generator = SeededGenerator(seed: 100 + seed)
         let calibration = SyntheticData.make(images: 150, height: 8, width: 10, using: &generator)
@@ -156,8 +171,9 @@ public func expectGroupingKeepsTheContract<G: NonconformityGrouping>(
     let coverage = Double(covered) / Double(total)
     let finiteSample = pixelwise ? 0.04 : 0.005
     let sampling = 3 * (alpha * (1 - alpha) / Double(total)).squareRoot()
-    #expect(coverage >= 1 - alpha - finiteSample - selectionAllowance - sampling,
-            "coverage \(coverage) over \(total) target pixels", sourceLocation: sourceLocation)
+    #expect(
+        coverage >= 1 - alpha - finiteSample - selectionAllowance - sampling,
+        "coverage \(coverage) over \(total) target pixels", sourceLocation: sourceLocation)
     #expect(total > 15_000, "\(total) test target pixels", sourceLocation: sourceLocation)
     return reports
 }

@@ -37,13 +37,16 @@ public enum ByteMutation: String, CaseIterable, Sendable {
         case .flipBits:
             guard !bytes.isEmpty else { return }
             for _ in 0..<Int.random(in: 1...8, using: &generator) {
-                bytes[Int.random(in: bytes.indices, using: &generator)] ^= 1 << UInt8.random(in: 0..<8, using: &generator)
+                bytes[Int.random(in: bytes.indices, using: &generator)] ^=
+                    1 << UInt8.random(in: 0..<8, using: &generator)
             }
         case .truncate:
             bytes.removeLast(Int.random(in: 0...bytes.count, using: &generator))
         case .insertBytes:
             let offset = Int.random(in: 0...bytes.count, using: &generator)
-            let inserted = (0..<Int.random(in: 1...64, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let inserted = (0..<Int.random(in: 1...64, using: &generator)).map { _ in
+                UInt8.random(in: 0...255, using: &generator)
+            }
             bytes.insert(contentsOf: inserted, at: offset)
         case .deleteBytes:
             guard !bytes.isEmpty else { return }
@@ -52,7 +55,8 @@ public enum ByteMutation: String, CaseIterable, Sendable {
         case .overwriteWithEdgeBytes:
             guard !bytes.isEmpty else { return }
             for _ in 0..<Int.random(in: 1...8, using: &generator) {
-                bytes[Int.random(in: bytes.indices, using: &generator)] = [0x00, 0x7F, 0x80, 0xFF].randomElement(using: &generator)!
+                bytes[Int.random(in: bytes.indices, using: &generator)] = [0x00, 0x7F, 0x80, 0xFF].randomElement(
+                    using: &generator)!
             }
         case .overwriteWithExtremeInteger:
             let width = [2, 4, 8].randomElement(using: &generator)!
@@ -79,7 +83,9 @@ public enum ByteMutation: String, CaseIterable, Sendable {
 /// Applies one to `maximumCount` random ``ByteMutation``s to `bytes`; returns their names, in
 /// order, to describe the input.
 @discardableResult
-public func mutateBytes(_ bytes: inout [UInt8], maximumCount: Int = 3, using generator: inout some RandomNumberGenerator) -> [String] {
+public func mutateBytes(
+    _ bytes: inout [UInt8], maximumCount: Int = 3, using generator: inout some RandomNumberGenerator
+) -> [String] {
     (0..<Int.random(in: 1...maximumCount, using: &generator)).map { _ in
         let mutation = ByteMutation.allCases.randomElement(using: &generator)!
         mutation.apply(to: &bytes, using: &generator)
@@ -127,7 +133,9 @@ public struct JSONTokens: Sendable {
     public var text: String { tokens.joined() }
 
     /// Indices of tokens that are numbers.
-    public var numberIndices: [Int] { tokens.indices.filter { tokens[$0].first.map { $0 == "-" || $0.isNumber } ?? false } }
+    public var numberIndices: [Int] {
+        tokens.indices.filter { tokens[$0].first.map { $0 == "-" || $0.isNumber } ?? false }
+    }
     /// Indices of tokens that are values (numbers, strings, literals) or open a container.
     public var valueIndices: [Int] {
         tokens.indices.filter { index in
@@ -170,8 +178,10 @@ public enum JSONMutation: String, CaseIterable, Sendable {
         case .nonFiniteNumber:
             json.tokens[number ?? any] = ["NaN", "Infinity", "-Infinity"].randomElement(using: &generator)!
         case .replaceValue:
-            json.tokens[value] = ["[]", "{}", "\"\"", "null", "true", "[[]]", "\"x\"", "[0]", "{\"size\": [1, 1], \"counts\": \"1\"}"]
-                .randomElement(using: &generator)!
+            json.tokens[value] = [
+                "[]", "{}", "\"\"", "null", "true", "[[]]", "\"x\"", "[0]", "{\"size\": [1, 1], \"counts\": \"1\"}",
+            ]
+            .randomElement(using: &generator)!
         case .deleteToken:
             json.tokens.remove(at: any)
         case .duplicateToken:
@@ -182,17 +192,21 @@ public enum JSONMutation: String, CaseIterable, Sendable {
             json.tokens.insert(["[", "]", "{", "}", ",", ":", "\""].randomElement(using: &generator)!, at: any)
         case .nestDeeper:
             let depth = [1, 2, 10, 600, 2000].randomElement(using: &generator)!
-            json.tokens[value] = String(repeating: "[", count: depth) + json.tokens[value] + String(repeating: "]", count: depth)
+            json.tokens[value] =
+                String(repeating: "[", count: depth) + json.tokens[value] + String(repeating: "]", count: depth)
         case .negateNumber:
             let index = number ?? any
-            json.tokens[index] = json.tokens[index].hasPrefix("-") ? String(json.tokens[index].dropFirst()) : "-" + json.tokens[index]
+            json.tokens[index] =
+                json.tokens[index].hasPrefix("-") ? String(json.tokens[index].dropFirst()) : "-" + json.tokens[index]
         }
     }
 }
 
 /// Applies one to `maximumCount` random ``JSONMutation``s to `text`; returns their names.
 @discardableResult
-public func mutateJSON(_ text: inout String, maximumCount: Int = 3, using generator: inout some RandomNumberGenerator) -> [String] {
+public func mutateJSON(_ text: inout String, maximumCount: Int = 3, using generator: inout some RandomNumberGenerator)
+    -> [String]
+{
     var json = JSONTokens(text)
     let names = (0..<Int.random(in: 1...maximumCount, using: &generator)).map { _ in
         let mutation = JSONMutation.allCases.randomElement(using: &generator)!
@@ -225,7 +239,9 @@ public enum PNGChunks {
         var result: [(Int, Int)] = []
         var offset = 8
         while offset + 12 <= bytes.count {
-            let length = Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
+            let length =
+                Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8
+                | Int(bytes[offset + 3])
             guard offset + 12 + length <= bytes.count else { break }
             result.append((offset + 4, length))
             offset += 12 + length
@@ -263,7 +279,9 @@ public enum PNGChunks {
             names.apply(to: &data, using: &generator)
             bytes.replaceSubrange((chunk.start + 4)..<(chunk.start + 4 + chunk.dataCount), with: data)
             fixCRCs(&bytes)
-            return ["chunk \(String(decoding: bytes[chunk.start..<(chunk.start + 4)], as: UTF8.self)) \(names.rawValue)"]
+            return [
+                "chunk \(String(decoding: bytes[chunk.start..<(chunk.start + 4)], as: UTF8.self)) \(names.rawValue)"
+            ]
         }
         let sizes: [UInt32] = [0, 1, 2, 7, 8, 255, 256, 30000, 65535, 1 << 20, 1 << 31, .max]
         setSize(&bytes, width: sizes.randomElement(using: &generator)!, height: sizes.randomElement(using: &generator)!)
@@ -300,13 +318,15 @@ public enum JPEGMarkers {
 
     /// Edits a frame-header field (size, precision, component count) or applies byte mutations.
     public static func mutate(_ bytes: inout [UInt8], using generator: inout some RandomNumberGenerator) -> [String] {
-        guard Bool.random(using: &generator), let offset = frameHeaderOffset(in: bytes), offset + 10 <= bytes.count else {
+        guard Bool.random(using: &generator), let offset = frameHeaderOffset(in: bytes), offset + 10 <= bytes.count
+        else {
             return mutateBytes(&bytes, using: &generator)
         }
         switch Int.random(in: 0..<3, using: &generator) {
         case 0:
             let sizes: [UInt16] = [0, 1, 7, 8, 255, 30000, 45000, .max]
-            setSize(&bytes, width: sizes.randomElement(using: &generator)!, height: sizes.randomElement(using: &generator)!)
+            setSize(
+                &bytes, width: sizes.randomElement(using: &generator)!, height: sizes.randomElement(using: &generator)!)
             return ["SOF size"]
         case 1:
             bytes[offset + 4] = [0, 1, 8, 12, 16, 255].randomElement(using: &generator)!

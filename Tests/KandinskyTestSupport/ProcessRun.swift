@@ -9,9 +9,13 @@ public struct ProcessRun: Sendable {
     public let stderr: String
 
     /// Standard output split into lines, without the final empty line.
-    public var outputLines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) }
+    public var outputLines: [String] {
+        stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+    }
     /// Standard error split into lines, without the final empty line.
-    public var errorLines: [String] { stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) }
+    public var errorLines: [String] {
+        stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+    }
 }
 
 /// The built executable `name`: it sits in the products directory, next to the test bundle.
@@ -22,13 +26,16 @@ public func builtExecutable(_ name: String) -> URL {
         if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
         directory.deleteLastPathComponent()
     }
-    preconditionFailure("no \(name) executable near \(CommandLine.arguments[0]); build it with `swift build --build-tests`")
+    preconditionFailure(
+        "no \(name) executable near \(CommandLine.arguments[0]); build it with `swift build --build-tests`")
 }
 
 /// Runs `executable` with `arguments` (progress output off) in `directory` and waits for it;
 /// `environment` adds to (or, with nil values, removes from) the test's own environment.
-public func runProcess(_ executable: URL, _ arguments: [String], in directory: URL? = nil,
-                       environment: [String: String?] = [:]) throws -> ProcessRun {
+public func runProcess(
+    _ executable: URL, _ arguments: [String], in directory: URL? = nil,
+    environment: [String: String?] = [:]
+) throws -> ProcessRun {
     try LaunchedProcess(executable, arguments, in: directory, environment: environment).wait()
 }
 
@@ -42,9 +49,13 @@ public final class LaunchedProcess {
 
     /// Starts `executable` with `arguments` in `directory`; `environment` adds to (or, with nil
     /// values, removes from) the test's own environment.
-    public init(_ executable: URL, _ arguments: [String], in directory: URL? = nil, environment extra: [String: String?] = [:]) throws {
+    public init(
+        _ executable: URL, _ arguments: [String], in directory: URL? = nil, environment extra: [String: String?] = [:]
+    ) throws {
         scratch = try scratchDirectory("run")
-        for name in ["stdout", "stderr"] { _ = FileManager.default.createFile(atPath: scratch.appendingPathComponent(name).path, contents: nil) }
+        for name in ["stdout", "stderr"] {
+            _ = FileManager.default.createFile(atPath: scratch.appendingPathComponent(name).path, contents: nil)
+        }
         out = try FileHandle(forWritingTo: scratch.appendingPathComponent("stdout"))
         err = try FileHandle(forWritingTo: scratch.appendingPathComponent("stderr"))
         process.executableURL = executable
@@ -89,8 +100,9 @@ public final class LaunchedProcess {
         process.waitUntilExit()
         try out.close()
         try err.close()
-        return ProcessRun(processIdentifier: process.processIdentifier, status: process.terminationStatus,
-                          stdout: try String(contentsOf: scratch.appendingPathComponent("stdout"), encoding: .utf8),
-                          stderr: try String(contentsOf: scratch.appendingPathComponent("stderr"), encoding: .utf8))
+        return ProcessRun(
+            processIdentifier: process.processIdentifier, status: process.terminationStatus,
+            stdout: try String(contentsOf: scratch.appendingPathComponent("stdout"), encoding: .utf8),
+            stderr: try String(contentsOf: scratch.appendingPathComponent("stderr"), encoding: .utf8))
     }
 }

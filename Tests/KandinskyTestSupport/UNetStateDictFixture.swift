@@ -44,13 +44,17 @@ public struct UNetStateDictFixture: Decodable, Sendable {
 
     /// The architecture with these sizes.
     public func architecture(inChannels: Int, outChannels: Int, channels: Int, depth: Int) -> Architecture? {
-        architectures.first { ($0.inChannels, $0.outChannels, $0.channels, $0.depth) == (inChannels, outChannels, channels, depth) }
+        architectures.first {
+            ($0.inChannels, $0.outChannels, $0.channels, $0.depth) == (inChannels, outChannels, channels, depth)
+        }
     }
 }
 
 extension SafetensorsFile {
     /// The tensors as fixture entries, sorted by name (a safetensors header has no order).
     public var stateDictEntries: [UNetStateDictFixture.Entry] {
-        tensors.map { .init(name: $0.name, dtype: $0.array.elementType.rawValue, shape: $0.array.shape) }.sorted { $0.name < $1.name }
+        tensors.map { .init(name: $0.name, dtype: $0.array.elementType.rawValue, shape: $0.array.shape) }.sorted {
+            $0.name < $1.name
+        }
     }
 }

@@ -2,6 +2,7 @@ import KandinskyCalibration
 import KandinskyCore
 import KandinskyTesting
 import XCTest
+
 @testable import CustomGrouping
 
 /// `BorderBandsGrouping` against both contracts of KandinskyTesting, in XCTest, as a user's
@@ -34,8 +35,9 @@ final class BorderBandsGroupingTests: XCTestCase {
     /// pool reaches level 0.9 only with +∞, as ⌈6 · 0.9⌉ = 6 > 5). The bands do not look at the
     /// scores, so every calibration image sets the thresholds.
     func testKeepsTheCoverageContract() {
-        let simulation = CoverageSimulation(scenes: ExchangeableScenes(height: 16, width: 16), calibrationSizes: [10, 20, 50],
-                                            alphas: [0.2, 0.1], draws: 200, testImages: 4, seed: 0)
+        let simulation = CoverageSimulation(
+            scenes: ExchangeableScenes(height: 16, width: 16), calibrationSizes: [10, 20, 50],
+            alphas: [0.2, 0.1], draws: 200, testImages: 4, seed: 0)
         let report = assertCoverageContract(BorderBandsGrouping(), simulation: simulation)
         XCTAssertEqual(report.cells.map(\.calibrationImages), [10, 10, 20, 20, 50, 50])
         // Not vacuous: at n = 50 the sets are far from holding every class.
@@ -63,8 +65,10 @@ final class BorderBandsGroupingTests: XCTestCase {
     private var capturing = false
     private var recorded: [(text: String, file: String, line: Int)] = []
 
-    override func recordFailure(withDescription description: String, inFile filePath: String, atLine lineNumber: Int,
-                                expected: Bool) {
+    override func recordFailure(
+        withDescription description: String, inFile filePath: String, atLine lineNumber: Int,
+        expected: Bool
+    ) {
         if capturing {
             recorded.append((description, filePath, lineNumber))
         } else {

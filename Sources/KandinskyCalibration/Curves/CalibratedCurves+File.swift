@@ -122,21 +122,25 @@ extension CalibratedCurves {
         var precision = ScorePrecision.float
         if let name = file.metadata["precision"] {
             guard let parsed = ScorePrecision(rawValue: name) else {
-                throw .invalidCurves(source: source, field: "precision", problem: "expected float or half-probabilities, found \(name)")
+                throw .invalidCurves(
+                    source: source, field: "precision", problem: "expected float or half-probabilities, found \(name)")
             }
             precision = parsed
         }
         var rule = QuantileRule.linear
         if let name = file.metadata["quantile"] {
             guard let parsed = QuantileRule(rawValue: name) else {
-                throw .invalidCurves(source: source, field: "quantile", problem: "expected conformal or linear, found \(name)")
+                throw .invalidCurves(
+                    source: source, field: "quantile", problem: "expected conformal or linear, found \(name)")
             }
             rule = parsed
         }
         var calibrationImages = 0
         if let text = file.metadata["calibration_images"] {
             guard let value = Int(text), value >= 0 else {
-                throw .invalidCurves(source: source, field: "calibration_images", problem: "expected a non-negative integer, found \(text.prefix(80))")
+                throw .invalidCurves(
+                    source: source, field: "calibration_images",
+                    problem: "expected a non-negative integer, found \(text.prefix(80))")
             }
             calibrationImages = value
         }
@@ -148,7 +152,9 @@ extension CalibratedCurves {
         case Self.formatVersion:
             (curves, groups) = try Self.readPerClass(file, rule: rule, source: source)
         case let other?:
-            throw .invalidCurves(source: source, field: "format_version", problem: "expected 1, 2 or 3 (the versions this reader knows), found \(other.prefix(80))")
+            throw .invalidCurves(
+                source: source, field: "format_version",
+                problem: "expected 1, 2 or 3 (the versions this reader knows), found \(other.prefix(80))")
         }
         for (key, value) in file.metadata where !Self.standardMetadataKeys.contains(key) {
             groups.findings[key] = Finding(metadataValue: value)
@@ -156,18 +162,22 @@ extension CalibratedCurves {
         let sampleCounts = try Self.perGroupCounts(file, key: "group_sample_counts", groups: groups, source: source)
         let imageCounts = try Self.perGroupCounts(file, key: "group_image_counts", groups: groups, source: source)
         try Self.checkLevels(file.metadata["curve_levels"], levelCount: curves.shape[0], source: source)
-        self.init(curves: curves, method: file.metadata["method"] ?? "unknown", parameters: file.metadata["parameters"] ?? "{}",
-                  calibrationImageCount: calibrationImages, precision: precision, rule: rule, groups: groups,
-                  groupSampleCounts: sampleCounts, groupImageCounts: imageCounts)
+        self.init(
+            curves: curves, method: file.metadata["method"] ?? "unknown",
+            parameters: file.metadata["parameters"] ?? "{}",
+            calibrationImageCount: calibrationImages, precision: precision, rule: rule, groups: groups,
+            groupSampleCounts: sampleCounts, groupImageCounts: imageCounts)
     }
 
     /// A curves tensor as F32 (F16 and F64 widened), or an error naming `field`.
-    static func floatCurves(_ stored: AnyShapedArray, field: String, source: String) throws(CalibrationError) -> Tensor {
+    static func floatCurves(_ stored: AnyShapedArray, field: String, source: String) throws(CalibrationError) -> Tensor
+    {
         switch stored {
         case .float32(let a): return a
         case .float16, .float64: return stored.toTensor()
         default:
-            throw .invalidCurves(source: source, field: field, problem: "expected F32 curves, found \(stored.elementType.rawValue)")
+            throw .invalidCurves(
+                source: source, field: field, problem: "expected F32 curves, found \(stored.elementType.rawValue)")
         }
     }
 
@@ -175,17 +185,21 @@ extension CalibratedCurves {
     /// `group_image_counts`): null or one entry per class, null for pixelwise classes and for
     /// grouped ones whose counts are unknown, else an array of G_c non-negative counts; nil when
     /// the key is absent.
-    static func perGroupCounts(_ file: SafetensorsFile, key: String, groups: PixelGroups,
-                               source: String) throws(CalibrationError) -> [[Int]?]? {
+    static func perGroupCounts(
+        _ file: SafetensorsFile, key: String, groups: PixelGroups,
+        source: String
+    ) throws(CalibrationError) -> [[Int]?]? {
         guard let text = file.metadata[key], text != "null" else { return nil }
-        let expected = "a JSON array of \(groups.groupCounts.count) entries, per class null (pixelwise or unknown) or its \(groups.groupCounts) non-negative counts"
+        let expected =
+            "a JSON array of \(groups.groupCounts.count) entries, per class null (pixelwise or unknown) or its \(groups.groupCounts) non-negative counts"
         guard let counts = decode([[Int]?].self, text), counts.count == groups.groupCounts.count else {
             throw .invalidCurves(source: source, field: key, problem: "expected \(expected), found \(text.prefix(80))")
         }
         for (c, entry) in counts.enumerated() {
             let fits = entry.map { $0.count == groups.groupCounts[c] && $0.allSatisfy { $0 >= 0 } } ?? true
             guard fits else {
-                throw .invalidCurves(source: source, field: key, problem: "class \(c): expected \(expected), found \(text.prefix(80))")
+                throw .invalidCurves(
+                    source: source, field: key, problem: "class \(c): expected \(expected), found \(text.prefix(80))")
             }
         }
         return counts
@@ -196,13 +210,19 @@ extension CalibratedCurves {
     static func checkLevels(_ text: String?, levelCount q: Int, source: String) throws(CalibrationError) {
         guard let text else { return }
         guard let levels = decode([Double].self, text), levels.count == q else {
-            throw .invalidCurves(source: source, field: "curve_levels", problem: "expected a JSON array of \(q) levels (the curves' Q), found \(text.prefix(80))")
+            throw .invalidCurves(
+                source: source, field: "curve_levels",
+                problem: "expected a JSON array of \(q) levels (the curves' Q), found \(text.prefix(80))")
         }
         for k in 1..<q where !(levels[k] > levels[k - 1]) {
-            throw .invalidCurves(source: source, field: "curve_levels", problem: "levels must increase, found \(levels[k - 1]) then \(levels[k]) at index \(k)")
+            throw .invalidCurves(
+                source: source, field: "curve_levels",
+                problem: "levels must increase, found \(levels[k - 1]) then \(levels[k]) at index \(k)")
         }
         for k in 0..<q where abs(levels[k] - Double(k) / Double(q - 1)) > 1e-9 {
-            throw .invalidCurves(source: source, field: "curve_levels", problem: "expected level \(k) to be \(k)/\(q - 1), found \(levels[k])")
+            throw .invalidCurves(
+                source: source, field: "curve_levels",
+                problem: "expected level \(k) to be \(k)/\(q - 1), found \(levels[k])")
         }
     }
 
@@ -212,16 +232,22 @@ extension CalibratedCurves {
     /// in the level. Errors name `field` and the index in the tensor's shape.
     ///
     /// - Complexity: O(`curves.count`).
-    static func checkValues(_ curves: Tensor, rule: QuantileRule, field: String, source: String) throws(CalibrationError) {
-        let q = curves.shape[0], plane = curves.count / q
+    static func checkValues(_ curves: Tensor, rule: QuantileRule, field: String, source: String)
+        throws(CalibrationError)
+    {
+        let q = curves.shape[0]
+        let plane = curves.count / q
         let shape = curves.shape
         let problem: (Int, String)? = curves.withUnsafeBufferPointer { c in
             for i in 0..<plane {
                 let allNaN = c[i].isNaN
                 for k in 0..<q {
-                    let value = c[k * plane + i], index = k * plane + i
+                    let value = c[k * plane + i]
+                    let index = k * plane + i
                     if value.isNaN {
-                        if rule == .conformal { return (index, "NaN is not a conformal threshold (a pool without scores has +inf)") }
+                        if rule == .conformal {
+                            return (index, "NaN is not a conformal threshold (a pool without scores has +inf)")
+                        }
                         if !allNaN { return (index, "NaN inside a curve that has values at other levels") }
                         continue
                     }
@@ -232,14 +258,19 @@ extension CalibratedCurves {
                         return (index, "expected a score threshold in [0, 1], found \(value)")
                     }
                     if k > 0 && value < c[(k - 1) * plane + i] {
-                        return (index, "curves must not decrease in the level, found \(c[(k - 1) * plane + i]) then \(value)")
+                        return (
+                            index,
+                            "curves must not decrease in the level, found \(c[(k - 1) * plane + i]) then \(value)"
+                        )
                     }
                 }
             }
             return nil
         }
         if let (index, message) = problem {
-            throw .invalidCurves(source: source, field: field, problem: "\(message) at index \(InputValidation.multiIndex(index, shape: shape))")
+            throw .invalidCurves(
+                source: source, field: field,
+                problem: "\(message) at index \(InputValidation.multiIndex(index, shape: shape))")
         }
     }
 

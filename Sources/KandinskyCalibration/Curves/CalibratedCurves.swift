@@ -58,10 +58,13 @@ public struct CalibratedCurves: Sendable {
     /// Curves and their provenance.
     ///
     /// - Precondition: `curves` is rank 4 with Q ≥ 2, and the groups cover its C classes.
-    public init(curves: Tensor, method: String, parameters: String = "{}", calibrationImageCount: Int,
-                precision: ScorePrecision = .float, rule: QuantileRule = .conformal, groups: PixelGroups? = nil,
-                groupSampleCounts: [[Int]?]? = nil, groupImageCounts: [[Int]?]? = nil) {
-        precondition(curves.rank == 4 && curves.shape[0] >= 2, "curves must be [Q, C, H, W] with Q ≥ 2, got \(curves.shape)")
+    public init(
+        curves: Tensor, method: String, parameters: String = "{}", calibrationImageCount: Int,
+        precision: ScorePrecision = .float, rule: QuantileRule = .conformal, groups: PixelGroups? = nil,
+        groupSampleCounts: [[Int]?]? = nil, groupImageCounts: [[Int]?]? = nil
+    ) {
+        precondition(
+            curves.rank == 4 && curves.shape[0] >= 2, "curves must be [Q, C, H, W] with Q ≥ 2, got \(curves.shape)")
         let classCount = curves.shape[1]
         self.curves = curves
         self.method = method
@@ -72,7 +75,9 @@ public struct CalibratedCurves: Sendable {
         self.groups = groups ?? .pixelwise(classCount: classCount)
         self.groupSampleCounts = groupSampleCounts ?? Array(repeating: nil, count: classCount)
         self.groupImageCounts = groupImageCounts ?? Array(repeating: nil, count: classCount)
-        precondition(self.groups.labels.count == classCount, "groups for \(self.groups.labels.count) classes, curves for \(classCount)")
+        precondition(
+            self.groups.labels.count == classCount,
+            "groups for \(self.groups.labels.count) classes, curves for \(classCount)")
     }
 
     /// Q, the number of curve points.
@@ -103,7 +108,8 @@ public struct CalibratedCurves: Sendable {
     /// - Complexity: O(C·H·W).
     public func threshold(atLevel level: Double, indexing: ThresholdIndexing? = nil) -> Tensor {
         precondition(level >= 0 && level <= 1, "level \(level) is outside [0, 1]")
-        let (lower, upper, t) = Self.curveIndices(level: level, levelCount: levelCount, indexing: indexing ?? defaultIndexing)
+        let (lower, upper, t) = Self.curveIndices(
+            level: level, levelCount: levelCount, indexing: indexing ?? defaultIndexing)
         return threshold(lower: lower, upper: upper, weight: t)
     }
 
@@ -132,7 +138,8 @@ public struct CalibratedCurves: Sendable {
         let plane = classCount * height * width
         return Tensor(shape: [classCount, height, width]) { out in
             curves.withUnsafeBufferPointer { curve in
-                let a = curve.baseAddress! + lower * plane, b = curve.baseAddress! + upper * plane
+                let a = curve.baseAddress! + lower * plane
+                let b = curve.baseAddress! + upper * plane
                 if t == 0 || lower == upper {
                     out.baseAddress!.update(from: a, count: plane)
                 } else {
@@ -162,10 +169,15 @@ public struct CalibratedCurves: Sendable {
     }
 
     /// Checks that these curves fit probabilities of shape [N, C, H, W].
-    public func checkCompatible(withProbabilitiesShape shape: [Int], curvesSource: String = "curves") throws(CalibrationError) {
+    public func checkCompatible(withProbabilitiesShape shape: [Int], curvesSource: String = "curves")
+        throws(CalibrationError)
+    {
         guard shape.count == 4, Array(shape[1...]) == Array(curves.shape[1...]) else {
-            throw .invalidCurves(source: curvesSource, field: "curves",
-                                 problem: "curves [Q, C, H, W] of shape \(curves.shape) (classes, height, width \(Array(curves.shape[1...]))) do not match probabilities of shape \(shape)")
+            throw .invalidCurves(
+                source: curvesSource, field: "curves",
+                problem:
+                    "curves [Q, C, H, W] of shape \(curves.shape) (classes, height, width \(Array(curves.shape[1...]))) do not match probabilities of shape \(shape)"
+            )
         }
     }
 }

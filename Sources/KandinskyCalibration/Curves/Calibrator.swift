@@ -84,8 +84,10 @@ public struct Calibrator<Grouping: NonconformityGrouping>: Sendable {
     ///   - fallback: What a pool that cannot reach a level takes (conformal rule only).
     ///   - seed: Seed of the group split's draw.
     /// - Precondition: Q ≥ 2; a split fraction in (0, 1).
-    public init(grouping: Grouping, levelCount: Int? = nil, rule: QuantileRule = .conformal, groupSplit: GroupSplit? = nil,
-                fallback: ThresholdFallback = .none, seed: UInt64 = 0) {
+    public init(
+        grouping: Grouping, levelCount: Int? = nil, rule: QuantileRule = .conformal, groupSplit: GroupSplit? = nil,
+        fallback: ThresholdFallback = .none, seed: UInt64 = 0
+    ) {
         let levelCount = levelCount ?? Self.defaultLevelCount(for: rule)
         precondition(levelCount >= 2, "at least two curve points are needed, got \(levelCount)")
         let split = groupSplit ?? .default(for: rule)
@@ -126,8 +128,11 @@ public struct Calibrator<Grouping: NonconformityGrouping>: Sendable {
         let input = GroupingInput(scores: groupScores, levels: levels)
         let groups = try grouping.groups(for: input)
         guard groups.labels.count == scores.classCount,
-              groups.labels.allSatisfy({ $0 == nil || $0!.shape == [scores.height, scores.width] }) else {
-            preconditionFailure("strategy \(grouping.name) returned groups for \(groups.labels.count) classes or of the wrong shape; expected \(scores.classCount) classes of [\(scores.height), \(scores.width)]")
+            groups.labels.allSatisfy({ $0 == nil || $0!.shape == [scores.height, scores.width] })
+        else {
+            preconditionFailure(
+                "strategy \(grouping.name) returned groups for \(groups.labels.count) classes or of the wrong shape; expected \(scores.classCount) classes of [\(scores.height), \(scores.width)]"
+            )
         }
         let (classCount, pixels) = (scores.classCount, scores.pixelCount)
         var sampleCounts: [[Int]?] = Array(repeating: nil, count: classCount)
@@ -137,8 +142,9 @@ public struct Calibrator<Grouping: NonconformityGrouping>: Sendable {
             var classCurves: Tensor  // [Q, H, W]
             if let labels = groups.labels[c] {
                 let groupCount = groups.groupCounts[c]
-                let pooled = thresholdScores.pooledCurves(ofClass: c, labels: labels, groupCount: groupCount,
-                                                          levels: levels, rule: rule)
+                let pooled = thresholdScores.pooledCurves(
+                    ofClass: c, labels: labels, groupCount: groupCount,
+                    levels: levels, rule: rule)
                 sampleCounts[c] = pooled.sampleCounts
                 imageCounts[c] = pooled.imageCounts
                 classCurves = Self.spread(pooled.curves, labels: labels, levelCount: levelCount, groupCount: groupCount)
@@ -153,8 +159,10 @@ public struct Calibrator<Grouping: NonconformityGrouping>: Sendable {
             }
             if rule == .conformal && fallback == .image {
                 let whole = ShapedArray<Int32>(shape: [scores.height, scores.width], repeating: 0)
-                let image = thresholdScores.pooledCurves(ofClass: c, labels: whole, groupCount: 1, levels: levels, rule: rule)
-                Self.fill(&classCurves, with: Self.spread(image.curves, labels: whole, levelCount: levelCount, groupCount: 1))
+                let image = thresholdScores.pooledCurves(
+                    ofClass: c, labels: whole, groupCount: 1, levels: levels, rule: rule)
+                Self.fill(
+                    &classCurves, with: Self.spread(image.curves, labels: whole, levelCount: levelCount, groupCount: 1))
             }
             if rule == .conformal && fallback != .none { Self.makeNonDecreasing(&classCurves) }
             curves.withUnsafeMutableBufferPointer { out in
@@ -167,14 +175,15 @@ public struct Calibrator<Grouping: NonconformityGrouping>: Sendable {
             }
         }
         #if KANDINSKY_INTERNAL_CHECKS
-        curves.withUnsafeBufferPointer { c in
-            let plane = classCount * pixels
-            for k in 1..<levelCount {
-                for i in 0..<plane where !c[i].isNaN {
-                    precondition(c[k * plane + i] >= c[(k - 1) * plane + i], "curve \(i) decreases at level index \(k)")
+            curves.withUnsafeBufferPointer { c in
+                let plane = classCount * pixels
+                for k in 1..<levelCount {
+                    for i in 0..<plane where !c[i].isNaN {
+                        precondition(
+                            c[k * plane + i] >= c[(k - 1) * plane + i], "curve \(i) decreases at level index \(k)")
+                    }
                 }
             }
-        }
         #endif
         let parameters = CalibratedCurves.jsonString(grouping.parameters)
         var recorded = groups
@@ -182,14 +191,17 @@ public struct Calibrator<Grouping: NonconformityGrouping>: Sendable {
             recorded.findings["group_split"] =
                 .text("\(groupImages.count) images chose the groups, \(thresholdImages.count) set the thresholds")
         }
-        return CalibratedCurves(curves: curves, method: grouping.name, parameters: parameters,
-                                calibrationImageCount: scores.imageCount, precision: scores.precision, rule: rule,
-                                groups: recorded, groupSampleCounts: sampleCounts, groupImageCounts: imageCounts)
+        return CalibratedCurves(
+            curves: curves, method: grouping.name, parameters: parameters,
+            calibrationImageCount: scores.imageCount, precision: scores.precision, rule: rule,
+            groups: recorded, groupSampleCounts: sampleCounts, groupImageCounts: imageCounts)
     }
 
     /// Computes the scores of `probabilities` and targets `targets` ([N, C, H, W]) and calibrates on them.
-    public func calibrate<P: QuantileScalar>(probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
-                                             precision: ScorePrecision = .float) throws(CalibrationError) -> CalibratedCurves {
+    public func calibrate<P: QuantileScalar>(
+        probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+        precision: ScorePrecision = .float
+    ) throws(CalibrationError) -> CalibratedCurves {
         try calibrate(ScoreStore(probabilities: probabilities, targets: targets, precision: precision))
     }
 

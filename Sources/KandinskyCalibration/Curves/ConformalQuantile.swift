@@ -41,7 +41,9 @@ enum ConformalQuantile {
 
         /// The thresholds of n ascending scores, one per level, `outputStride` apart.
         @inline(__always)
-        func evaluate(sorted values: UnsafePointer<Float16>, into output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        func evaluate(
+            sorted values: UnsafePointer<Float16>, into output: UnsafeMutablePointer<Float>, outputStride: Int
+        ) {
             for k in ranks.indices {
                 let r = ranks[k]
                 output[k * outputStride] = r < 0 ? .infinity : Float(values[Int(r)])
@@ -54,8 +56,10 @@ enum ConformalQuantile {
     /// equal to `descending[j]`), over `imageCount` images.
     ///
     /// - Complexity: O(D + Q·log D) for D distinct scores.
-    static func thresholds(descending: [Float], weights: [Double], imageCount n: Int, levels: [Double],
-                           into output: UnsafeMutablePointer<Float>, outputStride: Int) {
+    static func thresholds(
+        descending: [Float], weights: [Double], imageCount n: Int, levels: [Double],
+        into output: UnsafeMutablePointer<Float>, outputStride: Int
+    ) {
         // above[j]: the weight of the scores strictly above descending[j]; non-decreasing in j.
         var above = [Double](repeating: 0, count: descending.count)
         var running = 0.0
@@ -70,7 +74,8 @@ enum ConformalQuantile {
                 continue
             }
             // The largest j with above[j] ≤ b (above[0] = 0 ≤ b, so one exists).
-            var low = 0, high = descending.count - 1
+            var low = 0
+            var high = descending.count - 1
             while low < high {
                 let middle = (low + high + 1) / 2
                 if above[middle] <= b { low = middle } else { high = middle - 1 }

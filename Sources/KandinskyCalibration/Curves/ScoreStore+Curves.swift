@@ -27,17 +27,25 @@ extension ScoreStore {
                         case .conformal:
                             var tables = [ConformalQuantile.RankTable?](repeating: nil, count: imageCount + 1)
                             for p in range {
-                                let start = offs.pointer[p], count = offs.pointer[p + 1] - start
-                                if tables[count] == nil { tables[count] = ConformalQuantile.RankTable(levels: levels, count: count) }
-                                tables[count]!.evaluate(sorted: vals.pointer + start, into: out.pointer + p, outputStride: pixels)
+                                let start = offs.pointer[p]
+                                let count = offs.pointer[p + 1] - start
+                                if tables[count] == nil {
+                                    tables[count] = ConformalQuantile.RankTable(levels: levels, count: count)
+                                }
+                                tables[count]!.evaluate(
+                                    sorted: vals.pointer + start, into: out.pointer + p, outputStride: pixels)
                             }
                         case .linear:
                             var tables = [LinearQuantile.Table?](repeating: nil, count: imageCount + 1)
                             for p in range {
-                                let start = offs.pointer[p], count = offs.pointer[p + 1] - start
-                                if tables[count] == nil { tables[count] = LinearQuantile.Table(levels: levels, count: count) }
-                                tables[count]!.evaluate(sorted: vals.pointer + start, precision: precision,
-                                                        into: out.pointer + p, outputStride: pixels)
+                                let start = offs.pointer[p]
+                                let count = offs.pointer[p + 1] - start
+                                if tables[count] == nil {
+                                    tables[count] = LinearQuantile.Table(levels: levels, count: count)
+                                }
+                                tables[count]!.evaluate(
+                                    sorted: vals.pointer + start, precision: precision,
+                                    into: out.pointer + p, outputStride: pixels)
                             }
                         }
                     }
@@ -74,10 +82,14 @@ extension ScoreStore {
     /// - Precondition: `labels` is [H, W] and every label is in 0..<groupCount.
     /// - Complexity: O(N · H · W + G · 2¹⁵ + G · Q · log 2¹⁵) time, O(N + largest small pool + 2¹⁵)
     ///   scratch per worker.
-    public func pooledCurves(ofClass c: Int, labels: ShapedArray<Int32>, groupCount: Int,
-                             levels: [Double], rule: QuantileRule) -> PooledCurves {
+    public func pooledCurves(
+        ofClass c: Int, labels: ShapedArray<Int32>, groupCount: Int,
+        levels: [Double], rule: QuantileRule
+    ) -> PooledCurves {
         precondition(c >= 0 && c < classCount, "class \(c) is out of range for \(classCount) classes")
-        precondition(labels.shape == [height, width], "labels of shape \(labels.shape) do not match the image shape \([height, width])")
+        precondition(
+            labels.shape == [height, width],
+            "labels of shape \(labels.shape) do not match the image shape \([height, width])")
         precondition(groupCount >= 1, "at least one group is needed, got \(groupCount)")
         let pixels = pixelCount
         // Pixels of each group, by a counting sort of the labels.
@@ -118,16 +130,19 @@ extension ScoreStore {
                             var perImage = [Int32](repeating: 0, count: imageCount)
                             for g in groups {
                                 let members = memberPixels[groupStarts[g]..<groupStarts[g + 1]]
-                                let pool = PooledScores(members: members, offsets: offs, values: vals, images: imgs,
-                                                        count: sampleCounts[g])
+                                let pool = PooledScores(
+                                    members: members, offsets: offs, values: vals, images: imgs,
+                                    count: sampleCounts[g])
                                 switch rule {
                                 case .linear:
                                     imageCountsOut.pointer[g] = pool.imageCount(scratch: &perImage)
-                                    pool.linearQuantiles(levels: levels, precision: precision,
-                                                         into: out.pointer + g, outputStride: groupCount)
+                                    pool.linearQuantiles(
+                                        levels: levels, precision: precision,
+                                        into: out.pointer + g, outputStride: groupCount)
                                 case .conformal:
-                                    imageCountsOut.pointer[g] = pool.conformalThresholds(levels: levels, scratch: &perImage,
-                                                                                         into: out.pointer + g, outputStride: groupCount)
+                                    imageCountsOut.pointer[g] = pool.conformalThresholds(
+                                        levels: levels, scratch: &perImage,
+                                        into: out.pointer + g, outputStride: groupCount)
                                 }
                             }
                         }
@@ -135,7 +150,8 @@ extension ScoreStore {
                 }
             }
         }
-        return PooledCurves(curves: curves, sampleCounts: sampleCounts, imageCounts: (0..<groupCount).map { imageCounts[$0] })
+        return PooledCurves(
+            curves: curves, sampleCounts: sampleCounts, imageCounts: (0..<groupCount).map { imageCounts[$0] })
     }
 }
 
@@ -185,10 +201,14 @@ struct PooledScores {
     }
 
     /// numpy-linear quantiles of the pool at ascending `levels` (NaN for an empty pool).
-    func linearQuantiles(levels: [Double], precision: ScorePrecision, into output: UnsafeMutablePointer<Float>, outputStride: Int) {
+    func linearQuantiles(
+        levels: [Double], precision: ScorePrecision, into output: UnsafeMutablePointer<Float>, outputStride: Int
+    ) {
         if count >= PooledQuantiles.histogramThreshold {
             var histogram = PooledQuantiles.Histogram()
-            forEachRow { row in histogram.add(UnsafeBufferPointer(start: values.pointer + row.lowerBound, count: row.count)) }
+            forEachRow { row in
+                histogram.add(UnsafeBufferPointer(start: values.pointer + row.lowerBound, count: row.count))
+            }
             histogram.quantiles(levels: levels, precision: precision, into: output, outputStride: outputStride)
             return
         }
@@ -211,8 +231,10 @@ struct PooledScores {
 
     /// The conformal thresholds of the pool at `levels` (see ``ConformalQuantile``), returning
     /// n, the number of images in the pool (`scratch` is all zero on entry and exit).
-    func conformalThresholds(levels: [Double], scratch perImage: inout [Int32],
-                             into output: UnsafeMutablePointer<Float>, outputStride: Int) -> Int {
+    func conformalThresholds(
+        levels: [Double], scratch perImage: inout [Int32],
+        into output: UnsafeMutablePointer<Float>, outputStride: Int
+    ) -> Int {
         let imageCount = countImages(into: &perImage)
         var descending: [Float] = []
         var weights: [Double] = []
@@ -236,7 +258,9 @@ struct PooledScores {
                 var keys: [UInt64] = []
                 keys.reserveCapacity(count)
                 forEachRow { row in
-                    for i in row { keys.append(UInt64(values.pointer[i].bitPattern & 0x7FFF) << 32 | UInt64(images.pointer[i])) }
+                    for i in row {
+                        keys.append(UInt64(values.pointer[i].bitPattern & 0x7FFF) << 32 | UInt64(images.pointer[i]))
+                    }
                 }
                 keys.sort(by: >)
                 var previous: UInt64 = .max
@@ -254,8 +278,9 @@ struct PooledScores {
             }
         }
         clearImages(&perImage)
-        ConformalQuantile.thresholds(descending: descending, weights: weights, imageCount: imageCount, levels: levels,
-                                     into: output, outputStride: outputStride)
+        ConformalQuantile.thresholds(
+            descending: descending, weights: weights, imageCount: imageCount, levels: levels,
+            into: output, outputStride: outputStride)
         return imageCount
     }
 }
@@ -283,13 +308,16 @@ enum PooledQuantiles {
         }
 
         /// numpy-linear quantiles of the counted values at ascending `levels`.
-        func quantiles(levels: [Double], precision: ScorePrecision,
-                       into output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        func quantiles(
+            levels: [Double], precision: ScorePrecision,
+            into output: UnsafeMutablePointer<Float>, outputStride: Int
+        ) {
             guard total > 0 else {
                 for k in levels.indices { output[k * outputStride] = .nan }
                 return
             }
-            var bin = 0, below = 0  // `below` = number of values in bins < `bin`
+            var bin = 0
+            var below = 0  // `below` = number of values in bins < `bin`
             func orderStatistic(_ rank: Int) -> Float {
                 while below + counts[bin] <= rank {
                     below += counts[bin]
@@ -329,35 +357,43 @@ enum LinearQuantile {
         let isEmpty: Bool
 
         init(levels: [Double], count m: Int) {
-            lower = []; upper = []; weight = []
+            lower = []
+            upper = []
+            weight = []
             levelCount = levels.count
             isEmpty = m == 0
             guard m > 0 else { return }
             for q in levels {
                 let (a, b, t) = LinearQuantile.indices(level: q, count: m)
-                lower.append(Int32(a)); upper.append(Int32(b)); weight.append(t)
+                lower.append(Int32(a))
+                upper.append(Int32(b))
+                weight.append(t)
             }
         }
 
         /// The quantiles of m ascending values (NaN when m = 0).
-        func evaluate(sorted values: UnsafePointer<Float16>, precision: ScorePrecision,
-                      into output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        func evaluate(
+            sorted values: UnsafePointer<Float16>, precision: ScorePrecision,
+            into output: UnsafeMutablePointer<Float>, outputStride: Int
+        ) {
             if isEmpty {
                 for k in 0..<levelCount { output[k * outputStride] = .nan }
                 return
             }
             for k in lower.indices {
-                output[k * outputStride] = LinearQuantile.interpolate(Float(values[Int(lower[k])]), Float(values[Int(upper[k])]),
-                                                                      weight[k], precision: precision)
+                output[k * outputStride] = LinearQuantile.interpolate(
+                    Float(values[Int(lower[k])]), Float(values[Int(upper[k])]),
+                    weight[k], precision: precision)
             }
         }
     }
 
     static func interpolate(_ a: Float, _ b: Float, _ t: Double, precision: ScorePrecision) -> Float {
-        let difference: Double = switch precision {
-        case .float: Double(b - a)
-        case .halfProbabilities: Double(Float16(b - a))
-        }
+        let difference: Double =
+            switch precision {
+            case .float: Double(b - a)
+            case .halfProbabilities: Double(Float16(b - a))
+            }
         return Float(t < 0.5 ? Double(a) + difference * t : Double(b) - difference * (1 - t))
     }
 }

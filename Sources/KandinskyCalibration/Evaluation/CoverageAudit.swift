@@ -60,8 +60,10 @@ public struct CoverageAudit: Sendable {
     public var wholeClassRows: Bool
 
     /// - Precondition: `alphas` is not empty and every α is in (0, 1).
-    public init(alphas: [Double] = CoverageAudit.defaultAlphas, indexing: ThresholdIndexing? = nil,
-                precision: ScorePrecision? = nil, wholeClassRows: Bool = false) {
+    public init(
+        alphas: [Double] = CoverageAudit.defaultAlphas, indexing: ThresholdIndexing? = nil,
+        precision: ScorePrecision? = nil, wholeClassRows: Bool = false
+    ) {
         precondition(!alphas.isEmpty, "at least one alpha is needed")
         precondition(alphas.allSatisfy { $0 > 0 && $0 < 1 }, "every alpha must lie in (0, 1), got \(alphas)")
         self.alphas = alphas
@@ -147,18 +149,23 @@ public struct CoverageAudit: Sendable {
     ///   probabilities (naming `curvesSource`), group labels that are not [H, W], or invalid
     ///   probabilities or targets.
     /// - Complexity: O(N·C·H·W·|α|), split across cores.
-    public func evaluate<P: QuantileScalar>(_ curves: CalibratedCurves, probabilities: ShapedArray<P>,
-                                            targets: ShapedArray<UInt8>,
-                                            probabilitiesSource: String = "probabilities", targetsSource: String = "targets",
-                                            curvesSource: String = "curves") throws(CalibrationError) -> Result {
-        try Specialized.dispatch(probabilities,
+    public func evaluate<P: QuantileScalar>(
+        _ curves: CalibratedCurves, probabilities: ShapedArray<P>,
+        targets: ShapedArray<UInt8>,
+        probabilitiesSource: String = "probabilities", targetsSource: String = "targets",
+        curvesSource: String = "curves"
+    ) throws(CalibrationError) -> Result {
+        try Specialized.dispatch(
+            probabilities,
             float: { (p: Tensor) throws(CalibrationError) -> Result in
-                try specializedEvaluate(curves, probabilities: p, targets: targets, probabilitiesSource: probabilitiesSource,
-                                        targetsSource: targetsSource, curvesSource: curvesSource)
+                try specializedEvaluate(
+                    curves, probabilities: p, targets: targets, probabilitiesSource: probabilitiesSource,
+                    targetsSource: targetsSource, curvesSource: curvesSource)
             },
             half: { (p: HalfTensor) throws(CalibrationError) -> Result in
-                try specializedEvaluate(curves, probabilities: p, targets: targets, probabilitiesSource: probabilitiesSource,
-                                        targetsSource: targetsSource, curvesSource: curvesSource)
+                try specializedEvaluate(
+                    curves, probabilities: p, targets: targets, probabilitiesSource: probabilitiesSource,
+                    targetsSource: targetsSource, curvesSource: curvesSource)
             })
     }
 
@@ -184,13 +191,16 @@ public struct CoverageAudit: Sendable {
         }
     }
 
-    func specializedEvaluate<P: QuantileScalar>(_ curves: CalibratedCurves, probabilities: ShapedArray<P>,
-                                                targets: ShapedArray<UInt8>,
-                                                probabilitiesSource: String, targetsSource: String,
-                                                curvesSource: String) throws(CalibrationError) -> Result {
-        try TestSet.check(curves, probabilities: probabilities, targets: targets,
-                          probabilitiesSource: probabilitiesSource, targetsSource: targetsSource,
-                          curvesSource: curvesSource)
+    func specializedEvaluate<P: QuantileScalar>(
+        _ curves: CalibratedCurves, probabilities: ShapedArray<P>,
+        targets: ShapedArray<UInt8>,
+        probabilitiesSource: String, targetsSource: String,
+        curvesSource: String
+    ) throws(CalibrationError) -> Result {
+        try TestSet.check(
+            curves, probabilities: probabilities, targets: targets,
+            probabilitiesSource: probabilitiesSource, targetsSource: targetsSource,
+            curvesSource: curvesSource)
         let (n, classCount, pixels) = (probabilities.shape[0], curves.classCount, curves.height * curves.width)
         let alphaCount = alphas.count
         // Group of every pixel of every class, and the slot of (class, group): slotBase[c] + g.
@@ -202,8 +212,11 @@ public struct CoverageAudit: Sendable {
         for c in 0..<classCount {
             if let map = curves.groups.labels[c] {
                 guard map.shape == [curves.height, curves.width] else {
-                    throw .invalidCurves(source: curvesSource, field: "group_labels",
-                                         problem: "class \(c) has a label map of shape \(map.shape), expected [\(curves.height), \(curves.width)]")
+                    throw .invalidCurves(
+                        source: curvesSource, field: "group_labels",
+                        problem:
+                            "class \(c) has a label map of shape \(map.shape), expected [\(curves.height), \(curves.width)]"
+                    )
                 }
                 groupCounts[c] = max(curves.groups.groupCounts[c], 1)
                 map.withUnsafeBufferPointer { l in for q in 0..<pixels { groupOf[c * pixels + q] = l[q] } }
@@ -221,74 +234,96 @@ public struct CoverageAudit: Sendable {
         // Two passes per image and α: the set size of every pixel, counted per (α, pixel, size)
         // over all images, and the target pixels of every class, counted per slot for the
         // per-image fractions. A slot's set-size numbers are then sums over its pixels.
-        let slotCount = alphaCount * slots, sizeBins = classCount + 1
-        let totals = Mutex((tallies: [Tally](repeating: Tally(), count: slotCount),
-                            sizes: [UInt32](repeating: 0, count: alphaCount * pixels * sizeBins)))
+        let slotCount = alphaCount * slots
+        let sizeBins = classCount + 1
+        let totals = Mutex(
+            (
+                tallies: [Tally](repeating: Tally(), count: slotCount),
+                sizes: [UInt32](repeating: 0, count: alphaCount * pixels * sizeBins)
+            ))
         probabilities.withUnsafeBufferPointer { p in
             targets.withUnsafeBufferPointer { t in
                 thresholds.withUnsafeBufferPointer { thr in
                     groupOf.withUnsafeBufferPointer { groups in
-                        slotBase.withUnsafeBufferPointer { bases in wholeSlot.withUnsafeBufferPointer { wholes in
-                            let pb = UncheckedPointer(p.baseAddress!), tb = UncheckedPointer(t.baseAddress!)
-                            let hb = UncheckedPointer(thr.baseAddress!), gb = UncheckedPointer(groups.baseAddress!)
-                            let sb = UncheckedPointer(bases.baseAddress!), wb = UncheckedPointer(wholes.baseAddress!)
-                            parallelFor(0..<n) { images in
-                                var local = [Tally](repeating: Tally(), count: slotCount)
-                                var sizes = [UInt32](repeating: 0, count: alphaCount * pixels * sizeBins)
-                                var targetCount = [Int](repeating: 0, count: slotCount)
-                                var coveredCount = [Int](repeating: 0, count: slotCount)
-                                var scores = [Float](repeating: 0, count: classCount * pixels)
-                                sizes.withUnsafeMutableBufferPointer { sizeCounts in
-                                    scores.withUnsafeMutableBufferPointer { score in
-                                        for image in images {
-                                            for i in 0..<slotCount { targetCount[i] = 0; coveredCount[i] = 0 }
-                                            let imageBase = image * classCount * pixels
-                                            for i in 0..<(classCount * pixels) {
-                                                score[i] = precision.testScore(probability: Float(pb.pointer[imageBase + i]))
-                                            }
-                                            for a in 0..<alphaCount {
-                                                let thresholdsAt = hb.pointer + a * classCount * pixels
-                                                let sizeRow = a * pixels * sizeBins
-                                                for q in 0..<pixels {
-                                                    var size = 0
-                                                    for k in 0..<classCount where score[k * pixels + q] <= thresholdsAt[k * pixels + q] { size += 1 }
-                                                    sizeCounts[sizeRow + q * sizeBins + size] += 1
+                        slotBase.withUnsafeBufferPointer { bases in
+                            wholeSlot.withUnsafeBufferPointer { wholes in
+                                let pb = UncheckedPointer(p.baseAddress!)
+                                let tb = UncheckedPointer(t.baseAddress!)
+                                let hb = UncheckedPointer(thr.baseAddress!)
+                                let gb = UncheckedPointer(groups.baseAddress!)
+                                let sb = UncheckedPointer(bases.baseAddress!)
+                                let wb = UncheckedPointer(wholes.baseAddress!)
+                                parallelFor(0..<n) { images in
+                                    var local = [Tally](repeating: Tally(), count: slotCount)
+                                    var sizes = [UInt32](repeating: 0, count: alphaCount * pixels * sizeBins)
+                                    var targetCount = [Int](repeating: 0, count: slotCount)
+                                    var coveredCount = [Int](repeating: 0, count: slotCount)
+                                    var scores = [Float](repeating: 0, count: classCount * pixels)
+                                    sizes.withUnsafeMutableBufferPointer { sizeCounts in
+                                        scores.withUnsafeMutableBufferPointer { score in
+                                            for image in images {
+                                                for i in 0..<slotCount {
+                                                    targetCount[i] = 0
+                                                    coveredCount[i] = 0
                                                 }
-                                                for c in 0..<classCount {
-                                                    let slotOfGroup0 = a * slots + sb.pointer[c]
-                                                    let plane = c * pixels, targetPlane = imageBase + c * pixels
-                                                    var targets = 0, covered = 0
-                                                    for q in 0..<pixels where tb.pointer[targetPlane + q] == 1 {
-                                                        let slot = slotOfGroup0 + Int(gb.pointer[plane + q])
-                                                        let isCovered = score[plane + q] <= thresholdsAt[plane + q]
-                                                        targetCount[slot] += 1
-                                                        targets += 1
-                                                        if isCovered { coveredCount[slot] += 1; covered += 1 }
+                                                let imageBase = image * classCount * pixels
+                                                for i in 0..<(classCount * pixels) {
+                                                    score[i] = precision.testScore(
+                                                        probability: Float(pb.pointer[imageBase + i]))
+                                                }
+                                                for a in 0..<alphaCount {
+                                                    let thresholdsAt = hb.pointer + a * classCount * pixels
+                                                    let sizeRow = a * pixels * sizeBins
+                                                    for q in 0..<pixels {
+                                                        var size = 0
+                                                        for k in 0..<classCount
+                                                        where score[k * pixels + q] <= thresholdsAt[k * pixels + q] {
+                                                            size += 1
+                                                        }
+                                                        sizeCounts[sizeRow + q * sizeBins + size] += 1
                                                     }
-                                                    if wb.pointer[c] >= 0 {
-                                                        targetCount[slotOfGroup0 + wb.pointer[c]] += targets
-                                                        coveredCount[slotOfGroup0 + wb.pointer[c]] += covered
+                                                    for c in 0..<classCount {
+                                                        let slotOfGroup0 = a * slots + sb.pointer[c]
+                                                        let plane = c * pixels
+                                                        let targetPlane = imageBase + c * pixels
+                                                        var targets = 0
+                                                        var covered = 0
+                                                        for q in 0..<pixels where tb.pointer[targetPlane + q] == 1 {
+                                                            let slot = slotOfGroup0 + Int(gb.pointer[plane + q])
+                                                            let isCovered = score[plane + q] <= thresholdsAt[plane + q]
+                                                            targetCount[slot] += 1
+                                                            targets += 1
+                                                            if isCovered {
+                                                                coveredCount[slot] += 1
+                                                                covered += 1
+                                                            }
+                                                        }
+                                                        if wb.pointer[c] >= 0 {
+                                                            targetCount[slotOfGroup0 + wb.pointer[c]] += targets
+                                                            coveredCount[slotOfGroup0 + wb.pointer[c]] += covered
+                                                        }
                                                     }
                                                 }
-                                            }
-                                            for slot in 0..<slotCount where targetCount[slot] > 0 {
-                                                let fraction = Double(coveredCount[slot]) / Double(targetCount[slot])
-                                                local[slot].testImages += 1
-                                                local[slot].targetPixels += targetCount[slot]
-                                                local[slot].coveredPixels += coveredCount[slot]
-                                                local[slot].fractionSum += fraction
-                                                local[slot].fractionSquares += fraction * fraction
-                                                if targetCount[slot] != 1 { local[slot].allSingle = false }
+                                                for slot in 0..<slotCount where targetCount[slot] > 0 {
+                                                    let fraction =
+                                                        Double(coveredCount[slot]) / Double(targetCount[slot])
+                                                    local[slot].testImages += 1
+                                                    local[slot].targetPixels += targetCount[slot]
+                                                    local[slot].coveredPixels += coveredCount[slot]
+                                                    local[slot].fractionSum += fraction
+                                                    local[slot].fractionSquares += fraction * fraction
+                                                    if targetCount[slot] != 1 { local[slot].allSingle = false }
+                                                }
                                             }
                                         }
                                     }
-                                }
-                                totals.withLock { total in
-                                    for i in total.tallies.indices { total.tallies[i].add(local[i]) }
-                                    for i in total.sizes.indices { total.sizes[i] += sizes[i] }
+                                    totals.withLock { total in
+                                        for i in total.tallies.indices { total.tallies[i].add(local[i]) }
+                                        for i in total.sizes.indices { total.sizes[i] += sizes[i] }
+                                    }
                                 }
                             }
-                        } }
+                        }
                     }
                 }
             }
@@ -323,28 +358,37 @@ public struct CoverageAudit: Sendable {
                 for (a, alpha) in alphas.enumerated() {
                     let plane = (a * classCount + c) * pixels
                     let alwaysIn = (0..<pixels).reduce(0) { $0 + (thresholds[plane + $1] == .infinity ? 1 : 0) }
-                    rows.append(Self.row(tallies[a * slots + slotBase[c] + wholeSlot[c]], classIndex: c, group: nil, pixels: pixels,
-                                         alpha: alpha, calibrationImages: nil, calibrationScores: nil, alwaysIn: alwaysIn,
-                                         classCount: classCount))
+                    rows.append(
+                        Self.row(
+                            tallies[a * slots + slotBase[c] + wholeSlot[c]], classIndex: c, group: nil, pixels: pixels,
+                            alpha: alpha, calibrationImages: nil, calibrationScores: nil, alwaysIn: alwaysIn,
+                            classCount: classCount))
                 }
             }
             for g in 0..<groupCounts[c] {
-                let pixelsInGroup = grouped ? groupOf[(c * pixels)..<((c + 1) * pixels)].reduce(0) { $0 + ($1 == Int32(g) ? 1 : 0) } : pixels
+                let pixelsInGroup =
+                    grouped
+                    ? groupOf[(c * pixels)..<((c + 1) * pixels)].reduce(0) { $0 + ($1 == Int32(g) ? 1 : 0) } : pixels
                 let imageCounts = grouped ? Self.entry(curves.groupImageCounts, c, g) : nil
                 let sampleCounts = grouped ? Self.entry(curves.groupSampleCounts, c, g) : nil
                 for (a, alpha) in alphas.enumerated() {
                     let tally = tallies[a * slots + slotBase[c] + g]
                     var alwaysIn = 0
                     let plane = (a * classCount + c) * pixels
-                    for q in 0..<pixels where (!grouped || groupOf[c * pixels + q] == Int32(g))
-                        && thresholds[plane + q] == .infinity { alwaysIn += 1 }
-                    rows.append(Self.row(tally, classIndex: c, group: grouped ? g : nil, pixels: pixelsInGroup, alpha: alpha,
-                                         calibrationImages: imageCounts, calibrationScores: sampleCounts, alwaysIn: alwaysIn,
-                                         classCount: classCount))
+                    for q in 0..<pixels
+                    where (!grouped || groupOf[c * pixels + q] == Int32(g))
+                        && thresholds[plane + q] == .infinity
+                    { alwaysIn += 1 }
+                    rows.append(
+                        Self.row(
+                            tally, classIndex: c, group: grouped ? g : nil, pixels: pixelsInGroup, alpha: alpha,
+                            calibrationImages: imageCounts, calibrationScores: sampleCounts, alwaysIn: alwaysIn,
+                            classCount: classCount))
                 }
             }
         }
-        return Result(rows: rows, alphas: alphas, rule: curves.rule, indexing: indexing, precision: precision, testImages: n)
+        return Result(
+            rows: rows, alphas: alphas, rule: curves.rule, indexing: indexing, precision: precision, testImages: n)
     }
 
     /// counts[c]?[g], nil when the class has no counts or the group is beyond them.
@@ -354,8 +398,10 @@ public struct CoverageAudit: Sendable {
     }
 
     /// The row of a tally: the means, shares and intervals defined in ``CoverageAudit``.
-    static func row(_ tally: Tally, classIndex: Int, group: Int?, pixels: Int, alpha: Double, calibrationImages: Int?,
-                    calibrationScores: Int?, alwaysIn: Int, classCount: Int) -> Row {
+    static func row(
+        _ tally: Tally, classIndex: Int, group: Int?, pixels: Int, alpha: Double, calibrationImages: Int?,
+        calibrationScores: Int?, alwaysIn: Int, classCount: Int
+    ) -> Row {
         let images = tally.testImages
         let mean = images > 0 ? tally.fractionSum / Double(images) : .nan
         var interval: ConfidenceInterval?
@@ -365,25 +411,28 @@ public struct CoverageAudit: Sendable {
                 interval = ConfidenceInterval.wilson(successes: tally.coveredPixels, trials: images)
                 method = .wilson
             } else {
-                let variance = images > 1
+                let variance =
+                    images > 1
                     ? max((tally.fractionSquares - Double(images) * mean * mean) / Double(images - 1), 0) : .nan
-                interval = ConfidenceInterval.studentT(mean: mean, standardDeviation: variance.squareRoot(), count: images)
+                interval = ConfidenceInterval.studentT(
+                    mean: mean, standardDeviation: variance.squareRoot(), count: images)
                 method = .studentT
             }
         }
         let setPixels = Double(tally.setPixels)
         func share(_ count: Int) -> Double { tally.setPixels > 0 ? Double(count) / setPixels : .nan }
-        return Row(classIndex: classIndex, group: group, pixels: pixels, alpha: alpha,
-                   calibrationImages: calibrationImages, calibrationScores: calibrationScores,
-                   testImages: images, targetPixels: tally.targetPixels, coveredPixels: tally.coveredPixels,
-                   perImageCoverage: mean, perImageInterval: interval, perImageIntervalMethod: method,
-                   pooledCoverage: tally.targetPixels > 0 ? Double(tally.coveredPixels) / Double(tally.targetPixels) : .nan,
-                   pooledInterval: tally.targetPixels > 0
-                       ? ConfidenceInterval.wilson(successes: tally.coveredPixels, trials: tally.targetPixels) : nil,
-                   shortfall: interval.map { $0.upper < 1 - alpha } ?? false,
-                   alwaysInShare: pixels > 0 ? Double(alwaysIn) / Double(pixels) : .nan,
-                   meanSetSize: share(tally.setSizes), emptyShare: share(tally.empty),
-                   singletonShare: share(tally.singletons), fullShare: share(tally.full))
+        return Row(
+            classIndex: classIndex, group: group, pixels: pixels, alpha: alpha,
+            calibrationImages: calibrationImages, calibrationScores: calibrationScores,
+            testImages: images, targetPixels: tally.targetPixels, coveredPixels: tally.coveredPixels,
+            perImageCoverage: mean, perImageInterval: interval, perImageIntervalMethod: method,
+            pooledCoverage: tally.targetPixels > 0 ? Double(tally.coveredPixels) / Double(tally.targetPixels) : .nan,
+            pooledInterval: tally.targetPixels > 0
+                ? ConfidenceInterval.wilson(successes: tally.coveredPixels, trials: tally.targetPixels) : nil,
+            shortfall: interval.map { $0.upper < 1 - alpha } ?? false,
+            alwaysInShare: pixels > 0 ? Double(alwaysIn) / Double(pixels) : .nan,
+            meanSetSize: share(tally.setSizes), emptyShare: share(tally.empty),
+            singletonShare: share(tally.singletons), fullShare: share(tally.full))
     }
 
     /// Rows as a fixed-width table: class, group (`all` for a pixelwise class), its pixels, α, calibration
@@ -395,16 +444,21 @@ public struct CoverageAudit: Sendable {
         func range(_ interval: ConfidenceInterval?) -> String {
             interval.map { "[\(number($0.lower)), \(number($0.upper))]" } ?? "-"
         }
-        let header = ["class", "group", "pixels", "alpha", "cal img", "cal scores", "test img", "targets", "per-image", "95 % CI",
-                      "pooled", "95 % CI", "short", "always in", "set size", "empty", "single", "full"]
+        let header = [
+            "class", "group", "pixels", "alpha", "cal img", "cal scores", "test img", "targets", "per-image", "95 % CI",
+            "pooled", "95 % CI", "short", "always in", "set size", "empty", "single", "full",
+        ]
         var lines = [header]
         for row in rows {
-            lines.append([String(row.classIndex), row.group.map(String.init) ?? "all", String(row.pixels), number(row.alpha, 3),
-                          row.calibrationImages.map(String.init) ?? "-", row.calibrationScores.map(String.init) ?? "-",
-                          String(row.testImages), String(row.targetPixels), number(row.perImageCoverage), range(row.perImageInterval),
-                          number(row.pooledCoverage), range(row.pooledInterval), row.shortfall ? "!" : "",
-                          number(row.alwaysInShare), number(row.meanSetSize, 2), number(row.emptyShare),
-                          number(row.singletonShare), number(row.fullShare)])
+            lines.append([
+                String(row.classIndex), row.group.map(String.init) ?? "all", String(row.pixels), number(row.alpha, 3),
+                row.calibrationImages.map(String.init) ?? "-", row.calibrationScores.map(String.init) ?? "-",
+                String(row.testImages), String(row.targetPixels), number(row.perImageCoverage),
+                range(row.perImageInterval),
+                number(row.pooledCoverage), range(row.pooledInterval), row.shortfall ? "!" : "",
+                number(row.alwaysInShare), number(row.meanSetSize, 2), number(row.emptyShare),
+                number(row.singletonShare), number(row.fullShare),
+            ])
         }
         var widths = [Int](repeating: 0, count: header.count)
         for line in lines { for (i, cell) in line.enumerated() { widths[i] = max(widths[i], cell.count) } }
@@ -462,13 +516,18 @@ public struct ConfidenceInterval: Sendable, Equatable, Codable {
     /// - Precondition: ν ≥ 1.
     public static func studentQuantile975(degreesOfFreedom nu: Int) -> Double {
         precondition(nu >= 1, "\(nu) degrees of freedom")
-        let table = [12.7062047, 4.3026527, 3.1824463, 2.7764451, 2.5705818, 2.4469119, 2.3646243, 2.3060041,
-                     2.2621572, 2.2281389, 2.2009852, 2.1788128, 2.1603687, 2.1447867, 2.1314495, 2.1199053,
-                     2.1098156, 2.1009220, 2.0930241, 2.0859634, 2.0796138, 2.0738731, 2.0686576, 2.0638986,
-                     2.0595386, 2.0555294, 2.0518305, 2.0484071, 2.0452296, 2.0422725]
+        let table = [
+            12.7062047, 4.3026527, 3.1824463, 2.7764451, 2.5705818, 2.4469119, 2.3646243, 2.3060041,
+            2.2621572, 2.2281389, 2.2009852, 2.1788128, 2.1603687, 2.1447867, 2.1314495, 2.1199053,
+            2.1098156, 2.1009220, 2.0930241, 2.0859634, 2.0796138, 2.0738731, 2.0686576, 2.0638986,
+            2.0595386, 2.0555294, 2.0518305, 2.0484071, 2.0452296, 2.0422725,
+        ]
         if nu <= table.count { return table[nu - 1] }
         let v = Double(nu)
-        let z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z, z9 = z7 * z * z
+        let z3 = z * z * z
+        let z5 = z3 * z * z
+        let z7 = z5 * z * z
+        let z9 = z7 * z * z
         let g1 = (z3 + z) / 4
         let g2 = (5 * z5 + 16 * z3 + 3 * z) / 96
         let g3 = (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / 384

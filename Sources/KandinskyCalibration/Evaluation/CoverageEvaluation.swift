@@ -31,8 +31,10 @@ public struct CoverageEvaluation: Sendable {
     public var classIndex: Int
 
     /// - Precondition: K ≥ 1.
-    public init(binCount: Int = 20, indexing: ThresholdIndexing? = nil, precision: ScorePrecision = .float,
-                classIndex: Int = 1) {
+    public init(
+        binCount: Int = 20, indexing: ThresholdIndexing? = nil, precision: ScorePrecision = .float,
+        classIndex: Int = 1
+    ) {
         precondition(binCount >= 1, "at least one bin is needed, got \(binCount)")
         self.binCount = binCount
         self.indexing = indexing
@@ -64,64 +66,79 @@ public struct CoverageEvaluation: Sendable {
     /// - Throws: ``CalibrationError`` for mismatched shapes, a class index out of range, N = 0,
     ///   invalid probabilities or targets, or a class without any target pixel.
     /// - Complexity: O(N·H·W·K) for the class, split across cores.
-    public func evaluate<P: QuantileScalar>(_ curves: CalibratedCurves, probabilities: ShapedArray<P>,
-                                            targets: ShapedArray<UInt8>,
-                                            probabilitiesSource: String = "probabilities", targetsSource: String = "targets",
-                                            curvesSource: String = "curves") throws(CalibrationError) -> Result {
-        try Specialized.dispatch(probabilities,
+    public func evaluate<P: QuantileScalar>(
+        _ curves: CalibratedCurves, probabilities: ShapedArray<P>,
+        targets: ShapedArray<UInt8>,
+        probabilitiesSource: String = "probabilities", targetsSource: String = "targets",
+        curvesSource: String = "curves"
+    ) throws(CalibrationError) -> Result {
+        try Specialized.dispatch(
+            probabilities,
             float: { (p: Tensor) throws(CalibrationError) -> Result in
-                try specializedEvaluate(curves, probabilities: p, targets: targets, probabilitiesSource: probabilitiesSource,
-                                        targetsSource: targetsSource, curvesSource: curvesSource)
+                try specializedEvaluate(
+                    curves, probabilities: p, targets: targets, probabilitiesSource: probabilitiesSource,
+                    targetsSource: targetsSource, curvesSource: curvesSource)
             },
             half: { (p: HalfTensor) throws(CalibrationError) -> Result in
-                try specializedEvaluate(curves, probabilities: p, targets: targets, probabilitiesSource: probabilitiesSource,
-                                        targetsSource: targetsSource, curvesSource: curvesSource)
+                try specializedEvaluate(
+                    curves, probabilities: p, targets: targets, probabilitiesSource: probabilitiesSource,
+                    targetsSource: targetsSource, curvesSource: curvesSource)
             })
     }
 
-    func specializedEvaluate<P: QuantileScalar>(_ curves: CalibratedCurves, probabilities: ShapedArray<P>,
-                                            targets: ShapedArray<UInt8>,
-                                            probabilitiesSource: String = "probabilities", targetsSource: String = "targets",
-                                            curvesSource: String = "curves") throws(CalibrationError) -> Result {
-        try TestSet.check(curves, probabilities: probabilities, targets: targets, classIndex: classIndex,
-                          probabilitiesSource: probabilitiesSource, targetsSource: targetsSource,
-                          curvesSource: curvesSource)
-        let (n, classCount, pixels, k) = (probabilities.shape[0], curves.classCount, curves.height * curves.width, binCount)
+    func specializedEvaluate<P: QuantileScalar>(
+        _ curves: CalibratedCurves, probabilities: ShapedArray<P>,
+        targets: ShapedArray<UInt8>,
+        probabilitiesSource: String = "probabilities", targetsSource: String = "targets",
+        curvesSource: String = "curves"
+    ) throws(CalibrationError) -> Result {
+        try TestSet.check(
+            curves, probabilities: probabilities, targets: targets, classIndex: classIndex,
+            probabilitiesSource: probabilitiesSource, targetsSource: targetsSource,
+            curvesSource: curvesSource)
+        let (n, classCount, pixels, k) = (
+            probabilities.shape[0], curves.classCount, curves.height * curves.width, binCount
+        )
         let c = classIndex
         let gammas = confidences
         let indexing = self.indexing ?? curves.defaultIndexing
         let pixelThresholds = thresholds(curves, pixelwise: true, indexing: indexing)
         let separateMarginal = indexing == .reference
-        let marginalThresholds = separateMarginal ? thresholds(curves, pixelwise: false, indexing: indexing) : pixelThresholds
+        let marginalThresholds =
+            separateMarginal ? thresholds(curves, pixelwise: false, indexing: indexing) : pixelThresholds
         let pixelCounts = ScratchBuffer<Int32>(count: pixels * k)
         let targetCounts = ScratchBuffer<Int32>(count: pixels)
         let marginal = Mutex([Int](repeating: 0, count: k))
         let precision = self.precision
         probabilities.withUnsafeBufferPointer { p in
             targets.withUnsafeBufferPointer { t in
-                let pb = UncheckedPointer(p.baseAddress!), tb = UncheckedPointer(t.baseAddress!)
-                let pt = UncheckedPointer(pixelThresholds), mt = UncheckedPointer(marginalThresholds)
-                let cb = pixelCounts.shared, tc = targetCounts.shared
-                        parallelFor(0..<pixels, chunkCount: 4 * availableCoreCount) { range in
-                            var local = [Int](repeating: 0, count: k)
-                            for image in 0..<n {
-                                let base = (image * classCount + c) * pixels
-                                for q in range where tb.pointer[base + q] == 1 {
-                                    let s = precision.testScore(probability: Float(pb.pointer[base + q]))
-                                    tc.pointer[q] += 1
-                                    let thresholds = pt.pointer + q * k, counts = cb.pointer + q * k
-                                    for i in 0..<k where s <= thresholds[i] { counts[i] += 1 }
-                                    if separateMarginal {
-                                        let marginalAt = mt.pointer + q * k
-                                        for i in 0..<k where s <= marginalAt[i] { local[i] += 1 }
-                                    }
-                                }
+                let pb = UncheckedPointer(p.baseAddress!)
+                let tb = UncheckedPointer(t.baseAddress!)
+                let pt = UncheckedPointer(pixelThresholds)
+                let mt = UncheckedPointer(marginalThresholds)
+                let cb = pixelCounts.shared
+                let tc = targetCounts.shared
+                parallelFor(0..<pixels, chunkCount: 4 * availableCoreCount) { range in
+                    var local = [Int](repeating: 0, count: k)
+                    for image in 0..<n {
+                        let base = (image * classCount + c) * pixels
+                        for q in range where tb.pointer[base + q] == 1 {
+                            let s = precision.testScore(probability: Float(pb.pointer[base + q]))
+                            tc.pointer[q] += 1
+                            let thresholds = pt.pointer + q * k
+                            let counts = cb.pointer + q * k
+                            for i in 0..<k where s <= thresholds[i] { counts[i] += 1 }
+                            if separateMarginal {
+                                let marginalAt = mt.pointer + q * k
+                                for i in 0..<k where s <= marginalAt[i] { local[i] += 1 }
                             }
-                            if !separateMarginal {
-                                for q in range { for i in 0..<k { local[i] += Int(cb.pointer[q * k + i]) } }
-                            }
-                            marginal.withLock { total in for i in 0..<k { total[i] += local[i] } }
                         }
+                    }
+                    if !separateMarginal {
+                        for q in range { for i in 0..<k { local[i] += Int(cb.pointer[q * k + i]) } }
+                    }
+                    marginal.withLock { total in for i in 0..<k { total[i] += local[i] } }
+                }
             }
         }
         let marginalCounts = marginal.withLock { $0 }
@@ -130,10 +147,14 @@ public struct CoverageEvaluation: Sendable {
         let targetTotal = (0..<pixels).reduce(0) { $0 + Int(targetCounts[$1]) }
         guard targetTotal > 0 else { throw .classWithoutTargets(source: targetsSource, classIndex: c) }
         let marginalCoverages = marginalCounts.map { Double($0) / Double(targetTotal) }
-        var ceSum = 0.0, ceCount = 0
+        var ceSum = 0.0
+        var ceCount = 0
         let pixelCE = Tensor(shape: [curves.height, curves.width]) { out in
             for q in 0..<pixels {
-                guard targetCounts[q] > 0 else { out[q] = .nan; continue }
+                guard targetCounts[q] > 0 else {
+                    out[q] = .nan
+                    continue
+                }
                 var error = 0.0
                 for i in 0..<k { error += abs(Double(pixelCounts[q * k + i]) / Double(targetCounts[q]) - gammas[i]) }
                 out[q] = Float(error / Double(k))
@@ -141,15 +162,17 @@ public struct CoverageEvaluation: Sendable {
                 ceCount += 1
             }
         }
-        return Result(confidences: gammas, marginalCoverages: marginalCoverages,
-                      marginalCalibrationError: Self.calibrationError(coverages: marginalCoverages, confidences: gammas),
-                      pixelwiseCalibrationError: pixelCE, meanPixelwiseCalibrationError: ceSum / Double(ceCount),
-                      targetCount: targetTotal)
+        return Result(
+            confidences: gammas, marginalCoverages: marginalCoverages,
+            marginalCalibrationError: Self.calibrationError(coverages: marginalCoverages, confidences: gammas),
+            pixelwiseCalibrationError: pixelCE, meanPixelwiseCalibrationError: ceSum / Double(ceCount),
+            targetCount: targetTotal)
     }
 
     /// (1/K) Σ_i |coverage_i − γ_i|.
     public static func calibrationError(coverages: [Double], confidences: [Double]) -> Double {
-        precondition(coverages.count == confidences.count, "\(coverages.count) coverages for \(confidences.count) confidences")
+        precondition(
+            coverages.count == confidences.count, "\(coverages.count) coverages for \(confidences.count) confidences")
         return zip(coverages, confidences).reduce(0) { $0 + abs($1.0 - $1.1) } / Double(coverages.count)
     }
 
@@ -161,7 +184,9 @@ public struct CoverageEvaluation: Sendable {
     }
 
     /// Thresholds of the class at each pixel and bin, pixel-major [H·W, K]; the caller frees them.
-    func thresholds(_ curves: CalibratedCurves, pixelwise: Bool, indexing: ThresholdIndexing) -> UnsafeMutablePointer<Float> {
+    func thresholds(_ curves: CalibratedCurves, pixelwise: Bool, indexing: ThresholdIndexing) -> UnsafeMutablePointer<
+        Float
+    > {
         let (q, classCount, pixels, k) = (curves.levelCount, curves.classCount, curves.height * curves.width, binCount)
         let out = UnsafeMutablePointer<Float>.allocate(capacity: pixels * k)
         let gammas = confidences
@@ -172,7 +197,8 @@ public struct CoverageEvaluation: Sendable {
                     let index = Self.referenceIndex(bin: i, binCount: k, levelCount: q, pixelwise: pixelwise)
                     (lower, upper, t) = (index, index, 0)
                 } else {
-                    (lower, upper, t) = CalibratedCurves.curveIndices(level: gammas[i], levelCount: q, indexing: indexing)
+                    (lower, upper, t) = CalibratedCurves.curveIndices(
+                        level: gammas[i], levelCount: q, indexing: indexing)
                 }
                 let a = curve.baseAddress! + (lower * classCount + classIndex) * pixels
                 let b = curve.baseAddress! + (upper * classCount + classIndex) * pixels
@@ -192,21 +218,27 @@ enum TestSet {
     /// targets are [N, C, H, W] with the same shape, N ≥ 1 and H·W ≥ 1; the curves fit that
     /// shape; `classIndex`, when given, is one of the curves' classes; then every probability in
     /// [0, 1] and every target 0 or 1 (``validate(probabilities:targets:probabilitiesSource:targetsSource:)``).
-    static func check<P: QuantileScalar>(_ curves: CalibratedCurves, probabilities: ShapedArray<P>,
-                                         targets: ShapedArray<UInt8>, classIndex: Int? = nil,
-                                         probabilitiesSource: String, targetsSource: String,
-                                         curvesSource: String) throws(CalibrationError) {
-        try InputValidation.checkShapes(probabilities: probabilities.shape, targets: targets.shape,
-                                        probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+    static func check<P: QuantileScalar>(
+        _ curves: CalibratedCurves, probabilities: ShapedArray<P>,
+        targets: ShapedArray<UInt8>, classIndex: Int? = nil,
+        probabilitiesSource: String, targetsSource: String,
+        curvesSource: String
+    ) throws(CalibrationError) {
+        try InputValidation.checkShapes(
+            probabilities: probabilities.shape, targets: targets.shape,
+            probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
         try curves.checkCompatible(withProbabilitiesShape: probabilities.shape, curvesSource: curvesSource)
         if let classIndex { try InputValidation.checkClassIndex(classIndex, classCount: curves.classCount) }
-        try validate(probabilities: probabilities, targets: targets,
-                     probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+        try validate(
+            probabilities: probabilities, targets: targets,
+            probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
     }
 
     /// Every probability in [0, 1] (not NaN) and every target 0 or 1.
-    static func validate<P: QuantileScalar>(probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
-                                            probabilitiesSource: String, targetsSource: String) throws(CalibrationError) {
+    static func validate<P: QuantileScalar>(
+        probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+        probabilitiesSource: String, targetsSource: String
+    ) throws(CalibrationError) {
         let shape = probabilities.shape
         let badProbability = probabilities.withUnsafeBufferPointer { p in
             let pb = UncheckedPointer(p.baseAddress!)
@@ -219,13 +251,15 @@ enum TestSet {
             }
         }
         if let bad = badProbability {
-            throw .invalidProbability(source: probabilitiesSource, value: Float(probabilities.withUnsafeBufferPointer { $0[bad] }),
-                                      at: InputValidation.multiIndex(bad, shape: shape))
+            throw .invalidProbability(
+                source: probabilitiesSource, value: Float(probabilities.withUnsafeBufferPointer { $0[bad] }),
+                at: InputValidation.multiIndex(bad, shape: shape))
         }
         let badTarget = targets.withUnsafeBufferPointer { t in t.firstIndex { $0 > 1 } }
         if let bad = badTarget {
-            throw .invalidTarget(source: targetsSource, value: Double(targets.withUnsafeBufferPointer { $0[bad] }),
-                                 at: InputValidation.multiIndex(bad, shape: shape))
+            throw .invalidTarget(
+                source: targetsSource, value: Double(targets.withUnsafeBufferPointer { $0[bad] }),
+                at: InputValidation.multiIndex(bad, shape: shape))
         }
     }
 }

@@ -33,8 +33,10 @@ public struct ProbabilityCalibration: Sendable {
     public var precision: ScorePrecision
 
     /// - Precondition: B ≥ 1.
-    public init(binCount: Int = 20, minimumProbability: Float = 0.02, classIndex: Int = 1,
-                precision: ScorePrecision = .float) {
+    public init(
+        binCount: Int = 20, minimumProbability: Float = 0.02, classIndex: Int = 1,
+        precision: ScorePrecision = .float
+    ) {
         precondition(binCount >= 1, "at least one bin is needed, got \(binCount)")
         self.binCount = binCount
         self.minimumProbability = minimumProbability
@@ -70,8 +72,10 @@ public struct ProbabilityCalibration: Sendable {
 
         /// Bins from their sums; `residualSums` (Σ (p − y) per bin, as rounded by the binning)
         /// default to predictionSums − targetSums.
-        package init(counts: [Int], predictionSums: [Double], targetSums: [Double], residualSums: [Double]? = nil,
-             binCount: Int? = nil) {
+        package init(
+            counts: [Int], predictionSums: [Double], targetSums: [Double], residualSums: [Double]? = nil,
+            binCount: Int? = nil
+        ) {
             self.counts = counts
             self.binCount = binCount ?? counts.count
             meanPredictions = zip(predictionSums, counts).map { $1 > 0 ? $0 / Double($1) : .nan }
@@ -107,38 +111,51 @@ public struct ProbabilityCalibration: Sendable {
     /// - Throws: ``CalibrationError`` for mismatched shapes, N = 0, a class index out of range,
     ///   invalid probabilities or targets.
     /// - Complexity: O(N·H·W) for the class, split across cores; O(H·W·B) scratch.
-    public func evaluate<P: QuantileScalar>(probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
-                                            pixel: (h: Int, w: Int)? = nil,
-                                            probabilitiesSource: String = "probabilities",
-                                            targetsSource: String = "targets") throws(CalibrationError) -> Result {
-        try Specialized.dispatch(probabilities,
+    public func evaluate<P: QuantileScalar>(
+        probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+        pixel: (h: Int, w: Int)? = nil,
+        probabilitiesSource: String = "probabilities",
+        targetsSource: String = "targets"
+    ) throws(CalibrationError) -> Result {
+        try Specialized.dispatch(
+            probabilities,
             float: { (p: Tensor) throws(CalibrationError) -> Result in
-                try specializedEvaluate(probabilities: p, targets: targets, pixel: pixel,
-                                        probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+                try specializedEvaluate(
+                    probabilities: p, targets: targets, pixel: pixel,
+                    probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
             },
             half: { (p: HalfTensor) throws(CalibrationError) -> Result in
-                try specializedEvaluate(probabilities: p, targets: targets, pixel: pixel,
-                                        probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+                try specializedEvaluate(
+                    probabilities: p, targets: targets, pixel: pixel,
+                    probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
             })
     }
 
-    func specializedEvaluate<P: QuantileScalar>(probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
-                                            pixel: (h: Int, w: Int)? = nil,
-                                            probabilitiesSource: String = "probabilities",
-                                            targetsSource: String = "targets") throws(CalibrationError) -> Result {
-        try InputValidation.checkShapes(probabilities: probabilities.shape, targets: targets.shape,
-                                        probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+    func specializedEvaluate<P: QuantileScalar>(
+        probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+        pixel: (h: Int, w: Int)? = nil,
+        probabilitiesSource: String = "probabilities",
+        targetsSource: String = "targets"
+    ) throws(CalibrationError) -> Result {
+        try InputValidation.checkShapes(
+            probabilities: probabilities.shape, targets: targets.shape,
+            probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
         let shape = probabilities.shape
         try InputValidation.checkClassIndex(classIndex, classCount: shape[1])
-        try TestSet.validate(probabilities: probabilities, targets: targets,
-                             probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+        try TestSet.validate(
+            probabilities: probabilities, targets: targets,
+            probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
         if let pixel, !(0..<shape[2]).contains(pixel.h) || !(0..<shape[3]).contains(pixel.w) {
-            throw .invalidParameter("pixel", problem: "(\(pixel.h), \(pixel.w)) is outside the \(shape[2]) × \(shape[3]) image")
+            throw .invalidParameter(
+                "pixel", problem: "(\(pixel.h), \(pixel.w)) is outside the \(shape[2]) × \(shape[3]) image")
         }
         let (n, classCount, pixels, bins) = (shape[0], shape[1], shape[2] * shape[3], keptBinCount)
-        let c = classIndex, minimum = minimumProbability
+        let c = classIndex
+        let minimum = minimumProbability
         let half = precision == .halfProbabilities
-        let halfMinimum = Float16(minimum), halfWidth = Float16(1 / Double(binCount)), equalBins = binCount
+        let halfMinimum = Float16(minimum)
+        let halfWidth = Float16(1 / Double(binCount))
+        let equalBins = binCount
         // Per pixel and bin: count, Σ p, Σ t and (half precision) Σ Float16(p − t).
         let counts = ScratchBuffer<Int32>(count: pixels * bins)
         let predictionSums = ScratchBuffer<Double>(count: pixels * bins)
@@ -147,8 +164,12 @@ public struct ProbabilityCalibration: Sendable {
         let present = ScratchBuffer<Int32>(count: pixels)
         probabilities.withUnsafeBufferPointer { p in
             targets.withUnsafeBufferPointer { t in
-                let pb = UncheckedPointer(p.baseAddress!), tb = UncheckedPointer(t.baseAddress!)
-                let cb = counts.shared, sb = predictionSums.shared, yb = targetSums.shared, fb = present.shared
+                let pb = UncheckedPointer(p.baseAddress!)
+                let tb = UncheckedPointer(t.baseAddress!)
+                let cb = counts.shared
+                let sb = predictionSums.shared
+                let yb = targetSums.shared
+                let fb = present.shared
                 let rb = residualSums.shared
                 parallelFor(0..<pixels, chunkCount: 4 * availableCoreCount) { range in
                     for image in 0..<n {
@@ -183,10 +204,12 @@ public struct ProbabilityCalibration: Sendable {
         var pooledPredictions = [Double](repeating: 0, count: bins)
         var pooledTargets = [Double](repeating: 0, count: bins)
         var pooledResiduals = [Double](repeating: 0, count: bins)
-        var eceSum = 0.0, eceCount = 0
+        var eceSum = 0.0
+        var eceCount = 0
         let ece = Tensor(shape: [shape[2], shape[3]]) { out in
             for q in 0..<pixels {
-                var total = 0, gap = 0.0
+                var total = 0
+                var gap = 0.0
                 for b in 0..<bins {
                     let i = q * bins + b
                     total += Int(counts[i])
@@ -212,15 +235,18 @@ public struct ProbabilityCalibration: Sendable {
         if let pixel {
             let q = pixel.h * shape[3] + pixel.w
             let range = (q * bins)..<(q * bins + bins)
-            atPixel = Reliability(counts: range.map { Int(counts[$0]) }, predictionSums: range.map { predictionSums[$0] },
-                                  targetSums: range.map { Double(targetSums[$0]) }, residualSums: range.map(residual),
-                                  binCount: binCount)
+            atPixel = Reliability(
+                counts: range.map { Int(counts[$0]) }, predictionSums: range.map { predictionSums[$0] },
+                targetSums: range.map { Double(targetSums[$0]) }, residualSums: range.map(residual),
+                binCount: binCount)
         }
-        return Result(pixelwiseECE: ece, meanPixelwiseECE: eceCount == 0 ? .nan : eceSum / Double(eceCount),
-                      structureFrequency: frequency,
-                      pooled: Reliability(counts: pooledCounts, predictionSums: pooledPredictions, targetSums: pooledTargets,
-                                          residualSums: half ? pooledResiduals : nil, binCount: binCount),
-                      atPixel: atPixel)
+        return Result(
+            pixelwiseECE: ece, meanPixelwiseECE: eceCount == 0 ? .nan : eceSum / Double(eceCount),
+            structureFrequency: frequency,
+            pooled: Reliability(
+                counts: pooledCounts, predictionSums: pooledPredictions, targetSums: pooledTargets,
+                residualSums: half ? pooledResiduals : nil, binCount: binCount),
+            atPixel: atPixel)
     }
 }
 

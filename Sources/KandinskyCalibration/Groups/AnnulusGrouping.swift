@@ -62,9 +62,11 @@ public struct AnnulusGrouping: NonconformityGrouping {
         public var theta: [Double]?
 
         /// Parameters with every value given.
-        public init(classes: [Int]?, curvePoints: [Int], bounds: [[Double]], populationSize: Int,
-                    differentialWeight: Double, crossoverProbability: Double, maxGenerations: Int, tolerance: Double,
-                    seed: UInt64, searchSampleSize: Int?, theta: [Double]?) {
+        public init(
+            classes: [Int]?, curvePoints: [Int], bounds: [[Double]], populationSize: Int,
+            differentialWeight: Double, crossoverProbability: Double, maxGenerations: Int, tolerance: Double,
+            seed: UInt64, searchSampleSize: Int?, theta: [Double]?
+        ) {
             self.classes = classes
             self.curvePoints = curvePoints
             self.bounds = bounds
@@ -84,10 +86,11 @@ public struct AnnulusGrouping: NonconformityGrouping {
         /// ``AnnulusGrouping/defaultBounds``; a population of 10 with F = 0.8 and CR = 0.7 (the
         /// original's search); at most 1000 generations, stopping at a fitness spread below 0.5;
         /// seed 0; a subsampled objective of 4096 pixels while searching; θ searched.
-        public static let `default` = Parameters(classes: nil, curvePoints: [60, 70, 80, 90], bounds: defaultBounds,
-                                                 populationSize: 10, differentialWeight: 0.8, crossoverProbability: 0.7,
-                                                 maxGenerations: 1000, tolerance: 0.5, seed: 0, searchSampleSize: 4096,
-                                                 theta: nil)
+        public static let `default` = Parameters(
+            classes: nil, curvePoints: [60, 70, 80, 90], bounds: defaultBounds,
+            populationSize: 10, differentialWeight: 0.8, crossoverProbability: 0.7,
+            maxGenerations: 1000, tolerance: 0.5, seed: 0, searchSampleSize: 4096,
+            theta: nil)
     }
 
     /// The parameters of this strategy.
@@ -103,18 +106,21 @@ public struct AnnulusGrouping: NonconformityGrouping {
     }
 
     /// The strategy with ``Parameters/default`` for every parameter not given.
-    public init(classes: [Int]? = Parameters.default.classes, curvePoints: [Int] = Parameters.default.curvePoints,
-                bounds: [[Double]] = Parameters.default.bounds, populationSize: Int = Parameters.default.populationSize,
-                differentialWeight: Double = Parameters.default.differentialWeight,
-                crossoverProbability: Double = Parameters.default.crossoverProbability,
-                maxGenerations: Int = Parameters.default.maxGenerations,
-                tolerance: Double = Parameters.default.tolerance,
-                seed: UInt64 = Parameters.default.seed, searchSampleSize: Int? = Parameters.default.searchSampleSize,
-                theta: [Double]? = Parameters.default.theta) {
-        parameters = Parameters(classes: classes, curvePoints: curvePoints, bounds: bounds,
-                                populationSize: populationSize, differentialWeight: differentialWeight,
-                                crossoverProbability: crossoverProbability, maxGenerations: maxGenerations,
-                                tolerance: tolerance, seed: seed, searchSampleSize: searchSampleSize, theta: theta)
+    public init(
+        classes: [Int]? = Parameters.default.classes, curvePoints: [Int] = Parameters.default.curvePoints,
+        bounds: [[Double]] = Parameters.default.bounds, populationSize: Int = Parameters.default.populationSize,
+        differentialWeight: Double = Parameters.default.differentialWeight,
+        crossoverProbability: Double = Parameters.default.crossoverProbability,
+        maxGenerations: Int = Parameters.default.maxGenerations,
+        tolerance: Double = Parameters.default.tolerance,
+        seed: UInt64 = Parameters.default.seed, searchSampleSize: Int? = Parameters.default.searchSampleSize,
+        theta: [Double]? = Parameters.default.theta
+    ) {
+        parameters = Parameters(
+            classes: classes, curvePoints: curvePoints, bounds: bounds,
+            populationSize: populationSize, differentialWeight: differentialWeight,
+            crossoverProbability: crossoverProbability, maxGenerations: maxGenerations,
+            tolerance: tolerance, seed: seed, searchSampleSize: searchSampleSize, theta: theta)
     }
 
     /// `gen-ann`.
@@ -138,8 +144,9 @@ public struct AnnulusGrouping: NonconformityGrouping {
         try InputValidation.checkClassIndex(classIndex, classCount: input.scores.classCount, source: "gen-ann")
         try CurveFeatures.check(points: p.curvePoints, levelCount: input.levels.count)
         let features = CurveFeatures(input: input, classIndex: classIndex, points: p.curvePoints)
-        return AnnulusObjective(features: features.values, pixels: features.pixels,
-                                height: input.scores.height, width: input.scores.width)
+        return AnnulusObjective(
+            features: features.values, pixels: features.pixels,
+            height: input.scores.height, width: input.scores.width)
     }
 
     /// Searches θ (or takes the fixed one) per grouped class and groups it into its annuli.
@@ -148,24 +155,32 @@ public struct AnnulusGrouping: NonconformityGrouping {
     public func groups(for input: GroupingInput) throws(CalibrationError) -> PixelGroups {
         let p = parameters
         guard p.bounds.count == 5, p.bounds.allSatisfy({ $0.count == 2 }) else {
-            throw .invalidParameter("bounds", problem: "expected 5 [low, high] pairs for cx, cy, r1, r2, r3, found \(p.bounds)")
+            throw .invalidParameter(
+                "bounds", problem: "expected 5 [low, high] pairs for cx, cy, r1, r2, r3, found \(p.bounds)")
         }
         for (j, name) in ["cx", "cy", "r1", "r2", "r3"].enumerated() where !(p.bounds[j][0] <= p.bounds[j][1]) {
-            throw .invalidParameter("bounds", problem: "the \(name) pair \(p.bounds[j]) is reversed or NaN (expected low ≤ high)")
+            throw .invalidParameter(
+                "bounds", problem: "the \(name) pair \(p.bounds[j]) is reversed or NaN (expected low ≤ high)")
         }
         guard p.populationSize >= 4, p.maxGenerations >= 0 else {
-            throw .invalidParameter("population", problem: "differential evolution needs a population of at least 4 and a non-negative generation limit, found \(p.populationSize) and \(p.maxGenerations)")
+            throw .invalidParameter(
+                "population",
+                problem:
+                    "differential evolution needs a population of at least 4 and a non-negative generation limit, found \(p.populationSize) and \(p.maxGenerations)"
+            )
         }
         if let fixed = p.theta, fixed.count != 5 {
             throw .invalidParameter("theta", problem: "expected 5 values (cx, cy, r1, r2, r3), found \(fixed)")
         }
-        let classes = try InputValidation.groupedClasses(p.classes, classCount: input.scores.classCount, source: "gen-ann")
+        let classes = try InputValidation.groupedClasses(
+            p.classes, classCount: input.scores.classCount, source: "gen-ann")
         var labels: [ShapedArray<Int32>?] = Array(repeating: nil, count: input.scores.classCount)
         var counts = Array(repeating: 0, count: input.scores.classCount)
         var findingsPerClass: [(Int, [String: Finding])] = []
         for c in classes where p.theta != nil || input.scores.scoreCount(ofClass: c) > 0 {
             let objective = try objective(for: input, classIndex: c)
-            var theta: [Double], value: Double
+            var theta: [Double]
+            var value: Double
             var findings: [String: Finding] = [:]
             if let fixed = p.theta {
                 theta = fixed
@@ -198,10 +213,13 @@ public struct AnnulusGrouping: NonconformityGrouping {
         if surrogate.pixelCount == exact.pixelCount {
             // One θ per core: J does not depend on how its sums are spread, and small groups
             // would leave cores idle within one θ.
-            let result = minimize("annulus search", maxGenerations: parameters.maxGenerations,
-                                  evaluate: { exact.values(thetas: $0) }, using: &generator)
-            return (result.best, result.bestValue,
-                    ["generations": .integer(result.generations), "converged": .flag(result.converged)])
+            let result = minimize(
+                "annulus search", maxGenerations: parameters.maxGenerations,
+                evaluate: { exact.values(thetas: $0) }, using: &generator)
+            return (
+                result.best, result.bestValue,
+                ["generations": .integer(result.generations), "converged": .flag(result.converged)]
+            )
         }
         let runs = (0..<Self.sampledSearchRuns).map { sampledSearch(exact, run: $0) }
         let best = runs.min { $0.value < $1.value }!
@@ -213,31 +231,36 @@ public struct AnnulusGrouping: NonconformityGrouping {
     /// on the exact J from its final population, then an exact compass refinement. Its draws,
     /// subsample included, come from stream `run` of the seed (stream 0 is the seed itself).
     func sampledSearch(_ exact: AnnulusObjective, run: Int)
-        -> (theta: [Double], value: Double, findings: [String: Finding]) {
+        -> (theta: [Double], value: Double, findings: [String: Finding])
+    {
         let p = parameters
         var generator = SeededGenerator.stream(run, of: p.seed)
         let surrogate = exact.subsampled(count: p.searchSampleSize ?? Int.max, using: &generator)
         let label = "run \(run + 1) of \(Self.sampledSearchRuns)"
-        let first = minimize("annulus search (sampled, \(label))", maxGenerations: p.maxGenerations,
-                             evaluate: { surrogate.values(thetas: $0) }, using: &generator)
+        let first = minimize(
+            "annulus search (sampled, \(label))", maxGenerations: p.maxGenerations,
+            evaluate: { surrogate.values(thetas: $0) }, using: &generator)
         // Exact continuation: candidates now sit close together, so exact values are cheap
         // updates of the best partition so far.
         let remaining = max(p.maxGenerations - first.generations, 0)
         let evaluator = AnnulusObjective.Incremental(exact, theta: first.best)
-        let second = minimize("annulus search (exact, \(label))", maxGenerations: remaining, initialPopulation: first.population,
-                              evaluate: { batch in
-                                  batch.map { theta in
-                                      let (value, sums) = evaluator.evaluate(theta)
-                                      if value < evaluator.value { evaluator.rebase(to: theta, value: value, sums: sums) }
-                                      return value
-                                  }
-                              }, using: &generator)
+        let second = minimize(
+            "annulus search (exact, \(label))", maxGenerations: remaining, initialPopulation: first.population,
+            evaluate: { batch in
+                batch.map { theta in
+                    let (value, sums) = evaluator.evaluate(theta)
+                    if value < evaluator.value { evaluator.rebase(to: theta, value: value, sums: sums) }
+                    return value
+                }
+            }, using: &generator)
         // The evaluator's reference is the best exactly evaluated θ so far. A compass search
         // around it removes what is left of the sampled objective's bias near the optimum; J is
         // piecewise constant in θ (it changes only when a pixel crosses a circle), so the step
         // goes down to a small fraction of a pixel before the search stops.
-        var best = evaluator.theta, bestValue = evaluator.value
-        var step = 2.0, evaluations = 0
+        var best = evaluator.theta
+        var bestValue = evaluator.value
+        var step = 2.0
+        var evaluations = 0
         while step >= 0x1p-10 && evaluations < Self.compassEvaluationLimit {
             var improved = false
             for j in 0..<5 {
@@ -258,31 +281,48 @@ public struct AnnulusGrouping: NonconformityGrouping {
             }
             if !improved { step /= 2 }
         }
-        return (best, bestValue, ["generations": .integer(first.generations + second.generations),
-                                  "sampled_generations": .integer(first.generations),
-                                  "refinement_evaluations": .integer(evaluations),
-                                  "search_run": .integer(run + 1),
-                                  "converged": .flag(second.converged)])
+        return (
+            best, bestValue,
+            [
+                "generations": .integer(first.generations + second.generations),
+                "sampled_generations": .integer(first.generations),
+                "refinement_evaluations": .integer(evaluations),
+                "search_run": .integer(run + 1),
+                "converged": .flag(second.converged),
+            ]
+        )
     }
 
     /// Differential evolution with `maxGenerations`, reported as a progress bar titled `title`.
-    private func minimize(_ title: String, maxGenerations: Int, initialPopulation: [[Double]]? = nil,
-                          evaluate: ([[Double]]) -> [Double], using generator: inout SeededGenerator) -> DifferentialEvolution.Result {
+    private func minimize(
+        _ title: String, maxGenerations: Int, initialPopulation: [[Double]]? = nil,
+        evaluate: ([[Double]]) -> [Double], using generator: inout SeededGenerator
+    ) -> DifferentialEvolution.Result {
         let p = parameters
         let progress = ProgressReporter(title: title, total: maxGenerations)
-        let result = DifferentialEvolution(populationSize: p.populationSize, differentialWeight: p.differentialWeight,
-                                           crossoverProbability: p.crossoverProbability, maxGenerations: maxGenerations,
-                                           tolerance: p.tolerance)
-            .minimize(bounds: p.bounds.map { $0[0]...$0[1] }, initialPopulation: initialPopulation,
-                      repair: { Self.repair($0, bounds: p.bounds) }, evaluate: evaluate,
-                      progress: { generation in
-                          let message = String(format: "generation %d best J %.6g spread %.3g", generation.index,
-                                               generation.bestValue, generation.spread)
-                          if generation.index == 0 { progress.update(message: message) } else { progress.advance(message: message) }
-                      },
-                      using: &generator)
-        progress.finish(message: String(format: "%d generations, best J %.6g%@", result.generations, result.bestValue,
-                                        result.converged ? "" : " (generation limit reached)"))
+        let result = DifferentialEvolution(
+            populationSize: p.populationSize, differentialWeight: p.differentialWeight,
+            crossoverProbability: p.crossoverProbability, maxGenerations: maxGenerations,
+            tolerance: p.tolerance
+        )
+        .minimize(
+            bounds: p.bounds.map { $0[0]...$0[1] }, initialPopulation: initialPopulation,
+            repair: { Self.repair($0, bounds: p.bounds) }, evaluate: evaluate,
+            progress: { generation in
+                let message = String(
+                    format: "generation %d best J %.6g spread %.3g", generation.index,
+                    generation.bestValue, generation.spread)
+                if generation.index == 0 {
+                    progress.update(message: message)
+                } else {
+                    progress.advance(message: message)
+                }
+            },
+            using: &generator)
+        progress.finish(
+            message: String(
+                format: "%d generations, best J %.6g%@", result.generations, result.bestValue,
+                result.converged ? "" : " (generation limit reached)"))
         return result
     }
 }

@@ -35,7 +35,8 @@ public enum Finding: Sendable, Equatable, CustomStringConvertible {
         case .integers(let values): "[" + values.map { "\($0)" }.joined(separator: ", ") + "]"
         case .numbers(let values): "[" + values.map { "\($0)" }.joined(separator: ", ") + "]"
         case .perClass(let values):
-            "{" + values.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value.nestedValue)" }
+            "{"
+                + values.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value.nestedValue)" }
                 .joined(separator: ", ") + "}"
         }
     }
@@ -126,11 +127,14 @@ public enum Finding: Sendable, Equatable, CustomStringConvertible {
         while start < characters.count {
             // A key: a quoted class index, then ": ".
             guard characters[start] == "\"", let close = characters[(start + 1)...].firstIndex(of: "\""),
-                  let classIndex = Int(String(characters[(start + 1)..<close])),
-                  close + 2 < characters.count, characters[close + 1] == ":", characters[close + 2] == " "
+                let classIndex = Int(String(characters[(start + 1)..<close])),
+                close + 2 < characters.count, characters[close + 1] == ":", characters[close + 2] == " "
             else { return nil }
             // The value runs to the next ", " outside strings and brackets.
-            var end = close + 3, depth = 0, inString = false, escaped = false
+            var end = close + 3
+            var depth = 0
+            var inString = false
+            var escaped = false
             while end < characters.count {
                 let character = characters[end]
                 if inString {
@@ -167,7 +171,8 @@ public enum Finding: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension Finding: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
-    ExpressibleByBooleanLiteral {
+    ExpressibleByBooleanLiteral
+{
     public init(stringLiteral value: String) { self = .text(value) }
     public init(integerLiteral value: Int) { self = .integer(value) }
     public init(floatLiteral value: Double) { self = .number(value) }

@@ -37,7 +37,8 @@ public enum GroupingSpecification: Sendable, Equatable {
     /// `method` with its strategy's default parameters, seeded by `seed` (k-means++ and
     /// differential evolution; `pixel` and `image` draw nothing).
     public init(method: Method, seed: UInt64 = 0) {
-        var kmeans = KMeansGrouping.Parameters.default, annulus = AnnulusGrouping.Parameters.default
+        var kmeans = KMeansGrouping.Parameters.default
+        var annulus = AnnulusGrouping.Parameters.default
         (kmeans.seed, annulus.seed) = (seed, seed)
         self.init(method: method, kmeans: kmeans, annulus: annulus)
     }
@@ -83,10 +84,14 @@ extension NonconformityGrouping {
     ///
     /// Called on an `any NonconformityGrouping` (a strategy chosen at run time), this opens the
     /// existential so the generic ``Calibrator`` runs specialised for the concrete strategy.
-    public func calibrate(_ scores: ScoreStore, levelCount: Int? = nil, rule: QuantileRule = .conformal,
-                          groupSplit: GroupSplit? = nil, fallback: ThresholdFallback = .none,
-                          seed: UInt64 = 0) throws(CalibrationError) -> CalibratedCurves {
-        try Calibrator(grouping: self, levelCount: levelCount, rule: rule, groupSplit: groupSplit, fallback: fallback,
-                       seed: seed).calibrate(scores)
+    public func calibrate(
+        _ scores: ScoreStore, levelCount: Int? = nil, rule: QuantileRule = .conformal,
+        groupSplit: GroupSplit? = nil, fallback: ThresholdFallback = .none,
+        seed: UInt64 = 0
+    ) throws(CalibrationError) -> CalibratedCurves {
+        try Calibrator(
+            grouping: self, levelCount: levelCount, rule: rule, groupSplit: groupSplit, fallback: fallback,
+            seed: seed
+        ).calibrate(scores)
     }
 }

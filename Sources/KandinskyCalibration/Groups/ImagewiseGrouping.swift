@@ -28,7 +28,8 @@ public struct ImagewiseGrouping: NonconformityGrouping {
     public func groups(for input: GroupingInput) throws(CalibrationError) -> PixelGroups {
         let scores = input.scores
         let single = ShapedArray<Int32>(shape: [scores.height, scores.width], repeating: 0)
-        return PixelGroups(labels: Array(repeating: single, count: scores.classCount),
-                           groupCounts: Array(repeating: 1, count: scores.classCount))
+        return PixelGroups(
+            labels: Array(repeating: single, count: scores.classCount),
+            groupCounts: Array(repeating: 1, count: scores.classCount))
     }
 }

@@ -6,7 +6,8 @@ import KandinskyCore
 ///
 /// Features: f(h, w) = (curve[k₁, c, h, w], …, curve[kₘ, c, h, w]) for the level indices
 /// `curvePoints` (by default 60, 70, 80, 90, see ``Parameters/default``) of the descriptive
-/// (linear) pixelwise curves of class c on the images the calibrator gives the strategy. Clustering: ``KMeans`` with `clusterCount` clusters,
+/// (linear) pixelwise curves of class c on the images the calibrator gives the strategy. Clustering: ``KMeans`` with
+/// `clusterCount` clusters,
 /// seeded by `seed` (the same seed for every class); cluster ids 0..<k by ascending centre.
 ///
 /// Pixels without a score of the class in those images have no features. They are not
@@ -36,8 +37,10 @@ public struct KMeansGrouping: NonconformityGrouping {
         public var seed: UInt64
 
         /// Parameters with every value given.
-        public init(classes: [Int]?, clusterCount: Int, curvePoints: [Int], restarts: Int, maxIterations: Int,
-                    seed: UInt64) {
+        public init(
+            classes: [Int]?, clusterCount: Int, curvePoints: [Int], restarts: Int, maxIterations: Int,
+            seed: UInt64
+        ) {
             self.classes = classes
             self.clusterCount = clusterCount
             self.curvePoints = curvePoints
@@ -50,8 +53,9 @@ public struct KMeansGrouping: NonconformityGrouping {
         /// command line and the configuration files take theirs from: every class; k = 4; features
         /// at curve indices 60, 70, 80, 90 (the upper part of the curve, which sets thresholds at
         /// usual confidences); 10 restarts of at most 300 Lloyd iterations; seed 0.
-        public static let `default` = Parameters(classes: nil, clusterCount: 4, curvePoints: [60, 70, 80, 90],
-                                                 restarts: 10, maxIterations: 300, seed: 0)
+        public static let `default` = Parameters(
+            classes: nil, clusterCount: 4, curvePoints: [60, 70, 80, 90],
+            restarts: 10, maxIterations: 300, seed: 0)
     }
 
     /// The parameters of this strategy.
@@ -63,11 +67,14 @@ public struct KMeansGrouping: NonconformityGrouping {
     }
 
     /// The strategy with ``Parameters/default`` for every parameter not given.
-    public init(classes: [Int]? = Parameters.default.classes, clusterCount: Int = Parameters.default.clusterCount,
-                curvePoints: [Int] = Parameters.default.curvePoints, restarts: Int = Parameters.default.restarts,
-                maxIterations: Int = Parameters.default.maxIterations, seed: UInt64 = Parameters.default.seed) {
-        parameters = Parameters(classes: classes, clusterCount: clusterCount, curvePoints: curvePoints,
-                                restarts: restarts, maxIterations: maxIterations, seed: seed)
+    public init(
+        classes: [Int]? = Parameters.default.classes, clusterCount: Int = Parameters.default.clusterCount,
+        curvePoints: [Int] = Parameters.default.curvePoints, restarts: Int = Parameters.default.restarts,
+        maxIterations: Int = Parameters.default.maxIterations, seed: UInt64 = Parameters.default.seed
+    ) {
+        parameters = Parameters(
+            classes: classes, clusterCount: clusterCount, curvePoints: curvePoints,
+            restarts: restarts, maxIterations: maxIterations, seed: seed)
     }
 
     /// `kmeans`.
@@ -84,7 +91,11 @@ public struct KMeansGrouping: NonconformityGrouping {
         let classes = try InputValidation.groupedClasses(p.classes, classCount: scores.classCount, source: "kmeans")
         try CurveFeatures.check(points: p.curvePoints, levelCount: input.levels.count)
         guard p.clusterCount >= 1, p.restarts >= 1, p.maxIterations >= 1 else {
-            throw .invalidParameter("clusters", problem: "k-means needs at least 1 cluster, restart and iteration, got \(p.clusterCount), \(p.restarts), \(p.maxIterations)")
+            throw .invalidParameter(
+                "clusters",
+                problem:
+                    "k-means needs at least 1 cluster, restart and iteration, got \(p.clusterCount), \(p.restarts), \(p.maxIterations)"
+            )
         }
         var perClass: [ShapedArray<Int32>?] = Array(repeating: nil, count: scores.classCount)
         var counts = Array(repeating: 0, count: scores.classCount)
@@ -127,7 +138,8 @@ struct CurveFeatures {
 
     static func check(points: [Int], levelCount: Int) throws(CalibrationError) {
         guard !points.isEmpty, points.allSatisfy({ $0 >= 0 && $0 < levelCount }) else {
-            throw .invalidParameter("curve points", problem: "expected curve indices in 0..<\(levelCount), found \(points)")
+            throw .invalidParameter(
+                "curve points", problem: "expected curve indices in 0..<\(levelCount), found \(points)")
         }
     }
 }

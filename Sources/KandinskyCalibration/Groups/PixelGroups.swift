@@ -21,14 +21,16 @@ public struct PixelGroups: Sendable, Equatable {
     ///
     /// - Precondition: every map is [height, width] with labels in 0..<its group count.
     public init(labels: [ShapedArray<Int32>?], groupCounts: [Int], findings: [String: Finding] = [:]) {
-        precondition(labels.count == groupCounts.count,
-                     "\(labels.count) label maps but \(groupCounts.count) group counts")
+        precondition(
+            labels.count == groupCounts.count,
+            "\(labels.count) label maps but \(groupCounts.count) group counts")
         for (c, map) in labels.enumerated() {
             if let map {
                 precondition(groupCounts[c] >= 1, "class \(c) has a label map but \(groupCounts[c]) groups")
                 map.withUnsafeBufferPointer { l in
-                    precondition(l.allSatisfy { $0 >= 0 && Int($0) < groupCounts[c] },
-                                 "class \(c) has labels outside 0..<\(groupCounts[c])")
+                    precondition(
+                        l.allSatisfy { $0 >= 0 && Int($0) < groupCounts[c] },
+                        "class \(c) has labels outside 0..<\(groupCounts[c])")
                 }
             } else {
                 precondition(groupCounts[c] == 0, "pixelwise class \(c) must have 0 groups, got \(groupCounts[c])")
@@ -53,7 +55,8 @@ public struct PixelGroups: Sendable, Equatable {
 
     /// Every class pixelwise.
     public static func pixelwise(classCount: Int) -> PixelGroups {
-        PixelGroups(labels: Array(repeating: nil, count: classCount), groupCounts: Array(repeating: 0, count: classCount))
+        PixelGroups(
+            labels: Array(repeating: nil, count: classCount), groupCounts: Array(repeating: 0, count: classCount))
     }
 }
 
@@ -89,8 +92,9 @@ public struct GroupingInput: Sendable {
     public func curveFeatures(ofClass c: Int, atLevelIndices indices: [Int]) -> Tensor {
         let curves = pixelwiseCurves(ofClass: c)
         let pixels = scores.pixelCount
-        precondition(indices.allSatisfy { $0 >= 0 && $0 < levels.count },
-                     "level indices \(indices) are outside 0..<\(levels.count)")
+        precondition(
+            indices.allSatisfy { $0 >= 0 && $0 < levels.count },
+            "level indices \(indices) are outside 0..<\(levels.count)")
         return Tensor(shape: [pixels, indices.count]) { out in
             curves.withUnsafeBufferPointer { curve in
                 for p in 0..<pixels {

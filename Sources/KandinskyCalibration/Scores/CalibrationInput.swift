@@ -101,36 +101,47 @@ public struct CalibrationInput: Sendable {
     ///   - targetsSource: the name of the targets in messages (a file path).
     /// - Throws: ``CalibrationError`` as listed in the type's documentation.
     /// - Complexity: O(N·C·H·W).
-    public init(probabilities: AnyShapedArray, targets: AnyShapedArray? = nil,
-                probabilitiesSource: String = "probabilities", targetsSource: String = "targets") throws(CalibrationError) {
+    public init(
+        probabilities: AnyShapedArray, targets: AnyShapedArray? = nil,
+        probabilitiesSource: String = "probabilities", targetsSource: String = "targets"
+    ) throws(CalibrationError) {
         let inputShape = probabilities.shape
         guard inputShape.count == 4 else {
-            throw .shapeMismatch(source: probabilitiesSource, expected: "a rank-4 array [N, C, H, W] or [N, 1, H, W]", found: inputShape)
+            throw .shapeMismatch(
+                source: probabilitiesSource, expected: "a rank-4 array [N, C, H, W] or [N, 1, H, W]", found: inputShape)
         }
-        guard inputShape.allSatisfy({ $0 > 0 }) else { throw .emptyInput(source: probabilitiesSource, shape: inputShape) }
+        guard inputShape.allSatisfy({ $0 > 0 }) else {
+            throw .emptyInput(source: probabilitiesSource, shape: inputShape)
+        }
         let expand = inputShape[1] == 1
         let scan: RangeScan
         switch probabilities {
         case .float32(let p):
             scan = try Self.scan(p, source: probabilitiesSource) { $0 }
-            self.probabilities = .float32(expand ? Self.expanded(p, convert: { $0 }) : Self.clamped(p, if: scan.clamped > 0))
+            self.probabilities = .float32(
+                expand ? Self.expanded(p, convert: { $0 }) : Self.clamped(p, if: scan.clamped > 0))
         case .float16(let p):
             scan = try Self.scan(p, source: probabilitiesSource) { Float($0) }
-            self.probabilities = .float16(expand ? Self.expanded(p, convert: { $0 }) : Self.clamped(p, if: scan.clamped > 0))
+            self.probabilities = .float16(
+                expand ? Self.expanded(p, convert: { $0 }) : Self.clamped(p, if: scan.clamped > 0))
         case .float64(let p):
             scan = try Self.scan(p, source: probabilitiesSource) { Float($0) }
             self.probabilities = .float32(expand ? Self.expanded(p, convert: { Float($0) }) : Self.narrowed(p))
         default:
-            throw CalibrationError(.invalidProbability, source: probabilitiesSource, field: "dtype",
-                                   problem: "expected floating-point probabilities (F32, F16 or F64), found \(probabilities.elementType.rawValue)")
+            throw CalibrationError(
+                .invalidProbability, source: probabilitiesSource, field: "dtype",
+                problem:
+                    "expected floating-point probabilities (F32, F16 or F64), found \(probabilities.elementType.rawValue)"
+            )
         }
         self.isExpandedFromSingleChannel = expand
         self.clampedCount = scan.clamped
         self.largestClampedExcursion = scan.largest
         self.probabilitiesSource = probabilitiesSource
         if let targets {
-            self.targets = try Self.oneHot(targets, inputShape: inputShape, shape: self.probabilities.shape,
-                                           source: targetsSource, probabilitiesSource: probabilitiesSource)
+            self.targets = try Self.oneHot(
+                targets, inputShape: inputShape, shape: self.probabilities.shape,
+                source: targetsSource, probabilitiesSource: probabilitiesSource)
         } else {
             self.targets = nil
         }
@@ -143,16 +154,23 @@ public struct CalibrationInput: Sendable {
     ///
     /// - Throws: ``CalibrationError`` as listed in the type's documentation.
     /// - Complexity: O(N·C·H·W).
-    public static func targets(_ targets: AnyShapedArray, probabilitiesShape inputShape: [Int],
-                               targetsSource: String = "targets",
-                               probabilitiesSource: String = "probabilities") throws(CalibrationError) -> ShapedArray<UInt8> {
+    public static func targets(
+        _ targets: AnyShapedArray, probabilitiesShape inputShape: [Int],
+        targetsSource: String = "targets",
+        probabilitiesSource: String = "probabilities"
+    ) throws(CalibrationError) -> ShapedArray<UInt8> {
         guard inputShape.count == 4 else {
-            throw .shapeMismatch(source: probabilitiesSource, expected: "a rank-4 array [N, C, H, W] or [N, 1, H, W]", found: inputShape)
+            throw .shapeMismatch(
+                source: probabilitiesSource, expected: "a rank-4 array [N, C, H, W] or [N, 1, H, W]", found: inputShape)
         }
-        guard inputShape.allSatisfy({ $0 > 0 }) else { throw .emptyInput(source: probabilitiesSource, shape: inputShape) }
+        guard inputShape.allSatisfy({ $0 > 0 }) else {
+            throw .emptyInput(source: probabilitiesSource, shape: inputShape)
+        }
         var shape = inputShape
         if shape[1] == 1 { shape[1] = 2 }
-        return try oneHot(targets, inputShape: inputShape, shape: shape, source: targetsSource, probabilitiesSource: probabilitiesSource)
+        return try oneHot(
+            targets, inputShape: inputShape, shape: shape, source: targetsSource,
+            probabilitiesSource: probabilitiesSource)
     }
 
     // MARK: - Probabilities
@@ -172,8 +190,10 @@ public struct CalibrationInput: Sendable {
 
     /// Counts the values within the tolerance outside [0, 1] and finds the first one further
     /// out or NaN, which it throws as ``CalibrationError/invalidProbability(source:value:at:)``.
-    static func scan<S: BinaryFloatingPoint>(_ array: ShapedArray<S>, source: String,
-                                             float: (S) -> Float) throws(CalibrationError) -> RangeScan {
+    static func scan<S: BinaryFloatingPoint>(
+        _ array: ShapedArray<S>, source: String,
+        float: (S) -> Float
+    ) throws(CalibrationError) -> RangeScan {
         let total = Mutex(RangeScan())
         array.withUnsafeBufferPointer { buffer in
             let base = UncheckedPointer(buffer.baseAddress!)
@@ -196,8 +216,9 @@ public struct CalibrationInput: Sendable {
         }
         let scan = total.withLock { $0 }
         if let bad = scan.firstBad {
-            throw .invalidProbability(source: source, value: array.withUnsafeBufferPointer { float($0[bad]) },
-                                      at: InputValidation.multiIndex(bad, shape: array.shape))
+            throw .invalidProbability(
+                source: source, value: array.withUnsafeBufferPointer { float($0[bad]) },
+                at: InputValidation.multiIndex(bad, shape: array.shape))
         }
         return scan
     }
@@ -231,8 +252,10 @@ public struct CalibrationInput: Sendable {
 
     /// Single-channel probabilities [N, 1, H, W] as two classes [N, 2, H, W]: channel 1 is
     /// q = `convert`(p clamped to [0, 1]), channel 0 is 1 − q in `F`, rounded to nearest.
-    static func expanded<S: BinaryFloatingPoint, F: BinaryFloatingPoint>(_ array: ShapedArray<S>,
-                                                                          convert: (S) -> F) -> ShapedArray<F> {
+    static func expanded<S: BinaryFloatingPoint, F: BinaryFloatingPoint>(
+        _ array: ShapedArray<S>,
+        convert: (S) -> F
+    ) -> ShapedArray<F> {
         let (n, plane) = (array.shape[0], array.shape[2] * array.shape[3])
         return ShapedArray<F>(shape: [n, 2, array.shape[2], array.shape[3]]) { out in
             let o = UncheckedPointer(out.baseAddress!)
@@ -242,8 +265,10 @@ public struct CalibrationInput: Sendable {
                     // The chunk image by image: input offset i = image·plane + pixel.
                     var start = range.lowerBound
                     while start < range.upperBound {
-                        let image = start / plane, end = min(range.upperBound, (image + 1) * plane)
-                        let background = o.pointer + image * plane, foreground = o.pointer + (image + 1) * plane
+                        let image = start / plane
+                        let end = min(range.upperBound, (image + 1) * plane)
+                        let background = o.pointer + image * plane
+                        let foreground = o.pointer + (image + 1) * plane
                         for i in start..<end {
                             let q = convert(min(max(base.pointer[i], 0), 1))
                             foreground[i] = q
@@ -267,22 +292,29 @@ public struct CalibrationInput: Sendable {
 
     /// Targets in any accepted form as one-hot bytes of `shape` (the normalised probabilities'
     /// shape; `inputShape` is the probabilities' shape as given).
-    static func oneHot(_ array: AnyShapedArray, inputShape: [Int], shape: [Int], source: String,
-                       probabilitiesSource: String) throws(CalibrationError) -> ShapedArray<UInt8> {
+    static func oneHot(
+        _ array: AnyShapedArray, inputShape: [Int], shape: [Int], source: String,
+        probabilitiesSource: String
+    ) throws(CalibrationError) -> ShapedArray<UInt8> {
         let found = array.shape
         let labelShape = [shape[0], shape[2], shape[3]]
         if found == shape { return try binary(array, source: source) }
         if inputShape[1] == 1 && found == inputShape { return complemented(try binary(array, source: source)) }
         if found.count == 3 {
             guard found == labelShape else {
-                throw .shapeMismatch(source: source, expected: "a label map [N, H, W] = \(labelShape) matching the probabilities' "
-                                     + "shape \(inputShape) (from \(probabilitiesSource))", found: found)
+                throw .shapeMismatch(
+                    source: source,
+                    expected: "a label map [N, H, W] = \(labelShape) matching the probabilities' "
+                        + "shape \(inputShape) (from \(probabilitiesSource))", found: found)
             }
             return try labels(array, classCount: shape[1], source: source)
         }
         let mask = inputShape[1] == 1 ? ", a mask [N, 1, H, W] = \(inputShape)" : ""
-        throw .shapeMismatch(source: source, expected: "one-hot targets [N, C, H, W] = \(shape)\(mask) or a label map [N, H, W] = "
-                             + "\(labelShape) for the probabilities' shape \(inputShape) (from \(probabilitiesSource))", found: found)
+        throw .shapeMismatch(
+            source: source,
+            expected: "one-hot targets [N, C, H, W] = \(shape)\(mask) or a label map [N, H, W] = "
+                + "\(labelShape) for the probabilities' shape \(inputShape) (from \(probabilitiesSource))", found: found
+        )
     }
 
     /// Values that must be exactly 0 or 1, as bytes; U8 input without a copy.
@@ -291,8 +323,9 @@ public struct CalibrationInput: Sendable {
         case .bool(let a): return a.map { $0 ? 1 : 0 }
         case .uint8(let a):
             if let bad = a.withUnsafeBufferPointer({ $0.firstIndex { $0 > 1 } }) {
-                throw .invalidTarget(source: source, value: Double(a.withUnsafeBufferPointer { $0[bad] }),
-                                     at: InputValidation.multiIndex(bad, shape: a.shape))
+                throw .invalidTarget(
+                    source: source, value: Double(a.withUnsafeBufferPointer { $0[bad] }),
+                    at: InputValidation.multiIndex(bad, shape: a.shape))
             }
             return a
         case .int32(let a): return try binary(a, source: source) { Double($0) }
@@ -303,7 +336,9 @@ public struct CalibrationInput: Sendable {
         }
     }
 
-    static func binary<S>(_ array: ShapedArray<S>, source: String, value: (S) -> Double) throws(CalibrationError) -> ShapedArray<UInt8> {
+    static func binary<S>(_ array: ShapedArray<S>, source: String, value: (S) -> Double) throws(CalibrationError)
+        -> ShapedArray<UInt8>
+    {
         var bad: Int?
         let result = ShapedArray<UInt8>(shape: array.shape) { out in
             array.withUnsafeBufferPointer { input in
@@ -315,8 +350,9 @@ public struct CalibrationInput: Sendable {
             }
         }
         if let bad {
-            throw .invalidTarget(source: source, value: array.withUnsafeBufferPointer { value($0[bad]) },
-                                 at: InputValidation.multiIndex(bad, shape: array.shape))
+            throw .invalidTarget(
+                source: source, value: array.withUnsafeBufferPointer { value($0[bad]) },
+                at: InputValidation.multiIndex(bad, shape: array.shape))
         }
         return result
     }
@@ -338,7 +374,9 @@ public struct CalibrationInput: Sendable {
     }
 
     /// A label map [N, H, W] as one-hot targets [N, C, H, W].
-    static func labels(_ array: AnyShapedArray, classCount: Int, source: String) throws(CalibrationError) -> ShapedArray<UInt8> {
+    static func labels(_ array: AnyShapedArray, classCount: Int, source: String) throws(CalibrationError)
+        -> ShapedArray<UInt8>
+    {
         switch array {
         case .bool(let a): return try labels(a, classCount: classCount, source: source) { $0 ? 1 : 0 }
         case .uint8(let a): return try labels(a, classCount: classCount, source: source) { Double($0) }
@@ -350,15 +388,18 @@ public struct CalibrationInput: Sendable {
         }
     }
 
-    static func labels<S>(_ array: ShapedArray<S>, classCount: Int, source: String,
-                          value: (S) -> Double) throws(CalibrationError) -> ShapedArray<UInt8> {
+    static func labels<S>(
+        _ array: ShapedArray<S>, classCount: Int, source: String,
+        value: (S) -> Double
+    ) throws(CalibrationError) -> ShapedArray<UInt8> {
         let (n, plane) = (array.shape[0], array.shape[1] * array.shape[2])
         var bad: Int?
         var result = ShapedArray<UInt8>(shape: [n, classCount, array.shape[1], array.shape[2]], repeating: 0)
         result.withUnsafeMutableBufferPointer { out in
             array.withUnsafeBufferPointer { input in
                 for image in 0..<n {
-                    let labels = image * plane, classes = image * classCount * plane
+                    let labels = image * plane
+                    let classes = image * classCount * plane
                     for pixel in 0..<plane {
                         let label = value(input[labels + pixel])
                         guard label >= 0 && label < Double(classCount) && label.rounded(.down) == label else {
@@ -371,8 +412,9 @@ public struct CalibrationInput: Sendable {
             }
         }
         if let bad {
-            throw .invalidLabel(source: source, value: array.withUnsafeBufferPointer { value($0[bad]) },
-                                at: InputValidation.multiIndex(bad, shape: array.shape), classCount: classCount)
+            throw .invalidLabel(
+                source: source, value: array.withUnsafeBufferPointer { value($0[bad]) },
+                at: InputValidation.multiIndex(bad, shape: array.shape), classCount: classCount)
         }
         return result
     }
@@ -404,10 +446,12 @@ public enum ProbabilityArray: Sendable {
 
 extension CalibrationError {
     /// A label of a label map that is not an integer in 0..<C.
-    public static func invalidLabel(source: String, value: Double, at index: [Int], classCount: Int) -> CalibrationError {
+    public static func invalidLabel(source: String, value: Double, at index: [Int], classCount: Int) -> CalibrationError
+    {
         let shown = value.rounded(.down) == value && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
-        return CalibrationError(.invalidTarget, source: source, field: "values",
-                                problem: "labels must be integers in 0..<\(classCount) (the probabilities' \(classCount) classes), "
-                                    + "found \(shown) at index \(index)")
+        return CalibrationError(
+            .invalidTarget, source: source, field: "values",
+            problem: "labels must be integers in 0..<\(classCount) (the probabilities' \(classCount) classes), "
+                + "found \(shown) at index \(index)")
     }
 }

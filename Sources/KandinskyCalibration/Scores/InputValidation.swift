@@ -6,14 +6,19 @@ import Synchronization
 package enum InputValidation {
     /// Checks that probabilities and targets are both [N, C, H, W] with the same shape, N ≥ 1
     /// and H·W ≥ 1.
-    package static func checkShapes(probabilities: [Int], targets: [Int],
-                                   probabilitiesSource: String = "probabilities",
-                                   targetsSource: String = "targets") throws(CalibrationError) {
+    package static func checkShapes(
+        probabilities: [Int], targets: [Int],
+        probabilitiesSource: String = "probabilities",
+        targetsSource: String = "targets"
+    ) throws(CalibrationError) {
         guard probabilities.count == 4 else {
-            throw .shapeMismatch(source: probabilitiesSource, expected: "a rank-4 array [N, C, H, W]", found: probabilities)
+            throw .shapeMismatch(
+                source: probabilitiesSource, expected: "a rank-4 array [N, C, H, W]", found: probabilities)
         }
         guard targets == probabilities else {
-            throw .shapeMismatch(source: targetsSource, expected: "the probabilities' shape \(probabilities) (from \(probabilitiesSource))", found: targets)
+            throw .shapeMismatch(
+                source: targetsSource,
+                expected: "the probabilities' shape \(probabilities) (from \(probabilitiesSource))", found: targets)
         }
         guard probabilities.allSatisfy({ $0 > 0 }) else {
             throw .emptyInput(source: probabilitiesSource, shape: probabilities)
@@ -21,7 +26,9 @@ package enum InputValidation {
     }
 
     /// Checks that `classIndex` is one of `classCount` classes.
-    package static func checkClassIndex(_ classIndex: Int, classCount: Int, source: String = "class index") throws(CalibrationError) {
+    package static func checkClassIndex(_ classIndex: Int, classCount: Int, source: String = "class index")
+        throws(CalibrationError)
+    {
         guard classIndex >= 0 && classIndex < classCount else {
             throw .classIndexOutOfRange(source: source, index: classIndex, classCount: classCount)
         }
@@ -29,11 +36,14 @@ package enum InputValidation {
 
     /// The classes a strategy groups: `classes` checked (each in 0..<classCount, none twice)
     /// and sorted, or every class when nil.
-    package static func groupedClasses(_ classes: [Int]?, classCount: Int, source: String = "classes") throws(CalibrationError) -> [Int] {
+    package static func groupedClasses(_ classes: [Int]?, classCount: Int, source: String = "classes")
+        throws(CalibrationError) -> [Int]
+    {
         guard let classes else { return Array(0..<classCount) }
         for c in classes { try checkClassIndex(c, classCount: classCount, source: source) }
         guard Set(classes).count == classes.count, !classes.isEmpty else {
-            throw .invalidParameter("classes", problem: "expected distinct class indices, at least one, found \(classes)")
+            throw .invalidParameter(
+                "classes", problem: "expected distinct class indices, at least one, found \(classes)")
         }
         return classes.sorted()
     }
@@ -70,9 +80,11 @@ package enum InputValidation {
 /// type, so the module's own generic loops are compiled for them; any other scalar type is
 /// converted to Float32 first.
 enum Specialized {
-    static func dispatch<P: QuantileScalar, R, E: Error>(_ array: ShapedArray<P>,
-                                                          float: (Tensor) throws(E) -> R,
-                                                          half: (HalfTensor) throws(E) -> R) throws(E) -> R {
+    static func dispatch<P: QuantileScalar, R, E: Error>(
+        _ array: ShapedArray<P>,
+        float: (Tensor) throws(E) -> R,
+        half: (HalfTensor) throws(E) -> R
+    ) throws(E) -> R {
         if P.self == Float.self { return try float(unsafeBitCast(array, to: Tensor.self)) }
         if P.self == Float16.self { return try half(unsafeBitCast(array, to: HalfTensor.self)) }
         return try float(array.map { Float($0) })

@@ -20,7 +20,8 @@ extension ScoreStore {
     /// twice; they are the smaller input (bytes against Float32 or Float16 probabilities).
     ///
     /// Image n of shard k becomes image n₀ + n of the store, n₀ the images of shards 0..<k. The
-    /// result equals, bit for bit, the store built by ``ScoreStore/init(probabilities:targets:precision:probabilitiesSource:targetsSource:)``
+    /// result equals, bit for bit, the store built by
+    /// ``ScoreStore/init(probabilities:targets:precision:probabilitiesSource:targetsSource:)``
     /// from the shards concatenated along N (which is this builder with a single shard): the
     /// scores are the same and each row is sorted by the same (score, image) key, which no two
     /// scores of a row share.
@@ -52,8 +53,10 @@ extension ScoreStore {
         /// A builder of scores of C = `classCount` classes over H × W pixels.
         /// - Precondition: C, H and W are positive.
         public init(classCount: Int, height: Int, width: Int, precision: ScorePrecision = .float) {
-            precondition(classCount > 0 && height > 0 && width > 0,
-                         "a score store needs at least one class and one pixel, found C = \(classCount), H = \(height), W = \(width)")
+            precondition(
+                classCount > 0 && height > 0 && width > 0,
+                "a score store needs at least one class and one pixel, found C = \(classCount), H = \(height), W = \(width)"
+            )
             self.classCount = classCount
             self.height = height
             self.width = width
@@ -79,7 +82,8 @@ extension ScoreStore {
             let (n, rows) = (shape[0], offsets.count - 1)
             let badTarget = targets.withUnsafeBufferPointer { t in
                 offsets.withUnsafeMutableBufferPointer { counts in
-                    let tb = UncheckedPointer(t.baseAddress!), cb = UncheckedPointer(counts.baseAddress!)
+                    let tb = UncheckedPointer(t.baseAddress!)
+                    let cb = UncheckedPointer(counts.baseAddress!)
                     return InputValidation.firstFailure(in: 0..<rows) { range in
                         var bad: Int?
                         for image in 0..<n {
@@ -98,8 +102,9 @@ extension ScoreStore {
                 }
             }
             if let bad = badTarget {
-                throw .invalidTarget(source: source, value: Double(targets.withUnsafeBufferPointer { $0[bad] }),
-                                     at: InputValidation.multiIndex(bad, shape: shape))
+                throw .invalidTarget(
+                    source: source, value: Double(targets.withUnsafeBufferPointer { $0[bad] }),
+                    at: InputValidation.multiIndex(bad, shape: shape))
             }
             shardSizes.append(n)
             failed = false
@@ -117,38 +122,49 @@ extension ScoreStore {
         ///   outside [0, 1] (naming the first and its index in this shard).
         /// - Precondition: this shard was counted, with these targets.
         /// - Complexity: one pass over P and T, split across cores.
-        public mutating func append<P: QuantileScalar>(probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
-                                                       probabilitiesSource: String = "probabilities",
-                                                       targetsSource: String = "targets") throws(CalibrationError) {
-            try Specialized.dispatch(probabilities,
+        public mutating func append<P: QuantileScalar>(
+            probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+            probabilitiesSource: String = "probabilities",
+            targetsSource: String = "targets"
+        ) throws(CalibrationError) {
+            try Specialized.dispatch(
+                probabilities,
                 float: { (p: Tensor) throws(CalibrationError) in
-                    try appendSpecialized(p, targets: targets, probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+                    try appendSpecialized(
+                        p, targets: targets, probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
                 },
                 half: { (p: HalfTensor) throws(CalibrationError) in
-                    try appendSpecialized(p, targets: targets, probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+                    try appendSpecialized(
+                        p, targets: targets, probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
                 })
         }
 
-        private mutating func appendSpecialized<P: QuantileScalar>(_ probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
-                                                                   probabilitiesSource: String, targetsSource: String) throws(CalibrationError) {
+        private mutating func appendSpecialized<P: QuantileScalar>(
+            _ probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+            probabilitiesSource: String, targetsSource: String
+        ) throws(CalibrationError) {
             precondition(!failed, "a score-store builder cannot be used after it threw or finished")
             precondition(appendedShards < shardSizes.count, "shard \(appendedShards) was appended but never counted")
             failed = true
-            try InputValidation.checkShapes(probabilities: probabilities.shape, targets: targets.shape,
-                                            probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+            try InputValidation.checkShapes(
+                probabilities: probabilities.shape, targets: targets.shape,
+                probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
             try checkShard(probabilities.shape, source: probabilitiesSource)
             let n = probabilities.shape[0]
-            precondition(n == shardSizes[appendedShards],
-                         "shard \(appendedShards) has \(n) images but \(shardSizes[appendedShards]) were counted")
+            precondition(
+                n == shardSizes[appendedShards],
+                "shard \(appendedShards) has \(n) images but \(shardSizes[appendedShards]) were counted")
             if !allocated { allocate() }
-            let imageBase = appendedImages, precision = precision
+            let imageBase = appendedImages
+            let precision = precision
             let (badProbability, overflow) = withSlots { slots in
                 Self.scatter(probabilities, targets: targets, firstImage: imageBase, precision: precision, into: slots)
             }
             if let bad = badProbability {
-                throw .invalidProbability(source: probabilitiesSource,
-                                          value: Float(probabilities.withUnsafeBufferPointer { $0[bad] }),
-                                          at: InputValidation.multiIndex(bad, shape: probabilities.shape))
+                throw .invalidProbability(
+                    source: probabilitiesSource,
+                    value: Float(probabilities.withUnsafeBufferPointer { $0[bad] }),
+                    at: InputValidation.multiIndex(bad, shape: probabilities.shape))
             }
             precondition(!overflow, "shard \(appendedShards)'s targets (\(targetsSource)) differ from the ones counted")
             appendedShards += 1
@@ -169,10 +185,12 @@ extension ScoreStore {
                 images.withUnsafeMutableBufferPointer { ids in
                     cursors.withUnsafeMutableBufferPointer { cursor in
                         offsets.withUnsafeBufferPointer { o in
-                            body(ScoreSlots(values: UncheckedPointer(out.baseAddress ?? UnsafeMutablePointer(bitPattern: 2)!),
-                                            images: UncheckedPointer(ids.baseAddress ?? UnsafeMutablePointer(bitPattern: 4)!),
-                                            cursors: UncheckedPointer(cursor.baseAddress!),
-                                            ends: UncheckedPointer(o.baseAddress! + 1)))
+                            body(
+                                ScoreSlots(
+                                    values: UncheckedPointer(out.baseAddress ?? UnsafeMutablePointer(bitPattern: 2)!),
+                                    images: UncheckedPointer(ids.baseAddress ?? UnsafeMutablePointer(bitPattern: 4)!),
+                                    cursors: UncheckedPointer(cursor.baseAddress!),
+                                    ends: UncheckedPointer(o.baseAddress! + 1)))
                         }
                     }
                 }
@@ -183,13 +201,17 @@ extension ScoreStore {
         /// into its row's next slot, rows split across cores, image i becoming `firstImage + i`.
         /// Returns the first probability (row-major) that is NaN or outside [0, 1], and whether a
         /// row got more scores than were counted for it.
-        private static func scatter<P: QuantileScalar>(_ probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
-                                                       firstImage: Int, precision: ScorePrecision,
-                                                       into slots: ScoreSlots) -> (Int?, Bool) {
-            let n = probabilities.shape[0], rows = probabilities.count / n
+        private static func scatter<P: QuantileScalar>(
+            _ probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+            firstImage: Int, precision: ScorePrecision,
+            into slots: ScoreSlots
+        ) -> (Int?, Bool) {
+            let n = probabilities.shape[0]
+            let rows = probabilities.count / n
             return probabilities.withUnsafeBufferPointer { p in
                 targets.withUnsafeBufferPointer { t in
-                    let pb = UncheckedPointer(p.baseAddress!), tb = UncheckedPointer(t.baseAddress!)
+                    let pb = UncheckedPointer(p.baseAddress!)
+                    let tb = UncheckedPointer(t.baseAddress!)
                     let overflowed = Atomic<Bool>(false)
                     let bad = InputValidation.firstFailure(in: 0..<rows) { range in
                         var bad: Int?
@@ -231,12 +253,15 @@ extension ScoreStore {
         public mutating func finish() -> ScoreStore {
             precondition(!failed, "a score-store builder cannot be used after it threw or finished")
             precondition(!shardSizes.isEmpty, "a score store needs at least one shard")
-            precondition(appendedShards == shardSizes.count, "\(shardSizes.count) shards were counted but \(appendedShards) appended")
+            precondition(
+                appendedShards == shardSizes.count,
+                "\(shardSizes.count) shards were counted but \(appendedShards) appended")
             let rows = offsets.count - 1
             for r in 0..<rows {
                 precondition(cursors[r] == offsets[r + 1], "the appended targets differ from the ones counted")
             }
-            var values = self.values, images = self.images
+            var values = self.values
+            var images = self.images
             self.values = HalfTensor(shape: [0], scalars: [])
             self.images = ShapedArray<UInt32>(shape: [0], scalars: [])
             failed = true
@@ -244,14 +269,16 @@ extension ScoreStore {
             values.withUnsafeMutableBufferPointer { v in
                 images.withUnsafeMutableBufferPointer { ids in
                     offsets.withUnsafeBufferPointer { o in
-                        ScoreStore.sortRows(offsets: UncheckedPointer(o.baseAddress!), rowCount: rows, longestRow: appendedImages,
-                                            values: UncheckedPointer(v.baseAddress ?? UnsafeMutablePointer(bitPattern: 2)!),
-                                            images: UncheckedPointer(ids.baseAddress ?? UnsafeMutablePointer(bitPattern: 4)!))
+                        ScoreStore.sortRows(
+                            offsets: UncheckedPointer(o.baseAddress!), rowCount: rows, longestRow: appendedImages,
+                            values: UncheckedPointer(v.baseAddress ?? UnsafeMutablePointer(bitPattern: 2)!),
+                            images: UncheckedPointer(ids.baseAddress ?? UnsafeMutablePointer(bitPattern: 4)!))
                     }
                 }
             }
-            return ScoreStore(imageCount: appendedImages, classCount: classCount, height: height, width: width,
-                              precision: precision, offsets: offsets, values: values, imageIndices: images)
+            return ScoreStore(
+                imageCount: appendedImages, classCount: classCount, height: height, width: width,
+                precision: precision, offsets: offsets, values: values, imageIndices: images)
         }
 
         /// Counts become offsets (an exclusive prefix sum) and the store's arrays are allocated,
@@ -264,7 +291,8 @@ extension ScoreStore {
                 running += count
             }
             offsets[offsets.count - 1] = running
-            precondition(imageCount <= Int(UInt32.max) + 1, "a score store holds at most 2³² images, found \(imageCount)")
+            precondition(
+                imageCount <= Int(UInt32.max) + 1, "a score store holds at most 2³² images, found \(imageCount)")
             cursors = Array(offsets.dropLast())
             allocated = true
             values = HalfTensor(shape: [running], unsafeUninitializedCapacity: { _ in })
@@ -278,7 +306,9 @@ extension ScoreStore {
             }
             guard shape[0] > 0 else { throw .emptyInput(source: source, shape: shape) }
             guard Array(shape[1...]) == [classCount, height, width] else {
-                throw .shapeMismatch(source: source, expected: "[N, \(classCount), \(height), \(width)] as the first shard", found: shape)
+                throw .shapeMismatch(
+                    source: source, expected: "[N, \(classCount), \(height), \(width)] as the first shard", found: shape
+                )
             }
         }
     }

@@ -46,13 +46,17 @@ enum ScoreFile {
 
         /// Parses and checks a header against the file's length.
         init(_ bytes: [UInt8], fileLength: Int, path: String) throws(FileFormatError) {
-            func failure(_ field: String, _ problem: String) -> FileFormatError { FileFormatError(file: path, field: field, problem: problem) }
+            func failure(_ field: String, _ problem: String) -> FileFormatError {
+                FileFormatError(file: path, field: field, problem: problem)
+            }
             func load<T: FixedWidthInteger>(_ offset: Int, as: T.Type) -> T {
                 bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
             }
             guard Array(bytes[0..<8]) == magic else { throw failure("magic", "expected KSCORES\\0, not a score store") }
             let version = load(8, as: UInt32.self)
-            guard version == ScoreFile.version else { throw failure("version", "expected \(ScoreFile.version), found \(version)") }
+            guard version == ScoreFile.version else {
+                throw failure("version", "expected \(ScoreFile.version), found \(version)")
+            }
             switch load(12, as: UInt32.self) {
             case 0: precision = .float
             case 1: precision = .halfProbabilities
@@ -62,32 +66,46 @@ enum ScoreFile {
             var fields: [Int] = []
             for (k, name) in ["N", "C", "H", "W", "S"].enumerated() {
                 let value = load(16 + 8 * k, as: UInt64.self)
-                guard value <= UInt64(fileLength) else { throw failure(name, "\(value) exceeds what a \(fileLength)-byte file can hold") }
+                guard value <= UInt64(fileLength) else {
+                    throw failure(name, "\(value) exceeds what a \(fileLength)-byte file can hold")
+                }
                 fields.append(Int(value))
             }
-            (imageCount, classCount, height, width, scoreCount) = (fields[0], fields[1], fields[2], fields[3], fields[4])
-            guard imageCount >= 1 && imageCount <= Int(UInt32.max) + 1 else { throw failure("N", "expected 1 to 2³² images, found \(imageCount)") }
+            (imageCount, classCount, height, width, scoreCount) = (
+                fields[0], fields[1], fields[2], fields[3], fields[4]
+            )
+            guard imageCount >= 1 && imageCount <= Int(UInt32.max) + 1 else {
+                throw failure("N", "expected 1 to 2³² images, found \(imageCount)")
+            }
             for (name, value) in [("C", classCount), ("H", height), ("W", width)] where value < 1 {
                 throw failure(name, "expected at least 1, found \(value)")
             }
             let (plane, o1) = height.multipliedReportingOverflow(by: width)
             let (rows, o2) = plane.multipliedReportingOverflow(by: classCount)
             guard !o1 && !o2 && rows <= (fileLength - headerLength) / 4 else {
-                throw failure("C·H·W", "\(classCount)·\(height)·\(width) row counts do not fit in the \(fileLength)-byte file")
+                throw failure(
+                    "C·H·W", "\(classCount)·\(height)·\(width) row counts do not fit in the \(fileLength)-byte file")
             }
             guard self.fileLength == fileLength else {
-                throw failure("S", "\(scoreCount) scores of \(rows) rows need a \(self.fileLength)-byte file, found \(fileLength) bytes")
+                throw failure(
+                    "S",
+                    "\(scoreCount) scores of \(rows) rows need a \(self.fileLength)-byte file, found \(fileLength) bytes"
+                )
             }
         }
 
         init(of store: ScoreStore) {
             precision = store.precision
-            (imageCount, classCount, height, width, scoreCount) = (store.imageCount, store.classCount, store.height, store.width, store.scoreCount)
+            (imageCount, classCount, height, width, scoreCount) = (
+                store.imageCount, store.classCount, store.height, store.width, store.scoreCount
+            )
         }
 
         init(precision: ScorePrecision, imageCount: Int, classCount: Int, height: Int, width: Int, scoreCount: Int) {
             self.precision = precision
-            (self.imageCount, self.classCount, self.height, self.width, self.scoreCount) = (imageCount, classCount, height, width, scoreCount)
+            (self.imageCount, self.classCount, self.height, self.width, self.scoreCount) = (
+                imageCount, classCount, height, width, scoreCount
+            )
         }
     }
 
@@ -101,21 +119,30 @@ enum ScoreFile {
         init(url: URL) throws(FileFormatError) {
             file = try ReadableFile(url: url)
             guard file.size >= headerLength else {
-                throw FileFormatError(file: url.path, field: "header", problem: "file is \(file.size) bytes, too short for the \(headerLength)-byte header")
+                throw FileFormatError(
+                    file: url.path, field: "header",
+                    problem: "file is \(file.size) bytes, too short for the \(headerLength)-byte header")
             }
             header = try Header(file.readBytes(count: headerLength, at: 0), fileLength: file.size, path: url.path)
             let rows = header.rowCount
             let counts = try file.readBytes(count: 4 * rows, at: header.countsOffset)
             var offsets = [Int](repeating: 0, count: rows + 1)
             for r in 0..<rows {
-                let count = Int(counts.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 4 * r, as: UInt32.self)) })
+                let count = Int(
+                    counts.withUnsafeBytes {
+                        UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 4 * r, as: UInt32.self))
+                    })
                 guard count <= header.imageCount else {
-                    throw FileFormatError(file: url.path, field: "counts[\(r)]", problem: "a row holds at most N = \(header.imageCount) scores, found \(count)")
+                    throw FileFormatError(
+                        file: url.path, field: "counts[\(r)]",
+                        problem: "a row holds at most N = \(header.imageCount) scores, found \(count)")
                 }
                 offsets[r + 1] = offsets[r] + count
             }
             guard offsets[rows] == header.scoreCount else {
-                throw FileFormatError(file: url.path, field: "counts", problem: "the row counts sum to \(offsets[rows]), expected S = \(header.scoreCount)")
+                throw FileFormatError(
+                    file: url.path, field: "counts",
+                    problem: "the row counts sum to \(offsets[rows]), expected S = \(header.scoreCount)")
             }
             self.offsets = offsets
         }
@@ -123,14 +150,19 @@ enum ScoreFile {
 
     /// Checks one row of scores and images (already in host order): scores in [0, 1] and not
     /// NaN, images below N, strictly ascending (score, image) keys. Returns the failing field.
-    static func checkRow(values: UnsafeBufferPointer<UInt16>, images: UnsafeBufferPointer<UInt32>, imageCount: Int) -> (field: String, problem: String, at: Int)? {
+    static func checkRow(values: UnsafeBufferPointer<UInt16>, images: UnsafeBufferPointer<UInt32>, imageCount: Int) -> (
+        field: String, problem: String, at: Int
+    )? {
         var previous: UInt64?
         for j in 0..<values.count {
-            let bits = values[j], image = images[j]
+            let bits = values[j]
+            let image = images[j]
             guard bits <= largestScoreBits else {
                 return ("scores", "expected scores in [0, 1], found \(Float(Float16(bitPattern: bits)))", j)
             }
-            guard Int(image) < imageCount else { return ("images", "expected images below N = \(imageCount), found \(image)", j) }
+            guard Int(image) < imageCount else {
+                return ("images", "expected images below N = \(imageCount), found \(image)", j)
+            }
             let key = UInt64(bits) << 32 | UInt64(image)
             if let previous, key <= previous {
                 return ("scores", "each row must ascend by (score, image) with no image twice", j)
@@ -149,9 +181,16 @@ extension ScoreStore {
         try AtomicFile.write(to: url) { handle in
             try handle.write(contentsOf: Data(header.bytes))
             let rows = classCount * pixelCount
-            let counts = offsets.withUnsafeBufferPointer { o in (0..<rows).map { UInt32(o[$0 + 1] - o[$0]).littleEndian } }
+            let counts = offsets.withUnsafeBufferPointer { o in
+                (0..<rows).map { UInt32(o[$0 + 1] - o[$0]).littleEndian }
+            }
             try counts.withUnsafeBytes { try handle.write(contentsOf: Data($0)) }
-            try values.withUnsafeBufferPointer { v in try Self.writeLittleEndian(v.baseAddress!.withMemoryRebound(to: UInt16.self, capacity: v.count) { UnsafeBufferPointer(start: $0, count: v.count) }, to: handle) }
+            try values.withUnsafeBufferPointer { v in
+                try Self.writeLittleEndian(
+                    v.baseAddress!.withMemoryRebound(to: UInt16.self, capacity: v.count) {
+                        UnsafeBufferPointer(start: $0, count: v.count)
+                    }, to: handle)
+            }
             if header.padding > 0 { try handle.write(contentsOf: Data(count: header.padding)) }
             try imageIndices.withUnsafeBufferPointer { try Self.writeLittleEndian($0, to: handle) }
         }
@@ -162,7 +201,8 @@ extension ScoreStore {
     /// - Complexity: O(scores + C·H·W).
     public static func read(contentsOf url: URL) throws(FileFormatError) -> ScoreStore {
         let part = try ScoreFile.Part(url: url)
-        let header = part.header, n = header.scoreCount
+        let header = part.header
+        let n = header.scoreCount
         var values = HalfTensor(shape: [n], unsafeUninitializedCapacity: { _ in })
         var images = ShapedArray<UInt32>(shape: [n], unsafeUninitializedCapacity: { _ in })
         var failure: FileFormatError?
@@ -182,31 +222,43 @@ extension ScoreStore {
                     ids[j] = UInt32(littleEndian: ids[j])
                 }
                 for r in 0..<header.rowCount {
-                    let start = part.offsets[r], count = part.offsets[r + 1] - start
-                    if let bad = ScoreFile.checkRow(values: UnsafeBufferPointer(start: bits + start, count: count),
-                                                    images: UnsafeBufferPointer(start: ids.baseAddress! + start, count: count),
-                                                    imageCount: header.imageCount) {
-                        failure = FileFormatError(file: url.path, field: bad.field, problem: "row \(r), position \(bad.at): \(bad.problem)")
+                    let start = part.offsets[r]
+                    let count = part.offsets[r + 1] - start
+                    if let bad = ScoreFile.checkRow(
+                        values: UnsafeBufferPointer(start: bits + start, count: count),
+                        images: UnsafeBufferPointer(start: ids.baseAddress! + start, count: count),
+                        imageCount: header.imageCount)
+                    {
+                        failure = FileFormatError(
+                            file: url.path, field: bad.field, problem: "row \(r), position \(bad.at): \(bad.problem)")
                         return
                     }
                 }
             }
         }
         if let failure { throw failure }
-        return ScoreStore(imageCount: header.imageCount, classCount: header.classCount, height: header.height, width: header.width,
-                          precision: header.precision, offsets: ShapedArray(shape: [part.offsets.count], scalars: part.offsets),
-                          values: values, imageIndices: images)
+        return ScoreStore(
+            imageCount: header.imageCount, classCount: header.classCount, height: header.height, width: header.width,
+            precision: header.precision, offsets: ShapedArray(shape: [part.offsets.count], scalars: part.offsets),
+            values: values, imageIndices: images)
     }
 
     /// Writes integers little-endian through a bounded buffer.
-    static func writeLittleEndian<T: FixedWidthInteger>(_ elements: UnsafeBufferPointer<T>, to handle: FileHandle) throws {
+    static func writeLittleEndian<T: FixedWidthInteger>(_ elements: UnsafeBufferPointer<T>, to handle: FileHandle)
+        throws
+    {
         let chunk = 1 << 22
         var buffer = [T](repeating: 0, count: min(chunk, elements.count))
         var start = 0
         while start < elements.count {
             let count = min(chunk, elements.count - start)
             for j in 0..<count { buffer[j] = elements[start + j].littleEndian }
-            try buffer.withUnsafeBytes { try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: $0.baseAddress!), count: count * MemoryLayout<T>.stride, deallocator: .none)) }
+            try buffer.withUnsafeBytes {
+                try handle.write(
+                    contentsOf: Data(
+                        bytesNoCopy: UnsafeMutableRawPointer(mutating: $0.baseAddress!),
+                        count: count * MemoryLayout<T>.stride, deallocator: .none))
+            }
             start += count
         }
     }

@@ -22,7 +22,8 @@ extension ScoreStore {
     ///   one write of the result.
     @discardableResult
     public static func merge(_ inputs: [URL], to output: URL) throws(FileFormatError)
-        -> (imageCount: Int, classCount: Int, height: Int, width: Int, scoreCount: Int) {
+        -> (imageCount: Int, classCount: Int, height: Int, width: Int, scoreCount: Int)
+    {
         precondition(!inputs.isEmpty, "merge needs at least one part")
         var parts: [ScoreFile.Part] = []
         for url in inputs { parts.append(try ScoreFile.Part(url: url)) }
@@ -31,24 +32,35 @@ extension ScoreStore {
         var images = 0
         for (part, url) in zip(parts, inputs) {
             let h = part.header
-            for (field, value, expected) in [("C", h.classCount, first.classCount), ("H", h.height, first.height), ("W", h.width, first.width)]
-                where value != expected {
-                throw FileFormatError(file: url.path, field: field, problem: "expected \(expected) as the first part \(inputs[0].path), found \(value)")
+            for (field, value, expected) in [
+                ("C", h.classCount, first.classCount), ("H", h.height, first.height), ("W", h.width, first.width),
+            ]
+            where value != expected {
+                throw FileFormatError(
+                    file: url.path, field: field,
+                    problem: "expected \(expected) as the first part \(inputs[0].path), found \(value)")
             }
             guard h.precision == first.precision else {
-                throw FileFormatError(file: url.path, field: "precision", problem: "expected \(first.precision.rawValue) as the first part \(inputs[0].path), found \(h.precision.rawValue)")
+                throw FileFormatError(
+                    file: url.path, field: "precision",
+                    problem:
+                        "expected \(first.precision.rawValue) as the first part \(inputs[0].path), found \(h.precision.rawValue)"
+                )
             }
             imageBases.append(images)
             images += h.imageCount
         }
         guard images <= Int(UInt32.max) + 1 else {
-            throw FileFormatError(file: output.path, field: "N", problem: "the parts hold \(images) images, more than the 2³² a score store indexes")
+            throw FileFormatError(
+                file: output.path, field: "N",
+                problem: "the parts hold \(images) images, more than the 2³² a score store indexes")
         }
         let rows = first.rowCount
         var offsets = [Int](repeating: 0, count: rows + 1)
         for r in 0..<rows { offsets[r + 1] = offsets[r] + parts.reduce(0) { $0 + $1.offsets[r + 1] - $1.offsets[r] } }
-        let header = ScoreFile.Header(precision: first.precision, imageCount: images, classCount: first.classCount,
-                                      height: first.height, width: first.width, scoreCount: offsets[rows])
+        let header = ScoreFile.Header(
+            precision: first.precision, imageCount: images, classCount: first.classCount,
+            height: first.height, width: first.width, scoreCount: offsets[rows])
         let maps = try parts.map { (part) throws(FileFormatError) in try MemoryMap(file: part.file) }
         try AtomicFile.write(to: output) { handle in
             try handle.write(contentsOf: Data(header.bytes))
@@ -60,31 +72,48 @@ extension ScoreStore {
             }
             // Row blocks of at most ~8 M scores (a block of one row may hold up to N).
             let blockScores = 1 << 23
-            var valueBlock = [UInt16](), imageBlock = [UInt32]()
+            var valueBlock = [UInt16]()
+            var imageBlock = [UInt32]()
             var rowStart = 0
             while rowStart < rows {
                 var rowEnd = rowStart + 1
                 while rowEnd < rows && offsets[rowEnd + 1] - offsets[rowStart] <= blockScores { rowEnd += 1 }
-                let base = offsets[rowStart], count = offsets[rowEnd] - base
+                let base = offsets[rowStart]
+                let count = offsets[rowEnd] - base
                 if valueBlock.count < count {
                     valueBlock = [UInt16](repeating: 0, count: count)
                     imageBlock = [UInt32](repeating: 0, count: count)
                 }
-                if let bad = Self.mergeRows(rowStart..<rowEnd, offsets: offsets, base: base, parts: parts, maps: maps,
-                                            imageBases: imageBases, values: &valueBlock, images: &imageBlock) {
+                if let bad = Self.mergeRows(
+                    rowStart..<rowEnd, offsets: offsets, base: base, parts: parts, maps: maps,
+                    imageBases: imageBases, values: &valueBlock, images: &imageBlock)
+                {
                     throw FileFormatError(file: inputs[bad.part].path, field: bad.field, problem: bad.problem)
                 }
                 try handle.seek(toOffset: UInt64(header.valuesOffset + 2 * base))
-                try valueBlock.withUnsafeBytes { try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: $0.baseAddress!), count: 2 * count, deallocator: .none)) }
+                try valueBlock.withUnsafeBytes {
+                    try handle.write(
+                        contentsOf: Data(
+                            bytesNoCopy: UnsafeMutableRawPointer(mutating: $0.baseAddress!), count: 2 * count,
+                            deallocator: .none))
+                }
                 try handle.seek(toOffset: UInt64(header.imagesOffset + 4 * base))
-                try imageBlock.withUnsafeBytes { try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: $0.baseAddress!), count: 4 * count, deallocator: .none)) }
+                try imageBlock.withUnsafeBytes {
+                    try handle.write(
+                        contentsOf: Data(
+                            bytesNoCopy: UnsafeMutableRawPointer(mutating: $0.baseAddress!), count: 4 * count,
+                            deallocator: .none))
+                }
                 rowStart = rowEnd
                 // The parts' rows before rowEnd are done: drop their pages, so the mapped files
                 // do not accumulate in resident memory (they are read again only on a retry).
                 for (part, map) in zip(parts, maps) {
                     let done = part.offsets[rowEnd]
-                    for (offset, bytes) in [(part.header.valuesOffset, 2 * done), (part.header.imagesOffset, 4 * done)] {
-                        let page = Int(getpagesize()), start = offset / page * page, end = (offset + bytes) / page * page
+                    for (offset, bytes) in [(part.header.valuesOffset, 2 * done), (part.header.imagesOffset, 4 * done)]
+                    {
+                        let page = Int(getpagesize())
+                        let start = offset / page * page
+                        let end = (offset + bytes) / page * page
                         if end > start { madvise(map.base + start, end - start, MADV_DONTNEED) }
                     }
                 }
@@ -96,33 +125,49 @@ extension ScoreStore {
     /// Merges rows `rows` of every part into `values` and `images` (little-endian, from
     /// position 0 = output offset `base`), checking each part's rows; returns the first
     /// failure found.
-    private static func mergeRows(_ rows: Range<Int>, offsets: [Int], base: Int, parts: [ScoreFile.Part], maps: [MemoryMap],
-                                  imageBases: [Int], values: inout [UInt16], images: inout [UInt32])
-        -> (part: Int, field: String, problem: String)? {
+    private static func mergeRows(
+        _ rows: Range<Int>, offsets: [Int], base: Int, parts: [ScoreFile.Part], maps: [MemoryMap],
+        imageBases: [Int], values: inout [UInt16], images: inout [UInt32]
+    )
+        -> (part: Int, field: String, problem: String)?
+    {
         let failure = Mutex<(row: Int, part: Int, field: String, problem: String)?>(nil)
         let longest = parts.reduce(0) { $0 + $1.header.imageCount }
         values.withUnsafeMutableBufferPointer { v in
             images.withUnsafeMutableBufferPointer { ids in
-                let vb = UncheckedPointer(v.baseAddress!), ib = UncheckedPointer(ids.baseAddress!)
+                let vb = UncheckedPointer(v.baseAddress!)
+                let ib = UncheckedPointer(ids.baseAddress!)
                 parallelFor(rows, chunkCount: 4 * availableCoreCount) { chunk in
-                    let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, min(longest, offsets[chunk.upperBound] - offsets[chunk.lowerBound])))
-                    let partValues = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, parts.map(\.header.imageCount).max()!))
-                    let partImages = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, parts.map(\.header.imageCount).max()!))
-                    defer { keys.deallocate(); partValues.deallocate(); partImages.deallocate() }
+                    let keys = UnsafeMutablePointer<UInt64>.allocate(
+                        capacity: max(1, min(longest, offsets[chunk.upperBound] - offsets[chunk.lowerBound])))
+                    let partValues = UnsafeMutablePointer<UInt16>.allocate(
+                        capacity: max(1, parts.map(\.header.imageCount).max()!))
+                    let partImages = UnsafeMutablePointer<UInt32>.allocate(
+                        capacity: max(1, parts.map(\.header.imageCount).max()!))
+                    defer {
+                        keys.deallocate()
+                        partValues.deallocate()
+                        partImages.deallocate()
+                    }
                     for r in chunk {
                         var count = 0
                         for (k, part) in parts.enumerated() {
-                            let start = part.offsets[r], n = part.offsets[r + 1] - start
+                            let start = part.offsets[r]
+                            let n = part.offsets[r + 1] - start
                             guard n > 0 else { continue }
                             let valueBytes = maps[k].base + part.header.valuesOffset + 2 * start
                             let imageBytes = maps[k].base + part.header.imagesOffset + 4 * start
                             for j in 0..<n {
-                                partValues[j] = UInt16(littleEndian: valueBytes.loadUnaligned(fromByteOffset: 2 * j, as: UInt16.self))
-                                partImages[j] = UInt32(littleEndian: imageBytes.loadUnaligned(fromByteOffset: 4 * j, as: UInt32.self))
+                                partValues[j] = UInt16(
+                                    littleEndian: valueBytes.loadUnaligned(fromByteOffset: 2 * j, as: UInt16.self))
+                                partImages[j] = UInt32(
+                                    littleEndian: imageBytes.loadUnaligned(fromByteOffset: 4 * j, as: UInt32.self))
                             }
-                            if let bad = ScoreFile.checkRow(values: UnsafeBufferPointer(start: partValues, count: n),
-                                                            images: UnsafeBufferPointer(start: partImages, count: n),
-                                                            imageCount: part.header.imageCount) {
+                            if let bad = ScoreFile.checkRow(
+                                values: UnsafeBufferPointer(start: partValues, count: n),
+                                images: UnsafeBufferPointer(start: partImages, count: n),
+                                imageCount: part.header.imageCount)
+                            {
                                 failure.withLock { current in
                                     if current == nil || r < current!.row {
                                         current = (r, k, bad.field, "row \(r), position \(bad.at): \(bad.problem)")
@@ -131,7 +176,9 @@ extension ScoreStore {
                                 return
                             }
                             let imageBase = UInt64(imageBases[k])
-                            for j in 0..<n { keys[count + j] = UInt64(partValues[j]) << 32 | (UInt64(partImages[j]) + imageBase) }
+                            for j in 0..<n {
+                                keys[count + j] = UInt64(partValues[j]) << 32 | (UInt64(partImages[j]) + imageBase)
+                            }
                             count += n
                         }
                         var row = UnsafeMutableBufferPointer(start: keys, count: count)

@@ -54,8 +54,9 @@ public struct ScoreStore: Sendable {
 
     /// The scores of class `c` at pixel `p` = h·W + w, widened to Float32, ascending.
     public func scores(ofClass c: Int, pixel p: Int) -> [Float] {
-        precondition(c >= 0 && c < classCount && p >= 0 && p < pixelCount,
-                     "class \(c), pixel \(p) out of range for \(classCount) classes and \(pixelCount) pixels")
+        precondition(
+            c >= 0 && c < classCount && p >= 0 && p < pixelCount,
+            "class \(c), pixel \(p) out of range for \(classCount) classes and \(pixelCount) pixels")
         let row = c * pixelCount + p
         return offsets.withUnsafeBufferPointer { o in
             values.withUnsafeBufferPointer { v in v[o[row]..<o[row + 1]].map(Float.init) }
@@ -75,37 +76,48 @@ public struct ScoreStore: Sendable {
     ///   probability is NaN or outside [0, 1], or a target is not 0 or 1.
     /// - Complexity: two passes over T and one over P, and a sort of each pixel's scores, split
     ///   across cores.
-    public init<P: QuantileScalar>(probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
-                                   precision: ScorePrecision = .float,
-                                   probabilitiesSource: String = "probabilities",
-                                   targetsSource: String = "targets") throws(CalibrationError) {
-        self = try Specialized.dispatch(probabilities,
+    public init<P: QuantileScalar>(
+        probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+        precision: ScorePrecision = .float,
+        probabilitiesSource: String = "probabilities",
+        targetsSource: String = "targets"
+    ) throws(CalibrationError) {
+        self = try Specialized.dispatch(
+            probabilities,
             float: { (p: Tensor) throws(CalibrationError) -> ScoreStore in
-                try ScoreStore(validating: p, targets: targets, precision: precision,
-                               probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+                try ScoreStore(
+                    validating: p, targets: targets, precision: precision,
+                    probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
             },
             half: { (p: HalfTensor) throws(CalibrationError) -> ScoreStore in
-                try ScoreStore(validating: p, targets: targets, precision: precision,
-                               probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+                try ScoreStore(
+                    validating: p, targets: targets, precision: precision,
+                    probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
             })
     }
 
-    private init<P: QuantileScalar>(validating probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
-                                    precision: ScorePrecision, probabilitiesSource: String,
-                                    targetsSource: String) throws(CalibrationError) {
-        try InputValidation.checkShapes(probabilities: probabilities.shape, targets: targets.shape,
-                                        probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+    private init<P: QuantileScalar>(
+        validating probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+        precision: ScorePrecision, probabilitiesSource: String,
+        targetsSource: String
+    ) throws(CalibrationError) {
+        try InputValidation.checkShapes(
+            probabilities: probabilities.shape, targets: targets.shape,
+            probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
         let shape = probabilities.shape
         var builder = Builder(classCount: shape[1], height: shape[2], width: shape[3], precision: precision)
         try builder.count(targets: targets, source: targetsSource)
-        try builder.append(probabilities: probabilities, targets: targets,
-                           probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+        try builder.append(
+            probabilities: probabilities, targets: targets,
+            probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
         self = builder.finish()
     }
 
     /// A store from its parts (rows already sorted).
-    init(imageCount: Int, classCount: Int, height: Int, width: Int, precision: ScorePrecision,
-                 offsets: ShapedArray<Int>, values: HalfTensor, imageIndices: ShapedArray<UInt32>) {
+    init(
+        imageCount: Int, classCount: Int, height: Int, width: Int, precision: ScorePrecision,
+        offsets: ShapedArray<Int>, values: HalfTensor, imageIndices: ShapedArray<UInt32>
+    ) {
         self.imageCount = imageCount
         self.classCount = classCount
         self.height = height
@@ -115,7 +127,7 @@ public struct ScoreStore: Sendable {
         self.values = values
         self.imageIndices = imageIndices
         #if KANDINSKY_INTERNAL_CHECKS
-        _checkInvariants()
+            _checkInvariants()
         #endif
     }
 
@@ -127,17 +139,20 @@ public struct ScoreStore: Sendable {
     package func _checkInvariants() {
         let rows = classCount * pixelCount
         precondition(offsets.shape == [rows + 1], "offsets of shape \(offsets.shape) for \(rows) rows")
-        precondition(imageIndices.count == values.count, "\(imageIndices.count) image indices for \(values.count) scores")
+        precondition(
+            imageIndices.count == values.count, "\(imageIndices.count) image indices for \(values.count) scores")
         offsets.withUnsafeBufferPointer { o in
             values.withUnsafeBufferPointer { v in
                 imageIndices.withUnsafeBufferPointer { ids in
-                    precondition(o[0] == 0 && o[rows] == v.count, "offsets run from \(o[0]) to \(o[rows]), not 0 to \(v.count)")
+                    precondition(
+                        o[0] == 0 && o[rows] == v.count, "offsets run from \(o[0]) to \(o[rows]), not 0 to \(v.count)")
                     for r in 0..<rows {
                         precondition(o[r] <= o[r + 1], "offsets decrease at row \(r)")
                         for i in o[r]..<o[r + 1] {
                             precondition(Int(ids[i]) < imageCount, "score \(i) names image \(ids[i]) of \(imageCount)")
                             guard i > o[r] else { continue }
-                            let previous = (v[i - 1].bitPattern, ids[i - 1]), current = (v[i].bitPattern, ids[i])
+                            let previous = (v[i - 1].bitPattern, ids[i - 1])
+                            let current = (v[i].bitPattern, ids[i])
                             precondition(previous < current, "row \(r) is not sorted at score \(i)")
                         }
                     }
@@ -150,15 +165,19 @@ public struct ScoreStore: Sendable {
     ///
     /// Scores are non-negative, and non-negative Float16 values order as their bit patterns, so
     /// a (bits << 32 | image) key orders a row exactly.
-    static func sortRows(offsets: UncheckedPointer<Int>, rowCount rows: Int, longestRow: Int,
-                                 values: UncheckedPointer<Float16>, images: UncheckedPointer<UInt32>) {
+    static func sortRows(
+        offsets: UncheckedPointer<Int>, rowCount rows: Int, longestRow: Int,
+        values: UncheckedPointer<Float16>, images: UncheckedPointer<UInt32>
+    ) {
         parallelFor(0..<rows, chunkCount: 4 * availableCoreCount) { range in
             let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: max(longestRow, 1))
             defer { keys.deallocate() }
             for r in range {
-                let start = offsets.pointer[r], count = offsets.pointer[r + 1] - start
+                let start = offsets.pointer[r]
+                let count = offsets.pointer[r + 1] - start
                 guard count > 1 else { continue }
-                let v = values.pointer + start, ids = images.pointer + start
+                let v = values.pointer + start
+                let ids = images.pointer + start
                 for j in 0..<count { keys[j] = UInt64(v[j].bitPattern) << 32 | UInt64(ids[j]) }
                 var row = UnsafeMutableBufferPointer(start: keys, count: count)
                 row.sort()
@@ -208,8 +227,9 @@ public struct ScoreStore: Sendable {
                 }
             }
         }
-        return ScoreStore(imageCount: selected.count, classCount: classCount, height: height, width: width,
-                          precision: precision, offsets: ShapedArray(shape: [rows + 1], scalars: newOffsets),
-                          values: newValues, imageIndices: ShapedArray(shape: [total], scalars: newImages))
+        return ScoreStore(
+            imageCount: selected.count, classCount: classCount, height: height, width: width,
+            precision: precision, offsets: ShapedArray(shape: [rows + 1], scalars: newOffsets),
+            values: newValues, imageIndices: ShapedArray(shape: [total], scalars: newImages))
     }
 }

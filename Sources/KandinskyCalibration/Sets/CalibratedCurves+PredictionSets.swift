@@ -25,30 +25,39 @@ extension CalibratedCurves {
     ///   NaN or outside [0, 1].
     /// - Precondition: 0 < α < 1.
     /// - Complexity: O(N·C·H·W).
-    public func predictionSets<P: QuantileScalar>(probabilities: ShapedArray<P>, alpha: Double,
-                                                  indexing: ThresholdIndexing? = nil,
-                                                  precision: ScorePrecision? = nil,
-                                                  probabilitiesSource: String = "probabilities",
-                                                  curvesSource: String = "curves") throws(CalibrationError) -> ShapedArray<UInt8> {
-        try Specialized.dispatch(probabilities,
+    public func predictionSets<P: QuantileScalar>(
+        probabilities: ShapedArray<P>, alpha: Double,
+        indexing: ThresholdIndexing? = nil,
+        precision: ScorePrecision? = nil,
+        probabilitiesSource: String = "probabilities",
+        curvesSource: String = "curves"
+    ) throws(CalibrationError) -> ShapedArray<UInt8> {
+        try Specialized.dispatch(
+            probabilities,
             float: { (p: Tensor) throws(CalibrationError) -> ShapedArray<UInt8> in
-                try specializedPredictionSets(probabilities: p, alpha: alpha, indexing: indexing, precision: precision,
-                                              probabilitiesSource: probabilitiesSource, curvesSource: curvesSource)
+                try specializedPredictionSets(
+                    probabilities: p, alpha: alpha, indexing: indexing, precision: precision,
+                    probabilitiesSource: probabilitiesSource, curvesSource: curvesSource)
             },
             half: { (p: HalfTensor) throws(CalibrationError) -> ShapedArray<UInt8> in
-                try specializedPredictionSets(probabilities: p, alpha: alpha, indexing: indexing, precision: precision,
-                                              probabilitiesSource: probabilitiesSource, curvesSource: curvesSource)
+                try specializedPredictionSets(
+                    probabilities: p, alpha: alpha, indexing: indexing, precision: precision,
+                    probabilitiesSource: probabilitiesSource, curvesSource: curvesSource)
             })
     }
 
-    func specializedPredictionSets<P: QuantileScalar>(probabilities: ShapedArray<P>, alpha: Double,
-                                                  indexing: ThresholdIndexing? = nil,
-                                                  precision: ScorePrecision? = nil,
-                                                  probabilitiesSource: String = "probabilities",
-                                                  curvesSource: String = "curves") throws(CalibrationError) -> ShapedArray<UInt8> {
+    func specializedPredictionSets<P: QuantileScalar>(
+        probabilities: ShapedArray<P>, alpha: Double,
+        indexing: ThresholdIndexing? = nil,
+        precision: ScorePrecision? = nil,
+        probabilitiesSource: String = "probabilities",
+        curvesSource: String = "curves"
+    ) throws(CalibrationError) -> ShapedArray<UInt8> {
         precondition(alpha > 0 && alpha < 1, "alpha \(alpha) is outside (0, 1)")
         try checkCompatible(withProbabilitiesShape: probabilities.shape, curvesSource: curvesSource)
-        guard probabilities.shape[0] > 0 else { throw .emptyInput(source: probabilitiesSource, shape: probabilities.shape) }
+        guard probabilities.shape[0] > 0 else {
+            throw .emptyInput(source: probabilitiesSource, shape: probabilities.shape)
+        }
         let precision = precision ?? self.precision
         let thresholds = threshold(atLevel: 1 - alpha, indexing: indexing)
         let plane = thresholds.count
@@ -57,7 +66,8 @@ extension CalibratedCurves {
             let o = UncheckedPointer(out.baseAddress!)
             bad = probabilities.withUnsafeBufferPointer { p in
                 thresholds.withUnsafeBufferPointer { thr in
-                    let pb = UncheckedPointer(p.baseAddress!), tb = UncheckedPointer(thr.baseAddress!)
+                    let pb = UncheckedPointer(p.baseAddress!)
+                    let tb = UncheckedPointer(thr.baseAddress!)
                     return InputValidation.firstFailure(in: 0..<probabilities.count) { range in
                         var bad: Int?
                         for i in range {
@@ -67,7 +77,8 @@ extension CalibratedCurves {
                                 o.pointer[i] = 0
                                 continue
                             }
-                            o.pointer[i] = precision.testScore(probability: probability) <= tb.pointer[i % plane] ? 1 : 0
+                            o.pointer[i] =
+                                precision.testScore(probability: probability) <= tb.pointer[i % plane] ? 1 : 0
                         }
                         return bad
                     }
@@ -75,8 +86,9 @@ extension CalibratedCurves {
             }
         }
         if let bad {
-            throw .invalidProbability(source: probabilitiesSource, value: Float(probabilities.withUnsafeBufferPointer { $0[bad] }),
-                                      at: InputValidation.multiIndex(bad, shape: probabilities.shape))
+            throw .invalidProbability(
+                source: probabilitiesSource, value: Float(probabilities.withUnsafeBufferPointer { $0[bad] }),
+                at: InputValidation.multiIndex(bad, shape: probabilities.shape))
         }
         return sets
     }

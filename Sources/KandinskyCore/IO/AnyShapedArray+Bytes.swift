@@ -2,8 +2,10 @@ extension AnyShapedArray {
     /// Creates an owned array of `elementType` and `shape` whose little-endian bytes are written
     /// by `fill` (which receives exactly `count × byteSize` uninitialised bytes). Boolean bytes
     /// must be 0 or 1; `fill` is expected to have checked that.
-    static func make(_ elementType: ElementType, shape: [Int],
-                     fill: (UnsafeMutableRawBufferPointer) throws(FileFormatError) -> Void) throws(FileFormatError) -> AnyShapedArray {
+    static func make(
+        _ elementType: ElementType, shape: [Int],
+        fill: (UnsafeMutableRawBufferPointer) throws(FileFormatError) -> Void
+    ) throws(FileFormatError) -> AnyShapedArray {
         func build<T: BitwiseCopyable>(_: T.Type) throws(FileFormatError) -> ShapedArray<T> {
             var failure: FileFormatError?
             let array = ShapedArray<T>(shape: shape) { buffer in
@@ -25,7 +27,9 @@ extension AnyShapedArray {
 
     /// An array that reads its elements in place at `base` (aligned for `elementType`), kept
     /// valid by `owner`.
-    static func borrowing(_ elementType: ElementType, shape: [Int], base: UnsafeMutableRawPointer, owner: AnyObject) -> AnyShapedArray {
+    static func borrowing(_ elementType: ElementType, shape: [Int], base: UnsafeMutableRawPointer, owner: AnyObject)
+        -> AnyShapedArray
+    {
         func view<T: BitwiseCopyable>(_: T.Type) -> ShapedArray<T> {
             let count = ShapedArray<T>.elementCount(of: shape)
             return ShapedArray<T>(shape: shape, borrowing: base.bindMemory(to: T.self, capacity: count), owner: owner)

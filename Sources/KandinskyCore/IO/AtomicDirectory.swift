@@ -35,12 +35,16 @@ public enum AtomicDirectory {
         do {
             try fileManager.createDirectory(at: parent, withIntermediateDirectories: true)
         } catch {
-            throw FileFormatError(file: url.path, field: "directory", problem: "cannot create \(parent.path): \(error.localizedDescription)")
+            throw FileFormatError(
+                file: url.path, field: "directory",
+                problem: "cannot create \(parent.path): \(error.localizedDescription)")
         }
         AtomicFile.removeStaleTemporaries(of: url)
         let staging = AtomicFile.temporaryURL(for: url)
         guard mkdir(staging.path, 0o777) == 0 else {
-            throw FileFormatError(file: url.path, field: "directory", problem: "cannot create a directory in \(parent.path): \(String(cString: strerror(errno)))")
+            throw FileFormatError(
+                file: url.path, field: "directory",
+                problem: "cannot create a directory in \(parent.path): \(String(cString: strerror(errno)))")
         }
         let result: T
         do {
@@ -64,35 +68,49 @@ public enum AtomicDirectory {
         var isDirectory: ObjCBool = false
         guard fileManager.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             if rename(staging.path, url.path) == 0 { return }
-            throw FileFormatError(file: url.path, field: "directory", problem: "cannot move the finished output into place: \(String(cString: strerror(errno)))")
+            throw FileFormatError(
+                file: url.path, field: "directory",
+                problem: "cannot move the finished output into place: \(String(cString: strerror(errno)))")
         }
         guard isDirectory.boolValue else {
-            throw FileFormatError(file: url.path, field: "directory", problem: "exists and is not a directory, expected a directory to write into")
+            throw FileFormatError(
+                file: url.path, field: "directory",
+                problem: "exists and is not a directory, expected a directory to write into")
         }
         let entries: [String]
         do { entries = try fileManager.contentsOfDirectory(atPath: staging.path) } catch {
-            throw FileFormatError(file: url.path, field: "directory", problem: "cannot list the finished output: \(error.localizedDescription)")
+            throw FileFormatError(
+                file: url.path, field: "directory",
+                problem: "cannot list the finished output: \(error.localizedDescription)")
         }
         // Old directories are moved into a second temporary next to the target, removed at the end
         // (or, if this process is killed first, by the next write).
         var replaced: URL?
         for name in entries.sorted() {
-            let source = staging.appendingPathComponent(name), destination = url.appendingPathComponent(name)
+            let source = staging.appendingPathComponent(name)
+            let destination = url.appendingPathComponent(name)
             var oldIsDirectory: ObjCBool = false
-            if fileManager.fileExists(atPath: destination.path, isDirectory: &oldIsDirectory), oldIsDirectory.boolValue {
+            if fileManager.fileExists(atPath: destination.path, isDirectory: &oldIsDirectory), oldIsDirectory.boolValue
+            {
                 if replaced == nil {
                     let trash = AtomicFile.temporaryURL(for: url)
                     guard mkdir(trash.path, 0o777) == 0 else {
-                        throw FileFormatError(file: destination.path, field: "directory", problem: "cannot make room for the new output: \(String(cString: strerror(errno)))")
+                        throw FileFormatError(
+                            file: destination.path, field: "directory",
+                            problem: "cannot make room for the new output: \(String(cString: strerror(errno)))")
                     }
                     replaced = trash
                 }
                 guard rename(destination.path, replaced!.appendingPathComponent(name).path) == 0 else {
-                    throw FileFormatError(file: destination.path, field: "directory", problem: "cannot move the old output aside: \(String(cString: strerror(errno)))")
+                    throw FileFormatError(
+                        file: destination.path, field: "directory",
+                        problem: "cannot move the old output aside: \(String(cString: strerror(errno)))")
                 }
             }
             guard rename(source.path, destination.path) == 0 else {
-                throw FileFormatError(file: destination.path, field: "file", problem: "cannot move the finished output into place: \(String(cString: strerror(errno)))")
+                throw FileFormatError(
+                    file: destination.path, field: "file",
+                    problem: "cannot move the finished output into place: \(String(cString: strerror(errno)))")
             }
         }
         try? fileManager.removeItem(at: staging)

@@ -23,7 +23,9 @@ public enum AtomicFile {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             removeStaleTemporaries(of: url)
             guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-                throw FileFormatError(file: url.path, field: "file", problem: "cannot create a file in \(directory.path) (is it writable?)")
+                throw FileFormatError(
+                    file: url.path, field: "file",
+                    problem: "cannot create a file in \(directory.path) (is it writable?)")
             }
             let handle = try FileHandle(forWritingTo: temporary)
             do {
@@ -35,7 +37,9 @@ public enum AtomicFile {
                 throw error
             }
             if rename(temporary.path, url.path) != 0 {
-                throw FileFormatError(file: url.path, field: "file", problem: "cannot rename the temporary file into place: \(String(cString: strerror(errno)))")
+                throw FileFormatError(
+                    file: url.path, field: "file",
+                    problem: "cannot rename the temporary file into place: \(String(cString: strerror(errno)))")
             }
         } catch let error as FileFormatError {
             try? FileManager.default.removeItem(at: temporary)
@@ -59,25 +63,33 @@ public enum AtomicFile {
         guard hardLink(source.path, temporary.path) == 0 else {
             let reason = String(cString: strerror(errno))
             guard let input = FileHandle(forReadingAtPath: source.path) else {
-                throw FileFormatError(file: url.path, field: "file", problem: "cannot link \(source.path) (\(reason)) nor open it to copy")
+                throw FileFormatError(
+                    file: url.path, field: "file", problem: "cannot link \(source.path) (\(reason)) nor open it to copy"
+                )
             }
             defer { try? input.close() }
             try write(to: url) { output in
-                while let chunk = try input.read(upToCount: 1 << 24), !chunk.isEmpty { try output.write(contentsOf: chunk) }
+                while let chunk = try input.read(upToCount: 1 << 24), !chunk.isEmpty {
+                    try output.write(contentsOf: chunk)
+                }
             }
             return
         }
         if rename(temporary.path, url.path) != 0 {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)
-            throw FileFormatError(file: url.path, field: "file", problem: "cannot rename the link to \(source.path) into place: \(reason)")
+            throw FileFormatError(
+                file: url.path, field: "file", problem: "cannot rename the link to \(source.path) into place: \(reason)"
+            )
         }
     }
 
     /// A new temporary name next to `url`: `.NAME.<pid>.<random>.tmp`.
     package static func temporaryURL(for url: URL) -> URL {
         url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0...UInt32.max)).tmp")
+            .appendingPathComponent(
+                ".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0...UInt32.max)).tmp"
+            )
     }
 
     /// Removes the temporaries of `url` (files or directories named `.NAME.<pid>.<random>.tmp`
@@ -96,9 +108,12 @@ public enum AtomicFile {
         guard let stream = opendir(directory.path) else { return [] }
         var stale: [URL] = []
         while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             guard name.hasPrefix(prefix), name.hasSuffix(".tmp") else { continue }
-            let fields = name.dropFirst(prefix.count).dropLast(".tmp".count).split(separator: ".", omittingEmptySubsequences: false)
+            let fields = name.dropFirst(prefix.count).dropLast(".tmp".count).split(
+                separator: ".", omittingEmptySubsequences: false)
             guard fields.count == 2, let pid = Int32(fields[0]), pid > 0, UInt32(fields[1]) != nil else { continue }
             guard pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
             stale.append(directory.appendingPathComponent(name))
@@ -112,10 +127,10 @@ public enum AtomicFile {
 /// link(2): a second directory entry for an existing file.
 private func hardLink(_ source: String, _ destination: String) -> Int32 {
     #if canImport(Glibc)
-    Glibc.link(source, destination)
+        Glibc.link(source, destination)
     #elseif canImport(Darwin)
-    Darwin.link(source, destination)
+        Darwin.link(source, destination)
     #else
-    -1
+        -1
     #endif
 }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The package's one JSON reader (RFC 8259): a lexer over bytes plus object and array readers
@@ -170,7 +170,10 @@ package struct JSONReader {
                 let closing = Character(Unicode.Scalar(close))
                 throw error("unterminated \(kind): expected ',' or '\(closing)', found end of input")
             }
-            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
+            if bytes[position] == UInt8(ascii: ",") {
+                position += 1
+                continue
+            }
             guard bytes[position] == close else {
                 let closing = Character(Unicode.Scalar(close))
                 throw error("expected ',' or '\(closing)' in an \(kind), found \(describeCurrent())")
@@ -226,9 +229,15 @@ package struct JSONReader {
         case UInt8(ascii: "{"): return .object
         case UInt8(ascii: "["): return .array
         case UInt8(ascii: "\""): return .string
-        case UInt8(ascii: "t"): try literal("true"); return .literal(.bool(true))
-        case UInt8(ascii: "f"): try literal("false"); return .literal(.bool(false))
-        case UInt8(ascii: "n"): try literal("null"); return .literal(.null)
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .literal(.bool(true))
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .literal(.bool(false))
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .literal(.null)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             if let nonStandard = nonStandardNumber() { throw nonStandard }
             return .number
@@ -278,8 +287,14 @@ package struct JSONReader {
     /// Consumes `true` or `false` if one comes next.
     @inlinable
     package mutating func bool() throws(JSONSyntaxError) -> Bool {
-        if startsWith("true") { position += 4; return true }
-        if startsWith("false") { position += 5; return false }
+        if startsWith("true") {
+            position += 4
+            return true
+        }
+        if startsWith("false") {
+            position += 5
+            return false
+        }
         throw error("expected true or false, found \(describeCurrent())")
     }
 
@@ -429,7 +444,8 @@ package struct JSONReader {
             // Accumulated with the literal's sign, so that Int.min fits too.
             let digit = Int(bytes[index] &- UInt8(ascii: "0"))
             let (shifted, overflow) = value.multipliedReportingOverflow(by: 10)
-            let (next, carry) = negative
+            let (next, carry) =
+                negative
                 ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
             guard !overflow, !carry else { return nil }
             value = next
@@ -472,7 +488,8 @@ package struct JSONReader {
             return end == buffer.baseAddress! + range.count ? value : nil
         }
         // A constant capacity stays on the stack; longer literals are rare.
-        let value = range.count < 64
+        let value =
+            range.count < 64
             ? withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64, convert)
             : withUnsafeTemporaryAllocation(of: CChar.self, capacity: range.count + 1, convert)
         guard let value, value.isFinite else { throw outOfRange(range) }
@@ -531,7 +548,8 @@ package enum JSONSyntax {
     /// The 1-based line and column (in bytes) of byte `offset` of `bytes`; lines end at `\n`.
     package static func lineAndColumn(of offset: Int, in bytes: UnsafeRawBufferPointer) -> (line: Int, column: Int) {
         let end = min(max(offset, 0), bytes.count)
-        var line = 1, lineStart = 0
+        var line = 1
+        var lineStart = 0
         for index in 0..<end where bytes[index] == 0x0A {
             line += 1
             lineStart = index + 1

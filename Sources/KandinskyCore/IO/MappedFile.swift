@@ -12,7 +12,8 @@ package final class ReadableFile {
         path = url.path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw FileFormatError(file: url.path, field: "file", problem: "cannot open: \(String(cString: strerror(errno)))")
+            throw FileFormatError(
+                file: url.path, field: "file", problem: "cannot open: \(String(cString: strerror(errno)))")
         }
         var status = stat()
         guard fstat(fd, &status) == 0 else {
@@ -37,7 +38,8 @@ package final class ReadableFile {
             let result = pread(descriptor, destination + done, count - done, off_t(offset + done))
             if result < 0 {
                 if errno == EINTR { continue }
-                throw FileFormatError(file: path, field: "file", problem: "read failed: \(String(cString: strerror(errno)))")
+                throw FileFormatError(
+                    file: path, field: "file", problem: "read failed: \(String(cString: strerror(errno)))")
             }
             if result == 0 {
                 throw FileFormatError(file: path, field: "file", problem: "file shrank while being read")
@@ -52,7 +54,9 @@ package final class ReadableFile {
         var failure: FileFormatError?
         bytes.withUnsafeMutableBytes { buffer in
             guard count > 0 else { return }
-            do throws(FileFormatError) { try read(into: buffer.baseAddress!, count: count, at: offset) } catch { failure = error }
+            do throws(FileFormatError) { try read(into: buffer.baseAddress!, count: count, at: offset) } catch {
+                failure = error
+            }
         }
         if let failure { throw failure }
         return bytes
@@ -69,8 +73,10 @@ package final class MemoryMap: @unchecked Sendable {
     package init(file: ReadableFile) throws(FileFormatError) {
         precondition(file.size > 0, "cannot map an empty file")
         guard let address = mmap(nil, file.size, PROT_READ | PROT_WRITE, MAP_PRIVATE, file.descriptor, 0),
-              address != MAP_FAILED else {
-            throw FileFormatError(file: file.path, field: "file", problem: "cannot memory-map: \(String(cString: strerror(errno)))")
+            address != MAP_FAILED
+        else {
+            throw FileFormatError(
+                file: file.path, field: "file", problem: "cannot memory-map: \(String(cString: strerror(errno)))")
         }
         base = address
         length = file.size

@@ -21,7 +21,8 @@ public enum NumpyFile {
         /// The byte offset at which the elements start.
         public var dataOffset: Int
 
-        /// Headers are equal when type, shape, version and data offset agree (the version tuple is not `Equatable` by itself).
+        /// Headers are equal when type, shape, version and data offset agree (the version tuple is not `Equatable` by
+        /// itself).
         public static func == (lhs: Header, rhs: Header) -> Bool {
             lhs.elementType == rhs.elementType && lhs.shape == rhs.shape
                 && lhs.version == rhs.version && lhs.dataOffset == rhs.dataOffset
@@ -40,8 +41,9 @@ public enum NumpyFile {
             guard bytes.count > 0 else { return }
             try file.read(into: bytes.baseAddress!, count: bytes.count, at: header.dataOffset)
             if header.elementType == .bool, let bad = firstInvalidBoolByte(UnsafeRawBufferPointer(bytes)) {
-                throw FileFormatError(file: url.path, field: "data",
-                                      problem: "boolean element \(bad) is byte \(bytes[bad]), expected 0 or 1")
+                throw FileFormatError(
+                    file: url.path, field: "data",
+                    problem: "boolean element \(bad) is byte \(bytes[bad]), expected 0 or 1")
             }
         }
     }
@@ -63,8 +65,10 @@ public enum NumpyFile {
             try array.withUnsafeBytes { bytes in
                 guard let base = bytes.baseAddress, bytes.count > 0 else { return }
                 // Wraps the storage without copying it; the handle writes it out synchronously.
-                try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base),
-                                                  count: bytes.count, deallocator: .none))
+                try handle.write(
+                    contentsOf: Data(
+                        bytesNoCopy: UnsafeMutableRawPointer(mutating: base),
+                        count: bytes.count, deallocator: .none))
             }
         }
     }
@@ -72,11 +76,12 @@ public enum NumpyFile {
     /// The magic, version, header length and padded header dictionary that `numpy.save` writes
     /// for an array of this type and shape.
     static func headerBytes(elementType: ElementType, shape: [Int]) -> [UInt8] {
-        let shapeText: String = switch shape.count {
-        case 0: "()"
-        case 1: "(\(shape[0]),)"
-        default: "(" + shape.map(String.init).joined(separator: ", ") + ")"
-        }
+        let shapeText: String =
+            switch shape.count {
+            case 0: "()"
+            case 1: "(\(shape[0]),)"
+            default: "(" + shape.map(String.init).joined(separator: ", ") + ")"
+            }
         var dictionary = "{'descr': '\(elementType.numpyDescriptor)', 'fortran_order': False, 'shape': \(shapeText), }"
         // numpy leaves room for the leading extent to grow to 21 digits, so files can be appended to in place.
         if let leading = shape.first { dictionary += String(repeating: " ", count: max(21 - String(leading).count, 0)) }
@@ -110,10 +115,15 @@ public enum NumpyFile {
         }
         let available = file.size - dataOffset
         if available < byteCount {
-            throw failure("data", "truncated: shape \(shape) of \(descriptor) needs \(byteCount) bytes, the file has \(available)")
+            throw failure(
+                "data", "truncated: shape \(shape) of \(descriptor) needs \(byteCount) bytes, the file has \(available)"
+            )
         }
         if available > byteCount {
-            throw failure("data", "\(available - byteCount) unexpected bytes after the \(byteCount) bytes of shape \(shape) of \(descriptor)")
+            throw failure(
+                "data",
+                "\(available - byteCount) unexpected bytes after the \(byteCount) bytes of shape \(shape) of \(descriptor)"
+            )
         }
         return Header(elementType: elementType, shape: shape, version: preamble.version, dataOffset: dataOffset)
     }
@@ -128,9 +138,13 @@ public enum NumpyFile {
         }
         let start = try file.readBytes(count: min(file.size, 12), at: 0)
         guard start[0] == 0x93, Array(start[1..<6]) == Array("NUMPY".utf8) else {
-            throw failure("magic", "expected \\x93NUMPY, found \(start[0..<6].map { String(format: "%02x", $0) }.joined(separator: " ")) (not a .npy file)")
+            throw failure(
+                "magic",
+                "expected \\x93NUMPY, found \(start[0..<6].map { String(format: "%02x", $0) }.joined(separator: " ")) (not a .npy file)"
+            )
         }
-        let major = start[6], minor = start[7]
+        let major = start[6]
+        let minor = start[7]
         guard (1...3).contains(major), minor == 0 else {
             throw failure("version", "format version \(major).\(minor) is not supported (expected 1.0, 2.0 or 3.0)")
         }
@@ -142,7 +156,10 @@ public enum NumpyFile {
         for i in 0..<lengthFieldSize { headerLength |= Int(start[8 + i]) << (8 * i) }
         let headerStart = 8 + lengthFieldSize
         guard headerStart + headerLength <= file.size else {
-            throw failure("header length", "a header of \(headerLength) bytes starting at byte \(headerStart) extends past the end of the \(file.size)-byte file")
+            throw failure(
+                "header length",
+                "a header of \(headerLength) bytes starting at byte \(headerStart) extends past the end of the \(file.size)-byte file"
+            )
         }
         return ((major, minor), headerStart, headerLength)
     }
@@ -161,7 +178,7 @@ public enum NumpyFile {
             }
             text = decoded
         } else {
-            text = String(headerBytes.map { Character(Unicode.Scalar($0)) }) // Latin-1
+            text = String(headerBytes.map { Character(Unicode.Scalar($0)) })  // Latin-1
         }
         let literal: PythonLiteral
         do throws(PythonLiteral.SyntaxError) {
@@ -174,7 +191,10 @@ public enum NumpyFile {
         }
         let keys = dictionary.map(\.key).sorted()
         guard keys == ["descr", "fortran_order", "shape"] else {
-            throw failure("header", "expected exactly the keys 'descr', 'fortran_order' and 'shape', found \(keys.map { "'\($0)'" }.joined(separator: ", "))")
+            throw failure(
+                "header",
+                "expected exactly the keys 'descr', 'fortran_order' and 'shape', found \(keys.map { "'\($0)'" }.joined(separator: ", "))"
+            )
         }
         return Dictionary(uniqueKeysWithValues: dictionary.map { ($0.key, $0.value) })
     }
@@ -188,15 +208,23 @@ public enum NumpyFile {
         }
         guard let elementType = ElementType(numpyDescriptor: descriptor) else {
             if descriptor.hasPrefix(">"), ElementType(numpyDescriptor: "<" + descriptor.dropFirst()) != nil {
-                throw failure("descr", "big-endian dtype '\(descriptor)' is not supported; save the array as little-endian (a.astype('<\(descriptor.dropFirst())'))")
+                throw failure(
+                    "descr",
+                    "big-endian dtype '\(descriptor)' is not supported; save the array as little-endian (a.astype('<\(descriptor.dropFirst())'))"
+                )
             }
-            throw failure("descr", "unsupported dtype '\(descriptor)' (expected one of \(ElementType.allCases.map(\.numpyDescriptor).joined(separator: " ")))")
+            throw failure(
+                "descr",
+                "unsupported dtype '\(descriptor)' (expected one of \(ElementType.allCases.map(\.numpyDescriptor).joined(separator: " ")))"
+            )
         }
         guard case .bool(let fortranOrder) = values["fortran_order"]! else {
             throw failure("fortran_order", "expected True or False, found \(values["fortran_order"]!)")
         }
         guard !fortranOrder else {
-            throw failure("fortran_order", "Fortran-order (column-major) arrays are not supported; save np.ascontiguousarray(a) instead")
+            throw failure(
+                "fortran_order",
+                "Fortran-order (column-major) arrays are not supported; save np.ascontiguousarray(a) instead")
         }
         guard case .tuple(let extents) = values["shape"]! else {
             throw failure("shape", "expected a tuple of integers, found \(values["shape"]!)")
@@ -286,7 +314,9 @@ enum PythonLiteral: CustomStringConvertible {
         }
 
         mutating func expect(_ c: Unicode.Scalar) throws(SyntaxError) {
-            guard current == c else { throw error("expected '\(c)', found \(current.map { "'\($0)'" } ?? "end of header")") }
+            guard current == c else {
+                throw error("expected '\(c)', found \(current.map { "'\($0)'" } ?? "end of header")")
+            }
             position += 1
         }
 
@@ -314,7 +344,10 @@ enum PythonLiteral: CustomStringConvertible {
             var entries: [(key: String, value: PythonLiteral)] = []
             while true {
                 skipWhitespace()
-                if current == "}" { position += 1; return .dictionary(entries) }
+                if current == "}" {
+                    position += 1
+                    return .dictionary(entries)
+                }
                 guard current == "'" || current == "\"" else { throw error("expected a string key") }
                 let key = try parseString()
                 guard !entries.contains(where: { $0.key == key }) else { throw error("duplicate key '\(key)'") }
@@ -323,21 +356,32 @@ enum PythonLiteral: CustomStringConvertible {
                 skipWhitespace()
                 entries.append((key, try parseValue(depth: depth + 1)))
                 skipWhitespace()
-                if current == "," { position += 1; continue }
+                if current == "," {
+                    position += 1
+                    continue
+                }
                 try expect("}")
                 return .dictionary(entries)
             }
         }
 
-        mutating func parseSequence(open: Unicode.Scalar, close: Unicode.Scalar, depth: Int) throws(SyntaxError) -> [PythonLiteral] {
+        mutating func parseSequence(open: Unicode.Scalar, close: Unicode.Scalar, depth: Int) throws(SyntaxError)
+            -> [PythonLiteral]
+        {
             try expect(open)
             var items: [PythonLiteral] = []
             while true {
                 skipWhitespace()
-                if current == close { position += 1; return items }
+                if current == close {
+                    position += 1
+                    return items
+                }
                 items.append(try parseValue(depth: depth + 1))
                 skipWhitespace()
-                if current == "," { position += 1; continue }
+                if current == "," {
+                    position += 1
+                    continue
+                }
                 try expect(close)
                 return items
             }

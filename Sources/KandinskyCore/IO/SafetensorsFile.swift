@@ -49,10 +49,13 @@ public struct SafetensorsFile: Sendable {
         let map = try MemoryMap(file: file)
         let headerLength = UInt64(littleEndian: map.base.loadUnaligned(as: UInt64.self))
         guard headerLength <= UInt64(maximumHeaderLength) else {
-            throw failure("header length", "\(headerLength) bytes exceeds the \(maximumHeaderLength)-byte limit (not a safetensors file?)")
+            throw failure(
+                "header length",
+                "\(headerLength) bytes exceeds the \(maximumHeaderLength)-byte limit (not a safetensors file?)")
         }
         guard headerLength <= UInt64(file.size - 8) else {
-            throw failure("header length", "a header of \(headerLength) bytes extends past the end of the \(file.size)-byte file")
+            throw failure(
+                "header length", "a header of \(headerLength) bytes extends past the end of the \(file.size)-byte file")
         }
         let header = try Header(UnsafeRawBufferPointer(start: map.base + 8, count: Int(headerLength)), failure: failure)
         let dataStart = 8 + Int(headerLength)
@@ -118,7 +121,8 @@ public struct SafetensorsFile: Sendable {
         /// The tensors' entries in file order, each checked against its dtype and the
         /// `dataSize`-byte data section, and the `__metadata__` string map.
         func entries(dataSize: Int, failure: (String, String) -> FileFormatError) throws(FileFormatError)
-            -> (entries: [Entry], metadata: [String: String]) {
+            -> (entries: [Entry], metadata: [String: String])
+        {
             var metadata: [String: String] = [:]
             var entries: [Entry] = []
             for (name, member) in members {
@@ -126,7 +130,9 @@ public struct SafetensorsFile: Sendable {
                 case .metadata(let pairs):
                     for (key, item) in pairs {
                         guard case .string(let text) = item else {
-                            throw failure("__metadata__", "value of \(JSONWriter.quoted(key)) is \(item.kindName), expected a string")
+                            throw failure(
+                                "__metadata__",
+                                "value of \(JSONWriter.quoted(key)) is \(item.kindName), expected a string")
                         }
                         metadata[key] = text
                     }
@@ -139,8 +145,10 @@ public struct SafetensorsFile: Sendable {
             return (entries, metadata)
         }
 
-        private static func entry(_ name: String, _ value: JSONValue, dataSize: Int,
-                                  failure: (String, String) -> FileFormatError) throws(FileFormatError) -> Entry {
+        private static func entry(
+            _ name: String, _ value: JSONValue, dataSize: Int,
+            failure: (String, String) -> FileFormatError
+        ) throws(FileFormatError) -> Entry {
             guard case .object(let fields) = value else {
                 throw failure(name, "expected an object with dtype, shape and data_offsets, found \(value.kindName)")
             }
@@ -152,7 +160,10 @@ public struct SafetensorsFile: Sendable {
                 throw failure("\(name).dtype", "expected a string")
             }
             guard let type = ElementType(rawValue: dtype) else {
-                throw failure("\(name).dtype", "unsupported dtype \(JSONWriter.quoted(dtype)) (expected one of \(ElementType.allCases.map(\.rawValue).joined(separator: " ")))")
+                throw failure(
+                    "\(name).dtype",
+                    "unsupported dtype \(JSONWriter.quoted(dtype)) (expected one of \(ElementType.allCases.map(\.rawValue).joined(separator: " ")))"
+                )
             }
             guard case .array(let extents) = try field("shape") else {
                 throw failure("\(name).shape", "expected an array of non-negative integers")
@@ -160,12 +171,16 @@ public struct SafetensorsFile: Sendable {
             var shape: [Int] = []
             for extent in extents {
                 guard case .integer(let value) = extent, value >= 0 else {
-                    throw failure("\(name).shape", "expected non-negative integers, found \(extent.kindName == "a number" ? "a negative or fractional number" : extent.kindName)")
+                    throw failure(
+                        "\(name).shape",
+                        "expected non-negative integers, found \(extent.kindName == "a number" ? "a negative or fractional number" : extent.kindName)"
+                    )
                 }
                 shape.append(value)
             }
             guard case .array(let offsets) = try field("data_offsets"), offsets.count == 2,
-                  case .integer(let begin) = offsets[0], case .integer(let end) = offsets[1], begin >= 0, end >= 0 else {
+                case .integer(let begin) = offsets[0], case .integer(let end) = offsets[1], begin >= 0, end >= 0
+            else {
                 throw failure("\(name).data_offsets", "expected two non-negative integers [begin, end]")
             }
             guard begin <= end else {
@@ -174,25 +189,36 @@ public struct SafetensorsFile: Sendable {
             guard end <= dataSize else {
                 throw failure("\(name).data_offsets", "end \(end) is past the end of the \(dataSize)-byte data section")
             }
-            guard let byteCount = checkedByteCount(shape: shape, elementSize: type.byteSize), byteCount == end - begin else {
-                throw failure("\(name).data_offsets", "[\(begin), \(end)) holds \(end - begin) bytes, but shape \(shape) of \(dtype) needs \(checkedByteCount(shape: shape, elementSize: type.byteSize).map(String.init) ?? "too many")")
+            guard let byteCount = checkedByteCount(shape: shape, elementSize: type.byteSize), byteCount == end - begin
+            else {
+                throw failure(
+                    "\(name).data_offsets",
+                    "[\(begin), \(end)) holds \(end - begin) bytes, but shape \(shape) of \(dtype) needs \(checkedByteCount(shape: shape, elementSize: type.byteSize).map(String.init) ?? "too many")"
+                )
             }
             return (name, type, shape, begin, end)
         }
     }
 
     /// Throws unless the tensors tile the data section exactly: no overlaps, no gaps, nothing after.
-    private static func checkTiling(_ entries: [Entry], dataSize: Int,
-                                    failure: (String, String) -> FileFormatError) throws(FileFormatError) {
+    private static func checkTiling(
+        _ entries: [Entry], dataSize: Int,
+        failure: (String, String) -> FileFormatError
+    ) throws(FileFormatError) {
         let byOffset = entries.sorted { ($0.begin, $0.end) < ($1.begin, $1.end) }
         var covered = 0
         var previousName: String?
         for entry in byOffset {
             if entry.begin < covered {
-                throw failure("\(entry.name).data_offsets", "[\(entry.begin), \(entry.end)) overlaps tensor \(JSONWriter.quoted(previousName!)), which ends at \(covered)")
+                throw failure(
+                    "\(entry.name).data_offsets",
+                    "[\(entry.begin), \(entry.end)) overlaps tensor \(JSONWriter.quoted(previousName!)), which ends at \(covered)"
+                )
             }
             if entry.begin > covered {
-                throw failure("\(entry.name).data_offsets", "bytes [\(covered), \(entry.begin)) of the data section before it belong to no tensor")
+                throw failure(
+                    "\(entry.name).data_offsets",
+                    "bytes [\(covered), \(entry.begin)) of the data section before it belong to no tensor")
             }
             covered = entry.end
             previousName = entry.name
@@ -221,8 +247,10 @@ public struct SafetensorsFile: Sendable {
             for index in ordered {
                 try tensors[index].array.withUnsafeBytes { bytes in
                     guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-                    try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base),
-                                                      count: bytes.count, deallocator: .none))
+                    try handle.write(
+                        contentsOf: Data(
+                            bytesNoCopy: UnsafeMutableRawPointer(mutating: base),
+                            count: bytes.count, deallocator: .none))
                 }
             }
         }
@@ -259,7 +287,9 @@ public struct SafetensorsFile: Sendable {
         for index in layoutOrder() {
             let (name, array) = tensors[index]
             let byteCount = array.shape.reduce(array.elementType.byteSize, *)
-            parts.append("\(JSONWriter.quoted(name)):{\"dtype\":\"\(array.elementType.rawValue)\",\"shape\":[\(array.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + byteCount)]}")
+            parts.append(
+                "\(JSONWriter.quoted(name)):{\"dtype\":\"\(array.elementType.rawValue)\",\"shape\":[\(array.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + byteCount)]}"
+            )
             offset += byteCount
         }
         var bytes = Array(("{" + parts.joined(separator: ",") + "}").utf8)

@@ -64,7 +64,9 @@ extension JSONReader {
     }
 
     fileprivate mutating func manifest() throws(JSONSyntaxError) -> COCOManifest {
-        var images: [COCOManifest.Image]?, annotations: [COCOManifest.Annotation] = [], categories: [COCOManifest.Category]?
+        var images: [COCOManifest.Image]?
+        var annotations: [COCOManifest.Annotation] = []
+        var categories: [COCOManifest.Category]?
         var extra: [String: JSONValue] = [:]
         try object(keepingOthersIn: &extra) { reader, key throws(JSONSyntaxError) in
             switch key {
@@ -81,7 +83,10 @@ extension JSONReader {
     }
 
     fileprivate mutating func image() throws(JSONSyntaxError) -> COCOManifest.Image {
-        var id: Int?, fileName: String?, width: Int?, height: Int?
+        var id: Int?
+        var fileName: String?
+        var width: Int?
+        var height: Int?
         var extra: [String: JSONValue] = [:]
         try object(keepingOthersIn: &extra) { reader, key throws(JSONSyntaxError) in
             switch key {
@@ -98,7 +103,8 @@ extension JSONReader {
     }
 
     fileprivate mutating func category() throws(JSONSyntaxError) -> COCOManifest.Category {
-        var id: Int?, name: String?
+        var id: Int?
+        var name: String?
         var extra: [String: JSONValue] = [:]
         try object(keepingOthersIn: &extra) { reader, key throws(JSONSyntaxError) in
             switch key {
@@ -113,8 +119,13 @@ extension JSONReader {
     }
 
     fileprivate mutating func annotation() throws(JSONSyntaxError) -> COCOManifest.Annotation {
-        var id: Int?, imageID: Int?, categoryID: Int?, segmentation: COCOManifest.Segmentation?
-        var isCrowd = 0, area: Double?, bbox: [Double]?
+        var id: Int?
+        var imageID: Int?
+        var categoryID: Int?
+        var segmentation: COCOManifest.Segmentation?
+        var isCrowd = 0
+        var area: Double?
+        var bbox: [Double]?
         try object { reader, key throws(JSONSyntaxError) in
             switch key {
             case "id": id = try reader.integer()
@@ -129,15 +140,17 @@ extension JSONReader {
             }
         }
         guard let id, let imageID, let categoryID, let segmentation else { throw notAManifest() }
-        return COCOManifest.Annotation(id: id, imageID: imageID, categoryID: categoryID, segmentation: segmentation,
-                                       isCrowd: isCrowd, area: area, bbox: bbox)
+        return COCOManifest.Annotation(
+            id: id, imageID: imageID, categoryID: categoryID, segmentation: segmentation,
+            isCrowd: isCrowd, area: area, bbox: bbox)
     }
 
     fileprivate mutating func segmentation() throws(JSONSyntaxError) -> COCOManifest.Segmentation {
         if current == UInt8(ascii: "[") {
             return .polygons(try list { reader throws(JSONSyntaxError) in try reader.doubles() })
         }
-        var size: [Int]?, counts: RunLengthEncoding.Stored.Counts?
+        var size: [Int]?
+        var counts: RunLengthEncoding.Stored.Counts?
         try object { reader, key throws(JSONSyntaxError) in
             switch key {
             case "size": size = try reader.integers()

@@ -5,8 +5,9 @@ import KandinskyCore
 /// reading the output back gives the same manifest; the same manifest always gives the same bytes.
 enum FastManifestWriter {
     static func encode(_ manifest: COCOManifest) -> [UInt8] {
-        var writer = JSONWriter(controlEscapes: .unicode,
-                                capacity: manifest.annotations.count * 256 + manifest.images.count * 128 + 1024)
+        var writer = JSONWriter(
+            controlEscapes: .unicode,
+            capacity: manifest.annotations.count * 256 + manifest.images.count * 128 + 1024)
         var members = extraMembers(manifest.extra)
         members.append(("images", { writer in writer.writeList(manifest.images) { $0.write($1) } }))
         members.append(("annotations", { writer in writer.writeList(manifest.annotations) { $0.write($1) } }))
@@ -28,16 +29,20 @@ extension JSONWriter {
     }
 
     fileprivate mutating func write(_ image: COCOManifest.Image) {
-        writeObject(sortingKeys: true, FastManifestWriter.extraMembers(image.extra) + [
-            ("id", { $0.write(image.id) }), ("file_name", { $0.write(image.fileName) }),
-            ("width", { $0.write(image.width) }), ("height", { $0.write(image.height) }),
-        ])
+        writeObject(
+            sortingKeys: true,
+            FastManifestWriter.extraMembers(image.extra) + [
+                ("id", { $0.write(image.id) }), ("file_name", { $0.write(image.fileName) }),
+                ("width", { $0.write(image.width) }), ("height", { $0.write(image.height) }),
+            ])
     }
 
     fileprivate mutating func write(_ category: COCOManifest.Category) {
-        writeObject(sortingKeys: true, FastManifestWriter.extraMembers(category.extra) + [
-            ("id", { $0.write(category.id) }), ("name", { $0.write(category.name) }),
-        ])
+        writeObject(
+            sortingKeys: true,
+            FastManifestWriter.extraMembers(category.extra) + [
+                ("id", { $0.write(category.id) }), ("name", { $0.write(category.name) }),
+            ])
     }
 
     fileprivate mutating func write(_ annotation: COCOManifest.Annotation) {
@@ -56,15 +61,20 @@ extension JSONWriter {
         case .polygons(let polygons):
             writeList(polygons) { writer, polygon in writer.writeList(polygon) { $0.writeCoordinate($1) } }
         case .rle(let stored):
-            writeObject(sortingKeys: true, [
-                ("size", { $0.writeList(stored.size) { $0.write($1) } }),
-                ("counts", { writer in
-                    switch stored.counts {
-                    case .compressed(let string): writer.write(string)
-                    case .uncompressed(let counts): writer.writeList(counts) { $0.write($1) }
-                    }
-                }),
-            ])
+            writeObject(
+                sortingKeys: true,
+                [
+                    ("size", { $0.writeList(stored.size) { $0.write($1) } }),
+                    (
+                        "counts",
+                        { writer in
+                            switch stored.counts {
+                            case .compressed(let string): writer.write(string)
+                            case .uncompressed(let counts): writer.writeList(counts) { $0.write($1) }
+                            }
+                        }
+                    ),
+                ])
         }
     }
 

@@ -8,7 +8,11 @@ extension COCOManifest {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw DataError(.missingFile, file: url.path, problem: "cannot read the manifest (\(FileManager.default.fileExists(atPath: url.path) ? "unreadable" : "no such file"))")
+            throw DataError(
+                .missingFile, file: url.path,
+                problem:
+                    "cannot read the manifest (\(FileManager.default.fileExists(atPath: url.path) ? "unreadable" : "no such file"))"
+            )
         }
         let manifest = try decode(data, file: url.path)
         try manifest.validate(file: url.path)
@@ -27,15 +31,18 @@ extension COCOManifest {
         try checkSyntax(data, file: file)
         do {
             return try decodeWithJSONDecoder(data, file: file)
-        } catch where error.location.isEmpty {
+        } catch  where error.location.isEmpty {
             // Foundation names no path for a number that does not fit its field (`"width": 8.5`,
             // `"id": 1e30`); the fast path stopped at that value, so name its line and column.
             let (line, column, token) = data.withUnsafeBytes { bytes in
                 let (line, column) = JSONSyntax.lineAndColumn(of: gaveUp.offset, in: bytes)
-                let end = bytes[gaveUp.offset...].prefix(40).firstIndex { ",]}: \n\r\t".utf8.contains($0) } ?? min(bytes.count, gaveUp.offset + 40)
+                let end =
+                    bytes[gaveUp.offset...].prefix(40).firstIndex { ",]}: \n\r\t".utf8.contains($0) }
+                    ?? min(bytes.count, gaveUp.offset + 40)
                 return (line, column, String(decoding: bytes[gaveUp.offset..<end], as: UTF8.self))
             }
-            let problem = error.problem == "The given data was not valid JSON."
+            let problem =
+                error.problem == "The given data was not valid JSON."
                 ? "unexpected value \(token) (ids, sizes, counts and iscrowd must be integers that fit in 64 bits; other numbers must be finite)"
                 : error.problem
             throw DataError(error.kind, file: file, location: "line \(line), column \(column)", problem: problem)
@@ -54,8 +61,10 @@ extension COCOManifest {
                 return .success(())
             } catch {
                 let (line, column) = error.lineAndColumn(in: bytes)
-                return .failure(DataError(.malformedJSON, file: file, location: "line \(line), column \(column)",
-                                          problem: "invalid JSON: \(error.reason) (byte \(error.offset))"))
+                return .failure(
+                    DataError(
+                        .malformedJSON, file: file, location: "line \(line), column \(column)",
+                        problem: "invalid JSON: \(error.reason) (byte \(error.offset))"))
             }
         }
         try result.get()
@@ -101,14 +110,22 @@ extension COCOManifest {
         var imageSizes: [Int: (height: Int, width: Int)] = [:]
         for (index, image) in images.enumerated() {
             guard imageSizes[image.id] == nil else {
-                throw DataError(.malformedJSON, file: file, location: "images[\(index)].id", problem: "image id \(image.id) is listed twice")
+                throw DataError(
+                    .malformedJSON, file: file, location: "images[\(index)].id",
+                    problem: "image id \(image.id) is listed twice")
             }
             guard image.width > 0, image.height > 0 else {
-                throw DataError(.malformedJSON, file: file, location: "images[\(index)]", problem: "image \(image.id): expected a positive width and height, got \(image.width)×\(image.height)")
+                throw DataError(
+                    .malformedJSON, file: file, location: "images[\(index)]",
+                    problem:
+                        "image \(image.id): expected a positive width and height, got \(image.width)×\(image.height)")
             }
             guard ImageLimits.checkedPixelCount(width: image.width, height: image.height) != nil else {
-                throw DataError(.exceedsLimit, file: file, location: "images[\(index)]",
-                                problem: "image \(image.id): \(image.width)×\(image.height) is more than the \(ImageLimits.maximumPixelCount) pixels Kandinsky accepts (ImageLimits.maximumPixelCount)")
+                throw DataError(
+                    .exceedsLimit, file: file, location: "images[\(index)]",
+                    problem:
+                        "image \(image.id): \(image.width)×\(image.height) is more than the \(ImageLimits.maximumPixelCount) pixels Kandinsky accepts (ImageLimits.maximumPixelCount)"
+                )
             }
             imageSizes[image.id] = (image.height, image.width)
         }
@@ -116,12 +133,21 @@ extension COCOManifest {
         for (index, annotation) in annotations.enumerated() {
             let path = "annotations[\(index)]"
             guard let size = imageSizes[annotation.imageID] else {
-                throw DataError(.unknownImage, file: file, location: "\(path).image_id", problem: "annotation \(annotation.id) refers to image \(annotation.imageID), which the manifest does not list")
+                throw DataError(
+                    .unknownImage, file: file, location: "\(path).image_id",
+                    problem:
+                        "annotation \(annotation.id) refers to image \(annotation.imageID), which the manifest does not list"
+                )
             }
             guard categoryIDs.contains(annotation.categoryID) else {
-                throw DataError(.unknownCategory, file: file, location: "\(path).category_id", problem: "annotation \(annotation.id) refers to category \(annotation.categoryID), which the manifest does not list")
+                throw DataError(
+                    .unknownCategory, file: file, location: "\(path).category_id",
+                    problem:
+                        "annotation \(annotation.id) refers to category \(annotation.categoryID), which the manifest does not list"
+                )
             }
-            _ = try annotation.runLengthEncodings(height: size.height, width: size.width, file: file, path: "\(path).segmentation", validateOnly: true)
+            _ = try annotation.runLengthEncodings(
+                height: size.height, width: size.width, file: file, path: "\(path).segmentation", validateOnly: true)
         }
     }
 
@@ -137,14 +163,18 @@ extension COCOManifest {
         case .names(let names):
             return try names.map { (name) throws(DataError) -> Category in
                 guard let category = categories.first(where: { $0.name == name }) else {
-                    throw DataError(.unknownCategory, file: file, location: "categories", problem: "no category named \"\(name)\" (\(availableCategories { "\"\($0.name)\"" }))")
+                    throw DataError(
+                        .unknownCategory, file: file, location: "categories",
+                        problem: "no category named \"\(name)\" (\(availableCategories { "\"\($0.name)\"" }))")
                 }
                 return category
             }
         case .ids(let ids):
             return try ids.map { (id) throws(DataError) -> Category in
                 guard let category = categories.first(where: { $0.id == id }) else {
-                    throw DataError(.unknownCategory, file: file, location: "categories", problem: "no category with id \(id) (\(availableCategories { String($0.id) }))")
+                    throw DataError(
+                        .unknownCategory, file: file, location: "categories",
+                        problem: "no category with id \(id) (\(availableCategories { String($0.id) }))")
                 }
                 return category
             }
@@ -153,7 +183,8 @@ extension COCOManifest {
 
     /// `the manifest has "a", "b"`, or `the manifest has no categories`.
     private func availableCategories(_ describe: (Category) -> String) -> String {
-        categories.isEmpty ? "the manifest has no categories" : "the manifest has \(categories.map(describe).joined(separator: ", "))"
+        categories.isEmpty
+            ? "the manifest has no categories" : "the manifest has \(categories.map(describe).joined(separator: ", "))"
     }
 }
 
@@ -183,20 +214,33 @@ extension COCOManifest.Annotation {
 
     /// The annotation's shape as RLEs (one per polygon part; none for an empty segmentation),
     /// checked against the image size (see ``COCOManifest/validate(file:)`` for the checks).
-    func runLengthEncodings(height: Int, width: Int, file: String, path: String, validateOnly: Bool = false) throws(DataError) -> [RunLengthEncoding] {
+    func runLengthEncodings(height: Int, width: Int, file: String, path: String, validateOnly: Bool = false)
+        throws(DataError) -> [RunLengthEncoding]
+    {
         switch segmentation {
         case .polygons(let polygons):
             for (part, polygon) in polygons.enumerated() {
                 guard polygon.count >= 6, polygon.count % 2 == 0 else {
-                    throw DataError(.degeneratePolygon, file: file, location: "\(path)[\(part)]", problem: "annotation \(id): a polygon needs at least 3 points as an even number of coordinates, got \(polygon.count) coordinates")
+                    throw DataError(
+                        .degeneratePolygon, file: file, location: "\(path)[\(part)]",
+                        problem:
+                            "annotation \(id): a polygon needs at least 3 points as an even number of coordinates, got \(polygon.count) coordinates"
+                    )
                 }
                 if let bad = polygon.firstIndex(where: { !($0.isFinite && abs($0) < 1e9) }) {
-                    throw DataError(.degeneratePolygon, file: file, location: "\(path)[\(part)][\(bad)]", problem: "annotation \(id): polygon coordinates must be finite numbers below 1e9 in magnitude, got \(polygon[bad])")
+                    throw DataError(
+                        .degeneratePolygon, file: file, location: "\(path)[\(part)][\(bad)]",
+                        problem:
+                            "annotation \(id): polygon coordinates must be finite numbers below 1e9 in magnitude, got \(polygon[bad])"
+                    )
                 }
                 let steps = PolygonRasterizer.boundarySteps(polygon: polygon)
                 guard steps <= ImageLimits.maximumPolygonBoundarySteps else {
-                    throw DataError(.exceedsLimit, file: file, location: "\(path)[\(part)]",
-                                    problem: "annotation \(id): the polygon's boundary is \(steps / 5) pixels long, more than the \(ImageLimits.maximumPolygonBoundarySteps / 5) Kandinsky rasterises (ImageLimits.maximumPolygonBoundarySteps)")
+                    throw DataError(
+                        .exceedsLimit, file: file, location: "\(path)[\(part)]",
+                        problem:
+                            "annotation \(id): the polygon's boundary is \(steps / 5) pixels long, more than the \(ImageLimits.maximumPolygonBoundarySteps / 5) Kandinsky rasterises (ImageLimits.maximumPolygonBoundarySteps)"
+                    )
                 }
             }
             if validateOnly { return [] }
@@ -206,10 +250,16 @@ extension COCOManifest.Annotation {
             do {
                 rle = try RunLengthEncoding(stored)
             } catch {
-                throw DataError(error.kind, file: file, location: "\(path)\(error.pathSuffix)", problem: "annotation \(id): \(error.explanation)")
+                throw DataError(
+                    error.kind, file: file, location: "\(path)\(error.pathSuffix)",
+                    problem: "annotation \(id): \(error.explanation)")
             }
             guard rle.height == height, rle.width == width else {
-                throw DataError(.invalidRLE, file: file, location: "\(path).size", problem: "annotation \(id): RLE size [\(rle.height), \(rle.width)] differs from its image's [\(height), \(width)]")
+                throw DataError(
+                    .invalidRLE, file: file, location: "\(path).size",
+                    problem:
+                        "annotation \(id): RLE size [\(rle.height), \(rle.width)] differs from its image's [\(height), \(width)]"
+                )
             }
             return [rle]
         }
@@ -234,10 +284,13 @@ extension RunLengthEncoding.Problem {
     var explanation: String {
         switch self {
         case .badSize(let size): "expected size [height, width] of two positive integers, got \(size)"
-        case .sizeTooLarge(let size): "RLE size \(size) is more than the \(ImageLimits.maximumPixelCount) pixels Kandinsky accepts (ImageLimits.maximumPixelCount)"
+        case .sizeTooLarge(let size):
+            "RLE size \(size) is more than the \(ImageLimits.maximumPixelCount) pixels Kandinsky accepts (ImageLimits.maximumPixelCount)"
         case .negativeCount(let index): "run length \(index) is negative, expected counts ≥ 0"
-        case .badCharacter(let offset): "compressed counts have an invalid character at offset \(offset) (expected characters '0' to 'o')"
-        case .countTooLarge(let offset): "compressed counts hold a number too large for a run length at offset \(offset)"
+        case .badCharacter(let offset):
+            "compressed counts have an invalid character at offset \(offset) (expected characters '0' to 'o')"
+        case .countTooLarge(let offset):
+            "compressed counts hold a number too large for a run length at offset \(offset)"
         case .unterminated: "compressed counts end in the middle of a number"
         case .countsSum(let sum?, let expected, let index) where sum > expected:
             "run lengths up to run \(index) already sum to \(sum), more than height · width = \(expected)"
@@ -254,7 +307,8 @@ extension DecodingError {
         let path: [any CodingKey]
         switch self {
         case .keyNotFound(let key, let context): path = context.codingPath + [key]
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context): path = context.codingPath
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            path = context.codingPath
         @unknown default: path = []
         }
         var text = ""
@@ -275,7 +329,8 @@ extension DecodingError {
         case "Double": "a number"
         case "String": "a string"
         case "Bool": "true or false"
-        case let name where name.hasPrefix("Dictionary") || name.hasPrefix("COCOManifest") || name.hasPrefix("Stored"): "an object"
+        case let name where name.hasPrefix("Dictionary") || name.hasPrefix("COCOManifest") || name.hasPrefix("Stored"):
+            "an object"
         case let name where name.hasPrefix("Array"): "an array"
         case let name: name
         }
@@ -291,9 +346,11 @@ extension DecodingError {
     var summary: String {
         switch self {
         case .keyNotFound(let key, _): "missing field \"\(key.stringValue)\""
-        case .typeMismatch(let type, let context): "expected \(Self.jsonKind(type)), \(Self.foundKind(context.debugDescription))"
+        case .typeMismatch(let type, let context):
+            "expected \(Self.jsonKind(type)), \(Self.foundKind(context.debugDescription))"
         case .valueNotFound(let type, _): "expected \(Self.jsonKind(type)), found null"
-        case .dataCorrupted(let context): context.underlyingError.map { "invalid JSON (\($0.localizedDescription))" } ?? context.debugDescription
+        case .dataCorrupted(let context):
+            context.underlyingError.map { "invalid JSON (\($0.localizedDescription))" } ?? context.debugDescription
         @unknown default: "not a COCO manifest"
         }
     }

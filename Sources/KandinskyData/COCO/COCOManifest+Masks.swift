@@ -9,7 +9,9 @@ extension COCOManifest {
 
     /// An annotation's mask in its `height × width` image, row-major `[H, W]`, 0 or 1: exactly
     /// pycocotools' `COCO.annToMask` (polygon parts and RLE alike).
-    public static func instanceMask(of annotation: Annotation, height: Int, width: Int, file: String, path: String = "annotations") throws(DataError) -> [UInt8] {
+    public static func instanceMask(
+        of annotation: Annotation, height: Int, width: Int, file: String, path: String = "annotations"
+    ) throws(DataError) -> [UInt8] {
         var mask = [UInt8](repeating: 0, count: height * width)
         let parts = try annotation.runLengthEncodings(height: height, width: width, file: file, path: path)
         mask.withUnsafeMutableBufferPointer { buffer in
@@ -23,7 +25,9 @@ extension COCOManifest {
     /// image's annotations of category `c` (crowd regions included, as `annToMask` makes no
     /// distinction), and channel 0 (background) is 1 exactly where no chosen category is.
     /// - Complexity: O(C · H · W + annotation sizes).
-    public static func target(height: Int, width: Int, annotations: [Annotation], categories: [Category], file: String) throws(DataError) -> ShapedArray<UInt8> {
+    public static func target(height: Int, width: Int, annotations: [Annotation], categories: [Category], file: String)
+        throws(DataError) -> ShapedArray<UInt8>
+    {
         let plane = height * width
         var target = ShapedArray<UInt8>(shape: [1 + categories.count, height, width], repeating: 0)
         var failure: DataError?
@@ -31,8 +35,10 @@ extension COCOManifest {
             for annotation in annotations {
                 guard let channel = categories.firstIndex(where: { $0.id == annotation.categoryID }) else { continue }
                 do throws(DataError) {
-                    let parts = try annotation.runLengthEncodings(height: height, width: width, file: file, path: "annotation \(annotation.id).segmentation")
-                    let slice = UnsafeMutableBufferPointer(rebasing: buffer[(1 + channel) * plane ..< (2 + channel) * plane])
+                    let parts = try annotation.runLengthEncodings(
+                        height: height, width: width, file: file, path: "annotation \(annotation.id).segmentation")
+                    let slice = UnsafeMutableBufferPointer(
+                        rebasing: buffer[(1 + channel) * plane..<(2 + channel) * plane])
                     for part in parts { part.paint(into: slice) }
                 } catch {
                     failure = error
@@ -41,7 +47,7 @@ extension COCOManifest {
             }
             for i in 0..<plane {
                 var covered: UInt8 = 0
-                for channel in 1 ..< 1 + categories.count {
+                for channel in 1..<1 + categories.count {
                     covered |= buffer[channel * plane + i]
                 }
                 buffer[i] = covered == 0 ? 1 : 0

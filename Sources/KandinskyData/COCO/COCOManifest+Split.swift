@@ -17,9 +17,14 @@ extension COCOManifest {
     /// categories and other fields unchanged; the three image sets are disjoint and cover the
     /// manifest.
     /// - Complexity: O(images + annotations).
-    public func split(trainCount: Int, validationCount: Int, using generator: inout some RandomNumberGenerator) throws(DataError) -> Split {
+    public func split(trainCount: Int, validationCount: Int, using generator: inout some RandomNumberGenerator)
+        throws(DataError) -> Split
+    {
         guard trainCount >= 0, validationCount >= 0, trainCount + validationCount <= images.count else {
-            throw DataError(.invalidRequest, file: "manifest", location: "images", problem: "cannot draw \(trainCount) train and \(validationCount) validation images from \(images.count)")
+            throw DataError(
+                .invalidRequest, file: "manifest", location: "images",
+                problem: "cannot draw \(trainCount) train and \(validationCount) validation images from \(images.count)"
+            )
         }
         let order = seededPermutation(count: images.count, using: &generator)
         var part = [Int](repeating: 2, count: images.count)
@@ -36,12 +41,17 @@ extension COCOManifest {
         for annotation in annotations {
             if let p = imageParts[annotation.imageID] { selectedAnnotations[p].append(annotation) }
         }
-        let manifests = (0..<3).map { COCOManifest(images: selected[$0], annotations: selectedAnnotations[$0], categories: categories, extra: extra) }
+        let manifests = (0..<3).map {
+            COCOManifest(
+                images: selected[$0], annotations: selectedAnnotations[$0], categories: categories, extra: extra)
+        }
         return Split(train: manifests[0], validation: manifests[1], calibration: manifests[2])
     }
 
     /// A manifest with only the images whose ids are in `ids` (in manifest order) and their annotations.
     public func subset(imageIDs ids: Set<Int>) -> COCOManifest {
-        COCOManifest(images: images.filter { ids.contains($0.id) }, annotations: annotations.filter { ids.contains($0.imageID) }, categories: categories, extra: extra)
+        COCOManifest(
+            images: images.filter { ids.contains($0.id) }, annotations: annotations.filter { ids.contains($0.imageID) },
+            categories: categories, extra: extra)
     }
 }

@@ -68,7 +68,10 @@ public struct COCOManifest: Codable, Sendable, Equatable {
         public var bbox: [Double]?
 
         /// An annotation: `segmentation` as polygons or RLE, `isCrowd` 0 or 1, `bbox` as `[x, y, width, height]`.
-        public init(id: Int, imageID: Int, categoryID: Int, segmentation: Segmentation, isCrowd: Int = 0, area: Double? = nil, bbox: [Double]? = nil) {
+        public init(
+            id: Int, imageID: Int, categoryID: Int, segmentation: Segmentation, isCrowd: Int = 0, area: Double? = nil,
+            bbox: [Double]? = nil
+        ) {
             self.id = id
             self.imageID = imageID
             self.categoryID = categoryID

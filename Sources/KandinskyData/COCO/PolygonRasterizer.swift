@@ -50,12 +50,19 @@ enum PolygonRasterizer {
         var u: [Int] = []
         var v: [Int] = []
         for j in 0..<k {
-            var x0 = xs[j], x1 = xs[j + 1], y0 = ys[j], y1 = ys[j + 1]
-            let dx = abs(x1 - x0), dy = abs(y1 - y0)
+            var x0 = xs[j]
+            var x1 = xs[j + 1]
+            var y0 = ys[j]
+            var y1 = ys[j + 1]
+            let dx = abs(x1 - x0)
+            let dy = abs(y1 - y0)
             // Walk along the longer axis in increasing order (so the rounding is the same
             // whichever way the edge points), but emit the points from start to end.
             let flip = (dx >= dy && x0 > x1) || (dx < dy && y0 > y1)
-            if flip { swap(&x0, &x1); swap(&y0, &y1) }
+            if flip {
+                swap(&x0, &x1)
+                swap(&y0, &y1)
+            }
             if dx == 0 && dy == 0 {
                 u.append(x0)
                 v.append(y0)
@@ -93,7 +100,10 @@ enum PolygonRasterizer {
         var counts: [Int] = []
         counts.reserveCapacity(toggles.count)
         var previous = 0
-        let differences = toggles.map { t -> Int in defer { previous = t }; return t - previous }
+        let differences = toggles.map { t -> Int in
+            defer { previous = t }
+            return t - previous
+        }
         counts.append(differences[0])
         var j = 1
         while j < differences.count {

@@ -81,7 +81,9 @@ public struct RunLengthEncoding: Sendable, Equatable {
         for (index, count) in counts.enumerated() {
             guard count >= 0 else { throw .negativeCount(index: index) }
             let (next, overflow) = sum.addingReportingOverflow(count)
-            guard !overflow, next <= expected else { throw .countsSum(overflow ? nil : next, expected: expected, index: index) }
+            guard !overflow, next <= expected else {
+                throw .countsSum(overflow ? nil : next, expected: expected, index: index)
+            }
             sum = next
         }
         guard sum == expected else { throw .countsSum(sum, expected: expected, index: counts.count - 1) }
@@ -106,14 +108,17 @@ public struct RunLengthEncoding: Sendable, Equatable {
     /// `height · width`, checked to be positive and at most ``ImageLimits/maximumPixelCount``.
     private static func pixelCount(height: Int, width: Int) throws(Problem) -> Int {
         guard height > 0, width > 0 else { throw .badSize([height, width]) }
-        guard let product = ImageLimits.checkedPixelCount(width: width, height: height) else { throw .sizeTooLarge([height, width]) }
+        guard let product = ImageLimits.checkedPixelCount(width: width, height: height) else {
+            throw .sizeTooLarge([height, width])
+        }
         return product
     }
 
     /// Encodes a row-major `[H, W]` mask (non-zero = inside).
     /// - Complexity: O(H · W).
     public init(mask: [UInt8], height: Int, width: Int) {
-        precondition(mask.count == height * width, "a \(height)×\(width) mask needs \(height * width) values, got \(mask.count)")
+        precondition(
+            mask.count == height * width, "a \(height)×\(width) mask needs \(height * width) values, got \(mask.count)")
         var counts: [Int] = []
         var current: UInt8 = 0
         var run = 0
@@ -195,7 +200,8 @@ public struct RunLengthEncoding: Sendable, Equatable {
     /// (union with what is already there).
     /// - Complexity: O(H · W) at most, O(number of covered pixels + runs) in practice.
     public func paint(into mask: UnsafeMutableBufferPointer<UInt8>) {
-        precondition(mask.count == height * width, "a \(height)×\(width) RLE cannot paint a buffer of \(mask.count) pixels")
+        precondition(
+            mask.count == height * width, "a \(height)×\(width) RLE cannot paint a buffer of \(mask.count) pixels")
         forEachCoveredPixel { mask[$0] = 1 }
     }
 

@@ -30,17 +30,27 @@ public enum ImageLimits {
     ///
     /// - Throws: ``DataError`` of kind `imageSizeMismatch` or `exceedsLimit` naming `file`, the
     ///   header's size and what was expected.
-    static func checkHeader(format: String, width: Int, height: Int, expected: ImageSize?, file: String) throws(DataError) {
+    static func checkHeader(format: String, width: Int, height: Int, expected: ImageSize?, file: String)
+        throws(DataError)
+    {
         if let expected, expected.width != width || expected.height != height {
-            throw DataError(.imageSizeMismatch, file: file,
-                            problem: "the \(format) header gives \(width)×\(height) pixels, expected \(expected.width)×\(expected.height)")
+            throw DataError(
+                .imageSizeMismatch, file: file,
+                problem:
+                    "the \(format) header gives \(width)×\(height) pixels, expected \(expected.width)×\(expected.height)"
+            )
         }
         guard width > 0, height > 0 else {
-            throw DataError(.undecodableImage, file: file, problem: "the \(format) header gives \(width)×\(height) pixels, expected a positive size")
+            throw DataError(
+                .undecodableImage, file: file,
+                problem: "the \(format) header gives \(width)×\(height) pixels, expected a positive size")
         }
         guard checkedPixelCount(width: width, height: height) != nil else {
-            throw DataError(.exceedsLimit, file: file,
-                            problem: "the \(format) header gives \(width)×\(height) pixels, more than the \(maximumPixelCount) Kandinsky decodes (ImageLimits.maximumPixelCount)")
+            throw DataError(
+                .exceedsLimit, file: file,
+                problem:
+                    "the \(format) header gives \(width)×\(height) pixels, more than the \(maximumPixelCount) Kandinsky decodes (ImageLimits.maximumPixelCount)"
+            )
         }
     }
 }

@@ -15,47 +15,67 @@ public enum JPEGImage {
     /// header's size (`tjDecompressHeader3`) is checked before any pixel buffer is allocated: it
     /// must equal `expectedSize` when given and have at most ``ImageLimits/maximumPixelCount`` pixels.
     /// - Complexity: O(H · W).
-    public static func decode(_ data: Data, file: String, expectedSize: ImageSize? = nil) throws(DataError) -> RGBImage {
+    public static func decode(_ data: Data, file: String, expectedSize: ImageSize? = nil) throws(DataError) -> RGBImage
+    {
         guard let handle = decompressors.take() else {
             throw DataError(.undecodableImage, file: file, problem: "cannot create a JPEG decoder")
         }
         let failure = { (what: String) in
-            DataError(.undecodableImage, file: file, problem: "corrupt or truncated JPEG (\(what): \(String(cString: tjGetErrorStr2(handle))))")
+            DataError(
+                .undecodableImage, file: file,
+                problem: "corrupt or truncated JPEG (\(what): \(String(cString: tjGetErrorStr2(handle))))")
         }
         let result = data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Result<RGBImage, DataError> in
-            Result { () throws(DataError) -> RGBImage in try decode(bytes, handle: handle, expectedSize: expectedSize, file: file, failure: failure) }
+            Result { () throws(DataError) -> RGBImage in
+                try decode(bytes, handle: handle, expectedSize: expectedSize, file: file, failure: failure)
+            }
         }
         // A handle that failed may be left mid-stream, so only clean ones are reused.
         if case .success = result { decompressors.give(handle) } else { tjDestroy(handle) }
         return try result.get()
     }
 
-    private static func decode(_ bytes: UnsafeRawBufferPointer, handle: tjhandle, expectedSize: ImageSize?, file: String,
-                               failure: (String) -> DataError) throws(DataError) -> RGBImage {
+    private static func decode(
+        _ bytes: UnsafeRawBufferPointer, handle: tjhandle, expectedSize: ImageSize?, file: String,
+        failure: (String) -> DataError
+    ) throws(DataError) -> RGBImage {
         let source = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colourSpace: Int32 = 0
-        guard tjDecompressHeader3(handle, source, UInt(bytes.count), &width, &height, &subsampling, &colourSpace) == 0 else {
+        var width: Int32 = 0
+        var height: Int32 = 0
+        var subsampling: Int32 = 0
+        var colourSpace: Int32 = 0
+        guard tjDecompressHeader3(handle, source, UInt(bytes.count), &width, &height, &subsampling, &colourSpace) == 0
+        else {
             throw failure("header")
         }
-        try ImageLimits.checkHeader(format: "JPEG", width: Int(width), height: Int(height), expected: expectedSize, file: file)
-        let w = Int(width), h = Int(height), count = w * h
+        try ImageLimits.checkHeader(
+            format: "JPEG", width: Int(width), height: Int(height), expected: expectedSize, file: file)
+        let w = Int(width)
+        let h = Int(height)
+        let count = w * h
         let flags = TJFLAG_ACCURATEDCT | TJFLAG_STOPONWARNING
         switch colourSpace {
         case Int32(TJCS_GRAY.rawValue):
             var grey = [UInt8](repeating: 0, count: count)
             let status = grey.withUnsafeMutableBufferPointer {
-                tjDecompress2(handle, source, UInt(bytes.count), $0.baseAddress, width, 0, height, Int32(TJPF_GRAY.rawValue), flags)
+                tjDecompress2(
+                    handle, source, UInt(bytes.count), $0.baseAddress, width, 0, height, Int32(TJPF_GRAY.rawValue),
+                    flags)
             }
             guard status == 0 else { throw failure("data") }
             var rgb = [UInt8](repeating: 0, count: 3 * count)
             for i in 0..<count {
-                rgb[3 * i] = grey[i]; rgb[3 * i + 1] = grey[i]; rgb[3 * i + 2] = grey[i]
+                rgb[3 * i] = grey[i]
+                rgb[3 * i + 1] = grey[i]
+                rgb[3 * i + 2] = grey[i]
             }
             return RGBImage(width: w, height: h, pixels: rgb)
         case Int32(TJCS_CMYK.rawValue), Int32(TJCS_YCCK.rawValue):
             var cmyk = [UInt8](repeating: 0, count: 4 * count)
             let status = cmyk.withUnsafeMutableBufferPointer {
-                tjDecompress2(handle, source, UInt(bytes.count), $0.baseAddress, width, 0, height, Int32(TJPF_CMYK.rawValue), flags)
+                tjDecompress2(
+                    handle, source, UInt(bytes.count), $0.baseAddress, width, 0, height, Int32(TJPF_CMYK.rawValue),
+                    flags)
             }
             guard status == 0 else { throw failure("data") }
             var rgb = [UInt8](repeating: 0, count: 3 * count)
@@ -71,7 +91,9 @@ public enum JPEGImage {
         default:
             var status: Int32 = 0
             let rgb = [UInt8](unsafeUninitializedCapacity: 3 * count) { buffer, initialized in
-                status = tjDecompress2(handle, source, UInt(bytes.count), buffer.baseAddress, width, 0, height, Int32(TJPF_RGB.rawValue), flags)
+                status = tjDecompress2(
+                    handle, source, UInt(bytes.count), buffer.baseAddress, width, 0, height, Int32(TJPF_RGB.rawValue),
+                    flags)
                 // On failure the partly written buffer is dropped unread (bytes need no deinitialisation),
                 // so a corrupt stream whose header claims a large image never touches all of it.
                 initialized = status == 0 ? 3 * count : 0
@@ -85,17 +107,22 @@ public enum JPEGImage {
     /// subsampling at `quality` (1–100). Deterministic: the same pixels give the same bytes.
     /// - Complexity: O(H · W).
     public static func encode(rgb8 pixels: [UInt8], width: Int, height: Int, quality: Int = 90) -> Data {
-        precondition(pixels.count == width * height * 3, "\(width)×\(height) RGB image needs \(width * height * 3) bytes, got \(pixels.count)")
+        precondition(
+            pixels.count == width * height * 3,
+            "\(width)×\(height) RGB image needs \(width * height * 3) bytes, got \(pixels.count)")
         precondition((1...100).contains(quality), "JPEG quality must be in 1...100, got \(quality)")
         guard let handle = tjInitCompress() else { preconditionFailure("cannot create a JPEG encoder") }
         defer { tjDestroy(handle) }
         var output: UnsafeMutablePointer<UInt8>?
         var size: UInt = 0
         let status = pixels.withUnsafeBufferPointer {
-            tjCompress2(handle, $0.baseAddress, Int32(width), 0, Int32(height), Int32(TJPF_RGB.rawValue), &output, &size,
-                        Int32(TJSAMP_420.rawValue), Int32(quality), TJFLAG_ACCURATEDCT)
+            tjCompress2(
+                handle, $0.baseAddress, Int32(width), 0, Int32(height), Int32(TJPF_RGB.rawValue), &output, &size,
+                Int32(TJSAMP_420.rawValue), Int32(quality), TJFLAG_ACCURATEDCT)
         }
-        precondition(status == 0 && output != nil, "libjpeg-turbo could not encode a \(width)×\(height) JPEG: \(String(cString: tjGetErrorStr2(handle)))")
+        precondition(
+            status == 0 && output != nil,
+            "libjpeg-turbo could not encode a \(width)×\(height) JPEG: \(String(cString: tjGetErrorStr2(handle)))")
         defer { tjFree(output) }
         return Data(bytes: output!, count: Int(size))
     }
@@ -103,7 +130,8 @@ public enum JPEGImage {
     /// Writes an image as a JPEG file, atomically.
     public static func write(_ image: RGBImage, quality: Int = 90, to url: URL) throws(DataError) {
         do {
-            try AtomicFile.write(encode(rgb8: image.pixels, width: image.width, height: image.height, quality: quality), to: url)
+            try AtomicFile.write(
+                encode(rgb8: image.pixels, width: image.width, height: image.height, quality: quality), to: url)
         } catch {
             throw DataError(.missingFile, file: url.path, problem: error.problem)
         }

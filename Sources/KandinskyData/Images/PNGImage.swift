@@ -14,17 +14,23 @@ public enum PNGImage {
     /// buffer is allocated: it must equal `expectedSize` when given and have at most
     /// ``ImageLimits/maximumPixelCount`` pixels.
     /// - Complexity: O(H · W).
-    public static func decode(_ data: Data, file: String, expectedSize: ImageSize? = nil) throws(DataError) -> RGBImage {
+    public static func decode(_ data: Data, file: String, expectedSize: ImageSize? = nil) throws(DataError) -> RGBImage
+    {
         var source = kandinsky_png_source()
         source.max_pixels = UInt64(ImageLimits.maximumPixelCount)
         if let expectedSize {
             // A size that does not fit IHDR's 31 bits can never match; ask for an impossible one.
             source.expected_width = UInt32(clamping: max(expectedSize.width, 0))
             source.expected_height = UInt32(clamping: max(expectedSize.height, 0))
-            if source.expected_width == 0 || source.expected_height == 0 { source.expected_width = .max; source.expected_height = .max }
+            if source.expected_width == 0 || source.expected_height == 0 {
+                source.expected_width = .max
+                source.expected_height = .max
+            }
         }
         var pixels: UnsafeMutablePointer<UInt8>?
-        var width: UInt32 = 0, height: UInt32 = 0, channels: UInt32 = 0
+        var width: UInt32 = 0
+        var height: UInt32 = 0
+        var channels: UInt32 = 0
         let status = data.withUnsafeBytes { bytes in
             source.bytes = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
             source.size = bytes.count
@@ -32,7 +38,9 @@ public enum PNGImage {
             return kandinsky_png_decode(&source, &pixels, &width, &height, &channels)
         }
         if source.size_rejected != 0 {
-            try ImageLimits.checkHeader(format: "PNG", width: Int(source.header_width), height: Int(source.header_height), expected: expectedSize, file: file)
+            try ImageLimits.checkHeader(
+                format: "PNG", width: Int(source.header_width), height: Int(source.header_height),
+                expected: expectedSize, file: file)
         }
         guard status == 0, let pixels else {
             let message = withUnsafeBytes(of: source.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
@@ -65,7 +73,9 @@ public enum PNGImage {
     /// entry of `text` (keyword, NUL, text; sorted by keyword) right after the header.
     /// - Complexity: O(H · W).
     public static func encode(rgb8 pixels: [UInt8], width: Int, height: Int, text: [String: String] = [:]) -> Data {
-        precondition(pixels.count == width * height * 3, "\(width)×\(height) RGB image needs \(width * height * 3) bytes, got \(pixels.count)")
+        precondition(
+            pixels.count == width * height * 3,
+            "\(width)×\(height) RGB image needs \(width * height * 3) bytes, got \(pixels.count)")
         let png = encode(pixels, width: width, height: height, format: UInt32(PNG_FORMAT_RGB))
         guard !text.isEmpty else { return png }
         // The signature (8 bytes) and IHDR (4 + 4 + 13 + 4) come first in every PNG.
@@ -83,7 +93,9 @@ public enum PNGImage {
     /// Encodes 8-bit greyscale samples (`[H, W]`, row-major) as a PNG.
     /// - Complexity: O(H · W).
     public static func encode(grey8 pixels: [UInt8], width: Int, height: Int) -> Data {
-        precondition(pixels.count == width * height, "\(width)×\(height) greyscale image needs \(width * height) bytes, got \(pixels.count)")
+        precondition(
+            pixels.count == width * height,
+            "\(width)×\(height) greyscale image needs \(width * height) bytes, got \(pixels.count)")
         return encode(pixels, width: width, height: height, format: UInt32(PNG_FORMAT_GRAY))
     }
 
@@ -133,11 +145,15 @@ public enum PNGImage {
         image.format = format
         let stride = Int32(width * (format == UInt32(PNG_FORMAT_RGB) ? 3 : 1))
         var size = 0
-        let sized = pixels.withUnsafeBytes { png_image_write_to_memory(&image, nil, &size, 0, $0.baseAddress, stride, nil) }
+        let sized = pixels.withUnsafeBytes {
+            png_image_write_to_memory(&image, nil, &size, 0, $0.baseAddress, stride, nil)
+        }
         precondition(sized != 0, "libpng could not size a \(width)×\(height) PNG")
         var data = Data(count: size)
         let written = data.withUnsafeMutableBytes { out in
-            pixels.withUnsafeBytes { png_image_write_to_memory(&image, out.baseAddress, &size, 0, $0.baseAddress, stride, nil) }
+            pixels.withUnsafeBytes {
+                png_image_write_to_memory(&image, out.baseAddress, &size, 0, $0.baseAddress, stride, nil)
+            }
         }
         precondition(written != 0, "libpng could not encode a \(width)×\(height) PNG")
         png_image_free(&image)

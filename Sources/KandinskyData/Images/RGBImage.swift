@@ -14,7 +14,9 @@ public struct RGBImage: Sendable, Equatable {
     /// Wraps `pixels` (`[H, W, 3]`, row-major).
     public init(width: Int, height: Int, pixels: [UInt8]) {
         precondition(width > 0 && height > 0, "image size must be positive, got \(width)×\(height)")
-        precondition(pixels.count == width * height * 3, "\(width)×\(height) RGB image needs \(width * height * 3) bytes, got \(pixels.count)")
+        precondition(
+            pixels.count == width * height * 3,
+            "\(width)×\(height) RGB image needs \(width * height * 3) bytes, got \(pixels.count)")
         self.width = width
         self.height = height
         self.pixels = pixels
@@ -29,7 +31,11 @@ public struct RGBImage: Sendable, Equatable {
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
-            throw DataError(.missingFile, file: url.path, problem: "cannot read the image file (\(FileManager.default.fileExists(atPath: url.path) ? "unreadable" : "no such file"))")
+            throw DataError(
+                .missingFile, file: url.path,
+                problem:
+                    "cannot read the image file (\(FileManager.default.fileExists(atPath: url.path) ? "unreadable" : "no such file"))"
+            )
         }
         self = try RGBImage(decoding: data, file: url.path, expectedSize: expectedSize)
     }
@@ -42,7 +48,11 @@ public struct RGBImage: Sendable, Equatable {
         } else if data.starts(with: [0xFF, 0xD8]) {
             self = try JPEGImage.decode(data, file: file, expectedSize: expectedSize)
         } else {
-            throw DataError(.undecodableImage, file: file, problem: data.isEmpty ? "the file is empty, expected a PNG or JPEG image" : "not a PNG or JPEG image (unrecognised first bytes)")
+            throw DataError(
+                .undecodableImage, file: file,
+                problem: data.isEmpty
+                    ? "the file is empty, expected a PNG or JPEG image"
+                    : "not a PNG or JPEG image (unrecognised first bytes)")
         }
     }
 
@@ -50,14 +60,16 @@ public struct RGBImage: Sendable, Equatable {
     /// - Complexity: O(H · W).
     public func planarTensor() -> Tensor {
         let plane = width * height
-        return Tensor(shape: [3, height, width], unsafeUninitializedCapacity: { out in
-            pixels.withUnsafeBufferPointer { source in
-                for i in 0..<plane {
-                    out[i] = Float(source[3 * i]) / 255
-                    out[plane + i] = Float(source[3 * i + 1]) / 255
-                    out[2 * plane + i] = Float(source[3 * i + 2]) / 255
+        return Tensor(
+            shape: [3, height, width],
+            unsafeUninitializedCapacity: { out in
+                pixels.withUnsafeBufferPointer { source in
+                    for i in 0..<plane {
+                        out[i] = Float(source[3 * i]) / 255
+                        out[plane + i] = Float(source[3 * i + 1]) / 255
+                        out[2 * plane + i] = Float(source[3 * i + 2]) / 255
+                    }
                 }
-            }
-        })
+            })
     }
 }

@@ -19,17 +19,27 @@ public struct SegmentationBatch: Sendable {
     /// Stacks samples of size `dims` with `channels` target channels; `indices` are their dataset indices.
     public init(stacking samples: [SegmentationSample], indices: [Int], dims: ResizeAndPad, channels: Int) {
         precondition(samples.count == indices.count, "\(samples.count) samples but \(indices.count) indices")
-        let n = samples.count, imageSize = 3 * dims.width * dims.height, targetSize = channels * dims.width * dims.height
+        let n = samples.count
+        let imageSize = 3 * dims.width * dims.height
+        let targetSize = channels * dims.width * dims.height
         self.images = Tensor(shape: [n, 3, dims.height, dims.width]) { out in
             for (i, sample) in samples.enumerated() {
-                precondition(sample.image.count == imageSize && sample.target.count == targetSize,
-                             "sample \(i) is \(sample.image.shape) / \(sample.target.shape), expected [3, \(dims.height), \(dims.width)] / [\(channels), \(dims.height), \(dims.width)]")
-                _ = sample.image.withUnsafeBufferPointer { UnsafeMutableBufferPointer(rebasing: out[(i * imageSize)..<((i + 1) * imageSize)]).initialize(fromContentsOf: $0) }
+                precondition(
+                    sample.image.count == imageSize && sample.target.count == targetSize,
+                    "sample \(i) is \(sample.image.shape) / \(sample.target.shape), expected [3, \(dims.height), \(dims.width)] / [\(channels), \(dims.height), \(dims.width)]"
+                )
+                _ = sample.image.withUnsafeBufferPointer {
+                    UnsafeMutableBufferPointer(rebasing: out[(i * imageSize)..<((i + 1) * imageSize)]).initialize(
+                        fromContentsOf: $0)
+                }
             }
         }
         self.targets = ShapedArray<UInt8>(shape: [n, channels, dims.height, dims.width]) { out in
             for (i, sample) in samples.enumerated() {
-                _ = sample.target.withUnsafeBufferPointer { UnsafeMutableBufferPointer(rebasing: out[(i * targetSize)..<((i + 1) * targetSize)]).initialize(fromContentsOf: $0) }
+                _ = sample.target.withUnsafeBufferPointer {
+                    UnsafeMutableBufferPointer(rebasing: out[(i * targetSize)..<((i + 1) * targetSize)]).initialize(
+                        fromContentsOf: $0)
+                }
             }
         }
         self.indices = indices
@@ -78,8 +88,10 @@ public final class BatchLoader<Dataset: SegmentationDataset>: @unchecked Sendabl
     /// the current one is used.
     ///
     /// - Precondition: `batchSize` > 0.
-    public init(dataset: Dataset, batchSize: Int, shuffle: Bool = true, seed: UInt64 = 0, augmentation: Augmentation? = nil,
-                skipBadSamples: Bool = false, dropLast: Bool = false) {
+    public init(
+        dataset: Dataset, batchSize: Int, shuffle: Bool = true, seed: UInt64 = 0, augmentation: Augmentation? = nil,
+        skipBadSamples: Bool = false, dropLast: Bool = false
+    ) {
         precondition(batchSize > 0, "batch size must be positive, got \(batchSize)")
         self.dataset = dataset
         self.batchSize = batchSize
@@ -137,7 +149,9 @@ public final class BatchLoader<Dataset: SegmentationDataset>: @unchecked Sendabl
             let positions = position..<(position + size)
             position += size
             let pending = Pending()
-            let loader = self.loader, order = self.order, epoch = self.epoch
+            let loader = self.loader
+            let order = self.order
+            let epoch = self.epoch
             DispatchQueue.global(qos: .userInitiated).async {
                 pending.finish(loader.load(positions: positions, order: order, epoch: epoch))
             }
@@ -167,7 +181,8 @@ public final class BatchLoader<Dataset: SegmentationDataset>: @unchecked Sendabl
                 lock.unlock()
             }
         }
-        return .success(SegmentationBatch(stacking: samples, indices: indices, dims: dataset.dims, channels: dataset.channelCount))
+        return .success(
+            SegmentationBatch(stacking: samples, indices: indices, dims: dataset.dims, channels: dataset.channelCount))
     }
 }
 

@@ -21,14 +21,20 @@ public struct COCODataset: SegmentationDataset {
     private let annotations: [Int: [COCOManifest.Annotation]]
 
     /// Reads `manifest` (default `root/labels.json`) and picks the categories.
-    public init(root: URL, manifest: URL? = nil, categories selection: CategorySelection = .person, dims: ResizeAndPad = ResizeAndPad()) throws(DataError) {
+    public init(
+        root: URL, manifest: URL? = nil, categories selection: CategorySelection = .person,
+        dims: ResizeAndPad = ResizeAndPad()
+    ) throws(DataError) {
         let manifestURL = manifest ?? root.appendingPathComponent("labels.json")
         let parsed = try COCOManifest.read(contentsOf: manifestURL)
         try self.init(root: root, manifest: parsed, manifestFile: manifestURL.path, categories: selection, dims: dims)
     }
 
     /// Wraps an already read manifest; `manifestFile` names it in errors.
-    public init(root: URL, manifest: COCOManifest, manifestFile: String, categories selection: CategorySelection = .person, dims: ResizeAndPad = ResizeAndPad()) throws(DataError) {
+    public init(
+        root: URL, manifest: COCOManifest, manifestFile: String, categories selection: CategorySelection = .person,
+        dims: ResizeAndPad = ResizeAndPad()
+    ) throws(DataError) {
         self.root = root
         self.manifestFile = manifestFile
         self.images = manifest.images
@@ -44,7 +50,8 @@ public struct COCODataset: SegmentationDataset {
         let ids = emptySegmentationAnnotationIDs
         guard !ids.isEmpty else { return nil }
         let shown = ids.prefix(5).map(String.init).joined(separator: ", ") + (ids.count > 5 ? ", …" : "")
-        return "warning: \(manifestFile): skipped \(ids.count) annotation\(ids.count == 1 ? "" : "s") with an empty segmentation (id\(ids.count == 1 ? "" : "s") \(shown))"
+        return
+            "warning: \(manifestFile): skipped \(ids.count) annotation\(ids.count == 1 ? "" : "s") with an empty segmentation (id\(ids.count == 1 ? "" : "s") \(shown))"
     }
 
     private init(copying other: COCODataset, images: [COCOManifest.Image]) {
@@ -72,16 +79,21 @@ public struct COCODataset: SegmentationDataset {
     public func rawImage(_ index: Int) throws(DataError) -> RGBImage {
         let entry = images[index]
         do {
-            return try RGBImage(contentsOf: imageURL(index), expectedSize: ImageSize(width: entry.width, height: entry.height))
-        } catch where error.kind == .imageSizeMismatch {
-            throw DataError(.imageSizeMismatch, file: error.file, location: "image \(entry.id)", problem: "\(error.problem) as \(manifestFile) gives")
+            return try RGBImage(
+                contentsOf: imageURL(index), expectedSize: ImageSize(width: entry.width, height: entry.height))
+        } catch  where error.kind == .imageSizeMismatch {
+            throw DataError(
+                .imageSizeMismatch, file: error.file, location: "image \(entry.id)",
+                problem: "\(error.problem) as \(manifestFile) gives")
         }
     }
 
     /// The target of image `index` at its own size, `[1 + C, h, w]`.
     public func rawTarget(_ index: Int) throws(DataError) -> ShapedArray<UInt8> {
         let entry = images[index]
-        return try COCOManifest.target(height: entry.height, width: entry.width, annotations: annotations[entry.id] ?? [], categories: categories, file: manifestFile)
+        return try COCOManifest.target(
+            height: entry.height, width: entry.width, annotations: annotations[entry.id] ?? [], categories: categories,
+            file: manifestFile)
     }
 
     /// Image `index` decoded, checked against the manifest, resized and padded, with its target

@@ -12,8 +12,10 @@ public struct SegmentationSample: Sendable {
 
     /// A sample; image `[3, H, W]` and target `[C, H, W]` must agree in H and W.
     public init(image: Tensor, target: ShapedArray<UInt8>, imageID: Int) {
-        precondition(image.rank == 3 && image.shape[0] == 3 && target.rank == 3 && Array(image.shape[1...]) == Array(target.shape[1...]),
-                     "image [3, H, W] and target [C, H, W] must agree in H and W, got \(image.shape) and \(target.shape)")
+        precondition(
+            image.rank == 3 && image.shape[0] == 3 && target.rank == 3
+                && Array(image.shape[1...]) == Array(target.shape[1...]),
+            "image [3, H, W] and target [C, H, W] must agree in H and W, got \(image.shape) and \(target.shape)")
         self.image = image
         self.target = target
         self.imageID = imageID

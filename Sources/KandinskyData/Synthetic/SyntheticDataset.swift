@@ -37,8 +37,10 @@ public struct SyntheticDataset: Sendable, Equatable {
         public var categories: [COCOManifest.Category] {
             switch self {
             case .person:
-                [COCOManifest.Category(id: 1, name: "person", extra: ["supercategory": .string("person")]),
-                 COCOManifest.Category(id: 2, name: "clutter", extra: ["supercategory": .string("clutter")])]
+                [
+                    COCOManifest.Category(id: 1, name: "person", extra: ["supercategory": .string("person")]),
+                    COCOManifest.Category(id: 2, name: "clutter", extra: ["supercategory": .string("clutter")]),
+                ]
             case .anatomy:
                 [COCOManifest.Category(id: 1, name: "organ", extra: ["supercategory": .string("organ")])]
             }
@@ -84,10 +86,16 @@ public struct SyntheticDataset: Sendable, Equatable {
 
     /// The default: 300 / 50 / 1000 / 200 frames of the scene's ``Scene/defaultSize``, small
     /// enough that the whole pipeline trains and calibrates in minutes on 2 cores.
-    public init(scene: Scene = .person, trainCount: Int = 300, validationCount: Int = 50, calibrationCount: Int = 1000, testCount: Int = 200,
-                width: Int? = nil, height: Int? = nil, seed: UInt64 = 0) {
-        let width = width ?? scene.defaultSize.width, height = height ?? scene.defaultSize.height
-        precondition(trainCount >= 0 && validationCount >= 0 && calibrationCount >= 0 && testCount >= 0, "image counts must be non-negative")
+    public init(
+        scene: Scene = .person, trainCount: Int = 300, validationCount: Int = 50, calibrationCount: Int = 1000,
+        testCount: Int = 200,
+        width: Int? = nil, height: Int? = nil, seed: UInt64 = 0
+    ) {
+        let width = width ?? scene.defaultSize.width
+        let height = height ?? scene.defaultSize.height
+        precondition(
+            trainCount >= 0 && validationCount >= 0 && calibrationCount >= 0 && testCount >= 0,
+            "image counts must be non-negative")
         precondition(width >= 16 && height >= 16, "frames must be at least 16 × 16, got \(width)×\(height)")
         self.scene = scene
         self.trainCount = trainCount
@@ -111,10 +119,16 @@ public struct SyntheticDataset: Sendable, Equatable {
     }
 
     /// Renders frame `index` of a part (`stream` 0 for trainval, 1 for test) and its annotations.
-    func frame(_ index: Int, stream: Int) -> (fileName: String, file: Data, image: COCOManifest.Image, annotations: [COCOManifest.Annotation]) {
+    func frame(_ index: Int, stream: Int) -> (
+        fileName: String, file: Data, image: COCOManifest.Image, annotations: [COCOManifest.Annotation]
+    ) {
         var generator = SeededGenerator.stream(stream * 1_000_000_007 + index, of: seed)
         let id = index + 1
-        let w: Int, h: Int, fileName: String, file: Data, scene: SyntheticScene
+        let w: Int
+        let h: Int
+        let fileName: String
+        let file: Data
+        let scene: SyntheticScene
         switch self.scene {
         case .person:
             let aspect = Self.aspectRatios[uniformIndex(below: Self.aspectRatios.count, using: &generator)]
@@ -123,19 +137,26 @@ public struct SyntheticDataset: Sendable, Equatable {
             scene = SyntheticScene.person(width: w, height: h, using: &generator)
             let asPNG = generator.nextUnitDouble() < 0.06
             fileName = String(format: "%06d.%@", id, asPNG ? "png" : "jpg")
-            file = asPNG
+            file =
+                asPNG
                 ? PNGImage.encode(rgb8: scene.image.pixels, width: w, height: h)
-                : JPEGImage.encode(rgb8: scene.image.pixels, width: w, height: h, quality: 80 + uniformIndex(below: 16, using: &generator))
+                : JPEGImage.encode(
+                    rgb8: scene.image.pixels, width: w, height: h,
+                    quality: 80 + uniformIndex(below: 16, using: &generator))
         case .anatomy:
             (w, h) = (width, height)
             scene = SyntheticScene.anatomy(width: w, height: h, using: &generator)
             fileName = String(format: "%06d.png", id)
             // The channels are equal: keep one.
-            file = PNGImage.encode(grey8: stride(from: 0, to: scene.image.pixels.count, by: 3).map { scene.image.pixels[$0] }, width: w, height: h)
+            file = PNGImage.encode(
+                grey8: stride(from: 0, to: scene.image.pixels.count, by: 3).map { scene.image.pixels[$0] }, width: w,
+                height: h)
         }
         let annotations = scene.objects.enumerated().map { number, object in
-            COCOManifest.Annotation(id: id * 100 + number, imageID: id, categoryID: object.categoryID, segmentation: object.segmentation,
-                                    isCrowd: object.isCrowd, area: Double(object.mask.reduce(0) { $0 + Int($1) }), bbox: boundingBox(object.mask, width: w, height: h))
+            COCOManifest.Annotation(
+                id: id * 100 + number, imageID: id, categoryID: object.categoryID, segmentation: object.segmentation,
+                isCrowd: object.isCrowd, area: Double(object.mask.reduce(0) { $0 + Int($1) }),
+                bbox: boundingBox(object.mask, width: w, height: h))
         }
         return (fileName, file, COCOManifest.Image(id: id, fileName: fileName, width: w, height: h), annotations)
     }
@@ -144,8 +165,12 @@ public struct SyntheticDataset: Sendable, Equatable {
     /// the trainval and test manifests. Existing files with the same names are replaced.
     /// - Complexity: O(frames · pixels), spread over the cores.
     @discardableResult
-    public func write(to root: URL, progress: ProgressReporter? = nil) throws(DataError) -> (trainval: COCOManifest, test: COCOManifest) {
-        let trainval = try writePart("trainval", count: trainCount + validationCount + calibrationCount, stream: 0, root: root, progress: progress)
+    public func write(to root: URL, progress: ProgressReporter? = nil) throws(DataError) -> (
+        trainval: COCOManifest, test: COCOManifest
+    ) {
+        let trainval = try writePart(
+            "trainval", count: trainCount + validationCount + calibrationCount, stream: 0, root: root,
+            progress: progress)
         var generator = SeededGenerator.stream(2, of: seed)
         let split = try trainval.split(trainCount: trainCount, validationCount: validationCount, using: &generator)
         let splitDirectory = root.appendingPathComponent("trainval/splits/t\(trainCount)")
@@ -156,12 +181,16 @@ public struct SyntheticDataset: Sendable, Equatable {
         return (trainval, test)
     }
 
-    private func writePart(_ part: String, count: Int, stream: Int, root: URL, progress: ProgressReporter?) throws(DataError) -> COCOManifest {
+    private func writePart(_ part: String, count: Int, stream: Int, root: URL, progress: ProgressReporter?)
+        throws(DataError) -> COCOManifest
+    {
         let dataDirectory = root.appendingPathComponent(part).appendingPathComponent("data")
         do {
             try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         } catch {
-            throw DataError(.missingFile, file: dataDirectory.path, problem: "cannot create the directory: \(error.localizedDescription)")
+            throw DataError(
+                .missingFile, file: dataDirectory.path,
+                problem: "cannot create the directory: \(error.localizedDescription)")
         }
         var images = [COCOManifest.Image?](repeating: nil, count: count)
         var annotations = [[COCOManifest.Annotation]](repeating: [], count: count)
@@ -187,8 +216,9 @@ public struct SyntheticDataset: Sendable, Equatable {
             }
         }
         if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
-        let manifest = COCOManifest(images: images.map { $0! }, annotations: annotations.flatMap { $0 }, categories: categories,
-                                    extra: ["info": .object(["description": .string(scene.description), "seed": .string(String(seed))])])
+        let manifest = COCOManifest(
+            images: images.map { $0! }, annotations: annotations.flatMap { $0 }, categories: categories,
+            extra: ["info": .object(["description": .string(scene.description), "seed": .string(String(seed))])])
         try manifest.write(to: root.appendingPathComponent(part).appendingPathComponent("labels.json"))
         return manifest
     }
@@ -196,10 +226,16 @@ public struct SyntheticDataset: Sendable, Equatable {
 
 /// COCO's `[x, y, width, height]` of a row-major mask's pixels.
 private func boundingBox(_ mask: [UInt8], width: Int, height: Int) -> [Double] {
-    var minX = width, minY = height, maxX = -1, maxY = -1
+    var minX = width
+    var minY = height
+    var maxX = -1
+    var maxY = -1
     for y in 0..<height {
         for x in 0..<width where mask[y * width + x] != 0 {
-            minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y)
+            minX = min(minX, x)
+            maxX = max(maxX, x)
+            minY = min(minY, y)
+            maxY = max(maxY, y)
         }
     }
     return maxX < 0 ? [0, 0, 0, 0] : [Double(minX), Double(minY), Double(maxX - minX + 1), Double(maxY - minY + 1)]

@@ -25,8 +25,9 @@ extension SyntheticScene {
         // Clothing colours first, so that distractors can borrow them.
         let personCount = [1, 1, 1, 1, 2, 2, 2, 3, 3, 4][uniformIndex(below: 10, using: &generator)]
         let clothing = (0..<personCount).map { _ in
-            Clothing(top: PersonFrame.colour(using: &generator), bottom: PersonFrame.colour(using: &generator),
-                     skin: skinTone(generator.uniform(0...1)))
+            Clothing(
+                top: PersonFrame.colour(using: &generator), bottom: PersonFrame.colour(using: &generator),
+                skin: skinTone(generator.uniform(0...1)))
         }
         let distractorMasks = frame.paintDistractors(borrowingFrom: clothing, using: &generator)
         var objects = frame.paintPeople(dressedIn: clothing, after: distractorMasks.count, using: &generator)
@@ -34,8 +35,9 @@ extension SyntheticScene {
         objects += frame.visibleDistractors(distractorMasks)
         // Soften edges and add sensor noise.
         let noise = generator.uniform(0.005...0.025)
-        return SyntheticScene(image: finished(frame.canvas, width: width, height: height, noise: noise, using: &generator),
-                              objects: objects)
+        return SyntheticScene(
+            image: finished(frame.canvas, width: width, height: height, noise: noise, using: &generator),
+            objects: objects)
     }
 
     /// The colours of one person: upper and lower clothes, skin.
@@ -83,8 +85,10 @@ private struct PersonFrame {
 
     /// Paints the pixels of `polygons` in `c` (each pixel's brightness jittered), marks them as
     /// `ownerIndex`'s and sets them in `mask`.
-    mutating func paint(_ polygons: [[Double]], colour c: SIMD3<Double>, ownerIndex: Int32, into mask: inout [UInt8],
-                        using generator: inout SeededGenerator) {
+    mutating func paint(
+        _ polygons: [[Double]], colour c: SIMD3<Double>, ownerIndex: Int32, into mask: inout [UInt8],
+        using generator: inout SeededGenerator
+    ) {
         for polygon in polygons {
             PolygonRasterizer.rle(polygon: polygon, height: height, width: width).forEachCoveredPixel { i in
                 canvas[i] = c * generator.uniform(0.93...1.0)
@@ -98,8 +102,12 @@ private struct PersonFrame {
     mutating func paintBackground(using generator: inout SeededGenerator) {
         func uniform(_ range: ClosedRange<Double>) -> Double { generator.uniform(range) }
         let h = Double(height)
-        let top = Self.colour(using: &generator), bottom = Self.colour(using: &generator)
-        let frequency = uniform(0.05...0.4), slant = uniform(-1...1), amplitude = uniform(0...0.12), phase = uniform(0...6.3)
+        let top = Self.colour(using: &generator)
+        let bottom = Self.colour(using: &generator)
+        let frequency = uniform(0.05...0.4)
+        let slant = uniform(-1...1)
+        let amplitude = uniform(0...0.12)
+        let phase = uniform(0...6.3)
         let floorLine = generator.nextUnitDouble() < 0.5 ? Int(h * uniform(0.55...0.8)) : height
         let floorColour = Self.colour(using: &generator)
         for y in 0..<height {
@@ -115,10 +123,13 @@ private struct PersonFrame {
 
     /// Distractors of the second category, behind the people, half of them in the colours of
     /// `clothing`; returns each one's painted mask, in painting order.
-    mutating func paintDistractors(borrowingFrom clothing: [SyntheticScene.Clothing],
-                                   using generator: inout SeededGenerator) -> [[UInt8]] {
+    mutating func paintDistractors(
+        borrowingFrom clothing: [SyntheticScene.Clothing],
+        using generator: inout SeededGenerator
+    ) -> [[UInt8]] {
         func uniform(_ range: ClosedRange<Double>) -> Double { generator.uniform(range) }
-        let w = Double(width), h = Double(height)
+        let w = Double(width)
+        let h = Double(height)
         var masks: [[UInt8]] = []
         let distractorCount = 2 + uniformIndex(below: 5, using: &generator)
         for index in 0..<distractorCount {
@@ -126,17 +137,32 @@ private struct PersonFrame {
             let size = uniform(0.06...0.3) * min(w, h)
             let polygon: [Double]
             switch uniformIndex(below: 4, using: &generator) {
-            case 0: polygon = SyntheticShapes.blob(centre: centre, radius: size, vertices: 7 + uniformIndex(below: 6, using: &generator), using: &generator)
-            case 1: polygon = SyntheticShapes.trapezoid(from: (centre.x, centre.y + size), to: (centre.x + uniform(-0.3...0.3) * size, centre.y - size), halfP: size * uniform(0.3...1), halfQ: size * uniform(0.3...1))
-            case 2: polygon = SyntheticShapes.ellipse(centre: centre, radiusX: size, radiusY: size * uniform(0.4...1.2), angle: uniform(0...3.1))
-            default: polygon = SyntheticShapes.capsule(from: (centre.x, centre.y + 1.5 * size), to: (centre.x + uniform(-0.1...0.1) * size, centre.y - 1.5 * size), radius: size * uniform(0.15...0.3))
+            case 0:
+                polygon = SyntheticShapes.blob(
+                    centre: centre, radius: size, vertices: 7 + uniformIndex(below: 6, using: &generator),
+                    using: &generator)
+            case 1:
+                polygon = SyntheticShapes.trapezoid(
+                    from: (centre.x, centre.y + size), to: (centre.x + uniform(-0.3...0.3) * size, centre.y - size),
+                    halfP: size * uniform(0.3...1), halfQ: size * uniform(0.3...1))
+            case 2:
+                polygon = SyntheticShapes.ellipse(
+                    centre: centre, radiusX: size, radiusY: size * uniform(0.4...1.2), angle: uniform(0...3.1))
+            default:
+                polygon = SyntheticShapes.capsule(
+                    from: (centre.x, centre.y + 1.5 * size),
+                    to: (centre.x + uniform(-0.1...0.1) * size, centre.y - 1.5 * size),
+                    radius: size * uniform(0.15...0.3))
             }
             let borrowed = generator.nextUnitDouble() < 0.5
             let pick = clothing[uniformIndex(below: clothing.count, using: &generator)]
-            let c = borrowed ? Self.jitter(generator.nextUnitDouble() < 0.5 ? pick.top : pick.bottom, 0.06, using: &generator)
-                             : Self.colour(using: &generator)
+            let c =
+                borrowed
+                ? Self.jitter(generator.nextUnitDouble() < 0.5 ? pick.top : pick.bottom, 0.06, using: &generator)
+                : Self.colour(using: &generator)
             var mask = [UInt8](repeating: 0, count: plane)
-            paint([SyntheticScene.rounded(polygon)], colour: c, ownerIndex: Int32(index), into: &mask, using: &generator)
+            paint(
+                [SyntheticScene.rounded(polygon)], colour: c, ownerIndex: Int32(index), into: &mask, using: &generator)
             masks.append(mask)
         }
         return masks
@@ -144,10 +170,13 @@ private struct PersonFrame {
 
     /// People, far (higher in the frame) to near, with owners numbered after the `distractors`;
     /// returns the annotations of those left visible (one in five as compressed RLE).
-    mutating func paintPeople(dressedIn clothing: [SyntheticScene.Clothing], after distractors: Int,
-                              using generator: inout SeededGenerator) -> [SyntheticScene.Object] {
+    mutating func paintPeople(
+        dressedIn clothing: [SyntheticScene.Clothing], after distractors: Int,
+        using generator: inout SeededGenerator
+    ) -> [SyntheticScene.Object] {
         func uniform(_ range: ClosedRange<Double>) -> Double { generator.uniform(range) }
-        let w = Double(width), h = Double(height)
+        let w = Double(width)
+        let h = Double(height)
         var objects: [SyntheticScene.Object] = []
         var people: [(hip: (x: Double, y: Double), height: Double, style: Int)] = (0..<clothing.count).map { index in
             let x = min(max(w / 2 + w * 0.2 * generator.nextNormal(), 0.08 * w), 0.92 * w)
@@ -162,38 +191,53 @@ private struct PersonFrame {
             var mask = [UInt8](repeating: 0, count: plane)
             let ownerIndex = Int32(distractors + objects.count)
             paint(Array(polygons[0...1]), colour: style.skin, ownerIndex: ownerIndex, into: &mask, using: &generator)
-            paint([polygons[2]] + [3, 4, 7, 8].map { polygons[$0] }, colour: style.top, ownerIndex: ownerIndex,
-                  into: &mask, using: &generator)
-            paint([5, 6, 9, 10].map { polygons[$0] }, colour: style.bottom, ownerIndex: ownerIndex, into: &mask,
-                  using: &generator)
+            paint(
+                [polygons[2]] + [3, 4, 7, 8].map { polygons[$0] }, colour: style.top, ownerIndex: ownerIndex,
+                into: &mask, using: &generator)
+            paint(
+                [5, 6, 9, 10].map { polygons[$0] }, colour: style.bottom, ownerIndex: ownerIndex, into: &mask,
+                using: &generator)
             guard mask.contains(1) else { continue }
             let asRLE = generator.nextUnitDouble() < 0.2
-            let segmentation: COCOManifest.Segmentation = asRLE ? .rle(RunLengthEncoding(mask: mask, height: height, width: width).stored) : .polygons(polygons)
-            objects.append(SyntheticScene.Object(categoryID: SyntheticScene.personID, segmentation: segmentation,
-                                                 isCrowd: 0, mask: mask))
+            let segmentation: COCOManifest.Segmentation =
+                asRLE ? .rle(RunLengthEncoding(mask: mask, height: height, width: width).stored) : .polygons(polygons)
+            objects.append(
+                SyntheticScene.Object(
+                    categoryID: SyntheticScene.personID, segmentation: segmentation,
+                    isCrowd: 0, mask: mask))
         }
         return objects
     }
 
     /// Sometimes (12 %) a crowd of 3–5 small people, appended to `objects` as one crowd region
     /// owned after the `distractors` and the objects so far.
-    mutating func paintCrowd(after distractors: Int, into objects: inout [SyntheticScene.Object],
-                             using generator: inout SeededGenerator) {
+    mutating func paintCrowd(
+        after distractors: Int, into objects: inout [SyntheticScene.Object],
+        using generator: inout SeededGenerator
+    ) {
         func uniform(_ range: ClosedRange<Double>) -> Double { generator.uniform(range) }
-        let w = Double(width), h = Double(height)
+        let w = Double(width)
+        let h = Double(height)
         guard generator.nextUnitDouble() < 0.12 else { return }
         let count = 3 + uniformIndex(below: 3, using: &generator)
         let size = h * uniform(0.15...0.3)
-        let baseY = h * uniform(0.45...0.75), startX = uniform(0...(0.6 * w))
+        let baseY = h * uniform(0.45...0.75)
+        let startX = uniform(0...(0.6 * w))
         var mask = [UInt8](repeating: 0, count: plane)
         let ownerIndex = Int32(distractors + objects.count)
         for member in 0..<count {
             let hip = (x: startX + Double(member) * size * uniform(0.3...0.5), y: baseY + uniform(-0.05...0.05) * h)
             let polygons = SyntheticShapes.person(hip: hip, height: size, using: &generator).map(SyntheticScene.rounded)
-            paint(polygons, colour: Self.colour(using: &generator), ownerIndex: ownerIndex, into: &mask, using: &generator)
+            paint(
+                polygons, colour: Self.colour(using: &generator), ownerIndex: ownerIndex, into: &mask, using: &generator
+            )
         }
         if mask.contains(1) {
-            objects.append(SyntheticScene.Object(categoryID: SyntheticScene.personID, segmentation: .rle(RunLengthEncoding(mask: mask, height: height, width: width).stored), isCrowd: 1, mask: mask))
+            objects.append(
+                SyntheticScene.Object(
+                    categoryID: SyntheticScene.personID,
+                    segmentation: .rle(RunLengthEncoding(mask: mask, height: height, width: width).stored), isCrowd: 1,
+                    mask: mask))
         }
     }
 
@@ -208,7 +252,11 @@ private struct PersonFrame {
                 area += Int(visible[i])
             }
             guard area >= 4 else { continue }
-            objects.append(SyntheticScene.Object(categoryID: SyntheticScene.distractorID, segmentation: .rle(RunLengthEncoding(mask: visible, height: height, width: width).stored), isCrowd: 0, mask: visible))
+            objects.append(
+                SyntheticScene.Object(
+                    categoryID: SyntheticScene.distractorID,
+                    segmentation: .rle(RunLengthEncoding(mask: visible, height: height, width: width).stored),
+                    isCrowd: 0, mask: visible))
         }
         return objects
     }

@@ -13,7 +13,8 @@ struct SyntheticScene {
         var categoryID: Int
         var segmentation: COCOManifest.Segmentation
         var isCrowd: Int
-        /// Row-major `[H, W]` 0/1 mask, as ``COCOManifest/instanceMask(of:height:width:file:path:)`` decodes the segmentation.
+        /// Row-major `[H, W]` 0/1 mask, as ``COCOManifest/instanceMask(of:height:width:file:path:)`` decodes the
+        /// segmentation.
         var mask: [UInt8]
     }
 
@@ -30,8 +31,10 @@ struct SyntheticScene {
     /// `noise` on every channel of a pixel (so a grey canvas stays grey), rounded and clipped.
     /// Draws one normal deviate per pixel, in row-major order.
     /// - Complexity: O(H · W).
-    static func finished(_ canvas: [SIMD3<Double>], width: Int, height: Int, noise: Double,
-                         using generator: inout SeededGenerator) -> RGBImage {
+    static func finished(
+        _ canvas: [SIMD3<Double>], width: Int, height: Int, noise: Double,
+        using generator: inout SeededGenerator
+    ) -> RGBImage {
         // Plain doubles rather than SIMD3 arithmetic, which is slow in debug builds (where the
         // tests generate data); each sum is still taken row by row, left to right.
         var planar = [Double](repeating: 0, count: 3 * canvas.count)
@@ -44,9 +47,12 @@ struct SyntheticScene {
         planar.withUnsafeBufferPointer { canvas in
             pixels.withUnsafeMutableBufferPointer { pixels in
                 for y in 0..<height {
-                    let above = max(y - 1, 0) * width, row = y * width, below = min(y + 1, height - 1) * width
+                    let above = max(y - 1, 0) * width
+                    let row = y * width
+                    let below = min(y + 1, height - 1) * width
                     for x in 0..<width {
-                        let left = max(x - 1, 0), right = min(x + 1, width - 1)
+                        let left = max(x - 1, 0)
+                        let right = min(x + 1, width - 1)
                         let offset = noise * generator.nextNormal()
                         for channel in 0..<3 {
                             func at(_ row: Int, _ column: Int) -> Double { canvas[3 * (row + column) + channel] }

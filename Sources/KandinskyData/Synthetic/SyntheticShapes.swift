@@ -19,11 +19,14 @@ enum SyntheticShapes {
     }
 
     /// An ellipse rotated by `angle`, as `vertices` vertices.
-    static func ellipse(centre: Point, radiusX: Double, radiusY: Double, angle: Double = 0, vertices: Int = 14) -> [Double] {
+    static func ellipse(centre: Point, radiusX: Double, radiusY: Double, angle: Double = 0, vertices: Int = 14)
+        -> [Double]
+    {
         var polygon: [Double] = []
         for step in 0..<vertices {
             let t = Double(step) * 2 * .pi / Double(vertices)
-            let x = radiusX * cos(t), y = radiusY * sin(t)
+            let x = radiusX * cos(t)
+            let y = radiusY * sin(t)
             polygon += [centre.x + x * cos(angle) - y * sin(angle), centre.y + x * sin(angle) + y * cos(angle)]
         }
         return polygon
@@ -32,9 +35,12 @@ enum SyntheticShapes {
     /// A quadrilateral from a centre line `p → q` with half-widths `halfP` at `p` and `halfQ` at `q`.
     static func trapezoid(from p: Point, to q: Point, halfP: Double, halfQ: Double) -> [Double] {
         let length = max(hypot(q.x - p.x, q.y - p.y), 1e-9)
-        let nx = -(q.y - p.y) / length, ny = (q.x - p.x) / length
-        return [p.x + halfP * nx, p.y + halfP * ny, q.x + halfQ * nx, q.y + halfQ * ny,
-                q.x - halfQ * nx, q.y - halfQ * ny, p.x - halfP * nx, p.y - halfP * ny]
+        let nx = -(q.y - p.y) / length
+        let ny = (q.x - p.x) / length
+        return [
+            p.x + halfP * nx, p.y + halfP * ny, q.x + halfQ * nx, q.y + halfQ * ny,
+            q.x - halfQ * nx, q.y - halfQ * ny, p.x - halfP * nx, p.y - halfP * ny,
+        ]
     }
 
     /// A star-shaped blob: `vertices` points at random radii around `centre`.

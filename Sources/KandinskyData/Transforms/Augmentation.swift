@@ -25,7 +25,9 @@ public struct Augmentation: Sendable, Equatable {
         public var scale: Double
 
         /// Explicit parameters; the defaults are the identity (no flip, no rotation, no shift, scale 1).
-        public init(flip: Bool = false, angle: Double = 0, translationX: Double = 0, translationY: Double = 0, scale: Double = 1) {
+        public init(
+            flip: Bool = false, angle: Double = 0, translationX: Double = 0, translationY: Double = 0, scale: Double = 1
+        ) {
             self.flip = flip
             self.angle = angle
             self.translationX = translationX
@@ -46,7 +48,10 @@ public struct Augmentation: Sendable, Equatable {
     public var scaleRange: ClosedRange<Double>
 
     /// The original's training augmentation (defaults as documented on the type).
-    public init(flipProbability: Double = 0.5, maxRotationDegrees: Double = 5, maxTranslation: Double = 0.1, scaleRange: ClosedRange<Double> = 0.8...1.2) {
+    public init(
+        flipProbability: Double = 0.5, maxRotationDegrees: Double = 5, maxTranslation: Double = 0.1,
+        scaleRange: ClosedRange<Double> = 0.8...1.2
+    ) {
         self.flipProbability = flipProbability
         self.maxRotationDegrees = maxRotationDegrees
         self.maxTranslation = maxTranslation
@@ -66,19 +71,28 @@ public struct Augmentation: Sendable, Equatable {
     }
 
     /// Draws parameters and applies them.
-    public func callAsFunction(_ sample: SegmentationSample, using generator: inout some RandomNumberGenerator) -> SegmentationSample {
+    public func callAsFunction(_ sample: SegmentationSample, using generator: inout some RandomNumberGenerator)
+        -> SegmentationSample
+    {
         apply(parameters(width: sample.image.shape[2], height: sample.image.shape[1], using: &generator), to: sample)
     }
 
     /// Applies given parameters to image and target.
     /// - Complexity: O((3 + C) · H · W).
     public func apply(_ parameters: Parameters, to sample: SegmentationSample) -> SegmentationSample {
-        let height = sample.image.shape[1], width = sample.image.shape[2], plane = height * width
+        let height = sample.image.shape[1]
+        let width = sample.image.shape[2]
+        let plane = height * width
         let channels = sample.target.shape[0]
         // Inverse map of output pixel (x, y) to input coordinates, as x' = a x + b y + e, y' = c x + d y + f.
-        let cosine = cos(parameters.angle) / parameters.scale, sine = sin(parameters.angle) / parameters.scale
-        let cx = Double(width - 1) / 2, cy = Double(height - 1) / 2
-        let a = cosine, b = sine, c = -sine, d = cosine
+        let cosine = cos(parameters.angle) / parameters.scale
+        let sine = sin(parameters.angle) / parameters.scale
+        let cx = Double(width - 1) / 2
+        let cy = Double(height - 1) / 2
+        let a = cosine
+        let b = sine
+        let c = -sine
+        let d = cosine
         let e = cx - a * (cx + parameters.translationX) - b * (cy + parameters.translationY)
         let f = cy - c * (cx + parameters.translationX) - d * (cy + parameters.translationY)
         let flip = parameters.flip
@@ -93,26 +107,31 @@ public struct Augmentation: Sendable, Equatable {
                             for x in 0..<width {
                                 let o = y * width + x
                                 // The flip happens first, so the affine map reads the flipped image.
-                                var sx = Double(x), sy = Double(y)
+                                var sx = Double(x)
+                                var sy = Double(y)
                                 if !identity {
                                     sx = a * Double(x) + b * Double(y) + e
                                     sy = c * Double(x) + d * Double(y) + f
                                 }
                                 if flip { sx = Double(width - 1) - sx }
                                 // Nearest neighbour for the target.
-                                let nx = Int((sx + 0.5).rounded(.down)), ny = Int((sy + 0.5).rounded(.down))
+                                let nx = Int((sx + 0.5).rounded(.down))
+                                let ny = Int((sy + 0.5).rounded(.down))
                                 if nx >= 0, nx < width, ny >= 0, ny < height {
                                     for channel in 1..<channels {
                                         outTarget[channel * plane + o] = sourceTarget[channel * plane + ny * width + nx]
                                     }
                                 }
                                 // Bilinear for the image, zero outside.
-                                let x0 = Int(sx.rounded(.down)), y0 = Int(sy.rounded(.down))
-                                let fx = Float(sx - Double(x0)), fy = Float(sy - Double(y0))
+                                let x0 = Int(sx.rounded(.down))
+                                let y0 = Int(sy.rounded(.down))
+                                let fx = Float(sx - Double(x0))
+                                let fy = Float(sy - Double(y0))
                                 for channel in 0..<3 {
                                     let base = channel * plane
                                     func at(_ xx: Int, _ yy: Int) -> Float {
-                                        xx >= 0 && xx < width && yy >= 0 && yy < height ? source[base + yy * width + xx] : 0
+                                        xx >= 0 && xx < width && yy >= 0 && yy < height
+                                            ? source[base + yy * width + xx] : 0
                                     }
                                     let top = at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx
                                     let bottom = at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx

@@ -72,13 +72,17 @@ package enum PillowBilinear {
     private static func horizontalPass(_ image: RGBImage, width: Int) -> RGBImage {
         let weights = Weights(inputCount: image.width, outputCount: width)
         let rows = image.height
-        let inputStride = image.width * 3, outputStride = width * 3, kernelStride = weights.stride
+        let inputStride = image.width * 3
+        let outputStride = width * 3
+        let kernelStride = weights.stride
         let pixels = [UInt8](unsafeUninitializedCapacity: rows * outputStride) { out, initialized in
             image.pixels.withUnsafeBufferPointer { input in
                 weights.values.withUnsafeBufferPointer { k in
                     weights.first.withUnsafeBufferPointer { firsts in
                         weights.taps.withUnsafeBufferPointer { tapCounts in
-                            let input = input.baseAddress!, out = out.baseAddress!, k = k.baseAddress!
+                            let input = input.baseAddress!
+                            let out = out.baseAddress!
+                            let k = k.baseAddress!
                             let half: Int32 = 1 << (Weights.precisionBits - 1)
                             for y in 0..<rows {
                                 let row = input + y * inputStride
@@ -87,13 +91,24 @@ package enum PillowBilinear {
                                     let taps = Int(tapCounts[x])
                                     var p = row + Int(firsts[x]) * 3
                                     var kernel = k + x * kernelStride
-                                    var r = half, g = half, b = half
+                                    var r = half
+                                    var g = half
+                                    var b = half
                                     // Halving (the benchmark's 640 → 320) gives 4 taps almost everywhere.
                                     if taps == 4 {
-                                        let w0 = kernel[0], w1 = kernel[1], w2 = kernel[2], w3 = kernel[3]
-                                        r &+= Int32(p[0]) &* w0 &+ Int32(p[3]) &* w1 &+ Int32(p[6]) &* w2 &+ Int32(p[9]) &* w3
-                                        g &+= Int32(p[1]) &* w0 &+ Int32(p[4]) &* w1 &+ Int32(p[7]) &* w2 &+ Int32(p[10]) &* w3
-                                        b &+= Int32(p[2]) &* w0 &+ Int32(p[5]) &* w1 &+ Int32(p[8]) &* w2 &+ Int32(p[11]) &* w3
+                                        let w0 = kernel[0]
+                                        let w1 = kernel[1]
+                                        let w2 = kernel[2]
+                                        let w3 = kernel[3]
+                                        r &+=
+                                            Int32(p[0]) &* w0 &+ Int32(p[3]) &* w1 &+ Int32(p[6]) &* w2 &+ Int32(p[9])
+                                            &* w3
+                                        g &+=
+                                            Int32(p[1]) &* w0 &+ Int32(p[4]) &* w1 &+ Int32(p[7]) &* w2 &+ Int32(p[10])
+                                            &* w3
+                                        b &+=
+                                            Int32(p[2]) &* w0 &+ Int32(p[5]) &* w1 &+ Int32(p[8]) &* w2 &+ Int32(p[11])
+                                            &* w3
                                         outRow[x * 3] = clip8(r)
                                         outRow[x * 3 + 1] = clip8(g)
                                         outRow[x * 3 + 2] = clip8(b)
@@ -129,9 +144,11 @@ package enum PillowBilinear {
                 weights.values.withUnsafeBufferPointer { k in
                     let sums = UnsafeMutablePointer<Int32>.allocate(capacity: rowLength)
                     defer { sums.deallocate() }
-                    let input = input.baseAddress!, out = out.baseAddress!
+                    let input = input.baseAddress!
+                    let out = out.baseAddress!
                     for y in 0..<height {
-                        let first = Int(weights.first[y]), taps = Int(weights.taps[y])
+                        let first = Int(weights.first[y])
+                        let taps = Int(weights.taps[y])
                         let kernel = k.baseAddress! + y * weights.stride
                         sums.initialize(repeating: 1 << (Weights.precisionBits - 1), count: rowLength)
                         for j in 0..<taps {

@@ -56,7 +56,8 @@ public struct ResizeAndPad: Sendable, Equatable {
         if newWidth > width || newHeight > height {
             (newWidth, newHeight) = w > h ? heightLimited : widthLimited
         }
-        return Placement(width: newWidth, height: newHeight, left: (width - newWidth) / 2, top: (height - newHeight) / 2)
+        return Placement(
+            width: newWidth, height: newHeight, left: (width - newWidth) / 2, top: (height - newHeight) / 2)
     }
 
     /// The image resized (Pillow bilinear) and padded: `[3, H, W]`, values in [0, 1], zeros in
@@ -71,7 +72,8 @@ public struct ResizeAndPad: Sendable, Equatable {
     /// Writes the resized and padded image into `output`, a `[3, H, W]` buffer (for example one
     /// sample of a batch), padding included.
     public func write(_ image: RGBImage, into output: UnsafeMutableBufferPointer<Float>) {
-        precondition(output.count == 3 * width * height, "output must hold [3, \(height), \(width)], got \(output.count) floats")
+        precondition(
+            output.count == 3 * width * height, "output must hold [3, \(height), \(width)], got \(output.count) floats")
         let place = placement(sourceWidth: image.width, sourceHeight: image.height)
         let resized = PillowBilinear.resize(image, width: place.width, height: place.height)
         let plane = width * height
@@ -81,9 +83,11 @@ public struct ResizeAndPad: Sendable, Equatable {
             base.initialize(repeating: 0, count: place.top * width)
             for y in place.top..<(place.top + place.height) {
                 (base + y * width).initialize(repeating: 0, count: place.left)
-                (base + y * width + place.left + place.width).initialize(repeating: 0, count: width - place.left - place.width)
+                (base + y * width + place.left + place.width).initialize(
+                    repeating: 0, count: width - place.left - place.width)
             }
-            (base + (place.top + place.height) * width).initialize(repeating: 0, count: (height - place.top - place.height) * width)
+            (base + (place.top + place.height) * width).initialize(
+                repeating: 0, count: (height - place.top - place.height) * width)
         }
         resized.pixels.withUnsafeBufferPointer { pixels in
             unitValues.withUnsafeBufferPointer { unit in
@@ -108,11 +112,18 @@ public struct ResizeAndPad: Sendable, Equatable {
     /// - Complexity: O((1 + C) · H · W).
     public func target(_ target: ShapedArray<UInt8>) -> ShapedArray<UInt8> {
         precondition(target.rank == 3 && target.shape[0] >= 1, "target must be [1 + C, H, W], got \(target.shape)")
-        let channels = target.shape[0], sourceHeight = target.shape[1], sourceWidth = target.shape[2]
+        let channels = target.shape[0]
+        let sourceHeight = target.shape[1]
+        let sourceWidth = target.shape[2]
         let place = placement(sourceWidth: sourceWidth, sourceHeight: sourceHeight)
-        let rows = (0..<place.height).map { Self.nearestSourceIndex($0, inputCount: sourceHeight, outputCount: place.height) }
-        let columns = (0..<place.width).map { Self.nearestSourceIndex($0, inputCount: sourceWidth, outputCount: place.width) }
-        let plane = width * height, sourcePlane = sourceWidth * sourceHeight
+        let rows = (0..<place.height).map {
+            Self.nearestSourceIndex($0, inputCount: sourceHeight, outputCount: place.height)
+        }
+        let columns = (0..<place.width).map {
+            Self.nearestSourceIndex($0, inputCount: sourceWidth, outputCount: place.width)
+        }
+        let plane = width * height
+        let sourcePlane = sourceWidth * sourceHeight
         var output = ShapedArray<UInt8>(shape: [channels, height, width], repeating: 0)
         output.withUnsafeMutableBufferPointer { out in
             target.withUnsafeBufferPointer { source in

@@ -78,11 +78,13 @@ public struct Config: Sendable, Equatable {
     /// The scalar at `key` read by `parse`; a ``ConfigError/Code/wrongType`` error naming
     /// `expected` and the text found when it does not read.
     private func scalar<Value>(_ key: String, expected: String, _ parse: (String) -> Value?) throws(ConfigError)
-        -> Value {
+        -> Value
+    {
         let text = try scalarText(key, expected: expected)
         guard let value = parse(text) else {
-            throw .wrongType(key, expected: expected, found: "'\(ConfigLimits.abbreviated(text))'",
-                             source: sources.source(of: key))
+            throw .wrongType(
+                key, expected: expected, found: "'\(ConfigLimits.abbreviated(text))'",
+                source: sources.source(of: key))
         }
         return value
     }
@@ -93,19 +95,26 @@ public struct Config: Sendable, Equatable {
         switch text.lowercased() {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
-        default: throw .wrongType(key, expected: "true or false", found: "'\(ConfigLimits.abbreviated(text))'", source: sources.source(of: key))
+        default:
+            throw .wrongType(
+                key, expected: "true or false", found: "'\(ConfigLimits.abbreviated(text))'",
+                source: sources.source(of: key))
         }
     }
 
     /// A list of numbers.
     public func doubles(_ key: String) throws(ConfigError) -> [Double] {
         guard case .list(let items) = try present(key) else {
-            throw .wrongType(key, expected: "a list of numbers", found: node(key)?.summary ?? "nothing", source: sources.source(of: key))
+            throw .wrongType(
+                key, expected: "a list of numbers", found: node(key)?.summary ?? "nothing",
+                source: sources.source(of: key))
         }
         var values: [Double] = []
         for item in items {
             guard case .scalar(let text, _) = item, let value = Double(text) else {
-                throw .wrongType(key, expected: "a list of numbers", found: ConfigNode.list(items).summary, source: sources.source(of: key))
+                throw .wrongType(
+                    key, expected: "a list of numbers", found: ConfigNode.list(items).summary,
+                    source: sources.source(of: key))
             }
             values.append(value)
         }
@@ -115,12 +124,16 @@ public struct Config: Sendable, Equatable {
     /// A list of strings (each scalar's text).
     public func strings(_ key: String) throws(ConfigError) -> [String] {
         guard case .list(let items) = try present(key) else {
-            throw .wrongType(key, expected: "a list of strings", found: node(key)?.summary ?? "nothing", source: sources.source(of: key))
+            throw .wrongType(
+                key, expected: "a list of strings", found: node(key)?.summary ?? "nothing",
+                source: sources.source(of: key))
         }
         var values: [String] = []
         for item in items {
             guard case .scalar(let text, _) = item else {
-                throw .wrongType(key, expected: "a list of strings", found: ConfigNode.list(items).summary, source: sources.source(of: key))
+                throw .wrongType(
+                    key, expected: "a list of strings", found: ConfigNode.list(items).summary,
+                    source: sources.source(of: key))
             }
             values.append(text)
         }
@@ -131,7 +144,9 @@ public struct Config: Sendable, Equatable {
     public func ints(_ key: String) throws(ConfigError) -> [Int] {
         let values = try doubles(key)
         guard values.allSatisfy({ $0 == $0.rounded() && abs($0) < 0x1p62 }) else {
-            throw .wrongType(key, expected: "a list of integers", found: ConfigLimits.abbreviated(values.description), source: sources.source(of: key))
+            throw .wrongType(
+                key, expected: "a list of integers", found: ConfigLimits.abbreviated(values.description),
+                source: sources.source(of: key))
         }
         return values.map { Int($0) }
     }
@@ -139,7 +154,9 @@ public struct Config: Sendable, Equatable {
     /// A list of lists of numbers (e.g. bounds).
     public func doubleMatrix(_ key: String) throws(ConfigError) -> [[Double]] {
         guard case .list(let rows) = try present(key) else {
-            throw .wrongType(key, expected: "a list of lists of numbers", found: node(key)?.summary ?? "nothing", source: sources.source(of: key))
+            throw .wrongType(
+                key, expected: "a list of lists of numbers", found: node(key)?.summary ?? "nothing",
+                source: sources.source(of: key))
         }
         var matrix: [[Double]] = []
         for (index, _) in rows.enumerated() {

@@ -58,8 +58,10 @@ public struct ConfigComposer: Sendable {
     }
 
     /// Composes `<primary>.yaml` with command-line arguments of the form `key=value`.
-    public func compose(primary: String, overrides arguments: [String],
-                        environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> Config {
+    public func compose(
+        primary: String, overrides arguments: [String],
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigError) -> Config {
         let groups = groupNames()
         var choiceOverrides: [(group: String, option: String?)] = []
         var valueOverrides: [(path: [String], value: ConfigNode, adding: Bool, text: String)] = []
@@ -74,7 +76,8 @@ public struct ConfigComposer: Sendable {
             if groups.contains(key) {
                 choiceOverrides.append((key, valueText == "null" ? nil : valueText))
             } else {
-                let value = try ConfigNode.parse(yaml: valueText.isEmpty ? "''" : valueText, file: Self.sourceName(override: argument))
+                let value = try ConfigNode.parse(
+                    yaml: valueText.isEmpty ? "''" : valueText, file: Self.sourceName(override: argument))
                 valueOverrides.append((path, value, adding, argument))
             }
         }
@@ -92,7 +95,8 @@ public struct ConfigComposer: Sendable {
         // An experiment may override other groups' choices; the command line still wins.
         if let experiment = entries.first(where: { $0.group == "experiment" })?.option {
             let (_, experimentDefaults, _) = try load(relativePath: "experiment/\(Self.stripYAML(experiment)).yaml")
-            for entry in try parseDefaults(experimentDefaults, file: "experiment/\(experiment).yaml") where entry.group != nil {
+            for entry in try parseDefaults(experimentDefaults, file: "experiment/\(experiment).yaml")
+            where entry.group != nil {
                 let group = entry.group!.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
                 if !choiceOverrides.contains(where: { $0.group == group }) { choose(group, entry.option) }
             }
@@ -122,7 +126,9 @@ public struct ConfigComposer: Sendable {
             sources.record(override.value, at: override.path, source: Self.sourceName(override: override.text))
         }
         let experimentName = entries.first(where: { $0.group == "experiment" })?.option
-        _ = root.set(experimentName.map { .scalar(Self.stripYAML($0), quoted: true) } ?? .null, at: ["experiment_name"], create: true)
+        _ = root.set(
+            experimentName.map { .scalar(Self.stripYAML($0), quoted: true) } ?? .null, at: ["experiment_name"],
+            create: true)
         sources.recordReferences(in: root)
         var interpolation = Interpolation(root: root, environment: environment)
         let config = Config(root: try interpolation.resolve(), sources: sources)
@@ -140,10 +146,13 @@ public struct ConfigComposer: Sendable {
 
     func groupNames() -> Set<String> {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return Set(names.filter { name in
-            var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path, isDirectory: &isDirectory) && isDirectory.boolValue
-        })
+        return Set(
+            names.filter { name in
+                var isDirectory: ObjCBool = false
+                return FileManager.default.fileExists(
+                    atPath: directory.appendingPathComponent(name).path, isDirectory: &isDirectory)
+                    && isDirectory.boolValue
+            })
     }
 
     /// Loads a file: its content without `defaults`, the defaults list, and whether it is global.
@@ -154,10 +163,13 @@ public struct ConfigComposer: Sendable {
         }
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
             let parts = relativePath.split(separator: "/")
-            throw .missingFile(group: parts.dropLast().joined(separator: "/"), option: String(parts.last ?? "").replacingOccurrences(of: ".yaml", with: ""),
-                               searched: url.path)
+            throw .missingFile(
+                group: parts.dropLast().joined(separator: "/"),
+                option: String(parts.last ?? "").replacingOccurrences(of: ".yaml", with: ""),
+                searched: url.path)
         }
-        let isGlobal = text.split(separator: "\n", omittingEmptySubsequences: true).first?.contains("@package _global_") == true
+        let isGlobal =
+            text.split(separator: "\n", omittingEmptySubsequences: true).first?.contains("@package _global_") == true
         var node = try ConfigNode.parse(yaml: text, file: sourceName(relativePath))
         var defaults: ConfigNode?
         if case .map(var entries) = node, let index = entries.firstIndex(where: { $0.key == "defaults" }) {
@@ -179,12 +191,16 @@ public struct ConfigComposer: Sendable {
             case .map(let pairs) where pairs.count == 1:
                 var key = pairs[0].key
                 var optional = false
-                if key.hasPrefix("optional ") { optional = true; key.removeFirst("optional ".count) }
-                if key.hasPrefix("override ") { key.removeFirst("override ".count) }
-                let option: String? = switch pairs[0].value {
-                case .scalar(let text, _): Self.stripYAML(text)
-                default: nil
+                if key.hasPrefix("optional ") {
+                    optional = true
+                    key.removeFirst("optional ".count)
                 }
+                if key.hasPrefix("override ") { key.removeFirst("override ".count) }
+                let option: String? =
+                    switch pairs[0].value {
+                    case .scalar(let text, _): Self.stripYAML(text)
+                    default: nil
+                    }
                 entries.append(DefaultsEntry(group: key, option: option, optional: optional))
             default:
                 throw .malformedFile(file, "cannot read defaults entry \(item.yaml())")
@@ -193,9 +209,13 @@ public struct ConfigComposer: Sendable {
         return entries
     }
 
-    func merge(group: String, option: String, optional: Bool, into root: ConfigNode, sources: inout ConfigSources) throws(ConfigError) -> ConfigNode {
+    func merge(group: String, option: String, optional: Bool, into root: ConfigNode, sources: inout ConfigSources)
+        throws(ConfigError) -> ConfigNode
+    {
         let relativePath = "\(group)/\(Self.stripYAML(option)).yaml"
-        if optional, !FileManager.default.fileExists(atPath: directory.appendingPathComponent(relativePath).path) { return root }
+        if optional, !FileManager.default.fileExists(atPath: directory.appendingPathComponent(relativePath).path) {
+            return root
+        }
         let (content, defaults, isGlobal) = try load(relativePath: relativePath)
         let packagePath = isGlobal ? [] : group.split(separator: "/").map(String.init)
         var root = root
@@ -205,7 +225,9 @@ public struct ConfigComposer: Sendable {
             if let subgroup = entry.group, subgroup.hasPrefix("/") {
                 continue  // `override /group: option` was applied when the choices were made
             } else if let subgroup = entry.group, let suboption = entry.option {
-                root = try merge(group: "\(group)/\(subgroup)", option: suboption, optional: entry.optional, into: root, sources: &sources)
+                root = try merge(
+                    group: "\(group)/\(subgroup)", option: suboption, optional: entry.optional, into: root,
+                    sources: &sources)
             } else if entry.group == nil {
                 root = Self.merge(content, into: root, at: packagePath)
                 sources.record(content, at: packagePath, source: sourceName(relativePath))
@@ -238,7 +260,8 @@ public struct ConfigComposer: Sendable {
         let limit = max(3, key.count / 3)
         let target = Array(key.utf8)
         var best: (key: String, distance: Int)?
-        for candidate in candidates where abs(candidate.utf8.count - target.count) <= min(limit, best?.distance ?? limit) {
+        for candidate in candidates
+        where abs(candidate.utf8.count - target.count) <= min(limit, best?.distance ?? limit) {
             let distance = editDistance(target, Array(candidate.utf8))
             if distance <= limit, distance < best?.distance ?? .max { best = (candidate, distance) }
         }

@@ -29,7 +29,8 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let badInterpolation = Code(.badInterpolation)
         /// A value of the wrong kind (a list where a number is expected, text that is not a number, …).
         public static let wrongType = Code(.wrongType)
-        /// A value of the right kind outside its allowed range (see the configuration schema (`kandinsky help-config`)).
+        /// A value of the right kind outside its allowed range (see the configuration schema (`kandinsky
+        /// help-config`)).
         public static let outOfRange = Code(.outOfRange)
         /// Values of several keys that do not fit together (a class index beyond the categories, …).
         public static let inconsistent = Code(.inconsistent)
@@ -60,8 +61,10 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
         self.code = code
         self.key = key
         self.underlying = underlying
-        self.description = description.contains(where: \.isNewline)
-            ? description.reduce(into: "") { text, character in text += character.isNewline ? "\\n" : String(character) }
+        self.description =
+            description.contains(where: \.isNewline)
+            ? description.reduce(into: "") { text, character in text += character.isNewline ? "\\n" : String(character)
+            }
             : description
     }
 
@@ -79,20 +82,27 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
     }
 
     static func missingFile(group: String, option: String, searched: String) -> ConfigError {
-        ConfigError("no config '\(ConfigLimits.abbreviated(option))' in group '\(ConfigLimits.abbreviated(group))' (looked for \(ConfigLimits.abbreviated(searched, limit: 1000)))", code: .missingFile)
+        ConfigError(
+            "no config '\(ConfigLimits.abbreviated(option))' in group '\(ConfigLimits.abbreviated(group))' (looked for \(ConfigLimits.abbreviated(searched, limit: 1000)))",
+            code: .missingFile)
     }
 
     static func unknownKey(_ key: String, suggestion: String?) -> ConfigError {
-        ConfigError("unknown config key '\(ConfigLimits.abbreviated(key))'" + (suggestion.map { "; did you mean '\($0)'?" } ?? "")
-            + " (prefix it with '+' to add a new key)", code: .unknownKey, key: key)
+        ConfigError(
+            "unknown config key '\(ConfigLimits.abbreviated(key))'"
+                + (suggestion.map { "; did you mean '\($0)'?" } ?? "")
+                + " (prefix it with '+' to add a new key)", code: .unknownKey, key: key)
     }
 
     static func missingValue(_ key: String) -> ConfigError {
-        ConfigError("missing required value for '\(key)': set it on the command line, e.g. \(key)=...", code: .missingValue, key: key)
+        ConfigError(
+            "missing required value for '\(key)': set it on the command line, e.g. \(key)=...", code: .missingValue,
+            key: key)
     }
 
     static func unsetEnvironment(_ variable: String, key: String) -> ConfigError {
-        ConfigError("environment variable \(variable) is not set (needed by '\(key)')", code: .unsetEnvironment, key: key)
+        ConfigError(
+            "environment variable \(variable) is not set (needed by '\(key)')", code: .unsetEnvironment, key: key)
     }
 
     static func badInterpolation(_ reference: String, key: String) -> ConfigError {
@@ -104,11 +114,13 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
     }
 
     static func wrongType(_ key: String, expected: String, found: String, source: String? = nil) -> ConfigError {
-        ConfigError("config key '\(key)' must be \(expected), found \(found)" + origin(source), code: .wrongType, key: key)
+        ConfigError(
+            "config key '\(key)' must be \(expected), found \(found)" + origin(source), code: .wrongType, key: key)
     }
 
     static func outOfRange(_ key: String, value: String, expected: String, source: String? = nil) -> ConfigError {
-        ConfigError("config key '\(key)' is \(value), expected \(expected)" + origin(source), code: .outOfRange, key: key)
+        ConfigError(
+            "config key '\(key)' is \(value), expected \(expected)" + origin(source), code: .outOfRange, key: key)
     }
 
     static func inconsistent(_ key: String, value: String, problem: String, source: String? = nil) -> ConfigError {
@@ -116,19 +128,26 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible, Equatable {
     }
 
     static func badOverride(_ text: String) -> ConfigError {
-        ConfigError("cannot read override '\(ConfigLimits.abbreviated(text))': expected key=value, e.g. data.batch_size=8", code: .badOverride)
+        ConfigError(
+            "cannot read override '\(ConfigLimits.abbreviated(text))': expected key=value, e.g. data.batch_size=8",
+            code: .badOverride)
     }
 
     static func emptyOverrideKey(_ text: String) -> ConfigError {
-        ConfigError("override '\(ConfigLimits.abbreviated(text))' has an empty key: expected key=value, e.g. data.batch_size=8", code: .badOverride)
+        ConfigError(
+            "override '\(ConfigLimits.abbreviated(text))' has an empty key: expected key=value, e.g. data.batch_size=8",
+            code: .badOverride)
     }
 
     static func tooDeep(_ source: String) -> ConfigError {
-        ConfigError("\(source) is nested more than \(ConfigLimits.maximumDepth) levels deep, the limit for configurations", code: .tooDeep)
+        ConfigError(
+            "\(source) is nested more than \(ConfigLimits.maximumDepth) levels deep, the limit for configurations",
+            code: .tooDeep)
     }
 
     static func tooManyNodes(_ source: String) -> ConfigError {
-        ConfigError("\(source) holds more than \(ConfigLimits.maximumNodeCount) values once its aliases and references are expanded, the limit for configurations",
-                    code: .tooManyNodes)
+        ConfigError(
+            "\(source) holds more than \(ConfigLimits.maximumNodeCount) values once its aliases and references are expanded, the limit for configurations",
+            code: .tooManyNodes)
     }
 }

@@ -7,17 +7,29 @@ package struct NumberRange: Sendable, Equatable, CustomStringConvertible {
     package var upperIncluded: Bool
 
     /// [a, b]
-    package static func closed(_ a: Double, _ b: Double) -> NumberRange { NumberRange(lower: a, lowerIncluded: true, upper: b, upperIncluded: true) }
+    package static func closed(_ a: Double, _ b: Double) -> NumberRange {
+        NumberRange(lower: a, lowerIncluded: true, upper: b, upperIncluded: true)
+    }
     /// [a, b)
-    package static func closedOpen(_ a: Double, _ b: Double) -> NumberRange { NumberRange(lower: a, lowerIncluded: true, upper: b, upperIncluded: false) }
+    package static func closedOpen(_ a: Double, _ b: Double) -> NumberRange {
+        NumberRange(lower: a, lowerIncluded: true, upper: b, upperIncluded: false)
+    }
     /// (a, b)
-    package static func open(_ a: Double, _ b: Double) -> NumberRange { NumberRange(lower: a, lowerIncluded: false, upper: b, upperIncluded: false) }
+    package static func open(_ a: Double, _ b: Double) -> NumberRange {
+        NumberRange(lower: a, lowerIncluded: false, upper: b, upperIncluded: false)
+    }
     /// (a, b]
-    package static func openClosed(_ a: Double, _ b: Double) -> NumberRange { NumberRange(lower: a, lowerIncluded: false, upper: b, upperIncluded: true) }
+    package static func openClosed(_ a: Double, _ b: Double) -> NumberRange {
+        NumberRange(lower: a, lowerIncluded: false, upper: b, upperIncluded: true)
+    }
     /// [a, ∞), finite
-    package static func atLeast(_ a: Double) -> NumberRange { NumberRange(lower: a, lowerIncluded: true, upper: .infinity, upperIncluded: false) }
+    package static func atLeast(_ a: Double) -> NumberRange {
+        NumberRange(lower: a, lowerIncluded: true, upper: .infinity, upperIncluded: false)
+    }
     /// (a, ∞), finite
-    package static func above(_ a: Double) -> NumberRange { NumberRange(lower: a, lowerIncluded: false, upper: .infinity, upperIncluded: false) }
+    package static func above(_ a: Double) -> NumberRange {
+        NumberRange(lower: a, lowerIncluded: false, upper: .infinity, upperIncluded: false)
+    }
 
     package func contains(_ x: Double) -> Bool {
         x.isFinite && (lowerIncluded ? x >= lower : x > lower) && (upperIncluded ? x <= upper : x < upper)
@@ -64,10 +76,17 @@ package enum ConfigValueType: Sendable {
         case .number(let range): range.description
         case .choice(let words): "one of " + words.joined(separator: ", ")
         case .text: "text"
-        case .integers(let count, let each): "a list of \(Self.describe(count)) " + Self.describe(each, noun: "integers")
-        case .numbers(let count, let each): "a list of \(Self.describe(count)) numbers, each " + (each.upper == .infinity ? "finite " : "") + each.bounds
-        case .texts(let count, let choices): "a list of \(Self.describe(count)) " + (choices.map { "words among " + $0.joined(separator: ", ") } ?? "non-empty words")
-        case .intervals(let names, let each): "\(names.count) [low, high] pairs (\(names.joined(separator: ", "))) with low ≤ high, each end " + each.bounds
+        case .integers(let count, let each):
+            "a list of \(Self.describe(count)) " + Self.describe(each, noun: "integers")
+        case .numbers(let count, let each):
+            "a list of \(Self.describe(count)) numbers, each " + (each.upper == .infinity ? "finite " : "")
+                + each.bounds
+        case .texts(let count, let choices):
+            "a list of \(Self.describe(count)) "
+                + (choices.map { "words among " + $0.joined(separator: ", ") } ?? "non-empty words")
+        case .intervals(let names, let each):
+            "\(names.count) [low, high] pairs (\(names.joined(separator: ", "))) with low ≤ high, each end "
+                + each.bounds
         case .section: "a section"
         }
     }
@@ -153,13 +172,20 @@ package enum ConfigValueType: Sendable {
             var pairs: [[Double]] = []
             for (index, item) in try items(names.count...names.count).enumerated() {
                 guard case .list(let ends) = item, ends.count == 2 else {
-                    throw .outOfRange(key, value: Self.value(node), expected: description + "; the \(names[index]) pair (number \(index + 1)) is \(item.summary)", source: source)
+                    throw .outOfRange(
+                        key, value: Self.value(node),
+                        expected: description + "; the \(names[index]) pair (number \(index + 1)) is \(item.summary)",
+                        source: source)
                 }
-                let low = try number(ends[0]), high = try number(ends[1])
+                let low = try number(ends[0])
+                let high = try number(ends[1])
                 guard each.contains(low), each.contains(high) else { throw outside() }
                 guard low <= high else {
-                    throw .outOfRange(key, value: Self.value(node), expected: description
-                                      + "; the \(names[index]) pair (number \(index + 1)) is reversed: [\(Self.format(low)), \(Self.format(high))]", source: source)
+                    throw .outOfRange(
+                        key, value: Self.value(node),
+                        expected: description
+                            + "; the \(names[index]) pair (number \(index + 1)) is reversed: [\(Self.format(low)), \(Self.format(high))]",
+                        source: source)
                 }
                 pairs.append([low, high])
             }
@@ -221,8 +247,10 @@ package struct ConfigKey<Value: Sendable>: ConfigKeyDescription {
     let condition: (@Sendable (ConfigValue) -> String?)?
     let convert: @Sendable (ConfigValue) -> Value
 
-    init(_ path: String, _ type: ConfigValueType, _ meaning: String, nullable: Bool = false,
-         condition: (@Sendable (ConfigValue) -> String?)? = nil, convert: @escaping @Sendable (ConfigValue) -> Value) {
+    init(
+        _ path: String, _ type: ConfigValueType, _ meaning: String, nullable: Bool = false,
+        condition: (@Sendable (ConfigValue) -> String?)? = nil, convert: @escaping @Sendable (ConfigValue) -> Value
+    ) {
         self.path = path
         self.type = type
         self.meaning = meaning
@@ -261,16 +289,23 @@ package struct ConfigKey<Value: Sendable>: ConfigKeyDescription {
 // MARK: - Making keys
 
 /// A condition on a Swift value as a condition on the ``ConfigValue`` it is read from.
-private func lift<T>(_ condition: (@Sendable (T) -> String?)?,
-                     _ extract: @escaping @Sendable (ConfigValue) -> T?) -> (@Sendable (ConfigValue) -> String?)? {
+private func lift<T>(
+    _ condition: (@Sendable (T) -> String?)?,
+    _ extract: @escaping @Sendable (ConfigValue) -> T?
+) -> (@Sendable (ConfigValue) -> String?)? {
     guard let condition else { return nil }
     return { value in extract(value).flatMap(condition) }
 }
 
 extension ConfigKey where Value == Int {
-    static func integer(_ path: String, _ range: ClosedRange<Int>, _ meaning: String,
-                        condition: (@Sendable (Int) -> String?)? = nil) -> Self {
-        Self(path, .integer(range), meaning, condition: lift(condition) { if case .integer(let v) = $0 { v } else { nil } }) {
+    static func integer(
+        _ path: String, _ range: ClosedRange<Int>, _ meaning: String,
+        condition: (@Sendable (Int) -> String?)? = nil
+    ) -> Self {
+        Self(
+            path, .integer(range), meaning,
+            condition: lift(condition) { if case .integer(let v) = $0 { v } else { nil } }
+        ) {
             if case .integer(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
         }
     }
@@ -285,13 +320,17 @@ extension ConfigKey where Value == Int? {
 extension ConfigKey where Value == UInt64 {
     /// A seed: any non-negative integer (read as UInt64, which is how generators take it).
     static func seed(_ path: String, _ meaning: String) -> Self {
-        Self(path, .integer(0...Int.max), meaning) { if case .integer(let v) = $0 { UInt64(v) } else { preconditionFailure("\(path) read as \($0)") } }
+        Self(path, .integer(0...Int.max), meaning) {
+            if case .integer(let v) = $0 { UInt64(v) } else { preconditionFailure("\(path) read as \($0)") }
+        }
     }
 }
 
 extension ConfigKey where Value == Double {
     static func number(_ path: String, _ range: NumberRange, _ meaning: String) -> Self {
-        Self(path, .number(range), meaning) { if case .number(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") } }
+        Self(path, .number(range), meaning) {
+            if case .number(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
+        }
     }
 }
 
@@ -313,42 +352,62 @@ extension ConfigKey where Value: RawRepresentable & CaseIterable & Sendable, Val
     /// One of the raw values of `Value`'s cases.
     static func choice(_ path: String, _ meaning: String) -> Self {
         Self(path, .choice(Value.allCases.map(\.rawValue)), meaning) {
-            if case .text(let v) = $0, let value = Value(rawValue: v) { value } else { preconditionFailure("\(path) read as \($0)") }
+            if case .text(let v) = $0, let value = Value(rawValue: v) {
+                value
+            } else {
+                preconditionFailure("\(path) read as \($0)")
+            }
         }
     }
 }
 
 extension ConfigKey where Value == [Int] {
-    static func integers(_ path: String, count: ClosedRange<Int>, each: ClosedRange<Int>, _ meaning: String,
-                         condition: (@Sendable ([Int]) -> String?)? = nil) -> Self {
-        Self(path, .integers(count: count, each: each), meaning,
-             condition: lift(condition) { if case .integers(let v) = $0 { v } else { nil } }) {
+    static func integers(
+        _ path: String, count: ClosedRange<Int>, each: ClosedRange<Int>, _ meaning: String,
+        condition: (@Sendable ([Int]) -> String?)? = nil
+    ) -> Self {
+        Self(
+            path, .integers(count: count, each: each), meaning,
+            condition: lift(condition) { if case .integers(let v) = $0 { v } else { nil } }
+        ) {
             if case .integers(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
         }
     }
 }
 
 extension ConfigKey where Value == [Int]? {
-    static func optionalIntegers(_ path: String, count: ClosedRange<Int>, each: ClosedRange<Int>, _ meaning: String) -> Self {
-        Self(path, .integers(count: count, each: each), meaning, nullable: true) { if case .integers(let v) = $0 { v } else { nil } }
+    static func optionalIntegers(_ path: String, count: ClosedRange<Int>, each: ClosedRange<Int>, _ meaning: String)
+        -> Self
+    {
+        Self(path, .integers(count: count, each: each), meaning, nullable: true) {
+            if case .integers(let v) = $0 { v } else { nil }
+        }
     }
 }
 
 extension ConfigKey where Value == [Double] {
-    static func numbers(_ path: String, count: ClosedRange<Int>, each: NumberRange, _ meaning: String,
-                        condition: (@Sendable ([Double]) -> String?)? = nil) -> Self {
-        Self(path, .numbers(count: count, each: each), meaning,
-             condition: lift(condition) { if case .numbers(let v) = $0 { v } else { nil } }) {
+    static func numbers(
+        _ path: String, count: ClosedRange<Int>, each: NumberRange, _ meaning: String,
+        condition: (@Sendable ([Double]) -> String?)? = nil
+    ) -> Self {
+        Self(
+            path, .numbers(count: count, each: each), meaning,
+            condition: lift(condition) { if case .numbers(let v) = $0 { v } else { nil } }
+        ) {
             if case .numbers(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
         }
     }
 }
 
 extension ConfigKey where Value == [Double]? {
-    static func optionalNumbers(_ path: String, count: ClosedRange<Int>, each: NumberRange, _ meaning: String,
-                                condition: (@Sendable ([Double]) -> String?)? = nil) -> Self {
-        Self(path, .numbers(count: count, each: each), meaning, nullable: true,
-             condition: lift(condition) { if case .numbers(let v) = $0 { v } else { nil } }) {
+    static func optionalNumbers(
+        _ path: String, count: ClosedRange<Int>, each: NumberRange, _ meaning: String,
+        condition: (@Sendable ([Double]) -> String?)? = nil
+    ) -> Self {
+        Self(
+            path, .numbers(count: count, each: each), meaning, nullable: true,
+            condition: lift(condition) { if case .numbers(let v) = $0 { v } else { nil } }
+        ) {
             if case .numbers(let v) = $0 { v } else { nil }
         }
     }
@@ -356,7 +415,9 @@ extension ConfigKey where Value == [Double]? {
 
 extension ConfigKey where Value == [String] {
     static func texts(_ path: String, count: ClosedRange<Int>, _ meaning: String) -> Self {
-        Self(path, .texts(count: count, choices: nil), meaning) { if case .texts(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") } }
+        Self(path, .texts(count: count, choices: nil), meaning) {
+            if case .texts(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
+        }
     }
 }
 
@@ -365,14 +426,20 @@ extension ConfigKey {
     static func choices<Element>(_ path: String, count: ClosedRange<Int>, _ meaning: String) -> Self
     where Value == [Element], Element: RawRepresentable & CaseIterable & Sendable, Element.RawValue == String {
         Self(path, .texts(count: count, choices: Element.allCases.map(\.rawValue)), meaning) {
-            if case .texts(let v) = $0 { v.compactMap(Element.init(rawValue:)) } else { preconditionFailure("\(path) read as \($0)") }
+            if case .texts(let v) = $0 {
+                v.compactMap(Element.init(rawValue:))
+            } else {
+                preconditionFailure("\(path) read as \($0)")
+            }
         }
     }
 }
 
 extension ConfigKey where Value == [[Double]] {
     static func intervals(_ path: String, names: [String], each: NumberRange, _ meaning: String) -> Self {
-        Self(path, .intervals(names: names, each: each), meaning) { if case .intervals(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") } }
+        Self(path, .intervals(names: names, each: each), meaning) {
+            if case .intervals(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
+        }
     }
 }
 
@@ -394,7 +461,9 @@ extension Config {
 
     /// The value of a key that configurations written before it existed may lack: `fallback`
     /// when it is absent, otherwise as ``value(_:)``.
-    package func value<Value>(_ key: KeyPath<ConfigSchema, ConfigKey<Value>>, ifAbsent fallback: Value) throws(ConfigError) -> Value {
+    package func value<Value>(_ key: KeyPath<ConfigSchema, ConfigKey<Value>>, ifAbsent fallback: Value)
+        throws(ConfigError) -> Value
+    {
         node(ConfigSchema.shared[keyPath: key].path) == nil ? fallback : try value(key)
     }
 }

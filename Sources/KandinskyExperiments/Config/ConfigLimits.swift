@@ -26,7 +26,10 @@ public enum ConfigLimits {
     ///
     /// - Complexity: O(n) in the length of `text`.
     static func nestingDepth(of text: String, limit: Int = maximumDepth) -> Int {
-        let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t"), newline = UInt8(ascii: "\n"), carriageReturn = UInt8(ascii: "\r")
+        let space = UInt8(ascii: " ")
+        let tab = UInt8(ascii: "\t")
+        let newline = UInt8(ascii: "\n")
+        let carriageReturn = UInt8(ascii: "\r")
         var deepest = 0
         var flow = 0
         var indents: [Int] = []
@@ -42,8 +45,12 @@ public enum ConfigLimits {
         var word: [UInt8] = []  // the current run of non-space bytes, for block-scalar headers
         var blockScalarParent: Int?  // indentation of the line that opened a block scalar
         func isBlockScalarHeader(_ word: [UInt8]) -> Bool {
-            guard let first = word.first, first == UInt8(ascii: "|") || first == UInt8(ascii: ">"), word.count <= 4 else { return false }
-            return word.dropFirst().allSatisfy { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) }
+            guard let first = word.first, first == UInt8(ascii: "|") || first == UInt8(ascii: ">"), word.count <= 4
+            else { return false }
+            return word.dropFirst().allSatisfy {
+                $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+")
+                    || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
+            }
         }
         for byte in text.utf8 {
             defer { previous = byte }
@@ -62,7 +69,13 @@ public enum ConfigLimits {
             if skippingLine { continue }
             if let open = quote {
                 if open == UInt8(ascii: "\"") {
-                    if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == open { quote = nil }
+                    if escaped {
+                        escaped = false
+                    } else if byte == UInt8(ascii: "\\") {
+                        escaped = true
+                    } else if byte == open {
+                        quote = nil
+                    }
                 } else if byte == open {
                     quote = nil  // a doubled '' reopens on the next byte, since a quote is again significant
                 }
@@ -70,11 +83,17 @@ public enum ConfigLimits {
                 continue
             }
             if atLineStart {
-                if byte == space { column += 1; continue }
+                if byte == space {
+                    column += 1
+                    continue
+                }
                 atLineStart = false
                 lineIndent = column
                 if let parent = blockScalarParent {
-                    if column > parent { skippingLine = true; continue }
+                    if column > parent {
+                        skippingLine = true
+                        continue
+                    }
                     blockScalarParent = nil
                 }
                 if flow == 0 && byte != UInt8(ascii: "#") {
@@ -83,9 +102,12 @@ public enum ConfigLimits {
                 }
             }
             let isSpace = byte == space || byte == tab
-            let previousIsSpace = previous == space || previous == tab || previous == newline || previous == carriageReturn
+            let previousIsSpace =
+                previous == space || previous == tab || previous == newline || previous == carriageReturn
             if isSpace {
-                if previous == UInt8(ascii: "-") || previous == UInt8(ascii: "?") || previous == UInt8(ascii: ":") { lineIndicators += 1 }
+                if previous == UInt8(ascii: "-") || previous == UInt8(ascii: "?") || previous == UInt8(ascii: ":") {
+                    lineIndicators += 1
+                }
                 word = []
                 continue
             }
@@ -95,8 +117,11 @@ public enum ConfigLimits {
                 skippingLine = true
                 continue
             case UInt8(ascii: "'"), UInt8(ascii: "\""):
-                if [newline, UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","), UInt8(ascii: ":"), UInt8(ascii: "-"),
-                    UInt8(ascii: "?")].contains(lastSignificant) {
+                if [
+                    newline, UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","), UInt8(ascii: ":"),
+                    UInt8(ascii: "-"),
+                    UInt8(ascii: "?"),
+                ].contains(lastSignificant) {
                     quote = byte
                 }
             case UInt8(ascii: "["), UInt8(ascii: "{"):
@@ -107,7 +132,10 @@ public enum ConfigLimits {
                 break
             }
             // A flow indicator ends a word: `[&a "x"]` has the anchor right after the bracket.
-            if flow > 0, [UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","), UInt8(ascii: "]"), UInt8(ascii: "}")].contains(byte) {
+            if flow > 0,
+                [UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","), UInt8(ascii: "]"), UInt8(ascii: "}")]
+                    .contains(byte)
+            {
                 word = []
                 lastSignificant = byte
                 deepest = max(deepest, indents.count + lineIndicators + flow)

@@ -114,7 +114,11 @@ public enum ConfigNode: Sendable, Equatable {
             var entries: [(key: String, value: ConfigNode)] = []
             for pair in mapping {
                 try budget.spend()
-                entries.append((key: pair.key.string ?? "\(pair.key)", value: try ConfigNode(yaml: pair.value, budget: &budget, level: level + 1)))
+                entries.append(
+                    (
+                        key: pair.key.string ?? "\(pair.key)",
+                        value: try ConfigNode(yaml: pair.value, budget: &budget, level: level + 1)
+                    ))
             }
             self = .map(entries)
         }
@@ -133,8 +137,9 @@ public enum ConfigNode: Sendable, Equatable {
         do {
             node = try Yams.compose(yaml: text)
         } catch {
-            throw ConfigError.malformedFile(file, "\(error)".split(separator: "\n").first.map(String.init) ?? "invalid YAML",
-                                            underlying: error)
+            throw ConfigError.malformedFile(
+                file, "\(error)".split(separator: "\n").first.map(String.init) ?? "invalid YAML",
+                underlying: error)
         }
         guard let node else { return .map([]) }
         var budget = NodeBudget(source: file)
@@ -185,7 +190,9 @@ public enum ConfigNode: Sendable, Equatable {
             return "null"
         case .scalar(let text, let quoted):
             if quoted || Self.needsQuotes(text) {
-                return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+                return "\""
+                    + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    + "\""
             }
             return text
         }
@@ -193,7 +200,8 @@ public enum ConfigNode: Sendable, Equatable {
 
     private static func needsQuotes(_ text: String) -> Bool {
         text.isEmpty || text.contains(": ") || text.contains("#") || text.hasPrefix("{") || text.hasPrefix("[")
-            || text.hasPrefix("*") || text.hasPrefix("&") || text.hasPrefix("!") || text.hasPrefix("-") && Double(text) == nil
+            || text.hasPrefix("*") || text.hasPrefix("&") || text.hasPrefix("!")
+            || text.hasPrefix("-") && Double(text) == nil
             || text.hasPrefix("$")
     }
 }

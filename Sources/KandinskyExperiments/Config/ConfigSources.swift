@@ -43,11 +43,16 @@ package struct ConfigSources: Sendable, Equatable {
                 let prefix = components[..<length].joined(separator: ".")
                 if let target = references[prefix] {
                     via = via ?? "'${\(target)}'" + (origins[prefix].map { " in \($0)" } ?? "")
-                    components = target.split(separator: ".", omittingEmptySubsequences: false).map(String.init) + components[length...]
+                    components =
+                        target.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+                        + components[length...]
                     followed = true
                     break
                 }
-                if let origin = origins[prefix] { found = origin; break }
+                if let origin = origins[prefix] {
+                    found = origin
+                    break
+                }
             }
             if !followed {
                 guard let found else { return nil }

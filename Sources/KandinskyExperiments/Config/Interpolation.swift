@@ -26,7 +26,9 @@ struct Interpolation {
         try resolve(root, path: [], depth: 0, level: 0)
     }
 
-    private mutating func resolve(_ node: ConfigNode, path: [String], depth: Int, level: Int) throws(ConfigError) -> ConfigNode {
+    private mutating func resolve(_ node: ConfigNode, path: [String], depth: Int, level: Int) throws(ConfigError)
+        -> ConfigNode
+    {
         guard depth < 32 else {
             throw .badInterpolation(key: path.joined(separator: "."), "is part of an interpolation cycle")
         }
@@ -54,7 +56,9 @@ struct Interpolation {
         }
     }
 
-    private mutating func interpolate(_ text: String, quoted: Bool, key: String, depth: Int, level: Int) throws(ConfigError) -> ConfigNode {
+    private mutating func interpolate(_ text: String, quoted: Bool, key: String, depth: Int, level: Int)
+        throws(ConfigError) -> ConfigNode
+    {
         var output = ""
         var rest = Substring(text)
         var pieces = 0
@@ -62,7 +66,8 @@ struct Interpolation {
         while let start = rest.range(of: "${") {
             output += rest[..<start.lowerBound]
             guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
-                throw .badInterpolation(key: key, "has an unterminated interpolation in '\(ConfigLimits.abbreviated(text))'")
+                throw .badInterpolation(
+                    key: key, "has an unterminated interpolation in '\(ConfigLimits.abbreviated(text))'")
             }
             let expression = String(rest[start.upperBound..<end])
             let value = try evaluate(expression, key: key, depth: depth, level: level)
@@ -82,14 +87,17 @@ struct Interpolation {
         return .scalar(output, quoted: true)
     }
 
-    private mutating func evaluate(_ expression: String, key: String, depth: Int, level: Int) throws(ConfigError) -> ConfigNode {
+    private mutating func evaluate(_ expression: String, key: String, depth: Int, level: Int) throws(ConfigError)
+        -> ConfigNode
+    {
         if expression.hasPrefix("oc.env:") {
             let arguments = expression.dropFirst("oc.env:".count).split(separator: ",", maxSplits: 1)
             let variable = arguments.first.map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
             if let value = environment[variable] { return .scalar(value, quoted: true) }
             if arguments.count == 2 {
                 let fallback = arguments[1].trimmingCharacters(in: .whitespaces)
-                return fallback == "null" ? .null : .scalar(fallback.trimmingCharacters(in: CharacterSet(charactersIn: "'\"")), quoted: true)
+                return fallback == "null"
+                    ? .null : .scalar(fallback.trimmingCharacters(in: CharacterSet(charactersIn: "'\"")), quoted: true)
             }
             throw .unsetEnvironment(variable, key: key)
         }
@@ -97,7 +105,9 @@ struct Interpolation {
         guard let target = root.node(at: path[...]) else { throw .badInterpolation(expression, key: key) }
         if target.isMissingMarker { throw .missingValue(expression) }
         let dotted = path.joined(separator: ".")
-        if resolving.contains(where: { $0 == dotted || $0.hasPrefix(dotted + ".") }) || key == dotted || key.hasPrefix(dotted + ".") {
+        if resolving.contains(where: { $0 == dotted || $0.hasPrefix(dotted + ".") }) || key == dotted
+            || key.hasPrefix(dotted + ".")
+        {
             throw .badInterpolation(key: key, "refers to '\(expression)', which contains it: an interpolation cycle")
         }
         resolving.append(key)

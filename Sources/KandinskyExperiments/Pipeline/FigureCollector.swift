@@ -71,35 +71,48 @@ final class FigureCollector {
     /// Adds the CE map, the coverage diagram, the Kandinsky mask (grouped strategies) and the
     /// prediction sets of the first `exampleImages` test images of one calibration, `draw` of
     /// the draws at `size`.
-    func add(curves: CalibratedCurves, result: CoverageEvaluation.Result, size: Int, draw: DrawLabel, testOutputs: NetworkOutputs,
-             alpha: Double, exampleImages: Int, classIndex: Int) throws {
+    func add(
+        curves: CalibratedCurves, result: CoverageEvaluation.Result, size: Int, draw: DrawLabel,
+        testOutputs: NetworkOutputs,
+        alpha: Double, exampleImages: Int, classIndex: Int
+    ) throws {
         self.classIndex = classIndex
         self.bins = result.confidences.count
         self.alpha = alpha
         let tag = "\(curves.method)-n\(size)"
         let ce = result.pixelwiseCalibrationError
         let range = Self.coverageErrorRange
-        let cePNG = HeatMap(range: Float(range.lowerBound)...Float(range.upperBound),
-                            title: "pixelwise CE, \(curves.method), \(size) images, \(draw.text)", colourBar: false).png(ce)
+        let cePNG = HeatMap(
+            range: Float(range.lowerBound)...Float(range.upperBound),
+            title: "pixelwise CE, \(curves.method), \(size) images, \(draw.text)", colourBar: false
+        ).png(ce)
         try writeFile(cePNG, "ce_map_\(tag).png")
-        var entry = Shown(method: curves.method, draw: draw, meanCE: result.meanPixelwiseCalibrationError,
-                          ceMap: PanelRow.Panel(header: [curves.method, "mean CE \(format3(result.meanPixelwiseCalibrationError))"],
-                                                file: "ce_map_\(tag).png", png: cePNG, width: ce.shape[1], height: ce.shape[0]))
+        var entry = Shown(
+            method: curves.method, draw: draw, meanCE: result.meanPixelwiseCalibrationError,
+            ceMap: PanelRow.Panel(
+                header: [curves.method, "mean CE \(format3(result.meanPixelwiseCalibrationError))"],
+                file: "ce_map_\(tag).png", png: cePNG, width: ce.shape[1], height: ce.shape[0]))
 
         // The evaluated class's groups when it is grouped, else the first grouped class's.
-        let grouped = classIndex < curves.classCount && curves.groups.groupCounts[classIndex] > 1
+        let grouped =
+            classIndex < curves.classCount && curves.groups.groupCounts[classIndex] > 1
             ? classIndex : curves.groups.groupCounts.firstIndex { $0 > 1 }
         if let c = grouped, let labels = curves.groups.labels[c] {
             let count = curves.groups.groupCounts[c]
-            let png = HeatMap(range: 0...Float(count - 1), title: "Kandinsky groups, \(curves.method), class \(c)", colourBar: false)
-                .png(labels.map { Float($0) })
+            let png = HeatMap(
+                range: 0...Float(count - 1), title: "Kandinsky groups, \(curves.method), class \(c)", colourBar: false
+            )
+            .png(labels.map { Float($0) })
             try writeFile(png, "mask_\(tag).png")
             let theta = curves.groups.findings["theta"]
-            entry.mask = Mask(panel: PanelRow.Panel(header: [curves.method, "class \(c), \(count) groups"], file: "mask_\(tag).png",
-                                                    png: png, width: labels.shape[1], height: labels.shape[0]),
-                              legend: Self.groupLegend(method: curves.method, groupCount: count, parameters: curves.parameters,
-                                                       theta: theta.flatMap { Self.thetaValues($0, classIndex: c) }),
-                              classIndex: c, groupCount: count, theta: theta)
+            entry.mask = Mask(
+                panel: PanelRow.Panel(
+                    header: [curves.method, "class \(c), \(count) groups"], file: "mask_\(tag).png",
+                    png: png, width: labels.shape[1], height: labels.shape[0]),
+                legend: Self.groupLegend(
+                    method: curves.method, groupCount: count, parameters: curves.parameters,
+                    theta: theta.flatMap { Self.thetaValues($0, classIndex: c) }),
+                classIndex: c, groupCount: count, theta: theta)
         }
 
         let count = min(exampleImages, testOutputs.count)
@@ -112,30 +125,45 @@ final class FigureCollector {
             let (h, w) = (outputs.probabilities.shape[2], outputs.probabilities.shape[3])
             let stripHeight = count * h + (count - 1) * Self.bandGap
             if examples == nil {
-                let target = Self.strip(outputs, classIndex: classIndex) { target, _, _ in target ? RGB(255, 255, 255) : RGB(0, 0, 0) }
+                let target = Self.strip(outputs, classIndex: classIndex) { target, _, _ in
+                    target ? RGB(255, 255, 255) : RGB(0, 0, 0)
+                }
                 let probability = Self.strip(outputs, classIndex: classIndex) { _, p, _ in ColourScale.grey.colour(p) }
                 try writeFile(target, "sets_target.png")
                 try writeFile(probability, "sets_probability.png")
-                examples = Examples(target: PanelRow.Panel(header: ["target mask", "white: class \(classIndex)"], file: "sets_target.png",
-                                                           png: target, width: w, height: stripHeight),
-                                    probability: PanelRow.Panel(header: ["probability", "of class \(classIndex)"], file: "sets_probability.png",
-                                                                png: probability, width: w, height: stripHeight),
-                                    count: count)
+                examples = Examples(
+                    target: PanelRow.Panel(
+                        header: ["target mask", "white: class \(classIndex)"], file: "sets_target.png",
+                        png: target, width: w, height: stripHeight),
+                    probability: PanelRow.Panel(
+                        header: ["probability", "of class \(classIndex)"], file: "sets_probability.png",
+                        png: probability, width: w, height: stripHeight),
+                    count: count)
             }
             let png = Self.predictionSetStrip(outputs, sets: sets, classIndex: classIndex)
             try writeFile(png, "sets_\(tag).png")
-            entry.sets = PanelRow.Panel(header: [curves.method, "set of class \(classIndex)"], file: "sets_\(tag).png",
-                                        png: png, width: w, height: stripHeight)
+            entry.sets = PanelRow.Panel(
+                header: [curves.method, "set of class \(classIndex)"], file: "sets_\(tag).png",
+                png: png, width: w, height: stripHeight)
         }
 
         var row = shown[size] ?? []
-        if let existing = row.firstIndex(where: { $0.method == entry.method }) { row[existing] = entry } else { row.append(entry) }
+        if let existing = row.firstIndex(where: { $0.method == entry.method }) {
+            row[existing] = entry
+        } else {
+            row.append(entry)
+        }
         shown[size] = row
         try place(coverageErrorRow(size: size, row), key: "ce-\(size)")
-        insert(ReportFigure(section: Self.coverageSection,
-                            title: "\(curves.method), \(size) calibration images, \(draw.text): coverage of class \(classIndex) on the test set, all pixels pooled, against the nominal confidence",
-                            content: .svg(SVGPlots.coverageDiagram(coverages: result.marginalCoverages,
-                                                                   title: "Class \(classIndex), \(curves.method), n = \(size), all pixels"))))
+        insert(
+            ReportFigure(
+                section: Self.coverageSection,
+                title:
+                    "\(curves.method), \(size) calibration images, \(draw.text): coverage of class \(classIndex) on the test set, all pixels pooled, against the nominal confidence",
+                content: .svg(
+                    SVGPlots.coverageDiagram(
+                        coverages: result.marginalCoverages,
+                        title: "Class \(classIndex), \(curves.method), n = \(size), all pixels"))))
         if row.contains(where: { $0.mask != nil }) { try place(maskRow(size: size, row), key: "mask-\(size)") }
         if row.contains(where: { $0.sets != nil }) { try place(setsRow(size: size, row), key: "sets-\(size)") }
     }
@@ -158,11 +186,16 @@ final class FigureCollector {
     private func coverageErrorRow(size: Int, _ row: [Shown]) -> Row {
         let k = SVGPlots.subscriptDigits(bins)
         let range = Self.coverageErrorRange
-        let bar = ColourBar(range: range, scale: .viridis, title: ["pixelwise coverage", "error CE\(k)"], clampedAbove: true, missing: missingCE)
-        let panels = PanelRow(items: row.map { .panel($0.ceMap) } + [.keys(.init(file: "key_ce_map.svg", keys: [.bar(bar)]))])
+        let bar = ColourBar(
+            range: range, scale: .viridis, title: ["pixelwise coverage", "error CE\(k)"], clampedAbove: true,
+            missing: missingCE)
+        let panels = PanelRow(
+            items: row.map { .panel($0.ceMap) } + [.keys(.init(file: "key_ce_map.svg", keys: [.bar(bar)]))])
         let means = row.map { "\($0.method) \(format3($0.meanCE))" }.joined(separator: ", ")
-        let low = LineChart.label(range.lowerBound, step: 0.01), high = LineChart.label(range.upperBound, step: 0.01)
-        let caption = "\(size) calibration images, \(Self.drawText(row)): pixelwise coverage error CE\(k) of class \(classIndex) on the test set, per pixel (lower is better). Mean CE: \(means). One colour range, \(low) to \(high), for every map of this section; CE above \(high) is drawn at the top colour (yellow). Grey pixels have no CE: the test set has no target pixel of class \(classIndex) there."
+        let low = LineChart.label(range.lowerBound, step: 0.01)
+        let high = LineChart.label(range.upperBound, step: 0.01)
+        let caption =
+            "\(size) calibration images, \(Self.drawText(row)): pixelwise coverage error CE\(k) of class \(classIndex) on the test set, per pixel (lower is better). Mean CE: \(means). One colour range, \(low) to \(high), for every map of this section; CE above \(high) is drawn at the top colour (yellow). Grey pixels have no CE: the test set has no target pixel of class \(classIndex) there."
         return Row(section: Self.ceSection, caption: caption, panels: panels)
     }
 
@@ -178,9 +211,11 @@ final class FigureCollector {
             if let theta = mask.theta { text += "; " + (Self.thetaCaption(theta) ?? "θ = \(theta)") }
             return text + "."
         }
-        var caption = "\(size) calibration images, \(Self.drawText(row)): the groups of pixels that share one threshold. \(parts.joined(separator: " ")) Colours name groups, not values: each map's legend says which."
+        var caption =
+            "\(size) calibration images, \(Self.drawText(row)): the groups of pixels that share one threshold. \(parts.joined(separator: " ")) Colours name groups, not values: each map's legend says which."
         if masks.contains(where: { $0.1.theta != nil }) {
-            caption += " θ = (cx, cy, r1, r2, r3) in pixels: the centre measured from the image centre, y upwards, and the radii of the disc and the two rings."
+            caption +=
+                " θ = (cx, cy, r1, r2, r3) in pixels: the centre measured from the image centre, y upwards, and the radii of the disc and the two rings."
         }
         return Row(section: Self.maskSection, caption: caption, panels: PanelRow(items: items))
     }
@@ -188,17 +223,24 @@ final class FigureCollector {
     private func setsRow(size: Int, _ row: [Shown]) -> Row? {
         guard let examples else { return nil }
         let c = classIndex
-        let probabilityBar = ColourBar(range: 0...1, scale: .grey, title: ["probability", "of class \(c)"], length: 140)
-        let legend = SwatchLegend(title: ["prediction set", "of class \(c), α = \(LineChart.label(alpha))"],
-                                  entries: Self.setLegend.map { ($0.colour, $0.label) })
-        let items: [PanelRow.Item] = [.panel(examples.target), .panel(examples.probability),
-                                      .keys(.init(file: "key_probability.svg", keys: [.bar(probabilityBar)]))]
+        let probabilityBar = ColourBar(
+            range: 0...1, scale: .grey, title: ["probability", "of class \(c)"], length: 140)
+        let legend = SwatchLegend(
+            title: ["prediction set", "of class \(c), α = \(LineChart.label(alpha))"],
+            entries: Self.setLegend.map { ($0.colour, $0.label) })
+        let items: [PanelRow.Item] =
+            [
+                .panel(examples.target), .panel(examples.probability),
+                .keys(.init(file: "key_probability.svg", keys: [.bar(probabilityBar)])),
+            ]
             + row.compactMap { $0.sets.map { .panel($0) } }
             + [.keys(.init(file: "key_sets.svg", keys: [.swatches(legend)]))]
-        let panels = PanelRow(items: items, bands: examples.count, bandGap: Self.bandGap,
-                              bandLabels: (1...examples.count).map { "test image \($0)" })
+        let panels = PanelRow(
+            items: items, bands: examples.count, bandGap: Self.bandGap,
+            bandLabels: (1...examples.count).map { "test image \($0)" })
         let colours = Self.setLegend.map { "\($0.name): \($0.label)" }.joined(separator: "; ")
-        let caption = "\(size) calibration images, \(Self.drawText(row)): the first \(examples.count) test image\(examples.count == 1 ? "" : "s") (one per row). Columns: the target mask of class \(c) (white where the pixel is class \(c)), the network's probability of class \(c) (black 0 to white 1), then each strategy's prediction set of class \(c) at α = \(LineChart.label(alpha)) (confidence \(LineChart.label(1 - alpha))): \(colours)."
+        let caption =
+            "\(size) calibration images, \(Self.drawText(row)): the first \(examples.count) test image\(examples.count == 1 ? "" : "s") (one per row). Columns: the target mask of class \(c) (white where the pixel is class \(c)), the network's probability of class \(c) (black 0 to white 1), then each strategy's prediction set of class \(c) at α = \(LineChart.label(alpha)) (confidence \(LineChart.label(1 - alpha))): \(colours)."
         return Row(section: Self.setsSection + " (α = \(LineChart.label(alpha)))", caption: caption, panels: panels)
     }
 
@@ -213,9 +255,12 @@ final class FigureCollector {
     private func place(_ row: Row?, key: String) throws {
         guard let row else { return }
         for (file, svg) in row.panels.keyDocuments { try writeFile(Data(svg.utf8), file) }
-        let figure = ReportFigure(section: row.section, title: row.caption,
-                                  content: .panels(svg: row.panels.svg(id: key), markdown: row.panels.markdown(caption: row.caption)))
-        if let old = placed[key], let index = figures.firstIndex(where: { $0.section == old.section && $0.title == old.title }) {
+        let figure = ReportFigure(
+            section: row.section, title: row.caption,
+            content: .panels(svg: row.panels.svg(id: key), markdown: row.panels.markdown(caption: row.caption)))
+        if let old = placed[key],
+            let index = figures.firstIndex(where: { $0.section == old.section && $0.title == old.title })
+        {
             figures[index] = figure
         } else {
             insert(figure)
@@ -223,8 +268,9 @@ final class FigureCollector {
         placed[key] = (row.section, row.caption)
     }
 
-    static let ceSection = "Coverage-error maps", coverageSection = "Coverage diagrams", maskSection = "Kandinsky masks",
-               setsSection = "Example prediction sets"
+    static let ceSection = "Coverage-error maps", coverageSection = "Coverage diagrams",
+        maskSection = "Kandinsky masks",
+        setsSection = "Example prediction sets"
 
     /// Sections in report order (the sets' section names its α after this prefix).
     private static let sectionOrder = [ceSection, coverageSection, maskSection, setsSection]
@@ -232,7 +278,9 @@ final class FigureCollector {
     /// Adds `figure` after the last figure of its section or of any section before it, so the
     /// sections keep ``sectionOrder`` whichever strategy first draws one (`pixel` has no mask).
     private func insert(_ figure: ReportFigure) {
-        func rank(_ section: String) -> Int { Self.sectionOrder.firstIndex { section.hasPrefix($0) } ?? Self.sectionOrder.count }
+        func rank(_ section: String) -> Int {
+            Self.sectionOrder.firstIndex { section.hasPrefix($0) } ?? Self.sectionOrder.count
+        }
         let mine = rank(figure.section)
         let index = figures.lastIndex { rank($0.section) <= mine }.map { $0 + 1 } ?? 0
         figures.insert(figure, at: index)
@@ -257,7 +305,9 @@ final class FigureCollector {
     /// count of values is listed to 0.1 without names.
     static func thetaText(_ values: [Double]) -> String {
         let names = ["cx", "cy", "r1", "r2", "r3"]
-        let parts = values.enumerated().map { i, v in values.count == names.count ? "\(names[i]) \(tenths(v))" : tenths(v) }
+        let parts = values.enumerated().map { i, v in
+            values.count == names.count ? "\(names[i]) \(tenths(v))" : tenths(v)
+        }
         return "θ = (" + parts.joined(separator: ", ") + ")"
     }
 
@@ -311,7 +361,8 @@ final class FigureCollector {
         default:
             break
         }
-        return SwatchLegend(title: title, entries: labels.enumerated().map { (groupColour($0.offset, of: groupCount), $0.element) })
+        return SwatchLegend(
+            title: title, entries: labels.enumerated().map { (groupColour($0.offset, of: groupCount), $0.element) })
     }
 
     // MARK: - Prediction-set strips
@@ -333,7 +384,8 @@ final class FigureCollector {
     /// - Complexity: O(N · H · W), reading the class's planes of the contiguous [N, C, H, W] arrays.
     static func strip(_ outputs: NetworkOutputs, classIndex c: Int, colour: (Bool, Double, Int) -> RGB) -> Data {
         let (n, classes) = (outputs.count, outputs.probabilities.shape[1])
-        let (h, w) = (outputs.probabilities.shape[2], outputs.probabilities.shape[3]), plane = h * w
+        let (h, w) = (outputs.probabilities.shape[2], outputs.probabilities.shape[3])
+        let plane = h * w
         let bands = outputs.targets.withUnsafeBufferPointer { targets in
             outputs.probabilities.withUnsafeBufferPointer { probabilities in
                 (0..<n).map { i in
@@ -342,7 +394,9 @@ final class FigureCollector {
                     for j in 0..<plane {
                         let p = Double(Float(probabilities[base + j]))
                         let pixel = colour(targets[base + j] == 1, p, i * plane + j)
-                        rgb[3 * j] = pixel.red; rgb[3 * j + 1] = pixel.green; rgb[3 * j + 2] = pixel.blue
+                        rgb[3 * j] = pixel.red
+                        rgb[3 * j + 1] = pixel.green
+                        rgb[3 * j + 2] = pixel.blue
                     }
                     return RGBImage(width: w, height: h, pixels: rgb)
                 }
@@ -356,7 +410,8 @@ final class FigureCollector {
     /// set (covered), blue where it is in the set only, red where it is the target but not in the
     /// set (missed), black where it is neither (``setLegend``). `sets` is [N, C, H, W].
     static func predictionSetStrip(_ outputs: NetworkOutputs, sets: ShapedArray<UInt8>, classIndex c: Int) -> Data {
-        let plane = outputs.probabilities.shape[2] * outputs.probabilities.shape[3], classes = sets.shape[1]
+        let plane = outputs.probabilities.shape[2] * outputs.probabilities.shape[3]
+        let classes = sets.shape[1]
         return sets.withUnsafeBufferPointer { sets in
             strip(outputs, classIndex: c) { target, _, index in
                 let i = index / plane

@@ -26,12 +26,15 @@ extension Pipeline {
         /// `onDraw(draw, drawSeed, curves, result)` sees every draw's calibration, for figures.
         /// Stage times go to `clock`: `calibrate <strategy>` (`… (linear)` for the linear rule),
         /// `evaluate`, `audit prediction sets`.
-        func cell(_ specification: CalibrationSettings, size: Int, draws: Int, clock: inout StageClock,
-                  onDraw: (Int, UInt64, CalibratedCurves, CoverageEvaluation.Result) throws -> Void) throws -> StudySummary.Cell {
+        func cell(
+            _ specification: CalibrationSettings, size: Int, draws: Int, clock: inout StageClock,
+            onDraw: (Int, UInt64, CalibratedCurves, CoverageEvaluation.Result) throws -> Void
+        ) throws -> StudySummary.Cell {
             let strategy = specification.grouping.method.rawValue
             let linear = specification.rule == .linear
-            var cell = StudySummary.Cell(strategy: strategy, calibrationImages: size, meanPixelCE: [], marginalCE: [], seconds: [],
-                                         drawSeeds: [], sets: audit.alphas.map { StudySummary.SetAudit(alpha: $0) })
+            var cell = StudySummary.Cell(
+                strategy: strategy, calibrationImages: size, meanPixelCE: [], marginalCE: [], seconds: [],
+                drawSeeds: [], sets: audit.alphas.map { StudySummary.SetAudit(alpha: $0) })
             for draw in 0..<draws {
                 let drawSeed = Pipeline.drawSeed(size: size, draw: draw, seed: seed)
                 let indices = seededSubset(count: size, of: calibrationOutputs.count, seed: drawSeed)
@@ -39,7 +42,10 @@ extension Pipeline {
                 let curves = try CalibrationRun.calibrate(calibrationOutputs.subset(indices), settings: specification)
                 let seconds = Date().timeIntervalSince(started)
                 let result: CoverageEvaluation.Result
-                do { result = try coverage.evaluate(curves, probabilities: testOutputs.probabilities, targets: testOutputs.targets) } catch {
+                do {
+                    result = try coverage.evaluate(
+                        curves, probabilities: testOutputs.probabilities, targets: testOutputs.targets)
+                } catch {
                     throw ExperimentError(wrapping: error)
                 }
                 let evaluated = Date()
@@ -52,8 +58,10 @@ extension Pipeline {
                 cell.seconds.append(seconds)
                 cell.drawSeeds?.append(drawSeed)
                 try onDraw(draw, drawSeed, curves, result)
-                progress.advance(message: String(format: "%@%@ n=%d draw %d: CE %.4f", strategy, linear ? " (linear)" : "", size, draw + 1,
-                                                 result.meanPixelwiseCalibrationError))
+                progress.advance(
+                    message: String(
+                        format: "%@%@ n=%d draw %d: CE %.4f", strategy, linear ? " (linear)" : "", size, draw + 1,
+                        result.meanPixelwiseCalibrationError))
             }
             return cell
         }
@@ -64,7 +72,10 @@ extension Pipeline {
         /// when the class is grouped, one row per group.
         func auditSets(_ curves: CalibratedCurves, draw: Int, into cell: inout StudySummary.Cell) throws {
             let result: CoverageAudit.Result
-            do { result = try audit.evaluate(curves, probabilities: testOutputs.probabilities, targets: testOutputs.targets) } catch {
+            do {
+                result = try audit.evaluate(
+                    curves, probabilities: testOutputs.probabilities, targets: testOutputs.targets)
+            } catch {
                 throw ExperimentError(wrapping: error)
             }
             let classWide = result.rows.filter { $0.classIndex == classIndex && $0.group == nil }
@@ -85,13 +96,16 @@ extension Pipeline {
             var groups = cell.groupSets ?? []
             for row in perGroup {
                 guard let group = row.group else { continue }
-                let index = groups.firstIndex { $0.alpha == row.alpha && $0.group == group } ?? {
-                    groups.append(StudySummary.GroupAudit(alpha: row.alpha, group: group))
-                    return groups.count - 1
-                }()
+                let index =
+                    groups.firstIndex { $0.alpha == row.alpha && $0.group == group }
+                    ?? {
+                        groups.append(StudySummary.GroupAudit(alpha: row.alpha, group: group))
+                        return groups.count - 1
+                    }()
                 groups[index].pad(toDraws: draw)
-                groups[index].append(perImageCoverage: row.perImageCoverage, meanSetSize: row.meanSetSize,
-                                     pixelShare: Double(row.pixels) / pixels)
+                groups[index].append(
+                    perImageCoverage: row.perImageCoverage, meanSetSize: row.meanSetSize,
+                    pixelShare: Double(row.pixels) / pixels)
             }
             for index in groups.indices { groups[index].pad(toDraws: draw + 1) }
             cell.groupSets = groups

@@ -24,7 +24,8 @@ enum FigureText {
     /// A `<text>` element; `bold` for titles.
     static func text(_ text: String, x: Double, y: Double, anchor: String = "start", bold: Bool = false) -> String {
         let weight = bold ? " font-weight=\"bold\"" : ""
-        return "<text x=\"\(SVG.coordinate(x))\" y=\"\(SVG.coordinate(y))\" text-anchor=\"\(anchor)\"\(weight)>\(SVG.escape(text))</text>\n"
+        return
+            "<text x=\"\(SVG.coordinate(x))\" y=\"\(SVG.coordinate(y))\" text-anchor=\"\(anchor)\"\(weight)>\(SVG.escape(text))</text>\n"
     }
 }
 
@@ -94,15 +95,18 @@ struct ColourBar: Sendable {
             out += "<stop offset=\"\(t)\" stop-color=\"\(scale.colour(t).hex)\"/>"
         }
         out += "</linearGradient></defs>\n"
-        out += "<rect x=\"\(c(x))\" y=\"\(c(top))\" width=\"\(c(Self.barWidth))\" height=\"\(c(length))\" fill=\"url(#\(id))\" stroke=\"#333\" stroke-width=\"0.5\"/>\n"
+        out +=
+            "<rect x=\"\(c(x))\" y=\"\(c(top))\" width=\"\(c(Self.barWidth))\" height=\"\(c(length))\" fill=\"url(#\(id))\" stroke=\"#333\" stroke-width=\"0.5\"/>\n"
         for tick in ticks {
             let ty = position(of: tick.value, top: top)
-            out += "<line x1=\"\(c(x + Self.barWidth))\" y1=\"\(c(ty))\" x2=\"\(c(x + Self.barWidth + Self.tickLength))\" y2=\"\(c(ty))\" stroke=\"#333\"/>"
+            out +=
+                "<line x1=\"\(c(x + Self.barWidth))\" y1=\"\(c(ty))\" x2=\"\(c(x + Self.barWidth + Self.tickLength))\" y2=\"\(c(ty))\" stroke=\"#333\"/>"
             out += FigureText.text(tick.label, x: x + Self.barWidth + Self.tickLength + 3, y: ty + 4)
         }
         if let missing {
             let sy = top + length + 18
-            out += "<rect x=\"\(c(x))\" y=\"\(c(sy))\" width=\"\(c(Self.barWidth))\" height=\"\(c(Self.barWidth))\" fill=\"\(missing.colour.hex)\" stroke=\"#333\" stroke-width=\"0.5\"/>\n"
+            out +=
+                "<rect x=\"\(c(x))\" y=\"\(c(sy))\" width=\"\(c(Self.barWidth))\" height=\"\(c(Self.barWidth))\" fill=\"\(missing.colour.hex)\" stroke=\"#333\" stroke-width=\"0.5\"/>\n"
             for (i, line) in missing.meaning.enumerated() {
                 out += FigureText.text(line, x: x + Self.barWidth + 6, y: sy + 11 + Double(i) * FigureText.line)
             }
@@ -122,8 +126,9 @@ struct SwatchLegend: Sendable {
 
     /// Width and height of the key.
     var size: (width: Double, height: Double) {
-        let width = max(title.map { FigureText.width($0) }.max() ?? 0,
-                        Self.swatch + 6 + (entries.map { FigureText.width($0.label) }.max() ?? 0))
+        let width = max(
+            title.map { FigureText.width($0) }.max() ?? 0,
+            Self.swatch + 6 + (entries.map { FigureText.width($0.label) }.max() ?? 0))
         return (width, Double(title.count) * FigureText.line + Double(entries.count) * (FigureText.line + 3) + 4)
     }
 
@@ -135,7 +140,8 @@ struct SwatchLegend: Sendable {
         }
         var ey = y + Double(title.count) * FigureText.line + 4
         for entry in entries {
-            out += "<rect x=\"\(SVG.coordinate(x))\" y=\"\(SVG.coordinate(ey))\" width=\"\(Self.swatch)\" height=\"\(Self.swatch)\" fill=\"\(entry.colour.hex)\" stroke=\"#333\" stroke-width=\"0.5\"/>"
+            out +=
+                "<rect x=\"\(SVG.coordinate(x))\" y=\"\(SVG.coordinate(ey))\" width=\"\(Self.swatch)\" height=\"\(Self.swatch)\" fill=\"\(entry.colour.hex)\" stroke=\"#333\" stroke-width=\"0.5\"/>"
             out += FigureText.text(entry.label, x: x + Self.swatch + 6, y: ey + 10)
             ey += FigureText.line + 3
         }
@@ -261,9 +267,11 @@ struct PanelRow: Sendable {
             case .panel(let panel):
                 let (w, h) = (Double(panel.width) * scale, Double(panel.height) * scale)
                 for (i, line) in panel.header.enumerated() {
-                    body += FigureText.text(line, x: x + w / 2, y: Double(i + 1) * FigureText.line - 3, anchor: "middle", bold: i == 0)
+                    body += FigureText.text(
+                        line, x: x + w / 2, y: Double(i + 1) * FigureText.line - 3, anchor: "middle", bold: i == 0)
                 }
-                body += "<image x=\"\(c(x))\" y=\"\(c(top))\" width=\"\(c(w))\" height=\"\(c(h))\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" href=\"data:image/png;base64,\(panel.png.base64EncodedString())\"><title>\(SVG.escape(panel.header.joined(separator: ", ")))</title></image>\n"
+                body +=
+                    "<image x=\"\(c(x))\" y=\"\(c(top))\" width=\"\(c(w))\" height=\"\(c(h))\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" href=\"data:image/png;base64,\(panel.png.base64EncodedString())\"><title>\(SVG.escape(panel.header.joined(separator: ", ")))</title></image>\n"
                 bottom = max(bottom, top + h)
                 x += w
             case .keys(let keys):
@@ -282,33 +290,40 @@ struct PanelRow: Sendable {
             let bandHeight = (Double(first.height) - Double(bandGap * (bands - 1))) / Double(bands) * scale
             for (b, label) in bandLabels.prefix(bands).enumerated() {
                 let cy = top + Double(b) * (bandHeight + Double(bandGap) * scale) + bandHeight / 2
-                body += "<text transform=\"translate(\(c(FigureText.line - 2)) \(c(cy))) rotate(-90)\" text-anchor=\"middle\">\(SVG.escape(label))</text>\n"
+                body +=
+                    "<text transform=\"translate(\(c(FigureText.line - 2)) \(c(cy))) rotate(-90)\" text-anchor=\"middle\">\(SVG.escape(label))</text>\n"
             }
         }
-        let width = (x + 2).rounded(.up), height = (bottom + 4).rounded(.up)
+        let width = (x + 2).rounded(.up)
+        let height = (bottom + 4).rounded(.up)
         return """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="\(Int(FigureText.size))" style="max-width:100%;height:auto">
-        <rect width="100%" height="100%" fill="white"/>
-        \(body)</svg>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="\(Int(FigureText.size))" style="max-width:100%;height:auto">
+            <rect width="100%" height="100%" fill="white"/>
+            \(body)</svg>
 
-        """
+            """
     }
 
     /// Each key column as a standalone SVG document, by its file name, for report.md.
     var keyDocuments: [(file: String, svg: String)] {
         keyColumns.map { column in
-            let width = (columnWidth(column) + 4).rounded(.up), height = (columnHeight(column) + 4).rounded(.up)
-            var body = "", y = 2.0
+            let width = (columnWidth(column) + 4).rounded(.up)
+            let height = (columnHeight(column) + 4).rounded(.up)
+            var body = ""
+            var y = 2.0
             for (k, key) in column.keys.enumerated() {
                 body += key.svg(x: 2, y: y, id: "key-\(k)")
                 y += key.size.height + Self.keyGap
             }
-            return (column.file, """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="\(Int(FigureText.size))">
-            <rect width="100%" height="100%" fill="white"/>
-            \(body)</svg>
+            return (
+                column.file,
+                """
+                <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="\(Int(FigureText.size))">
+                <rect width="100%" height="100%" fill="white"/>
+                \(body)</svg>
 
-            """)
+                """
+            )
         }
     }
 
@@ -319,7 +334,8 @@ struct PanelRow: Sendable {
         let panels = self.panels
         var text = "| " + panels.map { cell($0.header.joined(separator: ", ")) }.joined(separator: " | ") + " |\n"
         text += "|" + String(repeating: " --- |", count: panels.count) + "\n"
-        text += "| " + panels.map { "![\(cell($0.header.first ?? ""))](\($0.file))" }.joined(separator: " | ") + " |\n\n"
+        text +=
+            "| " + panels.map { "![\(cell($0.header.first ?? ""))](\($0.file))" }.joined(separator: " | ") + " |\n\n"
         for column in keyColumns {
             let names = column.keys.map { key -> String in
                 switch key {

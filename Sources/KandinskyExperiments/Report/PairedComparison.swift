@@ -76,8 +76,10 @@ package struct PairedComparison: Sendable, Equatable, Codable {
     /// margin `margin` (δ).
     ///
     /// - Precondition: `a` and `b` have the same count ≥ 1, and δ ≥ 0.
-    package init(strategy: String, baseline: String, calibrationImages: Int, a: [Double], b: [Double], seed: UInt64,
-                 margin: Double = 0) {
+    package init(
+        strategy: String, baseline: String, calibrationImages: Int, a: [Double], b: [Double], seed: UInt64,
+        margin: Double = 0
+    ) {
         precondition(a.count == b.count && !a.isEmpty, "\(a.count) and \(b.count) draws cannot be paired")
         precondition(margin >= 0, "the equivalence margin must be non-negative, got \(margin)")
         self.margin = margin
@@ -103,8 +105,10 @@ package struct PairedComparison: Sendable, Equatable, Codable {
     ///
     /// - Precondition: `values` is not empty and `resamples` ≥ 1.
     /// - Complexity: O(B·n + B log B) time, O(B) memory.
-    package static func bootstrap(_ values: [Double], resamples: Int = PairedComparison.resamples,
-                                  seed: UInt64) -> (lower: Double, upper: Double) {
+    package static func bootstrap(
+        _ values: [Double], resamples: Int = PairedComparison.resamples,
+        seed: UInt64
+    ) -> (lower: Double, upper: Double) {
         precondition(!values.isEmpty && resamples >= 1, "a bootstrap needs values and resamples")
         var generator = SeededGenerator(seed: seed)
         let n = values.count
@@ -138,7 +142,8 @@ package struct PairedComparison: Sendable, Equatable, Codable {
         switch call {
         case .beats: "\(strategy) beats \(baseline) (\(text))"
         case .loses: "\(baseline) beats \(strategy) (\(strategy) − \(baseline) = \(text))"
-        case .tie where (lower ?? 0) > 0 || (upper ?? 0) < 0: "\(strategy) ties with \(baseline) (\(text), the interval reaches into the tie margin ±\(format3(margin)))"
+        case .tie where (lower ?? 0) > 0 || (upper ?? 0) < 0:
+            "\(strategy) ties with \(baseline) (\(text), the interval reaches into the tie margin ±\(format3(margin)))"
         case .tie: "\(strategy) ties with \(baseline) (\(text))"
         }
     }

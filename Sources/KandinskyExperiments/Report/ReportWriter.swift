@@ -48,7 +48,10 @@ package struct ReportWriter {
         var rows: [[String]]
 
         var markdown: String {
-            (["| " + header.joined(separator: " | ") + " |", "| --- |" + String(repeating: " ---: |", count: header.count - 1)]
+            ([
+                "| " + header.joined(separator: " | ") + " |",
+                "| --- |" + String(repeating: " ---: |", count: header.count - 1),
+            ]
                 + rows.map { "| " + $0.joined(separator: " | ") + " |" }).joined(separator: "\n")
         }
 
@@ -63,7 +66,8 @@ package struct ReportWriter {
         }
     }
 
-    /// The mean over draws with its 95 % percentile bootstrap interval (``PairedComparison/bootstrap(_:resamples:seed:)``
+    /// The mean over draws with its 95 % percentile bootstrap interval
+    /// (``PairedComparison/bootstrap(_:resamples:seed:)``
     /// seeded with the size's ``StudySummary/bootstrapSeed(size:)``) as `0.153 [0.150, 0.156]`;
     /// the mean alone for one draw. `digits` decimals.
     static func meanWithInterval(_ values: [Double], seed: UInt64, digits: Int = 3) -> String {
@@ -79,7 +83,8 @@ package struct ReportWriter {
     /// The definition of the coverage errors, with K the summary's confidence bins.
     static func coverageErrorDefinition(_ summary: StudySummary) -> String {
         let k = summary.coverageBins
-        return "CE\(subscriptDigits(k)) is the original's metric: at K = \(k) nominal confidences γ_i = (i + 0.5)/\(k), i = 0 … \(k - 1), a test pixel whose true class is the evaluated class is covered when its score 1 − p is at most the calibrated threshold at γ_i (read as the prediction sets read it); the coverage ĉ_i(h, w) of location (h, w) is the fraction of the test images' target pixels there that are covered, and CE(h, w) = (1/\(k)) Σ_i |ĉ_i(h, w) − γ_i|. The mean pixelwise CE averages CE(h, w) over the locations with at least one test target pixel; the marginal CE is the same formula with ĉ_i pooled over all test target pixels (a calibration can have a small marginal CE and still miss whole regions, which only the pixelwise CE shows)."
+        return
+            "CE\(subscriptDigits(k)) is the original's metric: at K = \(k) nominal confidences γ_i = (i + 0.5)/\(k), i = 0 … \(k - 1), a test pixel whose true class is the evaluated class is covered when its score 1 − p is at most the calibrated threshold at γ_i (read as the prediction sets read it); the coverage ĉ_i(h, w) of location (h, w) is the fraction of the test images' target pixels there that are covered, and CE(h, w) = (1/\(k)) Σ_i |ĉ_i(h, w) − γ_i|. The mean pixelwise CE averages CE(h, w) over the locations with at least one test target pixel; the marginal CE is the same formula with ĉ_i pooled over all test target pixels (a calibration can have a small marginal CE and still miss whole regions, which only the pixelwise CE shows)."
     }
 
     /// What the main table's numbers are.
@@ -104,19 +109,24 @@ package struct ReportWriter {
     }
 
     /// A CE per draw (`values`) by strategy × size, mean with interval, `best` in bold.
-    static func coverageErrorTable(_ summary: StudySummary, _ values: KeyPath<StudySummary.Cell, [Double]>,
-                                   best: [(size: Int, strategy: String, ce: Double)]) -> Table {
+    static func coverageErrorTable(
+        _ summary: StudySummary, _ values: KeyPath<StudySummary.Cell, [Double]>,
+        best: [(size: Int, strategy: String, ce: Double)]
+    ) -> Table {
         let sizes = summary.calibrationSizes
-        let header = ["strategy"] + sizes.map { size -> String in
-            let draws = summary.strategies.compactMap { summary.cell($0, size)?.meanPixelCE.count }.max() ?? 0
-            return "\(size) images, \(draws) draw\(draws == 1 ? "" : "s")"
-        }
-        let rows = summary.strategies.map { strategy in
-            [strategy] + sizes.map { size -> String in
-                guard let cell = summary.cell(strategy, size) else { return "–" }
-                let text = meanWithInterval(cell[keyPath: values], seed: summary.bootstrapSeed(size: size))
-                return best.first { $0.size == size }?.strategy == strategy ? "**\(text)**" : text
+        let header =
+            ["strategy"]
+            + sizes.map { size -> String in
+                let draws = summary.strategies.compactMap { summary.cell($0, size)?.meanPixelCE.count }.max() ?? 0
+                return "\(size) images, \(draws) draw\(draws == 1 ? "" : "s")"
             }
+        let rows = summary.strategies.map { strategy in
+            [strategy]
+                + sizes.map { size -> String in
+                    guard let cell = summary.cell(strategy, size) else { return "–" }
+                    let text = meanWithInterval(cell[keyPath: values], seed: summary.bootstrapSeed(size: size))
+                    return best.first { $0.size == size }?.strategy == strategy ? "**\(text)**" : text
+                }
         }
         return Table(header: header, rows: rows)
     }
@@ -127,25 +137,35 @@ package struct ReportWriter {
     /// What the comparison table's numbers are.
     static func comparisonLegend(_ summary: StudySummary) -> String {
         let margin = summary.tieMargin ?? 0
-        let rule = margin > 0
+        let rule =
+            margin > 0
             ? "A beats B when the whole interval lies below −\(format3(margin)), B beats A when it lies above +\(format3(margin)), otherwise a tie: δ = \(format3(margin)) is the tie margin (`pipeline.tie_margin`), so a difference smaller than δ is a tie however many draws there are. The intervals cover the calibration draws, not the network: a network trained on another machine or with another thread count differs at rounding level and moves paired differences by a few thousandths, which the margin absorbs."
             : "A beats B when the whole interval is below 0, B beats A when it is above 0, otherwise a tie."
-        return "Mean over draws of CE(A) − CE(B), both calibrated on the same draw (negative: A has the lower coverage error), with its 95 % percentile bootstrap interval over the draws (9 999 resamples, seed = study seed + size). " + rule
+        return
+            "Mean over draws of CE(A) − CE(B), both calibrated on the same draw (negative: A has the lower coverage error), with its 95 % percentile bootstrap interval over the draws (9 999 resamples, seed = study seed + size). "
+            + rule
     }
 
     /// The paired differences and their calls, one row per size × pair.
     static func comparisonTable(_ summary: StudySummary) -> Table {
-        Table(header: ["size", "A", "B", "draws", "CE(A) − CE(B)", "95 % interval", "call"],
-              rows: summary.comparisons.map { c in
-                  let interval = c.lower.flatMap { lower in c.upper.map { "[\(String(format: "%+.3f", lower)), \(String(format: "%+.3f", $0))]" } } ?? "–"
-                  let call: String = switch c.call {
-                  case .beats: "\(c.strategy) beats \(c.baseline)"
-                  case .loses: "\(c.baseline) beats \(c.strategy)"
-                  case .tie: "tie"
-                  }
-                  return [String(c.calibrationImages), c.strategy, c.baseline, String(c.draws),
-                          String(format: "%+.3f", c.meanDifference), interval, call]
-              })
+        Table(
+            header: ["size", "A", "B", "draws", "CE(A) − CE(B)", "95 % interval", "call"],
+            rows: summary.comparisons.map { c in
+                let interval =
+                    c.lower.flatMap { lower in
+                        c.upper.map { "[\(String(format: "%+.3f", lower)), \(String(format: "%+.3f", $0))]" }
+                    } ?? "–"
+                let call: String =
+                    switch c.call {
+                    case .beats: "\(c.strategy) beats \(c.baseline)"
+                    case .loses: "\(c.baseline) beats \(c.strategy)"
+                    case .tie: "tie"
+                    }
+                return [
+                    String(c.calibrationImages), c.strategy, c.baseline, String(c.draws),
+                    String(format: "%+.3f", c.meanDifference), interval, call,
+                ]
+            })
     }
 
     /// What the prediction-set table's numbers are.
@@ -163,7 +183,10 @@ package struct ReportWriter {
                 let seed = summary.bootstrapSeed(size: size)
                 var row = [strategy, String(size), String(cell.meanPixelCE.count)]
                 for alpha in alphas {
-                    guard let audit = sets.first(where: { $0.alpha == alpha }) else { row += ["–", "–", "–"]; continue }
+                    guard let audit = sets.first(where: { $0.alpha == alpha }) else {
+                        row += ["–", "–", "–"]
+                        continue
+                    }
                     row.append(coverage(audit.perImageCoverage, alpha: alpha, seed: seed))
                     row.append(mean(audit.meanSetSize))
                     row.append(percent(audit.alwaysInShare, format: "%.1f %%") ?? "–")
@@ -171,10 +194,15 @@ package struct ReportWriter {
                 rows.append(row)
             }
         }
-        let header = ["strategy", "size", "draws"] + alphas.flatMap { alpha in
-            let level = String(format: "α = %g", alpha)
-            return ["coverage, \(level) (1 − α = \(String(format: "%.3g", 1 - alpha)))", "set size, \(level)", "always in, \(level)"]
-        }
+        let header =
+            ["strategy", "size", "draws"]
+            + alphas.flatMap { alpha in
+                let level = String(format: "α = %g", alpha)
+                return [
+                    "coverage, \(level) (1 − α = \(String(format: "%.3g", 1 - alpha)))", "set size, \(level)",
+                    "always in, \(level)",
+                ]
+            }
         return Table(header: header, rows: rows)
     }
 
@@ -207,7 +235,8 @@ package struct ReportWriter {
     }
 
     /// What the rule table's numbers are.
-    static let ruleLegend = "The same strategies on the same draws under the original's linear rule (numpy's linear quantile of each pool, NaN where a pool is empty; groups and thresholds from all images) beside the study's conformal rule (the finite-sample quantile, +∞ where a pool is too small; kmeans/gen-ann groups from half of the images, thresholds from the rest). Mean pixelwise CE and per-image coverage with their 95 % bootstrap intervals over the draws; \"short\" marks a per-image coverage whose interval lies entirely below 1 − α. A lower CE under linear with coverage short of 1 − α is the undercoverage the conformal rule removes."
+    static let ruleLegend =
+        "The same strategies on the same draws under the original's linear rule (numpy's linear quantile of each pool, NaN where a pool is empty; groups and thresholds from all images) beside the study's conformal rule (the finite-sample quantile, +∞ where a pool is too small; kmeans/gen-ann groups from half of the images, thresholds from the rest). Mean pixelwise CE and per-image coverage with their 95 % bootstrap intervals over the draws; \"short\" marks a per-image coverage whose interval lies entirely below 1 − α. A lower CE under linear with coverage short of 1 − α is the undercoverage the conformal rule removes."
 
     /// Conformal against linear per strategy × linear size × α.
     static func ruleTable(_ summary: StudySummary) -> Table {
@@ -217,19 +246,26 @@ package struct ReportWriter {
             let seed = summary.bootstrapSeed(size: linear.calibrationImages)
             for audit in conformal.sets ?? [] {
                 guard let linearAudit = linear.sets?.first(where: { $0.alpha == audit.alpha }) else { continue }
-                rows.append([linear.strategy, String(linear.calibrationImages), String(linear.meanPixelCE.count),
-                             meanWithInterval(conformal.meanPixelCE, seed: seed), meanWithInterval(linear.meanPixelCE, seed: seed),
-                             String(format: "%g", audit.alpha), coverage(audit.perImageCoverage, alpha: audit.alpha, seed: seed),
-                             coverage(linearAudit.perImageCoverage, alpha: audit.alpha, seed: seed),
-                             mean(audit.meanSetSize), mean(linearAudit.meanSetSize)])
+                rows.append([
+                    linear.strategy, String(linear.calibrationImages), String(linear.meanPixelCE.count),
+                    meanWithInterval(conformal.meanPixelCE, seed: seed),
+                    meanWithInterval(linear.meanPixelCE, seed: seed),
+                    String(format: "%g", audit.alpha), coverage(audit.perImageCoverage, alpha: audit.alpha, seed: seed),
+                    coverage(linearAudit.perImageCoverage, alpha: audit.alpha, seed: seed),
+                    mean(audit.meanSetSize), mean(linearAudit.meanSetSize),
+                ])
             }
         }
-        return Table(header: ["strategy", "size", "draws", "CE conformal", "CE linear", "α", "per-image coverage conformal",
-                              "per-image coverage linear", "set size conformal", "set size linear"], rows: rows)
+        return Table(
+            header: [
+                "strategy", "size", "draws", "CE conformal", "CE linear", "α", "per-image coverage conformal",
+                "per-image coverage linear", "set size conformal", "set size linear",
+            ], rows: rows)
     }
 
     /// What the per-group table's numbers are.
-    static let groupLegend = "Per-image coverage of the evaluated class within each group of the Kandinsky strategies (the pools whose thresholds the conformal rule sets, so each is guaranteed 1 − α on average over calibration draws), mean over draws with its 95 % bootstrap interval, and the group's mean share of the image in parentheses. gen-ann's groups are the disc (0), the two rings (1, 2) and the outside (3) in every draw; k-means labels its clusters anew in each draw, and its last group (k) holds the pixels that had no score to cluster. \"lowest\" is the mean over draws of the lowest group's coverage in that draw (a minimum over groups, so biased low by construction); \"short\" marks an interval entirely below 1 − α. As in the prediction-set table, the intervals cover the calibration draws, not the fixed test set's own sampling error, which is larger within a small group."
+    static let groupLegend =
+        "Per-image coverage of the evaluated class within each group of the Kandinsky strategies (the pools whose thresholds the conformal rule sets, so each is guaranteed 1 − α on average over calibration draws), mean over draws with its 95 % bootstrap interval, and the group's mean share of the image in parentheses. gen-ann's groups are the disc (0), the two rings (1, 2) and the outside (3) in every draw; k-means labels its clusters anew in each draw, and its last group (k) holds the pixels that had no score to cluster. \"lowest\" is the mean over draws of the lowest group's coverage in that draw (a minimum over groups, so biased low by construction); \"short\" marks an interval entirely below 1 − α. As in the prediction-set table, the intervals cover the calibration draws, not the fixed test set's own sampling error, which is larger within a small group."
 
     /// Per-group per-image coverage per grouped strategy × size × α.
     static func groupTable(_ summary: StudySummary) -> Table {
@@ -242,53 +278,74 @@ package struct ReportWriter {
                 let groups = cell.groupSets ?? []
                 for alpha in (cell.sets ?? []).map(\.alpha) {
                     let atAlpha = groups.filter { $0.alpha == alpha }
-                    var row = [strategy, String(cell.calibrationImages), String(cell.meanPixelCE.count), String(format: "%g", alpha)]
+                    var row = [
+                        strategy, String(cell.calibrationImages), String(cell.meanPixelCE.count),
+                        String(format: "%g", alpha),
+                    ]
                     for g in 0..<groupCount {
-                        guard let audit = atAlpha.first(where: { $0.group == g }) else { row.append("–"); continue }
-                        row.append(coverage(audit.perImageCoverage.compactMap { $0 }, alpha: alpha, seed: seed,
-                                            note: percent(audit.pixelShare.compactMap { $0 }, format: " (%.0f %%)") ?? ""))
+                        guard let audit = atAlpha.first(where: { $0.group == g }) else {
+                            row.append("–")
+                            continue
+                        }
+                        row.append(
+                            coverage(
+                                audit.perImageCoverage.compactMap { $0 }, alpha: alpha, seed: seed,
+                                note: percent(audit.pixelShare.compactMap { $0 }, format: " (%.0f %%)") ?? ""))
                     }
                     let lowest = (0..<cell.meanPixelCE.count).map { draw in
-                        atAlpha.compactMap { $0.perImageCoverage.indices.contains(draw) ? $0.perImageCoverage[draw] : nil }.min() ?? .nan
+                        atAlpha.compactMap {
+                            $0.perImageCoverage.indices.contains(draw) ? $0.perImageCoverage[draw] : nil
+                        }.min() ?? .nan
                     }
                     row.append(coverage(lowest, alpha: alpha, seed: seed))
                     rows.append(row)
                 }
             }
         }
-        return Table(header: ["strategy", "size", "draws", "α"] + (0..<groupCount).map { "group \($0)" } + ["lowest"], rows: rows)
+        return Table(
+            header: ["strategy", "size", "draws", "α"] + (0..<groupCount).map { "group \($0)" } + ["lowest"], rows: rows
+        )
     }
 
     /// The report's tables in order: title, legend, table; tables without rows are left out.
     static func tables(_ summary: StudySummary) -> [(title: String, legend: String, table: Table)] {
-        [("Mean pixelwise coverage error", mainTableLegend(summary), mainTable(summary)),
-         ("Marginal coverage error", "Marginal CE\(subscriptDigits(summary.coverageBins)) (coverage pooled over all test target pixels; see the definition above), mean over draws with its 95 % bootstrap interval.", marginalTable(summary)),
-         ("Paired differences and calls", comparisonLegend(summary), comparisonTable(summary)),
-         ("Prediction sets", setsLegend(summary), setsTable(summary)),
-         ("Coverage within the Kandinsky groups", groupLegend, groupTable(summary)),
-         ("What the conformal rule changes", ruleLegend, ruleTable(summary))]
-            .filter { !$0.2.rows.isEmpty }
+        [
+            ("Mean pixelwise coverage error", mainTableLegend(summary), mainTable(summary)),
+            (
+                "Marginal coverage error",
+                "Marginal CE\(subscriptDigits(summary.coverageBins)) (coverage pooled over all test target pixels; see the definition above), mean over draws with its 95 % bootstrap interval.",
+                marginalTable(summary)
+            ),
+            ("Paired differences and calls", comparisonLegend(summary), comparisonTable(summary)),
+            ("Prediction sets", setsLegend(summary), setsTable(summary)),
+            ("Coverage within the Kandinsky groups", groupLegend, groupTable(summary)),
+            ("What the conformal rule changes", ruleLegend, ruleTable(summary)),
+        ]
+        .filter { !$0.2.rows.isEmpty }
     }
 
     /// Where the kept calibrated models are and how to use one, nil when none were kept.
     static func keptModelsParagraph(_ summary: StudySummary) -> String? {
         guard let models = summary.calibratedModels, let first = models.first else { return nil }
-        return "The calibrated model of every strategy at the smallest and largest size (draw 1) is kept beside this report: "
+        return
+            "The calibrated model of every strategy at the smallest and largest size (draw 1) is kept beside this report: "
             + models.joined(separator: ", ")
             + ". Each holds the network and its curves; for example `kandinsky predict ckpt_path=<this folder>/\(first) image=photo.jpg alpha=0.1` writes the prediction sets of one image, and `kandinsky predict-sets` those of a probability array."
     }
 
     /// The CE-against-size chart.
     package static func coverageErrorChart(_ summary: StudySummary) -> LineChart {
-        LineChart(title: "Mean pixelwise coverage error against calibration-set size",
-                  xLabel: "calibration images", yLabel: "mean pixelwise CE",
-                  series: summary.strategies.map { strategy in
-                      let cells = summary.calibrationSizes.compactMap { summary.cell(strategy, $0) }
-                      return LineChart.Series(name: strategy,
-                                              points: cells.map { (Double($0.calibrationImages), $0.meanCE) },
-                                              errors: cells.map(\.spreadCE))
-                  },
-                  logarithmicX: true)
+        LineChart(
+            title: "Mean pixelwise coverage error against calibration-set size",
+            xLabel: "calibration images", yLabel: "mean pixelwise CE",
+            series: summary.strategies.map { strategy in
+                let cells = summary.calibrationSizes.compactMap { summary.cell(strategy, $0) }
+                return LineChart.Series(
+                    name: strategy,
+                    points: cells.map { (Double($0.calibrationImages), $0.meanCE) },
+                    errors: cells.map(\.spreadCE))
+            },
+            logarithmicX: true)
     }
 
     /// Figures grouped by section, sections in order of first appearance, figures in their order.
@@ -322,17 +379,21 @@ package struct ReportWriter {
 
     /// The built-in synthetic scenarios: the `data=` name, what its scenes are, and the paper's
     /// dataset each imitates.
-    static let scenarios = [("synthetic", "person-like scenes", "MS-COCO person"),
-                            ("synthetic-anatomy", "anatomy-like slices", "the Medical Decathlon pancreas")]
+    static let scenarios = [
+        ("synthetic", "person-like scenes", "MS-COCO person"),
+        ("synthetic-anatomy", "anatomy-like slices", "the Medical Decathlon pancreas"),
+    ]
 
     /// The report's first line: the data, the test set, the seed, the metric and the rule; for a
     /// built-in scenario, what it imitates and the command that runs the study on the other one.
     static func datasetLine(_ summary: StudySummary) -> String {
-        var line = "Dataset: \(summary.dataset), images \(summary.imageSize.map(String.init).joined(separator: " × ")), \(summary.testImages) test images, seed \(summary.seed), CE over \(summary.coverageBins) confidence bins\(summary.thresholds.map { "; thresholds: \($0)" } ?? "")."
+        var line =
+            "Dataset: \(summary.dataset), images \(summary.imageSize.map(String.init).joined(separator: " × ")), \(summary.testImages) test images, seed \(summary.seed), CE over \(summary.coverageBins) confidence bins\(summary.thresholds.map { "; thresholds: \($0)" } ?? "")."
         if let scenario = scenarios.first(where: { $0.0 == summary.dataset }) {
             line += " These are the built-in \(scenario.1) (imitating \(scenario.2))."
             for other in scenarios where other.0 != scenario.0 {
-                line += " The study on the \(other.1) (imitating \(other.2)): `kandinsky pipeline data=\(other.0)`, report in logs/pipeline/\(other.0)/."
+                line +=
+                    " The study on the \(other.1) (imitating \(other.2)): `kandinsky pipeline data=\(other.0)`, report in logs/pipeline/\(other.0)/."
             }
         }
         return line
@@ -341,8 +402,12 @@ package struct ReportWriter {
     func markdown(summary: StudySummary, figures: [ReportFigure], title: String) -> String {
         var text = "# \(title)\n\n"
         text += Self.datasetLine(summary) + "\n\n"
-        text += "## Does the paper's claim hold here?\n\n" + summary.verdict.sentences.map { "- \($0)" }.joined(separator: "\n") + "\n\n"
-        for (title, legend, table) in Self.tables(summary) { text += "## \(title)\n\n\(legend)\n\n\(table.markdown)\n\n" }
+        text +=
+            "## Does the paper's claim hold here?\n\n"
+            + summary.verdict.sentences.map { "- \($0)" }.joined(separator: "\n") + "\n\n"
+        for (title, legend, table) in Self.tables(summary) {
+            text += "## \(title)\n\n\(legend)\n\n\(table.markdown)\n\n"
+        }
         text += Self.keptModelsParagraph(summary).map { "## Calibrated models\n\n\($0)\n\n" } ?? ""
         var section = ""
         for (index, figure) in figures.enumerated() {
@@ -369,8 +434,12 @@ package struct ReportWriter {
         func escape(_ s: String) -> String { SVG.escape(s) }
         var body = "<h1>\(escape(title))</h1>\n"
         body += "<p>\(escape(Self.datasetLine(summary)))</p>\n"
-        body += "<h2>Does the paper's claim hold here?</h2>\n<ul>" + summary.verdict.sentences.map { "<li>\(escape($0))</li>" }.joined() + "</ul>\n"
-        for (title, legend, table) in Self.tables(summary) { body += "<h2>\(escape(title))</h2>\n<p>\(escape(legend))</p>\n" + table.html }
+        body +=
+            "<h2>Does the paper's claim hold here?</h2>\n<ul>"
+            + summary.verdict.sentences.map { "<li>\(escape($0))</li>" }.joined() + "</ul>\n"
+        for (title, legend, table) in Self.tables(summary) {
+            body += "<h2>\(escape(title))</h2>\n<p>\(escape(legend))</p>\n" + table.html
+        }
         body += Self.keptModelsParagraph(summary).map { "<h2>Calibrated models</h2>\n<p>\(escape($0))</p>\n" } ?? ""
         var section = ""
         for figure in figures {
@@ -385,26 +454,28 @@ package struct ReportWriter {
                 body += svg
             case .png(let name):
                 let data = (try? Data(contentsOf: directory.appendingPathComponent(name))) ?? Data()
-                body += "<img src=\"data:image/png;base64,\(data.base64EncodedString())\" alt=\"\(escape(figure.title))\"/>"
+                body +=
+                    "<img src=\"data:image/png;base64,\(data.base64EncodedString())\" alt=\"\(escape(figure.title))\"/>"
             }
             body += "<figcaption>\(escape(figure.title))</figcaption></figure>\n"
         }
         if !section.isEmpty { body += "</div>\n" }
-        body += "<h2>Time per stage</h2>\n<ul>" + timingLines(summary).map { "<li>\(escape($0))</li>" }.joined() + "</ul>\n"
+        body +=
+            "<h2>Time per stage</h2>\n<ul>" + timingLines(summary).map { "<li>\(escape($0))</li>" }.joined() + "</ul>\n"
         return """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
-        <style>
-        body { font-family: sans-serif; max-width: 1200px; margin: 2em auto; color: #222; }
-        table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
-        td:first-child { text-align: left; }
-        .grid { display: flex; flex-wrap: wrap; gap: 12px; }
-        figure { margin: 0; display: table; } figcaption { display: table-caption; caption-side: bottom; font-size: 0.9em; color: #555; }
-        img { image-rendering: pixelated; max-width: 560px; }
-        </style></head><body>
-        \(body)
-        </body></html>
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
+            <style>
+            body { font-family: sans-serif; max-width: 1200px; margin: 2em auto; color: #222; }
+            table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
+            td:first-child { text-align: left; }
+            .grid { display: flex; flex-wrap: wrap; gap: 12px; }
+            figure { margin: 0; display: table; } figcaption { display: table-caption; caption-side: bottom; font-size: 0.9em; color: #555; }
+            img { image-rendering: pixelated; max-width: 560px; }
+            </style></head><body>
+            \(body)
+            </body></html>
 
-        """
+            """
     }
 }

@@ -19,7 +19,9 @@ enum StudyCharts {
     /// The mean of the finite `values` and the 95 % bootstrap interval of that mean (nil unless
     /// two finite values differ: equal draws are one calibration repeated, as
     /// ``PairedComparison`` treats them); nil without any finite value.
-    static func meanWithInterval(_ values: [Double], seed: UInt64) -> (mean: Double, interval: (lower: Double, upper: Double)?)? {
+    static func meanWithInterval(_ values: [Double], seed: UInt64) -> (
+        mean: Double, interval: (lower: Double, upper: Double)?
+    )? {
         let finite = values.filter(\.isFinite)
         guard !finite.isEmpty else { return nil }
         let mean = finite.reduce(0, +) / Double(finite.count)
@@ -41,25 +43,33 @@ enum StudyCharts {
     }
 
     /// One point per α of `strategy` at `size`: the mean of `value` over the draws, with its interval.
-    private static func series(_ summary: StudySummary, strategy: String, size: Int, alphas: [Double],
-                               value: KeyPath<StudySummary.SetAudit, [Double]>) -> [(x: Double, mean: Double, interval: (lower: Double, upper: Double)?)] {
+    private static func series(
+        _ summary: StudySummary, strategy: String, size: Int, alphas: [Double],
+        value: KeyPath<StudySummary.SetAudit, [Double]>
+    ) -> [(x: Double, mean: Double, interval: (lower: Double, upper: Double)?)] {
         guard let audits = summary.cell(strategy, size)?.sets else { return [] }
         return alphas.compactMap { alpha in
             guard let audit = audits.first(where: { $0.alpha == alpha }),
-                  let point = meanWithInterval(audit[keyPath: value], seed: summary.bootstrapSeed(size: size)) else { return nil }
+                let point = meanWithInterval(audit[keyPath: value], seed: summary.bootstrapSeed(size: size))
+            else { return nil }
             return (alpha, point.mean, point.interval)
         }
     }
 
-    private static func line(_ name: String, _ points: [(x: Double, mean: Double, interval: (lower: Double, upper: Double)?)]) -> LineChart.Series {
-        LineChart.Series(name: points.isEmpty ? "\(name) (no data)" : name, points: points.map { ($0.x, $0.mean) },
-                         intervals: points.map(\.interval))
+    private static func line(
+        _ name: String, _ points: [(x: Double, mean: Double, interval: (lower: Double, upper: Double)?)]
+    ) -> LineChart.Series {
+        LineChart.Series(
+            name: points.isEmpty ? "\(name) (no data)" : name, points: points.map { ($0.x, $0.mean) },
+            intervals: points.map(\.interval))
     }
 
     /// `charts` with one y range, the union of theirs with 5 % to spare.
     private static func sharingY(_ charts: [LineChart]) -> [LineChart] {
         let extents = charts.compactMap(\.yExtent)
-        guard let low = extents.map(\.lowerBound).min(), let high = extents.map(\.upperBound).max() else { return charts }
+        guard let low = extents.map(\.lowerBound).min(), let high = extents.map(\.upperBound).max() else {
+            return charts
+        }
         let pad = max(0.05 * (high - low), 0.01)
         return charts.map { chart in
             var chart = chart
@@ -75,12 +85,17 @@ enum StudyCharts {
         let domain = 0...(largest * 1.15)
         let charts = coverageSizes(summary).map { size in
             var series = summary.strategies.map { strategy in
-                line(strategy, Self.series(summary, strategy: strategy, size: size, alphas: alphas, value: \.perImageCoverage))
+                line(
+                    strategy,
+                    Self.series(summary, strategy: strategy, size: size, alphas: alphas, value: \.perImageCoverage))
             }
-            series.append(LineChart.Series(name: "target 1 − α", points: [domain.lowerBound, domain.upperBound].map { ($0, 1 - $0) },
-                                           intervals: [], style: .reference))
-            var chart = LineChart(title: "Per-image coverage against α, \(size) calibration images",
-                                  xLabel: "α (miscoverage level)", yLabel: "per-image coverage (fraction)", series: series)
+            series.append(
+                LineChart.Series(
+                    name: "target 1 − α", points: [domain.lowerBound, domain.upperBound].map { ($0, 1 - $0) },
+                    intervals: [], style: .reference))
+            var chart = LineChart(
+                title: "Per-image coverage against α, \(size) calibration images",
+                xLabel: "α (miscoverage level)", yLabel: "per-image coverage (fraction)", series: series)
             chart.xDomain = domain
             chart.xTicks = [0] + alphas
             chart.dodge = 6
@@ -94,13 +109,17 @@ enum StudyCharts {
         let sizes = summary.calibrationSizes
         let charts = alphas(summary).map { alpha in
             let series = summary.strategies.map { strategy in
-                line(strategy, sizes.compactMap { size in
-                    Self.series(summary, strategy: strategy, size: size, alphas: [alpha], value: \.meanSetSize).first
-                        .map { (Double(size), $0.mean, $0.interval) }
-                })
+                line(
+                    strategy,
+                    sizes.compactMap { size in
+                        Self.series(summary, strategy: strategy, size: size, alphas: [alpha], value: \.meanSetSize)
+                            .first
+                            .map { (Double(size), $0.mean, $0.interval) }
+                    })
             }
-            var chart = LineChart(title: "Mean set size at α = \(LineChart.label(alpha))", xLabel: "calibration images (log scale)",
-                                  yLabel: "mean set size (classes per pixel)", series: series, logarithmicX: true)
+            var chart = LineChart(
+                title: "Mean set size at α = \(LineChart.label(alpha))", xLabel: "calibration images (log scale)",
+                yLabel: "mean set size (classes per pixel)", series: series, logarithmicX: true)
             chart.dodge = 6
             return chart
         }
@@ -108,24 +127,31 @@ enum StudyCharts {
     }
 
     /// The draws behind a size's points: the most finite values of any strategy's audit there.
-    private static func draws(_ summary: StudySummary, size: Int, value: KeyPath<StudySummary.SetAudit, [Double]>) -> Int {
+    private static func draws(_ summary: StudySummary, size: Int, value: KeyPath<StudySummary.SetAudit, [Double]>)
+        -> Int
+    {
         summary.strategies.compactMap { summary.cell($0, size)?.sets }.flatMap { $0 }
             .map { $0[keyPath: value].filter(\.isFinite).count }.max() ?? 0
     }
 
     /// The two kinds of chart as report figures with their captions.
     static func figures(_ summary: StudySummary) -> [ReportFigure] {
-        let bars = "bars: the 95 % percentile bootstrap interval of the mean over the draws (none for one draw or draws that agree); the strategies are set slightly apart sideways so their bars do not hide each other"
+        let bars =
+            "bars: the 95 % percentile bootstrap interval of the mean over the draws (none for one draw or draws that agree); the strategies are set slightly apart sideways so their bars do not hide each other"
         let coverage = zip(coverageSizes(summary), coverageAgainstAlpha(summary)).map { size, chart in
             let draws = draws(summary, size: size, value: \.perImageCoverage)
-            return ReportFigure(section: "Prediction-set coverage against α",
-                                title: "\(size) calibration images, \(draws) draw\(draws == 1 ? "" : "s"): per-image coverage of the evaluated class on the test set (the mean over test images with targets of the covered share of their target pixels) at each α audited, mean over the draws; \(bars). Dashed: the target 1 − α, which the conformal rule guarantees in expectation.",
-                                content: .svg(chart.svg))
+            return ReportFigure(
+                section: "Prediction-set coverage against α",
+                title:
+                    "\(size) calibration images, \(draws) draw\(draws == 1 ? "" : "s"): per-image coverage of the evaluated class on the test set (the mean over test images with targets of the covered share of their target pixels) at each α audited, mean over the draws; \(bars). Dashed: the target 1 − α, which the conformal rule guarantees in expectation.",
+                content: .svg(chart.svg))
         }
         let sizes = zip(alphas(summary), setSizeAgainstSize(summary)).map { alpha, chart in
-            ReportFigure(section: "Prediction-set size against calibration-set size",
-                         title: "α = \(LineChart.label(alpha)): mean number of classes in a pixel's prediction set on the test set, mean over the draws at each size; \(bars).",
-                         content: .svg(chart.svg))
+            ReportFigure(
+                section: "Prediction-set size against calibration-set size",
+                title:
+                    "α = \(LineChart.label(alpha)): mean number of classes in a pixel's prediction set on the test set, mean over the draws at each size; \(bars).",
+                content: .svg(chart.svg))
         }
         return coverage + sizes
     }

@@ -26,8 +26,10 @@ public struct StudySummary: Codable, Sendable, Equatable {
         public var groupSets: [GroupAudit]?
 
         /// A cell; the arrays have one value per draw.
-        public init(strategy: String, calibrationImages: Int, meanPixelCE: [Double], marginalCE: [Double], seconds: [Double],
-                    drawSeeds: [UInt64]? = nil, sets: [SetAudit]? = nil) {
+        public init(
+            strategy: String, calibrationImages: Int, meanPixelCE: [Double], marginalCE: [Double], seconds: [Double],
+            drawSeeds: [UInt64]? = nil, sets: [SetAudit]? = nil
+        ) {
             self.strategy = strategy
             self.calibrationImages = calibrationImages
             self.meanPixelCE = meanPixelCE
@@ -82,7 +84,9 @@ public struct StudySummary: Codable, Sendable, Equatable {
         public var alwaysInShare: [Double]
 
         /// An audit; the arrays have one value per draw.
-        public init(alpha: Double, perImageCoverage: [Double] = [], meanSetSize: [Double] = [], alwaysInShare: [Double] = []) {
+        public init(
+            alpha: Double, perImageCoverage: [Double] = [], meanSetSize: [Double] = [], alwaysInShare: [Double] = []
+        ) {
             self.alpha = alpha
             self.perImageCoverage = perImageCoverage
             self.meanSetSize = meanSetSize
@@ -110,7 +114,10 @@ public struct StudySummary: Codable, Sendable, Equatable {
         public var pixelShare: [Double?]
 
         /// An audit of group `group`; the arrays have one value per draw.
-        public init(alpha: Double, group: Int, perImageCoverage: [Double?] = [], meanSetSize: [Double?] = [], pixelShare: [Double?] = []) {
+        public init(
+            alpha: Double, group: Int, perImageCoverage: [Double?] = [], meanSetSize: [Double?] = [],
+            pixelShare: [Double?] = []
+        ) {
             self.alpha = alpha
             self.group = group
             self.perImageCoverage = perImageCoverage
@@ -150,7 +157,10 @@ public struct StudySummary: Codable, Sendable, Equatable {
         public var seconds: Double
 
         /// An epoch's metrics.
-        public init(epoch: Int, trainLoss: Double, validationLoss: Double, validationDice: [Double], learningRate: Double, seconds: Double) {
+        public init(
+            epoch: Int, trainLoss: Double, validationLoss: Double, validationDice: [Double], learningRate: Double,
+            seconds: Double
+        ) {
             self.epoch = epoch
             self.trainLoss = trainLoss
             self.validationLoss = validationLoss
@@ -195,8 +205,10 @@ public struct StudySummary: Codable, Sendable, Equatable {
     public var stageOrder: [String]
 
     /// A summary; cells, epochs and timings are usually appended as the study runs.
-    public init(dataset: String, seed: UInt64, imageSize: [Int], testImages: Int, coverageBins: Int,
-                cells: [Cell] = [], training: [Epoch] = [], stageSeconds: [String: Double] = [:], stageOrder: [String] = []) {
+    public init(
+        dataset: String, seed: UInt64, imageSize: [Int], testImages: Int, coverageBins: Int,
+        cells: [Cell] = [], training: [Epoch] = [], stageSeconds: [String: Double] = [:], stageOrder: [String] = []
+    ) {
         self.dataset = dataset
         self.seed = seed
         self.imageSize = imageSize
@@ -230,13 +242,19 @@ public struct StudySummary: Codable, Sendable, Equatable {
     package var comparisons: [PairedComparison] {
         var result: [PairedComparison] = []
         let strategies = self.strategies
-        var pairs = strategies.filter(Verdict.kandinskyStrategies.contains).flatMap { k in Verdict.baselines.map { (k, $0) } }
+        var pairs = strategies.filter(Verdict.kandinskyStrategies.contains).flatMap { k in
+            Verdict.baselines.map { (k, $0) }
+        }
         pairs.append(("pixel", "image"))
         for size in calibrationSizes {
             for (a, b) in pairs {
-                guard let first = cell(a, size), let second = cell(b, size), first.isPaired(with: second) else { continue }
-                result.append(PairedComparison(strategy: a, baseline: b, calibrationImages: size, a: first.meanPixelCE,
-                                               b: second.meanPixelCE, seed: bootstrapSeed(size: size), margin: tieMargin ?? 0))
+                guard let first = cell(a, size), let second = cell(b, size), first.isPaired(with: second) else {
+                    continue
+                }
+                result.append(
+                    PairedComparison(
+                        strategy: a, baseline: b, calibrationImages: size, a: first.meanPixelCE,
+                        b: second.meanPixelCE, seed: bootstrapSeed(size: size), margin: tieMargin ?? 0))
             }
         }
         return result
@@ -246,8 +264,12 @@ public struct StudySummary: Codable, Sendable, Equatable {
     package func bootstrapSeed(size: Int) -> UInt64 { seed &+ UInt64(truncatingIfNeeded: size) }
 
     /// The comparison of `strategy` against `baseline` at `size`, if both ran on the same draws.
-    package func comparison(_ strategy: String, _ baseline: String, at size: Int, in comparisons: [PairedComparison]? = nil) -> PairedComparison? {
-        (comparisons ?? self.comparisons).first { $0.strategy == strategy && $0.baseline == baseline && $0.calibrationImages == size }
+    package func comparison(
+        _ strategy: String, _ baseline: String, at size: Int, in comparisons: [PairedComparison]? = nil
+    ) -> PairedComparison? {
+        (comparisons ?? self.comparisons).first {
+            $0.strategy == strategy && $0.baseline == baseline && $0.calibrationImages == size
+        }
     }
 
     /// The paper's claim checked against the paired comparisons' calls (see ``Verdict``).
@@ -317,23 +339,30 @@ public struct StudySummary: Codable, Sendable, Equatable {
         static let baselines = ["pixel", "image"]
 
         init(summary: StudySummary) {
-            self.init(sizes: summary.calibrationSizes, strategies: summary.strategies, comparisons: summary.comparisons,
-                      bestBySize: summary.calibrationSizes.compactMap { size in
-                          summary.strategies.compactMap { s in summary.cell(s, size).map { (s, $0.meanCE) } }
-                              .filter { $0.1.isFinite }.min { $0.1 < $1.1 }.map { (size, $0.0, $0.1) }
-                      })
+            self.init(
+                sizes: summary.calibrationSizes, strategies: summary.strategies, comparisons: summary.comparisons,
+                bestBySize: summary.calibrationSizes.compactMap { size in
+                    summary.strategies.compactMap { s in summary.cell(s, size).map { (s, $0.meanCE) } }
+                        .filter { $0.1.isFinite }.min { $0.1 < $1.1 }.map { (size, $0.0, $0.1) }
+                })
         }
 
         /// The verdict on `sizes` (ascending) from the comparisons' calls.
-        package init(sizes: [Int], strategies: [String], comparisons: [PairedComparison],
-                     bestBySize: [(size: Int, strategy: String, ce: Double)] = []) {
+        package init(
+            sizes: [Int], strategies: [String], comparisons: [PairedComparison],
+            bestBySize: [(size: Int, strategy: String, ce: Double)] = []
+        ) {
             self.bestBySize = bestBySize
             self.comparisons = comparisons
             smallSizes = Array(sizes.prefix(sizes.count / 2))
             let largeSizes = sizes.dropFirst(sizes.count / 2)
-            let judged = largeSizes.last { size in
-                comparisons.contains { $0.strategy == "pixel" && $0.baseline == "image" && $0.calibrationImages == size && $0.lower != nil }
-            } ?? sizes.last
+            let judged =
+                largeSizes.last { size in
+                    comparisons.contains {
+                        $0.strategy == "pixel" && $0.baseline == "image" && $0.calibrationImages == size
+                            && $0.lower != nil
+                    }
+                } ?? sizes.last
             largestSize = judged
             sizesWithoutInterval = judged.map { j in sizes.filter { $0 > j } } ?? []
             func call(_ a: String, _ b: String, _ size: Int) -> PairedComparison.Call? {
@@ -342,8 +371,12 @@ public struct StudySummary: Codable, Sendable, Equatable {
             let kandinsky = strategies.filter(Self.kandinskyStrategies.contains)
             smallSizeOutcomes = smallSizes.map { size in
                 let run = kandinsky.filter { k in Self.baselines.contains { call(k, $0, size) != nil } }
-                if run.contains(where: { k in Self.baselines.allSatisfy { call(k, $0, size) == .beats } }) { return (size, .holds) }
-                if !run.isEmpty && run.allSatisfy({ k in Self.baselines.contains { call(k, $0, size) == .loses } }) { return (size, .fails) }
+                if run.contains(where: { k in Self.baselines.allSatisfy { call(k, $0, size) == .beats } }) {
+                    return (size, .holds)
+                }
+                if !run.isEmpty && run.allSatisfy({ k in Self.baselines.contains { call(k, $0, size) == .loses } }) {
+                    return (size, .fails)
+                }
                 return (size, .undecided)
             }
             if let largest = judged {
@@ -374,37 +407,58 @@ public struct StudySummary: Codable, Sendable, Equatable {
                 lines.append("Too few calibration sizes were run to test the claim.")
             } else {
                 for (size, _) in smallSizeOutcomes {
-                    lines.append("At \(size) calibration images: " + phrases(at: size) { Self.kandinskyStrategies.contains($0.strategy) } + ".")
+                    lines.append(
+                        "At \(size) calibration images: "
+                            + phrases(at: size) { Self.kandinskyStrategies.contains($0.strategy) } + ".")
                 }
                 let outcomes = smallSizeOutcomes
                 switch smallSizesOutcome {
                 case .holds:
-                    lines.append("With few calibration images (\(smallList)), a Kandinsky strategy beats both pixelwise and imagewise calibration at every size: the claim's first half holds here.")
+                    lines.append(
+                        "With few calibration images (\(smallList)), a Kandinsky strategy beats both pixelwise and imagewise calibration at every size: the claim's first half holds here."
+                    )
                 case .fails:
-                    let failed = outcomes.filter { $0.outcome == .fails }.map { String($0.size) }.joined(separator: ", ")
-                    lines.append("With few calibration images (\(smallList)), at \(failed) every Kandinsky strategy is beaten by a baseline: the claim's first half does not hold here.")
+                    let failed = outcomes.filter { $0.outcome == .fails }.map { String($0.size) }.joined(
+                        separator: ", ")
+                    lines.append(
+                        "With few calibration images (\(smallList)), at \(failed) every Kandinsky strategy is beaten by a baseline: the claim's first half does not hold here."
+                    )
                 case .undecided:
                     let open = outcomes.filter { $0.outcome != .holds }.map { String($0.size) }.joined(separator: ", ")
-                    lines.append("With few calibration images (\(smallList)), at \(open) no Kandinsky strategy beats both baselines beyond the noise, nor is every one beaten by a baseline (calls above): the claim's first half is not settled here.")
+                    lines.append(
+                        "With few calibration images (\(smallList)), at \(open) no Kandinsky strategy beats both baselines beyond the noise, nor is every one beaten by a baseline (calls above): the claim's first half is not settled here."
+                    )
                 }
             }
             if let largest = largestSize {
                 let calls = phrases(at: largest) { $0.baseline == "pixel" || $0.strategy == "pixel" }
                 let conclusion: String
                 switch largeSizeOutcome {
-                case .holds: conclusion = "pixelwise calibration beats every other strategy: the claim's second half holds here."
-                case .fails: conclusion = "another strategy beats pixelwise calibration: the claim's second half does not hold here."
-                case .undecided: conclusion = "pixelwise calibration does not beat every other strategy beyond the noise (ties): the claim's second half is not settled here."
+                case .holds:
+                    conclusion = "pixelwise calibration beats every other strategy: the claim's second half holds here."
+                case .fails:
+                    conclusion =
+                        "another strategy beats pixelwise calibration: the claim's second half does not hold here."
+                case .undecided:
+                    conclusion =
+                        "pixelwise calibration does not beat every other strategy beyond the noise (ties): the claim's second half is not settled here."
                 }
-                let skipped = sizesWithoutInterval.isEmpty ? ""
+                let skipped =
+                    sizesWithoutInterval.isEmpty
+                    ? ""
                     : "; at \(sizesWithoutInterval.map(String.init).joined(separator: ", ")) every draw is the same calibration, so no interval is possible"
-                lines.append("With the most calibration images whose draws differ (\(largest)\(skipped)): \(calls.isEmpty ? "no paired comparison" : calls); \(conclusion)")
+                lines.append(
+                    "With the most calibration images whose draws differ (\(largest)\(skipped)): \(calls.isEmpty ? "no paired comparison" : calls); \(conclusion)"
+                )
             }
             let margin = comparisons.first?.margin ?? 0
             switch outcome {
             case .holds: lines.append("Verdict: the paper's claim holds on this data.")
             case .fails: lines.append("Verdict: the paper's claim does not hold on this data.")
-            case .undecided: lines.append("Verdict: this data does not settle the paper's claim: a call it needs is a tie (its 95 % interval reaches 0\(margin > 0 ? " or the tie margin ±" + format3(margin) : "")).")
+            case .undecided:
+                lines.append(
+                    "Verdict: this data does not settle the paper's claim: a call it needs is a tie (its 95 % interval reaches 0\(margin > 0 ? " or the tie margin ±" + format3(margin) : ""))."
+                )
             }
             return lines
         }

@@ -48,9 +48,11 @@ public struct CalibrationRun {
         let trim = try config.value(\.data.calibrationTrim) ?? calibrationSet.count
         guard trim >= 1 else { throw ExperimentError.inconsistent("the calibration split has no images") }
         var generator = SeededGenerator(seed: try config.value(\.seed))
-        let outputs = try NetworkOutputs(model: &model, dataset: calibrationSet.randomSubset(count: min(trim, calibrationSet.count), using: &generator),
-                                         batchSize: try config.value(\.data.batchSize),
-                                         title: "calibration images", progressStyle: progressStyle)
+        let outputs = try NetworkOutputs(
+            model: &model,
+            dataset: calibrationSet.randomSubset(count: min(trim, calibrationSet.count), using: &generator),
+            batchSize: try config.value(\.data.batchSize),
+            title: "calibration images", progressStyle: progressStyle)
         let curves = try Self.calibrate(outputs, settings: settings)
 
         let directory = try RunDirectory(config: config, task: "calibrate", timestamped: false)
@@ -69,8 +71,10 @@ public struct CalibrationRun {
     /// followed by the tensors and metadata of `curves`, plus `source_checkpoint`, its SHA-256,
     /// the resolved `config` and `kandinsky.kind = calibrated-model`; `kandinsky predict` and
     /// `predict-sets` read it as it is.
-    static func writeCalibratedModel(_ curves: CalibratedCurves, model: inout UNet, checkpoint: String, config: Config,
-                                     to output: URL) throws {
+    static func writeCalibratedModel(
+        _ curves: CalibratedCurves, model: inout UNet, checkpoint: String, config: Config,
+        to output: URL
+    ) throws {
         var file = curves.safetensors
         let weights = model.safetensorsFile()
         file.tensors = weights.tensors + file.tensors
@@ -85,7 +89,8 @@ public struct CalibrationRun {
     /// Calibrates network outputs with the configured strategy.
     static func calibrate(_ outputs: NetworkOutputs, settings: CalibrationSettings) throws -> CalibratedCurves {
         do {
-            let scores = try ScoreStore(probabilities: outputs.probabilities, targets: outputs.targets, precision: settings.precision)
+            let scores = try ScoreStore(
+                probabilities: outputs.probabilities, targets: outputs.targets, precision: settings.precision)
             return try settings.calibrate(scores)
         } catch {
             throw ExperimentError(wrapping: error)
@@ -105,17 +110,21 @@ public struct CalibrationRun {
             throw ExperimentError.missingFile("checkpoint \(path) does not exist")
         }
         var file: SafetensorsFile
-        do { file = try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: path)) } catch { throw ExperimentError(wrapping: error) }
+        do { file = try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw ExperimentError(wrapping: error)
+        }
         // A calibrated model carries its curves beside the weights.
         file.tensors.removeAll { isCalibrationTensor($0.name) }
         var model: UNet
         do {
             guard let architecture = try UNet.Architecture(metadata: file.metadata, file: path) ?? expected else {
-                throw ExperimentError("\(path) records no architecture; give model.net.* in the configuration", kind: .invalidModel)
+                throw ExperimentError(
+                    "\(path) records no architecture; give model.net.* in the configuration", kind: .invalidModel)
             }
             if let expected, architecture != expected {
-                throw ExperimentError("\(path) holds a \(architecture), but the configuration asks for a \(expected) (set model.net.* to match)",
-                                      kind: .invalidModel)
+                throw ExperimentError(
+                    "\(path) holds a \(architecture), but the configuration asks for a \(expected) (set model.net.* to match)",
+                    kind: .invalidModel)
             }
             var generator = SeededGenerator(seed: 0)
             model = UNet(architecture, using: &generator)
@@ -150,13 +159,16 @@ public struct CalibrationRun {
             let count = curves.groups.groupCounts[c]
             labels.withUnsafeBufferPointer { l in
                 for group in 0..<count {
-                    if let p = l.firstIndex(of: Int32(group)) { pixels.append(("group \(group)", p / curves.width, p % curves.width)) }
+                    if let p = l.firstIndex(of: Int32(group)) {
+                        pixels.append(("group \(group)", p / curves.width, p % curves.width))
+                    }
                 }
             }
         }
-        return LineChart(title: "Non-conformity curves (class \(c))", xLabel: "level", yLabel: "score threshold",
-                         series: pixels.map { name, h, w in
-                             .init(name: name, points: levels.indices.map { k in (levels[k], Double(curves.curves[k, c, h, w])) })
-                         })
+        return LineChart(
+            title: "Non-conformity curves (class \(c))", xLabel: "level", yLabel: "score threshold",
+            series: pixels.map { name, h, w in
+                .init(name: name, points: levels.indices.map { k in (levels[k], Double(curves.curves[k, c, h, w])) })
+            })
     }
 }

@@ -38,7 +38,8 @@ public struct CalibrationSettings: Sendable {
     /// every key is read (and so checked) whichever the method, and a parameter the configuration
     /// has no key for (`maxIterations`, `searchSampleSize`) keeps its strategy's default.
     package static func grouping(config: Config, method: GroupingSpecification.Method? = nil) throws(ConfigError)
-        -> GroupingSpecification {
+        -> GroupingSpecification
+    {
         let method = if let method { method } else { try config.value(\.calibration.method) }
         let classes = try config.value(\.calibration.classes)
         let curvePoints = try config.value(\.calibration.curvePoints)
@@ -51,31 +52,36 @@ public struct CalibrationSettings: Sendable {
         let maxGenerations = try config.value(\.calibration.maxGenerations)
         let tolerance = try config.value(\.calibration.tolerance)
         let seed = try config.value(\.calibration.seed)
-        let kmeans = KMeansGrouping.Parameters(classes: classes, clusterCount: clusterCount, curvePoints: curvePoints,
-                                               restarts: restarts,
-                                               maxIterations: KMeansGrouping.Parameters.default.maxIterations, seed: seed)
-        let annulus = AnnulusGrouping.Parameters(classes: classes, curvePoints: curvePoints, bounds: bounds,
-                                                 populationSize: populationSize, differentialWeight: differentialWeight,
-                                                 crossoverProbability: crossoverProbability,
-                                                 maxGenerations: maxGenerations, tolerance: tolerance, seed: seed,
-                                                 searchSampleSize: AnnulusGrouping.Parameters.default.searchSampleSize,
-                                                 theta: nil)
+        let kmeans = KMeansGrouping.Parameters(
+            classes: classes, clusterCount: clusterCount, curvePoints: curvePoints,
+            restarts: restarts,
+            maxIterations: KMeansGrouping.Parameters.default.maxIterations, seed: seed)
+        let annulus = AnnulusGrouping.Parameters(
+            classes: classes, curvePoints: curvePoints, bounds: bounds,
+            populationSize: populationSize, differentialWeight: differentialWeight,
+            crossoverProbability: crossoverProbability,
+            maxGenerations: maxGenerations, tolerance: tolerance, seed: seed,
+            searchSampleSize: AnnulusGrouping.Parameters.default.searchSampleSize,
+            theta: nil)
         return GroupingSpecification(method: method, kmeans: kmeans, annulus: annulus)
     }
 
     /// The rule, split and fallback in words, for reports: `conformal rule, kmeans/gen-ann groups
     /// from 50 % of the images, thresholds from the rest, fallback none`.
     public var description: String {
-        let split: String = switch groupSplit ?? .default(for: rule) {
-        case .allImages: "groups and thresholds from all images"
-        case .fraction(let f): String(format: "kmeans/gen-ann groups from %.0f %% of the images, thresholds from the rest", 100 * f)
-        }
+        let split: String =
+            switch groupSplit ?? .default(for: rule) {
+            case .allImages: "groups and thresholds from all images"
+            case .fraction(let f):
+                String(format: "kmeans/gen-ann groups from %.0f %% of the images, thresholds from the rest", 100 * f)
+            }
         return "\(rule.rawValue) rule, \(split), fallback \(fallback.rawValue)"
     }
 
     /// Calibrates `scores` with these settings.
     public func calibrate(_ scores: ScoreStore) throws(CalibrationError) -> CalibratedCurves {
-        try grouping.makeGrouping().calibrate(scores, levelCount: curveCount, rule: rule, groupSplit: groupSplit,
-                                              fallback: fallback, seed: seed)
+        try grouping.makeGrouping().calibrate(
+            scores, levelCount: curveCount, rule: rule, groupSplit: groupSplit,
+            fallback: fallback, seed: seed)
     }
 }

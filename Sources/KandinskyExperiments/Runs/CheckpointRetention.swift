@@ -33,10 +33,13 @@ package struct CheckpointRetention: Sendable, Equatable {
         let name = try config.value(\.trainer.bestMetric)
         guard let metric = CheckpointMetric(name, classNames: classNames) else {
             let path = ConfigSchema.shared.trainer.bestMetric.path
-            throw .inconsistent(path, value: name, problem: "expected " + CheckpointMetric.names(classNames: classNames),
-                                source: config.sources.source(of: path))
+            throw .inconsistent(
+                path, value: name, problem: "expected " + CheckpointMetric.names(classNames: classNames),
+                source: config.sources.source(of: path))
         }
-        self.init(keepLast: try config.value(\.trainer.keepLast), keepBest: try config.value(\.trainer.keepBest), metric: metric)
+        self.init(
+            keepLast: try config.value(\.trainer.keepLast), keepBest: try config.value(\.trainer.keepBest),
+            metric: metric)
     }
 
     /// The epochs to keep among `candidates` (the epochs that have a file and the metric's value
@@ -84,7 +87,9 @@ package struct CheckpointMetric: Sendable, Equatable, CustomStringConvertible {
         case "val_loss": kind = .loss
         case "val_dice": kind = .meanDice
         default:
-            guard name.hasPrefix("val_dice_"), let index = classNames.firstIndex(of: String(name.dropFirst("val_dice_".count))) else {
+            guard name.hasPrefix("val_dice_"),
+                let index = classNames.firstIndex(of: String(name.dropFirst("val_dice_".count)))
+            else {
                 return nil
             }
             kind = .dice(classIndex: index)

@@ -47,10 +47,11 @@ package struct EvaluationFiles {
     /// `sources` name the inputs in error messages.
     ///
     /// - Throws: ``KandinskyCalibration/CalibrationError`` for inputs that do not fit each other.
-    package init<P: QuantileScalar>(_ curves: CalibratedCurves?, probabilities: ShapedArray<P>,
-                                    targets: ShapedArray<UInt8>, settings: EvaluationSettings,
-                                    sources: (probabilities: String, targets: String, curves: String)
-                                        = ("probabilities", "targets", "curves")) throws(CalibrationError) {
+    package init<P: QuantileScalar>(
+        _ curves: CalibratedCurves?, probabilities: ShapedArray<P>,
+        targets: ShapedArray<UInt8>, settings: EvaluationSettings,
+        sources: (probabilities: String, targets: String, curves: String) = ("probabilities", "targets", "curves")
+    ) throws(CalibrationError) {
         let (h, w) = (probabilities.shape[2], probabilities.shape[3])
         let pixel = settings.reliabilityPixel ?? (h / 2, w / 2)
         let (c, precision) = (settings.classIndex, settings.precision)
@@ -58,26 +59,33 @@ package struct EvaluationFiles {
         // The coverage error first: its checks of the curves against the inputs are the errors
         // evaluate-scores has always reported first.
         let coverage = try curves.map { curves throws(CalibrationError) in
-            try CoverageEvaluation(binCount: settings.bins, indexing: settings.indexing, precision: precision,
-                                   classIndex: c)
-                .evaluate(curves, probabilities: probabilities, targets: targets,
-                          probabilitiesSource: names.probabilities, targetsSource: names.targets,
-                          curvesSource: sources.curves)
+            try CoverageEvaluation(
+                binCount: settings.bins, indexing: settings.indexing, precision: precision,
+                classIndex: c
+            )
+            .evaluate(
+                curves, probabilities: probabilities, targets: targets,
+                probabilitiesSource: names.probabilities, targetsSource: names.targets,
+                curvesSource: sources.curves)
         }
         uncalibrated = try ProbabilityCalibration(binCount: settings.eceBins, classIndex: c, precision: precision)
-            .evaluate(probabilities: probabilities, targets: targets, pixel: pixel,
-                      probabilitiesSource: names.probabilities, targetsSource: names.targets)
+            .evaluate(
+                probabilities: probabilities, targets: targets, pixel: pixel,
+                probabilitiesSource: names.probabilities, targetsSource: names.targets)
         if let curves, let coverage {
             let audit = try CoverageAudit(alphas: settings.alphas, precision: precision)
-                .evaluate(curves, probabilities: probabilities, targets: targets,
-                          probabilitiesSource: names.probabilities, targetsSource: names.targets,
-                          curvesSource: sources.curves)
-            let pixelCoverages = Self.pixelCoverage(curves, probabilities: probabilities, targets: targets,
-                                                    classIndex: c, bins: settings.bins, precision: precision,
-                                                    pixel: pixel)
-            calibrated = Calibrated(method: curves.method, rule: curves.rule,
-                                    indexing: settings.indexing ?? curves.defaultIndexing, coverage: coverage,
-                                    pixelCoverages: pixelCoverages, audit: audit)
+                .evaluate(
+                    curves, probabilities: probabilities, targets: targets,
+                    probabilitiesSource: names.probabilities, targetsSource: names.targets,
+                    curvesSource: sources.curves)
+            let pixelCoverages = Self.pixelCoverage(
+                curves, probabilities: probabilities, targets: targets,
+                classIndex: c, bins: settings.bins, precision: precision,
+                pixel: pixel)
+            calibrated = Calibrated(
+                method: curves.method, rule: curves.rule,
+                indexing: settings.indexing ?? curves.defaultIndexing, coverage: coverage,
+                pixelCoverages: pixelCoverages, audit: audit)
         }
         classIndex = c
         testImages = probabilities.shape[0]
@@ -131,27 +139,34 @@ package struct EvaluationFiles {
             try write(.float32(map), "\(name).npy")
             try write(HeatMap(range: range, title: title).png(map), "\(name).png")
         }
-        let c = classIndex, at = "(\(pixel.h), \(pixel.w))"
+        let c = classIndex
+        let at = "(\(pixel.h), \(pixel.w))"
         try write(uncalibrated.pixelwiseECE, "pixelwise_ece", range: Self.errorRange, title: "pixelwise ECE")
         try write(uncalibrated.structureFrequency, "structure_frequency", range: 0...1, title: "structure frequency")
-        try write(Self.json(ReliabilityData(pooled: .init(uncalibrated.pooled), pixel: [pixel.h, pixel.w],
-                                            atPixel: uncalibrated.atPixel.map(ReliabilityData.Bins.init))),
-                  "reliability.json")
+        try write(
+            Self.json(
+                ReliabilityData(
+                    pooled: .init(uncalibrated.pooled), pixel: [pixel.h, pixel.w],
+                    atPixel: uncalibrated.atPixel.map(ReliabilityData.Bins.init))),
+            "reliability.json")
         let pooled = SVGPlots.reliabilityDiagram(uncalibrated.pooled, title: "Reliability, class \(c), all pixels")
         try write(Data(pooled.utf8), "reliability_pooled.svg")
         if let atPixel = uncalibrated.atPixel {
-            try write(Data(SVGPlots.reliabilityDiagram(atPixel, title: "Reliability, class \(c), at pixel \(at)").utf8),
-                      "reliability_pixel.svg")
+            try write(
+                Data(SVGPlots.reliabilityDiagram(atPixel, title: "Reliability, class \(c), at pixel \(at)").utf8),
+                "reliability_pixel.svg")
         }
         if let calibrated {
-            let result = calibrated.coverage, k = result.confidences.count
+            let result = calibrated.coverage
+            let k = result.confidences.count
             try write(result.pixelwiseCalibrationError, "pixelwise_ce", range: Self.errorRange, title: "pixelwise CE")
             try write(.float64(ShapedArray(shape: [k], scalars: result.marginalCoverages)), "coverages.npy")
             let marginalTitle = "Marginal coverage, class \(c) (\(calibrated.method), K = \(k))"
             let marginal = SVGPlots.coverageDiagram(coverages: result.marginalCoverages, title: marginalTitle)
             try write(Data(marginal.utf8), "coverage.svg")
-            let atPixel = SVGPlots.coverageDiagram(coverages: calibrated.pixelCoverages,
-                                                   title: "Coverage, class \(c), at pixel \(at)")
+            let atPixel = SVGPlots.coverageDiagram(
+                coverages: calibrated.pixelCoverages,
+                title: "Coverage, class \(c), at pixel \(at)")
             try write(Data(atPixel.utf8), "pixel_coverage.svg")
         }
         try write(Self.json(summary), "summary.json")
@@ -160,7 +175,8 @@ package struct EvaluationFiles {
     /// Pretty-printed JSON with sorted keys.
     static func json(_ value: some Encodable) throws -> Data {
         do { return try JSONOutput.encode(value, .pretty) } catch {
-            throw ExperimentError("cannot encode the evaluation summary: \(error)", kind: .cannotWrite, underlying: error)
+            throw ExperimentError(
+                "cannot encode the evaluation summary: \(error)", kind: .cannotWrite, underlying: error)
         }
     }
 
@@ -170,17 +186,21 @@ package struct EvaluationFiles {
     ///
     /// `probabilities` and `targets` are `[N, C, H, W]`, row-major.
     /// - Complexity: O(K · C · H · W) for the thresholds, O(K · N) for the counts.
-    static func pixelCoverage<P: QuantileScalar>(_ curves: CalibratedCurves, probabilities: ShapedArray<P>,
-                                                 targets: ShapedArray<UInt8>, classIndex c: Int, bins: Int,
-                                                 precision: ScorePrecision, pixel: (h: Int, w: Int)) -> [Double] {
+    static func pixelCoverage<P: QuantileScalar>(
+        _ curves: CalibratedCurves, probabilities: ShapedArray<P>,
+        targets: ShapedArray<UInt8>, classIndex c: Int, bins: Int,
+        precision: ScorePrecision, pixel: (h: Int, w: Int)
+    ) -> [Double] {
         let shape = probabilities.shape
         let (n, classes, h, w) = (shape[0], shape[1], shape[2], shape[3])
         // The pixel's offset in image 0; image i's is `first + i · stride`.
-        let first = (c * h + pixel.h) * w + pixel.w, stride = classes * h * w
+        let first = (c * h + pixel.h) * w + pixel.w
+        let stride = classes * h * w
         return (0..<bins).map { bin in
             let gamma = (Double(bin) + 0.5) / Double(bins)
             let threshold = curves.threshold(atLevel: gamma)[c, pixel.h, pixel.w]
-            var covered = 0, total = 0
+            var covered = 0
+            var total = 0
             targets.withUnsafeBufferPointer { target in
                 probabilities.withUnsafeBufferPointer { probability in
                     for i in 0..<n where target[first + i * stride] == 1 {
@@ -242,9 +262,14 @@ public struct EvaluationSummary: Sendable, Equatable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case method, rule, bins, indexing, pixel, confidences, alphas, audit
-        case classIndex = "class_index", testImages = "test_images", targetPixels = "target_pixels"
-        case heatMapRange = "heat_map_range", meanPixelwiseECE = "mean_pixelwise_ece"
-        case meanPixelwiseCE = "mean_pixelwise_ce", marginalCE = "marginal_ce", marginalCoverages = "coverages"
+        case classIndex = "class_index"
+        case testImages = "test_images"
+        case targetPixels = "target_pixels"
+        case heatMapRange = "heat_map_range"
+        case meanPixelwiseECE = "mean_pixelwise_ece"
+        case meanPixelwiseCE = "mean_pixelwise_ce"
+        case marginalCE = "marginal_ce"
+        case marginalCoverages = "coverages"
         case auditIndexing = "audit_indexing"
     }
 
@@ -333,14 +358,22 @@ struct AuditRow: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case group, pixels, alpha, shortfall
-        case classIndex = "class_index", calibrationImages = "calibration_images"
+        case classIndex = "class_index"
+        case calibrationImages = "calibration_images"
         case calibrationScores = "calibration_scores"
-        case testImages = "test_images", targetPixels = "target_pixels", coveredPixels = "covered_pixels"
-        case perImageCoverage = "per_image_coverage", perImageInterval = "per_image_interval"
+        case testImages = "test_images"
+        case targetPixels = "target_pixels"
+        case coveredPixels = "covered_pixels"
+        case perImageCoverage = "per_image_coverage"
+        case perImageInterval = "per_image_interval"
         case perImageIntervalMethod = "per_image_interval_method"
-        case pooledCoverage = "pooled_coverage", pooledInterval = "pooled_interval"
-        case alwaysInShare = "always_in_share", meanSetSize = "mean_set_size", emptyShare = "empty_share"
-        case singletonShare = "singleton_share", fullShare = "full_share"
+        case pooledCoverage = "pooled_coverage"
+        case pooledInterval = "pooled_interval"
+        case alwaysInShare = "always_in_share"
+        case meanSetSize = "mean_set_size"
+        case emptyShare = "empty_share"
+        case singletonShare = "singleton_share"
+        case fullShare = "full_share"
     }
 }
 
@@ -353,7 +386,8 @@ struct ReliabilityData: Encodable {
         var ece: Double?
         enum CodingKeys: String, CodingKey {
             case counts, ece
-            case meanPredictions = "mean_predictions", meanTargets = "mean_targets"
+            case meanPredictions = "mean_predictions"
+            case meanTargets = "mean_targets"
         }
         init(_ r: ProbabilityCalibration.Reliability) {
             counts = r.counts
@@ -365,7 +399,10 @@ struct ReliabilityData: Encodable {
     var pooled: Bins
     var pixel: [Int]
     var atPixel: Bins?
-    enum CodingKeys: String, CodingKey { case pooled, pixel, atPixel = "at_pixel" }
+    enum CodingKeys: String, CodingKey {
+        case pooled, pixel
+        case atPixel = "at_pixel"
+    }
 }
 
 extension Double {

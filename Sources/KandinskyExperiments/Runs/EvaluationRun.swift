@@ -36,8 +36,9 @@ public struct EvaluationRun {
         let settings = try EvaluationSettings(config: config)
         var model = try CalibrationRun.loadModel(checkpointPath, config: config)
         let curves = try Self.curves(in: checkpointPath)
-        let outputs = try NetworkOutputs(model: &model, dataset: data.test, batchSize: try config.value(\.data.batchSize),
-                                         title: "test images", progressStyle: progressStyle)
+        let outputs = try NetworkOutputs(
+            model: &model, dataset: data.test, batchSize: try config.value(\.data.batchSize),
+            title: "test images", progressStyle: progressStyle)
         let directory = try RunDirectory(config: config, task: "eval", timestamped: false)
         let summary = try Self.evaluate(outputs, curves: curves, settings: settings, into: directory)
         try directory.markComplete()
@@ -51,16 +52,21 @@ public struct EvaluationRun {
             throw ExperimentError(wrapping: error)
         }
         guard CalibratedCurves.holdsCurves(file) else { return nil }
-        do { return try CalibratedCurves(safetensors: file, source: path) } catch { throw ExperimentError(wrapping: error) }
+        do { return try CalibratedCurves(safetensors: file, source: path) } catch {
+            throw ExperimentError(wrapping: error)
+        }
     }
 
     /// Writes every diagnostic of `outputs` (and of `curves`, when given) into `directory`.
-    static func evaluate(_ outputs: NetworkOutputs, curves: CalibratedCurves?, settings: EvaluationSettings,
-                         into directory: RunDirectory) throws -> Summary {
+    static func evaluate(
+        _ outputs: NetworkOutputs, curves: CalibratedCurves?, settings: EvaluationSettings,
+        into directory: RunDirectory
+    ) throws -> Summary {
         let files: EvaluationFiles
         do {
-            files = try EvaluationFiles(curves, probabilities: outputs.probabilities, targets: outputs.targets,
-                                        settings: settings)
+            files = try EvaluationFiles(
+                curves, probabilities: outputs.probabilities, targets: outputs.targets,
+                settings: settings)
         } catch { throw ExperimentError(wrapping: error) }
         try files.write(into: directory.url)
         return files.summary
@@ -86,8 +92,10 @@ public struct EvaluationSettings: Sendable {
     public var alphas: [Double]
 
     /// The settings of `kandinsky evaluate-scores`, whose options name the same values.
-    package init(classIndex: Int, bins: Int, indexing: ThresholdIndexing?, precision: ScorePrecision, eceBins: Int,
-                 reliabilityPixel: (h: Int, w: Int)?, alphas: [Double]) {
+    package init(
+        classIndex: Int, bins: Int, indexing: ThresholdIndexing?, precision: ScorePrecision, eceBins: Int,
+        reliabilityPixel: (h: Int, w: Int)?, alphas: [Double]
+    ) {
         self.classIndex = classIndex
         self.bins = bins
         self.indexing = indexing

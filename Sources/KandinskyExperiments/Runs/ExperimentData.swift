@@ -37,28 +37,38 @@ public enum ExperimentData {
         let selection = CategorySelection.names(categories)
         let resize = ResizeAndPad(width: dims[0], height: dims[1])
         let generated = try config.value(\.data.generator)
-        for (root, key) in [(trainvalRoot, "data.trainval_root"), (testRoot, "data.test_root")] where !FileManager.default.fileExists(atPath: root.path) {
+        for (root, key) in [(trainvalRoot, "data.trainval_root"), (testRoot, "data.test_root")]
+        where !FileManager.default.fileExists(atPath: root.path) {
             let anatomy = try generated && config.value(\.data.generatorScene, ifAbsent: .person) == .anatomy
             let synth = anatomy ? "kandinsky synth --scene anatomy" : "kandinsky synth"
-            throw ExperimentError.missingFile("\(key) points at \(root.path), which does not exist" + (generated ? " (run `\(synth)` or `kandinsky pipeline` to generate it)" : ""))
+            throw ExperimentError.missingFile(
+                "\(key) points at \(root.path), which does not exist"
+                    + (generated ? " (run `\(synth)` or `kandinsky pipeline` to generate it)" : ""))
         }
         let splitDirectory = trainvalRoot.appendingPathComponent("splits/t\(split)")
         func dataset(_ root: URL, _ manifest: URL) throws -> COCODataset {
             guard FileManager.default.fileExists(atPath: manifest.path) else {
-                throw ExperimentError.missingFile("\(manifest.path) does not exist" + (manifest.path.contains("/splits/") ? " (make the split with `kandinsky split --root \(root.path) --train \(split) …`)" : ""))
+                throw ExperimentError.missingFile(
+                    "\(manifest.path) does not exist"
+                        + (manifest.path.contains("/splits/")
+                            ? " (make the split with `kandinsky split --root \(root.path) --train \(split) …`)" : ""))
             }
             let dataset: COCODataset
-            do { dataset = try COCODataset(root: root, manifest: manifest, categories: selection, dims: resize) } catch {
+            do { dataset = try COCODataset(root: root, manifest: manifest, categories: selection, dims: resize) } catch
+            {
                 throw ExperimentError(wrapping: error)
             }
-            if let warning = dataset.emptySegmentationWarning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
+            if let warning = dataset.emptySegmentationWarning {
+                FileHandle.standardError.write(Data((warning + "\n").utf8))
+            }
             return dataset
         }
-        return DataSplits(train: try dataset(trainvalRoot, splitDirectory.appendingPathComponent("labels_train.json")),
-                          validation: try dataset(trainvalRoot, splitDirectory.appendingPathComponent("labels_val.json")),
-                          calibration: try dataset(trainvalRoot, splitDirectory.appendingPathComponent("labels_cal.json")),
-                          test: try dataset(testRoot, testRoot.appendingPathComponent("labels.json")),
-                          augmentation: augmentation)
+        return DataSplits(
+            train: try dataset(trainvalRoot, splitDirectory.appendingPathComponent("labels_train.json")),
+            validation: try dataset(trainvalRoot, splitDirectory.appendingPathComponent("labels_val.json")),
+            calibration: try dataset(trainvalRoot, splitDirectory.appendingPathComponent("labels_cal.json")),
+            test: try dataset(testRoot, testRoot.appendingPathComponent("labels.json")),
+            augmentation: augmentation)
     }
 
     /// `data.augmentations`: a horizontal flip and a random affine transform.
@@ -70,8 +80,9 @@ public enum ExperimentData {
         }
         let translate = try config.value(\.data.translate)
         let scale = try config.value(\.data.scale)
-        return Augmentation(flipProbability: flip, maxRotationDegrees: try config.value(\.data.degrees),
-                            maxTranslation: translate[0], scaleRange: scale[0]...scale[1])
+        return Augmentation(
+            flipProbability: flip, maxRotationDegrees: try config.value(\.data.degrees),
+            maxTranslation: translate[0], scaleRange: scale[0]...scale[1])
     }
 
     /// Generates the synthetic dataset of `data.generator` (its scene, counts, frame size and
@@ -80,23 +91,30 @@ public enum ExperimentData {
     public static func prepare(config: Config, progressStyle: ProgressReporter.Style = .automatic) throws -> Bool {
         guard try config.value(\.data.generator) else { return false }
         let root = URL(fileURLWithPath: try config.value(\.data.root))
-        guard !FileManager.default.fileExists(atPath: SyntheticDataset.labelsURL(root: root, part: "test").path) else { return false }
-        let generator = SyntheticDataset(scene: try config.value(\.data.generatorScene, ifAbsent: .person),
-                                         trainCount: try config.value(\.data.generatorTrain),
-                                         validationCount: try config.value(\.data.generatorValidation),
-                                         calibrationCount: try config.value(\.data.generatorCalibration),
-                                         testCount: try config.value(\.data.generatorTest),
-                                         width: try config.value(\.data.generatorWidth),
-                                         height: try config.value(\.data.generatorHeight),
-                                         seed: try config.value(\.data.generatorSeed))
+        guard !FileManager.default.fileExists(atPath: SyntheticDataset.labelsURL(root: root, part: "test").path) else {
+            return false
+        }
+        let generator = SyntheticDataset(
+            scene: try config.value(\.data.generatorScene, ifAbsent: .person),
+            trainCount: try config.value(\.data.generatorTrain),
+            validationCount: try config.value(\.data.generatorValidation),
+            calibrationCount: try config.value(\.data.generatorCalibration),
+            testCount: try config.value(\.data.generatorTest),
+            width: try config.value(\.data.generatorWidth),
+            height: try config.value(\.data.generatorHeight),
+            seed: try config.value(\.data.generatorSeed))
         let split = try config.value(\.data.trainvalSplit)
         guard "\(generator.trainCount)" == split else {
-            throw ExperimentError.inconsistent("data.trainval_split (\(split)) must equal data.generator.train (\(generator.trainCount)) for the synthetic dataset")
+            throw ExperimentError.inconsistent(
+                "data.trainval_split (\(split)) must equal data.generator.train (\(generator.trainCount)) for the synthetic dataset"
+            )
         }
         let total = generator.trainCount + generator.validationCount + generator.calibrationCount + generator.testCount
         let progress = ProgressReporter(title: "synthetic dataset", total: total, style: progressStyle)
         // All or nothing, so that a killed generation is redone rather than half used.
-        do { _ = try AtomicDirectory.write(to: root) { staging in try generator.write(to: staging, progress: progress) } } catch {
+        do {
+            _ = try AtomicDirectory.write(to: root) { staging in try generator.write(to: staging, progress: progress) }
+        } catch {
             throw ExperimentError(wrapping: error)
         }
         progress.finish()

@@ -69,14 +69,15 @@ public struct ExperimentError: Error, Sendable, CustomStringConvertible {
             self = error
             return
         }
-        let kind: Kind = switch error {
-        case is DataError: .invalidData
-        case is ModelError: .invalidModel
-        case is CalibrationError: .invalidCalibration
-        case is FileFormatError: .unreadableFile
-        case is ConfigError: .invalidConfig
-        default: .other
-        }
+        let kind: Kind =
+            switch error {
+            case is DataError: .invalidData
+            case is ModelError: .invalidModel
+            case is CalibrationError: .invalidCalibration
+            case is FileFormatError: .unreadableFile
+            case is ConfigError: .invalidConfig
+            default: .other
+            }
         self.init("\(error)", kind: kind, underlying: error)
     }
 

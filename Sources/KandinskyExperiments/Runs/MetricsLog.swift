@@ -20,9 +20,16 @@ public struct MetricsLog: Sendable, Equatable {
 
     /// The CSV text, one header line and one line per epoch.
     public var csv: String {
-        var lines = [(["epoch", "train_loss", "val_loss", "generalization_gap"] + classNames.map { "val_dice_\($0)" } + ["lr", "seconds"]).joined(separator: ",")]
+        var lines = [
+            (["epoch", "train_loss", "val_loss", "generalization_gap"] + classNames.map { "val_dice_\($0)" } + [
+                "lr", "seconds",
+            ]).joined(separator: ",")
+        ]
         for e in epochs {
-            var fields = ["\(e.epoch)", Self.number(e.trainLoss), Self.number(e.validationLoss), Self.number(e.validationLoss - e.trainLoss)]
+            var fields = [
+                "\(e.epoch)", Self.number(e.trainLoss), Self.number(e.validationLoss),
+                Self.number(e.validationLoss - e.trainLoss),
+            ]
             fields += e.validationDice.map(Self.number)
             fields += [Self.number(e.learningRate), String(format: "%.2f", e.seconds)]
             lines.append(fields.joined(separator: ","))
@@ -40,28 +47,36 @@ public struct MetricsLog: Sendable, Equatable {
         epochs = try lines.dropFirst().map { line in
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { Double($0) ?? .nan }
             guard fields.count == header.count, let epoch = Int(exactly: fields[0]) else {
-                throw ExperimentError("metrics.csv: line '\(line)': expected \(header.count) numbers", kind: .unreadableFile)
+                throw ExperimentError(
+                    "metrics.csv: line '\(line)': expected \(header.count) numbers", kind: .unreadableFile)
             }
-            return StudySummary.Epoch(epoch: epoch, trainLoss: fields[1], validationLoss: fields[2],
-                                      validationDice: Array(fields[4..<(fields.count - 2)]),
-                                      learningRate: fields[fields.count - 2], seconds: fields[fields.count - 1])
+            return StudySummary.Epoch(
+                epoch: epoch, trainLoss: fields[1], validationLoss: fields[2],
+                validationDice: Array(fields[4..<(fields.count - 2)]),
+                learningRate: fields[fields.count - 2], seconds: fields[fields.count - 1])
         }
     }
 
     /// Validation (and training) loss against epoch.
     public var lossChart: LineChart {
-        LineChart(title: "Loss", xLabel: "epoch", yLabel: "top-k cross-entropy", series: [
-            .init(name: "train", points: epochs.map { (Double($0.epoch), $0.trainLoss) }),
-            .init(name: "val", points: epochs.map { (Double($0.epoch), $0.validationLoss) }),
-        ])
+        LineChart(
+            title: "Loss", xLabel: "epoch", yLabel: "top-k cross-entropy",
+            series: [
+                .init(name: "train", points: epochs.map { (Double($0.epoch), $0.trainLoss) }),
+                .init(name: "val", points: epochs.map { (Double($0.epoch), $0.validationLoss) }),
+            ])
     }
 
     /// Validation Dice of each foreground class against epoch.
     public var diceChart: LineChart {
-        LineChart(title: "Validation Dice", xLabel: "epoch", yLabel: "Dice",
-                  series: classNames.indices.map { c in
-                      .init(name: classNames[c], points: epochs.map { (Double($0.epoch), c < $0.validationDice.count ? $0.validationDice[c] : .nan) })
-                  })
+        LineChart(
+            title: "Validation Dice", xLabel: "epoch", yLabel: "Dice",
+            series: classNames.indices.map { c in
+                .init(
+                    name: classNames[c],
+                    points: epochs.map { (Double($0.epoch), c < $0.validationDice.count ? $0.validationDice[c] : .nan) }
+                )
+            })
     }
 
     static func number(_ value: Double) -> String {

@@ -18,15 +18,18 @@ package struct NetworkOutputs: Sendable {
     ///
     /// - Precondition: equal shapes.
     package init(probabilities: HalfTensor, targets: ShapedArray<UInt8>) {
-        precondition(probabilities.shape == targets.shape,
-                     "probabilities \(probabilities.shape) and targets \(targets.shape) differ in shape")
+        precondition(
+            probabilities.shape == targets.shape,
+            "probabilities \(probabilities.shape) and targets \(targets.shape) differ in shape")
         self.probabilities = probabilities
         self.targets = targets
     }
 
     /// Runs `model` over `dataset` in batches, with progress.
-    package init(model: inout UNet, dataset: COCODataset, batchSize: Int, title: String,
-                progressStyle: ProgressReporter.Style = .automatic) throws {
+    package init(
+        model: inout UNet, dataset: COCODataset, batchSize: Int, title: String,
+        progressStyle: ProgressReporter.Style = .automatic
+    ) throws {
         var batches = BatchLoader(dataset: dataset, batchSize: batchSize, shuffle: false).epoch(0)
         let progress = ProgressReporter(title: title, total: dataset.count, style: progressStyle)
         var probabilityParts: [HalfTensor] = []
@@ -41,9 +44,12 @@ package struct NetworkOutputs: Sendable {
             progress.advance(by: batch.count)
         }
         progress.finish()
-        guard !probabilityParts.isEmpty else { throw ExperimentError("\(title): the dataset has no images", kind: .invalidData) }
-        self.init(probabilities: HalfTensor.concatenate(probabilityParts, alongAxis: 0),
-                  targets: ShapedArray<UInt8>.concatenate(targetParts, alongAxis: 0))
+        guard !probabilityParts.isEmpty else {
+            throw ExperimentError("\(title): the dataset has no images", kind: .invalidData)
+        }
+        self.init(
+            probabilities: HalfTensor.concatenate(probabilityParts, alongAxis: 0),
+            targets: ShapedArray<UInt8>.concatenate(targetParts, alongAxis: 0))
     }
 
     /// The number of images.
@@ -51,8 +57,9 @@ package struct NetworkOutputs: Sendable {
 
     /// The images at `indices`, in that order.
     package func subset(_ indices: [Int]) -> NetworkOutputs {
-        NetworkOutputs(probabilities: HalfTensor.concatenate(indices.map { probabilities[leading: $0..<($0 + 1)] }, alongAxis: 0),
-                       targets: ShapedArray<UInt8>.concatenate(indices.map { targets[leading: $0..<($0 + 1)] }, alongAxis: 0))
+        NetworkOutputs(
+            probabilities: HalfTensor.concatenate(indices.map { probabilities[leading: $0..<($0 + 1)] }, alongAxis: 0),
+            targets: ShapedArray<UInt8>.concatenate(indices.map { targets[leading: $0..<($0 + 1)] }, alongAxis: 0))
     }
 }
 

@@ -37,7 +37,8 @@ public struct PredictionRun {
     /// - Throws: ``ConfigError`` or ``ExperimentError`` naming the bad key, file or value.
     public func run() throws -> Result {
         try config.requireComplete()
-        let modelPath = try config.requiredCheckpoint(), imagePath = try config.value(\.image)
+        let modelPath = try config.requiredCheckpoint()
+        let imagePath = try config.value(\.image)
         let alpha = try config.value(\.alpha)
         let classIndex = try config.value(\.classIndex)
         let indexing = try config.value(\.indexing).indexing
@@ -45,16 +46,20 @@ public struct PredictionRun {
         let manifestPath = try config.value(\.manifest)
         let categories = try config.value(\.data.categories)
         guard let curves = try EvaluationRun.curves(in: modelPath) else {
-            throw ExperimentError("\(modelPath) holds no calibrated curves: calibrate it first with `kandinsky calibrate`",
-                                  kind: .invalidCalibration)
+            throw ExperimentError(
+                "\(modelPath) holds no calibrated curves: calibrate it first with `kandinsky calibrate`",
+                kind: .invalidCalibration)
         }
         var model = try CalibrationRun.loadModel(modelPath, expected: nil)
         guard classIndex >= 0, classIndex < curves.classCount else {
-            throw ExperimentError.inconsistent("class_idx \(classIndex) is out of range for a model with \(curves.classCount) classes")
+            throw ExperimentError.inconsistent(
+                "class_idx \(classIndex) is out of range for a model with \(curves.classCount) classes")
         }
         let resize = ResizeAndPad(width: curves.width, height: curves.height)
         let picture: RGBImage
-        do { picture = try RGBImage(contentsOf: URL(fileURLWithPath: imagePath)) } catch { throw ExperimentError(wrapping: error) }
+        do { picture = try RGBImage(contentsOf: URL(fileURLWithPath: imagePath)) } catch {
+            throw ExperimentError(wrapping: error)
+        }
         let image = resize.image(picture)
         let probabilities: Tensor
         do { probabilities = try model.probabilities(image.reshaped(to: [1] + image.shape)) } catch {
@@ -74,16 +79,25 @@ public struct PredictionRun {
         try AtomicDirectory.write(to: directory) { staging in
             func write(_ data: Data, _ name: String) throws {
                 let url = staging.appendingPathComponent(name)
-                do { try AtomicFile.write(data, to: url) } catch { throw ExperimentError.cannotWrite(directory.appendingPathComponent(name).path, error) }
+                do { try AtomicFile.write(data, to: url) } catch {
+                    throw ExperimentError.cannotWrite(directory.appendingPathComponent(name).path, error)
+                }
             }
-            let setImage = RGBImage(width: w, height: h, pixels: classSet.scalars.flatMap { $0 == 1 ? [255, 255, 255] : [0, 0, 0] as [UInt8] })
+            let setImage = RGBImage(
+                width: w, height: h,
+                pixels: classSet.scalars.flatMap { $0 == 1 ? [255, 255, 255] : [0, 0, 0] as [UInt8] })
             try write(PNGImage.encode(rgb8: setImage.pixels, width: w, height: h), names[0])
-            let overlay = Overlay.blend(image: image, target: ShapedArray<UInt8>(shape: [2, h, w], scalars: classSet.scalars.map { 1 - $0 } + classSet.scalars))
+            let overlay = Overlay.blend(
+                image: image,
+                target: ShapedArray<UInt8>(
+                    shape: [2, h, w], scalars: classSet.scalars.map { 1 - $0 } + classSet.scalars))
             try write(PNGImage.encode(rgb8: overlay.pixels, width: w, height: h), names[1])
             var tiles = [overlay, setImage]
             if let manifestPath {
-                tiles.append(try Self.groundTruth(manifestPath: manifestPath, imagePath: imagePath, categories: categories,
-                                                  resize: resize, image: image, classIndex: classIndex))
+                tiles.append(
+                    try Self.groundTruth(
+                        manifestPath: manifestPath, imagePath: imagePath, categories: categories,
+                        resize: resize, image: image, classIndex: classIndex))
             }
             let panel = Overlay.contactSheet(tiles, columns: tiles.count)
             try write(PNGImage.encode(rgb8: panel.pixels, width: panel.width, height: panel.height), names[2])
@@ -98,18 +112,24 @@ public struct PredictionRun {
     }
 
     /// The ground truth of the image named like `imagePath` in a COCO manifest, blended over it.
-    static func groundTruth(manifestPath: String, imagePath: String, categories: [String], resize: ResizeAndPad,
-                            image: Tensor, classIndex: Int) throws -> RGBImage {
+    static func groundTruth(
+        manifestPath: String, imagePath: String, categories: [String], resize: ResizeAndPad,
+        image: Tensor, classIndex: Int
+    ) throws -> RGBImage {
         do {
             let manifest = try COCOManifest.read(contentsOf: URL(fileURLWithPath: manifestPath))
             let name = URL(fileURLWithPath: imagePath).lastPathComponent
-            guard let entry = manifest.images.first(where: { URL(fileURLWithPath: $0.fileName).lastPathComponent == name }) else {
+            guard
+                let entry = manifest.images.first(where: { URL(fileURLWithPath: $0.fileName).lastPathComponent == name }
+                )
+            else {
                 throw ExperimentError("\(manifestPath): no image named \(name)", kind: .invalidData)
             }
             let chosen = try manifest.categories(.names(categories), file: manifestPath)
-            let target = try COCOManifest.target(height: entry.height, width: entry.width,
-                                                 annotations: manifest.annotationsByImage()[entry.id] ?? [],
-                                                 categories: chosen, file: manifestPath)
+            let target = try COCOManifest.target(
+                height: entry.height, width: entry.width,
+                annotations: manifest.annotationsByImage()[entry.id] ?? [],
+                categories: chosen, file: manifestPath)
             return Overlay.blend(image: image, target: resize.target(target))
         } catch let error as ExperimentError {
             throw error

@@ -25,18 +25,21 @@ package struct RunDirectory: Sendable {
     package init(config: Config, task: String, timestamped: Bool, date: Date = Date()) throws {
         let logDirectory = URL(fileURLWithPath: try config.value(\.paths.logDirectory))
         let experiment = try config.value(\.experimentName) ?? "default"
-        let parent = logDirectory.appendingPathComponent(task).appendingPathComponent("runs").appendingPathComponent(experiment)
+        let parent = logDirectory.appendingPathComponent(task).appendingPathComponent("runs").appendingPathComponent(
+            experiment)
         do {
             try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
         } catch {
-            throw ExperimentError("cannot create the log folder \(parent.path): \(Self.reason(error))", kind: .cannotWrite,
-                                  underlying: error)
+            throw ExperimentError(
+                "cannot create the log folder \(parent.path): \(Self.reason(error))", kind: .cannotWrite,
+                underlying: error)
         }
         url = timestamped ? try Self.claimNewFolder(in: parent, named: Self.timestamp(date)) : parent
         let marker = url.appendingPathComponent(Self.completionMarker)
         if unlink(marker.path) != 0, errno != ENOENT {
-            throw ExperimentError("cannot remove \(marker.path) before reusing the folder: \(String(cString: strerror(errno)))",
-                                  kind: .cannotWrite)
+            throw ExperimentError(
+                "cannot remove \(marker.path) before reusing the folder: \(String(cString: strerror(errno)))",
+                kind: .cannotWrite)
         }
         try write(Data(config.yaml.utf8), to: "config.yaml")
     }
@@ -62,12 +65,14 @@ package struct RunDirectory: Sendable {
             let candidate = parent.appendingPathComponent(suffix == 0 ? name : "\(name)_\(suffix)")
             if mkdir(candidate.path, 0o777) == 0 { return candidate }
             guard errno == EEXIST else {
-                throw ExperimentError("cannot create the log folder \(candidate.path): \(String(cString: strerror(errno)))",
-                                      kind: .cannotWrite)
+                throw ExperimentError(
+                    "cannot create the log folder \(candidate.path): \(String(cString: strerror(errno)))",
+                    kind: .cannotWrite)
             }
         }
-        throw ExperimentError("cannot create the log folder \(parent.appendingPathComponent(name).path): 10000 runs already use that second",
-                              kind: .cannotWrite)
+        throw ExperimentError(
+            "cannot create the log folder \(parent.appendingPathComponent(name).path): 10000 runs already use that second",
+            kind: .cannotWrite)
     }
 
     /// A file in the run folder.

@@ -74,8 +74,9 @@ public struct TrainingRun {
         let directory = try RunDirectory(config: config, task: "train", timestamped: true)
         var checkpoints = CheckpointFolder(directory: directory.file("checkpoints"), retention: retention)
         var lastCheckpoint = checkpoints.last
-        let trainLoader = BatchLoader(dataset: data.train, batchSize: settings.batchSize, shuffle: true,
-                                      seed: settings.seed, augmentation: data.augmentation)
+        let trainLoader = BatchLoader(
+            dataset: data.train, batchSize: settings.batchSize, shuffle: true,
+            seed: settings.seed, augmentation: data.augmentation)
         let validationLoader = BatchLoader(dataset: data.validation, batchSize: settings.batchSize, shuffle: false)
         var interrupted = false
         func saveCheckpoint(to url: URL) throws {
@@ -86,9 +87,11 @@ public struct TrainingRun {
             let epoch = trainer.epoch + 1
             let started = Date()
             let learningRate = Double(trainer.optimizer.learningRate)
-            let progress = ProgressReporter(title: "epoch \(epoch)/\(settings.maxEpochs)",
-                                            total: trainLoader.batchesPerEpoch, style: progressStyle)
-            guard let trainLoss = try Self.trainEpoch(&trainer, on: trainLoader, epoch: epoch, progress: progress) else {
+            let progress = ProgressReporter(
+                title: "epoch \(epoch)/\(settings.maxEpochs)",
+                total: trainLoader.batchesPerEpoch, style: progressStyle)
+            guard let trainLoss = try Self.trainEpoch(&trainer, on: trainLoader, epoch: epoch, progress: progress)
+            else {
                 interrupted = true
                 progress.finish(message: "interrupted")
                 lastCheckpoint = checkpoints.directory.appendingPathComponent("interrupted.safetensors")
@@ -99,26 +102,33 @@ public struct TrainingRun {
             var validationLoss = Double.nan
             var dice = [Double](repeating: .nan, count: data.classNames.count)
             if epoch % settings.validateEvery == 0 || epoch == settings.maxEpochs {
-                (validationLoss, dice) = try Self.validate(&trainer, on: validationLoader, classCount: data.classNames.count)
+                (validationLoss, dice) = try Self.validate(
+                    &trainer, on: validationLoader, classCount: data.classNames.count)
             }
-            progress.finish(message: String(format: "loss %.4f  val loss %.4f  val dice %@", trainLoss, validationLoss,
-                                            dice.dropFirst().map { String(format: "%.3f", $0) }.joined(separator: " ")))
-            let row = StudySummary.Epoch(epoch: epoch, trainLoss: trainLoss, validationLoss: validationLoss,
-                                         validationDice: Array(dice.dropFirst()), learningRate: learningRate,
-                                         seconds: Date().timeIntervalSince(started))
+            progress.finish(
+                message: String(
+                    format: "loss %.4f  val loss %.4f  val dice %@", trainLoss, validationLoss,
+                    dice.dropFirst().map { String(format: "%.3f", $0) }.joined(separator: " ")))
+            let row = StudySummary.Epoch(
+                epoch: epoch, trainLoss: trainLoss, validationLoss: validationLoss,
+                validationDice: Array(dice.dropFirst()), learningRate: learningRate,
+                seconds: Date().timeIntervalSince(started))
             metrics.epochs.append(row)
             try Self.writeMetrics(metrics, into: directory)
             let keepsEpochFile = epoch % settings.checkpointEvery == 0 || epoch == settings.maxEpochs
-            lastCheckpoint = try checkpoints.save(epoch: epoch, value: retention.metric.value(at: row),
-                                                  keepsEpochFile: keepsEpochFile, write: saveCheckpoint)
+            lastCheckpoint = try checkpoints.save(
+                epoch: epoch, value: retention.metric.value(at: row),
+                keepsEpochFile: keepsEpochFile, write: saveCheckpoint)
         }
         if !interrupted { try directory.markComplete() }
         let best = checkpoints.bestEpoch.map { epoch in
-            BestCheckpoint(url: checkpoints.best, epoch: epoch, metric: retention.metric.name,
-                           lowerIsBetter: retention.metric.lowerIsBetter, value: checkpoints.bestValue ?? .nan)
+            BestCheckpoint(
+                url: checkpoints.best, epoch: epoch, metric: retention.metric.name,
+                lowerIsBetter: retention.metric.lowerIsBetter, value: checkpoints.bestValue ?? .nan)
         }
-        return Result(directory: directory.url, lastCheckpoint: lastCheckpoint, bestCheckpoint: best, metrics: metrics,
-                      interrupted: interrupted)
+        return Result(
+            directory: directory.url, lastCheckpoint: lastCheckpoint, bestCheckpoint: best, metrics: metrics,
+            interrupted: interrupted)
     }
 
     /// The trainer and metrics to start from: those of `ckpt_path` when it is set (weights,
@@ -129,8 +139,9 @@ public struct TrainingRun {
         guard let resume = try config.value(\.checkpoint) else {
             var generator = SeededGenerator(seed: settings.seed)
             let model = UNet(settings.model.architecture, using: &generator)
-            let trainer = Trainer(model: model, weightDecay: settings.optimizer.weightDecay, loss: settings.model.loss,
-                                  schedule: settings.optimizer.schedule)
+            let trainer = Trainer(
+                model: model, weightDecay: settings.optimizer.weightDecay, loss: settings.model.loss,
+                schedule: settings.optimizer.schedule)
             return (trainer, metrics)
         }
         let file: SafetensorsFile
@@ -139,15 +150,17 @@ public struct TrainingRun {
         }
         let trainer: Trainer
         do {
-            trainer = try Trainer(checkpoint: file, path: resume, loss: settings.model.loss,
-                                  firstCycleLength: settings.optimizer.schedule.firstCycleLength,
-                                  cycleGrowth: settings.optimizer.schedule.cycleGrowth)
+            trainer = try Trainer(
+                checkpoint: file, path: resume, loss: settings.model.loss,
+                firstCycleLength: settings.optimizer.schedule.firstCycleLength,
+                cycleGrowth: settings.optimizer.schedule.cycleGrowth)
         } catch {
             throw ExperimentError(wrapping: error)
         }
         guard trainer.model.architecture == settings.model.architecture else {
-            throw ExperimentError("\(resume) holds a \(trainer.model.architecture), but the configuration asks for a "
-                                  + "\(settings.model.architecture)", kind: .invalidModel)
+            throw ExperimentError(
+                "\(resume) holds a \(trainer.model.architecture), but the configuration asks for a "
+                    + "\(settings.model.architecture)", kind: .invalidModel)
         }
         guard let text = file.metadata["metrics_csv"], let previous = try? MetricsLog(csv: text) else {
             return (trainer, metrics)
@@ -157,8 +170,10 @@ public struct TrainingRun {
 
     /// One epoch of training steps: the mean loss (weighted by batch size), or nil when Ctrl-C
     /// stopped the epoch after a batch (the trainer then holds that batch's step).
-    static func trainEpoch(_ trainer: inout Trainer, on loader: BatchLoader<COCODataset>, epoch: Int,
-                           progress: ProgressReporter) throws -> Double? {
+    static func trainEpoch(
+        _ trainer: inout Trainer, on loader: BatchLoader<COCODataset>, epoch: Int,
+        progress: ProgressReporter
+    ) throws -> Double? {
         var batches = loader.epoch(epoch)
         var lossSum = 0.0
         var seen = 0
@@ -194,14 +209,20 @@ public struct TrainingRun {
     }
 
     /// Mean loss (weighted by batch size) and NaN-mean class-wise Dice over a dataset.
-    static func validate(_ trainer: inout Trainer, on loader: BatchLoader<COCODataset>, classCount: Int) throws -> (Double, [Double]) {
+    static func validate(_ trainer: inout Trainer, on loader: BatchLoader<COCODataset>, classCount: Int) throws -> (
+        Double, [Double]
+    ) {
         var batches = loader.epoch(0)
-        var lossSum = 0.0, count = 0
+        var lossSum = 0.0
+        var count = 0
         var diceSums = [Double](repeating: 0, count: classCount)
         var diceCounts = [Int](repeating: 0, count: classCount)
         while let batch = try next(&batches) {
             let (loss, dice): (Float, Tensor)
-            do { (loss, dice) = try trainer.evaluationStep(images: batch.images, targets: batch.targets.map { Float($0) }) } catch {
+            do {
+                (loss, dice) = try trainer.evaluationStep(
+                    images: batch.images, targets: batch.targets.map { Float($0) })
+            } catch {
                 throw ExperimentError(wrapping: error)
             }
             lossSum += Double(loss) * Double(batch.count)
@@ -211,8 +232,10 @@ public struct TrainingRun {
                 diceCounts[c] += batch.count
             }
         }
-        return (count == 0 ? .nan : lossSum / Double(count),
-                zip(diceSums, diceCounts).map { $1 == 0 ? .nan : $0 / Double($1) })
+        return (
+            count == 0 ? .nan : lossSum / Double(count),
+            zip(diceSums, diceCounts).map { $1 == 0 ? .nan : $0 / Double($1) }
+        )
     }
 
     /// The next batch of an epoch, with data errors as one-line experiment errors.

@@ -45,13 +45,15 @@ public struct ModelSettings: Sendable {
     /// - Throws: ``ConfigError`` for a missing key, a wrong type or a value out of range.
     public init(config: Config) throws {
         try ConfigSchema.checkConditions(config)
-        architecture = UNet.Architecture(inputChannels: try config.value(\.model.inputChannels),
-                                         outputChannels: try config.value(\.model.outputChannels),
-                                         channels: try config.value(\.model.channels),
-                                         depth: try config.value(\.model.depth),
-                                         dropout: Float(try config.value(\.model.dropout)))
-        loss = TopKBinaryCrossEntropy(keptFraction: try config.value(\.model.keptFraction),
-                                      classWeights: try config.value(\.model.classWeights).map { $0.map(Float.init) })
+        architecture = UNet.Architecture(
+            inputChannels: try config.value(\.model.inputChannels),
+            outputChannels: try config.value(\.model.outputChannels),
+            channels: try config.value(\.model.channels),
+            depth: try config.value(\.model.depth),
+            dropout: Float(try config.value(\.model.dropout)))
+        loss = TopKBinaryCrossEntropy(
+            keptFraction: try config.value(\.model.keptFraction),
+            classWeights: try config.value(\.model.classWeights).map { $0.map(Float.init) })
     }
 }
 
@@ -65,9 +67,10 @@ struct OptimizerSettings: Sendable {
     /// Reads the settings, checked against ``ConfigSchema``.
     init(config: Config) throws(ConfigError) {
         weightDecay = Float(try config.value(\.model.weightDecay))
-        schedule = CosineAnnealingWarmRestarts(baseLearningRate: try config.value(\.model.learningRate),
-                                               firstCycleLength: try config.value(\.model.firstCycle),
-                                               cycleGrowth: try config.value(\.model.cycleGrowth),
-                                               minimumLearningRate: try config.value(\.model.minimumLearningRate))
+        schedule = CosineAnnealingWarmRestarts(
+            baseLearningRate: try config.value(\.model.learningRate),
+            firstCycleLength: try config.value(\.model.firstCycle),
+            cycleGrowth: try config.value(\.model.cycleGrowth),
+            minimumLearningRate: try config.value(\.model.minimumLearningRate))
     }
 }

@@ -58,11 +58,13 @@ public struct BilinearUpsample2d: Layer {
     mutating func forward(_ input: Tensor, concatenatedWith skip: Tensor, into joined: inout Tensor) {
         let (n, c, h, w) = imageDimensions(input, "BilinearUpsample2d")
         let (ns, cs, hs, ws) = imageDimensions(skip, "BilinearUpsample2d")
-        precondition(ns == n && hs == 2 * h && ws == 2 * w,
-                     "cannot concatenate the upsampled \(input.shape) with a skip connection of shape \(skip.shape)")
+        precondition(
+            ns == n && hs == 2 * h && ws == 2 * w,
+            "cannot concatenate the upsampled \(input.shape) with a skip connection of shape \(skip.shape)")
         joined.prepareBuffer(shape: [n, c + cs, hs, ws])
         upsample(input, into: &joined)
-        let upsampledSize = c * hs * ws, skipSize = cs * hs * ws
+        let upsampledSize = c * hs * ws
+        let skipSize = cs * hs * ws
         skip.withUnsafeBufferPointer { z in
             joined.withUnsafeMutableBufferPointer { y in
                 for image in 0..<n {
@@ -76,8 +78,10 @@ public struct BilinearUpsample2d: Layer {
 
     /// Runs `body(plane, row)` for planes 0..<count, split over the cores, each worker with its
     /// own scratch row of `rowLength` floats.
-    private static func forEachPlane(_ count: Int, rowLength: Int,
-                                     _ body: (_ plane: Int, _ row: UnsafeMutablePointer<Float>) -> Void) {
+    private static func forEachPlane(
+        _ count: Int, rowLength: Int,
+        _ body: (_ plane: Int, _ row: UnsafeMutablePointer<Float>) -> Void
+    ) {
         parallelFor(0..<count) { range in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: rowLength) { buffer in
                 for plane in range { body(plane, buffer.baseAddress!) }
@@ -89,7 +93,9 @@ public struct BilinearUpsample2d: Layer {
     private mutating func upsample(_ input: Tensor, into result: inout Tensor) {
         let (n, c, h, w) = imageDimensions(input, "BilinearUpsample2d")
         inputShape = input.shape
-        let oh = 2 * h, ow = 2 * w, imageStride = result.shape[1] * oh * ow
+        let oh = 2 * h
+        let ow = 2 * w
+        let imageStride = result.shape[1] * oh * ow
         input.withUnsafeBufferPointer { x in
             result.withUnsafeMutableBufferPointer { y in
                 // Rows are mixed vertically first, then widened: the filter is separable.
@@ -98,7 +104,8 @@ public struct BilinearUpsample2d: Layer {
                     let destination = y.baseAddress! + (plane / c) * imageStride + (plane % c) * oh * ow
                     for i in 0..<oh {
                         let (r0, r1, ly) = Self.rowTaps(i, inputLength: h)
-                        let top = source + r0 * w, bottom = source + r1 * w
+                        let top = source + r0 * w
+                        let bottom = source + r1 * w
                         for j in 0..<w { mixed[j] = (1 - ly) * top[j] + ly * bottom[j] }
                         Self.widen(mixed, into: destination + i * ow, width: w)
                     }
@@ -109,8 +116,10 @@ public struct BilinearUpsample2d: Layer {
 
     /// The adjoint of the upsampling: [N, C, 2H, 2W] → [N, C, H, W].
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
-        precondition(outputGradient.shape == output.shape,
-                     "BilinearUpsample2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)")
+        precondition(
+            outputGradient.shape == output.shape,
+            "BilinearUpsample2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)"
+        )
         return backward(leadingChannelsOf: outputGradient)
     }
 
@@ -118,10 +127,13 @@ public struct BilinearUpsample2d: Layer {
     /// upsampled channels from the leading channels of each image of `outputGradient`.
     mutating func backward(leadingChannelsOf outputGradient: Tensor) -> Tensor {
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
-        let oh = 2 * h, ow = 2 * w
+        let oh = 2 * h
+        let ow = 2 * w
         let (gn, gc, gh, gw) = imageDimensions(outputGradient, "BilinearUpsample2d")
-        precondition(gn == n && gc >= c && gh == oh && gw == ow,
-                     "BilinearUpsample2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \([n, c, oh, ow])")
+        precondition(
+            gn == n && gc >= c && gh == oh && gw == ow,
+            "BilinearUpsample2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \([n, c, oh, ow])"
+        )
         let imageStride = gc * oh * ow
         var result = Tensor.reusing(&inputGradient, shape: inputShape)
         outputGradient.withUnsafeBufferPointer { dy in
@@ -141,7 +153,8 @@ public struct BilinearUpsample2d: Layer {
                         }
                         narrowed[w - 1] += g[2 * w - 1]
                         let (r0, r1, ly) = Self.rowTaps(i, inputLength: h)
-                        let top = destination + r0 * w, bottom = destination + r1 * w
+                        let top = destination + r0 * w
+                        let bottom = destination + r1 * w
                         for j in 0..<w {
                             top[j] += (1 - ly) * narrowed[j]
                             bottom[j] += ly * narrowed[j]

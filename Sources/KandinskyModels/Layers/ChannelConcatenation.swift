@@ -7,10 +7,12 @@ import KandinskyCore
 public func concatenateChannels(_ a: Tensor, _ b: Tensor, into result: inout Tensor) {
     let (n, ca, h, w) = imageDimensions(a, "concatenateChannels")
     let (nb, cb, hb, wb) = imageDimensions(b, "concatenateChannels")
-    precondition(n == nb && h == hb && w == wb,
-                 "concatenateChannels needs equal N, H and W, got shapes \(a.shape) and \(b.shape)")
+    precondition(
+        n == nb && h == hb && w == wb,
+        "concatenateChannels needs equal N, H and W, got shapes \(a.shape) and \(b.shape)")
     result.prepareBuffer(shape: [n, ca + cb, h, w])
-    let sizeA = ca * h * w, sizeB = cb * h * w
+    let sizeA = ca * h * w
+    let sizeB = cb * h * w
     a.withUnsafeBufferPointer { x in
         b.withUnsafeBufferPointer { z in
             result.withUnsafeMutableBufferPointer { y in
@@ -31,7 +33,8 @@ public func splitChannels(_ tensor: Tensor, at channels: Int, into first: inout 
     precondition(channels >= 0 && channels <= c, "cannot split \(tensor.shape) at channel \(channels)")
     first.prepareBuffer(shape: [n, channels, h, w])
     second.prepareBuffer(shape: [n, c - channels, h, w])
-    let sizeA = channels * h * w, sizeB = (c - channels) * h * w
+    let sizeA = channels * h * w
+    let sizeB = (c - channels) * h * w
     tensor.withUnsafeBufferPointer { y in
         first.withUnsafeMutableBufferPointer { x in
             second.withUnsafeMutableBufferPointer { z in

@@ -10,7 +10,9 @@ extension Conv2d {
         taps.prepareBuffer(shape: [9, outputChannels, inputChannels])
         let weight = self.weight.value
         weight.withUnsafeBufferPointer { w in
-            taps.withUnsafeMutableBufferPointer { t in rearrangeTaps(g, w: w.baseAddress!, flipTransposed: false, taps: t.baseAddress!) }
+            taps.withUnsafeMutableBufferPointer { t in
+                rearrangeTaps(g, w: w.baseAddress!, flipTransposed: false, taps: t.baseAddress!)
+            }
         }
         // Training keeps the padded copy for the backward pass; inference pads into shared scratch.
         keepPaddedInput(input, training: training, geometry: g)
@@ -29,24 +31,30 @@ extension Conv2d {
     /// Runs the bands of every image of the padded input over the cores.
     func convolvePadded(_ padded: UnsafePointer<Float>, into result: inout Tensor, geometry g: ConvolutionGeometry) {
         let threads = availableCoreCount
-        let rowsPerBand = g.rowsPerBand, bands = g.bandCount
-        let variant = kernelVariant, scratch = self.scratch
+        let rowsPerBand = g.rowsPerBand
+        let bands = g.bandCount
+        let variant = kernelVariant
+        let scratch = self.scratch
         result.withUnsafeMutableBufferPointer { y in
             taps.withUnsafeBufferPointer { t in
                 bias.value.withUnsafeBufferPointer { b in
-                    let convolution = PaddedConvolution(inputs: inputChannels, outputs: outputChannels,
-                                                        taps: t.baseAddress!, bias: b.baseAddress!, variant: variant)
-                    scratch.reserve(threads: threads, columnCount: convolution.bandSize(g, rows: rowsPerBand), partialCount: 0)
+                    let convolution = PaddedConvolution(
+                        inputs: inputChannels, outputs: outputChannels,
+                        taps: t.baseAddress!, bias: b.baseAddress!, variant: variant)
+                    scratch.reserve(
+                        threads: threads, columnCount: convolution.bandSize(g, rows: rowsPerBand), partialCount: 0)
                     let items = g.images * bands
                     let workers = min(threads, items)
                     setLinearAlgebraThreadCount(workers > 1 ? 1 : threads)
                     parallelForEach(0..<items, workers: workers) { item, thread in
-                        let image = item / bands, firstRow = (item % bands) * rowsPerBand
+                        let image = item / bands
+                        let firstRow = (item % bands) * rowsPerBand
                         ModelProfiler.measure(.convolutionGEMM) {
-                            convolution.convolve(g, padded: padded + image * g.paddedImageSize,
-                                                 y: y.baseAddress! + image * g.outputImageSize, firstRow: firstRow,
-                                                 rows: min(rowsPerBand, g.height - firstRow),
-                                                 band: scratch.columns(thread: thread))
+                            convolution.convolve(
+                                g, padded: padded + image * g.paddedImageSize,
+                                y: y.baseAddress! + image * g.outputImageSize, firstRow: firstRow,
+                                rows: min(rowsPerBand, g.height - firstRow),
+                                band: scratch.columns(thread: thread))
                         }
                     }
                 }
@@ -54,8 +62,10 @@ extension Conv2d {
         }
     }
 
-    mutating func backpropagateShifted(_ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry,
-                                               needsInputGradient: Bool) -> Tensor? {
+    mutating func backpropagateShifted(
+        _ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry,
+        needsInputGradient: Bool
+    ) -> Tensor? {
         var buffer = Tensor.empty
         swap(&buffer, &inputGradient)
         let result = withInputGradient(&buffer, shape: input.shape, needed: needsInputGradient) { dx in
@@ -68,42 +78,51 @@ extension Conv2d {
 
     /// Adds ∂W and ∂b to the parameters' gradients and, when `dx` is given, writes ∂x there,
     /// all from the padded input kept by the training forward pass.
-    mutating func accumulateShiftedGradients(_ outputGradient: Tensor, geometry g: ConvolutionGeometry,
-                                                     inputGradient dx: UnsafeMutablePointer<Float>?) {
+    mutating func accumulateShiftedGradients(
+        _ outputGradient: Tensor, geometry g: ConvolutionGeometry,
+        inputGradient dx: UnsafeMutablePointer<Float>?
+    ) {
         let workers = min(availableCoreCount, g.images)
         let tapCount = 9 * outputChannels * inputChannels
         let partialCount = tapCount + outputChannels
         // ∂x is a convolution Cout → Cin of the padded ∂y; its GEMM bands hold Cin rows.
-        let transposed = ConvolutionGeometry(images: g.images, inputChannels: outputChannels, outputChannels: inputChannels,
-                                             height: g.height, width: g.width, kernel: 3, padding: 1,
-                                             columnBudget: g.columnBudget, threads: g.threads)
+        let transposed = ConvolutionGeometry(
+            images: g.images, inputChannels: outputChannels, outputChannels: inputChannels,
+            height: g.height, width: g.width, kernel: 3, padding: 1,
+            columnBudget: g.columnBudget, threads: g.threads)
         let flippedTaps = scratch.shared(count: tapCount)
-        let inputConvolution = PaddedConvolution(inputs: outputChannels, outputs: inputChannels, taps: flippedTaps,
-                                                 bias: nil, variant: kernelVariant)
+        let inputConvolution = PaddedConvolution(
+            inputs: outputChannels, outputs: inputChannels, taps: flippedTaps,
+            bias: nil, variant: kernelVariant)
         let bandSize = dx == nil ? 0 : inputConvolution.bandSize(g, rows: transposed.rowsPerBand)
         // After the padded ∂y, one region serves ∂W's scratch and then ∂x's bands.
-        scratch.reserve(threads: workers, columnCount: g.paddedOutputImageSize + max(bandSize, g.weightGradientScratchSize),
-                        partialCount: partialCount)
+        scratch.reserve(
+            threads: workers, columnCount: g.paddedOutputImageSize + max(bandSize, g.weightGradientScratchSize),
+            partialCount: partialCount)
         if dx != nil {
             weight.value.withUnsafeBufferPointer { w in
                 rearrangeTaps(g, w: w.baseAddress!, flipTransposed: true, taps: flippedTaps)
             }
         }
-        let scratch = self.scratch, paddedImages = self.padded, variant = kernelVariant
+        let scratch = self.scratch
+        let paddedImages = self.padded
+        let variant = kernelVariant
         paddedImages.withUnsafeBufferPointer { p in
             outputGradient.withUnsafeBufferPointer { dy in
                 forEachImage(images: g.images, workers: workers, partialCount: partialCount) { image, thread, partial in
                     let inputGradient = dx.map {
-                        ShiftedInputGradient(convolution: inputConvolution, dx: $0 + image * g.inputImageSize,
-                                             band: scratch.columns(thread: thread) + g.paddedOutputImageSize,
-                                             rowsPerBand: transposed.rowsPerBand)
+                        ShiftedInputGradient(
+                            convolution: inputConvolution, dx: $0 + image * g.inputImageSize,
+                            band: scratch.columns(thread: thread) + g.paddedOutputImageSize,
+                            rowsPerBand: transposed.rowsPerBand)
                     }
-                    backpropagateImageShifted(g, padded: p.baseAddress! + image * g.paddedImageSize,
-                                              dy: dy.baseAddress! + image * g.outputImageSize,
-                                              dTaps: partial, db: partial + tapCount,
-                                              paddedGradient: scratch.columns(thread: thread),
-                                              weightGradientScratch: scratch.columns(thread: thread) + g.paddedOutputImageSize,
-                                              variant: variant, inputGradient: inputGradient)
+                    backpropagateImageShifted(
+                        g, padded: p.baseAddress! + image * g.paddedImageSize,
+                        dy: dy.baseAddress! + image * g.outputImageSize,
+                        dTaps: partial, db: partial + tapCount,
+                        paddedGradient: scratch.columns(thread: thread),
+                        weightGradientScratch: scratch.columns(thread: thread) + g.paddedOutputImageSize,
+                        variant: variant, inputGradient: inputGradient)
                 }
             }
         }
@@ -144,7 +163,9 @@ extension Conv2d {
             parallelFor(0..<g.images) { range in
                 ModelProfiler.measure(.im2col) {
                     for image in range {
-                        padImage(g, channels: g.inputChannels, x: x.baseAddress! + image * g.inputImageSize, padded: padded + image * g.paddedImageSize)
+                        padImage(
+                            g, channels: g.inputChannels, x: x.baseAddress! + image * g.inputImageSize,
+                            padded: padded + image * g.paddedImageSize)
                     }
                 }
             }

@@ -10,16 +10,19 @@ extension Conv2d {
         var result = Tensor.reusing(&output, shape: [g.images, outputChannels, g.height, g.width])
         keepPaddedInput(input, training: training, geometry: g)
         let transformed = scratch.shared(count: 36 * outputChannels * inputChannels)
-        let scratch = self.scratch, variant = kernelVariant
+        let scratch = self.scratch
+        let variant = kernelVariant
         weight.value.withUnsafeBufferPointer { w in
-            transformWinogradWeights(w.baseAddress!, outputs: outputChannels, inputs: inputChannels,
-                                     flipTransposed: false, into: transformed, variant: variant)
+            transformWinogradWeights(
+                w.baseAddress!, outputs: outputChannels, inputs: inputChannels,
+                flipTransposed: false, into: transformed, variant: variant)
         }
         result.withUnsafeMutableBufferPointer { y in
             input.withUnsafeBufferPointer { x in
                 bias.value.withUnsafeBufferPointer { b in
-                    KandinskyModels.convolveWinograd(g, x: x.baseAddress!, transformedWeights: transformed,
-                                                     bias: b.baseAddress!, y: y.baseAddress!, scratch: scratch, variant: variant)
+                    KandinskyModels.convolveWinograd(
+                        g, x: x.baseAddress!, transformedWeights: transformed,
+                        bias: b.baseAddress!, y: y.baseAddress!, scratch: scratch, variant: variant)
                 }
             }
         }
@@ -31,26 +34,31 @@ extension Conv2d {
     /// ∂W and ∂b from the kept padded input (``accumulateShiftedGradients(_:geometry:inputGradient:)``),
     /// then, when needed, ∂x = ∂y ⋆ rot180(W)ᵀ, a 3 × 3 convolution with Cout inputs and Cin
     /// outputs, through Winograd.
-    mutating func backpropagateWinograd(_ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry,
-                                                needsInputGradient: Bool) -> Tensor? {
+    mutating func backpropagateWinograd(
+        _ outputGradient: Tensor, input: Tensor, geometry g: ConvolutionGeometry,
+        needsInputGradient: Bool
+    ) -> Tensor? {
         accumulateShiftedGradients(outputGradient, geometry: g, inputGradient: nil)
         savedInput = nil
         guard needsInputGradient else { return nil }
         let (cin, cout) = (inputChannels, outputChannels)
         var result = Tensor.reusing(&inputGradient, shape: input.shape)
-        let transposed = ConvolutionGeometry(images: g.images, inputChannels: cout, outputChannels: cin,
-                                             height: g.height, width: g.width, kernel: 3, padding: 1,
-                                             columnBudget: g.columnBudget, threads: g.threads)
+        let transposed = ConvolutionGeometry(
+            images: g.images, inputChannels: cout, outputChannels: cin,
+            height: g.height, width: g.width, kernel: 3, padding: 1,
+            columnBudget: g.columnBudget, threads: g.threads)
         let transformed = scratch.shared(count: 36 * cout * cin)
         let variant = kernelVariant
         weight.value.withUnsafeBufferPointer { w in
-            transformWinogradWeights(w.baseAddress!, outputs: cout, inputs: cin, flipTransposed: true,
-                                     into: transformed, variant: variant)
+            transformWinogradWeights(
+                w.baseAddress!, outputs: cout, inputs: cin, flipTransposed: true,
+                into: transformed, variant: variant)
         }
         result.withUnsafeMutableBufferPointer { dx in
             outputGradient.withUnsafeBufferPointer { dy in
-                KandinskyModels.convolveWinograd(transposed, x: dy.baseAddress!, transformedWeights: transformed,
-                                                 bias: nil, y: dx.baseAddress!, scratch: scratch, variant: variant)
+                KandinskyModels.convolveWinograd(
+                    transposed, x: dy.baseAddress!, transformedWeights: transformed,
+                    bias: nil, y: dx.baseAddress!, scratch: scratch, variant: variant)
             }
         }
         inputGradient = result

@@ -77,17 +77,24 @@ public struct Conv2d: Layer {
 
     /// A convolution initialised as PyTorch initialises `nn.Conv2d`: weights and biases uniform
     /// in ±1/√(Cin·k²).
-    public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, padding: Int,
-                using generator: inout some RandomNumberGenerator) {
-        self.init(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize,
-                  padding: padding, scratch: ConvolutionScratch(), using: &generator)
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize: Int, padding: Int,
+        using generator: inout some RandomNumberGenerator
+    ) {
+        self.init(
+            inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize,
+            padding: padding, scratch: ConvolutionScratch(), using: &generator)
     }
 
     /// The same, with buffers shared with other layers (a network's) or a test's column budget.
-    package init(inputChannels: Int, outputChannels: Int, kernelSize: Int, padding: Int,
-                 scratch: ConvolutionScratch, using generator: inout some RandomNumberGenerator) {
-        precondition(inputChannels > 0 && outputChannels > 0 && kernelSize > 0 && padding >= 0,
-                     "Conv2d needs positive channel counts and kernel size, got \(inputChannels) → \(outputChannels), k \(kernelSize), padding \(padding)")
+    package init(
+        inputChannels: Int, outputChannels: Int, kernelSize: Int, padding: Int,
+        scratch: ConvolutionScratch, using generator: inout some RandomNumberGenerator
+    ) {
+        precondition(
+            inputChannels > 0 && outputChannels > 0 && kernelSize > 0 && padding >= 0,
+            "Conv2d needs positive channel counts and kernel size, got \(inputChannels) → \(outputChannels), k \(kernelSize), padding \(padding)"
+        )
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
         self.kernelSize = kernelSize
@@ -102,8 +109,10 @@ public struct Conv2d: Layer {
         }
         trainingStrategy = strategy
         let bound = 1 / Float(inputChannels * kernelSize * kernelSize).squareRoot()
-        weight = Parameter(.uniform([outputChannels, inputChannels, kernelSize, kernelSize],
-                                    in: -bound...bound, using: &generator))
+        weight = Parameter(
+            .uniform(
+                [outputChannels, inputChannels, kernelSize, kernelSize],
+                in: -bound...bound, using: &generator))
         bias = Parameter(.uniform([outputChannels], in: -bound...bound, using: &generator))
     }
 
@@ -113,11 +122,13 @@ public struct Conv2d: Layer {
     private func geometry(_ input: Tensor) -> ConvolutionGeometry {
         let (n, c, h, w) = imageDimensions(input, "Conv2d")
         precondition(c == inputChannels, "Conv2d expects \(inputChannels) input channels, got shape \(input.shape)")
-        let g = ConvolutionGeometry(images: n, inputChannels: c, outputChannels: outputChannels,
-                                    height: h, width: w, kernel: kernelSize, padding: padding,
-                                    columnBudget: scratch.columnBudget, threads: availableCoreCount)
-        precondition(g.outputHeight > 0 && g.outputWidth > 0,
-                     "Conv2d with kernel \(kernelSize) and padding \(padding) cannot take input of shape \(input.shape)")
+        let g = ConvolutionGeometry(
+            images: n, inputChannels: c, outputChannels: outputChannels,
+            height: h, width: w, kernel: kernelSize, padding: padding,
+            columnBudget: scratch.columnBudget, threads: availableCoreCount)
+        precondition(
+            g.outputHeight > 0 && g.outputWidth > 0,
+            "Conv2d with kernel \(kernelSize) and padding \(padding) cannot take input of shape \(input.shape)")
         return g
     }
 
@@ -156,8 +167,10 @@ public struct Conv2d: Layer {
         let tiles = g.tileCount
         scratch.reserve(threads: threads, columnCount: isPointwise ? 0 : g.patchSize * tile, partialCount: 0)
         var result = Tensor.reusing(&output, shape: [g.images, outputChannels, g.outputHeight, g.outputWidth])
-        let scratch = self.scratch, pointwise = isPointwise
-        let weight = self.weight.value, bias = self.bias.value
+        let scratch = self.scratch
+        let pointwise = isPointwise
+        let weight = self.weight.value
+        let bias = self.bias.value
         result.withUnsafeMutableBufferPointer { y in
             input.withUnsafeBufferPointer { x in
                 weight.withUnsafeBufferPointer { w in
@@ -166,13 +179,15 @@ public struct Conv2d: Layer {
                         let workers = min(threads, items)
                         if workers > 1 { setLinearAlgebraThreadCount(1) } else { setLinearAlgebraThreadCount(threads) }
                         parallelForEach(0..<items, workers: workers) { item, thread in
-                            let image = item / tiles, first = (item % tiles) * tile
+                            let image = item / tiles
+                            let first = (item % tiles) * tile
                             let count = min(tile, g.outputPixels - first)
-                            convolveTile(g, x: x.baseAddress! + image * g.inputImageSize,
-                                         w: w.baseAddress!, b: b.baseAddress!,
-                                         y: y.baseAddress! + image * g.outputImageSize,
-                                         first: first, count: count, pointwise: pointwise,
-                                         columns: scratch.columns(thread: thread))
+                            convolveTile(
+                                g, x: x.baseAddress! + image * g.inputImageSize,
+                                w: w.baseAddress!, b: b.baseAddress!,
+                                y: y.baseAddress! + image * g.outputImageSize,
+                                first: first, count: count, pointwise: pointwise,
+                                columns: scratch.columns(thread: thread))
                         }
                     }
                 }
@@ -187,20 +202,25 @@ public struct Conv2d: Layer {
     private mutating func backpropagate(_ outputGradient: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard let input = savedInput else { preconditionFailure("Conv2d.backward needs a training forward pass first") }
         let g = geometry(input)
-        precondition(outputGradient.shape == [g.images, outputChannels, g.outputHeight, g.outputWidth],
-                     "Conv2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \([g.images, outputChannels, g.outputHeight, g.outputWidth])")
+        precondition(
+            outputGradient.shape == [g.images, outputChannels, g.outputHeight, g.outputWidth],
+            "Conv2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \([g.images, outputChannels, g.outputHeight, g.outputWidth])"
+        )
         switch strategy(training: true, g) {
         case .columns: break
         case .shiftedWindows:
-            return backpropagateShifted(outputGradient, input: input, geometry: g, needsInputGradient: needsInputGradient)
+            return backpropagateShifted(
+                outputGradient, input: input, geometry: g, needsInputGradient: needsInputGradient)
         case .winograd:
-            return backpropagateWinograd(outputGradient, input: input, geometry: g, needsInputGradient: needsInputGradient)
+            return backpropagateWinograd(
+                outputGradient, input: input, geometry: g, needsInputGradient: needsInputGradient)
         }
         let workers = min(availableCoreCount, g.images)
         let tile = g.tileSize
         let partialCount = outputChannels * patchSize + outputChannels
         scratch.reserve(threads: workers, columnCount: isPointwise ? 0 : g.patchSize * tile, partialCount: partialCount)
-        let scratch = self.scratch, pointwise = isPointwise
+        let scratch = self.scratch
+        let pointwise = isPointwise
         let weightValue = self.weight.value
         var buffer = Tensor.empty
         swap(&buffer, &inputGradient)
@@ -208,13 +228,15 @@ public struct Conv2d: Layer {
             input.withUnsafeBufferPointer { x in
                 outputGradient.withUnsafeBufferPointer { dy in
                     weightValue.withUnsafeBufferPointer { w in
-                        forEachImage(images: g.images, workers: workers, partialCount: partialCount) { image, thread, partial in
-                            backpropagateImage(g, x: x.baseAddress! + image * g.inputImageSize,
-                                               w: w.baseAddress!,
-                                               dy: dy.baseAddress! + image * g.outputImageSize,
-                                               dx: dx.map { $0 + image * g.inputImageSize },
-                                               dw: partial, db: partial + g.outputChannels * g.patchSize,
-                                               pointwise: pointwise, columns: scratch.columns(thread: thread))
+                        forEachImage(images: g.images, workers: workers, partialCount: partialCount) {
+                            image, thread, partial in
+                            backpropagateImage(
+                                g, x: x.baseAddress! + image * g.inputImageSize,
+                                w: w.baseAddress!,
+                                dy: dy.baseAddress! + image * g.outputImageSize,
+                                dx: dx.map { $0 + image * g.inputImageSize },
+                                dw: partial, db: partial + g.outputChannels * g.patchSize,
+                                pointwise: pointwise, columns: scratch.columns(thread: thread))
                         }
                     }
                 }
@@ -240,8 +262,10 @@ public struct Conv2d: Layer {
     /// Each thread first zeroes its `partialCount` floats of partial parameter gradients, which
     /// the caller then adds up in thread order; the striping is fixed, so the sums do not depend
     /// on timing.
-    func forEachImage(images: Int, workers: Int, partialCount: Int,
-                              _ body: (_ image: Int, _ thread: Int, _ partial: UnsafeMutablePointer<Float>) -> Void) {
+    func forEachImage(
+        images: Int, workers: Int, partialCount: Int,
+        _ body: (_ image: Int, _ thread: Int, _ partial: UnsafeMutablePointer<Float>) -> Void
+    ) {
         setLinearAlgebraThreadCount(workers > 1 ? 1 : availableCoreCount)
         let scratch = self.scratch
         parallelFor(0..<workers, chunkCount: workers) { range in
@@ -262,8 +286,10 @@ public struct Conv2d: Layer {
 
 /// Calls `body` with the storage of `buffer`, shaped `shape` (reusing its storage when it fits),
 /// and returns `buffer`; or calls `body` with nil and returns nil when the gradient is not `needed`.
-func withInputGradient(_ buffer: inout Tensor, shape: [Int], needed: Bool,
-                               _ body: (UnsafeMutablePointer<Float>?) -> Void) -> Tensor? {
+func withInputGradient(
+    _ buffer: inout Tensor, shape: [Int], needed: Bool,
+    _ body: (UnsafeMutablePointer<Float>?) -> Void
+) -> Tensor? {
     guard needed else {
         body(nil)
         return nil

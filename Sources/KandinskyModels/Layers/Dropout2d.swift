@@ -29,7 +29,8 @@ public struct Dropout2d: Layer {
         isIdentity = !training || probability == 0
         if isIdentity { return input }
         let (n, c, h, w) = imageDimensions(input, "Dropout2d")
-        let size = h * w, keep = 1 / (1 - probability)
+        let size = h * w
+        let keep = 1 / (1 - probability)
         if scales.count != n * c { scales = Array(repeating: 0, count: n * c) }
         for plane in 0..<(n * c) { scales[plane] = generator.nextUnitFloat() < probability ? 0 : keep }
         var result = Tensor.reusing(&output, shape: input.shape)
@@ -42,8 +43,9 @@ public struct Dropout2d: Layer {
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
         if isIdentity { return outputGradient }
         let (_, _, h, w) = imageDimensions(outputGradient, "Dropout2d")
-        precondition(outputGradient.count == scales.count * h * w,
-                     "Dropout2d.backward got a gradient of shape \(outputGradient.shape) for \(scales.count) planes")
+        precondition(
+            outputGradient.count == scales.count * h * w,
+            "Dropout2d.backward got a gradient of shape \(outputGradient.shape) for \(scales.count) planes")
         var result = Tensor.reusing(&inputGradient, shape: outputGradient.shape)
         scale(outputGradient, into: &result, planeSize: h * w)
         inputGradient = result

@@ -22,7 +22,8 @@ public struct InstanceNorm2d: Layer {
     /// Normalises each [H, W] plane to mean 0 and variance 1 (up to ε); same shape.
     public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
         let (n, c, h, w) = imageDimensions(input, "InstanceNorm2d")
-        let planes = n * c, size = h * w
+        let planes = n * c
+        let size = h * w
         var result = Tensor.reusing(&output, shape: input.shape)
         if inverseDeviations.count != planes { inverseDeviations = Array(repeating: 0, count: planes) }
         let epsilon = Double(self.epsilon)
@@ -31,12 +32,14 @@ public struct InstanceNorm2d: Layer {
                 inverseDeviations.withUnsafeMutableBufferPointer { inverse in
                     parallelFor(0..<planes) { range in
                         for plane in range {
-                            let source = x.baseAddress! + plane * size, destination = y.baseAddress! + plane * size
+                            let source = x.baseAddress! + plane * size
+                            let destination = y.baseAddress! + plane * size
                             let mean = PlaneReduction.sum(source, count: size) / Double(size)
                             let squares = PlaneReduction.sumOfSquares(source, count: size, shift: Float(mean))
                             let scale = 1 / (squares / Double(size) + epsilon).squareRoot()
                             inverse[plane] = Float(scale)
-                            let m = Float(mean), s = Float(scale)
+                            let m = Float(mean)
+                            let s = Float(scale)
                             for i in 0..<size { destination[i] = (source[i] - m) * s }
                         }
                     }
@@ -49,10 +52,13 @@ public struct InstanceNorm2d: Layer {
 
     /// The gradient per plane, as in the type's description.
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
-        precondition(outputGradient.shape == output.shape,
-                     "InstanceNorm2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)")
+        precondition(
+            outputGradient.shape == output.shape,
+            "InstanceNorm2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)"
+        )
         let (n, c, h, w) = imageDimensions(output, "InstanceNorm2d")
-        let planes = n * c, size = h * w
+        let planes = n * c
+        let size = h * w
         var result = Tensor.reusing(&inputGradient, shape: output.shape)
         let output = self.output
         output.withUnsafeBufferPointer { y in
@@ -62,8 +68,10 @@ public struct InstanceNorm2d: Layer {
                         parallelFor(0..<planes) { range in
                             for plane in range {
                                 let offset = plane * size
-                                let (sum, dot) = PlaneReduction.sumAndDot(dy.baseAddress! + offset, y.baseAddress! + offset, count: size)
-                                let meanGradient = Float(sum / Double(size)), meanDot = Float(dot / Double(size))
+                                let (sum, dot) = PlaneReduction.sumAndDot(
+                                    dy.baseAddress! + offset, y.baseAddress! + offset, count: size)
+                                let meanGradient = Float(sum / Double(size))
+                                let meanDot = Float(dot / Double(size))
                                 let s = inverse[plane]
                                 for i in offset..<(offset + size) {
                                     dx[i] = (dy[i] - meanGradient - y[i] * meanDot) * s

@@ -27,7 +27,8 @@ struct InstanceNormReLU: Layer {
 
     mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
         let (n, c, h, w) = imageDimensions(input, "InstanceNormReLU")
-        let planes = n * c, size = h * w
+        let planes = n * c
+        let size = h * w
         var result = Tensor.reusing(&output, shape: input.shape)
         if means.count != planes {
             means = Array(repeating: 0, count: planes)
@@ -39,10 +40,12 @@ struct InstanceNormReLU: Layer {
                 means.withUnsafeMutableBufferPointer { meanOf in
                     inverseDeviations.withUnsafeMutableBufferPointer { inverse in
                         parallelForEach(0..<planes) { plane, _ in
-                            let source = x.baseAddress! + plane * size, destination = r.baseAddress! + plane * size
+                            let source = x.baseAddress! + plane * size
+                            let destination = r.baseAddress! + plane * size
                             let mean = PlaneReduction.sum(source, count: size) / Double(size)
                             let squares = PlaneReduction.sumOfSquares(source, count: size, shift: Float(mean))
-                            let m = Float(mean), s = Float(1 / (squares / Double(size) + epsilon).squareRoot())
+                            let m = Float(mean)
+                            let s = Float(1 / (squares / Double(size) + epsilon).squareRoot())
                             meanOf[plane] = m
                             inverse[plane] = s
                             for i in 0..<size { destination[i] = max((source[i] - m) * s, 0) }
@@ -57,12 +60,17 @@ struct InstanceNormReLU: Layer {
     }
 
     mutating func backward(_ outputGradient: Tensor) -> Tensor {
-        guard let input = savedInput else { preconditionFailure("InstanceNormReLU.backward needs a training forward pass first") }
-        precondition(outputGradient.shape == input.shape,
-                     "InstanceNormReLU.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(input.shape)")
+        guard let input = savedInput else {
+            preconditionFailure("InstanceNormReLU.backward needs a training forward pass first")
+        }
+        precondition(
+            outputGradient.shape == input.shape,
+            "InstanceNormReLU.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(input.shape)"
+        )
         savedInput = nil
         let (n, c, h, w) = imageDimensions(input, "InstanceNormReLU")
-        let planes = n * c, size = h * w
+        let planes = n * c
+        let size = h * w
         var result = Tensor.reusing(&inputGradient, shape: input.shape)
         input.withUnsafeBufferPointer { x in
             outputGradient.withUnsafeBufferPointer { dr in
@@ -71,12 +79,16 @@ struct InstanceNormReLU: Layer {
                         inverseDeviations.withUnsafeBufferPointer { inverse in
                             parallelForEach(0..<planes) { plane, _ in
                                 let offset = plane * size
-                                let source = x.baseAddress! + offset, gradient = dr.baseAddress! + offset
-                                let m = meanOf[plane], s = inverse[plane]
+                                let source = x.baseAddress! + offset
+                                let gradient = dr.baseAddress! + offset
+                                let m = meanOf[plane]
+                                let s = inverse[plane]
                                 let (sum, dot) = Self.maskedSums(source, gradient, mean: m, scale: s, count: size)
-                                let meanGradient = Float(sum / Double(size)), meanDot = Float(dot / Double(size))
-                                Self.normalisedGradient(source, gradient, into: dx.baseAddress! + offset, mean: m, scale: s,
-                                                        meanGradient: meanGradient, meanDot: meanDot, count: size)
+                                let meanGradient = Float(sum / Double(size))
+                                let meanDot = Float(dot / Double(size))
+                                Self.normalisedGradient(
+                                    source, gradient, into: dx.baseAddress! + offset, mean: m, scale: s,
+                                    meanGradient: meanGradient, meanDot: meanDot, count: size)
                             }
                         }
                     }
@@ -91,16 +103,21 @@ struct InstanceNormReLU: Layer {
     /// Explicit SIMD: written as a scalar loop, the mask compiles to a branch that mispredicts
     /// on every other pixel and runs about 20× slower.
     @inline(__always)
-    private static func normalisedGradient(_ x: UnsafePointer<Float>, _ dr: UnsafePointer<Float>,
-                                           into dx: UnsafeMutablePointer<Float>, mean: Float, scale: Float,
-                                           meanGradient: Float, meanDot: Float, count: Int) {
-        let means = SIMD8<Float>(repeating: mean), scales = SIMD8<Float>(repeating: scale)
-        let meanGradients = SIMD8<Float>(repeating: meanGradient), meanDots = SIMD8<Float>(repeating: meanDot)
+    private static func normalisedGradient(
+        _ x: UnsafePointer<Float>, _ dr: UnsafePointer<Float>,
+        into dx: UnsafeMutablePointer<Float>, mean: Float, scale: Float,
+        meanGradient: Float, meanDot: Float, count: Int
+    ) {
+        let means = SIMD8<Float>(repeating: mean)
+        let scales = SIMD8<Float>(repeating: scale)
+        let meanGradients = SIMD8<Float>(repeating: meanGradient)
+        let meanDots = SIMD8<Float>(repeating: meanDot)
         var i = 0
         while i + 8 <= count {
             let y = (UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - means) * scales
             let g = UnsafeRawPointer(dr + i).loadUnaligned(as: SIMD8<Float>.self).replacing(with: 0, where: y .<= 0)
-            UnsafeMutableRawPointer(dx + i).storeBytes(of: (g - meanGradients - y * meanDots) * scales, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(dx + i).storeBytes(
+                of: (g - meanGradients - y * meanDots) * scales, as: SIMD8<Float>.self)
             i += 8
         }
         while i < count {
@@ -113,13 +130,19 @@ struct InstanceNormReLU: Layer {
     /// (Σ g[i], Σ g[i]·y[i]) with y = (x − mean)·scale and g = y > 0 ? ∂r : 0, in blocks as
     /// ``PlaneReduction`` sums.
     @inline(__always)
-    private static func maskedSums(_ x: UnsafePointer<Float>, _ dr: UnsafePointer<Float>,
-                                   mean: Float, scale: Float, count: Int) -> (Double, Double) {
-        var sum: Double = 0, dot: Double = 0, start = 0
-        let means = SIMD8<Float>(repeating: mean), scales = SIMD8<Float>(repeating: scale)
+    private static func maskedSums(
+        _ x: UnsafePointer<Float>, _ dr: UnsafePointer<Float>,
+        mean: Float, scale: Float, count: Int
+    ) -> (Double, Double) {
+        var sum: Double = 0
+        var dot: Double = 0
+        var start = 0
+        let means = SIMD8<Float>(repeating: mean)
+        let scales = SIMD8<Float>(repeating: scale)
         while start < count {
             let end = min(count, start + 1024)
-            var sums = SIMD8<Float>(), dots = SIMD8<Float>()
+            var sums = SIMD8<Float>()
+            var dots = SIMD8<Float>()
             var i = start
             while i + 8 <= end {
                 let y = (UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - means) * scales
@@ -129,7 +152,8 @@ struct InstanceNormReLU: Layer {
                 dots += g * y
                 i += 8
             }
-            var partialSum = sums.sum(), partialDot = dots.sum()
+            var partialSum = sums.sum()
+            var partialDot = dots.sum()
             while i < end {
                 let y = (x[i] - mean) * scale
                 let g = y > 0 ? dr[i] : 0

@@ -47,7 +47,8 @@ public protocol Layer {
 
 extension Layer {
     /// A layer without parameters visits nothing.
-    public mutating func visitParameters(_ body: (_ name: String, _ parameter: inout Parameter) throws -> Void) rethrows {}
+    public mutating func visitParameters(_ body: (_ name: String, _ parameter: inout Parameter) throws -> Void) rethrows
+    {}
 
     /// Sets every parameter's gradient to zero.
     public mutating func clearGradients() {

@@ -20,7 +20,9 @@ public struct MaxPool2d: Layer {
     /// [N, C, H, W] → [N, C, ⌊H/2⌋, ⌊W/2⌋], remembering each window's winner.
     public mutating func forward(_ input: Tensor, training: Bool) -> Tensor {
         let (n, c, h, w) = imageDimensions(input, "MaxPool2d")
-        let oh = h / 2, ow = w / 2, planes = n * c
+        let oh = h / 2
+        let ow = w / 2
+        let planes = n * c
         inputShape = input.shape
         var result = Tensor.reusing(&output, shape: [n, c, oh, ow])
         if winners.count != result.count { winners = Array(repeating: 0, count: result.count) }
@@ -32,12 +34,23 @@ public struct MaxPool2d: Layer {
                             let source = x.baseAddress! + plane * h * w
                             let base = plane * oh * ow
                             for i in 0..<oh {
-                                let top = source + 2 * i * w, bottom = top + w
+                                let top = source + 2 * i * w
+                                let bottom = top + w
                                 for j in 0..<ow {
-                                    var best = top[2 * j], index: UInt8 = 0
-                                    if top[2 * j + 1] > best { best = top[2 * j + 1]; index = 1 }
-                                    if bottom[2 * j] > best { best = bottom[2 * j]; index = 2 }
-                                    if bottom[2 * j + 1] > best { best = bottom[2 * j + 1]; index = 3 }
+                                    var best = top[2 * j]
+                                    var index: UInt8 = 0
+                                    if top[2 * j + 1] > best {
+                                        best = top[2 * j + 1]
+                                        index = 1
+                                    }
+                                    if bottom[2 * j] > best {
+                                        best = bottom[2 * j]
+                                        index = 2
+                                    }
+                                    if bottom[2 * j + 1] > best {
+                                        best = bottom[2 * j + 1]
+                                        index = 3
+                                    }
                                     y[base + i * ow + j] = best
                                     winner[base + i * ow + j] = index
                                 }
@@ -58,17 +71,24 @@ public struct MaxPool2d: Layer {
 
     /// ``backward(_:)`` plus channels `firstChannel ..< firstChannel + C` of `addend` ([N, ≥ C, H, W]),
     /// in one pass: the UNet adds the skip connection's gradient to the pooled path's this way.
-    mutating func backward(_ outputGradient: Tensor, adding addend: Tensor?, fromChannel firstChannel: Int = 0) -> Tensor {
+    mutating func backward(_ outputGradient: Tensor, adding addend: Tensor?, fromChannel firstChannel: Int = 0)
+        -> Tensor
+    {
         if let addend {
             let (an, ac, ah, aw) = imageDimensions(addend, "MaxPool2d")
-            precondition(an == inputShape[0] && ac >= firstChannel + inputShape[1] && ah == inputShape[2] && aw == inputShape[3],
-                         "MaxPool2d.backward cannot add channels from \(firstChannel) of \(addend.shape) to a gradient of shape \(inputShape)")
+            precondition(
+                an == inputShape[0] && ac >= firstChannel + inputShape[1] && ah == inputShape[2] && aw == inputShape[3],
+                "MaxPool2d.backward cannot add channels from \(firstChannel) of \(addend.shape) to a gradient of shape \(inputShape)"
+            )
         }
         let addendImageStride = (addend?.shape[1] ?? 0) * inputShape[2] * inputShape[3]
-        precondition(outputGradient.shape == output.shape,
-                     "MaxPool2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)")
+        precondition(
+            outputGradient.shape == output.shape,
+            "MaxPool2d.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)")
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
-        let oh = h / 2, ow = w / 2, planes = n * c
+        let oh = h / 2
+        let ow = w / 2
+        let planes = n * c
         var result = Tensor.reusing(&inputGradient, shape: inputShape)
         outputGradient.withUnsafeBufferPointer { dy in
             result.withUnsafeMutableBufferPointer { dx in
@@ -79,7 +99,9 @@ public struct MaxPool2d: Layer {
                             let base = plane * oh * ow
                             if let addend {
                                 addend.withUnsafeBufferPointer { a in
-                                    let source = a.baseAddress! + (plane / c) * addendImageStride + (firstChannel + plane % c) * h * w
+                                    let source =
+                                        a.baseAddress! + (plane / c) * addendImageStride + (firstChannel + plane % c)
+                                        * h * w
                                     destination.update(from: source, count: h * w)
                                 }
                             } else {

@@ -40,19 +40,24 @@ extension ConvolutionGeometry {
     /// 128 × 128 channels at 6 × 8 pixels), the kernel ran 1.0 to 2.5× as fast as the GEMMs
     /// (the gain shrinking with more channels and fewer pixels); at 256 × 256 channels it reached
     /// 0.8× of their speed, at 512 × 512 a third, its chunks then too short for L2.
-    var computesWeightGradientDirectly: Bool { PaddedConvolution.runsDirect(inputs: inputChannels, outputs: outputChannels) }
+    var computesWeightGradientDirectly: Bool {
+        PaddedConvolution.runsDirect(inputs: inputChannels, outputs: outputChannels)
+    }
     /// Floats of per-thread scratch of the direct ∂W kernel (its transposed input chunk), 0 for the GEMMs.
     var weightGradientScratchSize: Int {
         guard computesWeightGradientDirectly else { return 0 }
-        return kandinsky_conv3x3_weight_gradient_scratch_size(outputChannels, inputChannels, paddedWidth,
-                                                              height * paddedWidth)
+        return kandinsky_conv3x3_weight_gradient_scratch_size(
+            outputChannels, inputChannels, paddedWidth,
+            height * paddedWidth)
     }
 }
 
 /// Copies one image [C, H, W] into its zero-padded form [C, H + 2, W + 2] (plus two zeros).
 /// Only the border is zeroed, so each float is written once.
 func padImage(_ g: ConvolutionGeometry, channels: Int, x: UnsafePointer<Float>, padded: UnsafeMutablePointer<Float>) {
-    let w = g.width, h = g.height, wp = g.paddedWidth
+    let w = g.width
+    let h = g.height
+    let wp = g.paddedWidth
     for c in 0..<channels {
         let plane = padded + c * g.paddedPlane
         // The top row and the left border of the first row.
@@ -71,14 +76,21 @@ func padImage(_ g: ConvolutionGeometry, channels: Int, x: UnsafePointer<Float>, 
 /// taps[u·3 + v, o, c] = w[o, c, u, v], the forward kernel of ``PaddedConvolution``; with
 /// `flipTransposed`, taps[u·3 + v, c, o] = w[o, c, 2 − u, 2 − v], the kernel that maps the
 /// padded ∂y to ∂x.
-func rearrangeTaps(_ g: ConvolutionGeometry, w: UnsafePointer<Float>, flipTransposed: Bool,
-                   taps: UnsafeMutablePointer<Float>) {
-    let cin = g.inputChannels, cout = g.outputChannels
+func rearrangeTaps(
+    _ g: ConvolutionGeometry, w: UnsafePointer<Float>, flipTransposed: Bool,
+    taps: UnsafeMutablePointer<Float>
+) {
+    let cin = g.inputChannels
+    let cout = g.outputChannels
     for tap in 0..<9 {
         for o in 0..<cout {
             for c in 0..<cin {
                 let weight = w[(o * cin + c) * 9 + tap]
-                if flipTransposed { taps[((8 - tap) * cin + c) * cout + o] = weight } else { taps[(tap * cout + o) * cin + c] = weight }
+                if flipTransposed {
+                    taps[((8 - tap) * cin + c) * cout + o] = weight
+                } else {
+                    taps[(tap * cout + o) * cin + c] = weight
+                }
             }
         }
     }
@@ -111,21 +123,28 @@ struct PaddedConvolution {
     /// The GEMM route computes a band of rows laid out with the padded row stride W + 2, in which
     /// tap (u, v) reads one contiguous window shifted by u·(W + 2) + v: nine GEMMs
     /// [outputs, inputs] · [inputs, band] with k = inputs, then drops the two junk columns per row.
-    func convolve(_ g: ConvolutionGeometry, padded: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-                  firstRow: Int, rows: Int, band: UnsafeMutablePointer<Float>) {
-        let wp = g.paddedWidth, h = g.height, w = g.width
+    func convolve(
+        _ g: ConvolutionGeometry, padded: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+        firstRow: Int, rows: Int, band: UnsafeMutablePointer<Float>
+    ) {
+        let wp = g.paddedWidth
+        let h = g.height
+        let w = g.width
         if isDirect {
-            kandinsky_direct_conv3x3_rows(padded + firstRow * wp, inputs, wp, g.paddedPlane, taps, bias, outputs,
-                                          rows, w, y + firstRow * w, h * w, variant)
+            kandinsky_direct_conv3x3_rows(
+                padded + firstRow * wp, inputs, wp, g.paddedPlane, taps, bias, outputs,
+                rows, w, y + firstRow * w, h * w, variant)
             return
         }
-        let count = rows * wp, start = firstRow * wp
+        let count = rows * wp
+        let start = firstRow * wp
         for o in 0..<outputs { (band + o * count).initialize(repeating: bias?[o] ?? 0, count: count) }
         for tap in 0..<9 {
-            gemm(transposeA: .none, transposeB: .none, m: outputs, n: count, k: inputs,
-                 a: taps + tap * outputs * inputs, lda: inputs,
-                 b: padded + start + (tap / 3) * wp + tap % 3, ldb: g.paddedPlane,
-                 beta: 1, c: band, ldc: count)
+            gemm(
+                transposeA: .none, transposeB: .none, m: outputs, n: count, k: inputs,
+                a: taps + tap * outputs * inputs, lda: inputs,
+                b: padded + start + (tap / 3) * wp + tap % 3, ldb: g.paddedPlane,
+                beta: 1, c: band, ldc: count)
         }
         for o in 0..<outputs {
             for r in 0..<rows {
@@ -135,7 +154,8 @@ struct PaddedConvolution {
     }
 }
 
-/// ∂x in ``backpropagateImageShifted(_:padded:dy:dTaps:db:paddedGradient:weightGradientScratch:variant:inputGradient:)``:
+/// ∂x in
+/// ``backpropagateImageShifted(_:padded:dy:dTaps:db:paddedGradient:weightGradientScratch:variant:inputGradient:)``:
 /// the convolution of the padded ∂y with the weights rotated by 180° and transposed.
 struct ShiftedInputGradient {
     /// Cout → Cin with taps [9, Cin, Cout] (``rearrangeTaps(_:w:flipTransposed:taps:)``), no bias.
@@ -155,14 +175,19 @@ struct ShiftedInputGradient {
 /// ∂taps[3u + v, o, c] += Σ_{p < H·wp} window[o, p] · padded[c, p + u·wp + v], where the window
 /// of the padded ∂y starts at its pixel (1, 1) (wp = W + 2): its two extra columns per row are
 /// the zero border, so the sum needs no junk columns cleared.
-func backpropagateImageShifted(_ g: ConvolutionGeometry, padded: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-                               dTaps: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
-                               paddedGradient: UnsafeMutablePointer<Float>,
-                               weightGradientScratch: UnsafeMutablePointer<Float>,
-                               variant: kandinsky_kernel_variant,
-                               inputGradient: ShiftedInputGradient?) {
-    let h = g.height, w = g.width, wp = g.paddedWidth
-    let cin = g.inputChannels, cout = g.outputChannels
+func backpropagateImageShifted(
+    _ g: ConvolutionGeometry, padded: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+    dTaps: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>,
+    paddedGradient: UnsafeMutablePointer<Float>,
+    weightGradientScratch: UnsafeMutablePointer<Float>,
+    variant: kandinsky_kernel_variant,
+    inputGradient: ShiftedInputGradient?
+) {
+    let h = g.height
+    let w = g.width
+    let wp = g.paddedWidth
+    let cin = g.inputChannels
+    let cout = g.outputChannels
     for o in 0..<cout {
         db[o] += Float(PlaneReduction.sum(dy + o * h * w, count: h * w))
     }
@@ -170,21 +195,24 @@ func backpropagateImageShifted(_ g: ConvolutionGeometry, padded: UnsafePointer<F
     ModelProfiler.measure(.convolutionGEMM) {
         let window = UnsafePointer(paddedGradient + wp + 1)
         if g.computesWeightGradientDirectly {
-            kandinsky_conv3x3_weight_gradient(window, cout, padded, cin, wp, g.paddedPlane, h * wp, dTaps,
-                                              weightGradientScratch, variant)
+            kandinsky_conv3x3_weight_gradient(
+                window, cout, padded, cin, wp, g.paddedPlane, h * wp, dTaps,
+                weightGradientScratch, variant)
         } else {
             for tap in 0..<9 {
-                gemm(transposeA: .none, transposeB: .transposed, m: cout, n: cin, k: h * wp,
-                     a: window, lda: g.paddedPlane, b: padded + (tap / 3) * wp + tap % 3, ldb: g.paddedPlane,
-                     beta: 1, c: dTaps + tap * cout * cin, ldc: cin)
+                gemm(
+                    transposeA: .none, transposeB: .transposed, m: cout, n: cin, k: h * wp,
+                    a: window, lda: g.paddedPlane, b: padded + (tap / 3) * wp + tap % 3, ldb: g.paddedPlane,
+                    beta: 1, c: dTaps + tap * cout * cin, ldc: cin)
             }
         }
         guard let inputGradient else { return }
         var firstRow = 0
         while firstRow < h {
             let rows = min(inputGradient.rowsPerBand, h - firstRow)
-            inputGradient.convolution.convolve(g, padded: paddedGradient, y: inputGradient.dx, firstRow: firstRow,
-                                               rows: rows, band: inputGradient.band)
+            inputGradient.convolution.convolve(
+                g, padded: paddedGradient, y: inputGradient.dx, firstRow: firstRow,
+                rows: rows, band: inputGradient.band)
             firstRow += rows
         }
     }

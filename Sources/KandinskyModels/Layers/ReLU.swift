@@ -26,8 +26,9 @@ public struct ReLU: Layer {
 
     /// The gradient where the output was positive, 0 elsewhere.
     public mutating func backward(_ outputGradient: Tensor) -> Tensor {
-        precondition(outputGradient.shape == output.shape,
-                     "ReLU.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)")
+        precondition(
+            outputGradient.shape == output.shape,
+            "ReLU.backward got a gradient of shape \(outputGradient.shape) for an output of shape \(output.shape)")
         var result = Tensor.reusing(&inputGradient, shape: output.shape)
         let output = self.output
         output.withUnsafeBufferPointer { y in

@@ -7,7 +7,8 @@ enum PlaneReduction {
     /// Σ x[i] over `count` elements.
     @inline(__always)
     static func sum(_ x: UnsafePointer<Float>, count: Int) -> Double {
-        var total: Double = 0, start = 0
+        var total: Double = 0
+        var start = 0
         while start < count {
             let end = min(count, start + block)
             var lanes = SIMD8<Float>()
@@ -17,7 +18,10 @@ enum PlaneReduction {
                 i += 8
             }
             var partial = lanes.sum()
-            while i < end { partial += x[i]; i += 1 }
+            while i < end {
+                partial += x[i]
+                i += 1
+            }
             total += Double(partial)
             start = end
         }
@@ -27,7 +31,8 @@ enum PlaneReduction {
     /// Σ (x[i] − shift)² over `count` elements.
     @inline(__always)
     static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int, shift: Float) -> Double {
-        var total: Double = 0, start = 0
+        var total: Double = 0
+        var start = 0
         let shifts = SIMD8<Float>(repeating: shift)
         while start < count {
             let end = min(count, start + block)
@@ -39,7 +44,10 @@ enum PlaneReduction {
                 i += 8
             }
             var partial = lanes.sum()
-            while i < end { partial += (x[i] - shift) * (x[i] - shift); i += 1 }
+            while i < end {
+                partial += (x[i] - shift) * (x[i] - shift)
+                i += 1
+            }
             total += Double(partial)
             start = end
         }
@@ -49,10 +57,13 @@ enum PlaneReduction {
     /// (Σ a[i], Σ a[i]·b[i]) over `count` elements.
     @inline(__always)
     static func sumAndDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> (Double, Double) {
-        var sum: Double = 0, dot: Double = 0, start = 0
+        var sum: Double = 0
+        var dot: Double = 0
+        var start = 0
         while start < count {
             let end = min(count, start + block)
-            var sums = SIMD8<Float>(), dots = SIMD8<Float>()
+            var sums = SIMD8<Float>()
+            var dots = SIMD8<Float>()
             var i = start
             while i + 8 <= end {
                 let u = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
@@ -60,8 +71,13 @@ enum PlaneReduction {
                 dots += u * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
                 i += 8
             }
-            var partialSum = sums.sum(), partialDot = dots.sum()
-            while i < end { partialSum += a[i]; partialDot += a[i] * b[i]; i += 1 }
+            var partialSum = sums.sum()
+            var partialDot = dots.sum()
+            while i < end {
+                partialSum += a[i]
+                partialDot += a[i] * b[i]
+                i += 1
+            }
             sum += Double(partialSum)
             dot += Double(partialDot)
             start = end

@@ -53,12 +53,15 @@ extension ConvolutionGeometry {
 /// or with `flipTransposed` those of the backward kernel, [36, Cin, Cout] from `w` rotated by 180°.
 ///
 /// - Complexity: O(36·Cout·Cin), spread over the cores by rows of the result.
-func transformWinogradWeights(_ w: UnsafePointer<Float>, outputs: Int, inputs: Int, flipTransposed: Bool,
-                              into transformed: UnsafeMutablePointer<Float>, variant: kandinsky_kernel_variant) {
+func transformWinogradWeights(
+    _ w: UnsafePointer<Float>, outputs: Int, inputs: Int, flipTransposed: Bool,
+    into transformed: UnsafeMutablePointer<Float>, variant: kandinsky_kernel_variant
+) {
     parallelFor(0..<(flipTransposed ? inputs : outputs)) { range in
         ModelProfiler.measure(.im2col) {
-            kandinsky_winograd_f4x3_weight_transform(w, outputs, inputs, range.lowerBound, range.count,
-                                                     flipTransposed ? 1 : 0, transformed, variant)
+            kandinsky_winograd_f4x3_weight_transform(
+                w, outputs, inputs, range.lowerBound, range.count,
+                flipTransposed ? 1 : 0, transformed, variant)
         }
     }
 }
@@ -73,37 +76,45 @@ func transformWinogradWeights(_ w: UnsafePointer<Float>, outputs: Int, inputs: I
 /// result depends on another's, so the output is the same bytes for any thread timing.
 ///
 /// - Complexity: 2·36·Cout·Cin·N·⌈H/4⌉·⌈W/4⌉ flops of GEMM, O((Cin + Cout)·N·H·W) of transforms.
-func convolveWinograd(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, transformedWeights: UnsafePointer<Float>,
-                      bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                      scratch: ConvolutionScratch, variant: kandinsky_kernel_variant) {
+func convolveWinograd(
+    _ g: ConvolutionGeometry, x: UnsafePointer<Float>, transformedWeights: UnsafePointer<Float>,
+    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+    scratch: ConvolutionScratch, variant: kandinsky_kernel_variant
+) {
     let threads = availableCoreCount
-    let blocks = g.winogradBlockCount, rowsPerBlock = g.winogradTileRowsPerBlock
+    let blocks = g.winogradBlockCount
+    let rowsPerBlock = g.winogradTileRowsPerBlock
     let workers = min(threads, blocks)
     scratch.reserve(threads: workers, columnCount: g.winogradBlockScratchCount, partialCount: 0)
     setLinearAlgebraThreadCount(1)
-    let cin = g.inputChannels, cout = g.outputChannels
+    let cin = g.inputChannels
+    let cout = g.outputChannels
 
     /// The GEMMs of the points `points` of a block of `tiles` tiles.
     func multiply(_ points: Range<Int>, tiles: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
         ModelProfiler.measure(.convolutionGEMM) {
             for point in points {
-                gemm(transposeA: .none, transposeB: .none, m: cout, n: tiles, k: cin,
-                     a: transformedWeights + point * cout * cin, lda: cin,
-                     b: input + point * cin * tiles, ldb: tiles,
-                     c: output + point * cout * tiles, ldc: tiles)
+                gemm(
+                    transposeA: .none, transposeB: .none, m: cout, n: tiles, k: cin,
+                    a: transformedWeights + point * cout * cin, lda: cin,
+                    b: input + point * cin * tiles, ldb: tiles,
+                    c: output + point * cout * tiles, ldc: tiles)
             }
         }
     }
     /// Transforms a block's input, multiplies it on all workers when `splitPoints`, on the
     /// calling one otherwise, and transforms the result back into y.
     func convolveBlock(_ block: Int, buffer: UnsafeMutablePointer<Float>, splitPoints: Bool) {
-        let firstRow = block * rowsPerBlock, rows = min(rowsPerBlock, g.winogradTileRows - firstRow)
+        let firstRow = block * rowsPerBlock
+        let rows = min(rowsPerBlock, g.winogradTileRows - firstRow)
         let tiles = rows * g.winogradTilesWide
-        let transformedInput = buffer, transformedOutput = buffer + 36 * cin * tiles
+        let transformedInput = buffer
+        let transformedOutput = buffer + 36 * cin * tiles
         let workspace = transformedOutput + 36 * cout * tiles
         ModelProfiler.measure(.im2col) {
-            kandinsky_winograd_f4x3_input_transform(x, cin, g.height, g.width, firstRow, rows,
-                                                    transformedInput, workspace, variant)
+            kandinsky_winograd_f4x3_input_transform(
+                x, cin, g.height, g.width, firstRow, rows,
+                transformedInput, workspace, variant)
         }
         if splitPoints {
             parallelFor(0..<36, chunkCount: threads) { points in
@@ -113,8 +124,9 @@ func convolveWinograd(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, transfo
             multiply(0..<36, tiles: tiles, input: transformedInput, output: transformedOutput)
         }
         ModelProfiler.measure(.im2col) {
-            kandinsky_winograd_f4x3_output_transform(transformedOutput, bias, cout, g.height, g.width,
-                                                     firstRow, rows, y, workspace, variant)
+            kandinsky_winograd_f4x3_output_transform(
+                transformedOutput, bias, cout, g.height, g.width,
+                firstRow, rows, y, workspace, variant)
         }
     }
 

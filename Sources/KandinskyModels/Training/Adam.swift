@@ -30,7 +30,10 @@ public struct Adam: Sendable {
     private var moments: [String: (first: Tensor, second: Tensor)] = [:]
 
     /// An optimiser with PyTorch's defaults; the moments start at zero and `stepCount` at 0.
-    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+    public init(
+        learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+        weightDecay: Float = 0
+    ) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -47,10 +50,15 @@ public struct Adam: Sendable {
         let correction2 = Float((1 - pow(Double(beta2), t)).squareRoot())
         let (beta1, beta2, epsilon, weightDecay) = (self.beta1, self.beta2, self.epsilon, self.weightDecay)
         model.visitParameters { name, parameter in
-            var (m, v) = moments.removeValue(forKey: name)
-                ?? (Tensor(shape: parameter.value.shape, repeating: 0), Tensor(shape: parameter.value.shape, repeating: 0))
-            precondition(m.shape == parameter.value.shape,
-                         "Adam state for \(name) has shape \(m.shape), the parameter \(parameter.value.shape)")
+            var (m, v) =
+                moments.removeValue(forKey: name)
+                ?? (
+                    Tensor(shape: parameter.value.shape, repeating: 0),
+                    Tensor(shape: parameter.value.shape, repeating: 0)
+                )
+            precondition(
+                m.shape == parameter.value.shape,
+                "Adam state for \(name) has shape \(m.shape), the parameter \(parameter.value.shape)")
             let gradient = parameter.gradient
             parameter.value.withUnsafeMutableBufferPointer { theta in
                 gradient.withUnsafeBufferPointer { g in
@@ -87,10 +95,12 @@ public struct Adam: Sendable {
     /// - Throws: ``ModelError`` when the step count is missing or a moment lacks its partner.
     public mutating func restore(_ file: SafetensorsFile, path: String = "checkpoint") throws(ModelError) {
         guard let text = file.metadata["optimizer.step"], let step = Int(text), step >= 0 else {
-            throw .invalidFile(path, "metadata optimizer.step",
-                               "expected a non-negative integer, found \(file.metadata["optimizer.step"] ?? "nothing")")
+            throw .invalidFile(
+                path, "metadata optimizer.step",
+                "expected a non-negative integer, found \(file.metadata["optimizer.step"] ?? "nothing")")
         }
-        var first: [String: Tensor] = [:], second: [String: Tensor] = [:]
+        var first: [String: Tensor] = [:]
+        var second: [String: Tensor] = [:]
         for (name, array) in file.tensors where name.hasPrefix("optimizer.") {
             let stem = name.dropFirst("optimizer.".count)
             if stem.hasSuffix(".exp_avg_sq") {
@@ -98,13 +108,15 @@ public struct Adam: Sendable {
             } else if stem.hasSuffix(".exp_avg") {
                 first[String(stem.dropLast(".exp_avg".count))] = array.toTensor()
             } else {
-                throw .invalidFile(path, "tensor \(name)", "expected an optimizer moment ending in .exp_avg or .exp_avg_sq")
+                throw .invalidFile(
+                    path, "tensor \(name)", "expected an optimizer moment ending in .exp_avg or .exp_avg_sq")
             }
         }
         guard Set(first.keys) == Set(second.keys) else {
             let unpaired = Set(first.keys).symmetricDifference(second.keys).sorted()
-            throw ModelError("\(path): optimizer moments without their partner for \(unpaired.joined(separator: ", "))",
-                             kind: .invalidFile)
+            throw ModelError(
+                "\(path): optimizer moments without their partner for \(unpaired.joined(separator: ", "))",
+                kind: .invalidFile)
         }
         var restored: [String: (first: Tensor, second: Tensor)] = [:]
         for (name, m) in first { restored[name] = (m, second[name]!) }

@@ -17,9 +17,12 @@ public struct CosineAnnealingWarmRestarts: Sendable, Equatable {
     public var minimumLearningRate: Double
 
     /// - Precondition: T_0 ≥ 1, T_mult ≥ 1.
-    public init(baseLearningRate: Double, firstCycleLength: Int = 15, cycleGrowth: Int = 1, minimumLearningRate: Double = 0) {
-        precondition(firstCycleLength >= 1 && cycleGrowth >= 1,
-                     "cycle length and growth must be at least 1, got \(firstCycleLength) and \(cycleGrowth)")
+    public init(
+        baseLearningRate: Double, firstCycleLength: Int = 15, cycleGrowth: Int = 1, minimumLearningRate: Double = 0
+    ) {
+        precondition(
+            firstCycleLength >= 1 && cycleGrowth >= 1,
+            "cycle length and growth must be at least 1, got \(firstCycleLength) and \(cycleGrowth)")
         self.baseLearningRate = baseLearningRate
         self.firstCycleLength = firstCycleLength
         self.cycleGrowth = cycleGrowth
@@ -29,7 +32,8 @@ public struct CosineAnnealingWarmRestarts: Sendable, Equatable {
     /// η for the 0-based `epoch`. - Complexity: O(log epoch).
     public func learningRate(atEpoch epoch: Int) -> Double {
         precondition(epoch >= 0, "epoch must be non-negative, got \(epoch)")
-        var sinceRestart = epoch, cycle = firstCycleLength
+        var sinceRestart = epoch
+        var cycle = firstCycleLength
         while sinceRestart >= cycle {
             sinceRestart -= cycle
             cycle *= cycleGrowth

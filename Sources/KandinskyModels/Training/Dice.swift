@@ -11,19 +11,24 @@ public enum Dice {
     ///
     /// - Complexity: O(N·C·H·W).
     public static func classwise(probabilities: Tensor, targets: Tensor) -> Tensor {
-        precondition(probabilities.shape == targets.shape,
-                     "Dice needs probabilities and targets of one shape, got \(probabilities.shape) and \(targets.shape)")
+        precondition(
+            probabilities.shape == targets.shape,
+            "Dice needs probabilities and targets of one shape, got \(probabilities.shape) and \(targets.shape)")
         let (n, c, h, w) = imageDimensions(probabilities, "Dice")
         let size = h * w
-        var sums = [Double](repeating: 0, count: c), counts = [Int](repeating: 0, count: c)
+        var sums = [Double](repeating: 0, count: c)
+        var counts = [Int](repeating: 0, count: c)
         probabilities.withUnsafeBufferPointer { p in
             targets.withUnsafeBufferPointer { t in
                 for image in 0..<n {
                     for channel in 0..<c {
                         let offset = (image * c + channel) * size
-                        var predicted = 0, truth = 0, both = 0
+                        var predicted = 0
+                        var truth = 0
+                        var both = 0
                         for i in offset..<(offset + size) {
-                            let isPredicted = p[i] > 0.5, isTrue = t[i] > 0.5
+                            let isPredicted = p[i] > 0.5
+                            let isTrue = t[i] > 0.5
                             if isPredicted { predicted += 1 }
                             if isTrue { truth += 1 }
                             if isPredicted && isTrue { both += 1 }

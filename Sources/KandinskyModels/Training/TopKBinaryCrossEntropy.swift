@@ -29,8 +29,9 @@ public struct TopKBinaryCrossEntropy: Sendable {
     public init(keptFraction: Double = 0.5, classWeights: [Float]? = nil) {
         precondition(keptFraction > 0 && keptFraction <= 1, "keptFraction must be in (0, 1], got \(keptFraction)")
         if let classWeights {
-            precondition(classWeights.allSatisfy { $0 >= 0 } && classWeights.reduce(0, +) > 0,
-                         "class weights must be non-negative with a positive sum, got \(classWeights)")
+            precondition(
+                classWeights.allSatisfy { $0 >= 0 } && classWeights.reduce(0, +) > 0,
+                "class weights must be non-negative with a positive sum, got \(classWeights)")
         }
         self.keptFraction = keptFraction
         self.classWeights = classWeights
@@ -47,12 +48,16 @@ public struct TopKBinaryCrossEntropy: Sendable {
         return gradient.withUnsafeMutableBufferPointer { evaluate(logits, targets, gradient: $0) }
     }
 
-    private mutating func evaluate(_ logits: Tensor, _ targets: Tensor, gradient: UnsafeMutableBufferPointer<Float>?) -> Float {
-        precondition(logits.shape == targets.shape,
-                     "the loss needs logits and targets of one shape, got \(logits.shape) and \(targets.shape)")
+    private mutating func evaluate(_ logits: Tensor, _ targets: Tensor, gradient: UnsafeMutableBufferPointer<Float>?)
+        -> Float
+    {
+        precondition(
+            logits.shape == targets.shape,
+            "the loss needs logits and targets of one shape, got \(logits.shape) and \(targets.shape)")
         let (n, c, h, w) = imageDimensions(logits, "TopKBinaryCrossEntropy")
         if let classWeights {
-            precondition(classWeights.count == c, "\(classWeights.count) class weights for logits of shape \(logits.shape)")
+            precondition(
+                classWeights.count == c, "\(classWeights.count) class weights for logits of shape \(logits.shape)")
         }
         let size = h * w
         let k = max(1, Int((keptFraction * Double(size)).rounded(.down)))
@@ -114,7 +119,8 @@ public struct TopKBinaryCrossEntropy: Sendable {
 func kthLargest(_ values: UnsafeMutableBufferPointer<Float>, _ k: Int) -> Float {
     precondition(k >= 1 && k <= values.count, "cannot take the \(k)-th largest of \(values.count) values")
     let target = k - 1  // its index once sorted in decreasing order
-    var low = 0, high = values.count - 1
+    var low = 0
+    var high = values.count - 1
     while low < high {
         let middle = low + (high - low) / 2
         // Median of three, moved to `high` as the pivot.

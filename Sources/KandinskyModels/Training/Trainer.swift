@@ -24,8 +24,10 @@ public struct Trainer {
     private var logitGradient = Tensor.empty
 
     /// A trainer whose optimizer starts at the schedule's base learning rate.
-    public init(model: UNet, weightDecay: Float = 0, loss: TopKBinaryCrossEntropy = TopKBinaryCrossEntropy(),
-                schedule: CosineAnnealingWarmRestarts) {
+    public init(
+        model: UNet, weightDecay: Float = 0, loss: TopKBinaryCrossEntropy = TopKBinaryCrossEntropy(),
+        schedule: CosineAnnealingWarmRestarts
+    ) {
         self.model = model
         self.loss = loss
         self.schedule = schedule
@@ -49,7 +51,9 @@ public struct Trainer {
 
     /// The loss and the class-wise Dice ([outChannels], NaN for classes absent from every target)
     /// of the network in inference mode on a batch.
-    public mutating func evaluationStep(images: Tensor, targets: Tensor) throws(ModelError) -> (loss: Float, dice: Tensor) {
+    public mutating func evaluationStep(images: Tensor, targets: Tensor) throws(ModelError) -> (
+        loss: Float, dice: Tensor
+    ) {
         try checkBatch(images: images, targets: targets)
         let logits = model.forward(images, training: false)
         let value = loss(logits, targets)
@@ -66,8 +70,9 @@ public struct Trainer {
         try model.validate(inputShape: images.shape)
         let expected = [images.shape[0], model.architecture.outputChannels, images.shape[2], images.shape[3]]
         guard targets.shape == expected else {
-            throw ModelError("targets must have shape \(expected) for images of shape \(images.shape), got \(targets.shape)",
-                             kind: .shapeMismatch)
+            throw ModelError(
+                "targets must have shape \(expected) for images of shape \(images.shape), got \(targets.shape)",
+                kind: .shapeMismatch)
         }
     }
 }
@@ -88,24 +93,29 @@ extension Trainer {
 
     /// Resumes from ``checkpoint()``: same weights, moments, step count, epoch and learning rate.
     /// `loss` and the schedule's cycle lengths are not stored and are given again.
-    public init(checkpoint file: SafetensorsFile, path: String = "checkpoint",
-                loss: TopKBinaryCrossEntropy = TopKBinaryCrossEntropy(),
-                firstCycleLength: Int = 15, cycleGrowth: Int = 1) throws(ModelError) {
+    public init(
+        checkpoint file: SafetensorsFile, path: String = "checkpoint",
+        loss: TopKBinaryCrossEntropy = TopKBinaryCrossEntropy(),
+        firstCycleLength: Int = 15, cycleGrowth: Int = 1
+    ) throws(ModelError) {
         guard let architecture = try UNet.Architecture(metadata: file.metadata, file: path) else {
             throw .invalidFile(path, "metadata", "a checkpoint records its architecture, this file does not")
         }
         func number(_ key: String) throws(ModelError) -> Double {
             guard let text = file.metadata[key], let value = Double(text), value >= 0 else {
-                throw .invalidFile(path, "metadata \(key)", "expected a non-negative number, found \(file.metadata[key] ?? "nothing")")
+                throw .invalidFile(
+                    path, "metadata \(key)", "expected a non-negative number, found \(file.metadata[key] ?? "nothing")")
             }
             return value
         }
         var generator = SeededGenerator(seed: 0)
         var model = UNet(architecture, using: &generator)
         try model.load(file, path: path)
-        self.init(model: model, weightDecay: Float(try number("trainer.weight_decay")), loss: loss,
-                  schedule: CosineAnnealingWarmRestarts(baseLearningRate: try number("trainer.base_learning_rate"),
-                                                        firstCycleLength: firstCycleLength, cycleGrowth: cycleGrowth))
+        self.init(
+            model: model, weightDecay: Float(try number("trainer.weight_decay")), loss: loss,
+            schedule: CosineAnnealingWarmRestarts(
+                baseLearningRate: try number("trainer.base_learning_rate"),
+                firstCycleLength: firstCycleLength, cycleGrowth: cycleGrowth))
         try optimizer.restore(file, path: path)
         epoch = Int(try number("trainer.epoch"))
         optimizer.learningRate = Float(schedule.learningRate(atEpoch: epoch))
@@ -117,10 +127,13 @@ extension Trainer {
     }
 
     /// Resumes from a file written by ``saveCheckpoint(to:)``.
-    public init(contentsOf url: URL, loss: TopKBinaryCrossEntropy = TopKBinaryCrossEntropy(),
-                firstCycleLength: Int = 15, cycleGrowth: Int = 1) throws(ModelError) {
+    public init(
+        contentsOf url: URL, loss: TopKBinaryCrossEntropy = TopKBinaryCrossEntropy(),
+        firstCycleLength: Int = 15, cycleGrowth: Int = 1
+    ) throws(ModelError) {
         let file: SafetensorsFile
         do { file = try SafetensorsFile.read(contentsOf: url) } catch { throw .file(error) }
-        try self.init(checkpoint: file, path: url.path, loss: loss, firstCycleLength: firstCycleLength, cycleGrowth: cycleGrowth)
+        try self.init(
+            checkpoint: file, path: url.path, loss: loss, firstCycleLength: firstCycleLength, cycleGrowth: cycleGrowth)
     }
 }

@@ -18,7 +18,8 @@ struct QuadrantsGrouping: NonconformityGrouping {
             }
         }
         let classCount = input.scores.classCount
-        return PixelGroups(labels: Array(repeating: map, count: classCount), groupCounts: Array(repeating: 4, count: classCount))
+        return PixelGroups(
+            labels: Array(repeating: map, count: classCount), groupCounts: Array(repeating: 4, count: classCount))
     }
 }
 

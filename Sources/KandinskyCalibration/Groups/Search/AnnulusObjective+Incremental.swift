@@ -35,18 +35,23 @@ extension AnnulusObjective {
             let n = objective.pixelCount
             return sorted.withUnsafeBufferPointer { buffer in
                 (0..<AnnulusGeometry.groupCount).map { g in
-                    starts[g + 1] - starts[g] < 2 ? 0
-                        : PairDistanceSum.within(buffer.baseAddress!, stride: n, dimension: objective.dimension,
-                                             range: starts[g]..<starts[g + 1], parallel: true)
+                    starts[g + 1] - starts[g] < 2
+                        ? 0
+                        : PairDistanceSum.within(
+                            buffer.baseAddress!, stride: n, dimension: objective.dimension,
+                            range: starts[g]..<starts[g + 1], parallel: true)
                 }
             }
         }
 
         /// Exact J(θ′) and its per-group sums.
         func evaluate(_ candidate: [Double]) -> (value: Double, sums: [Double]) {
-            let n = objective.pixelCount, m = objective.dimension, groups = AnnulusGeometry.groupCount
+            let n = objective.pixelCount
+            let m = objective.dimension
+            let groups = AnnulusGeometry.groupCount
             let newGroup = objective.groups(theta: candidate)
-            var removed = [[Int]](repeating: [], count: groups), added = [[Int]](repeating: [], count: groups)
+            var removed = [[Int]](repeating: [], count: groups)
+            var added = [[Int]](repeating: [], count: groups)
             var moved = 0
             for i in 0..<n where newGroup[i] != groupOf[i] {
                 removed[Int(groupOf[i])].append(i)
@@ -63,20 +68,28 @@ extension AnnulusObjective {
                 let base = buffer.baseAddress!
                 for g in 0..<groups where !removed[g].isEmpty || !added[g].isEmpty {
                     let group = starts[g]..<starts[g + 1]
-                    let r = objective.gather(removed[g]), a = objective.gather(added[g])
-                    let rCount = removed[g].count, aCount = added[g].count
+                    let r = objective.gather(removed[g])
+                    let a = objective.gather(added[g])
+                    let rCount = removed[g].count
+                    let aCount = added[g].count
                     var total = sums[g]
                     r.withUnsafeBufferPointer { rb in
                         a.withUnsafeBufferPointer { ab in
-                            let r = rb.baseAddress!, a = ab.baseAddress!
-                            total -= PairDistanceSum.cross(r, stride: rCount, range: 0..<rCount, base, stride: n, range: group,
-                                                           dimension: m, parallel: true)
-                            total += PairDistanceSum.cross(a, stride: aCount, range: 0..<aCount, base, stride: n, range: group,
-                                                           dimension: m, parallel: true)
-                            total += PairDistanceSum.within(r, stride: rCount, dimension: m, range: 0..<rCount, parallel: true)
-                            total += PairDistanceSum.within(a, stride: aCount, dimension: m, range: 0..<aCount, parallel: true)
-                            total -= PairDistanceSum.cross(a, stride: aCount, range: 0..<aCount, r, stride: rCount, range: 0..<rCount,
-                                                           dimension: m, parallel: true)
+                            let r = rb.baseAddress!
+                            let a = ab.baseAddress!
+                            total -= PairDistanceSum.cross(
+                                r, stride: rCount, range: 0..<rCount, base, stride: n, range: group,
+                                dimension: m, parallel: true)
+                            total += PairDistanceSum.cross(
+                                a, stride: aCount, range: 0..<aCount, base, stride: n, range: group,
+                                dimension: m, parallel: true)
+                            total += PairDistanceSum.within(
+                                r, stride: rCount, dimension: m, range: 0..<rCount, parallel: true)
+                            total += PairDistanceSum.within(
+                                a, stride: aCount, dimension: m, range: 0..<aCount, parallel: true)
+                            total -= PairDistanceSum.cross(
+                                a, stride: aCount, range: 0..<aCount, r, stride: rCount, range: 0..<rCount,
+                                dimension: m, parallel: true)
                         }
                     }
                     newSums[g] = max(total, 0)
@@ -98,14 +111,16 @@ extension AnnulusObjective {
     func groups(theta: [Double]) -> [UInt8] {
         (0..<pixelCount).map { i in
             let (x, y) = AnnulusGeometry.coordinates(pixel: pixels[i], height: height, width: width)
-            let dx = x - theta[0], dy = y - theta[1]
+            let dx = x - theta[0]
+            let dy = y - theta[1]
             return UInt8(AnnulusGeometry.group(squaredDistance: dx * dx + dy * dy, theta: theta))
         }
     }
 
     /// Groups, group starts and features sorted by group (dimension-major, stride n).
     func partition(theta: [Double]) -> (groupOf: [UInt8], starts: [Int], sorted: [Float]) {
-        let n = pixelCount, m = dimension
+        let n = pixelCount
+        let m = dimension
         let groupOf = groups(theta: theta)
         var starts = [Int](repeating: 0, count: AnnulusGeometry.groupCount + 1)
         for g in groupOf { starts[Int(g) + 1] += 1 }
@@ -122,7 +137,8 @@ extension AnnulusObjective {
 
     /// The features of some pixels, dimension-major with stride `indices.count`.
     func gather(_ indices: [Int]) -> [Float] {
-        let n = pixelCount, k = indices.count
+        let n = pixelCount
+        let k = indices.count
         var out = [Float](repeating: 0, count: k * dimension)
         for t in 0..<dimension { for (j, i) in indices.enumerated() { out[t * k + j] = features[t * n + i] } }
         return out

@@ -34,7 +34,8 @@ public enum AnnulusGeometry {
         return ShapedArray(shape: [height, width]) { out in
             for p in 0..<(height * width) {
                 let (x, y) = coordinates(pixel: p, height: height, width: width)
-                let dx = x - theta[0], dy = y - theta[1]
+                let dx = x - theta[0]
+                let dy = y - theta[1]
                 out[p] = Int32(group(squaredDistance: dx * dx + dy * dy, theta: theta))
             }
         }
@@ -79,9 +80,11 @@ public struct AnnulusObjective: Sendable {
     ///
     /// - Precondition: features has one row per pixel and no NaN.
     public init(features: Tensor, pixels: [Int], height: Int, width: Int) {
-        precondition(features.rank == 2 && features.shape[0] == pixels.count,
-                     "features \(features.shape) do not match \(pixels.count) pixels")
-        let n = pixels.count, m = features.shape[1]
+        precondition(
+            features.rank == 2 && features.shape[0] == pixels.count,
+            "features \(features.shape) do not match \(pixels.count) pixels")
+        let n = pixels.count
+        let m = features.shape[1]
         var dimensionMajor = [Float](repeating: 0, count: n * m)
         features.withUnsafeBufferPointer { f in
             precondition(!f.contains { $0.isNaN }, "features must not contain NaN")
@@ -108,7 +111,8 @@ public struct AnnulusObjective: Sendable {
         let n = pixelCount
         guard count < n, count >= 2 else { return self }
         let stride = Swift.max(1, Int((Double(n) / Double(count)).squareRoot().rounded(.up)))
-        let rowOffset = Int.random(in: 0..<stride, using: &generator), colOffset = Int.random(in: 0..<stride, using: &generator)
+        let rowOffset = Int.random(in: 0..<stride, using: &generator)
+        let colOffset = Int.random(in: 0..<stride, using: &generator)
         let subset = (0..<n).filter {
             let pixel = pixels[$0]
             return (pixel / width) % stride == rowOffset && (pixel % width) % stride == colOffset
@@ -118,8 +122,9 @@ public struct AnnulusObjective: Sendable {
         var sampled = [Float](repeating: 0, count: kept * dimension)
         for t in 0..<dimension { for (j, i) in subset.enumerated() { sampled[t * kept + j] = features[t * n + i] } }
         let scale = Double(n) * Double(n - 1) / (Double(kept) * Double(kept - 1))
-        return AnnulusObjective(pixels: subset.map { pixels[$0] }, features: sampled, dimension: dimension,
-                                height: height, width: width, scale: scale)
+        return AnnulusObjective(
+            pixels: subset.map { pixels[$0] }, features: sampled, dimension: dimension,
+            height: height, width: width, scale: scale)
     }
 
     /// J(θ), spreading the pair sums over the cores.
@@ -141,14 +146,16 @@ public struct AnnulusObjective: Sendable {
 
     func value(theta: [Double], parallel: Bool) -> Double {
         precondition(theta.count == 5, "θ must be (cx, cy, r1, r2, r3), got \(theta)")
-        let n = pixelCount, m = dimension
+        let n = pixelCount
+        let m = dimension
         guard n >= 2 else { return 0 }
         let (_, starts, sorted) = partition(theta: theta)
         var total = 0.0
         sorted.withUnsafeBufferPointer { buffer in
             for g in 0..<AnnulusGeometry.groupCount where starts[g + 1] - starts[g] >= 2 {
-                total += PairDistanceSum.within(buffer.baseAddress!, stride: n, dimension: m,
-                                                range: starts[g]..<starts[g + 1], parallel: parallel)
+                total += PairDistanceSum.within(
+                    buffer.baseAddress!, stride: n, dimension: m,
+                    range: starts[g]..<starts[g + 1], parallel: parallel)
             }
         }
         return normalised(total)
@@ -171,36 +178,45 @@ enum PairDistanceSum {
     /// Σ_{u < v, both in range} ‖f_u − f_v‖₂: n(n − 1)/2 distances for n = range.count.
     ///
     /// - Complexity: O(n²·m) time, O((n / tileSize)²) scratch.
-    static func within(_ f: UnsafePointer<Float>, stride: Int, dimension m: Int, range: Range<Int>, parallel: Bool,
-                       tileSize: Int = defaultTileSize) -> Double {
+    static func within(
+        _ f: UnsafePointer<Float>, stride: Int, dimension m: Int, range: Range<Int>, parallel: Bool,
+        tileSize: Int = defaultTileSize
+    ) -> Double {
         let tiles = tiled(range, tileSize: tileSize)
         let tasks = tiles.indices.flatMap { i in (i..<tiles.count).map { j in (i, j) } }
         return sumInOrder(taskCount: tasks.count, parallel: parallel) { task in
             let (rows, columns) = (tiles[tasks[task].0], tiles[tasks[task].1])
             return rows == columns
                 ? kandinsky_pair_distances_within(variant, f + rows.lowerBound, stride, rows.count, m)
-                : kandinsky_pair_distances_cross(variant, f + rows.lowerBound, stride, rows.count,
-                                                 f + columns.lowerBound, stride, columns.count, m)
+                : kandinsky_pair_distances_cross(
+                    variant, f + rows.lowerBound, stride, rows.count,
+                    f + columns.lowerBound, stride, columns.count, m)
         }
     }
 
     /// Σ_{u ∈ aRange} Σ_{v ∈ bRange} ‖a_u − b_v‖₂ for two sets with their own strides.
     ///
     /// - Complexity: O(|aRange|·|bRange|·m) time.
-    static func cross(_ a: UnsafePointer<Float>, stride aStride: Int, range aRange: Range<Int>,
-                      _ b: UnsafePointer<Float>, stride bStride: Int, range bRange: Range<Int>,
-                      dimension m: Int, parallel: Bool, tileSize: Int = defaultTileSize) -> Double {
-        let aTiles = tiled(aRange, tileSize: tileSize), bTiles = tiled(bRange, tileSize: tileSize)
+    static func cross(
+        _ a: UnsafePointer<Float>, stride aStride: Int, range aRange: Range<Int>,
+        _ b: UnsafePointer<Float>, stride bStride: Int, range bRange: Range<Int>,
+        dimension m: Int, parallel: Bool, tileSize: Int = defaultTileSize
+    ) -> Double {
+        let aTiles = tiled(aRange, tileSize: tileSize)
+        let bTiles = tiled(bRange, tileSize: tileSize)
         return sumInOrder(taskCount: aTiles.count * bTiles.count, parallel: parallel) { task in
             let (rows, columns) = (aTiles[task / bTiles.count], bTiles[task % bTiles.count])
-            return kandinsky_pair_distances_cross(variant, a + rows.lowerBound, aStride, rows.count,
-                                                  b + columns.lowerBound, bStride, columns.count, m)
+            return kandinsky_pair_distances_cross(
+                variant, a + rows.lowerBound, aStride, rows.count,
+                b + columns.lowerBound, bStride, columns.count, m)
         }
     }
 
     /// `range` cut into consecutive tiles of `tileSize` points (the last one shorter).
     static func tiled(_ range: Range<Int>, tileSize: Int) -> [Range<Int>] {
-        Swift.stride(from: range.lowerBound, to: range.upperBound, by: tileSize).map { $0..<min($0 + tileSize, range.upperBound) }
+        Swift.stride(from: range.lowerBound, to: range.upperBound, by: tileSize).map {
+            $0..<min($0 + tileSize, range.upperBound)
+        }
     }
 
     /// Σ_task body(task), the tasks spread over the cores when `parallel` and the sum taken in

@@ -28,11 +28,13 @@ public struct DifferentialEvolution: Sendable {
 
     /// The search's settings; the defaults are those of the Kandinsky annulus search
     /// (``AnnulusGrouping/Parameters/default``).
-    public init(populationSize: Int = AnnulusGrouping.Parameters.default.populationSize,
-                differentialWeight: Double = AnnulusGrouping.Parameters.default.differentialWeight,
-                crossoverProbability: Double = AnnulusGrouping.Parameters.default.crossoverProbability,
-                maxGenerations: Int = AnnulusGrouping.Parameters.default.maxGenerations,
-                tolerance: Double = AnnulusGrouping.Parameters.default.tolerance) {
+    public init(
+        populationSize: Int = AnnulusGrouping.Parameters.default.populationSize,
+        differentialWeight: Double = AnnulusGrouping.Parameters.default.differentialWeight,
+        crossoverProbability: Double = AnnulusGrouping.Parameters.default.crossoverProbability,
+        maxGenerations: Int = AnnulusGrouping.Parameters.default.maxGenerations,
+        tolerance: Double = AnnulusGrouping.Parameters.default.tolerance
+    ) {
         precondition(populationSize >= 4, "differential evolution needs at least 4 individuals, got \(populationSize)")
         precondition(maxGenerations >= 0, "maxGenerations must be non-negative, got \(maxGenerations)")
         self.populationSize = populationSize
@@ -78,17 +80,20 @@ public struct DifferentialEvolution: Sendable {
     ///   - evaluate: the values of a batch of vectors, in order.
     ///   - progress: called after every generation.
     ///   - generator: the source of every random draw (initial population, donors, crossover).
-    public func minimize(bounds: [ClosedRange<Double>], initialPopulation: [[Double]]? = nil,
-                         repair: ([Double]) -> [Double] = { $0 },
-                         evaluate: ([[Double]]) -> [Double],
-                         progress: (Generation) -> Void = { _ in },
-                         using generator: inout some RandomNumberGenerator) -> Result {
+    public func minimize(
+        bounds: [ClosedRange<Double>], initialPopulation: [[Double]]? = nil,
+        repair: ([Double]) -> [Double] = { $0 },
+        evaluate: ([[Double]]) -> [Double],
+        progress: (Generation) -> Void = { _ in },
+        using generator: inout some RandomNumberGenerator
+    ) -> Result {
         let dimension = bounds.count
         precondition(dimension >= 1, "at least one coordinate is needed")
         var population: [[Double]]
         if let initialPopulation {
-            precondition(initialPopulation.count == populationSize && initialPopulation.allSatisfy { $0.count == dimension },
-                         "the initial population must have \(populationSize) vectors of \(dimension) coordinates")
+            precondition(
+                initialPopulation.count == populationSize && initialPopulation.allSatisfy { $0.count == dimension },
+                "the initial population must have \(populationSize) vectors of \(dimension) coordinates")
             population = initialPopulation.map(repair)
         } else {
             population = (0..<populationSize).map { _ in
@@ -121,19 +126,23 @@ public struct DifferentialEvolution: Sendable {
             progress(Generation(index: generation, bestValue: values.min()!, spread: spread))
         }
         let bestIndex = values.indices.min { values[$0] < values[$1] }!
-        return Result(best: population[bestIndex], bestValue: values[bestIndex], population: population,
-                      values: values, generations: generation, converged: spread < tolerance)
+        return Result(
+            best: population[bestIndex], bestValue: values[bestIndex], population: population,
+            values: values, generations: generation, converged: spread < tolerance)
     }
 
     /// Minimises a function of one vector at a time.
-    public func minimize(bounds: [ClosedRange<Double>], repair: ([Double]) -> [Double] = { $0 },
-                         objective: ([Double]) -> Double,
-                         using generator: inout some RandomNumberGenerator) -> Result {
+    public func minimize(
+        bounds: [ClosedRange<Double>], repair: ([Double]) -> [Double] = { $0 },
+        objective: ([Double]) -> Double,
+        using generator: inout some RandomNumberGenerator
+    ) -> Result {
         minimize(bounds: bounds, repair: repair, evaluate: { $0.map(objective) }, using: &generator)
     }
 
     /// Three distinct indices, all different from `i`.
-    private func distinctDonors(excluding i: Int, using generator: inout some RandomNumberGenerator) -> (Int, Int, Int) {
+    private func distinctDonors(excluding i: Int, using generator: inout some RandomNumberGenerator) -> (Int, Int, Int)
+    {
         func draw(_ excluded: [Int]) -> Int {
             while true {
                 let candidate = Int.random(in: 0..<populationSize, using: &generator)
