@@ -216,13 +216,7 @@ import Testing
     ) throws {
         let run = try runKandinsky(arguments)
         #expect(run.status != 0, sourceLocation: sourceLocation)
-        let lines = run.stderr.split(separator: "\n").filter {
-            !$0.isEmpty && !$0.hasPrefix("Usage") && !$0.hasPrefix("  See")
-        }
-        #expect(lines.count == 1, "\(run.stderr)", sourceLocation: sourceLocation)
-        for text in mentions {
-            #expect(run.stderr.contains(text), "\(run.stderr) should mention \(text)", sourceLocation: sourceLocation)
-        }
+        expectOneErrorLine(run, mentioning: mentions, sourceLocation: sourceLocation)
         #expect(!work.exists(output), "\(output) was written", sourceLocation: sourceLocation)
     }
 

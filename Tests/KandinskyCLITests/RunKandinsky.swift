@@ -18,3 +18,17 @@ func runKandinsky(_ arguments: [String], in directory: URL? = nil, environment: 
 {
     try runProcess(kandinskyExecutable, arguments, in: directory, environment: environment)
 }
+
+/// Expects the standard error of `run` to hold exactly one error line (blank lines and the usage hint aside) and to
+/// mention each of `mentions`.
+func expectOneErrorLine(
+    _ run: KandinskyRun, mentioning mentions: [String], sourceLocation: SourceLocation = #_sourceLocation
+) {
+    let lines = run.stderr.split(separator: "\n").filter {
+        !$0.isEmpty && !$0.hasPrefix("Usage") && !$0.hasPrefix("  See")
+    }
+    #expect(lines.count == 1, "\(run.stderr)", sourceLocation: sourceLocation)
+    for text in mentions {
+        #expect(run.stderr.contains(text), "\(run.stderr) should mention \(text)", sourceLocation: sourceLocation)
+    }
+}
