@@ -39,6 +39,13 @@ import Testing
     // The block is global tile rows 1 ..< 3: image 0's second tile row and image 1's first.
     static let (images, channels, height, width, firstRow, rows, tilesWide) = (2, 3, 7, 9, 1, 2, 3)
 
+    /// Where tile `t` of the block lies: its image, its tile row `i` in that image (two tile rows an image) and its
+    /// tile column `j`.
+    static func position(ofTile t: Int) -> (image: Int, i: Int, j: Int) {
+        let global = firstRow + t / tilesWide
+        return (global / 2, global % 2, t % tilesWide)
+    }
+
     @Test(arguments: WinogradTests.variants)
     func inputTransformIsBTransposedDB(variant: kandinsky_kernel_variant) {
         let x = Self.random(Self.images * Self.channels * Self.height * Self.width, seed: 41)
@@ -51,10 +58,7 @@ import Testing
         var worst = 0.0
         var scale = 0.0
         for t in 0..<tiles {
-            let global = Self.firstRow + t / Self.tilesWide
-            let image = global / 2
-            let i = global % 2
-            let j = t % Self.tilesWide
+            let (image, i, j) = Self.position(ofTile: t)
             for c in 0..<Self.channels {
                 let d: [[Double]] = (0..<6).map { u in
                     (0..<6).map { v in
@@ -87,10 +91,7 @@ import Testing
             &y, &workspace, variant)
         var expected = [Double](repeating: Double(sentinel), count: y.count)
         for t in 0..<tiles {
-            let global = Self.firstRow + t / Self.tilesWide
-            let image = global / 2
-            let i = global % 2
-            let j = t % Self.tilesWide
+            let (image, i, j) = Self.position(ofTile: t)
             for c in 0..<Self.channels {
                 let tile: [[Double]] = (0..<6).map { k in
                     (0..<6).map { l in Double(m[((6 * k + l) * Self.channels + c) * tiles + t]) }
