@@ -33,6 +33,14 @@ private struct HostileRoot {
 
     var labels: String { root.appendingPathComponent("labels.json").path }
 
+    /// Runs `command` (`check-data`, or `dump-dataset`, which writes into `out` below the root) on this root at
+    /// `dims`.
+    func run(_ command: String, dims: String = "4x4") throws -> KandinskyRun {
+        try runKandinsky(
+            [command, "--root", root.path, "--dims", dims]
+                + (command == "dump-dataset" ? ["--out", root.appendingPathComponent("out").path] : []))
+    }
+
     func remove() { try? FileManager.default.removeItem(at: root) }
 }
 
@@ -42,7 +50,7 @@ struct DataRobustnessCLITests {
     func checkDataBrokenImage() throws {
         let dataset = try HostileRoot(annotations: "", secondImage: Array("not an image".utf8))
         defer { dataset.remove() }
-        let run = try runKandinsky(["check-data", "--root", dataset.root.path, "--dims", "8x8"])
+        let run = try dataset.run("check-data", dims: "8x8")
         #expect(run.status == 1)
         #expect(run.errorLines.count == 1, "\(run.stderr)")
         let broken = dataset.root.appendingPathComponent("data/2.png").path
@@ -58,10 +66,7 @@ struct DataRobustnessCLITests {
         let dataset = try HostileRoot(
             annotations: #"{"id": 22, "image_id": 1, "category_id": 1, "segmentation": [], "iscrowd": 0}"#)
         defer { dataset.remove() }
-        let dump = try runKandinsky([
-            "dump-dataset", "--root", dataset.root.path, "--dims", "4x4", "--out",
-            dataset.root.appendingPathComponent("out").path,
-        ])
+        let dump = try dataset.run("dump-dataset")
         #expect(dump.status == 0, "\(dump.stderr)")
         #expect(
             dump.errorLines == ["warning: \(dataset.labels): skipped 1 annotation with an empty segmentation (id 22)"])
@@ -69,7 +74,7 @@ struct DataRobustnessCLITests {
             try NumpyFile.read(contentsOf: dataset.root.appendingPathComponent("out/targets.npy")).shape == [
                 2, 2, 4, 4,
             ])
-        let check = try runKandinsky(["check-data", "--root", dataset.root.path, "--dims", "4x4"])
+        let check = try dataset.run("check-data")
         #expect(check.status == 0, "\(check.stderr)")
         #expect(check.stdout.contains("1 annotations (1 with an empty segmentation, skipped); 2/2 images decode"))
     }
@@ -82,9 +87,7 @@ struct DataRobustnessCLITests {
         )
         defer { overflow.remove() }
         for command in ["check-data", "dump-dataset"] {
-            let run = try runKandinsky(
-                [command, "--root", overflow.root.path, "--dims", "4x4"]
-                    + (command == "dump-dataset" ? ["--out", overflow.root.appendingPathComponent("out").path] : []))
+            let run = try overflow.run(command)
             #expect(run.status == 1)
             #expect(
                 run.errorLines == [
@@ -96,10 +99,7 @@ struct DataRobustnessCLITests {
         let nan = try HostileRoot(
             annotations: #"{"id": 7, "image_id": 1, "category_id": 1, "area": NaN, "segmentation": []}"#)
         defer { nan.remove() }
-        let run = try runKandinsky([
-            "dump-dataset", "--root", nan.root.path, "--dims", "4x4", "--out",
-            nan.root.appendingPathComponent("out").path,
-        ])
+        let run = try nan.run("dump-dataset")
         #expect(run.status == 1)
         #expect(run.errorLines.count == 1 && run.errorLines.first?.contains("labels.json: line 1, column ") == true)
         #expect(run.stderr.contains("NaN is not valid JSON; write it with allow_nan=False or replace it"))
@@ -109,10 +109,7 @@ struct DataRobustnessCLITests {
     func hugeDims() throws {
         let dataset = try HostileRoot(annotations: "")
         defer { dataset.remove() }
-        let run = try runKandinsky([
-            "dump-dataset", "--root", dataset.root.path, "--dims", "100000x100000", "--out",
-            dataset.root.appendingPathComponent("out").path,
-        ])
+        let run = try dataset.run("dump-dataset", dims: "100000x100000")
         #expect(run.status != 0)
         #expect(
             run.stderr.contains(
