@@ -54,15 +54,23 @@ public enum JPEGImage {
         let h = Int(height)
         let count = w * h
         let flags = TJFLAG_ACCURATEDCT | TJFLAG_STOPONWARNING
-        switch colourSpace {
-        case Int32(TJCS_GRAY.rawValue):
-            var grey = [UInt8](repeating: 0, count: count)
-            let status = grey.withUnsafeMutableBufferPointer {
-                tjDecompress2(
-                    handle, source, UInt(bytes.count), $0.baseAddress, width, 0, height, Int32(TJPF_GRAY.rawValue),
+        /// The `channels` samples per pixel of the whole frame in `format`, row-major.
+        func decompress(_ format: TJPF, channels: Int) throws(DataError) -> [UInt8] {
+            var status: Int32 = 0
+            let samples = [UInt8](unsafeUninitializedCapacity: channels * count) { buffer, initialized in
+                status = tjDecompress2(
+                    handle, source, UInt(bytes.count), buffer.baseAddress, width, 0, height, Int32(format.rawValue),
                     flags)
+                // On failure the partly written buffer is dropped unread (bytes need no deinitialisation),
+                // so a corrupt stream whose header claims a large image never touches all of it.
+                initialized = status == 0 ? channels * count : 0
             }
             guard status == 0 else { throw failure("data") }
+            return samples
+        }
+        switch colourSpace {
+        case Int32(TJCS_GRAY.rawValue):
+            let grey = try decompress(TJPF_GRAY, channels: 1)
             var rgb = [UInt8](repeating: 0, count: 3 * count)
             for i in 0..<count {
                 rgb[3 * i] = grey[i]
@@ -71,13 +79,7 @@ public enum JPEGImage {
             }
             return RGBImage(width: w, height: h, pixels: rgb)
         case Int32(TJCS_CMYK.rawValue), Int32(TJCS_YCCK.rawValue):
-            var cmyk = [UInt8](repeating: 0, count: 4 * count)
-            let status = cmyk.withUnsafeMutableBufferPointer {
-                tjDecompress2(
-                    handle, source, UInt(bytes.count), $0.baseAddress, width, 0, height, Int32(TJPF_CMYK.rawValue),
-                    flags)
-            }
-            guard status == 0 else { throw failure("data") }
+            let cmyk = try decompress(TJPF_CMYK, channels: 4)
             var rgb = [UInt8](repeating: 0, count: 3 * count)
             for i in 0..<count {
                 // Stored inverted (Adobe), so stored K is 255 − K, i.e. already "255 − K".
@@ -89,17 +91,7 @@ public enum JPEGImage {
             }
             return RGBImage(width: w, height: h, pixels: rgb)
         default:
-            var status: Int32 = 0
-            let rgb = [UInt8](unsafeUninitializedCapacity: 3 * count) { buffer, initialized in
-                status = tjDecompress2(
-                    handle, source, UInt(bytes.count), buffer.baseAddress, width, 0, height, Int32(TJPF_RGB.rawValue),
-                    flags)
-                // On failure the partly written buffer is dropped unread (bytes need no deinitialisation),
-                // so a corrupt stream whose header claims a large image never touches all of it.
-                initialized = status == 0 ? 3 * count : 0
-            }
-            guard status == 0 else { throw failure("data") }
-            return RGBImage(width: w, height: h, pixels: rgb)
+            return RGBImage(width: w, height: h, pixels: try decompress(TJPF_RGB, channels: 3))
         }
     }
 

@@ -433,25 +433,25 @@ extension ConfigSchema {
             for key in hasModel ? [\ConfigSchema.classIndex, \.evaluation.classIndex] : [\.evaluation.classIndex] {
                 guard let index = present(key, in: config), index > categories.count else { continue }
                 let path = shared[keyPath: key].path
-                throw .inconsistent(
+                throw inconsistent(
                     path, value: "\(index)",
                     problem:
                         "expected a class index in 0...\(categories.count) (the background and the \(categories.count) data.categories \(categories))",
-                    source: config.sources.source(of: path))
+                    in: config)
             }
             if let classesOrNull = present(\.calibration.classes, in: config), let classes = classesOrNull {
                 let path = shared.calibration.classes.path
                 if let bad = classes.first(where: { $0 > categories.count }) {
-                    throw .inconsistent(
+                    throw inconsistent(
                         path, value: "\(classes)",
                         problem:
                             "class \(bad) is not a class index in 0...\(categories.count) (the background and the \(categories.count) data.categories \(categories))",
-                        source: config.sources.source(of: path))
+                        in: config)
                 }
                 if Set(classes).count != classes.count {
-                    throw .inconsistent(
+                    throw inconsistent(
                         path, value: "\(classes)", problem: "expected distinct class indices",
-                        source: config.sources.source(of: path))
+                        in: config)
                 }
             }
         },
@@ -460,9 +460,9 @@ extension ConfigSchema {
             guard let text = present(\.calibration.groupSplit, in: config), (try? GroupSplitSetting(text)) == nil else {
                 return
             }
-            throw .inconsistent(
+            throw inconsistent(
                 shared.calibration.groupSplit.path, value: text, problem: "expected auto, none or a fraction in (0, 1)",
-                source: config.sources.source(of: shared.calibration.groupSplit.path))
+                in: config)
         },
         ConfigCrossCheck(rule: "trainer.best_metric val_dice_<category> names one of data.categories") {
             config throws(ConfigError) in
@@ -470,10 +470,10 @@ extension ConfigSchema {
                 let name = present(\.trainer.bestMetric, in: config),
                 CheckpointMetric(name, classNames: categories) == nil
             else { return }
-            throw .inconsistent(
+            throw inconsistent(
                 "trainer.best_metric", value: name,
                 problem: "expected one of " + CheckpointMetric.names(classNames: categories),
-                source: config.sources.source(of: "trainer.best_metric"))
+                in: config)
         },
         ConfigCrossCheck(rule: "model.net.out_channels is 1 + the number of data.categories") {
             config throws(ConfigError) in
@@ -481,11 +481,11 @@ extension ConfigSchema {
                 let outputs = present(\.model.outputChannels, in: config),
                 outputs != categories.count + 1
             else { return }
-            throw .inconsistent(
+            throw inconsistent(
                 "model.net.out_channels", value: "\(outputs)",
                 problem:
                     "expected \(categories.count + 1), one plane per class (the background and the \(categories.count) data.categories \(categories))",
-                source: config.sources.source(of: "model.net.out_channels"))
+                in: config)
         },
         ConfigCrossCheck(rule: "model.loss.class_weights has model.net.out_channels weights") {
             config throws(ConfigError) in
@@ -493,23 +493,23 @@ extension ConfigSchema {
                 let weightsOrNull = present(\.model.classWeights, in: config),
                 let weights = weightsOrNull, weights.count != outputs
             else { return }
-            throw .inconsistent(
+            throw inconsistent(
                 "model.loss.class_weights",
                 value: ConfigLimits.abbreviated(
                     "[" + weights.map(ConfigValueType.format).joined(separator: ", ") + "]"),
                 problem: "expected \(outputs) weights, one per output plane (model.net.out_channels)",
-                source: config.sources.source(of: "model.loss.class_weights"))
+                in: config)
         },
         ConfigCrossCheck(rule: "model.net.channels × 2^(model.net.depth − 1) ≤ \(maximumWidestLayer)") {
             config throws(ConfigError) in
             guard let channels = present(\.model.channels, in: config), let depth = present(\.model.depth, in: config),
                 channels << (depth - 1) > maximumWidestLayer
             else { return }
-            throw .inconsistent(
+            throw inconsistent(
                 "model.net.channels", value: "\(channels)",
                 problem:
                     "with model.net.depth \(depth) the widest layer would have \(channels << (depth - 1)) channels, above the limit of \(maximumWidestLayer)",
-                source: config.sources.source(of: "model.net.channels"))
+                in: config)
         },
         ConfigCrossCheck(rule: "both sides of data.dims are divisible by 2^model.net.depth") {
             config throws(ConfigError) in
@@ -518,10 +518,10 @@ extension ConfigSchema {
             }
             let step = 1 << depth
             guard dims.contains(where: { $0 % step != 0 }) else { return }
-            throw .inconsistent(
+            throw inconsistent(
                 "data.dims", value: "\(dims)",
                 problem: "expected sides divisible by \(step) (2^model.net.depth, with depth \(depth))",
-                source: config.sources.source(of: "data.dims"))
+                in: config)
         },
         ConfigCrossCheck(
             rule:
@@ -533,10 +533,10 @@ extension ConfigSchema {
                 (present(\.calibration.curveCount, in: config) ?? nil)
                 ?? Calibrator<PixelwiseGrouping>.defaultLevelCount(for: rule)
             guard let bad = points.first(where: { $0 >= count }) else { return }
-            throw .inconsistent(
+            throw inconsistent(
                 "calibration.curve_points", value: "\(points)",
                 problem: "index \(bad) is not below the curve count (\(count))",
-                source: config.sources.source(of: "calibration.curve_points"))
+                in: config)
         },
         ConfigCrossCheck(rule: "evaluation.reliability_pixel [row, column] lies inside data.dims [width, height]") {
             config throws(ConfigError) in
@@ -544,13 +544,19 @@ extension ConfigSchema {
                 let pixelOrNull = present(\.evaluation.reliabilityPixel, in: config),
                 let pixel = pixelOrNull, pixel[0] >= dims[1] || pixel[1] >= dims[0]
             else { return }
-            throw .inconsistent(
+            throw inconsistent(
                 "evaluation.reliability_pixel", value: "\(pixel)",
                 problem:
                     "expected a row below \(dims[1]) and a column below \(dims[0]) (data.dims is [width, height] = \(dims))",
-                source: config.sources.source(of: "evaluation.reliability_pixel"))
+                in: config)
         },
     ]
+
+    /// `ConfigError.inconsistent(_:value:problem:source:)` of `key`, naming the file or override
+    /// its value came from.
+    private static func inconsistent(_ key: String, value: String, problem: String, in config: Config) -> ConfigError {
+        .inconsistent(key, value: value, problem: problem, source: config.sources.source(of: key))
+    }
 
     /// The value of `key` when it is present and set (not `???`); nil otherwise. Only called
     /// after the key alone was checked, so reading cannot fail.
