@@ -119,22 +119,11 @@ extension CalibratedCurves {
     ///   key.
     /// - Complexity: O(Q·C·H·W).
     public init(safetensors file: SafetensorsFile, source: String) throws(CalibrationError) {
-        var precision = ScorePrecision.float
-        if let name = file.metadata["precision"] {
-            guard let parsed = ScorePrecision(rawValue: name) else {
-                throw .invalidCurves(
-                    source: source, field: "precision", problem: "expected float or half-probabilities, found \(name)")
-            }
-            precision = parsed
-        }
-        var rule = QuantileRule.linear
-        if let name = file.metadata["quantile"] {
-            guard let parsed = QuantileRule(rawValue: name) else {
-                throw .invalidCurves(
-                    source: source, field: "quantile", problem: "expected conformal or linear, found \(name)")
-            }
-            rule = parsed
-        }
+        let precision = try Self.metadataCase(
+            file, key: "precision", default: ScorePrecision.float, expected: "float or half-probabilities",
+            source: source)
+        let rule = try Self.metadataCase(
+            file, key: "quantile", default: QuantileRule.linear, expected: "conformal or linear", source: source)
         var calibrationImages = 0
         if let text = file.metadata["calibration_images"] {
             guard let value = Int(text), value >= 0 else {
@@ -167,6 +156,18 @@ extension CalibratedCurves {
             parameters: file.metadata["parameters"] ?? "{}",
             calibrationImageCount: calibrationImages, precision: precision, rule: rule, groups: groups,
             groupSampleCounts: sampleCounts, groupImageCounts: imageCounts)
+    }
+
+    /// The metadata value of `key` as a case of `Value`, `fallback` when the key is missing, or an
+    /// error naming `key` and the values it takes (`expected`).
+    static func metadataCase<Value: RawRepresentable>(
+        _ file: SafetensorsFile, key: String, default fallback: Value, expected: String, source: String
+    ) throws(CalibrationError) -> Value where Value.RawValue == String {
+        guard let name = file.metadata[key] else { return fallback }
+        guard let parsed = Value(rawValue: name) else {
+            throw .invalidCurves(source: source, field: key, problem: "expected \(expected), found \(name)")
+        }
+        return parsed
     }
 
     /// A curves tensor as F32 (F16 and F64 widened), or an error naming `field`.

@@ -87,10 +87,8 @@ public struct CoverageEvaluation: Sendable {
     }
 
     func specializedEvaluate<P: QuantileScalar>(
-        _ curves: CalibratedCurves, probabilities: ShapedArray<P>,
-        targets: ShapedArray<UInt8>,
-        probabilitiesSource: String = "probabilities", targetsSource: String = "targets",
-        curvesSource: String = "curves"
+        _ curves: CalibratedCurves, probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+        probabilitiesSource: String, targetsSource: String, curvesSource: String
     ) throws(CalibrationError) -> Result {
         try TestSet.check(
             curves, probabilities: probabilities, targets: targets, classIndex: classIndex,

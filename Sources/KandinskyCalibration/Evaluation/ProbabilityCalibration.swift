@@ -132,10 +132,8 @@ public struct ProbabilityCalibration: Sendable {
     }
 
     func specializedEvaluate<P: QuantileScalar>(
-        probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
-        pixel: (h: Int, w: Int)? = nil,
-        probabilitiesSource: String = "probabilities",
-        targetsSource: String = "targets"
+        probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>, pixel: (h: Int, w: Int)?,
+        probabilitiesSource: String, targetsSource: String
     ) throws(CalibrationError) -> Result {
         try InputValidation.checkShapes(
             probabilities: probabilities.shape, targets: targets.shape,

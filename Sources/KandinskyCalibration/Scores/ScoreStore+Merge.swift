@@ -90,20 +90,8 @@ extension ScoreStore {
                 {
                     throw FileFormatError(file: inputs[bad.part].path, field: bad.field, problem: bad.problem)
                 }
-                try handle.seek(toOffset: UInt64(header.valuesOffset + 2 * base))
-                try valueBlock.withUnsafeBytes {
-                    try handle.write(
-                        contentsOf: Data(
-                            bytesNoCopy: UnsafeMutableRawPointer(mutating: $0.baseAddress!), count: 2 * count,
-                            deallocator: .none))
-                }
-                try handle.seek(toOffset: UInt64(header.imagesOffset + 4 * base))
-                try imageBlock.withUnsafeBytes {
-                    try handle.write(
-                        contentsOf: Data(
-                            bytesNoCopy: UnsafeMutableRawPointer(mutating: $0.baseAddress!), count: 4 * count,
-                            deallocator: .none))
-                }
+                try write(valueBlock, count: count, at: header.valuesOffset + 2 * base, to: handle)
+                try write(imageBlock, count: count, at: header.imagesOffset + 4 * base, to: handle)
                 rowStart = rowEnd
                 // The parts' rows before rowEnd are done: drop their pages, so the mapped files
                 // do not accumulate in resident memory (they are read again only on a retry).
@@ -120,6 +108,17 @@ extension ScoreStore {
             }
         }
         return (images, first.classCount, first.height, first.width, offsets[rows])
+    }
+
+    /// Writes the first `count` elements of `block` at byte `offset` of `handle`, without copying them.
+    private static func write<Element>(_ block: [Element], count: Int, at offset: Int, to handle: FileHandle) throws {
+        try handle.seek(toOffset: UInt64(offset))
+        try block.withUnsafeBytes {
+            try handle.write(
+                contentsOf: Data(
+                    bytesNoCopy: UnsafeMutableRawPointer(mutating: $0.baseAddress!),
+                    count: MemoryLayout<Element>.stride * count, deallocator: .none))
+        }
     }
 
     /// Merges rows `rows` of every part into `values` and `images` (little-endian, from

@@ -47,11 +47,8 @@ extension CalibratedCurves {
     }
 
     func specializedPredictionSets<P: QuantileScalar>(
-        probabilities: ShapedArray<P>, alpha: Double,
-        indexing: ThresholdIndexing? = nil,
-        precision: ScorePrecision? = nil,
-        probabilitiesSource: String = "probabilities",
-        curvesSource: String = "curves"
+        probabilities: ShapedArray<P>, alpha: Double, indexing: ThresholdIndexing?, precision: ScorePrecision?,
+        probabilitiesSource: String, curvesSource: String
     ) throws(CalibrationError) -> ShapedArray<UInt8> {
         precondition(alpha > 0 && alpha < 1, "alpha \(alpha) is outside (0, 1)")
         try checkCompatible(withProbabilitiesShape: probabilities.shape, curvesSource: curvesSource)
