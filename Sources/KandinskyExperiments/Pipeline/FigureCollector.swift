@@ -287,9 +287,7 @@ final class FigureCollector {
     }
 
     private func writeFile(_ data: Data, _ name: String) throws {
-        do { try AtomicFile.write(data, to: directory.appendingPathComponent(name)) } catch {
-            throw ExperimentError.cannotWrite(directory.appendingPathComponent(name).path, error)
-        }
+        try ExperimentError.writeAtomically(data, to: directory.appendingPathComponent(name))
     }
 
     // MARK: - Captions and legends

@@ -368,9 +368,7 @@ package struct ReportWriter {
     }
 
     private func write(_ data: Data, _ name: String) throws {
-        do { try AtomicFile.write(data, to: directory.appendingPathComponent(name)) } catch {
-            throw ExperimentError.cannotWrite(directory.appendingPathComponent(name).path, error)
-        }
+        try ExperimentError.writeAtomically(data, to: directory.appendingPathComponent(name))
     }
 
     private func timingLines(_ summary: StudySummary) -> [String] {

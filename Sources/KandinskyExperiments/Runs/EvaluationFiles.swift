@@ -123,10 +123,7 @@ package struct EvaluationFiles {
     /// - Throws: ``ExperimentError`` naming the file that could not be written.
     package func write(into directory: URL) throws {
         func write(_ data: Data, _ name: String) throws {
-            let url = directory.appendingPathComponent(name)
-            do { try AtomicFile.write(data, to: url) } catch {
-                throw ExperimentError.cannotWrite(url.path, error)
-            }
+            try ExperimentError.writeAtomically(data, to: directory.appendingPathComponent(name))
         }
         func write(_ array: AnyShapedArray, _ name: String) throws {
             let url = directory.appendingPathComponent(name)

@@ -1,3 +1,4 @@
+import Foundation
 import KandinskyCalibration
 import KandinskyCore
 import KandinskyData
@@ -84,6 +85,12 @@ public struct ExperimentError: Error, Sendable, CustomStringConvertible {
     /// `cannot write PATH: PROBLEM`, for a file that could not be written.
     package static func cannotWrite(_ path: String, _ error: FileFormatError) -> ExperimentError {
         ExperimentError("cannot write \(path): \(error.problem)", kind: .cannotWrite, underlying: error)
+    }
+
+    /// Writes `data` to `url` atomically (``AtomicFile``); a failure is ``cannotWrite(_:_:)``
+    /// naming `url`.
+    package static func writeAtomically(_ data: Data, to url: URL) throws(ExperimentError) {
+        do { try AtomicFile.write(data, to: url) } catch { throw cannotWrite(url.path, error) }
     }
 
     /// A file or folder that does not exist, in one line naming it (and how to make it).

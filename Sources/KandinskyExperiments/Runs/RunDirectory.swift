@@ -80,11 +80,7 @@ package struct RunDirectory: Sendable {
 
     /// Writes a file in the run folder atomically.
     package func write(_ data: Data, to name: String) throws {
-        do {
-            try AtomicFile.write(data, to: file(name))
-        } catch {
-            throw ExperimentError.cannotWrite(file(name).path, error)
-        }
+        try ExperimentError.writeAtomically(data, to: file(name))
     }
 
     /// `2026-11-26_14-03-59`, as the original's Hydra run folders.
