@@ -29,6 +29,13 @@ struct CalibrateScoresCommand: ParsableCommand {
     @OptionGroup var inputs: ShardOptions
     @Option(help: "A score store (.kscores) written by score or merge-scores, instead of --probs and --targets.")
     var scores: String?
+    @Option(
+        help:
+            "Keep the scores on disk in this directory, memory-mapped, for more than memory holds: --probs and --targets are scored into DIR/scores.kscores part by part and merged (6 bytes a score), or the --scores file is mapped instead of read; a group split writes its selections here. Resident memory stays near 1 GB whatever N."
+    )
+    var scoresDir: String?
+    @Option(help: "Possible scores (n·C·H·W) per part when --scores-dir scores shards; 6 bytes each in memory.")
+    var partScores = 1 << 26
     @Option(help: "Grouping method: \(GroupingSpecification.Method.allCases.map(\.rawValue).joined(separator: ", ")).")
     var method: GroupingSpecification.Method
     @Option(help: "Calibrated-model file to write (.safetensors).") var out: String
@@ -96,6 +103,9 @@ struct CalibrateScoresCommand: ParsableCommand {
         } else {
             try inputs.validate(requireTargets: true)
         }
+        guard partScores >= 1 else {
+            throw ValidationError("--part-scores: expected a positive number of scores, found \(partScores)")
+        }
         guard levelCount >= 2 && levelCount <= Self.maximumCurveCount else {
             throw ValidationError(
                 "--curve-count: expected 2 to \(Self.maximumCurveCount) curve points, found \(levelCount)")
@@ -157,12 +167,22 @@ struct CalibrateScoresCommand: ParsableCommand {
         let grouping = specification.makeGrouping()
         let scores: ScoreStore
         let targetsName: String
+        let directory = scoresDir.map { URL(fileURLWithPath: $0) }
         if let path = self.scores {
-            scores = try ScoreStore.read(contentsOf: URL(fileURLWithPath: path))
+            let url = URL(fileURLWithPath: path)
+            scores =
+                try directory.map { try ScoreStore(mapping: url, spillDirectory: $0) }
+                ?? ScoreStore.read(contentsOf: url)
             targetsName = path
         } else {
             let shards = try inputs.shards()
-            scores = try shards.scoreStore(precision: precisionOption ?? .float)
+            if let directory {
+                let file = try shards.scoreStoreFile(
+                    precision: precisionOption ?? .float, in: directory, partScores: partScores)
+                scores = try ScoreStore(mapping: file, spillDirectory: directory)
+            } else {
+                scores = try shards.scoreStore(precision: precisionOption ?? .float)
+            }
             targetsName = ShardedInputs.describe(shards.targets)
         }
         if method == .kmeans || method == .genAnn {

@@ -71,6 +71,47 @@ struct ShardedInputs {
     /// a first pass over the targets counts the scores, a second reads each pair and writes its
     /// scores. Clamping warnings are printed per shard.
     func scoreStore(precision: ScorePrecision) throws -> ScoreStore {
+        try scoreStore(precision: precision, pairs: probabilities.indices)
+    }
+
+    /// The score store of every shard pair built on disk, for more scores than memory holds:
+    /// consecutive shard pairs of at most `partScores` possible scores (n·C·H·W; one pair when
+    /// a single one has more) are scored in memory and written as parts, which are merged into
+    /// `directory/scores.kscores` (``ScoreStore/merge(_:to:)``, bit for bit the store of all
+    /// shards at once) and removed. Memory stays at one part, one shard and the merge's blocks.
+    ///
+    /// - Returns: the merged file, to be opened with ``ScoreStore/init(mapping:spillDirectory:residentBudget:)``.
+    func scoreStoreFile(precision: ScorePrecision, in directory: URL, partScores: Int) throws -> URL {
+        let shape = try checkedShape()
+        let perImage = (shape[1] == 1 ? 2 : shape[1]) * shape[2] * shape[3]
+        var batches: [Range<Int>] = []
+        var start = 0
+        var scores = 0
+        for (k, shard) in probabilities.enumerated() {
+            let shardScores = shard.shape[0] * perImage
+            if k > start && scores + shardScores > partScores {
+                batches.append(start..<k)
+                (start, scores) = (k, 0)
+            }
+            scores += shardScores
+        }
+        batches.append(start..<probabilities.count)
+        let parts = directory.appendingPathComponent(".parts-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: parts, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: parts) }
+        var partFiles: [URL] = []
+        for (k, batch) in batches.enumerated() {
+            let part = parts.appendingPathComponent(String(format: "part-%06d.kscores", k))
+            try scoreStore(precision: precision, pairs: batch).write(to: part)
+            partFiles.append(part)
+        }
+        let merged = directory.appendingPathComponent("scores.kscores")
+        try ScoreStore.merge(partFiles, to: merged)
+        return merged
+    }
+
+    /// The first probabilities shard's shape, checked to be [N, C, H, W] with C, H, W > 0.
+    private func checkedShape() throws -> [Int] {
         let first = probabilities[0].shape
         guard first.count == 4 else {
             throw CalibrationError.shapeMismatch(
@@ -79,16 +120,23 @@ struct ShardedInputs {
         guard first.dropFirst().allSatisfy({ $0 > 0 }) else {
             throw CalibrationError.emptyInput(source: probabilities[0].path, shape: first)
         }
+        return first
+    }
+
+    /// The score store of the shard pairs `pairs`, as ``scoreStore(precision:)`` builds it.
+    private func scoreStore(precision: ScorePrecision, pairs: Range<Int>) throws -> ScoreStore {
+        let first = try checkedShape()
         var builder = ScoreStore.Builder(
             classCount: first[1] == 1 ? 2 : first[1], height: first[2], width: first[3], precision: precision)
-        for (p, t) in zip(probabilities, targets) {
+        let pairs = Array(zip(probabilities[pairs], targets[pairs]))
+        for (p, t) in pairs {
             try builder.count(
                 targets: CalibrationInput.targets(
                     read(t.path, key: targetsKey), probabilitiesShape: p.shape,
                     targetsSource: t.path, probabilitiesSource: p.path),
                 source: t.path)
         }
-        for (p, t) in zip(probabilities, targets) {
+        for (p, t) in pairs {
             let input = try normalised(p, t)
             switch input.probabilities {
             case .float32(let q):

@@ -103,6 +103,37 @@ import Testing
         }
     }
 
+    /// Disk-backed calibration: shards scored part by part into --scores-dir (parts of at most
+    /// 2 images' possible scores, so the 3-image shard is a part alone and the others pair up)
+    /// and merged, or a score store mapped, give the curves of the in-memory run, byte for byte.
+    @Test func diskBackedScoresGiveTheCurvesOfTheInMemoryRun() throws {
+        let workspace = try Workspace()
+        defer { try? FileManager.default.removeItem(at: workspace.directory) }
+        let partScores = String(2 * 2 * workspace.h * workspace.w)
+        let whole = try runKandinsky(
+            ["score", "--probs", "probs.npy", "--targets", "labels.npy", "--out", "whole.kscores"],
+            in: workspace.directory)
+        #expect(whole.status == 0, "\(whole.stderr)")
+        for method in ["pixel", "image", "kmeans"] {
+            try calibrate(
+                ["--probs", "p", "--targets", "t"], "memory-\(method).safetensors", method: method, in: workspace)
+            try calibrate(
+                ["--probs", "p", "--targets", "t", "--scores-dir", "disk-\(method)", "--part-scores", partScores],
+                "disk-\(method).safetensors", method: method, in: workspace)
+            try calibrate(
+                ["--scores", "whole.kscores", "--scores-dir", "mapped-\(method)"], "mapped-\(method).safetensors",
+                method: method, in: workspace)
+            let expected = try workspace.data("memory-\(method).safetensors")
+            #expect(try workspace.data("disk-\(method).safetensors") == expected, "\(method): from shards on disk")
+            #expect(try workspace.data("mapped-\(method).safetensors") == expected, "\(method): mapped store")
+            // The directory keeps the merged store (the store of all shards) and nothing else.
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: workspace.path("disk-\(method)"))
+                    == ["scores.kscores"])
+            #expect(try workspace.data("disk-\(method)/scores.kscores") == workspace.data("whole.kscores"))
+        }
+    }
+
     @Test func mismatchedShardsAreRefusedNamingTheShard() throws {
         let workspace = try Workspace()
         defer { try? FileManager.default.removeItem(at: workspace.directory) }

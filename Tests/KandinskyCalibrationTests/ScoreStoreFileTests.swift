@@ -57,6 +57,37 @@ import Testing
         return try ScoreStore.read(contentsOf: out)
     }
 
+    /// Each method with parameters small enough for the 6 × 7 test images and a quick search.
+    static func smallSpecification(_ method: GroupingSpecification.Method) -> GroupingSpecification {
+        switch GroupingSpecification(method: method) {
+        case .kmeans(var parameters):
+            (parameters.clusterCount, parameters.curvePoints, parameters.restarts) = (3, [6, 7, 8, 9], 2)
+            return .kmeans(parameters)
+        case .genAnn(var parameters):
+            (parameters.curvePoints, parameters.populationSize, parameters.maxGenerations) = ([6, 7, 8, 9], 6, 3)
+            parameters.searchSampleSize = 64
+            parameters.bounds = [[-2, 2], [-2, 2], [0, 4], [0, 4], [0, 8]]
+            return .genAnn(parameters)
+        case let other:
+            return other
+        }
+    }
+
+    /// Expects the same curves (bit patterns) and groups, with the same counts.
+    static func expectSameCalibration(
+        _ actual: CalibratedCurves, _ expected: CalibratedCurves, _ comment: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(
+            actual.curves.map(\.bitPattern) == expected.curves.map(\.bitPattern), "\(comment): curves",
+            sourceLocation: sourceLocation)
+        #expect(
+            actual.groups == expected.groups && actual.groupSampleCounts == expected.groupSampleCounts
+                && actual.groupImageCounts == expected.groupImageCounts
+                && actual.calibrationImageCount == expected.calibrationImageCount,
+            "\(comment): groups", sourceLocation: sourceLocation)
+    }
+
     @Test func roundTripsBitForBit() throws {
         let directory = try scratchDirectory("kscores")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -67,7 +98,14 @@ import Testing
             let size = try FileManager.default.attributesOfItem(atPath: url.path)[.size] as! Int
             #expect(size == 56 + 4 * 3 * 6 * 7 + 6 * store.scoreCount + (store.scoreCount % 2 == 1 ? 2 : 0))
             expectIdentical(try ScoreStore.read(contentsOf: url), store, "\(precision)")
+            let mapped = try ScoreStore(mapping: url, residentBudget: 1)
+            #expect(mapped.isMemoryMapped && !store.isMemoryMapped)
+            expectIdentical(mapped, store, "\(precision), mapped")
+            let selection = [4, 0, 2]
+            expectIdentical(try mapped.selectingImages(selection), store.images(selection), "\(precision) selection")
         }
+        // Each selection's file is unlinked once mapped: only the store's own file remains.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["s.kscores"])
     }
 
     @Test func mergedPartsAreTheStoreOfAllImages() throws {
@@ -84,33 +122,33 @@ import Testing
     {
         let directory = try scratchDirectory("kscores")
         defer { try? FileManager.default.removeItem(at: directory) }
-        var specification = GroupingSpecification(method: method)
-        switch specification {
-        case .pixel, .image:
-            break
-        case .kmeans(var parameters):
-            (parameters.clusterCount, parameters.curvePoints, parameters.restarts) = (3, [6, 7, 8, 9], 2)
-            specification = .kmeans(parameters)
-        case .genAnn(var parameters):
-            (parameters.curvePoints, parameters.populationSize, parameters.maxGenerations) = ([6, 7, 8, 9], 6, 3)
-            parameters.searchSampleSize = 64
-            parameters.bounds = [[-2, 2], [-2, 2], [0, 4], [0, 4], [0, 8]]
-            specification = .genAnn(parameters)
-        }
-        let grouping = specification.makeGrouping()
+        let grouping = Self.smallSpecification(method).makeGrouping()
         let whole = try grouping.calibrate(try Self.store(images: 0..<12, of: 12), levelCount: 11, rule: rule, seed: 3)
         for sizes in [[4, 8], [2, 1, 6, 3]] {
             let merged = try grouping.calibrate(
                 try Self.merged(sizes: sizes, in: directory), levelCount: 11, rule: rule, seed: 3)
-            #expect(
-                merged.curves.map(\.bitPattern) == whole.curves.map(\.bitPattern),
-                "\(method) \(rule) parts \(sizes): curves")
-            #expect(
-                merged.groups == whole.groups && merged.groupSampleCounts == whole.groupSampleCounts
-                    && merged.groupImageCounts == whole.groupImageCounts
-                    && merged.calibrationImageCount == whole.calibrationImageCount,
-                "\(method) \(rule) parts \(sizes): groups")
+            Self.expectSameCalibration(merged, whole, "\(method) \(rule) parts \(sizes)")
         }
+    }
+
+    /// A resident budget of one byte drops the map's pages after every row read, so every
+    /// pass re-reads the file: the curves must not notice.
+    @Test(arguments: GroupingSpecification.Method.allCases, [QuantileRule.conformal, .linear])
+    func curvesFromAMappedStoreEqualCurvesInMemory(method: GroupingSpecification.Method, rule: QuantileRule) throws {
+        let directory = try scratchDirectory("kscores")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let grouping = Self.smallSpecification(method).makeGrouping()
+        let store = try Self.store(images: 0..<12, of: 12)
+        let url = directory.appendingPathComponent("all.kscores")
+        try store.write(to: url)
+        let spill = directory.appendingPathComponent("spill")
+        try FileManager.default.createDirectory(at: spill, withIntermediateDirectories: true)
+        let inMemory = try grouping.calibrate(store, levelCount: 11, rule: rule, seed: 3)
+        let mapped = try grouping.calibrate(
+            try ScoreStore(mapping: url, spillDirectory: spill, residentBudget: 1), levelCount: 11, rule: rule,
+            seed: 3)
+        Self.expectSameCalibration(mapped, inMemory, "\(method) \(rule)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: spill.path).isEmpty, "selections left behind")
     }
 
     @Test func refusesPartsThatDisagree() throws {
@@ -133,14 +171,15 @@ import Testing
         let url = directory.appendingPathComponent("s.kscores")
         try Self.store(images: 0..<2, of: 2).write(to: url)
         let valid = Array(try Data(contentsOf: url))
+        // The field both readers name (nil when either accepts the file or they disagree).
         func field(after change: (inout [UInt8]) -> Void) -> String? {
             var bytes = valid
             change(&bytes)
             try! Data(bytes).write(to: url)
-            do {
-                _ = try ScoreStore.read(contentsOf: url)
-                return nil
-            } catch { return error.field }
+            var fields: [String?] = [nil, nil]
+            do { _ = try ScoreStore.read(contentsOf: url) } catch { fields[0] = error.field }
+            do { _ = try ScoreStore(mapping: url) } catch { fields[1] = error.field }
+            return fields[0] == fields[1] ? fields[0] : nil
         }
         #expect(field { $0[0] = UInt8(ascii: "X") } == "magic")
         #expect(field { $0[8] = 2 } == "version")

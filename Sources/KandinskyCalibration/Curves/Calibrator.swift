@@ -116,15 +116,16 @@ public struct Calibrator<Grouping: NonconformityGrouping>: Sendable {
     /// A class without any score gets +∞ (conformal) or NaN (linear) curves; a caller that can
     /// warn should check ``ScoreStore/scoreCount(ofClass:)`` first.
     ///
-    /// - Throws: ``CalibrationError`` when the strategy rejects its parameters.
+    /// - Throws: ``CalibrationError`` when the strategy rejects its parameters, or when the
+    ///   image selection of a split of a memory-mapped store cannot be written (``ScoreStore/init(mapping:spillDirectory:residentBudget:)``).
     /// - Complexity: the pixelwise curves cost O(N·C·H·W + C·H·W·Q); pooling costs
     ///   O(N·H·W) per grouped class; the split O(N·C·H·W); plus the strategy's own cost.
     public func calibrate(_ scores: ScoreStore) throws(CalibrationError) -> CalibratedCurves {
         let levels = Quantiles.equallySpacedLevels(count: levelCount)
         let (groupImages, thresholdImages) = splitImages(count: scores.imageCount)
         let isSplit = groupImages != thresholdImages
-        let groupScores = isSplit ? scores.images(groupImages) : scores
-        let thresholdScores = isSplit ? scores.images(thresholdImages) : scores
+        let groupScores = isSplit ? try scores.selectingImages(groupImages) : scores
+        let thresholdScores = isSplit ? try scores.selectingImages(thresholdImages) : scores
         let input = GroupingInput(scores: groupScores, levels: levels)
         let groups = try grouping.groups(for: input)
         guard groups.labels.count == scores.classCount,

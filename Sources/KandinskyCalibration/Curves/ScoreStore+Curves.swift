@@ -15,6 +15,7 @@ extension ScoreStore {
         let pixels = pixelCount
         let precision = self.precision
         let imageCount = self.imageCount
+        let mapping = self.mapping
         return Tensor(shape: [levels.count, height, width]) { output in
             let out = UncheckedPointer(output.baseAddress!)
             offsets.withUnsafeBufferPointer { o in
@@ -34,6 +35,7 @@ extension ScoreStore {
                                 }
                                 tables[count]!.evaluate(
                                     sorted: vals.pointer + start, into: out.pointer + p, outputStride: pixels)
+                                mapping?.didRead(2 * count)
                             }
                         case .linear:
                             var tables = [LinearQuantile.Table?](repeating: nil, count: imageCount + 1)
@@ -46,6 +48,7 @@ extension ScoreStore {
                                 tables[count]!.evaluate(
                                     sorted: vals.pointer + start, precision: precision,
                                     into: out.pointer + p, outputStride: pixels)
+                                mapping?.didRead(2 * count)
                             }
                         }
                     }
@@ -116,6 +119,7 @@ extension ScoreStore {
         }
         let precision = self.precision
         let imageCount = self.imageCount
+        let mapping = self.mapping
         let imageCounts = ScratchBuffer<Int>(count: groupCount)
         let curves = Tensor(shape: [levels.count, groupCount]) { output in
             let out = UncheckedPointer(output.baseAddress!)
@@ -132,7 +136,7 @@ extension ScoreStore {
                                 let members = memberPixels[groupStarts[g]..<groupStarts[g + 1]]
                                 let pool = PooledScores(
                                     members: members, offsets: offs, values: vals, images: imgs,
-                                    count: sampleCounts[g])
+                                    count: sampleCounts[g], mapping: mapping)
                                 switch rule {
                                 case .linear:
                                     imageCountsOut.pointer[g] = pool.imageCount(scratch: &perImage)
@@ -163,11 +167,17 @@ struct PooledScores {
     let images: UncheckedPointer<UInt32>
     /// The number of scores.
     let count: Int
+    /// The map of a disk-backed store, told of every row read.
+    let mapping: MappedScores?
 
     /// Calls `body` with each member row's range of score positions.
     @inline(__always)
     func forEachRow(_ body: (Range<Int>) -> Void) {
-        for p in members { body(offsets.pointer[p]..<offsets.pointer[p + 1]) }
+        for p in members {
+            let row = offsets.pointer[p]..<offsets.pointer[p + 1]
+            body(row)
+            mapping?.didRead(6 * row.count)
+        }
     }
 
     /// Counts each image's scores into `perImage` (all zero on entry), returning the number of

@@ -148,6 +148,55 @@ enum ScoreFile {
         }
     }
 
+    /// Writes a `.kscores` file atomically, row block by row block, so memory stays at two
+    /// blocks of at most ~8 M scores (a block of one row may hold up to N): `fill` receives a
+    /// block's rows and writes their scores and images, little-endian, from position 0 of the
+    /// buffers (which hold at least the block's score count).
+    static func write(
+        header: Header, offsets: [Int], to url: URL,
+        fill: (Range<Int>, inout [UInt16], inout [UInt32]) throws(FileFormatError) -> Void
+    ) throws(FileFormatError) {
+        let rows = header.rowCount
+        try AtomicFile.write(to: url) { handle in
+            try handle.write(contentsOf: Data(header.bytes))
+            let counts = (0..<rows).map { UInt32(offsets[$0 + 1] - offsets[$0]).littleEndian }
+            try counts.withUnsafeBytes { try handle.write(contentsOf: Data($0)) }
+            if header.padding > 0 {
+                try handle.seek(toOffset: UInt64(header.imagesOffset - header.padding))
+                try handle.write(contentsOf: Data(count: header.padding))
+            }
+            let blockScores = 1 << 23
+            var valueBlock = [UInt16]()
+            var imageBlock = [UInt32]()
+            var rowStart = 0
+            while rowStart < rows {
+                var rowEnd = rowStart + 1
+                while rowEnd < rows && offsets[rowEnd + 1] - offsets[rowStart] <= blockScores { rowEnd += 1 }
+                let base = offsets[rowStart]
+                let count = offsets[rowEnd] - base
+                if valueBlock.count < count {
+                    valueBlock = [UInt16](repeating: 0, count: count)
+                    imageBlock = [UInt32](repeating: 0, count: count)
+                }
+                try fill(rowStart..<rowEnd, &valueBlock, &imageBlock)
+                try write(valueBlock, count: count, at: header.valuesOffset + 2 * base, to: handle)
+                try write(imageBlock, count: count, at: header.imagesOffset + 4 * base, to: handle)
+                rowStart = rowEnd
+            }
+        }
+    }
+
+    /// Writes the first `count` elements of `block` at byte `offset` of `handle`, without copying them.
+    private static func write<Element>(_ block: [Element], count: Int, at offset: Int, to handle: FileHandle) throws {
+        try handle.seek(toOffset: UInt64(offset))
+        try block.withUnsafeBytes {
+            try handle.write(
+                contentsOf: Data(
+                    bytesNoCopy: UnsafeMutableRawPointer(mutating: $0.baseAddress!),
+                    count: MemoryLayout<Element>.stride * count, deallocator: .none))
+        }
+    }
+
     /// Checks one row of scores and images (already in host order): scores in [0, 1] and not
     /// NaN, images below N, strictly ascending (score, image) keys. Returns the failing field.
     static func checkRow(values: UnsafeBufferPointer<UInt16>, images: UnsafeBufferPointer<UInt32>, imageCount: Int) -> (

@@ -62,63 +62,23 @@ extension ScoreStore {
             precision: first.precision, imageCount: images, classCount: first.classCount,
             height: first.height, width: first.width, scoreCount: offsets[rows])
         let maps = try parts.map { (part) throws(FileFormatError) in try MemoryMap(file: part.file) }
-        try AtomicFile.write(to: output) { handle in
-            try handle.write(contentsOf: Data(header.bytes))
-            let counts = (0..<rows).map { UInt32(offsets[$0 + 1] - offsets[$0]).littleEndian }
-            try counts.withUnsafeBytes { try handle.write(contentsOf: Data($0)) }
-            if header.padding > 0 {
-                try handle.seek(toOffset: UInt64(header.imagesOffset - header.padding))
-                try handle.write(contentsOf: Data(count: header.padding))
+        try ScoreFile.write(header: header, offsets: offsets, to: output) {
+            (rows, valueBlock, imageBlock) throws(FileFormatError) in
+            if let bad = Self.mergeRows(
+                rows, offsets: offsets, base: offsets[rows.lowerBound], parts: parts, maps: maps,
+                imageBases: imageBases, values: &valueBlock, images: &imageBlock)
+            {
+                throw FileFormatError(file: inputs[bad.part].path, field: bad.field, problem: bad.problem)
             }
-            // Row blocks of at most ~8 M scores (a block of one row may hold up to N).
-            let blockScores = 1 << 23
-            var valueBlock = [UInt16]()
-            var imageBlock = [UInt32]()
-            var rowStart = 0
-            while rowStart < rows {
-                var rowEnd = rowStart + 1
-                while rowEnd < rows && offsets[rowEnd + 1] - offsets[rowStart] <= blockScores { rowEnd += 1 }
-                let base = offsets[rowStart]
-                let count = offsets[rowEnd] - base
-                if valueBlock.count < count {
-                    valueBlock = [UInt16](repeating: 0, count: count)
-                    imageBlock = [UInt32](repeating: 0, count: count)
-                }
-                if let bad = Self.mergeRows(
-                    rowStart..<rowEnd, offsets: offsets, base: base, parts: parts, maps: maps,
-                    imageBases: imageBases, values: &valueBlock, images: &imageBlock)
-                {
-                    throw FileFormatError(file: inputs[bad.part].path, field: bad.field, problem: bad.problem)
-                }
-                try write(valueBlock, count: count, at: header.valuesOffset + 2 * base, to: handle)
-                try write(imageBlock, count: count, at: header.imagesOffset + 4 * base, to: handle)
-                rowStart = rowEnd
-                // The parts' rows before rowEnd are done: drop their pages, so the mapped files
-                // do not accumulate in resident memory (they are read again only on a retry).
-                for (part, map) in zip(parts, maps) {
-                    let done = part.offsets[rowEnd]
-                    for (offset, bytes) in [(part.header.valuesOffset, 2 * done), (part.header.imagesOffset, 4 * done)]
-                    {
-                        let page = Int(getpagesize())
-                        let start = offset / page * page
-                        let end = (offset + bytes) / page * page
-                        if end > start { madvise(map.base + start, end - start, MADV_DONTNEED) }
-                    }
-                }
+            // The parts' rows before rows.upperBound are done: drop their pages, so the mapped
+            // files do not accumulate in resident memory (they are read again only on a retry).
+            for (part, map) in zip(parts, maps) {
+                let done = part.offsets[rows.upperBound]
+                map.dropPages(part.header.valuesOffset..<(part.header.valuesOffset + 2 * done))
+                map.dropPages(part.header.imagesOffset..<(part.header.imagesOffset + 4 * done))
             }
         }
         return (images, first.classCount, first.height, first.width, offsets[rows])
-    }
-
-    /// Writes the first `count` elements of `block` at byte `offset` of `handle`, without copying them.
-    private static func write<Element>(_ block: [Element], count: Int, at offset: Int, to handle: FileHandle) throws {
-        try handle.seek(toOffset: UInt64(offset))
-        try block.withUnsafeBytes {
-            try handle.write(
-                contentsOf: Data(
-                    bytesNoCopy: UnsafeMutableRawPointer(mutating: $0.baseAddress!),
-                    count: MemoryLayout<Element>.stride * count, deallocator: .none))
-        }
     }
 
     /// Merges rows `rows` of every part into `values` and `images` (little-endian, from

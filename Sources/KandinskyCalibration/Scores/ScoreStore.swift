@@ -30,6 +30,9 @@ public struct ScoreStore: Sendable {
     let values: HalfTensor
     /// The image of each score in ``values``.
     let imageIndices: ShapedArray<UInt32>
+    /// For a store read with ``init(mapping:spillDirectory:residentBudget:)``: the memory map
+    /// that ``values`` and ``imageIndices`` borrow, which bounds their resident pages.
+    let mapping: MappedScores?
 
     /// H·W.
     public var pixelCount: Int { height * width }
@@ -116,7 +119,8 @@ public struct ScoreStore: Sendable {
     /// A store from its parts (rows already sorted).
     init(
         imageCount: Int, classCount: Int, height: Int, width: Int, precision: ScorePrecision,
-        offsets: ShapedArray<Int>, values: HalfTensor, imageIndices: ShapedArray<UInt32>
+        offsets: ShapedArray<Int>, values: HalfTensor, imageIndices: ShapedArray<UInt32>,
+        mapping: MappedScores? = nil
     ) {
         self.imageCount = imageCount
         self.classCount = classCount
@@ -126,6 +130,7 @@ public struct ScoreStore: Sendable {
         self.offsets = offsets
         self.values = values
         self.imageIndices = imageIndices
+        self.mapping = mapping
         #if KANDINSKY_INTERNAL_CHECKS
             _checkInvariants()
         #endif
@@ -190,27 +195,16 @@ public struct ScoreStore: Sendable {
     }
 
     /// The scores of the calibration images `selected` only, renumbered 0..<selected.count in
-    /// the order given (rows stay sorted: filtering keeps their order).
+    /// the order given (rows stay sorted: filtering keeps their order), held in memory.
+    ///
+    /// A memory-mapped store's selection stays on disk when it is made by a ``Calibrator``.
     ///
     /// - Precondition: the indices are distinct and in 0..<N.
     /// - Complexity: O(number of scores + C·H·W).
     public func images(_ selected: [Int]) -> ScoreStore {
-        var newIndex = [Int32](repeating: -1, count: imageCount)
-        for (j, i) in selected.enumerated() {
-            precondition(i >= 0 && i < imageCount && newIndex[i] < 0, "image \(i) is out of range or repeated")
-            newIndex[i] = Int32(j)
-        }
+        let newIndex = renumbering(selected)
+        let newOffsets = selectedOffsets(newIndex)
         let rows = classCount * pixelCount
-        var newOffsets = [Int](repeating: 0, count: rows + 1)
-        imageIndices.withUnsafeBufferPointer { ids in
-            offsets.withUnsafeBufferPointer { o in
-                for r in 0..<rows {
-                    var kept = 0
-                    for i in o[r]..<o[r + 1] where newIndex[Int(ids[i])] >= 0 { kept += 1 }
-                    newOffsets[r + 1] = newOffsets[r] + kept
-                }
-            }
-        }
         let total = newOffsets[rows]
         var newImages = [UInt32](repeating: 0, count: total)
         let newValues = HalfTensor(shape: [total]) { out in
@@ -231,5 +225,35 @@ public struct ScoreStore: Sendable {
             imageCount: selected.count, classCount: classCount, height: height, width: width,
             precision: precision, offsets: ShapedArray(shape: [rows + 1], scalars: newOffsets),
             values: newValues, imageIndices: ShapedArray(shape: [total], scalars: newImages))
+    }
+
+    /// The new index of each image (−1 for those not selected) when the images `selected` are
+    /// renumbered 0..<selected.count in the order given.
+    ///
+    /// - Precondition: the indices are distinct and in 0..<N.
+    func renumbering(_ selected: [Int]) -> [Int32] {
+        var newIndex = [Int32](repeating: -1, count: imageCount)
+        for (j, i) in selected.enumerated() {
+            precondition(i >= 0 && i < imageCount && newIndex[i] < 0, "image \(i) is out of range or repeated")
+            newIndex[i] = Int32(j)
+        }
+        return newIndex
+    }
+
+    /// The C·H·W + 1 row offsets of the scores of the images that `newIndex` keeps.
+    func selectedOffsets(_ newIndex: [Int32]) -> [Int] {
+        let rows = classCount * pixelCount
+        var newOffsets = [Int](repeating: 0, count: rows + 1)
+        imageIndices.withUnsafeBufferPointer { ids in
+            offsets.withUnsafeBufferPointer { o in
+                for r in 0..<rows {
+                    var kept = 0
+                    for i in o[r]..<o[r + 1] where newIndex[Int(ids[i])] >= 0 { kept += 1 }
+                    newOffsets[r + 1] = newOffsets[r] + kept
+                    mapping?.didRead(4 * (o[r + 1] - o[r]))
+                }
+            }
+        }
+        return newOffsets
     }
 }

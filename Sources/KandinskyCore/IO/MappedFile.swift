@@ -83,6 +83,17 @@ package final class MemoryMap: @unchecked Sendable {
     }
 
     deinit { munmap(base, length) }
+
+    /// Drops the resident pages of the whole pages inside bytes `range` (`MADV_DONTNEED`): they
+    /// leave the process's resident memory, and a later read maps them again from the file (the
+    /// kernel's page cache usually still holds them). Safe while other threads read the range,
+    /// because no page of this map is ever written; a page partly outside the range is kept.
+    package func dropPages(_ range: Range<Int>) {
+        let page = Int(getpagesize())
+        let start = (range.lowerBound + page - 1) / page * page
+        let end = min(range.upperBound, length) / page * page
+        if end > start { madvise(base + start, end - start, MADV_DONTNEED) }
+    }
 }
 
 /// Checks that every byte of a boolean payload is 0 or 1, the only bit patterns Swift's `Bool`
