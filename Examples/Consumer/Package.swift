@@ -10,23 +10,19 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "Consumer",
-            dependencies: [
-                .product(name: "KandinskyCore", package: "Kandinsky"),
-                .product(name: "KandinskyCalibration", package: "Kandinsky"),
-                .product(name: "KandinskyModels", package: "Kandinsky"),
-                .product(name: "KandinskyData", package: "Kandinsky"),
-                .product(name: "KandinskyExperiments", package: "Kandinsky"),
-                .product(name: "KandinskyPlots", package: "Kandinsky"),
-            ]
+            dependencies: kandinsky(
+                "KandinskyCore", "KandinskyCalibration", "KandinskyModels", "KandinskyData", "KandinskyExperiments",
+                "KandinskyPlots")
         ),
         // A user's XCTest suite for a grouping of their own, through the KandinskyTesting product.
         .testTarget(
             name: "ConsumerTests",
-            dependencies: [
-                .product(name: "KandinskyCore", package: "Kandinsky"),
-                .product(name: "KandinskyCalibration", package: "Kandinsky"),
-                .product(name: "KandinskyTesting", package: "Kandinsky"),
-            ]
+            dependencies: kandinsky("KandinskyCore", "KandinskyCalibration", "KandinskyTesting")
         ),
     ]
 )
+
+/// The products `names` of the Kandinsky package, as a target's dependencies.
+func kandinsky(_ names: String...) -> [Target.Dependency] {
+    names.map { .product(name: $0, package: "Kandinsky") }
+}

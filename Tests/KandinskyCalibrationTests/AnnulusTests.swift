@@ -5,25 +5,31 @@ import Testing
 @testable import KandinskyCalibration
 
 @Suite struct AnnulusTests {
-    @Test func labelsFollowTheCentredCoordinates() {
-        // H = 3, W = 4: x = col − 2 ∈ {−2 … 1}, y = 1 − row ∈ {1, 0, −1}. Centre (0, 0), radii 1, 1.5, 2.
-        let labels = AnnulusGeometry.labels(height: 3, width: 4, theta: [0, 0, 1, 1.5, 2])
-        // d² row 0: 5 2 1 2 | row 1: 4 1 0 1 | row 2: 5 2 1 2.
-        #expect(
-            labels.scalars == [
-                3, 1, 0, 1,
-                2, 0, 0, 0,
-                3, 1, 0, 1,
-            ])
-        // Moving the centre to (1, 1) (top-right pixel is (1, 1)).
-        let moved = AnnulusGeometry.labels(height: 3, width: 4, theta: [1, 1, 0, 1, 2])
-        // d² row 0: 9 4 1 0 | row 1: 10 5 2 1 | row 2: 13 8 5 4.
-        #expect(
-            moved.scalars == [
-                3, 2, 1, 0,
-                3, 3, 2, 1,
-                3, 3, 3, 2,
-            ])
+    /// H = 3, W = 4: x = col − 2 ∈ {−2 … 1}, y = 1 − row ∈ {1, 0, −1}; θ = (cx, cy, r1, r2, r3).
+    @Test(
+        arguments: [
+            // Centre (0, 0), radii 1, 1.5, 2. d² row 0: 5 2 1 2 | row 1: 4 1 0 1 | row 2: 5 2 1 2.
+            (
+                [0, 0, 1, 1.5, 2],
+                [
+                    3, 1, 0, 1,
+                    2, 0, 0, 0,
+                    3, 1, 0, 1,
+                ]
+            ),
+            // Moving the centre to (1, 1) (top-right pixel is (1, 1)).
+            // d² row 0: 9 4 1 0 | row 1: 10 5 2 1 | row 2: 13 8 5 4.
+            (
+                [1, 1, 0, 1, 2],
+                [
+                    3, 2, 1, 0,
+                    3, 3, 2, 1,
+                    3, 3, 3, 2,
+                ]
+            ),
+        ] as [([Double], [Int32])])
+    func labelsFollowTheCentredCoordinates(theta: [Double], expected: [Int32]) {
+        #expect(AnnulusGeometry.labels(height: 3, width: 4, theta: theta).scalars == expected)
     }
 
     /// J by definition: a double loop over all ordered pairs of pixels with features.

@@ -7,37 +7,29 @@ import Testing
 /// form of ``CalibrationInput`` that can be split along N.
 @Suite struct ScoreStoreBuilderTests {
     /// One input form: probabilities and targets of N images, as the file would hold them.
-    struct Form: Sendable {
-        let name: String
-        let probabilities: @Sendable (_ scalars: [Double], _ shape: [Int]) -> AnyShapedArray
-        let targets: @Sendable (_ scalars: [Double], _ shape: [Int]) -> AnyShapedArray
+    struct Form: Sendable, CustomStringConvertible {
+        /// The element types the file stores the probabilities and the targets in.
+        let probabilityType: ElementType
+        let targetType: ElementType
         /// C of the probabilities as given, and whether targets are label maps.
         let channels: Int
         let labels: Bool
         var classes: Int { channels == 1 ? 2 : channels }
+
+        /// E.g. `F16 sigmoid [N, 1, H, W], I32 label map`.
+        var description: String {
+            let probabilities = "\(probabilityType.rawValue)\(channels == 1 ? " sigmoid" : "") [N, \(channels), H, W]"
+            let targets = labels ? "label map" : channels == 1 ? "mask [N, 1, H, W]" : "one-hot"
+            return "\(probabilities), \(targetType.rawValue) \(targets)"
+        }
     }
 
     static let forms: [Form] = [
-        Form(
-            name: "F32 [N, 3, H, W], U8 one-hot",
-            probabilities: { .float32(Tensor(shape: $1, scalars: $0.map { Float($0) })) },
-            targets: { .uint8(ShapedArray(shape: $1, scalars: $0.map { UInt8($0) })) }, channels: 3, labels: false),
-        Form(
-            name: "F16 [N, 3, H, W], I64 label map",
-            probabilities: { .float16(HalfTensor(shape: $1, scalars: $0.map { Float16($0) })) },
-            targets: { .int64(ShapedArray(shape: $1, scalars: $0.map { Int64($0) })) }, channels: 3, labels: true),
-        Form(
-            name: "F64 sigmoid [N, 1, H, W], bool label map",
-            probabilities: { .float64(ShapedArray(shape: $1, scalars: $0)) },
-            targets: { .bool(ShapedArray(shape: $1, scalars: $0.map { $0 == 1 })) }, channels: 1, labels: true),
-        Form(
-            name: "F32 sigmoid [N, 1, H, W], F32 mask [N, 1, H, W]",
-            probabilities: { .float32(Tensor(shape: $1, scalars: $0.map { Float($0) })) },
-            targets: { .float32(Tensor(shape: $1, scalars: $0.map { Float($0) })) }, channels: 1, labels: false),
-        Form(
-            name: "F16 sigmoid [N, 1, H, W], I32 label map",
-            probabilities: { .float16(HalfTensor(shape: $1, scalars: $0.map { Float16($0) })) },
-            targets: { .int32(ShapedArray(shape: $1, scalars: $0.map { Int32($0) })) }, channels: 1, labels: true),
+        Form(probabilityType: .float32, targetType: .uint8, channels: 3, labels: false),
+        Form(probabilityType: .float16, targetType: .int64, channels: 3, labels: true),
+        Form(probabilityType: .float64, targetType: .bool, channels: 1, labels: true),
+        Form(probabilityType: .float32, targetType: .float32, channels: 1, labels: false),
+        Form(probabilityType: .float16, targetType: .int32, channels: 1, labels: true),
     ]
 
     /// Random data of a form: probabilities in [0, 1] with exact 0s, 1s, ties and a few values
@@ -72,7 +64,8 @@ import Testing
         func pShape(_ k: Int) -> [Int] { [k, form.channels, h, w] }
         func tShape(_ k: Int) -> [Int] { form.labels ? [k, h, w] : [k, form.channels, h, w] }
         let input = try CalibrationInput(
-            probabilities: form.probabilities(p, pShape(n)), targets: form.targets(t, tShape(n)))
+            probabilities: AnyShapedArray(p, shape: pShape(n), as: form.probabilityType),
+            targets: AnyShapedArray(t, shape: tShape(n), as: form.targetType))
         let whole = try store(input, precision: precision)
 
         var builder = ScoreStore.Builder(classCount: form.classes, height: h, width: w, precision: precision)
@@ -81,8 +74,12 @@ import Testing
         for k in sizes {
             shards.append(
                 (
-                    form.probabilities(Array(p[(start * pPerImage)..<((start + k) * pPerImage)]), pShape(k)),
-                    form.targets(Array(t[(start * tPerImage)..<((start + k) * tPerImage)]), tShape(k))
+                    AnyShapedArray(
+                        Array(p[(start * pPerImage)..<((start + k) * pPerImage)]), shape: pShape(k),
+                        as: form.probabilityType),
+                    AnyShapedArray(
+                        Array(t[(start * tPerImage)..<((start + k) * tPerImage)]), shape: tShape(k),
+                        as: form.targetType)
                 ))
             start += k
         }
@@ -106,14 +103,13 @@ import Testing
         }
     }
 
-    @Test(arguments: forms.indices)
-    func shardsGiveTheStoreOfTheWholeArraysBitForBit(_ formIndex: Int) throws {
-        let form = Self.forms[formIndex]
+    @Test(arguments: forms)
+    func shardsGiveTheStoreOfTheWholeArraysBitForBit(_ form: Form) throws {
         for (seed, sizes) in [[5], [1, 1, 1], [2, 7, 1, 3], [4, 4]].enumerated() {
             for precision in [ScorePrecision.float, .halfProbabilities] {
                 let (whole, sharded) = try Self.stores(
                     form, sizes: sizes, h: 3, w: 4, precision: precision, seed: UInt64(seed))
-                expectIdentical(sharded, whole, "\(form.name), shards \(sizes), \(precision)")
+                expectIdentical(sharded, whole, "\(form), shards \(sizes), \(precision)")
             }
         }
     }
@@ -158,4 +154,20 @@ func expectIdentical(
         actual.values.map(\.bitPattern) == expected.values.map(\.bitPattern), "\(comment): scores",
         sourceLocation: sourceLocation)
     #expect(actual.imageIndices == expected.imageIndices, "\(comment): images", sourceLocation: sourceLocation)
+}
+
+extension AnyShapedArray {
+    /// The row-major `scalars` of `shape` stored as `type`: each value converted as Swift
+    /// converts numbers (integers truncate toward zero), and non-zero as `true`.
+    fileprivate init(_ scalars: [Double], shape: [Int], as type: ElementType) {
+        switch type {
+        case .float32: self = .float32(Tensor(shape: shape, scalars: scalars.map { Float($0) }))
+        case .float16: self = .float16(HalfTensor(shape: shape, scalars: scalars.map { Float16($0) }))
+        case .float64: self = .float64(ShapedArray(shape: shape, scalars: scalars))
+        case .uint8: self = .uint8(ShapedArray(shape: shape, scalars: scalars.map { UInt8($0) }))
+        case .bool: self = .bool(ShapedArray(shape: shape, scalars: scalars.map { $0 != 0 }))
+        case .int32: self = .int32(ShapedArray(shape: shape, scalars: scalars.map { Int32($0) }))
+        case .int64: self = .int64(ShapedArray(shape: shape, scalars: scalars.map { Int64($0) }))
+        }
+    }
 }

@@ -173,28 +173,17 @@ struct NumpyExpectation: Decodable, Sendable {
         try Self.expectRejection(bytes, field: "header length", problemMentions: "extends past the end")
     }
 
-    @Test func rejectsUnknownDtype() throws {
+    /// A header dictionary that must be refused, with the count of data bytes after it, and the
+    /// field and problem its error must name.
+    @Test(arguments: [
+        ("{'descr': '<i2', 'fortran_order': False, 'shape': (2, 3), }", 12, "descr", "unsupported dtype '<i2'"),
+        ("{'descr': '<f4', 'shape': (2, 3), }", 24, "header", "expected exactly the keys"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), ", 24, "header", "invalid dictionary literal"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (-2, 3), }", 24, "shape", "non-negative"),
+    ])
+    func rejectsBadHeaderDictionaries(dictionary: String, dataBytes: Int, field: String, problem: String) throws {
         try Self.expectRejection(
-            Self.withDictionary("{'descr': '<i2', 'fortran_order': False, 'shape': (2, 3), }", data: 12),
-            field: "descr", problemMentions: "unsupported dtype '<i2'")
-    }
-
-    @Test func rejectsMissingKey() throws {
-        try Self.expectRejection(
-            Self.withDictionary("{'descr': '<f4', 'shape': (2, 3), }"),
-            field: "header", problemMentions: "expected exactly the keys")
-    }
-
-    @Test func rejectsMalformedDictionary() throws {
-        try Self.expectRejection(
-            Self.withDictionary("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), "),
-            field: "header", problemMentions: "invalid dictionary literal")
-    }
-
-    @Test func rejectsNegativeExtent() throws {
-        try Self.expectRejection(
-            Self.withDictionary("{'descr': '<f4', 'fortran_order': False, 'shape': (-2, 3), }"),
-            field: "shape", problemMentions: "non-negative")
+            Self.withDictionary(dictionary, data: dataBytes), field: field, problemMentions: problem)
     }
 
     @Test func acceptsDoubleQuotesAndNoTrailingComma() throws {

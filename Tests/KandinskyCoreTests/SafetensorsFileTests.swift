@@ -131,37 +131,75 @@ struct SafetensorsExpectation: Decodable, Sendable {
         return url
     }
 
-    static func expectRejection(
-        header: String, data: [UInt8], length: UInt64? = nil,
-        field: String, problemMentions: String,
-        sourceLocation: SourceLocation = #_sourceLocation
-    ) throws {
-        let url = try write(header: header, data: data, length: length)
-        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
-        expectFileFormatError(file: url, field: field, problemMentions: problemMentions, sourceLocation: sourceLocation)
-        {
-            _ = try SafetensorsFile.read(contentsOf: url)
-        }
-    }
-
     static let twoBytes = #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}"#
 
-    @Test func rejectsTruncatedData() throws {
-        try Self.expectRejection(
-            header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: [0, 0, 0, 0, 0],
-            field: "a.data_offsets", problemMentions: "past the end of the 5-byte data section")
+    /// One malformed file: its header and data (and its length field, when that lies rather than
+    /// giving the header's length), and the field and problem its error must name.
+    struct Malformed: Sendable, CustomTestStringConvertible {
+        let testDescription: String
+        let header: String
+        let data: [UInt8]
+        var length: UInt64? = nil
+        let field: String
+        let problemMentions: String
     }
 
-    @Test func rejectsHeaderLengthPastEndOfFile() throws {
-        try Self.expectRejection(
-            header: Self.twoBytes, data: [0, 0], length: 4096,
-            field: "header length", problemMentions: "extends past the end")
-    }
+    static let malformed: [Malformed] = [
+        Malformed(
+            testDescription: "truncated data", header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+            data: [0, 0, 0, 0, 0], field: "a.data_offsets", problemMentions: "past the end of the 5-byte data section"),
+        Malformed(
+            testDescription: "header length past the end of the file", header: twoBytes, data: [0, 0], length: 4096,
+            field: "header length", problemMentions: "extends past the end"),
+        Malformed(
+            testDescription: "absurd header length", header: twoBytes, data: [0, 0], length: UInt64.max - 3,
+            field: "header length", problemMentions: "limit"),
+        Malformed(
+            testDescription: "overlapping offsets",
+            header:
+                #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[1,3]}}"#,
+            data: [0, 0, 0], field: "b.data_offsets", problemMentions: "overlaps tensor \"a\""),
+        Malformed(
+            testDescription: "gaps between tensors",
+            header:
+                #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[3,5]}}"#,
+            data: [0, 0, 0, 0, 0], field: "b.data_offsets", problemMentions: "[2, 3)"),
+        Malformed(
+            testDescription: "uncovered trailing bytes", header: twoBytes, data: [0, 0, 9], field: "data",
+            problemMentions: "[2, 3)"),
+        Malformed(
+            testDescription: "unknown dtype", header: #"{"a":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]}}"#,
+            data: [0, 0], field: "a.dtype", problemMentions: "unsupported dtype \"BF16\""),
+        Malformed(
+            testDescription: "shape that disagrees with the byte count",
+            header: #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8),
+            field: "a.data_offsets", problemMentions: "needs 12"),
+        Malformed(
+            testDescription: "begin after end", header: #"{"a":{"dtype":"U8","shape":[0],"data_offsets":[2,0]}}"#,
+            data: [0, 0], field: "a.data_offsets", problemMentions: "begin 2 is after end 0"),
+        Malformed(
+            testDescription: "invalid JSON", header: #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}"#,
+            data: [0, 0], field: "header", problemMentions: "invalid JSON"),
+        Malformed(
+            testDescription: "non-string metadata",
+            header: #"{"__metadata__":{"epochs":3},"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}"#,
+            data: [0, 0], field: "__metadata__", problemMentions: "\"epochs\" is a number"),
+        Malformed(
+            testDescription: "missing fields", header: #"{"a":{"dtype":"U8","data_offsets":[0,2]}}"#, data: [0, 0],
+            field: "a.shape", problemMentions: "missing"),
+        Malformed(
+            testDescription: "invalid boolean bytes",
+            header: #"{"a":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}}"#,
+            data: [1, 5], field: "a", problemMentions: "element 1 is byte 5"),
+    ]
 
-    @Test func rejectsAbsurdHeaderLength() throws {
-        try Self.expectRejection(
-            header: Self.twoBytes, data: [0, 0], length: UInt64.max - 3,
-            field: "header length", problemMentions: "limit")
+    @Test(arguments: malformed)
+    func rejectsMalformedFiles(_ file: Malformed) throws {
+        let url = try Self.write(header: file.header, data: file.data, length: file.length)
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
+        expectFileFormatError(file: url, field: file.field, problemMentions: file.problemMentions) {
+            _ = try SafetensorsFile.read(contentsOf: url)
+        }
     }
 
     @Test func rejectsFileShorterThanTheLengthField() throws {
@@ -172,67 +210,6 @@ struct SafetensorsExpectation: Decodable, Sendable {
         expectFileFormatError(file: url, field: "header length", problemMentions: "too short") {
             _ = try SafetensorsFile.read(contentsOf: url)
         }
-    }
-
-    @Test func rejectsOverlappingOffsets() throws {
-        try Self.expectRejection(
-            header:
-                #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[1,3]}}"#,
-            data: [0, 0, 0], field: "b.data_offsets", problemMentions: "overlaps tensor \"a\"")
-    }
-
-    @Test func rejectsGapsBetweenTensors() throws {
-        try Self.expectRejection(
-            header:
-                #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[3,5]}}"#,
-            data: [0, 0, 0, 0, 0], field: "b.data_offsets", problemMentions: "[2, 3)")
-    }
-
-    @Test func rejectsUncoveredTrailingBytes() throws {
-        try Self.expectRejection(header: Self.twoBytes, data: [0, 0, 9], field: "data", problemMentions: "[2, 3)")
-    }
-
-    @Test func rejectsUnknownDtype() throws {
-        try Self.expectRejection(
-            header: #"{"a":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]}}"#, data: [0, 0],
-            field: "a.dtype", problemMentions: "unsupported dtype \"BF16\"")
-    }
-
-    @Test func rejectsShapeThatDisagreesWithTheByteCount() throws {
-        try Self.expectRejection(
-            header: #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8),
-            field: "a.data_offsets", problemMentions: "needs 12")
-    }
-
-    @Test func rejectsBeginAfterEnd() throws {
-        try Self.expectRejection(
-            header: #"{"a":{"dtype":"U8","shape":[0],"data_offsets":[2,0]}}"#, data: [0, 0],
-            field: "a.data_offsets", problemMentions: "begin 2 is after end 0")
-    }
-
-    @Test func rejectsInvalidJSON() throws {
-        try Self.expectRejection(
-            header: #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}"#, data: [0, 0],
-            field: "header", problemMentions: "invalid JSON")
-    }
-
-    @Test func rejectsNonStringMetadata() throws {
-        try Self.expectRejection(
-            header: #"{"__metadata__":{"epochs":3},"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}"#,
-            data: [0, 0],
-            field: "__metadata__", problemMentions: "\"epochs\" is a number")
-    }
-
-    @Test func rejectsMissingFields() throws {
-        try Self.expectRejection(
-            header: #"{"a":{"dtype":"U8","data_offsets":[0,2]}}"#, data: [0, 0],
-            field: "a.shape", problemMentions: "missing")
-    }
-
-    @Test func rejectsInvalidBooleanBytes() throws {
-        try Self.expectRejection(
-            header: #"{"a":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}}"#, data: [1, 5],
-            field: "a", problemMentions: "element 1 is byte 5")
     }
 
     @Test func refusesToWriteDuplicateNames() throws {

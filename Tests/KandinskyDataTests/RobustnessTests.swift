@@ -229,59 +229,60 @@ struct RobustnessTests {
 
     // MARK: Image headers
 
-    /// A 5 × 3 JPEG whose frame header claims `width × height`.
-    func jpegClaiming(width: UInt16, height: UInt16) -> Data {
-        var bytes = Array(JPEGImage.encode(rgb8: [UInt8](repeating: 90, count: 45), width: 5, height: 3))
-        #expect(JPEGMarkers.setSize(&bytes, width: width, height: height))
-        return Data(bytes)
+    /// The two compressed formats, whose headers state the image's size.
+    enum HeaderFormat: String, Sendable {
+        case jpeg = "JPEG"
+        case png = "PNG"
+
+        var fileExtension: String { self == .jpeg ? "jpg" : "png" }
+
+        /// A 5 × 3 image whose header (the JPEG's frame header, the PNG's IHDR with a valid CRC)
+        /// claims `width × height`.
+        func claiming(width: Int, height: Int) -> Data {
+            let pixels = [UInt8](repeating: 90, count: 45)
+            switch self {
+            case .jpeg:
+                var bytes = Array(JPEGImage.encode(rgb8: pixels, width: 5, height: 3))
+                #expect(JPEGMarkers.setSize(&bytes, width: UInt16(width), height: UInt16(height)))
+                return Data(bytes)
+            case .png:
+                var bytes = Array(PNGImage.encode(rgb8: pixels, width: 5, height: 3))
+                PNGChunks.setSize(&bytes, width: UInt32(width), height: UInt32(height))
+                return Data(bytes)
+            }
+        }
     }
 
-    /// A 5 × 3 PNG whose IHDR claims `width × height` (with a valid CRC).
-    func pngClaiming(width: UInt32, height: UInt32) -> Data {
-        var bytes = Array(PNGImage.encode(rgb8: [UInt8](repeating: 90, count: 45), width: 5, height: 3))
-        PNGChunks.setSize(&bytes, width: width, height: height)
-        return Data(bytes)
-    }
-
-    @Test("a header claiming another size than the manifest's is refused before decoding")
-    func headerAgainstManifest() {
+    @Test(
+        "a header claiming another size than the manifest's is refused before decoding",
+        arguments: [HeaderFormat.jpeg, .png])
+    func headerAgainstManifest(format: HeaderFormat) {
         let expected = ImageSize(width: 170, height: 113)
-        let jpeg = #expect(throws: DataError.self) {
-            try RGBImage(decoding: jpegClaiming(width: 30000, height: 30000), file: "bomb.jpg", expectedSize: expected)
+        let file = "bomb.\(format.fileExtension)"
+        let error = #expect(throws: DataError.self) {
+            try RGBImage(decoding: format.claiming(width: 30000, height: 30000), file: file, expectedSize: expected)
         }
-        #expect(jpeg?.kind == .imageSizeMismatch && jpeg?.file == "bomb.jpg")
-        #expect(jpeg?.problem == "the JPEG header gives 30000×30000 pixels, expected 170×113")
-        let png = #expect(throws: DataError.self) {
-            try RGBImage(decoding: pngClaiming(width: 30000, height: 30000), file: "bomb.png", expectedSize: expected)
-        }
-        #expect(
-            png?.kind == .imageSizeMismatch
-                && png?.problem == "the PNG header gives 30000×30000 pixels, expected 170×113")
+        #expect(error?.kind == .imageSizeMismatch && error?.file == file)
+        #expect(error?.problem == "the \(format.rawValue) header gives 30000×30000 pixels, expected 170×113")
         // The true size decodes.
         #expect(throws: Never.self) {
             try RGBImage(
-                decoding: jpegClaiming(width: 5, height: 3), file: "ok.jpg",
+                decoding: format.claiming(width: 5, height: 3), file: "ok.\(format.fileExtension)",
                 expectedSize: ImageSize(width: 5, height: 3))
         }
     }
 
-    @Test("without a manifest, headers beyond ImageLimits.maximumPixelCount are refused")
-    func headerAgainstLimit() {
-        let jpeg = #expect(throws: DataError.self) {
-            try RGBImage(decoding: jpegClaiming(width: 45000, height: 45000), file: "bomb.jpg")
+    @Test(
+        "without a manifest, headers beyond ImageLimits.maximumPixelCount are refused",
+        arguments: [(HeaderFormat.jpeg, 45000), (.png, 30000)])
+    func headerAgainstLimit(format: HeaderFormat, side: Int) {
+        let error = #expect(throws: DataError.self) {
+            try RGBImage(decoding: format.claiming(width: side, height: side), file: "bomb.\(format.fileExtension)")
         }
         #expect(
-            jpeg?.kind == .exceedsLimit
-                && jpeg?.problem
-                    == "the JPEG header gives 45000×45000 pixels, more than the 268435456 Kandinsky decodes (ImageLimits.maximumPixelCount)"
-        )
-        let png = #expect(throws: DataError.self) {
-            try RGBImage(decoding: pngClaiming(width: 30000, height: 30000), file: "bomb.png")
-        }
-        #expect(
-            png?.kind == .exceedsLimit
-                && png?.problem
-                    == "the PNG header gives 30000×30000 pixels, more than the 268435456 Kandinsky decodes (ImageLimits.maximumPixelCount)"
+            error?.kind == .exceedsLimit
+                && error?.problem
+                    == "the \(format.rawValue) header gives \(side)×\(side) pixels, more than the 268435456 Kandinsky decodes (ImageLimits.maximumPixelCount)"
         )
     }
 

@@ -15,150 +15,101 @@ struct BadValue: Sendable, CustomTestStringConvertible {
     /// A piece of the message stating the allowed range.
     var expected: String
 
-    init(
-        _ primary: String, _ overrides: [String], key: String, _ code: ConfigError.Code = .outOfRange, expected: String
-    ) {
-        self.primary = primary
-        self.overrides = overrides
-        self.key = key
-        self.code = code
-        self.expected = expected
-    }
-
     var testDescription: String { "\(primary) \(overrides.joined(separator: " "))" }
+}
+
+/// Bad values of one key that must each give the same error: one ``BadValue`` per value.
+struct BadValues {
+    /// The overrides a primary configuration needs before its values are checked.
+    static let required = [
+        "calibrate": ["ckpt_path=x"], "eval": ["ckpt_path=x"], "predict": ["ckpt_path=x", "image=y"],
+    ]
+
+    /// For each value, the overrides `primary` requires, then `context` (overrides the value
+    /// must be checked against), then `key=value`.
+    let cases: [BadValue]
+
+    init(
+        _ primary: String, _ key: String, _ values: [String], after context: [String] = [],
+        _ code: ConfigError.Code = .outOfRange, expected: String
+    ) {
+        cases = values.map {
+            BadValue(
+                primary: primary, overrides: Self.required[primary, default: []] + context + ["\(key)=\($0)"],
+                key: key, code: code, expected: expected)
+        }
+    }
 }
 
 /// The cases of the robustness report, each of which used to trap, blow up memory or pass silently.
 let badValues: [BadValue] = [
-    BadValue("train", ["data.batch_size=0"], key: "data.batch_size", expected: "an integer in 1...1024"),
-    BadValue("train", ["data.batch_size=-1"], key: "data.batch_size", expected: "an integer in 1...1024"),
-    BadValue(
-        "calibrate", ["ckpt_path=x", "calibration.curve_count=0"], key: "calibration.curve_count",
-        expected: "an integer in 2...1000"),
-    BadValue(
-        "calibrate", ["ckpt_path=x", "calibration.curve_count=1"], key: "calibration.curve_count",
-        expected: "an integer in 2...1000"),
-    BadValue(
-        "calibrate", ["ckpt_path=x", "calibration.curve_count=1e8"], key: "calibration.curve_count",
-        expected: "an integer in 2...1000"),
-    BadValue(
-        "calibrate", ["ckpt_path=x", "class_idx=7"], key: "class_idx", .inconsistent, expected: "a class index in 0...1"
-    ),
-    BadValue("calibrate", ["ckpt_path=x", "class_idx=-1"], key: "class_idx", expected: "an integer ≥ 0"),
-    BadValue(
-        "calibrate", ["ckpt_path=x", "class_idx=9223372036854775807"], key: "class_idx", .inconsistent,
-        expected: "a class index in 0...1"),
-    BadValue(
-        "calibrate", ["ckpt_path=x", "calibration.classes=[1,2]"], key: "calibration.classes", .inconsistent,
-        expected: "class 2 is not a class index in 0...1"),
-    BadValue(
-        "calibrate", ["ckpt_path=x", "calibration.classes=[1,1]"], key: "calibration.classes", .inconsistent,
-        expected: "distinct"),
-    BadValue(
-        "calibrate", ["ckpt_path=x", "calibration.quantile=median"], key: "calibration.quantile", expected: "conformal"),
-    BadValue(
-        "calibrate", ["ckpt_path=x", "calibration.group_split=1.5"], key: "calibration.group_split", .inconsistent,
-        expected: "auto, none or a fraction in (0, 1)"),
-    BadValue(
-        "calibrate", ["ckpt_path=x", "calibration.fallback=pixel"], key: "calibration.fallback", expected: "image"),
-    BadValue("eval", ["ckpt_path=x", "evaluation.alphas=[0.1,1]"], key: "evaluation.alphas", expected: "(0, 1)"),
-    BadValue(
-        "eval", ["ckpt_path=x", "evaluation.indexing=nearest"], key: "evaluation.indexing", expected: "at-or-above"),
-    BadValue(
-        "eval", ["ckpt_path=x", "evaluation.class_idx=5"], key: "evaluation.class_idx", .inconsistent,
-        expected: "a class index in 0...1"),
-    BadValue("train", ["model.loss.k_frac=2"], key: "model.loss.k_frac", expected: "a number in (0, 1]"),
-    BadValue("train", ["model.loss.k_frac=0"], key: "model.loss.k_frac", expected: "a number in (0, 1]"),
-    BadValue("train", ["model.loss.k_frac=nan"], key: "model.loss.k_frac", expected: "a number in (0, 1]"),
-    BadValue(
-        "train", ["model.loss.class_weights=[0,0]"], key: "model.loss.class_weights",
-        expected: "non-negative weights with a positive sum"),
-    BadValue(
-        "train", ["model.loss.class_weights=[1]"], key: "model.loss.class_weights", .inconsistent,
-        expected: "expected 2 weights"),
-    BadValue("train", ["data.categories=[]"], key: "data.categories", expected: "a list of 1 to 64 non-empty words"),
-    BadValue("train", ["model.net.depth=0"], key: "model.net.depth", expected: "an integer in 1...8"),
-    BadValue("train", ["model.net.depth=40"], key: "model.net.depth", expected: "an integer in 1...8"),
-    BadValue("train", ["model.net.channels=0"], key: "model.net.channels", expected: "an integer in 2...2048"),
-    BadValue("train", ["model.net.channels=-3"], key: "model.net.channels", expected: "an integer in 2...2048"),
-    BadValue("train", ["model.net.channels=7"], key: "model.net.channels", expected: "an even integer in 2...2048"),
-    BadValue(
-        "train", ["model.net.depth=5", "model.net.channels=512"], key: "model.net.channels", .inconsistent,
+    BadValues("train", "data.batch_size", ["0", "-1"], expected: "an integer in 1...1024"),
+    BadValues("calibrate", "calibration.curve_count", ["0", "1", "1e8"], expected: "an integer in 2...1000"),
+    BadValues(
+        "calibrate", "class_idx", ["7", "9223372036854775807"], .inconsistent, expected: "a class index in 0...1"),
+    BadValues("calibrate", "class_idx", ["-1"], expected: "an integer ≥ 0"),
+    BadValues(
+        "calibrate", "calibration.classes", ["[1,2]"], .inconsistent, expected: "class 2 is not a class index in 0...1"),
+    BadValues("calibrate", "calibration.classes", ["[1,1]"], .inconsistent, expected: "distinct"),
+    BadValues("calibrate", "calibration.quantile", ["median"], expected: "conformal"),
+    BadValues(
+        "calibrate", "calibration.group_split", ["1.5"], .inconsistent, expected: "auto, none or a fraction in (0, 1)"),
+    BadValues("calibrate", "calibration.fallback", ["pixel"], expected: "image"),
+    BadValues("eval", "evaluation.alphas", ["[0.1,1]"], expected: "(0, 1)"),
+    BadValues("eval", "evaluation.indexing", ["nearest"], expected: "at-or-above"),
+    BadValues("eval", "evaluation.class_idx", ["5"], .inconsistent, expected: "a class index in 0...1"),
+    BadValues("train", "model.loss.k_frac", ["2", "0", "nan"], expected: "a number in (0, 1]"),
+    BadValues("train", "model.loss.class_weights", ["[0,0]"], expected: "non-negative weights with a positive sum"),
+    BadValues("train", "model.loss.class_weights", ["[1]"], .inconsistent, expected: "expected 2 weights"),
+    BadValues("train", "data.categories", ["[]"], expected: "a list of 1 to 64 non-empty words"),
+    BadValues("train", "model.net.depth", ["0", "40"], expected: "an integer in 1...8"),
+    BadValues("train", "model.net.channels", ["0", "-3"], expected: "an integer in 2...2048"),
+    BadValues("train", "model.net.channels", ["7"], expected: "an even integer in 2...2048"),
+    BadValues(
+        "train", "model.net.channels", ["512"], after: ["model.net.depth=5"], .inconsistent,
         expected: "the widest layer would have 8192 channels"),
-    BadValue("train", ["model.net.dropout=2"], key: "model.net.dropout", expected: "a number in [0, 1)"),
-    BadValue("train", ["model.scheduler.T_0=0"], key: "model.scheduler.T_0", expected: "an integer in 1...1000000"),
-    BadValue(
-        "train", ["model.scheduler.T_mult=-9223372036854775808"], key: "model.scheduler.T_mult",
-        expected: "an integer in 1...1000"),
-    BadValue(
-        "train", ["data.augmentations.affine.scale=[0,0]"], key: "data.augmentations.affine.scale",
-        expected: "each in (0, 10]"),
-    BadValue(
-        "train", ["data.augmentations.affine.scale=[1.2,0.8]"], key: "data.augmentations.affine.scale",
-        expected: "low ≤ high"),
-    BadValue("train", ["data.dims=[100000,100000]"], key: "data.dims", expected: "a list of 2 integers in 1...8192"),
-    BadValue("train", ["data.dims=[8192,8192]"], key: "data.dims", expected: "at most 4194304 pixels"),
-    BadValue("train", ["data.dims=[100,100]"], key: "data.dims", .inconsistent, expected: "sides divisible by 16"),
-    BadValue("train", ["model.optimizer.lr=nan"], key: "model.optimizer.lr", expected: "a number in (0, 1000]"),
-    BadValue("train", ["model.optimizer.lr=1e300"], key: "model.optimizer.lr", expected: "a number in (0, 1000]"),
-    BadValue("train", ["data.num_workers=-1"], key: "data.num_workers", expected: "an integer in 0...64"),
-    BadValue(
-        "train", ["data.augmentations.horizontal_flip.p=5"], key: "data.augmentations.horizontal_flip.p",
-        expected: "a number in [0, 1]"),
-    BadValue(
-        "calibrate", ["ckpt_path=x", "calibration.mutation_factor=5"], key: "calibration.mutation_factor",
-        expected: "a number in [0, 2]"),
-    BadValue(
-        "calibrate", ["ckpt_path=x", "calibration.tol=nan"], key: "calibration.tol", expected: "a finite number ≥ 0"),
-    BadValue(
-        "calibrate", ["ckpt_path=x", "calibration.curve_points=[60,101]"], key: "calibration.curve_points",
-        .inconsistent, expected: "index 101 is not below the curve count (101)"),
-    BadValue(
-        "calibrate", ["ckpt_path=x", "calibration.quantile=linear", "calibration.curve_points=[60,100]"],
-        key: "calibration.curve_points", .inconsistent, expected: "index 100 is not below the curve count (100)"),
-    BadValue("train", ["seed=-1"], key: "seed", expected: "an integer ≥ 0"),
-    BadValue(
-        "train", ["model.net.out_channels=3"], key: "model.net.out_channels", .inconsistent,
-        expected: "expected 2, one plane per class"),
-    BadValue(
-        "train", ["trainer.check_val_every_n_epoch=0"], key: "trainer.check_val_every_n_epoch",
-        expected: "an integer in 1...1000000"),
-    BadValue("train", ["trainer.keep_last=-1"], key: "trainer.keep_last", expected: "an integer in 0...1000000"),
-    BadValue(
-        "train", ["trainer.keep_best=all"], key: "trainer.keep_best", .wrongType,
-        expected: "an integer in 0...1000000, found 'all'"),
-    BadValue(
-        "train", ["trainer.best_metric=val_acc"], key: "trainer.best_metric",
-        expected: "val_loss, val_dice or val_dice_<category>"),
-    BadValue(
-        "train", ["trainer.best_metric=val_dice_cat"], key: "trainer.best_metric", .inconsistent,
+    BadValues("train", "model.net.dropout", ["2"], expected: "a number in [0, 1)"),
+    BadValues("train", "model.scheduler.T_0", ["0"], expected: "an integer in 1...1000000"),
+    BadValues("train", "model.scheduler.T_mult", ["-9223372036854775808"], expected: "an integer in 1...1000"),
+    BadValues("train", "data.augmentations.affine.scale", ["[0,0]"], expected: "each in (0, 10]"),
+    BadValues("train", "data.augmentations.affine.scale", ["[1.2,0.8]"], expected: "low ≤ high"),
+    BadValues("train", "data.dims", ["[100000,100000]"], expected: "a list of 2 integers in 1...8192"),
+    BadValues("train", "data.dims", ["[8192,8192]"], expected: "at most 4194304 pixels"),
+    BadValues("train", "data.dims", ["[100,100]"], .inconsistent, expected: "sides divisible by 16"),
+    BadValues("train", "model.optimizer.lr", ["nan", "1e300"], expected: "a number in (0, 1000]"),
+    BadValues("train", "data.num_workers", ["-1"], expected: "an integer in 0...64"),
+    BadValues("train", "data.augmentations.horizontal_flip.p", ["5"], expected: "a number in [0, 1]"),
+    BadValues("calibrate", "calibration.mutation_factor", ["5"], expected: "a number in [0, 2]"),
+    BadValues("calibrate", "calibration.tol", ["nan"], expected: "a finite number ≥ 0"),
+    BadValues(
+        "calibrate", "calibration.curve_points", ["[60,101]"], .inconsistent,
+        expected: "index 101 is not below the curve count (101)"),
+    BadValues(
+        "calibrate", "calibration.curve_points", ["[60,100]"], after: ["calibration.quantile=linear"], .inconsistent,
+        expected: "index 100 is not below the curve count (100)"),
+    BadValues("train", "seed", ["-1"], expected: "an integer ≥ 0"),
+    BadValues("train", "model.net.out_channels", ["3"], .inconsistent, expected: "expected 2, one plane per class"),
+    BadValues("train", "trainer.check_val_every_n_epoch", ["0"], expected: "an integer in 1...1000000"),
+    BadValues("train", "trainer.keep_last", ["-1"], expected: "an integer in 0...1000000"),
+    BadValues("train", "trainer.keep_best", ["all"], .wrongType, expected: "an integer in 0...1000000, found 'all'"),
+    BadValues("train", "trainer.best_metric", ["val_acc"], expected: "val_loss, val_dice or val_dice_<category>"),
+    BadValues(
+        "train", "trainer.best_metric", ["val_dice_cat"], .inconsistent,
         expected: "expected one of val_loss, val_dice, val_dice_person"),
-    BadValue(
-        "eval", ["ckpt_path=x", "evaluation.bins=1000000000"], key: "evaluation.bins",
-        expected: "an integer in 1...1000"),
-    BadValue(
-        "eval", ["ckpt_path=x", "evaluation.reliability_pixel=[96,0]"], key: "evaluation.reliability_pixel",
-        .inconsistent, expected: "a row below 96"),
-    BadValue(
-        "pipeline", ["pipeline.strategies=[pixel,nope]"], key: "pipeline.strategies",
-        expected: "words among pixel, image, kmeans, gen-ann"),
-    BadValue("pipeline", ["pipeline.draws.small=0"], key: "pipeline.draws.small", expected: "an integer in 1...1000"),
-    BadValue("pipeline", ["pipeline.coverage_alphas=[0.1,1.5]"], key: "pipeline.coverage_alphas", expected: "(0, 1)"),
-    BadValue("predict", ["ckpt_path=x", "image=y", "alpha=1"], key: "alpha", expected: "a number in (0, 1)"),
-    BadValue(
-        "predict", ["ckpt_path=x", "image=y", "indexing=nearest"], key: "indexing",
-        expected: "one of auto, at-or-above, interpolated, reference"),
-    BadValue(
-        "train", ["data=synthetic-anatomy", "data.generator.scene=ct"], key: "data.generator.scene",
-        expected: "one of person, anatomy"),
-    BadValue(
-        "pipeline", ["data.generator.scene=Person"], key: "data.generator.scene", expected: "one of person, anatomy"),
-    BadValue(
-        "train", ["data.batch_size=eight"], key: "data.batch_size", .wrongType,
-        expected: "an integer in 1...1024, found 'eight'"),
-    BadValue(
-        "train", ["data.augmentations=5"], key: "data.augmentations", .wrongType, expected: "a section, found '5'"),
-]
+    BadValues("eval", "evaluation.bins", ["1000000000"], expected: "an integer in 1...1000"),
+    BadValues("eval", "evaluation.reliability_pixel", ["[96,0]"], .inconsistent, expected: "a row below 96"),
+    BadValues(
+        "pipeline", "pipeline.strategies", ["[pixel,nope]"], expected: "words among pixel, image, kmeans, gen-ann"),
+    BadValues("pipeline", "pipeline.draws.small", ["0"], expected: "an integer in 1...1000"),
+    BadValues("pipeline", "pipeline.coverage_alphas", ["[0.1,1.5]"], expected: "(0, 1)"),
+    BadValues("predict", "alpha", ["1"], expected: "a number in (0, 1)"),
+    BadValues("predict", "indexing", ["nearest"], expected: "one of auto, at-or-above, interpolated, reference"),
+    BadValues(
+        "train", "data.generator.scene", ["ct"], after: ["data=synthetic-anatomy"], expected: "one of person, anatomy"),
+    BadValues("pipeline", "data.generator.scene", ["Person"], expected: "one of person, anatomy"),
+    BadValues("train", "data.batch_size", ["eight"], .wrongType, expected: "an integer in 1...1024, found 'eight'"),
+    BadValues("train", "data.augmentations", ["5"], .wrongType, expected: "a section, found '5'"),
+].flatMap(\.cases)
 
 @Suite struct ConfigSchemaTests {
     @Test(arguments: badValues)
