@@ -96,8 +96,16 @@ struct ShardedInputs {
             scores += shardScores
         }
         batches.append(start..<probabilities.count)
-        let parts = directory.appendingPathComponent(".parts-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: parts, withIntermediateDirectories: true)
+        let merged = directory.appendingPathComponent("scores.kscores")
+        // The parts go to a temporary of the merged file: one that a killed run leaves behind
+        // is removed by the next run's write of the merged file.
+        let parts = AtomicFile.temporaryURL(for: merged)
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        guard mkdir(parts.path, 0o777) == 0 else {
+            throw FileFormatError(
+                file: directory.path, field: "--scores-dir",
+                problem: "cannot create a directory for the score parts: \(String(cString: strerror(errno)))")
+        }
         defer { try? FileManager.default.removeItem(at: parts) }
         var partFiles: [URL] = []
         for (k, batch) in batches.enumerated() {
@@ -105,7 +113,6 @@ struct ShardedInputs {
             try scoreStore(precision: precision, pairs: batch).write(to: part)
             partFiles.append(part)
         }
-        let merged = directory.appendingPathComponent("scores.kscores")
         try ScoreStore.merge(partFiles, to: merged)
         return merged
     }

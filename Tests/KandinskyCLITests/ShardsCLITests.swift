@@ -134,6 +134,23 @@ import Testing
         }
     }
 
+    @Test func aScoresDirThatCannotBeMadeIsRefusedNamingIt() throws {
+        let workspace = try Workspace()
+        defer { try? FileManager.default.removeItem(at: workspace.directory) }
+        try Data("not a directory".utf8).write(to: workspace.url("taken"))
+        let run = try runKandinsky(
+            [
+                "calibrate-scores", "--probs", "p", "--targets", "t", "--scores-dir", "taken", "--method", "pixel",
+                "--out", "x.safetensors",
+            ], in: workspace.directory)
+        #expect(run.status != 0)
+        #expect(
+            run.stderr.trimmingCharacters(in: .newlines)
+                == "Error: \(workspace.path("taken")): --scores-dir: cannot create a directory for the score parts: Not a directory"
+        )
+        #expect(!FileManager.default.fileExists(atPath: workspace.path("x.safetensors")))
+    }
+
     @Test func mismatchedShardsAreRefusedNamingTheShard() throws {
         let workspace = try Workspace()
         defer { try? FileManager.default.removeItem(at: workspace.directory) }

@@ -145,7 +145,10 @@ extension ScoreStore {
         let header = ScoreFile.Header(
             precision: precision, imageCount: selected.count, classCount: classCount, height: height,
             width: width, scoreCount: newOffsets[rows])
-        let url = mapping.spillDirectory.appendingPathComponent(".images-\(UUID().uuidString).kscores")
+        // A temporary of `selection.kscores`: one that a killed process left is removed here.
+        let name = mapping.spillDirectory.appendingPathComponent("selection.kscores")
+        AtomicFile.removeStaleTemporaries(of: name)
+        let url = AtomicFile.temporaryURL(for: name)
         do throws(FileFormatError) {
             try ScoreFile.write(header: header, offsets: newOffsets, to: url) { rowRange, values, images in
                 writeSelection(rows: rowRange, newIndex: newIndex, values: &values, images: &images)
