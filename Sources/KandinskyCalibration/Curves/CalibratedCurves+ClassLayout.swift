@@ -79,7 +79,7 @@ extension CalibratedCurves {
                 problem:
                     "format 3 needs group_counts, a JSON array of the number of groups of each class (0 for pixelwise)")
         }
-        guard let groupCounts = decode([Int].self, text), !groupCounts.isEmpty, groupCounts.allSatisfy({ $0 >= 0 })
+        guard let groupCounts = integerList(text), !groupCounts.isEmpty, groupCounts.allSatisfy({ $0 >= 0 })
         else {
             throw .invalidCurves(
                 source: source, field: "group_counts",

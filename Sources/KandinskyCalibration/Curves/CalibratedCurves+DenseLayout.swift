@@ -71,7 +71,7 @@ extension CalibratedCurves {
                 }
             }
             if let text = file.metadata["group_counts"] {
-                guard let stored = decode([Int].self, text), stored.count == classCount else {
+                guard let stored = integerList(text), stored.count == classCount else {
                     throw .invalidCurves(
                         source: source, field: "group_counts",
                         problem:

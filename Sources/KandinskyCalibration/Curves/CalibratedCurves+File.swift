@@ -193,7 +193,9 @@ extension CalibratedCurves {
         guard let text = file.metadata[key], text != "null" else { return nil }
         let expected =
             "a JSON array of \(groups.groupCounts.count) entries, per class null (pixelwise or unknown) or its \(groups.groupCounts) non-negative counts"
-        guard let counts = decode([[Int]?].self, text), counts.count == groups.groupCounts.count else {
+        guard case .array(let entries)? = JSONValue(parsing: text), entries.count == groups.groupCounts.count,
+            let counts = Self.optionalIntegerLists(entries)
+        else {
             throw .invalidCurves(source: source, field: key, problem: "expected \(expected), found \(text.prefix(80))")
         }
         for (c, entry) in counts.enumerated() {
@@ -210,7 +212,9 @@ extension CalibratedCurves {
     /// those levels, so a file that claims others is refused).
     static func checkLevels(_ text: String?, levelCount q: Int, source: String) throws(CalibrationError) {
         guard let text else { return }
-        guard let levels = decode([Double].self, text), levels.count == q else {
+        guard case .array(let items)? = JSONValue(parsing: text), items.count == q,
+            case let levels = items.compactMap(\.numberValue), levels.count == q
+        else {
             throw .invalidCurves(
                 source: source, field: "curve_levels",
                 problem: "expected a JSON array of \(q) levels (the curves' Q), found \(text.prefix(80))")
@@ -291,7 +295,30 @@ extension CalibratedCurves {
         (try? JSONOutput.encode(value, .compact)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ json: String) -> T? {
-        try? JSONDecoder().decode(type, from: Data(json.utf8))
+    /// The integers of a JSON array text (`[1, 2]`); nil when the text is not one.
+    static func integerList(_ text: String) -> [Int]? {
+        guard case .array(let items)? = JSONValue(parsing: text) else { return nil }
+        return integers(items)
+    }
+
+    /// The values of JSON array items that are all integers; nil when one is not.
+    private static func integers(_ items: [JSONValue]) -> [Int]? {
+        let integers = items.compactMap { if case .integer(let number) = $0 { number } else { nil } }
+        return integers.count == items.count ? integers : nil
+    }
+
+    /// Per entry null or an array of integers; nil when an entry is neither.
+    private static func optionalIntegerLists(_ entries: [JSONValue]) -> [[Int]?]? {
+        var lists: [[Int]?] = []
+        for entry in entries {
+            switch entry {
+            case .null: lists.append(nil)
+            case .array(let items):
+                guard let list = integers(items) else { return nil }
+                lists.append(list)
+            default: return nil
+            }
+        }
+        return lists
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KandinskyCore
 
 /// One thing a grouping strategy found, such as the annulus search's θ or its objective value.
 ///
@@ -121,52 +122,36 @@ public enum Finding: Sendable, Equatable, CustomStringConvertible {
 
     /// `{"c": value, …}` with class-index keys; nil when it is not that shape.
     private static func parsePerClass(_ text: String) -> Finding? {
+        guard case .object(let members)? = JSONValue(parsing: text) else { return nil }
+        return perClass(members)
+    }
+
+    /// The per-class finding of a JSON object's members; nil unless every key is a class index
+    /// and every value a finding.
+    private static func perClass(_ members: [String: JSONValue]) -> Finding? {
         var values: [Int: Finding] = [:]
-        let characters = Array(text.dropFirst().dropLast())
-        var start = 0
-        while start < characters.count {
-            // A key: a quoted class index, then ": ".
-            guard characters[start] == "\"", let close = characters[(start + 1)...].firstIndex(of: "\""),
-                let classIndex = Int(String(characters[(start + 1)..<close])),
-                close + 2 < characters.count, characters[close + 1] == ":", characters[close + 2] == " "
-            else { return nil }
-            // The value runs to the next ", " outside strings and brackets.
-            var end = close + 3
-            var depth = 0
-            var inString = false
-            var escaped = false
-            while end < characters.count {
-                let character = characters[end]
-                if inString {
-                    if escaped {
-                        escaped = false
-                    } else if character == "\\" {
-                        escaped = true
-                    } else if character == "\"" {
-                        inString = false
-                    }
-                } else if character == "\"" {
-                    inString = true
-                } else if character == "[" || character == "{" {
-                    depth += 1
-                } else if character == "]" || character == "}" {
-                    depth -= 1
-                } else if depth == 0, character == ",", end + 1 < characters.count, characters[end + 1] == " " {
-                    break
-                }
-                end += 1
-            }
-            let item = String(characters[(close + 3)..<end])
-            if item.hasPrefix("\"") {
-                guard let decoded = CalibratedCurves.decode(String.self, item) else { return nil }
-                values[classIndex] = .text(decoded)
-            } else {
-                guard let value = parse(item) else { return nil }
-                values[classIndex] = value
-            }
-            start = end + 2
+        for (key, value) in members {
+            guard let classIndex = Int(key), let finding = nested(value) else { return nil }
+            values[classIndex] = finding
         }
         return .perClass(values)
+    }
+
+    /// The finding a value inside a per-class object stands for (a text is a JSON string there).
+    private static func nested(_ value: JSONValue) -> Finding? {
+        switch value {
+        case .string(let text): return .text(text)
+        case .bool(let flag): return .flag(flag)
+        case .integer(let number): return .integer(number)
+        case .number(let number): return .number(number)
+        case .object(let members): return perClass(members)
+        case .null: return nil
+        case .array(let items):
+            let integers = items.compactMap { if case .integer(let number) = $0 { number } else { nil } }
+            if integers.count == items.count { return .integers(integers) }
+            let numbers = items.compactMap { $0.numberValue }
+            return numbers.count == items.count ? .numbers(numbers) : nil
+        }
     }
 }
 

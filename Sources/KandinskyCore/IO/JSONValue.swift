@@ -74,4 +74,20 @@ public enum JSONValue: Codable, Sendable, Equatable {
         var reader = JSONReader(bytes: bytes, maximumDepth: 64, rejectsDuplicateKeys: true)
         return try reader.document { reader throws(JSONSyntaxError) in try reader.value() }
     }
+
+    /// The value of a JSON text as ``parse(_:)`` reads it; nil when the text is not one JSON value.
+    package init?(parsing text: String) {
+        var text = text
+        guard let value = text.withUTF8({ try? Self.parse(UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = value
+    }
+
+    /// An integer or a number as `Double`; nil for another kind.
+    package var numberValue: Double? {
+        switch self {
+        case .integer(let value): Double(value)
+        case .number(let value): value
+        default: nil
+        }
+    }
 }

@@ -349,8 +349,15 @@ final class FigureCollector {
             labels[3] += " (outside)"
             if let theta, theta.count == 5 { title.append("centre (\(tenths(theta[0])), \(tenths(theta[1])))") }
         case "kmeans":
-            let object = (try? JSONSerialization.jsonObject(with: Data(parameters.utf8))) as? [String: Any]
-            let k = min(groupCount, (object?["clusterCount"] as? NSNumber)?.intValue ?? groupCount)
+            let clusters: Int? =
+                if case .object(let members)? = JSONValue(parsing: parameters),
+                    case .integer(let count)? = members["clusterCount"]
+                {
+                    count
+                } else {
+                    nil
+                }
+            let k = min(groupCount, clusters ?? groupCount)
             if k > 1 {
                 labels[0] += " (lowest curves)"
                 labels[k - 1] += " (highest curves)"
