@@ -6,7 +6,7 @@ import Testing
 /// `predict-sets` over shards, one shard at a time: a directory `--out` gets one sets file per
 /// shard, each the matching N-slice of the sets of the whole array, and a `.npy` `--out` the
 /// whole array's sets, byte for byte.
-@Suite struct ShardedSetsCLITests {
+@Suite struct PredictSetsShardsCLITests {
     typealias Workspace = ShardsCLITests.Workspace
 
     /// Curves calibrated on the whole arrays, and the sets of the whole probabilities from them.
@@ -77,7 +77,8 @@ import Testing
         for form in forms {
             let run = try WholeRun.predictSets(form.probs, out: form.out, in: workspace)
             #expect(run.status == 0, "\(form.probs): \(run.stderr)")
-            #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.path(form.out)).sorted() == form.names)
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: workspace.path(form.out)).sorted() == form.names)
             for (name, images) in zip(form.names, whole.shardImages) {
                 let sets = try WholeRun.uint8(workspace.url(form.out).appendingPathComponent(name))
                 #expect(sets.shape == [images.count] + whole.sets.shape.dropFirst(), "\(name)")
@@ -120,7 +121,8 @@ import Testing
         let workspace = whole.workspace
         try FileManager.default.createDirectory(at: workspace.url("q"), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: workspace.url("p/p-1.npy"), to: workspace.url("q/p-1.npy"))
-        try FileManager.default.copyItem(at: workspace.url("shard-2.safetensors"), to: workspace.url("q/p-2.safetensors"))
+        try FileManager.default.copyItem(
+            at: workspace.url("shard-2.safetensors"), to: workspace.url("q/p-2.safetensors"))
         let inputs = try FileManager.default.contentsOfDirectory(atPath: workspace.path("p")).sorted()
         let cases: [(probs: [String], out: String, mentions: [String])] = [
             (["--probs", "p,q/p-1.npy"], "sets/", ["p/p-1.npy", "q/p-1.npy", "would both write"]),
