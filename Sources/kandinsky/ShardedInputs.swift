@@ -118,7 +118,7 @@ struct ShardedInputs {
     }
 
     /// The first probabilities shard's shape, checked to be [N, C, H, W] with C, H, W > 0.
-    private func checkedShape() throws -> [Int] {
+    func checkedShape() throws -> [Int] {
         let first = probabilities[0].shape
         guard first.count == 4 else {
             throw CalibrationError.shapeMismatch(
@@ -170,6 +170,10 @@ struct ShardedInputs {
         if halves.count == parts.count { return (.float16(Self.concatenate(halves)), targetMask) }
         return (.float32(Self.concatenate(parts.map { $0.probabilities.float32 })), targetMask)
     }
+
+    /// One probabilities shard read and normalised, its clamping warning printed, for commands
+    /// that hold one shard at a time.
+    func probabilities(of shard: Shard) throws -> ProbabilityArray { try normalised(shard, nil).probabilities }
 
     /// Arrays [n_k, …] with equal trailing axes as one [Σ n_k, …].
     static func concatenate<S>(_ arrays: [ShapedArray<S>]) -> ShapedArray<S> {

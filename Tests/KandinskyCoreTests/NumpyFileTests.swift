@@ -93,6 +93,32 @@ struct NumpyExpectation: Decodable, Sendable {
         }
     }
 
+    /// Parts [2, 3] and [1, 3] written one after the other give the file of the whole [3, 3];
+    /// an error of the body reaches the caller unchanged and leaves nothing behind.
+    @Test func writesAFileFromConsecutiveParts() throws {
+        struct Stop: Error {}
+        let directory = try scratchDirectory("core")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let scalars: [Float] = [1, -2, .nan, .infinity, 0, 3.25, 7, 8, 9]
+        try NumpyFile.write(
+            .float32(Tensor(shape: [3, 3], scalars: scalars)), to: directory.appendingPathComponent("whole.npy"))
+        try NumpyFile.write(.float32, shape: [3, 3], to: directory.appendingPathComponent("parts.npy")) { parts in
+            try parts.append(.float32(Tensor(shape: [2, 3], scalars: scalars[..<6])))
+            try parts.append(.float32(Tensor(shape: [1, 3], scalars: scalars[6...])))
+        }
+        #expect(
+            try Data(contentsOf: directory.appendingPathComponent("parts.npy"))
+                == Data(contentsOf: directory.appendingPathComponent("whole.npy")))
+        #expect(throws: Stop.self) {
+            try NumpyFile.write(.uint8, shape: [2], to: directory.appendingPathComponent("stopped.npy")) { parts in
+                try parts.append(.uint8(ShapedArray(shape: [1], scalars: [1])))
+                throw Stop()
+            }
+        }
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["parts.npy", "whole.npy"])
+    }
+
     @Test func writesVersion2WhenTheHeaderDoesNotFitVersion1() throws {
         // 22 000 axes of extent 1 make a shape literal ("1, " each) longer than 65 535 bytes.
         let header = NumpyFile.headerBytes(elementType: .uint8, shape: Array(repeating: 1, count: 22_000))

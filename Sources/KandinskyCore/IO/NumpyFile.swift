@@ -59,16 +59,80 @@ public enum NumpyFile {
     /// The header is laid out byte for byte as `numpy.save` lays it out, so the elements start at
     /// a multiple of 64 bytes.
     public static func write(_ array: AnyShapedArray, to url: URL) throws(FileFormatError) {
-        let preamble = headerBytes(elementType: array.elementType, shape: array.shape)
-        try AtomicFile.write(to: url) { handle in
-            try handle.write(contentsOf: preamble)
-            try array.withUnsafeBytes { bytes in
+        do {
+            try write(array.elementType, shape: array.shape, to: url) { parts in try parts.append(array) }
+        } catch let error as FileFormatError {
+            throw error
+        } catch {
+            preconditionFailure("appending an array fails only as a FileFormatError: \(error)")
+        }
+    }
+
+    /// Writes a `.npy` file of `elementType` and `shape` atomically from consecutive parts, so
+    /// that an array never has to be whole in memory: the header is written first (as
+    /// ``write(_:to:)`` writes it), then `body` appends the parts, arrays whose elements follow
+    /// one another in row-major order (for parts [n_k, …] of [Σ n_k, …], the concatenation
+    /// along the first axis), and the file is renamed into place once `body` returns. The bytes
+    /// equal those of ``write(_:to:)`` given the whole array.
+    ///
+    /// - Throws: what `body` throws, unchanged, or a ``FileFormatError`` when writing fails;
+    ///   either way the destination is left untouched.
+    /// - Precondition: the parts have `elementType` and together exactly the elements of `shape`.
+    /// - Complexity: O(header + elements); memory holds only what `body` holds.
+    package static func write(
+        _ elementType: ElementType, shape: [Int], to url: URL, parts body: (inout PartWriter) throws -> Void
+    ) throws {
+        var bodyError: (any Error)?
+        do {
+            try AtomicFile.write(to: url) { handle in
+                try handle.write(contentsOf: headerBytes(elementType: elementType, shape: shape))
+                var parts = PartWriter(
+                    handle: handle, elementType: elementType,
+                    remainingBytes: shape.reduce(1, *) * elementType.byteSize)
+                do {
+                    try body(&parts)
+                } catch let failure as PartWriter.WriteFailure {
+                    throw failure.underlying
+                } catch {
+                    bodyError = error
+                    throw error
+                }
+                precondition(parts.remainingBytes == 0, "the parts end \(parts.remainingBytes) bytes short of \(shape)")
+            }
+        } catch {
+            throw bodyError ?? error
+        }
+    }
+
+    /// Appends the parts of a `write(_:shape:to:parts:)` to its temporary file.
+    package struct PartWriter {
+        /// A failure of the file handle, told apart from the errors of the caller's body.
+        fileprivate struct WriteFailure: Error {
+            let underlying: any Error
+        }
+
+        fileprivate let handle: FileHandle
+        fileprivate let elementType: ElementType
+        fileprivate var remainingBytes: Int
+
+        /// Writes the elements of `part` after those written so far (no copy of the storage).
+        ///
+        /// - Precondition: `part` has the file's element type and fits in what remains of its shape.
+        package mutating func append(_ part: AnyShapedArray) throws {
+            precondition(part.elementType == elementType, "a \(part.elementType) part in a \(elementType) file")
+            try part.withUnsafeBytes { bytes in
+                precondition(bytes.count <= remainingBytes, "a part of \(part.shape) overruns the file's shape")
+                remainingBytes -= bytes.count
                 guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-                // Wraps the storage without copying it; the handle writes it out synchronously.
-                try handle.write(
-                    contentsOf: Data(
-                        bytesNoCopy: UnsafeMutableRawPointer(mutating: base),
-                        count: bytes.count, deallocator: .none))
+                do {
+                    // Wraps the storage without copying it; the handle writes it out synchronously.
+                    try handle.write(
+                        contentsOf: Data(
+                            bytesNoCopy: UnsafeMutableRawPointer(mutating: base),
+                            count: bytes.count, deallocator: .none))
+                } catch {
+                    throw WriteFailure(underlying: error)
+                }
             }
         }
     }
