@@ -129,6 +129,20 @@ package enum ConfigValueType: Sendable {
             guard count.contains(items.count) else { throw outside() }
             return items
         }
+        /// The items of a list of `count` entries, in order, each read by `element`; the first
+        /// one that `accepts` rejects throws `outside()`.
+        func list<Element>(
+            _ count: ClosedRange<Int>, _ element: (ConfigNode) throws(ConfigError) -> Element,
+            accepts: (Element) -> Bool
+        ) throws(ConfigError) -> [Element] {
+            var values: [Element] = []
+            for item in try items(count) {
+                let value = try element(item)
+                guard accepts(value) else { throw outside() }
+                values.append(value)
+            }
+            return values
+        }
         switch self {
         case .integer(let range):
             let value = try integer(node)
@@ -145,29 +159,11 @@ package enum ConfigValueType: Sendable {
         case .text:
             return .text(try scalar(node))
         case .integers(let count, let each):
-            var values: [Int] = []
-            for item in try items(count) {
-                let value = try integer(item)
-                guard each.contains(value) else { throw outside() }
-                values.append(value)
-            }
-            return .integers(values)
+            return .integers(try list(count, integer) { each.contains($0) })
         case .numbers(let count, let each):
-            var values: [Double] = []
-            for item in try items(count) {
-                let value = try number(item)
-                guard each.contains(value) else { throw outside() }
-                values.append(value)
-            }
-            return .numbers(values)
+            return .numbers(try list(count, number) { each.contains($0) })
         case .texts(let count, let choices):
-            var values: [String] = []
-            for item in try items(count) {
-                let value = try scalar(item)
-                guard !value.isEmpty, choices?.contains(value) ?? true else { throw outside() }
-                values.append(value)
-            }
-            return .texts(values)
+            return .texts(try list(count, scalar) { !$0.isEmpty && choices?.contains($0) ?? true })
         case .intervals(let names, let each):
             var pairs: [[Double]] = []
             for (index, item) in try items(names.count...names.count).enumerated() {
