@@ -293,66 +293,79 @@ private func lift<T>(
     return { value in extract(value).flatMap(condition) }
 }
 
+extension ConfigKey {
+    /// A key that is never null, of `type`: `extract` takes the Swift value out of the case of
+    /// ``ConfigValue`` that `type` reads (nil for any other, which reading rules out), and
+    /// `condition`, when given, is checked on that value.
+    fileprivate static func required(
+        _ path: String, _ type: ConfigValueType, _ meaning: String,
+        condition: (@Sendable (Value) -> String?)? = nil,
+        _ extract: @escaping @Sendable (ConfigValue) -> Value?
+    ) -> Self {
+        Self(path, type, meaning, condition: lift(condition, extract)) {
+            guard let value = extract($0) else { preconditionFailure("\(path) read as \($0)") }
+            return value
+        }
+    }
+
+    /// A key of `type` that may be null (or absent), read as nil then; otherwise as
+    /// ``required(_:_:_:condition:_:)`` reads it.
+    fileprivate static func nullable<Wrapped>(
+        _ path: String, _ type: ConfigValueType, _ meaning: String,
+        condition: (@Sendable (Wrapped) -> String?)? = nil,
+        _ extract: @escaping @Sendable (ConfigValue) -> Wrapped?
+    ) -> Self where Value == Wrapped? {
+        Self(path, type, meaning, nullable: true, condition: lift(condition, extract), convert: extract)
+    }
+}
+
 extension ConfigKey where Value == Int {
     static func integer(
         _ path: String, _ range: ClosedRange<Int>, _ meaning: String,
         condition: (@Sendable (Int) -> String?)? = nil
     ) -> Self {
-        Self(
-            path, .integer(range), meaning,
-            condition: lift(condition) { if case .integer(let v) = $0 { v } else { nil } }
-        ) {
-            if case .integer(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
+        .required(path, .integer(range), meaning, condition: condition) {
+            if case .integer(let v) = $0 { v } else { nil }
         }
     }
 }
 
 extension ConfigKey where Value == Int? {
     static func optionalInteger(_ path: String, _ range: ClosedRange<Int>, _ meaning: String) -> Self {
-        Self(path, .integer(range), meaning, nullable: true) { if case .integer(let v) = $0 { v } else { nil } }
+        .nullable(path, .integer(range), meaning) { if case .integer(let v) = $0 { v } else { nil } }
     }
 }
 
 extension ConfigKey where Value == UInt64 {
     /// A seed: any non-negative integer (read as UInt64, which is how generators take it).
     static func seed(_ path: String, _ meaning: String) -> Self {
-        Self(path, .integer(0...Int.max), meaning) {
-            if case .integer(let v) = $0 { UInt64(v) } else { preconditionFailure("\(path) read as \($0)") }
-        }
+        .required(path, .integer(0...Int.max), meaning) { if case .integer(let v) = $0 { UInt64(v) } else { nil } }
     }
 }
 
 extension ConfigKey where Value == Double {
     static func number(_ path: String, _ range: NumberRange, _ meaning: String) -> Self {
-        Self(path, .number(range), meaning) {
-            if case .number(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
-        }
+        .required(path, .number(range), meaning) { if case .number(let v) = $0 { v } else { nil } }
     }
 }
 
 extension ConfigKey where Value == String {
     static func text(_ path: String, _ meaning: String, condition: (@Sendable (String) -> String?)? = nil) -> Self {
-        Self(path, .text, meaning, condition: lift(condition) { if case .text(let v) = $0 { v } else { nil } }) {
-            if case .text(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
-        }
+        .required(path, .text, meaning, condition: condition) { if case .text(let v) = $0 { v } else { nil } }
     }
 }
 
 extension ConfigKey where Value == String? {
     static func optionalText(_ path: String, _ meaning: String) -> Self {
-        Self(path, .text, meaning, nullable: true) { if case .text(let v) = $0 { v } else { nil } }
+        .nullable(path, .text, meaning) { if case .text(let v) = $0 { v } else { nil } }
     }
 }
 
 extension ConfigKey where Value: RawRepresentable & CaseIterable & Sendable, Value.RawValue == String {
     /// One of the raw values of `Value`'s cases.
     static func choice(_ path: String, _ meaning: String) -> Self {
-        Self(path, .choice(Value.allCases.map(\.rawValue)), meaning) {
-            if case .text(let v) = $0, let value = Value(rawValue: v) {
-                value
-            } else {
-                preconditionFailure("\(path) read as \($0)")
-            }
+        .required(path, .choice(Value.allCases.map(\.rawValue)), meaning) {
+            if case .text(let v) = $0 { Value(rawValue: v) } else { nil }
         }
     }
 }
@@ -362,11 +375,8 @@ extension ConfigKey where Value == [Int] {
         _ path: String, count: ClosedRange<Int>, each: ClosedRange<Int>, _ meaning: String,
         condition: (@Sendable ([Int]) -> String?)? = nil
     ) -> Self {
-        Self(
-            path, .integers(count: count, each: each), meaning,
-            condition: lift(condition) { if case .integers(let v) = $0 { v } else { nil } }
-        ) {
-            if case .integers(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
+        .required(path, .integers(count: count, each: each), meaning, condition: condition) {
+            if case .integers(let v) = $0 { v } else { nil }
         }
     }
 }
@@ -375,7 +385,7 @@ extension ConfigKey where Value == [Int]? {
     static func optionalIntegers(_ path: String, count: ClosedRange<Int>, each: ClosedRange<Int>, _ meaning: String)
         -> Self
     {
-        Self(path, .integers(count: count, each: each), meaning, nullable: true) {
+        .nullable(path, .integers(count: count, each: each), meaning) {
             if case .integers(let v) = $0 { v } else { nil }
         }
     }
@@ -386,11 +396,8 @@ extension ConfigKey where Value == [Double] {
         _ path: String, count: ClosedRange<Int>, each: NumberRange, _ meaning: String,
         condition: (@Sendable ([Double]) -> String?)? = nil
     ) -> Self {
-        Self(
-            path, .numbers(count: count, each: each), meaning,
-            condition: lift(condition) { if case .numbers(let v) = $0 { v } else { nil } }
-        ) {
-            if case .numbers(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
+        .required(path, .numbers(count: count, each: each), meaning, condition: condition) {
+            if case .numbers(let v) = $0 { v } else { nil }
         }
     }
 }
@@ -400,10 +407,7 @@ extension ConfigKey where Value == [Double]? {
         _ path: String, count: ClosedRange<Int>, each: NumberRange, _ meaning: String,
         condition: (@Sendable ([Double]) -> String?)? = nil
     ) -> Self {
-        Self(
-            path, .numbers(count: count, each: each), meaning, nullable: true,
-            condition: lift(condition) { if case .numbers(let v) = $0 { v } else { nil } }
-        ) {
+        .nullable(path, .numbers(count: count, each: each), meaning, condition: condition) {
             if case .numbers(let v) = $0 { v } else { nil }
         }
     }
@@ -411,9 +415,7 @@ extension ConfigKey where Value == [Double]? {
 
 extension ConfigKey where Value == [String] {
     static func texts(_ path: String, count: ClosedRange<Int>, _ meaning: String) -> Self {
-        Self(path, .texts(count: count, choices: nil), meaning) {
-            if case .texts(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
-        }
+        .required(path, .texts(count: count, choices: nil), meaning) { if case .texts(let v) = $0 { v } else { nil } }
     }
 }
 
@@ -421,20 +423,16 @@ extension ConfigKey {
     /// A list of raw values of `Element`'s cases.
     static func choices<Element>(_ path: String, count: ClosedRange<Int>, _ meaning: String) -> Self
     where Value == [Element], Element: RawRepresentable & CaseIterable & Sendable, Element.RawValue == String {
-        Self(path, .texts(count: count, choices: Element.allCases.map(\.rawValue)), meaning) {
-            if case .texts(let v) = $0 {
-                v.compactMap(Element.init(rawValue:))
-            } else {
-                preconditionFailure("\(path) read as \($0)")
-            }
+        .required(path, .texts(count: count, choices: Element.allCases.map(\.rawValue)), meaning) {
+            if case .texts(let v) = $0 { v.compactMap(Element.init(rawValue:)) } else { nil }
         }
     }
 }
 
 extension ConfigKey where Value == [[Double]] {
     static func intervals(_ path: String, names: [String], each: NumberRange, _ meaning: String) -> Self {
-        Self(path, .intervals(names: names, each: each), meaning) {
-            if case .intervals(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
+        .required(path, .intervals(names: names, each: each), meaning) {
+            if case .intervals(let v) = $0 { v } else { nil }
         }
     }
 }
