@@ -308,14 +308,12 @@ extension ConfigKey {
         }
     }
 
-    /// A key of `type` that may be null (or absent), read as nil then; otherwise as
-    /// ``required(_:_:_:condition:_:)`` reads it.
-    fileprivate static func nullable<Wrapped>(
-        _ path: String, _ type: ConfigValueType, _ meaning: String,
-        condition: (@Sendable (Wrapped) -> String?)? = nil,
-        _ extract: @escaping @Sendable (ConfigValue) -> Wrapped?
-    ) -> Self where Value == Wrapped? {
-        Self(path, type, meaning, nullable: true, condition: lift(condition, extract), convert: extract)
+    /// `key` made nullable: null (or an absent key) reads as nil, any other value as `key`
+    /// reads and checks it; `help-config` shows its type followed by ", or null".
+    static func optional<Wrapped>(_ key: ConfigKey<Wrapped>) -> Self where Value == Wrapped? {
+        Self(key.path, key.type, key.meaning, nullable: true, condition: key.condition) {
+            if case .null = $0 { nil } else { key.convert($0) }
+        }
     }
 }
 
@@ -327,12 +325,6 @@ extension ConfigKey where Value == Int {
         .required(path, .integer(range), meaning, condition: condition) {
             if case .integer(let v) = $0 { v } else { nil }
         }
-    }
-}
-
-extension ConfigKey where Value == Int? {
-    static func optionalInteger(_ path: String, _ range: ClosedRange<Int>, _ meaning: String) -> Self {
-        .nullable(path, .integer(range), meaning) { if case .integer(let v) = $0 { v } else { nil } }
     }
 }
 
@@ -352,12 +344,6 @@ extension ConfigKey where Value == Double {
 extension ConfigKey where Value == String {
     static func text(_ path: String, _ meaning: String, condition: (@Sendable (String) -> String?)? = nil) -> Self {
         .required(path, .text, meaning, condition: condition) { if case .text(let v) = $0 { v } else { nil } }
-    }
-}
-
-extension ConfigKey where Value == String? {
-    static func optionalText(_ path: String, _ meaning: String) -> Self {
-        .nullable(path, .text, meaning) { if case .text(let v) = $0 { v } else { nil } }
     }
 }
 
@@ -381,33 +367,12 @@ extension ConfigKey where Value == [Int] {
     }
 }
 
-extension ConfigKey where Value == [Int]? {
-    static func optionalIntegers(_ path: String, count: ClosedRange<Int>, each: ClosedRange<Int>, _ meaning: String)
-        -> Self
-    {
-        .nullable(path, .integers(count: count, each: each), meaning) {
-            if case .integers(let v) = $0 { v } else { nil }
-        }
-    }
-}
-
 extension ConfigKey where Value == [Double] {
     static func numbers(
         _ path: String, count: ClosedRange<Int>, each: NumberRange, _ meaning: String,
         condition: (@Sendable ([Double]) -> String?)? = nil
     ) -> Self {
         .required(path, .numbers(count: count, each: each), meaning, condition: condition) {
-            if case .numbers(let v) = $0 { v } else { nil }
-        }
-    }
-}
-
-extension ConfigKey where Value == [Double]? {
-    static func optionalNumbers(
-        _ path: String, count: ClosedRange<Int>, each: NumberRange, _ meaning: String,
-        condition: (@Sendable ([Double]) -> String?)? = nil
-    ) -> Self {
-        .nullable(path, .numbers(count: count, each: each), meaning, condition: condition) {
             if case .numbers(let v) = $0 { v } else { nil }
         }
     }
