@@ -233,7 +233,8 @@ package protocol ConfigKeyDescription: Sendable {
 /// One configuration key: its path, type, range and meaning, and how to read it as `Value`.
 ///
 /// Declared once, as a property of ``ConfigSchema``, and read with ``Config/value(_:)``; make one
-/// with the static functions (`.integer(…)`, `.number(…)`, `.choice(…)`, …).
+/// with the static functions (`.integer(…)`, `.number(…)`, `.choice(…)`, …), and a nullable one
+/// by wrapping it: `.optional(.integer(…))`.
 package struct ConfigKey<Value: Sendable>: ConfigKeyDescription {
     package let path: String
     package let type: ConfigValueType
