@@ -23,29 +23,22 @@ extension ScoreStore {
                     let offs = UncheckedPointer(o.baseAddress! + c * pixels)
                     let vals = UncheckedPointer(v.baseAddress ?? UnsafePointer(bitPattern: 2)!)
                     parallelFor(0..<pixels, chunkCount: 4 * availableCoreCount) { range in
-                        // Ranks and interpolation weights depend only on the number of scores.
                         switch rule {
                         case .conformal:
-                            var tables = [ConformalQuantile.RankTable?](repeating: nil, count: imageCount + 1)
-                            for p in range {
-                                let start = offs.pointer[p]
-                                let count = offs.pointer[p + 1] - start
-                                if tables[count] == nil {
-                                    tables[count] = ConformalQuantile.RankTable(levels: levels, count: count)
-                                }
-                                tables[count]!.evaluate(
+                            Self.forEachPixel(
+                                in: range, offsets: offs.pointer, maximumCount: imageCount,
+                                table: { ConformalQuantile.RankTable(levels: levels, count: $0) }
+                            ) { table, start, p in
+                                table.evaluate(
                                     sorted: vals.pointer + start, into: out.pointer + p, outputStride: pixels)
                                 mapping?.didRead(2 * count)
                             }
                         case .linear:
-                            var tables = [LinearQuantile.Table?](repeating: nil, count: imageCount + 1)
-                            for p in range {
-                                let start = offs.pointer[p]
-                                let count = offs.pointer[p + 1] - start
-                                if tables[count] == nil {
-                                    tables[count] = LinearQuantile.Table(levels: levels, count: count)
-                                }
-                                tables[count]!.evaluate(
+                            Self.forEachPixel(
+                                in: range, offsets: offs.pointer, maximumCount: imageCount,
+                                table: { LinearQuantile.Table(levels: levels, count: $0) }
+                            ) { table, start, p in
+                                table.evaluate(
                                     sorted: vals.pointer + start, precision: precision,
                                     into: out.pointer + p, outputStride: pixels)
                                 mapping?.didRead(2 * count)
@@ -54,6 +47,26 @@ extension ScoreStore {
                     }
                 }
             }
+        }
+    }
+
+    /// Calls `evaluate(table, start, p)` for each pixel p of `range`, in order: its n sorted
+    /// scores are `values[start ..< start + n]`, with `start = offsets[p]` and n = `offsets[p + 1]`
+    /// − `start` ≤ `maximumCount`, and `table` is `makeTable(n)`. Ranks and interpolation weights
+    /// depend only on the number of scores, so each count's table is made once per range.
+    ///
+    /// - Complexity: O(|range|) calls of `evaluate`, plus one `makeTable` per distinct count.
+    @inline(__always)
+    private static func forEachPixel<Table>(
+        in range: Range<Int>, offsets: UnsafeMutablePointer<Int>, maximumCount: Int,
+        table makeTable: (Int) -> Table, _ evaluate: (_ table: Table, _ start: Int, _ pixel: Int) -> Void
+    ) {
+        var tables = [Table?](repeating: nil, count: maximumCount + 1)
+        for p in range {
+            let start = offsets[p]
+            let count = offsets[p + 1] - start
+            if tables[count] == nil { tables[count] = makeTable(count) }
+            evaluate(tables[count]!, start, p)
         }
     }
 

@@ -104,38 +104,31 @@ public struct Config: Sendable, Equatable {
 
     /// A list of numbers.
     public func doubles(_ key: String) throws(ConfigError) -> [Double] {
-        guard case .list(let items) = try present(key) else {
-            throw .wrongType(
-                key, expected: "a list of numbers", found: node(key)?.summary ?? "nothing",
-                source: sources.source(of: key))
-        }
-        var values: [Double] = []
-        for item in items {
-            guard case .scalar(let text, _) = item, let value = Double(text) else {
-                throw .wrongType(
-                    key, expected: "a list of numbers", found: ConfigNode.list(items).summary,
-                    source: sources.source(of: key))
-            }
-            values.append(value)
-        }
-        return values
+        try list(key, expected: "a list of numbers") { Double($0) }
     }
 
     /// A list of strings (each scalar's text).
     public func strings(_ key: String) throws(ConfigError) -> [String] {
+        try list(key, expected: "a list of strings") { $0 }
+    }
+
+    /// The list at `key`, each item a scalar read by `parse`; a ``ConfigError/Code/wrongType``
+    /// error naming `expected` and the node found when `key` is not a list, or naming the whole
+    /// list when one of its items is not a scalar or does not read.
+    private func list<Value>(_ key: String, expected: String, _ parse: (String) -> Value?) throws(ConfigError)
+        -> [Value]
+    {
         guard case .list(let items) = try present(key) else {
             throw .wrongType(
-                key, expected: "a list of strings", found: node(key)?.summary ?? "nothing",
-                source: sources.source(of: key))
+                key, expected: expected, found: node(key)?.summary ?? "nothing", source: sources.source(of: key))
         }
-        var values: [String] = []
+        var values: [Value] = []
         for item in items {
-            guard case .scalar(let text, _) = item else {
+            guard case .scalar(let text, _) = item, let value = parse(text) else {
                 throw .wrongType(
-                    key, expected: "a list of strings", found: ConfigNode.list(items).summary,
-                    source: sources.source(of: key))
+                    key, expected: expected, found: ConfigNode.list(items).summary, source: sources.source(of: key))
             }
-            values.append(text)
+            values.append(value)
         }
         return values
     }

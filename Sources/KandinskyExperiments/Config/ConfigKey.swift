@@ -129,6 +129,20 @@ package enum ConfigValueType: Sendable {
             guard count.contains(items.count) else { throw outside() }
             return items
         }
+        /// The items of a list of `count` entries, in order, each read by `element`; the first
+        /// one that `accepts` rejects throws `outside()`.
+        func list<Element>(
+            _ count: ClosedRange<Int>, _ element: (ConfigNode) throws(ConfigError) -> Element,
+            accepts: (Element) -> Bool
+        ) throws(ConfigError) -> [Element] {
+            var values: [Element] = []
+            for item in try items(count) {
+                let value = try element(item)
+                guard accepts(value) else { throw outside() }
+                values.append(value)
+            }
+            return values
+        }
         switch self {
         case .integer(let range):
             let value = try integer(node)
@@ -145,29 +159,11 @@ package enum ConfigValueType: Sendable {
         case .text:
             return .text(try scalar(node))
         case .integers(let count, let each):
-            var values: [Int] = []
-            for item in try items(count) {
-                let value = try integer(item)
-                guard each.contains(value) else { throw outside() }
-                values.append(value)
-            }
-            return .integers(values)
+            return .integers(try list(count, integer) { each.contains($0) })
         case .numbers(let count, let each):
-            var values: [Double] = []
-            for item in try items(count) {
-                let value = try number(item)
-                guard each.contains(value) else { throw outside() }
-                values.append(value)
-            }
-            return .numbers(values)
+            return .numbers(try list(count, number) { each.contains($0) })
         case .texts(let count, let choices):
-            var values: [String] = []
-            for item in try items(count) {
-                let value = try scalar(item)
-                guard !value.isEmpty, choices?.contains(value) ?? true else { throw outside() }
-                values.append(value)
-            }
-            return .texts(values)
+            return .texts(try list(count, scalar) { !$0.isEmpty && choices?.contains($0) ?? true })
         case .intervals(let names, let each):
             var pairs: [[Double]] = []
             for (index, item) in try items(names.count...names.count).enumerated() {
@@ -237,7 +233,8 @@ package protocol ConfigKeyDescription: Sendable {
 /// One configuration key: its path, type, range and meaning, and how to read it as `Value`.
 ///
 /// Declared once, as a property of ``ConfigSchema``, and read with ``Config/value(_:)``; make one
-/// with the static functions (`.integer(…)`, `.number(…)`, `.choice(…)`, …).
+/// with the static functions (`.integer(…)`, `.number(…)`, `.choice(…)`, …), and a nullable one
+/// by wrapping it: `.optional(.integer(…))`.
 package struct ConfigKey<Value: Sendable>: ConfigKeyDescription {
     package let path: String
     package let type: ConfigValueType
@@ -297,66 +294,65 @@ private func lift<T>(
     return { value in extract(value).flatMap(condition) }
 }
 
+extension ConfigKey {
+    /// A key that is never null, of `type`: `extract` takes the Swift value out of the case of
+    /// ``ConfigValue`` that `type` reads (nil for any other, which reading rules out), and
+    /// `condition`, when given, is checked on that value.
+    fileprivate static func required(
+        _ path: String, _ type: ConfigValueType, _ meaning: String,
+        condition: (@Sendable (Value) -> String?)? = nil,
+        _ extract: @escaping @Sendable (ConfigValue) -> Value?
+    ) -> Self {
+        Self(path, type, meaning, condition: lift(condition, extract)) {
+            guard let value = extract($0) else { preconditionFailure("\(path) read as \($0)") }
+            return value
+        }
+    }
+
+    /// `key` made nullable: null (or an absent key) reads as nil, any other value as `key`
+    /// reads and checks it; `help-config` shows its type followed by ", or null".
+    static func optional<Wrapped>(_ key: ConfigKey<Wrapped>) -> Self where Value == Wrapped? {
+        Self(key.path, key.type, key.meaning, nullable: true, condition: key.condition) {
+            if case .null = $0 { nil } else { key.convert($0) }
+        }
+    }
+}
+
 extension ConfigKey where Value == Int {
     static func integer(
         _ path: String, _ range: ClosedRange<Int>, _ meaning: String,
         condition: (@Sendable (Int) -> String?)? = nil
     ) -> Self {
-        Self(
-            path, .integer(range), meaning,
-            condition: lift(condition) { if case .integer(let v) = $0 { v } else { nil } }
-        ) {
-            if case .integer(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
+        .required(path, .integer(range), meaning, condition: condition) {
+            if case .integer(let v) = $0 { v } else { nil }
         }
-    }
-}
-
-extension ConfigKey where Value == Int? {
-    static func optionalInteger(_ path: String, _ range: ClosedRange<Int>, _ meaning: String) -> Self {
-        Self(path, .integer(range), meaning, nullable: true) { if case .integer(let v) = $0 { v } else { nil } }
     }
 }
 
 extension ConfigKey where Value == UInt64 {
     /// A seed: any non-negative integer (read as UInt64, which is how generators take it).
     static func seed(_ path: String, _ meaning: String) -> Self {
-        Self(path, .integer(0...Int.max), meaning) {
-            if case .integer(let v) = $0 { UInt64(v) } else { preconditionFailure("\(path) read as \($0)") }
-        }
+        .required(path, .integer(0...Int.max), meaning) { if case .integer(let v) = $0 { UInt64(v) } else { nil } }
     }
 }
 
 extension ConfigKey where Value == Double {
     static func number(_ path: String, _ range: NumberRange, _ meaning: String) -> Self {
-        Self(path, .number(range), meaning) {
-            if case .number(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
-        }
+        .required(path, .number(range), meaning) { if case .number(let v) = $0 { v } else { nil } }
     }
 }
 
 extension ConfigKey where Value == String {
     static func text(_ path: String, _ meaning: String, condition: (@Sendable (String) -> String?)? = nil) -> Self {
-        Self(path, .text, meaning, condition: lift(condition) { if case .text(let v) = $0 { v } else { nil } }) {
-            if case .text(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
-        }
-    }
-}
-
-extension ConfigKey where Value == String? {
-    static func optionalText(_ path: String, _ meaning: String) -> Self {
-        Self(path, .text, meaning, nullable: true) { if case .text(let v) = $0 { v } else { nil } }
+        .required(path, .text, meaning, condition: condition) { if case .text(let v) = $0 { v } else { nil } }
     }
 }
 
 extension ConfigKey where Value: RawRepresentable & CaseIterable & Sendable, Value.RawValue == String {
     /// One of the raw values of `Value`'s cases.
     static func choice(_ path: String, _ meaning: String) -> Self {
-        Self(path, .choice(Value.allCases.map(\.rawValue)), meaning) {
-            if case .text(let v) = $0, let value = Value(rawValue: v) {
-                value
-            } else {
-                preconditionFailure("\(path) read as \($0)")
-            }
+        .required(path, .choice(Value.allCases.map(\.rawValue)), meaning) {
+            if case .text(let v) = $0 { Value(rawValue: v) } else { nil }
         }
     }
 }
@@ -366,20 +362,7 @@ extension ConfigKey where Value == [Int] {
         _ path: String, count: ClosedRange<Int>, each: ClosedRange<Int>, _ meaning: String,
         condition: (@Sendable ([Int]) -> String?)? = nil
     ) -> Self {
-        Self(
-            path, .integers(count: count, each: each), meaning,
-            condition: lift(condition) { if case .integers(let v) = $0 { v } else { nil } }
-        ) {
-            if case .integers(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
-        }
-    }
-}
-
-extension ConfigKey where Value == [Int]? {
-    static func optionalIntegers(_ path: String, count: ClosedRange<Int>, each: ClosedRange<Int>, _ meaning: String)
-        -> Self
-    {
-        Self(path, .integers(count: count, each: each), meaning, nullable: true) {
+        .required(path, .integers(count: count, each: each), meaning, condition: condition) {
             if case .integers(let v) = $0 { v } else { nil }
         }
     }
@@ -390,24 +373,7 @@ extension ConfigKey where Value == [Double] {
         _ path: String, count: ClosedRange<Int>, each: NumberRange, _ meaning: String,
         condition: (@Sendable ([Double]) -> String?)? = nil
     ) -> Self {
-        Self(
-            path, .numbers(count: count, each: each), meaning,
-            condition: lift(condition) { if case .numbers(let v) = $0 { v } else { nil } }
-        ) {
-            if case .numbers(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
-        }
-    }
-}
-
-extension ConfigKey where Value == [Double]? {
-    static func optionalNumbers(
-        _ path: String, count: ClosedRange<Int>, each: NumberRange, _ meaning: String,
-        condition: (@Sendable ([Double]) -> String?)? = nil
-    ) -> Self {
-        Self(
-            path, .numbers(count: count, each: each), meaning, nullable: true,
-            condition: lift(condition) { if case .numbers(let v) = $0 { v } else { nil } }
-        ) {
+        .required(path, .numbers(count: count, each: each), meaning, condition: condition) {
             if case .numbers(let v) = $0 { v } else { nil }
         }
     }
@@ -415,9 +381,7 @@ extension ConfigKey where Value == [Double]? {
 
 extension ConfigKey where Value == [String] {
     static func texts(_ path: String, count: ClosedRange<Int>, _ meaning: String) -> Self {
-        Self(path, .texts(count: count, choices: nil), meaning) {
-            if case .texts(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
-        }
+        .required(path, .texts(count: count, choices: nil), meaning) { if case .texts(let v) = $0 { v } else { nil } }
     }
 }
 
@@ -425,20 +389,16 @@ extension ConfigKey {
     /// A list of raw values of `Element`'s cases.
     static func choices<Element>(_ path: String, count: ClosedRange<Int>, _ meaning: String) -> Self
     where Value == [Element], Element: RawRepresentable & CaseIterable & Sendable, Element.RawValue == String {
-        Self(path, .texts(count: count, choices: Element.allCases.map(\.rawValue)), meaning) {
-            if case .texts(let v) = $0 {
-                v.compactMap(Element.init(rawValue:))
-            } else {
-                preconditionFailure("\(path) read as \($0)")
-            }
+        .required(path, .texts(count: count, choices: Element.allCases.map(\.rawValue)), meaning) {
+            if case .texts(let v) = $0 { v.compactMap(Element.init(rawValue:)) } else { nil }
         }
     }
 }
 
 extension ConfigKey where Value == [[Double]] {
     static func intervals(_ path: String, names: [String], each: NumberRange, _ meaning: String) -> Self {
-        Self(path, .intervals(names: names, each: each), meaning) {
-            if case .intervals(let v) = $0 { v } else { preconditionFailure("\(path) read as \($0)") }
+        .required(path, .intervals(names: names, each: each), meaning) {
+            if case .intervals(let v) = $0 { v } else { nil }
         }
     }
 }

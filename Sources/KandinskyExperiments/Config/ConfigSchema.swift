@@ -38,9 +38,10 @@ package struct ConfigSchema: Sendable {
         "The class whose prediction sets `predict` draws (below the calibrated model's class count), and the "
             + "default of calibration.class_idx and evaluation.class_idx (below 1 + the number of data.categories; "
             + "0 is the background).")
-    package let checkpoint: ConfigKey<String?> = .optionalText(
-        "ckpt_path",
-        "A checkpoint: resumed by train, reused by pipeline, required (???) by calibrate, eval and predict.")
+    package let checkpoint: ConfigKey<String?> = .optional(
+        .text(
+            "ckpt_path",
+            "A checkpoint: resumed by train, reused by pipeline, required (???) by calibrate, eval and predict."))
     package let image: ConfigKey<String> = .text(
         "image", "predict: the image (JPEG or PNG) to make prediction sets for.")
     package let alpha: ConfigKey<Double> = .number(
@@ -50,14 +51,16 @@ package struct ConfigSchema: Sendable {
         "indexing",
         "predict: how the level 1 − alpha is read off the curves (auto: the curves' own, at-or-above for conformal curves)."
     )
-    package let manifest: ConfigKey<String?> = .optionalText(
-        "manifest",
-        "predict: a COCO manifest holding the image, to draw its ground truth beside the sets.")
+    package let manifest: ConfigKey<String?> = .optional(
+        .text(
+            "manifest",
+            "predict: a COCO manifest holding the image, to draw its ground truth beside the sets."))
     package let outputDirectory: ConfigKey<String> = .text(
         "output_dir", "predict: the folder the sets and images are written to.")
-    package let experimentName: ConfigKey<String?> = .optionalText(
-        "experiment_name",
-        "Set by the tool to the chosen experiment; names the run folder.")
+    package let experimentName: ConfigKey<String?> = .optional(
+        .text(
+            "experiment_name",
+            "Set by the tool to the chosen experiment; names the run folder."))
     package let paths = Paths()
     package let data = DataKeys()
     package let model = ModelKeys()
@@ -109,9 +112,10 @@ package struct ConfigSchema: Sendable {
             "data.num_workers", 0...64,
             "Kept from the original's configs (PyTorch loader processes); Kandinsky decodes on its own threads and does not use it."
         )
-        package let calibrationTrim: ConfigKey<Int?> = .optionalInteger(
-            "data.cal_trim", 1...Int.max,
-            "calibrate: use a seeded subset of this many calibration images (null: all of them).")
+        package let calibrationTrim: ConfigKey<Int?> = .optional(
+            .integer(
+                "data.cal_trim", 1...Int.max,
+                "calibrate: use a seeded subset of this many calibration images (null: all of them)."))
         package let generator: ConfigKey<Bool> = .optionalSection(
             "data.generator",
             "The synthetic dataset's generator settings; present for data=synthetic and data=synthetic-anatomy, which are generated when absent."
@@ -183,11 +187,12 @@ package struct ConfigSchema: Sendable {
         package let keptFraction: ConfigKey<Double> = .number(
             "model.loss.k_frac", .openClosed(0, 1),
             "The fraction of each plane's pixels, the hardest, that the top-k loss counts.")
-        package let classWeights: ConfigKey<[Double]?> = .optionalNumbers(
-            "model.loss.class_weights", count: 1...(ConfigSchema.maximumCategories + 1), each: .closed(0, 1e6),
-            "One weight per output plane (model.net.out_channels of them), non-negative with a positive sum, at "
-                + "most 10⁶ (they are used as 32-bit floats, relative to each other); null for equal weights.",
-            condition: { $0.reduce(0, +) > 0 ? nil : "non-negative weights with a positive sum" })
+        package let classWeights: ConfigKey<[Double]?> = .optional(
+            .numbers(
+                "model.loss.class_weights", count: 1...(ConfigSchema.maximumCategories + 1), each: .closed(0, 1e6),
+                "One weight per output plane (model.net.out_channels of them), non-negative with a positive sum, at "
+                    + "most 10⁶ (they are used as 32-bit floats, relative to each other); null for equal weights.",
+                condition: { $0.reduce(0, +) > 0 ? nil : "non-negative weights with a positive sum" }))
         package let learningRate: ConfigKey<Double> = .number(
             "model.optimizer.lr", .openClosed(0, 1000),
             "Adam's learning rate, the schedule's η_0; at most 1000, far above any rate that trains, so it stays "
@@ -220,11 +225,12 @@ package struct ConfigSchema: Sendable {
         package let checkpointEvery: ConfigKey<Int> = .integer(
             "trainer.checkpoint_every_n_epochs", 1...ConfigSchema.maximumEpochs,
             "Write epoch_NNNN.safetensors every this many epochs (and after the last).")
-        package let keepLast: ConfigKey<Int?> = .optionalInteger(
-            "trainer.keep_last", 0...ConfigSchema.maximumEpochs,
-            "The newest epoch_NNNN.safetensors kept; older ones are deleted once a newer checkpoint is completely "
-                + "written. 0 keeps none (last.safetensors, always kept, holds the newest); null keeps every one. "
-                + "A checkpoint holds the weights and Adam's two moments: 0.6 GB at channels 128, depth 4.")
+        package let keepLast: ConfigKey<Int?> = .optional(
+            .integer(
+                "trainer.keep_last", 0...ConfigSchema.maximumEpochs,
+                "The newest epoch_NNNN.safetensors kept; older ones are deleted once a newer checkpoint is completely "
+                    + "written. 0 keeps none (last.safetensors, always kept, holds the newest); null keeps every one. "
+                    + "A checkpoint holds the weights and Adam's two moments: 0.6 GB at channels 128, depth 4."))
         package let keepBest: ConfigKey<Int> = .integer(
             "trainer.keep_best", 0...ConfigSchema.maximumEpochs,
             "Epoch files with the best trainer.best_metric kept besides the keep_last newest; best.safetensors "
@@ -249,11 +255,12 @@ package struct ConfigSchema: Sendable {
             "calibration.quantile",
             "How pooled scores become thresholds: conformal (a finite-sample guarantee per image; +inf where a pool "
                 + "has too few images) or linear (the original's numpy quantiles, NaN where a pool has no score).")
-        package let classes: ConfigKey<[Int]?> = .optionalIntegers(
-            "calibration.classes", count: 1...(ConfigSchema.maximumCategories + 1),
-            each: 0...Int.max,
-            "The classes kmeans and gen-ann group, distinct, each below 1 + the number of data.categories; "
-                + "null for every class, [1] as the original.")
+        package let classes: ConfigKey<[Int]?> = .optional(
+            .integers(
+                "calibration.classes", count: 1...(ConfigSchema.maximumCategories + 1),
+                each: 0...Int.max,
+                "The classes kmeans and gen-ann group, distinct, each below 1 + the number of data.categories; "
+                    + "null for every class, [1] as the original."))
         package let groupSplit: ConfigKey<String> = .text(
             "calibration.group_split",
             "Which images choose kmeans/gen-ann groups: auto (0.5 under conformal, none under linear), none (all "
@@ -265,11 +272,12 @@ package struct ConfigSchema: Sendable {
         package let curvePoints: ConfigKey<[Int]> = .integers(
             "calibration.curve_points", count: 1...100, each: 0...Int.max,
             "Curve indices used as pixel features by kmeans and gen-ann; each below the curve count.")
-        package let curveCount: ConfigKey<Int?> = .optionalInteger(
-            "calibration.curve_count", 2...ConfigSchema.maximumCurveCount,
-            "Q, the points of every curve, at least 2, at most \(ConfigSchema.maximumCurveCount) (the curves hold "
-                + "Q × classes × pixels numbers); null for the rule's default: 101 under conformal (levels 0, 0.01, …, 1), "
-                + "100 under linear (the original's).")
+        package let curveCount: ConfigKey<Int?> = .optional(
+            .integer(
+                "calibration.curve_count", 2...ConfigSchema.maximumCurveCount,
+                "Q, the points of every curve, at least 2, at most \(ConfigSchema.maximumCurveCount) (the curves hold "
+                    + "Q × classes × pixels numbers); null for the rule's default: 101 under conformal (levels 0, 0.01, …, 1), "
+                    + "100 under linear (the original's)."))
         package let precision: ConfigKey<ScorePrecision> = .choice(
             "calibration.precision", "How scores are computed from the probabilities.")
         package let clusters: ConfigKey<Int> = .integer("calibration.n_clusters", 1...256, "k of kmeans.")
@@ -315,9 +323,10 @@ package struct ConfigSchema: Sendable {
             "evaluation.precision", "How test scores are computed.")
         package let eceBins: ConfigKey<Int> = .integer(
             "evaluation.ece_bins", 1...ConfigSchema.maximumBins, "Bins of the probability ECE.")
-        package let reliabilityPixel: ConfigKey<[Int]?> = .optionalIntegers(
-            "evaluation.reliability_pixel", count: 2...2, each: 0...Int.max,
-            "[row, column] of the per-pixel diagrams, inside data.dims; null for the image centre.")
+        package let reliabilityPixel: ConfigKey<[Int]?> = .optional(
+            .integers(
+                "evaluation.reliability_pixel", count: 2...2, each: 0...Int.max,
+                "[row, column] of the per-pixel diagrams, inside data.dims; null for the image centre."))
     }
 
     /// `pipeline.*`.

@@ -118,9 +118,8 @@ final class FigureCollector {
         let count = min(exampleImages, testOutputs.count)
         if count > 0 {
             let outputs = testOutputs.subset(Array(0..<count))
-            let sets: ShapedArray<UInt8>
-            do { sets = try curves.predictionSets(probabilities: outputs.probabilities, alpha: alpha) } catch {
-                throw ExperimentError(wrapping: error)
+            let sets = try ExperimentError.wrapping {
+                try curves.predictionSets(probabilities: outputs.probabilities, alpha: alpha)
             }
             let (h, w) = (outputs.probabilities.shape[2], outputs.probabilities.shape[3])
             let stripHeight = count * h + (count - 1) * Self.bandGap

@@ -41,12 +41,9 @@ extension Pipeline {
                 let started = Date()
                 let curves = try CalibrationRun.calibrate(calibrationOutputs.subset(indices), settings: specification)
                 let seconds = Date().timeIntervalSince(started)
-                let result: CoverageEvaluation.Result
-                do {
-                    result = try coverage.evaluate(
+                let result = try ExperimentError.wrapping {
+                    try coverage.evaluate(
                         curves, probabilities: testOutputs.probabilities, targets: testOutputs.targets)
-                } catch {
-                    throw ExperimentError(wrapping: error)
                 }
                 let evaluated = Date()
                 try auditSets(curves, draw: draw, into: &cell)
@@ -71,12 +68,8 @@ extension Pipeline {
         /// ``CoverageAudit/wholeClassRows`` is on) gives the row over all the class's pixels and,
         /// when the class is grouped, one row per group.
         func auditSets(_ curves: CalibratedCurves, draw: Int, into cell: inout StudySummary.Cell) throws {
-            let result: CoverageAudit.Result
-            do {
-                result = try audit.evaluate(
-                    curves, probabilities: testOutputs.probabilities, targets: testOutputs.targets)
-            } catch {
-                throw ExperimentError(wrapping: error)
+            let result = try ExperimentError.wrapping {
+                try audit.evaluate(curves, probabilities: testOutputs.probabilities, targets: testOutputs.targets)
             }
             let classWide = result.rows.filter { $0.classIndex == classIndex && $0.group == nil }
             // Imagewise calibration groups a class as one group: that row is the class-wide one.

@@ -2,7 +2,9 @@ import Foundation
 import KandinskyCore
 import KandinskyPlots
 
-/// A figure of the report: an SVG drawn in memory or a PNG file in the report's folder.
+/// A figure of the report: an SVG drawn in memory or a PNG file in the report's folder, made
+/// with the memberwise initialiser `ReportFigure(section:title:content:)` (only this module
+/// makes figures).
 package struct ReportFigure: Sendable {
     /// The figure's image.
     package enum Content: Sendable {
@@ -22,13 +24,6 @@ package struct ReportFigure: Sendable {
     package var title: String
     /// The image.
     package var content: Content
-
-    /// A figure in `section` with caption `title`.
-    package init(section: String, title: String, content: Content) {
-        self.section = section
-        self.title = title
-        self.content = content
-    }
 }
 
 /// Writes `report.html` (self-contained: SVG inline, PNGs as data URIs), `report.md` and

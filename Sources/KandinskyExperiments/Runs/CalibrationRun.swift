@@ -88,12 +88,10 @@ public struct CalibrationRun {
 
     /// Calibrates network outputs with the configured strategy.
     static func calibrate(_ outputs: NetworkOutputs, settings: CalibrationSettings) throws -> CalibratedCurves {
-        do {
+        try ExperimentError.wrapping {
             let scores = try ScoreStore(
                 probabilities: outputs.probabilities, targets: outputs.targets, precision: settings.precision)
             return try settings.calibrate(scores)
-        } catch {
-            throw ExperimentError(wrapping: error)
         }
     }
 
@@ -109,14 +107,10 @@ public struct CalibrationRun {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ExperimentError.missingFile("checkpoint \(path) does not exist")
         }
-        var file: SafetensorsFile
-        do { file = try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw ExperimentError(wrapping: error)
-        }
+        var file = try ExperimentError.wrapping { try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: path)) }
         // A calibrated model carries its curves beside the weights.
         file.tensors.removeAll { isCalibrationTensor($0.name) }
-        var model: UNet
-        do {
+        return try ExperimentError.wrapping {
             guard let architecture = try UNet.Architecture(metadata: file.metadata, file: path) ?? expected else {
                 throw ExperimentError(
                     "\(path) records no architecture; give model.net.* in the configuration", kind: .invalidModel)
@@ -127,14 +121,10 @@ public struct CalibrationRun {
                     kind: .invalidModel)
             }
             var generator = SeededGenerator(seed: 0)
-            model = UNet(architecture, using: &generator)
+            var model = UNet(architecture, using: &generator)
             try model.load(file, path: path)
-        } catch let error as ExperimentError {
-            throw error
-        } catch {
-            throw ExperimentError(wrapping: error)
+            return model
         }
-        return model
     }
 
     /// Whether a tensor of a calibrated model is one of the curves' (in any format of

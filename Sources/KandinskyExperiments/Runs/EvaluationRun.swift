@@ -47,14 +47,9 @@ public struct EvaluationRun {
 
     /// The curves of a calibrated model, or nil for a plain checkpoint.
     static func curves(in path: String) throws -> CalibratedCurves? {
-        let file: SafetensorsFile
-        do { file = try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw ExperimentError(wrapping: error)
-        }
+        let file = try ExperimentError.wrapping { try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: path)) }
         guard CalibratedCurves.holdsCurves(file) else { return nil }
-        do { return try CalibratedCurves(safetensors: file, source: path) } catch {
-            throw ExperimentError(wrapping: error)
-        }
+        return try ExperimentError.wrapping { try CalibratedCurves(safetensors: file, source: path) }
     }
 
     /// Writes every diagnostic of `outputs` (and of `curves`, when given) into `directory`.
@@ -62,12 +57,10 @@ public struct EvaluationRun {
         _ outputs: NetworkOutputs, curves: CalibratedCurves?, settings: EvaluationSettings,
         into directory: RunDirectory
     ) throws -> Summary {
-        let files: EvaluationFiles
-        do {
-            files = try EvaluationFiles(
-                curves, probabilities: outputs.probabilities, targets: outputs.targets,
-                settings: settings)
-        } catch { throw ExperimentError(wrapping: error) }
+        let files = try ExperimentError.wrapping {
+            try EvaluationFiles(
+                curves, probabilities: outputs.probabilities, targets: outputs.targets, settings: settings)
+        }
         try files.write(into: directory.url)
         return files.summary
     }

@@ -53,10 +53,8 @@ public enum ExperimentData {
                         + (manifest.path.contains("/splits/")
                             ? " (make the split with `kandinsky split --root \(root.path) --train \(split) …`)" : ""))
             }
-            let dataset: COCODataset
-            do { dataset = try COCODataset(root: root, manifest: manifest, categories: selection, dims: resize) } catch
-            {
-                throw ExperimentError(wrapping: error)
+            let dataset = try ExperimentError.wrapping {
+                try COCODataset(root: root, manifest: manifest, categories: selection, dims: resize)
             }
             if let warning = dataset.emptySegmentationWarning {
                 FileHandle.standardError.write(Data((warning + "\n").utf8))
@@ -112,10 +110,8 @@ public enum ExperimentData {
         let total = generator.trainCount + generator.validationCount + generator.calibrationCount + generator.testCount
         let progress = ProgressReporter(title: "synthetic dataset", total: total, style: progressStyle)
         // All or nothing, so that a killed generation is redone rather than half used.
-        do {
-            _ = try AtomicDirectory.write(to: root) { staging in try generator.write(to: staging, progress: progress) }
-        } catch {
-            throw ExperimentError(wrapping: error)
+        _ = try ExperimentError.wrapping {
+            try AtomicDirectory.write(to: root) { staging in try generator.write(to: staging, progress: progress) }
         }
         progress.finish()
         return true

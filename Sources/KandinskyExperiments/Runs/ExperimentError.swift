@@ -82,6 +82,12 @@ public struct ExperimentError: Error, Sendable, CustomStringConvertible {
         self.init("\(error)", kind: kind, underlying: error)
     }
 
+    /// The value of `body`; an error it throws is rethrown as ``init(wrapping:)`` makes it (an
+    /// experiment error unchanged, any other with its message and its kind told by its type).
+    package static func wrapping<Value>(_ body: () throws -> Value) throws(ExperimentError) -> Value {
+        do { return try body() } catch { throw ExperimentError(wrapping: error) }
+    }
+
     /// `cannot write PATH: PROBLEM`, for a file that could not be written.
     package static func cannotWrite(_ path: String, _ error: FileFormatError) -> ExperimentError {
         ExperimentError("cannot write \(path): \(error.problem)", kind: .cannotWrite, underlying: error)

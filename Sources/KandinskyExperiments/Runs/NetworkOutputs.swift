@@ -35,9 +35,8 @@ package struct NetworkOutputs: Sendable {
         var probabilityParts: [HalfTensor] = []
         var targetParts: [ShapedArray<UInt8>] = []
         while let batch = try TrainingRun.next(&batches) {
-            let probabilities: Tensor
-            do { probabilities = try model.probabilities(batch.images, batchSize: batchSize) } catch {
-                throw ExperimentError(wrapping: error)
+            let probabilities = try ExperimentError.wrapping {
+                try model.probabilities(batch.images, batchSize: batchSize)
             }
             probabilityParts.append(probabilities.converted(to: Float16.self))
             targetParts.append(batch.targets)

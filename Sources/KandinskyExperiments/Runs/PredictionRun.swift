@@ -56,18 +56,13 @@ public struct PredictionRun {
                 "class_idx \(classIndex) is out of range for a model with \(curves.classCount) classes")
         }
         let resize = ResizeAndPad(width: curves.width, height: curves.height)
-        let picture: RGBImage
-        do { picture = try RGBImage(contentsOf: URL(fileURLWithPath: imagePath)) } catch {
-            throw ExperimentError(wrapping: error)
-        }
+        let picture = try ExperimentError.wrapping { try RGBImage(contentsOf: URL(fileURLWithPath: imagePath)) }
         let image = resize.image(picture)
-        let probabilities: Tensor
-        do { probabilities = try model.probabilities(image.reshaped(to: [1] + image.shape)) } catch {
-            throw ExperimentError(wrapping: error)
+        let probabilities = try ExperimentError.wrapping {
+            try model.probabilities(image.reshaped(to: [1] + image.shape))
         }
-        let sets: ShapedArray<UInt8>
-        do { sets = try curves.predictionSets(probabilities: probabilities, alpha: alpha, indexing: indexing) } catch {
-            throw ExperimentError(wrapping: error)
+        let sets = try ExperimentError.wrapping {
+            try curves.predictionSets(probabilities: probabilities, alpha: alpha, indexing: indexing)
         }
         let (h, w) = (curves.height, curves.width)
         let classSet = sets[leading: 0][leading: classIndex]
@@ -116,7 +111,7 @@ public struct PredictionRun {
         manifestPath: String, imagePath: String, categories: [String], resize: ResizeAndPad,
         image: Tensor, classIndex: Int
     ) throws -> RGBImage {
-        do {
+        try ExperimentError.wrapping {
             let manifest = try COCOManifest.read(contentsOf: URL(fileURLWithPath: manifestPath))
             let name = URL(fileURLWithPath: imagePath).lastPathComponent
             guard
@@ -131,10 +126,6 @@ public struct PredictionRun {
                 annotations: manifest.annotationsByImage()[entry.id] ?? [],
                 categories: chosen, file: manifestPath)
             return Overlay.blend(image: image, target: resize.target(target))
-        } catch let error as ExperimentError {
-            throw error
-        } catch {
-            throw ExperimentError(wrapping: error)
         }
     }
 }

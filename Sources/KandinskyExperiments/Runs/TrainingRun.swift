@@ -148,14 +148,11 @@ public struct TrainingRun {
         do { file = try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: resume)) } catch {
             throw ExperimentError("cannot resume from \(resume): \(error)", kind: .unreadableFile, underlying: error)
         }
-        let trainer: Trainer
-        do {
-            trainer = try Trainer(
+        let trainer = try ExperimentError.wrapping {
+            try Trainer(
                 checkpoint: file, path: resume, loss: settings.model.loss,
                 firstCycleLength: settings.optimizer.schedule.firstCycleLength,
                 cycleGrowth: settings.optimizer.schedule.cycleGrowth)
-        } catch {
-            throw ExperimentError(wrapping: error)
         }
         guard trainer.model.architecture == settings.model.architecture else {
             throw ExperimentError(
@@ -178,9 +175,8 @@ public struct TrainingRun {
         var lossSum = 0.0
         var seen = 0
         while let batch = try next(&batches) {
-            let loss: Float
-            do { loss = try trainer.trainStep(images: batch.images, targets: batch.targets.map { Float($0) }) } catch {
-                throw ExperimentError(wrapping: error)
+            let loss = try ExperimentError.wrapping {
+                try trainer.trainStep(images: batch.images, targets: batch.targets.map { Float($0) })
             }
             lossSum += Double(loss) * Double(batch.count)
             seen += batch.count
@@ -218,12 +214,8 @@ public struct TrainingRun {
         var diceSums = [Double](repeating: 0, count: classCount)
         var diceCounts = [Int](repeating: 0, count: classCount)
         while let batch = try next(&batches) {
-            let (loss, dice): (Float, Tensor)
-            do {
-                (loss, dice) = try trainer.evaluationStep(
-                    images: batch.images, targets: batch.targets.map { Float($0) })
-            } catch {
-                throw ExperimentError(wrapping: error)
+            let (loss, dice) = try ExperimentError.wrapping {
+                try trainer.evaluationStep(images: batch.images, targets: batch.targets.map { Float($0) })
             }
             lossSum += Double(loss) * Double(batch.count)
             count += batch.count
@@ -240,6 +232,6 @@ public struct TrainingRun {
 
     /// The next batch of an epoch, with data errors as one-line experiment errors.
     static func next(_ batches: inout BatchLoader<COCODataset>.Epoch) throws -> SegmentationBatch? {
-        do { return try batches.next() } catch { throw ExperimentError(wrapping: error) }
+        try ExperimentError.wrapping { try batches.next() }
     }
 }
