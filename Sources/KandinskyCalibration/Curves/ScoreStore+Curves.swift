@@ -26,22 +26,20 @@ extension ScoreStore {
                         switch rule {
                         case .conformal:
                             Self.forEachPixel(
-                                in: range, offsets: offs.pointer, maximumCount: imageCount,
+                                in: range, offsets: offs.pointer, maximumCount: imageCount, mapping: mapping,
                                 table: { ConformalQuantile.RankTable(levels: levels, count: $0) }
                             ) { table, start, p in
                                 table.evaluate(
                                     sorted: vals.pointer + start, into: out.pointer + p, outputStride: pixels)
-                                mapping?.didRead(2 * count)
                             }
                         case .linear:
                             Self.forEachPixel(
-                                in: range, offsets: offs.pointer, maximumCount: imageCount,
+                                in: range, offsets: offs.pointer, maximumCount: imageCount, mapping: mapping,
                                 table: { LinearQuantile.Table(levels: levels, count: $0) }
                             ) { table, start, p in
                                 table.evaluate(
                                     sorted: vals.pointer + start, precision: precision,
                                     into: out.pointer + p, outputStride: pixels)
-                                mapping?.didRead(2 * count)
                             }
                         }
                     }
@@ -53,12 +51,13 @@ extension ScoreStore {
     /// Calls `evaluate(table, start, p)` for each pixel p of `range`, in order: its n sorted
     /// scores are `values[start ..< start + n]`, with `start = offsets[p]` and n = `offsets[p + 1]`
     /// − `start` ≤ `maximumCount`, and `table` is `makeTable(n)`. Ranks and interpolation weights
-    /// depend only on the number of scores, so each count's table is made once per range.
+    /// depend only on the number of scores, so each count's table is made once per range. The
+    /// map of a disk-backed store is told of every pixel's scores read.
     ///
     /// - Complexity: O(|range|) calls of `evaluate`, plus one `makeTable` per distinct count.
     @inline(__always)
     private static func forEachPixel<Table>(
-        in range: Range<Int>, offsets: UnsafeMutablePointer<Int>, maximumCount: Int,
+        in range: Range<Int>, offsets: UnsafeMutablePointer<Int>, maximumCount: Int, mapping: MappedScores?,
         table makeTable: (Int) -> Table, _ evaluate: (_ table: Table, _ start: Int, _ pixel: Int) -> Void
     ) {
         var tables = [Table?](repeating: nil, count: maximumCount + 1)
@@ -67,6 +66,7 @@ extension ScoreStore {
             let count = offsets[p + 1] - start
             if tables[count] == nil { tables[count] = makeTable(count) }
             evaluate(tables[count]!, start, p)
+            mapping?.didRead(2 * count)
         }
     }
 
