@@ -153,7 +153,7 @@ extension COCOManifest {
 
     /// The ids of annotations whose segmentation is an empty polygon list, in manifest order.
     /// They cover no pixel (pycocotools-based loaders skip them); commands say how many there are.
-    public var emptySegmentationAnnotationIDs: [Int] {
+    var emptySegmentationAnnotationIDs: [Int] {
         annotations.filter(\.hasEmptySegmentation).map(\.id)
     }
 
