@@ -76,7 +76,7 @@ public final class ProgressReporter: @unchecked Sendable {
     }
 
     /// The text of the current state, as drawn (without the carriage return).
-    public var renderedLine: String {
+    package var renderedLine: String {
         lock.lock()
         defer { lock.unlock() }
         return render(width: 24)

@@ -24,7 +24,7 @@ public enum Quantiles {
     ///
     /// - Precondition: every level is in [0, 1] and the levels are ascending.
     /// - Complexity: O(m · log min(Q, m)) expected for m values and Q levels.
-    public static func compute<Precision: BinaryFloatingPoint>(
+    static func compute<Precision: BinaryFloatingPoint>(
         ofNonNaN values: UnsafeMutableBufferPointer<Float>,
         levels: [Double],
         precision: Precision.Type = Float.self,

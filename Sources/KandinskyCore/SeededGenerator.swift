@@ -80,7 +80,7 @@ extension RandomNumberGenerator {
 
 /// A uniformly random permutation of `0..<count` (Fisher–Yates), with its own bounded-integer
 /// draw so that the same seed gives the same permutation whatever the standard library does.
-public func seededPermutation(count: Int, using generator: inout some RandomNumberGenerator) -> [Int] {
+package func seededPermutation(count: Int, using generator: inout some RandomNumberGenerator) -> [Int] {
     var order = Array(0..<count)
     if count < 2 { return order }
     for i in stride(from: count - 1, to: 0, by: -1) {
@@ -90,7 +90,7 @@ public func seededPermutation(count: Int, using generator: inout some RandomNumb
 }
 
 /// A uniform integer in `0..<bound` by Lemire's multiply-and-reject method.
-public func uniformIndex(below bound: Int, using generator: inout some RandomNumberGenerator) -> Int {
+package func uniformIndex(below bound: Int, using generator: inout some RandomNumberGenerator) -> Int {
     precondition(bound > 0, "bound must be positive, got \(bound)")
     let b = UInt64(bound)
     let threshold = (0 &- b) % b

@@ -87,7 +87,7 @@ public struct ShapedArray<Scalar: BitwiseCopyable>: @unchecked Sendable {
     ///
     /// The memory must stay valid and unchanged while `owner` lives. Writing to the array copies
     /// it first.
-    public init(shape: [Int], borrowing base: UnsafeMutablePointer<Scalar>, owner: AnyObject) {
+    package init(shape: [Int], borrowing base: UnsafeMutablePointer<Scalar>, owner: AnyObject) {
         self.init(
             shape: shape,
             storage: ArrayStorage(

@@ -7,7 +7,7 @@ extension UNet.Architecture {
     static let metadataKeys = ["in_channels", "out_channels", "channels", "depth", "dropout"]
 
     /// The architecture as safetensors metadata.
-    public var metadata: [String: String] {
+    var metadata: [String: String] {
         [
             "format": "pt", "kandinsky.model": "unet",
             "in_channels": "\(inputChannels)", "out_channels": "\(outputChannels)",
@@ -17,7 +17,7 @@ extension UNet.Architecture {
 
     /// The architecture recorded in a file's metadata, or nil when the file records none (for
     /// example a file written by `safetensors.torch.save_file` without metadata).
-    public init?(metadata: [String: String], file: String) throws(ModelError) {
+    package init?(metadata: [String: String], file: String) throws(ModelError) {
         guard Self.metadataKeys.contains(where: { metadata[$0] != nil }) else { return nil }
         func integer(_ key: String) throws(ModelError) -> Int {
             guard let text = metadata[key], let value = Int(text), value > 0 else {
@@ -47,7 +47,7 @@ extension UNet {
     static let checkpointPrefix = "optimizer."
 
     /// The parameters as PyTorch's `state_dict()` would list them: name and value, in order.
-    public mutating func stateDict() -> [(name: String, value: Tensor)] {
+    package mutating func stateDict() -> [(name: String, value: Tensor)] {
         var entries: [(name: String, value: Tensor)] = []
         visitParameters { name, parameter in entries.append((name, parameter.value)) }
         return entries
@@ -61,7 +61,7 @@ extension UNet {
     /// ``Architecture/metadata``), so Kandinsky reads the file back without being told it.
     /// Without, the file has no metadata at all: byte for byte what
     /// `safetensors.torch.save_file(model.state_dict(), path)` writes for the same weights.
-    public mutating func safetensorsFile(recordsArchitecture: Bool = true) -> SafetensorsFile {
+    package mutating func safetensorsFile(recordsArchitecture: Bool = true) -> SafetensorsFile {
         SafetensorsFile(
             tensors: stateDict().map { ($0.name, AnyShapedArray.float32($0.value)) },
             metadata: recordsArchitecture ? architecture.metadata : [:])
@@ -73,7 +73,7 @@ extension UNet {
     ///
     /// - Throws: ``ModelError`` listing every missing, unknown and wrongly shaped tensor, before
     ///   any parameter is changed.
-    public mutating func load(_ file: SafetensorsFile, path: String = "weights") throws(ModelError) {
+    package mutating func load(_ file: SafetensorsFile, path: String = "weights") throws(ModelError) {
         var available: [String: AnyShapedArray] = [:]
         for (name, array) in file.tensors where !name.hasPrefix(Self.checkpointPrefix) { available[name] = array }
         var missing: [String] = []

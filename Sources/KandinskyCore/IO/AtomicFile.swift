@@ -57,7 +57,7 @@ public enum AtomicFile {
     /// without hard links, `source` is copied into the temporary file instead. Both names must
     /// be in one directory's file system. A later ``write(_:to:)`` to either name renames a new
     /// file over that name alone, so the other keeps its contents.
-    public static func link(_ source: URL, to url: URL) throws(FileFormatError) {
+    package static func link(_ source: URL, to url: URL) throws(FileFormatError) {
         let temporary = temporaryURL(for: url)
         removeStaleTemporaries(of: url)
         guard hardLink(source.path, temporary.path) == 0 else {

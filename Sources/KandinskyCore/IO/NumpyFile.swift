@@ -11,19 +11,19 @@ import Foundation
 /// rejected with an error rather than reinterpreted.
 public enum NumpyFile {
     /// The parsed header of a `.npy` file.
-    public struct Header: Sendable, Equatable {
+    package struct Header: Sendable, Equatable {
         /// The element type.
-        public var elementType: ElementType
+        package var elementType: ElementType
         /// The shape, outermost axis first.
-        public var shape: [Int]
+        package var shape: [Int]
         /// The format version (major, minor).
-        public var version: (major: UInt8, minor: UInt8)
+        package var version: (major: UInt8, minor: UInt8)
         /// The byte offset at which the elements start.
-        public var dataOffset: Int
+        package var dataOffset: Int
 
         /// Headers are equal when type, shape, version and data offset agree (the version tuple is not `Equatable` by
         /// itself).
-        public static func == (lhs: Header, rhs: Header) -> Bool {
+        package static func == (lhs: Header, rhs: Header) -> Bool {
             lhs.elementType == rhs.elementType && lhs.shape == rhs.shape
                 && lhs.version == rhs.version && lhs.dataOffset == rhs.dataOffset
         }
@@ -50,7 +50,7 @@ public enum NumpyFile {
 
     /// Reads and validates the header of a `.npy` file (including that the data length matches
     /// the shape) without reading the elements.
-    public static func readHeader(contentsOf url: URL) throws(FileFormatError) -> Header {
+    package static func readHeader(contentsOf url: URL) throws(FileFormatError) -> Header {
         try readHeader(of: ReadableFile(url: url))
     }
 
@@ -306,7 +306,7 @@ public enum NumpyFile {
 
 extension ElementType {
     /// The numpy `descr` of this type in a `.npy` header (`<f4`, `|u1`, …).
-    public var numpyDescriptor: String {
+    package var numpyDescriptor: String {
         switch self {
         case .float32: "<f4"
         case .float16: "<f2"
@@ -319,7 +319,7 @@ extension ElementType {
     }
 
     /// The type whose numpy `descr` is `descriptor`, if supported.
-    public init?(numpyDescriptor descriptor: String) {
+    package init?(numpyDescriptor descriptor: String) {
         guard let match = ElementType.allCases.first(where: { $0.numpyDescriptor == descriptor }) else { return nil }
         self = match
     }

@@ -2,7 +2,7 @@ import Foundation
 import KandinskyCore
 
 extension COCOManifest {
-    /// Reads and validates a manifest (see ``validate(file:)``).
+    /// Reads and validates a manifest (see `validate(file:)`).
     public static func read(contentsOf url: URL) throws(DataError) -> COCOManifest {
         let data: Data
         do {
@@ -22,7 +22,7 @@ extension COCOManifest {
     /// Decodes manifest JSON without validating it; `file` names it in errors. Malformed JSON
     /// is reported with its line and column and what was found there; JSON that is not a COCO
     /// manifest with the JSON path of the offending value.
-    public static func decode(_ data: Data, file: String) throws(DataError) -> COCOManifest {
+    package static func decode(_ data: Data, file: String) throws(DataError) -> COCOManifest {
         let gaveUp: FastManifestReader.GaveUp
         switch FastManifestReader.attempt(data) {
         case .success(let manifest): return manifest
@@ -83,7 +83,7 @@ extension COCOManifest {
 
     /// The manifest as compact JSON with sorted keys, so the same manifest always gives the same
     /// bytes (see `FastManifestWriter`).
-    public func encoded() -> Data {
+    package func encoded() -> Data {
         Data(FastManifestWriter.encode(self))
     }
 
@@ -106,7 +106,7 @@ extension COCOManifest {
     /// pixel, and ``emptySegmentationAnnotationIDs`` lists such annotations so that callers can
     /// warn. Errors name `file`, the JSON path of the offending value and the annotation id.
     /// - Complexity: O(images + annotations + polygon and RLE lengths).
-    public func validate(file: String) throws(DataError) {
+    package func validate(file: String) throws(DataError) {
         var imageSizes: [Int: (height: Int, width: Int)] = [:]
         for (index, image) in images.enumerated() {
             guard imageSizes[image.id] == nil else {
@@ -153,12 +153,12 @@ extension COCOManifest {
 
     /// The ids of annotations whose segmentation is an empty polygon list, in manifest order.
     /// They cover no pixel (pycocotools-based loaders skip them); commands say how many there are.
-    public var emptySegmentationAnnotationIDs: [Int] {
+    var emptySegmentationAnnotationIDs: [Int] {
         annotations.filter(\.hasEmptySegmentation).map(\.id)
     }
 
     /// The categories chosen by `selection`, in the order given.
-    public func categories(_ selection: CategorySelection, file: String) throws(DataError) -> [Category] {
+    package func categories(_ selection: CategorySelection, file: String) throws(DataError) -> [Category] {
         switch selection {
         case .names(let names):
             return try names.map { (name) throws(DataError) -> Category in
@@ -199,7 +199,7 @@ public enum CategorySelection: Sendable, Equatable {
     public static let person = CategorySelection.names(["person"])
 
     /// Parses a command-line value: comma-separated names, or ids when every item is a number.
-    public init(parsing text: String) {
+    package init(parsing text: String) {
         let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let ids = items.compactMap { Int($0) }
         self = ids.count == items.count && !ids.isEmpty ? .ids(ids) : .names(items)

@@ -3,13 +3,13 @@ import KandinskyCore
 extension COCOManifest {
     /// The annotations of each image id, in manifest order.
     /// - Complexity: O(annotations).
-    public func annotationsByImage() -> [Int: [Annotation]] {
+    package func annotationsByImage() -> [Int: [Annotation]] {
         Dictionary(grouping: annotations, by: \.imageID)
     }
 
     /// An annotation's mask in its `height × width` image, row-major `[H, W]`, 0 or 1: exactly
     /// pycocotools' `COCO.annToMask` (polygon parts and RLE alike).
-    public static func instanceMask(
+    package static func instanceMask(
         of annotation: Annotation, height: Int, width: Int, file: String, path: String = "annotations"
     ) throws(DataError) -> [UInt8] {
         var mask = [UInt8](repeating: 0, count: height * width)

@@ -2,13 +2,13 @@ import KandinskyCore
 
 extension COCOManifest {
     /// A train / validation / calibration split of a manifest.
-    public struct Split: Sendable {
+    package struct Split: Sendable {
         /// The training images.
-        public var train: COCOManifest
+        package var train: COCOManifest
         /// The validation images.
-        public var validation: COCOManifest
+        package var validation: COCOManifest
         /// Every other image.
-        public var calibration: COCOManifest
+        package var calibration: COCOManifest
     }
 
     /// Draws `trainCount` training and `validationCount` validation images uniformly at random
@@ -17,7 +17,7 @@ extension COCOManifest {
     /// categories and other fields unchanged; the three image sets are disjoint and cover the
     /// manifest.
     /// - Complexity: O(images + annotations).
-    public func split(trainCount: Int, validationCount: Int, using generator: inout some RandomNumberGenerator)
+    package func split(trainCount: Int, validationCount: Int, using generator: inout some RandomNumberGenerator)
         throws(DataError) -> Split
     {
         guard trainCount >= 0, validationCount >= 0, trainCount + validationCount <= images.count else {
@@ -49,7 +49,7 @@ extension COCOManifest {
     }
 
     /// A manifest with only the images whose ids are in `ids` (in manifest order) and their annotations.
-    public func subset(imageIDs ids: Set<Int>) -> COCOManifest {
+    func subset(imageIDs ids: Set<Int>) -> COCOManifest {
         COCOManifest(
             images: images.filter { ids.contains($0.id) }, annotations: annotations.filter { ids.contains($0.imageID) },
             categories: categories, extra: extra)

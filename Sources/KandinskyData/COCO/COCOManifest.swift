@@ -4,7 +4,7 @@ import KandinskyCore
 /// A COCO-format manifest (`labels.json`): images, instance annotations and categories.
 ///
 /// Fields Kandinsky does not use are kept (see `JSONValue` in KandinskyCore), so that a manifest read and
-/// written again (for example by ``COCOManifest/split(trainCount:validationCount:using:)``)
+/// written again (for example by `split(trainCount:validationCount:using:)`)
 /// loses nothing.
 public struct COCOManifest: Codable, Sendable, Equatable {
     /// One image: its file under `ROOT/data/` and its size in pixels.

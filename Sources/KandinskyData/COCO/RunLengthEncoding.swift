@@ -147,7 +147,7 @@ public struct RunLengthEncoding: Sendable, Equatable {
     /// pycocotools' compressed counts string: each count, from the fourth on minus the count two
     /// places before it, is written as a little-endian sequence of 5-bit groups in characters
     /// `48 + group` (+32 when more groups follow); the last group's bit 4 is the sign.
-    public var compressedCounts: String {
+    package var compressedCounts: String {
         var characters: [UInt8] = []
         characters.reserveCapacity(counts.count * 2)
         for index in counts.indices {
@@ -199,7 +199,7 @@ public struct RunLengthEncoding: Sendable, Equatable {
     /// Sets to 1 every pixel of the row-major `[H, W]` buffer `mask` that this RLE covers
     /// (union with what is already there).
     /// - Complexity: O(H · W) at most, O(number of covered pixels + runs) in practice.
-    public func paint(into mask: UnsafeMutableBufferPointer<UInt8>) {
+    func paint(into mask: UnsafeMutableBufferPointer<UInt8>) {
         precondition(
             mask.count == height * width, "a \(height)×\(width) RLE cannot paint a buffer of \(mask.count) pixels")
         forEachCoveredPixel { mask[$0] = 1 }

@@ -18,7 +18,7 @@ public enum ImageLimits {
 
     /// The product `width · height` when both are positive and it is at most
     /// ``maximumPixelCount``, else nil.
-    public static func checkedPixelCount(width: Int, height: Int) -> Int? {
+    package static func checkedPixelCount(width: Int, height: Int) -> Int? {
         guard width > 0, height > 0 else { return nil }
         let (product, overflow) = width.multipliedReportingOverflow(by: height)
         return !overflow && product <= maximumPixelCount ? product : nil

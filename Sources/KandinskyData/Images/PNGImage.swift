@@ -92,7 +92,7 @@ public enum PNGImage {
 
     /// Encodes 8-bit greyscale samples (`[H, W]`, row-major) as a PNG.
     /// - Complexity: O(H · W).
-    public static func encode(grey8 pixels: [UInt8], width: Int, height: Int) -> Data {
+    package static func encode(grey8 pixels: [UInt8], width: Int, height: Int) -> Data {
         precondition(
             pixels.count == width * height,
             "\(width)×\(height) greyscale image needs \(width * height) bytes, got \(pixels.count)")
@@ -100,12 +100,12 @@ public enum PNGImage {
     }
 
     /// Writes 8-bit RGB samples (`[H, W, 3]`, row-major) to a PNG file, atomically.
-    public static func write(rgb8 pixels: [UInt8], width: Int, height: Int, to url: URL) throws(DataError) {
+    static func write(rgb8 pixels: [UInt8], width: Int, height: Int, to url: URL) throws(DataError) {
         try write(encode(rgb8: pixels, width: width, height: height), to: url)
     }
 
     /// Writes 8-bit greyscale samples (`[H, W]`, row-major) to a PNG file, atomically.
-    public static func write(grey8 pixels: [UInt8], width: Int, height: Int, to url: URL) throws(DataError) {
+    static func write(grey8 pixels: [UInt8], width: Int, height: Int, to url: URL) throws(DataError) {
         try write(encode(grey8: pixels, width: width, height: height), to: url)
     }
 

@@ -58,7 +58,7 @@ public struct RGBImage: Sendable, Equatable {
 
     /// The image as a planar Float tensor `[3, H, W]` with values `pixel / 255` in [0, 1].
     /// - Complexity: O(H · W).
-    public func planarTensor() -> Tensor {
+    package func planarTensor() -> Tensor {
         let plane = width * height
         return Tensor(
             shape: [3, height, width],

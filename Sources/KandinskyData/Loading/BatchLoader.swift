@@ -17,7 +17,7 @@ public struct SegmentationBatch: Sendable {
     public var count: Int { indices.count }
 
     /// Stacks samples of size `dims` with `channels` target channels; `indices` are their dataset indices.
-    public init(stacking samples: [SegmentationSample], indices: [Int], dims: ResizeAndPad, channels: Int) {
+    init(stacking samples: [SegmentationSample], indices: [Int], dims: ResizeAndPad, channels: Int) {
         precondition(samples.count == indices.count, "\(samples.count) samples but \(indices.count) indices")
         let n = samples.count
         let imageSize = 3 * dims.width * dims.height
@@ -103,7 +103,7 @@ public final class BatchLoader<Dataset: SegmentationDataset>: @unchecked Sendabl
     }
 
     /// The dataset indices of an epoch, in visiting order.
-    public func order(epoch: Int) -> [Int] {
+    package func order(epoch: Int) -> [Int] {
         guard shuffle else { return Array(0..<dataset.count) }
         var generator = SeededGenerator.stream(epoch, of: seed)
         return seededPermutation(count: dataset.count, using: &generator)

@@ -9,14 +9,14 @@ public struct COCODataset: SegmentationDataset {
     public let root: URL
     /// The manifest file, named in errors.
     public let manifestFile: String
-    /// The images, in manifest order (or subset order, see ``randomSubset(count:using:)``).
+    /// The images, in manifest order (or subset order, see `randomSubset(count:using:)`).
     public let images: [COCOManifest.Image]
     /// The chosen categories: target channel `1 + c` is `categories[c]`.
     public let categories: [COCOManifest.Category]
     /// The fixed sample size and how images are fitted into it.
     public let dims: ResizeAndPad
     /// The ids of the manifest's annotations with an empty segmentation (`"segmentation": []`),
-    /// which cover no pixel and are skipped (see ``emptySegmentationWarning``).
+    /// which cover no pixel and are skipped (see `emptySegmentationWarning`).
     public let emptySegmentationAnnotationIDs: [Int]
     private let annotations: [Int: [COCOManifest.Annotation]]
 
@@ -46,7 +46,7 @@ public struct COCODataset: SegmentationDataset {
 
     /// One line for the command line when the manifest has annotations with an empty
     /// segmentation, which are skipped: how many, and the first few ids. Nil when there are none.
-    public var emptySegmentationWarning: String? {
+    package var emptySegmentationWarning: String? {
         let ids = emptySegmentationAnnotationIDs
         guard !ids.isEmpty else { return nil }
         let shown = ids.prefix(5).map(String.init).joined(separator: ", ") + (ids.count > 5 ? ", …" : "")
@@ -70,13 +70,13 @@ public struct COCODataset: SegmentationDataset {
     public var channelCount: Int { 1 + categories.count }
 
     /// The file of image `index`.
-    public func imageURL(_ index: Int) -> URL {
+    func imageURL(_ index: Int) -> URL {
         root.appendingPathComponent("data").appendingPathComponent(images[index].fileName)
     }
 
     /// Image `index` decoded at its own size; its header must give the manifest's size (checked
     /// before decoding, so a header claiming a huge image allocates nothing).
-    public func rawImage(_ index: Int) throws(DataError) -> RGBImage {
+    package func rawImage(_ index: Int) throws(DataError) -> RGBImage {
         let entry = images[index]
         do {
             return try RGBImage(
@@ -89,7 +89,7 @@ public struct COCODataset: SegmentationDataset {
     }
 
     /// The target of image `index` at its own size, `[1 + C, h, w]`.
-    public func rawTarget(_ index: Int) throws(DataError) -> ShapedArray<UInt8> {
+    package func rawTarget(_ index: Int) throws(DataError) -> ShapedArray<UInt8> {
         let entry = images[index]
         return try COCOManifest.target(
             height: entry.height, width: entry.width, annotations: annotations[entry.id] ?? [], categories: categories,
@@ -107,7 +107,7 @@ public struct COCODataset: SegmentationDataset {
     /// A seeded random subset of `count` images (the original's `calTrim`: how many calibration
     /// images to use), drawn without replacement and kept in manifest order. `count` at or above
     /// the size gives the whole dataset.
-    public func randomSubset(count: Int, using generator: inout some RandomNumberGenerator) -> COCODataset {
+    package func randomSubset(count: Int, using generator: inout some RandomNumberGenerator) -> COCODataset {
         precondition(count >= 0, "subset size must be non-negative, got \(count)")
         if count >= images.count { return self }
         let chosen = seededPermutation(count: images.count, using: &generator).prefix(count).sorted()

@@ -114,7 +114,7 @@ public struct SyntheticDataset: Sendable, Equatable {
     public var categories: [COCOManifest.Category] { scene.categories }
 
     /// Where the files of one part (`trainval` or `test`) go.
-    public static func labelsURL(root: URL, part: String) -> URL {
+    package static func labelsURL(root: URL, part: String) -> URL {
         root.appendingPathComponent(part).appendingPathComponent("labels.json")
     }
 

@@ -12,20 +12,20 @@ import KandinskyCore
 /// channel is recomputed afterwards, so uncovered pixels become background.
 public struct Augmentation: Sendable, Equatable {
     /// The random parameters of one application.
-    public struct Parameters: Sendable, Equatable {
+    package struct Parameters: Sendable, Equatable {
         /// Whether to mirror left and right (before the affine map).
-        public var flip: Bool
+        package var flip: Bool
         /// Rotation in radians (clockwise on screen, where y points down, for positive values).
-        public var angle: Double
+        package var angle: Double
         /// Translation in pixels (x right, y down), integers as torchvision draws them.
-        public var translationX: Double
+        package var translationX: Double
         /// See `translationX`.
-        public var translationY: Double
+        package var translationY: Double
         /// Magnification (above 1 enlarges).
-        public var scale: Double
+        package var scale: Double
 
         /// Explicit parameters; the defaults are the identity (no flip, no rotation, no shift, scale 1).
-        public init(
+        package init(
             flip: Bool = false, angle: Double = 0, translationX: Double = 0, translationY: Double = 0, scale: Double = 1
         ) {
             self.flip = flip
@@ -59,7 +59,7 @@ public struct Augmentation: Sendable, Equatable {
     }
 
     /// Draws parameters for a `width × height` sample: flip, angle, translation x, y, scale, in that order.
-    public func parameters(width: Int, height: Int, using generator: inout some RandomNumberGenerator) -> Parameters {
+    package func parameters(width: Int, height: Int, using generator: inout some RandomNumberGenerator) -> Parameters {
         func uniform(_ range: ClosedRange<Double>) -> Double {
             range.lowerBound + (range.upperBound - range.lowerBound) * generator.nextUnitDouble()
         }
@@ -79,7 +79,7 @@ public struct Augmentation: Sendable, Equatable {
 
     /// Applies given parameters to image and target.
     /// - Complexity: O((3 + C) · H · W).
-    public func apply(_ parameters: Parameters, to sample: SegmentationSample) -> SegmentationSample {
+    package func apply(_ parameters: Parameters, to sample: SegmentationSample) -> SegmentationSample {
         let height = sample.image.shape[1]
         let width = sample.image.shape[2]
         let plane = height * width

@@ -15,18 +15,18 @@ private let unitValues: [Float] = (0..<256).map { Float($0) / 255 }
 /// ⌊(W − newWidth) / 2⌋`, `top = ⌊(H − newHeight) / 2⌋`.
 public struct ResizeAndPad: Sendable, Equatable {
     /// Where a resized image lands on the canvas.
-    public struct Placement: Sendable, Equatable {
+    package struct Placement: Sendable, Equatable {
         /// Resized width.
-        public var width: Int
+        package var width: Int
         /// Resized height.
-        public var height: Int
+        package var height: Int
         /// Columns of padding on the left.
-        public var left: Int
+        package var left: Int
         /// Rows of padding on top.
-        public var top: Int
+        package var top: Int
 
         /// A placement of a `width × height` image at column `left`, row `top` of the canvas.
-        public init(width: Int, height: Int, left: Int, top: Int) {
+        package init(width: Int, height: Int, left: Int, top: Int) {
             self.width = width
             self.height = height
             self.left = left
@@ -47,7 +47,7 @@ public struct ResizeAndPad: Sendable, Equatable {
     }
 
     /// The placement of a `sourceWidth × sourceHeight` image on the canvas.
-    public func placement(sourceWidth w: Int, sourceHeight h: Int) -> Placement {
+    package func placement(sourceWidth w: Int, sourceHeight h: Int) -> Placement {
         precondition(w > 0 && h > 0, "image size must be positive, got \(w)×\(h)")
         let aspect = Double(w) / Double(h)
         let widthLimited = (width, max(1, Int((Double(width) / aspect).rounded(.down))))
@@ -71,7 +71,7 @@ public struct ResizeAndPad: Sendable, Equatable {
 
     /// Writes the resized and padded image into `output`, a `[3, H, W]` buffer (for example one
     /// sample of a batch), padding included.
-    public func write(_ image: RGBImage, into output: UnsafeMutableBufferPointer<Float>) {
+    package func write(_ image: RGBImage, into output: UnsafeMutableBufferPointer<Float>) {
         precondition(
             output.count == 3 * width * height, "output must hold [3, \(height), \(width)], got \(output.count) floats")
         let place = placement(sourceWidth: image.width, sourceHeight: image.height)
@@ -105,7 +105,7 @@ public struct ResizeAndPad: Sendable, Equatable {
         }
     }
 
-    /// A `[1 + C, h, w]` target resized by nearest neighbour (see ``nearestSourceIndex(_:inputCount:outputCount:)``)
+    /// A `[1 + C, h, w]` target resized by nearest neighbour (see `nearestSourceIndex(_:inputCount:outputCount:)`)
     /// and padded. Channel 0 (background) is recomputed afterwards, so the padding band is
     /// background: every pixel of the result belongs to exactly one of "background" or at
     /// least one category.
@@ -145,7 +145,7 @@ public struct ResizeAndPad: Sendable, Equatable {
     /// PyTorch's `interpolate(mode="nearest")` source index: `min(⌊dst · s⌋, in − 1)` with
     /// `s = in / out` and the product computed in Float32. Exact rational arithmetic differs on
     /// some rows (for 500 → 240, output row 60 reads row 124, not 125).
-    public static func nearestSourceIndex(_ index: Int, inputCount: Int, outputCount: Int) -> Int {
+    package static func nearestSourceIndex(_ index: Int, inputCount: Int, outputCount: Int) -> Int {
         if inputCount == outputCount { return index }
         if outputCount == 2 * inputCount { return index >> 1 }
         let scale = Float(inputCount) / Float(outputCount)

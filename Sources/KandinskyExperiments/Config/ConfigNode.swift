@@ -38,7 +38,7 @@ public enum ConfigNode: Sendable, Equatable {
     }
 
     /// Whether this is the `???` marker of a required value.
-    public var isMissingMarker: Bool {
+    var isMissingMarker: Bool {
         if case .scalar("???", false) = self { return true }
         return false
     }
@@ -165,7 +165,7 @@ public enum ConfigNode: Sendable, Equatable {
     }
 
     /// The node as YAML text (block style, keys in order).
-    public func yaml(indent: Int = 0) -> String {
+    func yaml(indent: Int = 0) -> String {
         let pad = String(repeating: " ", count: indent)
         switch self {
         case .map(let entries):

@@ -26,7 +26,7 @@ public struct StudySummary: Codable, Sendable, Equatable {
         public var groupSets: [GroupAudit]?
 
         /// A cell; the arrays have one value per draw.
-        public init(
+        package init(
             strategy: String, calibrationImages: Int, meanPixelCE: [Double], marginalCE: [Double], seconds: [Double],
             drawSeeds: [UInt64]? = nil, sets: [SetAudit]? = nil
         ) {
@@ -41,7 +41,7 @@ public struct StudySummary: Codable, Sendable, Equatable {
 
         /// Whether two cells were calibrated on the same draws: as many draws, and the same draw
         /// seeds where both record them.
-        public func isPaired(with other: Cell) -> Bool {
+        func isPaired(with other: Cell) -> Bool {
             guard meanPixelCE.count == other.meanPixelCE.count, !meanPixelCE.isEmpty else { return false }
             if let mine = drawSeeds, let theirs = other.drawSeeds { return mine == theirs }
             return true
@@ -84,7 +84,7 @@ public struct StudySummary: Codable, Sendable, Equatable {
         public var alwaysInShare: [Double]
 
         /// An audit; the arrays have one value per draw.
-        public init(
+        package init(
             alpha: Double, perImageCoverage: [Double] = [], meanSetSize: [Double] = [], alwaysInShare: [Double] = []
         ) {
             self.alpha = alpha
@@ -114,7 +114,7 @@ public struct StudySummary: Codable, Sendable, Equatable {
         public var pixelShare: [Double?]
 
         /// An audit of group `group`; the arrays have one value per draw.
-        public init(
+        package init(
             alpha: Double, group: Int, perImageCoverage: [Double?] = [], meanSetSize: [Double?] = [],
             pixelShare: [Double?] = []
         ) {
@@ -157,7 +157,7 @@ public struct StudySummary: Codable, Sendable, Equatable {
         public var seconds: Double
 
         /// An epoch's metrics.
-        public init(
+        package init(
             epoch: Int, trainLoss: Double, validationLoss: Double, validationDice: [Double], learningRate: Double,
             seconds: Double
         ) {
@@ -205,7 +205,7 @@ public struct StudySummary: Codable, Sendable, Equatable {
     public var stageOrder: [String]
 
     /// A summary; cells, epochs and timings are usually appended as the study runs.
-    public init(
+    package init(
         dataset: String, seed: UInt64, imageSize: [Int], testImages: Int, coverageBins: Int,
         cells: [Cell] = [], training: [Epoch] = [], stageSeconds: [String: Double] = [:], stageOrder: [String] = []
     ) {

@@ -252,7 +252,7 @@ public struct EvaluationSummary: Sendable, Equatable, Encodable {
     public var audit: [CoverageAudit.Row]?
 
     /// A summary of the raw diagnostics alone.
-    public init(testImages: Int, meanPixelwiseECE: Double) {
+    init(testImages: Int, meanPixelwiseECE: Double) {
         self.testImages = testImages
         self.meanPixelwiseECE = meanPixelwiseECE
     }

@@ -13,7 +13,7 @@ public struct MetricsLog: Sendable, Equatable {
     public var epochs: [StudySummary.Epoch]
 
     /// A log for the foreground classes `classNames`.
-    public init(classNames: [String], epochs: [StudySummary.Epoch] = []) {
+    package init(classNames: [String], epochs: [StudySummary.Epoch] = []) {
         self.classNames = classNames
         self.epochs = epochs
     }

@@ -11,7 +11,7 @@ import KandinskyCore
 ///     θ ← θ − (η / (1 − β1^t)) · m / (√v / √(1 − β2^t) + ε)
 ///
 /// The moments m and v are kept per parameter name, so they survive a save and restore
-/// (``state()`` and ``restore(_:path:)``) and training resumes exactly.
+/// (`state()` and `restore(_:path:)`) and training resumes exactly.
 ///
 /// - Complexity: O(number of parameters) per step.
 public struct Adam: Sendable {
@@ -80,7 +80,7 @@ public struct Adam: Sendable {
 
     /// The moments as named tensors `optimizer.<parameter>.exp_avg` / `.exp_avg_sq` (PyTorch's
     /// names for m and v), with t in the metadata key `optimizer.step`.
-    public func state() -> (tensors: [(name: String, value: Tensor)], metadata: [String: String]) {
+    func state() -> (tensors: [(name: String, value: Tensor)], metadata: [String: String]) {
         var tensors: [(name: String, value: Tensor)] = []
         for name in moments.keys.sorted() {
             tensors.append(("optimizer.\(name).exp_avg", moments[name]!.first))
@@ -93,7 +93,7 @@ public struct Adam: Sendable {
     /// prefix are ignored).
     ///
     /// - Throws: ``ModelError`` when the step count is missing or a moment lacks its partner.
-    public mutating func restore(_ file: SafetensorsFile, path: String = "checkpoint") throws(ModelError) {
+    mutating func restore(_ file: SafetensorsFile, path: String = "checkpoint") throws(ModelError) {
         guard let text = file.metadata["optimizer.step"], let step = Int(text), step >= 0 else {
             throw .invalidFile(
                 path, "metadata optimizer.step",

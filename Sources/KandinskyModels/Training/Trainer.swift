@@ -6,7 +6,7 @@ import KandinskyCore
 ///
 /// A training run calls ``trainStep(images:targets:)`` for each batch of an epoch, then
 /// ``finishEpoch()``; ``evaluationStep(images:targets:)`` scores held-out batches.
-/// ``checkpoint()`` and ``init(checkpoint:path:loss:firstCycleLength:cycleGrowth:)`` save and
+/// ``saveCheckpoint(to:)`` and ``init(contentsOf:loss:firstCycleLength:cycleGrowth:)`` save and
 /// resume a run: weights, optimizer moments and step count, epoch and learning rate. Without
 /// dropout the resumed run is bit-identical to an uninterrupted one; with dropout its channel
 /// masks come from fresh generators.
@@ -80,7 +80,7 @@ public struct Trainer {
 extension Trainer {
     /// The weights, the optimizer state and the epoch in one safetensors file's contents. The
     /// weights keep their PyTorch names, so the file also loads as a plain model.
-    public mutating func checkpoint() -> SafetensorsFile {
+    package mutating func checkpoint() -> SafetensorsFile {
         var file = model.safetensorsFile()
         let state = optimizer.state()
         file.tensors += state.tensors.map { ($0.name, AnyShapedArray.float32($0.value)) }
@@ -93,7 +93,7 @@ extension Trainer {
 
     /// Resumes from ``checkpoint()``: same weights, moments, step count, epoch and learning rate.
     /// `loss` and the schedule's cycle lengths are not stored and are given again.
-    public init(
+    package init(
         checkpoint file: SafetensorsFile, path: String = "checkpoint",
         loss: TopKBinaryCrossEntropy = TopKBinaryCrossEntropy(),
         firstCycleLength: Int = 15, cycleGrowth: Int = 1
@@ -121,7 +121,7 @@ extension Trainer {
         optimizer.learningRate = Float(schedule.learningRate(atEpoch: epoch))
     }
 
-    /// Writes ``checkpoint()`` to a safetensors file, atomically.
+    /// Writes `checkpoint()` to a safetensors file, atomically.
     public mutating func saveCheckpoint(to url: URL) throws(ModelError) {
         do { try checkpoint().write(to: url) } catch { throw .file(error) }
     }
