@@ -88,7 +88,8 @@ let package = Package(
             name: "kandinsky",
             dependencies: [
                 "KandinskyCore", "KandinskyData", "KandinskyModels", "KandinskyCalibration", "KandinskyExperiments",
-                "KandinskyPlots", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "KandinskyPlots", "CKandinskyKernels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -163,6 +163,7 @@ struct CalibrateScoresCommand: ParsableCommand {
     }
 
     func run() throws {
+        LargeAllocations.returnToTheSystemWhenFreed()
         let specification = try specification()
         let grouping = specification.makeGrouping()
         let scores: ScoreStore

@@ -50,6 +50,7 @@ struct PredictSetsCommand: ParsableCommand {
     }
 
     func run() throws {
+        LargeAllocations.returnToTheSystemWhenFreed()
         let calibrated = try CalibrationInputs.curves(curves)
         let shards = try ShardedInputs(probabilities: probs, probabilitiesKey: probsKey)
         let first = try shards.checkedShape()

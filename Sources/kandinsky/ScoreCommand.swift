@@ -23,6 +23,7 @@ struct ScoreCommand: ParsableCommand {
     func validate() throws { try inputs.validate(requireTargets: true) }
 
     func run() throws {
+        LargeAllocations.returnToTheSystemWhenFreed()
         let shards = try inputs.shards()
         let store = try shards.scoreStore(precision: precision)
         try store.write(to: URL(fileURLWithPath: out))
@@ -52,6 +53,7 @@ struct MergeScoresCommand: ParsableCommand {
     }
 
     func run() throws {
+        LargeAllocations.returnToTheSystemWhenFreed()
         let merged = try ScoreStore.merge(parts.map { URL(fileURLWithPath: $0) }, to: URL(fileURLWithPath: out))
         print(
             "\(out): \(merged.scoreCount) scores of \(merged.imageCount) images from \(parts.count) parts, "
