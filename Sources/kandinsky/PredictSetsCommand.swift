@@ -55,7 +55,7 @@ struct PredictSetsCommand: ParsableCommand {
         let shards = try ShardedInputs(probabilities: probs, probabilitiesKey: probsKey)
         let first = try shards.checkedShape()
         let images = shards.probabilities.reduce(0) { $0 + $1.shape[0] }
-        let setsShape = [images, first[1] == 1 ? 2 : first[1], first[2], first[3]]
+        let setsShape = [images] + first.dropFirst()
         var included = 0
         let summary: String
         if writesDirectory {

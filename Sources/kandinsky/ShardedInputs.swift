@@ -82,8 +82,7 @@ struct ShardedInputs {
     ///
     /// - Returns: the merged file, to be opened with ``ScoreStore/init(mapping:spillDirectory:residentBudget:)``.
     func scoreStoreFile(precision: ScorePrecision, in directory: URL, partScores: Int) throws -> URL {
-        let shape = try checkedShape()
-        let perImage = (shape[1] == 1 ? 2 : shape[1]) * shape[2] * shape[3]
+        let perImage = try checkedShape().dropFirst().reduce(1, *)
         var batches: [Range<Int>] = []
         var start = 0
         var scores = 0
@@ -117,7 +116,9 @@ struct ShardedInputs {
         return merged
     }
 
-    /// The first probabilities shard's shape, checked to be [N, C, H, W] with C, H, W > 0.
+    /// The shape of the classes of the first probabilities shard, checked to be [N, C, H, W]
+    /// with C, H, W > 0: [N, C, H, W], or [N, 2, H, W] for one sigmoid channel
+    /// (``CalibrationInput/classShape(of:)``).
     func checkedShape() throws -> [Int] {
         let first = probabilities[0].shape
         guard first.count == 4 else {
@@ -127,14 +128,14 @@ struct ShardedInputs {
         guard first.dropFirst().allSatisfy({ $0 > 0 }) else {
             throw CalibrationError.emptyInput(source: probabilities[0].path, shape: first)
         }
-        return first
+        return CalibrationInput.classShape(of: first)
     }
 
     /// The score store of the shard pairs `pairs`, as ``scoreStore(precision:)`` builds it.
     private func scoreStore(precision: ScorePrecision, pairs: Range<Int>) throws -> ScoreStore {
         let first = try checkedShape()
         var builder = ScoreStore.Builder(
-            classCount: first[1] == 1 ? 2 : first[1], height: first[2], width: first[3], precision: precision)
+            classCount: first[1], height: first[2], width: first[3], precision: precision)
         let pairs = Array(zip(probabilities[pairs], targets[pairs]))
         for (p, t) in pairs {
             try builder.count(

@@ -166,8 +166,7 @@ public struct CalibrationInput: Sendable {
         guard inputShape.allSatisfy({ $0 > 0 }) else {
             throw .emptyInput(source: probabilitiesSource, shape: inputShape)
         }
-        var shape = inputShape
-        if shape[1] == 1 { shape[1] = 2 }
+        let shape = classShape(of: inputShape)
         return try oneHot(
             targets, inputShape: inputShape, shape: shape, source: targetsSource,
             probabilitiesSource: probabilitiesSource)
@@ -371,6 +370,14 @@ public struct CalibrationInput: Sendable {
                 }
             }
         }
+    }
+
+    /// The shape [N, C, H, W] of the classes of probabilities of shape `inputShape` (rank 4):
+    /// itself, or [N, 2, H, W] for one sigmoid channel [N, 1, H, W], read as 1 − p and p.
+    package static func classShape(of inputShape: [Int]) -> [Int] {
+        var shape = inputShape
+        if shape[1] == 1 { shape[1] = 2 }
+        return shape
     }
 
     /// A label map [N, H, W] as one-hot targets [N, C, H, W].

@@ -154,11 +154,11 @@ extension ScoreStore {
                 writeSelection(rows: rowRange, newIndex: newIndex, values: &values, images: &images)
             }
             defer { try? FileManager.default.removeItem(at: url) }
-            let part = try ScoreFile.Part(url: url)
-            let map = try MemoryMap(file: part.file)
+            // Just written from `header` and `newOffsets`: mapped without reading them back.
+            let map = try MemoryMap(file: ReadableFile(url: url))
             let selection = MappedScores(
                 map: map, spillDirectory: mapping.spillDirectory, residentBudget: mapping.residentBudget)
-            return ScoreStore(mapped: selection, header: part.header, offsets: part.offsets)
+            return ScoreStore(mapped: selection, header: header, offsets: newOffsets)
         } catch {
             throw .file(error)
         }
