@@ -171,15 +171,21 @@ import Testing
         let url = directory.appendingPathComponent("s.kscores")
         try Self.store(images: 0..<2, of: 2).write(to: url)
         let valid = Array(try Data(contentsOf: url))
-        // The field both readers name (nil when either accepts the file or they disagree).
+        let merged = directory.appendingPathComponent("merged.kscores")
+        // The field that reading, mapping and merging the file all name (nil when any of them
+        // accepts the file or they disagree); merge names the part, and writes nothing.
         func field(after change: (inout [UInt8]) -> Void) -> String? {
             var bytes = valid
             change(&bytes)
             try! Data(bytes).write(to: url)
-            var fields: [String?] = [nil, nil]
+            var fields: [String?] = [nil, nil, nil]
             do { _ = try ScoreStore.read(contentsOf: url) } catch { fields[0] = error.field }
             do { _ = try ScoreStore(mapping: url) } catch { fields[1] = error.field }
-            return fields[0] == fields[1] ? fields[0] : nil
+            do { try ScoreStore.merge([url], to: merged) } catch  where error.file == url.path {
+                fields[2] = error.field
+            } catch {}
+            #expect(!FileManager.default.fileExists(atPath: merged.path))
+            return Set(fields).count == 1 ? fields[0] : nil
         }
         #expect(field { $0[0] = UInt8(ascii: "X") } == "magic")
         #expect(field { $0[8] = 2 } == "version")

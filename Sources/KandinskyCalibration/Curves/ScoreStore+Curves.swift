@@ -66,7 +66,7 @@ extension ScoreStore {
             let count = offsets[p + 1] - start
             if tables[count] == nil { tables[count] = makeTable(count) }
             evaluate(tables[count]!, start, p)
-            mapping?.didRead(2 * count)
+            mapping?.didRead(values: start..<(start + count))
         }
     }
 
@@ -189,7 +189,7 @@ struct PooledScores {
         for p in members {
             let row = offsets.pointer[p]..<offsets.pointer[p + 1]
             body(row)
-            mapping?.didRead(6 * row.count)
+            mapping?.didRead(scoresAndImages: row)
         }
     }
 

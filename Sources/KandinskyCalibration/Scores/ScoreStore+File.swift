@@ -109,12 +109,10 @@ enum ScoreFile {
         }
     }
 
-    /// A part opened for reading: its header and row counts checked.
+    /// A part opened for reading: its header checked against the file's length.
     struct Part {
         let file: ReadableFile
         let header: Header
-        /// C·H·W + 1 row offsets.
-        let offsets: [Int]
 
         init(url: URL) throws(FileFormatError) {
             file = try ReadableFile(url: url)
@@ -124,27 +122,45 @@ enum ScoreFile {
                     problem: "file is \(file.size) bytes, too short for the \(headerLength)-byte header")
             }
             header = try Header(file.readBytes(count: headerLength, at: 0), fileLength: file.size, path: url.path)
-            let rows = header.rowCount
-            let counts = try file.readBytes(count: 4 * rows, at: header.countsOffset)
-            var offsets = [Int](repeating: 0, count: rows + 1)
-            for r in 0..<rows {
-                let count = Int(
-                    counts.withUnsafeBytes {
-                        UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 4 * r, as: UInt32.self))
-                    })
-                guard count <= header.imageCount else {
-                    throw FileFormatError(
-                        file: url.path, field: "counts[\(r)]",
-                        problem: "a row holds at most N = \(header.imageCount) scores, found \(count)")
+        }
+
+        /// The C·H·W + 1 row offsets, from the row counts checked as ``forEachCount(_:of:path:_:)`` checks them.
+        func offsets() throws(FileFormatError) -> [Int] {
+            let counts = try file.readBytes(count: 4 * header.rowCount, at: header.countsOffset)
+            var offsets = [Int](repeating: 0, count: header.rowCount + 1)
+            let checked = counts.withUnsafeBytes { bytes in
+                Result { () throws(FileFormatError) in
+                    try forEachCount(bytes.baseAddress!, of: header, path: file.path) { r, count in
+                        offsets[r + 1] = offsets[r] + count
+                    }
                 }
-                offsets[r + 1] = offsets[r] + count
             }
-            guard offsets[rows] == header.scoreCount else {
+            try checked.get()
+            return offsets
+        }
+    }
+
+    /// Calls `body(r, count)` for each of the R row counts at `counts` (little-endian UInt32),
+    /// in order, checking each against N and their sum against S.
+    ///
+    /// - Throws: `FileFormatError` naming `counts[r]` or `counts` in the file `path`.
+    static func forEachCount(
+        _ counts: UnsafeRawPointer, of header: Header, path: String, _ body: (_ row: Int, _ count: Int) -> Void
+    ) throws(FileFormatError) {
+        var sum = 0
+        for r in 0..<header.rowCount {
+            let count = Int(UInt32(littleEndian: counts.loadUnaligned(fromByteOffset: 4 * r, as: UInt32.self)))
+            guard count <= header.imageCount else {
                 throw FileFormatError(
-                    file: url.path, field: "counts",
-                    problem: "the row counts sum to \(offsets[rows]), expected S = \(header.scoreCount)")
+                    file: path, field: "counts[\(r)]",
+                    problem: "a row holds at most N = \(header.imageCount) scores, found \(count)")
             }
-            self.offsets = offsets
+            body(r, count)
+            sum += count
+        }
+        guard sum == header.scoreCount else {
+            throw FileFormatError(
+                file: path, field: "counts", problem: "the row counts sum to \(sum), expected S = \(header.scoreCount)")
         }
     }
 
@@ -251,6 +267,7 @@ extension ScoreStore {
     public static func read(contentsOf url: URL) throws(FileFormatError) -> ScoreStore {
         let part = try ScoreFile.Part(url: url)
         let header = part.header
+        let offsets = try part.offsets()
         let n = header.scoreCount
         var values = HalfTensor(shape: [n], unsafeUninitializedCapacity: { _ in })
         var images = ShapedArray<UInt32>(shape: [n], unsafeUninitializedCapacity: { _ in })
@@ -271,8 +288,8 @@ extension ScoreStore {
                     ids[j] = UInt32(littleEndian: ids[j])
                 }
                 for r in 0..<header.rowCount {
-                    let start = part.offsets[r]
-                    let count = part.offsets[r + 1] - start
+                    let start = offsets[r]
+                    let count = offsets[r + 1] - start
                     if let bad = ScoreFile.checkRow(
                         values: UnsafeBufferPointer(start: bits + start, count: count),
                         images: UnsafeBufferPointer(start: ids.baseAddress! + start, count: count),
@@ -288,7 +305,7 @@ extension ScoreStore {
         if let failure { throw failure }
         return ScoreStore(
             imageCount: header.imageCount, classCount: header.classCount, height: header.height, width: header.width,
-            precision: header.precision, offsets: ShapedArray(shape: [part.offsets.count], scalars: part.offsets),
+            precision: header.precision, offsets: ShapedArray(shape: [offsets.count], scalars: offsets),
             values: values, imageIndices: images)
     }
 

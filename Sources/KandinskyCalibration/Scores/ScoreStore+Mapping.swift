@@ -2,33 +2,93 @@ import Foundation
 import KandinskyCore
 import Synchronization
 
-/// The memory map a disk-backed ``ScoreStore`` reads its scores and images through, and the
-/// bound on how much of it stays resident.
+/// The bound on how much of the memory maps of disk-backed ``ScoreStore``s stays resident,
+/// shared by a store and every selection of images made from it.
 ///
 /// Pages read through a map count in the process's resident memory until they are dropped, so
-/// every pass over the scores reports what it read (``didRead(_:)``); once `residentBudget`
-/// bytes were read since the last drop, every page of the map is dropped (the kernel's page
-/// cache usually keeps them, so a later read costs a page fault, not a disk read). Resident
-/// memory for the scores therefore stays near the budget whatever the file's size.
-package final class MappedScores: Sendable {
-    let map: MemoryMap
-    /// Where a selection of images (a ``GroupSplit``) writes its own `.kscores` file.
-    let spillDirectory: URL
-    /// Bytes read through the map between two drops of its pages.
-    let residentBudget: Int
-    private let readSinceDrop = Atomic<Int>(0)
+/// every pass over the scores reports what it read (``MappedScores/didRead(values:)`` and its
+/// kin); once `bytes` were reported since the last drop, every page of every live map in the
+/// budget is dropped (the kernel's page cache usually keeps them, so a later read costs a page
+/// fault, not a disk read). A read is counted as the whole ``faultAroundWindow``-aligned windows
+/// it touches, because a read fault maps the cached pages of its window too ("fault-around"):
+/// counting only the bytes read underestimates what scattered rows, as a group's pool reads
+/// them, leave resident. The maps' resident pages therefore stay below about `bytes` plus one
+/// row per worker, however many maps and whatever the files' sizes.
+package final class ResidentBudget: Sendable {
+    /// Bytes counted between two drops.
+    let bytes: Int
+    private let countedSinceDrop = Atomic<Int>(0)
+    private let maps = Mutex<[WeakMap]>([])
 
-    init(map: MemoryMap, spillDirectory: URL, residentBudget: Int) {
-        self.map = map
-        self.spillDirectory = spillDirectory
-        self.residentBudget = residentBudget
+    /// The pages Linux maps around a read fault of a file mapping, by default
+    /// (`fault_around_bytes`): 64 KiB.
+    static let faultAroundWindow = 64 << 10
+
+    private struct WeakMap {
+        weak var map: MemoryMap?
     }
 
-    /// Counts `bytes` read through the map, dropping every page once the budget is reached.
-    func didRead(_ bytes: Int) {
-        guard readSinceDrop.add(bytes, ordering: .relaxed).newValue >= residentBudget else { return }
-        readSinceDrop.store(0, ordering: .relaxed)
-        map.dropPages(0..<map.length)
+    init(bytes: Int) {
+        precondition(bytes > 0, "the resident budget must be positive, got \(bytes)")
+        self.bytes = bytes
+    }
+
+    /// Puts `map` under the budget for as long as it lives.
+    func add(_ map: MemoryMap) {
+        maps.withLock { list in
+            list.removeAll { $0.map == nil }
+            list.append(WeakMap(map: map))
+        }
+    }
+
+    /// Counts a read of bytes `range` of one of the maps, dropping every live map's pages once the
+    /// budget is reached.
+    func didRead(_ range: Range<Int>) {
+        guard !range.isEmpty else { return }
+        let window = Self.faultAroundWindow
+        let start = range.lowerBound / window * window
+        let end = (range.upperBound + window - 1) / window * window
+        guard countedSinceDrop.add(end - start, ordering: .relaxed).newValue >= bytes else { return }
+        countedSinceDrop.store(0, ordering: .relaxed)
+        let live = maps.withLock { list in list.compactMap(\.map) }
+        for map in live { map.dropPages(0..<map.length) }
+    }
+}
+
+/// The memory map a disk-backed ``ScoreStore`` reads its scores and images through, under a
+/// ``ResidentBudget``.
+package final class MappedScores: Sendable {
+    let map: MemoryMap
+    /// Where the scores (Float16) and their images (UInt32) begin in the file.
+    let valuesOffset: Int
+    let imagesOffset: Int
+    /// Where a selection of images (a ``GroupSplit``) writes its own `.kscores` file.
+    let spillDirectory: URL
+    let budget: ResidentBudget
+
+    init(map: MemoryMap, header: ScoreFile.Header, spillDirectory: URL, budget: ResidentBudget) {
+        self.map = map
+        valuesOffset = header.valuesOffset
+        imagesOffset = header.imagesOffset
+        self.spillDirectory = spillDirectory
+        self.budget = budget
+        budget.add(map)
+    }
+
+    /// Counts a read of the scores at positions `positions`.
+    func didRead(values positions: Range<Int>) {
+        budget.didRead((valuesOffset + 2 * positions.lowerBound)..<(valuesOffset + 2 * positions.upperBound))
+    }
+
+    /// Counts a read of the images of the scores at positions `positions`.
+    func didRead(images positions: Range<Int>) {
+        budget.didRead((imagesOffset + 4 * positions.lowerBound)..<(imagesOffset + 4 * positions.upperBound))
+    }
+
+    /// Counts a read of the scores at positions `positions` and of their images.
+    func didRead(scoresAndImages positions: Range<Int>) {
+        didRead(values: positions)
+        didRead(images: positions)
     }
 }
 
@@ -49,22 +109,24 @@ extension ScoreStore {
     /// - Parameters:
     ///   - url: The `.kscores` file.
     ///   - spillDirectory: Where selections of images are written; nil for the file's directory.
-    ///   - residentBudget: Bytes of the map read between two drops of its pages.
+    ///   - residentBudget: Bytes of the maps of the store and of its selections read between
+    ///     two drops of their pages (see ``ResidentBudget``).
     /// - Throws: `FileFormatError` (KandinskyCore) naming the field that is malformed, or the
     ///   file when it cannot be mapped.
     /// - Complexity: one sequential read of the file, split across cores.
-    public init(mapping url: URL, spillDirectory: URL? = nil, residentBudget: Int = 256 << 20)
+    public init(mapping url: URL, spillDirectory: URL? = nil, residentBudget: Int = 64 << 20)
         throws(FileFormatError)
     {
-        precondition(residentBudget > 0, "the resident budget must be positive, got \(residentBudget)")
         #if _endian(big)
             self = try Self.read(contentsOf: url)
         #else
             let part = try ScoreFile.Part(url: url)
+            let offsets = try part.offsets()
             let mapping = MappedScores(
-                map: try MemoryMap(file: part.file),
-                spillDirectory: spillDirectory ?? url.deletingLastPathComponent(), residentBudget: residentBudget)
-            self = Self(mapped: mapping, header: part.header, offsets: part.offsets)
+                map: try MemoryMap(file: part.file), header: part.header,
+                spillDirectory: spillDirectory ?? url.deletingLastPathComponent(),
+                budget: ResidentBudget(bytes: residentBudget))
+            self = Self(mapped: mapping, header: part.header, offsets: offsets)
             if let bad = checkRows() {
                 throw FileFormatError(
                     file: url.path, field: bad.field, problem: "row \(bad.row), position \(bad.at): \(bad.problem)")
@@ -111,7 +173,7 @@ extension ScoreStore {
                                 values: UnsafeBufferPointer(start: bits.pointer + start, count: count),
                                 images: UnsafeBufferPointer(start: imgs.pointer + start, count: count),
                                 imageCount: imageCount)
-                            mapping?.didRead(6 * count)
+                            mapping?.didRead(scoresAndImages: start..<(start + count))
                             if let bad {
                                 failure.withLock { current in
                                     if current == nil || r < current!.row {
@@ -157,7 +219,7 @@ extension ScoreStore {
             // Just written from `header` and `newOffsets`: mapped without reading them back.
             let map = try MemoryMap(file: ReadableFile(url: url))
             let selection = MappedScores(
-                map: map, spillDirectory: mapping.spillDirectory, residentBudget: mapping.residentBudget)
+                map: map, header: header, spillDirectory: mapping.spillDirectory, budget: mapping.budget)
             return ScoreStore(mapped: selection, header: header, offsets: newOffsets)
         } catch {
             throw .file(error)
@@ -180,7 +242,7 @@ extension ScoreStore {
                         outputImages[cursor] = UInt32(mapped).littleEndian
                         cursor += 1
                     }
-                    mapping?.didRead(6 * (o[rows.upperBound] - o[rows.lowerBound]))
+                    mapping?.didRead(scoresAndImages: o[rows.lowerBound]..<o[rows.upperBound])
                 }
             }
         }

@@ -250,7 +250,7 @@ public struct ScoreStore: Sendable {
                     var kept = 0
                     for i in o[r]..<o[r + 1] where newIndex[Int(ids[i])] >= 0 { kept += 1 }
                     newOffsets[r + 1] = newOffsets[r] + kept
-                    mapping?.didRead(4 * (o[r + 1] - o[r]))
+                    mapping?.didRead(images: o[r]..<o[r + 1])
                 }
             }
         }

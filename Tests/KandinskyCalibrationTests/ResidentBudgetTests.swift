@@ -1,0 +1,82 @@
+import Foundation
+import KandinskyCore
+import KandinskyTestSupport
+import Testing
+
+@testable import KandinskyCalibration
+
+/// The pages a ``ResidentBudget`` leaves resident, read from the kernel's own account of the
+/// process's mappings (`/proc/self/smaps`), not from the budget's counters.
+@Suite("Resident budget of memory-mapped score stores")
+struct ResidentBudgetTests {
+    /// A mapped file of `bytes` bytes in `directory`.
+    static func map(bytes: Int, named name: String, in directory: URL) throws -> MemoryMap {
+        let url = directory.appendingPathComponent(name)
+        try Data(repeating: 1, count: bytes).write(to: url)
+        return try MemoryMap(file: ReadableFile(url: url))
+    }
+
+    /// Reads one byte of every page of `map`, so all its pages are resident.
+    static func touch(_ map: MemoryMap) -> Int {
+        stride(from: 0, to: map.length, by: Int(getpagesize())).reduce(0) {
+            $0 + Int(map.base.load(fromByteOffset: $1, as: UInt8.self))
+        }
+    }
+
+    /// The resident kilobytes of the mapping that begins at `map.base`, as the kernel reports them.
+    static func residentKilobytes(of map: MemoryMap) throws -> Int {
+        // Read to the end: /proc files report a size of 0.
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/smaps"))
+        defer { try? handle.close() }
+        let smaps = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+        let start = String(UInt(bitPattern: map.base), radix: 16)
+        var inMapping = false
+        for line in smaps.split(separator: "\n") {
+            if let dash = line.firstIndex(of: "-"), line[..<dash].allSatisfy(\.isHexDigit) {
+                inMapping = line[..<dash].drop { $0 == "0" } == start.drop { $0 == "0" }
+            } else if inMapping, line.hasPrefix("Rss:") {
+                return Int(line.split(separator: " ")[1])!
+            }
+        }
+        Issue.record("no mapping at 0x\(start) in /proc/self/smaps")
+        return -1
+    }
+
+    @Test func reachingTheBudgetDropsThePagesOfEveryLiveMap() throws {
+        let directory = try scratchDirectory("budget")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let megabyte = 1 << 20
+        let budget = ResidentBudget(bytes: 2 * megabyte)
+        let a = try Self.map(bytes: megabyte, named: "a", in: directory)
+        let b = try Self.map(bytes: megabyte, named: "b", in: directory)
+        budget.add(a)
+        budget.add(b)
+        do {
+            // A map that went away before the drop is skipped, not dereferenced.
+            let gone = try Self.map(bytes: megabyte, named: "c", in: directory)
+            budget.add(gone)
+        }
+        #expect(Self.touch(a) + Self.touch(b) == 2 * megabyte / Int(getpagesize()))
+        budget.didRead(0..<megabyte)
+        #expect(try Self.residentKilobytes(of: a) == 1024, "half the budget counted: nothing dropped")
+        #expect(try Self.residentKilobytes(of: b) == 1024)
+        budget.didRead(0..<megabyte)
+        #expect(try Self.residentKilobytes(of: a) == 0, "the budget reached: every map dropped")
+        #expect(try Self.residentKilobytes(of: b) == 0)
+    }
+
+    @Test func aReadCountsTheWholeFaultAroundWindowsItTouches() throws {
+        let directory = try scratchDirectory("budget")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let window = ResidentBudget.faultAroundWindow
+        #expect(window == 65_536)
+        let budget = ResidentBudget(bytes: 3 * window)
+        let map = try Self.map(bytes: 4 * window, named: "a", in: directory)
+        budget.add(map)
+        _ = Self.touch(map)
+        budget.didRead(5..<6)  // one byte: one window
+        #expect(try Self.residentKilobytes(of: map) == 256)
+        budget.didRead((window - 1)..<(window + 1))  // two bytes across a boundary: two windows
+        #expect(try Self.residentKilobytes(of: map) == 0)
+    }
+}
