@@ -120,14 +120,21 @@ public struct Calibrator<Grouping: NonconformityGrouping>: Sendable {
     ///   image selection of a split of a memory-mapped store cannot be written (``ScoreStore/init(mapping:spillDirectory:residentBudget:)``).
     /// - Complexity: the pixelwise curves cost O(N·C·H·W + C·H·W·Q); pooling costs
     ///   O(N·H·W) per grouped class; the split O(N·C·H·W); plus the strategy's own cost.
+    ///   Memory: the scores of the larger half of a split besides `scores` (none for a
+    ///   memory-mapped store, whose halves are mapped files).
     public func calibrate(_ scores: ScoreStore) throws(CalibrationError) -> CalibratedCurves {
         let levels = Quantiles.equallySpacedLevels(count: levelCount)
         let (groupImages, thresholdImages) = splitImages(count: scores.imageCount)
         let isSplit = groupImages != thresholdImages
-        let groupScores = isSplit ? try scores.selectingImages(groupImages) : scores
+        // The grouping half of a split is released before the thresholds half is selected, so
+        // at most one half exists beside `scores`; unsplit, the input's cached pixelwise curves
+        // serve the linear rule below.
+        let (groups, unsplitInput) = try { () throws(CalibrationError) in
+            let input = GroupingInput(
+                scores: isSplit ? try scores.selectingImages(groupImages) : scores, levels: levels)
+            return (try grouping.groups(for: input), isSplit ? nil : input)
+        }()
         let thresholdScores = isSplit ? try scores.selectingImages(thresholdImages) : scores
-        let input = GroupingInput(scores: groupScores, levels: levels)
-        let groups = try grouping.groups(for: input)
         guard groups.labels.count == scores.classCount,
             groups.labels.allSatisfy({ $0 == nil || $0!.shape == [scores.height, scores.width] })
         else {
@@ -153,8 +160,8 @@ public struct Calibrator<Grouping: NonconformityGrouping>: Sendable {
                     let own = thresholdScores.pixelwiseCurves(ofClass: c, levels: levels, rule: rule)
                     Self.fill(&classCurves, preferring: own)
                 }
-            } else if rule == .linear && !isSplit {
-                classCurves = input.pixelwiseCurves(ofClass: c)
+            } else if rule == .linear, let unsplitInput {
+                classCurves = unsplitInput.pixelwiseCurves(ofClass: c)
             } else {
                 classCurves = thresholdScores.pixelwiseCurves(ofClass: c, levels: levels, rule: rule)
             }
