@@ -45,38 +45,44 @@ struct ResidentBudgetTests {
     @Test func reachingTheBudgetDropsThePagesOfEveryLiveMap() throws {
         let directory = try scratchDirectory("budget")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let megabyte = 1 << 20
-        let budget = ResidentBudget(bytes: 2 * megabyte)
-        let a = try Self.map(bytes: megabyte, named: "a", in: directory)
-        let b = try Self.map(bytes: megabyte, named: "b", in: directory)
+        let region = ResidentBudget.region
+        let budget = ResidentBudget(bytes: 2 * region)
+        let a = try Self.map(bytes: region, named: "a", in: directory)
+        let b = try Self.map(bytes: region, named: "b", in: directory)
         budget.add(a)
         budget.add(b)
         do {
             // A map that went away before the drop is skipped, not dereferenced.
-            let gone = try Self.map(bytes: megabyte, named: "c", in: directory)
+            let gone = try Self.map(bytes: region, named: "c", in: directory)
             budget.add(gone)
         }
-        #expect(Self.touch(a) + Self.touch(b) == 2 * megabyte / Int(getpagesize()))
-        budget.didRead(0..<megabyte)
-        #expect(try Self.residentKilobytes(of: a) == 1024, "half the budget counted: nothing dropped")
-        #expect(try Self.residentKilobytes(of: b) == 1024)
-        budget.didRead(0..<megabyte)
+        #expect(Self.touch(a) + Self.touch(b) == 2 * region / Int(getpagesize()))
+        var firstReader = -1
+        var secondReader = -1
+        budget.didRead(0..<(region / 2), lastRegion: &firstReader)
+        #expect(try Self.residentKilobytes(of: a) == 2048, "half the budget counted: nothing dropped")
+        #expect(try Self.residentKilobytes(of: b) == 2048)
+        budget.didRead(0..<1, lastRegion: &secondReader)
         #expect(try Self.residentKilobytes(of: a) == 0, "the budget reached: every map dropped")
         #expect(try Self.residentKilobytes(of: b) == 0)
     }
 
-    @Test func aReadCountsTheWholeFaultAroundWindowsItTouches() throws {
+    @Test func aReaderCountsEachRegionItTouchesOncePerRun() throws {
         let directory = try scratchDirectory("budget")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let window = ResidentBudget.faultAroundWindow
-        #expect(window == 65_536)
-        let budget = ResidentBudget(bytes: 3 * window)
-        let map = try Self.map(bytes: 4 * window, named: "a", in: directory)
+        let region = ResidentBudget.region
+        #expect(region == 2 << 20)
+        let budget = ResidentBudget(bytes: 2 * region)
+        let map = try Self.map(bytes: 3 * region, named: "a", in: directory)
         budget.add(map)
         _ = Self.touch(map)
-        budget.didRead(5..<6)  // one byte: one window
-        #expect(try Self.residentKilobytes(of: map) == 256)
-        budget.didRead((window - 1)..<(window + 1))  // two bytes across a boundary: two windows
+        var reader = -1
+        budget.didRead(5..<6, lastRegion: &reader)  // one byte: its whole region
+        budget.didRead(100..<200, lastRegion: &reader)  // the same region again: nothing more
+        #expect(reader == 0)
+        #expect(try Self.residentKilobytes(of: map) == 6144)
+        budget.didRead((region - 1)..<(region + 1), lastRegion: &reader)  // into region 1: the budget
+        #expect(reader == 1)
         #expect(try Self.residentKilobytes(of: map) == 0)
     }
 }

@@ -42,7 +42,9 @@ import Testing
     }
 
     /// The parts of `sizes` consecutive images written, merged and read back.
-    static func merged(sizes: [Int], precision: ScorePrecision = .float, in directory: URL) throws -> ScoreStore {
+    static func merged(
+        sizes: [Int], precision: ScorePrecision = .float, blockRows: Int = 4096, in directory: URL
+    ) throws -> ScoreStore {
         let n = sizes.reduce(0, +)
         var start = 0
         var urls: [URL] = []
@@ -53,7 +55,7 @@ import Testing
             start += size
         }
         let out = directory.appendingPathComponent("all.kscores")
-        try ScoreStore.merge(urls, to: out)
+        try ScoreStore.merge(urls, to: out, blockRows: blockRows)
         return try ScoreStore.read(contentsOf: out)
     }
 
@@ -115,6 +117,12 @@ import Testing
         for sizes in [[12], [1, 11], [5, 7], [3, 3, 3, 3], [2, 1, 6, 3]] {
             expectIdentical(try Self.merged(sizes: sizes, in: directory), whole, "parts \(sizes)")
         }
+        // Blocks of one row, of a few rows and of a number of rows that does not divide C·H·W.
+        for blockRows in [1, 5, 31] {
+            expectIdentical(
+                try Self.merged(sizes: [2, 1, 6, 3], blockRows: blockRows, in: directory), whole,
+                "blocks of \(blockRows) rows")
+        }
     }
 
     @Test(arguments: GroupingSpecification.Method.allCases, [QuantileRule.conformal, .linear])
@@ -131,8 +139,8 @@ import Testing
         }
     }
 
-    /// A resident budget of one byte drops the map's pages after every row read, so every
-    /// pass re-reads the file: the curves must not notice.
+    /// A resident budget of one byte drops the maps' pages whenever a read reaches a region of
+    /// the file not read just before, so every pass re-reads the file: the curves must not notice.
     @Test(arguments: GroupingSpecification.Method.allCases, [QuantileRule.conformal, .linear])
     func curvesFromAMappedStoreEqualCurvesInMemory(method: GroupingSpecification.Method, rule: QuantileRule) throws {
         let directory = try scratchDirectory("kscores")

@@ -61,12 +61,13 @@ extension ScoreStore {
         table makeTable: (Int) -> Table, _ evaluate: (_ table: Table, _ start: Int, _ pixel: Int) -> Void
     ) {
         var tables = [Table?](repeating: nil, count: maximumCount + 1)
+        var reads = MappedReads(mapping)
         for p in range {
             let start = offsets[p]
             let count = offsets[p + 1] - start
             if tables[count] == nil { tables[count] = makeTable(count) }
             evaluate(tables[count]!, start, p)
-            mapping?.didRead(values: start..<(start + count))
+            reads.didRead(values: start..<(start + count))
         }
     }
 
@@ -186,10 +187,11 @@ struct PooledScores {
     /// Calls `body` with each member row's range of score positions.
     @inline(__always)
     func forEachRow(_ body: (Range<Int>) -> Void) {
+        var reads = MappedReads(mapping)
         for p in members {
             let row = offsets.pointer[p]..<offsets.pointer[p + 1]
             body(row)
-            mapping?.didRead(scoresAndImages: row)
+            reads.didRead(scoresAndImages: row)
         }
     }
 

@@ -124,18 +124,21 @@ enum ScoreFile {
             header = try Header(file.readBytes(count: headerLength, at: 0), fileLength: file.size, path: url.path)
         }
 
-        /// The C·H·W + 1 row offsets, from the row counts checked as ``forEachCount(_:of:path:_:)`` checks them.
-        func offsets() throws(FileFormatError) -> [Int] {
+        /// Calls `body(r, count)` for each row count, in order, checked as
+        /// ``forEachCount(_:of:path:_:)`` checks them.
+        func forEachCount(_ body: (_ row: Int, _ count: Int) -> Void) throws(FileFormatError) {
             let counts = try file.readBytes(count: 4 * header.rowCount, at: header.countsOffset)
-            var offsets = [Int](repeating: 0, count: header.rowCount + 1)
-            let checked = counts.withUnsafeBytes { bytes in
+            try counts.withUnsafeBytes { bytes in
                 Result { () throws(FileFormatError) in
-                    try forEachCount(bytes.baseAddress!, of: header, path: file.path) { r, count in
-                        offsets[r + 1] = offsets[r] + count
-                    }
+                    try ScoreFile.forEachCount(bytes.baseAddress!, of: header, path: file.path, body)
                 }
-            }
-            try checked.get()
+            }.get()
+        }
+
+        /// The C·H·W + 1 row offsets.
+        func offsets() throws(FileFormatError) -> [Int] {
+            var offsets = [Int](repeating: 0, count: header.rowCount + 1)
+            try forEachCount { r, count in offsets[r + 1] = offsets[r] + count }
             return offsets
         }
     }
@@ -165,11 +168,11 @@ enum ScoreFile {
     }
 
     /// Writes a `.kscores` file atomically, row block by row block, so memory stays at two
-    /// blocks of at most ~8 M scores (a block of one row may hold up to N): `fill` receives a
-    /// block's rows and writes their scores and images, little-endian, from position 0 of the
-    /// buffers (which hold at least the block's score count).
+    /// blocks of at most ~8 M scores and `maximumBlockRows` rows (a block of one row may hold up
+    /// to N): `fill` receives a block's rows and writes their scores and images, little-endian,
+    /// from position 0 of the buffers (which hold at least the block's score count).
     static func write(
-        header: Header, offsets: [Int], to url: URL,
+        header: Header, offsets: [Int], to url: URL, maximumBlockRows: Int = .max,
         fill: (Range<Int>, inout [UInt16], inout [UInt32]) throws(FileFormatError) -> Void
     ) throws(FileFormatError) {
         let rows = header.rowCount
@@ -187,7 +190,11 @@ enum ScoreFile {
             var rowStart = 0
             while rowStart < rows {
                 var rowEnd = rowStart + 1
-                while rowEnd < rows && offsets[rowEnd + 1] - offsets[rowStart] <= blockScores { rowEnd += 1 }
+                while rowEnd < rows && rowEnd - rowStart < maximumBlockRows
+                    && offsets[rowEnd + 1] - offsets[rowStart] <= blockScores
+                {
+                    rowEnd += 1
+                }
                 let base = offsets[rowStart]
                 let count = offsets[rowEnd] - base
                 if valueBlock.count < count {

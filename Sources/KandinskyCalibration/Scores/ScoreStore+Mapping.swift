@@ -6,23 +6,25 @@ import Synchronization
 /// shared by a store and every selection of images made from it.
 ///
 /// Pages read through a map count in the process's resident memory until they are dropped, so
-/// every pass over the scores reports what it read (``MappedScores/didRead(values:)`` and its
-/// kin); once `bytes` were reported since the last drop, every page of every live map in the
-/// budget is dropped (the kernel's page cache usually keeps them, so a later read costs a page
-/// fault, not a disk read). A read is counted as the whole ``faultAroundWindow``-aligned windows
-/// it touches, because a read fault maps the cached pages of its window too ("fault-around"):
-/// counting only the bytes read underestimates what scattered rows, as a group's pool reads
-/// them, leave resident. The maps' resident pages therefore stay below about `bytes` plus one
-/// row per worker, however many maps and whatever the files' sizes.
+/// every pass over the scores reports what it reads through a ``MappedReads``; once `bytes`
+/// were counted since the last drop, every page of every live map in the budget is dropped (the
+/// kernel's page cache usually keeps them, so a later read costs a page fault, not a disk read).
+///
+/// A read is counted as the whole aligned ``region``s it touches: a read fault maps more than
+/// the bytes read, the cached pages of a 64 KiB window around it ("fault-around") and, on
+/// kernels that keep files in large folios, the whole folio, up to 2 MiB. Counting only the
+/// bytes read let scattered rows, as a group's pool reads them, leave ten times the budget
+/// resident. The maps' resident pages therefore stay below `bytes` plus one region per reader
+/// and section, however many maps and whatever the files' sizes.
 package final class ResidentBudget: Sendable {
     /// Bytes counted between two drops.
     let bytes: Int
     private let countedSinceDrop = Atomic<Int>(0)
     private let maps = Mutex<[WeakMap]>([])
 
-    /// The pages Linux maps around a read fault of a file mapping, by default
-    /// (`fault_around_bytes`): 64 KiB.
-    static let faultAroundWindow = 64 << 10
+    /// The most a read fault of a file mapping maps: a PMD-sized (2 MiB) folio, which also
+    /// holds the fault-around window.
+    static let region = 2 << 20
 
     private struct WeakMap {
         weak var map: MemoryMap?
@@ -41,14 +43,19 @@ package final class ResidentBudget: Sendable {
         }
     }
 
-    /// Counts a read of bytes `range` of one of the maps, dropping every live map's pages once the
+    /// Counts a read of bytes `range` of one of the maps: the regions it touches, less
+    /// `lastRegion` when the same reader's previous read of that section counted it already;
+    /// sets `lastRegion` to the last region touched. Drops every live map's pages once the
     /// budget is reached.
-    func didRead(_ range: Range<Int>) {
+    func didRead(_ range: Range<Int>, lastRegion: inout Int) {
         guard !range.isEmpty else { return }
-        let window = Self.faultAroundWindow
-        let start = range.lowerBound / window * window
-        let end = (range.upperBound + window - 1) / window * window
-        guard countedSinceDrop.add(end - start, ordering: .relaxed).newValue >= bytes else { return }
+        var first = range.lowerBound / Self.region
+        let last = (range.upperBound - 1) / Self.region
+        if first == lastRegion { first += 1 }
+        lastRegion = last
+        guard first <= last,
+            countedSinceDrop.add((last - first + 1) * Self.region, ordering: .relaxed).newValue >= bytes
+        else { return }
         countedSinceDrop.store(0, ordering: .relaxed)
         let live = maps.withLock { list in list.compactMap(\.map) }
         for map in live { map.dropPages(0..<map.length) }
@@ -74,19 +81,44 @@ package final class MappedScores: Sendable {
         self.budget = budget
         budget.add(map)
     }
+}
+
+/// One reader's account of what it reads through a ``MappedScores``, one per worker of a
+/// pass: consecutive reads inside one region count it once.
+struct MappedReads {
+    private let mapping: MappedScores?
+    private var lastValuesRegion = -1
+    private var lastImagesRegion = -1
+
+    /// An account of reads of `mapping`; reads of an in-memory store (nil) cost nothing.
+    init(_ mapping: MappedScores?) { self.mapping = mapping }
 
     /// Counts a read of the scores at positions `positions`.
-    func didRead(values positions: Range<Int>) {
-        budget.didRead((valuesOffset + 2 * positions.lowerBound)..<(valuesOffset + 2 * positions.upperBound))
+    @inline(__always)
+    mutating func didRead(values positions: Range<Int>) {
+        guard let mapping else { return }
+        Self.count(positions, ofSize: 2, from: mapping.valuesOffset, in: mapping.budget, lastRegion: &lastValuesRegion)
     }
 
     /// Counts a read of the images of the scores at positions `positions`.
-    func didRead(images positions: Range<Int>) {
-        budget.didRead((imagesOffset + 4 * positions.lowerBound)..<(imagesOffset + 4 * positions.upperBound))
+    @inline(__always)
+    mutating func didRead(images positions: Range<Int>) {
+        guard let mapping else { return }
+        Self.count(positions, ofSize: 4, from: mapping.imagesOffset, in: mapping.budget, lastRegion: &lastImagesRegion)
+    }
+
+    /// Counts a read of elements `positions`, of `size` bytes each, of a section at byte `start`.
+    @inline(__always)
+    private static func count(
+        _ positions: Range<Int>, ofSize size: Int, from start: Int, in budget: ResidentBudget, lastRegion: inout Int
+    ) {
+        budget.didRead(
+            (start + size * positions.lowerBound)..<(start + size * positions.upperBound), lastRegion: &lastRegion)
     }
 
     /// Counts a read of the scores at positions `positions` and of their images.
-    func didRead(scoresAndImages positions: Range<Int>) {
+    @inline(__always)
+    mutating func didRead(scoresAndImages positions: Range<Int>) {
         didRead(values: positions)
         didRead(images: positions)
     }
@@ -166,6 +198,7 @@ extension ScoreStore {
                             to: UInt16.self))
                     let imgs = UncheckedPointer(ids.baseAddress ?? UnsafePointer(bitPattern: 4)!)
                     parallelFor(0..<rows, chunkCount: 4 * availableCoreCount) { range in
+                        var reads = MappedReads(mapping)
                         for r in range {
                             let start = offs.pointer[r]
                             let count = offs.pointer[r + 1] - start
@@ -173,7 +206,7 @@ extension ScoreStore {
                                 values: UnsafeBufferPointer(start: bits.pointer + start, count: count),
                                 images: UnsafeBufferPointer(start: imgs.pointer + start, count: count),
                                 imageCount: imageCount)
-                            mapping?.didRead(scoresAndImages: start..<(start + count))
+                            reads.didRead(scoresAndImages: start..<(start + count))
                             if let bad {
                                 failure.withLock { current in
                                     if current == nil || r < current!.row {
@@ -242,7 +275,8 @@ extension ScoreStore {
                         outputImages[cursor] = UInt32(mapped).littleEndian
                         cursor += 1
                     }
-                    mapping?.didRead(scoresAndImages: o[rows.lowerBound]..<o[rows.upperBound])
+                    var reads = MappedReads(mapping)
+                    reads.didRead(scoresAndImages: o[rows.lowerBound]..<o[rows.upperBound])
                 }
             }
         }

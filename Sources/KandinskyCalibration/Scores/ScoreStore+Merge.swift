@@ -11,9 +11,10 @@ extension ScoreStore {
     /// at once (a row's order is that of its unique (score, image) keys either way), whatever
     /// the split. The parts must agree on C, H, W and precision.
     ///
-    /// The parts are memory-mapped and read row block by row block, so memory stays at a few
-    /// blocks (about 64 MB) plus the mapped pages the kernel keeps cached; the output is written
-    /// atomically. Every part is checked as ``read(contentsOf:)`` checks it.
+    /// The parts are read row block by row block with positioned reads (no memory maps, whose
+    /// pages would stay resident), so memory stays at two blocks of at most ~8 M scores and
+    /// 4,096 rows (about 100 MB) plus 16 KB a part, however many parts and scores there are;
+    /// the output is written atomically. Every part is checked as ``read(contentsOf:)`` checks it.
     ///
     /// - Returns: the header of the result: N, C, H, W and the score count.
     /// - Throws: `FileFormatError` (KandinskyCore) naming the part and field that is malformed or
@@ -22,6 +23,14 @@ extension ScoreStore {
     ///   one write of the result.
     @discardableResult
     public static func merge(_ inputs: [URL], to output: URL) throws(FileFormatError)
+        -> (imageCount: Int, classCount: Int, height: Int, width: Int, scoreCount: Int)
+    {
+        try merge(inputs, to: output, blockRows: 4096)
+    }
+
+    /// ``merge(_:to:)`` with blocks of at most `blockRows` rows.
+    @discardableResult
+    static func merge(_ inputs: [URL], to output: URL, blockRows: Int) throws(FileFormatError)
         -> (imageCount: Int, classCount: Int, height: Int, width: Int, scoreCount: Int)
     {
         precondition(!inputs.isEmpty, "merge needs at least one part")
@@ -56,133 +65,175 @@ extension ScoreStore {
                 problem: "the parts hold \(images) images, more than the 2³² a score store indexes")
         }
         let rows = first.rowCount
-        let maps = try parts.map { (part) throws(FileFormatError) in try MemoryMap(file: part.file) }
-        // Row r of the result holds the scores of row r of every part; each part's counts are
-        // checked as a reader checks them, read through its map and dropped.
+        // Row r of the result holds the scores of row r of every part.
         var offsets = [Int](repeating: 0, count: rows + 1)
-        for (k, part) in parts.enumerated() {
-            try ScoreFile.forEachCount(maps[k].base + part.header.countsOffset, of: part.header, path: inputs[k].path) {
-                r, count in offsets[r + 1] += count
-            }
-            maps[k].dropPages(0..<part.header.valuesOffset)
-        }
+        for part in parts { try part.forEachCount { r, count in offsets[r + 1] += count } }
         for r in 0..<rows { offsets[r + 1] += offsets[r] }
         let header = ScoreFile.Header(
             precision: first.precision, imageCount: images, classCount: first.classCount,
             height: first.height, width: first.width, scoreCount: offsets[rows])
-        // Each part's first score of the next block's rows.
-        var partStarts = [Int](repeating: 0, count: parts.count)
-        try ScoreFile.write(header: header, offsets: offsets, to: output) {
+        var block = MergeBlock(parts: parts, imageBases: imageBases)
+        try ScoreFile.write(header: header, offsets: offsets, to: output, maximumBlockRows: blockRows) {
             (rows, valueBlock, imageBlock) throws(FileFormatError) in
-            if let bad = Self.mergeRows(
-                rows, offsets: offsets, base: offsets[rows.lowerBound], parts: parts, maps: maps,
-                partStarts: &partStarts, imageBases: imageBases, values: &valueBlock, images: &imageBlock)
-            {
+            try block.read(rows)
+            if let bad = block.merge(rows, into: &valueBlock, &imageBlock) {
                 throw FileFormatError(file: inputs[bad.part].path, field: bad.field, problem: bad.problem)
-            }
-            // The parts' rows before rows.upperBound are done: drop their pages, so the mapped
-            // files do not accumulate in resident memory.
-            for (k, part) in parts.enumerated() {
-                let h = part.header
-                maps[k].dropPages(0..<(h.countsOffset + 4 * rows.upperBound))
-                maps[k].dropPages(h.valuesOffset..<(h.valuesOffset + 2 * partStarts[k]))
-                maps[k].dropPages(h.imagesOffset..<(h.imagesOffset + 4 * partStarts[k]))
             }
         }
         return (images, first.classCount, first.height, first.width, offsets[rows])
     }
+}
 
-    /// Merges rows `rows` of every part into `values` and `images` (little-endian, from
-    /// position 0 = output offset `base`), checking each part's rows; `partStarts` holds each
-    /// part's first score of `rows` and is advanced past them. Returns the first failure found.
-    ///
-    /// The rows are cut into a few chunks, and each part's row counts are read once, in order,
-    /// to find where its scores of each chunk begin: memory stays O(parts · chunks) besides the
-    /// block, however many rows and parts there are.
-    private static func mergeRows(
-        _ rows: Range<Int>, offsets: [Int], base: Int, parts: [ScoreFile.Part], maps: [MemoryMap],
-        partStarts: inout [Int], imageBases: [Int], values: inout [UInt16], images: inout [UInt32]
-    )
-        -> (part: Int, field: String, problem: String)?
-    {
-        let chunkCount = min(rows.count, 4 * availableCoreCount)
-        let chunkBounds = (0...chunkCount).map { rows.lowerBound + rows.count * $0 / chunkCount }
-        let counts = zip(parts, maps).map { part, map in UnsafeRawPointer(map.base + part.header.countsOffset) }
-        func count(_ k: Int, _ r: Int) -> Int {
-            Int(UInt32(littleEndian: counts[k].loadUnaligned(fromByteOffset: 4 * r, as: UInt32.self)))
-        }
-        // chunkStarts[i · parts + k]: part k's first score of chunk i.
-        var chunkStarts = [Int](repeating: 0, count: chunkCount * parts.count)
-        for k in parts.indices {
-            for i in 0..<chunkCount {
-                chunkStarts[i * parts.count + k] = partStarts[k]
-                for r in chunkBounds[i]..<chunkBounds[i + 1] { partStarts[k] += count(k, r) }
+/// The scores of one block of rows of every part of a merge, read with positioned reads.
+private struct MergeBlock {
+    let parts: [ScoreFile.Part]
+    /// Part k's image n is image `imageBases[k]` + n of the result.
+    let imageBases: [Int]
+    /// Each part's first score of the block's rows.
+    private var partStarts: [Int]
+    /// `counts[k · rows + i]`: part k's count of the block's row i (4,096 rows: 16 KB a part).
+    private var counts: [UInt32] = []
+    /// Every part's scores and images of the block, part after part (host order); part k's
+    /// begin at `partBases[k]`.
+    private var values: [UInt16] = []
+    private var images: [UInt32] = []
+    private var partBases: [Int]
+
+    init(parts: [ScoreFile.Part], imageBases: [Int]) {
+        self.parts = parts
+        self.imageBases = imageBases
+        partStarts = Array(repeating: 0, count: parts.count)
+        partBases = Array(repeating: 0, count: parts.count + 1)
+    }
+
+    /// Reads every part's counts, scores and images of `rows`, the block after the last one read.
+    mutating func read(_ rows: Range<Int>) throws(FileFormatError) {
+        let n = rows.count
+        if counts.count < parts.count * n { counts = Array(repeating: 0, count: parts.count * n) }
+        for (k, part) in parts.enumerated() {
+            try Self.read(
+                n, from: part.file, at: part.header.countsOffset + 4 * rows.lowerBound, into: &counts, at: k * n)
+            partBases[k + 1] = partBases[k]
+            for i in 0..<n {
+                counts[k * n + i] = UInt32(littleEndian: counts[k * n + i])
+                partBases[k + 1] += Int(counts[k * n + i])
             }
         }
-        let failure = Mutex<(row: Int, part: Int, field: String, problem: String)?>(nil)
-        // A part's row holds at most its N scores, a merged row at most the sum of them.
-        let longestPartRow = parts.map(\.header.imageCount).max()!
+        let total = partBases[parts.count]
+        if values.count < total {
+            values = Array(repeating: 0, count: total)
+            images = Array(repeating: 0, count: total)
+        }
+        for (k, part) in parts.enumerated() {
+            let (base, count) = (partBases[k], partBases[k + 1] - partBases[k])
+            guard count > 0 else { continue }
+            try Self.read(
+                count, from: part.file, at: part.header.valuesOffset + 2 * partStarts[k], into: &values, at: base)
+            try Self.read(
+                count, from: part.file, at: part.header.imagesOffset + 4 * partStarts[k], into: &images, at: base)
+            partStarts[k] += count
+        }
+        for j in 0..<total {
+            values[j] = UInt16(littleEndian: values[j])
+            images[j] = UInt32(littleEndian: images[j])
+        }
+    }
+
+    /// Reads `count` elements at byte `offset` of `file` into `array[index...]`.
+    private static func read<Element>(
+        _ count: Int, from file: ReadableFile, at offset: Int, into array: inout [Element], at index: Int
+    ) throws(FileFormatError) {
+        let stride = MemoryLayout<Element>.stride
+        try array.withUnsafeMutableBytes { bytes in
+            Result { () throws(FileFormatError) in
+                try file.read(into: bytes.baseAddress! + stride * index, count: stride * count, at: offset)
+            }
+        }.get()
+    }
+
+    /// Merges the block's rows `rows` into `output` and `outputImages` (little-endian, from
+    /// position 0), checking each part's rows; returns the failure of the lowest row.
+    ///
+    /// The rows are cut into a few chunks merged in parallel; a row's scores of every part are
+    /// sorted by (score, image) key.
+    func merge(_ rows: Range<Int>, into output: inout [UInt16], _ outputImages: inout [UInt32])
+        -> (part: Int, field: String, problem: String)?
+    {
+        let (n, partCount) = (rows.count, parts.count)
+        guard partBases[partCount] > 0 else { return nil }  // no scores: nothing to check or write
+        let chunkCount = min(n, 4 * availableCoreCount)
+        let chunkBounds = (0...chunkCount).map { n * $0 / chunkCount }
+        // chunkStarts[i · parts + k]: where part k's scores of chunk i begin in the block.
+        var chunkStarts = [Int](repeating: 0, count: chunkCount * partCount)
+        var rowStarts = [Int](repeating: 0, count: chunkCount + 1)
+        for k in 0..<partCount {
+            var cursor = partBases[k]
+            for i in 0..<chunkCount {
+                chunkStarts[i * partCount + k] = cursor
+                for row in chunkBounds[i]..<chunkBounds[i + 1] { cursor += Int(counts[k * n + row]) }
+            }
+        }
+        for i in 0..<chunkCount {
+            rowStarts[i + 1] = rowStarts[i]
+            for k in 0..<partCount {
+                let end = i + 1 < chunkCount ? chunkStarts[(i + 1) * partCount + k] : partBases[k + 1]
+                rowStarts[i + 1] += end - chunkStarts[i * partCount + k]
+            }
+        }
         let longestRow = parts.reduce(0) { $0 + $1.header.imageCount }
-        values.withUnsafeMutableBufferPointer { v in
-            images.withUnsafeMutableBufferPointer { ids in
-                let vb = UncheckedPointer(v.baseAddress!)
-                let ib = UncheckedPointer(ids.baseAddress!)
-                parallelFor(0..<chunkCount, chunkCount: chunkCount) { chunks in
-                    let keys = UnsafeMutablePointer<UInt64>.allocate(
-                        capacity: max(
-                            1,
-                            min(
-                                longestRow,
-                                offsets[chunkBounds[chunks.upperBound]] - offsets[chunkBounds[chunks.lowerBound]])))
-                    let partValues = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, longestPartRow))
-                    let partImages = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, longestPartRow))
-                    defer {
-                        keys.deallocate()
-                        partValues.deallocate()
-                        partImages.deallocate()
-                    }
-                    for i in chunks {
-                        var next = Array(chunkStarts[(i * parts.count)..<((i + 1) * parts.count)])
-                        for r in chunkBounds[i]..<chunkBounds[i + 1] {
-                            var rowCount = 0
-                            for (k, part) in parts.enumerated() {
-                                let start = next[k]
-                                let n = count(k, r)
-                                next[k] += n
-                                guard n > 0 else { continue }
-                                let valueBytes = maps[k].base + part.header.valuesOffset + 2 * start
-                                let imageBytes = maps[k].base + part.header.imagesOffset + 4 * start
-                                for j in 0..<n {
-                                    partValues[j] = UInt16(
-                                        littleEndian: valueBytes.loadUnaligned(fromByteOffset: 2 * j, as: UInt16.self))
-                                    partImages[j] = UInt32(
-                                        littleEndian: imageBytes.loadUnaligned(fromByteOffset: 4 * j, as: UInt32.self))
-                                }
-                                if let bad = ScoreFile.checkRow(
-                                    values: UnsafeBufferPointer(start: partValues, count: n),
-                                    images: UnsafeBufferPointer(start: partImages, count: n),
-                                    imageCount: part.header.imageCount)
-                                {
-                                    failure.withLock { current in
-                                        if current == nil || r < current!.row {
-                                            current = (r, k, bad.field, "row \(r), position \(bad.at): \(bad.problem)")
+        let failure = Mutex<(row: Int, part: Int, field: String, problem: String)?>(nil)
+        values.withUnsafeBufferPointer { v in
+            images.withUnsafeBufferPointer { ids in
+                output.withUnsafeMutableBufferPointer { out in
+                    outputImages.withUnsafeMutableBufferPointer { outImages in
+                        let (vals, imgs) = (UncheckedPointer(v.baseAddress!), UncheckedPointer(ids.baseAddress!))
+                        let (vb, ib) = (UncheckedPointer(out.baseAddress!), UncheckedPointer(outImages.baseAddress!))
+                        parallelFor(0..<chunkCount, chunkCount: chunkCount) { chunks in
+                            let keys = UnsafeMutablePointer<UInt64>.allocate(
+                                capacity: max(
+                                    1, min(longestRow, rowStarts[chunks.upperBound] - rowStarts[chunks.lowerBound])))
+                            defer { keys.deallocate() }
+                            for i in chunks {
+                                var next = Array(chunkStarts[(i * partCount)..<((i + 1) * partCount)])
+                                var out = rowStarts[i]
+                                for row in chunkBounds[i]..<chunkBounds[i + 1] {
+                                    var rowCount = 0
+                                    for k in 0..<partCount {
+                                        let start = next[k]
+                                        let count = Int(counts[k * n + row])
+                                        next[k] += count
+                                        guard count > 0 else { continue }
+                                        if let bad = ScoreFile.checkRow(
+                                            values: UnsafeBufferPointer(start: vals.pointer + start, count: count),
+                                            images: UnsafeBufferPointer(start: imgs.pointer + start, count: count),
+                                            imageCount: parts[k].header.imageCount)
+                                        {
+                                            let r = rows.lowerBound + row
+                                            failure.withLock { current in
+                                                if current == nil || r < current!.row {
+                                                    current = (
+                                                        r, k, bad.field, "row \(r), position \(bad.at): \(bad.problem)"
+                                                    )
+                                                }
+                                            }
+                                            return
                                         }
+                                        let imageBase = UInt64(imageBases[k])
+                                        for j in 0..<count {
+                                            keys[rowCount + j] =
+                                                UInt64(vals.pointer[start + j]) << 32
+                                                | (UInt64(imgs.pointer[start + j]) + imageBase)
+                                        }
+                                        rowCount += count
                                     }
-                                    return
+                                    var sorted = UnsafeMutableBufferPointer(start: keys, count: rowCount)
+                                    sorted.sort()
+                                    for j in 0..<rowCount {
+                                        vb.pointer[out + j] = UInt16(truncatingIfNeeded: keys[j] >> 32).littleEndian
+                                        ib.pointer[out + j] = UInt32(truncatingIfNeeded: keys[j]).littleEndian
+                                    }
+                                    out += rowCount
                                 }
-                                let imageBase = UInt64(imageBases[k])
-                                for j in 0..<n {
-                                    keys[rowCount + j] =
-                                        UInt64(partValues[j]) << 32 | (UInt64(partImages[j]) + imageBase)
-                                }
-                                rowCount += n
-                            }
-                            var row = UnsafeMutableBufferPointer(start: keys, count: rowCount)
-                            row.sort()
-                            let out = offsets[r] - base
-                            for j in 0..<rowCount {
-                                vb.pointer[out + j] = UInt16(truncatingIfNeeded: keys[j] >> 32).littleEndian
-                                ib.pointer[out + j] = UInt32(truncatingIfNeeded: keys[j]).littleEndian
                             }
                         }
                     }

@@ -246,11 +246,12 @@ public struct ScoreStore: Sendable {
         var newOffsets = [Int](repeating: 0, count: rows + 1)
         imageIndices.withUnsafeBufferPointer { ids in
             offsets.withUnsafeBufferPointer { o in
+                var reads = MappedReads(mapping)
                 for r in 0..<rows {
                     var kept = 0
                     for i in o[r]..<o[r + 1] where newIndex[Int(ids[i])] >= 0 { kept += 1 }
                     newOffsets[r + 1] = newOffsets[r] + kept
-                    mapping?.didRead(images: o[r]..<o[r + 1])
+                    reads.didRead(images: o[r]..<o[r + 1])
                 }
             }
         }
