@@ -93,7 +93,7 @@ struct CalibrateScoresCommand: ParsableCommand {
 
     func validate() throws {
         if scores != nil {
-            guard inputs.probs.isEmpty && inputs.targets.isEmpty else {
+            guard inputs.probabilities.probs.isEmpty && inputs.targets.isEmpty else {
                 throw ValidationError("--scores: give a score store or --probs and --targets, not both")
             }
             guard precisionOption == nil else {

@@ -18,14 +18,7 @@ struct PredictSetsCommand: ParsableCommand {
             background 1 − p and foreground p, so their sets are [N, 2, H, W].
             """)
 
-    @Option(
-        parsing: .singleValue,
-        help:
-            "Probabilities [N, C, H, W] or [N, 1, H, W] (F32, F16 or F64): .npy or .safetensors files, directories or glob patterns of shards, as for calibrate-scores; the sets follow them in the same order, concatenated along N or one file per shard (see --out)."
-    )
-    var probs: [String] = []
-    @Option(help: "The tensor holding the probabilities in .safetensors shards (default: the file's only tensor).")
-    var probsKey: String?
+    @OptionGroup var probabilities: ProbabilityOptions
     @Option(help: "Calibrated-model file (.safetensors).") var curves: String
     @Option(help: "Miscoverage alpha in (0, 1); the sets target coverage 1 − alpha.") var alpha: Double
     @Option(
@@ -41,9 +34,7 @@ struct PredictSetsCommand: ParsableCommand {
     @Option(help: "Score precision (default: the one the curves were calibrated with).") var precision: ScorePrecision?
 
     func validate() throws {
-        guard !probs.isEmpty else {
-            throw ValidationError("--probs: expected probabilities (a file, directory or pattern)")
-        }
+        try probabilities.requireProbabilities()
         guard alpha > 0 && alpha < 1 else {
             throw ValidationError("--alpha: expected a number in (0, 1), found \(alpha)")
         }
@@ -52,7 +43,7 @@ struct PredictSetsCommand: ParsableCommand {
     func run() throws {
         LargeAllocations.returnToTheSystemWhenFreed()
         let calibrated = try CalibrationInputs.curves(curves)
-        let shards = try ShardedInputs(probabilities: probs, probabilitiesKey: probsKey)
+        let shards = try probabilities.shards()
         let first = try shards.checkedShape()
         let images = shards.probabilities.reduce(0) { $0 + $1.shape[0] }
         let setsShape = [images] + first.dropFirst()

@@ -306,29 +306,43 @@ struct ShardedInputs {
     }
 }
 
-/// `--probs`, `--targets` and the safetensors keys, shared by the commands that score.
-struct ShardOptions: ParsableArguments {
+/// `--probs` and its safetensors key, shared by the commands that read probabilities.
+struct ProbabilityOptions: ParsableArguments {
     @Option(
         parsing: .singleValue,
         help:
             "Probabilities [N, C, H, W], or one sigmoid output p [N, 1, H, W] read as classes 1 − p and p (F32, F16 or F64, in [0, 1]; up to 1e-5 outside is clamped with a warning). A .npy or .safetensors file, a directory of them or a glob pattern (quoted); repeat the option or separate values by commas. Shards concatenate along N: a directory's or pattern's files sorted by name in byte order (zero-pad numbers: p-0001.npy), values in the order given; each shard's C, H and W must equal the first's."
     )
     var probs: [String] = []
+    @Option(help: "The tensor holding the probabilities in .safetensors shards (default: the file's only tensor).")
+    var probsKey: String?
+
+    /// Throws unless `--probs` was given (not `validate()`, which the parser would call even
+    /// for a command that may go without probabilities).
+    func requireProbabilities() throws {
+        guard !probs.isEmpty else {
+            throw ValidationError("--probs: expected probabilities (a file, directory or pattern)")
+        }
+    }
+
+    /// The probabilities shards, resolved and checked.
+    func shards() throws -> ShardedInputs { try ShardedInputs(probabilities: probs, probabilitiesKey: probsKey) }
+}
+
+/// `--probs`, `--targets` and the safetensors keys, shared by the commands that score.
+struct ShardOptions: ParsableArguments {
+    @OptionGroup var probabilities: ProbabilityOptions
     @Option(
         parsing: .singleValue,
         help:
             "Targets: one-hot [N, C, H, W] 0/1, a label map [N, H, W] of classes 0..<C, or a 0/1 mask [N, 1, H, W] for single-channel probabilities (any numeric type or bool), given as --probs is. Target shard k pairs with probabilities shard k: as many shards, the same N in each pair."
     )
     var targets: [String] = []
-    @Option(help: "The tensor holding the probabilities in .safetensors shards (default: the file's only tensor).")
-    var probsKey: String?
     @Option(help: "The tensor holding the targets in .safetensors shards (default: the file's only tensor).")
     var targetsKey: String?
 
     func validate(requireTargets: Bool) throws {
-        guard !probs.isEmpty else {
-            throw ValidationError("--probs: expected probabilities (a file, directory or pattern)")
-        }
+        try probabilities.requireProbabilities()
         if requireTargets && targets.isEmpty {
             throw ValidationError("--targets: expected targets (a file, directory or pattern)")
         }
@@ -336,6 +350,8 @@ struct ShardOptions: ParsableArguments {
 
     /// The shards, resolved and checked.
     func shards() throws -> ShardedInputs {
-        try ShardedInputs(probabilities: probs, targets: targets, probabilitiesKey: probsKey, targetsKey: targetsKey)
+        try ShardedInputs(
+            probabilities: probabilities.probs, targets: targets, probabilitiesKey: probabilities.probsKey,
+            targetsKey: targetsKey)
     }
 }

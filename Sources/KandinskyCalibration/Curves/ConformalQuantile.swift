@@ -39,10 +39,12 @@ enum ConformalQuantile {
             ranks = levels.map { level in rank(level: level, count: n).map(Int32.init) ?? -1 }
         }
 
-        /// The thresholds of n ascending scores, one per level, `outputStride` apart.
+        /// The thresholds of n ascending scores, one per level, `outputStride` apart; each is a
+        /// stored score, the same at any `precision`.
         @inline(__always)
         func evaluate(
-            sorted values: UnsafePointer<Float16>, into output: UnsafeMutablePointer<Float>, outputStride: Int
+            sorted values: UnsafePointer<Float16>, precision _: ScorePrecision,
+            into output: UnsafeMutablePointer<Float>, outputStride: Int
         ) {
             for k in ranks.indices {
                 let r = ranks[k]

@@ -12,6 +12,21 @@ extension ScoreStore {
     /// - Complexity: O(N · H · W + H · W · Q), split across cores (rows are sorted already).
     public func pixelwiseCurves(ofClass c: Int, levels: [Double], rule: QuantileRule = .linear) -> Tensor {
         precondition(c >= 0 && c < classCount, "class \(c) is out of range for \(classCount) classes")
+        switch rule {
+        case .conformal: return pixelwiseCurves(ofClass: c, levels: levels, table: ConformalQuantile.RankTable.self)
+        case .linear: return pixelwiseCurves(ofClass: c, levels: levels, table: LinearQuantile.Table.self)
+        }
+    }
+
+    /// The curves of class `c` read off each pixel's n sorted scores (`values[offsets[p] ..<
+    /// offsets[p + 1]]`, n ≤ N) by a `Table` of n. Ranks and interpolation weights depend only on
+    /// the number of scores, so each count's table is made once per chunk of pixels. The map of a
+    /// disk-backed store is told of every pixel's scores read.
+    ///
+    /// - Complexity: O(N · H · W + H · W · Q), split across cores.
+    private func pixelwiseCurves<Table: PixelQuantileTable>(
+        ofClass c: Int, levels: [Double], table _: Table.Type
+    ) -> Tensor {
         let pixels = pixelCount
         let precision = self.precision
         let imageCount = self.imageCount
@@ -23,51 +38,20 @@ extension ScoreStore {
                     let offs = UncheckedPointer(o.baseAddress! + c * pixels)
                     let vals = UncheckedPointer(v.baseAddress ?? UnsafePointer(bitPattern: 2)!)
                     parallelFor(0..<pixels, chunkCount: 4 * availableCoreCount) { range in
-                        switch rule {
-                        case .conformal:
-                            Self.forEachPixel(
-                                in: range, offsets: offs.pointer, maximumCount: imageCount, mapping: mapping,
-                                table: { ConformalQuantile.RankTable(levels: levels, count: $0) }
-                            ) { table, start, p in
-                                table.evaluate(
-                                    sorted: vals.pointer + start, into: out.pointer + p, outputStride: pixels)
-                            }
-                        case .linear:
-                            Self.forEachPixel(
-                                in: range, offsets: offs.pointer, maximumCount: imageCount, mapping: mapping,
-                                table: { LinearQuantile.Table(levels: levels, count: $0) }
-                            ) { table, start, p in
-                                table.evaluate(
-                                    sorted: vals.pointer + start, precision: precision,
-                                    into: out.pointer + p, outputStride: pixels)
-                            }
+                        var tables = [Table?](repeating: nil, count: imageCount + 1)
+                        var reads = MappedReads(mapping)
+                        for p in range {
+                            let start = offs.pointer[p]
+                            let count = offs.pointer[p + 1] - start
+                            if tables[count] == nil { tables[count] = Table(levels: levels, count: count) }
+                            tables[count]!.evaluate(
+                                sorted: vals.pointer + start, precision: precision, into: out.pointer + p,
+                                outputStride: pixels)
+                            reads.didRead(values: start..<(start + count))
                         }
                     }
                 }
             }
-        }
-    }
-
-    /// Calls `evaluate(table, start, p)` for each pixel p of `range`, in order: its n sorted
-    /// scores are `values[start ..< start + n]`, with `start = offsets[p]` and n = `offsets[p + 1]`
-    /// − `start` ≤ `maximumCount`, and `table` is `makeTable(n)`. Ranks and interpolation weights
-    /// depend only on the number of scores, so each count's table is made once per range. The
-    /// map of a disk-backed store is told of every pixel's scores read.
-    ///
-    /// - Complexity: O(|range|) calls of `evaluate`, plus one `makeTable` per distinct count.
-    @inline(__always)
-    private static func forEachPixel<Table>(
-        in range: Range<Int>, offsets: UnsafeMutablePointer<Int>, maximumCount: Int, mapping: MappedScores?,
-        table makeTable: (Int) -> Table, _ evaluate: (_ table: Table, _ start: Int, _ pixel: Int) -> Void
-    ) {
-        var tables = [Table?](repeating: nil, count: maximumCount + 1)
-        var reads = MappedReads(mapping)
-        for p in range {
-            let start = offsets[p]
-            let count = offsets[p + 1] - start
-            if tables[count] == nil { tables[count] = makeTable(count) }
-            evaluate(tables[count]!, start, p)
-            reads.didRead(values: start..<(start + count))
         }
     }
 
@@ -360,6 +344,20 @@ enum PooledQuantiles {
     }
 }
 
+/// The thresholds at Q levels of any n ascending scores, prepared for one n.
+protocol PixelQuantileTable {
+    /// The table of n = `count` scores at `levels`.
+    init(levels: [Double], count: Int)
+
+    /// The thresholds of n ascending scores, one per level, `outputStride` apart, rounded as
+    /// scores of `precision` are.
+    func evaluate(
+        sorted values: UnsafePointer<Float16>, precision: ScorePrecision,
+        into output: UnsafeMutablePointer<Float>, outputStride: Int)
+}
+
+extension ConformalQuantile.RankTable: PixelQuantileTable {}
+
 /// numpy's default ("linear", Hyndman–Fan type 7) quantile interpolation.
 enum LinearQuantile {
     /// The order statistics below and above level q among m sorted values, and the weight t of
@@ -371,10 +369,8 @@ enum LinearQuantile {
         return (lower, lower + 1, virtual - Double(lower))
     }
 
-    /// a + (b − a)·t for t < 0.5, b − (b − a)·(1 − t) otherwise, with b − a rounded to the data's
-    /// precision first, as numpy evaluates it.
     /// The interpolation indices and weights of Q levels for one count of values.
-    struct Table {
+    struct Table: PixelQuantileTable {
         var lower: [Int32]
         var upper: [Int32]
         var weight: [Double]
@@ -413,6 +409,8 @@ enum LinearQuantile {
         }
     }
 
+    /// a + (b − a)·t for t < 0.5, b − (b − a)·(1 − t) otherwise, with b − a rounded to the data's
+    /// precision first, as numpy evaluates it.
     static func interpolate(_ a: Float, _ b: Float, _ t: Double, precision: ScorePrecision) -> Float {
         let difference: Double =
             switch precision {

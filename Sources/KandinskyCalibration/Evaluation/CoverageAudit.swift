@@ -44,7 +44,7 @@ import Synchronization
 /// and their intervals nil.
 ///
 /// - Complexity: O(N·C·H·W·|α|) time, split across cores by image; O(C·H·W·|α| + Σ_c G_c) memory.
-public struct CoverageAudit: Sendable {
+public struct CoverageAudit: Sendable, SpecializedEvaluation {
     /// The default levels: α ∈ {0.2, 0.1, 0.05}.
     public static let defaultAlphas: [Double] = [0.2, 0.1, 0.05]
 
@@ -155,18 +155,11 @@ public struct CoverageAudit: Sendable {
         probabilitiesSource: String = "probabilities", targetsSource: String = "targets",
         curvesSource: String = "curves"
     ) throws(CalibrationError) -> Result {
-        try Specialized.dispatch(
+        try evaluateSpecialized(
             probabilities,
-            float: { (p: Tensor) throws(CalibrationError) -> Result in
-                try specializedEvaluate(
-                    curves, probabilities: p, targets: targets, probabilitiesSource: probabilitiesSource,
-                    targetsSource: targetsSource, curvesSource: curvesSource)
-            },
-            half: { (p: HalfTensor) throws(CalibrationError) -> Result in
-                try specializedEvaluate(
-                    curves, probabilities: p, targets: targets, probabilitiesSource: probabilitiesSource,
-                    targetsSource: targetsSource, curvesSource: curvesSource)
-            })
+            TestSet(
+                curves: curves, targets: targets, probabilitiesSource: probabilitiesSource,
+                targetsSource: targetsSource, curvesSource: curvesSource))
     }
 
     /// Counters of one (class, group, α) slot.
@@ -192,15 +185,10 @@ public struct CoverageAudit: Sendable {
     }
 
     func specializedEvaluate<P: QuantileScalar>(
-        _ curves: CalibratedCurves, probabilities: ShapedArray<P>,
-        targets: ShapedArray<UInt8>,
-        probabilitiesSource: String, targetsSource: String,
-        curvesSource: String
+        _ probabilities: ShapedArray<P>, _ testSet: TestSet
     ) throws(CalibrationError) -> Result {
-        try TestSet.check(
-            curves, probabilities: probabilities, targets: targets,
-            probabilitiesSource: probabilitiesSource, targetsSource: targetsSource,
-            curvesSource: curvesSource)
+        try testSet.check(probabilities: probabilities)
+        let (curves, targets) = (testSet.curves, testSet.targets)
         let (n, classCount, pixels) = (probabilities.shape[0], curves.classCount, curves.height * curves.width)
         let alphaCount = alphas.count
         // Group of every pixel of every class, and the slot of (class, group): slotBase[c] + g.
@@ -213,7 +201,7 @@ public struct CoverageAudit: Sendable {
             if let map = curves.groups.labels[c] {
                 guard map.shape == [curves.height, curves.width] else {
                     throw .invalidCurves(
-                        source: curvesSource, field: "group_labels",
+                        source: testSet.curvesSource, field: "group_labels",
                         problem:
                             "class \(c) has a label map of shape \(map.shape), expected [\(curves.height), \(curves.width)]"
                     )

@@ -19,7 +19,7 @@ import Synchronization
 /// pixels at (h, w)); marginal coverage_i pools all images and pixels. The calibration error is
 /// CE = (1/K) Σ_i |coverage_i − γ_i|; a pixel without targets has CE NaN. A NaN threshold (no
 /// calibration data at that pixel) covers nothing.
-public struct CoverageEvaluation: Sendable {
+public struct CoverageEvaluation: Sendable, SpecializedEvaluation {
     /// K, the number of confidence bins.
     public var binCount: Int
     /// How confidences are read off the curves; nil for the curves' default
@@ -72,28 +72,18 @@ public struct CoverageEvaluation: Sendable {
         probabilitiesSource: String = "probabilities", targetsSource: String = "targets",
         curvesSource: String = "curves"
     ) throws(CalibrationError) -> Result {
-        try Specialized.dispatch(
+        try evaluateSpecialized(
             probabilities,
-            float: { (p: Tensor) throws(CalibrationError) -> Result in
-                try specializedEvaluate(
-                    curves, probabilities: p, targets: targets, probabilitiesSource: probabilitiesSource,
-                    targetsSource: targetsSource, curvesSource: curvesSource)
-            },
-            half: { (p: HalfTensor) throws(CalibrationError) -> Result in
-                try specializedEvaluate(
-                    curves, probabilities: p, targets: targets, probabilitiesSource: probabilitiesSource,
-                    targetsSource: targetsSource, curvesSource: curvesSource)
-            })
+            TestSet(
+                curves: curves, targets: targets, probabilitiesSource: probabilitiesSource,
+                targetsSource: targetsSource, curvesSource: curvesSource))
     }
 
     func specializedEvaluate<P: QuantileScalar>(
-        _ curves: CalibratedCurves, probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
-        probabilitiesSource: String, targetsSource: String, curvesSource: String
+        _ probabilities: ShapedArray<P>, _ testSet: TestSet
     ) throws(CalibrationError) -> Result {
-        try TestSet.check(
-            curves, probabilities: probabilities, targets: targets, classIndex: classIndex,
-            probabilitiesSource: probabilitiesSource, targetsSource: targetsSource,
-            curvesSource: curvesSource)
+        try testSet.check(probabilities: probabilities, classIndex: classIndex)
+        let (curves, targets) = (testSet.curves, testSet.targets)
         let (n, classCount, pixels, k) = (
             probabilities.shape[0], curves.classCount, curves.height * curves.width, binCount
         )
@@ -143,7 +133,7 @@ public struct CoverageEvaluation: Sendable {
         pixelThresholds.deallocate()
         if separateMarginal { marginalThresholds.deallocate() }
         let targetTotal = (0..<pixels).reduce(0) { $0 + Int(targetCounts[$1]) }
-        guard targetTotal > 0 else { throw .classWithoutTargets(source: targetsSource, classIndex: c) }
+        guard targetTotal > 0 else { throw .classWithoutTargets(source: testSet.targetsSource, classIndex: c) }
         let marginalCoverages = marginalCounts.map { Double($0) / Double(targetTotal) }
         var ceSum = 0.0
         var ceCount = 0
@@ -210,24 +200,33 @@ public struct CoverageEvaluation: Sendable {
     }
 }
 
-/// Checks of test sets shared by the evaluations.
-enum TestSet {
-    /// The checks of calibrated curves against a test set, in this order: probabilities and
-    /// targets are [N, C, H, W] with the same shape, N ≥ 1 and H·W ≥ 1; the curves fit that
-    /// shape; `classIndex`, when given, is one of the curves' classes; then every probability in
-    /// [0, 1] and every target 0 or 1 (``validate(probabilities:targets:probabilitiesSource:targetsSource:)``).
-    static func check<P: QuantileScalar>(
-        _ curves: CalibratedCurves, probabilities: ShapedArray<P>,
-        targets: ShapedArray<UInt8>, classIndex: Int? = nil,
-        probabilitiesSource: String, targetsSource: String,
-        curvesSource: String
-    ) throws(CalibrationError) {
+/// What the evaluations of calibrated curves read besides the probabilities: the curves, the
+/// targets T [N, C, H, W], and the names of probabilities, targets and curves in error
+/// messages (file paths); and the checks of test sets they share.
+struct TestSet {
+    /// The curves evaluated.
+    let curves: CalibratedCurves
+    /// T [N, C, H, W], 0 or 1.
+    let targets: ShapedArray<UInt8>
+    /// The name of the probabilities in error messages.
+    let probabilitiesSource: String
+    /// The name of the targets in error messages.
+    let targetsSource: String
+    /// The name of the curves in error messages.
+    let curvesSource: String
+
+    /// The checks of the curves against probabilities and the targets, in this order:
+    /// probabilities and targets are [N, C, H, W] with the same shape, N ≥ 1 and H·W ≥ 1; the
+    /// curves fit that shape; `classIndex`, when given, is one of the curves' classes; then every
+    /// probability in [0, 1] and every target 0 or 1
+    /// (``validate(probabilities:targets:probabilitiesSource:targetsSource:)``).
+    func check<P: QuantileScalar>(probabilities: ShapedArray<P>, classIndex: Int? = nil) throws(CalibrationError) {
         try InputValidation.checkShapes(
             probabilities: probabilities.shape, targets: targets.shape,
             probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
         try curves.checkCompatible(withProbabilitiesShape: probabilities.shape, curvesSource: curvesSource)
         if let classIndex { try InputValidation.checkClassIndex(classIndex, classCount: curves.classCount) }
-        try validate(
+        try Self.validate(
             probabilities: probabilities, targets: targets,
             probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
     }

@@ -21,7 +21,7 @@ import Synchronization
 ///   prediction is counted when h > Float16(`minimumProbability`) (compared in Float16), and the
 ///   ECE sums the residuals Float16(h − y) (rounded to Float16 as numpy's float16 subtraction
 ///   does). The mean prediction of a bin is the mean of the h, its mean target the mean of y.
-public struct ProbabilityCalibration: Sendable {
+public struct ProbabilityCalibration: Sendable, SpecializedEvaluation {
     /// B, the number of equal-width probability bins.
     public var binCount: Int
     /// Only predictions strictly above this are counted.
@@ -117,24 +117,24 @@ public struct ProbabilityCalibration: Sendable {
         probabilitiesSource: String = "probabilities",
         targetsSource: String = "targets"
     ) throws(CalibrationError) -> Result {
-        try Specialized.dispatch(
+        try evaluateSpecialized(
             probabilities,
-            float: { (p: Tensor) throws(CalibrationError) -> Result in
-                try specializedEvaluate(
-                    probabilities: p, targets: targets, pixel: pixel,
-                    probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
-            },
-            half: { (p: HalfTensor) throws(CalibrationError) -> Result in
-                try specializedEvaluate(
-                    probabilities: p, targets: targets, pixel: pixel,
-                    probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
-            })
+            (
+                targets: targets, pixel: pixel, probabilitiesSource: probabilitiesSource,
+                targetsSource: targetsSource
+            ))
     }
 
+    /// What ``evaluate(probabilities:targets:pixel:probabilitiesSource:targetsSource:)`` reads
+    /// besides the probabilities.
+    typealias Inputs = (
+        targets: ShapedArray<UInt8>, pixel: (h: Int, w: Int)?, probabilitiesSource: String, targetsSource: String
+    )
+
     func specializedEvaluate<P: QuantileScalar>(
-        probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>, pixel: (h: Int, w: Int)?,
-        probabilitiesSource: String, targetsSource: String
+        _ probabilities: ShapedArray<P>, _ inputs: Inputs
     ) throws(CalibrationError) -> Result {
+        let (targets, pixel, probabilitiesSource, targetsSource) = inputs
         try InputValidation.checkShapes(
             probabilities: probabilities.shape, targets: targets.shape,
             probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)

@@ -76,17 +76,64 @@ package enum InputValidation {
 ///
 /// Generic code called from another module runs unspecialised (every element conversion goes
 /// through a witness table), which is many times slower. Public generic entry points therefore
-/// pass their array through here: Float32 and Float16 arrays reach `body` with their concrete
-/// type, so the module's own generic loops are compiled for them; any other scalar type is
-/// converted to Float32 first.
+/// pass their array through here: Float32 and Float16 arrays reach the code that reads them with
+/// their concrete type, so the module's own generic loops are compiled for them; any other
+/// scalar type is converted to Float32 first.
 enum Specialized {
+    /// An array of probabilities as one of the two concrete types.
+    enum Probabilities {
+        case float(Tensor)
+        case half(HalfTensor)
+    }
+
+    /// `array` as Float32 or Float16, without a copy; any other scalar type converted to Float32.
+    @inline(__always)
+    static func concrete<P: QuantileScalar>(_ array: ShapedArray<P>) -> Probabilities {
+        if P.self == Float.self { return .float(unsafeBitCast(array, to: Tensor.self)) }
+        if P.self == Float16.self { return .half(unsafeBitCast(array, to: HalfTensor.self)) }
+        return .float(array.map { Float($0) })
+    }
+
+    /// `float` of `array` as Float32, or `half` of it as Float16 (``concrete(_:)``).
     static func dispatch<P: QuantileScalar, R, E: Error>(
         _ array: ShapedArray<P>,
         float: (Tensor) throws(E) -> R,
         half: (HalfTensor) throws(E) -> R
     ) throws(E) -> R {
-        if P.self == Float.self { return try float(unsafeBitCast(array, to: Tensor.self)) }
-        if P.self == Float16.self { return try half(unsafeBitCast(array, to: HalfTensor.self)) }
-        return try float(array.map { Float($0) })
+        switch concrete(array) {
+        case .float(let p): try float(p)
+        case .half(let p): try half(p)
+        }
+    }
+}
+
+/// An evaluation of probabilities [N, C, H, W] whose loops are generic over the probability
+/// type: ``evaluateSpecialized(_:_:)`` passes the probabilities through ``Specialized`` to
+/// ``specializedEvaluate(_:_:)``, which therefore runs compiled for Float32 or Float16.
+protocol SpecializedEvaluation {
+    /// What the evaluation reads besides the probabilities.
+    associatedtype Inputs
+    /// What the evaluation returns.
+    associatedtype Result
+
+    /// The evaluation itself; called with Float32 or Float16 probabilities only.
+    func specializedEvaluate<P: QuantileScalar>(
+        _ probabilities: ShapedArray<P>, _ inputs: Inputs
+    ) throws(CalibrationError) -> Result
+}
+
+extension SpecializedEvaluation {
+    /// ``specializedEvaluate(_:_:)`` of `probabilities` as Float32 or Float16 (any other scalar
+    /// type converted to Float32). Always inlined, so that the conforming type's own
+    /// `specializedEvaluate` is called with a concrete scalar type and compiled for it (a call
+    /// through the protocol from a closure would run unspecialised).
+    @inline(__always)
+    func evaluateSpecialized<P: QuantileScalar>(
+        _ probabilities: ShapedArray<P>, _ inputs: Inputs
+    ) throws(CalibrationError) -> Result {
+        switch Specialized.concrete(probabilities) {
+        case .float(let p): try specializedEvaluate(p, inputs)
+        case .half(let p): try specializedEvaluate(p, inputs)
+        }
     }
 }

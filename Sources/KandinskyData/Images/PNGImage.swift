@@ -104,11 +104,6 @@ public enum PNGImage {
         try write(encode(rgb8: pixels, width: width, height: height), to: url)
     }
 
-    /// Writes 8-bit greyscale samples (`[H, W]`, row-major) to a PNG file, atomically.
-    static func write(grey8 pixels: [UInt8], width: Int, height: Int, to url: URL) throws(DataError) {
-        try write(encode(grey8: pixels, width: width, height: height), to: url)
-    }
-
     /// Writes an image to a PNG file, atomically.
     public static func write(_ image: RGBImage, to url: URL) throws(DataError) {
         try write(rgb8: image.pixels, width: image.width, height: image.height, to: url)

@@ -95,34 +95,32 @@ private func forEachRowRun(
     }
 }
 
-/// The output columns j of `column ..< column + run` whose source column j + `shift` lies inside
-/// [0, W), as `validStart ..< validEnd` within the run (empty at its start or end when none does).
-@inline(__always)
-private func validColumns(_ g: ConvolutionGeometry, shift: Int, column: Int, run: Int) -> (Int, Int) {
-    let validStart = min(max(column, -shift), column + run)
-    let validEnd = max(min(column + run, g.width - shift), validStart)
-    return (validStart, validEnd)
-}
-
 /// For every column entry e = (c·k + u)·k + v of a tile and every run of the tile's pixels
-/// along an output row, calls `body(e, c, sourceRow, column, run, offset, shift)`: the run's
-/// pixels (output row, columns `column ..< column + run`, at `offset` in the tile) read input row
-/// `sourceRow` of channel c (which may lie outside [0, H)) at their column + `shift` = v − p.
+/// along an output row (output row i, columns `column ..< column + run`, at `offset` in the
+/// tile), calls `body(e, offset, run, valid, source)`: run position t reads x[c, i + u − p,
+/// column + t + v − p], the input element `source + t`, for t in `valid`, the positions inside
+/// the image (a subrange of 0..<run, empty when input row i + u − p lies outside [0, H)); the
+/// others read the zero padding.
 @inline(__always)
 private func forEachPatchRun(
     _ g: ConvolutionGeometry, first: Int, count: Int,
-    _ body: (
-        _ entry: Int, _ channel: Int, _ sourceRow: Int, _ column: Int, _ run: Int,
-        _ offset: Int, _ shift: Int
-    ) -> Void
+    _ body: (_ entry: Int, _ offset: Int, _ run: Int, _ valid: Range<Int>, _ source: Int) -> Void
 ) {
     let k = g.kernel
     let pad = g.padding
+    let h = g.height
+    let w = g.width
     for c in 0..<g.inputChannels {
         for u in 0..<k {
             for v in 0..<k {
+                let shift = v - pad
                 forEachRowRun(g, first: first, count: count) { row, column, run, offset in
-                    body((c * k + u) * k + v, c, row + u - pad, column, run, offset, v - pad)
+                    let sourceRow = row + u - pad
+                    // The columns j of the run whose source column j + shift lies inside [0, W).
+                    let validStart = min(max(column, -shift), column + run)
+                    let validEnd = max(min(column + run, w - shift), validStart)
+                    let valid = sourceRow >= 0 && sourceRow < h ? (validStart - column)..<(validEnd - column) : 0..<0
+                    body((c * k + u) * k + v, offset, run, valid, (c * h + sourceRow) * w + column + shift)
                 }
             }
         }
@@ -135,24 +133,13 @@ func unrollPatches(
     _ g: ConvolutionGeometry, x: UnsafePointer<Float>, first: Int, count: Int,
     columns: UnsafeMutablePointer<Float>
 ) {
-    let h = g.height
-    let w = g.width
-    forEachPatchRun(g, first: first, count: count) { entry, c, sourceRow, column, run, offset, shift in
+    forEachPatchRun(g, first: first, count: count) { entry, offset, run, valid, source in
         let out = columns + entry * count + offset
-        guard sourceRow >= 0 && sourceRow < h else {
-            out.initialize(repeating: 0, count: run)
-            return
+        out.initialize(repeating: 0, count: valid.lowerBound)
+        if !valid.isEmpty {
+            (out + valid.lowerBound).update(from: x + source + valid.lowerBound, count: valid.count)
         }
-        let (validStart, validEnd) = validColumns(g, shift: shift, column: column, run: run)
-        if validStart > column { out.initialize(repeating: 0, count: validStart - column) }
-        if validEnd > validStart {
-            (out + (validStart - column)).update(
-                from: x + (c * h + sourceRow) * w + validStart + shift,
-                count: validEnd - validStart)
-        }
-        if column + run > validEnd {
-            (out + (validEnd - column)).initialize(repeating: 0, count: column + run - validEnd)
-        }
+        (out + valid.upperBound).initialize(repeating: 0, count: run - valid.upperBound)
     }
 }
 
@@ -162,14 +149,10 @@ func foldPatches(
     _ g: ConvolutionGeometry, columns: UnsafePointer<Float>, first: Int, count: Int,
     dx: UnsafeMutablePointer<Float>
 ) {
-    let h = g.height
-    let w = g.width
-    forEachPatchRun(g, first: first, count: count) { entry, c, sourceRow, column, run, offset, shift in
-        guard sourceRow >= 0 && sourceRow < h else { return }
-        let (validStart, validEnd) = validColumns(g, shift: shift, column: column, run: run)
-        guard validEnd > validStart else { return }
-        let into = dx + (c * h + sourceRow) * w + validStart + shift
-        let from = columns + entry * count + offset + (validStart - column)
-        for i in 0..<(validEnd - validStart) { into[i] += from[i] }
+    forEachPatchRun(g, first: first, count: count) { entry, offset, _, valid, source in
+        guard !valid.isEmpty else { return }
+        let into = dx + source + valid.lowerBound
+        let from = columns + entry * count + offset + valid.lowerBound
+        for t in 0..<valid.count { into[t] += from[t] }
     }
 }
