@@ -142,7 +142,7 @@ extension ScoreStore {
     ///   - url: The `.kscores` file.
     ///   - spillDirectory: Where selections of images are written; nil for the file's directory.
     ///   - residentBudget: Bytes of the maps of the store and of its selections read between
-    ///     two drops of their pages (see ``ResidentBudget``).
+    ///     two drops of their pages (see `ResidentBudget`).
     /// - Throws: `FileFormatError` (KandinskyCore) naming the field that is malformed, or the
     ///   file when it cannot be mapped.
     /// - Complexity: one sequential read of the file, split across cores.

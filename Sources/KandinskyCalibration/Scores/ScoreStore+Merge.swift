@@ -106,7 +106,8 @@ private struct MergeBlock {
         partBases = Array(repeating: 0, count: parts.count + 1)
     }
 
-    /// Reads every part's counts, scores and images of `rows`, the block after the last one read.
+    /// Reads every part's counts, scores and images of `rows`, the block after the last one
+    /// read, and asks the kernel to read ahead as much of each part again.
     mutating func read(_ rows: Range<Int>) throws(FileFormatError) {
         let n = rows.count
         if counts.count < parts.count * n { counts = Array(repeating: 0, count: parts.count * n) }
@@ -132,6 +133,11 @@ private struct MergeBlock {
             try Self.read(
                 count, from: part.file, at: part.header.imagesOffset + 4 * partStarts[k], into: &images, at: base)
             partStarts[k] += count
+            // The next block is likely as long: have the kernel read it while this one merges.
+            let h = part.header
+            part.file.willNeed((h.countsOffset + 4 * rows.upperBound)..<(h.countsOffset + 4 * (rows.upperBound + n)))
+            part.file.willNeed((h.valuesOffset + 2 * partStarts[k])..<(h.valuesOffset + 2 * (partStarts[k] + count)))
+            part.file.willNeed((h.imagesOffset + 4 * partStarts[k])..<(h.imagesOffset + 4 * (partStarts[k] + count)))
         }
         for j in 0..<total {
             values[j] = UInt16(littleEndian: values[j])

@@ -48,6 +48,14 @@ package final class ReadableFile {
         }
     }
 
+    /// Tells the kernel that bytes `range` will be read soon (`POSIX_FADV_WILLNEED`), so it
+    /// reads them from disk while the caller computes; a hint that never fails.
+    package func willNeed(_ range: Range<Int>) {
+        let (start, end) = (max(0, range.lowerBound), min(size, range.upperBound))
+        guard end > start else { return }
+        _ = posix_fadvise(descriptor, off_t(start), off_t(end - start), POSIX_FADV_WILLNEED)
+    }
+
     /// Reads `count` bytes at `offset`.
     package func readBytes(count: Int, at offset: Int) throws(FileFormatError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
