@@ -39,21 +39,21 @@ public struct CalibrationError: Error, Sendable, Equatable, CustomStringConverti
     }
 
     /// The probabilities and targets (or curves) have incompatible shapes.
-    public static func shapeMismatch(source: String, field: String = "shape", expected: String, found: [Int])
+    package static func shapeMismatch(source: String, field: String = "shape", expected: String, found: [Int])
         -> CalibrationError
     {
         CalibrationError(.shapeMismatch, source: source, field: field, problem: "expected \(expected), found \(found)")
     }
 
     /// A probability is NaN or outside [0, 1].
-    public static func invalidProbability(source: String, value: Float, at index: [Int]) -> CalibrationError {
+    package static func invalidProbability(source: String, value: Float, at index: [Int]) -> CalibrationError {
         CalibrationError(
             .invalidProbability, source: source, field: "values",
             problem: "probabilities must lie in [0, 1] and not be NaN, found \(value) at index \(index)")
     }
 
     /// A target is neither 0 nor 1.
-    public static func invalidTarget(source: String, value: Double, at index: [Int]) -> CalibrationError {
+    package static func invalidTarget(source: String, value: Double, at index: [Int]) -> CalibrationError {
         CalibrationError(
             .invalidTarget, source: source, field: "values",
             problem: "targets must be 0 or 1, found \(value) at index \(index)")
@@ -67,26 +67,26 @@ public struct CalibrationError: Error, Sendable, Equatable, CustomStringConverti
     }
 
     /// There are no images (N = 0) or no pixels.
-    public static func emptyInput(source: String, shape: [Int]) -> CalibrationError {
+    package static func emptyInput(source: String, shape: [Int]) -> CalibrationError {
         CalibrationError(
             .emptyInput, source: source, field: "shape",
             problem: "expected at least one image with at least one pixel, found shape \(shape)")
     }
 
     /// A class has no target pixel at all, so its curves or coverage are undefined.
-    public static func classWithoutTargets(source: String, classIndex: Int) -> CalibrationError {
+    package static func classWithoutTargets(source: String, classIndex: Int) -> CalibrationError {
         CalibrationError(
             .classWithoutTargets, source: source, field: "class \(classIndex)",
             problem: "class \(classIndex) has no target pixels, so it has no non-conformity scores")
     }
 
     /// A calibrated-curves file or value that is malformed or does not fit the data.
-    public static func invalidCurves(source: String, field: String, problem: String) -> CalibrationError {
+    package static func invalidCurves(source: String, field: String, problem: String) -> CalibrationError {
         CalibrationError(.invalidCurves, source: source, field: field, problem: problem)
     }
 
     /// A file that could not be read or written.
-    public static func file(_ error: FileFormatError) -> CalibrationError {
+    package static func file(_ error: FileFormatError) -> CalibrationError {
         CalibrationError(.unreadableFile, source: error.file, field: error.field, problem: error.problem)
     }
 

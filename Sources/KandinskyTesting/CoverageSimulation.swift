@@ -92,7 +92,7 @@ public struct CoverageSimulation: Sendable {
     }
 
     /// Runs the simulation for the strategy `makeGrouping(draw)` (a seed per draw) under `rule`.
-    public func run<G: NonconformityGrouping>(rule: QuantileRule, _ makeGrouping: (UInt64) -> G)
+    package func run<G: NonconformityGrouping>(rule: QuantileRule, _ makeGrouping: (UInt64) -> G)
         throws(CalibrationError) -> [Cell]
     {
         var cells: [Cell] = []

@@ -55,7 +55,7 @@ extension CalibratedCurves {
     /// Whether `name` is a tensor of the curves in some format (`nc_curves`, `group_labels`,
     /// `kandinsky_mask`, `nc_curves_class{c}`, `nc_group_curves_class{c}`,
     /// `group_labels_class{c}`) rather than, say, a network weight sharing the file.
-    public static func isCurvesTensor(named name: String) -> Bool {
+    package static func isCurvesTensor(named name: String) -> Bool {
         ["nc_curves", "group_labels", "kandinsky_mask"].contains(name) || classIndex(ofTensorNamed: name) != nil
     }
 
@@ -72,7 +72,7 @@ extension CalibratedCurves {
 
     /// Whether `file` holds calibrated curves in some format (a calibrated model rather than a
     /// network's weights or a training checkpoint).
-    public static func holdsCurves(_ file: SafetensorsFile) -> Bool {
+    package static func holdsCurves(_ file: SafetensorsFile) -> Bool {
         file.tensors.contains { isCurvesTensor(named: $0.name) }
     }
 
@@ -80,7 +80,7 @@ extension CalibratedCurves {
     ///
     /// - Complexity: O(Q·C·H·W); the tensors of pixelwise classes are copies of their curves
     ///   (a class is not contiguous in [Q, C, H, W]), those of grouped classes are [Q, G].
-    public var safetensors: SafetensorsFile { safetensors(layout: .perClass) }
+    package var safetensors: SafetensorsFile { safetensors(layout: .perClass) }
 
     /// The curves as safetensors tensors and metadata in `layout`.
     package func safetensors(layout: FileLayout) -> SafetensorsFile {
@@ -118,7 +118,7 @@ extension CalibratedCurves {
     /// - Throws: ``CalibrationError/Kind/invalidCurves`` naming `source` and the bad tensor or
     ///   key.
     /// - Complexity: O(Q·C·H·W).
-    public init(safetensors file: SafetensorsFile, source: String) throws(CalibrationError) {
+    package init(safetensors file: SafetensorsFile, source: String) throws(CalibrationError) {
         let precision = try Self.metadataCase(
             file, key: "precision", default: ScorePrecision.float, expected: "float or half-probabilities",
             source: source)

@@ -58,7 +58,7 @@ public struct CalibratedCurves: Sendable {
     /// Curves and their provenance.
     ///
     /// - Precondition: `curves` is rank 4 with Q ≥ 2, and the groups cover its C classes.
-    public init(
+    package init(
         curves: Tensor, method: String, parameters: String = "{}", calibrationImageCount: Int,
         precision: ScorePrecision = .float, rule: QuantileRule = .conformal, groups: PixelGroups? = nil,
         groupSampleCounts: [[Int]?]? = nil, groupImageCounts: [[Int]?]? = nil
@@ -169,7 +169,7 @@ public struct CalibratedCurves: Sendable {
     }
 
     /// Checks that these curves fit probabilities of shape [N, C, H, W].
-    public func checkCompatible(withProbabilitiesShape shape: [Int], curvesSource: String = "curves")
+    package func checkCompatible(withProbabilitiesShape shape: [Int], curvesSource: String = "curves")
         throws(CalibrationError)
     {
         guard shape.count == 4, Array(shape[1...]) == Array(curves.shape[1...]) else {

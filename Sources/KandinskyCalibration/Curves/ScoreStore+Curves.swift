@@ -10,7 +10,7 @@ extension ScoreStore {
     ///   score. These are also the descriptive curves strategies use as pixel features.
     ///
     /// - Complexity: O(N · H · W + H · W · Q), split across cores (rows are sorted already).
-    public func pixelwiseCurves(ofClass c: Int, levels: [Double], rule: QuantileRule = .linear) -> Tensor {
+    package func pixelwiseCurves(ofClass c: Int, levels: [Double], rule: QuantileRule = .linear) -> Tensor {
         precondition(c >= 0 && c < classCount, "class \(c) is out of range for \(classCount) classes")
         switch rule {
         case .conformal: return pixelwiseCurves(ofClass: c, levels: levels, table: ConformalQuantile.RankTable.self)
@@ -57,13 +57,13 @@ extension ScoreStore {
 
     /// The pooled curves of the groups of one class: [Q, G] thresholds and, per group, its
     /// number of scores and of images with at least one score.
-    public struct PooledCurves: Sendable {
+    package struct PooledCurves: Sendable {
         /// [Q, G]: the threshold of group g at level k.
-        public var curves: Tensor
+        package var curves: Tensor
         /// Per group, the number of pooled scores (target pixels over all images).
-        public var sampleCounts: [Int]
+        package var sampleCounts: [Int]
         /// Per group, n_g: the images with at least one target pixel of the class in the group.
-        public var imageCounts: [Int]
+        package var imageCounts: [Int]
     }
 
     /// The pooled curves of the groups of class `c` under `rule`.
@@ -83,7 +83,7 @@ extension ScoreStore {
     /// - Precondition: `labels` is [H, W] and every label is in 0..<groupCount.
     /// - Complexity: O(N · H · W + G · 2¹⁵ + G · Q · log 2¹⁵) time, O(N + largest small pool + 2¹⁵)
     ///   scratch per worker.
-    public func pooledCurves(
+    package func pooledCurves(
         ofClass c: Int, labels: ShapedArray<Int32>, groupCount: Int,
         levels: [Double], rule: QuantileRule
     ) -> PooledCurves {

@@ -427,7 +427,7 @@ public struct CoverageAudit: Sendable, SpecializedEvaluation {
     /// images and scores (`-` when unknown), test images, target pixels, per-image coverage
     /// and interval, pooled coverage and interval, shortfall (`!`), always-in share, mean set
     /// size and the shares of empty, singleton and full sets.
-    public static func table(_ rows: [Row]) -> String {
+    package static func table(_ rows: [Row]) -> String {
         func number(_ x: Double, _ digits: Int = 3) -> String { x.isNaN ? "-" : String(format: "%.\(digits)f", x) }
         func range(_ interval: ConfidenceInterval?) -> String {
             interval.map { "[\(number($0.lower)), \(number($0.upper))]" } ?? "-"
@@ -467,20 +467,20 @@ public struct ConfidenceInterval: Sendable, Equatable, Codable {
     public var upper: Double
 
     /// An interval; `lower` ≤ `upper`.
-    public init(lower: Double, upper: Double) {
+    package init(lower: Double, upper: Double) {
         self.lower = lower
         self.upper = upper
     }
 
     /// z = Φ⁻¹(0.975), the two-sided 95 % normal quantile.
-    public static let z = 1.959963984540054
+    package static let z = 1.959963984540054
 
     /// The Wilson score interval of x successes in n trials at 95 %:
     /// (x + z²/2)/(n + z²) ± z/(n + z²) · √(x(n − x)/n + z²/4).
     ///
     /// For 8 of 10 it is [0.490, 0.943].
     /// - Precondition: n ≥ 1 and 0 ≤ x ≤ n.
-    public static func wilson(successes x: Int, trials n: Int) -> ConfidenceInterval {
+    package static func wilson(successes x: Int, trials n: Int) -> ConfidenceInterval {
         precondition(n >= 1 && x >= 0 && x <= n, "\(x) successes in \(n) trials")
         let (xd, nd, z2) = (Double(x), Double(n), z * z)
         let centre = (xd + z2 / 2) / (nd + z2)
@@ -491,7 +491,7 @@ public struct ConfidenceInterval: Sendable, Equatable, Codable {
     /// The Student t interval of a mean of n values in [0, 1] at 95 %:
     /// mean ± t₀.₉₇₅,ₙ₋₁ · sd/√n clipped to [0, 1]; [0, 1] when n = 1 (no spread is known).
     /// - Precondition: n ≥ 1.
-    public static func studentT(mean: Double, standardDeviation sd: Double, count n: Int) -> ConfidenceInterval {
+    package static func studentT(mean: Double, standardDeviation sd: Double, count n: Int) -> ConfidenceInterval {
         precondition(n >= 1, "a mean of \(n) values")
         guard n > 1 else { return ConfidenceInterval(lower: 0, upper: 1) }
         let half = studentQuantile975(degreesOfFreedom: n - 1) * sd / Double(n).squareRoot()
@@ -502,7 +502,7 @@ public struct ConfidenceInterval: Sendable, Equatable, Codable {
     /// tabulated (7 decimals) for ν ≤ 30, else the Cornish–Fisher expansion to ν⁻⁴
     /// (z + g₁/ν + g₂/ν² + g₃/ν³ + g₄/ν⁴, Abramowitz & Stegun 26.7.5), within 10⁻⁷ for ν > 30.
     /// - Precondition: ν ≥ 1.
-    public static func studentQuantile975(degreesOfFreedom nu: Int) -> Double {
+    package static func studentQuantile975(degreesOfFreedom nu: Int) -> Double {
         precondition(nu >= 1, "\(nu) degrees of freedom")
         let table = [
             12.7062047, 4.3026527, 3.1824463, 2.7764451, 2.5705818, 2.4469119, 2.3646243, 2.3060041,

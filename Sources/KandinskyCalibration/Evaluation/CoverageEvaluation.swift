@@ -158,7 +158,7 @@ public struct CoverageEvaluation: Sendable, SpecializedEvaluation {
     }
 
     /// (1/K) Σ_i |coverage_i − γ_i|.
-    public static func calibrationError(coverages: [Double], confidences: [Double]) -> Double {
+    package static func calibrationError(coverages: [Double], confidences: [Double]) -> Double {
         precondition(
             coverages.count == confidences.count, "\(coverages.count) coverages for \(confidences.count) confidences")
         return zip(coverages, confidences).reduce(0) { $0 + abs($1.0 - $1.1) } / Double(coverages.count)
@@ -166,7 +166,7 @@ public struct CoverageEvaluation: Sendable, SpecializedEvaluation {
 
     /// The curve index of bin i under `reference` indexing: ⌊(i + 1)·Q/K⌋ − 1 (pixelwise) or
     /// ⌊(i + 0.5)·Q/K⌋ − 1 (marginal), at least 0.
-    public static func referenceIndex(bin i: Int, binCount k: Int, levelCount q: Int, pixelwise: Bool) -> Int {
+    package static func referenceIndex(bin i: Int, binCount k: Int, levelCount q: Int, pixelwise: Bool) -> Int {
         let index = pixelwise ? ((i + 1) * q) / k - 1 : ((2 * i + 1) * q) / (2 * k) - 1
         return min(max(index, 0), q - 1)
     }

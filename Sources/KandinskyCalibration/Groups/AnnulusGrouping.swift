@@ -4,9 +4,9 @@ import KandinskyCore
 /// Kandinsky grouping by concentric annuli found by differential evolution (`gen-ann`).
 ///
 /// The pixels of each class in `classes` (every class when nil) are split into a disc, two
-/// rings and the outside around a centre near the image centre (see ``AnnulusGeometry``);
+/// rings and the outside around a centre near the image centre (see `AnnulusGeometry`);
 /// θ = (cx, cy, r1, r2, r3), searched per class with the same seed, minimises the within-group
-/// spread of the curve features (see ``AnnulusObjective``): the values of the descriptive
+/// spread of the curve features (see `AnnulusObjective`): the values of the descriptive
 /// (linear) pixelwise curves at `curvePoints`. Other classes keep their pixelwise curves; a
 /// class without any score is left pixelwise.
 ///
@@ -18,7 +18,7 @@ import KandinskyCore
 /// Search: ``DifferentialEvolution`` rand/1/bin with the given population, F, CR, tolerance and
 /// generation limit, initial population uniform in `bounds`; every individual has its radii
 /// sorted ascending and then every coordinate clamped to its bounds. With n feature pixels
-/// above `searchSampleSize`, the search is a sampled one, run ``sampledSearchRuns`` times
+/// above `searchSampleSize`, the search is a sampled one, run `sampledSearchRuns` times
 /// independently (each with its own draws and subsample); the run ending at the lowest exact J
 /// wins (the earliest on ties). One run first evaluates an estimate of J on a regular grid of
 /// about `searchSampleSize` pixels (O(M²) instead of O(n²) per evaluation) until the estimates
@@ -27,7 +27,7 @@ import KandinskyCore
 /// anything), until the exact values meet the stopping rule, within the same total generation
 /// limit, and finally refines the best θ by an exact compass search (each coordinate ± a step,
 /// the step halved from 2 pixels down to 2⁻¹⁰ whenever no move improves, at most
-/// ``compassEvaluationLimit`` evaluations). The stored θ is the best exactly evaluated one and J
+/// `compassEvaluationLimit` evaluations). The stored θ is the best exactly evaluated one and J
 /// is recomputed from scratch. With `searchSampleSize` ≥ n (or nil) every evaluation is exact
 /// and there is one run.
 ///
@@ -130,7 +130,7 @@ public struct AnnulusGrouping: NonconformityGrouping {
     public var selectsGroupsFromScores: Bool { parameters.theta == nil }
 
     /// Sorts the radii ascending, then clamps each coordinate to its bounds.
-    public static func repair(_ theta: [Double], bounds: [[Double]]) -> [Double] {
+    package static func repair(_ theta: [Double], bounds: [[Double]]) -> [Double] {
         var repaired = theta
         let radii = theta[2...4].sorted()
         repaired.replaceSubrange(2...4, with: radii)
@@ -139,7 +139,7 @@ public struct AnnulusGrouping: NonconformityGrouping {
     }
 
     /// The objective of class `classIndex` for these scores.
-    public func objective(for input: GroupingInput, classIndex: Int) throws(CalibrationError) -> AnnulusObjective {
+    package func objective(for input: GroupingInput, classIndex: Int) throws(CalibrationError) -> AnnulusObjective {
         let p = parameters
         try InputValidation.checkClassIndex(classIndex, classCount: input.scores.classCount, source: "gen-ann")
         try CurveFeatures.check(points: p.curvePoints, levelCount: input.levels.count)
@@ -200,9 +200,9 @@ public struct AnnulusGrouping: NonconformityGrouping {
     /// Independent sampled searches: the sampled objective's bias near the optimum differs with
     /// the subsample, so several runs whose exact refinements compete end at a low exact J far
     /// more reliably than one (each costs about a tenth of a plain exact search).
-    public static let sampledSearchRuns = 3
+    package static let sampledSearchRuns = 3
     /// The most exact evaluations of one compass refinement.
-    public static let compassEvaluationLimit = 1000
+    package static let compassEvaluationLimit = 1000
 
     /// The differential-evolution search: one exact search, or the best of
     /// ``sampledSearchRuns`` sampled ones (see the type's documentation).

@@ -25,7 +25,7 @@ public enum GroupingSpecification: Sendable, Equatable {
 
     /// `method`, with `kmeans` as its parameters when it is `kmeans` and `annulus` when it is
     /// `gen-ann` (the other is ignored).
-    public init(method: Method, kmeans: KMeansGrouping.Parameters, annulus: AnnulusGrouping.Parameters) {
+    package init(method: Method, kmeans: KMeansGrouping.Parameters, annulus: AnnulusGrouping.Parameters) {
         switch method {
         case .pixel: self = .pixel
         case .image: self = .image
@@ -55,7 +55,7 @@ public enum GroupingSpecification: Sendable, Equatable {
 
     /// The classes the strategy groups (nil: every class); nil for `pixel` and `image`, which
     /// treat every class alike.
-    public var classes: [Int]? {
+    package var classes: [Int]? {
         switch self {
         case .pixel, .image: nil
         case .kmeans(let parameters): parameters.classes

@@ -73,7 +73,7 @@ public struct GroupingInput: Sendable {
     let cache: CurveCache
 
     /// Creates the input for a strategy.
-    public init(scores: ScoreStore, levels: [Double]) {
+    package init(scores: ScoreStore, levels: [Double]) {
         self.scores = scores
         self.levels = levels
         self.cache = CurveCache(classCount: scores.classCount)
@@ -81,7 +81,7 @@ public struct GroupingInput: Sendable {
 
     /// The descriptive pixelwise curves of class `c`, [Q, H, W]: the linear quantiles of the
     /// scores the strategy is given, NaN where a pixel has none (see
-    /// ``ScoreStore/pixelwiseCurves(ofClass:levels:rule:)``). Features for choosing groups, not
+    /// `ScoreStore.pixelwiseCurves(ofClass:levels:rule:)`). Features for choosing groups, not
     /// thresholds: the calibrator sets thresholds with its own rule.
     public func pixelwiseCurves(ofClass c: Int) -> Tensor {
         cache.curves(ofClass: c) { scores.pixelwiseCurves(ofClass: c, levels: levels) }

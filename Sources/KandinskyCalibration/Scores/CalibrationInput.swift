@@ -453,8 +453,7 @@ public enum ProbabilityArray: Sendable {
 
 extension CalibrationError {
     /// A label of a label map that is not an integer in 0..<C.
-    public static func invalidLabel(source: String, value: Double, at index: [Int], classCount: Int) -> CalibrationError
-    {
+    static func invalidLabel(source: String, value: Double, at index: [Int], classCount: Int) -> CalibrationError {
         let shown = value.rounded(.down) == value && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
         return CalibrationError(
             .invalidTarget, source: source, field: "values",

@@ -19,7 +19,7 @@ public enum ScorePrecision: String, Sendable, CaseIterable, Codable {
 
     /// The score of a probability as the Float16 that is stored.
     @inlinable
-    public func halfScore(probability p: Float) -> Float16 {
+    package func halfScore(probability p: Float) -> Float16 {
         switch self {
         case .float: Self.halfRoundedUp(1 - p)
         case .halfProbabilities: 1 - Float16(p)

@@ -7,13 +7,13 @@ import KandinskyCore
 /// y = ⌊H/2⌋ − row relative to the image centre and d² = (x − cx)² + (y − cy)². Its group is
 /// 0 if d² ≤ r1², 1 if d² ≤ r2², 2 if d² ≤ r3², else 3 (the first that holds), which for
 /// ascending radii is the disc, two rings and the outside.
-public enum AnnulusGeometry {
+package enum AnnulusGeometry {
     /// The number of groups: three radii make four regions.
-    public static let groupCount = 4
+    package static let groupCount = 4
 
     /// The group of a point at squared distance `d2` for radii r1, r2, r3.
     @inlinable
-    public static func group(squaredDistance d2: Double, theta: [Double]) -> Int {
+    package static func group(squaredDistance d2: Double, theta: [Double]) -> Int {
         if d2 <= theta[2] * theta[2] { return 0 }
         if d2 <= theta[3] * theta[3] { return 1 }
         if d2 <= theta[4] * theta[4] { return 2 }
@@ -22,14 +22,14 @@ public enum AnnulusGeometry {
 
     /// The centred coordinates (x, y) of pixel p = row·W + col.
     @inlinable
-    public static func coordinates(pixel p: Int, height: Int, width: Int) -> (x: Double, y: Double) {
+    package static func coordinates(pixel p: Int, height: Int, width: Int) -> (x: Double, y: Double) {
         (Double(p % width - width / 2), Double(height / 2 - p / width))
     }
 
     /// The group of every pixel: [H, W] Int32 in 0..<4.
     ///
     /// - Precondition: θ has 5 components.
-    public static func labels(height: Int, width: Int, theta: [Double]) -> ShapedArray<Int32> {
+    package static func labels(height: Int, width: Int, theta: [Double]) -> ShapedArray<Int32> {
         precondition(theta.count == 5, "θ must be (cx, cy, r1, r2, r3), got \(theta)")
         return ShapedArray(shape: [height, width]) { out in
             for p in 0..<(height * width) {
@@ -61,13 +61,13 @@ public enum AnnulusGeometry {
 ///
 /// - Complexity: O(n + Σ_g n_g²·m) time for n pixels with m features in groups of n_g pixels,
 ///   O(n·m) scratch.
-public struct AnnulusObjective: Sendable {
+package struct AnnulusObjective: Sendable {
     /// H of the image.
-    public let height: Int
+    package let height: Int
     /// W of the image.
-    public let width: Int
+    package let width: Int
     /// The number of pixels with features.
-    public var pixelCount: Int { pixels.count }
+    package var pixelCount: Int { pixels.count }
     /// The pixels with features (p = row·W + col).
     let pixels: [Int]
     /// Features dimension-major: `features[t · n + i]`.
@@ -79,7 +79,7 @@ public struct AnnulusObjective: Sendable {
     /// The exact objective for features [n, m] of the pixels `pixels` of an H × W image.
     ///
     /// - Precondition: features has one row per pixel and no NaN.
-    public init(features: Tensor, pixels: [Int], height: Int, width: Int) {
+    package init(features: Tensor, pixels: [Int], height: Int, width: Int) {
         precondition(
             features.rank == 2 && features.shape[0] == pixels.count,
             "features \(features.shape) do not match \(pixels.count) pixels")
@@ -107,7 +107,7 @@ public struct AnnulusObjective: Sendable {
     /// pair sum scaled by n(n − 1)/(M(M − 1)) for the M pixels kept. A regular grid keeps each
     /// annulus's share of pixels close to its share of the image, so the estimate changes
     /// smoothly with θ, which matters more to the search than unbiasedness.
-    public func subsampled(count: Int, using generator: inout some RandomNumberGenerator) -> AnnulusObjective {
+    package func subsampled(count: Int, using generator: inout some RandomNumberGenerator) -> AnnulusObjective {
         let n = pixelCount
         guard count < n, count >= 2 else { return self }
         let stride = Swift.max(1, Int((Double(n) / Double(count)).squareRoot().rounded(.up)))
@@ -128,12 +128,12 @@ public struct AnnulusObjective: Sendable {
     }
 
     /// J(θ), spreading the pair sums over the cores.
-    public func value(theta: [Double]) -> Double {
+    package func value(theta: [Double]) -> Double {
         value(theta: theta, parallel: true)
     }
 
     /// J for a batch of θ, one θ per core at a time.
-    public func values(thetas: [[Double]]) -> [Double] {
+    package func values(thetas: [[Double]]) -> [Double] {
         var results = [Double](repeating: 0, count: thetas.count)
         results.withUnsafeMutableBufferPointer { out in
             let o = UncheckedPointer(out.baseAddress!)
