@@ -2,8 +2,10 @@ import KandinskyCore
 
 /// The COCO schema as a walk over a parsed document (a ``JSONValue``): the slow path of
 /// ``COCOManifest/decode(_:file:)``, taken only when ``FastManifestReader`` gives up. It accepts
-/// what the fast reader accepts, and also `"annotations": null` (no annotations), and names
-/// the JSON path of the first value that does not fit, with what was expected and what was found.
+/// what the fast reader accepts, and also `"annotations": null` (no annotations) and whole
+/// numbers written with a fraction or an exponent where integers belong (see ``integer(_:)``),
+/// and names the JSON path of the first value that does not fit, with what was expected and
+/// what was found.
 ///
 /// Fields are checked in schema order (`images`, `annotations`, `categories`; in an image `id`,
 /// `file_name`, `width`, `height`), so the first mismatch reported does not depend on key order.
