@@ -152,11 +152,8 @@ struct RobustnessTests {
         let fraction = readError(
             "{\"images\": [{\"id\": 1, \"file_name\": \"a.jpg\",\n \"width\": 8.5, \"height\": 6}], \"categories\": []}"
         )
-        #expect(fraction?.kind == .malformedJSON && fraction?.location == "line 2, column 11")
-        #expect(
-            fraction?.problem
-                == "unexpected value 8.5 (ids, sizes, counts and iscrowd must be integers that fit in 64 bits; other numbers must be finite)"
-        )
+        #expect(fraction?.kind == .malformedJSON && fraction?.location == "images[0].width")
+        #expect(fraction?.problem == "expected an integer that fits in 64 bits, found 8.5")
         let string = readError(
             #"{"images": [{"id": 1, "file_name": "a.jpg", "width": "8", "height": 6}], "categories": []}"#)
         #expect(string?.location == "images[0].width" && string?.problem == "expected an integer, found a string")
@@ -200,7 +197,7 @@ struct RobustnessTests {
     }
 
     @Test(
-        "19-digit integers in kept fields stay integers, read by the fast reader as by JSONDecoder (found by the fuzz campaign)"
+        "19-digit integers in kept fields stay integers through a write and read (found by the fuzz campaign)"
     )
     func keptLongIntegers() throws {
         let text =

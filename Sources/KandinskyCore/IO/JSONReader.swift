@@ -30,9 +30,6 @@ package struct JSONReader {
     /// Whether an object may not name a key twice (the safetensors reference rejects that; a
     /// COCO manifest keeps the last value, as Python's `json` does).
     package let rejectsDuplicateKeys: Bool
-    /// Where the last string or number began: a format reader that cannot use a well-formed
-    /// value (a fraction where an id belongs) names this offset.
-    package var lastValueStart = 0
 
     /// A reader at the start of `bytes`.
     @inlinable
@@ -303,7 +300,6 @@ package struct JSONReader {
     /// A string (the reader at its opening quote).
     @inlinable
     package mutating func string() throws(JSONSyntaxError) -> String {
-        lastValueStart = position
         try expect(UInt8(ascii: "\""))
         let start = position
         while position < bytes.count {
@@ -398,7 +394,6 @@ package struct JSONReader {
     @inlinable
     package mutating func numberLiteral() throws(JSONSyntaxError) -> (range: Range<Int>, isInteger: Bool) {
         let start = position
-        lastValueStart = start
         if position < bytes.count, bytes[position] == UInt8(ascii: "-") { position += 1 }
         let integerStart = position
         let integerDigits = skipDigits()

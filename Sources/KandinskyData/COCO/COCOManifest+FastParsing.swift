@@ -1,39 +1,20 @@
 import Foundation
 import KandinskyCore
 
-/// A direct reader of COCO manifests on the package's ``JSONReader``, about ten times faster
-/// than `JSONDecoder` on large files (COCO's person subset is hundreds of megabytes of polygon
-/// coordinates): it takes the fields it knows as they stream past, without building a tree.
+/// A direct reader of COCO manifests on the package's ``JSONReader``, for large files (COCO's
+/// person subset is hundreds of megabytes of polygon coordinates): it takes the fields it knows
+/// as they stream past, without building the document's ``JSONValue`` tree.
 ///
 /// It accepts only well-formed manifests and gives up at the first thing it does not expect;
-/// the caller then checks the syntax and decodes with `JSONDecoder`, which reports the problem
-/// with its JSON path. So for valid input both give the same manifest, and errors are unchanged.
+/// the caller then parses the document and reads it with ``ManifestSchema``, which reports the
+/// problem with its JSON path. So for valid input both give the same manifest.
 enum FastManifestReader {
-    /// The manifest in `data`, or the byte offset of the last number or string the fast path
-    /// read before it gave up (see ``JSONReader/lastValueStart``).
-    static func attempt(_ data: Data) -> Result<COCOManifest, GaveUp> {
-        data.withUnsafeBytes { bytes in
-            var reader = JSONReader(bytes: bytes, maximumDepth: COCOManifest.maximumJSONDepth)
-            do throws(JSONSyntaxError) {
-                reader.skipWhitespace()
-                let manifest = try reader.manifest()
-                reader.skipWhitespace()
-                return reader.position == bytes.count ? .success(manifest) : .failure(GaveUp(offset: reader.position))
-            } catch {
-                return .failure(GaveUp(offset: reader.lastValueStart))
-            }
-        }
-    }
-
     /// The manifest in `data`, or nil when the fast path cannot read it.
     static func read(_ data: Data) -> COCOManifest? {
-        try? attempt(data).get()
-    }
-
-    /// Where the fast path gave up.
-    struct GaveUp: Error {
-        /// The byte offset of the value it could not use.
-        let offset: Int
+        data.withUnsafeBytes { bytes in
+            var reader = JSONReader(bytes: bytes, maximumDepth: COCOManifest.maximumJSONDepth)
+            return try? reader.document { reader throws(JSONSyntaxError) in try reader.manifest() }
+        }
     }
 }
 

@@ -21,65 +21,56 @@ extension COCOManifest {
 
     /// Decodes manifest JSON without validating it; `file` names it in errors. Malformed JSON
     /// is reported with its line and column and what was found there; JSON that is not a COCO
-    /// manifest with the JSON path of the offending value.
+    /// manifest with the JSON path of the offending value, what was expected and what was found
+    /// (the line and column of the document's value when it is the whole document).
+    ///
+    /// ``FastManifestReader`` reads the manifests it can; when it gives up, the document is parsed
+    /// by ``JSONReader`` and read by ``ManifestSchema``, which accepts the same manifests and a few
+    /// more (`"annotations": null`, whole numbers written `640.0`) and names the problem.
     package static func decode(_ data: Data, file: String) throws(DataError) -> COCOManifest {
-        let gaveUp: FastManifestReader.GaveUp
-        switch FastManifestReader.attempt(data) {
-        case .success(let manifest): return manifest
-        case .failure(let failure): gaveUp = failure
-        }
-        try checkSyntax(data, file: file)
-        do {
-            return try decodeWithJSONDecoder(data, file: file)
-        } catch  where error.location.isEmpty {
-            // Foundation names no path for a number that does not fit its field (`"width": 8.5`,
-            // `"id": 1e30`); the fast path stopped at that value, so name its line and column.
-            let (line, column, token) = data.withUnsafeBytes { bytes in
-                let (line, column) = JSONSyntax.lineAndColumn(of: gaveUp.offset, in: bytes)
-                let end =
-                    bytes[gaveUp.offset...].prefix(40).firstIndex { ",]}: \n\r\t".utf8.contains($0) }
-                    ?? min(bytes.count, gaveUp.offset + 40)
-                return (line, column, String(decoding: bytes[gaveUp.offset..<end], as: UTF8.self))
-            }
-            let problem =
-                error.problem == "The given data was not valid JSON."
-                ? "unexpected value \(token) (ids, sizes, counts and iscrowd must be integers that fit in 64 bits; other numbers must be finite)"
-                : error.problem
-            throw DataError(error.kind, file: file, location: "line \(line), column \(column)", problem: problem)
+        if let manifest = FastManifestReader.read(data) { return manifest }
+        let document = try parse(data, file: file)
+        do throws(SchemaMismatch) {
+            return try ManifestSchema.manifest(document)
+        } catch {
+            // An empty path is the document itself: name where its value starts.
+            let path = error.path
+            let location =
+                path.isEmpty
+                ? data.withUnsafeBytes { bytes in
+                    lineAndColumn(of: bytes.firstIndex { !" \n\r\t".utf8.contains($0) } ?? 0, in: bytes)
+                } : path
+            throw DataError(.malformedJSON, file: file, location: location, problem: error.problem)
         }
     }
 
-    /// The deepest nesting of arrays and objects a manifest may have: Foundation's `JSONDecoder`
-    /// limit, far beyond COCO's 4 levels, and shallow enough for the recursive readers' stack.
-    static let maximumJSONDepth = 512
-
-    /// Throws a ``DataError`` naming the line, column and byte of the first syntax error in `data`.
-    static func checkSyntax(_ data: Data, file: String) throws(DataError) {
-        let result = data.withUnsafeBytes { bytes -> Result<Void, DataError> in
+    /// The JSON document in `data`, parsed by ``JSONReader`` (a repeated key keeps its last value);
+    /// throws a ``DataError`` naming the line, column and byte of the first syntax error, or of a
+    /// number beyond the largest `Double`.
+    static func parse(_ data: Data, file: String) throws(DataError) -> JSONValue {
+        let result = data.withUnsafeBytes { bytes -> Result<JSONValue, DataError> in
+            var reader = JSONReader(bytes: bytes, maximumDepth: maximumJSONDepth)
             do throws(JSONSyntaxError) {
-                try JSONSyntax.check(bytes, maximumDepth: maximumJSONDepth)
-                return .success(())
+                return .success(try reader.document { reader throws(JSONSyntaxError) in try reader.value() })
             } catch {
-                let (line, column) = error.lineAndColumn(in: bytes)
                 return .failure(
                     DataError(
-                        .malformedJSON, file: file, location: "line \(line), column \(column)",
+                        .malformedJSON, file: file, location: lineAndColumn(of: error.offset, in: bytes),
                         problem: "invalid JSON: \(error.reason) (byte \(error.offset))"))
             }
         }
-        try result.get()
+        return try result.get()
     }
 
-    /// Foundation's decoder: slower than ``FastManifestReader``, but it names the JSON path of any problem.
-    static func decodeWithJSONDecoder(_ data: Data, file: String) throws(DataError) -> COCOManifest {
-        do {
-            return try JSONDecoder().decode(COCOManifest.self, from: data)
-        } catch let error as DecodingError {
-            throw DataError(.malformedJSON, file: file, location: error.jsonPath, problem: error.summary)
-        } catch {
-            throw DataError(.malformedJSON, file: file, problem: "not a COCO manifest: \(error)")
-        }
+    /// `line L, column C` of byte `offset` of `bytes`.
+    private static func lineAndColumn(of offset: Int, in bytes: UnsafeRawBufferPointer) -> String {
+        let (line, column) = JSONSyntax.lineAndColumn(of: offset, in: bytes)
+        return "line \(line), column \(column)"
     }
+
+    /// The deepest nesting of arrays and objects a manifest may have: far beyond COCO's 4 levels,
+    /// and shallow enough for the recursive readers' stack.
+    static let maximumJSONDepth = 512
 
     /// The manifest as compact JSON with sorted keys, so the same manifest always gives the same
     /// bytes (see `FastManifestWriter`).
@@ -297,61 +288,6 @@ extension RunLengthEncoding.Problem {
         case .countsSum(nil, let expected, let index):
             "run lengths up to run \(index) sum to more than any integer, expected a sum of height · width = \(expected)"
         case .countsSum(let sum?, let expected, _): "run lengths sum to \(sum), expected height · width = \(expected)"
-        }
-    }
-}
-
-extension DecodingError {
-    /// The coding path as a JSON path: `annotations[12].segmentation`.
-    var jsonPath: String {
-        let path: [any CodingKey]
-        switch self {
-        case .keyNotFound(let key, let context): path = context.codingPath + [key]
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            path = context.codingPath
-        @unknown default: path = []
-        }
-        var text = ""
-        for key in path {
-            if let index = key.intValue {
-                text += "[\(index)]"
-            } else {
-                text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
-            }
-        }
-        return text
-    }
-
-    /// `an integer`, `an object`, … for a Swift type decoded from JSON.
-    static func jsonKind(_ type: Any.Type) -> String {
-        switch "\(type)" {
-        case "Int": "an integer"
-        case "Double": "a number"
-        case "String": "a string"
-        case "Bool": "true or false"
-        case let name where name.hasPrefix("Dictionary") || name.hasPrefix("COCOManifest") || name.hasPrefix("Stored"):
-            "an object"
-        case let name where name.hasPrefix("Array"): "an array"
-        case let name: name
-        }
-    }
-
-    /// `found a string` from Foundation's "Expected to decode Int but found a string instead."
-    static func foundKind(_ description: String) -> String {
-        guard let range = description.range(of: "but found ") else { return description }
-        let found = description[range.upperBound...].replacingOccurrences(of: " instead.", with: "")
-        return "found " + (found == "number" ? "a number" : found)
-    }
-
-    var summary: String {
-        switch self {
-        case .keyNotFound(let key, _): "missing field \"\(key.stringValue)\""
-        case .typeMismatch(let type, let context):
-            "expected \(Self.jsonKind(type)), \(Self.foundKind(context.debugDescription))"
-        case .valueNotFound(let type, _): "expected \(Self.jsonKind(type)), found null"
-        case .dataCorrupted(let context):
-            context.underlyingError.map { "invalid JSON (\($0.localizedDescription))" } ?? context.debugDescription
-        @unknown default: "not a COCO manifest"
         }
     }
 }

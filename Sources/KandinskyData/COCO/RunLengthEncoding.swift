@@ -11,32 +11,13 @@ public struct RunLengthEncoding: Sendable, Equatable {
 
     /// An RLE as stored in a manifest: `{"size": [h, w], "counts": [...]}` (uncompressed, as
     /// for crowd regions) or `{"size": [h, w], "counts": "..."}` (pycocotools' compressed string).
-    public struct Stored: Codable, Sendable, Equatable {
+    public struct Stored: Sendable, Equatable {
         /// The counts as stored: a list of run lengths or pycocotools' compressed string.
-        public enum Counts: Codable, Sendable, Equatable {
+        public enum Counts: Sendable, Equatable {
             /// A list of run lengths, as for crowd regions.
             case uncompressed([Int])
             /// pycocotools' compressed string (LEB128-like, 6 bits per character, deltas from the run two back).
             case compressed(String)
-
-            /// Decodes a list of run lengths or a compressed string.
-            public init(from decoder: any Decoder) throws {
-                let container = try decoder.singleValueContainer()
-                if let string = try? container.decode(String.self) {
-                    self = .compressed(string)
-                } else {
-                    self = .uncompressed(try container.decode([Int].self))
-                }
-            }
-
-            /// Encodes the counts in the form they were read in.
-            public func encode(to encoder: any Encoder) throws {
-                var container = encoder.singleValueContainer()
-                switch self {
-                case .uncompressed(let counts): try container.encode(counts)
-                case .compressed(let string): try container.encode(string)
-                }
-            }
         }
 
         /// `[height, width]`.
