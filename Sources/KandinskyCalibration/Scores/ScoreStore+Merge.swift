@@ -107,17 +107,25 @@ private struct MergeBlock {
     }
 
     /// Reads every part's counts, scores and images of `rows`, the block after the last one
-    /// read, and asks the kernel to read ahead as much of each part again.
+    /// read, parts in parallel, and asks the kernel to read ahead as much of each part again.
     mutating func read(_ rows: Range<Int>) throws(FileFormatError) {
-        let n = rows.count
+        let (n, parts) = (rows.count, self.parts)
         if counts.count < parts.count * n { counts = Array(repeating: 0, count: parts.count * n) }
-        for (k, part) in parts.enumerated() {
-            try Self.read(
-                n, from: part.file, at: part.header.countsOffset + 4 * rows.lowerBound, into: &counts, at: k * n)
+        try counts.withUnsafeMutableBufferPointer { c in
+            let destination = UncheckedPointer(c.baseAddress!)
+            return Result { () throws(FileFormatError) in
+                try Self.forEachPart(of: parts) { (k, part) throws(FileFormatError) in
+                    try part.file.read(
+                        into: destination.pointer + k * n, count: 4 * n,
+                        at: part.header.countsOffset + 4 * rows.lowerBound)
+                }
+            }
+        }.get()
+        for k in parts.indices {
             partBases[k + 1] = partBases[k]
-            for i in 0..<n {
-                counts[k * n + i] = UInt32(littleEndian: counts[k * n + i])
-                partBases[k + 1] += Int(counts[k * n + i])
+            for i in (k * n)..<((k + 1) * n) {
+                counts[i] = UInt32(littleEndian: counts[i])
+                partBases[k + 1] += Int(counts[i])
             }
         }
         let total = partBases[parts.count]
@@ -125,36 +133,52 @@ private struct MergeBlock {
             values = Array(repeating: 0, count: total)
             images = Array(repeating: 0, count: total)
         }
-        for (k, part) in parts.enumerated() {
-            let (base, count) = (partBases[k], partBases[k + 1] - partBases[k])
-            guard count > 0 else { continue }
-            try Self.read(
-                count, from: part.file, at: part.header.valuesOffset + 2 * partStarts[k], into: &values, at: base)
-            try Self.read(
-                count, from: part.file, at: part.header.imagesOffset + 4 * partStarts[k], into: &images, at: base)
-            partStarts[k] += count
-            // The next block is likely as long: have the kernel read it while this one merges.
-            let h = part.header
-            part.file.willNeed((h.countsOffset + 4 * rows.upperBound)..<(h.countsOffset + 4 * (rows.upperBound + n)))
-            part.file.willNeed((h.valuesOffset + 2 * partStarts[k])..<(h.valuesOffset + 2 * (partStarts[k] + count)))
-            part.file.willNeed((h.imagesOffset + 4 * partStarts[k])..<(h.imagesOffset + 4 * (partStarts[k] + count)))
-        }
-        for j in 0..<total {
-            values[j] = UInt16(littleEndian: values[j])
-            images[j] = UInt32(littleEndian: images[j])
-        }
-    }
-
-    /// Reads `count` elements at byte `offset` of `file` into `array[index...]`.
-    private static func read<Element>(
-        _ count: Int, from file: ReadableFile, at offset: Int, into array: inout [Element], at index: Int
-    ) throws(FileFormatError) {
-        let stride = MemoryLayout<Element>.stride
-        try array.withUnsafeMutableBytes { bytes in
-            Result { () throws(FileFormatError) in
-                try file.read(into: bytes.baseAddress! + stride * index, count: stride * count, at: offset)
+        let (starts, bases) = (partStarts, partBases)
+        try values.withUnsafeMutableBufferPointer { v in
+            images.withUnsafeMutableBufferPointer { ids in
+                let (vals, imgs) = (UncheckedPointer(v.baseAddress!), UncheckedPointer(ids.baseAddress!))
+                return Result { () throws(FileFormatError) in
+                    try Self.forEachPart(of: parts) { (k, part) throws(FileFormatError) in
+                        let (h, base, count) = (part.header, bases[k], bases[k + 1] - bases[k])
+                        guard count > 0 else { return }
+                        try part.file.read(
+                            into: vals.pointer + base, count: 2 * count, at: h.valuesOffset + 2 * starts[k])
+                        try part.file.read(
+                            into: imgs.pointer + base, count: 4 * count, at: h.imagesOffset + 4 * starts[k])
+                        // The next block is likely as long: have the kernel read it while this one merges.
+                        let next = starts[k] + count
+                        part.file.willNeed(
+                            (h.countsOffset + 4 * rows.upperBound)..<(h.countsOffset + 4 * (rows.upperBound + n)))
+                        part.file.willNeed((h.valuesOffset + 2 * next)..<(h.valuesOffset + 2 * (next + count)))
+                        part.file.willNeed((h.imagesOffset + 4 * next)..<(h.imagesOffset + 4 * (next + count)))
+                    }
+                }
             }
         }.get()
+        for k in parts.indices { partStarts[k] += partBases[k + 1] - partBases[k] }
+        #if _endian(big)
+            for j in 0..<total {
+                values[j] = UInt16(littleEndian: values[j])
+                images[j] = UInt32(littleEndian: images[j])
+            }
+        #endif
+    }
+
+    /// Calls `body(k, parts[k])` for every part, parts split across cores; throws the error of
+    /// the lowest part that failed.
+    private static func forEachPart(
+        of parts: [ScoreFile.Part], _ body: (Int, ScoreFile.Part) throws(FileFormatError) -> Void
+    ) throws(FileFormatError) {
+        let failure = Mutex<(part: Int, error: FileFormatError)?>(nil)
+        parallelFor(0..<parts.count) { range in
+            for k in range {
+                do throws(FileFormatError) { try body(k, parts[k]) } catch {
+                    failure.withLock { current in if current == nil || k < current!.part { current = (k, error) } }
+                    return
+                }
+            }
+        }
+        if let failure = failure.withLock({ $0 }) { throw failure.error }
     }
 
     /// Merges the block's rows `rows` into `output` and `outputImages` (little-endian, from
