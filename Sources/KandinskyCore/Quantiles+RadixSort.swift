@@ -30,18 +30,7 @@ extension Quantiles {
                 let shift = UInt32(8 * pass)
                 let histogram = histograms + 256 * pass
                 if histogram[Int((source[0] >> shift) & 0xFF)] == count { continue }
-                var total: UInt32 = 0
-                for digit in 0..<256 {
-                    let bucket = histogram[digit]
-                    histogram[digit] = total
-                    total += bucket
-                }
-                for i in 0..<count {
-                    let key = source[i]
-                    let digit = Int((key >> shift) & 0xFF)
-                    destination[Int(histogram[digit])] = key
-                    histogram[digit] += 1
-                }
+                radixScatter(source, into: destination, count: count, shift: shift, histogram: histogram)
                 swap(&source, &destination)
             }
             for i in 0..<count {
@@ -49,5 +38,29 @@ extension Quantiles {
                 keys[i] = key ^ (UInt32(bitPattern: Int32(bitPattern: ~key) >> 31) | 0x8000_0000)
             }
         }
+    }
+}
+
+/// One pass of a least-significant-digit radix sort: the `count` keys of `source` scattered
+/// into `destination`, stably, by their byte at `shift`; `histogram` holds the 256 counts of
+/// that byte on entry and the buckets' ends on return.
+///
+/// - Complexity: O(count + 256).
+@inline(__always)
+func radixScatter<Key: FixedWidthInteger & UnsignedInteger, Count: FixedWidthInteger>(
+    _ source: UnsafeMutablePointer<Key>, into destination: UnsafeMutablePointer<Key>, count: Int, shift: Key,
+    histogram: UnsafeMutablePointer<Count>
+) {
+    var total: Count = 0
+    for digit in 0..<256 {
+        let bucket = histogram[digit]
+        histogram[digit] = total
+        total += bucket
+    }
+    for i in 0..<count {
+        let key = source[i]
+        let digit = Int((key >> shift) & 0xFF)
+        destination[Int(histogram[digit])] = key
+        histogram[digit] += 1
     }
 }

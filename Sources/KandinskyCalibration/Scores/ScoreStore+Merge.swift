@@ -219,10 +219,11 @@ private struct MergeBlock {
                         let (vals, imgs) = (UncheckedPointer(v.baseAddress!), UncheckedPointer(ids.baseAddress!))
                         let (vb, ib) = (UncheckedPointer(out.baseAddress!), UncheckedPointer(outImages.baseAddress!))
                         parallelFor(0..<chunkCount, chunkCount: chunkCount) { chunks in
-                            let keys = UnsafeMutablePointer<UInt64>.allocate(
-                                capacity: max(
-                                    1, min(longestRow, rowStarts[chunks.upperBound] - rowStarts[chunks.lowerBound])))
+                            let capacity = max(
+                                1, min(longestRow, rowStarts[chunks.upperBound] - rowStarts[chunks.lowerBound]))
+                            let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
                             defer { keys.deallocate() }
+                            let sorter = KeySorter(capacity: capacity)
                             for i in chunks {
                                 var next = Array(chunkStarts[(i * partCount)..<((i + 1) * partCount)])
                                 var out = rowStarts[i]
@@ -256,8 +257,7 @@ private struct MergeBlock {
                                         }
                                         rowCount += count
                                     }
-                                    var sorted = UnsafeMutableBufferPointer(start: keys, count: rowCount)
-                                    sorted.sort()
+                                    sorter.sort(keys, count: rowCount)
                                     for j in 0..<rowCount {
                                         vb.pointer[out + j] = UInt16(truncatingIfNeeded: keys[j] >> 32).littleEndian
                                         ib.pointer[out + j] = UInt32(truncatingIfNeeded: keys[j]).littleEndian

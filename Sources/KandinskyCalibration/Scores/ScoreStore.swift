@@ -177,6 +177,7 @@ public struct ScoreStore: Sendable {
         parallelFor(0..<rows, chunkCount: 4 * availableCoreCount) { range in
             let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: max(longestRow, 1))
             defer { keys.deallocate() }
+            let sorter = KeySorter(capacity: longestRow)
             for r in range {
                 let start = offsets.pointer[r]
                 let count = offsets.pointer[r + 1] - start
@@ -184,8 +185,7 @@ public struct ScoreStore: Sendable {
                 let v = values.pointer + start
                 let ids = images.pointer + start
                 for j in 0..<count { keys[j] = UInt64(v[j].bitPattern) << 32 | UInt64(ids[j]) }
-                var row = UnsafeMutableBufferPointer(start: keys, count: count)
-                row.sort()
+                sorter.sort(keys, count: count)
                 for j in 0..<count {
                     v[j] = Float16(bitPattern: UInt16(truncatingIfNeeded: keys[j] >> 32))
                     ids[j] = UInt32(truncatingIfNeeded: keys[j])
