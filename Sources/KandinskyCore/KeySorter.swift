@@ -4,9 +4,9 @@
 /// A least-significant-digit radix sort over the bytes in which a row's keys differ (a byte
 /// equal in every key orders nothing and is skipped), so a row of (score bits << 32 | image)
 /// keys, whose high bytes are zero, takes about four passes; rows of at most 32 keys are sorted
-/// by insertion. Rows are sorted by the million, by several threads at once: the standard
-/// library's sort allocates a buffer per call, and those allocations from several threads
-/// fragmented the C heap until resident memory doubled on a loaded machine.
+/// by insertion. Rows are sorted by the million, by several threads at once, and the standard
+/// library's sort allocates a buffer per call: 3.3 million allocations to score 2,000 images
+/// of 240 × 320, against 38 thousand with one sorter per worker.
 package final class KeySorter {
     private let capacity: Int
     private let scratch: UnsafeMutablePointer<UInt64>

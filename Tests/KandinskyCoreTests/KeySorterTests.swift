@@ -13,7 +13,9 @@ struct KeySorterTests {
         for count in [0, 1, 2, 31, 32, 33, 100, 600] {
             let keys = (0..<count).map { _ in generator.next() & mask }
             var sorted = keys
-            sorted.withUnsafeMutableBufferPointer { sorter.sort($0.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!, count: count) }
+            sorted.withUnsafeMutableBufferPointer {
+                sorter.sort($0.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!, count: count)
+            }
             #expect(sorted == keys.sorted(), "\(count) keys under mask \(String(mask, radix: 16))")
         }
     }
