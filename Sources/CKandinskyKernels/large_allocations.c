@@ -1,5 +1,8 @@
 #include "large_allocations.h"
 
+// <stdlib.h> defines __GLIBC__ on glibc (through <features.h>); testing the macro before any
+// system header is included would compile the setting out.
+#include <stdlib.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif

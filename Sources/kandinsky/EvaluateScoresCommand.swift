@@ -69,6 +69,7 @@ struct EvaluateScoresCommand: ParsableCommand {
     }
 
     func run() throws {
+        LargeAllocations.returnToTheSystemWhenFreed()
         let calibrated = try CalibrationInputs.curves(curves)
         let shards = try inputs.shards()
         let (probabilities, targetMaskOrNil) = try shards.concatenated()
