@@ -9,15 +9,15 @@ struct BadInputTests {
     static let person = #"{"id": 1, "name": "person"}"#
 
     func manifestError(_ json: String, sourceLocation: SourceLocation = #_sourceLocation) -> DataError? {
-        let root = try! scratchDirectory("data")
-        defer { try? FileManager.default.removeItem(at: root) }
-        let url = root.appendingPathComponent("labels.json")
-        try! Data(json.utf8).write(to: url)
-        let error = #expect(throws: DataError.self, sourceLocation: sourceLocation) {
-            try COCOManifest.read(contentsOf: url)
+        return try! withScratchDirectory("data") { root in
+            let url = root.appendingPathComponent("labels.json")
+            try! Data(json.utf8).write(to: url)
+            let error = #expect(throws: DataError.self, sourceLocation: sourceLocation) {
+                try COCOManifest.read(contentsOf: url)
+            }
+            #expect(error?.file == url.path, sourceLocation: sourceLocation)
+            return error
         }
-        #expect(error?.file == url.path, sourceLocation: sourceLocation)
-        return error
     }
 
     func annotation(_ body: String) -> String {

@@ -295,20 +295,20 @@ struct FuzzTests {
         parser: String, seeds: [[UInt8]], mutate: (inout [UInt8], Int, inout SeededGenerator) -> [String],
         _ read: (URL) throws(E) -> Void
     ) throws {
-        let directory = try scratchDirectory("fuzz")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent("\(parser).input")
-        let outcome = { (bytes: [UInt8], _: Int) -> FuzzOutcome in
-            try! Data(bytes).write(to: url)
-            do throws(E) {
-                try read(url)
-                return .success
-            } catch { return .typedError }
+        try withScratchDirectory("fuzz") { directory in
+            let url = directory.appendingPathComponent("\(parser).input")
+            let outcome = { (bytes: [UInt8], _: Int) -> FuzzOutcome in
+                try! Data(bytes).write(to: url)
+                do throws(E) {
+                    try read(url)
+                    return .success
+                } catch { return .typedError }
+            }
+            let harness = FuzzHarness(parser: parser)
+            expectRegressionsRefused(parser: parser, harness: harness, outcome)
+            let counts = harness.campaign(seeds: seeds, mutate: mutate, outcome)
+            expectBothOutcomes(counts, harness)
         }
-        let harness = FuzzHarness(parser: parser)
-        expectRegressionsRefused(parser: parser, harness: harness, outcome)
-        let counts = harness.campaign(seeds: seeds, mutate: mutate, outcome)
-        expectBothOutcomes(counts, harness)
     }
 
     /// Runs a campaign over files in the safetensors layout (safetensors files, calibrated models),
@@ -377,9 +377,9 @@ struct FuzzTests {
 
     /// The bytes `write` puts in a file `name` (in a scratch directory, removed again).
     func seedBytes(writtenTo name: String, by write: (URL) throws -> Void) throws -> [UInt8] {
-        let directory = try scratchDirectory("fuzz")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try write(directory.appendingPathComponent(name))
-        return Array(try Data(contentsOf: directory.appendingPathComponent(name)))
+        return try withScratchDirectory("fuzz") { directory in
+            try write(directory.appendingPathComponent(name))
+            return Array(try Data(contentsOf: directory.appendingPathComponent(name)))
+        }
     }
 }
