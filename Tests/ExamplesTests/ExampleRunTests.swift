@@ -15,91 +15,94 @@ import Testing
     /// calibration scores are stored in and in the Float32 of the test scores; otherwise a
     /// stored score rounded down would sit just below its own test score.
     @Test func calibrateExternalScoresReproducesTargetsOfIdenticalImages() throws {
-        let directory = try scratchDirectory("external-scores")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let (images, classes, height, width) = (10, 2, 4, 5)
-        let plane = height * width
-        let foreground = (0..<plane).map { UInt8(($0 * 7) % 3 == 0 ? 1 : 0) }
-        let probability = (0..<plane).map { Float(5 + $0) / 64 }
-        var probabilities = [Float]()
-        var targets = [UInt8]()
-        for _ in 0..<images {
-            probabilities += probability.map { 1 - $0 } + probability
-            targets += foreground.map { 1 - $0 } + foreground
-        }
-        let target = ShapedArray<UInt8>(shape: [images, classes, height, width], scalars: targets)
-        try NumpyFile.write(
-            .float32(Tensor(shape: [images, classes, height, width], scalars: probabilities)),
-            to: directory.appendingPathComponent("probs.npy"))
-        try NumpyFile.write(.uint8(target), to: directory.appendingPathComponent("targets.npy"))
+        try withScratchDirectory("external-scores") { directory in
+            let (images, classes, height, width) = (10, 2, 4, 5)
+            let plane = height * width
+            let foreground = (0..<plane).map { UInt8(($0 * 7) % 3 == 0 ? 1 : 0) }
+            let probability = (0..<plane).map { Float(5 + $0) / 64 }
+            var probabilities = [Float]()
+            var targets = [UInt8]()
+            for _ in 0..<images {
+                probabilities += probability.map { 1 - $0 } + probability
+                targets += foreground.map { 1 - $0 } + foreground
+            }
+            let target = ShapedArray<UInt8>(shape: [images, classes, height, width], scalars: targets)
+            try NumpyFile.write(
+                .float32(Tensor(shape: [images, classes, height, width], scalars: probabilities)),
+                to: directory.appendingPathComponent("probs.npy"))
+            try NumpyFile.write(.uint8(target), to: directory.appendingPathComponent("targets.npy"))
 
-        for rule in ["linear", "conformal"] {
+            for rule in ["linear", "conformal"] {
+                let run = try runExample(
+                    "CalibrateExternalScores",
+                    [
+                        directory.appendingPathComponent("probs.npy").path,
+                        directory.appendingPathComponent("targets.npy").path,
+                        "--method", "pixel", "--alpha", "0.2", "--quantile", rule,
+                    ])
+                #expect(run.status == 0, "\(run.stderr)")
+                #expect(run.row("calibration images: 5, test images: 5") != nil, "\(run.stdout)")
+                #expect(number(run.row("pixel"), 3) == 1)
+                #expect(run.row("kmeans") == nil)
+                guard
+                    case .uint8(let sets) = try NumpyFile.read(contentsOf: directory.appendingPathComponent("sets.npy"))
+                else {
+                    Issue.record("sets.npy is not uint8")
+                    return
+                }
+                #expect(sets.shape == [5, classes, height, width])
+                let expected =
+                    rule == "linear"
+                    ? Array(target.scalars[0..<(5 * classes * plane)]) : Array(repeating: 1, count: 5 * classes * plane)
+                #expect(sets.scalars == expected, "\(rule)")
+            }
+        }
+    }
+
+    @Test func calibrateExternalScoresRunsOnItsDemoPair() throws {
+        try withScratchDirectory("external-demo") { directory in
             let run = try runExample(
-                "CalibrateExternalScores",
-                [
-                    directory.appendingPathComponent("probs.npy").path,
-                    directory.appendingPathComponent("targets.npy").path,
-                    "--method", "pixel", "--alpha", "0.2", "--quantile", rule,
-                ])
+                "CalibrateExternalScores", ["--demo", directory.path, "--demo-images", "40", "--demo-size", "16"])
             #expect(run.status == 0, "\(run.stderr)")
-            #expect(run.row("calibration images: 5, test images: 5") != nil, "\(run.stdout)")
-            #expect(number(run.row("pixel"), 3) == 1)
-            #expect(run.row("kmeans") == nil)
+            for method in ["pixel", "image", "kmeans"] {
+                let row = run.row(method)
+                #expect(row?.count == 4, "\(run.stdout)")
+                // Coverage errors are mean absolute differences of fractions, so within [0, 1].
+                #expect((0...1).contains(number(row, 1)) && (0...1).contains(number(row, 2)))
+                #expect((0...1).contains(number(row, 3)))
+            }
+            // Imagewise pools the over- and underconfident halves into one curve, so its pixelwise
+            // coverage error exceeds that of k-means, which can separate them.
+            #expect(number(run.row("kmeans"), 1) < number(run.row("image"), 1), "\(run.stdout)")
             guard case .uint8(let sets) = try NumpyFile.read(contentsOf: directory.appendingPathComponent("sets.npy"))
             else {
                 Issue.record("sets.npy is not uint8")
                 return
             }
-            #expect(sets.shape == [5, classes, height, width])
-            let expected =
-                rule == "linear"
-                ? Array(target.scalars[0..<(5 * classes * plane)]) : Array(repeating: 1, count: 5 * classes * plane)
-            #expect(sets.scalars == expected, "\(rule)")
+            #expect(sets.shape == [20, 2, 16, 16])
+            #expect(sets.scalars.allSatisfy { $0 <= 1 })
+            #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("probs.npy").path))
         }
-    }
-
-    @Test func calibrateExternalScoresRunsOnItsDemoPair() throws {
-        let directory = try scratchDirectory("external-demo")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let run = try runExample(
-            "CalibrateExternalScores", ["--demo", directory.path, "--demo-images", "40", "--demo-size", "16"])
-        #expect(run.status == 0, "\(run.stderr)")
-        for method in ["pixel", "image", "kmeans"] {
-            let row = run.row(method)
-            #expect(row?.count == 4, "\(run.stdout)")
-            // Coverage errors are mean absolute differences of fractions, so within [0, 1].
-            #expect((0...1).contains(number(row, 1)) && (0...1).contains(number(row, 2)))
-            #expect((0...1).contains(number(row, 3)))
-        }
-        // Imagewise pools the over- and underconfident halves into one curve, so its pixelwise
-        // coverage error exceeds that of k-means, which can separate them.
-        #expect(number(run.row("kmeans"), 1) < number(run.row("image"), 1), "\(run.stdout)")
-        guard case .uint8(let sets) = try NumpyFile.read(contentsOf: directory.appendingPathComponent("sets.npy"))
-        else {
-            Issue.record("sets.npy is not uint8")
-            return
-        }
-        #expect(sets.shape == [20, 2, 16, 16])
-        #expect(sets.scalars.allSatisfy { $0 <= 1 })
-        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("probs.npy").path))
     }
 
     @Test func calibrateExternalScoresRejectsMismatchedShapesInOneLine() throws {
-        let directory = try scratchDirectory("external-bad")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try NumpyFile.write(
-            .float32(Tensor(shape: [4, 2, 3, 3], repeating: 0.5)), to: directory.appendingPathComponent("probs.npy"))
-        try NumpyFile.write(
-            .uint8(ShapedArray(shape: [4, 2, 3, 2], repeating: 0)), to: directory.appendingPathComponent("targets.npy"))
-        let run = try runExample(
-            "CalibrateExternalScores",
-            [
-                directory.appendingPathComponent("probs.npy").path,
-                directory.appendingPathComponent("targets.npy").path,
-            ])
-        #expect(run.status != 0)
-        #expect(run.stderr.contains("targets.npy") && run.stderr.contains("[4, 2, 3, 2]"), "\(run.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("sets.npy").path))
+        try withScratchDirectory("external-bad") { directory in
+            try NumpyFile.write(
+                .float32(Tensor(shape: [4, 2, 3, 3], repeating: 0.5)), to: directory.appendingPathComponent("probs.npy")
+            )
+            try NumpyFile.write(
+                .uint8(ShapedArray(shape: [4, 2, 3, 2], repeating: 0)),
+                to: directory.appendingPathComponent("targets.npy"))
+            let run = try runExample(
+                "CalibrateExternalScores",
+                [
+                    directory.appendingPathComponent("probs.npy").path,
+                    directory.appendingPathComponent("targets.npy").path,
+                ])
+            #expect(run.status != 0)
+            #expect(run.stderr.contains("targets.npy") && run.stderr.contains("[4, 2, 3, 2]"), "\(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("sets.npy").path))
+        }
     }
 
     @Test func customGroupingBeatsPixelwiseAndImagewise() throws {

@@ -5,9 +5,10 @@ import Testing
 /// Bad configurations through the real tool: one line on stderr naming the key, the value, the
 /// range and the override; exit status 1; nothing written. Usage errors: one line, status 2.
 @Suite struct ConfigValidationCLITests {
-    /// An empty working directory, so any file a run wrote would show; the test removes it.
-    static func emptyDirectory() throws -> URL {
-        try scratchDirectory("config-cli")
+    /// Runs `body` with an empty working directory, so any file a run wrote would show; the
+    /// directory is removed afterwards.
+    static func withEmptyDirectory(_ body: (URL) throws -> Void) throws {
+        try withScratchDirectory("config-cli", body)
     }
 
     static func contents(_ directory: URL) throws -> [String] {
@@ -50,44 +51,49 @@ import Testing
         (["train", "=1"], "Error: override '=1' has an empty key: expected key=value, e.g. data.batch_size=8"),
     ])
     func badValueIsOneLineAndWritesNothing(_ arguments: [String], _ line: String) throws {
-        let directory = try Self.emptyDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let run = try runKandinsky(arguments, in: directory)
-        #expect(run.status == 1)
-        #expect(run.errorLines == [line])
-        #expect(try Self.contents(directory).isEmpty)
+        try Self.withEmptyDirectory { directory in
+            let run = try runKandinsky(arguments, in: directory)
+            #expect(run.status == 1)
+            #expect(run.errorLines == [line])
+            #expect(try Self.contents(directory).isEmpty)
+        }
     }
 
     @Test func deepAndExplodingDocumentsAreOneLine() throws {
-        let directory = try Self.emptyDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let deep = try runKandinsky(
-            ["train", "data.dims=" + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)],
-            in: directory)
-        #expect(deep.status == 1)
-        #expect(
-            deep.errorLines == [
-                "Error: override 'data.dims=" + String(repeating: "[", count: 50)
-                    + "…' is nested more than 100 levels deep, the limit for configurations"
-            ])
+        try Self.withEmptyDirectory { directory in
+            let deep = try runKandinsky(
+                [
+                    "train",
+                    "data.dims=" + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000),
+                ],
+                in: directory)
+            #expect(deep.status == 1)
+            #expect(
+                deep.errorLines == [
+                    "Error: override 'data.dims=" + String(repeating: "[", count: 50)
+                        + "…' is nested more than 100 levels deep, the limit for configurations"
+                ])
 
-        let configs = directory.appendingPathComponent("configs")
-        try FileManager.default.copyItem(
-            at: packageRoot.appendingPathComponent("Sources/KandinskyExperiments/configs"),
-            to: configs)
-        let file = configs.appendingPathComponent("trainer/default.yaml")
-        var bomb = "a: &a [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n"
-        for (name, previous) in zip("bcdefghi", "abcdefgh") {
-            bomb += "\(name): &\(name) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ", ") + "]\n"
+            let configs = directory.appendingPathComponent("configs")
+            try FileManager.default.copyItem(
+                at: packageRoot.appendingPathComponent("Sources/KandinskyExperiments/configs"),
+                to: configs)
+            let file = configs.appendingPathComponent("trainer/default.yaml")
+            var bomb = "a: &a [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n"
+            for (name, previous) in zip("bcdefghi", "abcdefgh") {
+                bomb +=
+                    "\(name): &\(name) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ", ") + "]\n"
+            }
+            try (try String(contentsOf: file, encoding: .utf8) + bomb).write(
+                to: file, atomically: true, encoding: .utf8)
+            let exploding = try runKandinsky(["train", "--config-dir", configs.path], in: directory)
+            #expect(exploding.status == 1)
+            #expect(
+                exploding.errorLines == [
+                    "Error: \(file.path) holds more than 100000 values once its aliases and references are expanded, the limit for configurations"
+                ])
+            #expect(try Self.contents(directory).allSatisfy { $0.hasPrefix("configs") })
         }
-        try (try String(contentsOf: file, encoding: .utf8) + bomb).write(to: file, atomically: true, encoding: .utf8)
-        let exploding = try runKandinsky(["train", "--config-dir", configs.path], in: directory)
-        #expect(exploding.status == 1)
-        #expect(
-            exploding.errorLines == [
-                "Error: \(file.path) holds more than 100000 values once its aliases and references are expanded, the limit for configurations"
-            ])
-        #expect(try Self.contents(directory).allSatisfy { $0.hasPrefix("configs") })
     }
 
     @Test func usageErrorsAreOneLineWithStatus2() throws {

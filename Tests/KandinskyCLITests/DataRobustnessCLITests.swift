@@ -3,7 +3,7 @@ import KandinskyCore
 import KandinskyTestSupport
 import Testing
 
-/// A dataset root with two 1 × 1 images and the given annotations, removed by the caller.
+/// A dataset root with two 1 × 1 images and the given annotations.
 private struct HostileRoot {
     let root: URL
 
@@ -16,8 +16,17 @@ private struct HostileRoot {
         0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
     ]
 
-    init(annotations: String, secondImage: [UInt8] = HostileRoot.onePixelPNG) throws {
-        root = try scratchDirectory("cli-hostile")
+    /// Runs `body` with a root whose second image holds `secondImage`, removed afterwards.
+    static func with(
+        annotations: String, secondImage: [UInt8] = HostileRoot.onePixelPNG, _ body: (HostileRoot) throws -> Void
+    ) throws {
+        try withScratchDirectory("cli-hostile") { root in
+            try body(HostileRoot(in: root, annotations: annotations, secondImage: secondImage))
+        }
+    }
+
+    private init(in root: URL, annotations: String, secondImage: [UInt8]) throws {
+        self.root = root
         try FileManager.default.createDirectory(
             at: root.appendingPathComponent("data"), withIntermediateDirectories: true)
         try Data(Self.onePixelPNG).write(to: root.appendingPathComponent("data/1.png"))
@@ -40,79 +49,81 @@ private struct HostileRoot {
             [command, "--root", root.path, "--dims", dims]
                 + (command == "dump-dataset" ? ["--out", root.appendingPathComponent("out").path] : []))
     }
-
-    func remove() { try? FileManager.default.removeItem(at: root) }
 }
 
 @Suite("Data commands on hostile input: one error line, exit 1, warnings for skipped annotations")
 struct DataRobustnessCLITests {
     @Test("check-data with a broken image: one stderr line naming it and the count, exit 1, no usage text")
     func checkDataBrokenImage() throws {
-        let dataset = try HostileRoot(annotations: "", secondImage: Array("not an image".utf8))
-        defer { dataset.remove() }
-        let run = try dataset.run("check-data", dims: "8x8")
-        #expect(run.status == 1)
-        #expect(run.errorLines.count == 1, "\(run.stderr)")
-        let broken = dataset.root.appendingPathComponent("data/2.png").path
-        #expect(
-            run.errorLines.first
-                == "Error: \(broken): not a PNG or JPEG image (unrecognised first bytes) (1 of 2 images failed to load)"
-        )
-        #expect(!run.stdout.contains("USAGE") && !run.stderr.contains("USAGE"))
+        try HostileRoot.with(annotations: "", secondImage: Array("not an image".utf8)) { dataset in
+            let run = try dataset.run("check-data", dims: "8x8")
+            #expect(run.status == 1)
+            #expect(run.errorLines.count == 1, "\(run.stderr)")
+            let broken = dataset.root.appendingPathComponent("data/2.png").path
+            #expect(
+                run.errorLines.first
+                    == "Error: \(broken): not a PNG or JPEG image (unrecognised first bytes) (1 of 2 images failed to load)"
+            )
+            #expect(!run.stdout.contains("USAGE") && !run.stderr.contains("USAGE"))
+        }
     }
 
     @Test("an empty segmentation is skipped with one warning line, and check-data reports the count")
     func emptySegmentation() throws {
-        let dataset = try HostileRoot(
-            annotations: #"{"id": 22, "image_id": 1, "category_id": 1, "segmentation": [], "iscrowd": 0}"#)
-        defer { dataset.remove() }
-        let dump = try dataset.run("dump-dataset")
-        #expect(dump.status == 0, "\(dump.stderr)")
-        #expect(
-            dump.errorLines == ["warning: \(dataset.labels): skipped 1 annotation with an empty segmentation (id 22)"])
-        #expect(
-            try NumpyFile.read(contentsOf: dataset.root.appendingPathComponent("out/targets.npy")).shape == [
-                2, 2, 4, 4,
-            ])
-        let check = try dataset.run("check-data")
-        #expect(check.status == 0, "\(check.stderr)")
-        #expect(check.stdout.contains("1 annotations (1 with an empty segmentation, skipped); 2/2 images decode"))
+        try HostileRoot.with(
+            annotations: #"{"id": 22, "image_id": 1, "category_id": 1, "segmentation": [], "iscrowd": 0}"#
+        ) { dataset in
+            let dump = try dataset.run("dump-dataset")
+            #expect(dump.status == 0, "\(dump.stderr)")
+            #expect(
+                dump.errorLines == [
+                    "warning: \(dataset.labels): skipped 1 annotation with an empty segmentation (id 22)"
+                ])
+            #expect(
+                try NumpyFile.read(contentsOf: dataset.root.appendingPathComponent("out/targets.npy")).shape == [
+                    2, 2, 4, 4,
+                ])
+            let check = try dataset.run("check-data")
+            #expect(check.status == 0, "\(check.stderr)")
+            #expect(check.stdout.contains("1 annotations (1 with an empty segmentation, skipped); 2/2 images decode"))
+        }
     }
 
     @Test("an RLE whose counts overflow, and a NaN in the manifest, are one error line each")
     func badManifests() throws {
-        let overflow = try HostileRoot(
+        try HostileRoot.with(
             annotations:
                 #"{"id": 7, "image_id": 1, "category_id": 1, "iscrowd": 1, "segmentation": {"size": [1, 1], "counts": [4611686018427387904, 4611686018427387904]}}"#
-        )
-        defer { overflow.remove() }
-        for command in ["check-data", "dump-dataset"] {
-            let run = try overflow.run(command)
-            #expect(run.status == 1)
-            #expect(
-                run.errorLines == [
-                    "Error: \(overflow.labels): annotations[0].segmentation.counts[0]: annotation 7: run lengths up to run 0 already sum to 4611686018427387904, more than height · width = 1"
-                ])
+        ) { overflow in
+            for command in ["check-data", "dump-dataset"] {
+                let run = try overflow.run(command)
+                #expect(run.status == 1)
+                #expect(
+                    run.errorLines == [
+                        "Error: \(overflow.labels): annotations[0].segmentation.counts[0]: annotation 7: run lengths up to run 0 already sum to 4611686018427387904, more than height · width = 1"
+                    ])
+            }
+            #expect(!FileManager.default.fileExists(atPath: overflow.root.appendingPathComponent("out").path))
         }
-        #expect(!FileManager.default.fileExists(atPath: overflow.root.appendingPathComponent("out").path))
 
-        let nan = try HostileRoot(
-            annotations: #"{"id": 7, "image_id": 1, "category_id": 1, "area": NaN, "segmentation": []}"#)
-        defer { nan.remove() }
-        let run = try nan.run("dump-dataset")
-        #expect(run.status == 1)
-        #expect(run.errorLines.count == 1 && run.errorLines.first?.contains("labels.json: line 1, column ") == true)
-        #expect(run.stderr.contains("NaN is not valid JSON; write it with allow_nan=False or replace it"))
+        try HostileRoot.with(
+            annotations: #"{"id": 7, "image_id": 1, "category_id": 1, "area": NaN, "segmentation": []}"#
+        ) { nan in
+            let run = try nan.run("dump-dataset")
+            #expect(run.status == 1)
+            #expect(run.errorLines.count == 1 && run.errorLines.first?.contains("labels.json: line 1, column ") == true)
+            #expect(run.stderr.contains("NaN is not valid JSON; write it with allow_nan=False or replace it"))
+        }
     }
 
     @Test("--dims beyond ImageLimits.maximumPixelCount is refused before anything is allocated")
     func hugeDims() throws {
-        let dataset = try HostileRoot(annotations: "")
-        defer { dataset.remove() }
-        let run = try dataset.run("dump-dataset", dims: "100000x100000")
-        #expect(run.status != 0)
-        #expect(
-            run.stderr.contains(
-                #"--dims must be WxH of positive integers with at most 268435456 pixels, got "100000x100000""#))
+        try HostileRoot.with(annotations: "") { dataset in
+            let run = try dataset.run("dump-dataset", dims: "100000x100000")
+            #expect(run.status != 0)
+            #expect(
+                run.stderr.contains(
+                    #"--dims must be WxH of positive integers with at most 268435456 pixels, got "100000x100000""#))
+        }
     }
 }

@@ -4,13 +4,16 @@ import KandinskyTestSupport
 import Testing
 
 /// `kandinsky synth → train → calibrate → eval → predict` on a tiny dataset, through the tool.
-@Suite(.serialized) struct ExperimentCommandsTests {
-    /// The study root of each test, removed by the test.
+@Suite(.serialized) final class ExperimentCommandsTests {
+    /// The study root of each test (each test runs on an instance of its own), removed when the
+    /// test ends.
     let root: URL
 
     init() throws {
         root = try scratchDirectory("experiments-cli")
     }
+
+    deinit { try? FileManager.default.removeItem(at: root) }
 
     var overrides: [String] {
         [
@@ -20,7 +23,6 @@ import Testing
     }
 
     @Test func trainCalibrateEvaluatePredict() throws {
-        defer { try? FileManager.default.removeItem(at: root) }
         let synth = try runKandinsky([
             "synth", "--out", root.appendingPathComponent("data/synthetic").path,
             "--train", "8", "--val", "4", "--cal", "12", "--test", "4", "--size", "40x30",
@@ -80,7 +82,6 @@ import Testing
     }
 
     @Test func configurationErrorsAreOneLine() throws {
-        defer { try? FileManager.default.removeItem(at: root) }
         let unknown = try runKandinsky(["train", "data.batch_sise=3"], in: root)
         #expect(unknown.status != 0)
         #expect(
@@ -103,13 +104,12 @@ import Testing
 
     /// Ctrl-C (SIGINT) lets the batch finish, writes `interrupted.safetensors` and exits with 130.
     @Test func interruptingTrainingWritesACheckpointAndExits() throws {
-        defer { try? FileManager.default.removeItem(at: root) }
         try synthesize()
         let training = try LaunchedProcess(kandinskyExecutable, ["train"] + longTraining)
         // Any epoch file: the oldest are deleted as training goes on (trainer.keep_last).
         try #require(
             training.wait(
-                until: { checkpointFiles().contains { $0.lastPathComponent.hasPrefix("epoch_") } }, timeout: 300))
+                until: { self.checkpointFiles().contains { $0.lastPathComponent.hasPrefix("epoch_") } }, timeout: 300))
         training.send(SIGINT)
         #expect(training.wait(until: { !training.isRunning }, timeout: 120), "training went on after SIGINT")
         if training.isRunning { training.send(SIGKILL) }
@@ -126,7 +126,6 @@ import Testing
     /// Killing training outright (SIGKILL: no handler runs) at various moments after a checkpoint
     /// leaves every checkpoint file complete, and training resumes from the last one.
     @Test func killedTrainingLeavesLoadableCheckpointsAndResumes() throws {
-        defer { try? FileManager.default.removeItem(at: root) }
         try synthesize()
         var resumeArguments: [String] = []
         for delay: useconds_t in [0, 20_000, 70_000, 150_000] {
@@ -135,7 +134,7 @@ import Testing
                 !before.contains(file) && file.lastPathComponent == "last.safetensors"
             }
             let training = try LaunchedProcess(kandinskyExecutable, ["train"] + longTraining + resumeArguments)
-            try #require(training.wait(until: { checkpointFiles().contains(where: isNewLast) }, timeout: 300))
+            try #require(training.wait(until: { self.checkpointFiles().contains(where: isNewLast) }, timeout: 300))
             usleep(delay)
             training.send(SIGKILL)
             _ = try training.wait()
@@ -160,7 +159,6 @@ import Testing
     /// A damaged image in the calibration split stops `calibrate` with one line naming the file,
     /// and no calibrated model is written.
     @Test func aCorruptCalibrationImageIsOneClearError() throws {
-        defer { try? FileManager.default.removeItem(at: root) }
         try synthesize()
         let train = try runKandinsky(["train"] + overrides)
         try #require(train.status == 0, "\(train.stderr)")

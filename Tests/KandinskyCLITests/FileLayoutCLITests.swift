@@ -49,55 +49,56 @@ import Testing
     }
 
     @Test func bothLayoutsPredictAndEvaluateTheSame() throws {
-        let work = try CalibrationCLITests.Workspace(images: 16, height: 8, width: 8)
-        defer { work.remove() }
-        try FileManager.default.createDirectory(at: work.url("format2"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: work.url("format3"), withIntermediateDirectories: true)
-        let methods: [(String, [String])] = [
-            ("pixel", ["--method", "pixel"]),
-            ("image", ["--method", "image"]),
-            ("kmeans", ["--method", "kmeans", "--clusters", "3"]),
-            ("gen-ann", ["--method", "gen-ann", "--bounds=-2,2,-2,2,0,3,0,4,0,6", "--max-generations", "5"]),
-            ("kmeans-fallback-group", ["--method", "kmeans", "--clusters", "3", "--fallback", "group"]),
-            ("kmeans-linear", ["--method", "kmeans", "--clusters", "3", "--quantile", "linear"]),
-        ]
-        var pairs: [(name: String, format3: String, format2: String)] = []
-        for (name, arguments) in methods {
-            let format3 = work.path("format3/\(name).safetensors")
-            let format2 = work.path("format2/\(name).safetensors")
-            let run = try runKandinsky(
-                [
-                    "calibrate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
-                    "--out", format3,
-                ] + arguments)
-            #expect(run.status == 0, "\(name): \(run.stderr)")
-            #expect(
-                try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: format3)).metadata["format_version"] == "3")
-            try CalibratedCurves.read(contentsOf: URL(fileURLWithPath: format3)).safetensors(layout: .dense)
-                .write(to: URL(fileURLWithPath: format2))
-            pairs.append((name, format3, format2))
-        }
-        // Files written before format 3, and their format-3 rewrite.
-        for name in ["gen-ann-linear", "kmeans-conformal", "kmeans-fallback-group"] {
-            let format2 = Self.formatTwoFixtures.appendingPathComponent("\(name).safetensors")
-            let format3 = work.path("format3/fixture-\(name).safetensors")
-            try CalibratedCurves.read(contentsOf: format2).write(to: URL(fileURLWithPath: format3))
-            pairs.append(("fixture \(name)", format3, format2.path))
-        }
-        for (index, pair) in pairs.enumerated() {
-            let (compact, compactStdout) = try Self.outputs(pair.format3, tag: "out\(index)-3", in: work)
-            let (dense, denseStdout) = try Self.outputs(pair.format2, tag: "out\(index)-2", in: work)
-            #expect(compact.keys.sorted() == dense.keys.sorted(), "\(pair.name)")
-            #expect(compact.count == 15, "\(pair.name): \(compact.keys.sorted())")
-            for (file, bytes) in compact {
-                #expect(dense[file] == bytes, "\(pair.name): \(file) differs between the layouts")
+        try CalibrationCLITests.Workspace.with(images: 16, height: 8, width: 8) { work in
+            try FileManager.default.createDirectory(at: work.url("format2"), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: work.url("format3"), withIntermediateDirectories: true)
+            let methods: [(String, [String])] = [
+                ("pixel", ["--method", "pixel"]),
+                ("image", ["--method", "image"]),
+                ("kmeans", ["--method", "kmeans", "--clusters", "3"]),
+                ("gen-ann", ["--method", "gen-ann", "--bounds=-2,2,-2,2,0,3,0,4,0,6", "--max-generations", "5"]),
+                ("kmeans-fallback-group", ["--method", "kmeans", "--clusters", "3", "--fallback", "group"]),
+                ("kmeans-linear", ["--method", "kmeans", "--clusters", "3", "--quantile", "linear"]),
+            ]
+            var pairs: [(name: String, format3: String, format2: String)] = []
+            for (name, arguments) in methods {
+                let format3 = work.path("format3/\(name).safetensors")
+                let format2 = work.path("format2/\(name).safetensors")
+                let run = try runKandinsky(
+                    [
+                        "calibrate-scores", "--probs", work.path("probs.npy"), "--targets", work.path("targets.npy"),
+                        "--out", format3,
+                    ] + arguments)
+                #expect(run.status == 0, "\(name): \(run.stderr)")
+                #expect(
+                    try SafetensorsFile.read(contentsOf: URL(fileURLWithPath: format3)).metadata["format_version"]
+                        == "3")
+                try CalibratedCurves.read(contentsOf: URL(fileURLWithPath: format3)).safetensors(layout: .dense)
+                    .write(to: URL(fileURLWithPath: format2))
+                pairs.append((name, format3, format2))
             }
-            #expect(compactStdout == denseStdout, "\(pair.name)")
-            let sizes = try [pair.format3, pair.format2].map {
-                try FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int ?? 0
+            // Files written before format 3, and their format-3 rewrite.
+            for name in ["gen-ann-linear", "kmeans-conformal", "kmeans-fallback-group"] {
+                let format2 = Self.formatTwoFixtures.appendingPathComponent("\(name).safetensors")
+                let format3 = work.path("format3/fixture-\(name).safetensors")
+                try CalibratedCurves.read(contentsOf: format2).write(to: URL(fileURLWithPath: format3))
+                pairs.append(("fixture \(name)", format3, format2.path))
             }
-            if pair.name != "pixel" {
-                #expect(sizes[0] < sizes[1], "\(pair.name): format 3 \(sizes[0]) bytes, format 2 \(sizes[1])")
+            for (index, pair) in pairs.enumerated() {
+                let (compact, compactStdout) = try Self.outputs(pair.format3, tag: "out\(index)-3", in: work)
+                let (dense, denseStdout) = try Self.outputs(pair.format2, tag: "out\(index)-2", in: work)
+                #expect(compact.keys.sorted() == dense.keys.sorted(), "\(pair.name)")
+                #expect(compact.count == 15, "\(pair.name): \(compact.keys.sorted())")
+                for (file, bytes) in compact {
+                    #expect(dense[file] == bytes, "\(pair.name): \(file) differs between the layouts")
+                }
+                #expect(compactStdout == denseStdout, "\(pair.name)")
+                let sizes = try [pair.format3, pair.format2].map {
+                    try FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int ?? 0
+                }
+                if pair.name != "pixel" {
+                    #expect(sizes[0] < sizes[1], "\(pair.name): format 3 \(sizes[0]) bytes, format 2 \(sizes[1])")
+                }
             }
         }
     }

@@ -34,16 +34,16 @@ import Testing
     }
 
     @Test func truncatedSafetensorsFileIsReported() throws {
-        let directory = try scratchDirectory("cli")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let original = try Data(contentsOf: coreFixtures.appendingPathComponent("safetensors/python.safetensors"))
-        try original.dropLast(3).write(to: directory.appendingPathComponent("cut.safetensors"))
-        let run = try runKandinsky(["info", "cut.safetensors"], in: directory)
-        #expect(run.status != 0)
-        #expect(run.stdout.isEmpty)
-        #expect(run.errorLines.count == 1)
-        #expect(run.errorLines.first?.hasPrefix("kandinsky: cut.safetensors: ") == true)
-        #expect(run.stderr.contains("past the end"))
+        try withScratchDirectory("cli") { directory in
+            let original = try Data(contentsOf: coreFixtures.appendingPathComponent("safetensors/python.safetensors"))
+            try original.dropLast(3).write(to: directory.appendingPathComponent("cut.safetensors"))
+            let run = try runKandinsky(["info", "cut.safetensors"], in: directory)
+            #expect(run.status != 0)
+            #expect(run.stdout.isEmpty)
+            #expect(run.errorLines.count == 1)
+            #expect(run.errorLines.first?.hasPrefix("kandinsky: cut.safetensors: ") == true)
+            #expect(run.stderr.contains("past the end"))
+        }
     }
 
     @Test func versionAndHelp() throws {

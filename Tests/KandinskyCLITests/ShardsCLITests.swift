@@ -11,8 +11,13 @@ import Testing
         let directory: URL
         let sizes = [3, 1, 5], h = 4, w = 5
 
-        init() throws {
-            directory = try scratchDirectory("shards-cli")
+        /// Runs `body` with the files written to a scratch directory, removed afterwards.
+        static func with(_ body: (Workspace) throws -> Void) throws {
+            try withScratchDirectory("shards-cli") { directory in try body(Workspace(in: directory)) }
+        }
+
+        private init(in directory: URL) throws {
+            self.directory = directory
             for folder in ["p", "t"] {
                 try FileManager.default.createDirectory(
                     at: directory.appendingPathComponent(folder), withIntermediateDirectories: true)
@@ -53,53 +58,56 @@ import Testing
     }
 
     @Test func everyShardFormGivesTheCurvesOfTheWholeArrays() throws {
-        let workspace = try Workspace()
-        defer { try? FileManager.default.removeItem(at: workspace.directory) }
-        try calibrate(["--probs", "probs.npy", "--targets", "labels.npy"], "whole.safetensors", in: workspace)
-        let forms: [[String]] = [
-            [
-                "--probs", "p/p-0.npy", "--probs", "p/p-1.npy,p/p-2.npy", "--targets", "t/t-0.npy,t/t-1.npy",
-                "--targets", "t/t-2.npy",
-            ],
-            ["--probs", "p", "--targets", "t"],
-            ["--probs", "p/p-*.npy", "--targets", "t/t-[0-9].npy"],
-            [
-                "--probs", "shard-*.safetensors", "--probs-key", "probs", "--targets", "shard-*.safetensors",
-                "--targets-key", "labels",
-            ],
-        ]
-        for (k, form) in forms.enumerated() {
-            try calibrate(form, "sharded-\(k).safetensors", in: workspace)
-            #expect(try workspace.data("sharded-\(k).safetensors") == workspace.data("whole.safetensors"), "\(form)")
+        try Workspace.with { workspace in
+            try calibrate(["--probs", "probs.npy", "--targets", "labels.npy"], "whole.safetensors", in: workspace)
+            let forms: [[String]] = [
+                [
+                    "--probs", "p/p-0.npy", "--probs", "p/p-1.npy,p/p-2.npy", "--targets", "t/t-0.npy,t/t-1.npy",
+                    "--targets", "t/t-2.npy",
+                ],
+                ["--probs", "p", "--targets", "t"],
+                ["--probs", "p/p-*.npy", "--targets", "t/t-[0-9].npy"],
+                [
+                    "--probs", "shard-*.safetensors", "--probs-key", "probs", "--targets", "shard-*.safetensors",
+                    "--targets-key", "labels",
+                ],
+            ]
+            for (k, form) in forms.enumerated() {
+                try calibrate(form, "sharded-\(k).safetensors", in: workspace)
+                #expect(
+                    try workspace.data("sharded-\(k).safetensors") == workspace.data("whole.safetensors"), "\(form)")
+            }
         }
     }
 
     @Test func mergedScoreStoresGiveTheCurvesOfAllShards() throws {
-        let workspace = try Workspace()
-        defer { try? FileManager.default.removeItem(at: workspace.directory) }
-        for k in 0..<3 {
-            let run = try runKandinsky(
-                ["score", "--probs", "p/p-\(k).npy", "--targets", "t/t-\(k).npy", "--out", "part-\(k).kscores"],
+        try Workspace.with { workspace in
+            for k in 0..<3 {
+                let run = try runKandinsky(
+                    ["score", "--probs", "p/p-\(k).npy", "--targets", "t/t-\(k).npy", "--out", "part-\(k).kscores"],
+                    in: workspace.directory)
+                #expect(run.status == 0, "\(run.stderr)")
+            }
+            let merge = try runKandinsky(
+                ["merge-scores", "part-0.kscores", "part-1.kscores", "part-2.kscores", "--out", "all.kscores"],
                 in: workspace.directory)
-            #expect(run.status == 0, "\(run.stderr)")
-        }
-        let merge = try runKandinsky(
-            ["merge-scores", "part-0.kscores", "part-1.kscores", "part-2.kscores", "--out", "all.kscores"],
-            in: workspace.directory)
-        #expect(merge.status == 0, "\(merge.stderr)")
-        #expect(merge.stdout.contains("of 9 images from 3 parts"))
-        let whole = try runKandinsky(
-            ["score", "--probs", "probs.npy", "--targets", "labels.npy", "--out", "whole.kscores"],
-            in: workspace.directory)
-        #expect(whole.status == 0)
-        #expect(try workspace.data("all.kscores") == workspace.data("whole.kscores"))
-        for method in ["pixel", "image", "kmeans"] {
-            try calibrate(
-                ["--probs", "p", "--targets", "t"], "shards-\(method).safetensors", method: method, in: workspace)
-            try calibrate(["--scores", "all.kscores"], "merged-\(method).safetensors", method: method, in: workspace)
-            #expect(
-                try workspace.data("merged-\(method).safetensors") == workspace.data("shards-\(method).safetensors"),
-                "\(method)")
+            #expect(merge.status == 0, "\(merge.stderr)")
+            #expect(merge.stdout.contains("of 9 images from 3 parts"))
+            let whole = try runKandinsky(
+                ["score", "--probs", "probs.npy", "--targets", "labels.npy", "--out", "whole.kscores"],
+                in: workspace.directory)
+            #expect(whole.status == 0)
+            #expect(try workspace.data("all.kscores") == workspace.data("whole.kscores"))
+            for method in ["pixel", "image", "kmeans"] {
+                try calibrate(
+                    ["--probs", "p", "--targets", "t"], "shards-\(method).safetensors", method: method, in: workspace)
+                try calibrate(
+                    ["--scores", "all.kscores"], "merged-\(method).safetensors", method: method, in: workspace)
+                #expect(
+                    try workspace.data("merged-\(method).safetensors")
+                        == workspace.data("shards-\(method).safetensors"),
+                    "\(method)")
+            }
         }
     }
 
@@ -107,78 +115,78 @@ import Testing
     /// 2 images' possible scores, so the 3-image shard is a part alone and the others pair up)
     /// and merged, or a score store mapped, give the curves of the in-memory run, byte for byte.
     @Test func diskBackedScoresGiveTheCurvesOfTheInMemoryRun() throws {
-        let workspace = try Workspace()
-        defer { try? FileManager.default.removeItem(at: workspace.directory) }
-        let partScores = String(2 * 2 * workspace.h * workspace.w)
-        let whole = try runKandinsky(
-            ["score", "--probs", "probs.npy", "--targets", "labels.npy", "--out", "whole.kscores"],
-            in: workspace.directory)
-        #expect(whole.status == 0, "\(whole.stderr)")
-        for method in ["pixel", "image", "kmeans"] {
-            try calibrate(
-                ["--probs", "p", "--targets", "t"], "memory-\(method).safetensors", method: method, in: workspace)
-            try calibrate(
-                ["--probs", "p", "--targets", "t", "--scores-dir", "disk-\(method)", "--part-scores", partScores],
-                "disk-\(method).safetensors", method: method, in: workspace)
-            try calibrate(
-                ["--scores", "whole.kscores", "--scores-dir", "mapped-\(method)"], "mapped-\(method).safetensors",
-                method: method, in: workspace)
-            let expected = try workspace.data("memory-\(method).safetensors")
-            #expect(try workspace.data("disk-\(method).safetensors") == expected, "\(method): from shards on disk")
-            #expect(try workspace.data("mapped-\(method).safetensors") == expected, "\(method): mapped store")
-            // The directory keeps the merged store (the store of all shards) and nothing else.
-            #expect(
-                try FileManager.default.contentsOfDirectory(atPath: workspace.path("disk-\(method)"))
-                    == ["scores.kscores"])
-            #expect(try workspace.data("disk-\(method)/scores.kscores") == workspace.data("whole.kscores"))
+        try Workspace.with { workspace in
+            let partScores = String(2 * 2 * workspace.h * workspace.w)
+            let whole = try runKandinsky(
+                ["score", "--probs", "probs.npy", "--targets", "labels.npy", "--out", "whole.kscores"],
+                in: workspace.directory)
+            #expect(whole.status == 0, "\(whole.stderr)")
+            for method in ["pixel", "image", "kmeans"] {
+                try calibrate(
+                    ["--probs", "p", "--targets", "t"], "memory-\(method).safetensors", method: method, in: workspace)
+                try calibrate(
+                    ["--probs", "p", "--targets", "t", "--scores-dir", "disk-\(method)", "--part-scores", partScores],
+                    "disk-\(method).safetensors", method: method, in: workspace)
+                try calibrate(
+                    ["--scores", "whole.kscores", "--scores-dir", "mapped-\(method)"], "mapped-\(method).safetensors",
+                    method: method, in: workspace)
+                let expected = try workspace.data("memory-\(method).safetensors")
+                #expect(try workspace.data("disk-\(method).safetensors") == expected, "\(method): from shards on disk")
+                #expect(try workspace.data("mapped-\(method).safetensors") == expected, "\(method): mapped store")
+                // The directory keeps the merged store (the store of all shards) and nothing else.
+                #expect(
+                    try FileManager.default.contentsOfDirectory(atPath: workspace.path("disk-\(method)"))
+                        == ["scores.kscores"])
+                #expect(try workspace.data("disk-\(method)/scores.kscores") == workspace.data("whole.kscores"))
+            }
         }
     }
 
     @Test func aScoresDirThatCannotBeMadeIsRefusedNamingIt() throws {
-        let workspace = try Workspace()
-        defer { try? FileManager.default.removeItem(at: workspace.directory) }
-        try Data("not a directory".utf8).write(to: workspace.url("taken"))
-        let run = try runKandinsky(
-            [
-                "calibrate-scores", "--probs", "p", "--targets", "t", "--scores-dir", "taken", "--method", "pixel",
-                "--out", "x.safetensors",
-            ], in: workspace.directory)
-        #expect(run.status != 0)
-        #expect(
-            run.stderr.trimmingCharacters(in: .newlines)
-                == "Error: \(workspace.path("taken")): --scores-dir: cannot create a directory for the score parts: Not a directory"
-        )
-        #expect(!FileManager.default.fileExists(atPath: workspace.path("x.safetensors")))
+        try Workspace.with { workspace in
+            try Data("not a directory".utf8).write(to: workspace.url("taken"))
+            let run = try runKandinsky(
+                [
+                    "calibrate-scores", "--probs", "p", "--targets", "t", "--scores-dir", "taken", "--method", "pixel",
+                    "--out", "x.safetensors",
+                ], in: workspace.directory)
+            #expect(run.status != 0)
+            #expect(
+                run.stderr.trimmingCharacters(in: .newlines)
+                    == "Error: \(workspace.path("taken")): --scores-dir: cannot create a directory for the score parts: Not a directory"
+            )
+            #expect(!FileManager.default.fileExists(atPath: workspace.path("x.safetensors")))
+        }
     }
 
     @Test func mismatchedShardsAreRefusedNamingTheShard() throws {
-        let workspace = try Workspace()
-        defer { try? FileManager.default.removeItem(at: workspace.directory) }
-        try NumpyFile.write(.float32(Tensor(shape: [2, 1, 4, 6], repeating: 0.5)), to: workspace.url("odd.npy"))
-        let cases: [([String], [String])] = [
-            (
-                ["--probs", "p/p-0.npy,odd.npy", "--targets", "t/t-0.npy,t/t-1.npy"],
-                ["odd.npy", "shape", "[N, 1, 4, 5]", "[2, 1, 4, 6]"]
-            ),
-            (["--probs", "p", "--targets", "t/t-0.npy"], ["--probs names 3 shards but --targets 1"]),
-            (
-                ["--probs", "p", "--targets", "t/t-1.npy,t/t-0.npy,t/t-2.npy"],
-                ["t/t-1.npy", "shape[0]", "N = 3", "p/p-0.npy"]
-            ),
-            (
-                ["--probs", "shard-0.safetensors", "--targets", "t/t-0.npy"],
-                ["shard-0.safetensors", "expected one tensor or a key"]
-            ),
-            (["--probs", "nothing-*.npy", "--targets", "t"], ["no .npy or .safetensors file matches"]),
-            (["--scores", "x.kscores", "--probs", "p"], ["give a score store or --probs and --targets, not both"]),
-        ]
-        for (arguments, mentions) in cases {
-            let run = try runKandinsky(
-                ["calibrate-scores"] + arguments + ["--method", "pixel", "--out", "x.safetensors"],
-                in: workspace.directory)
-            #expect(run.status != 0, "\(arguments)")
-            for text in mentions {
-                #expect(run.stderr.contains(text), "\(arguments): \(run.stderr) should mention \(text)")
+        try Workspace.with { workspace in
+            try NumpyFile.write(.float32(Tensor(shape: [2, 1, 4, 6], repeating: 0.5)), to: workspace.url("odd.npy"))
+            let cases: [([String], [String])] = [
+                (
+                    ["--probs", "p/p-0.npy,odd.npy", "--targets", "t/t-0.npy,t/t-1.npy"],
+                    ["odd.npy", "shape", "[N, 1, 4, 5]", "[2, 1, 4, 6]"]
+                ),
+                (["--probs", "p", "--targets", "t/t-0.npy"], ["--probs names 3 shards but --targets 1"]),
+                (
+                    ["--probs", "p", "--targets", "t/t-1.npy,t/t-0.npy,t/t-2.npy"],
+                    ["t/t-1.npy", "shape[0]", "N = 3", "p/p-0.npy"]
+                ),
+                (
+                    ["--probs", "shard-0.safetensors", "--targets", "t/t-0.npy"],
+                    ["shard-0.safetensors", "expected one tensor or a key"]
+                ),
+                (["--probs", "nothing-*.npy", "--targets", "t"], ["no .npy or .safetensors file matches"]),
+                (["--scores", "x.kscores", "--probs", "p"], ["give a score store or --probs and --targets, not both"]),
+            ]
+            for (arguments, mentions) in cases {
+                let run = try runKandinsky(
+                    ["calibrate-scores"] + arguments + ["--method", "pixel", "--out", "x.safetensors"],
+                    in: workspace.directory)
+                #expect(run.status != 0, "\(arguments)")
+                for text in mentions {
+                    #expect(run.stderr.contains(text), "\(arguments): \(run.stderr) should mention \(text)")
+                }
             }
         }
     }

@@ -36,21 +36,22 @@ import Testing
         let counts = try JSONDecoder().decode([[Int]?].self, from: Data(file.metadata["group_sample_counts"]!.utf8))
         #expect(counts[0] == nil && counts[1]?.count == 4)
 
-        let directory = try scratchDirectory("calibration")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent("cmodel.safetensors")
-        try curves.write(to: url)
-        let read = try CalibratedCurves.read(contentsOf: url)
-        expectSameCurves(read, curves)
-        #expect(read.method == "gen-ann" && read.precision == .halfProbabilities && read.calibrationImageCount == 10)
+        try withScratchDirectory("calibration") { directory in
+            let url = directory.appendingPathComponent("cmodel.safetensors")
+            try curves.write(to: url)
+            let read = try CalibratedCurves.read(contentsOf: url)
+            expectSameCurves(read, curves)
+            #expect(
+                read.method == "gen-ann" && read.precision == .halfProbabilities && read.calibrationImageCount == 10)
 
-        // Format 2, still written for comparisons: every curve of every pixel in one tensor.
-        let dense = curves.safetensors(layout: .dense)
-        #expect(dense["nc_curves"]?.shape == [20, 2, 6, 7] && dense["nc_curves"]?.elementType == .float32)
-        #expect(dense["kandinsky_mask"]?.shape == [6, 7] && dense["kandinsky_mask"]?.elementType == .int32)
-        #expect(dense["group_labels"]?.shape == [2, 6, 7])
-        #expect(dense.metadata["format_version"] == "2" && dense.metadata["mask_class"] == "1")
-        expectSameCurves(try CalibratedCurves(safetensors: dense, source: "dense.safetensors"), curves)
+            // Format 2, still written for comparisons: every curve of every pixel in one tensor.
+            let dense = curves.safetensors(layout: .dense)
+            #expect(dense["nc_curves"]?.shape == [20, 2, 6, 7] && dense["nc_curves"]?.elementType == .float32)
+            #expect(dense["kandinsky_mask"]?.shape == [6, 7] && dense["kandinsky_mask"]?.elementType == .int32)
+            #expect(dense["group_labels"]?.shape == [2, 6, 7])
+            #expect(dense.metadata["format_version"] == "2" && dense.metadata["mask_class"] == "1")
+            expectSameCurves(try CalibratedCurves(safetensors: dense, source: "dense.safetensors"), curves)
+        }
     }
 
     /// Curves built without per-group counts (nil for a grouped class: unknown) are written as

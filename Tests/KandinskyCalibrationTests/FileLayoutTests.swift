@@ -68,19 +68,19 @@ import Testing
     }
 
     @Test func bothLayoutsReadBackTheCurvesAndGiveTheSameResults() throws {
-        let directory = try scratchDirectory("layout")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        var generator = SeededGenerator(seed: 22)
-        let test = SyntheticData.make(images: 5, height: 6, width: 8, using: &generator)
-        for (name, curves) in try Self.calibrations() {
-            let compact = try Self.roundTrip(
-                curves, .perClass, at: directory.appendingPathComponent("\(name).safetensors"))
-            let dense = try Self.roundTrip(
-                curves, .dense, at: directory.appendingPathComponent("\(name).format2.safetensors"))
-            expectSameCurves(compact, curves, "\(name), format 3")
-            expectSameCurves(dense, curves, "\(name), format 2")
-            #expect(try Self.outputs(compact, test) == Self.outputs(dense, test), "\(name)")
-            #expect(try Self.outputs(compact, test) == Self.outputs(curves, test), "\(name)")
+        try withScratchDirectory("layout") { directory in
+            var generator = SeededGenerator(seed: 22)
+            let test = SyntheticData.make(images: 5, height: 6, width: 8, using: &generator)
+            for (name, curves) in try Self.calibrations() {
+                let compact = try Self.roundTrip(
+                    curves, .perClass, at: directory.appendingPathComponent("\(name).safetensors"))
+                let dense = try Self.roundTrip(
+                    curves, .dense, at: directory.appendingPathComponent("\(name).format2.safetensors"))
+                expectSameCurves(compact, curves, "\(name), format 3")
+                expectSameCurves(dense, curves, "\(name), format 2")
+                #expect(try Self.outputs(compact, test) == Self.outputs(dense, test), "\(name)")
+                #expect(try Self.outputs(compact, test) == Self.outputs(curves, test), "\(name)")
+            }
         }
     }
 
@@ -167,38 +167,39 @@ import Testing
     }
 
     @Test func formatTwoFilesStillReadAndRewriteTheSame() throws {
-        let directory = try scratchDirectory("layout")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        var generator = SeededGenerator(seed: 23)
-        let test = SyntheticData.make(images: 4, height: 8, width: 8, using: &generator)
-        for name in FormatTwoFixtures.names {
-            let original = try Data(contentsOf: FormatTwoFixtures.url(name))
-            let curves = try CalibratedCurves.read(contentsOf: FormatTwoFixtures.url(name))
-            #expect(curves.curves.shape == [11, 2, 8, 8] && curves.calibrationImageCount == 16, "\(name)")
-            // The format-2 writer kept for comparisons writes the file as it was written.
-            let rewritten = directory.appendingPathComponent("\(name).format2.safetensors")
-            try curves.safetensors(layout: .dense).write(to: rewritten)
-            #expect(try Data(contentsOf: rewritten) == original, "\(name): the format-2 writer changed")
-            let compact = try Self.roundTrip(
-                curves, .perClass, at: directory.appendingPathComponent("\(name).safetensors"))
-            expectSameCurves(compact, curves, name)
-            #expect(try Self.outputs(compact, test) == Self.outputs(curves, test), "\(name)")
-            let size =
-                try FileManager.default.attributesOfItem(
-                    atPath: directory.appendingPathComponent("\(name).safetensors").path)[.size] as? Int
+        try withScratchDirectory("layout") { directory in
+            var generator = SeededGenerator(seed: 23)
+            let test = SyntheticData.make(images: 4, height: 8, width: 8, using: &generator)
+            for name in FormatTwoFixtures.names {
+                let original = try Data(contentsOf: FormatTwoFixtures.url(name))
+                let curves = try CalibratedCurves.read(contentsOf: FormatTwoFixtures.url(name))
+                #expect(curves.curves.shape == [11, 2, 8, 8] && curves.calibrationImageCount == 16, "\(name)")
+                // The format-2 writer kept for comparisons writes the file as it was written.
+                let rewritten = directory.appendingPathComponent("\(name).format2.safetensors")
+                try curves.safetensors(layout: .dense).write(to: rewritten)
+                #expect(try Data(contentsOf: rewritten) == original, "\(name): the format-2 writer changed")
+                let compact = try Self.roundTrip(
+                    curves, .perClass, at: directory.appendingPathComponent("\(name).safetensors"))
+                expectSameCurves(compact, curves, name)
+                #expect(try Self.outputs(compact, test) == Self.outputs(curves, test), "\(name)")
+                let size =
+                    try FileManager.default.attributesOfItem(
+                        atPath: directory.appendingPathComponent("\(name).safetensors").path)[.size] as? Int
+                #expect(
+                    (size ?? .max) < original.count,
+                    "\(name): format 3 takes \(size ?? -1) bytes, format 2 \(original.count)")
+            }
+            let kmeans = try CalibratedCurves.read(contentsOf: FormatTwoFixtures.url("kmeans-conformal"))
+            #expect(kmeans.method == "kmeans" && kmeans.rule == .conformal && kmeans.groups.groupCounts == [4, 4])
+            #expect(kmeans.groups.findings["group_split"] == "8 images chose the groups, 8 set the thresholds")
+            let annulus = try CalibratedCurves.read(contentsOf: FormatTwoFixtures.url("gen-ann-linear"))
             #expect(
-                (size ?? .max) < original.count,
-                "\(name): format 3 takes \(size ?? -1) bytes, format 2 \(original.count)")
+                annulus.rule == .linear && annulus.groups.groupCounts == [0, 4]
+                    && annulus.groups.findings["theta"] != nil)
+            #expect(annulus.groups.labels[0] == nil && !annulus.curves.scalars.contains(.infinity))
+            let fallback = try CalibratedCurves.read(contentsOf: FormatTwoFixtures.url("kmeans-fallback-group"))
+            #expect(fallback.groupCurves(ofClass: 0) == nil || fallback.groupCurves(ofClass: 1) == nil)
         }
-        let kmeans = try CalibratedCurves.read(contentsOf: FormatTwoFixtures.url("kmeans-conformal"))
-        #expect(kmeans.method == "kmeans" && kmeans.rule == .conformal && kmeans.groups.groupCounts == [4, 4])
-        #expect(kmeans.groups.findings["group_split"] == "8 images chose the groups, 8 set the thresholds")
-        let annulus = try CalibratedCurves.read(contentsOf: FormatTwoFixtures.url("gen-ann-linear"))
-        #expect(
-            annulus.rule == .linear && annulus.groups.groupCounts == [0, 4] && annulus.groups.findings["theta"] != nil)
-        #expect(annulus.groups.labels[0] == nil && !annulus.curves.scalars.contains(.infinity))
-        let fallback = try CalibratedCurves.read(contentsOf: FormatTwoFixtures.url("kmeans-fallback-group"))
-        #expect(fallback.groupCurves(ofClass: 0) == nil || fallback.groupCurves(ofClass: 1) == nil)
     }
 
     @Test func formatOneFilesReadAsLinear() throws {

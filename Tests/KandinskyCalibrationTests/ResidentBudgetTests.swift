@@ -43,46 +43,46 @@ struct ResidentBudgetTests {
     }
 
     @Test func reachingTheBudgetDropsThePagesOfEveryLiveMap() throws {
-        let directory = try scratchDirectory("budget")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let region = ResidentBudget.region
-        let budget = ResidentBudget(bytes: 2 * region)
-        let a = try Self.map(bytes: region, named: "a", in: directory)
-        let b = try Self.map(bytes: region, named: "b", in: directory)
-        budget.add(a)
-        budget.add(b)
-        do {
-            // A map that went away before the drop is skipped, not dereferenced.
-            let gone = try Self.map(bytes: region, named: "c", in: directory)
-            budget.add(gone)
+        try withScratchDirectory("budget") { directory in
+            let region = ResidentBudget.region
+            let budget = ResidentBudget(bytes: 2 * region)
+            let a = try Self.map(bytes: region, named: "a", in: directory)
+            let b = try Self.map(bytes: region, named: "b", in: directory)
+            budget.add(a)
+            budget.add(b)
+            do {
+                // A map that went away before the drop is skipped, not dereferenced.
+                let gone = try Self.map(bytes: region, named: "c", in: directory)
+                budget.add(gone)
+            }
+            #expect(Self.touch(a) + Self.touch(b) == 2 * region / Int(getpagesize()))
+            var firstReader = -1
+            var secondReader = -1
+            budget.didRead(0..<(region / 2), lastRegion: &firstReader)
+            #expect(try Self.residentKilobytes(of: a) == 2048, "half the budget counted: nothing dropped")
+            #expect(try Self.residentKilobytes(of: b) == 2048)
+            budget.didRead(0..<1, lastRegion: &secondReader)
+            #expect(try Self.residentKilobytes(of: a) == 0, "the budget reached: every map dropped")
+            #expect(try Self.residentKilobytes(of: b) == 0)
         }
-        #expect(Self.touch(a) + Self.touch(b) == 2 * region / Int(getpagesize()))
-        var firstReader = -1
-        var secondReader = -1
-        budget.didRead(0..<(region / 2), lastRegion: &firstReader)
-        #expect(try Self.residentKilobytes(of: a) == 2048, "half the budget counted: nothing dropped")
-        #expect(try Self.residentKilobytes(of: b) == 2048)
-        budget.didRead(0..<1, lastRegion: &secondReader)
-        #expect(try Self.residentKilobytes(of: a) == 0, "the budget reached: every map dropped")
-        #expect(try Self.residentKilobytes(of: b) == 0)
     }
 
     @Test func aReaderCountsEachRegionItTouchesOncePerRun() throws {
-        let directory = try scratchDirectory("budget")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let region = ResidentBudget.region
-        #expect(region == 2 << 20)
-        let budget = ResidentBudget(bytes: 2 * region)
-        let map = try Self.map(bytes: 3 * region, named: "a", in: directory)
-        budget.add(map)
-        _ = Self.touch(map)
-        var reader = -1
-        budget.didRead(5..<6, lastRegion: &reader)  // one byte: its whole region
-        budget.didRead(100..<200, lastRegion: &reader)  // the same region again: nothing more
-        #expect(reader == 0)
-        #expect(try Self.residentKilobytes(of: map) == 6144)
-        budget.didRead((region - 1)..<(region + 1), lastRegion: &reader)  // into region 1: the budget
-        #expect(reader == 1)
-        #expect(try Self.residentKilobytes(of: map) == 0)
+        try withScratchDirectory("budget") { directory in
+            let region = ResidentBudget.region
+            #expect(region == 2 << 20)
+            let budget = ResidentBudget(bytes: 2 * region)
+            let map = try Self.map(bytes: 3 * region, named: "a", in: directory)
+            budget.add(map)
+            _ = Self.touch(map)
+            var reader = -1
+            budget.didRead(5..<6, lastRegion: &reader)  // one byte: its whole region
+            budget.didRead(100..<200, lastRegion: &reader)  // the same region again: nothing more
+            #expect(reader == 0)
+            #expect(try Self.residentKilobytes(of: map) == 6144)
+            budget.didRead((region - 1)..<(region + 1), lastRegion: &reader)  // into region 1: the budget
+            #expect(reader == 1)
+            #expect(try Self.residentKilobytes(of: map) == 0)
+        }
     }
 }

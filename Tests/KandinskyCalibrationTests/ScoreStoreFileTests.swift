@@ -91,51 +91,53 @@ import Testing
     }
 
     @Test func roundTripsBitForBit() throws {
-        let directory = try scratchDirectory("kscores")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        for precision in [ScorePrecision.float, .halfProbabilities] {
-            let store = try Self.store(images: 0..<5, of: 5, precision: precision)
-            let url = directory.appendingPathComponent("s.kscores")
-            try store.write(to: url)
-            let size = try FileManager.default.attributesOfItem(atPath: url.path)[.size] as! Int
-            #expect(size == 56 + 4 * 3 * 6 * 7 + 6 * store.scoreCount + (store.scoreCount % 2 == 1 ? 2 : 0))
-            expectIdentical(try ScoreStore.read(contentsOf: url), store, "\(precision)")
-            let mapped = try ScoreStore(mapping: url, residentBudget: 1)
-            #expect(mapped.isMemoryMapped && !store.isMemoryMapped)
-            expectIdentical(mapped, store, "\(precision), mapped")
-            let selection = [4, 0, 2]
-            expectIdentical(try mapped.selectingImages(selection), store.images(selection), "\(precision) selection")
+        try withScratchDirectory("kscores") { directory in
+            for precision in [ScorePrecision.float, .halfProbabilities] {
+                let store = try Self.store(images: 0..<5, of: 5, precision: precision)
+                let url = directory.appendingPathComponent("s.kscores")
+                try store.write(to: url)
+                let size = try FileManager.default.attributesOfItem(atPath: url.path)[.size] as! Int
+                #expect(size == 56 + 4 * 3 * 6 * 7 + 6 * store.scoreCount + (store.scoreCount % 2 == 1 ? 2 : 0))
+                expectIdentical(try ScoreStore.read(contentsOf: url), store, "\(precision)")
+                let mapped = try ScoreStore(mapping: url, residentBudget: 1)
+                #expect(mapped.isMemoryMapped && !store.isMemoryMapped)
+                expectIdentical(mapped, store, "\(precision), mapped")
+                let selection = [4, 0, 2]
+                expectIdentical(
+                    try mapped.selectingImages(selection), store.images(selection), "\(precision) selection")
+            }
+            // Each selection's file is unlinked once mapped: only the store's own file remains.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["s.kscores"])
         }
-        // Each selection's file is unlinked once mapped: only the store's own file remains.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["s.kscores"])
     }
 
     @Test func mergedPartsAreTheStoreOfAllImages() throws {
-        let directory = try scratchDirectory("kscores")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let whole = try Self.store(images: 0..<12, of: 12)
-        for sizes in [[12], [1, 11], [5, 7], [3, 3, 3, 3], [2, 1, 6, 3]] {
-            expectIdentical(try Self.merged(sizes: sizes, in: directory), whole, "parts \(sizes)")
-        }
-        // Blocks of one row, of a few rows and of a number of rows that does not divide C·H·W.
-        for blockRows in [1, 5, 31] {
-            expectIdentical(
-                try Self.merged(sizes: [2, 1, 6, 3], blockRows: blockRows, in: directory), whole,
-                "blocks of \(blockRows) rows")
+        try withScratchDirectory("kscores") { directory in
+            let whole = try Self.store(images: 0..<12, of: 12)
+            for sizes in [[12], [1, 11], [5, 7], [3, 3, 3, 3], [2, 1, 6, 3]] {
+                expectIdentical(try Self.merged(sizes: sizes, in: directory), whole, "parts \(sizes)")
+            }
+            // Blocks of one row, of a few rows and of a number of rows that does not divide C·H·W.
+            for blockRows in [1, 5, 31] {
+                expectIdentical(
+                    try Self.merged(sizes: [2, 1, 6, 3], blockRows: blockRows, in: directory), whole,
+                    "blocks of \(blockRows) rows")
+            }
         }
     }
 
     @Test(arguments: GroupingSpecification.Method.allCases, [QuantileRule.conformal, .linear])
     func curvesFromMergedPartsEqualCurvesFromAllImages(method: GroupingSpecification.Method, rule: QuantileRule) throws
     {
-        let directory = try scratchDirectory("kscores")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let grouping = Self.smallSpecification(method).makeGrouping()
-        let whole = try grouping.calibrate(try Self.store(images: 0..<12, of: 12), levelCount: 11, rule: rule, seed: 3)
-        for sizes in [[4, 8], [2, 1, 6, 3]] {
-            let merged = try grouping.calibrate(
-                try Self.merged(sizes: sizes, in: directory), levelCount: 11, rule: rule, seed: 3)
-            Self.expectSameCalibration(merged, whole, "\(method) \(rule) parts \(sizes)")
+        try withScratchDirectory("kscores") { directory in
+            let grouping = Self.smallSpecification(method).makeGrouping()
+            let whole = try grouping.calibrate(
+                try Self.store(images: 0..<12, of: 12), levelCount: 11, rule: rule, seed: 3)
+            for sizes in [[4, 8], [2, 1, 6, 3]] {
+                let merged = try grouping.calibrate(
+                    try Self.merged(sizes: sizes, in: directory), levelCount: 11, rule: rule, seed: 3)
+                Self.expectSameCalibration(merged, whole, "\(method) \(rule) parts \(sizes)")
+            }
         }
     }
 
@@ -143,69 +145,69 @@ import Testing
     /// the file not read just before, so every pass re-reads the file: the curves must not notice.
     @Test(arguments: GroupingSpecification.Method.allCases, [QuantileRule.conformal, .linear])
     func curvesFromAMappedStoreEqualCurvesInMemory(method: GroupingSpecification.Method, rule: QuantileRule) throws {
-        let directory = try scratchDirectory("kscores")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let grouping = Self.smallSpecification(method).makeGrouping()
-        let store = try Self.store(images: 0..<12, of: 12)
-        let url = directory.appendingPathComponent("all.kscores")
-        try store.write(to: url)
-        let spill = directory.appendingPathComponent("spill")
-        try FileManager.default.createDirectory(at: spill, withIntermediateDirectories: true)
-        let inMemory = try grouping.calibrate(store, levelCount: 11, rule: rule, seed: 3)
-        let mapped = try grouping.calibrate(
-            try ScoreStore(mapping: url, spillDirectory: spill, residentBudget: 1), levelCount: 11, rule: rule,
-            seed: 3)
-        Self.expectSameCalibration(mapped, inMemory, "\(method) \(rule)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: spill.path).isEmpty, "selections left behind")
+        try withScratchDirectory("kscores") { directory in
+            let grouping = Self.smallSpecification(method).makeGrouping()
+            let store = try Self.store(images: 0..<12, of: 12)
+            let url = directory.appendingPathComponent("all.kscores")
+            try store.write(to: url)
+            let spill = directory.appendingPathComponent("spill")
+            try FileManager.default.createDirectory(at: spill, withIntermediateDirectories: true)
+            let inMemory = try grouping.calibrate(store, levelCount: 11, rule: rule, seed: 3)
+            let mapped = try grouping.calibrate(
+                try ScoreStore(mapping: url, spillDirectory: spill, residentBudget: 1), levelCount: 11, rule: rule,
+                seed: 3)
+            Self.expectSameCalibration(mapped, inMemory, "\(method) \(rule)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: spill.path).isEmpty, "selections left behind")
+        }
     }
 
     @Test func refusesPartsThatDisagree() throws {
-        let directory = try scratchDirectory("kscores")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let a = directory.appendingPathComponent("a.kscores")
-        let b = directory.appendingPathComponent("b.kscores")
-        try Self.store(images: 0..<2, of: 2).write(to: a)
-        try Self.store(images: 0..<2, of: 2, precision: .halfProbabilities).write(to: b)
-        let error = #expect(throws: FileFormatError.self) {
-            try ScoreStore.merge([a, b], to: directory.appendingPathComponent("c.kscores"))
+        try withScratchDirectory("kscores") { directory in
+            let a = directory.appendingPathComponent("a.kscores")
+            let b = directory.appendingPathComponent("b.kscores")
+            try Self.store(images: 0..<2, of: 2).write(to: a)
+            try Self.store(images: 0..<2, of: 2, precision: .halfProbabilities).write(to: b)
+            let error = #expect(throws: FileFormatError.self) {
+                try ScoreStore.merge([a, b], to: directory.appendingPathComponent("c.kscores"))
+            }
+            #expect(error?.file == b.path && error?.field == "precision", "\(String(describing: error))")
+            #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("c.kscores").path))
         }
-        #expect(error?.file == b.path && error?.field == "precision", "\(String(describing: error))")
-        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("c.kscores").path))
     }
 
     @Test func refusesMalformedFilesNamingTheField() throws {
-        let directory = try scratchDirectory("kscores")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent("s.kscores")
-        try Self.store(images: 0..<2, of: 2).write(to: url)
-        let valid = Array(try Data(contentsOf: url))
-        let merged = directory.appendingPathComponent("merged.kscores")
-        // The field that reading, mapping and merging the file all name (nil when any of them
-        // accepts the file or they disagree); merge names the part, and writes nothing.
-        func field(after change: (inout [UInt8]) -> Void) -> String? {
-            var bytes = valid
-            change(&bytes)
-            try! Data(bytes).write(to: url)
-            var fields: [String?] = [nil, nil, nil]
-            do { _ = try ScoreStore.read(contentsOf: url) } catch { fields[0] = error.field }
-            do { _ = try ScoreStore(mapping: url) } catch { fields[1] = error.field }
-            do { try ScoreStore.merge([url], to: merged) } catch  where error.file == url.path {
-                fields[2] = error.field
-            } catch {}
-            #expect(!FileManager.default.fileExists(atPath: merged.path))
-            return Set(fields).count == 1 ? fields[0] : nil
+        try withScratchDirectory("kscores") { directory in
+            let url = directory.appendingPathComponent("s.kscores")
+            try Self.store(images: 0..<2, of: 2).write(to: url)
+            let valid = Array(try Data(contentsOf: url))
+            let merged = directory.appendingPathComponent("merged.kscores")
+            // The field that reading, mapping and merging the file all name (nil when any of them
+            // accepts the file or they disagree); merge names the part, and writes nothing.
+            func field(after change: (inout [UInt8]) -> Void) -> String? {
+                var bytes = valid
+                change(&bytes)
+                try! Data(bytes).write(to: url)
+                var fields: [String?] = [nil, nil, nil]
+                do { _ = try ScoreStore.read(contentsOf: url) } catch { fields[0] = error.field }
+                do { _ = try ScoreStore(mapping: url) } catch { fields[1] = error.field }
+                do { try ScoreStore.merge([url], to: merged) } catch  where error.file == url.path {
+                    fields[2] = error.field
+                } catch {}
+                #expect(!FileManager.default.fileExists(atPath: merged.path))
+                return Set(fields).count == 1 ? fields[0] : nil
+            }
+            #expect(field { $0[0] = UInt8(ascii: "X") } == "magic")
+            #expect(field { $0[8] = 2 } == "version")
+            #expect(field { $0[12] = 5 } == "precision")
+            #expect(field { $0[16 + 7] = 0xFF } == "N")  // N far beyond the file's length
+            #expect(field { $0[48] &+= 1 } == "S")  // one score more than the file holds
+            #expect(field { $0.removeLast() } == "S")
+            #expect(field { $0[56] = 9 } == "counts[0]")  // a row of more than N scores
+            #expect(field { $0[56] = $0[56] == 0 ? 1 : 0 } == "counts")
+            let header = ScoreFile.Header(of: try Self.store(images: 0..<2, of: 2))
+            #expect(field { $0[header.imagesOffset] = 7 } == "images")  // image 7 of 2
+            #expect(field { $0[header.valuesOffset + 1] = 0x7E } == "scores")  // NaN
+            #expect(field { $0.removeAll() } == "header")
         }
-        #expect(field { $0[0] = UInt8(ascii: "X") } == "magic")
-        #expect(field { $0[8] = 2 } == "version")
-        #expect(field { $0[12] = 5 } == "precision")
-        #expect(field { $0[16 + 7] = 0xFF } == "N")  // N far beyond the file's length
-        #expect(field { $0[48] &+= 1 } == "S")  // one score more than the file holds
-        #expect(field { $0.removeLast() } == "S")
-        #expect(field { $0[56] = 9 } == "counts[0]")  // a row of more than N scores
-        #expect(field { $0[56] = $0[56] == 0 ? 1 : 0 } == "counts")
-        let header = ScoreFile.Header(of: try Self.store(images: 0..<2, of: 2))
-        #expect(field { $0[header.imagesOffset] = 7 } == "images")  // image 7 of 2
-        #expect(field { $0[header.valuesOffset + 1] = 0x7E } == "scores")  // NaN
-        #expect(field { $0.removeAll() } == "header")
     }
 }

@@ -15,34 +15,34 @@ private func names(in directory: URL) throws -> [String] {
 /// Runs `body` with a new scratch directory and `out` in it, the path the test writes to (it does
 /// not exist yet); the directory is removed afterwards.
 private func withTarget(_ body: (_ parent: URL, _ target: URL) throws -> Void) throws {
-    let parent = try scratchDirectory("atomic")
-    defer { try? FileManager.default.removeItem(at: parent) }
-    try body(parent, parent.appendingPathComponent("out"))
+    try withScratchDirectory("atomic") { parent in
+        try body(parent, parent.appendingPathComponent("out"))
+    }
 }
 
 @Suite("Atomic outputs: stale temporaries, directories that appear whole")
 struct AtomicOutputTests {
     @Test("a write removes the temporaries of its target left by dead processes, and only those")
     func staleTemporaries() throws {
-        let directory = try scratchDirectory("atomic")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let dead = try deadProcessID()
-        let alive = getppid()
-        let own = getpid()
-        let stale = ".x.safetensors.\(dead).123.tmp"
-        let kept = [
-            ".x.safetensors.\(alive).456.tmp", ".x.safetensors.\(own).789.tmp", ".y.safetensors.\(dead).1.tmp",
-            ".x.safetensors.\(dead).notanumber.tmp",
-        ]
-        for name in [stale] + kept { try Data("partial".utf8).write(to: directory.appendingPathComponent(name)) }
-        // A killed AtomicDirectory leaves a directory with the same naming.
-        try FileManager.default.createDirectory(
-            at: directory.appendingPathComponent(".x.safetensors.\(dead).5.tmp/inner"),
-            withIntermediateDirectories: true)
+        try withScratchDirectory("atomic") { directory in
+            let dead = try deadProcessID()
+            let alive = getppid()
+            let own = getpid()
+            let stale = ".x.safetensors.\(dead).123.tmp"
+            let kept = [
+                ".x.safetensors.\(alive).456.tmp", ".x.safetensors.\(own).789.tmp", ".y.safetensors.\(dead).1.tmp",
+                ".x.safetensors.\(dead).notanumber.tmp",
+            ]
+            for name in [stale] + kept { try Data("partial".utf8).write(to: directory.appendingPathComponent(name)) }
+            // A killed AtomicDirectory leaves a directory with the same naming.
+            try FileManager.default.createDirectory(
+                at: directory.appendingPathComponent(".x.safetensors.\(dead).5.tmp/inner"),
+                withIntermediateDirectories: true)
 
-        try AtomicFile.write(Data("whole".utf8), to: directory.appendingPathComponent("x.safetensors"))
-        #expect(try names(in: directory) == (kept + ["x.safetensors"]).sorted())
-        #expect(try Data(contentsOf: directory.appendingPathComponent("x.safetensors")) == Data("whole".utf8))
+            try AtomicFile.write(Data("whole".utf8), to: directory.appendingPathComponent("x.safetensors"))
+            #expect(try names(in: directory) == (kept + ["x.safetensors"]).sorted())
+            #expect(try Data(contentsOf: directory.appendingPathComponent("x.safetensors")) == Data("whole".utf8))
+        }
     }
 
     @Test("a directory written into a new target appears with everything in it")
@@ -104,19 +104,19 @@ struct AtomicOutputTests {
 
     @Test("a staging directory left by a killed run is removed by the next write to the same target")
     func staleStagingDirectory() throws {
-        let parent = try scratchDirectory("atomic")
-        defer { try? FileManager.default.removeItem(at: parent) }
-        let dead = try deadProcessID()
-        let leftover = parent.appendingPathComponent(".out.\(dead).42.tmp")
-        try FileManager.default.createDirectory(
-            at: leftover.appendingPathComponent("trainval/data"), withIntermediateDirectories: true)
-        try Data("half".utf8).write(to: leftover.appendingPathComponent("trainval/data/1.jpg"))
-        let live = parent.appendingPathComponent(".out.\(getppid()).43.tmp")
-        try FileManager.default.createDirectory(at: live, withIntermediateDirectories: true)
-        try AtomicDirectory.write(to: parent.appendingPathComponent("out")) { staging in
-            try AtomicFile.write(Data("x".utf8), to: staging.appendingPathComponent("x"))
+        try withTarget { parent, target in
+            let dead = try deadProcessID()
+            let leftover = parent.appendingPathComponent(".out.\(dead).42.tmp")
+            try FileManager.default.createDirectory(
+                at: leftover.appendingPathComponent("trainval/data"), withIntermediateDirectories: true)
+            try Data("half".utf8).write(to: leftover.appendingPathComponent("trainval/data/1.jpg"))
+            let live = parent.appendingPathComponent(".out.\(getppid()).43.tmp")
+            try FileManager.default.createDirectory(at: live, withIntermediateDirectories: true)
+            try AtomicDirectory.write(to: target) { staging in
+                try AtomicFile.write(Data("x".utf8), to: staging.appendingPathComponent("x"))
+            }
+            #expect(try names(in: parent) == [live.lastPathComponent, "out"])
         }
-        #expect(try names(in: parent) == [live.lastPathComponent, "out"])
     }
 
     @Test("a target that is a file is one clear error")

@@ -58,38 +58,38 @@ struct NumpyExpectation: Decodable, Sendable {
     /// Kandinsky's writer reproduces numpy's files byte for byte (header padding included).
     @Test(arguments: expected.keys.sorted().filter { expected[$0]!.version == [1, 0] })
     func writesTheSameBytesAsNumpy(name: String) throws {
-        let directory = try scratchDirectory("core")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let array = try NumpyFile.read(contentsOf: fixtures.url("npy/\(name)"))
-        let output = directory.appendingPathComponent(name)
-        try NumpyFile.write(array, to: output)
-        #expect(try Data(contentsOf: output) == Data(contentsOf: fixtures.url("npy/\(name)")))
+        try withScratchDirectory("core") { directory in
+            let array = try NumpyFile.read(contentsOf: fixtures.url("npy/\(name)"))
+            let output = directory.appendingPathComponent(name)
+            try NumpyFile.write(array, to: output)
+            #expect(try Data(contentsOf: output) == Data(contentsOf: fixtures.url("npy/\(name)")))
+        }
     }
 
     @Test func roundTripsEveryElementType() throws {
-        let directory = try scratchDirectory("core")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let arrays: [AnyShapedArray] = [
-            .float32(Tensor(shape: [2, 3], scalars: [1, -2, .nan, .infinity, 0, 3.25])),
-            .float16(HalfTensor(shape: [3], scalars: [1, -0.5, 65504])),
-            .float64(ShapedArray<Double>(shape: [1, 2], scalars: [.pi, -1e-300])),
-            .uint8(ShapedArray<UInt8>(shape: [4], scalars: [0, 1, 128, 255])),
-            .bool(ShapedArray<Bool>(shape: [2, 2], scalars: [true, false, false, true])),
-            .int32(ShapedArray<Int32>(shape: [2], scalars: [.min, .max])),
-            .int64(ShapedArray<Int64>(shape: [1, 1, 2], scalars: [.min, .max])),
-            .float32(Tensor(shape: [0, 5], scalars: [])),
-            .int32(ShapedArray<Int32>(shape: [], scalars: [7])),
-        ]
-        #expect(Set(arrays.map(\.elementType)) == Set(ElementType.allCases))
-        for (index, array) in arrays.enumerated() {
-            let url = directory.appendingPathComponent("a\(index).npy")
-            try NumpyFile.write(array, to: url)
-            let back = try NumpyFile.read(contentsOf: url)
-            #expect(back.elementType == array.elementType)
-            #expect(back.shape == array.shape)
-            #expect(rawBytes(back) == rawBytes(array))
-            let size = try FileManager.default.attributesOfItem(atPath: url.path)[.size] as! Int
-            #expect((size - rawBytes(array).count) % 64 == 0, "data must start at a multiple of 64")
+        try withScratchDirectory("core") { directory in
+            let arrays: [AnyShapedArray] = [
+                .float32(Tensor(shape: [2, 3], scalars: [1, -2, .nan, .infinity, 0, 3.25])),
+                .float16(HalfTensor(shape: [3], scalars: [1, -0.5, 65504])),
+                .float64(ShapedArray<Double>(shape: [1, 2], scalars: [.pi, -1e-300])),
+                .uint8(ShapedArray<UInt8>(shape: [4], scalars: [0, 1, 128, 255])),
+                .bool(ShapedArray<Bool>(shape: [2, 2], scalars: [true, false, false, true])),
+                .int32(ShapedArray<Int32>(shape: [2], scalars: [.min, .max])),
+                .int64(ShapedArray<Int64>(shape: [1, 1, 2], scalars: [.min, .max])),
+                .float32(Tensor(shape: [0, 5], scalars: [])),
+                .int32(ShapedArray<Int32>(shape: [], scalars: [7])),
+            ]
+            #expect(Set(arrays.map(\.elementType)) == Set(ElementType.allCases))
+            for (index, array) in arrays.enumerated() {
+                let url = directory.appendingPathComponent("a\(index).npy")
+                try NumpyFile.write(array, to: url)
+                let back = try NumpyFile.read(contentsOf: url)
+                #expect(back.elementType == array.elementType)
+                #expect(back.shape == array.shape)
+                #expect(rawBytes(back) == rawBytes(array))
+                let size = try FileManager.default.attributesOfItem(atPath: url.path)[.size] as! Int
+                #expect((size - rawBytes(array).count) % 64 == 0, "data must start at a multiple of 64")
+            }
         }
     }
 
@@ -97,26 +97,28 @@ struct NumpyExpectation: Decodable, Sendable {
     /// an error of the body reaches the caller unchanged and leaves nothing behind.
     @Test func writesAFileFromConsecutiveParts() throws {
         struct Stop: Error {}
-        let directory = try scratchDirectory("core")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let scalars: [Float] = [1, -2, .nan, .infinity, 0, 3.25, 7, 8, 9]
-        try NumpyFile.write(
-            .float32(Tensor(shape: [3, 3], scalars: scalars)), to: directory.appendingPathComponent("whole.npy"))
-        try NumpyFile.write(.float32, shape: [3, 3], to: directory.appendingPathComponent("parts.npy")) { parts in
-            try parts.append(.float32(Tensor(shape: [2, 3], scalars: scalars[..<6])))
-            try parts.append(.float32(Tensor(shape: [1, 3], scalars: scalars[6...])))
-        }
-        #expect(
-            try Data(contentsOf: directory.appendingPathComponent("parts.npy"))
-                == Data(contentsOf: directory.appendingPathComponent("whole.npy")))
-        #expect(throws: Stop.self) {
-            try NumpyFile.write(.uint8, shape: [2], to: directory.appendingPathComponent("stopped.npy")) { parts in
-                try parts.append(.uint8(ShapedArray(shape: [1], scalars: [1])))
-                throw Stop()
+        try withScratchDirectory("core") { directory in
+            let scalars: [Float] = [1, -2, .nan, .infinity, 0, 3.25, 7, 8, 9]
+            try NumpyFile.write(
+                .float32(Tensor(shape: [3, 3], scalars: scalars)), to: directory.appendingPathComponent("whole.npy"))
+            try NumpyFile.write(.float32, shape: [3, 3], to: directory.appendingPathComponent("parts.npy")) { parts in
+                try parts.append(.float32(Tensor(shape: [2, 3], scalars: scalars[..<6])))
+                try parts.append(.float32(Tensor(shape: [1, 3], scalars: scalars[6...])))
             }
+            #expect(
+                try Data(contentsOf: directory.appendingPathComponent("parts.npy"))
+                    == Data(contentsOf: directory.appendingPathComponent("whole.npy")))
+            #expect(throws: Stop.self) {
+                try NumpyFile.write(.uint8, shape: [2], to: directory.appendingPathComponent("stopped.npy")) { parts in
+                    try parts.append(.uint8(ShapedArray(shape: [1], scalars: [1])))
+                    throw Stop()
+                }
+            }
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == [
+                    "parts.npy", "whole.npy",
+                ])
         }
-        #expect(
-            try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["parts.npy", "whole.npy"])
     }
 
     @Test func writesVersion2WhenTheHeaderDoesNotFitVersion1() throws {
@@ -154,13 +156,14 @@ struct NumpyExpectation: Decodable, Sendable {
         _ bytes: [UInt8], field: String, problemMentions: String,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
-        let directory = try scratchDirectory("core")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent("bad.npy")
-        try Data(bytes).write(to: url)
-        expectFileFormatError(file: url, field: field, problemMentions: problemMentions, sourceLocation: sourceLocation)
-        {
-            _ = try NumpyFile.read(contentsOf: url)
+        try withScratchDirectory("core") { directory in
+            let url = directory.appendingPathComponent("bad.npy")
+            try Data(bytes).write(to: url)
+            expectFileFormatError(
+                file: url, field: field, problemMentions: problemMentions, sourceLocation: sourceLocation
+            ) {
+                _ = try NumpyFile.read(contentsOf: url)
+            }
         }
     }
 
@@ -213,12 +216,12 @@ struct NumpyExpectation: Decodable, Sendable {
     }
 
     @Test func acceptsDoubleQuotesAndNoTrailingComma() throws {
-        let directory = try scratchDirectory("core")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent("quotes.npy")
-        try Data(Self.withDictionary("{\"shape\": (2, 3), \"fortran_order\": False, \"descr\": \"<f4\"}")).write(
-            to: url)
-        #expect(try NumpyFile.read(contentsOf: url).shape == [2, 3])
+        try withScratchDirectory("core") { directory in
+            let url = directory.appendingPathComponent("quotes.npy")
+            try Data(Self.withDictionary("{\"shape\": (2, 3), \"fortran_order\": False, \"descr\": \"<f4\"}")).write(
+                to: url)
+            #expect(try NumpyFile.read(contentsOf: url).shape == [2, 3])
+        }
     }
 
     @Test func rejectsInvalidBooleanBytes() throws {

@@ -63,75 +63,77 @@ import Testing
 
 @Suite struct AtomicFileTests {
     @Test func failedWriteLeavesNoTemporaryFileAndKeepsTheOldContents() throws {
-        let directory = try scratchDirectory("core")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent("result.bin")
-        try AtomicFile.write(Data("old".utf8), to: url)
-        struct Interrupted: Error {}
-        #expect(throws: FileFormatError.self) {
-            try AtomicFile.write(to: url) { handle in
-                try handle.write(contentsOf: Data("half of the new".utf8))
-                throw Interrupted()
+        try withScratchDirectory("core") { directory in
+            let url = directory.appendingPathComponent("result.bin")
+            try AtomicFile.write(Data("old".utf8), to: url)
+            struct Interrupted: Error {}
+            #expect(throws: FileFormatError.self) {
+                try AtomicFile.write(to: url) { handle in
+                    try handle.write(contentsOf: Data("half of the new".utf8))
+                    throw Interrupted()
+                }
             }
+            #expect(try Data(contentsOf: url) == Data("old".utf8))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["result.bin"])
         }
-        #expect(try Data(contentsOf: url) == Data("old".utf8))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["result.bin"])
     }
 
     @Test func writeReplacesTheFileAndCreatesMissingDirectories() throws {
-        let directory = try scratchDirectory("core")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent("a/b/result.bin")
-        try AtomicFile.write(Data("first".utf8), to: url)
-        try AtomicFile.write(Data("second".utf8), to: url)
-        #expect(try Data(contentsOf: url) == Data("second".utf8))
-        #expect(
-            try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path) == ["result.bin"])
+        try withScratchDirectory("core") { directory in
+            let url = directory.appendingPathComponent("a/b/result.bin")
+            try AtomicFile.write(Data("first".utf8), to: url)
+            try AtomicFile.write(Data("second".utf8), to: url)
+            #expect(try Data(contentsOf: url) == Data("second".utf8))
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path) == [
+                    "result.bin"
+                ])
+        }
     }
 
     @Test func linkGivesAFileASecondNameThatOutlivesTheFirst() throws {
-        let directory = try scratchDirectory("core")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let first = directory.appendingPathComponent("epoch_0001.bin")
-        let second = directory.appendingPathComponent("epoch_0002.bin")
-        let last = directory.appendingPathComponent("last.bin")
-        try AtomicFile.write(Data("one".utf8), to: first)
-        try AtomicFile.write(Data("two".utf8), to: second)
-        try AtomicFile.link(first, to: last)
-        #expect(try Data(contentsOf: last) == Data("one".utf8))
-        // Over an existing name, and on one copy on disk.
-        try AtomicFile.link(second, to: last)
-        #expect(try Data(contentsOf: last) == Data("two".utf8))
-        let attributes = try FileManager.default.attributesOfItem(atPath: last.path)
-        #expect(
-            (attributes[.systemFileNumber] as? NSNumber)
-                == (try FileManager.default.attributesOfItem(atPath: second.path)[.systemFileNumber] as? NSNumber))
-        // Deleting one name keeps the other whole; rewriting one leaves the other as it was.
-        try FileManager.default.removeItem(at: second)
-        #expect(try Data(contentsOf: last) == Data("two".utf8))
-        try AtomicFile.link(first, to: last)
-        try AtomicFile.write(Data("rewritten".utf8), to: first)
-        #expect(try Data(contentsOf: last) == Data("one".utf8))
-        #expect(
-            try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == [
-                "epoch_0001.bin", "last.bin",
-            ])
-        expectFileFormatError(file: last, field: "file", problemMentions: "cannot link") {
+        try withScratchDirectory("core") { directory in
+            let first = directory.appendingPathComponent("epoch_0001.bin")
+            let second = directory.appendingPathComponent("epoch_0002.bin")
+            let last = directory.appendingPathComponent("last.bin")
+            try AtomicFile.write(Data("one".utf8), to: first)
+            try AtomicFile.write(Data("two".utf8), to: second)
+            try AtomicFile.link(first, to: last)
+            #expect(try Data(contentsOf: last) == Data("one".utf8))
+            // Over an existing name, and on one copy on disk.
             try AtomicFile.link(second, to: last)
+            #expect(try Data(contentsOf: last) == Data("two".utf8))
+            let attributes = try FileManager.default.attributesOfItem(atPath: last.path)
+            #expect(
+                (attributes[.systemFileNumber] as? NSNumber)
+                    == (try FileManager.default.attributesOfItem(atPath: second.path)[.systemFileNumber] as? NSNumber))
+            // Deleting one name keeps the other whole; rewriting one leaves the other as it was.
+            try FileManager.default.removeItem(at: second)
+            #expect(try Data(contentsOf: last) == Data("two".utf8))
+            try AtomicFile.link(first, to: last)
+            try AtomicFile.write(Data("rewritten".utf8), to: first)
+            #expect(try Data(contentsOf: last) == Data("one".utf8))
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == [
+                    "epoch_0001.bin", "last.bin",
+                ])
+            expectFileFormatError(file: last, field: "file", problemMentions: "cannot link") {
+                try AtomicFile.link(second, to: last)
+            }
+            #expect(try Data(contentsOf: last) == Data("one".utf8))
         }
-        #expect(try Data(contentsOf: last) == Data("one".utf8))
     }
 
     @Test func failedNumpyWriteLeavesNothingBehind() throws {
-        let directory = try scratchDirectory("core")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        // The destination is an existing directory, so the final rename fails.
-        let url = directory.appendingPathComponent("occupied.npy")
-        try FileManager.default.createDirectory(
-            at: url.appendingPathComponent("inside"), withIntermediateDirectories: true)
-        expectFileFormatError(file: url, field: "file", problemMentions: "rename") {
-            try NumpyFile.write(.float32(Tensor(shape: [2], scalars: [1, 2])), to: url)
+        try withScratchDirectory("core") { directory in
+            // The destination is an existing directory, so the final rename fails.
+            let url = directory.appendingPathComponent("occupied.npy")
+            try FileManager.default.createDirectory(
+                at: url.appendingPathComponent("inside"), withIntermediateDirectories: true)
+            expectFileFormatError(file: url, field: "file", problemMentions: "rename") {
+                try NumpyFile.write(.float32(Tensor(shape: [2], scalars: [1, 2])), to: url)
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["occupied.npy"])
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["occupied.npy"])
     }
 }

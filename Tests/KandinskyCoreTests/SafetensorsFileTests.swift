@@ -36,99 +36,103 @@ struct SafetensorsExpectation: Decodable, Sendable {
     }
 
     @Test func writesTheSameBytesAsThePythonPackage() throws {
-        let directory = try scratchDirectory("core")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let reference = fixtures.url("safetensors/python_one_key.safetensors")
-        let output = directory.appendingPathComponent("copy.safetensors")
-        try SafetensorsFile.read(contentsOf: reference).write(to: output)
-        #expect(try Data(contentsOf: output) == Data(contentsOf: reference))
+        try withScratchDirectory("core") { directory in
+            let reference = fixtures.url("safetensors/python_one_key.safetensors")
+            let output = directory.appendingPathComponent("copy.safetensors")
+            try SafetensorsFile.read(contentsOf: reference).write(to: output)
+            #expect(try Data(contentsOf: output) == Data(contentsOf: reference))
+        }
     }
 
     @Test func roundTripsEveryElementTypeAndTheMetadata() throws {
-        let directory = try scratchDirectory("core")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent("all.safetensors")
-        var file = SafetensorsFile(metadata: ["quote": "a \"b\" \\ c\n\u{01}", "unicode": "é ∑ 🎨", "empty": ""])
-        file["f32"] = .float32(Tensor(shape: [2, 2], scalars: [1, .nan, -.infinity, -0.0]))
-        file["f16"] = .float16(HalfTensor(shape: [3], scalars: [0.5, -2, 65504]))
-        file["f64"] = .float64(ShapedArray<Double>(shape: [1], scalars: [.pi]))
-        file["u8"] = .uint8(ShapedArray<UInt8>(shape: [3], scalars: [0, 128, 255]))
-        file["bool"] = .bool(ShapedArray<Bool>(shape: [2], scalars: [true, false]))
-        file["i32"] = .int32(ShapedArray<Int32>(shape: [2], scalars: [.min, .max]))
-        file["i64"] = .int64(ShapedArray<Int64>(shape: [2, 1], scalars: [.min, .max]))
-        file["empty"] = .float32(Tensor(shape: [0, 4], scalars: []))
-        file["scalar"] = .int64(ShapedArray<Int64>(shape: [], scalars: [42]))
-        try file.write(to: url)
-        let back = try SafetensorsFile.read(contentsOf: url)
-        #expect(back.metadata == file.metadata)
-        #expect(back.tensors.map(\.name) == file.tensors.map(\.name).sorted())
-        for (name, array) in file.tensors {
-            #expect(back[name]?.elementType == array.elementType, "\(name)")
-            #expect(back[name]?.shape == array.shape, "\(name)")
-            #expect(back[name].map(rawBytes) == rawBytes(array), "\(name)")
+        try withScratchDirectory("core") { directory in
+            let url = directory.appendingPathComponent("all.safetensors")
+            var file = SafetensorsFile(metadata: ["quote": "a \"b\" \\ c\n\u{01}", "unicode": "é ∑ 🎨", "empty": ""])
+            file["f32"] = .float32(Tensor(shape: [2, 2], scalars: [1, .nan, -.infinity, -0.0]))
+            file["f16"] = .float16(HalfTensor(shape: [3], scalars: [0.5, -2, 65504]))
+            file["f64"] = .float64(ShapedArray<Double>(shape: [1], scalars: [.pi]))
+            file["u8"] = .uint8(ShapedArray<UInt8>(shape: [3], scalars: [0, 128, 255]))
+            file["bool"] = .bool(ShapedArray<Bool>(shape: [2], scalars: [true, false]))
+            file["i32"] = .int32(ShapedArray<Int32>(shape: [2], scalars: [.min, .max]))
+            file["i64"] = .int64(ShapedArray<Int64>(shape: [2, 1], scalars: [.min, .max]))
+            file["empty"] = .float32(Tensor(shape: [0, 4], scalars: []))
+            file["scalar"] = .int64(ShapedArray<Int64>(shape: [], scalars: [42]))
+            try file.write(to: url)
+            let back = try SafetensorsFile.read(contentsOf: url)
+            #expect(back.metadata == file.metadata)
+            #expect(back.tensors.map(\.name) == file.tensors.map(\.name).sorted())
+            for (name, array) in file.tensors {
+                #expect(back[name]?.elementType == array.elementType, "\(name)")
+                #expect(back[name]?.shape == array.shape, "\(name)")
+                #expect(back[name].map(rawBytes) == rawBytes(array), "\(name)")
+            }
+            let data = try Data(contentsOf: url)
+            let headerLength = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+            #expect(headerLength % 8 == 0)
         }
-        let data = try Data(contentsOf: url)
-        let headerLength = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-        #expect(headerLength % 8 == 0)
     }
 
     @Test func alignedTensorsBorrowTheMappingAndWritesStayPrivate() throws {
-        let directory = try scratchDirectory("core")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent("mapped.safetensors")
-        try SafetensorsFile(tensors: [("x", .float32(Tensor(shape: [4], scalars: [1, 2, 3, 4])))]).write(to: url)
-        guard case .float32(var x) = try SafetensorsFile.read(contentsOf: url)["x"] else {
-            Issue.record("x is not float32")
-            return
+        try withScratchDirectory("core") { directory in
+            let url = directory.appendingPathComponent("mapped.safetensors")
+            try SafetensorsFile(tensors: [("x", .float32(Tensor(shape: [4], scalars: [1, 2, 3, 4])))]).write(to: url)
+            guard case .float32(var x) = try SafetensorsFile.read(contentsOf: url)["x"] else {
+                Issue.record("x is not float32")
+                return
+            }
+            #expect(x.storage.isBorrowed)
+            x[0] = 100
+            #expect(!x.storage.isBorrowed)
+            guard case .float32(let again) = try SafetensorsFile.read(contentsOf: url)["x"] else {
+                Issue.record("x is not float32")
+                return
+            }
+            #expect(again.scalars == [1, 2, 3, 4])
         }
-        #expect(x.storage.isBorrowed)
-        x[0] = 100
-        #expect(!x.storage.isBorrowed)
-        guard case .float32(let again) = try SafetensorsFile.read(contentsOf: url)["x"] else {
-            Issue.record("x is not float32")
-            return
-        }
-        #expect(again.scalars == [1, 2, 3, 4])
     }
 
     @Test func misalignedTensorsAreCopied() throws {
         // A one-byte U8 tensor first puts the F32 tensor at data offset 1.
         let data: [UInt8] =
             [7] + withUnsafeBytes(of: Float(1.5)) { Array($0) } + withUnsafeBytes(of: Float(-2)) { Array($0) }
-        let url = try Self.write(
+        try Self.withFile(
             header:
                 #"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":{"dtype":"F32","shape":[2],"data_offsets":[1,9]}}"#,
-            data: data)
-        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
-        guard case .float32(let b) = try SafetensorsFile.read(contentsOf: url)["b"] else {
-            Issue.record("b is not float32")
-            return
+            data: data
+        ) { url in
+            guard case .float32(let b) = try SafetensorsFile.read(contentsOf: url)["b"] else {
+                Issue.record("b is not float32")
+                return
+            }
+            #expect(b.scalars == [1.5, -2])
+            #expect(!b.storage.isBorrowed)
         }
-        #expect(b.scalars == [1.5, -2])
-        #expect(!b.storage.isBorrowed)
     }
 
     @Test func ignoresUnknownEntryKeysAndHeaderPadding() throws {
-        let url = try Self.write(
-            header: #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2],"extra":1}}   "#, data: [3, 4])
-        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
-        guard case .uint8(let a) = try SafetensorsFile.read(contentsOf: url)["a"] else {
-            Issue.record("a is not uint8")
-            return
+        try Self.withFile(header: #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2],"extra":1}}   "#, data: [3, 4])
+        {
+            url in
+            guard case .uint8(let a) = try SafetensorsFile.read(contentsOf: url)["a"] else {
+                Issue.record("a is not uint8")
+                return
+            }
+            #expect(a.scalars == [3, 4])
         }
-        #expect(a.scalars == [3, 4])
     }
 
     // MARK: Malformed files
 
-    /// Writes `length ‖ header ‖ data` to a fresh temporary file.
-    static func write(header: String, data: [UInt8], length: UInt64? = nil) throws -> URL {
-        let directory = try scratchDirectory("core")
-        let url = directory.appendingPathComponent("bad.safetensors")
-        let headerBytes = Array(header.utf8)
-        let prefix = withUnsafeBytes(of: (length ?? UInt64(headerBytes.count)).littleEndian) { Array($0) }
-        try Data(prefix + headerBytes + data).write(to: url)
-        return url
+    /// Runs `body` with a fresh temporary file holding `length ‖ header ‖ data` (its directory
+    /// is removed afterwards).
+    static func withFile(header: String, data: [UInt8], length: UInt64? = nil, _ body: (URL) throws -> Void) throws {
+        try withScratchDirectory("core") { directory in
+            let url = directory.appendingPathComponent("bad.safetensors")
+            let headerBytes = Array(header.utf8)
+            let prefix = withUnsafeBytes(of: (length ?? UInt64(headerBytes.count)).littleEndian) { Array($0) }
+            try Data(prefix + headerBytes + data).write(to: url)
+            try body(url)
+        }
     }
 
     static let twoBytes = #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}"#
@@ -195,32 +199,32 @@ struct SafetensorsExpectation: Decodable, Sendable {
 
     @Test(arguments: malformed)
     func rejectsMalformedFiles(_ file: Malformed) throws {
-        let url = try Self.write(header: file.header, data: file.data, length: file.length)
-        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
-        expectFileFormatError(file: url, field: file.field, problemMentions: file.problemMentions) {
-            _ = try SafetensorsFile.read(contentsOf: url)
+        try Self.withFile(header: file.header, data: file.data, length: file.length) { url in
+            expectFileFormatError(file: url, field: file.field, problemMentions: file.problemMentions) {
+                _ = try SafetensorsFile.read(contentsOf: url)
+            }
         }
     }
 
     @Test func rejectsFileShorterThanTheLengthField() throws {
-        let directory = try scratchDirectory("core")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent("short.safetensors")
-        try Data([1, 2, 3]).write(to: url)
-        expectFileFormatError(file: url, field: "header length", problemMentions: "too short") {
-            _ = try SafetensorsFile.read(contentsOf: url)
+        try withScratchDirectory("core") { directory in
+            let url = directory.appendingPathComponent("short.safetensors")
+            try Data([1, 2, 3]).write(to: url)
+            expectFileFormatError(file: url, field: "header length", problemMentions: "too short") {
+                _ = try SafetensorsFile.read(contentsOf: url)
+            }
         }
     }
 
     @Test func refusesToWriteDuplicateNames() throws {
-        let directory = try scratchDirectory("core")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent("dup.safetensors")
-        let x = AnyShapedArray.uint8(ShapedArray<UInt8>(shape: [1], scalars: [1]))
-        expectFileFormatError(file: url, field: "x", problemMentions: "two tensors") {
-            try SafetensorsFile(tensors: [("x", x), ("x", x)]).write(to: url)
+        try withScratchDirectory("core") { directory in
+            let url = directory.appendingPathComponent("dup.safetensors")
+            let x = AnyShapedArray.uint8(ShapedArray<UInt8>(shape: [1], scalars: [1]))
+            expectFileFormatError(file: url, field: "x", problemMentions: "two tensors") {
+                try SafetensorsFile(tensors: [("x", x), ("x", x)]).write(to: url)
+            }
+            #expect(!FileManager.default.fileExists(atPath: url.path))
         }
-        #expect(!FileManager.default.fileExists(atPath: url.path))
     }
 }
 

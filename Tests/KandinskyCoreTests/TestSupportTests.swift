@@ -24,11 +24,28 @@ import Testing
         withKnownIssue { expectClose(Tensor(shape: [1, 2], scalars: [1e-3, 100]), expected, tolerance: 1) }
     }
 
-    @Test func scratchDirectoriesAreNewAndEmptyAndFixturesAreFoundBothWays() throws {
-        let (a, b) = (try scratchDirectory("support"), try scratchDirectory("support"))
-        defer { for url in [a, b] { try? FileManager.default.removeItem(at: url) } }
-        #expect(a != b)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: a.path).isEmpty)
+    /// Two scratch directories open at once differ and start empty; each is gone with what was
+    /// written in it once its body has returned, or thrown.
+    @Test func scratchDirectoriesAreNewEmptyAndRemovedAndFixturesAreFoundBothWays() throws {
+        struct Thrown: Error {}
+        let (a, b) = try withScratchDirectory("support") { a in
+            try withScratchDirectory("support") { b in
+                #expect(a != b)
+                #expect(try FileManager.default.contentsOfDirectory(atPath: a.path).isEmpty)
+                #expect(try FileManager.default.contentsOfDirectory(atPath: b.path).isEmpty)
+                try Data("kept until the body ends".utf8).write(to: b.appendingPathComponent("file"))
+                return (a, b)
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: a.path) && !FileManager.default.fileExists(atPath: b.path))
+        var thrownFrom: URL?
+        #expect(throws: Thrown.self) {
+            try withScratchDirectory("support") { url in
+                thrownFrom = url
+                throw Thrown()
+            }
+        }
+        #expect(thrownFrom.map { !FileManager.default.fileExists(atPath: $0.path) } == true)
         let inBundle = try Data(contentsOf: fixtures.url("quantiles.json"))
         #expect(try Data(contentsOf: Fixtures(ofTestTarget: "KandinskyCoreTests").url("quantiles.json")) == inBundle)
     }

@@ -9,15 +9,15 @@ struct BadInputTests {
     static let person = #"{"id": 1, "name": "person"}"#
 
     func manifestError(_ json: String, sourceLocation: SourceLocation = #_sourceLocation) -> DataError? {
-        let root = try! scratchDirectory("data")
-        defer { try? FileManager.default.removeItem(at: root) }
-        let url = root.appendingPathComponent("labels.json")
-        try! Data(json.utf8).write(to: url)
-        let error = #expect(throws: DataError.self, sourceLocation: sourceLocation) {
-            try COCOManifest.read(contentsOf: url)
+        return try! withScratchDirectory("data") { root in
+            let url = root.appendingPathComponent("labels.json")
+            try! Data(json.utf8).write(to: url)
+            let error = #expect(throws: DataError.self, sourceLocation: sourceLocation) {
+                try COCOManifest.read(contentsOf: url)
+            }
+            #expect(error?.file == url.path, sourceLocation: sourceLocation)
+            return error
         }
-        #expect(error?.file == url.path, sourceLocation: sourceLocation)
-        return error
     }
 
     func annotation(_ body: String) -> String {
@@ -75,29 +75,29 @@ struct BadInputTests {
 
     @Test("missing, truncated and non-image files, and images whose size disagrees with the manifest")
     func badImages() throws {
-        var coco = try TemporaryCOCORoot()
-        defer { coco.remove() }
-        try FileManager.default.removeItem(at: coco.root.appendingPathComponent("data/1.jpg"))
-        let png = try Data(contentsOf: coco.root.appendingPathComponent("data/2.png"))
-        try coco.corrupt("2.png", with: png.prefix(png.count - 20))
-        let jpeg = try Data(contentsOf: coco.root.appendingPathComponent("data/3.jpg"))
-        try coco.corrupt("3.jpg", with: jpeg.prefix(jpeg.count / 2))
-        try coco.corrupt("4.png", with: Data("hello".utf8))
-        coco.manifest.images[4].width = 9
-        try coco.manifest.write(to: coco.root.appendingPathComponent("labels.json"))
-        let dataset = try coco.dataset()
-        let expectations: [(Int, DataError.Kind, String)] = [
-            (0, .missingFile, "1.jpg"), (1, .undecodableImage, "2.png"), (2, .undecodableImage, "3.jpg"),
-            (3, .undecodableImage, "4.png"), (4, .imageSizeMismatch, "5.jpg"),
-        ]
-        for (index, kind, file) in expectations {
-            let error = #expect(throws: DataError.self) { try dataset.sample(index) }
-            #expect(
-                error?.kind == kind && error?.file.hasSuffix("data/\(file)") == true,
-                "\(file): \(String(describing: error))")
+        try TemporaryCOCORoot.with { coco in
+            try FileManager.default.removeItem(at: coco.root.appendingPathComponent("data/1.jpg"))
+            let png = try Data(contentsOf: coco.root.appendingPathComponent("data/2.png"))
+            try coco.corrupt("2.png", with: png.prefix(png.count - 20))
+            let jpeg = try Data(contentsOf: coco.root.appendingPathComponent("data/3.jpg"))
+            try coco.corrupt("3.jpg", with: jpeg.prefix(jpeg.count / 2))
+            try coco.corrupt("4.png", with: Data("hello".utf8))
+            coco.manifest.images[4].width = 9
+            try coco.manifest.write(to: coco.root.appendingPathComponent("labels.json"))
+            let dataset = try coco.dataset()
+            let expectations: [(Int, DataError.Kind, String)] = [
+                (0, .missingFile, "1.jpg"), (1, .undecodableImage, "2.png"), (2, .undecodableImage, "3.jpg"),
+                (3, .undecodableImage, "4.png"), (4, .imageSizeMismatch, "5.jpg"),
+            ]
+            for (index, kind, file) in expectations {
+                let error = #expect(throws: DataError.self) { try dataset.sample(index) }
+                #expect(
+                    error?.kind == kind && error?.file.hasSuffix("data/\(file)") == true,
+                    "\(file): \(String(describing: error))")
+            }
+            let mismatch = #expect(throws: DataError.self) { try dataset.sample(4) }
+            #expect(mismatch?.location == "image 5" && mismatch?.description.contains("9×6") == true)
+            #expect(try dataset.sample(5).imageID == 6)
         }
-        let mismatch = #expect(throws: DataError.self) { try dataset.sample(4) }
-        #expect(mismatch?.location == "image 5" && mismatch?.description.contains("9×6") == true)
-        #expect(try dataset.sample(5).imageID == 6)
     }
 }

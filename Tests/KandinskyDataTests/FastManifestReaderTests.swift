@@ -27,22 +27,22 @@ struct FastManifestReaderTests {
     func agreement() throws {
         let synthetic = SyntheticDataset(
             trainCount: 3, validationCount: 1, calibrationCount: 1, testCount: 0, width: 40, height: 30, seed: 1)
-        let root = try scratchDirectory("data")
-        defer { try? FileManager.default.removeItem(at: root) }
-        try synthetic.write(to: root)
-        let sources = [
-            try Data(contentsOf: fixtures.url("labels.json")),
-            try Data(contentsOf: root.appendingPathComponent("trainval/labels.json")), Data(Self.tricky.utf8),
-        ]
-        for (index, data) in sources.enumerated() {
-            let fast = try #require(FastManifestReader.read(data), "source \(index) fell back to the slow path")
-            #expect(fast == (try Self.walked(data)), "source \(index)")
+        try withScratchDirectory("data") { root in
+            try synthetic.write(to: root)
+            let sources = [
+                try Data(contentsOf: fixtures.url("labels.json")),
+                try Data(contentsOf: root.appendingPathComponent("trainval/labels.json")), Data(Self.tricky.utf8),
+            ]
+            for (index, data) in sources.enumerated() {
+                let fast = try #require(FastManifestReader.read(data), "source \(index) fell back to the slow path")
+                #expect(fast == (try Self.walked(data)), "source \(index)")
+            }
+            let tricky = try #require(FastManifestReader.read(Data(Self.tricky.utf8)))
+            #expect(tricky.images[0].fileName == "Zürich/ä b.jpg")
+            #expect(
+                tricky.extra["info"].flatMap { if case .object(let o) = $0 { o["description"] } else { nil } }
+                    == .string("café 😀 \"quoted\" \\ / \n"))
         }
-        let tricky = try #require(FastManifestReader.read(Data(Self.tricky.utf8)))
-        #expect(tricky.images[0].fileName == "Zürich/ä b.jpg")
-        #expect(
-            tricky.extra["info"].flatMap { if case .object(let o) = $0 { o["description"] } else { nil } }
-                == .string("café 😀 \"quoted\" \\ / \n"))
     }
 
     @Test("the fast writer's output reads back to the same manifest through both readers")

@@ -107,22 +107,22 @@ struct RobustnessTests {
 
     @Test("an empty segmentation is skipped and counted, not an error")
     func emptySegmentation() throws {
-        var coco = try TemporaryCOCORoot(count: 2)
-        defer { coco.remove() }
-        coco.manifest.annotations.append(.init(id: 22, imageID: 1, categoryID: 1, segmentation: .polygons([])))
-        try coco.manifest.write(to: coco.root.appendingPathComponent("labels.json"))
-        let dataset = try coco.dataset()
-        #expect(dataset.emptySegmentationAnnotationIDs == [22])
-        #expect(
-            dataset.emptySegmentationWarning
-                == "warning: \(coco.root.appendingPathComponent("labels.json").path): skipped 1 annotation with an empty segmentation (id 22)"
-        )
-        // The other annotation of image 1 still makes its target: the 4 × 3 rectangle of TemporaryCOCORoot.
-        let target = try dataset.rawTarget(0)
-        #expect(target.scalars[48...].reduce(0) { $0 + Int($1) } == 12)
-        let mask = try COCOManifest.instanceMask(
-            of: coco.manifest.annotations.last!, height: 6, width: 8, file: "m.json")
-        #expect(mask.allSatisfy { $0 == 0 })
+        try TemporaryCOCORoot.with(count: 2) { coco in
+            coco.manifest.annotations.append(.init(id: 22, imageID: 1, categoryID: 1, segmentation: .polygons([])))
+            try coco.manifest.write(to: coco.root.appendingPathComponent("labels.json"))
+            let dataset = try coco.dataset()
+            #expect(dataset.emptySegmentationAnnotationIDs == [22])
+            #expect(
+                dataset.emptySegmentationWarning
+                    == "warning: \(coco.root.appendingPathComponent("labels.json").path): skipped 1 annotation with an empty segmentation (id 22)"
+            )
+            // The other annotation of image 1 still makes its target: the 4 × 3 rectangle of TemporaryCOCORoot.
+            let target = try dataset.rawTarget(0)
+            #expect(target.scalars[48...].reduce(0) { $0 + Int($1) } == 12)
+            let mask = try COCOManifest.instanceMask(
+                of: coco.manifest.annotations.last!, height: 6, width: 8, file: "m.json")
+            #expect(mask.allSatisfy { $0 == 0 })
+        }
     }
 
     @Test("a manifest without categories says so")
@@ -285,18 +285,18 @@ struct RobustnessTests {
 
     @Test("a dataset image whose header disagrees with the manifest names the image and the manifest")
     func datasetHeaderMismatch() throws {
-        let coco = try TemporaryCOCORoot(count: 1)
-        defer { coco.remove() }
-        var bytes = Array(try Data(contentsOf: coco.root.appendingPathComponent("data/1.jpg")))
-        #expect(JPEGMarkers.setSize(&bytes, width: 30000, height: 30000))
-        try coco.corrupt("1.jpg", with: Data(bytes))
-        let error = #expect(throws: DataError.self) { try coco.dataset().rawImage(0) }
-        #expect(
-            error?.kind == .imageSizeMismatch && error?.location == "image 1"
-                && error?.file.hasSuffix("data/1.jpg") == true)
-        #expect(
-            error?.problem
-                == "the JPEG header gives 30000×30000 pixels, expected 8×6 as \(coco.root.appendingPathComponent("labels.json").path) gives"
-        )
+        try TemporaryCOCORoot.with(count: 1) { coco in
+            var bytes = Array(try Data(contentsOf: coco.root.appendingPathComponent("data/1.jpg")))
+            #expect(JPEGMarkers.setSize(&bytes, width: 30000, height: 30000))
+            try coco.corrupt("1.jpg", with: Data(bytes))
+            let error = #expect(throws: DataError.self) { try coco.dataset().rawImage(0) }
+            #expect(
+                error?.kind == .imageSizeMismatch && error?.location == "image 1"
+                    && error?.file.hasSuffix("data/1.jpg") == true)
+            #expect(
+                error?.problem
+                    == "the JPEG header gives 30000×30000 pixels, expected 8×6 as \(coco.root.appendingPathComponent("labels.json").path) gives"
+            )
+        }
     }
 }

@@ -9,29 +9,28 @@ struct SyntheticDatasetTests {
     static let small = SyntheticDataset(
         trainCount: 5, validationCount: 2, calibrationCount: 7, testCount: 3, width: 48, height: 36, seed: 7)
 
-    /// Every file under `root`, by relative path.
-    static func files(under root: URL) throws -> [String: Data] {
-        var files: [String: Data] = [:]
-        let enumerator = try #require(FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil))
-        for case let url as URL in enumerator where !url.hasDirectoryPath {
-            files[String(url.path.dropFirst(root.path.count))] = try Data(contentsOf: url)
+    /// Every file `dataset` writes, keyed by its path under the root it is written to (a scratch
+    /// directory, removed again).
+    static func writtenFiles(_ dataset: SyntheticDataset) throws -> [String: Data] {
+        try withScratchDirectory("data") { root in
+            try dataset.write(to: root)
+            var files: [String: Data] = [:]
+            let enumerator = try #require(FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil))
+            for case let url as URL in enumerator where !url.hasDirectoryPath {
+                files[String(url.path.dropFirst(root.path.count))] = try Data(contentsOf: url)
+            }
+            return files
         }
-        return files
     }
 
-    /// The files of `dataset` written twice, then once with seed 8, keyed by their paths under
-    /// each root (the roots are removed again).
+    /// The files of `dataset` written twice, then once with seed 8, each time to a root of its
+    /// own, keyed by their paths under it.
     static func twiceAndReseeded(_ dataset: SyntheticDataset) throws -> (
         first: [String: Data], second: [String: Data], reseeded: [String: Data]
     ) {
-        let roots = try (0..<3).map { _ in try scratchDirectory("data") }
-        defer { for url in roots { try? FileManager.default.removeItem(at: url) } }
         var other = dataset
         other.seed = 8
-        try dataset.write(to: roots[0])
-        try dataset.write(to: roots[1])
-        try other.write(to: roots[2])
-        return (try files(under: roots[0]), try files(under: roots[1]), try files(under: roots[2]))
+        return (try writtenFiles(dataset), try writtenFiles(dataset), try writtenFiles(other))
     }
 
     @Test("the same seed gives byte-identical files; another seed differs")
@@ -44,44 +43,45 @@ struct SyntheticDatasetTests {
 
     @Test("the output is valid COCO: layout, sizes, non-empty masks, polygons and compressed RLE, varied aspect ratios")
     func validity() throws {
-        let root = try scratchDirectory("data")
-        defer { try? FileManager.default.removeItem(at: root) }
-        var dataset = Self.small
-        dataset.trainCount = 20
-        dataset.calibrationCount = 10
-        try dataset.write(to: root)
-        let trainval = try COCOManifest.read(contentsOf: root.appendingPathComponent("trainval/labels.json"))
-        let test = try COCOManifest.read(contentsOf: root.appendingPathComponent("test/labels.json"))
-        #expect(trainval.images.count == 32 && test.images.count == 3)
-        #expect(trainval.categories.map(\.name) == ["person", "clutter"])
-        var kinds = Set<String>()
-        var aspects = Set<Int>()
-        var extensions = Set<String>()
-        for (part, manifest) in [("trainval", trainval), ("test", test)] {
-            let byImage = manifest.annotationsByImage()
-            for image in manifest.images {
-                let decoded = try RGBImage(contentsOf: root.appendingPathComponent("\(part)/data/\(image.fileName)"))
-                #expect(decoded.width == image.width && decoded.height == image.height)
-                aspects.insert(image.width * 100 / image.height)
-                extensions.insert(URL(fileURLWithPath: image.fileName).pathExtension)
-                let annotations = byImage[image.id] ?? []
-                #expect(annotations.contains { $0.categoryID == 1 }, "image \(image.id) has no person")
-                for annotation in annotations {
-                    let mask = try COCOManifest.instanceMask(
-                        of: annotation, height: image.height, width: image.width, file: "labels.json")
-                    let area = mask.reduce(0) { $0 + Int($1) }
-                    #expect(area > 0 && Double(area) == annotation.area, "annotation \(annotation.id)")
-                    switch annotation.segmentation {
-                    case .polygons: kinds.insert("polygons")
-                    case .rle(let stored):
-                        if case .compressed = stored.counts { kinds.insert("compressed RLE") }
+        try withScratchDirectory("data") { root in
+            var dataset = Self.small
+            dataset.trainCount = 20
+            dataset.calibrationCount = 10
+            try dataset.write(to: root)
+            let trainval = try COCOManifest.read(contentsOf: root.appendingPathComponent("trainval/labels.json"))
+            let test = try COCOManifest.read(contentsOf: root.appendingPathComponent("test/labels.json"))
+            #expect(trainval.images.count == 32 && test.images.count == 3)
+            #expect(trainval.categories.map(\.name) == ["person", "clutter"])
+            var kinds = Set<String>()
+            var aspects = Set<Int>()
+            var extensions = Set<String>()
+            for (part, manifest) in [("trainval", trainval), ("test", test)] {
+                let byImage = manifest.annotationsByImage()
+                for image in manifest.images {
+                    let decoded = try RGBImage(
+                        contentsOf: root.appendingPathComponent("\(part)/data/\(image.fileName)"))
+                    #expect(decoded.width == image.width && decoded.height == image.height)
+                    aspects.insert(image.width * 100 / image.height)
+                    extensions.insert(URL(fileURLWithPath: image.fileName).pathExtension)
+                    let annotations = byImage[image.id] ?? []
+                    #expect(annotations.contains { $0.categoryID == 1 }, "image \(image.id) has no person")
+                    for annotation in annotations {
+                        let mask = try COCOManifest.instanceMask(
+                            of: annotation, height: image.height, width: image.width, file: "labels.json")
+                        let area = mask.reduce(0) { $0 + Int($1) }
+                        #expect(area > 0 && Double(area) == annotation.area, "annotation \(annotation.id)")
+                        switch annotation.segmentation {
+                        case .polygons: kinds.insert("polygons")
+                        case .rle(let stored):
+                            if case .compressed = stored.counts { kinds.insert("compressed RLE") }
+                        }
                     }
                 }
             }
+            #expect(kinds == ["polygons", "compressed RLE"])
+            #expect(aspects.count >= 4)
+            #expect(extensions == ["jpg", "png"])
         }
-        #expect(kinds == ["polygons", "compressed RLE"])
-        #expect(aspects.count >= 4)
-        #expect(extensions == ["jpg", "png"])
     }
 
     @Test("splits are disjoint, cover the manifest, keep annotations and categories, and depend only on the seed")

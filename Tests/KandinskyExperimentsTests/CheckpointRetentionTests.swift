@@ -5,22 +5,25 @@ import Testing
 
 @testable import KandinskyExperiments
 
-/// Runs `values.count` epochs through a ``CheckpointFolder`` whose checkpoints are the text
-/// `epoch N`, with `values[N - 1]` as the metric of epoch N; `keepsEpochFile` chooses the epochs
-/// that write an epoch file. Returns the folder and what remains in it.
-private func simulate(_ retention: CheckpointRetention, values: [Double], keepsEpochFile: (Int) -> Bool = { _ in true })
-    throws -> (folder: CheckpointFolder, files: [String], directory: URL)
-{
-    let directory = try scratchDirectory("checkpoints")
-    var folder = CheckpointFolder(directory: directory, retention: retention)
-    for (index, value) in values.enumerated() {
-        let epoch = index + 1
-        let last = try folder.save(epoch: epoch, value: value, keepsEpochFile: keepsEpochFile(epoch)) { url in
-            try AtomicFile.write(Data("epoch \(epoch)".utf8), to: url)
+/// Runs `values.count` epochs through a ``CheckpointFolder`` in a scratch directory whose
+/// checkpoints are the text `epoch N`, with `values[N - 1]` as the metric of epoch N;
+/// `keepsEpochFile` chooses the epochs that write an epoch file. Then runs `body` with the folder
+/// and the sorted names of what remains in it, and removes the directory.
+private func simulate(
+    _ retention: CheckpointRetention, values: [Double], keepsEpochFile: (Int) -> Bool = { _ in true },
+    _ body: (_ folder: CheckpointFolder, _ files: [String]) throws -> Void
+) throws {
+    try withScratchDirectory("checkpoints") { directory in
+        var folder = CheckpointFolder(directory: directory, retention: retention)
+        for (index, value) in values.enumerated() {
+            let epoch = index + 1
+            let last = try folder.save(epoch: epoch, value: value, keepsEpochFile: keepsEpochFile(epoch)) { url in
+                try AtomicFile.write(Data("epoch \(epoch)".utf8), to: url)
+            }
+            #expect(try contents(last) == "epoch \(epoch)")
         }
-        #expect(try contents(last) == "epoch \(epoch)")
+        try body(folder, try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted())
     }
-    return (folder, try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted(), directory)
 }
 
 private func contents(_ url: URL) throws -> String { String(decoding: try Data(contentsOf: url), as: UTF8.self) }
@@ -35,18 +38,18 @@ private let loss = CheckpointMetric("val_loss", classNames: ["person"])!
     /// 7 {4,6,7} · 8 {4,6,7,8} · 9 (not validated) {4,6,8,9} · 10 {4,6,9,10}.
     @Test func keepsTheNewestAndTheBestAndLinksLastAndBest() throws {
         let values = [0.2, 0.5, .nan, 0.7, 0.4, 0.7, 0.65, 0.3, .nan, 0.1]
-        let (folder, files, directory) = try simulate(
-            CheckpointRetention(keepLast: 2, keepBest: 2, metric: dice), values: values)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        #expect(
-            files == [
-                "best.safetensors", "epoch_0004.safetensors", "epoch_0006.safetensors", "epoch_0009.safetensors",
-                "epoch_0010.safetensors", "last.safetensors",
-            ])
-        #expect(try contents(folder.last) == "epoch 10")
-        #expect(try contents(folder.best) == "epoch 4")
-        #expect(folder.bestEpoch == 4 && folder.bestValue == 0.7)
-        #expect(folder.epochs.map(\.epoch) == [4, 6, 9, 10])
+        try simulate(CheckpointRetention(keepLast: 2, keepBest: 2, metric: dice), values: values) {
+            folder, files throws in
+            #expect(
+                files == [
+                    "best.safetensors", "epoch_0004.safetensors", "epoch_0006.safetensors", "epoch_0009.safetensors",
+                    "epoch_0010.safetensors", "last.safetensors",
+                ])
+            #expect(try contents(folder.last) == "epoch 10")
+            #expect(try contents(folder.best) == "epoch 4")
+            #expect(folder.bestEpoch == 4 && folder.bestValue == 0.7)
+            #expect(folder.epochs.map(\.epoch) == [4, 6, 9, 10])
+        }
     }
 
     /// The loss ranks lowest first. Checkpoints every 2 epochs (and the last): epoch 5's loss
@@ -54,48 +57,49 @@ private let loss = CheckpointMetric("val_loss", classNames: ["person"])!
     /// the best is 2 and the newest is 6.
     @Test func lowerIsBetterForTheLossAndOnlyEpochsWithAFileAreRanked() throws {
         let values = [0.9, 0.7, 0.72, 0.75, 0.5, 0.8]
-        let (folder, files, directory) = try simulate(
+        try simulate(
             CheckpointRetention(keepLast: 1, keepBest: 1, metric: loss), values: values,
-            keepsEpochFile: { $0 % 2 == 0 })
-        defer { try? FileManager.default.removeItem(at: directory) }
-        #expect(files == ["best.safetensors", "epoch_0002.safetensors", "epoch_0006.safetensors", "last.safetensors"])
-        #expect(try contents(folder.best) == "epoch 2")
-        #expect(try contents(folder.last) == "epoch 6")
+            keepsEpochFile: { $0 % 2 == 0 }
+        ) { folder, files throws in
+            #expect(
+                files == ["best.safetensors", "epoch_0002.safetensors", "epoch_0006.safetensors", "last.safetensors"])
+            #expect(try contents(folder.best) == "epoch 2")
+            #expect(try contents(folder.last) == "epoch 6")
+        }
     }
 
     @Test func nullKeepsEveryFileAndZeroKeepsOnlyTheLast() throws {
         let values = [0.3, 0.1, 0.2, 0.4]
-        let all = try simulate(CheckpointRetention(keepLast: nil, keepBest: 0, metric: loss), values: values)
-        defer { try? FileManager.default.removeItem(at: all.directory) }
-        #expect(
-            all.files == [
-                "epoch_0001.safetensors", "epoch_0002.safetensors", "epoch_0003.safetensors", "epoch_0004.safetensors",
-                "last.safetensors",
-            ])
-        #expect(all.folder.bestEpoch == nil)
-
-        let allWithBest = try simulate(CheckpointRetention(keepLast: nil, keepBest: 1, metric: loss), values: values)
-        defer { try? FileManager.default.removeItem(at: allWithBest.directory) }
-        #expect(allWithBest.files.count == 6)
-        #expect(try contents(allWithBest.folder.best) == "epoch 2")
-
-        let none = try simulate(CheckpointRetention(keepLast: 0, keepBest: 0, metric: loss), values: values)
-        defer { try? FileManager.default.removeItem(at: none.directory) }
-        #expect(none.files == ["last.safetensors"])
-        #expect(try contents(none.folder.last) == "epoch 4")
-
-        let bestOnly = try simulate(CheckpointRetention(keepLast: 0, keepBest: 1, metric: loss), values: values)
-        defer { try? FileManager.default.removeItem(at: bestOnly.directory) }
-        #expect(bestOnly.files == ["best.safetensors", "epoch_0002.safetensors", "last.safetensors"])
+        try simulate(CheckpointRetention(keepLast: nil, keepBest: 0, metric: loss), values: values) { folder, files in
+            #expect(
+                files == [
+                    "epoch_0001.safetensors", "epoch_0002.safetensors", "epoch_0003.safetensors",
+                    "epoch_0004.safetensors", "last.safetensors",
+                ])
+            #expect(folder.bestEpoch == nil)
+        }
+        try simulate(CheckpointRetention(keepLast: nil, keepBest: 1, metric: loss), values: values) {
+            folder, files throws in
+            #expect(files.count == 6)
+            #expect(try contents(folder.best) == "epoch 2")
+        }
+        try simulate(CheckpointRetention(keepLast: 0, keepBest: 0, metric: loss), values: values) {
+            folder, files throws in
+            #expect(files == ["last.safetensors"])
+            #expect(try contents(folder.last) == "epoch 4")
+        }
+        try simulate(CheckpointRetention(keepLast: 0, keepBest: 1, metric: loss), values: values) { _, files in
+            #expect(files == ["best.safetensors", "epoch_0002.safetensors", "last.safetensors"])
+        }
     }
 
     /// Until an epoch with a file is validated there is no best.safetensors; keep_last alone decides.
     @Test func noBestUntilAnEpochWithAFileIsValidated() throws {
-        let (folder, files, directory) = try simulate(
-            CheckpointRetention(keepLast: 1, keepBest: 1, metric: dice), values: [.nan, .nan, .nan])
-        defer { try? FileManager.default.removeItem(at: directory) }
-        #expect(folder.bestEpoch == nil)
-        #expect(files == ["epoch_0003.safetensors", "last.safetensors"])
+        try simulate(CheckpointRetention(keepLast: 1, keepBest: 1, metric: dice), values: [.nan, .nan, .nan]) {
+            folder, files in
+            #expect(folder.bestEpoch == nil)
+            #expect(files == ["epoch_0003.safetensors", "last.safetensors"])
+        }
     }
 
     @Test func metricsAreTheColumnsOfTheMetricsLogWithTheirDirection() throws {

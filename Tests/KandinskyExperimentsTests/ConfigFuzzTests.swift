@@ -51,60 +51,66 @@ import Testing
     static let primaries = ["train", "calibrate", "eval", "predict", "pipeline"]
 
     @Test func mutatedConfigsAndOverridesGiveTypedErrorsOrComposeIntoUsableSettings() throws {
-        let directory = try copyOfBuiltInConfigs()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let composer = ConfigComposer(directory: directory)
-        let files = try FileManager.default.subpathsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }
+        try withCopyOfBuiltInConfigs { directory in
+            let composer = ConfigComposer(directory: directory)
+            let files = try FileManager.default.subpathsOfDirectory(atPath: directory.path).filter {
+                $0.hasSuffix(".yaml")
+            }
             .sorted()
-        let originals = try files.map { try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8) }
-        let keys = ConfigSchema.keys.map(\.path)
-        let experiments = files.filter { $0.hasPrefix("experiment/") }.map {
-            String($0.dropFirst("experiment/".count).dropLast(".yaml".count))
-        }
-        var outcomes: [String: Int] = [:]
-        var unexpected: [String] = []
+            let originals = try files.map {
+                try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8)
+            }
+            let keys = ConfigSchema.keys.map(\.path)
+            let experiments = files.filter { $0.hasPrefix("experiment/") }.map {
+                String($0.dropFirst("experiment/".count).dropLast(".yaml".count))
+            }
+            var outcomes: [String: Int] = [:]
+            var unexpected: [String] = []
 
-        for index in 0..<Self.iterations {
-            var random = SeededGenerator.stream(index, of: Self.seed)
-            var mutated: Int?
-            if Bool.random(using: &random) {
-                let file = Int.random(in: 0..<files.count, using: &random)
-                let text = Self.mutate(originals[file], using: &random)
-                try text.write(to: directory.appendingPathComponent(files[file]), atomically: false, encoding: .utf8)
-                mutated = file
+            for index in 0..<Self.iterations {
+                var random = SeededGenerator.stream(index, of: Self.seed)
+                var mutated: Int?
+                if Bool.random(using: &random) {
+                    let file = Int.random(in: 0..<files.count, using: &random)
+                    let text = Self.mutate(originals[file], using: &random)
+                    try text.write(
+                        to: directory.appendingPathComponent(files[file]), atomically: false, encoding: .utf8)
+                    mutated = file
+                }
+                let primary = Self.primaries.randomElement(using: &random)!
+                // The values the command needs, usually: a checkpoint for all but train, an image for predict.
+                var overrides =
+                    (primary == "train" || primary == "pipeline" ? [] : ["ckpt_path=x"])
+                    + (primary == "predict" ? ["image=y"] : [])
+                overrides = overrides.filter { _ in Int.random(in: 0..<8, using: &random) > 0 }
+                for _ in 0..<Int.random(in: 0...3, using: &random) {
+                    overrides.append(Self.override(keys: keys, experiments: experiments, using: &random))
+                }
+                let outcome = Self.outcome(composer: composer, primary: primary, overrides: overrides)
+                outcomes[outcome.name, default: 0] += 1
+                if let problem = outcome.problem, unexpected.count < 10 {
+                    unexpected.append(
+                        "input \(index) (\(primary) \(overrides), file \(mutated.map { files[$0] } ?? "none")): \(problem)"
+                    )
+                }
+                if let mutated {
+                    try originals[mutated].write(
+                        to: directory.appendingPathComponent(files[mutated]), atomically: false, encoding: .utf8)
+                }
             }
-            let primary = Self.primaries.randomElement(using: &random)!
-            // The values the command needs, usually: a checkpoint for all but train, an image for predict.
-            var overrides =
-                (primary == "train" || primary == "pipeline" ? [] : ["ckpt_path=x"])
-                + (primary == "predict" ? ["image=y"] : [])
-            overrides = overrides.filter { _ in Int.random(in: 0..<8, using: &random) > 0 }
-            for _ in 0..<Int.random(in: 0...3, using: &random) {
-                overrides.append(Self.override(keys: keys, experiments: experiments, using: &random))
-            }
-            let outcome = Self.outcome(composer: composer, primary: primary, overrides: overrides)
-            outcomes[outcome.name, default: 0] += 1
-            if let problem = outcome.problem, unexpected.count < 10 {
-                unexpected.append(
-                    "input \(index) (\(primary) \(overrides), file \(mutated.map { files[$0] } ?? "none")): \(problem)")
-            }
-            if let mutated {
-                try originals[mutated].write(
-                    to: directory.appendingPathComponent(files[mutated]), atomically: false, encoding: .utf8)
-            }
-        }
-        print(
-            "Config fuzz, \(Self.iterations) inputs (seed \(Self.seed)): "
-                + outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-        #expect(unexpected.isEmpty, "\(unexpected.joined(separator: "\n"))")
-        #expect(outcomes.values.reduce(0, +) == Self.iterations)
-        if Self.iterations >= 1000 {
-            // The mix reaches both ends: compositions that succeed and errors of the new kinds.
-            #expect(outcomes["composed", default: 0] > 0)
-            for kind in [
-                "outOfRange", "wrongType", "malformedFile", "tooDeep", "tooManyNodes", "badOverride", "unknownKey",
-            ] {
-                #expect(outcomes["error \(kind)", default: 0] > 0, "no input gave \(kind)")
+            print(
+                "Config fuzz, \(Self.iterations) inputs (seed \(Self.seed)): "
+                    + outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            #expect(unexpected.isEmpty, "\(unexpected.joined(separator: "\n"))")
+            #expect(outcomes.values.reduce(0, +) == Self.iterations)
+            if Self.iterations >= 1000 {
+                // The mix reaches both ends: compositions that succeed and errors of the new kinds.
+                #expect(outcomes["composed", default: 0] > 0)
+                for kind in [
+                    "outOfRange", "wrongType", "malformedFile", "tooDeep", "tooManyNodes", "badOverride", "unknownKey",
+                ] {
+                    #expect(outcomes["error \(kind)", default: 0] > 0, "no input gave \(kind)")
+                }
             }
         }
     }

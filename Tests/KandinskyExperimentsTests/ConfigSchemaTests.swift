@@ -217,19 +217,19 @@ let badValues: [BadValue] = [
             calibrate.sources.source(of: "calibration.bounds.3")
                 == "built-in config calibrate.yaml, via '${bounds}' in built-in config calibration/default.yaml")
 
-        let directory = try copyOfBuiltInConfigs()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("data/synthetic.yaml")
-        try (try String(contentsOf: file, encoding: .utf8)).replacingOccurrences(
-            of: "batch_size: 8", with: "batch_size: 0"
-        )
-        .write(to: file, atomically: true, encoding: .utf8)
-        let error = #expect(throws: ConfigError.self) {
-            try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
+        try withCopyOfBuiltInConfigs { directory in
+            let file = directory.appendingPathComponent("data/synthetic.yaml")
+            try (try String(contentsOf: file, encoding: .utf8)).replacingOccurrences(
+                of: "batch_size: 8", with: "batch_size: 0"
+            )
+            .write(to: file, atomically: true, encoding: .utf8)
+            let error = #expect(throws: ConfigError.self) {
+                try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
+            }
+            #expect(
+                error?.description
+                    == "config key 'data.batch_size' is 0, expected an integer in 1...1024 (from \(file.path))")
         }
-        #expect(
-            error?.description
-                == "config key 'data.batch_size' is 0, expected an integer in 1...1024 (from \(file.path))")
     }
 
     /// `predict` reads the class count from the calibrated model, which may have more classes
@@ -303,28 +303,30 @@ let badValues: [BadValue] = [
     }
 
     @Test func aFileThatIsNotYAMLKeepsTheParsersError() throws {
-        let directory = try copyOfBuiltInConfigs()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try Data("max_epochs: [1, 2\n".utf8).write(to: directory.appendingPathComponent("trainer/default.yaml"))
-        let error = #expect(throws: ConfigError.self) {
-            try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
+        try withCopyOfBuiltInConfigs { directory in
+            try Data("max_epochs: [1, 2\n".utf8).write(to: directory.appendingPathComponent("trainer/default.yaml"))
+            let error = #expect(throws: ConfigError.self) {
+                try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
+            }
+            #expect(error?.code == .malformedFile && error?.underlying != nil)
+            #expect(
+                error?.description.hasPrefix("\(directory.appendingPathComponent("trainer/default.yaml").path): ")
+                    == true)
         }
-        #expect(error?.code == .malformedFile && error?.underlying != nil)
-        #expect(
-            error?.description.hasPrefix("\(directory.appendingPathComponent("trainer/default.yaml").path): ") == true)
     }
 
     @Test func aFileThatIsNotUTF8SaysSo() throws {
-        let directory = try copyOfBuiltInConfigs()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try Data([0x62, 0x3A, 0x20, 0xFF, 0xFE, 0x0A]).write(
-            to: directory.appendingPathComponent("trainer/default.yaml"))
-        let error = #expect(throws: ConfigError.self) {
-            try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
+        try withCopyOfBuiltInConfigs { directory in
+            try Data([0x62, 0x3A, 0x20, 0xFF, 0xFE, 0x0A]).write(
+                to: directory.appendingPathComponent("trainer/default.yaml"))
+            let error = #expect(throws: ConfigError.self) {
+                try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
+            }
+            #expect(error?.code == .malformedFile)
+            #expect(
+                error?.description == "\(directory.appendingPathComponent("trainer/default.yaml").path): not UTF-8 text"
+            )
         }
-        #expect(error?.code == .malformedFile)
-        #expect(
-            error?.description == "\(directory.appendingPathComponent("trainer/default.yaml").path): not UTF-8 text")
     }
 
     @Test func interpolationCyclesNameTheirKeys() throws {
@@ -357,25 +359,26 @@ let badValues: [BadValue] = [
     }
 
     @Test func deepFileIsRefusedNamingIt() throws {
-        let directory = try copyOfBuiltInConfigs()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("trainer/default.yaml")
-        for deep in [
-            "extra: \(Self.nested(10_000))\n",
-            (0..<1_000).map { String(repeating: " ", count: $0) + "k\($0):\n" }.joined(),
-            "extra: " + String(repeating: "- ", count: 10_000) + "x\n",
-        ] {
-            try
-                (try String(
-                    contentsOf: ConfigComposer.builtIn.directory.appendingPathComponent("trainer/default.yaml"),
-                    encoding: .utf8) + deep)
-                .write(to: file, atomically: true, encoding: .utf8)
-            let error = #expect(throws: ConfigError.self) {
-                try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
+        try withCopyOfBuiltInConfigs { directory in
+            let file = directory.appendingPathComponent("trainer/default.yaml")
+            for deep in [
+                "extra: \(Self.nested(10_000))\n",
+                (0..<1_000).map { String(repeating: " ", count: $0) + "k\($0):\n" }.joined(),
+                "extra: " + String(repeating: "- ", count: 10_000) + "x\n",
+            ] {
+                try
+                    (try String(
+                        contentsOf: ConfigComposer.builtIn.directory.appendingPathComponent("trainer/default.yaml"),
+                        encoding: .utf8) + deep)
+                    .write(to: file, atomically: true, encoding: .utf8)
+                let error = #expect(throws: ConfigError.self) {
+                    try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
+                }
+                #expect(error?.code == .tooDeep)
+                #expect(
+                    error?.description
+                        == "\(file.path) is nested more than 100 levels deep, the limit for configurations")
             }
-            #expect(error?.code == .tooDeep)
-            #expect(
-                error?.description == "\(file.path) is nested more than 100 levels deep, the limit for configurations")
         }
     }
 
@@ -419,19 +422,19 @@ let badValues: [BadValue] = [
         """
 
     @Test func aliasBombInAFileIsRefused() throws {
-        let directory = try copyOfBuiltInConfigs()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("trainer/default.yaml")
-        try (try String(contentsOf: file, encoding: .utf8) + Self.billionLaughs).write(
-            to: file, atomically: true, encoding: .utf8)
-        let error = #expect(throws: ConfigError.self) {
-            try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
+        try withCopyOfBuiltInConfigs { directory in
+            let file = directory.appendingPathComponent("trainer/default.yaml")
+            try (try String(contentsOf: file, encoding: .utf8) + Self.billionLaughs).write(
+                to: file, atomically: true, encoding: .utf8)
+            let error = #expect(throws: ConfigError.self) {
+                try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
+            }
+            #expect(error?.code == .tooManyNodes)
+            #expect(
+                error?.description
+                    == "\(file.path) holds more than 100000 values once its aliases and references are expanded, the limit for configurations"
+            )
         }
-        #expect(error?.code == .tooManyNodes)
-        #expect(
-            error?.description
-                == "\(file.path) holds more than 100000 values once its aliases and references are expanded, the limit for configurations"
-        )
     }
 
     @Test func aliasBombInAnOverrideIsRefused() throws {
@@ -475,26 +478,29 @@ let badValues: [BadValue] = [
                 "l\(level): [" + Array(repeating: "\"${trainer.l\(level - 1)}\"", count: 10).joined(separator: ", ")
                     + "]")
         }
-        let directory = try copyOfBuiltInConfigs()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("trainer/default.yaml")
-        try (try String(contentsOf: file, encoding: .utf8) + lines.joined(separator: "\n") + "\n").write(
-            to: file, atomically: true, encoding: .utf8)
-        let error = #expect(throws: ConfigError.self) {
-            try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
+        try withCopyOfBuiltInConfigs { directory in
+            let file = directory.appendingPathComponent("trainer/default.yaml")
+            try (try String(contentsOf: file, encoding: .utf8) + lines.joined(separator: "\n") + "\n").write(
+                to: file, atomically: true, encoding: .utf8)
+            let error = #expect(throws: ConfigError.self) {
+                try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
+            }
+            #expect(error?.code == .tooManyNodes)
+            #expect(
+                error?.description.hasPrefix("the interpolated configuration holds more than 100000 values") == true)
         }
-        #expect(error?.code == .tooManyNodes)
-        #expect(error?.description.hasPrefix("the interpolated configuration holds more than 100000 values") == true)
     }
 }
 
-/// A fresh copy of the built-in configuration directory, to edit in a test; the test removes it.
-func copyOfBuiltInConfigs() throws -> URL {
-    let copy = try scratchDirectory("configs")
-    for name in try FileManager.default.contentsOfDirectory(atPath: ConfigComposer.builtIn.directory.path) {
-        try FileManager.default.copyItem(
-            at: ConfigComposer.builtIn.directory.appendingPathComponent(name),
-            to: copy.appendingPathComponent(name))
+/// Runs `body` with a fresh copy of the built-in configuration directory, to edit in a test;
+/// the copy is removed afterwards.
+func withCopyOfBuiltInConfigs(_ body: (URL) throws -> Void) throws {
+    try withScratchDirectory("configs") { copy in
+        for name in try FileManager.default.contentsOfDirectory(atPath: ConfigComposer.builtIn.directory.path) {
+            try FileManager.default.copyItem(
+                at: ConfigComposer.builtIn.directory.appendingPathComponent(name),
+                to: copy.appendingPathComponent(name))
+        }
+        try body(copy)
     }
-    return copy
 }

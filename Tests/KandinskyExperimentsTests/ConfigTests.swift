@@ -5,18 +5,6 @@ import Testing
 
 @testable import KandinskyExperiments
 
-/// Writes a throwaway config directory so each test controls every file it composes; the
-/// test removes it.
-private func makeConfigDirectory(_ files: [String: String]) throws -> URL {
-    let root = try scratchDirectory("config")
-    for (path, text) in files {
-        let url = root.appendingPathComponent(path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try text.write(to: url, atomically: true, encoding: .utf8)
-    }
-    return root
-}
-
 private let miniature: [String: String] = [
     "train.yaml": """
     # @package _global_
@@ -59,111 +47,121 @@ private let miniature: [String: String] = [
     """,
 ]
 
+/// Runs `body` with a composer over a throwaway config directory holding the files of
+/// `miniature` (path to text), so each test controls every file it composes; the directory is
+/// removed afterwards.
+private func withMiniatureComposer(_ body: (ConfigComposer) throws -> Void) throws {
+    try withScratchDirectory("config") { root in
+        for (path, text) in miniature {
+            let url = root.appendingPathComponent(path)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        try body(ConfigComposer(directory: root))
+    }
+}
+
 @Suite struct ConfigTests {
     let environment = ["TEST_DATA_ROOT": "/data/coco"]
 
     @Test func composesDefaultsGroupsAndNestedGroups() throws {
-        let directory = try makeConfigDirectory(miniature)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let composer = ConfigComposer(directory: directory)
-        let config = try composer.compose(primary: "train", overrides: [], environment: environment)
-        #expect(try config.string("task_name") == "train")
-        #expect(try config.string("data.root") == "/data/coco")
-        #expect(try config.string("data.split") == "1000")
-        #expect(try config.int("data.batch_size") == 32)
-        #expect(try config.ints("data.dims") == [320, 240])
-        #expect(try config.double("model.lr") == 1e-4)
-        #expect(try config.int("model.scheduler.T_0") == 15)
-        #expect(config.isNull("ckpt_path"))
+        try withMiniatureComposer { composer in
+            let config = try composer.compose(primary: "train", overrides: [], environment: environment)
+            #expect(try config.string("task_name") == "train")
+            #expect(try config.string("data.root") == "/data/coco")
+            #expect(try config.string("data.split") == "1000")
+            #expect(try config.int("data.batch_size") == 32)
+            #expect(try config.ints("data.dims") == [320, 240])
+            #expect(try config.double("model.lr") == 1e-4)
+            #expect(try config.int("model.scheduler.T_0") == 15)
+            #expect(config.isNull("ckpt_path"))
+        }
     }
 
     @Test func experimentOverridesGroupsAndValuesAndInterpolates() throws {
-        let directory = try makeConfigDirectory(miniature)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let composer = ConfigComposer(directory: directory)
-        let config = try composer.compose(primary: "train", overrides: ["experiment=bigger"], environment: environment)
-        #expect(try config.int("data.batch_size") == 64)
-        #expect(try config.int("model.channels") == 128)
-        #expect(try config.int("model.scheduler.T_0") == 15)
-        #expect(try config.string("summary") == "/big/runs/128")
-        #expect(try config.ints("copy_of_dims") == [640, 480])
+        try withMiniatureComposer { composer in
+            let config = try composer.compose(
+                primary: "train", overrides: ["experiment=bigger"], environment: environment)
+            #expect(try config.int("data.batch_size") == 64)
+            #expect(try config.int("model.channels") == 128)
+            #expect(try config.int("model.scheduler.T_0") == 15)
+            #expect(try config.string("summary") == "/big/runs/128")
+            #expect(try config.ints("copy_of_dims") == [640, 480])
+        }
     }
 
     @Test func commandLineWinsOverExperimentAndDefaults() throws {
-        let directory = try makeConfigDirectory(miniature)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let composer = ConfigComposer(directory: directory)
-        let config = try composer.compose(
-            primary: "train",
-            overrides: [
-                "experiment=bigger", "data=small", "data.batch_size=8", "model.scheduler.T_0=3", "+extra.key=hello",
-            ],
-            environment: environment)
-        #expect(try config.int("data.batch_size") == 8)
-        #expect(try config.string("data.root") == "/data/coco")
-        #expect(try config.int("model.scheduler.T_0") == 3)
-        #expect(try config.string("extra.key") == "hello")
-        #expect(try config.string("summary") == "/data/coco/runs/128")
+        try withMiniatureComposer { composer in
+            let config = try composer.compose(
+                primary: "train",
+                overrides: [
+                    "experiment=bigger", "data=small", "data.batch_size=8", "model.scheduler.T_0=3", "+extra.key=hello",
+                ],
+                environment: environment)
+            #expect(try config.int("data.batch_size") == 8)
+            #expect(try config.string("data.root") == "/data/coco")
+            #expect(try config.int("model.scheduler.T_0") == 3)
+            #expect(try config.string("extra.key") == "hello")
+            #expect(try config.string("summary") == "/data/coco/runs/128")
+        }
     }
 
     @Test func unknownKeySuggestsTheClosest() throws {
-        let directory = try makeConfigDirectory(miniature)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let composer = ConfigComposer(directory: directory)
-        #expect(throws: ConfigError.unknownKey("data.batch_sise", suggestion: "data.batch_size")) {
-            try composer.compose(primary: "train", overrides: ["data.batch_sise=8"], environment: environment)
+        try withMiniatureComposer { composer in
+            #expect(throws: ConfigError.unknownKey("data.batch_sise", suggestion: "data.batch_size")) {
+                try composer.compose(primary: "train", overrides: ["data.batch_sise=8"], environment: environment)
+            }
         }
     }
 
     @Test func unsetEnvironmentVariableIsOneClearError() throws {
-        let directory = try makeConfigDirectory(miniature)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let composer = ConfigComposer(directory: directory)
-        let error = #expect(throws: ConfigError.self) {
-            try composer.compose(primary: "train", overrides: [], environment: [:])
+        try withMiniatureComposer { composer in
+            let error = #expect(throws: ConfigError.self) {
+                try composer.compose(primary: "train", overrides: [], environment: [:])
+            }
+            #expect(error?.description == "environment variable TEST_DATA_ROOT is not set (needed by 'data.root')")
         }
-        #expect(error?.description == "environment variable TEST_DATA_ROOT is not set (needed by 'data.root')")
     }
 
     @Test func requiredValueMustBeSet() throws {
-        let directory = try makeConfigDirectory(miniature)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let composer = ConfigComposer(directory: directory)
-        let config = try composer.compose(primary: "train", overrides: [], environment: environment)
-        #expect(throws: ConfigError.missingValue("required_thing")) { try config.requireComplete() }
-        #expect(throws: ConfigError.missingValue("required_thing")) { try config.string("required_thing") }
-        let complete = try composer.compose(
-            primary: "train", overrides: ["required_thing=yes"], environment: environment)
-        try complete.requireComplete()
-        #expect(try complete.bool("required_thing"))
+        try withMiniatureComposer { composer in
+            let config = try composer.compose(primary: "train", overrides: [], environment: environment)
+            #expect(throws: ConfigError.missingValue("required_thing")) { try config.requireComplete() }
+            #expect(throws: ConfigError.missingValue("required_thing")) { try config.string("required_thing") }
+            let complete = try composer.compose(
+                primary: "train", overrides: ["required_thing=yes"], environment: environment)
+            try complete.requireComplete()
+            #expect(try complete.bool("required_thing"))
+        }
     }
 
     @Test func missingGroupOptionAndMalformedOverride() throws {
-        let directory = try makeConfigDirectory(miniature)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let composer = ConfigComposer(directory: directory)
-        let missing = #expect(throws: ConfigError.self) {
-            try composer.compose(primary: "train", overrides: ["experiment=nope"], environment: environment)
+        try withMiniatureComposer { composer in
+            let missing = #expect(throws: ConfigError.self) {
+                try composer.compose(primary: "train", overrides: ["experiment=nope"], environment: environment)
+            }
+            #expect(missing?.description.hasPrefix("no config 'nope' in group 'experiment'") == true)
+            #expect(throws: ConfigError.badOverride("batch_size")) {
+                try composer.compose(primary: "train", overrides: ["batch_size"], environment: environment)
+            }
+            let config = try composer.compose(primary: "train", overrides: [], environment: environment)
+            let wrong = #expect(throws: ConfigError.self) { _ = try config.int("data.dims") }
+            #expect(wrong?.code == .wrongType && wrong?.key == "data.dims")
+            #expect(
+                wrong?.description.hasPrefix("config key 'data.dims' must be an integer, found [320, 240] (from ")
+                    == true)
+            #expect(wrong?.description.hasSuffix("/data/small.yaml)") == true)
         }
-        #expect(missing?.description.hasPrefix("no config 'nope' in group 'experiment'") == true)
-        #expect(throws: ConfigError.badOverride("batch_size")) {
-            try composer.compose(primary: "train", overrides: ["batch_size"], environment: environment)
-        }
-        let config = try composer.compose(primary: "train", overrides: [], environment: environment)
-        let wrong = #expect(throws: ConfigError.self) { _ = try config.int("data.dims") }
-        #expect(wrong?.code == .wrongType && wrong?.key == "data.dims")
-        #expect(
-            wrong?.description.hasPrefix("config key 'data.dims' must be an integer, found [320, 240] (from ") == true)
-        #expect(wrong?.description.hasSuffix("/data/small.yaml)") == true)
     }
 
     @Test func savedYAMLComposesBackToTheSameTree() throws {
-        let directory = try makeConfigDirectory(miniature)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let composer = ConfigComposer(directory: directory)
-        let config = try composer.compose(primary: "train", overrides: ["experiment=bigger"], environment: environment)
-        let reparsed = try ConfigNode.parse(yaml: config.yaml, file: "saved")
-        #expect(reparsed == config.root)
+        try withMiniatureComposer { composer in
+            let config = try composer.compose(
+                primary: "train", overrides: ["experiment=bigger"], environment: environment)
+            let reparsed = try ConfigNode.parse(yaml: config.yaml, file: "saved")
+            #expect(reparsed == config.root)
+        }
     }
 
     @Test(arguments: ["train", "calibrate", "eval"])
@@ -236,42 +234,47 @@ private let miniature: [String: String] = [
 
     /// A data config written before `data.generator.scene` existed generates people, as it did.
     @Test func aGeneratorWithoutASceneIsThePersonScene() throws {
-        let directory = try copyOfBuiltInConfigs()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("data/synthetic.yaml")
-        let text = try String(contentsOf: file, encoding: .utf8)
-        #expect(text.contains("  scene: person\n"))
-        try text.replacingOccurrences(of: "  scene: person\n", with: "").write(
-            to: file, atomically: true, encoding: .utf8)
-        let config = try ConfigComposer(directory: directory).compose(primary: "train", overrides: [], environment: [:])
-        #expect(config.node("data.generator.scene") == nil)
-        #expect(try config.value(\.data.generatorScene, ifAbsent: .person) == .person)
+        try withCopyOfBuiltInConfigs { directory in
+            let file = directory.appendingPathComponent("data/synthetic.yaml")
+            let text = try String(contentsOf: file, encoding: .utf8)
+            #expect(text.contains("  scene: person\n"))
+            try text.replacingOccurrences(of: "  scene: person\n", with: "").write(
+                to: file, atomically: true, encoding: .utf8)
+            let config = try ConfigComposer(directory: directory).compose(
+                primary: "train", overrides: [], environment: [:])
+            #expect(config.node("data.generator.scene") == nil)
+            #expect(try config.value(\.data.generatorScene, ifAbsent: .person) == .person)
+        }
     }
 
     @Test func prepareGeneratesTheConfiguredScene() throws {
-        let root = try scratchDirectory("anatomy")
-        defer { try? FileManager.default.removeItem(at: root) }
-        let config = try ConfigComposer.builtIn.compose(
-            primary: "train",
-            overrides: [
-                "data=synthetic-anatomy", "paths.root_dir=\(root.path)", "data.generator.train=4",
-                "data.trainval_split=4",
-                "data.generator.val=2", "data.generator.cal=2", "data.generator.test=2",
-            ], environment: [:])
-        let missing = #expect(throws: ExperimentError.self) { try ExperimentData.splits(config: config) }
-        #expect(
-            missing?.description.contains(
-                "does not exist (run `kandinsky synth --scene anatomy` or `kandinsky pipeline` to generate it)") == true
-        )
-        #expect(try ExperimentData.prepare(config: config, progressStyle: .silent))
-        let splits = try ExperimentData.splits(config: config)
-        #expect(splits.classNames == ["background", "organ"])
-        let counts: [Int] = [splits.train.count, splits.validation.count, splits.calibration.count, splits.test.count]
-        #expect(counts == [4, 2, 2, 2])
-        #expect(splits.test.images.allSatisfy { $0.width == 128 && $0.height == 96 && $0.fileName.hasSuffix(".png") })
-        #expect(
-            FileManager.default.fileExists(
-                atPath: root.appendingPathComponent("data/synthetic-anatomy/test/labels.json").path))
+        try withScratchDirectory("anatomy") { root in
+            let config = try ConfigComposer.builtIn.compose(
+                primary: "train",
+                overrides: [
+                    "data=synthetic-anatomy", "paths.root_dir=\(root.path)", "data.generator.train=4",
+                    "data.trainval_split=4",
+                    "data.generator.val=2", "data.generator.cal=2", "data.generator.test=2",
+                ], environment: [:])
+            let missing = #expect(throws: ExperimentError.self) { try ExperimentData.splits(config: config) }
+            #expect(
+                missing?.description.contains(
+                    "does not exist (run `kandinsky synth --scene anatomy` or `kandinsky pipeline` to generate it)")
+                    == true
+            )
+            #expect(try ExperimentData.prepare(config: config, progressStyle: .silent))
+            let splits = try ExperimentData.splits(config: config)
+            #expect(splits.classNames == ["background", "organ"])
+            let counts: [Int] = [
+                splits.train.count, splits.validation.count, splits.calibration.count, splits.test.count,
+            ]
+            #expect(counts == [4, 2, 2, 2])
+            #expect(
+                splits.test.images.allSatisfy { $0.width == 128 && $0.height == 96 && $0.fileName.hasSuffix(".png") })
+            #expect(
+                FileManager.default.fileExists(
+                    atPath: root.appendingPathComponent("data/synthetic-anatomy/test/labels.json").path))
+        }
     }
 
     @Test func predictNeedsACheckpointAndAnImage() throws {

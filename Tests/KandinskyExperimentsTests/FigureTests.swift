@@ -159,71 +159,72 @@ import Testing
     }
 
     @Test func reportCarriesLegendsBarsDrawsAndTheta() throws {
-        let directory = try scratchDirectory("figures")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let outputs = Self.outputs()
-        let rings = ShapedArray<Int32>(shape: [4, 6], scalars: (0..<24).map { Int32($0 % 4) })
-        let clusters = ShapedArray<Int32>(shape: [4, 6], scalars: (0..<24).map { Int32($0 % 3) })
-        let strategies = [
-            Self.curves(method: "pixel"),
-            Self.curves(
-                method: "kmeans", parameters: "{\"clusterCount\": 3}",
-                groups: PixelGroups(labels: [nil, clusters], groupCounts: [0, 3])),
-            Self.curves(
-                method: "gen-ann",
-                groups: PixelGroups(
-                    labels: [nil, rings], groupCounts: [0, 4],
-                    findings: ["theta": .numbers([12.3456, -4.04, 10.2, 20.5, 30.1])])),
-        ]
-        let collector = FigureCollector(directory: directory)
-        for curves in strategies {
-            let result = try CoverageEvaluation(binCount: 4, classIndex: 1).evaluate(
-                curves, probabilities: outputs.probabilities, targets: outputs.targets)
-            try collector.add(
-                curves: curves, result: result, size: 10, draw: DrawLabel(index: 0, count: 20, seed: 42),
-                testOutputs: outputs,
-                alpha: 0.1, exampleImages: 2, classIndex: 1)
-        }
-        // One row per size for the maps, masks and sets, one diagram per calibration.
-        #expect(
-            collector.figures.map(\.section) == [
-                "Coverage-error maps", "Coverage diagrams", "Coverage diagrams", "Coverage diagrams",
-                "Kandinsky masks", "Example prediction sets (α = 0.1)",
-            ])
-        #expect(collector.figures.allSatisfy { $0.title.contains("draw 1 of 20 (seed 42)") })
-        let masks = try #require(collector.figures.first { $0.section == "Kandinsky masks" })
-        #expect(
-            masks.title.contains("gen-ann: 4 groups of class 1; θ = (cx 12.3, cy −4.0, r1 10.2, r2 20.5, r3 30.1)."))
-        #expect(masks.title.contains("kmeans: 3 groups of class 1."))
+        try withScratchDirectory("figures") { directory in
+            let outputs = Self.outputs()
+            let rings = ShapedArray<Int32>(shape: [4, 6], scalars: (0..<24).map { Int32($0 % 4) })
+            let clusters = ShapedArray<Int32>(shape: [4, 6], scalars: (0..<24).map { Int32($0 % 3) })
+            let strategies = [
+                Self.curves(method: "pixel"),
+                Self.curves(
+                    method: "kmeans", parameters: "{\"clusterCount\": 3}",
+                    groups: PixelGroups(labels: [nil, clusters], groupCounts: [0, 3])),
+                Self.curves(
+                    method: "gen-ann",
+                    groups: PixelGroups(
+                        labels: [nil, rings], groupCounts: [0, 4],
+                        findings: ["theta": .numbers([12.3456, -4.04, 10.2, 20.5, 30.1])])),
+            ]
+            let collector = FigureCollector(directory: directory)
+            for curves in strategies {
+                let result = try CoverageEvaluation(binCount: 4, classIndex: 1).evaluate(
+                    curves, probabilities: outputs.probabilities, targets: outputs.targets)
+                try collector.add(
+                    curves: curves, result: result, size: 10, draw: DrawLabel(index: 0, count: 20, seed: 42),
+                    testOutputs: outputs,
+                    alpha: 0.1, exampleImages: 2, classIndex: 1)
+            }
+            // One row per size for the maps, masks and sets, one diagram per calibration.
+            #expect(
+                collector.figures.map(\.section) == [
+                    "Coverage-error maps", "Coverage diagrams", "Coverage diagrams", "Coverage diagrams",
+                    "Kandinsky masks", "Example prediction sets (α = 0.1)",
+                ])
+            #expect(collector.figures.allSatisfy { $0.title.contains("draw 1 of 20 (seed 42)") })
+            let masks = try #require(collector.figures.first { $0.section == "Kandinsky masks" })
+            #expect(
+                masks.title.contains("gen-ann: 4 groups of class 1; θ = (cx 12.3, cy −4.0, r1 10.2, r2 20.5, r3 30.1).")
+            )
+            #expect(masks.title.contains("kmeans: 3 groups of class 1."))
 
-        try ReportWriter(directory: directory).write(
-            summary: ReportTests.study(pixelAtLargest: 0.01), figures: collector.figures, title: "Study")
-        let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
-        let legend = [
-            "in the set and the true class", "in the set, not the true class", "true class, missed", "neither",
-            "target mask", "white: class 1", "probability", "of class 1", "prediction set",
-            "pixelwise coverage", "error CE₄", "≥ 0.25", "no CE: the test set",
-            "group 0 (disc, r ≤ 10.2)", "group 3 (outside)", "centre (12.3, −4.0)", "group 0 (lowest curves)",
-            "pixel", "test image 1", "test image 2",
-        ]
-        for text in legend { #expect(html.contains(">\(text)</text>"), "\(text)") }
-        #expect(html.contains(">mean CE 0.") && html.contains("draw 1 of 20 (seed 42)"))
-        // Three CE maps, two masks, the target and probability strips and three sets.
-        #expect(html.components(separatedBy: "<image ").count - 1 == 3 + 2 + (2 + 3))
-        // report.md links the PNGs in a table and shows the keys from their own SVG files.
-        let markdown = try String(contentsOf: directory.appendingPathComponent("report.md"), encoding: .utf8)
-        #expect(
-            markdown.contains(
-                "| ![pixel](ce_map_pixel-n10.png) | ![kmeans](ce_map_kmeans-n10.png) | ![gen-ann](ce_map_gen-ann-n10.png) |"
-            ))
-        for file in [
-            "key_ce_map.svg", "key_sets.svg", "key_probability.svg", "key_mask_gen-ann-n10.svg", "sets_target.png",
-            "sets_gen-ann-n10.png",
-        ] {
-            #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path), "\(file)")
+            try ReportWriter(directory: directory).write(
+                summary: ReportTests.study(pixelAtLargest: 0.01), figures: collector.figures, title: "Study")
+            let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
+            let legend = [
+                "in the set and the true class", "in the set, not the true class", "true class, missed", "neither",
+                "target mask", "white: class 1", "probability", "of class 1", "prediction set",
+                "pixelwise coverage", "error CE₄", "≥ 0.25", "no CE: the test set",
+                "group 0 (disc, r ≤ 10.2)", "group 3 (outside)", "centre (12.3, −4.0)", "group 0 (lowest curves)",
+                "pixel", "test image 1", "test image 2",
+            ]
+            for text in legend { #expect(html.contains(">\(text)</text>"), "\(text)") }
+            #expect(html.contains(">mean CE 0.") && html.contains("draw 1 of 20 (seed 42)"))
+            // Three CE maps, two masks, the target and probability strips and three sets.
+            #expect(html.components(separatedBy: "<image ").count - 1 == 3 + 2 + (2 + 3))
+            // report.md links the PNGs in a table and shows the keys from their own SVG files.
+            let markdown = try String(contentsOf: directory.appendingPathComponent("report.md"), encoding: .utf8)
+            #expect(
+                markdown.contains(
+                    "| ![pixel](ce_map_pixel-n10.png) | ![kmeans](ce_map_kmeans-n10.png) | ![gen-ann](ce_map_gen-ann-n10.png) |"
+                ))
+            for file in [
+                "key_ce_map.svg", "key_sets.svg", "key_probability.svg", "key_mask_gen-ann-n10.svg", "sets_target.png",
+                "sets_gen-ann-n10.png",
+            ] {
+                #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path), "\(file)")
+            }
+            let key = try String(contentsOf: directory.appendingPathComponent("key_sets.svg"), encoding: .utf8)
+            #expect(key.contains(">true class, missed</text>"))
         }
-        let key = try String(contentsOf: directory.appendingPathComponent("key_sets.svg"), encoding: .utf8)
-        #expect(key.contains(">true class, missed</text>"))
     }
 
     /// pixel and kmeans at 10, 20 and 50 images, audited at α = 0.2 and 0.1; pixel's cell at 20

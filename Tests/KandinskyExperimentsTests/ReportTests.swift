@@ -42,28 +42,29 @@ import Testing
     }
 
     @Test func writesSelfContainedReport() throws {
-        let directory = try scratchDirectory("report")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let summary = Self.study(pixelAtLargest: 0.01)
-        let chart = ReportWriter.coverageErrorChart(summary)
-        try ReportWriter(directory: directory).write(
-            summary: summary,
-            figures: [ReportFigure(section: "CE", title: "CE against size", content: .svg(chart.svg))], title: "Study")
-        let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
-        #expect(html.contains("<svg"))
-        // One or two draws per cell: every call is a tie, so the claim is not settled.
-        let verdict =
-            "Verdict: this data does not settle the paper's claim: a call it needs is a tie "
-            + "(its 95 % interval reaches 0)."
-        #expect(html.contains("<li>\(verdict)</li>"))
-        #expect(html.contains("<th>CE(A) − CE(B)</th>"))
-        let decoded = try JSONDecoder().decode(
-            StudySummary.self, from: Data(contentsOf: directory.appendingPathComponent("summary.json")))
-        #expect(decoded == summary)
-        let markdown = try String(contentsOf: directory.appendingPathComponent("report.md"), encoding: .utf8)
-        #expect(markdown.contains("![CE against size](figure-0.svg)"))
-        #expect(markdown.contains("\n- \(verdict)\n"))
-        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("figure-0.svg").path))
+        try withScratchDirectory("report") { directory in
+            let summary = Self.study(pixelAtLargest: 0.01)
+            let chart = ReportWriter.coverageErrorChart(summary)
+            try ReportWriter(directory: directory).write(
+                summary: summary,
+                figures: [ReportFigure(section: "CE", title: "CE against size", content: .svg(chart.svg))],
+                title: "Study")
+            let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
+            #expect(html.contains("<svg"))
+            // One or two draws per cell: every call is a tie, so the claim is not settled.
+            let verdict =
+                "Verdict: this data does not settle the paper's claim: a call it needs is a tie "
+                + "(its 95 % interval reaches 0)."
+            #expect(html.contains("<li>\(verdict)</li>"))
+            #expect(html.contains("<th>CE(A) − CE(B)</th>"))
+            let decoded = try JSONDecoder().decode(
+                StudySummary.self, from: Data(contentsOf: directory.appendingPathComponent("summary.json")))
+            #expect(decoded == summary)
+            let markdown = try String(contentsOf: directory.appendingPathComponent("report.md"), encoding: .utf8)
+            #expect(markdown.contains("![CE against size](figure-0.svg)"))
+            #expect(markdown.contains("\n- \(verdict)\n"))
+            #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("figure-0.svg").path))
+        }
     }
 
     @Test func figuresOfASectionStayTogether() {

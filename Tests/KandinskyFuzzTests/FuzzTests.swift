@@ -171,23 +171,12 @@ struct FuzzTests {
 
     @Test("PNG images (libpng), chunk fields edited with valid CRCs")
     func png() throws {
-        try fuzzImages(
-            parser: "png",
-            seeds: seedFiles(withExtension: "png") + [Array(PNGImage.encode(rgb8: Self.pixels, width: 5, height: 3))]
-        ) { bytes, generator in
-            Bool.random(using: &generator)
-                ? PNGChunks.mutate(&bytes, using: &generator) : mutateBytes(&bytes, using: &generator)
-        }
+        try fuzzImages(.png)
     }
 
     @Test("JPEG images (libjpeg-turbo), frame header fields edited")
     func jpeg() throws {
-        try fuzzImages(
-            parser: "jpeg",
-            seeds: seedFiles(withExtension: "jpg") + [Array(JPEGImage.encode(rgb8: Self.pixels, width: 5, height: 3))]
-        ) { bytes, generator in
-            JPEGMarkers.mutate(&bytes, using: &generator)
-        }
+        try fuzzImages(.jpeg)
     }
 
     // MARK: Parsers under test
@@ -295,20 +284,20 @@ struct FuzzTests {
         parser: String, seeds: [[UInt8]], mutate: (inout [UInt8], Int, inout SeededGenerator) -> [String],
         _ read: (URL) throws(E) -> Void
     ) throws {
-        let directory = try scratchDirectory("fuzz")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent("\(parser).input")
-        let outcome = { (bytes: [UInt8], _: Int) -> FuzzOutcome in
-            try! Data(bytes).write(to: url)
-            do throws(E) {
-                try read(url)
-                return .success
-            } catch { return .typedError }
+        try withScratchDirectory("fuzz") { directory in
+            let url = directory.appendingPathComponent("\(parser).input")
+            let outcome = { (bytes: [UInt8], _: Int) -> FuzzOutcome in
+                try! Data(bytes).write(to: url)
+                do throws(E) {
+                    try read(url)
+                    return .success
+                } catch { return .typedError }
+            }
+            let harness = FuzzHarness(parser: parser)
+            expectRegressionsRefused(parser: parser, harness: harness, outcome)
+            let counts = harness.campaign(seeds: seeds, mutate: mutate, outcome)
+            expectBothOutcomes(counts, harness)
         }
-        let harness = FuzzHarness(parser: parser)
-        expectRegressionsRefused(parser: parser, harness: harness, outcome)
-        let counts = harness.campaign(seeds: seeds, mutate: mutate, outcome)
-        expectBothOutcomes(counts, harness)
     }
 
     /// Runs a campaign over files in the safetensors layout (safetensors files, calibrated models),
@@ -321,19 +310,50 @@ struct FuzzTests {
             }, read)
     }
 
-    /// Runs an image campaign: each input is decoded expecting its seed's size (see ``imageOutcome(_:expected:)``).
-    func fuzzImages(parser: String, seeds: [[UInt8]], mutate: (inout [UInt8], inout SeededGenerator) -> [String]) throws
-    {
+    /// An image format under test: the parser's name (in reports and under
+    /// `Fixtures/regressions/`), the extension of its seed files, its encoder (which gives one more
+    /// seed, ``pixels`` as a 5 × 3 image) and the mutation of its inputs.
+    struct ImageFormat {
+        let parser: String
+        let seedExtension: String
+        let encode: (_ rgb8: [UInt8], _ width: Int, _ height: Int) -> Data
+        let mutate: (inout [UInt8], inout SeededGenerator) -> [String]
+
+        /// PNG: a chunk field edited with a valid CRC, or bytes, one half each.
+        static var png: ImageFormat {
+            ImageFormat(
+                parser: "png", seedExtension: "png", encode: { PNGImage.encode(rgb8: $0, width: $1, height: $2) }
+            ) { bytes, generator in
+                Bool.random(using: &generator)
+                    ? PNGChunks.mutate(&bytes, using: &generator) : mutateBytes(&bytes, using: &generator)
+            }
+        }
+
+        /// JPEG: frame header fields edited.
+        static var jpeg: ImageFormat {
+            ImageFormat(
+                parser: "jpeg", seedExtension: "jpg", encode: { JPEGImage.encode(rgb8: $0, width: $1, height: $2) }
+            ) { bytes, generator in
+                JPEGMarkers.mutate(&bytes, using: &generator)
+            }
+        }
+    }
+
+    /// Runs an image campaign over the seed files of `format` and its encoded ``pixels``: each
+    /// input is decoded expecting its seed's size (see ``imageOutcome(_:expected:)``).
+    func fuzzImages(_ format: ImageFormat) throws {
+        let seeds = seedFiles(withExtension: format.seedExtension) + [Array(format.encode(Self.pixels, 5, 3))]
         let sizes = try seeds.map { seed in
             let image = try RGBImage(decoding: Data(seed), file: "seed")
             return ImageSize(width: image.width, height: image.height)
         }
-        let harness = FuzzHarness(parser: parser)
-        expectRegressionsRefused(parser: parser, harness: harness) { bytes, _ in
+        let harness = FuzzHarness(parser: format.parser)
+        expectRegressionsRefused(parser: format.parser, harness: harness) { bytes, _ in
             Self.imageOutcome(bytes, expected: ImageSize(width: 170, height: 113))
         }
-        let counts = harness.campaign(seeds: seeds, mutate: { bytes, _, generator in mutate(&bytes, &generator) }) {
-            bytes, seedIndex in
+        let counts = harness.campaign(
+            seeds: seeds, mutate: { bytes, _, generator in format.mutate(&bytes, &generator) }
+        ) { bytes, seedIndex in
             Self.imageOutcome(bytes, expected: sizes[seedIndex])
         }
         expectBothOutcomes(counts, harness)
@@ -377,9 +397,9 @@ struct FuzzTests {
 
     /// The bytes `write` puts in a file `name` (in a scratch directory, removed again).
     func seedBytes(writtenTo name: String, by write: (URL) throws -> Void) throws -> [UInt8] {
-        let directory = try scratchDirectory("fuzz")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try write(directory.appendingPathComponent(name))
-        return Array(try Data(contentsOf: directory.appendingPathComponent(name)))
+        return try withScratchDirectory("fuzz") { directory in
+            try write(directory.appendingPathComponent(name))
+            return Array(try Data(contentsOf: directory.appendingPathComponent(name)))
+        }
     }
 }

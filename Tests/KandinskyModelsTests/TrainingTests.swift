@@ -178,17 +178,17 @@ import Testing
         _ = try trainer.trainStep(images: images, targets: targets)
         trainer.finishEpoch()
         _ = try trainer.trainStep(images: images, targets: targets)
-        let directory = try scratchDirectory("checkpoint")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let url = directory.appendingPathComponent("checkpoint.safetensors")
-        try trainer.saveCheckpoint(to: url)
-        var resumed = try Trainer(contentsOf: url)
-        #expect(resumed.epoch == 1)
-        #expect(resumed.optimizer.stepCount == 2)
-        #expect(resumed.optimizer.learningRate == trainer.optimizer.learningRate)
-        let next = try trainer.trainStep(images: images, targets: targets)
-        #expect(try resumed.trainStep(images: images, targets: targets) == next)
-        #expect(resumed.model.stateDict().map(\.value) == trainer.model.stateDict().map(\.value))
+        try withScratchDirectory("checkpoint") { directory in
+            let url = directory.appendingPathComponent("checkpoint.safetensors")
+            try trainer.saveCheckpoint(to: url)
+            var resumed = try Trainer(contentsOf: url)
+            #expect(resumed.epoch == 1)
+            #expect(resumed.optimizer.stepCount == 2)
+            #expect(resumed.optimizer.learningRate == trainer.optimizer.learningRate)
+            let next = try trainer.trainStep(images: images, targets: targets)
+            #expect(try resumed.trainStep(images: images, targets: targets) == next)
+            #expect(resumed.model.stateDict().map(\.value) == trainer.model.stateDict().map(\.value))
+        }
     }
 
     @Test func evaluationReportsLossAndDice() throws {

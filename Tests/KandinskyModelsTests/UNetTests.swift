@@ -54,11 +54,11 @@ import Testing
             contentsOf: url, architecture: .init(inputChannels: 3, outputChannels: 2, channels: 4, depth: 4))
         let file = model.safetensorsFile(recordsArchitecture: false)
         #expect(file.metadata.isEmpty)
-        let directory = try scratchDirectory("plain")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let written = directory.appendingPathComponent("plain.safetensors")
-        try file.write(to: written)
-        #expect(try Data(contentsOf: written) == Data(contentsOf: url))
+        try withScratchDirectory("plain") { directory in
+            let written = directory.appendingPathComponent("plain.safetensors")
+            try file.write(to: written)
+            #expect(try Data(contentsOf: written) == Data(contentsOf: url))
+        }
     }
 
     @Test func rejectsSizesNotDivisibleByTwoToTheDepth() {
