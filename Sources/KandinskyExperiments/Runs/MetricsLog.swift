@@ -58,7 +58,7 @@ public struct MetricsLog: Sendable, Equatable {
     }
 
     /// Validation (and training) loss against epoch.
-    public var lossChart: LineChart {
+    var lossChart: LineChart {
         LineChart(
             title: "Loss", xLabel: "epoch", yLabel: "top-k cross-entropy",
             series: [
@@ -68,7 +68,7 @@ public struct MetricsLog: Sendable, Equatable {
     }
 
     /// Validation Dice of each foreground class against epoch.
-    public var diceChart: LineChart {
+    var diceChart: LineChart {
         LineChart(
             title: "Validation Dice", xLabel: "epoch", yLabel: "Dice",
             series: classNames.indices.map { c in
