@@ -15,7 +15,7 @@ import KandinskyCore
 /// other than the threshold-setting ones (the default under the conformal rule). A fixed
 /// `theta` does not look at the data, and then every image sets the thresholds.
 ///
-/// Search: ``DifferentialEvolution`` rand/1/bin with the given population, F, CR, tolerance and
+/// Search: `DifferentialEvolution` rand/1/bin with the given population, F, CR, tolerance and
 /// generation limit, initial population uniform in `bounds`; every individual has its radii
 /// sorted ascending and then every coordinate clamped to its bounds. With n feature pixels
 /// above `searchSampleSize`, the search is a sampled one, run `sampledSearchRuns` times
@@ -81,7 +81,7 @@ public struct AnnulusGrouping: NonconformityGrouping {
         }
 
         /// The Kandinsky defaults, the one copy the initialiser, ``GroupingSpecification``,
-        /// ``DifferentialEvolution``, the command line and the configuration files take theirs
+        /// `DifferentialEvolution`, the command line and the configuration files take theirs
         /// from: every class; features at curve indices 60, 70, 80, 90 (as ``KMeansGrouping``);
         /// ``AnnulusGrouping/defaultBounds``; a population of 10 with F = 0.8 and CR = 0.7 (the
         /// original's search); at most 1000 generations, stopping at a fitness spread below 0.5;

@@ -6,7 +6,7 @@ import KandinskyCore
 ///
 /// Features: f(h, w) = (curve[k₁, c, h, w], …, curve[kₘ, c, h, w]) for the level indices
 /// `curvePoints` (by default 60, 70, 80, 90, see ``Parameters/default``) of the descriptive
-/// (linear) pixelwise curves of class c on the images the calibrator gives the strategy. Clustering: ``KMeans`` with
+/// (linear) pixelwise curves of class c on the images the calibrator gives the strategy. Clustering: `KMeans` with
 /// `clusterCount` clusters,
 /// seeded by `seed` (the same seed for every class); cluster ids 0..<k by ascending centre.
 ///
@@ -84,7 +84,7 @@ public struct KMeansGrouping: NonconformityGrouping {
     ///
     /// - Throws: ``CalibrationError`` when a class index is out of range or repeated, a curve
     ///   point is not a curve index, or k < 1.
-    /// - Complexity: the pixelwise curves of each class, plus ``KMeans`` per class.
+    /// - Complexity: the pixelwise curves of each class, plus `KMeans` per class.
     public func groups(for input: GroupingInput) throws(CalibrationError) -> PixelGroups {
         let p = parameters
         let scores = input.scores

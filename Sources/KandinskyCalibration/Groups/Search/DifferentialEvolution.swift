@@ -14,21 +14,21 @@ import KandinskyCore
 /// it is never stale.
 ///
 /// - Complexity: at most `populationSize · (maxGenerations + 1)` evaluations.
-public struct DifferentialEvolution: Sendable {
+package struct DifferentialEvolution: Sendable {
     /// The number of individuals (at least 4, so that a, b, c, i can be distinct).
-    public var populationSize: Int
+    package var populationSize: Int
     /// F, the differential weight.
-    public var differentialWeight: Double
+    package var differentialWeight: Double
     /// CR, the crossover probability.
-    public var crossoverProbability: Double
+    package var crossoverProbability: Double
     /// The most generations to run.
-    public var maxGenerations: Int
+    package var maxGenerations: Int
     /// Stop when the standard deviation of the population's values falls below this.
-    public var tolerance: Double
+    package var tolerance: Double
 
     /// The search's settings; the defaults are those of the Kandinsky annulus search
     /// (``AnnulusGrouping/Parameters/default``).
-    public init(
+    package init(
         populationSize: Int = AnnulusGrouping.Parameters.default.populationSize,
         differentialWeight: Double = AnnulusGrouping.Parameters.default.differentialWeight,
         crossoverProbability: Double = AnnulusGrouping.Parameters.default.crossoverProbability,
@@ -45,29 +45,29 @@ public struct DifferentialEvolution: Sendable {
     }
 
     /// The state after a generation, for progress reports.
-    public struct Generation: Sendable {
+    package struct Generation: Sendable {
         /// The generation number (0 for the initial population).
-        public var index: Int
+        package var index: Int
         /// The lowest value in the population.
-        public var bestValue: Double
+        package var bestValue: Double
         /// The standard deviation of the population's values.
-        public var spread: Double
+        package var spread: Double
     }
 
     /// The outcome of a search.
-    public struct Result: Sendable {
+    package struct Result: Sendable {
         /// The best individual of the final population.
-        public var best: [Double]
+        package var best: [Double]
         /// Its value.
-        public var bestValue: Double
+        package var bestValue: Double
         /// The final population.
-        public var population: [[Double]]
+        package var population: [[Double]]
         /// The objective of each member of the final population.
-        public var values: [Double]
+        package var values: [Double]
         /// The generations run.
-        public var generations: Int
+        package var generations: Int
         /// Whether the spread fell below the tolerance.
-        public var converged: Bool
+        package var converged: Bool
     }
 
     /// Minimises a function evaluated a batch at a time.
@@ -80,7 +80,7 @@ public struct DifferentialEvolution: Sendable {
     ///   - evaluate: the values of a batch of vectors, in order.
     ///   - progress: called after every generation.
     ///   - generator: the source of every random draw (initial population, donors, crossover).
-    public func minimize(
+    package func minimize(
         bounds: [ClosedRange<Double>], initialPopulation: [[Double]]? = nil,
         repair: ([Double]) -> [Double] = { $0 },
         evaluate: ([[Double]]) -> [Double],
@@ -132,7 +132,7 @@ public struct DifferentialEvolution: Sendable {
     }
 
     /// Minimises a function of one vector at a time.
-    public func minimize(
+    package func minimize(
         bounds: [ClosedRange<Double>], repair: ([Double]) -> [Double] = { $0 },
         objective: ([Double]) -> Double,
         using generator: inout some RandomNumberGenerator

@@ -14,18 +14,18 @@ import KandinskyCore
 /// ascending sum of their centre's coordinates, so labels do not depend on seeding order.
 ///
 /// - Complexity: O(restarts · iterations · n · k · d); restarts run in parallel.
-public struct KMeans: Sendable {
+package struct KMeans: Sendable {
     /// k.
-    public var clusterCount: Int
+    package var clusterCount: Int
     /// Independent seedings; the best is kept.
-    public var restarts: Int
+    package var restarts: Int
     /// The most Lloyd iterations per restart.
-    public var maxIterations: Int
+    package var maxIterations: Int
     /// Relative centre movement below which the iterations stop.
-    public var tolerance: Double
+    package var tolerance: Double
 
     /// - Precondition: k ≥ 1, restarts ≥ 1, maxIterations ≥ 1.
-    public init(clusterCount: Int, restarts: Int = 10, maxIterations: Int = 300, tolerance: Double = 1e-4) {
+    package init(clusterCount: Int, restarts: Int = 10, maxIterations: Int = 300, tolerance: Double = 1e-4) {
         precondition(
             clusterCount >= 1 && restarts >= 1 && maxIterations >= 1,
             "k-means needs k ≥ 1, restarts ≥ 1 and maxIterations ≥ 1, got \(clusterCount), \(restarts), \(maxIterations)"
@@ -37,13 +37,13 @@ public struct KMeans: Sendable {
     }
 
     /// A clustering.
-    public struct Result: Sendable, Equatable {
+    package struct Result: Sendable, Equatable {
         /// The cluster of each point, in 0..<k.
-        public var labels: [Int32]
+        package var labels: [Int32]
         /// k centres of d coordinates.
-        public var centroids: [[Double]]
+        package var centroids: [[Double]]
         /// Σ over points of the squared distance to their centre.
-        public var inertia: Double
+        package var inertia: Double
 
         /// Checks a clustering of n points in d coordinates into k clusters (built with
         /// `KANDINSKY_INTERNAL_CHECKS`, see Package.swift): n labels in 0..<k, k centres of d
@@ -63,7 +63,7 @@ public struct KMeans: Sendable {
     /// Clusters the rows of `points` ([n, d], no NaN).
     ///
     /// - Precondition: n ≥ 1.
-    public func fit(_ points: Tensor, using generator: inout some RandomNumberGenerator) -> Result {
+    package func fit(_ points: Tensor, using generator: inout some RandomNumberGenerator) -> Result {
         precondition(points.rank == 2 && points.shape[0] >= 1, "points must be [n, d] with n ≥ 1, got \(points.shape)")
         let seeds = (0..<restarts).map { _ in generator.next() }
         var results = [Result?](repeating: nil, count: restarts)
