@@ -60,7 +60,7 @@ public struct CalibrationError: Error, Sendable, Equatable, CustomStringConverti
     }
 
     /// A class index is not one of the C classes.
-    public static func classIndexOutOfRange(source: String, index: Int, classCount: Int) -> CalibrationError {
+    package static func classIndexOutOfRange(source: String, index: Int, classCount: Int) -> CalibrationError {
         CalibrationError(
             .classIndexOutOfRange, source: source, field: "class index",
             problem: "class index \(index) is out of range for \(classCount) classes (expected 0..<\(classCount))")

@@ -13,7 +13,7 @@ extension CalibratedCurves {
     ///   reach a level). Curves are compared bit for bit, so NaN matches NaN.
     /// - Precondition: `c` is in 0 ..< C.
     /// - Complexity: O(Q·H·W).
-    public func groupCurves(ofClass c: Int) -> Tensor? {
+    package func groupCurves(ofClass c: Int) -> Tensor? {
         precondition(c >= 0 && c < classCount, "class \(c) is outside 0..<\(classCount)")
         guard let labels = groups.labels[c] else { return nil }
         let (q, g, pixels) = (levelCount, groups.groupCounts[c], height * width)

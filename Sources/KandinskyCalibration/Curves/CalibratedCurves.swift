@@ -32,7 +32,7 @@ public enum ThresholdIndexing: String, Sendable, CaseIterable, Codable {
 /// The curves are dense in memory even for a grouped class, whose pixels repeat their group's
 /// curve: Q·C·H·W·4 bytes, 62 MB at 240 × 320 pixels with Q = 101 and C = 2, whatever the
 /// strategy. Only the file is compact: it stores a grouped class's curves once per group
-/// (``groupCurves(ofClass:)``) and reading spreads them over the pixels again.
+/// (`groupCurves(ofClass:)`) and reading spreads them over the pixels again.
 public struct CalibratedCurves: Sendable {
     /// [Q, C, H, W] curves.
     public var curves: Tensor

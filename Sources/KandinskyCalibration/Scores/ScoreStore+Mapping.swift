@@ -224,7 +224,7 @@ extension ScoreStore {
     }
 
     /// Whether the scores live in a memory-mapped file (``init(mapping:spillDirectory:residentBudget:)``).
-    public var isMemoryMapped: Bool { mapping != nil }
+    package var isMemoryMapped: Bool { mapping != nil }
 
     /// The images `selected`, renumbered in the order given, as ``images(_:)`` selects them; a
     /// memory-mapped store writes the selection to a `.kscores` file in its spill directory,

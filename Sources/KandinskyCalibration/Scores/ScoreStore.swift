@@ -42,7 +42,7 @@ public struct ScoreStore: Sendable {
 
     /// The bytes held by the scores and their images (6 per score), excluding the per-pixel
     /// offsets.
-    public var scoreBytes: Int { values.count * (MemoryLayout<Float16>.stride + MemoryLayout<UInt32>.stride) }
+    package var scoreBytes: Int { values.count * (MemoryLayout<Float16>.stride + MemoryLayout<UInt32>.stride) }
 
     /// The number of scores of class `c` (its target pixels over all images).
     public func scoreCount(ofClass c: Int) -> Int {

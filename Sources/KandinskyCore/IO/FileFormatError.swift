@@ -9,7 +9,7 @@ public struct FileFormatError: Error, Sendable, CustomStringConvertible, Equatab
     public let problem: String
 
     /// An error naming the file, the field (a JSON key, tensor name or header entry) and the problem.
-    public init(file: String, field: String, problem: String) {
+    package init(file: String, field: String, problem: String) {
         self.file = file
         self.field = field
         self.problem = problem

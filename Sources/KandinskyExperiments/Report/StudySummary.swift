@@ -303,7 +303,7 @@ public struct StudySummary: Codable, Sendable, Equatable {
 
         /// (size, strategy, its mean CE) of the lowest mean CE at every size (a point estimate,
         /// shown in bold in the table; not used for the verdict).
-        public let bestBySize: [(size: Int, strategy: String, ce: Double)]
+        let bestBySize: [(size: Int, strategy: String, ce: Double)]
         /// The small sizes considered ("few calibration images"): the smaller half of the sizes.
         public let smallSizes: [Int]
         /// The outcome of the first half at each small size.

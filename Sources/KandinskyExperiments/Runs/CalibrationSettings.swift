@@ -1,28 +1,28 @@
 import KandinskyCalibration
 
 /// The `calibration:` section of a configuration.
-public struct CalibrationSettings: Sendable {
+package struct CalibrationSettings: Sendable {
     /// The strategy and its parameters (`calibration.method`, `classes`, `n_clusters`, …).
-    public var grouping: GroupingSpecification
+    package var grouping: GroupingSpecification
     /// Q, the number of curve points (`calibration.curve_count`); nil for the rule's default
     /// (101 for conformal, 100 for linear).
-    public var curveCount: Int?
+    package var curveCount: Int?
     /// How scores are computed (`calibration.precision`).
-    public var precision: ScorePrecision
+    package var precision: ScorePrecision
     /// How pooled scores become thresholds (`calibration.quantile`: conformal or linear).
-    public var rule: QuantileRule
+    package var rule: QuantileRule
     /// Which images choose data-driven groups (`calibration.group_split`: `auto` for the rule's
     /// default, `none` for all images, or a fraction in (0, 1)).
-    public var groupSplit: GroupSplit?
+    package var groupSplit: GroupSplit?
     /// What a pool that cannot reach a level takes (`calibration.fallback`: none, group or image).
-    public var fallback: ThresholdFallback
+    package var fallback: ThresholdFallback
     /// The seed of the strategy's draws and of the group split (`calibration.seed`).
-    public var seed: UInt64
+    package var seed: UInt64
 
     /// Reads the section, every value checked against the configuration schema (`kandinsky help-config`).
     ///
     /// - Throws: ``ConfigError`` for a missing key, a wrong type or a value out of range.
-    public init(config: Config) throws {
+    package init(config: Config) throws {
         try ConfigSchema.checkConditions(config)
         grouping = try Self.grouping(config: config)
         seed = try config.value(\.calibration.seed)
@@ -68,7 +68,7 @@ public struct CalibrationSettings: Sendable {
 
     /// The rule, split and fallback in words, for reports: `conformal rule, kmeans/gen-ann groups
     /// from 50 % of the images, thresholds from the rest, fallback none`.
-    public var description: String {
+    package var description: String {
         let split: String =
             switch groupSplit ?? .default(for: rule) {
             case .allImages: "groups and thresholds from all images"
@@ -79,7 +79,7 @@ public struct CalibrationSettings: Sendable {
     }
 
     /// Calibrates `scores` with these settings.
-    public func calibrate(_ scores: ScoreStore) throws(CalibrationError) -> CalibratedCurves {
+    package func calibrate(_ scores: ScoreStore) throws(CalibrationError) -> CalibratedCurves {
         try grouping.makeGrouping().calibrate(
             scores, levelCount: curveCount, rule: rule, groupSplit: groupSplit,
             fallback: fallback, seed: seed)

@@ -67,22 +67,22 @@ public struct EvaluationRun {
 }
 
 /// The `evaluation:` section of a configuration.
-public struct EvaluationSettings: Sendable {
+package struct EvaluationSettings: Sendable {
     /// The class evaluated (`evaluation.class_idx`).
-    public var classIndex: Int
+    package var classIndex: Int
     /// K, the confidence bins of the coverage error (`evaluation.bins`).
-    public var bins: Int
+    package var bins: Int
     /// How confidences are read off the curves (`evaluation.indexing`); nil (`auto`) for the
     /// curves' own.
-    public var indexing: ThresholdIndexing?
+    package var indexing: ThresholdIndexing?
     /// How test scores are computed (`evaluation.precision`).
-    public var precision: ScorePrecision
+    package var precision: ScorePrecision
     /// Bins of the probability ECE (`evaluation.ece_bins`).
-    public var eceBins: Int
+    package var eceBins: Int
     /// The pixel of the pixelwise diagrams (`evaluation.reliability_pixel`); nil for the image centre.
-    public var reliabilityPixel: (h: Int, w: Int)?
+    package var reliabilityPixel: (h: Int, w: Int)?
     /// The miscoverage levels α of the audit (`evaluation.alphas`), each in (0, 1).
-    public var alphas: [Double]
+    package var alphas: [Double]
 
     /// The settings of `kandinsky evaluate-scores`, whose options name the same values.
     package init(
@@ -101,7 +101,7 @@ public struct EvaluationSettings: Sendable {
     /// Reads the section, every value checked against the configuration schema (`kandinsky help-config`).
     ///
     /// - Throws: ``ConfigError`` for a missing key, a wrong type or a value out of range.
-    public init(config: Config) throws {
+    package init(config: Config) throws {
         try ConfigSchema.checkConditions(config)
         classIndex = try config.value(\.evaluation.classIndex)
         bins = try config.value(\.evaluation.bins)

@@ -19,7 +19,7 @@ public struct MetricsLog: Sendable, Equatable {
     }
 
     /// The CSV text, one header line and one line per epoch.
-    public var csv: String {
+    package var csv: String {
         var lines = [
             (["epoch", "train_loss", "val_loss", "generalization_gap"] + classNames.map { "val_dice_\($0)" } + [
                 "lr", "seconds",
@@ -38,7 +38,7 @@ public struct MetricsLog: Sendable, Equatable {
     }
 
     /// Reads back a `metrics.csv` written by ``csv`` (to continue it when a run resumes).
-    public init(csv text: String) throws {
+    package init(csv text: String) throws {
         let lines = text.split(separator: "\n").map(String.init)
         guard let header = lines.first?.split(separator: ",").map(String.init), header.count >= 6 else {
             throw ExperimentError("metrics.csv: header: expected epoch,train_loss,val_loss,…", kind: .unreadableFile)
@@ -58,7 +58,7 @@ public struct MetricsLog: Sendable, Equatable {
     }
 
     /// Validation (and training) loss against epoch.
-    public var lossChart: LineChart {
+    var lossChart: LineChart {
         LineChart(
             title: "Loss", xLabel: "epoch", yLabel: "top-k cross-entropy",
             series: [
@@ -68,7 +68,7 @@ public struct MetricsLog: Sendable, Equatable {
     }
 
     /// Validation Dice of each foreground class against epoch.
-    public var diceChart: LineChart {
+    var diceChart: LineChart {
         LineChart(
             title: "Validation Dice", xLabel: "epoch", yLabel: "Dice",
             series: classNames.indices.map { c in

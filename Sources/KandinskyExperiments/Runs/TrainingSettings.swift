@@ -2,26 +2,26 @@ import KandinskyModels
 
 /// The settings of a training run: the `trainer:` section, the data's batch size, the seed and
 /// the network, loss and optimizer of `model:`.
-public struct TrainingSettings: Sendable {
+package struct TrainingSettings: Sendable {
     /// The seed of the initial weights and of the batches' shuffling and augmentation (`seed`).
-    public var seed: UInt64
+    package var seed: UInt64
     /// The epochs to train in all, those of a resumed run included (`trainer.max_epochs`).
-    public var maxEpochs: Int
+    package var maxEpochs: Int
     /// Validation every this many epochs, and after the last (`trainer.check_val_every_n_epoch`).
-    public var validateEvery: Int
+    package var validateEvery: Int
     /// An epoch file every this many epochs, and after the last (`trainer.checkpoint_every_n_epochs`).
-    public var checkpointEvery: Int
+    package var checkpointEvery: Int
     /// Images per batch (`data.batch_size`).
-    public var batchSize: Int
+    package var batchSize: Int
     /// The network and loss (`model.net`, `model.loss`).
-    public var model: ModelSettings
+    package var model: ModelSettings
     /// Adam's weight decay and the learning-rate schedule (`model.optimizer`, `model.scheduler`).
     var optimizer: OptimizerSettings
 
     /// Reads the settings, every value checked against the configuration schema (`kandinsky help-config`).
     ///
     /// - Throws: ``ConfigError`` for a missing key, a wrong type or a value out of range.
-    public init(config: Config) throws {
+    package init(config: Config) throws {
         seed = try config.value(\.seed)
         maxEpochs = try config.value(\.trainer.maxEpochs)
         validateEvery = try config.value(\.trainer.validateEvery)
@@ -33,17 +33,17 @@ public struct TrainingSettings: Sendable {
 }
 
 /// The network and loss settings of a configuration (`model.net`, `model.loss`).
-public struct ModelSettings: Sendable {
+package struct ModelSettings: Sendable {
     /// The network's hyperparameters (`model.net`).
-    public var architecture: UNet.Architecture
+    package var architecture: UNet.Architecture
     /// The top-k loss (`model.loss`).
-    public var loss: TopKBinaryCrossEntropy
+    package var loss: TopKBinaryCrossEntropy
 
     /// Reads the settings; every value is checked against the configuration schema (`kandinsky
     /// help-config`) first, so the network and loss are built only from values they accept.
     ///
     /// - Throws: ``ConfigError`` for a missing key, a wrong type or a value out of range.
-    public init(config: Config) throws {
+    package init(config: Config) throws {
         try ConfigSchema.checkConditions(config)
         architecture = UNet.Architecture(
             inputChannels: try config.value(\.model.inputChannels),
