@@ -24,7 +24,8 @@ struct LargeAllocationsTests {
             let symbol = try #require(dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_usable_size"))
             typealias UsableSize = @convention(c) (UnsafeMutableRawPointer?) -> Int
             let usable = unsafeBitCast(symbol, to: UsableSize.self)(block)
-            #expect(usable >= request + 2048, "a \(request)-byte block has \(usable) usable bytes: not a map of its own")
+            #expect(
+                usable >= request + 2048, "a \(request)-byte block has \(usable) usable bytes: not a map of its own")
         #else
             #expect(kandinsky_map_allocations_of_at_least(1 << 20) == 0)
         #endif
