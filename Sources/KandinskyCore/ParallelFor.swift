@@ -27,12 +27,7 @@ public func parallelFor(_ range: Range<Int>, chunkCount: Int? = nil, _ body: (Ra
         if !range.isEmpty { body(range) }
         return
     }
-    let size = range.count / chunks
-    let extra = range.count % chunks
-    @Sendable func bounds(_ chunk: Int) -> Range<Int> {
-        let start = range.lowerBound + chunk * size + min(chunk, extra)
-        return start..<(start + size + (chunk < extra ? 1 : 0))
-    }
+    @Sendable func bounds(_ chunk: Int) -> Range<Int> { chunkBounds(range, chunks: chunks, chunk: chunk) }
     let threads = min(chunks, availableCoreCount)
     if threads <= 1 {
         for chunk in 0..<chunks { body(bounds(chunk)) }
@@ -54,6 +49,26 @@ public func parallelFor(_ range: Range<Int>, chunkCount: Int? = nil, _ body: (Ra
             }
         }
     }
+}
+
+/// The chunks ``parallelFor(_:chunkCount:_:)`` splits `range` into, in order: min(`chunkCount`
+/// (default: the number of cores), `range.count`) contiguous ranges whose sizes differ by at most
+/// one, the longer ones first; none for an empty range. Code that must reproduce sums made chunk
+/// by chunk (a total built from partial sums over the same chunks) reads the bounds here.
+package func parallelChunks(_ range: Range<Int>, chunkCount: Int? = nil) -> [Range<Int>] {
+    let chunks = min(chunkCount ?? availableCoreCount, range.count)
+    if chunks <= 1 { return range.isEmpty ? [] : [range] }
+    return (0..<chunks).map { chunkBounds(range, chunks: chunks, chunk: $0) }
+}
+
+/// Chunk `chunk` of `range` split into `chunks` (≥ 1) contiguous ranges, the first
+/// `range.count % chunks` one longer than the rest.
+@inline(__always)
+private func chunkBounds(_ range: Range<Int>, chunks: Int, chunk: Int) -> Range<Int> {
+    let size = range.count / chunks
+    let extra = range.count % chunks
+    let start = range.lowerBound + chunk * size + min(chunk, extra)
+    return start..<(start + size + (chunk < extra ? 1 : 0))
 }
 
 /// Runs `body(index, worker)` for every index of `range` on up to `workers` threads (default:

@@ -25,7 +25,9 @@ struct EvaluateScoresCommand: ParsableCommand {
             and the set sizes (mean, empty, singleton, full). The audit reads the thresholds as \
             predict-sets does by default (the curves' own indexing); it is also printed as a table.
 
-            Shards (see calibrate-scores --probs) are concatenated: the test set is held whole.
+            Shards (see calibrate-scores --probs) are read one pair at a time: memory holds one \
+            shard pair and the evaluation's sums (a few numbers per pixel and bin), whatever the \
+            number of images, and the files are those of the shards concatenated into one file.
             """)
 
     @OptionGroup var inputs: ShardOptions
@@ -72,15 +74,8 @@ struct EvaluateScoresCommand: ParsableCommand {
         LargeAllocations.returnToTheSystemWhenFreed()
         let calibrated = try CalibrationInputs.curves(curves)
         let shards = try inputs.shards()
-        let (probabilities, targetMaskOrNil) = try shards.concatenated()
-        let targetMask = targetMaskOrNil!
         let probs = ShardedInputs.describe(shards.probabilities)
         let targets = ShardedInputs.describe(shards.targets)
-        let shape = probabilities.shape
-        try InputValidation.checkShapes(
-            probabilities: shape, targets: targetMask.shape, probabilitiesSource: probs, targetsSource: targets)
-        try calibrated.checkCompatible(withProbabilitiesShape: shape, curvesSource: curves)
-        try InputValidation.checkClassIndex(classIndex, classCount: shape[1], source: "--class-index")
         var pixelOrCentre: (h: Int, w: Int)?
         if let pixel {
             let values = try CalibrationInputs.integers(pixel, option: "--pixel")
@@ -92,16 +87,34 @@ struct EvaluateScoresCommand: ParsableCommand {
             precision: precision ?? calibrated.precision,
             eceBins: ProbabilityCalibration().binCount,
             reliabilityPixel: pixelOrCentre, alphas: try Self.alphaLevels(alphas))
-        let sources = (probs, targets, curves)
-        let files: EvaluationFiles
-        switch probabilities {
-        case .float32(let p):
-            files = try EvaluationFiles(
-                calibrated, probabilities: p, targets: targetMask, settings: settings, sources: sources)
-        case .float16(let p):
-            files = try EvaluationFiles(
-                calibrated, probabilities: p, targets: targetMask, settings: settings, sources: sources)
+        // One shard pair at a time; the whole set's shape [N, C, H, W] is checked once the first
+        // pair has given C (one sigmoid channel reads as two classes).
+        let imageCount = shards.probabilities.reduce(0) { $0 + ($1.shape.first ?? 0) }
+        var shape: [Int] = []
+        var accumulator: EvaluationFiles.Accumulator?
+        for k in shards.probabilities.indices {
+            let input = try shards.pair(k)
+            if accumulator == nil {
+                shape = [imageCount] + input.probabilities.shape.dropFirst()
+                try InputValidation.checkShapes(
+                    probabilities: shape, targets: shape, probabilitiesSource: probs, targetsSource: targets)
+                try calibrated.checkCompatible(withProbabilitiesShape: shape, curvesSource: curves)
+                try InputValidation.checkClassIndex(classIndex, classCount: shape[1], source: "--class-index")
+                accumulator = EvaluationFiles.Accumulator(
+                    calibrated, shape: shape, settings: settings, sources: (probs, targets, curves))
+            }
+            guard input.probabilities.shape[0] > 0 else { continue }
+            let (p, t) = (shards.probabilities[k].path, shards.targets[k].path)
+            switch input.probabilities {
+            case .float32(let q):
+                try accumulator!.add(
+                    probabilities: q, targets: input.targets!, probabilitiesSource: p, targetsSource: t)
+            case .float16(let q):
+                try accumulator!.add(
+                    probabilities: q, targets: input.targets!, probabilitiesSource: p, targetsSource: t)
+            }
         }
+        let files = try accumulator!.result()
         // Every file of the folder appears together or none does (a full disk or a kill leaves
         // the previous contents).
         try AtomicDirectory.write(to: URL(fileURLWithPath: out)) { staging in try files.write(into: staging) }

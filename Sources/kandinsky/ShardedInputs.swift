@@ -158,39 +158,13 @@ struct ShardedInputs {
         return builder.finish()
     }
 
-    /// Every shard read, normalised and concatenated along N (evaluation needs the whole test
-    /// set at once): Float16 probabilities stay Float16 when every shard is Float16.
-    func concatenated() throws -> (ProbabilityArray, ShapedArray<UInt8>?) {
-        var parts: [CalibrationInput] = []
-        for (k, p) in probabilities.enumerated() {
-            parts.append(try normalised(p, targets.isEmpty ? nil : targets[k]))
-        }
-        if parts.count == 1 { return (parts[0].probabilities, parts[0].targets) }
-        let targetMask = targets.isEmpty ? nil : Self.concatenate(parts.map { $0.targets! })
-        let halves = parts.compactMap { if case .float16(let a) = $0.probabilities { a } else { nil } }
-        if halves.count == parts.count { return (.float16(Self.concatenate(halves)), targetMask) }
-        return (.float32(Self.concatenate(parts.map { $0.probabilities.float32 })), targetMask)
-    }
-
     /// One probabilities shard read and normalised, its clamping warning printed, for commands
     /// that hold one shard at a time.
     func probabilities(of shard: Shard) throws -> ProbabilityArray { try normalised(shard, nil).probabilities }
 
-    /// Arrays [n_k, …] with equal trailing axes as one [Σ n_k, …].
-    static func concatenate<S>(_ arrays: [ShapedArray<S>]) -> ShapedArray<S> {
-        var shape = arrays[0].shape
-        shape[0] = arrays.reduce(0) { $0 + $1.shape[0] }
-        return ShapedArray(shape: shape) { out in
-            var start = 0
-            for array in arrays {
-                array.withUnsafeBufferPointer { source in
-                    _ = UnsafeMutableBufferPointer(rebasing: out[start..<(start + source.count)]).initialize(
-                        from: source)
-                    start += source.count
-                }
-            }
-        }
-    }
+    /// Shard pair k read and normalised, its clamping warning printed, for commands that hold
+    /// one pair at a time.
+    func pair(_ k: Int) throws -> CalibrationInput { try normalised(probabilities[k], targets[k]) }
 
     /// One shard pair read and normalised, its clamping warning printed.
     private func normalised(_ p: Shard, _ t: Shard?) throws -> CalibrationInput {

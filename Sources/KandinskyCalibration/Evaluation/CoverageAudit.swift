@@ -43,8 +43,9 @@ import Synchronization
 /// Quantities without anything to average (no test image with targets, an empty group) are NaN
 /// and their intervals nil.
 ///
-/// - Complexity: O(N·C·H·W·|α|) time, split across cores by image; O(C·H·W·|α| + Σ_c G_c) memory.
-public struct CoverageAudit: Sendable, SpecializedEvaluation {
+/// - Complexity: O(N·C·H·W·|α|) time, split across cores by image; O(C·H·W·|α| + Σ_c G_c) memory
+///   besides the inputs, whatever the number of shards (``Accumulator``).
+public struct CoverageAudit: Sendable {
     /// The default levels: α ∈ {0.2, 0.1, 0.05}.
     public static let defaultAlphas: [Double] = [0.2, 0.1, 0.05]
 
@@ -143,7 +144,8 @@ public struct CoverageAudit: Sendable, SpecializedEvaluation {
         public var table: String { CoverageAudit.table(rows) }
     }
 
-    /// Audits `curves` on probabilities and targets [N, C, H, W].
+    /// Audits `curves` on probabilities and targets [N, C, H, W]: ``Accumulator`` over one shard
+    /// holding every image.
     ///
     /// - Throws: ``CalibrationError`` for mismatched shapes, N = 0, curves that do not fit the
     ///   probabilities (naming `curvesSource`), group labels that are not [H, W], or invalid
@@ -155,11 +157,10 @@ public struct CoverageAudit: Sendable, SpecializedEvaluation {
         probabilitiesSource: String = "probabilities", targetsSource: String = "targets",
         curvesSource: String = "curves"
     ) throws(CalibrationError) -> Result {
-        try evaluateSpecialized(
-            probabilities,
-            TestSet(
-                curves: curves, targets: targets, probabilitiesSource: probabilitiesSource,
-                targetsSource: targetsSource, curvesSource: curvesSource))
+        try Accumulator(self, curves: curves, imageCount: probabilities.shape.first ?? 0, curvesSource: curvesSource)
+            .result(
+                ofWhole: probabilities, targets: targets, probabilitiesSource: probabilitiesSource,
+                targetsSource: targetsSource)
     }
 
     /// Counters of one (class, group, α) slot.
@@ -184,130 +185,230 @@ public struct CoverageAudit: Sendable, SpecializedEvaluation {
         }
     }
 
-    func specializedEvaluate<P: QuantileScalar>(
-        _ probabilities: ShapedArray<P>, _ testSet: TestSet
-    ) throws(CalibrationError) -> Result {
-        try testSet.check(probabilities: probabilities)
-        let (curves, targets) = (testSet.curves, testSet.targets)
-        let (n, classCount, pixels) = (probabilities.shape[0], curves.classCount, curves.height * curves.width)
-        let alphaCount = alphas.count
-        // Group of every pixel of every class, and the slot of (class, group): slotBase[c] + g.
-        var groupOf = [Int32](repeating: 0, count: classCount * pixels)
-        var groupCounts = [Int](repeating: 1, count: classCount)
-        var slotBase = [Int](repeating: 0, count: classCount + 1)
-        // The slot of a grouped class's whole, after its groups (−1: no such row).
-        var wholeSlot = [Int](repeating: -1, count: classCount)
-        for c in 0..<classCount {
-            if let map = curves.groups.labels[c] {
-                guard map.shape == [curves.height, curves.width] else {
-                    throw .invalidCurves(
-                        source: testSet.curvesSource, field: "group_labels",
-                        problem:
-                            "class \(c) has a label map of shape \(map.shape), expected [\(curves.height), \(curves.width)]"
-                    )
+    /// The tallies of an audit over a test set read shard by shard, images in order: after shards
+    /// of N_1, N_2, … images (N in all, given first), ``result()`` is bit for bit what
+    /// ``CoverageAudit/evaluate(_:probabilities:targets:probabilitiesSource:targetsSource:curvesSource:)``
+    /// gives for their concatenation along N.
+    ///
+    /// The counts are integers. The per-image fractions f_n and their squares are summed as one
+    /// pass over the whole set sums them: images 0 ..< N are cut into the chunks of
+    /// ``parallelFor(_:chunkCount:_:)`` over 0 ..< N (one per core), each chunk's sums add its
+    /// images in order from 0, wherever the shards cut it, and the chunks' sums are added in
+    /// chunk order. The work of a shard is split across cores by image, each image's counts kept
+    /// apart, then folded into the sums in image order.
+    ///
+    /// Memory: the thresholds and set-size counts, O(C·H·W·|α|), and one tally per chunk and
+    /// slot, whatever the number of shards.
+    package struct Accumulator: SpecializedAccumulator {
+        /// The audit's settings.
+        let audit: CoverageAudit
+        /// The curves audited.
+        let curves: CalibratedCurves
+        /// The name of the curves in error messages.
+        let curvesSource: String
+        /// N, the images of the whole set.
+        let imageCount: Int
+        /// The images added so far.
+        var added = 0
+        /// The chunks of 0 ..< N whose sums are kept apart (``parallelFor(_:chunkCount:_:)``'s).
+        let chunks: [Range<Int>]
+        /// The chunk of the next image.
+        var chunk = 0
+        /// Group labels of `curves` that do not fit them, thrown by ``result()`` (after the
+        /// checks of the shards, as a whole-set audit reports it); nothing is counted then.
+        let layoutError: CalibrationError?
+        /// The group of every pixel of every class, [C·H·W].
+        let groupOf: [Int32]
+        /// G_c, the groups of each class (1 for a pixelwise class).
+        let groupCounts: [Int]
+        /// The slot of (class c, group g) is slotBase[c] + g, [C + 1].
+        let slotBase: [Int]
+        /// The slot of a grouped class's whole, after its groups (−1: no such row), [C].
+        let wholeSlot: [Int]
+        /// The thresholds [α][C·H·W].
+        let thresholds: [Float]
+        /// The indexing the thresholds were read with.
+        let indexing: ThresholdIndexing
+        /// The score precision.
+        let precision: ScorePrecision
+        /// The tallies of each chunk and (α, slot), [chunks][α · slots].
+        var tallies: [Tally]
+        /// Pixels per (α, pixel, set size) over the images added, [α][H·W][C + 1].
+        var sizes: [UInt32]
+
+        /// The slots per α: every (class, group) and the wholes of grouped classes.
+        var slots: Int { slotBase[curves.classCount] }
+
+        /// An accumulator of no images out of `imageCount`.
+        package init(
+            _ audit: CoverageAudit, curves: CalibratedCurves, imageCount: Int, curvesSource: String = "curves"
+        ) {
+            self.audit = audit
+            self.curves = curves
+            self.curvesSource = curvesSource
+            self.imageCount = imageCount
+            chunks = parallelChunks(0..<imageCount)
+            let (classCount, pixels) = (curves.classCount, curves.height * curves.width)
+            var groupOf = [Int32](repeating: 0, count: classCount * pixels)
+            var groupCounts = [Int](repeating: 1, count: classCount)
+            var slotBase = [Int](repeating: 0, count: classCount + 1)
+            var wholeSlot = [Int](repeating: -1, count: classCount)
+            var layoutError: CalibrationError?
+            for c in 0..<classCount {
+                if let map = curves.groups.labels[c] {
+                    guard map.shape == [curves.height, curves.width] else {
+                        layoutError = .invalidCurves(
+                            source: curvesSource, field: "group_labels",
+                            problem:
+                                "class \(c) has a label map of shape \(map.shape), expected [\(curves.height), \(curves.width)]"
+                        )
+                        break
+                    }
+                    groupCounts[c] = max(curves.groups.groupCounts[c], 1)
+                    map.withUnsafeBufferPointer { l in for q in 0..<pixels { groupOf[c * pixels + q] = l[q] } }
+                    if audit.wholeClassRows { wholeSlot[c] = groupCounts[c] }
                 }
-                groupCounts[c] = max(curves.groups.groupCounts[c], 1)
-                map.withUnsafeBufferPointer { l in for q in 0..<pixels { groupOf[c * pixels + q] = l[q] } }
-                if wholeClassRows { wholeSlot[c] = groupCounts[c] }
+                slotBase[c + 1] = slotBase[c] + groupCounts[c] + (wholeSlot[c] >= 0 ? 1 : 0)
             }
-            slotBase[c + 1] = slotBase[c] + groupCounts[c] + (wholeSlot[c] >= 0 ? 1 : 0)
+            (self.groupOf, self.groupCounts, self.slotBase, self.wholeSlot) = (
+                groupOf, groupCounts, slotBase, wholeSlot
+            )
+            self.layoutError = layoutError
+            let indexing = audit.indexing ?? curves.defaultIndexing
+            self.indexing = indexing
+            precision = audit.precision ?? curves.precision
+            var thresholds = [Float]()
+            if layoutError == nil {
+                thresholds.reserveCapacity(audit.alphas.count * classCount * pixels)
+                for alpha in audit.alphas {
+                    thresholds += curves.threshold(atLevel: 1 - alpha, indexing: indexing).scalars
+                }
+            }
+            self.thresholds = thresholds
+            let slotCount = layoutError == nil ? audit.alphas.count * slotBase[classCount] : 0
+            tallies = [Tally](repeating: Tally(), count: chunks.count * slotCount)
+            sizes = [UInt32](
+                repeating: 0, count: layoutError == nil ? audit.alphas.count * pixels * (classCount + 1) : 0)
         }
-        let slots = slotBase[classCount]
-        let indexing = self.indexing ?? curves.defaultIndexing
-        let precision = self.precision ?? curves.precision
-        // Thresholds [α][C·H·W].
-        var thresholds = [Float]()
-        thresholds.reserveCapacity(alphaCount * classCount * pixels)
-        for alpha in alphas { thresholds += curves.threshold(atLevel: 1 - alpha, indexing: indexing).scalars }
-        // Two passes per image and α: the set size of every pixel, counted per (α, pixel, size)
-        // over all images, and the target pixels of every class, counted per slot for the
-        // per-image fractions. A slot's set-size numbers are then sums over its pixels.
-        let slotCount = alphaCount * slots
-        let sizeBins = classCount + 1
-        let totals = Mutex(
-            (
-                tallies: [Tally](repeating: Tally(), count: slotCount),
-                sizes: [UInt32](repeating: 0, count: alphaCount * pixels * sizeBins)
-            ))
-        probabilities.withUnsafeBufferPointer { p in
-            targets.withUnsafeBufferPointer { t in
+
+        /// Images per pass of ``add(probabilities:targets:probabilitiesSource:targetsSource:)``,
+        /// which bounds the per-image counts kept apart to 2 · this · |α| · slots.
+        static let imagesPerPass = 512
+
+        /// Tallies the next images, [n, C, H, W], after the checks of the whole audit.
+        ///
+        /// - Throws: ``CalibrationError`` for mismatched shapes, n = 0, curves that do not fit the
+        ///   probabilities, or invalid probabilities or targets.
+        /// - Precondition: the images added do not exceed N.
+        /// - Complexity: O(n·C·H·W·|α|), split across cores by image.
+        mutating func tally<P: QuantileScalar>(
+            _ probabilities: ShapedArray<P>, _ shard: EvaluationShard
+        ) throws(CalibrationError) {
+            try TestSet(
+                curves: curves, targets: shard.targets, probabilitiesSource: shard.probabilitiesSource,
+                targetsSource: shard.targetsSource, curvesSource: curvesSource
+            ).check(probabilities: probabilities)
+            let n = probabilities.shape[0]
+            precondition(added + n <= imageCount, "\(added + n) images added to an audit of \(imageCount)")
+            guard layoutError == nil else {
+                added += n
+                return
+            }
+            for first in stride(from: 0, to: n, by: Self.imagesPerPass) {
+                pass(probabilities, shard.targets, images: first..<min(first + Self.imagesPerPass, n))
+            }
+        }
+
+        /// Counts `images` of a shard: their set sizes into ``sizes`` and each image's target and
+        /// covered pixels per (α, slot), then folds the images' fractions into their chunks' tallies
+        /// in image order.
+        mutating func pass<P: QuantileScalar>(
+            _ probabilities: ShapedArray<P>, _ targets: ShapedArray<UInt8>, images: Range<Int>
+        ) {
+            let (classCount, pixels, alphaCount, slots) = (
+                curves.classCount, curves.height * curves.width, audit.alphas.count, self.slots
+            )
+            let slotCount = alphaCount * slots
+            let sizeBins = classCount + 1
+            let precision = self.precision
+            // Per image of the pass and (α, slot): its target pixels, then its covered ones.
+            var perImage = [Int32](repeating: 0, count: images.count * 2 * slotCount)
+            let lock = Mutex(())
+            withShardPointers(probabilities, targets) { pb, tb in
                 thresholds.withUnsafeBufferPointer { thr in
                     groupOf.withUnsafeBufferPointer { groups in
                         slotBase.withUnsafeBufferPointer { bases in
                             wholeSlot.withUnsafeBufferPointer { wholes in
-                                let pb = UncheckedPointer(p.baseAddress!)
-                                let tb = UncheckedPointer(t.baseAddress!)
-                                let hb = UncheckedPointer(thr.baseAddress!)
-                                let gb = UncheckedPointer(groups.baseAddress!)
-                                let sb = UncheckedPointer(bases.baseAddress!)
-                                let wb = UncheckedPointer(wholes.baseAddress!)
-                                parallelFor(0..<n) { images in
-                                    var local = [Tally](repeating: Tally(), count: slotCount)
-                                    var sizes = [UInt32](repeating: 0, count: alphaCount * pixels * sizeBins)
-                                    var targetCount = [Int](repeating: 0, count: slotCount)
-                                    var coveredCount = [Int](repeating: 0, count: slotCount)
-                                    var scores = [Float](repeating: 0, count: classCount * pixels)
-                                    sizes.withUnsafeMutableBufferPointer { sizeCounts in
-                                        scores.withUnsafeMutableBufferPointer { score in
-                                            for image in images {
-                                                for i in 0..<slotCount {
-                                                    targetCount[i] = 0
-                                                    coveredCount[i] = 0
-                                                }
-                                                let imageBase = image * classCount * pixels
-                                                for i in 0..<(classCount * pixels) {
-                                                    score[i] = precision.testScore(
-                                                        probability: Float(pb.pointer[imageBase + i]))
-                                                }
-                                                for a in 0..<alphaCount {
-                                                    let thresholdsAt = hb.pointer + a * classCount * pixels
-                                                    let sizeRow = a * pixels * sizeBins
-                                                    for q in 0..<pixels {
-                                                        var size = 0
-                                                        for k in 0..<classCount
-                                                        where score[k * pixels + q] <= thresholdsAt[k * pixels + q] {
-                                                            size += 1
+                                sizes.withUnsafeMutableBufferPointer { totalSizes in
+                                    perImage.withUnsafeMutableBufferPointer { perImage in
+                                        let hb = UncheckedPointer(thr.baseAddress!)
+                                        let gb = UncheckedPointer(groups.baseAddress!)
+                                        let sb = UncheckedPointer(bases.baseAddress!)
+                                        let wb = UncheckedPointer(wholes.baseAddress!)
+                                        let zb = UncheckedPointer(totalSizes.baseAddress!)
+                                        let ib = UncheckedPointer(perImage.baseAddress!)
+                                        parallelFor(images) { chunk in
+                                            var sizes = [UInt32](
+                                                repeating: 0, count: alphaCount * pixels * sizeBins)
+                                            var scores = [Float](repeating: 0, count: classCount * pixels)
+                                            sizes.withUnsafeMutableBufferPointer { sizeCounts in
+                                                scores.withUnsafeMutableBufferPointer { score in
+                                                    for image in chunk {
+                                                        let targetCount =
+                                                            ib.pointer + (image - images.lowerBound) * 2 * slotCount
+                                                        let coveredCount = targetCount + slotCount
+                                                        let imageBase = image * classCount * pixels
+                                                        for i in 0..<(classCount * pixels) {
+                                                            score[i] = precision.testScore(
+                                                                probability: Float(pb.pointer[imageBase + i]))
                                                         }
-                                                        sizeCounts[sizeRow + q * sizeBins + size] += 1
-                                                    }
-                                                    for c in 0..<classCount {
-                                                        let slotOfGroup0 = a * slots + sb.pointer[c]
-                                                        let plane = c * pixels
-                                                        let targetPlane = imageBase + c * pixels
-                                                        var targets = 0
-                                                        var covered = 0
-                                                        for q in 0..<pixels where tb.pointer[targetPlane + q] == 1 {
-                                                            let slot = slotOfGroup0 + Int(gb.pointer[plane + q])
-                                                            let isCovered = score[plane + q] <= thresholdsAt[plane + q]
-                                                            targetCount[slot] += 1
-                                                            targets += 1
-                                                            if isCovered {
-                                                                coveredCount[slot] += 1
-                                                                covered += 1
+                                                        for a in 0..<alphaCount {
+                                                            let thresholdsAt = hb.pointer + a * classCount * pixels
+                                                            let sizeRow = a * pixels * sizeBins
+                                                            for q in 0..<pixels {
+                                                                var size = 0
+                                                                for k in 0..<classCount
+                                                                where score[k * pixels + q]
+                                                                    <= thresholdsAt[k * pixels + q]
+                                                                {
+                                                                    size += 1
+                                                                }
+                                                                sizeCounts[sizeRow + q * sizeBins + size] += 1
+                                                            }
+                                                            for c in 0..<classCount {
+                                                                let slotOfGroup0 = a * slots + sb.pointer[c]
+                                                                let plane = c * pixels
+                                                                let targetPlane = imageBase + c * pixels
+                                                                var targets: Int32 = 0
+                                                                var covered: Int32 = 0
+                                                                for q in 0..<pixels
+                                                                where tb.pointer[targetPlane + q] == 1 {
+                                                                    let slot =
+                                                                        slotOfGroup0 + Int(gb.pointer[plane + q])
+                                                                    let isCovered =
+                                                                        score[plane + q] <= thresholdsAt[plane + q]
+                                                                    targetCount[slot] += 1
+                                                                    targets += 1
+                                                                    if isCovered {
+                                                                        coveredCount[slot] += 1
+                                                                        covered += 1
+                                                                    }
+                                                                }
+                                                                if wb.pointer[c] >= 0 {
+                                                                    targetCount[slotOfGroup0 + wb.pointer[c]] +=
+                                                                        targets
+                                                                    coveredCount[slotOfGroup0 + wb.pointer[c]] +=
+                                                                        covered
+                                                                }
                                                             }
                                                         }
-                                                        if wb.pointer[c] >= 0 {
-                                                            targetCount[slotOfGroup0 + wb.pointer[c]] += targets
-                                                            coveredCount[slotOfGroup0 + wb.pointer[c]] += covered
-                                                        }
                                                     }
                                                 }
-                                                for slot in 0..<slotCount where targetCount[slot] > 0 {
-                                                    let fraction =
-                                                        Double(coveredCount[slot]) / Double(targetCount[slot])
-                                                    local[slot].testImages += 1
-                                                    local[slot].targetPixels += targetCount[slot]
-                                                    local[slot].coveredPixels += coveredCount[slot]
-                                                    local[slot].fractionSum += fraction
-                                                    local[slot].fractionSquares += fraction * fraction
-                                                    if targetCount[slot] != 1 { local[slot].allSingle = false }
-                                                }
+                                            }
+                                            lock.withLock { _ in
+                                                for i in 0..<sizes.count { zb.pointer[i] += sizes[i] }
                                             }
                                         }
-                                    }
-                                    totals.withLock { total in
-                                        for i in total.tallies.indices { total.tallies[i].add(local[i]) }
-                                        for i in total.sizes.indices { total.sizes[i] += sizes[i] }
                                     }
                                 }
                             }
@@ -315,68 +416,109 @@ public struct CoverageAudit: Sendable, SpecializedEvaluation {
                     }
                 }
             }
+            for i in 0..<images.count {
+                while added >= chunks[chunk].upperBound { chunk += 1 }
+                let local = chunk * slotCount
+                let targetCount = i * 2 * slotCount
+                let coveredCount = targetCount + slotCount
+                for slot in 0..<slotCount where perImage[targetCount + slot] > 0 {
+                    let fraction = Double(perImage[coveredCount + slot]) / Double(perImage[targetCount + slot])
+                    tallies[local + slot].testImages += 1
+                    tallies[local + slot].targetPixels += Int(perImage[targetCount + slot])
+                    tallies[local + slot].coveredPixels += Int(perImage[coveredCount + slot])
+                    tallies[local + slot].fractionSum += fraction
+                    tallies[local + slot].fractionSquares += fraction * fraction
+                    if perImage[targetCount + slot] != 1 { tallies[local + slot].allSingle = false }
+                }
+                added += 1
+            }
         }
-        let merged = totals.withLock { $0 }
-        var tallies = merged.tallies
-        let sizeCounts = merged.sizes
-        // Every pixel's set, counted once per class c in the slot of its group of c.
-        for a in 0..<alphaCount {
-            for c in 0..<classCount {
-                for q in 0..<pixels {
-                    let counts = (a * pixels + q) * sizeBins
-                    func add(to slot: Int) {
-                        for size in 0..<sizeBins {
-                            let count = Int(sizeCounts[counts + size])
-                            tallies[slot].setPixels += count
-                            tallies[slot].setSizes += size * count
+
+        /// The audit of the images added.
+        ///
+        /// - Throws: ``CalibrationError/Kind/invalidCurves`` for group labels that are not [H, W].
+        /// - Precondition: all N images were added.
+        package func result() throws(CalibrationError) -> Result {
+            precondition(added == imageCount && imageCount > 0, "\(added) of \(imageCount) images were added")
+            if let layoutError { throw layoutError }
+            let (classCount, pixels, alphas) = (curves.classCount, curves.height * curves.width, audit.alphas)
+            let (alphaCount, slots) = (alphas.count, self.slots)
+            let slotCount = alphaCount * slots
+            let sizeBins = classCount + 1
+            var tallies = [Tally](repeating: Tally(), count: slotCount)
+            for chunk in chunks.indices {
+                for slot in 0..<slotCount { tallies[slot].add(self.tallies[chunk * slotCount + slot]) }
+            }
+            let sizeCounts = sizes
+            // Every pixel's set, counted once per class c in the slot of its group of c.
+            for a in 0..<alphaCount {
+                for c in 0..<classCount {
+                    for q in 0..<pixels {
+                        let counts = (a * pixels + q) * sizeBins
+                        func add(to slot: Int) {
+                            for size in 0..<sizeBins {
+                                let count = Int(sizeCounts[counts + size])
+                                tallies[slot].setPixels += count
+                                tallies[slot].setSizes += size * count
+                            }
+                            tallies[slot].empty += Int(sizeCounts[counts])
+                            tallies[slot].singletons += Int(sizeCounts[counts + 1])
+                            tallies[slot].full += Int(sizeCounts[counts + classCount])
                         }
-                        tallies[slot].empty += Int(sizeCounts[counts])
-                        tallies[slot].singletons += Int(sizeCounts[counts + 1])
-                        tallies[slot].full += Int(sizeCounts[counts + classCount])
+                        add(to: a * slots + slotBase[c] + Int(groupOf[c * pixels + q]))
+                        if wholeSlot[c] >= 0 { add(to: a * slots + slotBase[c] + wholeSlot[c]) }
                     }
-                    add(to: a * slots + slotBase[c] + Int(groupOf[c * pixels + q]))
-                    if wholeSlot[c] >= 0 { add(to: a * slots + slotBase[c] + wholeSlot[c]) }
                 }
             }
+            var rows: [Row] = []
+            for c in 0..<classCount {
+                let grouped = curves.groups.labels[c] != nil
+                if wholeSlot[c] >= 0 {
+                    for (a, alpha) in alphas.enumerated() {
+                        let plane = (a * classCount + c) * pixels
+                        let alwaysIn = (0..<pixels).reduce(0) { $0 + (thresholds[plane + $1] == .infinity ? 1 : 0) }
+                        rows.append(
+                            CoverageAudit.row(
+                                tallies[a * slots + slotBase[c] + wholeSlot[c]], classIndex: c, group: nil,
+                                pixels: pixels,
+                                alpha: alpha, calibrationImages: nil, calibrationScores: nil, alwaysIn: alwaysIn,
+                                classCount: classCount))
+                    }
+                }
+                for g in 0..<groupCounts[c] {
+                    let pixelsInGroup =
+                        grouped
+                        ? groupOf[(c * pixels)..<((c + 1) * pixels)].reduce(0) { $0 + ($1 == Int32(g) ? 1 : 0) }
+                        : pixels
+                    let imageCounts = grouped ? CoverageAudit.entry(curves.groupImageCounts, c, g) : nil
+                    let sampleCounts = grouped ? CoverageAudit.entry(curves.groupSampleCounts, c, g) : nil
+                    for (a, alpha) in alphas.enumerated() {
+                        let tally = tallies[a * slots + slotBase[c] + g]
+                        var alwaysIn = 0
+                        let plane = (a * classCount + c) * pixels
+                        for q in 0..<pixels
+                        where (!grouped || groupOf[c * pixels + q] == Int32(g))
+                            && thresholds[plane + q] == .infinity
+                        { alwaysIn += 1 }
+                        rows.append(
+                            CoverageAudit.row(
+                                tally, classIndex: c, group: grouped ? g : nil, pixels: pixelsInGroup, alpha: alpha,
+                                calibrationImages: imageCounts, calibrationScores: sampleCounts, alwaysIn: alwaysIn,
+                                classCount: classCount))
+                    }
+                }
+            }
+            return Result(
+                rows: rows, alphas: alphas, rule: curves.rule, indexing: indexing, precision: precision,
+                testImages: imageCount)
         }
-        var rows: [Row] = []
-        for c in 0..<classCount {
-            let grouped = curves.groups.labels[c] != nil
-            if wholeSlot[c] >= 0 {
-                for (a, alpha) in alphas.enumerated() {
-                    let plane = (a * classCount + c) * pixels
-                    let alwaysIn = (0..<pixels).reduce(0) { $0 + (thresholds[plane + $1] == .infinity ? 1 : 0) }
-                    rows.append(
-                        Self.row(
-                            tallies[a * slots + slotBase[c] + wholeSlot[c]], classIndex: c, group: nil, pixels: pixels,
-                            alpha: alpha, calibrationImages: nil, calibrationScores: nil, alwaysIn: alwaysIn,
-                            classCount: classCount))
-                }
-            }
-            for g in 0..<groupCounts[c] {
-                let pixelsInGroup =
-                    grouped
-                    ? groupOf[(c * pixels)..<((c + 1) * pixels)].reduce(0) { $0 + ($1 == Int32(g) ? 1 : 0) } : pixels
-                let imageCounts = grouped ? Self.entry(curves.groupImageCounts, c, g) : nil
-                let sampleCounts = grouped ? Self.entry(curves.groupSampleCounts, c, g) : nil
-                for (a, alpha) in alphas.enumerated() {
-                    let tally = tallies[a * slots + slotBase[c] + g]
-                    var alwaysIn = 0
-                    let plane = (a * classCount + c) * pixels
-                    for q in 0..<pixels
-                    where (!grouped || groupOf[c * pixels + q] == Int32(g))
-                        && thresholds[plane + q] == .infinity
-                    { alwaysIn += 1 }
-                    rows.append(
-                        Self.row(
-                            tally, classIndex: c, group: grouped ? g : nil, pixels: pixelsInGroup, alpha: alpha,
-                            calibrationImages: imageCounts, calibrationScores: sampleCounts, alwaysIn: alwaysIn,
-                            classCount: classCount))
-                }
-            }
+
+        /// ``tally(_:_:)`` on Float32 probabilities (``SpecializedAccumulator``).
+        package mutating func accumulate(_ p: Tensor, _ s: EvaluationShard) throws(CalibrationError) { try tally(p, s) }
+        /// ``tally(_:_:)`` on Float16 probabilities.
+        package mutating func accumulate(_ p: HalfTensor, _ s: EvaluationShard) throws(CalibrationError) {
+            try tally(p, s)
         }
-        return Result(
-            rows: rows, alphas: alphas, rule: curves.rule, indexing: indexing, precision: precision, testImages: n)
     }
 
     /// counts[c]?[g], nil when the class has no counts or the group is beyond them.

@@ -19,7 +19,7 @@ import Synchronization
 /// pixels at (h, w)); marginal coverage_i pools all images and pixels. The calibration error is
 /// CE = (1/K) Σ_i |coverage_i − γ_i|; a pixel without targets has CE NaN. A NaN threshold (no
 /// calibration data at that pixel) covers nothing.
-public struct CoverageEvaluation: Sendable, SpecializedEvaluation {
+public struct CoverageEvaluation: Sendable {
     /// K, the number of confidence bins.
     public var binCount: Int
     /// How confidences are read off the curves; nil for the curves' default
@@ -61,7 +61,8 @@ public struct CoverageEvaluation: Sendable, SpecializedEvaluation {
         public var targetCount: Int
     }
 
-    /// Evaluates `curves` on probabilities and targets [N, C, H, W].
+    /// Evaluates `curves` on probabilities and targets [N, C, H, W]: ``Accumulator`` over one
+    /// shard holding every image.
     ///
     /// - Throws: ``CalibrationError`` for mismatched shapes, a class index out of range, N = 0,
     ///   invalid probabilities or targets, or a class without any target pixel.
@@ -72,89 +73,166 @@ public struct CoverageEvaluation: Sendable, SpecializedEvaluation {
         probabilitiesSource: String = "probabilities", targetsSource: String = "targets",
         curvesSource: String = "curves"
     ) throws(CalibrationError) -> Result {
-        try evaluateSpecialized(
-            probabilities,
-            TestSet(
-                curves: curves, targets: targets, probabilitiesSource: probabilitiesSource,
-                targetsSource: targetsSource, curvesSource: curvesSource))
+        try Accumulator(self, curves: curves, targetsSource: targetsSource, curvesSource: curvesSource).result(
+            ofWhole: probabilities, targets: targets, probabilitiesSource: probabilitiesSource,
+            targetsSource: targetsSource)
     }
 
-    func specializedEvaluate<P: QuantileScalar>(
-        _ probabilities: ShapedArray<P>, _ testSet: TestSet
-    ) throws(CalibrationError) -> Result {
-        try testSet.check(probabilities: probabilities, classIndex: classIndex)
-        let (curves, targets) = (testSet.curves, testSet.targets)
-        let (n, classCount, pixels, k) = (
-            probabilities.shape[0], curves.classCount, curves.height * curves.width, binCount
-        )
-        let c = classIndex
-        let gammas = confidences
-        let indexing = self.indexing ?? curves.defaultIndexing
-        let pixelThresholds = thresholds(curves, pixelwise: true, indexing: indexing)
-        let separateMarginal = indexing == .reference
-        let marginalThresholds =
-            separateMarginal ? thresholds(curves, pixelwise: false, indexing: indexing) : pixelThresholds
-        let pixelCounts = ScratchBuffer<Int32>(count: pixels * k)
-        let targetCounts = ScratchBuffer<Int32>(count: pixels)
-        let marginal = Mutex([Int](repeating: 0, count: k))
-        let precision = self.precision
-        probabilities.withUnsafeBufferPointer { p in
-            targets.withUnsafeBufferPointer { t in
-                let pb = UncheckedPointer(p.baseAddress!)
-                let tb = UncheckedPointer(t.baseAddress!)
-                let pt = UncheckedPointer(pixelThresholds)
-                let mt = UncheckedPointer(marginalThresholds)
-                let cb = pixelCounts.shared
-                let tc = targetCounts.shared
-                parallelFor(0..<pixels, chunkCount: 4 * availableCoreCount) { range in
-                    var local = [Int](repeating: 0, count: k)
-                    for image in 0..<n {
-                        let base = (image * classCount + c) * pixels
-                        for q in range where tb.pointer[base + q] == 1 {
-                            let s = precision.testScore(probability: Float(pb.pointer[base + q]))
-                            tc.pointer[q] += 1
-                            let thresholds = pt.pointer + q * k
-                            let counts = cb.pointer + q * k
-                            for i in 0..<k where s <= thresholds[i] { counts[i] += 1 }
-                            if separateMarginal {
-                                let marginalAt = mt.pointer + q * k
-                                for i in 0..<k where s <= marginalAt[i] { local[i] += 1 }
+    /// The counts of a coverage evaluation over a test set read shard by shard, images in order:
+    /// after shards of N_1, N_2, … images, ``result()`` is bit for bit what
+    /// ``CoverageEvaluation/evaluate(_:probabilities:targets:probabilitiesSource:targetsSource:curvesSource:)``
+    /// gives for their concatenation along N, since every number it sums over images is an
+    /// integer count.
+    ///
+    /// Memory: the thresholds and counts of the class, O(H·W·K), whatever the number of shards.
+    package struct Accumulator: SpecializedAccumulator {
+        /// The evaluation's settings.
+        let evaluation: CoverageEvaluation
+        /// The curves evaluated.
+        let curves: CalibratedCurves
+        /// The name of the whole set of targets, in the error of a class without targets.
+        let targetsSource: String
+        /// The name of the curves in error messages.
+        let curvesSource: String
+        /// The thresholds of the class [H·W, K] (pixel-major), then under `reference` indexing
+        /// those of the marginal coverage, laid out alike (otherwise the marginal coverage reads
+        /// the pixelwise ones); read when the first shard has passed its checks (the class must
+        /// be one of the curves'), empty before.
+        var thresholds: [Float] = []
+        /// Covered target pixels per pixel and bin, [H·W, K].
+        var pixelCounts: [Int32]
+        /// Target pixels of the class per pixel, [H·W].
+        var targetCounts: [Int32]
+        /// Covered target pixels per bin against the marginal thresholds (`reference` indexing), [K].
+        var marginalCounts: [Int]
+
+        /// An accumulator of no images; `targetsSource` names the whole set of targets.
+        package init(
+            _ evaluation: CoverageEvaluation, curves: CalibratedCurves, targetsSource: String = "targets",
+            curvesSource: String = "curves"
+        ) {
+            self.evaluation = evaluation
+            self.curves = curves
+            self.targetsSource = targetsSource
+            self.curvesSource = curvesSource
+            pixelCounts = [Int32](repeating: 0, count: curves.height * curves.width * evaluation.binCount)
+            targetCounts = [Int32](repeating: 0, count: curves.height * curves.width)
+            marginalCounts = [Int](repeating: 0, count: evaluation.binCount)
+        }
+
+        /// The indexing the thresholds are read with.
+        var indexing: ThresholdIndexing { evaluation.indexing ?? curves.defaultIndexing }
+
+        /// Counts the next images, [n, C, H, W], after the checks of the whole evaluation.
+        ///
+        /// - Throws: ``CalibrationError`` for mismatched shapes, curves that do not fit, a class
+        ///   index out of range, n = 0, or invalid probabilities or targets.
+        /// - Complexity: O(n·H·W·K) for the class, split across cores by pixel.
+        mutating func count<P: QuantileScalar>(
+            _ probabilities: ShapedArray<P>, _ shard: EvaluationShard
+        ) throws(CalibrationError) {
+            let c = evaluation.classIndex
+            try TestSet(
+                curves: curves, targets: shard.targets, probabilitiesSource: shard.probabilitiesSource,
+                targetsSource: shard.targetsSource, curvesSource: curvesSource
+            ).check(probabilities: probabilities, classIndex: c)
+            let separateMarginal = indexing == .reference
+            if thresholds.isEmpty {
+                thresholds = evaluation.thresholds(curves, pixelwise: true, indexing: indexing)
+                if separateMarginal {
+                    thresholds += evaluation.thresholds(curves, pixelwise: false, indexing: indexing)
+                }
+            }
+            let (n, classCount, pixels, k) = (
+                probabilities.shape[0], curves.classCount, curves.height * curves.width, evaluation.binCount
+            )
+            let marginal = Mutex([Int](repeating: 0, count: k))
+            let precision = evaluation.precision
+            withShardPointers(probabilities, shard.targets) { pb, tb in
+                thresholds.withUnsafeBufferPointer { thresholds in
+                    pixelCounts.withUnsafeMutableBufferPointer { pixelCounts in
+                        targetCounts.withUnsafeMutableBufferPointer { targetCounts in
+                            let pt = UncheckedPointer(thresholds.baseAddress!)
+                            let mt = separateMarginal ? UncheckedPointer(pt.pointer + pixels * k) : pt
+                            let (cb, tc) = (
+                                UncheckedPointer(pixelCounts.baseAddress!), UncheckedPointer(targetCounts.baseAddress!)
+                            )
+                            parallelFor(0..<pixels, chunkCount: 4 * availableCoreCount) { range in
+                                var local = [Int](repeating: 0, count: k)
+                                for image in 0..<n {
+                                    let base = (image * classCount + c) * pixels
+                                    for q in range where tb.pointer[base + q] == 1 {
+                                        let s = precision.testScore(probability: Float(pb.pointer[base + q]))
+                                        tc.pointer[q] += 1
+                                        let thresholds = pt.pointer + q * k
+                                        let counts = cb.pointer + q * k
+                                        for i in 0..<k where s <= thresholds[i] { counts[i] += 1 }
+                                        if separateMarginal {
+                                            let marginalAt = mt.pointer + q * k
+                                            for i in 0..<k where s <= marginalAt[i] { local[i] += 1 }
+                                        }
+                                    }
+                                }
+                                if separateMarginal {
+                                    marginal.withLock { total in for i in 0..<k { total[i] += local[i] } }
+                                }
                             }
                         }
                     }
-                    if !separateMarginal {
-                        for q in range { for i in 0..<k { local[i] += Int(cb.pointer[q * k + i]) } }
+                }
+            }
+            let counted = marginal.withLock { $0 }
+            for i in 0..<k { marginalCounts[i] += counted[i] }
+        }
+
+        /// The coverage of the images added.
+        ///
+        /// - Throws: ``CalibrationError/Kind/classWithoutTargets`` (naming the accumulator's
+        ///   `targetsSource`) when no image added has a target pixel of the class.
+        /// - Precondition: at least one shard was added.
+        package func result() throws(CalibrationError) -> Result {
+            precondition(!thresholds.isEmpty, "no shard was added")
+            let (pixels, k, c) = (curves.height * curves.width, evaluation.binCount, evaluation.classIndex)
+            let gammas = evaluation.confidences
+            // Without `reference` indexing the marginal coverage counts the pixelwise covered pixels.
+            var marginalCounts = self.marginalCounts
+            if indexing != .reference {
+                for q in 0..<pixels { for i in 0..<k { marginalCounts[i] += Int(pixelCounts[q * k + i]) } }
+            }
+            let targetTotal = targetCounts.reduce(0) { $0 + Int($1) }
+            guard targetTotal > 0 else { throw .classWithoutTargets(source: targetsSource, classIndex: c) }
+            let marginalCoverages = marginalCounts.map { Double($0) / Double(targetTotal) }
+            var ceSum = 0.0
+            var ceCount = 0
+            let pixelCE = Tensor(shape: [curves.height, curves.width]) { out in
+                for q in 0..<pixels {
+                    guard targetCounts[q] > 0 else {
+                        out[q] = .nan
+                        continue
                     }
-                    marginal.withLock { total in for i in 0..<k { total[i] += local[i] } }
+                    var error = 0.0
+                    for i in 0..<k {
+                        error += abs(Double(pixelCounts[q * k + i]) / Double(targetCounts[q]) - gammas[i])
+                    }
+                    out[q] = Float(error / Double(k))
+                    ceSum += error / Double(k)
+                    ceCount += 1
                 }
             }
+            return Result(
+                confidences: gammas, marginalCoverages: marginalCoverages,
+                marginalCalibrationError: CoverageEvaluation.calibrationError(
+                    coverages: marginalCoverages, confidences: gammas),
+                pixelwiseCalibrationError: pixelCE, meanPixelwiseCalibrationError: ceSum / Double(ceCount),
+                targetCount: targetTotal)
         }
-        let marginalCounts = marginal.withLock { $0 }
-        pixelThresholds.deallocate()
-        if separateMarginal { marginalThresholds.deallocate() }
-        let targetTotal = (0..<pixels).reduce(0) { $0 + Int(targetCounts[$1]) }
-        guard targetTotal > 0 else { throw .classWithoutTargets(source: testSet.targetsSource, classIndex: c) }
-        let marginalCoverages = marginalCounts.map { Double($0) / Double(targetTotal) }
-        var ceSum = 0.0
-        var ceCount = 0
-        let pixelCE = Tensor(shape: [curves.height, curves.width]) { out in
-            for q in 0..<pixels {
-                guard targetCounts[q] > 0 else {
-                    out[q] = .nan
-                    continue
-                }
-                var error = 0.0
-                for i in 0..<k { error += abs(Double(pixelCounts[q * k + i]) / Double(targetCounts[q]) - gammas[i]) }
-                out[q] = Float(error / Double(k))
-                ceSum += error / Double(k)
-                ceCount += 1
-            }
+
+        /// ``count(_:_:)`` on Float32 probabilities (``SpecializedAccumulator``).
+        package mutating func accumulate(_ p: Tensor, _ s: EvaluationShard) throws(CalibrationError) { try count(p, s) }
+        /// ``count(_:_:)`` on Float16 probabilities.
+        package mutating func accumulate(_ p: HalfTensor, _ s: EvaluationShard) throws(CalibrationError) {
+            try count(p, s)
         }
-        return Result(
-            confidences: gammas, marginalCoverages: marginalCoverages,
-            marginalCalibrationError: Self.calibrationError(coverages: marginalCoverages, confidences: gammas),
-            pixelwiseCalibrationError: pixelCE, meanPixelwiseCalibrationError: ceSum / Double(ceCount),
-            targetCount: targetTotal)
     }
 
     /// (1/K) Σ_i |coverage_i − γ_i|.
@@ -171,32 +249,31 @@ public struct CoverageEvaluation: Sendable, SpecializedEvaluation {
         return min(max(index, 0), q - 1)
     }
 
-    /// Thresholds of the class at each pixel and bin, pixel-major [H·W, K]; the caller frees them.
-    func thresholds(_ curves: CalibratedCurves, pixelwise: Bool, indexing: ThresholdIndexing) -> UnsafeMutablePointer<
-        Float
-    > {
+    /// Thresholds of the class at each pixel and bin, pixel-major [H·W, K].
+    func thresholds(_ curves: CalibratedCurves, pixelwise: Bool, indexing: ThresholdIndexing) -> [Float] {
         let (q, classCount, pixels, k) = (curves.levelCount, curves.classCount, curves.height * curves.width, binCount)
-        let out = UnsafeMutablePointer<Float>.allocate(capacity: pixels * k)
         let gammas = confidences
-        curves.curves.withUnsafeBufferPointer { curve in
-            for i in 0..<k {
-                let (lower, upper, t): (Int, Int, Double)
-                if indexing == .reference {
-                    let index = Self.referenceIndex(bin: i, binCount: k, levelCount: q, pixelwise: pixelwise)
-                    (lower, upper, t) = (index, index, 0)
-                } else {
-                    (lower, upper, t) = CalibratedCurves.curveIndices(
-                        level: gammas[i], levelCount: q, indexing: indexing)
-                }
-                let a = curve.baseAddress! + (lower * classCount + classIndex) * pixels
-                let b = curve.baseAddress! + (upper * classCount + classIndex) * pixels
-                let weight = Float(t)
-                for p in 0..<pixels {
-                    out[p * k + i] = t == 0 ? a[p] : CalibratedCurves.interpolate(a[p], b[p], weight)
+        return [Float](unsafeUninitializedCapacity: pixels * k) { out, initialized in
+            curves.curves.withUnsafeBufferPointer { curve in
+                for i in 0..<k {
+                    let (lower, upper, t): (Int, Int, Double)
+                    if indexing == .reference {
+                        let index = Self.referenceIndex(bin: i, binCount: k, levelCount: q, pixelwise: pixelwise)
+                        (lower, upper, t) = (index, index, 0)
+                    } else {
+                        (lower, upper, t) = CalibratedCurves.curveIndices(
+                            level: gammas[i], levelCount: q, indexing: indexing)
+                    }
+                    let a = curve.baseAddress! + (lower * classCount + classIndex) * pixels
+                    let b = curve.baseAddress! + (upper * classCount + classIndex) * pixels
+                    let weight = Float(t)
+                    for p in 0..<pixels {
+                        out[p * k + i] = t == 0 ? a[p] : CalibratedCurves.interpolate(a[p], b[p], weight)
+                    }
                 }
             }
+            initialized = pixels * k
         }
-        return out
     }
 }
 

@@ -21,7 +21,7 @@ import Synchronization
 ///   prediction is counted when h > Float16(`minimumProbability`) (compared in Float16), and the
 ///   ECE sums the residuals Float16(h − y) (rounded to Float16 as numpy's float16 subtraction
 ///   does). The mean prediction of a bin is the mean of the h, its mean target the mean of y.
-public struct ProbabilityCalibration: Sendable, SpecializedEvaluation {
+public struct ProbabilityCalibration: Sendable {
     /// B, the number of equal-width probability bins.
     public var binCount: Int
     /// Only predictions strictly above this are counted.
@@ -100,7 +100,8 @@ public struct ProbabilityCalibration: Sendable, SpecializedEvaluation {
         public var atPixel: Reliability?
     }
 
-    /// Evaluates probabilities and targets [N, C, H, W].
+    /// Evaluates probabilities and targets [N, C, H, W]: ``Accumulator`` over one shard holding
+    /// every image.
     ///
     /// - Parameters:
     ///   - probabilities: P [N, C, H, W] in [0, 1], Float32 or Float16.
@@ -109,7 +110,7 @@ public struct ProbabilityCalibration: Sendable, SpecializedEvaluation {
     ///   - probabilitiesSource: the name of the probabilities in error messages (a file path).
     ///   - targetsSource: the name of the targets in error messages (a file path).
     /// - Throws: ``CalibrationError`` for mismatched shapes, N = 0, a class index out of range,
-    ///   invalid probabilities or targets.
+    ///   invalid probabilities or targets, or a pixel outside the image.
     /// - Complexity: O(N·H·W) for the class, split across cores; O(H·W·B) scratch.
     public func evaluate<P: QuantileScalar>(
         probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
@@ -117,134 +118,202 @@ public struct ProbabilityCalibration: Sendable, SpecializedEvaluation {
         probabilitiesSource: String = "probabilities",
         targetsSource: String = "targets"
     ) throws(CalibrationError) -> Result {
-        try evaluateSpecialized(
-            probabilities,
-            (
-                targets: targets, pixel: pixel, probabilitiesSource: probabilitiesSource,
-                targetsSource: targetsSource
-            ))
+        try Accumulator(self, pixel: pixel).result(
+            ofWhole: probabilities, targets: targets, probabilitiesSource: probabilitiesSource,
+            targetsSource: targetsSource)
     }
 
-    /// What ``evaluate(probabilities:targets:pixel:probabilitiesSource:targetsSource:)`` reads
-    /// besides the probabilities.
-    typealias Inputs = (
-        targets: ShapedArray<UInt8>, pixel: (h: Int, w: Int)?, probabilitiesSource: String, targetsSource: String
-    )
+    /// The sums of a calibration evaluation over a test set read shard by shard, images in order:
+    /// after shards of N_1, N_2, … images, ``result()`` is bit for bit what
+    /// ``ProbabilityCalibration/evaluate(probabilities:targets:pixel:probabilitiesSource:targetsSource:)``
+    /// gives for their concatenation along N. The counts are integers, and each floating-point
+    /// sum belongs to one pixel and bin and adds its images in order 0 ..< N, as one pass over
+    /// the whole set does (work is split across cores by pixel, never by image).
+    ///
+    /// Memory: O(H·W·B) sums, whatever the number of shards.
+    package struct Accumulator: SpecializedAccumulator {
+        /// The evaluation's settings.
+        let evaluation: ProbabilityCalibration
+        /// The pixel whose own reliability data is wanted.
+        let pixel: (h: Int, w: Int)?
+        /// [C, H, W] of the first shard, which every later one must share; empty before.
+        var imageShape: [Int] = []
+        /// N, the images added.
+        var imageCount = 0
+        /// The sums of each pixel and bin, [H·W, bins].
+        var sums: [Bin] = []
+        /// The images with the class per pixel, [H·W].
+        var present: [Int32] = []
 
-    func specializedEvaluate<P: QuantileScalar>(
-        _ probabilities: ShapedArray<P>, _ inputs: Inputs
-    ) throws(CalibrationError) -> Result {
-        let (targets, pixel, probabilitiesSource, targetsSource) = inputs
-        try InputValidation.checkShapes(
-            probabilities: probabilities.shape, targets: targets.shape,
-            probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
-        let shape = probabilities.shape
-        try InputValidation.checkClassIndex(classIndex, classCount: shape[1])
-        try TestSet.validate(
-            probabilities: probabilities, targets: targets,
-            probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
-        if let pixel, !(0..<shape[2]).contains(pixel.h) || !(0..<shape[3]).contains(pixel.w) {
-            throw .invalidParameter(
-                "pixel", problem: "(\(pixel.h), \(pixel.w)) is outside the \(shape[2]) × \(shape[3]) image")
+        /// The sums of the predictions of one pixel and bin.
+        struct Bin {
+            /// The predictions counted.
+            var count: Int32 = 0
+            /// Σ t.
+            var targets: Int32 = 0
+            /// Σ p (Σ h in `half-probabilities`).
+            var predictions = 0.0
+            /// Σ Float16(h − t) (`half-probabilities` only).
+            var residuals = 0.0
+
+            /// Counts prediction p with target t.
+            @inline(__always)
+            mutating func add(_ p: Double, target: Int32) {
+                count += 1
+                predictions += p
+                targets += target
+            }
         }
-        let (n, classCount, pixels, bins) = (shape[0], shape[1], shape[2] * shape[3], keptBinCount)
-        let c = classIndex
-        let minimum = minimumProbability
-        let half = precision == .halfProbabilities
-        let halfMinimum = Float16(minimum)
-        let halfWidth = Float16(1 / Double(binCount))
-        let equalBins = binCount
-        // Per pixel and bin: count, Σ p, Σ t and (half precision) Σ Float16(p − t).
-        let counts = ScratchBuffer<Int32>(count: pixels * bins)
-        let predictionSums = ScratchBuffer<Double>(count: pixels * bins)
-        let targetSums = ScratchBuffer<Int32>(count: pixels * bins)
-        let residualSums = ScratchBuffer<Double>(count: half ? pixels * bins : 0)
-        let present = ScratchBuffer<Int32>(count: pixels)
-        probabilities.withUnsafeBufferPointer { p in
-            targets.withUnsafeBufferPointer { t in
-                let pb = UncheckedPointer(p.baseAddress!)
-                let tb = UncheckedPointer(t.baseAddress!)
-                let cb = counts.shared
-                let sb = predictionSums.shared
-                let yb = targetSums.shared
-                let fb = present.shared
-                let rb = residualSums.shared
-                parallelFor(0..<pixels, chunkCount: 4 * availableCoreCount) { range in
-                    for image in 0..<n {
-                        let base = (image * classCount + c) * pixels
-                        for q in range {
-                            let target = Int32(tb.pointer[base + q])
-                            fb.pointer[q] += target
-                            if half {
-                                let h = Float16(Float(pb.pointer[base + q]))
-                                guard h > halfMinimum else { continue }
-                                let i = q * bins + Self.halfBin(h, width: halfWidth, binCount: equalBins)
-                                cb.pointer[i] += 1
-                                sb.pointer[i] += Double(h)
-                                yb.pointer[i] += target
-                                rb.pointer[i] += Double(Float16(Float(h) - Float(target)))
-                            } else {
-                                let probability = Float(pb.pointer[base + q])
-                                guard probability > minimum else { continue }
-                                let i = q * bins + min(Int(probability * Float(bins)), bins - 1)
-                                cb.pointer[i] += 1
-                                sb.pointer[i] += Double(probability)
-                                yb.pointer[i] += target
+
+        /// An accumulator of no images.
+        package init(_ evaluation: ProbabilityCalibration, pixel: (h: Int, w: Int)? = nil) {
+            self.evaluation = evaluation
+            self.pixel = pixel
+        }
+
+        /// Sums the next images, [n, C, H, W], after the checks of the whole evaluation; C, H and
+        /// W must be those of the first shard.
+        ///
+        /// - Throws: ``CalibrationError`` for mismatched shapes, n = 0, a class index out of range,
+        ///   or invalid probabilities or targets.
+        /// - Complexity: O(n·H·W) for the class, split across cores by pixel.
+        mutating func sum<P: QuantileScalar>(
+            _ probabilities: ShapedArray<P>, _ shard: EvaluationShard
+        ) throws(CalibrationError) {
+            let (targets, probabilitiesSource, targetsSource) = shard
+            try InputValidation.checkShapes(
+                probabilities: probabilities.shape, targets: targets.shape,
+                probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+            let shape = probabilities.shape
+            try InputValidation.checkClassIndex(evaluation.classIndex, classCount: shape[1])
+            try TestSet.validate(
+                probabilities: probabilities, targets: targets,
+                probabilitiesSource: probabilitiesSource, targetsSource: targetsSource)
+            let bins = evaluation.keptBinCount
+            let half = evaluation.precision == .halfProbabilities
+            if imageShape.isEmpty {
+                imageShape = Array(shape.dropFirst())
+                let pixels = shape[2] * shape[3]
+                sums = [Bin](repeating: Bin(), count: pixels * bins)
+                present = [Int32](repeating: 0, count: pixels)
+            } else if Array(shape.dropFirst()) != imageShape {
+                throw .shapeMismatch(
+                    source: probabilitiesSource, field: "shape",
+                    expected: "[n, \(imageShape.map(String.init).joined(separator: ", "))] as the earlier images",
+                    found: shape)
+            }
+            let (n, classCount, pixels) = (shape[0], shape[1], shape[2] * shape[3])
+            let c = evaluation.classIndex
+            let minimum = evaluation.minimumProbability
+            let halfMinimum = Float16(minimum)
+            let halfWidth = Float16(1 / Double(evaluation.binCount))
+            let equalBins = evaluation.binCount
+            withShardPointers(probabilities, targets) { pb, tb in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    present.withUnsafeMutableBufferPointer { present in
+                        let (sb, fb) = (UncheckedPointer(sums.baseAddress!), UncheckedPointer(present.baseAddress!))
+                        parallelFor(0..<pixels, chunkCount: 4 * availableCoreCount) { range in
+                            for image in 0..<n {
+                                let base = (image * classCount + c) * pixels
+                                for q in range {
+                                    let target = Int32(tb.pointer[base + q])
+                                    fb.pointer[q] += target
+                                    if half {
+                                        let h = Float16(Float(pb.pointer[base + q]))
+                                        guard h > halfMinimum else { continue }
+                                        let i =
+                                            q * bins
+                                            + ProbabilityCalibration.halfBin(
+                                                h, width: halfWidth, binCount: equalBins)
+                                        sb.pointer[i].add(Double(h), target: target)
+                                        sb.pointer[i].residuals += Double(Float16(Float(h) - Float(target)))
+                                    } else {
+                                        let probability = Float(pb.pointer[base + q])
+                                        guard probability > minimum else { continue }
+                                        let i = q * bins + min(Int(probability * Float(bins)), bins - 1)
+                                        sb.pointer[i].add(Double(probability), target: target)
+                                    }
+                                }
                             }
                         }
                     }
                 }
             }
+            imageCount += n
         }
-        /// Σ (p − y) of bin i, as rounded by the binning.
-        func residual(_ i: Int) -> Double { half ? residualSums[i] : predictionSums[i] - Double(targetSums[i]) }
-        var pooledCounts = [Int](repeating: 0, count: bins)
-        var pooledPredictions = [Double](repeating: 0, count: bins)
-        var pooledTargets = [Double](repeating: 0, count: bins)
-        var pooledResiduals = [Double](repeating: 0, count: bins)
-        var eceSum = 0.0
-        var eceCount = 0
-        let ece = Tensor(shape: [shape[2], shape[3]]) { out in
-            for q in 0..<pixels {
-                var total = 0
-                var gap = 0.0
-                for b in 0..<bins {
-                    let i = q * bins + b
-                    total += Int(counts[i])
-                    gap += abs(residual(i))
-                    pooledCounts[b] += Int(counts[i])
-                    pooledPredictions[b] += predictionSums[i]
-                    pooledTargets[b] += Double(targetSums[i])
-                    pooledResiduals[b] += residual(i)
-                }
-                if total == 0 {
-                    out[q] = .nan
-                } else {
-                    out[q] = Float(gap / Double(total))
-                    eceSum += gap / Double(total)
-                    eceCount += 1
+
+        /// The calibration of the images added.
+        ///
+        /// - Throws: ``CalibrationError/Kind/invalidParameter`` for a pixel outside the image.
+        /// - Precondition: at least one shard was added.
+        package func result() throws(CalibrationError) -> Result {
+            precondition(imageCount > 0, "no shard was added")
+            let (height, width) = (imageShape[1], imageShape[2])
+            if let pixel, !(0..<height).contains(pixel.h) || !(0..<width).contains(pixel.w) {
+                throw .invalidParameter(
+                    "pixel", problem: "(\(pixel.h), \(pixel.w)) is outside the \(height) × \(width) image")
+            }
+            let (pixels, bins, n) = (height * width, evaluation.keptBinCount, imageCount)
+            let half = evaluation.precision == .halfProbabilities
+            /// Σ (p − y) of bin i, as rounded by the binning.
+            func residual(_ i: Int) -> Double {
+                half ? sums[i].residuals : sums[i].predictions - Double(sums[i].targets)
+            }
+            var pooledCounts = [Int](repeating: 0, count: bins)
+            var pooledPredictions = [Double](repeating: 0, count: bins)
+            var pooledTargets = [Double](repeating: 0, count: bins)
+            var pooledResiduals = [Double](repeating: 0, count: bins)
+            var eceSum = 0.0
+            var eceCount = 0
+            let ece = Tensor(shape: [height, width]) { out in
+                for q in 0..<pixels {
+                    var total = 0
+                    var gap = 0.0
+                    for b in 0..<bins {
+                        let i = q * bins + b
+                        total += Int(sums[i].count)
+                        gap += abs(residual(i))
+                        pooledCounts[b] += Int(sums[i].count)
+                        pooledPredictions[b] += sums[i].predictions
+                        pooledTargets[b] += Double(sums[i].targets)
+                        pooledResiduals[b] += residual(i)
+                    }
+                    if total == 0 {
+                        out[q] = .nan
+                    } else {
+                        out[q] = Float(gap / Double(total))
+                        eceSum += gap / Double(total)
+                        eceCount += 1
+                    }
                 }
             }
+            let frequency = Tensor(shape: [height, width]) { out in
+                for q in 0..<pixels { out[q] = Float(Double(present[q]) / Double(n)) }
+            }
+            var atPixel: Reliability?
+            if let pixel {
+                let q = pixel.h * width + pixel.w
+                let range = (q * bins)..<(q * bins + bins)
+                atPixel = Reliability(
+                    counts: range.map { Int(sums[$0].count) }, predictionSums: range.map { sums[$0].predictions },
+                    targetSums: range.map { Double(sums[$0].targets) }, residualSums: range.map(residual),
+                    binCount: evaluation.binCount)
+            }
+            return Result(
+                pixelwiseECE: ece, meanPixelwiseECE: eceCount == 0 ? .nan : eceSum / Double(eceCount),
+                structureFrequency: frequency,
+                pooled: Reliability(
+                    counts: pooledCounts, predictionSums: pooledPredictions, targetSums: pooledTargets,
+                    residualSums: half ? pooledResiduals : nil, binCount: evaluation.binCount),
+                atPixel: atPixel)
         }
-        let frequency = Tensor(shape: [shape[2], shape[3]]) { out in
-            for q in 0..<pixels { out[q] = Float(Double(present[q]) / Double(n)) }
+
+        /// ``sum(_:_:)`` on Float32 probabilities (``SpecializedAccumulator``).
+        package mutating func accumulate(_ p: Tensor, _ s: EvaluationShard) throws(CalibrationError) { try sum(p, s) }
+        /// ``sum(_:_:)`` on Float16 probabilities.
+        package mutating func accumulate(_ p: HalfTensor, _ s: EvaluationShard) throws(CalibrationError) {
+            try sum(p, s)
         }
-        var atPixel: Reliability?
-        if let pixel {
-            let q = pixel.h * shape[3] + pixel.w
-            let range = (q * bins)..<(q * bins + bins)
-            atPixel = Reliability(
-                counts: range.map { Int(counts[$0]) }, predictionSums: range.map { predictionSums[$0] },
-                targetSums: range.map { Double(targetSums[$0]) }, residualSums: range.map(residual),
-                binCount: binCount)
-        }
-        return Result(
-            pixelwiseECE: ece, meanPixelwiseECE: eceCount == 0 ? .nan : eceSum / Double(eceCount),
-            structureFrequency: frequency,
-            pooled: Reliability(
-                counts: pooledCounts, predictionSums: pooledPredictions, targetSums: pooledTargets,
-                residualSums: half ? pooledResiduals : nil, binCount: binCount),
-            atPixel: atPixel)
     }
 }
 

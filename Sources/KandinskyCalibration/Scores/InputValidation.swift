@@ -107,33 +107,68 @@ enum Specialized {
     }
 }
 
-/// An evaluation of probabilities [N, C, H, W] whose loops are generic over the probability
-/// type: ``evaluateSpecialized(_:_:)`` passes the probabilities through ``Specialized`` to
-/// ``specializedEvaluate(_:_:)``, which therefore runs compiled for Float32 or Float16.
-protocol SpecializedEvaluation {
-    /// What the evaluation reads besides the probabilities.
-    associatedtype Inputs
+/// A shard of a test set beside its probabilities: the targets T [n, C, H, W] of the same
+/// images and the names of both in error messages.
+package typealias EvaluationShard = (targets: ShapedArray<UInt8>, probabilitiesSource: String, targetsSource: String)
+
+/// `body` with pointers to the probabilities and the targets of a shard that the workers of
+/// ``parallelFor(_:chunkCount:_:)`` may share (they only read them).
+@inline(__always)
+func withShardPointers<P, R>(
+    _ probabilities: ShapedArray<P>, _ targets: ShapedArray<UInt8>,
+    _ body: (UncheckedPointer<P>, UncheckedPointer<UInt8>) -> R
+) -> R {
+    probabilities.withUnsafeBufferPointer { p in
+        targets.withUnsafeBufferPointer { t in body(UncheckedPointer(p.baseAddress!), UncheckedPointer(t.baseAddress!))
+        }
+    }
+}
+
+/// The accumulator of an evaluation that reads a test set shard by shard, whose loops are
+/// generic over the probability type:
+/// ``add(probabilities:targets:probabilitiesSource:targetsSource:)`` passes the probabilities
+/// through ``Specialized`` to the Float32 or the Float16 ``accumulate(_:_:)``, each of which calls
+/// the conforming type's generic loops with a concrete type, so that they are compiled for it (a
+/// generic requirement, called through the protocol, would run unspecialised).
+package protocol SpecializedAccumulator {
     /// What the evaluation returns.
     associatedtype Result
 
-    /// The evaluation itself; called with Float32 or Float16 probabilities only.
-    func specializedEvaluate<P: QuantileScalar>(
-        _ probabilities: ShapedArray<P>, _ inputs: Inputs
-    ) throws(CalibrationError) -> Result
+    /// Adds one shard of Float32 probabilities.
+    mutating func accumulate(_ probabilities: Tensor, _ shard: EvaluationShard) throws(CalibrationError)
+
+    /// Adds one shard of Float16 probabilities.
+    mutating func accumulate(_ probabilities: HalfTensor, _ shard: EvaluationShard) throws(CalibrationError)
+
+    /// The evaluation of the images added.
+    func result() throws(CalibrationError) -> Result
 }
 
-extension SpecializedEvaluation {
-    /// ``specializedEvaluate(_:_:)`` of `probabilities` as Float32 or Float16 (any other scalar
-    /// type converted to Float32). Always inlined, so that the conforming type's own
-    /// `specializedEvaluate` is called with a concrete scalar type and compiled for it (a call
-    /// through the protocol from a closure would run unspecialised).
-    @inline(__always)
-    func evaluateSpecialized<P: QuantileScalar>(
-        _ probabilities: ShapedArray<P>, _ inputs: Inputs
-    ) throws(CalibrationError) -> Result {
+extension SpecializedAccumulator {
+    /// Adds the next images: probabilities and targets [n, C, H, W], checked as the whole
+    /// evaluation checks its inputs, the errors naming this shard's sources (the checks and
+    /// errors are listed at each accumulator's generic loop); probabilities of another scalar
+    /// type than Float32 and Float16 are converted to Float32.
+    package mutating func add<P: QuantileScalar>(
+        probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+        probabilitiesSource: String = "probabilities", targetsSource: String = "targets"
+    ) throws(CalibrationError) {
+        let shard = (targets, probabilitiesSource, targetsSource)
         switch Specialized.concrete(probabilities) {
-        case .float(let p): try specializedEvaluate(p, inputs)
-        case .half(let p): try specializedEvaluate(p, inputs)
+        case .float(let p): try accumulate(p, shard)
+        case .half(let p): try accumulate(p, shard)
         }
+    }
+
+    /// The evaluation of one shard holding every image: the whole-array evaluation.
+    func result<P: QuantileScalar>(
+        ofWhole probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>, probabilitiesSource: String,
+        targetsSource: String
+    ) throws(CalibrationError) -> Result {
+        var accumulator = self
+        try accumulator.add(
+            probabilities: probabilities, targets: targets, probabilitiesSource: probabilitiesSource,
+            targetsSource: targetsSource)
+        return try accumulator.result()
     }
 }

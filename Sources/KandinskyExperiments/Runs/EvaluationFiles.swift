@@ -24,7 +24,7 @@ package struct EvaluationFiles {
         /// The coverage error at K confidences.
         package var coverage: CoverageEvaluation.Result
         /// The coverage at ``EvaluationFiles/pixel`` at each of the K confidences, NaN where the
-        /// pixel never has the class (see `pixelCoverage`).
+        /// pixel never has the class (``PixelCoverage``).
         package var pixelCoverages: [Double]
         /// The audit of the prediction sets.
         package var audit: CoverageAudit.Result
@@ -43,8 +43,9 @@ package struct EvaluationFiles {
 
     /// Evaluates `probabilities` against `targets` (both [N, C, H, W]) as `settings` says: the
     /// raw diagnostics at ``EvaluationSettings/reliabilityPixel`` (the image centre when nil)
-    /// and, with `curves`, the coverage error, the coverage at that pixel and the audit.
-    /// `sources` name the inputs in error messages.
+    /// and, with `curves`, the coverage error, the coverage at that pixel and the audit
+    /// (``Accumulator`` over one shard holding every image). `sources` name the inputs in error
+    /// messages.
     ///
     /// - Throws: ``KandinskyCalibration/CalibrationError`` for inputs that do not fit each other.
     package init<P: QuantileScalar>(
@@ -52,44 +53,183 @@ package struct EvaluationFiles {
         targets: ShapedArray<UInt8>, settings: EvaluationSettings,
         sources: (probabilities: String, targets: String, curves: String) = ("probabilities", "targets", "curves")
     ) throws(CalibrationError) {
-        let (h, w) = (probabilities.shape[2], probabilities.shape[3])
-        let pixel = settings.reliabilityPixel ?? (h / 2, w / 2)
-        let (c, precision) = (settings.classIndex, settings.precision)
-        let names = (probabilities: sources.probabilities, targets: sources.targets)
-        // The coverage error first: its checks of the curves against the inputs are the errors
-        // evaluate-scores has always reported first.
-        let coverage = try curves.map { curves throws(CalibrationError) in
-            try CoverageEvaluation(
-                binCount: settings.bins, indexing: settings.indexing, precision: precision,
-                classIndex: c
-            )
-            .evaluate(
-                curves, probabilities: probabilities, targets: targets,
-                probabilitiesSource: names.probabilities, targetsSource: names.targets,
-                curvesSource: sources.curves)
+        var accumulator = Accumulator(curves, shape: probabilities.shape, settings: settings, sources: sources)
+        try accumulator.add(
+            probabilities: probabilities, targets: targets, probabilitiesSource: sources.probabilities,
+            targetsSource: sources.targets)
+        self = try accumulator.result()
+    }
+
+    /// The evaluations of ``EvaluationFiles`` over a test set read shard by shard, images in
+    /// order: after shards of N_1, N_2, … images, ``result()`` is bit for bit the evaluation of
+    /// their concatenation along N (each evaluation's own accumulator guarantees it:
+    /// ``CoverageEvaluation/Accumulator``, ``ProbabilityCalibration/Accumulator``,
+    /// ``CoverageAudit/Accumulator``; the coverage at the pixel counts integers).
+    ///
+    /// Memory: the evaluations' sums, O(C·H·W·(K + B + |α|)), whatever the number of shards; a
+    /// caller that reads one shard at a time holds one shard besides.
+    package struct Accumulator {
+        /// The curves evaluated, nil for the raw diagnostics alone.
+        let curves: CalibratedCurves?
+        /// The evaluated class.
+        let classIndex: Int
+        /// N, the images of the whole set.
+        let imageCount: Int
+        /// The pixel of the pixelwise diagrams.
+        let pixel: (h: Int, w: Int)
+        /// The indexing of the coverage error, nil for the curves' own.
+        let indexing: ThresholdIndexing?
+        /// The coverage error, nil without curves.
+        var coverage: CoverageEvaluation.Accumulator?
+        /// The raw diagnostics.
+        var uncalibrated: ProbabilityCalibration.Accumulator
+        /// The audit, nil without curves.
+        var audit: CoverageAudit.Accumulator?
+        /// The coverage at ``pixel``, nil without curves.
+        var pixelCoverage: PixelCoverage?
+
+        /// An accumulator of no images of a test set of `shape` [N, C, H, W]; `sources` name the
+        /// whole set in the errors found only at the end (a class without targets).
+        package init(
+            _ curves: CalibratedCurves?, shape: [Int], settings: EvaluationSettings,
+            sources: (probabilities: String, targets: String, curves: String) = ("probabilities", "targets", "curves")
+        ) {
+            let (h, w) = (shape[2], shape[3])
+            let pixel = settings.reliabilityPixel ?? (h / 2, w / 2)
+            let (c, precision) = (settings.classIndex, settings.precision)
+            self.curves = curves
+            classIndex = c
+            imageCount = shape[0]
+            self.pixel = pixel
+            indexing = settings.indexing
+            coverage = curves.map { curves in
+                CoverageEvaluation.Accumulator(
+                    CoverageEvaluation(
+                        binCount: settings.bins, indexing: settings.indexing, precision: precision, classIndex: c),
+                    curves: curves, targetsSource: sources.targets, curvesSource: sources.curves)
+            }
+            uncalibrated = ProbabilityCalibration.Accumulator(
+                ProbabilityCalibration(binCount: settings.eceBins, classIndex: c, precision: precision), pixel: pixel)
+            audit = curves.map { curves in
+                CoverageAudit.Accumulator(
+                    CoverageAudit(alphas: settings.alphas, precision: precision), curves: curves,
+                    imageCount: shape[0], curvesSource: sources.curves)
+            }
+            pixelCoverage = curves.map { _ in
+                PixelCoverage(classIndex: c, bins: settings.bins, precision: precision, pixel: pixel)
+            }
         }
-        uncalibrated = try ProbabilityCalibration(binCount: settings.eceBins, classIndex: c, precision: precision)
-            .evaluate(
-                probabilities: probabilities, targets: targets, pixel: pixel,
-                probabilitiesSource: names.probabilities, targetsSource: names.targets)
-        if let curves, let coverage {
-            let audit = try CoverageAudit(alphas: settings.alphas, precision: precision)
-                .evaluate(
-                    curves, probabilities: probabilities, targets: targets,
-                    probabilitiesSource: names.probabilities, targetsSource: names.targets,
-                    curvesSource: sources.curves)
-            let pixelCoverages = Self.pixelCoverage(
-                curves, probabilities: probabilities, targets: targets,
-                classIndex: c, bins: settings.bins, precision: precision,
-                pixel: pixel)
-            calibrated = Calibrated(
-                method: curves.method, rule: curves.rule,
-                indexing: settings.indexing ?? curves.defaultIndexing, coverage: coverage,
-                pixelCoverages: pixelCoverages, audit: audit)
+
+        /// Adds the next images: probabilities and targets [n, C, H, W], the errors naming this
+        /// shard's sources. The coverage error checks them first: its checks of the curves
+        /// against the inputs are the errors evaluate-scores has always reported first.
+        ///
+        /// - Throws: ``KandinskyCalibration/CalibrationError`` for inputs that do not fit each other.
+        package mutating func add<P: QuantileScalar>(
+            probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>,
+            probabilitiesSource: String = "probabilities", targetsSource: String = "targets"
+        ) throws(CalibrationError) {
+            try coverage?.add(
+                probabilities: probabilities, targets: targets, probabilitiesSource: probabilitiesSource,
+                targetsSource: targetsSource)
+            try uncalibrated.add(
+                probabilities: probabilities, targets: targets, probabilitiesSource: probabilitiesSource,
+                targetsSource: targetsSource)
+            try audit?.add(
+                probabilities: probabilities, targets: targets, probabilitiesSource: probabilitiesSource,
+                targetsSource: targetsSource)
+            if let curves { pixelCoverage?.add(curves, probabilities: probabilities, targets: targets) }
         }
-        classIndex = c
-        testImages = probabilities.shape[0]
+
+        /// The evaluation of the images added, its errors in the order of one pass over the
+        /// whole set: a class without targets, a pixel outside the image, group labels that do
+        /// not fit the curves.
+        ///
+        /// - Throws: ``KandinskyCalibration/CalibrationError``.
+        package func result() throws(CalibrationError) -> EvaluationFiles {
+            let coverage = try self.coverage?.result()
+            var files = EvaluationFiles(
+                classIndex: classIndex, testImages: imageCount, pixel: pixel,
+                uncalibrated: try uncalibrated.result())
+            if let curves, let coverage, let audit, let pixelCoverage {
+                files.calibrated = Calibrated(
+                    method: curves.method, rule: curves.rule, indexing: indexing ?? curves.defaultIndexing,
+                    coverage: coverage, pixelCoverages: pixelCoverage.coverages, audit: try audit.result())
+            }
+            return files
+        }
+    }
+
+    /// Coverage at one pixel over the test images at each confidence γ_i = (i + 0.5)/K: the share
+    /// of the images whose pixel is a target of class c and whose score there is at most the
+    /// curves' interpolated threshold at γ_i; NaN where the pixel never has the class. Counted
+    /// shard by shard.
+    ///
+    /// - Complexity: O(K · C · H · W) for the thresholds (once), O(K · n) for the counts of a shard.
+    struct PixelCoverage {
+        /// The class c.
+        let classIndex: Int
+        /// K.
+        let bins: Int
+        /// How test scores are computed.
+        let precision: ScorePrecision
+        /// The pixel (row, column).
+        let pixel: (h: Int, w: Int)
+        /// The thresholds at the pixel at each γ_i, read with the first shard; empty before.
+        var thresholds: [Float] = []
+        /// The images whose pixel is covered at each γ_i, [K].
+        var covered: [Int]
+        /// The images whose pixel is a target of the class.
+        var total = 0
+
+        init(classIndex: Int, bins: Int, precision: ScorePrecision, pixel: (h: Int, w: Int)) {
+            self.classIndex = classIndex
+            self.bins = bins
+            self.precision = precision
+            self.pixel = pixel
+            covered = [Int](repeating: 0, count: bins)
+        }
+
+        /// Counts probabilities and targets [n, C, H, W] that passed the evaluation's checks.
+        /// Nothing is counted for a pixel outside the image (the raw diagnostics report it).
+        mutating func add<P: QuantileScalar>(
+            _ curves: CalibratedCurves, probabilities: ShapedArray<P>, targets: ShapedArray<UInt8>
+        ) {
+            let shape = probabilities.shape
+            let (n, classes, h, w) = (shape[0], shape[1], shape[2], shape[3])
+            guard (0..<h).contains(pixel.h) && (0..<w).contains(pixel.w) else { return }
+            let c = classIndex
+            if thresholds.isEmpty {
+                thresholds = (0..<bins).map { bin in
+                    curves.threshold(atLevel: (Double(bin) + 0.5) / Double(bins))[c, pixel.h, pixel.w]
+                }
+            }
+            // The pixel's offset in image 0; image i's is `first + i · stride`.
+            let first = (c * h + pixel.h) * w + pixel.w
+            let stride = classes * h * w
+            targets.withUnsafeBufferPointer { target in
+                probabilities.withUnsafeBufferPointer { probability in
+                    for i in 0..<n where target[first + i * stride] == 1 {
+                        total += 1
+                        let score = precision.testScore(probability: Float(probability[first + i * stride]))
+                        for bin in 0..<bins where score <= thresholds[bin] { covered[bin] += 1 }
+                    }
+                }
+            }
+        }
+
+        /// The coverage at each γ_i, NaN for every bin when the pixel never has the class.
+        var coverages: [Double] { covered.map { total == 0 ? .nan : Double($0) / Double(total) } }
+    }
+
+    /// The raw diagnostics of a test set, without curves' (``Accumulator/result()`` adds them).
+    init(
+        classIndex: Int, testImages: Int, pixel: (h: Int, w: Int), uncalibrated: ProbabilityCalibration.Result
+    ) {
+        self.classIndex = classIndex
+        self.testImages = testImages
         self.pixel = pixel
+        self.uncalibrated = uncalibrated
     }
 
     /// The colour range of the pixelwise CE and ECE maps: 0 (calibrated) to 0.25, as the study
@@ -174,40 +314,6 @@ package struct EvaluationFiles {
         do { return try JSONOutput.encode(value, .pretty) } catch {
             throw ExperimentError(
                 "cannot encode the evaluation summary: \(error)", kind: .cannotWrite, underlying: error)
-        }
-    }
-
-    /// Coverage at one pixel over the test images at each confidence γ_i = (i + 0.5)/K: the share
-    /// of the images whose pixel is a target of class c and whose score there is at most the
-    /// curves' interpolated threshold at γ_i; NaN where the pixel never has the class.
-    ///
-    /// `probabilities` and `targets` are `[N, C, H, W]`, row-major.
-    /// - Complexity: O(K · C · H · W) for the thresholds, O(K · N) for the counts.
-    static func pixelCoverage<P: QuantileScalar>(
-        _ curves: CalibratedCurves, probabilities: ShapedArray<P>,
-        targets: ShapedArray<UInt8>, classIndex c: Int, bins: Int,
-        precision: ScorePrecision, pixel: (h: Int, w: Int)
-    ) -> [Double] {
-        let shape = probabilities.shape
-        let (n, classes, h, w) = (shape[0], shape[1], shape[2], shape[3])
-        // The pixel's offset in image 0; image i's is `first + i · stride`.
-        let first = (c * h + pixel.h) * w + pixel.w
-        let stride = classes * h * w
-        return (0..<bins).map { bin in
-            let gamma = (Double(bin) + 0.5) / Double(bins)
-            let threshold = curves.threshold(atLevel: gamma)[c, pixel.h, pixel.w]
-            var covered = 0
-            var total = 0
-            targets.withUnsafeBufferPointer { target in
-                probabilities.withUnsafeBufferPointer { probability in
-                    for i in 0..<n where target[first + i * stride] == 1 {
-                        total += 1
-                        let score = precision.testScore(probability: Float(probability[first + i * stride]))
-                        if score <= threshold { covered += 1 }
-                    }
-                }
-            }
-            return total == 0 ? .nan : Double(covered) / Double(total)
         }
     }
 }
