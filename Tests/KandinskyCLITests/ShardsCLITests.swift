@@ -176,62 +176,62 @@ import Testing
     }
 
     @Test func evaluationOfShardsWritesTheFilesOfTheWholeArrays() throws {
-        let workspace = try Workspace()
-        defer { try? FileManager.default.removeItem(at: workspace.directory) }
-        try calibrate(["--probs", "probs.npy", "--targets", "labels.npy"], "curves.safetensors", in: workspace)
-        // Float16 shards and their whole, and Float32 and Float16 shards mixed, whose whole is
-        // Float32 (every evaluation reads a probability as Float32).
-        let (h, w) = (workspace.h, workspace.w)
-        try FileManager.default.createDirectory(at: workspace.url("p16"), withIntermediateDirectories: true)
-        var halves: [Float16] = []
-        var mixed: [Float] = []
-        for (k, size) in workspace.sizes.enumerated() {
-            guard case .float32(let p) = try NumpyFile.read(contentsOf: workspace.url("p/p-\(k).npy")) else {
-                Issue.record("p-\(k).npy is not Float32")
-                return
+        try Workspace.with { workspace in
+            try calibrate(["--probs", "probs.npy", "--targets", "labels.npy"], "curves.safetensors", in: workspace)
+            // Float16 shards and their whole, and Float32 and Float16 shards mixed, whose whole is
+            // Float32 (every evaluation reads a probability as Float32).
+            let (h, w) = (workspace.h, workspace.w)
+            try FileManager.default.createDirectory(at: workspace.url("p16"), withIntermediateDirectories: true)
+            var halves: [Float16] = []
+            var mixed: [Float] = []
+            for (k, size) in workspace.sizes.enumerated() {
+                guard case .float32(let p) = try NumpyFile.read(contentsOf: workspace.url("p/p-\(k).npy")) else {
+                    Issue.record("p-\(k).npy is not Float32")
+                    return
+                }
+                let half = p.scalars.map { Float16($0) }
+                try NumpyFile.write(
+                    .float16(HalfTensor(shape: [size, 1, h, w], scalars: half)), to: workspace.url("p16/p-\(k).npy"))
+                halves += half
+                mixed += k == 0 ? p.scalars : half.map { Float($0) }
             }
-            let half = p.scalars.map { Float16($0) }
+            let n = workspace.sizes.reduce(0, +)
             try NumpyFile.write(
-                .float16(HalfTensor(shape: [size, 1, h, w], scalars: half)), to: workspace.url("p16/p-\(k).npy"))
-            halves += half
-            mixed += k == 0 ? p.scalars : half.map { Float($0) }
-        }
-        let n = workspace.sizes.reduce(0, +)
-        try NumpyFile.write(
-            .float16(HalfTensor(shape: [n, 1, h, w], scalars: halves)), to: workspace.url("probs16.npy"))
-        try NumpyFile.write(.float32(Tensor(shape: [n, 1, h, w], scalars: mixed)), to: workspace.url("mixed.npy"))
-        let cases: [(whole: [String], shards: [String])] = [
-            (["--probs", "probs.npy", "--targets", "labels.npy"], ["--probs", "p", "--targets", "t"]),
-            (["--probs", "probs16.npy", "--targets", "labels.npy"], ["--probs", "p16", "--targets", "t"]),
-            (
-                ["--probs", "mixed.npy", "--targets", "labels.npy"],
-                ["--probs", "p/p-0.npy,p16/p-1.npy,p16/p-2.npy", "--targets", "t"]
-            ),
-        ]
-        let optionSets: [[String]] = [
-            [],
-            [
-                "--bins", "7", "--indexing", "reference", "--precision", "half-probabilities", "--class-index", "0",
-                "--pixel", "1,3", "--alphas", "0.3,0.15",
-            ],
-            ["--indexing", "interpolated", "--pixel", "3,0", "--alphas", "0.25"],
-        ]
-        for (k, (whole, shards)) in cases.enumerated() {
-            for (o, options) in optionSets.enumerated() {
-                // Three workers cut the 9 images into chunks of 3 that the shards of 3, 1 and 5 straddle.
-                for threads in ["2", "3"] {
-                    let environment = ["KANDINSKY_THREADS": threads]
-                    let expected = try evaluate(
-                        whole, options, out: "whole-\(k)-\(o)-\(threads)", in: workspace, environment: environment)
-                    let sharded = try evaluate(
-                        shards, options, out: "sharded-\(k)-\(o)-\(threads)", in: workspace,
-                        environment: environment)
-                    #expect(expected.files.count >= 10, "\(expected.files.keys.sorted())")
-                    #expect(sharded.files.keys.sorted() == expected.files.keys.sorted(), "\(shards) \(options)")
-                    for (name, data) in expected.files {
-                        #expect(sharded.files[name] == data, "\(shards) \(options), \(threads) threads: \(name)")
+                .float16(HalfTensor(shape: [n, 1, h, w], scalars: halves)), to: workspace.url("probs16.npy"))
+            try NumpyFile.write(.float32(Tensor(shape: [n, 1, h, w], scalars: mixed)), to: workspace.url("mixed.npy"))
+            let cases: [(whole: [String], shards: [String])] = [
+                (["--probs", "probs.npy", "--targets", "labels.npy"], ["--probs", "p", "--targets", "t"]),
+                (["--probs", "probs16.npy", "--targets", "labels.npy"], ["--probs", "p16", "--targets", "t"]),
+                (
+                    ["--probs", "mixed.npy", "--targets", "labels.npy"],
+                    ["--probs", "p/p-0.npy,p16/p-1.npy,p16/p-2.npy", "--targets", "t"]
+                ),
+            ]
+            let optionSets: [[String]] = [
+                [],
+                [
+                    "--bins", "7", "--indexing", "reference", "--precision", "half-probabilities", "--class-index", "0",
+                    "--pixel", "1,3", "--alphas", "0.3,0.15",
+                ],
+                ["--indexing", "interpolated", "--pixel", "3,0", "--alphas", "0.25"],
+            ]
+            for (k, (whole, shards)) in cases.enumerated() {
+                for (o, options) in optionSets.enumerated() {
+                    // Three workers cut the 9 images into chunks of 3 that the shards of 3, 1 and 5 straddle.
+                    for threads in ["2", "3"] {
+                        let environment = ["KANDINSKY_THREADS": threads]
+                        let expected = try evaluate(
+                            whole, options, out: "whole-\(k)-\(o)-\(threads)", in: workspace, environment: environment)
+                        let sharded = try evaluate(
+                            shards, options, out: "sharded-\(k)-\(o)-\(threads)", in: workspace,
+                            environment: environment)
+                        #expect(expected.files.count >= 10, "\(expected.files.keys.sorted())")
+                        #expect(sharded.files.keys.sorted() == expected.files.keys.sorted(), "\(shards) \(options)")
+                        for (name, data) in expected.files {
+                            #expect(sharded.files[name] == data, "\(shards) \(options), \(threads) threads: \(name)")
+                        }
+                        #expect(sharded.stdout == expected.stdout, "\(shards) \(options)")
                     }
-                    #expect(sharded.stdout == expected.stdout, "\(shards) \(options)")
                 }
             }
         }
