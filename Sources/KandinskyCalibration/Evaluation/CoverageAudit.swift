@@ -44,7 +44,7 @@ import Synchronization
 /// and their intervals nil.
 ///
 /// - Complexity: O(N·C·H·W·|α|) time, split across cores by image; O(C·H·W·|α| + Σ_c G_c) memory
-///   besides the inputs, whatever the number of shards (``Accumulator``).
+///   besides the inputs.
 public struct CoverageAudit: Sendable {
     /// The default levels: α ∈ {0.2, 0.1, 0.05}.
     public static let defaultAlphas: [Double] = [0.2, 0.1, 0.05]
@@ -144,8 +144,7 @@ public struct CoverageAudit: Sendable {
         public var table: String { CoverageAudit.table(rows) }
     }
 
-    /// Audits `curves` on probabilities and targets [N, C, H, W]: ``Accumulator`` over one shard
-    /// holding every image.
+    /// Audits `curves` on probabilities and targets [N, C, H, W].
     ///
     /// - Throws: ``CalibrationError`` for mismatched shapes, N = 0, curves that do not fit the
     ///   probabilities (naming `curvesSource`), group labels that are not [H, W], or invalid

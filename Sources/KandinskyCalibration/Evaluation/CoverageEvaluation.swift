@@ -61,8 +61,7 @@ public struct CoverageEvaluation: Sendable {
         public var targetCount: Int
     }
 
-    /// Evaluates `curves` on probabilities and targets [N, C, H, W]: ``Accumulator`` over one
-    /// shard holding every image.
+    /// Evaluates `curves` on probabilities and targets [N, C, H, W].
     ///
     /// - Throws: ``CalibrationError`` for mismatched shapes, a class index out of range, N = 0,
     ///   invalid probabilities or targets, or a class without any target pixel.

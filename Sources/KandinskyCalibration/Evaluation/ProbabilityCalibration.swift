@@ -100,8 +100,7 @@ public struct ProbabilityCalibration: Sendable {
         public var atPixel: Reliability?
     }
 
-    /// Evaluates probabilities and targets [N, C, H, W]: ``Accumulator`` over one shard holding
-    /// every image.
+    /// Evaluates probabilities and targets [N, C, H, W].
     ///
     /// - Parameters:
     ///   - probabilities: P [N, C, H, W] in [0, 1], Float32 or Float16.
